@@ -1,0 +1,109 @@
+//! Finds and opens the files of a differencing chain.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use vhd_viewer::disk::MAX_CHAIN_DEPTH;
+use vhd_viewer::footer::DiskType;
+use vhd_viewer::reader::{open_layer, ReadAt, Sized};
+use vhd_viewer::{Disk, Error, Finding, Layer};
+
+/// An opened chain: the disk, its files and their names.
+pub struct OpenChain {
+    pub disk: Disk,
+    pub names: Vec<String>,
+    files: Vec<Sized<File>>,
+    /// Findings about parents that could not be found.
+    pub unresolved: Vec<Finding>,
+}
+
+fn open_file(path: &Path) -> Result<(Sized<File>, Layer), Error> {
+    let file = File::open(path).map_err(|e| Error::Io { offset: 0, message: format!("{}: {e}", path.display()) })?;
+    let file = Sized::new(file);
+    let layer = open_layer(&file).map_err(|e| match e {
+        Error::Chain { .. } => e,
+        other => Error::Chain { message: format!("{}: {other}", path.display()) },
+    })?;
+    Ok((file, layer))
+}
+
+impl OpenChain {
+    /// Opens `file` and its parents: those given, in order, else those its locators name.
+    /// With `complete`, a parent that cannot be found is an error; otherwise it is a finding.
+    pub fn open(file: &Path, parents: &[PathBuf], force: bool, complete: bool) -> Result<OpenChain, Error> {
+        let (f, layer) = open_file(file)?;
+        let mut files = vec![f];
+        let mut layers = vec![layer];
+        let mut paths = vec![canonical(file)];
+        let mut names = vec![file.display().to_string()];
+        let mut unresolved = Vec::new();
+        let mut given = parents.iter();
+        while let Some(child) = layers.last().filter(|l| l.disk_type() == DiskType::Differencing) {
+            if layers.len() >= MAX_CHAIN_DEPTH {
+                return Err(Error::Chain { message: format!("the chain is more than {MAX_CHAIN_DEPTH} disks deep; it is damaged or loops") });
+            }
+            let child_path = paths.last().cloned().unwrap_or_default();
+            let found = match given.next() {
+                Some(p) => Some(p.clone()),
+                None => find_parent(child, &child_path),
+            };
+            let Some(parent_path) = found else {
+                let tried: Vec<String> = candidates(child, &child_path).iter().map(|p| p.display().to_string()).collect();
+                let (name, _) = child.header.as_ref().map(|h| h.value.parent_unicode_name()).unwrap_or_default();
+                let message = format!(
+                    "the parent of {} (\"{name}\", unique id {}) was not found; looked for: {}. Give it with --parent",
+                    names.last().map(String::as_str).unwrap_or_default(),
+                    child.header.as_ref().map(|h| h.value.parent_unique_id.to_string()).unwrap_or_default(),
+                    if tried.is_empty() { "nothing (no locator or name)".to_string() } else { tried.join(", ") }
+                );
+                if complete {
+                    return Err(Error::Chain { message });
+                }
+                unresolved.push(Finding { layer: layers.len() - 1, severity: vhd_viewer::Severity::Error, code: "parent-not-found", offset: None, message });
+                break;
+            };
+            let canon = canonical(&parent_path);
+            if paths.contains(&canon) {
+                return Err(Error::Chain { message: format!("the chain loops: {} is its own ancestor", parent_path.display()) });
+            }
+            let (f, layer) = open_file(&parent_path)?;
+            files.push(f);
+            layers.push(layer);
+            paths.push(canon);
+            names.push(parent_path.display().to_string());
+        }
+        let disk = Disk::new(layers, force)?;
+        Ok(OpenChain { disk, names, files, unresolved })
+    }
+
+    /// The files, for a reader.
+    pub fn sources(&self) -> Vec<&dyn ReadAt> {
+        self.files.iter().map(|f| f as &dyn ReadAt).collect()
+    }
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// Where the parent may be, most trustworthy first, as paths on this machine.
+fn candidates(child: &Layer, child_path: &Path) -> Vec<PathBuf> {
+    let dir = child_path.parent().unwrap_or(Path::new("."));
+    child
+        .parent_candidates()
+        .into_iter()
+        .map(|c| if c.starts_with('/') { PathBuf::from(c) } else { dir.join(c) })
+        .collect()
+}
+
+/// The first candidate that exists and whose unique id is the one the child names; failing
+/// that, the first that exists (the unique id check then reports the mismatch).
+fn find_parent(child: &Layer, child_path: &Path) -> Option<PathBuf> {
+    let want = child.header.as_ref()?.value.parent_unique_id;
+    let existing: Vec<PathBuf> = candidates(child, child_path).into_iter().filter(|p| p.is_file()).collect();
+    existing
+        .iter()
+        .find(|p| open_file(p).is_ok_and(|(_, l)| l.footer.value.unique_id == want))
+        .or(existing.first())
+        .cloned()
+}

@@ -1,0 +1,148 @@
+//! Text output of the commands.
+
+use std::io::{self, Write};
+
+use vhd_viewer::disk::Source;
+use vhd_viewer::fields::Field;
+use vhd_viewer::info::Info;
+use vhd_viewer::reader::DiskReader;
+use vhd_viewer::values::human_size;
+use vhd_viewer::{Error, Finding};
+
+use super::chain::OpenChain;
+
+fn fields(out: &mut dyn Write, rows: &[Field], explain: bool) -> io::Result<()> {
+    for f in rows {
+        let mark = if f.ok { " " } else { "!" };
+        writeln!(out, "  {:#010x} {mark} {:<22} {}", f.offset, f.name, f.value)?;
+        if explain {
+            writeln!(out, "  {:12} {:22} {}", "", "", f.explain)?;
+        }
+    }
+    Ok(())
+}
+
+/// `info` as text.
+pub fn write_info(out: &mut dyn Write, info: &Info, chain: &OpenChain, explain: bool) -> io::Result<()> {
+    let l = &info.layer;
+    writeln!(out, "File:       {} ({} bytes)", l.file, l.file_size)?;
+    writeln!(out, "Disk:       {}, {} ({} bytes)", l.disk_type, human_size(l.current_size), l.current_size)?;
+    writeln!(out, "Created:    {} by \"{}\" {} on \"{}\"", l.timestamp.iso8601(), l.creator_application, l.creator_version, l.creator_host_os)?;
+    writeln!(out, "Unique id:  {}", l.unique_id)?;
+    let source = match l.footer_source {
+        "end" => "at the end of the file",
+        "end-511" => "at the end of the file, 511 bytes long",
+        _ => "the copy at byte 0, used because the end footer is missing or damaged",
+    };
+    writeln!(out, "\nFooter at {:#x} ({source}); ! marks a value that is wrong by the spec", l.footer_offset)?;
+    let footer_rows = l.fields.iter().take_while(|f| f.key != "header_cookie").cloned().collect::<Vec<_>>();
+    fields(out, &footer_rows, explain)?;
+    if let Some(copy) = &l.footer_copy {
+        if copy.identical {
+            writeln!(out, "\nFooter copy at 0x0: identical to the end footer")?;
+        } else if l.footer_source == "copy" {
+            writeln!(out, "\nFooter copy at 0x0: in use (see above)")?;
+        } else {
+            writeln!(out, "\nFooter copy at 0x0: checksum {}; differs from the end footer in: {}", if copy.checksum_valid { "good" } else { "WRONG" }, copy.differences.join(", "))?;
+            fields(out, &copy.fields, explain)?;
+        }
+    }
+    if let Some(d) = &l.dynamic {
+        writeln!(out, "\nDynamic header at {:#x}", d.header_offset)?;
+        let rows = l.fields.iter().skip_while(|f| f.key != "header_cookie").cloned().collect::<Vec<_>>();
+        fields(out, &rows, explain)?;
+        for loc in &d.parent_locators {
+            writeln!(out, "\nParent locator {} at {:#x}", loc.index, loc.offset)?;
+            fields(out, &loc.fields, explain)?;
+        }
+        writeln!(
+            out,
+            "\nBAT at {:#x}: {} entries, {} blocks allocated ({}), {} out of file order",
+            d.table_offset,
+            d.bat_entries,
+            d.allocated_blocks,
+            human_size(d.allocated_blocks * u64::from(d.block_size)),
+            d.out_of_order_blocks
+        )?;
+    }
+    if !info.chain.is_empty() {
+        writeln!(out, "\nChain (the opened file first):")?;
+        for (i, c) in info.chain.iter().enumerate() {
+            let link = match c.parent_verified {
+                Some(true) => "parent verified".to_string(),
+                Some(false) if i + 1 == info.chain.len() => "parent NOT FOUND".to_string(),
+                Some(false) => "parent unique id MISMATCH".to_string(),
+                None => "base".to_string(),
+            };
+            writeln!(out, "  {i}: {} ({}, \"{}\", {}, {} blocks, id {}; {link})", c.file, c.disk_type, c.creator_application, human_size(c.current_size), c.allocated_blocks, c.unique_id)?;
+        }
+    }
+    let mut all = info.all_findings.clone();
+    all.extend(chain.unresolved.iter().cloned());
+    writeln!(out)?;
+    write_findings(out, &all, &chain.names)
+}
+
+/// Findings as text, most severe first.
+pub fn write_findings(out: &mut dyn Write, findings: &[Finding], names: &[String]) -> io::Result<()> {
+    if findings.is_empty() {
+        return writeln!(out, "No findings: the structures are consistent.");
+    }
+    let mut sorted: Vec<&Finding> = findings.iter().collect();
+    sorted.sort_by(|a, b| b.severity.cmp(&a.severity));
+    let errors = findings.iter().filter(|f| f.severity == vhd_viewer::Severity::Error).count();
+    writeln!(out, "Findings ({} in all, {errors} errors):", findings.len())?;
+    for f in sorted {
+        let sev = match f.severity {
+            vhd_viewer::Severity::Error => "error  ",
+            vhd_viewer::Severity::Warning => "warning",
+            vhd_viewer::Severity::Info => "info   ",
+        };
+        let at = f.offset.map(|o| format!("{o:#x}")).unwrap_or_else(|| "-".into());
+        let file = if names.len() > 1 { format!("{}: ", names.get(f.layer).map(String::as_str).unwrap_or("?")) } else { String::new() };
+        writeln!(out, "  {sev} {at:>12}  [{}] {file}{}", f.code, f.message)?;
+    }
+    Ok(())
+}
+
+#[derive(serde::Serialize)]
+struct MapRow<'a> {
+    start: u64,
+    length: u64,
+    #[serde(flatten)]
+    source: Source,
+    file: Option<&'a str>,
+}
+
+/// `map`: text lists data (and missing) ranges like `qemu-img map`; JSON lists every range.
+pub fn write_map(out: &mut dyn Write, reader: &mut DiskReader<'_>, offset: u64, len: u64, names: &[String], json: bool) -> Result<(), Error> {
+    let io = |e: io::Error| Error::Io { offset: 0, message: format!("writing the output: {e}") };
+    if json {
+        out.write_all(b"[").map_err(io)?;
+    } else {
+        writeln!(out, "{:<19} {:<19} {:<19} File", "Offset", "Length", "Mapped to").map_err(io)?;
+    }
+    let mut first = true;
+    reader.for_each_extent(offset, len, |e| {
+        let file = match e.source {
+            Source::Data { layer, .. } | Source::Missing { layer } => names.get(layer).map(String::as_str),
+            Source::Zero => None,
+        };
+        if json {
+            let row = MapRow { start: e.offset, length: e.len, source: e.source, file };
+            let sep = if first { "\n" } else { ",\n" };
+            first = false;
+            write!(out, "{sep}{}", serde_json::to_string(&row).unwrap_or_default()).map_err(io)
+        } else {
+            match e.source {
+                Source::Data { file_offset, .. } => writeln!(out, "{:<#19x} {:<#19x} {:<#19x} {}", e.offset, e.len, file_offset, file.unwrap_or("?")).map_err(io),
+                Source::Missing { .. } => writeln!(out, "{:<#19x} {:<#19x} {:<19} parent of {} (missing)", e.offset, e.len, "-", file.unwrap_or("?")).map_err(io),
+                Source::Zero => Ok(()),
+            }
+        }
+    })?;
+    if json {
+        out.write_all(b"\n]\n").map_err(io)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,341 @@
+//! The virtual disk seen through a chain of layers: the opened file first, then its parent, its
+//! grandparent, down to a fixed or dynamic base. Maps any virtual byte range to *extents*: which
+//! layer supplies each part and where in that layer's file, or zero-fill.
+//!
+//! Like opening, mapping does no I/O. [`Disk::plan`] asks for the sector bitmaps it lacks; the
+//! driver reads them into a [`BitmapCache`] and plans again.
+
+use std::collections::{HashMap, VecDeque};
+
+use crate::error::{Error, Result};
+use crate::finding::{Finding, Severity};
+use crate::footer::DiskType;
+use crate::layer::{ByteRange, Layer};
+
+/// The deepest chain this viewer follows. Real chains are a handful of layers deep.
+pub const MAX_CHAIN_DEPTH: usize = 256;
+
+/// Where a stretch of the virtual disk comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Source {
+    /// Reads as zeros: an unallocated block or a clear bitmap bit in a dynamic disk, or past the
+    /// end of a smaller parent.
+    Zero,
+    /// Bytes of layer `layer`'s file starting at `file_offset`.
+    Data {
+        /// Index in the chain (0 = the opened file).
+        layer: usize,
+        /// Offset in that file.
+        file_offset: u64,
+    },
+    /// Cannot be read: the data lies in a parent that is not available (`layer` is the last
+    /// differencing layer), or past the end of a truncated file.
+    Missing {
+        /// The layer whose parent is missing, or whose file is too short.
+        layer: usize,
+    },
+}
+
+/// A stretch of the virtual disk with one source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Extent {
+    /// Virtual byte offset.
+    pub offset: u64,
+    /// Length in bytes.
+    pub len: u64,
+    /// Where the bytes come from.
+    pub source: Source,
+}
+
+impl Extent {
+    /// True when `next` continues this extent from the same source without a gap.
+    pub fn continues_with(&self, next: &Extent) -> bool {
+        self.offset + self.len == next.offset
+            && match (self.source, next.source) {
+                (Source::Zero, Source::Zero) => true,
+                (Source::Missing { layer: a }, Source::Missing { layer: b }) => a == b,
+                (Source::Data { layer: a, file_offset: fa }, Source::Data { layer: b, file_offset: fb }) => {
+                    a == b && fa + self.len == fb
+                }
+                _ => false,
+            }
+    }
+}
+
+/// A sector bitmap the planner needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BitmapRequest {
+    /// The layer.
+    pub layer: usize,
+    /// The block in that layer.
+    pub block: u64,
+    /// Where the bitmap lies in the layer's file.
+    pub range: ByteRange,
+}
+
+/// What [`Disk::plan`] answers.
+#[derive(Debug)]
+pub enum Plan {
+    /// Read these bitmaps into the cache and plan again.
+    Need(Vec<BitmapRequest>),
+    /// The range's extents, in order, adjacent ones merged.
+    Extents(Vec<Extent>),
+}
+
+/// Sector bitmaps read so far, bounded: the oldest are dropped when it is full.
+#[derive(Debug)]
+pub struct BitmapCache {
+    capacity: usize,
+    map: HashMap<(usize, u64), Vec<u8>>,
+    order: VecDeque<(usize, u64)>,
+}
+
+impl BitmapCache {
+    /// A cache holding at most `capacity` bitmaps (at least 4).
+    pub fn new(capacity: usize) -> Self {
+        BitmapCache { capacity: capacity.max(4), map: HashMap::new(), order: VecDeque::new() }
+    }
+
+    /// A cache large enough for planning `disk` block by block.
+    pub fn for_disk(disk: &Disk) -> Self {
+        Self::new(64 + 4 * disk.layers.len())
+    }
+
+    /// The bitmap of `block` in `layer`, if cached.
+    pub fn get(&self, layer: usize, block: u64) -> Option<&[u8]> {
+        self.map.get(&(layer, block)).map(Vec::as_slice)
+    }
+
+    /// Stores a bitmap read from the file.
+    pub fn insert(&mut self, layer: usize, block: u64, bitmap: Vec<u8>) {
+        if self.map.insert((layer, block), bitmap).is_none() {
+            self.order.push_back((layer, block));
+            while self.order.len() > self.capacity {
+                if let Some(old) = self.order.pop_front() {
+                    self.map.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// Bitmaps held now.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// Tests bit `sector` of a sector bitmap: the most significant bit of byte 0 is sector 0.
+/// The bit is masked: only that one sector's bit counts.
+pub fn bit(bitmap: &[u8], sector: u64) -> bool {
+    let byte = usize::try_from(sector / 8).ok().and_then(|i| bitmap.get(i)).copied().unwrap_or(0);
+    byte & (0x80 >> (sector % 8)) != 0
+}
+
+/// A chain of opened layers, checked against each other.
+#[derive(Debug, Clone)]
+pub struct Disk {
+    /// The opened file first, then its parent, and so on.
+    pub layers: Vec<Layer>,
+    /// What was noticed about the chain (the layers' own findings are in each layer).
+    pub findings: Vec<Finding>,
+}
+
+impl Disk {
+    /// Builds a disk from a chain. Each layer but the last must be a differencing disk whose
+    /// parent unique id is the next layer's unique id; with `force`, a mismatch is a finding
+    /// instead of an error. A differencing last layer is allowed: its parent is then missing, and
+    /// the sectors it would supply map to [`Source::Missing`].
+    pub fn new(layers: Vec<Layer>, force: bool) -> Result<Disk> {
+        if layers.is_empty() {
+            return Err(Error::chain("no disk was given"));
+        }
+        if layers.len() > MAX_CHAIN_DEPTH {
+            return Err(Error::chain(format!("the chain is more than {MAX_CHAIN_DEPTH} disks deep; real chains are a few disks deep, so this one is damaged or loops")));
+        }
+        let mut findings = Vec::new();
+        for (i, pair) in layers.windows(2).enumerate() {
+            let (child, parent) = (&pair[0], &pair[1]);
+            let Some(h) = child.header.as_ref().filter(|_| child.disk_type() == DiskType::Differencing) else {
+                return Err(Error::chain(format!("layer {i} is a {} disk, which has no parent, but a parent was given", child.disk_type().name())));
+            };
+            let at = h.offset + crate::header::off::PARENT_UNIQUE_ID as u64;
+            let want = h.value.parent_unique_id;
+            let got = parent.footer.value.unique_id;
+            if want != got {
+                let msg = format!(
+                    "layer {i} names its parent by unique id {want}, but the file given as its parent has unique id {got}: it is not the disk the child was made from"
+                );
+                if !force {
+                    return Err(Error::chain(format!("{msg} (use --force to read it anyway, at the risk of garbage)")));
+                }
+                findings.push(Finding { layer: i, ..Finding::error("parent-id-mismatch", at, format!("{msg}; read anyway because it was forced")) });
+            }
+            let pts = h.value.parent_timestamp;
+            let parent_ts = parent.footer.value.timestamp;
+            if pts.0 != 0 && pts != parent_ts {
+                findings.push(Finding {
+                    layer: i,
+                    ..Finding::warning(
+                        "parent-timestamp",
+                        h.offset + crate::header::off::PARENT_TIMESTAMP as u64,
+                        format!(
+                            "the child records its parent's time stamp as {}, the parent's footer says {}: the parent may have been changed after the child was made",
+                            pts.iso8601(),
+                            parent_ts.iso8601()
+                        ),
+                    )
+                });
+            }
+            if child.size() != parent.size() {
+                findings.push(Finding {
+                    layer: i,
+                    ..Finding::new(
+                        Severity::Warning,
+                        "parent-size",
+                        Some(child.footer.offset + crate::footer::off::CURRENT_SIZE as u64),
+                        format!("layer {i} is {} bytes, its parent {} bytes; sectors past the parent's end read as zeros", child.size(), parent.size()),
+                    )
+                });
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, l) in layers.iter().enumerate() {
+            if !seen.insert(l.footer.value.unique_id) {
+                return Err(Error::chain(format!("the chain loops: layer {i} has the unique id {} of a disk above it", l.footer.value.unique_id)));
+            }
+        }
+        Ok(Disk { layers, findings })
+    }
+
+    /// The virtual disk's size: the opened file's `current size`.
+    pub fn size(&self) -> u64 {
+        self.layers[0].size()
+    }
+
+    /// True when the last layer is a differencing disk whose parent was not given.
+    pub fn parent_missing(&self) -> bool {
+        self.layers.last().is_some_and(|l| l.disk_type() == DiskType::Differencing)
+    }
+
+    /// Every finding: the chain's and each layer's (marked with its layer index).
+    pub fn all_findings(&self) -> Vec<Finding> {
+        let mut all: Vec<Finding> = self.layers.iter().enumerate().flat_map(|(i, l)| l.findings_as_layer(i)).collect();
+        all.extend(self.findings.iter().cloned());
+        all
+    }
+
+    /// A size of chunk for which planning needs at most two bitmaps per layer: the smallest
+    /// block size in the chain (1 MiB for a chain of fixed disks).
+    pub fn chunk_size(&self) -> u64 {
+        self.layers.iter().filter_map(|l| l.block_geometry()).map(|g| g.block_size).min().unwrap_or(1 << 20)
+    }
+
+    /// Maps `[offset, offset + len)` (clamped to the disk's size) to extents, or says which
+    /// bitmaps are needed first. Needs at most two bitmaps per layer when `len` is at most
+    /// [`Disk::chunk_size`]; the cache must be able to hold them (see [`BitmapCache::for_disk`]).
+    pub fn plan(&self, offset: u64, len: u64, cache: &BitmapCache) -> Plan {
+        let end = offset.saturating_add(len).min(self.size());
+        let mut extents = Vec::new();
+        let mut needs = Vec::new();
+        // Work list of (layer, offset, end, speculative): speculative work only gathers needs.
+        let mut work = vec![(0usize, offset, end, false)];
+        while let Some((li, start, stop, spec)) = work.pop() {
+            if start >= stop {
+                continue;
+            }
+            let emit = |e: Extent, extents: &mut Vec<Extent>| {
+                if !spec {
+                    extents.push(e)
+                }
+            };
+            let Some(layer) = self.layers.get(li) else {
+                emit(Extent { offset: start, len: stop - start, source: Source::Missing { layer: li - 1 } }, &mut extents);
+                continue;
+            };
+            // Past this layer's own size (a parent smaller than its child): zeros.
+            let own_end = stop.min(layer.size());
+            if own_end < stop {
+                emit(Extent { offset: own_end.max(start), len: stop - own_end.max(start), source: Source::Zero }, &mut extents);
+            }
+            if start >= own_end {
+                continue;
+            }
+            let below = |s: u64, e: u64, work: &mut Vec<_>, extents: &mut Vec<Extent>, spec_now: bool| match layer.disk_type() {
+                DiskType::Differencing => work.push((li + 1, s, e, spec_now)),
+                _ => {
+                    if !spec_now {
+                        extents.push(Extent { offset: s, len: e - s, source: Source::Zero })
+                    }
+                }
+            };
+            let Some(geo) = layer.block_geometry() else {
+                // Fixed: the data is the file, up to where the footer starts.
+                let data_end = own_end.min(layer.data_end);
+                if data_end > start {
+                    emit(Extent { offset: start, len: data_end - start, source: Source::Data { layer: li, file_offset: start } }, &mut extents);
+                }
+                if own_end > data_end.max(start) {
+                    emit(Extent { offset: data_end.max(start), len: own_end - data_end.max(start), source: Source::Missing { layer: li } }, &mut extents);
+                }
+                continue;
+            };
+            let mut pos = start;
+            while pos < own_end {
+                let block = pos / geo.block_size;
+                let block_start = block * geo.block_size;
+                let block_stop = (block_start + geo.block_size).min(own_end);
+                let Some(block_off) = layer.block_offset(block) else {
+                    below(pos, block_stop, &mut work, &mut extents, spec);
+                    pos = block_stop;
+                    continue;
+                };
+                let Some(bitmap) = cache.get(li, block) else {
+                    needs.push(BitmapRequest { layer: li, block, range: ByteRange::new(block_off, geo.bitmap_size) });
+                    // Look further down now, so that a whole chain's bitmaps come in one round.
+                    if layer.disk_type() == DiskType::Differencing {
+                        work.push((li + 1, pos, block_stop, true));
+                    }
+                    pos = block_stop;
+                    continue;
+                };
+                // Runs of equal bits.
+                while pos < block_stop {
+                    let sector = (pos - block_start) / 512;
+                    let present = bit(bitmap, sector);
+                    let mut s = sector + 1;
+                    while block_start + s * 512 < block_stop && bit(bitmap, s) == present {
+                        s += 1;
+                    }
+                    let run_end = (block_start + s * 512).min(block_stop);
+                    if present {
+                        let file_offset = block_off + geo.bitmap_size + (pos - block_start);
+                        emit(Extent { offset: pos, len: run_end - pos, source: Source::Data { layer: li, file_offset } }, &mut extents);
+                    } else {
+                        below(pos, run_end, &mut work, &mut extents, spec);
+                    }
+                    pos = run_end;
+                }
+            }
+        }
+        if !needs.is_empty() {
+            needs.sort();
+            needs.dedup();
+            return Plan::Need(needs);
+        }
+        extents.sort_by_key(|e| e.offset);
+        let mut merged: Vec<Extent> = Vec::with_capacity(extents.len());
+        for e in extents {
+            match merged.last_mut() {
+                Some(last) if last.continues_with(&e) => last.len += e.len,
+                _ => merged.push(e),
+            }
+        }
+        Plan::Extents(merged)
+    }
+}

@@ -1,0 +1,131 @@
+//! Errors that stop a disk from being read at all. Problems that still let the disk be read are
+//! [`Finding`](crate::Finding)s instead.
+
+use std::fmt;
+
+/// Why a VHD could not be opened or read. Every variant that concerns a place in a file names
+/// the byte offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The file is shorter than the smallest possible VHD (a 511-byte footer).
+    TooSmall {
+        /// Length of the file in bytes.
+        len: u64,
+    },
+    /// Neither the end of the file nor offset 0 holds a footer with the `conectix` cookie.
+    NoFooter {
+        /// Where the end footer was expected.
+        offset: u64,
+        /// The eight bytes found there.
+        found: [u8; 8],
+    },
+    /// The file is of another format that this viewer recognises but does not read.
+    OtherFormat {
+        /// Where the signature was found.
+        offset: u64,
+        /// What the file is, in plain words.
+        what: &'static str,
+    },
+    /// A structure holds a value that makes reading impossible.
+    Invalid {
+        /// File offset of the field.
+        offset: u64,
+        /// What is wrong, in plain words.
+        message: String,
+    },
+    /// A structure needed to read the disk lies (partly) outside the file.
+    OutOfFile {
+        /// The structure, e.g. "dynamic header".
+        what: &'static str,
+        /// Where it starts.
+        offset: u64,
+        /// How long it is.
+        len: u64,
+        /// Length of the file.
+        file_len: u64,
+    },
+    /// The differencing chain is wrong: a parent is missing, does not match, loops or is too deep.
+    Chain {
+        /// What is wrong, in plain words.
+        message: String,
+    },
+    /// A driver failed to read bytes from a file.
+    Io {
+        /// Where the read started.
+        offset: u64,
+        /// The operating system's or browser's message.
+        message: String,
+    },
+    /// A driver handed the core fewer bytes than it asked for (a bug in the driver, or a file
+    /// that shrank while it was being read).
+    Missing {
+        /// Where the missing range starts.
+        offset: u64,
+        /// How long it is.
+        len: u64,
+    },
+}
+
+impl Error {
+    /// The file offset this error concerns, where there is one.
+    pub fn offset(&self) -> Option<u64> {
+        match self {
+            Error::TooSmall { .. } | Error::Chain { .. } => None,
+            Error::NoFooter { offset, .. }
+            | Error::OtherFormat { offset, .. }
+            | Error::Invalid { offset, .. }
+            | Error::OutOfFile { offset, .. }
+            | Error::Io { offset, .. }
+            | Error::Missing { offset, .. } => Some(*offset),
+        }
+    }
+
+    pub(crate) fn invalid(offset: u64, message: impl Into<String>) -> Self {
+        Error::Invalid { offset, message: message.into() }
+    }
+
+    pub(crate) fn chain(message: impl Into<String>) -> Self {
+        Error::Chain { message: message.into() }
+    }
+}
+
+/// Bytes shown the way a person can read them: ASCII where printable, escapes elsewhere.
+pub fn show_bytes(bytes: &[u8]) -> String {
+    bytes.iter().flat_map(|b| std::ascii::escape_default(*b)).map(char::from).collect()
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::TooSmall { len } => write!(
+                f,
+                "the file is {len} bytes long: too short for a VHD, which ends with a 512-byte footer"
+            ),
+            Error::NoFooter { offset, found } => write!(
+                f,
+                "not a VHD: at byte {offset:#x} expected the footer cookie \"conectix\", found \"{}\", and there is no footer copy at byte 0 either",
+                show_bytes(found)
+            ),
+            Error::OtherFormat { offset, what } => {
+                write!(f, "at byte {offset:#x}: this is {what}, which this viewer does not read")
+            }
+            Error::Invalid { offset, message } => write!(f, "at byte {offset:#x}: {message}"),
+            Error::OutOfFile { what, offset, len, file_len } => write!(
+                f,
+                "the {what} at byte {offset:#x} ({len} bytes) reaches past the end of the file ({file_len} bytes)"
+            ),
+            Error::Chain { message } => f.write_str(message),
+            Error::Io { offset, message } => write!(f, "reading at byte {offset:#x} failed: {message}"),
+            Error::Missing { offset, len } => write!(
+                f,
+                "{len} bytes at byte {offset:#x} were needed but not supplied (did the file change while it was read?)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,958 @@
+//! One VHD file, opened: its footers, dynamic header, parent locators and BAT, each with the file
+//! offset where it was found, plus the findings made while reading them.
+//!
+//! Opening does no I/O. [`Opener`] says which byte ranges it needs; a driver reads them and hands
+//! them back, until the opener has what it needs (three rounds for a dynamic disk, one for a fixed
+//! disk, whatever the size of the disk):
+//!
+//! ```
+//! # use vhd_viewer::layer::{Opener, Poll};
+//! # fn read(offset: u64, len: u64) -> Vec<u8> { vec![0; len as usize] }
+//! let mut opener = Opener::new(4096);
+//! let layer = loop {
+//!     match opener.poll() {
+//!         Ok(Poll::Need(ranges)) => {
+//!             for r in ranges {
+//!                 opener.provide(r.offset, read(r.offset, r.len));
+//!             }
+//!         }
+//!         Ok(Poll::Ready(layer)) => break Ok(layer),
+//!         Err(e) => break Err(e),
+//!     }
+//! };
+//! assert!(layer.is_err()); // 4096 zero bytes are not a VHD
+//! ```
+
+use crate::error::{show_bytes, Error, Result};
+use crate::finding::{Finding, Severity};
+use crate::footer::{DiskType, Footer, FILE_FORMAT_VERSION, FOOTER_COOKIE, FOOTER_SIZE, NO_DATA_OFFSET};
+use crate::geometry::{creator_sizes_by_current_size, Geometry};
+use crate::header::{DynamicHeader, HEADER_SIZE, HEADER_VERSION};
+use crate::locator::{decode_path, DecodedPath, LocatorEntry, Platform, MAX_LOCATOR_DATA};
+use crate::values::human_size;
+
+/// A range of bytes in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct ByteRange {
+    /// First byte.
+    pub offset: u64,
+    /// Number of bytes.
+    pub len: u64,
+}
+
+impl ByteRange {
+    /// The range `[offset, offset + len)`.
+    pub fn new(offset: u64, len: u64) -> Self {
+        ByteRange { offset, len }
+    }
+
+    /// One past the last byte.
+    pub fn end(&self) -> u64 {
+        self.offset.saturating_add(self.len)
+    }
+
+    /// True when the two ranges share a byte.
+    pub fn overlaps(&self, other: &ByteRange) -> bool {
+        self.offset < other.end() && other.offset < self.end() && self.len > 0 && other.len > 0
+    }
+}
+
+/// A structure together with the file offset it was read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located<T> {
+    /// File offset of the first byte.
+    pub offset: u64,
+    /// The structure.
+    pub value: T,
+}
+
+/// The largest BAT this viewer loads: 2^22 entries (16 MiB), enough for a 2040 GiB disk with
+/// 512 KiB blocks.
+pub const MAX_BAT_ENTRIES: u64 = 1 << 22;
+/// The largest block size this viewer reads (its sector bitmap is then 64 KiB).
+pub const MAX_BLOCK_SIZE: u32 = 256 << 20;
+/// The largest virtual size the format allows: 2040 GiB.
+pub const MAX_DISK_SIZE: u64 = 2040 << 30;
+/// BAT value of an unallocated block.
+pub const UNALLOCATED: u32 = u32::MAX;
+/// The most findings of one kind listed one by one; the rest are counted in a final finding.
+pub const MAX_FINDINGS_PER_KIND: usize = 16;
+
+/// Which footer the layer is read through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FooterSource {
+    /// The 512 bytes at the end of the file (normal).
+    End,
+    /// A 511-byte footer at the end of the file (early Virtual PC).
+    End511,
+    /// The copy at offset 0, because the end footer is missing or damaged.
+    Copy,
+}
+
+/// A parent locator entry with its data and decoded path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Locator {
+    /// The 24-byte entry, and where it is in the header.
+    pub entry: Located<LocatorEntry>,
+    /// The raw data, when it lies inside the file and is of a sane length.
+    pub data: Option<Vec<u8>>,
+    /// The decoded path, when the data could be read.
+    pub path: Option<DecodedPath>,
+}
+
+/// One opened VHD file.
+#[derive(Debug, Clone)]
+pub struct Layer {
+    /// Length of the file in bytes.
+    pub file_len: u64,
+    /// The footer the disk is read through.
+    pub footer: Located<Footer>,
+    /// Where that footer came from.
+    pub footer_source: FooterSource,
+    /// Whatever the last 512 bytes of the file hold, decoded as a footer (it may be damaged).
+    pub end_footer: Option<Located<Footer>>,
+    /// The first 512 bytes decoded as a footer: the copy of a dynamic or differencing disk.
+    /// `None` for fixed disks, whose first sector is disk data.
+    pub footer_copy: Option<Located<Footer>>,
+    /// The dynamic header of a dynamic or differencing disk.
+    pub header: Option<Located<DynamicHeader>>,
+    /// The non-empty parent locator entries.
+    pub locators: Vec<Locator>,
+    /// The BAT entries read (at most `max table entries`, at most the blocks the disk needs).
+    pub bat: Vec<u32>,
+    /// Where the BAT is and how long the part read is.
+    pub bat_range: Option<ByteRange>,
+    /// The end of the data area: where the end footer starts (the file length when the footer
+    /// was recovered from the copy).
+    pub data_end: u64,
+    /// What was noticed while opening.
+    pub findings: Vec<Finding>,
+}
+
+/// What the opener wants next.
+#[derive(Debug)]
+pub enum Poll {
+    /// Read these ranges and [`Opener::provide`] them, then poll again.
+    Need(Vec<ByteRange>),
+    /// The layer is open.
+    Ready(Box<Layer>),
+}
+
+/// Opens one VHD file from byte ranges handed to it. See the module documentation.
+#[derive(Debug, Default)]
+pub struct Opener {
+    file_len: u64,
+    chunks: Vec<(u64, Vec<u8>)>,
+}
+
+impl Opener {
+    /// An opener for a file of `file_len` bytes.
+    pub fn new(file_len: u64) -> Self {
+        Opener { file_len, chunks: Vec::new() }
+    }
+
+    /// Hands the opener bytes read at `offset` (normally a range it asked for).
+    pub fn provide(&mut self, offset: u64, bytes: Vec<u8>) {
+        self.chunks.push((offset, bytes));
+    }
+
+    /// Total bytes handed to the opener so far.
+    pub fn bytes_provided(&self) -> u64 {
+        self.chunks.iter().map(|(_, b)| b.len() as u64).sum()
+    }
+
+    /// Advances as far as the bytes provided allow.
+    pub fn poll(&self) -> Result<Poll> {
+        let mut need = Vec::new();
+        match open(self.file_len, &|r: ByteRange| self.get(r), &mut need)? {
+            Some(layer) => Ok(Poll::Ready(Box::new(layer))),
+            None => {
+                need.sort();
+                need.dedup();
+                Ok(Poll::Need(need))
+            }
+        }
+    }
+
+    fn get(&self, r: ByteRange) -> Option<&[u8]> {
+        self.chunks.iter().find_map(|(off, bytes)| {
+            let start = r.offset.checked_sub(*off)?;
+            let end = start.checked_add(r.len)?;
+            bytes.get(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
+        })
+    }
+}
+
+/// How the open step reads: the bytes of a range, if they were provided.
+type Fetch<'a> = dyn Fn(ByteRange) -> Option<&'a [u8]> + 'a;
+
+/// Runs the whole open with the bytes at hand. Returns `None` (with `need` filled) when more
+/// bytes are needed.
+fn open<'a>(file_len: u64, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> Result<Option<Layer>> {
+    if file_len < FOOTER_SIZE - 1 {
+        return Err(Error::TooSmall { len: file_len });
+    }
+    let first = ByteRange::new(0, FOOTER_SIZE.min(file_len));
+    let last = ByteRange::new(file_len.saturating_sub(FOOTER_SIZE), FOOTER_SIZE.min(file_len));
+    let (Some(first_bytes), Some(last_bytes)) = (fetch(first), fetch(last)) else {
+        need.push(first);
+        need.push(last);
+        return Ok(None);
+    };
+    let mut findings = Vec::new();
+    let (footer, source, end_footer, copy) = choose_footer(file_len, first_bytes, last_bytes, &mut findings)?;
+    let data_end = match source {
+        FooterSource::End => file_len - FOOTER_SIZE,
+        FooterSource::End511 => file_len - (FOOTER_SIZE - 1),
+        FooterSource::Copy => file_len,
+    };
+    check_footer(&footer, &mut findings);
+    let mut layer = Layer {
+        file_len,
+        footer,
+        footer_source: source,
+        end_footer,
+        footer_copy: None,
+        header: None,
+        locators: Vec::new(),
+        bat: Vec::new(),
+        bat_range: None,
+        data_end,
+        findings,
+    };
+    match layer.footer.value.disk_type {
+        DiskType::Fixed => {
+            open_fixed(&mut layer);
+            Ok(Some(layer))
+        }
+        DiskType::Dynamic | DiskType::Differencing => {
+            layer.footer_copy = copy;
+            compare_copies(&mut layer);
+            open_sparse(layer, fetch, need)
+        }
+        DiskType::Other(v) => Err(Error::invalid(
+            layer.footer.offset + crate::footer::off::DISK_TYPE as u64,
+            format!(
+                "disk type {v} is not one of 2 (fixed), 3 (dynamic) or 4 (differencing){}",
+                match v {
+                    0 => ": 0 means \"none\"",
+                    1 | 5 | 6 => ": the spec reserves this value",
+                    _ => "",
+                }
+            ),
+        )),
+    }
+}
+
+/// Picks the footer to trust, preferring a good end footer, then a good copy, then an end footer
+/// or copy with a bad checksum.
+#[allow(clippy::type_complexity)]
+fn choose_footer(
+    file_len: u64,
+    first: &[u8],
+    last: &[u8],
+    findings: &mut Vec<Finding>,
+) -> Result<(Located<Footer>, FooterSource, Option<Located<Footer>>, Option<Located<Footer>>)> {
+    let end_off = file_len.saturating_sub(FOOTER_SIZE);
+    let end = (file_len >= FOOTER_SIZE).then(|| Located { offset: end_off, value: Footer::parse(last) });
+    // A 511-byte footer: the cookie sits one byte later than in a 512-byte one.
+    let end511 = (last.len() >= 511 && &last[last.len() - 511..last.len() - 503] == FOOTER_COOKIE).then(|| Located {
+        offset: file_len - 511,
+        value: Footer::parse(&last[last.len() - 511..]),
+    });
+    let copy = (file_len >= 2 * FOOTER_SIZE)
+        .then(|| Located { offset: 0, value: Footer::parse(first) })
+        .filter(|c| c.value.cookie_valid() && c.value.disk_type.is_sparse());
+
+    let good = |f: &Option<Located<Footer>>| f.as_ref().is_some_and(|f| f.value.cookie_valid() && f.value.checksum_valid());
+    let readable = |f: &Option<Located<Footer>>| f.as_ref().is_some_and(|f| f.value.cookie_valid());
+    let end_cookie_ok = readable(&end);
+
+    let (chosen, source) = if good(&end) {
+        (end.clone(), FooterSource::End)
+    } else if !end_cookie_ok && good(&end511) {
+        (end511.clone(), FooterSource::End511)
+    } else if good(&copy) {
+        (copy.clone(), FooterSource::Copy)
+    } else if end_cookie_ok {
+        (end.clone(), FooterSource::End)
+    } else if readable(&end511) {
+        (end511.clone(), FooterSource::End511)
+    } else if readable(&copy) {
+        (copy.clone(), FooterSource::Copy)
+    } else {
+        if first.starts_with(b"vhdxfile") {
+            return Err(Error::OtherFormat { offset: 0, what: "a VHDX disk (the successor format of VHD)" });
+        }
+        if first.starts_with(b"KDMV") {
+            return Err(Error::OtherFormat { offset: 0, what: "a VMware VMDK disk" });
+        }
+        if first.starts_with(b"QFI\xfb") {
+            return Err(Error::OtherFormat { offset: 0, what: "a QEMU qcow2 disk" });
+        }
+        if first.len() >= 0x48 && &first[0x40..0x44] == b"\x7f\x10\xda\xbe" {
+            return Err(Error::OtherFormat { offset: 0x40, what: "a VirtualBox VDI disk" });
+        }
+        let mut found = [0u8; 8];
+        let n = last.len().min(8);
+        found[..n].copy_from_slice(&last[..n]);
+        return Err(Error::NoFooter { offset: end_off, found });
+    };
+    let Some(chosen) = chosen else {
+        return Err(Error::NoFooter { offset: end_off, found: [0; 8] });
+    };
+
+    // Say what is wrong with each copy.
+    match source {
+        FooterSource::End511 => findings.push(Finding::warning(
+            "footer-511",
+            chosen.offset,
+            "the footer at the end is 511 bytes long instead of 512, as early Virtual PC versions wrote it; it is read as if padded with a zero byte",
+        )),
+        FooterSource::Copy => {
+            let what = match &end {
+                Some(e) if e.value.cookie_valid() => format!(
+                    "the end footer at byte {:#x} has a wrong checksum (stored {:#010x}, computed {:#010x})",
+                    e.offset, e.value.checksum, e.value.computed_checksum
+                ),
+                _ => format!(
+                    "there is no footer at the end of the file (at byte {end_off:#x} expected \"conectix\", found \"{}\"): the file may have been cut short",
+                    show_bytes(&last[..last.len().min(8)])
+                ),
+            };
+            findings.push(Finding::error(
+                "footer-missing",
+                end_off,
+                format!("{what}; the disk is read through the good copy at byte 0"),
+            ));
+        }
+        FooterSource::End => {}
+    }
+    if !chosen.value.checksum_valid() {
+        findings.push(Finding::error(
+            "footer-checksum",
+            chosen.offset + crate::footer::off::CHECKSUM as u64,
+            format!(
+                "the footer checksum is wrong (stored {:#010x}, computed {:#010x}){}; its fields are shown as they are, but any of them may be damaged",
+                chosen.value.checksum,
+                chosen.value.computed_checksum,
+                if copy.as_ref().is_some_and(|c| c.offset != chosen.offset) { ", and the copy at byte 0 is no better" } else { "" }
+            ),
+        ));
+    }
+    Ok((chosen, source, end.filter(|e| e.value.cookie_valid() || source != FooterSource::End511), copy))
+}
+
+/// Findings about the chosen footer's own fields.
+fn check_footer(footer: &Located<Footer>, findings: &mut Vec<Finding>) {
+    use crate::footer::off;
+    let f = &footer.value;
+    let at = |o: usize| footer.offset + o as u64;
+    if f.file_format_version != FILE_FORMAT_VERSION {
+        findings.push(Finding::warning(
+            "footer-version",
+            at(off::FILE_FORMAT_VERSION),
+            format!("file format version is {:#010x}; the spec defines only 0x00010000 (1.0)", f.file_format_version),
+        ));
+    }
+    if f.features & 2 == 0 {
+        findings.push(Finding::info(
+            "footer-features",
+            at(off::FEATURES),
+            "the reserved features bit (bit 1), which the spec says is always set, is clear",
+        ));
+    }
+    if f.features & 1 != 0 {
+        findings.push(Finding::info(
+            "footer-temporary",
+            at(off::FEATURES),
+            "the disk is marked temporary: a hypervisor may delete it when the VM shuts down",
+        ));
+    }
+    if f.features & !3 != 0 {
+        findings.push(Finding::warning(
+            "footer-features",
+            at(off::FEATURES),
+            format!("unknown feature bits are set ({:#010x})", f.features),
+        ));
+    }
+    if f.current_size == 0 {
+        findings.push(Finding::warning("size-zero", at(off::CURRENT_SIZE), "the current size is 0: the disk holds nothing"));
+    } else if f.current_size > MAX_DISK_SIZE {
+        findings.push(Finding::error(
+            "size-too-large",
+            at(off::CURRENT_SIZE),
+            format!(
+                "the current size is {} ({} bytes), more than the 2040 GiB the format allows",
+                human_size(f.current_size),
+                f.current_size
+            ),
+        ));
+    }
+    if f.current_size % 512 != 0 {
+        findings.push(Finding::warning(
+            "size-unaligned",
+            at(off::CURRENT_SIZE),
+            format!("the current size {} is not a whole number of 512-byte sectors", f.current_size),
+        ));
+    }
+    if f.original_size > f.current_size {
+        findings.push(Finding::info(
+            "size-shrunk",
+            at(off::ORIGINAL_SIZE),
+            format!(
+                "the original size ({} bytes) is larger than the current size ({} bytes): the disk was shrunk, or a reader that trusts the original size (libvhdi does) shows the wrong size",
+                f.original_size, f.current_size
+            ),
+        ));
+    }
+    if f.unique_id.is_nil() {
+        findings.push(Finding::warning(
+            "unique-id-nil",
+            at(off::UNIQUE_ID),
+            "the unique id is all zeros: a differencing child cannot tell this disk from another",
+        ));
+    }
+    if f.saved_state != 0 {
+        findings.push(Finding::info(
+            "saved-state",
+            at(off::SAVED_STATE),
+            "saved state is set: a VM was saved (hibernated by its host) while using this disk, so the disk may be mid-change",
+        ));
+    }
+    if !f.reserved_is_zero() {
+        findings.push(Finding::info("footer-reserved", at(off::RESERVED), "the reserved bytes of the footer are not all zero"));
+    }
+    check_geometry(footer, findings);
+}
+
+/// Compares the geometry with the spec's rule and the size it implies with `current size`.
+fn check_geometry(footer: &Located<Footer>, findings: &mut Vec<Finding>) {
+    let f = &footer.value;
+    let at = footer.offset + crate::footer::off::DISK_GEOMETRY as u64;
+    let expected = Geometry::for_size(f.current_size);
+    let chs = f.geometry.size();
+    if f.geometry != expected {
+        findings.push(Finding::info(
+            "geometry-rule",
+            at,
+            format!(
+                "the geometry {} is not what the spec's rule gives for the current size ({}); the writer used its own rule",
+                f.geometry, expected
+            ),
+        ));
+    }
+    if chs != f.current_size && !f.geometry.is_max() {
+        let creator = f.creator_application;
+        let msg = if creator_sizes_by_current_size(&creator.0) {
+            format!(
+                "the geometry {} describes {} bytes, the current size is {} bytes; the creator \"{creator}\" sizes disks by the current size, which this viewer uses, and so do Hyper-V and qemu",
+                f.geometry, chs, f.current_size
+            )
+        } else {
+            format!(
+                "the geometry {} describes {} bytes, the current size is {} bytes; Virtual PC and qemu size a disk from creator \"{creator}\" by its geometry and show {} bytes, while the spec (and this viewer) use the current size",
+                f.geometry, chs, f.current_size, chs.min(f.current_size)
+            )
+        };
+        let severity = if creator_sizes_by_current_size(&creator.0) { Severity::Info } else { Severity::Warning };
+        findings.push(Finding::new(severity, "geometry-size", Some(at), msg));
+    }
+}
+
+/// A fixed disk: everything before the footer is disk data.
+fn open_fixed(layer: &mut Layer) {
+    let f = &layer.footer.value;
+    let at = layer.footer.offset + crate::footer::off::DATA_OFFSET as u64;
+    if f.data_offset == u64::from(u32::MAX) {
+        layer.findings.push(Finding::info(
+            "data-offset-32bit",
+            at,
+            "the data offset is 0x00000000ffffffff: the writer set only 32 of the 64 bits that mean \"no dynamic header\"",
+        ));
+    } else if f.data_offset != NO_DATA_OFFSET {
+        layer.findings.push(Finding::warning(
+            "data-offset-fixed",
+            at,
+            format!("a fixed disk should have data offset 0xffffffffffffffff, this one has {:#x}", f.data_offset),
+        ));
+    }
+    if f.current_size > layer.data_end {
+        layer.findings.push(Finding::error(
+            "fixed-truncated",
+            layer.footer.offset,
+            format!(
+                "the disk is {} bytes but the file holds only {} bytes of data before the footer: the bytes after {:#x} are missing",
+                f.current_size, layer.data_end, layer.data_end
+            ),
+        ));
+    } else if f.current_size < layer.data_end {
+        layer.findings.push(Finding::warning(
+            "fixed-extra",
+            0,
+            format!(
+                "the file holds {} bytes of data before the footer, {} more than the current size",
+                layer.data_end,
+                layer.data_end - f.current_size
+            ),
+        ));
+    }
+}
+
+/// Compares the footer copy at offset 0 with the end footer.
+fn compare_copies(layer: &mut Layer) {
+    match (&layer.footer_copy, &layer.end_footer) {
+        (None, _) => layer.findings.push(Finding::error(
+            "footer-copy-missing",
+            0,
+            "a dynamic or differencing disk starts with a copy of its footer, but the first 512 bytes do not hold one",
+        )),
+        (Some(copy), Some(end)) if layer.footer_source != FooterSource::Copy && end.value.cookie_valid() => {
+            let diffs = end.value.differences(&copy.value);
+            if !copy.value.checksum_valid() {
+                layer.findings.push(Finding::error(
+                    "footer-copy-checksum",
+                    crate::footer::off::CHECKSUM as u64,
+                    format!(
+                        "the footer copy at byte 0 has a wrong checksum (stored {:#010x}, computed {:#010x}); the end footer is {}",
+                        copy.value.checksum,
+                        copy.value.computed_checksum,
+                        if end.value.checksum_valid() { "good and is used" } else { "no better" }
+                    ),
+                ));
+            }
+            let real: Vec<_> = diffs.iter().filter(|d| **d != "checksum").collect();
+            if !real.is_empty() {
+                layer.findings.push(Finding::warning(
+                    "footer-copies-differ",
+                    0,
+                    format!(
+                        "the footer copy at byte 0 differs from the end footer in: {}",
+                        real.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A dynamic or differencing disk: the header, then the BAT and locators.
+fn open_sparse<'a>(mut layer: Layer, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> Result<Option<Layer>> {
+    let f = layer.footer.value.clone();
+    let data_offset_at = layer.footer.offset + crate::footer::off::DATA_OFFSET as u64;
+    let header_range = ByteRange::new(f.data_offset, HEADER_SIZE);
+    if f.data_offset == NO_DATA_OFFSET || f.data_offset == u64::from(u32::MAX) {
+        return Err(Error::invalid(
+            data_offset_at,
+            format!("a {} disk needs a data offset pointing at its dynamic header, but it is {:#x}", f.disk_type.name(), f.data_offset),
+        ));
+    }
+    if header_range.end() > layer.data_end || f.data_offset > u64::MAX - HEADER_SIZE {
+        return Err(Error::OutOfFile { what: "dynamic header", offset: f.data_offset, len: HEADER_SIZE, file_len: layer.file_len });
+    }
+    if f.data_offset < FOOTER_SIZE {
+        layer.findings.push(Finding::error(
+            "header-overlaps-footer",
+            data_offset_at,
+            format!("the dynamic header at byte {:#x} overlaps the footer copy at byte 0", f.data_offset),
+        ));
+    }
+    let Some(hb) = fetch(header_range) else {
+        need.push(header_range);
+        return Ok(None);
+    };
+    let header = Located { offset: f.data_offset, value: DynamicHeader::parse(hb) };
+    let h = &header.value;
+    use crate::header::off;
+    let hat = |o: usize| header.offset + o as u64;
+    if !h.cookie_valid() {
+        return Err(Error::invalid(
+            header.offset,
+            format!("expected the dynamic header cookie \"cxsparse\", found \"{}\"", show_bytes(&h.cookie)),
+        ));
+    }
+    if !h.checksum_valid() {
+        layer.findings.push(Finding::error(
+            "header-checksum",
+            hat(off::CHECKSUM),
+            format!(
+                "the dynamic header checksum is wrong (stored {:#010x}, computed {:#010x}): the header may be damaged, and there is no copy of it",
+                h.checksum, h.computed_checksum
+            ),
+        ));
+    }
+    if h.header_version != HEADER_VERSION {
+        layer.findings.push(Finding::warning(
+            "header-version",
+            hat(off::HEADER_VERSION),
+            format!("header version is {:#010x}; the spec defines only 0x00010000", h.header_version),
+        ));
+    }
+    if h.data_offset != NO_DATA_OFFSET {
+        layer.findings.push(Finding::info(
+            "header-data-offset",
+            hat(off::DATA_OFFSET),
+            format!("the header's unused data offset should be 0xffffffffffffffff, it is {:#x}", h.data_offset),
+        ));
+    }
+    if !h.reserved_is_zero() {
+        layer.findings.push(Finding::info("header-reserved", hat(off::RESERVED1), "reserved bytes of the dynamic header are not all zero"));
+    }
+    // Block size: must be a whole number of sectors to be readable at all.
+    let bs = h.block_size;
+    if bs == 0 || bs % 512 != 0 {
+        return Err(Error::invalid(
+            hat(off::BLOCK_SIZE),
+            format!("block size {bs} is not a positive whole number of 512-byte sectors, so no block can be located"),
+        ));
+    }
+    if bs > MAX_BLOCK_SIZE {
+        return Err(Error::invalid(
+            hat(off::BLOCK_SIZE),
+            format!("block size {} ({bs} bytes) is larger than the 256 MiB this viewer reads; real writers use 512 KiB to 2 MiB", human_size(bs.into())),
+        ));
+    }
+    if !bs.is_power_of_two() {
+        layer.findings.push(Finding::error(
+            "block-size-not-power-of-two",
+            hat(off::BLOCK_SIZE),
+            format!("block size {bs} is not a power of two, as the spec requires; other readers will refuse or misread this disk"),
+        ));
+    }
+    // BAT entries: as many as the disk needs, at most as many as the header declares.
+    let needed = f.current_size.div_ceil(u64::from(bs));
+    let declared = u64::from(h.max_table_entries);
+    if declared < needed {
+        layer.findings.push(Finding::error(
+            "bat-too-short",
+            hat(off::MAX_TABLE_ENTRIES),
+            format!(
+                "max table entries is {declared}, but a disk of {} bytes with {bs}-byte blocks needs {needed}: the disk's last {} bytes have no BAT entry and read as {}",
+                f.current_size,
+                f.current_size.saturating_sub(declared * u64::from(bs)),
+                if f.disk_type == DiskType::Differencing { "the parent's" } else { "zeros" }
+            ),
+        ));
+    } else if declared > needed {
+        let absurd = declared > needed.saturating_mul(2).max(needed + 1024);
+        layer.findings.push(Finding::new(
+            if absurd { Severity::Warning } else { Severity::Info },
+            "bat-too-long",
+            Some(hat(off::MAX_TABLE_ENTRIES)),
+            format!(
+                "max table entries is {declared} but the disk needs only {needed}; the extra entries are ignored{}",
+                if absurd { " (that many is absurd: a damaged or hostile header)" } else { "" }
+            ),
+        ));
+    }
+    let count = declared.min(needed);
+    if count > MAX_BAT_ENTRIES {
+        return Err(Error::invalid(
+            hat(off::MAX_TABLE_ENTRIES),
+            format!("the disk needs {count} BAT entries, more than the {MAX_BAT_ENTRIES} this viewer loads (a 2040 GiB disk with 512 KiB blocks needs 4177920)"),
+        ));
+    }
+    let bat_range = ByteRange::new(h.table_offset, count * 4);
+    if bat_range.end() > layer.data_end || h.table_offset > u64::MAX / 2 {
+        return Err(Error::OutOfFile { what: "block allocation table (BAT)", offset: h.table_offset, len: count * 4, file_len: layer.file_len });
+    }
+    if h.table_offset % 512 != 0 {
+        layer.findings.push(Finding::warning(
+            "bat-unaligned",
+            hat(off::TABLE_OFFSET),
+            format!("the BAT starts at byte {:#x}, not on a sector boundary", h.table_offset),
+        ));
+    }
+    if bat_range.overlaps(&header_range) || bat_range.overlaps(&ByteRange::new(0, FOOTER_SIZE)) {
+        layer.findings.push(Finding::error(
+            "bat-overlaps-header",
+            hat(off::TABLE_OFFSET),
+            format!("the BAT at byte {:#x} overlaps the footer copy or the dynamic header", h.table_offset),
+        ));
+    }
+
+    // Parent locators: which data can be read.
+    let mut locator_ranges = Vec::new();
+    for entry in &h.locators {
+        let at = hat(off::PARENT_LOCATORS + entry.index * off::LOCATOR_SIZE);
+        if entry.is_unused() {
+            if entry.platform_data_length != 0 || entry.platform_data_offset != 0 {
+                layer.findings.push(Finding::info(
+                    "locator-unused-nonzero",
+                    at,
+                    format!("parent locator {} has no platform code but non-zero fields", entry.index),
+                ));
+            }
+            continue;
+        }
+        let len = u64::from(entry.platform_data_length);
+        let range = ByteRange::new(entry.platform_data_offset, len);
+        let bad = if len > MAX_LOCATOR_DATA {
+            Some(format!("its data length {len} is more than the {MAX_LOCATOR_DATA} bytes any path needs"))
+        } else if range.end() > layer.data_end || entry.platform_data_offset > u64::MAX / 2 {
+            Some(format!("its data at byte {:#x} ({len} bytes) reaches past the end of the disk's data (byte {:#x})", entry.platform_data_offset, layer.data_end))
+        } else if u64::from(entry.platform_data_length) > entry.data_space_bytes() {
+            layer.findings.push(Finding::warning(
+                "locator-space",
+                at,
+                format!("parent locator {}'s data length {len} is larger than its data space", entry.index),
+            ));
+            None
+        } else {
+            None
+        };
+        if let Some(why) = bad {
+            layer.findings.push(Finding::error("locator-out-of-range", at, format!("parent locator {} ({}) cannot be read: {why}", entry.index, entry.platform_code)));
+            layer.locators.push(Locator { entry: Located { offset: at, value: entry.clone() }, data: None, path: None });
+            continue;
+        }
+        if entry.platform() == Platform::Unknown {
+            layer.findings.push(Finding::warning(
+                "locator-platform",
+                at,
+                format!("parent locator {} has the unknown platform code \"{}\"", entry.index, entry.platform_code),
+            ));
+        }
+        locator_ranges.push((entry.clone(), at, range));
+    }
+    if f.disk_type == DiskType::Dynamic && !locator_ranges.is_empty() {
+        layer.findings.push(Finding::info("locator-on-dynamic", hat(off::PARENT_LOCATORS), "a dynamic disk has parent locators, which only differencing disks use"));
+    }
+
+    // One round for the BAT and all the locators.
+    let bat_bytes = fetch(bat_range);
+    let loc_bytes: Vec<_> = locator_ranges.iter().map(|(_, _, r)| fetch(*r)).collect();
+    if bat_bytes.is_none() || loc_bytes.iter().any(Option::is_none) {
+        need.push(bat_range);
+        need.extend(locator_ranges.iter().map(|(_, _, r)| *r));
+        return Ok(None);
+    }
+    let Some(bat_bytes) = bat_bytes else { return Ok(None) };
+    layer.bat = bat_bytes.chunks_exact(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]])).collect();
+    layer.bat_range = Some(bat_range);
+    for ((entry, at, _), data) in locator_ranges.into_iter().zip(loc_bytes) {
+        let data = data.unwrap_or_default().to_vec();
+        let path = decode_path(entry.platform(), &data);
+        if !path.valid {
+            layer.findings.push(Finding::error(
+                "locator-encoding",
+                entry.platform_data_offset,
+                format!("parent locator {} ({}) does not hold valid {} text", entry.index, entry.platform_code, if entry.platform() == Platform::MacOsX { "UTF-8 file URL" } else { "UTF-16" }),
+            ));
+        }
+        layer.locators.push(Locator { entry: Located { offset: at, value: entry }, data: Some(data), path: Some(path) });
+    }
+    layer.locators.sort_by_key(|l| l.entry.value.index);
+    layer.header = Some(header);
+    if f.disk_type == DiskType::Differencing {
+        check_differencing_header(&mut layer);
+    }
+    check_blocks(&mut layer);
+    Ok(Some(layer))
+}
+
+fn check_differencing_header(layer: &mut Layer) {
+    let Some(header) = &layer.header else { return };
+    let h = &header.value;
+    use crate::header::off;
+    let (name, valid) = h.parent_unicode_name();
+    if !valid {
+        layer.findings.push(Finding::error(
+            "parent-name-encoding",
+            header.offset + off::PARENT_UNICODE_NAME as u64,
+            "the parent unicode name is not valid UTF-16 big-endian text",
+        ));
+    }
+    if name.is_empty() && layer.locators.is_empty() {
+        layer.findings.push(Finding::error(
+            "parent-unnamed",
+            header.offset + off::PARENT_UNICODE_NAME as u64,
+            "the differencing disk names no parent: the parent unicode name is empty and there are no parent locators",
+        ));
+    } else if layer.locators.is_empty() {
+        layer.findings.push(Finding::warning(
+            "locators-none",
+            header.offset + off::PARENT_LOCATORS as u64,
+            format!("the differencing disk has no parent locators; its parent can only be found by its unicode name \"{name}\""),
+        ));
+    }
+    if h.parent_unique_id.is_nil() {
+        layer.findings.push(Finding::warning(
+            "parent-id-nil",
+            header.offset + off::PARENT_UNIQUE_ID as u64,
+            "the parent unique id is all zeros, so the parent cannot be verified",
+        ));
+    }
+}
+
+/// Findings about where the blocks lie: past the end of the file, over the metadata, over each
+/// other, out of file order.
+fn check_blocks(layer: &mut Layer) {
+    let Some(geo) = layer.block_geometry() else { return };
+    let bat_at = layer.bat_range.map_or(0, |r| r.offset);
+    let mut metadata = vec![("footer copy", ByteRange::new(0, FOOTER_SIZE))];
+    if let Some(h) = &layer.header {
+        metadata.push(("dynamic header", ByteRange::new(h.offset, HEADER_SIZE)));
+    }
+    if let Some(r) = layer.bat_range {
+        metadata.push(("BAT", ByteRange::new(r.offset, r.len.div_ceil(512) * 512)));
+    }
+    for l in &layer.locators {
+        if l.data.is_some() {
+            metadata.push(("parent locator data", ByteRange::new(l.entry.value.platform_data_offset, u64::from(l.entry.value.platform_data_length))));
+        }
+    }
+    let mut blocks: Vec<(ByteRange, usize)> = Vec::new();
+    let mut counts = [0usize; 3];
+    let mut findings = Vec::new();
+    let mut note = |kind: usize, f: Finding| {
+        counts[kind] += 1;
+        if counts[kind] <= MAX_FINDINGS_PER_KIND {
+            findings.push(f);
+        }
+    };
+    for (i, &entry) in layer.bat.iter().enumerate() {
+        if entry == UNALLOCATED {
+            continue;
+        }
+        let r = ByteRange::new(u64::from(entry) * 512, geo.bitmap_size + geo.block_size);
+        let at = bat_at + i as u64 * 4;
+        if r.end() > layer.data_end {
+            note(0, Finding::error(
+                "block-past-eof",
+                at,
+                format!(
+                    "BAT entry {i} puts block {i} at byte {:#x}, but the block ({} bytes with its bitmap) reaches past the end of the data at byte {:#x}: its sectors cannot be read",
+                    r.offset, r.len, layer.data_end
+                ),
+            ));
+        }
+        if let Some((what, _)) = metadata.iter().find(|(_, m)| m.overlaps(&r)) {
+            note(1, Finding::error("block-overlaps-metadata", at, format!("block {i} at byte {:#x} overlaps the {what}", r.offset)));
+        }
+        blocks.push((r, i));
+    }
+    blocks.sort_unstable_by_key(|(r, _)| r.offset);
+    for w in blocks.windows(2) {
+        let ((a, ia), (b, ib)) = (w[0], w[1]);
+        if a.overlaps(&b) {
+            let msg = if a.offset == b.offset {
+                format!("blocks {ia} and {ib} are both at byte {:#x}: writing one overwrites the other", a.offset)
+            } else {
+                format!("block {ib} at byte {:#x} overlaps block {ia} at byte {:#x}", b.offset, a.offset)
+            };
+            note(2, Finding::error("blocks-overlap", bat_at + ib.max(ia) as u64 * 4, msg));
+        }
+    }
+    for (kind, code, what) in [(0, "block-past-eof", "blocks reach past the end of the file"), (1, "block-overlaps-metadata", "blocks overlap metadata"), (2, "blocks-overlap", "pairs of blocks overlap")] {
+        if counts[kind] > MAX_FINDINGS_PER_KIND {
+            findings.push(Finding::error(code, bat_at, format!("{} {what} in all; only the first {MAX_FINDINGS_PER_KIND} are listed", counts[kind])));
+        }
+    }
+    layer.findings.extend(findings);
+}
+
+/// Sizes that locate a sector inside a block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockGeometry {
+    /// Bytes of data per block.
+    pub block_size: u64,
+    /// Bytes of the sector bitmap before each block's data.
+    pub bitmap_size: u64,
+}
+
+impl Layer {
+    /// The disk's type.
+    pub fn disk_type(&self) -> DiskType {
+        self.footer.value.disk_type
+    }
+
+    /// The virtual disk's size in bytes (`current size`).
+    pub fn size(&self) -> u64 {
+        self.footer.value.current_size
+    }
+
+    /// Block and bitmap size, for dynamic and differencing disks.
+    pub fn block_geometry(&self) -> Option<BlockGeometry> {
+        self.header.as_ref().map(|h| BlockGeometry {
+            block_size: u64::from(h.value.block_size),
+            bitmap_size: h.value.bitmap_size(),
+        })
+    }
+
+    /// The file offset where block `block` starts (its bitmap), if allocated.
+    pub fn block_offset(&self, block: u64) -> Option<u64> {
+        let entry = *self.bat.get(usize::try_from(block).ok()?)?;
+        (entry != UNALLOCATED).then(|| u64::from(entry) * 512)
+    }
+
+    /// Where the sector bitmap of block `block` is, if the block is allocated.
+    pub fn bitmap_range(&self, block: u64) -> Option<ByteRange> {
+        let geo = self.block_geometry()?;
+        self.block_offset(block).map(|o| ByteRange::new(o, geo.bitmap_size))
+    }
+
+    /// Number of allocated blocks.
+    pub fn allocated_blocks(&self) -> u64 {
+        self.bat.iter().filter(|e| **e != UNALLOCATED).count() as u64
+    }
+
+    /// Findings, with every one of them marked as being about layer `index` of a chain.
+    pub fn findings_as_layer(&self, index: usize) -> Vec<Finding> {
+        self.findings.iter().cloned().map(|mut f| {
+            f.layer = index;
+            f
+        }).collect()
+    }
+
+    /// Blocks whose file position is lower than that of a block before them in BAT order: the
+    /// file was written out of order (normal for disks written randomly; shown as a colour).
+    pub fn out_of_order_blocks(&self) -> Vec<bool> {
+        let mut highest = 0u32;
+        self.bat
+            .iter()
+            .map(|&e| {
+                if e == UNALLOCATED {
+                    false
+                } else if e < highest {
+                    true
+                } else {
+                    highest = e;
+                    false
+                }
+            })
+            .collect()
+    }
+
+    /// Candidate paths of the parent, most trustworthy first: the relative Windows path, the
+    /// parent unicode name in the child's folder, the absolute paths' file names in the child's
+    /// folder, then the absolute paths as they are. Paths use `/` as separator.
+    pub fn parent_candidates(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut push = |p: String| {
+            if !p.is_empty() && !out.contains(&p) {
+                out.push(p);
+            }
+        };
+        let paths = |platform: Platform| {
+            self.locators
+                .iter()
+                .filter(move |l| l.entry.value.platform() == platform)
+                .filter_map(|l| l.path.as_ref().map(|p| p.path.clone()))
+        };
+        for p in paths(Platform::WindowsRelative) {
+            push(p.replace('\\', "/").trim_start_matches("./").to_string());
+        }
+        if let Some(h) = &self.header {
+            push(h.value.parent_unicode_name().0.replace('\\', "/").rsplit('/').next().unwrap_or_default().to_string());
+        }
+        for p in paths(Platform::WindowsAbsolute).chain(paths(Platform::MacOsX)) {
+            push(p.replace('\\', "/").rsplit('/').next().unwrap_or_default().to_string());
+        }
+        for p in paths(Platform::MacOsX) {
+            push(p);
+        }
+        out
+    }
+}

@@ -1,0 +1,34 @@
+//! # vhd-viewer
+//!
+//! Reads Microsoft VHD disk images (fixed, dynamic and differencing) as described by the
+//! *Virtual Hard Disk Image Format Specification*: every structure with the file offset it was
+//! found at, integrity findings, and the virtual disk's bytes through a chain of differencing
+//! disks, with the layer that supplies each sector.
+//!
+//! The core does no I/O. [`layer::Opener`] and [`disk::Disk::plan`] say which byte ranges they
+//! need and are handed the bytes; [`reader`] is a synchronous driver over anything with
+//! [`reader::ReadAt`], and the web page drives the same core asynchronously from `Blob.slice()`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod check;
+pub mod disk;
+pub mod error;
+pub mod fields;
+pub mod finding;
+pub mod footer;
+pub mod geometry;
+pub mod header;
+pub mod info;
+pub mod layer;
+pub mod locator;
+pub mod reader;
+pub mod values;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use disk::{Disk, Extent, Source};
+pub use error::{Error, Result};
+pub use finding::{Finding, Severity};
+pub use layer::{ByteRange, Layer};

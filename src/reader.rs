@@ -1,0 +1,243 @@
+//! A synchronous driver: feeds the core from anything that can read bytes at an offset (a file,
+//! a byte buffer, a counting wrapper in tests). The browser has its own asynchronous driver in
+//! JavaScript over the same core.
+
+use std::cell::Cell;
+
+use crate::disk::{BitmapCache, Disk, Extent, Plan, Source};
+use crate::error::{Error, Result};
+use crate::layer::{Layer, Opener, Poll};
+
+/// Random-access reading of a file of known length.
+pub trait ReadAt {
+    /// Length in bytes.
+    fn len(&self) -> u64;
+    /// Fills `buf` with the bytes at `offset`; fails if any of them is missing.
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()>;
+    /// True when the file is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl ReadAt for [u8] {
+    fn len(&self) -> u64 {
+        <[u8]>::len(self) as u64
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        let missing = Error::Missing { offset, len: buf.len() as u64 };
+        let start = usize::try_from(offset).map_err(|_| missing.clone())?;
+        let src = start.checked_add(buf.len()).and_then(|end| self.get(start..end)).ok_or(missing)?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+}
+
+impl ReadAt for Vec<u8> {
+    fn len(&self) -> u64 {
+        self.as_slice().len() as u64
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        self.as_slice().read_at(offset, buf)
+    }
+}
+
+#[cfg(unix)]
+impl ReadAt for std::fs::File {
+    fn len(&self) -> u64 {
+        self.metadata().map(|m| m.len()).unwrap_or(0)
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        self.read_exact_at(buf, offset).map_err(|e| Error::Io { offset, message: e.to_string() })
+    }
+}
+
+/// A file of known length: the length asked once, not per read.
+pub struct Sized<R> {
+    inner: R,
+    len: u64,
+}
+
+impl<R: ReadAt> Sized<R> {
+    /// Wraps `inner`, reading its length now.
+    pub fn new(inner: R) -> Self {
+        let len = inner.len();
+        Sized { inner, len }
+    }
+}
+
+impl<R: ReadAt> ReadAt for Sized<R> {
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        self.inner.read_at(offset, buf)
+    }
+}
+
+/// Counts the reads and bytes that go through it, so tests can assert how much was read.
+pub struct Counting<R> {
+    inner: R,
+    reads: Cell<u64>,
+    bytes: Cell<u64>,
+}
+
+impl<R> Counting<R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R) -> Self {
+        Counting { inner, reads: Cell::new(0), bytes: Cell::new(0) }
+    }
+    /// Number of reads so far.
+    pub fn reads(&self) -> u64 {
+        self.reads.get()
+    }
+    /// Bytes read so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes.get()
+    }
+}
+
+impl<R: ReadAt> ReadAt for Counting<R> {
+    fn len(&self) -> u64 {
+        self.inner.len()
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        self.reads.set(self.reads.get() + 1);
+        self.bytes.set(self.bytes.get() + buf.len() as u64);
+        self.inner.read_at(offset, buf)
+    }
+}
+
+fn read_vec(src: &dyn ReadAt, offset: u64, len: u64) -> Result<Vec<u8>> {
+    // Every range the core asks for is bounded (at most the BAT, 16 MiB), so this allocation is.
+    let n = usize::try_from(len).map_err(|_| Error::Missing { offset, len })?;
+    let mut buf = vec![0u8; n];
+    src.read_at(offset, &mut buf)?;
+    Ok(buf)
+}
+
+/// Opens one file: the core's [`Opener`] fed by `src`.
+pub fn open_layer(src: &dyn ReadAt) -> Result<Layer> {
+    let mut opener = Opener::new(src.len());
+    loop {
+        match opener.poll()? {
+            Poll::Ready(layer) => return Ok(*layer),
+            Poll::Need(ranges) => {
+                for r in ranges {
+                    let bytes = read_vec(src, r.offset, r.len)?;
+                    opener.provide(r.offset, bytes);
+                }
+            }
+        }
+    }
+}
+
+/// Reads a [`Disk`] through its layers' files.
+pub struct DiskReader<'a> {
+    /// The chain.
+    pub disk: &'a Disk,
+    sources: Vec<&'a dyn ReadAt>,
+    cache: BitmapCache,
+}
+
+impl<'a> DiskReader<'a> {
+    /// A reader of `disk` whose layer `i` is read from `sources[i]`.
+    pub fn new(disk: &'a Disk, sources: Vec<&'a dyn ReadAt>) -> Result<Self> {
+        if sources.len() != disk.layers.len() {
+            return Err(Error::chain(format!("{} files for a chain of {} disks", sources.len(), disk.layers.len())));
+        }
+        Ok(DiskReader { disk, sources, cache: BitmapCache::for_disk(disk) })
+    }
+
+    /// The sector bitmap of `block` in layer `layer`, read (and cached) if needed.
+    pub fn bitmap(&mut self, layer: usize, block: u64) -> Result<Option<Vec<u8>>> {
+        let Some(range) = self.disk.layers.get(layer).and_then(|l| l.bitmap_range(block)) else {
+            return Ok(None);
+        };
+        if let Some(b) = self.cache.get(layer, block) {
+            return Ok(Some(b.to_vec()));
+        }
+        let bytes = read_vec(self.sources[layer], range.offset, range.len)?;
+        self.cache.insert(layer, block, bytes.clone());
+        Ok(Some(bytes))
+    }
+
+    /// Reads bytes of layer `layer`'s file (not of the virtual disk).
+    pub fn read_file(&self, layer: usize, offset: u64, buf: &mut [u8]) -> Result<()> {
+        self.sources[layer].read_at(offset, buf)
+    }
+
+    /// The extents of `[offset, offset + len)`, read chunk by chunk so that memory stays
+    /// bounded; `each` is called with every merged extent in order.
+    pub fn for_each_extent(&mut self, offset: u64, len: u64, mut each: impl FnMut(Extent) -> Result<()>) -> Result<()> {
+        let end = offset.saturating_add(len).min(self.disk.size());
+        let chunk = self.disk.chunk_size();
+        let mut pos = offset;
+        let mut pending: Option<Extent> = None;
+        while pos < end {
+            let stop = ((pos / chunk + 1) * chunk).min(end);
+            for e in self.plan(pos, stop - pos)? {
+                match &mut pending {
+                    Some(p) if p.continues_with(&e) => p.len += e.len,
+                    _ => {
+                        if let Some(p) = pending.replace(e) {
+                            each(p)?;
+                        }
+                    }
+                }
+            }
+            pos = stop;
+        }
+        if let Some(p) = pending {
+            each(p)?;
+        }
+        Ok(())
+    }
+
+    /// Plans one range, reading the bitmaps it needs.
+    pub fn plan(&mut self, offset: u64, len: u64) -> Result<Vec<Extent>> {
+        for _ in 0..=self.disk.layers.len() {
+            match self.disk.plan(offset, len, &self.cache) {
+                Plan::Extents(e) => return Ok(e),
+                Plan::Need(reqs) => {
+                    for r in reqs {
+                        let bytes = read_vec(self.sources[r.layer], r.range.offset, r.range.len)?;
+                        self.cache.insert(r.layer, r.block, bytes);
+                    }
+                }
+            }
+        }
+        Err(Error::chain("the bitmaps needed did not fit in the cache (a bug: the range planned was too large)"))
+    }
+
+    /// Fills `buf` with the virtual disk's bytes at `offset`. Fails with the offset when a part
+    /// cannot be read (a missing parent, a truncated file).
+    pub fn read(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        let len = buf.len() as u64;
+        if offset.saturating_add(len) > self.disk.size() {
+            return Err(Error::invalid(offset, format!("reading {len} bytes at virtual offset {offset:#x} goes past the end of the {}-byte disk", self.disk.size())));
+        }
+        let sources = self.sources.clone();
+        let disk = self.disk;
+        self.for_each_extent(offset, len, |e| {
+            let at = (e.offset - offset) as usize;
+            let out = &mut buf[at..at + e.len as usize];
+            match e.source {
+                Source::Zero => out.fill(0),
+                Source::Data { layer, file_offset } => sources[layer].read_at(file_offset, out)?,
+                Source::Missing { layer } => {
+                    return Err(Error::invalid(
+                        e.offset,
+                        if disk.layers[layer].disk_type() == crate::footer::DiskType::Differencing {
+                            format!("virtual bytes {:#x}..{:#x} come from the parent of layer {layer}, which is not available", e.offset, e.offset + e.len)
+                        } else {
+                            format!("virtual bytes {:#x}..{:#x} lie past the end of layer {layer}'s file, which is cut short", e.offset, e.offset + e.len)
+                        },
+                    ))
+                }
+            }
+            Ok(())
+        })
+    }
+}
