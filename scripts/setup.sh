@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs what the project needs on a fresh Debian machine with the Rust toolchain, and does
+# nothing when everything is there. Usage: scripts/setup.sh [native|web|all]
+#   native: the tools the Rust tests compare against (qemu-utils, 7zip, libvhdi-utils, xz-utils)
+#   web:    the wasm32 target, wasm-bindgen-cli at the version in Cargo.lock, npm packages
+#   all:    both, plus chromium and chromium-driver for the browser tests (the default)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what="${1:-all}"
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+apt_packages=()
+need_cmd() { command -v "$1" >/dev/null 2>&1 || apt_packages+=("$2"); }
+
+case "$what" in
+  native|all) need_cmd qemu-img qemu-utils; need_cmd 7zz 7zip; need_cmd vhdiinfo libvhdi-utils; need_cmd xz xz-utils ;;
+esac
+case "$what" in
+  web|all) need_cmd node nodejs; need_cmd npm npm ;;
+esac
+case "$what" in
+  all) need_cmd chromium chromium; need_cmd chromedriver chromium-driver ;;
+esac
+
+if [ ${#apt_packages[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    say "installing Debian packages: ${apt_packages[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+  else
+    say "please install these Debian packages (as root): apt-get install ${apt_packages[*]}"
+    exit 1
+  fi
+fi
+
+case "$what" in
+  web|all)
+    if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+      say "adding the Rust target wasm32-unknown-unknown"
+      rustup target add wasm32-unknown-unknown
+    fi
+    # wasm-bindgen-cli must match the wasm-bindgen crate exactly.
+    want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+    have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+    if [ -n "$want" ] && [ "$want" != "$have" ]; then
+      say "installing wasm-bindgen-cli $want (a few minutes, once)"
+      cargo install wasm-bindgen-cli --version "$want"
+    fi
+    if [ -f package.json ]; then
+      if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+        say "installing npm packages"
+        npm ci --no-audit --no-fund --loglevel=error
+      fi
+    fi
+    ;;
+esac
