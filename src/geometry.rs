@@ -80,10 +80,12 @@ impl std::fmt::Display for Geometry {
     }
 }
 
-/// Creator applications whose disks are sized by `current size` even when the CHS geometry
-/// describes less (the rest are sized by CHS by Virtual PC-era readers such as qemu).
+/// Creator applications whose disks qemu sizes by `current size` even when the CHS geometry
+/// describes less: Hyper-V, QEMU with `force_size`, Disk2vhd, XenServer, XenConverter, Azure.
+/// Disks of other creators (Virtual PC, older QEMU, VirtualBox, ...) are sized by their CHS
+/// geometry by Virtual PC and qemu.
 pub fn creator_sizes_by_current_size(creator: &[u8; 4]) -> bool {
-    matches!(creator, b"win " | b"qem2" | b"d2v " | b"tap\0" | b"wa\0\0" | b"CTXS" | b"vbox")
+    matches!(creator, b"win " | b"qem2" | b"d2v " | b"tap\0" | b"wa\0\0" | b"CTXS")
 }
 
 #[cfg(test)]

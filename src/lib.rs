@@ -24,6 +24,7 @@ pub mod layer;
 pub mod locator;
 pub mod reader;
 pub mod values;
+pub mod writer;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
