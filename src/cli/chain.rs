@@ -42,7 +42,8 @@ impl OpenChain {
             if layers.len() >= MAX_CHAIN_DEPTH {
                 return Err(Error::Chain { message: format!("the chain is more than {MAX_CHAIN_DEPTH} disks deep; it is damaged or loops") });
             }
-            let child_path = paths.last().cloned().unwrap_or_default();
+            // The child's path as opened (relative paths stay relative in what is shown).
+            let child_path = PathBuf::from(names.last().cloned().unwrap_or_default());
             let found = match given.next() {
                 Some(p) => Some(p.clone()),
                 None => find_parent(child, &child_path),

@@ -116,6 +116,8 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        // The reader of our output went away (e.g. `| head`): stop quietly, as `cat` does.
+        Err(Error::Io { message, .. }) if message == OUTPUT_CLOSED => 0,
         Err(e) => {
             eprintln!("vhd-viewer: {e}");
             2
@@ -188,8 +190,11 @@ fn run(cli: Cli) -> Result<i32, Error> {
     }
 }
 
-fn io_err(e: std::io::Error) -> Error {
-    Error::Io { offset: 0, message: format!("writing the output: {e}") }
+const OUTPUT_CLOSED: &str = "the output was closed";
+
+pub(crate) fn io_err(e: std::io::Error) -> Error {
+    let message = if e.kind() == std::io::ErrorKind::BrokenPipe { OUTPUT_CLOSED.to_string() } else { format!("writing the output: {e}") };
+    Error::Io { offset: 0, message }
 }
 
 /// Streams the virtual disk's bytes to stdout in constant memory.
@@ -202,13 +207,7 @@ fn cat(reader: &mut DiskReader<'_>, offset: u64, len: u64) -> Result<(), Error> 
     let mut last_pct = u64::MAX;
     let disk = reader.disk;
     let mut write = |bytes: &[u8]| -> Result<(), Error> {
-        out.write_all(bytes).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                Error::Io { offset: 0, message: "the output was closed".into() }
-            } else {
-                io_err(e)
-            }
-        })
+        out.write_all(bytes).map_err(io_err)
     };
     let mut extents = Vec::new();
     // Plan chunk by chunk, then copy, so that memory stays constant.

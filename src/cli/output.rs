@@ -116,7 +116,7 @@ struct MapRow<'a> {
 
 /// `map`: text lists data (and missing) ranges like `qemu-img map`; JSON lists every range.
 pub fn write_map(out: &mut dyn Write, reader: &mut DiskReader<'_>, offset: u64, len: u64, names: &[String], json: bool) -> Result<(), Error> {
-    let io = |e: io::Error| Error::Io { offset: 0, message: format!("writing the output: {e}") };
+    let io = super::io_err;
     if json {
         out.write_all(b"[").map_err(io)?;
     } else {
