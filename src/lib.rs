@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod chains;
 pub mod check;
 pub mod disk;
 pub mod error;
@@ -22,6 +23,7 @@ pub mod header;
 pub mod info;
 pub mod layer;
 pub mod locator;
+pub mod provenance;
 pub mod reader;
 pub mod values;
 pub mod writer;

@@ -1,0 +1,143 @@
+//! Sorting a heap of opened files into differencing chains by unique id: what the web page does
+//! with the files a person drops, where there are no folders to look in. A child names its parent
+//! by the parent's unique id; every file that is nobody's parent starts a chain.
+
+use std::collections::HashMap;
+
+use crate::footer::DiskType;
+use crate::layer::Layer;
+use crate::values::Uuid;
+
+/// The files sorted into chains.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Arranged {
+    /// Each chain as indices into the files given: the top (the file nobody names as parent)
+    /// first, then its parent, and so on as far as the files given reach.
+    pub chains: Vec<Vec<usize>>,
+    /// Files whose unique id is that of an earlier file (the same disk given twice, or a copy):
+    /// `(index, index of the earlier file)`. They are left out of the chains.
+    pub duplicates: Vec<(usize, usize)>,
+}
+
+/// The parent unique id a layer names, if it is a differencing disk with a header.
+pub fn parent_id(layer: &Layer) -> Option<Uuid> {
+    layer.header.as_ref().filter(|_| layer.disk_type() == DiskType::Differencing).map(|h| h.value.parent_unique_id)
+}
+
+/// Sorts `layers` into chains. A file that is the parent of another file given is not the top of
+/// a chain; one parent shared by two children appears in both chains. A chain stops where its
+/// last file's parent was not given (see [`Disk::parent_missing`](crate::Disk::parent_missing))
+/// or where following parents would loop. Files that are only part of a loop start a chain of
+/// their own so that none is lost.
+pub fn arrange(layers: &[&Layer]) -> Arranged {
+    let mut out = Arranged::default();
+    let mut by_id: HashMap<Uuid, usize> = HashMap::new();
+    let mut kept = Vec::new();
+    for (i, l) in layers.iter().enumerate() {
+        match by_id.get(&l.footer.value.unique_id) {
+            Some(&first) => out.duplicates.push((i, first)),
+            None => {
+                by_id.insert(l.footer.value.unique_id, i);
+                kept.push(i);
+            }
+        }
+    }
+    let parent_of = |i: usize| parent_id(layers[i]).and_then(|p| by_id.get(&p).copied()).filter(|&p| p != i);
+    let mut is_parent = vec![false; layers.len()];
+    for &i in &kept {
+        if let Some(p) = parent_of(i) {
+            is_parent[p] = true;
+        }
+    }
+    let mut placed = vec![false; layers.len()];
+    let follow = |top: usize, placed: &mut Vec<bool>| {
+        let mut chain = vec![top];
+        placed[top] = true;
+        let mut at = top;
+        while let Some(p) = parent_of(at) {
+            if chain.contains(&p) {
+                break;
+            }
+            chain.push(p);
+            placed[p] = true;
+            at = p;
+        }
+        chain
+    };
+    for &i in &kept {
+        if !is_parent[i] {
+            let chain = follow(i, &mut placed);
+            out.chains.push(chain);
+        }
+    }
+    // Files in a loop are everybody's parent: start from the first one left.
+    for &i in &kept {
+        if !placed[i] {
+            let chain = follow(i, &mut placed);
+            out.chains.push(chain);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::footer::{Footer, FOOTER_SIZE};
+    use crate::header::DynamicHeader;
+    use crate::layer::{FooterSource, Located};
+
+    fn layer(id: u8, parent: Option<u8>) -> Layer {
+        let mut f = Footer::parse(&[0u8; FOOTER_SIZE as usize]);
+        f.unique_id = Uuid([id; 16]);
+        f.disk_type = if parent.is_some() { DiskType::Differencing } else { DiskType::Dynamic };
+        let mut h = DynamicHeader::parse(&[0u8; crate::header::HEADER_SIZE as usize]);
+        h.parent_unique_id = Uuid([parent.unwrap_or(0); 16]);
+        Layer {
+            file_len: 0,
+            footer: Located { offset: 0, value: f },
+            footer_source: FooterSource::End,
+            end_footer: None,
+            footer_copy: None,
+            header: Some(Located { offset: 512, value: h }),
+            locators: Vec::new(),
+            bat: Vec::new(),
+            bat_range: None,
+            data_end: 0,
+            findings: Vec::new(),
+        }
+    }
+
+    fn run(ls: &[Layer]) -> Arranged {
+        arrange(&ls.iter().collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn chain_in_any_order() {
+        // base (1) <- mid (2) <- top (3), given as base, top, mid.
+        let a = run(&[layer(1, None), layer(3, Some(2)), layer(2, Some(1))]);
+        assert_eq!(a.chains, vec![vec![1, 2, 0]]);
+        assert!(a.duplicates.is_empty());
+    }
+
+    #[test]
+    fn missing_parent_ends_the_chain() {
+        let a = run(&[layer(3, Some(2)), layer(7, None)]);
+        assert_eq!(a.chains, vec![vec![0], vec![1]]);
+    }
+
+    #[test]
+    fn shared_parent_and_duplicates() {
+        let a = run(&[layer(1, None), layer(2, Some(1)), layer(3, Some(1)), layer(2, Some(1))]);
+        assert_eq!(a.chains, vec![vec![1, 0], vec![2, 0]]);
+        assert_eq!(a.duplicates, vec![(3, 1)]);
+    }
+
+    #[test]
+    fn loops_terminate() {
+        let a = run(&[layer(1, Some(2)), layer(2, Some(1))]);
+        assert_eq!(a.chains, vec![vec![0, 1]]);
+        let a = run(&[layer(5, Some(5))]);
+        assert_eq!(a.chains, vec![vec![0]]);
+    }
+}
