@@ -4,17 +4,39 @@
 PORT ?= 8080
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: run test setup cli test-rust test-wasm-build
+.PHONY: run test setup cli test-rust test-wasm-build wasm samples test-web
 
-# Until the page lands: the command line on a sample disk made by the project's own writer.
-run: cli
-	./target/release/vhd-viewer info ../shared/samples/hyperv2012r2-dynamic.vhd
+WASM_RAW := target/wasm32-unknown-unknown/wasm/vhd_viewer.wasm
+WASM_PKG := www/pkg/vhd_viewer_bg.wasm
+# The features rustc's wasm32 target uses by default, so that wasm-opt keeps them.
+WASM_FEATURES := --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+	--enable-mutable-globals --enable-reference-types --enable-multivalue
+
+# The web page: builds the WebAssembly and the sample disks, then serves www/ (with HTTP Range).
+run: wasm samples
+	node scripts/serve.mjs www --port $(PORT)
+
+# The core compiled to WebAssembly with its JavaScript glue in www/pkg/, made smaller by
+# binaryen's wasm-opt (from npm: Debian's is too old for the Rust toolchain's output).
+wasm:
+	scripts/setup.sh web
+	cargo build --lib --target wasm32-unknown-unknown --profile wasm
+	@$(MAKE) --no-print-directory $(WASM_PKG)
+
+$(WASM_PKG): $(WASM_RAW)
+	wasm-bindgen --target web --out-dir www/pkg $(WASM_RAW)
+	node_modules/binaryen/bin/wasm-opt -Oz $(WASM_FEATURES) -o $(WASM_PKG) $(WASM_PKG)
+	@ls -l $(WASM_PKG)
+
+# The sample disks the page offers (www/samples/, generated, not committed).
+samples:
+	cargo run --quiet --release --example make_samples -- www/samples
 
 cli:
 	scripts/setup.sh native
 	cargo build --release
 
-test: test-rust test-wasm-build
+test: test-rust test-wasm-build test-web
 
 test-rust:
 	scripts/setup.sh native
@@ -23,3 +45,11 @@ test-rust:
 test-wasm-build:
 	scripts/setup.sh web
 	cargo build --target wasm32-unknown-unknown --lib
+
+# The page in real headless Chromium (Debian's, driven by playwright-core), and the unit tests of
+# its JavaScript modules; compared with the command line's output on the same files.
+test-web:
+	scripts/setup.sh all
+	cargo build --release
+	@$(MAKE) --no-print-directory wasm samples
+	node --test tests/web/

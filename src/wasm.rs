@@ -1,1 +1,368 @@
-//! JavaScript bindings (filled in by the web page's work).
+//! JavaScript bindings for the web page: thin wrappers over the sans-IO core. JavaScript does all
+//! the reading (`Blob.slice()`); these types only say which byte ranges they need and take the
+//! bytes. Byte offsets and lengths cross as JavaScript numbers (`f64`), exact up to 2^53, far
+//! above the 2040 GiB the format allows. Structures cross as plain objects (serde-wasm-bindgen,
+//! 64-bit integers as `BigInt`, which the page turns into numbers where they are safe).
+
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::disk::{BitmapCache, BitmapRequest, Disk, Plan, Source};
+use crate::error::Error;
+use crate::layer::{ByteRange, Layer, Opener, Poll};
+use crate::provenance::{self, Scan, Step};
+
+/// Bitmaps the page keeps: enough for a scan step's requests plus a plan's.
+const CACHE_BITMAPS: usize = 1024;
+/// Bitmaps a scan step asks for at most.
+const SCAN_NEEDS: usize = 256;
+
+fn js_err(e: Error) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsError> {
+    let s = serde_wasm_bindgen::Serializer::new().serialize_large_number_types_as_bigints(true).serialize_missing_as_null(true);
+    v.serialize(&s).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// A JavaScript number as a byte offset or length: a whole number from 0 to 2^53.
+fn to_u64(v: f64, what: &str) -> Result<u64, JsError> {
+    if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 9_007_199_254_740_992.0 {
+        Ok(v as u64)
+    } else {
+        Err(JsError::new(&format!("{what} must be a whole number from 0 to 2^53, not {v}")))
+    }
+}
+
+#[derive(Serialize)]
+struct Range {
+    offset: f64,
+    len: f64,
+}
+
+impl From<ByteRange> for Range {
+    fn from(r: ByteRange) -> Self {
+        Range { offset: r.offset as f64, len: r.len as f64 }
+    }
+}
+
+#[derive(Serialize)]
+struct Need {
+    layer: u32,
+    block: f64,
+    offset: f64,
+    len: f64,
+}
+
+impl From<&BitmapRequest> for Need {
+    fn from(r: &BitmapRequest) -> Self {
+        Need { layer: r.layer as u32, block: r.block as f64, offset: r.range.offset as f64, len: r.range.len as f64 }
+    }
+}
+
+/// An extent for JavaScript: `kind` is `zero`, `data` or `missing`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsExtent {
+    offset: f64,
+    len: f64,
+    kind: &'static str,
+    layer: Option<u32>,
+    file_offset: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct PlanOut {
+    need: Option<Vec<Need>>,
+    extents: Option<Vec<JsExtent>>,
+}
+
+/// Opens one VHD file: `poll()` says which ranges to read, `provide()` takes them.
+#[wasm_bindgen]
+pub struct WasmOpener {
+    opener: Opener,
+    ready: Option<Layer>,
+}
+
+#[wasm_bindgen]
+impl WasmOpener {
+    /// An opener for a file of `len` bytes.
+    #[wasm_bindgen(constructor)]
+    pub fn new(len: f64) -> Result<WasmOpener, JsError> {
+        Ok(WasmOpener { opener: Opener::new(to_u64(len, "the file length")?), ready: None })
+    }
+
+    /// The ranges to read next as `[{offset, len}]`, or `null` when the file is open. Throws
+    /// when the file cannot be read as a VHD (the message names the offset).
+    pub fn poll(&mut self) -> Result<JsValue, JsError> {
+        if self.ready.is_some() {
+            return Ok(JsValue::NULL);
+        }
+        match self.opener.poll().map_err(js_err)? {
+            Poll::Need(ranges) => to_js(&ranges.into_iter().map(Range::from).collect::<Vec<_>>()),
+            Poll::Ready(layer) => {
+                self.ready = Some(*layer);
+                Ok(JsValue::NULL)
+            }
+        }
+    }
+
+    /// Hands over the bytes read at `offset`.
+    pub fn provide(&mut self, offset: f64, bytes: Vec<u8>) -> Result<(), JsError> {
+        self.opener.provide(to_u64(offset, "the offset")?, bytes);
+        Ok(())
+    }
+
+    /// Bytes handed over so far.
+    #[wasm_bindgen(js_name = bytesProvided)]
+    pub fn bytes_provided(&self) -> f64 {
+        self.opener.bytes_provided() as f64
+    }
+
+    /// The opened file, once `poll()` returned `null`.
+    pub fn finish(self) -> Result<WasmLayer, JsError> {
+        self.ready.map(|layer| WasmLayer { layer }).ok_or_else(|| JsError::new("the file is not open yet: poll() until it returns null"))
+    }
+}
+
+/// One opened file.
+#[wasm_bindgen]
+pub struct WasmLayer {
+    layer: Layer,
+}
+
+/// What identifies a file in a chain, and what it needs.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Identity {
+    disk_type: &'static str,
+    unique_id: String,
+    size: f64,
+    parent_unique_id: Option<String>,
+    parent_unicode_name: Option<String>,
+    /// Where the parent may be, from the locators and the unicode name, most trustworthy first.
+    parent_candidates: Vec<String>,
+}
+
+#[wasm_bindgen]
+impl WasmLayer {
+    /// The file's type, unique id, size and, for a differencing disk, its parent's id and names.
+    pub fn identity(&self) -> Result<JsValue, JsError> {
+        let l = &self.layer;
+        let parent = crate::chains::parent_id(l);
+        to_js(&Identity {
+            disk_type: l.disk_type().name(),
+            unique_id: l.footer.value.unique_id.to_string(),
+            size: l.size() as f64,
+            parent_unique_id: parent.map(|p| p.to_string()),
+            parent_unicode_name: parent.and_then(|_| l.header.as_ref()).map(|h| h.value.parent_unicode_name().0),
+            parent_candidates: if parent.is_some() { l.parent_candidates() } else { Vec::new() },
+        })
+    }
+}
+
+/// The files given to the page, sorted into chains.
+#[wasm_bindgen]
+#[derive(Default)]
+pub struct WasmFiles {
+    layers: Vec<Layer>,
+}
+
+#[wasm_bindgen]
+impl WasmFiles {
+    /// An empty set.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> WasmFiles {
+        WasmFiles::default()
+    }
+
+    /// Adds an opened file (the handle is used up); returns its index.
+    pub fn add(&mut self, layer: WasmLayer) -> usize {
+        self.layers.push(layer.layer);
+        self.layers.len() - 1
+    }
+
+    /// `{chains: [[index, ...]], duplicates: [[index, earlier], ...]}`: each chain top first.
+    pub fn arrange(&self) -> Result<JsValue, JsError> {
+        to_js(&crate::chains::arrange(&self.layers.iter().collect::<Vec<_>>()))
+    }
+
+    /// The chain of files `indices` (top first) as a disk. Without `force`, a parent whose unique
+    /// id is not the one its child names is an error.
+    pub fn disk(&self, indices: Vec<u32>, force: bool) -> Result<WasmDisk, JsError> {
+        let layers = indices
+            .iter()
+            .map(|&i| self.layers.get(i as usize).cloned().ok_or_else(|| JsError::new(&format!("there is no file {i}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let disk = Disk::new(layers, force).map_err(js_err)?;
+        let cache = BitmapCache::new(CACHE_BITMAPS + 4 * disk.layers.len());
+        Ok(WasmDisk { disk, cache, scan: None })
+    }
+}
+
+/// A chain of opened files: the virtual disk.
+#[wasm_bindgen]
+pub struct WasmDisk {
+    disk: Disk,
+    cache: BitmapCache,
+    scan: Option<Scan>,
+}
+
+impl WasmDisk {
+    fn layer(&self, layer: usize) -> Result<&Layer, JsError> {
+        self.disk.layers.get(layer).ok_or_else(|| JsError::new(&format!("the chain has no layer {layer}")))
+    }
+}
+
+#[wasm_bindgen]
+impl WasmDisk {
+    /// The same object as `vhd-viewer info --json`; `names[i]` names layer `i`.
+    pub fn info(&self, names: Vec<String>) -> Result<JsValue, JsError> {
+        to_js(&crate::info::info(&self.disk, &names))
+    }
+
+    /// Every finding: each layer's and the chain's.
+    pub fn findings(&self) -> Result<JsValue, JsError> {
+        to_js(&self.disk.all_findings())
+    }
+
+    /// Number of layers.
+    #[wasm_bindgen(js_name = layerCount)]
+    pub fn layer_count(&self) -> usize {
+        self.disk.layers.len()
+    }
+
+    /// The virtual disk's size in bytes.
+    pub fn size(&self) -> f64 {
+        self.disk.size() as f64
+    }
+
+    /// The smallest block size in the chain (1 MiB for fixed disks): a range of at most this
+    /// many bytes needs at most two bitmaps per layer.
+    #[wasm_bindgen(js_name = chunkSize)]
+    pub fn chunk_size(&self) -> f64 {
+        self.disk.chunk_size() as f64
+    }
+
+    /// Block size of a layer, 0 for a fixed disk.
+    #[wasm_bindgen(js_name = blockSize)]
+    pub fn block_size(&self, layer: usize) -> Result<f64, JsError> {
+        Ok(self.layer(layer)?.block_geometry().map_or(0.0, |g| g.block_size as f64))
+    }
+
+    /// Bytes of sector bitmap before each block's data, 0 for a fixed disk.
+    #[wasm_bindgen(js_name = bitmapSize)]
+    pub fn bitmap_size(&self, layer: usize) -> Result<f64, JsError> {
+        Ok(self.layer(layer)?.block_geometry().map_or(0.0, |g| g.bitmap_size as f64))
+    }
+
+    /// The BAT entries of a layer (file sector of each block, 0xFFFFFFFF when unallocated).
+    pub fn bat(&self, layer: usize) -> Result<Vec<u32>, JsError> {
+        Ok(self.layer(layer)?.bat.clone())
+    }
+
+    /// One byte per BAT entry: 1 when the block lies before a block with a lower index.
+    #[wasm_bindgen(js_name = outOfOrder)]
+    pub fn out_of_order(&self, layer: usize) -> Result<Vec<u8>, JsError> {
+        Ok(self.layer(layer)?.out_of_order_blocks().into_iter().map(u8::from).collect())
+    }
+
+    /// Where block `block`'s bitmap lies in layer `layer`'s file, `null` when not allocated.
+    #[wasm_bindgen(js_name = bitmapRange)]
+    pub fn bitmap_range(&self, layer: usize, block: f64) -> Result<JsValue, JsError> {
+        match self.layer(layer)?.bitmap_range(to_u64(block, "the block")?) {
+            Some(r) => to_js(&Range::from(r)),
+            None => Ok(JsValue::NULL),
+        }
+    }
+
+    /// Stores a bitmap read from layer `layer`'s file.
+    #[wasm_bindgen(js_name = provideBitmap)]
+    pub fn provide_bitmap(&mut self, layer: usize, block: f64, bytes: Vec<u8>) -> Result<(), JsError> {
+        self.layer(layer)?;
+        self.cache.insert(layer, to_u64(block, "the block")?, bytes);
+        Ok(())
+    }
+
+    /// A cached bitmap, or `undefined`.
+    pub fn bitmap(&self, layer: usize, block: f64) -> Result<Option<Vec<u8>>, JsError> {
+        Ok(self.cache.get(layer, to_u64(block, "the block")?).map(<[u8]>::to_vec))
+    }
+
+    /// Maps virtual `[offset, offset + len)` (at most `chunkSize()` bytes at a time) to
+    /// `{extents: [{offset, len, kind, layer, fileOffset}]}`, or `{need: [{layer, block, offset,
+    /// len}]}`: bitmaps to read and `provideBitmap` first.
+    pub fn plan(&self, offset: f64, len: f64) -> Result<JsValue, JsError> {
+        let plan = self.disk.plan(to_u64(offset, "the offset")?, to_u64(len, "the length")?, &self.cache);
+        to_js(&match plan {
+            Plan::Need(reqs) => PlanOut { need: Some(reqs.iter().map(Need::from).collect()), extents: None },
+            Plan::Extents(extents) => PlanOut {
+                need: None,
+                extents: Some(
+                    extents
+                        .iter()
+                        .map(|e| {
+                            let (kind, layer, file_offset) = match e.source {
+                                Source::Zero => ("zero", None, None),
+                                Source::Missing { layer } => ("missing", Some(layer as u32), None),
+                                Source::Data { layer, file_offset } => ("data", Some(layer as u32), Some(file_offset as f64)),
+                            };
+                            JsExtent { offset: e.offset as f64, len: e.len as f64, kind, layer, file_offset }
+                        })
+                        .collect(),
+                ),
+            },
+        })
+    }
+
+    /// One byte per sector of `[offset, offset + len)`: the layer supplying it, 255 for zeros,
+    /// 254 for missing. `undefined` when bitmaps are missing (`plan` the range first).
+    #[wasm_bindgen(js_name = sectorSources)]
+    pub fn sector_sources(&self, offset: f64, len: f64) -> Result<Option<Vec<u8>>, JsError> {
+        let (offset, len) = (to_u64(offset, "the offset")?, to_u64(len, "the length")?);
+        match self.disk.plan(offset, len, &self.cache) {
+            Plan::Need(_) => Ok(None),
+            Plan::Extents(e) => provenance::sector_sources(&e, offset, len).map(Some).map_err(js_err),
+        }
+    }
+
+    /// The provenance map from the BATs alone: one mask per cell of `cellSize` bytes (bit `i`:
+    /// layer `i`; bit 29 zeros; bit 30 missing; bit 31 estimate, the bitmaps unread). Starts an
+    /// exact scan that `scanStep` advances.
+    #[wasm_bindgen(js_name = scanStart)]
+    pub fn scan_start(&mut self, cell_size: f64) -> Result<Vec<u32>, JsError> {
+        let scan = Scan::new(&self.disk, to_u64(cell_size, "the cell size")?).map_err(js_err)?;
+        let masks = scan.masks().to_vec();
+        self.scan = Some(scan);
+        Ok(masks)
+    }
+
+    /// Advances the scan over at most `budget` cells: `{need: [...]}` (read those bitmaps,
+    /// `provideBitmap`, and step again), `{done, total}`, or `{finished: true}`.
+    #[wasm_bindgen(js_name = scanStep)]
+    pub fn scan_step(&mut self, budget: f64) -> Result<JsValue, JsError> {
+        let scan = self.scan.as_mut().ok_or_else(|| JsError::new("no scan was started"))?;
+        #[derive(Serialize)]
+        struct Out {
+            need: Option<Vec<Need>>,
+            done: f64,
+            total: f64,
+            finished: bool,
+        }
+        let step = scan.step(&self.disk, &self.cache, to_u64(budget, "the budget")?, SCAN_NEEDS);
+        let (done, total) = scan.progress();
+        let (need, finished) = match step {
+            Step::Need(r) => (Some(r.iter().map(Need::from).collect()), false),
+            Step::Progress { .. } => (None, false),
+            Step::Done => (None, true),
+        };
+        to_js(&Out { need, done: done as f64, total: total as f64, finished })
+    }
+
+    /// The scan's masks so far.
+    #[wasm_bindgen(js_name = scanMasks)]
+    pub fn scan_masks(&self) -> Vec<u32> {
+        self.scan.as_ref().map(|s| s.masks().to_vec()).unwrap_or_default()
+    }
+}

@@ -1,0 +1,104 @@
+// Shared by the end-to-end tests: the server, Chromium, the command line to compare with.
+import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, basename, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve } from '../../scripts/serve.mjs';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const WWW = join(ROOT, 'www');
+export const SAMPLES = join(WWW, 'samples');
+export const SCREENSHOTS = join(ROOT, 'screenshots');
+
+export const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+/** The command line binary: release if built, else debug. */
+export function cliPath() {
+  for (const p of ['target/release/vhd-viewer', 'target/debug/vhd-viewer']) if (existsSync(join(ROOT, p))) return join(ROOT, p);
+  throw new Error('build the command line first: cargo build --release');
+}
+
+/** `vhd-viewer info FILE --parent P... --json`, run in the file's folder with bare names. */
+export function cliInfo(file, parents = []) {
+  const args = ['info', basename(file), ...parents.flatMap((p) => ['--parent', basename(p)]), '--json'];
+  return JSON.parse(execFileSync(cliPath(), args, { cwd: dirname(file), encoding: 'utf8', maxBuffer: 64 << 20 }));
+}
+
+/** `vhd-viewer cat` of a chain, as bytes. */
+export function cliCat(file, parents = []) {
+  const args = ['cat', basename(file), ...parents.flatMap((p) => ['--parent', basename(p)])];
+  return execFileSync(cliPath(), args, { cwd: dirname(file), maxBuffer: 1 << 30 });
+}
+
+export function tempDir(prefix = 'vhd-web-') {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Starts the server and Chromium with a fresh profile. Returns { url, browser, newPage, close }.
+ * Every page records the network requests it makes in page.requests.
+ */
+export async function start() {
+  const { server, url } = await serve({ root: WWW, port: 0 });
+  const profile = tempDir('vhd-chromium-');
+  const context = await chromium.launchPersistentContext(profile.dir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1200, height: 900 },
+    acceptDownloads: true,
+  });
+  const newPage = async ({ colorScheme = 'light', viewport } = {}) => {
+    const page = await context.newPage();
+    if (viewport) await page.setViewportSize(viewport);
+    await page.emulateMedia({ colorScheme });
+    page.requests = [];
+    page.errors = [];
+    page.on('request', (r) => page.requests.push(r.url()));
+    page.on('pageerror', (e) => page.errors.push(String(e)));
+    page.on('console', (m) => {
+      if (m.type() === 'error') page.errors.push(m.text());
+    });
+    return page;
+  };
+  return {
+    url,
+    context,
+    newPage,
+    async close() {
+      await context.close();
+      await new Promise((r) => server.close(r));
+      profile.remove();
+    },
+  };
+}
+
+/** Loads the page and waits until the WebAssembly is ready. */
+export async function openPage(env, opts) {
+  const page = await env.newPage(opts);
+  await page.goto(env.url);
+  await page.waitForSelector('body[data-wasm="ready"]');
+  return page;
+}
+
+/** Waits until the page has shown the files given (or failed to). */
+export async function settled(page) {
+  await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state));
+  return page.evaluate(() => document.body.dataset.state);
+}
+
+/** Every data-field in `scope` as [key, text]. */
+export async function dataFields(page, scope = 'body') {
+  return page.$$eval(`${scope} [data-field]`, (els) => els.map((e) => [e.dataset.field, e.textContent]));
+}
+
+export function screenshotPath(name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  return join(SCREENSHOTS, name + '.png');
+}

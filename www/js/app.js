@@ -1,0 +1,485 @@
+// The page: takes files (drop, file input, samples), opens them with the WebAssembly core, sorts
+// them into chains, and shows every view. One AbortController per set of files: giving new
+// files cancels whatever the old ones were doing.
+import init, * as wasm from '../pkg/vhd_viewer.js';
+import { blobSource } from './source.js';
+import { openLayer, scanProvenance } from './driver.js';
+import { normalize, hex, parseNumber, humanSize } from './format.js';
+import { h, fill } from './dom.js';
+import { renderSummary, renderStructures, highlightOffset } from './views/structures.js';
+import { renderFiles, renderChain, neededParentText } from './views/chain.js';
+import { BatView, ProvenanceView } from './views/maps.js';
+import { CloseupView } from './views/closeup.js';
+import { showVirtualSector, showFileBytes } from './views/hex.js';
+import { renderFindings } from './views/findings.js';
+import { exportRaw, exportInfo } from './export.js';
+
+const $ = (id) => document.getElementById(id);
+const ready = init();
+
+/** Everything read from the files given, for users' scripts and the tests. */
+const readStats = { reads: 0, bytes: 0 };
+
+const state = {
+  ctrl: null,
+  gen: 0,
+  files: [], // { name, size, blob, source, wi, identity, error, duplicateOf }
+  wfiles: null,
+  chains: [], // indices into files
+  chainIndex: 0,
+  disk: null,
+  names: [],
+  sources: [],
+  info: null,
+  missing: null,
+  cellSize: 0,
+  scanned: false,
+};
+
+window.vhdViewer = { readStats, state };
+
+function setBusy(what) {
+  document.body.dataset.state = what;
+}
+
+function message(text, kind = 'info') {
+  $('messages').append(h('p', { class: `message ${kind}` }, text));
+}
+
+function clearMessages() {
+  fill($('messages'));
+}
+
+// ---------------------------------------------------------------- tasks (progress, cancel)
+
+let taskCtrl = null;
+
+/** Runs a long job with a progress bar and a Cancel button; cancelled too by new files. */
+async function runTask(label, job) {
+  taskCtrl?.abort();
+  const ctrl = new AbortController();
+  taskCtrl = ctrl;
+  const parent = state.ctrl.signal;
+  const onParent = () => ctrl.abort(parent.reason);
+  parent.addEventListener('abort', onParent, { once: true });
+  $('task').hidden = false;
+  $('task-label').textContent = label;
+  $('task-progress').removeAttribute('value');
+  $('task-count').textContent = '';
+  const progress = (done, total, unit = '') => {
+    $('task-progress').max = total || 1;
+    $('task-progress').value = done;
+    $('task-count').textContent = unit === 'bytes' ? `${humanSize(done)} of ${humanSize(total)}` : `${done} of ${total}${unit ? ' ' + unit : ''}`;
+  };
+  try {
+    return await job(ctrl.signal, progress);
+  } catch (e) {
+    if (ctrl.signal.aborted) {
+      if (parent === state.ctrl.signal) message(`${label}: cancelled.`);
+      return undefined;
+    }
+    message(`${label}: ${e.message}`, 'error');
+    return undefined;
+  } finally {
+    parent.removeEventListener('abort', onParent);
+    if (taskCtrl === ctrl) {
+      taskCtrl = null;
+      $('task').hidden = true;
+    }
+  }
+}
+
+$('task-cancel').addEventListener('click', () => taskCtrl?.abort(new DOMException('cancelled', 'AbortError')));
+
+// ---------------------------------------------------------------- opening files
+
+function freeAll() {
+  for (const o of [state.disk, state.wfiles]) {
+    try {
+      o?.free();
+    } catch {
+      /* already freed */
+    }
+  }
+  state.disk = null;
+  state.wfiles = null;
+}
+
+/** Opens `given` ([{ name, blob }]) as the new set of files. */
+async function loadFiles(given) {
+  state.ctrl?.abort(new DOMException('new files were given', 'AbortError'));
+  const ctrl = new AbortController();
+  state.ctrl = ctrl;
+  const gen = ++state.gen;
+  const signal = ctrl.signal;
+  setBusy('loading');
+  clearMessages();
+  await ready;
+  if (gen !== state.gen) return;
+  freeAll();
+  state.wfiles = new wasm.WasmFiles();
+  state.files = [];
+  for (const { name, blob } of given) {
+    const source = blobSource(blob, name, (a, b) => {
+      readStats.reads++;
+      readStats.bytes += b - a;
+    });
+    const f = { name, size: blob.size, blob, source };
+    state.files.push(f);
+    try {
+      const layer = await openLayer(wasm, source, signal);
+      if (gen !== state.gen) return;
+      f.identity = normalize(layer.identity());
+      f.wi = state.wfiles.add(layer);
+    } catch (e) {
+      if (gen !== state.gen || signal.aborted) return;
+      f.error = e.message;
+      message(`${name}: ${e.message}`, 'error');
+    }
+  }
+  const byWi = [];
+  state.files.forEach((f, i) => {
+    if (f.wi !== undefined) byWi[f.wi] = i;
+  });
+  const arranged = normalize(state.wfiles.arrange());
+  state.chains = arranged.chains.map((c) => c.map((wi) => byWi[wi]));
+  for (const [dup, first] of arranged.duplicates) state.files[byWi[dup]].duplicateOf = byWi[first];
+  if (state.chains.length === 0) {
+    renderFiles($('file-list'), state.files, [], 0, () => {});
+    fill($('chain'));
+    $('viewer').hidden = true;
+    setBusy('error');
+    if (!state.files.length) message('No files were given.');
+    return;
+  }
+  // The longest chain first: usually what was meant when several files are given.
+  let best = 0;
+  state.chains.forEach((c, k) => {
+    if (c.length > state.chains[best].length) best = k;
+  });
+  showChain(best);
+}
+
+/** Shows chain `k` of the files given. */
+function showChain(k) {
+  state.chainIndex = k;
+  const chain = state.chains[k];
+  try {
+    state.disk?.free();
+  } catch {
+    /* freed */
+  }
+  state.disk = null;
+  taskCtrl?.abort();
+  const files = chain.map((i) => state.files[i]);
+  state.names = files.map((f) => f.name);
+  state.sources = files.map((f) => f.source);
+  try {
+    state.disk = state.wfiles.disk(Uint32Array.from(files.map((f) => f.wi)), false);
+  } catch (e) {
+    message(`${state.names[0]}: ${e.message}`, 'error');
+    setBusy('error');
+    return;
+  }
+  const disk = state.disk;
+  state.info = normalize(disk.info(state.names));
+  const last = files[files.length - 1];
+  state.missing = state.info.parent_missing ? neededParentText(last.identity) : null;
+  if (state.missing) {
+    message(`${last.name} is a differencing disk whose parent was not given: it needs ${state.missing.names.length ? state.missing.names.map((n) => `“${n}”`).join(' or ') : 'its parent'} (unique id ${state.missing.id}). Add that file together with the others to read the whole disk; until then, the parts that come from the parent are shown as missing.`, 'warning');
+  }
+
+  $('viewer').hidden = false;
+  renderFiles($('file-list'), state.files, state.chains, k, (j) => {
+    clearMessages();
+    showChain(j);
+  });
+  renderChain($('chain'), state.info, state.names, state.missing, (i) => selectLayer(i, true));
+  renderSummary($('summary-body'), state.info);
+
+  for (const sel of [$('layer-select'), $('bat-layer'), $('hex-layer')]) {
+    fill(sel, state.names.map((n, i) => h('option', { value: i }, `${i === 0 ? '' : `layer ${i}: `}${n}`)));
+  }
+  selectLayer(0, false);
+  const firstSparse = files.findIndex((f) => f.identity.diskType !== 'fixed');
+  $('bat-layer').value = String(Math.max(0, firstSparse));
+  bat.show(disk, Math.max(0, firstSparse), state.names[Math.max(0, firstSparse)]);
+
+  // Provenance: the estimate now, the exact map on request.
+  state.cellSize = disk.chunkSize();
+  state.scanned = false;
+  try {
+    const masks = disk.scanStart(state.cellSize);
+    prov.show(disk, state.names, state.cellSize, masks);
+    $('prov-scan').disabled = false;
+    const needed = disk.scanStep(0).total;
+    $('prov-state').textContent = needed
+      ? `Estimate from the block tables. ${needed} squares hold blocks whose bitmaps decide which sectors come from where.`
+      : 'Exact: no block bitmaps are needed for this disk.';
+    $('prov-scan').disabled = needed === 0;
+    disk.scanStart(state.cellSize);
+  } catch (e) {
+    message(`Provenance map: ${e.message}`, 'error');
+    $('prov-scan').disabled = true;
+  }
+  $('prov-lead').textContent =
+    state.names.length > 1 || state.missing
+      ? 'Each square is a stretch of the virtual disk, coloured by the file of the chain that supplies it: a differencing disk holds only what changed, the rest is read from its parent.'
+      : 'Each square is a stretch of the virtual disk: coloured where the file holds data, grey where the disk reads as zeros because nothing was ever written there.';
+
+  fill($('closeup-body'), h('p', { class: 'empty' }, 'Click a block in the block map or a square in the map above to see its sectors here.'));
+  renderFindings($('findings-body'), state.info.all_findings, state.names, showPlace);
+  $('export-raw').disabled = !!state.missing;
+  $('export-note').textContent = state.missing ? 'The raw image needs the missing parent: add it to export the whole disk.' : '';
+  hexShow({ mode: 'virtual', at: 0 }).then(() => setBusy('ready'));
+}
+
+/** Shows layer `i`'s own footer and header (the info of the chain from that layer down). */
+function selectLayer(i, scroll) {
+  $('layer-select').value = String(i);
+  let info = state.info;
+  if (i > 0) {
+    const chain = state.chains[state.chainIndex].slice(i);
+    const sub = state.wfiles.disk(Uint32Array.from(chain.map((j) => state.files[j].wi)), false);
+    try {
+      info = normalize(sub.info(state.names.slice(i)));
+    } finally {
+      sub.free();
+    }
+  }
+  const body = $('structures-body');
+  body.dataset.layer = i;
+  body.dataset.file = state.names[i];
+  renderStructures(body, info);
+  if (scroll) $('structures').scrollIntoView({ behavior: 'smooth', block: 'start' });
+}
+
+$('layer-select').addEventListener('change', (e) => selectLayer(Number(e.target.value), false));
+$('explain-toggle').addEventListener('change', (e) => document.body.classList.toggle('explain', e.target.checked));
+
+// ---------------------------------------------------------------- maps and close-up
+
+const ctx = () => ({ disk: state.disk, sources: state.sources, names: state.names, signal: state.ctrl.signal, parentMissing: !!state.missing });
+
+const closeup = new CloseupView($('closeup-body'), {
+  onSector: (s) => {
+    hexShow({ mode: 'virtual', at: s });
+    $('hex').scrollIntoView({ behavior: 'smooth', block: 'start' });
+  },
+});
+
+async function showCloseup(opts) {
+  const c = ctx();
+  try {
+    await closeup.show(c, opts);
+    $('closeup').scrollIntoView({ behavior: 'smooth', block: 'start' });
+  } catch (e) {
+    if (!c.signal.aborted) message(`Sectors: ${e.message}`, 'error');
+  }
+}
+
+const bat = new BatView({
+  canvas: $('bat-canvas'),
+  hoverEl: $('bat-hover'),
+  legendEl: $('bat-legend'),
+  onPick: (layer, block) => {
+    const bs = state.disk.blockSize(layer);
+    showCloseup({ layer, block, start: block * bs, len: bs });
+  },
+});
+$('bat-layer').addEventListener('change', (e) => {
+  const i = Number(e.target.value);
+  bat.show(state.disk, i, state.names[i]);
+});
+
+const prov = new ProvenanceView({
+  canvas: $('prov-canvas'),
+  hoverEl: $('prov-hover'),
+  legendEl: $('prov-legend'),
+  onPick: (start, len) => showCloseup({ start, len }),
+});
+
+$('prov-scan').addEventListener('click', async () => {
+  const disk = state.disk;
+  $('prov-scan').disabled = true;
+  let lastDraw = 0;
+  const masks = await runTask('Reading every block bitmap', (signal, progress) =>
+    scanProvenance(disk, state.sources, state.cellSize, {
+      signal,
+      onProgress: (done, total) => {
+        progress(done, total, 'squares');
+        const now = performance.now();
+        if (now - lastDraw > 500) {
+          lastDraw = now;
+          prov.update(disk.scanMasks());
+        }
+      },
+    }),
+  );
+  if (disk !== state.disk) return;
+  if (masks) {
+    prov.update(masks);
+    state.scanned = true;
+    $('prov-state').textContent = 'Exact: every block bitmap was read.';
+  } else {
+    prov.update(disk.scanMasks());
+    $('prov-scan').disabled = false;
+    $('prov-state').textContent = 'Scan stopped: squares already read are exact, the rest are estimates.';
+    disk.scanStart(state.cellSize);
+  }
+});
+
+// ---------------------------------------------------------------- hex view
+
+const hexState = { mode: 'virtual', at: 0, layer: 0 };
+
+async function hexShow({ mode = hexState.mode, at = hexState.at, layer = hexState.layer, markLen = 1 } = {}) {
+  Object.assign(hexState, { mode, at, layer });
+  document.querySelector(`input[name="hex-mode"][value="${mode}"]`).checked = true;
+  $('hex-layer').value = String(layer);
+  $('hex-layer').disabled = mode !== 'file';
+  $('hex-at-label').textContent = mode === 'virtual' ? 'Sector' : 'Byte offset';
+  $('hex-at').value = mode === 'virtual' ? String(at) : hex(at);
+  const c = ctx();
+  try {
+    if (mode === 'virtual') await showVirtualSector(c, at, $('hex-source'), $('hex-dump'));
+    else await showFileBytes(c, layer, at, $('hex-source'), $('hex-dump'), markLen);
+  } catch (e) {
+    if (!c.signal.aborted) fill($('hex-source'), h('span', { class: 'bad' }, e.message));
+  }
+}
+
+$('hex-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const mode = document.querySelector('input[name="hex-mode"]:checked').value;
+  const layer = Number($('hex-layer').value);
+  const at = parseNumber($('hex-at').value);
+  const limit = mode === 'virtual' ? Math.ceil(state.disk.size() / 512) : state.sources[layer].byteLength;
+  if (!Number.isFinite(at) || at < 0 || at >= limit) {
+    fill($('hex-source'), h('span', { class: 'bad' }, mode === 'virtual' ? `Give a sector number from 0 to ${limit - 1}.` : `Give a byte offset from 0 to ${limit - 1} (decimal or 0x…).`));
+    return;
+  }
+  hexShow({ mode, layer, at });
+});
+for (const r of document.querySelectorAll('input[name="hex-mode"]')) {
+  r.addEventListener('change', () => hexShow({ mode: r.value, at: 0 }));
+}
+$('hex-layer').addEventListener('change', (e) => hexShow({ mode: 'file', layer: Number(e.target.value), at: 0 }));
+const step = (d) => {
+  if (!state.disk) return;
+  if (hexState.mode === 'virtual') {
+    const n = Math.ceil(state.disk.size() / 512);
+    hexShow({ at: Math.max(0, Math.min(n - 1, hexState.at + d)) });
+  } else {
+    const len = state.sources[hexState.layer].byteLength;
+    hexShow({ at: Math.max(0, Math.min(len - 1, hexState.at + d * 512)) });
+  }
+};
+$('hex-prev').addEventListener('click', () => step(-1));
+$('hex-next').addEventListener('click', () => step(1));
+
+/** Shows a place in a file: the field row there (if any) and its bytes in the hex view. */
+function showPlace(layer, offset) {
+  if (Number($('layer-select').value) !== layer) selectLayer(layer, false);
+  const row = highlightOffset($('structures-body'), offset);
+  const markLen = row ? Math.min(Number(row.dataset.size), 64) : 1;
+  hexShow({ mode: 'file', layer, at: offset, markLen }).then(() => {
+    const target = row || $('hex');
+    target.scrollIntoView({ behavior: 'smooth', block: 'center' });
+    if (row) {
+      row.tabIndex = -1;
+      row.focus({ preventScroll: true });
+    }
+  });
+}
+
+// ---------------------------------------------------------------- export
+
+function baseNameNoExt(n) {
+  return n.replace(/\.(a?vhd)$/i, '');
+}
+
+$('export-raw').addEventListener('click', async () => {
+  const disk = state.disk;
+  const result = await runTask('Saving the raw image', (signal, progress) =>
+    exportRaw(disk, state.sources, state.names, baseNameNoExt(state.names[0]) + '.img', { signal, onProgress: (d, t) => progress(d, t, 'bytes') }),
+  );
+  if (result && !result.cancelled) {
+    $('export-note').textContent =
+      result.method === 'download'
+        ? `Saving ${result.name} (${humanSize(result.size)}): your browser writes it from the files as it downloads.`
+        : `Saved ${result.name}.`;
+  }
+});
+$('export-info').addEventListener('click', () => exportInfo(state.info, baseNameNoExt(state.names[0]) + '.info.json'));
+
+// ---------------------------------------------------------------- input: files, drop, samples
+
+$('file-input').addEventListener('change', (e) => {
+  const files = [...e.target.files];
+  if (files.length) loadFiles(files.map((f) => ({ name: f.name, blob: f })));
+  e.target.value = '';
+});
+
+let dragDepth = 0;
+document.addEventListener('dragenter', (e) => {
+  e.preventDefault();
+  dragDepth++;
+  document.body.classList.add('dragging');
+});
+document.addEventListener('dragleave', () => {
+  if (--dragDepth <= 0) {
+    dragDepth = 0;
+    document.body.classList.remove('dragging');
+  }
+});
+document.addEventListener('dragover', (e) => e.preventDefault());
+document.addEventListener('drop', (e) => {
+  e.preventDefault();
+  dragDepth = 0;
+  document.body.classList.remove('dragging');
+  const files = [...(e.dataTransfer?.files || [])];
+  if (files.length) loadFiles(files.map((f) => ({ name: f.name, blob: f })));
+});
+
+async function loadSamples() {
+  let list;
+  try {
+    const r = await fetch('samples/index.json');
+    if (!r.ok) return;
+    list = await r.json();
+  } catch {
+    return;
+  }
+  if (!Array.isArray(list) || !list.length) return;
+  fill($('sample-list'), list.map((s) =>
+    h('li', {},
+      h('button', { type: 'button', onclick: () => openSample(s) }, s.title),
+      ' ', h('span', { class: 'small' }, s.description))));
+  $('samples').hidden = false;
+}
+
+async function openSample(s) {
+  const files = s.files || (s.file ? [s.file] : []);
+  setBusy('loading');
+  try {
+    const blobs = await Promise.all(files.map(async (f) => {
+      const r = await fetch('samples/' + encodeURIComponent(f));
+      if (!r.ok) throw new Error(`${f}: ${r.status} ${r.statusText}`);
+      return { name: f, blob: await r.blob() };
+    }));
+    await loadFiles(blobs);
+  } catch (e) {
+    message(`Sample: ${e.message}`, 'error');
+    setBusy('error');
+  }
+}
+
+setBusy('idle');
+ready.then(
+  () => {
+    document.body.dataset.wasm = 'ready';
+  },
+  (e) => message(`The WebAssembly part of the page did not load: ${e.message}`, 'error'),
+);
+loadSamples();

@@ -1,0 +1,48 @@
+// A few DOM helpers.
+import { valueText } from './format.js';
+
+/** Creates an element: h('p', { class: 'x', onclick: f }, 'text', child). */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    // Through the CSSOM: the Content-Security-Policy forbids style attributes.
+    else if (k === 'style') el.style.cssText = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, v);
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : String(c));
+  }
+  return el;
+}
+
+/** An element showing the `info --json` value at `key`, marked `data-field="key"`. */
+export function field(key, value, tag = 'span', attrs = {}) {
+  return h(tag, { ...attrs, 'data-field': key }, valueText(value));
+}
+
+/** Empties an element and puts children in. */
+export function fill(el, ...children) {
+  el.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+  return el;
+}
+
+/** The colours of the page's current scheme, from its CSS custom properties. */
+export function cssColor(name) {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888888';
+}
+
+/** Colour of layer `i` of a chain (cycles after eight). */
+export function layerColor(i) {
+  return cssColor(`--layer-${i % 8}`);
+}
+
+/** A legend: [[cssColor, label, extra class]]. */
+export function legend(items) {
+  return items.map(([color, label, cls]) => h('span', { class: 'key' }, h('span', { class: 'swatch ' + (cls || ''), style: `background:${color}` }), label));
+}

@@ -1,0 +1,107 @@
+// The asynchronous driver of the sans-IO core: it asks the WebAssembly objects which byte ranges
+// they need, reads them from the sources (Blob.slice) and hands them back. Every long call takes
+// an AbortSignal and yields to the event loop, so the page stays responsive and a new file
+// cancels the old work.
+
+import { readRanges } from './source.js';
+
+/** Opens one file: returns a `WasmLayer` (throws the core's message when it is not a VHD). */
+export async function openLayer(wasm, source, signal) {
+  const opener = new wasm.WasmOpener(source.byteLength);
+  try {
+    for (let round = 0; round < 16; round++) {
+      signal?.throwIfAborted();
+      const need = opener.poll();
+      if (need === null) return opener.finish();
+      const parts = await readRanges(source, need, signal);
+      need.forEach((r, i) => opener.provide(r.offset, parts[i]));
+    }
+    throw new Error('the file could not be opened: the reader kept asking for bytes the file does not have');
+  } catch (e) {
+    // finish() consumes the opener; free it on every other path.
+    try { opener.free(); } catch { /* already consumed */ }
+    throw e;
+  }
+}
+
+/** Reads the bitmaps `needs` ([{layer, block, offset, len}]) into the disk's cache. */
+export async function fetchBitmaps(disk, sources, needs, signal) {
+  const byLayer = new Map();
+  for (const n of needs) {
+    if (!byLayer.has(n.layer)) byLayer.set(n.layer, []);
+    byLayer.get(n.layer).push(n);
+  }
+  for (const [layer, list] of byLayer) {
+    const parts = await readRanges(sources[layer], list, signal);
+    list.forEach((n, i) => disk.provideBitmap(layer, n.block, parts[i]));
+  }
+}
+
+/** The extents of virtual `[offset, offset + len)`, len at most `disk.chunkSize()` times a few. */
+export async function planRange(disk, sources, offset, len, signal) {
+  for (let round = 0; round <= disk.layerCount() + 1; round++) {
+    signal?.throwIfAborted();
+    const p = disk.plan(offset, len);
+    if (p.extents) return p.extents;
+    await fetchBitmaps(disk, sources, p.need, signal);
+  }
+  throw new Error(`planning bytes ${offset}..${offset + len} needed more bitmaps than fit in memory`);
+}
+
+/** How many bytes to plan at once: a few hundred blocks, within what the bitmap cache holds. */
+export function planSpan(disk) {
+  return disk.chunkSize() * Math.max(1, Math.floor(512 / disk.layerCount()));
+}
+
+/**
+ * Reads virtual bytes through the chain. Returns `{ bytes, extents }`; bytes of `missing`
+ * extents are left zero (the extents say which they are).
+ */
+export async function readVirtual(disk, sources, offset, len, signal) {
+  const end = Math.min(offset + len, disk.size());
+  const bytes = new Uint8Array(Math.max(0, end - offset));
+  const extents = [];
+  const chunk = disk.chunkSize();
+  for (let pos = offset; pos < end; ) {
+    const stop = Math.min((Math.floor(pos / chunk) + 1) * chunk, end);
+    extents.push(...(await planRange(disk, sources, pos, stop - pos, signal)));
+    pos = stop;
+  }
+  for (const e of extents) {
+    if (e.kind !== 'data') continue;
+    const part = await sources[e.layer].slice(e.fileOffset, e.fileOffset + e.len, signal);
+    bytes.set(part, e.offset - offset);
+    if (part.length < e.len) e.short = e.len - part.length;
+  }
+  return { bytes, extents };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+/**
+ * The exact provenance map: reads every bitmap the cells need. `onProgress(done, total, masks)`
+ * is called now and then; returns the final masks (Uint32Array).
+ */
+export async function scanProvenance(disk, sources, cellSize, { signal, onProgress } = {}) {
+  disk.scanStart(cellSize);
+  let last = 0;
+  for (;;) {
+    signal?.throwIfAborted();
+    const s = disk.scanStep(2048);
+    if (s.need) {
+      await fetchBitmaps(disk, sources, s.need, signal);
+      continue;
+    }
+    if (s.finished) {
+      const masks = disk.scanMasks();
+      onProgress?.(s.total, s.total, masks);
+      return masks;
+    }
+    const now = performance.now();
+    if (now - last > 150) {
+      last = now;
+      onProgress?.(s.done, s.total, null);
+    }
+    await tick();
+  }
+}

@@ -1,0 +1,155 @@
+// Exports: the flattened raw image of the virtual disk, and the info JSON.
+//
+// The raw image is written in one of two ways, both in constant memory:
+// - through the File System Access API (showSaveFilePicker) where the browser has it: the file
+//   is sized first (so zero-filled stretches cost nothing) and the data extents are written at
+//   their offsets, with progress;
+// - elsewhere, as a download of a Blob composed of slices of the dropped files and shared
+//   zero-filled Blobs: the browser streams it from the files as it saves, nothing is copied
+//   into memory first.
+
+import { planRange, planSpan } from './driver.js';
+
+const MIB = 1 << 20;
+
+/** Walks the whole virtual disk's extents, span by span. */
+async function* allExtents(disk, sources, signal) {
+  const size = disk.size();
+  const span = planSpan(disk);
+  for (let pos = 0; pos < size; ) {
+    const stop = Math.min(pos + span, size);
+    for (const e of await planRange(disk, sources, pos, stop - pos, signal)) yield e;
+    pos = stop;
+  }
+}
+
+function missingError(e, names) {
+  return new Error(
+    `virtual bytes ${e.offset}..${e.offset + e.len} cannot be read: they come from the parent of ${names[e.layer] ?? 'layer ' + e.layer}, which was not given (or the file is cut short). Add the parent file to export the whole disk.`,
+  );
+}
+
+/** Writes the raw image to a FileSystemWritableFileStream. */
+export async function writeRaw(disk, sources, names, writable, { signal, onProgress } = {}) {
+  const size = disk.size();
+  await writable.truncate(size); // zero-filled; data extents overwrite their part
+  let last = 0;
+  for await (const e of allExtents(disk, sources, signal)) {
+    if (e.kind === 'missing') throw missingError(e, names);
+    if (e.kind === 'data') {
+      for (let done = 0; done < e.len; ) {
+        const n = Math.min(e.len - done, 8 * MIB);
+        const bytes = await sources[e.layer].slice(e.fileOffset + done, e.fileOffset + done + n, signal);
+        if (bytes.length < n) throw new Error(`layer ${names[e.layer]} is cut short: byte ${e.fileOffset + done + bytes.length} of its file is missing`);
+        await writable.write({ type: 'write', position: e.offset + done, data: bytes });
+        done += n;
+      }
+    }
+    const now = performance.now();
+    if (now - last > 100) {
+      last = now;
+      onProgress?.(e.offset + e.len, size);
+    }
+  }
+  onProgress?.(size, size);
+}
+
+/** Zero-filled Blobs of sizes 1 MiB, 64 MiB, 4 GiB, ... composed from each other, not allocated. */
+function zeroBlobs() {
+  const levels = [{ size: MIB, blob: new Blob([new Uint8Array(MIB)]) }];
+  for (let i = 0; i < 3; i++) {
+    const prev = levels[levels.length - 1];
+    levels.push({ size: prev.size * 64, blob: new Blob(new Array(64).fill(prev.blob)) });
+  }
+  return (len) => {
+    const parts = [];
+    for (let l = levels.length - 1; l >= 0 && len > 0; l--) {
+      while (len >= levels[l].size) {
+        parts.push(levels[l].blob);
+        len -= levels[l].size;
+      }
+    }
+    if (len > 0) parts.push(levels[0].blob.slice(0, len));
+    return parts;
+  };
+}
+
+/**
+ * The raw image as a Blob made of slices of the layers' Blobs and shared zero Blobs (no bytes
+ * copied). Needs every source to have a `blob`.
+ */
+export async function composeRaw(disk, sources, names, { signal, onProgress } = {}) {
+  const zeros = zeroBlobs();
+  const size = disk.size();
+  let parts = [];
+  const groups = [];
+  let last = 0;
+  for await (const e of allExtents(disk, sources, signal)) {
+    if (e.kind === 'missing') throw missingError(e, names);
+    if (e.kind === 'zero') parts.push(...zeros(e.len));
+    else {
+      const src = sources[e.layer];
+      if (e.fileOffset + e.len > src.byteLength) throw new Error(`layer ${names[e.layer]} is cut short: byte ${src.byteLength} of its file is missing`);
+      parts.push(src.blob.slice(e.fileOffset, e.fileOffset + e.len));
+    }
+    if (parts.length >= 4096) {
+      groups.push(new Blob(parts));
+      parts = [];
+    }
+    const now = performance.now();
+    if (now - last > 100) {
+      last = now;
+      onProgress?.(e.offset + e.len, size);
+      await new Promise((r) => setTimeout(r, 0));
+    }
+  }
+  groups.push(new Blob(parts));
+  onProgress?.(size, size);
+  const blob = new Blob(groups, { type: 'application/octet-stream' });
+  if (blob.size !== size) throw new Error(`the image came out ${blob.size} bytes long instead of ${size} (a bug)`);
+  return blob;
+}
+
+/** Offers a Blob as a download. */
+export function download(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/** Saves the raw image: File System Access API if present, else a composed Blob download. */
+export async function exportRaw(disk, sources, names, fileName, opts = {}) {
+  if (typeof window.showSaveFilePicker === 'function') {
+    let handle;
+    try {
+      handle = await window.showSaveFilePicker({ suggestedName: fileName, types: [{ description: 'Raw disk image', accept: { 'application/octet-stream': ['.img', '.raw'] } }] });
+    } catch (e) {
+      if (e.name === 'AbortError') return { cancelled: true };
+      throw e;
+    }
+    const writable = await handle.createWritable();
+    try {
+      await writeRaw(disk, sources, names, writable, opts);
+      await writable.close();
+    } catch (e) {
+      await writable.abort().catch(() => {});
+      throw e;
+    }
+    return { method: 'file-system-access', name: handle.name };
+  }
+  const blob = await composeRaw(disk, sources, names, opts);
+  download(blob, fileName);
+  return { method: 'download', name: fileName, size: blob.size };
+}
+
+/** Saves the info JSON (the same object as `vhd-viewer info --json`). */
+export function exportInfo(info, fileName) {
+  const blob = new Blob([JSON.stringify(info, null, 2) + '\n'], { type: 'application/json' });
+  download(blob, fileName);
+}

@@ -1,0 +1,83 @@
+// The files given and the chain as a diagram: each file with its creator, size and unique id, and
+// between a child and its parent whether the link is verified (the parent's unique id is the one
+// the child names). A missing parent is drawn too, with the names it can be found by.
+import { h, field, fill, layerColor } from '../dom.js';
+import { humanSize, baseName } from '../format.js';
+
+/** What a child whose parent is missing needs, in words. */
+export function neededParentText(identity) {
+  const names = [];
+  const add = (n) => {
+    if (n && !names.includes(n)) names.push(n);
+  };
+  add(identity.parentUnicodeName && baseName(identity.parentUnicodeName));
+  for (const c of identity.parentCandidates || []) add(baseName(c));
+  return {
+    names,
+    paths: [identity.parentUnicodeName, ...(identity.parentCandidates || [])].filter((p, i, a) => p && a.indexOf(p) === i),
+    id: identity.parentUniqueId,
+  };
+}
+
+export function renderFiles(el, files, chains, current, onChoose) {
+  const rows = files.map((f, i) => {
+    let status;
+    if (f.error) status = h('span', { class: 'bad' }, 'Cannot be read: ', f.error);
+    else if (f.duplicateOf !== undefined) status = `the same disk as ${files[f.duplicateOf].name} (same unique id): left out`;
+    else {
+      const inChains = chains.map((c, k) => [c.indexOf(i), k]).filter(([p]) => p >= 0);
+      status = inChains.map(([p, k]) => `${p === 0 ? 'top of' : `layer ${p} of`} chain ${k + 1}`).join(', ');
+      status = `${f.identity.diskType}, ${humanSize(f.identity.size)}; ${status}`;
+    }
+    return h('li', {}, h('strong', {}, f.name), ` (${humanSize(f.size)}): `, status);
+  });
+  const parts = [h('ul', { class: 'file-list' }, rows)];
+  if (chains.length > 1) {
+    parts.push(h('div', { class: 'chooser', role: 'group', 'aria-label': 'Disks' }, 'Disks found: ',
+      chains.map((c, k) => h('button', { type: 'button', 'aria-pressed': String(k === current), onclick: () => onChoose(k) },
+        `${k + 1}: ${files[c[0]].name}${c.length > 1 ? ` (+${c.length - 1} parent${c.length > 2 ? 's' : ''})` : ''}`))));
+  }
+  fill(el, parts);
+}
+
+/**
+ * The chain diagram. `info.chain` is absent for a single disk without parent.
+ * `missing`: neededParentText() of the last layer when its parent is missing.
+ */
+export function renderChain(el, info, names, missing, onSelect) {
+  const links = info.chain || [{ file: info.file, disk_type: info.disk_type, creator_application: info.creator_application, current_size: info.current_size, unique_id: info.unique_id, parent_unique_id: null, parent_verified: null, allocated_blocks: info.allocated_blocks ?? 0, single: true }];
+  const items = [];
+  links.forEach((l, i) => {
+    const p = (k) => (l.single ? null : `chain.${i}.${k}`);
+    const f = (k, v, tag) => (l.single ? h(tag || 'span', {}, String(v)) : field(p(k), v, tag));
+    items.push(h('li', { class: 'link' },
+      h('button', { type: 'button', class: 'disk', style: `--c:${layerColor(i)}`, onclick: () => onSelect(i), title: 'Show this file’s footer and header' },
+        h('span', { class: 'layer-no' }, i === 0 ? 'top' : `layer ${i}`),
+        f('file', l.file, 'strong'),
+        h('span', {}, f('disk_type', l.disk_type), ' disk by “', f('creator_application', l.creator_application), '”'),
+        h('span', {}, f('current_size', l.current_size), ` bytes (${humanSize(l.current_size)})`),
+        h('span', { class: 'mono small' }, 'id ', f('unique_id', l.unique_id)),
+        h('span', {}, f('allocated_blocks', l.allocated_blocks), ' blocks stored in this file'))));
+    if (l.parent_unique_id) {
+      const ok = l.parent_verified;
+      const last = i === links.length - 1;
+      items.push(h('li', { class: 'arrow ' + (ok ? 'good' : 'bad') },
+        h('span', { class: 'glyph', 'aria-hidden': 'true' }, '↓'),
+        h('span', {}, 'parent: id ', field(`chain.${i}.parent_unique_id`, l.parent_unique_id, 'span', { class: 'mono small' }), ' — ',
+          ok ? 'link verified ✓' : last ? 'parent not given ✗' : 'link BROKEN ✗', ' (', field(`chain.${i}.parent_verified`, ok), ')')));
+    }
+  });
+  if (missing) {
+    items.push(h('li', { class: 'link' },
+      h('div', { class: 'disk missing' },
+        h('span', { class: 'layer-no' }, 'missing'),
+        h('strong', {}, missing.names.length ? missing.names.join(' or ') : 'a parent with no recorded name'),
+        h('span', {}, 'Add this file too (drop it with the others) to read the whole disk.'),
+        missing.paths.length ? h('span', { class: 'small' }, 'Recorded as: ', missing.paths.map((p) => h('code', {}, p)).reduce((a, b) => [a, ', ', b])) : null,
+        h('span', { class: 'mono small' }, 'must have id ', missing.id))));
+  }
+  fill(el,
+    h('h3', {}, links.length > 1 || missing ? 'The chain, from the file you opened down to its base' : 'One disk, no parent'),
+    h('p', { class: 'verdict ' + (info.parent_missing ? 'bad' : 'good') }, 'Parent missing: ', field('parent_missing', info.parent_missing)),
+    h('ol', { class: 'chain' }, items));
+}

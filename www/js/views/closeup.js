@@ -1,0 +1,111 @@
+// A block up close: one cell per sector. Its sector bitmap in one file (bit set: the file holds
+// the sector), and for the virtual disk which file each sector is read from.
+import { h, fill, legend, cssColor, layerColor } from '../dom.js';
+import { CellMap, rgba } from '../cellmap.js';
+import { hex, humanSize } from '../format.js';
+import { planRange } from '../driver.js';
+
+const SECTOR_ZERO = 255;
+const SECTOR_MISSING = 254;
+
+function bitSet(bitmap, s) {
+  return (bitmap[s >> 3] & (0x80 >> (s & 7))) !== 0;
+}
+
+export class CloseupView {
+  constructor(el, { onSector }) {
+    this.el = el;
+    this.onSector = onSector;
+  }
+
+  /**
+   * Shows virtual `[start, start + len)`; with `layer` and `block`, also that block's bitmap in
+   * that layer. `ctx`: { disk, sources, names, signal }.
+   */
+  async show(ctx, { layer = null, block = null, start, len }) {
+    const { disk, sources, names, signal } = ctx;
+    len = Math.min(len, disk.size() - start);
+    const sectors = Math.ceil(len / 512);
+    const parts = [];
+    let bitmap = null;
+    let range = null;
+    if (layer !== null && block !== null) {
+      range = disk.bitmapRange(layer, block);
+      if (range) {
+        bitmap = disk.bitmap(layer, block);
+        if (!bitmap) {
+          bitmap = await sources[layer].slice(range.offset, range.offset + range.len, signal);
+          disk.provideBitmap(layer, block, bitmap);
+        }
+      }
+    }
+    await planRange(disk, sources, start, len, signal);
+    const src = disk.sectorSources(start, len);
+    if (signal?.aborted) return;
+    const first = Math.floor(start / 512);
+    const title = layer !== null && block !== null ? `Block ${block} of ${names[layer]}` : `Virtual bytes ${hex(start)}–${hex(start + len - 1)}`;
+    parts.push(h('h3', {}, `${title}: virtual sectors ${first}–${first + sectors - 1} (${humanSize(len)})`));
+
+    if (layer !== null && block !== null) {
+      if (!range) {
+        parts.push(h('p', { class: 'verdict' }, `Block ${block} is not allocated in ${names[layer]}: none of its sectors are stored in that file.`));
+      } else {
+        let set = 0;
+        for (let s = 0; s < sectors; s++) if (bitSet(bitmap, s)) set++;
+        parts.push(h('p', {}, `Sector bitmap at file offset ${hex(range.offset)} (${range.len} bytes): `, h('strong', {}, `${set} of ${sectors}`), ` sectors are stored in ${names[layer]}${set < sectors ? '; the others read as ' + (disk.layerCount() > layer + 1 || ctx.parentMissing ? 'the parent’s' : 'zeros') : ''}. One square per sector; most significant bit of the first byte first.`));
+        parts.push(h('div', { class: 'legend' }, legend([[layerColor(layer), 'bit set: stored in this file'], [cssColor('--unalloc'), 'bit clear']])));
+        const canvas = h('canvas', { 'aria-label': `Sector bitmap of block ${block}` });
+        const hover = h('p', { class: 'hover', 'aria-live': 'polite' });
+        parts.push(h('div', { class: 'mapbox' }, canvas), hover);
+        this.pending = [canvas, sectors, {
+          maxHeight: 260,
+          state: (s) => (bitSet(bitmap, s) ? 2 : 1),
+          colors: () => new Uint32Array([rgba(cssColor('--bg')), rgba(cssColor('--unalloc')), rgba(layerColor(layer))]),
+          onHover: (a) => {
+            if (a >= 0) hover.textContent = `Sector ${a} of the block (virtual sector ${first + a}): bit ${bitSet(bitmap, a) ? 'set: stored at file offset ' + hex(range.offset + range.len + a * 512) : 'clear: not in this file'}. Click for its bytes.`;
+          },
+          onPick: (a) => this.onSector(first + a),
+        }];
+      }
+    }
+
+    const L = disk.layerCount();
+    const counts = new Map();
+    for (const v of src) counts.set(v, (counts.get(v) || 0) + 1);
+    const name = (v) => (v === SECTOR_ZERO ? 'zeros' : v === SECTOR_MISSING ? 'missing parent' : names[v] ?? `layer ${v}`);
+    parts.push(h('h4', {}, 'Where each sector is read from'));
+    const items = [];
+    for (let k = 0; k < L; k++) if (counts.get(k)) items.push([layerColor(k), `${names[k]}: ${counts.get(k)}`]);
+    if (counts.get(SECTOR_ZERO)) items.push([cssColor('--zero'), `zeros: ${counts.get(SECTOR_ZERO)}`]);
+    if (counts.get(SECTOR_MISSING)) items.push([cssColor('--missing'), `missing parent: ${counts.get(SECTOR_MISSING)}`]);
+    parts.push(h('div', { class: 'legend' }, legend(items)));
+    const canvas2 = h('canvas', { 'aria-label': 'Which file each sector comes from' });
+    const hover2 = h('p', { class: 'hover', 'aria-live': 'polite' });
+    parts.push(h('div', { class: 'mapbox' }, canvas2), hover2);
+    const stateOf = (v) => (v === SECTOR_ZERO ? 1 : v === SECTOR_MISSING ? 2 + L : 2 + Math.min(v, L - 1));
+    const colors = [rgba(cssColor('--bg')), rgba(cssColor('--zero'))];
+    for (let k = 0; k < L; k++) colors.push(rgba(layerColor(k)));
+    colors.push(rgba(cssColor('--missing')));
+    fill(this.el, parts);
+    if (this.maps) this.maps.forEach((m) => m.destroy());
+    this.maps = [];
+    if (this.pending) {
+      const [c, n, opts] = this.pending;
+      this.pending = null;
+      const m = new CellMap(c, opts);
+      m.setCount(n);
+      this.maps.push(m);
+    }
+    const m2 = new CellMap(canvas2, {
+      maxHeight: 260,
+      state: (s) => stateOf(src[s]),
+      colors: () => new Uint32Array(colors),
+      onHover: (a) => {
+        if (a >= 0) hover2.textContent = `Virtual sector ${first + a}: ${name(src[a])}. Click for its bytes.`;
+      },
+      onPick: (a) => this.onSector(first + a),
+    });
+    m2.setCount(sectors);
+    this.maps.push(m2);
+  }
+}

@@ -1,0 +1,27 @@
+// The integrity findings: severity, plain words, the file and the byte offset. Clicking the
+// offset shows the place (the field in the structure tables and the bytes in the hex view).
+import { h, field, fill } from '../dom.js';
+import { hex } from '../format.js';
+
+const ICON = { error: '✖', warning: '▲', info: 'ℹ' };
+const WORD = { error: 'Error', warning: 'Warning', info: 'Note' };
+
+export function renderFindings(el, findings, names, onPlace, extra = []) {
+  const counts = { error: 0, warning: 0, info: 0 };
+  for (const f of findings) counts[f.severity]++;
+  const items = findings.map((f, i) =>
+    h('li', { class: `finding ${f.severity}` },
+      h('span', { class: 'sev' }, h('span', { 'aria-hidden': 'true' }, ICON[f.severity] + ' '), field(`all_findings.${i}.severity`, f.severity, 'span', { class: 'visually-hidden' }), WORD[f.severity]),
+      h('span', { class: 'msg' }, field(`all_findings.${i}.message`, f.message)),
+      h('span', { class: 'where' },
+        names.length > 1 ? `${names[f.layer]} · ` : '',
+        field(`all_findings.${i}.code`, f.code, 'code'),
+        f.offset !== null && f.offset !== undefined
+          ? [' · ', h('button', { type: 'button', class: 'link', onclick: () => onPlace(f.layer, f.offset), title: 'Show this place' }, 'at byte ', hex(f.offset), h('span', { class: 'visually-hidden' }, ' ('), field(`all_findings.${i}.offset`, f.offset, 'span', { class: 'visually-hidden' }), h('span', { class: 'visually-hidden' }, ')'))]
+          : null)));
+  fill(el,
+    h('p', { class: 'verdict ' + (counts.error ? 'bad' : 'good') },
+      findings.length === 0 ? 'Nothing wrong was found in the footer, header and block table.' : `${counts.error} error(s), ${counts.warning} warning(s), ${counts.info} note(s).`),
+    h('ol', { class: 'findings' }, items),
+    extra);
+}

@@ -1,0 +1,51 @@
+// Hex view: a virtual disk sector read through the chain, with the file it came from; or any
+// bytes of one of the files (where the findings point).
+import { h, fill } from '../dom.js';
+import { hex, hexRows } from '../format.js';
+import { readVirtual } from '../driver.js';
+
+/** Renders a dump of `bytes` starting at `base`; bytes in [markFrom, markTo) are highlighted. */
+export function dump(el, bytes, base, { markFrom = -1, markTo = -1, missing = [] } = {}) {
+  const isMissing = (o) => missing.some(([a, b]) => o >= a && o < b);
+  const rows = hexRows(bytes, base).map((r) =>
+    h('div', { class: 'row' },
+      h('span', { class: 'off' }, r.offset.toString(16).padStart(12, '0')),
+      h('span', { class: 'hexes' }, r.hex.map((x, i) => {
+        const o = r.offset + i;
+        const cls = (o >= markFrom && o < markTo ? 'mark ' : '') + (isMissing(o) ? 'gone' : '');
+        return h('span', cls ? { class: cls } : {}, isMissing(o) ? '··' : x);
+      })),
+      h('span', { class: 'ascii' }, r.ascii)));
+  fill(el, rows);
+}
+
+/** Reads and shows virtual sector `sector`. Returns the extents. */
+export async function showVirtualSector(ctx, sector, sourceEl, dumpEl) {
+  const { disk, sources, names, signal } = ctx;
+  const offset = sector * 512;
+  const { bytes, extents } = await readVirtual(disk, sources, offset, 512, signal);
+  const words = extents.map((e) => {
+    const span = extents.length > 1 ? `bytes ${e.offset - offset}–${e.offset - offset + e.len - 1}: ` : '';
+    if (e.kind === 'zero') return `${span}zeros (never written${disk.layerCount() > 1 ? ' in any file of the chain' : ''})`;
+    if (e.kind === 'missing') return `${span}cannot be read: it is in the parent of ${names[e.layer]}, which was not given (or the file is cut short)`;
+    return `${span}read from ${names[e.layer]}${disk.layerCount() > 1 ? ` (layer ${e.layer})` : ''} at file offset ${hex(e.fileOffset)}${e.short ? `, but the file ends ${e.short} bytes early` : ''}`;
+  });
+  fill(sourceEl, h('strong', {}, `Virtual sector ${sector}`), ` (bytes ${hex(offset)}–${hex(offset + 511)}): `, words.join('; '), '.');
+  sourceEl.dataset.layer = extents.find((e) => e.kind === 'data')?.layer ?? '';
+  sourceEl.dataset.kind = extents.map((e) => e.kind).join(',');
+  const missing = extents.filter((e) => e.kind === 'missing').map((e) => [e.offset, e.offset + e.len]);
+  dump(dumpEl, bytes, offset, { missing });
+  return extents;
+}
+
+/** Reads and shows 512 bytes of a file around `offset` (aligned down to 16), marking `mark`. */
+export async function showFileBytes(ctx, layer, offset, sourceEl, dumpEl, markLen = 1) {
+  const { sources, names, signal } = ctx;
+  const src = sources[layer];
+  const start = Math.max(0, Math.min(Math.floor(offset / 16) * 16 - 128, Math.max(0, src.byteLength - 512)));
+  const bytes = await src.slice(start, start + 512, signal);
+  fill(sourceEl, h('strong', {}, names[layer]), `: file bytes ${hex(start)}–${hex(start + bytes.length - 1)} of ${src.byteLength}`, offset >= 0 ? `; byte ${hex(offset)} highlighted` : '', '.');
+  sourceEl.dataset.layer = layer;
+  sourceEl.dataset.kind = 'file';
+  dump(dumpEl, bytes, start, { markFrom: offset, markTo: offset + markLen });
+}

@@ -1,0 +1,170 @@
+// The block map (one layer's BAT) and the provenance map (which layer supplies each part of the
+// virtual disk), both on canvas.
+import { h, fill, legend, cssColor, layerColor } from '../dom.js';
+import { CellMap, rgba } from '../cellmap.js';
+import { hex, humanSize } from '../format.js';
+
+const UNALLOCATED = 0xffffffff;
+
+/** The block map of one layer. */
+export class BatView {
+  constructor({ canvas, hoverEl, legendEl, onPick }) {
+    this.hoverEl = hoverEl;
+    this.legendEl = legendEl;
+    this.onPick = onPick;
+    this.bat = new Uint32Array(0);
+    this.ooo = new Uint8Array(0);
+    this.map = new CellMap(canvas, {
+      maxHeight: 420,
+      state: (i) => (this.bat[i] === UNALLOCATED ? 1 : this.ooo[i] ? 3 : 2),
+      colors: () => this.colors,
+      onHover: (a, b) => this.hover(a, b),
+      onPick: (a) => this.pick(a),
+    });
+  }
+
+  /** Shows layer `layer` of `disk`; `name` is its file name. */
+  show(disk, layer, name) {
+    this.disk = disk;
+    this.layer = layer;
+    this.name = name;
+    this.blockSize = disk.blockSize(layer);
+    this.bitmapSize = disk.bitmapSize(layer);
+    this.bat = this.blockSize ? disk.bat(layer) : new Uint32Array(0);
+    this.ooo = this.blockSize ? disk.outOfOrder(layer) : new Uint8Array(0);
+    const c = layerColor(layer);
+    this.colors = new Uint32Array([rgba(cssColor('--bg')), rgba(cssColor('--unalloc')), rgba(c), rgba(cssColor('--ooo'))]);
+    let allocated = 0;
+    let ooo = 0;
+    for (let i = 0; i < this.bat.length; i++) {
+      if (this.bat[i] !== UNALLOCATED) allocated++;
+      if (this.ooo[i]) ooo++;
+    }
+    if (!this.blockSize) {
+      fill(this.legendEl, h('p', {}, `${name} is a fixed disk: it has no block table. Its data is stored as it is, in order, followed by the footer.`));
+    } else {
+      fill(this.legendEl,
+        legend([[cssColor('--unalloc'), `not allocated: ${this.bat.length - allocated}`], [c, `stored in the file: ${allocated - ooo}`], [cssColor('--ooo'), `stored out of file order: ${ooo}`]]),
+        h('span', { class: 'key' }, `${this.bat.length} blocks of ${humanSize(this.blockSize)}`));
+    }
+    this.map.canvas.setAttribute('aria-label', `Block map of ${name}: ${this.bat.length} blocks, ${allocated} stored in the file. Use the arrow keys to move, Enter to see a block's sectors.`);
+    this.map.setCount(this.bat.length);
+    this.hoverEl.textContent = this.bat.length ? 'Point at a block (or focus the map and use the arrow keys).' : '';
+  }
+
+  describe(i) {
+    const e = this.bat[i];
+    const start = i * this.blockSize;
+    const end = start + this.blockSize;
+    const range = `virtual bytes ${hex(start)}–${hex(end - 1)} (${humanSize(start)} to ${humanSize(end)})`;
+    if (e === UNALLOCATED) return `Block ${i}: ${range}; not allocated in ${this.name} (reads as zeros, or from the parent in a differencing disk).`;
+    const at = e * 512;
+    return `Block ${i}: ${range}; stored at file offset ${hex(at)} (sector bitmap), data from ${hex(at + this.bitmapSize)}${this.ooo[i] ? '; stored before a block with a lower number (out of file order)' : ''}.`;
+  }
+
+  hover(first, last) {
+    if (first < 0) return;
+    if (last - first <= 1) this.hoverEl.textContent = this.describe(first);
+    else {
+      let n = 0;
+      for (let i = first; i < last; i++) if (this.bat[i] !== UNALLOCATED) n++;
+      this.hoverEl.textContent = `Blocks ${first}–${last - 1} (${last - first} per square at this size): ${n} allocated. ${this.describe(first)}`;
+    }
+  }
+
+  pick(first) {
+    this.onPick?.(this.layer, first);
+  }
+}
+
+// Provenance masks, as the core makes them.
+const ZERO = 1 << 29;
+const MISSING = 1 << 30;
+const ESTIMATE = 1 << 31;
+const LAYER_MASK = (1 << 29) - 1;
+
+/** The state (colour index) of a provenance mask: see `provenanceColors`. */
+export function maskState(mask, layers) {
+  if (mask === 0) return 0;
+  if (mask & MISSING) return 3 + 2 * layers;
+  const bits = mask & LAYER_MASK;
+  if (bits === 0) return 1;
+  if (bits & (bits - 1)) return 2 + 2 * layers; // more than one layer: mixed
+  const k = 31 - Math.clz32(bits);
+  return (mask & ESTIMATE) >>> 0 ? 2 + k : 2 + layers + k;
+}
+
+/** What a mask means, in words. */
+export function maskText(mask, names) {
+  const from = [];
+  for (let k = 0; k < 29; k++) if (mask & (1 << k)) from.push(names[k] ?? `layer ${k}`);
+  const parts = [];
+  if (from.length) parts.push(`from ${from.join(' and ')}`);
+  if (mask & ZERO) parts.push('zeros (never written)');
+  if (mask & MISSING) parts.push('the missing parent (cannot be read)');
+  return parts.join('; ') + ((mask & ESTIMATE) >>> 0 ? ' (from the block tables only: some sectors may come from below; run the exact scan)' : '');
+}
+
+/** The provenance map of a disk. */
+export class ProvenanceView {
+  constructor({ canvas, hoverEl, legendEl, onPick }) {
+    this.hoverEl = hoverEl;
+    this.legendEl = legendEl;
+    this.onPick = onPick;
+    this.masks = new Uint32Array(0);
+    this.map = new CellMap(canvas, {
+      maxHeight: 420,
+      state: (i) => this.states[i],
+      colors: () => this.colors,
+      onHover: (a, b) => this.hover(a, b),
+      onPick: (a) => this.onPick?.(a * this.cellSize, this.cellSize),
+    });
+  }
+
+  show(disk, names, cellSize, masks) {
+    this.disk = disk;
+    this.names = names;
+    this.cellSize = cellSize;
+    const L = disk.layerCount();
+    this.layers = L;
+    const colors = [rgba(cssColor('--bg')), rgba(cssColor('--zero'))];
+    for (let k = 0; k < L; k++) colors.push(rgba(layerColor(k), 110));
+    for (let k = 0; k < L; k++) colors.push(rgba(layerColor(k)));
+    colors.push(rgba(cssColor('--mixed')), rgba(cssColor('--missing')));
+    this.colors = new Uint32Array(colors);
+    this.update(masks);
+  }
+
+  update(masks) {
+    this.masks = masks;
+    const L = this.layers;
+    this.states = new Uint8Array(masks.length);
+    const counts = new Array(4 + 2 * L).fill(0);
+    for (let i = 0; i < masks.length; i++) {
+      const s = maskState(masks[i], L);
+      this.states[i] = s;
+      counts[s]++;
+    }
+    const cell = humanSize(this.cellSize);
+    const items = [[cssColor('--zero'), `zeros: ${counts[1]}`]];
+    for (let k = 0; k < L; k++) {
+      if (counts[2 + L + k]) items.push([layerColor(k), `${this.names[k]}: ${counts[2 + L + k]}`]);
+      if (counts[2 + k]) items.push([layerColor(k), `${this.names[k]}, maybe partly from below: ${counts[2 + k]}`, 'pale']);
+    }
+    if (counts[2 + 2 * L]) items.push([cssColor('--mixed'), `several files: ${counts[2 + 2 * L]}`]);
+    if (counts[3 + 2 * L]) items.push([cssColor('--missing'), `missing parent: ${counts[3 + 2 * L]}`]);
+    fill(this.legendEl, legend(items), h('span', { class: 'key' }, `one square = ${cell} of the virtual disk`));
+    this.map.canvas.setAttribute('aria-label', `Map of which file supplies each ${cell} of the virtual disk. Arrow keys move, Enter shows the sectors.`);
+    if (this.map.count !== masks.length) this.map.setCount(masks.length);
+    else this.map.draw();
+  }
+
+  hover(first, last) {
+    if (first < 0) return;
+    const start = first * this.cellSize;
+    const end = Math.min(last * this.cellSize, this.disk.size());
+    let mask = 0;
+    for (let i = first; i < last; i++) mask |= this.masks[i];
+    this.hoverEl.textContent = `Virtual bytes ${hex(start)}–${hex(end - 1)} (${humanSize(start)} to ${humanSize(end)}): ${maskText(mask, this.names)}.`;
+  }
+}
