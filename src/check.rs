@@ -36,14 +36,27 @@ pub fn scan(reader: &mut DiskReader<'_>, progress: Progress<'_>) -> Result<Vec<F
         let mut leftover = 0u64;
         let mut leftover_blocks = 0u64;
         let mut unreadable = 0usize;
+        // Blocks that overlap a block before them in the file were reported when the layer was
+        // opened (blocks-overlap); scanning them again would read the same bytes once per BAT
+        // entry pointing there (4 Mi entries at one block), so only the first of each is read.
+        let mut by_offset: Vec<(u64, u64)> = (0..layer.bat.len() as u64).filter_map(|b| layer.block_offset(b).map(|o| (o, b))).collect();
+        by_offset.sort_unstable();
+        let mut overlapped = std::collections::HashSet::new();
+        let mut reach = 0u64;
+        for (offset, b) in by_offset {
+            if offset < reach {
+                overlapped.insert(b);
+            }
+            reach = reach.max(offset.saturating_add(geo.bitmap_size + geo.block_size));
+        }
         for block in 0..layer.bat.len() as u64 {
             let Some(start) = layer.block_offset(block) else { continue };
             done += 1;
             if done % 256 == 0 {
                 progress(done, total);
             }
-            if start + geo.bitmap_size > layer.data_end {
-                continue; // reported when the layer was opened (block-past-eof)
+            if start + geo.bitmap_size > layer.data_end || overlapped.contains(&block) {
+                continue; // reported when the layer was opened (block-past-eof, blocks-overlap)
             }
             let bitmap = match reader.bitmap(li, block) {
                 Ok(Some(b)) => b,

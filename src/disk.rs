@@ -10,7 +10,7 @@ use std::collections::{HashMap, VecDeque};
 use crate::error::{Error, Result};
 use crate::finding::{Finding, Severity};
 use crate::footer::DiskType;
-use crate::layer::{ByteRange, Layer};
+use crate::layer::{ByteRange, Layer, UNALLOCATED};
 
 /// The deepest chain this viewer follows. Real chains are a handful of layers deep.
 pub const MAX_CHAIN_DEPTH: usize = 256;
@@ -169,7 +169,7 @@ impl Disk {
             let got = parent.footer.value.unique_id;
             if want != got {
                 let msg = format!(
-                    "layer {i} names its parent by unique id {want}, but the file given as its parent has unique id {got}: it is not the disk the child was made from"
+                    "layer {i} names its parent by unique id {want} (its parent unique id field at byte {at:#x}), but the file given as its parent has unique id {got}: it is not the disk the child was made from"
                 );
                 if !force {
                     return Err(Error::chain(format!("{msg} (use --force to read it anyway, at the risk of garbage)")));
@@ -291,8 +291,14 @@ impl Disk {
                 let block_start = block * geo.block_size;
                 let block_stop = (block_start + geo.block_size).min(own_end);
                 let Some(block_off) = layer.block_offset(block) else {
-                    below(pos, block_stop, &mut work, &mut extents, spec);
-                    pos = block_stop;
+                    // Unallocated, and so are the blocks up to the next allocated one (all the
+                    // rest, past the end of the BAT): one step, however large the disk says it is.
+                    let first = usize::try_from(block + 1).unwrap_or(usize::MAX);
+                    let upto = usize::try_from(own_end.div_ceil(geo.block_size)).unwrap_or(usize::MAX).min(layer.bat.len());
+                    let next = layer.bat.get(first..upto).and_then(|rest| rest.iter().position(|e| *e != UNALLOCATED)).map(|i| first + i);
+                    let stop = next.map_or(own_end, |b| (b as u64).saturating_mul(geo.block_size).min(own_end));
+                    below(pos, stop, &mut work, &mut extents, spec);
+                    pos = stop;
                     continue;
                 };
                 let Some(bitmap) = cache.get(li, block) else {

@@ -6,7 +6,7 @@ use std::cell::Cell;
 
 use crate::disk::{BitmapCache, Disk, Extent, Plan, Source};
 use crate::error::{Error, Result};
-use crate::layer::{Layer, Opener, Poll};
+use crate::layer::{Layer, Opener, Poll, UNALLOCATED};
 
 /// Random-access reading of a file of known length.
 pub trait ReadAt {
@@ -117,6 +117,15 @@ fn read_vec(src: &dyn ReadAt, offset: u64, len: u64) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// Reads `len` bytes of a structure the layer's metadata points at; a range past the end of the
+/// file (a BAT entry pointing past it, a file cut short) is [`Error::OutOfFile`], naming it.
+fn read_structure(src: &dyn ReadAt, what: &'static str, offset: u64, len: u64) -> Result<Vec<u8>> {
+    if offset.saturating_add(len) > src.len() {
+        return Err(Error::OutOfFile { what, offset, len, file_len: src.len() });
+    }
+    read_vec(src, offset, len)
+}
+
 /// Opens one file: the core's [`Opener`] fed by `src`.
 pub fn open_layer(src: &dyn ReadAt) -> Result<Layer> {
     let mut opener = Opener::new(src.len());
@@ -139,6 +148,8 @@ pub struct DiskReader<'a> {
     pub disk: &'a Disk,
     sources: Vec<&'a dyn ReadAt>,
     cache: BitmapCache,
+    /// Per layer, the indices of its allocated blocks, ascending (empty for fixed disks).
+    allocated: Vec<Vec<u64>>,
 }
 
 impl<'a> DiskReader<'a> {
@@ -147,7 +158,31 @@ impl<'a> DiskReader<'a> {
         if sources.len() != disk.layers.len() {
             return Err(Error::chain(format!("{} files for a chain of {} disks", sources.len(), disk.layers.len())));
         }
-        Ok(DiskReader { disk, sources, cache: BitmapCache::for_disk(disk) })
+        let allocated = disk
+            .layers
+            .iter()
+            .map(|l| l.bat.iter().enumerate().filter(|(_, e)| **e != UNALLOCATED).map(|(i, _)| i as u64).collect())
+            .collect();
+        Ok(DiskReader { disk, sources, cache: BitmapCache::for_disk(disk), allocated })
+    }
+
+    /// Where the planning step starting at `pos` ends (at most `end`): inside one block of every
+    /// layer whose block at `pos` is allocated, and before the next allocated block of every
+    /// other layer. A step then needs at most one bitmap per layer, and a stretch that no layer
+    /// allocates is one step, so mapping takes time in proportion to the allocated blocks, not
+    /// to the size the footer claims (which may be 2^64 bytes).
+    fn step_end(&self, pos: u64, end: u64) -> u64 {
+        let mut stop = end;
+        for (layer, alloc) in self.disk.layers.iter().zip(&self.allocated) {
+            let Some(geo) = layer.block_geometry() else { continue };
+            let block = pos / geo.block_size;
+            let limit = match alloc.binary_search(&block) {
+                Ok(_) => (block + 1).saturating_mul(geo.block_size),
+                Err(i) => alloc.get(i).map_or(u64::MAX, |b| b.saturating_mul(geo.block_size)),
+            };
+            stop = stop.min(limit);
+        }
+        stop
     }
 
     /// The sector bitmap of `block` in layer `layer`, read (and cached) if needed.
@@ -158,7 +193,7 @@ impl<'a> DiskReader<'a> {
         if let Some(b) = self.cache.get(layer, block) {
             return Ok(Some(b.to_vec()));
         }
-        let bytes = read_vec(self.sources[layer], range.offset, range.len)?;
+        let bytes = read_structure(self.sources[layer], "sector bitmap", range.offset, range.len)?;
         self.cache.insert(layer, block, bytes.clone());
         Ok(Some(bytes))
     }
@@ -172,11 +207,10 @@ impl<'a> DiskReader<'a> {
     /// bounded; `each` is called with every merged extent in order.
     pub fn for_each_extent(&mut self, offset: u64, len: u64, mut each: impl FnMut(Extent) -> Result<()>) -> Result<()> {
         let end = offset.saturating_add(len).min(self.disk.size());
-        let chunk = self.disk.chunk_size();
         let mut pos = offset;
         let mut pending: Option<Extent> = None;
         while pos < end {
-            let stop = ((pos / chunk + 1) * chunk).min(end);
+            let stop = self.step_end(pos, end);
             for e in self.plan(pos, stop - pos)? {
                 match &mut pending {
                     Some(p) if p.continues_with(&e) => p.len += e.len,
@@ -202,7 +236,7 @@ impl<'a> DiskReader<'a> {
                 Plan::Extents(e) => return Ok(e),
                 Plan::Need(reqs) => {
                     for r in reqs {
-                        let bytes = read_vec(self.sources[r.layer], r.range.offset, r.range.len)?;
+                        let bytes = read_structure(self.sources[r.layer], "sector bitmap", r.range.offset, r.range.len)?;
                         self.cache.insert(r.layer, r.block, bytes);
                     }
                 }
@@ -225,7 +259,12 @@ impl<'a> DiskReader<'a> {
             let out = &mut buf[at..at + e.len as usize];
             match e.source {
                 Source::Zero => out.fill(0),
-                Source::Data { layer, file_offset } => sources[layer].read_at(file_offset, out)?,
+                Source::Data { layer, file_offset } => {
+                    if file_offset.saturating_add(e.len) > sources[layer].len() {
+                        return Err(Error::OutOfFile { what: "block data", offset: file_offset, len: e.len, file_len: sources[layer].len() });
+                    }
+                    sources[layer].read_at(file_offset, out)?
+                }
                 Source::Missing { layer } => {
                     return Err(Error::invalid(
                         e.offset,

@@ -1,0 +1,184 @@
+//! Shared by the fuzz targets and by the seed maker (`examples/make_seeds.rs`): the writer-made
+//! base images each target splices its input into, and `exercise`, which runs an input through
+//! the whole core (open, chain, map, read, check, info) and asserts what must always hold.
+//! Nothing here uses libFuzzer, so the seed maker and the regression tests build without it.
+
+use vhd_viewer::disk::{Extent, Source};
+use vhd_viewer::reader::{open_layer, DiskReader, ReadAt};
+use vhd_viewer::writer::{BlockOrder, DiskBuilder};
+use vhd_viewer::{Disk, Layer};
+
+/// Block size of the base images: small, so that images stay a few KiB.
+pub const BS: u32 = 4096;
+/// Virtual size of the base images.
+pub const SIZE: u64 = 64 << 10;
+
+/// A deterministic byte pattern.
+pub fn pattern(seed: u8, len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) | 1).collect()
+}
+
+/// The base dynamic disk: 64 KiB, 4 KiB blocks, three blocks written out of order.
+pub fn base_dynamic() -> DiskBuilder {
+    let mut b = DiskBuilder::dynamic(SIZE, BS);
+    b.write(5 * 4096 + 512, &pattern(1, 1024)).write(0, &pattern(2, 512)).write(9 * 4096, &pattern(3, 4096));
+    b.block_order(BlockOrder::Descending);
+    b
+}
+
+/// A differencing child of [`base_dynamic`] with a relative locator, a MacX locator and two
+/// blocks, one sharing a bitmap byte with the parent's data.
+pub fn child_of_base() -> DiskBuilder {
+    let base = base_dynamic();
+    let mut c = DiskBuilder::differencing(&base.parent_ref("base.vhd"), BS);
+    c.parent_locator(*b"W2ku", "C:\\vms\\base.vhd").parent_locator(*b"MacX", "file://localhost/vms/base%20x.vhd");
+    c.write(1024, &pattern(4, 512)).write(9 * 4096 + 2048, &pattern(5, 1536));
+    c
+}
+
+/// The base fixed disk: 16 KiB.
+pub fn base_fixed() -> DiskBuilder {
+    let mut f = DiskBuilder::fixed(16 << 10);
+    f.write(1000, &pattern(6, 3000));
+    f
+}
+
+/// Offsets inside the writer's sparse images (footer copy, header, BAT, locators, blocks).
+pub mod at {
+    /// The dynamic header.
+    pub const HEADER: usize = 512;
+    /// The BAT.
+    pub const BAT: usize = 1536;
+    /// The first parent locator entry, inside the header.
+    pub const LOCATOR0: usize = HEADER + 576;
+}
+
+/// What one input did: how many extents were mapped and bytes read, for the tests' sanity.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Layers opened.
+    pub opened: usize,
+    /// Whether a `Disk` could be made of them.
+    pub disk: bool,
+    /// Extents mapped over the whole disk.
+    pub extents: usize,
+}
+
+/// Opens every file (each alone, then all as a chain, forced), maps the whole disk, reads a few
+/// ranges, runs the deep check and builds the info. Panics (a fuzz crash) only when the core
+/// breaks its own promises: extents that do not tile the disk, a read that disagrees with the
+/// map.
+pub fn exercise(files: &[Vec<u8>]) -> Outcome {
+    let mut out = Outcome::default();
+    let mut layers: Vec<Layer> = Vec::new();
+    for f in files {
+        match open_layer(f) {
+            Ok(l) => layers.push(l),
+            Err(e) => {
+                let _ = e.to_string();
+                let _ = e.offset();
+                break;
+            }
+        }
+    }
+    out.opened = layers.len();
+    for (i, l) in layers.iter().enumerate() {
+        if let Ok(d) = Disk::new(vec![l.clone()], true) {
+            run_disk(&d, &files[i..=i]);
+        }
+    }
+    if layers.len() > 1 {
+        if let Ok(d) = Disk::new(layers.clone(), true) {
+            out.disk = true;
+            out.extents = run_disk(&d, &files[..layers.len()]);
+        }
+    } else if let Some(l) = layers.first() {
+        out.disk = true;
+        out.extents = Disk::new(vec![l.clone()], true).map(|d| run_disk(&d, &files[..1])).unwrap_or(0);
+    }
+    out
+}
+
+/// The most bytes one read of the virtual disk asks for.
+const READ_MAX: u64 = 256 << 10;
+
+fn run_disk(disk: &Disk, files: &[Vec<u8>]) -> usize {
+    let _ = disk.all_findings();
+    let names: Vec<String> = (0..files.len()).map(|i| format!("f{i}.vhd")).collect();
+    let _ = vhd_viewer::info::info(disk, &names);
+    let sources: Vec<&dyn ReadAt> = files.iter().map(|f| f as &dyn ReadAt).collect();
+    let Ok(mut reader) = DiskReader::new(disk, sources.clone()) else { return 0 };
+    let size = disk.size();
+    // The map of the whole disk must tile it.
+    let mut extents: Vec<Extent> = Vec::new();
+    let mut count = 0usize;
+    let mapped = reader.for_each_extent(0, u64::MAX, |e| {
+        count += 1;
+        if extents.len() < 4096 {
+            extents.push(e);
+        }
+        Ok(())
+    });
+    if mapped.is_ok() {
+        let mut pos = 0u64;
+        for e in &extents {
+            assert_eq!(e.offset, pos, "extents must be contiguous");
+            assert!(e.len > 0, "empty extent");
+            pos += e.len;
+        }
+        if count == extents.len() {
+            assert_eq!(pos, size, "extents must cover the disk");
+        }
+    }
+    // Reads at the start, the middle and the end, each checked against the map.
+    for start in [0, size / 2, size.saturating_sub(READ_MAX)] {
+        let len = READ_MAX.min(size - start);
+        let mut buf = vec![0u8; len as usize];
+        if reader.read(start, &mut buf).is_ok() {
+            let mut check = Vec::new();
+            if reader.for_each_extent(start, len, |e| {
+                check.push(e);
+                Ok(())
+            }).is_ok() {
+                for e in check {
+                    let at = (e.offset - start) as usize;
+                    let got = &buf[at..at + e.len as usize];
+                    match e.source {
+                        Source::Zero => assert!(got.iter().all(|b| *b == 0), "a zero extent read as non-zero"),
+                        Source::Data { layer, file_offset } => {
+                            let want = &files[layer][file_offset as usize..file_offset as usize + e.len as usize];
+                            assert_eq!(got, want, "read disagrees with the map");
+                        }
+                        Source::Missing { .. } => panic!("read succeeded over a missing extent"),
+                    }
+                }
+            }
+        }
+    }
+    let _ = vhd_viewer::check::scan(&mut reader, &mut |_, _| {});
+    count
+}
+
+/// Splits a `whole` input: byte 0 = number of files (1 or 2), then for two files a 4-byte
+/// big-endian length of the first.
+pub fn split_files(data: &[u8]) -> Vec<Vec<u8>> {
+    match data.split_first() {
+        Some((n, rest)) if n % 2 == 1 && rest.len() >= 4 => {
+            let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+            let rest = &rest[4..];
+            let len = len.min(rest.len());
+            vec![rest[..len].to_vec(), rest[len..].to_vec()]
+        }
+        Some((_, rest)) => vec![rest.to_vec()],
+        None => vec![Vec::new()],
+    }
+}
+
+/// The inverse of [`split_files`].
+pub fn join_files(files: &[Vec<u8>]) -> Vec<u8> {
+    match files {
+        [one] => [&[0u8][..], one].concat(),
+        [a, b] => [&[1u8][..], &(a.len() as u32).to_be_bytes(), a, b].concat(),
+        _ => unreachable!("one or two files"),
+    }
+}

@@ -1,0 +1,566 @@
+//! Hostile and damaged input (issue 5): every case of the issue's list, built from the writer's
+//! output with byte patches, fed to the core and to the command line. Each must give a clear
+//! error or finding naming the right offset, with no panic, within bounded memory (bytes read
+//! are counted) and bounded time (every command line run has a deadline).
+//!
+//! The same cases make the table in `docs/hostile-inputs.md`: `hostile_table_is_current`
+//! regenerates it from what the command line actually prints and fails when the committed file
+//! differs (`UPDATE_HOSTILE_TABLE=1 cargo test --test hostile` rewrites it).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use vhd_viewer::disk::MAX_CHAIN_DEPTH;
+use vhd_viewer::footer::off as foff;
+use vhd_viewer::header::off as hoff;
+use vhd_viewer::reader::{open_layer, Counting, DiskReader, ReadAt};
+use vhd_viewer::values::Uuid;
+use vhd_viewer::writer::{fix_footer_checksum, fix_header_checksum, uuid_from_seed, DiskBuilder, ParentRef};
+use vhd_viewer::{Disk, Error, Finding, Severity};
+
+// ---------------------------------------------------------------------------------------------
+// The images. The writer lays a sparse disk out as: footer copy at 0, dynamic header at 512,
+// BAT at 1536 (padded to whole sectors), locator data, then the blocks; the footer at the end.
+
+const KIB: u64 = 1 << 10;
+const MIB: u64 = 1 << 20;
+const GIB: u64 = 1 << 30;
+const HDR: usize = 512;
+const BAT: usize = 1536;
+/// 4 MiB dynamic disk with 64 KiB blocks: 64 BAT entries, one sector of BAT.
+const DSIZE: u64 = 4 * MIB;
+const DBS: u32 = 64 << 10;
+/// Where the writer puts the blocks of the dynamic disk (after one sector of BAT).
+const BLOCKS: usize = BAT + 512;
+const BLOCK_LEN: usize = 512 + DBS as usize;
+
+fn pattern(seed: u8, len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i as u8).wrapping_mul(37).wrapping_add(seed) | 1).collect()
+}
+
+/// The dynamic disk: blocks 0 and 16 written (in that order in the file).
+fn dynamic() -> DiskBuilder {
+    let mut d = DiskBuilder::dynamic(DSIZE, DBS);
+    d.write(0, &pattern(1, 4096)).write(MIB + 512, &pattern(2, 1024));
+    d
+}
+
+fn fixed() -> DiskBuilder {
+    let mut f = DiskBuilder::fixed(MIB);
+    f.write(4096, &pattern(3, 8192));
+    f
+}
+
+/// A differencing child of [`dynamic`], named `base.vhd` by its locators, with one block.
+fn child() -> DiskBuilder {
+    let mut c = DiskBuilder::differencing(&dynamic().parent_ref("base.vhd"), DBS);
+    c.write(512, &pattern(4, 512));
+    c
+}
+
+fn be32(v: u32) -> [u8; 4] {
+    v.to_be_bytes()
+}
+fn be64(v: u64) -> [u8; 8] {
+    v.to_be_bytes()
+}
+
+/// Patches the footer field at `field` in both footers of a sparse image (or the one of a fixed
+/// image), with checksums recomputed.
+fn patch_footers(file: &mut [u8], field: usize, bytes: &[u8], sparse: bool) {
+    let end = file.len() - 512;
+    let mut places = vec![end];
+    if sparse {
+        places.push(0);
+    }
+    for at in places {
+        file[at + field..at + field + bytes.len()].copy_from_slice(bytes);
+        fix_footer_checksum(file, at);
+    }
+}
+
+fn patch_header(file: &mut [u8], field: usize, bytes: &[u8]) {
+    file[HDR + field..HDR + field + bytes.len()].copy_from_slice(bytes);
+    fix_header_checksum(file, HDR);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cases.
+
+/// What a case must give.
+#[derive(Debug, Clone)]
+enum Expect {
+    /// The core refuses it: an error whose Display contains `text`, at `offset` (if any).
+    Error { text: &'static str, offset: Option<u64> },
+    /// The core opens it, with this finding (in layer 0 unless said) at this offset.
+    Finding { code: &'static str, severity: Severity, offset: Option<u64> },
+    /// The core opens it without any warning or error whose code starts with this.
+    NoFinding(&'static str),
+}
+
+struct Case {
+    /// Short name: the table's first column, and the test file's name.
+    name: &'static str,
+    /// The files, the opened one first (its parents are found through its locators).
+    files: Vec<(String, Vec<u8>)>,
+    expect: Expect,
+    /// The command line's exit status for `check`.
+    status: i32,
+}
+
+fn err(text: &'static str, offset: Option<u64>) -> Expect {
+    Expect::Error { text, offset }
+}
+fn finding(code: &'static str, severity: Severity, offset: u64) -> Expect {
+    Expect::Finding { code, severity, offset: Some(offset) }
+}
+
+fn one(name: &'static str, bytes: Vec<u8>, expect: Expect, status: i32) -> Case {
+    Case { name, files: vec![(format!("{name}.vhd"), bytes)], expect, status }
+}
+
+fn cases() -> Vec<Case> {
+    let mut v = Vec::new();
+    let d = dynamic().build();
+    let dend = (d.len() - 512) as u64;
+    let fx = fixed().build();
+    let fend = (fx.len() - 512) as u64;
+
+    // --- Not a VHD at all.
+    v.push(one("empty-file", Vec::new(), err("0 bytes long", None), 2));
+    let text = "This is a text file, renamed to .vhd by mistake.\n".repeat(40).into_bytes();
+    let tlen = text.len() as u64;
+    v.push(one("text-file", text, err("not a VHD", Some(tlen - 512)), 2));
+    let mut vhdx = b"vhdxfile".to_vec();
+    vhdx.extend_from_slice(&utf16("vhd-viewer test"));
+    vhdx.resize(64 * KIB as usize, 0);
+    v.push(one("vhdx-file", vhdx, err("VHDX", Some(0)), 2));
+
+    // --- Footers.
+    let mut cut = fx.clone();
+    cut.truncate(cut.len() - 512);
+    let clen = cut.len() as u64;
+    v.push(one("fixed-footer-missing", cut, err("not a VHD", Some(clen - 512)), 2));
+    let mut cut = d.clone();
+    cut.truncate(cut.len() - 512);
+    let clen = cut.len() as u64;
+    v.push(one("dynamic-footer-missing", cut, finding("footer-missing", Severity::Error, clen - 512), 1));
+    let mut cut = d.clone();
+    cut.truncate(cut.len() - 200);
+    let clen = cut.len() as u64;
+    v.push(one("dynamic-footer-cut-short", cut, finding("footer-missing", Severity::Error, clen - 512), 1));
+    let mut f511 = fx.clone();
+    f511.pop(); // the footer's last reserved byte: a 511-byte footer, as early Virtual PC wrote
+    v.push(one("footer-511-bytes", f511, finding("footer-511", Severity::Warning, fend), 0));
+    let mut both = d.clone();
+    both[0] = b'C';
+    let n = both.len();
+    both[n - 512] = b'C';
+    v.push(one("both-footers-bad-cookie", both, err("Conectix", Some(dend)), 2));
+    let mut cookie = d.clone();
+    cookie[dend as usize..dend as usize + 8].copy_from_slice(b"conectiX");
+    v.push(one("end-footer-wrong-cookie", cookie, finding("footer-missing", Severity::Error, dend), 1));
+    let mut sum = d.clone();
+    sum[dend as usize + foff::CHECKSUM] ^= 0x55;
+    v.push(one("end-footer-wrong-checksum", sum, finding("footer-missing", Severity::Error, dend), 1));
+    let mut sum = d.clone();
+    sum[foff::CHECKSUM] ^= 0x55;
+    v.push(one("footer-copy-wrong-checksum", sum, finding("footer-copy-checksum", Severity::Error, foff::CHECKSUM as u64), 1));
+    let mut sum = d.clone();
+    sum[foff::CHECKSUM] ^= 0x55;
+    sum[dend as usize + foff::CHECKSUM] ^= 0x55;
+    v.push(one("both-footers-wrong-checksum", sum, finding("footer-checksum", Severity::Error, dend + foff::CHECKSUM as u64), 1));
+    let mut sum = fx.clone();
+    sum[fend as usize + foff::CHECKSUM] ^= 0x55;
+    v.push(one("fixed-footer-wrong-checksum", sum, finding("footer-checksum", Severity::Error, fend + foff::CHECKSUM as u64), 1));
+    let mut copy = d.clone();
+    copy[..8].copy_from_slice(b"xxxxxxxx");
+    v.push(one("footer-copy-missing", copy, finding("footer-copy-missing", Severity::Error, 0), 1));
+
+    // --- Disk type and size.
+    for (name, t) in [("disk-type-0", 0u32), ("disk-type-1", 1), ("disk-type-5", 5), ("disk-type-6", 6), ("disk-type-unknown", 0x1234_5678)] {
+        let mut f = d.clone();
+        patch_footers(&mut f, foff::DISK_TYPE, &be32(t), true);
+        v.push(one(name, f, err("disk type", Some(dend + foff::DISK_TYPE as u64)), 2));
+    }
+    let mut f = fx.clone();
+    patch_footers(&mut f, foff::CURRENT_SIZE, &be64(0), false);
+    v.push(one("current-size-0", f, finding("size-zero", Severity::Warning, fend + foff::CURRENT_SIZE as u64), 0));
+    let mut f = d.clone();
+    patch_footers(&mut f, foff::CURRENT_SIZE, &be64(2041 * GIB), true);
+    v.push(one("current-size-2041-gib", f, finding("size-too-large", Severity::Error, dend + foff::CURRENT_SIZE as u64), 1));
+    let mut f = fx.clone();
+    patch_footers(&mut f, foff::CURRENT_SIZE, &be64(u64::MAX - 511), false);
+    v.push(one("fixed-current-size-2^64", f, finding("size-too-large", Severity::Error, fend + foff::CURRENT_SIZE as u64), 1));
+    // 2040 GiB with 2 MiB blocks needs 1044480 BAT entries: 4 MiB of BAT, past the end of the file.
+    let mut f = d.clone();
+    patch_footers(&mut f, foff::CURRENT_SIZE, &be64(2040 * GIB), true);
+    patch_header(&mut f, hoff::BLOCK_SIZE, &be32(2 << 20));
+    patch_header(&mut f, hoff::MAX_TABLE_ENTRIES, &be32(1_044_480));
+    v.push(one("2040-gib-bat-past-eof", f, err("block allocation table (BAT) at byte 0x600 (4177920 bytes) reaches past the end", Some(BAT as u64)), 2));
+
+    // --- Dynamic header.
+    let mut f = d.clone();
+    patch_footers(&mut f, foff::DATA_OFFSET, &be64(GIB), true);
+    v.push(one("data-offset-past-eof", f, err("dynamic header at byte 0x40000000", Some(GIB)), 2));
+    let mut f = d.clone();
+    patch_footers(&mut f, foff::DATA_OFFSET, &be64(0xffff_ffff), true);
+    v.push(one("dynamic-data-offset-32bit", f, err("needs a data offset", Some(dend + foff::DATA_OFFSET as u64)), 2));
+    let mut f = fx.clone();
+    patch_footers(&mut f, foff::DATA_OFFSET, &be64(0xffff_ffff), false);
+    v.push(one("fixed-data-offset-32bit", f, finding("data-offset-32bit", Severity::Info, fend + foff::DATA_OFFSET as u64), 0));
+    let mut f = d.clone();
+    f[HDR..HDR + 8].copy_from_slice(b"cxsparsX");
+    v.push(one("header-wrong-cookie", f, err("cxsparse", Some(HDR as u64)), 2));
+    let mut f = d.clone();
+    f[HDR + hoff::CHECKSUM] ^= 1;
+    v.push(one("header-wrong-checksum", f, finding("header-checksum", Severity::Error, (HDR + hoff::CHECKSUM) as u64), 1));
+    let mut f = d.clone();
+    patch_header(&mut f, hoff::TABLE_OFFSET, &be64(GIB));
+    v.push(one("bat-offset-past-eof", f, err("block allocation table (BAT) at byte 0x40000000", Some(GIB)), 2));
+    let mut f = d.clone();
+    patch_header(&mut f, hoff::TABLE_OFFSET, &be64(1024));
+    v.push(one("bat-overlaps-header", f, finding("bat-overlaps-header", Severity::Error, (HDR + hoff::TABLE_OFFSET) as u64), 1));
+    let mut f = d.clone();
+    patch_header(&mut f, hoff::MAX_TABLE_ENTRIES, &be32(0));
+    v.push(one("max-table-entries-0", f, finding("bat-too-short", Severity::Error, (HDR + hoff::MAX_TABLE_ENTRIES) as u64), 1));
+    let mut f = d.clone();
+    patch_header(&mut f, hoff::MAX_TABLE_ENTRIES, &be32(u32::MAX));
+    v.push(one("max-table-entries-ffffffff", f, finding("bat-too-long", Severity::Warning, (HDR + hoff::MAX_TABLE_ENTRIES) as u64), 0));
+    let mut f = d.clone();
+    patch_footers(&mut f, foff::CURRENT_SIZE, &be64(2040 * GIB), true);
+    patch_header(&mut f, hoff::BLOCK_SIZE, &be32(512));
+    patch_header(&mut f, hoff::MAX_TABLE_ENTRIES, &be32(u32::MAX));
+    v.push(one("max-table-entries-ffffffff-needed", f, err("more than the 4194304 this viewer loads", Some((HDR + hoff::MAX_TABLE_ENTRIES) as u64)), 2));
+    let mut f = d.clone();
+    patch_header(&mut f, hoff::BLOCK_SIZE, &be32(0));
+    v.push(one("block-size-0", f, err("block size 0", Some((HDR + hoff::BLOCK_SIZE) as u64)), 2));
+    let mut f = d.clone();
+    patch_header(&mut f, hoff::BLOCK_SIZE, &be32(1000));
+    v.push(one("block-size-not-sectors", f, err("block size 1000", Some((HDR + hoff::BLOCK_SIZE) as u64)), 2));
+    let mut f = d.clone();
+    patch_header(&mut f, hoff::BLOCK_SIZE, &be32(3 * 512));
+    v.push(one("block-size-not-power-of-two", f, finding("block-size-not-power-of-two", Severity::Error, (HDR + hoff::BLOCK_SIZE) as u64), 1));
+    let mut f = d.clone();
+    patch_header(&mut f, hoff::BLOCK_SIZE, &be32(1 << 31));
+    v.push(one("block-size-huge", f, err("larger than the 256 MiB", Some((HDR + hoff::BLOCK_SIZE) as u64)), 2));
+
+    // --- BAT entries.
+    let mut f = d.clone();
+    f[BAT + 4 * 16..BAT + 4 * 16 + 4].copy_from_slice(&be32(0x00ff_ffff));
+    v.push(one("bat-entry-past-eof", f, finding("block-past-eof", Severity::Error, (BAT + 4 * 16) as u64), 1));
+    let mut f = d.clone();
+    f[BAT + 4 * 16..BAT + 4 * 16 + 4].copy_from_slice(&be32(1));
+    v.push(one("bat-entry-into-metadata", f, finding("block-overlaps-metadata", Severity::Error, (BAT + 4 * 16) as u64), 1));
+    let mut f = d.clone();
+    let first = f[BAT..BAT + 4].to_vec();
+    f[BAT + 4 * 16..BAT + 4 * 16 + 4].copy_from_slice(&first);
+    v.push(one("bat-same-block-twice", f, finding("blocks-overlap", Severity::Error, (BAT + 4 * 16) as u64), 1));
+    // Cut in the middle of the second block's bitmap: the end footer goes too.
+    let mut f = d.clone();
+    f.truncate(BLOCKS + BLOCK_LEN + 100);
+    v.push(one("bitmap-cut-short", f, finding("block-past-eof", Severity::Error, (BAT + 4 * 16) as u64), 1));
+
+    // --- Parent locators (on a differencing child; its parent base.vhd is beside it).
+    let base = ("base.vhd".to_string(), d.clone());
+    let c = child().build();
+    let loc0 = HDR + hoff::PARENT_LOCATORS;
+    let loc_data = u64::from_be_bytes(c[loc0 + 16..loc0 + 24].try_into().unwrap()) as usize;
+    let with_base = |name: &'static str, child: Vec<u8>, expect: Expect, status: i32| Case {
+        name,
+        files: vec![(format!("{name}.vhd"), child), base.clone()],
+        expect,
+        status,
+    };
+    let mut f = c.clone();
+    patch_header(&mut f, hoff::PARENT_LOCATORS + 16, &be64(GIB));
+    v.push(with_base("locator-offset-past-eof", f, finding("locator-out-of-range", Severity::Error, loc0 as u64), 1));
+    let mut f = c.clone();
+    patch_header(&mut f, hoff::PARENT_LOCATORS + 16, &be64(32 * KIB));
+    patch_header(&mut f, hoff::PARENT_LOCATORS + 8, &be32(60_000));
+    v.push(with_base("locator-length-past-eof", f, finding("locator-out-of-range", Severity::Error, loc0 as u64), 1));
+    let mut f = c.clone();
+    patch_header(&mut f, hoff::PARENT_LOCATORS + 8, &be32(u32::MAX));
+    v.push(with_base("locator-length-huge", f, finding("locator-out-of-range", Severity::Error, loc0 as u64), 1));
+    let mut f = c.clone();
+    f[loc_data..loc_data + 2].copy_from_slice(&[0x00, 0xd8]); // an unpaired high surrogate, little-endian
+    v.push(with_base("locator-invalid-utf16", f, finding("locator-encoding", Severity::Error, loc_data as u64), 1));
+    let mut mac = child();
+    mac.clear_parent_locators().parent_locator_raw(*b"MacX", b"file:///vms/base\xff.vhd".to_vec());
+    let f = mac.build();
+    v.push(with_base("locator-invalid-utf8", f, finding("locator-encoding", Severity::Error, loc_data as u64), 1));
+    let mut f = c.clone();
+    patch_header(&mut f, hoff::PARENT_LOCATORS + 4, &be32(512));
+    v.push(with_base("locator-space-in-bytes", f, Expect::NoFinding("locator"), 0));
+    let mut f = c.clone();
+    patch_header(&mut f, hoff::PARENT_LOCATORS + 4, &be32(0));
+    v.push(with_base("locator-space-too-small", f, finding("locator-space", Severity::Warning, loc0 as u64), 0));
+
+    // --- Chains.
+    let mut other = dynamic();
+    other.unique_id(uuid_from_seed(77));
+    v.push(Case {
+        name: "parent-id-mismatch",
+        files: vec![("child.vhd".into(), c.clone()), ("base.vhd".into(), other.build())],
+        expect: err("names its parent by unique id", Some((HDR + hoff::PARENT_UNIQUE_ID) as u64)),
+        status: 2,
+    });
+    let (a, b) = looping_pair();
+    v.push(Case { name: "chain-loops", files: vec![("a.vhd".into(), a), ("b.vhd".into(), b)], expect: err("loops", None), status: 2 });
+    v.push(Case { name: "chain-1000-deep", files: deep_chain(1000), expect: err("more than 256 disks deep", None), status: 2 });
+    v
+}
+
+fn utf16(s: &str) -> Vec<u8> {
+    s.encode_utf16().flat_map(u16::to_le_bytes).collect()
+}
+
+/// a.vhd names b.vhd as its parent and b.vhd names a.vhd, each by locator and unique id.
+fn looping_pair() -> (Vec<u8>, Vec<u8>) {
+    let (ia, ib) = (uuid_from_seed(1001), uuid_from_seed(1002));
+    let pref = |id: Uuid, name: &str| ParentRef { unique_id: id, timestamp: vhd_viewer::values::Timestamp(0x2000_0000), size: DSIZE, file_name: name.into() };
+    let mut a = DiskBuilder::differencing(&pref(ib, "b.vhd"), DBS);
+    a.unique_id(ia).write(0, &[1; 512]);
+    let mut b = DiskBuilder::differencing(&pref(ia, "a.vhd"), DBS);
+    b.unique_id(ib).write(512, &[2; 512]);
+    (a.build(), b.build())
+}
+
+/// `d0.vhd` <- `d1.vhd` <- ... : `n` differencing disks over a dynamic base, the deepest opened.
+fn deep_chain(n: usize) -> Vec<(String, Vec<u8>)> {
+    let mut base = DiskBuilder::dynamic(DSIZE, DBS);
+    base.unique_id(uuid_from_seed(5000));
+    let mut files = vec![("d0.vhd".to_string(), base.build())];
+    let mut parent = base;
+    for i in 1..=n {
+        let mut c = DiskBuilder::differencing(&parent.parent_ref(&format!("d{}.vhd", i - 1)), DBS);
+        c.unique_id(uuid_from_seed(5000 + i as u64));
+        files.push((format!("d{i}.vhd"), c.build()));
+        parent = c;
+    }
+    files.reverse();
+    files
+}
+
+// ---------------------------------------------------------------------------------------------
+// The core.
+
+/// What the core says about a case: the chain as the command line would open it (parents in
+/// the order given), or the error; plus the bytes read while opening.
+struct CoreAnswer {
+    result: Result<Vec<Finding>, Error>,
+    bytes_read: u64,
+    disk: Option<Disk>,
+}
+
+fn core(case: &Case) -> CoreAnswer {
+    let counting: Vec<Counting<Vec<u8>>> = case.files.iter().map(|(_, b)| Counting::new(b.clone())).collect();
+    let mut layers = Vec::new();
+    let mut error = None;
+    for c in counting.iter().take(MAX_CHAIN_DEPTH + 1) {
+        match open_layer(c) {
+            Ok(l) => {
+                let diff = l.disk_type() == vhd_viewer::footer::DiskType::Differencing;
+                layers.push(l);
+                if !diff {
+                    break;
+                }
+            }
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        }
+    }
+    let bytes_read = counting.iter().map(|c| c.bytes()).sum();
+    if let Some(e) = error {
+        return CoreAnswer { result: Err(e), bytes_read, disk: None };
+    }
+    // A looping chain: the opened file again after the last.
+    if case.name == "chain-loops" {
+        layers.push(layers[0].clone());
+    }
+    match Disk::new(layers, false) {
+        Ok(disk) => CoreAnswer { result: Ok(disk.all_findings()), bytes_read, disk: Some(disk) },
+        Err(e) => CoreAnswer { result: Err(e), bytes_read, disk: None },
+    }
+}
+
+#[test]
+fn core_gives_the_expected_error_or_finding_with_its_offset() {
+    let mut failures = Vec::new();
+    for case in cases() {
+        let answer = core(&case);
+        let total: u64 = case.files.iter().map(|(_, b)| b.len() as u64).sum();
+        // Bounded memory: opening never reads more than the files hold (and the BAT cap).
+        assert!(answer.bytes_read <= total.max(4096), "{}: read {} bytes of {}", case.name, answer.bytes_read, total);
+        match (&case.expect, &answer.result) {
+            (Expect::Error { text, offset }, Err(e)) => {
+                if !e.to_string().contains(text) || (offset.is_some() && e.offset() != *offset && !e.to_string().contains(&format!("{:#x}", offset.unwrap_or(0)))) {
+                    failures.push(format!("{}: expected an error with {text:?} at {offset:?}, got {e:?} ({e})", case.name));
+                }
+            }
+            (Expect::NoFinding(prefix), Ok(findings)) => {
+                let bad: Vec<_> = findings.iter().filter(|f| f.severity > Severity::Info && f.code.starts_with(prefix)).collect();
+                if !bad.is_empty() {
+                    failures.push(format!("{}: expected no warnings or errors, got {bad:?}", case.name));
+                }
+            }
+            (Expect::Finding { code, severity, offset }, Ok(findings)) => {
+                if !findings.iter().any(|f| f.code == *code && f.severity == *severity && f.offset == *offset && f.layer == 0) {
+                    failures.push(format!("{}: expected finding {code} ({severity:?}) at {offset:?}, got {findings:#?}", case.name));
+                }
+            }
+            (want, got) => failures.push(format!("{}: expected {want:?}, got {:?}", case.name, got.as_ref().map(|f| f.iter().map(|f| f.code).collect::<Vec<_>>()))),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Every case that opens can be mapped whole and read (or refuses a read with an error naming
+/// the offset), reading a bounded number of bytes, and the deep check runs.
+#[test]
+fn core_maps_reads_and_checks_every_openable_case_within_bounds() {
+    for case in cases() {
+        let answer = core(&case);
+        let Some(disk) = answer.disk else { continue };
+        let counting: Vec<Counting<Vec<u8>>> = case.files.iter().take(disk.layers.len()).map(|(_, b)| Counting::new(b.clone())).collect();
+        let sources: Vec<&dyn ReadAt> = counting.iter().map(|c| c as &dyn ReadAt).collect();
+        let mut r = DiskReader::new(&disk, sources).unwrap();
+        let started = Instant::now();
+        let mut extents = 0u64;
+        let mut covered = 0u64;
+        let mapped = r.for_each_extent(0, u64::MAX, |e| {
+            assert_eq!(e.offset, covered, "{}: extents must be contiguous", case.name);
+            covered += e.len;
+            extents += 1;
+            Ok(())
+        });
+        match mapped {
+            Ok(()) => assert_eq!(covered, disk.size(), "{}: the map must cover the disk", case.name),
+            Err(e) => assert!(e.offset().is_some(), "{}: a map error must name an offset: {e}", case.name),
+        }
+        // Read the first and last 64 KiB.
+        for at in [0, disk.size().saturating_sub(64 * KIB)] {
+            let mut buf = vec![0u8; (64 * KIB).min(disk.size() - at) as usize];
+            if let Err(e) = r.read(at, &mut buf) {
+                assert!(e.offset().is_some(), "{}: a read error must name an offset: {e}", case.name);
+            }
+        }
+        let _ = vhd_viewer::check::scan(&mut r, &mut |_, _| {}).map_err(|e| assert!(e.offset().is_some(), "{}: {e}", case.name));
+        let total: u64 = case.files.iter().map(|(_, b)| b.len() as u64).sum();
+        let read: u64 = counting.iter().map(|c| c.bytes()).sum();
+        assert!(read <= 4 * total, "{}: read {read} bytes for files of {total}", case.name);
+        assert!(extents < 10_000, "{}: {extents} extents", case.name);
+        assert!(started.elapsed() < Duration::from_secs(10), "{}: took {:?}", case.name, started.elapsed());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The command line.
+
+fn dir_for(case: &Case) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("hostile").join(case.name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    for (name, bytes) in &case.files {
+        std::fs::write(d.join(name), bytes).unwrap();
+    }
+    d
+}
+
+struct Run {
+    status: i32,
+    stdout: String,
+    stderr: String,
+    took: Duration,
+}
+
+/// Runs the command line with a deadline; a run past it is killed and fails the test.
+fn run(args: &[&str], cwd: &Path, deadline: Duration) -> Run {
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vhd-viewer"))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = std::thread::scope(|s| {
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let o = s.spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
+        let e = s.spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+        let status = loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                break st;
+            }
+            if started.elapsed() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("vhd-viewer {args:?} in {} did not finish within {deadline:?}", cwd.display());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        Run { status: status.code().unwrap_or(-1), stdout: o.join().unwrap(), stderr: e.join().unwrap(), took: started.elapsed() }
+    });
+    assert!(!out.stderr.contains("panicked"), "vhd-viewer {args:?} panicked: {}", out.stderr);
+    out
+}
+
+/// The line of `check`'s output that carries the expected finding (or the error on stderr).
+fn cli_answer(case: &Case, r: &Run) -> String {
+    match &case.expect {
+        Expect::Error { .. } => r.stderr.trim().lines().next().unwrap_or_default().to_string(),
+        Expect::NoFinding(_) => r.stdout.lines().next().unwrap_or_default().trim().to_string(),
+        Expect::Finding { code, .. } => {
+            let tag = format!("[{code}]");
+            r.stdout.lines().find(|l| l.contains(&tag)).unwrap_or_default().trim().to_string()
+        }
+    }
+}
+
+#[test]
+fn command_line_survives_every_case() {
+    let mut failures = Vec::new();
+    for case in cases() {
+        let dir = dir_for(&case);
+        let file = case.files[0].0.as_str();
+        let r = run(&["check", file], &dir, Duration::from_secs(60));
+        let line = cli_answer(&case, &r);
+        if r.status != case.status {
+            failures.push(format!("{}: check exited {} (expected {}): {}{}", case.name, r.status, case.status, r.stdout, r.stderr));
+        }
+        match &case.expect {
+            Expect::Error { text, offset } => {
+                if !line.contains(text) || offset.is_some_and(|o| !line.contains(&format!("{o:#x}"))) {
+                    failures.push(format!("{}: expected an error with {text:?} at {offset:?}, got {line:?}", case.name));
+                }
+            }
+            Expect::NoFinding(prefix) => {
+                if r.stdout.contains(&format!("[{prefix}")) {
+                    failures.push(format!("{}: expected no {prefix} finding, got:\n{}", case.name, r.stdout));
+                }
+            }
+            Expect::Finding { offset, .. } => {
+                if line.is_empty() || offset.is_some_and(|o| !line.contains(&format!("{o:#x}"))) {
+                    failures.push(format!("{}: expected the finding at {offset:?}, got:\n{}", case.name, r.stdout));
+                }
+            }
+        }
+        // info, map and (for small disks) cat finish too, without a panic; exit 0, 1 or 2.
+        for args in [vec!["info", file], vec!["info", file, "--json"], vec!["map", file], vec!["map", file, "--json"], vec!["check", file, "--quick"]] {
+            let r = run(&args, &dir, Duration::from_secs(60));
+            assert!((0..=2).contains(&r.status), "{}: {args:?} exited {}", case.name, r.status);
+            assert!(r.took < Duration::from_secs(30), "{}: {args:?} took {:?}", case.name, r.took);
+        }
+        let r = run(&["cat", file, "--length", "1M"], &dir, Duration::from_secs(60));
+        assert!(r.status == 0 || r.status == 2, "{}: cat exited {}", case.name, r.status);
+        if r.status == 2 && case.status != 2 {
+            assert!(r.stderr.contains("0x"), "{}: cat's error names no offset: {}", case.name, r.stderr);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
