@@ -303,6 +303,28 @@ pub fn sha256(bytes: &[u8]) -> String {
     stdout(&out).split_whitespace().next().unwrap().to_string()
 }
 
+/// The sha256 of what `cmd` writes on stdout, streamed (for disks too large to hold in memory).
+pub fn sha256_stdout(cmd: &mut Command) -> String {
+    use std::process::Stdio;
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap_or_else(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            tool_missing(&cmd.get_program().to_string_lossy())
+        }
+        panic!("{cmd:?}: {e}")
+    });
+    let out = child.stdout.take().unwrap();
+    let sum = Command::new("sha256sum").stdin(out).stdout(Stdio::piped()).output().expect("sha256sum");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{cmd:?} failed ({status})");
+    stdout(&sum).split_whitespace().next().unwrap().to_string()
+}
+
+/// The sha256 of a file, streamed.
+pub fn sha256_file(path: &Path) -> String {
+    let o = run_ok(Command::new("sha256sum").arg(path));
+    stdout(&o).split_whitespace().next().unwrap().to_string()
+}
+
 /// Asserts two flattened disks are equal, naming the first differing byte (not dumping MiBs).
 pub fn assert_same_bytes(what: &str, ours: &[u8], theirs: &[u8]) {
     if ours == theirs {
