@@ -33,7 +33,12 @@ export async function fetchBitmaps(disk, sources, needs, signal) {
   }
   for (const [layer, list] of byLayer) {
     const parts = await readRanges(sources[layer], list, signal);
-    list.forEach((n, i) => disk.provideBitmap(layer, n.block, parts[i]));
+    list.forEach((n, i) => {
+      if (parts[i].length < n.len) {
+        throw new Error(`block ${n.block} of ${sources[layer].name} cannot be read: its sector bitmap at byte 0x${n.offset.toString(16)} lies past the end of the file (${sources[layer].byteLength} bytes)`);
+      }
+      disk.provideBitmap(layer, n.block, parts[i]);
+    });
   }
 }
 

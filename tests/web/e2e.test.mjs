@@ -1,0 +1,477 @@
+// End-to-end: the page in real headless Chromium (Debian's, through playwright-core), given files
+// through the file input and through a simulated drop; what it shows is compared with
+// `vhd-viewer info --json` and `vhd-viewer cat` on the same files.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { start, openPage, settled, dataFields, cliInfo, cliCat, cliPath, tempDir, screenshotPath, SAMPLES } from './helpers.mjs';
+
+const sample = (n) => join(SAMPLES, n);
+const BASE = sample('base.vhd');
+const CHILD = sample('child.vhd');
+const GRAND = sample('grandchild.vhd');
+const DYNAMIC = sample('dynamic.vhd');
+
+let env;
+let tmp;
+let qemuDisk;
+let hugeDisk;
+
+before(async () => {
+  for (const f of [BASE, CHILD, GRAND, DYNAMIC]) assert.ok(existsSync(f), `${f} is missing: run make samples`);
+  tmp = tempDir();
+  // A dynamic disk made by another program, with a few sectors written.
+  qemuDisk = join(tmp.dir, 'qemu-dynamic.vhd');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'vpc', '-o', 'subformat=dynamic', qemuDisk, '48M']);
+  execFileSync('qemu-io', ['-f', 'vpc', '-c', 'write -P 0x5a 1M 4k', '-c', 'write -P 0xa5 30M 64k', qemuDisk], { stdio: 'ignore' });
+  // The largest disk the format allows, empty: a 4 MiB file with 1044480 BAT entries.
+  hugeDisk = join(tmp.dir, 'huge.vhd');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'vpc', '-o', 'subformat=dynamic,force_size=on', hugeDisk, '2040G']);
+  env = await start();
+});
+
+after(async () => {
+  await env?.close();
+  tmp?.remove();
+});
+
+/** The JSON text of a value as the page puts it in a data-field (independent of the page's code). */
+function text(v) {
+  if (v === null || v === undefined) return '';
+  if (Array.isArray(v)) return v.map(text).join(', ');
+  return String(v);
+}
+
+function at(obj, path) {
+  return path.split('.').reduce((v, k) => (v === null || v === undefined ? undefined : v[k]), obj);
+}
+
+/** Every data-field in `scope` must be a key of `expected` and hold its value; returns the keys. */
+async function compareFields(page, scope, expected) {
+  const fields = await dataFields(page, scope);
+  for (const [key, shown] of fields) {
+    const want = at(expected, key);
+    assert.notEqual(want, undefined, `data-field "${key}" is not a key of info --json`);
+    assert.equal(shown, text(want), `data-field "${key}"`);
+  }
+  return new Set(fields.map(([k]) => k));
+}
+
+/** All the views that carry data-fields of the top file's info. */
+const SCOPES = ['#summary-body', '#structures-body', '#chain', '#findings-body'];
+
+async function compareAll(page, expected) {
+  const keys = new Set();
+  for (const s of SCOPES) for (const k of await compareFields(page, s, expected)) keys.add(k);
+  // Not vacuous: every field row of the footer and header is shown with its value and raw bytes.
+  expected.fields.forEach((f, i) => {
+    assert.ok(keys.has(`fields.${i}.value`), `fields.${i}.value (${f.key}) is shown`);
+    assert.ok(keys.has(`fields.${i}.raw`), `fields.${i}.raw (${f.key}) is shown`);
+  });
+  expected.all_findings.forEach((f, i) => assert.ok(keys.has(`all_findings.${i}.message`)));
+  for (const k of ['file', 'file_size', 'disk_type', 'current_size', 'unique_id', 'checksum_valid', 'parent_missing']) assert.ok(keys.has(k), k);
+  if (expected.footer_copy) expected.footer_copy.fields.forEach((f, i) => assert.ok(keys.has(`footer_copy.fields.${i}.value`)));
+  (expected.chain || []).forEach((c, i) => assert.ok(keys.has(`chain.${i}.unique_id`)));
+  return keys;
+}
+
+/** The bytes of the hex dump on the page. */
+async function dumpBytes(page) {
+  const hexes = await page.$$eval('#hex-dump .hexes span', (els) => els.map((e) => e.textContent));
+  return Buffer.from(hexes.map((x) => (x === '··' ? 0 : parseInt(x, 16))));
+}
+
+async function showSector(page, sector) {
+  await page.check('input[name="hex-mode"][value="virtual"]');
+  await page.fill('#hex-at', String(sector));
+  await page.click('#hex-form button[type="submit"]');
+  await page.waitForFunction((s) => document.querySelector('#hex-source strong')?.textContent === `Virtual sector ${s}`, sector);
+}
+
+/** Gives files to the page by a drop event carrying a DataTransfer built in the page. */
+async function drop(page, paths) {
+  const files = paths.map((p) => ({ name: p.split('/').pop(), b64: readFileSync(p).toString('base64') }));
+  await page.evaluate((files) => {
+    const dt = new DataTransfer();
+    for (const f of files) {
+      const bin = atob(f.b64);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      dt.items.add(new File([bytes], f.name));
+    }
+    const target = document.getElementById('drop');
+    for (const type of ['dragenter', 'dragover', 'drop']) target.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, files);
+}
+
+/** Loads the page and forgets the requests of loading it (page, scripts, wasm, sample list). */
+async function freshPage(opts) {
+  const page = await openPage(env, opts);
+  await page.waitForLoadState('networkidle');
+  page.requests.length = 0;
+  return page;
+}
+
+test('a dynamic disk through the file input: every value shown equals info --json', async () => {
+  const page = await freshPage();
+  await page.setInputFiles('#file-input', [DYNAMIC]);
+  assert.equal(await settled(page), 'ready');
+  const expected = cliInfo(DYNAMIC);
+  const keys = await compareAll(page, expected);
+  assert.ok(keys.size > 80, `${keys.size} values shown`);
+  // The block map has one cell per BAT entry and says so.
+  assert.match(await page.textContent('#bat-legend'), new RegExp(`${expected.bat_entries} blocks`));
+  assert.match(await page.textContent('#bat-legend'), new RegExp(`out of file order: ${expected.out_of_order_blocks}`));
+  // The last sector of the disk, read through the page, is the command line's.
+  const lastSector = expected.current_size / 512 - 1;
+  await showSector(page, lastSector);
+  assert.deepEqual(await dumpBytes(page), cliCat(DYNAMIC).subarray(lastSector * 512));
+  assert.match(await page.textContent('#hex-source'), /read from dynamic\.vhd at file offset 0x/);
+  assert.deepEqual(page.errors, []);
+  assert.deepEqual(page.requests, [], 'no request while the file is inspected');
+  await page.close();
+});
+
+test('a qemu-img disk through a simulated drop: values equal info --json, bytes equal cat', async () => {
+  const page = await freshPage();
+  await drop(page, [qemuDisk]);
+  assert.equal(await settled(page), 'ready');
+  const expected = cliInfo(qemuDisk);
+  await compareAll(page, expected);
+  assert.equal(expected.allocated_blocks, 2);
+  const raw = cliCat(qemuDisk);
+  for (const sector of [(1 << 20) / 512, (30 << 20) / 512 + 7, 0]) {
+    await showSector(page, sector);
+    assert.deepEqual(await dumpBytes(page), raw.subarray(sector * 512, sector * 512 + 512), `sector ${sector}`);
+  }
+  assert.deepEqual(page.requests, []);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('a two-level differencing chain given as three files in any order resolves', async () => {
+  const page = await freshPage();
+  await page.setInputFiles('#file-input', [BASE, GRAND, CHILD]);
+  assert.equal(await settled(page), 'ready');
+  const expected = cliInfo(GRAND, [CHILD, BASE]);
+  assert.equal(expected.chain.length, 3);
+  await compareAll(page, expected);
+  assert.equal(await page.textContent('#chain [data-field="chain.0.parent_verified"]'), 'true');
+  assert.equal(await page.textContent('#chain [data-field="chain.1.parent_verified"]'), 'true');
+  assert.equal(await page.textContent('#chain [data-field="chain.2.file"]'), 'base.vhd');
+
+  // Each layer's own footer and header, as info --json shows it for that file.
+  await page.selectOption('#layer-select', '1');
+  await compareFields(page, '#structures-body', cliInfo(CHILD, [BASE]));
+  await page.selectOption('#layer-select', '2');
+  await compareFields(page, '#structures-body', cliInfo(BASE));
+  await page.selectOption('#layer-select', '0');
+
+  // Sectors read through the chain come from the right layer, with the right bytes.
+  const raw = cliCat(GRAND, [CHILD, BASE]);
+  const map = JSON.parse(execFileSync(cliPath(), ['map', 'grandchild.vhd', '--parent', 'child.vhd', '--parent', 'base.vhd', '--json'], { cwd: SAMPLES, encoding: 'utf8' }));
+  for (const [sector, layer] of [[66, 0], [64, 1], [63, 2], [101, 0], [100, 1]]) {
+    await showSector(page, sector);
+    assert.equal(await page.getAttribute('#hex-source', 'data-layer'), String(layer), `sector ${sector} comes from layer ${layer}`);
+    assert.deepEqual(await dumpBytes(page), raw.subarray(sector * 512, sector * 512 + 512), `sector ${sector}`);
+  }
+
+  // The exact provenance map equals what `map` says, cell by cell.
+  await page.click('#prov-scan');
+  await page.waitForFunction(() => /^Exact/.test(document.getElementById('prov-state').textContent));
+  const { masks, cell } = await page.evaluate(() => ({ masks: Array.from(window.vhdViewer.state.disk.scanMasks()), cell: window.vhdViewer.state.cellSize }));
+  const want = new Array(masks.length).fill(0);
+  for (const e of map) {
+    const bit = e.kind === 'zero' ? 1 << 29 : e.kind === 'data' ? 1 << e.layer : 1 << 30;
+    for (let c = Math.floor(e.start / cell); c < Math.ceil((e.start + e.length) / cell); c++) want[c] |= bit;
+  }
+  assert.deepEqual(masks, want.map((m) => m >>> 0));
+  assert.ok(masks.some((m) => (m & 7) === 7), 'some cell mixes all three layers');
+
+  // Keyboard: the block map takes focus, Enter opens block 0's sector bitmap.
+  await page.selectOption('#bat-layer', '0');
+  await page.focus('#bat-canvas');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => /Block 0 of grandchild\.vhd/.test(document.getElementById('closeup-body').textContent));
+  assert.match(await page.textContent('#closeup-body'), /4 of 4096/);
+  await page.keyboard.press('ArrowRight');
+  assert.match(await page.textContent('#bat-hover'), /^Block 1:/);
+
+  for (const [id, name] of [['#files', 'chain'], ['#summary', 'summary'], ['#structures', 'footer-header'], ['#bat', 'block-map'], ['#provenance', 'provenance'], ['#closeup', 'sector-bitmap'], ['#hex', 'hex'], ['#findings', 'findings'], ['#export', 'export']]) {
+    await page.locator(id).screenshot({ path: screenshotPath(name) });
+  }
+  await page.screenshot({ path: screenshotPath('page-chain'), fullPage: true });
+  assert.deepEqual(page.errors, []);
+  assert.deepEqual(page.requests, [], 'no request while the chain is inspected');
+  await page.close();
+});
+
+test('a missing parent is reported with the names it can be found by', async () => {
+  const t = tempDir();
+  try {
+    const child = join(t.dir, 'child.vhd');
+    const grand = join(t.dir, 'grandchild.vhd');
+    copyFileSync(CHILD, child);
+    copyFileSync(GRAND, grand);
+    const page = await freshPage();
+    await page.setInputFiles('#file-input', [grand, child]);
+    assert.equal(await settled(page), 'ready');
+    const expected = cliInfo(grand, [child]);
+    assert.equal(expected.parent_missing, true);
+    await compareAll(page, expected);
+    assert.match(await page.textContent('#messages'), /child\.vhd is a differencing disk whose parent was not given: it needs “base\.vhd”/);
+    assert.match(await page.textContent('#chain .disk.missing'), /base\.vhd/);
+    assert.match(await page.textContent('#chain .disk.missing'), new RegExp(expected.chain[1].parent_unique_id));
+    await showSector(page, 63); // only the base has it
+    assert.equal(await page.getAttribute('#hex-source', 'data-kind'), 'missing');
+    assert.ok(await page.isDisabled('#export-raw'));
+    await page.screenshot({ path: screenshotPath('missing-parent'), fullPage: false });
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  } finally {
+    t.remove();
+  }
+});
+
+test('a damaged file shows its findings, clicking one shows the place, and the page stays usable', async () => {
+  const t = tempDir();
+  try {
+    const bad = join(t.dir, 'damaged.vhd');
+    const info = cliInfo(DYNAMIC);
+    const bytes = Buffer.from(readFileSync(DYNAMIC));
+    bytes[bytes.length - 512 + 30] ^= 0xff; // the end footer's creator application: checksum wrong
+    const first = info.table_offset; // the first BAT entry: a block far past the end of the file
+    bytes.writeUInt32BE(0x00ffff00, first);
+    bytes.writeUInt32BE(0x00010001, info.header_offset + 24); // header version 1.1: unknown
+    writeFileSync(bad, bytes);
+    const junk = join(t.dir, 'notes.vhd');
+    writeFileSync(junk, Buffer.alloc(4096, 0x41));
+
+    const page = await freshPage();
+    await page.setInputFiles('#file-input', [bad]);
+    assert.equal(await settled(page), 'ready');
+    const expected = cliInfo(bad);
+    const codes = expected.all_findings.map((f) => f.code);
+    assert.ok(codes.includes('footer-missing') && codes.includes('block-past-eof'), codes.join());
+    await compareAll(page, expected);
+    assert.equal(await page.locator('#findings-body li.finding.error').count(), expected.all_findings.filter((f) => f.severity === 'error').length);
+
+    // The finding about the BAT entry points at it: the hex view shows the file there.
+    const i = codes.indexOf('block-past-eof');
+    await page.locator('#findings-body li.finding').nth(i).locator('button').click();
+    await page.waitForFunction(() => document.getElementById('hex-source').dataset.kind === 'file');
+    assert.match(await page.textContent('#hex-source'), new RegExp(`byte 0x${first.toString(16)} highlighted`));
+    assert.deepEqual(await page.$$eval('#hex-dump .mark', (els) => els.map((e) => e.textContent)), ['00']);
+    // The header version finding points into a field row, which is highlighted.
+    const j = codes.indexOf('header-version');
+    assert.ok(j >= 0, codes.join());
+    await page.locator('#findings-body li.finding').nth(j).locator('button').click();
+    await page.waitForSelector('#structures-body tr.here');
+    assert.deepEqual(await page.$$eval('#structures-body tr.here', (els) => els.map((e) => Number(e.dataset.offset))), [info.header_offset + 24]);
+    assert.deepEqual(await page.$$eval('#hex-dump .mark', (els) => els.map((e) => e.textContent)), ['00', '01', '00', '01']);
+    // Reading the lost block says so instead of showing zeros.
+    await page.fill('#hex-at', '0');
+    await page.check('input[name="hex-mode"][value="virtual"]');
+    await page.click('#hex-form button[type="submit"]');
+    await page.waitForFunction(() => /block 0 of damaged\.vhd cannot be read: its sector bitmap at byte 0x1fffe0000 lies past the end of the file/.test(document.getElementById('hex-source').textContent));
+    await page.locator('#findings').screenshot({ path: screenshotPath('findings-damaged') });
+
+    // Not a VHD at all: said in plain words; then a good file still opens.
+    await page.setInputFiles('#file-input', [junk]);
+    assert.equal(await settled(page), 'error');
+    assert.match(await page.textContent('#messages'), /notes\.vhd: not a VHD: at byte 0xe00 expected the footer cookie "conectix"/);
+    await page.setInputFiles('#file-input', [DYNAMIC]);
+    assert.equal(await settled(page), 'ready');
+    await compareAll(page, cliInfo(DYNAMIC));
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  } finally {
+    t.remove();
+  }
+});
+
+test('a 2040 GiB sparse disk opens reading only its footer, header and block table', async () => {
+  const page = await env.newPage();
+  // Count every byte the page slices out of a dropped or picked file.
+  await page.addInitScript(() => {
+    const slice = Blob.prototype.slice;
+    window.__read = { calls: 0, bytes: 0 };
+    Blob.prototype.slice = function (start = 0, end = this.size, type) {
+      if (this instanceof File) {
+        const s = Math.max(0, Math.min(start < 0 ? this.size + start : start, this.size));
+        const e = Math.max(s, Math.min(end < 0 ? this.size + end : end, this.size));
+        window.__read.calls++;
+        window.__read.bytes += e - s;
+      }
+      return slice.call(this, start, end, type);
+    };
+  });
+  await page.goto(env.url);
+  await page.waitForSelector('body[data-wasm="ready"]');
+  await page.waitForLoadState('networkidle');
+  page.requests.length = 0;
+  await page.setInputFiles('#file-input', [hugeDisk]);
+  assert.equal(await settled(page), 'ready');
+  const expected = cliInfo(hugeDisk);
+  assert.equal(expected.current_size, 2040 * 2 ** 30);
+  assert.equal(expected.bat_entries, 1044480);
+  await compareAll(page, expected);
+  const read = await page.evaluate(() => window.__read);
+  const stats = await page.evaluate(() => window.vhdViewer.readStats);
+  // Footer copy and footer (512 + 512), dynamic header (1024), the BAT (4 bytes per entry).
+  const want = 512 + 512 + 1024 + 4 * expected.bat_entries;
+  assert.equal(read.bytes, want, `bytes read: ${read.bytes}`);
+  assert.equal(stats.bytes, want);
+  assert.ok(read.calls <= 4, `${read.calls} reads`);
+  console.log(`# 2040 GiB disk: ${read.calls} reads, ${read.bytes} bytes (file: ${readFileSync(hugeDisk).length} bytes)`);
+  // The block map holds a million blocks on one canvas; hovering one names it.
+  assert.match(await page.textContent('#bat-legend'), /1044480 blocks of 2 MiB/);
+  await page.locator('#bat-canvas').scrollIntoViewIfNeeded();
+  const box = await page.locator('#bat-canvas').boundingBox();
+  await page.mouse.move(box.x + 0.5, box.y + 0.5);
+  assert.match(await page.textContent('#bat-hover'), /^Blocks 0–(\d+) \(\d+ per square at this size\): 0 allocated/);
+  await page.mouse.move(box.x + 0.5, box.y + box.height - 0.5);
+  const [, from, to] = /^Blocks (\d+)–(\d+) \(\d+ per square at this size\): 0 allocated/.exec(await page.textContent('#bat-hover'));
+  assert.ok(Number(from) > 1_000_000 && Number(to) < 1044480, `${from}–${to}`);
+  assert.equal(await page.locator('#bat canvas').count(), 1);
+  await page.locator('#bat').screenshot({ path: screenshotPath('block-map-2040g') });
+  assert.deepEqual(page.requests, []);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('a long scan shows progress and can be cancelled; new files cancel the old work', async () => {
+  const page = await env.newPage();
+  // Slow bitmap reads down so that the scan is long enough to cancel.
+  await page.addInitScript(() => {
+    const ab = Blob.prototype.arrayBuffer;
+    window.__slowReads = 0;
+    Blob.prototype.arrayBuffer = async function () {
+      if (this.size <= 512 && window.__slow) {
+        window.__slowReads++;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      return ab.call(this);
+    };
+  });
+  await page.goto(env.url);
+  await page.waitForSelector('body[data-wasm="ready"]');
+  await page.setInputFiles('#file-input', [GRAND, CHILD, BASE]);
+  assert.equal(await settled(page), 'ready');
+  await page.evaluate(() => (window.__slow = true));
+  await page.click('#prov-scan');
+  await page.waitForSelector('#task:not([hidden])');
+  assert.match(await page.textContent('#task-label'), /Reading every block bitmap/);
+  await page.locator('#task').screenshot({ path: screenshotPath('progress') });
+  await page.click('#task-cancel');
+  await page.waitForSelector('#task', { state: 'hidden' });
+  assert.match(await page.textContent('#prov-state'), /Scan stopped/);
+  assert.match(await page.textContent('#messages'), /Reading every block bitmap: cancelled/);
+  assert.ok(await page.isEnabled('#prov-scan'), 'the scan can be started again');
+
+  // Start again, and give a new file while it runs: the old scan stops, the new file shows.
+  await page.click('#prov-scan');
+  await page.waitForSelector('#task:not([hidden])');
+  await page.setInputFiles('#file-input', [DYNAMIC]);
+  assert.equal(await settled(page), 'ready');
+  await page.waitForSelector('#task', { state: 'hidden' });
+  const before = await page.evaluate(() => window.__slowReads);
+  await page.waitForTimeout(1000);
+  assert.equal(await page.evaluate(() => window.__slowReads), before, 'the old scan read nothing more');
+  assert.equal(await page.textContent('#summary-body [data-field="file"]'), 'dynamic.vhd');
+  assert.doesNotMatch(await page.textContent('#messages'), /error|failed/i);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('export: the raw image equals vhd-viewer cat (download, and File System Access), info JSON equals info --json', async () => {
+  const rawSha = createHash('sha256').update(cliCat(GRAND, [CHILD, BASE])).digest('hex');
+
+  // Without the File System Access API: a download composed of slices of the files.
+  let page = await env.newPage();
+  await page.addInitScript(() => {
+    delete Window.prototype.showSaveFilePicker;
+    delete window.showSaveFilePicker;
+  });
+  await page.goto(env.url);
+  await page.waitForSelector('body[data-wasm="ready"]');
+  await page.setInputFiles('#file-input', [GRAND, CHILD, BASE]);
+  assert.equal(await settled(page), 'ready');
+  let [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-raw')]);
+  assert.equal(download.suggestedFilename(), 'grandchild.img');
+  const path = join(tmp.dir, 'export.img');
+  await download.saveAs(path);
+  assert.equal(createHash('sha256').update(readFileSync(path)).digest('hex'), rawSha);
+  [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-info')]);
+  await download.saveAs(join(tmp.dir, 'info.json'));
+  assert.deepEqual(JSON.parse(readFileSync(join(tmp.dir, 'info.json'), 'utf8')), cliInfo(GRAND, [CHILD, BASE]));
+  await page.close();
+
+  // With the File System Access API (a stand-in file in memory): sized first, written at offsets.
+  page = await env.newPage();
+  await page.addInitScript(() => {
+    window.showSaveFilePicker = async (opts) => ({
+      name: opts.suggestedName,
+      async createWritable() {
+        let buf = new Uint8Array(0);
+        window.__written = { writes: 0 };
+        return {
+          async truncate(n) {
+            const b = new Uint8Array(n);
+            b.set(buf.subarray(0, Math.min(n, buf.length)));
+            buf = b;
+          },
+          async write({ type, position, data }) {
+            if (type !== 'write') throw new Error('unexpected ' + type);
+            buf.set(data, position);
+            window.__written.writes++;
+          },
+          async close() {
+            const d = await crypto.subtle.digest('SHA-256', buf);
+            window.__written.sha = Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
+            window.__written.size = buf.length;
+          },
+          async abort() {},
+        };
+      },
+    });
+  });
+  await page.goto(env.url);
+  await page.waitForSelector('body[data-wasm="ready"]');
+  await page.setInputFiles('#file-input', [BASE, CHILD, GRAND]);
+  assert.equal(await settled(page), 'ready');
+  await page.click('#export-raw');
+  await page.waitForFunction(() => window.__written?.sha);
+  const written = await page.evaluate(() => window.__written);
+  assert.equal(written.sha, rawSha);
+  assert.match(await page.textContent('#export-note'), /Saved grandchild\.img/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('light and dark schemes, narrow screens, keyboard access', async () => {
+  const page = await freshPage({ colorScheme: 'dark', viewport: { width: 380, height: 800 } });
+  // The file picker is reachable with Tab.
+  let reached = false;
+  for (let i = 0; i < 6 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await page.evaluate(() => document.activeElement?.id === 'file-input');
+  }
+  assert.ok(reached, 'Tab reaches the file input');
+  await page.setInputFiles('#file-input', [GRAND, CHILD, BASE]);
+  assert.equal(await settled(page), 'ready');
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.equal(bg, 'rgb(13, 17, 23)');
+  // Nothing wider than the screen but the tables and dumps, which scroll on their own.
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(wide <= 380, `page is ${wide}px wide`);
+  await page.screenshot({ path: screenshotPath('narrow-dark'), fullPage: true });
+  await page.emulateMedia({ colorScheme: 'light' });
+  assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(255, 255, 255)');
+  assert.deepEqual(page.errors, []);
+  assert.deepEqual(page.requests, []);
+  await page.close();
+});

@@ -1,0 +1,140 @@
+// Unit tests of the page's JavaScript modules that have logic of their own, and of the server.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { hex, humanSize, normalize, valueText, getPath, hexRows, parseNumber, baseName } from '../../www/js/format.js';
+import { mergeRanges, readRanges, bytesSource } from '../../www/js/source.js';
+import { layout, itemsOf, cellAt, rgba } from '../../www/js/cellmap.js';
+import { parseRange, serve } from '../../scripts/serve.mjs';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { get } from 'node:http';
+
+test('format: hex, sizes like the command line, typed numbers, names', () => {
+  assert.equal(hex(512), '0x200');
+  assert.equal(hex(255, 4), '0x00ff');
+  assert.equal(humanSize(512), '512 bytes');
+  assert.equal(humanSize(2 ** 31), '2 GiB');
+  assert.equal(humanSize(1536), '1.50 KiB');
+  assert.equal(humanSize(2040 * 2 ** 30), '1.99 TiB');
+  assert.equal(parseNumber('0x1F'), 31);
+  assert.equal(parseNumber(' 4096 '), 4096);
+  assert.equal(parseNumber('2M'), 2 ** 21);
+  assert.equal(parseNumber('1GiB'), 2 ** 30);
+  assert.ok(Number.isNaN(parseNumber('sector 5')));
+  assert.ok(Number.isNaN(parseNumber('')));
+  assert.equal(baseName('C:\\Projects\\fat-parent.vhd'), 'fat-parent.vhd');
+  assert.equal(baseName('./base.vhd'), 'base.vhd');
+});
+
+test('format: BigInts from the WebAssembly side become numbers, or digits when not exact', () => {
+  const v = normalize({ a: 5n, b: [1n, { c: 2n ** 60n }], m: new Map([['k', 3n]]), s: 'x', n: null, u8: new Uint8Array([1]) });
+  assert.deepEqual(v.a, 5);
+  assert.deepEqual(v.b, [1, { c: '1152921504606846976' }]);
+  assert.deepEqual(v.m, { k: 3 });
+  assert.equal(v.s, 'x');
+  assert.equal(v.n, null);
+  assert.ok(v.u8 instanceof Uint8Array);
+});
+
+test('format: data-field text and paths', () => {
+  assert.equal(valueText('win '), 'win ');
+  assert.equal(valueText(2147483648), '2147483648');
+  assert.equal(valueText(false), 'false');
+  assert.equal(valueText(null), '');
+  assert.equal(valueText(['a', 'b']), 'a, b');
+  const info = { parent_locators: [{ path: '.\\p.vhd' }], chain: [{ x: 0 }] };
+  assert.equal(getPath(info, 'parent_locators.0.path'), '.\\p.vhd');
+  assert.equal(getPath(info, 'chain.0.x'), 0);
+  assert.equal(getPath(info, 'chain.3.x'), undefined);
+});
+
+test('format: hex dump rows', () => {
+  const rows = hexRows(new Uint8Array([0x41, 0x00, 0x7f, ...new Array(15).fill(0x62)]), 0x200);
+  assert.equal(rows.length, 2);
+  assert.equal(rows[0].offset, 0x200);
+  assert.equal(rows[0].hex[0], '41');
+  assert.equal(rows[0].ascii.slice(0, 4), 'A..b');
+  assert.equal(rows[1].hex.length, 2);
+});
+
+test('source: adjacent and overlapping ranges merge into one read, results in the order asked', async () => {
+  const spans = mergeRanges([{ offset: 1024, len: 512 }, { offset: 0, len: 512 }, { offset: 512, len: 512 }, { offset: 4096, len: 10 }, { offset: 1100, len: 4 }]);
+  assert.deepEqual(spans.map((s) => [s.start, s.end]), [[0, 1536], [4096, 4106]]);
+  assert.deepEqual(spans[0].members.sort(), [0, 1, 2, 4]);
+  assert.deepEqual(mergeRanges([{ offset: 0, len: 10 }, { offset: 20, len: 10 }], 10).map((s) => [s.start, s.end]), [[0, 30]]);
+
+  const bytes = Uint8Array.from({ length: 5000 }, (_, i) => i & 0xff);
+  const src = bytesSource(bytes);
+  const ranges = [{ offset: 1024, len: 512 }, { offset: 0, len: 512 }, { offset: 512, len: 512 }, { offset: 4990, len: 100 }];
+  const parts = await readRanges(src, ranges);
+  assert.equal(src.stats.reads, 2);
+  assert.equal(src.stats.bytes, 1536 + 10);
+  ranges.forEach((r, i) => assert.deepEqual(parts[i], bytes.subarray(r.offset, Math.min(r.offset + r.len, bytes.length))));
+  assert.equal(parts[3].length, 10, 'short at the end of the file');
+
+  const ctrl = new AbortController();
+  ctrl.abort();
+  await assert.rejects(readRanges(src, ranges, ctrl.signal));
+});
+
+test('cell map: layout fits the box, aggregates past one pixel per item, hit-tests', () => {
+  const small = layout(100, 400, 300);
+  assert.equal(small.per, 1);
+  assert.ok(small.height <= 300 && small.width <= 400);
+  assert.equal(small.cell, 14);
+  const million = layout(1_044_480, 1000, 420);
+  assert.equal(million.cell, 1);
+  assert.ok(million.per >= 3);
+  assert.ok(million.rows <= 420, `rows ${million.rows}`);
+  assert.ok(million.cells * million.per >= 1_044_480);
+  const [a, b] = itemsOf(million.cells - 1, million, 1_044_480);
+  assert.ok(a < 1_044_480 && b === 1_044_480);
+  const mid = layout(5000, 600, 400);
+  assert.ok(Math.ceil(5000 / mid.cols) * mid.cell <= 400);
+  assert.equal(cellAt(0, 0, mid), 0);
+  assert.equal(cellAt(mid.cell * 2 + 1, mid.cell + 1, mid), mid.cols + 2);
+  assert.equal(cellAt(-1, 0, mid), -1);
+  assert.equal(layout(0, 600, 400).cells, 0);
+  assert.equal(rgba('#102030'), 0xff302010);
+});
+
+test('server: Range requests answer 206 with the bytes asked, content types are right', async () => {
+  assert.deepEqual(parseRange('bytes=0-99', 1000), { start: 0, end: 99 });
+  assert.deepEqual(parseRange('bytes=-100', 1000), { start: 900, end: 999 });
+  assert.deepEqual(parseRange('bytes=990-', 1000), { start: 990, end: 999 });
+  assert.deepEqual(parseRange('bytes=990-5000', 1000), { start: 990, end: 999 });
+  assert.equal(parseRange('bytes=1000-', 1000), 'invalid');
+  assert.equal(parseRange(undefined, 1000), null);
+  assert.equal(parseRange('bytes=0-1,5-6', 1000), null);
+
+  const dir = mkdtempSync(join(tmpdir(), 'vhd-serve-'));
+  const data = Buffer.from(Array.from({ length: 4096 }, (_, i) => i & 0xff));
+  writeFileSync(join(dir, 'x.vhd'), data);
+  writeFileSync(join(dir, 'm.wasm'), Buffer.from([0, 0x61, 0x73, 0x6d]));
+  writeFileSync(join(dir, 'a.mjs'), 'export {}');
+  const { server, url } = await serve({ root: dir, port: 0 });
+  try {
+    let r = await fetch(url + 'x.vhd', { headers: { Range: 'bytes=100-199' } });
+    assert.equal(r.status, 206);
+    assert.equal(r.headers.get('content-range'), 'bytes 100-199/4096');
+    assert.deepEqual(Buffer.from(await r.arrayBuffer()), data.subarray(100, 200));
+    r = await fetch(url + 'x.vhd', { headers: { Range: 'bytes=-512' } });
+    assert.deepEqual(Buffer.from(await r.arrayBuffer()), data.subarray(4096 - 512));
+    r = await fetch(url + 'x.vhd', { headers: { Range: 'bytes=5000-' } });
+    assert.equal(r.status, 416);
+    r = await fetch(url + 'x.vhd');
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('accept-ranges'), 'bytes');
+    assert.equal((await r.arrayBuffer()).byteLength, 4096);
+    assert.equal((await fetch(url + 'm.wasm')).headers.get('content-type'), 'application/wasm');
+    assert.match((await fetch(url + 'a.mjs')).headers.get('content-type'), /^text\/javascript/);
+    assert.equal((await fetch(url + '../etc/passwd')).status, 404);
+    // A raw path that fetch() would normalise: encoded slashes climbing out of the folder.
+    const status = await new Promise((ok, fail) => get(url + '..%2f..%2f..%2fetc%2fpasswd', (res) => { res.resume(); ok(res.statusCode); }).on('error', fail));
+    assert.equal(status, 403);
+  } finally {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
