@@ -1,0 +1,288 @@
+//! Makes the benchmark's input disks (never committed; `bench/run.mjs` calls this), and counts
+//! what opening a disk reads.
+//!
+//! ```sh
+//! cargo run --release --example bench_inputs -- make bench-out/inputs   # only the missing ones
+//! cargo run --release --example bench_inputs -- open-reads FILE...      # JSON: reads per open
+//! ```
+//!
+//! The inputs:
+//! - `sparse-2040g.vhd`: a 2040 GiB dynamic disk (the format's largest), 64 blocks written with a
+//!   pattern, spread over the disk; the project's writer makes it (a 4 MiB BAT, a ~132 MiB file).
+//! - `full-127g.vhd`: a 127 GiB dynamic disk with *every* block allocated and varied sector
+//!   bitmaps (full, empty, halves, 8-sector clusters from sector 63, a few random runs), streamed
+//!   to a sparse file: footer copy, header and BAT, then per block its bitmap and a 16-byte
+//!   marker, with the rest of each block left a hole (`du` shows a few hundred MiB).
+//! - `data-4g.vhd`: a 4 GiB dynamic disk full of data (every bitmap bit set, every byte a
+//!   non-repeating pattern), streamed.
+//! - `chain8-0.vhd` (base) .. `chain8-7.vhd` (top): a differencing chain 8 files deep, made by the
+//!   project's writer: a 1 GiB base full of data, and 7 layers that each change ~1000 scattered
+//!   runs of 1..8 sectors in 64 of its 512 blocks.
+//!
+//! Every file is written under a temporary name and renamed when complete, so an interrupted run
+//! never leaves a half-made input behind.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use vhd_viewer::header;
+use vhd_viewer::reader::{open_layer, Counting, Sized};
+use vhd_viewer::writer::{BlockOrder, DiskBuilder};
+
+const MIB: u64 = 1 << 20;
+const GIB: u64 = 1 << 30;
+const BLOCK: u64 = 2 * MIB;
+
+/// xorshift64*: a fast, deterministic pattern source.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// Fills `buf` with a pattern unique to (`seed`, position): never a run of zeros, never repeats.
+fn fill_pattern(buf: &mut [u8], seed: u64) {
+    let mut r = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    for c in buf.chunks_mut(8) {
+        let v = r.next().to_le_bytes();
+        c.copy_from_slice(&v[..c.len()]);
+    }
+}
+
+/// The metadata of an empty dynamic disk made by the project's writer: footer copy, dynamic
+/// header, BAT (all unallocated), and the footer. Returns (prefix up to the end of the BAT,
+/// footer, BAT offset, BAT entries).
+fn skeleton(size: u64) -> (Vec<u8>, Vec<u8>, u64, u64) {
+    let empty = DiskBuilder::dynamic(size, BLOCK as u32).build();
+    let footer = empty[empty.len() - 512..].to_vec();
+    let h = &empty[512..512 + header::HEADER_SIZE as usize];
+    let be64 = |at: usize| u64::from_be_bytes(h[at..at + 8].try_into().unwrap());
+    let be32 = |at: usize| u64::from(u32::from_be_bytes(h[at..at + 4].try_into().unwrap()));
+    let table_offset = be64(header::off::TABLE_OFFSET);
+    let entries = be32(header::off::MAX_TABLE_ENTRIES);
+    let prefix = empty[..empty.len() - 512].to_vec();
+    assert_eq!(prefix.len() as u64, (table_offset + entries * 4).div_ceil(512) * 512, "the writer's layout changed");
+    (prefix, footer, table_offset, entries)
+}
+
+/// Sets BAT entry `i` (blocks laid out in order right after the prefix) and returns the block's
+/// file offset.
+fn place(prefix: &mut [u8], table_offset: u64, i: u64) -> u64 {
+    let first = prefix.len() as u64;
+    let at = first + i * (512 + BLOCK);
+    let e = table_offset as usize + 4 * i as usize;
+    prefix[e..e + 4].copy_from_slice(&((at / 512) as u32).to_be_bytes());
+    at
+}
+
+/// One of eight kinds of sector bitmap (4096 sectors, 512 bytes), chosen by block index.
+fn varied_bitmap(i: u64, rng: &mut Rng) -> [u8; 512] {
+    let mut b = [0u8; 512];
+    let set = |b: &mut [u8; 512], from: u64, to: u64| {
+        for s in from..to.min(4096) {
+            b[(s / 8) as usize] |= 0x80 >> (s % 8);
+        }
+    };
+    match i % 8 {
+        0 => b.fill(0xff),                  // every sector present
+        1 => {}                             // allocated, nothing present
+        2 => set(&mut b, 0, 2048),          // first half
+        3 => set(&mut b, 2048, 4096),       // second half
+        4 => {
+            // 8-sector clusters from sector 63, every other one: straddle bitmap bytes.
+            let mut s = 63;
+            while s < 4096 {
+                set(&mut b, s, s + 8);
+                s += 16;
+            }
+        }
+        5 => b.fill(0xaa),                  // every other sector
+        6 => {
+            // a few random runs
+            for _ in 0..8 {
+                let from = rng.below(4096);
+                let len = 1 + rng.below(256);
+                set(&mut b, from, from + len);
+            }
+        }
+        _ => set(&mut b, 0, 1),             // only the first sector
+    }
+    b
+}
+
+fn tmp_name(path: &Path) -> PathBuf {
+    path.with_extension(format!("partial{}", std::process::id()))
+}
+
+/// 127 GiB, every block allocated, varied bitmaps; a sparse file.
+fn make_full_127g(path: &Path) -> std::io::Result<()> {
+    let size = 127 * GIB;
+    let (mut prefix, footer, table_offset, entries) = skeleton(size);
+    let tmp = tmp_name(path);
+    let f = File::create(&tmp)?;
+    let total = prefix.len() as u64 + entries * (512 + BLOCK) + 512;
+    f.set_len(total)?; // all hole until written
+    let mut rng = Rng(0x127);
+    for i in 0..entries {
+        let at = place(&mut prefix, table_offset, i);
+        f.write_all_at(&varied_bitmap(i, &mut rng), at)?;
+        // A few bytes of data at the start of the block's data: the rest stays a hole.
+        f.write_all_at(format!("block {i:>10} data").as_bytes(), at + 512)?;
+    }
+    f.write_all_at(&prefix, 0)?;
+    f.write_all_at(&footer, total - 512)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)
+}
+
+/// 4 GiB, every block allocated and full of data.
+fn make_data_4g(path: &Path) -> std::io::Result<()> {
+    let size = 4 * GIB;
+    let (mut prefix, footer, table_offset, entries) = skeleton(size);
+    for i in 0..entries {
+        place(&mut prefix, table_offset, i);
+    }
+    let tmp = tmp_name(path);
+    let mut w = BufWriter::with_capacity(4 << 20, File::create(&tmp)?);
+    w.write_all(&prefix)?;
+    let mut data = vec![0u8; BLOCK as usize];
+    for i in 0..entries {
+        w.write_all(&[0xff; 512])?;
+        fill_pattern(&mut data, 0x4000 + i);
+        w.write_all(&data)?;
+    }
+    w.write_all(&footer)?;
+    let f = w.into_inner().map_err(|e| e.into_error())?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)
+}
+
+/// 2040 GiB, 64 blocks written, spread over the disk.
+fn make_sparse_2040g(path: &Path) -> std::io::Result<()> {
+    let size = 2040 * GIB;
+    let mut d = DiskBuilder::dynamic(size, BLOCK as u32);
+    d.block_order(BlockOrder::Written);
+    let blocks = size / BLOCK;
+    let mut data = vec![0u8; BLOCK as usize];
+    for k in 0..64u64 {
+        let block = k * (blocks / 64) + (k * 7919) % 97;
+        fill_pattern(&mut data, 0x2040 + k);
+        // A whole block, or its first half: two kinds of bitmap.
+        let n = if k % 2 == 0 { BLOCK } else { BLOCK / 2 };
+        d.write(block * BLOCK, &data[..n as usize]);
+    }
+    write_file(path, &d.build())
+}
+
+/// The chain: a 1 GiB base full of data and 7 differencing layers, written base first.
+fn make_chain(dir: &Path) -> std::io::Result<()> {
+    let size = GIB;
+    let blocks = size / BLOCK;
+    let mut base = DiskBuilder::dynamic(size, BLOCK as u32);
+    base.block_order(BlockOrder::Ascending);
+    let mut data = vec![0u8; BLOCK as usize];
+    for b in 0..blocks {
+        fill_pattern(&mut data, 0xba5e + b);
+        base.write(b * BLOCK, &data);
+    }
+    let mut parent_ref = base.parent_ref("chain8-0.vhd");
+    let mut files = vec![base.build()];
+    drop(base);
+    let mut rng = Rng(0xc4a1);
+    for level in 1..8u64 {
+        let mut d = DiskBuilder::differencing(&parent_ref, BLOCK as u32);
+        d.timestamp(0x2000_0000 + level as u32);
+        // 64 blocks of this layer, some shared with the layers below (the first 16 every time).
+        let chosen: Vec<u64> = (0..64).map(|k| if k < 16 { k * 31 % blocks } else { rng.below(blocks) }).collect();
+        let mut sector = vec![0u8; 8 * 512];
+        for _ in 0..1000 {
+            let block = chosen[rng.below(64) as usize];
+            let s = rng.below(4096 - 8);
+            let n = 1 + rng.below(8);
+            fill_pattern(&mut sector, level << 40 | block << 12 | s);
+            d.write(block * BLOCK + s * 512, &sector[..(n * 512) as usize]);
+        }
+        parent_ref = d.parent_ref(&format!("chain8-{level}.vhd"));
+        files.push(d.build());
+    }
+    for (level, bytes) in files.iter().enumerate() {
+        write_file(&dir.join(format!("chain8-{level}.vhd")), bytes)?;
+    }
+    Ok(())
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = tmp_name(path);
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+fn make(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    type Maker = fn(&Path) -> std::io::Result<()>;
+    let singles: [(&str, Maker); 3] = [
+        ("sparse-2040g.vhd", make_sparse_2040g),
+        ("full-127g.vhd", make_full_127g),
+        ("data-4g.vhd", make_data_4g),
+    ];
+    for (name, maker) in singles {
+        let path = dir.join(name);
+        if path.exists() {
+            continue;
+        }
+        eprintln!("bench_inputs: making {}", path.display());
+        maker(&path)?;
+    }
+    if !dir.join("chain8-7.vhd").exists() || !(0..8).all(|l| dir.join(format!("chain8-{l}.vhd")).exists()) {
+        eprintln!("bench_inputs: making the 8-deep chain in {}", dir.display());
+        make_chain(dir)?;
+    }
+    Ok(())
+}
+
+/// Opens each file through a counting reader and prints what the open read, as JSON lines.
+fn open_reads(files: &[String]) -> Result<(), String> {
+    for name in files {
+        let file = File::open(name).map_err(|e| format!("{name}: {e}"))?;
+        let counting = Counting::new(Sized::new(file));
+        let layer = open_layer(&counting).map_err(|e| format!("{name}: {e}"))?;
+        let bat_bytes = layer.bat_range.map_or(0, |r| r.len);
+        let bat_reads = u64::from(bat_bytes > 0);
+        println!(
+            "{}",
+            serde_json::json!({
+                "file": name,
+                "reads": counting.reads(),
+                "bytes": counting.bytes(),
+                "bat_bytes": bat_bytes,
+                "small_reads": counting.reads() - bat_reads,
+                "small_bytes": counting.bytes() - bat_bytes,
+            })
+        );
+    }
+    Ok(())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("make") => make(Path::new(args.get(1).map_or("bench-out/inputs", String::as_str))).map_err(|e| e.to_string()),
+        Some("open-reads") => open_reads(&args[1..]),
+        _ => Err("usage: bench_inputs make DIR | open-reads FILE...".to_string()),
+    };
+    if let Err(e) = result {
+        eprintln!("bench_inputs: {e}");
+        std::process::exit(1);
+    }
+}
