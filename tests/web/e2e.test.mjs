@@ -452,6 +452,27 @@ test('export: the raw image equals vhd-viewer cat (download, and File System Acc
   await page.close();
 });
 
+test('the built-in samples open without a file of one\'s own; explanations show on request', async () => {
+  const page = await openPage(env);
+  await page.waitForSelector('#samples:not([hidden])');
+  const titles = await page.$$eval('#sample-list button', (bs) => bs.map((b) => b.textContent));
+  const index = JSON.parse(readFileSync(join(SAMPLES, 'index.json'), 'utf8'));
+  assert.deepEqual(titles, index.map((s) => s.title));
+  const chainSample = index.findIndex((s) => s.files.length === 3);
+  await page.locator('#sample-list button').nth(chainSample).click();
+  assert.equal(await settled(page), 'ready');
+  const expected = cliInfo(GRAND, [CHILD, BASE]);
+  await compareAll(page, expected);
+  // One-line explanations: hidden until asked for, then beside every field.
+  const explain = page.locator('#structures-body tbody th .explain').first();
+  assert.equal(await explain.isVisible(), false);
+  await page.check('#explain-toggle');
+  assert.equal(await explain.isVisible(), true);
+  assert.equal(await explain.textContent(), expected.fields[0].explain);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('light and dark schemes, narrow screens, keyboard access', async () => {
   const page = await freshPage({ colorScheme: 'dark', viewport: { width: 380, height: 800 } });
   // The file picker is reachable with Tab.

@@ -255,7 +255,7 @@ function selectLayer(i, scroll) {
 }
 
 $('layer-select').addEventListener('change', (e) => selectLayer(Number(e.target.value), false));
-$('explain-toggle').addEventListener('change', (e) => document.body.classList.toggle('explain', e.target.checked));
+$('explain-toggle').addEventListener('change', (e) => document.body.classList.toggle('show-explain', e.target.checked));
 
 // ---------------------------------------------------------------- maps and close-up
 
