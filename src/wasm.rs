@@ -156,7 +156,7 @@ impl WasmLayer {
             unique_id: l.footer.value.unique_id.to_string(),
             size: l.size() as f64,
             parent_unique_id: parent.map(|p| p.to_string()),
-            parent_unicode_name: parent.and_then(|_| l.header.as_ref()).map(|h| h.value.parent_unicode_name().0),
+            parent_unicode_name: parent.and(l.header.as_ref()).map(|h| h.value.parent_unicode_name().0),
             parent_candidates: if parent.is_some() { l.parent_candidates() } else { Vec::new() },
         })
     }

@@ -209,6 +209,31 @@ test('a two-level differencing chain given as three files in any order resolves'
   await page.close();
 });
 
+test('unrelated disks become separate chains to choose from; a disk given twice is named', async () => {
+  const t = tempDir();
+  try {
+    const copy = join(t.dir, 'copy-of-dynamic.vhd');
+    copyFileSync(DYNAMIC, copy);
+    const page = await freshPage();
+    await page.setInputFiles('#file-input', [DYNAMIC, qemuDisk, copy]);
+    assert.equal(await settled(page), 'ready');
+    const files = await page.textContent('#file-list');
+    assert.match(files, /copy-of-dynamic\.vhd \([^)]*\): the same disk as dynamic\.vhd \(same unique id\): left out/);
+    const buttons = page.locator('#file-list .chooser button');
+    assert.equal(await buttons.count(), 2);
+    await compareAll(page, cliInfo(DYNAMIC));
+    await buttons.nth(1).click();
+    await page.waitForFunction(() => document.querySelector('#summary-body [data-field="file"]').textContent === 'qemu-dynamic.vhd');
+    await compareAll(page, cliInfo(qemuDisk));
+    assert.equal(await page.getAttribute('#file-list .chooser button >> nth=1', 'aria-pressed'), 'true');
+    assert.deepEqual(page.errors, []);
+    assert.deepEqual(page.requests, []);
+    await page.close();
+  } finally {
+    t.remove();
+  }
+});
+
 test('a missing parent is reported with the names it can be found by', async () => {
   const t = tempDir();
   try {
