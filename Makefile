@@ -53,3 +53,10 @@ test-web:
 	cargo build --release
 	@$(MAKE) --no-print-directory wasm samples
 	node --test tests/web/
+
+# Every fuzz target (fuzz/, cargo-fuzz) for a few seconds each, from writer-made seeds.
+.PHONY: test-fuzz
+test: test-fuzz
+test-fuzz:
+	scripts/setup.sh fuzz
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-8} fuzz/run.sh

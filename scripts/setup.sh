@@ -4,6 +4,7 @@
 #   native: the tools the Rust tests compare against (qemu-utils, 7zip, libvhdi-utils, xz-utils)
 #   web:    the wasm32 target, wasm-bindgen-cli at the version in Cargo.lock, npm packages
 #   all:    both, plus chromium and chromium-driver for the browser tests (the default)
+#   fuzz:   cargo-fuzz, for the fuzz targets in fuzz/ (`make test-fuzz`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -53,6 +54,15 @@ case "$what" in
         say "installing npm packages"
         npm ci --no-audit --no-fund --loglevel=error
       fi
+    fi
+    ;;
+esac
+
+case "$what" in
+  fuzz)
+    if ! command -v cargo-fuzz >/dev/null 2>&1; then
+      say "installing cargo-fuzz (a few minutes, once)"
+      cargo install cargo-fuzz --locked
     fi
     ;;
 esac

@@ -97,6 +97,10 @@ enum Expect {
     Finding { code: &'static str, severity: Severity, offset: Option<u64> },
     /// The core opens it without any warning or error whose code starts with this.
     NoFinding(&'static str),
+    /// Only the command line can tell (it looks at the files beside the one opened): its
+    /// `check` prints this finding code (`error` false) or an error containing this text, with
+    /// this offset. The core must merely not panic.
+    Cli { text: &'static str, offset: Option<u64>, error: bool },
 }
 
 struct Case {
@@ -297,6 +301,30 @@ fn cases() -> Vec<Case> {
     patch_header(&mut f, hoff::PARENT_LOCATORS + 4, &be32(0));
     v.push(with_base("locator-space-too-small", f, finding("locator-space", Severity::Warning, loc0 as u64), 0));
 
+    // --- Size quirks: a 1 MiB disk, whose CHS geometry (30/4/17) describes 2040 sectors, not 2048.
+    for (name, app, severity) in [
+        ("creator-vpc", *b"vpc ", Severity::Warning),
+        ("creator-qemu", *b"qemu", Severity::Warning),
+        ("creator-win", *b"win ", Severity::Info),
+        ("creator-qem2", *b"qem2", Severity::Info),
+        ("creator-d2v", *b"d2v ", Severity::Info),
+        ("creator-tap", *b"tap\0", Severity::Info),
+        ("creator-wa", *b"wa\0\0", Severity::Info),
+    ] {
+        let mut f = fixed();
+        f.creator(app, 0x0005_0000, *b"Wi2k");
+        v.push(one(name, f.build(), finding("geometry-size", severity, fend + foff::DISK_GEOMETRY as u64), 0));
+    }
+
+    // --- A Virtual PC split disk: the dynamic disk's file cut after its first block into
+    // split.vhd and split.v01 (the end footer in the last piece).
+    let at = BLOCKS + BLOCK_LEN;
+    let pieces = vec![("split.vhd".to_string(), d[..at].to_vec()), ("split.v01".to_string(), d[at..].to_vec())];
+    v.push(Case { name: "split-disk-first-piece", files: pieces.clone(), expect: Expect::Cli { text: "split-disk", offset: Some(at as u64), error: false }, status: 1 });
+    let mut later = pieces;
+    later.reverse();
+    v.push(Case { name: "split-disk-later-piece", files: later, expect: Expect::Cli { text: "piece 1 of a Virtual PC split disk", offset: None, error: true }, status: 2 });
+
     // --- Chains.
     let mut other = dynamic();
     other.unique_id(uuid_from_seed(77));
@@ -401,6 +429,7 @@ fn core_gives_the_expected_error_or_finding_with_its_offset() {
                     failures.push(format!("{}: expected an error with {text:?} at {offset:?}, got {e:?} ({e})", case.name));
                 }
             }
+            (Expect::Cli { .. }, _) => {}
             (Expect::NoFinding(prefix), Ok(findings)) => {
                 let bad: Vec<_> = findings.iter().filter(|f| f.severity > Severity::Info && f.code.starts_with(prefix)).collect();
                 if !bad.is_empty() {
@@ -460,8 +489,9 @@ fn core_maps_reads_and_checks_every_openable_case_within_bounds() {
 // ---------------------------------------------------------------------------------------------
 // The command line.
 
-fn dir_for(case: &Case) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("hostile").join(case.name);
+/// The case's files in a folder of their own (`tag` keeps tests running at once apart).
+fn dir_for(case: &Case, tag: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("hostile").join(tag).join(case.name);
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     for (name, bytes) in &case.files {
@@ -513,7 +543,11 @@ fn run(args: &[&str], cwd: &Path, deadline: Duration) -> Run {
 /// The line of `check`'s output that carries the expected finding (or the error on stderr).
 fn cli_answer(case: &Case, r: &Run) -> String {
     match &case.expect {
-        Expect::Error { .. } => r.stderr.trim().lines().next().unwrap_or_default().to_string(),
+        Expect::Error { .. } | Expect::Cli { error: true, .. } => r.stderr.trim().lines().next().unwrap_or_default().to_string(),
+        Expect::Cli { text, .. } => {
+            let tag = format!("[{text}]");
+            r.stdout.lines().find(|l| l.contains(&tag)).unwrap_or_default().trim().to_string()
+        }
         Expect::NoFinding(_) => r.stdout.lines().next().unwrap_or_default().trim().to_string(),
         Expect::Finding { code, .. } => {
             let tag = format!("[{code}]");
@@ -526,7 +560,7 @@ fn cli_answer(case: &Case, r: &Run) -> String {
 fn command_line_survives_every_case() {
     let mut failures = Vec::new();
     for case in cases() {
-        let dir = dir_for(&case);
+        let dir = dir_for(&case, "cli");
         let file = case.files[0].0.as_str();
         let r = run(&["check", file], &dir, Duration::from_secs(60));
         let line = cli_answer(&case, &r);
@@ -534,7 +568,7 @@ fn command_line_survives_every_case() {
             failures.push(format!("{}: check exited {} (expected {}): {}{}", case.name, r.status, case.status, r.stdout, r.stderr));
         }
         match &case.expect {
-            Expect::Error { text, offset } => {
+            Expect::Error { text, offset } | Expect::Cli { text, offset, error: true } => {
                 if !line.contains(text) || offset.is_some_and(|o| !line.contains(&format!("{o:#x}"))) {
                     failures.push(format!("{}: expected an error with {text:?} at {offset:?}, got {line:?}", case.name));
                 }
@@ -544,7 +578,7 @@ fn command_line_survives_every_case() {
                     failures.push(format!("{}: expected no {prefix} finding, got:\n{}", case.name, r.stdout));
                 }
             }
-            Expect::Finding { offset, .. } => {
+            Expect::Finding { offset, .. } | Expect::Cli { offset, .. } => {
                 if line.is_empty() || offset.is_some_and(|o| !line.contains(&format!("{o:#x}"))) {
                     failures.push(format!("{}: expected the finding at {offset:?}, got:\n{}", case.name, r.stdout));
                 }
@@ -563,4 +597,164 @@ fn command_line_survives_every_case() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The table in docs/hostile-inputs.md.
+
+/// What was done to the writer's file, in words.
+fn describe(name: &str) -> &'static str {
+    match name {
+        "empty-file" => "a 0-byte file",
+        "text-file" => "a text file renamed `.vhd`",
+        "vhdx-file" => "a VHDX file (signature `vhdxfile` at byte 0)",
+        "fixed-footer-missing" => "a fixed disk without its footer (cut short by 512 bytes)",
+        "dynamic-footer-missing" => "a dynamic disk without its end footer",
+        "dynamic-footer-cut-short" => "a dynamic disk cut short inside its end footer (200 bytes missing)",
+        "footer-511-bytes" => "a fixed disk with a 511-byte footer (early Virtual PC)",
+        "both-footers-bad-cookie" => "a dynamic disk whose footer and footer copy both have a wrong cookie",
+        "end-footer-wrong-cookie" => "a dynamic disk whose end footer has a wrong cookie",
+        "end-footer-wrong-checksum" => "a dynamic disk whose end footer has a wrong checksum",
+        "footer-copy-wrong-checksum" => "a dynamic disk whose footer copy at byte 0 has a wrong checksum",
+        "both-footers-wrong-checksum" => "a dynamic disk whose footer and copy both have wrong checksums",
+        "fixed-footer-wrong-checksum" => "a fixed disk whose footer has a wrong checksum",
+        "footer-copy-missing" => "a dynamic disk whose first 512 bytes are not a footer copy",
+        "disk-type-0" => "disk type 0 (none)",
+        "disk-type-1" => "disk type 1 (reserved)",
+        "disk-type-5" => "disk type 5 (reserved)",
+        "disk-type-6" => "disk type 6 (reserved)",
+        "disk-type-unknown" => "disk type 0x12345678",
+        "current-size-0" => "a fixed disk whose current size is 0",
+        "current-size-2041-gib" => "a dynamic disk whose current size is 2041 GiB (its BAT covers 4 MiB)",
+        "fixed-current-size-2^64" => "a fixed disk whose current size is 2^64 - 512 bytes",
+        "2040-gib-bat-past-eof" => "a 2040 GiB dynamic disk with 2 MiB blocks: its 4 MiB BAT lies past the end of the file",
+        "data-offset-past-eof" => "a dynamic disk whose data offset (the header's place) is 1 GiB, past the end",
+        "dynamic-data-offset-32bit" => "a dynamic disk whose data offset is 0xFFFFFFFF",
+        "fixed-data-offset-32bit" => "a fixed disk whose data offset is 0xFFFFFFFF instead of all 64 bits set",
+        "header-wrong-cookie" => "a dynamic header with the cookie `cxsparsX`",
+        "header-wrong-checksum" => "a dynamic header with a wrong checksum",
+        "bat-offset-past-eof" => "a BAT offset of 1 GiB, past the end",
+        "bat-overlaps-header" => "a BAT offset of 1024: inside the dynamic header",
+        "max-table-entries-0" => "`max table entries` 0",
+        "max-table-entries-ffffffff" => "`max table entries` 0xFFFFFFFF on a 4 MiB disk",
+        "max-table-entries-ffffffff-needed" => "`max table entries` 0xFFFFFFFF on a 2040 GiB disk with 512-byte blocks",
+        "block-size-0" => "block size 0",
+        "block-size-not-sectors" => "block size 1000 (not whole sectors)",
+        "block-size-not-power-of-two" => "block size 1536 (whole sectors, not a power of two)",
+        "block-size-huge" => "block size 2 GiB",
+        "bat-entry-past-eof" => "a BAT entry pointing past the end of the file",
+        "bat-entry-into-metadata" => "a BAT entry pointing at sector 1 (the dynamic header)",
+        "bat-same-block-twice" => "two BAT entries pointing at the same block",
+        "bitmap-cut-short" => "a dynamic disk cut short inside a block's sector bitmap",
+        "locator-offset-past-eof" => "a parent locator whose data offset is past the end",
+        "locator-length-past-eof" => "a parent locator whose data length reaches past the end",
+        "locator-length-huge" => "a parent locator whose data length is 0xFFFFFFFF",
+        "locator-invalid-utf16" => "a `W2ru` locator holding an unpaired UTF-16 surrogate",
+        "locator-invalid-utf8" => "a `MacX` locator holding invalid UTF-8",
+        "locator-space-in-bytes" => "a locator whose data space is in bytes (512), not sectors",
+        "locator-space-too-small" => "a locator whose data space (0) is less than its data length",
+        "parent-id-mismatch" => "a child whose parent (found by its locator) has another unique id",
+        "chain-loops" => "a.vhd's parent is b.vhd, b.vhd's is a.vhd (by locators and unique ids)",
+        "chain-1000-deep" => "a chain of 1000 differencing disks over a dynamic base",
+        "split-disk-first-piece" => "`split.vhd` beside `split.v01`: a dynamic disk's file split after its first block, as Virtual PC splits on FAT volumes",
+        "split-disk-later-piece" => "`split.v01`, the later piece of that split disk, opened alone",
+        "creator-vpc" => "creator `vpc ` (Virtual PC), CHS 30/4/17 = 1044480 bytes, current size 1 MiB",
+        "creator-qemu" => "creator `qemu`, CHS 30/4/17 = 1044480 bytes, current size 1 MiB",
+        "creator-win" => "creator `win ` (Hyper-V), CHS 30/4/17 = 1044480 bytes, current size 1 MiB",
+        "creator-qem2" => "creator `qem2` (qemu-img with force_size), same sizes",
+        "creator-d2v" => "creator `d2v ` (Disk2vhd), same sizes",
+        "creator-tap" => "creator `tap\\0` (Xen blktap), same sizes",
+        "creator-wa" => "creator `wa\\0\\0` (Azure), same sizes",
+        _ => "",
+    }
+}
+
+fn table() -> String {
+    let mut out = String::from(
+        "# What the viewer says about hostile and damaged files\n\n\
+         Generated by `tests/hostile.rs` from what `vhd-viewer check FILE` prints for each case (the\n\
+         test fails when this file differs; `UPDATE_HOSTILE_TABLE=1 cargo test --test hostile`\n\
+         rewrites it). Every file is made by the project's writer and then patched. Exit status:\n\
+         0 no errors, 1 errors found (the disk can still be read, except where the finding says\n\
+         otherwise), 2 not readable as a VHD. Offsets are file offsets; `-` where the problem is\n\
+         not at one place. `info`, `map` and `cat` are run on every case as well and finish\n\
+         without a panic, within seconds.\n\n\
+         | Input | `check` exit | Code | Offset | What the viewer says |\n\
+         |---|---|---|---|---|\n",
+    );
+    for case in cases() {
+        let dir = dir_for(&case, "table");
+        let file = case.files[0].0.as_str();
+        let r = run(&["check", file], &dir, Duration::from_secs(60));
+        let line = cli_answer(&case, &r);
+        let (code, offset, said) = match &case.expect {
+            Expect::Error { .. } | Expect::Cli { error: true, .. } => {
+                let msg = line.trim_start_matches("vhd-viewer: ").trim_start_matches(&format!("{file}: ")).to_string();
+                let code = match core(&case).result {
+                    Err(e) => error_name(&e),
+                    Ok(_) => "?".into(),
+                };
+                let offset = core(&case).result.err().and_then(|e| e.offset()).map_or("-".to_string(), |o| format!("{o:#x}"));
+                (code, offset, msg)
+            }
+            Expect::NoFinding(prefix) => ("-".into(), "-".into(), format!("no `{prefix}` finding; {}", line.trim_end_matches(':'))),
+            Expect::Finding { code, offset, .. } | Expect::Cli { text: code, offset, .. } => {
+                let msg = line.split_once("] ").map_or(line.clone(), |(_, m)| m.to_string());
+                let sev = line.split_whitespace().next().unwrap_or_default();
+                (format!("{sev} `{code}`"), offset.map_or("-".into(), |o| format!("{o:#x}")), msg)
+            }
+        };
+        let said = if said.chars().count() > 260 { format!("{}…", said.chars().take(260).collect::<String>()) } else { said };
+        out += &format!("| {} | {} | {} | {} | {} |\n", describe(case.name), r.status, code, offset, said.replace('|', "\\|"));
+    }
+    out
+}
+
+fn error_name(e: &Error) -> String {
+    let name = format!("{e:?}");
+    let variant = name.split([' ', '{', '(']).next().unwrap_or_default();
+    format!("error `{variant}`")
+}
+
+#[test]
+fn every_case_has_a_description() {
+    for case in cases() {
+        assert!(!describe(case.name).is_empty(), "{} has no description", case.name);
+    }
+}
+
+#[test]
+fn hostile_table_is_current() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs").join("hostile-inputs.md");
+    let want = table();
+    if std::env::var_os("UPDATE_HOSTILE_TABLE").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &want).unwrap();
+        return;
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    if have != want {
+        let diff: Vec<String> = want.lines().zip(have.lines().chain(std::iter::repeat(""))).filter(|(a, b)| a != b).take(5).map(|(a, b)| format!("- {b}\n+ {a}")).collect();
+        panic!("docs/hostile-inputs.md is out of date (UPDATE_HOSTILE_TABLE=1 cargo test --test hostile rewrites it):\n{}", diff.join("\n"));
+    }
+}
+
+/// Whatever the creator, the viewer reads the disk by `current size` (the spec's rule) and says
+/// how other readers size it; the sector past the CHS size reads back as written.
+#[test]
+fn size_quirks_read_by_current_size() {
+    for app in [*b"vpc ", *b"qemu", *b"win ", *b"qem2", *b"d2v ", *b"tap\0", *b"wa\0\0"] {
+        let mut f = fixed();
+        f.creator(app, 0x0005_0000, *b"Wi2k").write(MIB - 512, &[0x5a; 512]);
+        let bytes = f.build();
+        let disk = Disk::new(vec![open_layer(&bytes).unwrap()], false).unwrap();
+        assert_eq!(disk.size(), MIB);
+        let chs = disk.layers[0].footer.value.geometry.size();
+        assert_eq!(chs, 1_044_480);
+        let mut last = [0u8; 512];
+        DiskReader::new(&disk, vec![&bytes as &dyn ReadAt]).unwrap().read(MIB - 512, &mut last).unwrap();
+        assert_eq!(last, [0x5a; 512]);
+        let f = disk.all_findings().into_iter().find(|f| f.code == "geometry-size").expect("geometry-size");
+        assert!(f.message.contains("1044480") && f.message.contains("1048576"), "{}", f.message);
+    }
 }

@@ -22,9 +22,39 @@ fn open_file(path: &Path) -> Result<(Sized<File>, Layer), Error> {
     let file = Sized::new(file);
     let layer = open_layer(&file).map_err(|e| match e {
         Error::Chain { .. } => e,
-        other => Error::Chain { message: format!("{}: {other}", path.display()) },
+        other => Error::Chain {
+            message: match split_piece_number(path) {
+                Some(n) => format!("{}: {other}. The name says it is piece {n} of a Virtual PC split disk (name.vhd, name.v01, name.v02, ...), which this viewer does not read", path.display()),
+                None => format!("{}: {other}", path.display()),
+            },
+        },
     })?;
     Ok((file, layer))
+}
+
+/// The piece number of a file named like a later piece of a Virtual PC split disk (`.v01` to
+/// `.v99`). Virtual PC splits a dynamic or differencing disk's file where it crosses the file size
+/// limit of a FAT volume (2 GiB on FAT16, 4 GiB on FAT32) into `name.vhd`, `name.v01`, ...
+fn split_piece_number(path: &Path) -> Option<u32> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    let digits = ext.strip_prefix('v').filter(|d| d.len() == 2 && d.bytes().all(|b| b.is_ascii_digit()))?;
+    digits.parse().ok().filter(|n| *n >= 1)
+}
+
+/// A finding when `path` is the first piece of a split disk: `name.v01` lies beside it.
+fn split_finding(path: &Path, layer: &Layer, index: usize) -> Option<Finding> {
+    let next = ["v01", "V01"].iter().map(|e| path.with_extension(e)).find(|p| p.is_file())?;
+    Some(Finding {
+        layer: index,
+        severity: vhd_viewer::Severity::Error,
+        code: "split-disk",
+        offset: Some(layer.file_len),
+        message: format!(
+                "{} lies beside this file: this looks like the first piece of a Virtual PC split disk (Virtual PC splits a disk file that outgrows a FAT volume into name.vhd, name.v01, ...). This file ends at byte {:#x}; what lies past it (blocks, the end footer) is in the other pieces, which this viewer does not read",
+                next.display(),
+                layer.file_len
+            ),
+    })
 }
 
 impl OpenChain {
@@ -32,11 +62,11 @@ impl OpenChain {
     /// With `complete`, a parent that cannot be found is an error; otherwise it is a finding.
     pub fn open(file: &Path, parents: &[PathBuf], force: bool, complete: bool) -> Result<OpenChain, Error> {
         let (f, layer) = open_file(file)?;
+        let mut unresolved: Vec<Finding> = split_finding(file, &layer, 0).into_iter().collect();
         let mut files = vec![f];
         let mut layers = vec![layer];
         let mut paths = vec![canonical(file)];
         let mut names = vec![file.display().to_string()];
-        let mut unresolved = Vec::new();
         let mut given = parents.iter();
         while let Some(child) = layers.last().filter(|l| l.disk_type() == DiskType::Differencing) {
             if layers.len() >= MAX_CHAIN_DEPTH {
@@ -68,6 +98,7 @@ impl OpenChain {
                 return Err(Error::Chain { message: format!("the chain loops: {} is its own ancestor", parent_path.display()) });
             }
             let (f, layer) = open_file(&parent_path)?;
+            unresolved.extend(split_finding(&parent_path, &layer, layers.len()));
             files.push(f);
             layers.push(layer);
             paths.push(canon);
