@@ -19,6 +19,7 @@ let env;
 let tmp;
 let qemuDisk;
 let hugeDisk;
+let fixedDisk;
 
 before(async () => {
   for (const f of [BASE, CHILD, GRAND, DYNAMIC]) assert.ok(existsSync(f), `${f} is missing: run make samples`);
@@ -28,6 +29,9 @@ before(async () => {
   execFileSync('qemu-img', ['create', '-q', '-f', 'vpc', '-o', 'subformat=dynamic', qemuDisk, '48M']);
   execFileSync('qemu-io', ['-f', 'vpc', '-c', 'write -P 0x5a 1M 4k', '-c', 'write -P 0xa5 30M 64k', qemuDisk], { stdio: 'ignore' });
   // The largest disk the format allows, empty: a 4 MiB file with 1044480 BAT entries.
+  fixedDisk = join(tmp.dir, 'qemu-fixed.vhd');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'vpc', '-o', 'subformat=fixed', fixedDisk, '8M']);
+  execFileSync('qemu-io', ['-f', 'vpc', '-c', 'write -P 0x33 4096 8k', fixedDisk], { stdio: 'ignore' });
   hugeDisk = join(tmp.dir, 'huge.vhd');
   execFileSync('qemu-img', ['create', '-q', '-f', 'vpc', '-o', 'subformat=dynamic,force_size=on', hugeDisk, '2040G']);
   env = await start();
@@ -147,6 +151,15 @@ test('a qemu-img disk through a simulated drop: values equal info --json, bytes 
     await showSector(page, sector);
     assert.deepEqual(await dumpBytes(page), raw.subarray(sector * 512, sector * 512 + 512), `sector ${sector}`);
   }
+  // A fixed disk: no block table, its data read straight from the file.
+  await drop(page, [fixedDisk]);
+  await page.waitForFunction(() => document.querySelector('#summary-body [data-field="file"]')?.textContent === 'qemu-fixed.vhd');
+  assert.equal(await settled(page), 'ready');
+  await compareAll(page, cliInfo(fixedDisk));
+  assert.match(await page.textContent('#bat-legend'), /qemu-fixed\.vhd is a fixed disk: it has no block table/);
+  await showSector(page, 9);
+  assert.deepEqual(await dumpBytes(page), cliCat(fixedDisk).subarray(9 * 512, 10 * 512));
+  assert.match(await page.textContent('#hex-source'), /read from qemu-fixed\.vhd at file offset 0x1200/);
   assert.deepEqual(page.requests, []);
   assert.deepEqual(page.errors, []);
   await page.close();
