@@ -758,3 +758,22 @@ fn size_quirks_read_by_current_size() {
         assert!(f.message.contains("1044480") && f.message.contains("1048576"), "{}", f.message);
     }
 }
+
+/// Opening reads only what it needs, however large the header says the BAT is: the two
+/// footers, the header and at most the BAT entries the disk's size needs.
+#[test]
+fn opening_reads_little_for_huge_tables() {
+    let by_name = |name: &str| cases().into_iter().find(|c| c.name == name).unwrap();
+    // max table entries 0xFFFFFFFF on a 4 MiB disk: 64 entries (256 bytes) are read.
+    let a = core(&by_name("max-table-entries-ffffffff"));
+    assert!(a.result.is_ok());
+    assert!(a.bytes_read <= 512 + 512 + 1024 + 256, "read {} bytes", a.bytes_read);
+    // 2040 GiB with its 4 MiB BAT past the end: refused before the BAT is read.
+    let b = core(&by_name("2040-gib-bat-past-eof"));
+    assert!(matches!(b.result, Err(Error::OutOfFile { .. })));
+    assert!(b.bytes_read <= 512 + 512 + 1024, "read {} bytes", b.bytes_read);
+    // 0xFFFFFFFF entries that a 2040 GiB disk with 512-byte blocks would need: refused unread.
+    let c = core(&by_name("max-table-entries-ffffffff-needed"));
+    assert!(matches!(c.result, Err(Error::Invalid { .. })));
+    assert!(c.bytes_read <= 512 + 512 + 1024, "read {} bytes", c.bytes_read);
+}

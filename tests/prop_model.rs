@@ -221,7 +221,7 @@ fn model_byte(model: &[ModelLayer], pos: u64) -> Option<u8> {
 fn ranges(spec: &ChainSpec, size: u64) -> Vec<(u64, u64)> {
     let mut out = vec![(0, size)];
     for &(a, b, nudge) in &spec.reads {
-        let start = (size * u64::from(a) >> 16) + u64::from(nudge);
+        let start = ((size * u64::from(a)) >> 16) + u64::from(nudge);
         let start = start.min(size);
         let len = ((size * u64::from(b)) >> 16).min(size - start);
         out.push((start, len));

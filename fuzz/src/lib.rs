@@ -82,6 +82,11 @@ pub fn exercise(files: &[Vec<u8>]) -> Outcome {
         }
     }
     out.opened = layers.len();
+    let refs: Vec<&Layer> = layers.iter().collect();
+    let arranged = vhd_viewer::chains::arrange(&refs);
+    for chain in &arranged.chains {
+        assert!(chain.iter().all(|i| *i < layers.len()));
+    }
     for (i, l) in layers.iter().enumerate() {
         if let Ok(d) = Disk::new(vec![l.clone()], true) {
             run_disk(&d, &files[i..=i]);
@@ -156,7 +161,33 @@ fn run_disk(disk: &Disk, files: &[Vec<u8>]) -> usize {
         }
     }
     let _ = vhd_viewer::check::scan(&mut reader, &mut |_, _| {});
+    provenance(disk, files);
     count
+}
+
+/// The web page's exact map (`provenance::Scan`), driven the way its JavaScript driver does:
+/// step, read the bitmaps asked for into the cache, step again.
+fn provenance(disk: &Disk, files: &[Vec<u8>]) {
+    use vhd_viewer::disk::BitmapCache;
+    use vhd_viewer::provenance::{Scan, Step};
+    let Ok(mut scan) = Scan::new(disk, disk.chunk_size()) else { return };
+    let max_needs = 32;
+    let mut cache = BitmapCache::new(max_needs + 4 * disk.layers.len() + 64);
+    for _ in 0..100_000 {
+        match scan.step(disk, &cache, 256, max_needs) {
+            Step::Done => return,
+            Step::Progress { done, total } => assert!(done <= total),
+            Step::Need(reqs) => {
+                for r in reqs {
+                    let Some(bytes) = usize::try_from(r.range.offset).ok().and_then(|o| files[r.layer].get(o..o.checked_add(r.range.len as usize)?)) else {
+                        return; // past the end of the file: the page reports it and stops
+                    };
+                    cache.insert(r.layer, r.block, bytes.to_vec());
+                }
+            }
+        }
+    }
+    panic!("the provenance scan did not finish in 100000 steps");
 }
 
 /// Splits a `whole` input: byte 0 = number of files (1 or 2), then for two files a 4-byte
