@@ -104,6 +104,16 @@ impl OpenChain {
             paths.push(canon);
             names.push(parent_path.display().to_string());
         }
+        if let Some(extra) = given.next() {
+            let last = layers.last().map(|l| l.disk_type().name()).unwrap_or_default();
+            return Err(Error::Chain {
+                message: format!(
+                    "{} was given with --parent, but {} is a {last} disk, which has no parent",
+                    extra.display(),
+                    names.last().map(String::as_str).unwrap_or_default()
+                ),
+            });
+        }
         let disk = Disk::new(layers, force)?;
         Ok(OpenChain { disk, names, files, unresolved })
     }
