@@ -10,9 +10,10 @@
 //! - `sparse-2040g.vhd`: a 2040 GiB dynamic disk (the format's largest), 64 blocks written with a
 //!   pattern, spread over the disk; the project's writer makes it (a 4 MiB BAT, a ~132 MiB file).
 //! - `full-127g.vhd`: a 127 GiB dynamic disk with *every* block allocated and varied sector
-//!   bitmaps (full, empty, halves, 8-sector clusters from sector 63, a few random runs), streamed
-//!   to a sparse file: footer copy, header and BAT, then per block its bitmap and a 16-byte
-//!   marker, with the rest of each block left a hole (`du` shows a few hundred MiB).
+//!   bitmaps (full, empty, halves, 8-sector clusters from sector 63, every other sector, a few
+//!   random runs), streamed to a sparse file: footer copy, header and BAT, then per block its
+//!   bitmap and a 16-byte marker in its first present sector, with the rest of each block left a
+//!   hole (`du` shows a few hundred MiB).
 //! - `data-4g.vhd`: a 4 GiB dynamic disk full of data (every bitmap bit set, every byte a
 //!   non-repeating pattern), streamed.
 //! - `chain8-0.vhd` (base) .. `chain8-7.vhd` (top): a differencing chain 8 files deep, made by the
@@ -134,9 +135,13 @@ fn make_full_127g(path: &Path) -> std::io::Result<()> {
     let mut rng = Rng(0x127);
     for i in 0..entries {
         let at = place(&mut prefix, table_offset, i);
-        f.write_all_at(&varied_bitmap(i, &mut rng), at)?;
-        // A few bytes of data at the start of the block's data: the rest stays a hole.
-        f.write_all_at(format!("block {i:>10} data").as_bytes(), at + 512)?;
+        let bitmap = varied_bitmap(i, &mut rng);
+        f.write_all_at(&bitmap, at)?;
+        // A few bytes of data in the block's first present sector: the rest stays a hole. (Not
+        // in a sector whose bit is clear: 7-Zip rightly calls non-zero bytes there a data error.)
+        if let Some(s) = (0..4096u64).find(|s| bitmap[(s / 8) as usize] & (0x80 >> (s % 8)) != 0) {
+            f.write_all_at(format!("block {i:>10} data").as_bytes(), at + 512 + s * 512)?;
+        }
     }
     f.write_all_at(&prefix, 0)?;
     f.write_all_at(&footer, total - 512)?;

@@ -198,19 +198,22 @@ pub(crate) fn io_err(e: std::io::Error) -> Error {
 }
 
 /// Streams the virtual disk's bytes to stdout in constant memory.
+///
+/// Output goes out in whole buffers of `BUF` bytes straight to the file descriptor (not through
+/// `Stdout`'s line buffering, which scans every byte for a newline); long zero runs are written
+/// from a zero buffer; and the small data extents of a fragmented bitmap (say every other
+/// sector) are read with one read of the stretch of file that holds them, not one read each.
 fn cat(reader: &mut DiskReader<'_>, offset: u64, len: u64) -> Result<(), Error> {
-    const BUF: usize = 1 << 20;
-    let mut out = std::io::stdout().lock();
-    let mut buf = vec![0u8; BUF];
-    let zeros = vec![0u8; BUF];
+    let stdout = std::io::stdout();
+    // A duplicate of fd 1 as a plain File: unbuffered, so whole buffers go out as they are.
+    let raw = std::os::fd::AsFd::as_fd(&stdout).try_clone_to_owned().map(std::fs::File::from);
+    let mut out = Out { sink: match raw { Ok(f) => Box::new(f), Err(_) => Box::new(stdout.lock()) }, buf: vec![0u8; BUF], filled: 0, zeros: vec![0u8; BUF] };
+    let mut span = vec![0u8; BUF];
     let tty = std::io::stderr().is_terminal() && len >= 64 << 20;
     let mut last_pct = u64::MAX;
     let disk = reader.disk;
-    let mut write = |bytes: &[u8]| -> Result<(), Error> {
-        out.write_all(bytes).map_err(io_err)
-    };
     let mut extents = Vec::new();
-    // Plan chunk by chunk, then copy, so that memory stays constant.
+    // Plan a stretch at a time, then copy, so that memory stays constant.
     let chunk = disk.chunk_size().max(BUF as u64);
     let end = offset + len;
     let mut pos = offset;
@@ -221,25 +224,49 @@ fn cat(reader: &mut DiskReader<'_>, offset: u64, len: u64) -> Result<(), Error> 
             extents.push(e);
             Ok(())
         })?;
-        for e in &extents {
-            let mut done = 0;
-            while done < e.len {
-                let n = (e.len - done).min(BUF as u64) as usize;
-                match e.source {
-                    Source::Zero => write(&zeros[..n])?,
-                    Source::Data { layer, file_offset } => {
-                        reader.read_file(layer, file_offset + done, &mut buf[..n])?;
-                        write(&buf[..n])?;
-                    }
-                    Source::Missing { layer } => {
-                        return Err(Error::Invalid {
-                            offset: e.offset + done,
-                            message: format!("this part of the disk lies in the parent of layer {layer} (or past the end of its file), which is not available"),
-                        })
-                    }
+        let mut i = 0;
+        while i < extents.len() {
+            let e = extents[i];
+            match e.source {
+                Source::Zero => out.zeros(e.len)?,
+                Source::Missing { layer } => {
+                    return Err(Error::Invalid {
+                        offset: e.offset,
+                        message: format!("this part of the disk lies in the parent of layer {layer} (or past the end of its file), which is not available"),
+                    })
                 }
-                done += n as u64;
+                Source::Data { layer, file_offset } if e.len >= GAP => out.read(reader, layer, file_offset, e.len)?,
+                Source::Data { layer, file_offset } => {
+                    // A small piece: take in the next pieces of the same file that lie close
+                    // after it (with the zero runs between them), and read them in one go.
+                    let (mut last, mut span_end, mut k) = (i, file_offset + e.len, i + 1);
+                    while let Some(n) = extents.get(k) {
+                        match n.source {
+                            Source::Zero if n.len < GAP => {}
+                            Source::Data { layer: l, file_offset: f } if l == layer && f >= span_end && f - span_end < GAP && f + n.len - file_offset <= BUF as u64 => {
+                                last = k;
+                                span_end = f + n.len;
+                            }
+                            _ => break,
+                        }
+                        k += 1;
+                    }
+                    if last == i {
+                        out.read(reader, layer, file_offset, e.len)?;
+                    } else {
+                        let bytes = &mut span[..(span_end - file_offset) as usize];
+                        reader.read_file(layer, file_offset, bytes)?;
+                        for p in &extents[i..=last] {
+                            match p.source {
+                                Source::Data { file_offset: f, .. } => out.bytes(&bytes[(f - file_offset) as usize..(f - file_offset + p.len) as usize])?,
+                                _ => out.zeros(p.len)?,
+                            }
+                        }
+                    }
+                    i = last;
+                }
             }
+            i += 1;
         }
         pos = stop;
         if tty {
@@ -250,10 +277,81 @@ fn cat(reader: &mut DiskReader<'_>, offset: u64, len: u64) -> Result<(), Error> 
             }
         }
     }
+    out.flush()?;
     if tty {
         eprintln!();
     }
-    out.flush().map_err(io_err)
+    Ok(())
+}
+
+/// Size of `cat`'s output buffer, and the most it reads at once.
+const BUF: usize = 1 << 20;
+/// Data pieces of the same file closer than this are read together, with the gap between them.
+const GAP: u64 = 64 << 10;
+
+/// `cat`'s output: bytes are gathered into a buffer and written in whole buffers.
+struct Out {
+    sink: Box<dyn Write>,
+    buf: Vec<u8>,
+    filled: usize,
+    zeros: Vec<u8>,
+}
+
+impl Out {
+    fn flush(&mut self) -> Result<(), Error> {
+        if self.filled > 0 {
+            self.sink.write_all(&self.buf[..self.filled]).map_err(io_err)?;
+            self.filled = 0;
+        }
+        self.sink.flush().map_err(io_err)
+    }
+
+    fn flush_if_full(&mut self) -> Result<(), Error> {
+        if self.filled == BUF {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn zeros(&mut self, mut n: u64) -> Result<(), Error> {
+        while n > 0 {
+            if self.filled == 0 && n >= BUF as u64 {
+                self.sink.write_all(&self.zeros).map_err(io_err)?;
+                n -= BUF as u64;
+                continue;
+            }
+            let k = (BUF - self.filled).min(n as usize);
+            self.buf[self.filled..self.filled + k].fill(0);
+            self.filled += k;
+            n -= k as u64;
+            self.flush_if_full()?;
+        }
+        Ok(())
+    }
+
+    fn bytes(&mut self, mut b: &[u8]) -> Result<(), Error> {
+        while !b.is_empty() {
+            let k = (BUF - self.filled).min(b.len());
+            self.buf[self.filled..self.filled + k].copy_from_slice(&b[..k]);
+            self.filled += k;
+            b = &b[k..];
+            self.flush_if_full()?;
+        }
+        Ok(())
+    }
+
+    /// Reads `n` bytes of layer `layer`'s file at `file_offset` straight into the buffer.
+    fn read(&mut self, reader: &DiskReader<'_>, layer: usize, mut file_offset: u64, mut n: u64) -> Result<(), Error> {
+        while n > 0 {
+            let k = (BUF - self.filled).min(usize::try_from(n).unwrap_or(BUF));
+            reader.read_file(layer, file_offset, &mut self.buf[self.filled..self.filled + k])?;
+            self.filled += k;
+            file_offset += k as u64;
+            n -= k as u64;
+            self.flush_if_full()?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
