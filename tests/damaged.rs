@@ -255,12 +255,14 @@ fn cases() -> Vec<Case> {
 }
 
 /// Reads the whole virtual disk through the library, as far as it can be read; must not panic.
+#[allow(clippy::ptr_arg)]
 fn read_everything(bytes: &Vec<u8>) {
     read_with(bytes, true)
 }
 
 /// Opens, maps the whole disk, reads one sector of every block (and the whole disk when `all`),
-/// and scans; must not panic.
+/// and scans; must not panic. (`&Vec`, not `&[u8]`: a `dyn ReadAt` needs a sized type.)
+#[allow(clippy::ptr_arg)]
 fn read_with(bytes: &Vec<u8>, all: bool) {
     let Ok(layer) = open_layer(bytes) else { return };
     let Ok(disk) = Disk::new(vec![layer], false) else { return };
