@@ -197,7 +197,7 @@ impl WasmFiles {
             .collect::<Result<Vec<_>, _>>()?;
         let disk = Disk::new(layers, force).map_err(js_err)?;
         let cache = BitmapCache::new(CACHE_BITMAPS + 4 * disk.layers.len());
-        Ok(WasmDisk { disk, cache, scan: None })
+        Ok(WasmDisk { disk, cache, scan: None, check: None })
     }
 }
 
@@ -207,6 +207,7 @@ pub struct WasmDisk {
     disk: Disk,
     cache: BitmapCache,
     scan: Option<Scan>,
+    check: Option<crate::check::Checker>,
 }
 
 impl WasmDisk {
@@ -364,5 +365,58 @@ impl WasmDisk {
     #[wasm_bindgen(js_name = scanMasks)]
     pub fn scan_masks(&self) -> Vec<u32> {
         self.scan.as_ref().map(|s| s.masks().to_vec()).unwrap_or_default()
+    }
+
+    /// Starts the deep check (what `vhd-viewer check` reads: every block's bitmap, and the
+    /// unused sectors of dynamic disks). Drive it with `checkNext`, `checkProvide` and
+    /// `checkFailed`; `checkFindings` ends it.
+    #[wasm_bindgen(js_name = checkStart)]
+    pub fn check_start(&mut self) {
+        self.check = Some(crate::check::Checker::new(&self.disk));
+    }
+
+    /// The next read the check needs, `{layer, block, offset, len, kind, done, total}`, or
+    /// `null` when it is complete.
+    #[wasm_bindgen(js_name = checkNext)]
+    pub fn check_next(&mut self) -> Result<JsValue, JsError> {
+        let check = self.check.as_mut().ok_or_else(|| JsError::new("no check was started"))?;
+        #[derive(Serialize)]
+        struct Out {
+            layer: usize,
+            block: f64,
+            offset: f64,
+            len: f64,
+            kind: crate::check::ReadKind,
+            done: f64,
+            total: f64,
+        }
+        let (done, total) = check.progress();
+        match check.next_read(&self.disk) {
+            None => Ok(JsValue::NULL),
+            Some(r) => to_js(&Out { layer: r.layer, block: r.block as f64, offset: r.range.offset as f64, len: r.range.len as f64, kind: r.kind, done: done as f64, total: total as f64 }),
+        }
+    }
+
+    /// The bytes of the read `checkNext` asked for.
+    #[wasm_bindgen(js_name = checkProvide)]
+    pub fn check_provide(&mut self, bytes: Vec<u8>) -> Result<(), JsError> {
+        let check = self.check.as_mut().ok_or_else(|| JsError::new("no check was started"))?;
+        check.provide(&self.disk, &bytes);
+        Ok(())
+    }
+
+    /// The read `checkNext` asked for failed (at file offset `offset`, with the browser's message).
+    #[wasm_bindgen(js_name = checkFailed)]
+    pub fn check_failed(&mut self, offset: f64, message: String) -> Result<(), JsError> {
+        let check = self.check.as_mut().ok_or_else(|| JsError::new("no check was started"))?;
+        check.failed(&Error::Io { offset: to_u64(offset, "the offset")?, message });
+        Ok(())
+    }
+
+    /// Ends the check: what it found (the open-time findings are in `findings()`).
+    #[wasm_bindgen(js_name = checkFindings)]
+    pub fn check_findings(&mut self) -> Result<JsValue, JsError> {
+        let check = self.check.take().ok_or_else(|| JsError::new("no check was started"))?;
+        to_js(&check.findings())
     }
 }
