@@ -117,7 +117,7 @@ fn fat_differential_through_a_parent_reads_exactly_the_marked_sectors() {
 /// reads them, or `None` when FUSE is not usable here (the observation is then skipped, with a
 /// note on stderr). vhdimount shows the chain as `vhdi1` (the base) .. `vhdiN` (the opened file).
 fn vhdimount_read(file: &Path, tag: &str) -> Option<Vec<u8>> {
-    let mnt = work("tmp").join(format!("mnt-{tag}"));
+    let mnt = scratch(&format!("mnt-{tag}"));
     let umount = |m: &Path| {
         let _ = std::process::Command::new("umount").arg(m).stderr(std::process::Stdio::null()).status();
     };

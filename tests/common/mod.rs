@@ -25,9 +25,23 @@ pub fn work(sub: &str) -> PathBuf {
     d
 }
 
-/// A fresh, empty directory under `tests/work/tmp/` for one test (removed first if it exists).
+/// A fresh, empty directory `tests/work/tmp/<pid>/<name>` for one test. Per process, so that two
+/// `cargo test` runs in the same tree at once do not trample each other; the folders of
+/// processes that are gone are removed the first time a process asks for one.
 pub fn scratch(name: &str) -> PathBuf {
-    let d = work("tmp").join(name);
+    static CLEANED: std::sync::Once = std::sync::Once::new();
+    let root = work("tmp");
+    let me = std::process::id().to_string();
+    CLEANED.call_once(|| {
+        for e in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            let alive = n.parse::<u32>().is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+            if n != me && !alive {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    });
+    let d = root.join(me).join(name);
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
