@@ -1,13 +1,15 @@
 // The page: takes files (drop, file input, samples), opens them with the WebAssembly core, sorts
 // them into chains, and shows every view. One AbortController per set of files: giving new
 // files cancels whatever the old ones were doing.
-import init, * as wasm from '../pkg/vhd_viewer.js';
+import { loadWasm } from './wasm.js';
 import { blobSource } from './source.js';
-import { openLayer, scanProvenance } from './driver.js';
-import { normalize, hex, parseNumber, humanSize } from './format.js';
+import { scanProvenance } from './driver.js';
+import { openFiles, chainDisk, layerInfo, missingParentText } from './open.js';
+import { hex, parseNumber, humanSize } from './format.js';
 import { h, fill } from './dom.js';
+import { viewsSheet } from './views/css.js';
 import { renderSummary, renderStructures, highlightOffset } from './views/structures.js';
-import { renderFiles, renderChain, neededParentText } from './views/chain.js';
+import { renderFiles, renderChain } from './views/chain.js';
 import { BatView, ProvenanceView } from './views/maps.js';
 import { CloseupView } from './views/closeup.js';
 import { showVirtualSector, showFileBytes } from './views/hex.js';
@@ -15,7 +17,8 @@ import { renderFindings } from './views/findings.js';
 import { exportRaw, exportInfo } from './export.js';
 
 const $ = (id) => document.getElementById(id);
-const ready = init();
+const ready = loadWasm();
+document.adoptedStyleSheets = [...document.adoptedStyleSheets, viewsSheet()];
 
 /** Everything read from the files given, for users' scripts and the tests. */
 const readStats = { reads: 0, bytes: 0 };
@@ -114,36 +117,29 @@ async function loadFiles(given) {
   const signal = ctrl.signal;
   setBusy('loading');
   clearMessages();
-  await ready;
+  const wasm = await ready;
   if (gen !== state.gen) return;
   freeAll();
-  state.wfiles = new wasm.WasmFiles();
-  state.files = [];
-  for (const { name, blob } of given) {
-    const source = blobSource(blob, name, (a, b) => {
+  const sources = given.map(({ name, blob }) =>
+    blobSource(blob, name, (a, b) => {
       readStats.reads++;
       readStats.bytes += b - a;
-    });
-    const f = { name, size: blob.size, blob, source };
-    state.files.push(f);
-    try {
-      const layer = await openLayer(wasm, source, signal);
-      if (gen !== state.gen) return;
-      f.identity = normalize(layer.identity());
-      f.wi = state.wfiles.add(layer);
-    } catch (e) {
-      if (gen !== state.gen || signal.aborted) return;
-      f.error = e.message;
-      message(`${name}: ${e.message}`, 'error');
-    }
+    }),
+  );
+  let opened;
+  try {
+    opened = await openFiles(wasm, sources, { signal, onFileError: (f) => message(`${f.name}: ${f.error}`, 'error') });
+  } catch {
+    return; // cancelled by newer files
   }
-  const byWi = [];
-  state.files.forEach((f, i) => {
-    if (f.wi !== undefined) byWi[f.wi] = i;
-  });
-  const arranged = normalize(state.wfiles.arrange());
-  state.chains = arranged.chains.map((c) => c.map((wi) => byWi[wi]));
-  for (const [dup, first] of arranged.duplicates) state.files[byWi[dup]].duplicateOf = byWi[first];
+  if (gen !== state.gen) {
+    opened.wfiles.free();
+    return;
+  }
+  state.opened = opened;
+  state.wfiles = opened.wfiles;
+  state.files = opened.files;
+  state.chains = opened.chains;
   if (state.chains.length === 0) {
     renderFiles($('file-list'), state.files, [], 0, () => {});
     fill($('chain'));
@@ -152,12 +148,7 @@ async function loadFiles(given) {
     if (!state.files.length) message('No files were given.');
     return;
   }
-  // The longest chain first: usually what was meant when several files are given.
-  let best = 0;
-  state.chains.forEach((c, k) => {
-    if (c.length > state.chains[best].length) best = k;
-  });
-  showChain(best);
+  showChain(opened.best);
 }
 
 /** Shows chain `k` of the files given. */
@@ -174,20 +165,18 @@ function showChain(k) {
   const files = chain.map((i) => state.files[i]);
   state.names = files.map((f) => f.name);
   state.sources = files.map((f) => f.source);
+  let made;
   try {
-    state.disk = state.wfiles.disk(Uint32Array.from(files.map((f) => f.wi)), false);
+    made = chainDisk(state.opened, k);
   } catch (e) {
     message(`${state.names[0]}: ${e.message}`, 'error');
     setBusy('error');
     return;
   }
-  const disk = state.disk;
-  state.info = normalize(disk.info(state.names));
-  const last = files[files.length - 1];
-  state.missing = state.info.parent_missing ? neededParentText(last.identity) : null;
-  if (state.missing) {
-    message(`${last.name} is a differencing disk whose parent was not given: it needs ${state.missing.names.length ? state.missing.names.map((n) => `“${n}”`).join(' or ') : 'its parent'} (unique id ${state.missing.id}). Add that file together with the others to read the whole disk; until then, the parts that come from the parent are shown as missing.`, 'warning');
-  }
+  const disk = (state.disk = made.disk);
+  state.info = made.info;
+  state.missing = made.missing;
+  if (state.missing) message(missingParentText(files[files.length - 1].name, state.missing), 'warning');
 
   $('viewer').hidden = false;
   renderFiles($('file-list'), state.files, state.chains, k, (j) => {
@@ -237,16 +226,7 @@ function showChain(k) {
 /** Shows layer `i`'s own footer and header (the info of the chain from that layer down). */
 function selectLayer(i, scroll) {
   $('layer-select').value = String(i);
-  let info = state.info;
-  if (i > 0) {
-    const chain = state.chains[state.chainIndex].slice(i);
-    const sub = state.wfiles.disk(Uint32Array.from(chain.map((j) => state.files[j].wi)), false);
-    try {
-      info = normalize(sub.info(state.names.slice(i)));
-    } finally {
-      sub.free();
-    }
-  }
+  const info = i > 0 ? layerInfo(state.opened, state.chainIndex, i, state.names) : state.info;
   const body = $('structures-body');
   body.dataset.layer = i;
   body.dataset.file = state.names[i];

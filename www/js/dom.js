@@ -32,14 +32,17 @@ export function fill(el, ...children) {
   return el;
 }
 
-/** The colours of the page's current scheme, from its CSS custom properties. */
-export function cssColor(name) {
-  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888888';
+/**
+ * A colour of the current scheme, from the CSS custom property `name` as it applies at `el`
+ * (the page's root by default; inside a <vhd-viewer> element, its own theme).
+ */
+export function cssColor(name, el = document.documentElement) {
+  return getComputedStyle(el).getPropertyValue(name).trim() || '#888888';
 }
 
-/** Colour of layer `i` of a chain (cycles after eight). */
-export function layerColor(i) {
-  return cssColor(`--layer-${i % 8}`);
+/** Colour of layer `i` of a chain (cycles after eight), as it applies at `el`. */
+export function layerColor(i, el) {
+  return cssColor(`--layer-${i % 8}`, el);
 }
 
 /** A legend: [[cssColor, label, extra class]]. */

@@ -1,7 +1,7 @@
 // The files given and the chain as a diagram: each file with its creator, size and unique id, and
 // between a child and its parent whether the link is verified (the parent's unique id is the one
 // the child names). A missing parent is drawn too, with the names it can be found by.
-import { h, field, fill, layerColor } from '../dom.js';
+import { h, field, fill } from '../dom.js';
 import { humanSize, baseName } from '../format.js';
 
 /** What a child whose parent is missing needs, in words. */
@@ -51,7 +51,7 @@ export function renderChain(el, info, names, missing, onSelect) {
     const p = (k) => (l.single ? null : `chain.${i}.${k}`);
     const f = (k, v, tag) => (l.single ? h(tag || 'span', {}, String(v)) : field(p(k), v, tag));
     items.push(h('li', { class: 'link' },
-      h('button', { type: 'button', class: 'disk', style: `--c:${layerColor(i)}`, onclick: () => onSelect(i), title: 'Show this file’s footer and header' },
+      h('button', { type: 'button', class: 'disk', style: `--c:var(--layer-${i % 8})`, onclick: () => onSelect(i), title: 'Show this file’s footer and header' },
         h('span', { class: 'layer-no' }, i === 0 ? 'top' : `layer ${i}`),
         f('file', l.file, 'strong'),
         h('span', {}, f('disk_type', l.disk_type), ' disk by “', f('creator_application', l.creator_application), '”'),

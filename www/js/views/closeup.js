@@ -53,14 +53,14 @@ export class CloseupView {
         let set = 0;
         for (let s = 0; s < sectors; s++) if (bitSet(bitmap, s)) set++;
         parts.push(h('p', {}, `Sector bitmap at file offset ${hex(range.offset)} (${range.len} bytes): `, h('strong', {}, `${set} of ${sectors}`), ` sectors are stored in ${names[layer]}${set < sectors ? '; the others read as ' + (disk.layerCount() > layer + 1 || ctx.parentMissing ? 'the parent’s' : 'zeros') : ''}. One square per sector; most significant bit of the first byte first.`));
-        parts.push(h('div', { class: 'legend' }, legend([[layerColor(layer), 'bit set: stored in this file'], [cssColor('--unalloc'), 'bit clear']])));
+        parts.push(h('div', { class: 'legend' }, legend([[layerColor(layer, this.el), 'bit set: stored in this file'], [cssColor('--unalloc', this.el), 'bit clear']])));
         const canvas = h('canvas', { 'aria-label': `Sector bitmap of block ${block}` });
         const hover = h('p', { class: 'hover', 'aria-live': 'polite' });
         parts.push(h('div', { class: 'mapbox' }, canvas), hover);
         this.pending = [canvas, sectors, {
           maxHeight: 260,
           state: (s) => (bitSet(bitmap, s) ? 2 : 1),
-          colors: () => new Uint32Array([rgba(cssColor('--bg')), rgba(cssColor('--unalloc')), rgba(layerColor(layer))]),
+          colors: () => new Uint32Array([rgba(cssColor('--bg', this.el)), rgba(cssColor('--unalloc', this.el)), rgba(layerColor(layer, this.el))]),
           onHover: (a) => {
             if (a >= 0) hover.textContent = `Sector ${a} of the block (virtual sector ${first + a}): bit ${bitSet(bitmap, a) ? 'set: stored at file offset ' + hex(range.offset + range.len + a * 512) : 'clear: not in this file'}. Click for its bytes.`;
           },
@@ -75,17 +75,17 @@ export class CloseupView {
     const name = (v) => (v === SECTOR_ZERO ? 'zeros' : v === SECTOR_MISSING ? 'missing parent' : names[v] ?? `layer ${v}`);
     parts.push(h('h4', {}, 'Where each sector is read from'));
     const items = [];
-    for (let k = 0; k < L; k++) if (counts.get(k)) items.push([layerColor(k), `${names[k]}: ${counts.get(k)}`]);
-    if (counts.get(SECTOR_ZERO)) items.push([cssColor('--zero'), `zeros: ${counts.get(SECTOR_ZERO)}`]);
-    if (counts.get(SECTOR_MISSING)) items.push([cssColor('--missing'), `missing parent: ${counts.get(SECTOR_MISSING)}`]);
+    for (let k = 0; k < L; k++) if (counts.get(k)) items.push([layerColor(k, this.el), `${names[k]}: ${counts.get(k)}`]);
+    if (counts.get(SECTOR_ZERO)) items.push([cssColor('--zero', this.el), `zeros: ${counts.get(SECTOR_ZERO)}`]);
+    if (counts.get(SECTOR_MISSING)) items.push([cssColor('--missing', this.el), `missing parent: ${counts.get(SECTOR_MISSING)}`]);
     parts.push(h('div', { class: 'legend' }, legend(items)));
     const canvas2 = h('canvas', { 'aria-label': 'Which file each sector comes from' });
     const hover2 = h('p', { class: 'hover', 'aria-live': 'polite' });
     parts.push(h('div', { class: 'mapbox' }, canvas2), hover2);
     const stateOf = (v) => (v === SECTOR_ZERO ? 1 : v === SECTOR_MISSING ? 2 + L : 2 + Math.min(v, L - 1));
-    const colors = [rgba(cssColor('--bg')), rgba(cssColor('--zero'))];
-    for (let k = 0; k < L; k++) colors.push(rgba(layerColor(k)));
-    colors.push(rgba(cssColor('--missing')));
+    const colors = [rgba(cssColor('--bg', this.el)), rgba(cssColor('--zero', this.el))];
+    for (let k = 0; k < L; k++) colors.push(rgba(layerColor(k, this.el)));
+    colors.push(rgba(cssColor('--missing', this.el)));
     fill(this.el, parts);
     if (this.maps) this.maps.forEach((m) => m.destroy());
     this.maps = [];

@@ -32,8 +32,8 @@ export class BatView {
     this.bitmapSize = disk.bitmapSize(layer);
     this.bat = this.blockSize ? disk.bat(layer) : new Uint32Array(0);
     this.ooo = this.blockSize ? disk.outOfOrder(layer) : new Uint8Array(0);
-    const c = layerColor(layer);
-    this.colors = new Uint32Array([rgba(cssColor('--bg')), rgba(cssColor('--unalloc')), rgba(c), rgba(cssColor('--ooo'))]);
+    const c = layerColor(layer, this.map.canvas);
+    this.colors = new Uint32Array([rgba(cssColor('--bg', this.map.canvas)), rgba(cssColor('--unalloc', this.map.canvas)), rgba(c), rgba(cssColor('--ooo', this.map.canvas))]);
     let allocated = 0;
     let ooo = 0;
     for (let i = 0; i < this.bat.length; i++) {
@@ -44,7 +44,7 @@ export class BatView {
       fill(this.legendEl, h('p', {}, `${name} is a fixed disk: it has no block table. Its data is stored as it is, in order, followed by the footer.`));
     } else {
       fill(this.legendEl,
-        legend([[cssColor('--unalloc'), `not allocated: ${this.bat.length - allocated}`], [c, `stored in the file: ${allocated - ooo}`], [cssColor('--ooo'), `stored out of file order: ${ooo}`]]),
+        legend([[cssColor('--unalloc', this.map.canvas), `not allocated: ${this.bat.length - allocated}`], [c, `stored in the file: ${allocated - ooo}`], [cssColor('--ooo', this.map.canvas), `stored out of file order: ${ooo}`]]),
         h('span', { class: 'key' }, `${this.bat.length} blocks of ${humanSize(this.blockSize)}`));
     }
     this.map.canvas.setAttribute('aria-label', `Block map of ${name}: ${this.bat.length} blocks, ${allocated} stored in the file. Use the arrow keys to move, Enter to see a block's sectors.`);
@@ -127,10 +127,10 @@ export class ProvenanceView {
     this.cellSize = cellSize;
     const L = disk.layerCount();
     this.layers = L;
-    const colors = [rgba(cssColor('--bg')), rgba(cssColor('--zero'))];
-    for (let k = 0; k < L; k++) colors.push(rgba(layerColor(k), 110));
-    for (let k = 0; k < L; k++) colors.push(rgba(layerColor(k)));
-    colors.push(rgba(cssColor('--mixed')), rgba(cssColor('--missing')));
+    const colors = [rgba(cssColor('--bg', this.map.canvas)), rgba(cssColor('--zero', this.map.canvas))];
+    for (let k = 0; k < L; k++) colors.push(rgba(layerColor(k, this.map.canvas), 110));
+    for (let k = 0; k < L; k++) colors.push(rgba(layerColor(k, this.map.canvas)));
+    colors.push(rgba(cssColor('--mixed', this.map.canvas)), rgba(cssColor('--missing', this.map.canvas)));
     this.colors = new Uint32Array(colors);
     this.update(masks);
   }
@@ -146,13 +146,13 @@ export class ProvenanceView {
       counts[s]++;
     }
     const cell = humanSize(this.cellSize);
-    const items = [[cssColor('--zero'), `zeros: ${counts[1]}`]];
+    const items = [[cssColor('--zero', this.map.canvas), `zeros: ${counts[1]}`]];
     for (let k = 0; k < L; k++) {
-      if (counts[2 + L + k]) items.push([layerColor(k), `${this.names[k]}: ${counts[2 + L + k]}`]);
-      if (counts[2 + k]) items.push([layerColor(k), `${this.names[k]}, maybe partly from below: ${counts[2 + k]}`, 'pale']);
+      if (counts[2 + L + k]) items.push([layerColor(k, this.map.canvas), `${this.names[k]}: ${counts[2 + L + k]}`]);
+      if (counts[2 + k]) items.push([layerColor(k, this.map.canvas), `${this.names[k]}, maybe partly from below: ${counts[2 + k]}`, 'pale']);
     }
-    if (counts[2 + 2 * L]) items.push([cssColor('--mixed'), `several files: ${counts[2 + 2 * L]}`]);
-    if (counts[3 + 2 * L]) items.push([cssColor('--missing'), `missing parent: ${counts[3 + 2 * L]}`]);
+    if (counts[2 + 2 * L]) items.push([cssColor('--mixed', this.map.canvas), `several files: ${counts[2 + 2 * L]}`]);
+    if (counts[3 + 2 * L]) items.push([cssColor('--missing', this.map.canvas), `missing parent: ${counts[3 + 2 * L]}`]);
     fill(this.legendEl, legend(items), h('span', { class: 'key' }, `one square = ${cell} of the virtual disk`));
     this.map.canvas.setAttribute('aria-label', `Map of which file supplies each ${cell} of the virtual disk. Arrow keys move, Enter shows the sectors.`);
     if (this.map.count !== masks.length) this.map.setCount(masks.length);

@@ -1,0 +1,82 @@
+// Opening files, shared by the page and the <vhd-viewer> element: open each source with the core,
+// sort them into chains by their unique ids (whatever the files are called or in which order they
+// are given), and make the disk of one chain. No DOM here.
+import { openLayer } from './driver.js';
+import { normalize } from './format.js';
+import { neededParentText } from './views/chain.js';
+
+/**
+ * Opens `sources` and sorts them into chains. Returns `{ wfiles, files, chains, best }`:
+ * `files[i]` is `{ name, size, source, blob, identity, wi }` or `{ ..., error }` when it is not a
+ * readable VHD (`onFileError(file)` is told at once); `duplicateOf` marks a file given twice;
+ * `chains` are lists of indices into `files`, top first; `best` the longest chain. Throws only
+ * when `signal` aborts (the WebAssembly objects are freed then).
+ */
+export async function openFiles(wasm, sources, { signal, onFileError } = {}) {
+  const wfiles = new wasm.WasmFiles();
+  const files = [];
+  try {
+    for (const source of sources) {
+      const f = { name: source.name, size: source.byteLength, blob: source.blob, source };
+      files.push(f);
+      try {
+        const layer = await openLayer(wasm, source, signal);
+        f.identity = normalize(layer.identity());
+        f.wi = wfiles.add(layer);
+      } catch (e) {
+        if (signal?.aborted) throw e;
+        f.error = e.message;
+        onFileError?.(f);
+      }
+    }
+    signal?.throwIfAborted();
+  } catch (e) {
+    wfiles.free();
+    throw e;
+  }
+  const byWi = [];
+  files.forEach((f, i) => {
+    if (f.wi !== undefined) byWi[f.wi] = i;
+  });
+  const arranged = normalize(wfiles.arrange());
+  const chains = arranged.chains.map((c) => c.map((wi) => byWi[wi]));
+  for (const [dup, first] of arranged.duplicates) files[byWi[dup]].duplicateOf = byWi[first];
+  // The longest chain first: usually what was meant when several files are given.
+  let best = 0;
+  chains.forEach((c, k) => {
+    if (c.length > chains[best].length) best = k;
+  });
+  return { wfiles, files, chains, best };
+}
+
+/**
+ * The disk of chain `k` of `opened` (from openFiles): `{ disk, files, names, sources, info,
+ * missing }`; `missing` says what the last layer's absent parent is called (or null). Throws the
+ * core's message when the chain cannot be made a disk.
+ */
+export function chainDisk(opened, k) {
+  const files = opened.chains[k].map((i) => opened.files[i]);
+  const names = files.map((f) => f.name);
+  const disk = opened.wfiles.disk(Uint32Array.from(files.map((f) => f.wi)), false);
+  const info = normalize(disk.info(names));
+  const last = files[files.length - 1];
+  const missing = info.parent_missing ? neededParentText(last.identity) : null;
+  return { disk, files, names, sources: files.map((f) => f.source), info, missing };
+}
+
+/** The info of the chain from layer `i` of `opened`'s chain `k` down (that file's own view). */
+export function layerInfo(opened, k, i, names) {
+  const chain = opened.chains[k].slice(i);
+  const sub = opened.wfiles.disk(Uint32Array.from(chain.map((j) => opened.files[j].wi)), false);
+  try {
+    return normalize(sub.info(names.slice(i)));
+  } finally {
+    sub.free();
+  }
+}
+
+/** The words for a missing parent, shown by the page and the element alike. */
+export function missingParentText(lastName, missing) {
+  const names = missing.names.length ? missing.names.map((n) => `“${n}”`).join(' or ') : 'its parent';
+  return `${lastName} is a differencing disk whose parent was not given: it needs ${names} (unique id ${missing.id}). Add that file together with the others to read the whole disk; until then, the parts that come from the parent are shown as missing.`;
+}

@@ -1,0 +1,100 @@
+// The views' styles (file list, chain, field tables, legends and maps, hex dump, findings), shared
+// by the page (adopted into the document by app.js) and the <vhd-viewer> element (adopted into
+// its shadow root). They use the theme's custom properties (--bg, --fg, --muted, --border,
+// --accent, --good, --bad, --warn, --mark, --missing, --mono, --layer-0..7), which the page sets
+// on :root and the element on :host.
+
+export const VIEWS_CSS = `
+.file-list { margin: 0; padding-left: 1.2rem; }
+.chooser { margin: 0.5rem 0; display: flex; flex-wrap: wrap; gap: 0.4rem; align-items: center; }
+.chooser button[aria-pressed='true'] { border-color: var(--accent); font-weight: 600; }
+
+.chain { list-style: none; padding: 0; margin: 0.5rem 0; display: flex; flex-direction: column; align-items: flex-start; }
+.chain .disk {
+  display: flex; flex-direction: column; gap: 0.1rem; text-align: left;
+  border: 2px solid var(--c, var(--border)); border-left-width: 10px; border-radius: 8px;
+  padding: 0.5rem 0.8rem; background: var(--bg); min-width: min(30rem, 100%); max-width: 100%;
+  overflow-wrap: anywhere;
+}
+.chain .disk.missing { border-style: dashed; border-color: var(--missing); }
+.layer-no { font-size: 0.8em; text-transform: uppercase; letter-spacing: 0.05em; color: var(--muted); }
+.chain .arrow { padding: 0.2rem 0 0.2rem 1.5rem; display: flex; gap: 0.6rem; align-items: center; overflow-wrap: anywhere; }
+.chain .arrow .glyph { font-size: 1.5rem; line-height: 1; }
+.arrow.good { color: var(--good); }
+.arrow.bad { color: var(--bad); }
+
+.verdict { margin: 0.3rem 0; }
+.verdict.good::before { content: '✓ '; color: var(--good); font-weight: 700; }
+.verdict.bad::before { content: '⚠ '; color: var(--bad); font-weight: 700; }
+.bad { color: var(--bad); }
+.flag { color: var(--bad); font-size: 0.9em; }
+
+dl.summary { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 22rem), 1fr)); gap: 0.2rem 1.5rem; margin: 0; }
+dl.summary .row { display: grid; grid-template-columns: 12rem 1fr; gap: 0.5rem; border-bottom: 1px solid var(--border); padding: 0.2rem 0; }
+dl.summary dt { color: var(--muted); }
+dl.summary dd { margin: 0; overflow-wrap: anywhere; }
+dl.summary .row.bad dd { color: var(--bad); }
+.explain { display: none; color: var(--muted); font-size: 0.85em; font-weight: normal; }
+.show-explain .explain { display: block; }
+
+.table-wrap, .fields { max-width: 100%; }
+table.fields { border-collapse: collapse; width: 100%; margin: 0.3rem 0 0.8rem; display: block; overflow-x: auto; }
+table.fields caption { text-align: left; color: var(--muted); font-size: 0.9em; padding: 0.2rem 0; }
+table.fields th, table.fields td { text-align: left; vertical-align: top; padding: 0.25rem 0.5rem; border-bottom: 1px solid var(--border); }
+table.fields thead th { font-size: 0.85em; color: var(--muted); }
+table.fields tbody th { font-weight: 600; min-width: 9rem; }
+table.fields td.raw { font-size: 0.82em; max-width: 22rem; overflow-wrap: anywhere; word-break: break-all; color: var(--muted); }
+table.fields tr.bad td, table.fields tr.bad th { background: color-mix(in srgb, var(--bad) 10%, transparent); }
+table.fields tr.differs td, table.fields tr.differs th { background: color-mix(in srgb, var(--warn) 14%, transparent); }
+table.fields tr.here td, table.fields tr.here th { background: var(--mark); }
+.rel { color: var(--muted); font-size: 0.85em; }
+.locator { border-top: 1px solid var(--border); }
+.locator .path { overflow-wrap: anywhere; }
+
+.legend { display: flex; flex-wrap: wrap; gap: 0.3rem 1rem; margin: 0.3rem 0; font-size: 0.9em; }
+.legend p { margin: 0; }
+.key { display: inline-flex; align-items: center; gap: 0.35em; }
+.swatch { display: inline-block; width: 0.9em; height: 0.9em; border-radius: 2px; border: 1px solid var(--border); }
+.swatch.pale { opacity: 0.45; }
+.mapbox { width: 100%; overflow: hidden; background: var(--bg); border: 1px solid var(--border); border-radius: 4px; padding: 2px; }
+.mapbox canvas { display: block; image-rendering: pixelated; cursor: crosshair; }
+.hover { min-height: 3em; margin: 0.3rem 0 0; font-size: 0.92em; overflow-wrap: anywhere; }
+.empty { color: var(--muted); }
+
+.source { overflow-wrap: anywhere; }
+.dump { font-family: var(--mono); font-size: 0.85em; background: var(--bg); border: 1px solid var(--border); border-radius: 4px; padding: 0.4rem; overflow-x: auto; white-space: pre; }
+.dump .row { display: flex; gap: 1rem; }
+.dump .off { color: var(--muted); }
+.dump .hexes span { margin-right: 0.45em; }
+.dump .hexes span:nth-child(8) { margin-right: 1em; }
+.dump .mark { background: var(--mark); outline: 1px solid var(--warn); }
+.dump .gone { color: var(--missing); }
+.dump .ascii { color: var(--muted); }
+
+ol.findings { list-style: none; padding: 0; margin: 0.3rem 0; }
+.finding { display: grid; grid-template-columns: 6.5rem 1fr; gap: 0.1rem 0.8rem; padding: 0.4rem 0; border-bottom: 1px solid var(--border); }
+.finding .sev { font-weight: 700; }
+.finding.error .sev { color: var(--bad); }
+.finding.warning .sev { color: var(--warn); }
+.finding.info .sev { color: var(--accent); }
+.finding .where { grid-column: 2; font-size: 0.88em; color: var(--muted); }
+
+@media (max-width: 640px) {
+  dl.summary .row { grid-template-columns: 1fr; gap: 0; }
+  .finding { grid-template-columns: 1fr; }
+  .finding .where { grid-column: 1; }
+  .dump { font-size: 0.7em; }
+  .dump .row { gap: 0.5rem; }
+  .dump .hexes span { margin-right: 0.25em; }
+}
+`;
+
+/** The views' styles as one constructed stylesheet, shared by every document and shadow root. */
+let sheet = null;
+export function viewsSheet() {
+  if (!sheet) {
+    sheet = new CSSStyleSheet();
+    sheet.replaceSync(VIEWS_CSS);
+  }
+  return sheet;
+}
