@@ -1,15 +1,22 @@
 #!/usr/bin/env node
 // Serves a folder (default: www/) on http://127.0.0.1:$PORT (default 8080; 0 picks a free port)
 // with the right Content-Type for .wasm and modules, and HTTP Range requests (206 Partial
-// Content), which Python's http.server lacks. No dependencies.
+// Content) with ETag and If-Range, which Python's http.server lacks. No dependencies.
 //
-//   node scripts/serve.mjs [folder] [--port N] [--host H]
+//   node scripts/serve.mjs [folder] [--port N] [--host H] [--cors] [--no-range]
+//
+// --cors lets pages of other origins read the files (Access-Control-Allow-Origin: * and the
+// headers a Range reader needs exposed); --no-range answers every request with the whole file
+// (200), like servers that do not support Range: both for trying out remote disks.
 //
 // Prints "serving <folder> on http://HOST:PORT/" once listening. Also usable as a module:
 //   import { serve } from './serve.mjs'; const { server, url } = await serve({ root, port: 0 });
+// `onResponse({ method, path, range, status, bytes })` is told of every answer once it is done,
+// with the body bytes actually sent (tests count what travelled).
 
 import { createServer } from 'node:http';
 import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream';
 import { stat } from 'node:fs/promises';
 import { resolve, join, extname, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,10 +60,29 @@ export function parseRange(header, size) {
   return { start, end };
 }
 
-export function serve({ root = 'www', port = 8080, host = '127.0.0.1', log = false } = {}) {
+/** Whether an If-Range header (an ETag or a date) matches the file's current validators. */
+export function ifRangeMatches(header, etag, lastModified) {
+  if (!header) return true;
+  const v = header.trim();
+  if (v.startsWith('"') || v.startsWith('W/')) return v === etag; // weak tags never match
+  return v === lastModified;
+}
+
+const CORS = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Expose-Headers': 'Content-Range, Content-Length, Accept-Ranges, ETag, Last-Modified',
+};
+
+export function serve({ root = 'www', port = 8080, host = '127.0.0.1', log = false, cors = false, ranges = true, onResponse = null } = {}) {
   const base = resolve(root);
   const server = createServer(async (req, res) => {
+    let sent = 0;
+    res.on('close', () => onResponse?.({ method: req.method, path: req.url, range: req.headers.range ?? null, status: res.statusCode, bytes: sent }));
     try {
+      if (cors && req.method === 'OPTIONS') {
+        res.writeHead(204, { ...CORS, 'Access-Control-Allow-Methods': 'GET, HEAD', 'Access-Control-Allow-Headers': 'Range, If-Range', 'Access-Control-Max-Age': '600' }).end();
+        return;
+      }
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { Allow: 'GET, HEAD' }).end();
         return;
@@ -73,17 +99,23 @@ export function serve({ root = 'www', port = 8080, host = '127.0.0.1', log = fal
         st = await stat(file).catch(() => null);
       }
       if (!st || !st.isFile()) {
-        res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('not found');
+        res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', ...(cors ? CORS : {}) }).end('not found');
         return;
       }
+      const etag = `"${st.size.toString(16)}-${Math.floor(st.mtimeMs * 1000).toString(16)}"`;
+      const lastModified = st.mtime.toUTCString();
       const headers = {
         'Content-Type': TYPES[extname(file).toLowerCase()] || 'application/octet-stream',
-        'Accept-Ranges': 'bytes',
+        ...(ranges ? { 'Accept-Ranges': 'bytes' } : {}),
         'Cache-Control': 'no-cache',
         'X-Content-Type-Options': 'nosniff',
-        'Last-Modified': st.mtime.toUTCString(),
+        'Last-Modified': lastModified,
+        ETag: etag,
+        ...(cors ? CORS : {}),
       };
-      const range = parseRange(req.headers.range, st.size);
+      // If-Range: the part only of the version the client has, else the whole (new) file.
+      const wanted = ranges && ifRangeMatches(req.headers['if-range'], etag, lastModified) ? req.headers.range : undefined;
+      const range = parseRange(wanted, st.size);
       if (range === 'invalid') {
         res.writeHead(416, { ...headers, 'Content-Range': `bytes */${st.size}` }).end();
         return;
@@ -97,8 +129,11 @@ export function serve({ root = 'www', port = 8080, host = '127.0.0.1', log = fal
         if (req.method === 'GET') stream = createReadStream(file);
       }
       if (log) console.log(`${res.statusCode} ${req.method} ${req.url}${req.headers.range ? ' ' + req.headers.range : ''}`);
-      if (stream) stream.pipe(res);
-      else res.end();
+      if (stream) {
+        stream.on('data', (chunk) => (sent += chunk.length));
+        // pipeline: a client that goes away stops the file read too.
+        pipeline(stream, res, () => {});
+      } else res.end();
     } catch (e) {
       if (!res.headersSent) res.writeHead(500).end(String(e));
       else res.destroy();
@@ -118,11 +153,15 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   let root = 'www';
   let port = Number(process.env.PORT || 8080);
   let host = '127.0.0.1';
+  let cors = false;
+  let ranges = true;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--port') port = Number(args[++i]);
     else if (args[i] === '--host') host = args[++i];
+    else if (args[i] === '--cors') cors = true;
+    else if (args[i] === '--no-range') ranges = false;
     else root = args[i];
   }
-  const { url } = await serve({ root, port, host, log: !!process.env.VERBOSE });
+  const { url } = await serve({ root, port, host, cors, ranges, log: !!process.env.VERBOSE });
   console.log(`serving ${root} on ${url}  (Ctrl+C stops)`);
 }

@@ -2,10 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hex, humanSize, normalize, valueText, getPath, hexRows, parseNumber, baseName } from '../../www/js/format.js';
-import { mergeRanges, readRanges, bytesSource } from '../../www/js/source.js';
+import { mergeRanges, readRanges, bytesSource, urlSource, parseContentRange, RemoteError } from '../../www/js/source.js';
 import { layout, itemsOf, cellAt, rgba } from '../../www/js/cellmap.js';
-import { parseRange, serve } from '../../scripts/serve.mjs';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { parseRange, serve, ifRangeMatches } from '../../scripts/serve.mjs';
+import { mkdtempSync, writeFileSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { get } from 'node:http';
@@ -135,6 +135,91 @@ test('server: Range requests answer 206 with the bytes asked, content types are 
     assert.equal(status, 403);
   } finally {
     server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('server: ETag and If-Range (the part of the same version, else the whole file), CORS, no-Range mode, bytes sent', async () => {
+  assert.equal(ifRangeMatches(undefined, '"a"', 'x'), true);
+  assert.equal(ifRangeMatches('"a"', '"a"', 'x'), true);
+  assert.equal(ifRangeMatches('"b"', '"a"', 'x'), false);
+  assert.equal(ifRangeMatches('W/"a"', '"a"', 'x'), false);
+  assert.equal(ifRangeMatches('Tue, 01 Jan 2030 00:00:00 GMT', '"a"', 'Tue, 01 Jan 2030 00:00:00 GMT'), true);
+  const dir = mkdtempSync(join(tmpdir(), 'vhd-serve-'));
+  writeFileSync(join(dir, 'x.vhd'), Buffer.alloc(100000, 7));
+  const log = [];
+  const a = await serve({ root: dir, port: 0, onResponse: (e) => log.push(e) });
+  const b = await serve({ root: dir, port: 0, cors: true, ranges: false });
+  try {
+    let r = await fetch(a.url + 'x.vhd', { headers: { Range: 'bytes=0-9' } });
+    const etag = r.headers.get('etag');
+    assert.match(etag, /^"[0-9a-f]+-[0-9a-f]+"$/);
+    assert.equal(r.headers.get('access-control-allow-origin'), null);
+    await r.arrayBuffer();
+    r = await fetch(a.url + 'x.vhd', { headers: { Range: 'bytes=10-19', 'If-Range': etag } });
+    assert.equal(r.status, 206);
+    await r.arrayBuffer();
+    r = await fetch(a.url + 'x.vhd', { headers: { Range: 'bytes=10-19', 'If-Range': '"other"' } });
+    assert.equal(r.status, 200, 'a stale If-Range gets the whole file');
+    assert.equal((await r.arrayBuffer()).byteLength, 100000);
+    await new Promise((ok) => setTimeout(ok, 50));
+    assert.deepEqual(log.map((e) => [e.status, e.bytes]), [[206, 10], [206, 10], [200, 100000]]);
+    r = await fetch(b.url + 'x.vhd', { headers: { Range: 'bytes=0-9' } });
+    assert.equal(r.status, 200, '--no-range sends the whole file');
+    assert.equal(r.headers.get('accept-ranges'), null);
+    assert.equal(r.headers.get('access-control-allow-origin'), '*');
+    assert.match(r.headers.get('access-control-expose-headers'), /Content-Range/);
+    await r.arrayBuffer();
+    r = await fetch(b.url + 'x.vhd', { method: 'OPTIONS' });
+    assert.equal(r.status, 204);
+    assert.match(r.headers.get('access-control-allow-headers'), /Range/);
+  } finally {
+    a.server.close();
+    b.server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('url source: only the bytes asked for travel, adjacent ranges in one request; 200, 404 and a changed file are named', async () => {
+  assert.deepEqual(parseContentRange('bytes 0-511/4096'), { start: 0, end: 512, total: 4096 });
+  assert.deepEqual(parseContentRange('bytes 5-5/*'), { start: 5, end: 6, total: null });
+  assert.equal(parseContentRange(null), null);
+  const dir = mkdtempSync(join(tmpdir(), 'vhd-url-'));
+  const data = Buffer.from(Array.from({ length: 1 << 20 }, (_, i) => (i * 7) & 0xff));
+  writeFileSync(join(dir, 'd.vhd'), data);
+  const log = [];
+  const a = await serve({ root: dir, port: 0, onResponse: (e) => log.push(e) });
+  const b = await serve({ root: dir, port: 0, ranges: false, onResponse: (e) => log.push({ ...e, b: true }) });
+  try {
+    const src = await urlSource(a.url + 'd.vhd');
+    assert.equal(src.byteLength, 1 << 20);
+    assert.equal(src.name, 'd.vhd');
+    assert.equal(src.stats.requests, 1);
+    // The first 512 bytes came with the first request; reading them again costs nothing.
+    assert.deepEqual(await src.slice(0, 512), new Uint8Array(data.subarray(0, 512)));
+    assert.equal(src.stats.requests, 1);
+    const ranges = [{ offset: 4096, len: 512 }, { offset: 4608, len: 1024 }, { offset: 5632, len: 100 }, { offset: (1 << 20) - 512, len: 1024 }];
+    const parts = await readRanges(src, ranges);
+    assert.equal(src.stats.requests, 3, 'three adjacent ranges in one request, the last in another');
+    ranges.forEach((r, i) => assert.deepEqual(parts[i], new Uint8Array(data.subarray(r.offset, Math.min(r.offset + r.len, data.length)))));
+    assert.equal(src.stats.transferred, 512 + 512 + 1024 + 100 + 512);
+    await new Promise((ok) => setTimeout(ok, 50));
+    assert.deepEqual(log.map((e) => e.range), ['bytes=0-511', 'bytes=4096-5731', 'bytes=1048064-1048575']);
+    assert.equal(log.reduce((n, e) => n + e.bytes, 0), src.stats.transferred);
+
+    // The file changes: its ETag and modification time differ from the first answer's.
+    utimesSync(join(dir, 'd.vhd'), new Date(), new Date(Date.now() + 5000));
+    await assert.rejects(src.slice(8192, 9000), (e) => e instanceof RemoteError && e.code === 'changed' && /d\.vhd changed on the server while it was being read/.test(e.message));
+
+    await assert.rejects(urlSource(a.url + 'nope.vhd'), (e) => e.code === 'not-found' && /nope\.vhd was not found on the server \(HTTP 404/.test(e.message));
+    log.length = 0;
+    await assert.rejects(urlSource(b.url + 'd.vhd'), (e) => e.code === 'no-range' && /ignored the request for a part of the file/.test(e.message) && /stopped at once/.test(e.message));
+    await new Promise((ok) => setTimeout(ok, 100));
+    assert.ok(log[0].bytes < data.length, `the whole file was not sent (${log[0].bytes} bytes)`);
+    await assert.rejects(urlSource('http://127.0.0.1:9/x.vhd'), (e) => e.code === 'network');
+  } finally {
+    a.server.close();
+    b.server.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,6 +1,7 @@
 // Byte sources: an AsyncBuffer-like `{ byteLength, slice(start, end) }` over a File or Blob that
-// reads only the ranges asked for (Blob.slice, never the whole file), counts what it read, and a
-// helper that reads a list of ranges with adjacent or overlapping ones merged into one read.
+// reads only the ranges asked for (Blob.slice, never the whole file), over a URL read with HTTP
+// Range requests (never the whole file either), counting what they read, and a helper that reads
+// a list of ranges with adjacent or overlapping ones merged into one read (one request).
 
 /**
  * @typedef {{ byteLength: number, name: string, blob?: Blob,
@@ -81,4 +82,173 @@ export async function readRanges(source, ranges, signal, gap = 0) {
     }
   }
   return out;
+}
+
+// ---------------------------------------------------------------- remote files (HTTP Range)
+
+/**
+ * Why a remote file cannot be read. `code`: `not-found` (404/410), `http` (another status),
+ * `network` (no answer: the server is down, or a cross-origin server refused with CORS),
+ * `no-range` (the server sends whole files, not parts), `no-content-range` (a cross-origin
+ * server that hides the Content-Range header), `changed` (the file changed between two reads),
+ * `bad-answer` (an answer that does not match the question).
+ */
+export class RemoteError extends Error {
+  constructor(code, message, { status, url } = {}) {
+    super(message);
+    this.name = 'RemoteError';
+    this.code = code;
+    this.status = status;
+    this.url = url;
+  }
+}
+
+/** The part of a path after the last slash, decoded. */
+function urlName(url) {
+  const last = url.pathname.split('/').pop();
+  try {
+    return decodeURIComponent(last) || url.host || 'disk';
+  } catch {
+    return last || 'disk';
+  }
+}
+
+/** `bytes START-END/TOTAL` (TOTAL may be `*`); null when absent or not of that form. */
+export function parseContentRange(header) {
+  const m = /^\s*bytes\s+(\d+)-(\d+)\/(\d+|\*)\s*$/i.exec(header || '');
+  if (!m) return null;
+  return { start: Number(m[1]), end: Number(m[2]) + 1, total: m[3] === '*' ? null : Number(m[3]) };
+}
+
+/** The first bytes read when a remote file is opened: every VHD starts with a copy of its footer. */
+const PROBE = 512;
+
+/**
+ * A source over a file on a web server, read with HTTP `Range` requests: only the bytes asked
+ * for travel. The first request (`Range: bytes=0-511`) learns the file's size from its
+ * `Content-Range` and keeps those bytes (the footer copy, which opening reads first). A server
+ * that ignores `Range` and starts sending the whole file (200) is cut off at once, before its
+ * body is read, and reported. Every answer's `ETag`, `Last-Modified` and size are compared with
+ * the first one's, and same-origin requests carry `If-Range` too (cross-origin ones do not, so
+ * that they stay simple requests without a CORS preflight): a file that changed while it was
+ * being read is reported instead of mixing old and new bytes.
+ *
+ * Options: `name` (default: the last part of the path), `fetch` (default: the global one),
+ * `headers` (added to every request), `signal`, `onRequest({ start, end, status, bytes })` told
+ * of every request answered.
+ * @returns {Promise<Source & { url: string, stats: { reads: number, bytes: number, requests: number, transferred: number } }>}
+ */
+export async function urlSource(url, { name, fetch: fetchFn = globalThis.fetch.bind(globalThis), headers, signal, onRequest } = {}) {
+  const base = globalThis.document?.baseURI ?? globalThis.location?.href;
+  const href = new URL(url, base);
+  const shown = href.href;
+  const crossOrigin = !globalThis.location || href.origin !== globalThis.location.origin;
+  name ??= urlName(href);
+  const stats = { reads: 0, bytes: 0, requests: 0, transferred: 0 };
+  let first = null; // { etag, lastModified, total }
+  let byteLength = 0;
+
+  const changed = (what) =>
+    new RemoteError('changed', `${name} changed on the server while it was being read (${what}): the parts read before and after do not belong together. Reload to read it again from the start.`, { url: shown });
+
+  /** One request for bytes [start, end); returns their bytes. */
+  async function request(start, end, signal, probe) {
+    const ctrl = new AbortController();
+    const onAbort = () => ctrl.abort(signal.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const h = new Headers(headers);
+    h.set('Range', `bytes=${start}-${end - 1}`);
+    const ifRange = !probe && !crossOrigin ? first.etag && !first.etag.startsWith('W/') ? first.etag : first.lastModified : null;
+    if (ifRange) h.set('If-Range', ifRange);
+    let res;
+    try {
+      stats.requests++;
+      res = await fetchFn(shown, { headers: h, signal: ctrl.signal, cache: 'no-store', credentials: 'same-origin' });
+    } catch (e) {
+      signal?.removeEventListener('abort', onAbort);
+      if (signal?.aborted) throw signal.reason;
+      throw new RemoteError(
+        'network',
+        crossOrigin
+          ? `${name} could not be read from ${href.origin}: no answer reached this page. That server does not allow other sites to read its files (it must send the CORS header Access-Control-Allow-Origin), or it cannot be reached.`
+          : `${name} could not be read: the server did not answer (${e.message}).`,
+        { url: shown },
+      );
+    }
+    try {
+      const etag = res.headers.get('ETag');
+      const lastModified = res.headers.get('Last-Modified');
+      if (res.status === 200) {
+        // The whole file is on its way: stop it now, before any of its body is read.
+        ctrl.abort(new DOMException('the server ignored the Range request', 'AbortError'));
+        onRequest?.({ start, end, status: 200, bytes: 0 });
+        if (!probe && (ifRange || (first.etag && etag && etag !== first.etag) || (first.lastModified && lastModified && lastModified !== first.lastModified))) {
+          throw changed('the server sent a different version of the file');
+        }
+        const size = Number(res.headers.get('Content-Length'));
+        throw new RemoteError(
+          'no-range',
+          `${name} cannot be read piece by piece: the server ignored the request for a part of the file (HTTP Range) and began sending all of it${size ? ` (${size} bytes)` : ''}. The download was stopped at once. Put the file on a server that supports Range requests (most static hosts do), or download it and open it from your computer.`,
+          { status: 200, url: shown },
+        );
+      }
+      if (res.status === 404 || res.status === 410) {
+        throw new RemoteError('not-found', `${name} was not found on the server (HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''}): check the address ${shown}.`, { status: res.status, url: shown });
+      }
+      if (res.status === 416 && !probe) throw changed('it is now shorter');
+      if (res.status === 416) throw new RemoteError('bad-answer', `${name} is empty on the server: there is no disk to read.`, { status: 416, url: shown });
+      if (res.status !== 206) {
+        throw new RemoteError('http', `${name} could not be read: the server answered HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''}.`, { status: res.status, url: shown });
+      }
+      const range = parseContentRange(res.headers.get('Content-Range'));
+      if (!range) {
+        throw new RemoteError(
+          crossOrigin ? 'no-content-range' : 'bad-answer',
+          crossOrigin
+            ? `${name} cannot be read from ${href.origin}: the server sends parts of the file but hides how big it is from other sites. It must also send the CORS header Access-Control-Expose-Headers: Content-Range (and ETag).`
+            : `${name} cannot be read: the server's partial answer has no usable Content-Range header.`,
+          { status: 206, url: shown },
+        );
+      }
+      if (probe) {
+        if (range.total === null) throw new RemoteError('bad-answer', `${name} cannot be read: the server does not say how big the file is.`, { status: 206, url: shown });
+        first = { etag, lastModified, total: range.total };
+      } else {
+        if (range.total !== null && range.total !== first.total) throw changed(`its size went from ${first.total} to ${range.total} bytes`);
+        if (first.etag && etag && etag !== first.etag) throw changed('its ETag changed');
+        if (first.lastModified && lastModified && lastModified !== first.lastModified) throw changed('its modification time changed');
+      }
+      const want = Math.min(end, range.total ?? end);
+      if (range.start !== start || range.end < want) {
+        throw new RemoteError('bad-answer', `${name}: the server sent bytes ${range.start}-${range.end - 1} when bytes ${start}-${want - 1} were asked for.`, { status: 206, url: shown });
+      }
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      stats.transferred += bytes.length;
+      onRequest?.({ start, end, status: 206, bytes: bytes.length });
+      if (bytes.length < want - start) throw new RemoteError('bad-answer', `${name}: the server sent ${bytes.length} bytes of the ${want - start} it announced.`, { status: 206, url: shown });
+      return bytes.subarray(0, want - start);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  const head = await request(0, PROBE, signal, true);
+  byteLength = first.total;
+
+  return {
+    byteLength,
+    name,
+    url: shown,
+    stats,
+    async slice(start, end, signal) {
+      signal?.throwIfAborted();
+      start = Math.max(0, Math.min(start, byteLength));
+      end = Math.max(start, Math.min(end, byteLength));
+      stats.reads++;
+      stats.bytes += end - start;
+      if (end <= head.length) return head.slice(start, end);
+      if (end === start) return new Uint8Array(0);
+      return request(start, end, signal, false);
+    },
+  };
 }
