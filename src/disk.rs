@@ -328,6 +328,13 @@ impl Disk {
                     pos = stop;
                     continue;
                 };
+                if block_off.saturating_add(geo.bitmap_size) > layer.data_end {
+                    // The bitmap lies past the end of the file (cut short): nothing of the block
+                    // can be known, reported when the layer was opened (block-past-eof).
+                    emit(Extent { offset: pos, len: block_stop - pos, source: Source::Missing { layer: li } }, &mut extents);
+                    pos = block_stop;
+                    continue;
+                }
                 let Some(bitmap) = cache.get(li, block) else {
                     needs.push(BitmapRequest { layer: li, block, range: ByteRange::new(block_off, geo.bitmap_size) });
                     // Look further down now, so that a whole chain's bitmaps come in one round.
@@ -344,8 +351,15 @@ impl Disk {
                     let s = run_end(bitmap, sector + 1, (block_stop - block_start).div_ceil(512), present);
                     let run_end = (block_start + s * 512).min(block_stop);
                     if present {
+                        // Sectors whose bytes lie past the end of the file are missing.
                         let file_offset = block_off + geo.bitmap_size + (pos - block_start);
-                        emit(Extent { offset: pos, len: run_end - pos, source: Source::Data { layer: li, file_offset } }, &mut extents);
+                        let held = (run_end - pos).min(layer.data_end.saturating_sub(file_offset));
+                        if held > 0 {
+                            emit(Extent { offset: pos, len: held, source: Source::Data { layer: li, file_offset } }, &mut extents);
+                        }
+                        if held < run_end - pos {
+                            emit(Extent { offset: pos + held, len: run_end - pos - held, source: Source::Missing { layer: li } }, &mut extents);
+                        }
                     } else {
                         below(pos, run_end, &mut work, &mut extents, spec);
                     }

@@ -310,18 +310,18 @@ fn choose_footer(
             "the footer at the end is 511 bytes long instead of 512, as early Virtual PC versions wrote it; it is read as if padded with a zero byte",
         )),
         FooterSource::Copy => {
-            let what = match &end {
-                Some(e) if e.value.cookie_valid() => format!(
+            let (code, what) = match &end {
+                Some(e) if e.value.cookie_valid() => ("footer-checksum", format!(
                     "the end footer at byte {:#x} has a wrong checksum (stored {:#010x}, computed {:#010x})",
                     e.offset, e.value.checksum, e.value.computed_checksum
-                ),
-                _ => format!(
+                )),
+                _ => ("footer-missing", format!(
                     "there is no footer at the end of the file (at byte {end_off:#x} expected \"conectix\", found \"{}\"): the file may have been cut short",
                     show_bytes(&last[..last.len().min(8)])
-                ),
+                )),
             };
             findings.push(Finding::error(
-                "footer-missing",
+                code,
                 end_off,
                 format!("{what}; the disk is read through the good copy at byte 0"),
             ));

@@ -265,18 +265,40 @@ impl<'a> DiskReader<'a> {
                     }
                     sources[layer].read_at(file_offset, out)?
                 }
-                Source::Missing { layer } => {
-                    return Err(Error::invalid(
-                        e.offset,
-                        if disk.layers[layer].disk_type() == crate::footer::DiskType::Differencing {
-                            format!("virtual bytes {:#x}..{:#x} come from the parent of layer {layer}, which is not available", e.offset, e.offset + e.len)
-                        } else {
-                            format!("virtual bytes {:#x}..{:#x} lie past the end of layer {layer}'s file, which is cut short", e.offset, e.offset + e.len)
-                        },
-                    ))
-                }
+                Source::Missing { .. } => return Err(missing_error(disk, &e)),
             }
             Ok(())
         })
     }
+}
+
+/// The error for reading an extent that cannot be read: the part of the disk that a missing
+/// parent supplies (named by its virtual offset), or a block of a file cut short (named by the
+/// file offset where its bitmap or data should be).
+pub fn missing_error(disk: &Disk, e: &Extent) -> Error {
+    let Source::Missing { layer } = e.source else {
+        return Error::invalid(e.offset, "this part of the disk can be read");
+    };
+    let Some(l) = disk.layers.get(layer) else {
+        return Error::chain(format!("the chain has no layer {layer}"));
+    };
+    if l.disk_type() == crate::footer::DiskType::Differencing {
+        return Error::invalid(
+            e.offset,
+            format!("virtual bytes {:#x}..{:#x} come from the parent of layer {layer}, which is not available", e.offset, e.offset + e.len),
+        );
+    }
+    let (what, offset) = match l.block_geometry() {
+        None => ("disk data", e.offset),
+        Some(geo) => {
+            let block = e.offset / geo.block_size;
+            let start = l.block_offset(block).unwrap_or(0);
+            if start.saturating_add(geo.bitmap_size) > l.data_end {
+                ("sector bitmap", start)
+            } else {
+                ("block data", start + geo.bitmap_size + e.offset % geo.block_size)
+            }
+        }
+    };
+    Error::OutOfFile { what, offset, len: e.len, file_len: l.file_len }
 }

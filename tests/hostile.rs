@@ -167,7 +167,7 @@ fn cases() -> Vec<Case> {
     v.push(one("end-footer-wrong-cookie", cookie, finding("footer-missing", Severity::Error, dend), 1));
     let mut sum = d.clone();
     sum[dend as usize + foff::CHECKSUM] ^= 0x55;
-    v.push(one("end-footer-wrong-checksum", sum, finding("footer-missing", Severity::Error, dend), 1));
+    v.push(one("end-footer-wrong-checksum", sum, finding("footer-checksum", Severity::Error, dend), 1));
     let mut sum = d.clone();
     sum[foff::CHECKSUM] ^= 0x55;
     v.push(one("footer-copy-wrong-checksum", sum, finding("footer-copy-checksum", Severity::Error, foff::CHECKSUM as u64), 1));

@@ -229,12 +229,7 @@ fn cat(reader: &mut DiskReader<'_>, offset: u64, len: u64) -> Result<(), Error> 
             let e = extents[i];
             match e.source {
                 Source::Zero => out.zeros(e.len)?,
-                Source::Missing { layer } => {
-                    return Err(Error::Invalid {
-                        offset: e.offset,
-                        message: format!("this part of the disk lies in the parent of layer {layer} (or past the end of its file), which is not available"),
-                    })
-                }
+                Source::Missing { .. } => return Err(vhd_viewer::reader::missing_error(reader.disk, &e)),
                 Source::Data { layer, file_offset } if e.len >= GAP => out.read(reader, layer, file_offset, e.len)?,
                 Source::Data { layer, file_offset } => {
                     // A small piece: take in the next pieces of the same file that lie close

@@ -136,7 +136,10 @@ pub fn write_map(out: &mut dyn Write, reader: &mut DiskReader<'_>, offset: u64, 
         } else {
             match e.source {
                 Source::Data { file_offset, .. } => writeln!(out, "{:<#19x} {:<#19x} {:<#19x} {}", e.offset, e.len, file_offset, file.unwrap_or("?")).map_err(io),
-                Source::Missing { .. } => writeln!(out, "{:<#19x} {:<#19x} {:<19} parent of {} (missing)", e.offset, e.len, "-", file.unwrap_or("?")).map_err(io),
+                Source::Missing { layer } => {
+                    let why = if reader.disk.layers.get(layer).is_some_and(|l| l.disk_type() == vhd_viewer::footer::DiskType::Differencing) { "parent of" } else { "past the end of" };
+                    writeln!(out, "{:<#19x} {:<#19x} {:<19} {why} {} (missing)", e.offset, e.len, "-", file.unwrap_or("?")).map_err(io)
+                }
                 Source::Zero => Ok(()),
             }
         }
