@@ -1,0 +1,96 @@
+// The JavaScript API: open a VHD (and its parents) from URLs, Files/Blobs or any source with
+// `{ byteLength, slice(start, end) }`, look at what the command line's `info --json` says, and read
+// the virtual disk. The <vhd-viewer> element is built on it.
+import { loadWasm } from './wasm.js';
+import { blobSource, urlSource } from './source.js';
+import { openFiles, chainDisk, layerInfo } from './open.js';
+import { readVirtual } from './driver.js';
+
+/** A source for one input: a URL (string or URL) is read with HTTP Range, a Blob with slice(). */
+export async function toSource(input, { signal, fetch, name } = {}) {
+  if (typeof input === 'string' || input instanceof URL) return urlSource(input, { signal, fetch, name });
+  if (typeof Blob !== 'undefined' && input instanceof Blob) return blobSource(input, name ?? input.name ?? 'disk');
+  if (input && typeof input.slice === 'function' && Number.isFinite(input.byteLength)) {
+    const stats = input.stats ?? { reads: 0, bytes: 0 };
+    return { name: name ?? input.name ?? 'disk', stats, byteLength: input.byteLength, blob: input.blob, slice: (a, b, s) => Promise.resolve(input.slice(a, b, s)).then((v) => (v instanceof Uint8Array ? v : new Uint8Array(v))) };
+  }
+  throw new TypeError('a disk is given as a URL, a File or Blob, or an object with byteLength and slice(start, end)');
+}
+
+/** An opened virtual disk: the top file and the parents found among the files given. */
+export class VhdDisk {
+  /** @param opened what openFiles() returned; `k` the chain to show. */
+  constructor(opened, k) {
+    this.opened = opened;
+    this.files = opened.files;
+    this.chainCount = opened.chains.length;
+    this.selectChain(k);
+  }
+
+  /** Shows chain `k` of the files given (several unrelated disks make several chains). */
+  selectChain(k) {
+    const made = chainDisk(this.opened, k);
+    this.core?.free();
+    this.chainIndex = k;
+    /** The WebAssembly disk the views read through. */
+    this.core = made.disk;
+    this.names = made.names;
+    this.sources = made.sources;
+    /** The same object as `vhd-viewer info --json`. */
+    this.info = made.info;
+    /** `{ names, paths, id }` of the parent the last file needs and was not given, or null. */
+    this.missingParent = made.missing;
+  }
+
+  /** The virtual disk's size in bytes. */
+  get size() {
+    return this.core.size();
+  }
+
+  /** The info of layer `i`'s own file (the chain from it down). */
+  layerInfo(i) {
+    return i === 0 ? this.info : layerInfo(this.opened, this.chainIndex, i, this.names);
+  }
+
+  /** Reads virtual bytes `[offset, offset + length)` through the chain. */
+  async read(offset, length, { signal } = {}) {
+    return (await readVirtual(this.core, this.sources, offset, length, signal)).bytes;
+  }
+
+  /** Reads virtual bytes with where they come from: `{ bytes, extents: [{ offset, len, kind, layer, fileOffset }] }`. */
+  readWithExtents(offset, length, { signal } = {}) {
+    return readVirtual(this.core, this.sources, offset, length, signal);
+  }
+
+  /** Frees the WebAssembly objects. */
+  close() {
+    for (const o of [this.core, this.opened.wfiles]) {
+      try {
+        o?.free();
+      } catch {
+        /* already freed */
+      }
+    }
+    this.core = null;
+  }
+}
+
+/**
+ * Opens a disk: `inputs` is one input or a list (the top file and its parents, in any order: they
+ * are matched by the unique ids inside them). Rejects with the reason when an input cannot be
+ * read (a RemoteError for a URL: not found, no Range support, CORS, changed) or nothing given is
+ * a VHD. Options: `signal`, `fetch`, `wasm` (the .wasm bytes or URL, for the first call only).
+ * @returns {Promise<VhdDisk>}
+ */
+export async function openVhd(inputs, { signal, fetch, wasm } = {}) {
+  const bindings = await loadWasm(wasm);
+  const list = Array.isArray(inputs) ? inputs : [inputs];
+  const sources = await Promise.all(list.map((i) => toSource(i, { signal, fetch })));
+  const opened = await openFiles(bindings, sources, { signal });
+  if (!opened.chains.length) {
+    opened.wfiles.free();
+    const bad = opened.files.filter((f) => f.error);
+    throw new Error(bad.length ? bad.map((f) => `${f.name}: ${f.error}`).join('\n') : 'no disk was given');
+  }
+  return new VhdDisk(opened, opened.best);
+}
