@@ -225,3 +225,26 @@ fn info_json_has_the_issue_keys() {
     assert!(f.get("block_size").is_none() && f.get("table_offset").is_none());
     assert_eq!(f["timestamp"], "2021-06-01T00:00:00Z", "the time stamp patched into the fixture");
 }
+
+/// Without its parent, `cat` gives the sectors the child holds itself, and refuses (before
+/// writing anything) a range that needs the parent.
+#[test]
+fn cat_without_the_parent_gives_what_the_child_holds() {
+    let dir = std::env::temp_dir().join(format!("vhd-viewer-cat-orphan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut base = vhd_viewer::writer::DiskBuilder::dynamic(4 << 20, 1 << 20);
+    base.write(0, &[1; 4096]);
+    let mut child = vhd_viewer::writer::DiskBuilder::differencing(&base.parent_ref("gone.vhd"), 1 << 20);
+    child.write(1024, &[9; 512]);
+    let p = dir.join("child.vhd");
+    std::fs::write(&p, child.build()).unwrap();
+    let bin = env!("CARGO_BIN_EXE_vhd-viewer");
+    let held = std::process::Command::new(bin).args(["cat", p.to_str().unwrap(), "--offset", "1024", "--length", "512"]).output().unwrap();
+    assert_eq!(held.status.code(), Some(0), "{}", String::from_utf8_lossy(&held.stderr));
+    assert_eq!(held.stdout, vec![9u8; 512]);
+    let needs = std::process::Command::new(bin).args(["cat", p.to_str().unwrap(), "--offset", "512", "--length", "1024"]).output().unwrap();
+    assert_eq!(needs.status.code(), Some(2));
+    assert!(needs.stdout.is_empty(), "wrote {} bytes before refusing", needs.stdout.len());
+    assert!(String::from_utf8_lossy(&needs.stderr).contains("gone.vhd"), "{}", String::from_utf8_lossy(&needs.stderr));
+    std::fs::remove_dir_all(&dir).ok();
+}

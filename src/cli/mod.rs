@@ -177,13 +177,25 @@ fn run(cli: Cli) -> Result<i32, Error> {
             Ok(0)
         }
         Command::Cat { chain, offset, length } => {
-            let c = OpenChain::open(&chain.file, &chain.parents, chain.force, true)?;
+            let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;
             let mut reader = DiskReader::new(&c.disk, c.sources())?;
             let size = c.disk.size();
             if offset > size {
                 return Err(Error::Invalid { offset, message: format!("the offset is past the end of the {size}-byte disk") });
             }
             let len = length.unwrap_or(size - offset).min(size - offset);
+            // Without its parent, a child still gives the ranges it holds itself; refuse before
+            // writing anything when the range needs the parent.
+            if let Some(unresolved) = c.unresolved.first() {
+                let mut needs_parent = false;
+                reader.for_each_extent(offset, len, |e| {
+                    needs_parent |= matches!(e.source, Source::Missing { layer } if c.disk.layers[layer].disk_type() == vhd_viewer::footer::DiskType::Differencing);
+                    Ok(())
+                })?;
+                if needs_parent {
+                    return Err(Error::Chain { message: format!("{} (this range needs it; `map` shows which ranges the child holds itself)", unresolved.message) });
+                }
+            }
             cat(&mut reader, offset, len)?;
             Ok(0)
         }
