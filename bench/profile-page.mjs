@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// Where the page spends the time it takes to open files: gives FILE... to the page in headless
+// Chromium under the V8 CPU profiler and prints the functions with the most self time (wasm
+// functions by their names in the name section, JavaScript by file:line).
+//
+//   node bench/profile-page.mjs bench-out/inputs/sparse-2040g.vhd [--after scan|flatten]
+import { chromium } from 'playwright-core';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { serve } from '../scripts/serve.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const after = args.includes('--after') ? args[args.indexOf('--after') + 1] : null;
+const files = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--after').map((f) => resolve(f));
+if (!files.length) {
+  console.error('usage: node bench/profile-page.mjs FILE... [--after scan|flatten]');
+  process.exit(2);
+}
+
+const { server, url } = await serve({ root: join(ROOT, 'www'), port: 0 });
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+try {
+  const page = await browser.newPage();
+  await page.addInitScript(() => {
+    window.showSaveFilePicker = async (o) => ({ name: o.suggestedName, createWritable: async () => ({ truncate: async () => {}, write: async () => {}, close: async () => {}, abort: async () => {} }) });
+  });
+  await page.goto(url);
+  await page.waitForSelector('body[data-wasm="ready"]');
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+  if (!after) await cdp.send('Profiler.start');
+  const t0 = Date.now();
+  await page.setInputFiles('#file-input', files);
+  await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state), null, { timeout: 120_000 });
+  if (after) {
+    await cdp.send('Profiler.start');
+    if (after === 'scan') {
+      await page.click('#prov-scan');
+      await page.waitForFunction(() => /^Exact/.test(document.getElementById('prov-state').textContent), null, { timeout: 120_000 }).catch(() => {});
+    } else {
+      await page.click('#export-raw');
+      await page.waitForFunction(() => /Saved /.test(document.getElementById('export-note').textContent), null, { timeout: 30_000 }).catch(() => {});
+    }
+  }
+  const ms = Date.now() - t0;
+  const { profile } = await cdp.send('Profiler.stop');
+  mkdirSync(join(ROOT, 'bench-out'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench-out/page.cpuprofile'), JSON.stringify(profile));
+  // Self time per function.
+  const dt = new Map();
+  profile.samples.forEach((id, i) => dt.set(id, (dt.get(id) || 0) + (profile.timeDeltas[i] || 0)));
+  const self = new Map();
+  let total = 0;
+  for (const n of profile.nodes) {
+    const us = dt.get(n.id) || 0;
+    total += us;
+    const f = n.callFrame;
+    const key = `${f.functionName || '(anonymous)'} ${f.url ? f.url.split('/').pop() + ':' + (f.lineNumber + 1) : ''}`.trim();
+    self.set(key, (self.get(key) || 0) + us);
+  }
+  console.log(`${ms} ms wall (${after ? after : 'open'}), ${(total / 1000).toFixed(0)} ms sampled; top self time:`);
+  for (const [k, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${(us / 1000).toFixed(1).padStart(8)} ms  ${k}`);
+  console.log('full profile: bench-out/page.cpuprofile (open it in Chrome DevTools, Performance)');
+} finally {
+  await browser.close();
+  await new Promise((r) => server.close(r));
+}

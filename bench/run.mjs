@@ -1,0 +1,567 @@
+#!/usr/bin/env node
+// The benchmark: vhd-viewer side by side with the tools people use today, natively and in the
+// page (headless Chromium), on inputs it makes itself (bench-out/inputs/, never committed).
+//
+//   make bench                 # setup, build, then this script
+//   node bench/run.mjs [--runs N] [--cap S] [--page-cap S] [--native-only | --page-only]
+//
+// Prints one table (Markdown, so that the README can quote it) and writes bench-out/results.json
+// and bench-out/table.md. Why a Node script: the page half needs Node (playwright-core) anyway,
+// and one program can then time both halves, check the targets and print one table.
+//
+// How it measures (native): every command runs under GNU time (`/usr/bin/time -f %M`, peak RSS)
+// with its stdout on /dev/null; wall time is taken around it in this script. The first run of
+// each command is a warm-up (and warms the page cache); the median of the next runs is reported.
+// Flattening the two huge disks takes minutes per tool, so those runs are capped (--cap seconds):
+// a capped run is stopped, and its throughput is the bytes it had written to stdout
+// (/proc/PID/io wchar) — or read, for qemu-img, whose null-co target is not a file — per second.
+import { spawn, execFileSync } from 'node:child_process';
+import { openSync, closeSync, readFileSync, writeFileSync, mkdirSync, existsSync, rmSync, statSync, readdirSync } from 'node:fs';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tmpdir, cpus, totalmem } from 'node:os';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const OUT = join(ROOT, 'bench-out');
+const IN = join(OUT, 'inputs');
+const VV = join(ROOT, 'target/release/vhd-viewer');
+const INPUTS_BIN = join(ROOT, 'target/release/examples/bench_inputs');
+const GIB = 2 ** 30;
+const MIB = 2 ** 20;
+
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? Number(argv[i + 1]) : dflt;
+};
+const RUNS = opt('--runs', 5);
+const CAP = opt('--cap', 25);
+const PAGE_CAP = opt('--page-cap', 20);
+const NATIVE = !argv.includes('--page-only');
+const PAGE = !argv.includes('--native-only');
+
+const log = (...a) => console.error('bench:', ...a);
+const sh = (cmd, args) => {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  } catch (e) {
+    return (e.stdout || '').trim() || `(${cmd} failed)`;
+  }
+};
+const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+// ------------------------------------------------------------------------------------ inputs
+
+for (const p of [VV, INPUTS_BIN]) {
+  if (!existsSync(p)) {
+    console.error(`bench: ${p} is missing: run \`make bench\` (or cargo build --release --bin vhd-viewer --example bench_inputs)`);
+    process.exit(2);
+  }
+}
+mkdirSync(OUT, { recursive: true });
+log('making the inputs that are missing (cached in bench-out/inputs/)');
+execFileSync(INPUTS_BIN, ['make', IN], { stdio: 'inherit' });
+
+const chainFiles = Array.from({ length: 8 }, (_, i) => join(IN, `chain8-${7 - i}.vhd`));
+const INPUTS = [
+  { key: 'chain8', label: 'chain, 8 files, 1 GiB', files: chainFiles, size: GIB },
+  { key: 'data-4g', label: '4 GiB full of data', files: [join(IN, 'data-4g.vhd')], size: 4 * GIB },
+  { key: 'sparse-2040g', label: '2040 GiB sparse', files: [join(IN, 'sparse-2040g.vhd')], size: 2040 * GIB, big: true },
+  // Last: flattening it reads 127 GiB of holes, which pushes everything else out of the page cache.
+  { key: 'full-127g', label: '127 GiB all allocated', files: [join(IN, 'full-127g.vhd')], size: 127 * GIB, big: true, allAllocated: true, cold: true },
+];
+for (const i of INPUTS) {
+  i.top = i.files[0];
+  i.fileBytes = i.files.reduce((s, f) => s + statSync(f).size, 0);
+  i.diskBytes = i.files.reduce((s, f) => s + statSync(f, { bigint: false }).blocks * 512, 0);
+}
+
+// What opening reads, per file (the core's Opener through a counting reader).
+const openReads = sh(INPUTS_BIN, ['open-reads', ...INPUTS.flatMap((i) => i.files)])
+  .split('\n')
+  .filter(Boolean)
+  .map((l) => JSON.parse(l));
+
+// ------------------------------------------------------------------------------------ running
+
+let seq = 0;
+const timeFile = join(tmpdir(), `vhd-bench-time-${process.pid}`);
+
+/** The pid of `/usr/bin/time`'s child (the command measured): the process whose parent it is. */
+function childOf(pid) {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) return Number(d);
+    } catch {
+      /* gone */
+    }
+  }
+  return 0;
+}
+
+function procIo(pid) {
+  try {
+    const o = {};
+    for (const l of readFileSync(`/proc/${pid}/io`, 'utf8').split('\n')) {
+      const [k, v] = l.split(':');
+      if (v) o[k.trim()] = Number(v.trim());
+    }
+    return o;
+  } catch {
+    return null;
+  }
+}
+
+/** Runs `cmd` once under GNU time, stdout to /dev/null. Stops it after `capS` seconds if set. */
+function runOnce(cmd, { capS = 0, dropCache = null } = {}) {
+  // The 127 GiB file does not fit in the page cache: each capped run starts with none of it
+  // cached (its holes cost no disk reads), so that no tool reads what the one before left.
+  if (dropCache) for (const f of dropCache) execFileSync('dd', [`if=${f}`, 'iflag=nocache', 'count=0', 'status=none']);
+  return new Promise((done) => {
+    const tf = `${timeFile}-${seq++}`;
+    const out = openSync('/dev/null', 'w');
+    const t0 = process.hrtime.bigint();
+    const child = spawn('/usr/bin/time', ['-f', '%M', '-o', tf, ...cmd], { stdio: ['ignore', out, 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      if (stderr.length < 2000) stderr += d;
+    });
+    let capped = null;
+    const timer = capS
+      ? setTimeout(() => {
+          const pid = childOf(child.pid);
+          if (!pid) return;
+          const io = procIo(pid);
+          capped = { ms: Number(process.hrtime.bigint() - t0) / 1e6, wchar: io?.wchar ?? 0, rchar: io?.rchar ?? 0 };
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }, capS * 1000)
+      : null;
+    child.on('close', (code) => {
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (timer) clearTimeout(timer);
+      closeSync(out);
+      let rssKiB = null;
+      try {
+        const lines = readFileSync(tf, 'utf8').trim().split('\n');
+        rssKiB = Number(lines[lines.length - 1]) || null;
+        rmSync(tf);
+      } catch {
+        /* no report */
+      }
+      const failed = !capped && code !== 0;
+      done({ ms: capped ? capped.ms : ms, rssKiB, capped, failed, code, stderr: failed ? stderr.trim().slice(0, 300) : '' });
+    });
+  });
+}
+
+/**
+ * A warm-up run, then up to RUNS timed runs (fewer when each takes long). Returns the median
+ * time, the peak RSS over all runs, and every time.
+ */
+async function measure(cmd, { capS = 0, budgetS = 8, dropCache = null } = {}) {
+  const first = await runOnce(cmd, { capS, dropCache });
+  if (first.failed) return { failed: true, error: first.stderr || `exit ${first.code}`, cmd };
+  if (first.capped) return { capped: true, ms: first.ms, rssKiB: first.rssKiB, wchar: first.capped.wchar, rchar: first.capped.rchar, times: [first.ms], cmd };
+  const n = Math.max(1, Math.min(RUNS, Math.floor((budgetS * 1000) / Math.max(first.ms, 1))));
+  const times = [];
+  let rss = first.rssKiB;
+  for (let k = 0; k < n; k++) {
+    const r = await runOnce(cmd);
+    if (r.failed) return { failed: true, error: r.stderr || `exit ${r.code}`, cmd };
+    times.push(r.ms);
+    rss = Math.max(rss ?? 0, r.rssKiB ?? 0);
+  }
+  const sorted = [...times].sort((a, b) => a - b);
+  const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+  return { ms: median, min: sorted[0], rssKiB: rss, times, warmupMs: first.ms, cmd };
+}
+
+function qemuSize(file) {
+  return JSON.parse(sh('qemu-img', ['info', '--output=json', '-f', 'vpc', file]))['virtual-size'];
+}
+
+// ------------------------------------------------------------------------------------ native
+
+const rows = [];
+const floor = NATIVE ? await measure(['true']) : null;
+
+async function native() {
+  for (const input of INPUTS) {
+    log(`${input.label}: info, map, flatten (load ${load()})`);
+    const f = input.top;
+    const note = input.files.length > 1 ? 'qemu-img and vhdiinfo read the top file only (no parent)' : '';
+    const add = (op, tool, m, extra = {}) => rows.push({ op, input: input.key, label: input.label, tool, ...m, ...extra });
+
+    // Open + header + BAT.
+    add('open', 'vhd-viewer info', await measure([VV, 'info', f]));
+    add('open', 'qemu-img info', await measure(['qemu-img', 'info', '-f', 'vpc', f]), { note });
+    add('open', 'vhdiinfo', await measure(['vhdiinfo', f]), { note });
+
+    // The allocation map, with bitmaps.
+    add('map', 'vhd-viewer map', await measure([VV, 'map', f]), { lines: Number(sh('sh', ['-c', `"${VV}" map "${f}" | wc -l`])) });
+    add('map', 'qemu-img map', await measure(['qemu-img', 'map', '-f', 'vpc', f]), {
+      lines: Number(sh('sh', ['-c', `qemu-img map -f vpc "${f}" | wc -l`])),
+      note: 'qemu-img does not read bitmaps: one range per block' + (note ? '; top file only' : ''),
+    });
+
+    // Flattening.
+    const capS = input.big ? CAP : 0;
+    const dropCache = input.cold ? input.files : null;
+    const size = input.size;
+    add('flatten', 'vhd-viewer cat', await measure([VV, 'cat', f], { capS, dropCache }), { bytes: size });
+    add('flatten', 'qemu-img convert', await measure(['qemu-img', 'convert', '-n', '-f', 'vpc', f, '--target-image-opts', `driver=null-co,size=${qemuSize(f)}`], { capS, dropCache }), {
+      bytes: size,
+      note: input.files.length > 1 ? 'top file only: qemu-img ignores the parent' : '',
+      allAllocated: input.allAllocated,
+    });
+    add('flatten', '7zz x -so', await measure(['7zz', 'x', '-tVHD', '-so', '-bso0', '-bsp0', f], { capS, dropCache }), { bytes: size });
+    add('flatten', 'cat (the files)', await measure(['cat', ...input.files], { capS, dropCache }), {
+      bytes: input.fileBytes,
+      note: input.key === 'sparse-2040g' ? 'the file is 0.006 % of the disk' : input.files.length > 1 ? 'all 8 files' : '',
+    });
+  }
+}
+
+// ------------------------------------------------------------------------------------ page
+
+const pageResults = [];
+
+async function page() {
+  const { chromium } = await import('playwright-core');
+  const { serve } = await import(join(ROOT, 'scripts/serve.mjs'));
+  if (!existsSync(join(ROOT, 'www/pkg/vhd_viewer_bg.wasm'))) throw new Error('www/pkg is not built: run make wasm');
+  const { server, url } = await serve({ root: join(ROOT, 'www'), port: 0 });
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    for (const input of INPUTS) {
+      log(`page: ${input.label} (load ${load()})`);
+      // A warm page cache, as for the native rows (the 127 GiB file cannot be: its holes are made on the fly).
+      if (!input.cold) execFileSync('cat', input.files, { stdio: ['ignore', 'ignore', 'inherit'] });
+      pageResults.push(await pageInput(browser, url, input));
+    }
+  } finally {
+    await browser.close();
+    await new Promise((r) => server.close(r));
+  }
+}
+
+/** In the page: the wasm instance's memory size. */
+const heapFn = async () => {
+  const m = await import(new URL('pkg/vhd_viewer.js', location.href).href);
+  return (await m.default()).memory.buffer.byteLength;
+};
+
+async function newPage(browser, url) {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  // A save-file stand-in that throws the bytes away: the page's own flatten (writeRaw) runs,
+  // and writing costs nothing, like `> /dev/null`.
+  await page.addInitScript(() => {
+    window.__bench = { written: 0, writes: 0, t: {} };
+    window.showSaveFilePicker = async (o) => ({
+      name: o.suggestedName,
+      async createWritable() {
+        return {
+          async truncate() {},
+          async write({ data }) {
+            window.__bench.written += data.length;
+            window.__bench.writes++;
+          },
+          async close() {},
+          async abort() {},
+        };
+      },
+    });
+  });
+  await page.goto(url);
+  await page.waitForSelector('body[data-wasm="ready"]');
+  page.errors = errors;
+  return page;
+}
+
+/** Gives the files to the page and times it to the header, the BAT map and "ready". */
+async function openInPage(page, input) {
+  await page.evaluate(() => {
+    const B = window.__bench;
+    B.t = {};
+    const stats = () => ({ ...window.vhdViewer.readStats });
+    document.addEventListener('change', () => (B.t.given = performance.now()), { capture: true, once: true });
+    const obs = new MutationObserver(() => {
+      const now = performance.now();
+      if (!B.t.header && document.querySelector('#structures-body [data-field]')) {
+        B.t.header = now;
+        B.readsAtHeader = stats();
+        requestAnimationFrame(() => (B.t.headerFrame = performance.now()));
+      }
+      if (!B.t.bat && document.querySelector('#bat-legend .key')) {
+        B.t.bat = now;
+        requestAnimationFrame(() => (B.t.batFrame = performance.now()));
+      }
+      if (!B.t.ready && document.body.dataset.state === 'ready') B.t.ready = now;
+      if (B.t.header && B.t.bat && B.t.ready) obs.disconnect();
+    });
+    obs.observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ['data-state'] });
+  });
+  await page.setInputFiles('#file-input', input.files);
+  await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state) && window.__bench.t.batFrame && window.__bench.t.headerFrame, null, { timeout: 60_000 });
+  const r = await page.evaluate(() => {
+    const B = window.__bench;
+    const t = B.t;
+    return {
+      state: document.body.dataset.state,
+      headerMs: t.headerFrame - t.given,
+      headerDomMs: t.header - t.given,
+      batMs: t.batFrame - t.given,
+      readyMs: t.ready - t.given,
+      readsAtHeader: B.readsAtHeader,
+    };
+  });
+  return r;
+}
+
+/** Clicks `button`, waits for `doneFn` (in the page) or the cap; then cancels the task. */
+async function timedTask(page, button, doneFn, capS) {
+  const t0 = await page.evaluate(() => performance.now());
+  await page.click(button);
+  let finished = true;
+  try {
+    await page.waitForFunction(doneFn, null, { timeout: capS * 1000, polling: 50 });
+  } catch {
+    finished = false;
+  }
+  const r = await page.evaluate((t0) => {
+    const p = document.getElementById('task-progress');
+    return { ms: performance.now() - t0, value: Number(p.value), max: Number(p.max) };
+  }, t0);
+  if (!finished) {
+    await page.click('#task-cancel').catch(() => {});
+    await page.waitForFunction(() => document.getElementById('task').hidden, null, { timeout: 10_000 }).catch(() => {});
+  }
+  return { ...r, finished };
+}
+
+function median(a) {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+async function pageInput(browser, url, input) {
+  const res = { input: input.key, label: input.label, size: input.size };
+  // Opening: RUNS fresh pages, median.
+  const opens = [];
+  let page;
+  for (let k = 0; k < Math.max(1, RUNS); k++) {
+    if (page) await page.close();
+    page = await newPage(browser, url);
+    if (k === 0) res.heapBeforeOpen = await page.evaluate(heapFn);
+    opens.push(await openInPage(page, input));
+  }
+  res.state = opens[0].state;
+  res.openRuns = opens.map((o) => Math.round(o.headerMs * 10) / 10);
+  res.headerMs = median(opens.map((o) => o.headerMs));
+  res.headerDomMs = median(opens.map((o) => o.headerDomMs));
+  res.batMs = median(opens.map((o) => o.batMs));
+  res.readyMs = median(opens.map((o) => o.readyMs));
+  res.readsAtHeader = opens[opens.length - 1].readsAtHeader;
+  res.heapAfterOpen = await page.evaluate(heapFn);
+
+  // The full bitmap scan (exact provenance map).
+  const scanNeeded = !(await page.isDisabled('#prov-scan'));
+  if (scanNeeded) {
+    const s = await timedTask(page, '#prov-scan', () => /^Exact/.test(document.getElementById('prov-state').textContent), PAGE_CAP);
+    res.scan = s;
+    res.scanBitmaps = await page.evaluate(() => window.vhdViewer.readStats.reads);
+  } else res.scan = { ms: 0, finished: true, note: 'no bitmaps needed' };
+  res.heapAfterScan = await page.evaluate(heapFn);
+
+  // Flatten: the page's raw export into a stand-in file that throws the bytes away.
+  const f = await timedTask(page, '#export-raw', () => /Saved /.test(document.getElementById('export-note').textContent), PAGE_CAP);
+  const doneBytes = f.finished ? input.size : f.value;
+  res.flatten = { ...f, bytes: doneBytes, bytesPerS: (doneBytes / f.ms) * 1000, written: await page.evaluate(() => window.__bench.written) };
+  res.heapAfterFlatten = await page.evaluate(heapFn);
+
+  // The page's limit: reading the files themselves, Blob.slice by 8 MiB, in order.
+  res.readFiles = await page.evaluate(async (capMs) => {
+    const files = window.vhdViewer.state.files.map((f) => f.blob);
+    const t0 = performance.now();
+    let bytes = 0;
+    for (const b of files) {
+      for (let at = 0; at < b.size && performance.now() - t0 < capMs; at += 8 << 20) {
+        bytes += (await b.slice(at, Math.min(b.size, at + (8 << 20))).arrayBuffer()).byteLength;
+      }
+    }
+    const ms = performance.now() - t0;
+    return { ms, bytes, bytesPerS: (bytes / ms) * 1000 };
+  }, PAGE_CAP * 1000);
+  res.heapPeak = Math.max(res.heapBeforeOpen, res.heapAfterOpen, res.heapAfterScan, res.heapAfterFlatten);
+  res.errors = page.errors;
+  await page.close();
+  return res;
+}
+
+// ------------------------------------------------------------------------------------ report
+
+const fmtMs = (ms) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 1 : 0)} ms`);
+const fmtRate = (bps) => (bps >= GIB ? `${(bps / GIB).toFixed(2)} GiB/s` : `${(bps / MIB).toFixed(0)} MiB/s`);
+const fmtKiB = (k) => (k == null ? '?' : `${(k / 1024).toFixed(1)} MiB`);
+const fmtBytes = (b) => (b >= GIB ? `${(b / GIB).toFixed(1)} GiB` : b >= MIB ? `${(b / MIB).toFixed(1)} MiB` : `${b} B`);
+
+/** Bytes per second of a flatten row: capped runs by what they had written (qemu: read). */
+function rate(r) {
+  if (r.failed) return null;
+  if (r.capped && r.tool.startsWith('qemu')) return r.allAllocated ? (r.rchar / r.ms) * 1000 : null; // it skips unallocated blocks: reads say nothing of progress
+  if (r.capped) return (r.wchar / r.ms) * 1000;
+  return (r.bytes / r.ms) * 1000;
+}
+
+function nativeTable() {
+  const lines = [
+    '| operation | input | tool | time (median) | throughput | max RSS | time ÷ vhd-viewer\'s | notes |',
+    '|---|---|---|---:|---:|---:|---:|---|',
+  ];
+  for (const r of rows) {
+    const ours = rows.find((o) => o.op === r.op && o.input === r.input && o.tool.startsWith('vhd-viewer'));
+    const notes = [r.note, r.lines != null ? `${r.lines} lines` : ''].filter(Boolean);
+    if (r.failed) {
+      lines.push(`| ${r.op} | ${r.label} | ${r.tool} | failed | | | | ${r.error.replace(/\|/g, '/').replace(/\n/g, ' ')} |`);
+      continue;
+    }
+    let time = fmtMs(r.ms);
+    let ratio = ours && !ours.failed ? (r.ms / ours.ms).toFixed(2) : '';
+    if (r.capped) {
+      time = `> ${fmtMs(r.ms)} (stopped)`;
+      notes.push(`stopped after ${fmtBytes(r.tool.startsWith('qemu') ? r.rchar : r.wchar)} ${r.tool.startsWith('qemu') ? 'read' : 'written'}`);
+    }
+    if (r.op === 'flatten' && ours && (r.capped || ours.capped)) ratio = rate(r) ? `${(rate(ours) / rate(r)).toFixed(2)} (by rate)` : '';
+    const tp = r.op === 'flatten' && rate(r) ? fmtRate(rate(r)) : '';
+    lines.push(`| ${r.op} | ${r.label} | ${r.tool} | ${time} | ${tp} | ${fmtKiB(r.rssKiB)} | ${ratio} | ${notes.join('; ')} |`);
+  }
+  return lines.join('\n');
+}
+
+function pageTable() {
+  const lines = [
+    '| input (in Chromium) | to header | to BAT map | to ready | reads at header | bitmap scan | flatten | read the files | flatten ÷ native cat | wasm heap: start / open / scan / flatten |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const p of pageResults) {
+    const nat = rows.find((r) => r.input === p.input && r.tool.startsWith('cat'));
+    const scan = p.scan.note ? p.scan.note : p.scan.finished ? fmtMs(p.scan.ms) : `> ${fmtMs(p.scan.ms)} (${p.scan.value} of ${p.scan.max} squares)`;
+    const fl = `${fmtRate(p.flatten.bytesPerS)}${p.flatten.finished ? ` (${fmtMs(p.flatten.ms)})` : ` (stopped at ${fmtBytes(p.flatten.bytes)})`}`;
+    const vsCat = nat && rate(nat) ? `${((100 * p.flatten.bytesPerS) / rate(nat)).toFixed(0)} %` : '';
+    const mb = (b) => (b / MIB).toFixed(1);
+    lines.push(
+      `| ${p.label} | ${fmtMs(p.headerMs)} | ${fmtMs(p.batMs)} | ${fmtMs(p.readyMs)} | ${p.readsAtHeader.reads} (${fmtBytes(p.readsAtHeader.bytes)}) | ${scan} | ${fl} | ${fmtRate(p.readFiles.bytesPerS)} | ${vsCat} | ${mb(p.heapBeforeOpen)} / ${mb(p.heapAfterOpen)} / ${mb(p.heapAfterScan)} / ${mb(p.heapAfterFlatten)} MiB |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function targets() {
+  const out = [];
+  const mark = (ok) => (ok === null ? '–' : ok ? 'met' : 'MISSED');
+  // Opening reads.
+  const worst = openReads.reduce((w, o) => (o.small_reads > w.small_reads ? o : w), openReads[0]);
+  out.push(`- Opening reads few small ranges plus the BAT: at most ${worst.small_reads} small reads (${worst.small_bytes} bytes) plus the BAT per file (worst: ${worst.file.split('/').pop()}; the 2040 GiB disk: ${openReads.find((o) => /2040/.test(o.file)).small_reads} reads + a ${fmtBytes(openReads.find((o) => /2040/.test(o.file)).bat_bytes)} BAT): ${mark(worst.small_reads < 10)}`);
+  const p2040 = pageResults.find((p) => p.input === 'sparse-2040g');
+  if (p2040) out.push(`- Opening the 2040 GiB disk in the page takes under 50 ms (to the header drawn): ${fmtMs(p2040.headerMs)}: ${mark(p2040.headerMs < 50)}`);
+  for (const input of INPUTS) {
+    const ours = rows.find((r) => r.op === 'map' && r.input === input.key && r.tool.startsWith('vhd'));
+    const q = rows.find((r) => r.op === 'map' && r.input === input.key && r.tool.startsWith('qemu'));
+    if (ours && q && !ours.failed && !q.failed) out.push(`- map no slower than qemu-img map, ${input.label}: ${fmtMs(ours.ms)} vs ${fmtMs(q.ms)} (${ours.lines} vs ${q.lines} lines): ${mark(ours.ms <= q.ms * 1.05)}`);
+  }
+  for (const input of INPUTS) {
+    const ours = rows.find((r) => r.op === 'flatten' && r.input === input.key && r.tool.startsWith('vhd'));
+    const c = rows.find((r) => r.op === 'flatten' && r.input === input.key && r.tool.startsWith('cat'));
+    if (ours && c && rate(ours) && rate(c)) {
+      const pct = (100 * rate(ours)) / rate(c);
+      if (input.key === 'sparse-2040g') out.push(`- flatten natively, ${input.label}: ${fmtRate(rate(ours))} of virtual disk (cat of the 132 MiB file is no limit here): –`);
+      else if (input.files.length > 1) out.push(`- flatten natively, ${input.label}: ${fmtMs(ours.ms)}, ${((100 * c.ms) / ours.ms).toFixed(0)} % of the speed of cat reading all ${input.files.length} files (${fmtMs(c.ms)}; ${pct.toFixed(0)} % by bytes per second): ${mark(c.ms / ours.ms >= 0.8)}`);
+      else out.push(`- flatten natively at >= 80 % of cat's throughput, ${input.label}: ${pct.toFixed(0)} %: ${mark(pct >= 80)}`);
+    }
+  }
+  for (const p of pageResults) {
+    const c = rows.find((r) => r.op === 'flatten' && r.input === p.input && r.tool.startsWith('cat'));
+    if (c && rate(c) && p.input !== 'sparse-2040g') {
+      const pct = (100 * p.flatten.bytesPerS) / rate(c);
+      out.push(`- flatten in the page at >= 50 % of native cat's throughput, ${p.label}: ${pct.toFixed(0)} % (${((100 * p.flatten.bytesPerS) / p.readFiles.bytesPerS).toFixed(0)} % of the page's own read of the files): ${mark(pct >= 50)}`);
+    }
+  }
+  if (pageResults.length) {
+    const worst = pageResults.reduce((w, p) => (p.heapPeak > w.heapPeak ? p : w), pageResults[0]);
+    out.push(`- wasm heap under 64 MiB for every input: at most ${(worst.heapPeak / MIB).toFixed(1)} MiB (${worst.label}): ${mark(worst.heapPeak < 64 * MIB)}`);
+  }
+  // RSS flat in the disk's size.
+  const rss = (key, tool) => rows.find((r) => r.input === key && r.tool === tool)?.rssKiB;
+  for (const tool of ['vhd-viewer info', 'vhd-viewer map', 'vhd-viewer cat']) {
+    const v = ['data-4g', 'full-127g', 'sparse-2040g'].map((k) => rss(k, tool));
+    if (v.every((x) => x != null)) out.push(`- peak RSS of \`${tool}\` at 4 GiB / 127 GiB / 2040 GiB: ${v.map(fmtKiB).join(' / ')}`);
+  }
+  return out.join('\n');
+}
+
+function machine() {
+  const cpu = (readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/) || [])[1] || '?';
+  const free = sh('free', ['-h']).split('\n').find((l) => l.startsWith('Mem:'));
+  return {
+    cpu,
+    nproc: Number(sh('nproc', [])),
+    mem: free ? free.replace(/\s+/g, ' ') : `${(totalmem() / GIB).toFixed(0)} GiB`,
+    kernel: sh('uname', ['-r']),
+    qemu: sh('qemu-img', ['--version']).split('\n')[0],
+    sevenzip: (sh('7zz', []).match(/7-Zip[^:]*/) || ['?'])[0].trim(),
+    vhdiinfo: sh('vhdiinfo', ['-V']).split('\n')[0],
+    chromium: sh('/usr/bin/chromium', ['--version']).split('\n').pop(),
+    filesystem: sh('df', ['-T', IN]).split('\n').pop().split(/\s+/)[1],
+  };
+}
+
+// ------------------------------------------------------------------------------------ main
+
+const startedAt = new Date();
+const loadStart = load();
+const t0 = Date.now();
+if (NATIVE) await native();
+if (PAGE) {
+  try {
+    await page();
+  } catch (e) {
+    log(`the page half failed: ${e.stack || e}`);
+  }
+}
+const loadEnd = load();
+const m = machine();
+const header = [
+  `Run ${startedAt.toISOString().replace(/\.\d+Z/, 'Z')} in ${((Date.now() - t0) / 1000).toFixed(0)} s on ${m.nproc} × ${m.cpu}, ${m.mem.replace(/^Mem: /, 'memory (free -h): ')}; ${m.filesystem}, Linux ${m.kernel}.`,
+  `Load average (1/5/15 min) at start ${loadStart}, at end ${loadEnd}. ${m.qemu}; ${m.sevenzip}; ${m.vhdiinfo}; ${m.chromium}.`,
+  floor ? `Floor: starting a process under GNU time from this script (\`true\`) takes ${fmtMs(floor.ms)}; every native time includes it.` : '',
+].filter(Boolean);
+const table = [
+  ...header,
+  '',
+  NATIVE ? nativeTable() : '',
+  '',
+  PAGE && pageResults.length ? pageTable() : '',
+  '',
+  'Targets:',
+  targets(),
+].join('\n');
+console.log(table);
+writeFileSync(join(OUT, 'table.md'), table + '\n');
+writeFileSync(
+  join(OUT, 'results.json'),
+  JSON.stringify({ startedAt, loadStart, loadEnd, machine: m, runs: RUNS, capS: CAP, pageCapS: PAGE_CAP, floor, openReads, native: rows, page: pageResults, inputs: INPUTS }, null, 2) + '\n',
+);
+log(`wrote ${join(OUT, 'results.json')} and ${join(OUT, 'table.md')}`);
