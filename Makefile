@@ -28,6 +28,13 @@ $(WASM_PKG): $(WASM_RAW)
 	node_modules/binaryen/bin/wasm-opt -Oz $(WASM_FEATURES) -o $(WASM_PKG) $(WASM_PKG)
 	@ls -l $(WASM_PKG)
 
+# The npm package (ES modules, the .wasm, .d.ts, README; no dependencies) in dist/, and the whole
+# viewer as one self-contained HTML file, dist/vhd-viewer.html, that works opened from disk.
+# `cd dist && npm pack` makes the tarball.
+.PHONY: package
+package: wasm
+	node scripts/package.mjs
+
 # The sample disks the page offers (www/samples/, generated, not committed).
 samples:
 	cargo run --quiet --release --example make_samples -- www/samples
@@ -51,7 +58,7 @@ test-wasm-build:
 test-web:
 	scripts/setup.sh all
 	cargo build --release
-	@$(MAKE) --no-print-directory wasm samples
+	@$(MAKE) --no-print-directory wasm samples package
 	node --test tests/web/
 
 # Every fuzz target (fuzz/, cargo-fuzz) for a few seconds each, from writer-made seeds.

@@ -462,4 +462,5 @@ ready.then(
   },
   (e) => message(`The WebAssembly part of the page did not load: ${e.message}`, 'error'),
 );
-loadSamples();
+// Opened from disk (the self-contained file), there are no samples beside the page to offer.
+if (location.protocol !== 'file:') loadSamples();

@@ -1,0 +1,2 @@
+// Importing this module registers <vhd-viewer>.
+export { VhdViewerElement } from './index.js';

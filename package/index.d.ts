@@ -1,0 +1,199 @@
+// Types of the vhd-viewer package: the <vhd-viewer> element and the JavaScript API.
+
+/** Bytes of a file, read piece by piece (an AsyncBuffer, as hyparquet calls it). */
+export interface Source {
+  readonly byteLength: number;
+  readonly name: string;
+  /** Bytes [start, end), shorter only at the end of the file. */
+  slice(start: number, end: number, signal?: AbortSignal): Promise<Uint8Array>;
+  readonly stats: { reads: number; bytes: number };
+}
+
+/** A file on a web server, read with HTTP Range requests. */
+export interface RemoteSource extends Source {
+  readonly url: string;
+  readonly stats: { reads: number; bytes: number; requests: number; transferred: number };
+}
+
+/** Why a remote file cannot be read. */
+export type RemoteErrorCode = 'not-found' | 'http' | 'network' | 'no-range' | 'no-content-range' | 'changed' | 'bad-answer';
+
+export class RemoteError extends Error {
+  readonly name: 'RemoteError';
+  readonly code: RemoteErrorCode;
+  readonly status?: number;
+  readonly url?: string;
+}
+
+export interface UrlSourceOptions {
+  /** Default: the last part of the URL's path. */
+  name?: string;
+  fetch?: typeof globalThis.fetch;
+  /** Added to every request (e.g. Authorization). */
+  headers?: HeadersInit;
+  signal?: AbortSignal;
+  onRequest?(request: { start: number; end: number; status: number; bytes: number }): void;
+}
+
+/** A remote file: one request learns its size; then only the bytes asked for travel. */
+export function urlSource(url: string | URL, options?: UrlSourceOptions): Promise<RemoteSource>;
+export function blobSource(blob: Blob, name?: string, onRead?: (start: number, end: number) => void): Source & { readonly blob: Blob };
+export function bytesSource(bytes: Uint8Array, name?: string): Source;
+
+export interface ByteRange {
+  offset: number;
+  len: number;
+}
+/** Ranges that touch or overlap (or lie at most `gap` bytes apart) merged, sorted by offset. */
+export function mergeRanges(ranges: ByteRange[], gap?: number): { start: number; end: number; members: number[] }[];
+/** Reads `ranges` in as few reads (requests) as possible; one Uint8Array per range, in order. */
+export function readRanges(source: Source, ranges: ByteRange[], signal?: AbortSignal, gap?: number): Promise<Uint8Array[]>;
+
+/** What a disk can be opened from: a URL, a File or Blob, or anything with byteLength and slice(). */
+export type DiskInput =
+  | string
+  | URL
+  | Blob
+  | Source
+  | { byteLength: number; name?: string; slice(start: number, end: number): Promise<Uint8Array | ArrayBuffer> | Uint8Array | ArrayBuffer };
+
+/** The .wasm, when it is not to be fetched from beside the modules. */
+export type WasmInput = BufferSource | WebAssembly.Module | Response | URL | string;
+
+export interface OpenOptions {
+  signal?: AbortSignal;
+  fetch?: typeof globalThis.fetch;
+  wasm?: WasmInput;
+}
+
+export interface Finding {
+  severity: 'error' | 'warning' | 'info';
+  code: string;
+  message: string;
+  layer: number;
+  offset: number | null;
+}
+
+export interface ChainLink {
+  file: string;
+  disk_type: DiskType;
+  creator_application: string;
+  current_size: number;
+  unique_id: string;
+  parent_unique_id: string | null;
+  parent_verified: boolean | null;
+  allocated_blocks: number;
+}
+
+export type DiskType = 'fixed' | 'dynamic' | 'differencing';
+
+/** The same object as `vhd-viewer info --json` (the main keys; every field is there). */
+export interface DiskInfo {
+  file: string;
+  file_size: number;
+  disk_type: DiskType;
+  current_size: number;
+  unique_id: string;
+  checksum_valid: boolean;
+  parent_missing: boolean;
+  all_findings: Finding[];
+  chain?: ChainLink[];
+  fields: { key: string; name: string; offset: number; size: number; raw: string; value: unknown; ok: boolean; explain: string }[];
+  [key: string]: unknown;
+}
+
+/** Where virtual bytes come from: a file of the chain, zeros, or a parent that was not given. */
+export interface Extent {
+  offset: number;
+  len: number;
+  kind: 'data' | 'zero' | 'missing';
+  layer: number | null;
+  fileOffset: number | null;
+}
+
+export interface OpenedFile {
+  name: string;
+  size: number;
+  /** Why the file is not a readable VHD. */
+  error?: string;
+  /** Index of the earlier file with the same unique id. */
+  duplicateOf?: number;
+  identity?: { diskType: DiskType; uniqueId: string; size: number; parentUniqueId: string | null; parentUnicodeName: string | null; parentCandidates: string[] };
+}
+
+/** An opened virtual disk: the top file and the parents found among the files given. */
+export class VhdDisk {
+  readonly info: DiskInfo;
+  /** The chain's file names, top first. */
+  readonly names: string[];
+  readonly sources: Source[];
+  /** Every file given, including those that are not VHDs. */
+  readonly files: OpenedFile[];
+  readonly chainCount: number;
+  readonly chainIndex: number;
+  /** What the last file's parent is called when it was not given, else null. */
+  readonly missingParent: { names: string[]; paths: string[]; id: string } | null;
+  /** The virtual disk's size in bytes. */
+  readonly size: number;
+  selectChain(k: number): void;
+  /** Layer `i`'s own info (the chain from it down). */
+  layerInfo(i: number): DiskInfo;
+  /** Virtual bytes [offset, offset + length), read through the chain. */
+  read(offset: number, length: number, options?: { signal?: AbortSignal }): Promise<Uint8Array>;
+  readWithExtents(offset: number, length: number, options?: { signal?: AbortSignal }): Promise<{ bytes: Uint8Array; extents: Extent[] }>;
+  /** Frees the WebAssembly memory. */
+  close(): void;
+}
+
+/** Opens a disk and its parents (in any order: they are matched by the ids inside them). */
+export function openVhd(inputs: DiskInput | DiskInput[], options?: OpenOptions): Promise<VhdDisk>;
+export function toSource(input: DiskInput, options?: { signal?: AbortSignal; fetch?: typeof globalThis.fetch; name?: string }): Promise<Source>;
+/** Instantiates the WebAssembly core once (the first call's argument wins). */
+export function loadWasm(wasm?: WasmInput): Promise<unknown>;
+
+export type VhdViewerView = 'summary' | 'footer' | 'chain' | 'bat' | 'bitmap' | 'hex' | 'findings';
+export const VIEWS: [VhdViewerView, string][];
+
+export interface VhdLoadEventDetail {
+  info: DiskInfo;
+  names: string[];
+}
+export interface VhdErrorEventDetail {
+  error: Error;
+  code: RemoteErrorCode | null;
+  message: string;
+}
+
+/**
+ * <vhd-viewer src="disk.vhd" parent="parent.vhd grandparent.vhd" view="bat" views="footer bat hex" sector="63">
+ * Without src it takes dropped or picked files. Theme it with --vhd-* custom properties.
+ */
+export class VhdViewerElement extends HTMLElement {
+  /** Registers the element (default name vhd-viewer); returns the class registered. */
+  static define(tag?: string, registry?: CustomElementRegistry): typeof VhdViewerElement;
+  static readonly observedAttributes: string[];
+  /** The disk's URL (the `src` attribute). */
+  src: string;
+  /** The parents' URLs separated by spaces (the `parent` attribute). */
+  parent: string;
+  /** The tab shown. */
+  view: VhdViewerView;
+  /** The opened disk, or null. */
+  readonly disk: VhdDisk | null;
+  readonly state: 'idle' | 'loading' | 'ready' | 'error';
+  /** Opens files, Blobs or URLs instead of src. */
+  open(inputs: DiskInput | DiskInput[]): Promise<void>;
+  addEventListener<K extends keyof VhdViewerEventMap>(type: K, listener: (this: VhdViewerElement, ev: VhdViewerEventMap[K]) => unknown, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
+}
+
+export interface VhdViewerEventMap extends HTMLElementEventMap {
+  'vhd-load': CustomEvent<VhdLoadEventDetail>;
+  'vhd-error': CustomEvent<VhdErrorEventDetail>;
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'vhd-viewer': VhdViewerElement;
+  }
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+// Builds, from www/ and package/, into dist/:
+// - the npm package `vhd-viewer` (package.json, ES modules, the .wasm, .d.ts, README): no runtime
+//   dependencies, no bundler needed; the .wasm is found beside the modules (import.meta.url);
+// - dist/vhd-viewer.html: the whole viewer page as one file (styles, modules and the .wasm inside)
+//   that works opened from disk (file://).
+// Run by `make package` after `make wasm`.
+import { readFileSync, writeFileSync, mkdirSync, rmSync, copyFileSync, readdirSync, statSync } from 'node:fs';
+import { join, dirname, relative, resolve, posix } from 'node:path';
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const WWW = join(ROOT, 'www');
+const DIST = join(ROOT, 'dist');
+const version = /^version\s*=\s*"([^"]+)"/m.exec(readFileSync(join(ROOT, 'Cargo.toml'), 'utf8'))[1];
+
+/** The modules the element and the API need (the page's app.js and export.js are left out). */
+const MODULES = ['api.js', 'cellmap.js', 'define.js', 'dom.js', 'driver.js', 'element.js', 'element-css.js', 'format.js', 'open.js', 'source.js', 'wasm.js', ...readdirSync(join(WWW, 'js/views')).map((f) => `views/${f}`)];
+const PKG = ['vhd_viewer.js', 'vhd_viewer_bg.wasm', 'vhd_viewer.d.ts'];
+
+for (const f of PKG) statSync(join(WWW, 'pkg', f)); // fails clearly when `make wasm` was not run
+
+// ------------------------------------------------------------------ the npm package
+rmSync(DIST, { recursive: true, force: true });
+const copy = (from, to) => {
+  mkdirSync(dirname(to), { recursive: true });
+  copyFileSync(from, to);
+};
+for (const m of MODULES) copy(join(WWW, 'js', m), join(DIST, 'js', m));
+for (const f of PKG) copy(join(WWW, 'pkg', f), join(DIST, 'pkg', f));
+for (const f of ['index.js', 'define.js', 'index.d.ts', 'define.d.ts', 'README.md']) copy(join(ROOT, 'package', f), join(DIST, f));
+
+const pkg = {
+  name: 'vhd-viewer',
+  version,
+  description: 'Look inside Microsoft VHD disk images (fixed, dynamic, differencing) in the browser: a <vhd-viewer> element and a JavaScript API, reading local files or remote disks with HTTP Range requests. Rust compiled to WebAssembly, no dependencies.',
+  license: 'MIT OR Apache-2.0',
+  type: 'module',
+  main: './index.js',
+  types: './index.d.ts',
+  exports: {
+    '.': { types: './index.d.ts', default: './index.js' },
+    './define': { types: './define.d.ts', default: './define.js' },
+    './define.js': { types: './define.d.ts', default: './define.js' },
+    './vhd_viewer_bg.wasm': './pkg/vhd_viewer_bg.wasm',
+    './package.json': './package.json',
+  },
+  files: ['index.js', 'index.d.ts', 'define.js', 'define.d.ts', 'js/', 'pkg/', 'README.md'],
+  sideEffects: ['./define.js', './js/define.js'],
+  keywords: ['vhd', 'virtual-hard-disk', 'disk-image', 'web-component', 'custom-element', 'webassembly', 'http-range'],
+};
+writeFileSync(join(DIST, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
+
+// ------------------------------------------------------------------ the self-contained page
+// Every module becomes a data: URL under a bare name (@vhd/js/…) in an import map, its relative
+// imports rewritten to those names; the .wasm travels as base64 and is given to the loader as
+// bytes. The page's Content-Security-Policy stays strict: the inline parts are allowed by hash.
+const sha = (text) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
+const pageModules = [];
+(function walk(dir) {
+  for (const f of readdirSync(dir)) {
+    const p = join(dir, f);
+    if (statSync(p).isDirectory()) walk(p);
+    else if (f.endsWith('.js')) pageModules.push(relative(WWW, p).split('\\').join('/'));
+  }
+})(join(WWW, 'js'));
+pageModules.push('pkg/vhd_viewer.js');
+const imports = {};
+for (const m of pageModules) {
+  const text = readFileSync(join(WWW, m), 'utf8').replace(/(\bfrom\s*|\bimport\s*\(?\s*)(['"])(\.{1,2}\/[^'"]+)\2/g, (all, kw, q, spec) => {
+    const target = posix.normalize(posix.join(posix.dirname(m), spec));
+    if (!pageModules.includes(target)) throw new Error(`${m} imports ${spec}, which is not a module of www/`);
+    return `${kw}${q}@vhd/${target}${q}`;
+  });
+  imports[`@vhd/${m}`] = `data:text/javascript;base64,${Buffer.from(text).toString('base64')}`;
+}
+const importMap = JSON.stringify({ imports });
+const boot = `
+import { loadWasm } from '@vhd/js/wasm.js';
+const b64 = document.getElementById('vhd-viewer-wasm').textContent.trim();
+const bin = atob(b64);
+const bytes = new Uint8Array(bin.length);
+for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+loadWasm(bytes);
+await import('@vhd/js/app.js');
+`;
+const css = readFileSync(join(WWW, 'css/style.css'), 'utf8');
+const wasmB64 = readFileSync(join(WWW, 'pkg/vhd_viewer_bg.wasm')).toString('base64');
+let html = readFileSync(join(WWW, 'index.html'), 'utf8');
+const csp = `default-src 'none'; script-src ${sha(importMap)} ${sha(boot)} data: 'wasm-unsafe-eval'; style-src ${sha(css)}; img-src data: blob:; connect-src 'none'; base-uri 'none'; form-action 'none'; object-src 'none'`;
+const replace = (re, by) => {
+  if (!re.test(html)) throw new Error(`index.html no longer has ${re}`);
+  html = html.replace(re, () => by);
+};
+replace(/<meta http-equiv="Content-Security-Policy" content="[^"]*">/, `<meta http-equiv="Content-Security-Policy" content="${csp}">`);
+replace(/<link rel="stylesheet" href="css\/style.css">/, `<style>${css}</style>`);
+replace(
+  /<script type="module" src="js\/app.js"><\/script>/,
+  `<script type="importmap">${importMap}</script>\n<script type="module">${boot}</script>\n<script type="application/octet-stream" id="vhd-viewer-wasm">${wasmB64}</script>`,
+);
+html = html.replace('<title>', `<!-- The VHD viewer ${version} as one file: open it from disk, no server needed. Built by make package. -->\n<title>`);
+writeFileSync(join(DIST, 'vhd-viewer.html'), html);
+
+const size = (p) => statSync(join(DIST, p)).size;
+console.log(`dist/: npm package vhd-viewer ${version} (pack it with: cd dist && npm pack); dist/vhd-viewer.html ${(size('vhd-viewer.html') / 1024).toFixed(0)} KiB`);

@@ -1,0 +1,369 @@
+// The <vhd-viewer> element, remote disks over HTTP Range, the npm package and the self-contained
+// file, in headless Chromium. Servers: `A` serves the page and same-origin disks (with Range,
+// logging every answer's bytes), `B` another origin without CORS headers, `C` another origin that
+// ignores Range (answers 200 with the whole file), `D` another origin with CORS.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, readFileSync, writeFileSync, existsSync, mkdirSync, symlinkSync, utimesSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+import { serve } from '../../scripts/serve.mjs';
+import { CHROMIUM_ARGS, ROOT, WWW, SAMPLES, cliInfo, cliCat, tempDir, screenshotPath } from './helpers.mjs';
+
+const DIST = join(ROOT, 'dist');
+const sample = (n) => join(SAMPLES, n);
+const GRAND = sample('grandchild.vhd');
+const CHILD = sample('child.vhd');
+const BASE = sample('base.vhd');
+const DYNAMIC = sample('dynamic.vhd');
+
+let tmp;
+let context;
+const servers = {};
+const logs = { A: [], B: [], C: [], D: [] };
+
+before(async () => {
+  for (const f of [GRAND, CHILD, BASE, DYNAMIC, join(DIST, 'package.json'), join(DIST, 'vhd-viewer.html')]) assert.ok(existsSync(f), `${f} is missing: run make samples package`);
+  tmp = tempDir('vhd-embed-');
+  // A's folder: the page's files (linked) and the test's own disks and pages.
+  const a = join(tmp.dir, 'a');
+  mkdirSync(a);
+  for (const f of readdirSync(WWW)) symlinkSync(join(WWW, f), join(a, f));
+  // A 2040 GiB dynamic disk with a few blocks written far from its start: a 10 MiB file of which
+  // opening needs only the footer (and its copy), the header and the 4 MiB block table.
+  const huge = join(a, 'huge-written.vhd');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'vpc', '-o', 'subformat=dynamic,force_size=on', huge, '2040G']);
+  execFileSync('qemu-io', ['-f', 'vpc', '-c', 'write -P 0x11 100G 2M', '-c', 'write -P 0x22 1T 1M', '-c', 'write -P 0x33 2000G 4M', huge], { stdio: 'ignore' });
+  copyFileSync(DYNAMIC, join(a, 'changing.vhd'));
+  // The other origins' folder: a 1 GiB fixed disk (sparse on this disk) and a sample.
+  const b = join(tmp.dir, 'b');
+  mkdirSync(b);
+  execFileSync('qemu-img', ['create', '-q', '-f', 'vpc', '-o', 'subformat=fixed', join(b, 'big.vhd'), '1G']);
+  copyFileSync(DYNAMIC, join(b, 'dynamic.vhd'));
+  const log = (k) => (e) => logs[k].push(e);
+  servers.A = await serve({ root: a, port: 0, onResponse: log('A') });
+  servers.B = await serve({ root: b, port: 0, onResponse: log('B') });
+  servers.C = await serve({ root: b, port: 0, cors: true, ranges: false, onResponse: log('C') });
+  servers.D = await serve({ root: b, port: 0, cors: true, onResponse: log('D') });
+  context = await chromium.launchPersistentContext(join(tmp.dir, 'profile'), {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1100, height: 900 },
+  });
+});
+
+after(async () => {
+  await context?.close();
+  for (const s of Object.values(servers)) s.server.close();
+  tmp?.remove();
+});
+
+async function newPage() {
+  const page = await context.newPage();
+  page.errors = [];
+  page.requests = [];
+  page.on('pageerror', (e) => page.errors.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error') page.errors.push(m.text());
+  });
+  page.on('request', (r) => page.requests.push(r.url()));
+  return page;
+}
+
+/** A page on origin A made of `body`, with the element registered from www/js. */
+async function testPage(body, name = 'test.html') {
+  writeFileSync(join(tmp.dir, 'a', name), `<!doctype html><meta charset="utf-8"><title>test</title><link rel="icon" href="data:,"><script type="module" src="js/define.js"></script>\n${body}`);
+  const page = await newPage();
+  await page.goto(servers.A.url + name);
+  return page;
+}
+
+/** Waits until element `sel` is ready or failed; returns its state. */
+async function settledEl(page, sel) {
+  await page.waitForFunction((s) => ['ready', 'error'].includes(document.querySelector(s)?.dataset.state), sel);
+  return page.$eval(sel, (el) => el.dataset.state);
+}
+
+/** Every data-field in the element's shadow root as [key, text]. */
+function fieldsOf(page, sel) {
+  return page.$eval(sel, (el) => [...el.shadowRoot.querySelectorAll('[data-field]')].map((e) => [e.dataset.field, e.textContent]));
+}
+
+function text(v) {
+  if (v === null || v === undefined) return '';
+  if (Array.isArray(v)) return v.map(text).join(', ');
+  return String(v);
+}
+
+/** Every value the element shows equals info --json's; returns how many were compared. */
+async function compareElement(page, sel, expected) {
+  const fields = await fieldsOf(page, sel);
+  for (const [key, shown] of fields) {
+    const want = key.split('.').reduce((v, k) => (v === null || v === undefined ? undefined : v[k]), expected);
+    assert.notEqual(want, undefined, `data-field "${key}" is not a key of info --json`);
+    assert.equal(shown, text(want), `data-field "${key}"`);
+  }
+  const keys = new Set(fields.map(([k]) => k));
+  expected.fields.forEach((f, i) => assert.ok(keys.has(`fields.${i}.value`), `fields.${i}.value shown`));
+  for (const k of ['file', 'disk_type', 'current_size', 'unique_id', 'parent_missing']) assert.ok(keys.has(k), k);
+  return fields.length;
+}
+
+const messagesOf = (page, sel) => page.$eval(sel, (el) => el.shadowRoot.querySelector('.messages').textContent);
+const vhdLog = (k, name) => logs[k].filter((e) => e.path.endsWith(name));
+const sum = (list) => list.reduce((n, e) => n + e.bytes, 0);
+
+test('a remote chain in the example article: values equal info --json, sectors equal cat, only parts of the files travel', async () => {
+  logs.A.length = 0;
+  const page = await newPage();
+  await page.goto(servers.A.url + 'embed.html');
+  assert.equal(await settledEl(page, '#remote'), 'ready');
+  const expected = cliInfo(GRAND, [CHILD, BASE]);
+  assert.ok((await compareElement(page, '#remote', expected)) > 80);
+  assert.equal(await page.$eval('#remote', (el) => el.shadowRoot.querySelector('.bar .title').textContent), 'grandchild.vhd');
+  // view="bitmap": that tab is shown, the others hidden.
+  assert.deepEqual(await page.$eval('#remote', (el) => [...el.shadowRoot.querySelectorAll('section[role=tabpanel]')].filter((s) => !s.hidden).map((s) => s.dataset.view)), ['bitmap']);
+
+  // Sectors read through the chain over HTTP come from the right file with the right bytes.
+  const raw = cliCat(GRAND, [CHILD, BASE]);
+  for (const [sector, layer] of [[66, 0], [64, 1], [63, 2]]) {
+    await page.$eval('#remote', (el, s) => el.setAttribute('sector', String(s)), sector);
+    await page.waitForFunction((s) => document.querySelector('#remote').shadowRoot.querySelector('.source strong')?.textContent === `Virtual sector ${s}`, sector);
+    assert.equal(await page.$eval('#remote', (el) => el.shadowRoot.querySelector('.source').dataset.layer), String(layer));
+    const hexes = await page.$eval('#remote', (el) => [...el.shadowRoot.querySelectorAll('.dump .hexes span')].map((e) => e.textContent));
+    assert.deepEqual(Buffer.from(hexes.map((x) => parseInt(x, 16))), raw.subarray(sector * 512, sector * 512 + 512), `sector ${sector}`);
+  }
+  // The exact map reads the bitmaps, over HTTP too.
+  await page.$eval('#remote', (el) => el.shadowRoot.querySelector('[data-view=bitmap] .controls button').click());
+  await page.waitForFunction(() => /^Exact/.test(document.querySelector('#remote').shadowRoot.querySelector('.prov-state').textContent));
+
+  // Every request for the disks asked for a part and got it (206); together far less than the files.
+  const disks = logs.A.filter((e) => /\/samples\/(grandchild|child|base)\.vhd$/.test(e.path));
+  assert.ok(disks.length > 3);
+  for (const e of disks) {
+    assert.equal(e.status, 206, `${e.path} ${e.range}`);
+    assert.match(e.range, /^bytes=\d+-\d+$/);
+  }
+  const total = [GRAND, CHILD, BASE].reduce((n, f) => n + statSync(f).size, 0);
+  console.log(`# remote chain: ${disks.length} requests, ${sum(disks)} bytes of ${total}`);
+  assert.ok(sum(disks) < total / 10, `${sum(disks)} bytes of ${total}`);
+  await page.locator('#remote').screenshot({ path: screenshotPath('element-remote-chain') });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('a 2040 GiB remote disk opens with its footer, footer copy, header and block table: nothing more travels', async () => {
+  logs.A.length = 0;
+  const page = await testPage('<vhd-viewer id="v" src="huge-written.vhd" view="bat"></vhd-viewer>');
+  assert.equal(await settledEl(page, '#v'), 'ready');
+  const file = join(tmp.dir, 'a', 'huge-written.vhd');
+  const expected = cliInfo(file);
+  assert.equal(expected.current_size, 2040 * 2 ** 30);
+  assert.equal(expected.bat_entries, 1044480);
+  assert.equal(expected.allocated_blocks, 4);
+  await compareElement(page, '#v', expected);
+  await new Promise((r) => setTimeout(r, 100));
+  const reqs = vhdLog('A', 'huge-written.vhd');
+  const want = 512 + 512 + 1024 + 4 * expected.bat_entries;
+  const size = statSync(file).size;
+  console.log(`# 2040 GiB remote disk (${size} bytes): ${reqs.length} requests, ${sum(reqs)} bytes: ${reqs.map((e) => e.range).join(', ')}`);
+  assert.equal(sum(reqs), want, 'bytes sent by the server');
+  assert.equal(reqs.length, 4, 'the first 512 bytes, the footer, the header, the block table');
+  assert.ok(size > want + 8 * 2 ** 20, 'the file holds much more than was read');
+  const stats = await page.$eval('#v', (el) => el.disk.sources[0].stats);
+  assert.equal(stats.transferred, want, 'bytes received by the page');
+  assert.equal(stats.requests, 4);
+  assert.match(await page.$eval('#v', (el) => el.shadowRoot.querySelector('[data-view=bat] .legend').textContent), /1044480 blocks of 2 MiB/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('a server that ignores Range, a missing file and a CORS refusal each show their message; a CORS server works', async () => {
+  for (const k of Object.keys(logs)) logs[k].length = 0;
+  const page = await testPage(`
+    <vhd-viewer id="norange" src="${servers.C.url}big.vhd"></vhd-viewer>
+    <vhd-viewer id="missing" src="no-such-disk.vhd"></vhd-viewer>
+    <vhd-viewer id="cors" src="${servers.B.url}dynamic.vhd"></vhd-viewer>
+    <vhd-viewer id="ok" src="${servers.D.url}dynamic.vhd" view="summary"></vhd-viewer>
+    <script type="module">
+      window.codes = {};
+      for (const el of document.querySelectorAll('vhd-viewer')) el.addEventListener('vhd-error', (e) => (window.codes[el.id] = e.detail.code));
+    </script>`);
+  for (const id of ['#norange', '#missing', '#cors']) assert.equal(await settledEl(page, id), 'error', id);
+  assert.equal(await settledEl(page, '#ok'), 'ready');
+
+  const bigSize = statSync(join(tmp.dir, 'b', 'big.vhd')).size;
+  assert.ok(bigSize > 2 ** 30);
+  const norange = await messagesOf(page, '#norange');
+  assert.match(norange, new RegExp(`big\\.vhd cannot be read piece by piece: the server ignored the request for a part of the file \\(HTTP Range\\) and began sending all of it \\(${bigSize} bytes\\)\\. The download was stopped at once\\.`));
+  assert.match(await messagesOf(page, '#missing'), /no-such-disk\.vhd was not found on the server \(HTTP 404 Not Found\)/);
+  assert.match(await messagesOf(page, '#cors'), new RegExp(`dynamic\\.vhd could not be read from ${servers.B.url.slice(0, -1).replace(/[.]/g, '\\.')}: no answer reached this page\\. That server does not allow other sites to read its files \\(it must send the CORS header Access-Control-Allow-Origin\\)`));
+  assert.deepEqual(await page.evaluate(() => window.codes), { norange: 'no-range', missing: 'not-found', cors: 'network' });
+
+  // The whole gigabyte was not downloaded: the server got to send only what was in flight.
+  await new Promise((r) => setTimeout(r, 300));
+  const big = vhdLog('C', 'big.vhd');
+  assert.equal(big.length, 1);
+  assert.equal(big[0].status, 200);
+  console.log(`# server without Range: ${big[0].bytes} bytes of 1 GiB sent before the page cut it off`);
+  assert.ok(big[0].bytes < 64 * 2 ** 20, `${big[0].bytes} bytes sent`);
+  // Cross-origin with CORS headers: the disk shows, read with Range.
+  assert.equal(await page.$eval('#ok', (el) => el.shadowRoot.querySelector('[data-field=file]').textContent), 'dynamic.vhd');
+  await compareElement(page, '#ok', cliInfo(DYNAMIC));
+  for (const e of vhdLog('D', 'dynamic.vhd').filter((e) => e.method === 'GET')) assert.equal(e.status, 206);
+  await page.screenshot({ path: screenshotPath('element-errors'), fullPage: true });
+  await page.close();
+});
+
+test('a remote file that changes while it is being read is reported, not mixed', async () => {
+  const file = join(tmp.dir, 'a', 'changing.vhd');
+  copyFileSync(DYNAMIC, file);
+  const page = await testPage('<vhd-viewer id="v" src="changing.vhd" view="hex"></vhd-viewer>');
+  assert.equal(await settledEl(page, '#v'), 'ready');
+  await page.waitForFunction(() => document.querySelector('#v').shadowRoot.querySelector('.source strong')?.textContent === 'Virtual sector 0');
+  // The file is replaced on the server (another version: new content and modification time).
+  const bytes = readFileSync(DYNAMIC);
+  bytes[100 * 512] ^= 0xff;
+  writeFileSync(file, bytes);
+  utimesSync(file, new Date(), new Date(Date.now() + 60_000));
+  await page.$eval('#v', (el) => el.setAttribute('sector', '63'));
+  await page.waitForFunction(() => /changed on the server/.test(document.querySelector('#v').shadowRoot.querySelector('.messages').textContent));
+  assert.match(await messagesOf(page, '#v'), /Sector 63: changing\.vhd changed on the server while it was being read \(the server sent a different version of the file\): the parts read before and after do not belong together\. Reload to read it again from the start\./);
+  // The request carried If-Range, so the server answered with the new whole file, cut off at once.
+  const last = vhdLog('A', 'changing.vhd').at(-1);
+  assert.equal(last.status, 200);
+  assert.ok(last.bytes < bytes.length, `${last.bytes} bytes sent`);
+  await page.close();
+});
+
+test('two elements on one page do not interfere: files, tabs, work and theme are each their own', async () => {
+  const page = await newPage();
+  await page.goto(servers.A.url + 'embed.html');
+  assert.equal(await settledEl(page, '#remote'), 'ready');
+  assert.equal(await page.$eval('#local', (el) => el.dataset.state), 'idle');
+  assert.equal(await page.$eval('#local', (el) => getComputedStyle(el.shadowRoot.querySelector('.drop')).display), 'block', 'without src, the element asks for files');
+  await page.click('#use-sample');
+  assert.equal(await settledEl(page, '#local'), 'ready');
+  await compareElement(page, '#local', cliInfo(DYNAMIC));
+  const remoteBefore = await fieldsOf(page, '#remote');
+
+  // Drop a chain onto the first element only.
+  const files = [CHILD, BASE].map((p) => ({ name: p.split('/').pop(), b64: readFileSync(p).toString('base64') }));
+  await page.evaluate((files) => {
+    const dt = new DataTransfer();
+    for (const f of files) dt.items.add(new File([Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0))], f.name));
+    const el = document.getElementById('local');
+    for (const type of ['dragenter', 'dragover', 'drop']) el.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true, composed: true }));
+  }, files);
+  await page.waitForFunction(() => document.querySelector('#local').shadowRoot.querySelector('[data-field=file]')?.textContent === 'child.vhd');
+  assert.equal(await settledEl(page, '#local'), 'ready');
+  await compareElement(page, '#local', cliInfo(CHILD, [BASE]));
+  assert.deepEqual(await fieldsOf(page, '#remote'), remoteBefore, 'the other element is unchanged');
+
+  // Each keeps its own tab; a tab chosen in one leaves the other alone.
+  const shown = (id) => page.$eval(id, (el) => [...el.shadowRoot.querySelectorAll('section[role=tabpanel]')].filter((s) => !s.hidden).map((s) => s.dataset.view));
+  assert.deepEqual(await shown('#local'), ['bat']);
+  assert.deepEqual(await shown('#remote'), ['bitmap']);
+  await page.locator('#remote').getByRole('tab', { name: 'Findings' }).click();
+  assert.deepEqual(await shown('#remote'), ['findings']);
+  assert.deepEqual(await shown('#local'), ['bat']);
+  // The page themes the second element only (--vhd-accent).
+  const accent = (id) => page.$eval(id, (el) => getComputedStyle(el.shadowRoot.querySelector('.frame')).getPropertyValue('--accent').trim());
+  assert.equal(await accent('#remote'), '#8250df');
+  assert.equal(await accent('#local'), '#0b5cad');
+  // A scan in one reads only its own files.
+  await page.locator('#local').getByRole('tab', { name: 'Sector bitmaps' }).click();
+  await page.locator('#local').getByRole('button', { name: /Read every block bitmap/ }).click();
+  await page.waitForFunction(() => /^Exact/.test(document.querySelector('#local').shadowRoot.querySelector('.prov-state').textContent));
+  assert.match(await page.$eval('#remote', (el) => el.shadowRoot.querySelector('.prov-state').textContent), /^Estimate/);
+  await page.screenshot({ path: screenshotPath('embed-article'), fullPage: true });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('the self-contained file works opened from disk (file://), with no request to any server', async () => {
+  const page = await newPage();
+  await page.goto(pathToFileURL(join(DIST, 'vhd-viewer.html')).href);
+  await page.waitForSelector('body[data-wasm="ready"]');
+  await page.setInputFiles('#file-input', [GRAND, CHILD, BASE]);
+  await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state));
+  assert.equal(await page.evaluate(() => document.body.dataset.state), 'ready');
+  const expected = cliInfo(GRAND, [CHILD, BASE]);
+  const fields = await page.$$eval('#summary-body [data-field], #chain [data-field], #structures-body [data-field]', (els) => els.map((e) => [e.dataset.field, e.textContent]));
+  assert.ok(fields.length > 60);
+  for (const [key, shown] of fields) assert.equal(shown, text(key.split('.').reduce((v, k) => v?.[k], expected)), key);
+  // The view styles are there (adopted from the inlined module): the chain is drawn as a list of boxes.
+  assert.equal(await page.$eval('#chain ol.chain', (el) => getComputedStyle(el).display), 'flex');
+  assert.deepEqual(page.requests.filter((u) => /^https?:/.test(u)), []);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('the npm package: packed, installed into a scratch folder offline, imported from a page served there', async () => {
+  const scratch = join(tmp.dir, 'scratch');
+  mkdirSync(scratch);
+  execFileSync('npm', ['pack', '--silent', '--pack-destination', scratch], { cwd: DIST, stdio: 'pipe' });
+  const tgz = readdirSync(scratch).find((f) => f.endsWith('.tgz'));
+  assert.equal(tgz, `vhd-viewer-${JSON.parse(readFileSync(join(DIST, 'package.json'), 'utf8')).version}.tgz`);
+  writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'docs-site', private: true, type: 'module' }));
+  execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--loglevel=error', `./${tgz}`], { cwd: scratch, stdio: 'pipe' });
+  const installed = join(scratch, 'node_modules', 'vhd-viewer');
+  const pkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
+  assert.equal(pkg.type, 'module');
+  assert.equal(pkg.dependencies, undefined, 'no runtime dependencies');
+  for (const f of ['index.js', 'index.d.ts', 'define.js', 'define.d.ts', 'pkg/vhd_viewer_bg.wasm', 'js/element.js', 'README.md']) assert.ok(existsSync(join(installed, f)), f);
+  assert.match(readFileSync(join(installed, 'README.md'), 'utf8'), /<vhd-viewer src=/);
+
+  // The declarations type-check a user's code (and reject a wrong view name).
+  writeFileSync(join(scratch, 'use.ts'), `
+import 'vhd-viewer/define';
+import { VhdViewerElement, openVhd, type VhdDisk, RemoteError } from 'vhd-viewer';
+const el = document.createElement('vhd-viewer');
+const same: VhdViewerElement = el;
+same.view = 'bat';
+// @ts-expect-error: not a view
+same.view = 'pie';
+el.addEventListener('vhd-error', (e) => console.log(e.detail.code === 'no-range', e.detail.message));
+const disk: VhdDisk = await openVhd(['a.vhd', new Blob([])]);
+const bytes: Uint8Array = await disk.read(0, 512);
+const tag: typeof VhdViewerElement = VhdViewerElement.define('my-viewer');
+console.log(bytes.length, disk.info.disk_type, tag, RemoteError);
+`);
+  writeFileSync(join(scratch, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, target: 'es2022', module: 'es2022', moduleResolution: 'bundler', lib: ['es2022', 'dom', 'dom.iterable'], skipLibCheck: false }, files: ['use.ts'] }));
+  execFileSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', scratch], { stdio: 'pipe' });
+
+  // A page of the docs site: a bare import through an import map, a remote disk beside it.
+  copyFileSync(DYNAMIC, join(scratch, 'dynamic.vhd'));
+  writeFileSync(join(scratch, 'index.html'), `<!doctype html><meta charset="utf-8"><title>docs</title><link rel="icon" href="data:,">
+<script type="importmap">{ "imports": { "vhd-viewer": "./node_modules/vhd-viewer/index.js", "vhd-viewer/define": "./node_modules/vhd-viewer/define.js" } }</script>
+<script type="module">
+  import 'vhd-viewer/define';
+  import { openVhd } from 'vhd-viewer';
+  const disk = await openVhd('dynamic.vhd');
+  const mbr = await disk.read(0, 512);
+  window.apiResult = { type: disk.info.disk_type, size: disk.size, mbr: Array.from(mbr) };
+  disk.close();
+</script>
+<vhd-viewer id="v" src="dynamic.vhd" views="summary footer hex" view="footer"></vhd-viewer>`);
+  const site = await serve({ root: scratch, port: 0 });
+  try {
+    const page = await newPage();
+    await page.goto(site.url);
+    assert.equal(await settledEl(page, '#v'), 'ready');
+    await compareElement(page, '#v', cliInfo(DYNAMIC));
+    assert.deepEqual(await page.$eval('#v', (el) => [...el.shadowRoot.querySelectorAll('[role=tab]')].map((t) => t.textContent)), ['Summary', 'Footer and header', 'Hex']);
+    await page.waitForFunction(() => window.apiResult);
+    const api = await page.evaluate(() => window.apiResult);
+    assert.equal(api.type, 'dynamic');
+    assert.equal(api.size, cliInfo(DYNAMIC).current_size);
+    assert.deepEqual(Buffer.from(api.mbr), cliCat(DYNAMIC).subarray(0, 512));
+    assert.ok(page.requests.some((u) => u.endsWith('/node_modules/vhd-viewer/pkg/vhd_viewer_bg.wasm')), 'the .wasm comes from beside the modules');
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  } finally {
+    site.server.close();
+  }
+});
