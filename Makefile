@@ -67,3 +67,13 @@ test: test-fuzz
 test-fuzz:
 	scripts/setup.sh fuzz
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-8} fuzz/run.sh
+
+# The benchmark (bench/run.mjs): vhd-viewer against qemu-img, vhdiinfo, 7zz and cat, natively
+# and in headless Chromium, on inputs it makes in bench-out/ (about 10 minutes; not part of
+# `make test`). BENCH_ARGS passes options, e.g. BENCH_ARGS="--native-only --runs 3".
+.PHONY: bench
+bench:
+	scripts/setup.sh bench
+	cargo build --release --bin vhd-viewer --example bench_inputs
+	@$(MAKE) --no-print-directory wasm
+	node bench/run.mjs $(BENCH_ARGS)

@@ -5,6 +5,8 @@
 #   web:    the wasm32 target, wasm-bindgen-cli at the version in Cargo.lock, npm packages
 #   all:    both, plus chromium and chromium-driver for the browser tests (the default)
 #   fuzz:   cargo-fuzz, for the fuzz targets in fuzz/ (`make test-fuzz`)
+#   bench:  what `make bench` compares with and measures by: qemu-utils, 7zip, libvhdi-utils,
+#           GNU time, node/npm and chromium (the wasm build installs the rest through `web`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -22,6 +24,10 @@ case "$what" in
 esac
 case "$what" in
   all) need_cmd chromium chromium; need_cmd chromedriver chromium-driver ;;
+esac
+case "$what" in
+  bench) need_cmd qemu-img qemu-utils; need_cmd 7zz 7zip; need_cmd vhdiinfo libvhdi-utils; [ -x /usr/bin/time ] || apt_packages+=(time)
+         need_cmd node nodejs; need_cmd npm npm; need_cmd chromium chromium ;;
 esac
 
 if [ ${#apt_packages[@]} -gt 0 ]; then
