@@ -114,6 +114,19 @@ struct MapRow<'a> {
     file: Option<&'a str>,
 }
 
+/// Appends `v` as `{:<#19x} `: `0x` and lower-case hex digits, padded with spaces to 19
+/// characters, then a space.
+fn hex_cell(line: &mut Vec<u8>, v: u64) {
+    let start = line.len();
+    line.extend_from_slice(b"0x");
+    let digits = (64 - v.leading_zeros()).div_ceil(4).max(1);
+    for i in (0..digits).rev() {
+        line.push(b"0123456789abcdef"[((v >> (4 * i)) & 15) as usize]);
+    }
+    line.resize(start + 19, b' ');
+    line.push(b' ');
+}
+
 /// `map`: text lists data (and missing) ranges like `qemu-img map`; JSON lists every range.
 pub fn write_map(out: &mut dyn Write, reader: &mut DiskReader<'_>, offset: u64, len: u64, names: &[String], json: bool) -> Result<(), Error> {
     let io = super::io_err;
@@ -123,6 +136,7 @@ pub fn write_map(out: &mut dyn Write, reader: &mut DiskReader<'_>, offset: u64, 
         writeln!(out, "{:<19} {:<19} {:<19} File", "Offset", "Length", "Mapped to").map_err(io)?;
     }
     let mut first = true;
+    let mut line = Vec::with_capacity(128);
     reader.for_each_extent(offset, len, |e| {
         let file = match e.source {
             Source::Data { layer, .. } | Source::Missing { layer } => names.get(layer).map(String::as_str),
@@ -135,7 +149,17 @@ pub fn write_map(out: &mut dyn Write, reader: &mut DiskReader<'_>, offset: u64, 
             write!(out, "{sep}{}", serde_json::to_string(&row).unwrap_or_default()).map_err(io)
         } else {
             match e.source {
-                Source::Data { file_offset, .. } => writeln!(out, "{:<#19x} {:<#19x} {:<#19x} {}", e.offset, e.len, file_offset, file.unwrap_or("?")).map_err(io),
+                Source::Data { file_offset, .. } => {
+                    // The same text as `{:<#19x} {:<#19x} {:<#19x} {}`, without the formatting
+                    // machinery: a fragmented disk has millions of these rows.
+                    line.clear();
+                    for v in [e.offset, e.len, file_offset] {
+                        hex_cell(&mut line, v);
+                    }
+                    line.extend_from_slice(file.unwrap_or("?").as_bytes());
+                    line.push(b'\n');
+                    out.write_all(&line).map_err(io)
+                }
                 Source::Missing { layer } => {
                     let why = if reader.disk.layers.get(layer).is_some_and(|l| l.disk_type() == vhd_viewer::footer::DiskType::Differencing) { "parent of" } else { "past the end of" };
                     writeln!(out, "{:<#19x} {:<#19x} {:<19} {why} {} (missing)", e.offset, e.len, "-", file.unwrap_or("?")).map_err(io)
@@ -148,4 +172,18 @@ pub fn write_map(out: &mut dyn Write, reader: &mut DiskReader<'_>, offset: u64, 
         out.write_all(b"\n]\n").map_err(io)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hex_cell;
+
+    #[test]
+    fn hex_cells_are_the_formatted_text() {
+        for v in [0u64, 1, 0xf, 0x10, 0x1fe00, 0x7fff_ffff, 1 << 40, u64::MAX] {
+            let mut line = Vec::new();
+            hex_cell(&mut line, v);
+            assert_eq!(String::from_utf8(line).unwrap(), format!("{v:<#19x} "));
+        }
+    }
 }
