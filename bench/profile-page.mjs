@@ -13,13 +13,14 @@ import { serve } from '../scripts/serve.mjs';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const after = args.includes('--after') ? args[args.indexOf('--after') + 1] : null;
-const files = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--after').map((f) => resolve(f));
+const files = args.filter((a, i) => !a.startsWith('--') && !['--after', '--www'].includes(args[i - 1])).map((f) => resolve(f));
 if (!files.length) {
   console.error('usage: node bench/profile-page.mjs FILE... [--after scan|flatten]');
   process.exit(2);
 }
 
-const { server, url } = await serve({ root: join(ROOT, 'www'), port: 0 });
+const www = args.includes('--www') ? resolve(args[args.indexOf('--www') + 1]) : join(ROOT, 'www');
+const { server, url } = await serve({ root: www, port: 0 });
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
   headless: true,
