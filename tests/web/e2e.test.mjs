@@ -293,7 +293,7 @@ test('a damaged file shows its findings, clicking one shows the place, and the p
     assert.equal(await settled(page), 'ready');
     const expected = cliInfo(bad);
     const codes = expected.all_findings.map((f) => f.code);
-    assert.ok(codes.includes('footer-missing') && codes.includes('block-past-eof'), codes.join());
+    assert.ok(codes.includes('footer-checksum') && codes.includes('block-past-eof'), codes.join());
     await compareAll(page, expected);
     assert.equal(await page.locator('#findings-body li.finding.error').count(), expected.all_findings.filter((f) => f.severity === 'error').length);
 

@@ -19,6 +19,28 @@ export function dump(el, bytes, base, { markFrom = -1, markTo = -1, missing = []
   fill(el, rows);
 }
 
+/**
+ * Why a `missing` extent cannot be read: a block of a file cut short (its bitmap or data lies past
+ * the end of the file), or the parent of the chain's last file, which was not given.
+ */
+function missingWords(ctx, e) {
+  const { disk, sources, names, parentMissing } = ctx;
+  const last = disk.layerCount() - 1;
+  const bs = disk.blockSize(e.layer);
+  if (bs > 0) {
+    const block = Math.floor(e.offset / bs);
+    const r = disk.bitmapRange(e.layer, block);
+    const size = sources[e.layer].byteLength;
+    if (r && r.offset + r.len > size - 512) return `block ${block} of ${names[e.layer]} cannot be read: its sector bitmap at byte ${hex(r.offset)} lies past the end of the file`;
+    if (r) {
+      const at = r.offset + r.len + (e.offset - block * bs);
+      if (at >= size - 512) return `block ${block} of ${names[e.layer]} cannot be read: its data at byte ${hex(at)} lies past the end of the file`;
+    }
+  }
+  if (parentMissing && e.layer === last) return `cannot be read: it is in the parent of ${names[e.layer]}, which was not given`;
+  return `cannot be read: ${names[e.layer]} is cut short`;
+}
+
 /** Reads and shows virtual sector `sector`. Returns the extents. */
 export async function showVirtualSector(ctx, sector, sourceEl, dumpEl) {
   const { disk, sources, names, signal } = ctx;
@@ -27,7 +49,7 @@ export async function showVirtualSector(ctx, sector, sourceEl, dumpEl) {
   const words = extents.map((e) => {
     const span = extents.length > 1 ? `bytes ${e.offset - offset}–${e.offset - offset + e.len - 1}: ` : '';
     if (e.kind === 'zero') return `${span}zeros (never written${disk.layerCount() > 1 ? ' in any file of the chain' : ''})`;
-    if (e.kind === 'missing') return `${span}cannot be read: it is in the parent of ${names[e.layer]}, which was not given (or the file is cut short)`;
+    if (e.kind === 'missing') return `${span}${missingWords(ctx, e)}`;
     return `${span}read from ${names[e.layer]}${disk.layerCount() > 1 ? ` (layer ${e.layer})` : ''} at file offset ${hex(e.fileOffset)}${e.short ? `, but the file ends ${e.short} bytes early` : ''}`;
   });
   fill(sourceEl, h('strong', {}, `Virtual sector ${sector}`), ` (bytes ${hex(offset)}–${hex(offset + 511)}): `, words.join('; '), '.');
