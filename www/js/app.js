@@ -3,7 +3,7 @@
 // files cancels whatever the old ones were doing.
 import { loadWasm } from './wasm.js';
 import { blobSource } from './source.js';
-import { scanProvenance } from './driver.js';
+import { scanProvenance, deepCheck } from './driver.js';
 import { openFiles, chainDisk, layerInfo, missingParentText } from './open.js';
 import { hex, parseNumber, humanSize } from './format.js';
 import { h, fill } from './dom.js';
@@ -218,6 +218,8 @@ function showChain(k) {
 
   fill($('closeup-body'), h('p', { class: 'empty' }, 'Click a block in the block map or a square in the map above to see its sectors here.'));
   renderFindings($('findings-body'), state.info.all_findings, state.names, showPlace);
+  fill($('check-body'));
+  $('check-run').disabled = false;
   $('export-raw').disabled = !!state.missing;
   $('export-note').textContent = state.missing ? 'The raw image needs the missing parent: add it to export the whole disk.' : '';
   hexShow({ mode: 'virtual', at: 0 }).then(() => setBusy('ready'));
@@ -464,3 +466,19 @@ ready.then(
 );
 // Opened from disk (the self-contained file), there are no samples beside the page to offer.
 if (location.protocol !== 'file:') loadSamples();
+
+// ---------------------------------------------------------------- the full check
+
+$('check-run').addEventListener('click', async () => {
+  const disk = state.disk;
+  $('check-run').disabled = true;
+  const found = await runTask('Checking every block', (signal, progress) =>
+    deepCheck(disk, state.sources, { signal, onProgress: (done, total) => progress(done, total, 'blocks') }),
+  );
+  if (disk !== state.disk) return;
+  $('check-run').disabled = false;
+  if (found) {
+    renderFindings($('check-body'), found, state.names, showPlace, [], 'check_findings', 'Every block was read: nothing more is wrong.');
+  }
+});
+

@@ -110,3 +110,39 @@ export async function scanProvenance(disk, sources, cellSize, { signal, onProgre
     await tick();
   }
 }
+
+/**
+ * The deep check `vhd-viewer check` runs after the open-time checks: every allocated block's
+ * sector bitmap and, in dynamic disks, the sectors marked unused (left-over data). The core asks
+ * for one read at a time; a read that fails becomes a finding. Returns the findings it adds.
+ */
+export async function deepCheck(disk, sources, { signal, onProgress } = {}) {
+  disk.checkStart();
+  let last = 0;
+  for (let r = disk.checkNext(); r !== null; r = disk.checkNext()) {
+    signal?.throwIfAborted();
+    const src = sources[r.layer];
+    if (r.offset + r.len > src.byteLength) {
+      disk.checkFailed(r.offset, `it lies past the end of the file (${src.byteLength} bytes)`);
+    } else {
+      let bytes;
+      try {
+        [bytes] = await readRanges(src, [r], signal);
+      } catch (e) {
+        if (signal?.aborted) throw e;
+        disk.checkFailed(r.offset, e.message);
+        continue;
+      }
+      disk.checkProvide(bytes);
+    }
+    const now = performance.now();
+    if (now - last > 150) {
+      last = now;
+      onProgress?.(r.done, r.total);
+    }
+  }
+  const findings = disk.checkFindings();
+  onProgress?.(1, 1);
+  return findings;
+}
+
