@@ -17,7 +17,9 @@ apt_packages=()
 need_cmd() { command -v "$1" >/dev/null 2>&1 || apt_packages+=("$2"); }
 
 case "$what" in
-  native|all) need_cmd qemu-img qemu-utils; need_cmd 7zz 7zip; need_cmd vhdiinfo libvhdi-utils; need_cmd xz xz-utils ;;
+  native|all) need_cmd qemu-img qemu-utils; need_cmd 7zz 7zip; need_cmd vhdiinfo libvhdi-utils; need_cmd xz xz-utils
+    # libvhdi's Python binding reads data (vhdiinfo only prints headers): the known-defect tests.
+    /usr/bin/python3 -c 'import pyvhdi' 2>/dev/null || apt_packages+=(python3-libvhdi) ;;
 esac
 case "$what" in
   web|all) need_cmd node nodejs; need_cmd npm npm ;;
