@@ -6,7 +6,7 @@
 //   node bench/run.mjs [--runs N] [--cap S] [--page-cap S] [--native-only | --page-only]
 //
 // Prints one table (Markdown, so that the README can quote it) and writes bench-out/results.json
-// and bench-out/table.md. Why a Node script: the page half needs Node (playwright-core) anyway,
+// (everything), bench-out/page.json (the page's measurements) and bench-out/table.md. Why a Node script: the page half needs Node (playwright-core) anyway,
 // and one program can then time both halves, check the targets and print one table.
 //
 // How it measures (native): every command runs under GNU time (`/usr/bin/time -f %M`, peak RSS)
@@ -603,4 +603,5 @@ writeFileSync(
   join(OUT, 'results.json'),
   JSON.stringify({ startedAt, loadStart, loadEnd, machine: m, runs: RUNS, capS: CAP, pageCapS: PAGE_CAP, floor, openReads, native: rows, page: pageResults, inputs: INPUTS }, null, 2) + '\n',
 );
-log(`wrote ${join(OUT, 'results.json')} and ${join(OUT, 'table.md')}`);
+if (pageResults.length) writeFileSync(join(OUT, 'page.json'), JSON.stringify({ startedAt, machine: m, pageCapS: PAGE_CAP, page: pageResults }, null, 2) + '\n');
+log(`wrote ${join(OUT, 'results.json')}, ${join(OUT, 'table.md')}${pageResults.length ? ` and ${join(OUT, 'page.json')}` : ''}`);
