@@ -4,6 +4,7 @@
 //
 //   make bench                 # setup, build, then this script
 //   node bench/run.mjs [--runs N] [--cap S] [--page-cap S] [--native-only | --page-only]
+//                      [--only chain8,data-4g,sparse-2040g,full-127g] [--www DIR (a page to try)]
 //
 // Prints one table (Markdown, so that the README can quote it) and writes bench-out/results.json
 // (everything), bench-out/page.json (the page's measurements) and bench-out/table.md. Why a Node script: the page half needs Node (playwright-core) anyway,
@@ -70,6 +71,11 @@ const INPUTS = [
   // Last: flattening it reads 127 GiB of holes, which pushes everything else out of the page cache.
   { key: 'full-127g', label: '127 GiB all allocated', files: [join(IN, 'full-127g.vhd')], size: 127 * GIB, big: true, allAllocated: true, cold: true },
 ];
+// --only KEY[,KEY]: just these inputs (chain8, data-4g, sparse-2040g, full-127g).
+if (argv.includes('--only')) {
+  const keep = argv[argv.indexOf('--only') + 1].split(',');
+  INPUTS.splice(0, INPUTS.length, ...INPUTS.filter((i) => keep.includes(i.key)));
+}
 for (const i of INPUTS) {
   i.top = i.files[0];
   i.fileBytes = i.files.reduce((s, f) => s + statSync(f).size, 0);
@@ -237,7 +243,8 @@ async function page() {
   const { chromium } = await import('playwright-core');
   const { serve } = await import(join(ROOT, 'scripts/serve.mjs'));
   if (!existsSync(join(ROOT, 'www/pkg/vhd_viewer_bg.wasm'))) throw new Error('www/pkg is not built: run make wasm');
-  const { server, url } = await serve({ root: join(ROOT, 'www'), port: 0 });
+  const www = argv.includes('--www') ? resolve(argv[argv.indexOf('--www') + 1]) : join(ROOT, 'www');
+  const { server, url } = await serve({ root: www, port: 0 });
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
