@@ -19,6 +19,26 @@ pub struct Arranged {
     pub duplicates: Vec<(usize, usize)>,
 }
 
+/// The piece number of a file named like a later piece of a Virtual PC split disk (`.v01` to
+/// `.v99`, any case). Virtual PC splits a dynamic or differencing disk's file where it crosses the
+/// file size limit of a FAT volume (2 GiB on FAT16, 4 GiB on FAT32) into `name.vhd`, `name.v01`,
+/// ... `name` is a file name or path (either slash).
+pub fn split_piece_number(name: &str) -> Option<u32> {
+    let file = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let (stem, ext) = file.rsplit_once('.')?;
+    let digits = ext.strip_prefix(['v', 'V']).filter(|d| !stem.is_empty() && d.len() == 2 && d.bytes().all(|b| b.is_ascii_digit()))?;
+    digits.parse().ok().filter(|n| *n >= 1)
+}
+
+/// What to add to the error of a file that cannot be opened when its name is that of a later
+/// piece of a split disk (see [`split_piece_number`]); empty otherwise.
+pub fn split_piece_note(name: &str) -> String {
+    match split_piece_number(name) {
+        Some(n) => format!(". The name says it is piece {n} of a Virtual PC split disk (name.vhd, name.v01, name.v02, ...), which this viewer does not read"),
+        None => String::new(),
+    }
+}
+
 /// The parent unique id a layer names, if it is a differencing disk with a header.
 pub fn parent_id(layer: &Layer) -> Option<Uuid> {
     layer.header.as_ref().filter(|_| layer.disk_type() == DiskType::Differencing).map(|h| h.value.parent_unique_id)
@@ -131,6 +151,18 @@ mod tests {
         let a = run(&[layer(1, None), layer(2, Some(1)), layer(3, Some(1)), layer(2, Some(1))]);
         assert_eq!(a.chains, vec![vec![1, 0], vec![2, 0]]);
         assert_eq!(a.duplicates, vec![(3, 1)]);
+    }
+
+    #[test]
+    fn split_piece_names() {
+        assert_eq!(split_piece_number("split.v01"), Some(1));
+        assert_eq!(split_piece_number("C:\\vms\\disk.V12"), Some(12));
+        assert_eq!(split_piece_number("/a.b/disk.v00"), None);
+        assert_eq!(split_piece_number("disk.vhd"), None);
+        assert_eq!(split_piece_number(".v01"), None);
+        assert_eq!(split_piece_number("disk.v1"), None);
+        assert!(split_piece_note("x.v03").starts_with(". The name says it is piece 3 of"));
+        assert_eq!(split_piece_note("x.vhd"), "");
     }
 
     #[test]

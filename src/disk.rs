@@ -164,6 +164,51 @@ pub fn run_end(bitmap: &[u8], from: u64, end: u64, present: bool) -> u64 {
     s
 }
 
+/// Where the steps of mapping a whole disk end, so that it takes time in proportion to the
+/// allocated blocks, not to the size the footer claims (which may be 2^64 bytes): the command
+/// line's reader and the page both step with it.
+#[derive(Debug, Clone, Default)]
+pub struct Steps {
+    /// Per layer, the indices of its allocated blocks, ascending (empty for fixed disks).
+    allocated: Vec<Vec<u64>>,
+}
+
+impl Steps {
+    /// The steps of `disk`.
+    pub fn new(disk: &Disk) -> Steps {
+        let allocated = disk
+            .layers
+            .iter()
+            .map(|l| l.bat.iter().enumerate().filter(|(_, e)| **e != UNALLOCATED).map(|(i, _)| i as u64).collect())
+            .collect();
+        Steps { allocated }
+    }
+
+    /// Where the planning step of `disk` starting at `pos` ends (at most `end`): inside one block
+    /// of every layer whose block at `pos` is allocated, and before the next allocated block of
+    /// every other layer. A step then needs at most one bitmap per layer, and a stretch that no
+    /// layer allocates is one step.
+    pub fn end(&self, disk: &Disk, pos: u64, end: u64) -> u64 {
+        let mut stop = end;
+        for (layer, alloc) in disk.layers.iter().zip(&self.allocated) {
+            let Some(geo) = layer.block_geometry() else { continue };
+            let block = pos / geo.block_size;
+            let limit = match alloc.binary_search(&block) {
+                Ok(_) => (block + 1).saturating_mul(geo.block_size),
+                Err(i) => alloc.get(i).map_or(u64::MAX, |b| b.saturating_mul(geo.block_size)),
+            };
+            stop = stop.min(limit);
+        }
+        stop
+    }
+}
+
+/// The error for a chain deeper than [`MAX_CHAIN_DEPTH`]: the same words whoever finds it (the
+/// command line following locators, the page sorting files by unique id).
+pub fn too_deep() -> Error {
+    Error::chain(format!("the chain is more than {MAX_CHAIN_DEPTH} disks deep; real chains are a few disks deep, so this one is damaged or loops"))
+}
+
 /// A chain of opened layers, checked against each other.
 #[derive(Debug, Clone)]
 pub struct Disk {
@@ -183,7 +228,7 @@ impl Disk {
             return Err(Error::chain("no disk was given"));
         }
         if layers.len() > MAX_CHAIN_DEPTH {
-            return Err(Error::chain(format!("the chain is more than {MAX_CHAIN_DEPTH} disks deep; real chains are a few disks deep, so this one is damaged or loops")));
+            return Err(too_deep());
         }
         let mut findings = Vec::new();
         for (i, pair) in layers.windows(2).enumerate() {

@@ -4,9 +4,9 @@
 
 use std::cell::Cell;
 
-use crate::disk::{BitmapCache, Disk, Extent, Plan, Source};
+use crate::disk::{BitmapCache, Disk, Extent, Plan, Source, Steps};
 use crate::error::{Error, Result};
-use crate::layer::{Layer, Opener, Poll, UNALLOCATED};
+use crate::layer::{Layer, Opener, Poll};
 
 /// Random-access reading of a file of known length.
 pub trait ReadAt {
@@ -148,8 +148,8 @@ pub struct DiskReader<'a> {
     pub disk: &'a Disk,
     sources: Vec<&'a dyn ReadAt>,
     cache: BitmapCache,
-    /// Per layer, the indices of its allocated blocks, ascending (empty for fixed disks).
-    allocated: Vec<Vec<u64>>,
+    /// Where planning steps end.
+    steps: Steps,
 }
 
 impl<'a> DiskReader<'a> {
@@ -158,31 +158,7 @@ impl<'a> DiskReader<'a> {
         if sources.len() != disk.layers.len() {
             return Err(Error::chain(format!("{} files for a chain of {} disks", sources.len(), disk.layers.len())));
         }
-        let allocated = disk
-            .layers
-            .iter()
-            .map(|l| l.bat.iter().enumerate().filter(|(_, e)| **e != UNALLOCATED).map(|(i, _)| i as u64).collect())
-            .collect();
-        Ok(DiskReader { disk, sources, cache: BitmapCache::for_disk(disk), allocated })
-    }
-
-    /// Where the planning step starting at `pos` ends (at most `end`): inside one block of every
-    /// layer whose block at `pos` is allocated, and before the next allocated block of every
-    /// other layer. A step then needs at most one bitmap per layer, and a stretch that no layer
-    /// allocates is one step, so mapping takes time in proportion to the allocated blocks, not
-    /// to the size the footer claims (which may be 2^64 bytes).
-    fn step_end(&self, pos: u64, end: u64) -> u64 {
-        let mut stop = end;
-        for (layer, alloc) in self.disk.layers.iter().zip(&self.allocated) {
-            let Some(geo) = layer.block_geometry() else { continue };
-            let block = pos / geo.block_size;
-            let limit = match alloc.binary_search(&block) {
-                Ok(_) => (block + 1).saturating_mul(geo.block_size),
-                Err(i) => alloc.get(i).map_or(u64::MAX, |b| b.saturating_mul(geo.block_size)),
-            };
-            stop = stop.min(limit);
-        }
-        stop
+        Ok(DiskReader { disk, sources, cache: BitmapCache::for_disk(disk), steps: Steps::new(disk) })
     }
 
     /// The sector bitmap of `block` in layer `layer`, read (and cached) if needed.
@@ -210,7 +186,7 @@ impl<'a> DiskReader<'a> {
         let mut pos = offset;
         let mut pending: Option<Extent> = None;
         while pos < end {
-            let stop = self.step_end(pos, end);
+            let stop = self.steps.end(self.disk, pos, end);
             for e in self.plan(pos, stop - pos)? {
                 match &mut pending {
                     Some(p) if p.continues_with(&e) => p.len += e.len,

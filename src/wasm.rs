@@ -7,7 +7,7 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::disk::{BitmapCache, BitmapRequest, Disk, Plan, Source};
+use crate::disk::{BitmapCache, BitmapRequest, Disk, Plan, Source, Steps};
 use crate::error::Error;
 use crate::layer::{ByteRange, Layer, Opener, Poll};
 use crate::provenance::{self, Scan, Step};
@@ -78,6 +78,14 @@ struct PlanOut {
     extents: Option<Vec<JsExtent>>,
 }
 
+/// What to add to the error of a file named `name` that cannot be opened: the words the command
+/// line adds when the name is that of a later piece of a Virtual PC split disk (`.v01` ...), or
+/// an empty string.
+#[wasm_bindgen(js_name = splitPieceNote)]
+pub fn split_piece_note(name: &str) -> String {
+    crate::chains::split_piece_note(name)
+}
+
 /// Opens one VHD file: `poll()` says which ranges to read, `provide()` takes them.
 #[wasm_bindgen]
 pub struct WasmOpener {
@@ -140,6 +148,8 @@ struct Identity {
     unique_id: String,
     size: f64,
     parent_unique_id: Option<String>,
+    /// Where the parent unique id field lies in the file.
+    parent_unique_id_offset: Option<f64>,
     parent_unicode_name: Option<String>,
     /// Where the parent may be, from the locators and the unicode name, most trustworthy first.
     parent_candidates: Vec<String>,
@@ -156,6 +166,7 @@ impl WasmLayer {
             unique_id: l.footer.value.unique_id.to_string(),
             size: l.size() as f64,
             parent_unique_id: parent.map(|p| p.to_string()),
+            parent_unique_id_offset: parent.and(l.header.as_ref()).map(|h| (h.offset + crate::header::off::PARENT_UNIQUE_ID as u64) as f64),
             parent_unicode_name: parent.and(l.header.as_ref()).map(|h| h.value.parent_unicode_name().0),
             parent_candidates: if parent.is_some() { l.parent_candidates() } else { Vec::new() },
         })
@@ -197,7 +208,8 @@ impl WasmFiles {
             .collect::<Result<Vec<_>, _>>()?;
         let disk = Disk::new(layers, force).map_err(js_err)?;
         let cache = BitmapCache::new(CACHE_BITMAPS + 4 * disk.layers.len());
-        Ok(WasmDisk { disk, cache, scan: None, check: None })
+        let steps = Steps::new(&disk);
+        Ok(WasmDisk { disk, cache, steps, scan: None, check: None })
     }
 }
 
@@ -206,6 +218,7 @@ impl WasmFiles {
 pub struct WasmDisk {
     disk: Disk,
     cache: BitmapCache,
+    steps: Steps,
     scan: Option<Scan>,
     check: Option<crate::check::Checker>,
 }
@@ -315,6 +328,15 @@ impl WasmDisk {
                 ),
             },
         })
+    }
+
+    /// Where a step of mapping the whole disk that starts at `offset` may end, as the command
+    /// line steps (see `Steps::end`): the step needs at most one bitmap per layer, and a stretch
+    /// that no layer allocates, however long, is one step. At most the disk's size and 2^53.
+    #[wasm_bindgen(js_name = stepEnd)]
+    pub fn step_end(&self, offset: f64) -> Result<f64, JsError> {
+        let end = self.disk.size().min(1 << 53);
+        Ok(self.steps.end(&self.disk, to_u64(offset, "the offset")?, end) as f64)
     }
 
     /// One byte per sector of `[offset, offset + len)`: the layer supplying it, 255 for zeros,

@@ -237,6 +237,12 @@ fn cases() -> Vec<Case> {
     patch_header(&mut f, hoff::BLOCK_SIZE, &be32(512));
     patch_header(&mut f, hoff::MAX_TABLE_ENTRIES, &be32(u32::MAX));
     v.push(one("max-table-entries-ffffffff-needed", f, err("more than the 4194304 this viewer loads", Some((HDR + hoff::MAX_TABLE_ENTRIES) as u64)), 2));
+    // A BAT far too short for the size, with the smallest blocks: mapping the disk block by
+    // block would take billions of steps; the stretch no BAT entry covers is one.
+    let mut f = d.clone();
+    patch_footers(&mut f, foff::CURRENT_SIZE, &be64(2040 * GIB), true);
+    patch_header(&mut f, hoff::BLOCK_SIZE, &be32(512));
+    v.push(one("bat-too-short-512-byte-blocks", f, finding("bat-too-short", Severity::Error, (HDR + hoff::MAX_TABLE_ENTRIES) as u64), 1));
     let mut f = d.clone();
     patch_header(&mut f, hoff::BLOCK_SIZE, &be32(0));
     v.push(one("block-size-0", f, err("block size 0", Some((HDR + hoff::BLOCK_SIZE) as u64)), 2));
@@ -638,6 +644,7 @@ fn describe(name: &str) -> &'static str {
         "max-table-entries-0" => "`max table entries` 0",
         "max-table-entries-ffffffff" => "`max table entries` 0xFFFFFFFF on a 4 MiB disk",
         "max-table-entries-ffffffff-needed" => "`max table entries` 0xFFFFFFFF on a 2040 GiB disk with 512-byte blocks",
+        "bat-too-short-512-byte-blocks" => "a 2040 GiB dynamic disk with 512-byte blocks and a BAT of 64 entries",
         "block-size-0" => "block size 0",
         "block-size-not-sectors" => "block size 1000 (not whole sectors)",
         "block-size-not-power-of-two" => "block size 1536 (whole sectors, not a power of two)",
@@ -678,7 +685,10 @@ fn table() -> String {
          0 no errors, 1 errors found (the disk can still be read, except where the finding says\n\
          otherwise), 2 not readable as a VHD. Offsets are file offsets; `-` where the problem is\n\
          not at one place. `info`, `map` and `cat` are run on every case as well and finish\n\
-         without a panic, within seconds.\n\n\
+         without a panic, within seconds. The web page is given every case too\n\
+         (`tests/web/hostile.test.mjs`, from the files and answers `write_cases` makes): it reports\n\
+         each as the command line does (a chain it sorts by unique id instead of following\n\
+         locators: the same ids and offsets), and its full check, exact map and export finish.\n\n\
          | Input | `check` exit | Code | Offset | What the viewer says |\n\
          |---|---|---|---|---|\n",
     );
@@ -776,4 +786,57 @@ fn opening_reads_little_for_huge_tables() {
     let c = core(&by_name("max-table-entries-ffffffff-needed"));
     assert!(matches!(c.result, Err(Error::Invalid { .. })));
     assert!(c.bytes_read <= 512 + 512 + 1024, "read {} bytes", c.bytes_read);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cases for the page's test (tests/web/hostile.test.mjs).
+
+/// Writes every case's files, each case in a folder of its own named after it, into
+/// `HOSTILE_CASES_DIR` (or a folder under the target directory when it is not set), with a
+/// `cases.json` manifest of what the command line says about each: `check --json`'s exit status
+/// and findings, the message it prints when the file cannot be read (exit 2), and `info --json`'s
+/// `all_findings` otherwise. The page test compares the page with these; nothing here restates
+/// an expectation, and the exit status must be the case's.
+#[test]
+fn write_cases() {
+    use serde_json::{json, Value};
+    let root = std::env::var_os("HOSTILE_CASES_DIR").map_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("hostile").join("cases"), PathBuf::from);
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    let mut manifest = Vec::new();
+    for case in cases() {
+        let dir = root.join(case.name);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, bytes) in &case.files {
+            std::fs::write(dir.join(name), bytes).unwrap();
+        }
+        let file = case.files[0].0.as_str();
+        let check = run(&["check", file, "--json"], &dir, Duration::from_secs(60));
+        assert_eq!(check.status, case.status, "{}: check --json exited {}: {}", case.name, check.status, check.stderr);
+        let (error, findings, check_findings) = if check.status == 2 {
+            // "vhd-viewer: FILE: message" (the file's name only when the error is about one file).
+            let line = check.stderr.trim().lines().next().unwrap_or_default();
+            let msg = line.strip_prefix("vhd-viewer: ").unwrap_or(line);
+            assert!(!msg.is_empty(), "{}: exit 2 without a message", case.name);
+            (Value::String(msg.to_string()), Value::Null, Value::Null)
+        } else {
+            let info = run(&["info", file, "--json"], &dir, Duration::from_secs(60));
+            assert!(info.status == 0, "{}: info --json exited {}: {}", case.name, info.status, info.stderr);
+            let info: Value = serde_json::from_str(&info.stdout).unwrap();
+            let check: Value = serde_json::from_str(&check.stdout).unwrap();
+            (Value::Null, info["all_findings"].clone(), check)
+        };
+        let core_error = core(&case).result.err();
+        manifest.push(json!({
+            "name": case.name,
+            "description": describe(case.name),
+            "files": case.files.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+            "status": check.status,
+            "error": error,
+            "error_offset": core_error.as_ref().and_then(|e| e.offset()),
+            "findings": findings,
+            "check_findings": check_findings,
+        }));
+    }
+    std::fs::write(root.join("cases.json"), serde_json::to_string_pretty(&manifest).unwrap()).unwrap();
 }

@@ -22,23 +22,9 @@ fn open_file(path: &Path) -> Result<(Sized<File>, Layer), Error> {
     let file = Sized::new(file);
     let layer = open_layer(&file).map_err(|e| match e {
         Error::Chain { .. } => e,
-        other => Error::Chain {
-            message: match split_piece_number(path) {
-                Some(n) => format!("{}: {other}. The name says it is piece {n} of a Virtual PC split disk (name.vhd, name.v01, name.v02, ...), which this viewer does not read", path.display()),
-                None => format!("{}: {other}", path.display()),
-            },
-        },
+        other => Error::Chain { message: format!("{}: {other}{}", path.display(), vhd_viewer::chains::split_piece_note(&path.to_string_lossy())) },
     })?;
     Ok((file, layer))
-}
-
-/// The piece number of a file named like a later piece of a Virtual PC split disk (`.v01` to
-/// `.v99`). Virtual PC splits a dynamic or differencing disk's file where it crosses the file size
-/// limit of a FAT volume (2 GiB on FAT16, 4 GiB on FAT32) into `name.vhd`, `name.v01`, ...
-fn split_piece_number(path: &Path) -> Option<u32> {
-    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-    let digits = ext.strip_prefix('v').filter(|d| d.len() == 2 && d.bytes().all(|b| b.is_ascii_digit()))?;
-    digits.parse().ok().filter(|n| *n >= 1)
 }
 
 /// A finding when `path` is the first piece of a split disk: `name.v01` lies beside it.
@@ -70,7 +56,7 @@ impl OpenChain {
         let mut given = parents.iter();
         while let Some(child) = layers.last().filter(|l| l.disk_type() == DiskType::Differencing) {
             if layers.len() >= MAX_CHAIN_DEPTH {
-                return Err(Error::Chain { message: format!("the chain is more than {MAX_CHAIN_DEPTH} disks deep; it is damaged or loops") });
+                return Err(vhd_viewer::disk::too_deep());
             }
             // The child's path as opened (relative paths stay relative in what is shown).
             let child_path = PathBuf::from(names.last().cloned().unwrap_or_default());

@@ -169,14 +169,21 @@ function showChain(k) {
   try {
     made = chainDisk(state.opened, k);
   } catch (e) {
+    // Not a disk (a chain too deep, say): say why, list the files, and show nothing stale.
     message(`${state.names[0]}: ${e.message}`, 'error');
+    renderFiles($('file-list'), state.files, state.chains, k, (j) => {
+      clearMessages();
+      showChain(j);
+    });
+    fill($('chain'));
+    $('viewer').hidden = true;
     setBusy('error');
     return;
   }
   const disk = (state.disk = made.disk);
   state.info = made.info;
   state.missing = made.missing;
-  if (state.missing) message(missingParentText(files[files.length - 1].name, state.missing), 'warning');
+  if (state.missing) message(missingParentText(files[files.length - 1].name, state.missing), state.missing.severity);
 
   $('viewer').hidden = false;
   renderFiles($('file-list'), state.files, state.chains, k, (j) => {

@@ -378,7 +378,7 @@ export class VhdViewerElement extends HTMLElement {
     if (k !== v.chainIndex) v.selectChain(k);
     const { core, names, info, missingParent } = v;
     const $ = this.$;
-    if (missingParent) this.message(missingParentText(names[names.length - 1], missingParent), 'warning');
+    if (missingParent) this.message(missingParentText(names[names.length - 1], missingParent), missingParent.severity);
     $.title.textContent = names[0];
     $.sub.textContent = `${info.disk_type} disk, ${humanSize(info.current_size)}${names.length > 1 ? `, a chain of ${names.length} files` : ''}${missingParent ? ', parent missing' : ''}`;
     this.renderTabs();

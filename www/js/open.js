@@ -2,7 +2,7 @@
 // sort them into chains by their unique ids (whatever the files are called or in which order they
 // are given), and make the disk of one chain. No DOM here.
 import { openLayer } from './driver.js';
-import { normalize } from './format.js';
+import { normalize, baseName } from './format.js';
 import { neededParentText } from './views/chain.js';
 
 /**
@@ -25,7 +25,8 @@ export async function openFiles(wasm, sources, { signal, onFileError } = {}) {
         f.wi = wfiles.add(layer);
       } catch (e) {
         if (signal?.aborted) throw e;
-        f.error = e.message;
+        // A later piece of a Virtual PC split disk says so by its name, as on the command line.
+        f.error = e.message + wasm.splitPieceNote(source.name);
         onFileError?.(f);
       }
     }
@@ -61,6 +62,17 @@ export function chainDisk(opened, k) {
   const info = normalize(disk.info(names));
   const last = files[files.length - 1];
   const missing = info.parent_missing ? neededParentText(last.identity) : null;
+  if (missing) {
+    // The parent it names is a file of this chain (the chain loops), or a file given under the
+    // parent's name is another disk: both are said, as the command line says them.
+    const want = last.identity.parentUniqueId;
+    missing.loop = files.find((f) => f.identity.uniqueId === want)?.name ?? null;
+    missing.impostors = opened.files
+      .filter((f) => f.identity && f.identity.uniqueId !== want && missing.names.some((n) => n.toLowerCase() === baseName(f.name).toLowerCase()))
+      .map((f) => ({ name: f.name, id: f.identity.uniqueId }));
+    missing.at = last.identity.parentUniqueIdOffset;
+    missing.severity = missing.loop || missing.impostors.length ? 'error' : 'warning';
+  }
   return { disk, files, names, sources: files.map((f) => f.source), info, missing };
 }
 
@@ -77,6 +89,14 @@ export function layerInfo(opened, k, i, names) {
 
 /** The words for a missing parent, shown by the page and the element alike. */
 export function missingParentText(lastName, missing) {
+  const at = missing.at === null || missing.at === undefined ? '' : ` (its parent unique id field at byte 0x${missing.at.toString(16)})`;
+  if (missing.loop) {
+    return `the chain loops: ${missing.loop} is its own ancestor: ${lastName} names it as its parent by unique id ${missing.id}${at}. The chain is shown down to ${lastName}; what its parent would supply is shown as missing.`;
+  }
+  if (missing.impostors?.length) {
+    const others = missing.impostors.map((f) => `${f.name}, given under the name of its parent, has unique id ${f.id}`).join('; ');
+    return `${lastName} names its parent by unique id ${missing.id}${at}, but ${others}: it is not the disk the child was made from. Until the right parent is given, the parts that come from it are shown as missing.`;
+  }
   const names = missing.names.length ? missing.names.map((n) => `“${n}”`).join(' or ') : 'its parent';
   return `${lastName} is a differencing disk whose parent was not given: it needs ${names} (unique id ${missing.id}). Add that file together with the others to read the whole disk; until then, the parts that come from the parent are shown as missing.`;
 }
