@@ -123,9 +123,15 @@ function procIo(pid) {
 
 /** Runs `cmd` once under GNU time, stdout to /dev/null. Stops it after `capS` seconds if set. */
 function runOnce(cmd, { capS = 0, dropCache = null } = {}) {
-  // The 127 GiB file does not fit in the page cache: each capped run starts with none of it
-  // cached (its holes cost no disk reads), so that no tool reads what the one before left.
-  if (dropCache) for (const f of dropCache) execFileSync('dd', [`if=${f}`, 'iflag=nocache', 'count=0', 'status=none']);
+  // The 127 GiB file does not fit in the page cache: each capped run starts with none of its
+  // holes cached (they cost no disk reads), so that no tool reads what the one before left, and
+  // with what the file stores on disk (bitmaps, a few bytes per block) read back in: warm.
+  if (dropCache) {
+    for (const f of dropCache) {
+      execFileSync('dd', [`if=${f}`, 'iflag=nocache', 'count=0', 'status=none']);
+      execFileSync(INPUTS_BIN, ['warm', f]);
+    }
+  }
   return new Promise((done) => {
     const tf = `${timeFile}-${seq++}`;
     const out = openSync('/dev/null', 'w');
@@ -515,7 +521,8 @@ function targets() {
   const mark = (ok) => (ok === null ? '–' : ok ? 'met' : 'MISSED');
   // Opening reads.
   const worst = openReads.reduce((w, o) => (o.small_reads > w.small_reads ? o : w), openReads[0]);
-  out.push(`- Opening reads few small ranges plus the BAT: at most ${worst.small_reads} small reads (${worst.small_bytes} bytes) plus the BAT per file (worst: ${worst.file.split('/').pop()}; the 2040 GiB disk: ${openReads.find((o) => /2040/.test(o.file)).small_reads} reads + a ${fmtBytes(openReads.find((o) => /2040/.test(o.file)).bat_bytes)} BAT): ${mark(worst.small_reads < 10)}`);
+  const huge = openReads.find((o) => /2040/.test(o.file));
+  out.push(`- Opening reads few small ranges plus the BAT: at most ${worst.small_reads} small reads (${worst.small_bytes} bytes) plus the BAT per file (worst: ${worst.file.split('/').pop()}${huge ? `; the 2040 GiB disk: ${huge.small_reads} reads + a ${fmtBytes(huge.bat_bytes)} BAT` : ''}): ${mark(worst.small_reads < 10)}`);
   const p2040 = pageResults.find((p) => p.input === 'sparse-2040g');
   if (p2040) out.push(`- Opening the 2040 GiB disk in the page takes under 50 ms (to the header drawn): ${fmtMs(p2040.headerMs)} (the engine alone: open ${fmtMs(p2040.coreOpenMs)} + info ${fmtMs(p2040.coreInfoMs)}): ${mark(p2040.headerMs < 50)}`);
   for (const input of INPUTS) {

@@ -4,7 +4,13 @@
 //! ```sh
 //! cargo run --release --example bench_inputs -- make bench-out/inputs   # only the missing ones
 //! cargo run --release --example bench_inputs -- open-reads FILE...      # JSON: reads per open
+//! cargo run --release --example bench_inputs -- warm FILE                # cache what is stored
 //! ```
+//!
+//! `warm` reads into the page cache the parts of a dynamic disk's file that hold bytes on disk
+//! here: the metadata, and per allocated block the 4 KiB holding its bitmap and the 4 KiB
+//! holding its first present sector (where the 127 GiB input keeps its only data). The rest of
+//! that input is holes, which no cache needs to hold: reading them costs the same every time.
 //!
 //! The inputs:
 //! - `sparse-2040g.vhd`: a 2040 GiB dynamic disk (the format's largest), 64 blocks written with a
@@ -29,7 +35,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use vhd_viewer::header;
-use vhd_viewer::reader::{open_layer, Counting, Sized};
+use vhd_viewer::reader::{open_layer, Counting, ReadAt, Sized};
 use vhd_viewer::writer::{BlockOrder, DiskBuilder};
 
 const MIB: u64 = 1 << 20;
@@ -279,12 +285,39 @@ fn open_reads(files: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// Reads the stored parts of `path` (see the module documentation) so that they are cached.
+fn warm(path: &str) -> Result<(), String> {
+    let file = File::open(path).map_err(|e| format!("{path}: {e}"))?;
+    let src = Sized::new(file);
+    let layer = open_layer(&src).map_err(|e| format!("{path}: {e}"))?;
+    let Some(geo) = layer.block_geometry() else { return Ok(()) };
+    let mut page = vec![0u8; 4096];
+    let page_of = |o: u64| o / 4096 * 4096;
+    let read = |o: u64, buf: &mut Vec<u8>| -> Result<(), String> {
+        let at = page_of(o);
+        let n = 4096.min(src.len().saturating_sub(at)) as usize;
+        src.read_at(at, &mut buf[..n]).map_err(|e| e.to_string())
+    };
+    for block in 0..layer.bat.len() as u64 {
+        let Some(range) = layer.bitmap_range(block) else { continue };
+        let mut bitmap = vec![0u8; range.len as usize];
+        src.read_at(range.offset, &mut bitmap).map_err(|e| e.to_string())?;
+        read(range.offset, &mut page)?;
+        let sectors = geo.block_size / 512;
+        if let Some(s) = (0..sectors).find(|s| vhd_viewer::disk::bit(&bitmap, *s)) {
+            read(range.end() + s * 512, &mut page)?;
+        }
+    }
+    Ok(())
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("make") => make(Path::new(args.get(1).map_or("bench-out/inputs", String::as_str))).map_err(|e| e.to_string()),
         Some("open-reads") => open_reads(&args[1..]),
-        _ => Err("usage: bench_inputs make DIR | open-reads FILE...".to_string()),
+        Some("warm") => args[1..].iter().try_for_each(|f| warm(f)),
+        _ => Err("usage: bench_inputs make DIR | open-reads FILE... | warm FILE...".to_string()),
     };
     if let Err(e) = result {
         eprintln!("bench_inputs: {e}");
