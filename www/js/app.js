@@ -152,7 +152,7 @@ async function loadFiles(given) {
 }
 
 /** Shows chain `k` of the files given. */
-function showChain(k) {
+async function showChain(k) {
   state.chainIndex = k;
   const chain = state.chains[k];
   try {
@@ -197,6 +197,17 @@ function showChain(k) {
     fill(sel, state.names.map((n, i) => h('option', { value: i }, `${i === 0 ? '' : `layer ${i}: `}${n}`)));
   }
   selectLayer(0, false);
+  renderFindings($('findings-body'), state.info.all_findings, state.names, showPlace);
+  fill($('check-body'));
+  $('check-run').disabled = false;
+  $('export-raw').disabled = !!state.missing;
+  $('export-note').textContent = state.missing ? 'The raw image needs the missing parent: add it to export the whole disk.' : '';
+
+  // Let the structures and findings show before the maps, which take a while at a million
+  // blocks; a newer file given meanwhile wins.
+  await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+  if (state.disk !== disk) return;
+
   const firstSparse = files.findIndex((f) => f.identity.diskType !== 'fixed');
   $('bat-layer').value = String(Math.max(0, firstSparse));
   bat.show(disk, Math.max(0, firstSparse), state.names[Math.max(0, firstSparse)]);
@@ -224,11 +235,6 @@ function showChain(k) {
       : 'Each square is a stretch of the virtual disk: coloured where the file holds data, grey where the disk reads as zeros because nothing was ever written there.';
 
   fill($('closeup-body'), h('p', { class: 'empty' }, 'Click a block in the block map or a square in the map above to see its sectors here.'));
-  renderFindings($('findings-body'), state.info.all_findings, state.names, showPlace);
-  fill($('check-body'));
-  $('check-run').disabled = false;
-  $('export-raw').disabled = !!state.missing;
-  $('export-note').textContent = state.missing ? 'The raw image needs the missing parent: add it to export the whole disk.' : '';
   hexShow({ mode: 'virtual', at: 0 }).then(() => setBusy('ready'));
 }
 

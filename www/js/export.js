@@ -9,6 +9,7 @@
 //   into memory first.
 
 import { planRange, planSpan } from './driver.js';
+import { readRanges } from './source.js';
 
 const MIB = 1 << 20;
 
@@ -33,21 +34,54 @@ function missingError(e, names) {
   );
 }
 
-/** Writes the raw image to a FileSystemWritableFileStream. */
+/** Bytes of the virtual disk assembled in memory before one write: bounds memory and writes. */
+const WINDOW = 8 * MIB;
+/** Data of one file lying at most this far apart is read with one `slice()`. */
+const GAP = 64 * 1024;
+
+/**
+ * Writes the raw image to a FileSystemWritableFileStream. The disk is assembled window by window
+ * (8 MiB): the window's data extents are read with their neighbours in the same file merged into
+ * one `slice()` (several in flight), copied into place, and the window is written once. Windows
+ * that hold no data are not written: the file was sized first, so they already read as zeros.
+ */
 export async function writeRaw(disk, sources, names, writable, { signal, onProgress } = {}) {
   const size = disk.size();
-  await writable.truncate(size); // zero-filled; data extents overwrite their part
+  await writable.truncate(size); // zero-filled; data windows overwrite their part
   let last = 0;
+  let winStart = 0;
+  let pending = []; // the current window's data extents: {offset, len, layer, fileOffset}
+  const flush = async () => {
+    if (pending.length === 0) return;
+    const buf = new Uint8Array(Math.min(winStart + WINDOW, size) - winStart);
+    const byLayer = new Map();
+    for (const p of pending) {
+      if (!byLayer.has(p.layer)) byLayer.set(p.layer, []);
+      byLayer.get(p.layer).push(p);
+    }
+    await Promise.all(
+      [...byLayer].map(async ([layer, list]) => {
+        const parts = await readRanges(sources[layer], list.map((p) => ({ offset: p.fileOffset, len: p.len })), signal, GAP);
+        list.forEach((p, i) => {
+          if (parts[i].length < p.len) throw new Error(`layer ${names[layer]} is cut short: byte ${p.fileOffset + parts[i].length} of its file is missing`);
+          buf.set(parts[i], p.offset - winStart);
+        });
+      }),
+    );
+    await writable.write({ type: 'write', position: winStart, data: buf });
+    pending = [];
+  };
   for await (const e of allExtents(disk, sources, signal)) {
     if (e.kind === 'missing') throw missingError(e, names);
-    if (e.kind === 'data') {
-      for (let done = 0; done < e.len; ) {
-        const n = Math.min(e.len - done, 8 * MIB);
-        const bytes = await sources[e.layer].slice(e.fileOffset + done, e.fileOffset + done + n, signal);
-        if (bytes.length < n) throw new Error(`layer ${names[e.layer]} is cut short: byte ${e.fileOffset + done + bytes.length} of its file is missing`);
-        await writable.write({ type: 'write', position: e.offset + done, data: bytes });
-        done += n;
+    // Split the extent at window boundaries; a window is written when the walk leaves it.
+    for (let off = e.offset, end = e.offset + e.len; off < end; ) {
+      if (off >= winStart + WINDOW) {
+        await flush();
+        winStart = Math.floor(off / WINDOW) * WINDOW;
       }
+      const n = Math.min(end, winStart + WINDOW) - off;
+      if (e.kind === 'data') pending.push({ offset: off, len: n, layer: e.layer, fileOffset: e.fileOffset + (off - e.offset) });
+      off += n;
     }
     const now = performance.now();
     if (now - last > 100) {
@@ -55,6 +89,7 @@ export async function writeRaw(disk, sources, names, writable, { signal, onProgr
       onProgress?.(e.offset + e.len, size);
     }
   }
+  await flush();
   onProgress?.(size, size);
 }
 

@@ -69,18 +69,25 @@ export function mergeRanges(ranges, gap = 0) {
 }
 
 /**
- * Reads `ranges` from `source`, merged into as few reads as possible. Returns one Uint8Array per
- * range, in the order given (shorter than asked only at the end of the file).
+ * Reads `ranges` from `source`, merged into as few reads as possible, with up to `parallel` reads
+ * in flight (one round trip at a time is what bounds a scan of thousands of bitmaps). Returns one
+ * Uint8Array per range, in the order given (shorter than asked only at the end of the file).
  */
-export async function readRanges(source, ranges, signal, gap = 0) {
+export async function readRanges(source, ranges, signal, gap = 0, parallel = 4) {
   const out = new Array(ranges.length);
-  for (const span of mergeRanges(ranges, gap)) {
-    const bytes = await source.slice(span.start, span.end, signal);
-    for (const i of span.members) {
-      const from = ranges[i].offset - span.start;
-      out[i] = bytes.subarray(Math.min(from, bytes.length), Math.min(from + ranges[i].len, bytes.length));
+  const spans = mergeRanges(ranges, gap);
+  let next = 0;
+  const worker = async () => {
+    while (next < spans.length) {
+      const span = spans[next++];
+      const bytes = await source.slice(span.start, span.end, signal);
+      for (const i of span.members) {
+        const from = ranges[i].offset - span.start;
+        out[i] = bytes.subarray(Math.min(from, bytes.length), Math.min(from + ranges[i].len, bytes.length));
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, spans.length) }, worker));
   return out;
 }
 
