@@ -80,12 +80,18 @@ impl std::fmt::Display for Geometry {
     }
 }
 
-/// Creator applications whose disks qemu sizes by `current size` even when the CHS geometry
-/// describes less: Hyper-V, QEMU with `force_size`, Disk2vhd, XenServer, XenConverter, Azure.
-/// Disks of other creators (Virtual PC, older QEMU, VirtualBox, ...) are sized by their CHS
-/// geometry by Virtual PC and qemu.
-pub fn creator_sizes_by_current_size(creator: &[u8; 4]) -> bool {
-    matches!(creator, b"win " | b"qem2" | b"d2v " | b"tap\0" | b"wa\0\0" | b"CTXS")
+/// Creator applications whose disks qemu sizes by their CHS geometry instead of `current size`:
+/// Virtual PC's and QEMU's own (without `force_size`). Measured with qemu 10: every other
+/// creator (`win `, `qem2`, `d2v `, `vs  `, `vbox`, `tap\0`, `wa\0\0`, unknown ones) is sized
+/// by `current size`, except when the geometry is the largest (then always `current size`).
+pub fn qemu_sizes_by_chs(creator: &[u8; 4]) -> bool {
+    matches!(creator, b"vpc " | b"qemu")
+}
+
+/// Creator applications of the Virtual PC family, whose own readers size every disk by its CHS
+/// geometry.
+pub fn virtual_pc_family(creator: &[u8; 4]) -> bool {
+    matches!(creator, b"vpc " | b"vs  ")
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@
 use crate::error::{show_bytes, Error, Result};
 use crate::finding::{Finding, Severity};
 use crate::footer::{DiskType, Footer, FILE_FORMAT_VERSION, FOOTER_COOKIE, FOOTER_SIZE, NO_DATA_OFFSET};
-use crate::geometry::{creator_sizes_by_current_size, Geometry};
+use crate::geometry::{qemu_sizes_by_chs, virtual_pc_family, Geometry};
 use crate::header::{DynamicHeader, HEADER_SIZE, HEADER_VERSION};
 use crate::locator::{decode_path, DecodedPath, LocatorEntry, Platform, MAX_LOCATOR_DATA};
 use crate::values::human_size;
@@ -444,18 +444,23 @@ fn check_geometry(footer: &Located<Footer>, findings: &mut Vec<Finding>) {
     }
     if chs != f.current_size && !f.geometry.is_max() {
         let creator = f.creator_application;
-        let msg = if creator_sizes_by_current_size(&creator.0) {
-            format!(
-                "the geometry {} describes {} bytes, the current size is {} bytes; the creator \"{creator}\" sizes disks by the current size, which this viewer uses, and so do Hyper-V and qemu",
-                f.geometry, chs, f.current_size
-            )
+        let shown = chs.min(f.current_size);
+        let (severity, msg) = if qemu_sizes_by_chs(&creator.0) {
+            (Severity::Warning, format!(
+                "the geometry {} describes {chs} bytes, the current size is {} bytes; Virtual PC and qemu size a disk from creator \"{creator}\" by its geometry and show {shown} bytes, while the spec (and this viewer, and Hyper-V) use the current size",
+                f.geometry, f.current_size
+            ))
+        } else if virtual_pc_family(&creator.0) {
+            (Severity::Warning, format!(
+                "the geometry {} describes {chs} bytes, the current size is {} bytes; Virtual PC and Virtual Server size a disk by its geometry and show {shown} bytes, while the spec (and this viewer, Hyper-V and qemu) use the current size",
+                f.geometry, f.current_size
+            ))
         } else {
-            format!(
-                "the geometry {} describes {} bytes, the current size is {} bytes; Virtual PC and qemu size a disk from creator \"{creator}\" by its geometry and show {} bytes, while the spec (and this viewer) use the current size",
-                f.geometry, chs, f.current_size, chs.min(f.current_size)
-            )
+            (Severity::Info, format!(
+                "the geometry {} describes {chs} bytes, the current size is {} bytes; the creator \"{creator}\" sizes disks by the current size, as this viewer, Hyper-V and qemu do (only Virtual PC, which sizes every disk by its geometry, would show {shown} bytes)",
+                f.geometry, f.current_size
+            ))
         };
-        let severity = if creator_sizes_by_current_size(&creator.0) { Severity::Info } else { Severity::Warning };
         findings.push(Finding::new(severity, "geometry-size", Some(at), msg));
     }
 }

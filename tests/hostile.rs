@@ -316,6 +316,11 @@ fn cases() -> Vec<Case> {
         ("creator-d2v", *b"d2v ", Severity::Info),
         ("creator-tap", *b"tap\0", Severity::Info),
         ("creator-wa", *b"wa\0\0", Severity::Info),
+        // Virtual Server sizes by geometry like Virtual PC; qemu 10 uses the current size.
+        ("creator-vs", *b"vs  ", Severity::Warning),
+        // Any other creator: qemu 10 uses the current size (measured), as the spec says.
+        ("creator-vbox", *b"vbox", Severity::Info),
+        ("creator-vhd-viewer", *b"vhdv", Severity::Info),
     ] {
         let mut f = fixed();
         f.creator(app, 0x0005_0000, *b"Wi2k");
@@ -672,6 +677,9 @@ fn describe(name: &str) -> &'static str {
         "creator-d2v" => "creator `d2v ` (Disk2vhd), same sizes",
         "creator-tap" => "creator `tap\\0` (Xen blktap), same sizes",
         "creator-wa" => "creator `wa\\0\\0` (Azure), same sizes",
+        "creator-vs" => "creator `vs  ` (Virtual Server), same sizes",
+        "creator-vbox" => "creator `vbox` (VirtualBox), same sizes",
+        "creator-vhd-viewer" => "creator `vhdv` (this project's writer), same sizes",
         _ => "",
     }
 }
