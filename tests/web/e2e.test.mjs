@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { start, openPage, settled, dataFields, cliInfo, cliCat, cliPath, tempDir, screenshotPath, SAMPLES } from './helpers.mjs';
+import { start, openPage, settled, dataFields, cliInfo, cliCat, cliPath, tempDir, screenshotPath, text, at, SAMPLES } from './helpers.mjs';
 
 const sample = (n) => join(SAMPLES, n);
 const BASE = sample('base.vhd');
@@ -42,16 +42,6 @@ after(async () => {
   tmp?.remove();
 });
 
-/** The JSON text of a value as the page puts it in a data-field (independent of the page's code). */
-function text(v) {
-  if (v === null || v === undefined) return '';
-  if (Array.isArray(v)) return v.map(text).join(', ');
-  return String(v);
-}
-
-function at(obj, path) {
-  return path.split('.').reduce((v, k) => (v === null || v === undefined ? undefined : v[k]), obj);
-}
 
 /** Every data-field in `scope` must be a key of `expected` and hold its value; returns the keys. */
 async function compareFields(page, scope, expected) {

@@ -102,3 +102,15 @@ export function screenshotPath(name) {
   mkdirSync(SCREENSHOTS, { recursive: true });
   return join(SCREENSHOTS, name + '.png');
 }
+
+/** The text the page puts in a data-field for a JSON value (independent of the page's code). */
+export function text(v) {
+  if (v === null || v === undefined) return '';
+  if (Array.isArray(v)) return v.map(text).join(', ');
+  return String(v);
+}
+
+/** The value at a dotted `path` (`all_findings.0.code`) of a JSON object. */
+export function at(obj, path) {
+  return path.split('.').reduce((v, k) => (v === null || v === undefined ? undefined : v[k]), obj);
+}

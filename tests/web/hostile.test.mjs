@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { start, openPage, settled, dataFields, cliInfo, tempDir, ROOT, SAMPLES } from './helpers.mjs';
+import { start, openPage, settled, dataFields, cliInfo, tempDir, text, at, ROOT, SAMPLES } from './helpers.mjs';
 
 const GOOD = join(SAMPLES, 'dynamic.vhd');
 /** A good disk is opened after this many cases. */
@@ -45,16 +45,6 @@ after(async () => {
   tmp?.remove();
 });
 
-/** The text the page puts in a data-field for a JSON value. */
-function text(v) {
-  if (v === null || v === undefined) return '';
-  if (Array.isArray(v)) return v.map(text).join(', ');
-  return String(v);
-}
-
-function at(obj, path) {
-  return path.split('.').reduce((v, k) => (v === null || v === undefined ? undefined : v[k]), obj);
-}
 
 /** Gives files to the page by a drop event carrying a DataTransfer built in the page. */
 async function drop(page, paths) {
