@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { start, openPage, settled, dataFields, cliInfo, cliCat, cliPath, tempDir, screenshotPath, text, at, SAMPLES } from './helpers.mjs';
+import { start, openPage, settled, dataFields, cliInfo, cliCat, cliPath, tempDir, screenshotPath, text, at, drop, SAMPLES } from './helpers.mjs';
 
 const sample = (n) => join(SAMPLES, n);
 const BASE = sample('base.vhd');
@@ -85,21 +85,6 @@ async function showSector(page, sector) {
   await page.waitForFunction((s) => document.querySelector('#hex-source strong')?.textContent === `Virtual sector ${s}`, sector);
 }
 
-/** Gives files to the page by a drop event carrying a DataTransfer built in the page. */
-async function drop(page, paths) {
-  const files = paths.map((p) => ({ name: p.split('/').pop(), b64: readFileSync(p).toString('base64') }));
-  await page.evaluate((files) => {
-    const dt = new DataTransfer();
-    for (const f of files) {
-      const bin = atob(f.b64);
-      const bytes = new Uint8Array(bin.length);
-      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-      dt.items.add(new File([bytes], f.name));
-    }
-    const target = document.getElementById('drop');
-    for (const type of ['dragenter', 'dragover', 'drop']) target.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
-  }, files);
-}
 
 /** Loads the page and forgets the requests of loading it (page, scripts, wasm, sample list). */
 async function freshPage(opts) {

@@ -1,7 +1,7 @@
 // Shared by the end-to-end tests: the server, Chromium, the command line to compare with.
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -113,4 +113,20 @@ export function text(v) {
 /** The value at a dotted `path` (`all_findings.0.code`) of a JSON object. */
 export function at(obj, path) {
   return path.split('.').reduce((v, k) => (v === null || v === undefined ? undefined : v[k]), obj);
+}
+
+/** Gives files to the page by a drop event carrying a DataTransfer built in the page. */
+export async function drop(page, paths) {
+  const files = paths.map((p) => ({ name: p.split('/').pop(), b64: readFileSync(p).toString('base64') }));
+  await page.evaluate((files) => {
+    const dt = new DataTransfer();
+    for (const f of files) {
+      const bin = atob(f.b64);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      dt.items.add(new File([bytes], f.name));
+    }
+    const target = document.getElementById('drop');
+    for (const type of ['dragenter', 'dragover', 'drop']) target.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, files);
 }

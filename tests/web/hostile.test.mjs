@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { start, openPage, settled, dataFields, cliInfo, tempDir, text, at, ROOT, SAMPLES } from './helpers.mjs';
+import { start, openPage, settled, dataFields, cliInfo, tempDir, text, at, drop, ROOT, SAMPLES } from './helpers.mjs';
 
 const GOOD = join(SAMPLES, 'dynamic.vhd');
 /** A good disk is opened after this many cases. */
@@ -46,21 +46,6 @@ after(async () => {
 });
 
 
-/** Gives files to the page by a drop event carrying a DataTransfer built in the page. */
-async function drop(page, paths) {
-  const files = paths.map((p) => ({ name: p.split('/').pop(), b64: readFileSync(p).toString('base64') }));
-  await page.evaluate((files) => {
-    const dt = new DataTransfer();
-    for (const f of files) {
-      const bin = atob(f.b64);
-      const bytes = new Uint8Array(bin.length);
-      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-      dt.items.add(new File([bytes], f.name));
-    }
-    const target = document.getElementById('drop');
-    for (const type of ['dragenter', 'dragover', 'drop']) target.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
-  }, files);
-}
 
 /** Gives `paths` to the page and waits until it has shown them (or failed to). */
 async function give(page, paths, how) {
