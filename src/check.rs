@@ -10,13 +10,15 @@ use crate::layer::{Layer, MAX_FINDINGS_PER_KIND};
 use crate::reader::DiskReader;
 
 /// Sectors of a dynamic disk's block whose bitmap bit is clear but whose bytes in the file are
-/// not zero: they read as zeros, but hold left-over data. `data` is the block's data area
-/// (`block size` bytes, or fewer at the end of the file). Returns the sector numbers.
-pub fn unused_nonzero_sectors(bitmap: &[u8], data: &[u8]) -> Vec<u64> {
+/// not zero: they read as zeros, but hold left-over data. `data` is part of the block's data
+/// area starting at sector `first` of the block (fewer bytes at the end of the file). Returns
+/// the sector numbers within the block.
+pub fn unused_nonzero_sectors(bitmap: &[u8], first: u64, data: &[u8]) -> Vec<u64> {
     data.chunks(512)
         .enumerate()
-        .filter(|(s, bytes)| !bit(bitmap, *s as u64) && bytes.iter().any(|b| *b != 0))
-        .map(|(s, _)| s as u64)
+        .map(|(i, bytes)| (first + i as u64, bytes))
+        .filter(|(s, bytes)| !bit(bitmap, *s) && bytes.iter().any(|b| *b != 0))
+        .map(|(s, _)| s)
         .collect()
 }
 
@@ -151,13 +153,7 @@ impl Checker {
             Some(bitmap) => {
                 let (first, _) = clear_span(&bitmap, sectors);
                 let start = layer.block_offset(self.block).unwrap_or(0) + geo.bitmap_size;
-                let found: Vec<u64> = bytes
-                    .chunks(512)
-                    .enumerate()
-                    .map(|(i, chunk)| (first + i as u64, chunk))
-                    .filter(|(s, chunk)| !bit(&bitmap, *s) && chunk.iter().any(|b| *b != 0))
-                    .map(|(s, _)| s)
-                    .collect();
+                let found = unused_nonzero_sectors(&bitmap, first, bytes);
                 if let Some(&first_found) = found.first() {
                     self.leftover += found.len() as u64;
                     self.leftover_blocks += 1;
@@ -237,13 +233,7 @@ pub fn scan(reader: &mut DiskReader<'_>, progress: Progress<'_>) -> Result<Vec<F
     let mut last = 0;
     while let Some(read) = checker.next_read(disk) {
         let mut buf = vec![0u8; usize::try_from(read.range.len).unwrap_or(0)];
-        let file_len = disk.layers[read.layer].file_len;
-        let result = if read.range.end() > file_len {
-            Err(Error::OutOfFile { what: "block", offset: read.range.offset, len: read.range.len, file_len })
-        } else {
-            reader.read_file(read.layer, read.range.offset, &mut buf)
-        };
-        match result {
+        match reader.read_file(read.layer, read.range.offset, &mut buf) {
             Ok(()) => checker.provide(disk, &buf),
             Err(e) => checker.failed(&e),
         }

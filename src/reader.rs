@@ -161,22 +161,14 @@ impl<'a> DiskReader<'a> {
         Ok(DiskReader { disk, sources, cache: BitmapCache::for_disk(disk), steps: Steps::new(disk) })
     }
 
-    /// The sector bitmap of `block` in layer `layer`, read (and cached) if needed.
-    pub fn bitmap(&mut self, layer: usize, block: u64) -> Result<Option<Vec<u8>>> {
-        let Some(range) = self.disk.layers.get(layer).and_then(|l| l.bitmap_range(block)) else {
-            return Ok(None);
-        };
-        if let Some(b) = self.cache.get(layer, block) {
-            return Ok(Some(b.to_vec()));
-        }
-        let bytes = read_structure(self.sources[layer], "sector bitmap", range.offset, range.len)?;
-        self.cache.insert(layer, block, bytes.clone());
-        Ok(Some(bytes))
-    }
-
-    /// Reads bytes of layer `layer`'s file (not of the virtual disk).
+    /// Reads bytes of layer `layer`'s file (not of the virtual disk); bytes past the end of the
+    /// file (a block of a file cut short) are [`Error::OutOfFile`], naming the offset.
     pub fn read_file(&self, layer: usize, offset: u64, buf: &mut [u8]) -> Result<()> {
-        self.sources[layer].read_at(offset, buf)
+        let (src, len) = (self.sources[layer], buf.len() as u64);
+        if offset.saturating_add(len) > src.len() {
+            return Err(Error::OutOfFile { what: "block", offset, len, file_len: src.len() });
+        }
+        src.read_at(offset, buf)
     }
 
     /// The extents of `[offset, offset + len)`, read chunk by chunk so that memory stays

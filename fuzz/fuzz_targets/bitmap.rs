@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let block_data = pattern(9, BS as usize);
     let want_unused: Vec<u64> = (0..sectors).filter(|s| !naive(*s)).collect();
-    assert_eq!(unused_nonzero_sectors(data, &block_data), want_unused);
+    assert_eq!(unused_nonzero_sectors(data, 0, &block_data), want_unused);
 
     let mut parent = DiskBuilder::dynamic(SIZE, BS);
     parent.write(block * u64::from(BS), &pattern(7, BS as usize));
