@@ -1,4 +1,4 @@
-//! Known-answer tests on real disks made by other software (`../shared/samples`, described in
+//! Known-answer tests on real disks made by other software (`tests/data`, described in
 //! its README): the answers come from that README and from the independent readers, not from
 //! this viewer.
 
@@ -119,7 +119,10 @@ fn image_vhd_bad_checksums_in_both_copies_but_readable() {
     assert_eq!(&ours[1080..1082], &[0x53, 0xef]);
     // qemu-img refuses the file; with the two checksums repaired (by this test, not the viewer)
     // it reads it, and must read what we read from the damaged file.
-    assert!(!output(std::process::Command::new("qemu-img").args(["info", "-f", "vpc"]).arg(&p)).status.success(), "qemu-img used to refuse image.vhd");
+    assert!(
+        !output(std::process::Command::new("qemu-img").args(["info", "-f", "vpc"]).arg(&p)).status.success(),
+        "qemu-img used to refuse image.vhd"
+    );
     let mut img = Image::read(&p);
     img.fix_footer(0);
     let end = img.footer_at();

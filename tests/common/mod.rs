@@ -1,5 +1,5 @@
 //! Shared helpers of the integration tests: fixtures made by `qemu-img`/`qemu-io` (cached by
-//! content under `tests/work/`, which is git-ignored), the real samples in `../shared/samples`,
+//! content under `tests/work/`, which is git-ignored), the real samples in `tests/data`,
 //! byte patching with checksums recomputed independently of the core, running the command line,
 //! running the independent readers (`qemu-img`, `7zz`, `vhdiinfo`), and golden files.
 //!
@@ -292,11 +292,7 @@ pub fn sevenzip_raw(file: &Path) -> Vec<u8> {
 /// `vhdiinfo -v` as field name -> value.
 pub fn vhdiinfo(file: &Path) -> std::collections::BTreeMap<String, String> {
     let o = run_ok(Command::new("vhdiinfo").arg("-v").arg(file));
-    stdout(&o)
-        .lines()
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect()
+    stdout(&o).lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect()
 }
 
 /// The number in parentheses of a `vhdiinfo` "Media size" value, e.g. `10 MiB (10514432 bytes)`.
@@ -307,11 +303,8 @@ pub fn vhdi_media_size(v: &str) -> u64 {
 
 pub fn sha256(bytes: &[u8]) -> String {
     use std::io::Write;
-    let mut child = Command::new("sha256sum")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("sha256sum");
+    let mut child =
+        Command::new("sha256sum").stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().expect("sha256sum");
     child.stdin.take().unwrap().write_all(bytes).unwrap();
     let out = child.wait_with_output().unwrap();
     stdout(&out).split_whitespace().next().unwrap().to_string()
@@ -403,9 +396,9 @@ pub fn qemu_specs() -> Vec<QemuSpec> {
             force_size: false,
             writes: vec![
                 (0x51, 0, 512),
-                (0x52, 2 * M - 700, 1400),      // across the boundary of blocks 0 and 1, unaligned
-                (0x53, 5 * M + 100, 10),        // a few bytes in the middle of block 2
-                (0x54, 10_514_432 - 512, 512),  // the last sector, in the partial last block
+                (0x52, 2 * M - 700, 1400),     // across the boundary of blocks 0 and 1, unaligned
+                (0x53, 5 * M + 100, 10),       // a few bytes in the middle of block 2
+                (0x54, 10_514_432 - 512, 512), // the last sector, in the partial last block
             ],
         },
         QemuSpec {
@@ -415,13 +408,7 @@ pub fn qemu_specs() -> Vec<QemuSpec> {
             force_size: true,
             writes: vec![(0x61, 4 * M + 4096, 8192), (0x62, 5 * M - 512, 512), (0x63, 513, 511)],
         },
-        QemuSpec {
-            name: "qemu-dynamic-empty",
-            subformat: "dynamic",
-            size: "6M",
-            force_size: false,
-            writes: vec![],
-        },
+        QemuSpec { name: "qemu-dynamic-empty", subformat: "dynamic", size: "6M", force_size: false, writes: vec![] },
     ]
 }
 
@@ -431,8 +418,7 @@ pub fn qemu_spec(name: &str) -> QemuSpec {
 
 fn qemu_version() -> String {
     static V: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    V.get_or_init(|| stdout(&run_ok(Command::new("qemu-img").arg("--version"))).lines().next().unwrap_or_default().to_string())
-        .clone()
+    V.get_or_init(|| stdout(&run_ok(Command::new("qemu-img").arg("--version"))).lines().next().unwrap_or_default().to_string()).clone()
 }
 
 /// The fixture's file: made once, cached under `tests/work/qemu/<hash of spec and qemu
@@ -488,9 +474,10 @@ pub fn expected_content(spec: &QemuSpec, size: u64) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------------
 // The real samples
 
-/// `../shared/samples` beside the repository (CI has it there).
+/// `tests/data`: the real disks made by other software, kept in the repository (its README says
+/// where each came from).
 pub fn samples_dir() -> PathBuf {
-    repo().join("..").join("shared").join("samples")
+    repo().join("tests").join("data")
 }
 
 /// A sample, decompressed into `tests/work/samples/` if it is stored as `.xz`.
@@ -541,6 +528,9 @@ pub fn golden(name: &str, actual: &str) {
             ),
             None => format!("one is a prefix of the other ({} vs {} lines)", expected.lines().count(), actual.lines().count()),
         };
-        panic!("{} differs from the output; {detail}\n(if the change is intended, run with UPDATE_GOLDEN=1 and review the diff)", path.display());
+        panic!(
+            "{} differs from the output; {detail}\n(if the change is intended, run with UPDATE_GOLDEN=1 and review the diff)",
+            path.display()
+        );
     }
 }
