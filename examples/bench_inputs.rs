@@ -100,10 +100,10 @@ fn varied_bitmap(i: u64, rng: &mut Rng) -> [u8; 512] {
         }
     };
     match i % 8 {
-        0 => b.fill(0xff),                  // every sector present
-        1 => {}                             // allocated, nothing present
-        2 => set(&mut b, 0, 2048),          // first half
-        3 => set(&mut b, 2048, 4096),       // second half
+        0 => b.fill(0xff),            // every sector present
+        1 => {}                       // allocated, nothing present
+        2 => set(&mut b, 0, 2048),    // first half
+        3 => set(&mut b, 2048, 4096), // second half
         4 => {
             // 8-sector clusters from sector 63, every other one: straddle bitmap bytes.
             let mut s = 63;
@@ -112,7 +112,7 @@ fn varied_bitmap(i: u64, rng: &mut Rng) -> [u8; 512] {
                 s += 16;
             }
         }
-        5 => b.fill(0xaa),                  // every other sector
+        5 => b.fill(0xaa), // every other sector
         6 => {
             // a few random runs
             for _ in 0..8 {
@@ -121,7 +121,7 @@ fn varied_bitmap(i: u64, rng: &mut Rng) -> [u8; 512] {
                 set(&mut b, from, from + len);
             }
         }
-        _ => set(&mut b, 0, 1),             // only the first sector
+        _ => set(&mut b, 0, 1), // only the first sector
     }
     b
 }
@@ -242,11 +242,8 @@ fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 fn make(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     type Maker = fn(&Path) -> std::io::Result<()>;
-    let singles: [(&str, Maker); 3] = [
-        ("sparse-2040g.vhd", make_sparse_2040g),
-        ("full-127g.vhd", make_full_127g),
-        ("data-4g.vhd", make_data_4g),
-    ];
+    let singles: [(&str, Maker); 3] =
+        [("sparse-2040g.vhd", make_sparse_2040g), ("full-127g.vhd", make_full_127g), ("data-4g.vhd", make_data_4g)];
     for (name, maker) in singles {
         let path = dir.join(name);
         if path.exists() {

@@ -72,7 +72,8 @@ pub struct Checker {
 /// Blocks of `layer` that start inside a block laid out before them in the file.
 fn overlapped_blocks(layer: &Layer) -> std::collections::HashSet<u64> {
     let Some(geo) = layer.block_geometry() else { return Default::default() };
-    let mut by_offset: Vec<(u32, u32)> = layer.bat.iter().enumerate().filter(|(_, e)| **e != crate::layer::UNALLOCATED).map(|(b, e)| (*e, b as u32)).collect();
+    let mut by_offset: Vec<(u32, u32)> =
+        layer.bat.iter().enumerate().filter(|(_, e)| **e != crate::layer::UNALLOCATED).map(|(b, e)| (*e, b as u32)).collect();
     by_offset.sort_unstable();
     let mut overlapped = std::collections::HashSet::new();
     let mut reach = 0u64;
@@ -126,13 +127,23 @@ impl Checker {
                 let data_start = start + geo.bitmap_size;
                 let from = data_start + first * 512;
                 let to = (data_start + (last + 1) * 512).min(layer.data_end);
-                return Some(CheckRead { layer: self.layer, block: self.block, range: crate::layer::ByteRange::new(from, to.saturating_sub(from)), kind: ReadKind::Data });
+                return Some(CheckRead {
+                    layer: self.layer,
+                    block: self.block,
+                    range: crate::layer::ByteRange::new(from, to.saturating_sub(from)),
+                    kind: ReadKind::Data,
+                });
             }
             if start + geo.bitmap_size > layer.data_end || self.overlapped.contains(&self.block) {
                 self.next_block();
                 continue;
             }
-            return Some(CheckRead { layer: self.layer, block: self.block, range: crate::layer::ByteRange::new(start, geo.bitmap_size), kind: ReadKind::Bitmap });
+            return Some(CheckRead {
+                layer: self.layer,
+                block: self.block,
+                range: crate::layer::ByteRange::new(start, geo.bitmap_size),
+                kind: ReadKind::Bitmap,
+            });
         }
     }
 
@@ -184,7 +195,15 @@ impl Checker {
         self.unreadable += 1;
         if self.unreadable <= MAX_FINDINGS_PER_KIND {
             let block = self.block;
-            self.findings.push(Finding { layer: self.layer, ..Finding::new(crate::finding::Severity::Error, "bitmap-unreadable", error.offset(), format!("the {what} of block {block} cannot be read: {error}")) });
+            self.findings.push(Finding {
+                layer: self.layer,
+                ..Finding::new(
+                    crate::finding::Severity::Error,
+                    "bitmap-unreadable",
+                    error.offset(),
+                    format!("the {what} of block {block} cannot be read: {error}"),
+                )
+            });
         }
         self.bitmap = None;
         self.next_block();

@@ -55,9 +55,7 @@ impl Extent {
             && match (self.source, next.source) {
                 (Source::Zero, Source::Zero) => true,
                 (Source::Missing { layer: a }, Source::Missing { layer: b }) => a == b,
-                (Source::Data { layer: a, file_offset: fa }, Source::Data { layer: b, file_offset: fb }) => {
-                    a == b && fa + self.len == fb
-                }
+                (Source::Data { layer: a, file_offset: fa }, Source::Data { layer: b, file_offset: fb }) => a == b && fa + self.len == fb,
                 _ => false,
             }
     }
@@ -206,7 +204,9 @@ impl Steps {
 /// The error for a chain deeper than [`MAX_CHAIN_DEPTH`]: the same words whoever finds it (the
 /// command line following locators, the page sorting files by unique id).
 pub fn too_deep() -> Error {
-    Error::chain(format!("the chain is more than {MAX_CHAIN_DEPTH} disks deep; real chains are a few disks deep, so this one is damaged or loops"))
+    Error::chain(format!(
+        "the chain is more than {MAX_CHAIN_DEPTH} disks deep; real chains are a few disks deep, so this one is damaged or loops"
+    ))
 }
 
 /// A chain of opened layers, checked against each other.
@@ -234,7 +234,10 @@ impl Disk {
         for (i, pair) in layers.windows(2).enumerate() {
             let (child, parent) = (&pair[0], &pair[1]);
             let Some(h) = child.header.as_ref().filter(|_| child.disk_type() == DiskType::Differencing) else {
-                return Err(Error::chain(format!("layer {i} is a {} disk, which has no parent, but a parent was given", child.disk_type().name())));
+                return Err(Error::chain(format!(
+                    "layer {i} is a {} disk, which has no parent, but a parent was given",
+                    child.disk_type().name()
+                )));
             };
             let at = h.offset + crate::header::off::PARENT_UNIQUE_ID as u64;
             let want = h.value.parent_unique_id;
@@ -246,7 +249,10 @@ impl Disk {
                 if !force {
                     return Err(Error::chain(format!("{msg} (use --force to read it anyway, at the risk of garbage)")));
                 }
-                findings.push(Finding { layer: i, ..Finding::error("parent-id-mismatch", at, format!("{msg}; read anyway because it was forced")) });
+                findings.push(Finding {
+                    layer: i,
+                    ..Finding::error("parent-id-mismatch", at, format!("{msg}; read anyway because it was forced"))
+                });
             }
             let pts = h.value.parent_timestamp;
             let parent_ts = parent.footer.value.timestamp;
@@ -271,7 +277,11 @@ impl Disk {
                         Severity::Warning,
                         "parent-size",
                         Some(child.footer.offset + crate::footer::off::CURRENT_SIZE as u64),
-                        format!("layer {i} is {} bytes, its parent {} bytes; sectors past the parent's end read as zeros", child.size(), parent.size()),
+                        format!(
+                            "layer {i} is {} bytes, its parent {} bytes; sectors past the parent's end read as zeros",
+                            child.size(),
+                            parent.size()
+                        ),
                     )
                 });
             }
@@ -279,7 +289,10 @@ impl Disk {
         let mut seen = std::collections::HashSet::new();
         for (i, l) in layers.iter().enumerate() {
             if !seen.insert(l.footer.value.unique_id) {
-                return Err(Error::chain(format!("the chain loops: layer {i} has the unique id {} of a disk above it", l.footer.value.unique_id)));
+                return Err(Error::chain(format!(
+                    "the chain loops: layer {i} has the unique id {} of a disk above it",
+                    l.footer.value.unique_id
+                )));
             }
         }
         Ok(Disk { layers, findings })
@@ -350,10 +363,16 @@ impl Disk {
                 // Fixed: the data is the file, up to where the footer starts.
                 let data_end = own_end.min(layer.data_end);
                 if data_end > start {
-                    emit(Extent { offset: start, len: data_end - start, source: Source::Data { layer: li, file_offset: start } }, &mut extents);
+                    emit(
+                        Extent { offset: start, len: data_end - start, source: Source::Data { layer: li, file_offset: start } },
+                        &mut extents,
+                    );
                 }
                 if own_end > data_end.max(start) {
-                    emit(Extent { offset: data_end.max(start), len: own_end - data_end.max(start), source: Source::Missing { layer: li } }, &mut extents);
+                    emit(
+                        Extent { offset: data_end.max(start), len: own_end - data_end.max(start), source: Source::Missing { layer: li } },
+                        &mut extents,
+                    );
                 }
                 continue;
             };
@@ -403,7 +422,10 @@ impl Disk {
                             emit(Extent { offset: pos, len: held, source: Source::Data { layer: li, file_offset } }, &mut extents);
                         }
                         if held < run_end - pos {
-                            emit(Extent { offset: pos + held, len: run_end - pos - held, source: Source::Missing { layer: li } }, &mut extents);
+                            emit(
+                                Extent { offset: pos + held, len: run_end - pos - held, source: Source::Missing { layer: li } },
+                                &mut extents,
+                            );
                         }
                     } else {
                         below(pos, run_end, &mut work, &mut extents, spec);

@@ -30,12 +30,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub(crate) fn new(
-        severity: Severity,
-        code: &'static str,
-        offset: Option<u64>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub(crate) fn new(severity: Severity, code: &'static str, offset: Option<u64>, message: impl Into<String>) -> Self {
         Finding { severity, code, layer: 0, offset, message: message.into() }
     }
 

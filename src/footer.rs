@@ -200,8 +200,7 @@ pub fn encode(f: &Footer) -> Vec<u8> {
     b.resize(FOOTER_SIZE as usize, 0);
     b[off::COOKIE..off::COOKIE + 8].copy_from_slice(&f.cookie);
     b[off::FEATURES..off::FEATURES + 4].copy_from_slice(&f.features.to_be_bytes());
-    b[off::FILE_FORMAT_VERSION..off::FILE_FORMAT_VERSION + 4]
-        .copy_from_slice(&f.file_format_version.to_be_bytes());
+    b[off::FILE_FORMAT_VERSION..off::FILE_FORMAT_VERSION + 4].copy_from_slice(&f.file_format_version.to_be_bytes());
     b[off::DATA_OFFSET..off::DATA_OFFSET + 8].copy_from_slice(&f.data_offset.to_be_bytes());
     b[off::TIMESTAMP..off::TIMESTAMP + 4].copy_from_slice(&f.timestamp.0.to_be_bytes());
     b[off::CREATOR_APPLICATION..off::CREATOR_APPLICATION + 4].copy_from_slice(&f.creator_application.0);

@@ -36,8 +36,7 @@ impl Geometry {
     /// True when this is the largest geometry, which says "the size is too large for CHS; use
     /// `current size`".
     pub fn is_max(&self) -> bool {
-        self.sectors() >= MAX_CHS_SECTORS
-            || (self.cylinders == 65_535 && self.heads == 16 && self.sectors_per_track == 255)
+        self.sectors() >= MAX_CHS_SECTORS || (self.cylinders == 65_535 && self.heads == 16 && self.sectors_per_track == 255)
     }
 
     /// The geometry the spec's algorithm gives for a disk of `size` bytes.
@@ -66,11 +65,7 @@ impl Geometry {
             heads = h;
             cth = c;
         }
-        Geometry {
-            cylinders: (cth / heads).min(65_535) as u16,
-            heads: heads as u8,
-            sectors_per_track: spt as u8,
-        }
+        Geometry { cylinders: (cth / heads).min(65_535) as u16, heads: heads as u8, sectors_per_track: spt as u8 }
     }
 }
 

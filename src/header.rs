@@ -110,12 +110,8 @@ impl DynamicHeader {
     /// The parent unicode name decoded from UTF-16 big-endian up to the first NUL. Unpaired
     /// surrogates become U+FFFD; `None` says there were some.
     pub fn parent_unicode_name(&self) -> (String, bool) {
-        let units: Vec<u16> = self
-            .parent_unicode_name_raw
-            .chunks_exact(2)
-            .map(|c| u16::from_be_bytes([c[0], c[1]]))
-            .take_while(|u| *u != 0)
-            .collect();
+        let units: Vec<u16> =
+            self.parent_unicode_name_raw.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).take_while(|u| *u != 0).collect();
         let valid = String::from_utf16(&units).is_ok();
         (String::from_utf16_lossy(&units), valid)
     }

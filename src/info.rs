@@ -270,7 +270,8 @@ pub fn info(disk: &Disk, files: &[String]) -> Info {
             .iter()
             .enumerate()
             .map(|(i, l)| {
-                let parent_id = l.header.as_ref().filter(|_| l.disk_type() == crate::footer::DiskType::Differencing).map(|h| h.value.parent_unique_id);
+                let parent_id =
+                    l.header.as_ref().filter(|_| l.disk_type() == crate::footer::DiskType::Differencing).map(|h| h.value.parent_unique_id);
                 ChainLink {
                     file: name(i),
                     disk_type: l.disk_type().name(),
@@ -286,10 +287,5 @@ pub fn info(disk: &Disk, files: &[String]) -> Info {
     } else {
         Vec::new()
     };
-    Info {
-        layer: layer_info(&disk.layers[0], &name(0)),
-        chain,
-        parent_missing: disk.parent_missing(),
-        all_findings: disk.all_findings(),
-    }
+    Info { layer: layer_info(&disk.layers[0], &name(0)), chain, parent_missing: disk.parent_missing(), all_findings: disk.all_findings() }
 }

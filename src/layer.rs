@@ -256,10 +256,8 @@ fn choose_footer(
     let end_off = file_len.saturating_sub(FOOTER_SIZE);
     let end = (file_len >= FOOTER_SIZE).then(|| Located { offset: end_off, value: Footer::parse(last) });
     // A 511-byte footer: the cookie sits one byte later than in a 512-byte one.
-    let end511 = (last.len() >= 511 && &last[last.len() - 511..last.len() - 503] == FOOTER_COOKIE).then(|| Located {
-        offset: file_len - 511,
-        value: Footer::parse(&last[last.len() - 511..]),
-    });
+    let end511 = (last.len() >= 511 && &last[last.len() - 511..last.len() - 503] == FOOTER_COOKIE)
+        .then(|| Located { offset: file_len - 511, value: Footer::parse(&last[last.len() - 511..]) });
     let copy = (file_len >= 2 * FOOTER_SIZE)
         .then(|| Located { offset: 0, value: Footer::parse(first) })
         .filter(|c| c.value.cookie_valid() && c.value.disk_type.is_sparse());
@@ -615,7 +613,10 @@ fn open_sparse<'a>(mut layer: Layer, fetch: &Fetch<'a>, need: &mut Vec<ByteRange
     if bs > MAX_BLOCK_SIZE {
         return Err(Error::invalid(
             hat(off::BLOCK_SIZE),
-            format!("block size {} ({bs} bytes) is larger than the 256 MiB this viewer reads; real writers use 512 KiB to 2 MiB", human_size(bs.into())),
+            format!(
+                "block size {} ({bs} bytes) is larger than the 256 MiB this viewer reads; real writers use 512 KiB to 2 MiB",
+                human_size(bs.into())
+            ),
         ));
     }
     if !bs.is_power_of_two() {
@@ -660,7 +661,12 @@ fn open_sparse<'a>(mut layer: Layer, fetch: &Fetch<'a>, need: &mut Vec<ByteRange
     }
     let bat_range = ByteRange::new(h.table_offset, count * 4);
     if bat_range.end() > layer.data_end || h.table_offset > u64::MAX / 2 {
-        return Err(Error::OutOfFile { what: "block allocation table (BAT)", offset: h.table_offset, len: count * 4, file_len: layer.file_len });
+        return Err(Error::OutOfFile {
+            what: "block allocation table (BAT)",
+            offset: h.table_offset,
+            len: count * 4,
+            file_len: layer.file_len,
+        });
     }
     if h.table_offset % 512 != 0 {
         layer.findings.push(Finding::warning(
@@ -696,7 +702,10 @@ fn open_sparse<'a>(mut layer: Layer, fetch: &Fetch<'a>, need: &mut Vec<ByteRange
         let bad = if len > MAX_LOCATOR_DATA {
             Some(format!("its data length {len} is more than the {MAX_LOCATOR_DATA} bytes any path needs"))
         } else if range.end() > layer.data_end || entry.platform_data_offset > u64::MAX / 2 {
-            Some(format!("its data at byte {:#x} ({len} bytes) reaches past the end of the disk's data (byte {:#x})", entry.platform_data_offset, layer.data_end))
+            Some(format!(
+                "its data at byte {:#x} ({len} bytes) reaches past the end of the disk's data (byte {:#x})",
+                entry.platform_data_offset, layer.data_end
+            ))
         } else if u64::from(entry.platform_data_length) > entry.data_space_bytes() {
             layer.findings.push(Finding::warning(
                 "locator-space",
@@ -708,7 +717,11 @@ fn open_sparse<'a>(mut layer: Layer, fetch: &Fetch<'a>, need: &mut Vec<ByteRange
             None
         };
         if let Some(why) = bad {
-            layer.findings.push(Finding::error("locator-out-of-range", at, format!("parent locator {} ({}) cannot be read: {why}", entry.index, entry.platform_code)));
+            layer.findings.push(Finding::error(
+                "locator-out-of-range",
+                at,
+                format!("parent locator {} ({}) cannot be read: {why}", entry.index, entry.platform_code),
+            ));
             layer.locators.push(Locator { entry: Located { offset: at, value: entry.clone() }, data: None, path: None });
             continue;
         }
@@ -722,7 +735,11 @@ fn open_sparse<'a>(mut layer: Layer, fetch: &Fetch<'a>, need: &mut Vec<ByteRange
         locator_ranges.push((entry.clone(), at, range));
     }
     if f.disk_type == DiskType::Dynamic && !locator_ranges.is_empty() {
-        layer.findings.push(Finding::info("locator-on-dynamic", hat(off::PARENT_LOCATORS), "a dynamic disk has parent locators, which only differencing disks use"));
+        layer.findings.push(Finding::info(
+            "locator-on-dynamic",
+            hat(off::PARENT_LOCATORS),
+            "a dynamic disk has parent locators, which only differencing disks use",
+        ));
     }
 
     // One round for the BAT and all the locators.
@@ -743,7 +760,12 @@ fn open_sparse<'a>(mut layer: Layer, fetch: &Fetch<'a>, need: &mut Vec<ByteRange
             layer.findings.push(Finding::error(
                 "locator-encoding",
                 entry.platform_data_offset,
-                format!("parent locator {} ({}) does not hold valid {} text", entry.index, entry.platform_code, if entry.platform() == Platform::MacOsX { "UTF-8 file URL" } else { "UTF-16" }),
+                format!(
+                    "parent locator {} ({}) does not hold valid {} text",
+                    entry.index,
+                    entry.platform_code,
+                    if entry.platform() == Platform::MacOsX { "UTF-8 file URL" } else { "UTF-16" }
+                ),
             ));
         }
         layer.locators.push(Locator { entry: Located { offset: at, value: entry }, data: Some(data), path: Some(path) });
@@ -805,7 +827,10 @@ fn check_blocks(layer: &mut Layer) {
     }
     for l in &layer.locators {
         if l.data.is_some() {
-            metadata.push(("parent locator data", ByteRange::new(l.entry.value.platform_data_offset, u64::from(l.entry.value.platform_data_length))));
+            metadata.push((
+                "parent locator data",
+                ByteRange::new(l.entry.value.platform_data_offset, u64::from(l.entry.value.platform_data_length)),
+            ));
         }
     }
     let mut blocks: Vec<(ByteRange, usize)> = Vec::new();
@@ -850,9 +875,17 @@ fn check_blocks(layer: &mut Layer) {
             note(2, Finding::error("blocks-overlap", bat_at + ib.max(ia) as u64 * 4, msg));
         }
     }
-    for (kind, code, what) in [(0, "block-past-eof", "blocks reach past the end of the file"), (1, "block-overlaps-metadata", "blocks overlap metadata"), (2, "blocks-overlap", "pairs of blocks overlap")] {
+    for (kind, code, what) in [
+        (0, "block-past-eof", "blocks reach past the end of the file"),
+        (1, "block-overlaps-metadata", "blocks overlap metadata"),
+        (2, "blocks-overlap", "pairs of blocks overlap"),
+    ] {
         if counts[kind] > MAX_FINDINGS_PER_KIND {
-            findings.push(Finding::error(code, bat_at, format!("{} {what} in all; only the first {MAX_FINDINGS_PER_KIND} are listed", counts[kind])));
+            findings.push(Finding::error(
+                code,
+                bat_at,
+                format!("{} {what} in all; only the first {MAX_FINDINGS_PER_KIND} are listed", counts[kind]),
+            ));
         }
     }
     layer.findings.extend(findings);
@@ -880,10 +913,7 @@ impl Layer {
 
     /// Block and bitmap size, for dynamic and differencing disks.
     pub fn block_geometry(&self) -> Option<BlockGeometry> {
-        self.header.as_ref().map(|h| BlockGeometry {
-            block_size: u64::from(h.value.block_size),
-            bitmap_size: h.value.bitmap_size(),
-        })
+        self.header.as_ref().map(|h| BlockGeometry { block_size: u64::from(h.value.block_size), bitmap_size: h.value.bitmap_size() })
     }
 
     /// The file offset where block `block` starts (its bitmap), if allocated.
@@ -905,10 +935,14 @@ impl Layer {
 
     /// Findings, with every one of them marked as being about layer `index` of a chain.
     pub fn findings_as_layer(&self, index: usize) -> Vec<Finding> {
-        self.findings.iter().cloned().map(|mut f| {
-            f.layer = index;
-            f
-        }).collect()
+        self.findings
+            .iter()
+            .cloned()
+            .map(|mut f| {
+                f.layer = index;
+                f
+            })
+            .collect()
     }
 
     /// Blocks whose file position is lower than that of a block before them in BAT order: the

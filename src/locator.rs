@@ -101,11 +101,7 @@ pub struct DecodedPath {
 pub fn decode_path(platform: Platform, data: &[u8]) -> DecodedPath {
     match platform {
         Platform::WindowsRelative | Platform::WindowsAbsolute => {
-            let units: Vec<u16> = data
-                .chunks_exact(2)
-                .map(|c| u16::from_le_bytes([c[0], c[1]]))
-                .take_while(|u| *u != 0)
-                .collect();
+            let units: Vec<u16> = data.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).take_while(|u| *u != 0).collect();
             let valid = data.len() % 2 == 0 && String::from_utf16(&units).is_ok();
             DecodedPath { path: String::from_utf16_lossy(&units), valid }
         }

@@ -218,7 +218,10 @@ impl<'a> DiskReader<'a> {
     pub fn read(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
         let len = buf.len() as u64;
         if offset.saturating_add(len) > self.disk.size() {
-            return Err(Error::invalid(offset, format!("reading {len} bytes at virtual offset {offset:#x} goes past the end of the {}-byte disk", self.disk.size())));
+            return Err(Error::invalid(
+                offset,
+                format!("reading {len} bytes at virtual offset {offset:#x} goes past the end of the {}-byte disk", self.disk.size()),
+            ));
         }
         let sources = self.sources.clone();
         let disk = self.disk;
@@ -229,7 +232,12 @@ impl<'a> DiskReader<'a> {
                 Source::Zero => out.fill(0),
                 Source::Data { layer, file_offset } => {
                     if file_offset.saturating_add(e.len) > sources[layer].len() {
-                        return Err(Error::OutOfFile { what: "block data", offset: file_offset, len: e.len, file_len: sources[layer].len() });
+                        return Err(Error::OutOfFile {
+                            what: "block data",
+                            offset: file_offset,
+                            len: e.len,
+                            file_len: sources[layer].len(),
+                        });
                     }
                     sources[layer].read_at(file_offset, out)?
                 }

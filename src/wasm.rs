@@ -415,7 +415,15 @@ impl WasmDisk {
         let (done, total) = check.progress();
         match check.next_read(&self.disk) {
             None => Ok(JsValue::NULL),
-            Some(r) => to_js(&Out { layer: r.layer, block: r.block as f64, offset: r.range.offset as f64, len: r.range.len as f64, kind: r.kind, done: done as f64, total: total as f64 }),
+            Some(r) => to_js(&Out {
+                layer: r.layer,
+                block: r.block as f64,
+                offset: r.range.offset as f64,
+                len: r.range.len as f64,
+                kind: r.kind,
+                done: done as f64,
+                total: total as f64,
+            }),
         }
     }
 

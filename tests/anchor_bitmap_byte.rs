@@ -76,7 +76,8 @@ fn ours_takes_only_the_sector_whose_bit_is_set() {
     assert_eq!(child_sectors(&got), vec![2]);
     assert!(got == expected(&[2]));
     // The command line, finding base.vhd through the child's locator.
-    let out = Command::new(env!("CARGO_BIN_EXE_vhd-viewer")).args(["cat", "child.vhd", "--length", "8K"]).current_dir(&dir).output().unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_vhd-viewer")).args(["cat", "child.vhd", "--length", "8K"]).current_dir(&dir).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.stdout == expected(&[2]), "cat took sectors {:?} from the child", child_sectors(&out.stdout));
 }
@@ -104,8 +105,16 @@ fn pyvhdi_read(dir: &Path) -> Vec<u8> {
         sys.stdout.buffer.write(c.read_buffer_at_offset(8192, 0))\n";
     // Debian's python3 with Debian's python3-libvhdi (the same libvhdi as vhdiinfo), which
     // scripts/setup.sh native installs.
-    let out = Command::new("/usr/bin/python3").args(["-c", script]).current_dir(dir).output().expect("/usr/bin/python3 (run scripts/setup.sh native)");
-    assert!(out.status.success(), "pyvhdi (Debian's python3-libvhdi; run scripts/setup.sh native) failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("/usr/bin/python3")
+        .args(["-c", script])
+        .current_dir(dir)
+        .output()
+        .expect("/usr/bin/python3 (run scripts/setup.sh native)");
+    assert!(
+        out.status.success(),
+        "pyvhdi (Debian's python3-libvhdi; run scripts/setup.sh native) failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }
 
@@ -126,7 +135,8 @@ fn qemu_reads_the_child_as_a_dynamic_disk() {
     assert!(have("qemu-img"), "qemu-img is not installed: run scripts/setup.sh native");
     let (dir, _, _) = chain("qemu");
     let out = dir.join("qemu.raw");
-    let st = Command::new("qemu-img").args(["convert", "-f", "vpc", "-O", "raw", "child.vhd"]).arg(&out).current_dir(&dir).output().unwrap();
+    let st =
+        Command::new("qemu-img").args(["convert", "-f", "vpc", "-O", "raw", "child.vhd"]).arg(&out).current_dir(&dir).output().unwrap();
     assert!(st.status.success(), "qemu-img: {}", String::from_utf8_lossy(&st.stderr));
     let got = std::fs::read(&out).unwrap();
     // Observed with qemu 10: every sector of an allocated block comes from the child's file,

@@ -36,21 +36,24 @@ fn three_level_chain(dir: &Path) -> (PathBuf, Vec<u8>) {
     let mut m = Model::new(size);
     let mut base = DiskBuilder::dynamic(size, MIB as u32);
     base.unique_id(Uuid(id_for("chain-base"))).timestamp(0x2a00_0000).creator(*b"win ", 0x000a_0000, *b"Wi2k");
-    let base_writes: Vec<(u64, Vec<u8>)> = vec![(0, vec![0xb0; 4096]), (MIB - 512, vec![0xb1; 1024]), (4 * MIB + 100, vec![0xb2; 3000]), (size - 512, vec![0xb3; 512])];
+    let base_writes: Vec<(u64, Vec<u8>)> =
+        vec![(0, vec![0xb0; 4096]), (MIB - 512, vec![0xb1; 1024]), (4 * MIB + 100, vec![0xb2; 3000]), (size - 512, vec![0xb3; 512])];
     for (o, d) in &base_writes {
         base.write(*o, d);
         m.write_sectors(*o, d);
     }
     let mut child = DiskBuilder::differencing(&base.parent_ref("base.vhd"), 2 * MIB as u32);
     child.unique_id(Uuid(id_for("chain-child"))).timestamp(0x2a00_1000);
-    let child_writes: Vec<(u64, Vec<u8>)> = vec![(512, vec![0xc0; 512]), (1536, vec![0xc1; 10]), (2 * MIB - 512, vec![0xc2; 1024]), (5 * MIB, vec![0xc3; 512])];
+    let child_writes: Vec<(u64, Vec<u8>)> =
+        vec![(512, vec![0xc0; 512]), (1536, vec![0xc1; 10]), (2 * MIB - 512, vec![0xc2; 1024]), (5 * MIB, vec![0xc3; 512])];
     for (o, d) in &child_writes {
         child.write(*o, d);
         m.write_sectors(*o, d);
     }
     let mut grand = DiskBuilder::differencing(&child.parent_ref("child.vhd"), 512 << 10);
     grand.unique_id(Uuid(id_for("chain-grand"))).timestamp(0x2a00_2000).block_order(BlockOrder::Descending);
-    let grand_writes: Vec<(u64, Vec<u8>)> = vec![(1024, vec![0xd0; 512]), (3584, vec![0xd1; 512]), (MIB + 7, vec![0xd2; 5]), (size - 1024, vec![0xd3; 512])];
+    let grand_writes: Vec<(u64, Vec<u8>)> =
+        vec![(1024, vec![0xd0; 512]), (3584, vec![0xd1; 512]), (MIB + 7, vec![0xd2; 5]), (size - 1024, vec![0xd3; 512])];
     for (o, d) in &grand_writes {
         grand.write(*o, d);
         m.write_sectors(*o, d);
@@ -123,7 +126,12 @@ fn three_level_chain_info_and_map() {
     assert!(o.status.success());
     let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let layer_at = |v: u64| -> (String, Option<u64>) {
-        let r = rows.as_array().unwrap().iter().find(|r| r["start"].as_u64().unwrap() <= v && v < r["start"].as_u64().unwrap() + r["length"].as_u64().unwrap()).unwrap();
+        let r = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["start"].as_u64().unwrap() <= v && v < r["start"].as_u64().unwrap() + r["length"].as_u64().unwrap())
+            .unwrap();
         let lay = match r["kind"].as_str().unwrap() {
             "data" => format!("layer{}", r["layer"]),
             k => k.to_string(),
@@ -224,7 +232,10 @@ fn parent_id_mismatch_is_an_error_unless_forced() {
         let o = cli(&[cmd, cs]);
         assert_eq!(o.status.code(), Some(2), "{cmd} on an id mismatch: {}", stderr(&o));
         let e = stderr(&o);
-        assert!(e.contains(&id_text(&id_for("real-base"))) && e.contains(&id_text(&id_for("impostor"))), "{cmd}: the message names both ids: {e}");
+        assert!(
+            e.contains(&id_text(&id_for("real-base"))) && e.contains(&id_text(&id_for("impostor"))),
+            "{cmd}: the message names both ids: {e}"
+        );
         assert!(e.contains("--force"), "{cmd}: the message says how to insist: {e}");
     }
     // --force reads it, and check reports the mismatch as an error finding (exit 1).
@@ -285,7 +296,8 @@ fn missing_parent() {
     assert!(o.status.success());
     let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let rows = rows.as_array().unwrap();
-    let kinds: Vec<(u64, u64, &str)> = rows.iter().map(|r| (r["start"].as_u64().unwrap(), r["length"].as_u64().unwrap(), r["kind"].as_str().unwrap())).collect();
+    let kinds: Vec<(u64, u64, &str)> =
+        rows.iter().map(|r| (r["start"].as_u64().unwrap(), r["length"].as_u64().unwrap(), r["kind"].as_str().unwrap())).collect();
     assert_eq!(kinds, vec![(0, 2048, "missing"), (2048, 512, "data"), (2560, 4 * MIB - 2560, "missing")]);
 }
 
@@ -296,7 +308,10 @@ fn parent_found_through_a_macx_locator_alone() {
     base.unique_id(Uuid(id_for("macx-base"))).write(0, &[0x31; 512]);
     // The unicode name says something else; only the MacX URL's file name leads to the parent.
     let mut child = DiskBuilder::differencing(&base.parent_ref("elsewhere.vhd"), 2 * MIB as u32);
-    child.unique_id(Uuid(id_for("macx-child"))).clear_parent_locators().parent_locator(*b"MacX", "file:///Volumes/Disk%20One/mac%20base.vhd");
+    child
+        .unique_id(Uuid(id_for("macx-child")))
+        .clear_parent_locators()
+        .parent_locator(*b"MacX", "file:///Volumes/Disk%20One/mac%20base.vhd");
     std::fs::write(dir.join("mac base.vhd"), base.build()).unwrap();
     let c = dir.join("child.vhd");
     std::fs::write(&c, child.build()).unwrap();

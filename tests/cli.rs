@@ -207,8 +207,22 @@ fn info_json_has_the_issue_keys() {
     std::fs::write(&c, child.build()).unwrap();
     let j = viewer_info(&c, &[]);
     for k in [
-        "disk_type", "current_size", "original_size", "creator_application", "creator_host_os", "unique_id", "timestamp", "checksum_valid", "geometry",
-        "block_size", "max_table_entries", "table_offset", "allocated_blocks", "parent_unique_id", "parent_unicode_name", "parent_locators",
+        "disk_type",
+        "current_size",
+        "original_size",
+        "creator_application",
+        "creator_host_os",
+        "unique_id",
+        "timestamp",
+        "checksum_valid",
+        "geometry",
+        "block_size",
+        "max_table_entries",
+        "table_offset",
+        "allocated_blocks",
+        "parent_unique_id",
+        "parent_unicode_name",
+        "parent_locators",
     ] {
         assert!(j.get(k).is_some(), "info --json lacks {k}");
     }

@@ -86,8 +86,18 @@ fn cases() -> Vec<Case> {
     let mut b = g.clone();
     b.bytes[64] ^= 1;
     b.bytes[end as usize + 64] ^= 1;
-    v.push(Case { name: "both-checksums-wrong", bytes: b.bytes.clone(), want: finding("footer-checksum", Severity::Error, end + 64), check_exit: 1 });
-    v.push(Case { name: "both-checksums-wrong (copy)", bytes: b.bytes, want: finding("footer-copy-checksum", Severity::Error, 64), check_exit: 1 });
+    v.push(Case {
+        name: "both-checksums-wrong",
+        bytes: b.bytes.clone(),
+        want: finding("footer-checksum", Severity::Error, end + 64),
+        check_exit: 1,
+    });
+    v.push(Case {
+        name: "both-checksums-wrong (copy)",
+        bytes: b.bytes,
+        want: finding("footer-copy-checksum", Severity::Error, 64),
+        check_exit: 1,
+    });
 
     let mut b = g.clone();
     b.bytes[0..8].copy_from_slice(b"XXXXXXXX");
@@ -127,36 +137,76 @@ fn cases() -> Vec<Case> {
     let mut b = g.clone();
     let e0 = b.bat(0);
     b.set_bat(2, e0 + 1); // one sector into block 0
-    v.push(Case { name: "blocks-overlap-partly", bytes: b.bytes, want: finding("blocks-overlap", Severity::Error, 0x600 + 8), check_exit: 1 });
+    v.push(Case {
+        name: "blocks-overlap-partly",
+        bytes: b.bytes,
+        want: finding("blocks-overlap", Severity::Error, 0x600 + 8),
+        check_exit: 1,
+    });
 
     let mut b = g.clone();
     b.set_bat(1, 1); // over the dynamic header
-    v.push(Case { name: "block-over-metadata", bytes: b.bytes, want: finding("block-overlaps-metadata", Severity::Error, 0x600 + 4), check_exit: 1 });
+    v.push(Case {
+        name: "block-over-metadata",
+        bytes: b.bytes,
+        want: finding("block-overlaps-metadata", Severity::Error, 0x600 + 4),
+        check_exit: 1,
+    });
 
     // Dynamic header damage.
     let mut b = g.clone();
     b.edit_header(|h| put32(h, h::BLOCK_SIZE, 3 * MIB as u32));
-    v.push(Case { name: "block-size-not-power-of-two", bytes: b.bytes, want: finding("block-size-not-power-of-two", Severity::Error, 0x200 + 32), check_exit: 1 });
+    v.push(Case {
+        name: "block-size-not-power-of-two",
+        bytes: b.bytes,
+        want: finding("block-size-not-power-of-two", Severity::Error, 0x200 + 32),
+        check_exit: 1,
+    });
 
     let mut b = g.clone();
     b.edit_header(|h| put32(h, h::BLOCK_SIZE, 1000));
-    v.push(Case { name: "block-size-not-sectors", bytes: b.bytes, want: Want::Error { is: |e| matches!(e, Error::Invalid { .. }), offset: Some(0x200 + 32) }, check_exit: 2 });
+    v.push(Case {
+        name: "block-size-not-sectors",
+        bytes: b.bytes,
+        want: Want::Error { is: |e| matches!(e, Error::Invalid { .. }), offset: Some(0x200 + 32) },
+        check_exit: 2,
+    });
 
     let mut b = g.clone();
     b.edit_header(|h| put32(h, h::BLOCK_SIZE, 0));
-    v.push(Case { name: "block-size-zero", bytes: b.bytes, want: Want::Error { is: |e| matches!(e, Error::Invalid { .. }), offset: Some(0x200 + 32) }, check_exit: 2 });
+    v.push(Case {
+        name: "block-size-zero",
+        bytes: b.bytes,
+        want: Want::Error { is: |e| matches!(e, Error::Invalid { .. }), offset: Some(0x200 + 32) },
+        check_exit: 2,
+    });
 
     let mut b = g.clone();
     b.edit_header(|h| put32(h, h::BLOCK_SIZE, 0x8000_0000));
-    v.push(Case { name: "block-size-2g", bytes: b.bytes, want: Want::Error { is: |e| matches!(e, Error::Invalid { .. }), offset: Some(0x200 + 32) }, check_exit: 2 });
+    v.push(Case {
+        name: "block-size-2g",
+        bytes: b.bytes,
+        want: Want::Error { is: |e| matches!(e, Error::Invalid { .. }), offset: Some(0x200 + 32) },
+        check_exit: 2,
+    });
 
     let mut b = g.clone();
     b.edit_header(|h| put32(h, h::MAX_TABLE_ENTRIES, 0));
-    v.push(Case { name: "max-table-entries-0", bytes: b.bytes, want: finding("bat-too-short", Severity::Error, 0x200 + 28), check_exit: 1 });
+    v.push(Case {
+        name: "max-table-entries-0",
+        bytes: b.bytes,
+        want: finding("bat-too-short", Severity::Error, 0x200 + 28),
+        check_exit: 1,
+    });
 
     let mut b = g.clone();
     b.edit_header(|h| put32(h, h::MAX_TABLE_ENTRIES, 0xFFFF_FFFF));
-    v.push(Case { name: "max-table-entries-ffffffff", bytes: b.bytes, want: finding("bat-too-long", Severity::Warning, 0x200 + 28), check_exit: 0 });
+    v.push(Case {
+        name: "max-table-entries-ffffffff",
+        bytes: b.bytes,
+        want: finding("bat-too-long", Severity::Warning, 0x200 + 28),
+        check_exit: 0,
+    });
 
     // A 2040 GiB disk with 4 KiB blocks would need 535 million BAT entries: refused, not allocated.
     let mut b = g.clone();
@@ -165,31 +215,66 @@ fn cases() -> Vec<Case> {
         put32(h, h::MAX_TABLE_ENTRIES, 0xFFFF_FFFF);
         put32(h, h::BLOCK_SIZE, 4096);
     });
-    v.push(Case { name: "bat-absurdly-large", bytes: b.bytes, want: Want::Error { is: |e| matches!(e, Error::Invalid { .. }), offset: Some(0x200 + 28) }, check_exit: 2 });
+    v.push(Case {
+        name: "bat-absurdly-large",
+        bytes: b.bytes,
+        want: Want::Error { is: |e| matches!(e, Error::Invalid { .. }), offset: Some(0x200 + 28) },
+        check_exit: 2,
+    });
 
     let mut b = g.clone();
     b.edit_header(|h| put64(h, h::TABLE_OFFSET, 1 << 40));
-    v.push(Case { name: "bat-past-eof", bytes: b.bytes, want: Want::Error { is: |e| matches!(e, Error::OutOfFile { .. }), offset: Some(1 << 40) }, check_exit: 2 });
+    v.push(Case {
+        name: "bat-past-eof",
+        bytes: b.bytes,
+        want: Want::Error { is: |e| matches!(e, Error::OutOfFile { .. }), offset: Some(1 << 40) },
+        check_exit: 2,
+    });
 
     let mut b = g.clone();
     b.edit_header(|h| put64(h, h::TABLE_OFFSET, u64::MAX - 3));
-    v.push(Case { name: "bat-offset-overflows", bytes: b.bytes, want: Want::Error { is: |e| matches!(e, Error::OutOfFile { .. }), offset: Some(u64::MAX - 3) }, check_exit: 2 });
+    v.push(Case {
+        name: "bat-offset-overflows",
+        bytes: b.bytes,
+        want: Want::Error { is: |e| matches!(e, Error::OutOfFile { .. }), offset: Some(u64::MAX - 3) },
+        check_exit: 2,
+    });
 
     let mut b = g.clone();
     b.bytes[0x200] = b'X';
-    v.push(Case { name: "header-cookie-wrong", bytes: b.bytes, want: Want::Error { is: |e| matches!(e, Error::Invalid { .. }), offset: Some(0x200) }, check_exit: 2 });
+    v.push(Case {
+        name: "header-cookie-wrong",
+        bytes: b.bytes,
+        want: Want::Error { is: |e| matches!(e, Error::Invalid { .. }), offset: Some(0x200) },
+        check_exit: 2,
+    });
 
     let mut b = g.clone();
     b.bytes[0x200 + 100] ^= 0x40;
-    v.push(Case { name: "header-checksum-wrong", bytes: b.bytes, want: finding("header-checksum", Severity::Error, 0x200 + 36), check_exit: 1 });
+    v.push(Case {
+        name: "header-checksum-wrong",
+        bytes: b.bytes,
+        want: finding("header-checksum", Severity::Error, 0x200 + 36),
+        check_exit: 1,
+    });
 
     let mut b = g.clone();
     b.edit_footers(|ft| put64(ft, f::DATA_OFFSET, 1 << 50));
-    v.push(Case { name: "header-past-eof", bytes: b.bytes, want: Want::Error { is: |e| matches!(e, Error::OutOfFile { .. }), offset: Some(1 << 50) }, check_exit: 2 });
+    v.push(Case {
+        name: "header-past-eof",
+        bytes: b.bytes,
+        want: Want::Error { is: |e| matches!(e, Error::OutOfFile { .. }), offset: Some(1 << 50) },
+        check_exit: 2,
+    });
 
     let mut b = g.clone();
     b.edit_footers(|ft| put32(ft, f::DISK_TYPE, 5));
-    v.push(Case { name: "disk-type-5", bytes: b.bytes, want: Want::Error { is: |e| matches!(e, Error::Invalid { .. }), offset: Some(end + 60) }, check_exit: 2 });
+    v.push(Case {
+        name: "disk-type-5",
+        bytes: b.bytes,
+        want: Want::Error { is: |e| matches!(e, Error::Invalid { .. }), offset: Some(end + 60) },
+        check_exit: 2,
+    });
 
     let mut b = g.clone();
     b.edit_footers(|ft| put64(ft, f::CURRENT_SIZE, 4 * MIB));
@@ -205,7 +290,12 @@ fn cases() -> Vec<Case> {
     let loc1 = loc0 + 24;
     let mut b = c.clone();
     b.edit_header(|h| put64(h, h::LOCATORS + 24 + 16, 1 << 40));
-    v.push(Case { name: "locator-out-of-range", bytes: b.bytes, want: finding("locator-out-of-range", Severity::Error, loc1), check_exit: 1 });
+    v.push(Case {
+        name: "locator-out-of-range",
+        bytes: b.bytes,
+        want: finding("locator-out-of-range", Severity::Error, loc1),
+        check_exit: 1,
+    });
 
     let mut b = c.clone();
     b.edit_header(|h| put32(h, h::LOCATORS + 8, 0x0100_0000));
@@ -218,7 +308,12 @@ fn cases() -> Vec<Case> {
 
     let mut b = c.clone();
     b.edit_header(|h| h[h::PARENT_ID..h::PARENT_ID + 16].fill(0));
-    v.push(Case { name: "parent-id-nil", bytes: b.bytes, want: finding("parent-id-nil", Severity::Warning, 0x200 + 40), check_exit: 1 /* parent not found */ });
+    v.push(Case {
+        name: "parent-id-nil",
+        bytes: b.bytes,
+        want: finding("parent-id-nil", Severity::Warning, 0x200 + 40),
+        check_exit: 1, /* parent not found */
+    });
 
     // Fixed disks.
     let fx = good_fixed();
@@ -229,28 +324,68 @@ fn cases() -> Vec<Case> {
 
     let mut b = fx.clone();
     b.bytes[fend as usize] = b'C';
-    v.push(Case { name: "fixed-cookie-wrong", bytes: b.bytes, want: Want::Error { is: |e| matches!(e, Error::NoFooter { .. }), offset: Some(fend) }, check_exit: 2 });
+    v.push(Case {
+        name: "fixed-cookie-wrong",
+        bytes: b.bytes,
+        want: Want::Error { is: |e| matches!(e, Error::NoFooter { .. }), offset: Some(fend) },
+        check_exit: 2,
+    });
 
     let mut b = fx.clone();
     b.bytes[fend as usize + 64] ^= 0xff;
-    v.push(Case { name: "fixed-checksum-wrong", bytes: b.bytes, want: finding("footer-checksum", Severity::Error, fend + 64), check_exit: 1 });
+    v.push(Case {
+        name: "fixed-checksum-wrong",
+        bytes: b.bytes,
+        want: finding("footer-checksum", Severity::Error, fend + 64),
+        check_exit: 1,
+    });
 
     let mut b = fx.clone();
     b.edit_footers(|ft| put64(ft, f::DATA_OFFSET, 0x200));
-    v.push(Case { name: "fixed-data-offset", bytes: b.bytes, want: finding("data-offset-fixed", Severity::Warning, fend + 16), check_exit: 0 });
+    v.push(Case {
+        name: "fixed-data-offset",
+        bytes: b.bytes,
+        want: finding("data-offset-fixed", Severity::Warning, fend + 16),
+        check_exit: 0,
+    });
 
     // Not VHDs at all.
     let text: Vec<u8> = "This is a plain text file, not a disk image.\n".repeat(100).into_bytes();
     let tlen = text.len() as u64;
-    v.push(Case { name: "text-file", bytes: text, want: Want::Error { is: |e| matches!(e, Error::NoFooter { .. }), offset: Some(tlen - 512) }, check_exit: 2 });
-    v.push(Case { name: "tiny-file", bytes: b"hello\n".to_vec(), want: Want::Error { is: |e| matches!(e, Error::TooSmall { len: 6 }), offset: None }, check_exit: 2 });
-    v.push(Case { name: "empty-file", bytes: Vec::new(), want: Want::Error { is: |e| matches!(e, Error::TooSmall { len: 0 }), offset: None }, check_exit: 2 });
+    v.push(Case {
+        name: "text-file",
+        bytes: text,
+        want: Want::Error { is: |e| matches!(e, Error::NoFooter { .. }), offset: Some(tlen - 512) },
+        check_exit: 2,
+    });
+    v.push(Case {
+        name: "tiny-file",
+        bytes: b"hello\n".to_vec(),
+        want: Want::Error { is: |e| matches!(e, Error::TooSmall { len: 6 }), offset: None },
+        check_exit: 2,
+    });
+    v.push(Case {
+        name: "empty-file",
+        bytes: Vec::new(),
+        want: Want::Error { is: |e| matches!(e, Error::TooSmall { len: 0 }), offset: None },
+        check_exit: 2,
+    });
     let mut vhdx = vec![0u8; MIB as usize];
     vhdx[..8].copy_from_slice(b"vhdxfile");
-    v.push(Case { name: "vhdx", bytes: vhdx, want: Want::Error { is: |e| matches!(e, Error::OtherFormat { .. }), offset: Some(0) }, check_exit: 2 });
+    v.push(Case {
+        name: "vhdx",
+        bytes: vhdx,
+        want: Want::Error { is: |e| matches!(e, Error::OtherFormat { .. }), offset: Some(0) },
+        check_exit: 2,
+    });
     let mut qcow = vec![0u8; 4096];
     qcow[..4].copy_from_slice(b"QFI\xfb");
-    v.push(Case { name: "qcow2", bytes: qcow, want: Want::Error { is: |e| matches!(e, Error::OtherFormat { .. }), offset: Some(0) }, check_exit: 2 });
+    v.push(Case {
+        name: "qcow2",
+        bytes: qcow,
+        want: Want::Error { is: |e| matches!(e, Error::OtherFormat { .. }), offset: Some(0) },
+        check_exit: 2,
+    });
     v
 }
 
@@ -307,8 +442,17 @@ fn each_damage_gives_its_finding_or_error_through_the_library() {
                 let hit = layer.findings.iter().find(|f| f.code == *code);
                 match hit {
                     Some(f) if f.severity == *severity && f.offset == Some(*offset) => {}
-                    Some(f) => failures.push(format!("{}: {code} is {:?} at {:?}, want {severity:?} at {offset:#x}", c.name, f.severity, f.offset.map(|o| format!("{o:#x}")))),
-                    None => failures.push(format!("{}: no {code} finding; findings: {:?}", c.name, layer.findings.iter().map(|f| (f.code, f.offset)).collect::<Vec<_>>())),
+                    Some(f) => failures.push(format!(
+                        "{}: {code} is {:?} at {:?}, want {severity:?} at {offset:#x}",
+                        c.name,
+                        f.severity,
+                        f.offset.map(|o| format!("{o:#x}"))
+                    )),
+                    None => failures.push(format!(
+                        "{}: no {code} finding; findings: {:?}",
+                        c.name,
+                        layer.findings.iter().map(|f| (f.code, f.offset)).collect::<Vec<_>>()
+                    )),
                 }
             }
             (Want::Finding { code, .. }, Err(e)) => failures.push(format!("{}: wanted finding {code}, got error {e:?}", c.name)),
@@ -358,7 +502,11 @@ fn each_damage_gives_the_right_exit_status_and_names_the_offset() {
             if o.status.code() != Some(want) {
                 failures.push(format!("{}: {cmd} exited {:?}, want {want}: {}", c.name, o.status.code(), stderr(&o)));
             }
-            if cmd == "map" && c.name == "bat-entry-past-eof" && !String::from_utf8_lossy(&o.stdout).contains("0x200000            0x200000            -                   past the end of") {
+            if cmd == "map"
+                && c.name == "bat-entry-past-eof"
+                && !String::from_utf8_lossy(&o.stdout)
+                    .contains("0x200000            0x200000            -                   past the end of")
+            {
                 failures.push(format!("{}: map does not show block 1 as missing: {}", c.name, String::from_utf8_lossy(&o.stdout)));
             }
         }
@@ -456,7 +604,8 @@ fn every_metadata_byte_damaged_never_panics() {
     let end = g.footer_at();
     // Every byte of the footer fields (both copies), of the header's fields and locator entries,
     // and of the BAT.
-    let places: Vec<usize> = (0..85).chain(0x200..0x240).chain(0x200 + h::LOCATORS..0x200 + h::LOCATORS + 48).chain(0x600..0x610).chain(end..end + 85).collect();
+    let places: Vec<usize> =
+        (0..85).chain(0x200..0x240).chain(0x200 + h::LOCATORS..0x200 + h::LOCATORS + 48).chain(0x600..0x610).chain(end..end + 85).collect();
     let start = std::time::Instant::now();
     for &at in &places {
         for v in [0xffu8, 0x00, 0x80] {

@@ -63,7 +63,10 @@ fn golden_writer_fixtures() {
 
     // A dynamic disk with 512 KiB blocks written out of order.
     let mut d = DiskBuilder::dynamic(5 * MIB, 512 << 10);
-    d.unique_id(Uuid(id_for("golden-dynamic"))).timestamp(0x2b00_1000).creator(*b"win ", 0x000a_0000, *b"Wi2k").block_order(BlockOrder::Descending);
+    d.unique_id(Uuid(id_for("golden-dynamic")))
+        .timestamp(0x2b00_1000)
+        .creator(*b"win ", 0x000a_0000, *b"Wi2k")
+        .block_order(BlockOrder::Descending);
     d.write(0, &[1; 512]).write(MIB, &[2; 4096]).write(5 * MIB - 512, &[3; 512]);
     std::fs::write(dir.join("writer-dynamic.vhd"), d.build()).unwrap();
     check_golden("writer-dynamic", &dir.join("writer-dynamic.vhd"), &[]);

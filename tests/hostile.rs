@@ -183,7 +183,8 @@ fn cases() -> Vec<Case> {
     v.push(one("footer-copy-missing", copy, finding("footer-copy-missing", Severity::Error, 0), 1));
 
     // --- Disk type and size.
-    for (name, t) in [("disk-type-0", 0u32), ("disk-type-1", 1), ("disk-type-5", 5), ("disk-type-6", 6), ("disk-type-unknown", 0x1234_5678)] {
+    for (name, t) in [("disk-type-0", 0u32), ("disk-type-1", 1), ("disk-type-5", 5), ("disk-type-6", 6), ("disk-type-unknown", 0x1234_5678)]
+    {
         let mut f = d.clone();
         patch_footers(&mut f, foff::DISK_TYPE, &be32(t), true);
         v.push(one(name, f, err("disk type", Some(dend + foff::DISK_TYPE as u64)), 2));
@@ -202,7 +203,12 @@ fn cases() -> Vec<Case> {
     patch_footers(&mut f, foff::CURRENT_SIZE, &be64(2040 * GIB), true);
     patch_header(&mut f, hoff::BLOCK_SIZE, &be32(2 << 20));
     patch_header(&mut f, hoff::MAX_TABLE_ENTRIES, &be32(1_044_480));
-    v.push(one("2040-gib-bat-past-eof", f, err("block allocation table (BAT) at byte 0x600 (4177920 bytes) reaches past the end", Some(BAT as u64)), 2));
+    v.push(one(
+        "2040-gib-bat-past-eof",
+        f,
+        err("block allocation table (BAT) at byte 0x600 (4177920 bytes) reaches past the end", Some(BAT as u64)),
+        2,
+    ));
 
     // --- Dynamic header.
     let mut f = d.clone();
@@ -236,7 +242,12 @@ fn cases() -> Vec<Case> {
     patch_footers(&mut f, foff::CURRENT_SIZE, &be64(2040 * GIB), true);
     patch_header(&mut f, hoff::BLOCK_SIZE, &be32(512));
     patch_header(&mut f, hoff::MAX_TABLE_ENTRIES, &be32(u32::MAX));
-    v.push(one("max-table-entries-ffffffff-needed", f, err("more than the 4194304 this viewer loads", Some((HDR + hoff::MAX_TABLE_ENTRIES) as u64)), 2));
+    v.push(one(
+        "max-table-entries-ffffffff-needed",
+        f,
+        err("more than the 4194304 this viewer loads", Some((HDR + hoff::MAX_TABLE_ENTRIES) as u64)),
+        2,
+    ));
     // A BAT far too short for the size, with the smallest blocks: mapping the disk block by
     // block would take billions of steps; the stretch no BAT entry covers is one.
     let mut f = d.clone();
@@ -251,7 +262,12 @@ fn cases() -> Vec<Case> {
     v.push(one("block-size-not-sectors", f, err("block size 1000", Some((HDR + hoff::BLOCK_SIZE) as u64)), 2));
     let mut f = d.clone();
     patch_header(&mut f, hoff::BLOCK_SIZE, &be32(3 * 512));
-    v.push(one("block-size-not-power-of-two", f, finding("block-size-not-power-of-two", Severity::Error, (HDR + hoff::BLOCK_SIZE) as u64), 1));
+    v.push(one(
+        "block-size-not-power-of-two",
+        f,
+        finding("block-size-not-power-of-two", Severity::Error, (HDR + hoff::BLOCK_SIZE) as u64),
+        1,
+    ));
     let mut f = d.clone();
     patch_header(&mut f, hoff::BLOCK_SIZE, &be32(1 << 31));
     v.push(one("block-size-huge", f, err("larger than the 256 MiB", Some((HDR + hoff::BLOCK_SIZE) as u64)), 2));
@@ -331,10 +347,20 @@ fn cases() -> Vec<Case> {
     // split.vhd and split.v01 (the end footer in the last piece).
     let at = BLOCKS + BLOCK_LEN;
     let pieces = vec![("split.vhd".to_string(), d[..at].to_vec()), ("split.v01".to_string(), d[at..].to_vec())];
-    v.push(Case { name: "split-disk-first-piece", files: pieces.clone(), expect: Expect::Cli { text: "split-disk", offset: Some(at as u64), error: false }, status: 1 });
+    v.push(Case {
+        name: "split-disk-first-piece",
+        files: pieces.clone(),
+        expect: Expect::Cli { text: "split-disk", offset: Some(at as u64), error: false },
+        status: 1,
+    });
     let mut later = pieces;
     later.reverse();
-    v.push(Case { name: "split-disk-later-piece", files: later, expect: Expect::Cli { text: "piece 1 of a Virtual PC split disk", offset: None, error: true }, status: 2 });
+    v.push(Case {
+        name: "split-disk-later-piece",
+        files: later,
+        expect: Expect::Cli { text: "piece 1 of a Virtual PC split disk", offset: None, error: true },
+        status: 2,
+    });
 
     // --- Chains.
     let mut other = dynamic();
@@ -358,7 +384,12 @@ fn utf16(s: &str) -> Vec<u8> {
 /// a.vhd names b.vhd as its parent and b.vhd names a.vhd, each by locator and unique id.
 fn looping_pair() -> (Vec<u8>, Vec<u8>) {
     let (ia, ib) = (uuid_from_seed(1001), uuid_from_seed(1002));
-    let pref = |id: Uuid, name: &str| ParentRef { unique_id: id, timestamp: vhd_viewer::values::Timestamp(0x2000_0000), size: DSIZE, file_name: name.into() };
+    let pref = |id: Uuid, name: &str| ParentRef {
+        unique_id: id,
+        timestamp: vhd_viewer::values::Timestamp(0x2000_0000),
+        size: DSIZE,
+        file_name: name.into(),
+    };
     let mut a = DiskBuilder::differencing(&pref(ib, "b.vhd"), DBS);
     a.unique_id(ia).write(0, &[1; 512]);
     let mut b = DiskBuilder::differencing(&pref(ia, "a.vhd"), DBS);
@@ -436,7 +467,9 @@ fn core_gives_the_expected_error_or_finding_with_its_offset() {
         assert!(answer.bytes_read <= total.max(4096), "{}: read {} bytes of {}", case.name, answer.bytes_read, total);
         match (&case.expect, &answer.result) {
             (Expect::Error { text, offset }, Err(e)) => {
-                if !e.to_string().contains(text) || (offset.is_some() && e.offset() != *offset && !e.to_string().contains(&format!("{:#x}", offset.unwrap_or(0)))) {
+                if !e.to_string().contains(text)
+                    || (offset.is_some() && e.offset() != *offset && !e.to_string().contains(&format!("{:#x}", offset.unwrap_or(0))))
+                {
                     failures.push(format!("{}: expected an error with {text:?} at {offset:?}, got {e:?} ({e})", case.name));
                 }
             }
@@ -452,7 +485,11 @@ fn core_gives_the_expected_error_or_finding_with_its_offset() {
                     failures.push(format!("{}: expected finding {code} ({severity:?}) at {offset:?}, got {findings:#?}", case.name));
                 }
             }
-            (want, got) => failures.push(format!("{}: expected {want:?}, got {:?}", case.name, got.as_ref().map(|f| f.iter().map(|f| f.code).collect::<Vec<_>>()))),
+            (want, got) => failures.push(format!(
+                "{}: expected {want:?}, got {:?}",
+                case.name,
+                got.as_ref().map(|f| f.iter().map(|f| f.code).collect::<Vec<_>>())
+            )),
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
@@ -596,7 +633,13 @@ fn command_line_survives_every_case() {
             }
         }
         // info, map and (for small disks) cat finish too, without a panic; exit 0, 1 or 2.
-        for args in [vec!["info", file], vec!["info", file, "--json"], vec!["map", file], vec!["map", file, "--json"], vec!["check", file, "--quick"]] {
+        for args in [
+            vec!["info", file],
+            vec!["info", file, "--json"],
+            vec!["map", file],
+            vec!["map", file, "--json"],
+            vec!["check", file, "--quick"],
+        ] {
             let r = run(&args, &dir, Duration::from_secs(60));
             assert!((0..=2).contains(&r.status), "{}: {args:?} exited {}", case.name, r.status);
             assert!(r.took < Duration::from_secs(30), "{}: {args:?} took {:?}", case.name, r.took);
@@ -668,7 +711,9 @@ fn describe(name: &str) -> &'static str {
         "parent-id-mismatch" => "a child whose parent (found by its locator) has another unique id",
         "chain-loops" => "a.vhd's parent is b.vhd, b.vhd's is a.vhd (by locators and unique ids)",
         "chain-1000-deep" => "a chain of 1000 differencing disks over a dynamic base",
-        "split-disk-first-piece" => "`split.vhd` beside `split.v01`: a dynamic disk's file split after its first block, as Virtual PC splits on FAT volumes",
+        "split-disk-first-piece" => {
+            "`split.vhd` beside `split.v01`: a dynamic disk's file split after its first block, as Virtual PC splits on FAT volumes"
+        }
         "split-disk-later-piece" => "`split.v01`, the later piece of that split disk, opened alone",
         "creator-vpc" => "creator `vpc ` (Virtual PC), CHS 30/4/17 = 1044480 bytes, current size 1 MiB",
         "creator-qemu" => "creator `qemu`, CHS 30/4/17 = 1044480 bytes, current size 1 MiB",
@@ -752,8 +797,17 @@ fn hostile_table_is_current() {
     }
     let have = std::fs::read_to_string(&path).unwrap_or_default();
     if have != want {
-        let diff: Vec<String> = want.lines().zip(have.lines().chain(std::iter::repeat(""))).filter(|(a, b)| a != b).take(5).map(|(a, b)| format!("- {b}\n+ {a}")).collect();
-        panic!("docs/hostile-inputs.md is out of date (UPDATE_HOSTILE_TABLE=1 cargo test --test hostile rewrites it):\n{}", diff.join("\n"));
+        let diff: Vec<String> = want
+            .lines()
+            .zip(have.lines().chain(std::iter::repeat("")))
+            .filter(|(a, b)| a != b)
+            .take(5)
+            .map(|(a, b)| format!("- {b}\n+ {a}"))
+            .collect();
+        panic!(
+            "docs/hostile-inputs.md is out of date (UPDATE_HOSTILE_TABLE=1 cargo test --test hostile rewrites it):\n{}",
+            diff.join("\n")
+        );
     }
 }
 
@@ -808,7 +862,8 @@ fn opening_reads_little_for_huge_tables() {
 #[test]
 fn write_cases() {
     use serde_json::{json, Value};
-    let root = std::env::var_os("HOSTILE_CASES_DIR").map_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("hostile").join("cases"), PathBuf::from);
+    let root = std::env::var_os("HOSTILE_CASES_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("hostile").join("cases"), PathBuf::from);
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).unwrap();
     let mut manifest = Vec::new();

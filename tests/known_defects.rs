@@ -46,7 +46,12 @@ fn fat_differential_child_holds_exactly_the_18_sectors() {
             "data" => {
                 assert_eq!(r["layer"], 0);
                 assert_eq!(start % 512, 0);
-                assert_eq!(r["file_offset"].as_u64().unwrap(), block0 + 512 + start, "sector {} maps to the wrong file offset", start / 512);
+                assert_eq!(
+                    r["file_offset"].as_u64().unwrap(),
+                    block0 + 512 + start,
+                    "sector {} maps to the wrong file offset",
+                    start / 512
+                );
                 sectors.extend(start / 512..(start + len) / 512);
             }
             // The parent (fat-parent.vhd) is not available: everything else is missing, not zero.
@@ -95,7 +100,10 @@ fn fat_chain(tag: &str) -> (PathBuf, Vec<u8>, Vec<u8>) {
         let s = s as usize;
         wrong[s * 512..(s + 1) * 512].copy_from_slice(&img.bytes[block0 + 512 + s * 512..][..512]);
     }
-    assert_ne!(want, wrong, "the child's file must hold something else than the parent in the extra sectors for this test to mean anything");
+    assert_ne!(
+        want, wrong,
+        "the child's file must hold something else than the parent in the extra sectors for this test to mean anything"
+    );
     (child, want, wrong)
 }
 

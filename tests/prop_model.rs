@@ -73,7 +73,13 @@ fn chain_spec() -> impl Strategy<Value = ChainSpec> {
         prop::bool::weighted(0.15),
         prop::collection::vec((0u32..1 << 16, 0u32..1 << 16, 0u16..1024), 1..6),
     )
-        .prop_map(|(base_fixed, base_sectors, layers, drop_base, reads)| ChainSpec { base_fixed, base_sectors, layers, drop_base, reads })
+        .prop_map(|(base_fixed, base_sectors, layers, drop_base, reads)| ChainSpec {
+            base_fixed,
+            base_sectors,
+            layers,
+            drop_base,
+            reads,
+        })
 }
 
 fn bytes(seed: u32, len: usize) -> Vec<u8> {
@@ -243,10 +249,12 @@ fn check(spec: ChainSpec) -> Result<(), TestCaseError> {
         // The map: contiguous, exactly the range, each byte's source the model's.
         let mut pos = start;
         let mut extents = Vec::new();
-        reader.for_each_extent(start, len, |e| {
-            extents.push(e);
-            Ok(())
-        }).expect("map");
+        reader
+            .for_each_extent(start, len, |e| {
+                extents.push(e);
+                Ok(())
+            })
+            .expect("map");
         for e in &extents {
             prop_assert_eq!(e.offset, pos, "extents must be contiguous: {:?}", extents);
             prop_assert!(e.len > 0);
@@ -258,7 +266,12 @@ fn check(spec: ChainSpec) -> Result<(), TestCaseError> {
                     Source::Missing { layer } => prop_assert_eq!(want, Prov::Missing(layer), "byte {:#x}", v),
                     Source::Data { layer, file_offset } => {
                         prop_assert_eq!(want, Prov::Layer(layer), "byte {:#x}", v);
-                        prop_assert_eq!(built.files[layer][(file_offset + k) as usize], built.model[layer].data[v as usize], "file byte for {:#x}", v);
+                        prop_assert_eq!(
+                            built.files[layer][(file_offset + k) as usize],
+                            built.model[layer].data[v as usize],
+                            "file byte for {:#x}",
+                            v
+                        );
                     }
                 }
             }
@@ -269,7 +282,13 @@ fn check(spec: ChainSpec) -> Result<(), TestCaseError> {
         let mut buf = vec![0u8; len as usize];
         let want: Option<Vec<u8>> = (start..start + len).map(|p| model_byte(&built.model, p)).collect();
         match (reader.read(start, &mut buf), want) {
-            (Ok(()), Some(want)) => prop_assert!(buf == want, "read {:#x}+{:#x} differs from the model at {:?}", start, len, buf.iter().zip(&want).position(|(a, b)| a != b)),
+            (Ok(()), Some(want)) => prop_assert!(
+                buf == want,
+                "read {:#x}+{:#x} differs from the model at {:?}",
+                start,
+                len,
+                buf.iter().zip(&want).position(|(a, b)| a != b)
+            ),
             (Err(e), None) => prop_assert!(e.to_string().contains("not available"), "{}", e),
             (got, want) => prop_assert!(false, "read {:?}, model {}", got, if want.is_some() { "readable" } else { "missing" }),
         }

@@ -45,22 +45,28 @@ fn main() {
             }
             v
         }),
-        ("bat", vec![
-            [&base[at::BAT..at::BAT + 64], &base[at::HEADER + 28..at::HEADER + 32]].concat(),
-            [&child[at::BAT..at::BAT + 64], &child[at::HEADER + 28..at::HEADER + 32]].concat(),
-            base[at::BAT..at::BAT + 64].to_vec(),
-        ]),
+        (
+            "bat",
+            vec![
+                [&base[at::BAT..at::BAT + 64], &base[at::HEADER + 28..at::HEADER + 32]].concat(),
+                [&child[at::BAT..at::BAT + 64], &child[at::HEADER + 28..at::HEADER + 32]].concat(),
+                base[at::BAT..at::BAT + 64].to_vec(),
+            ],
+        ),
         ("bitmap", vec![vec![0x80], vec![0x40, 0xff], vec![0xff], vec![0x01], vec![0xaa, 0x55]]),
-        ("whole", vec![
-            join_files(&[base.clone()]),
-            join_files(&[fixed.clone()]),
-            join_files(&[child.clone(), base.clone()]),
-            join_files(&[qemu]),
-            join_files(&[tiny_blocks]),
-            join_files(&[f511]),
-            join_files(&[f32]),
-            join_files(&[child[..child.len() - 512].to_vec(), base.clone()]),
-        ]),
+        (
+            "whole",
+            vec![
+                join_files(&[base.clone()]),
+                join_files(&[fixed.clone()]),
+                join_files(&[child.clone(), base.clone()]),
+                join_files(&[qemu]),
+                join_files(&[tiny_blocks]),
+                join_files(&[f511]),
+                join_files(&[f32]),
+                join_files(&[child[..child.len() - 512].to_vec(), base.clone()]),
+            ],
+        ),
     ];
     for (target, seeds) in sets {
         let dir = root.join(target);

@@ -141,10 +141,13 @@ fn run_disk(disk: &Disk, files: &[Vec<u8>]) -> usize {
         let mut buf = vec![0u8; len as usize];
         if reader.read(start, &mut buf).is_ok() {
             let mut check = Vec::new();
-            if reader.for_each_extent(start, len, |e| {
-                check.push(e);
-                Ok(())
-            }).is_ok() {
+            if reader
+                .for_each_extent(start, len, |e| {
+                    check.push(e);
+                    Ok(())
+                })
+                .is_ok()
+            {
                 for e in check {
                     let at = (e.offset - start) as usize;
                     let got = &buf[at..at + e.len as usize];
@@ -179,7 +182,9 @@ fn provenance(disk: &Disk, files: &[Vec<u8>]) {
             Step::Progress { done, total } => assert!(done <= total),
             Step::Need(reqs) => {
                 for r in reqs {
-                    let Some(bytes) = usize::try_from(r.range.offset).ok().and_then(|o| files[r.layer].get(o..o.checked_add(r.range.len as usize)?)) else {
+                    let Some(bytes) =
+                        usize::try_from(r.range.offset).ok().and_then(|o| files[r.layer].get(o..o.checked_add(r.range.len as usize)?))
+                    else {
                         return; // past the end of the file: the page reports it and stops
                     };
                     cache.insert(r.layer, r.block, bytes.to_vec());

@@ -22,7 +22,9 @@ fn open_file(path: &Path) -> Result<(Sized<File>, Layer), Error> {
     let file = Sized::new(file);
     let layer = open_layer(&file).map_err(|e| match e {
         Error::Chain { .. } => e,
-        other => Error::Chain { message: format!("{}: {other}{}", path.display(), vhd_viewer::chains::split_piece_note(&path.to_string_lossy())) },
+        other => Error::Chain {
+            message: format!("{}: {other}{}", path.display(), vhd_viewer::chains::split_piece_note(&path.to_string_lossy())),
+        },
     })?;
     Ok((file, layer))
 }
@@ -76,7 +78,13 @@ impl OpenChain {
                 if complete {
                     return Err(Error::Chain { message });
                 }
-                unresolved.push(Finding { layer: layers.len() - 1, severity: vhd_viewer::Severity::Error, code: "parent-not-found", offset: None, message });
+                unresolved.push(Finding {
+                    layer: layers.len() - 1,
+                    severity: vhd_viewer::Severity::Error,
+                    code: "parent-not-found",
+                    offset: None,
+                    message,
+                });
                 break;
             };
             let canon = canonical(&parent_path);
@@ -117,11 +125,7 @@ fn canonical(p: &Path) -> PathBuf {
 /// Where the parent may be, most trustworthy first, as paths on this machine.
 fn candidates(child: &Layer, child_path: &Path) -> Vec<PathBuf> {
     let dir = child_path.parent().unwrap_or(Path::new("."));
-    child
-        .parent_candidates()
-        .into_iter()
-        .map(|c| if c.starts_with('/') { PathBuf::from(c) } else { dir.join(c) })
-        .collect()
+    child.parent_candidates().into_iter().map(|c| if c.starts_with('/') { PathBuf::from(c) } else { dir.join(c) }).collect()
 }
 
 /// The first candidate that exists and whose unique id is the one the child names; failing
@@ -129,9 +133,5 @@ fn candidates(child: &Layer, child_path: &Path) -> Vec<PathBuf> {
 fn find_parent(child: &Layer, child_path: &Path) -> Option<PathBuf> {
     let want = child.header.as_ref()?.value.parent_unique_id;
     let existing: Vec<PathBuf> = candidates(child, child_path).into_iter().filter(|p| p.is_file()).collect();
-    existing
-        .iter()
-        .find(|p| open_file(p).is_ok_and(|(_, l)| l.footer.value.unique_id == want))
-        .or(existing.first())
-        .cloned()
+    existing.iter().find(|p| open_file(p).is_ok_and(|(_, l)| l.footer.value.unique_id == want)).or(existing.first()).cloned()
 }

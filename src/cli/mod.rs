@@ -29,7 +29,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Every structure: footer and its copy, dynamic header, parent locators, BAT summary, chain.
-    #[command(after_help = "Examples:\n  vhd-viewer info disk.vhd\n  vhd-viewer info child.vhd --parent base.vhd --json\n  vhd-viewer info disk.vhd --explain")]
+    #[command(
+        after_help = "Examples:\n  vhd-viewer info disk.vhd\n  vhd-viewer info child.vhd --parent base.vhd --json\n  vhd-viewer info disk.vhd --explain"
+    )]
     Info {
         #[command(flatten)]
         chain: ChainArgs,
@@ -41,7 +43,9 @@ enum Command {
         explain: bool,
     },
     /// Integrity findings. Exit status: 0 no errors, 1 errors found, 2 not readable as a VHD.
-    #[command(after_help = "Reads every allocated block's sector bitmap and, in dynamic disks, the sectors marked unused.\n\nExamples:\n  vhd-viewer check disk.vhd\n  vhd-viewer check child.vhd --parent base.vhd --json")]
+    #[command(
+        after_help = "Reads every allocated block's sector bitmap and, in dynamic disks, the sectors marked unused.\n\nExamples:\n  vhd-viewer check disk.vhd\n  vhd-viewer check child.vhd --parent base.vhd --json"
+    )]
     Check {
         #[command(flatten)]
         chain: ChainArgs,
@@ -53,7 +57,9 @@ enum Command {
         quick: bool,
     },
     /// The virtual disk's ranges and which file and offset supplies each (like `qemu-img map`).
-    #[command(after_help = "Text output lists the ranges that hold data (and those whose parent is missing); --json lists every range, zero-filled ones too.\n\nExamples:\n  vhd-viewer map disk.vhd\n  vhd-viewer map child.vhd --parent base.vhd --json")]
+    #[command(
+        after_help = "Text output lists the ranges that hold data (and those whose parent is missing); --json lists every range, zero-filled ones too.\n\nExamples:\n  vhd-viewer map disk.vhd\n  vhd-viewer map child.vhd --parent base.vhd --json"
+    )]
     Map {
         #[command(flatten)]
         chain: ChainArgs,
@@ -68,7 +74,9 @@ enum Command {
         length: Option<u64>,
     },
     /// The virtual disk's bytes on stdout, flattened through the chain (like `qemu-img convert -O raw`).
-    #[command(after_help = "Examples:\n  vhd-viewer cat disk.vhd > disk.raw\n  vhd-viewer cat child.vhd --offset 0x7e00 --length 512 | xxd")]
+    #[command(
+        after_help = "Examples:\n  vhd-viewer cat disk.vhd > disk.raw\n  vhd-viewer cat child.vhd --offset 0x7e00 --length 512 | xxd"
+    )]
     Cat {
         #[command(flatten)]
         chain: ChainArgs,
@@ -193,7 +201,9 @@ fn run(cli: Cli) -> Result<i32, Error> {
                     Ok(())
                 })?;
                 if needs_parent {
-                    return Err(Error::Chain { message: format!("{} (this range needs it; `map` shows which ranges the child holds itself)", unresolved.message) });
+                    return Err(Error::Chain {
+                        message: format!("{} (this range needs it; `map` shows which ranges the child holds itself)", unresolved.message),
+                    });
                 }
             }
             cat(&mut reader, offset, len)?;
@@ -219,7 +229,15 @@ fn cat(reader: &mut DiskReader<'_>, offset: u64, len: u64) -> Result<(), Error> 
     let stdout = std::io::stdout();
     // A duplicate of fd 1 as a plain File: unbuffered, so whole buffers go out as they are.
     let raw = std::os::fd::AsFd::as_fd(&stdout).try_clone_to_owned().map(std::fs::File::from);
-    let mut out = Out { sink: match raw { Ok(f) => Box::new(f), Err(_) => Box::new(stdout.lock()) }, buf: vec![0u8; BUF], filled: 0, zeros: vec![0u8; BUF] };
+    let mut out = Out {
+        sink: match raw {
+            Ok(f) => Box::new(f),
+            Err(_) => Box::new(stdout.lock()),
+        },
+        buf: vec![0u8; BUF],
+        filled: 0,
+        zeros: vec![0u8; BUF],
+    };
     let mut span = vec![0u8; BUF];
     let tty = std::io::stderr().is_terminal() && len >= 64 << 20;
     let mut last_pct = u64::MAX;
@@ -250,7 +268,9 @@ fn cat(reader: &mut DiskReader<'_>, offset: u64, len: u64) -> Result<(), Error> 
                     while let Some(n) = extents.get(k) {
                         match n.source {
                             Source::Zero if n.len < GAP => {}
-                            Source::Data { layer: l, file_offset: f } if l == layer && f >= span_end && f - span_end < GAP && f + n.len - file_offset <= BUF as u64 => {
+                            Source::Data { layer: l, file_offset: f }
+                                if l == layer && f >= span_end && f - span_end < GAP && f + n.len - file_offset <= BUF as u64 =>
+                            {
                                 last = k;
                                 span_end = f + n.len;
                             }
@@ -265,7 +285,9 @@ fn cat(reader: &mut DiskReader<'_>, offset: u64, len: u64) -> Result<(), Error> 
                         reader.read_file(layer, file_offset, bytes)?;
                         for p in &extents[i..=last] {
                             match p.source {
-                                Source::Data { file_offset: f, .. } => out.bytes(&bytes[(f - file_offset) as usize..(f - file_offset + p.len) as usize])?,
+                                Source::Data { file_offset: f, .. } => {
+                                    out.bytes(&bytes[(f - file_offset) as usize..(f - file_offset + p.len) as usize])?
+                                }
                                 _ => out.zeros(p.len)?,
                             }
                         }

@@ -27,7 +27,14 @@ pub fn write_info(out: &mut dyn Write, info: &Info, chain: &OpenChain, explain: 
     let l = &info.layer;
     writeln!(out, "File:       {} ({} bytes)", l.file, l.file_size)?;
     writeln!(out, "Disk:       {}, {} ({} bytes)", l.disk_type, human_size(l.current_size), l.current_size)?;
-    writeln!(out, "Created:    {} by \"{}\" {} on \"{}\"", l.timestamp.iso8601(), l.creator_application, l.creator_version, l.creator_host_os)?;
+    writeln!(
+        out,
+        "Created:    {} by \"{}\" {} on \"{}\"",
+        l.timestamp.iso8601(),
+        l.creator_application,
+        l.creator_version,
+        l.creator_host_os
+    )?;
     writeln!(out, "Unique id:  {}", l.unique_id)?;
     let source = match l.footer_source {
         "end" => "at the end of the file",
@@ -43,7 +50,12 @@ pub fn write_info(out: &mut dyn Write, info: &Info, chain: &OpenChain, explain: 
         } else if l.footer_source == "copy" {
             writeln!(out, "\nFooter copy at 0x0: in use (see above)")?;
         } else {
-            writeln!(out, "\nFooter copy at 0x0: checksum {}; differs from the end footer in: {}", if copy.checksum_valid { "good" } else { "WRONG" }, copy.differences.join(", "))?;
+            writeln!(
+                out,
+                "\nFooter copy at 0x0: checksum {}; differs from the end footer in: {}",
+                if copy.checksum_valid { "good" } else { "WRONG" },
+                copy.differences.join(", ")
+            )?;
             fields(out, &copy.fields, explain)?;
         }
     }
@@ -74,7 +86,16 @@ pub fn write_info(out: &mut dyn Write, info: &Info, chain: &OpenChain, explain: 
                 Some(false) => "parent unique id MISMATCH".to_string(),
                 None => "base".to_string(),
             };
-            writeln!(out, "  {i}: {} ({}, \"{}\", {}, {} blocks, id {}; {link})", c.file, c.disk_type, c.creator_application, human_size(c.current_size), c.allocated_blocks, c.unique_id)?;
+            writeln!(
+                out,
+                "  {i}: {} ({}, \"{}\", {}, {} blocks, id {}; {link})",
+                c.file,
+                c.disk_type,
+                c.creator_application,
+                human_size(c.current_size),
+                c.allocated_blocks,
+                c.unique_id
+            )?;
         }
     }
     let mut all = info.all_findings.clone();
@@ -128,7 +149,14 @@ fn hex_cell(line: &mut Vec<u8>, v: u64) {
 }
 
 /// `map`: text lists data (and missing) ranges like `qemu-img map`; JSON lists every range.
-pub fn write_map(out: &mut dyn Write, reader: &mut DiskReader<'_>, offset: u64, len: u64, names: &[String], json: bool) -> Result<(), Error> {
+pub fn write_map(
+    out: &mut dyn Write,
+    reader: &mut DiskReader<'_>,
+    offset: u64,
+    len: u64,
+    names: &[String],
+    json: bool,
+) -> Result<(), Error> {
     let io = super::io_err;
     if json {
         out.write_all(b"[").map_err(io)?;
@@ -161,7 +189,12 @@ pub fn write_map(out: &mut dyn Write, reader: &mut DiskReader<'_>, offset: u64, 
                     out.write_all(&line).map_err(io)
                 }
                 Source::Missing { layer } => {
-                    let why = if reader.disk.layers.get(layer).is_some_and(|l| l.disk_type() == vhd_viewer::footer::DiskType::Differencing) { "parent of" } else { "past the end of" };
+                    let why = if reader.disk.layers.get(layer).is_some_and(|l| l.disk_type() == vhd_viewer::footer::DiskType::Differencing)
+                    {
+                        "parent of"
+                    } else {
+                        "past the end of"
+                    };
                     writeln!(out, "{:<#19x} {:<#19x} {:<19} {why} {} (missing)", e.offset, e.len, "-", file.unwrap_or("?")).map_err(io)
                 }
                 Source::Zero => Ok(()),
