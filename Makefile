@@ -4,7 +4,7 @@
 PORT ?= 8080
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 
-.PHONY: run test setup cli test-rust test-wasm-build wasm samples test-web
+.PHONY: run test lint setup cli test-rust test-wasm-build wasm samples test-web
 
 WASM_RAW := target/wasm32-unknown-unknown/wasm/vhd_viewer.wasm
 WASM_PKG := www/pkg/vhd_viewer_bg.wasm
@@ -43,7 +43,18 @@ cli:
 	scripts/setup.sh native
 	cargo build --release
 
-test: test-rust test-wasm-build test-web
+# Every test: the lint gates, the Rust tests, the wasm build, the browser tests and the fuzz targets.
+test: lint test-rust test-wasm-build test-web test-fuzz
+
+# The lint gates, each failing on any finding: rustfmt, clippy (native with every target, and the
+# wasm build of the library) and TypeScript's checker over the page's modules (www/tsconfig.json,
+# with the .d.ts that wasm-bindgen writes).
+lint: wasm
+	cargo fmt --check
+	cargo fmt --check --manifest-path fuzz/Cargo.toml
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
+	node_modules/.bin/tsc -p www
 
 test-rust:
 	scripts/setup.sh native
@@ -63,7 +74,6 @@ test-web:
 
 # Every fuzz target (fuzz/, cargo-fuzz) for a few seconds each, from writer-made seeds.
 .PHONY: test-fuzz
-test: test-fuzz
 test-fuzz:
 	scripts/setup.sh fuzz
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-8} fuzz/run.sh
