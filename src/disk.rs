@@ -204,9 +204,10 @@ impl Steps {
 /// The error for a chain deeper than [`MAX_CHAIN_DEPTH`]: the same words whoever finds it (the
 /// command line following locators, the page sorting files by unique id).
 pub fn too_deep() -> Error {
-    Error::chain(format!(
-        "the chain is more than {MAX_CHAIN_DEPTH} disks deep; real chains are a few disks deep, so this one is damaged or loops"
-    ))
+    Error::chain(
+        "chain-too-deep",
+        format!("the chain is more than {MAX_CHAIN_DEPTH} disks deep; real chains are a few disks deep, so this one is damaged or loops"),
+    )
 }
 
 /// A chain of opened layers, checked against each other.
@@ -225,7 +226,7 @@ impl Disk {
     /// the sectors it would supply map to [`Source::Missing`].
     pub fn new(layers: Vec<Layer>, force: bool) -> Result<Disk> {
         if layers.is_empty() {
-            return Err(Error::chain("no disk was given"));
+            return Err(Error::chain("no-disk", "no disk was given"));
         }
         if layers.len() > MAX_CHAIN_DEPTH {
             return Err(too_deep());
@@ -234,10 +235,10 @@ impl Disk {
         for (i, pair) in layers.windows(2).enumerate() {
             let (child, parent) = (&pair[0], &pair[1]);
             let Some(h) = child.header.as_ref().filter(|_| child.disk_type() == DiskType::Differencing) else {
-                return Err(Error::chain(format!(
-                    "layer {i} is a {} disk, which has no parent, but a parent was given",
-                    child.disk_type().name()
-                )));
+                return Err(Error::chain(
+                    "parent-not-expected",
+                    format!("layer {i} is a {} disk, which has no parent, but a parent was given", child.disk_type().name()),
+                ));
             };
             let at = h.offset + crate::header::off::PARENT_UNIQUE_ID as u64;
             let want = h.value.parent_unique_id;
@@ -247,7 +248,10 @@ impl Disk {
                     "layer {i} names its parent by unique id {want} (its parent unique id field at byte {at:#x}), but the file given as its parent has unique id {got}: it is not the disk the child was made from"
                 );
                 if !force {
-                    return Err(Error::chain(format!("{msg} (use --force to read it anyway, at the risk of garbage)")));
+                    return Err(Error::chain(
+                        "parent-id-mismatch",
+                        format!("{msg} (use --force to read it anyway, at the risk of garbage)"),
+                    ));
                 }
                 findings.push(Finding {
                     layer: i,
@@ -289,10 +293,10 @@ impl Disk {
         let mut seen = std::collections::HashSet::new();
         for (i, l) in layers.iter().enumerate() {
             if !seen.insert(l.footer.value.unique_id) {
-                return Err(Error::chain(format!(
-                    "the chain loops: layer {i} has the unique id {} of a disk above it",
-                    l.footer.value.unique_id
-                )));
+                return Err(Error::chain(
+                    "chain-loop",
+                    format!("the chain loops: layer {i} has the unique id {} of a disk above it", l.footer.value.unique_id),
+                ));
             }
         }
         Ok(Disk { layers, findings })

@@ -29,6 +29,8 @@ pub enum Error {
     },
     /// A structure holds a value that makes reading impossible.
     Invalid {
+        /// Which condition, as a stable code (see [`Error::code`]).
+        code: &'static str,
         /// File offset of the field.
         offset: u64,
         /// What is wrong, in plain words.
@@ -47,6 +49,8 @@ pub enum Error {
     },
     /// The differencing chain is wrong: a parent is missing, does not match, loops or is too deep.
     Chain {
+        /// Which condition, as a stable code (see [`Error::code`]).
+        code: &'static str,
         /// What is wrong, in plain words.
         message: String,
     },
@@ -81,12 +85,30 @@ impl Error {
         }
     }
 
-    pub(crate) fn invalid(offset: u64, message: impl Into<String>) -> Self {
-        Error::Invalid { offset, message: message.into() }
+    /// A stable code for the condition, for scripts and for the page (which receives
+    /// `{code, offset, message}`): one code per condition, kebab-case like the findings' codes.
+    /// The variants that describe one condition have a fixed code; `Invalid` and `Chain` carry
+    /// the code of the check that failed.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::TooSmall { .. } => "too-small",
+            Error::NoFooter { .. } => "no-footer",
+            Error::OtherFormat { .. } => "other-format",
+            Error::Invalid { code, .. } | Error::Chain { code, .. } => code,
+            Error::OutOfFile { .. } => "out-of-file",
+            Error::Io { .. } => "io",
+            Error::Missing { .. } => "bytes-not-supplied",
+        }
     }
 
-    pub(crate) fn chain(message: impl Into<String>) -> Self {
-        Error::Chain { message: message.into() }
+    /// A structure's value that makes reading impossible, with the code of the check.
+    pub fn invalid(code: &'static str, offset: u64, message: impl Into<String>) -> Self {
+        Error::Invalid { code, offset, message: message.into() }
+    }
+
+    /// A chain that cannot be read, with the code of the check.
+    pub fn chain(code: &'static str, message: impl Into<String>) -> Self {
+        Error::Chain { code, message: message.into() }
     }
 }
 
@@ -110,12 +132,12 @@ impl fmt::Display for Error {
             Error::OtherFormat { offset, what } => {
                 write!(f, "at byte {offset:#x}: this is {what}, which this viewer does not read")
             }
-            Error::Invalid { offset, message } => write!(f, "at byte {offset:#x}: {message}"),
+            Error::Invalid { offset, message, .. } => write!(f, "at byte {offset:#x}: {message}"),
             Error::OutOfFile { what, offset, len, file_len } => write!(
                 f,
                 "the {what} at byte {offset:#x} ({len} bytes) reaches past the end of the file ({file_len} bytes)"
             ),
-            Error::Chain { message } => f.write_str(message),
+            Error::Chain { message, .. } => f.write_str(message),
             Error::Io { offset, message } => write!(f, "reading at byte {offset:#x} failed: {message}"),
             Error::Missing { offset, len } => write!(
                 f,

@@ -231,6 +231,7 @@ fn open<'a>(file_len: u64, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> Resu
             open_sparse(layer, fetch, need)
         }
         DiskType::Other(v) => Err(Error::invalid(
+            "disk-type",
             layer.footer.offset + crate::footer::off::DISK_TYPE as u64,
             format!(
                 "disk type {v} is not one of 2 (fixed), 3 (dynamic) or 4 (differencing){}",
@@ -547,6 +548,7 @@ fn open_sparse<'a>(mut layer: Layer, fetch: &Fetch<'a>, need: &mut Vec<ByteRange
     let header_range = ByteRange::new(f.data_offset, HEADER_SIZE);
     if f.data_offset == NO_DATA_OFFSET || f.data_offset == u64::from(u32::MAX) {
         return Err(Error::invalid(
+            "data-offset",
             data_offset_at,
             format!("a {} disk needs a data offset pointing at its dynamic header, but it is {:#x}", f.disk_type.name(), f.data_offset),
         ));
@@ -571,6 +573,7 @@ fn open_sparse<'a>(mut layer: Layer, fetch: &Fetch<'a>, need: &mut Vec<ByteRange
     let hat = |o: usize| header.offset + o as u64;
     if !h.cookie_valid() {
         return Err(Error::invalid(
+            "header-cookie",
             header.offset,
             format!("expected the dynamic header cookie \"cxsparse\", found \"{}\"", show_bytes(&h.cookie)),
         ));
@@ -606,12 +609,14 @@ fn open_sparse<'a>(mut layer: Layer, fetch: &Fetch<'a>, need: &mut Vec<ByteRange
     let bs = h.block_size;
     if bs == 0 || bs % 512 != 0 {
         return Err(Error::invalid(
+            "block-size",
             hat(off::BLOCK_SIZE),
             format!("block size {bs} is not a positive whole number of 512-byte sectors, so no block can be located"),
         ));
     }
     if bs > MAX_BLOCK_SIZE {
         return Err(Error::invalid(
+            "block-size-too-large",
             hat(off::BLOCK_SIZE),
             format!(
                 "block size {} ({bs} bytes) is larger than the 256 MiB this viewer reads; real writers use 512 KiB to 2 MiB",
@@ -655,6 +660,7 @@ fn open_sparse<'a>(mut layer: Layer, fetch: &Fetch<'a>, need: &mut Vec<ByteRange
     let count = declared.min(needed);
     if count > MAX_BAT_ENTRIES {
         return Err(Error::invalid(
+            "bat-too-large",
             hat(off::MAX_TABLE_ENTRIES),
             format!("the disk needs {count} BAT entries, more than the {MAX_BAT_ENTRIES} this viewer loads (a 2040 GiB disk with 512 KiB blocks needs 4177920)"),
         ));

@@ -52,6 +52,7 @@ pub fn mask_of(extents: &[Extent]) -> u32 {
 pub fn sector_sources(extents: &[Extent], offset: u64, len: u64) -> Result<Vec<u8>> {
     if len > MAX_SECTOR_RANGE {
         return Err(Error::invalid(
+            "range-too-long",
             offset,
             format!("a range of {len} bytes is longer than the {MAX_SECTOR_RANGE} bytes a sector map covers"),
         ));
@@ -153,6 +154,7 @@ impl Scan {
     pub fn new(disk: &Disk, cell_size: u64) -> Result<Scan> {
         if cell_size < 512 || cell_size > disk.chunk_size() {
             return Err(Error::invalid(
+                "map-cell-size",
                 0,
                 format!(
                     "a map cell of {cell_size} bytes: it must be from 512 bytes to the chain's smallest block size, {} bytes",
@@ -163,6 +165,7 @@ impl Scan {
         let cells = disk.size().div_ceil(cell_size);
         if cells > MAX_CELLS {
             return Err(Error::invalid(
+                "map-too-many-cells",
                 0,
                 format!("a map of {cells} cells is more than the {MAX_CELLS} this viewer draws; use larger cells"),
             ));

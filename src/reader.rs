@@ -156,7 +156,7 @@ impl<'a> DiskReader<'a> {
     /// A reader of `disk` whose layer `i` is read from `sources[i]`.
     pub fn new(disk: &'a Disk, sources: Vec<&'a dyn ReadAt>) -> Result<Self> {
         if sources.len() != disk.layers.len() {
-            return Err(Error::chain(format!("{} files for a chain of {} disks", sources.len(), disk.layers.len())));
+            return Err(Error::chain("files-for-chain", format!("{} files for a chain of {} disks", sources.len(), disk.layers.len())));
         }
         Ok(DiskReader { disk, sources, cache: BitmapCache::for_disk(disk), steps: Steps::new(disk) })
     }
@@ -210,7 +210,7 @@ impl<'a> DiskReader<'a> {
                 }
             }
         }
-        Err(Error::chain("the bitmaps needed did not fit in the cache (a bug: the range planned was too large)"))
+        Err(Error::chain("bitmap-cache", "the bitmaps needed did not fit in the cache (a bug: the range planned was too large)"))
     }
 
     /// Fills `buf` with the virtual disk's bytes at `offset`. Fails with the offset when a part
@@ -219,6 +219,7 @@ impl<'a> DiskReader<'a> {
         let len = buf.len() as u64;
         if offset.saturating_add(len) > self.disk.size() {
             return Err(Error::invalid(
+                "read-past-end",
                 offset,
                 format!("reading {len} bytes at virtual offset {offset:#x} goes past the end of the {}-byte disk", self.disk.size()),
             ));
@@ -253,13 +254,14 @@ impl<'a> DiskReader<'a> {
 /// file offset where its bitmap or data should be).
 pub fn missing_error(disk: &Disk, e: &Extent) -> Error {
     let Source::Missing { layer } = e.source else {
-        return Error::invalid(e.offset, "this part of the disk can be read");
+        return Error::invalid("extent-readable", e.offset, "this part of the disk can be read");
     };
     let Some(l) = disk.layers.get(layer) else {
-        return Error::chain(format!("the chain has no layer {layer}"));
+        return Error::chain("no-such-layer", format!("the chain has no layer {layer}"));
     };
     if l.disk_type() == crate::footer::DiskType::Differencing {
         return Error::invalid(
+            "parent-unavailable",
             e.offset,
             format!("virtual bytes {:#x}..{:#x} come from the parent of layer {layer}, which is not available", e.offset, e.offset + e.len),
         );

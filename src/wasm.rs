@@ -17,21 +17,38 @@ const CACHE_BITMAPS: usize = 1024;
 /// Bitmaps a scan step asks for at most.
 const SCAN_NEEDS: usize = 256;
 
-fn js_err(e: Error) -> JsError {
-    JsError::new(&e.to_string())
+/// A core error as a JavaScript `Error` whose `code` (the stable code of [`Error::code`]),
+/// `offset` (a file offset, or null) and `message` the page shows and scripts test.
+fn js_err(e: Error) -> JsValue {
+    coded(e.code(), e.offset(), &e.to_string())
 }
 
-fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsError> {
+/// A JavaScript `Error` with a `code` and an `offset` (null without one).
+fn coded(code: &str, offset: Option<u64>, message: &str) -> JsValue {
+    let err = js_sys::Error::new(message);
+    let offset = offset.map_or(JsValue::NULL, |o| JsValue::from_f64(o as f64));
+    // Setting a property on a fresh Error object cannot fail.
+    let _ = js_sys::Reflect::set(&err, &"code".into(), &code.into());
+    let _ = js_sys::Reflect::set(&err, &"offset".into(), &offset);
+    err.into()
+}
+
+/// The error for a call the API does not allow (an argument out of range, a step out of order).
+fn misuse(message: &str) -> JsValue {
+    coded("api-misuse", None, message)
+}
+
+fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
     let s = serde_wasm_bindgen::Serializer::new().serialize_large_number_types_as_bigints(true).serialize_missing_as_null(true);
-    v.serialize(&s).map_err(|e| JsError::new(&e.to_string()))
+    v.serialize(&s).map_err(|e| coded("serialize", None, &e.to_string()))
 }
 
 /// A JavaScript number as a byte offset or length: a whole number from 0 to 2^53.
-fn to_u64(v: f64, what: &str) -> Result<u64, JsError> {
+fn to_u64(v: f64, what: &str) -> Result<u64, JsValue> {
     if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 9_007_199_254_740_992.0 {
         Ok(v as u64)
     } else {
-        Err(JsError::new(&format!("{what} must be a whole number from 0 to 2^53, not {v}")))
+        Err(misuse(&format!("{what} must be a whole number from 0 to 2^53, not {v}")))
     }
 }
 
@@ -97,13 +114,13 @@ pub struct WasmOpener {
 impl WasmOpener {
     /// An opener for a file of `len` bytes.
     #[wasm_bindgen(constructor)]
-    pub fn new(len: f64) -> Result<WasmOpener, JsError> {
+    pub fn new(len: f64) -> Result<WasmOpener, JsValue> {
         Ok(WasmOpener { opener: Opener::new(to_u64(len, "the file length")?), ready: None })
     }
 
     /// The ranges to read next as `[{offset, len}]`, or `null` when the file is open. Throws
     /// when the file cannot be read as a VHD (the message names the offset).
-    pub fn poll(&mut self) -> Result<JsValue, JsError> {
+    pub fn poll(&mut self) -> Result<JsValue, JsValue> {
         if self.ready.is_some() {
             return Ok(JsValue::NULL);
         }
@@ -117,7 +134,7 @@ impl WasmOpener {
     }
 
     /// Hands over the bytes read at `offset`.
-    pub fn provide(&mut self, offset: f64, bytes: Vec<u8>) -> Result<(), JsError> {
+    pub fn provide(&mut self, offset: f64, bytes: Vec<u8>) -> Result<(), JsValue> {
         self.opener.provide(to_u64(offset, "the offset")?, bytes);
         Ok(())
     }
@@ -129,8 +146,8 @@ impl WasmOpener {
     }
 
     /// The opened file, once `poll()` returned `null`.
-    pub fn finish(self) -> Result<WasmLayer, JsError> {
-        self.ready.map(|layer| WasmLayer { layer }).ok_or_else(|| JsError::new("the file is not open yet: poll() until it returns null"))
+    pub fn finish(self) -> Result<WasmLayer, JsValue> {
+        self.ready.map(|layer| WasmLayer { layer }).ok_or_else(|| misuse("the file is not open yet: poll() until it returns null"))
     }
 }
 
@@ -158,7 +175,7 @@ struct Identity {
 #[wasm_bindgen]
 impl WasmLayer {
     /// The file's type, unique id, size and, for a differencing disk, its parent's id and names.
-    pub fn identity(&self) -> Result<JsValue, JsError> {
+    pub fn identity(&self) -> Result<JsValue, JsValue> {
         let l = &self.layer;
         let parent = crate::chains::parent_id(l);
         to_js(&Identity {
@@ -195,16 +212,16 @@ impl WasmFiles {
     }
 
     /// `{chains: [[index, ...]], duplicates: [[index, earlier], ...]}`: each chain top first.
-    pub fn arrange(&self) -> Result<JsValue, JsError> {
+    pub fn arrange(&self) -> Result<JsValue, JsValue> {
         to_js(&crate::chains::arrange(&self.layers.iter().collect::<Vec<_>>()))
     }
 
     /// The chain of files `indices` (top first) as a disk. Without `force`, a parent whose unique
     /// id is not the one its child names is an error.
-    pub fn disk(&self, indices: Vec<u32>, force: bool) -> Result<WasmDisk, JsError> {
+    pub fn disk(&self, indices: Vec<u32>, force: bool) -> Result<WasmDisk, JsValue> {
         let layers = indices
             .iter()
-            .map(|&i| self.layers.get(i as usize).cloned().ok_or_else(|| JsError::new(&format!("there is no file {i}"))))
+            .map(|&i| self.layers.get(i as usize).cloned().ok_or_else(|| misuse(&format!("there is no file {i}"))))
             .collect::<Result<Vec<_>, _>>()?;
         let disk = Disk::new(layers, force).map_err(js_err)?;
         let cache = BitmapCache::new(CACHE_BITMAPS + 4 * disk.layers.len());
@@ -224,20 +241,20 @@ pub struct WasmDisk {
 }
 
 impl WasmDisk {
-    fn layer(&self, layer: usize) -> Result<&Layer, JsError> {
-        self.disk.layers.get(layer).ok_or_else(|| JsError::new(&format!("the chain has no layer {layer}")))
+    fn layer(&self, layer: usize) -> Result<&Layer, JsValue> {
+        self.disk.layers.get(layer).ok_or_else(|| js_err(Error::chain("no-such-layer", format!("the chain has no layer {layer}"))))
     }
 }
 
 #[wasm_bindgen]
 impl WasmDisk {
     /// The same object as `vhd-viewer info --json`; `names[i]` names layer `i`.
-    pub fn info(&self, names: Vec<String>) -> Result<JsValue, JsError> {
+    pub fn info(&self, names: Vec<String>) -> Result<JsValue, JsValue> {
         to_js(&crate::info::info(&self.disk, &names))
     }
 
     /// Every finding: each layer's and the chain's.
-    pub fn findings(&self) -> Result<JsValue, JsError> {
+    pub fn findings(&self) -> Result<JsValue, JsValue> {
         to_js(&self.disk.all_findings())
     }
 
@@ -261,30 +278,30 @@ impl WasmDisk {
 
     /// Block size of a layer, 0 for a fixed disk.
     #[wasm_bindgen(js_name = blockSize)]
-    pub fn block_size(&self, layer: usize) -> Result<f64, JsError> {
+    pub fn block_size(&self, layer: usize) -> Result<f64, JsValue> {
         Ok(self.layer(layer)?.block_geometry().map_or(0.0, |g| g.block_size as f64))
     }
 
     /// Bytes of sector bitmap before each block's data, 0 for a fixed disk.
     #[wasm_bindgen(js_name = bitmapSize)]
-    pub fn bitmap_size(&self, layer: usize) -> Result<f64, JsError> {
+    pub fn bitmap_size(&self, layer: usize) -> Result<f64, JsValue> {
         Ok(self.layer(layer)?.block_geometry().map_or(0.0, |g| g.bitmap_size as f64))
     }
 
     /// The BAT entries of a layer (file sector of each block, 0xFFFFFFFF when unallocated).
-    pub fn bat(&self, layer: usize) -> Result<Vec<u32>, JsError> {
+    pub fn bat(&self, layer: usize) -> Result<Vec<u32>, JsValue> {
         Ok(self.layer(layer)?.bat.clone())
     }
 
     /// One byte per BAT entry: 1 when the block lies before a block with a lower index.
     #[wasm_bindgen(js_name = outOfOrder)]
-    pub fn out_of_order(&self, layer: usize) -> Result<Vec<u8>, JsError> {
+    pub fn out_of_order(&self, layer: usize) -> Result<Vec<u8>, JsValue> {
         Ok(self.layer(layer)?.out_of_order_blocks().into_iter().map(u8::from).collect())
     }
 
     /// Where block `block`'s bitmap lies in layer `layer`'s file, `null` when not allocated.
     #[wasm_bindgen(js_name = bitmapRange)]
-    pub fn bitmap_range(&self, layer: usize, block: f64) -> Result<JsValue, JsError> {
+    pub fn bitmap_range(&self, layer: usize, block: f64) -> Result<JsValue, JsValue> {
         match self.layer(layer)?.bitmap_range(to_u64(block, "the block")?) {
             Some(r) => to_js(&Range::from(r)),
             None => Ok(JsValue::NULL),
@@ -293,21 +310,21 @@ impl WasmDisk {
 
     /// Stores a bitmap read from layer `layer`'s file.
     #[wasm_bindgen(js_name = provideBitmap)]
-    pub fn provide_bitmap(&mut self, layer: usize, block: f64, bytes: Vec<u8>) -> Result<(), JsError> {
+    pub fn provide_bitmap(&mut self, layer: usize, block: f64, bytes: Vec<u8>) -> Result<(), JsValue> {
         self.layer(layer)?;
         self.cache.insert(layer, to_u64(block, "the block")?, bytes);
         Ok(())
     }
 
     /// A cached bitmap, or `undefined`.
-    pub fn bitmap(&self, layer: usize, block: f64) -> Result<Option<Vec<u8>>, JsError> {
+    pub fn bitmap(&self, layer: usize, block: f64) -> Result<Option<Vec<u8>>, JsValue> {
         Ok(self.cache.get(layer, to_u64(block, "the block")?).map(<[u8]>::to_vec))
     }
 
     /// Maps virtual `[offset, offset + len)` (at most `chunkSize()` bytes at a time) to
     /// `{extents: [{offset, len, kind, layer, fileOffset}]}`, or `{need: [{layer, block, offset,
     /// len}]}`: bitmaps to read and `provideBitmap` first.
-    pub fn plan(&self, offset: f64, len: f64) -> Result<JsValue, JsError> {
+    pub fn plan(&self, offset: f64, len: f64) -> Result<JsValue, JsValue> {
         let plan = self.disk.plan(to_u64(offset, "the offset")?, to_u64(len, "the length")?, &self.cache);
         to_js(&match plan {
             Plan::Need(reqs) => PlanOut { need: Some(reqs.iter().map(Need::from).collect()), extents: None },
@@ -334,7 +351,7 @@ impl WasmDisk {
     /// line steps (see `Steps::end`): the step needs at most one bitmap per layer, and a stretch
     /// that no layer allocates, however long, is one step. At most the disk's size and 2^53.
     #[wasm_bindgen(js_name = stepEnd)]
-    pub fn step_end(&self, offset: f64) -> Result<f64, JsError> {
+    pub fn step_end(&self, offset: f64) -> Result<f64, JsValue> {
         let end = self.disk.size().min(1 << 53);
         Ok(self.steps.end(&self.disk, to_u64(offset, "the offset")?, end) as f64)
     }
@@ -342,7 +359,7 @@ impl WasmDisk {
     /// One byte per sector of `[offset, offset + len)`: the layer supplying it, 255 for zeros,
     /// 254 for missing. `undefined` when bitmaps are missing (`plan` the range first).
     #[wasm_bindgen(js_name = sectorSources)]
-    pub fn sector_sources(&self, offset: f64, len: f64) -> Result<Option<Vec<u8>>, JsError> {
+    pub fn sector_sources(&self, offset: f64, len: f64) -> Result<Option<Vec<u8>>, JsValue> {
         let (offset, len) = (to_u64(offset, "the offset")?, to_u64(len, "the length")?);
         match self.disk.plan(offset, len, &self.cache) {
             Plan::Need(_) => Ok(None),
@@ -354,7 +371,7 @@ impl WasmDisk {
     /// layer `i`; bit 29 zeros; bit 30 missing; bit 31 estimate, the bitmaps unread). Starts an
     /// exact scan that `scanStep` advances.
     #[wasm_bindgen(js_name = scanStart)]
-    pub fn scan_start(&mut self, cell_size: f64) -> Result<Vec<u32>, JsError> {
+    pub fn scan_start(&mut self, cell_size: f64) -> Result<Vec<u32>, JsValue> {
         let scan = Scan::new(&self.disk, to_u64(cell_size, "the cell size")?).map_err(js_err)?;
         let masks = scan.masks().to_vec();
         self.scan = Some(scan);
@@ -364,8 +381,8 @@ impl WasmDisk {
     /// Advances the scan over at most `budget` cells: `{need: [...]}` (read those bitmaps,
     /// `provideBitmap`, and step again), `{done, total}`, or `{finished: true}`.
     #[wasm_bindgen(js_name = scanStep)]
-    pub fn scan_step(&mut self, budget: f64) -> Result<JsValue, JsError> {
-        let scan = self.scan.as_mut().ok_or_else(|| JsError::new("no scan was started"))?;
+    pub fn scan_step(&mut self, budget: f64) -> Result<JsValue, JsValue> {
+        let scan = self.scan.as_mut().ok_or_else(|| misuse("no scan was started"))?;
         #[derive(Serialize)]
         struct Out {
             need: Option<Vec<Need>>,
@@ -400,8 +417,8 @@ impl WasmDisk {
     /// The next read the check needs, `{layer, block, offset, len, kind, done, total}`, or
     /// `null` when it is complete.
     #[wasm_bindgen(js_name = checkNext)]
-    pub fn check_next(&mut self) -> Result<JsValue, JsError> {
-        let check = self.check.as_mut().ok_or_else(|| JsError::new("no check was started"))?;
+    pub fn check_next(&mut self) -> Result<JsValue, JsValue> {
+        let check = self.check.as_mut().ok_or_else(|| misuse("no check was started"))?;
         #[derive(Serialize)]
         struct Out {
             layer: usize,
@@ -429,24 +446,24 @@ impl WasmDisk {
 
     /// The bytes of the read `checkNext` asked for.
     #[wasm_bindgen(js_name = checkProvide)]
-    pub fn check_provide(&mut self, bytes: Vec<u8>) -> Result<(), JsError> {
-        let check = self.check.as_mut().ok_or_else(|| JsError::new("no check was started"))?;
+    pub fn check_provide(&mut self, bytes: Vec<u8>) -> Result<(), JsValue> {
+        let check = self.check.as_mut().ok_or_else(|| misuse("no check was started"))?;
         check.provide(&self.disk, &bytes);
         Ok(())
     }
 
     /// The read `checkNext` asked for failed (at file offset `offset`, with the browser's message).
     #[wasm_bindgen(js_name = checkFailed)]
-    pub fn check_failed(&mut self, offset: f64, message: String) -> Result<(), JsError> {
-        let check = self.check.as_mut().ok_or_else(|| JsError::new("no check was started"))?;
+    pub fn check_failed(&mut self, offset: f64, message: String) -> Result<(), JsValue> {
+        let check = self.check.as_mut().ok_or_else(|| misuse("no check was started"))?;
         check.failed(&Error::Io { offset: to_u64(offset, "the offset")?, message });
         Ok(())
     }
 
     /// Ends the check: what it found (the open-time findings are in `findings()`).
     #[wasm_bindgen(js_name = checkFindings)]
-    pub fn check_findings(&mut self) -> Result<JsValue, JsError> {
-        let check = self.check.take().ok_or_else(|| JsError::new("no check was started"))?;
+    pub fn check_findings(&mut self) -> Result<JsValue, JsValue> {
+        let check = self.check.take().ok_or_else(|| misuse("no check was started"))?;
         to_js(&check.findings())
     }
 }

@@ -49,7 +49,7 @@ enum Want {
     /// Opens, with this finding among the layer's findings.
     Finding { code: &'static str, severity: Severity, offset: u64 },
     /// Does not open: this error (checked by `is`) naming this offset.
-    Error { is: fn(&Error) -> bool, offset: Option<u64> },
+    Error { code: &'static str, is: fn(&Error) -> bool, offset: Option<u64> },
 }
 
 struct Case {
@@ -168,7 +168,7 @@ fn cases() -> Vec<Case> {
     v.push(Case {
         name: "block-size-not-sectors",
         bytes: b.bytes,
-        want: Want::Error { is: |e| matches!(e, Error::Invalid { .. }), offset: Some(0x200 + 32) },
+        want: Want::Error { code: "block-size", is: |e| matches!(e, Error::Invalid { .. }), offset: Some(0x200 + 32) },
         check_exit: 2,
     });
 
@@ -177,7 +177,7 @@ fn cases() -> Vec<Case> {
     v.push(Case {
         name: "block-size-zero",
         bytes: b.bytes,
-        want: Want::Error { is: |e| matches!(e, Error::Invalid { .. }), offset: Some(0x200 + 32) },
+        want: Want::Error { code: "block-size", is: |e| matches!(e, Error::Invalid { .. }), offset: Some(0x200 + 32) },
         check_exit: 2,
     });
 
@@ -186,7 +186,7 @@ fn cases() -> Vec<Case> {
     v.push(Case {
         name: "block-size-2g",
         bytes: b.bytes,
-        want: Want::Error { is: |e| matches!(e, Error::Invalid { .. }), offset: Some(0x200 + 32) },
+        want: Want::Error { code: "block-size-too-large", is: |e| matches!(e, Error::Invalid { .. }), offset: Some(0x200 + 32) },
         check_exit: 2,
     });
 
@@ -218,7 +218,7 @@ fn cases() -> Vec<Case> {
     v.push(Case {
         name: "bat-absurdly-large",
         bytes: b.bytes,
-        want: Want::Error { is: |e| matches!(e, Error::Invalid { .. }), offset: Some(0x200 + 28) },
+        want: Want::Error { code: "bat-too-large", is: |e| matches!(e, Error::Invalid { .. }), offset: Some(0x200 + 28) },
         check_exit: 2,
     });
 
@@ -227,7 +227,7 @@ fn cases() -> Vec<Case> {
     v.push(Case {
         name: "bat-past-eof",
         bytes: b.bytes,
-        want: Want::Error { is: |e| matches!(e, Error::OutOfFile { .. }), offset: Some(1 << 40) },
+        want: Want::Error { code: "out-of-file", is: |e| matches!(e, Error::OutOfFile { .. }), offset: Some(1 << 40) },
         check_exit: 2,
     });
 
@@ -236,7 +236,7 @@ fn cases() -> Vec<Case> {
     v.push(Case {
         name: "bat-offset-overflows",
         bytes: b.bytes,
-        want: Want::Error { is: |e| matches!(e, Error::OutOfFile { .. }), offset: Some(u64::MAX - 3) },
+        want: Want::Error { code: "out-of-file", is: |e| matches!(e, Error::OutOfFile { .. }), offset: Some(u64::MAX - 3) },
         check_exit: 2,
     });
 
@@ -245,7 +245,7 @@ fn cases() -> Vec<Case> {
     v.push(Case {
         name: "header-cookie-wrong",
         bytes: b.bytes,
-        want: Want::Error { is: |e| matches!(e, Error::Invalid { .. }), offset: Some(0x200) },
+        want: Want::Error { code: "header-cookie", is: |e| matches!(e, Error::Invalid { .. }), offset: Some(0x200) },
         check_exit: 2,
     });
 
@@ -263,7 +263,7 @@ fn cases() -> Vec<Case> {
     v.push(Case {
         name: "header-past-eof",
         bytes: b.bytes,
-        want: Want::Error { is: |e| matches!(e, Error::OutOfFile { .. }), offset: Some(1 << 50) },
+        want: Want::Error { code: "out-of-file", is: |e| matches!(e, Error::OutOfFile { .. }), offset: Some(1 << 50) },
         check_exit: 2,
     });
 
@@ -272,7 +272,7 @@ fn cases() -> Vec<Case> {
     v.push(Case {
         name: "disk-type-5",
         bytes: b.bytes,
-        want: Want::Error { is: |e| matches!(e, Error::Invalid { .. }), offset: Some(end + 60) },
+        want: Want::Error { code: "disk-type", is: |e| matches!(e, Error::Invalid { .. }), offset: Some(end + 60) },
         check_exit: 2,
     });
 
@@ -327,7 +327,7 @@ fn cases() -> Vec<Case> {
     v.push(Case {
         name: "fixed-cookie-wrong",
         bytes: b.bytes,
-        want: Want::Error { is: |e| matches!(e, Error::NoFooter { .. }), offset: Some(fend) },
+        want: Want::Error { code: "no-footer", is: |e| matches!(e, Error::NoFooter { .. }), offset: Some(fend) },
         check_exit: 2,
     });
 
@@ -355,19 +355,19 @@ fn cases() -> Vec<Case> {
     v.push(Case {
         name: "text-file",
         bytes: text,
-        want: Want::Error { is: |e| matches!(e, Error::NoFooter { .. }), offset: Some(tlen - 512) },
+        want: Want::Error { code: "no-footer", is: |e| matches!(e, Error::NoFooter { .. }), offset: Some(tlen - 512) },
         check_exit: 2,
     });
     v.push(Case {
         name: "tiny-file",
         bytes: b"hello\n".to_vec(),
-        want: Want::Error { is: |e| matches!(e, Error::TooSmall { len: 6 }), offset: None },
+        want: Want::Error { code: "too-small", is: |e| matches!(e, Error::TooSmall { len: 6 }), offset: None },
         check_exit: 2,
     });
     v.push(Case {
         name: "empty-file",
         bytes: Vec::new(),
-        want: Want::Error { is: |e| matches!(e, Error::TooSmall { len: 0 }), offset: None },
+        want: Want::Error { code: "too-small", is: |e| matches!(e, Error::TooSmall { len: 0 }), offset: None },
         check_exit: 2,
     });
     let mut vhdx = vec![0u8; MIB as usize];
@@ -375,7 +375,7 @@ fn cases() -> Vec<Case> {
     v.push(Case {
         name: "vhdx",
         bytes: vhdx,
-        want: Want::Error { is: |e| matches!(e, Error::OtherFormat { .. }), offset: Some(0) },
+        want: Want::Error { code: "other-format", is: |e| matches!(e, Error::OtherFormat { .. }), offset: Some(0) },
         check_exit: 2,
     });
     let mut qcow = vec![0u8; 4096];
@@ -383,7 +383,7 @@ fn cases() -> Vec<Case> {
     v.push(Case {
         name: "qcow2",
         bytes: qcow,
-        want: Want::Error { is: |e| matches!(e, Error::OtherFormat { .. }), offset: Some(0) },
+        want: Want::Error { code: "other-format", is: |e| matches!(e, Error::OtherFormat { .. }), offset: Some(0) },
         check_exit: 2,
     });
     v
@@ -456,9 +456,14 @@ fn each_damage_gives_its_finding_or_error_through_the_library() {
                 }
             }
             (Want::Finding { code, .. }, Err(e)) => failures.push(format!("{}: wanted finding {code}, got error {e:?}", c.name)),
-            (Want::Error { is, offset }, Err(e)) => {
-                if !is(&e) || e.offset() != *offset {
-                    failures.push(format!("{}: got error {e:?} (offset {:?}), want offset {offset:?}", c.name, e.offset()));
+            (Want::Error { code, is, offset }, Err(e)) => {
+                if !is(&e) || e.code() != *code || e.offset() != *offset {
+                    failures.push(format!(
+                        "{}: got error {e:?} (code {}, offset {:?}), want {code} at {offset:?}",
+                        c.name,
+                        e.code(),
+                        e.offset()
+                    ));
                 }
             }
             (Want::Error { .. }, Ok(_)) => failures.push(format!("{}: opened, but an error was wanted", c.name)),

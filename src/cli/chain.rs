@@ -23,6 +23,7 @@ fn open_file(path: &Path) -> Result<(Sized<File>, Layer), Error> {
     let layer = open_layer(&file).map_err(|e| match e {
         Error::Chain { .. } => e,
         other => Error::Chain {
+            code: other.code(),
             message: format!("{}: {other}{}", path.display(), vhd_viewer::chains::split_piece_note(&path.to_string_lossy())),
         },
     })?;
@@ -76,7 +77,7 @@ impl OpenChain {
                     if tried.is_empty() { "nothing (no locator or name)".to_string() } else { tried.join(", ") }
                 );
                 if complete {
-                    return Err(Error::Chain { message });
+                    return Err(Error::Chain { code: "parent-not-found", message });
                 }
                 unresolved.push(Finding {
                     layer: layers.len() - 1,
@@ -89,7 +90,10 @@ impl OpenChain {
             };
             let canon = canonical(&parent_path);
             if paths.contains(&canon) {
-                return Err(Error::Chain { message: format!("the chain loops: {} is its own ancestor", parent_path.display()) });
+                return Err(Error::Chain {
+                    code: "chain-loop",
+                    message: format!("the chain loops: {} is its own ancestor", parent_path.display()),
+                });
             }
             let (f, layer) = open_file(&parent_path)?;
             unresolved.extend(split_finding(&parent_path, &layer, layers.len()));
@@ -101,6 +105,7 @@ impl OpenChain {
         if let Some(extra) = given.next() {
             let last = layers.last().map(|l| l.disk_type().name()).unwrap_or_default();
             return Err(Error::Chain {
+                code: "parent-not-expected",
                 message: format!(
                     "{} was given with --parent, but {} is a {last} disk, which has no parent",
                     extra.display(),

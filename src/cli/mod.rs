@@ -189,7 +189,11 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let mut reader = DiskReader::new(&c.disk, c.sources())?;
             let size = c.disk.size();
             if offset > size {
-                return Err(Error::Invalid { offset, message: format!("the offset is past the end of the {size}-byte disk") });
+                return Err(Error::Invalid {
+                    code: "read-past-end",
+                    offset,
+                    message: format!("the offset is past the end of the {size}-byte disk"),
+                });
             }
             let len = length.unwrap_or(size - offset).min(size - offset);
             // Without its parent, a child still gives the ranges it holds itself; refuse before
@@ -202,6 +206,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 })?;
                 if needs_parent {
                     return Err(Error::Chain {
+                        code: "parent-unavailable",
                         message: format!("{} (this range needs it; `map` shows which ranges the child holds itself)", unresolved.message),
                     });
                 }

@@ -223,3 +223,37 @@ test('url source: only the bytes asked for travel, adjacent ranges in one reques
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('core errors reach JavaScript as Errors with a stable code and the byte offset', async () => {
+  const { readFileSync } = await import('node:fs');
+  const bindings = await import('../../www/pkg/vhd_viewer.js');
+  bindings.initSync({ module: readFileSync(new URL('../../www/pkg/vhd_viewer_bg.wasm', import.meta.url)) });
+  const { openLayer } = await import('../../www/js/driver.js');
+  const failure = async (bytes) => {
+    try {
+      await openLayer(bindings, bytesSource(bytes, 'x'));
+    } catch (e) {
+      return e;
+    }
+    assert.fail('the file opened, but an error was wanted');
+  };
+  // 4096 bytes of text: no footer at the end (byte 4096 - 512) nor a copy at 0.
+  const text = new Uint8Array(4096).fill(0x61);
+  let e = await failure(text);
+  assert.ok(e instanceof Error);
+  assert.equal(e.code, 'no-footer');
+  assert.equal(e.offset, 4096 - 512);
+  assert.match(e.message, /conectix/);
+  e = await failure(new Uint8Array(6));
+  assert.equal(e.code, 'too-small');
+  assert.equal(e.offset, null);
+  // A VHDX is named as such, at offset 0.
+  const vhdx = new Uint8Array(1 << 20);
+  vhdx.set(new TextEncoder().encode('vhdxfile'), 0);
+  e = await failure(vhdx);
+  assert.equal(e.code, 'other-format');
+  assert.equal(e.offset, 0);
+  // A call out of order is a misuse, not a disk's condition.
+  const opener = new bindings.WasmOpener(4096);
+  assert.throws(() => opener.finish(), (err) => err.code === 'api-misuse');
+});
