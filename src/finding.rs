@@ -2,15 +2,23 @@
 
 use serde::Serialize;
 
-/// How bad a finding is.
+/// How bad a finding is, by one rule (README "Who is right", docs/hostile-inputs.md), applied to
+/// every finding code:
+/// - `Error`: the spec forbids it (a required value, a checksum, a structure out of place), or a
+///   reader people rely on (Hyper-V, libvhdi, qemu-img) refuses to open the disk because of it.
+///   `check` exits 1.
+/// - `Warning`: the spec allows it or only says "should", and the common readers open the disk,
+///   but one of them reads it differently (e.g. sizes it by its geometry) or it is very unusual.
+/// - `Info`: worth knowing; nothing is wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Worth knowing; nothing is wrong.
     Info,
-    /// Unusual or against the spec, but the data reads correctly.
+    /// Allowed (or only a "should" of the spec), but read differently by another reader, or unusual.
     Warning,
-    /// Damage: some data or metadata is wrong, missing or ambiguous.
+    /// Forbidden by the spec, or refused by Hyper-V, libvhdi or qemu-img: damage, or a disk other
+    /// software will not open.
     Error,
 }
 

@@ -303,10 +303,10 @@ fn choose_footer(
 
     // Say what is wrong with each copy.
     match source {
-        FooterSource::End511 => findings.push(Finding::warning(
+        FooterSource::End511 => findings.push(Finding::error(
             "footer-511",
             chosen.offset,
-            "the footer at the end is 511 bytes long instead of 512, as early Virtual PC versions wrote it; it is read as if padded with a zero byte",
+            "the footer at the end is 511 bytes long instead of 512, as early Virtual PC versions wrote it; it is read as if padded with a zero byte, but libvhdi refuses such a file",
         )),
         FooterSource::Copy => {
             let (code, what) = match &end {
@@ -348,10 +348,13 @@ fn check_footer(footer: &Located<Footer>, findings: &mut Vec<Finding>) {
     let f = &footer.value;
     let at = |o: usize| footer.offset + o as u64;
     if f.file_format_version != FILE_FORMAT_VERSION {
-        findings.push(Finding::warning(
+        findings.push(Finding::error(
             "footer-version",
             at(off::FILE_FORMAT_VERSION),
-            format!("file format version is {:#010x}; the spec defines only 0x00010000 (1.0)", f.file_format_version),
+            format!(
+                "file format version is {:#010x}; the spec defines only 0x00010000 (1.0), and libvhdi refuses any other",
+                f.file_format_version
+            ),
         ));
     }
     if f.features & 2 == 0 {
@@ -469,16 +472,16 @@ fn open_fixed(layer: &mut Layer) {
     let f = &layer.footer.value;
     let at = layer.footer.offset + crate::footer::off::DATA_OFFSET as u64;
     if f.data_offset == u64::from(u32::MAX) {
-        layer.findings.push(Finding::info(
+        layer.findings.push(Finding::error(
             "data-offset-32bit",
             at,
-            "the data offset is 0x00000000ffffffff: the writer set only 32 of the 64 bits that mean \"no dynamic header\"",
+            "the data offset is 0x00000000ffffffff: the writer set only 32 of the 64 bits that mean \"no dynamic header\"; this viewer and qemu-img read the disk, libvhdi refuses it",
         ));
     } else if f.data_offset != NO_DATA_OFFSET {
-        layer.findings.push(Finding::warning(
+        layer.findings.push(Finding::error(
             "data-offset-fixed",
             at,
-            format!("a fixed disk should have data offset 0xffffffffffffffff, this one has {:#x}", f.data_offset),
+            format!("a fixed disk has data offset 0xffffffffffffffff, this one has {:#x}; libvhdi refuses it", f.data_offset),
         ));
     }
     if f.current_size > layer.data_end {
@@ -589,10 +592,10 @@ fn open_sparse<'a>(mut layer: Layer, fetch: &Fetch<'a>, need: &mut Vec<ByteRange
         ));
     }
     if h.header_version != HEADER_VERSION {
-        layer.findings.push(Finding::warning(
+        layer.findings.push(Finding::error(
             "header-version",
             hat(off::HEADER_VERSION),
-            format!("header version is {:#010x}; the spec defines only 0x00010000", h.header_version),
+            format!("header version is {:#010x}; the spec defines only 0x00010000, and libvhdi refuses any other", h.header_version),
         ));
     }
     if h.data_offset != NO_DATA_OFFSET {
@@ -646,14 +649,30 @@ fn open_sparse<'a>(mut layer: Layer, fetch: &Fetch<'a>, need: &mut Vec<ByteRange
             ),
         ));
     } else if declared > needed {
+        // qemu-img reads every declared entry: a table that reaches past the end of the file, it
+        // refuses ("free_data_block_offset points after the end of file"; measured with qemu 10).
+        let past_end = h.table_offset.saturating_add(declared * 4) > layer.file_len;
         let absurd = declared > needed.saturating_mul(2).max(needed + 1024);
+        let severity = if past_end {
+            Severity::Error
+        } else if absurd {
+            Severity::Warning
+        } else {
+            Severity::Info
+        };
         layer.findings.push(Finding::new(
-            if absurd { Severity::Warning } else { Severity::Info },
+            severity,
             "bat-too-long",
             Some(hat(off::MAX_TABLE_ENTRIES)),
             format!(
                 "max table entries is {declared} but the disk needs only {needed}; the extra entries are ignored{}",
-                if absurd { " (that many is absurd: a damaged or hostile header)" } else { "" }
+                if past_end {
+                    " (a table that long reaches past the end of the file: qemu-img refuses the disk)"
+                } else if absurd {
+                    " (that many is absurd: a damaged or hostile header; qemu-img reads the extra entries as blocks)"
+                } else {
+                    ""
+                }
             ),
         ));
     }

@@ -115,7 +115,7 @@ fn cases() -> Vec<Case> {
 
     let mut b = g.clone();
     b.bytes.pop(); // the footer's last (reserved, zero) byte
-    v.push(Case { name: "footer-511", bytes: b.bytes, want: finding("footer-511", Severity::Warning, len - 1 - 511), check_exit: 0 });
+    v.push(Case { name: "footer-511", bytes: b.bytes, want: finding("footer-511", Severity::Error, len - 1 - 511), check_exit: 1 });
 
     // Truncated in the middle of block 3: the footer is recovered from the copy, block 3 is past EOF.
     let mut b = g.clone();
@@ -204,8 +204,8 @@ fn cases() -> Vec<Case> {
     v.push(Case {
         name: "max-table-entries-ffffffff",
         bytes: b.bytes,
-        want: finding("bat-too-long", Severity::Warning, 0x200 + 28),
-        check_exit: 0,
+        want: finding("bat-too-long", Severity::Error, 0x200 + 28),
+        check_exit: 1,
     });
 
     // A 2040 GiB disk with 4 KiB blocks would need 535 million BAT entries: refused, not allocated.
@@ -345,8 +345,8 @@ fn cases() -> Vec<Case> {
     v.push(Case {
         name: "fixed-data-offset",
         bytes: b.bytes,
-        want: finding("data-offset-fixed", Severity::Warning, fend + 16),
-        check_exit: 0,
+        want: finding("data-offset-fixed", Severity::Error, fend + 16),
+        check_exit: 1,
     });
 
     // Not VHDs at all.

@@ -156,7 +156,7 @@ fn cases() -> Vec<Case> {
     v.push(one("dynamic-footer-cut-short", cut, finding("footer-missing", Severity::Error, clen - 512), 1));
     let mut f511 = fx.clone();
     f511.pop(); // the footer's last reserved byte: a 511-byte footer, as early Virtual PC wrote
-    v.push(one("footer-511-bytes", f511, finding("footer-511", Severity::Warning, fend), 0));
+    v.push(one("footer-511-bytes", f511, finding("footer-511", Severity::Error, fend), 1));
     let mut both = d.clone();
     both[0] = b'C';
     let n = both.len();
@@ -219,7 +219,16 @@ fn cases() -> Vec<Case> {
     v.push(one("dynamic-data-offset-32bit", f, err("needs a data offset", Some(dend + foff::DATA_OFFSET as u64)), 2));
     let mut f = fx.clone();
     patch_footers(&mut f, foff::DATA_OFFSET, &be64(0xffff_ffff), false);
-    v.push(one("fixed-data-offset-32bit", f, finding("data-offset-32bit", Severity::Info, fend + foff::DATA_OFFSET as u64), 0));
+    v.push(one("fixed-data-offset-32bit", f, finding("data-offset-32bit", Severity::Error, fend + foff::DATA_OFFSET as u64), 1));
+    let mut f = fx.clone();
+    patch_footers(&mut f, foff::DATA_OFFSET, &be64(0x200), false);
+    v.push(one("fixed-data-offset-0x200", f, finding("data-offset-fixed", Severity::Error, fend + foff::DATA_OFFSET as u64), 1));
+    let mut f = d.clone();
+    patch_footers(&mut f, foff::FILE_FORMAT_VERSION, &be32(0x0002_0000), true);
+    v.push(one("footer-version-2", f, finding("footer-version", Severity::Error, dend + foff::FILE_FORMAT_VERSION as u64), 1));
+    let mut f = d.clone();
+    patch_header(&mut f, hoff::HEADER_VERSION, &be32(0x0002_0000));
+    v.push(one("header-version-2", f, finding("header-version", Severity::Error, (HDR + hoff::HEADER_VERSION) as u64), 1));
     let mut f = d.clone();
     f[HDR..HDR + 8].copy_from_slice(b"cxsparsX");
     v.push(one("header-wrong-cookie", f, err("cxsparse", Some(HDR as u64)), 2));
@@ -237,7 +246,11 @@ fn cases() -> Vec<Case> {
     v.push(one("max-table-entries-0", f, finding("bat-too-short", Severity::Error, (HDR + hoff::MAX_TABLE_ENTRIES) as u64), 1));
     let mut f = d.clone();
     patch_header(&mut f, hoff::MAX_TABLE_ENTRIES, &be32(u32::MAX));
-    v.push(one("max-table-entries-ffffffff", f, finding("bat-too-long", Severity::Warning, (HDR + hoff::MAX_TABLE_ENTRIES) as u64), 0));
+    v.push(one("max-table-entries-ffffffff", f, finding("bat-too-long", Severity::Error, (HDR + hoff::MAX_TABLE_ENTRIES) as u64), 1));
+    // A few entries more than needed, inside the BAT's padded sector: the extra ones are unused.
+    let mut f = d.clone();
+    patch_header(&mut f, hoff::MAX_TABLE_ENTRIES, &be32(128));
+    v.push(one("max-table-entries-128", f, finding("bat-too-long", Severity::Info, (HDR + hoff::MAX_TABLE_ENTRIES) as u64), 0));
     let mut f = d.clone();
     patch_footers(&mut f, foff::CURRENT_SIZE, &be64(2040 * GIB), true);
     patch_header(&mut f, hoff::BLOCK_SIZE, &be32(512));
@@ -691,6 +704,12 @@ fn describe(name: &str) -> &'static str {
         "bat-overlaps-header" => "a BAT offset of 1024: inside the dynamic header",
         "max-table-entries-0" => "`max table entries` 0",
         "max-table-entries-ffffffff" => "`max table entries` 0xFFFFFFFF on a 4 MiB disk",
+        "max-table-entries-128" => {
+            "`max table entries` 128 on a 4 MiB disk of 64 KiB blocks that needs 64 (the extra entries in the BAT sector's padding)"
+        }
+        "fixed-data-offset-0x200" => "a fixed disk whose data offset is 0x200 instead of 0xFFFFFFFFFFFFFFFF",
+        "footer-version-2" => "a dynamic disk whose footer says file format version 2.0",
+        "header-version-2" => "a dynamic header that says version 2.0",
         "max-table-entries-ffffffff-needed" => "`max table entries` 0xFFFFFFFF on a 2040 GiB disk with 512-byte blocks",
         "bat-too-short-512-byte-blocks" => "a 2040 GiB dynamic disk with 512-byte blocks and a BAT of 64 entries",
         "block-size-0" => "block size 0",
@@ -736,7 +755,10 @@ fn table() -> String {
          test fails when this file differs; `UPDATE_HOSTILE_TABLE=1 cargo test --test hostile`\n\
          rewrites it). Every file is made by the project's writer and then patched. Exit status:\n\
          0 no errors, 1 errors found (the disk can still be read, except where the finding says\n\
-         otherwise), 2 not readable as a VHD. Offsets are file offsets; `-` where the problem is\n\
+         otherwise), 2 not readable as a VHD. One rule sets each finding's severity: an error is\n\
+         what the spec forbids or what Hyper-V, libvhdi or qemu-img refuse to open; a warning is\n\
+         allowed (or only a \"should\" of the spec) but read differently by another reader, or\n\
+         very unusual; info is worth knowing, nothing is wrong. Offsets are file offsets; `-` where the problem is\n\
          not at one place. `info`, `map` and `cat` are run on every case as well and finish\n\
          without a panic, within seconds. The web page is given every case too\n\
          (`tests/web/hostile.test.mjs`, from the files and answers `write_cases` makes): it reports\n\
@@ -902,4 +924,28 @@ fn write_cases() {
         }));
     }
     std::fs::write(root.join("cases.json"), serde_json::to_string_pretty(&manifest).unwrap()).unwrap();
+}
+
+/// The exit status's rule, checked against the readers it names: a case that `check` passes (exit
+/// 0: no errors) is one that qemu-img and libvhdi both open. Where either refuses a case, the
+/// viewer must call it an error (the cases above include every such refusal found here:
+/// `footer-511-bytes`, `fixed-data-offset-*`, `footer-version-2`, `header-version-2`,
+/// `max-table-entries-ffffffff`).
+#[test]
+fn a_disk_check_passes_is_one_qemu_img_and_libvhdi_open() {
+    let mut refused = Vec::new();
+    let mut passed = 0;
+    for case in cases().into_iter().filter(|c| c.status == 0) {
+        let dir = dir_for(&case, "rule");
+        let file = dir.join(&case.files[0].0);
+        for (tool, args) in [("qemu-img", vec!["info", "-f", "vpc"]), ("vhdiinfo", vec![])] {
+            let o = Command::new("timeout").arg("30").arg(tool).args(&args).arg(&file).stdin(Stdio::null()).output().unwrap();
+            if !o.status.success() {
+                refused.push(format!("{}: {tool} refuses it: {}", case.name, String::from_utf8_lossy(&o.stderr).trim()));
+            }
+        }
+        passed += 1;
+    }
+    assert!(passed >= 10, "only {passed} cases pass check");
+    assert!(refused.is_empty(), "check passes these, but a reader refuses them:\n{}", refused.join("\n"));
 }
