@@ -13,6 +13,7 @@
 
 pub mod chains;
 pub mod check;
+pub mod convert;
 pub mod disk;
 pub mod error;
 pub mod fields;

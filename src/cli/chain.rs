@@ -112,6 +112,34 @@ impl OpenChain {
         Ok(OpenChain { disk, names, files, unresolved })
     }
 
+    /// The chain as of layer `k` (0: as opened; 1: its parent, ...): the layers above it dropped.
+    /// The one place the chain is cut (`convert --layer`).
+    pub fn cut_at_layer(mut self, k: usize, force: bool) -> Result<OpenChain, Error> {
+        if k >= self.disk.layers.len() {
+            return Err(Error::Chain {
+                message: format!("--layer {k} asks for layer {k}, but the chain has layers 0 to {}", self.disk.layers.len() - 1),
+            });
+        }
+        if k == 0 {
+            return Ok(self);
+        }
+        let layers = self.disk.layers.split_off(k);
+        self.disk = Disk::new(layers, force)?;
+        self.files.drain(..k);
+        self.names.drain(..k);
+        self.unresolved.retain(|f| f.layer >= k);
+        for f in &mut self.unresolved {
+            f.layer -= k;
+        }
+        Ok(self)
+    }
+
+    /// The device and inode of each file of the chain, to refuse writing over any of them.
+    pub fn identities(&self) -> Vec<(u64, u64, String)> {
+        use std::os::unix::fs::MetadataExt;
+        self.files.iter().zip(&self.names).filter_map(|(f, n)| f.get_ref().metadata().ok().map(|m| (m.dev(), m.ino(), n.clone()))).collect()
+    }
+
     /// The files, for a reader.
     pub fn sources(&self) -> Vec<&dyn ReadAt> {
         self.files.iter().map(|f| f as &dyn ReadAt).collect()

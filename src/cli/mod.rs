@@ -1,7 +1,9 @@
 //! The command line: `info`, `check`, `map` and `cat`, over the core and its file driver.
 
 mod chain;
+mod newfile;
 mod output;
+mod write;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -87,6 +89,13 @@ enum Command {
         #[arg(long, value_parser = parse_size)]
         length: Option<u64>,
     },
+    /// Writes the disk, read through its chain (or as of layer K), as one new standalone disk:
+    /// dynamic, fixed or raw. This is how a differencing chain is merged (also `merge`).
+    #[command(
+        visible_alias = "merge",
+        after_help = "The input files are only read. OUTPUT is written to a temporary file beside it and renamed when complete; an existing OUTPUT is replaced only with --force, and never when it is one of the inputs (also through a link). A dynamic output allocates only the blocks that hold non-zero data. Exit status: 0 written, 2 nothing written (the reason on stderr).\n\nExamples:\n  vhd-viewer convert child.vhd merged.vhd                 # the whole chain merged into one dynamic disk\n  vhd-viewer convert disk.vhd disk-fixed.vhd --to fixed\n  vhd-viewer convert child.vhd base-only.vhd --layer 1    # the disk as its parent has it\n  vhd-viewer convert disk.vhd disk.raw --to raw\n  vhd-viewer merge child.vhd merged.vhd --parent base.vhd --block-size 512K"
+    )]
+    Convert(write::ConvertArgs),
 }
 
 #[derive(Args)]
@@ -135,6 +144,7 @@ pub fn main() -> i32 {
 
 fn run(cli: Cli) -> Result<i32, Error> {
     match cli.command {
+        Command::Convert(args) => write::convert(args),
         Command::Info { chain, json, explain } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;
             let info = vhd_viewer::info::info(&c.disk, &c.names);
