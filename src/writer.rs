@@ -384,7 +384,8 @@ impl SparseLayout {
     /// the block size and the number of BAT entries it implies (see [`check_block_size`]).
     pub fn new(footer: &[u8], block_size: u32, parent: Option<&ParentRef>, locators: &[([u8; 4], Vec<u8>)]) -> SparseLayout {
         let size = Footer::parse(footer).current_size;
-        let entries = size.div_ceil(u64::from(block_size.max(1)));
+        // Bounded whatever the caller passes (see check_layout).
+        let entries = size.div_ceil(u64::from(block_size.max(512))).min(MAX_BAT_ENTRIES);
         let table_offset = FOOTER_SIZE + HEADER_SIZE;
         let bat_bytes = (entries * 4).div_ceil(512) * 512;
         let mut pos = table_offset + bat_bytes;
@@ -476,6 +477,24 @@ impl SparseLayout {
         out.push((self.next, self.footer.clone()));
         out
     }
+}
+
+/// Checks that a copy of a disk of `size` bytes can be laid out with blocks of `block_size`
+/// bytes (as the input has them: a whole number of sectors up to 256 MiB, at most
+/// [`MAX_BAT_ENTRIES`] blocks). [`check_block_size`] is stricter, for new disks.
+pub fn check_layout(size: u64, block_size: u64) -> Result<()> {
+    if block_size == 0 || block_size % 512 != 0 || block_size > u64::from(MAX_BLOCK_SIZE) {
+        return Err(Error::Chain { message: format!("a copy cannot be written with blocks of {block_size} bytes") });
+    }
+    let entries = size.div_ceil(block_size);
+    if entries > MAX_BAT_ENTRIES {
+        return Err(Error::Chain {
+            message: format!(
+                "a {size}-byte disk in blocks of {block_size} bytes needs {entries} BAT entries, more than the {MAX_BAT_ENTRIES} a copy may have"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Checks a block size for a new dynamic disk of `size` bytes: a power of two from 512 bytes to

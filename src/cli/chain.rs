@@ -17,7 +17,7 @@ pub struct OpenChain {
     pub unresolved: Vec<Finding>,
 }
 
-fn open_file(path: &Path) -> Result<(Sized<File>, Layer), Error> {
+pub fn open_file(path: &Path) -> Result<(Sized<File>, Layer), Error> {
     let file = File::open(path).map_err(|e| Error::Io { offset: 0, message: format!("{}: {e}", path.display()) })?;
     let file = Sized::new(file);
     let layer = open_layer(&file).map_err(|e| match e {
@@ -30,7 +30,7 @@ fn open_file(path: &Path) -> Result<(Sized<File>, Layer), Error> {
 }
 
 /// A finding when `path` is the first piece of a split disk: `name.v01` lies beside it.
-fn split_finding(path: &Path, layer: &Layer, index: usize) -> Option<Finding> {
+pub fn split_finding(path: &Path, layer: &Layer, index: usize) -> Option<Finding> {
     let next = ["v01", "V01"].iter().map(|e| path.with_extension(e)).find(|p| p.is_file())?;
     Some(Finding {
         layer: index,

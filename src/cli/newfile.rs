@@ -13,7 +13,6 @@ use vhd_viewer::Error;
 pub type Identity = (u64, u64, String);
 
 /// The device and inode of an opened input.
-#[allow(dead_code)] // used by relink, next
 pub fn identity(file: &File, name: &str) -> Result<Identity, Error> {
     let m = file.metadata().map_err(|e| Error::Io { offset: 0, message: format!("{name}: {e}") })?;
     Ok((m.dev(), m.ino(), name.to_string()))
