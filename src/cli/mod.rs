@@ -1,4 +1,5 @@
-//! The command line: `info`, `check`, `map` and `cat`, over the core and its file driver.
+//! The command line: `info`, `check`, `map` and `cat`, over the core and its file driver; and
+//! `convert` (`merge`), `compact`, `relink` and `repair`, which write new files (`write.rs`).
 
 mod chain;
 mod newfile;
@@ -20,8 +21,8 @@ use chain::OpenChain;
     name = "vhd-viewer",
     version,
     about = "Look inside Microsoft VHD disk images: fixed, dynamic and differencing.",
-    long_about = "Look inside Microsoft VHD disk images (fixed, dynamic and differencing): every structure with its file offset, integrity findings, which file supplies each part of the disk, and the disk's bytes through a differencing chain.\n\nA differencing disk finds its parent through its parent locators (relative to the child's folder first), then through the parent's unicode name in the same folder, or through --parent. The parent's unique id is always verified.",
-    after_help = "Examples:\n  vhd-viewer info disk.vhd\n  vhd-viewer check child.vhd --parent base.vhd\n  vhd-viewer map child.vhd --json\n  vhd-viewer cat disk.vhd > disk.raw"
+    long_about = "Look inside Microsoft VHD disk images (fixed, dynamic and differencing): every structure with its file offset, integrity findings, which file supplies each part of the disk, and the disk's bytes through a differencing chain. Write new disks from them (convert or merge, compact, relink, repair), never touching the originals.\n\nA differencing disk finds its parent through its parent locators (relative to the child's folder first), then through the parent's unicode name in the same folder, or through --parent. The parent's unique id is always verified.",
+    after_help = "Examples:\n  vhd-viewer info disk.vhd\n  vhd-viewer check child.vhd --parent base.vhd\n  vhd-viewer map child.vhd --json\n  vhd-viewer cat disk.vhd > disk.raw\n  vhd-viewer merge child.vhd merged.vhd\n  vhd-viewer repair damaged.vhd repaired.vhd"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -93,7 +94,7 @@ enum Command {
     /// dynamic, fixed or raw. This is how a differencing chain is merged (also `merge`).
     #[command(
         visible_alias = "merge",
-        after_help = "The input files are only read. OUTPUT is written to a temporary file beside it and renamed when complete; an existing OUTPUT is replaced only with --force, and never when it is one of the inputs (also through a link). A dynamic output allocates only the blocks that hold non-zero data. Exit status: 0 written, 2 nothing written (the reason on stderr).\n\nExamples:\n  vhd-viewer convert child.vhd merged.vhd                 # the whole chain merged into one dynamic disk\n  vhd-viewer convert disk.vhd disk-fixed.vhd --to fixed\n  vhd-viewer convert child.vhd base-only.vhd --layer 1    # the disk as its parent has it\n  vhd-viewer convert disk.vhd disk.raw --to raw\n  vhd-viewer merge child.vhd merged.vhd --parent base.vhd --block-size 512K"
+        after_help = "The input files are only read. OUTPUT is written to a temporary file beside it and renamed when complete; an existing OUTPUT is replaced only with --force, and never when it is one of the inputs (also through a link). A dynamic output allocates only the blocks that hold non-zero data. Exit status: 0 written, 2 nothing written (the reason on stderr).\n\nExamples:\n  vhd-viewer convert child.vhd merged.vhd            # the chain merged: one dynamic disk\n  vhd-viewer convert disk.vhd disk-fixed.vhd --to fixed\n  vhd-viewer convert child.vhd parent.vhd --layer 1  # the disk as its parent has it\n  vhd-viewer convert disk.vhd disk.raw --to raw\n  vhd-viewer merge child.vhd merged.vhd --parent base.vhd --block-size 512K"
     )]
     Convert(write::ConvertArgs),
     /// Writes a copy of a dynamic or differencing disk that keeps only what it needs: a dynamic
