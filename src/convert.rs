@@ -23,9 +23,10 @@
 //! ```
 
 use crate::check::Progress;
-use crate::disk::Source;
+use crate::disk::{Source, Steps};
 use crate::error::{Error, Result};
 use crate::footer::{self, DiskType, Footer, FILE_FORMAT_VERSION, FOOTER_COOKIE, FOOTER_SIZE, NO_DATA_OFFSET};
+use crate::layer::MAX_DISK_SIZE;
 use crate::reader::{missing_error, DiskReader};
 use crate::values::{FourCc, Timestamp, Uuid};
 use crate::writer::{SparseLayout, WriteAt};
@@ -120,11 +121,13 @@ pub fn for_each_data(
     let disk = reader.disk;
     let size = disk.size();
     let chunk = disk.chunk_size().max(BUF as u64);
+    // A stretch that no layer allocates is one step, however large the disk says it is.
+    let steps = Steps::new(disk);
     let mut buf = vec![0u8; BUF];
     let mut extents = Vec::new();
     let mut pos = 0;
     while pos < size {
-        let stop = pos.saturating_add(chunk).min(size);
+        let stop = pos.saturating_add(chunk).min(size).max(steps.end(disk, pos, size));
         extents.clear();
         reader.for_each_extent(pos, stop - pos, |e| {
             extents.push(e);
@@ -170,6 +173,12 @@ pub fn convert(
     let disk = reader.disk;
     let size = disk.size();
     let template = disk.layers[0].footer.value.clone();
+    if format != Format::Raw && size > MAX_DISK_SIZE {
+        return Err(Error::Invalid {
+            offset: disk.layers[0].footer.offset + footer::off::CURRENT_SIZE as u64,
+            message: format!("the disk is {size} bytes, more than the 2040 GiB a VHD may hold: it can only be written raw (--to raw)"),
+        });
+    }
     let mut data_bytes = 0;
     match format {
         Format::Raw | Format::Fixed => {

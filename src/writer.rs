@@ -1,7 +1,8 @@
 //! Writes VHD files: fixed, dynamic and differencing, with chosen block sizes, bitmaps, data,
 //! locators and ids. The tests build their chains and damaged variants with it (damage is done
-//! by patching the bytes it returns), the page's sample disks come from it, and exporting a
-//! flattened or repaired copy will use it.
+//! by patching the bytes it returns), and the page's sample disks come from it. Files too large
+//! to hold in memory (what `convert`, `compact`, `relink` and `repair` write) are laid out by
+//! [`SparseLayout`] block by block and written through [`WriteAt`].
 //!
 //! ```
 //! use vhd_viewer::writer::DiskBuilder;

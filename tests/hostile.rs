@@ -646,6 +646,19 @@ fn command_line_survives_every_case() {
         }
         let r = run(&["cat", file, "--length", "1M"], &dir, Duration::from_secs(60));
         assert!(r.status == 0 || r.status == 2, "{}: cat exited {}", case.name, r.status);
+        // The commands that write new files (issue 13) finish too: written (0) or refused with
+        // a reason (2); a refused one leaves nothing. `repair` has its own test below.
+        for args in [vec!["convert", file, "out.vhd"], vec!["convert", file, "out.vhd", "--to", "fixed"], vec!["compact", file, "out.vhd"]]
+        {
+            let _ = std::fs::remove_file(dir.join("out.vhd"));
+            let r = run(&args, &dir, Duration::from_secs(60));
+            assert!(r.status == 0 || r.status == 2, "{}: {args:?} exited {}: {}", case.name, r.status, r.stderr);
+            assert!(r.took < Duration::from_secs(30), "{}: {args:?} took {:?}", case.name, r.took);
+            assert_eq!(r.status == 0, dir.join("out.vhd").exists(), "{}: {args:?}", case.name);
+            if r.status == 2 {
+                assert!(r.stderr.starts_with("vhd-viewer: "), "{}: {args:?} refused without a reason", case.name);
+            }
+        }
         if r.status == 2 && case.status != 2 {
             assert!(r.stderr.contains("0x"), "{}: cat's error names no offset: {}", case.name, r.stderr);
         }
