@@ -13,6 +13,8 @@
 
 pub mod chains;
 pub mod check;
+pub mod compact;
+pub mod convert;
 pub mod disk;
 pub mod error;
 pub mod fields;
@@ -25,6 +27,8 @@ pub mod layer;
 pub mod locator;
 pub mod provenance;
 pub mod reader;
+pub mod relink;
+pub mod repair;
 pub mod values;
 pub mod writer;
 

@@ -65,6 +65,11 @@ impl<R: ReadAt> Sized<R> {
         let len = inner.len();
         Sized { inner, len }
     }
+
+    /// The wrapped reader.
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
 }
 
 impl<R: ReadAt> ReadAt for Sized<R> {

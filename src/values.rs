@@ -36,7 +36,7 @@ pub fn checksum(bytes: &[u8], checksum_at: usize) -> u32 {
 }
 
 /// Seconds since 2000-01-01 00:00:00 UTC, as the format stores time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Timestamp(pub u32);
 
 /// Seconds from 1970-01-01 to 2000-01-01.

@@ -1,7 +1,8 @@
 //! Writes VHD files: fixed, dynamic and differencing, with chosen block sizes, bitmaps, data,
 //! locators and ids. The tests build their chains and damaged variants with it (damage is done
-//! by patching the bytes it returns), the page's sample disks come from it, and exporting a
-//! flattened or repaired copy will use it.
+//! by patching the bytes it returns), and the page's sample disks come from it. Files too large
+//! to hold in memory (what `convert`, `compact`, `relink` and `repair` write) are laid out by
+//! [`SparseLayout`] block by block and written through [`WriteAt`].
 //!
 //! ```
 //! use vhd_viewer::writer::DiskBuilder;
@@ -16,9 +17,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::error::{Error, Result};
 use crate::footer::{self, DiskType, Footer, FILE_FORMAT_VERSION, FOOTER_COOKIE, FOOTER_SIZE};
 use crate::geometry::Geometry;
 use crate::header::{self, HEADER_COOKIE, HEADER_SIZE, HEADER_VERSION};
+use crate::layer::{MAX_BAT_ENTRIES, MAX_BLOCK_SIZE};
 use crate::values::{checksum, FourCc, Timestamp, Uuid};
 
 /// What a child needs to know of its parent.
@@ -290,46 +293,112 @@ impl DiskBuilder {
             out.extend_from_slice(&footer);
             return out;
         }
-        let bs = u64::from(self.block_size);
-        let entries = self.size.div_ceil(bs);
-        let table_offset = FOOTER_SIZE + HEADER_SIZE;
-        let bat_bytes = (entries * 4).div_ceil(512) * 512;
-        let mut pos = table_offset + bat_bytes;
-        // Locator data, each in whole sectors.
-        let mut locs = Vec::new();
-        for (code, data) in &self.locators {
-            let space = (data.len() as u64).div_ceil(512).max(1) * 512;
-            locs.push((*code, data, pos, space));
-            pos += space;
-        }
-        // Blocks.
+        let mut layout = SparseLayout::new(&footer, self.block_size, self.parent.as_ref(), &self.locators);
         let order: Vec<u64> = match self.order {
             BlockOrder::Ascending => self.blocks.keys().copied().collect(),
             BlockOrder::Descending => self.blocks.keys().rev().copied().collect(),
             BlockOrder::Written => self.written_order.clone(),
         };
-        let mut bat = vec![u32::MAX; entries as usize];
-        let block_len = self.bitmap_size() as u64 + bs;
         let mut placed = Vec::new();
         for b in order {
-            if let Some(e) = bat.get_mut(b as usize) {
-                *e = (pos / 512) as u32;
-                placed.push((b, pos));
-                pos += block_len;
+            if let Some(at) = layout.place(b) {
+                placed.push((b, at));
             }
         }
-        let total = pos + FOOTER_SIZE;
-        let mut out = vec![0u8; total as usize];
-        out[..512].copy_from_slice(&footer);
-        // Dynamic header.
-        let h = &mut out[FOOTER_SIZE as usize..table_offset as usize];
+        let mut out = Vec::new();
+        for (at, bytes) in layout.finish() {
+            let _ = out.write_at(at, &bytes);
+        }
+        for (b, at) in placed {
+            let (bitmap, data) = &self.blocks[&b];
+            let _ = out.write_at(at, bitmap);
+            let _ = out.write_at(at + bitmap.len() as u64, data);
+        }
+        out
+    }
+}
+
+/// Where a writer puts bytes: a file written at offsets (the command line's temporary file), or
+/// a buffer. Writers of new files never write a range twice except the metadata they finish
+/// with, and leave runs of zeros unwritten: a file reads them as zeros (a hole), a buffer is
+/// zero-filled as it grows.
+pub trait WriteAt {
+    /// Writes `bytes` at `offset`.
+    fn write_at(&mut self, offset: u64, bytes: &[u8]) -> Result<()>;
+    /// Makes the output exactly `len` bytes long (zeros past what was written).
+    fn set_len(&mut self, len: u64) -> Result<()>;
+}
+
+impl WriteAt for Vec<u8> {
+    fn write_at(&mut self, offset: u64, bytes: &[u8]) -> Result<()> {
+        let too_large = || Error::Io { offset, message: "the output is too large to be held in memory".into() };
+        let start = usize::try_from(offset).map_err(|_| too_large())?;
+        let end = start.checked_add(bytes.len()).ok_or_else(too_large)?;
+        if self.len() < end {
+            self.resize(end, 0);
+        }
+        self[start..end].copy_from_slice(bytes);
+        Ok(())
+    }
+    fn set_len(&mut self, len: u64) -> Result<()> {
+        let n =
+            usize::try_from(len).map_err(|_| Error::Io { offset: len, message: "the output is too large to be held in memory".into() })?;
+        self.resize(n, 0);
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+impl WriteAt for std::fs::File {
+    fn write_at(&mut self, offset: u64, bytes: &[u8]) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        self.write_all_at(bytes, offset).map_err(|e| Error::Io { offset, message: format!("writing the output: {e}") })
+    }
+    fn set_len(&mut self, len: u64) -> Result<()> {
+        std::fs::File::set_len(self, len).map_err(|e| Error::Io { offset: len, message: format!("sizing the output: {e}") })
+    }
+}
+
+/// The layout of a new dynamic or differencing file, for writers that stream its blocks: the
+/// footer copy at 0, the dynamic header at 512, the BAT at 1536 (whole sectors), the parent
+/// locators' data (whole sectors each), then the blocks in the order they are placed, then the
+/// footer. [`SparseLayout::place`] gives each block its place as it comes; [`SparseLayout::finish`]
+/// gives the metadata to write once all blocks are written (the BAT is only known then). The
+/// in-memory [`DiskBuilder`] lays its files out with it too.
+#[derive(Debug, Clone)]
+pub struct SparseLayout {
+    footer: Vec<u8>,
+    block_size: u32,
+    bat: Vec<u32>,
+    table_offset: u64,
+    header: Vec<u8>,
+    locators: Vec<(u64, Vec<u8>)>,
+    next: u64,
+}
+
+/// Where the dynamic header of a file laid out by [`SparseLayout`] is.
+pub const LAYOUT_HEADER_OFFSET: u64 = FOOTER_SIZE;
+
+impl SparseLayout {
+    /// The layout of a file with this footer (512 bytes; its data offset should be 512), block
+    /// size, parent and parent locators (`code`, data; at most 8 are kept). The caller checks
+    /// the block size and the number of BAT entries it implies (see [`check_block_size`]).
+    pub fn new(footer: &[u8], block_size: u32, parent: Option<&ParentRef>, locators: &[([u8; 4], Vec<u8>)]) -> SparseLayout {
+        let size = Footer::parse(footer).current_size;
+        // Bounded whatever the caller passes (see check_layout).
+        let entries = size.div_ceil(u64::from(block_size.max(512))).min(MAX_BAT_ENTRIES);
+        let table_offset = FOOTER_SIZE + HEADER_SIZE;
+        let bat_bytes = (entries * 4).div_ceil(512) * 512;
+        let mut pos = table_offset + bat_bytes;
+        let mut placed = Vec::new();
+        let mut h = vec![0u8; HEADER_SIZE as usize];
         h[header::off::COOKIE..header::off::COOKIE + 8].copy_from_slice(HEADER_COOKIE);
         h[header::off::DATA_OFFSET..header::off::DATA_OFFSET + 8].copy_from_slice(&u64::MAX.to_be_bytes());
         h[header::off::TABLE_OFFSET..header::off::TABLE_OFFSET + 8].copy_from_slice(&table_offset.to_be_bytes());
         h[header::off::HEADER_VERSION..header::off::HEADER_VERSION + 4].copy_from_slice(&HEADER_VERSION.to_be_bytes());
         h[header::off::MAX_TABLE_ENTRIES..header::off::MAX_TABLE_ENTRIES + 4].copy_from_slice(&(entries as u32).to_be_bytes());
-        h[header::off::BLOCK_SIZE..header::off::BLOCK_SIZE + 4].copy_from_slice(&self.block_size.to_be_bytes());
-        if let Some(p) = &self.parent {
+        h[header::off::BLOCK_SIZE..header::off::BLOCK_SIZE + 4].copy_from_slice(&block_size.to_be_bytes());
+        if let Some(p) = parent {
             h[header::off::PARENT_UNIQUE_ID..header::off::PARENT_UNIQUE_ID + 16].copy_from_slice(&p.unique_id.0);
             h[header::off::PARENT_TIMESTAMP..header::off::PARENT_TIMESTAMP + 4].copy_from_slice(&p.timestamp.0.to_be_bytes());
             for (i, u) in p.file_name.encode_utf16().take(255).enumerate() {
@@ -337,32 +406,112 @@ impl DiskBuilder {
                 h[at..at + 2].copy_from_slice(&u.to_be_bytes());
             }
         }
-        for (i, (code, data, offset, space)) in locs.iter().take(header::LOCATOR_COUNT).enumerate() {
+        for (i, (code, data)) in locators.iter().take(header::LOCATOR_COUNT).enumerate() {
+            let space = (data.len() as u64).div_ceil(512).max(1) * 512;
             let at = header::off::PARENT_LOCATORS + i * header::off::LOCATOR_SIZE;
             h[at..at + 4].copy_from_slice(code);
-            h[at + 4..at + 8].copy_from_slice(&((*space / 512) as u32).to_be_bytes());
+            h[at + 4..at + 8].copy_from_slice(&((space / 512) as u32).to_be_bytes());
             h[at + 8..at + 12].copy_from_slice(&(data.len() as u32).to_be_bytes());
-            h[at + 16..at + 24].copy_from_slice(&offset.to_be_bytes());
+            h[at + 16..at + 24].copy_from_slice(&pos.to_be_bytes());
+            placed.push((pos, data.clone()));
+            pos += space;
         }
-        let sum = checksum(h, header::off::CHECKSUM);
+        let sum = checksum(&h, header::off::CHECKSUM);
         h[header::off::CHECKSUM..header::off::CHECKSUM + 4].copy_from_slice(&sum.to_be_bytes());
-        for (_, data, offset, _) in &locs {
-            out[*offset as usize..*offset as usize + data.len()].copy_from_slice(data);
+        SparseLayout {
+            footer: footer.to_vec(),
+            block_size,
+            bat: vec![u32::MAX; usize::try_from(entries).unwrap_or(0)],
+            table_offset,
+            header: h,
+            locators: placed,
+            next: pos,
         }
-        for (i, e) in bat.iter().enumerate() {
-            let at = table_offset as usize + 4 * i;
-            out[at..at + 4].copy_from_slice(&e.to_be_bytes());
+    }
+
+    /// Bytes of the sector bitmap before each block's data (whole sectors).
+    pub fn bitmap_size(&self) -> u64 {
+        (u64::from(self.block_size) / 512).div_ceil(8).div_ceil(512) * 512
+    }
+
+    /// Bytes of data per block.
+    pub fn block_size(&self) -> u64 {
+        u64::from(self.block_size)
+    }
+
+    /// Number of BAT entries (blocks of the disk).
+    pub fn blocks(&self) -> u64 {
+        self.bat.len() as u64
+    }
+
+    /// Places block `block` after the blocks placed so far and returns the file offset of its
+    /// bitmap (its data follows); `None` when the disk has no such block or it is placed already.
+    pub fn place(&mut self, block: u64) -> Option<u64> {
+        let entry = self.bat.get_mut(usize::try_from(block).ok()?)?;
+        if *entry != u32::MAX {
+            return None;
         }
-        for (b, at) in placed {
-            let (bitmap, data) = &self.blocks[&b];
-            let at = at as usize;
-            out[at..at + bitmap.len()].copy_from_slice(bitmap);
-            out[at + bitmap.len()..at + bitmap.len() + data.len()].copy_from_slice(data);
-        }
-        let end = out.len() - FOOTER_SIZE as usize;
-        out[end..].copy_from_slice(&footer);
+        let at = self.next;
+        *entry = u32::try_from(at / 512).ok()?;
+        self.next += self.bitmap_size() + u64::from(self.block_size);
+        Some(at)
+    }
+
+    /// Blocks placed so far.
+    pub fn placed(&self) -> u64 {
+        self.bat.iter().filter(|e| **e != u32::MAX).count() as u64
+    }
+
+    /// The length of the finished file.
+    pub fn file_len(&self) -> u64 {
+        self.next + FOOTER_SIZE
+    }
+
+    /// The metadata to write when every block is written: the footer copy, the dynamic header,
+    /// the BAT, the locators' data and the footer at the end, as (offset, bytes).
+    pub fn finish(&self) -> Vec<(u64, Vec<u8>)> {
+        let mut out = vec![(0, self.footer.clone()), (LAYOUT_HEADER_OFFSET, self.header.clone())];
+        let mut bat: Vec<u8> = self.bat.iter().flat_map(|e| e.to_be_bytes()).collect();
+        bat.resize(bat.len().div_ceil(512) * 512, 0);
+        out.push((self.table_offset, bat));
+        out.extend(self.locators.iter().cloned());
+        out.push((self.next, self.footer.clone()));
         out
     }
+}
+
+/// Checks that a copy of a disk of `size` bytes can be laid out with blocks of `block_size`
+/// bytes (as the input has them: a whole number of sectors up to 256 MiB, at most
+/// [`MAX_BAT_ENTRIES`] blocks). [`check_block_size`] is stricter, for new disks.
+pub fn check_layout(size: u64, block_size: u64) -> Result<()> {
+    if block_size == 0 || block_size % 512 != 0 || block_size > u64::from(MAX_BLOCK_SIZE) {
+        return Err(Error::Chain { code: "block-size", message: format!("a copy cannot be written with blocks of {block_size} bytes") });
+    }
+    let entries = size.div_ceil(block_size);
+    if entries > MAX_BAT_ENTRIES {
+        return Err(Error::Chain {
+            code: "bat-too-large",
+            message: format!(
+                "a {size}-byte disk in blocks of {block_size} bytes needs {entries} BAT entries, more than the {MAX_BAT_ENTRIES} a copy may have"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Checks a block size for a new dynamic disk of `size` bytes: a power of two from 512 bytes to
+/// 256 MiB, giving at most [`MAX_BAT_ENTRIES`] blocks.
+pub fn check_block_size(size: u64, block_size: u64) -> std::result::Result<u32, String> {
+    if !block_size.is_power_of_two() || !(512..=u64::from(MAX_BLOCK_SIZE)).contains(&block_size) {
+        return Err(format!("the block size must be a power of two from 512 bytes to 256 MiB, not {block_size}"));
+    }
+    let entries = size.div_ceil(block_size);
+    if entries > MAX_BAT_ENTRIES {
+        return Err(format!(
+            "a {size}-byte disk in blocks of {block_size} bytes needs {entries} blocks, more than the {MAX_BAT_ENTRIES} a BAT may hold here; choose larger blocks"
+        ));
+    }
+    Ok(block_size as u32)
 }
 
 /// A path as UTF-16 little-endian bytes, as `W2ru`/`W2ku` locators store it.

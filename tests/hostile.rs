@@ -659,6 +659,19 @@ fn command_line_survives_every_case() {
         }
         let r = run(&["cat", file, "--length", "1M"], &dir, Duration::from_secs(60));
         assert!(r.status == 0 || r.status == 2, "{}: cat exited {}", case.name, r.status);
+        // The commands that write new files (issue 13) finish too: written (0) or refused with
+        // a reason (2); a refused one leaves nothing. `repair` has its own test below.
+        for args in [vec!["convert", file, "out.vhd"], vec!["convert", file, "out.vhd", "--to", "fixed"], vec!["compact", file, "out.vhd"]]
+        {
+            let _ = std::fs::remove_file(dir.join("out.vhd"));
+            let r = run(&args, &dir, Duration::from_secs(60));
+            assert!(r.status == 0 || r.status == 2, "{}: {args:?} exited {}: {}", case.name, r.status, r.stderr);
+            assert!(r.took < Duration::from_secs(30), "{}: {args:?} took {:?}", case.name, r.took);
+            assert_eq!(r.status == 0, dir.join("out.vhd").exists(), "{}: {args:?}", case.name);
+            if r.status == 2 {
+                assert!(r.stderr.starts_with("vhd-viewer: "), "{}: {args:?} refused without a reason", case.name);
+            }
+        }
         if r.status == 2 && case.status != 2 {
             assert!(r.stderr.contains("0x"), "{}: cat's error names no offset: {}", case.name, r.stderr);
         }
@@ -948,4 +961,262 @@ fn a_disk_check_passes_is_one_qemu_img_and_libvhdi_open() {
     }
     assert!(passed >= 10, "only {passed} cases pass check");
     assert!(refused.is_empty(), "check passes these, but a reader refuses them:\n{}", refused.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// `repair` (issue 13) on every case.
+
+/// What `repair` must do with a case: its exit status, and the intact file the case was made
+/// from (whose content the repaired copy must hold where nothing was lost).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Intact {
+    /// Not repairable: exit 2, nothing written.
+    Nothing,
+    /// [`dynamic`].
+    Dynamic,
+    /// [`fixed`].
+    Fixed,
+    /// [`child`] over [`dynamic`] (`base.vhd` beside it).
+    Child,
+    /// The file itself is intact (the case is about its chain or its creator's quirks).
+    Itself,
+}
+
+/// Every case's expected repair: (exit status, intact original). A new case without a line
+/// here fails `repair_gives_back_what_is_recoverable_and_reports_the_rest`.
+fn repair_expectation(name: &str) -> Option<(i32, Intact)> {
+    use Intact::*;
+    Some(match name {
+        "empty-file"
+        | "text-file"
+        | "vhdx-file"
+        | "fixed-footer-missing"
+        | "both-footers-bad-cookie"
+        | "disk-type-0"
+        | "disk-type-1"
+        | "disk-type-5"
+        | "disk-type-6"
+        | "disk-type-unknown"
+        | "current-size-2041-gib"
+        | "fixed-current-size-2^64"
+        | "2040-gib-bat-past-eof"
+        | "data-offset-past-eof"
+        | "dynamic-data-offset-32bit"
+        | "header-wrong-cookie"
+        | "bat-offset-past-eof"
+        | "max-table-entries-ffffffff-needed"
+        | "bat-too-short-512-byte-blocks"
+        | "block-size-0"
+        | "block-size-not-sectors"
+        | "block-size-huge"
+        | "split-disk-first-piece"
+        | "split-disk-later-piece" => (2, Nothing),
+        "dynamic-footer-missing"
+        | "dynamic-footer-cut-short"
+        | "end-footer-wrong-cookie"
+        | "end-footer-wrong-checksum"
+        | "footer-copy-wrong-checksum"
+        | "both-footers-wrong-checksum"
+        | "footer-copy-missing"
+        | "header-wrong-checksum"
+        | "max-table-entries-0"
+        | "max-table-entries-ffffffff"
+        | "max-table-entries-128"
+        | "footer-version-2"
+        | "header-version-2" => (0, Dynamic),
+        "footer-511-bytes" | "fixed-footer-wrong-checksum" | "fixed-data-offset-32bit" | "fixed-data-offset-0x200" => (0, Fixed),
+        "locator-offset-past-eof"
+        | "locator-length-past-eof"
+        | "locator-length-huge"
+        | "locator-invalid-utf16"
+        | "locator-invalid-utf8"
+        | "locator-space-in-bytes"
+        | "locator-space-too-small" => (0, Child),
+        "parent-id-mismatch" | "chain-loops" | "chain-1000-deep" => (0, Itself),
+        n if n.starts_with("creator-") => (0, Itself),
+        // A block lost (reported), the rest recovered.
+        "bat-entry-past-eof" | "bat-entry-into-metadata" | "bat-same-block-twice" | "bitmap-cut-short" => (1, Dynamic),
+        // Defects with no right answer in the file: reported as not fixed.
+        "current-size-0" => (1, Fixed),
+        "bat-overlaps-header" | "block-size-not-power-of-two" => (1, Dynamic),
+        _ => return None,
+    })
+}
+
+/// The sectors a file holds itself, as (virtual sector, bytes), read by the core: a sparse
+/// disk's sectors whose bitmap bit is set, a fixed disk's non-zero sectors.
+fn held_sectors(bytes: &[u8]) -> Vec<(u64, Vec<u8>)> {
+    let layer = open_layer(&bytes.to_vec()).unwrap();
+    let size = layer.size();
+    let mut out = Vec::new();
+    match layer.block_geometry() {
+        None => {
+            for (s, c) in bytes[..size.min(layer.data_end) as usize].chunks(512).enumerate() {
+                if c.iter().any(|b| *b != 0) {
+                    out.push((s as u64, c.to_vec()));
+                }
+            }
+        }
+        Some(geo) => {
+            for b in 0..layer.bat.len() as u64 {
+                let Some(at) = layer.block_offset(b) else { continue };
+                let at = at as usize;
+                let bitmap = &bytes[at..at + geo.bitmap_size as usize];
+                for s in 0..geo.block_size / 512 {
+                    let v = b * geo.block_size + s * 512;
+                    if bitmap[(s / 8) as usize] & (0x80 >> (s % 8)) != 0 && v < size {
+                        let d = at + geo.bitmap_size as usize + (s * 512) as usize;
+                        out.push((v / 512, bytes[d..d + 512].to_vec()));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn repair_gives_back_what_is_recoverable_and_reports_the_rest() {
+    let mut failures = Vec::new();
+    for case in cases() {
+        let Some((status, intact)) = repair_expectation(case.name) else {
+            failures.push(format!("{}: no repair expectation (add it to repair_expectation)", case.name));
+            continue;
+        };
+        let dir = dir_for(&case, "repair");
+        let file = case.files[0].0.as_str();
+        let r = run(&["repair", file, "repaired.vhd"], &dir, Duration::from_secs(60));
+        let out = dir.join("repaired.vhd");
+        let fail = |why: String| format!("{}: {why}\nstdout: {}\nstderr: {}", case.name, r.stdout, r.stderr);
+        if r.status != status {
+            failures.push(fail(format!("repair exited {} (expected {status})", r.status)));
+            continue;
+        }
+        let leftovers: Vec<_> =
+            std::fs::read_dir(&dir).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".part")).collect();
+        assert!(leftovers.is_empty(), "{}: a partial file was left", case.name);
+        if status == 2 {
+            if out.exists() || !r.stderr.contains("vhd-viewer: ") {
+                failures.push(fail("exit 2 must write nothing and say why".into()));
+            }
+            continue;
+        }
+        let repaired = std::fs::read(&out).unwrap();
+        // The copy is sound: the viewer's deep check finds no error, unless a defect was left.
+        // (The chain cases' copies are sound files in a broken chain, as their originals are:
+        // `check` of the chain fails on the chain; repair's own check of the file alone is used.)
+        let check = run(&["check", "repaired.vhd"], &dir, Duration::from_secs(60));
+        let not_fixed = r.stdout.lines().any(|l| l.trim_start().starts_with("not fixed"));
+        let chain_case = matches!(case.name, "parent-id-mismatch" | "chain-loops" | "chain-1000-deep");
+        if chain_case
+            && (check.status != case.status || !r.stdout.contains("the copy's own check (vhd-viewer check repaired.vhd): no errors"))
+        {
+            failures.push(fail(format!("the copy of a sound file in a broken chain: check exited {}", check.status)));
+        } else if !chain_case && check.status != 0 && !not_fixed {
+            failures.push(fail(format!("the copy's check exited {}: {}", check.status, check.stdout)));
+        }
+        let original = match intact {
+            Intact::Dynamic => dynamic().build(),
+            Intact::Fixed => fixed().build(),
+            Intact::Child => child().build(),
+            Intact::Itself | Intact::Nothing => case.files[0].1.clone(),
+        };
+        let want = held_sectors(&original);
+        let got = held_sectors(&repaired);
+        if status == 0 {
+            if got != want {
+                failures.push(fail("the copy does not hold the intact file's sectors".into()));
+            }
+            // Independent readers: the flattened disk, where the case has one.
+            let flat = |bytes: &[u8]| {
+                let l = open_layer(&bytes.to_vec()).unwrap();
+                let disk = Disk::new(vec![l], false).unwrap();
+                let b = bytes.to_vec();
+                let mut rd = DiskReader::new(&disk, vec![&b as &dyn ReadAt]).unwrap();
+                let mut all = vec![0u8; disk.size() as usize];
+                rd.read(0, &mut all).unwrap();
+                all
+            };
+            match intact {
+                Intact::Dynamic | Intact::Fixed => {
+                    let w = flat(&original);
+                    let z = Command::new("7zz").args(["x", "-tVHD", "-so"]).arg(&out).output().unwrap();
+                    let q = dir.join("q.raw");
+                    let qs = Command::new("qemu-img").args(["convert", "-f", "vpc", "-O", "raw"]).arg(&out).arg(&q).status().unwrap();
+                    if !z.status.success() || z.stdout != w || !qs.success() || std::fs::read(&q).unwrap() != w {
+                        failures.push(fail("7zz or qemu-img reads other bytes from the copy".into()));
+                    }
+                }
+                Intact::Child => {
+                    // 7-Zip finds base.vhd beside the copy.
+                    let base = dynamic().build();
+                    let (c, b) = (original.clone(), base.clone());
+                    let disk = Disk::new(vec![open_layer(&c).unwrap(), open_layer(&b).unwrap()], false).unwrap();
+                    let mut rd = DiskReader::new(&disk, vec![&c as &dyn ReadAt, &b as &dyn ReadAt]).unwrap();
+                    let mut w = vec![0u8; disk.size() as usize];
+                    rd.read(0, &mut w).unwrap();
+                    let z = Command::new("7zz").args(["x", "-tVHD", "-so"]).arg(&out).output().unwrap();
+                    if !z.status.success() || z.stdout != w {
+                        failures.push(fail("7zz reads other bytes from the copy over base.vhd".into()));
+                    }
+                }
+                _ => {}
+            }
+        } else {
+            // Exit 1: the report says what was lost or left, with offsets; whatever is not
+            // reported lost is recovered.
+            let reported: Vec<&str> =
+                r.stdout.lines().filter(|l| l.trim_start().starts_with("lost") || l.trim_start().starts_with("not fixed")).collect();
+            if reported.is_empty() || !reported.iter().all(|l| l.contains("0x") || l.contains("in all; only the first")) {
+                failures.push(fail("exit 1 without a lost or not fixed line naming its offset".into()));
+            }
+            // The virtual ranges reported lost.
+            let lost: Vec<(u64, u64)> = r
+                .stdout
+                .lines()
+                .filter(|l| l.trim_start().starts_with("lost"))
+                .filter_map(|l| l.split("virtual bytes ").nth(1))
+                .filter_map(|t| {
+                    let (a, b) = t.split_once("..")?;
+                    let b = b.split(')').next()?;
+                    Some((
+                        u64::from_str_radix(a.trim_start_matches("0x"), 16).ok()?,
+                        u64::from_str_radix(b.trim_start_matches("0x"), 16).ok()?,
+                    ))
+                })
+                .collect();
+            if !not_fixed {
+                let outside = |v: &Vec<(u64, Vec<u8>)>| -> Vec<(u64, Vec<u8>)> {
+                    v.iter().filter(|(s, _)| !lost.iter().any(|(a, b)| s * 512 >= *a && s * 512 < *b)).cloned().collect()
+                };
+                if lost.is_empty() || outside(&got) != outside(&want) || got.len() >= want.len() {
+                    failures.push(fail(format!("the copy should hold every sector outside the lost ranges {lost:x?}, and none inside")));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn repair_scrub_zeroes_left_overs_behind_clear_bits() {
+    // The dynamic disk's block 0 with a left-over byte behind a clear bit (sector 20).
+    let mut d = dynamic();
+    d.set_block_data(0, 20 * 512 + 7, &[0x42]);
+    let case = one("left-over", d.build(), Expect::NoFinding("x"), 0);
+    let dir = dir_for(&case, "scrub");
+    let r = run(&["check", "left-over.vhd"], &dir, Duration::from_secs(30));
+    assert!(r.stdout.contains("unused-sectors-nonzero"), "{}", r.stdout);
+    // Without --scrub the left-over is kept, and the copy's check says so (a warning: exit 0).
+    let r = run(&["repair", "left-over.vhd", "plain.vhd"], &dir, Duration::from_secs(30));
+    assert_eq!(r.status, 0, "{}", r.stdout);
+    assert!(r.stdout.contains("still finds") && r.stdout.contains("[unused-sectors-nonzero]"), "{}", r.stdout);
+    let r = run(&["repair", "left-over.vhd", "scrubbed.vhd", "--scrub"], &dir, Duration::from_secs(30));
+    assert_eq!(r.status, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("1 sectors behind clear bitmap bits"), "{}", r.stdout);
+    let r = run(&["check", "scrubbed.vhd"], &dir, Duration::from_secs(30));
+    assert_eq!(r.status, 0, "{}", r.stdout);
+    assert!(!r.stdout.contains("unused-sectors-nonzero"), "{}", r.stdout);
+    let scrubbed = std::fs::read(dir.join("scrubbed.vhd")).unwrap();
+    assert!(held_sectors(&scrubbed) == held_sectors(&dynamic().build()));
 }

@@ -24,7 +24,8 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The ways a path outside the repository has been or could be spelt: up one folder then `shared` (either slash),
+/// The ways a path outside the repository has been or could be spelt: the parent folder then
+/// `shared`, with either separator,
 /// and a join of `".."` with `"shared"`. The needles are assembled here so that this file does
 /// not name them itself.
 fn needles() -> Vec<String> {

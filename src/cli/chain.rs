@@ -17,7 +17,7 @@ pub struct OpenChain {
     pub unresolved: Vec<Finding>,
 }
 
-fn open_file(path: &Path) -> Result<(Sized<File>, Layer), Error> {
+pub fn open_file(path: &Path) -> Result<(Sized<File>, Layer), Error> {
     let file = File::open(path).map_err(|e| Error::Io { offset: 0, message: format!("{}: {e}", path.display()) })?;
     let file = Sized::new(file);
     let layer = open_layer(&file).map_err(|e| match e {
@@ -31,7 +31,7 @@ fn open_file(path: &Path) -> Result<(Sized<File>, Layer), Error> {
 }
 
 /// A finding when `path` is the first piece of a split disk: `name.v01` lies beside it.
-fn split_finding(path: &Path, layer: &Layer, index: usize) -> Option<Finding> {
+pub fn split_finding(path: &Path, layer: &Layer, index: usize) -> Option<Finding> {
     let next = ["v01", "V01"].iter().map(|e| path.with_extension(e)).find(|p| p.is_file())?;
     Some(Finding {
         layer: index,
@@ -115,6 +115,35 @@ impl OpenChain {
         }
         let disk = Disk::new(layers, force)?;
         Ok(OpenChain { disk, names, files, unresolved })
+    }
+
+    /// The chain as of layer `k` (0: as opened; 1: its parent, ...): the layers above it dropped.
+    /// The one place the chain is cut (`convert --layer`).
+    pub fn cut_at_layer(mut self, k: usize, force: bool) -> Result<OpenChain, Error> {
+        if k >= self.disk.layers.len() {
+            return Err(Error::Chain {
+                code: "no-such-layer",
+                message: format!("--layer {k} asks for layer {k}, but the chain has layers 0 to {}", self.disk.layers.len() - 1),
+            });
+        }
+        if k == 0 {
+            return Ok(self);
+        }
+        let layers = self.disk.layers.split_off(k);
+        self.disk = Disk::new(layers, force)?;
+        self.files.drain(..k);
+        self.names.drain(..k);
+        self.unresolved.retain(|f| f.layer >= k);
+        for f in &mut self.unresolved {
+            f.layer -= k;
+        }
+        Ok(self)
+    }
+
+    /// The device and inode of each file of the chain, to refuse writing over any of them.
+    pub fn identities(&self) -> Vec<(u64, u64, String)> {
+        use std::os::unix::fs::MetadataExt;
+        self.files.iter().zip(&self.names).filter_map(|(f, n)| f.get_ref().metadata().ok().map(|m| (m.dev(), m.ino(), n.clone()))).collect()
     }
 
     /// The files, for a reader.

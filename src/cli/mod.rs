@@ -1,7 +1,10 @@
-//! The command line: `info`, `check`, `map` and `cat`, over the core and its file driver.
+//! The command line: `info`, `check`, `map` and `cat`, over the core and its file driver; and
+//! `convert` (`merge`), `compact`, `relink` and `repair`, which write new files (`write.rs`).
 
 mod chain;
+mod newfile;
 mod output;
+mod write;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -18,8 +21,8 @@ use chain::OpenChain;
     name = "vhd-viewer",
     version,
     about = "Look inside Microsoft VHD disk images: fixed, dynamic and differencing.",
-    long_about = "Look inside Microsoft VHD disk images (fixed, dynamic and differencing): every structure with its file offset, integrity findings, which file supplies each part of the disk, and the disk's bytes through a differencing chain.\n\nA differencing disk finds its parent through its parent locators (relative to the child's folder first), then through the parent's unicode name in the same folder, or through --parent. The parent's unique id is always verified.",
-    after_help = "Examples:\n  vhd-viewer info disk.vhd\n  vhd-viewer check child.vhd --parent base.vhd\n  vhd-viewer map child.vhd --json\n  vhd-viewer cat disk.vhd > disk.raw"
+    long_about = "Look inside Microsoft VHD disk images (fixed, dynamic and differencing): every structure with its file offset, integrity findings, which file supplies each part of the disk, and the disk's bytes through a differencing chain. Write new disks from them (convert or merge, compact, relink, repair), never touching the originals.\n\nA differencing disk finds its parent through its parent locators (relative to the child's folder first), then through the parent's unicode name in the same folder, or through --parent. The parent's unique id is always verified.",
+    after_help = "Examples:\n  vhd-viewer info disk.vhd\n  vhd-viewer check child.vhd --parent base.vhd\n  vhd-viewer map child.vhd --json\n  vhd-viewer cat disk.vhd > disk.raw\n  vhd-viewer merge child.vhd merged.vhd\n  vhd-viewer repair damaged.vhd repaired.vhd"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -87,6 +90,30 @@ enum Command {
         #[arg(long, value_parser = parse_size)]
         length: Option<u64>,
     },
+    /// Writes the disk, read through its chain (or as of layer K), as one new standalone disk:
+    /// dynamic, fixed or raw. This is how a differencing chain is merged (also `merge`).
+    #[command(
+        visible_alias = "merge",
+        after_help = "The input files are only read. OUTPUT is written to a temporary file beside it and renamed when complete; an existing OUTPUT is replaced only with --force, and never when it is one of the inputs (also through a link). A dynamic output allocates only the blocks that hold non-zero data. Exit status: 0 written, 2 nothing written (the reason on stderr).\n\nExamples:\n  vhd-viewer convert child.vhd merged.vhd            # the chain merged: one dynamic disk\n  vhd-viewer convert disk.vhd disk-fixed.vhd --to fixed\n  vhd-viewer convert child.vhd parent.vhd --layer 1  # the disk as its parent has it\n  vhd-viewer convert disk.vhd disk.raw --to raw\n  vhd-viewer merge child.vhd merged.vhd --parent base.vhd --block-size 512K"
+    )]
+    Convert(write::ConvertArgs),
+    /// Writes a copy of a dynamic or differencing disk that keeps only what it needs: a dynamic
+    /// disk loses its all-zero blocks, a differencing disk the sectors identical to its parent.
+    #[command(
+        after_help = "The copy keeps the disk's type and identity (unique id, parent link), so its children still link to it; left-over bytes behind clear bitmap bits are not copied. It prints what it saved. The input files are only read; OUTPUT is written as for convert. Exit status: 0 written, 2 nothing written.\n\nExamples:\n  vhd-viewer compact disk.vhd disk-compact.vhd\n  vhd-viewer compact child.vhd child-compact.vhd --parent base.vhd"
+    )]
+    Compact(write::CompactArgs),
+    /// Writes a copy of a differencing disk whose parent locators point to the parent's new place.
+    #[command(
+        after_help = "The copy's parent locators are W2ru (relative to OUTPUT's folder), W2ku (absolute) and MacX (a file URL), and its parent unicode name is the parent's file name. The parent's unique id must be the one the child names (--force accepts another, records its id and time stamp, and warns). The copy keeps the child's own unique id, so disks made from the child still link to it. The input files are only read; OUTPUT is written as for convert. Exit status: 0 written and its parent found again, 1 written but not opened again, 2 nothing written.\n\nExamples:\n  vhd-viewer relink child.vhd child-relinked.vhd --parent /srv/disks/base.vhd\n  vhd-viewer relink old/child.vhd new/child.vhd --parent new/base.vhd"
+    )]
+    Relink(write::RelinkArgs),
+    /// Writes a copy of a damaged file with each recoverable defect fixed, each fix printed with
+    /// its offset.
+    #[command(
+        after_help = "Fixes: the end footer from its copy or the copy from the end footer (a 511-byte footer made whole), checksums recomputed where the fields are sane, a cut-off end restored, a BAT read on when max table entries is too small, BAT entries pointing past the end of the file, into the metadata or into another block cleared (the data there is lost: reported), unreadable parent locators dropped; with --scrub, left-over bytes behind clear bitmap bits zeroed. The copy is checked again before it is named. Only the damaged file is read (a differencing disk's parent is not needed). Exit status: 0 every defect fixed, nothing lost; 1 the copy was written, but data was lost or defects remain (listed); 2 nothing written (the file cannot be read as a VHD, or a reason on stderr).\n\nExamples:\n  vhd-viewer repair damaged.vhd repaired.vhd\n  vhd-viewer repair damaged.vhd repaired.vhd --scrub"
+    )]
+    Repair(write::RepairArgs),
 }
 
 #[derive(Args)]
@@ -135,6 +162,10 @@ pub fn main() -> i32 {
 
 fn run(cli: Cli) -> Result<i32, Error> {
     match cli.command {
+        Command::Convert(args) => write::convert(args),
+        Command::Compact(args) => write::compact(args),
+        Command::Relink(args) => write::relink(args),
+        Command::Repair(args) => write::repair(args),
         Command::Info { chain, json, explain } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;
             let info = vhd_viewer::info::info(&c.disk, &c.names);

@@ -1,0 +1,110 @@
+//! The new files that `convert`, `compact`, `relink` and `repair` write: never over an input,
+//! never over an existing file without `--force`, written to a temporary file beside the output
+//! and renamed when complete, the partial file removed on any failure.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use vhd_viewer::values::{Timestamp, Uuid, VHD_EPOCH_UNIX};
+use vhd_viewer::Error;
+
+/// A file of the inputs: device, inode, and the name to show.
+pub type Identity = (u64, u64, String);
+
+/// The device and inode of an opened input.
+pub fn identity(file: &File, name: &str) -> Result<Identity, Error> {
+    let m = file.metadata().map_err(|e| Error::Io { offset: 0, message: format!("{name}: {e}") })?;
+    Ok((m.dev(), m.ino(), name.to_string()))
+}
+
+/// A new file being written: the temporary file beside the destination.
+pub struct NewFile {
+    dest: PathBuf,
+    tmp: PathBuf,
+    /// The temporary file, to write into.
+    pub file: File,
+    done: bool,
+}
+
+fn refuse(message: String) -> Error {
+    Error::Chain { code: "output-refused", message }
+}
+
+impl NewFile {
+    /// Checks `dest` against the inputs and `force`, then creates the temporary file. Nothing is
+    /// written anywhere when this fails.
+    pub fn create(dest: &Path, inputs: &[Identity], force: bool) -> Result<NewFile, Error> {
+        // The destination as it resolves now (through symbolic links): the same device and inode
+        // as an input means the same file, whatever the names (hard links too).
+        if let Ok(m) = std::fs::metadata(dest) {
+            if let Some((_, _, name)) = inputs.iter().find(|(dev, ino, _)| *dev == m.dev() && *ino == m.ino()) {
+                return Err(refuse(format!(
+                    "{} is the same file as the input {name} (device {}, inode {}): the inputs are never written to; choose another output",
+                    dest.display(),
+                    m.dev(),
+                    m.ino()
+                )));
+            }
+            if m.is_dir() {
+                return Err(refuse(format!("{} is a folder; give the new file's name", dest.display())));
+            }
+        }
+        if !force && std::fs::symlink_metadata(dest).is_ok() {
+            return Err(refuse(format!("{} exists; add --force to replace it", dest.display())));
+        }
+        let name = dest.file_name().ok_or_else(|| refuse(format!("{} does not name a file", dest.display())))?;
+        let dir = match dest.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let tmp = dir.join(format!(".{}.vhd-viewer-{}.part", name.to_string_lossy(), std::process::id()));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| Error::Io { offset: 0, message: format!("cannot create {}: {e}", tmp.display()) })?;
+        Ok(NewFile { dest: dest.to_path_buf(), tmp, file, done: false })
+    }
+
+    /// Flushes the file to the disk and renames it to its destination.
+    pub fn commit(mut self) -> Result<(), Error> {
+        let io = |what: &str, e: std::io::Error| Error::Io { offset: 0, message: format!("{what} {}: {e}", self.tmp.display()) };
+        self.file.sync_all().map_err(|e| io("cannot flush", e))?;
+        std::fs::rename(&self.tmp, &self.dest).map_err(|e| io("cannot rename", e))?;
+        self.done = true;
+        Ok(())
+    }
+
+    /// Where the file goes.
+    pub fn dest(&self) -> &Path {
+        &self.dest
+    }
+}
+
+impl Drop for NewFile {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// A random unique id for a new disk (RFC 4122 version 4), from the system's random source.
+pub fn random_id() -> Result<Uuid, Error> {
+    use std::io::Read;
+    let mut id = [0u8; 16];
+    File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut id))
+        .map_err(|e| Error::Io { offset: 0, message: format!("cannot read /dev/urandom for a new unique id: {e}") })?;
+    id[6] = (id[6] & 0x0f) | 0x40;
+    id[8] = (id[8] & 0x3f) | 0x80;
+    Ok(Uuid(id))
+}
+
+/// Now, as the format stores time (seconds since 2000-01-01 UTC).
+pub fn now() -> Timestamp {
+    let unix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    Timestamp(u32::try_from(unix.saturating_sub(VHD_EPOCH_UNIX)).unwrap_or(u32::MAX))
+}

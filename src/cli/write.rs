@@ -1,0 +1,412 @@
+//! The commands that write new disks: `convert` (also `merge`), `compact`, `relink` and
+//! `repair`. The writing itself is in the core (`convert.rs`, `compact.rs`, `relink.rs`,
+//! `repair.rs`); here are the files: the inputs opened read-only, the output through
+//! [`NewFile`](super::newfile::NewFile).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use vhd_viewer::convert::{Format, NewDisk};
+use vhd_viewer::reader::DiskReader;
+use vhd_viewer::values::human_size;
+use vhd_viewer::Error;
+
+use super::chain::OpenChain;
+use super::newfile::{now, random_id, NewFile};
+use super::parse_size;
+
+/// What `convert --to` writes.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum To {
+    /// A fixed VHD: the disk's bytes, then a footer.
+    Fixed,
+    /// A dynamic VHD, with blocks allocated only where the disk holds non-zero data.
+    Dynamic,
+    /// The raw bytes (the same as `cat`).
+    Raw,
+}
+
+#[derive(Args)]
+pub struct ConvertArgs {
+    /// The VHD file, read through its whole differencing chain.
+    input: PathBuf,
+    /// The new file.
+    output: PathBuf,
+    /// What to write.
+    #[arg(long, value_enum, default_value = "dynamic")]
+    to: To,
+    /// Block size of a dynamic output: a power of two from 512 bytes to 256 MiB (K, M suffixes).
+    #[arg(long, value_parser = parse_size, default_value = "2M")]
+    block_size: u64,
+    /// Write the disk as of layer K of the chain: 0 the file given, 1 its parent, 2 its
+    /// grandparent, ... (the layers above K are left out).
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    layer: usize,
+    /// The parent of a differencing disk (repeat for grandparents, in order). Without it the
+    /// parent is found through the disk's locators.
+    #[arg(long = "parent", value_name = "FILE")]
+    parents: Vec<PathBuf>,
+    /// Replace OUTPUT if it exists (never an input), and read a chain whose parent unique ids do
+    /// not match.
+    #[arg(long)]
+    force: bool,
+}
+
+/// Progress on stderr when it is a terminal and the work is large.
+fn progress_printer(what: &'static str, total: u64) -> impl FnMut(u64, u64) {
+    let tty = std::io::stderr().is_terminal() && total >= 64 << 20;
+    let mut last = u64::MAX;
+    move |done, total| {
+        if tty {
+            let pct = done * 100 / total.max(1);
+            if pct != last {
+                eprint!("\r{what}: {pct}%");
+                last = pct;
+                if done >= total {
+                    eprintln!();
+                }
+            }
+        }
+    }
+}
+
+pub fn convert(a: ConvertArgs) -> Result<i32, Error> {
+    let c = OpenChain::open(&a.input, &a.parents, a.force, true)?;
+    // Every file of the chain is an input, also those above the layer written.
+    let inputs = c.identities();
+    let c = c.cut_at_layer(a.layer, a.force)?;
+    let size = c.disk.size();
+    let format = match a.to {
+        To::Fixed => Format::Fixed,
+        To::Dynamic => Format::Dynamic,
+        To::Raw => Format::Raw,
+    };
+    let block_size = if format == Format::Dynamic {
+        vhd_viewer::writer::check_block_size(size, a.block_size).map_err(|message| Error::Chain { code: "block-size", message })?
+    } else {
+        0
+    };
+    let mut out = NewFile::create(&a.output, &inputs, a.force)?;
+    let new = NewDisk { unique_id: random_id()?, timestamp: now() };
+    let mut reader = DiskReader::new(&c.disk, c.sources())?;
+    let mut progress = progress_printer("writing", size);
+    let done = vhd_viewer::convert::convert(&mut reader, format, block_size, &new, &mut out.file, &mut progress)?;
+    let dest = out.dest().display().to_string();
+    out.commit()?;
+    let what = match format {
+        Format::Raw => "raw disk image".to_string(),
+        Format::Fixed => "fixed VHD".to_string(),
+        Format::Dynamic => {
+            format!("dynamic VHD, {} of {} blocks of {} allocated", done.blocks_allocated, done.blocks, human_size(u64::from(block_size)))
+        }
+    };
+    println!("wrote {dest}: {what}; the disk is {size} bytes ({}), the file {} bytes", human_size(size), done.file_len);
+    if c.names.len() > 1 {
+        println!("merged the chain of {} files: {}", c.names.len(), c.names.join(" <- "));
+    } else if a.layer > 0 {
+        println!("as of layer {}: {}", a.layer, c.names.join(""));
+    }
+    if format != Format::Raw {
+        println!("its unique id is new: {}", new.unique_id);
+    }
+    Ok(0)
+}
+
+#[derive(Args)]
+pub struct CompactArgs {
+    /// The dynamic or differencing disk.
+    input: PathBuf,
+    /// The new file.
+    output: PathBuf,
+    /// The parent of a differencing disk (repeat for grandparents, in order). Without it the
+    /// parent is found through the disk's locators.
+    #[arg(long = "parent", value_name = "FILE")]
+    parents: Vec<PathBuf>,
+    /// Replace OUTPUT if it exists (never an input), and read a chain whose parent unique ids do
+    /// not match.
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn compact(a: CompactArgs) -> Result<i32, Error> {
+    let c = OpenChain::open(&a.input, &a.parents, a.force, false)?;
+    let top = &c.disk.layers[0];
+    if let Some(f) = c.unresolved.iter().find(|f| f.code == "parent-not-found") {
+        return Err(Error::Chain {
+            code: "parent-unavailable",
+            message: format!("compacting a differencing disk compares its sectors with its parent's: {}", f.message),
+        });
+    }
+    let inputs = c.identities();
+    let mut out = NewFile::create(&a.output, &inputs, a.force)?;
+    let mut progress = progress_printer("compacting", top.allocated_blocks().saturating_mul(2 << 20));
+    let r = vhd_viewer::compact::compact(&c.disk, c.sources(), &mut out.file, &mut progress)?;
+    let dest = out.dest().display().to_string();
+    out.commit()?;
+    println!(
+        "wrote {dest}: a compacted copy of {} ({} disk, same unique id {})",
+        c.names[0],
+        top.disk_type().name(),
+        top.footer.value.unique_id
+    );
+    println!(
+        "blocks: {} allocated before, {} now ({} dropped)",
+        r.blocks_before,
+        r.blocks_after,
+        r.blocks_before.saturating_sub(r.blocks_after)
+    );
+    if top.disk_type() == vhd_viewer::footer::DiskType::Differencing {
+        println!("sectors the child held identical to its parent, now taken from the parent: {}", r.sectors_cleared);
+    }
+    let (before, after) = (r.file_len_before, r.file_len);
+    if after <= before {
+        println!("file: {before} bytes before, {after} now: {} bytes ({}) saved", before - after, human_size(before - after));
+    } else {
+        println!("file: {before} bytes before, {after} now: {} bytes larger (the input's layout was tighter)", after - before);
+    }
+    Ok(0)
+}
+
+#[derive(Args)]
+pub struct RelinkArgs {
+    /// The differencing disk whose parent moved.
+    child: PathBuf,
+    /// The new copy of the child.
+    output: PathBuf,
+    /// The parent at its new place.
+    #[arg(long = "parent", value_name = "NEW/PATH/parent.vhd")]
+    parent: PathBuf,
+    /// Replace OUTPUT if it exists (never an input); and accept a parent whose unique id is not
+    /// the one the child names, recording that parent's unique id and time stamp in the copy
+    /// (with a warning: the copy reads garbage unless that disk has the same content).
+    #[arg(long)]
+    force: bool,
+}
+
+/// The path to `to` from the folder `from`, as Windows writes a relative locator: `.\a.vhd`,
+/// `..\disks\a.vhd`.
+fn windows_relative(from: &std::path::Path, to: &std::path::Path) -> String {
+    let a: Vec<_> = from.components().collect();
+    let b: Vec<_> = to.components().collect();
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut parts: Vec<String> = (common..a.len()).map(|_| "..".to_string()).collect();
+    parts.extend(b[common..].iter().map(|c| c.as_os_str().to_string_lossy().into_owned()));
+    if !matches!(parts.first(), Some(p) if p == "..") {
+        parts.insert(0, ".".into());
+    }
+    parts.join("\\")
+}
+
+pub fn relink(a: RelinkArgs) -> Result<i32, Error> {
+    let canon = |p: &std::path::Path| p.canonicalize().map_err(|e| Error::Io { offset: 0, message: format!("{}: {e}", p.display()) });
+    let (child_file, child) = super::chain::open_file(&a.child)?;
+    let Some(h) = child.header.as_ref().filter(|_| child.disk_type() == vhd_viewer::footer::DiskType::Differencing) else {
+        return Err(Error::Chain {
+            code: "not-differencing",
+            message: format!(
+                "{} is a {} disk: only a differencing disk has a parent to relink",
+                a.child.display(),
+                child.disk_type().name()
+            ),
+        });
+    };
+    let (parent_file, parent) = super::chain::open_file(&a.parent)?;
+    let want = h.value.parent_unique_id;
+    let got = parent.footer.value.unique_id;
+    let name = a.parent.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut link =
+        vhd_viewer::writer::ParentRef { unique_id: want, timestamp: h.value.parent_timestamp, size: child.size(), file_name: name };
+    let mut warnings = Vec::new();
+    if want != got {
+        let msg = format!(
+            "{} has unique id {got}, but {} names its parent by unique id {want} (its parent unique id field at byte {:#x}): it is not the disk the child was made from",
+            a.parent.display(),
+            a.child.display(),
+            h.offset + vhd_viewer::header::off::PARENT_UNIQUE_ID as u64
+        );
+        if !a.force {
+            return Err(Error::Chain {
+                code: "parent-id-mismatch",
+                message: format!("{msg}. Use --force to link it anyway (the copy then reads garbage unless that disk holds the same data)"),
+            });
+        }
+        link.unique_id = got;
+        link.timestamp = parent.footer.value.timestamp;
+        warnings.push(format!(
+            "WARNING: {msg}. Linked anyway because of --force: the copy records the parent unique id {got} and time stamp {}; what it reads is garbage unless that disk holds the same data as the original parent",
+            parent.footer.value.timestamp.iso8601()
+        ));
+    }
+    if parent.size() != child.size() {
+        warnings.push(format!(
+            "warning: the parent is {} bytes, the child {} bytes; sectors past the parent's end read as zeros",
+            parent.size(),
+            child.size()
+        ));
+    }
+    let inputs = vec![
+        super::newfile::identity(child_file.get_ref(), &a.child.display().to_string())?,
+        super::newfile::identity(parent_file.get_ref(), &a.parent.display().to_string())?,
+    ];
+    let dir = match a.output.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let absolute = canon(&a.parent)?;
+    let relative = windows_relative(&canon(&dir)?, &absolute);
+    let absolute = absolute.to_string_lossy().into_owned();
+    let locators = vhd_viewer::relink::parent_locators(&relative, &absolute);
+    let mut out = NewFile::create(&a.output, &inputs, a.force)?;
+    let mut progress = progress_printer("copying", child.allocated_blocks().saturating_mul(2 << 20));
+    let r = vhd_viewer::relink::relink(&child, &child_file, &link, &locators, &mut out.file, &mut progress)?;
+    let dest = out.dest().display().to_string();
+    out.commit()?;
+    for w in &warnings {
+        eprintln!("vhd-viewer: {w}");
+    }
+    println!("wrote {dest}: {} relinked to {} ({} blocks copied, {} bytes)", a.child.display(), a.parent.display(), r.blocks, r.file_len);
+    println!("  parent unicode name: {}", link.file_name);
+    println!("  W2ru (relative to {}): {relative}", dir.display());
+    println!("  W2ku (absolute): {absolute}");
+    println!("  MacX: {}", vhd_viewer::relink::file_url(&absolute));
+    println!(
+        "the copy keeps the child's own unique id {}, so disks made from the child still link to it (their locators name the child's old file: relink them too when it moves)",
+        child.footer.value.unique_id
+    );
+    // Read it back: the copy must find its parent through its own locators.
+    match OpenChain::open(std::path::Path::new(&dest), &[], a.force, true) {
+        Ok(c) => println!("checked: {dest} finds its parent {} through its locators", c.names.get(1).map(String::as_str).unwrap_or("?")),
+        Err(e) => {
+            eprintln!("vhd-viewer: warning: {dest} was written, but opening it again failed: {e}");
+            return Ok(1);
+        }
+    }
+    Ok(0)
+}
+
+#[derive(Args)]
+pub struct RepairArgs {
+    /// The damaged VHD file (only this file is read: a differencing disk's parent is not needed).
+    input: PathBuf,
+    /// The repaired copy.
+    output: PathBuf,
+    /// Also zero the left-over bytes behind clear bitmap bits (they read as zeros, or as the
+    /// parent's bytes, but still hold old data).
+    #[arg(long)]
+    scrub: bool,
+    /// Replace OUTPUT if it exists (never the input).
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn repair(a: RepairArgs) -> Result<i32, Error> {
+    use vhd_viewer::repair::ActionKind;
+    use vhd_viewer::Severity;
+    let (file, layer) = super::chain::open_file(&a.input).map_err(|e| Error::Chain {
+        code: e.code(),
+        message: format!(
+            "{e}; it cannot be repaired: this program fixes only what leaves the disk readable through its other copies and fields"
+        ),
+    })?;
+    if let Some(f) = super::chain::split_finding(&a.input, &layer, 0) {
+        return Err(Error::Chain {
+            code: "split-disk",
+            message: format!("{}. Join the pieces first (`cat piece.vhd piece.v01 ... > whole.vhd`), then repair the whole file; repairing this piece alone would drop what the others hold", f.message),
+        });
+    }
+    let inputs = vec![super::newfile::identity(file.get_ref(), &a.input.display().to_string())?];
+    let mut out = NewFile::create(&a.output, &inputs, a.force)?;
+    let mut progress = progress_printer("copying", layer.allocated_blocks().saturating_mul(2 << 20));
+    let r = vhd_viewer::repair::repair(&layer, &file, a.scrub, &mut out.file, &mut progress)?;
+    // The copy's own check, before it is given its name.
+    let copy = out.file.try_clone().map_err(|e| Error::Io { offset: 0, message: format!("reading the copy back: {e}") })?;
+    let copy = vhd_viewer::reader::Sized::new(copy);
+    let copied = vhd_viewer::reader::open_layer(&copy)?;
+    let disk = vhd_viewer::Disk::new(vec![copied], true)?;
+    let mut remaining = disk.all_findings();
+    let mut reader = DiskReader::new(&disk, vec![&copy as &dyn vhd_viewer::reader::ReadAt])?;
+    remaining.extend(vhd_viewer::check::scan(&mut reader, &mut |_, _| {})?);
+    remaining.retain(|f| f.severity > Severity::Info);
+    let dest = out.dest().display().to_string();
+    out.commit()?;
+    println!(
+        "wrote {dest}: a repaired copy of {} ({} disk, {} blocks copied, {} bytes)",
+        a.input.display(),
+        layer.disk_type().name(),
+        r.blocks,
+        r.file_len
+    );
+    let offset = |o: Option<u64>| o.map(|o| format!("{o:#x}")).unwrap_or_else(|| "-".into());
+    let mut lines = Vec::new();
+    // At most 16 lines of one kind and code; the rest counted.
+    let mut shown: Vec<(ActionKind, &str, usize)> = Vec::new();
+    for act in &r.actions {
+        let n = match shown.iter_mut().find(|(k, c, _)| *k == act.kind && *c == act.code) {
+            Some(e) => {
+                e.2 += 1;
+                e.2
+            }
+            None => {
+                shown.push((act.kind, act.code, 1));
+                1
+            }
+        };
+        if n <= vhd_viewer::layer::MAX_FINDINGS_PER_KIND {
+            lines.push(format!("  {:<10} {:<10} [{}] {}", act.kind.word(), offset(act.offset), act.code, act.message));
+        }
+    }
+    for (kind, code, n) in &shown {
+        if *n > vhd_viewer::layer::MAX_FINDINGS_PER_KIND {
+            lines.push(format!(
+                "  {:<10} {:<10} [{code}] {n} in all; only the first {} are listed",
+                kind.word(),
+                "-",
+                vhd_viewer::layer::MAX_FINDINGS_PER_KIND
+            ));
+        }
+    }
+    // The input's other defects: gone in the copy (laid out anew), or still there.
+    let mut seen: Vec<&str> = r.actions.iter().map(|a| a.code).collect();
+    // Blocks cleared answer every finding about where blocks lie.
+    if r.actions.iter().any(|a| a.kind == ActionKind::Lost) {
+        seen.extend(["block-past-eof", "block-overlaps-metadata", "blocks-overlap"]);
+    }
+    for f in layer.findings.iter().filter(|f| f.severity > Severity::Info) {
+        if seen.contains(&f.code) {
+            continue;
+        }
+        seen.push(f.code);
+        if !remaining.iter().any(|g| g.code == f.code) {
+            lines.push(format!("  {:<10} {:<10} [{}] {} (the copy is laid out anew)", "fixed", offset(f.offset), f.code, f.message));
+        }
+    }
+    if lines.is_empty() {
+        println!("nothing to repair: no defect was found in {}; the copy holds the same disk, laid out anew", a.input.display());
+    } else {
+        println!("in {} (offsets in the damaged file):", a.input.display());
+        for l in &lines {
+            println!("{l}");
+        }
+    }
+    let errors = remaining.iter().filter(|f| f.severity == Severity::Error).count();
+    if remaining.is_empty() {
+        println!("the copy's own check (vhd-viewer check {dest}): no errors, no warnings");
+    } else {
+        println!("the copy's own check (vhd-viewer check {dest}) still finds:");
+        for f in &remaining {
+            println!("  {:<10} {:<10} [{}] {}", format!("{:?}", f.severity).to_lowercase(), offset(f.offset), f.code, f.message);
+        }
+    }
+    let lost = r.actions.iter().any(|a| a.kind == ActionKind::Lost);
+    let unfixed = r.actions.iter().any(|a| a.kind == ActionKind::NotFixed);
+    if lost || unfixed || errors > 0 {
+        println!(
+            "not everything could be recovered{}{}: exit status 1",
+            if lost { "; data was lost (see \"lost\")" } else { "" },
+            if unfixed || errors > 0 { "; some defects remain (see \"not fixed\" and the copy's check)" } else { "" }
+        );
+        return Ok(1);
+    }
+    Ok(0)
+}

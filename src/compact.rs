@@ -1,0 +1,238 @@
+//! `compact`: a copy of a dynamic or differencing disk of the same type that keeps only what
+//! it needs. A dynamic disk loses its blocks that read as zeros; a differencing disk loses the
+//! sectors it holds identical to its parent's (their bits cleared) and the blocks left with no
+//! sector. The bytes behind clear bits (left-overs) are not copied. The copy keeps the disk's
+//! identity (unique id, time stamp, parent link), so its own children still link to it.
+//!
+//! Reads through [`DiskReader`]s and writes through a [`WriteAt`], streaming a window of at most
+//! 1 MiB at a time.
+
+use crate::check::Progress;
+use crate::disk::bit;
+use crate::error::{Error, Result};
+use crate::footer::{self, DiskType, FOOTER_SIZE};
+use crate::layer::Layer;
+use crate::reader::{DiskReader, ReadAt};
+use crate::writer::{ParentRef, SparseLayout, WriteAt};
+use crate::Disk;
+
+/// What compacting saved.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Compacted {
+    /// Blocks allocated in the input.
+    pub blocks_before: u64,
+    /// Blocks allocated in the copy.
+    pub blocks_after: u64,
+    /// Sectors the child held identical to its parent, now taken from the parent.
+    pub sectors_cleared: u64,
+    /// The input file's length.
+    pub file_len_before: u64,
+    /// The copy's length.
+    pub file_len: u64,
+}
+
+/// What a copy of a disk keeps of it.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// The footer as it is, with the data offset of the new layout and its checksum recomputed.
+    pub footer: Vec<u8>,
+    /// The parent link of a differencing disk.
+    pub parent: Option<ParentRef>,
+    /// The parent locators whose data could be read, as (code, data).
+    pub locators: Vec<([u8; 4], Vec<u8>)>,
+}
+
+/// The footer, parent link and locators a copy of `layer` keeps.
+pub fn same_identity(layer: &Layer) -> Identity {
+    let mut f = layer.footer.value.clone();
+    if f.disk_type.is_sparse() {
+        f.data_offset = FOOTER_SIZE;
+    }
+    let footer = footer::encode(&f);
+    let parent = layer.header.as_ref().filter(|_| layer.disk_type() == DiskType::Differencing).map(|h| ParentRef {
+        unique_id: h.value.parent_unique_id,
+        timestamp: h.value.parent_timestamp,
+        size: layer.size(),
+        file_name: h.value.parent_unicode_name().0,
+    });
+    let locators = layer
+        .locators
+        .iter()
+        .filter(|l| l.path.as_ref().is_some_and(|p| p.valid))
+        .filter_map(|l| l.data.clone().map(|d| (l.entry.value.platform_code.0, d)))
+        .collect();
+    Identity { footer, parent, locators }
+}
+
+/// Compacts layer 0 of `disk` (read from `sources`, its parents after it) into `out`, which
+/// must start empty.
+pub fn compact(disk: &Disk, sources: Vec<&dyn ReadAt>, out: &mut dyn WriteAt, progress: Progress<'_>) -> Result<Compacted> {
+    let layer = &disk.layers[0];
+    let Some(geo) = layer.block_geometry() else {
+        return Err(Error::Chain {
+            code: "compact-fixed",
+            message: "a fixed disk has no blocks to drop: it is as compact as it gets as a fixed disk (`convert --to dynamic` makes a dynamic copy that allocates only non-zero blocks)".into(),
+        });
+    };
+    let differencing = layer.disk_type() == DiskType::Differencing;
+    if differencing && disk.layers.len() < 2 {
+        return Err(Error::Chain {
+            code: "parent-unavailable",
+            message: "compacting a differencing disk compares its sectors with its parent's, and the parent is not available".into(),
+        });
+    }
+    let parent_disk = if differencing { Some(Disk::new(disk.layers[1..].to_vec(), true)?) } else { None };
+    let mut parent = match &parent_disk {
+        Some(d) => Some(DiskReader::new(d, sources[1..].to_vec())?),
+        None => None,
+    };
+    let src = sources[0];
+    let Identity { footer, parent: parent_ref, locators } = same_identity(layer);
+    crate::writer::check_layout(layer.size(), geo.block_size)?;
+    let mut layout = SparseLayout::new(&footer, u32::try_from(geo.block_size).unwrap_or(0), parent_ref.as_ref(), &locators);
+    if layout.bitmap_size() != geo.bitmap_size {
+        return Err(Error::Chain { code: "block-size", message: "the block size is not one this program can write a copy with".into() });
+    }
+    let size = layer.size();
+    let window = geo.block_size.min(crate::convert::BUF as u64);
+    let mut data = vec![0u8; window as usize];
+    let mut theirs = vec![0u8; window as usize];
+    let mut sectors_cleared = 0;
+    let total = layer.allocated_blocks();
+    let mut done = 0;
+    for block in 0..layer.bat.len() as u64 {
+        let Some(at) = layer.block_offset(block) else { continue };
+        let mut bitmap = vec![0u8; geo.bitmap_size as usize];
+        read(src, at, &mut bitmap)?;
+        let mut new_bitmap = bitmap.clone();
+        let mut placed: Option<u64> = None;
+        let block_start = block * geo.block_size;
+        let mut w = 0;
+        while w < geo.block_size {
+            let buf = &mut data[..window as usize];
+            read(src, at + geo.bitmap_size + w, buf)?;
+            let v = block_start + w;
+            // The parent's bytes of the window (zeros past its end).
+            if let Some(p) = parent.as_mut() {
+                theirs.fill(0);
+                let psize = p.disk.size();
+                if v < psize {
+                    let n = (psize - v).min(window) as usize;
+                    p.read(v, &mut theirs[..n])?;
+                }
+            }
+            let mut keep = false;
+            for (i, sector) in buf.chunks_mut(512).enumerate() {
+                let s = w / 512 + i as u64;
+                let inside = v + (i as u64) * 512 < size;
+                let present = bit(&bitmap, s) && inside;
+                let same = differencing && present && sector == &theirs[i * 512..i * 512 + sector.len()];
+                if differencing && bit(&bitmap, s) && (same || !inside) {
+                    new_bitmap[(s / 8) as usize] &= !(0x80 >> (s % 8));
+                    sectors_cleared += u64::from(inside);
+                }
+                if !present || same {
+                    sector.fill(0);
+                } else if differencing || sector.iter().any(|b| *b != 0) {
+                    keep = true;
+                }
+            }
+            if keep {
+                let start = match placed {
+                    Some(s) => s,
+                    None => {
+                        let s = layout.place(block).ok_or_else(|| Error::Chain {
+                            code: "block-placed-twice",
+                            message: format!("block {block} was placed twice (a bug)"),
+                        })?;
+                        placed = Some(s);
+                        s
+                    }
+                };
+                out.write_at(start + geo.bitmap_size + w, buf)?;
+            }
+            w += window;
+        }
+        if let Some(start) = placed {
+            out.write_at(start, if differencing { &new_bitmap } else { &bitmap })?;
+        }
+        done += 1;
+        progress(done, total);
+    }
+    for (at, bytes) in layout.finish() {
+        out.write_at(at, &bytes)?;
+    }
+    out.set_len(layout.file_len())?;
+    Ok(Compacted {
+        blocks_before: total,
+        blocks_after: layout.placed(),
+        sectors_cleared,
+        file_len_before: layer.file_len,
+        file_len: layout.file_len(),
+    })
+}
+
+fn read(src: &dyn ReadAt, offset: u64, buf: &mut [u8]) -> Result<()> {
+    let len = buf.len() as u64;
+    if offset.saturating_add(len) > src.len() {
+        return Err(Error::OutOfFile { what: "block", offset, len, file_len: src.len() });
+    }
+    src.read_at(offset, buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reader::open_layer;
+    use crate::writer::DiskBuilder;
+
+    fn flatten(files: &[&Vec<u8>]) -> Vec<u8> {
+        let disk = Disk::new(files.iter().map(|f| open_layer(*f).unwrap()).collect(), false).unwrap();
+        let mut r = DiskReader::new(&disk, files.iter().map(|f| *f as &dyn ReadAt).collect()).unwrap();
+        let mut all = vec![0; disk.size() as usize];
+        r.read(0, &mut all).unwrap();
+        all
+    }
+
+    fn run(files: &[&Vec<u8>]) -> (Vec<u8>, Compacted) {
+        let disk = Disk::new(files.iter().map(|f| open_layer(*f).unwrap()).collect(), false).unwrap();
+        let mut out = Vec::new();
+        let c = compact(&disk, files.iter().map(|f| *f as &dyn ReadAt).collect(), &mut out, &mut |_, _| {}).unwrap();
+        (out, c)
+    }
+
+    #[test]
+    fn a_dynamic_disk_loses_its_zero_blocks() {
+        let mut d = DiskBuilder::dynamic(8 << 20, 1 << 20);
+        d.write(0, &[0; 4096]).write(3 << 20, &[5; 512]).write(5 << 20, &[0; 512]);
+        // Left-over bytes behind a clear bit of block 6, which reads as zeros.
+        d.set_bitmap(6, &[0]).set_block_data(6, 1024, &[9; 16]);
+        let input = d.build();
+        let (out, c) = run(&[&input]);
+        assert_eq!((c.blocks_before, c.blocks_after, c.sectors_cleared), (4, 1, 0));
+        assert!(flatten(&[&out]) == flatten(&[&input]));
+        let l = open_layer(&out).unwrap();
+        assert_eq!(l.footer.value.unique_id, open_layer(&input).unwrap().footer.value.unique_id);
+        assert!(l.block_offset(3).is_some());
+        assert_eq!(out.len() as u64, c.file_len);
+    }
+
+    #[test]
+    fn a_child_loses_the_sectors_identical_to_its_parent() {
+        let mut base = DiskBuilder::dynamic(4 << 20, 1 << 20);
+        base.write(0, &[1; 8192]).write(2 << 20, &[2; 512]);
+        let mut child = DiskBuilder::differencing(&base.parent_ref("base.vhd"), 1 << 20);
+        // Block 0: two sectors rewritten unchanged, one changed; block 2: unchanged only.
+        child.write(0, &[1; 1024]).write(4096, &[7; 512]).write(2 << 20, &[2; 512]);
+        let (b, c) = (base.build(), child.build());
+        let (out, r) = run(&[&c, &b]);
+        assert_eq!((r.blocks_before, r.blocks_after, r.sectors_cleared), (2, 1, 3));
+        assert!(flatten(&[&out, &b]) == flatten(&[&c, &b]));
+        let l = open_layer(&out).unwrap();
+        let bad: Vec<_> = l.findings.iter().filter(|f| f.severity > crate::Severity::Info).collect();
+        assert!(bad.is_empty(), "{bad:?}");
+        // Without the parent: refused.
+        let disk = Disk::new(vec![open_layer(&c).unwrap()], false).unwrap();
+        assert!(compact(&disk, vec![&c as &dyn ReadAt], &mut Vec::new(), &mut |_, _| {}).is_err());
+    }
+}

@@ -1,0 +1,628 @@
+//! `repair`: a copy of one damaged file with each recoverable defect fixed, each fix named with
+//! its offset in the damaged file:
+//!
+//! - the end footer rewritten from its copy at byte 0, or the copy from the end footer; a
+//!   511-byte footer written as 512 bytes; checksums recomputed where the fields are sane (the
+//!   disk could be opened through them);
+//! - a cut-off end restored: the footer written back; a fixed disk's missing bytes written as
+//!   zeros (lost, reported);
+//! - a BAT whose `max table entries` is smaller than the disk needs: the rest of the BAT read
+//!   from the file when every entry there is plausible;
+//! - BAT entries pointing past the end of the file, into the metadata, or into another block:
+//!   cleared (the data they pointed at is lost, reported); a block cut short keeps what the file
+//!   holds;
+//! - parent locators whose data cannot be read: dropped (the parent is still named by the
+//!   others and by its unicode name);
+//! - with `scrub`, left-over bytes behind clear bitmap bits zeroed.
+//!
+//! What cannot be fixed is reported ([`ActionKind::NotFixed`]). The copy is laid out anew by the
+//! writer, so that fields nobody reads (header version, unused offsets) come out right too.
+//! Reads through a [`ReadAt`], writes through a [`WriteAt`], a window of at most 1 MiB at a time.
+
+use crate::check::Progress;
+use crate::compact::same_identity;
+use crate::disk::bit;
+use crate::error::{Error, Result};
+use crate::footer::{self, DiskType, FOOTER_SIZE, NO_DATA_OFFSET};
+use crate::header::HEADER_SIZE;
+use crate::layer::{ByteRange, FooterSource, Layer, MAX_BAT_ENTRIES, MAX_DISK_SIZE, UNALLOCATED};
+use crate::reader::ReadAt;
+use crate::writer::{SparseLayout, WriteAt};
+
+/// What became of a defect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    /// Fixed without loss.
+    Fixed,
+    /// Fixed, but data was lost (it is named).
+    Lost,
+    /// Left as it is.
+    NotFixed,
+}
+
+impl ActionKind {
+    /// The word printed before the action.
+    pub fn word(self) -> &'static str {
+        match self {
+            ActionKind::Fixed => "fixed",
+            ActionKind::Lost => "lost",
+            ActionKind::NotFixed => "not fixed",
+        }
+    }
+}
+
+/// One thing repair did or could not do.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Action {
+    /// Fixed, lost or not fixed.
+    pub kind: ActionKind,
+    /// The offset in the damaged file it concerns.
+    pub offset: Option<u64>,
+    /// The finding code of the defect, when it is one the opener reports.
+    pub code: &'static str,
+    /// What was done, in plain words.
+    pub message: String,
+}
+
+/// What repair wrote.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Repaired {
+    /// Every fix, loss and defect left.
+    pub actions: Vec<Action>,
+    /// Blocks copied.
+    pub blocks: u64,
+    /// Sectors whose left-over bytes were zeroed (`scrub`).
+    pub sectors_scrubbed: u64,
+    /// The copy's length.
+    pub file_len: u64,
+}
+
+impl Repaired {
+    /// True when nothing was lost and nothing left unfixed.
+    pub fn complete(&self) -> bool {
+        self.actions.iter().all(|a| a.kind == ActionKind::Fixed)
+    }
+}
+
+fn act(actions: &mut Vec<Action>, kind: ActionKind, code: &'static str, offset: Option<u64>, message: String) {
+    actions.push(Action { kind, offset, code, message });
+}
+
+fn has(layer: &Layer, code: &str) -> bool {
+    layer.findings.iter().any(|f| f.code == code)
+}
+
+/// Repairs `layer` (opened from `src`) into `out`, which must start empty. Errors when no
+/// useful copy can be written (nothing is then to be kept of `out`).
+pub fn repair(layer: &Layer, src: &dyn ReadAt, scrub: bool, out: &mut dyn WriteAt, progress: Progress<'_>) -> Result<Repaired> {
+    let size = layer.size();
+    if size > MAX_DISK_SIZE {
+        return Err(Error::Chain {
+            code: "size-too-large",
+            message: format!(
+                "the current size {size} (footer at byte {:#x}) is more than the 2040 GiB the format allows: the field is damaged and the disk's real size is not known, so no copy is written",
+                layer.footer.offset + footer::off::CURRENT_SIZE as u64
+            ),
+        });
+    }
+    let mut actions = Vec::new();
+    footer_actions(layer, &mut actions);
+    match layer.disk_type() {
+        DiskType::Fixed => repair_fixed(layer, src, actions, out),
+        _ => repair_sparse(layer, src, scrub, actions, out, progress),
+    }
+}
+
+fn footer_actions(layer: &Layer, actions: &mut Vec<Action>) {
+    use ActionKind::*;
+    let f = &layer.footer;
+    let sparse = layer.disk_type().is_sparse();
+    let end_at = layer.file_len.saturating_sub(FOOTER_SIZE);
+    match layer.footer_source {
+        FooterSource::Copy => {
+            let why = match &layer.end_footer {
+                Some(e) if e.value.cookie_valid() => "its checksum was wrong",
+                _ if layer.file_len % 512 != 0 => "the file was cut short",
+                _ => "it was missing",
+            };
+            act(
+                actions,
+                Fixed,
+                if has(layer, "footer-missing") { "footer-missing" } else { "footer-checksum" },
+                Some(end_at),
+                format!("the end footer is written from the good copy at byte 0 ({why})"),
+            );
+        }
+        FooterSource::End511 => {
+            act(actions, Fixed, "footer-511", Some(f.offset), "the 511-byte footer at the end is written as a whole 512-byte footer".into())
+        }
+        FooterSource::End => {}
+    }
+    if f.value.file_format_version != footer::FILE_FORMAT_VERSION {
+        act(
+            actions,
+            Fixed,
+            "footer-version",
+            Some(f.offset + footer::off::FILE_FORMAT_VERSION as u64),
+            format!(
+                "the file format version {:#010x} is written as 0x00010000, the only one the spec defines",
+                f.value.file_format_version
+            ),
+        );
+    }
+    if !f.value.checksum_valid() {
+        act(
+            actions,
+            Fixed,
+            "footer-checksum",
+            Some(f.offset + footer::off::CHECKSUM as u64),
+            format!(
+                "the footer checksum is recomputed ({:#010x}, was {:#010x}): its fields are sane (the disk opens through them){}",
+                f.value.computed_checksum,
+                f.value.checksum,
+                if sparse { ", and both copies are written with it" } else { "" }
+            ),
+        );
+    }
+    if sparse && layer.footer_source != FooterSource::Copy {
+        for (code, what) in [
+            ("footer-copy-missing", "the footer copy at byte 0 was missing"),
+            ("footer-copy-checksum", "the footer copy at byte 0 had a wrong checksum"),
+            ("footer-copies-differ", "the footer copy at byte 0 differed from the end footer"),
+        ] {
+            if has(layer, code) {
+                act(actions, Fixed, code, Some(0), format!("{what}: it is written from the end footer"));
+            }
+        }
+    }
+}
+
+fn repair_fixed(layer: &Layer, src: &dyn ReadAt, mut actions: Vec<Action>, out: &mut dyn WriteAt) -> Result<Repaired> {
+    let size = layer.size();
+    let mut f = layer.footer.value.clone();
+    f.file_format_version = footer::FILE_FORMAT_VERSION;
+    if f.data_offset != NO_DATA_OFFSET {
+        act(
+            &mut actions,
+            ActionKind::Fixed,
+            if f.data_offset == u64::from(u32::MAX) { "data-offset-32bit" } else { "data-offset-fixed" },
+            Some(layer.footer.offset + footer::off::DATA_OFFSET as u64),
+            format!("the data offset {:#x} is written as 0xffffffffffffffff (a fixed disk has no dynamic header)", f.data_offset),
+        );
+        f.data_offset = NO_DATA_OFFSET;
+    }
+    let held = layer.data_end;
+    // The data the file holds, up to the disk's size (or all of it when it holds more).
+    let copy_len = if held > size {
+        act(
+            &mut actions,
+            ActionKind::NotFixed,
+            "fixed-extra",
+            Some(0),
+            format!(
+                "the file holds {held} bytes of data but the footer says the disk is {size} bytes; which one is right is not known, so every byte is kept and the footer left saying {size}"
+            ),
+        );
+        held
+    } else {
+        held
+    };
+    copy_range(src, 0, copy_len, out, 0, None)?;
+    let data_len = copy_len.max(size);
+    if size > held {
+        act(
+            &mut actions,
+            ActionKind::Lost,
+            "fixed-truncated",
+            Some(held),
+            format!(
+                "the file was cut short: the disk's bytes {held:#x}..{size:#x} ({} bytes) are missing and are written as zeros",
+                size - held
+            ),
+        );
+    }
+    out.write_at(data_len, &footer::encode(&f))?;
+    out.set_len(data_len + FOOTER_SIZE)?;
+    Ok(Repaired { actions, blocks: 0, sectors_scrubbed: 0, file_len: data_len + FOOTER_SIZE })
+}
+
+/// Copies `len` bytes of `src` at `from` to `out` at `to`, leaving all-zero pieces unwritten;
+/// bytes past the end of `src` are not copied (they read as zeros in the output).
+fn copy_range(src: &dyn ReadAt, from: u64, len: u64, out: &mut dyn WriteAt, to: u64, buf: Option<&mut Vec<u8>>) -> Result<()> {
+    let mut own = Vec::new();
+    let buf = match buf {
+        Some(b) => b,
+        None => {
+            own.resize(crate::convert::BUF, 0);
+            &mut own
+        }
+    };
+    let avail = src.len().saturating_sub(from).min(len);
+    let mut done = 0;
+    while done < avail {
+        let n = (avail - done).min(buf.len() as u64) as usize;
+        let piece = &mut buf[..n];
+        src.read_at(from + done, piece)?;
+        if piece.iter().any(|b| *b != 0) {
+            out.write_at(to + done, piece)?;
+        }
+        done += n as u64;
+    }
+    Ok(())
+}
+
+fn repair_sparse(
+    layer: &Layer,
+    src: &dyn ReadAt,
+    scrub: bool,
+    mut actions: Vec<Action>,
+    out: &mut dyn WriteAt,
+    progress: Progress<'_>,
+) -> Result<Repaired> {
+    use ActionKind::*;
+    let (Some(header), Some(geo)) = (layer.header.as_ref(), layer.block_geometry()) else {
+        return Err(Error::Chain { code: "header-unreadable", message: "the dynamic header could not be read".into() });
+    };
+    let size = layer.size();
+    crate::writer::check_layout(size, geo.block_size)?;
+    let h = &header.value;
+    let hat = |o: usize| header.offset + o as u64;
+    use crate::header::off;
+    if !h.checksum_valid() {
+        act(
+            &mut actions,
+            Fixed,
+            "header-checksum",
+            Some(hat(off::CHECKSUM)),
+            format!(
+                "the dynamic header checksum is recomputed (was {:#010x}, the fields give {:#010x}): its fields are sane (the BAT and blocks were found through them)",
+                h.checksum, h.computed_checksum
+            ),
+        );
+    }
+    if !geo.block_size.is_power_of_two() {
+        act(
+            &mut actions,
+            NotFixed,
+            "block-size-not-power-of-two",
+            Some(hat(off::BLOCK_SIZE)),
+            format!(
+                "the block size {} is not a power of two; the right one is not known, so the copy keeps it (`convert` writes a sound dynamic disk of the same content)",
+                geo.block_size
+            ),
+        );
+    }
+    if has(layer, "bat-overlaps-header") {
+        act(
+            &mut actions,
+            NotFixed,
+            "bat-overlaps-header",
+            Some(hat(off::TABLE_OFFSET)),
+            format!(
+                "the BAT offset {:#x} points into the footer copy or the dynamic header: the entries read there are header bytes, and the real BAT is not known; the blocks they name are copied only where they look sane",
+                h.table_offset
+            ),
+        );
+    }
+    // The BAT: as read, or read further when max table entries was too small.
+    let needed = size.div_ceil(geo.block_size);
+    let mut bat = layer.bat.clone();
+    let mut bat_bytes = layer.bat_range.map_or(0, |r| r.len);
+    if (bat.len() as u64) < needed {
+        if recover_bat(layer, src, needed, &mut bat, &mut actions)? {
+            bat_bytes = needed * 4;
+        }
+    } else if has(layer, "bat-too-long") {
+        act(
+            &mut actions,
+            Fixed,
+            "bat-too-long",
+            Some(hat(off::MAX_TABLE_ENTRIES)),
+            format!("max table entries {} is written as {needed}, the number of blocks the disk has", h.max_table_entries),
+        );
+    }
+    // Metadata the blocks must not overlap.
+    let mut metadata =
+        vec![("footer copy", ByteRange::new(0, FOOTER_SIZE)), ("dynamic header", ByteRange::new(header.offset, HEADER_SIZE))];
+    if let Some(r) = layer.bat_range {
+        metadata.push(("BAT", ByteRange::new(r.offset, bat_bytes.div_ceil(512) * 512)));
+    }
+    for l in &layer.locators {
+        if l.data.is_some() {
+            let e = &l.entry.value;
+            metadata.push(("parent locator data", ByteRange::new(e.platform_data_offset, u64::from(e.platform_data_length))));
+        }
+    }
+    for l in &layer.locators {
+        let e = &l.entry.value;
+        let why = match (&l.data, &l.path) {
+            (None, _) => Some("its data lies outside the file or is of an absurd length"),
+            (Some(_), Some(p)) if !p.valid => Some("its data is not valid text"),
+            _ => None,
+        };
+        if let Some(why) = why {
+            act(
+                &mut actions,
+                Fixed,
+                if l.data.is_none() { "locator-out-of-range" } else { "locator-encoding" },
+                Some(l.entry.offset),
+                format!(
+                    "parent locator {} ({}) is dropped: {why} (the parent is still named by the others and its unicode name)",
+                    e.index, e.platform_code
+                ),
+            );
+        } else if has(layer, "locator-space") && u64::from(e.platform_data_length) > e.data_space_bytes() {
+            act(
+                &mut actions,
+                Fixed,
+                "locator-space",
+                Some(l.entry.offset),
+                format!("parent locator {}'s data space is written large enough for its {} bytes of data", e.index, e.platform_data_length),
+            );
+        }
+    }
+    // Which blocks can be copied.
+    let block_len = geo.bitmap_size + geo.block_size;
+    let bat_at = layer.bat_range.map_or(0, |r| r.offset);
+    let mut candidates: Vec<(u64, usize)> = Vec::new();
+    let lose = |actions: &mut Vec<Action>, code: &'static str, i: usize, why: String| {
+        let v = i as u64 * geo.block_size;
+        act(
+            actions,
+            Lost,
+            code,
+            Some(bat_at + 4 * i as u64),
+            format!(
+                "BAT entry {i} is cleared: {why}; block {i} (virtual bytes {v:#x}..{:#x}) now reads as {}, and what it held is lost",
+                (v + geo.block_size).min(size),
+                if layer.disk_type() == DiskType::Differencing { "the parent's" } else { "zeros" }
+            ),
+        );
+    };
+    for (i, &e) in bat.iter().enumerate() {
+        if e == UNALLOCATED {
+            continue;
+        }
+        let r = ByteRange::new(u64::from(e) * 512, block_len);
+        if r.offset.saturating_add(geo.bitmap_size) > layer.data_end {
+            lose(
+                &mut actions,
+                "block-past-eof",
+                i,
+                format!("it pointed at byte {:#x}, past the end of the data at byte {:#x}", r.offset, layer.data_end),
+            );
+        } else if let Some((what, _)) = metadata.iter().find(|(_, m)| m.overlaps(&r)) {
+            lose(&mut actions, "block-overlaps-metadata", i, format!("it pointed at byte {:#x}, into the {what}", r.offset));
+        } else {
+            candidates.push((r.offset, i));
+        }
+    }
+    candidates.sort_unstable();
+    let mut keep = vec![false; bat.len()];
+    let mut reach: Option<(u64, usize)> = None;
+    for &(offset, i) in &candidates {
+        match reach {
+            Some((end, j)) if offset < end => lose(
+                &mut actions,
+                "blocks-overlap",
+                i,
+                format!("it pointed at byte {offset:#x}, inside block {j} (kept: the one earlier in the file, or of the lower index at the same byte)"),
+            ),
+            _ => {
+                keep[i] = true;
+                reach = Some((offset + block_len, i));
+            }
+        }
+    }
+    // Write.
+    let crate::compact::Identity { footer: mut footer_bytes, parent, locators } = same_identity(layer);
+    let v = footer::off::FILE_FORMAT_VERSION;
+    footer_bytes[v..v + 4].copy_from_slice(&footer::FILE_FORMAT_VERSION.to_be_bytes());
+    crate::writer::fix_footer_checksum(&mut footer_bytes, 0);
+    let mut layout = SparseLayout::new(&footer_bytes, u32::try_from(geo.block_size).unwrap_or(0), parent.as_ref(), &locators);
+    let mut buf = vec![0u8; crate::convert::BUF];
+    let mut bitmap = vec![0u8; geo.bitmap_size as usize];
+    let total = keep.iter().filter(|k| **k).count() as u64;
+    let (mut blocks, mut scrubbed) = (0u64, 0u64);
+    let window = geo.block_size.min(crate::convert::BUF as u64);
+    for (i, &e) in bat.iter().enumerate() {
+        if !keep[i] {
+            continue;
+        }
+        let from = u64::from(e) * 512;
+        let to = layout
+            .place(i as u64)
+            .ok_or_else(|| Error::Chain { code: "block-placed-twice", message: format!("block {i} was placed twice (a bug)") })?;
+        src.read_at(from, &mut bitmap)?;
+        out.write_at(to, &bitmap)?;
+        let data_from = from + geo.bitmap_size;
+        let held = layer.data_end.saturating_sub(data_from).min(geo.block_size);
+        if held < geo.block_size {
+            act(
+                &mut actions,
+                Lost,
+                "block-past-eof",
+                Some(bat_at + 4 * i as u64),
+                format!(
+                    "block {i} at byte {from:#x} is cut short by the end of the file: its last {} bytes are missing and are written as zeros",
+                    geo.block_size - held
+                ),
+            );
+        }
+        if scrub {
+            let mut w = 0;
+            while w < held {
+                let n = (held - w).min(window) as usize;
+                let piece = &mut buf[..n];
+                src.read_at(data_from + w, piece)?;
+                for (k, sector) in piece.chunks_mut(512).enumerate() {
+                    if !bit(&bitmap, w / 512 + k as u64) && sector.iter().any(|b| *b != 0) {
+                        sector.fill(0);
+                        scrubbed += 1;
+                    }
+                }
+                if piece.iter().any(|b| *b != 0) {
+                    out.write_at(to + geo.bitmap_size + w, piece)?;
+                }
+                w += n as u64;
+            }
+        } else {
+            copy_range(src, data_from, held, out, to + geo.bitmap_size, Some(&mut buf))?;
+        }
+        blocks += 1;
+        progress(blocks, total);
+    }
+    if scrub {
+        act(
+            &mut actions,
+            Fixed,
+            "unused-sectors-nonzero",
+            None,
+            format!("{scrubbed} sectors behind clear bitmap bits held left-over bytes: zeroed (--scrub)"),
+        );
+    }
+    for (at, bytes) in layout.finish() {
+        out.write_at(at, &bytes)?;
+    }
+    out.set_len(layout.file_len())?;
+    Ok(Repaired { actions, blocks, sectors_scrubbed: scrubbed, file_len: layout.file_len() })
+}
+
+/// `max table entries` is smaller than the disk needs: the entries after those declared are
+/// read from the file, and used when every one of them is unallocated or points inside the
+/// file at a whole sector past the BAT. True when they are.
+fn recover_bat(layer: &Layer, src: &dyn ReadAt, needed: u64, bat: &mut Vec<u32>, actions: &mut Vec<Action>) -> Result<bool> {
+    let Some((header, r)) = layer.header.as_ref().zip(layer.bat_range) else { return Ok(false) };
+    let at = header.offset + crate::header::off::MAX_TABLE_ENTRIES as u64;
+    let declared = bat.len() as u64;
+    let range = ByteRange::new(r.offset, needed.saturating_mul(4));
+    let bat_end = range.offset.saturating_add(needed.saturating_mul(4).div_ceil(512) * 512);
+    let why_not = if needed > MAX_BAT_ENTRIES || range.end() > layer.data_end {
+        format!("the {needed} entries it needs would reach past the end of the data")
+    } else {
+        let mut bytes = vec![0u8; (needed * 4) as usize];
+        src.read_at(range.offset, &mut bytes)?;
+        let entries: Vec<u32> = bytes.chunks_exact(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]])).collect();
+        let bad = entries[declared as usize..]
+            .iter()
+            .position(|&e| e != UNALLOCATED && !(u64::from(e) * 512 >= bat_end && u64::from(e) * 512 < layer.data_end));
+        let Some(k) = bad else {
+            let found = entries[declared as usize..].iter().filter(|e| **e != UNALLOCATED).count();
+            act(
+                actions,
+                ActionKind::Fixed,
+                "bat-too-short",
+                Some(at),
+                format!(
+                    "max table entries was {declared} but the disk needs {needed}: the BAT is read on to its full length at byte {:#x} (every entry there is sane; {found} more blocks found) and written with {needed} entries",
+                    range.offset
+                ),
+            );
+            *bat = entries;
+            return Ok(true);
+        };
+        format!(
+            "entry {} there ({:#010x}) is neither unallocated nor a place in the file past the BAT, so the bytes there are not a BAT",
+            declared as usize + k,
+            entries[declared as usize + k]
+        )
+    };
+    act(
+        actions,
+        ActionKind::NotFixed,
+        "bat-too-short",
+        Some(at),
+        format!(
+            "max table entries is {declared} but the disk needs {needed}; the rest of the BAT is not used because {}: blocks {declared} and on are unallocated in the copy (if they held data, it is lost)",
+            why_not
+        ),
+    );
+    bat.resize(needed as usize, UNALLOCATED);
+    Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reader::open_layer;
+    use crate::writer::{fix_footer_checksum, DiskBuilder};
+
+    fn content(file: &[u8]) -> Vec<u8> {
+        let file = &file.to_vec();
+        let disk = crate::Disk::new(vec![open_layer(file).unwrap()], false).unwrap();
+        let mut r = crate::reader::DiskReader::new(&disk, vec![file as &dyn ReadAt]).unwrap();
+        let mut all = vec![0; disk.size() as usize];
+        r.read(0, &mut all).unwrap();
+        all
+    }
+
+    fn run(file: &[u8], scrub: bool) -> (Vec<u8>, Repaired) {
+        let file = &file.to_vec();
+        let layer = open_layer(file).unwrap();
+        let mut out = Vec::new();
+        let r = repair(&layer, file, scrub, &mut out, &mut |_, _| {}).unwrap();
+        (out, r)
+    }
+
+    fn sound(file: &[u8]) {
+        let l = open_layer(&file.to_vec()).unwrap();
+        let bad: Vec<_> = l.findings.iter().filter(|f| f.severity > crate::Severity::Info).collect();
+        assert!(bad.is_empty(), "{bad:?}");
+    }
+
+    #[test]
+    fn footers_and_bat_entries() {
+        let mut d = DiskBuilder::dynamic(4 << 20, 1 << 20);
+        d.unique_id(crate::writer::uuid_from_seed(3)).write(0, &[1; 4096]).write(2 << 20, &[2; 512]);
+        let good = d.build();
+        let want = content(&good);
+        // The end footer's checksum broken: rewritten from the copy, nothing lost.
+        let mut f = good.clone();
+        let n = f.len();
+        f[n - 512 + 64] ^= 1;
+        let (out, r) = run(&f, false);
+        assert!(r.complete(), "{:?}", r.actions);
+        assert_eq!(r.actions.len(), 1);
+        assert_eq!(r.actions[0].offset, Some((n - 512) as u64));
+        assert!(content(&out) == want);
+        sound(&out);
+        // Both checksums broken: recomputed.
+        let mut f = good.clone();
+        f[100] ^= 1;
+        f[n - 512 + 100] ^= 1;
+        fix_footer_checksum(&mut f, 0);
+        f[64] ^= 1;
+        f[n - 512 + 64] ^= 1;
+        let (out, r) = run(&f, false);
+        assert!(r.complete() && content(&out) == want, "{:?}", r.actions);
+        sound(&out);
+        // Block 2's BAT entry past the end of the file: cleared, its data lost.
+        let mut f = good.clone();
+        f[1536 + 8..1536 + 12].copy_from_slice(&0x00ff_ffffu32.to_be_bytes());
+        let (out, r) = run(&f, false);
+        assert!(!r.complete());
+        assert_eq!(r.actions.iter().filter(|a| a.kind == ActionKind::Lost).map(|a| a.offset).collect::<Vec<_>>(), [Some(1536 + 8)]);
+        let mut w = want.clone();
+        w[2 << 20..(2 << 20) + 512].fill(0);
+        assert!(content(&out) == w);
+        sound(&out);
+    }
+
+    #[test]
+    fn scrub_zeroes_left_overs() {
+        let mut d = DiskBuilder::dynamic(2 << 20, 1 << 20);
+        d.write(0, &[1; 512]).set_block_data(0, 4096, &[9; 10]);
+        let f = d.build();
+        let (out, r) = run(&f, true);
+        assert_eq!(r.sectors_scrubbed, 1);
+        assert!(content(&out) == content(&f));
+        let l = open_layer(&out).unwrap();
+        let at = l.block_offset(0).unwrap() as usize + 512;
+        assert!(out[at + 4096..at + 4106].iter().all(|b| *b == 0));
+        let (out, r) = run(&f, false);
+        assert_eq!(r.sectors_scrubbed, 0);
+        let at = open_layer(&out).unwrap().block_offset(0).unwrap() as usize + 512;
+        assert_eq!(out[at + 4096], 9);
+    }
+}
