@@ -544,9 +544,43 @@ fn compare_copies(layer: &mut Layer) {
     }
 }
 
-/// A dynamic or differencing disk: the header, then the BAT and locators.
+/// A dynamic or differencing disk, in two rounds of reads: the dynamic header, then the BAT and
+/// the parent locators' data together. Each step is a named check below.
 fn open_sparse<'a>(mut layer: Layer, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> Result<Option<Layer>> {
-    let f = layer.footer.value.clone();
+    let header_range = header_place(&mut layer)?;
+    let Some(hb) = fetch(header_range) else {
+        need.push(header_range);
+        return Ok(None);
+    };
+    let header = Located { offset: header_range.offset, value: DynamicHeader::parse(hb) };
+    check_header(&mut layer, &header)?;
+    let bs = check_block_size(&mut layer, &header)?;
+    let bat_range = bat_place(&mut layer, &header, bs, header_range)?;
+    let locator_ranges = locator_places(&mut layer, &header);
+
+    // One round for the BAT and all the locators.
+    let bat_bytes = fetch(bat_range);
+    let loc_bytes: Vec<_> = locator_ranges.iter().map(|(_, _, r)| fetch(*r)).collect();
+    if bat_bytes.is_none() || loc_bytes.iter().any(Option::is_none) {
+        need.push(bat_range);
+        need.extend(locator_ranges.iter().map(|(_, _, r)| *r));
+        return Ok(None);
+    }
+    let Some(bat_bytes) = bat_bytes else { return Ok(None) };
+    layer.bat = bat_bytes.chunks_exact(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]])).collect();
+    layer.bat_range = Some(bat_range);
+    take_locators(&mut layer, locator_ranges, loc_bytes);
+    layer.header = Some(header);
+    if layer.disk_type() == DiskType::Differencing {
+        check_differencing_header(&mut layer);
+    }
+    check_blocks(&mut layer);
+    Ok(Some(layer))
+}
+
+/// Where the dynamic header is: the footer's data offset, which must point inside the file.
+fn header_place(layer: &mut Layer) -> Result<ByteRange> {
+    let f = &layer.footer.value;
     let data_offset_at = layer.footer.offset + crate::footer::off::DATA_OFFSET as u64;
     let header_range = ByteRange::new(f.data_offset, HEADER_SIZE);
     if f.data_offset == NO_DATA_OFFSET || f.data_offset == u64::from(u32::MAX) {
@@ -560,17 +594,15 @@ fn open_sparse<'a>(mut layer: Layer, fetch: &Fetch<'a>, need: &mut Vec<ByteRange
         return Err(Error::OutOfFile { what: "dynamic header", offset: f.data_offset, len: HEADER_SIZE, file_len: layer.file_len });
     }
     if f.data_offset < FOOTER_SIZE {
-        layer.findings.push(Finding::error(
-            "header-overlaps-footer",
-            data_offset_at,
-            format!("the dynamic header at byte {:#x} overlaps the footer copy at byte 0", f.data_offset),
-        ));
+        let message = format!("the dynamic header at byte {:#x} overlaps the footer copy at byte 0", f.data_offset);
+        layer.findings.push(Finding::error("header-overlaps-footer", data_offset_at, message));
     }
-    let Some(hb) = fetch(header_range) else {
-        need.push(header_range);
-        return Ok(None);
-    };
-    let header = Located { offset: f.data_offset, value: DynamicHeader::parse(hb) };
+    Ok(header_range)
+}
+
+/// The dynamic header's own fields: its cookie (without which it is not a header), checksum,
+/// version, unused data offset and reserved bytes.
+fn check_header(layer: &mut Layer, header: &Located<DynamicHeader>) -> Result<()> {
     let h = &header.value;
     use crate::header::off;
     let hat = |o: usize| header.offset + o as u64;
@@ -608,8 +640,15 @@ fn open_sparse<'a>(mut layer: Layer, fetch: &Fetch<'a>, need: &mut Vec<ByteRange
     if !h.reserved_is_zero() {
         layer.findings.push(Finding::info("header-reserved", hat(off::RESERVED1), "reserved bytes of the dynamic header are not all zero"));
     }
-    // Block size: must be a whole number of sectors to be readable at all.
-    let bs = h.block_size;
+    Ok(())
+}
+
+/// The block size: a whole number of sectors (else no block can be found) no larger than this
+/// viewer reads, and a power of two as the spec requires.
+fn check_block_size(layer: &mut Layer, header: &Located<DynamicHeader>) -> Result<u32> {
+    use crate::header::off;
+    let hat = |o: usize| header.offset + o as u64;
+    let bs = header.value.block_size;
     if bs == 0 || bs % 512 != 0 {
         return Err(Error::invalid(
             "block-size",
@@ -634,7 +673,16 @@ fn open_sparse<'a>(mut layer: Layer, fetch: &Fetch<'a>, need: &mut Vec<ByteRange
             format!("block size {bs} is not a power of two, as the spec requires; other readers will refuse or misread this disk"),
         ));
     }
-    // BAT entries: as many as the disk needs, at most as many as the header declares.
+    Ok(bs)
+}
+
+/// Where the BAT is and how many entries are read: as many as the disk needs, at most as many as
+/// the header declares, inside the file and clear of the footer copy and the header.
+fn bat_place(layer: &mut Layer, header: &Located<DynamicHeader>, bs: u32, header_range: ByteRange) -> Result<ByteRange> {
+    use crate::header::off;
+    let h = &header.value;
+    let f = &layer.footer.value;
+    let hat = |o: usize| header.offset + o as u64;
     let needed = f.current_size.div_ceil(u64::from(bs));
     let declared = u64::from(h.max_table_entries);
     if declared < needed {
@@ -708,7 +756,15 @@ fn open_sparse<'a>(mut layer: Layer, fetch: &Fetch<'a>, need: &mut Vec<ByteRange
         ));
     }
 
-    // Parent locators: which data can be read.
+    Ok(bat_range)
+}
+
+/// The parent locators whose data can be read, with the entry's offset and the data's range;
+/// the others are findings (and kept without data).
+fn locator_places(layer: &mut Layer, header: &Located<DynamicHeader>) -> Vec<(LocatorEntry, u64, ByteRange)> {
+    use crate::header::off;
+    let h = &header.value;
+    let hat = |o: usize| header.offset + o as u64;
     let mut locator_ranges = Vec::new();
     for entry in &h.locators {
         let at = hat(off::PARENT_LOCATORS + entry.index * off::LOCATOR_SIZE);
@@ -759,7 +815,7 @@ fn open_sparse<'a>(mut layer: Layer, fetch: &Fetch<'a>, need: &mut Vec<ByteRange
         }
         locator_ranges.push((entry.clone(), at, range));
     }
-    if f.disk_type == DiskType::Dynamic && !locator_ranges.is_empty() {
+    if layer.disk_type() == DiskType::Dynamic && !locator_ranges.is_empty() {
         layer.findings.push(Finding::info(
             "locator-on-dynamic",
             hat(off::PARENT_LOCATORS),
@@ -767,18 +823,12 @@ fn open_sparse<'a>(mut layer: Layer, fetch: &Fetch<'a>, need: &mut Vec<ByteRange
         ));
     }
 
-    // One round for the BAT and all the locators.
-    let bat_bytes = fetch(bat_range);
-    let loc_bytes: Vec<_> = locator_ranges.iter().map(|(_, _, r)| fetch(*r)).collect();
-    if bat_bytes.is_none() || loc_bytes.iter().any(Option::is_none) {
-        need.push(bat_range);
-        need.extend(locator_ranges.iter().map(|(_, _, r)| *r));
-        return Ok(None);
-    }
-    let Some(bat_bytes) = bat_bytes else { return Ok(None) };
-    layer.bat = bat_bytes.chunks_exact(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]])).collect();
-    layer.bat_range = Some(bat_range);
-    for ((entry, at, _), data) in locator_ranges.into_iter().zip(loc_bytes) {
+    locator_ranges
+}
+
+/// The locators' data as read: each decoded into a path (a finding where it is not valid text).
+fn take_locators(layer: &mut Layer, places: Vec<(LocatorEntry, u64, ByteRange)>, data: Vec<Option<&[u8]>>) {
+    for ((entry, at, _), data) in places.into_iter().zip(data) {
         let data = data.unwrap_or_default().to_vec();
         let path = decode_path(entry.platform(), &data);
         if !path.valid {
@@ -796,12 +846,6 @@ fn open_sparse<'a>(mut layer: Layer, fetch: &Fetch<'a>, need: &mut Vec<ByteRange
         layer.locators.push(Locator { entry: Located { offset: at, value: entry }, data: Some(data), path: Some(path) });
     }
     layer.locators.sort_by_key(|l| l.entry.value.index);
-    layer.header = Some(header);
-    if f.disk_type == DiskType::Differencing {
-        check_differencing_header(&mut layer);
-    }
-    check_blocks(&mut layer);
-    Ok(Some(layer))
 }
 
 fn check_differencing_header(layer: &mut Layer) {
