@@ -24,8 +24,47 @@ const GRAND = sample('grandchild.vhd');
 const DYNAMIC = sample('dynamic.vhd');
 const CHAIN = [GRAND, CHILD, BASE];
 
+/**
+ * The page's controls and views that the suite uses, in one place, so that a rework of the
+ * page's markup changes only this table; values are read through data-field attributes and text.
+ */
+const UI = {
+  wasmReady: 'body[data-wasm="ready"]',
+  fileInput: '#file-input',
+  drop: '#drop',
+  summary: '#summary-body',
+  structures: '#structures-body',
+  chain: '#chain',
+  layerSelect: '#layer-select',
+  hexVirtual: 'input[name="hex-mode"][value="virtual"]',
+  hexAt: '#hex-at',
+  hexShow: '#hex-form button[type="submit"]',
+  hexSource: '#hex-source',
+  hexBytes: '#hex-dump .hexes span',
+  hexMarked: '#hex-dump .mark',
+  provenance: '#provenance',
+  scan: '#prov-scan',
+  scanState: '#prov-state',
+  scanLegend: '#prov-legend .key',
+  findingsPanel: '#findings',
+  findings: '#findings-body',
+  finding: '#findings-body li.finding',
+  check: '#check-run',
+  checkBody: '#check-body',
+  exportRaw: '#export-raw',
+  exportInfo: '#export-info',
+  exportNote: '#export-note',
+};
+/** The same inside the <vhd-viewer> element's shadow root. */
+const EL = {
+  source: '.source',
+  hexBytes: '.dump .hexes span',
+  scan: '[data-view=bitmap] .controls button',
+  scanState: '.prov-state',
+};
+
 /** The views of the page that carry data-fields of the top file's info. */
-const SCOPES = ['#summary-body', '#structures-body', '#chain', '#findings-body'];
+const SCOPES = [UI.summary, UI.structures, UI.chain, UI.findings];
 
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
@@ -54,7 +93,7 @@ export function pageTests(engine) {
   async function viewer() {
     const page = await browser.newPage();
     await page.goto(site.url);
-    await page.waitForSelector('body[data-wasm="ready"]');
+    await page.waitForSelector(UI.wasmReady);
     await quiet();
     return page;
   }
@@ -112,14 +151,17 @@ export function pageTests(engine) {
 
   /** Shows virtual sector `n` in the hex view; returns its bytes and the layer it came from. */
   async function showSector(page, n) {
-    await page.select('input[name="hex-mode"][value="virtual"]', true);
-    await page.fill('#hex-at', String(n));
-    await page.click('#hex-form button[type="submit"]');
-    await page.waitFor((s) => document.querySelector('#hex-source strong')?.textContent === `Virtual sector ${s}`, n);
-    const { hexes, layer } = await page.evaluate(() => ({
-      hexes: [...document.querySelectorAll('#hex-dump .hexes span')].map((e) => e.textContent),
-      layer: document.getElementById('hex-source').dataset.layer,
-    }));
+    await page.select(UI.hexVirtual, true);
+    await page.fill(UI.hexAt, String(n));
+    await page.click(UI.hexShow);
+    await page.waitFor(([sel, s]) => document.querySelector(`${sel} strong`)?.textContent === `Virtual sector ${s}`, [UI.hexSource, n]);
+    const { hexes, layer } = await page.evaluate(
+      ([source, bytes]) => ({
+        hexes: [...document.querySelectorAll(bytes)].map((e) => e.textContent),
+        layer: document.querySelector(source).dataset.layer,
+      }),
+      [UI.hexSource, UI.hexBytes],
+    );
     return { bytes: Buffer.from(hexes.map((x) => (x === '··' ? 0 : parseInt(x, 16)))), layer: Number(layer) };
   }
 
@@ -152,19 +194,19 @@ export function pageTests(engine) {
     const page = await viewer();
     const loaded = await requests(page);
     assert.ok(loaded.server > 3 && loaded.page > 3, `loading the page made requests: ${JSON.stringify(loaded)}`);
-    await page.setFiles('#file-input', [BASE, GRAND, CHILD]);
+    await page.setFiles(UI.fileInput, [BASE, GRAND, CHILD]);
     assert.equal(await settled(page), 'ready');
     const expected = cliInfo(GRAND, [CHILD, BASE]);
     assert.equal(expected.chain.length, 3);
     const keys = await compareAll(page, expected);
     assert.ok(keys.size > 80, `${keys.size} values shown`);
-    assert.equal(await page.text('#chain [data-field="chain.0.parent_verified"]'), 'true');
-    assert.equal(await page.text('#chain [data-field="chain.2.file"]'), 'base.vhd');
+    assert.equal(await page.text(`${UI.chain} [data-field="chain.0.parent_verified"]`), 'true');
+    assert.equal(await page.text(`${UI.chain} [data-field="chain.2.file"]`), 'base.vhd');
     // Each layer's own footer and header, as info --json gives it for that file.
-    await page.select('#layer-select', '1');
-    await compareFields(page, ['#structures-body'], cliInfo(CHILD, [BASE]));
-    await page.select('#layer-select', '0');
-    await compareFields(page, ['#structures-body'], expected);
+    await page.select(UI.layerSelect, '1');
+    await compareFields(page, [UI.structures], cliInfo(CHILD, [BASE]));
+    await page.select(UI.layerSelect, '0');
+    await compareFields(page, [UI.structures], expected);
 
     // The hex view: sectors read through the chain come from the file and offset map --json
     // names, with the bytes of cat.
@@ -177,13 +219,14 @@ export function pageTests(engine) {
       const e = map.find((e) => e.start <= sector * 512 && sector * 512 < e.start + e.length);
       assert.equal(e.layer, layer);
       const where = `read from ${e.file} (layer ${layer}) at file offset 0x${(e.file_offset + sector * 512 - e.start).toString(16)}.`;
-      assert.ok((await page.text('#hex-source')).endsWith(where), `${await page.text('#hex-source')} ends with ${where}`);
+      const said = await page.text(UI.hexSource);
+      assert.ok(said.endsWith(where), `${said} ends with ${where}`);
     }
 
     // The exact scan: the map's legend counts the squares map --json implies.
-    await page.click('#prov-scan');
-    await page.waitForText('#prov-state', /^Exact: every block bitmap was read/);
-    const legend = await page.evaluate(() => [...document.querySelectorAll('#prov-legend .key')].map((k) => k.textContent));
+    await page.click(UI.scan);
+    await page.waitForText(UI.scanState, /^Exact: every block bitmap was read/);
+    const legend = await page.evaluate((sel) => [...document.querySelectorAll(sel)].map((k) => k.textContent), UI.scanLegend);
     const [, num, unit] = /^one square = ([\d.]+) (bytes|KiB|MiB|GiB) of the virtual disk$/.exec(legend.at(-1));
     const cell = Number(num) * UNITS[unit];
     const want = expectedLegend(map, expected.current_size, ['grandchild.vhd', 'child.vhd', 'base.vhd'], cell);
@@ -191,7 +234,7 @@ export function pageTests(engine) {
     assert.deepEqual(legend.slice(0, -1), want.legend);
 
     await page.screenshot(shot('chain'), { fullPage: true });
-    await page.screenshot(shot('provenance'), { selector: '#provenance' });
+    await page.screenshot(shot('provenance'), { selector: UI.provenance });
     assert.deepEqual(await page.errors(), []);
     assert.deepEqual(await requests(page), loaded, 'no request after the page loaded: the files are read in the page');
     await page.close();
@@ -214,41 +257,41 @@ export function pageTests(engine) {
 
     const page = await viewer();
     // A drop of a File built in the page: the same path as a file dragged from the desktop.
-    await page.evaluate(({ name, b64 }) => {
+    await page.evaluate(({ name, b64, drop }) => {
       const dt = new DataTransfer();
       dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name));
-      const target = document.getElementById('drop');
+      const target = document.querySelector(drop);
       for (const type of ['dragenter', 'dragover', 'drop']) target.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
-    }, { name: 'damaged.vhd', b64: bytes.toString('base64') });
+    }, { name: 'damaged.vhd', b64: bytes.toString('base64'), drop: UI.drop });
     assert.equal(await settled(page), 'ready');
     const expected = cliInfo(bad);
     const codes = expected.all_findings.map((f) => f.code);
     assert.ok(codes.includes('footer-checksum') && codes.includes('block-past-eof'), codes.join());
     await compareAll(page, expected);
-    const classes = await page.evaluate(() => [...document.querySelectorAll('#findings-body li.finding')].map((li) => li.className));
+    const classes = await page.evaluate((sel) => [...document.querySelectorAll(sel)].map((li) => li.className), UI.finding);
     assert.equal(classes.length, expected.all_findings.length);
     assert.equal(classes.filter((c) => /\berror\b/.test(c)).length, expected.all_findings.filter((f) => f.severity === 'error').length);
     // The finding about the BAT entry points at it: the hex view shows the file there.
     const i = codes.indexOf('block-past-eof');
-    await page.click('#findings-body li.finding button', { nth: i });
-    await page.waitForText('#hex-source', new RegExp(`byte 0x${info.table_offset.toString(16)} highlighted`));
-    assert.deepEqual(await page.evaluate(() => [...document.querySelectorAll('#hex-dump .mark')].map((e) => e.textContent)), ['00']);
-    await page.screenshot(shot('findings'), { selector: '#findings' });
+    await page.click(`${UI.finding} button`, { nth: i });
+    await page.waitForText(UI.hexSource, new RegExp(`byte 0x${info.table_offset.toString(16)} highlighted`));
+    assert.deepEqual(await page.evaluate((sel) => [...document.querySelectorAll(sel)].map((e) => e.textContent), UI.hexMarked), ['00']);
+    await page.screenshot(shot('findings'), { selector: UI.findingsPanel });
 
     // The full check of another file, given through the file input.
     const all = JSON.parse(execFileSync(cliPath(), ['check', '--json', leftover], { encoding: 'utf8' }));
     const deep = all.slice(cliInfo(leftover).all_findings.length);
     assert.deepEqual(deep.map((f) => f.code), ['unused-sectors-nonzero']);
-    await page.setFiles('#file-input', [leftover]);
-    await page.waitFor(() => document.querySelector('#summary-body [data-field="file"]')?.textContent === 'leftover.vhd');
+    await page.setFiles(UI.fileInput, [leftover]);
+    await page.waitFor((sel) => document.querySelector(`${sel} [data-field="file"]`)?.textContent === 'leftover.vhd', UI.summary);
     assert.equal(await settled(page), 'ready');
-    await page.click('#check-run');
-    await page.waitForSelector('#check-body .verdict');
-    const shown = Object.fromEntries(await dataFields(page, '#check-body'));
+    await page.click(UI.check);
+    await page.waitForSelector(`${UI.checkBody} .verdict`);
+    const shown = Object.fromEntries(await dataFields(page, UI.checkBody));
     deep.forEach((f, i) => {
       for (const key of ['code', 'severity', 'message', 'offset']) assert.equal(shown[`check_findings.${i}.${key}`], String(f[key]), `check finding ${i} ${key}`);
     });
-    assert.equal(await page.evaluate(() => document.querySelectorAll('#check-body li.finding').length), deep.length);
+    assert.equal(await page.evaluate((sel) => document.querySelectorAll(`${sel} li.finding`).length, UI.checkBody), deep.length);
     assert.deepEqual(await page.errors(), []);
     await page.close();
   });
@@ -265,16 +308,16 @@ export function pageTests(engine) {
         delete window.showSaveFilePicker;
       });
     }
-    await page.setFiles('#file-input', CHAIN);
+    await page.setFiles(UI.fileInput, CHAIN);
     assert.equal(await settled(page), 'ready');
-    const raw = await page.download('#export-raw');
+    const raw = await page.download(UI.exportRaw);
     assert.equal(raw.name, 'grandchild.img');
     const want = cliCat(GRAND, [CHILD, BASE]);
     const got = readFileSync(raw.path);
     assert.equal(got.length, want.length, 'the downloaded image has the size of the disk');
     assert.equal(sha256(got), sha256(want), 'the downloaded image equals vhd-viewer cat');
-    assert.match(await page.text('#export-note'), /Saving grandchild\.img/);
-    const json = await page.download('#export-info');
+    assert.match(await page.text(UI.exportNote), /Saving grandchild\.img/);
+    const json = await page.download(UI.exportInfo);
     assert.deepEqual(JSON.parse(readFileSync(json.path, 'utf8')), cliInfo(GRAND, [CHILD, BASE]));
     assert.deepEqual(await page.errors(), []);
     await page.close();
@@ -285,7 +328,7 @@ export function pageTests(engine) {
     { skip: !FEATURES.fileSystemAccess[engine] && `${engine} has no File System Access API (showSaveFilePicker); its export is the download tested above` },
     async () => {
       const page = await viewer();
-      await page.setFiles('#file-input', CHAIN);
+      await page.setFiles(UI.fileInput, CHAIN);
       assert.equal(await settled(page), 'ready');
       // The real picker opens a dialog: a stand-in gives a file in memory, sized first and
       // written at offsets, as the real one is.
@@ -316,12 +359,12 @@ export function pageTests(engine) {
           },
         });
       });
-      await page.click('#export-raw');
+      await page.click(UI.exportRaw);
       const written = await page.waitFor(() => window.__written?.sha && window.__written);
       const want = cliCat(GRAND, [CHILD, BASE]);
       assert.equal(written.size, want.length);
       assert.equal(written.sha, sha256(want));
-      assert.match(await page.text('#export-note'), /Saved grandchild\.img/);
+      assert.match(await page.text(UI.exportNote), /Saved grandchild\.img/);
       assert.deepEqual(await page.errors(), []);
       await page.close();
     },
@@ -343,21 +386,21 @@ export function pageTests(engine) {
     // Sectors read through the chain over HTTP come from the right file with the right bytes.
     // (First the sector the element shows by itself: a sector asked for while an earlier one is
     // still being read can be overwritten by the earlier one when its answer comes later.)
-    await page.waitFor(() => document.querySelector('#remote').shadowRoot.querySelector('.source strong')?.textContent === 'Virtual sector 0');
+    await page.waitFor((sel) => document.querySelector('#remote').shadowRoot.querySelector(`${sel} strong`)?.textContent === 'Virtual sector 0', EL.source);
     const raw = cliCat(GRAND, [CHILD, BASE]);
     for (const [sector, layer] of [[66, 0], [64, 1], [63, 2]]) {
       await page.evaluate((s) => document.querySelector('#remote').setAttribute('sector', String(s)), sector);
-      await page.waitFor((s) => document.querySelector('#remote').shadowRoot.querySelector('.source strong')?.textContent === `Virtual sector ${s}`, sector);
-      const got = await page.evaluate(() => {
+      await page.waitFor(([sel, s]) => document.querySelector('#remote').shadowRoot.querySelector(`${sel} strong`)?.textContent === `Virtual sector ${s}`, [EL.source, sector]);
+      const got = await page.evaluate(([source, bytes]) => {
         const root = document.querySelector('#remote').shadowRoot;
-        return { layer: root.querySelector('.source').dataset.layer, hexes: [...root.querySelectorAll('.dump .hexes span')].map((e) => e.textContent) };
-      });
+        return { layer: root.querySelector(source).dataset.layer, hexes: [...root.querySelectorAll(bytes)].map((e) => e.textContent) };
+      }, [EL.source, EL.hexBytes]);
       assert.equal(got.layer, String(layer), `sector ${sector} comes from layer ${layer}`);
       assert.deepEqual(Buffer.from(got.hexes.map((x) => parseInt(x, 16))), raw.subarray(sector * 512, sector * 512 + 512), `sector ${sector}`);
     }
     // The exact map reads the bitmaps, over HTTP too.
-    await page.evaluate(() => document.querySelector('#remote').shadowRoot.querySelector('[data-view=bitmap] .controls button').click());
-    await page.waitFor(() => /^Exact/.test(document.querySelector('#remote').shadowRoot.querySelector('.prov-state').textContent));
+    await page.evaluate((sel) => document.querySelector('#remote').shadowRoot.querySelector(sel).click(), EL.scan);
+    await page.waitFor((sel) => /^Exact/.test(document.querySelector('#remote').shadowRoot.querySelector(sel).textContent), EL.scanState);
 
     // Every request for the disks asked for a part and got it (206); together far less than the files.
     await quiet();
