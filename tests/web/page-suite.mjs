@@ -13,9 +13,10 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { serve } from '../../scripts/serve.mjs';
 import { launch, FEATURES } from './engines.mjs';
-import { cliInfo, cliCat, cliPath, tempDir, screenshotPath, text, at, WWW, SAMPLES } from './helpers.mjs';
+import { cliInfo, cliCat, cliPath, tempDir, screenshotPath, text, at, ROOT, WWW, SAMPLES } from './helpers.mjs';
 
 const sample = (n) => join(SAMPLES, n);
 const BASE = sample('base.vhd');
@@ -369,6 +370,25 @@ export function pageTests(engine) {
       await page.close();
     },
   );
+
+  test(`${engine}: the self-contained file (dist/vhd-viewer.html) works opened from disk (file://): values equal info --json, no request`, async () => {
+    const file = join(ROOT, 'dist', 'vhd-viewer.html');
+    assert.ok(existsSync(file), `${file} is missing: run make package`);
+    const page = await browser.newPage();
+    await page.goto(pathToFileURL(file).href);
+    await page.waitForSelector(UI.wasmReady);
+    await page.setFiles(UI.fileInput, CHAIN);
+    assert.equal(await settled(page), 'ready');
+    const keys = await compareAll(page, cliInfo(GRAND, [CHILD, BASE]));
+    assert.ok(keys.size > 80, `${keys.size} values shown`);
+    // The styles of the views are inside the file too: the chain is drawn as a row of boxes.
+    assert.equal(await page.evaluate((sel) => getComputedStyle(document.querySelector(`${sel} ol.chain`)).display, UI.chain), 'flex');
+    const fetched = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
+    assert.deepEqual(fetched.filter((u) => !u.startsWith('file:') && !u.startsWith('data:') && !u.startsWith('blob:')), [], 'nothing is fetched from any server');
+    await page.screenshot(shot('self-contained'), { selector: UI.chain });
+    assert.deepEqual(await page.errors(), []);
+    await page.close();
+  });
 
   test(`${engine}: the <vhd-viewer> element reads a remote chain over HTTP Range: values equal info --json, sectors equal cat, only parts travel`, async () => {
     const page = await browser.newPage();
