@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { readdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { inflateSync, deflateSync, crc32 } from 'node:zlib';
+import { inflateSync, deflateSync } from 'node:zlib';
 import { CHROMIUM_ARGS, tempDir } from './helpers.mjs';
 
 export const ENGINES = ['chromium', 'firefox', 'webkit'];
@@ -343,6 +343,9 @@ async function launchWebKit(viewport, downloadsDir) {
   let stderr = '';
   driver.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
   const exited = new Promise((r) => driver.on('exit', r));
+  // If this process ends without closing the browser (a crash, a timeout), its group goes too.
+  const orphan = () => killGroup(driver);
+  process.once('exit', orphan);
   const wd = new WebDriver(`http://127.0.0.1:${port}`);
   const end = Date.now() + 30_000;
   for (;;) {
@@ -383,6 +386,7 @@ async function launchWebKit(viewport, downloadsDir) {
     async close() {
       await wd.call('DELETE', session).catch(() => {});
       killGroup(driver);
+      process.off('exit', orphan);
       await Promise.race([exited, sleep(5000)]);
     },
   };
@@ -412,6 +416,18 @@ class WebDriver {
     if (!r.ok) throw new Error(`webkit: ${method} ${path}: ${json.value?.error}: ${json.value?.message}`);
     return json.value;
   }
+}
+
+/** CRC-32 (the PNG chunks' checksum; zlib.crc32 is only in newer Node versions). */
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
 }
 
 /** Cuts `box` out of an 8-bit RGB or RGBA PNG (not interlaced), as a new PNG. */
