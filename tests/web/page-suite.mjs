@@ -62,12 +62,49 @@ const EL = {
   hexBytes: '.dump .hexes span',
   scan: '[data-view=bitmap] .controls button',
   scanState: '.prov-state',
+  scanLegend: '[data-view=bitmap] .legend .key',
 };
 
 /** The views of the page that carry data-fields of the top file's info. */
 const SCOPES = [UI.summary, UI.structures, UI.chain, UI.findings];
 
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+
+/** `vhd-viewer map --json` of the sample chain. */
+const chainMap = () => JSON.parse(execFileSync(cliPath(), ['map', 'grandchild.vhd', '--parent', 'child.vhd', '--parent', 'base.vhd', '--json'], { cwd: SAMPLES, encoding: 'utf8' }));
+
+const UNITS = { bytes: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30 };
+
+/** The provenance legend (its keys' texts, the last one the square's size) that map --json implies. */
+function checkLegend(legend, map, size) {
+  const [, num, unit] = /^one square = ([\d.]+) (bytes|KiB|MiB|GiB) of the virtual disk$/.exec(legend.at(-1));
+  const want = expectedLegend(map, size, ['grandchild.vhd', 'child.vhd', 'base.vhd'], Number(num) * UNITS[unit]);
+  assert.ok(want.mixed > 0, 'some square mixes layers');
+  assert.deepEqual(legend.slice(0, -1), want.legend);
+}
+
+/** The provenance legend `map --json` implies for squares of `cell` bytes. */
+function expectedLegend(map, size, names, cell) {
+  const squares = Math.ceil(size / cell);
+  const layers = new Array(squares).fill(0);
+  const zeros = new Array(squares).fill(false);
+  for (const e of map) {
+    for (let c = Math.floor(e.start / cell); c < Math.ceil((e.start + e.length) / cell); c++) {
+      if (e.kind === 'data') layers[c] |= 1 << e.layer;
+      else if (e.kind === 'zero') zeros[c] = true;
+      else throw new Error(`unexpected extent ${JSON.stringify(e)}`);
+    }
+  }
+  const count = (pred) => layers.filter(pred).length;
+  const legend = [`zeros: ${layers.filter((m, c) => m === 0 && zeros[c]).length}`];
+  names.forEach((name, k) => {
+    const n = count((m) => m === 1 << k);
+    if (n) legend.push(`${name}: ${n}`);
+  });
+  const mixed = count((m) => m && m & (m - 1));
+  if (mixed) legend.push(`several files: ${mixed}`);
+  return { legend, mixed };
+}
 
 export function pageTests(engine) {
   let browser;
@@ -166,31 +203,6 @@ export function pageTests(engine) {
     return { bytes: Buffer.from(hexes.map((x) => (x === '··' ? 0 : parseInt(x, 16)))), layer: Number(layer) };
   }
 
-  /** The provenance legend `map --json` implies for squares of `cell` bytes. */
-  function expectedLegend(map, size, names, cell) {
-    const squares = Math.ceil(size / cell);
-    const layers = new Array(squares).fill(0);
-    const zeros = new Array(squares).fill(false);
-    for (const e of map) {
-      for (let c = Math.floor(e.start / cell); c < Math.ceil((e.start + e.length) / cell); c++) {
-        if (e.kind === 'data') layers[c] |= 1 << e.layer;
-        else if (e.kind === 'zero') zeros[c] = true;
-        else throw new Error(`unexpected extent ${JSON.stringify(e)}`);
-      }
-    }
-    const count = (pred) => layers.filter(pred).length;
-    const legend = [`zeros: ${layers.filter((m, c) => m === 0 && zeros[c]).length}`];
-    names.forEach((name, k) => {
-      const n = count((m) => m === 1 << k);
-      if (n) legend.push(`${name}: ${n}`);
-    });
-    const mixed = count((m) => m && m & (m - 1));
-    if (mixed) legend.push(`several files: ${mixed}`);
-    return { legend, mixed };
-  }
-
-  const UNITS = { bytes: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30 };
-
   test(`${engine}: a differencing chain through the file input: values equal info --json, sectors equal cat, the exact map equals map --json, no request`, async () => {
     const page = await viewer();
     const loaded = await requests(page);
@@ -212,7 +224,7 @@ export function pageTests(engine) {
     // The hex view: sectors read through the chain come from the file and offset map --json
     // names, with the bytes of cat.
     const raw = cliCat(GRAND, [CHILD, BASE]);
-    const map = JSON.parse(execFileSync(cliPath(), ['map', 'grandchild.vhd', '--parent', 'child.vhd', '--parent', 'base.vhd', '--json'], { cwd: SAMPLES, encoding: 'utf8' }));
+    const map = chainMap();
     for (const [sector, layer] of [[66, 0], [64, 1], [63, 2], [101, 0], [100, 1]]) {
       const got = await showSector(page, sector);
       assert.equal(got.layer, layer, `sector ${sector} comes from layer ${layer}`);
@@ -228,11 +240,7 @@ export function pageTests(engine) {
     await page.click(UI.scan);
     await page.waitForText(UI.scanState, /^Exact: every block bitmap was read/);
     const legend = await page.evaluate((sel) => [...document.querySelectorAll(sel)].map((k) => k.textContent), UI.scanLegend);
-    const [, num, unit] = /^one square = ([\d.]+) (bytes|KiB|MiB|GiB) of the virtual disk$/.exec(legend.at(-1));
-    const cell = Number(num) * UNITS[unit];
-    const want = expectedLegend(map, expected.current_size, ['grandchild.vhd', 'child.vhd', 'base.vhd'], cell);
-    assert.ok(want.mixed > 0, 'some square mixes layers');
-    assert.deepEqual(legend.slice(0, -1), want.legend);
+    checkLegend(legend, map, expected.current_size);
 
     await page.screenshot(shot('chain'), { fullPage: true });
     await page.screenshot(shot('provenance'), { selector: UI.provenance });
@@ -421,6 +429,7 @@ export function pageTests(engine) {
     // The exact map reads the bitmaps, over HTTP too.
     await page.evaluate((sel) => document.querySelector('#remote').shadowRoot.querySelector(sel).click(), EL.scan);
     await page.waitFor((sel) => /^Exact/.test(document.querySelector('#remote').shadowRoot.querySelector(sel).textContent), EL.scanState);
+    checkLegend(await page.evaluate((sel) => [...document.querySelector('#remote').shadowRoot.querySelectorAll(sel)].map((k) => k.textContent), EL.scanLegend), chainMap(), expected.current_size);
 
     // Every request for the disks asked for a part and got it (206); together far less than the files.
     await quiet();
