@@ -137,7 +137,8 @@ class CommonPage {
     for (;;) {
       await sleep(100);
       const names = readdirSync(dir);
-      const fresh = names.filter((n) => !before.has(n) && !DOWNLOAD_TEMP.test(n));
+      // (Hidden names are the browser's own: MiniBrowser's home is this folder.)
+      const fresh = names.filter((n) => !before.has(n) && !n.startsWith('.') && !DOWNLOAD_TEMP.test(n));
       const busy = names.some((n) => DOWNLOAD_TEMP.test(n));
       if (fresh.length === 1 && !busy) {
         const path = join(dir, fresh[0]);
