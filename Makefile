@@ -64,8 +64,10 @@ test-wasm-build:
 	scripts/setup.sh web
 	cargo build --target wasm32-unknown-unknown --lib
 
-# The page in real headless Chromium (Debian's, driven by playwright-core), and the unit tests of
-# its JavaScript modules; compared with the command line's output on the same files.
+# The page in real browsers, compared with the command line's output on the same files: the
+# whole page suite in headless Chromium (Debian's, driven by playwright-core), and the page's main
+# paths in all three engines (tests/web/page-*.test.mjs: Chromium, Firefox ESR over WebDriver
+# BiDi, WebKitGTK's MiniBrowser over WebDriver under xvfb-run); and the unit tests of its modules.
 test-web:
 	scripts/setup.sh all
 	cargo build --release

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // The benchmark: vhd-viewer side by side with the tools people use today, natively and in the
-// page (headless Chromium), on inputs it makes itself (bench-out/inputs/, never committed).
+// page (in Chromium, Firefox ESR and WebKitGTK), on inputs it makes itself (bench-out/inputs/,
+// never committed).
 //
 //   make bench                 # setup, build, then this script
 //   node bench/run.mjs [--runs N] [--cap S] [--page-cap S] [--native-only | --page-only]
 //                      [--only chain8,data-4g,sparse-2040g,full-127g] [--www DIR (a page to try)]
+//                      [--engines chromium,firefox,webkit]
 //
 // Prints one table (Markdown, so that the README can quote it) and writes bench-out/results.json
 // (everything), bench-out/page.json (the page's measurements) and bench-out/table.md. Why a Node script: the page half needs Node (playwright-core) anyway,
@@ -21,6 +23,8 @@ import { openSync, closeSync, readFileSync, writeFileSync, mkdirSync, existsSync
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tmpdir, cpus, totalmem } from 'node:os';
+import { benchPage } from './page.mjs';
+import { ENGINES as ALL_ENGINES } from '../tests/web/engines.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'bench-out');
@@ -39,6 +43,8 @@ const RUNS = opt('--runs', 5);
 const CAP = opt('--cap', 25);
 const PAGE_CAP = opt('--page-cap', 20);
 const NATIVE = !argv.includes('--page-only');
+// --engines chromium,firefox,webkit: the browsers the page part runs in (all three by default).
+const ENGINES = argv.includes('--engines') ? argv[argv.indexOf('--engines') + 1].split(',') : ALL_ENGINES;
 const PAGE = !argv.includes('--native-only');
 
 const log = (...a) => console.error('bench:', ...a);
@@ -249,218 +255,14 @@ async function native() {
 // ------------------------------------------------------------------------------------ page
 
 const pageResults = [];
+let engineVersions = {};
 
+/** The page part (bench/page.mjs) in each engine of --engines (all three by default). */
 async function page() {
-  const { chromium } = await import('playwright-core');
-  const { serve } = await import(join(ROOT, 'scripts/serve.mjs'));
-  if (!existsSync(join(ROOT, 'www/pkg/vhd_viewer_bg.wasm'))) throw new Error('www/pkg is not built: run make wasm');
   const www = argv.includes('--www') ? resolve(argv[argv.indexOf('--www') + 1]) : join(ROOT, 'www');
-  const { server, url } = await serve({ root: www, port: 0 });
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  try {
-    for (const input of INPUTS) {
-      log(`page: ${input.label} (load ${load()})`);
-      // A warm page cache, as for the native rows (the 127 GiB file cannot be: its holes are made on the fly).
-      if (!input.cold) execFileSync('cat', input.files, { stdio: ['ignore', 'ignore', 'inherit'] });
-      pageResults.push(await pageInput(browser, url, input));
-    }
-  } finally {
-    await browser.close();
-    await new Promise((r) => server.close(r));
-  }
-}
-
-/** In the page: the wasm instance's memory size. */
-const heapFn = async () => {
-  const m = await import(new URL('pkg/vhd_viewer.js', location.href).href);
-  return (await m.default()).memory.buffer.byteLength;
-};
-
-async function newPage(browser, url) {
-  const page = await browser.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  // A save-file stand-in that throws the bytes away: the page's own flatten (writeRaw) runs,
-  // and writing costs nothing, like `> /dev/null`.
-  await page.addInitScript(() => {
-    window.__bench = { written: 0, writes: 0, t: {} };
-    window.showSaveFilePicker = async (o) => ({
-      name: o.suggestedName,
-      async createWritable() {
-        return {
-          async truncate() {},
-          async write({ data }) {
-            window.__bench.written += data.length;
-            window.__bench.writes++;
-          },
-          async close() {},
-          async abort() {},
-        };
-      },
-    });
-  });
-  await page.goto(url);
-  await page.waitForSelector('body[data-wasm="ready"]');
-  page.errors = errors;
-  return page;
-}
-
-/** Gives the files to the page and times it to the header, the BAT map and "ready". */
-async function openInPage(page, input) {
-  await page.evaluate(() => {
-    const B = window.__bench;
-    B.t = {};
-    const stats = () => ({ ...window.vhdViewer.readStats });
-    document.addEventListener('change', () => (B.t.given = performance.now()), { capture: true, once: true });
-    const obs = new MutationObserver(() => {
-      const now = performance.now();
-      if (!B.t.header && document.querySelector('#structures-body [data-field]')) {
-        B.t.header = now;
-        B.readsAtHeader = stats();
-        requestAnimationFrame(() => (B.t.headerFrame = performance.now()));
-      }
-      if (!B.t.bat && document.querySelector('#bat-legend .key')) {
-        B.t.bat = now;
-        requestAnimationFrame(() => (B.t.batFrame = performance.now()));
-      }
-      if (!B.t.ready && document.body.dataset.state === 'ready') B.t.ready = now;
-      if (B.t.header && B.t.bat && B.t.ready) obs.disconnect();
-    });
-    obs.observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ['data-state'] });
-  });
-  await page.setInputFiles('#file-input', input.files);
-  await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state) && window.__bench.t.batFrame && window.__bench.t.headerFrame, null, { timeout: 60_000 });
-  const r = await page.evaluate(() => {
-    const B = window.__bench;
-    const t = B.t;
-    return {
-      state: document.body.dataset.state,
-      headerMs: t.headerFrame - t.given,
-      headerDomMs: t.header - t.given,
-      batMs: t.batFrame - t.given,
-      readyMs: t.ready - t.given,
-      readsAtHeader: B.readsAtHeader,
-    };
-  });
-  return r;
-}
-
-/** Clicks `button`, waits for `doneFn` (in the page) or the cap; then cancels the task. */
-async function timedTask(page, button, doneFn, capS) {
-  const t0 = await page.evaluate(() => performance.now());
-  await page.click(button);
-  let finished = true;
-  try {
-    await page.waitForFunction(doneFn, null, { timeout: capS * 1000, polling: 50 });
-  } catch {
-    finished = false;
-  }
-  const r = await page.evaluate((t0) => {
-    const p = document.getElementById('task-progress');
-    return { ms: performance.now() - t0, value: Number(p.value), max: Number(p.max) };
-  }, t0);
-  if (!finished) {
-    await page.click('#task-cancel').catch(() => {});
-    await page.waitForFunction(() => document.getElementById('task').hidden, null, { timeout: 10_000 }).catch(() => {});
-  }
-  return { ...r, finished };
-}
-
-function median(a) {
-  const s = [...a].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
-async function pageInput(browser, url, input) {
-  const res = { input: input.key, label: input.label, size: input.size };
-  // Opening: RUNS fresh pages, median.
-  const opens = [];
-  let page;
-  for (let k = 0; k < Math.max(1, RUNS); k++) {
-    if (page) await page.close();
-    page = await newPage(browser, url);
-    if (k === 0) res.heapBeforeOpen = await page.evaluate(heapFn);
-    opens.push(await openInPage(page, input));
-  }
-  res.state = opens[0].state;
-  res.openRuns = opens.map((o) => Math.round(o.headerMs * 10) / 10);
-  res.headerMs = median(opens.map((o) => o.headerMs));
-  res.headerDomMs = median(opens.map((o) => o.headerDomMs));
-  res.batMs = median(opens.map((o) => o.batMs));
-  res.readyMs = median(opens.map((o) => o.readyMs));
-  res.readsAtHeader = opens[opens.length - 1].readsAtHeader;
-  res.heapAfterOpen = await page.evaluate(heapFn);
-
-  // The engine alone, on the same Files: the page's own driver (openLayer) and the core's info,
-  // without drawing anything. What the page could show a header in if it drew the maps later.
-  const core = [];
-  for (let k = 0; k < Math.max(1, RUNS); k++) {
-    core.push(
-      await page.evaluate(async () => {
-        const base = location.href;
-        const m = await import(new URL('pkg/vhd_viewer.js', base).href);
-        await m.default();
-        const { openLayer } = await import(new URL('js/driver.js', base).href);
-        const { blobSource } = await import(new URL('js/source.js', base).href);
-        const given = window.vhdViewer.state.files;
-        const t0 = performance.now();
-        const files = new m.WasmFiles();
-        for (const f of given) files.add(await openLayer(m, blobSource(f.blob, f.name), null));
-        const t1 = performance.now();
-        const chain = files.arrange().chains[0].map(Number);
-        const disk = files.disk(Uint32Array.from(chain), false);
-        disk.info(chain.map((i) => given[i].name));
-        const t2 = performance.now();
-        disk.free();
-        files.free();
-        return { openMs: t1 - t0, infoMs: t2 - t1 };
-      }),
-    );
-  }
-  res.coreOpenMs = median(core.map((c) => c.openMs));
-  res.coreInfoMs = median(core.map((c) => c.infoMs));
-
-  // The full bitmap scan (exact provenance map).
-  const scanNeeded = !(await page.isDisabled('#prov-scan'));
-  if (scanNeeded) {
-    const before = await page.evaluate(() => {
-      const d = window.vhdViewer.state.disk;
-      let blocks = 0;
-      for (let l = 0; l < d.layerCount(); l++) if (d.blockSize(l)) for (const e of d.bat(l)) if (e !== 0xffffffff) blocks++;
-      return { reads: window.vhdViewer.readStats.reads, blocks };
-    });
-    const s = await timedTask(page, '#prov-scan', () => /^Exact/.test(document.getElementById('prov-state').textContent), PAGE_CAP);
-    res.scan = { ...s, reads: (await page.evaluate(() => window.vhdViewer.readStats.reads)) - before.reads, blocks: before.blocks };
-  } else res.scan = { ms: 0, finished: true, note: 'no bitmaps needed' };
-  res.heapAfterScan = await page.evaluate(heapFn);
-
-  // Flatten: the page's raw export into a stand-in file that throws the bytes away.
-  const f = await timedTask(page, '#export-raw', () => /Saved /.test(document.getElementById('export-note').textContent), PAGE_CAP);
-  const doneBytes = f.finished ? input.size : f.value;
-  res.flatten = { ...f, bytes: doneBytes, bytesPerS: (doneBytes / f.ms) * 1000, written: await page.evaluate(() => window.__bench.written) };
-  res.heapAfterFlatten = await page.evaluate(heapFn);
-
-  // The page's limit: reading the files themselves, Blob.slice by 8 MiB, in order.
-  res.readFiles = await page.evaluate(async (capMs) => {
-    const files = window.vhdViewer.state.files.map((f) => f.blob);
-    const t0 = performance.now();
-    let bytes = 0;
-    for (const b of files) {
-      for (let at = 0; at < b.size && performance.now() - t0 < capMs; at += 8 << 20) {
-        bytes += (await b.slice(at, Math.min(b.size, at + (8 << 20))).arrayBuffer()).byteLength;
-      }
-    }
-    const ms = performance.now() - t0;
-    return { ms, bytes, bytesPerS: (bytes / ms) * 1000 };
-  }, PAGE_CAP * 1000);
-  res.heapPeak = Math.max(res.heapBeforeOpen, res.heapAfterOpen, res.heapAfterScan, res.heapAfterFlatten);
-  res.errors = page.errors;
-  await page.close();
-  return res;
+  const { results, versions } = await benchPage({ www, engines: ENGINES, inputs: INPUTS, runs: RUNS, capS: PAGE_CAP, log, load });
+  pageResults.push(...results);
+  engineVersions = versions;
 }
 
 // ------------------------------------------------------------------------------------ report
@@ -503,20 +305,54 @@ function nativeTable() {
   return lines.join('\n');
 }
 
+const ENGINE_NAMES = { chromium: 'Chromium', firefox: 'Firefox', webkit: 'WebKit' };
+const pageOk = () => pageResults.filter((p) => !p.failed);
+
 function pageTable() {
   const lines = [
-    '| input (in Chromium) | to header | to BAT map | to ready | engine: open / info | reads at header | bitmap scan | flatten | read the files | flatten ÷ page read / native cat | wasm heap: start / open / scan / flatten |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| input | engine | to header | to BAT map | to ready | engine: open / info | reads at header | bitmap scan | flatten | read the files | flatten ÷ page read / native cat | wasm heap: start / open / scan / flatten |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
-  for (const p of pageResults) {
+  const order = (p) => INPUTS.findIndex((i) => i.key === p.input) * 10 + ENGINES.indexOf(p.engine);
+  for (const p of [...pageResults].sort((a, b) => order(a) - order(b))) {
+    const name = ENGINE_NAMES[p.engine] ?? p.engine;
+    if (p.failed) {
+      lines.push(`| ${p.label ?? 'every input'} | ${name} | failed | | | | | | | | | ${p.failed.replace(/\|/g, '/').replace(/\n/g, ' ')} |`);
+      continue;
+    }
     const nat = rows.find((r) => r.input === p.input && r.tool.startsWith('cat'));
     const scan = p.scan.note ? p.scan.note : p.scan.finished ? `${fmtMs(p.scan.ms)} (${p.scan.reads} reads)` : `> ${fmtMs(p.scan.ms)} (stopped: ${p.scan.reads} reads for ${p.scan.blocks} bitmaps)`;
     const fl = `${fmtRate(p.flatten.bytesPerS)}${p.flatten.finished ? ` (${fmtMs(p.flatten.ms)})` : ` (stopped at ${fmtBytes(p.flatten.bytes)})`}`;
     const vsCat = `${((100 * p.flatten.bytesPerS) / p.readFiles.bytesPerS).toFixed(0)} % / ${nat && rate(nat) && p.input !== 'sparse-2040g' ? ((100 * p.flatten.bytesPerS) / rate(nat)).toFixed(0) + ' %' : '–'}`;
     const mb = (b) => (b / MIB).toFixed(1);
     lines.push(
-      `| ${p.label} | ${fmtMs(p.headerMs)} | ${fmtMs(p.batMs)} | ${fmtMs(p.readyMs)} | ${fmtMs(p.coreOpenMs)} / ${fmtMs(p.coreInfoMs)} | ${p.readsAtHeader.reads} (${fmtBytes(p.readsAtHeader.bytes)}) | ${scan} | ${fl} | ${fmtRate(p.readFiles.bytesPerS)} | ${vsCat} | ${mb(p.heapBeforeOpen)} / ${mb(p.heapAfterOpen)} / ${mb(p.heapAfterScan)} / ${mb(p.heapAfterFlatten)} MiB |`,
+      `| ${p.label} | ${name} | ${fmtMs(p.headerMs)} | ${fmtMs(p.batMs)} | ${fmtMs(p.readyMs)} | ${fmtMs(p.coreOpenMs)} / ${fmtMs(p.coreInfoMs)} | ${p.readsAtHeader.reads} (${fmtBytes(p.readsAtHeader.bytes)}) | ${scan} | ${fl} | ${fmtRate(p.readFiles.bytesPerS)} | ${vsCat} | ${mb(p.heapBeforeOpen)} / ${mb(p.heapAfterOpen)} / ${mb(p.heapAfterScan)} / ${mb(p.heapAfterFlatten)} MiB |`,
     );
+  }
+  return lines.join('\n');
+}
+
+/** Which engine is fastest for what: open (to the header drawn), scan and flatten, per input. */
+function enginesTable() {
+  const ok = pageOk();
+  const engines = ENGINES.filter((e) => ok.some((p) => p.engine === e));
+  if (engines.length < 2) return '';
+  const lines = [`| input | what | ${engines.map((e) => ENGINE_NAMES[e] ?? e).join(' | ')} | fastest |`, `|---|---|${engines.map(() => '---:').join('|')}|---|`];
+  for (const input of INPUTS) {
+    const by = Object.fromEntries(engines.map((e) => [e, ok.find((p) => p.engine === e && p.input === input.key)]));
+    const what = [
+      ['open: header shown (frame)', (p) => (p ? { ms: p.headerMs, text: fmtMs(p.headerMs) } : null)],
+      ['open: header in the page (DOM)', (p) => (p ? { ms: p.headerDomMs, text: fmtMs(p.headerDomMs) } : null)],
+      ['scan', (p) => (!p || p.scan.note ? null : p.scan.finished ? { ms: p.scan.ms, text: fmtMs(p.scan.ms) } : { ms: Infinity, text: `> ${fmtMs(p.scan.ms)}` })],
+      ['flatten', (p) => (p ? { ms: 1 / p.flatten.bytesPerS, text: fmtRate(p.flatten.bytesPerS) } : null)],
+    ];
+    for (const [name, fn] of what) {
+      const cells = engines.map((e) => fn(by[e]));
+      if (cells.every((c) => !c)) continue;
+      const best = cells.reduce((b, c, i) => (c && c.ms < (cells[b]?.ms ?? Infinity) ? i : b), 0);
+      const fastest = cells[best] && Number.isFinite(cells[best].ms) ? ENGINE_NAMES[engines[best]] : '–';
+      lines.push(`| ${input.label} | ${name} | ${cells.map((c) => (c ? c.text : '–')).join(' | ')} | ${fastest} |`);
+    }
   }
   return lines.join('\n');
 }
@@ -528,8 +364,9 @@ function targets() {
   const worst = openReads.reduce((w, o) => (o.small_reads > w.small_reads ? o : w), openReads[0]);
   const huge = openReads.find((o) => /2040/.test(o.file));
   out.push(`- Opening reads few small ranges plus the BAT: at most ${worst.small_reads} small reads (${worst.small_bytes} bytes) plus the BAT per file (worst: ${worst.file.split('/').pop()}${huge ? `; the 2040 GiB disk: ${huge.small_reads} reads + a ${fmtBytes(huge.bat_bytes)} BAT` : ''}): ${mark(worst.small_reads < 10)}`);
-  const p2040 = pageResults.find((p) => p.input === 'sparse-2040g');
-  if (p2040) out.push(`- Opening the 2040 GiB disk in the page takes under 50 ms (to the header drawn): ${fmtMs(p2040.headerMs)} (the engine alone: open ${fmtMs(p2040.coreOpenMs)} + info ${fmtMs(p2040.coreInfoMs)}): ${mark(p2040.headerMs < 50)}`);
+  for (const p2040 of pageOk().filter((p) => p.input === 'sparse-2040g')) {
+    out.push(`- Opening the 2040 GiB disk in the page (${ENGINE_NAMES[p2040.engine]}) takes under 50 ms (to the header drawn): ${fmtMs(p2040.headerMs)} (the engine alone: open ${fmtMs(p2040.coreOpenMs)} + info ${fmtMs(p2040.coreInfoMs)}): ${mark(p2040.headerMs < 50)}`);
+  }
   for (const input of INPUTS) {
     const ours = rows.find((r) => r.op === 'map' && r.input === input.key && r.tool.startsWith('vhd'));
     const q = rows.find((r) => r.op === 'map' && r.input === input.key && r.tool.startsWith('qemu'));
@@ -545,17 +382,17 @@ function targets() {
       else out.push(`- flatten natively at >= 80 % of cat's throughput, ${input.label}: ${pct.toFixed(0)} %: ${mark(pct >= 80)}`);
     }
   }
-  for (const p of pageResults) {
+  for (const p of pageOk()) {
     const c = rows.find((r) => r.op === 'flatten' && r.input === p.input && r.tool.startsWith('cat'));
     if (c && rate(c) && p.input !== 'sparse-2040g') {
       const pct = (100 * p.flatten.bytesPerS) / rate(c);
       const own = (100 * p.flatten.bytesPerS) / p.readFiles.bytesPerS;
-      out.push(`- flatten in the page at >= 50 % of cat's throughput, ${p.label}: ${own.toFixed(0)} % of the page reading the files itself (${pct.toFixed(0)} % of native cat): ${mark(own >= 50)}`);
+      out.push(`- flatten in the page (${ENGINE_NAMES[p.engine]}) at >= 50 % of cat's throughput, ${p.label}: ${own.toFixed(0)} % of the page reading the files itself (${pct.toFixed(0)} % of native cat): ${mark(own >= 50)}`);
     }
   }
-  if (pageResults.length) {
-    const worst = pageResults.reduce((w, p) => (p.heapPeak > w.heapPeak ? p : w), pageResults[0]);
-    out.push(`- wasm heap under 64 MiB for every input: at most ${(worst.heapPeak / MIB).toFixed(1)} MiB (${worst.label}): ${mark(worst.heapPeak < 64 * MIB)}`);
+  if (pageOk().length) {
+    const worst = pageOk().reduce((w, p) => (p.heapPeak > w.heapPeak ? p : w), pageOk()[0]);
+    out.push(`- wasm heap under 64 MiB for every input: at most ${(worst.heapPeak / MIB).toFixed(1)} MiB (${worst.label}, ${ENGINE_NAMES[worst.engine]}): ${mark(worst.heapPeak < 64 * MIB)}`);
   }
   // RSS flat in the disk's size.
   const rss = (key, tool) => rows.find((r) => r.input === key && r.tool === tool)?.rssKiB;
@@ -578,6 +415,7 @@ function machine() {
     sevenzip: (sh('7zz', []).match(/7-Zip[^:]*/) || ['?'])[0].trim(),
     vhdiinfo: sh('vhdiinfo', ['-V']).split('\n')[0],
     chromium: sh('/usr/bin/chromium', ['--version']).split('\n').pop(),
+    firefox: sh('/usr/bin/firefox-esr', ['--version']).split('\n').pop(),
     filesystem: sh('df', ['-T', IN]).split('\n').pop().split(/\s+/)[1],
   };
 }
@@ -603,7 +441,7 @@ const loadEnd = load();
 const m = machine();
 const header = [
   `Run ${startedAt.toISOString().replace(/\.\d+Z/, 'Z')} in ${((Date.now() - t0) / 1000).toFixed(0)} s on ${m.nproc} × ${m.cpu} (nproc ${m.nproc}), ${m.mem}; inputs on ${m.filesystem}, Linux ${m.kernel}.`,
-  `Load average (1/5/15 min) at start ${loadStart}, at end ${loadEnd}. ${m.qemu}; ${m.sevenzip}; ${m.vhdiinfo}; ${m.chromium}.`,
+  `Load average (1/5/15 min) at start ${loadStart}, at end ${loadEnd}. ${m.qemu}; ${m.sevenzip}; ${m.vhdiinfo}; ${PAGE ? ENGINES.map((e) => engineVersions[e] ?? e).join(', ') : m.chromium}.`,
   floor ? `Floor: running \`true\` under GNU time from this script takes ${fmtMs(floor.ms)} (median); every native time includes that.` : '',
 ].filter(Boolean);
 const table = [
@@ -613,6 +451,8 @@ const table = [
   '',
   PAGE && pageResults.length ? pageTable() : '',
   '',
+  PAGE ? enginesTable() : '',
+  '',
   'Targets:',
   targets(),
 ].join('\n');
@@ -620,7 +460,7 @@ console.log(table);
 writeFileSync(join(OUT, 'table.md'), table + '\n');
 writeFileSync(
   join(OUT, 'results.json'),
-  JSON.stringify({ startedAt, loadStart, loadEnd, machine: m, runs: RUNS, capS: CAP, pageCapS: PAGE_CAP, floor, openReads, native: rows, page: pageResults, inputs: INPUTS }, null, 2) + '\n',
+  JSON.stringify({ startedAt, loadStart, loadEnd, machine: m, runs: RUNS, capS: CAP, pageCapS: PAGE_CAP, floor, openReads, native: rows, page: pageResults, engines: engineVersions, inputs: INPUTS }, null, 2) + '\n',
 );
-if (pageResults.length) writeFileSync(join(OUT, 'page.json'), JSON.stringify({ startedAt, machine: m, pageCapS: PAGE_CAP, page: pageResults }, null, 2) + '\n');
+if (pageResults.length) writeFileSync(join(OUT, 'page.json'), JSON.stringify({ startedAt, machine: m, pageCapS: PAGE_CAP, engines: engineVersions, page: pageResults }, null, 2) + '\n');
 log(`wrote ${join(OUT, 'results.json')}, ${join(OUT, 'table.md')}${pageResults.length ? ` and ${join(OUT, 'page.json')}` : ''}`);

@@ -3,10 +3,12 @@
 # nothing when everything is there. Usage: scripts/setup.sh [native|web|all]
 #   native: the tools the Rust tests compare against (qemu-utils, 7zip, libvhdi-utils, xz-utils)
 #   web:    the wasm32 target, wasm-bindgen-cli at the version in Cargo.lock, npm packages
-#   all:    both, plus chromium and chromium-driver for the browser tests (the default)
+#   all:    both, plus the three browser engines the page is tested in (the default): chromium
+#           (and chromium-driver), firefox-esr, and WebKitGTK's WebKitWebDriver and MiniBrowser
+#           (webkit2gtk-driver) with xvfb-run and xauth, since MiniBrowser has no headless mode
 #   fuzz:   cargo-fuzz, for the fuzz targets in fuzz/ (`make test-fuzz`)
 #   bench:  what `make bench` compares with and measures by: qemu-utils, 7zip, libvhdi-utils,
-#           GNU time, node/npm and chromium (the wasm build installs the rest through `web`)
+#           GNU time, node/npm and the three browsers (the wasm build installs the rest through `web`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -25,11 +27,15 @@ case "$what" in
   web|all) need_cmd node nodejs; need_cmd npm npm ;;
 esac
 case "$what" in
-  all) need_cmd chromium chromium; need_cmd chromedriver chromium-driver ;;
+  all|bench) need_cmd chromium chromium; need_cmd firefox-esr firefox-esr; need_cmd WebKitWebDriver webkit2gtk-driver
+             need_cmd xvfb-run xvfb; need_cmd xauth xauth ;;
+esac
+case "$what" in
+  all) need_cmd chromedriver chromium-driver ;;
 esac
 case "$what" in
   bench) need_cmd qemu-img qemu-utils; need_cmd 7zz 7zip; need_cmd vhdiinfo libvhdi-utils; [ -x /usr/bin/time ] || apt_packages+=(time)
-         need_cmd node nodejs; need_cmd npm npm; need_cmd chromium chromium ;;
+         need_cmd node nodejs; need_cmd npm npm ;;
 esac
 
 if [ ${#apt_packages[@]} -gt 0 ]; then

@@ -1,0 +1,239 @@
+// The benchmark's page part (bench/run.mjs): the page's figures for each input in each browser
+// engine (Chromium, Firefox ESR, WebKitGTK), driven through tests/web/engines.mjs: opening (to
+// the header and block map drawn), the engine alone opening the same Files, the exact bitmap scan,
+// flattening (the page's raw export, into a stand-in save-file that throws the bytes away, in
+// every engine the same writeRaw path: Firefox and WebKit, which lack showSaveFilePicker, are
+// handed the same stand-in) and the page reading the files themselves.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { serve } from '../scripts/serve.mjs';
+import { launch } from '../tests/web/engines.mjs';
+
+/** In the page: the wasm instance's memory size. */
+const heapFn = async () => {
+  const m = await import(new URL('pkg/vhd_viewer.js', location.href).href);
+  return (await m.default()).memory.buffer.byteLength;
+};
+
+function median(a) {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/**
+ * Runs every input in every engine; returns one result per (engine, input), and the engines'
+ * versions. `inputs`: [{ key, label, files, size, cold }].
+ */
+export async function benchPage({ www, engines, inputs, runs, capS, log = () => {}, load = () => '' }) {
+  if (!existsSync(join(www, 'pkg/vhd_viewer_bg.wasm'))) throw new Error('www/pkg is not built: run make wasm');
+  const { server, url } = await serve({ root: www, port: 0 });
+  const results = [];
+  const versions = {};
+  try {
+    for (const engine of engines) {
+      let browser;
+      try {
+        browser = await launch(engine);
+      } catch (e) {
+        log(`page: ${engine} could not be started: ${e.message}`);
+        results.push({ engine, failed: String(e.message) });
+        continue;
+      }
+      versions[engine] = browser.version;
+      try {
+        for (const input of inputs) {
+          log(`page: ${engine}: ${input.label} (load ${load()})`);
+          // A warm page cache, as for the native rows (the 127 GiB file cannot be: its holes are made on the fly).
+          if (!input.cold) execFileSync('cat', input.files, { stdio: ['ignore', 'ignore', 'inherit'] });
+          try {
+            results.push({ engine, ...(await pageInput(browser, url, input, runs, capS)) });
+          } catch (e) {
+            log(`page: ${engine}: ${input.label} failed: ${e.stack || e}`);
+            results.push({ engine, input: input.key, label: input.label, failed: String(e.message) });
+          }
+        }
+      } finally {
+        await browser.close();
+      }
+    }
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
+  return { results, versions };
+}
+
+async function newPage(browser, url) {
+  const page = await browser.newPage();
+  await page.goto(url);
+  await page.waitForSelector('body[data-wasm="ready"]');
+  // A save-file stand-in that throws the bytes away: the page's own flatten (writeRaw) runs, and
+  // writing costs nothing, like `> /dev/null`. The page looks for showSaveFilePicker when the
+  // export is asked for, so it can be put in after loading, in every engine.
+  await page.evaluate(() => {
+    window.__bench = { written: 0, writes: 0, t: {} };
+    window.showSaveFilePicker = async (o) => ({
+      name: o.suggestedName,
+      async createWritable() {
+        return {
+          async truncate() {},
+          async write({ data }) {
+            window.__bench.written += data.length;
+            window.__bench.writes++;
+          },
+          async close() {},
+          async abort() {},
+        };
+      },
+    });
+  });
+  return page;
+}
+
+/** Gives the files to the page and times it to the header, the BAT map and "ready". */
+async function openInPage(page, input) {
+  await page.evaluate(() => {
+    const B = window.__bench;
+    B.t = {};
+    const stats = () => ({ ...window.vhdViewer.readStats });
+    document.addEventListener('change', () => (B.t.given = performance.now()), { capture: true, once: true });
+    const obs = new MutationObserver(() => {
+      const now = performance.now();
+      if (!B.t.header && document.querySelector('#structures-body [data-field]')) {
+        B.t.header = now;
+        B.readsAtHeader = stats();
+        requestAnimationFrame(() => (B.t.headerFrame = performance.now()));
+      }
+      if (!B.t.bat && document.querySelector('#bat-legend .key')) {
+        B.t.bat = now;
+        requestAnimationFrame(() => (B.t.batFrame = performance.now()));
+      }
+      if (!B.t.ready && document.body.dataset.state === 'ready') B.t.ready = now;
+      if (B.t.header && B.t.bat && B.t.ready) obs.disconnect();
+    });
+    obs.observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ['data-state'] });
+  });
+  await page.setFiles('#file-input', input.files);
+  await page.waitFor(() => ['ready', 'error'].includes(document.body.dataset.state) && window.__bench.t.batFrame && window.__bench.t.headerFrame, null, { timeout: 60_000 });
+  return page.evaluate(() => {
+    const B = window.__bench;
+    const t = B.t;
+    return {
+      state: document.body.dataset.state,
+      headerMs: t.headerFrame - t.given,
+      headerDomMs: t.header - t.given,
+      batMs: t.batFrame - t.given,
+      readyMs: t.ready - t.given,
+      readsAtHeader: B.readsAtHeader,
+    };
+  });
+}
+
+/** Clicks `button`, waits for `doneFn` (in the page) or the cap; then cancels the task. */
+async function timedTask(page, button, doneFn, capS) {
+  const t0 = await page.evaluate(() => performance.now());
+  await page.click(button);
+  let finished = true;
+  try {
+    await page.waitFor(doneFn, null, { timeout: capS * 1000, interval: 50 });
+  } catch {
+    finished = false;
+  }
+  const r = await page.evaluate((t0) => {
+    const p = document.getElementById('task-progress');
+    return { ms: performance.now() - t0, value: Number(p.value), max: Number(p.max) };
+  }, t0);
+  if (!finished) {
+    await page.click('#task-cancel').catch(() => {});
+    await page.waitFor(() => document.getElementById('task').hidden, null, { timeout: 10_000 }).catch(() => {});
+  }
+  return { ...r, finished };
+}
+
+async function pageInput(browser, url, input, runs, capS) {
+  const res = { input: input.key, label: input.label, size: input.size };
+  // Opening: `runs` fresh pages, median.
+  const opens = [];
+  let page;
+  for (let k = 0; k < Math.max(1, runs); k++) {
+    if (page) await page.close();
+    page = await newPage(browser, url);
+    if (k === 0) res.heapBeforeOpen = await page.evaluate(heapFn);
+    opens.push(await openInPage(page, input));
+  }
+  res.state = opens[0].state;
+  res.openRuns = opens.map((o) => Math.round(o.headerMs * 10) / 10);
+  res.headerMs = median(opens.map((o) => o.headerMs));
+  res.headerDomMs = median(opens.map((o) => o.headerDomMs));
+  res.batMs = median(opens.map((o) => o.batMs));
+  res.readyMs = median(opens.map((o) => o.readyMs));
+  res.readsAtHeader = opens[opens.length - 1].readsAtHeader;
+  res.heapAfterOpen = await page.evaluate(heapFn);
+
+  // The engine alone, on the same Files: the page's own driver (openLayer) and the core's info,
+  // without drawing anything. What the page could show a header in if it drew the maps later.
+  const core = [];
+  for (let k = 0; k < Math.max(1, runs); k++) {
+    core.push(
+      await page.evaluate(async () => {
+        const base = location.href;
+        const m = await import(new URL('pkg/vhd_viewer.js', base).href);
+        await m.default();
+        const { openLayer } = await import(new URL('js/driver.js', base).href);
+        const { blobSource } = await import(new URL('js/source.js', base).href);
+        const given = window.vhdViewer.state.files;
+        const t0 = performance.now();
+        const files = new m.WasmFiles();
+        for (const f of given) files.add(await openLayer(m, blobSource(f.blob, f.name), null));
+        const t1 = performance.now();
+        const chain = files.arrange().chains[0].map(Number);
+        const disk = files.disk(Uint32Array.from(chain), false);
+        disk.info(chain.map((i) => given[i].name));
+        const t2 = performance.now();
+        disk.free();
+        files.free();
+        return { openMs: t1 - t0, infoMs: t2 - t1 };
+      }),
+    );
+  }
+  res.coreOpenMs = median(core.map((c) => c.openMs));
+  res.coreInfoMs = median(core.map((c) => c.infoMs));
+
+  // The full bitmap scan (exact provenance map).
+  const scanNeeded = !(await page.evaluate(() => document.getElementById('prov-scan').disabled));
+  if (scanNeeded) {
+    const before = await page.evaluate(() => {
+      const d = window.vhdViewer.state.disk;
+      let blocks = 0;
+      for (let l = 0; l < d.layerCount(); l++) if (d.blockSize(l)) for (const e of d.bat(l)) if (e !== 0xffffffff) blocks++;
+      return { reads: window.vhdViewer.readStats.reads, blocks };
+    });
+    const s = await timedTask(page, '#prov-scan', () => /^Exact/.test(document.getElementById('prov-state').textContent), capS);
+    res.scan = { ...s, reads: (await page.evaluate(() => window.vhdViewer.readStats.reads)) - before.reads, blocks: before.blocks };
+  } else res.scan = { ms: 0, finished: true, note: 'no bitmaps needed' };
+  res.heapAfterScan = await page.evaluate(heapFn);
+
+  // Flatten: the page's raw export into a stand-in file that throws the bytes away.
+  const f = await timedTask(page, '#export-raw', () => /Saved /.test(document.getElementById('export-note').textContent), capS);
+  const doneBytes = f.finished ? input.size : f.value;
+  res.flatten = { ...f, bytes: doneBytes, bytesPerS: (doneBytes / f.ms) * 1000, written: await page.evaluate(() => window.__bench.written) };
+  res.heapAfterFlatten = await page.evaluate(heapFn);
+
+  // The page's limit: reading the files themselves, Blob.slice by 8 MiB, in order.
+  res.readFiles = await page.evaluate(async (capMs) => {
+    const files = window.vhdViewer.state.files.map((f) => f.blob);
+    const t0 = performance.now();
+    let bytes = 0;
+    for (const b of files) {
+      for (let at = 0; at < b.size && performance.now() - t0 < capMs; at += 8 << 20) {
+        bytes += (await b.slice(at, Math.min(b.size, at + (8 << 20))).arrayBuffer()).byteLength;
+      }
+    }
+    const ms = performance.now() - t0;
+    return { ms, bytes, bytesPerS: (bytes / ms) * 1000 };
+  }, capS * 1000);
+  res.heapPeak = Math.max(res.heapBeforeOpen, res.heapAfterOpen, res.heapAfterScan, res.heapAfterFlatten);
+  res.errors = await page.errors();
+  await page.close();
+  return res;
+}

@@ -1,0 +1,450 @@
+// The page and the <vhd-viewer> element in one browser engine, through the common page interface
+// of engines.mjs. page-chromium.test.mjs, page-firefox.test.mjs and page-webkit.test.mjs each run
+// this suite in their engine, so `node --test tests/web/` covers all three. What the page shows
+// is compared with the command line on the same files (`info --json`, `map --json`, `check
+// --json`, `cat`), read through the page's data-field attributes and visible text, so that the
+// tests hold whatever the page's code looks like inside.
+//
+// A test that needs an engine's own feature says which (FEATURES in engines.mjs) and runs only
+// where the engine has it; the export test checks that the engine has (or lacks) it as declared.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { serve } from '../../scripts/serve.mjs';
+import { launch, FEATURES } from './engines.mjs';
+import { cliInfo, cliCat, cliPath, tempDir, screenshotPath, text, at, ROOT, WWW, SAMPLES } from './helpers.mjs';
+
+const sample = (n) => join(SAMPLES, n);
+const BASE = sample('base.vhd');
+const CHILD = sample('child.vhd');
+const GRAND = sample('grandchild.vhd');
+const DYNAMIC = sample('dynamic.vhd');
+const CHAIN = [GRAND, CHILD, BASE];
+
+/**
+ * The page's controls and views that the suite uses, in one place, so that a rework of the
+ * page's markup changes only this table; values are read through data-field attributes and text.
+ */
+const UI = {
+  wasmReady: 'body[data-wasm="ready"]',
+  fileInput: '#file-input',
+  drop: '#drop',
+  summary: '#summary-body',
+  structures: '#structures-body',
+  chain: '#chain',
+  layerSelect: '#layer-select',
+  hexVirtual: 'input[name="hex-mode"][value="virtual"]',
+  hexAt: '#hex-at',
+  hexShow: '#hex-form button[type="submit"]',
+  hexSource: '#hex-source',
+  hexBytes: '#hex-dump .hexes span',
+  hexMarked: '#hex-dump .mark',
+  provenance: '#provenance',
+  scan: '#prov-scan',
+  scanState: '#prov-state',
+  scanLegend: '#prov-legend .key',
+  findingsPanel: '#findings',
+  findings: '#findings-body',
+  finding: '#findings-body li.finding',
+  check: '#check-run',
+  checkBody: '#check-body',
+  exportRaw: '#export-raw',
+  exportInfo: '#export-info',
+  exportNote: '#export-note',
+};
+/** The same inside the <vhd-viewer> element's shadow root. */
+const EL = {
+  source: '.source',
+  hexBytes: '.dump .hexes span',
+  scan: '[data-view=bitmap] .controls button',
+  scanState: '.prov-state',
+  scanLegend: '[data-view=bitmap] .legend .key',
+};
+
+/** The views of the page that carry data-fields of the top file's info. */
+const SCOPES = [UI.summary, UI.structures, UI.chain, UI.findings];
+
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+
+/** `vhd-viewer map --json` of the sample chain. */
+const chainMap = () => JSON.parse(execFileSync(cliPath(), ['map', 'grandchild.vhd', '--parent', 'child.vhd', '--parent', 'base.vhd', '--json'], { cwd: SAMPLES, encoding: 'utf8' }));
+
+const UNITS = { bytes: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30 };
+
+/** The provenance legend (its keys' texts, the last one the square's size) that map --json implies. */
+function checkLegend(legend, map, size) {
+  const [, num, unit] = /^one square = ([\d.]+) (bytes|KiB|MiB|GiB) of the virtual disk$/.exec(legend.at(-1));
+  const want = expectedLegend(map, size, ['grandchild.vhd', 'child.vhd', 'base.vhd'], Number(num) * UNITS[unit]);
+  assert.ok(want.mixed > 0, 'some square mixes layers');
+  assert.deepEqual(legend.slice(0, -1), want.legend);
+}
+
+/** The provenance legend `map --json` implies for squares of `cell` bytes. */
+function expectedLegend(map, size, names, cell) {
+  const squares = Math.ceil(size / cell);
+  const layers = new Array(squares).fill(0);
+  const zeros = new Array(squares).fill(false);
+  for (const e of map) {
+    for (let c = Math.floor(e.start / cell); c < Math.ceil((e.start + e.length) / cell); c++) {
+      if (e.kind === 'data') layers[c] |= 1 << e.layer;
+      else if (e.kind === 'zero') zeros[c] = true;
+      else throw new Error(`unexpected extent ${JSON.stringify(e)}`);
+    }
+  }
+  const count = (pred) => layers.filter(pred).length;
+  const legend = [`zeros: ${layers.filter((m, c) => m === 0 && zeros[c]).length}`];
+  names.forEach((name, k) => {
+    const n = count((m) => m === 1 << k);
+    if (n) legend.push(`${name}: ${n}`);
+  });
+  const mixed = count((m) => m && m & (m - 1));
+  if (mixed) legend.push(`several files: ${mixed}`);
+  return { legend, mixed };
+}
+
+export function pageTests(engine) {
+  let browser;
+  let site;
+  let tmp;
+  const log = [];
+  const shot = (name) => screenshotPath(`${engine}-${name}`);
+
+  before(async () => {
+    for (const f of [...CHAIN, DYNAMIC, join(WWW, 'pkg', 'vhd_viewer_bg.wasm')]) assert.ok(existsSync(f), `${f} is missing: run make wasm samples`);
+    tmp = tempDir(`vhd-${engine}-`);
+    site = await serve({ root: WWW, port: 0, onResponse: (e) => log.push(e) });
+    browser = await launch(engine);
+    console.log(`${engine}: ${browser.version}`);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await new Promise((r) => (site ? site.server.close(r) : r()));
+    tmp?.remove();
+  });
+
+  /** A page of the viewer, loaded, its WebAssembly ready and its loading requests over. */
+  async function viewer() {
+    const page = await browser.newPage();
+    await page.goto(site.url);
+    await page.waitForSelector(UI.wasmReady);
+    await quiet();
+    return page;
+  }
+
+  /** Waits until the server has had no request for 300 ms. */
+  async function quiet() {
+    let n = -1;
+    while (n !== log.length) {
+      n = log.length;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+
+  /** The requests the page has made, as the server and the page itself know them. */
+  async function requests(page) {
+    return { server: log.length, page: await page.evaluate(() => performance.getEntriesByType('resource').length) };
+  }
+
+  /** Waits until the page has shown the files it was given (or failed to); returns its state. */
+  async function settled(page) {
+    return page.waitFor(() => ['ready', 'error'].includes(document.body.dataset.state) && document.body.dataset.state);
+  }
+
+  /** Every data-field in `scope` as [key, text]. */
+  function dataFields(page, scope) {
+    return page.evaluate((s) => [...document.querySelectorAll(`${s} [data-field]`)].map((e) => [e.dataset.field, e.textContent]), scope);
+  }
+
+  /** Every data-field in `scopes` is a key of `expected` and holds its value; returns the keys. */
+  async function compareFields(page, scopes, expected) {
+    const keys = new Set();
+    for (const scope of scopes) {
+      for (const [key, shown] of await dataFields(page, scope)) {
+        const want = at(expected, key);
+        assert.notEqual(want, undefined, `data-field "${key}" is not a key of info --json`);
+        assert.equal(shown, text(want), `data-field "${key}" in ${scope}`);
+        keys.add(key);
+      }
+    }
+    return keys;
+  }
+
+  /** Every value of info --json that the page shows is shown, with its value. */
+  async function compareAll(page, expected) {
+    const keys = await compareFields(page, SCOPES, expected);
+    expected.fields.forEach((f, i) => {
+      assert.ok(keys.has(`fields.${i}.value`), `fields.${i}.value (${f.key}) is shown`);
+      assert.ok(keys.has(`fields.${i}.raw`), `fields.${i}.raw (${f.key}) is shown`);
+    });
+    expected.all_findings.forEach((f, i) => assert.ok(keys.has(`all_findings.${i}.message`), `finding ${i} is shown`));
+    (expected.chain || []).forEach((c, i) => assert.ok(keys.has(`chain.${i}.unique_id`), `chain.${i} is shown`));
+    for (const k of ['file', 'file_size', 'disk_type', 'current_size', 'unique_id', 'checksum_valid', 'parent_missing']) assert.ok(keys.has(k), k);
+    return keys;
+  }
+
+  /** Shows virtual sector `n` in the hex view; returns its bytes and the layer it came from. */
+  async function showSector(page, n) {
+    await page.select(UI.hexVirtual, true);
+    await page.fill(UI.hexAt, String(n));
+    await page.click(UI.hexShow);
+    await page.waitFor(([sel, s]) => document.querySelector(`${sel} strong`)?.textContent === `Virtual sector ${s}`, [UI.hexSource, n]);
+    const { hexes, layer } = await page.evaluate(
+      ([source, bytes]) => ({
+        hexes: [...document.querySelectorAll(bytes)].map((e) => e.textContent),
+        layer: document.querySelector(source).dataset.layer,
+      }),
+      [UI.hexSource, UI.hexBytes],
+    );
+    return { bytes: Buffer.from(hexes.map((x) => (x === '··' ? 0 : parseInt(x, 16)))), layer: Number(layer) };
+  }
+
+  test(`${engine}: a differencing chain through the file input: values equal info --json, sectors equal cat, the exact map equals map --json, no request`, async () => {
+    const page = await viewer();
+    const loaded = await requests(page);
+    assert.ok(loaded.server > 3 && loaded.page > 3, `loading the page made requests: ${JSON.stringify(loaded)}`);
+    await page.setFiles(UI.fileInput, [BASE, GRAND, CHILD]);
+    assert.equal(await settled(page), 'ready');
+    const expected = cliInfo(GRAND, [CHILD, BASE]);
+    assert.equal(expected.chain.length, 3);
+    const keys = await compareAll(page, expected);
+    assert.ok(keys.size > 80, `${keys.size} values shown`);
+    assert.equal(await page.text(`${UI.chain} [data-field="chain.0.parent_verified"]`), 'true');
+    assert.equal(await page.text(`${UI.chain} [data-field="chain.2.file"]`), 'base.vhd');
+    // Each layer's own footer and header, as info --json gives it for that file.
+    await page.select(UI.layerSelect, '1');
+    await compareFields(page, [UI.structures], cliInfo(CHILD, [BASE]));
+    await page.select(UI.layerSelect, '0');
+    await compareFields(page, [UI.structures], expected);
+
+    // The hex view: sectors read through the chain come from the file and offset map --json
+    // names, with the bytes of cat.
+    const raw = cliCat(GRAND, [CHILD, BASE]);
+    const map = chainMap();
+    for (const [sector, layer] of [[66, 0], [64, 1], [63, 2], [101, 0], [100, 1]]) {
+      const got = await showSector(page, sector);
+      assert.equal(got.layer, layer, `sector ${sector} comes from layer ${layer}`);
+      assert.deepEqual(got.bytes, raw.subarray(sector * 512, sector * 512 + 512), `sector ${sector}`);
+      const e = map.find((e) => e.start <= sector * 512 && sector * 512 < e.start + e.length);
+      assert.equal(e.layer, layer);
+      const where = `read from ${e.file} (layer ${layer}) at file offset 0x${(e.file_offset + sector * 512 - e.start).toString(16)}.`;
+      const said = await page.text(UI.hexSource);
+      assert.ok(said.endsWith(where), `${said} ends with ${where}`);
+    }
+
+    // The exact scan: the map's legend counts the squares map --json implies.
+    await page.click(UI.scan);
+    await page.waitForText(UI.scanState, /^Exact: every block bitmap was read/);
+    const legend = await page.evaluate((sel) => [...document.querySelectorAll(sel)].map((k) => k.textContent), UI.scanLegend);
+    checkLegend(legend, map, expected.current_size);
+
+    await page.screenshot(shot('chain'), { fullPage: true });
+    await page.screenshot(shot('provenance'), { selector: UI.provenance });
+    assert.deepEqual(await page.errors(), []);
+    assert.deepEqual(await requests(page), loaded, 'no request after the page loaded: the files are read in the page');
+    await page.close();
+  });
+
+  test(`${engine}: findings of a damaged disk given by a drop, clicking one shows the place; the full check equals check --json`, async () => {
+    const info = cliInfo(DYNAMIC);
+    const bytes = Buffer.from(readFileSync(DYNAMIC));
+    bytes[bytes.length - 512 + 30] ^= 0xff; // the end footer's creator application: checksum wrong
+    bytes.writeUInt32BE(0x00ffff00, info.table_offset); // BAT entry 0: a block far past the end
+    const bad = join(tmp.dir, 'damaged.vhd');
+    writeFileSync(bad, bytes);
+    // Left-over bytes behind a clear bitmap bit (sector 1 of block 0 is unused in the sample).
+    const left = Buffer.from(readFileSync(DYNAMIC));
+    const block0 = left.readUInt32BE(info.table_offset) * 512;
+    assert.equal(left[block0] & 0x40, 0, 'sector 1 of block 0 must be unused in the sample');
+    left[block0 + info.bitmap_size + 512 + 5] = 0x99;
+    const leftover = join(tmp.dir, 'leftover.vhd');
+    writeFileSync(leftover, left);
+
+    const page = await viewer();
+    // A drop of a File built in the page: the same path as a file dragged from the desktop.
+    await page.evaluate(({ name, b64, drop }) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name));
+      const target = document.querySelector(drop);
+      for (const type of ['dragenter', 'dragover', 'drop']) target.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, { name: 'damaged.vhd', b64: bytes.toString('base64'), drop: UI.drop });
+    assert.equal(await settled(page), 'ready');
+    const expected = cliInfo(bad);
+    const codes = expected.all_findings.map((f) => f.code);
+    assert.ok(codes.includes('footer-checksum') && codes.includes('block-past-eof'), codes.join());
+    await compareAll(page, expected);
+    const classes = await page.evaluate((sel) => [...document.querySelectorAll(sel)].map((li) => li.className), UI.finding);
+    assert.equal(classes.length, expected.all_findings.length);
+    assert.equal(classes.filter((c) => /\berror\b/.test(c)).length, expected.all_findings.filter((f) => f.severity === 'error').length);
+    // The finding about the BAT entry points at it: the hex view shows the file there.
+    const i = codes.indexOf('block-past-eof');
+    await page.click(`${UI.finding} button`, { nth: i });
+    await page.waitForText(UI.hexSource, new RegExp(`byte 0x${info.table_offset.toString(16)} highlighted`));
+    assert.deepEqual(await page.evaluate((sel) => [...document.querySelectorAll(sel)].map((e) => e.textContent), UI.hexMarked), ['00']);
+    await page.screenshot(shot('findings'), { selector: UI.findingsPanel });
+
+    // The full check of another file, given through the file input.
+    const all = JSON.parse(execFileSync(cliPath(), ['check', '--json', leftover], { encoding: 'utf8' }));
+    const deep = all.slice(cliInfo(leftover).all_findings.length);
+    assert.deepEqual(deep.map((f) => f.code), ['unused-sectors-nonzero']);
+    await page.setFiles(UI.fileInput, [leftover]);
+    await page.waitFor((sel) => document.querySelector(`${sel} [data-field="file"]`)?.textContent === 'leftover.vhd', UI.summary);
+    assert.equal(await settled(page), 'ready');
+    await page.click(UI.check);
+    await page.waitForSelector(`${UI.checkBody} .verdict`);
+    const shown = Object.fromEntries(await dataFields(page, UI.checkBody));
+    deep.forEach((f, i) => {
+      for (const key of ['code', 'severity', 'message', 'offset']) assert.equal(shown[`check_findings.${i}.${key}`], String(f[key]), `check finding ${i} ${key}`);
+    });
+    assert.equal(await page.evaluate((sel) => document.querySelectorAll(`${sel} li.finding`).length, UI.checkBody), deep.length);
+    assert.deepEqual(await page.errors(), []);
+    await page.close();
+  });
+
+  test(`${engine}: the raw export as a download equals vhd-viewer cat; the info JSON equals info --json`, async () => {
+    const page = await viewer();
+    const fsa = await page.evaluate(() => typeof window.showSaveFilePicker === 'function');
+    assert.equal(fsa, FEATURES.fileSystemAccess[engine], `${engine} ${FEATURES.fileSystemAccess[engine] ? 'has' : 'lacks'} the File System Access API`);
+    // Where the browser has the File System Access API the page uses it: hidden here, so that
+    // the download every other browser takes is tested in this one too.
+    if (fsa) {
+      await page.evaluate(() => {
+        delete Window.prototype.showSaveFilePicker;
+        delete window.showSaveFilePicker;
+      });
+    }
+    await page.setFiles(UI.fileInput, CHAIN);
+    assert.equal(await settled(page), 'ready');
+    const raw = await page.download(UI.exportRaw);
+    assert.equal(raw.name, 'grandchild.img');
+    const want = cliCat(GRAND, [CHILD, BASE]);
+    const got = readFileSync(raw.path);
+    assert.equal(got.length, want.length, 'the downloaded image has the size of the disk');
+    assert.equal(sha256(got), sha256(want), 'the downloaded image equals vhd-viewer cat');
+    assert.match(await page.text(UI.exportNote), /Saving grandchild\.img/);
+    const json = await page.download(UI.exportInfo);
+    assert.deepEqual(JSON.parse(readFileSync(json.path, 'utf8')), cliInfo(GRAND, [CHILD, BASE]));
+    assert.deepEqual(await page.errors(), []);
+    await page.close();
+  });
+
+  test(
+    `${engine}: the raw export through the File System Access API equals vhd-viewer cat`,
+    { skip: !FEATURES.fileSystemAccess[engine] && `${engine} has no File System Access API (showSaveFilePicker); its export is the download tested above` },
+    async () => {
+      const page = await viewer();
+      await page.setFiles(UI.fileInput, CHAIN);
+      assert.equal(await settled(page), 'ready');
+      // The real picker opens a dialog: a stand-in gives a file in memory, sized first and
+      // written at offsets, as the real one is.
+      await page.evaluate(() => {
+        window.showSaveFilePicker = async (opts) => ({
+          name: opts.suggestedName,
+          async createWritable() {
+            let buf = new Uint8Array(0);
+            window.__written = { writes: 0 };
+            return {
+              async truncate(n) {
+                const b = new Uint8Array(n);
+                b.set(buf.subarray(0, Math.min(n, buf.length)));
+                buf = b;
+              },
+              async write({ type, position, data }) {
+                if (type !== 'write') throw new Error('unexpected ' + type);
+                buf.set(data, position);
+                window.__written.writes++;
+              },
+              async close() {
+                const d = await crypto.subtle.digest('SHA-256', buf);
+                window.__written.sha = Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
+                window.__written.size = buf.length;
+              },
+              async abort() {},
+            };
+          },
+        });
+      });
+      await page.click(UI.exportRaw);
+      const written = await page.waitFor(() => window.__written?.sha && window.__written);
+      const want = cliCat(GRAND, [CHILD, BASE]);
+      assert.equal(written.size, want.length);
+      assert.equal(written.sha, sha256(want));
+      assert.match(await page.text(UI.exportNote), /Saved grandchild\.img/);
+      assert.deepEqual(await page.errors(), []);
+      await page.close();
+    },
+  );
+
+  test(`${engine}: the self-contained file (dist/vhd-viewer.html) works opened from disk (file://): values equal info --json, no request`, async () => {
+    const file = join(ROOT, 'dist', 'vhd-viewer.html');
+    assert.ok(existsSync(file), `${file} is missing: run make package`);
+    const page = await browser.newPage();
+    await page.goto(pathToFileURL(file).href);
+    await page.waitForSelector(UI.wasmReady);
+    await page.setFiles(UI.fileInput, CHAIN);
+    assert.equal(await settled(page), 'ready');
+    const keys = await compareAll(page, cliInfo(GRAND, [CHILD, BASE]));
+    assert.ok(keys.size > 80, `${keys.size} values shown`);
+    // The styles of the views are inside the file too: the chain is drawn as a row of boxes.
+    assert.equal(await page.evaluate((sel) => getComputedStyle(document.querySelector(`${sel} ol.chain`)).display, UI.chain), 'flex');
+    const fetched = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
+    assert.deepEqual(fetched.filter((u) => !u.startsWith('file:') && !u.startsWith('data:') && !u.startsWith('blob:')), [], 'nothing is fetched from any server');
+    await page.screenshot(shot('self-contained'), { selector: UI.chain });
+    assert.deepEqual(await page.errors(), []);
+    await page.close();
+  });
+
+  test(`${engine}: the <vhd-viewer> element reads a remote chain over HTTP Range: values equal info --json, sectors equal cat, only parts travel`, async () => {
+    const page = await browser.newPage();
+    const from = log.length;
+    await page.goto(site.url + 'embed.html');
+    const state = (sel) => page.waitFor((s) => ['ready', 'error'].includes(document.querySelector(s)?.dataset.state) && document.querySelector(s).dataset.state, sel);
+    assert.equal(await state('#remote'), 'ready');
+    const expected = cliInfo(GRAND, [CHILD, BASE]);
+    const fields = await page.evaluate(() => [...document.querySelector('#remote').shadowRoot.querySelectorAll('[data-field]')].map((e) => [e.dataset.field, e.textContent]));
+    assert.ok(fields.length > 80, `${fields.length} values shown`);
+    for (const [key, shown] of fields) assert.equal(shown, text(at(expected, key)), `data-field "${key}"`);
+    const keys = new Set(fields.map(([k]) => k));
+    expected.fields.forEach((f, i) => assert.ok(keys.has(`fields.${i}.value`), `fields.${i}.value shown`));
+
+    // Sectors read through the chain over HTTP come from the right file with the right bytes.
+    // (First the sector the element shows by itself: a sector asked for while an earlier one is
+    // still being read can be overwritten by the earlier one when its answer comes later.)
+    await page.waitFor((sel) => document.querySelector('#remote').shadowRoot.querySelector(`${sel} strong`)?.textContent === 'Virtual sector 0', EL.source);
+    const raw = cliCat(GRAND, [CHILD, BASE]);
+    for (const [sector, layer] of [[66, 0], [64, 1], [63, 2]]) {
+      await page.evaluate((s) => document.querySelector('#remote').setAttribute('sector', String(s)), sector);
+      await page.waitFor(([sel, s]) => document.querySelector('#remote').shadowRoot.querySelector(`${sel} strong`)?.textContent === `Virtual sector ${s}`, [EL.source, sector]);
+      const got = await page.evaluate(([source, bytes]) => {
+        const root = document.querySelector('#remote').shadowRoot;
+        return { layer: root.querySelector(source).dataset.layer, hexes: [...root.querySelectorAll(bytes)].map((e) => e.textContent) };
+      }, [EL.source, EL.hexBytes]);
+      assert.equal(got.layer, String(layer), `sector ${sector} comes from layer ${layer}`);
+      assert.deepEqual(Buffer.from(got.hexes.map((x) => parseInt(x, 16))), raw.subarray(sector * 512, sector * 512 + 512), `sector ${sector}`);
+    }
+    // The exact map reads the bitmaps, over HTTP too.
+    await page.evaluate((sel) => document.querySelector('#remote').shadowRoot.querySelector(sel).click(), EL.scan);
+    await page.waitFor((sel) => /^Exact/.test(document.querySelector('#remote').shadowRoot.querySelector(sel).textContent), EL.scanState);
+    checkLegend(await page.evaluate((sel) => [...document.querySelector('#remote').shadowRoot.querySelectorAll(sel)].map((k) => k.textContent), EL.scanLegend), chainMap(), expected.current_size);
+
+    // Every request for the disks asked for a part and got it (206); together far less than the files.
+    await quiet();
+    const disks = log.slice(from).filter((e) => /\/samples\/(grandchild|child|base)\.vhd$/.test(e.path));
+    assert.ok(disks.length > 3, `${disks.length} requests for the disks`);
+    for (const e of disks) {
+      assert.equal(e.status, 206, `${e.path} ${e.range}`);
+      assert.match(e.range, /^bytes=\d+-\d+$/);
+    }
+    const sent = disks.reduce((n, e) => n + e.bytes, 0);
+    const total = CHAIN.reduce((n, f) => n + statSync(f).size, 0);
+    console.log(`${engine}: remote chain: ${disks.length} requests, ${sent} bytes of ${total}`);
+    assert.ok(sent < total / 10, `${sent} bytes of ${total}`);
+    await page.screenshot(shot('element-remote-chain'), { selector: '#remote' });
+    assert.deepEqual(await page.errors(), []);
+    await page.close();
+  });
+}
