@@ -71,12 +71,17 @@ export function rgba(css, alpha = 255) {
   return ((alpha << 24) | ((n & 0xff) << 16) | (n & 0xff00) | ((n >> 16) & 0xff)) >>> 0;
 }
 
+/**
+ * What a CellMap shows and whom it tells. state(i): a small integer per item, higher wins when
+ * items share a cell; colors()[state].
+ * @typedef {{ state(i:number):number, colors: () => Uint32Array, onHover?(first:number,last:number|null):void,
+ *   onPick?(first:number,last:number):void, maxHeight?:number, maxCell?:number, label?:string }} CellMapOptions
+ */
+
 export class CellMap {
   /**
    * @param {HTMLCanvasElement} canvas
-   * @param {{ state(i:number):number, colors: () => Uint32Array, onHover?(first:number,last:number|null):void,
-   *   onPick?(first:number,last:number):void, maxHeight?:number, maxCell?:number, label?:string }} opts
-   *   state(i): a small integer per item, higher wins when items share a cell; colors()[state].
+   * @param {CellMapOptions} opts
    */
   constructor(canvas, opts) {
     this.canvas = canvas;

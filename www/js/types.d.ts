@@ -202,6 +202,16 @@ export interface OpenedFile {
 /** A file of a chain: opened, so it has its identity and its index in the WasmFiles. */
 export type ChainFile = OpenedFile & { identity: Identity; wi: number };
 
+/** What openFiles() returns: the files given, sorted into chains. */
+export interface Opened {
+  wfiles: import('../pkg/vhd_viewer.js').WasmFiles;
+  files: OpenedFile[];
+  /** Lists of indices into `files`, top first. */
+  chains: number[][];
+  /** The longest chain. */
+  best: number;
+}
+
 /** What a chain's last file needs when its parent was not given (neededParentText, chainDisk). */
 export interface MissingParent {
   names: string[];
