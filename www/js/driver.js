@@ -4,6 +4,7 @@
 // cancels the old work.
 
 import { readRanges } from './source.js';
+import { normalize } from './format.js';
 
 /**
  * @import { WasmDisk, WasmLayer } from '../pkg/vhd_viewer.js'
@@ -160,10 +161,12 @@ export async function scanProvenance(disk, sources, cellSize, { signal, onProgre
 /**
  * The deep check `vhd-viewer check` runs after the open-time checks: every allocated block's
  * sector bitmap and, in dynamic disks, the sectors marked unused (left-over data). The core asks
- * for one read at a time; a read that fails becomes a finding. Returns the findings it adds.
+ * for one read at a time; a read that fails becomes a finding. Returns the findings it adds
+ * (normalized as the open-time ones in info: their layer and offset are numbers, not BigInts).
  * @param {WasmDisk} disk
  * @param {Source[]} sources
  * @param {ProgressOptions} [options]
+ * @returns {Promise<Finding[]>}
  */
 export async function deepCheck(disk, sources, { signal, onProgress } = {}) {
   disk.checkStart();
@@ -190,7 +193,7 @@ export async function deepCheck(disk, sources, { signal, onProgress } = {}) {
       onProgress?.(r.done, r.total);
     }
   }
-  const findings = disk.checkFindings();
+  const findings = /** @type {Finding[]} */ (normalize(disk.checkFindings()));
   onProgress?.(1, 1);
   return findings;
 }
