@@ -234,3 +234,13 @@ export interface ViewContext {
   signal: AbortSignal;
   parentMissing: boolean;
 }
+
+declare global {
+  interface Window {
+    /** The File System Access API's save dialog (Chromium only: not in TypeScript's DOM types). */
+    showSaveFilePicker?(options?: {
+      suggestedName?: string;
+      types?: { description?: string; accept: Record<string, string[]> }[];
+    }): Promise<FileSystemFileHandle>;
+  }
+}
