@@ -153,6 +153,7 @@ async function loadFiles(given) {
 
 /** Shows chain `k` of the files given. */
 async function showChain(k) {
+  if (!state.opened) return;
   state.chainIndex = k;
   const chain = state.chains[k];
   try {
@@ -240,6 +241,7 @@ async function showChain(k) {
 
 /** Shows layer `i`'s own footer and header (the info of the chain from that layer down). */
 function selectLayer(i, scroll) {
+  if (!state.opened || !state.info) return; // no files opened yet
   $('layer-select').value = String(i);
   const info = i > 0 ? layerInfo(state.opened, state.chainIndex, i, state.names) : state.info;
   const body = $('structures-body');
@@ -264,6 +266,7 @@ const closeup = new CloseupView($('closeup-body'), {
 });
 
 async function showCloseup(opts) {
+  if (!state.disk) return; // other files are loading
   const c = ctx();
   try {
     await closeup.show(c, opts);
@@ -278,13 +281,14 @@ const bat = new BatView({
   hoverEl: $('bat-hover'),
   legendEl: $('bat-legend'),
   onPick: (layer, block) => {
+    if (!state.disk) return; // other files are loading
     const bs = state.disk.blockSize(layer);
     showCloseup({ layer, block, start: block * bs, len: bs });
   },
 });
 $('bat-layer').addEventListener('change', (e) => {
   const i = Number(e.target.value);
-  bat.show(state.disk, i, state.names[i]);
+  if (state.disk) bat.show(state.disk, i, state.names[i]);
 });
 
 const prov = new ProvenanceView({
@@ -296,6 +300,7 @@ const prov = new ProvenanceView({
 
 $('prov-scan').addEventListener('click', async () => {
   const disk = state.disk;
+  if (!disk) return; // other files are loading
   $('prov-scan').disabled = true;
   let lastDraw = 0;
   const masks = await runTask('Reading every block bitmap', (signal, progress) =>
@@ -329,6 +334,7 @@ $('prov-scan').addEventListener('click', async () => {
 const hexState = { mode: 'virtual', at: 0, layer: 0 };
 
 async function hexShow({ mode = hexState.mode, at = hexState.at, layer = hexState.layer, markLen = 1 } = {}) {
+  if (!state.disk) return; // other files are loading
   Object.assign(hexState, { mode, at, layer });
   document.querySelector(`input[name="hex-mode"][value="${mode}"]`).checked = true;
   $('hex-layer').value = String(layer);
@@ -346,6 +352,7 @@ async function hexShow({ mode = hexState.mode, at = hexState.at, layer = hexStat
 
 $('hex-form').addEventListener('submit', (e) => {
   e.preventDefault();
+  if (!state.disk) return; // other files are loading
   const mode = document.querySelector('input[name="hex-mode"]:checked').value;
   const layer = Number($('hex-layer').value);
   const at = parseNumber($('hex-at').value);
@@ -396,6 +403,7 @@ function baseNameNoExt(n) {
 
 $('export-raw').addEventListener('click', async () => {
   const disk = state.disk;
+  if (!disk) return; // other files are loading
   const result = await runTask('Saving the raw image', (signal, progress) =>
     exportRaw(disk, state.sources, state.names, baseNameNoExt(state.names[0]) + '.img', { signal, onProgress: (d, t) => progress(d, t, 'bytes') }),
   );
@@ -484,6 +492,7 @@ if (location.protocol !== 'file:') loadSamples();
 
 $('check-run').addEventListener('click', async () => {
   const disk = state.disk;
+  if (!disk) return; // other files are loading
   $('check-run').disabled = true;
   const found = await runTask('Checking every block', (signal, progress) =>
     deepCheck(disk, state.sources, { signal, onProgress: (done, total) => progress(done, total, 'blocks') }),

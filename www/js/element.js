@@ -188,7 +188,13 @@ export class VhdViewerElement extends HTMLElement {
     $.structures = q('div', { class: 'structures-body' });
     $.fileList = q('div');
     $.chain = q('div', { class: 'chain-body' });
-    $.batLayer = q('select', { 'aria-label': 'File', onchange: () => this.bat.show(this.vdisk.core, Number($.batLayer.value), this.vdisk.names[Number($.batLayer.value)]) });
+    $.batLayer = q('select', {
+      'aria-label': 'File',
+      onchange: () => {
+        const v = this.vdisk; // null while other files load
+        if (v?.core) this.bat.show(v.core, Number($.batLayer.value), v.names[Number($.batLayer.value)]);
+      },
+    });
     $.batLegend = q('div', { class: 'legend' });
     $.batCanvas = q('canvas', { 'aria-label': 'Block map' });
     $.batHover = q('p', { class: 'hover', 'aria-live': 'polite' });
@@ -213,6 +219,7 @@ export class VhdViewerElement extends HTMLElement {
       q('button', { type: 'button', 'aria-label': 'Next sector', onclick: () => this.step(1) }, '▶'));
     hexForm.addEventListener('submit', (e) => {
       e.preventDefault();
+      if (!this.vdisk) return; // other files are loading
       const at = parseNumber($.hexAt.value);
       const n = Math.ceil(this.vdisk.size / 512);
       if (!Number.isFinite(at) || at < 0 || at >= n) fill($.hexSource, h('span', { class: 'bad' }, `Give a sector number from 0 to ${n - 1}.`));
@@ -261,7 +268,9 @@ export class VhdViewerElement extends HTMLElement {
       hoverEl: $.batHover,
       legendEl: $.batLegend,
       onPick: (layer, block) => {
-        const bs = this.vdisk.core.blockSize(layer);
+        const core = this.vdisk?.core; // null while other files load
+        if (!core) return;
+        const bs = core.blockSize(layer);
         this.showCloseup({ layer, block, start: block * bs, len: bs });
       },
     });
@@ -375,8 +384,10 @@ export class VhdViewerElement extends HTMLElement {
   /** Shows chain `k` of the files given in every view. */
   showChain(k) {
     const v = this.vdisk;
+    if (!v) return; // other files are loading
     if (k !== v.chainIndex) v.selectChain(k);
     const { core, names, info, missingParent } = v;
+    if (!core) return; // closed
     const $ = this.$;
     if (missingParent) this.message(missingParentText(names[names.length - 1], missingParent), missingParent.severity);
     $.title.textContent = names[0];
@@ -420,6 +431,7 @@ export class VhdViewerElement extends HTMLElement {
   }
 
   showLayer(i) {
+    if (!this.vdisk) return; // other files are loading
     this.$.layerSelect.value = String(i);
     this.$.structures.dataset.layer = i;
     renderStructures(this.$.structures, this.vdisk.layerInfo(i));
@@ -427,7 +439,9 @@ export class VhdViewerElement extends HTMLElement {
 
   /** The context the views read through. */
   ctx() {
-    return { disk: this.vdisk.core, sources: this.vdisk.sources, names: this.vdisk.names, signal: this.ctrl.signal, parentMissing: !!this.vdisk.missingParent };
+    const v = this.vdisk;
+    if (!v?.core || !this.ctrl) throw new Error('no disk is open');
+    return { disk: v.core, sources: v.sources, names: v.names, signal: this.ctrl.signal, parentMissing: !!v.missingParent };
   }
 
   /** Shows a failure of reading (a changed remote file, a cut-short file) as a message. */
@@ -438,6 +452,7 @@ export class VhdViewerElement extends HTMLElement {
   }
 
   async showCloseup(opts) {
+    if (!this.vdisk) return; // other files are loading
     this.select('bitmap');
     const c = this.ctx();
     try {
@@ -449,6 +464,8 @@ export class VhdViewerElement extends HTMLElement {
 
   async scan() {
     const v = this.vdisk;
+    const core = v?.core;
+    if (!v || !core || !this.ctrl) return; // other files are loading
     const $ = this.$;
     this.scanCtrl?.abort();
     const ctrl = new AbortController();
@@ -461,7 +478,7 @@ export class VhdViewerElement extends HTMLElement {
     $.scanProgress.hidden = false;
     let last = 0;
     try {
-      const masks = await scanProvenance(v.core, v.sources, this.cellSize, {
+      const masks = await scanProvenance(core, v.sources, this.cellSize, {
         signal: ctrl.signal,
         onProgress: (done, total) => {
           $.scanProgress.max = total || 1;
@@ -469,7 +486,7 @@ export class VhdViewerElement extends HTMLElement {
           $.provState.textContent = `${done} of ${total} squares`;
           if (performance.now() - last > 500) {
             last = performance.now();
-            this.prov.update(v.core.scanMasks());
+            this.prov.update(core.scanMasks());
           }
         },
       });
@@ -477,8 +494,8 @@ export class VhdViewerElement extends HTMLElement {
       $.provState.textContent = 'Exact: every block bitmap was read.';
     } catch (e) {
       if (v !== this.vdisk) return;
-      this.prov.update(v.core.scanMasks());
-      v.core.scanStart(this.cellSize);
+      this.prov.update(core.scanMasks());
+      core.scanStart(this.cellSize);
       $.scan.disabled = false;
       $.provState.textContent = ctrl.signal.aborted ? 'Scan stopped: squares already read are exact, the rest are estimates.' : `The scan stopped: ${e.message}`;
       if (!ctrl.signal.aborted) this.readFailed('Reading the block bitmaps', e, { signal: parent });
@@ -490,6 +507,7 @@ export class VhdViewerElement extends HTMLElement {
   }
 
   async hexShow({ mode = this.hexState.mode, at = this.hexState.at, layer = this.hexState.layer, markLen = 1 } = {}, reveal = false) {
+    if (!this.vdisk) return; // other files are loading
     Object.assign(this.hexState, { mode, at, layer });
     if (reveal) this.select('hex');
     const $ = this.$;
