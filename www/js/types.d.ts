@@ -237,6 +237,8 @@ export interface ViewContext {
 
 declare global {
   interface Window {
+    /** What the page has read and its state, for users' scripts and the tests (app.js). */
+    vhdViewer?: { readStats: { reads: number; bytes: number }; state: object };
     /** The File System Access API's save dialog (Chromium only: not in TypeScript's DOM types). */
     showSaveFilePicker?(options?: {
       suggestedName?: string;
