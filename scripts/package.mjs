@@ -5,7 +5,7 @@
 // - dist/vhd-viewer.html: the whole viewer page as one file (styles, modules and the .wasm inside)
 //   that works opened from disk (file://).
 // Run by `make package` after `make wasm`.
-import { readFileSync, writeFileSync, mkdirSync, rmSync, copyFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, rmSync, copyFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { join, dirname, relative, resolve, posix } from 'node:path';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -70,7 +70,11 @@ const imports = {};
 for (const m of pageModules) {
   const text = readFileSync(join(WWW, m), 'utf8').replace(/(\bfrom\s*|\bimport\s*\(?\s*)(['"])(\.{1,2}\/[^'"]+)\2/g, (all, kw, q, spec) => {
     const target = posix.normalize(posix.join(posix.dirname(m), spec));
-    if (!pageModules.includes(target)) throw new Error(`${m} imports ${spec}, which is not a module of www/`);
+    if (!pageModules.includes(target)) {
+      // A type in a JSDoc comment (`import('./types.js')`, `@import ... from`) naming a .d.ts: not a module.
+      if (existsSync(join(WWW, target.replace(/\.js$/, '.d.ts')))) return all;
+      throw new Error(`${m} imports ${spec}, which is not a module of www/`);
+    }
     return `${kw}${q}@vhd/${target}${q}`;
   });
   imports[`@vhd/${m}`] = `data:text/javascript;base64,${Buffer.from(text).toString('base64')}`;

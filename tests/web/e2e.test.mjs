@@ -336,6 +336,10 @@ test('the full check reads every block and finds what vhd-viewer check finds (le
       }
     }
     assert.equal(await page.locator('#check-body li.finding').count(), deep.length);
+    // Its place opens in the hex view, as the open-time findings' places do.
+    await page.locator('#check-body li.finding').nth(0).locator('button').click();
+    await page.waitForFunction(() => document.getElementById('hex-source').dataset.kind === 'file');
+    assert.match(await page.textContent('#hex-source'), new RegExp(`byte 0x${(leftover - 5).toString(16)} highlighted`));
     // A clean disk: the check says so.
     await page.setInputFiles('#file-input', [DYNAMIC]);
     assert.equal(await settled(page), 'ready');

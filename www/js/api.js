@@ -6,33 +6,71 @@ import { blobSource, urlSource } from './source.js';
 import { openFiles, chainDisk, layerInfo } from './open.js';
 import { readVirtual } from './driver.js';
 
-/** A source for one input: a URL (string or URL) is read with HTTP Range, a Blob with slice(). */
+/**
+ * @import { WasmDisk } from '../pkg/vhd_viewer.js'
+ * @import { Source } from './source.js'
+ * @import { Opened } from './types.js'
+ */
+
+/**
+ * Anything with byteLength and slice() (a Source among them).
+ * @typedef {{ byteLength: number, name?: string, blob?: Blob, stats?: Source['stats'],
+ *   slice(start: number, end: number, signal?: AbortSignal): Promise<Uint8Array | ArrayBuffer> | Uint8Array | ArrayBuffer }} SourceLike
+ */
+/**
+ * What a disk can be opened from: a URL, a File or Blob, or a SourceLike.
+ * @typedef {string | URL | Blob | SourceLike} DiskInput
+ */
+
+/**
+ * A source for one input: a URL (string or URL) is read with HTTP Range, a Blob with slice().
+ * @param {DiskInput} input
+ * @param {{ signal?: AbortSignal, fetch?: typeof globalThis.fetch, name?: string }} [options]
+ * @returns {Promise<Source>}
+ */
 export async function toSource(input, { signal, fetch, name } = {}) {
   if (typeof input === 'string' || input instanceof URL) return urlSource(input, { signal, fetch, name });
-  if (typeof Blob !== 'undefined' && input instanceof Blob) return blobSource(input, name ?? input.name ?? 'disk');
-  if (input && typeof input.slice === 'function' && Number.isFinite(input.byteLength)) {
-    const stats = input.stats ?? { reads: 0, bytes: 0 };
-    return { name: name ?? input.name ?? 'disk', stats, byteLength: input.byteLength, blob: input.blob, slice: (a, b, s) => Promise.resolve(input.slice(a, b, s)).then((v) => (v instanceof Uint8Array ? v : new Uint8Array(v))) };
+  if (typeof Blob !== 'undefined' && input instanceof Blob) return blobSource(input, name ?? /** @type {Blob & { name?: string }} */ (input).name ?? 'disk');
+  const like = /** @type {SourceLike} */ (input); // neither a URL nor a Blob
+  if (like && typeof like.slice === 'function' && Number.isFinite(like.byteLength)) {
+    const stats = like.stats ?? { reads: 0, bytes: 0 };
+    return { name: name ?? like.name ?? 'disk', stats, byteLength: like.byteLength, blob: like.blob, slice: (a, b, s) => Promise.resolve(like.slice(a, b, s)).then((v) => (v instanceof Uint8Array ? v : new Uint8Array(v))) };
   }
   throw new TypeError('a disk is given as a URL, a File or Blob, or an object with byteLength and slice(start, end)');
 }
 
 /** An opened virtual disk: the top file and the parents found among the files given. */
 export class VhdDisk {
-  /** @param opened what openFiles() returned; `k` the chain to show. */
+  /**
+   * @param {Opened} opened what openFiles() returned
+   * @param {number} k the chain to show
+   */
   constructor(opened, k) {
     this.opened = opened;
     this.files = opened.files;
     this.chainCount = opened.chains.length;
+    // Set by selectChain():
+    /** @type {number} */ this.chainIndex;
+    /**
+     * The WebAssembly disk the views read through (null once closed).
+     * @type {WasmDisk | null}
+     */
+    this.core;
+    /** @type {string[]} */ this.names;
+    /** @type {Source[]} */ this.sources;
+    /** @type {import('./types.js').Info} */ this.info;
+    /** @type {import('./types.js').MissingParent | null} */ this.missingParent;
     this.selectChain(k);
   }
 
-  /** Shows chain `k` of the files given (several unrelated disks make several chains). */
+  /**
+   * Shows chain `k` of the files given (several unrelated disks make several chains).
+   * @param {number} k
+   */
   selectChain(k) {
     const made = chainDisk(this.opened, k);
     this.core?.free();
     this.chainIndex = k;
-    /** The WebAssembly disk the views read through. */
     this.core = made.disk;
     this.names = made.names;
     this.sources = made.sources;
@@ -44,22 +82,35 @@ export class VhdDisk {
 
   /** The virtual disk's size in bytes. */
   get size() {
-    return this.core.size();
+    return live(this).size();
   }
 
-  /** The info of layer `i`'s own file (the chain from it down). */
+  /**
+   * The info of layer `i`'s own file (the chain from it down).
+   * @param {number} i
+   */
   layerInfo(i) {
     return i === 0 ? this.info : layerInfo(this.opened, this.chainIndex, i, this.names);
   }
 
-  /** Reads virtual bytes `[offset, offset + length)` through the chain. */
+  /**
+   * Reads virtual bytes `[offset, offset + length)` through the chain.
+   * @param {number} offset
+   * @param {number} length
+   * @param {{ signal?: AbortSignal }} [options]
+   */
   async read(offset, length, { signal } = {}) {
-    return (await readVirtual(this.core, this.sources, offset, length, signal)).bytes;
+    return (await readVirtual(live(this), this.sources, offset, length, signal)).bytes;
   }
 
-  /** Reads virtual bytes with where they come from: `{ bytes, extents: [{ offset, len, kind, layer, fileOffset }] }`. */
+  /**
+   * Reads virtual bytes with where they come from: `{ bytes, extents: [{ offset, len, kind, layer, fileOffset }] }`.
+   * @param {number} offset
+   * @param {number} length
+   * @param {{ signal?: AbortSignal }} [options]
+   */
   readWithExtents(offset, length, { signal } = {}) {
-    return readVirtual(this.core, this.sources, offset, length, signal);
+    return readVirtual(live(this), this.sources, offset, length, signal);
   }
 
   /** Frees the WebAssembly objects. */
@@ -76,10 +127,21 @@ export class VhdDisk {
 }
 
 /**
+ * The WebAssembly disk of `disk`, until it is closed.
+ * @param {VhdDisk} disk
+ */
+function live(disk) {
+  if (!disk.core) throw new Error('the disk was closed');
+  return disk.core;
+}
+
+/**
  * Opens a disk: `inputs` is one input or a list (the top file and its parents, in any order: they
  * are matched by the unique ids inside them). Rejects with the reason when an input cannot be
  * read (a RemoteError for a URL: not found, no Range support, CORS, changed) or nothing given is
  * a VHD. Options: `signal`, `fetch`, `wasm` (the .wasm bytes or URL, for the first call only).
+ * @param {DiskInput | DiskInput[]} inputs
+ * @param {{ signal?: AbortSignal, fetch?: typeof globalThis.fetch, wasm?: Parameters<typeof loadWasm>[0] }} [options]
  * @returns {Promise<VhdDisk>}
  */
 export async function openVhd(inputs, { signal, fetch, wasm } = {}) {

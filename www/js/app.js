@@ -16,13 +16,40 @@ import { showVirtualSector, showFileBytes } from './views/hex.js';
 import { renderFindings } from './views/findings.js';
 import { exportRaw, exportInfo } from './export.js';
 
-const $ = (id) => document.getElementById(id);
+/**
+ * @import { WasmDisk, WasmFiles } from '../pkg/vhd_viewer.js'
+ * @import { Source } from './source.js'
+ * @import { Identity, Info, MissingParent, Opened, OpenedFile, ScanStep } from './types.js'
+ */
+
+/**
+ * The elements of the page (index.html) that are read as more than an HTMLElement, by id.
+ * @typedef {{ 'file-input': HTMLInputElement, 'task-progress': HTMLProgressElement, 'layer-select': HTMLSelectElement,
+ *   'explain-toggle': HTMLInputElement, 'bat-layer': HTMLSelectElement, 'bat-canvas': HTMLCanvasElement,
+ *   'prov-scan': HTMLButtonElement, 'prov-canvas': HTMLCanvasElement, 'hex-layer': HTMLSelectElement,
+ *   'hex-at': HTMLInputElement, 'check-run': HTMLButtonElement, 'export-raw': HTMLButtonElement }} PageElements
+ */
+
+/**
+ * An element of the page by id: index.html always has the ones asked for.
+ * @template {string} K
+ * @param {K} id
+ * @returns {K extends keyof PageElements ? PageElements[K] : HTMLElement}
+ */
+const $ = (id) => /** @type {K extends keyof PageElements ? PageElements[K] : HTMLElement} */ (/** @type {unknown} */ (document.getElementById(id)));
 const ready = loadWasm();
 document.adoptedStyleSheets = [...document.adoptedStyleSheets, viewsSheet()];
 
 /** Everything read from the files given, for users' scripts and the tests. */
 const readStats = { reads: 0, bytes: 0 };
 
+/**
+ * @typedef {{ ctrl: AbortController | null, gen: number, files: OpenedFile[], wfiles: WasmFiles | null, chains: number[][],
+ *   chainIndex: number, disk: WasmDisk | null, names: string[], sources: Source[], info: Info | null,
+ *   missing: MissingParent | null, cellSize: number, scanned: boolean, opened?: Opened }} PageState
+ */
+
+/** @type {PageState} */
 const state = {
   ctrl: null,
   gen: 0,
@@ -41,10 +68,15 @@ const state = {
 
 window.vhdViewer = { readStats, state };
 
+/** @param {string} what */
 function setBusy(what) {
   document.body.dataset.state = what;
 }
 
+/**
+ * @param {string} text
+ * @param {string} [kind]
+ */
 function message(text, kind = 'info') {
   $('messages').append(h('p', { class: `message ${kind}` }, text));
 }
@@ -55,10 +87,18 @@ function clearMessages() {
 
 // ---------------------------------------------------------------- tasks (progress, cancel)
 
+/** @type {AbortController | null} */
 let taskCtrl = null;
 
-/** Runs a long job with a progress bar and a Cancel button; cancelled too by new files. */
+/**
+ * Runs a long job with a progress bar and a Cancel button; cancelled too by new files.
+ * @template T
+ * @param {string} label
+ * @param {(signal: AbortSignal, progress: (done: number, total: number, unit?: string) => void) => Promise<T>} job
+ * @returns {Promise<T | undefined>}
+ */
 async function runTask(label, job) {
+  if (!state.ctrl) return undefined; // no files given yet
   taskCtrl?.abort();
   const ctrl = new AbortController();
   taskCtrl = ctrl;
@@ -69,6 +109,7 @@ async function runTask(label, job) {
   $('task-label').textContent = label;
   $('task-progress').removeAttribute('value');
   $('task-count').textContent = '';
+  /** @type {(done: number, total: number, unit?: string) => void} */
   const progress = (done, total, unit = '') => {
     $('task-progress').max = total || 1;
     $('task-progress').value = done;
@@ -78,10 +119,10 @@ async function runTask(label, job) {
     return await job(ctrl.signal, progress);
   } catch (e) {
     if (ctrl.signal.aborted) {
-      if (parent === state.ctrl.signal) message(`${label}: cancelled.`);
+      if (parent === state.ctrl?.signal) message(`${label}: cancelled.`);
       return undefined;
     }
-    message(`${label}: ${e.message}`, 'error');
+    message(`${label}: ${/** @type {Error} */ (e).message}`, 'error');
     return undefined;
   } finally {
     parent.removeEventListener('abort', onParent);
@@ -108,7 +149,10 @@ function freeAll() {
   state.wfiles = null;
 }
 
-/** Opens `given` ([{ name, blob }]) as the new set of files. */
+/**
+ * Opens `given` ([{ name, blob }]) as the new set of files.
+ * @param {{ name: string, blob: Blob }[]} given
+ */
 async function loadFiles(given) {
   state.ctrl?.abort(new DOMException('new files were given', 'AbortError'));
   const ctrl = new AbortController();
@@ -151,8 +195,12 @@ async function loadFiles(given) {
   showChain(opened.best);
 }
 
-/** Shows chain `k` of the files given. */
+/**
+ * Shows chain `k` of the files given.
+ * @param {number} k
+ */
 async function showChain(k) {
+  if (!state.opened) return;
   state.chainIndex = k;
   const chain = state.chains[k];
   try {
@@ -170,7 +218,7 @@ async function showChain(k) {
     made = chainDisk(state.opened, k);
   } catch (e) {
     // Not a disk (a chain too deep, say): say why, list the files, and show nothing stale.
-    message(`${state.names[0]}: ${e.message}`, 'error');
+    message(`${state.names[0]}: ${/** @type {Error} */ (e).message}`, 'error');
     renderFiles($('file-list'), state.files, state.chains, k, (j) => {
       clearMessages();
       showChain(j);
@@ -208,7 +256,8 @@ async function showChain(k) {
   await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
   if (state.disk !== disk) return;
 
-  const firstSparse = files.findIndex((f) => f.identity.diskType !== 'fixed');
+  // The files of a chain were opened: they have their identity.
+  const firstSparse = files.findIndex((f) => /** @type {Identity} */ (f.identity).diskType !== 'fixed');
   $('bat-layer').value = String(Math.max(0, firstSparse));
   bat.show(disk, Math.max(0, firstSparse), state.names[Math.max(0, firstSparse)]);
 
@@ -219,14 +268,14 @@ async function showChain(k) {
     const masks = disk.scanStart(state.cellSize);
     prov.show(disk, state.names, state.cellSize, masks);
     $('prov-scan').disabled = false;
-    const needed = disk.scanStep(0).total;
+    const needed = /** @type {ScanStep} */ (disk.scanStep(0)).total;
     $('prov-state').textContent = needed
       ? `Estimate from the block tables. ${needed} squares hold blocks whose bitmaps decide which sectors come from where.`
       : 'Exact: no block bitmaps are needed for this disk.';
     $('prov-scan').disabled = needed === 0;
     disk.scanStart(state.cellSize);
   } catch (e) {
-    message(`Provenance map: ${e.message}`, 'error');
+    message(`Provenance map: ${/** @type {Error} */ (e).message}`, 'error');
     $('prov-scan').disabled = true;
   }
   $('prov-lead').textContent =
@@ -238,23 +287,32 @@ async function showChain(k) {
   hexShow({ mode: 'virtual', at: 0 }).then(() => setBusy('ready'));
 }
 
-/** Shows layer `i`'s own footer and header (the info of the chain from that layer down). */
+/**
+ * Shows layer `i`'s own footer and header (the info of the chain from that layer down).
+ * @param {number} i
+ * @param {boolean} scroll
+ */
 function selectLayer(i, scroll) {
+  if (!state.opened || !state.info) return; // no files opened yet
   $('layer-select').value = String(i);
   const info = i > 0 ? layerInfo(state.opened, state.chainIndex, i, state.names) : state.info;
   const body = $('structures-body');
-  body.dataset.layer = i;
+  body.dataset.layer = String(i);
   body.dataset.file = state.names[i];
   renderStructures(body, info);
   if (scroll) $('structures').scrollIntoView({ behavior: 'smooth', block: 'start' });
 }
 
-$('layer-select').addEventListener('change', (e) => selectLayer(Number(e.target.value), false));
-$('explain-toggle').addEventListener('change', (e) => document.body.classList.toggle('show-explain', e.target.checked));
+$('layer-select').addEventListener('change', (e) => selectLayer(Number(/** @type {HTMLSelectElement} */ (e.target).value), false));
+$('explain-toggle').addEventListener('change', (e) => document.body.classList.toggle('show-explain', /** @type {HTMLInputElement} */ (e.target).checked));
 
 // ---------------------------------------------------------------- maps and close-up
 
-const ctx = () => ({ disk: state.disk, sources: state.sources, names: state.names, signal: state.ctrl.signal, parentMissing: !!state.missing });
+/** @returns {import('./types.js').ViewContext} */
+const ctx = () => {
+  if (!state.disk || !state.ctrl) throw new Error('no disk is open');
+  return { disk: state.disk, sources: state.sources, names: state.names, signal: state.ctrl.signal, parentMissing: !!state.missing };
+};
 
 const closeup = new CloseupView($('closeup-body'), {
   onSector: (s) => {
@@ -263,13 +321,15 @@ const closeup = new CloseupView($('closeup-body'), {
   },
 });
 
+/** @param {{ layer?: number, block?: number, start: number, len: number }} opts */
 async function showCloseup(opts) {
+  if (!state.disk) return; // other files are loading
   const c = ctx();
   try {
     await closeup.show(c, opts);
     $('closeup').scrollIntoView({ behavior: 'smooth', block: 'start' });
   } catch (e) {
-    if (!c.signal.aborted) message(`Sectors: ${e.message}`, 'error');
+    if (!c.signal.aborted) message(`Sectors: ${/** @type {Error} */ (e).message}`, 'error');
   }
 }
 
@@ -278,13 +338,14 @@ const bat = new BatView({
   hoverEl: $('bat-hover'),
   legendEl: $('bat-legend'),
   onPick: (layer, block) => {
+    if (!state.disk) return; // other files are loading
     const bs = state.disk.blockSize(layer);
     showCloseup({ layer, block, start: block * bs, len: bs });
   },
 });
 $('bat-layer').addEventListener('change', (e) => {
-  const i = Number(e.target.value);
-  bat.show(state.disk, i, state.names[i]);
+  const i = Number(/** @type {HTMLSelectElement} */ (e.target).value);
+  if (state.disk) bat.show(state.disk, i, state.names[i]);
 });
 
 const prov = new ProvenanceView({
@@ -296,6 +357,7 @@ const prov = new ProvenanceView({
 
 $('prov-scan').addEventListener('click', async () => {
   const disk = state.disk;
+  if (!disk) return; // other files are loading
   $('prov-scan').disabled = true;
   let lastDraw = 0;
   const masks = await runTask('Reading every block bitmap', (signal, progress) =>
@@ -326,11 +388,16 @@ $('prov-scan').addEventListener('click', async () => {
 
 // ---------------------------------------------------------------- hex view
 
+/** @typedef {'virtual' | 'file'} HexMode the values of the hex-mode radio buttons */
+
+/** @type {{ mode: HexMode, at: number, layer: number }} */
 const hexState = { mode: 'virtual', at: 0, layer: 0 };
 
+/** @param {{ mode?: HexMode, at?: number, layer?: number, markLen?: number }} [where] */
 async function hexShow({ mode = hexState.mode, at = hexState.at, layer = hexState.layer, markLen = 1 } = {}) {
+  if (!state.disk) return; // other files are loading
   Object.assign(hexState, { mode, at, layer });
-  document.querySelector(`input[name="hex-mode"][value="${mode}"]`).checked = true;
+  /** @type {HTMLInputElement} */ (document.querySelector(`input[name="hex-mode"][value="${mode}"]`)).checked = true;
   $('hex-layer').value = String(layer);
   $('hex-layer').disabled = mode !== 'file';
   $('hex-at-label').textContent = mode === 'virtual' ? 'Sector' : 'Byte offset';
@@ -340,13 +407,15 @@ async function hexShow({ mode = hexState.mode, at = hexState.at, layer = hexStat
     if (mode === 'virtual') await showVirtualSector(c, at, $('hex-source'), $('hex-dump'));
     else await showFileBytes(c, layer, at, $('hex-source'), $('hex-dump'), markLen);
   } catch (e) {
-    if (!c.signal.aborted) fill($('hex-source'), h('span', { class: 'bad' }, e.message));
+    if (!c.signal.aborted) fill($('hex-source'), h('span', { class: 'bad' }, /** @type {Error} */ (e).message));
   }
 }
 
 $('hex-form').addEventListener('submit', (e) => {
   e.preventDefault();
-  const mode = document.querySelector('input[name="hex-mode"]:checked').value;
+  if (!state.disk) return; // other files are loading
+  // One of the two radio buttons is always checked.
+  const mode = /** @type {HexMode} */ (/** @type {HTMLInputElement} */ (document.querySelector('input[name="hex-mode"]:checked')).value);
   const layer = Number($('hex-layer').value);
   const at = parseNumber($('hex-at').value);
   const limit = mode === 'virtual' ? Math.ceil(state.disk.size() / 512) : state.sources[layer].byteLength;
@@ -356,10 +425,11 @@ $('hex-form').addEventListener('submit', (e) => {
   }
   hexShow({ mode, layer, at });
 });
-for (const r of document.querySelectorAll('input[name="hex-mode"]')) {
-  r.addEventListener('change', () => hexShow({ mode: r.value, at: 0 }));
+for (const r of /** @type {NodeListOf<HTMLInputElement>} */ (document.querySelectorAll('input[name="hex-mode"]'))) {
+  r.addEventListener('change', () => hexShow({ mode: /** @type {HexMode} */ (r.value), at: 0 }));
 }
-$('hex-layer').addEventListener('change', (e) => hexShow({ mode: 'file', layer: Number(e.target.value), at: 0 }));
+$('hex-layer').addEventListener('change', (e) => hexShow({ mode: 'file', layer: Number(/** @type {HTMLSelectElement} */ (e.target).value), at: 0 }));
+/** @param {number} d */
 const step = (d) => {
   if (!state.disk) return;
   if (hexState.mode === 'virtual') {
@@ -373,7 +443,11 @@ const step = (d) => {
 $('hex-prev').addEventListener('click', () => step(-1));
 $('hex-next').addEventListener('click', () => step(1));
 
-/** Shows a place in a file: the field row there (if any) and its bytes in the hex view. */
+/**
+ * Shows a place in a file: the field row there (if any) and its bytes in the hex view.
+ * @param {number} layer
+ * @param {number} offset
+ */
 function showPlace(layer, offset) {
   if (Number($('layer-select').value) !== layer) selectLayer(layer, false);
   const row = highlightOffset($('structures-body'), offset);
@@ -390,12 +464,14 @@ function showPlace(layer, offset) {
 
 // ---------------------------------------------------------------- export
 
+/** @param {string} n */
 function baseNameNoExt(n) {
   return n.replace(/\.(a?vhd)$/i, '');
 }
 
 $('export-raw').addEventListener('click', async () => {
   const disk = state.disk;
+  if (!disk) return; // other files are loading
   const result = await runTask('Saving the raw image', (signal, progress) =>
     exportRaw(disk, state.sources, state.names, baseNameNoExt(state.names[0]) + '.img', { signal, onProgress: (d, t) => progress(d, t, 'bytes') }),
   );
@@ -406,14 +482,15 @@ $('export-raw').addEventListener('click', async () => {
         : `Saved ${result.name}.`;
   }
 });
-$('export-info').addEventListener('click', () => exportInfo(state.info, baseNameNoExt(state.names[0]) + '.info.json'));
+$('export-info').addEventListener('click', () => state.info && exportInfo(state.info, baseNameNoExt(state.names[0]) + '.info.json'));
 
 // ---------------------------------------------------------------- input: files, drop, samples
 
 $('file-input').addEventListener('change', (e) => {
-  const files = [...e.target.files];
+  const input = /** @type {HTMLInputElement} */ (e.target);
+  const files = [.../** @type {FileList} */ (input.files)]; // a file input's files
   if (files.length) loadFiles(files.map((f) => ({ name: f.name, blob: f })));
-  e.target.value = '';
+  input.value = '';
 });
 
 let dragDepth = 0;
@@ -437,7 +514,13 @@ document.addEventListener('drop', (e) => {
   if (files.length) loadFiles(files.map((f) => ({ name: f.name, blob: f })));
 });
 
+/**
+ * An entry of samples/index.json (written by examples/make_samples.rs).
+ * @typedef {{ title: string, description: string, file?: string, files?: string[] }} Sample
+ */
+
 async function loadSamples() {
+  /** @type {Sample[] | undefined} */
   let list;
   try {
     const r = await fetch('samples/index.json');
@@ -454,6 +537,7 @@ async function loadSamples() {
   $('samples').hidden = false;
 }
 
+/** @param {Sample} s */
 async function openSample(s) {
   const files = s.files || (s.file ? [s.file] : []);
   setBusy('loading');
@@ -465,7 +549,7 @@ async function openSample(s) {
     }));
     await loadFiles(blobs);
   } catch (e) {
-    message(`Sample: ${e.message}`, 'error');
+    message(`Sample: ${/** @type {Error} */ (e).message}`, 'error');
     setBusy('error');
   }
 }
@@ -475,7 +559,7 @@ ready.then(
   () => {
     document.body.dataset.wasm = 'ready';
   },
-  (e) => message(`The WebAssembly part of the page did not load: ${e.message}`, 'error'),
+  (e) => message(`The WebAssembly part of the page did not load: ${/** @type {Error} */ (e).message}`, 'error'),
 );
 // Opened from disk (the self-contained file), there are no samples beside the page to offer.
 if (location.protocol !== 'file:') loadSamples();
@@ -484,6 +568,7 @@ if (location.protocol !== 'file:') loadSamples();
 
 $('check-run').addEventListener('click', async () => {
   const disk = state.disk;
+  if (!disk) return; // other files are loading
   $('check-run').disabled = true;
   const found = await runTask('Checking every block', (signal, progress) =>
     deepCheck(disk, state.sources, { signal, onProgress: (done, total) => progress(done, total, 'blocks') }),

@@ -6,6 +6,10 @@
 /**
  * Where cells go: `count` items in a box `width` pixels wide and at most `maxHeight` high.
  * Returns { cell (px), cols, rows, per (items per cell), cells, width, height }.
+ * @param {number} count
+ * @param {number} width
+ * @param {number} maxHeight
+ * @returns {Layout}
  */
 export function layout(count, width, maxHeight, maxCell = 14) {
   width = Math.max(1, Math.floor(width));
@@ -28,13 +32,28 @@ export function layout(count, width, maxHeight, maxCell = 14) {
   return { cell, cols, rows, per, cells, width: cols * cell, height: rows * cell };
 }
 
-/** The item range [first, last) of cell `c`. */
+/**
+ * @typedef {{ cell: number, cols: number, rows: number, per: number, cells: number, width: number, height: number }} Layout
+ */
+
+/**
+ * The item range [first, last) of cell `c`.
+ * @param {number} c
+ * @param {Layout} lay
+ * @param {number} count
+ * @returns {[first: number, last: number]}
+ */
 export function itemsOf(c, lay, count) {
   const first = c * lay.per;
   return [first, Math.min(count, first + lay.per)];
 }
 
-/** The cell at pixel (x, y), or -1. */
+/**
+ * The cell at pixel (x, y), or -1.
+ * @param {number} x
+ * @param {number} y
+ * @param {Layout} lay
+ */
 export function cellAt(x, y, lay) {
   const col = Math.floor(x / lay.cell);
   const row = Math.floor(y / lay.cell);
@@ -43,18 +62,26 @@ export function cellAt(x, y, lay) {
   return c < lay.cells ? c : -1;
 }
 
-/** A CSS colour (#rrggbb) as the little-endian RGBA word ImageData's Uint32Array holds. */
+/**
+ * A CSS colour (#rrggbb) as the little-endian RGBA word ImageData's Uint32Array holds.
+ * @param {string} css
+ */
 export function rgba(css, alpha = 255) {
   const n = parseInt(css.replace('#', ''), 16);
   return ((alpha << 24) | ((n & 0xff) << 16) | (n & 0xff00) | ((n >> 16) & 0xff)) >>> 0;
 }
 
+/**
+ * What a CellMap shows and whom it tells. state(i): a small integer per item, higher wins when
+ * items share a cell; colors()[state].
+ * @typedef {{ state(i:number):number, colors: () => Uint32Array, onHover?(first:number,last:number|null):void,
+ *   onPick?(first:number,last:number):void, maxHeight?:number, maxCell?:number, label?:string }} CellMapOptions
+ */
+
 export class CellMap {
   /**
    * @param {HTMLCanvasElement} canvas
-   * @param {{ state(i:number):number, colors: () => Uint32Array, onHover?(first:number,last:number|null):void,
-   *   onPick?(first:number,last:number):void, maxHeight?:number, maxCell?:number, label?:string }} opts
-   *   state(i): a small integer per item, higher wins when items share a cell; colors()[state].
+   * @param {CellMapOptions} opts
    */
   constructor(canvas, opts) {
     this.canvas = canvas;
@@ -62,6 +89,7 @@ export class CellMap {
     this.count = 0;
     this.cursor = -1;
     this.lay = layout(0, 1, 1);
+    /** @type {ImageData | null} */
     this.image = null;
     canvas.tabIndex = 0;
     canvas.setAttribute('role', 'img');
@@ -76,11 +104,22 @@ export class CellMap {
       if (this.cursor < 0 && this.lay.cells > 0) this.moveCursor(0);
     });
     this.resizeObserver = new ResizeObserver(() => {
-      if (this.count && Math.floor(this.canvas.parentElement.clientWidth) !== this.lastWidth) this.draw();
+      if (this.count && Math.floor(this.box().clientWidth) !== this.lastWidth) this.draw();
     });
-    this.resizeObserver.observe(canvas.parentElement);
+    this.resizeObserver.observe(this.box());
   }
 
+  /** The box the canvas is drawn in: it is in one when the map is made, and stays there. */
+  box() {
+    return /** @type {HTMLElement} */ (this.canvas.parentElement);
+  }
+
+  /** The canvas's 2D context (it never has another kind). */
+  context() {
+    return /** @type {CanvasRenderingContext2D} */ (this.canvas.getContext('2d'));
+  }
+
+  /** @param {MouseEvent} ev */
   eventCell(ev) {
     const r = this.canvas.getBoundingClientRect();
     const sx = this.canvas.width / r.width || 1;
@@ -88,20 +127,24 @@ export class CellMap {
     return cellAt((ev.clientX - r.left) * sx, (ev.clientY - r.top) * sy, this.lay);
   }
 
+  /** @param {number} c */
   hover(c) {
     if (c < 0) this.opts.onHover?.(-1, null);
     else this.opts.onHover?.(...itemsOf(c, this.lay, this.count));
   }
 
+  /** @param {number} c */
   pick(c) {
     this.moveCursor(c, false);
     this.opts.onPick?.(...itemsOf(c, this.lay, this.count));
   }
 
+  /** @param {KeyboardEvent} ev */
   key(ev) {
     const { cols, cells } = this.lay;
     if (!cells) return;
     let c = this.cursor < 0 ? 0 : this.cursor;
+    /** @type {Record<string, number>} */
     const moves = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -cols, ArrowDown: cols, PageUp: -cols * 8, PageDown: cols * 8 };
     if (ev.key in moves) c = Math.max(0, Math.min(cells - 1, c + moves[ev.key]));
     else if (ev.key === 'Home') c = 0;
@@ -115,13 +158,17 @@ export class CellMap {
     this.moveCursor(c);
   }
 
+  /** @param {number} c */
   moveCursor(c, announce = true) {
     this.cursor = c;
     this.paint();
     if (announce) this.hover(c);
   }
 
-  /** Sets the number of items and redraws. */
+  /**
+   * Sets the number of items and redraws.
+   * @param {number} n
+   */
   setCount(n) {
     this.count = n;
     if (this.cursor >= n) this.cursor = -1;
@@ -130,7 +177,7 @@ export class CellMap {
 
   /** Recomputes every cell's colour (call after the states changed). */
   draw() {
-    const width = Math.max(120, Math.floor(this.canvas.parentElement.clientWidth || 600));
+    const width = Math.max(120, Math.floor(this.box().clientWidth || 600));
     this.lastWidth = width;
     const lay = (this.lay = layout(this.count, width, this.opts.maxHeight ?? 480, this.opts.maxCell ?? 14));
     const { cell, cols, per, cells } = lay;
@@ -140,7 +187,7 @@ export class CellMap {
     this.canvas.height = h;
     this.canvas.style.width = w + 'px';
     this.canvas.style.height = h + 'px';
-    const ctx = this.canvas.getContext('2d');
+    const ctx = this.context();
     const image = ctx.createImageData(w, h);
     const px = new Uint32Array(image.data.buffer);
     const colors = this.opts.colors();
@@ -169,7 +216,7 @@ export class CellMap {
   /** Puts the cached image back and draws the cursor. */
   paint() {
     if (!this.image) return;
-    const ctx = this.canvas.getContext('2d');
+    const ctx = this.context();
     ctx.putImageData(this.image, 0, 0);
     if (this.cursor >= 0 && this.cursor < this.lay.cells) {
       const { cell, cols } = this.lay;

@@ -4,14 +4,27 @@
 // cancels the old work.
 
 import { readRanges } from './source.js';
+import { normalize } from './format.js';
 
-/** Opens one file: returns a `WasmLayer` (throws the core's message when it is not a VHD). */
+/**
+ * @import { WasmDisk, WasmLayer } from '../pkg/vhd_viewer.js'
+ * @import { Source } from './source.js'
+ * @import { Bindings, BitmapNeed, ByteRange, CheckRead, Extent, Finding, Plan, ScanStep } from './types.js'
+ */
+
+/**
+ * Opens one file: returns a `WasmLayer` (throws the core's message when it is not a VHD).
+ * @param {Bindings} wasm
+ * @param {Source} source
+ * @param {AbortSignal} [signal]
+ * @returns {Promise<WasmLayer>}
+ */
 export async function openLayer(wasm, source, signal) {
   const opener = new wasm.WasmOpener(source.byteLength);
   try {
     for (let round = 0; round < 16; round++) {
       signal?.throwIfAborted();
-      const need = opener.poll();
+      const need = /** @type {ByteRange[] | null} */ (opener.poll());
       if (need === null) return opener.finish();
       const parts = await readRanges(source, need, signal);
       need.forEach((r, i) => opener.provide(r.offset, parts[i]));
@@ -24,12 +37,20 @@ export async function openLayer(wasm, source, signal) {
   }
 }
 
-/** Reads the bitmaps `needs` ([{layer, block, offset, len}]) into the disk's cache. */
+/**
+ * Reads the bitmaps `needs` ([{layer, block, offset, len}]) into the disk's cache.
+ * @param {WasmDisk} disk
+ * @param {Source[]} sources
+ * @param {BitmapNeed[]} needs
+ * @param {AbortSignal} [signal]
+ */
 export async function fetchBitmaps(disk, sources, needs, signal) {
+  /** @type {Map<number, BitmapNeed[]>} */
   const byLayer = new Map();
   for (const n of needs) {
-    if (!byLayer.has(n.layer)) byLayer.set(n.layer, []);
-    byLayer.get(n.layer).push(n);
+    let list = byLayer.get(n.layer);
+    if (!list) byLayer.set(n.layer, (list = []));
+    list.push(n);
   }
   for (const [layer, list] of byLayer) {
     const parts = await readRanges(sources[layer], list, signal);
@@ -42,18 +63,29 @@ export async function fetchBitmaps(disk, sources, needs, signal) {
   }
 }
 
-/** The extents of virtual `[offset, offset + len)`, len at most `disk.chunkSize()` times a few. */
+/**
+ * The extents of virtual `[offset, offset + len)`, len at most `disk.chunkSize()` times a few.
+ * @param {WasmDisk} disk
+ * @param {Source[]} sources
+ * @param {number} offset
+ * @param {number} len
+ * @param {AbortSignal} [signal]
+ * @returns {Promise<Extent[]>}
+ */
 export async function planRange(disk, sources, offset, len, signal) {
   for (let round = 0; round <= disk.layerCount() + 1; round++) {
     signal?.throwIfAborted();
-    const p = disk.plan(offset, len);
+    const p = /** @type {Plan} */ (disk.plan(offset, len));
     if (p.extents) return p.extents;
     await fetchBitmaps(disk, sources, p.need, signal);
   }
   throw new Error(`planning bytes ${offset}..${offset + len} needed more bitmaps than fit in memory`);
 }
 
-/** How many bytes to plan at once: a few hundred blocks, within what the bitmap cache holds. */
+/**
+ * How many bytes to plan at once: a few hundred blocks, within what the bitmap cache holds.
+ * @param {WasmDisk} disk
+ */
 export function planSpan(disk) {
   return disk.chunkSize() * Math.max(1, Math.floor(512 / disk.layerCount()));
 }
@@ -61,10 +93,17 @@ export function planSpan(disk) {
 /**
  * Reads virtual bytes through the chain. Returns `{ bytes, extents }`; bytes of `missing`
  * extents are left zero (the extents say which they are).
+ * @param {WasmDisk} disk
+ * @param {Source[]} sources
+ * @param {number} offset
+ * @param {number} len
+ * @param {AbortSignal} [signal]
+ * @returns {Promise<{ bytes: Uint8Array, extents: Extent[] }>}
  */
 export async function readVirtual(disk, sources, offset, len, signal) {
   const end = Math.min(offset + len, disk.size());
   const bytes = new Uint8Array(Math.max(0, end - offset));
+  /** @type {Extent[]} */
   const extents = [];
   const chunk = disk.chunkSize();
   for (let pos = offset; pos < end; ) {
@@ -84,15 +123,23 @@ export async function readVirtual(disk, sources, offset, len, signal) {
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
 /**
+ * @typedef {{ signal?: AbortSignal, onProgress?: (done: number, total: number, masks?: Uint32Array | null) => void }} ProgressOptions
+ */
+
+/**
  * The exact provenance map: reads every bitmap the cells need. `onProgress(done, total, masks)`
  * is called now and then; returns the final masks (Uint32Array).
+ * @param {WasmDisk} disk
+ * @param {Source[]} sources
+ * @param {number} cellSize
+ * @param {ProgressOptions} [options]
  */
 export async function scanProvenance(disk, sources, cellSize, { signal, onProgress } = {}) {
   disk.scanStart(cellSize);
   let last = 0;
   for (;;) {
     signal?.throwIfAborted();
-    const s = disk.scanStep(2048);
+    const s = /** @type {ScanStep} */ (disk.scanStep(2048));
     if (s.need) {
       await fetchBitmaps(disk, sources, s.need, signal);
       continue;
@@ -114,14 +161,19 @@ export async function scanProvenance(disk, sources, cellSize, { signal, onProgre
 /**
  * The deep check `vhd-viewer check` runs after the open-time checks: every allocated block's
  * sector bitmap and, in dynamic disks, the sectors marked unused (left-over data). The core asks
- * for one read at a time; a read that fails becomes a finding. Returns the findings it adds.
+ * for one read at a time; a read that fails becomes a finding. Returns the findings it adds
+ * (normalized as the open-time ones in info: their layer and offset are numbers, not BigInts).
+ * @param {WasmDisk} disk
+ * @param {Source[]} sources
+ * @param {ProgressOptions} [options]
+ * @returns {Promise<Finding[]>}
  */
 export async function deepCheck(disk, sources, { signal, onProgress } = {}) {
   disk.checkStart();
   let last = 0;
-  for (let r = disk.checkNext(); r !== null; r = disk.checkNext()) {
+  for (let r = /** @type {CheckRead | null} */ (disk.checkNext()); r !== null; r = disk.checkNext()) {
     signal?.throwIfAborted();
-    const src = sources[r.layer];
+    const src = sources[Number(r.layer)];
     if (r.offset + r.len > src.byteLength) {
       disk.checkFailed(r.offset, `it lies past the end of the file (${src.byteLength} bytes)`);
     } else {
@@ -130,7 +182,7 @@ export async function deepCheck(disk, sources, { signal, onProgress } = {}) {
         [bytes] = await readRanges(src, [r], signal);
       } catch (e) {
         if (signal?.aborted) throw e;
-        disk.checkFailed(r.offset, e.message);
+        disk.checkFailed(r.offset, /** @type {Error} */ (e).message);
         continue;
       }
       disk.checkProvide(bytes);
@@ -141,7 +193,7 @@ export async function deepCheck(disk, sources, { signal, onProgress } = {}) {
       onProgress?.(r.done, r.total);
     }
   }
-  const findings = disk.checkFindings();
+  const findings = /** @type {Finding[]} */ (normalize(disk.checkFindings()));
   onProgress?.(1, 1);
   return findings;
 }

@@ -25,7 +25,27 @@ import { CloseupView } from './views/closeup.js';
 import { showVirtualSector, showFileBytes } from './views/hex.js';
 import { renderFindings } from './views/findings.js';
 
-/** The tabs, in order: [name, label]. */
+/**
+ * @import { DiskInput, VhdDisk } from './api.js'
+ * @import { ViewContext } from './types.js'
+ */
+
+/**
+ * The parts of the shadow DOM that build() makes.
+ * @typedef {{ title: HTMLSpanElement, sub: HTMLSpanElement, input: HTMLInputElement, openButton: HTMLButtonElement,
+ *   drop: HTMLDivElement, messages: HTMLDivElement, tabs: HTMLDivElement, panels: Record<string, HTMLElement>,
+ *   summary: HTMLDivElement, layerSelect: HTMLSelectElement, explain: HTMLInputElement, structures: HTMLDivElement,
+ *   fileList: HTMLDivElement, chain: HTMLDivElement, batLayer: HTMLSelectElement, batLegend: HTMLDivElement,
+ *   batCanvas: HTMLCanvasElement, batHover: HTMLParagraphElement, provLead: HTMLParagraphElement, scan: HTMLButtonElement,
+ *   scanStop: HTMLButtonElement, scanProgress: HTMLProgressElement, provState: HTMLSpanElement, provLegend: HTMLDivElement,
+ *   provCanvas: HTMLCanvasElement, provHover: HTMLParagraphElement, closeup: HTMLDivElement, hexAt: HTMLInputElement,
+ *   hexSource: HTMLParagraphElement, hexDump: HTMLDivElement, findings: HTMLDivElement, frame: HTMLDivElement }} Parts
+ */
+
+/**
+ * The tabs, in order: [name, label].
+ * @type {[view: string, label: string][]}
+ */
 export const VIEWS = [
   ['summary', 'Summary'],
   ['footer', 'Footer and header'],
@@ -37,6 +57,7 @@ export const VIEWS = [
 ];
 const VIEW_NAMES = VIEWS.map(([v]) => v);
 
+/** @type {CSSStyleSheet | null} */
 let elementSheet = null;
 function sheets() {
   if (!elementSheet) {
@@ -51,10 +72,13 @@ let ids = 0;
 export class VhdViewerElement extends HTMLElement {
   static observedAttributes = ['src', 'parent', 'view', 'views', 'sector'];
 
-  /** Registers the element as `tag` (once); returns the class registered. */
+  /**
+   * Registers the element as `tag` (once); returns the class registered.
+   * @returns {typeof VhdViewerElement}
+   */
   static define(tag = 'vhd-viewer', registry = customElements) {
     const existing = registry.get(tag);
-    if (existing) return existing;
+    if (existing) return /** @type {typeof VhdViewerElement} */ (existing);
     // One class can be registered under one name only: another name gets a subclass.
     const ctor = registry.getName?.(this) ? class extends this {} : this;
     registry.define(tag, ctor);
@@ -66,11 +90,25 @@ export class VhdViewerElement extends HTMLElement {
     this.uid = `vhd${++ids}`;
     const root = this.attachShadow({ mode: 'open' });
     root.adoptedStyleSheets = sheets();
+    /** @type {AbortController | null} */
     this.ctrl = null;
+    /** @type {AbortController | undefined} */
+    this.scanCtrl;
+    /** @type {DiskInput[] | null} */
     this.given = null; // files given by drop, picker or open(), instead of src
+    /** @type {VhdDisk | null} */
     this.vdisk = null;
+    /** @type {string | null} */
     this.current = null;
     this.queued = false;
+    /** @type {number} */
+    this.cellSize; // set by showChain()
+    // Set by build():
+    /** @type {Parts} */ this.$;
+    /** @type {CloseupView} */ this.closeupView;
+    /** @type {BatView} */ this.bat;
+    /** @type {ProvenanceView} */ this.prov;
+    /** @type {{ mode: 'virtual' | 'file', at: number, layer: number }} */ this.hexState;
     this.build(root);
   }
 
@@ -79,18 +117,21 @@ export class VhdViewerElement extends HTMLElement {
   get src() {
     return this.getAttribute('src') ?? '';
   }
+  /** @param {string} v */
   set src(v) {
     this.setAttribute('src', v);
   }
   get parent() {
     return this.getAttribute('parent') ?? '';
   }
+  /** @param {string} v */
   set parent(v) {
     this.setAttribute('parent', v);
   }
   get view() {
     return this.current ?? this.getAttribute('view') ?? 'summary';
   }
+  /** @param {string} v */
   set view(v) {
     this.setAttribute('view', v);
   }
@@ -110,13 +151,18 @@ export class VhdViewerElement extends HTMLElement {
     return list.map((u) => new URL(u, base).href);
   }
 
+  /**
+   * @param {string} name
+   * @param {string | null} old
+   * @param {string | null} value
+   */
   attributeChangedCallback(name, old, value) {
     if (old === value) return;
     if (name === 'src' || name === 'parent') {
       this.given = null;
       this.reload();
     } else if (name === 'view') {
-      if (VIEW_NAMES.includes(value)) this.select(value);
+      if (value !== null && VIEW_NAMES.includes(value)) this.select(value);
     } else if (name === 'views') {
       this.renderTabs();
     } else if (name === 'sector' && this.vdisk) {
@@ -141,7 +187,10 @@ export class VhdViewerElement extends HTMLElement {
     });
   }
 
-  /** Opens files, Blobs or URLs given by a script (or dropped): they replace `src`. */
+  /**
+   * Opens files, Blobs or URLs given by a script (or dropped): they replace `src`.
+   * @param {DiskInput | DiskInput[]} inputs
+   */
   open(inputs) {
     this.given = Array.isArray(inputs) ? inputs : [inputs];
     return this.load();
@@ -159,16 +208,19 @@ export class VhdViewerElement extends HTMLElement {
 
   // ------------------------------------------------------------ the shadow DOM
 
+  /** @param {ShadowRoot} root */
   build(root) {
+    /** @type {typeof h} */
     const q = (tag, attrs, ...kids) => h(tag, attrs, ...kids);
+    /** @param {string} s */
     const id = (s) => `${this.uid}-${s}`;
-    this.$ = {};
+    this.$ = /** @type {Parts} */ ({}); // filled just below
     const $ = this.$;
     $.title = q('span', { class: 'title' });
     $.sub = q('span', { class: 'sub' });
     $.input = q('input', { type: 'file', multiple: true, accept: '.vhd,.avhd,application/octet-stream', class: 'visually-hidden', tabindex: '-1' });
     $.input.addEventListener('change', () => {
-      const files = [...$.input.files];
+      const files = [.../** @type {FileList} */ ($.input.files)]; // a file input's files
       $.input.value = '';
       if (files.length) this.open(files);
     });
@@ -180,6 +232,10 @@ export class VhdViewerElement extends HTMLElement {
     $.messages = q('div', { class: 'messages', role: 'status', 'aria-live': 'polite' });
     $.tabs = q('div', { class: 'tabs', role: 'tablist', part: 'tabs', 'aria-label': 'Views' });
     $.panels = {};
+    /**
+     * @param {string} v
+     * @param {...import('./types.js').Child} kids
+     */
     const panel = (v, ...kids) => ($.panels[v] = q('section', { class: 'panel', role: 'tabpanel', part: 'panel', id: id(v), 'data-view': v, hidden: true }, ...kids));
 
     $.summary = q('div', { class: 'summary-body' });
@@ -188,7 +244,13 @@ export class VhdViewerElement extends HTMLElement {
     $.structures = q('div', { class: 'structures-body' });
     $.fileList = q('div');
     $.chain = q('div', { class: 'chain-body' });
-    $.batLayer = q('select', { 'aria-label': 'File', onchange: () => this.bat.show(this.vdisk.core, Number($.batLayer.value), this.vdisk.names[Number($.batLayer.value)]) });
+    $.batLayer = q('select', {
+      'aria-label': 'File',
+      onchange: () => {
+        const v = this.vdisk; // null while other files load
+        if (v?.core) this.bat.show(v.core, Number($.batLayer.value), v.names[Number($.batLayer.value)]);
+      },
+    });
     $.batLegend = q('div', { class: 'legend' });
     $.batCanvas = q('canvas', { 'aria-label': 'Block map' });
     $.batHover = q('p', { class: 'hover', 'aria-live': 'polite' });
@@ -213,6 +275,7 @@ export class VhdViewerElement extends HTMLElement {
       q('button', { type: 'button', 'aria-label': 'Next sector', onclick: () => this.step(1) }, '▶'));
     hexForm.addEventListener('submit', (e) => {
       e.preventDefault();
+      if (!this.vdisk) return; // other files are loading
       const at = parseNumber($.hexAt.value);
       const n = Math.ceil(this.vdisk.size / 512);
       if (!Number.isFinite(at) || at < 0 || at >= n) fill($.hexSource, h('span', { class: 'bad' }, `Give a sector number from 0 to ${n - 1}.`));
@@ -261,7 +324,9 @@ export class VhdViewerElement extends HTMLElement {
       hoverEl: $.batHover,
       legendEl: $.batLegend,
       onPick: (layer, block) => {
-        const bs = this.vdisk.core.blockSize(layer);
+        const core = this.vdisk?.core; // null while other files load
+        if (!core) return;
+        const bs = core.blockSize(layer);
         this.showCloseup({ layer, block, start: block * bs, len: bs });
       },
     });
@@ -282,24 +347,32 @@ export class VhdViewerElement extends HTMLElement {
   renderTabs() {
     const offered = this.offered();
     fill(this.$.tabs, VIEWS.filter(([v]) => offered.includes(v)).map(([v, label]) =>
-      h('button', { type: 'button', role: 'tab', 'data-view': v, 'aria-controls': `${this.uid}-${v}`, 'aria-selected': 'false', onclick: () => this.select(v), onkeydown: (e) => this.tabKey(e, v) }, label)));
+      h('button', { type: 'button', role: 'tab', 'data-view': v, 'aria-controls': `${this.uid}-${v}`, 'aria-selected': 'false', onclick: () => this.select(v), onkeydown: (/** @type {KeyboardEvent} */ e) => this.tabKey(e, v) }, label)));
     this.$.tabs.hidden = offered.length < 2 || !this.vdisk;
     const want = this.current ?? this.getAttribute('view');
-    this.select(offered.includes(want) ? want : offered[0], false);
+    this.select(want !== null && offered.includes(want) ? want : offered[0], false);
   }
 
+  /**
+   * @param {KeyboardEvent} e
+   * @param {string} v
+   */
   tabKey(e, v) {
     const offered = this.offered();
     const i = offered.indexOf(v);
-    const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: offered.length - 1 }[e.key];
+    const to = /** @type {Record<string, number>} */ ({ ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: offered.length - 1 })[e.key];
     if (to === undefined) return;
     e.preventDefault();
     const next = offered[(to + offered.length) % offered.length];
     this.select(next);
-    this.$.tabs.querySelector(`[data-view="${next}"]`)?.focus();
+    /** @type {HTMLButtonElement | null} */ (this.$.tabs.querySelector(`[data-view="${next}"]`))?.focus();
   }
 
-  /** Shows tab `v`. */
+  /**
+   * Shows tab `v`.
+   * @param {string} v
+   * @param {boolean} [_focus]
+   */
   select(v, _focus) {
     if (!this.offered().includes(v)) return;
     this.current = v;
@@ -313,10 +386,15 @@ export class VhdViewerElement extends HTMLElement {
 
   // ------------------------------------------------------------ loading
 
+  /** @param {string} s */
   setState(s) {
     this.dataset.state = s;
   }
 
+  /**
+   * @param {string} text
+   * @param {string} [kind]
+   */
   message(text, kind = 'info') {
     this.$.messages.append(h('p', { class: `message ${kind}` }, text));
   }
@@ -343,7 +421,7 @@ export class VhdViewerElement extends HTMLElement {
       this.setState('idle');
       return;
     }
-    const label = inputs.map((i) => (typeof i === 'string' ? decodeURIComponent(new URL(i).pathname.split('/').pop()) : i.name ?? 'disk'));
+    const label = inputs.map((i) => (typeof i === 'string' ? decodeURIComponent(/** @type {string} */ (new URL(i).pathname.split('/').pop())) : /** @type {{ name?: string }} */ (i).name ?? 'disk'));
     this.$.title.textContent = label[0];
     this.$.sub.textContent = 'opening…';
     this.$.drop.hidden = true;
@@ -354,11 +432,12 @@ export class VhdViewerElement extends HTMLElement {
     } catch (e) {
       if (signal.aborted) return;
       this.$.sub.textContent = 'cannot be shown';
-      for (const line of String(e.message).split('\n')) this.message(line, 'error');
+      const err = /** @type {Error & { code?: string }} */ (e);
+      for (const line of String(err.message).split('\n')) this.message(line, 'error');
       showEmpty();
       this.$.drop.hidden = !this.given && this.urls().length > 0;
       this.setState('error');
-      this.dispatchEvent(new CustomEvent('vhd-error', { detail: { error: e, code: e.code ?? null, message: e.message } }));
+      this.dispatchEvent(new CustomEvent('vhd-error', { detail: { error: e, code: err.code ?? null, message: err.message } }));
       return;
     }
     if (signal.aborted) {
@@ -372,11 +451,16 @@ export class VhdViewerElement extends HTMLElement {
     this.dispatchEvent(new CustomEvent('vhd-load', { detail: { info: vdisk.info, names: vdisk.names } }));
   }
 
-  /** Shows chain `k` of the files given in every view. */
+  /**
+   * Shows chain `k` of the files given in every view.
+   * @param {number} k
+   */
   showChain(k) {
     const v = this.vdisk;
+    if (!v) return; // other files are loading
     if (k !== v.chainIndex) v.selectChain(k);
     const { core, names, info, missingParent } = v;
+    if (!core) return; // closed
     const $ = this.$;
     if (missingParent) this.message(missingParentText(names[names.length - 1], missingParent), missingParent.severity);
     $.title.textContent = names[0];
@@ -396,17 +480,19 @@ export class VhdViewerElement extends HTMLElement {
     const options = () => names.map((n, i) => h('option', { value: i }, `${i === 0 ? '' : `layer ${i}: `}${n}`));
     fill($.layerSelect, options());
     fill($.batLayer, options());
-    $.layerSelect.closest('label').hidden = names.length < 2;
-    $.batLayer.closest('label').hidden = names.length < 2;
+    // Both selects are in labels (build()).
+    /** @type {HTMLLabelElement} */ ($.layerSelect.closest('label')).hidden = names.length < 2;
+    /** @type {HTMLLabelElement} */ ($.batLayer.closest('label')).hidden = names.length < 2;
     this.showLayer(0);
-    const firstSparse = Math.max(0, v.opened.chains[k].findIndex((i) => v.files[i].identity.diskType !== 'fixed'));
+    // The files of a chain were opened: they have their identity.
+    const firstSparse = Math.max(0, v.opened.chains[k].findIndex((i) => /** @type {import('./types.js').Identity} */ (v.files[i].identity).diskType !== 'fixed'));
     $.batLayer.value = String(firstSparse);
     this.bat.show(core, firstSparse, names[firstSparse]);
 
     this.cellSize = core.chunkSize();
     const masks = core.scanStart(this.cellSize);
     this.prov.show(core, names, this.cellSize, masks);
-    const needed = core.scanStep(0).total;
+    const needed = /** @type {import('./types.js').ScanStep} */ (core.scanStep(0)).total;
     core.scanStart(this.cellSize);
     $.scan.disabled = needed === 0;
     $.provState.textContent = needed ? `Estimate from the block tables: ${needed} squares hold blocks whose sector bitmaps decide where each sector comes from.` : 'Exact: no block bitmaps are needed for this disk.';
@@ -419,25 +505,40 @@ export class VhdViewerElement extends HTMLElement {
     this.hexShow({ mode: 'virtual', at: Number.isFinite(s) ? Math.min(s, Math.ceil(v.size / 512) - 1) : 0 });
   }
 
+  /** @param {number} i */
   showLayer(i) {
+    if (!this.vdisk) return; // other files are loading
     this.$.layerSelect.value = String(i);
-    this.$.structures.dataset.layer = i;
+    this.$.structures.dataset.layer = String(i);
     renderStructures(this.$.structures, this.vdisk.layerInfo(i));
   }
 
-  /** The context the views read through. */
+  /**
+   * The context the views read through.
+   * @returns {ViewContext}
+   */
   ctx() {
-    return { disk: this.vdisk.core, sources: this.vdisk.sources, names: this.vdisk.names, signal: this.ctrl.signal, parentMissing: !!this.vdisk.missingParent };
+    const v = this.vdisk;
+    if (!v?.core || !this.ctrl) throw new Error('no disk is open');
+    return { disk: v.core, sources: v.sources, names: v.names, signal: this.ctrl.signal, parentMissing: !!v.missingParent };
   }
 
-  /** Shows a failure of reading (a changed remote file, a cut-short file) as a message. */
+  /**
+   * Shows a failure of reading (a changed remote file, a cut-short file) as a message.
+   * @param {string} what
+   * @param {unknown} e
+   * @param {{ signal: AbortSignal }} c
+   */
   readFailed(what, e, c) {
     if (c.signal.aborted) return;
-    this.message(`${what}: ${e.message}`, 'error');
-    this.dispatchEvent(new CustomEvent('vhd-error', { detail: { error: e, code: e.code ?? null, message: e.message } }));
+    const err = /** @type {Error & { code?: string }} */ (e);
+    this.message(`${what}: ${err.message}`, 'error');
+    this.dispatchEvent(new CustomEvent('vhd-error', { detail: { error: e, code: err.code ?? null, message: err.message } }));
   }
 
+  /** @param {{ layer?: number, block?: number, start: number, len: number }} opts */
   async showCloseup(opts) {
+    if (!this.vdisk) return; // other files are loading
     this.select('bitmap');
     const c = this.ctx();
     try {
@@ -449,6 +550,8 @@ export class VhdViewerElement extends HTMLElement {
 
   async scan() {
     const v = this.vdisk;
+    const core = v?.core;
+    if (!v || !core || !this.ctrl) return; // other files are loading
     const $ = this.$;
     this.scanCtrl?.abort();
     const ctrl = new AbortController();
@@ -461,7 +564,7 @@ export class VhdViewerElement extends HTMLElement {
     $.scanProgress.hidden = false;
     let last = 0;
     try {
-      const masks = await scanProvenance(v.core, v.sources, this.cellSize, {
+      const masks = await scanProvenance(core, v.sources, this.cellSize, {
         signal: ctrl.signal,
         onProgress: (done, total) => {
           $.scanProgress.max = total || 1;
@@ -469,7 +572,7 @@ export class VhdViewerElement extends HTMLElement {
           $.provState.textContent = `${done} of ${total} squares`;
           if (performance.now() - last > 500) {
             last = performance.now();
-            this.prov.update(v.core.scanMasks());
+            this.prov.update(core.scanMasks());
           }
         },
       });
@@ -477,10 +580,10 @@ export class VhdViewerElement extends HTMLElement {
       $.provState.textContent = 'Exact: every block bitmap was read.';
     } catch (e) {
       if (v !== this.vdisk) return;
-      this.prov.update(v.core.scanMasks());
-      v.core.scanStart(this.cellSize);
+      this.prov.update(core.scanMasks());
+      core.scanStart(this.cellSize);
       $.scan.disabled = false;
-      $.provState.textContent = ctrl.signal.aborted ? 'Scan stopped: squares already read are exact, the rest are estimates.' : `The scan stopped: ${e.message}`;
+      $.provState.textContent = ctrl.signal.aborted ? 'Scan stopped: squares already read are exact, the rest are estimates.' : `The scan stopped: ${/** @type {Error} */ (e).message}`;
       if (!ctrl.signal.aborted) this.readFailed('Reading the block bitmaps', e, { signal: parent });
     } finally {
       parent.removeEventListener('abort', onParent);
@@ -489,7 +592,12 @@ export class VhdViewerElement extends HTMLElement {
     }
   }
 
+  /**
+   * @param {{ mode?: 'virtual' | 'file', at?: number, layer?: number, markLen?: number }} [where]
+   * @param {boolean} [reveal]
+   */
   async hexShow({ mode = this.hexState.mode, at = this.hexState.at, layer = this.hexState.layer, markLen = 1 } = {}, reveal = false) {
+    if (!this.vdisk) return; // other files are loading
     Object.assign(this.hexState, { mode, at, layer });
     if (reveal) this.select('hex');
     const $ = this.$;
@@ -500,17 +608,22 @@ export class VhdViewerElement extends HTMLElement {
       else await showFileBytes(c, layer, at, $.hexSource, $.hexDump, markLen);
     } catch (e) {
       if (c.signal.aborted) return;
-      fill($.hexSource, h('span', { class: 'bad' }, e.message));
+      fill($.hexSource, h('span', { class: 'bad' }, /** @type {Error} */ (e).message));
       this.readFailed(mode === 'virtual' ? `Sector ${at}` : `Bytes of ${this.vdisk.names[layer]}`, e, c);
     }
   }
 
+  /** @param {number} d */
   step(d) {
     if (!this.vdisk) return;
     const n = Math.ceil(this.vdisk.size / 512);
     this.hexShow({ mode: 'virtual', at: Math.max(0, Math.min(n - 1, (this.hexState.mode === 'virtual' ? this.hexState.at : 0) + d)) });
   }
 
+  /**
+   * @param {number} layer
+   * @param {number} offset
+   */
   showPlace(layer, offset) {
     this.showLayer(layer);
     const row = highlightOffset(this.$.structures, offset);

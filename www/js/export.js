@@ -11,12 +11,23 @@
 import { planRange, planSpan } from './driver.js';
 import { readRanges } from './source.js';
 
+/**
+ * @import { WasmDisk } from '../pkg/vhd_viewer.js'
+ * @import { Source } from './source.js'
+ * @import { Extent, Info, MissingExtent } from './types.js'
+ * @import { ProgressOptions } from './driver.js'
+ */
+
 const MIB = 1 << 20;
 
 /**
  * Walks the whole virtual disk's extents, span by span; a stretch that no layer allocates is
  * planned in one step (as the command line does), so that a disk whose footer claims an absurd
  * size with few blocks is walked quickly.
+ * @param {WasmDisk} disk
+ * @param {Source[]} sources
+ * @param {AbortSignal} [signal]
+ * @returns {AsyncGenerator<Extent>}
  */
 async function* allExtents(disk, sources, signal) {
   const size = disk.size();
@@ -28,6 +39,10 @@ async function* allExtents(disk, sources, signal) {
   }
 }
 
+/**
+ * @param {MissingExtent} e
+ * @param {string[]} names
+ */
 function missingError(e, names) {
   return new Error(
     `virtual bytes ${e.offset}..${e.offset + e.len} cannot be read: they come from the parent of ${names[e.layer] ?? 'layer ' + e.layer}, which was not given (or the file is cut short). Add the parent file to export the whole disk.`,
@@ -44,20 +59,28 @@ const GAP = 64 * 1024;
  * (8 MiB): the window's data extents are read with their neighbours in the same file merged into
  * one `slice()` (several in flight), copied into place, and the window is written once. Windows
  * that hold no data are not written: the file was sized first, so they already read as zeros.
+ * @param {WasmDisk} disk
+ * @param {Source[]} sources
+ * @param {string[]} names
+ * @param {FileSystemWritableFileStream} writable
+ * @param {ProgressOptions} [options]
  */
 export async function writeRaw(disk, sources, names, writable, { signal, onProgress } = {}) {
   const size = disk.size();
   await writable.truncate(size); // zero-filled; data windows overwrite their part
   let last = 0;
   let winStart = 0;
-  let pending = []; // the current window's data extents: {offset, len, layer, fileOffset}
+  /** @type {{ offset: number, len: number, layer: number, fileOffset: number }[]} */
+  let pending = []; // the current window's data extents
   const flush = async () => {
     if (pending.length === 0) return;
     const buf = new Uint8Array(Math.min(winStart + WINDOW, size) - winStart);
+    /** @type {Map<number, typeof pending>} */
     const byLayer = new Map();
     for (const p of pending) {
-      if (!byLayer.has(p.layer)) byLayer.set(p.layer, []);
-      byLayer.get(p.layer).push(p);
+      let list = byLayer.get(p.layer);
+      if (!list) byLayer.set(p.layer, (list = []));
+      list.push(p);
     }
     await Promise.all(
       [...byLayer].map(async ([layer, list]) => {
@@ -100,7 +123,9 @@ function zeroBlobs() {
     const prev = levels[levels.length - 1];
     levels.push({ size: prev.size * 64, blob: new Blob(new Array(64).fill(prev.blob)) });
   }
+  /** @param {number} len */
   return (len) => {
+    /** @type {Blob[]} */
     const parts = [];
     for (let l = levels.length - 1; l >= 0 && len > 0; l--) {
       while (len >= levels[l].size) {
@@ -116,11 +141,17 @@ function zeroBlobs() {
 /**
  * The raw image as a Blob made of slices of the layers' Blobs and shared zero Blobs (no bytes
  * copied). Needs every source to have a `blob`.
+ * @param {WasmDisk} disk
+ * @param {Source[]} sources
+ * @param {string[]} names
+ * @param {ProgressOptions} [options]
  */
 export async function composeRaw(disk, sources, names, { signal, onProgress } = {}) {
   const zeros = zeroBlobs();
   const size = disk.size();
+  /** @type {Blob[]} */
   let parts = [];
+  /** @type {Blob[]} */
   const groups = [];
   let last = 0;
   for await (const e of allExtents(disk, sources, signal)) {
@@ -129,7 +160,7 @@ export async function composeRaw(disk, sources, names, { signal, onProgress } = 
     else {
       const src = sources[e.layer];
       if (e.fileOffset + e.len > src.byteLength) throw new Error(`layer ${names[e.layer]} is cut short: byte ${src.byteLength} of its file is missing`);
-      parts.push(src.blob.slice(e.fileOffset, e.fileOffset + e.len));
+      parts.push(/** @type {Blob} */ (src.blob).slice(e.fileOffset, e.fileOffset + e.len));
     }
     if (parts.length >= 4096) {
       groups.push(new Blob(parts));
@@ -149,7 +180,11 @@ export async function composeRaw(disk, sources, names, { signal, onProgress } = 
   return blob;
 }
 
-/** Offers a Blob as a download. */
+/**
+ * Offers a Blob as a download.
+ * @param {Blob} blob
+ * @param {string} name
+ */
 export function download(blob, name) {
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
@@ -162,14 +197,22 @@ export function download(blob, name) {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
-/** Saves the raw image: File System Access API if present, else a composed Blob download. */
+/**
+ * Saves the raw image: File System Access API if present, else a composed Blob download.
+ * @param {WasmDisk} disk
+ * @param {Source[]} sources
+ * @param {string[]} names
+ * @param {string} fileName
+ * @param {ProgressOptions} [opts]
+ * @returns {Promise<{ cancelled: true } | { cancelled?: undefined, method: 'file-system-access' | 'download', name: string, size?: number }>}
+ */
 export async function exportRaw(disk, sources, names, fileName, opts = {}) {
   if (typeof window.showSaveFilePicker === 'function') {
     let handle;
     try {
       handle = await window.showSaveFilePicker({ suggestedName: fileName, types: [{ description: 'Raw disk image', accept: { 'application/octet-stream': ['.img', '.raw'] } }] });
     } catch (e) {
-      if (e.name === 'AbortError') return { cancelled: true };
+      if (/** @type {Error} */ (e).name === 'AbortError') return { cancelled: true };
       throw e;
     }
     const writable = await handle.createWritable();
@@ -187,7 +230,11 @@ export async function exportRaw(disk, sources, names, fileName, opts = {}) {
   return { method: 'download', name: fileName, size: blob.size };
 }
 
-/** Saves the info JSON (the same object as `vhd-viewer info --json`). */
+/**
+ * Saves the info JSON (the same object as `vhd-viewer info --json`).
+ * @param {Info} info
+ * @param {string} fileName
+ */
 export function exportInfo(info, fileName) {
   const blob = new Blob([JSON.stringify(info, null, 2) + '\n'], { type: 'application/json' });
   download(blob, fileName);

@@ -1,11 +1,17 @@
 // Small pure helpers for showing values: no DOM, no state (unit-tested in tests/web/unit.test.mjs).
 
-/** `0x` and lower-case hex, optionally zero-padded to `width` digits. */
+/**
+ * `0x` and lower-case hex, optionally zero-padded to `width` digits.
+ * @param {number | bigint | string} n
+ */
 export function hex(n, width = 0) {
   return '0x' + Number(n).toString(16).padStart(width, '0');
 }
 
-/** A byte count the way a person reads it (the same rules as the command line's). */
+/**
+ * A byte count the way a person reads it (the same rules as the command line's).
+ * @param {import('./types.js').U64} bytes
+ */
 export function humanSize(bytes) {
   const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let v = Number(bytes);
@@ -22,12 +28,15 @@ export function humanSize(bytes) {
 /**
  * Turns what the WebAssembly side gives (64-bit integers as BigInt) into plain JSON-like data:
  * a BigInt becomes a number when exact, else the string of its digits; Maps become objects.
+ * @param {unknown} v
+ * @returns {unknown}
  */
 export function normalize(v) {
   if (typeof v === 'bigint') return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
   if (Array.isArray(v)) return v.map(normalize);
   if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [k, normalize(x)]));
   if (v && typeof v === 'object' && !ArrayBuffer.isView(v)) {
+    /** @type {Record<string, unknown>} */
     const out = {};
     for (const [k, x] of Object.entries(v)) out[k] = normalize(x);
     return out;
@@ -35,7 +44,11 @@ export function normalize(v) {
   return v;
 }
 
-/** The text a `data-field` element holds for a JSON value: strings as they are, arrays joined. */
+/**
+ * The text a `data-field` element holds for a JSON value: strings as they are, arrays joined.
+ * @param {unknown} v
+ * @returns {string}
+ */
 export function valueText(v) {
   if (v === null || v === undefined) return '';
   if (Array.isArray(v)) return v.map(valueText).join(', ');
@@ -43,18 +56,27 @@ export function valueText(v) {
   return String(v);
 }
 
-/** The value at a dotted path such as `parent_locators.0.path` (undefined when absent). */
+/**
+ * The value at a dotted path such as `parent_locators.0.path` (undefined when absent).
+ * @param {unknown} obj
+ * @param {string} path
+ * @returns {unknown}
+ */
 export function getPath(obj, path) {
   let v = obj;
   for (const k of path.split('.')) {
     if (v === null || v === undefined) return undefined;
-    v = v[k];
+    v = /** @type {Record<string, unknown>} */ (v)[k];
   }
   return v;
 }
 
-/** A hex dump: rows of 16 bytes with their offset, hex pairs and printable ASCII. */
+/**
+ * A hex dump: rows of 16 bytes with their offset, hex pairs and printable ASCII.
+ * @param {Uint8Array} bytes
+ */
 export function hexRows(bytes, base = 0) {
+  /** @type {{ offset: number, hex: string[], ascii: string }[]} */
   const rows = [];
   for (let i = 0; i < bytes.length; i += 16) {
     const chunk = bytes.subarray(i, Math.min(i + 16, bytes.length));
@@ -67,19 +89,25 @@ export function hexRows(bytes, base = 0) {
   return rows;
 }
 
-/** Parses a number a person typed: decimal, `0x` hex, or with a K/M/G/T suffix (binary). */
+/**
+ * Parses a number a person typed: decimal, `0x` hex, or with a K/M/G/T suffix (binary).
+ * @param {unknown} text
+ */
 export function parseNumber(text) {
   const t = String(text).trim().toLowerCase().replace(/[_\s]/g, '');
   let m = /^0x([0-9a-f]+)$/.exec(t);
   if (m) return parseInt(m[1], 16);
   m = /^(\d+(?:\.\d+)?)([kmgt]?)i?b?$/.exec(t);
   if (!m) return NaN;
-  const mult = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[m[2]];
+  const mult = /** @type {Record<string, number>} */ ({ '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 })[m[2]];
   const v = Number(m[1]) * mult;
   return Number.isSafeInteger(v) ? v : NaN;
 }
 
-/** The last part of a path written with `/` or `\`. */
+/**
+ * The last part of a path written with `/` or `\`.
+ * @param {unknown} path
+ */
 export function baseName(path) {
-  return String(path).split(/[\\/]/).pop();
+  return /** @type {string} */ (String(path).split(/[\\/]/).pop());
 }

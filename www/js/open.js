@@ -6,27 +6,38 @@ import { normalize, baseName } from './format.js';
 import { neededParentText } from './views/chain.js';
 
 /**
+ * @import { Source } from './source.js'
+ * @import { Arranged, Bindings, ChainFile, Identity, Info, MissingParent, Opened, OpenedFile } from './types.js'
+ */
+
+/**
  * Opens `sources` and sorts them into chains. Returns `{ wfiles, files, chains, best }`:
  * `files[i]` is `{ name, size, source, blob, identity, wi }` or `{ ..., error }` when it is not a
  * readable VHD (`onFileError(file)` is told at once); `duplicateOf` marks a file given twice;
  * `chains` are lists of indices into `files`, top first; `best` the longest chain. Throws only
  * when `signal` aborts (the WebAssembly objects are freed then).
+ * @param {Bindings} wasm
+ * @param {Source[]} sources
+ * @param {{ signal?: AbortSignal, onFileError?: (file: OpenedFile) => void }} [options]
+ * @returns {Promise<Opened>}
  */
 export async function openFiles(wasm, sources, { signal, onFileError } = {}) {
   const wfiles = new wasm.WasmFiles();
+  /** @type {OpenedFile[]} */
   const files = [];
   try {
     for (const source of sources) {
+      /** @type {OpenedFile} */
       const f = { name: source.name, size: source.byteLength, blob: source.blob, source };
       files.push(f);
       try {
         const layer = await openLayer(wasm, source, signal);
-        f.identity = normalize(layer.identity());
+        f.identity = /** @type {Identity} */ (normalize(layer.identity()));
         f.wi = wfiles.add(layer);
       } catch (e) {
         if (signal?.aborted) throw e;
         // A later piece of a Virtual PC split disk says so by its name, as on the command line.
-        f.error = e.message + wasm.splitPieceNote(source.name);
+        f.error = /** @type {Error} */ (e).message + wasm.splitPieceNote(source.name);
         onFileError?.(f);
       }
     }
@@ -35,11 +46,12 @@ export async function openFiles(wasm, sources, { signal, onFileError } = {}) {
     wfiles.free();
     throw e;
   }
+  /** @type {number[]} */
   const byWi = [];
   files.forEach((f, i) => {
     if (f.wi !== undefined) byWi[f.wi] = i;
   });
-  const arranged = normalize(wfiles.arrange());
+  const arranged = /** @type {Arranged} */ (normalize(wfiles.arrange()));
   const chains = arranged.chains.map((c) => c.map((wi) => byWi[wi]));
   for (const [dup, first] of arranged.duplicates) files[byWi[dup]].duplicateOf = byWi[first];
   // The longest chain first: usually what was meant when several files are given.
@@ -54,13 +66,17 @@ export async function openFiles(wasm, sources, { signal, onFileError } = {}) {
  * The disk of chain `k` of `opened` (from openFiles): `{ disk, files, names, sources, info,
  * missing }`; `missing` says what the last layer's absent parent is called (or null). Throws the
  * core's message when the chain cannot be made a disk.
+ * @param {Opened} opened
+ * @param {number} k
  */
 export function chainDisk(opened, k) {
-  const files = opened.chains[k].map((i) => opened.files[i]);
+  // The files of a chain were all opened.
+  const files = /** @type {ChainFile[]} */ (opened.chains[k].map((i) => opened.files[i]));
   const names = files.map((f) => f.name);
   const disk = opened.wfiles.disk(Uint32Array.from(files.map((f) => f.wi)), false);
-  const info = normalize(disk.info(names));
+  const info = /** @type {Info} */ (normalize(disk.info(names)));
   const last = files[files.length - 1];
+  /** @type {MissingParent | null} */
   const missing = info.parent_missing ? neededParentText(last.identity) : null;
   if (missing) {
     // The parent it names is a file of this chain (the chain loops), or a file given under the
@@ -69,25 +85,36 @@ export function chainDisk(opened, k) {
     missing.loop = files.find((f) => f.identity.uniqueId === want)?.name ?? null;
     missing.impostors = opened.files
       .filter((f) => f.identity && f.identity.uniqueId !== want && missing.names.some((n) => n.toLowerCase() === baseName(f.name).toLowerCase()))
-      .map((f) => ({ name: f.name, id: f.identity.uniqueId }));
+      .map((f) => ({ name: f.name, id: /** @type {Identity} */ (f.identity).uniqueId })); // kept by the filter: opened
     missing.at = last.identity.parentUniqueIdOffset;
     missing.severity = missing.loop || missing.impostors.length ? 'error' : 'warning';
   }
   return { disk, files, names, sources: files.map((f) => f.source), info, missing };
 }
 
-/** The info of the chain from layer `i` of `opened`'s chain `k` down (that file's own view). */
+/**
+ * The info of the chain from layer `i` of `opened`'s chain `k` down (that file's own view).
+ * @param {Opened} opened
+ * @param {number} k
+ * @param {number} i
+ * @param {string[]} names
+ * @returns {Info}
+ */
 export function layerInfo(opened, k, i, names) {
   const chain = opened.chains[k].slice(i);
-  const sub = opened.wfiles.disk(Uint32Array.from(chain.map((j) => opened.files[j].wi)), false);
+  const sub = opened.wfiles.disk(Uint32Array.from(chain.map((j) => /** @type {ChainFile} */ (opened.files[j]).wi)), false);
   try {
-    return normalize(sub.info(names.slice(i)));
+    return /** @type {Info} */ (normalize(sub.info(names.slice(i))));
   } finally {
     sub.free();
   }
 }
 
-/** The words for a missing parent, shown by the page and the element alike. */
+/**
+ * The words for a missing parent, shown by the page and the element alike.
+ * @param {string} lastName
+ * @param {MissingParent} missing
+ */
 export function missingParentText(lastName, missing) {
   const at = missing.at === null || missing.at === undefined ? '' : ` (its parent unique id field at byte 0x${missing.at.toString(16)})`;
   if (missing.loop) {

@@ -7,9 +7,17 @@
  * @typedef {{ byteLength: number, name: string, blob?: Blob,
  *   slice(start: number, end: number, signal?: AbortSignal): Promise<Uint8Array>,
  *   stats: { reads: number, bytes: number } }} Source
+ * @typedef {import('./types.js').ByteRange} ByteRange
+ * @typedef {'not-found' | 'http' | 'network' | 'no-range' | 'no-content-range' | 'changed' | 'bad-answer'} RemoteErrorCode
  */
 
-/** A source over a Blob or File. `onRead(start, end)` is told of every read. */
+/**
+ * A source over a Blob or File. `onRead(start, end)` is told of every read.
+ * @param {Blob & { name?: string }} blob
+ * @param {string} [name]
+ * @param {((start: number, end: number) => void) | null} [onRead]
+ * @returns {Source & { blob: Blob }}
+ */
 export function blobSource(blob, name = blob.name || 'disk', onRead = null) {
   const stats = { reads: 0, bytes: 0 };
   return {
@@ -31,7 +39,11 @@ export function blobSource(blob, name = blob.name || 'disk', onRead = null) {
   };
 }
 
-/** A source over bytes in memory (tests, and sample files already fetched). */
+/**
+ * A source over bytes in memory (tests, and sample files already fetched).
+ * @param {Uint8Array} bytes
+ * @returns {Source}
+ */
 export function bytesSource(bytes, name = 'disk') {
   const stats = { reads: 0, bytes: 0 };
   return {
@@ -51,9 +63,11 @@ export function bytesSource(bytes, name = 'disk') {
 /**
  * Merges ranges `{offset, len}` that touch or overlap (or lie at most `gap` bytes apart) into
  * spans sorted by offset. Each span lists the indices of the ranges it covers.
+ * @param {readonly ByteRange[]} ranges
  */
 export function mergeRanges(ranges, gap = 0) {
   const order = ranges.map((r, i) => i).sort((a, b) => ranges[a].offset - ranges[b].offset || ranges[a].len - ranges[b].len);
+  /** @type {{ start: number, end: number, members: number[] }[]} */
   const spans = [];
   for (const i of order) {
     const r = ranges[i];
@@ -72,8 +86,13 @@ export function mergeRanges(ranges, gap = 0) {
  * Reads `ranges` from `source`, merged into as few reads as possible, with up to `parallel` reads
  * in flight (one round trip at a time is what bounds a scan of thousands of bitmaps). Returns one
  * Uint8Array per range, in the order given (shorter than asked only at the end of the file).
+ * @param {Source} source
+ * @param {readonly ByteRange[]} ranges
+ * @param {AbortSignal} [signal]
+ * @returns {Promise<Uint8Array[]>}
  */
 export async function readRanges(source, ranges, signal, gap = 0, parallel = 4) {
+  /** @type {Uint8Array[]} */
   const out = new Array(ranges.length);
   const spans = mergeRanges(ranges, gap);
   let next = 0;
@@ -101,6 +120,11 @@ export async function readRanges(source, ranges, signal, gap = 0, parallel = 4) 
  * `bad-answer` (an answer that does not match the question).
  */
 export class RemoteError extends Error {
+  /**
+   * @param {RemoteErrorCode} code
+   * @param {string} message
+   * @param {{ status?: number, url?: string }} [where]
+   */
   constructor(code, message, { status, url } = {}) {
     super(message);
     this.name = 'RemoteError';
@@ -110,9 +134,12 @@ export class RemoteError extends Error {
   }
 }
 
-/** The part of a path after the last slash, decoded. */
+/**
+ * The part of a path after the last slash, decoded.
+ * @param {URL} url
+ */
 function urlName(url) {
-  const last = url.pathname.split('/').pop();
+  const last = /** @type {string} */ (url.pathname.split('/').pop());
   try {
     return decodeURIComponent(last) || url.host || 'disk';
   } catch {
@@ -120,7 +147,10 @@ function urlName(url) {
   }
 }
 
-/** `bytes START-END/TOTAL` (TOTAL may be `*`); null when absent or not of that form. */
+/**
+ * `bytes START-END/TOTAL` (TOTAL may be `*`); null when absent or not of that form.
+ * @param {string | null} header
+ */
 export function parseContentRange(header) {
   const m = /^\s*bytes\s+(\d+)-(\d+)\/(\d+|\*)\s*$/i.exec(header || '');
   if (!m) return null;
@@ -143,6 +173,9 @@ const PROBE = 512;
  * Options: `name` (default: the last part of the path), `fetch` (default: the global one),
  * `headers` (added to every request), `signal`, `onRequest({ start, end, status, bytes })` told
  * of every request answered.
+ * @param {string | URL} url
+ * @param {{ name?: string, fetch?: typeof globalThis.fetch, headers?: HeadersInit, signal?: AbortSignal,
+ *   onRequest?: (request: { start: number, end: number, status: number, bytes: number }) => void }} [options]
  * @returns {Promise<Source & { url: string, stats: { reads: number, bytes: number, requests: number, transferred: number } }>}
  */
 export async function urlSource(url, { name, fetch: fetchFn = globalThis.fetch.bind(globalThis), headers, signal, onRequest } = {}) {
@@ -152,20 +185,31 @@ export async function urlSource(url, { name, fetch: fetchFn = globalThis.fetch.b
   const crossOrigin = !globalThis.location || href.origin !== globalThis.location.origin;
   name ??= urlName(href);
   const stats = { reads: 0, bytes: 0, requests: 0, transferred: 0 };
-  let first = null; // { etag, lastModified, total }
+  /** @typedef {{ etag: string | null, lastModified: string | null, total: number }} FirstAnswer */
+  let first = /** @type {FirstAnswer | null} */ (null); // the probe's answer
   let byteLength = 0;
 
+  /** @param {string} what */
   const changed = (what) =>
     new RemoteError('changed', `${name} changed on the server while it was being read (${what}): the parts read before and after do not belong together. Reload to read it again from the start.`, { url: shown });
 
-  /** One request for bytes [start, end); returns their bytes. */
+  /**
+   * One request for bytes [start, end); returns their bytes.
+   * @param {number} start
+   * @param {number} end
+   * @param {AbortSignal | undefined} signal
+   * @param {boolean} probe
+   * @returns {Promise<Uint8Array>}
+   */
   async function request(start, end, signal, probe) {
+    // Set by the probe (the first request) before any other request is made: read only when !probe.
+    const known = /** @type {FirstAnswer} */ (first);
     const ctrl = new AbortController();
-    const onAbort = () => ctrl.abort(signal.reason);
+    const onAbort = () => ctrl.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     const h = new Headers(headers);
     h.set('Range', `bytes=${start}-${end - 1}`);
-    const ifRange = !probe && !crossOrigin ? first.etag && !first.etag.startsWith('W/') ? first.etag : first.lastModified : null;
+    const ifRange = !probe && !crossOrigin ? known.etag && !known.etag.startsWith('W/') ? known.etag : known.lastModified : null;
     if (ifRange) h.set('If-Range', ifRange);
     let res;
     try {
@@ -178,7 +222,7 @@ export async function urlSource(url, { name, fetch: fetchFn = globalThis.fetch.b
         'network',
         crossOrigin
           ? `${name} could not be read from ${href.origin}: no answer reached this page. That server does not allow other sites to read its files (it must send the CORS header Access-Control-Allow-Origin), or it cannot be reached.`
-          : `${name} could not be read: the server did not answer (${e.message}).`,
+          : `${name} could not be read: the server did not answer (${/** @type {Error} */ (e).message}).`,
         { url: shown },
       );
     }
@@ -189,7 +233,7 @@ export async function urlSource(url, { name, fetch: fetchFn = globalThis.fetch.b
         // The whole file is on its way: stop it now, before any of its body is read.
         ctrl.abort(new DOMException('the server ignored the Range request', 'AbortError'));
         onRequest?.({ start, end, status: 200, bytes: 0 });
-        if (!probe && (ifRange || (first.etag && etag && etag !== first.etag) || (first.lastModified && lastModified && lastModified !== first.lastModified))) {
+        if (!probe && (ifRange || (known.etag && etag && etag !== known.etag) || (known.lastModified && lastModified && lastModified !== known.lastModified))) {
           throw changed('the server sent a different version of the file');
         }
         const size = Number(res.headers.get('Content-Length'));
@@ -221,9 +265,9 @@ export async function urlSource(url, { name, fetch: fetchFn = globalThis.fetch.b
         if (range.total === null) throw new RemoteError('bad-answer', `${name} cannot be read: the server does not say how big the file is.`, { status: 206, url: shown });
         first = { etag, lastModified, total: range.total };
       } else {
-        if (range.total !== null && range.total !== first.total) throw changed(`its size went from ${first.total} to ${range.total} bytes`);
-        if (first.etag && etag && etag !== first.etag) throw changed('its ETag changed');
-        if (first.lastModified && lastModified && lastModified !== first.lastModified) throw changed('its modification time changed');
+        if (range.total !== null && range.total !== known.total) throw changed(`its size went from ${known.total} to ${range.total} bytes`);
+        if (known.etag && etag && etag !== known.etag) throw changed('its ETag changed');
+        if (known.lastModified && lastModified && lastModified !== known.lastModified) throw changed('its modification time changed');
       }
       const want = Math.min(end, range.total ?? end);
       if (range.start !== start || range.end < want) {
@@ -240,7 +284,7 @@ export async function urlSource(url, { name, fetch: fetchFn = globalThis.fetch.b
   }
 
   const head = await request(0, PROBE, signal, true);
-  byteLength = first.total;
+  byteLength = /** @type {FirstAnswer} */ (first).total; // the probe set it
 
   return {
     byteLength,

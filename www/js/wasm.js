@@ -4,11 +4,14 @@
 // the bytes already (the self-contained HTML file) passes them on the first call.
 import init, * as bindings from '../pkg/vhd_viewer.js';
 
+/** @type {Promise<typeof bindings> | null} */
 let ready = null;
 
 /**
  * The bindings, once the core is instantiated. `wasm`: the module's bytes, a `WebAssembly.Module`,
  * a URL or a Response; only the first call's argument is used.
+ * @param {import('../pkg/vhd_viewer.js').InitInput | Promise<import('../pkg/vhd_viewer.js').InitInput>} [wasm]
+ * @returns {Promise<typeof bindings>}
  */
 export function loadWasm(wasm) {
   ready ??= init(wasm === undefined ? undefined : { module_or_path: wasm }).then(() => bindings);

@@ -4,9 +4,17 @@
 import { h, field, fill } from '../dom.js';
 import { humanSize, baseName } from '../format.js';
 
-/** What a child whose parent is missing needs, in words. */
+/** @import { ChainLink, Child, Identity, Info, MissingParent, OpenedFile } from '../types.js' */
+
+/**
+ * What a child whose parent is missing needs, in words.
+ * @param {Identity} identity
+ * @returns {MissingParent}
+ */
 export function neededParentText(identity) {
+  /** @type {string[]} */
   const names = [];
+  /** @param {string | null} n */
   const add = (n) => {
     if (n && !names.includes(n)) names.push(n);
   };
@@ -14,23 +22,35 @@ export function neededParentText(identity) {
   for (const c of identity.parentCandidates || []) add(baseName(c));
   return {
     names,
-    paths: [identity.parentUnicodeName, ...(identity.parentCandidates || [])].filter((p, i, a) => p && a.indexOf(p) === i),
+    paths: /** @type {string[]} */ ([identity.parentUnicodeName, ...(identity.parentCandidates || [])].filter((p, i, a) => p && a.indexOf(p) === i)),
     id: identity.parentUniqueId,
   };
 }
 
+/**
+ * The files given, each with what it is or why it cannot be read, and a chooser when they make
+ * several chains.
+ * @param {Element} el
+ * @param {OpenedFile[]} files
+ * @param {number[][]} chains
+ * @param {number} current
+ * @param {(k: number) => void} onChoose
+ */
 export function renderFiles(el, files, chains, current, onChoose) {
   const rows = files.map((f, i) => {
+    /** @type {HTMLElement | string} */
     let status;
     if (f.error) status = h('span', { class: 'bad' }, 'Cannot be read: ', f.error);
     else if (f.duplicateOf !== undefined) status = `the same disk as ${files[f.duplicateOf].name} (same unique id): left out`;
     else {
       const inChains = chains.map((c, k) => [c.indexOf(i), k]).filter(([p]) => p >= 0);
       status = inChains.map(([p, k]) => `${p === 0 ? 'top of' : `layer ${p} of`} chain ${k + 1}`).join(', ');
-      status = `${f.identity.diskType}, ${humanSize(f.identity.size)}; ${status}`;
+      const identity = /** @type {Identity} */ (f.identity); // no error: it was opened
+      status = `${identity.diskType}, ${humanSize(identity.size)}; ${status}`;
     }
     return h('li', {}, h('strong', {}, f.name), ` (${humanSize(f.size)}): `, status);
   });
+  /** @type {HTMLElement[]} */
   const parts = [h('ul', { class: 'file-list' }, rows)];
   if (chains.length > 1) {
     parts.push(h('div', { class: 'chooser', role: 'group', 'aria-label': 'Disks' }, 'Disks found: ',
@@ -43,12 +63,25 @@ export function renderFiles(el, files, chains, current, onChoose) {
 /**
  * The chain diagram. `info.chain` is absent for a single disk without parent.
  * `missing`: neededParentText() of the last layer when its parent is missing.
+ * @param {Element} el
+ * @param {Info} info
+ * @param {string[]} names
+ * @param {MissingParent | null} missing
+ * @param {(layer: number) => void} onSelect
  */
 export function renderChain(el, info, names, missing, onSelect) {
+  /** @type {(ChainLink & { single?: boolean })[]} */
   const links = info.chain || [{ file: info.file, disk_type: info.disk_type, creator_application: info.creator_application, current_size: info.current_size, unique_id: info.unique_id, parent_unique_id: null, parent_verified: null, allocated_blocks: info.allocated_blocks ?? 0, single: true }];
+  /** @type {HTMLElement[]} */
   const items = [];
   links.forEach((l, i) => {
+    /** @param {string} k */
     const p = (k) => (l.single ? null : `chain.${i}.${k}`);
+    /**
+     * @param {string} k
+     * @param {unknown} v
+     * @param {keyof HTMLElementTagNameMap} [tag]
+     */
     const f = (k, v, tag) => (l.single ? h(tag || 'span', {}, String(v)) : field(p(k), v, tag));
     items.push(h('li', { class: 'link' },
       h('button', { type: 'button', class: 'disk', style: `--c:var(--layer-${i % 8})`, onclick: () => onSelect(i), title: 'Show this file’s footer and header' },
@@ -73,7 +106,7 @@ export function renderChain(el, info, names, missing, onSelect) {
         h('span', { class: 'layer-no' }, 'missing'),
         h('strong', {}, missing.names.length ? missing.names.join(' or ') : 'a parent with no recorded name'),
         h('span', {}, 'Add this file too (drop it with the others) to read the whole disk.'),
-        missing.paths.length ? h('span', { class: 'small' }, 'Recorded as: ', missing.paths.map((p) => h('code', {}, p)).reduce((a, b) => [a, ', ', b])) : null,
+        missing.paths.length ? h('span', { class: 'small' }, 'Recorded as: ', /** @type {Child[]} */ (missing.paths.map((p) => h('code', {}, p))).reduce((a, b) => [a, ', ', b])) : null,
         h('span', { class: 'mono small' }, 'must have id ', missing.id))));
   }
   fill(el,

@@ -5,29 +5,49 @@ import { CellMap, rgba } from '../cellmap.js';
 import { hex, humanSize } from '../format.js';
 import { planRange } from '../driver.js';
 
+/**
+ * @import { CellMapOptions } from '../cellmap.js'
+ * @import { ByteRange, ViewContext } from '../types.js'
+ */
+
 const SECTOR_ZERO = 255;
 const SECTOR_MISSING = 254;
 
+/**
+ * @param {Uint8Array} bitmap
+ * @param {number} s
+ */
 function bitSet(bitmap, s) {
   return (bitmap[s >> 3] & (0x80 >> (s & 7))) !== 0;
 }
 
 export class CloseupView {
+  /**
+   * @param {HTMLElement} el
+   * @param {{ onSector: (sector: number) => void }} options
+   */
   constructor(el, { onSector }) {
     this.el = el;
     this.onSector = onSector;
+    /** @type {CellMap[] | undefined} */ this.maps;
+    /** @type {[HTMLCanvasElement, number, CellMapOptions] | null | undefined} */ this.pending;
   }
 
   /**
    * Shows virtual `[start, start + len)`; with `layer` and `block`, also that block's bitmap in
    * that layer. `ctx`: { disk, sources, names, signal }.
+   * @param {ViewContext} ctx
+   * @param {{ layer?: number | null, block?: number | null, start: number, len: number }} what
    */
   async show(ctx, { layer = null, block = null, start, len }) {
     const { disk, sources, names, signal } = ctx;
     len = Math.min(len, disk.size() - start);
     const sectors = Math.ceil(len / 512);
+    /** @type {HTMLElement[]} */
     const parts = [];
+    /** @type {Uint8Array | null | undefined} */
     let bitmap = null;
+    /** @type {ByteRange | null} */
     let range = null;
     if (layer !== null && block !== null) {
       range = disk.bitmapRange(layer, block);
@@ -40,7 +60,8 @@ export class CloseupView {
       }
     }
     await planRange(disk, sources, start, len, signal);
-    const src = disk.sectorSources(start, len);
+    // Planned just above: the bitmaps it needs are in the cache.
+    const src = /** @type {Uint8Array} */ (disk.sectorSources(start, len));
     if (signal?.aborted) return;
     const first = Math.floor(start / 512);
     const title = layer !== null && block !== null ? `Block ${block} of ${names[layer]}` : `Virtual bytes ${hex(start)}–${hex(start + len - 1)}`;
@@ -50,8 +71,9 @@ export class CloseupView {
       if (!range) {
         parts.push(h('p', { class: 'verdict' }, `Block ${block} is not allocated in ${names[layer]}: none of its sectors are stored in that file.`));
       } else {
+        const bits = /** @type {Uint8Array} */ (bitmap); // read with its range above
         let set = 0;
-        for (let s = 0; s < sectors; s++) if (bitSet(bitmap, s)) set++;
+        for (let s = 0; s < sectors; s++) if (bitSet(bits, s)) set++;
         parts.push(h('p', {}, `Sector bitmap at file offset ${hex(range.offset)} (${range.len} bytes): `, h('strong', {}, `${set} of ${sectors}`), ` sectors are stored in ${names[layer]}${set < sectors ? '; the others read as ' + (disk.layerCount() > layer + 1 || ctx.parentMissing ? 'the parent’s' : 'zeros') : ''}. One square per sector; most significant bit of the first byte first.`));
         parts.push(h('div', { class: 'legend' }, legend([[layerColor(layer, this.el), 'bit set: stored in this file'], [cssColor('--unalloc', this.el), 'bit clear']])));
         const canvas = h('canvas', { 'aria-label': `Sector bitmap of block ${block}` });
@@ -59,10 +81,10 @@ export class CloseupView {
         parts.push(h('div', { class: 'mapbox' }, canvas), hover);
         this.pending = [canvas, sectors, {
           maxHeight: 260,
-          state: (s) => (bitSet(bitmap, s) ? 2 : 1),
+          state: (s) => (bitSet(bits, s) ? 2 : 1),
           colors: () => new Uint32Array([rgba(cssColor('--bg', this.el)), rgba(cssColor('--unalloc', this.el)), rgba(layerColor(layer, this.el))]),
           onHover: (a) => {
-            if (a >= 0) hover.textContent = `Sector ${a} of the block (virtual sector ${first + a}): bit ${bitSet(bitmap, a) ? 'set: stored at file offset ' + hex(range.offset + range.len + a * 512) : 'clear: not in this file'}. Click for its bytes.`;
+            if (a >= 0) hover.textContent = `Sector ${a} of the block (virtual sector ${first + a}): bit ${bitSet(bits, a) ? 'set: stored at file offset ' + hex(range.offset + range.len + a * 512) : 'clear: not in this file'}. Click for its bytes.`;
           },
           onPick: (a) => this.onSector(first + a),
         }];
@@ -70,10 +92,13 @@ export class CloseupView {
     }
 
     const L = disk.layerCount();
+    /** @type {Map<number, number>} */
     const counts = new Map();
     for (const v of src) counts.set(v, (counts.get(v) || 0) + 1);
+    /** @param {number} v */
     const name = (v) => (v === SECTOR_ZERO ? 'zeros' : v === SECTOR_MISSING ? 'missing parent' : names[v] ?? `layer ${v}`);
     parts.push(h('h4', {}, 'Where each sector is read from'));
+    /** @type {Parameters<typeof legend>[0]} */
     const items = [];
     for (let k = 0; k < L; k++) if (counts.get(k)) items.push([layerColor(k, this.el), `${names[k]}: ${counts.get(k)}`]);
     if (counts.get(SECTOR_ZERO)) items.push([cssColor('--zero', this.el), `zeros: ${counts.get(SECTOR_ZERO)}`]);
@@ -82,6 +107,7 @@ export class CloseupView {
     const canvas2 = h('canvas', { 'aria-label': 'Which file each sector comes from' });
     const hover2 = h('p', { class: 'hover', 'aria-live': 'polite' });
     parts.push(h('div', { class: 'mapbox' }, canvas2), hover2);
+    /** @param {number} v */
     const stateOf = (v) => (v === SECTOR_ZERO ? 1 : v === SECTOR_MISSING ? 2 + L : 2 + Math.min(v, L - 1));
     const colors = [rgba(cssColor('--bg', this.el)), rgba(cssColor('--zero', this.el))];
     for (let k = 0; k < L; k++) colors.push(rgba(layerColor(k, this.el)));

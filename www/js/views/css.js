@@ -90,6 +90,7 @@ ol.findings { list-style: none; padding: 0; margin: 0.3rem 0; }
 `;
 
 /** The views' styles as one constructed stylesheet, shared by every document and shadow root. */
+/** @type {CSSStyleSheet | null} */
 let sheet = null;
 export function viewsSheet() {
   if (!sheet) {

@@ -3,12 +3,19 @@
 import { h, field, fill } from '../dom.js';
 import { hex } from '../format.js';
 
+/** @import { Child, Finding } from '../types.js' */
+
 const ICON = { error: '✖', warning: '▲', info: 'ℹ' };
 const WORD = { error: 'Error', warning: 'Warning', info: 'Note' };
 
 /**
  * `prefix` is the JSON path of the list: `all_findings` (info --json) or `check_findings` (what
  * the deep check adds, as `vhd-viewer check --json` lists them after the open-time ones).
+ * @param {Element} el
+ * @param {Finding[]} findings
+ * @param {string[]} names
+ * @param {(layer: number, offset: number) => void} onPlace
+ * @param {Child[]} [extra]
  */
 export function renderFindings(el, findings, names, onPlace, extra = [], prefix = 'all_findings', empty = 'Nothing wrong was found in the footer, header and block table.') {
   const counts = { error: 0, warning: 0, info: 0 };
@@ -21,7 +28,7 @@ export function renderFindings(el, findings, names, onPlace, extra = [], prefix 
         names.length > 1 ? `${names[f.layer]} · ` : '',
         field(`${prefix}.${i}.code`, f.code, 'code'),
         f.offset !== null && f.offset !== undefined
-          ? [' · ', h('button', { type: 'button', class: 'link', onclick: () => onPlace(f.layer, f.offset), title: 'Show this place' }, 'at byte ', hex(f.offset), h('span', { class: 'visually-hidden' }, ' ('), field(`${prefix}.${i}.offset`, f.offset, 'span', { class: 'visually-hidden' }), h('span', { class: 'visually-hidden' }, ')'))]
+          ? [' · ', h('button', { type: 'button', class: 'link', onclick: () => onPlace(f.layer, /** @type {number} */ (f.offset)), title: 'Show this place' }, 'at byte ', hex(f.offset), h('span', { class: 'visually-hidden' }, ' ('), field(`${prefix}.${i}.offset`, f.offset, 'span', { class: 'visually-hidden' }), h('span', { class: 'visually-hidden' }, ')'))]
           : null)));
   fill(el,
     h('p', { class: 'verdict ' + (counts.error ? 'bad' : 'good') },

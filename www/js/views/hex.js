@@ -4,8 +4,17 @@ import { h, fill } from '../dom.js';
 import { hex, hexRows } from '../format.js';
 import { readVirtual } from '../driver.js';
 
-/** Renders a dump of `bytes` starting at `base`; bytes in [markFrom, markTo) are highlighted. */
+/** @import { MissingExtent, ViewContext } from '../types.js' */
+
+/**
+ * Renders a dump of `bytes` starting at `base`; bytes in [markFrom, markTo) are highlighted.
+ * @param {Element} el
+ * @param {Uint8Array} bytes
+ * @param {number} base
+ * @param {{ markFrom?: number, markTo?: number, missing?: [start: number, end: number][] }} [marks]
+ */
 export function dump(el, bytes, base, { markFrom = -1, markTo = -1, missing = [] } = {}) {
+  /** @param {number} o */
   const isMissing = (o) => missing.some(([a, b]) => o >= a && o < b);
   const rows = hexRows(bytes, base).map((r) =>
     h('div', { class: 'row' },
@@ -22,6 +31,8 @@ export function dump(el, bytes, base, { markFrom = -1, markTo = -1, missing = []
 /**
  * Why a `missing` extent cannot be read: a block of a file cut short (its bitmap or data lies past
  * the end of the file), or the parent of the chain's last file, which was not given.
+ * @param {ViewContext} ctx
+ * @param {MissingExtent} e
  */
 function missingWords(ctx, e) {
   const { disk, sources, names, parentMissing } = ctx;
@@ -29,7 +40,7 @@ function missingWords(ctx, e) {
   const bs = disk.blockSize(e.layer);
   if (bs > 0) {
     const block = Math.floor(e.offset / bs);
-    const r = disk.bitmapRange(e.layer, block);
+    const r = /** @type {import('../types.js').ByteRange | null} */ (disk.bitmapRange(e.layer, block));
     const size = sources[e.layer].byteLength;
     if (r && r.offset + r.len > size - 512) return `block ${block} of ${names[e.layer]} cannot be read: its sector bitmap at byte ${hex(r.offset)} lies past the end of the file`;
     if (r) {
@@ -41,7 +52,13 @@ function missingWords(ctx, e) {
   return `cannot be read: ${names[e.layer]} is cut short`;
 }
 
-/** Reads and shows virtual sector `sector`. Returns the extents. */
+/**
+ * Reads and shows virtual sector `sector`. Returns the extents.
+ * @param {ViewContext} ctx
+ * @param {number} sector
+ * @param {HTMLElement} sourceEl
+ * @param {Element} dumpEl
+ */
 export async function showVirtualSector(ctx, sector, sourceEl, dumpEl) {
   const { disk, sources, names, signal } = ctx;
   const offset = sector * 512;
@@ -53,21 +70,28 @@ export async function showVirtualSector(ctx, sector, sourceEl, dumpEl) {
     return `${span}read from ${names[e.layer]}${disk.layerCount() > 1 ? ` (layer ${e.layer})` : ''} at file offset ${hex(e.fileOffset)}${e.short ? `, but the file ends ${e.short} bytes early` : ''}`;
   });
   fill(sourceEl, h('strong', {}, `Virtual sector ${sector}`), ` (bytes ${hex(offset)}–${hex(offset + 511)}): `, words.join('; '), '.');
-  sourceEl.dataset.layer = extents.find((e) => e.kind === 'data')?.layer ?? '';
+  sourceEl.dataset.layer = String(extents.find((e) => e.kind === 'data')?.layer ?? '');
   sourceEl.dataset.kind = extents.map((e) => e.kind).join(',');
-  const missing = extents.filter((e) => e.kind === 'missing').map((e) => [e.offset, e.offset + e.len]);
+  const missing = extents.filter((e) => e.kind === 'missing').map((e) => /** @type {[number, number]} */ ([e.offset, e.offset + e.len]));
   dump(dumpEl, bytes, offset, { missing });
   return extents;
 }
 
-/** Reads and shows 512 bytes of a file around `offset` (aligned down to 16), marking `mark`. */
+/**
+ * Reads and shows 512 bytes of a file around `offset` (aligned down to 16), marking `mark`.
+ * @param {ViewContext} ctx
+ * @param {number} layer
+ * @param {number} offset
+ * @param {HTMLElement} sourceEl
+ * @param {Element} dumpEl
+ */
 export async function showFileBytes(ctx, layer, offset, sourceEl, dumpEl, markLen = 1) {
   const { sources, names, signal } = ctx;
   const src = sources[layer];
   const start = Math.max(0, Math.min(Math.floor(offset / 16) * 16 - 128, Math.max(0, src.byteLength - 512)));
   const bytes = await src.slice(start, start + 512, signal);
   fill(sourceEl, h('strong', {}, names[layer]), `: file bytes ${hex(start)}–${hex(start + bytes.length - 1)} of ${src.byteLength}`, offset >= 0 ? `; byte ${hex(offset)} highlighted` : '', '.');
-  sourceEl.dataset.layer = layer;
+  sourceEl.dataset.layer = String(layer);
   sourceEl.dataset.kind = 'file';
   dump(dumpEl, bytes, start, { markFrom: offset, markTo: offset + markLen });
 }

@@ -4,16 +4,34 @@ import { h, fill, legend, cssColor, layerColor } from '../dom.js';
 import { CellMap, rgba } from '../cellmap.js';
 import { hex, humanSize } from '../format.js';
 
+/** @import { WasmDisk } from '../../pkg/vhd_viewer.js' */
+
 const UNALLOCATED = 0xffffffff;
+
+/**
+ * Where a map is drawn and said in words; `onPick` is told of a click or Enter.
+ * @template {(a: number, b: number) => void} P
+ * @typedef {{ canvas: HTMLCanvasElement, hoverEl: HTMLElement, legendEl: HTMLElement, onPick?: P }} MapElements
+ */
 
 /** The block map of one layer. */
 export class BatView {
+  /** @param {MapElements<(layer: number, block: number) => void>} elements */
   constructor({ canvas, hoverEl, legendEl, onPick }) {
     this.hoverEl = hoverEl;
     this.legendEl = legendEl;
     this.onPick = onPick;
+    /** @type {Uint32Array} */
     this.bat = new Uint32Array(0);
+    /** @type {Uint8Array} */
     this.ooo = new Uint8Array(0);
+    // Set by show(), before the map draws anything:
+    /** @type {WasmDisk} */ this.disk;
+    /** @type {number} */ this.layer;
+    /** @type {string} */ this.name;
+    /** @type {number} */ this.blockSize;
+    /** @type {number} */ this.bitmapSize;
+    /** @type {Uint32Array} */ this.colors;
     this.map = new CellMap(canvas, {
       maxHeight: 420,
       state: (i) => (this.bat[i] === UNALLOCATED ? 1 : this.ooo[i] ? 3 : 2),
@@ -23,7 +41,12 @@ export class BatView {
     });
   }
 
-  /** Shows layer `layer` of `disk`; `name` is its file name. */
+  /**
+   * Shows layer `layer` of `disk`; `name` is its file name.
+   * @param {WasmDisk} disk
+   * @param {number} layer
+   * @param {string} name
+   */
   show(disk, layer, name) {
     this.disk = disk;
     this.layer = layer;
@@ -52,6 +75,7 @@ export class BatView {
     this.hoverEl.textContent = this.bat.length ? 'Point at a block (or focus the map and use the arrow keys).' : '';
   }
 
+  /** @param {number} i */
   describe(i) {
     const e = this.bat[i];
     const start = i * this.blockSize;
@@ -62,8 +86,12 @@ export class BatView {
     return `Block ${i}: ${range}; stored at file offset ${hex(at)} (sector bitmap), data from ${hex(at + this.bitmapSize)}${this.ooo[i] ? '; stored before a block with a lower number (out of file order)' : ''}.`;
   }
 
+  /**
+   * @param {number} first
+   * @param {number | null} last
+   */
   hover(first, last) {
-    if (first < 0) return;
+    if (first < 0 || last === null) return;
     if (last - first <= 1) this.hoverEl.textContent = this.describe(first);
     else {
       let n = 0;
@@ -72,6 +100,7 @@ export class BatView {
     }
   }
 
+  /** @param {number} first */
   pick(first) {
     this.onPick?.(this.layer, first);
   }
@@ -83,7 +112,11 @@ const MISSING = 1 << 30;
 const ESTIMATE = 1 << 31;
 const LAYER_MASK = (1 << 29) - 1;
 
-/** The state (colour index) of a provenance mask: see `provenanceColors`. */
+/**
+ * The state (colour index) of a provenance mask: see `provenanceColors`.
+ * @param {number} mask
+ * @param {number} layers
+ */
 export function maskState(mask, layers) {
   if (mask === 0) return 0;
   if (mask & MISSING) return 3 + 2 * layers;
@@ -94,7 +127,11 @@ export function maskState(mask, layers) {
   return (mask & ESTIMATE) >>> 0 ? 2 + k : 2 + layers + k;
 }
 
-/** What a mask means, in words. */
+/**
+ * What a mask means, in words.
+ * @param {number} mask
+ * @param {string[]} names
+ */
 export function maskText(mask, names) {
   const from = [];
   for (let k = 0; k < 29; k++) if (mask & (1 << k)) from.push(names[k] ?? `layer ${k}`);
@@ -107,11 +144,20 @@ export function maskText(mask, names) {
 
 /** The provenance map of a disk. */
 export class ProvenanceView {
+  /** @param {MapElements<(start: number, len: number) => void>} elements */
   constructor({ canvas, hoverEl, legendEl, onPick }) {
     this.hoverEl = hoverEl;
     this.legendEl = legendEl;
     this.onPick = onPick;
+    /** @type {Uint32Array} */
     this.masks = new Uint32Array(0);
+    // Set by show(), before the map draws anything:
+    /** @type {WasmDisk} */ this.disk;
+    /** @type {string[]} */ this.names;
+    /** @type {number} */ this.cellSize;
+    /** @type {number} */ this.layers;
+    /** @type {Uint32Array} */ this.colors;
+    /** @type {Uint8Array} */ this.states;
     this.map = new CellMap(canvas, {
       maxHeight: 420,
       state: (i) => this.states[i],
@@ -121,6 +167,12 @@ export class ProvenanceView {
     });
   }
 
+  /**
+   * @param {WasmDisk} disk
+   * @param {string[]} names
+   * @param {number} cellSize
+   * @param {Uint32Array} masks
+   */
   show(disk, names, cellSize, masks) {
     this.disk = disk;
     this.names = names;
@@ -135,6 +187,7 @@ export class ProvenanceView {
     this.update(masks);
   }
 
+  /** @param {Uint32Array} masks */
   update(masks) {
     this.masks = masks;
     const L = this.layers;
@@ -146,6 +199,7 @@ export class ProvenanceView {
       counts[s]++;
     }
     const cell = humanSize(this.cellSize);
+    /** @type {Parameters<typeof legend>[0]} */
     const items = [[cssColor('--zero', this.map.canvas), `zeros: ${counts[1]}`]];
     for (let k = 0; k < L; k++) {
       if (counts[2 + L + k]) items.push([layerColor(k, this.map.canvas), `${this.names[k]}: ${counts[2 + L + k]}`]);
@@ -159,8 +213,12 @@ export class ProvenanceView {
     else this.map.draw();
   }
 
+  /**
+   * @param {number} first
+   * @param {number | null} last
+   */
   hover(first, last) {
-    if (first < 0) return;
+    if (first < 0 || last === null) return;
     const start = first * this.cellSize;
     const end = Math.min(last * this.cellSize, this.disk.size());
     let mask = 0;

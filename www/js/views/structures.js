@@ -3,10 +3,15 @@
 import { h, field, fill } from '../dom.js';
 import { hex, humanSize } from '../format.js';
 
+/** @import { Field, Info } from '../types.js' */
+
 const SIZE_KEYS = new Set(['file_size', 'current_size', 'original_size', 'geometry_size', 'block_size', 'bitmap_size']);
 const OFFSET_KEYS = new Set(['footer_offset', 'header_offset', 'table_offset']);
 
-/** [key, label, what it means] for the summary, in the order shown. */
+/**
+ * [key, label, what it means] for the summary, in the order shown.
+ * @type {[key: keyof Info, label: string, what: string][]}
+ */
 const SUMMARY = [
   ['file', 'File', 'The file as you gave it.'],
   ['file_size', 'File size', 'How many bytes the file takes on disk.'],
@@ -38,6 +43,10 @@ const SUMMARY = [
   ['parent_missing', 'Parent missing', 'Whether this differencing disk’s parent was not among the files given.'],
 ];
 
+/**
+ * @param {string} key
+ * @param {unknown} v
+ */
 function extra(key, v) {
   if (SIZE_KEYS.has(key) && typeof v === 'number') return ` bytes (${humanSize(v)})`;
   if (OFFSET_KEYS.has(key) && typeof v === 'number') return ` (${hex(v)})`;
@@ -45,6 +54,10 @@ function extra(key, v) {
   return '';
 }
 
+/**
+ * @param {Element} el
+ * @param {Info} info
+ */
 export function renderSummary(el, info) {
   const isDiff = info.disk_type === 'differencing';
   const rows = SUMMARY.filter(([k]) => info[k] !== undefined && (isDiff || !k.startsWith('parent_')));
@@ -57,7 +70,13 @@ export function renderSummary(el, info) {
   );
 }
 
-/** A table of field rows (from `fields` arrays); `prefix` is their path in the info JSON. */
+/**
+ * A table of field rows (from `fields` arrays); `prefix` is their path in the info JSON.
+ * @param {{ f: Field, i: number }[]} rows
+ * @param {string} prefix
+ * @param {string} caption
+ * @param {{ differs?: string[], base?: number }} [options]
+ */
 function fieldTable(rows, prefix, caption, { differs = [], base = 0 } = {}) {
   return h('table', { class: 'fields' },
     h('caption', {}, caption),
@@ -72,6 +91,10 @@ function fieldTable(rows, prefix, caption, { differs = [], base = 0 } = {}) {
           differs.includes(f.key) ? h('span', { class: 'flag' }, ' ≠ differs from the footer at the end') : null)))));
 }
 
+/**
+ * @param {Element} el
+ * @param {Info} info
+ */
 export function renderStructures(el, info) {
   const fo = info.footer_offset;
   const indexed = info.fields.map((f, i) => ({ f, i }));
@@ -114,10 +137,15 @@ export function renderStructures(el, info) {
   fill(el, parts);
 }
 
-/** Marks the field rows that contain file offset `offset`; returns the first. */
+/**
+ * Marks the field rows that contain file offset `offset`; returns the first.
+ * @param {Element} el
+ * @param {number | null} offset
+ */
 export function highlightOffset(el, offset) {
+  /** @type {HTMLTableRowElement | null} */
   let first = null;
-  for (const tr of el.querySelectorAll('tr[data-offset]')) {
+  for (const tr of /** @type {NodeListOf<HTMLTableRowElement>} */ (el.querySelectorAll('tr[data-offset]'))) {
     const o = Number(tr.dataset.offset);
     const hit = offset !== null && offset >= o && offset < o + Number(tr.dataset.size);
     tr.classList.toggle('here', hit);

@@ -1,0 +1,248 @@
+// The shapes the page's modules pass around, for TypeScript's checker only (`make lint`: nothing
+// imports this file at run time; the modules name these types in JSDoc). The WebAssembly core's
+// methods return `any` in wasm-bindgen's .d.ts; these are what they really return (src/wasm.rs,
+// src/info.rs), cast where the modules take them.
+
+import type { WasmDisk } from '../pkg/vhd_viewer.js';
+
+/** The WebAssembly core's bindings, as loadWasm() gives them. */
+export type Bindings = typeof import('../pkg/vhd_viewer.js');
+
+/**
+ * A 64-bit integer of the core after `normalize()`: a number when it is exact, else the string of
+ * its digits (a corrupt footer can claim any size).
+ */
+export type U64 = number | string;
+
+/**
+ * What an element can be given as children (dom.js): nodes, text (numbers too) and nested lists of
+ * them; `null`, `undefined` and `false` are left out.
+ */
+export type Child = Node | string | number | boolean | null | undefined | readonly Child[];
+
+export type DiskType = 'fixed' | 'dynamic' | 'differencing' | 'unknown';
+export type Severity = 'error' | 'warning' | 'info';
+
+/** Bytes `[offset, offset + len)` of a file. */
+export interface ByteRange {
+  offset: number;
+  len: number;
+}
+
+/** A sector bitmap to read and hand to `provideBitmap`. */
+export interface BitmapNeed extends ByteRange {
+  layer: number;
+  block: number;
+}
+
+/** Where virtual bytes come from (`plan()`): a file of the chain, zeros, or a layer that cannot be read. */
+export type Extent =
+  | { offset: number; len: number; kind: 'data'; layer: number; fileOffset: number; /** bytes the file ends early (readVirtual) */ short?: number }
+  | { offset: number; len: number; kind: 'missing'; layer: number; fileOffset: null }
+  | { offset: number; len: number; kind: 'zero'; layer: null; fileOffset: null };
+export type MissingExtent = Extent & { kind: 'missing' };
+
+/** `WasmDisk.plan()`. */
+export type Plan = { need: BitmapNeed[]; extents: null } | { need: null; extents: Extent[] };
+
+/** `WasmDisk.scanStep()`. */
+export interface ScanStep {
+  need: BitmapNeed[] | null;
+  done: number;
+  total: number;
+  finished: boolean;
+}
+
+/** `WasmDisk.checkNext()` (its `layer` is a Rust usize: a BigInt). */
+export interface CheckRead extends ByteRange {
+  layer: bigint;
+  block: number;
+  kind: 'bitmap' | 'data';
+  done: number;
+  total: number;
+}
+
+/** `WasmLayer.identity()`. */
+export interface Identity {
+  diskType: DiskType;
+  uniqueId: string;
+  size: number;
+  parentUniqueId: string | null;
+  parentUniqueIdOffset: number | null;
+  parentUnicodeName: string | null;
+  parentCandidates: string[];
+}
+
+/** `WasmFiles.arrange()`, normalized: indices into the files added. */
+export interface Arranged {
+  chains: number[][];
+  duplicates: [number, number][];
+}
+
+/** A finding, normalized (the core gives `layer` and `offset` as BigInts). */
+export interface Finding {
+  severity: Severity;
+  code: string;
+  layer: number;
+  offset: number | null;
+  message: string;
+}
+
+/** One row of a structure: a field with its place, raw bytes and meaning. */
+export interface Field {
+  key: string;
+  name: string;
+  offset: number;
+  size: number;
+  raw: string;
+  value: string;
+  explain: string;
+  ok: boolean;
+}
+
+export interface FooterCopyInfo {
+  offset: number;
+  checksum_valid: boolean;
+  identical: boolean;
+  differences: string[];
+  fields: Field[];
+}
+
+export interface LocatorInfo {
+  index: number;
+  offset: number;
+  platform_code: string;
+  platform_data_space: number;
+  platform_data_length: number;
+  platform_data_offset: U64;
+  path: string | null;
+  path_valid: boolean;
+  fields: Field[];
+}
+
+/** The dynamic header's keys (present for dynamic and differencing disks only). */
+export interface DynamicInfo {
+  header_offset: number;
+  table_offset: U64;
+  header_version: string;
+  max_table_entries: number;
+  block_size: number;
+  header_checksum: number;
+  header_checksum_valid: boolean;
+  parent_unique_id: string;
+  parent_timestamp: string;
+  parent_unicode_name: string;
+  parent_locators: LocatorInfo[];
+  bat_entries: number;
+  allocated_blocks: number;
+  out_of_order_blocks: number;
+  bitmap_size: number;
+}
+
+export interface ChainLink {
+  file: string;
+  disk_type: DiskType;
+  creator_application: string;
+  current_size: U64;
+  unique_id: string;
+  parent_unique_id: string | null;
+  parent_verified: boolean | null;
+  allocated_blocks: number;
+}
+
+/** The same object as `vhd-viewer info --json`, normalized. */
+export interface Info extends Partial<DynamicInfo> {
+  file: string;
+  file_size: number;
+  disk_type: DiskType;
+  cookie: string;
+  features: number;
+  file_format_version: string;
+  data_offset: string;
+  timestamp: string;
+  timestamp_seconds: number;
+  creator_application: string;
+  creator_version: string;
+  creator_host_os: string;
+  original_size: U64;
+  current_size: U64;
+  geometry: { cylinders: number; heads: number; sectors_per_track: number };
+  geometry_size: U64;
+  checksum: number;
+  checksum_valid: boolean;
+  unique_id: string;
+  saved_state: number;
+  footer_offset: number;
+  footer_source: 'end' | 'end-511' | 'copy';
+  footer_copy: FooterCopyInfo | null;
+  fields: Field[];
+  findings: Finding[];
+  /** Every layer, the opened file first (absent for one disk without parent). */
+  chain?: ChainLink[];
+  parent_missing: boolean;
+  all_findings: Finding[];
+}
+
+/** A file given to the page or the element (openFiles). */
+export interface OpenedFile {
+  name: string;
+  size: number;
+  blob?: Blob;
+  source: import('./source.js').Source;
+  /** Set when the file was opened. */
+  identity?: Identity;
+  /** Its index in the WasmFiles, when it was opened. */
+  wi?: number;
+  /** Why it is not a readable VHD. */
+  error?: string;
+  /** The index of the earlier file with the same unique id. */
+  duplicateOf?: number;
+}
+
+/** A file of a chain: opened, so it has its identity and its index in the WasmFiles. */
+export type ChainFile = OpenedFile & { identity: Identity; wi: number };
+
+/** What openFiles() returns: the files given, sorted into chains. */
+export interface Opened {
+  wfiles: import('../pkg/vhd_viewer.js').WasmFiles;
+  files: OpenedFile[];
+  /** Lists of indices into `files`, top first. */
+  chains: number[][];
+  /** The longest chain. */
+  best: number;
+}
+
+/** What a chain's last file needs when its parent was not given (neededParentText, chainDisk). */
+export interface MissingParent {
+  names: string[];
+  paths: string[];
+  id: string | null;
+  /** The file of the chain it names as its parent (the chain loops). */
+  loop?: string | null;
+  /** Files given under the parent's name that are other disks. */
+  impostors?: { name: string; id: string }[];
+  /** Where the parent unique id field lies in the file. */
+  at?: number | null;
+  severity?: 'error' | 'warning';
+}
+
+/** What the views read through. */
+export interface ViewContext {
+  disk: WasmDisk;
+  sources: import('./source.js').Source[];
+  names: string[];
+  signal: AbortSignal;
+  parentMissing: boolean;
+}
+
+declare global {
+  interface Window {
+    /** What the page has read and its state, for users' scripts and the tests (app.js). */
+    vhdViewer?: { readStats: { reads: number; bytes: number }; state: object };
+    /** The File System Access API's save dialog (Chromium only: not in TypeScript's DOM types). */
+    showSaveFilePicker?(options?: {
+      suggestedName?: string;
+      types?: { description?: string; accept: Record<string, string[]> }[];
+    }): Promise<FileSystemFileHandle>;
+  }
+}
