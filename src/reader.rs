@@ -254,34 +254,85 @@ impl<'a> DiskReader<'a> {
     }
 }
 
-/// The error for reading an extent that cannot be read: the part of the disk that a missing
-/// parent supplies (named by its virtual offset), or a block of a file cut short (named by the
-/// file offset where its bitmap or data should be).
-pub fn missing_error(disk: &Disk, e: &Extent) -> Error {
-    let Source::Missing { layer } = e.source else {
-        return Error::invalid("extent-readable", e.offset, "this part of the disk can be read");
-    };
-    let Some(l) = disk.layers.get(layer) else {
-        return Error::chain("no-such-layer", format!("the chain has no layer {layer}"));
-    };
+/// Why a part of the disk cannot be read: the core's answer, which the command line words as an
+/// error and the page words with the files' names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "why", rename_all = "kebab-case")]
+pub enum Unreadable {
+    /// It comes from the parent of layer `layer`, a differencing disk whose parent is not given.
+    Parent {
+        /// The differencing disk whose parent is missing.
+        layer: usize,
+    },
+    /// Block `block` of layer `layer` has its sector bitmap at `file_offset`, past the end of the file.
+    Bitmap {
+        /// The layer.
+        layer: usize,
+        /// The block.
+        block: u64,
+        /// Where the bitmap should be.
+        file_offset: u64,
+    },
+    /// Block `block` of layer `layer` has this part's data at `file_offset`, past the end of the file.
+    Data {
+        /// The layer.
+        layer: usize,
+        /// The block.
+        block: u64,
+        /// Where the data should be.
+        file_offset: u64,
+    },
+    /// A fixed disk's file is cut short: this part's data would be at `file_offset`.
+    CutShort {
+        /// The layer.
+        layer: usize,
+        /// Where the data should be.
+        file_offset: u64,
+    },
+}
+
+/// Why extent `e` cannot be read, or None when it can (it is not [`Source::Missing`]).
+pub fn unreadable(disk: &Disk, e: &Extent) -> Option<Unreadable> {
+    let Source::Missing { layer } = e.source else { return None };
+    let l = disk.layers.get(layer)?;
     if l.disk_type() == crate::footer::DiskType::Differencing {
-        return Error::invalid(
-            "parent-unavailable",
-            e.offset,
-            format!("virtual bytes {:#x}..{:#x} come from the parent of layer {layer}, which is not available", e.offset, e.offset + e.len),
-        );
+        return Some(Unreadable::Parent { layer });
     }
-    let (what, offset) = match l.block_geometry() {
-        None => ("disk data", e.offset),
+    Some(match l.block_geometry() {
+        None => Unreadable::CutShort { layer, file_offset: e.offset },
         Some(geo) => {
             let block = e.offset / geo.block_size;
             let start = l.block_offset(block).unwrap_or(0);
             if start.saturating_add(geo.bitmap_size) > l.data_end {
-                ("sector bitmap", start)
+                Unreadable::Bitmap { layer, block, file_offset: start }
             } else {
-                ("block data", start + geo.bitmap_size + e.offset % geo.block_size)
+                Unreadable::Data { layer, block, file_offset: start + geo.bitmap_size + e.offset % geo.block_size }
             }
         }
+    })
+}
+
+/// The error for reading an extent that cannot be read: the part of the disk that a missing
+/// parent supplies (named by its virtual offset), or a block of a file cut short (named by the
+/// file offset where its bitmap or data should be).
+pub fn missing_error(disk: &Disk, e: &Extent) -> Error {
+    let file_len = |layer: usize| disk.layers.get(layer).map_or(0, |l| l.file_len);
+    let (what, offset, layer) = match unreadable(disk, e) {
+        None => return Error::invalid("extent-readable", e.offset, "this part of the disk can be read"),
+        Some(Unreadable::Parent { layer }) => {
+            return Error::invalid(
+                "parent-unavailable",
+                e.offset,
+                format!(
+                    "virtual bytes {:#x}..{:#x} come from the parent of layer {layer}, which is not available",
+                    e.offset,
+                    e.offset + e.len
+                ),
+            )
+        }
+        Some(Unreadable::CutShort { layer, file_offset }) => ("disk data", file_offset, layer),
+        Some(Unreadable::Bitmap { layer, file_offset, .. }) => ("sector bitmap", file_offset, layer),
+        Some(Unreadable::Data { layer, file_offset, .. }) => ("block data", file_offset, layer),
     };
-    Error::OutOfFile { what, offset, len: e.len, file_len: l.file_len }
+    Error::OutOfFile { what, offset, len: e.len, file_len: file_len(layer) }
 }

@@ -308,6 +308,22 @@ impl WasmDisk {
         }
     }
 
+    /// Why the missing extent at virtual `offset` (`len` bytes, from layer `layer`) cannot be read:
+    /// `{why: "parent", layer}`, `{why: "bitmap"|"data", layer, block, file_offset}` or
+    /// `{why: "cut-short", layer, file_offset}` (numbers as BigInt), or null when it can be read.
+    pub fn unreadable(&self, layer: usize, offset: f64, len: f64) -> Result<JsValue, JsValue> {
+        self.layer(layer)?;
+        let e = crate::disk::Extent {
+            offset: to_u64(offset, "the offset")?,
+            len: to_u64(len, "the length")?,
+            source: Source::Missing { layer },
+        };
+        match crate::reader::unreadable(&self.disk, &e) {
+            Some(u) => to_js(&u),
+            None => Ok(JsValue::NULL),
+        }
+    }
+
     /// Stores a bitmap read from layer `layer`'s file.
     #[wasm_bindgen(js_name = provideBitmap)]
     pub fn provide_bitmap(&mut self, layer: usize, block: f64, bytes: Vec<u8>) -> Result<(), JsValue> {

@@ -227,6 +227,12 @@ export interface MissingParent {
 }
 
 /** What the views read through. */
+/** Why a part of the disk cannot be read (WasmDisk.unreadable, from the core's reader::Unreadable). */
+export type Unreadable =
+  | { why: 'parent'; layer: number }
+  | { why: 'bitmap' | 'data'; layer: number; block: number; file_offset: number }
+  | { why: 'cut-short'; layer: number; file_offset: number };
+
 export interface ViewContext {
   disk: WasmDisk;
   sources: import('./source.js').Source[];

@@ -1,10 +1,10 @@
 // Hex view: a virtual disk sector read through the chain, with the file it came from; or any
 // bytes of one of the files (where the findings point).
 import { h, fill } from '../dom.js';
-import { hex, hexRows } from '../format.js';
+import { hex, hexRows, normalize } from '../format.js';
 import { readVirtual } from '../driver.js';
 
-/** @import { MissingExtent, ViewContext } from '../types.js' */
+/** @import { MissingExtent, Unreadable, ViewContext } from '../types.js' */
 
 /**
  * Renders a dump of `bytes` starting at `base`; bytes in [markFrom, markTo) are highlighted.
@@ -29,27 +29,23 @@ export function dump(el, bytes, base, { markFrom = -1, markTo = -1, missing = []
 }
 
 /**
- * Why a `missing` extent cannot be read: a block of a file cut short (its bitmap or data lies past
- * the end of the file), or the parent of the chain's last file, which was not given.
+ * Why a `missing` extent cannot be read, as the core answers it (a block of a file cut short: its
+ * bitmap or data lies past the end of the file; or the parent of a differencing disk, not given),
+ * in words with the files' names.
  * @param {ViewContext} ctx
  * @param {MissingExtent} e
  */
 function missingWords(ctx, e) {
-  const { disk, sources, names, parentMissing } = ctx;
-  const last = disk.layerCount() - 1;
-  const bs = disk.blockSize(e.layer);
-  if (bs > 0) {
-    const block = Math.floor(e.offset / bs);
-    const r = /** @type {import('../types.js').ByteRange | null} */ (disk.bitmapRange(e.layer, block));
-    const size = sources[e.layer].byteLength;
-    if (r && r.offset + r.len > size - 512) return `block ${block} of ${names[e.layer]} cannot be read: its sector bitmap at byte ${hex(r.offset)} lies past the end of the file`;
-    if (r) {
-      const at = r.offset + r.len + (e.offset - block * bs);
-      if (at >= size - 512) return `block ${block} of ${names[e.layer]} cannot be read: its data at byte ${hex(at)} lies past the end of the file`;
-    }
+  const { disk, names } = ctx;
+  const u = /** @type {Unreadable | null} */ (normalize(disk.unreadable(e.layer, e.offset, e.len)));
+  if (!u) return 'cannot be read';
+  const name = names[u.layer];
+  switch (u.why) {
+    case 'parent': return `cannot be read: it is in the parent of ${name}, which was not given`;
+    case 'bitmap': return `block ${u.block} of ${name} cannot be read: its sector bitmap at byte ${hex(u.file_offset)} lies past the end of the file`;
+    case 'data': return `block ${u.block} of ${name} cannot be read: its data at byte ${hex(u.file_offset)} lies past the end of the file`;
+    default: return `cannot be read: ${name} is cut short (its data at byte ${hex(u.file_offset)} lies past the end of the file)`;
   }
-  if (parentMissing && e.layer === last) return `cannot be read: it is in the parent of ${names[e.layer]}, which was not given`;
-  return `cannot be read: ${names[e.layer]} is cut short`;
 }
 
 /**
