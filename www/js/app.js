@@ -15,6 +15,7 @@ import { CloseupView } from './views/closeup.js';
 import { showVirtualSector, showFileBytes } from './views/hex.js';
 import { renderFindings } from './views/findings.js';
 import { exportRaw, exportInfo } from './export.js';
+import { exportVhd } from './save-vhd.js';
 
 const $ = (id) => document.getElementById(id);
 const ready = loadWasm();
@@ -201,6 +202,7 @@ async function showChain(k) {
   fill($('check-body'));
   $('check-run').disabled = false;
   $('export-raw').disabled = !!state.missing;
+  $('export-vhd').disabled = !!state.missing;
   $('export-note').textContent = state.missing ? 'The raw image needs the missing parent: add it to export the whole disk.' : '';
 
   // Let the structures and findings show before the maps, which take a while at a million
@@ -407,6 +409,18 @@ $('export-raw').addEventListener('click', async () => {
   }
 });
 $('export-info').addEventListener('click', () => exportInfo(state.info, baseNameNoExt(state.names[0]) + '.info.json'));
+$('export-vhd').addEventListener('click', async () => {
+  const kind = $('export-vhd-kind').value;
+  const name = `${baseNameNoExt(state.names[0])}-${kind}.vhd`;
+  const result = await runTask(`Saving a ${kind} VHD`, (signal, progress) =>
+    exportVhd(state.disk, state.sources, state.names, name, kind, { signal, onProgress: (d, t) => progress(d, t, 'bytes') }),
+  );
+  if (result && !result.cancelled) {
+    const what = result.blocks ? `, ${result.blocks} blocks allocated` : '';
+    $('export-note').textContent =
+      result.method === 'download' ? `Saving ${result.name} (${humanSize(result.size)}${what}).` : `Saved ${result.name} (${humanSize(result.size)}${what}).`;
+  }
+});
 
 // ---------------------------------------------------------------- input: files, drop, samples
 
