@@ -551,3 +551,19 @@ impl WasmNewVhd {
         }
     }
 }
+
+#[wasm_bindgen]
+impl WasmDisk {
+    /// The disk as of layer `k` (0: as opened, 1: its parent, ...): the layers above it left
+    /// out, as `vhd-viewer convert --layer K` does. The chain below was checked already.
+    #[wasm_bindgen(js_name = fromLayer)]
+    pub fn from_layer(&self, k: usize) -> Result<WasmDisk, JsError> {
+        if k >= self.disk.layers.len() {
+            return Err(JsError::new(&format!("the chain has layers 0 to {}, not {k}", self.disk.layers.len() - 1)));
+        }
+        let disk = Disk::new(self.disk.layers[k..].to_vec(), true).map_err(js_err)?;
+        let cache = BitmapCache::new(CACHE_BITMAPS + 4 * disk.layers.len());
+        let steps = Steps::new(&disk);
+        Ok(WasmDisk { disk, cache, steps, scan: None, check: None })
+    }
+}

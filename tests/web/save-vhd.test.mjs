@@ -77,6 +77,30 @@ test('save as VHD: a download, dynamic and fixed, reads back as the chain', asyn
   await page.close();
 });
 
+test('save as VHD as of a chosen layer: the chain without the layers above it', async () => {
+  const page = await env.newPage();
+  await page.addInitScript(() => {
+    delete Window.prototype.showSaveFilePicker;
+    delete window.showSaveFilePicker;
+  });
+  await page.goto(env.url);
+  await page.waitForSelector('body[data-wasm="ready"]');
+  await page.setInputFiles('#file-input', [GRAND, CHILD, BASE]);
+  assert.equal(await settled(page), 'ready');
+  await page.selectOption('#layer-select', '1');
+  await page.selectOption('#export-vhd-kind', 'dynamic');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-vhd')]);
+  assert.equal(download.suggestedFilename(), 'child-dynamic.vhd');
+  const path = join(tmp.dir, 'layer1.vhd');
+  await download.saveAs(path);
+  const want = sha(cliCat(CHILD, [BASE]));
+  assert.notEqual(want, rawSha, 'the grandchild changes the disk');
+  assert.equal(sha(execFileSync(cliPath(), ['cat', path], BIG)), want);
+  assert.equal(sha(execFileSync('7zz', ['x', '-tVHD', '-so', path], BIG)), want);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 /** A stand-in for showSaveFilePicker keeping the file in memory; `delay` ms per write. */
 function standIn({ delay }) {
   {

@@ -411,9 +411,10 @@ $('export-raw').addEventListener('click', async () => {
 $('export-info').addEventListener('click', () => exportInfo(state.info, baseNameNoExt(state.names[0]) + '.info.json'));
 $('export-vhd').addEventListener('click', async () => {
   const kind = $('export-vhd-kind').value;
-  const name = `${baseNameNoExt(state.names[0])}-${kind}.vhd`;
+  const layer = Number($('layer-select').value) || 0; // as of the layer chosen (0: the whole chain)
+  const name = `${baseNameNoExt(state.names[layer])}-${kind}.vhd`;
   const result = await runTask(`Saving a ${kind} VHD`, (signal, progress) =>
-    exportVhd(state.disk, state.sources, state.names, name, kind, { signal, onProgress: (d, t) => progress(d, t, 'bytes') }),
+    exportVhd(state.disk, state.sources, state.names, name, kind, { layer, signal, onProgress: (d, t) => progress(d, t, 'bytes') }),
   );
   if (result && !result.cancelled) {
     const what = result.blocks ? `, ${result.blocks} blocks allocated` : '';

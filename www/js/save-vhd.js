@@ -1,6 +1,6 @@
 // "Save as VHD…": the virtual disk, read through its chain, saved as a new standalone VHD, dynamic
 // (blocks allocated only where the disk holds non-zero data) or fixed, like
-// `vhd-viewer convert IN OUT --to dynamic|fixed`. The core's `WasmNewVhd` lays the file out (the
+// `vhd-viewer convert IN OUT --to dynamic|fixed [--layer K]`. The core's `WasmNewVhd` lays the file out (the
 // same layout the command line writes); this module walks the disk and moves the bytes.
 //
 // Two ways to save, as for the raw image:
@@ -176,8 +176,20 @@ export async function composeVhd(disk, sources, names, vhd, { signal, onProgress
   return { blob, blocks: vhd.placed() };
 }
 
-/** "Save as VHD…": File System Access API if present, else a download. */
+/**
+ * "Save as VHD…": File System Access API if present, else a download. `opts.layer` K saves the
+ * disk as of layer K of the chain (0: the whole chain; 1: as the parent has it, ...).
+ */
 export async function exportVhd(disk, sources, names, fileName, kind, opts = {}) {
+  const k = opts.layer ?? 0;
+  if (k > 0) {
+    const cut = disk.fromLayer(k);
+    try {
+      return await exportVhd(cut, sources.slice(k), names.slice(k), fileName, kind, { ...opts, layer: 0 });
+    } finally {
+      cut.free();
+    }
+  }
   const vhd = await newVhd(disk, kind);
   try {
     if (typeof window.showSaveFilePicker === 'function') {
