@@ -193,8 +193,9 @@ fn repair_fixed(layer: &Layer, src: &dyn ReadAt, mut actions: Vec<Action>, out: 
         f.data_offset = NO_DATA_OFFSET;
     }
     let held = layer.data_end;
-    // The data the file holds, up to the disk's size (or all of it when it holds more).
-    let copy_len = if held > size {
+    // Every byte of data the file holds is copied (more than the disk's size too: which of the
+    // two is right is not known).
+    if held > size {
         act(
             &mut actions,
             ActionKind::NotFixed,
@@ -204,10 +205,8 @@ fn repair_fixed(layer: &Layer, src: &dyn ReadAt, mut actions: Vec<Action>, out: 
                 "the file holds {held} bytes of data but the footer says the disk is {size} bytes; which one is right is not known, so every byte is kept and the footer left saying {size}"
             ),
         );
-        held
-    } else {
-        held
-    };
+    }
+    let copy_len = held;
     copy_range(src, 0, copy_len, out, 0, None)?;
     let data_len = copy_len.max(size);
     if size > held {

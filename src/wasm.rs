@@ -483,3 +483,120 @@ impl WasmDisk {
         to_js(&check.findings())
     }
 }
+
+/// A new standalone VHD of a disk, laid out block by block, for the page's "Save as VHD…": the
+/// page walks the disk's extents and reads the bytes (`Blob.slice()`), this says where each
+/// block goes and gives the metadata to write at the end (the command line's `convert` does the
+/// same with the same layout, `writer::SparseLayout`).
+#[wasm_bindgen]
+pub struct WasmNewVhd {
+    footer: Vec<u8>,
+    layout: Option<crate::writer::SparseLayout>,
+    bitmap: Vec<u8>,
+}
+
+#[wasm_bindgen]
+impl WasmNewVhd {
+    /// A new `kind` (`"dynamic"` or `"fixed"`) disk of `disk`'s size and geometry, with blocks of
+    /// `block_size` bytes (dynamic), unique id `unique_id` (16 bytes) and time stamp `timestamp`
+    /// (seconds since 2000-01-01 UTC). Throws when the disk cannot be written so.
+    #[wasm_bindgen(constructor)]
+    pub fn new(disk: &WasmDisk, kind: &str, block_size: f64, unique_id: Vec<u8>, timestamp: f64) -> Result<WasmNewVhd, JsValue> {
+        use crate::convert::{full_bitmap, new_footer, NewDisk};
+        use crate::footer::DiskType;
+        let d = &disk.disk;
+        let size = d.size();
+        if size > crate::layer::MAX_DISK_SIZE {
+            return Err(coded("size-too-large", None, &format!("the disk is {size} bytes, more than the 2040 GiB a VHD may hold")));
+        }
+        let id: [u8; 16] = unique_id.try_into().map_err(|_| misuse("the unique id must be 16 bytes"))?;
+        let new = NewDisk {
+            unique_id: crate::values::Uuid(id),
+            timestamp: crate::values::Timestamp(to_u64(timestamp, "the time stamp")?.min(u64::from(u32::MAX)) as u32),
+        };
+        let template = &d.layers[0].footer.value;
+        match kind {
+            "fixed" => Ok(WasmNewVhd { footer: new_footer(template, DiskType::Fixed, size, &new), layout: None, bitmap: Vec::new() }),
+            "dynamic" => {
+                let bs = crate::writer::check_block_size(size, to_u64(block_size, "the block size")?).map_err(|m| coded("block-size", None, &m))?;
+                let footer = new_footer(template, DiskType::Dynamic, size, &new);
+                let layout = crate::writer::SparseLayout::new(&footer, bs, None, &[]);
+                Ok(WasmNewVhd { bitmap: full_bitmap(&layout), footer, layout: Some(layout) })
+            }
+            other => Err(misuse(&format!("a new VHD is \"dynamic\" or \"fixed\", not {other:?}"))),
+        }
+    }
+
+    /// The footer (512 bytes): at the end of a fixed disk, at both ends of a dynamic one.
+    pub fn footer(&self) -> Vec<u8> {
+        self.footer.clone()
+    }
+
+    /// Bytes of data per block (0 for a fixed disk).
+    #[wasm_bindgen(js_name = blockSize)]
+    pub fn block_size(&self) -> f64 {
+        self.layout.as_ref().map_or(0.0, |l| l.block_size() as f64)
+    }
+
+    /// The sector bitmap of an allocated block (every sector's bit set).
+    pub fn bitmap(&self) -> Vec<u8> {
+        self.bitmap.clone()
+    }
+
+    /// Places block `block` after those placed so far: the file offset of its bitmap (its data
+    /// follows). Blocks must come in ascending order, each once.
+    pub fn place(&mut self, block: f64) -> Result<f64, JsValue> {
+        let layout = self.layout.as_mut().ok_or_else(|| misuse("a fixed disk has no blocks"))?;
+        let b = to_u64(block, "the block")?;
+        layout
+            .place(b)
+            .map(|o| o as f64)
+            .ok_or_else(|| misuse(&format!("block {b} is not a block of this disk, or was placed already")))
+    }
+
+    /// Blocks placed so far.
+    pub fn placed(&self) -> f64 {
+        self.layout.as_ref().map_or(0.0, |l| l.placed() as f64)
+    }
+
+    /// The metadata to write once every block is written, as `[{offset, bytes}]` in file order
+    /// (a dynamic disk: the footer copy, header, BAT and the footer at the end).
+    pub fn finish(&self) -> Result<JsValue, JsValue> {
+        let writes = self.layout.as_ref().map(|l| l.finish()).unwrap_or_default();
+        let out = js_sys::Array::new();
+        for (offset, bytes) in writes {
+            let o = js_sys::Object::new();
+            js_sys::Reflect::set(&o, &"offset".into(), &JsValue::from_f64(offset as f64))
+                .map_err(|_| misuse("finish: cannot build the list"))?;
+            js_sys::Reflect::set(&o, &"bytes".into(), &js_sys::Uint8Array::from(bytes.as_slice()).into())
+                .map_err(|_| misuse("finish: cannot build the list"))?;
+            out.push(&o);
+        }
+        Ok(out.into())
+    }
+
+    /// The finished file's length: a dynamic disk's with the blocks placed so far.
+    #[wasm_bindgen(js_name = fileLen)]
+    pub fn file_len(&self, disk: &WasmDisk) -> f64 {
+        match &self.layout {
+            Some(l) => l.file_len() as f64,
+            None => (disk.disk.size() + crate::footer::FOOTER_SIZE) as f64,
+        }
+    }
+}
+
+#[wasm_bindgen]
+impl WasmDisk {
+    /// The disk as of layer `k` (0: as opened, 1: its parent, ...): the layers above it left
+    /// out, as `vhd-viewer convert --layer K` does. The chain below was checked already.
+    #[wasm_bindgen(js_name = asOfLayer)]
+    pub fn as_of_layer(&self, k: usize) -> Result<WasmDisk, JsValue> {
+        if k >= self.disk.layers.len() {
+            return Err(js_err(Error::chain("no-such-layer", format!("the chain has layers 0 to {}, not {k}", self.disk.layers.len() - 1))));
+        }
+        let disk = Disk::new(self.disk.layers[k..].to_vec(), true).map_err(js_err)?;
+        let cache = BitmapCache::new(CACHE_BITMAPS + 4 * disk.layers.len());
+        let steps = Steps::new(&disk);
+        Ok(WasmDisk { disk, cache, steps, scan: None, check: None })
+    }
+}

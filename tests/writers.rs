@@ -469,3 +469,43 @@ fn relink_to_another_disk_needs_force_and_warns() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("only a differencing disk"), "{}", stderr(&o));
 }
+
+#[test]
+fn ctrl_c_removes_the_partial_file() {
+    // 256 MiB of data (made by qemu, cached): long enough to be interrupted while it is written.
+    let spec = QemuSpec {
+        name: "qemu-dynamic-256M-full",
+        subformat: "dynamic",
+        size: "256M",
+        force_size: true,
+        writes: vec![(0x6b, 0, 256 * MIB)],
+    };
+    let input = qemu_fixture(&spec);
+    let dir = scratch("safety-interrupt");
+    let out = dir.join("out.vhd");
+    for cmd in ["convert", "compact", "repair"] {
+        let child = Command::new(bin())
+            .args([cmd, p(&input), p(&out)])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The partial file appears once the signals are watched; interrupt then.
+        let started = std::time::Instant::now();
+        let part = loop {
+            let found = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).find(|p| p.to_string_lossy().ends_with(".part"));
+            if let Some(p) = found {
+                break p;
+            }
+            assert!(started.elapsed() < std::time::Duration::from_secs(30), "{cmd}: no partial file appeared");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        };
+        assert!(part.file_name().unwrap().to_string_lossy().starts_with(".out.vhd."), "{}: beside OUT, named after it", part.display());
+        run_ok(Command::new("kill").args(["-INT", &child.id().to_string()]));
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{cmd}: {}{}", stdout(&o), stderr(&o));
+        assert!(stderr(&o).contains("interrupted"), "{cmd}: {}", stderr(&o));
+        assert!(!out.exists(), "{cmd} left its output");
+        no_partial_files(&dir);
+    }
+}

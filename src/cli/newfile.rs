@@ -1,13 +1,32 @@
 //! The new files that `convert`, `compact`, `relink` and `repair` write: never over an input,
 //! never over an existing file without `--force`, written to a temporary file beside the output
-//! and renamed when complete, the partial file removed on any failure.
+//! and renamed when complete, the partial file removed on any failure, and on Ctrl-C (or a
+//! termination signal: the first one stops the work at the next write, a second one ends the
+//! program at once, leaving the partial file).
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use vhd_viewer::values::{Timestamp, Uuid, VHD_EPOCH_UNIX};
+use vhd_viewer::writer::WriteAt;
 use vhd_viewer::Error;
+
+/// From now on, Ctrl-C, SIGTERM and SIGHUP set the returned flag instead of ending the program;
+/// a second one ends it as usual.
+fn watch_interrupts() -> Result<Arc<AtomicBool>, Error> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        // The default action runs when the flag is already set (the second signal); the first
+        // only sets it.
+        signal_hook::flag::register_conditional_default(sig, Arc::clone(&stop))
+            .and_then(|_| signal_hook::flag::register(sig, Arc::clone(&stop)))
+            .map_err(|e| Error::Io { offset: 0, message: format!("cannot watch for Ctrl-C: {e}") })?;
+    }
+    Ok(stop)
+}
 
 /// A file of the inputs: device, inode, and the name to show.
 pub type Identity = (u64, u64, String);
@@ -22,9 +41,36 @@ pub fn identity(file: &File, name: &str) -> Result<Identity, Error> {
 pub struct NewFile {
     dest: PathBuf,
     tmp: PathBuf,
-    /// The temporary file, to write into.
+    /// The temporary file (written through [`NewFile::writer`]).
     pub file: File,
+    stop: Arc<AtomicBool>,
     done: bool,
+}
+
+/// The temporary file as the core writes it: every write first checks for Ctrl-C.
+pub struct Writer<'a> {
+    file: &'a mut File,
+    stop: &'a AtomicBool,
+}
+
+impl Writer<'_> {
+    fn interrupted(&self, offset: u64) -> Result<(), Error> {
+        if self.stop.load(Ordering::SeqCst) {
+            return Err(Error::Io { offset, message: "interrupted (Ctrl-C or a termination signal); the partial file is removed".into() });
+        }
+        Ok(())
+    }
+}
+
+impl WriteAt for Writer<'_> {
+    fn write_at(&mut self, offset: u64, bytes: &[u8]) -> vhd_viewer::Result<()> {
+        self.interrupted(offset)?;
+        self.file.write_at(offset, bytes)
+    }
+    fn set_len(&mut self, len: u64) -> vhd_viewer::Result<()> {
+        self.interrupted(len)?;
+        WriteAt::set_len(self.file, len)
+    }
 }
 
 fn refuse(message: String) -> Error {
@@ -59,19 +105,32 @@ impl NewFile {
             _ => PathBuf::from("."),
         };
         let tmp = dir.join(format!(".{}.vhd-viewer-{}.part", name.to_string_lossy(), std::process::id()));
+        // Watched before the partial file exists, so that no signal can leave it behind.
+        let stop = watch_interrupts()?;
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create_new(true)
             .open(&tmp)
             .map_err(|e| Error::Io { offset: 0, message: format!("cannot create {}: {e}", tmp.display()) })?;
-        Ok(NewFile { dest: dest.to_path_buf(), tmp, file, done: false })
+        Ok(NewFile { dest: dest.to_path_buf(), tmp, file, stop, done: false })
+    }
+
+    /// The temporary file to write into, watching for Ctrl-C.
+    pub fn writer(&mut self) -> Writer<'_> {
+        Writer { file: &mut self.file, stop: &self.stop }
     }
 
     /// Flushes the file to the disk and renames it to its destination.
     pub fn commit(mut self) -> Result<(), Error> {
         let io = |what: &str, e: std::io::Error| Error::Io { offset: 0, message: format!("{what} {}: {e}", self.tmp.display()) };
         self.file.sync_all().map_err(|e| io("cannot flush", e))?;
+        if self.stop.load(Ordering::SeqCst) {
+            return Err(Error::Io {
+                offset: 0,
+                message: "interrupted (Ctrl-C or a termination signal); the partial file is removed".into(),
+            });
+        }
         std::fs::rename(&self.tmp, &self.dest).map_err(|e| io("cannot rename", e))?;
         self.done = true;
         Ok(())

@@ -91,7 +91,7 @@ pub fn convert(a: ConvertArgs) -> Result<i32, Error> {
     let new = NewDisk { unique_id: random_id()?, timestamp: now() };
     let mut reader = DiskReader::new(&c.disk, c.sources())?;
     let mut progress = progress_printer("writing", size);
-    let done = vhd_viewer::convert::convert(&mut reader, format, block_size, &new, &mut out.file, &mut progress)?;
+    let done = vhd_viewer::convert::convert(&mut reader, format, block_size, &new, &mut out.writer(), &mut progress)?;
     let dest = out.dest().display().to_string();
     out.commit()?;
     let what = match format {
@@ -141,7 +141,7 @@ pub fn compact(a: CompactArgs) -> Result<i32, Error> {
     let inputs = c.identities();
     let mut out = NewFile::create(&a.output, &inputs, a.force)?;
     let mut progress = progress_printer("compacting", top.allocated_blocks().saturating_mul(2 << 20));
-    let r = vhd_viewer::compact::compact(&c.disk, c.sources(), &mut out.file, &mut progress)?;
+    let r = vhd_viewer::compact::compact(&c.disk, c.sources(), &mut out.writer(), &mut progress)?;
     let dest = out.dest().display().to_string();
     out.commit()?;
     println!(
@@ -259,7 +259,7 @@ pub fn relink(a: RelinkArgs) -> Result<i32, Error> {
     let locators = vhd_viewer::relink::parent_locators(&relative, &absolute);
     let mut out = NewFile::create(&a.output, &inputs, a.force)?;
     let mut progress = progress_printer("copying", child.allocated_blocks().saturating_mul(2 << 20));
-    let r = vhd_viewer::relink::relink(&child, &child_file, &link, &locators, &mut out.file, &mut progress)?;
+    let r = vhd_viewer::relink::relink(&child, &child_file, &link, &locators, &mut out.writer(), &mut progress)?;
     let dest = out.dest().display().to_string();
     out.commit()?;
     for w in &warnings {
@@ -318,7 +318,7 @@ pub fn repair(a: RepairArgs) -> Result<i32, Error> {
     let inputs = vec![super::newfile::identity(file.get_ref(), &a.input.display().to_string())?];
     let mut out = NewFile::create(&a.output, &inputs, a.force)?;
     let mut progress = progress_printer("copying", layer.allocated_blocks().saturating_mul(2 << 20));
-    let r = vhd_viewer::repair::repair(&layer, &file, a.scrub, &mut out.file, &mut progress)?;
+    let r = vhd_viewer::repair::repair(&layer, &file, a.scrub, &mut out.writer(), &mut progress)?;
     // The copy's own check, before it is given its name.
     let copy = out.file.try_clone().map_err(|e| Error::Io { offset: 0, message: format!("reading the copy back: {e}") })?;
     let copy = vhd_viewer::reader::Sized::new(copy);

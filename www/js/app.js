@@ -15,6 +15,7 @@ import { CloseupView } from './views/closeup.js';
 import { showVirtualSector, showFileBytes } from './views/hex.js';
 import { renderFindings } from './views/findings.js';
 import { exportRaw, exportInfo } from './export.js';
+import { exportVhd } from './save-vhd.js';
 
 /**
  * @import { WasmDisk, WasmFiles } from '../pkg/vhd_viewer.js'
@@ -27,7 +28,8 @@ import { exportRaw, exportInfo } from './export.js';
  * @typedef {{ 'file-input': HTMLInputElement, 'task-progress': HTMLProgressElement, 'layer-select': HTMLSelectElement,
  *   'explain-toggle': HTMLInputElement, 'bat-layer': HTMLSelectElement, 'bat-canvas': HTMLCanvasElement,
  *   'prov-scan': HTMLButtonElement, 'prov-canvas': HTMLCanvasElement, 'hex-layer': HTMLSelectElement,
- *   'hex-at': HTMLInputElement, 'check-run': HTMLButtonElement, 'export-raw': HTMLButtonElement }} PageElements
+ *   'hex-at': HTMLInputElement, 'check-run': HTMLButtonElement, 'export-raw': HTMLButtonElement,
+ *   'export-vhd': HTMLButtonElement, 'export-vhd-kind': HTMLSelectElement }} PageElements
  */
 
 /**
@@ -249,6 +251,7 @@ async function showChain(k) {
   fill($('check-body'));
   $('check-run').disabled = false;
   $('export-raw').disabled = !!state.missing;
+  $('export-vhd').disabled = !!state.missing;
   $('export-note').textContent = state.missing ? 'The raw image needs the missing parent: add it to export the whole disk.' : '';
 
   // Let the structures and findings show before the maps, which take a while at a million
@@ -483,6 +486,21 @@ $('export-raw').addEventListener('click', async () => {
   }
 });
 $('export-info').addEventListener('click', () => state.info && exportInfo(state.info, baseNameNoExt(state.names[0]) + '.info.json'));
+$('export-vhd').addEventListener('click', async () => {
+  const disk = state.disk;
+  if (!disk) return;
+  const kind = $('export-vhd-kind').value === 'fixed' ? 'fixed' : 'dynamic';
+  const layer = Number($('layer-select').value) || 0; // as of the layer chosen (0: the whole chain)
+  const name = `${baseNameNoExt(state.names[layer])}-${kind}.vhd`;
+  const result = await runTask(`Saving a ${kind} VHD`, (signal, progress) =>
+    exportVhd(disk, state.sources, state.names, name, kind, { layer, signal, onProgress: (d, t) => progress(d, t, 'bytes') }),
+  );
+  if (result && !result.cancelled) {
+    const what = result.blocks ? `, ${result.blocks} blocks allocated` : '';
+    $('export-note').textContent =
+      result.method === 'download' ? `Saving ${result.name} (${humanSize(result.size)}${what}).` : `Saved ${result.name} (${humanSize(result.size)}${what}).`;
+  }
+});
 
 // ---------------------------------------------------------------- input: files, drop, samples
 

@@ -1,0 +1,190 @@
+// "Save as VHD…" (issue 13) in real headless Chromium: the chain sample saved as a dynamic and a
+// fixed VHD, as a download and through the File System Access API (a stand-in file in memory);
+// every saved file is read back by the command line (no parent: it stands alone), 7-Zip and
+// qemu-img, and must give the bytes of `vhd-viewer cat` of the chain. Cancelling discards the
+// file; a chain with a missing parent cannot be saved.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { start, openPage, settled, cliCat, cliPath, tempDir, SAMPLES } from './helpers.mjs';
+
+const BASE = join(SAMPLES, 'base.vhd');
+const CHILD = join(SAMPLES, 'child.vhd');
+const GRAND = join(SAMPLES, 'grandchild.vhd');
+const sha = (b) => createHash('sha256').update(b).digest('hex');
+const BIG = { maxBuffer: 1 << 30 };
+
+let env;
+let tmp;
+let rawSha;
+
+before(async () => {
+  for (const f of [BASE, CHILD, GRAND]) assert.ok(existsSync(f), `${f} is missing: run make samples`);
+  tmp = tempDir();
+  rawSha = sha(cliCat(GRAND, [CHILD, BASE]));
+  env = await start();
+});
+
+after(async () => {
+  await env?.close();
+  tmp?.remove();
+});
+
+/** A saved VHD read by every reader: the chain's bytes, the type asked for, no warning. */
+function readsBack(path, type) {
+  assert.equal(sha(execFileSync(cliPath(), ['cat', path], BIG)), rawSha, `vhd-viewer cat ${path}`);
+  assert.equal(sha(execFileSync('7zz', ['x', '-tVHD', '-so', path], BIG)), rawSha, `7zz x ${path}`);
+  const raw = path + '.raw';
+  execFileSync('qemu-img', ['convert', '-f', 'vpc', '-O', 'raw', path, raw]);
+  assert.equal(sha(readFileSync(raw)), rawSha, `qemu-img convert ${path}`);
+  const info = JSON.parse(execFileSync(cliPath(), ['info', '--json', path], { ...BIG, encoding: 'utf8' }));
+  assert.equal(info.disk_type, type);
+  const findings = JSON.parse(execFileSync(cliPath(), ['check', '--json', path], { ...BIG, encoding: 'utf8' }));
+  assert.deepEqual(findings.filter((f) => f.severity !== 'info'), [], `check ${path}`);
+  return info;
+}
+
+test('save as VHD: a download, dynamic and fixed, reads back as the chain', async () => {
+  const page = await env.newPage();
+  await page.addInitScript(() => {
+    delete Window.prototype.showSaveFilePicker;
+    delete window.showSaveFilePicker;
+  });
+  await page.goto(env.url);
+  await page.waitForSelector('body[data-wasm="ready"]');
+  await page.setInputFiles('#file-input', [GRAND, CHILD, BASE]);
+  assert.equal(await settled(page), 'ready');
+  for (const [kind, type] of [['dynamic', 'dynamic'], ['fixed', 'fixed']]) {
+    await page.selectOption('#export-vhd-kind', kind);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-vhd')]);
+    assert.equal(download.suggestedFilename(), `grandchild-${kind}.vhd`);
+    const path = join(tmp.dir, `download-${kind}.vhd`);
+    await download.saveAs(path);
+    const info = readsBack(path, type);
+    if (kind === 'dynamic') {
+      // Only the blocks holding non-zero data.
+      const raw = cliCat(GRAND, [CHILD, BASE]);
+      let nonzero = 0;
+      for (let o = 0; o < raw.length; o += info.block_size) if (raw.subarray(o, o + info.block_size).some((b) => b !== 0)) nonzero++;
+      assert.equal(info.allocated_blocks, nonzero);
+      assert.match(await page.textContent('#export-note'), new RegExp(`${nonzero} blocks allocated`));
+    }
+  }
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('save as VHD as of a chosen layer: the chain without the layers above it', async () => {
+  const page = await env.newPage();
+  await page.addInitScript(() => {
+    delete Window.prototype.showSaveFilePicker;
+    delete window.showSaveFilePicker;
+  });
+  await page.goto(env.url);
+  await page.waitForSelector('body[data-wasm="ready"]');
+  await page.setInputFiles('#file-input', [GRAND, CHILD, BASE]);
+  assert.equal(await settled(page), 'ready');
+  await page.selectOption('#layer-select', '1');
+  await page.selectOption('#export-vhd-kind', 'dynamic');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-vhd')]);
+  assert.equal(download.suggestedFilename(), 'child-dynamic.vhd');
+  const path = join(tmp.dir, 'layer1.vhd');
+  await download.saveAs(path);
+  const want = sha(cliCat(CHILD, [BASE]));
+  assert.notEqual(want, rawSha, 'the grandchild changes the disk');
+  assert.equal(sha(execFileSync(cliPath(), ['cat', path], BIG)), want);
+  assert.equal(sha(execFileSync('7zz', ['x', '-tVHD', '-so', path], BIG)), want);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+/** A stand-in for showSaveFilePicker keeping the file in memory; `delay` ms per write. */
+function standIn({ delay }) {
+  {
+    window.__saved = { writes: 0 };
+    window.showSaveFilePicker = async (opts) => ({
+      name: opts.suggestedName,
+      async createWritable() {
+        let buf = new Uint8Array(0);
+        const grow = (n) => {
+          if (n > buf.length) {
+            const b = new Uint8Array(n);
+            b.set(buf);
+            buf = b;
+          }
+        };
+        return {
+          async truncate(n) {
+            grow(n);
+            buf = buf.subarray(0, n);
+          },
+          async write({ type, position, data }) {
+            if (type !== 'write') throw new Error('unexpected ' + type);
+            if (delay) await new Promise((r) => setTimeout(r, delay));
+            grow(position + data.length);
+            buf.set(data, position);
+            window.__saved.writes++;
+          },
+          async close() {
+            let s = '';
+            for (let i = 0; i < buf.length; i += 0x8000) s += String.fromCharCode(...buf.subarray(i, i + 0x8000));
+            window.__saved.base64 = btoa(s);
+          },
+          async abort() {
+            window.__saved.aborted = true;
+          },
+        };
+      },
+    });
+  }
+}
+
+test('save as VHD: through the File System Access API, streamed to the file', async () => {
+  for (const [kind, type] of [['dynamic', 'dynamic'], ['fixed', 'fixed']]) {
+    const page = await env.newPage();
+    await page.addInitScript(standIn, { delay: 0 });
+    await page.goto(env.url);
+    await page.waitForSelector('body[data-wasm="ready"]');
+    await page.setInputFiles('#file-input', [BASE, CHILD, GRAND]);
+    assert.equal(await settled(page), 'ready');
+    await page.selectOption('#export-vhd-kind', kind);
+    await page.click('#export-vhd');
+    await page.waitForFunction(() => window.__saved?.base64 !== undefined);
+    const saved = await page.evaluate(() => window.__saved);
+    assert.equal(saved.aborted, undefined);
+    const path = join(tmp.dir, `fsa-${kind}.vhd`);
+    writeFileSync(path, Buffer.from(saved.base64, 'base64'));
+    readsBack(path, type);
+    assert.match(await page.textContent('#export-note'), new RegExp(`Saved grandchild-${kind}\\.vhd`));
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  }
+});
+
+test('save as VHD: cancelling discards the file; a missing parent disables it', async () => {
+  const page = await env.newPage();
+  await page.addInitScript(standIn, { delay: 400 });
+  await page.goto(env.url);
+  await page.waitForSelector('body[data-wasm="ready"]');
+  await page.setInputFiles('#file-input', [BASE, CHILD, GRAND]);
+  assert.equal(await settled(page), 'ready');
+  await page.selectOption('#export-vhd-kind', 'fixed');
+  await page.click('#export-vhd');
+  await page.waitForSelector('#task:not([hidden])');
+  await page.waitForFunction(() => window.__saved.writes >= 1);
+  await page.click('#task-cancel');
+  await page.waitForFunction(() => window.__saved.aborted === true);
+  await page.waitForSelector('#task', { state: 'hidden' });
+  assert.equal(await page.evaluate(() => window.__saved.base64), undefined, 'the file was not closed (kept)');
+  assert.match(await page.textContent('#messages'), /cancelled/);
+  await page.close();
+
+  const alone = await openPage(env);
+  await alone.setInputFiles('#file-input', [GRAND]);
+  assert.equal(await settled(alone), 'ready');
+  assert.ok(await alone.isDisabled('#export-vhd'));
+  await alone.close();
+});
