@@ -518,7 +518,8 @@ impl WasmNewVhd {
         match kind {
             "fixed" => Ok(WasmNewVhd { footer: new_footer(template, DiskType::Fixed, size, &new), layout: None, bitmap: Vec::new() }),
             "dynamic" => {
-                let bs = crate::writer::check_block_size(size, to_u64(block_size, "the block size")?).map_err(|m| coded("block-size", None, &m))?;
+                let bs = crate::writer::check_block_size(size, to_u64(block_size, "the block size")?)
+                    .map_err(|m| coded("block-size", None, &m))?;
                 let footer = new_footer(template, DiskType::Dynamic, size, &new);
                 let layout = crate::writer::SparseLayout::new(&footer, bs, None, &[]);
                 Ok(WasmNewVhd { bitmap: full_bitmap(&layout), footer, layout: Some(layout) })
@@ -548,10 +549,7 @@ impl WasmNewVhd {
     pub fn place(&mut self, block: f64) -> Result<f64, JsValue> {
         let layout = self.layout.as_mut().ok_or_else(|| misuse("a fixed disk has no blocks"))?;
         let b = to_u64(block, "the block")?;
-        layout
-            .place(b)
-            .map(|o| o as f64)
-            .ok_or_else(|| misuse(&format!("block {b} is not a block of this disk, or was placed already")))
+        layout.place(b).map(|o| o as f64).ok_or_else(|| misuse(&format!("block {b} is not a block of this disk, or was placed already")))
     }
 
     /// Blocks placed so far.
@@ -592,7 +590,10 @@ impl WasmDisk {
     #[wasm_bindgen(js_name = asOfLayer)]
     pub fn as_of_layer(&self, k: usize) -> Result<WasmDisk, JsValue> {
         if k >= self.disk.layers.len() {
-            return Err(js_err(Error::chain("no-such-layer", format!("the chain has layers 0 to {}, not {k}", self.disk.layers.len() - 1))));
+            return Err(js_err(Error::chain(
+                "no-such-layer",
+                format!("the chain has layers 0 to {}, not {k}", self.disk.layers.len() - 1),
+            )));
         }
         let disk = Disk::new(self.disk.layers[k..].to_vec(), true).map_err(js_err)?;
         let cache = BitmapCache::new(CACHE_BITMAPS + 4 * disk.layers.len());
