@@ -15,6 +15,8 @@ pub struct OpenChain {
     files: Vec<Sized<File>>,
     /// Findings about parents that could not be found.
     pub unresolved: Vec<Finding>,
+    /// The layer of the whole chain that is layer 0 here (`--layer`).
+    pub base: usize,
 }
 
 fn open_file(path: &Path) -> Result<(Sized<File>, Layer), Error> {
@@ -109,7 +111,29 @@ impl OpenChain {
             });
         }
         let disk = Disk::new(layers, force)?;
-        Ok(OpenChain { disk, names, files, unresolved })
+        Ok(OpenChain { disk, names, files, unresolved, base: 0 })
+    }
+
+    /// The chain as it was when layer `k` was the newest: layers `k..` only (see
+    /// [`Disk::cut`]). `base` remembers `k`, so that output can number layers as the whole
+    /// chain does.
+    pub fn cut(mut self, k: usize) -> Result<OpenChain, Error> {
+        if k == 0 {
+            return Ok(self);
+        }
+        let disk = self.disk.cut(k)?;
+        let unresolved = self
+            .unresolved
+            .into_iter()
+            .filter(|f| f.layer >= k)
+            .map(|mut f| {
+                f.layer -= k;
+                f
+            })
+            .collect();
+        self.files.drain(..k);
+        self.names.drain(..k);
+        Ok(OpenChain { disk, names: self.names, files: self.files, unresolved, base: self.base + k })
     }
 
     /// The files, for a reader.
