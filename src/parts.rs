@@ -310,7 +310,8 @@ pub fn read<R: ReadVirtual>(src: &mut R) -> Result<Table> {
         }
         if let Some(p) = entries.iter().find(|e| e.ty == 0xEE) {
             let want = (sectors - 1).min(0xFFFF_FFFF);
-            if p.start != 1 || u64::from(p.count) != want {
+            // Windows writes 0xFFFFFFFF whatever the disk's size; that is common, not worth a note.
+            if p.start != 1 || u64::from(p.count) != want && p.count != 0xFFFF_FFFF {
                 t.findings.push(Finding::info(
                     "gpt-protective-size",
                     p.at,

@@ -18,7 +18,7 @@ fn user_err(message: String) -> Error {
 }
 
 /// The partitions whose file system is read, or the one asked for.
-fn chosen<'t>(table: &'t Table, partition: Option<u32>) -> Result<Vec<&'t Partition>, Error> {
+fn chosen(table: &Table, partition: Option<u32>) -> Result<Vec<&Partition>, Error> {
     let readable = |p: &&Partition| {
         p.role != Role::Extended && p.filesystem.is_some_and(|k| !matches!(k, vhd_viewer::fs::FsKind::ExFat)) && p.cluster_size.is_some()
     };

@@ -190,11 +190,10 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// Parses the slots of a directory's bytes (`base` is their volume offset, for each entry's
-/// offset). Long names are joined to the short entry they precede when their checksum fits; a
+/// Parses the slots of a directory's bytes (`offsets[i]` is slot `i`'s volume offset). Long names are joined to the short entry they precede when their checksum fits; a
 /// deleted entry's first byte is gone, so its long name is accepted when some first byte makes
 /// the checksum fit, and that byte restores the short name too.
-fn parse_dir(bytes: &[u8], base: u64, deleted: bool, out: &mut Vec<Slot>) {
+fn parse_dir(bytes: &[u8], offsets: &[u64], deleted: bool, out: &mut Vec<Slot>) {
     let mut lfn: Vec<(u8, u8, [u16; 13])> = Vec::new(); // (first byte, checksum, chars)
     for (i, e) in bytes.chunks_exact(32).enumerate() {
         let first = e[0];
@@ -277,7 +276,7 @@ fn parse_dir(bytes: &[u8], base: u64, deleted: bool, out: &mut Vec<Slot>) {
             size: le32(e, 0x1C),
             modified: fat_time(le16(e, 0x18), le16(e, 0x16)),
             deleted: is_deleted,
-            offset: base + (i * 32) as u64,
+            offset: offsets.get(i).copied().unwrap_or(0),
         });
     }
 }
@@ -432,12 +431,16 @@ impl Fat {
 
     /// The entries of `dir`.
     pub fn list<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, dir: &Entry, deleted: bool) -> Result<Vec<Entry>> {
-        let mut slots = Vec::new();
+        // The clusters joined first: a long name may start in one cluster and end in the next.
+        let (mut bytes, mut offsets) = (Vec::new(), Vec::new());
         for r in self.dir_runs(vol, dir)? {
             let Some(at) = r.volume_offset else { continue };
-            let bytes = vol.read_vec(at, r.len.min(MAX_DIR_BYTES) as usize)?;
-            parse_dir(&bytes, at, deleted, &mut slots);
+            let n = r.len.min(MAX_DIR_BYTES.saturating_sub(bytes.len() as u64));
+            bytes.extend_from_slice(&vol.read_vec(at, n as usize)?);
+            offsets.extend((0..n / 32).map(|k| at + 32 * k));
         }
+        let mut slots = Vec::new();
+        parse_dir(&bytes, &offsets, deleted, &mut slots);
         Ok(slots
             .into_iter()
             .map(|s| {

@@ -364,6 +364,92 @@ pub enum FileData {
         /// The file's size.
         size: u64,
     },
+    /// NTFS-compressed runs: in each compression unit of `unit` bytes, a unit whose clusters
+    /// are all on the volume is stored as it is, one with fewer is LZNT1-compressed into them,
+    /// and one with none reads as zeros.
+    Compressed {
+        /// The runs, in file order (holes as `volume_offset: None`).
+        runs: Vec<Run>,
+        /// The file's size.
+        size: u64,
+        /// Bytes per compression unit.
+        unit: u64,
+    },
+}
+
+impl FileData {
+    /// The runs, if the data is on the volume.
+    pub fn runs(&self) -> &[Run] {
+        match self {
+            FileData::Inline(_) => &[],
+            FileData::Runs { runs, .. } | FileData::Compressed { runs, .. } => runs,
+        }
+    }
+}
+
+/// Decompresses LZNT1 (NTFS compression) from `src`, appending at most `limit` bytes to `out`.
+/// Stops at a zero chunk header, the end of `src`, or damage (a back reference before the start).
+pub fn lznt1(src: &[u8], out: &mut Vec<u8>, limit: usize) {
+    let end = out.len() + limit;
+    let mut i = 0usize;
+    while i + 2 <= src.len() && out.len() < end {
+        let h = le16(src, i);
+        i += 2;
+        if h == 0 {
+            break;
+        }
+        let size = usize::from(h & 0x0FFF) + 1;
+        let chunk = &src[i..(i + size).min(src.len())];
+        i += size;
+        if h & 0x8000 == 0 {
+            let n = chunk.len().min(end - out.len());
+            out.extend_from_slice(&chunk[..n]);
+            continue;
+        }
+        let start = out.len();
+        let mut j = 0usize;
+        'chunk: while j < chunk.len() {
+            let flags = chunk[j];
+            j += 1;
+            for bit in 0..8 {
+                if j >= chunk.len() || out.len() >= end {
+                    break 'chunk;
+                }
+                if flags & (1 << bit) == 0 {
+                    out.push(chunk[j]);
+                    j += 1;
+                    continue;
+                }
+                if j + 1 >= chunk.len() {
+                    break 'chunk;
+                }
+                let t = usize::from(le16(chunk, j));
+                j += 2;
+                let pos = out.len() - start;
+                if pos == 0 {
+                    break 'chunk;
+                }
+                let mut lg = 0;
+                let mut x = pos - 1;
+                while x >= 0x10 {
+                    lg += 1;
+                    x >>= 1;
+                }
+                let offset = (t >> (12 - lg)) + 1;
+                let length = (t & (0xFFF >> lg)) + 3;
+                if offset > pos {
+                    break 'chunk;
+                }
+                for _ in 0..length {
+                    if out.len() >= end {
+                        break 'chunk;
+                    }
+                    let b = out[out.len() - offset];
+                    out.push(b);
+                }
+            }
+        }
+    }
 }
 
 /// The most entries one directory listing returns: a damaged directory cannot claim more.
@@ -580,6 +666,42 @@ pub fn read_data<R: ReadVirtual>(vol: &mut Volume<R>, data: &FileData, sink: &mu
                     offset: vol.start(),
                     message: format!("the file is {size} bytes but its clusters hold only {pos}: its chain or run list ends early"),
                 });
+            }
+            Ok(())
+        }
+        FileData::Compressed { runs, size, unit } => {
+            if *unit == 0 || *unit > 1 << 20 {
+                return Err(Error::Invalid { offset: vol.start(), message: format!("a compression unit of {unit} bytes is not possible") });
+            }
+            let mut pos = 0u64;
+            let mut out = Vec::with_capacity(*unit as usize);
+            while pos < *size {
+                // The unit's stored bytes: its clusters that are on the volume, in order.
+                let mut stored = Vec::new();
+                let mut holes = 0u64;
+                for r in runs.iter().filter(|r| r.file_offset < pos + unit && r.file_offset + r.len > pos) {
+                    let from = pos.max(r.file_offset);
+                    let to = (pos + unit).min(r.file_offset + r.len);
+                    match r.volume_offset {
+                        Some(at) => {
+                            let k = stored.len();
+                            stored.resize(k + (to - from) as usize, 0);
+                            vol.read_uncached(at + (from - r.file_offset), &mut stored[k..])?;
+                        }
+                        None => holes += to - from,
+                    }
+                }
+                out.clear();
+                if stored.len() as u64 >= *unit {
+                    out.extend_from_slice(&stored[..*unit as usize]);
+                } else if !stored.is_empty() {
+                    lznt1(&stored, &mut out, *unit as usize);
+                }
+                let _ = holes;
+                out.resize(*unit as usize, 0);
+                let n = (*unit).min(size - pos) as usize;
+                sink(&out[..n])?;
+                pos += *unit;
             }
             Ok(())
         }

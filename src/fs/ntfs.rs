@@ -110,6 +110,8 @@ pub struct NonResident {
     pub data_size: u64,
     /// Bytes written (past this, the data reads as zeros).
     pub initialized_size: u64,
+    /// Clusters per compression unit as a power of two (0: not compressed).
+    pub compression_unit: u8,
     /// The runs (empty if the run list could not be parsed: see `runs_error`).
     pub runs: Vec<DataRun>,
     /// Why the run list could not be parsed.
@@ -272,6 +274,7 @@ pub fn parse_record(raw: &[u8], number: u64, max_clusters: u64) -> std::result::
                 allocated_size: le64(a, 0x28),
                 data_size: le64(a, 0x30),
                 initialized_size: le64(a, 0x38),
+                compression_unit: a[0x22],
                 runs,
                 runs_error,
             });
@@ -627,15 +630,6 @@ impl Ntfs {
                 message: format!("NTFS: {} (record {}) has no $DATA attribute named {name:?}", e.path, e.id),
             });
         };
-        if first.flags & 1 != 0 {
-            return Err(Error::Invalid {
-                offset: at,
-                message: format!(
-                    "NTFS: {} is compressed (LZNT1), which this viewer does not decompress; its runs are shown, its bytes are not read",
-                    e.path
-                ),
-            });
-        }
         if let Some(v) = &first.resident {
             return Ok(FileData::Inline(v.clone()));
         }
@@ -644,6 +638,16 @@ impl Ntfs {
             return Err(Error::Invalid { offset: at, message: format!("NTFS: the run list of {} is damaged: {err}", e.path) });
         }
         let size = nr[0].data_size;
+        if first.flags & 1 != 0 {
+            let cu = nr[0].compression_unit;
+            if cu == 0 || cu > 8 {
+                return Err(Error::Invalid {
+                    offset: at,
+                    message: format!("NTFS: {} is marked compressed but its compression unit is 2^{cu} clusters; it is not read", e.path),
+                });
+            }
+            return Ok(FileData::Compressed { runs: self.runs(&nr), size, unit: self.cluster << cu });
+        }
         let init = nr[0].initialized_size.min(size);
         let mut runs = self.runs(&nr);
         // Past the initialized size the data reads as zeros.
