@@ -11,7 +11,7 @@ const MIB: u64 = 1 << 20;
 
 #[test]
 fn help_of_every_command_has_an_example() {
-    for cmd in [None, Some("info"), Some("check"), Some("map"), Some("cat")] {
+    for cmd in [None, Some("info"), Some("check"), Some("map"), Some("cat"), Some("parts"), Some("ls"), Some("get"), Some("owner")] {
         let mut args: Vec<&str> = cmd.into_iter().collect();
         args.push("--help");
         let o = cli(&args);
