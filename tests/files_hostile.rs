@@ -75,7 +75,7 @@ fn fix_gpt_crc(d: &mut [u8], at: usize) {
 fn fat_disk(dir: &Path) -> (Vec<u8>, usize) {
     let raw = dir.join("fat.raw");
     std::fs::write(&raw, vec![0u8; SIZE as usize]).unwrap();
-    run_ok(Command::new("mkfs.vfat").args(["-F", "16", "-s", "4", "-i", "12345678"]).arg(&raw));
+    run_ok(Command::new("mkfs.vfat").args(["-F", "16", "-s", "1", "-i", "12345678"]).arg(&raw));
     std::fs::write(dir.join("three.bin"), vec![0x5a; 5000]).unwrap();
     run_ok(Command::new("mcopy").env("MTOOLS_SKIP_CHECK", "1").arg("-i").arg(&raw).arg(dir.join("three.bin")).arg("::/three.bin"));
     let d = std::fs::read(&raw).unwrap();
