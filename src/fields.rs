@@ -30,6 +30,8 @@ pub struct Field {
     pub ok: bool,
 }
 
+/// One row per field: the arguments are the row's columns.
+#[allow(clippy::too_many_arguments)]
 fn row(
     base: u64,
     raw: &[u8],

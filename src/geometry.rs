@@ -50,7 +50,7 @@ impl Geometry {
         } else {
             let mut s = 17;
             let mut c = total / s;
-            let mut h = ((c + 1023) / 1024).max(4);
+            let mut h = c.div_ceil(1024).max(4);
             if c >= h * 1024 || h > 16 {
                 s = 31;
                 h = 16;

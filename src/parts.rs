@@ -206,6 +206,8 @@ fn gpt_type_name(g: &str) -> &'static str {
     }
 }
 
+/// One row per field: the arguments are the row's columns.
+#[allow(clippy::too_many_arguments)]
 fn field(
     base: u64,
     raw: &[u8],

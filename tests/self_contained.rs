@@ -24,8 +24,8 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The ways a path outside the repository has been or could be spelt: `../shared`, `..\shared`,
-/// and a join of `".."` with `"shared"`. The needles are assembled here so that this file does
+/// The ways a path outside the repository has been or could be spelt: `..` and `shared` joined by
+/// a slash or a backslash, and a join of `".."` with `"shared"`. The needles are assembled here so that this file does
 /// not name them itself.
 fn needles() -> Vec<String> {
     let up = "..";

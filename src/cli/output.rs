@@ -110,7 +110,7 @@ pub fn write_findings(out: &mut dyn Write, findings: &[Finding], names: &[String
         return writeln!(out, "No findings: the structures are consistent.");
     }
     let mut sorted: Vec<&Finding> = findings.iter().collect();
-    sorted.sort_by(|a, b| b.severity.cmp(&a.severity));
+    sorted.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let errors = findings.iter().filter(|f| f.severity == vhd_viewer::Severity::Error).count();
     writeln!(out, "Findings ({} in all, {errors} errors):", findings.len())?;
     for f in sorted {

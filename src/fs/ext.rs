@@ -346,8 +346,22 @@ impl Ext {
             let per = bs / 4;
             let ptr = |k: usize| u64::from(le32(&ino.block, 4 * k));
             let mut logical = 0u64;
+            // Contiguous blocks are joined as they come, so that memory follows the fragments.
             let push = |blocks: &mut Vec<(u64, u64, Option<u64>)>, logical: &mut u64, p: u64| {
-                blocks.push((*logical, 1, (p != 0).then_some(p)));
+                let phys = (p != 0).then_some(p);
+                match blocks.last_mut() {
+                    Some(last)
+                        if last.0 + last.1 == *logical
+                            && match (last.2, phys) {
+                                (Some(a), Some(b)) => a + last.1 == b,
+                                (None, None) => true,
+                                _ => false,
+                            } =>
+                    {
+                        last.1 += 1
+                    }
+                    _ => blocks.push((*logical, 1, phys)),
+                }
                 *logical += 1;
             };
             for k in 0..12 {
@@ -386,6 +400,9 @@ impl Ext {
                             0,
                             format!("inode {}'s block map points at block {b}, outside the volume", ino.number),
                         ));
+                    }
+                    if blocks.len() > MAX_EXTENTS {
+                        return Err(self.bad(vol.start(), 0, format!("inode {} maps more than {MAX_EXTENTS} fragments", ino.number)));
                     }
                     let raw = vol.read_vec(b * bs, bs as usize)?;
                     if lv == 1 {

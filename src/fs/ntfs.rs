@@ -637,9 +637,14 @@ impl Ntfs {
         if let Some(err) = nr.iter().find_map(|n| n.runs_error.clone()) {
             return Err(Error::Invalid { offset: at, message: format!("NTFS: the run list of {} is damaged: {err}", e.path) });
         }
-        let size = nr[0].data_size;
+        let Some(head) = nr.first() else {
+            return Err(Error::Invalid {
+                offset: at,
+                message: format!("NTFS: {}'s data attribute is neither resident nor non-resident", e.path),
+            });
+        };
+        let (size, cu, initialized) = (head.data_size, head.compression_unit, head.initialized_size);
         if first.flags & 1 != 0 {
-            let cu = nr[0].compression_unit;
             if cu == 0 || cu > 8 {
                 return Err(Error::Invalid {
                     offset: at,
@@ -648,7 +653,7 @@ impl Ntfs {
             }
             return Ok(FileData::Compressed { runs: self.runs(&nr), size, unit: self.cluster << cu });
         }
-        let init = nr[0].initialized_size.min(size);
+        let init = initialized.min(size);
         let mut runs = self.runs(&nr);
         // Past the initialized size the data reads as zeros.
         let mut clipped: Vec<Run> = Vec::new();
