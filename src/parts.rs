@@ -1003,3 +1003,32 @@ pub fn cluster_place(
     }
     ClusterPlace { cluster, first_sector: first, last_sector: last, straddles_blocks: first / spb != last / spb, bits }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{cluster_place, crc32};
+
+    #[test]
+    fn crc32_check_value() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    }
+
+    /// The seed's complaint: a partition at sector 63 with 4 KiB clusters; the first cluster
+    /// covers sectors 63..=70, bit 0x01 of bitmap byte 7 and bits 0xFE of byte 8.
+    #[test]
+    fn a_cluster_of_a_partition_at_63_spans_two_bitmap_bytes() {
+        let p = cluster_place(63, 0, 4096, 0, 0, 2 << 20);
+        assert_eq!((p.first_sector, p.last_sector), (63, 70));
+        assert_eq!(p.bits, vec![(0, 7, 0x01), (0, 8, 0xFE)]);
+        assert!(!p.straddles_blocks);
+        // The cluster holding the block boundary (sector 4096) straddles blocks 0 and 1.
+        let k = (4096 - 63) / 8;
+        let p = cluster_place(63, 0, 4096, 0, k, 2 << 20);
+        assert!(p.straddles_blocks, "{p:?}");
+        assert_eq!(p.bits.first().map(|b| b.0), Some(0));
+        assert_eq!(p.bits.last().map(|b| (b.0, b.1)), Some((1, 0)));
+        // Aligned at 2048: one byte per cluster, none straddles.
+        let p = cluster_place(2048, 0, 4096, 0, 5, 2 << 20);
+        assert_eq!(p.bits, vec![(0, (2048 + 40) / 8, 0xFF)]);
+    }
+}

@@ -376,7 +376,12 @@ fn gpt_ntfs_ext4_ext2_match_sleuthkit_also_through_qemu_img() {
         let (i, start) = (p["index"].as_u64().unwrap() as u32, p["start_sector"].as_u64().unwrap());
         let n = compare_partition(&vhd, &[], &raw, i, start);
         assert!(n > 5, "partition {i}: only {n} files compared");
+        // Deleted names: NTFS records no longer in use, ext names left in directory slack.
+        let theirs: Vec<String> = fls(&raw, start, true).into_keys().collect();
+        let mine: Vec<String> = ours(&vhd, &[], i, true).into_keys().collect();
+        assert_eq!(mine, theirs, "partition {i}: deleted entries");
     }
+    assert!(ours(&vhd, &[], 2, true).contains_key("/gone.txt"), "the name debugfs removed from ext4");
     // Symbolic links read as their targets, kept in the inode or in a block.
     for p in ["2", "3"] {
         let o = cli(&["get", vhd.to_str().unwrap(), "/short link", "--partition", p]);
