@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${FUZZ_SECONDS:-8}"
-targets=(footer header locator bat bitmap whole)
+targets=(footer header locator bat bitmap whole parts fat ntfs ext)
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
   fuzz=(cargo +nightly fuzz)
   build_opts=(-O)
@@ -17,6 +17,32 @@ else
   build_opts=(-O -s none)
 fi
 cargo run --quiet --example make_seeds -- corpus
+# Seeds of the partition and file-system targets, made by the real tools (scripts/setup.sh native
+# installs them); the targets run from an empty corpus without them.
+mkdir -p corpus/parts corpus/fat corpus/ntfs corpus/ext
+if command -v sfdisk >/dev/null && command -v sgdisk >/dev/null && command -v mkfs.vfat >/dev/null \
+    && command -v mcopy >/dev/null && command -v mkntfs >/dev/null && command -v mkfs.ext2 >/dev/null; then
+  s=$(mktemp -d)
+  truncate -s 8M "$s/mbr"
+  printf 'label: dos\nstart=1, size=60, type=1\nstart=64, size=8000, type=5\nstart=100, size=100, type=83\nstart=300, size=100, type=7\n' | sfdisk -q "$s/mbr" 2>/dev/null || true
+  head -c 65536 "$s/mbr" > corpus/parts/mbr
+  truncate -s 8M "$s/gpt"; sgdisk -n 1:34:+1M -n 2:0:+1M "$s/gpt" >/dev/null 2>&1 || true
+  head -c 65536 "$s/gpt" > corpus/parts/gpt
+  printf 'x\n' > "$s/f"
+  for spec in "12 1024" "16 4096"; do
+    set -- $spec
+    rm -f "$s/fat"; mkfs.vfat -C -F "$1" -s 1 "$s/fat" "$2" >/dev/null
+    MTOOLS_SKIP_CHECK=1 mmd -i "$s/fat" "::/A long directory name" && MTOOLS_SKIP_CHECK=1 mcopy -i "$s/fat" "$s/f" "::/A long directory name/a file.txt"
+    MTOOLS_SKIP_CHECK=1 mcopy -i "$s/fat" "$s/f" ::/gone.txt && MTOOLS_SKIP_CHECK=1 mdel -i "$s/fat" ::/gone.txt
+    head -c 65536 "$s/fat" > "corpus/fat/fat$1"
+  done
+  truncate -s 2M "$s/ntfs"; mkntfs -q -F -c 512 "$s/ntfs" >/dev/null 2>&1 || true
+  { printf '\x04'; head -c 65535 "$s/ntfs"; } > corpus/ntfs/volume
+  mkdir -p "$s/tree/dir"; printf 'x\n' > "$s/tree/dir/file"; ln -s dir/file "$s/tree/link"
+  mkfs.ext2 -q -F -b 1024 -N 32 -d "$s/tree" "$s/ext" 512 >/dev/null 2>&1 || true
+  { printf '\x01'; head -c 65535 "$s/ext"; } > corpus/ext/volume
+  rm -rf "$s"
+fi
 "${fuzz[@]}" build "${build_opts[@]}"
 mkdir -p target
 passed=0

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh Debian machine with the Rust toolchain, and does
 # nothing when everything is there. Usage: scripts/setup.sh [native|web|all]
-#   native: the tools the Rust tests compare against (qemu-utils, 7zip, libvhdi-utils, xz-utils)
+#   native: the tools the Rust tests compare against (qemu-utils, 7zip, libvhdi-utils, xz-utils),
+#           and those that make and read the file-system test images (sleuthkit, mtools,
+#           dosfstools, ntfs-3g, e2fsprogs, fdisk, gdisk)
 #   web:    the wasm32 target, wasm-bindgen-cli at the version in Cargo.lock, npm packages
 #   all:    both, plus the three browser engines the page is tested in (the default): chromium
 #           (and chromium-driver), firefox-esr, and WebKitGTK's WebKitWebDriver and MiniBrowser
@@ -21,7 +23,9 @@ need_cmd() { command -v "$1" >/dev/null 2>&1 || apt_packages+=("$2"); }
 case "$what" in
   native|all) need_cmd qemu-img qemu-utils; need_cmd 7zz 7zip; need_cmd vhdiinfo libvhdi-utils; need_cmd xz xz-utils
     # libvhdi's Python binding reads data (vhdiinfo only prints headers): the known-defect tests.
-    /usr/bin/python3 -c 'import pyvhdi' 2>/dev/null || apt_packages+=(python3-libvhdi) ;;
+    /usr/bin/python3 -c 'import pyvhdi' 2>/dev/null || apt_packages+=(python3-libvhdi)
+    need_cmd fls sleuthkit; need_cmd mcopy mtools; need_cmd mkfs.vfat dosfstools; need_cmd mkntfs ntfs-3g
+    need_cmd mkfs.ext4 e2fsprogs; need_cmd sfdisk fdisk; need_cmd sgdisk gdisk ;;
 esac
 case "$what" in
   web|all) need_cmd node nodejs; need_cmd npm npm ;;

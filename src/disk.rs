@@ -302,6 +302,32 @@ impl Disk {
         Ok(Disk { layers, findings })
     }
 
+    /// The disk as it was when layer `k` was the newest: the chain cut at `k` (layer `k` and
+    /// its ancestors; 0 is the whole chain). The chain's findings about those layers are kept,
+    /// renumbered from the new top.
+    pub fn cut(&self, k: usize) -> Result<Disk> {
+        if k >= self.layers.len() {
+            return Err(Error::chain(
+                "no-such-layer",
+                format!(
+                    "there is no layer {k}: the chain has layers 0 to {} (0 is the file opened, 1 its parent, and so on)",
+                    self.layers.len().saturating_sub(1)
+                ),
+            ));
+        }
+        let findings = self
+            .findings
+            .iter()
+            .filter(|f| f.layer >= k)
+            .cloned()
+            .map(|mut f| {
+                f.layer -= k;
+                f
+            })
+            .collect();
+        Ok(Disk { layers: self.layers[k..].to_vec(), findings })
+    }
+
     /// The virtual disk's size: the opened file's `current size`.
     pub fn size(&self) -> u64 {
         self.layers[0].size()

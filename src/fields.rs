@@ -31,15 +31,15 @@ pub struct Field {
 }
 
 /// The bytes of one structure and the file offset they were read at, from which each field's row is cut.
-struct Raw<'a> {
-    base: u64,
-    bytes: &'a [u8],
+pub(crate) struct Raw<'a> {
+    pub(crate) base: u64,
+    pub(crate) bytes: &'a [u8],
 }
 
 impl Raw<'_> {
     /// The row of the `size` bytes at `at`: key and name, the decoded value, what it means, and
     /// whether the spec allows it.
-    fn row(
+    pub(crate) fn row(
         &self,
         (at, size): (usize, usize),
         key: &'static str,

@@ -589,13 +589,7 @@ impl WasmDisk {
     /// out, as `vhd-viewer convert --layer K` does. The chain below was checked already.
     #[wasm_bindgen(js_name = asOfLayer)]
     pub fn as_of_layer(&self, k: usize) -> Result<WasmDisk, JsValue> {
-        if k >= self.disk.layers.len() {
-            return Err(js_err(Error::chain(
-                "no-such-layer",
-                format!("the chain has layers 0 to {}, not {k}", self.disk.layers.len() - 1),
-            )));
-        }
-        let disk = Disk::new(self.disk.layers[k..].to_vec(), true).map_err(js_err)?;
+        let disk = self.disk.cut(k).map_err(js_err)?;
         let cache = BitmapCache::new(CACHE_BITMAPS + 4 * disk.layers.len());
         let steps = Steps::new(&disk);
         Ok(WasmDisk { disk, cache, steps, scan: None, check: None })

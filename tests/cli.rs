@@ -11,7 +11,7 @@ const MIB: u64 = 1 << 20;
 
 #[test]
 fn help_of_every_command_has_an_example() {
-    // The commands that write new files (issue 13) too; `merge` is `convert`'s other name.
+    // The commands that write new files (issue 13) and read files (issue 11) too; `merge` is `convert`'s other name.
     for cmd in [
         None,
         Some("info"),
@@ -23,6 +23,10 @@ fn help_of_every_command_has_an_example() {
         Some("compact"),
         Some("relink"),
         Some("repair"),
+        Some("parts"),
+        Some("ls"),
+        Some("get"),
+        Some("owner"),
     ] {
         let mut args: Vec<&str> = cmd.into_iter().collect();
         args.push("--help");

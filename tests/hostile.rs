@@ -808,6 +808,9 @@ fn table() -> String {
     out
 }
 
+/// Where tests/files_hostile.rs's table starts in docs/hostile-inputs.md.
+const FILES_MARK: &str = "\n## Partition tables and file systems\n";
+
 fn error_name(e: &Error) -> String {
     let name = format!("{e:?}");
     let variant = name.split([' ', '{', '(']).next().unwrap_or_default();
@@ -825,12 +828,13 @@ fn every_case_has_a_description() {
 fn hostile_table_is_current() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs").join("hostile-inputs.md");
     let want = table();
+    let whole = std::fs::read_to_string(&path).unwrap_or_default();
+    // The partition and file-system table below belongs to tests/files_hostile.rs.
+    let (have, rest) = whole.split_at(whole.find(FILES_MARK).unwrap_or(whole.len()));
     if std::env::var_os("UPDATE_HOSTILE_TABLE").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, &want).unwrap();
+        std::fs::write(&path, format!("{want}{rest}")).unwrap();
         return;
     }
-    let have = std::fs::read_to_string(&path).unwrap_or_default();
     if have != want {
         let diff: Vec<String> = want
             .lines()

@@ -218,3 +218,61 @@ pub fn join_files(files: &[Vec<u8>]) -> Vec<u8> {
         _ => unreachable!("one or two files"),
     }
 }
+
+/// A virtual disk of `size` bytes whose first bytes are `head` and the rest zeros: a fuzz input
+/// read as the start of a disk or volume that claims to be much larger.
+pub struct Padded {
+    /// The bytes at the start.
+    pub head: Vec<u8>,
+    /// The size claimed.
+    pub size: u64,
+}
+
+impl vhd_viewer::fs::ReadVirtual for Padded {
+    fn size(&self) -> u64 {
+        self.size
+    }
+    fn read_virtual(&mut self, offset: u64, buf: &mut [u8]) -> vhd_viewer::Result<()> {
+        buf.fill(0);
+        let start = offset.min(self.head.len() as u64) as usize;
+        let end = (offset.saturating_add(buf.len() as u64)).min(self.head.len() as u64) as usize;
+        if start < end {
+            buf[..end - start].copy_from_slice(&self.head[start..end]);
+        }
+        Ok(())
+    }
+}
+
+/// Opens the file system of `head` (a volume of `size` bytes, zeros past `head`), lists it
+/// recursively with deleted entries, reads every file (at most 1 MiB each, 16 MiB in all) and
+/// asks the owner of a few places. Must not panic; errors are fine.
+pub fn exercise_volume(head: &[u8], size: u64) {
+    use vhd_viewer::fs::{walk, EntryKind, FileSystem, Volume};
+    let mut vol = Volume::whole(Padded { head: head.to_vec(), size });
+    let Ok(Some(mut fs)) = FileSystem::open(&mut vol) else { return };
+    let _ = fs.label(&mut vol);
+    let root = fs.root();
+    let mut entries = Vec::new();
+    let _ = walk(&mut fs, &mut vol, &root, true, true, &mut |e| {
+        entries.push(e.clone());
+        Ok(entries.len() < 10_000)
+    });
+    let mut total = 0usize;
+    for e in entries.iter().filter(|e| e.kind != EntryKind::Dir) {
+        let mut got = 0usize;
+        let _ = fs.read(&mut vol, e, None, &mut |b| {
+            got += b.len();
+            total += b.len();
+            if got > 1 << 20 || total > 16 << 20 {
+                return Err(vhd_viewer::Error::Missing { offset: 0, len: 0 });
+            }
+            Ok(())
+        });
+        if total > 16 << 20 {
+            break;
+        }
+    }
+    for at in [0u64, 4096, 65536, size / 2] {
+        let _ = fs.owner(&mut vol, at);
+    }
+}

@@ -15,6 +15,8 @@ pub struct OpenChain {
     files: Vec<Sized<File>>,
     /// Findings about parents that could not be found.
     pub unresolved: Vec<Finding>,
+    /// The layer of the whole chain that is layer 0 here (`--layer`).
+    pub base: usize,
 }
 
 pub fn open_file(path: &Path) -> Result<(Sized<File>, Layer), Error> {
@@ -114,30 +116,29 @@ impl OpenChain {
             });
         }
         let disk = Disk::new(layers, force)?;
-        Ok(OpenChain { disk, names, files, unresolved })
+        Ok(OpenChain { disk, names, files, unresolved, base: 0 })
     }
 
-    /// The chain as of layer `k` (0: as opened; 1: its parent, ...): the layers above it dropped.
-    /// The one place the chain is cut (`convert --layer`).
-    pub fn cut_at_layer(mut self, k: usize, force: bool) -> Result<OpenChain, Error> {
-        if k >= self.disk.layers.len() {
-            return Err(Error::Chain {
-                code: "no-such-layer",
-                message: format!("--layer {k} asks for layer {k}, but the chain has layers 0 to {}", self.disk.layers.len() - 1),
-            });
-        }
+    /// The chain as it was when layer `k` was the newest: layers `k..` only (see
+    /// [`Disk::cut`]). `base` remembers `k`, so that output can number layers as the whole
+    /// chain does.
+    pub fn cut(mut self, k: usize) -> Result<OpenChain, Error> {
         if k == 0 {
             return Ok(self);
         }
-        let layers = self.disk.layers.split_off(k);
-        self.disk = Disk::new(layers, force)?;
+        let disk = self.disk.cut(k)?;
+        let unresolved = self
+            .unresolved
+            .into_iter()
+            .filter(|f| f.layer >= k)
+            .map(|mut f| {
+                f.layer -= k;
+                f
+            })
+            .collect();
         self.files.drain(..k);
         self.names.drain(..k);
-        self.unresolved.retain(|f| f.layer >= k);
-        for f in &mut self.unresolved {
-            f.layer -= k;
-        }
-        Ok(self)
+        Ok(OpenChain { disk, names: self.names, files: self.files, unresolved, base: self.base + k })
     }
 
     /// The device and inode of each file of the chain, to refuse writing over any of them.

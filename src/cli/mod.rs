@@ -1,7 +1,9 @@
 //! The command line: `info`, `check`, `map` and `cat`, over the core and its file driver; and
-//! `convert` (`merge`), `compact`, `relink` and `repair`, which write new files (`write.rs`).
+//! `convert` (`merge`), `compact`, `relink` and `repair`, which write new files (`write.rs`); and
+//! `parts`, `ls`, `get` and `owner`, what is on the disk (`files.rs`).
 
 mod chain;
+mod files;
 mod newfile;
 mod output;
 mod write;
@@ -21,8 +23,8 @@ use chain::OpenChain;
     name = "vhd-viewer",
     version,
     about = "Look inside Microsoft VHD disk images: fixed, dynamic and differencing.",
-    long_about = "Look inside Microsoft VHD disk images (fixed, dynamic and differencing): every structure with its file offset, integrity findings, which file supplies each part of the disk, and the disk's bytes through a differencing chain. Write new disks from them (convert or merge, compact, relink, repair), never touching the originals.\n\nA differencing disk finds its parent through its parent locators (relative to the child's folder first), then through the parent's unicode name in the same folder, or through --parent. The parent's unique id is always verified.",
-    after_help = "Examples:\n  vhd-viewer info disk.vhd\n  vhd-viewer check child.vhd --parent base.vhd\n  vhd-viewer map child.vhd --json\n  vhd-viewer cat disk.vhd > disk.raw\n  vhd-viewer merge child.vhd merged.vhd\n  vhd-viewer repair damaged.vhd repaired.vhd"
+    long_about = "Look inside Microsoft VHD disk images (fixed, dynamic and differencing): every structure with its file offset, integrity findings, which file supplies each part of the disk, and the disk's bytes through a differencing chain. What is on the disk: partitions, file systems and files, as of any layer of a chain. Write new disks from them (convert or merge, compact, relink, repair), never touching the originals.\n\nA differencing disk finds its parent through its parent locators (relative to the child's folder first), then through the parent's unicode name in the same folder, or through --parent. The parent's unique id is always verified.",
+    after_help = "Examples:\n  vhd-viewer info disk.vhd\n  vhd-viewer check child.vhd --parent base.vhd\n  vhd-viewer map child.vhd --json\n  vhd-viewer cat disk.vhd > disk.raw\n  vhd-viewer merge child.vhd merged.vhd\n  vhd-viewer repair damaged.vhd repaired.vhd\n  vhd-viewer parts disk.vhd\n  vhd-viewer ls child.vhd / -r --layer 1\n  vhd-viewer get disk.vhd /Windows/win.ini > win.ini\n  vhd-viewer owner child.vhd 2048"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -33,11 +35,13 @@ struct Cli {
 enum Command {
     /// Every structure: footer and its copy, dynamic header, parent locators, BAT summary, chain.
     #[command(
-        after_help = "Examples:\n  vhd-viewer info disk.vhd\n  vhd-viewer info child.vhd --parent base.vhd --json\n  vhd-viewer info disk.vhd --explain"
+        after_help = "Examples:\n  vhd-viewer info disk.vhd\n  vhd-viewer info child.vhd --parent base.vhd --json\n  vhd-viewer info disk.vhd --explain\n  vhd-viewer info child.vhd --layer 1   # the parent, as the chain's top"
     )]
     Info {
         #[command(flatten)]
         chain: ChainArgs,
+        #[command(flatten)]
+        layer: LayerArg,
         /// Print JSON (keys in snake_case after the spec's field names).
         #[arg(long)]
         json: bool,
@@ -61,11 +65,13 @@ enum Command {
     },
     /// The virtual disk's ranges and which file and offset supplies each (like `qemu-img map`).
     #[command(
-        after_help = "Text output lists the ranges that hold data (and those whose parent is missing); --json lists every range, zero-filled ones too.\n\nExamples:\n  vhd-viewer map disk.vhd\n  vhd-viewer map child.vhd --parent base.vhd --json"
+        after_help = "Text output lists the ranges that hold data (and those whose parent is missing); --json lists every range, zero-filled ones too.\n\nExamples:\n  vhd-viewer map disk.vhd\n  vhd-viewer map child.vhd --parent base.vhd --json\n  vhd-viewer map child.vhd --layer 1"
     )]
     Map {
         #[command(flatten)]
         chain: ChainArgs,
+        #[command(flatten)]
+        layer: LayerArg,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -78,11 +84,13 @@ enum Command {
     },
     /// The virtual disk's bytes on stdout, flattened through the chain (like `qemu-img convert -O raw`).
     #[command(
-        after_help = "Examples:\n  vhd-viewer cat disk.vhd > disk.raw\n  vhd-viewer cat child.vhd --offset 0x7e00 --length 512 | xxd"
+        after_help = "Examples:\n  vhd-viewer cat disk.vhd > disk.raw\n  vhd-viewer cat child.vhd --offset 0x7e00 --length 512 | xxd\n  vhd-viewer cat child.vhd --layer 1 > before.raw   # the disk before the child's changes"
     )]
     Cat {
         #[command(flatten)]
         chain: ChainArgs,
+        #[command(flatten)]
+        layer: LayerArg,
         /// Virtual offset to start at (bytes; K, M, G suffixes and 0x accepted).
         #[arg(long, value_parser = parse_size, default_value = "0")]
         offset: u64,
@@ -114,6 +122,84 @@ enum Command {
         after_help = "Fixes: the end footer from its copy or the copy from the end footer (a 511-byte footer made whole), checksums recomputed where the fields are sane, a cut-off end restored, a BAT read on when max table entries is too small, BAT entries pointing past the end of the file, into the metadata or into another block cleared (the data there is lost: reported), unreadable parent locators dropped; with --scrub, left-over bytes behind clear bitmap bits zeroed. The copy is checked again before it is named. Only the damaged file is read (a differencing disk's parent is not needed). Exit status: 0 every defect fixed, nothing lost; 1 the copy was written, but data was lost or defects remain (listed); 2 nothing written (the file cannot be read as a VHD, or a reason on stderr).\n\nExamples:\n  vhd-viewer repair damaged.vhd repaired.vhd\n  vhd-viewer repair damaged.vhd repaired.vhd --scrub"
     )]
     Repair(write::RepairArgs),
+    /// The partition table (MBR, GPT or none) and each partition's file system, label, cluster
+    /// size and 4 KiB alignment.
+    #[command(
+        after_help = "Partitions are numbered as Linux numbers them: MBR primaries 1-4, logical partitions from 5, GPT entry numbers; 0 is a file system on the whole disk (no table). Offsets in findings are virtual disk bytes.\n\nExamples:\n  vhd-viewer parts disk.vhd\n  vhd-viewer parts child.vhd --parent base.vhd --json\n  vhd-viewer parts child.vhd --layer 1"
+    )]
+    Parts {
+        #[command(flatten)]
+        chain: ChainArgs,
+        #[command(flatten)]
+        layer: LayerArg,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List files and directories (FAT12/16/32, NTFS, ext2/3/4), through the chain.
+    #[command(
+        after_help = "With --json, one JSON object per line: {\"partition\", \"path\", \"type\", \"size\", \"modified\", \"deleted\", ...}. Without --partition, every partition whose file system is read.\n\nExamples:\n  vhd-viewer ls disk.vhd\n  vhd-viewer ls disk.vhd /Users -r --partition 2\n  vhd-viewer ls child.vhd / -r --deleted --json\n  vhd-viewer ls child.vhd / -r --layer 1   # the files before the child's changes"
+    )]
+    Ls {
+        #[command(flatten)]
+        chain: ChainArgs,
+        #[command(flatten)]
+        layer: LayerArg,
+        /// The directory (or file) to list.
+        #[arg(default_value = "/")]
+        path: String,
+        /// The partition (as `parts` numbers them).
+        #[arg(long, short = 'p')]
+        partition: Option<u32>,
+        /// List the directories under it too.
+        #[arg(short = 'r', long)]
+        recursive: bool,
+        /// List deleted entries too (FAT directory slots, NTFS records no longer in use, ext names left in directory slack).
+        #[arg(long)]
+        deleted: bool,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A file's bytes on stdout, read through the chain.
+    #[command(
+        after_help = "On NTFS, PATH:STREAM reads an alternate data stream. A deleted file is read when no live file has the path (FAT: its clusters taken as contiguous).\n\nExamples:\n  vhd-viewer get disk.vhd /Windows/win.ini > win.ini\n  vhd-viewer get child.vhd /notes.txt --layer 1   # as it was in the parent\n  vhd-viewer get disk.vhd /a.txt:Zone.Identifier --partition 3"
+    )]
+    Get {
+        #[command(flatten)]
+        chain: ChainArgs,
+        #[command(flatten)]
+        layer: LayerArg,
+        /// The file.
+        path: String,
+        /// The partition (as `parts` numbers them).
+        #[arg(long, short = 'p')]
+        partition: Option<u32>,
+    },
+    /// Which file owns a virtual sector (like sleuthkit's `ifind -d`), and which layer supplies it.
+    #[command(
+        after_help = "Walks the file system's metadata: the answer is a file or directory, a structure (boot sector, FAT, MFT record, inode table, ...), or free space.\n\nExamples:\n  vhd-viewer owner disk.vhd 4096\n  vhd-viewer owner child.vhd 0x1f800 --json\n  vhd-viewer owner child.vhd 4096 --layer 1"
+    )]
+    Owner {
+        #[command(flatten)]
+        chain: ChainArgs,
+        #[command(flatten)]
+        layer: LayerArg,
+        /// The virtual sector (512 bytes each; 0x accepted).
+        #[arg(value_parser = parse_size)]
+        sector: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct LayerArg {
+    /// Read the disk as it was at layer K of the chain (0 is the file opened, 1 its parent, ...):
+    /// the chain cut at K.
+    #[arg(long = "layer", value_name = "K", default_value = "0")]
+    k: usize,
 }
 
 #[derive(Args)]
@@ -166,8 +252,8 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Command::Compact(args) => write::compact(args),
         Command::Relink(args) => write::relink(args),
         Command::Repair(args) => write::repair(args),
-        Command::Info { chain, json, explain } => {
-            let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;
+        Command::Info { chain, layer, json, explain } => {
+            let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
             let info = vhd_viewer::info::info(&c.disk, &c.names);
             let mut out = std::io::stdout().lock();
             let written = if json {
@@ -206,17 +292,17 @@ fn run(cli: Cli) -> Result<i32, Error> {
             written.map_err(io_err)?;
             Ok(if errors > 0 { 1 } else { 0 })
         }
-        Command::Map { chain, json, offset, length } => {
-            let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;
+        Command::Map { chain, layer, json, offset, length } => {
+            let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
             let mut reader = DiskReader::new(&c.disk, c.sources())?;
             let len = length.unwrap_or(u64::MAX);
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            output::write_map(&mut out, &mut reader, offset, len, &c.names, json)?;
+            output::write_map(&mut out, &mut reader, offset, len, &c.names, json, c.base)?;
             out.flush().map_err(io_err)?;
             Ok(0)
         }
-        Command::Cat { chain, offset, length } => {
-            let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;
+        Command::Cat { chain, layer, offset, length } => {
+            let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
             let mut reader = DiskReader::new(&c.disk, c.sources())?;
             let size = c.disk.size();
             if offset > size {
@@ -244,6 +330,22 @@ fn run(cli: Cli) -> Result<i32, Error> {
             }
             cat(&mut reader, offset, len)?;
             Ok(0)
+        }
+        Command::Parts { chain, layer, json } => {
+            let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
+            files::parts(&c, json)
+        }
+        Command::Ls { chain, layer, path, partition, recursive, deleted, json } => {
+            let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
+            files::ls(&c, &path, partition, recursive, deleted, json)
+        }
+        Command::Get { chain, layer, path, partition } => {
+            let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
+            files::get(&c, &path, partition)
+        }
+        Command::Owner { chain, layer, sector, json } => {
+            let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
+            files::owner(&c, sector, json)
         }
     }
 }

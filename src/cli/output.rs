@@ -156,6 +156,7 @@ pub fn write_map(
     len: u64,
     names: &[String],
     json: bool,
+    base: usize,
 ) -> Result<(), Error> {
     let io = super::io_err;
     if json {
@@ -171,7 +172,13 @@ pub fn write_map(
             Source::Zero => None,
         };
         if json {
-            let row = MapRow { start: e.offset, length: e.len, source: e.source, file };
+            // Layers numbered as in the whole chain (`--layer` cuts it).
+            let source = match e.source {
+                Source::Data { layer, file_offset } => Source::Data { layer: layer + base, file_offset },
+                Source::Missing { layer } => Source::Missing { layer: layer + base },
+                Source::Zero => Source::Zero,
+            };
+            let row = MapRow { start: e.offset, length: e.len, source, file };
             let sep = if first { "\n" } else { ",\n" };
             first = false;
             write!(out, "{sep}{}", serde_json::to_string(&row).unwrap_or_default()).map_err(io)

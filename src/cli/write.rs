@@ -75,7 +75,7 @@ pub fn convert(a: ConvertArgs) -> Result<i32, Error> {
     let c = OpenChain::open(&a.input, &a.parents, a.force, true)?;
     // Every file of the chain is an input, also those above the layer written.
     let inputs = c.identities();
-    let c = c.cut_at_layer(a.layer, a.force)?;
+    let c = c.cut(a.layer)?;
     let size = c.disk.size();
     let format = match a.to {
         To::Fixed => Format::Fixed,

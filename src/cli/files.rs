@@ -1,0 +1,406 @@
+//! `parts`, `ls`, `get` and `owner`: what is on the virtual disk, read through the chain.
+
+use std::io::Write;
+
+use serde::Serialize;
+use vhd_viewer::disk::Source;
+use vhd_viewer::fs::{self, Entry, EntryKind, FileSystem, Volume};
+use vhd_viewer::parts::{self, Partition, Role, Table, SECTOR};
+use vhd_viewer::reader::DiskReader;
+use vhd_viewer::values::human_size;
+use vhd_viewer::Error;
+
+use super::chain::OpenChain;
+use super::io_err;
+
+fn user_err(message: String) -> Error {
+    Error::Chain { code: "usage", message }
+}
+
+/// The partitions whose file system is read, or the one asked for.
+fn chosen(table: &Table, partition: Option<u32>) -> Result<Vec<&Partition>, Error> {
+    let readable = |p: &&Partition| {
+        p.role != Role::Extended && p.filesystem.is_some_and(|k| !matches!(k, vhd_viewer::fs::FsKind::ExFat)) && p.cluster_size.is_some()
+    };
+    match partition {
+        Some(n) => {
+            let p = table.partitions.iter().find(|p| p.index == n).ok_or_else(|| {
+                user_err(format!(
+                    "there is no partition {n}; the disk has {}",
+                    if table.partitions.is_empty() {
+                        "none".to_string()
+                    } else {
+                        table.partitions.iter().map(|p| p.index.to_string()).collect::<Vec<_>>().join(", ")
+                    }
+                ))
+            })?;
+            if !readable(&p) {
+                return Err(user_err(format!(
+                    "partition {n} holds {}, which this viewer does not read",
+                    p.filesystem.map_or("no file system it recognises".to_string(), |k| format!("{} (recognised only)", k.name()))
+                )));
+            }
+            Ok(vec![p])
+        }
+        None => {
+            let v: Vec<&Partition> = table.partitions.iter().filter(readable).collect();
+            if v.is_empty() {
+                return Err(user_err(
+                    "no partition holds a file system this viewer reads (FAT12/16/32, NTFS, ext2/3/4); see `vhd-viewer parts`".into(),
+                ));
+            }
+            Ok(v)
+        }
+    }
+}
+
+fn opened<'r, 'a>(reader: &'r mut DiskReader<'a>, p: &Partition) -> Result<(Volume<&'r mut DiskReader<'a>>, FileSystem), Error> {
+    let mut vol = Volume::new(reader, p.offset(), p.len());
+    let fs =
+        FileSystem::open(&mut vol)?.ok_or_else(|| user_err(format!("partition {} holds no file system this viewer reads", p.index)))?;
+    Ok((vol, fs))
+}
+
+#[derive(Serialize)]
+struct PartsJson<'a> {
+    scheme: vhd_viewer::parts::Scheme,
+    disk_guid: &'a Option<String>,
+    partitions: &'a [Partition],
+    findings: &'a [vhd_viewer::Finding],
+    structures: &'a [vhd_viewer::parts::Structure],
+}
+
+/// `parts`.
+pub fn parts(c: &OpenChain, json: bool) -> Result<i32, Error> {
+    let mut reader = DiskReader::new(&c.disk, c.sources())?;
+    let table = parts::read(&mut reader)?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        let j = PartsJson {
+            scheme: table.scheme,
+            disk_guid: &table.disk_guid,
+            partitions: &table.partitions,
+            findings: &table.findings,
+            structures: &table.structures,
+        };
+        serde_json::to_writer_pretty(&mut out, &j).map_err(std::io::Error::from).map_err(io_err)?;
+        writeln!(out).map_err(io_err)?;
+        return Ok(0);
+    }
+    let w = |out: &mut std::io::StdoutLock, s: String| writeln!(out, "{s}").map_err(io_err);
+    let scheme = match table.scheme {
+        parts::Scheme::Mbr => "MBR".to_string(),
+        parts::Scheme::Gpt => format!("GPT, disk GUID {}", table.disk_guid.as_deref().unwrap_or("?")),
+        parts::Scheme::None => "none".to_string(),
+    };
+    w(&mut out, format!("Partition table: {scheme} (disk of {}, {} sectors)", human_size(c.disk.size()), c.disk.size() / SECTOR))?;
+    if table.partitions.is_empty() {
+        w(&mut out, "No partitions.".into())?;
+    } else {
+        w(
+            &mut out,
+            format!(
+                "{:>3}  {:>12}  {:>12}  {:>10}  {:<26} {:<6} {:<16} {:>8}  4K",
+                "#", "Start", "Sectors", "Size", "Type", "FS", "Label", "Cluster"
+            ),
+        )?;
+    }
+    let block = c.disk.layers[0].block_geometry().map(|g| g.block_size);
+    for p in &table.partitions {
+        let ty = if p.type_code.is_empty() {
+            p.type_name.to_string()
+        } else {
+            format!("{} {}", if p.role == Role::Gpt { "" } else { &p.type_code }, p.type_name).trim().to_string()
+        };
+        let ty = match &p.name {
+            Some(n) if !n.is_empty() => format!("{ty} \"{n}\""),
+            _ => ty,
+        };
+        w(
+            &mut out,
+            format!(
+                "{:>3}  {:>12}  {:>12}  {:>10}  {:<26} {:<6} {:<16} {:>8}  {}",
+                p.index,
+                p.start_sector,
+                p.sector_count,
+                human_size(p.len()),
+                ty,
+                p.filesystem.map_or("-", |k| k.name()),
+                p.label.as_deref().unwrap_or("-"),
+                p.cluster_size.map_or("-".to_string(), |c| c.to_string()),
+                if p.role == Role::Extended {
+                    "-"
+                } else if p.aligned_4k {
+                    "yes"
+                } else {
+                    "NO"
+                }
+            ),
+        )?;
+        // The seed's question: where a cluster lands in the sector bitmaps.
+        if let (Some(cs), Some(bs), Some(data)) = (p.cluster_size, block, p.data_offset) {
+            let first =
+                if p.filesystem.is_some_and(|k| matches!(k, fs::FsKind::Fat12 | fs::FsKind::Fat16 | fs::FsKind::Fat32)) { 2 } else { 0 };
+            let data_sector = p.start_sector + data / SECTOR;
+            if data_sector % 8 != 0 || cs % 4096 != 0 && cs > 512 {
+                let place = parts::cluster_place(p.start_sector, data, cs, first, first, bs);
+                let bits: Vec<String> =
+                    place.bits.iter().map(|(b, byte, mask)| format!("block {b} bitmap byte {byte:#x} bits {mask:#04x}")).collect();
+                w(
+                    &mut out,
+                    format!(
+                        "       cluster {}: sectors {}..={} -> {}",
+                        place.cluster,
+                        place.first_sector,
+                        place.last_sector,
+                        bits.join(", ")
+                    ),
+                )?;
+                if let Some(k) = (first..first + bs / cs.max(1) + 2)
+                    .find(|k| parts::cluster_place(p.start_sector, data, cs, first, *k, bs).straddles_blocks)
+                {
+                    w(
+                        &mut out,
+                        format!("       cluster {k} straddles two {} blocks, and one cluster in every block after it", human_size(bs)),
+                    )?;
+                }
+            }
+        }
+    }
+    if !table.findings.is_empty() {
+        writeln!(out).map_err(io_err)?;
+        super::output::write_findings(&mut out, &table.findings, &[]).map_err(io_err)?;
+    }
+    Ok(0)
+}
+
+#[derive(Serialize)]
+struct LsLine<'a> {
+    partition: u32,
+    path: &'a str,
+    #[serde(rename = "type")]
+    kind: EntryKind,
+    size: u64,
+    modified: Option<String>,
+    deleted: bool,
+    id: u64,
+    attributes: &'a [&'static str],
+}
+
+/// `ls`.
+pub fn ls(c: &OpenChain, path: &str, partition: Option<u32>, recursive: bool, deleted: bool, json: bool) -> Result<i32, Error> {
+    let mut reader = DiskReader::new(&c.disk, c.sources())?;
+    let table = parts::read(&mut reader)?;
+    let chosen: Vec<Partition> = chosen(&table, partition)?.into_iter().cloned().collect();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let several = chosen.len() > 1;
+    let mut found_any = false;
+    let mut last_err = None;
+    for p in &chosen {
+        let (mut vol, mut fsys) = opened(&mut reader, p)?;
+        let start = match fsys.lookup(&mut vol, path, true) {
+            Ok(e) => e,
+            Err(e) => {
+                last_err = Some(e);
+                continue;
+            }
+        };
+        found_any = true;
+        let mut line = |e: &Entry| -> Result<bool, Error> {
+            if json {
+                let l = LsLine {
+                    partition: p.index,
+                    path: &e.path,
+                    kind: e.kind,
+                    size: e.size,
+                    modified: e.modified.map(fs::iso8601),
+                    deleted: e.deleted,
+                    id: e.id,
+                    attributes: &e.attributes,
+                };
+                serde_json::to_writer(&mut out, &l).map_err(std::io::Error::from).map_err(io_err)?;
+                writeln!(out).map_err(io_err)?;
+            } else {
+                let t = match e.kind {
+                    EntryKind::File => '-',
+                    EntryKind::Dir => 'd',
+                    EntryKind::Symlink => 'l',
+                    EntryKind::Other => '?',
+                };
+                let prefix = if several { format!("{}: ", p.index) } else { String::new() };
+                writeln!(
+                    out,
+                    "{t}{} {:>12}  {:<20}  {prefix}{}{}",
+                    if e.deleted { '*' } else { ' ' },
+                    e.size,
+                    e.modified.map_or("-".into(), fs::iso8601),
+                    e.path,
+                    if e.kind == EntryKind::Dir && e.path != "/" { "/" } else { "" }
+                )
+                .map_err(io_err)?;
+            }
+            Ok(true)
+        };
+        if start.kind == EntryKind::Dir {
+            fs::walk(&mut fsys, &mut vol, &start, recursive, deleted, &mut line)?;
+        } else {
+            line(&start)?;
+        }
+    }
+    out.flush().map_err(io_err)?;
+    if !found_any {
+        return Err(last_err.unwrap_or_else(|| user_err(format!("{path}: not found"))));
+    }
+    Ok(0)
+}
+
+/// `get`.
+pub fn get(c: &OpenChain, path: &str, partition: Option<u32>) -> Result<i32, Error> {
+    let mut reader = DiskReader::new(&c.disk, c.sources())?;
+    let table = parts::read(&mut reader)?;
+    let chosen: Vec<Partition> = chosen(&table, partition)?.into_iter().cloned().collect();
+    // Where the path is: one partition, or an error naming them.
+    let mut hits = Vec::new();
+    let mut last_err = None;
+    for p in &chosen {
+        let (mut vol, mut fsys) = opened(&mut reader, p)?;
+        match find(&mut fsys, &mut vol, path) {
+            Ok((e, stream)) => hits.push((p.clone(), e, stream)),
+            Err(e) => last_err = Some(e),
+        }
+    }
+    if hits.len() > 1 {
+        return Err(user_err(format!(
+            "{path} is on partitions {}: choose one with --partition",
+            hits.iter().map(|h| h.0.index.to_string()).collect::<Vec<_>>().join(" and ")
+        )));
+    }
+    let Some((p, e, stream)) = hits.pop() else {
+        return Err(last_err.unwrap_or_else(|| user_err(format!("{path}: not found"))));
+    };
+    if e.kind == EntryKind::Dir && stream.is_none() {
+        return Err(user_err(format!("{path} is a directory; `vhd-viewer ls` lists it")));
+    }
+    let (mut vol, mut fsys) = opened(&mut reader, &p)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+    fsys.read(&mut vol, &e, stream.as_deref(), &mut |b| out.write_all(b).map_err(io_err))?;
+    out.flush().map_err(io_err)?;
+    Ok(0)
+}
+
+/// The entry at `path`, or on NTFS `path:stream`.
+fn find<R: fs::ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, path: &str) -> Result<(Entry, Option<String>), Error> {
+    match fsys.lookup(vol, path, true) {
+        Ok(e) => Ok((e, None)),
+        Err(err) => {
+            if let (FileSystem::Ntfs(_), Some((file, stream))) = (&*fsys, path.rsplit_once(':')) {
+                if !stream.contains('/') {
+                    if let Ok(e) = fsys.lookup(vol, file, true) {
+                        return Ok((e, Some(stream.to_string())));
+                    }
+                }
+            }
+            Err(err)
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct OwnerJson<'a> {
+    sector: u64,
+    partition: Option<u32>,
+    filesystem: Option<&'static str>,
+    kind: &'a str,
+    path: Option<&'a str>,
+    what: &'a str,
+    id: Option<u64>,
+    file_offset: Option<u64>,
+    deleted: bool,
+    source: &'static str,
+    layer: Option<usize>,
+    layer_file: Option<&'a str>,
+}
+
+/// `owner`.
+pub fn owner(c: &OpenChain, sector: u64, json: bool) -> Result<i32, Error> {
+    let mut reader = DiskReader::new(&c.disk, c.sources())?;
+    let size = c.disk.size();
+    if sector.saturating_mul(SECTOR) >= size {
+        return Err(user_err(format!("sector {sector} is past the disk's end ({} sectors)", size / SECTOR)));
+    }
+    let offset = sector * SECTOR;
+    // Which layer supplies the sector.
+    let (source, layer) = match reader.plan(offset, SECTOR)?.first().map(|e| e.source) {
+        Some(Source::Data { layer, .. }) => ("data", Some(layer)),
+        Some(Source::Missing { layer }) => ("missing", Some(layer)),
+        _ => ("zero", None),
+    };
+    let table = parts::read(&mut reader)?;
+    let part = table
+        .partitions
+        .iter()
+        .filter(|p| p.role != Role::Extended)
+        .find(|p| sector >= p.start_sector && sector - p.start_sector < p.sector_count)
+        .cloned();
+    let (kind, what, id, file_offset, deleted, fsname) = match &part {
+        None => {
+            let what = match (table.scheme, sector) {
+                (parts::Scheme::Mbr | parts::Scheme::Gpt, 0) => "MBR".to_string(),
+                (parts::Scheme::Gpt, 1) => "GPT header (primary)".to_string(),
+                (parts::Scheme::Gpt, 2..=33) => "GPT partition entries (primary)".to_string(),
+                (parts::Scheme::Gpt, s) if s + 1 == size / SECTOR => "GPT header (backup)".to_string(),
+                (parts::Scheme::Gpt, s) if s + 33 >= size / SECTOR => "GPT partition entries (backup)".to_string(),
+                _ => "no partition (space between or after the partitions)".to_string(),
+            };
+            (if sector <= 1 || what.starts_with("GPT") { "structure" } else { "outside" }.to_string(), what, None, None, false, None)
+        }
+        Some(p) => match opened(&mut reader, p) {
+            Err(_) => ("unknown".to_string(), format!("partition {}: no file system this viewer reads", p.index), None, None, false, None),
+            Ok((mut vol, mut fsys)) => {
+                let o = fsys.owner(&mut vol, offset - p.offset())?;
+                (o.kind.to_string(), o.what, o.id, o.file_offset, o.deleted, Some(fsys.kind().name()))
+            }
+        },
+    };
+    let layer_file = layer.and_then(|l| c.names.get(l)).map(String::as_str);
+    let layer = layer.map(|l| l + c.base);
+    let path = matches!(kind.as_str(), "file" | "dir").then_some(what.as_str());
+    if json {
+        let j = OwnerJson {
+            sector,
+            partition: part.as_ref().map(|p| p.index),
+            filesystem: fsname,
+            kind: &kind,
+            path,
+            what: &what,
+            id,
+            file_offset,
+            deleted,
+            source,
+            layer,
+            layer_file,
+        };
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &j).map_err(std::io::Error::from).map_err(io_err)?;
+        writeln!(out).map_err(io_err)?;
+        return Ok(0);
+    }
+    let mut out = std::io::stdout().lock();
+    let at = |o: Option<u64>| o.map_or(String::new(), |o| format!(" (byte {o} of it)"));
+    let part_text =
+        part.as_ref().map_or("outside any partition".to_string(), |p| format!("partition {} ({})", p.index, fsname.unwrap_or("-")));
+    let owner_text = match kind.as_str() {
+        "file" | "dir" => format!("{} {what}{}{}", kind, if deleted { " (deleted)" } else { "" }, at(file_offset)),
+        "free" => format!("free space: {what}"),
+        _ => what.clone(),
+    };
+    writeln!(out, "Sector {sector} (virtual byte {offset:#x}): {part_text}: {owner_text}").map_err(io_err)?;
+    let supplied = match (source, layer, layer_file) {
+        ("data", Some(l), Some(f)) => format!("supplied by layer {l} ({f})"),
+        ("missing", Some(l), Some(f)) => format!("not readable: the parent of layer {l} ({f}) is missing, or the file is cut short"),
+        _ => "reads as zeros (no layer holds it)".to_string(),
+    };
+    writeln!(out, "  {supplied}").map_err(io_err)?;
+    Ok(0)
+}

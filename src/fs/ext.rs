@@ -1,0 +1,674 @@
+//! ext2, ext3 and ext4, read by this project's own code: the superblock, group descriptors,
+//! inodes, extent trees (ext4) and block maps (ext2/3), and linear directories (an htree
+//! directory reads linearly too). `ext4-view` reads files well but keeps extents private, and a
+//! file's runs are what says which layer supplies its bytes and which file owns a sector.
+
+use super::{join, le16, le32, Entry, EntryKind, FileData, FsKind, Owner, ReadVirtual, Run, Volume};
+use crate::error::{Error, Result};
+
+/// The ext magic number at byte 0x38 of the superblock.
+pub const MAGIC: u16 = 0xEF53;
+/// The most extents (or mapped blocks' runs) one file may have.
+pub const MAX_EXTENTS: usize = 1 << 20;
+
+const INCOMPAT_FILETYPE: u32 = 0x2;
+const INCOMPAT_EXTENTS: u32 = 0x40;
+const INCOMPAT_64BIT: u32 = 0x80;
+const INCOMPAT_META_BG: u32 = 0x10;
+const INCOMPAT_FLEX_BG: u32 = 0x200;
+const INCOMPAT_INLINE_DATA: u32 = 0x8000;
+const COMPAT_HAS_JOURNAL: u32 = 0x4;
+
+/// Which of ext2, ext3, ext4 a superblock (the 1024 bytes at byte 1024) describes, if any.
+pub fn kind_of_superblock(sb: &[u8]) -> Option<FsKind> {
+    if sb.len() < 0x100 || le16(sb, 0x38) != MAGIC {
+        return None;
+    }
+    let (compat, incompat, ro) = (le32(sb, 0x5C), le32(sb, 0x60), le32(sb, 0x64));
+    let ext4_incompat = INCOMPAT_EXTENTS | INCOMPAT_64BIT | INCOMPAT_FLEX_BG | INCOMPAT_INLINE_DATA | 0x1000 | 0x10000;
+    let ext4_ro = 0x8 | 0x10 | 0x20 | 0x40 | 0x400;
+    Some(if incompat & ext4_incompat != 0 || ro & ext4_ro != 0 {
+        FsKind::Ext4
+    } else if compat & COMPAT_HAS_JOURNAL != 0 {
+        FsKind::Ext3
+    } else {
+        FsKind::Ext2
+    })
+}
+
+/// The parts of the superblock this reader uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Superblock {
+    /// ext2, ext3 or ext4.
+    pub kind: FsKind,
+    /// Bytes per block.
+    pub block_size: u64,
+    /// Blocks in the volume.
+    pub blocks: u64,
+    /// Inodes in the volume.
+    pub inodes: u64,
+    /// The first data block (1 for 1 KiB blocks, else 0).
+    pub first_data_block: u64,
+    /// Blocks per group.
+    pub blocks_per_group: u64,
+    /// Inodes per group.
+    pub inodes_per_group: u64,
+    /// Bytes per inode.
+    pub inode_size: u64,
+    /// Incompatible features.
+    pub incompat: u32,
+    /// Read-only compatible features.
+    pub ro_compat: u32,
+    /// Bytes per group descriptor.
+    pub desc_size: u64,
+    /// Reserved blocks after the group descriptors for growing.
+    pub reserved_gdt: u64,
+    /// The volume name.
+    pub label: String,
+    /// The journal's inode.
+    pub journal_inode: u32,
+}
+
+impl Superblock {
+    /// Parses the 1024-byte superblock.
+    pub fn parse(sb: &[u8]) -> std::result::Result<Superblock, String> {
+        let kind = kind_of_superblock(sb).ok_or("no ext superblock (magic EF53 at byte 0x438)")?;
+        let log = le32(sb, 0x18);
+        if log > 6 {
+            return Err(format!("the block size 1024 << {log} is not possible"));
+        }
+        let block_size = 1024u64 << log;
+        let incompat = le32(sb, 0x60);
+        let blocks = u64::from(le32(sb, 0x04)) | if incompat & INCOMPAT_64BIT != 0 { u64::from(le32(sb, 0x150)) << 32 } else { 0 };
+        let (bpg, ipg) = (u64::from(le32(sb, 0x20)), u64::from(le32(sb, 0x28)));
+        if bpg == 0 || ipg == 0 || blocks == 0 {
+            return Err("0 blocks, or 0 blocks or inodes per group".into());
+        }
+        let inode_size = if le32(sb, 0x4C) >= 1 { u64::from(le16(sb, 0x58)) } else { 128 };
+        if inode_size < 128 || !inode_size.is_power_of_two() || inode_size > block_size {
+            return Err(format!("an inode size of {inode_size} is not possible"));
+        }
+        let desc_size = if incompat & INCOMPAT_64BIT != 0 { u64::from(le16(sb, 0xFE)).max(32) } else { 32 };
+        if desc_size > 1024 || !desc_size.is_power_of_two() {
+            return Err(format!("a group descriptor size of {desc_size} is not possible"));
+        }
+        let name = &sb[0x78..0x88];
+        let label = String::from_utf8_lossy(&name[..name.iter().position(|b| *b == 0).unwrap_or(16)]).into_owned();
+        Ok(Superblock {
+            kind,
+            block_size,
+            blocks,
+            inodes: u64::from(le32(sb, 0x00)),
+            first_data_block: u64::from(le32(sb, 0x14)),
+            blocks_per_group: bpg,
+            inodes_per_group: ipg,
+            inode_size,
+            incompat,
+            ro_compat: le32(sb, 0x64),
+            desc_size,
+            reserved_gdt: u64::from(le16(sb, 0xCE)),
+            label,
+            journal_inode: le32(sb, 0xE0),
+        })
+    }
+
+    /// Number of block groups.
+    pub fn groups(&self) -> u64 {
+        (self.blocks - self.first_data_block).div_ceil(self.blocks_per_group)
+    }
+}
+
+/// A group descriptor's block locations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Group {
+    /// The block bitmap.
+    pub block_bitmap: u64,
+    /// The inode bitmap.
+    pub inode_bitmap: u64,
+    /// The first block of the inode table.
+    pub inode_table: u64,
+}
+
+/// An inode's fields this reader uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inode {
+    /// Its number.
+    pub number: u64,
+    /// Mode (type and permissions).
+    pub mode: u16,
+    /// Size in bytes.
+    pub size: u64,
+    /// Last modification (seconds since 1970).
+    pub mtime: i64,
+    /// Deletion time (0 when live).
+    pub dtime: u32,
+    /// Hard links.
+    pub links: u16,
+    /// Flags (0x80000 extents, 0x10000000 inline data).
+    pub flags: u32,
+    /// The 60 bytes of `i_block`.
+    pub block: [u8; 60],
+    /// 512-byte units allocated.
+    pub blocks512: u64,
+}
+
+impl Inode {
+    /// Parses an inode record.
+    pub fn parse(b: &[u8], number: u64) -> Inode {
+        let mut block = [0u8; 60];
+        if let Some(s) = b.get(0x28..0x64) {
+            block.copy_from_slice(s);
+        }
+        let mode = le16(b, 0);
+        let hi = if mode & 0xF000 == 0x8000 { u64::from(le32(b, 0x6C)) << 32 } else { 0 };
+        Inode {
+            number,
+            mode,
+            size: u64::from(le32(b, 0x04)) | hi,
+            mtime: i64::from(le32(b, 0x10)),
+            dtime: le32(b, 0x14),
+            links: le16(b, 0x1A),
+            flags: le32(b, 0x20),
+            block,
+            blocks512: u64::from(le32(b, 0x1C)),
+        }
+    }
+
+    /// What it is.
+    pub fn kind(&self) -> EntryKind {
+        match self.mode & 0xF000 {
+            0x4000 => EntryKind::Dir,
+            0x8000 => EntryKind::File,
+            0xA000 => EntryKind::Symlink,
+            _ => EntryKind::Other,
+        }
+    }
+}
+
+/// An extent node's entry: (logical block, length, physical block); an index entry's length is 0.
+pub type ExtentEntry = (u64, u64, Option<u64>);
+
+/// Parses an extent node (header and entries). Returns leaf extents as (logical block, length,
+/// physical block or `None` when uninitialized) or, for an index node, the child blocks.
+pub fn parse_extent_node(b: &[u8]) -> std::result::Result<(u16, Vec<ExtentEntry>), String> {
+    if le16(b, 0) != 0xF30A {
+        return Err("the extent node lacks the magic F30A".into());
+    }
+    let (entries, depth) = (usize::from(le16(b, 2)), le16(b, 6));
+    if depth > 5 {
+        return Err(format!("the extent tree claims a depth of {depth} (at most 5 exist)"));
+    }
+    if 12 + entries * 12 > b.len() {
+        return Err(format!("the extent node claims {entries} entries, more than fit in it"));
+    }
+    let mut out = Vec::with_capacity(entries);
+    for k in 0..entries {
+        let e = &b[12 + 12 * k..24 + 12 * k];
+        let logical = u64::from(le32(e, 0));
+        if depth == 0 {
+            let raw = le16(e, 4);
+            let (len, init) = if raw > 32768 { (raw - 32768, false) } else { (raw, true) };
+            let phys = u64::from(le16(e, 6)) << 32 | u64::from(le32(e, 8));
+            out.push((logical, u64::from(len), init.then_some(phys)));
+        } else {
+            let child = u64::from(le32(e, 4)) | u64::from(le16(e, 8)) << 32;
+            out.push((logical, 0, Some(child)));
+        }
+    }
+    Ok((depth, out))
+}
+
+/// An opened ext volume.
+#[derive(Debug, Clone)]
+pub struct Ext {
+    /// The superblock.
+    pub sb: Superblock,
+}
+
+impl Ext {
+    /// Reads the superblock.
+    pub fn open<R: ReadVirtual>(vol: &mut Volume<R>) -> Result<Ext> {
+        let raw = vol.read_vec(1024, 1024)?;
+        let sb = Superblock::parse(&raw).map_err(|e| Error::Invalid {
+            code: "ext-superblock",
+            offset: vol.start() + 1024,
+            message: format!("ext superblock: {e}"),
+        })?;
+        if sb.incompat & INCOMPAT_META_BG != 0 {
+            return Err(Error::Invalid {
+                code: "ext-unsupported",
+                offset: vol.start() + 0x460,
+                message: "ext: the meta_bg feature (group descriptors spread over the volume) is not read by this viewer".into(),
+            });
+        }
+        if sb.blocks.saturating_mul(sb.block_size) > vol.len() {
+            // Reads past the volume's end fail where they happen; the size alone is not fatal.
+        }
+        Ok(Ext { sb })
+    }
+
+    /// ext2, ext3 or ext4.
+    pub fn kind(&self) -> FsKind {
+        self.sb.kind
+    }
+
+    /// Bytes per block.
+    pub fn block_size(&self) -> u64 {
+        self.sb.block_size
+    }
+
+    /// The volume name.
+    pub fn label(&self) -> Option<String> {
+        Some(self.sb.label.clone()).filter(|l| !l.is_empty())
+    }
+
+    fn bad(&self, vol_start: u64, at: u64, msg: String) -> Error {
+        Error::Invalid { code: "ext-damaged", offset: vol_start + at, message: format!("ext: {msg}") }
+    }
+
+    /// Group `g`'s descriptor.
+    pub fn group<R: ReadVirtual>(&self, vol: &mut Volume<R>, g: u64) -> Result<Group> {
+        let gdt = (self.sb.first_data_block + 1) * self.sb.block_size;
+        let at = gdt + g * self.sb.desc_size;
+        let d = vol.read_vec(at, self.sb.desc_size as usize)?;
+        let wide = self.sb.desc_size >= 64;
+        let hi = |o: usize| if wide { u64::from(le32(&d, o)) << 32 } else { 0 };
+        Ok(Group {
+            block_bitmap: u64::from(le32(&d, 0)) | hi(0x20),
+            inode_bitmap: u64::from(le32(&d, 4)) | hi(0x24),
+            inode_table: u64::from(le32(&d, 8)) | hi(0x28),
+        })
+    }
+
+    /// Reads inode `n`.
+    pub fn inode<R: ReadVirtual>(&self, vol: &mut Volume<R>, n: u64) -> Result<Inode> {
+        if n == 0 || n > self.sb.inodes {
+            return Err(self.bad(vol.start(), 1024, format!("inode {n} does not exist (the volume has {})", self.sb.inodes)));
+        }
+        let (g, i) = ((n - 1) / self.sb.inodes_per_group, (n - 1) % self.sb.inodes_per_group);
+        let grp = self.group(vol, g)?;
+        let at = grp.inode_table.saturating_mul(self.sb.block_size).saturating_add(i * self.sb.inode_size);
+        let raw = vol.read_vec(at, self.sb.inode_size as usize)?;
+        Ok(Inode::parse(&raw, n))
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> Entry {
+        Entry {
+            name: String::new(),
+            path: "/".into(),
+            kind: EntryKind::Dir,
+            size: 0,
+            modified: None,
+            deleted: false,
+            id: 2,
+            attributes: Vec::new(),
+            entry_offset: None,
+        }
+    }
+
+    fn block_ok(&self, b: u64) -> bool {
+        b < self.sb.blocks && b > 0
+    }
+
+    /// The runs of an inode's data: through its extent tree or its block map.
+    pub fn runs<R: ReadVirtual>(&self, vol: &mut Volume<R>, ino: &Inode) -> Result<Vec<Run>> {
+        let bs = self.sb.block_size;
+        let need = ino.size.div_ceil(bs);
+        let mut blocks: Vec<(u64, u64, Option<u64>)> = Vec::new(); // (logical, count, physical)
+        if ino.flags & 0x80000 != 0 {
+            let mut stack = vec![(ino.block.to_vec(), 0u32)];
+            let mut nodes = 0usize;
+            while let Some((node, level)) = stack.pop() {
+                nodes += 1;
+                if nodes > MAX_EXTENTS || level > 5 {
+                    return Err(self.bad(vol.start(), 0, format!("inode {}'s extent tree is too large or too deep", ino.number)));
+                }
+                let (depth, entries) =
+                    parse_extent_node(&node).map_err(|e| self.bad(vol.start(), 0, format!("inode {}: {e}", ino.number)))?;
+                if depth == 0 {
+                    blocks.extend(entries);
+                    if blocks.len() > MAX_EXTENTS {
+                        return Err(self.bad(vol.start(), 0, format!("inode {} has more than {MAX_EXTENTS} extents", ino.number)));
+                    }
+                } else {
+                    for (_, _, child) in entries.into_iter().rev() {
+                        let c = child.unwrap_or(0);
+                        if !self.block_ok(c) {
+                            return Err(self.bad(
+                                vol.start(),
+                                0,
+                                format!("inode {}'s extent tree points at block {c}, outside the volume", ino.number),
+                            ));
+                        }
+                        stack.push((vol.read_vec(c * bs, bs as usize)?, level + 1));
+                    }
+                }
+            }
+        } else {
+            // The block map: 12 direct blocks, then single, double and triple indirect ones.
+            let per = bs / 4;
+            let ptr = |k: usize| u64::from(le32(&ino.block, 4 * k));
+            let mut logical = 0u64;
+            // Contiguous blocks are joined as they come, so that memory follows the fragments.
+            let push = |blocks: &mut Vec<(u64, u64, Option<u64>)>, logical: &mut u64, p: u64| {
+                let phys = (p != 0).then_some(p);
+                match blocks.last_mut() {
+                    Some(last)
+                        if last.0 + last.1 == *logical
+                            && match (last.2, phys) {
+                                (Some(a), Some(b)) => a + last.1 == b,
+                                (None, None) => true,
+                                _ => false,
+                            } =>
+                    {
+                        last.1 += 1
+                    }
+                    _ => blocks.push((*logical, 1, phys)),
+                }
+                *logical += 1;
+            };
+            for k in 0..12 {
+                if logical >= need {
+                    break;
+                }
+                push(&mut blocks, &mut logical, ptr(k));
+            }
+            for (k, level) in [(12usize, 1u32), (13, 2), (14, 3)] {
+                if logical >= need {
+                    break;
+                }
+                let span = per.saturating_pow(level);
+                let top = ptr(k);
+                if top == 0 {
+                    let n = span.min(need - logical);
+                    blocks.push((logical, n, None));
+                    logical += n;
+                    continue;
+                }
+                // Depth-first through the indirect blocks, bounded by the blocks needed.
+                let mut stack = vec![(top, level)];
+                while let Some((b, lv)) = stack.pop() {
+                    if logical >= need {
+                        break;
+                    }
+                    if b == 0 {
+                        let n = per.saturating_pow(lv).min(need - logical);
+                        blocks.push((logical, n, None));
+                        logical += n;
+                        continue;
+                    }
+                    if !self.block_ok(b) {
+                        return Err(self.bad(
+                            vol.start(),
+                            0,
+                            format!("inode {}'s block map points at block {b}, outside the volume", ino.number),
+                        ));
+                    }
+                    if blocks.len() > MAX_EXTENTS {
+                        return Err(self.bad(vol.start(), 0, format!("inode {} maps more than {MAX_EXTENTS} fragments", ino.number)));
+                    }
+                    let raw = vol.read_vec(b * bs, bs as usize)?;
+                    if lv == 1 {
+                        for i in 0..per as usize {
+                            if logical >= need {
+                                break;
+                            }
+                            push(&mut blocks, &mut logical, u64::from(le32(&raw, 4 * i)));
+                        }
+                    } else {
+                        for i in (0..per as usize).rev() {
+                            stack.push((u64::from(le32(&raw, 4 * i)), lv - 1));
+                        }
+                    }
+                }
+            }
+        }
+        blocks.sort_by_key(|b| b.0);
+        let mut runs: Vec<Run> = Vec::new();
+        let mut pos = 0u64; // in blocks
+        for (logical, count, phys) in blocks {
+            if logical >= need || count == 0 {
+                continue;
+            }
+            if logical < pos {
+                return Err(self.bad(vol.start(), 0, format!("inode {}'s extents overlap at block {logical}", ino.number)));
+            }
+            if logical > pos {
+                runs.push(Run { file_offset: pos * bs, len: (logical - pos) * bs, volume_offset: None });
+            }
+            let count = count.min(need - logical);
+            if let Some(p) = phys {
+                if p.checked_add(count).none_or_past(self.sb.blocks) {
+                    return Err(self.bad(
+                        vol.start(),
+                        0,
+                        format!("inode {}'s data at block {p} ({count} blocks) lies outside the volume", ino.number),
+                    ));
+                }
+            }
+            let run = Run { file_offset: logical * bs, len: count * bs, volume_offset: phys.map(|p| p * bs) };
+            match runs.last_mut() {
+                Some(l)
+                    if l.file_offset + l.len == run.file_offset
+                        && match (l.volume_offset, run.volume_offset) {
+                            (Some(a), Some(b)) => a + l.len == b,
+                            (None, None) => true,
+                            _ => false,
+                        } =>
+                {
+                    l.len += run.len
+                }
+                _ => runs.push(run),
+            }
+            pos = logical + count;
+        }
+        if pos < need {
+            runs.push(Run { file_offset: pos * bs, len: (need - pos) * bs, volume_offset: None });
+        }
+        Ok(runs)
+    }
+
+    fn inode_data<R: ReadVirtual>(&self, vol: &mut Volume<R>, ino: &Inode) -> Result<FileData> {
+        if ino.flags & 0x1000_0000 != 0 {
+            if ino.size > 60 {
+                return Err(self.bad(vol.start(), 0, format!("inode {} keeps {} bytes inline, more than the 60 of i_block (the rest is in an extended attribute, which this viewer does not read)", ino.number, ino.size)));
+            }
+            return Ok(FileData::Inline(ino.block[..ino.size as usize].to_vec()));
+        }
+        // A fast symlink keeps its target in i_block.
+        if ino.kind() == EntryKind::Symlink
+            && ino.size < 60
+            && (ino.blocks512 == 0 || ino.flags & 0x80000 == 0 && le32(&ino.block, 4) == 0 && ino.size <= 4)
+        {
+            return Ok(FileData::Inline(ino.block[..ino.size as usize].to_vec()));
+        }
+        Ok(FileData::Runs { runs: self.runs(vol, ino)?, size: ino.size })
+    }
+
+    fn entry(&self, dir: &str, name: &str, ino: &Inode, deleted: bool) -> Entry {
+        let kind = ino.kind();
+        Entry {
+            name: name.to_string(),
+            path: join(dir, name),
+            kind,
+            size: if kind == EntryKind::Dir { 0 } else { ino.size },
+            modified: Some(ino.mtime),
+            deleted,
+            id: ino.number,
+            attributes: Vec::new(),
+            entry_offset: None,
+        }
+    }
+
+    /// The entries of directory `dir`. With `deleted`, names left in the slack of the entry
+    /// before them (where ext leaves a removed name) are listed too, marked deleted.
+    pub fn list<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, dir: &Entry, deleted: bool) -> Result<Vec<Entry>> {
+        let ino = self.inode(vol, dir.id)?;
+        if ino.kind() != EntryKind::Dir {
+            return Err(self.bad(vol.start(), 0, format!("{} (inode {}) is not a directory", dir.path, dir.id)));
+        }
+        let data = self.inode_data(vol, &ino)?;
+        let mut bytes = Vec::new();
+        super::read_data(vol, &data, &mut |b| {
+            if bytes.len() < 64 << 20 {
+                bytes.extend_from_slice(b);
+            }
+            Ok(())
+        })?;
+        let filetype = self.sb.incompat & INCOMPAT_FILETYPE != 0;
+        let mut found: Vec<(u64, String, bool)> = Vec::new();
+        let bs = self.sb.block_size as usize;
+        for block in bytes.chunks(bs) {
+            let mut at = 0usize;
+            while at + 8 <= block.len() {
+                let (inode, rec_len) = (u64::from(le32(block, at)), usize::from(le16(block, at + 4)));
+                let name_len = if filetype { usize::from(block[at + 6]) } else { usize::from(le16(block, at + 6)) };
+                if rec_len < 8 || at + rec_len > block.len() || rec_len % 4 != 0 {
+                    break;
+                }
+                if inode != 0 && name_len > 0 && 8 + name_len <= rec_len {
+                    let name = String::from_utf8_lossy(&block[at + 8..at + 8 + name_len]).into_owned();
+                    if name != "." && name != ".." {
+                        found.push((inode, name, false));
+                    }
+                }
+                if deleted {
+                    // Removed entries in the slack behind this one.
+                    let used = if inode == 0 { 0 } else { (8 + name_len).div_ceil(4) * 4 };
+                    let mut s = at + used;
+                    while s + 12 <= at + rec_len {
+                        let (di, dl) = (u64::from(le32(block, s)), usize::from(le16(block, s + 4)));
+                        let dn = usize::from(block[s + 6]);
+                        if di != 0 && di <= self.sb.inodes && dn > 0 && s + 8 + dn <= at + rec_len && dl >= 8 + dn && dl % 4 == 0 {
+                            let raw = &block[s + 8..s + 8 + dn];
+                            if raw.iter().all(|c| *c != 0 && *c != b'/') {
+                                found.push((di, String::from_utf8_lossy(raw).into_owned(), true));
+                            }
+                            s += (8 + dn).div_ceil(4) * 4;
+                        } else {
+                            s += 4;
+                        }
+                    }
+                }
+                at += rec_len;
+            }
+            if found.len() >= super::MAX_DIR_ENTRIES {
+                break;
+            }
+        }
+        let mut out = Vec::with_capacity(found.len());
+        for (n, name, del) in found {
+            match self.inode(vol, n) {
+                Ok(i) => out.push(self.entry(&dir.path, &name, &i, del)),
+                Err(e) if !del => return Err(e),
+                Err(_) => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// Where the bytes of `e` are.
+    pub fn data<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, e: &Entry) -> Result<FileData> {
+        let ino = self.inode(vol, e.id)?;
+        self.inode_data(vol, &ino)
+    }
+
+    fn has_super_backup(&self, g: u64) -> bool {
+        if self.sb.ro_compat & 1 == 0 || g <= 1 {
+            return true;
+        }
+        [3u64, 5, 7].iter().any(|&p| {
+            let mut x = p;
+            while x < g {
+                x *= p;
+            }
+            x == g
+        })
+    }
+
+    /// What owns byte `offset` of the volume.
+    pub fn owner<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, offset: u64) -> Result<Owner> {
+        let bs = self.sb.block_size;
+        let b = offset / bs;
+        if offset < 1024 {
+            return Ok(Owner::structure("boot block (unused by ext)"));
+        }
+        if offset < 2048 {
+            return Ok(Owner::structure("superblock"));
+        }
+        let groups = self.sb.groups().min(1 << 20);
+        let gdt_blocks = (groups * self.sb.desc_size).div_ceil(bs);
+        let itable_blocks = (self.sb.inodes_per_group * self.sb.inode_size).div_ceil(bs);
+        for g in 0..groups {
+            let start = self.sb.first_data_block + g * self.sb.blocks_per_group;
+            if self.has_super_backup(g) && b >= start && b < start + 1 + gdt_blocks + self.sb.reserved_gdt {
+                let what = if b == start {
+                    "superblock"
+                } else if b <= start + gdt_blocks {
+                    "group descriptors"
+                } else {
+                    "reserved group descriptor blocks"
+                };
+                return Ok(Owner::structure(format!("{what}{}", if g == 0 { String::new() } else { format!(" (backup in group {g})") })));
+            }
+            let grp = self.group(vol, g)?;
+            if b == grp.block_bitmap {
+                return Ok(Owner::structure(format!("block bitmap of group {g}")));
+            }
+            if b == grp.inode_bitmap {
+                return Ok(Owner::structure(format!("inode bitmap of group {g}")));
+            }
+            if b >= grp.inode_table && b < grp.inode_table + itable_blocks {
+                let first = g * self.sb.inodes_per_group + (b - grp.inode_table) * bs / self.sb.inode_size + 1;
+                return Ok(Owner::structure(format!("inode table of group {g} (inodes {first}..{})", first + bs / self.sb.inode_size - 1)));
+            }
+        }
+        // Files, through the tree, and the journal.
+        let mut stack = vec![(self.root(), 0usize)];
+        while let Some((dir, depth)) = stack.pop() {
+            for e in std::iter::once(dir.clone()).chain(if depth < super::MAX_DEPTH { self.list(vol, &dir, false)? } else { Vec::new() }) {
+                if e.kind == EntryKind::Dir && e.path != dir.path {
+                    stack.push((e, depth + 1));
+                    continue;
+                }
+                if let Ok(FileData::Runs { runs, .. }) = self.data(vol, &e) {
+                    if let Some(at) = super::in_runs(&runs, offset) {
+                        return Ok(Owner::of(&e, at));
+                    }
+                }
+            }
+        }
+        if self.sb.journal_inode != 0 {
+            let j = self.inode(vol, u64::from(self.sb.journal_inode))?;
+            if let Some(at) = self.runs(vol, &j).ok().and_then(|r| super::in_runs(&r, offset)) {
+                return Ok(Owner { id: Some(j.number), file_offset: Some(at), ..Owner::structure("journal") });
+            }
+        }
+        let g = (b.saturating_sub(self.sb.first_data_block)) / self.sb.blocks_per_group;
+        let grp = self.group(vol, g)?;
+        let bit = (b - self.sb.first_data_block) % self.sb.blocks_per_group;
+        let mut byte = [0u8; 1];
+        vol.read_at(grp.block_bitmap * bs + bit / 8, &mut byte)?;
+        Ok(if byte[0] & (1 << (bit % 8)) == 0 {
+            Owner::free(format!("block {b}: free"))
+        } else {
+            Owner {
+                kind: "unknown",
+                ..Owner::structure(format!(
+                    "block {b}: in use, but no file's extents hold it (an extent tree node, or a file outside the tree)"
+                ))
+            }
+        })
+    }
+}
+
+trait PastExt {
+    fn none_or_past(self, limit: u64) -> bool;
+}
+
+impl PastExt for Option<u64> {
+    fn none_or_past(self, limit: u64) -> bool {
+        self.map_or(true, |v| v > limit)
+    }
+}

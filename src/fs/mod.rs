@@ -1,0 +1,788 @@
+//! What is *on* the virtual disk: file systems read through the chain.
+//!
+//! The core still does no I/O of its own. Everything here reads the virtual disk through
+//! [`ReadVirtual`] ("fill this buffer with the virtual bytes at this offset"), which a driver
+//! implements: the command line with [`DiskReader`] over the layers' files, tests with a byte
+//! buffer. A [`Volume`] is one partition's window on it, with a bounded page cache, and is also
+//! `Read + Seek` for crates that want that (the `ntfs` crate). The FAT and ext readers are this
+//! project's own ([`fat`], [`ext`]); NTFS goes through the `ntfs` crate ([`ntfs`]).
+//!
+//! "As of layer K" is the chain cut at K ([`crate::disk::Disk::cut`]): a [`DiskReader`] over the
+//! cut chain reads the disk as it was when layer K was the newest.
+
+pub mod ext;
+pub mod fat;
+pub mod ntfs;
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::reader::{DiskReader, ReadAt};
+
+/// Reads bytes of the virtual disk (or of anything laid out like it).
+pub trait ReadVirtual {
+    /// The size in bytes.
+    fn size(&self) -> u64;
+    /// Fills `buf` with the bytes at `offset`; fails if any of them cannot be read.
+    fn read_virtual(&mut self, offset: u64, buf: &mut [u8]) -> Result<()>;
+}
+
+impl ReadVirtual for DiskReader<'_> {
+    fn size(&self) -> u64 {
+        self.disk.size()
+    }
+    fn read_virtual(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        self.read(offset, buf)
+    }
+}
+
+impl ReadVirtual for [u8] {
+    fn size(&self) -> u64 {
+        self.len() as u64
+    }
+    fn read_virtual(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        ReadAt::read_at(self, offset, buf)
+    }
+}
+
+impl ReadVirtual for Vec<u8> {
+    fn size(&self) -> u64 {
+        self.len() as u64
+    }
+    fn read_virtual(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        ReadAt::read_at(self.as_slice(), offset, buf)
+    }
+}
+
+impl<T: ReadVirtual + ?Sized> ReadVirtual for &mut T {
+    fn size(&self) -> u64 {
+        (**self).size()
+    }
+    fn read_virtual(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        (**self).read_virtual(offset, buf)
+    }
+}
+
+/// Bytes of a page of a [`Volume`]'s cache.
+pub const PAGE: u64 = 8 << 10;
+/// Pages a [`Volume`] keeps (16 MiB).
+pub const PAGES: usize = 2048;
+
+/// One partition (or the whole disk) as a window `[start, start + len)` on the virtual disk,
+/// with a bounded cache of [`PAGE`]-byte pages (the oldest are dropped). Offsets given to it are
+/// relative to the window's start. It is also `Read + Seek` (reading past the window's end
+/// gives end of file).
+pub struct Volume<R> {
+    src: R,
+    start: u64,
+    len: u64,
+    pos: u64,
+    pages: HashMap<u64, Vec<u8>>,
+    order: VecDeque<u64>,
+    bytes_fetched: u64,
+}
+
+impl<R: ReadVirtual> Volume<R> {
+    /// The window `[start, start + len)` of `src`, clipped to its size.
+    pub fn new(src: R, start: u64, len: u64) -> Self {
+        let len = len.min(src.size().saturating_sub(start));
+        Volume { src, start, len, pos: 0, pages: HashMap::new(), order: VecDeque::new(), bytes_fetched: 0 }
+    }
+
+    /// The whole of `src`.
+    pub fn whole(src: R) -> Self {
+        let len = src.size();
+        Self::new(src, 0, len)
+    }
+
+    /// Where the window starts on the disk.
+    pub fn start(&self) -> u64 {
+        self.start
+    }
+
+    /// The window's length.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True when the window is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Bytes asked of the source so far (cache misses and uncached reads).
+    pub fn bytes_fetched(&self) -> u64 {
+        self.bytes_fetched
+    }
+
+    /// The source.
+    pub fn source(&mut self) -> &mut R {
+        &mut self.src
+    }
+
+    fn check(&self, offset: u64, len: u64) -> Result<()> {
+        if offset.checked_add(len).map_or(true, |end| end > self.len) {
+            return Err(Error::Invalid {
+                code: "past-volume-end",
+                offset: self.start.saturating_add(offset),
+                message: format!(
+                    "reading {len} bytes at byte {offset:#x} of the volume goes past its end ({:#x} bytes; the volume starts at virtual byte {:#x})",
+                    self.len, self.start
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn page(&mut self, index: u64) -> Result<&[u8]> {
+        if !self.pages.contains_key(&index) {
+            let at = index * PAGE;
+            let n = PAGE.min(self.len - at) as usize;
+            let mut buf = vec![0u8; n];
+            self.src.read_virtual(self.start + at, &mut buf)?;
+            self.bytes_fetched += n as u64;
+            self.pages.insert(index, buf);
+            self.order.push_back(index);
+            while self.order.len() > PAGES {
+                if let Some(old) = self.order.pop_front() {
+                    self.pages.remove(&old);
+                }
+            }
+        }
+        Ok(self.pages.get(&index).map(Vec::as_slice).unwrap_or(&[]))
+    }
+
+    /// Fills `buf` with the volume's bytes at `offset`, through the cache.
+    pub fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        self.check(offset, buf.len() as u64)?;
+        let mut done = 0usize;
+        while done < buf.len() {
+            let at = offset + done as u64;
+            let (index, inside) = (at / PAGE, (at % PAGE) as usize);
+            let page = self.page(index)?;
+            let n = (page.len() - inside).min(buf.len() - done);
+            if n == 0 {
+                return Err(Error::Missing { offset: self.start + at, len: (buf.len() - done) as u64 });
+            }
+            buf[done..done + n].copy_from_slice(&page[inside..inside + n]);
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// `len` bytes at `offset` as a vector (`len` is bounded by the caller).
+    pub fn read_vec(&mut self, offset: u64, len: usize) -> Result<Vec<u8>> {
+        let mut v = vec![0u8; len];
+        self.read_at(offset, &mut v)?;
+        Ok(v)
+    }
+
+    /// Fills `buf` straight from the source, not through the cache (file contents).
+    pub fn read_uncached(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        self.check(offset, buf.len() as u64)?;
+        self.bytes_fetched += buf.len() as u64;
+        self.src.read_virtual(self.start + offset, buf)
+    }
+}
+
+impl<R: ReadVirtual> ReadVirtual for Volume<R> {
+    fn size(&self) -> u64 {
+        self.len
+    }
+    fn read_virtual(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        self.read_at(offset, buf)
+    }
+}
+
+/// Our error as an `io::Error` (for crates that read through `Read`), and back.
+pub(crate) fn to_io(e: Error) -> io::Error {
+    io::Error::other(e)
+}
+
+/// An `io::Error` made by [`to_io`] as the error it carries; others as [`Error::Io`].
+pub(crate) fn from_io(e: io::Error, offset: u64) -> Error {
+    if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+        if let Some(inner) = e.into_inner() {
+            if let Ok(ours) = inner.downcast::<Error>() {
+                return *ours;
+            }
+        }
+        return Error::Io { offset, message: "read failed".into() };
+    }
+    Error::Io { offset, message: e.to_string() }
+}
+
+impl<R: ReadVirtual> io::Read for Volume<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = (buf.len() as u64).min(self.len.saturating_sub(self.pos)) as usize;
+        if n == 0 {
+            return Ok(0);
+        }
+        // At most to the end of the page, so that a large read does not fill the cache.
+        let n = n.min((PAGE - self.pos % PAGE) as usize).max(1);
+        self.read_at(self.pos, &mut buf[..n]).map_err(to_io)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: ReadVirtual> io::Seek for Volume<R> {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        let new = match pos {
+            io::SeekFrom::Start(p) => Some(p),
+            io::SeekFrom::End(d) => self.len.checked_add_signed(d),
+            io::SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        let new = new.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start of the volume"))?;
+        self.pos = new;
+        Ok(new)
+    }
+}
+
+/// The file systems this viewer recognises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FsKind {
+    /// FAT with 12-bit entries.
+    Fat12,
+    /// FAT with 16-bit entries.
+    Fat16,
+    /// FAT with 32-bit entries.
+    Fat32,
+    /// exFAT (recognised, not read).
+    ExFat,
+    /// NTFS.
+    Ntfs,
+    /// ext2 (no journal).
+    Ext2,
+    /// ext3 (a journal, no ext4 features).
+    Ext3,
+    /// ext4.
+    Ext4,
+}
+
+impl FsKind {
+    /// The name `parts --json` uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            FsKind::Fat12 => "fat12",
+            FsKind::Fat16 => "fat16",
+            FsKind::Fat32 => "fat32",
+            FsKind::ExFat => "exfat",
+            FsKind::Ntfs => "ntfs",
+            FsKind::Ext2 => "ext2",
+            FsKind::Ext3 => "ext3",
+            FsKind::Ext4 => "ext4",
+        }
+    }
+}
+
+/// Which file system the volume holds, from its first 2 KiB; `None` when none is recognised.
+pub fn probe<R: ReadVirtual>(vol: &mut Volume<R>) -> Option<FsKind> {
+    let mut head = vec![0u8; 2048.min(vol.len()) as usize];
+    vol.read_at(0, &mut head).ok()?;
+    probe_bytes(&head)
+}
+
+/// [`probe`] on the volume's first bytes (2 KiB are enough for every kind).
+pub fn probe_bytes(head: &[u8]) -> Option<FsKind> {
+    if head.get(3..11) == Some(b"NTFS    ") {
+        return Some(FsKind::Ntfs);
+    }
+    if head.get(3..11) == Some(b"EXFAT   ") {
+        return Some(FsKind::ExFat);
+    }
+    if let Ok(bpb) = fat::Bpb::parse(head) {
+        return Some(bpb.kind);
+    }
+    if head.len() >= 2048 {
+        return ext::kind_of_superblock(&head[1024..2048]);
+    }
+    None
+}
+
+/// What a directory entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryKind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link.
+    Symlink,
+    /// Anything else (device, socket, fifo, reparse point).
+    Other,
+}
+
+/// One entry of a directory listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    /// The name as stored (in UTF-8; FAT short names with their case flags applied).
+    pub name: String,
+    /// The absolute path, with `/`.
+    pub path: String,
+    /// What it is.
+    #[serde(rename = "type")]
+    pub kind: EntryKind,
+    /// Size in bytes.
+    pub size: u64,
+    /// Last modification, seconds since 1970 UTC (FAT stores local time, taken as UTC).
+    pub modified: Option<i64>,
+    /// True for a deleted entry (recovered from a directory or the MFT).
+    pub deleted: bool,
+    /// The file system's number for it: the NTFS record, the ext inode, the FAT first cluster.
+    pub id: u64,
+    /// Attributes in words (`hidden`, `system`, `compressed`, `sparse`, ...).
+    pub attributes: Vec<&'static str>,
+    /// For FAT: where the directory entry is (volume byte offset); NTFS: the record's.
+    pub entry_offset: Option<u64>,
+}
+
+/// A stretch of a file's data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Run {
+    /// Offset in the file.
+    pub file_offset: u64,
+    /// Length in bytes.
+    pub len: u64,
+    /// Byte offset in the volume, or `None` for a hole (reads as zeros).
+    pub volume_offset: Option<u64>,
+}
+
+/// Where a file's bytes are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileData {
+    /// Held inside the metadata (an NTFS resident attribute, an ext inline symlink).
+    Inline(Vec<u8>),
+    /// Runs on the volume; `size` bytes in all (the last run may hold more).
+    Runs {
+        /// The runs, in file order.
+        runs: Vec<Run>,
+        /// The file's size.
+        size: u64,
+    },
+    /// NTFS-compressed runs: in each compression unit of `unit` bytes, a unit whose clusters
+    /// are all on the volume is stored as it is, one with fewer is LZNT1-compressed into them,
+    /// and one with none reads as zeros.
+    Compressed {
+        /// The runs, in file order (holes as `volume_offset: None`).
+        runs: Vec<Run>,
+        /// The file's size.
+        size: u64,
+        /// Bytes per compression unit.
+        unit: u64,
+    },
+}
+
+impl FileData {
+    /// The runs, if the data is on the volume.
+    pub fn runs(&self) -> &[Run] {
+        match self {
+            FileData::Inline(_) => &[],
+            FileData::Runs { runs, .. } | FileData::Compressed { runs, .. } => runs,
+        }
+    }
+}
+
+/// Decompresses LZNT1 (NTFS compression) from `src`, appending at most `limit` bytes to `out`.
+/// Stops at a zero chunk header, the end of `src`, or damage (a back reference before the start).
+pub fn lznt1(src: &[u8], out: &mut Vec<u8>, limit: usize) {
+    let end = out.len() + limit;
+    let mut i = 0usize;
+    while i + 2 <= src.len() && out.len() < end {
+        let h = le16(src, i);
+        i += 2;
+        if h == 0 {
+            break;
+        }
+        let size = usize::from(h & 0x0FFF) + 1;
+        let chunk = &src[i..(i + size).min(src.len())];
+        i += size;
+        if h & 0x8000 == 0 {
+            let n = chunk.len().min(end - out.len());
+            out.extend_from_slice(&chunk[..n]);
+            continue;
+        }
+        let start = out.len();
+        let mut j = 0usize;
+        'chunk: while j < chunk.len() {
+            let flags = chunk[j];
+            j += 1;
+            for bit in 0..8 {
+                if j >= chunk.len() || out.len() >= end {
+                    break 'chunk;
+                }
+                if flags & (1 << bit) == 0 {
+                    out.push(chunk[j]);
+                    j += 1;
+                    continue;
+                }
+                if j + 1 >= chunk.len() {
+                    break 'chunk;
+                }
+                let t = usize::from(le16(chunk, j));
+                j += 2;
+                let pos = out.len() - start;
+                if pos == 0 {
+                    break 'chunk;
+                }
+                let mut lg = 0;
+                let mut x = pos - 1;
+                while x >= 0x10 {
+                    lg += 1;
+                    x >>= 1;
+                }
+                let offset = (t >> (12 - lg)) + 1;
+                let length = (t & (0xFFF >> lg)) + 3;
+                if offset > pos {
+                    break 'chunk;
+                }
+                for _ in 0..length {
+                    if out.len() >= end {
+                        break 'chunk;
+                    }
+                    let b = out[out.len() - offset];
+                    out.push(b);
+                }
+            }
+        }
+    }
+}
+
+/// The most entries one directory listing returns: a damaged directory cannot claim more.
+pub const MAX_DIR_ENTRIES: usize = 1 << 20;
+/// The deepest directory a walk descends into.
+pub const MAX_DEPTH: usize = 256;
+
+/// An opened file system.
+#[allow(clippy::large_enum_variant)]
+pub enum FileSystem {
+    /// FAT12/16/32.
+    Fat(fat::Fat),
+    /// NTFS.
+    Ntfs(ntfs::Ntfs),
+    /// ext2/3/4.
+    Ext(ext::Ext),
+}
+
+impl FileSystem {
+    /// Opens the file system on `vol`; `Ok(None)` when none this viewer reads is there.
+    pub fn open<R: ReadVirtual>(vol: &mut Volume<R>) -> Result<Option<FileSystem>> {
+        Ok(match probe(vol) {
+            Some(FsKind::Fat12 | FsKind::Fat16 | FsKind::Fat32) => Some(FileSystem::Fat(fat::Fat::open(vol)?)),
+            Some(FsKind::Ntfs) => Some(FileSystem::Ntfs(ntfs::Ntfs::open(vol)?)),
+            Some(FsKind::Ext2 | FsKind::Ext3 | FsKind::Ext4) => Some(FileSystem::Ext(ext::Ext::open(vol)?)),
+            Some(FsKind::ExFat) | None => None,
+        })
+    }
+
+    /// Which kind it is.
+    pub fn kind(&self) -> FsKind {
+        match self {
+            FileSystem::Fat(f) => f.bpb.kind,
+            FileSystem::Ntfs(_) => FsKind::Ntfs,
+            FileSystem::Ext(e) => e.kind(),
+        }
+    }
+
+    /// The bytes of a cluster (FAT, NTFS) or block (ext).
+    pub fn cluster_size(&self) -> u64 {
+        match self {
+            FileSystem::Fat(f) => f.bpb.cluster_size(),
+            FileSystem::Ntfs(n) => n.cluster_size(),
+            FileSystem::Ext(e) => e.block_size(),
+        }
+    }
+
+    /// The volume label, if any.
+    pub fn label<R: ReadVirtual>(&mut self, vol: &mut Volume<R>) -> Option<String> {
+        match self {
+            FileSystem::Fat(f) => f.label(vol),
+            FileSystem::Ntfs(n) => n.label(vol),
+            FileSystem::Ext(e) => e.label(),
+        }
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> Entry {
+        match self {
+            FileSystem::Fat(f) => f.root(),
+            FileSystem::Ntfs(n) => n.root(),
+            FileSystem::Ext(e) => e.root(),
+        }
+    }
+
+    /// The entries of directory `dir` (without `.` and `..`), deleted ones too with `deleted`.
+    pub fn list<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, dir: &Entry, deleted: bool) -> Result<Vec<Entry>> {
+        let mut v = match self {
+            FileSystem::Fat(f) => f.list(vol, dir, deleted)?,
+            FileSystem::Ntfs(n) => n.list(vol, dir, deleted)?,
+            FileSystem::Ext(e) => e.list(vol, dir, deleted)?,
+        };
+        v.truncate(MAX_DIR_ENTRIES);
+        Ok(v)
+    }
+
+    /// Where the bytes of `entry` are. For NTFS, `stream` names an alternate data stream.
+    pub fn data<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, entry: &Entry, stream: Option<&str>) -> Result<FileData> {
+        match self {
+            FileSystem::Fat(f) => f.data(vol, entry),
+            FileSystem::Ntfs(n) => n.data(vol, entry, stream),
+            FileSystem::Ext(e) => e.data(vol, entry),
+        }
+    }
+
+    /// The entry at `path` (absolute, `/`-separated; live entries only, and deleted ones when
+    /// no live entry has the name and `deleted` is set).
+    pub fn lookup<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, path: &str, deleted: bool) -> Result<Entry> {
+        let mut cur = self.root();
+        for part in path.split('/').filter(|p| !p.is_empty()) {
+            if cur.kind != EntryKind::Dir {
+                return Err(Error::Chain { code: "not-a-directory", message: format!("{} is not a directory", cur.path) });
+            }
+            let list = self.list(vol, &cur, deleted)?;
+            let found = list
+                .iter()
+                .find(|e| e.name == part && !e.deleted)
+                .or_else(|| list.iter().find(|e| e.name == part))
+                .or_else(|| list.iter().find(|e| !e.deleted && e.name.eq_ignore_ascii_case(part) && self.case_insensitive()));
+            cur = match found {
+                Some(e) => e.clone(),
+                None => {
+                    return Err(Error::Chain {
+                        code: "no-such-file",
+                        message: format!("{path}: no such file or directory (no {part:?} in {})", cur.path),
+                    })
+                }
+            };
+        }
+        Ok(cur)
+    }
+
+    fn case_insensitive(&self) -> bool {
+        !matches!(self, FileSystem::Ext(_))
+    }
+
+    /// Streams the bytes of `entry` to `sink` in pieces of at most 1 MiB.
+    pub fn read<R: ReadVirtual>(
+        &mut self,
+        vol: &mut Volume<R>,
+        entry: &Entry,
+        stream: Option<&str>,
+        sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let data = self.data(vol, entry, stream)?;
+        read_data(vol, &data, sink)
+    }
+
+    /// What owns byte `offset` of the volume: a file, a structure of the file system, or free
+    /// space. Walks the whole file system's metadata.
+    pub fn owner<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, offset: u64) -> Result<Owner> {
+        match self {
+            FileSystem::Fat(f) => f.owner(vol, offset),
+            FileSystem::Ntfs(n) => n.owner(vol, offset),
+            FileSystem::Ext(e) => e.owner(vol, offset),
+        }
+    }
+}
+
+/// Walks from `start`: calls `each` with every entry of directory `start` (and, with
+/// `recursive`, of the directories under it, each directory's entries right after it), in the
+/// order the directory holds them. Deleted directories are listed but not entered. A directory
+/// met twice (a damaged FAT pointing back up) and anything deeper than [`MAX_DEPTH`] are
+/// skipped. `each` returns false to stop.
+pub fn walk<R: ReadVirtual>(
+    fs: &mut FileSystem,
+    vol: &mut Volume<R>,
+    start: &Entry,
+    recursive: bool,
+    deleted: bool,
+    each: &mut dyn FnMut(&Entry) -> Result<bool>,
+) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    seen.insert(start.id);
+    walk_in(fs, vol, start, recursive, deleted, each, &mut seen, 0).map(|_| ())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn walk_in<R: ReadVirtual>(
+    fs: &mut FileSystem,
+    vol: &mut Volume<R>,
+    dir: &Entry,
+    recursive: bool,
+    deleted: bool,
+    each: &mut dyn FnMut(&Entry) -> Result<bool>,
+    seen: &mut std::collections::HashSet<u64>,
+    depth: usize,
+) -> Result<bool> {
+    for e in fs.list(vol, dir, deleted)? {
+        if !each(&e)? {
+            return Ok(false);
+        }
+        if recursive
+            && e.kind == EntryKind::Dir
+            && !e.deleted
+            && depth < MAX_DEPTH
+            && seen.insert(e.id)
+            && !walk_in(fs, vol, &e, recursive, deleted, each, seen, depth + 1)?
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Streams `data` to `sink` in pieces of at most 1 MiB.
+pub fn read_data<R: ReadVirtual>(vol: &mut Volume<R>, data: &FileData, sink: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
+    const CHUNK: u64 = 1 << 20;
+    match data {
+        FileData::Inline(b) => sink(b),
+        FileData::Runs { runs, size } => {
+            let mut buf = vec![0u8; CHUNK as usize];
+            let mut pos = 0u64;
+            for r in runs {
+                if pos >= *size {
+                    break;
+                }
+                if r.file_offset != pos {
+                    return Err(Error::Invalid {
+                        code: "runs-gap",
+                        offset: vol.start(),
+                        message: format!("the file's runs leave a gap at byte {pos} of the file (a bug or a damaged run list)"),
+                    });
+                }
+                let len = r.len.min(size - pos);
+                let mut done = 0u64;
+                while done < len {
+                    let n = (len - done).min(CHUNK) as usize;
+                    match r.volume_offset {
+                        None => buf[..n].fill(0),
+                        Some(at) => vol.read_uncached(at + done, &mut buf[..n])?,
+                    }
+                    sink(&buf[..n])?;
+                    done += n as u64;
+                }
+                pos += len;
+            }
+            if pos < *size {
+                return Err(Error::Invalid {
+                    code: "runs-short",
+                    offset: vol.start(),
+                    message: format!("the file is {size} bytes but its clusters hold only {pos}: its chain or run list ends early"),
+                });
+            }
+            Ok(())
+        }
+        FileData::Compressed { runs, size, unit } => {
+            if *unit == 0 || *unit > 1 << 20 {
+                return Err(Error::Invalid {
+                    code: "compression-unit",
+                    offset: vol.start(),
+                    message: format!("a compression unit of {unit} bytes is not possible"),
+                });
+            }
+            let mut pos = 0u64;
+            let mut out = Vec::with_capacity(*unit as usize);
+            while pos < *size {
+                // The unit's stored bytes: its clusters that are on the volume, in order.
+                let mut stored = Vec::new();
+                let mut holes = 0u64;
+                for r in runs.iter().filter(|r| r.file_offset < pos + unit && r.file_offset + r.len > pos) {
+                    let from = pos.max(r.file_offset);
+                    let to = (pos + unit).min(r.file_offset + r.len);
+                    match r.volume_offset {
+                        Some(at) => {
+                            let k = stored.len();
+                            stored.resize(k + (to - from) as usize, 0);
+                            vol.read_uncached(at + (from - r.file_offset), &mut stored[k..])?;
+                        }
+                        None => holes += to - from,
+                    }
+                }
+                out.clear();
+                if stored.len() as u64 >= *unit {
+                    out.extend_from_slice(&stored[..*unit as usize]);
+                } else if !stored.is_empty() {
+                    lznt1(&stored, &mut out, *unit as usize);
+                }
+                let _ = holes;
+                out.resize(*unit as usize, 0);
+                let n = (*unit).min(size - pos) as usize;
+                sink(&out[..n])?;
+                pos += *unit;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// What owns a place on a volume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Owner {
+    /// `file`, `dir`, `structure`, `free` or `unknown`.
+    pub kind: &'static str,
+    /// The file's path, or the structure's name (`FAT 1`, `MFT record 5`, `inode table of group 0`).
+    pub what: String,
+    /// The file system's number for the file (NTFS record, ext inode, FAT first cluster).
+    pub id: Option<u64>,
+    /// Where in the file the byte lies.
+    pub file_offset: Option<u64>,
+    /// True when the owner is a deleted file whose data is still there.
+    pub deleted: bool,
+}
+
+impl Owner {
+    pub(crate) fn structure(what: impl Into<String>) -> Owner {
+        Owner { kind: "structure", what: what.into(), id: None, file_offset: None, deleted: false }
+    }
+    pub(crate) fn free(what: impl Into<String>) -> Owner {
+        Owner { kind: "free", what: what.into(), id: None, file_offset: None, deleted: false }
+    }
+    pub(crate) fn of(e: &Entry, file_offset: u64) -> Owner {
+        Owner {
+            kind: if e.kind == EntryKind::Dir { "dir" } else { "file" },
+            what: e.path.clone(),
+            id: Some(e.id),
+            file_offset: Some(file_offset),
+            deleted: e.deleted,
+        }
+    }
+}
+
+/// If `offset` lies in one of `runs`, where in the file.
+pub fn in_runs(runs: &[Run], offset: u64) -> Option<u64> {
+    runs.iter().find_map(|r| {
+        let at = r.volume_offset?;
+        (offset >= at && offset - at < r.len).then(|| r.file_offset + (offset - at))
+    })
+}
+
+/// Seconds since 1970 as ISO 8601 UTC, e.g. `2024-05-01T12:00:00Z`.
+pub fn iso8601(secs: i64) -> String {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = crate::values::civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem / 60 % 60, rem % 60)
+}
+
+/// Joins a directory path and a name.
+pub fn join(dir: &str, name: &str) -> String {
+    if dir.ends_with('/') {
+        format!("{dir}{name}")
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+pub(crate) fn le16(b: &[u8], at: usize) -> u16 {
+    b.get(at..at + 2).map_or(0, |s| u16::from_le_bytes([s[0], s[1]]))
+}
+pub(crate) fn le32(b: &[u8], at: usize) -> u32 {
+    b.get(at..at + 4).map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
+pub(crate) fn le64(b: &[u8], at: usize) -> u64 {
+    b.get(at..at + 8).map_or(0, |s| u64::from_le_bytes(s.try_into().unwrap_or([0; 8])))
+}

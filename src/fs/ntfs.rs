@@ -1,0 +1,800 @@
+//! NTFS. The `ntfs` crate validates the boot sector and walks directory indexes (the B+ trees
+//! of `$INDEX_ROOT` and `$INDEX_ALLOCATION`, with their fixups); MFT records, attributes,
+//! attribute lists and run lists are parsed here, because the crate does not expose raw runs (it
+//! takes a run at cluster 0, `$Boot`'s, for a sparse one) nor the pieces of an attribute spread
+//! over extension records, and a file's runs are what says which layer supplies its bytes and
+//! which file owns a sector.
+//!
+//! Compressed files (LZNT1) are not decompressed: they are listed with the attribute
+//! `compressed`, and reading one is refused with a plain error rather than giving wrong bytes.
+
+use std::collections::HashMap;
+
+use super::{from_io, join, le16, le32, le64, Entry, EntryKind, FileData, Owner, ReadVirtual, Run, Volume};
+use crate::error::{Error, Result};
+
+/// Attribute type codes.
+pub mod ty {
+    /// `$STANDARD_INFORMATION`.
+    pub const STANDARD_INFORMATION: u32 = 0x10;
+    /// `$ATTRIBUTE_LIST`.
+    pub const ATTRIBUTE_LIST: u32 = 0x20;
+    /// `$FILE_NAME`.
+    pub const FILE_NAME: u32 = 0x30;
+    /// `$VOLUME_NAME`.
+    pub const VOLUME_NAME: u32 = 0x60;
+    /// `$DATA`.
+    pub const DATA: u32 = 0x80;
+    /// `$INDEX_ROOT`.
+    pub const INDEX_ROOT: u32 = 0x90;
+    /// `$INDEX_ALLOCATION`.
+    pub const INDEX_ALLOCATION: u32 = 0xA0;
+    /// `$BITMAP`.
+    pub const BITMAP: u32 = 0xB0;
+    /// `$REPARSE_POINT`.
+    pub const REPARSE_POINT: u32 = 0xC0;
+}
+
+/// The most runs one run list may hold (a 1 KiB record holds far fewer).
+pub const MAX_RUNS: usize = 4096;
+/// The most records an MFT is read for (deleted files, owners).
+pub const MAX_RECORDS: u64 = 1 << 24;
+
+/// One run: `len` clusters from virtual cluster `vcn`, at logical cluster `lcn` (`None`: sparse).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataRun {
+    /// First virtual cluster (in the attribute).
+    pub vcn: u64,
+    /// Number of clusters.
+    pub len: u64,
+    /// First logical cluster (on the volume), or `None` for a sparse run.
+    pub lcn: Option<u64>,
+}
+
+/// Parses a run list starting at virtual cluster `start_vcn`. Fails on a run past
+/// `max_clusters`, a negative cluster, a length field over 8 bytes, or more than [`MAX_RUNS`].
+pub fn parse_runs(b: &[u8], start_vcn: u64, max_clusters: u64) -> std::result::Result<Vec<DataRun>, String> {
+    let mut out = Vec::new();
+    let (mut i, mut vcn, mut lcn) = (0usize, start_vcn, 0i64);
+    while i < b.len() && b[i] != 0 {
+        let h = b[i];
+        let (ls, os) = (usize::from(h & 0x0F), usize::from(h >> 4));
+        if ls == 0 || ls > 8 || os > 8 {
+            return Err(format!("run header {h:#04x} at byte {i} has a length field of {ls} bytes and an offset field of {os}"));
+        }
+        let field = b.get(i + 1..i + 1 + ls + os).ok_or_else(|| format!("the run at byte {i} goes past the end of the attribute"))?;
+        let mut len = 0u64;
+        for (k, x) in field[..ls].iter().enumerate() {
+            len |= u64::from(*x) << (8 * k);
+        }
+        if len == 0 || len > max_clusters {
+            return Err(format!("the run at byte {i} is {len} clusters long; the volume has {max_clusters}"));
+        }
+        let at = if os == 0 {
+            None
+        } else {
+            let mut d = 0i64;
+            for (k, x) in field[ls..].iter().enumerate() {
+                d |= i64::from(*x) << (8 * k);
+            }
+            if os < 8 && d & (1 << (8 * os - 1)) != 0 {
+                d -= 1 << (8 * os);
+            }
+            lcn = lcn.checked_add(d).ok_or_else(|| format!("the run at byte {i} overflows"))?;
+            if lcn < 0 || (lcn as u64).saturating_add(len) > max_clusters {
+                return Err(format!(
+                    "the run at byte {i} puts clusters {lcn}..{} outside the volume's {max_clusters}",
+                    lcn.saturating_add(len as i64)
+                ));
+            }
+            Some(lcn as u64)
+        };
+        out.push(DataRun { vcn, len, lcn: at });
+        if out.len() > MAX_RUNS {
+            return Err(format!("the run list has more than {MAX_RUNS} runs"));
+        }
+        vcn = vcn.checked_add(len).ok_or("the runs' clusters overflow")?;
+        i += 1 + ls + os;
+    }
+    Ok(out)
+}
+
+/// A non-resident attribute's header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NonResident {
+    /// First virtual cluster this piece covers.
+    pub lowest_vcn: u64,
+    /// Allocated bytes.
+    pub allocated_size: u64,
+    /// Bytes of data.
+    pub data_size: u64,
+    /// Bytes written (past this, the data reads as zeros).
+    pub initialized_size: u64,
+    /// Clusters per compression unit as a power of two (0: not compressed).
+    pub compression_unit: u8,
+    /// The runs (empty if the run list could not be parsed: see `runs_error`).
+    pub runs: Vec<DataRun>,
+    /// Why the run list could not be parsed.
+    pub runs_error: Option<String>,
+}
+
+/// One attribute of an MFT record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attribute {
+    /// Type code.
+    pub ty: u32,
+    /// Name (empty for the unnamed one).
+    pub name: String,
+    /// Flags: 0x0001 compressed, 0x4000 encrypted, 0x8000 sparse.
+    pub flags: u16,
+    /// Instance number in the record.
+    pub instance: u16,
+    /// Offset in the record.
+    pub offset: usize,
+    /// The value of a resident attribute.
+    pub resident: Option<Vec<u8>>,
+    /// The header of a non-resident attribute.
+    pub non_resident: Option<NonResident>,
+}
+
+/// A parsed MFT record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// Its number.
+    pub number: u64,
+    /// 0x0001 in use, 0x0002 directory.
+    pub flags: u16,
+    /// Sequence number.
+    pub sequence: u16,
+    /// The base record of an extension record (0 for a base record).
+    pub base: u64,
+    /// Its attributes, in order.
+    pub attributes: Vec<Attribute>,
+}
+
+impl Record {
+    /// True when the record is in use.
+    pub fn in_use(&self) -> bool {
+        self.flags & 1 != 0
+    }
+    /// True for a directory.
+    pub fn is_dir(&self) -> bool {
+        self.flags & 2 != 0
+    }
+    /// The first attribute of type `t` named `name`.
+    pub fn find(&self, t: u32, name: &str) -> Option<&Attribute> {
+        self.attributes.iter().find(|a| a.ty == t && a.name == name)
+    }
+    /// The $FILE_NAME attributes.
+    pub fn names(&self) -> Vec<FileName> {
+        self.attributes.iter().filter(|a| a.ty == ty::FILE_NAME).filter_map(|a| a.resident.as_deref().and_then(FileName::parse)).collect()
+    }
+    /// The best name: a Win32 or POSIX one before a DOS 8.3 alias.
+    pub fn name(&self) -> Option<FileName> {
+        let names = self.names();
+        names.iter().find(|n| n.namespace != 2).or(names.first()).cloned()
+    }
+}
+
+/// A `$FILE_NAME` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileName {
+    /// The parent directory's record.
+    pub parent: u64,
+    /// The parent's sequence number.
+    pub parent_sequence: u16,
+    /// 0 POSIX, 1 Win32, 2 DOS, 3 Win32 and DOS.
+    pub namespace: u8,
+    /// The name.
+    pub name: String,
+}
+
+impl FileName {
+    /// Parses a `$FILE_NAME` value.
+    pub fn parse(v: &[u8]) -> Option<FileName> {
+        let len = usize::from(*v.get(0x40)?);
+        let units: Vec<u16> = v.get(0x42..0x42 + 2 * len)?.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+        Some(FileName {
+            parent: le64(v, 0) & 0xFFFF_FFFF_FFFF,
+            parent_sequence: le16(v, 6),
+            namespace: v[0x41],
+            name: String::from_utf16_lossy(&units),
+        })
+    }
+}
+
+/// Applies the update sequence (fixups) of a multi-sector record in place: the last two bytes of
+/// each 512-byte sector must equal the update sequence number and are replaced by the saved bytes.
+pub fn apply_fixups(b: &mut [u8]) -> std::result::Result<(), String> {
+    let (usa, count) = (usize::from(le16(b, 4)), usize::from(le16(b, 6)));
+    if count == 0 || usa + 2 * count > b.len() || (count - 1) * 512 > b.len() {
+        return Err(format!("the update sequence array (at {usa}, {count} entries) does not fit the {}-byte record", b.len()));
+    }
+    let usn = [b[usa], b[usa + 1]];
+    for k in 1..count {
+        let end = k * 512;
+        if b[end - 2..end] != usn {
+            return Err(format!(
+                "sector {} of the record does not end with the update sequence number: the record was torn while written",
+                k - 1
+            ));
+        }
+        b[end - 2] = b[usa + 2 * k];
+        b[end - 1] = b[usa + 2 * k + 1];
+    }
+    Ok(())
+}
+
+/// Parses an MFT record (fixups applied here). `max_clusters` bounds run lists.
+pub fn parse_record(raw: &[u8], number: u64, max_clusters: u64) -> std::result::Result<Record, String> {
+    if raw.get(..4) != Some(b"FILE") {
+        return Err("the record does not start with \"FILE\"".into());
+    }
+    let mut b = raw.to_vec();
+    apply_fixups(&mut b)?;
+    let mut rec =
+        Record { number, flags: le16(&b, 0x16), sequence: le16(&b, 0x10), base: le64(&b, 0x20) & 0xFFFF_FFFF_FFFF, attributes: Vec::new() };
+    let used = (le32(&b, 0x18) as usize).min(b.len());
+    let mut at = usize::from(le16(&b, 0x14));
+    while at + 16 <= used {
+        let t = le32(&b, at);
+        if t == 0xFFFF_FFFF {
+            break;
+        }
+        let len = le32(&b, at + 4) as usize;
+        if len < 16 || at + len > used || len % 8 != 0 {
+            return Err(format!("the attribute at byte {at:#x} of the record has length {len}, which does not fit the record"));
+        }
+        let a = &b[at..at + len];
+        let (nlen, noff) = (usize::from(a[9]), usize::from(le16(a, 0x0A)));
+        let name = a
+            .get(noff..noff + 2 * nlen)
+            .map(|n| String::from_utf16_lossy(&n.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect::<Vec<_>>()))
+            .ok_or_else(|| format!("the name of the attribute at byte {at:#x} lies outside it"))?;
+        let mut attr =
+            Attribute { ty: t, name, flags: le16(a, 0x0C), instance: le16(a, 0x0E), offset: at, resident: None, non_resident: None };
+        if a[8] == 0 {
+            let (vlen, voff) = (le32(a, 0x10) as usize, usize::from(le16(a, 0x14)));
+            attr.resident = Some(
+                a.get(voff..voff + vlen).ok_or_else(|| format!("the value of the attribute at byte {at:#x} lies outside it"))?.to_vec(),
+            );
+        } else {
+            if len < 0x40 {
+                return Err(format!("the non-resident attribute at byte {at:#x} is too short ({len} bytes)"));
+            }
+            let lowest = le64(a, 0x10);
+            let roff = usize::from(le16(a, 0x20));
+            let (runs, runs_error) = match a.get(roff..).map(|r| parse_runs(r, lowest, max_clusters)) {
+                Some(Ok(r)) => (r, None),
+                Some(Err(e)) => (Vec::new(), Some(e)),
+                None => (Vec::new(), Some("the run list's offset lies outside the attribute".into())),
+            };
+            attr.non_resident = Some(NonResident {
+                lowest_vcn: lowest,
+                allocated_size: le64(a, 0x28),
+                data_size: le64(a, 0x30),
+                initialized_size: le64(a, 0x38),
+                compression_unit: a[0x22],
+                runs,
+                runs_error,
+            });
+        }
+        rec.attributes.push(attr);
+        at += len;
+    }
+    Ok(rec)
+}
+
+/// An entry of an `$ATTRIBUTE_LIST`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListEntry {
+    /// Type of the attribute.
+    pub ty: u32,
+    /// Its name.
+    pub name: String,
+    /// First virtual cluster of this piece.
+    pub lowest_vcn: u64,
+    /// The record holding it.
+    pub record: u64,
+    /// Its instance in that record.
+    pub instance: u16,
+}
+
+/// Parses an `$ATTRIBUTE_LIST` value.
+pub fn parse_attribute_list(v: &[u8]) -> Vec<ListEntry> {
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    while at + 26 <= v.len() {
+        let len = usize::from(le16(v, at + 4));
+        if len < 26 || at + len > v.len() {
+            break;
+        }
+        let (nlen, noff) = (usize::from(v[at + 6]), usize::from(v[at + 7]));
+        let name = v
+            .get(at + noff..at + noff + 2 * nlen)
+            .map(|n| String::from_utf16_lossy(&n.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect::<Vec<_>>()))
+            .unwrap_or_default();
+        out.push(ListEntry {
+            ty: le32(v, at),
+            name,
+            lowest_vcn: le64(v, at + 8),
+            record: le64(v, at + 0x10) & 0xFFFF_FFFF_FFFF,
+            instance: le16(v, at + 0x18),
+        });
+        at += len;
+    }
+    out
+}
+
+/// NTFS time (100 ns since 1601) as seconds since 1970.
+pub fn nt_time(t: u64) -> Option<i64> {
+    (t != 0).then(|| (t / 10_000_000) as i64 - 11_644_473_600)
+}
+
+fn ntfs_err(e: ::ntfs::NtfsError, at: u64) -> Error {
+    match e {
+        ::ntfs::NtfsError::Io(io) => from_io(io, at),
+        other => Error::Invalid { code: "ntfs-damaged", offset: at, message: format!("NTFS: {other}") },
+    }
+}
+
+/// What [`Ntfs::each_record`] calls with each record; false stops.
+type RecordVisitor<'a, R> = dyn FnMut(&Ntfs, &mut Volume<R>, Record) -> Result<bool> + 'a;
+
+/// An opened NTFS volume.
+pub struct Ntfs {
+    inner: ::ntfs::Ntfs,
+    cluster: u64,
+    record_size: u64,
+    clusters: u64,
+    mft_runs: Vec<Run>,
+    mft_size: u64,
+    deleted: Option<HashMap<u64, Vec<Entry>>>,
+}
+
+impl Ntfs {
+    /// Reads the boot sector and the MFT's own record.
+    pub fn open<R: ReadVirtual>(vol: &mut Volume<R>) -> Result<Ntfs> {
+        let at = vol.start();
+        let inner = ::ntfs::Ntfs::new(vol).map_err(|e| ntfs_err(e, at))?;
+        let cluster = u64::from(inner.cluster_size());
+        let record_size = u64::from(inner.file_record_size());
+        if !(256..=65536).contains(&record_size) || !record_size.is_power_of_two() {
+            return Err(Error::Invalid {
+                code: "ntfs-record-size",
+                offset: at,
+                message: format!("NTFS: a file record of {record_size} bytes is not possible"),
+            });
+        }
+        let clusters = inner.size() / cluster.max(1);
+        let mft_at = inner.mft_position().value().map_or(0, |v| v.get());
+        let raw = vol.read_vec(mft_at, record_size as usize)?;
+        let rec0 = parse_record(&raw, 0, clusters).map_err(|e| Error::Invalid {
+            code: "ntfs-mft",
+            offset: at + mft_at,
+            message: format!("NTFS: MFT record 0 ($MFT): {e}"),
+        })?;
+        let data = rec0.find(ty::DATA, "").and_then(|a| a.non_resident.clone()).ok_or_else(|| Error::Invalid {
+            code: "ntfs-mft",
+            offset: at + mft_at,
+            message: "NTFS: MFT record 0 ($MFT) has no non-resident $DATA attribute".into(),
+        })?;
+        let mut ntfs = Ntfs { inner, cluster, record_size, clusters, mft_runs: Vec::new(), mft_size: data.data_size, deleted: None };
+        ntfs.mft_runs = ntfs.runs(&[data]);
+        Ok(ntfs)
+    }
+
+    /// Bytes per cluster.
+    pub fn cluster_size(&self) -> u64 {
+        self.cluster
+    }
+
+    /// Bytes per MFT record.
+    pub fn record_size(&self) -> u64 {
+        self.record_size
+    }
+
+    /// Records in the MFT.
+    pub fn record_count(&self) -> u64 {
+        (self.mft_size / self.record_size).min(MAX_RECORDS)
+    }
+
+    /// Volume byte offset of record `n`.
+    pub fn record_offset(&self, n: u64) -> Option<u64> {
+        let at = n.checked_mul(self.record_size)?;
+        if at >= self.mft_size {
+            return None;
+        }
+        self.mft_runs
+            .iter()
+            .find_map(|r| (at >= r.file_offset && at - r.file_offset < r.len).then(|| r.volume_offset.map(|v| v + at - r.file_offset)))?
+    }
+
+    /// Reads and parses record `n`.
+    pub fn record<R: ReadVirtual>(&self, vol: &mut Volume<R>, n: u64) -> Result<Record> {
+        let at = self.record_offset(n).ok_or_else(|| Error::Invalid {
+            code: "ntfs-record-number",
+            offset: vol.start(),
+            message: format!("NTFS: MFT record {n} is not in the MFT ({} records)", self.record_count()),
+        })?;
+        let raw = vol.read_vec(at, self.record_size as usize)?;
+        parse_record(&raw, n, self.clusters).map_err(|e| Error::Invalid {
+            code: "ntfs-record",
+            offset: vol.start() + at,
+            message: format!("NTFS: MFT record {n}: {e}"),
+        })
+    }
+
+    fn runs(&self, pieces: &[NonResident]) -> Vec<Run> {
+        let mut out: Vec<Run> = Vec::new();
+        for p in pieces {
+            for r in &p.runs {
+                let run =
+                    Run { file_offset: r.vcn * self.cluster, len: r.len * self.cluster, volume_offset: r.lcn.map(|l| l * self.cluster) };
+                match out.last_mut() {
+                    Some(l)
+                        if l.file_offset + l.len == run.file_offset
+                            && match (l.volume_offset, run.volume_offset) {
+                                (Some(a), Some(b)) => a + l.len == b,
+                                (None, None) => true,
+                                _ => false,
+                            } =>
+                    {
+                        l.len += run.len
+                    }
+                    _ => out.push(run),
+                }
+            }
+        }
+        out
+    }
+
+    /// The pieces of attribute (`t`, `name`) of record `rec`, through its attribute list.
+    fn pieces<R: ReadVirtual>(&self, vol: &mut Volume<R>, rec: &Record, t: u32, name: &str) -> Result<Vec<Attribute>> {
+        let Some(list) = rec.find(ty::ATTRIBUTE_LIST, "") else {
+            return Ok(rec.attributes.iter().filter(|a| a.ty == t && a.name == name).cloned().collect());
+        };
+        let value = match (&list.resident, &list.non_resident) {
+            (Some(v), _) => v.clone(),
+            (None, Some(nr)) => {
+                let data = FileData::Runs { runs: self.runs(std::slice::from_ref(nr)), size: nr.data_size.min(1 << 20) };
+                let mut v = Vec::new();
+                super::read_data(vol, &data, &mut |b| {
+                    v.extend_from_slice(b);
+                    Ok(())
+                })?;
+                v
+            }
+            _ => Vec::new(),
+        };
+        let mut entries: Vec<ListEntry> = parse_attribute_list(&value).into_iter().filter(|e| e.ty == t && e.name == name).collect();
+        entries.sort_by_key(|e| e.lowest_vcn);
+        entries.truncate(MAX_RUNS);
+        let mut out = Vec::new();
+        for e in entries {
+            let r = if e.record == rec.number { rec.clone() } else { self.record(vol, e.record)? };
+            if let Some(a) = r.attributes.iter().find(|a| a.ty == t && a.name == name && a.instance == e.instance) {
+                out.push(a.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> Entry {
+        Entry {
+            name: String::new(),
+            path: "/".into(),
+            kind: EntryKind::Dir,
+            size: 0,
+            modified: None,
+            deleted: false,
+            id: 5,
+            attributes: Vec::new(),
+            entry_offset: self.record_offset(5),
+        }
+    }
+
+    /// An entry for record `rec` named `name` in directory `dir`.
+    fn entry<R: ReadVirtual>(&self, vol: &mut Volume<R>, rec: &Record, dir: &str, name: &str, deleted: bool) -> Entry {
+        let si = rec.find(ty::STANDARD_INFORMATION, "").and_then(|a| a.resident.clone()).unwrap_or_default();
+        let fa = le32(&si, 0x20);
+        let mut attributes = Vec::new();
+        for (bit, w) in [
+            (0x1, "read-only"),
+            (0x2, "hidden"),
+            (0x4, "system"),
+            (0x20, "archive"),
+            (0x200, "sparse"),
+            (0x400, "reparse-point"),
+            (0x800, "compressed"),
+            (0x4000, "encrypted"),
+        ] {
+            if fa & bit != 0 {
+                attributes.push(w);
+            }
+        }
+        let data = self.pieces(vol, rec, ty::DATA, "").unwrap_or_default();
+        let size = data
+            .first()
+            .map_or(0, |a| a.resident.as_ref().map_or_else(|| a.non_resident.as_ref().map_or(0, |n| n.data_size), |v| v.len() as u64));
+        if data.first().is_some_and(|a| a.flags & 1 != 0) && !attributes.contains(&"compressed") {
+            attributes.push("compressed");
+        }
+        let reparse = rec.find(ty::REPARSE_POINT, "").and_then(|a| a.resident.as_ref()).map(|v| le32(v, 0));
+        let kind = if rec.is_dir() {
+            EntryKind::Dir
+        } else if reparse == Some(0xA000_000C) {
+            EntryKind::Symlink
+        } else {
+            EntryKind::File
+        };
+        Entry {
+            name: name.to_string(),
+            path: join(dir, name),
+            kind,
+            size: if kind == EntryKind::Dir { 0 } else { size },
+            modified: nt_time(le64(&si, 0x08)),
+            deleted,
+            id: rec.number,
+            attributes,
+            entry_offset: self.record_offset(rec.number),
+        }
+    }
+
+    /// The entries of directory `dir`, from its index (and, with `deleted`, the records no
+    /// longer in use whose name points into it).
+    pub fn list<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, dir: &Entry, deleted: bool) -> Result<Vec<Entry>> {
+        let at = vol.start() + dir.entry_offset.unwrap_or(0);
+        let mut names: Vec<(u64, String)> = Vec::new();
+        {
+            let file = self.inner.file(vol, dir.id).map_err(|e| ntfs_err(e, at))?;
+            let index = file.directory_index(vol).map_err(|e| ntfs_err(e, at))?;
+            let mut it = index.entries();
+            while let Some(e) = it.next(vol) {
+                let e = e.map_err(|e| ntfs_err(e, at))?;
+                let Some(Ok(key)) = e.key() else { continue };
+                if key.namespace() == ::ntfs::structured_values::NtfsFileNamespace::Dos {
+                    continue;
+                }
+                let r = e.file_reference().file_record_number();
+                let name = key.name().to_string_lossy();
+                if r == dir.id && name == "." {
+                    continue;
+                }
+                names.push((r, name));
+                if names.len() >= super::MAX_DIR_ENTRIES {
+                    break;
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(names.len());
+        for (r, name) in names {
+            let rec = self.record(vol, r)?;
+            out.push(self.entry(vol, &rec, &dir.path, &name, false));
+        }
+        if deleted {
+            if self.deleted.is_none() {
+                self.deleted = Some(self.scan_deleted(vol)?);
+            }
+            if let Some(d) = self.deleted.as_ref().and_then(|m| m.get(&dir.id)) {
+                out.extend(d.iter().map(|e| Entry { path: join(&dir.path, &e.name), ..e.clone() }));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every record of the MFT, read in large pieces, parsed (records that do not parse skipped).
+    fn each_record<R: ReadVirtual>(&self, vol: &mut Volume<R>, each: &mut RecordVisitor<'_, R>) -> Result<()> {
+        let count = self.record_count();
+        let rs = self.record_size as usize;
+        let per = (1 << 20) / rs;
+        let mut n = 0u64;
+        while n < count {
+            let Some(at) = self.record_offset(n) else { break };
+            // Records contiguous with this one, up to 1 MiB.
+            let mut k = 1u64;
+            while k < per as u64 && n + k < count && self.record_offset(n + k) == Some(at + k * self.record_size) {
+                k += 1;
+            }
+            let mut buf = vec![0u8; k as usize * rs];
+            vol.read_uncached(at, &mut buf)?;
+            for (i, raw) in buf.chunks_exact(rs).enumerate() {
+                if let Ok(rec) = parse_record(raw, n + i as u64, self.clusters) {
+                    if !each(self, vol, rec)? {
+                        return Ok(());
+                    }
+                }
+            }
+            n += k;
+        }
+        Ok(())
+    }
+
+    /// Records no longer in use that still hold a name, by parent directory.
+    fn scan_deleted<R: ReadVirtual>(&self, vol: &mut Volume<R>) -> Result<HashMap<u64, Vec<Entry>>> {
+        let mut map: HashMap<u64, Vec<Entry>> = HashMap::new();
+        self.each_record(vol, &mut |me, vol, rec| {
+            if rec.in_use() || rec.base != 0 {
+                return Ok(true);
+            }
+            let Some(name) = rec.name() else { return Ok(true) };
+            let e = me.entry(vol, &rec, "", &name.name, true);
+            map.entry(name.parent).or_default().push(e);
+            Ok(true)
+        })?;
+        Ok(map)
+    }
+
+    /// Where the bytes of `e` (its unnamed `$DATA`, or the stream `stream`) are.
+    pub fn data<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, e: &Entry, stream: Option<&str>) -> Result<FileData> {
+        let rec = self.record(vol, e.id)?;
+        let at = vol.start() + e.entry_offset.unwrap_or(0);
+        let (t, name) =
+            if e.kind == EntryKind::Dir && stream.is_none() { (ty::INDEX_ALLOCATION, "$I30") } else { (ty::DATA, stream.unwrap_or("")) };
+        let pieces = self.pieces(vol, &rec, t, name)?;
+        let Some(first) = pieces.first() else {
+            if e.kind == EntryKind::Dir {
+                return Ok(FileData::Runs { runs: Vec::new(), size: 0 });
+            }
+            return Err(Error::Invalid {
+                code: "no-such-stream",
+                offset: at,
+                message: format!("NTFS: {} (record {}) has no $DATA attribute named {name:?}", e.path, e.id),
+            });
+        };
+        if let Some(v) = &first.resident {
+            return Ok(FileData::Inline(v.clone()));
+        }
+        let nr: Vec<NonResident> = pieces.iter().filter_map(|a| a.non_resident.clone()).collect();
+        if let Some(err) = nr.iter().find_map(|n| n.runs_error.clone()) {
+            return Err(Error::Invalid {
+                code: "ntfs-run-list",
+                offset: at,
+                message: format!("NTFS: the run list of {} is damaged: {err}", e.path),
+            });
+        }
+        let Some(head) = nr.first() else {
+            return Err(Error::Invalid {
+                code: "ntfs-attribute",
+                offset: at,
+                message: format!("NTFS: {}'s data attribute is neither resident nor non-resident", e.path),
+            });
+        };
+        let (size, cu, initialized) = (head.data_size, head.compression_unit, head.initialized_size);
+        if first.flags & 1 != 0 {
+            if cu == 0 || cu > 8 {
+                return Err(Error::Invalid {
+                    code: "ntfs-compression-unit",
+                    offset: at,
+                    message: format!("NTFS: {} is marked compressed but its compression unit is 2^{cu} clusters; it is not read", e.path),
+                });
+            }
+            return Ok(FileData::Compressed { runs: self.runs(&nr), size, unit: self.cluster << cu });
+        }
+        let init = initialized.min(size);
+        let mut runs = self.runs(&nr);
+        // Past the initialized size the data reads as zeros.
+        let mut clipped: Vec<Run> = Vec::new();
+        for r in runs.drain(..) {
+            if r.file_offset >= init {
+                break;
+            }
+            let len = r.len.min(init - r.file_offset);
+            clipped.push(Run { len, ..r });
+        }
+        let end = clipped.last().map_or(0, |r| r.file_offset + r.len);
+        if end < size {
+            clipped.push(Run { file_offset: end, len: size - end, volume_offset: None });
+        }
+        Ok(FileData::Runs { runs: clipped, size })
+    }
+
+    /// The volume label (`$Volume`'s `$VOLUME_NAME`).
+    pub fn label<R: ReadVirtual>(&self, vol: &mut Volume<R>) -> Option<String> {
+        let rec = self.record(vol, 3).ok()?;
+        let v = rec.find(ty::VOLUME_NAME, "")?.resident.as_ref()?;
+        let units: Vec<u16> = v.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+        Some(String::from_utf16_lossy(&units)).filter(|s| !s.is_empty())
+    }
+
+    /// The path of record `n`, from its names' parents (bounded).
+    pub fn path_of<R: ReadVirtual>(&self, vol: &mut Volume<R>, n: u64) -> String {
+        let mut parts = Vec::new();
+        let mut cur = n;
+        for _ in 0..super::MAX_DEPTH {
+            if cur == 5 {
+                break;
+            }
+            let Some(name) = self.record(vol, cur).ok().and_then(|r| r.name()) else {
+                parts.push(format!("<record {cur}>"));
+                break;
+            };
+            parts.push(name.name);
+            if name.parent == cur {
+                break;
+            }
+            cur = name.parent;
+        }
+        parts.reverse();
+        format!("/{}", parts.join("/"))
+    }
+
+    /// What owns byte `offset` of the volume: reads every MFT record's runs.
+    pub fn owner<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, offset: u64) -> Result<Owner> {
+        if let Some(at) = super::in_runs(&self.mft_runs, offset) {
+            let n = at / self.record_size;
+            let path = self.path_of(vol, n);
+            return Ok(Owner { id: Some(0), file_offset: Some(at), ..Owner::structure(format!("MFT record {n} ({path})")) });
+        }
+        let mut found: Option<(u64, u64, bool, String, u32)> = None; // (record, file offset, deleted, stream, type)
+        let cluster = self.cluster;
+        self.each_record(vol, &mut |me, _vol, rec| {
+            for a in &rec.attributes {
+                let Some(nr) = &a.non_resident else { continue };
+                let runs = me.runs(std::slice::from_ref(nr));
+                if let Some(at) = super::in_runs(&runs, offset) {
+                    let base = if rec.base != 0 { rec.base } else { rec.number };
+                    let better = found.as_ref().is_none_or_deleted();
+                    if better {
+                        found = Some((base, at, !rec.in_use(), a.name.clone(), a.ty));
+                    }
+                    if rec.in_use() {
+                        return Ok(false);
+                    }
+                }
+            }
+            Ok(true)
+        })?;
+        let _ = cluster;
+        if let Some((n, at, deleted, stream, t)) = found {
+            let path = self.path_of(vol, n);
+            let rec = self.record(vol, n).ok();
+            let is_dir = rec.as_ref().is_some_and(Record::is_dir) && t == ty::INDEX_ALLOCATION;
+            let what = if t == ty::DATA && !stream.is_empty() { format!("{path}:{stream}") } else { path };
+            return Ok(Owner {
+                kind: if is_dir {
+                    "dir"
+                } else if t == ty::DATA {
+                    "file"
+                } else {
+                    "structure"
+                },
+                what: if t == ty::DATA || is_dir { what } else { format!("{what} (attribute type {t:#x})") },
+                id: Some(n),
+                file_offset: Some(at),
+                deleted,
+            });
+        }
+        // Free or not: the $Bitmap file.
+        let bitmap = self.record(vol, 6).ok().and_then(|r| r.find(ty::DATA, "").and_then(|a| a.non_resident.clone()));
+        if let Some(nr) = bitmap {
+            let c = offset / self.cluster;
+            let runs = self.runs(std::slice::from_ref(&nr));
+            if let Some(Run { volume_offset: Some(v), file_offset, .. }) =
+                runs.iter().find(|r| (c / 8) >= r.file_offset && c / 8 - r.file_offset < r.len).copied()
+            {
+                let mut b = [0u8; 1];
+                vol.read_at(v + c / 8 - file_offset, &mut b)?;
+                if b[0] & (1 << (c % 8)) == 0 {
+                    return Ok(Owner::free(format!("cluster {c}: free")));
+                }
+                return Ok(Owner {
+                    kind: "unknown",
+                    ..Owner::structure(format!("cluster {c}: marked in use in $Bitmap, but no record's runs hold it"))
+                });
+            }
+        }
+        Ok(Owner { kind: "unknown", ..Owner::structure(format!("cluster {}: no record's runs hold it", offset / self.cluster)) })
+    }
+}
+
+trait FoundExt {
+    fn is_none_or_deleted(&self) -> bool;
+}
+
+impl FoundExt for Option<&(u64, u64, bool, String, u32)> {
+    fn is_none_or_deleted(&self) -> bool {
+        self.map_or(true, |f| f.2)
+    }
+}

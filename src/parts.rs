@@ -1,0 +1,1037 @@
+//! Partition tables on the virtual disk: MBR (primaries, the extended/logical chain, the
+//! protective MBR), GPT (the header and entry array with their CRC-32s, the backup header
+//! compared with the primary), or none (a file system from sector 0).
+//!
+//! Findings here carry *virtual disk* byte offsets (the place on the disk, not in a VHD file).
+//! Damage is a finding, never a panic or a hang: the logical chain is followed with a visited
+//! set and a bound, and GPT entry arrays are bounded.
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::fields::{Field, Raw};
+use crate::finding::{Finding, Severity};
+use crate::fs::{self, le16, le32, le64, FsKind, ReadVirtual, Volume};
+use crate::values::hex;
+
+/// Bytes per sector of a VHD's virtual disk.
+pub const SECTOR: u64 = 512;
+/// The most logical partitions followed in an extended partition.
+pub const MAX_LOGICAL: usize = 128;
+/// The most GPT entries read.
+pub const MAX_GPT_ENTRIES: u32 = 4096;
+
+/// Which kind of table the disk has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheme {
+    /// A master boot record.
+    Mbr,
+    /// A GUID partition table (behind a protective MBR).
+    Gpt,
+    /// No table: a file system from sector 0, or nothing recognised.
+    None,
+}
+
+/// What role a partition has in its table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// An MBR primary partition.
+    Primary,
+    /// An MBR extended partition (the container of the logical ones).
+    Extended,
+    /// A logical partition inside the extended one.
+    Logical,
+    /// A GPT entry.
+    Gpt,
+    /// The whole disk (no table).
+    Whole,
+}
+
+/// One partition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Partition {
+    /// Numbered as Linux numbers them: MBR primaries 1-4 by slot, logicals from 5; GPT entry numbers.
+    pub index: u32,
+    /// First sector.
+    pub start_sector: u64,
+    /// Number of sectors.
+    pub sector_count: u64,
+    /// The type: `0x07` for MBR, the type GUID for GPT.
+    #[serde(rename = "type")]
+    pub type_code: String,
+    /// The type in words.
+    pub type_name: &'static str,
+    /// The GPT name.
+    pub name: Option<String>,
+    /// Its role.
+    pub role: Role,
+    /// Virtual byte offset of its table entry.
+    pub entry_offset: Option<u64>,
+    /// True when the start is a multiple of 4 KiB (8 sectors).
+    pub aligned_4k: bool,
+    /// The file system found in it.
+    pub filesystem: Option<FsKind>,
+    /// The volume label.
+    pub label: Option<String>,
+    /// Bytes per cluster (ext: per block).
+    pub cluster_size: Option<u64>,
+    /// Where cluster 2 (FAT) or cluster 0 (NTFS, ext) starts, in bytes from the partition's start.
+    pub data_offset: Option<u64>,
+}
+
+impl Partition {
+    /// Virtual byte offset of the first sector.
+    pub fn offset(&self) -> u64 {
+        self.start_sector.saturating_mul(SECTOR)
+    }
+    /// Length in bytes.
+    pub fn len(&self) -> u64 {
+        self.sector_count.saturating_mul(SECTOR)
+    }
+    /// True when it has no sectors.
+    pub fn is_empty(&self) -> bool {
+        self.sector_count == 0
+    }
+}
+
+/// A structure of the table with its fields (for showing it field by field).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Structure {
+    /// What it is, e.g. `MBR partition entry 1`, `GPT header`.
+    pub name: String,
+    /// Virtual byte offset.
+    pub offset: u64,
+    /// Its fields (offsets are virtual byte offsets).
+    pub fields: Vec<Field>,
+}
+
+/// The partition table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Table {
+    /// The kind of table.
+    pub scheme: Scheme,
+    /// The partitions, in table order (GPT by entry number; MBR primaries, then logicals).
+    pub partitions: Vec<Partition>,
+    /// The GPT disk GUID.
+    pub disk_guid: Option<String>,
+    /// The table's structures, field by field.
+    pub structures: Vec<Structure>,
+    /// What is wrong or worth knowing (offsets are virtual byte offsets).
+    pub findings: Vec<Finding>,
+}
+
+/// CRC-32 (IEEE 802.3, as GPT uses it).
+pub fn crc32(data: &[u8]) -> u32 {
+    static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
+    let t = TABLE.get_or_init(|| {
+        let mut t = [0u32; 256];
+        for (i, e) in t.iter_mut().enumerate() {
+            let mut c = i as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            }
+            *e = c;
+        }
+        t
+    });
+    !data.iter().fold(!0u32, |c, &b| t[((c ^ u32::from(b)) & 0xFF) as usize] ^ (c >> 8))
+}
+
+/// A GUID as text (the first three groups are little-endian on disk).
+pub fn guid(b: &[u8]) -> String {
+    if b.len() < 16 {
+        return String::new();
+    }
+    format!(
+        "{:08x}-{:04x}-{:04x}-{}-{}",
+        le32(b, 0),
+        le16(b, 4),
+        le16(b, 6),
+        hex(&b[8..10]).replace(' ', ""),
+        hex(&b[10..16]).replace(' ', "")
+    )
+}
+
+fn mbr_type_name(t: u8) -> &'static str {
+    match t {
+        0x00 => "empty",
+        0x01 => "FAT12",
+        0x04 => "FAT16 (under 32 MiB)",
+        0x05 => "extended (CHS)",
+        0x06 => "FAT16",
+        0x07 => "NTFS, exFAT or HPFS",
+        0x0B => "FAT32 (CHS)",
+        0x0C => "FAT32 (LBA)",
+        0x0E => "FAT16 (LBA)",
+        0x0F => "extended (LBA)",
+        0x11 | 0x14 | 0x16 | 0x17 | 0x1B | 0x1C | 0x1E => "hidden FAT/NTFS",
+        0x27 => "Windows recovery",
+        0x42 => "Windows dynamic disk (LDM)",
+        0x82 => "Linux swap",
+        0x83 => "Linux",
+        0x85 => "Linux extended",
+        0x8E => "Linux LVM",
+        0xA5 => "FreeBSD",
+        0xA6 => "OpenBSD",
+        0xAF => "Apple HFS+",
+        0xEE => "GPT protective",
+        0xEF => "EFI system",
+        0xFD => "Linux RAID",
+        _ => "unknown",
+    }
+}
+
+fn is_extended(t: u8) -> bool {
+    matches!(t, 0x05 | 0x0F | 0x85)
+}
+
+fn gpt_type_name(g: &str) -> &'static str {
+    match g {
+        "c12a7328-f81f-11d2-ba4b-00a0c93ec93b" => "EFI system",
+        "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7" => "Microsoft basic data",
+        "e3c9e316-0b5c-4db8-817d-f92df00215ae" => "Microsoft reserved",
+        "de94bba4-06d1-4d40-a16a-bfd50179d6ac" => "Windows recovery",
+        "5808c8aa-7e8f-42e0-85d2-e1e90434cfb3" => "Windows LDM metadata",
+        "af9b60a0-1431-4f62-bc68-3311714a69ad" => "Windows LDM data",
+        "0fc63daf-8483-4772-8e79-3d69d8477de4" => "Linux filesystem",
+        "0657fd6d-a4ab-4c43-84e5-0933c84b4f4f" => "Linux swap",
+        "e6d6d379-f507-44c2-a23c-238f2a3df928" => "Linux LVM",
+        "4f68bce3-e8cd-4db1-96e7-fbcaf984b709" => "Linux root (x86-64)",
+        "933ac7e1-2eb4-4f13-b844-0e14e2aef915" => "Linux home",
+        "21686148-6449-6e6f-744e-656564454649" => "BIOS boot",
+        "48465300-0000-11aa-aa11-00306543ecac" => "Apple HFS+",
+        _ => "unknown",
+    }
+}
+
+/// Reads the partition table of the disk `src`, and what file system each partition holds.
+pub fn read<R: ReadVirtual>(src: &mut R) -> Result<Table> {
+    let size = src.size();
+    let sectors = size / SECTOR;
+    let mut t = Table { scheme: Scheme::None, partitions: Vec::new(), disk_guid: None, structures: Vec::new(), findings: Vec::new() };
+    if size < SECTOR {
+        return Ok(t);
+    }
+    let mut mbr = vec![0u8; 512];
+    src.read_virtual(0, &mut mbr)?;
+    // A file system's boot sector at sector 0 (it may end in 55 AA too): no table.
+    let mut head = vec![0u8; 2048.min(size) as usize];
+    src.read_virtual(0, &mut head)?;
+    let whole_fs = fs::probe_bytes(&head);
+    if mbr[510..512] != [0x55, 0xAA] || whole_fs.is_some_and(|k| !matches!(k, FsKind::Ext2 | FsKind::Ext3 | FsKind::Ext4)) {
+        if whole_fs.is_none() && mbr[510..512] != [0x55, 0xAA] {
+            t.findings.push(Finding::info(
+                "no-partition-table",
+                510,
+                "sector 0 ends without the boot signature 55 AA and holds no file system this viewer recognises: the disk has no partition table",
+            ));
+        }
+        if whole_fs.is_some() {
+            t.partitions.push(Partition {
+                index: 0,
+                start_sector: 0,
+                sector_count: sectors,
+                type_code: String::new(),
+                type_name: "whole disk",
+                name: None,
+                role: Role::Whole,
+                entry_offset: None,
+                aligned_4k: true,
+                filesystem: None,
+                label: None,
+                cluster_size: None,
+                data_offset: None,
+            });
+        }
+        identify(src, &mut t);
+        return Ok(t);
+    }
+    t.scheme = Scheme::Mbr;
+    let entries = mbr_entries(&mbr, 0);
+    let mut s = Structure { name: "MBR".into(), offset: 0, fields: Vec::new() };
+    s.fields.push(Raw { base: 0, bytes: &mbr }.row(
+        (0x1B8, 4),
+        "disk_signature",
+        "Disk signature",
+        format!("{:08x}", le32(&mbr, 0x1B8)),
+        "a number Windows uses to tell disks apart",
+        true,
+    ));
+    s.fields.push(Raw { base: 0, bytes: &mbr }.row(
+        (510, 2),
+        "boot_signature",
+        "Boot signature",
+        "55 AA".into(),
+        "marks a valid MBR",
+        true,
+    ));
+    t.structures.push(s);
+    for (slot, e) in entries.iter().enumerate() {
+        t.structures.push(entry_structure(&mbr, 0, slot, &format!("MBR partition entry {}", slot + 1)));
+        if e.ty == 0 {
+            if e.start != 0 || e.count != 0 {
+                t.findings.push(Finding::warning(
+                    "mbr-empty-entry-nonzero",
+                    e.at,
+                    format!("MBR entry {} has type 0 (empty) but a start or size; it is ignored", slot + 1),
+                ));
+            }
+            continue;
+        }
+        if e.status != 0 && e.status != 0x80 {
+            t.findings.push(Finding::warning(
+                "mbr-status",
+                e.at,
+                format!("MBR entry {}'s status byte is {:#04x}; only 0x00 and 0x80 (bootable) are defined", slot + 1, e.status),
+            ));
+        }
+    }
+    if entries.iter().any(|e| e.ty == 0xEE) {
+        if entries.iter().any(|e| e.ty != 0xEE && e.ty != 0) {
+            t.findings.push(Finding::warning(
+                "gpt-hybrid",
+                0x1BE,
+                "the MBR has a GPT protective entry and other partitions too (a hybrid MBR): the GPT is read, the other MBR entries are only shown",
+            ));
+        }
+        if let Some(p) = entries.iter().find(|e| e.ty == 0xEE) {
+            let want = (sectors - 1).min(0xFFFF_FFFF);
+            // Windows writes 0xFFFFFFFF whatever the disk's size; that is common, not worth a note.
+            if p.start != 1 || u64::from(p.count) != want && p.count != 0xFFFF_FFFF {
+                t.findings.push(Finding::info(
+                    "gpt-protective-size",
+                    p.at,
+                    format!(
+                        "the protective MBR entry covers sectors {}..{} ({} sectors); the specification asks for sector 1 to the disk's end ({want} sectors)",
+                        p.start,
+                        u64::from(p.start) + u64::from(p.count),
+                        p.count
+                    ),
+                ));
+            }
+        }
+        t.scheme = Scheme::Gpt;
+        read_gpt(src, sectors, &mut t)?;
+    } else {
+        read_mbr_partitions(src, sectors, &entries, &mut t)?;
+    }
+    check_layout(sectors, &mut t);
+    identify(src, &mut t);
+    Ok(t)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct MbrEntry {
+    status: u8,
+    ty: u8,
+    start: u32,
+    count: u32,
+    at: u64,
+}
+
+fn mbr_entries(sector: &[u8], base: u64) -> [MbrEntry; 4] {
+    let e = |i: usize| {
+        let o = 0x1BE + 16 * i;
+        MbrEntry { status: sector[o], ty: sector[o + 4], start: le32(sector, o + 8), count: le32(sector, o + 12), at: base + o as u64 }
+    };
+    [e(0), e(1), e(2), e(3)]
+}
+
+fn chs(b: &[u8]) -> String {
+    let (h, s, c) = (b[0], b[1] & 0x3F, u16::from(b[1] & 0xC0) << 2 | u16::from(b[2]));
+    format!("cylinder {c}, head {h}, sector {s}")
+}
+
+fn entry_structure(sector: &[u8], base: u64, slot: usize, name: &str) -> Structure {
+    let o = 0x1BE + 16 * slot;
+    let r = &sector[o..o + 16];
+    let b = base + o as u64;
+    let ty = r[4];
+    Structure {
+        name: name.into(),
+        offset: b,
+        fields: vec![
+            Raw { base: b, bytes: r }.row(
+                (0, 1),
+                "status",
+                "Status",
+                if r[0] == 0x80 { "0x80 (bootable)".into() } else { format!("{:#04x}", r[0]) },
+                "0x80 marks the partition the BIOS boots; 0x00 otherwise",
+                r[0] == 0 || r[0] == 0x80,
+            ),
+            Raw { base: b, bytes: r }.row(
+                (1, 3),
+                "chs_first",
+                "First sector (CHS)",
+                chs(&r[1..4]),
+                "the first sector as cylinder/head/sector; modern systems use the LBA field instead",
+                true,
+            ),
+            Raw { base: b, bytes: r }.row(
+                (4, 1),
+                "partition_type",
+                "Partition type",
+                format!("{ty:#04x} ({})", mbr_type_name(ty)),
+                "what the partition holds, by convention",
+                true,
+            ),
+            Raw { base: b, bytes: r }.row(
+                (5, 3),
+                "chs_last",
+                "Last sector (CHS)",
+                chs(&r[5..8]),
+                "the last sector as cylinder/head/sector",
+                true,
+            ),
+            Raw { base: b, bytes: r }.row(
+                (8, 4),
+                "first_lba",
+                "First sector (LBA)",
+                le32(r, 8).to_string(),
+                "where the partition starts, in sectors (relative to the table for logical partitions)",
+                true,
+            ),
+            Raw { base: b, bytes: r }.row(
+                (12, 4),
+                "sector_count",
+                "Sectors",
+                le32(r, 12).to_string(),
+                "how many sectors the partition has",
+                true,
+            ),
+        ],
+    }
+}
+
+fn part(index: u32, start: u64, count: u64, ty: u8, role: Role, at: u64) -> Partition {
+    Partition {
+        index,
+        start_sector: start,
+        sector_count: count,
+        type_code: format!("{ty:#04x}"),
+        type_name: mbr_type_name(ty),
+        name: None,
+        role,
+        entry_offset: Some(at),
+        aligned_4k: start % 8 == 0,
+        filesystem: None,
+        label: None,
+        cluster_size: None,
+        data_offset: None,
+    }
+}
+
+fn read_mbr_partitions<R: ReadVirtual>(src: &mut R, sectors: u64, entries: &[MbrEntry; 4], t: &mut Table) -> Result<()> {
+    let mut extended = None;
+    for (slot, e) in entries.iter().enumerate() {
+        if e.ty == 0 {
+            continue;
+        }
+        let role = if is_extended(e.ty) { Role::Extended } else { Role::Primary };
+        t.partitions.push(part(slot as u32 + 1, u64::from(e.start), u64::from(e.count), e.ty, role, e.at));
+        if role == Role::Extended {
+            if extended.is_some() {
+                t.findings.push(Finding::error(
+                    "mbr-multiple-extended",
+                    e.at,
+                    format!("MBR entry {} is a second extended partition; only the first is followed", slot + 1),
+                ));
+            } else {
+                extended = Some((u64::from(e.start), u64::from(e.count)));
+            }
+        }
+    }
+    let Some((ext_start, ext_count)) = extended else { return Ok(()) };
+    // The chain of extended boot records: each holds one logical partition (relative to that
+    // EBR) and a link to the next EBR (relative to the extended partition's start).
+    let mut seen = std::collections::HashSet::new();
+    let mut ebr = ext_start;
+    let mut index = 5u32;
+    let mut from = entries.iter().find(|e| is_extended(e.ty)).map_or(0, |e| e.at);
+    loop {
+        if !seen.insert(ebr) {
+            t.findings.push(Finding::error(
+                "ebr-loop",
+                from,
+                format!("the chain of extended boot records loops: the link at byte {from:#x} points back to the EBR at sector {ebr}, already read; the chain is cut there"),
+            ));
+            break;
+        }
+        if seen.len() > MAX_LOGICAL {
+            t.findings.push(Finding::error(
+                "ebr-too-many",
+                from,
+                format!("the extended partition has more than {MAX_LOGICAL} logical partitions; the rest are not read"),
+            ));
+            break;
+        }
+        if ebr >= sectors || ebr < ext_start || ebr >= ext_start.saturating_add(ext_count) {
+            t.findings.push(Finding::error(
+                "ebr-outside",
+                from,
+                format!("the link at byte {from:#x} points to an extended boot record at sector {ebr}, outside the extended partition (sectors {ext_start}..{}) or past the disk's end", ext_start + ext_count),
+            ));
+            break;
+        }
+        let base = ebr * SECTOR;
+        let mut sec = vec![0u8; 512];
+        src.read_virtual(base, &mut sec)?;
+        if sec[510..512] != [0x55, 0xAA] {
+            t.findings.push(Finding::error(
+                "ebr-signature",
+                base + 510,
+                format!("the extended boot record at sector {ebr} lacks the signature 55 AA; the logical partitions end here"),
+            ));
+            break;
+        }
+        let es = mbr_entries(&sec, base);
+        t.structures.push(entry_structure(&sec, base, 0, &format!("EBR at sector {ebr}: logical partition {index}")));
+        t.structures.push(entry_structure(&sec, base, 1, &format!("EBR at sector {ebr}: link to the next EBR")));
+        if es[0].ty != 0 && es[0].count != 0 {
+            let start = ebr + u64::from(es[0].start);
+            t.partitions.push(part(index, start, u64::from(es[0].count), es[0].ty, Role::Logical, es[0].at));
+            if start + u64::from(es[0].count) > ext_start + ext_count {
+                t.findings.push(Finding::error(
+                    "logical-outside",
+                    es[0].at,
+                    format!(
+                        "logical partition {index} (sectors {start}..{}) reaches past the end of the extended partition (sector {})",
+                        start + u64::from(es[0].count),
+                        ext_start + ext_count
+                    ),
+                ));
+            }
+            index += 1;
+        }
+        if es[2].ty != 0 || es[3].ty != 0 {
+            t.findings.push(Finding::warning(
+                "ebr-extra-entries",
+                base + 0x1DE,
+                format!(
+                    "the extended boot record at sector {ebr} uses its third or fourth entry, which EBRs leave empty; they are ignored"
+                ),
+            ));
+        }
+        if es[1].ty == 0 || es[1].start == 0 && es[1].count == 0 {
+            break;
+        }
+        from = es[1].at;
+        ebr = ext_start + u64::from(es[1].start);
+    }
+    Ok(())
+}
+
+struct GptHeader {
+    at: u64,
+    raw: Vec<u8>,
+    crc_ok: bool,
+    current: u64,
+    backup: u64,
+    first_usable: u64,
+    last_usable: u64,
+    disk_guid: String,
+    entries_lba: u64,
+    count: u32,
+    entry_size: u32,
+    entries_crc: u32,
+}
+
+fn parse_gpt_header(sec: &[u8], at: u64) -> Option<GptHeader> {
+    if &sec[..8] != b"EFI PART" {
+        return None;
+    }
+    let hsize = le32(sec, 12) as usize;
+    let crc_ok = (92..=512).contains(&hsize) && {
+        let mut h = sec[..hsize].to_vec();
+        h[16..20].fill(0);
+        crc32(&h) == le32(sec, 16)
+    };
+    Some(GptHeader {
+        at,
+        raw: sec.to_vec(),
+        crc_ok,
+        current: le64(sec, 24),
+        backup: le64(sec, 32),
+        first_usable: le64(sec, 40),
+        last_usable: le64(sec, 48),
+        disk_guid: guid(&sec[56..72]),
+        entries_lba: le64(sec, 72),
+        count: le32(sec, 80),
+        entry_size: le32(sec, 84),
+        entries_crc: le32(sec, 88),
+    })
+}
+
+fn header_structure(h: &GptHeader, name: &str) -> Structure {
+    let r = &h.raw;
+    let b = h.at;
+    let hsize = le32(r, 12);
+    Structure {
+        name: name.into(),
+        offset: b,
+        fields: vec![
+            Raw { base: b, bytes: r }.row((0, 8), "signature", "Signature", "EFI PART".into(), "marks a GPT header", true),
+            Raw { base: b, bytes: r }.row(
+                (8, 4),
+                "revision",
+                "Revision",
+                format!("{}.{}", le16(r, 10), le16(r, 8)),
+                "the GPT version (1.0)",
+                true,
+            ),
+            Raw { base: b, bytes: r }.row(
+                (12, 4),
+                "header_size",
+                "Header size",
+                hsize.to_string(),
+                "bytes covered by the header CRC (92)",
+                (92..=512).contains(&hsize),
+            ),
+            Raw { base: b, bytes: r }.row(
+                (16, 4),
+                "header_crc32",
+                "Header CRC-32",
+                format!("{:08x} ({})", le32(r, 16), if h.crc_ok { "good" } else { "WRONG" }),
+                "CRC-32 of the header with this field zeroed",
+                h.crc_ok,
+            ),
+            Raw { base: b, bytes: r }.row(
+                (24, 8),
+                "current_lba",
+                "This header's sector",
+                h.current.to_string(),
+                "the sector this header is in",
+                h.current * SECTOR == b,
+            ),
+            Raw { base: b, bytes: r }.row(
+                (32, 8),
+                "backup_lba",
+                "Other header's sector",
+                h.backup.to_string(),
+                "where the other copy of the header is (the primary names the backup and the backup the primary)",
+                true,
+            ),
+            Raw { base: b, bytes: r }.row(
+                (40, 8),
+                "first_usable_lba",
+                "First usable sector",
+                h.first_usable.to_string(),
+                "partitions may start here",
+                true,
+            ),
+            Raw { base: b, bytes: r }.row(
+                (48, 8),
+                "last_usable_lba",
+                "Last usable sector",
+                h.last_usable.to_string(),
+                "partitions must end by here",
+                true,
+            ),
+            Raw { base: b, bytes: r }.row((56, 16), "disk_guid", "Disk GUID", h.disk_guid.clone(), "the disk's unique id", true),
+            Raw { base: b, bytes: r }.row(
+                (72, 8),
+                "entries_lba",
+                "Entry array sector",
+                h.entries_lba.to_string(),
+                "where the partition entries start",
+                true,
+            ),
+            Raw { base: b, bytes: r }.row(
+                (80, 4),
+                "entry_count",
+                "Entries",
+                h.count.to_string(),
+                "how many entries the array has (128 usually)",
+                h.count <= MAX_GPT_ENTRIES,
+            ),
+            Raw { base: b, bytes: r }.row(
+                (84, 4),
+                "entry_size",
+                "Entry size",
+                h.entry_size.to_string(),
+                "bytes per entry (128 usually)",
+                h.entry_size >= 128 && h.entry_size % 8 == 0,
+            ),
+            Raw { base: b, bytes: r }.row(
+                (88, 4),
+                "entries_crc32",
+                "Entry array CRC-32",
+                format!("{:08x}", h.entries_crc),
+                "CRC-32 of the whole entry array",
+                true,
+            ),
+        ],
+    }
+}
+
+fn read_gpt<R: ReadVirtual>(src: &mut R, sectors: u64, t: &mut Table) -> Result<()> {
+    let mut sec = vec![0u8; 512];
+    src.read_virtual(SECTOR, &mut sec)?;
+    let primary = parse_gpt_header(&sec, SECTOR);
+    let backup_lba = primary.as_ref().map(|p| p.backup).filter(|b| *b > 1 && *b < sectors).unwrap_or(sectors - 1);
+    let mut bsec = vec![0u8; 512];
+    src.read_virtual(backup_lba * SECTOR, &mut bsec)?;
+    let mut backup = parse_gpt_header(&bsec, backup_lba * SECTOR);
+    if backup.is_none() && backup_lba != sectors - 1 {
+        src.read_virtual((sectors - 1) * SECTOR, &mut bsec)?;
+        backup = parse_gpt_header(&bsec, (sectors - 1) * SECTOR);
+    }
+    match &primary {
+        None => t.findings.push(Finding::error(
+            "gpt-signature",
+            SECTOR,
+            "the protective MBR announces a GPT, but sector 1 does not start with \"EFI PART\"",
+        )),
+        Some(p) if !p.crc_ok => t.findings.push(Finding::error(
+            "gpt-header-crc",
+            SECTOR + 16,
+            format!("the primary GPT header's CRC-32 is wrong (stored {:08x}): the header is damaged", le32(&p.raw, 16)),
+        )),
+        _ => {}
+    }
+    match &backup {
+        None => t.findings.push(Finding::error(
+            "gpt-backup-missing",
+            backup_lba * SECTOR,
+            format!("there is no backup GPT header at sector {backup_lba} (the disk's last sector holds none either)"),
+        )),
+        Some(b) if !b.crc_ok => t.findings.push(Finding::error(
+            "gpt-backup-crc",
+            b.at + 16,
+            format!("the backup GPT header's CRC-32 is wrong (stored {:08x})", le32(&b.raw, 16)),
+        )),
+        _ => {}
+    }
+    if let Some(p) = &primary {
+        t.structures.push(header_structure(p, "GPT header (primary)"));
+        if p.backup != sectors - 1 {
+            t.findings.push(Finding::warning(
+                "gpt-backup-not-last",
+                SECTOR + 32,
+                format!("the primary header puts the backup header at sector {}, not at the disk's last sector {}: the disk may have been resized", p.backup, sectors - 1),
+            ));
+        }
+    }
+    if let Some(b) = &backup {
+        t.structures.push(header_structure(b, "GPT header (backup)"));
+    }
+    if let (Some(p), Some(b)) = (&primary, &backup) {
+        let mut diffs = Vec::new();
+        if p.disk_guid != b.disk_guid {
+            diffs.push("disk GUID");
+        }
+        if p.first_usable != b.first_usable || p.last_usable != b.last_usable {
+            diffs.push("usable sectors");
+        }
+        if p.count != b.count || p.entry_size != b.entry_size {
+            diffs.push("entry count or size");
+        }
+        if p.entries_crc != b.entries_crc {
+            diffs.push("entry array CRC-32");
+        }
+        if p.current != b.backup || b.current != p.backup {
+            diffs.push("the sectors each names for the other");
+        }
+        if !diffs.is_empty() {
+            t.findings.push(Finding::error(
+                "gpt-backup-differs",
+                b.at,
+                format!("the backup GPT header differs from the primary in: {}", diffs.join(", ")),
+            ));
+        }
+    }
+    // Use the primary if its CRC is good, else the backup.
+    let use_backup = !primary.as_ref().is_some_and(|p| p.crc_ok) && backup.as_ref().is_some_and(|b| b.crc_ok);
+    let Some(h) = (if use_backup { backup.as_ref() } else { primary.as_ref().or(backup.as_ref()) }) else { return Ok(()) };
+    if use_backup {
+        t.findings.push(Finding::warning("gpt-using-backup", h.at, "the partitions are read through the backup GPT header"));
+    }
+    t.disk_guid = Some(h.disk_guid.clone());
+    if h.entry_size < 128 || h.entry_size % 8 != 0 || h.entry_size > 4096 {
+        t.findings.push(Finding::error(
+            "gpt-entry-size",
+            h.at + 84,
+            format!("the GPT entry size is {}; it must be a multiple of 8 of at least 128", h.entry_size),
+        ));
+        return Ok(());
+    }
+    let mut count = h.count;
+    if count > MAX_GPT_ENTRIES {
+        t.findings.push(Finding::error(
+            "gpt-too-many-entries",
+            h.at + 80,
+            format!("the GPT claims {count} entries; only the first {MAX_GPT_ENTRIES} are read"),
+        ));
+        count = MAX_GPT_ENTRIES;
+    }
+    let bytes = u64::from(count) * u64::from(h.entry_size);
+    if h.entries_lba >= sectors || h.entries_lba.saturating_mul(SECTOR).saturating_add(bytes) > sectors * SECTOR {
+        t.findings.push(Finding::error(
+            "gpt-entries-outside",
+            h.at + 72,
+            format!("the GPT entry array at sector {} reaches past the disk's end", h.entries_lba),
+        ));
+        return Ok(());
+    }
+    let mut arr = vec![0u8; bytes as usize];
+    src.read_virtual(h.entries_lba * SECTOR, &mut arr)?;
+    if count == h.count && crc32(&arr) != h.entries_crc {
+        t.findings.push(Finding::error(
+            "gpt-entries-crc",
+            h.at + 88,
+            format!("the GPT entry array's CRC-32 is {:08x}, the header says {:08x}: the entries are damaged", crc32(&arr), h.entries_crc),
+        ));
+    }
+    // The backup's own entry array, compared.
+    if let (Some(p), Some(b)) = (&primary, &backup) {
+        if !use_backup
+            && b.count == p.count
+            && b.entry_size == p.entry_size
+            && b.entries_lba < sectors
+            && b.entries_lba.saturating_mul(SECTOR).saturating_add(bytes) <= sectors * SECTOR
+        {
+            let mut barr = vec![0u8; bytes as usize];
+            src.read_virtual(b.entries_lba * SECTOR, &mut barr)?;
+            if barr != arr {
+                t.findings.push(Finding::error(
+                    "gpt-backup-entries-differ",
+                    b.entries_lba * SECTOR,
+                    "the backup GPT entry array differs from the primary's",
+                ));
+            }
+        }
+    }
+    for i in 0..count as usize {
+        let e = &arr[i * h.entry_size as usize..(i + 1) * h.entry_size as usize];
+        if e[..16].iter().all(|b| *b == 0) {
+            continue;
+        }
+        let at = h.entries_lba * SECTOR + (i * h.entry_size as usize) as u64;
+        let ty = guid(&e[..16]);
+        let (first, last) = (le64(e, 32), le64(e, 40));
+        let units: Vec<u16> = e[56..128].chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).take_while(|c| *c != 0).collect();
+        let name = String::from_utf16_lossy(&units);
+        t.structures.push(Structure {
+            name: format!("GPT entry {}", i + 1),
+            offset: at,
+            fields: vec![
+                Raw { base: at, bytes: e }.row(
+                    (0, 16),
+                    "type_guid",
+                    "Type GUID",
+                    format!("{ty} ({})", gpt_type_name(&ty)),
+                    "what the partition holds",
+                    true,
+                ),
+                Raw { base: at, bytes: e }.row((16, 16), "unique_guid", "Unique GUID", guid(&e[16..32]), "this partition's own id", true),
+                Raw { base: at, bytes: e }.row(
+                    (32, 8),
+                    "first_lba",
+                    "First sector",
+                    first.to_string(),
+                    "where the partition starts",
+                    first >= h.first_usable,
+                ),
+                Raw { base: at, bytes: e }.row(
+                    (40, 8),
+                    "last_lba",
+                    "Last sector",
+                    last.to_string(),
+                    "where it ends (inclusive)",
+                    last >= first && last <= h.last_usable,
+                ),
+                Raw { base: at, bytes: e }.row(
+                    (48, 8),
+                    "attributes",
+                    "Attributes",
+                    format!("{:#018x}", le64(e, 48)),
+                    "bit 0 required by the platform, bit 60 read-only, bit 62 hidden, bit 63 no drive letter (Microsoft)",
+                    true,
+                ),
+                Raw { base: at, bytes: e }.row((56, 72), "name", "Name", name.clone(), "the partition's name, UTF-16", true),
+            ],
+        });
+        if last < first {
+            t.findings.push(Finding::error(
+                "gpt-entry-range",
+                at + 32,
+                format!("GPT entry {} ends (sector {last}) before it starts (sector {first})", i + 1),
+            ));
+            continue;
+        }
+        if first < h.first_usable || last > h.last_usable {
+            t.findings.push(Finding::error(
+                "gpt-entry-outside-usable",
+                at + 32,
+                format!(
+                    "GPT entry {} (sectors {first}..={last}) lies outside the usable sectors {}..={}",
+                    i + 1,
+                    h.first_usable,
+                    h.last_usable
+                ),
+            ));
+        }
+        t.partitions.push(Partition {
+            index: i as u32 + 1,
+            start_sector: first,
+            sector_count: last - first + 1,
+            type_name: gpt_type_name(&ty),
+            type_code: ty,
+            name: Some(name),
+            role: Role::Gpt,
+            entry_offset: Some(at),
+            aligned_4k: first % 8 == 0,
+            filesystem: None,
+            label: None,
+            cluster_size: None,
+            data_offset: None,
+        });
+    }
+    Ok(())
+}
+
+/// Partitions past the disk's end, overlapping each other, not 4 KiB aligned.
+fn check_layout(sectors: u64, t: &mut Table) {
+    let parts: Vec<&Partition> = t.partitions.iter().filter(|p| p.role != Role::Extended).collect();
+    for p in &t.partitions {
+        let at = p.entry_offset.unwrap_or(0);
+        if p.sector_count == 0 {
+            t.findings.push(Finding::warning("part-empty", at, format!("partition {} has 0 sectors", p.index)));
+        }
+        if p.start_sector.saturating_add(p.sector_count) > sectors {
+            t.findings.push(Finding::error(
+                "part-past-end",
+                at,
+                format!(
+                    "partition {} (sectors {}..{}) reaches past the disk's end at sector {sectors}: its last {} sectors do not exist",
+                    p.index,
+                    p.start_sector,
+                    p.start_sector.saturating_add(p.sector_count),
+                    p.start_sector.saturating_add(p.sector_count) - sectors
+                ),
+            ));
+        }
+        if p.role != Role::Extended && !p.aligned_4k {
+            t.findings.push(Finding::new(
+                Severity::Info,
+                "part-unaligned",
+                Some(at),
+                format!(
+                    "partition {} starts at sector {} ({:#x}), not on a 4 KiB boundary: each of its 4 KiB clusters spans two bytes of a sector bitmap, and one cluster per block straddles two VHD blocks",
+                    p.index,
+                    p.start_sector,
+                    p.start_sector * SECTOR
+                ),
+            ));
+        }
+    }
+    let mut overlaps = Vec::new();
+    for (i, a) in parts.iter().enumerate() {
+        for b in &parts[i + 1..] {
+            let (ae, be) = (a.start_sector.saturating_add(a.sector_count), b.start_sector.saturating_add(b.sector_count));
+            if a.sector_count > 0 && b.sector_count > 0 && a.start_sector < be && b.start_sector < ae {
+                overlaps.push(Finding::error(
+                    "parts-overlap",
+                    b.entry_offset.unwrap_or(0),
+                    format!(
+                        "partitions {} (sectors {}..{ae}) and {} (sectors {}..{be}) overlap",
+                        a.index, a.start_sector, b.index, b.start_sector
+                    ),
+                ));
+            }
+        }
+    }
+    t.findings.extend(overlaps.into_iter().take(64));
+}
+
+/// Finds each partition's file system, label and cluster size.
+fn identify<R: ReadVirtual>(src: &mut R, t: &mut Table) {
+    for p in &mut t.partitions {
+        if p.role == Role::Extended || p.sector_count == 0 {
+            continue;
+        }
+        let mut vol = Volume::new(&mut *src, p.offset(), p.len());
+        p.filesystem = fs::probe(&mut vol);
+        if let Ok(Some(mut f)) = fs::FileSystem::open(&mut vol) {
+            p.cluster_size = Some(f.cluster_size());
+            p.label = f.label(&mut vol);
+            p.data_offset = Some(match &f {
+                fs::FileSystem::Fat(fat) => fat.bpb.data_offset(),
+                _ => 0,
+            });
+        }
+    }
+}
+
+/// Where one cluster of a partition falls in a VHD's sector bitmaps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClusterPlace {
+    /// The cluster.
+    pub cluster: u64,
+    /// Its first and last virtual sectors.
+    pub first_sector: u64,
+    /// The last sector (inclusive).
+    pub last_sector: u64,
+    /// Per block it touches: (block, bitmap byte, mask of the bits in it), in order.
+    pub bits: Vec<(u64, u64, u8)>,
+    /// True when the cluster straddles two blocks.
+    pub straddles_blocks: bool,
+}
+
+/// Where cluster `cluster` (counted from the data area at `data_offset` bytes into a partition
+/// starting at `start_sector`, `cluster_size` bytes each; FAT's first is cluster 2) falls in
+/// the sector bitmaps of blocks of `block_size` bytes: the seed's alignment question.
+pub fn cluster_place(
+    start_sector: u64,
+    data_offset: u64,
+    cluster_size: u64,
+    first_cluster: u64,
+    cluster: u64,
+    block_size: u64,
+) -> ClusterPlace {
+    let per = (cluster_size / SECTOR).max(1);
+    let first = start_sector + data_offset / SECTOR + cluster.saturating_sub(first_cluster) * per;
+    let last = first + per - 1;
+    let spb = (block_size / SECTOR).max(1);
+    let mut bits: Vec<(u64, u64, u8)> = Vec::new();
+    for s in first..=last {
+        let (block, within) = (s / spb, s % spb);
+        let (byte, mask) = (within / 8, 0x80u8 >> (within % 8));
+        match bits.last_mut() {
+            Some(b) if b.0 == block && b.1 == byte => b.2 |= mask,
+            _ => bits.push((block, byte, mask)),
+        }
+    }
+    ClusterPlace { cluster, first_sector: first, last_sector: last, straddles_blocks: first / spb != last / spb, bits }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{cluster_place, crc32};
+
+    #[test]
+    fn crc32_check_value() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    }
+
+    /// The seed's complaint: a partition at sector 63 with 4 KiB clusters; the first cluster
+    /// covers sectors 63..=70, bit 0x01 of bitmap byte 7 and bits 0xFE of byte 8.
+    #[test]
+    fn a_cluster_of_a_partition_at_63_spans_two_bitmap_bytes() {
+        let p = cluster_place(63, 0, 4096, 0, 0, 2 << 20);
+        assert_eq!((p.first_sector, p.last_sector), (63, 70));
+        assert_eq!(p.bits, vec![(0, 7, 0x01), (0, 8, 0xFE)]);
+        assert!(!p.straddles_blocks);
+        // The cluster holding the block boundary (sector 4096) straddles blocks 0 and 1.
+        let k = (4096 - 63) / 8;
+        let p = cluster_place(63, 0, 4096, 0, k, 2 << 20);
+        assert!(p.straddles_blocks, "{p:?}");
+        assert_eq!(p.bits.first().map(|b| b.0), Some(0));
+        assert_eq!(p.bits.last().map(|b| (b.0, b.1)), Some((1, 0)));
+        // Aligned at 2048: one byte per cluster, none straddles.
+        let p = cluster_place(2048, 0, 4096, 0, 5, 2 << 20);
+        assert_eq!(p.bits, vec![(0, (2048 + 40) / 8, 0xFF)]);
+    }
+}

@@ -1,0 +1,272 @@
+//! Damaged and hostile partition tables and file systems: each is a finding or an error with its
+//! offset, never a panic or a hang. The cases make the second table of
+//! `docs/hostile-inputs.md` (`UPDATE_HOSTILE_TABLE=1 cargo test --test files_hostile` rewrites
+//! it); the test fails when it drifts.
+
+mod common;
+use common::*;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use vhd_viewer::values::Uuid;
+use vhd_viewer::writer::DiskBuilder;
+
+/// The marker before this table in docs/hostile-inputs.md (tests/hostile.rs owns what is above).
+const MARK: &str = "\n## Partition tables and file systems\n";
+
+const SIZE: u64 = 8 << 20;
+
+/// CRC-32 (IEEE), bit by bit: written here, not taken from the core.
+fn crc32(data: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &b in data {
+        c ^= u32::from(b);
+        for _ in 0..8 {
+            c = if c & 1 != 0 { (c >> 1) ^ 0xEDB8_8320 } else { c >> 1 };
+        }
+    }
+    !c
+}
+
+fn le32(b: &mut [u8], at: usize, v: u32) {
+    b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+fn mbr_entry(d: &mut [u8], slot: usize, ty: u8, start: u32, count: u32) {
+    let o = 0x1BE + 16 * slot;
+    d[o + 4] = ty;
+    le32(d, o + 8, start);
+    le32(d, o + 12, count);
+    d[510] = 0x55;
+    d[511] = 0xAA;
+}
+
+/// A GPT disk made by sgdisk (one partition), as raw bytes.
+fn sgdisk_disk(dir: &Path) -> Vec<u8> {
+    let raw = dir.join("gpt.raw");
+    std::fs::write(&raw, vec![0u8; SIZE as usize]).unwrap();
+    run_ok(
+        Command::new("sgdisk")
+            .args([
+                "-U",
+                "11111111-2222-3333-4444-555555555555",
+                "-n",
+                "1:2048:+4M",
+                "-t",
+                "1:0700",
+                "-u",
+                "1:66666666-7777-8888-9999-aaaaaaaaaaaa",
+            ])
+            .arg(&raw),
+    );
+    std::fs::read(&raw).unwrap()
+}
+
+/// Recomputes the GPT header CRC of the header at `at`.
+fn fix_gpt_crc(d: &mut [u8], at: usize) {
+    le32(d, at + 16, 0);
+    let c = crc32(&d[at..at + 92]);
+    le32(d, at + 16, c);
+}
+
+/// A FAT16 disk (no table) with a file of three clusters, `/three.bin`, made by mkfs.vfat + mtools.
+fn fat_disk(dir: &Path) -> (Vec<u8>, usize) {
+    let raw = dir.join("fat.raw");
+    std::fs::write(&raw, vec![0u8; SIZE as usize]).unwrap();
+    run_ok(Command::new("mkfs.vfat").args(["-F", "16", "-s", "1", "-i", "12345678"]).arg(&raw));
+    std::fs::write(dir.join("three.bin"), vec![0x5a; 5000]).unwrap();
+    run_ok(Command::new("mcopy").env("MTOOLS_SKIP_CHECK", "1").arg("-i").arg(&raw).arg(dir.join("three.bin")).arg("::/three.bin"));
+    let d = std::fs::read(&raw).unwrap();
+    let reserved = u16::from_le_bytes([d[14], d[15]]) as usize * 512;
+    (d, reserved)
+}
+
+struct Case {
+    name: &'static str,
+    what: &'static str,
+    disk: Vec<u8>,
+    /// The command, after the disk's path.
+    args: Vec<&'static str>,
+    /// What the output must contain (a finding code, or words of the error).
+    expect: &'static str,
+}
+
+fn cases(dir: &Path) -> Vec<Case> {
+    let mut v = Vec::new();
+    let blank = vec![0u8; SIZE as usize];
+    // MBR: an extended partition whose EBR links to itself.
+    let mut d = blank.clone();
+    mbr_entry(&mut d, 0, 0x05, 2048, 8192);
+    let ebr = 2048 * 512;
+    mbr_entry(&mut d[ebr..ebr + 512], 0, 0x83, 2048, 100);
+    mbr_entry(&mut d[ebr..ebr + 512], 1, 0x05, 0, 100);
+    v.push(Case {
+        name: "ebr-loop",
+        what: "an extended boot record whose link points back at itself",
+        disk: d,
+        args: vec!["parts"],
+        expect: "ebr-loop",
+    });
+    // MBR: a partition past the disk's end.
+    let mut d = blank.clone();
+    mbr_entry(&mut d, 0, 0x07, 2048, 1_000_000_000);
+    v.push(Case {
+        name: "part-past-end",
+        what: "an MBR partition of 10^9 sectors on an 8 MiB disk",
+        disk: d,
+        args: vec!["parts"],
+        expect: "part-past-end",
+    });
+    // MBR: overlapping partitions.
+    let mut d = blank.clone();
+    mbr_entry(&mut d, 0, 0x83, 2048, 8000);
+    mbr_entry(&mut d, 1, 0x83, 6000, 4000);
+    v.push(Case { name: "parts-overlap", what: "two MBR partitions that overlap", disk: d, args: vec!["parts"], expect: "parts-overlap" });
+    // GPT: the primary header's CRC is wrong: read through the backup.
+    let g = sgdisk_disk(dir);
+    let mut d = g.clone();
+    d[512 + 60] ^= 0xFF;
+    v.push(Case {
+        name: "gpt-header-crc",
+        what: "a GPT whose primary header has a wrong CRC-32 (the backup is good)",
+        disk: d,
+        args: vec!["parts"],
+        expect: "gpt-header-crc",
+    });
+    // GPT: the entry array is damaged.
+    let mut d = g.clone();
+    d[1024 + 40] ^= 0xFF;
+    v.push(Case {
+        name: "gpt-entries-crc",
+        what: "a GPT whose entry array does not match its CRC-32",
+        disk: d,
+        args: vec!["parts"],
+        expect: "gpt-entries-crc",
+    });
+    // GPT: no backup header.
+    let mut d = g.clone();
+    let last = d.len() - 512;
+    d[last..].fill(0);
+    v.push(Case {
+        name: "gpt-backup-missing",
+        what: "a GPT without its backup header",
+        disk: d,
+        args: vec!["parts"],
+        expect: "gpt-backup-missing",
+    });
+    // GPT: 2^32 - 1 entries (the header CRC made right).
+    let mut d = g.clone();
+    le32(&mut d, 512 + 80, u32::MAX);
+    fix_gpt_crc(&mut d, 512);
+    v.push(Case {
+        name: "gpt-too-many-entries",
+        what: "a GPT header claiming 4294967295 entries",
+        disk: d,
+        args: vec!["parts"],
+        expect: "gpt-too-many-entries",
+    });
+    // FAT: a cluster chain that loops.
+    let (f, fat) = fat_disk(dir);
+    let first = f.windows(11).position(|w| w == b"THREE   BIN").map(|at| u16::from_le_bytes([f[at + 26], f[at + 27]]) as usize).unwrap();
+    let mut d = f.clone();
+    let e = fat + 2 * (first + 1);
+    d[e..e + 2].copy_from_slice(&(first as u16).to_le_bytes());
+    v.push(Case {
+        name: "fat-chain-loop",
+        what: "a FAT file whose cluster chain loops back to its first cluster",
+        disk: d,
+        args: vec!["get", "/three.bin"],
+        expect: "loops",
+    });
+    // FAT: a chain that leaves the volume.
+    let mut d = f.clone();
+    let e = fat + 2 * first;
+    d[e..e + 2].copy_from_slice(&0xFFF0u16.to_le_bytes());
+    v.push(Case {
+        name: "fat-chain-outside",
+        what: "a FAT file whose chain points at cluster 0xfff0, past the last cluster",
+        disk: d,
+        args: vec!["get", "/three.bin"],
+        expect: "outside the volume's clusters",
+    });
+    // FAT: a directory that contains itself.
+    v
+}
+
+fn vhd_of(dir: &Path, name: &str, raw: &[u8]) -> PathBuf {
+    let mut b = DiskBuilder::dynamic(raw.len() as u64, 2 << 20);
+    b.unique_id(Uuid(id_for(name)));
+    for (k, c) in raw.chunks(64 << 10).enumerate() {
+        if c.iter().any(|x| *x != 0) {
+            b.write(k as u64 * (64 << 10), c);
+        }
+    }
+    let p = dir.join(format!("{name}.vhd"));
+    std::fs::write(&p, b.build()).unwrap();
+    p
+}
+
+fn table() -> String {
+    let dir = scratch("files-hostile");
+    let mut out = String::from(MARK);
+    out += "\nGenerated by `tests/files_hostile.rs` (`UPDATE_HOSTILE_TABLE=1 cargo test --test files_hostile`\n\
+            rewrites this part). Each disk is made by the real tools (`sgdisk`, `mkfs.vfat` + mtools) or\n\
+            written byte by byte, then patched, and wrapped into a dynamic VHD. Offsets are virtual disk\n\
+            bytes. Every case also runs `parts`, `ls -r --deleted` and `owner` and finishes within seconds\n\
+            without a panic.\n\n\
+            | Input | Command | Exit | Code | Offset | What the viewer says |\n|---|---|---|---|---|---|\n";
+    for c in cases(&dir) {
+        let vhd = vhd_of(&dir, c.name, &c.disk);
+        let v = vhd.to_str().unwrap();
+        for extra in [vec!["parts", v], vec!["ls", v, "-r", "--deleted"], vec!["owner", v, "2100"]] {
+            let t = Instant::now();
+            let o = cli(&extra);
+            assert!(o.status.code().is_some_and(|c| c <= 2), "{}: {extra:?} crashed: {}", c.name, stderr(&o));
+            assert!(t.elapsed() < Duration::from_secs(20), "{}: {extra:?} took {:?}", c.name, t.elapsed());
+        }
+        let mut args = vec![c.args[0], v];
+        args.extend_from_slice(&c.args[1..]);
+        let o = cli(&args);
+        let text = format!("{}{}", stdout(&o), stderr(&o));
+        let line = text
+            .lines()
+            .find(|l| l.contains(c.expect))
+            .unwrap_or_else(|| panic!("{}: {args:?} does not say {:?}:\n{text}", c.name, c.expect))
+            .trim();
+        let (code, offset, said) = match line.split_once("] ") {
+            Some((head, msg)) => {
+                let mut w = head.split_whitespace();
+                let sev = w.next().unwrap_or("");
+                let off = w.next().unwrap_or("-");
+                (format!("{sev} `{}`", c.expect), off.to_string(), msg.to_string())
+            }
+            None => {
+                let msg = line.trim_start_matches("vhd-viewer: ").to_string();
+                let off = msg.strip_prefix("at byte ").and_then(|r| r.split(':').next()).unwrap_or("-").to_string();
+                ("error".to_string(), off, msg)
+            }
+        };
+        let cmd = c.args.join(" ");
+        out +=
+            &format!("| {} | `{cmd}` | {} | {code} | {offset} | {} |\n", c.what, o.status.code().unwrap_or(-1), said.replace('|', "\\|"));
+    }
+    out
+}
+
+#[test]
+fn files_hostile_table_is_current() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs").join("hostile-inputs.md");
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    let (head, tail) = match have.find(MARK) {
+        Some(i) => (have[..i].to_string(), have[i..].to_string()),
+        None => (have.clone(), String::new()),
+    };
+    let want = table();
+    if std::env::var_os("UPDATE_HOSTILE_TABLE").is_some() {
+        std::fs::write(&path, format!("{head}{want}")).unwrap();
+        return;
+    }
+    assert_eq!(tail, want, "docs/hostile-inputs.md's partition and file-system table is out of date (UPDATE_HOSTILE_TABLE=1 cargo test --test files_hostile rewrites it)");
+}
