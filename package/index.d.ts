@@ -160,7 +160,8 @@ export interface VhdLoadEventDetail {
 }
 export interface VhdErrorEventDetail {
   error: Error;
-  code: RemoteErrorCode | null;
+  /** A RemoteError's code, or the core's (e.g. `no-footer`, `other-format`, `block-size`, `chain-loop`). */
+  code: RemoteErrorCode | string | null;
   message: string;
 }
 

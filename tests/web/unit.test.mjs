@@ -224,10 +224,16 @@ test('url source: only the bytes asked for travel, adjacent ranges in one reques
   }
 });
 
-test('core errors reach JavaScript as Errors with a stable code and the byte offset', async () => {
+/** The core's bindings, instantiated from the built .wasm (Node has no fetch of file: URLs). */
+async function coreBindings() {
   const { readFileSync } = await import('node:fs');
   const bindings = await import('../../www/pkg/vhd_viewer.js');
   bindings.initSync({ module: readFileSync(new URL('../../www/pkg/vhd_viewer_bg.wasm', import.meta.url)) });
+  return bindings;
+}
+
+test('core errors reach JavaScript as Errors with a stable code and the byte offset', async () => {
+  const bindings = await coreBindings();
   const { openLayer } = await import('../../www/js/driver.js');
   const failure = async (bytes) => {
     try {
@@ -256,4 +262,16 @@ test('core errors reach JavaScript as Errors with a stable code and the byte off
   // A call out of order is a misuse, not a disk's condition.
   const opener = new bindings.WasmOpener(4096);
   assert.throws(() => opener.finish(), (err) => err.code === 'api-misuse');
+});
+
+test('openVhd rejects a file that is not a VHD with the core code and offset', async () => {
+  await coreBindings(); // loadWasm() then finds the core instantiated
+  const { openVhd } = await import('../../www/js/api.js');
+  const text = new Uint8Array(4096).fill(0x61);
+  await assert.rejects(openVhd({ byteLength: text.length, slice: (a, b) => text.slice(a, b), name: 'notes.vhd' }), (e) => {
+    assert.equal(e.code, 'no-footer');
+    assert.equal(e.offset, 4096 - 512);
+    assert.match(e.message, /^notes\.vhd: not a VHD/);
+    return true;
+  });
 });

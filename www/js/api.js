@@ -152,7 +152,9 @@ export async function openVhd(inputs, { signal, fetch, wasm } = {}) {
   if (!opened.chains.length) {
     opened.wfiles.free();
     const bad = opened.files.filter((f) => f.error);
-    throw new Error(bad.length ? bad.map((f) => `${f.name}: ${f.error}`).join('\n') : 'no disk was given');
+    const e = new Error(bad.length ? bad.map((f) => `${f.name}: ${f.error}`).join('\n') : 'no disk was given');
+    // One file given: its code and offset (the core's, e.g. `no-footer` at the end footer's place).
+    throw Object.assign(e, bad.length === 1 ? { code: bad[0].errorCode ?? null, offset: bad[0].errorOffset ?? null } : { code: bad.length ? 'no-disk' : 'nothing-given', offset: null });
   }
   return new VhdDisk(opened, opened.best);
 }

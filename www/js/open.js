@@ -37,7 +37,10 @@ export async function openFiles(wasm, sources, { signal, onFileError } = {}) {
       } catch (e) {
         if (signal?.aborted) throw e;
         // A later piece of a Virtual PC split disk says so by its name, as on the command line.
-        f.error = /** @type {Error} */ (e).message + wasm.splitPieceNote(source.name);
+        const err = /** @type {Error & { code?: string, offset?: number | null }} */ (e);
+        f.error = err.message + wasm.splitPieceNote(source.name);
+        f.errorCode = err.code ?? null;
+        f.errorOffset = err.offset ?? null;
         onFileError?.(f);
       }
     }

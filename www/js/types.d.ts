@@ -195,6 +195,9 @@ export interface OpenedFile {
   wi?: number;
   /** Why it is not a readable VHD. */
   error?: string;
+  /** The core's code for that (e.g. `no-footer`, `other-format`; a RemoteError's for a URL), and the file offset it names. */
+  errorCode?: string | null;
+  errorOffset?: number | null;
   /** The index of the earlier file with the same unique id. */
   duplicateOf?: number;
 }
