@@ -448,19 +448,7 @@ impl Ext {
                 }
             }
             let run = Run { file_offset: logical * bs, len: count * bs, volume_offset: phys.map(|p| p * bs) };
-            match runs.last_mut() {
-                Some(l)
-                    if l.file_offset + l.len == run.file_offset
-                        && match (l.volume_offset, run.volume_offset) {
-                            (Some(a), Some(b)) => a + l.len == b,
-                            (None, None) => true,
-                            _ => false,
-                        } =>
-                {
-                    l.len += run.len
-                }
-                _ => runs.push(run),
-            }
+            Run::push(&mut runs, run);
             pos = logical + count;
         }
         if pos < need {

@@ -353,6 +353,25 @@ pub struct Run {
     pub volume_offset: Option<u64>,
 }
 
+impl Run {
+    /// Appends `run` to `runs`, joined to the last one when it continues it (the next file bytes
+    /// at the next volume bytes, or a hole after a hole).
+    pub fn push(runs: &mut Vec<Run>, run: Run) {
+        if let Some(l) = runs.last_mut() {
+            let continues = match (l.volume_offset, run.volume_offset) {
+                (Some(a), Some(b)) => a + l.len == b,
+                (None, None) => true,
+                _ => false,
+            };
+            if l.file_offset + l.len == run.file_offset && continues {
+                l.len += run.len;
+                return;
+            }
+        }
+        runs.push(run);
+    }
+}
+
 /// Where a file's bytes are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileData {

@@ -431,19 +431,7 @@ impl Ntfs {
             for r in &p.runs {
                 let run =
                     Run { file_offset: r.vcn * self.cluster, len: r.len * self.cluster, volume_offset: r.lcn.map(|l| l * self.cluster) };
-                match out.last_mut() {
-                    Some(l)
-                        if l.file_offset + l.len == run.file_offset
-                            && match (l.volume_offset, run.volume_offset) {
-                                (Some(a), Some(b)) => a + l.len == b,
-                                (None, None) => true,
-                                _ => false,
-                            } =>
-                    {
-                        l.len += run.len
-                    }
-                    _ => out.push(run),
-                }
+                Run::push(&mut out, run);
             }
         }
         out
