@@ -168,8 +168,11 @@ test('a two-level differencing chain given as three files in any order resolves'
   }
 
   // The exact provenance map equals what `map` says, cell by cell.
-  await page.click('#prov-scan');
-  await page.waitForFunction(() => /^Exact/.test(document.getElementById('prov-state').textContent));
+  assert.equal(await page.getAttribute('[data-action="scan"]', 'id'), 'prov-scan');
+  assert.equal(await page.evaluate(() => document.body.dataset.scan), undefined);
+  await page.click('[data-action="scan"]');
+  await page.waitForSelector('body[data-scan="done"]');
+  assert.match(await page.textContent('#prov-state'), /^Exact/);
   const { masks, cell } = await page.evaluate(() => ({ masks: Array.from(window.vhdViewer.state.disk.scanMasks()), cell: window.vhdViewer.state.cellSize }));
   const want = new Array(masks.length).fill(0);
   for (const e of map) {
@@ -430,6 +433,7 @@ test('a long scan shows progress and can be cancelled; new files cancel the old 
   await page.click('#task-cancel');
   await page.waitForSelector('#task', { state: 'hidden' });
   assert.match(await page.textContent('#prov-state'), /Scan stopped/);
+  assert.equal(await page.evaluate(() => document.body.dataset.scan), 'stopped');
   assert.match(await page.textContent('#messages'), /Reading every block bitmap: cancelled/);
   assert.ok(await page.isEnabled('#prov-scan'), 'the scan can be started again');
 

@@ -137,8 +137,9 @@ test('a remote chain in the example article: values equal info --json, sectors e
     assert.deepEqual(Buffer.from(hexes.map((x) => parseInt(x, 16))), raw.subarray(sector * 512, sector * 512 + 512), `sector ${sector}`);
   }
   // The exact map reads the bitmaps, over HTTP too.
-  await page.$eval('#remote', (el) => el.shadowRoot.querySelector('[data-view=bitmap] .controls button').click());
-  await page.waitForFunction(() => /^Exact/.test(document.querySelector('#remote').shadowRoot.querySelector('.prov-state').textContent));
+  await page.$eval('#remote', (el) => /** @type {HTMLElement} */ (el.shadowRoot.querySelector('[data-action=scan]')).click());
+  await page.waitForSelector('#remote[data-scan="done"]');
+  assert.match(await page.$eval('#remote', (el) => el.shadowRoot.querySelector('.prov-state').textContent), /^Exact/);
 
   // Every request for the disks asked for a part and got it (206); together far less than the files.
   const disks = logs.A.filter((e) => /\/samples\/(grandchild|child|base)\.vhd$/.test(e.path));

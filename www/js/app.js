@@ -267,6 +267,7 @@ async function showChain(k) {
   // Provenance: the estimate now, the exact map on request.
   state.cellSize = disk.chunkSize();
   state.scanned = false;
+  delete document.body.dataset.scan;
   try {
     const masks = disk.scanStart(state.cellSize);
     prov.show(disk, state.names, state.cellSize, masks);
@@ -362,6 +363,8 @@ $('prov-scan').addEventListener('click', async () => {
   const disk = state.disk;
   if (!disk) return; // other files are loading
   $('prov-scan').disabled = true;
+  // For scripts and tests: document.body.dataset.scan is running, then done or stopped.
+  document.body.dataset.scan = 'running';
   let lastDraw = 0;
   const masks = await runTask('Reading every block bitmap', (signal, progress) =>
     scanProvenance(disk, state.sources, state.cellSize, {
@@ -381,10 +384,12 @@ $('prov-scan').addEventListener('click', async () => {
     prov.update(masks);
     state.scanned = true;
     $('prov-state').textContent = 'Exact: every block bitmap was read.';
+    document.body.dataset.scan = 'done';
   } else {
     prov.update(disk.scanMasks());
     $('prov-scan').disabled = false;
     $('prov-state').textContent = 'Scan stopped: squares already read are exact, the rest are estimates.';
+    document.body.dataset.scan = 'stopped';
     disk.scanStart(state.cellSize);
   }
 });

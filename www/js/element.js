@@ -255,7 +255,7 @@ export class VhdViewerElement extends HTMLElement {
     $.batCanvas = q('canvas', { 'aria-label': 'Block map' });
     $.batHover = q('p', { class: 'hover', 'aria-live': 'polite' });
     $.provLead = q('p', { class: 'lead' });
-    $.scan = q('button', { type: 'button', onclick: () => this.scan() }, 'Read every block bitmap for an exact map');
+    $.scan = q('button', { type: 'button', 'data-action': 'scan', onclick: () => this.scan() }, 'Read every block bitmap for an exact map');
     $.scanStop = q('button', { type: 'button', hidden: true, onclick: () => this.scanCtrl?.abort(new DOMException('cancelled', 'AbortError')) }, 'Stop');
     $.scanProgress = q('progress', { max: 1, value: 0, hidden: true });
     $.provState = q('span', { class: 'prov-state' });
@@ -490,6 +490,7 @@ export class VhdViewerElement extends HTMLElement {
     this.bat.show(core, firstSparse, names[firstSparse]);
 
     this.cellSize = core.chunkSize();
+    delete this.dataset.scan;
     const masks = core.scanStart(this.cellSize);
     this.prov.show(core, names, this.cellSize, masks);
     const needed = /** @type {import('./types.js').ScanStep} */ (core.scanStep(0)).total;
@@ -562,6 +563,8 @@ export class VhdViewerElement extends HTMLElement {
     $.scan.disabled = true;
     $.scanStop.hidden = false;
     $.scanProgress.hidden = false;
+    // For scripts and tests, as the page's body has it: running, then done or stopped.
+    this.dataset.scan = 'running';
     let last = 0;
     try {
       const masks = await scanProvenance(core, v.sources, this.cellSize, {
@@ -578,11 +581,13 @@ export class VhdViewerElement extends HTMLElement {
       });
       this.prov.update(masks);
       $.provState.textContent = 'Exact: every block bitmap was read.';
+      this.dataset.scan = 'done';
     } catch (e) {
       if (v !== this.vdisk) return;
       this.prov.update(core.scanMasks());
       core.scanStart(this.cellSize);
       $.scan.disabled = false;
+      this.dataset.scan = 'stopped';
       $.provState.textContent = ctrl.signal.aborted ? 'Scan stopped: squares already read are exact, the rest are estimates.' : `The scan stopped: ${/** @type {Error} */ (e).message}`;
       if (!ctrl.signal.aborted) this.readFailed('Reading the block bitmaps', e, { signal: parent });
     } finally {
