@@ -294,17 +294,7 @@ impl Ext {
 
     /// The root directory.
     pub fn root(&self) -> Entry {
-        Entry {
-            name: String::new(),
-            path: "/".into(),
-            kind: EntryKind::Dir,
-            size: 0,
-            modified: None,
-            deleted: false,
-            id: 2,
-            attributes: Vec::new(),
-            entry_offset: None,
-        }
+        Entry::root(2, None)
     }
 
     fn block_ok(&self, b: u64) -> bool {

@@ -404,17 +404,7 @@ impl Fat {
 
     /// The root directory.
     pub fn root(&self) -> Entry {
-        Entry {
-            name: String::new(),
-            path: "/".into(),
-            kind: EntryKind::Dir,
-            size: 0,
-            modified: None,
-            deleted: false,
-            id: if self.bpb.kind == FsKind::Fat32 { u64::from(self.bpb.root_cluster) } else { 0 },
-            attributes: Vec::new(),
-            entry_offset: None,
-        }
+        Entry::root(if self.bpb.kind == FsKind::Fat32 { u64::from(self.bpb.root_cluster) } else { 0 }, None)
     }
 
     /// Where a directory's bytes are: the fixed root region, or its cluster chain.

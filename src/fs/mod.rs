@@ -342,6 +342,24 @@ pub struct Entry {
     pub entry_offset: Option<u64>,
 }
 
+impl Entry {
+    /// The root directory of a volume: `id` is the file system's number for it, `entry_offset`
+    /// where its own record is (NTFS), if anywhere.
+    pub fn root(id: u64, entry_offset: Option<u64>) -> Entry {
+        Entry {
+            name: String::new(),
+            path: "/".into(),
+            kind: EntryKind::Dir,
+            size: 0,
+            modified: None,
+            deleted: false,
+            id,
+            attributes: Vec::new(),
+            entry_offset,
+        }
+    }
+}
+
 /// A stretch of a file's data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Run {

@@ -470,17 +470,7 @@ impl Ntfs {
 
     /// The root directory.
     pub fn root(&self) -> Entry {
-        Entry {
-            name: String::new(),
-            path: "/".into(),
-            kind: EntryKind::Dir,
-            size: 0,
-            modified: None,
-            deleted: false,
-            id: 5,
-            attributes: Vec::new(),
-            entry_offset: self.record_offset(5),
-        }
+        Entry::root(5, self.record_offset(5))
     }
 
     /// An entry for record `rec` named `name` in directory `dir`.
