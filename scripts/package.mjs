@@ -15,8 +15,11 @@ const WWW = join(ROOT, 'www');
 const DIST = join(ROOT, 'dist');
 const version = /^version\s*=\s*"([^"]+)"/m.exec(readFileSync(join(ROOT, 'Cargo.toml'), 'utf8'))[1];
 
-/** The modules the element and the API need (the page's app.js and export.js are left out). */
-const MODULES = ['api.js', 'cellmap.js', 'define.js', 'dom.js', 'driver.js', 'element.js', 'element-css.js', 'format.js', 'open.js', 'source.js', 'wasm.js', ...readdirSync(join(WWW, 'js/views')).map((f) => `views/${f}`)];
+/** The modules the element and the API need, the Worker's among them (the page's app.js is left out). */
+const MODULES = [
+  'api.js', 'cellmap.js', 'controller.js', 'define.js', 'dom.js', 'driver.js', 'element.js', 'element-css.js', 'engine.js', 'export.js', 'format.js',
+  'open.js', 'save.js', 'save-vhd.js', 'session.js', 'source.js', 'wasm.js', 'worker.js', ...readdirSync(join(WWW, 'js/views')).map((f) => `views/${f}`),
+];
 const PKG = ['vhd_viewer.js', 'vhd_viewer_bg.wasm', 'vhd_viewer.d.ts'];
 
 for (const f of PKG) statSync(join(WWW, 'pkg', f)); // fails clearly when `make wasm` was not run
@@ -66,27 +69,41 @@ const pageModules = [];
   }
 })(join(WWW, 'js'));
 pageModules.push('pkg/vhd_viewer.js');
-const imports = {};
-for (const m of pageModules) {
-  const text = readFileSync(join(WWW, m), 'utf8').replace(/(\bfrom\s*|\bimport\s*\(?\s*)(['"])(\.{1,2}\/[^'"]+)\2/g, (all, kw, q, spec) => {
+/**
+ * `m`'s text with each relative import rewritten by `to(target)`.
+ * @param {string} m
+ * @param {(target: string) => string} to
+ */
+const rewritten = (m, to) =>
+  readFileSync(join(WWW, m), 'utf8').replace(/(\bfrom\s*|\bimport\s*\(?\s*)(['"])(\.{1,2}\/[^'"]+)\2/g, (all, kw, q, spec) => {
     const target = posix.normalize(posix.join(posix.dirname(m), spec));
     if (!pageModules.includes(target)) {
       // A type in a JSDoc comment (`import('./types.js')`, `@import ... from`) naming a .d.ts: not a module.
       if (existsSync(join(WWW, target.replace(/\.js$/, '.d.ts')))) return all;
       throw new Error(`${m} imports ${spec}, which is not a module of www/`);
     }
-    return `${kw}${q}@vhd/${target}${q}`;
+    return `${kw}${q}${to(target)}${q}`;
   });
-  imports[`@vhd/${m}`] = `data:text/javascript;base64,${Buffer.from(text).toString('base64')}`;
-}
+const dataUrl = (text) => `data:text/javascript;base64,${Buffer.from(text).toString('base64')}`;
+const imports = {};
+for (const m of pageModules) imports[`@vhd/${m}`] = dataUrl(rewritten(m, (target) => `@vhd/${target}`));
+// The Worker gets no import map: its modules import each other by their data: URLs.
+const workerUrls = new Map();
+const workerUrl = (m) => {
+  if (!workerUrls.has(m)) workerUrls.set(m, dataUrl(rewritten(m, workerUrl)));
+  return workerUrls.get(m);
+};
+const worker = workerUrl('js/worker.js');
 const importMap = JSON.stringify({ imports });
 const boot = `
-import { loadWasm } from '@vhd/js/wasm.js';
+import { compileWasm } from '@vhd/js/wasm.js';
+import { setWorkerUrl } from '@vhd/js/engine.js';
 const b64 = document.getElementById('vhd-viewer-wasm').textContent.trim();
 const bin = atob(b64);
 const bytes = new Uint8Array(bin.length);
 for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-loadWasm(bytes);
+compileWasm(bytes);
+setWorkerUrl(document.getElementById('vhd-viewer-worker').textContent.trim());
 await import('@vhd/js/app.js');
 `;
 const css = readFileSync(join(WWW, 'css/style.css'), 'utf8');
@@ -101,7 +118,7 @@ replace(/<meta http-equiv="Content-Security-Policy" content="[^"]*">/, `<meta ht
 replace(/<link rel="stylesheet" href="css\/style.css">/, `<style>${css}</style>`);
 replace(
   /<script type="module" src="js\/app.js"><\/script>/,
-  `<script type="importmap">${importMap}</script>\n<script type="module">${boot}</script>\n<script type="application/octet-stream" id="vhd-viewer-wasm">${wasmB64}</script>`,
+  `<script type="importmap">${importMap}</script>\n<script type="module">${boot}</script>\n<script type="application/octet-stream" id="vhd-viewer-wasm">${wasmB64}</script>\n<script type="text/plain" id="vhd-viewer-worker">${worker}</script>`,
 );
 html = html.replace('<title>', `<!-- The VHD viewer ${version} as one file: open it from disk, no server needed. Built by make package. -->\n<title>`);
 writeFileSync(join(DIST, 'vhd-viewer.html'), html);

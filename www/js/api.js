@@ -1,15 +1,14 @@
 // The JavaScript API: open a VHD (and its parents) from URLs, Files/Blobs or any source with
 // `{ byteLength, slice(start, end) }`, look at what the command line's `info --json` says, and read
-// the virtual disk. The <vhd-viewer> element is built on it.
-import { loadWasm } from './wasm.js';
-import { blobSource, urlSource } from './source.js';
-import { openFiles, chainDisk, layerInfo } from './open.js';
-import { readVirtual } from './driver.js';
+// the virtual disk. The page and the <vhd-viewer> element are built on it. The core runs in a
+// Worker (engine.js, worker.js), one per opened disk: every method here asks it and returns a
+// promise, and the main thread stays free to render.
+import { urlSource, blobSource, RemoteError } from './source.js';
+import { Engine } from './engine.js';
 
 /**
- * @import { WasmDisk } from '../pkg/vhd_viewer.js'
  * @import { Source } from './source.js'
- * @import { Opened } from './types.js'
+ * @import { ChainView, DiskLayer, Extent, Finding, Info, MissingParent, OpenedSummary, PublicFile, Unreadable, Writable } from './types.js'
  */
 
 /**
@@ -21,9 +20,11 @@ import { readVirtual } from './driver.js';
  * What a disk can be opened from: a URL, a File or Blob, or a SourceLike.
  * @typedef {string | URL | Blob | SourceLike} DiskInput
  */
+/** @typedef {{ signal?: AbortSignal, onProgress?: (done: number, total: number) => void }} TaskOptions */
 
 /**
- * A source for one input: a URL (string or URL) is read with HTTP Range, a Blob with slice().
+ * A source for one input, read on this thread: a URL (string or URL) is read with HTTP Range,
+ * a Blob with slice().
  * @param {DiskInput} input
  * @param {{ signal?: AbortSignal, fetch?: typeof globalThis.fetch, name?: string }} [options]
  * @returns {Promise<Source>}
@@ -39,58 +40,125 @@ export async function toSource(input, { signal, fetch, name } = {}) {
   throw new TypeError('a disk is given as a URL, a File or Blob, or an object with byteLength and slice(start, end)');
 }
 
+/**
+ * What the Worker is given for an input: a URL or a Blob it reads itself; a Source read on this
+ * thread otherwise (an object with its own slice(), or a URL with a custom fetch).
+ * @param {DiskInput} input
+ * @param {{ signal?: AbortSignal, fetch?: typeof globalThis.fetch }} options
+ * @returns {Promise<Source | { blob: Blob, name: string } | { url: string }>}
+ */
+async function given(input, { signal, fetch }) {
+  if ((typeof input === 'string' || input instanceof URL) && !fetch) {
+    return { url: new URL(input, globalThis.document?.baseURI ?? globalThis.location?.href).href };
+  }
+  if (typeof Blob !== 'undefined' && input instanceof Blob) return { blob: input, name: /** @type {Blob & { name?: string }} */ (input).name ?? 'disk' };
+  return toSource(input, { signal, fetch });
+}
+
+/**
+ * An Error of the Worker as thrown here: a RemoteError again when it was one.
+ * @param {unknown} e
+ */
+function rethrown(e) {
+  const err = /** @type {Error & { code?: string, status?: number, url?: string }} */ (e);
+  if (err && err.name === 'RemoteError') {
+    return new RemoteError(/** @type {import('./source.js').RemoteErrorCode} */ (err.code), err.message, { status: err.status, url: err.url });
+  }
+  return e;
+}
+
 /** An opened virtual disk: the top file and the parents found among the files given. */
 export class VhdDisk {
   /**
-   * @param {Opened} opened what openFiles() returned
-   * @param {number} k the chain to show
+   * Made by openVhd().
+   * @param {Engine} engine
+   * @param {OpenedSummary} opened
    */
-  constructor(opened, k) {
-    this.opened = opened;
-    this.files = opened.files;
+  constructor(engine, opened) {
+    this.engine = engine;
+    /** Every file given, with what it is or why it cannot be read. */
+    this.files = /** @type {PublicFile[]} */ (opened.files);
+    /** The chains the files make: lists of indices into `files`, top first. */
+    this.chains = opened.chains;
     this.chainCount = opened.chains.length;
+    /** The chain of the files given that was opened first (the longest). */
+    this.best = opened.best;
     // Set by selectChain():
-    /** @type {number} */ this.chainIndex;
-    /**
-     * The WebAssembly disk the views read through (null once closed).
-     * @type {WasmDisk | null}
-     */
-    this.core;
-    /** @type {string[]} */ this.names;
-    /** @type {Source[]} */ this.sources;
-    /** @type {import('./types.js').Info} */ this.info;
-    /** @type {import('./types.js').MissingParent | null} */ this.missingParent;
-    this.selectChain(k);
+    /** @type {number} */ this.chainIndex = -1;
+    /** @type {string[]} the chain's file names, top first */ this.names = [];
+    /** @type {Info} the same object as `vhd-viewer info --json` */ this.info;
+    /** @type {MissingParent | null} what the last file's parent is called when it was not given */ this.missingParent = null;
+    /** The virtual disk's size in bytes. */
+    this.size = 0;
+    /** The span of the virtual disk planned at once (a block, or 2 MiB for a fixed disk). */
+    this.chunkSize = 0;
+    /** @type {DiskLayer[]} each file of the chain: name, size, type, block and bitmap sizes */
+    this.layers = [];
+    /** @type {Source[]} the chain's files, read through the Worker */
+    this.sources = [];
+  }
+
+  /** How many files the chain has. */
+  get layerCount() {
+    return this.layers.length;
+  }
+
+  /** What has been read from each file given so far: `[{ reads, bytes }]`, in the order given. */
+  get stats() {
+    return this.engine.stats;
   }
 
   /**
    * Shows chain `k` of the files given (several unrelated disks make several chains).
    * @param {number} k
+   * @param {{ signal?: AbortSignal }} [options]
    */
-  selectChain(k) {
-    const made = chainDisk(this.opened, k);
-    this.core?.free();
+  async selectChain(k, { signal } = {}) {
+    /** @type {ChainView} */
+    const v = await this.ask('chain', [k], { signal });
     this.chainIndex = k;
-    this.core = made.disk;
-    this.names = made.names;
-    this.sources = made.sources;
-    /** The same object as `vhd-viewer info --json`. */
-    this.info = made.info;
-    /** `{ names, paths, id }` of the parent the last file needs and was not given, or null. */
-    this.missingParent = made.missing;
+    this.info = v.info;
+    this.names = v.names;
+    this.missingParent = v.missing;
+    this.size = v.size;
+    this.chunkSize = v.chunkSize;
+    this.layers = v.layers;
+    this.sources = v.layers.map((l, i) => {
+      const stats = { reads: 0, bytes: 0 };
+      return {
+        name: l.name,
+        byteLength: l.byteLength,
+        stats,
+        /** @type {(start: number, end: number, signal?: AbortSignal) => Promise<Uint8Array>} */
+        slice: (start, end, signal) => {
+          stats.reads++;
+          stats.bytes += Math.max(0, Math.min(end, l.byteLength) - start);
+          return this.readFile(i, start, end, { signal });
+        },
+      };
+    });
   }
 
-  /** The virtual disk's size in bytes. */
-  get size() {
-    return live(this).size();
+  /**
+   * @param {string} method
+   * @param {unknown[]} args
+   * @param {Parameters<Engine['call']>[2]} [options]
+   */
+  async ask(method, args, options) {
+    try {
+      return await this.engine.call(method, args, options);
+    } catch (e) {
+      throw rethrown(e);
+    }
   }
 
   /**
    * The info of layer `i`'s own file (the chain from it down).
    * @param {number} i
+   * @returns {Promise<Info>}
    */
-  layerInfo(i) {
-    return i === 0 ? this.info : layerInfo(this.opened, this.chainIndex, i, this.names);
+  async layerInfo(i) {
+    return i === 0 ? this.info : this.ask('layerInfo', [i]);
   }
 
   /**
@@ -98,41 +166,136 @@ export class VhdDisk {
    * @param {number} offset
    * @param {number} length
    * @param {{ signal?: AbortSignal }} [options]
+   * @returns {Promise<Uint8Array>}
    */
   async read(offset, length, { signal } = {}) {
-    return (await readVirtual(live(this), this.sources, offset, length, signal)).bytes;
+    return (await this.readWithExtents(offset, length, { signal })).bytes;
   }
 
   /**
-   * Reads virtual bytes with where they come from: `{ bytes, extents: [{ offset, len, kind, layer, fileOffset }] }`.
+   * Reads virtual bytes with where they come from: `{ bytes, extents: [{ offset, len, kind, layer,
+   * fileOffset }] }`; a `missing` extent has `why`, the core's reason it cannot be read.
    * @param {number} offset
    * @param {number} length
    * @param {{ signal?: AbortSignal }} [options]
+   * @returns {Promise<{ bytes: Uint8Array, extents: (Extent & { why?: Unreadable | null })[] }>}
    */
   readWithExtents(offset, length, { signal } = {}) {
-    return readVirtual(live(this), this.sources, offset, length, signal);
+    return this.ask('read', [offset, length], { signal });
   }
 
-  /** Frees the WebAssembly objects. */
+  /**
+   * Bytes `[start, end)` of layer `layer`'s file (shorter at its end).
+   * @param {number} layer
+   * @param {number} start
+   * @param {number} end
+   * @param {{ signal?: AbortSignal }} [options]
+   * @returns {Promise<Uint8Array>}
+   */
+  readFile(layer, start, end, { signal } = {}) {
+    return this.ask('fileBytes', [layer, start, end], { signal });
+  }
+
+  /**
+   * Layer `layer`'s block table (`0xFFFFFFFF`: not allocated) and which blocks are stored out of order.
+   * @param {number} layer
+   * @returns {Promise<{ bat: Uint32Array, ooo: Uint8Array }>}
+   */
+  bat(layer) {
+    return this.ask('bat', [layer]);
+  }
+
+  /**
+   * Virtual `[start, start + len)` sector by sector: `sources[i]` is the layer sector i is read
+   * from (255: zeros, 254: a missing parent); with `layer` and `block`, that block's sector bitmap
+   * (`bitmap`, read at `range`) too.
+   * @param {{ layer?: number | null, block?: number | null, start: number, len: number }} what
+   * @param {{ signal?: AbortSignal }} [options]
+   * @returns {Promise<{ range: { offset: number, len: number } | null, bitmap: Uint8Array | null, sources: Uint8Array }>}
+   */
+  sectors({ layer = null, block = null, start, len }, { signal } = {}) {
+    return this.ask('sectors', [{ layer, block, start, len }], { signal });
+  }
+
+  /**
+   * The provenance map from the block tables alone: a mask per cell of `cellSize` bytes (bit k:
+   * layer k may supply part of it) and how many cells need their block bitmaps to be exact.
+   * @param {number} cellSize
+   * @returns {Promise<{ masks: Uint32Array, needed: number }>}
+   */
+  estimate(cellSize) {
+    return this.ask('estimate', [cellSize]);
+  }
+
+  /**
+   * The exact provenance map: every block bitmap read. `onProgress(done, total, masks?)`; stopped
+   * by `signal`, the masks as far as it got are `scanStopped()`'s.
+   * @param {number} cellSize
+   * @param {{ signal?: AbortSignal, onProgress?: (done: number, total: number, masks?: Uint32Array) => void }} [options]
+   * @returns {Promise<Uint32Array>}
+   */
+  scan(cellSize, { signal, onProgress } = {}) {
+    return this.ask('scan', [cellSize], { signal, onProgress: (p) => onProgress?.(p.done, p.total, p.masks) });
+  }
+
+  /**
+   * After a stopped scan: the masks as far as it got (exact where read, estimates elsewhere).
+   * @param {number} cellSize
+   * @returns {Promise<Uint32Array>}
+   */
+  scanStopped(cellSize) {
+    return this.ask('scanStopped', [cellSize]);
+  }
+
+  /**
+   * The deep check `vhd-viewer check` runs after the open-time checks. Returns the findings it adds.
+   * @param {TaskOptions} [options]
+   * @returns {Promise<Finding[]>}
+   */
+  check({ signal, onProgress } = {}) {
+    return this.ask('check', [], { signal, onProgress: (p) => onProgress?.(p.done, p.total) });
+  }
+
+  /**
+   * The flattened raw image (`vhd-viewer cat`): written into `writable` (a
+   * FileSystemWritableFileStream), or, without one, as a Blob composed of slices of the files.
+   * @param {Writable | null} writable
+   * @param {TaskOptions} [options]
+   * @returns {Promise<{ size: number, blob?: Blob }>}
+   */
+  saveRaw(writable, { signal, onProgress } = {}) {
+    return this.ask('raw', [!!writable], { signal, writable: writable ?? undefined, onProgress: (p) => onProgress?.(p.done, p.total) });
+  }
+
+  /**
+   * A new standalone VHD (`vhd-viewer convert --to KIND [--layer K]`) of the disk as of layer
+   * `layer` (0: the whole chain): into `writable`, or as a Blob without one.
+   * @param {'dynamic' | 'fixed'} kind
+   * @param {number} layer
+   * @param {Writable | null} writable
+   * @param {TaskOptions} [options]
+   * @returns {Promise<{ size: number, blocks: number, blob?: Blob }>}
+   */
+  saveVhd(kind, layer, writable, { signal, onProgress } = {}) {
+    return this.ask('vhd', [kind, layer, !!writable], { signal, writable: writable ?? undefined, onProgress: (p) => onProgress?.(p.done, p.total) });
+  }
+
+  /** Stops the Worker: everything it was doing, and its memory. */
   close() {
-    for (const o of [this.core, this.opened.wfiles]) {
-      try {
-        o?.free();
-      } catch {
-        /* already freed */
-      }
-    }
-    this.core = null;
+    this.engine.close();
   }
 }
 
 /**
- * The WebAssembly disk of `disk`, until it is closed.
- * @param {VhdDisk} disk
+ * Why no disk could be opened from `files`: an Error with `code` and `offset` (one file given: the
+ * core's, e.g. `no-footer` at the end footer's place; else `no-disk` or `nothing-given`).
+ * @param {PublicFile[]} files
+ * @returns {Error & { code: string | null, offset: number | null }}
  */
-function live(disk) {
-  if (!disk.core) throw new Error('the disk was closed');
-  return disk.core;
+export function noDiskError(files) {
+  const bad = files.filter((f) => f.error);
+  const e = new Error(bad.length ? bad.map((f) => `${f.name}: ${f.error}`).join('\n') : 'no disk was given');
+  return Object.assign(e, bad.length === 1 ? { code: bad[0].errorCode ?? null, offset: bad[0].errorOffset ?? null } : { code: bad.length ? 'no-disk' : 'nothing-given', offset: null });
 }
 
 /**
@@ -140,21 +303,28 @@ function live(disk) {
  * are matched by the unique ids inside them). Rejects with the reason when an input cannot be
  * read (a RemoteError for a URL: not found, no Range support, CORS, changed) or nothing given is
  * a VHD. Options: `signal`, `fetch`, `wasm` (the .wasm bytes or URL, for the first call only).
+ * With `all: true` it resolves even when no file is a VHD (the files say why each is not), and
+ * no chain is selected yet: call selectChain() (it rejects when a chain cannot be made a disk).
  * @param {DiskInput | DiskInput[]} inputs
- * @param {{ signal?: AbortSignal, fetch?: typeof globalThis.fetch, wasm?: Parameters<typeof loadWasm>[0] }} [options]
+ * @param {{ signal?: AbortSignal, fetch?: typeof globalThis.fetch, wasm?: import('./wasm.js').WasmInput, all?: boolean }} [options]
  * @returns {Promise<VhdDisk>}
  */
-export async function openVhd(inputs, { signal, fetch, wasm } = {}) {
-  const bindings = await loadWasm(wasm);
+export async function openVhd(inputs, { signal, fetch, wasm, all = false } = {}) {
   const list = Array.isArray(inputs) ? inputs : [inputs];
-  const sources = await Promise.all(list.map((i) => toSource(i, { signal, fetch })));
-  const opened = await openFiles(bindings, sources, { signal });
-  if (!opened.chains.length) {
-    opened.wfiles.free();
-    const bad = opened.files.filter((f) => f.error);
-    const e = new Error(bad.length ? bad.map((f) => `${f.name}: ${f.error}`).join('\n') : 'no disk was given');
-    // One file given: its code and offset (the core's, e.g. `no-footer` at the end footer's place).
-    throw Object.assign(e, bad.length === 1 ? { code: bad[0].errorCode ?? null, offset: bad[0].errorOffset ?? null } : { code: bad.length ? 'no-disk' : 'nothing-given', offset: null });
+  const engine = await Engine.start(wasm);
+  try {
+    const sources = await Promise.all(list.map((i) => given(i, { signal, fetch })));
+    /** @type {OpenedSummary} */
+    const opened = await engine.call('open', [engine.inputs(sources)], { signal }).catch((e) => {
+      throw rethrown(e);
+    });
+    const disk = new VhdDisk(engine, opened);
+    if (all) return disk;
+    if (!opened.chains.length) throw noDiskError(opened.files);
+    await disk.selectChain(opened.best, { signal });
+    return disk;
+  } catch (e) {
+    engine.close();
+    throw e;
   }
-  return new VhdDisk(opened, opened.best);
 }

@@ -10,36 +10,24 @@
 // dropped on it at any time. Each element is independent: its own files, work and cancellation.
 // Styles live in its shadow root; theme it with --vhd-* custom properties (see element-css.js).
 // Reflects its state in `data-state` (idle, loading, ready, error) and fires `vhd-load` and
-// `vhd-error` events.
-import { openVhd } from './api.js';
-import { scanProvenance } from './driver.js';
-import { hex, humanSize, parseNumber } from './format.js';
+// `vhd-error` events. The views and what they do are the controller's (controller.js), the same
+// one the page uses; this file is the element's attributes, tabs and shadow DOM.
+import { humanSize, parseNumber } from './format.js';
 import { h, fill } from './dom.js';
-import { missingParentText } from './open.js';
 import { viewsSheet } from './views/css.js';
 import { ELEMENT_CSS } from './element-css.js';
-import { renderSummary, renderStructures, highlightOffset } from './views/structures.js';
-import { renderFiles, renderChain } from './views/chain.js';
-import { BatView, ProvenanceView } from './views/maps.js';
-import { CloseupView } from './views/closeup.js';
-import { showVirtualSector, showFileBytes } from './views/hex.js';
-import { renderFindings } from './views/findings.js';
+import { Viewer } from './controller.js';
+import { startWorker } from './engine.js';
 
 /**
- * @import { DiskInput, VhdDisk } from './api.js'
- * @import { ViewContext } from './types.js'
+ * @import { DiskInput } from './api.js'
+ * @import { Parts } from './controller.js'
  */
 
 /**
- * The parts of the shadow DOM that build() makes.
+ * The parts of the shadow DOM that build() makes, besides the controller's.
  * @typedef {{ title: HTMLSpanElement, sub: HTMLSpanElement, input: HTMLInputElement, openButton: HTMLButtonElement,
- *   drop: HTMLDivElement, messages: HTMLDivElement, tabs: HTMLDivElement, panels: Record<string, HTMLElement>,
- *   summary: HTMLDivElement, layerSelect: HTMLSelectElement, explain: HTMLInputElement, structures: HTMLDivElement,
- *   fileList: HTMLDivElement, chain: HTMLDivElement, batLayer: HTMLSelectElement, batLegend: HTMLDivElement,
- *   batCanvas: HTMLCanvasElement, batHover: HTMLParagraphElement, provLead: HTMLParagraphElement, scan: HTMLButtonElement,
- *   scanStop: HTMLButtonElement, scanProgress: HTMLProgressElement, provState: HTMLSpanElement, provLegend: HTMLDivElement,
- *   provCanvas: HTMLCanvasElement, provHover: HTMLParagraphElement, closeup: HTMLDivElement, hexAt: HTMLInputElement,
- *   hexSource: HTMLParagraphElement, hexDump: HTMLDivElement, findings: HTMLDivElement, frame: HTMLDivElement }} Parts
+ *   drop: HTMLDivElement, tabs: HTMLDivElement, panels: Record<string, HTMLElement>, explain: HTMLInputElement, frame: HTMLDivElement }} Own
  */
 
 /**
@@ -90,26 +78,20 @@ export class VhdViewerElement extends HTMLElement {
     this.uid = `vhd${++ids}`;
     const root = this.attachShadow({ mode: 'open' });
     root.adoptedStyleSheets = sheets();
-    /** @type {AbortController | null} */
-    this.ctrl = null;
-    /** @type {AbortController | undefined} */
-    this.scanCtrl;
     /** @type {DiskInput[] | null} */
     this.given = null; // files given by drop, picker or open(), instead of src
-    /** @type {VhdDisk | null} */
-    this.vdisk = null;
     /** @type {string | null} */
     this.current = null;
     this.queued = false;
-    /** @type {number} */
-    this.cellSize; // set by showChain()
+    this.loading = false;
     // Set by build():
-    /** @type {Parts} */ this.$;
-    /** @type {CloseupView} */ this.closeupView;
-    /** @type {BatView} */ this.bat;
-    /** @type {ProvenanceView} */ this.prov;
-    /** @type {{ mode: 'virtual' | 'file', at: number, layer: number }} */ this.hexState;
+    /** @type {Own} */ this.$;
+    /** @type {Viewer} */ this.viewer;
     this.build(root);
+    // The core's Worker starts with the first viewer on a page, so that files given later fetch nothing.
+    startWorker().catch(() => {
+      /* said when a disk is opened */
+    });
   }
 
   // ------------------------------------------------------------ attributes and properties
@@ -137,7 +119,7 @@ export class VhdViewerElement extends HTMLElement {
   }
   /** The opened disk (a VhdDisk of the JavaScript API), or null. */
   get disk() {
-    return this.vdisk;
+    return this.viewer.disk?.names.length ? this.viewer.disk : null;
   }
   /** idle, loading, ready or error. */
   get state() {
@@ -149,6 +131,12 @@ export class VhdViewerElement extends HTMLElement {
     const base = this.ownerDocument.baseURI;
     const list = [this.src, ...this.parent.split(/\s+/)].filter(Boolean);
     return list.map((u) => new URL(u, base).href);
+  }
+
+  /** The virtual sector the `sector` attribute asks for, or 0. */
+  sector() {
+    const s = parseNumber(this.getAttribute('sector') ?? '0');
+    return Number.isFinite(s) ? s : 0;
   }
 
   /**
@@ -165,25 +153,25 @@ export class VhdViewerElement extends HTMLElement {
       if (value !== null && VIEW_NAMES.includes(value)) this.select(value);
     } else if (name === 'views') {
       this.renderTabs();
-    } else if (name === 'sector' && this.vdisk) {
-      const s = parseNumber(value ?? '0');
-      if (Number.isFinite(s)) this.hexShow({ mode: 'virtual', at: s });
+    } else if (name === 'sector' && this.disk && !this.loading) {
+      // While files load, the controller reads the attribute when it shows the first sector.
+      this.viewer.hexShow({ mode: 'virtual', at: Math.min(this.sector(), Math.ceil(this.disk.size / 512) - 1) });
     }
   }
 
   connectedCallback() {
     this.renderTabs();
-    if (!this.vdisk && !this.ctrl) this.reload();
+    if (!this.viewer.disk && !this.viewer.ctrl) this.reload();
   }
 
   disconnectedCallback() {
     // Moved within the page: keep everything. Removed: stop the work and free the memory.
     queueMicrotask(() => {
       if (this.isConnected) return;
-      this.ctrl?.abort(new DOMException('the viewer was removed', 'AbortError'));
-      this.ctrl = null;
-      this.vdisk?.close();
-      this.vdisk = null;
+      this.viewer.ctrl?.abort(new DOMException('the viewer was removed', 'AbortError'));
+      this.viewer.ctrl = null;
+      this.viewer.disk?.close();
+      this.viewer.disk = null;
     });
   }
 
@@ -214,7 +202,7 @@ export class VhdViewerElement extends HTMLElement {
     const q = (tag, attrs, ...kids) => h(tag, attrs, ...kids);
     /** @param {string} s */
     const id = (s) => `${this.uid}-${s}`;
-    this.$ = /** @type {Parts} */ ({}); // filled just below
+    this.$ = /** @type {Own} */ ({}); // filled just below
     const $ = this.$;
     $.title = q('span', { class: 'title' });
     $.sub = q('span', { class: 'sub' });
@@ -229,7 +217,6 @@ export class VhdViewerElement extends HTMLElement {
       q('p', {}, 'Drop one or more ', q('code', {}, '.vhd'), ' files here, or'),
       q('button', { type: 'button', class: 'primary', onclick: () => $.input.click() }, 'Choose files…'),
       q('p', { class: 'small' }, 'For a differencing disk, give its parents too. The files stay on your computer.'));
-    $.messages = q('div', { class: 'messages', role: 'status', 'aria-live': 'polite' });
     $.tabs = q('div', { class: 'tabs', role: 'tablist', part: 'tabs', 'aria-label': 'Views' });
     $.panels = {};
     /**
@@ -238,62 +225,98 @@ export class VhdViewerElement extends HTMLElement {
      */
     const panel = (v, ...kids) => ($.panels[v] = q('section', { class: 'panel', role: 'tabpanel', part: 'panel', id: id(v), 'data-view': v, hidden: true }, ...kids));
 
-    $.summary = q('div', { class: 'summary-body' });
-    $.layerSelect = q('select', { 'aria-label': 'File', onchange: () => this.showLayer(Number($.layerSelect.value)) });
+    /** @type {Parts} */
+    const p = {
+      messages: q('div', { class: 'messages', role: 'status', 'aria-live': 'polite' }),
+      fileList: q('div'),
+      chain: q('div', { class: 'chain-body' }),
+      summary: q('div', { class: 'summary-body' }),
+      layerSelect: q('select', { 'aria-label': 'File' }),
+      structures: q('div', { class: 'structures-body' }),
+      batLayer: q('select', { 'aria-label': 'File' }),
+      batLegend: q('div', { class: 'legend' }),
+      batCanvas: q('canvas', { 'aria-label': 'Block map' }),
+      batHover: q('p', { class: 'hover', 'aria-live': 'polite' }),
+      provLead: q('p', { class: 'lead' }),
+      scan: q('button', { type: 'button', 'data-action': 'scan' }, 'Read every block bitmap for an exact map'),
+      provState: q('span', { class: 'prov-state' }),
+      provLegend: q('div', { class: 'legend' }),
+      provCanvas: q('canvas', { 'aria-label': 'Provenance map' }),
+      provHover: q('p', { class: 'hover', 'aria-live': 'polite' }),
+      closeup: q('div', { class: 'closeup-body' }),
+      hexForm: q('form', { class: 'controls' }),
+      hexAt: q('input', { type: 'text', inputmode: 'numeric', value: '0', size: '12', 'aria-label': 'Sector' }),
+      hexPrev: q('button', { type: 'button', 'aria-label': 'Previous sector' }, '◀'),
+      hexNext: q('button', { type: 'button', 'aria-label': 'Next sector' }, '▶'),
+      hexSource: q('p', { class: 'source' }),
+      hexDump: q('div', { class: 'dump', tabindex: '0', 'aria-label': 'Hex dump' }),
+      findings: q('div', { class: 'findings-body' }),
+      checkRun: q('button', { type: 'button', 'data-action': 'check' }, 'Check every block'),
+      checkBody: q('div', { class: 'check-body', 'aria-live': 'polite' }),
+      task: q('div', { class: 'task', role: 'status', 'aria-live': 'polite', hidden: true }),
+      taskLabel: q('span'),
+      taskProgress: q('progress', { max: 1, value: 0 }),
+      taskCount: q('span'),
+      taskCancel: q('button', { type: 'button' }, 'Stop'),
+    };
+    p.hexForm.append(q('label', {}, 'Virtual sector ', p.hexAt), q('button', { type: 'submit' }, 'Show'), p.hexPrev, p.hexNext);
+    p.task.append(p.taskLabel, ' ', p.taskProgress, ' ', p.taskCount, ' ', p.taskCancel);
     $.explain = q('input', { type: 'checkbox', onchange: () => $.frame.classList.toggle('show-explain', $.explain.checked) });
-    $.structures = q('div', { class: 'structures-body' });
-    $.fileList = q('div');
-    $.chain = q('div', { class: 'chain-body' });
-    $.batLayer = q('select', {
-      'aria-label': 'File',
-      onchange: () => {
-        const v = this.vdisk; // null while other files load
-        if (v?.core) this.bat.show(v.core, Number($.batLayer.value), v.names[Number($.batLayer.value)]);
-      },
-    });
-    $.batLegend = q('div', { class: 'legend' });
-    $.batCanvas = q('canvas', { 'aria-label': 'Block map' });
-    $.batHover = q('p', { class: 'hover', 'aria-live': 'polite' });
-    $.provLead = q('p', { class: 'lead' });
-    $.scan = q('button', { type: 'button', 'data-action': 'scan', onclick: () => this.scan() }, 'Read every block bitmap for an exact map');
-    $.scanStop = q('button', { type: 'button', hidden: true, onclick: () => this.scanCtrl?.abort(new DOMException('cancelled', 'AbortError')) }, 'Stop');
-    $.scanProgress = q('progress', { max: 1, value: 0, hidden: true });
-    $.provState = q('span', { class: 'prov-state' });
-    $.provLegend = q('div', { class: 'legend' });
-    $.provCanvas = q('canvas', { 'aria-label': 'Provenance map' });
-    $.provHover = q('p', { class: 'hover', 'aria-live': 'polite' });
-    $.closeup = q('div', { class: 'closeup-body' });
-    $.hexAt = q('input', { type: 'text', inputmode: 'numeric', value: '0', size: '12', 'aria-label': 'Sector' });
-    $.hexSource = q('p', { class: 'source' });
-    $.hexDump = q('div', { class: 'dump', tabindex: '0', 'aria-label': 'Hex dump' });
-    $.findings = q('div', { class: 'findings-body' });
-
-    const hexForm = q('form', { class: 'controls' },
-      q('label', {}, 'Virtual sector ', $.hexAt),
-      q('button', { type: 'submit' }, 'Show'),
-      q('button', { type: 'button', 'aria-label': 'Previous sector', onclick: () => this.step(-1) }, '◀'),
-      q('button', { type: 'button', 'aria-label': 'Next sector', onclick: () => this.step(1) }, '▶'));
-    hexForm.addEventListener('submit', (e) => {
-      e.preventDefault();
-      if (!this.vdisk) return; // other files are loading
-      const at = parseNumber($.hexAt.value);
-      const n = Math.ceil(this.vdisk.size / 512);
-      if (!Number.isFinite(at) || at < 0 || at >= n) fill($.hexSource, h('span', { class: 'bad' }, `Give a sector number from 0 to ${n - 1}.`));
-      else this.hexShow({ mode: 'virtual', at });
-    });
+    const files = q('label', { class: 'layer' }, 'File ', p.layerSelect);
+    const batFiles = q('label', {}, 'File ', p.batLayer);
 
     $.frame = q('div', { class: 'frame', part: 'frame' },
       q('div', { class: 'bar', part: 'header' }, $.title, $.sub, $.openButton, $.input),
-      $.drop, $.messages, $.tabs,
-      panel('summary', $.summary),
-      panel('footer', q('div', { class: 'controls' }, q('label', { class: 'layer' }, 'File ', $.layerSelect), q('label', {}, $.explain, ' Show what each field means')), $.structures),
-      panel('chain', $.fileList, $.chain),
+      $.drop, p.messages, p.task, $.tabs,
+      panel('summary', p.summary),
+      panel('footer', q('div', { class: 'controls' }, files, q('label', {}, $.explain, ' Show what each field means')), p.structures),
+      panel('chain', p.fileList, p.chain),
       panel('bat', q('p', { class: 'lead' }, 'Where each block of the virtual disk is stored in the file: one square per block. Point at one for details, click it (or Enter) for its sectors.'),
-        q('div', { class: 'controls' }, q('label', {}, 'File ', $.batLayer)), $.batLegend, q('div', { class: 'mapbox' }, $.batCanvas), $.batHover),
-      panel('bitmap', $.provLead, q('div', { class: 'controls' }, $.scan, $.scanStop, $.scanProgress, $.provState), $.provLegend, q('div', { class: 'mapbox' }, $.provCanvas), $.provHover, $.closeup),
-      panel('hex', hexForm, $.hexSource, $.hexDump),
-      panel('findings', $.findings));
+        q('div', { class: 'controls' }, batFiles), p.batLegend, q('div', { class: 'mapbox' }, p.batCanvas), p.batHover),
+      panel('bitmap', p.provLead, q('div', { class: 'controls' }, p.scan, p.provState), p.provLegend, q('div', { class: 'mapbox' }, p.provCanvas), p.provHover, p.closeup),
+      panel('hex', p.hexForm, p.hexSource, p.hexDump),
+      panel('findings', p.findings,
+        q('p', { class: 'small' }, 'The full check also reads every block’s sector bitmap and the sectors a dynamic disk marks unused (left-over data), as vhd-viewer check does.'),
+        q('div', { class: 'controls' }, p.checkRun), p.checkBody));
     root.append($.frame);
+
+    /** @type {Record<string, string>} the tab of each view the controller reveals */
+    const TABS = { structures: 'footer', bat: 'bat', provenance: 'bitmap', closeup: 'bitmap', hex: 'hex', findings: 'findings' };
+    this.viewer = new Viewer(p, {
+      state: (s) => {
+        this.loading = s === 'loading';
+        this.dataset.state = s;
+        if (s === 'loading') {
+          $.drop.hidden = true;
+          this.$.sub.textContent = 'opening…';
+        }
+        if (s === 'error' && !this.disk) this.showEmpty();
+        if (s === 'ready' && this.viewer.disk) {
+          const d = this.viewer.disk;
+          this.dispatchEvent(new CustomEvent('vhd-load', { detail: { info: d.info, names: d.names } }));
+        }
+      },
+      scanState: (s) => {
+        if (s) this.dataset.scan = s;
+        else delete this.dataset.scan;
+      },
+      reveal: (view) => {
+        const tab = TABS[view];
+        if (this.offered().includes(tab)) this.select(tab);
+      },
+      shown: (d) => {
+        $.title.textContent = d.names[0];
+        $.sub.textContent = `${d.info.disk_type} disk, ${humanSize(Number(d.info.current_size))}${d.names.length > 1 ? `, a chain of ${d.names.length} files` : ''}${d.missingParent ? ', parent missing' : ''}`;
+        files.hidden = d.names.length < 2;
+        batFiles.hidden = d.names.length < 2;
+        this.renderTabs();
+      },
+      failed: (e) => {
+        if (this.state === 'error' && !this.disk) this.$.sub.textContent = 'cannot be shown';
+        this.dispatchEvent(new CustomEvent('vhd-error', { detail: { error: e, code: e.code ?? null, message: e.message } }));
+      },
+      firstSector: () => this.sector(),
+    });
 
     // Drops on this element only, so that several viewers on a page each take their own files.
     let depth = 0;
@@ -317,26 +340,6 @@ export class VhdViewerElement extends HTMLElement {
       const files = [...(e.dataTransfer?.files || [])];
       if (files.length) this.open(files);
     });
-
-    this.closeupView = new CloseupView($.closeup, { onSector: (s) => this.hexShow({ mode: 'virtual', at: s }, true) });
-    this.bat = new BatView({
-      canvas: $.batCanvas,
-      hoverEl: $.batHover,
-      legendEl: $.batLegend,
-      onPick: (layer, block) => {
-        const core = this.vdisk?.core; // null while other files load
-        if (!core) return;
-        const bs = core.blockSize(layer);
-        this.showCloseup({ layer, block, start: block * bs, len: bs });
-      },
-    });
-    this.prov = new ProvenanceView({
-      canvas: $.provCanvas,
-      hoverEl: $.provHover,
-      legendEl: $.provLegend,
-      onPick: (start, len) => this.showCloseup({ start, len }),
-    });
-    this.hexState = { mode: 'virtual', at: 0, layer: 0 };
   }
 
   offered() {
@@ -348,9 +351,9 @@ export class VhdViewerElement extends HTMLElement {
     const offered = this.offered();
     fill(this.$.tabs, VIEWS.filter(([v]) => offered.includes(v)).map(([v, label]) =>
       h('button', { type: 'button', role: 'tab', 'data-view': v, 'aria-controls': `${this.uid}-${v}`, 'aria-selected': 'false', onclick: () => this.select(v), onkeydown: (/** @type {KeyboardEvent} */ e) => this.tabKey(e, v) }, label)));
-    this.$.tabs.hidden = offered.length < 2 || !this.vdisk;
+    this.$.tabs.hidden = offered.length < 2 || !this.disk;
     const want = this.current ?? this.getAttribute('view');
-    this.select(want !== null && offered.includes(want) ? want : offered[0], false);
+    this.select(want !== null && offered.includes(want) ? want : offered[0]);
   }
 
   /**
@@ -371,9 +374,8 @@ export class VhdViewerElement extends HTMLElement {
   /**
    * Shows tab `v`.
    * @param {string} v
-   * @param {boolean} [_focus]
    */
-  select(v, _focus) {
+  select(v) {
     if (!this.offered().includes(v)) return;
     this.current = v;
     for (const b of this.$.tabs.querySelectorAll('button')) {
@@ -381,258 +383,36 @@ export class VhdViewerElement extends HTMLElement {
       b.setAttribute('aria-selected', String(on));
       b.tabIndex = on ? 0 : -1;
     }
-    for (const [name, p] of Object.entries(this.$.panels)) p.hidden = !this.vdisk || name !== v;
+    const shown = !!this.disk;
+    for (const [name, p] of Object.entries(this.$.panels)) p.hidden = !shown || name !== v;
+  }
+
+  showEmpty() {
+    this.$.drop.hidden = !!this.viewer.ctrl && !this.given && this.urls().length > 0;
+    this.$.tabs.hidden = true;
+    for (const p of Object.values(this.$.panels)) p.hidden = true;
   }
 
   // ------------------------------------------------------------ loading
 
-  /** @param {string} s */
-  setState(s) {
-    this.dataset.state = s;
-  }
-
-  /**
-   * @param {string} text
-   * @param {string} [kind]
-   */
-  message(text, kind = 'info') {
-    this.$.messages.append(h('p', { class: `message ${kind}` }, text));
-  }
-
   async load() {
-    this.ctrl?.abort(new DOMException('other files were given', 'AbortError'));
-    this.scanCtrl?.abort();
-    const ctrl = new AbortController();
-    this.ctrl = ctrl;
-    const signal = ctrl.signal;
-    this.vdisk?.close();
-    this.vdisk = null;
-    fill(this.$.messages);
     const inputs = this.given ?? this.urls();
-    const showEmpty = () => {
-      this.$.drop.hidden = false;
-      this.$.tabs.hidden = true;
-      for (const p of Object.values(this.$.panels)) p.hidden = true;
-    };
     if (!inputs.length) {
+      this.viewer.ctrl?.abort(new DOMException('the files were taken away', 'AbortError'));
+      this.viewer.disk?.close();
+      this.viewer.disk = null;
+      this.viewer.clearMessages();
       this.$.title.textContent = 'VHD viewer';
       this.$.sub.textContent = 'no disk yet';
-      showEmpty();
-      this.setState('idle');
+      this.showEmpty();
+      this.$.drop.hidden = false;
+      this.dataset.state = 'idle';
       return;
     }
     const label = inputs.map((i) => (typeof i === 'string' ? decodeURIComponent(/** @type {string} */ (new URL(i).pathname.split('/').pop())) : /** @type {{ name?: string }} */ (i).name ?? 'disk'));
     this.$.title.textContent = label[0];
-    this.$.sub.textContent = 'opening…';
-    this.$.drop.hidden = true;
-    this.setState('loading');
-    let vdisk;
-    try {
-      vdisk = await openVhd(inputs, { signal });
-    } catch (e) {
-      if (signal.aborted) return;
-      this.$.sub.textContent = 'cannot be shown';
-      const err = /** @type {Error & { code?: string }} */ (e);
-      for (const line of String(err.message).split('\n')) this.message(line, 'error');
-      showEmpty();
-      this.$.drop.hidden = !this.given && this.urls().length > 0;
-      this.setState('error');
-      this.dispatchEvent(new CustomEvent('vhd-error', { detail: { error: e, code: err.code ?? null, message: err.message } }));
-      return;
-    }
-    if (signal.aborted) {
-      vdisk.close();
-      return;
-    }
-    this.vdisk = vdisk;
-    for (const f of vdisk.files) if (f.error) this.message(`${f.name}: ${f.error}`, 'error');
-    this.showChain(vdisk.chainIndex);
-    this.setState('ready');
-    this.dispatchEvent(new CustomEvent('vhd-load', { detail: { info: vdisk.info, names: vdisk.names } }));
-  }
-
-  /**
-   * Shows chain `k` of the files given in every view.
-   * @param {number} k
-   */
-  showChain(k) {
-    const v = this.vdisk;
-    if (!v) return; // other files are loading
-    if (k !== v.chainIndex) v.selectChain(k);
-    const { core, names, info, missingParent } = v;
-    if (!core) return; // closed
-    const $ = this.$;
-    if (missingParent) this.message(missingParentText(names[names.length - 1], missingParent), missingParent.severity);
-    $.title.textContent = names[0];
-    $.sub.textContent = `${info.disk_type} disk, ${humanSize(info.current_size)}${names.length > 1 ? `, a chain of ${names.length} files` : ''}${missingParent ? ', parent missing' : ''}`;
-    this.renderTabs();
-    this.select(this.current ?? this.offered()[0]);
-
-    renderSummary($.summary, info);
-    renderFiles($.fileList, v.files, v.opened.chains, k, (j) => {
-      fill($.messages);
-      this.showChain(j);
-    });
-    renderChain($.chain, info, names, missingParent, (i) => {
-      this.showLayer(i);
-      this.select('footer');
-    });
-    const options = () => names.map((n, i) => h('option', { value: i }, `${i === 0 ? '' : `layer ${i}: `}${n}`));
-    fill($.layerSelect, options());
-    fill($.batLayer, options());
-    // Both selects are in labels (build()).
-    /** @type {HTMLLabelElement} */ ($.layerSelect.closest('label')).hidden = names.length < 2;
-    /** @type {HTMLLabelElement} */ ($.batLayer.closest('label')).hidden = names.length < 2;
-    this.showLayer(0);
-    // The files of a chain were opened: they have their identity.
-    const firstSparse = Math.max(0, v.opened.chains[k].findIndex((i) => /** @type {import('./types.js').Identity} */ (v.files[i].identity).diskType !== 'fixed'));
-    $.batLayer.value = String(firstSparse);
-    this.bat.show(core, firstSparse, names[firstSparse]);
-
-    this.cellSize = core.chunkSize();
-    delete this.dataset.scan;
-    const masks = core.scanStart(this.cellSize);
-    this.prov.show(core, names, this.cellSize, masks);
-    const needed = /** @type {import('./types.js').ScanStep} */ (core.scanStep(0)).total;
-    core.scanStart(this.cellSize);
-    $.scan.disabled = needed === 0;
-    $.provState.textContent = needed ? `Estimate from the block tables: ${needed} squares hold blocks whose sector bitmaps decide where each sector comes from.` : 'Exact: no block bitmaps are needed for this disk.';
-    $.provLead.textContent = names.length > 1 || missingParent
-      ? 'Each square is a stretch of the virtual disk, coloured by the file of the chain that supplies it. Click a square for its sectors.'
-      : 'Each square is a stretch of the virtual disk: coloured where the file holds data, grey where the disk reads as zeros. Click a square for its sectors.';
-    fill($.closeup, h('p', { class: 'empty' }, 'Click a square above, or a block in the block map, to see its sectors and its sector bitmap here.'));
-    renderFindings($.findings, info.all_findings, names, (layer, offset) => this.showPlace(layer, offset));
-    const s = parseNumber(this.getAttribute('sector') ?? '0');
-    this.hexShow({ mode: 'virtual', at: Number.isFinite(s) ? Math.min(s, Math.ceil(v.size / 512) - 1) : 0 });
-  }
-
-  /** @param {number} i */
-  showLayer(i) {
-    if (!this.vdisk) return; // other files are loading
-    this.$.layerSelect.value = String(i);
-    this.$.structures.dataset.layer = String(i);
-    renderStructures(this.$.structures, this.vdisk.layerInfo(i));
-  }
-
-  /**
-   * The context the views read through.
-   * @returns {ViewContext}
-   */
-  ctx() {
-    const v = this.vdisk;
-    if (!v?.core || !this.ctrl) throw new Error('no disk is open');
-    return { disk: v.core, sources: v.sources, names: v.names, signal: this.ctrl.signal, parentMissing: !!v.missingParent };
-  }
-
-  /**
-   * Shows a failure of reading (a changed remote file, a cut-short file) as a message.
-   * @param {string} what
-   * @param {unknown} e
-   * @param {{ signal: AbortSignal }} c
-   */
-  readFailed(what, e, c) {
-    if (c.signal.aborted) return;
-    const err = /** @type {Error & { code?: string }} */ (e);
-    this.message(`${what}: ${err.message}`, 'error');
-    this.dispatchEvent(new CustomEvent('vhd-error', { detail: { error: e, code: err.code ?? null, message: err.message } }));
-  }
-
-  /** @param {{ layer?: number, block?: number, start: number, len: number }} opts */
-  async showCloseup(opts) {
-    if (!this.vdisk) return; // other files are loading
-    this.select('bitmap');
-    const c = this.ctx();
-    try {
-      await this.closeupView.show(c, opts);
-    } catch (e) {
-      this.readFailed('Sectors', e, c);
-    }
-  }
-
-  async scan() {
-    const v = this.vdisk;
-    const core = v?.core;
-    if (!v || !core || !this.ctrl) return; // other files are loading
-    const $ = this.$;
-    this.scanCtrl?.abort();
-    const ctrl = new AbortController();
-    this.scanCtrl = ctrl;
-    const parent = this.ctrl.signal;
-    const onParent = () => ctrl.abort(parent.reason);
-    parent.addEventListener('abort', onParent, { once: true });
-    $.scan.disabled = true;
-    $.scanStop.hidden = false;
-    $.scanProgress.hidden = false;
-    // For scripts and tests, as the page's body has it: running, then done or stopped.
-    this.dataset.scan = 'running';
-    let last = 0;
-    try {
-      const masks = await scanProvenance(core, v.sources, this.cellSize, {
-        signal: ctrl.signal,
-        onProgress: (done, total) => {
-          $.scanProgress.max = total || 1;
-          $.scanProgress.value = done;
-          $.provState.textContent = `${done} of ${total} squares`;
-          if (performance.now() - last > 500) {
-            last = performance.now();
-            this.prov.update(core.scanMasks());
-          }
-        },
-      });
-      this.prov.update(masks);
-      $.provState.textContent = 'Exact: every block bitmap was read.';
-      this.dataset.scan = 'done';
-    } catch (e) {
-      if (v !== this.vdisk) return;
-      this.prov.update(core.scanMasks());
-      core.scanStart(this.cellSize);
-      $.scan.disabled = false;
-      this.dataset.scan = 'stopped';
-      $.provState.textContent = ctrl.signal.aborted ? 'Scan stopped: squares already read are exact, the rest are estimates.' : `The scan stopped: ${/** @type {Error} */ (e).message}`;
-      if (!ctrl.signal.aborted) this.readFailed('Reading the block bitmaps', e, { signal: parent });
-    } finally {
-      parent.removeEventListener('abort', onParent);
-      $.scanStop.hidden = true;
-      $.scanProgress.hidden = true;
-    }
-  }
-
-  /**
-   * @param {{ mode?: 'virtual' | 'file', at?: number, layer?: number, markLen?: number }} [where]
-   * @param {boolean} [reveal]
-   */
-  async hexShow({ mode = this.hexState.mode, at = this.hexState.at, layer = this.hexState.layer, markLen = 1 } = {}, reveal = false) {
-    if (!this.vdisk) return; // other files are loading
-    Object.assign(this.hexState, { mode, at, layer });
-    if (reveal) this.select('hex');
-    const $ = this.$;
-    $.hexAt.value = String(mode === 'virtual' ? at : '');
-    const c = this.ctx();
-    try {
-      if (mode === 'virtual') await showVirtualSector(c, at, $.hexSource, $.hexDump);
-      else await showFileBytes(c, layer, at, $.hexSource, $.hexDump, markLen);
-    } catch (e) {
-      if (c.signal.aborted) return;
-      fill($.hexSource, h('span', { class: 'bad' }, /** @type {Error} */ (e).message));
-      this.readFailed(mode === 'virtual' ? `Sector ${at}` : `Bytes of ${this.vdisk.names[layer]}`, e, c);
-    }
-  }
-
-  /** @param {number} d */
-  step(d) {
-    if (!this.vdisk) return;
-    const n = Math.ceil(this.vdisk.size / 512);
-    this.hexShow({ mode: 'virtual', at: Math.max(0, Math.min(n - 1, (this.hexState.mode === 'virtual' ? this.hexState.at : 0) + d)) });
-  }
-
-  /**
-   * @param {number} layer
-   * @param {number} offset
-   */
-  showPlace(layer, offset) {
-    this.showLayer(layer);
-    const row = highlightOffset(this.$.structures, offset);
-    const markLen = row ? Math.min(Number(row.dataset.size), 64) : 1;
-    this.hexShow({ mode: 'file', layer, at: offset, markLen }, true);
+    for (const p of Object.values(this.$.panels)) p.hidden = true;
+    this.$.tabs.hidden = true;
+    await this.viewer.load(inputs);
   }
 }

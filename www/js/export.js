@@ -1,12 +1,10 @@
-// Exports: the flattened raw image of the virtual disk, and the info JSON.
-//
-// The raw image is written in one of two ways, both in constant memory:
-// - through the File System Access API (showSaveFilePicker) where the browser has it: the file
-//   is sized first (so zero-filled stretches cost nothing) and the data extents are written at
-//   their offsets, with progress;
-// - elsewhere, as a download of a Blob composed of slices of the dropped files and shared
-//   zero-filled Blobs: the browser streams it from the files as it saves, nothing is copied
-//   into memory first.
+// The flattened raw image of the virtual disk (`vhd-viewer cat`), made in the Worker (session.js),
+// in constant memory, in one of two ways:
+// - written into a file the main thread saves into (save.js: the File System Access API's
+//   writable, reached through the Worker's stand-in for it): the file is sized first (so
+//   zero-filled stretches cost nothing) and the data extents are written at their offsets;
+// - as a Blob composed of slices of the dropped files and shared zero-filled Blobs, for a
+//   download: the browser streams it from the files as it saves, nothing is copied first.
 
 import { planRange, planSpan } from './driver.js';
 import { readRanges } from './source.js';
@@ -14,7 +12,7 @@ import { readRanges } from './source.js';
 /**
  * @import { WasmDisk } from '../pkg/vhd_viewer.js'
  * @import { Source } from './source.js'
- * @import { Extent, Info, MissingExtent } from './types.js'
+ * @import { Extent, MissingExtent, Writable } from './types.js'
  * @import { ProgressOptions } from './driver.js'
  */
 
@@ -62,7 +60,7 @@ const GAP = 64 * 1024;
  * @param {WasmDisk} disk
  * @param {Source[]} sources
  * @param {string[]} names
- * @param {FileSystemWritableFileStream} writable
+ * @param {Writable} writable
  * @param {ProgressOptions} [options]
  */
 export async function writeRaw(disk, sources, names, writable, { signal, onProgress } = {}) {
@@ -178,64 +176,4 @@ export async function composeRaw(disk, sources, names, { signal, onProgress } = 
   const blob = new Blob(groups, { type: 'application/octet-stream' });
   if (blob.size !== size) throw new Error(`the image came out ${blob.size} bytes long instead of ${size} (a bug)`);
   return blob;
-}
-
-/**
- * Offers a Blob as a download.
- * @param {Blob} blob
- * @param {string} name
- */
-export function download(blob, name) {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  a.hidden = true;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
-}
-
-/**
- * Saves the raw image: File System Access API if present, else a composed Blob download.
- * @param {WasmDisk} disk
- * @param {Source[]} sources
- * @param {string[]} names
- * @param {string} fileName
- * @param {ProgressOptions} [opts]
- * @returns {Promise<{ cancelled: true } | { cancelled?: undefined, method: 'file-system-access' | 'download', name: string, size?: number }>}
- */
-export async function exportRaw(disk, sources, names, fileName, opts = {}) {
-  if (typeof window.showSaveFilePicker === 'function') {
-    let handle;
-    try {
-      handle = await window.showSaveFilePicker({ suggestedName: fileName, types: [{ description: 'Raw disk image', accept: { 'application/octet-stream': ['.img', '.raw'] } }] });
-    } catch (e) {
-      if (/** @type {Error} */ (e).name === 'AbortError') return { cancelled: true };
-      throw e;
-    }
-    const writable = await handle.createWritable();
-    try {
-      await writeRaw(disk, sources, names, writable, opts);
-      await writable.close();
-    } catch (e) {
-      await writable.abort().catch(() => {});
-      throw e;
-    }
-    return { method: 'file-system-access', name: handle.name };
-  }
-  const blob = await composeRaw(disk, sources, names, opts);
-  download(blob, fileName);
-  return { method: 'download', name: fileName, size: blob.size };
-}
-
-/**
- * Saves the info JSON (the same object as `vhd-viewer info --json`).
- * @param {Info} info
- * @param {string} fileName
- */
-export function exportInfo(info, fileName) {
-  const blob = new Blob([JSON.stringify(info, null, 2) + '\n'], { type: 'application/json' });
-  download(blob, fileName);
 }

@@ -3,7 +3,6 @@
 // are given), and make the disk of one chain. No DOM here.
 import { openLayer } from './driver.js';
 import { normalize, baseName } from './format.js';
-import { neededParentText } from './views/chain.js';
 
 /**
  * @import { Source } from './source.js'
@@ -129,4 +128,25 @@ export function missingParentText(lastName, missing) {
   }
   const names = missing.names.length ? missing.names.map((n) => `“${n}”`).join(' or ') : 'its parent';
   return `${lastName} is a differencing disk whose parent was not given: it needs ${names} (unique id ${missing.id}). Add that file together with the others to read the whole disk; until then, the parts that come from the parent are shown as missing.`;
+}
+
+/**
+ * What a child whose parent is missing needs, in words.
+ * @param {Identity} identity
+ * @returns {MissingParent}
+ */
+export function neededParentText(identity) {
+  /** @type {string[]} */
+  const names = [];
+  /** @param {string | null} n */
+  const add = (n) => {
+    if (n && !names.includes(n)) names.push(n);
+  };
+  add(identity.parentUnicodeName && baseName(identity.parentUnicodeName));
+  for (const c of identity.parentCandidates || []) add(baseName(c));
+  return {
+    names,
+    paths: /** @type {string[]} */ ([identity.parentUnicodeName, ...(identity.parentCandidates || [])].filter((p, i, a) => p && a.indexOf(p) === i)),
+    id: identity.parentUniqueId,
+  };
 }

@@ -1,27 +1,24 @@
-// "Save as VHD…": the virtual disk, read through its chain, saved as a new standalone VHD, dynamic
+// "Save as VHD…": the virtual disk, read through its chain, as a new standalone VHD, dynamic
 // (blocks allocated only where the disk holds non-zero data) or fixed, like
-// `vhd-viewer convert IN OUT --to dynamic|fixed [--layer K]`. The core's `WasmNewVhd` lays the file out (the
-// same layout the command line writes); this module walks the disk and moves the bytes.
-//
-// Two ways to save, as for the raw image:
-// - through the File System Access API (showSaveFilePicker) where the browser has it: streamed
-//   to the file block by block in constant memory, with progress; cancelling discards the file
-//   (the writable stream is aborted, so nothing is left behind);
-// - elsewhere, as a download. A fixed disk is composed of slices of the dropped files (no copy,
-//   as for the raw image). A dynamic disk's blocks are assembled from several files, so the
-//   download holds them in memory until it is saved: it is refused past DOWNLOAD_LIMIT bytes of
-//   allocated data (use a browser with the File System Access API, or the command line).
+// `vhd-viewer convert IN OUT --to dynamic|fixed [--layer K]`. The core's `WasmNewVhd` lays the file
+// out (the same layout the command line writes); this module, run in the Worker (session.js),
+// walks the disk and moves the bytes: streamed block by block into the file the main thread saves
+// into (save.js), or, for a download, as a Blob. A fixed disk's Blob is composed of slices of the
+// dropped files (no copy, as for the raw image). A dynamic disk's blocks are assembled from
+// several files, so the download holds them in memory until it is saved: it is refused past
+// DOWNLOAD_LIMIT bytes of allocated data (use a browser with the File System Access API, or the
+// command line).
 
 import { planRange, planSpan } from './driver.js';
 import { readRanges } from './source.js';
-import { writeRaw, composeRaw, download } from './export.js';
+import { writeRaw, composeRaw } from './export.js';
 import { loadWasm } from './wasm.js';
 
 /**
  * @import { WasmDisk, WasmNewVhd } from '../pkg/vhd_viewer.js'
  * @import { Source } from './source.js'
  * @import { ProgressOptions } from './driver.js'
- * @import { MissingExtent } from './types.js'
+ * @import { MissingExtent, Writable } from './types.js'
  */
 
 /** One piece of a block to read: virtual `offset`, `len` bytes, from `layer`'s file at `fileOffset`.
@@ -155,7 +152,7 @@ async function* dataBlocks(disk, sources, names, bs, signal, onProgress) {
  * @param {Source[]} sources
  * @param {string[]} names
  * @param {WasmNewVhd} vhd
- * @param {FileSystemWritableFileStream} writable
+ * @param {Writable} writable
  * @param {ProgressOptions} [options]
  * @returns {Promise<Saved>}
  */
@@ -229,53 +226,4 @@ export async function composeVhd(disk, sources, names, vhd, { signal, onProgress
   const blob = new Blob([...head.map((w) => w.bytes), ...parts, meta[meta.length - 1].bytes], { type: 'application/octet-stream' });
   if (blob.size !== vhd.fileLen(disk)) throw new Error(`the VHD came out ${blob.size} bytes long instead of ${vhd.fileLen(disk)} (a bug)`);
   return { blob, blocks: vhd.placed() };
-}
-
-/**
- * "Save as VHD…": File System Access API if present, else a download. `opts.layer` K saves the
- * disk as of layer K of the chain (0: the whole chain; 1: as the parent has it, ...).
- * @param {WasmDisk} disk
- * @param {Source[]} sources
- * @param {string[]} names
- * @param {string} fileName
- * @param {'dynamic' | 'fixed'} kind
- * @param {ProgressOptions & { layer?: number }} [opts]
- * @returns {Promise<{ cancelled: true } | (Saved & { method: 'file-system-access' | 'download', name: string, cancelled?: undefined })>}
- */
-export async function exportVhd(disk, sources, names, fileName, kind, opts = {}) {
-  const k = opts.layer ?? 0;
-  if (k > 0) {
-    const cut = disk.asOfLayer(k);
-    try {
-      return await exportVhd(cut, sources.slice(k), names.slice(k), fileName, kind, { ...opts, layer: 0 });
-    } finally {
-      cut.free();
-    }
-  }
-  const vhd = await newVhd(disk, kind);
-  try {
-    if (typeof window.showSaveFilePicker === 'function') {
-      let handle;
-      try {
-        handle = await window.showSaveFilePicker({ suggestedName: fileName, types: [{ description: 'VHD disk image', accept: { 'application/octet-stream': ['.vhd'] } }] });
-      } catch (e) {
-        if (e instanceof DOMException && e.name === 'AbortError') return { cancelled: true };
-        throw e;
-      }
-      const writable = await handle.createWritable();
-      try {
-        const r = await writeVhd(disk, sources, names, vhd, writable, opts);
-        await writable.close();
-        return { method: 'file-system-access', name: handle.name, ...r };
-      } catch (e) {
-        await writable.abort().catch(() => {});
-        throw e;
-      }
-    }
-    const { blob, blocks } = await composeVhd(disk, sources, names, vhd, opts);
-    download(blob, fileName);
-    return { method: 'download', name: fileName, size: blob.size, blocks };
-  } finally {
-    vhd.free();
-  }
 }

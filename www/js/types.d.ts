@@ -3,7 +3,6 @@
 // methods return `any` in wasm-bindgen's .d.ts; these are what they really return (src/wasm.rs,
 // src/info.rs), cast where the modules take them.
 
-import type { WasmDisk } from '../pkg/vhd_viewer.js';
 
 /** The WebAssembly core's bindings, as loadWasm() gives them. */
 export type Bindings = typeof import('../pkg/vhd_viewer.js');
@@ -229,20 +228,70 @@ export interface MissingParent {
   severity?: 'error' | 'warning';
 }
 
-/** What the views read through. */
 /** Why a part of the disk cannot be read (WasmDisk.unreadable, from the core's reader::Unreadable). */
 export type Unreadable =
   | { why: 'parent'; layer: number }
   | { why: 'bitmap' | 'data'; layer: number; block: number; file_offset: number }
   | { why: 'cut-short'; layer: number; file_offset: number };
 
+/** What the views read through. */
 export interface ViewContext {
-  disk: WasmDisk;
-  sources: import('./source.js').Source[];
+  disk: import('./api.js').VhdDisk;
   names: string[];
   signal: AbortSignal;
   parentMissing: boolean;
 }
+
+/** A file given, as the Worker describes it to the main thread (OpenedFile without the live objects). */
+export type PublicFile = Omit<OpenedFile, 'source' | 'blob' | 'wi'>;
+
+/** What the Worker answers to `open`. */
+export interface OpenedSummary {
+  files: PublicFile[];
+  chains: number[][];
+  best: number;
+}
+
+/** One file of the chain shown, as the views need it. */
+export interface DiskLayer {
+  name: string;
+  byteLength: number;
+  diskType: DiskType;
+  /** 0 for a fixed disk. */
+  blockSize: number;
+  bitmapSize: number;
+}
+
+/** What the Worker answers to `chain`: the disk of one chain. */
+export interface ChainView {
+  info: Info;
+  names: string[];
+  missing: MissingParent | null;
+  size: number;
+  chunkSize: number;
+  layers: DiskLayer[];
+}
+
+/** What a file being saved is written through: a FileSystemWritableFileStream, or the Worker's stand-in for one. */
+export interface Writable {
+  truncate(size: number): Promise<unknown>;
+  write(w: { type: 'write'; position: number; data: Uint8Array<ArrayBuffer> }): Promise<unknown>;
+}
+
+/** An input as the Worker is given it: a URL or a Blob it reads itself, or a source the main thread reads. */
+export type WorkerInput =
+  | { url: string; name: string | null; headers: [string, string][] }
+  | { blob: Blob; name: string }
+  | { proxy: number; byteLength: number; name: string };
+
+type Stats = { reads: number; bytes: number; requests?: number; transferred?: number }[];
+/** What the Worker sends the main thread. */
+export type WorkerReply = { sid: number } & (
+  | { id: number; result: any; stats: Stats }
+  | { id: number; error: { message: string; name?: string; code: string | null; offset: number | null; status?: number; url?: string }; stats: Stats }
+  | { id: number; progress: any; stats: Stats }
+  | { ask: number; id: number; what: 'read' | 'write' | 'truncate'; args: any[]; stats?: undefined }
+);
 
 declare global {
   interface Window {

@@ -2,36 +2,15 @@
 // between a child and its parent whether the link is verified (the parent's unique id is the one
 // the child names). A missing parent is drawn too, with the names it can be found by.
 import { h, field, fill } from '../dom.js';
-import { humanSize, baseName } from '../format.js';
+import { humanSize } from '../format.js';
 
-/** @import { ChainLink, Child, Identity, Info, MissingParent, OpenedFile } from '../types.js' */
-
-/**
- * What a child whose parent is missing needs, in words.
- * @param {Identity} identity
- * @returns {MissingParent}
- */
-export function neededParentText(identity) {
-  /** @type {string[]} */
-  const names = [];
-  /** @param {string | null} n */
-  const add = (n) => {
-    if (n && !names.includes(n)) names.push(n);
-  };
-  add(identity.parentUnicodeName && baseName(identity.parentUnicodeName));
-  for (const c of identity.parentCandidates || []) add(baseName(c));
-  return {
-    names,
-    paths: /** @type {string[]} */ ([identity.parentUnicodeName, ...(identity.parentCandidates || [])].filter((p, i, a) => p && a.indexOf(p) === i)),
-    id: identity.parentUniqueId,
-  };
-}
+/** @import { ChainLink, Child, Identity, Info, MissingParent, PublicFile } from '../types.js' */
 
 /**
  * The files given, each with what it is or why it cannot be read, and a chooser when they make
  * several chains.
  * @param {Element} el
- * @param {OpenedFile[]} files
+ * @param {PublicFile[]} files
  * @param {number[][]} chains
  * @param {number} current
  * @param {(k: number) => void} onChoose

@@ -3,11 +3,10 @@
 import { h, fill, legend, cssColor, layerColor } from '../dom.js';
 import { CellMap, rgba } from '../cellmap.js';
 import { hex, humanSize } from '../format.js';
-import { planRange } from '../driver.js';
 
 /**
  * @import { CellMapOptions } from '../cellmap.js'
- * @import { ByteRange, ViewContext } from '../types.js'
+ * @import { ViewContext } from '../types.js'
  */
 
 const SECTOR_ZERO = 255;
@@ -35,33 +34,17 @@ export class CloseupView {
 
   /**
    * Shows virtual `[start, start + len)`; with `layer` and `block`, also that block's bitmap in
-   * that layer. `ctx`: { disk, sources, names, signal }.
+   * that layer. `ctx`: { disk, names, signal }.
    * @param {ViewContext} ctx
    * @param {{ layer?: number | null, block?: number | null, start: number, len: number }} what
    */
   async show(ctx, { layer = null, block = null, start, len }) {
-    const { disk, sources, names, signal } = ctx;
-    len = Math.min(len, disk.size() - start);
+    const { disk, names, signal } = ctx;
+    len = Math.min(len, disk.size - start);
     const sectors = Math.ceil(len / 512);
     /** @type {HTMLElement[]} */
     const parts = [];
-    /** @type {Uint8Array | null | undefined} */
-    let bitmap = null;
-    /** @type {ByteRange | null} */
-    let range = null;
-    if (layer !== null && block !== null) {
-      range = disk.bitmapRange(layer, block);
-      if (range) {
-        bitmap = disk.bitmap(layer, block);
-        if (!bitmap) {
-          bitmap = await sources[layer].slice(range.offset, range.offset + range.len, signal);
-          disk.provideBitmap(layer, block, bitmap);
-        }
-      }
-    }
-    await planRange(disk, sources, start, len, signal);
-    // Planned just above: the bitmaps it needs are in the cache.
-    const src = /** @type {Uint8Array} */ (disk.sectorSources(start, len));
+    const { range, bitmap, sources: src } = await disk.sectors({ layer, block, start, len }, { signal });
     if (signal?.aborted) return;
     const first = Math.floor(start / 512);
     const title = layer !== null && block !== null ? `Block ${block} of ${names[layer]}` : `Virtual bytes ${hex(start)}–${hex(start + len - 1)}`;
@@ -74,7 +57,7 @@ export class CloseupView {
         const bits = /** @type {Uint8Array} */ (bitmap); // read with its range above
         let set = 0;
         for (let s = 0; s < sectors; s++) if (bitSet(bits, s)) set++;
-        parts.push(h('p', {}, `Sector bitmap at file offset ${hex(range.offset)} (${range.len} bytes): `, h('strong', {}, `${set} of ${sectors}`), ` sectors are stored in ${names[layer]}${set < sectors ? '; the others read as ' + (disk.layerCount() > layer + 1 || ctx.parentMissing ? 'the parent’s' : 'zeros') : ''}. One square per sector; most significant bit of the first byte first.`));
+        parts.push(h('p', {}, `Sector bitmap at file offset ${hex(range.offset)} (${range.len} bytes): `, h('strong', {}, `${set} of ${sectors}`), ` sectors are stored in ${names[layer]}${set < sectors ? '; the others read as ' + (disk.layerCount > layer + 1 || ctx.parentMissing ? 'the parent’s' : 'zeros') : ''}. One square per sector; most significant bit of the first byte first.`));
         parts.push(h('div', { class: 'legend' }, legend([[layerColor(layer, this.el), 'bit set: stored in this file'], [cssColor('--unalloc', this.el), 'bit clear']])));
         const canvas = h('canvas', { 'aria-label': `Sector bitmap of block ${block}` });
         const hover = h('p', { class: 'hover', 'aria-live': 'polite' });
@@ -91,7 +74,7 @@ export class CloseupView {
       }
     }
 
-    const L = disk.layerCount();
+    const L = disk.layerCount;
     /** @type {Map<number, number>} */
     const counts = new Map();
     for (const v of src) counts.set(v, (counts.get(v) || 0) + 1);

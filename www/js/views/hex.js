@@ -1,10 +1,10 @@
 // Hex view: a virtual disk sector read through the chain, with the file it came from; or any
 // bytes of one of the files (where the findings point).
 import { h, fill } from '../dom.js';
-import { hex, hexRows, normalize } from '../format.js';
-import { readVirtual } from '../driver.js';
+import { hex, hexRows } from '../format.js';
 
 /** @import { MissingExtent, Unreadable, ViewContext } from '../types.js' */
+/** @typedef {MissingExtent & { why?: Unreadable | null }} ExplainedMissing */
 
 /**
  * Renders a dump of `bytes` starting at `base`; bytes in [markFrom, markTo) are highlighted.
@@ -33,11 +33,11 @@ export function dump(el, bytes, base, { markFrom = -1, markTo = -1, missing = []
  * bitmap or data lies past the end of the file; or the parent of a differencing disk, not given),
  * in words with the files' names.
  * @param {ViewContext} ctx
- * @param {MissingExtent} e
+ * @param {ExplainedMissing} e
  */
 function missingWords(ctx, e) {
-  const { disk, names } = ctx;
-  const u = /** @type {Unreadable | null} */ (normalize(disk.unreadable(e.layer, e.offset, e.len)));
+  const { names } = ctx;
+  const u = e.why ?? null;
   if (!u) return 'cannot be read';
   const name = names[u.layer];
   switch (u.why) {
@@ -56,14 +56,14 @@ function missingWords(ctx, e) {
  * @param {Element} dumpEl
  */
 export async function showVirtualSector(ctx, sector, sourceEl, dumpEl) {
-  const { disk, sources, names, signal } = ctx;
+  const { disk, names, signal } = ctx;
   const offset = sector * 512;
-  const { bytes, extents } = await readVirtual(disk, sources, offset, 512, signal);
+  const { bytes, extents } = await disk.readWithExtents(offset, 512, { signal });
   const words = extents.map((e) => {
     const span = extents.length > 1 ? `bytes ${e.offset - offset}–${e.offset - offset + e.len - 1}: ` : '';
-    if (e.kind === 'zero') return `${span}zeros (never written${disk.layerCount() > 1 ? ' in any file of the chain' : ''})`;
+    if (e.kind === 'zero') return `${span}zeros (never written${disk.layerCount > 1 ? ' in any file of the chain' : ''})`;
     if (e.kind === 'missing') return `${span}${missingWords(ctx, e)}`;
-    return `${span}read from ${names[e.layer]}${disk.layerCount() > 1 ? ` (layer ${e.layer})` : ''} at file offset ${hex(e.fileOffset)}${e.short ? `, but the file ends ${e.short} bytes early` : ''}`;
+    return `${span}read from ${names[e.layer]}${disk.layerCount > 1 ? ` (layer ${e.layer})` : ''} at file offset ${hex(e.fileOffset)}${e.short ? `, but the file ends ${e.short} bytes early` : ''}`;
   });
   fill(sourceEl, h('strong', {}, `Virtual sector ${sector}`), ` (bytes ${hex(offset)}–${hex(offset + 511)}): `, words.join('; '), '.');
   sourceEl.dataset.layer = String(extents.find((e) => e.kind === 'data')?.layer ?? '');
@@ -82,10 +82,10 @@ export async function showVirtualSector(ctx, sector, sourceEl, dumpEl) {
  * @param {Element} dumpEl
  */
 export async function showFileBytes(ctx, layer, offset, sourceEl, dumpEl, markLen = 1) {
-  const { sources, names, signal } = ctx;
-  const src = sources[layer];
+  const { disk, names, signal } = ctx;
+  const src = disk.layers[layer];
   const start = Math.max(0, Math.min(Math.floor(offset / 16) * 16 - 128, Math.max(0, src.byteLength - 512)));
-  const bytes = await src.slice(start, start + 512, signal);
+  const bytes = await disk.readFile(layer, start, start + 512, { signal });
   fill(sourceEl, h('strong', {}, names[layer]), `: file bytes ${hex(start)}–${hex(start + bytes.length - 1)} of ${src.byteLength}`, offset >= 0 ? `; byte ${hex(offset)} highlighted` : '', '.');
   sourceEl.dataset.layer = String(layer);
   sourceEl.dataset.kind = 'file';

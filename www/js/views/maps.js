@@ -4,7 +4,7 @@ import { h, fill, legend, cssColor, layerColor } from '../dom.js';
 import { CellMap, rgba } from '../cellmap.js';
 import { hex, humanSize } from '../format.js';
 
-/** @import { WasmDisk } from '../../pkg/vhd_viewer.js' */
+/** @import { VhdDisk } from '../api.js' */
 
 const UNALLOCATED = 0xffffffff;
 
@@ -26,8 +26,9 @@ export class BatView {
     /** @type {Uint8Array} */
     this.ooo = new Uint8Array(0);
     // Set by show(), before the map draws anything:
-    /** @type {WasmDisk} */ this.disk;
+    /** @type {VhdDisk} */ this.disk;
     /** @type {number} */ this.layer;
+    /** @type {number | undefined} */ this.ticket;
     /** @type {string} */ this.name;
     /** @type {number} */ this.blockSize;
     /** @type {number} */ this.bitmapSize;
@@ -42,19 +43,23 @@ export class BatView {
   }
 
   /**
-   * Shows layer `layer` of `disk`; `name` is its file name.
-   * @param {WasmDisk} disk
+   * Shows layer `layer` of `disk`; `name` is its file name. Resolves false when another
+   * show() began meanwhile.
+   * @param {VhdDisk} disk
    * @param {number} layer
    * @param {string} name
    */
-  show(disk, layer, name) {
+  async show(disk, layer, name) {
+    const ticket = (this.ticket = (this.ticket ?? 0) + 1);
+    const table = await disk.bat(layer);
+    if (ticket !== this.ticket) return false;
     this.disk = disk;
     this.layer = layer;
     this.name = name;
-    this.blockSize = disk.blockSize(layer);
-    this.bitmapSize = disk.bitmapSize(layer);
-    this.bat = this.blockSize ? disk.bat(layer) : new Uint32Array(0);
-    this.ooo = this.blockSize ? disk.outOfOrder(layer) : new Uint8Array(0);
+    this.blockSize = disk.layers[layer].blockSize;
+    this.bitmapSize = disk.layers[layer].bitmapSize;
+    this.bat = table.bat;
+    this.ooo = table.ooo;
     const c = layerColor(layer, this.map.canvas);
     this.colors = new Uint32Array([rgba(cssColor('--bg', this.map.canvas)), rgba(cssColor('--unalloc', this.map.canvas)), rgba(c), rgba(cssColor('--ooo', this.map.canvas))]);
     let allocated = 0;
@@ -73,6 +78,7 @@ export class BatView {
     this.map.canvas.setAttribute('aria-label', `Block map of ${name}: ${this.bat.length} blocks, ${allocated} stored in the file. Use the arrow keys to move, Enter to see a block's sectors.`);
     this.map.setCount(this.bat.length);
     this.hoverEl.textContent = this.bat.length ? 'Point at a block (or focus the map and use the arrow keys).' : '';
+    return true;
   }
 
   /** @param {number} i */
@@ -152,7 +158,7 @@ export class ProvenanceView {
     /** @type {Uint32Array} */
     this.masks = new Uint32Array(0);
     // Set by show(), before the map draws anything:
-    /** @type {WasmDisk} */ this.disk;
+    /** @type {VhdDisk} */ this.disk;
     /** @type {string[]} */ this.names;
     /** @type {number} */ this.cellSize;
     /** @type {number} */ this.layers;
@@ -168,7 +174,7 @@ export class ProvenanceView {
   }
 
   /**
-   * @param {WasmDisk} disk
+   * @param {VhdDisk} disk
    * @param {string[]} names
    * @param {number} cellSize
    * @param {Uint32Array} masks
@@ -177,7 +183,7 @@ export class ProvenanceView {
     this.disk = disk;
     this.names = names;
     this.cellSize = cellSize;
-    const L = disk.layerCount();
+    const L = disk.layerCount;
     this.layers = L;
     const colors = [rgba(cssColor('--bg', this.map.canvas)), rgba(cssColor('--zero', this.map.canvas))];
     for (let k = 0; k < L; k++) colors.push(rgba(layerColor(k, this.map.canvas), 110));
@@ -220,7 +226,7 @@ export class ProvenanceView {
   hover(first, last) {
     if (first < 0 || last === null) return;
     const start = first * this.cellSize;
-    const end = Math.min(last * this.cellSize, this.disk.size());
+    const end = Math.min(last * this.cellSize, this.disk.size);
     let mask = 0;
     for (let i = first; i < last; i++) mask |= this.masks[i];
     this.hoverEl.textContent = `Virtual bytes ${hex(start)}–${hex(end - 1)} (${humanSize(start)} to ${humanSize(end)}): ${maskText(mask, this.names)}.`;

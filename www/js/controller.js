@@ -1,0 +1,474 @@
+// The viewer's controller, one for the page (app.js) and the <vhd-viewer> element (element.js):
+// it opens the files given (through the public API, openVhd), shows a chain in every view, and
+// answers the views' clicks: a layer's structures, the block map and its blocks up close, the
+// provenance map and its exact scan, the hex view and its stepping, a place named by a finding,
+// the full check, and long tasks with progress and cancel. The page and the element only lay the
+// views out (`Parts`) and say how to reveal one (`Host`); a view added here appears in both.
+import { openVhd, noDiskError } from './api.js';
+import { hex, humanSize, parseNumber } from './format.js';
+import { h, fill } from './dom.js';
+import { missingParentText } from './open.js';
+import { renderSummary, renderStructures, highlightOffset } from './views/structures.js';
+import { renderFiles, renderChain } from './views/chain.js';
+import { BatView, ProvenanceView } from './views/maps.js';
+import { CloseupView } from './views/closeup.js';
+import { showVirtualSector, showFileBytes } from './views/hex.js';
+import { renderFindings } from './views/findings.js';
+
+/**
+ * @import { DiskInput, VhdDisk } from './api.js'
+ * @import { ViewContext } from './types.js'
+ */
+
+/**
+ * The elements the controller fills and listens to. `hexLayer`, `hexModes` and `hexAtLabel` are
+ * optional (the element's hex view shows virtual sectors only).
+ * @typedef {{ messages: HTMLElement, fileList: HTMLElement, chain: HTMLElement, summary: HTMLElement,
+ *   layerSelect: HTMLSelectElement, structures: HTMLElement, batLayer: HTMLSelectElement, batLegend: HTMLElement,
+ *   batCanvas: HTMLCanvasElement, batHover: HTMLElement, provLead: HTMLElement, scan: HTMLButtonElement, provState: HTMLElement,
+ *   provLegend: HTMLElement, provCanvas: HTMLCanvasElement, provHover: HTMLElement, closeup: HTMLElement, hexForm: HTMLFormElement,
+ *   hexAt: HTMLInputElement, hexPrev: HTMLButtonElement, hexNext: HTMLButtonElement, hexSource: HTMLElement, hexDump: HTMLElement,
+ *   hexLayer?: HTMLSelectElement, hexModes?: HTMLInputElement[], hexAtLabel?: HTMLElement,
+ *   findings: HTMLElement, checkRun: HTMLButtonElement, checkBody: HTMLElement,
+ *   task: HTMLElement, taskLabel: HTMLElement, taskProgress: HTMLProgressElement, taskCount: HTMLElement, taskCancel: HTMLButtonElement }} Parts
+ */
+
+/**
+ * What the page or the element does around the views.
+ * @typedef {{
+ *   state(s: 'idle' | 'loading' | 'ready' | 'error'): void,
+ *   scanState(s: 'running' | 'done' | 'stopped' | null): void,
+ *   reveal(view: 'structures' | 'bat' | 'provenance' | 'closeup' | 'hex' | 'findings', el?: HTMLElement): void,
+ *   shown?(disk: VhdDisk): void,
+ *   failed?(error: Error & { code?: string | null }): void,
+ *   firstSector?(): number,
+ * }} Host
+ */
+
+/** @typedef {'virtual' | 'file'} HexMode */
+
+/** The words of the provenance map's lead, for one file or a chain. */
+const PROV_LEAD = {
+  chain: 'Each square is a stretch of the virtual disk, coloured by the file of the chain that supplies it: a differencing disk holds only what changed, the rest is read from its parent. Click a square for its sectors.',
+  one: 'Each square is a stretch of the virtual disk: coloured where the file holds data, grey where the disk reads as zeros because nothing was ever written there. Click a square for its sectors.',
+};
+
+export class Viewer {
+  /**
+   * @param {Parts} parts
+   * @param {Host} host
+   */
+  constructor(parts, host) {
+    this.$ = parts;
+    this.host = host;
+    /** @type {VhdDisk | null} the disk shown */
+    this.disk = null;
+    /** @type {AbortController | null} the files given: new files abort everything of the old */
+    this.ctrl = null;
+    /** @type {AbortController | null} the long task running */
+    this.taskCtrl = null;
+    this.cellSize = 0;
+    this.scanned = false;
+    /** @type {{ mode: HexMode, at: number, layer: number }} */
+    this.hexState = { mode: 'virtual', at: 0, layer: 0 };
+    const $ = parts;
+
+    this.closeupView = new CloseupView($.closeup, { onSector: (s) => this.hexShow({ mode: 'virtual', at: s }, true) });
+    this.bat = new BatView({
+      canvas: $.batCanvas,
+      hoverEl: $.batHover,
+      legendEl: $.batLegend,
+      onPick: (layer, block) => {
+        const d = this.disk;
+        if (!d) return; // other files are loading
+        const bs = d.layers[layer].blockSize;
+        this.showCloseup({ layer, block, start: block * bs, len: bs });
+      },
+    });
+    this.prov = new ProvenanceView({
+      canvas: $.provCanvas,
+      hoverEl: $.provHover,
+      legendEl: $.provLegend,
+      onPick: (start, len) => this.showCloseup({ start, len }),
+    });
+
+    $.layerSelect.addEventListener('change', () => this.selectLayer(Number($.layerSelect.value)));
+    $.batLayer.addEventListener('change', () => {
+      const i = Number($.batLayer.value);
+      if (this.disk) this.bat.show(this.disk, i, this.disk.names[i]);
+    });
+    $.scan.addEventListener('click', () => this.scan());
+    $.checkRun.addEventListener('click', () => this.check());
+    $.taskCancel.addEventListener('click', () => this.taskCtrl?.abort(new DOMException('cancelled', 'AbortError')));
+    $.hexForm.addEventListener('submit', (e) => {
+      e.preventDefault();
+      this.hexSubmit();
+    });
+    $.hexPrev.addEventListener('click', () => this.step(-1));
+    $.hexNext.addEventListener('click', () => this.step(1));
+    for (const r of $.hexModes ?? []) r.addEventListener('change', () => this.hexShow({ mode: /** @type {HexMode} */ (r.value), at: 0 }));
+    $.hexLayer?.addEventListener('change', () => this.hexShow({ mode: 'file', layer: Number($.hexLayer?.value), at: 0 }));
+  }
+
+  // ------------------------------------------------------------ messages and tasks
+
+  /**
+   * @param {string} text
+   * @param {string} [kind]
+   */
+  message(text, kind = 'info') {
+    this.$.messages.append(h('p', { class: `message ${kind}` }, text));
+  }
+
+  clearMessages() {
+    fill(this.$.messages);
+  }
+
+  /**
+   * Runs a long job with a progress bar and a Cancel button; new files cancel it too. Resolves
+   * undefined when it was cancelled or failed (said in a message).
+   * @template T
+   * @param {string} label
+   * @param {(signal: AbortSignal, progress: (done: number, total: number, unit?: string) => void) => Promise<T>} job
+   * @returns {Promise<T | undefined>}
+   */
+  async runTask(label, job) {
+    if (!this.ctrl) return undefined; // no files given yet
+    const $ = this.$;
+    this.taskCtrl?.abort(new DOMException('another task began', 'AbortError'));
+    const ctrl = new AbortController();
+    this.taskCtrl = ctrl;
+    const parent = this.ctrl.signal;
+    const onParent = () => ctrl.abort(parent.reason);
+    parent.addEventListener('abort', onParent, { once: true });
+    $.task.hidden = false;
+    $.taskLabel.textContent = label;
+    $.taskProgress.removeAttribute('value');
+    $.taskCount.textContent = '';
+    /** @type {(done: number, total: number, unit?: string) => void} */
+    const progress = (done, total, unit = '') => {
+      $.taskProgress.max = total || 1;
+      $.taskProgress.value = done;
+      $.taskCount.textContent = unit === 'bytes' ? `${humanSize(done)} of ${humanSize(total)}` : `${done} of ${total}${unit ? ' ' + unit : ''}`;
+    };
+    try {
+      return await job(ctrl.signal, progress);
+    } catch (e) {
+      if (ctrl.signal.aborted) {
+        if (parent === this.ctrl?.signal && !parent.aborted) this.message(`${label}: cancelled.`);
+        return undefined;
+      }
+      this.message(`${label}: ${/** @type {Error} */ (e).message}`, 'error');
+      this.host.failed?.(/** @type {Error} */ (e));
+      return undefined;
+    } finally {
+      parent.removeEventListener('abort', onParent);
+      if (this.taskCtrl === ctrl) {
+        this.taskCtrl = null;
+        $.task.hidden = true;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ opening files
+
+  /**
+   * Opens `inputs` (Files, Blobs, URLs) as the new set of files; resolves when they are shown.
+   * @param {DiskInput[]} inputs
+   */
+  async load(inputs) {
+    this.ctrl?.abort(new DOMException('other files were given', 'AbortError'));
+    const ctrl = new AbortController();
+    this.ctrl = ctrl;
+    const signal = ctrl.signal;
+    this.disk?.close();
+    this.disk = null;
+    this.clearMessages();
+    this.host.scanState(null);
+    this.host.state('loading');
+    let disk;
+    try {
+      disk = await openVhd(inputs, { signal, all: true });
+    } catch (e) {
+      if (signal.aborted) return;
+      const err = /** @type {Error} */ (e);
+      for (const line of String(err.message).split('\n')) this.message(line, 'error');
+      this.host.state('error');
+      this.host.failed?.(err);
+      return;
+    }
+    if (signal.aborted) {
+      disk.close();
+      return;
+    }
+    this.disk = disk;
+    for (const f of disk.files) if (f.error) this.message(`${f.name}: ${f.error}`, 'error');
+    if (!disk.chainCount) {
+      renderFiles(this.$.fileList, disk.files, [], 0, () => {});
+      fill(this.$.chain);
+      this.host.state('error');
+      if (!disk.files.length) this.message('No files were given.');
+      this.host.failed?.(noDiskError(disk.files));
+      return;
+    }
+    await this.showChain(disk.best);
+  }
+
+  /**
+   * Shows chain `k` of the files given in every view.
+   * @param {number} k
+   */
+  async showChain(k) {
+    const disk = this.disk;
+    if (!disk || !this.ctrl) return;
+    const $ = this.$;
+    this.taskCtrl?.abort(new DOMException('another chain was chosen', 'AbortError'));
+    const choose = (/** @type {number} */ j) => {
+      this.clearMessages();
+      this.showChain(j);
+    };
+    try {
+      await disk.selectChain(k, { signal: this.ctrl.signal });
+    } catch (e) {
+      if (disk !== this.disk) return;
+      // Not a disk (a chain too deep, say): say why, list the files, and show nothing stale.
+      const top = disk.files[disk.chains[k][0]].name;
+      this.message(`${top}: ${/** @type {Error} */ (e).message}`, 'error');
+      renderFiles($.fileList, disk.files, disk.chains, k, choose);
+      fill($.chain);
+      this.host.state('error');
+      this.host.failed?.(/** @type {Error} */ (e));
+      return;
+    }
+    if (disk !== this.disk) return;
+    const { names, info, missingParent } = disk;
+    if (missingParent) this.message(missingParentText(names[names.length - 1], missingParent), missingParent.severity);
+    renderFiles($.fileList, disk.files, disk.chains, k, choose);
+    renderChain($.chain, info, names, missingParent, (i) => {
+      this.selectLayer(i);
+      this.host.reveal('structures');
+    });
+    renderSummary($.summary, info);
+    const options = () => names.map((n, i) => h('option', { value: i }, `${i === 0 ? '' : `layer ${i}: `}${n}`));
+    for (const sel of [$.layerSelect, $.batLayer, $.hexLayer]) if (sel) fill(sel, options());
+    this.selectLayer(0);
+    renderFindings($.findings, info.all_findings, names, (layer, offset) => this.showPlace(layer, offset));
+    fill($.checkBody);
+    $.checkRun.disabled = false;
+    this.host.shown?.(disk);
+
+    // Let the structures and findings show before the maps, which take a while at a million
+    // blocks; newer files given meanwhile win.
+    await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+    if (disk !== this.disk) return;
+    const firstSparse = Math.max(0, disk.layers.findIndex((l) => l.blockSize > 0));
+    $.batLayer.value = String(firstSparse);
+    const maps = this.bat.show(disk, firstSparse, names[firstSparse]).catch((e) => this.message(`Block map: ${/** @type {Error} */ (e).message}`, 'error'));
+
+    // Provenance: the estimate now, the exact map on request.
+    this.cellSize = disk.chunkSize;
+    this.scanned = false;
+    this.host.scanState(null);
+    $.provLead.textContent = names.length > 1 || missingParent ? PROV_LEAD.chain : PROV_LEAD.one;
+    try {
+      const { masks, needed } = await disk.estimate(this.cellSize);
+      if (disk !== this.disk) return;
+      this.prov.show(disk, names, this.cellSize, masks);
+      $.provState.textContent = needed
+        ? `Estimate from the block tables: ${needed} squares hold blocks whose sector bitmaps decide which file each sector comes from.`
+        : 'Exact: no block bitmaps are needed for this disk.';
+      $.scan.disabled = needed === 0;
+    } catch (e) {
+      if (disk !== this.disk) return;
+      this.message(`Provenance map: ${/** @type {Error} */ (e).message}`, 'error');
+      $.scan.disabled = true;
+    }
+    fill($.closeup, h('p', { class: 'empty' }, 'Click a square of the map above, or a block in the block map, to see its sectors and its sector bitmap here.'));
+    const first = this.host.firstSector?.() ?? 0;
+    await Promise.all([maps, this.hexShow({ mode: 'virtual', at: Math.max(0, Math.min(first, Math.ceil(disk.size / 512) - 1)), layer: 0 })]);
+    if (disk === this.disk) this.host.state('ready');
+  }
+
+  /**
+   * Shows layer `i`'s own footer and header (the info of the chain from that layer down).
+   * @param {number} i
+   */
+  async selectLayer(i) {
+    const disk = this.disk;
+    if (!disk) return; // no files opened yet
+    const $ = this.$;
+    $.layerSelect.value = String(i);
+    $.structures.dataset.layer = String(i);
+    $.structures.dataset.file = disk.names[i];
+    const info = await disk.layerInfo(i);
+    if (disk !== this.disk || $.structures.dataset.layer !== String(i)) return;
+    renderStructures($.structures, info);
+  }
+
+  // ------------------------------------------------------------ maps, close-up, scan, check
+
+  /**
+   * The context the views read through.
+   * @returns {ViewContext}
+   */
+  ctx() {
+    const d = this.disk;
+    if (!d || !this.ctrl) throw new Error('no disk is open');
+    return { disk: d, names: d.names, signal: this.ctrl.signal, parentMissing: !!d.missingParent };
+  }
+
+  /** @param {{ layer?: number, block?: number, start: number, len: number }} opts */
+  async showCloseup(opts) {
+    if (!this.disk) return; // other files are loading
+    const c = this.ctx();
+    this.host.reveal('closeup');
+    try {
+      await this.closeupView.show(c, opts);
+      this.host.reveal('closeup');
+    } catch (e) {
+      if (!c.signal.aborted) this.readFailed('Sectors', e);
+    }
+  }
+
+  /**
+   * Shows a failure of reading (a changed remote file, a cut-short file) as a message.
+   * @param {string} what
+   * @param {unknown} e
+   */
+  readFailed(what, e) {
+    const err = /** @type {Error} */ (e);
+    this.message(`${what}: ${err.message}`, 'error');
+    this.host.failed?.(err);
+  }
+
+  /** The exact provenance map: reads every block bitmap, with progress; stoppable. */
+  async scan() {
+    const disk = this.disk;
+    if (!disk) return; // other files are loading
+    const $ = this.$;
+    $.scan.disabled = true;
+    // For scripts and tests: running, then done or stopped.
+    this.host.scanState('running');
+    let lastDraw = 0;
+    const masks = await this.runTask('Reading every block bitmap', (signal, progress) =>
+      disk.scan(this.cellSize, {
+        signal,
+        onProgress: (done, total, partial) => {
+          progress(done, total, 'squares');
+          const now = performance.now();
+          if (partial && now - lastDraw > 500) {
+            lastDraw = now;
+            this.prov.update(partial);
+          }
+        },
+      }),
+    );
+    if (disk !== this.disk) return;
+    if (masks) {
+      this.prov.update(masks);
+      this.scanned = true;
+      $.provState.textContent = 'Exact: every block bitmap was read.';
+      this.host.scanState('done');
+    } else {
+      this.host.scanState('stopped');
+      $.scan.disabled = false;
+      $.provState.textContent = 'Scan stopped: squares already read are exact, the rest are estimates.';
+      try {
+        this.prov.update(await disk.scanStopped(this.cellSize));
+      } catch {
+        /* closed meanwhile */
+      }
+    }
+  }
+
+  /** The full check `vhd-viewer check` runs: every block's bitmap and left-over data. */
+  async check() {
+    const disk = this.disk;
+    if (!disk) return; // other files are loading
+    this.$.checkRun.disabled = true;
+    const found = await this.runTask('Checking every block', (signal, progress) => disk.check({ signal, onProgress: (done, total) => progress(done, total, 'blocks') }));
+    if (disk !== this.disk) return;
+    this.$.checkRun.disabled = false;
+    if (found) {
+      renderFindings(this.$.checkBody, found, disk.names, (layer, offset) => this.showPlace(layer, offset), [], 'check_findings', 'Every block was read: nothing more is wrong.');
+    }
+  }
+
+  // ------------------------------------------------------------ hex view
+
+  /**
+   * @param {{ mode?: HexMode, at?: number, layer?: number, markLen?: number }} [where]
+   * @param {boolean} [reveal]
+   */
+  async hexShow({ mode = this.hexState.mode, at = this.hexState.at, layer = this.hexState.layer, markLen = 1 } = {}, reveal = false) {
+    if (!this.disk) return; // other files are loading
+    const $ = this.$;
+    Object.assign(this.hexState, { mode, at, layer });
+    for (const r of $.hexModes ?? []) r.checked = r.value === mode;
+    if ($.hexLayer) {
+      $.hexLayer.value = String(layer);
+      $.hexLayer.disabled = mode !== 'file';
+    }
+    if ($.hexAtLabel) $.hexAtLabel.textContent = mode === 'virtual' ? 'Sector' : 'Byte offset';
+    $.hexAt.value = mode === 'virtual' ? String(at) : hex(at);
+    if (reveal) this.host.reveal('hex');
+    const c = this.ctx();
+    try {
+      if (mode === 'virtual') await showVirtualSector(c, at, $.hexSource, $.hexDump);
+      else await showFileBytes(c, layer, at, $.hexSource, $.hexDump, markLen);
+    } catch (e) {
+      if (c.signal.aborted) return;
+      fill($.hexSource, h('span', { class: 'bad' }, /** @type {Error} */ (e).message));
+      this.readFailed(mode === 'virtual' ? `Sector ${at}` : `Bytes of ${this.disk?.names[layer]}`, e);
+    }
+  }
+
+  hexSubmit() {
+    const d = this.disk;
+    if (!d) return; // other files are loading
+    const $ = this.$;
+    const mode = this.hexState.mode;
+    const layer = $.hexLayer ? Number($.hexLayer.value) : 0;
+    const at = parseNumber($.hexAt.value);
+    const limit = mode === 'virtual' ? Math.ceil(d.size / 512) : d.layers[layer].byteLength;
+    if (!Number.isFinite(at) || at < 0 || at >= limit) {
+      fill($.hexSource, h('span', { class: 'bad' }, mode === 'virtual' ? `Give a sector number from 0 to ${limit - 1}.` : `Give a byte offset from 0 to ${limit - 1} (decimal or 0x…).`));
+      return;
+    }
+    this.hexShow({ mode, layer, at });
+  }
+
+  /**
+   * One sector on (or back).
+   * @param {number} d
+   */
+  step(d) {
+    const disk = this.disk;
+    if (!disk) return;
+    if (this.hexState.mode === 'virtual') {
+      const n = Math.ceil(disk.size / 512);
+      this.hexShow({ at: Math.max(0, Math.min(n - 1, this.hexState.at + d)) });
+    } else {
+      const len = disk.layers[this.hexState.layer].byteLength;
+      this.hexShow({ at: Math.max(0, Math.min(len - 1, this.hexState.at + d * 512)) });
+    }
+  }
+
+  /**
+   * Shows a place in a file: the field row there (if any) and its bytes in the hex view.
+   * @param {number} layer
+   * @param {number} offset
+   */
+  async showPlace(layer, offset) {
+    const $ = this.$;
+    if (Number($.layerSelect.value) !== layer || !$.structures.firstChild) await this.selectLayer(layer);
+    const row = highlightOffset($.structures, offset);
+    const markLen = row ? Math.min(Number(row.dataset.size), 64) : 1;
+    await this.hexShow({ mode: 'file', layer, at: offset, markLen }, !row);
+    if (row) {
+      this.host.reveal('structures', row);
+      row.tabIndex = -1;
+      row.focus({ preventScroll: true });
+    }
+  }
+}

@@ -1,0 +1,205 @@
+// The main thread's side of the core: the WebAssembly core runs in a dedicated Worker
+// (worker.js), one per page, started with it; each opened disk is a session of it (an Engine
+// here), and this module talks to it. The main thread only renders:
+// opening, planning, reading, the scans, the deep check and the exports all run in the Worker.
+//
+// A call is `engine.call(method, args, { signal, onProgress })`: a promise of the answer. Aborting
+// the signal rejects the promise at once and tells the Worker to stop that job. Sources the
+// Worker cannot read itself (an object with a `slice()` function, a URL with a custom `fetch`) stay
+// here: the Worker asks for their bytes (`read` messages) and this side answers.
+
+import { compileWasm } from './wasm.js';
+
+/**
+ * @import { Source } from './source.js'
+ * @import { WorkerInput, WorkerReply, Writable } from './types.js'
+ */
+
+/** @type {string | URL | null} */
+let workerUrl = null;
+
+/**
+ * Where the Worker's module is (the self-contained page gives a `data:` URL); default: worker.js
+ * beside this module.
+ * @param {string | URL} url
+ */
+export function setWorkerUrl(url) {
+  workerUrl = url;
+}
+
+/**
+ * The Worker every disk of this page is opened in (each is a session of it), started once:
+ * its modules load with the page, and nothing is fetched when files are given later.
+ * @type {{ worker: Worker, engines: Map<number, Engine>, dead: Error | null } | null}
+ */
+let shared = null;
+let nextSession = 1;
+let nextCall = 1;
+
+/**
+ * Starts the Worker now (idempotent): the page calls it when it loads. `wasm`: as loadWasm().
+ * @param {Parameters<typeof compileWasm>[0]} [wasm]
+ */
+export async function startWorker(wasm) {
+  const module = await compileWasm(wasm);
+  if (shared && !shared.dead) return shared;
+  const worker = new Worker(workerUrl ?? new URL('./worker.js', import.meta.url), { type: 'module', name: 'vhd-viewer core' });
+  const s = (shared = { worker, engines: new Map(), dead: /** @type {Error | null} */ (null) });
+  /** @param {Error} e */
+  const fail = (e) => {
+    s.dead = e;
+    for (const engine of s.engines.values()) engine.fail(e);
+  };
+  worker.onmessage = (e) => s.engines.get(/** @type {WorkerReply} */ (e.data).sid)?.receive(e.data);
+  worker.onerror = (e) => {
+    e.preventDefault();
+    fail(new Error(`the viewer's worker stopped: ${e.message || 'it could not be started'}`));
+  };
+  worker.onmessageerror = () => fail(new Error("the viewer's worker sent a message that could not be read"));
+  worker.postMessage({ init: module });
+  return s;
+}
+
+/** One opened disk's session in the Worker, and the calls in flight to it. */
+export class Engine {
+  /**
+   * A new session in the Worker (started first if need be). `wasm`: as loadWasm().
+   * @param {Parameters<typeof compileWasm>[0]} [wasm]
+   */
+  static async start(wasm) {
+    const s = await startWorker(wasm);
+    const engine = new Engine(s.worker, nextSession++);
+    s.engines.set(engine.sid, engine);
+    return engine;
+  }
+
+  /**
+   * @param {Worker} worker
+   * @param {number} sid
+   */
+  constructor(worker, sid) {
+    this.worker = worker;
+    this.sid = sid;
+    /** @type {Map<number, { resolve: (v: any) => void, reject: (e: unknown) => void, onProgress?: (p: any) => void, writable?: Writable }>} */
+    this.calls = new Map();
+    /** @type {Source[]} sources read on this side for the Worker (index = the input's `proxy`) */
+    this.proxied = [];
+    /** Statistics of the Worker's reads, per input: `{ reads, bytes, requests?, transferred? }`. */
+    /** @type {{ reads: number, bytes: number, requests?: number, transferred?: number }[]} */
+    this.stats = [];
+    /** @type {Error | null} */
+    this.dead = null;
+  }
+
+  /** @param {Error} e */
+  fail(e) {
+    this.dead = e;
+    for (const c of this.calls.values()) c.reject(e);
+    this.calls.clear();
+  }
+
+  /** @param {WorkerReply} m */
+  receive(m) {
+    if ('ask' in m) {
+      this.answer(m);
+      return;
+    }
+    if (m.stats) {
+      m.stats.forEach((s, i) => {
+        this.stats[i] ??= { reads: 0, bytes: 0 };
+        Object.assign(this.stats[i], s);
+      });
+    }
+    const c = this.calls.get(m.id);
+    if (!c) return; // aborted meanwhile
+    if ('progress' in m) {
+      c.onProgress?.(m.progress);
+      return;
+    }
+    this.calls.delete(m.id);
+    if ('error' in m) c.reject(Object.assign(new Error(m.error.message), m.error));
+    else c.resolve(m.result);
+  }
+
+  /**
+   * What the Worker asks of this side: the bytes of a source kept here, or a write to the file
+   * a call saves into.
+   * @param {{ ask: number, id: number, what: string, args: any[] }} m
+   */
+  async answer({ ask: rid, id, what, args }) {
+    try {
+      let result;
+      if (what === 'read') {
+        const [input, start, end] = args;
+        result = await this.proxied[input].slice(start, end);
+      } else {
+        const w = this.calls.get(id)?.writable;
+        if (!w) throw new DOMException('the save was stopped', 'AbortError');
+        result = what === 'truncate' ? await w.truncate(args[0]) : await w.write(args[0]);
+      }
+      this.worker.postMessage({ rid, sid: this.sid, result });
+    } catch (e) {
+      const err = /** @type {Error & { code?: string }} */ (e);
+      this.worker.postMessage({ rid, sid: this.sid, error: { message: err.message, code: err.code ?? null, name: err.name } });
+    }
+  }
+
+  /**
+   * Asks the Worker. Rejects with the core's Error (with `code` and `offset`) or the signal's reason.
+   * @param {string} method
+   * @param {unknown[]} [args]
+   * @param {{ signal?: AbortSignal, onProgress?: (p: any) => void, transfer?: Transferable[], writable?: Writable }} [options]
+   * @returns {Promise<any>}
+   */
+  call(method, args = [], { signal, onProgress, transfer = [], writable } = {}) {
+    if (this.dead) return Promise.reject(this.dead);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const id = nextCall++;
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        this.calls.delete(id);
+        this.worker.postMessage({ abort: id, sid: this.sid });
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const done = () => signal?.removeEventListener('abort', onAbort);
+      this.calls.set(id, {
+        resolve: (v) => {
+          done();
+          resolve(v);
+        },
+        reject: (e) => {
+          done();
+          reject(e);
+        },
+        onProgress,
+        writable,
+      });
+      this.worker.postMessage({ id, sid: this.sid, method, args }, { transfer });
+    });
+  }
+
+  /**
+   * What the Worker is given for `inputs`: Blobs and plain URLs go to it (it reads them itself);
+   * other sources stay here and are read on its request.
+   * @param {(Source | { blob: Blob, name: string } | { url: string, name?: string, headers?: HeadersInit })[]} inputs
+   * @returns {WorkerInput[]}
+   */
+  inputs(inputs) {
+    return inputs.map((i) => {
+      if ('url' in i && typeof i.url === 'string' && !('slice' in i)) return { url: i.url, name: i.name ?? null, headers: i.headers ? [...new Headers(i.headers)] : [] };
+      if ('blob' in i && i.blob instanceof Blob && !('slice' in i)) return { blob: i.blob, name: i.name };
+      const s = /** @type {Source} */ (i);
+      this.proxied.push(s);
+      return { proxy: this.proxied.length - 1, byteLength: s.byteLength, name: s.name };
+    });
+  }
+
+  /** Ends the session: stops what it was doing and frees its memory in the Worker. */
+  close() {
+    if (this.dead) return;
+    this.fail(new Error('the disk was closed'));
+    this.worker.postMessage({ close: this.sid });
+    shared?.engines.delete(this.sid);
+  }
+}

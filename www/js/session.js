@@ -1,0 +1,266 @@
+// One opened set of files in the Worker (worker.js): the WebAssembly objects, the sources, and
+// every question the page and the element ask about the disk. No DOM here: this runs off the main
+// thread, and what it answers is plain data (or Blobs) that crosses to it by postMessage.
+
+import { openFiles, chainDisk, layerInfo } from './open.js';
+import { readVirtual, planRange, scanProvenance, deepCheck } from './driver.js';
+import { normalize } from './format.js';
+import { writeRaw, composeRaw } from './export.js';
+import { newVhd, writeVhd, composeVhd } from './save-vhd.js';
+
+/**
+ * @import { WasmDisk } from '../pkg/vhd_viewer.js'
+ * @import { Source } from './source.js'
+ * @import { Bindings, ByteRange, ChainView, Extent, Opened, OpenedSummary, Unreadable, Writable } from './types.js'
+ */
+
+export class Session {
+  /**
+   * @param {Bindings} wasm
+   * @param {Source[]} sources one per input, in the order given
+   */
+  constructor(wasm, sources) {
+    this.wasm = wasm;
+    this.inputs = sources;
+    /** @type {Opened | null} */
+    this.opened = null;
+    /** @type {WasmDisk | null} */
+    this.disk = null;
+    this.chainIndex = 0;
+    /** @type {string[]} */
+    this.names = [];
+    /** @type {Source[]} */
+    this.sources = [];
+  }
+
+  /** Frees the WebAssembly objects (the session ends). */
+  close() {
+    for (const o of [this.disk, this.opened?.wfiles]) {
+      try {
+        o?.free();
+      } catch {
+        /* already freed */
+      }
+    }
+    this.disk = null;
+    this.opened = null;
+  }
+
+  /** What every source has read so far, in the order given. */
+  stats() {
+    return this.inputs.map((s) => ({ ...s.stats }));
+  }
+
+  /**
+   * Opens every input and sorts them into chains.
+   * @param {AbortSignal} signal
+   * @returns {Promise<OpenedSummary>}
+   */
+  async open(signal) {
+    const opened = await openFiles(this.wasm, this.inputs, { signal });
+    this.opened = opened;
+    const files = opened.files.map(({ source: _s, blob: _b, wi: _w, ...f }) => f);
+    return { files, chains: opened.chains, best: opened.best };
+  }
+
+  /** @returns {Opened} */
+  get live() {
+    if (!this.opened) throw new Error('no files were opened');
+    return this.opened;
+  }
+
+  /** @returns {WasmDisk} */
+  get core() {
+    if (!this.disk) throw new Error('no disk is open');
+    return this.disk;
+  }
+
+  /**
+   * Makes chain `k` the disk every later question is about.
+   * @param {number} k
+   * @returns {ChainView}
+   */
+  chain(k) {
+    const made = chainDisk(this.live, k);
+    this.disk?.free();
+    this.disk = made.disk;
+    this.chainIndex = k;
+    this.names = made.names;
+    this.sources = made.sources;
+    const d = made.disk;
+    const layers = made.files.map((f, i) => ({
+      name: f.name,
+      byteLength: f.size,
+      diskType: f.identity.diskType,
+      blockSize: d.blockSize(i),
+      bitmapSize: d.bitmapSize(i),
+    }));
+    return { info: made.info, names: made.names, missing: made.missing, size: d.size(), chunkSize: d.chunkSize(), layers };
+  }
+
+  /**
+   * The info of layer `i`'s own file (the chain from it down).
+   * @param {number} i
+   */
+  layerInfo(i) {
+    return layerInfo(this.live, this.chainIndex, i, this.names);
+  }
+
+  /**
+   * Layer `layer`'s block table and which of its blocks are out of order.
+   * @param {number} layer
+   */
+  bat(layer) {
+    const d = this.core;
+    const has = d.blockSize(layer) > 0;
+    return { bat: has ? d.bat(layer) : new Uint32Array(0), ooo: has ? d.outOfOrder(layer) : new Uint8Array(0) };
+  }
+
+  /**
+   * Virtual bytes with where they come from; a `missing` extent says why it cannot be read.
+   * @param {number} offset
+   * @param {number} len
+   * @param {AbortSignal} signal
+   */
+  async read(offset, len, signal) {
+    const d = this.core;
+    const { bytes, extents } = await readVirtual(d, this.sources, offset, len, signal);
+    /** @type {(Extent & { why?: Unreadable | null })[]} */
+    const out = extents.map((e) => (e.kind === 'missing' ? { ...e, why: /** @type {Unreadable | null} */ (normalize(d.unreadable(e.layer, e.offset, e.len))) } : e));
+    return { bytes, extents: out };
+  }
+
+  /**
+   * Bytes `[start, end)` of layer `layer`'s file.
+   * @param {number} layer
+   * @param {number} start
+   * @param {number} end
+   * @param {AbortSignal} signal
+   */
+  fileBytes(layer, start, end, signal) {
+    return this.sources[layer].slice(start, end, signal);
+  }
+
+  /**
+   * Virtual `[start, start + len)` sector by sector: which layer each sector comes from
+   * (255 zeros, 254 missing); with `layer` and `block`, that block's sector bitmap too.
+   * @param {{ layer: number | null, block: number | null, start: number, len: number }} what
+   * @param {AbortSignal} signal
+   */
+  async sectors({ layer, block, start, len }, signal) {
+    const d = this.core;
+    /** @type {ByteRange | null} */
+    let range = null;
+    /** @type {Uint8Array | null} */
+    let bitmap = null;
+    if (layer !== null && block !== null) {
+      range = d.bitmapRange(layer, block);
+      if (range) {
+        bitmap = d.bitmap(layer, block) ?? null;
+        if (!bitmap) {
+          bitmap = await this.sources[layer].slice(range.offset, range.offset + range.len, signal);
+          d.provideBitmap(layer, block, bitmap);
+        }
+      }
+    }
+    await planRange(d, this.sources, start, len, signal);
+    // Planned just above: the bitmaps it needs are in the cache.
+    const sources = /** @type {Uint8Array} */ (d.sectorSources(start, len));
+    return { range, bitmap, sources };
+  }
+
+  /**
+   * The provenance map's first picture, from the block tables alone: `{ masks, needed }`, where
+   * `needed` counts the cells whose block bitmaps decide it.
+   * @param {number} cellSize
+   */
+  estimate(cellSize) {
+    const d = this.core;
+    const masks = d.scanStart(cellSize);
+    const needed = /** @type {import('./types.js').ScanStep} */ (d.scanStep(0)).total;
+    d.scanStart(cellSize);
+    return { masks, needed };
+  }
+
+  /**
+   * The exact provenance map: every block bitmap read. Progress: `{ done, total, masks? }`.
+   * Stopped, it answers the masks as far as it got (`{ stopped: true, masks }`) to the next call.
+   * @param {number} cellSize
+   * @param {AbortSignal} signal
+   * @param {(p: { done: number, total: number, masks?: Uint32Array }) => void} progress
+   */
+  async scan(cellSize, signal, progress) {
+    const d = this.core;
+    let lastMasks = 0;
+    return scanProvenance(d, this.sources, cellSize, {
+      signal,
+      onProgress: (done, total, masks) => {
+        const now = performance.now();
+        if (!masks && now - lastMasks > 400) {
+          lastMasks = now;
+          progress({ done, total, masks: d.scanMasks() });
+        } else progress({ done, total });
+      },
+    });
+  }
+
+  /** The masks as far as a stopped scan got (exact where read), and a fresh start for the next. */
+  scanStopped(/** @type {number} */ cellSize) {
+    const d = this.core;
+    const masks = d.scanMasks();
+    d.scanStart(cellSize);
+    return masks;
+  }
+
+  /**
+   * The deep check: every allocated block's bitmap and left-over data. Progress `{ done, total }`.
+   * @param {AbortSignal} signal
+   * @param {(p: { done: number, total: number }) => void} progress
+   */
+  check(signal, progress) {
+    return deepCheck(this.core, this.sources, { signal, onProgress: (done, total) => progress({ done, total }) });
+  }
+
+  /**
+   * The flattened raw image: into `writable` (on the main thread), or as a Blob composed of slices
+   * of the files given (`writable` null). Progress `{ done, total }` in bytes.
+   * @param {Writable | null} writable
+   * @param {AbortSignal} signal
+   * @param {(p: { done: number, total: number }) => void} progress
+   */
+  async raw(writable, signal, progress) {
+    const opts = { signal, onProgress: (/** @type {number} */ done, /** @type {number} */ total) => progress({ done, total }) };
+    if (writable) {
+      await writeRaw(this.core, this.sources, this.names, writable, opts);
+      return { size: this.core.size() };
+    }
+    const blob = await composeRaw(this.core, this.sources, this.names, opts);
+    return { size: blob.size, blob };
+  }
+
+  /**
+   * A new standalone VHD of the disk as of layer `layer` (0: the whole chain), `kind` dynamic or
+   * fixed: into `writable`, or as a Blob (`writable` null). Progress `{ done, total }` in bytes.
+   * @param {'dynamic' | 'fixed'} kind
+   * @param {number} layer
+   * @param {Writable | null} writable
+   * @param {AbortSignal} signal
+   * @param {(p: { done: number, total: number }) => void} progress
+   */
+  async vhd(kind, layer, writable, signal, progress) {
+    const cut = layer > 0 ? this.core.asOfLayer(layer) : null;
+    const disk = cut ?? this.core;
+    const sources = this.sources.slice(layer);
+    const names = this.names.slice(layer);
+    const vhd = await newVhd(disk, kind);
+    const opts = { signal, onProgress: (/** @type {number} */ done, /** @type {number} */ total) => progress({ done, total }) };
+    try {
+      if (writable) return await writeVhd(disk, sources, names, vhd, writable, opts);
+      const { blob, blocks } = await composeVhd(disk, sources, names, vhd, opts);
+      return { size: blob.size, blocks, blob };
+    } finally {
+      vhd.free();
+      cut?.free();
+    }
+  }
+}

@@ -1,0 +1,198 @@
+// The Worker that runs the WebAssembly core for the page (engine.js starts it): one session per
+// opened disk. It reads the files itself (Blob.slice for local files, HTTP Range requests for
+// URLs) and answers the main thread's calls; the main thread only renders. Messages:
+//   in:  { init: WebAssembly.Module }            first, once
+//        { id, sid, method, args }              a call to session sid (`open` first)
+//        { abort: id, sid }                     stop that call
+//        { close: sid }                         end that session, free its memory
+//        { rid, sid, result } | { rid, error }  the answer to one of our asks
+//   out: { id, sid, result } | { id, sid, error } | { id, sid, progress }, each with `stats`
+//        (what the session has read, per input)
+//        { ask: rid, sid, id, what, args }      a read of a source kept on the main thread, or a
+//                                               write to the file the main thread saves into
+import { loadWasm } from './wasm.js';
+import { blobSource, urlSource } from './source.js';
+import { Session } from './session.js';
+
+/**
+ * @import { Source } from './source.js'
+ * @import { Writable, WorkerInput } from './types.js'
+ */
+
+/** @type {Promise<import('./types.js').Bindings> | null} */
+let wasm = null;
+/** @type {Map<number, Session>} */
+const sessions = new Map();
+/** @type {Map<number, { sid: number, ctrl: AbortController }>} */
+const running = new Map();
+/** @type {Map<number, { resolve: (v: any) => void, reject: (e: unknown) => void }>} */
+const asks = new Map();
+let nextAsk = 1;
+
+/**
+ * Asks the main thread (a read of a source kept there, a write to the file being saved).
+ * @param {number} sid the session
+ * @param {number} id the call it is for
+ * @param {string} what
+ * @param {unknown[]} args
+ * @param {AbortSignal} [signal]
+ */
+function ask(sid, id, what, args, signal) {
+  const rid = nextAsk++;
+  return new Promise((resolve, reject) => {
+    asks.set(rid, { resolve, reject });
+    signal?.addEventListener('abort', () => {
+      asks.delete(rid);
+      reject(signal.reason);
+    }, { once: true });
+    self.postMessage({ ask: rid, sid, id, what, args });
+  });
+}
+
+/**
+ * A source the main thread reads for us (an object with its own slice(), a custom fetch).
+ * @param {number} sid
+ * @param {{ proxy: number, byteLength: number, name: string }} input
+ * @returns {Source}
+ */
+function proxySource(sid, { proxy, byteLength, name }) {
+  const stats = { reads: 0, bytes: 0 };
+  return {
+    name,
+    byteLength,
+    stats,
+    async slice(start, end, signal) {
+      start = Math.max(0, Math.min(start, byteLength));
+      end = Math.max(start, Math.min(end, byteLength));
+      stats.reads++;
+      stats.bytes += end - start;
+      return /** @type {Promise<Uint8Array>} */ (ask(sid, 0, 'read', [proxy, start, end], signal));
+    },
+  };
+}
+
+/**
+ * The file being saved on the main thread, written from here.
+ * @param {number} sid
+ * @param {number} id
+ * @returns {Writable}
+ */
+function remoteWritable(sid, id) {
+  return {
+    truncate: (size) => ask(sid, id, 'truncate', [size]),
+    write: (w) => ask(sid, id, 'write', [w]),
+  };
+}
+
+/**
+ * The sources of the inputs given to `open`.
+ * @param {number} sid
+ * @param {WorkerInput[]} inputs
+ * @param {AbortSignal} signal
+ */
+function sourcesOf(sid, inputs, signal) {
+  return Promise.all(
+    inputs.map((i) => {
+      if ('url' in i) return urlSource(i.url, { name: i.name ?? undefined, headers: i.headers, signal });
+      if ('blob' in i) return blobSource(i.blob, i.name);
+      return proxySource(sid, i);
+    }),
+  );
+}
+
+/**
+ * @typedef {{ signal: AbortSignal, progress: (p: unknown) => void, writable: Writable }} CallContext
+ * @type {Record<string, (s: Session, args: any[], c: CallContext) => unknown>}
+ */
+const METHODS = {
+  chain: (s, [k]) => s.chain(k),
+  layerInfo: (s, [i]) => s.layerInfo(i),
+  bat: (s, [layer]) => s.bat(layer),
+  read: (s, [offset, len], c) => s.read(offset, len, c.signal),
+  fileBytes: (s, [layer, start, end], c) => s.fileBytes(layer, start, end, c.signal),
+  sectors: (s, [what], c) => s.sectors(what, c.signal),
+  estimate: (s, [cellSize]) => s.estimate(cellSize),
+  scan: (s, [cellSize], c) => s.scan(cellSize, c.signal, c.progress),
+  scanStopped: (s, [cellSize]) => s.scanStopped(cellSize),
+  check: (s, [], c) => s.check(c.signal, c.progress),
+  raw: (s, [toFile], c) => s.raw(toFile ? c.writable : null, c.signal, c.progress),
+  vhd: (s, [kind, layer, toFile], c) => s.vhd(kind, layer, toFile ? c.writable : null, c.signal, c.progress),
+};
+
+/**
+ * The buffers of the typed arrays in `v` (one level deep) that can move instead of being copied.
+ * @param {unknown} v
+ * @returns {Transferable[]}
+ */
+function movable(v) {
+  /** @type {Transferable[]} */
+  const out = [];
+  /** @param {unknown} x */
+  const add = (x) => {
+    if (ArrayBuffer.isView(x) && x.byteOffset === 0 && x.byteLength === x.buffer.byteLength && x.buffer instanceof ArrayBuffer && !out.includes(x.buffer)) out.push(x.buffer);
+  };
+  add(v);
+  if (v && typeof v === 'object' && !ArrayBuffer.isView(v)) for (const x of Object.values(v)) add(x);
+  return out;
+}
+
+/**
+ * @param {number} sid
+ * @param {number} id
+ * @param {string} method
+ * @param {any[]} args
+ */
+async function run(sid, id, method, args) {
+  const ctrl = new AbortController();
+  running.set(id, { sid, ctrl });
+  const stats = () => sessions.get(sid)?.stats() ?? [];
+  /** @type {CallContext} */
+  const c = {
+    signal: ctrl.signal,
+    progress: (p) => self.postMessage({ id, sid, progress: p, stats: stats() }),
+    writable: remoteWritable(sid, id),
+  };
+  try {
+    const bindings = await /** @type {Promise<import('./types.js').Bindings>} */ (wasm);
+    let result;
+    if (method === 'open') {
+      const session = new Session(bindings, await sourcesOf(sid, args[0], ctrl.signal));
+      sessions.set(sid, session);
+      result = await session.open(ctrl.signal);
+    } else {
+      const session = sessions.get(sid);
+      if (!session) throw new Error('no files were opened');
+      const f = METHODS[method];
+      if (!f) throw new Error(`the viewer's worker has no method ${method}`);
+      result = await f(session, args, c);
+    }
+    if (!ctrl.signal.aborted) self.postMessage({ id, sid, result, stats: stats() }, { transfer: movable(result) });
+  } catch (e) {
+    if (ctrl.signal.aborted) return;
+    const err = /** @type {Error & { code?: string, offset?: number | null, status?: number, url?: string }} */ (e);
+    self.postMessage({ id, sid, error: { message: err.message ?? String(e), name: err.name, code: err.code ?? null, offset: err.offset ?? null, status: err.status, url: err.url }, stats: stats() });
+  } finally {
+    running.delete(id);
+  }
+}
+
+self.onmessage = (e) => {
+  const m = e.data;
+  if ('init' in m) {
+    wasm = loadWasm(m.init);
+  } else if ('abort' in m) {
+    running.get(m.abort)?.ctrl.abort(new DOMException('cancelled', 'AbortError'));
+  } else if ('close' in m) {
+    for (const r of running.values()) if (r.sid === m.close) r.ctrl.abort(new DOMException('the disk was closed', 'AbortError'));
+    sessions.get(m.close)?.close();
+    sessions.delete(m.close);
+  } else if ('rid' in m) {
+    const a = asks.get(m.rid);
+    asks.delete(m.rid);
+    if (!a) return;
+    if ('error' in m) a.reject(Object.assign(new Error(m.error.message), m.error));
+    else a.resolve(m.result);
+  } else {
+    run(m.sid, m.id, m.method, m.args);
+  }
+};
