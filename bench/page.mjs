@@ -202,10 +202,10 @@ async function pageInput(browser, url, input, runs, capS) {
   // The full bitmap scan (exact provenance map).
   const scanNeeded = !(await page.evaluate(() => document.getElementById('prov-scan').disabled));
   if (scanNeeded) {
-    const before = await page.evaluate(() => {
+    const before = await page.evaluate(async () => {
       const d = window.vhdViewer.state.disk;
       let blocks = 0;
-      for (let l = 0; l < d.layerCount(); l++) if (d.blockSize(l)) for (const e of d.bat(l)) if (e !== 0xffffffff) blocks++;
+      for (let l = 0; l < d.layerCount; l++) if (d.layers[l].blockSize) for (const e of (await d.bat(l)).bat) if (e !== 0xffffffff) blocks++;
       return { reads: window.vhdViewer.readStats.reads, blocks };
     });
     const s = await timedTask(page, '#prov-scan', () => /^Exact/.test(document.getElementById('prov-state').textContent), capS);

@@ -62,8 +62,11 @@ export type WasmInput = BufferSource | WebAssembly.Module | Response | URL | str
 
 export interface OpenOptions {
   signal?: AbortSignal;
+  /** A URL read with a custom fetch is read on the main thread for the Worker. */
   fetch?: typeof globalThis.fetch;
   wasm?: WasmInput;
+  /** Resolve even when no file given is a VHD; then no chain is selected yet. */
+  all?: boolean;
 }
 
 export interface Finding {
@@ -121,35 +124,87 @@ export interface OpenedFile {
   identity?: { diskType: DiskType; uniqueId: string; size: number; parentUniqueId: string | null; parentUnicodeName: string | null; parentCandidates: string[] };
 }
 
-/** An opened virtual disk: the top file and the parents found among the files given. */
+/** One file of the chain shown. */
+export interface DiskLayer {
+  name: string;
+  byteLength: number;
+  diskType: DiskType;
+  /** 0 for a fixed disk. */
+  blockSize: number;
+  bitmapSize: number;
+}
+
+export interface TaskOptions {
+  signal?: AbortSignal;
+  onProgress?(done: number, total: number): void;
+}
+
+/** A file being saved into: a FileSystemWritableFileStream, or anything with these two methods. */
+export interface Writable {
+  truncate(size: number): Promise<unknown>;
+  write(w: { type: 'write'; position: number; data: Uint8Array }): Promise<unknown>;
+}
+
+/**
+ * An opened virtual disk: the top file and the parents found among the files given. The core runs
+ * in a Worker (one per page, started with the first disk or element): every method asks it and
+ * returns a promise; the properties are what it answered when the chain was selected.
+ */
 export class VhdDisk {
   readonly info: DiskInfo;
   /** The chain's file names, top first. */
   readonly names: string[];
+  /** The chain's files, read through the Worker; `stats` are the Worker's figures for each. */
   readonly sources: Source[];
   /** Every file given, including those that are not VHDs. */
   readonly files: OpenedFile[];
+  /** The chains the files make: indices into `files`, top first. */
+  readonly chains: number[][];
   readonly chainCount: number;
   readonly chainIndex: number;
   /** What the last file's parent is called when it was not given, else null. */
   readonly missingParent: { names: string[]; paths: string[]; id: string } | null;
   /** The virtual disk's size in bytes. */
   readonly size: number;
-  selectChain(k: number): void;
+  readonly layers: DiskLayer[];
+  readonly layerCount: number;
+  /** What has been read from each file given, in the order given. */
+  readonly stats: { reads: number; bytes: number; requests?: number; transferred?: number }[];
+  selectChain(k: number, options?: { signal?: AbortSignal }): Promise<void>;
   /** Layer `i`'s own info (the chain from it down). */
-  layerInfo(i: number): DiskInfo;
+  layerInfo(i: number): Promise<DiskInfo>;
   /** Virtual bytes [offset, offset + length), read through the chain. */
   read(offset: number, length: number, options?: { signal?: AbortSignal }): Promise<Uint8Array>;
   readWithExtents(offset: number, length: number, options?: { signal?: AbortSignal }): Promise<{ bytes: Uint8Array; extents: Extent[] }>;
-  /** Frees the WebAssembly memory. */
+  /** Bytes [start, end) of layer `layer`'s file. */
+  readFile(layer: number, start: number, end: number, options?: { signal?: AbortSignal }): Promise<Uint8Array>;
+  /** Layer `layer`'s block table (0xFFFFFFFF: not allocated) and which blocks are stored out of order. */
+  bat(layer: number): Promise<{ bat: Uint32Array; ooo: Uint8Array }>;
+  /** Which layer each sector of [start, start + len) is read from (255 zeros, 254 missing); a block's sector bitmap with layer and block. */
+  sectors(what: { layer?: number | null; block?: number | null; start: number; len: number }, options?: { signal?: AbortSignal }): Promise<{ range: { offset: number; len: number } | null; bitmap: Uint8Array | null; sources: Uint8Array }>;
+  /** The provenance map from the block tables: one mask per cell (bit k: layer k may supply part of it). */
+  estimate(cellSize: number): Promise<{ masks: Uint32Array; needed: number }>;
+  /** The exact provenance map: every block bitmap read. */
+  scan(cellSize: number, options?: { signal?: AbortSignal; onProgress?(done: number, total: number, masks?: Uint32Array): void }): Promise<Uint32Array>;
+  /** After a stopped scan, the masks as far as it got. */
+  scanStopped(cellSize: number): Promise<Uint32Array>;
+  /** The deep check `vhd-viewer check` runs: the findings it adds. */
+  check(options?: TaskOptions): Promise<Finding[]>;
+  /** The flattened raw image into `writable`, or as a Blob (of slices of the files) without one. */
+  saveRaw(writable: Writable | null, options?: TaskOptions): Promise<{ size: number; blob?: Blob }>;
+  /** A new standalone VHD of the disk as of layer `layer` (0: the whole chain). */
+  saveVhd(kind: 'dynamic' | 'fixed', layer: number, writable: Writable | null, options?: TaskOptions): Promise<{ size: number; blocks: number; blob?: Blob }>;
+  /** Ends its session in the Worker and frees the memory. */
   close(): void;
 }
 
 /** Opens a disk and its parents (in any order: they are matched by the ids inside them). */
 export function openVhd(inputs: DiskInput | DiskInput[], options?: OpenOptions): Promise<VhdDisk>;
 export function toSource(input: DiskInput, options?: { signal?: AbortSignal; fetch?: typeof globalThis.fetch; name?: string }): Promise<Source>;
-/** Instantiates the WebAssembly core once (the first call's argument wins). */
+/** Instantiates the WebAssembly core on this thread once (the first call's argument wins). */
 export function loadWasm(wasm?: WasmInput): Promise<unknown>;
+/** Starts the Worker the core runs in (done by the first disk or element; call it early to fetch its modules with the page). */
+export function startWorker(wasm?: WasmInput): Promise<unknown>;
 
 export type VhdViewerView = 'summary' | 'footer' | 'chain' | 'bat' | 'bitmap' | 'hex' | 'findings';
 export const VIEWS: [VhdViewerView, string][];

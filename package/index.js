@@ -4,3 +4,4 @@ export { VhdViewerElement, VIEWS } from './js/element.js';
 export { openVhd, VhdDisk, toSource } from './js/api.js';
 export { urlSource, blobSource, bytesSource, readRanges, mergeRanges, RemoteError } from './js/source.js';
 export { loadWasm } from './js/wasm.js';
+export { startWorker } from './js/engine.js';

@@ -93,7 +93,13 @@ const workerUrl = (m) => {
   if (!workerUrls.has(m)) workerUrls.set(m, dataUrl(rewritten(m, workerUrl)));
   return workerUrls.get(m);
 };
-const worker = workerUrl('js/worker.js');
+// A module Worker does not start in a page opened from disk (neither from a data: nor a blob:
+// URL), a classic one does and may import modules: its entry is a classic script (a blob: URL made
+// by the page) that imports worker.js and hands it the messages that came first.
+const workerShim = `const early = [];
+self.onmessage = (e) => early.push(e);
+import(${JSON.stringify(workerUrl('js/worker.js'))}).then(() => { for (const e of early) self.onmessage(e); }, (e) => { throw e; });`;
+const worker = Buffer.from(workerShim).toString('base64');
 const importMap = JSON.stringify({ imports });
 const boot = `
 import { compileWasm } from '@vhd/js/wasm.js';
@@ -103,13 +109,13 @@ const bin = atob(b64);
 const bytes = new Uint8Array(bin.length);
 for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
 compileWasm(bytes);
-setWorkerUrl(document.getElementById('vhd-viewer-worker').textContent.trim());
+setWorkerUrl(URL.createObjectURL(new Blob([atob(document.getElementById('vhd-viewer-worker').textContent.trim())], { type: 'text/javascript' })), 'classic');
 await import('@vhd/js/app.js');
 `;
 const css = readFileSync(join(WWW, 'css/style.css'), 'utf8');
 const wasmB64 = readFileSync(join(WWW, 'pkg/vhd_viewer_bg.wasm')).toString('base64');
 let html = readFileSync(join(WWW, 'index.html'), 'utf8');
-const csp = `default-src 'none'; script-src ${sha(importMap)} ${sha(boot)} data: 'wasm-unsafe-eval'; style-src ${sha(css)}; img-src data: blob:; connect-src 'none'; base-uri 'none'; form-action 'none'; object-src 'none'`;
+const csp = `default-src 'none'; script-src ${sha(importMap)} ${sha(boot)} data: 'wasm-unsafe-eval'; worker-src blob:; style-src ${sha(css)}; img-src data: blob:; connect-src 'none'; base-uri 'none'; form-action 'none'; object-src 'none'`;
 const replace = (re, by) => {
   if (!re.test(html)) throw new Error(`index.html no longer has ${re}`);
   html = html.replace(re, () => by);

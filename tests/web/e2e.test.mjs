@@ -411,23 +411,23 @@ test('a 2040 GiB sparse disk opens reading only its footer, header and block tab
 
 test('a long scan shows progress and can be cancelled; new files cancel the old work', async () => {
   const page = await env.newPage();
-  // Slow bitmap reads down so that the scan is long enough to cancel.
-  await page.addInitScript(() => {
+  await page.goto(env.url);
+  await page.waitForSelector('body[data-wasm="ready"]');
+  await page.setInputFiles('#file-input', [GRAND, CHILD, BASE]);
+  assert.equal(await settled(page), 'ready');
+  // Slow bitmap reads down (in the core's Worker, which reads the files) so that the scan is long enough to cancel.
+  const [worker] = page.workers();
+  await worker.evaluate(() => {
     const ab = Blob.prototype.arrayBuffer;
-    window.__slowReads = 0;
+    self.__slowReads = 0;
     Blob.prototype.arrayBuffer = async function () {
-      if (this.size <= 512 && window.__slow) {
-        window.__slowReads++;
+      if (this.size <= 512) {
+        self.__slowReads++;
         await new Promise((r) => setTimeout(r, 300));
       }
       return ab.call(this);
     };
   });
-  await page.goto(env.url);
-  await page.waitForSelector('body[data-wasm="ready"]');
-  await page.setInputFiles('#file-input', [GRAND, CHILD, BASE]);
-  assert.equal(await settled(page), 'ready');
-  await page.evaluate(() => (window.__slow = true));
   await page.click('#prov-scan');
   await page.waitForSelector('#task:not([hidden])');
   assert.match(await page.textContent('#task-label'), /Reading every block bitmap/);
@@ -445,9 +445,9 @@ test('a long scan shows progress and can be cancelled; new files cancel the old 
   await page.setInputFiles('#file-input', [DYNAMIC]);
   assert.equal(await settled(page), 'ready');
   await page.waitForSelector('#task', { state: 'hidden' });
-  const before = await page.evaluate(() => window.__slowReads);
+  const before = await worker.evaluate(() => self.__slowReads);
   await page.waitForTimeout(1000);
-  assert.equal(await page.evaluate(() => window.__slowReads), before, 'the old scan read nothing more');
+  assert.equal(await worker.evaluate(() => self.__slowReads), before, 'the old scan read nothing more');
   assert.equal(await page.textContent('#summary-body [data-field="file"]'), 'dynamic.vhd');
   assert.doesNotMatch(await page.textContent('#messages'), /error|failed/i);
   assert.deepEqual(page.errors, []);

@@ -264,14 +264,17 @@ test('core errors reach JavaScript as Errors with a stable code and the byte off
   assert.throws(() => opener.finish(), (err) => err.code === 'api-misuse');
 });
 
-test('openVhd rejects a file that is not a VHD with the core code and offset', async () => {
-  await coreBindings(); // loadWasm() then finds the core instantiated
-  const { openVhd } = await import('../../www/js/api.js');
+test('a file that is not a VHD: the Worker's session says why, and openVhd's error carries the core code and offset', async () => {
+  const bindings = await coreBindings();
+  const { Session } = await import('../../www/js/session.js');
+  const { noDiskError } = await import('../../www/js/api.js');
   const text = new Uint8Array(4096).fill(0x61);
-  await assert.rejects(openVhd({ byteLength: text.length, slice: (a, b) => text.slice(a, b), name: 'notes.vhd' }), (e) => {
-    assert.equal(e.code, 'no-footer');
-    assert.equal(e.offset, 4096 - 512);
-    assert.match(e.message, /^notes\.vhd: not a VHD/);
-    return true;
-  });
+  const session = new Session(bindings, [bytesSource(text, 'notes.vhd')]);
+  const opened = await session.open(new AbortController().signal);
+  assert.deepEqual(opened.chains, []);
+  const e = noDiskError(opened.files);
+  assert.equal(e.code, 'no-footer');
+  assert.equal(e.offset, 4096 - 512);
+  assert.match(e.message, /^notes\.vhd: not a VHD/);
+  session.close();
 });

@@ -124,17 +124,14 @@ export class VhdDisk {
     this.chunkSize = v.chunkSize;
     this.layers = v.layers;
     this.sources = v.layers.map((l, i) => {
-      const stats = { reads: 0, bytes: 0 };
+      // The Worker's figures for that file (requests and bytes transferred too, for a URL), kept up to date.
+      const stats = (this.engine.stats[this.chains[k][i]] ??= { reads: 0, bytes: 0 });
       return {
         name: l.name,
         byteLength: l.byteLength,
         stats,
         /** @type {(start: number, end: number, signal?: AbortSignal) => Promise<Uint8Array>} */
-        slice: (start, end, signal) => {
-          stats.reads++;
-          stats.bytes += Math.max(0, Math.min(end, l.byteLength) - start);
-          return this.readFile(i, start, end, { signal });
-        },
+        slice: (start, end, signal) => this.readFile(i, start, end, { signal }),
       };
     });
   }

@@ -17,14 +17,18 @@ import { compileWasm } from './wasm.js';
 
 /** @type {string | URL | null} */
 let workerUrl = null;
+/** @type {WorkerType} */
+let workerType = 'module';
 
 /**
- * Where the Worker's module is (the self-contained page gives a `data:` URL); default: worker.js
- * beside this module.
+ * Where the Worker's script is; default: the module worker.js beside this one. The self-contained
+ * page gives a classic script's `blob:` URL that imports it.
  * @param {string | URL} url
+ * @param {WorkerType} [type]
  */
-export function setWorkerUrl(url) {
+export function setWorkerUrl(url, type = 'module') {
   workerUrl = url;
+  workerType = type;
 }
 
 /**
@@ -43,7 +47,7 @@ let nextCall = 1;
 export async function startWorker(wasm) {
   const module = await compileWasm(wasm);
   if (shared && !shared.dead) return shared;
-  const worker = new Worker(workerUrl ?? new URL('./worker.js', import.meta.url), { type: 'module', name: 'vhd-viewer core' });
+  const worker = new Worker(workerUrl ?? new URL('./worker.js', import.meta.url), { type: workerType, name: 'vhd-viewer core' });
   const s = (shared = { worker, engines: new Map(), dead: /** @type {Error | null} */ (null) });
   /** @param {Error} e */
   const fail = (e) => {
