@@ -115,7 +115,7 @@ await import('@vhd/js/app.js');
 const css = readFileSync(join(WWW, 'css/style.css'), 'utf8');
 const wasmB64 = readFileSync(join(WWW, 'pkg/vhd_viewer_bg.wasm')).toString('base64');
 let html = readFileSync(join(WWW, 'index.html'), 'utf8');
-const csp = `default-src 'none'; script-src ${sha(importMap)} ${sha(boot)} data: 'wasm-unsafe-eval'; worker-src blob:; style-src ${sha(css)}; img-src data: blob:; connect-src 'none'; base-uri 'none'; form-action 'none'; object-src 'none'`;
+const csp = `default-src 'none'; script-src ${sha(importMap)} ${sha(boot)} data: 'wasm-unsafe-eval'; worker-src blob: data:; style-src ${sha(css)}; img-src data: blob:; connect-src 'none'; base-uri 'none'; form-action 'none'; object-src 'none'`;
 const replace = (re, by) => {
   if (!re.test(html)) throw new Error(`index.html no longer has ${re}`);
   html = html.replace(re, () => by);

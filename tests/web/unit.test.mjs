@@ -264,7 +264,7 @@ test('core errors reach JavaScript as Errors with a stable code and the byte off
   assert.throws(() => opener.finish(), (err) => err.code === 'api-misuse');
 });
 
-test('a file that is not a VHD: the Worker's session says why, and openVhd's error carries the core code and offset', async () => {
+test("a file that is not a VHD: the Worker's session says why, and openVhd's error carries the core code and offset", async () => {
   const bindings = await coreBindings();
   const { Session } = await import('../../www/js/session.js');
   const { noDiskError } = await import('../../www/js/api.js');
