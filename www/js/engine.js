@@ -9,6 +9,7 @@
 // here: the Worker asks for their bytes (`read` messages) and this side answers.
 
 import { compileWasm } from './wasm.js';
+import { blobSource } from './source.js';
 
 /**
  * @import { Source } from './source.js'
@@ -192,7 +193,12 @@ export class Engine {
   inputs(inputs) {
     return inputs.map((i) => {
       if ('url' in i && typeof i.url === 'string' && !('slice' in i)) return { url: i.url, name: i.name ?? null, headers: i.headers ? [...new Headers(i.headers)] : [] };
-      if ('blob' in i && i.blob instanceof Blob && !('slice' in i)) return { blob: i.blob, name: i.name };
+      if ('blob' in i && i.blob instanceof Blob && !('slice' in i)) {
+        // Kept here too: WebKit cannot read a File in a Worker of a page opened from disk, and then
+        // the Worker asks this side for its bytes.
+        this.proxied.push(blobSource(i.blob, i.name));
+        return { blob: i.blob, name: i.name, proxy: this.proxied.length - 1 };
+      }
       const s = /** @type {Source} */ (i);
       this.proxied.push(s);
       return { proxy: this.proxied.length - 1, byteLength: s.byteLength, name: s.name };

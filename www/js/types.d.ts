@@ -281,7 +281,7 @@ export interface Writable {
 /** An input as the Worker is given it: a URL or a Blob it reads itself, or a source the main thread reads. */
 export type WorkerInput =
   | { url: string; name: string | null; headers: [string, string][] }
-  | { blob: Blob; name: string }
+  | { blob: Blob; name: string; proxy: number }
   | { proxy: number; byteLength: number; name: string };
 
 type Stats = { reads: number; bytes: number; requests?: number; transferred?: number }[];

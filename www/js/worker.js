@@ -85,6 +85,20 @@ function remoteWritable(sid, id) {
 }
 
 /**
+ * Whether this Worker can read `blob` (WebKit's cannot read a File given by a page opened from
+ * disk: its main thread reads it then).
+ * @param {Blob} blob
+ */
+async function readable(blob) {
+  try {
+    await blob.slice(0, 1).arrayBuffer();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The sources of the inputs given to `open`.
  * @param {number} sid
  * @param {WorkerInput[]} inputs
@@ -94,7 +108,7 @@ function sourcesOf(sid, inputs, signal) {
   return Promise.all(
     inputs.map((i) => {
       if ('url' in i) return urlSource(i.url, { name: i.name ?? undefined, headers: i.headers, signal });
-      if ('blob' in i) return blobSource(i.blob, i.name);
+      if ('blob' in i) return readable(i.blob).then((ok) => (ok ? blobSource(i.blob, i.name) : proxySource(sid, { proxy: i.proxy, byteLength: i.blob.size, name: i.name })));
       return proxySource(sid, i);
     }),
   );
