@@ -541,7 +541,7 @@ test('the built-in samples open without a file of one\'s own; explanations show 
 });
 
 test('light and dark schemes, narrow screens, keyboard access', async () => {
-  const page = await freshPage({ colorScheme: 'dark', viewport: { width: 380, height: 800 } });
+  const page = await freshPage({ colorScheme: 'dark', viewport: { width: 400, height: 800 } });
   // The file picker is reachable with Tab.
   let reached = false;
   for (let i = 0; i < 6 && !reached; i++) {
@@ -553,9 +553,23 @@ test('light and dark schemes, narrow screens, keyboard access', async () => {
   assert.equal(await settled(page), 'ready');
   const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   assert.equal(bg, 'rgb(13, 17, 23)');
-  // Nothing wider than the screen but the tables and dumps, which scroll on their own.
+  // At 400 CSS pixels nothing is wider than the screen: the field tables reflow (value under the
+  // name, raw bytes folded) instead of cutting off their Value column.
   const wide = await page.evaluate(() => document.documentElement.scrollWidth);
-  assert.ok(wide <= 380, `page is ${wide}px wide`);
+  assert.ok(wide <= 400, `page is ${wide}px wide`);
+  const over = await page.evaluate(() =>
+    [...document.querySelectorAll('#viewer *')]
+      .filter((e) => e.getClientRects().length && !e.closest('.dump, canvas, .mapbox'))
+      .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+      .map((e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}.${e.className} ${Math.round(e.getBoundingClientRect().right)}px`),
+  );
+  assert.deepEqual(over, [], 'elements wider than the 400 px viewport');
+  // A field's value shows on the row under its name, on screen.
+  const cell = await page.$eval('#structures-body table.fields tbody tr td:last-child', (td) => { const r = td.getBoundingClientRect(); return { left: r.left, right: r.right, top: r.top }; });
+  assert.ok(cell.right <= 400 && cell.left >= 0, `the Value cell at ${cell.left}..${cell.right}`);
+  // Yes-or-no values read as words; the machine value stays in data-value.
+  assert.equal(await page.getAttribute('#summary-body [data-field="checksum_valid"], #structures-body [data-field="checksum_valid"]', 'data-value'), 'true');
+  assert.doesNotMatch(await page.textContent('#structures-body'), /\((true|false)\)/);
   await page.screenshot({ path: screenshotPath('narrow-dark'), fullPage: true });
   await page.emulateMedia({ colorScheme: 'light' });
   assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(255, 255, 255)');

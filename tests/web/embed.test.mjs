@@ -89,7 +89,7 @@ async function settledEl(page, sel) {
 
 /** Every data-field in the element's shadow root as [key, text]. */
 function fieldsOf(page, sel) {
-  return page.$eval(sel, (el) => [...el.shadowRoot.querySelectorAll('[data-field]')].map((e) => [e.dataset.field, e.textContent]));
+  return page.$eval(sel, (el) => [...el.shadowRoot.querySelectorAll('[data-field]')].map((e) => [e.dataset.field, e.dataset.value ?? e.textContent]));
 }
 
 function text(v) {
@@ -293,7 +293,7 @@ test('the self-contained file works opened from disk (file://), with no request 
   await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state));
   assert.equal(await page.evaluate(() => document.body.dataset.state), 'ready');
   const expected = cliInfo(GRAND, [CHILD, BASE]);
-  const fields = await page.$$eval('#summary-body [data-field], #chain [data-field], #structures-body [data-field]', (els) => els.map((e) => [e.dataset.field, e.textContent]));
+  const fields = await page.$$eval('#summary-body [data-field], #chain [data-field], #structures-body [data-field]', (els) => els.map((e) => [e.dataset.field, e.dataset.value ?? e.textContent]));
   assert.ok(fields.length > 60);
   for (const [key, shown] of fields) assert.equal(shown, text(key.split('.').reduce((v, k) => v?.[k], expected)), key);
   // The view styles are there (adopted from the inlined module): the chain is drawn as a list of boxes.

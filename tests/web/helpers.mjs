@@ -95,7 +95,7 @@ export async function settled(page) {
 
 /** Every data-field in `scope` as [key, text]. */
 export async function dataFields(page, scope = 'body') {
-  return page.$$eval(`${scope} [data-field]`, (els) => els.map((e) => [e.dataset.field, e.textContent]));
+  return page.$$eval(`${scope} [data-field]`, (els) => els.map((e) => [e.dataset.field, e.dataset.value ?? e.textContent]));
 }
 
 export function screenshotPath(name) {

@@ -157,7 +157,7 @@ export function pageTests(engine) {
 
   /** Every data-field in `scope` as [key, text]. */
   function dataFields(page, scope) {
-    return page.evaluate((s) => [...document.querySelectorAll(`${s} [data-field]`)].map((e) => [e.dataset.field, e.textContent]), scope);
+    return page.evaluate((s) => [...document.querySelectorAll(`${s} [data-field]`)].map((e) => [e.dataset.field, e.dataset.value ?? e.textContent]), scope);
   }
 
   /** Every data-field in `scopes` is a key of `expected` and holds its value; returns the keys. */
@@ -405,7 +405,7 @@ export function pageTests(engine) {
     const state = (sel) => page.waitFor((s) => ['ready', 'error'].includes(document.querySelector(s)?.dataset.state) && document.querySelector(s).dataset.state, sel);
     assert.equal(await state('#remote'), 'ready');
     const expected = cliInfo(GRAND, [CHILD, BASE]);
-    const fields = await page.evaluate(() => [...document.querySelector('#remote').shadowRoot.querySelectorAll('[data-field]')].map((e) => [e.dataset.field, e.textContent]));
+    const fields = await page.evaluate(() => [...document.querySelector('#remote').shadowRoot.querySelectorAll('[data-field]')].map((e) => [e.dataset.field, e.dataset.value ?? e.textContent]));
     assert.ok(fields.length > 80, `${fields.length} values shown`);
     for (const [key, shown] of fields) assert.equal(shown, text(at(expected, key)), `data-field "${key}"`);
     const keys = new Set(fields.map(([k]) => k));

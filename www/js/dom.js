@@ -31,13 +31,17 @@ export function h(tag, attrs = {}, ...children) {
 }
 
 /**
- * An element showing the `info --json` value at `key`, marked `data-field="key"`.
+ * An element showing the `info --json` value at `key`, marked `data-field="key"`. A yes-or-no
+ * value reads as words (`words`: [when true, when false]; default yes, no) and keeps its machine
+ * value in `data-value` (`true`, `false`), which scripts and tests read.
  * @param {string | null} key
  * @param {unknown} value
  * @param {keyof HTMLElementTagNameMap} [tag]
  * @param {Record<string, unknown>} [attrs]
+ * @param {[yes: string, no: string]} [words]
  */
-export function field(key, value, tag = 'span', attrs = {}) {
+export function field(key, value, tag = 'span', attrs = {}, words = ['yes', 'no']) {
+  if (typeof value === 'boolean') return h(tag, { ...attrs, 'data-field': key, 'data-value': String(value) }, value ? words[0] : words[1]);
   return h(tag, { ...attrs, 'data-field': key }, valueText(value));
 }
 

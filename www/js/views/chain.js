@@ -76,7 +76,9 @@ export function renderChain(el, info, names, missing, onSelect) {
       items.push(h('li', { class: 'arrow ' + (ok ? 'good' : 'bad') },
         h('span', { class: 'glyph', 'aria-hidden': 'true' }, '↓'),
         h('span', {}, 'parent: id ', field(`chain.${i}.parent_unique_id`, l.parent_unique_id, 'span', { class: 'mono small' }), ' — ',
-          ok ? 'link verified ✓' : last ? 'parent not given ✗' : 'link BROKEN ✗', ' (', field(`chain.${i}.parent_verified`, ok), ')')));
+          ok === null || ok === undefined
+            ? h('span', { 'data-field': `chain.${i}.parent_verified`, 'data-value': '' }, last ? 'parent not given ✗' : 'link not checked')
+            : field(`chain.${i}.parent_verified`, ok, 'span', {}, ['link verified ✓', 'link BROKEN ✗']))));
     }
   });
   if (missing) {
@@ -90,6 +92,6 @@ export function renderChain(el, info, names, missing, onSelect) {
   }
   fill(el,
     h('h3', {}, links.length > 1 || missing ? 'The chain, from the file you opened down to its base' : 'One disk, no parent'),
-    h('p', { class: 'verdict ' + (info.parent_missing ? 'bad' : 'good') }, 'Parent missing: ', field('parent_missing', info.parent_missing)),
+    h('p', { class: 'verdict ' + (info.parent_missing ? 'bad' : 'good') }, field('parent_missing', info.parent_missing, 'span', {}, ['The parent is missing: the disk cannot be read whole.', 'Nothing is missing: every file the disk needs was given.'])),
     h('ol', { class: 'chain' }, items));
 }

@@ -80,6 +80,15 @@ ol.findings { list-style: none; padding: 0; margin: 0.3rem 0; }
 .finding .where { grid-column: 2; font-size: 0.88em; color: var(--muted); }
 
 @media (max-width: 640px) {
+  /* The field tables reflow: each field a small card, its name first, offset and value under it,
+     the raw bytes folded to two lines. */
+  table.fields { display: block; overflow: visible; }
+  table.fields thead { display: none; }
+  table.fields tbody { display: block; }
+  table.fields tr { display: grid; grid-template-columns: auto minmax(0, 1fr); column-gap: 0.6rem; border-bottom: 1px solid var(--border); padding: 0.3rem 0; }
+  table.fields th, table.fields td { border-bottom: 0; padding: 0 0.2rem; min-width: 0; overflow-wrap: anywhere; }
+  table.fields tbody th { grid-column: 1 / -1; order: -1; min-width: 0; }
+  table.fields td.raw { grid-column: 1 / -1; order: 1; max-width: none; display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 2; line-clamp: 2; overflow: hidden; }
   dl.summary .row { grid-template-columns: 1fr; gap: 0; }
   .finding { grid-template-columns: 1fr; }
   .finding .where { grid-column: 1; }

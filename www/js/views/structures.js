@@ -102,7 +102,7 @@ export function renderStructures(el, info) {
   const header = indexed.filter(({ f }) => !(f.offset >= fo && f.offset < fo + 512));
   const parts = [];
   parts.push(h('h3', {}, `Footer (${info.footer_source === 'end' ? 'at the end of the file' : info.footer_source === 'copy' ? 'the copy at the start: the end one is damaged' : '511 bytes at the end, as early Virtual PC wrote it'})`));
-  parts.push(h('p', { class: 'verdict ' + (info.checksum_valid ? 'good' : 'bad') }, 'Checksum: ', info.checksum_valid ? 'correct' : 'WRONG: the footer is damaged; its values may be wrong', ' (', field('checksum_valid', info.checksum_valid), ')'));
+  parts.push(h('p', { class: 'verdict ' + (info.checksum_valid ? 'good' : 'bad') }, 'Checksum: ', field('checksum_valid', info.checksum_valid, 'span', {}, ['correct', 'WRONG: the footer is damaged; its values may be wrong'])));
   parts.push(fieldTable(footer, 'fields', `The 512-byte footer at byte ${hex(fo)}`, { base: fo }));
 
   const copy = info.footer_copy;
@@ -112,12 +112,12 @@ export function renderStructures(el, info) {
     parts.push(h('p', { class: 'verdict ' + (copy.identical ? 'good' : 'bad') },
       copy.identical ? 'Identical to the footer at the end' : diffs.length ? 'Differs from the footer at the end in: ' : 'Not identical to the footer at the end',
       diffs.length ? field('footer_copy.differences', diffs) : null,
-      ' (identical: ', field('footer_copy.identical', copy.identical), '; checksum correct: ', field('footer_copy.checksum_valid', copy.checksum_valid), ')'));
+      ' (', field('footer_copy.identical', copy.identical, 'span', {}, ['identical to the footer', 'different from the footer']), '; its checksum is ', field('footer_copy.checksum_valid', copy.checksum_valid, 'span', {}, ['correct', 'wrong']), ')'));
     parts.push(fieldTable(copy.fields.map((f, i) => ({ f, i })), 'footer_copy.fields', 'The copy at byte 0', { differs: diffs, base: 0 }));
   }
   if (info.header_offset !== undefined) {
     parts.push(h('h3', {}, 'Dynamic disk header'));
-    parts.push(h('p', { class: 'verdict ' + (info.header_checksum_valid ? 'good' : 'bad') }, 'Checksum: ', info.header_checksum_valid ? 'correct' : 'WRONG: the header is damaged', ' (', field('header_checksum_valid', info.header_checksum_valid), ')'));
+    parts.push(h('p', { class: 'verdict ' + (info.header_checksum_valid ? 'good' : 'bad') }, 'Checksum: ', field('header_checksum_valid', info.header_checksum_valid, 'span', {}, ['correct', 'WRONG: the header is damaged'])));
     parts.push(fieldTable(header, 'fields', `The 1024-byte header at byte ${hex(info.header_offset)}`, { base: info.header_offset }));
     const locs = info.parent_locators || [];
     if (locs.length) {
