@@ -4,8 +4,12 @@
 // a list of ranges with adjacent or overlapping ones merged into one read (one request).
 
 /**
+ * A file read piece by piece. `sliceSync`, where there is one, reads synchronously: in a Worker
+ * (FileReaderSync for a Blob, a synchronous XMLHttpRequest for a URL), for the readers of file
+ * systems, which want Read + Seek.
  * @typedef {{ byteLength: number, name: string, blob?: Blob,
  *   slice(start: number, end: number, signal?: AbortSignal): Promise<Uint8Array>,
+ *   sliceSync?(start: number, end: number): Uint8Array,
  *   stats: { reads: number, bytes: number } }} Source
  * @typedef {import('./types.js').ByteRange} ByteRange
  * @typedef {'not-found' | 'http' | 'network' | 'no-range' | 'no-content-range' | 'changed' | 'bad-answer'} RemoteErrorCode
@@ -36,6 +40,17 @@ export function blobSource(blob, name = blob.name || 'disk', onRead = null) {
       signal?.throwIfAborted();
       return new Uint8Array(buf);
     },
+    ...(typeof FileReaderSync === 'function' && {
+      /** @type {(start: number, end: number) => Uint8Array} */
+      sliceSync(start, end) {
+        start = Math.max(0, Math.min(start, blob.size));
+        end = Math.max(start, Math.min(end, blob.size));
+        stats.reads++;
+        stats.bytes += end - start;
+        onRead?.(start, end);
+        return new Uint8Array(new FileReaderSync().readAsArrayBuffer(blob.slice(start, end)));
+      },
+    }),
   };
 }
 
@@ -283,6 +298,47 @@ export async function urlSource(url, { name, fetch: fetchFn = globalThis.fetch.b
     }
   }
 
+  /**
+   * The same request, synchronous (a Worker's XMLHttpRequest), for the readers that want Read + Seek.
+   * @param {number} start
+   * @param {number} end
+   * @returns {Uint8Array}
+   */
+  function requestSync(start, end) {
+    const known = /** @type {FirstAnswer} */ (first);
+    const xhr = new XMLHttpRequest();
+    xhr.open('GET', shown, false);
+    xhr.responseType = 'arraybuffer';
+    new Headers(headers).forEach((v, k) => xhr.setRequestHeader(k, v));
+    xhr.setRequestHeader('Range', `bytes=${start}-${end - 1}`);
+    const ifRange = !crossOrigin ? (known.etag && !known.etag.startsWith('W/') ? known.etag : known.lastModified) : null;
+    if (ifRange) xhr.setRequestHeader('If-Range', ifRange);
+    stats.requests++;
+    try {
+      xhr.send();
+    } catch (e) {
+      throw new RemoteError('network', `${name} could not be read: the server did not answer (${/** @type {Error} */ (e).message}).`, { url: shown });
+    }
+    if (xhr.status === 200) throw changed('the server sent the whole file instead of the part asked for');
+    if (xhr.status === 404 || xhr.status === 410) throw new RemoteError('not-found', `${name} is no longer on the server (HTTP ${xhr.status}).`, { status: xhr.status, url: shown });
+    if (xhr.status === 416) throw changed('it is now shorter');
+    if (xhr.status !== 206) throw new RemoteError('http', `${name} could not be read: the server answered HTTP ${xhr.status}.`, { status: xhr.status, url: shown });
+    const range = parseContentRange(xhr.getResponseHeader('Content-Range'));
+    if (!range) throw new RemoteError('bad-answer', `${name} cannot be read: the server's partial answer has no usable Content-Range header.`, { status: 206, url: shown });
+    if (range.total !== null && range.total !== known.total) throw changed(`its size went from ${known.total} to ${range.total} bytes`);
+    const etag = xhr.getResponseHeader('ETag');
+    const lastModified = xhr.getResponseHeader('Last-Modified');
+    if (known.etag && etag && etag !== known.etag) throw changed('its ETag changed');
+    if (known.lastModified && lastModified && lastModified !== known.lastModified) throw changed('its modification time changed');
+    const bytes = new Uint8Array(/** @type {ArrayBuffer} */ (xhr.response));
+    stats.transferred += bytes.length;
+    onRequest?.({ start, end, status: 206, bytes: bytes.length });
+    if (range.start !== start || bytes.length < end - start) {
+      throw new RemoteError('bad-answer', `${name}: the server sent bytes ${range.start}-${range.end - 1} when bytes ${start}-${end - 1} were asked for.`, { status: 206, url: shown });
+    }
+    return bytes.subarray(0, end - start);
+  }
+
   const head = await request(0, PROBE, signal, true);
   byteLength = /** @type {FirstAnswer} */ (first).total; // the probe set it
 
@@ -301,5 +357,17 @@ export async function urlSource(url, { name, fetch: fetchFn = globalThis.fetch.b
       if (end === start) return new Uint8Array(0);
       return request(start, end, signal, false);
     },
+    ...(typeof XMLHttpRequest === 'function' && typeof document === 'undefined' && {
+      /** @type {(start: number, end: number) => Uint8Array} */
+      sliceSync(start, end) {
+        start = Math.max(0, Math.min(start, byteLength));
+        end = Math.max(start, Math.min(end, byteLength));
+        stats.reads++;
+        stats.bytes += end - start;
+        if (end <= head.length) return head.slice(start, end);
+        if (end === start) return new Uint8Array(0);
+        return requestSync(start, end);
+      },
+    }),
   };
 }

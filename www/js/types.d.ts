@@ -294,6 +294,11 @@ export type WorkerReply = { sid: number } & (
 );
 
 declare global {
+  /** A Worker's synchronous file reader (TypeScript's DOM types leave it out: it is not in windows). */
+  class FileReaderSync {
+    readAsArrayBuffer(blob: Blob): ArrayBuffer;
+  }
+
   interface Window {
     /** What the page has read and its state, for users' scripts and the tests (app.js). */
     vhdViewer?: { readStats: { reads: number; bytes: number }; state: object };
