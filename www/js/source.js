@@ -342,6 +342,20 @@ export async function urlSource(url, { name, fetch: fetchFn = globalThis.fetch.b
   const head = await request(0, PROBE, signal, true);
   byteLength = /** @type {FirstAnswer} */ (first).total; // the probe set it
 
+  /**
+   * Bytes [start, end) counted, from the probe's answer when they lie in it; null when a request
+   * is needed for them (`start`, `end` clamped to the file).
+   * @param {number} start
+   * @param {number} end
+   */
+  const fromHead = (start, end) => {
+    start = Math.max(0, Math.min(start, byteLength));
+    end = Math.max(start, Math.min(end, byteLength));
+    stats.reads++;
+    stats.bytes += end - start;
+    if (end <= head.length) return { start, end, bytes: head.slice(start, end) };
+    return { start, end, bytes: end === start ? new Uint8Array(0) : null };
+  };
   return {
     byteLength,
     name,
@@ -349,24 +363,14 @@ export async function urlSource(url, { name, fetch: fetchFn = globalThis.fetch.b
     stats,
     async slice(start, end, signal) {
       signal?.throwIfAborted();
-      start = Math.max(0, Math.min(start, byteLength));
-      end = Math.max(start, Math.min(end, byteLength));
-      stats.reads++;
-      stats.bytes += end - start;
-      if (end <= head.length) return head.slice(start, end);
-      if (end === start) return new Uint8Array(0);
-      return request(start, end, signal, false);
+      const r = fromHead(start, end);
+      return r.bytes ?? request(r.start, r.end, signal, false);
     },
     ...(typeof XMLHttpRequest === 'function' && typeof document === 'undefined' && {
       /** @type {(start: number, end: number) => Uint8Array} */
       sliceSync(start, end) {
-        start = Math.max(0, Math.min(start, byteLength));
-        end = Math.max(start, Math.min(end, byteLength));
-        stats.reads++;
-        stats.bytes += end - start;
-        if (end <= head.length) return head.slice(start, end);
-        if (end === start) return new Uint8Array(0);
-        return requestSync(start, end);
+        const r = fromHead(start, end);
+        return r.bytes ?? requestSync(r.start, r.end);
       },
     }),
   };
