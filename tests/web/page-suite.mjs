@@ -213,7 +213,7 @@ export function pageTests(engine) {
     assert.equal(expected.chain.length, 3);
     const keys = await compareAll(page, expected);
     assert.ok(keys.size > 80, `${keys.size} values shown`);
-    assert.equal(await page.text(`${UI.chain} [data-field="chain.0.parent_verified"]`), 'true');
+    assert.equal(await page.text(`${UI.chain} [data-field="chain.0.parent_verified"]`), 'link verified ✓');
     assert.equal(await page.text(`${UI.chain} [data-field="chain.2.file"]`), 'base.vhd');
     // Each layer's own footer and header, as info --json gives it for that file.
     await page.select(UI.layerSelect, '1');

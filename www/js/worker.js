@@ -85,17 +85,42 @@ function remoteWritable(sid, id) {
 }
 
 /**
- * Whether this Worker can read `blob` (WebKit's cannot read a File given by a page opened from
- * disk: its main thread reads it then).
- * @param {Blob} blob
+ * A Blob read here, or, when this Worker cannot read it (WebKit's cannot read a File given by a
+ * page opened from disk), by the main thread when its first read fails.
+ * @param {number} sid
+ * @param {{ blob: Blob, name: string, proxy: number }} input
+ * @returns {Source}
  */
-async function readable(blob) {
-  try {
-    await blob.slice(0, 1).arrayBuffer();
-    return true;
-  } catch {
-    return false;
-  }
+function blobOrProxy(sid, { blob, name, proxy }) {
+  const here = blobSource(blob, name);
+  /** @type {Source | null} */
+  let there = null;
+  let readOnce = false;
+  return {
+    name,
+    byteLength: blob.size,
+    blob,
+    get stats() {
+      return there ? { reads: here.stats.reads + there.stats.reads, bytes: here.stats.bytes + there.stats.bytes } : here.stats;
+    },
+    get sliceSync() {
+      return there ? undefined : here.sliceSync;
+    },
+    async slice(start, end, signal) {
+      if (!there) {
+        try {
+          const bytes = await here.slice(start, end, signal);
+          readOnce = true;
+          return bytes;
+        } catch (e) {
+          // Only a first read that fails says this Worker cannot read the file at all.
+          if (signal?.aborted || readOnce) throw e;
+          there = proxySource(sid, { proxy, byteLength: blob.size, name });
+        }
+      }
+      return there.slice(start, end, signal);
+    },
+  };
 }
 
 /**
@@ -108,7 +133,7 @@ function sourcesOf(sid, inputs, signal) {
   return Promise.all(
     inputs.map((i) => {
       if ('url' in i) return urlSource(i.url, { name: i.name ?? undefined, headers: i.headers, signal });
-      if ('blob' in i) return readable(i.blob).then((ok) => (ok ? blobSource(i.blob, i.name) : proxySource(sid, { proxy: i.proxy, byteLength: i.blob.size, name: i.name })));
+      if ('blob' in i) return blobOrProxy(sid, i);
       return proxySource(sid, i);
     }),
   );
