@@ -360,6 +360,44 @@ impl Entry {
     }
 }
 
+/// One line of `vhd-viewer ls --json` (and an entry of the page's `list()`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LsLine<'a> {
+    /// The partition's index.
+    pub partition: u32,
+    /// The absolute path.
+    pub path: &'a str,
+    /// What it is.
+    #[serde(rename = "type")]
+    pub kind: EntryKind,
+    /// Size in bytes.
+    pub size: u64,
+    /// Last modification, ISO 8601 UTC.
+    pub modified: Option<String>,
+    /// True for a deleted entry.
+    pub deleted: bool,
+    /// The file system's number for it.
+    pub id: u64,
+    /// Attributes in words.
+    pub attributes: &'a [&'static str],
+}
+
+impl<'a> LsLine<'a> {
+    /// The line of `e` on partition `partition`.
+    pub fn new(partition: u32, e: &'a Entry) -> Self {
+        LsLine {
+            partition,
+            path: &e.path,
+            kind: e.kind,
+            size: e.size,
+            modified: e.modified.map(iso8601),
+            deleted: e.deleted,
+            id: e.id,
+            attributes: &e.attributes,
+        }
+    }
+}
+
 /// A stretch of a file's data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Run {
