@@ -67,7 +67,7 @@ pub fn parts(c: &OpenChain, json: bool) -> Result<i32, Error> {
         let j = table.json();
         serde_json::to_writer_pretty(&mut out, &j).map_err(std::io::Error::from).map_err(io_err)?;
         writeln!(out).map_err(io_err)?;
-        return Ok(0);
+        return Ok(exit_status(&table));
     }
     let w = |out: &mut std::io::StdoutLock, s: String| writeln!(out, "{s}").map_err(io_err);
     let scheme = match table.scheme {
@@ -153,7 +153,13 @@ pub fn parts(c: &OpenChain, json: bool) -> Result<i32, Error> {
         writeln!(out).map_err(io_err)?;
         super::output::write_findings(&mut out, &table.findings, &[]).map_err(io_err)?;
     }
-    Ok(0)
+    Ok(exit_status(&table))
+}
+
+/// `parts`' exit status, by `check`'s rule: 1 when a finding is an error (the table breaks a rule
+/// of its spec: a bad CRC-32, a loop, overlapping partitions, one past the disk's end), else 0.
+fn exit_status(table: &Table) -> i32 {
+    i32::from(table.findings.iter().any(|f| f.severity == vhd_viewer::Severity::Error))
 }
 
 /// `ls`.

@@ -89,8 +89,8 @@ const KIND_WORDS = /** @type {Record<string, string>} */ ({ file: 'file', dir: '
 /** What a file system calls a file's number. */
 function idWords(/** @type {string | null} */ fs) {
   if (fs === 'ntfs') return 'MFT record';
-  if (fs && fs.startsWith('ext')) return 'inode';
-  return 'first cluster';
+  if (fs && fs.startsWith('ext')) return 'Inode';
+  return 'First cluster';
 }
 
 /** A partition in words: its type, or file system and label. */
@@ -242,7 +242,8 @@ export function filesView(root, api, options = {}) {
         h('br'),
         why ? h('span', { class: 'small' }, `Files not shown: ${why}.`)
           : h('button', { type: 'button', 'data-action': 'browse', 'data-partition': String(p.index), onclick: () => void open(p.index) }, 'Browse files'),
-        h('button', { type: 'button', class: 'link', 'data-action': 'place', title: 'Show where the partition starts', onclick: () => onPlace(p.start_sector * 512, p.sector_count * 512) }, ` at ${hex(p.start_sector * 512)}`));
+        ' ',
+        h('button', { type: 'button', class: 'link', 'data-action': 'place', title: 'Show the partition on the disk’s maps and in the hex view', onclick: () => onPlace(p.start_sector * 512, p.sector_count * 512) }, 'show on the disk'));
       li.style.setProperty('--c', color(i));
       return li;
     }));
