@@ -619,6 +619,13 @@ impl FileSystem {
             if cur.kind != EntryKind::Dir {
                 return Err(Error::Chain { code: "not-a-directory", message: format!("{} is not a directory", cur.path) });
             }
+            // NTFS: through the directory's index B-tree, when it has the exact name.
+            if let FileSystem::Ntfs(n) = self {
+                if let Ok(Some(e)) = n.find(vol, &cur, part) {
+                    cur = e;
+                    continue;
+                }
+            }
             let list = self.list(vol, &cur, deleted)?;
             let found = list
                 .iter()
