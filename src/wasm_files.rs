@@ -148,6 +148,11 @@ struct Stat<'a> {
     /// Bytes per compression unit (compressed NTFS files).
     compression_unit: Option<u64>,
     runs: Vec<StatRun>,
+    /// Which layer of the chain supplies each part of the file's bytes on the disk, in file
+    /// order (the first [`MAX_SUPPLY`] parts).
+    supply: Vec<Supply>,
+    /// True when the file has more parts than `supply` lists.
+    supply_truncated: bool,
     streams: Vec<Stream>,
     /// Why its data cannot be located, if it cannot.
     data_error: Option<String>,
@@ -162,6 +167,70 @@ struct StatRun {
     disk_offset: Option<u64>,
     /// A hole: a sparse part, or (compressed files) a unit stored in fewer clusters.
     sparse: bool,
+}
+
+/// A part of a file's runs and where the chain takes it from.
+#[derive(Serialize)]
+struct Supply {
+    file_offset: u64,
+    len: u64,
+    /// `data` (from layer `layer`), `zero` (no layer holds it: zeros), `missing` (from layer
+    /// `layer`'s parent, not given, or a file cut short), or `sparse` (a hole of the file).
+    kind: &'static str,
+    layer: Option<usize>,
+}
+
+/// Parts of a file's supply listed at most.
+const MAX_SUPPLY: usize = 4096;
+
+/// Which layer supplies each part of `runs` (volume offsets from `start`) up to the file's
+/// `size` (not the slack of its last cluster), merged, in file order.
+fn supply_of(chain: &Chain, start: u64, runs: &[Run], size: u64) -> Result<(Vec<Supply>, bool)> {
+    let mut out: Vec<Supply> = Vec::new();
+    let mut push = |file_offset: u64, len: u64, kind: &'static str, layer: Option<usize>| -> bool {
+        if let Some(l) = out.last_mut() {
+            if l.kind == kind && l.layer == layer && l.file_offset + l.len == file_offset {
+                l.len += len;
+                return true;
+            }
+        }
+        if out.len() >= MAX_SUPPLY {
+            return false;
+        }
+        out.push(Supply { file_offset, len, kind, layer });
+        true
+    };
+    for r in runs {
+        if r.file_offset >= size {
+            break;
+        }
+        let r = &Run { len: r.len.min(size - r.file_offset), ..*r };
+        let Some(v) = r.volume_offset else {
+            if !push(r.file_offset, r.len, "sparse", None) {
+                return Ok((out, true));
+            }
+            continue;
+        };
+        let at = start + v;
+        let mut full = false;
+        chain.with_reader(|reader| {
+            reader.for_each_extent(at, r.len, |e| {
+                let (kind, layer) = match e.source {
+                    Source::Data { layer, .. } => ("data", Some(layer)),
+                    Source::Missing { layer } => ("missing", Some(layer)),
+                    Source::Zero => ("zero", None),
+                };
+                if !full && !push(r.file_offset + (e.offset - at), e.len, kind, layer) {
+                    full = true;
+                }
+                Ok(())
+            })
+        })?;
+        if full {
+            return Ok((out, true));
+        }
+    }
+    Ok((out, false))
 }
 
 /// An NTFS alternate data stream.
@@ -255,6 +324,10 @@ impl WasmVolumes {
                     .collect()
             })
             .unwrap_or_default();
+        let (supply, supply_truncated) = match &data {
+            Some(d) => supply_of(&self.chain.0, start, d.runs(), e.size).map_err(js_err)?,
+            None => (Vec::new(), false),
+        };
         let line = LsLine::new(partition, &e);
         to_js(&Stat {
             partition,
@@ -270,6 +343,8 @@ impl WasmVolumes {
             storage,
             compression_unit: unit,
             runs,
+            supply,
+            supply_truncated,
             streams,
             data_error,
         })

@@ -131,6 +131,7 @@ test('stat(): the entry, its runs as virtual-disk byte ranges that hold its byte
   assert.deepEqual(ws.streams, [{ name: 'secret', size: 12 }]);
   const sp = normalize(vols.stat(2, '/sparse.bin', false));
   assert.ok(sp.runs.some((r) => r.sparse && r.disk_offset === null), 'a hole');
+  assert.ok(sp.supply.some((p) => p.kind === 'sparse' && p.layer === null), 'the hole in the supply');
   assert.ok(sp.attributes.includes('sparse'), sp.attributes.join());
   const small = normalize(vols.stat(1, '/Deep/a/b/bottom file.txt', false));
   assert.equal(small.storage, 'runs');
@@ -166,6 +167,16 @@ test('through a differencing chain, and as of its parent, the listings and bytes
     assert.equal(names.includes('/c.bin'), k === 1);
     const a = normalize(vols.stat(1, '/a.bin', false));
     assert.equal(a.size, k === 0 ? 4000 : 3000);
+    // Which layer supplies the file: a.bin was rewritten in the child (layer 0), the big file
+    // comes from the base (layer 1; layer 0 of the disk as of layer 1).
+    assert.deepEqual([...new Set(a.supply.map((p) => `${p.kind}:${p.layer}`))], ['data:0']);
+    assert.equal(a.supply.reduce((n, p) => n + p.len, 0), a.size, 'up to the size, not the last cluster\'s slack');
+    const old = normalize(vols.stat(1, '/A fragmented file with a long name.bin', false));
+    const by = (/** @type {number} */ l) => old.supply.filter((p) => p.kind === 'data' && p.layer === l).reduce((n, p) => n + p.len, 0);
+    if (k === 1) assert.equal(by(0), old.size);
+    // (The child copied the 4 KiB pieces it changed, and a few of this file's sectors with them.)
+    else assert.ok(by(1) > 0.9 * old.size && by(0) + by(1) === old.size, JSON.stringify(old.supply));
+    assert.equal(old.supply_truncated, false);
     const mine = readAll(vols, 1, '/a.bin', undefined, false, a.size, 1024);
     assert.ok(mine.equals(cli(['get', vhds.child, '/a.bin', '--partition', '1', ...extra], vhds.child)), `a.bin as of layer ${k}`);
     // The NTFS partition, which the child does not change, through the chain.

@@ -110,6 +110,7 @@ test('the strip and partitions; the keyboard walks folders; deleted files on a t
     const runs = stat.runs.map((r) => [Number(r.disk_offset), Number(r.len)]);
     const buttons = await page.$$('#files [data-field="runs"] [data-action="place"]');
     assert.equal(buttons.length, runs.length);
+    assert.deepEqual(await page.$$eval('#files [data-field="supply"] .part', (p) => [...new Set(p.map((x) => x.dataset.layer))]), ['0']);
     await buttons[0].click();
     assert.deepEqual(await page.evaluate(() => window.harness.placed.at(-1)), runs[0]);
     assert.match(await page.$eval('#files [data-field="peek"]', (n) => n.textContent), /^0{12}/);
@@ -158,6 +159,10 @@ test('a chain as of its parent shows the parent\'s files; at 400 px nothing is w
   try {
     const paths = await names(page);
     assert.ok(paths.includes('/c.bin') && !paths.includes('/Added in child.txt'), paths.join());
+    // As of the parent, its top layer is base.vhd.
+    await page.click('#files tr[data-path="/c.bin"] [data-action="open"]');
+    await page.waitForSelector('#files [data-field="supply"]');
+    assert.deepEqual(await page.$$eval('#files [data-field="supply-layer"]', (l) => l.map((x) => x.textContent.trim())), ['2.93 KiB from the top layer (base.vhd)']);
     await page.click('#files tr[data-path="/A fragmented file with a long name.bin"] [data-action="open"]');
     await page.waitForSelector('#files [data-field="panel"]:not([hidden]) [data-field="runs"]');
     const wide = await page.evaluate(() => {

@@ -316,6 +316,15 @@ export interface FileRun {
   sparse: boolean;
 }
 
+/** A part of a file's runs and where the chain takes it from (layer 0 is the disk's top). */
+export interface FileSupply {
+  file_offset: number;
+  len: number;
+  /** `data` from `layer`; `zero`: no layer holds it; `missing`: `layer`'s parent is not given; `sparse`: a hole of the file. */
+  kind: 'data' | 'zero' | 'missing' | 'sparse';
+  layer: number | null;
+}
+
 /** `WasmVolumes.stat()`. */
 export interface FileStat extends FileEntry {
   name: string;
@@ -324,6 +333,10 @@ export interface FileStat extends FileEntry {
   storage: 'inline' | 'runs' | 'compressed' | null;
   compression_unit: number | null;
   runs: FileRun[];
+  /** Which layer of the chain supplies each part of the runs, in file order. */
+  supply: FileSupply[];
+  /** True when there were more parts than `supply` lists (4096). */
+  supply_truncated: boolean;
   /** NTFS alternate data streams. */
   streams: { name: string; size: number }[];
   data_error: string | null;
@@ -359,6 +372,8 @@ export interface FilesOptions {
   onPlace?: (offset: number, len: number) => void;
   /** The virtual disk's size in bytes, for drawing the strip to scale (else the partitions' end). */
   diskSize?: number;
+  /** The chain's file names, layer 0 (the top of the disk read) first: the legend of a file's supply bar. */
+  layerNames?: string[];
 }
 
 /** What `filesView()` returns. */

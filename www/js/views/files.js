@@ -7,7 +7,7 @@ import { h, fill } from '../dom.js';
 import { hex, humanSize } from '../format.js';
 import { dump } from './hex.js';
 
-/** @import { Child, FileEntry, FileStat, FilesApi, FilesOptions, FilesView, Partition, PartsTable } from '../types.js' */
+/** @import { Child, FileEntry, FileStat, FileSupply, FilesApi, FilesOptions, FilesView, Partition, PartsTable } from '../types.js' */
 
 /** Bytes read per call when saving a file. */
 const SAVE_WINDOW = 1 << 20;
@@ -57,6 +57,10 @@ export const FILES_CSS = `
 .files-view .panel progress { flex: 1 1 8rem; min-width: 6rem; }
 .files-view .panel .dump { max-height: 14rem; overflow: auto; }
 .files-view .status { min-height: 1.3em; margin: 0; }
+.files-view .supply { display: flex; height: 1.2rem; border: 1px solid var(--border); border-radius: 3px; overflow: hidden; margin: 0.3rem 0; }
+.files-view .supply .part { display: block; min-width: 1px; height: 100%; }
+.files-view .supply .part.zero, .files-view .supply .part.sparse, .files-view .supply-legend .swatch.zero, .files-view .supply-legend .swatch.sparse { background-image: repeating-linear-gradient(135deg, transparent 0 4px, color-mix(in srgb, var(--muted) 40%, transparent) 4px 6px) !important; }
+.files-view .supply-legend { list-style: none; padding: 0; margin: 0.2rem 0; font-size: 0.9em; }
 @media (max-width: 720px) {
   .files-view .browser { grid-template-columns: minmax(0, 1fr); }
 }
@@ -434,6 +438,7 @@ export function filesView(root, api, options = {}) {
       s.streams.length ? [h('h4', {}, 'Alternate data streams'), h('ul', { 'data-field': 'streams' }, s.streams.map((st) =>
         h('li', {}, h('code', {}, `${s.name}:${st.name}`), ` ${humanSize(st.size)} `,
           h('button', { type: 'button', 'data-action': 'save-stream', 'data-stream': st.name, onclick: () => void save(s, st.name, st.size) }, 'Save'))))] : null,
+      supplyBar(s),
       s.runs.length ? [h('h4', {}, 'Where it is on the disk'),
         h('table', { class: 'runs', 'data-field': 'runs' },
           h('thead', {}, h('tr', {}, h('th', {}, 'File bytes'), h('th', {}, 'Length'), h('th', {}, 'Disk byte'))),
@@ -452,6 +457,54 @@ export function filesView(root, api, options = {}) {
       peek.textContent = `Cannot be read: ${err instanceof Error ? err.message : String(err)}`;
       peek.classList.add('bad');
     }
+  }
+
+  /**
+   * A bar of the file's bytes by the layer of the chain that supplies them, with a legend.
+   * @param {FileStat} s
+   */
+  function supplyBar(s) {
+    const parts = s.supply || [];
+    const total = parts.reduce((n, p) => n + p.len, 0);
+    if (!total) return null;
+    const names = options.layerNames || [];
+    /** @param {FileSupply} p */
+    const key = (p) => (p.kind === 'data' || p.kind === 'missing' ? `${p.kind}:${p.layer}` : p.kind);
+    /** @param {FileSupply} p */
+    const words = (p) => {
+      const name = p.layer !== null && names[p.layer] ? ` (${names[p.layer]})` : '';
+      if (p.kind === 'data') return `${p.layer === 0 ? 'the top layer' : `layer ${p.layer}`}${name}`;
+      if (p.kind === 'missing') return `missing: the parent of layer ${p.layer}${name} is not given`;
+      if (p.kind === 'zero') return 'zeros: no layer holds these bytes';
+      return 'holes of the file (read as zeros)';
+    };
+    /** @param {FileSupply} p */
+    const color = (p) => (p.kind === 'data' ? `var(--layer-${(p.layer || 0) % 8})` : p.kind === 'missing' ? 'var(--missing)' : 'transparent');
+    /** @type {Map<string, { part: FileSupply, bytes: number }>} */
+    const sums = new Map();
+    for (const p of parts) {
+      const k = key(p);
+      const cur = sums.get(k);
+      if (cur) cur.bytes += p.len;
+      else sums.set(k, { part: p, bytes: p.len });
+    }
+    const bar = h('div', { class: 'supply', 'data-field': 'supply', role: 'img', 'aria-label': [...sums.values()].map((x) => `${humanSize(x.bytes)} from ${words(x.part)}`).join('; ') },
+      parts.map((p) => {
+        const seg = h('span', { class: `part ${p.kind}`, 'data-kind': p.kind, 'data-layer': p.layer === null ? '' : String(p.layer), title: `file bytes ${p.file_offset}–${p.file_offset + p.len}: ${words(p)}` });
+        seg.style.width = `${(100 * p.len) / total}%`;
+        seg.style.background = color(p);
+        return seg;
+      }));
+    return [
+      h('h4', {}, 'Which layer holds it'),
+      bar,
+      h('ul', { class: 'supply-legend' }, [...sums.values()].map((x) => {
+        const sw = h('span', { class: `swatch ${x.part.kind}` });
+        sw.style.background = color(x.part);
+        return h('li', { 'data-field': 'supply-layer' }, sw, ` ${humanSize(x.bytes)} from ${words(x.part)}`);
+      })),
+      s.supply_truncated ? h('p', { class: 'small' }, 'Only the first 4096 parts are drawn.') : null,
+    ];
   }
 
   /** The save button (or the progress of a save). */
