@@ -380,7 +380,7 @@ impl WasmVolumes {
         let Some(last) = self.last.as_ref() else { return Ok(Vec::new()) };
         let data = window(&last.data, offset, len);
         let o = self.opened(partition)?;
-        let mut out = Vec::with_capacity(len.min(MAX_WINDOW) as usize);
+        let mut out = Vec::with_capacity(len.min(1 << 20) as usize);
         let skip = data.1 as usize;
         let mut seen = 0usize;
         fs::read_data(&mut o.vol, &data.0, &mut |b| {

@@ -95,7 +95,7 @@ test('list() walks every directory as `ls -r --json` lists it, deleted entries t
   assert.ok(gone?.deleted, 'a deleted long name is recovered');
 });
 
-test('read() windows: any offset and length, short at the end, empty past it; NTFS streams; the window is bounded', () => {
+test('read() windows: any offset and length, short at the end, empty past it; NTFS streams and compressed files; the window is bounded', () => {
   const { vols } = volumes([vhds.base]);
   const big = cli(['get', vhds.base, '/big.bin', '--partition', '2'], vhds.base);
   assert.ok(Buffer.from(vols.read(2, '/big.bin', undefined, false, 1000, 5000)).equals(big.subarray(1000, 6000)));
@@ -108,6 +108,16 @@ test('read() windows: any offset and length, short at the end, empty past it; NT
   assert.equal(secret.toString(), 'hidden data\n');
   const sparse = cli(['get', vhds.base, '/sparse.bin', '--partition', '2'], vhds.base);
   assert.ok(readAll(vols, 2, '/sparse.bin', undefined, false, sparse.length, 1 << 20).equals(sparse));
+  // A compressed file, in windows that start and end inside compression units.
+  const packed = cli(['get', vhds.base, '/Packed/text.txt', '--partition', '2'], vhds.base);
+  assert.ok(packed.length > 900000);
+  for (const w of [4096, 65536, 100000, 777777]) assert.ok(readAll(vols, 2, '/Packed/text.txt', undefined, false, packed.length, w).equals(packed), `windows of ${w}`);
+  assert.ok(Buffer.from(vols.read(2, '/Packed/text.txt', undefined, false, 70000, 200000)).equals(packed.subarray(70000, 270000)));
+  const ps = normalize(vols.stat(2, '/Packed/text.txt', false));
+  assert.equal(ps.storage, 'compressed');
+  assert.equal(ps.compression_unit, 65536);
+  assert.ok(ps.attributes.includes('compressed'));
+  assert.ok(ps.runs.reduce((n, r) => n + (r.sparse ? 0 : r.len), 0) < packed.length, 'stored in fewer clusters than its size');
   assert.throws(() => vols.read(2, '/big.bin', undefined, false, 0, 2 ** 30), (e) => e.code === 'api-misuse');
   assert.throws(() => vols.read(2, '/Docs', undefined, false, 0, 10), (e) => e.code === 'is-a-directory');
 });
