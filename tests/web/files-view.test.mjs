@@ -13,9 +13,8 @@ import { ROOT, CHROMIUM_ARGS, tempDir, screenshotPath } from './helpers.mjs';
 import { fsVhds, cli } from './fs-fixtures.mjs';
 
 let env;
-let vhds;
+const vhds = fsVhds();
 before(async () => {
-  vhds = fsVhds();
   const { server, url } = await serve({ root: ROOT, port: 0 });
   const profile = tempDir('vhd-chromium-');
   const context = await chromium.launchPersistentContext(profile.dir, {
@@ -124,13 +123,15 @@ test('the strip and partitions; the keyboard walks folders; deleted files on a t
     await page.waitForSelector('#files[data-save="done"]');
     await page.screenshot({ path: screenshotPath('files-view'), fullPage: true });
 
-    // NTFS: a stream, saved by itself.
-    await page.click('#files [data-field="strip"] [data-partition="2"]');
-    await page.waitForSelector('#files tr[data-path="/with stream.txt"]');
-    await page.click('#files tr[data-path="/with stream.txt"] [data-action="open"]');
-    await page.waitForSelector('#files [data-field="streams"]');
-    const [ads] = await Promise.all([page.waitForEvent('download'), page.click('#files [data-action="save-stream"][data-stream="secret"]')]);
-    assert.equal(readFileSync(await ads.path()).toString(), 'hidden data\n');
+    // NTFS: a stream, saved by itself (when the volume was made with FUSE: with streams).
+    if (vhds.ntfsFull) {
+      await page.click('#files [data-field="strip"] [data-partition="2"]');
+      await page.waitForSelector('#files tr[data-path="/with stream.txt"]');
+      await page.click('#files tr[data-path="/with stream.txt"] [data-action="open"]');
+      await page.waitForSelector('#files [data-field="streams"]');
+      const [ads] = await Promise.all([page.waitForEvent('download'), page.click('#files [data-action="save-stream"][data-stream="secret"]')]);
+      assert.equal(readFileSync(await ads.path()).toString(), 'hidden data\n');
+    }
     assert.deepEqual(page.errors, []);
   } finally {
     await page.close();
