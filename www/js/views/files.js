@@ -183,7 +183,7 @@ export function filesView(root, api, options = {}) {
   const deletedBox = h('input', { type: 'checkbox', 'data-action': 'deleted' });
   deletedBox.addEventListener('change', () => {
     state.deleted = deletedBox.checked;
-    void list(state.path);
+    void list(state.path, false);
   });
   const caveat = h('p', { class: 'caveat', 'data-field': 'deleted-caveat', hidden: true },
     'Deleted entries (struck through, in red) are recovered from what the file system left behind. FAT forgets the first letter of a short name (shown as “_”) and where a deleted file’s later clusters were; NTFS and ext keep more. The space of a deleted file may since have been reused, so its bytes may now belong to another file.');
@@ -333,7 +333,7 @@ export function filesView(root, api, options = {}) {
       const from = state.path;
       state.path = path;
       state.entries = entries;
-      state.selected = parentOf(from) === path ? from : null;
+      state.selected = from === path ? state.selected : parentOf(from) === path ? from : null;
       caveat.hidden = !state.deleted;
       drawCrumbs();
       drawList();
@@ -369,7 +369,9 @@ export function filesView(root, api, options = {}) {
 
   listing.addEventListener('keydown', (ev) => {
     const buttons = rowButtons();
-    const i = buttons.indexOf(/** @type {HTMLButtonElement} */ (document.activeElement instanceof HTMLButtonElement ? document.activeElement : root.ownerDocument.activeElement));
+    // The focused element, in the document or in the shadow root of an element the view is in.
+    const active = /** @type {Document | ShadowRoot} */ (root.getRootNode()).activeElement;
+    const i = buttons.indexOf(/** @type {HTMLButtonElement} */ (active));
     const at = i >= 0 ? i : buttons.findIndex((b) => b.tabIndex === 0);
     /** @param {number} k */
     const go = (k) => {
