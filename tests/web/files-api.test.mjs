@@ -244,3 +244,12 @@ test('errors are JavaScript Errors with the core\'s code (and offset), the read 
   const short = new b.WasmVolumes(c.disk, () => new Uint8Array(3));
   assert.throws(() => short.partitions(), (e) => e.code === 'io' && /3 given/.test(e.message));
 });
+
+test('the view\'s sort: folders first, names with numbers in number order, sizes and times, either way', async () => {
+  const { sortEntries } = await import('../../www/js/views/files.js');
+  const e = (path, type, size, modified, deleted = false) => ({ partition: 1, path, type, size, modified, deleted, id: 0, attributes: [] });
+  const list = [e('/f10.txt', 'file', 5, '2024-01-02T00:00:00Z'), e('/f9.txt', 'file', 50, '2024-01-01T00:00:00Z'), e('/Zdir', 'dir', 0, null), e('/adir', 'dir', 0, null), e('/F9.txt', 'file', 1, null, true)];
+  assert.deepEqual(sortEntries(list, 'name', true).map((x) => x.path), ['/adir', '/Zdir', '/f9.txt', '/F9.txt', '/f10.txt']);
+  assert.deepEqual(sortEntries(list, 'size', false).map((x) => x.path), ['/Zdir', '/adir', '/f9.txt', '/f10.txt', '/F9.txt']);
+  assert.deepEqual(sortEntries(list, 'modified', true).map((x) => x.path).slice(2), ['/F9.txt', '/f9.txt', '/f10.txt']);
+});
