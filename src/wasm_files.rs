@@ -141,6 +141,8 @@ struct Stat<'a> {
     id: u64,
     attributes: &'a [&'static str],
     name: &'a str,
+    /// Its times (ISO 8601 UTC), those its file system keeps.
+    times: TimesJson,
     /// Virtual-disk byte offset of its directory entry (FAT) or MFT record (NTFS).
     entry_disk_offset: Option<u64>,
     /// `inline` (held in the metadata), `runs`, `compressed`, or null when it has no data to read.
@@ -156,6 +158,26 @@ struct Stat<'a> {
     streams: Vec<Stream>,
     /// Why its data cannot be located, if it cannot.
     data_error: Option<String>,
+}
+
+/// [`fs::Times`] in ISO 8601.
+#[derive(Serialize)]
+struct TimesJson {
+    created: Option<String>,
+    modified: Option<String>,
+    accessed: Option<String>,
+    changed: Option<String>,
+}
+
+impl From<fs::Times> for TimesJson {
+    fn from(t: fs::Times) -> Self {
+        TimesJson {
+            created: t.created.map(fs::iso8601),
+            modified: t.modified.map(fs::iso8601),
+            accessed: t.accessed.map(fs::iso8601),
+            changed: t.changed.map(fs::iso8601),
+        }
+    }
 }
 
 /// A stretch of a file on the virtual disk.
@@ -289,6 +311,7 @@ impl WasmVolumes {
             Ok(d) => (Some(d), None),
             Err(err) => (None, Some(err.to_string())),
         };
+        let times = o.fs.times(&mut o.vol, &e).unwrap_or(fs::Times { modified: e.modified, ..fs::Times::default() });
         let streams = match &mut o.fs {
             FileSystem::Ntfs(n) => match n.record(&mut o.vol, e.id) {
                 Ok(rec) => rec
@@ -339,6 +362,7 @@ impl WasmVolumes {
             id: line.id,
             attributes: line.attributes,
             name: &e.name,
+            times: times.into(),
             entry_disk_offset: e.entry_offset.map(|v| v + start),
             storage,
             compression_unit: unit,

@@ -278,5 +278,6 @@ pub fn exercise_volume(head: &[u8], size: u64) {
     // Looked up by path (NTFS: through the directory index's B-tree).
     for e in entries.iter().take(64) {
         let _ = fs.lookup(&mut vol, &e.path, e.deleted);
+        let _ = fs.times(&mut vol, e);
     }
 }

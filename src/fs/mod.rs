@@ -398,6 +398,20 @@ impl<'a> LsLine<'a> {
     }
 }
 
+/// A file's times, seconds since 1970 UTC (FAT stores local time, taken as UTC): what its file
+/// system keeps (FAT: no change time, the access day only; ext2/3: no creation time).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Times {
+    /// Creation.
+    pub created: Option<i64>,
+    /// Last change of the data.
+    pub modified: Option<i64>,
+    /// Last access.
+    pub accessed: Option<i64>,
+    /// Last change of the metadata (NTFS: of the MFT record; ext: of the inode).
+    pub changed: Option<i64>,
+}
+
 /// A stretch of a file's data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Run {
@@ -647,6 +661,15 @@ impl FileSystem {
 
     fn case_insensitive(&self) -> bool {
         !matches!(self, FileSystem::Ext(_))
+    }
+
+    /// The times of `entry` (read again from its directory entry, MFT record or inode).
+    pub fn times<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, entry: &Entry) -> Result<Times> {
+        match self {
+            FileSystem::Fat(_) => fat::times(vol, entry),
+            FileSystem::Ntfs(n) => n.times(vol, entry),
+            FileSystem::Ext(e) => e.times(vol, entry),
+        }
     }
 
     /// Streams the bytes of `entry` to `sink` in pieces of at most 1 MiB.

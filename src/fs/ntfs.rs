@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use super::{from_io, join, le16, le32, le64, Entry, EntryKind, FileData, Owner, ReadVirtual, Run, Volume};
+use super::{from_io, join, le16, le32, le64, Entry, EntryKind, FileData, Owner, ReadVirtual, Run, Times, Volume};
 use crate::error::{Error, Result};
 
 /// Attribute type codes.
@@ -699,6 +699,18 @@ impl Ntfs {
             clipped.push(Run { file_offset: end, len: size - end, volume_offset: None });
         }
         Ok(FileData::Runs { runs: clipped, size })
+    }
+
+    /// The times in `e`'s `$STANDARD_INFORMATION`.
+    pub fn times<R: ReadVirtual>(&self, vol: &mut Volume<R>, e: &Entry) -> Result<Times> {
+        let rec = self.record(vol, e.id)?;
+        let si = rec.find(ty::STANDARD_INFORMATION, "").and_then(|a| a.resident.clone()).unwrap_or_default();
+        Ok(Times {
+            created: nt_time(le64(&si, 0x00)),
+            modified: nt_time(le64(&si, 0x08)),
+            changed: nt_time(le64(&si, 0x10)),
+            accessed: nt_time(le64(&si, 0x18)),
+        })
     }
 
     /// The volume label (`$Volume`'s `$VOLUME_NAME`).

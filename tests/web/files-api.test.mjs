@@ -128,6 +128,15 @@ test('stat(): the entry, its runs as virtual-disk byte ranges that hold its byte
   const line = cliLs(vhds.base, 2).find((e) => e.path === '/fragmented.bin');
   for (const k of ['partition', 'path', 'type', 'size', 'modified', 'deleted', 'id', 'attributes']) assert.deepEqual(s[k], line[k], k);
   assert.equal(s.name, 'fragmented.bin');
+  // Its times: NTFS keeps four; modified is the listing's.
+  assert.equal(s.times.modified, line.modified);
+  for (const k of ['created', 'accessed', 'changed']) assert.match(s.times[k], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, k);
+  const e4 = normalize(vols.stat(3, '/big.bin', false));
+  assert.equal(e4.times.modified, cliLs(vhds.base, 3).find((e) => e.path === '/big.bin').modified);
+  assert.ok(e4.times.created && e4.times.accessed && e4.times.changed, JSON.stringify(e4.times));
+  const fat = normalize(vols.stat(1, '/a.bin', false));
+  assert.equal(fat.times.changed, null, 'FAT keeps no change time');
+  assert.match(fat.times.accessed ?? '', /T00:00:00Z$/, 'FAT keeps the access day');
   assert.equal(s.storage, 'runs');
   assert.equal(s.runs.reduce((n, r) => n + r.len, 0), s.size);
   const bytes = cli(['get', vhds.base, '/fragmented.bin', '--partition', '2'], vhds.base);

@@ -328,6 +328,8 @@ export interface FileSupply {
 /** `WasmVolumes.stat()`. */
 export interface FileStat extends FileEntry {
   name: string;
+  /** ISO 8601 UTC; null where the file system keeps none (FAT: no change time; ext2/3: no creation time). */
+  times: { created: string | null; modified: string | null; accessed: string | null; changed: string | null };
   /** Where its directory entry (FAT) or MFT record (NTFS) is, on the virtual disk. */
   entry_disk_offset: number | null;
   storage: 'inline' | 'runs' | 'compressed' | null;

@@ -116,6 +116,11 @@ function shortTime(/** @type {string | null} */ iso) {
   return iso ? iso.replace('T', ' ').replace(/:\d\dZ$/, '') : '—';
 }
 
+/** `2024-05-01T12:00:00Z` as `2024-05-01 12:00:00 UTC`. */
+function longTime(/** @type {string | null} */ iso) {
+  return iso ? iso.replace('T', ' ').replace('Z', ' UTC') : 'not recorded';
+}
+
 /** The parent of an absolute path. */
 function parentOf(/** @type {string} */ path) {
   const i = path.replace(/\/+$/, '').lastIndexOf('/');
@@ -431,7 +436,10 @@ export function filesView(root, api, options = {}) {
       h('dl', {},
         h('dt', {}, 'Path'), h('dd', { 'data-field': 'path' }, s.path),
         h('dt', {}, 'Size'), h('dd', {}, h('span', { 'data-field': 'size' }, String(s.size)), ` bytes (${humanSize(s.size)})`),
-        h('dt', {}, 'Modified'), h('dd', { 'data-field': 'modified' }, s.modified ? s.modified.replace('T', ' ').replace('Z', ' UTC') : 'not recorded'),
+        h('dt', {}, 'Modified'), h('dd', { 'data-field': 'modified' }, longTime(s.modified)),
+        s.times?.created ? [h('dt', {}, 'Created'), h('dd', { 'data-field': 'created' }, longTime(s.times.created))] : null,
+        s.times?.accessed ? [h('dt', {}, 'Last opened'), h('dd', { 'data-field': 'accessed' }, longTime(s.times.accessed), part.filesystem?.startsWith('fat') ? ' (FAT keeps the day only)' : '')] : null,
+        s.times?.changed ? [h('dt', {}, part.filesystem === 'ntfs' ? 'Record changed' : 'Inode changed'), h('dd', { 'data-field': 'changed' }, longTime(s.times.changed))] : null,
         h('dt', {}, 'Kind'), h('dd', {}, KIND_WORDS[s.type] || s.type, s.deleted ? ' (deleted)' : ''),
         h('dt', {}, 'Attributes'), h('dd', { 'data-field': 'attributes' }, s.attributes.length ? s.attributes.join(', ') : 'none'),
         h('dt', {}, idWords(part.filesystem)), h('dd', { 'data-field': 'id' }, String(s.id)),
