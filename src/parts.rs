@@ -94,6 +94,11 @@ impl Partition {
     pub fn is_empty(&self) -> bool {
         self.sector_count == 0
     }
+    /// True when its file system is one this viewer reads (not the extended container, not
+    /// exFAT, which is only recognised).
+    pub fn readable(&self) -> bool {
+        self.role != Role::Extended && self.filesystem.is_some_and(|k| k != FsKind::ExFat) && self.cluster_size.is_some()
+    }
 }
 
 /// A structure of the table with its fields (for showing it field by field).
@@ -120,6 +125,124 @@ pub struct Table {
     pub structures: Vec<Structure>,
     /// What is wrong or worth knowing (offsets are virtual byte offsets).
     pub findings: Vec<Finding>,
+}
+
+/// The table as `vhd-viewer parts --json` writes it (and the page's `partitions()` returns).
+#[derive(Debug, Serialize)]
+pub struct TableJson<'a> {
+    /// The kind of table.
+    pub scheme: Scheme,
+    /// The GPT disk GUID.
+    pub disk_guid: &'a Option<String>,
+    /// The partitions.
+    pub partitions: &'a [Partition],
+    /// The findings.
+    pub findings: &'a [Finding],
+    /// The structures, field by field.
+    pub structures: &'a [Structure],
+}
+
+impl Table {
+    /// The table as `parts --json` writes it.
+    pub fn json(&self) -> TableJson<'_> {
+        TableJson {
+            scheme: self.scheme,
+            disk_guid: &self.disk_guid,
+            partitions: &self.partitions,
+            findings: &self.findings,
+            structures: &self.structures,
+        }
+    }
+}
+
+/// Who owns a byte of the virtual disk: `vhd-viewer owner --json` (and the page's `owner()`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DiskOwner {
+    /// The sector.
+    pub sector: u64,
+    /// The partition it lies in.
+    pub partition: Option<u32>,
+    /// That partition's file system, if read.
+    pub filesystem: Option<&'static str>,
+    /// `file`, `dir`, `structure`, `free`, `outside` or `unknown`.
+    pub kind: String,
+    /// The file's or directory's path.
+    pub path: Option<String>,
+    /// The path, or the structure in words.
+    pub what: String,
+    /// The file system's number for the file.
+    pub id: Option<u64>,
+    /// Where in the file the byte lies.
+    pub file_offset: Option<u64>,
+    /// True for a deleted file whose data is still there.
+    pub deleted: bool,
+    /// `data`, `zero` or `missing`: how the chain supplies the sector (set by the caller).
+    pub source: &'static str,
+    /// The layer that supplies it (set by the caller).
+    pub layer: Option<usize>,
+    /// That layer's file name (set by the caller).
+    pub layer_file: Option<String>,
+}
+
+/// Who owns virtual byte `offset` (its sector): the partition table's structures, a gap, or a
+/// partition's file, file-system structure or free space. `source`, `layer` and `layer_file`
+/// are left for the caller, which knows the chain.
+pub fn owner<R: ReadVirtual>(src: &mut R, table: &Table, offset: u64) -> Result<DiskOwner> {
+    let sector = offset / SECTOR;
+    let size = src.size();
+    let part = table
+        .partitions
+        .iter()
+        .filter(|p| p.role != Role::Extended)
+        .find(|p| sector >= p.start_sector && sector - p.start_sector < p.sector_count);
+    let mut o = DiskOwner {
+        sector,
+        partition: part.map(|p| p.index),
+        filesystem: None,
+        kind: String::new(),
+        path: None,
+        what: String::new(),
+        id: None,
+        file_offset: None,
+        deleted: false,
+        source: "zero",
+        layer: None,
+        layer_file: None,
+    };
+    match part {
+        None => {
+            let what = match (table.scheme, sector) {
+                (Scheme::Mbr | Scheme::Gpt, 0) => "MBR".to_string(),
+                (Scheme::Gpt, 1) => "GPT header (primary)".to_string(),
+                (Scheme::Gpt, 2..=33) => "GPT partition entries (primary)".to_string(),
+                (Scheme::Gpt, s) if s + 1 == size / SECTOR => "GPT header (backup)".to_string(),
+                (Scheme::Gpt, s) if s + 33 >= size / SECTOR => "GPT partition entries (backup)".to_string(),
+                _ => "no partition (space between or after the partitions)".to_string(),
+            };
+            o.kind = if sector <= 1 || what.starts_with("GPT") { "structure" } else { "outside" }.to_string();
+            o.what = what;
+        }
+        Some(p) => {
+            let mut vol = Volume::new(&mut *src, p.offset(), p.len());
+            match fs::FileSystem::open(&mut vol) {
+                Ok(Some(mut fsys)) => {
+                    let w = fsys.owner(&mut vol, offset - p.offset())?;
+                    o.kind = w.kind.to_string();
+                    o.id = w.id;
+                    o.file_offset = w.file_offset;
+                    o.deleted = w.deleted;
+                    o.filesystem = Some(fsys.kind().name());
+                    o.path = matches!(w.kind, "file" | "dir").then(|| w.what.clone());
+                    o.what = w.what;
+                }
+                _ => {
+                    o.kind = "unknown".into();
+                    o.what = format!("partition {}: no file system this viewer reads", p.index);
+                }
+            }
+        }
+    }
+    Ok(o)
 }
 
 /// CRC-32 (IEEE 802.3, as GPT uses it).

@@ -166,6 +166,21 @@ impl<'a> DiskReader<'a> {
         Ok(DiskReader { disk, sources, cache: BitmapCache::for_disk(disk), steps: Steps::new(disk) })
     }
 
+    /// A reader that starts from the bitmaps and steps a reader of the same disk kept
+    /// ([`DiskReader::into_parts`]): a caller that makes a reader per read (the page's, whose
+    /// sources outlive no call) does not read the bitmaps or walk the BATs again.
+    pub fn with_parts(disk: &'a Disk, sources: Vec<&'a dyn ReadAt>, cache: BitmapCache, steps: Steps) -> Result<Self> {
+        if sources.len() != disk.layers.len() {
+            return Err(Error::chain("files-for-chain", format!("{} files for a chain of {} disks", sources.len(), disk.layers.len())));
+        }
+        Ok(DiskReader { disk, sources, cache, steps })
+    }
+
+    /// The bitmaps read and the steps, for [`DiskReader::with_parts`].
+    pub fn into_parts(self) -> (BitmapCache, Steps) {
+        (self.cache, self.steps)
+    }
+
     /// Reads bytes of layer `layer`'s file (not of the virtual disk); bytes past the end of the
     /// file (a block of a file cut short) are [`Error::OutOfFile`], naming the offset.
     pub fn read_file(&self, layer: usize, offset: u64, buf: &mut [u8]) -> Result<()> {

@@ -19,12 +19,12 @@ const SCAN_NEEDS: usize = 256;
 
 /// A core error as a JavaScript `Error` whose `code` (the stable code of [`Error::code`]),
 /// `offset` (a file offset, or null) and `message` the page shows and scripts test.
-fn js_err(e: Error) -> JsValue {
+pub(crate) fn js_err(e: Error) -> JsValue {
     coded(e.code(), e.offset(), &e.to_string())
 }
 
 /// A JavaScript `Error` with a `code` and an `offset` (null without one).
-fn coded(code: &str, offset: Option<u64>, message: &str) -> JsValue {
+pub(crate) fn coded(code: &str, offset: Option<u64>, message: &str) -> JsValue {
     let err = js_sys::Error::new(message);
     let offset = offset.map_or(JsValue::NULL, |o| JsValue::from_f64(o as f64));
     // Setting a property on a fresh Error object cannot fail.
@@ -34,17 +34,17 @@ fn coded(code: &str, offset: Option<u64>, message: &str) -> JsValue {
 }
 
 /// The error for a call the API does not allow (an argument out of range, a step out of order).
-fn misuse(message: &str) -> JsValue {
+pub(crate) fn misuse(message: &str) -> JsValue {
     coded("api-misuse", None, message)
 }
 
-fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
+pub(crate) fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
     let s = serde_wasm_bindgen::Serializer::new().serialize_large_number_types_as_bigints(true).serialize_missing_as_null(true);
     v.serialize(&s).map_err(|e| coded("serialize", None, &e.to_string()))
 }
 
 /// A JavaScript number as a byte offset or length: a whole number from 0 to 2^53.
-fn to_u64(v: f64, what: &str) -> Result<u64, JsValue> {
+pub(crate) fn to_u64(v: f64, what: &str) -> Result<u64, JsValue> {
     if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 9_007_199_254_740_992.0 {
         Ok(v as u64)
     } else {
@@ -241,6 +241,11 @@ pub struct WasmDisk {
 }
 
 impl WasmDisk {
+    /// The chain (for the other bindings: the files view's).
+    pub(crate) fn disk(&self) -> &Disk {
+        &self.disk
+    }
+
     fn layer(&self, layer: usize) -> Result<&Layer, JsValue> {
         self.disk.layers.get(layer).ok_or_else(|| js_err(Error::chain("no-such-layer", format!("the chain has no layer {layer}"))))
     }

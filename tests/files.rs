@@ -581,6 +581,47 @@ fn listing_an_ntfs_root_does_not_read_the_mft() {
     assert!(read < mft + (2 * MIB), "listing 3000 files read {read} bytes");
 }
 
+#[test]
+fn an_ntfs_path_is_looked_up_through_the_index_b_tree() {
+    use vhd_viewer::fs::{FileSystem, Volume};
+    use vhd_viewer::reader::{open_layer, Counting, DiskReader, ReadAt};
+    let img = image("gpt", GPT, &[]);
+    let raw = img.join("disk.raw");
+    let dir = scratch("files-btree");
+    let vhd = write_vhd(&dir, "gpt.vhd", &dynamic_vhd(&std::fs::read(&raw).unwrap(), "files-btree"));
+    let file = Counting::new(std::fs::File::open(&vhd).unwrap());
+    let layer = open_layer(&file).unwrap();
+    let disk = vhd_viewer::Disk::new(vec![layer], false).unwrap();
+    let mut reader = DiskReader::new(&disk, vec![&file as &dyn ReadAt]).unwrap();
+    let table = vhd_viewer::parts::read(&mut reader).unwrap();
+    let p = table.partitions.iter().find(|p| p.filesystem == Some(vhd_viewer::fs::FsKind::Ntfs)).unwrap().clone();
+    let mut vol = Volume::new(&mut reader, p.offset(), p.len());
+    let mut fs = FileSystem::open(&mut vol).unwrap().unwrap();
+    // The first lookup also reads $UpCase (128 KiB), once.
+    fs.lookup(&mut vol, "/Deep", false).unwrap();
+    // In a directory of 3000 files, whose records alone are about 3 MiB: a few index blocks.
+    let mut found = Vec::new();
+    for (k, name) in ["f2999.txt", "f1.txt", "f1500.txt", "f3000.txt"].into_iter().enumerate() {
+        let before = file.bytes();
+        let e = fs.lookup(&mut vol, &format!("/Many/{name}"), false).unwrap();
+        let read = file.bytes() - before;
+        assert_eq!(e.path, format!("/Many/{name}"));
+        assert_eq!(e.size, name.trim_start_matches('f').trim_end_matches(".txt").len() as u64 + 1);
+        let limit = if k == 0 { 256 << 10 } else { 64 << 10 };
+        assert!(read < limit, "looking up /Many/{name} read {read} bytes");
+        found.push(e);
+    }
+    // The same entries as the directory's listing gives.
+    let many = fs.lookup(&mut vol, "/Many", false).unwrap();
+    let listed = fs.list(&mut vol, &many, false).unwrap();
+    for e in &found {
+        assert_eq!(listed.iter().find(|x| x.name == e.name), Some(e));
+    }
+    // A name in another case, and one that is not there, are still answered (by the listing).
+    assert_eq!(fs.lookup(&mut vol, "/MANY/F7.TXT", false).unwrap().path, "/Many/f7.txt");
+    assert!(fs.lookup(&mut vol, "/Many/nothing.txt", false).is_err());
+}
+
 /// The Windows 10 sample: GPT with FAT32, NTFS and FAT16 volumes made by Windows.
 #[test]
 fn windows_10_sample_matches_sleuthkit() {

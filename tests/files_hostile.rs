@@ -270,3 +270,27 @@ fn files_hostile_table_is_current() {
     }
     assert_eq!(tail, want, "docs/hostile-inputs.md's partition and file-system table is out of date (UPDATE_HOSTILE_TABLE=1 cargo test --test files_hostile rewrites it)");
 }
+
+/// `parts` exits as `check` does: 1 when the table has an error finding (what its spec forbids),
+/// 0 when it has only warnings and notes, the same with `--json`.
+#[test]
+fn parts_exit_status_follows_checks_rule() {
+    let dir = scratch("files-hostile-exit");
+    let mut disks: Vec<(&str, Vec<u8>)> = cases(&dir).into_iter().filter(|c| c.args == ["parts"]).map(|c| (c.name, c.disk)).collect();
+    disks.push(("clean-gpt", sgdisk_disk(&dir)));
+    let mut mbr = vec![0u8; SIZE as usize];
+    mbr_entry(&mut mbr, 0, 0x83, 63, 2000);
+    disks.push(("unaligned-mbr", mbr));
+    for (name, disk) in disks {
+        let vhd = vhd_of(&dir, name, &disk);
+        let v = vhd.to_str().unwrap();
+        let json = cli(&["parts", v, "--json"]);
+        let t: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap_or_else(|e| panic!("{name}: {e}: {}", stderr(&json)));
+        let errors = t["findings"].as_array().unwrap().iter().filter(|f| f["severity"] == "error").count();
+        let want = if errors > 0 { 1 } else { 0 };
+        assert_eq!(json.status.code(), Some(want), "{name}: parts --json with {errors} errors: {}", t["findings"]);
+        assert_eq!(cli(&["parts", v]).status.code(), Some(want), "{name}: parts");
+        let expect_error = !matches!(name, "clean-gpt" | "unaligned-mbr");
+        assert_eq!(errors > 0, expect_error, "{name}: {}", t["findings"]);
+    }
+}

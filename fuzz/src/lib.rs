@@ -275,4 +275,9 @@ pub fn exercise_volume(head: &[u8], size: u64) {
     for at in [0u64, 4096, 65536, size / 2] {
         let _ = fs.owner(&mut vol, at);
     }
+    // Looked up by path (NTFS: through the directory index's B-tree).
+    for e in entries.iter().take(64) {
+        let _ = fs.lookup(&mut vol, &e.path, e.deleted);
+        let _ = fs.times(&mut vol, e);
+    }
 }

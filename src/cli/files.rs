@@ -2,7 +2,6 @@
 
 use std::io::Write;
 
-use serde::Serialize;
 use vhd_viewer::disk::Source;
 use vhd_viewer::fs::{self, Entry, EntryKind, FileSystem, Volume};
 use vhd_viewer::parts::{self, Partition, Role, Table, SECTOR};
@@ -19,9 +18,7 @@ fn user_err(message: String) -> Error {
 
 /// The partitions whose file system is read, or the one asked for.
 fn chosen(table: &Table, partition: Option<u32>) -> Result<Vec<&Partition>, Error> {
-    let readable = |p: &&Partition| {
-        p.role != Role::Extended && p.filesystem.is_some_and(|k| !matches!(k, vhd_viewer::fs::FsKind::ExFat)) && p.cluster_size.is_some()
-    };
+    let readable = |p: &&Partition| p.readable();
     match partition {
         Some(n) => {
             let p = table.partitions.iter().find(|p| p.index == n).ok_or_else(|| {
@@ -61,31 +58,16 @@ fn opened<'r, 'a>(reader: &'r mut DiskReader<'a>, p: &Partition) -> Result<(Volu
     Ok((vol, fs))
 }
 
-#[derive(Serialize)]
-struct PartsJson<'a> {
-    scheme: vhd_viewer::parts::Scheme,
-    disk_guid: &'a Option<String>,
-    partitions: &'a [Partition],
-    findings: &'a [vhd_viewer::Finding],
-    structures: &'a [vhd_viewer::parts::Structure],
-}
-
 /// `parts`.
 pub fn parts(c: &OpenChain, json: bool) -> Result<i32, Error> {
     let mut reader = DiskReader::new(&c.disk, c.sources())?;
     let table = parts::read(&mut reader)?;
     let mut out = std::io::stdout().lock();
     if json {
-        let j = PartsJson {
-            scheme: table.scheme,
-            disk_guid: &table.disk_guid,
-            partitions: &table.partitions,
-            findings: &table.findings,
-            structures: &table.structures,
-        };
+        let j = table.json();
         serde_json::to_writer_pretty(&mut out, &j).map_err(std::io::Error::from).map_err(io_err)?;
         writeln!(out).map_err(io_err)?;
-        return Ok(0);
+        return Ok(exit_status(&table));
     }
     let w = |out: &mut std::io::StdoutLock, s: String| writeln!(out, "{s}").map_err(io_err);
     let scheme = match table.scheme {
@@ -171,20 +153,13 @@ pub fn parts(c: &OpenChain, json: bool) -> Result<i32, Error> {
         writeln!(out).map_err(io_err)?;
         super::output::write_findings(&mut out, &table.findings, &[]).map_err(io_err)?;
     }
-    Ok(0)
+    Ok(exit_status(&table))
 }
 
-#[derive(Serialize)]
-struct LsLine<'a> {
-    partition: u32,
-    path: &'a str,
-    #[serde(rename = "type")]
-    kind: EntryKind,
-    size: u64,
-    modified: Option<String>,
-    deleted: bool,
-    id: u64,
-    attributes: &'a [&'static str],
+/// `parts`' exit status, by `check`'s rule: 1 when a finding is an error (the table breaks a rule
+/// of its spec: a bad CRC-32, a loop, overlapping partitions, one past the disk's end), else 0.
+fn exit_status(table: &Table) -> i32 {
+    i32::from(table.findings.iter().any(|f| f.severity == vhd_viewer::Severity::Error))
 }
 
 /// `ls`.
@@ -208,16 +183,7 @@ pub fn ls(c: &OpenChain, path: &str, partition: Option<u32>, recursive: bool, de
         found_any = true;
         let mut line = |e: &Entry| -> Result<bool, Error> {
             if json {
-                let l = LsLine {
-                    partition: p.index,
-                    path: &e.path,
-                    kind: e.kind,
-                    size: e.size,
-                    modified: e.modified.map(fs::iso8601),
-                    deleted: e.deleted,
-                    id: e.id,
-                    attributes: &e.attributes,
-                };
+                let l = fs::LsLine::new(p.index, e);
                 serde_json::to_writer(&mut out, &l).map_err(std::io::Error::from).map_err(io_err)?;
                 writeln!(out).map_err(io_err)?;
             } else {
@@ -306,22 +272,6 @@ fn find<R: fs::ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, path: &s
     }
 }
 
-#[derive(Serialize)]
-struct OwnerJson<'a> {
-    sector: u64,
-    partition: Option<u32>,
-    filesystem: Option<&'static str>,
-    kind: &'a str,
-    path: Option<&'a str>,
-    what: &'a str,
-    id: Option<u64>,
-    file_offset: Option<u64>,
-    deleted: bool,
-    source: &'static str,
-    layer: Option<usize>,
-    layer_file: Option<&'a str>,
-}
-
 /// `owner`.
 pub fn owner(c: &OpenChain, sector: u64, json: bool) -> Result<i32, Error> {
     let mut reader = DiskReader::new(&c.disk, c.sources())?;
@@ -337,60 +287,23 @@ pub fn owner(c: &OpenChain, sector: u64, json: bool) -> Result<i32, Error> {
         _ => ("zero", None),
     };
     let table = parts::read(&mut reader)?;
-    let part = table
-        .partitions
-        .iter()
-        .filter(|p| p.role != Role::Extended)
-        .find(|p| sector >= p.start_sector && sector - p.start_sector < p.sector_count)
-        .cloned();
-    let (kind, what, id, file_offset, deleted, fsname) = match &part {
-        None => {
-            let what = match (table.scheme, sector) {
-                (parts::Scheme::Mbr | parts::Scheme::Gpt, 0) => "MBR".to_string(),
-                (parts::Scheme::Gpt, 1) => "GPT header (primary)".to_string(),
-                (parts::Scheme::Gpt, 2..=33) => "GPT partition entries (primary)".to_string(),
-                (parts::Scheme::Gpt, s) if s + 1 == size / SECTOR => "GPT header (backup)".to_string(),
-                (parts::Scheme::Gpt, s) if s + 33 >= size / SECTOR => "GPT partition entries (backup)".to_string(),
-                _ => "no partition (space between or after the partitions)".to_string(),
-            };
-            (if sector <= 1 || what.starts_with("GPT") { "structure" } else { "outside" }.to_string(), what, None, None, false, None)
-        }
-        Some(p) => match opened(&mut reader, p) {
-            Err(_) => ("unknown".to_string(), format!("partition {}: no file system this viewer reads", p.index), None, None, false, None),
-            Ok((mut vol, mut fsys)) => {
-                let o = fsys.owner(&mut vol, offset - p.offset())?;
-                (o.kind.to_string(), o.what, o.id, o.file_offset, o.deleted, Some(fsys.kind().name()))
-            }
-        },
-    };
-    let layer_file = layer.and_then(|l| c.names.get(l)).map(String::as_str);
-    let layer = layer.map(|l| l + c.base);
-    let path = matches!(kind.as_str(), "file" | "dir").then_some(what.as_str());
+    let mut o = parts::owner(&mut reader, &table, offset)?;
+    o.source = source;
+    o.layer_file = layer.and_then(|l| c.names.get(l)).cloned();
+    o.layer = layer.map(|l| l + c.base);
     if json {
-        let j = OwnerJson {
-            sector,
-            partition: part.as_ref().map(|p| p.index),
-            filesystem: fsname,
-            kind: &kind,
-            path,
-            what: &what,
-            id,
-            file_offset,
-            deleted,
-            source,
-            layer,
-            layer_file,
-        };
         let mut out = std::io::stdout().lock();
-        serde_json::to_writer_pretty(&mut out, &j).map_err(std::io::Error::from).map_err(io_err)?;
+        serde_json::to_writer_pretty(&mut out, &o).map_err(std::io::Error::from).map_err(io_err)?;
         writeln!(out).map_err(io_err)?;
         return Ok(0);
     }
+    let (kind, what, deleted, file_offset, fsname, layer, layer_file) =
+        (o.kind.as_str(), &o.what, o.deleted, o.file_offset, o.filesystem, o.layer, o.layer_file.as_deref());
+    let part = o.partition;
     let mut out = std::io::stdout().lock();
     let at = |o: Option<u64>| o.map_or(String::new(), |o| format!(" (byte {o} of it)"));
-    let part_text =
-        part.as_ref().map_or("outside any partition".to_string(), |p| format!("partition {} ({})", p.index, fsname.unwrap_or("-")));
-    let owner_text = match kind.as_str() {
+    let part_text = part.map_or("outside any partition".to_string(), |p| format!("partition {p} ({})", fsname.unwrap_or("-")));
+    let owner_text = match kind {
         "file" | "dir" => format!("{} {what}{}{}", kind, if deleted { " (deleted)" } else { "" }, at(file_offset)),
         "free" => format!("free space: {what}"),
         _ => what.clone(),

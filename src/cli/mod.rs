@@ -125,7 +125,7 @@ enum Command {
     /// The partition table (MBR, GPT or none) and each partition's file system, label, cluster
     /// size and 4 KiB alignment.
     #[command(
-        after_help = "Partitions are numbered as Linux numbers them: MBR primaries 1-4, logical partitions from 5, GPT entry numbers; 0 is a file system on the whole disk (no table). Offsets in findings are virtual disk bytes.\n\nExamples:\n  vhd-viewer parts disk.vhd\n  vhd-viewer parts child.vhd --parent base.vhd --json\n  vhd-viewer parts child.vhd --layer 1"
+        after_help = "Partitions are numbered as Linux numbers them: MBR primaries 1-4, logical partitions from 5, GPT entry numbers; 0 is a file system on the whole disk (no table). Offsets in findings are virtual disk bytes.\n\nExit status: 0 no errors, 1 the table has errors (as `check`: what its spec forbids, e.g. a bad CRC-32, a loop, overlapping partitions), 2 not readable.\n\nExamples:\n  vhd-viewer parts disk.vhd\n  vhd-viewer parts child.vhd --parent base.vhd --json\n  vhd-viewer parts child.vhd --layer 1"
     )]
     Parts {
         #[command(flatten)]

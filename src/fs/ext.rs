@@ -3,7 +3,7 @@
 //! directory reads linearly too). `ext4-view` reads files well but keeps extents private, and a
 //! file's runs are what says which layer supplies its bytes and which file owns a sector.
 
-use super::{join, le16, le32, Entry, EntryKind, FileData, FsKind, Owner, ReadVirtual, Run, Volume};
+use super::{join, le16, le32, Entry, EntryKind, FileData, FsKind, Owner, ReadVirtual, Run, Times, Volume};
 use crate::error::{Error, Result};
 
 /// The ext magic number at byte 0x38 of the superblock.
@@ -140,6 +140,12 @@ pub struct Inode {
     pub size: u64,
     /// Last modification (seconds since 1970).
     pub mtime: i64,
+    /// Last access.
+    pub atime: i64,
+    /// Last change of the inode.
+    pub ctime: i64,
+    /// Creation (ext4, in an inode of more than 128 bytes).
+    pub crtime: Option<i64>,
     /// Deletion time (0 when live).
     pub dtime: u32,
     /// Hard links.
@@ -166,6 +172,9 @@ impl Inode {
             mode,
             size: u64::from(le32(b, 0x04)) | hi,
             mtime: i64::from(le32(b, 0x10)),
+            atime: i64::from(le32(b, 0x08)),
+            ctime: i64::from(le32(b, 0x0C)),
+            crtime: (b.len() >= 0x94 && le16(b, 0x80) >= 0x14).then(|| i64::from(le32(b, 0x90))).filter(|t| *t != 0),
             dtime: le32(b, 0x14),
             links: le16(b, 0x1A),
             flags: le32(b, 0x20),
@@ -295,6 +304,12 @@ impl Ext {
     /// The root directory.
     pub fn root(&self) -> Entry {
         Entry::root(2, None)
+    }
+
+    /// The times in `e`'s inode.
+    pub fn times<R: ReadVirtual>(&self, vol: &mut Volume<R>, e: &Entry) -> Result<Times> {
+        let ino = self.inode(vol, e.id)?;
+        Ok(Times { created: ino.crtime, modified: Some(ino.mtime), accessed: Some(ino.atime), changed: Some(ino.ctime) })
     }
 
     fn block_ok(&self, b: u64) -> bool {

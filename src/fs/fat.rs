@@ -3,7 +3,7 @@
 //! long names, deleted entries with the name that can still be recovered, and cluster chains
 //! followed with bound and loop checks.
 
-use super::{join, le16, le32, Entry, EntryKind, FileData, FsKind, Owner, ReadVirtual, Run, Volume};
+use super::{join, le16, le32, Entry, EntryKind, FileData, FsKind, Owner, ReadVirtual, Run, Times, Volume};
 use crate::error::{Error, Result};
 
 /// The BIOS parameter block of a FAT boot sector, and what follows from it.
@@ -164,6 +164,19 @@ struct Slot {
     modified: Option<i64>,
     deleted: bool,
     offset: u64,
+}
+
+/// The times in `e`'s directory entry: created, modified, and the day of the last access (none
+/// for the root, which has no entry).
+pub fn times<R: ReadVirtual>(vol: &mut Volume<R>, e: &Entry) -> Result<Times> {
+    let Some(at) = e.entry_offset else { return Ok(Times { modified: e.modified, ..Times::default() }) };
+    let b = vol.read_vec(at, 32)?;
+    Ok(Times {
+        created: fat_time(le16(&b, 0x10), le16(&b, 0x0E)),
+        modified: fat_time(le16(&b, 0x18), le16(&b, 0x16)),
+        accessed: fat_time(le16(&b, 0x12), 0),
+        changed: None,
+    })
 }
 
 /// Seconds since 1970 of a FAT date and time (local time, taken as UTC).

@@ -360,6 +360,58 @@ impl Entry {
     }
 }
 
+/// One line of `vhd-viewer ls --json` (and an entry of the page's `list()`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LsLine<'a> {
+    /// The partition's index.
+    pub partition: u32,
+    /// The absolute path.
+    pub path: &'a str,
+    /// What it is.
+    #[serde(rename = "type")]
+    pub kind: EntryKind,
+    /// Size in bytes.
+    pub size: u64,
+    /// Last modification, ISO 8601 UTC.
+    pub modified: Option<String>,
+    /// True for a deleted entry.
+    pub deleted: bool,
+    /// The file system's number for it.
+    pub id: u64,
+    /// Attributes in words.
+    pub attributes: &'a [&'static str],
+}
+
+impl<'a> LsLine<'a> {
+    /// The line of `e` on partition `partition`.
+    pub fn new(partition: u32, e: &'a Entry) -> Self {
+        LsLine {
+            partition,
+            path: &e.path,
+            kind: e.kind,
+            size: e.size,
+            modified: e.modified.map(iso8601),
+            deleted: e.deleted,
+            id: e.id,
+            attributes: &e.attributes,
+        }
+    }
+}
+
+/// A file's times, seconds since 1970 UTC (FAT stores local time, taken as UTC): what its file
+/// system keeps (FAT: no change time, the access day only; ext2/3: no creation time).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Times {
+    /// Creation.
+    pub created: Option<i64>,
+    /// Last change of the data.
+    pub modified: Option<i64>,
+    /// Last access.
+    pub accessed: Option<i64>,
+    /// Last change of the metadata (NTFS: of the MFT record; ext: of the inode).
+    pub changed: Option<i64>,
+}
+
 /// A stretch of a file's data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Run {
@@ -581,6 +633,13 @@ impl FileSystem {
             if cur.kind != EntryKind::Dir {
                 return Err(Error::Chain { code: "not-a-directory", message: format!("{} is not a directory", cur.path) });
             }
+            // NTFS: through the directory's index B-tree, when it has the exact name.
+            if let FileSystem::Ntfs(n) = self {
+                if let Ok(Some(e)) = n.find(vol, &cur, part) {
+                    cur = e;
+                    continue;
+                }
+            }
             let list = self.list(vol, &cur, deleted)?;
             let found = list
                 .iter()
@@ -602,6 +661,15 @@ impl FileSystem {
 
     fn case_insensitive(&self) -> bool {
         !matches!(self, FileSystem::Ext(_))
+    }
+
+    /// The times of `entry` (read again from its directory entry, MFT record or inode).
+    pub fn times<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, entry: &Entry) -> Result<Times> {
+        match self {
+            FileSystem::Fat(_) => fat::times(vol, entry),
+            FileSystem::Ntfs(n) => n.times(vol, entry),
+            FileSystem::Ext(e) => e.times(vol, entry),
+        }
     }
 
     /// Streams the bytes of `entry` to `sink` in pieces of at most 1 MiB.

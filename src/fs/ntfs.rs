@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use super::{from_io, join, le16, le32, le64, Entry, EntryKind, FileData, Owner, ReadVirtual, Run, Volume};
+use super::{from_io, join, le16, le32, le64, Entry, EntryKind, FileData, Owner, ReadVirtual, Run, Times, Volume};
 use crate::error::{Error, Result};
 
 /// Attribute type codes.
@@ -350,6 +350,8 @@ pub struct Ntfs {
     mft_runs: Vec<Run>,
     mft_size: u64,
     deleted: Option<HashMap<u64, Vec<Entry>>>,
+    /// True once `$UpCase` is read (for looking names up in directory indexes).
+    upcase: bool,
 }
 
 impl Ntfs {
@@ -379,7 +381,8 @@ impl Ntfs {
             offset: at + mft_at,
             message: "NTFS: MFT record 0 ($MFT) has no non-resident $DATA attribute".into(),
         })?;
-        let mut ntfs = Ntfs { inner, cluster, record_size, clusters, mft_runs: Vec::new(), mft_size: data.data_size, deleted: None };
+        let mut ntfs =
+            Ntfs { inner, cluster, record_size, clusters, mft_runs: Vec::new(), mft_size: data.data_size, deleted: None, upcase: false };
         ntfs.mft_runs = ntfs.runs(&[data]);
         Ok(ntfs)
     }
@@ -562,6 +565,36 @@ impl Ntfs {
         Ok(out)
     }
 
+    /// The live entry named exactly `name` in directory `dir`, found through the directory's
+    /// index B-tree: the index root and the few index blocks on the way down, and the entry's own
+    /// record, not every entry's record as [`Ntfs::list`] reads them. NTFS orders names through
+    /// its `$UpCase` table (read once, 128 KiB). `None` when the index holds no such name, or
+    /// only one that differs in case or is a DOS 8.3 alias: the caller then lists the directory.
+    pub fn find<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, dir: &Entry, name: &str) -> Result<Option<Entry>> {
+        let at = vol.start() + dir.entry_offset.unwrap_or(0);
+        if !self.upcase {
+            self.inner.read_upcase_table(vol).map_err(|e| ntfs_err(e, at))?;
+            self.upcase = true;
+        }
+        let (r, key_name) = {
+            let file = self.inner.file(vol, dir.id).map_err(|e| ntfs_err(e, at))?;
+            let index = file.directory_index(vol).map_err(|e| ntfs_err(e, at))?;
+            let mut finder = index.finder();
+            let Some(found) = ::ntfs::indexes::NtfsFileNameIndex::find(&mut finder, &self.inner, vol, name) else { return Ok(None) };
+            let found = found.map_err(|e| ntfs_err(e, at))?;
+            let Some(Ok(key)) = found.key() else { return Ok(None) };
+            if key.namespace() == ::ntfs::structured_values::NtfsFileNamespace::Dos {
+                return Ok(None);
+            }
+            (found.file_reference().file_record_number(), key.name().to_string_lossy())
+        };
+        if key_name != name {
+            return Ok(None);
+        }
+        let rec = self.record(vol, r)?;
+        Ok(Some(self.entry(vol, &rec, &dir.path, &key_name, false)))
+    }
+
     /// Every record of the MFT, read in large pieces, parsed (records that do not parse skipped).
     fn each_record<R: ReadVirtual>(&self, vol: &mut Volume<R>, each: &mut RecordVisitor<'_, R>) -> Result<()> {
         let count = self.record_count();
@@ -666,6 +699,18 @@ impl Ntfs {
             clipped.push(Run { file_offset: end, len: size - end, volume_offset: None });
         }
         Ok(FileData::Runs { runs: clipped, size })
+    }
+
+    /// The times in `e`'s `$STANDARD_INFORMATION`.
+    pub fn times<R: ReadVirtual>(&self, vol: &mut Volume<R>, e: &Entry) -> Result<Times> {
+        let rec = self.record(vol, e.id)?;
+        let si = rec.find(ty::STANDARD_INFORMATION, "").and_then(|a| a.resident.clone()).unwrap_or_default();
+        Ok(Times {
+            created: nt_time(le64(&si, 0x00)),
+            modified: nt_time(le64(&si, 0x08)),
+            changed: nt_time(le64(&si, 0x10)),
+            accessed: nt_time(le64(&si, 0x18)),
+        })
     }
 
     /// The volume label (`$Volume`'s `$VOLUME_NAME`).

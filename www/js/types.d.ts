@@ -309,3 +309,135 @@ declare global {
     }): Promise<FileSystemFileHandle>;
   }
 }
+
+// ---- The files view (views/files.js) and the core's WasmVolumes (src/wasm_files.rs), after normalize().
+
+/** A file system the core recognises (`parts --json`). */
+export type FsName = 'fat12' | 'fat16' | 'fat32' | 'exfat' | 'ntfs' | 'ext2' | 'ext3' | 'ext4';
+
+/** One partition of `parts --json`. */
+export interface Partition {
+  /** Numbered as Linux numbers them: MBR primaries 1-4, logicals from 5; GPT entry numbers. */
+  index: number;
+  start_sector: number;
+  sector_count: number;
+  /** `0x07` (MBR) or the type GUID (GPT). */
+  type: string;
+  type_name: string;
+  name: string | null;
+  role: 'primary' | 'extended' | 'logical' | 'gpt' | 'whole';
+  entry_offset: number | null;
+  aligned_4k: boolean;
+  filesystem: FsName | null;
+  label: string | null;
+  cluster_size: number | null;
+  data_offset: number | null;
+}
+
+/** `vhd-viewer parts --json`, `WasmVolumes.partitions()`. */
+export interface PartsTable {
+  scheme: 'mbr' | 'gpt' | 'none';
+  disk_guid: string | null;
+  partitions: Partition[];
+  findings: Finding[];
+  structures: { name: string; offset: number; fields: Field[] }[];
+}
+
+export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
+
+/** One line of `vhd-viewer ls --json`, an entry of `WasmVolumes.list()`. */
+export interface FileEntry {
+  partition: number;
+  /** Absolute, with `/`. */
+  path: string;
+  type: EntryType;
+  size: number;
+  /** ISO 8601 UTC. */
+  modified: string | null;
+  deleted: boolean;
+  /** NTFS record, ext inode, FAT first cluster. */
+  id: number;
+  /** In words: `hidden`, `system`, `compressed`, `sparse`, ... */
+  attributes: string[];
+}
+
+/** A stretch of a file on the virtual disk. */
+export interface FileRun {
+  file_offset: number;
+  len: number;
+  /** Virtual-disk byte offset; null for a hole (reads as zeros). */
+  disk_offset: number | null;
+  sparse: boolean;
+}
+
+/** A part of a file's runs and where the chain takes it from (layer 0 is the disk's top). */
+export interface FileSupply {
+  file_offset: number;
+  len: number;
+  /** `data` from `layer`; `zero`: no layer holds it; `missing`: `layer`'s parent is not given; `sparse`: a hole of the file. */
+  kind: 'data' | 'zero' | 'missing' | 'sparse';
+  layer: number | null;
+}
+
+/** `WasmVolumes.stat()`. */
+export interface FileStat extends FileEntry {
+  name: string;
+  /** ISO 8601 UTC; null where the file system keeps none (FAT: no change time; ext2/3: no creation time). */
+  times: { created: string | null; modified: string | null; accessed: string | null; changed: string | null };
+  /** Where its directory entry (FAT) or MFT record (NTFS) is, on the virtual disk. */
+  entry_disk_offset: number | null;
+  storage: 'inline' | 'runs' | 'compressed' | null;
+  compression_unit: number | null;
+  runs: FileRun[];
+  /** Which layer of the chain supplies each part of the runs, in file order. */
+  supply: FileSupply[];
+  /** True when there were more parts than `supply` lists (4096). */
+  supply_truncated: boolean;
+  /** NTFS alternate data streams. */
+  streams: { name: string; size: number }[];
+  data_error: string | null;
+}
+
+/** `vhd-viewer owner --json`, `WasmVolumes.owner()`. */
+export interface DiskOwner {
+  sector: number;
+  partition: number | null;
+  filesystem: FsName | null;
+  kind: 'file' | 'dir' | 'structure' | 'free' | 'outside' | 'unknown';
+  path: string | null;
+  what: string;
+  id: number | null;
+  file_offset: number | null;
+  deleted: boolean;
+  source: 'data' | 'zero' | 'missing';
+  layer: number | null;
+  layer_file: string | null;
+}
+
+/** What the files view reads through (the Worker's WasmVolumes, made asynchronous). */
+export interface FilesApi {
+  partitions(): Promise<PartsTable>;
+  list(partition: number, path: string, deleted: boolean): Promise<FileEntry[]>;
+  stat(partition: number, path: string, deleted: boolean): Promise<FileStat>;
+  read(partition: number, path: string, stream: string | undefined, deleted: boolean, offset: number, len: number): Promise<Uint8Array>;
+}
+
+/** The files view's callbacks and options. */
+export interface FilesOptions {
+  /** Show virtual-disk bytes `[offset, offset + len)` on the page's maps and hex view. */
+  onPlace?: (offset: number, len: number) => void;
+  /** The virtual disk's size in bytes, for drawing the strip to scale (else the partitions' end). */
+  diskSize?: number;
+  /** The chain's file names, layer 0 (the top of the disk read) first: the legend of a file's supply bar. */
+  layerNames?: string[];
+}
+
+/** What `filesView()` returns. */
+export interface FilesView {
+  /** Settles when the partitions are drawn (and the first readable partition listed). */
+  ready: Promise<void>;
+  /** Opens partition `index` at `path` (`/` by default). */
+  open(index: number, path?: string): Promise<void>;
+  /** Stops a save in progress and empties the root. */
+  destroy(): void;
+}

@@ -1,0 +1,528 @@
+//! JavaScript bindings for the page's files view: partitions, directory listings, file bytes and
+//! who owns a byte, read through the chain with the command line's synchronous reader.
+//!
+//! Unlike the bindings of `wasm.rs`, which say which ranges they need and wait for the bytes,
+//! these read synchronously: [`WasmVolumes`] is given a JavaScript function `read(layer, offset,
+//! len)` that returns a layer's file bytes at once (in a Web Worker, `FileReaderSync` over
+//! `Blob.slice()` or a synchronous `XMLHttpRequest` with `Range`; in tests, `fs.readSync`), and
+//! drives [`DiskReader`] over it. Each partition's opened file system and its volume's page
+//! cache are kept between calls (opening NTFS reads its MFT's first records), a few partitions
+//! at most, so memory stays bounded.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::disk::{BitmapCache, Disk, Source, Steps};
+use crate::error::{Error, Result};
+use crate::fs::{self, EntryKind, FileData, FileSystem, LsLine, ReadVirtual, Run, Volume};
+use crate::parts::{self, Partition, Table, SECTOR};
+use crate::reader::{DiskReader, ReadAt};
+use crate::wasm::{coded, js_err, misuse, to_js, to_u64, WasmDisk};
+
+/// Partitions kept open at once (each with a volume cache of at most 16 MiB).
+const OPEN_PARTITIONS: usize = 3;
+/// The most bytes one `read()` returns.
+const MAX_WINDOW: u64 = 64 << 20;
+
+/// One layer's file, read through the page's function.
+struct JsFile {
+    read: js_sys::Function,
+    layer: u32,
+    len: u64,
+    bytes: Rc<Cell<u64>>,
+}
+
+impl ReadAt for JsFile {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        let want = buf.len();
+        let got = self
+            .read
+            .call3(&JsValue::NULL, &JsValue::from(self.layer), &JsValue::from_f64(offset as f64), &JsValue::from_f64(want as f64))
+            .map_err(|e| Error::Io { offset, message: js_message(&e) })?;
+        let arr = got.dyn_into::<js_sys::Uint8Array>().map_err(|_| Error::Io {
+            offset,
+            message: format!("reading layer {}'s file: the page's read() returned something that is not a Uint8Array", self.layer),
+        })?;
+        if arr.length() as usize != want {
+            return Err(Error::Io {
+                offset,
+                message: format!("reading layer {}'s file: {want} bytes asked at {offset:#x}, {} given", self.layer, arr.length()),
+            });
+        }
+        arr.copy_to(buf);
+        self.bytes.set(self.bytes.get() + want as u64);
+        Ok(())
+    }
+}
+
+/// The message of a JavaScript exception.
+fn js_message(e: &JsValue) -> String {
+    if let Some(err) = e.dyn_ref::<js_sys::Error>() {
+        return String::from(err.message());
+    }
+    e.as_string().unwrap_or_else(|| "the page's read() failed".into())
+}
+
+/// The chain and its files, shared by every partition's volume.
+struct Chain {
+    disk: Disk,
+    files: Vec<JsFile>,
+    /// The bitmaps read and the steps, between readers.
+    parts: RefCell<Option<(BitmapCache, Steps)>>,
+}
+
+impl Chain {
+    /// Runs `f` with a [`DiskReader`] over the chain, keeping its bitmaps for the next.
+    fn with_reader<T>(&self, f: impl FnOnce(&mut DiskReader<'_>) -> Result<T>) -> Result<T> {
+        let (cache, steps) = self.parts.borrow_mut().take().unwrap_or_else(|| (BitmapCache::for_disk(&self.disk), Steps::new(&self.disk)));
+        let sources: Vec<&dyn ReadAt> = self.files.iter().map(|f| f as &dyn ReadAt).collect();
+        let mut reader = DiskReader::with_parts(&self.disk, sources, cache, steps)?;
+        let out = f(&mut reader);
+        *self.parts.borrow_mut() = Some(reader.into_parts());
+        out
+    }
+}
+
+/// The virtual disk as a [`ReadVirtual`] that owns its share of the chain.
+#[derive(Clone)]
+struct ChainRef(Rc<Chain>);
+
+impl ReadVirtual for ChainRef {
+    fn size(&self) -> u64 {
+        self.0.disk.size()
+    }
+    fn read_virtual(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        self.0.with_reader(|r| r.read(offset, buf))
+    }
+}
+
+/// One partition opened.
+struct Opened {
+    index: u32,
+    vol: Volume<ChainRef>,
+    fs: FileSystem,
+}
+
+/// The entry looked up last, and its data, so that reading a file window by window looks it up once.
+struct Last {
+    key: (u32, String, Option<String>, bool),
+    data: FileData,
+}
+
+/// The partitions and file systems of a disk (a chain, or a chain as of a layer), read
+/// synchronously through the page's `read(layer, offset, len)`.
+#[wasm_bindgen]
+pub struct WasmVolumes {
+    chain: ChainRef,
+    bytes: Rc<Cell<u64>>,
+    table: Option<Table>,
+    open: Vec<Opened>,
+    last: Option<Last>,
+}
+
+/// An entry with where it is: `stat()`.
+#[derive(Serialize)]
+struct Stat<'a> {
+    partition: u32,
+    path: &'a str,
+    #[serde(rename = "type")]
+    kind: EntryKind,
+    size: u64,
+    modified: Option<String>,
+    deleted: bool,
+    id: u64,
+    attributes: &'a [&'static str],
+    name: &'a str,
+    /// Its times (ISO 8601 UTC), those its file system keeps.
+    times: TimesJson,
+    /// Virtual-disk byte offset of its directory entry (FAT) or MFT record (NTFS).
+    entry_disk_offset: Option<u64>,
+    /// `inline` (held in the metadata), `runs`, `compressed`, or null when it has no data to read.
+    storage: Option<&'static str>,
+    /// Bytes per compression unit (compressed NTFS files).
+    compression_unit: Option<u64>,
+    runs: Vec<StatRun>,
+    /// Which layer of the chain supplies each part of the file's bytes on the disk, in file
+    /// order (the first [`MAX_SUPPLY`] parts).
+    supply: Vec<Supply>,
+    /// True when the file has more parts than `supply` lists.
+    supply_truncated: bool,
+    streams: Vec<Stream>,
+    /// Why its data cannot be located, if it cannot.
+    data_error: Option<String>,
+}
+
+/// [`fs::Times`] in ISO 8601.
+#[derive(Serialize)]
+struct TimesJson {
+    created: Option<String>,
+    modified: Option<String>,
+    accessed: Option<String>,
+    changed: Option<String>,
+}
+
+impl From<fs::Times> for TimesJson {
+    fn from(t: fs::Times) -> Self {
+        TimesJson {
+            created: t.created.map(fs::iso8601),
+            modified: t.modified.map(fs::iso8601),
+            accessed: t.accessed.map(fs::iso8601),
+            changed: t.changed.map(fs::iso8601),
+        }
+    }
+}
+
+/// A stretch of a file on the virtual disk.
+#[derive(Serialize)]
+struct StatRun {
+    file_offset: u64,
+    len: u64,
+    /// Virtual-disk byte offset, null for a hole (reads as zeros).
+    disk_offset: Option<u64>,
+    /// A hole: a sparse part, or (compressed files) a unit stored in fewer clusters.
+    sparse: bool,
+}
+
+/// A part of a file's runs and where the chain takes it from.
+#[derive(Serialize)]
+struct Supply {
+    file_offset: u64,
+    len: u64,
+    /// `data` (from layer `layer`), `zero` (no layer holds it: zeros), `missing` (from layer
+    /// `layer`'s parent, not given, or a file cut short), or `sparse` (a hole of the file).
+    kind: &'static str,
+    layer: Option<usize>,
+}
+
+/// Parts of a file's supply listed at most.
+const MAX_SUPPLY: usize = 4096;
+
+/// Which layer supplies each part of `runs` (volume offsets from `start`) up to the file's
+/// `size` (not the slack of its last cluster), merged, in file order.
+fn supply_of(chain: &Chain, start: u64, runs: &[Run], size: u64) -> Result<(Vec<Supply>, bool)> {
+    let mut out: Vec<Supply> = Vec::new();
+    let mut push = |file_offset: u64, len: u64, kind: &'static str, layer: Option<usize>| -> bool {
+        if let Some(l) = out.last_mut() {
+            if l.kind == kind && l.layer == layer && l.file_offset + l.len == file_offset {
+                l.len += len;
+                return true;
+            }
+        }
+        if out.len() >= MAX_SUPPLY {
+            return false;
+        }
+        out.push(Supply { file_offset, len, kind, layer });
+        true
+    };
+    for r in runs {
+        if r.file_offset >= size {
+            break;
+        }
+        let r = &Run { len: r.len.min(size - r.file_offset), ..*r };
+        let Some(v) = r.volume_offset else {
+            if !push(r.file_offset, r.len, "sparse", None) {
+                return Ok((out, true));
+            }
+            continue;
+        };
+        let at = start + v;
+        let mut full = false;
+        chain.with_reader(|reader| {
+            reader.for_each_extent(at, r.len, |e| {
+                let (kind, layer) = match e.source {
+                    Source::Data { layer, .. } => ("data", Some(layer)),
+                    Source::Missing { layer } => ("missing", Some(layer)),
+                    Source::Zero => ("zero", None),
+                };
+                if !full && !push(r.file_offset + (e.offset - at), e.len, kind, layer) {
+                    full = true;
+                }
+                Ok(())
+            })
+        })?;
+        if full {
+            return Ok((out, true));
+        }
+    }
+    Ok((out, false))
+}
+
+/// An NTFS alternate data stream.
+#[derive(Serialize)]
+struct Stream {
+    name: String,
+    size: u64,
+}
+
+#[wasm_bindgen]
+impl WasmVolumes {
+    /// The volumes of `disk` (a chain from `WasmFiles.disk()` or `WasmDisk.asOfLayer(k)`),
+    /// whose layer `i`'s file (layer 0 the top of *that* disk) `read(i, offset, len)` returns
+    /// synchronously as a `Uint8Array` of exactly `len` bytes.
+    #[wasm_bindgen(constructor)]
+    pub fn new(disk: &WasmDisk, read: js_sys::Function) -> WasmVolumes {
+        let disk = disk.disk().clone();
+        let bytes = Rc::new(Cell::new(0));
+        let files = disk
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| JsFile { read: read.clone(), layer: i as u32, len: l.file_len, bytes: bytes.clone() })
+            .collect();
+        let chain = ChainRef(Rc::new(Chain { disk, files, parts: RefCell::new(None) }));
+        WasmVolumes { chain, bytes, table: None, open: Vec::new(), last: None }
+    }
+
+    /// The partition table, as `vhd-viewer parts --json`: `{scheme, disk_guid, partitions,
+    /// findings, structures}`.
+    pub fn partitions(&mut self) -> Result<JsValue, JsValue> {
+        let table = self.table().map_err(js_err)?;
+        to_js(&table.json())
+    }
+
+    /// The entries of directory `path` of partition `partition`, as the lines of `vhd-viewer
+    /// ls PATH --partition N --json` (deleted ones too with `deleted`).
+    pub fn list(&mut self, partition: u32, path: &str, deleted: bool) -> Result<JsValue, JsValue> {
+        let o = self.opened(partition)?;
+        let dir = o.fs.lookup(&mut o.vol, path, deleted).map_err(js_err)?;
+        if dir.kind != EntryKind::Dir {
+            return Err(coded("not-a-directory", None, &format!("{path} is not a directory")));
+        }
+        let entries = o.fs.list(&mut o.vol, &dir, deleted).map_err(js_err)?;
+        to_js(&entries.iter().map(|e| LsLine::new(partition, e)).collect::<Vec<_>>())
+    }
+
+    /// One entry (`path`, deleted ones too with `deleted`) with its name, where its directory
+    /// entry or record is on the disk, its data runs as virtual-disk byte ranges, and its
+    /// alternate data streams (NTFS).
+    pub fn stat(&mut self, partition: u32, path: &str, deleted: bool) -> Result<JsValue, JsValue> {
+        let o = self.opened(partition)?;
+        let start = o.vol.start();
+        let e = o.fs.lookup(&mut o.vol, path, deleted).map_err(js_err)?;
+        let (data, data_error) = match o.fs.data(&mut o.vol, &e, None) {
+            Ok(d) => (Some(d), None),
+            Err(err) => (None, Some(err.to_string())),
+        };
+        let times = o.fs.times(&mut o.vol, &e).unwrap_or(fs::Times { modified: e.modified, ..fs::Times::default() });
+        let streams = match &mut o.fs {
+            FileSystem::Ntfs(n) => match n.record(&mut o.vol, e.id) {
+                Ok(rec) => rec
+                    .attributes
+                    .iter()
+                    .filter(|a| a.ty == fs::ntfs::ty::DATA && !a.name.is_empty())
+                    .map(|a| Stream {
+                        name: a.name.clone(),
+                        size: a.resident.as_ref().map_or_else(|| a.non_resident.as_ref().map_or(0, |n| n.data_size), |v| v.len() as u64),
+                    })
+                    .collect(),
+                Err(_) => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        let (storage, unit) = match &data {
+            None => (None, None),
+            Some(FileData::Inline(_)) => (Some("inline"), None),
+            Some(FileData::Runs { .. }) => (Some("runs"), None),
+            Some(FileData::Compressed { unit, .. }) => (Some("compressed"), Some(*unit)),
+        };
+        let runs = data
+            .as_ref()
+            .map(|d| {
+                d.runs()
+                    .iter()
+                    .map(|r| StatRun {
+                        file_offset: r.file_offset,
+                        len: r.len,
+                        disk_offset: r.volume_offset.map(|v| v + start),
+                        sparse: r.volume_offset.is_none(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let (supply, supply_truncated) = match &data {
+            Some(d) => supply_of(&self.chain.0, start, d.runs(), e.size).map_err(js_err)?,
+            None => (Vec::new(), false),
+        };
+        let line = LsLine::new(partition, &e);
+        to_js(&Stat {
+            partition,
+            path: line.path,
+            kind: line.kind,
+            size: line.size,
+            modified: line.modified.clone(),
+            deleted: line.deleted,
+            id: line.id,
+            attributes: line.attributes,
+            name: &e.name,
+            times: times.into(),
+            entry_disk_offset: e.entry_offset.map(|v| v + start),
+            storage,
+            compression_unit: unit,
+            runs,
+            supply,
+            supply_truncated,
+            streams,
+            data_error,
+        })
+    }
+
+    /// `len` bytes (at most 64 MiB) of file `path` from byte `offset` (fewer at its end; none
+    /// past it): its unnamed data, or the NTFS stream `stream`. The bytes `vhd-viewer get`
+    /// writes, a window at a time.
+    pub fn read(
+        &mut self,
+        partition: u32,
+        path: &str,
+        stream: Option<String>,
+        deleted: bool,
+        offset: f64,
+        len: f64,
+    ) -> Result<Vec<u8>, JsValue> {
+        let (offset, len) = (to_u64(offset, "the offset")?, to_u64(len, "the length")?);
+        if len > MAX_WINDOW {
+            return Err(misuse(&format!("read() gives at most {MAX_WINDOW} bytes at a time, not {len}")));
+        }
+        let key = (partition, path.to_string(), stream.clone(), deleted);
+        if self.last.as_ref().map(|l| &l.key) != Some(&key) {
+            self.last = None;
+            let o = self.opened(partition)?;
+            let entry = o.fs.lookup(&mut o.vol, path, deleted).map_err(js_err)?;
+            if entry.kind == EntryKind::Dir && stream.is_none() {
+                return Err(coded("is-a-directory", None, &format!("{path} is a directory")));
+            }
+            let data = o.fs.data(&mut o.vol, &entry, stream.as_deref()).map_err(js_err)?;
+            self.last = Some(Last { key, data });
+        }
+        let Some(last) = self.last.as_ref() else { return Ok(Vec::new()) };
+        let data = window(&last.data, offset, len);
+        let o = self.opened(partition)?;
+        let mut out = Vec::with_capacity(len.min(1 << 20) as usize);
+        let skip = data.1 as usize;
+        let mut seen = 0usize;
+        fs::read_data(&mut o.vol, &data.0, &mut |b| {
+            let from = skip.saturating_sub(seen).min(b.len());
+            seen += b.len();
+            let room = (len as usize).saturating_sub(out.len());
+            out.extend_from_slice(&b[from..b.len().min(from + room)]);
+            Ok(())
+        })
+        .map_err(js_err)?;
+        Ok(out)
+    }
+
+    /// Who owns virtual byte `offset` (its sector), as `vhd-viewer owner --json`: the partition,
+    /// the file or directory (with the byte's place in it) or the structure or free space, and
+    /// the layer of this disk that supplies it (`layer_file` is null: the page knows the names).
+    pub fn owner(&mut self, offset: f64) -> Result<JsValue, JsValue> {
+        let offset = to_u64(offset, "the offset")?;
+        let size = self.chain.size();
+        if offset >= size {
+            return Err(misuse(&format!("byte {offset} is past the disk's end ({size} bytes)")));
+        }
+        let at = offset / SECTOR * SECTOR;
+        let plan = self.chain.0.with_reader(|r| r.plan(at, SECTOR)).map_err(js_err)?;
+        let (source, layer) = match plan.first().map(|e| e.source) {
+            Some(Source::Data { layer, .. }) => ("data", Some(layer)),
+            Some(Source::Missing { layer }) => ("missing", Some(layer)),
+            _ => ("zero", None),
+        };
+        let table = self.table().map_err(js_err)?.clone();
+        let mut o = parts::owner(&mut self.chain, &table, offset).map_err(js_err)?;
+        o.source = source;
+        o.layer = layer;
+        to_js(&o)
+    }
+
+    /// Bytes read from the files so far.
+    #[wasm_bindgen(js_name = bytesRead)]
+    pub fn bytes_read(&self) -> f64 {
+        self.bytes.get() as f64
+    }
+}
+
+impl WasmVolumes {
+    fn table(&mut self) -> Result<&Table> {
+        if self.table.is_none() {
+            self.table = Some(parts::read(&mut self.chain)?);
+        }
+        self.table.as_ref().ok_or_else(|| Error::chain("partition-table", "the partition table could not be read"))
+    }
+
+    /// Partition `index`, opened (the most recently used kept, a few at most).
+    fn opened(&mut self, index: u32) -> Result<&mut Opened, JsValue> {
+        if let Some(i) = self.open.iter().position(|o| o.index == index) {
+            let o = self.open.remove(i);
+            self.open.push(o);
+        } else {
+            let p: Partition = self
+                .table()
+                .map_err(js_err)?
+                .partitions
+                .iter()
+                .find(|p| p.index == index)
+                .cloned()
+                .ok_or_else(|| coded("no-such-partition", None, &format!("there is no partition {index}")))?;
+            if !p.readable() {
+                return Err(coded(
+                    "not-readable",
+                    Some(p.offset()),
+                    &format!(
+                        "partition {index} holds {}, which this viewer does not read",
+                        p.filesystem.map_or("no file system it recognises".to_string(), |k| format!("{} (recognised only)", k.name()))
+                    ),
+                ));
+            }
+            let mut vol = Volume::new(self.chain.clone(), p.offset(), p.len());
+            let fs = FileSystem::open(&mut vol).map_err(js_err)?.ok_or_else(|| {
+                coded("not-readable", Some(p.offset()), &format!("partition {index} holds no file system this viewer reads"))
+            })?;
+            if self.open.len() >= OPEN_PARTITIONS {
+                self.open.remove(0);
+            }
+            self.open.push(Opened { index, vol, fs });
+        }
+        self.open.last_mut().ok_or_else(|| misuse("no partition open"))
+    }
+}
+
+/// The part of `data` that holds file bytes `[offset, offset + len)`, as data of its own, and
+/// how many of its first bytes come before `offset` (a compressed file is cut at whole units).
+fn window(data: &FileData, offset: u64, len: u64) -> (FileData, u64) {
+    let cut = |runs: &[Run], from: u64, to: u64| -> Vec<Run> {
+        let mut out = Vec::new();
+        for r in runs {
+            let (a, b) = (r.file_offset.max(from), (r.file_offset + r.len).min(to));
+            if a < b {
+                out.push(Run { file_offset: a - from, len: b - a, volume_offset: r.volume_offset.map(|v| v + (a - r.file_offset)) });
+            }
+        }
+        out
+    };
+    match data {
+        FileData::Inline(b) => {
+            let start = (offset as usize).min(b.len());
+            let end = (offset.saturating_add(len) as usize).min(b.len());
+            (FileData::Inline(b[start..end].to_vec()), 0)
+        }
+        FileData::Runs { runs, size } => {
+            let from = offset.min(*size);
+            let to = offset.saturating_add(len).min(*size);
+            (FileData::Runs { runs: cut(runs, from, to), size: to - from }, 0)
+        }
+        FileData::Compressed { runs, size, unit } => {
+            let u = (*unit).max(1);
+            let from = (offset.min(*size) / u) * u;
+            let to = offset.saturating_add(len).min(*size).div_ceil(u).saturating_mul(u);
+            let size = size.min(&to).saturating_sub(from);
+            (FileData::Compressed { runs: cut(runs, from, to), size, unit: *unit }, offset.min(from + size) - from)
+        }
+    }
+}

@@ -1,0 +1,86 @@
+// Shared by the files view's tests: VHDs holding real file systems (made by mkfs.vfat + mtools,
+// mkntfs + ntfs-3g, mkfs.ext4 -d; tests/web/fixtures/make-fs-vhds.sh), the Windows 10 sample,
+// and the core opened on them in Node with synchronous reads (fs.readSync), as a Worker would.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, readSync, fstatSync, closeSync } from 'node:fs';
+import { join, dirname, basename } from 'node:path';
+import { ROOT, cliPath } from './helpers.mjs';
+
+const SCRIPT = join(ROOT, 'tests/web/fixtures/make-fs-vhds.sh');
+
+/** The fixture folder (built once per version of the script): base.vhd, child.vhd, win10.vhd. */
+export function fsVhds() {
+  const script = readFileSync(SCRIPT);
+  const dir = join(ROOT, 'tests/work/web-files', createHash('sha256').update(script).digest('hex').slice(0, 16));
+  if (existsSync(join(dir, 'child.vhd')) && existsSync(join(dir, 'win10.vhd'))) return paths(dir);
+  execFileSync('cargo', ['build', '--quiet', '--example', 'vhd_from_raw'], { cwd: ROOT, stdio: 'inherit' });
+  const tmp = `${dir}.building${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  execFileSync('bash', [SCRIPT, join(ROOT, 'target/debug/examples/vhd_from_raw')], { cwd: tmp, stdio: ['ignore', 'inherit', 'inherit'] });
+  writeFileSync(join(tmp, 'win10.vhd'), execFileSync('xz', ['-dc', join(ROOT, 'tests/data/win10-dynamic-2G.vhd.xz')], { maxBuffer: 1 << 30 }));
+  // The folder appears whole, by a rename; a test running beside this one may have made it first.
+  try {
+    renameSync(tmp, dir);
+  } catch (e) {
+    if (!existsSync(join(dir, 'win10.vhd'))) throw e;
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return paths(dir);
+}
+
+function paths(dir) {
+  // Without FUSE, the NTFS volume holds only a few files copied in with ntfscp (no streams,
+  // sparse or compressed files): the tests of those skip.
+  return { dir, base: join(dir, 'base.vhd'), child: join(dir, 'child.vhd'), win10: join(dir, 'win10.vhd'), ntfsFull: existsSync(join(dir, 'ntfs-full')) };
+}
+
+/** The core's bindings, instantiated from the built .wasm. */
+export async function coreBindings() {
+  const bindings = await import('../../www/pkg/vhd_viewer.js');
+  bindings.initSync({ module: readFileSync(join(ROOT, 'www/pkg/vhd_viewer_bg.wasm')) });
+  return bindings;
+}
+
+/**
+ * Opens the chain `files` (top first) with the core, every read synchronous (fs.readSync).
+ * Returns { disk, read(layer, offset, len), close(), reads }.
+ */
+export function openChain(b, files) {
+  const fds = files.map((f) => openSync(f, 'r'));
+  const stats = { reads: 0, bytes: 0 };
+  const readFd = (fd, offset, len) => {
+    const buf = Buffer.alloc(len);
+    let n = 0;
+    while (n < len) {
+      const k = readSync(fd, buf, n, len - n, offset + n);
+      if (k === 0) break;
+      n += k;
+    }
+    stats.reads++;
+    stats.bytes += n;
+    return new Uint8Array(buf.buffer, buf.byteOffset, n);
+  };
+  const set = new b.WasmFiles();
+  for (const fd of fds) {
+    const opener = new b.WasmOpener(fstatSync(fd).size);
+    for (let need = opener.poll(); need; need = opener.poll()) {
+      for (const r of need) opener.provide(r.offset, readFd(fd, r.offset, r.len));
+    }
+    set.add(opener.finish());
+  }
+  const disk = set.disk(Uint32Array.from(files.map((_, i) => i)), false);
+  return {
+    disk,
+    stats,
+    /** The read function of the disk as of layer `k` (its layer 0 is layer k of the chain). */
+    reader: (k = 0) => (layer, offset, len) => readFd(fds[layer + k], offset, len),
+    close: () => fds.forEach((fd) => closeSync(fd)),
+  };
+}
+
+/** Runs the command line in `file`'s folder; stdout as a Buffer. */
+export function cli(args, file) {
+  return execFileSync(cliPath(), args.map((a) => (a === file ? basename(file) : a)), { cwd: dirname(file), maxBuffer: 1 << 30 });
+}
