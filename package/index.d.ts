@@ -194,6 +194,16 @@ export class VhdDisk {
   saveRaw(writable: Writable | null, options?: TaskOptions): Promise<{ size: number; blob?: Blob }>;
   /** A new standalone VHD of the disk as of layer `layer` (0: the whole chain). */
   saveVhd(kind: 'dynamic' | 'fixed', layer: number, writable: Writable | null, options?: TaskOptions): Promise<{ size: number; blocks: number; blob?: Blob }>;
+  /** The partition table and each partition's file system (`vhd-viewer parts --json`), as of layer `layer` (0: the whole chain). */
+  partitions(options?: { layer?: number }): Promise<{ scheme: string; partitions: { index: number; start: number; length: number; filesystem: string | null; [key: string]: unknown }[]; findings: Finding[]; [key: string]: unknown }>;
+  /** A folder's entries (`vhd-viewer ls PATH --partition N --json`). */
+  list(partition: number, path: string, options?: { deleted?: boolean; layer?: number }): Promise<{ partition: number; path: string; type: string; size: number; modified: string | null; deleted: boolean; id: number; attributes: string[] }[]>;
+  /** One file or folder: its entry, times, streams, runs on the virtual disk and which layer holds each part. */
+  stat(partition: number, path: string, options?: { deleted?: boolean; layer?: number }): Promise<Record<string, unknown>>;
+  /** Bytes of a file (`vhd-viewer get`): at most `length` (64 MiB at most) from `offset`. */
+  readPath(partition: number, path: string, options?: { offset?: number; length?: number; stream?: string; deleted?: boolean; layer?: number; signal?: AbortSignal }): Promise<Uint8Array>;
+  /** What owns virtual byte `offset` (`vhd-viewer owner --json`). */
+  owner(offset: number, options?: { layer?: number }): Promise<Record<string, unknown>>;
   /** Ends its session in the Worker and frees the memory. */
   close(): void;
 }
@@ -206,7 +216,7 @@ export function loadWasm(wasm?: WasmInput): Promise<unknown>;
 /** Starts the Worker the core runs in (done by the first disk or element; call it early to fetch its modules with the page). */
 export function startWorker(wasm?: WasmInput): Promise<unknown>;
 
-export type VhdViewerView = 'summary' | 'footer' | 'chain' | 'bat' | 'bitmap' | 'hex' | 'findings';
+export type VhdViewerView = 'summary' | 'files' | 'footer' | 'chain' | 'bat' | 'bitmap' | 'hex' | 'findings';
 export const VIEWS: [VhdViewerView, string][];
 
 export interface VhdLoadEventDetail {

@@ -87,18 +87,55 @@ const rewritten = (m, to) =>
 const dataUrl = (text) => `data:text/javascript;base64,${Buffer.from(text).toString('base64')}`;
 const imports = {};
 for (const m of pageModules) imports[`@vhd/${m}`] = dataUrl(rewritten(m, (target) => `@vhd/${target}`));
-// The Worker gets no import map: its modules import each other by their data: URLs.
-const workerUrls = new Map();
-const workerUrl = (m) => {
-  if (!workerUrls.has(m)) workerUrls.set(m, dataUrl(rewritten(m, workerUrl)));
-  return workerUrls.get(m);
+// The Worker gets no import map, and a module Worker does not start in a page opened from disk
+// (neither from a data: nor a blob: URL; WebKit refuses a Worker's blob: imports there too): it is
+// one classic script, its modules bundled here, each in its own scope (its imports read from the
+// modules before it, its exports returned), and started from a blob: URL the page makes.
+const bundled = new Map();
+/**
+ * The Worker's modules from `m` down, each once, dependencies first.
+ * @param {string} m
+ * @param {string[]} out
+ */
+const order = (m, out = []) => {
+  if (out.includes(m)) return out;
+  const text = readFileSync(join(WWW, m), 'utf8');
+  for (const [, spec] of text.matchAll(/^import [^;]*?from '(\.{1,2}\/[^']+)';$/gm)) order(posix.normalize(posix.join(posix.dirname(m), spec)), out);
+  out.push(m);
+  return out;
 };
-// A module Worker does not start in a page opened from disk (neither from a data: nor a blob:
-// URL), a classic one does and may import modules: its entry is a classic script (a blob: URL made
-// by the page) that imports worker.js and hands it the messages that came first.
-const workerShim = `const early = [];
-self.onmessage = (e) => early.push(e);
-import(${JSON.stringify(workerUrl('js/worker.js'))}).then(() => { for (const e of early) self.onmessage(e); }, (e) => { throw e; });`;
+const scopeName = (m) => `__m_${m.replace(/[^a-z0-9]/gi, '_')}`;
+const workerModules = order('js/worker.js');
+for (const m of workerModules) {
+  /** @type {string[]} */
+  const exported = [];
+  const body = readFileSync(join(WWW, m), 'utf8')
+    .replace(/^import ([^;]*?) from '(\.{1,2}\/[^']+)';$/gm, (all, what, spec) => {
+      const dep = scopeName(posix.normalize(posix.join(posix.dirname(m), spec)));
+      const parts = [];
+      for (const piece of what.split(/,(?![^{]*})/).map((x) => x.trim())) {
+        if (piece.startsWith('{')) parts.push(`const ${piece.replace(/\bas\b/g, ':')} = ${dep};`);
+        else if (piece.startsWith('* as ')) parts.push(`const ${piece.slice(5)} = ${dep};`);
+        else parts.push(`const ${piece} = ${dep}.default;`);
+      }
+      return parts.join(' ');
+    })
+    .replace(/^export \{([^}]*)\};?$/gm, (all, names) => {
+      for (const n of names.split(',').map((x) => x.trim()).filter(Boolean)) {
+        const [local, as = local] = n.split(/\s+as\s+/);
+        exported.push(`${as}: ${local}`);
+      }
+      return '';
+    })
+    .replace(/^export ((?:async )?function\*? |class |const |let )([A-Za-z_$][\w$]*)/gm, (all, kind, name) => {
+      exported.push(name);
+      return `${kind}${name}`;
+    })
+    .replace(/\bimport\.meta\.url\b/g, 'self.location.href');
+  if (/^\s*(import|export)\s/m.test(body)) throw new Error(`${m}: an import or export the Worker's bundler does not know`);
+  bundled.set(m, `const ${scopeName(m)} = (() => {\n${body}\nreturn { ${exported.join(', ')} };\n})();\n`);
+}
+const workerShim = `// vhd-viewer's Worker, bundled by scripts/package.mjs\n${workerModules.map((m) => bundled.get(m)).join('\n')}`;
 const worker = Buffer.from(workerShim).toString('base64');
 const importMap = JSON.stringify({ imports });
 const boot = `
@@ -109,13 +146,13 @@ const bin = atob(b64);
 const bytes = new Uint8Array(bin.length);
 for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
 compileWasm(bytes);
-setWorkerUrl(URL.createObjectURL(new Blob([atob(document.getElementById('vhd-viewer-worker').textContent.trim())], { type: 'text/javascript' })), 'classic');
+setWorkerUrl(URL.createObjectURL(new Blob([Uint8Array.from(atob(document.getElementById('vhd-viewer-worker').textContent.trim()), (c) => c.charCodeAt(0))], { type: 'text/javascript' })), 'classic');
 await import('@vhd/js/app.js');
 `;
 const css = readFileSync(join(WWW, 'css/style.css'), 'utf8');
 const wasmB64 = readFileSync(join(WWW, 'pkg/vhd_viewer_bg.wasm')).toString('base64');
 let html = readFileSync(join(WWW, 'index.html'), 'utf8');
-const csp = `default-src 'none'; script-src ${sha(importMap)} ${sha(boot)} data: 'wasm-unsafe-eval'; worker-src blob: data:; style-src ${sha(css)}; img-src data: blob:; connect-src 'none'; base-uri 'none'; form-action 'none'; object-src 'none'`;
+const csp = `default-src 'none'; script-src ${sha(importMap)} ${sha(boot)} data: 'wasm-unsafe-eval'; worker-src blob:; style-src ${sha(css)}; img-src data: blob:; connect-src 'none'; base-uri 'none'; form-action 'none'; object-src 'none'`;
 const replace = (re, by) => {
   if (!re.test(html)) throw new Error(`index.html no longer has ${re}`);
   html = html.replace(re, () => by);

@@ -8,7 +8,7 @@ import { Engine } from './engine.js';
 
 /**
  * @import { Source } from './source.js'
- * @import { ChainView, DiskLayer, Extent, Finding, Info, MissingParent, OpenedSummary, PublicFile, Unreadable, Writable } from './types.js'
+ * @import { ChainView, DiskLayer, Extent, FileEntry, FileStat, Finding, Info, MissingParent, OpenedSummary, PartsTable, PublicFile, Unreadable, Writable } from './types.js'
  */
 
 /**
@@ -277,7 +277,63 @@ export class VhdDisk {
     return this.ask('vhd', [kind, layer, !!writable], { signal, writable: writable ?? undefined, onProgress: (p) => onProgress?.(p.done, p.total) });
   }
 
-  /** Stops the Worker: everything it was doing, and its memory. */
+  // ------------------------------------------------------------ files on the disk
+  // Each takes `layer`: the disk as of that layer of the chain (0, the default: the whole chain).
+
+  /**
+   * The partition table and the file system of each partition (`vhd-viewer parts --json`).
+   * @param {{ layer?: number }} [options]
+   * @returns {Promise<PartsTable>}
+   */
+  partitions({ layer = 0 } = {}) {
+    return this.ask('partitions', [layer]);
+  }
+
+  /**
+   * A folder's entries (`vhd-viewer ls PATH --partition N --json`; with `deleted`, deleted ones too).
+   * @param {number} partition
+   * @param {string} path
+   * @param {{ deleted?: boolean, layer?: number }} [options]
+   * @returns {Promise<FileEntry[]>}
+   */
+  list(partition, path, { deleted = false, layer = 0 } = {}) {
+    return this.ask('list', [layer, partition, path, deleted]);
+  }
+
+  /**
+   * One file or folder: its entry, times, streams, data runs on the virtual disk and which layer
+   * holds each part of it.
+   * @param {number} partition
+   * @param {string} path
+   * @param {{ deleted?: boolean, layer?: number }} [options]
+   * @returns {Promise<FileStat>}
+   */
+  stat(partition, path, { deleted = false, layer = 0 } = {}) {
+    return this.ask('stat', [layer, partition, path, deleted]);
+  }
+
+  /**
+   * Bytes of a file (`vhd-viewer get`): at most `length` (64 MiB at most) from `offset`, of its
+   * NTFS stream `stream` if given.
+   * @param {number} partition
+   * @param {string} path
+   * @param {{ offset?: number, length?: number, stream?: string, deleted?: boolean, layer?: number, signal?: AbortSignal }} [options]
+   * @returns {Promise<Uint8Array>}
+   */
+  readPath(partition, path, { offset = 0, length = 1 << 20, stream, deleted = false, layer = 0, signal } = {}) {
+    return this.ask('readPath', [layer, partition, path, stream, deleted, offset, length], { signal });
+  }
+
+  /**
+   * What owns virtual byte `offset`: the partition, and the file or file-system structure there.
+   * @param {number} offset
+   * @param {{ layer?: number }} [options]
+   */
+  owner(offset, { layer = 0 } = {}) {
+    return this.ask('owner', [layer, offset]);
+  }
+
+  /** Ends its session in the Worker: stops what it was doing and frees its memory. */
   close() {
     this.engine.close();
   }

@@ -53,6 +53,8 @@ const parts = {
   findings: $('findings-body'),
   checkRun: $('check-run'),
   checkBody: $('check-body'),
+  files: $('files-view'),
+  filesLayer: $('files-layer'),
   task: $('task'),
   taskLabel: $('task-label'),
   taskProgress: $('task-progress'),
@@ -61,7 +63,7 @@ const parts = {
 };
 
 /** @type {Record<string, string>} the page's section of each view the controller reveals */
-const SECTIONS = { structures: 'structures', bat: 'bat', provenance: 'provenance', closeup: 'closeup', hex: 'hex', findings: 'findings' };
+const SECTIONS = { structures: 'structures', bat: 'bat', provenance: 'provenance', closeup: 'closeup', hex: 'hex', findings: 'findings', files: 'volumes' };
 
 const viewer = new Viewer(parts, {
   state: (s) => {
@@ -77,8 +79,16 @@ const viewer = new Viewer(parts, {
     $('viewer').hidden = false;
     for (const id of ['export-raw', 'export-vhd']) /** @type {HTMLButtonElement} */ ($(id)).disabled = !!disk.missingParent;
     $('export-note').textContent = disk.missingParent ? 'The raw image needs the missing parent: add it to export the whole disk.' : '';
+    if (volumesInView) viewer.showFiles();
   },
 });
+
+// The files on the disk are read when their part of the page is in view (or comes into it).
+let volumesInView = false;
+new IntersectionObserver((seen) => {
+  volumesInView = seen[seen.length - 1].isIntersecting;
+  if (volumesInView) viewer.showFiles();
+}, { rootMargin: '200px' }).observe($('volumes'));
 
 /** What the page has read from the files given, and the disk shown: for users' scripts and the tests. */
 window.vhdViewer = {

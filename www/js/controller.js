@@ -14,6 +14,7 @@ import { BatView, ProvenanceView } from './views/maps.js';
 import { CloseupView } from './views/closeup.js';
 import { showVirtualSector, showFileBytes } from './views/hex.js';
 import { renderFindings } from './views/findings.js';
+import { filesView } from './views/files.js';
 
 /**
  * @import { DiskInput, VhdDisk } from './api.js'
@@ -29,7 +30,7 @@ import { renderFindings } from './views/findings.js';
  *   provLegend: HTMLElement, provCanvas: HTMLCanvasElement, provHover: HTMLElement, closeup: HTMLElement, hexForm: HTMLFormElement,
  *   hexAt: HTMLInputElement, hexPrev: HTMLButtonElement, hexNext: HTMLButtonElement, hexSource: HTMLElement, hexDump: HTMLElement,
  *   hexLayer?: HTMLSelectElement, hexModes?: HTMLInputElement[], hexAtLabel?: HTMLElement,
- *   findings: HTMLElement, checkRun: HTMLButtonElement, checkBody: HTMLElement,
+ *   findings: HTMLElement, checkRun: HTMLButtonElement, checkBody: HTMLElement, files: HTMLElement, filesLayer: HTMLSelectElement,
  *   task: HTMLElement, taskLabel: HTMLElement, taskProgress: HTMLProgressElement, taskCount: HTMLElement, taskCancel: HTMLButtonElement }} Parts
  */
 
@@ -38,7 +39,7 @@ import { renderFindings } from './views/findings.js';
  * @typedef {{
  *   state(s: 'idle' | 'loading' | 'ready' | 'error'): void,
  *   scanState(s: 'running' | 'done' | 'stopped' | null): void,
- *   reveal(view: 'structures' | 'bat' | 'provenance' | 'closeup' | 'hex' | 'findings', el?: HTMLElement): void,
+ *   reveal(view: 'structures' | 'bat' | 'provenance' | 'closeup' | 'hex' | 'findings' | 'files', el?: HTMLElement): void,
  *   shown?(disk: VhdDisk): void,
  *   failed?(error: Error & { code?: string | null }): void,
  *   firstSector?(): number,
@@ -71,6 +72,8 @@ export class Viewer {
     this.scanned = false;
     /** @type {{ mode: HexMode, at: number, layer: number }} */
     this.hexState = { mode: 'virtual', at: 0, layer: 0 };
+    /** @type {{ view: import('./types.js').FilesView, disk: VhdDisk, layer: number } | null} the files view shown */
+    this.files = null;
     const $ = parts;
 
     this.closeupView = new CloseupView($.closeup, { onSector: (s) => this.hexShow({ mode: 'virtual', at: s }, true) });
@@ -97,6 +100,7 @@ export class Viewer {
       const i = Number($.batLayer.value);
       if (this.disk) this.bat.show(this.disk, i, this.disk.names[i]);
     });
+    $.filesLayer.addEventListener('change', () => this.showFiles());
     $.scan.addEventListener('click', () => this.scan());
     $.checkRun.addEventListener('click', () => this.check());
     $.taskCancel.addEventListener('click', () => this.taskCtrl?.abort(new DOMException('cancelled', 'AbortError')));
@@ -251,6 +255,11 @@ export class Viewer {
     renderSummary($.summary, info);
     const options = () => names.map((n, i) => h('option', { value: i }, `${i === 0 ? '' : `layer ${i}: `}${n}`));
     for (const sel of [$.layerSelect, $.batLayer, $.hexLayer]) if (sel) fill(sel, options());
+    fill($.filesLayer, names.map((n, i) => h('option', { value: i }, i === 0 ? (names.length > 1 ? `the whole chain (as ${n} has it)` : n) : `as of layer ${i}: ${n}`)));
+    /** @type {HTMLLabelElement | null} */ ($.filesLayer.closest('label'))?.toggleAttribute('hidden', names.length < 2);
+    this.files?.view.destroy();
+    this.files = null;
+    fill($.files, h('p', { class: 'empty' }, 'The partitions and files are read when this part is shown.'));
     this.selectLayer(0);
     renderFindings($.findings, info.all_findings, names, (layer, offset) => this.showPlace(layer, offset));
     fill($.checkBody);
@@ -303,6 +312,48 @@ export class Viewer {
     const info = await disk.layerInfo(i);
     if (disk !== this.disk || $.structures.dataset.layer !== String(i)) return;
     renderStructures($.structures, info);
+  }
+
+  // ------------------------------------------------------------ files on the disk
+
+  /**
+   * The partitions, file systems and files of the disk, as of the layer chosen (the whole chain
+   * by default): read when shown (the page calls it when the part scrolls into view, the element
+   * when its tab is chosen), not when the files are opened.
+   */
+  showFiles() {
+    const d = this.disk;
+    if (!d || !d.names.length) return;
+    const layer = Number(this.$.filesLayer.value) || 0;
+    if (this.files && this.files.disk === d && this.files.layer === layer) return;
+    this.files?.view.destroy();
+    /** @type {import('./types.js').FilesApi} */
+    const api = {
+      partitions: () => d.partitions({ layer }),
+      list: (p, path, deleted) => d.list(p, path, { deleted, layer }),
+      stat: (p, path, deleted) => d.stat(p, path, { deleted, layer }),
+      read: (p, path, stream, deleted, offset, len) => d.readPath(p, path, { stream, deleted, offset, length: len, layer }),
+    };
+    const view = filesView(this.$.files, api, {
+      onPlace: (offset, len) => this.showOnDisk(offset, len),
+      diskSize: d.size,
+      layerNames: d.names.slice(layer),
+    });
+    this.files = { view, disk: d, layer };
+  }
+
+  /**
+   * Virtual bytes `[offset, offset + len)` a file view points at: their first sector in the hex
+   * view, and their sectors (the first block's worth) up close.
+   * @param {number} offset
+   * @param {number} len
+   */
+  async showOnDisk(offset, len) {
+    const d = this.disk;
+    if (!d) return;
+    const span = Math.max(512, Math.min(len, d.chunkSize));
+    await this.closeupView.show(this.ctx(), { start: Math.floor(offset / 512) * 512, len: span }).catch((e) => this.readFailed('Sectors', e));
+    await this.hexShow({ mode: 'virtual', at: Math.floor(offset / 512) }, true);
   }
 
   // ------------------------------------------------------------ maps, close-up, scan, check

@@ -4,7 +4,7 @@
 //
 // Attributes: `src` (the disk's URL, read with HTTP Range requests), `parent` (the URLs of its
 // parent, grandparent… separated by spaces, in any order: files are matched by the ids inside
-// them), `view` (the tab shown: summary, footer, chain, bat, bitmap, hex, findings), `views` (the
+// them), `view` (the tab shown: summary, files, footer, chain, bat, bitmap, hex, findings), `views` (the
 // tabs offered, separated by spaces; all by default), `sector` (the virtual sector the hex tab
 // shows first). Without `src` it asks for files to be dropped on it or picked; files can be
 // dropped on it at any time. Each element is independent: its own files, work and cancellation.
@@ -36,6 +36,7 @@ import { startWorker } from './engine.js';
  */
 export const VIEWS = [
   ['summary', 'Summary'],
+  ['files', 'Files'],
   ['footer', 'Footer and header'],
   ['chain', 'Chain'],
   ['bat', 'Block map'],
@@ -253,6 +254,8 @@ export class VhdViewerElement extends HTMLElement {
       findings: q('div', { class: 'findings-body' }),
       checkRun: q('button', { type: 'button', 'data-action': 'check' }, 'Check every block'),
       checkBody: q('div', { class: 'check-body', 'aria-live': 'polite' }),
+      files: q('div', { class: 'files-body' }),
+      filesLayer: q('select', { 'aria-label': 'Disk as of' }),
       task: q('div', { class: 'task', role: 'status', 'aria-live': 'polite', hidden: true }),
       taskLabel: q('span'),
       taskProgress: q('progress', { max: 1, value: 0 }),
@@ -269,6 +272,7 @@ export class VhdViewerElement extends HTMLElement {
       q('div', { class: 'bar', part: 'header' }, $.title, $.sub, $.openButton, $.input),
       $.drop, p.messages, p.task, $.tabs,
       panel('summary', p.summary),
+      panel('files', q('div', { class: 'controls' }, q('label', {}, 'Disk ', p.filesLayer)), p.files),
       panel('footer', q('div', { class: 'controls' }, files, q('label', {}, $.explain, ' Show what each field means')), p.structures),
       panel('chain', p.fileList, p.chain),
       panel('bat', q('p', { class: 'lead' }, 'Where each block of the virtual disk is stored in the file: one square per block. Point at one for details, click it (or Enter) for its sectors.'),
@@ -281,7 +285,7 @@ export class VhdViewerElement extends HTMLElement {
     root.append($.frame);
 
     /** @type {Record<string, string>} the tab of each view the controller reveals */
-    const TABS = { structures: 'footer', bat: 'bat', provenance: 'bitmap', closeup: 'bitmap', hex: 'hex', findings: 'findings' };
+    const TABS = { structures: 'footer', bat: 'bat', provenance: 'bitmap', closeup: 'bitmap', hex: 'hex', findings: 'findings', files: 'files' };
     this.viewer = new Viewer(p, {
       state: (s) => {
         this.loading = s === 'loading';
@@ -385,6 +389,8 @@ export class VhdViewerElement extends HTMLElement {
     }
     const shown = !!this.disk;
     for (const [name, p] of Object.entries(this.$.panels)) p.hidden = !shown || name !== v;
+    // The files on the disk are read when their tab is shown.
+    if (shown && v === 'files') this.viewer.showFiles();
   }
 
   showEmpty() {

@@ -9,7 +9,7 @@ import { writeRaw, composeRaw } from './export.js';
 import { newVhd, writeVhd, composeVhd } from './save-vhd.js';
 
 /**
- * @import { WasmDisk } from '../pkg/vhd_viewer.js'
+ * @import { WasmDisk, WasmVolumes } from '../pkg/vhd_viewer.js'
  * @import { Source } from './source.js'
  * @import { Bindings, ByteRange, ChainView, Extent, Opened, OpenedSummary, Unreadable, Writable } from './types.js'
  */
@@ -31,10 +31,13 @@ export class Session {
     this.names = [];
     /** @type {Source[]} */
     this.sources = [];
+    /** @type {Map<number, WasmVolumes>} the file systems as of each layer asked about */
+    this.volumes = new Map();
   }
 
   /** Frees the WebAssembly objects (the session ends). */
   close() {
+    this.dropVolumes();
     for (const o of [this.disk, this.opened?.wfiles]) {
       try {
         o?.free();
@@ -82,6 +85,7 @@ export class Session {
    */
   chain(k) {
     const made = chainDisk(this.live, k);
+    this.dropVolumes();
     this.disk?.free();
     this.disk = made.disk;
     this.chainIndex = k;
@@ -262,5 +266,47 @@ export class Session {
       vhd.free();
       cut?.free();
     }
+  }
+
+  // ------------------------------------------------------------ files on the disk
+
+  /** Frees the file systems opened (another chain is shown, or the session ends). */
+  dropVolumes() {
+    for (const v of this.volumes.values()) v.free();
+    this.volumes.clear();
+  }
+
+  /**
+   * Layer `layer`'s file bytes `[offset, offset + len)`, read synchronously (the file-system
+   * readers want Read + Seek; blocking is allowed in a Worker).
+   * @param {number} layer
+   * @param {number} offset
+   * @param {number} len
+   */
+  readSync(layer, offset, len) {
+    const src = this.sources[layer];
+    if (!src.sliceSync) {
+      throw new Error(`${src.name} is read by the page, not by its worker (a source with its own slice(), or a file this browser lets only the page read), so its file systems cannot be read here`);
+    }
+    return src.sliceSync(offset, offset + len);
+  }
+
+  /**
+   * The partitions and file systems of the disk as of layer `k` (0: the whole chain), opened once.
+   * @param {number} k
+   * @returns {WasmVolumes}
+   */
+  files(k) {
+    let v = this.volumes.get(k);
+    if (!v) {
+      const cut = k > 0 ? this.core.asOfLayer(k) : null;
+      try {
+        v = new this.wasm.WasmVolumes(cut ?? this.core, (/** @type {number} */ layer, /** @type {number} */ offset, /** @type {number} */ len) => this.readSync(layer + k, offset, len));
+      } finally {
+        cut?.free();
+      }
+      this.volumes.set(k, v);
+    }
+    return v;
   }
 }

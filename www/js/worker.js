@@ -13,6 +13,7 @@
 import { loadWasm } from './wasm.js';
 import { blobSource, urlSource } from './source.js';
 import { Session } from './session.js';
+import { normalize } from './format.js';
 
 /**
  * @import { Source } from './source.js'
@@ -156,6 +157,12 @@ const METHODS = {
   check: (s, [], c) => s.check(c.signal, c.progress),
   raw: (s, [toFile], c) => s.raw(toFile ? c.writable : null, c.signal, c.progress),
   vhd: (s, [kind, layer, toFile], c) => s.vhd(kind, layer, toFile ? c.writable : null, c.signal, c.progress),
+  // The files on the disk as of layer k (0: the whole chain): WasmVolumes, read synchronously.
+  partitions: (s, [k]) => normalize(s.files(k).partitions()),
+  list: (s, [k, partition, path, deleted]) => normalize(s.files(k).list(partition, path, deleted)),
+  stat: (s, [k, partition, path, deleted]) => normalize(s.files(k).stat(partition, path, deleted)),
+  readPath: (s, [k, partition, path, stream, deleted, offset, len]) => s.files(k).read(partition, path, stream, deleted, offset, len),
+  owner: (s, [k, offset]) => normalize(s.files(k).owner(offset)),
 };
 
 /**
