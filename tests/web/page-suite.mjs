@@ -17,6 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { serve } from '../../scripts/serve.mjs';
 import { launch, FEATURES } from './engines.mjs';
 import { cliInfo, cliCat, cliPath, tempDir, screenshotPath, text, at, ROOT, WWW, SAMPLES } from './helpers.mjs';
+import { fsVhds, cli } from './fs-fixtures.mjs';
 
 const sample = (n) => join(SAMPLES, n);
 const BASE = sample('base.vhd');
@@ -301,6 +302,39 @@ export function pageTests(engine) {
       for (const key of ['code', 'severity', 'message', 'offset']) assert.equal(shown[`check_findings.${i}.${key}`], String(f[key]), `check finding ${i} ${key}`);
     });
     assert.equal(await page.evaluate((sel) => document.querySelectorAll(`${sel} li.finding`).length, UI.checkBody), deep.length);
+    assert.deepEqual(await page.errors(), []);
+    await page.close();
+  });
+
+  test(`${engine}: the files on a differencing disk, through its chain and as of its parent: listings equal ls --json, a saved file equals get`, async () => {
+    const { base, child } = fsVhds();
+    /** `ls / --json` of partition 1 (FAT16), of the disk as of layer `layer`: [path, size], sorted. */
+    const ls = (layer) =>
+      cli(['ls', child, '/', '--json', '--partition', '1', '--parent', base, ...(layer ? ['--layer', String(layer)] : [])], child)
+        .toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).map((e) => [e.path, e.type === 'dir' ? null : e.size]).sort();
+    /** What the files view lists: [path, size], sorted. */
+    const shown = () => page.evaluate(() => [...document.querySelectorAll('#files-view tbody tr[data-path]')].map((r) => [r.dataset.path, r.dataset.type === 'dir' ? null : Number(r.querySelector('td.c-size')?.getAttribute('title')?.replace(/\D/g, '') ?? NaN)]).sort());
+    const page = await viewer();
+    await page.setFiles(UI.fileInput, [child, base]);
+    assert.equal(await settled(page), 'ready');
+    // The files are read when their part of the page is in view.
+    await page.evaluate(() => document.getElementById('volumes').scrollIntoView());
+    await page.waitFor(() => document.querySelector('#files-view')?.dataset.state === 'ready' && document.querySelectorAll('#files-view tbody tr[data-path]').length > 0, null, { timeout: 60_000 });
+    const paths = (rows) => rows.map(([p]) => p);
+    assert.deepEqual(await shown(), ls(0), 'the whole chain: the child\'s FAT16 root, with sizes');
+    assert.ok(paths(ls(0)).includes('/Added in child.txt') && !paths(ls(1)).includes('/Added in child.txt'), 'the fixture: the child added a file');
+    // As of layer 1 (the parent): the file the child added is not there, the one it deleted is.
+    await page.select('#files-layer', '1');
+    await page.waitFor(() => document.querySelector('#files-view')?.dataset.state === 'ready' && !document.querySelector('#files-view tr[data-path="/Added in child.txt"]') && document.querySelectorAll('#files-view tbody tr[data-path]').length > 0, null, { timeout: 60_000 });
+    assert.deepEqual(paths(await shown()), paths(ls(1)), 'as of the parent');
+    await page.select('#files-layer', '0');
+    await page.waitFor(() => !!document.querySelector('#files-view tr[data-path="/Added in child.txt"]'), null, { timeout: 60_000 });
+    // A file the child wrote: its panel, and Save file gives the bytes of `vhd-viewer get`.
+    await page.click('#files-view tr[data-path="/a.bin"] [data-action="open"]');
+    await page.waitFor(() => !!document.querySelector('#files-view [data-field="panel"]:not([hidden]) [data-action="save"]'), null, { timeout: 60_000 });
+    const saved = await page.download('#files-view [data-field="panel"] [data-action="save"]');
+    assert.equal(saved.name, 'a.bin');
+    assert.deepEqual(readFileSync(saved.path), cli(['get', child, '/a.bin', '--partition', '1', '--parent', base], child), 'the saved file equals vhd-viewer get');
     assert.deepEqual(await page.errors(), []);
     await page.close();
   });
