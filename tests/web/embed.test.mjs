@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serve } from '../../scripts/serve.mjs';
 import { CHROMIUM_ARGS, ROOT, WWW, SAMPLES, cliInfo, cliCat, tempDir, screenshotPath } from './helpers.mjs';
+import { fsVhds, cli } from './fs-fixtures.mjs';
 
 const DIST = join(ROOT, 'dist');
 const sample = (n) => join(SAMPLES, n);
@@ -37,6 +38,10 @@ before(async () => {
   execFileSync('qemu-img', ['create', '-q', '-f', 'vpc', '-o', 'subformat=dynamic,force_size=on', huge, '2040G']);
   execFileSync('qemu-io', ['-f', 'vpc', '-c', 'write -P 0x11 100G 2M', '-c', 'write -P 0x22 1T 1M', '-c', 'write -P 0x33 2000G 4M', huge], { stdio: 'ignore' });
   copyFileSync(DYNAMIC, join(a, 'changing.vhd'));
+  // A differencing disk with file systems, and its parent (tests/web/fixtures/make-fs-vhds.sh).
+  const fsDisks = fsVhds();
+  copyFileSync(fsDisks.base, join(a, 'fs-base.vhd'));
+  copyFileSync(fsDisks.child, join(a, 'fs-child.vhd'));
   // The other origins' folder: a 1 GiB fixed disk (sparse on this disk) and a sample.
   const b = join(tmp.dir, 'b');
   mkdirSync(b);
@@ -281,6 +286,30 @@ test('two elements on one page do not interfere: files, tabs, work and theme are
   await page.waitForFunction(() => /^Exact/.test(document.querySelector('#local').shadowRoot.querySelector('.prov-state').textContent));
   assert.match(await page.$eval('#remote', (el) => el.shadowRoot.querySelector('.prov-state').textContent), /^Estimate/);
   await page.screenshot({ path: screenshotPath('embed-article'), fullPage: true });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('the element\'s Files tab reads the file systems of a remote chain (synchronous Range requests in the Worker): listing equals ls, a saved file equals get', async () => {
+  const { base, child } = fsVhds();
+  // The parent is named as the child knows it: base.vhd, served here as fs-base.vhd, matched by its id.
+  const page = await testPage('<vhd-viewer id="v" src="fs-child.vhd" parent="fs-base.vhd" view="files"></vhd-viewer>', 'files.html');
+  assert.equal(await settledEl(page, '#v'), 'ready');
+  const inShadow = (sel) => page.waitForFunction((s) => !!document.querySelector('#v').shadowRoot.querySelector(s), sel, { timeout: 60_000 });
+  await inShadow('.files-body[data-state="ready"] tbody tr[data-path]');
+  const rows = await page.$eval('#v', (el) => [...el.shadowRoot.querySelectorAll('.files-body tbody tr[data-path]')].map((r) => r.dataset.path).sort());
+  const want = cli(['ls', child, '/', '--json', '--partition', '1', '--parent', base], child).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).path).sort();
+  assert.deepEqual(rows, want);
+  await page.$eval('#v', (el) => el.shadowRoot.querySelector('.files-body tr[data-path="/Added in child.txt"] [data-action="open"]').click());
+  await inShadow('.files-body [data-field="panel"]:not([hidden]) [data-action="save"]');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.$eval('#v', (el) => el.shadowRoot.querySelector('.files-body [data-field="panel"] [data-action="save"]').click())]);
+  const saved = readFileSync(await download.path());
+  assert.deepEqual(saved, cli(['get', child, '/Added in child.txt', '--partition', '1', '--parent', base], child));
+  // Only parts of the files travelled, as Range requests.
+  for (const [name, file] of [['fs-child.vhd', child], ['fs-base.vhd', base]]) {
+    const reqs = vhdLog('A', name);
+    assert.ok(reqs.length > 1 && sum(reqs) < statSync(file).size / 2, `${name}: ${reqs.length} requests, ${sum(reqs)} of ${statSync(file).size} bytes`);
+  }
   assert.deepEqual(page.errors, []);
   await page.close();
 });
