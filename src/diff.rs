@@ -350,14 +350,7 @@ pub fn diff<P: ReadVirtual, C: ReadVirtual>(
         push_range(&mut merged, s, e);
     }
     let outside = held_bytes - merged.iter().map(|r| overlap(&held, r.0, r.1)).sum::<u64>();
-    Ok(Report {
-        mode,
-        held_bytes,
-        identical_bytes,
-        outside_partitions_bytes: outside,
-        bytes_read: parent.bytes + child.bytes,
-        partitions,
-    })
+    Ok(Report { mode, held_bytes, identical_bytes, outside_partitions_bytes: outside, bytes_read: parent.bytes + child.bytes, partitions })
 }
 
 /// Who a file is, across the two sides.
@@ -388,6 +381,9 @@ struct Item {
     /// A structure of the file system rather than a user file (NTFS `$` files).
     structure: Option<String>,
     name_complete: Option<bool>,
+    /// NTFS: the clusters every non-resident attribute of the base record has allocated (whole
+    /// clusters, past the initialized size too).
+    allocated: Ranges,
 }
 
 /// Byte ranges of an item's data on the volume, sorted.
@@ -425,6 +421,7 @@ fn inventory<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, deleted
             entry_at: None,
             structure: None,
             name_complete: None,
+            allocated: Vec::new(),
             entry: e,
         };
         identify(fsys, vol, &mut item);
@@ -466,13 +463,15 @@ fn identify<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, item: &m
             let created = u64::from(raw[13]) | u64::from(fs::le16(&raw, 14)) << 8 | u64::from(fs::le16(&raw, 16)) << 24;
             let cluster = u64::from(fs::le16(&raw, 0x1A)) | u64::from(fs::le16(&raw, 0x14)) << 16;
             if cluster >= 2 {
-                let stamp = if created != 0 { created } else { 1 << 48 | u64::from(fs::le32(&raw, 0x1C)) << 16 | u64::from(fs::le16(&raw, 0x18)) };
+                let stamp =
+                    if created != 0 { created } else { 1 << 48 | u64::from(fs::le32(&raw, 0x1C)) << 16 | u64::from(fs::le16(&raw, 0x18)) };
                 item.ident = Ident::Fat(cluster, stamp);
             }
             if e.deleted {
-                // The short name's first byte is gone: `_` stands for it unless a long name gave it.
+                // The short name's first byte is gone: `_` stands for it unless a long name gave
+                // it; and a long name is whole only when its last piece (the first slot) ends it.
                 let short = short_name_with_underscore(&raw);
-                item.name_complete = Some(!e.name.eq_ignore_ascii_case(&short));
+                item.name_complete = Some(!e.name.eq_ignore_ascii_case(&short) && long_name_ends(vol, at));
             }
         }
         FileSystem::Ntfs(n) => {
@@ -480,6 +479,18 @@ fn identify<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, item: &m
             item.ident = Ident::Ntfs(e.id, rec.sequence);
             if let Some(at) = n.record_offset(e.id) {
                 item.entry_at = Some((at, at + n.record_size()));
+            }
+            let cs = n.cluster_size();
+            let mut v: Vec<(u64, u64)> = rec
+                .attributes
+                .iter()
+                .filter_map(|a| a.non_resident.as_ref())
+                .flat_map(|nr| nr.runs.iter())
+                .filter_map(|r| r.lcn.map(|l| (l.saturating_mul(cs), l.saturating_add(r.len).saturating_mul(cs))))
+                .collect();
+            v.sort_unstable();
+            for (s, e) in v {
+                push_range(&mut item.allocated, s, e);
             }
             if let Some(si) = rec.find(ntfs::ty::STANDARD_INFORMATION, "").and_then(|a| a.resident.as_ref()) {
                 // Created, modified, record changed; attributes (not the access time).
@@ -502,10 +513,32 @@ fn identify<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, item: &m
             item.entry_at = Some((at, at + sb.inode_size));
             item.ident = Ident::Ext(e.id, fs::le32(&raw, 0x64));
             // Mode, uid, ctime, mtime; gid, links; flags (not atime).
-            item.meta = [raw.get(0..4).unwrap_or(&[]), raw.get(0x0C..0x14).unwrap_or(&[]), raw.get(0x18..0x1C).unwrap_or(&[]), raw.get(0x20..0x24).unwrap_or(&[])]
-                .concat();
+            item.meta = [
+                raw.get(0..4).unwrap_or(&[]),
+                raw.get(0x0C..0x14).unwrap_or(&[]),
+                raw.get(0x18..0x1C).unwrap_or(&[]),
+                raw.get(0x20..0x24).unwrap_or(&[]),
+            ]
+            .concat();
         }
     }
+}
+
+/// True when the long-name slots before the short entry at `at` (in the same 4 KiB at most)
+/// end the name: the slot farthest back holds its terminator (0x0000) or padding (0xFFFF). A
+/// deleted name whose first slots were taken by a newer entry does not end.
+fn long_name_ends<R: ReadVirtual>(vol: &mut Volume<R>, at: u64) -> bool {
+    let from = at.saturating_sub(20 * 32).max(at - at % 4096);
+    let Ok(b) = vol.read_vec(from, (at - from) as usize) else { return false };
+    let mut top: Option<&[u8]> = None;
+    for slot in b.chunks_exact(32).rev() {
+        if slot[11] & 0x3F != 0x0F {
+            break;
+        }
+        top = Some(slot);
+    }
+    let Some(top) = top else { return false };
+    [1usize, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30].iter().any(|&k| matches!(fs::le16(top, k), 0 | 0xFFFF))
 }
 
 fn short_name_with_underscore(raw: &[u8]) -> String {
@@ -625,6 +658,9 @@ fn structures<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, items:
         for (s, e) in data_ranges(&it.runs, size, cluster) {
             claims.push((s, e, owner.clone()));
         }
+        for &(s, e) in &it.allocated {
+            claims.push((s, e, owner.clone()));
+        }
     }
     claims
 }
@@ -651,7 +687,7 @@ fn allocated<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, at: u64
                 return true;
             }
             let c = (at - b.data_offset()) / b.cluster_size() + 2;
-            c < u64::from(b.clusters) + 2 && f.entry(vol, c as u32).map_or(true, |v| v != 0)
+            c < u64::from(b.clusters) + 2 && !matches!(f.entry(vol, c as u32), Ok(0))
         }
         FileSystem::Ntfs(n) => {
             let c = at / n.cluster_size();
@@ -733,9 +769,11 @@ fn partition<P: ReadVirtual, C: ReadVirtual>(
     changed: &[(u64, u64)],
     out: &mut PartitionDiff,
 ) -> Result<()> {
-    let mut cfs = FileSystem::open(cv)?.ok_or_else(|| Error::invalid("diff-no-filesystem", cv.start(), "the child side holds no file system this viewer reads"))?;
+    let mut cfs = FileSystem::open(cv)?
+        .ok_or_else(|| Error::invalid("diff-no-filesystem", cv.start(), "the child side holds no file system this viewer reads"))?;
     out.filesystem = Some(cfs.kind().name());
-    let mut pfs = FileSystem::open(pv)?.ok_or_else(|| Error::invalid("diff-no-filesystem", pv.start(), "the parent side holds no file system this viewer reads"))?;
+    let mut pfs = FileSystem::open(pv)?
+        .ok_or_else(|| Error::invalid("diff-no-filesystem", pv.start(), "the parent side holds no file system this viewer reads"))?;
     let cluster = cfs.cluster_size().max(1);
     let citems = inventory(&mut cfs, cv, true)?;
     let pitems = inventory(&mut pfs, pv, false)?;

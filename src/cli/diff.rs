@@ -195,7 +195,11 @@ pub fn rebase_check(c: &OpenChain, onto: &Path, force: bool, json: bool) -> Resu
         writeln!(out).map_err(io_err)?;
     } else {
         let kind = |k: Option<Kind>| k.map_or("-", Kind::name);
-        for (title, list) in [("Changed only by the child (can be carried over)", &r.child_only), ("Changed only by the new base", &r.base_only), ("Changed by both (conflicts)", &r.conflicts)] {
+        for (title, list) in [
+            ("Changed only by the child (can be carried over)", &r.child_only),
+            ("Changed only by the new base", &r.base_only),
+            ("Changed by both (conflicts)", &r.conflicts),
+        ] {
             writeln!(out, "{title}: {}", list.len()).map_err(io_err)?;
             for i in list {
                 writeln!(
