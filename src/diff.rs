@@ -412,6 +412,11 @@ fn inventory<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, deleted
     })?;
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(entries.len());
+    // A budget of clusters to follow: a sound file system's files (hard links counted once)
+    // fit in its clusters; a hostile one (every entry claiming the whole volume through a
+    // looping chain) runs out of it, and the rest of its files are listed without their data.
+    let cluster = fsys.cluster_size().max(512);
+    let mut budget = (vol.len() / cluster).saturating_mul(4).saturating_add(1 << 16);
     for e in entries {
         let mut item = Item {
             ident: Ident::None,
@@ -429,6 +434,12 @@ fn inventory<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, deleted
         if item.ident != Ident::None && !item.entry.deleted && !seen.insert(item.ident) {
             continue;
         }
+        let cost = if item.entry.kind == EntryKind::Dir { 1 } else { item.entry.size.div_ceil(cluster) + 1 };
+        if cost > budget {
+            out.push(item);
+            continue;
+        }
+        budget -= cost;
         match fsys.data(vol, &item.entry, None) {
             Ok(FileData::Inline(b)) => item.inline = Some(b),
             Ok(FileData::Runs { runs, .. } | FileData::Compressed { runs, .. }) => item.runs = runs,

@@ -505,3 +505,61 @@ fn fiwalk_and_idifference2_are_wrong_on_fat() {
         our_time.as_millis()
     );
 }
+
+/// Hostile metadata on the child side: every FAT entry points to cluster 2 (chains loop through
+/// it), and every root directory entry claims 4 GiB from a cluster past the end or inside the
+/// loop. The diff ends with an answer or an error, and reads a bounded number of bytes.
+#[test]
+fn hostile_fat_metadata_is_bounded() {
+    use vhd_viewer::diff::{diff, Mode};
+    let p = pair("fat16", "hostile", "F=16; S=8; T=6\n", FAT);
+    let base = std::fs::read(p.dir.join("base.raw")).unwrap();
+    let mut child = std::fs::read(p.dir.join("child.raw")).unwrap();
+    let v = PART as usize;
+    let le16 = |b: &[u8], at: usize| usize::from(u16::from_le_bytes([b[at], b[at + 1]]));
+    let (reserved, fats, fat_sectors, root_entries) =
+        (le16(&child, v + 0x0E), child[v + 0x10] as usize, le16(&child, v + 0x16), le16(&child, v + 0x11));
+    let fat = v + reserved * 512;
+    for k in 2..fat_sectors * 256 {
+        child[fat + 2 * k..fat + 2 * k + 2].copy_from_slice(&2u16.to_le_bytes());
+    }
+    let root = fat + fats * fat_sectors * 512;
+    for (k, e) in child[root..root + root_entries * 32].chunks_mut(32).enumerate() {
+        if e[0] == 0 || e[11] == 0x0F {
+            continue;
+        }
+        e[0x1A..0x1C].copy_from_slice(&(if k % 2 == 0 { 0xFFF0u16 } else { 3 }).to_le_bytes());
+        e[0x1C..0x20].copy_from_slice(&u32::MAX.to_le_bytes());
+    }
+    let mut held = Vec::new();
+    for (i, (a, b)) in base.chunks(PAGE).zip(child.chunks(PAGE)).enumerate() {
+        if a != b {
+            held.push(((i * PAGE) as u64, ((i + 1) * PAGE) as u64));
+        }
+    }
+    let held_bytes: u64 = held.iter().map(|r| r.1 - r.0).sum();
+    let mut calls = 0u64;
+    match diff(base, child, &held, Mode::Chain, &mut |_, _| {
+        calls += 1;
+        true
+    }) {
+        Ok(r) => {
+            assert!(r.bytes_read < 2 * held_bytes + (8 << 20), "read {} bytes for {held_bytes} held", r.bytes_read);
+            assert_eq!(r.partitions.len(), 1);
+        }
+        Err(e) => assert!(!e.code().is_empty()),
+    }
+    assert!(calls > 0, "progress was reported");
+}
+
+/// The progress callback stops the diff: error `cancelled`.
+#[test]
+fn progress_can_cancel() {
+    use vhd_viewer::diff::{diff, Mode};
+    let p = pair("fat16", "cancel", "F=16; S=8; T=6\n", FAT);
+    let base = std::fs::read(p.dir.join("base.raw")).unwrap();
+    let child = std::fs::read(p.dir.join("child.raw")).unwrap();
+    let held = vec![(0u64, child.len() as u64)];
+    let err = diff(base, child, &held, Mode::Chain, &mut |done, _| done < (4 << 20)).unwrap_err();
+    assert_eq!(err.code(), "cancelled");
+}
