@@ -65,6 +65,7 @@ rnd 9000 > t; mcopy -i $i t "::/Temporary file with a long name.tmp"
 rnd 3000 > t2; mcopy -i $i t2 ::/A/TMP.BIN
 mdel -i $i "::/Temporary file with a long name.tmp" ::/A/TMP.BIN
 pages base.raw /keep.bin 8 > rewrite.txt
+pages base.raw /ren.txt 1 | head -1 > ren-sector.txt
 fls -o 63 -r -p base.raw > fls-base.txt; fls -o 63 -r -p child.raw > fls-child.txt
 "#;
 
@@ -86,6 +87,7 @@ mv m/A/mover.txt m/B/mover.txt
 mv m/ren.txt m/ren2.txt; rnd 512 | dd of=m/ren2.txt bs=512 conv=notrunc status=none
 touch -d '2021-06-01 00:00:00' m/attr.txt
 rnd 9000 > m/tmp.bin; sync; rm m/tmp.bin
+mkdir -p m/Windows/Prefetch; rnd 8192 > m/pagefile.sys; rnd 3000 > m/Windows/Prefetch/APP.EXE-12345678.pf
 sync; umount m
 cp base.raw child.raw; dd if=p.img of=child.raw bs=512 seek=63 conv=notrunc status=none
 pages base.raw /keep.bin 1 > rewrite.txt
@@ -289,7 +291,14 @@ fn ntfs_every_kind() {
     assert_eq!(part["filesystem"], "ntfs");
     let mut want = common_rows();
     want.insert(row("transient", "/tmp.bin", None, true));
+    want.insert(row("added", "/pagefile.sys", None, true));
+    want.insert(row("added", "/Windows/Prefetch/APP.EXE-12345678.pf", None, true));
     assert_eq!(rows(part), want, "{part:#}");
+    // Windows' boot noise is flagged, not hidden.
+    assert_eq!(change(part, "/pagefile.sys")["noise"], "pagefile");
+    assert_eq!(change(part, "/Windows/Prefetch/APP.EXE-12345678.pf")["noise"], "prefetch");
+    assert_eq!(change(part, "/new.txt")["noise"], Value::Null);
+    assert_eq!(change(part, "/Windows")["kind"], "added");
     let names: Vec<&str> = part["filesystem_metadata"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
     // ntfs-3g keeps no journal: $LogFile is not written.
     assert!(names.contains(&"$MFT") && names.contains(&"$Bitmap") && names.contains(&"directories"), "{names:?}");
@@ -391,18 +400,27 @@ fn rebase_check_sorts_child_base_and_conflicts() {
     let keep: Vec<u64> = std::fs::read_to_string(p.dir.join("rewrite.txt")).unwrap().lines().filter_map(|l| l.parse().ok()).collect();
     let at = (PART + keep[0] * PAGE as u64) as usize + 1024;
     nb[at..at + 512].iter_mut().for_each(|b| *b ^= 0xFF);
+    // ... and ren.txt, which the child renamed and modified: a conflict.
+    let ren: u64 = std::fs::read_to_string(p.dir.join("ren-sector.txt")).unwrap().trim().parse().unwrap();
+    let at = (PART + ren * 512) as usize + 100;
+    nb[at..at + 10].iter_mut().for_each(|b| *b ^= 0xFF);
     let dir = scratch("diff-rebase");
     let newb = dir.join("new-base.vhd");
     std::fs::write(&newb, dynamic_vhd(&nb, "diff-rebase-new").build()).unwrap();
     let o =
         cli(&["rebase-check", p.child.to_str().unwrap(), "--parent", p.base.to_str().unwrap(), "--onto", newb.to_str().unwrap(), "--json"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(1), "conflicts: exit status 1; {}", stderr(&o));
     let j: Value = serde_json::from_slice(&o.stdout).unwrap();
     let paths =
         |k: &str| -> BTreeSet<String> { j[k].as_array().unwrap().iter().map(|i| i["path"].as_str().unwrap().to_string()).collect() };
     assert_eq!(paths("base_only"), ["/keep.bin".to_string()].into_iter().collect());
-    assert!(paths("child_only").contains("/new.txt") && paths("child_only").contains("/ren.txt"));
-    assert!(paths("conflicts").is_empty());
+    let child_only = paths("child_only");
+    for f in ["/new.txt", "/old.txt", "/ren2.txt", "/A/mover.txt", "/B/mover.txt", "/attr.txt"] {
+        assert!(child_only.contains(f), "{f} not in child_only: {child_only:?}");
+    }
+    assert_eq!(paths("conflicts"), ["/ren.txt".to_string()].into_iter().collect());
+    let c = &j["conflicts"][0];
+    assert_eq!((c["child"].as_str(), c["base"].as_str()), (Some("renamed"), Some("modified")));
 }
 
 /// One regular file of a DFXML description (fiwalk): path, inode, size, md5.
@@ -562,4 +580,48 @@ fn progress_can_cancel() {
     let held = vec![(0u64, child.len() as u64)];
     let err = diff(base, child, &held, Mode::Chain, &mut |done, _| done < (4 << 20)).unwrap_err();
     assert_eq!(err.code(), "cancelled");
+}
+
+/// `--from K --to J` on a chain of three: a grandchild that changed nothing on top of the child.
+#[test]
+fn from_and_to_pick_two_layers() {
+    let p = pair("fat16", "layers", "F=16; S=8; T=6\n", FAT);
+    // The grandchild names the child pair() wrote by its unique id and time stamp.
+    let child_bytes = std::fs::read(&p.child).unwrap();
+    let footer = &child_bytes[child_bytes.len() - 512..];
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&footer[0x44..0x54]);
+    let mut grand = DiskBuilder::differencing(
+        &vhd_viewer::writer::ParentRef {
+            unique_id: Uuid(id),
+            timestamp: vhd_viewer::values::Timestamp(u32::from_be_bytes(footer[0x18..0x1C].try_into().unwrap())),
+            size: u64::from_be_bytes(footer[0x30..0x38].try_into().unwrap()),
+            file_name: "child.vhd".into(),
+        },
+        2 << 20,
+    );
+    grand.unique_id(Uuid(id_for("diff-fat16-layers-grand")));
+    let gp = p.child.parent().unwrap().join("grand.vhd");
+    std::fs::write(&gp, grand.build()).unwrap();
+    let (g, c, b) = (gp.to_str().unwrap(), p.child.to_str().unwrap(), p.base.to_str().unwrap());
+    let run = |extra: &[&str]| -> Value {
+        let mut args = vec!["diff", g, "--parent", c, "--parent", b, "--json"];
+        args.extend_from_slice(extra);
+        let o = cli(&args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    // The grandchild alone holds nothing.
+    let top = run(&[]);
+    assert_eq!(top["held_bytes"], 0);
+    assert!(top["partitions"][0]["changes"].as_array().unwrap().is_empty());
+    // Layers 2 (base) to 0 (grandchild): what the child changed.
+    let all = run(&["--from", "2", "--to", "0"]);
+    let mut want = common_rows();
+    want.insert(row("transient", "/Temporary file with a long name.tmp", None, true));
+    want.insert(row("transient", "/A/_MP.BIN", None, true));
+    assert_eq!(rows(&all["partitions"][0]), want);
+    assert_eq!(all["held_bytes"], p.held_pages * PAGE as u64);
+    let o = cli(&["diff", g, "--parent", c, "--parent", b, "--from", "0", "--to", "1"]);
+    assert_eq!(o.status.code(), Some(2), "an older --to than --from is refused");
 }
