@@ -45,6 +45,16 @@ fn complete(c: &OpenChain) -> Result<(), Error> {
 /// The report of layer `from` (older) against layer `to` (newer) of one chain.
 fn chain_report(c: &OpenChain, from: usize, to: usize) -> Result<Report, Error> {
     let n = c.disk.layers.len();
+    if from >= n {
+        complete(c)?;
+    }
+    if n == 1 {
+        return Err(user_err(format!(
+            "{} is a {} disk, not a differencing one: it has no parent to compare with (give a second disk to compare two disks: vhd-viewer diff A.vhd B.vhd)",
+            c.names[0],
+            c.disk.layers[0].disk_type().name()
+        )));
+    }
     if from <= to || from >= n {
         return Err(user_err(format!(
             "--from {from} --to {to}: the older layer (--from) must be above the newer (--to), and the chain has layers 0 to {} (0 is the file opened, 1 its parent, ...)",
