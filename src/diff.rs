@@ -761,6 +761,39 @@ fn attribute(owners: &[(u64, u64, Owner)], ranges: &[(u64, u64)]) -> (Vec<u64>, 
     (per, unowned)
 }
 
+/// True when the file's bytes (runs `runs`, `size` bytes, the same on both sides) differ
+/// somewhere in the `changed` sectors. Slack past the file's end is not its content: in a last
+/// sector that holds both, only the file's bytes are compared (read again from both sides).
+fn bytes_differ<P: ReadVirtual, C: ReadVirtual>(
+    pv: &mut Volume<P>,
+    cv: &mut Volume<C>,
+    runs: &[Run],
+    size: u64,
+    changed: &[(u64, u64)],
+) -> Result<bool> {
+    let tail = size % SECTOR;
+    let last = (tail != 0).then(|| volume_offset_of(runs, size - tail)).flatten();
+    for (s, e) in data_ranges(runs, size, SECTOR) {
+        for (a, b) in window(changed, s, e) {
+            let (a, b) = (a + s, b + s);
+            match last {
+                // Only the last, partly used sector changed: compare the file's bytes in it.
+                Some(l) if a == l && b == l + SECTOR => {
+                    let (x, y) = (pv.read_vec(l, tail as usize)?, cv.read_vec(l, tail as usize)?);
+                    if x != y {
+                        return Ok(true);
+                    }
+                }
+                Some(l) if a <= l && b == l + SECTOR => {
+                    return Ok(true);
+                }
+                _ => return Ok(true),
+            }
+        }
+    }
+    Ok(false)
+}
+
 fn same_runs(a: &[Run], b: &[Run], size: u64) -> bool {
     let clip = |r: &[Run]| -> Vec<Run> {
         let mut v = Vec::new();
@@ -911,7 +944,7 @@ fn partition<P: ReadVirtual, C: ReadVirtual>(
                     && (c.entry.size != o.entry.size
                         || c.inline != o.inline
                         || !same_runs(&c.runs, &o.runs, c.entry.size)
-                        || changed_bytes > 0);
+                        || changed_bytes > 0 && bytes_differ(pv, cv, &c.runs, c.entry.size, changed)?);
                 let moved = c.entry.path != o.entry.path;
                 if moved {
                     changes.push(change(Kind::Renamed, Some(o), content));

@@ -53,6 +53,7 @@ rnd 5000 > old; mcopy -i $i old ::/old.txt
 printf 'mover\n' > m; mcopy -i $i m ::/A/mover.txt
 rnd 6000 > ren; mcopy -i $i ren ::/ren.txt
 printf 'attr\n' > a; mcopy -i $i a ::/attr.txt
+printf 'slack\n' > s; mcopy -i $i s ::/slack.txt
 cp base.raw child.raw; i=child.raw@@32256
 sleep 2 # the child's files are created later than the base's
 mdel -i $i ::/old.txt; rnd 9000 > new; mcopy -i $i new ::/new.txt
@@ -61,6 +62,9 @@ mren -i $i ::/ren.txt ::/ren2.txt
 sec=$(pages child.raw /ren2.txt 1 | head -1)
 rnd 512 | dd of=child.raw bs=512 seek=$((63 + sec)) conv=notrunc status=none
 mattrib -i $i +r ::/attr.txt
+# Bytes past slack.txt's end, in its last sector: slack, not content.
+sec=$(pages child.raw /slack.txt 1 | head -1)
+rnd 256 | dd of=child.raw bs=1 seek=$(((63 + sec) * 512 + 256)) conv=notrunc status=none
 rnd 9000 > t; mcopy -i $i t "::/Temporary file with a long name.tmp"
 rnd 3000 > t2; mcopy -i $i t2 ::/A/TMP.BIN
 mdel -i $i "::/Temporary file with a long name.tmp" ::/A/TMP.BIN
@@ -257,6 +261,7 @@ fn fat(name: &str, vars: &str, fs: &str) {
     assert_eq!(change(part, "/A/_MP.BIN")["name_complete"], false);
     assert!(change(part, "/A/_MP.BIN")["bytes_held"].as_u64().unwrap() >= 3000);
     assert!(change(part, "/new.txt")["bytes_held"].as_u64().unwrap() >= 9000);
+    assert!(!part["changes"].as_array().unwrap().iter().any(|c| c["path"] == "/slack.txt"), "a change in slack only is no change");
     let names: Vec<&str> = part["filesystem_metadata"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
     assert!(names.contains(&"FAT tables") && names.contains(&"directories"), "{names:?}");
     assert!(part["held"]["free_space"].as_u64().unwrap() >= 9000 + 3000, "the transient files' data is in free space");
@@ -387,7 +392,7 @@ fn unrelated_disks_compare_every_allocated_sector() {
     assert_eq!(rows(part), want, "{part:#}");
     assert!(j["held_bytes"].as_u64().unwrap() > p.held_pages * PAGE as u64);
     let o = cli(&["diff", p.base.to_str().unwrap(), other.to_str().unwrap()]);
-    assert!(stdout(&o).contains("are not one chain: every allocated sector of both was compared"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("two disks that are not one chain: every allocated sector of both was compared"), "{}", stdout(&o));
 }
 
 /// rebase-check: the child's changes against a new base's.

@@ -86,7 +86,13 @@ pub fn diff(c: &OpenChain, other: Option<&Path>, force: bool, from: usize, to: u
         Some(b) => {
             let oc = OpenChain::open(b, &[], force, false)?;
             let r = unrelated_report(c, &oc)?;
-            (r, format!("{} and {} are not one chain: every allocated sector of both was compared", c.names[0], oc.names[0]))
+            (
+                r,
+                format!(
+                    "{} with {}, two disks that are not one chain: every allocated sector of both was compared",
+                    c.names[0], oc.names[0]
+                ),
+            )
         }
         None => {
             let r = chain_report(c, from, to)?;
