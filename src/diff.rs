@@ -186,6 +186,22 @@ pub fn held_ranges(reader: &mut DiskReader<'_>, layers: usize) -> Result<Ranges>
     Ok(out)
 }
 
+/// [`held_ranges`] from extents planned elsewhere (the page plans with [`crate::disk::Disk::plan`]
+/// and its own reads): the ranges that layers `0..layers` supply.
+pub fn held_from_extents<'a>(extents: impl IntoIterator<Item = &'a crate::disk::Extent>, layers: usize) -> Ranges {
+    let mut v: Vec<(u64, u64)> = extents
+        .into_iter()
+        .filter(|e| matches!(e.source, Source::Data { layer, .. } if layer < layers))
+        .map(|e| (e.offset, e.offset + e.len))
+        .collect();
+    v.sort_unstable();
+    let mut out = Vec::new();
+    for (s, e) in v {
+        push_range(&mut out, s, e);
+    }
+    out
+}
+
 /// The ranges of the virtual disk any layer of `reader`'s chain holds (allocated, not zero-fill).
 pub fn allocated_ranges(reader: &mut DiskReader<'_>) -> Result<Ranges> {
     held_ranges(reader, usize::MAX)
@@ -301,7 +317,8 @@ pub fn diff<P: ReadVirtual, C: ReadVirtual>(
     let mut parent = Counted { inner: parent, bytes: 0 };
     let mut child = Counted { inner: child, bytes: 0 };
     let size = child.size();
-    let held: Ranges = window(held, 0, size);
+    // The caller's ranges sorted and joined first: anything may come in.
+    let held: Ranges = window(&union(held, &[]), 0, size);
     let held_bytes = total(&held);
     // Progress: the held bytes compared, then one step per partition.
     let table = parts::read(&mut child)?;
@@ -392,7 +409,7 @@ fn data_ranges(runs: &[Run], size: u64, cluster: u64) -> Ranges {
     let mut v: Vec<(u64, u64)> = runs
         .iter()
         .filter(|r| r.file_offset < limit)
-        .filter_map(|r| r.volume_offset.map(|at| (at, at + r.len.min(limit - r.file_offset))))
+        .filter_map(|r| r.volume_offset.map(|at| (at, at.saturating_add(r.len.min(limit - r.file_offset)))))
         .collect();
     v.sort_unstable();
     let mut out = Vec::new();
@@ -403,13 +420,34 @@ fn data_ranges(runs: &[Run], size: u64, cluster: u64) -> Ranges {
 }
 
 /// Lists one side's files with their identity, data and metadata.
-fn inventory<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, deleted: bool) -> Result<Vec<Item>> {
+/// A directory that could not be listed does not stop the listing: the first such error is
+/// kept in `trouble`.
+fn inventory<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, deleted: bool, trouble: &mut Option<Error>) -> Result<Vec<Item>> {
     let root = fsys.root();
     let mut entries = vec![root.clone()];
-    fs::walk(fsys, vol, &root, true, deleted, &mut |e| {
-        entries.push(e.clone());
-        Ok(entries.len() < MAX_FILES)
-    })?;
+    let mut dirs = vec![(root.clone(), 0usize)];
+    let mut entered = HashSet::new();
+    entered.insert(root.id);
+    while let Some((dir, depth)) = dirs.pop() {
+        let list = match fsys.list(vol, &dir, deleted) {
+            Ok(l) => l,
+            Err(e) => {
+                if trouble.is_none() {
+                    *trouble = Some(e);
+                }
+                continue;
+            }
+        };
+        for e in list {
+            if entries.len() >= MAX_FILES {
+                break;
+            }
+            if e.kind == EntryKind::Dir && !e.deleted && depth < fs::MAX_DEPTH && entered.insert(e.id) {
+                dirs.push((e.clone(), depth + 1));
+            }
+            entries.push(e);
+        }
+    }
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(entries.len());
     // A budget of clusters to follow: a sound file system's files (hard links counted once)
@@ -630,19 +668,25 @@ fn structures<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, items:
         FileSystem::Ext(x) => {
             let sb = x.sb.clone();
             let bs = sb.block_size;
-            claims.push((0, 2048.max(bs * (sb.first_data_block + 1)), meta("superblock and group descriptors")));
+            // Blocks `a..a + n` as bytes (saturating: group descriptors may hold anything).
+            let blocks = |a: u64, n: u64| (a.saturating_mul(bs), a.saturating_add(n).saturating_mul(bs));
+            claims.push((0, 2048.max(blocks(sb.first_data_block, 1).1), meta("superblock and group descriptors")));
             let groups = sb.groups().min(1 << 16);
-            let gdt_blocks = (groups * sb.desc_size).div_ceil(bs);
-            let itable = (sb.inodes_per_group * sb.inode_size).div_ceil(bs);
+            let gdt_blocks = groups.saturating_mul(sb.desc_size).div_ceil(bs.max(1));
+            let itable = sb.inodes_per_group.saturating_mul(sb.inode_size).div_ceil(bs.max(1));
             for g in 0..groups {
-                let start = sb.first_data_block + g * sb.blocks_per_group;
+                let start = sb.first_data_block.saturating_add(g.saturating_mul(sb.blocks_per_group));
                 if super_backup(&sb, g) {
-                    claims.push((start * bs, (start + 1 + gdt_blocks + sb.reserved_gdt) * bs, meta("superblock and group descriptors")));
+                    let (a, b) = blocks(start, 1u64.saturating_add(gdt_blocks).saturating_add(sb.reserved_gdt));
+                    claims.push((a, b, meta("superblock and group descriptors")));
                 }
                 let Ok(grp) = x.group(vol, g) else { break };
-                claims.push((grp.block_bitmap * bs, (grp.block_bitmap + 1) * bs, meta("block bitmaps")));
-                claims.push((grp.inode_bitmap * bs, (grp.inode_bitmap + 1) * bs, meta("inode bitmaps")));
-                claims.push((grp.inode_table * bs, (grp.inode_table + itable) * bs, meta("inode tables")));
+                let (a, b) = blocks(grp.block_bitmap, 1);
+                claims.push((a, b, meta("block bitmaps")));
+                let (a, b) = blocks(grp.inode_bitmap, 1);
+                claims.push((a, b, meta("inode bitmaps")));
+                let (a, b) = blocks(grp.inode_table, itable);
+                claims.push((a, b, meta("inode tables")));
             }
             if sb.journal_inode != 0 {
                 if let Ok(j) = x.inode(vol, u64::from(sb.journal_inode)) {
@@ -716,7 +760,8 @@ fn allocated<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, at: u64
             let bit = (blk - sb.first_data_block) % sb.blocks_per_group;
             let Ok(grp) = x.group(vol, g) else { return true };
             let mut byte = [0u8; 1];
-            vol.read_at(grp.block_bitmap * sb.block_size + bit / 8, &mut byte).map_or(true, |_| byte[0] & (1 << (bit % 8)) != 0)
+            vol.read_at(grp.block_bitmap.saturating_mul(sb.block_size).saturating_add(bit / 8), &mut byte)
+                .map_or(true, |_| byte[0] & (1 << (bit % 8)) != 0)
         }
     }
 }
@@ -819,8 +864,12 @@ fn partition<P: ReadVirtual, C: ReadVirtual>(
     let mut pfs = FileSystem::open(pv)?
         .ok_or_else(|| Error::invalid("diff-no-filesystem", pv.start(), "the parent side holds no file system this viewer reads"))?;
     let cluster = cfs.cluster_size().max(1);
-    let citems = inventory(&mut cfs, cv, true)?;
-    let pitems = inventory(&mut pfs, pv, false)?;
+    let mut trouble = None;
+    let citems = inventory(&mut cfs, cv, true, &mut trouble)?;
+    let pitems = inventory(&mut pfs, pv, false, &mut trouble)?;
+    if let Some(e) = trouble {
+        out.error = Some(format!("some directories could not be listed; the first: {e}"));
+    }
     let is_fat = matches!(cfs.kind(), FsKind::Fat12 | FsKind::Fat16 | FsKind::Fat32);
     let ci = |i: &Item| !i.entry.deleted && i.entry.path != "/";
 
