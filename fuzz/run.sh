@@ -44,7 +44,7 @@ if command -v sfdisk >/dev/null && command -v sgdisk >/dev/null && command -v mk
   # diff: a FAT16 volume and a copy changed by mtools (a file deleted, one added, one renamed),
   # joined as fuzz_targets' split_files reads two files: 0x01, the first's length (u32 BE), both.
   rm -f "$s/fat"; mkfs.vfat -C -F 16 -s 1 "$s/fat" 4096 >/dev/null
-  MTOOLS_SKIP_CHECK=1 mmd -i "$s/fat" ::/dir && MTOOLS_SKIP_CHECK=1 mcopy -i "$s/fat" "$s/f" ::/dir/a.txt ::/gone.txt
+  MTOOLS_SKIP_CHECK=1 mmd -i "$s/fat" ::/dir && MTOOLS_SKIP_CHECK=1 mcopy -i "$s/fat" "$s/f" ::/dir/a.txt && MTOOLS_SKIP_CHECK=1 mcopy -i "$s/fat" "$s/f" ::/gone.txt
   head -c 34000 "$s/fat" > "$s/before"; cp "$s/fat" "$s/fat2"
   MTOOLS_SKIP_CHECK=1 mdel -i "$s/fat2" ::/gone.txt && MTOOLS_SKIP_CHECK=1 mcopy -i "$s/fat2" "$s/f" ::/new.txt
   MTOOLS_SKIP_CHECK=1 mren -i "$s/fat2" ::/dir/a.txt ::/dir/b.txt

@@ -1106,6 +1106,10 @@ pub fn rebase_check(child: &Report, base: &Report) -> Rebase {
         let mut m: std::collections::BTreeMap<(u32, String), (Kind, Option<&'static str>, String)> = std::collections::BTreeMap::new();
         for p in &r.partitions {
             for c in &p.changes {
+                // A transient file is in neither disk: nothing to carry over.
+                if c.kind == Kind::Transient {
+                    continue;
+                }
                 if c.entry_type == EntryKind::Dir && c.kind != Kind::Renamed && c.kind != Kind::Deleted {
                     // A directory added holds the files listed under it.
                     if c.kind != Kind::Added {
