@@ -861,12 +861,15 @@ fn partition<P: ReadVirtual, C: ReadVirtual>(
     let mut cfs = FileSystem::open(cv)?
         .ok_or_else(|| Error::invalid("diff-no-filesystem", cv.start(), "the child side holds no file system this viewer reads"))?;
     out.filesystem = Some(cfs.kind().name());
-    let mut pfs = FileSystem::open(pv)?
-        .ok_or_else(|| Error::invalid("diff-no-filesystem", pv.start(), "the parent side holds no file system this viewer reads"))?;
+    // No file system on the parent side (the child formatted the partition): every file is new.
+    let mut pfs = FileSystem::open(pv).ok().flatten();
     let cluster = cfs.cluster_size().max(1);
     let mut trouble = None;
     let citems = inventory(&mut cfs, cv, true, &mut trouble)?;
-    let pitems = inventory(&mut pfs, pv, false, &mut trouble)?;
+    let pitems = match &mut pfs {
+        Some(pfs) => inventory(pfs, pv, false, &mut trouble)?,
+        None => Vec::new(),
+    };
     if let Some(e) = trouble {
         out.error = Some(format!("some directories could not be listed; the first: {e}"));
     }

@@ -630,3 +630,31 @@ fn from_and_to_pick_two_layers() {
     let o = cli(&["diff", g, "--parent", c, "--parent", b, "--from", "0", "--to", "1"]);
     assert_eq!(o.status.code(), Some(2), "an older --to than --from is refused");
 }
+
+/// A partition the child formatted (zeros in the parent): every file is added.
+#[test]
+fn a_partition_formatted_by_the_child_is_all_added() {
+    let p = pair("fat16", "formatted", "F=16; S=8; T=6\n", FAT);
+    let formatted = std::fs::read(p.dir.join("base.raw")).unwrap();
+    let mut blank = formatted.clone();
+    blank[PART as usize..].fill(0);
+    let base = dynamic_vhd(&blank, "diff-formatted-base");
+    let mut child = DiskBuilder::differencing(&base.parent_ref("base.vhd"), 2 << 20);
+    for (i, (a, b)) in blank.chunks(PAGE).zip(formatted.chunks(PAGE)).enumerate() {
+        if a != b {
+            child.write((i * PAGE) as u64, b);
+        }
+    }
+    let dir = scratch("diff-formatted");
+    std::fs::write(dir.join("base.vhd"), base.build()).unwrap();
+    std::fs::write(dir.join("child.vhd"), child.build()).unwrap();
+    let o = cli(&["diff", dir.join("child.vhd").to_str().unwrap(), "--parent", dir.join("base.vhd").to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let part = &j["partitions"][0];
+    let want: BTreeSet<Row> = ["/keep.bin", "/old.txt", "/A/mover.txt", "/ren.txt", "/attr.txt", "/slack.txt"]
+        .iter()
+        .map(|f| row("added", f, None, true))
+        .collect();
+    assert_eq!(rows(part), want, "{part:#}");
+}
