@@ -144,7 +144,7 @@ fn pair(name: &str, tag: &str, vars: &str, script: &str) -> Pair {
         std::fs::read_to_string(img.join("rewrite.txt")).unwrap().lines().filter_map(|l| l.trim().parse().ok()).collect();
     assert!(!rewrite.is_empty(), "{name}: no pages of keep.bin found");
     let dir = scratch(&format!("diff-{name}-{tag}"));
-    let mut base = dynamic_vhd(&base_raw, &format!("diff-{name}-base"));
+    let base = dynamic_vhd(&base_raw, &format!("diff-{name}-base"));
     let mut child = DiskBuilder::differencing(&base.parent_ref("base.vhd"), 2 << 20);
     child.unique_id(Uuid(id_for(&format!("diff-{name}-child"))));
     let (mut held, mut rewritten) = (0u64, 0u64);
@@ -163,7 +163,6 @@ fn pair(name: &str, tag: &str, vars: &str, script: &str) -> Pair {
     let childp = dir.join("child.vhd");
     std::fs::write(&basep, base.build()).unwrap();
     std::fs::write(&childp, child.build()).unwrap();
-    let _ = &mut base;
     Pair { dir: img, base: basep, child: childp, held_pages: held, rewrite_pages: rewritten }
 }
 
