@@ -419,17 +419,36 @@ fn data_ranges(runs: &[Run], size: u64, cluster: u64) -> Ranges {
     out
 }
 
-/// Lists one side's files with their identity, data and metadata.
-/// A directory that could not be listed does not stop the listing: the first such error is
-/// kept in `trouble`.
-fn inventory<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, deleted: bool, trouble: &mut Option<Error>) -> Result<Vec<Item>> {
+/// Lists one side's files with their identity, data and metadata, directory by directory (so
+/// that the metadata just listed is still in the volume's cache when each entry is read again).
+/// A directory that could not be listed does not stop the listing: the first such error is kept
+/// in `trouble`. With `deleted`, deleted entries too: FAT and ext from the directories; NTFS from
+/// the MFT records in `changed` only (a transient file's record is one the child wrote), not
+/// from a scan of the whole MFT.
+fn inventory<R: ReadVirtual>(
+    fsys: &mut FileSystem,
+    vol: &mut Volume<R>,
+    deleted: bool,
+    changed: &[(u64, u64)],
+    trouble: &mut Option<Error>,
+) -> Result<Vec<Item>> {
+    let ntfs = matches!(fsys, FileSystem::Ntfs(_));
     let root = fsys.root();
-    let mut entries = vec![root.clone()];
+    let mut b = Builder {
+        seen: HashSet::new(),
+        // A budget of clusters to follow: a sound file system's files (hard links counted once)
+        // fit in its clusters; a hostile one (every entry claiming the whole volume through a
+        // looping chain) runs out of it, and the rest of its files are listed without their data.
+        budget: (vol.len() / fsys.cluster_size().max(512)).saturating_mul(4).saturating_add(1 << 16),
+        cluster: fsys.cluster_size().max(512),
+        out: Vec::new(),
+    };
+    b.add(fsys, vol, root.clone());
     let mut dirs = vec![(root.clone(), 0usize)];
     let mut entered = HashSet::new();
     entered.insert(root.id);
     while let Some((dir, depth)) = dirs.pop() {
-        let list = match fsys.list(vol, &dir, deleted) {
+        let list = match fsys.list(vol, &dir, deleted && !ntfs) {
             Ok(l) => l,
             Err(e) => {
                 if trouble.is_none() {
@@ -439,23 +458,80 @@ fn inventory<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, deleted
             }
         };
         for e in list {
-            if entries.len() >= MAX_FILES {
+            if b.out.len() >= MAX_FILES {
                 break;
             }
             if e.kind == EntryKind::Dir && !e.deleted && depth < fs::MAX_DEPTH && entered.insert(e.id) {
                 dirs.push((e.clone(), depth + 1));
             }
-            entries.push(e);
+            b.add(fsys, vol, e);
         }
     }
-    let mut seen = HashSet::new();
-    let mut out = Vec::with_capacity(entries.len());
-    // A budget of clusters to follow: a sound file system's files (hard links counted once)
-    // fit in its clusters; a hostile one (every entry claiming the whole volume through a
-    // looping chain) runs out of it, and the rest of its files are listed without their data.
-    let cluster = fsys.cluster_size().max(512);
-    let mut budget = (vol.len() / cluster).saturating_mul(4).saturating_add(1 << 16);
-    for e in entries {
+    if deleted && ntfs {
+        for e in changed_records(fsys, vol, &b.out, changed) {
+            if b.out.len() >= MAX_FILES {
+                break;
+            }
+            b.add(fsys, vol, e);
+        }
+    }
+    Ok(b.out)
+}
+
+/// NTFS records no longer in use, with a name, that lie in the `changed` bytes of the `$MFT`.
+fn changed_records<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, items: &[Item], changed: &[(u64, u64)]) -> Vec<Entry> {
+    let FileSystem::Ntfs(n) = fsys else { return Vec::new() };
+    let Some(mft) = items.iter().find(|i| i.entry.path == "/$MFT") else { return Vec::new() };
+    let rs = n.record_size().max(1);
+    let mut numbers = Vec::new();
+    for r in &mft.runs {
+        let Some(at) = r.volume_offset else { continue };
+        for (a, b) in window(changed, at, at.saturating_add(r.len)) {
+            let (first, last) = ((r.file_offset + a) / rs, (r.file_offset + b).div_ceil(rs));
+            numbers.extend(first..last.min(first.saturating_add(MAX_FILES as u64)));
+        }
+        if numbers.len() >= MAX_FILES {
+            break;
+        }
+    }
+    numbers.sort_unstable();
+    numbers.dedup();
+    let mut out = Vec::new();
+    for k in numbers {
+        let Ok(rec) = n.record(vol, k) else { continue };
+        if rec.in_use() || rec.base != 0 {
+            continue;
+        }
+        let Some(name) = rec.name() else { continue };
+        let data = rec.find(ntfs::ty::DATA, "");
+        let size =
+            data.map_or(0, |a| a.resident.as_ref().map_or_else(|| a.non_resident.as_ref().map_or(0, |x| x.data_size), |v| v.len() as u64));
+        let dir = n.path_of(vol, name.parent);
+        out.push(Entry {
+            path: fs::join(&dir, &name.name),
+            name: name.name,
+            kind: if rec.is_dir() { EntryKind::Dir } else { EntryKind::File },
+            size: if rec.is_dir() { 0 } else { size },
+            modified: None,
+            deleted: true,
+            id: k,
+            attributes: Vec::new(),
+            entry_offset: n.record_offset(k),
+        });
+    }
+    out
+}
+
+/// Builds [`Item`]s from entries, within a budget.
+struct Builder {
+    seen: HashSet<Ident>,
+    budget: u64,
+    cluster: u64,
+    out: Vec<Item>,
+}
+
+impl Builder {
+    fn add<R: ReadVirtual>(&mut self, fsys: &mut FileSystem, vol: &mut Volume<R>, e: Entry) {
         let mut item = Item {
             ident: Ident::None,
             runs: Vec::new(),
@@ -469,15 +545,15 @@ fn inventory<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, deleted
         };
         identify(fsys, vol, &mut item);
         // A hard link: the same file under another name; the first name stands for it.
-        if item.ident != Ident::None && !item.entry.deleted && !seen.insert(item.ident) {
-            continue;
+        if item.ident != Ident::None && !item.entry.deleted && !self.seen.insert(item.ident) {
+            return;
         }
-        let cost = if item.entry.kind == EntryKind::Dir { 1 } else { item.entry.size.div_ceil(cluster) + 1 };
-        if cost > budget {
-            out.push(item);
-            continue;
+        let cost = if item.entry.kind == EntryKind::Dir { 1 } else { item.entry.size.div_ceil(self.cluster) + 1 };
+        if cost > self.budget {
+            self.out.push(item);
+            return;
         }
-        budget -= cost;
+        self.budget -= cost;
         match fsys.data(vol, &item.entry, None) {
             Ok(FileData::Inline(b)) => item.inline = Some(b),
             Ok(FileData::Runs { runs, .. } | FileData::Compressed { runs, .. }) => item.runs = runs,
@@ -494,9 +570,8 @@ fn inventory<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, deleted
                 item.runs.extend(runs);
             }
         }
-        out.push(item);
+        self.out.push(item);
     }
-    Ok(out)
 }
 
 /// Fills an item's identity, metadata bytes and entry place from the raw metadata.
@@ -865,9 +940,9 @@ fn partition<P: ReadVirtual, C: ReadVirtual>(
     let mut pfs = FileSystem::open(pv).ok().flatten();
     let cluster = cfs.cluster_size().max(1);
     let mut trouble = None;
-    let citems = inventory(&mut cfs, cv, true, &mut trouble)?;
+    let citems = inventory(&mut cfs, cv, true, changed, &mut trouble)?;
     let pitems = match &mut pfs {
-        Some(pfs) => inventory(pfs, pv, false, &mut trouble)?,
+        Some(pfs) => inventory(pfs, pv, false, &[], &mut trouble)?,
         None => Vec::new(),
     };
     if let Some(e) = trouble {
