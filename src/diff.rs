@@ -1219,3 +1219,78 @@ pub fn rebase_check(child: &Report, base: &Report) -> Rebase {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_join_clip_and_count() {
+        let u = union(&[(0, 10), (20, 30)], &[(5, 22), (40, 50)]);
+        assert_eq!(u, vec![(0, 30), (40, 50)]);
+        assert_eq!(window(&u, 25, 45), vec![(0, 5), (15, 20)]);
+        assert_eq!(overlap(&u, 25, 45), 10);
+        assert_eq!(total(&u), 40);
+    }
+
+    #[test]
+    fn bytes_go_to_their_owner_first_claim_wins() {
+        let owners = disjoint(vec![(10, 20, Owner::Meta("a".into())), (15, 30, Owner::File(1)), (40, 50, Owner::File(2))]);
+        assert_eq!(owners, vec![(10, 20, Owner::Meta("a".into())), (20, 30, Owner::File(1)), (40, 50, Owner::File(2))]);
+        let (per, unowned) = attribute(&owners, &[(0, 12), (18, 45), (49, 60)]);
+        assert_eq!(per, vec![4, 10, 6]);
+        assert_eq!(unowned, vec![(0, 10), (30, 40), (50, 60)]);
+    }
+
+    #[test]
+    fn noise_is_named() {
+        assert_eq!(noise("/pagefile.sys"), Some("pagefile"));
+        assert_eq!(noise("/hiberfil.sys"), Some("hiberfil"));
+        assert_eq!(noise("/Windows/System32/config/SYSTEM.LOG1"), Some("registry log"));
+        assert_eq!(noise("/Windows/Prefetch/CMD.EXE-1234.pf"), Some("prefetch"));
+        assert_eq!(noise("/Windows/System32/winevt/Logs/System.evtx"), Some("event log"));
+        assert_eq!(noise("/Users/a/notes.txt"), None);
+    }
+
+    #[test]
+    fn rebase_sorts_by_path() {
+        let change = |path: &str, kind: Kind, old: Option<&str>| Change {
+            path: path.into(),
+            entry_type: EntryKind::File,
+            kind,
+            old_path: old.map(str::to_string),
+            content_changed: true,
+            size: 1,
+            old_size: 1,
+            bytes_held: 0,
+            identical_bytes: 0,
+            noise: None,
+            name_complete: None,
+        };
+        let report = |changes: Vec<Change>| Report {
+            mode: Mode::Chain,
+            held_bytes: 0,
+            identical_bytes: 0,
+            outside_partitions_bytes: 0,
+            bytes_read: 0,
+            partitions: vec![PartitionDiff {
+                index: 1,
+                filesystem: Some("ntfs"),
+                changes,
+                filesystem_metadata: Vec::new(),
+                held: Held::default(),
+                held_bytes: 0,
+                identical_bytes: 0,
+                error: None,
+            }],
+        };
+        let child =
+            report(vec![change("/b2", Kind::Renamed, Some("/b")), change("/c", Kind::Added, None), change("/t", Kind::Transient, None)]);
+        let base = report(vec![change("/B", Kind::Modified, None), change("/d", Kind::Deleted, None)]);
+        let r = rebase_check(&child, &base);
+        let paths = |v: &[RebaseItem]| v.iter().map(|i| i.path.clone()).collect::<Vec<_>>();
+        assert_eq!(paths(&r.conflicts), vec!["/b"]);
+        assert_eq!(paths(&r.child_only), vec!["/b2", "/c"]);
+        assert_eq!(paths(&r.base_only), vec!["/d"]);
+    }
+}
