@@ -425,6 +425,24 @@ fn rebase_check_sorts_child_base_and_conflicts() {
     assert_eq!(paths("conflicts"), ["/ren.txt".to_string()].into_iter().collect());
     let c = &j["conflicts"][0];
     assert_eq!((c["child"].as_str(), c["base"].as_str()), (Some("renamed"), Some("modified")));
+
+    // The new base as a child of the old one (the old base is a layer of its chain): its changes
+    // are read through the chain, bounded by what it holds.
+    let base = dynamic_vhd(&base_raw, "diff-fat16-base");
+    let mut nc = DiskBuilder::differencing(&base.parent_ref("base.vhd"), 2 << 20);
+    nc.unique_id(Uuid(id_for("diff-rebase-new-child")));
+    for (i, (a, b)) in base_raw.chunks(PAGE).zip(nb.chunks(PAGE)).enumerate() {
+        if a != b {
+            nc.write((i * PAGE) as u64, b);
+        }
+    }
+    let ncp = p.base.parent().unwrap().join("new-child-base.vhd");
+    std::fs::write(&ncp, nc.build()).unwrap();
+    let o =
+        cli(&["rebase-check", p.child.to_str().unwrap(), "--parent", p.base.to_str().unwrap(), "--onto", ncp.to_str().unwrap(), "--json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let k: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(k, j, "the same answer through the new base's chain");
 }
 
 /// One regular file of a DFXML description (fiwalk): path, inode, size, md5.
