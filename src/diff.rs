@@ -739,7 +739,14 @@ fn structures<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, items:
             let end = b.cluster_offset(b.clusters.saturating_add(2));
             claims.push((end, vol.len().max(end), meta("past the last cluster")));
         }
-        FileSystem::Ntfs(_) => {}
+        FileSystem::Ntfs(n) => {
+            // Past the last whole cluster: the boot sector's copy, in the volume's last sector.
+            let cs = n.cluster_size().max(1);
+            let boot = vol.read_vec(0, 512).unwrap_or_default();
+            let bytes = fs::le64(&boot, 0x28).saturating_mul(u64::from(fs::le16(&boot, 0x0B)));
+            let end = (bytes / cs).saturating_mul(cs).min(vol.len().saturating_sub(512));
+            claims.push((end, vol.len(), meta("$Boot")));
+        }
         FileSystem::Ext(x) => {
             let sb = x.sb.clone();
             let bs = sb.block_size;
@@ -793,6 +800,57 @@ fn structures<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, items:
         }
     }
     claims
+}
+
+/// The blocks of live ext files' extent trees (below the inode) and block maps' indirect
+/// blocks, as byte ranges; bounded in blocks read.
+fn ext_tree_blocks<R: ReadVirtual>(x: &fs::ext::Ext, vol: &mut Volume<R>, items: &[Item]) -> Ranges {
+    let bs = x.sb.block_size;
+    let mut budget = (vol.len() / bs.max(1)).saturating_add(1 << 16);
+    let mut blocks: Vec<u64> = Vec::new();
+    for it in items.iter().filter(|i| !i.entry.deleted && !i.runs.is_empty()) {
+        let Ok(ino) = x.inode(vol, it.entry.id) else { continue };
+        if ino.flags & 0x80000 != 0 {
+            let mut stack = vec![ino.block.to_vec()];
+            while let Some(node) = stack.pop() {
+                let Ok((depth, entries)) = fs::ext::parse_extent_node(&node) else { continue };
+                if depth == 0 {
+                    continue;
+                }
+                for c in entries.into_iter().filter_map(|e| e.2) {
+                    if budget == 0 || c == 0 || c >= x.sb.blocks {
+                        continue;
+                    }
+                    budget -= 1;
+                    blocks.push(c);
+                    if let Ok(b) = vol.read_vec(c.saturating_mul(bs), bs as usize) {
+                        stack.push(b);
+                    }
+                }
+            }
+        } else if ino.flags & 0x1000_0000 == 0 {
+            let ptr = |k: usize| u64::from(fs::le32(&ino.block, 4 * k));
+            let mut stack: Vec<(u64, u32)> = vec![(ptr(12), 1), (ptr(13), 2), (ptr(14), 3)];
+            while let Some((b, level)) = stack.pop() {
+                if budget == 0 || b == 0 || b >= x.sb.blocks {
+                    continue;
+                }
+                budget -= 1;
+                blocks.push(b);
+                if level > 1 {
+                    if let Ok(raw) = vol.read_vec(b.saturating_mul(bs), bs as usize) {
+                        stack.extend(raw.chunks_exact(4).map(|c| (u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]])), level - 1)));
+                    }
+                }
+            }
+        }
+    }
+    blocks.sort_unstable();
+    let mut out = Vec::new();
+    for b in blocks {
+        push_range(&mut out, b * bs, (b + 1) * bs);
+    }
+    out
 }
 
 fn super_backup(sb: &fs::ext::Superblock, g: u64) -> bool {
@@ -982,17 +1040,31 @@ fn partition<P: ReadVirtual, C: ReadVirtual>(
         FileSystem::Ntfs(_) => citems.iter().find(|i| i.entry.path == "/$Bitmap").map(|i| i.runs.clone()).unwrap_or_default(),
         _ => Vec::new(),
     };
-    let mut lost = 0u64;
+    let mut lost_ranges: Ranges = Vec::new();
     for &(s, e) in &unowned_held {
         let mut pos = s;
         while pos < e {
             let stop = ((pos / cluster + 1) * cluster).min(e);
             if allocated(&mut cfs, cv, pos, &bitmap) {
-                lost += stop - pos;
+                push_range(&mut lost_ranges, pos, stop);
             } else {
                 out.held.free_space += stop - pos;
             }
             pos = stop;
+        }
+    }
+    let mut lost = total(&lost_ranges);
+    if lost > 0 {
+        // On ext, allocated blocks no file's data holds are mostly files' extent-tree nodes and
+        // indirect blocks: found only when needed (they cost a read per node).
+        if let FileSystem::Ext(x) = &cfs {
+            let tree = ext_tree_blocks(x, cv, &citems);
+            let in_tree: u64 = tree.iter().map(|r| overlap(&lost_ranges, r.0, r.1)).sum();
+            if in_tree > 0 {
+                out.held.filesystem_metadata += in_tree;
+                meta.push(MetaBytes { name: "extent trees and indirect blocks".into(), bytes_held: in_tree });
+                lost -= in_tree;
+            }
         }
     }
     if lost > 0 {
