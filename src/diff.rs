@@ -848,7 +848,7 @@ fn ext_tree_blocks<R: ReadVirtual>(x: &fs::ext::Ext, vol: &mut Volume<R>, items:
     blocks.sort_unstable();
     let mut out = Vec::new();
     for b in blocks {
-        push_range(&mut out, b * bs, (b + 1) * bs);
+        push_range(&mut out, b.saturating_mul(bs), b.saturating_add(1).saturating_mul(bs));
     }
     out
 }
