@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${FUZZ_SECONDS:-8}"
-targets=(footer header locator bat bitmap whole parts fat ntfs ext)
+targets=(footer header locator bat bitmap whole parts fat ntfs ext diff)
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
   fuzz=(cargo +nightly fuzz)
   build_opts=(-O)
@@ -19,7 +19,7 @@ fi
 cargo run --quiet --example make_seeds -- corpus
 # Seeds of the partition and file-system targets, made by the real tools (scripts/setup.sh native
 # installs them); the targets run from an empty corpus without them.
-mkdir -p corpus/parts corpus/fat corpus/ntfs corpus/ext
+mkdir -p corpus/parts corpus/fat corpus/ntfs corpus/ext corpus/diff
 if command -v sfdisk >/dev/null && command -v sgdisk >/dev/null && command -v mkfs.vfat >/dev/null \
     && command -v mcopy >/dev/null && command -v mkntfs >/dev/null && command -v mkfs.ext2 >/dev/null; then
   s=$(mktemp -d)
@@ -41,6 +41,19 @@ if command -v sfdisk >/dev/null && command -v sgdisk >/dev/null && command -v mk
   mkdir -p "$s/tree/dir"; printf 'x\n' > "$s/tree/dir/file"; ln -s dir/file "$s/tree/link"
   mkfs.ext2 -q -F -b 1024 -N 32 -d "$s/tree" "$s/ext" 512 >/dev/null 2>&1 || true
   { printf '\x01'; head -c 65535 "$s/ext"; } > corpus/ext/volume
+  # diff: a FAT16 volume and a copy changed by mtools (a file deleted, one added, one renamed),
+  # joined as fuzz_targets' split_files reads two files: 0x01, the first's length (u32 BE), both.
+  rm -f "$s/fat"; mkfs.vfat -C -F 16 -s 1 "$s/fat" 4096 >/dev/null
+  MTOOLS_SKIP_CHECK=1 mmd -i "$s/fat" ::/dir && MTOOLS_SKIP_CHECK=1 mcopy -i "$s/fat" "$s/f" ::/dir/a.txt && MTOOLS_SKIP_CHECK=1 mcopy -i "$s/fat" "$s/f" ::/gone.txt
+  head -c 34000 "$s/fat" > "$s/before"; cp "$s/fat" "$s/fat2"
+  MTOOLS_SKIP_CHECK=1 mdel -i "$s/fat2" ::/gone.txt && MTOOLS_SKIP_CHECK=1 mcopy -i "$s/fat2" "$s/f" ::/new.txt
+  MTOOLS_SKIP_CHECK=1 mren -i "$s/fat2" ::/dir/a.txt ::/dir/b.txt
+  head -c 34000 "$s/fat2" > "$s/after"
+  { printf '\x01\x00\x00\x84\xd0'; cat "$s/before" "$s/after"; } > corpus/diff/fat16
+  # The other targets' volumes as both sides (their first byte is the target's own, not the volume's).
+  { printf '\x00'; cat corpus/fat/fat12; } > corpus/diff/fat12
+  { printf '\x00'; tail -c +2 corpus/ntfs/volume; } > corpus/diff/ntfs
+  { printf '\x00'; tail -c +2 corpus/ext/volume; } > corpus/diff/ext
   rm -rf "$s"
 fi
 "${fuzz[@]}" build "${build_opts[@]}"

@@ -15,6 +15,7 @@ pub mod chains;
 pub mod check;
 pub mod compact;
 pub mod convert;
+pub mod diff;
 pub mod disk;
 pub mod error;
 pub mod fields;

@@ -11,7 +11,6 @@ use common::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
 
 use serde_json::Value;
 use vhd_viewer::values::Uuid;
@@ -121,43 +120,10 @@ mdel -i "$i" ::/c.bin
 mmd -i "$i" ::/ChildDir; mcopy -i "$i" added.txt ::/ChildDir/inside.txt
 "#;
 
-static BUILD: Mutex<()> = Mutex::new(());
-
 /// Runs `script` (after [`LIB`]) in a fresh folder, once per content of the script: the folder
 /// `tests/work/files/<name>-<hash>/`, which holds `disk.raw` when done.
 fn image(name: &str, script: &str, inputs: &[(&str, &Path)]) -> PathBuf {
-    let _g = BUILD.lock().unwrap_or_else(|e| e.into_inner());
-    let key = format!("{LIB}{script}{inputs:?} v1");
-    let dir = work("files").join(format!("{name}-{:016x}", fnv(key.as_bytes())));
-    if dir.join("disk.raw").is_file() {
-        return dir;
-    }
-    let tmp = dir.with_extension(format!("building{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).unwrap();
-    for (as_name, from) in inputs {
-        std::fs::copy(from, tmp.join(as_name)).unwrap();
-    }
-    std::fs::write(tmp.join("make.sh"), format!("{LIB}\n{script}")).unwrap();
-    run_ok(Command::new("bash").arg("make.sh").current_dir(&tmp));
-    for junk in ["m", "many", "e4", "e2"] {
-        let _ = std::fs::remove_dir_all(tmp.join(junk));
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::rename(&tmp, &dir).unwrap();
-    dir
-}
-
-/// A dynamic VHD (2 MiB blocks) holding `raw`'s non-zero 64 KiB pieces.
-fn dynamic_vhd(raw: &[u8], seed: &str) -> DiskBuilder {
-    let mut b = DiskBuilder::dynamic(raw.len() as u64, 2 * MIB as u32);
-    b.unique_id(Uuid(id_for(seed)));
-    for (k, chunk) in raw.chunks(64 << 10).enumerate() {
-        if chunk.iter().any(|x| *x != 0) {
-            b.write(k as u64 * (64 << 10), chunk);
-        }
-    }
-    b
+    script_image("files", name, &format!("{LIB}{script}"), inputs, "disk.raw", &["m", "many", "e4", "e2"])
 }
 
 /// What `fls -r -p -l` lists: path -> (type char, size, inode); deleted entries and sleuthkit's

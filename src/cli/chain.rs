@@ -141,6 +141,11 @@ impl OpenChain {
         Ok(OpenChain { disk, names: self.names, files: self.files, unresolved, base: self.base + k })
     }
 
+    /// The disk as of layer `k` and its files, without giving up the whole chain.
+    pub fn cut_ref(&self, k: usize) -> Result<(Disk, Vec<&dyn ReadAt>), Error> {
+        Ok((self.disk.cut(k)?, self.sources()[k..].to_vec()))
+    }
+
     /// The device and inode of each file of the chain, to refuse writing over any of them.
     pub fn identities(&self) -> Vec<(u64, u64, String)> {
         use std::os::unix::fs::MetadataExt;

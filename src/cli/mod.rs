@@ -1,8 +1,10 @@
 //! The command line: `info`, `check`, `map` and `cat`, over the core and its file driver; and
 //! `convert` (`merge`), `compact`, `relink` and `repair`, which write new files (`write.rs`); and
-//! `parts`, `ls`, `get` and `owner`, what is on the disk (`files.rs`).
+//! `parts`, `ls`, `get` and `owner`, what is on the disk (`files.rs`); `diff` and
+//! `rebase-check`, what a differencing disk changed, file by file (`diff.rs`).
 
 mod chain;
+mod diff;
 mod files;
 mod newfile;
 mod output;
@@ -23,8 +25,8 @@ use chain::OpenChain;
     name = "vhd-viewer",
     version,
     about = "Look inside Microsoft VHD disk images: fixed, dynamic and differencing.",
-    long_about = "Look inside Microsoft VHD disk images (fixed, dynamic and differencing): every structure with its file offset, integrity findings, which file supplies each part of the disk, and the disk's bytes through a differencing chain. What is on the disk: partitions, file systems and files, as of any layer of a chain. Write new disks from them (convert or merge, compact, relink, repair), never touching the originals.\n\nA differencing disk finds its parent through its parent locators (relative to the child's folder first), then through the parent's unicode name in the same folder, or through --parent. The parent's unique id is always verified.",
-    after_help = "Examples:\n  vhd-viewer info disk.vhd\n  vhd-viewer check child.vhd --parent base.vhd\n  vhd-viewer map child.vhd --json\n  vhd-viewer cat disk.vhd > disk.raw\n  vhd-viewer merge child.vhd merged.vhd\n  vhd-viewer repair damaged.vhd repaired.vhd\n  vhd-viewer parts disk.vhd\n  vhd-viewer ls child.vhd / -r --layer 1\n  vhd-viewer get disk.vhd /Windows/win.ini > win.ini\n  vhd-viewer owner child.vhd 2048"
+    long_about = "Look inside Microsoft VHD disk images (fixed, dynamic and differencing): every structure with its file offset, integrity findings, which file supplies each part of the disk, and the disk's bytes through a differencing chain. What is on the disk: partitions, file systems and files, as of any layer of a chain, and what a differencing disk changed, file by file. Write new disks from them (convert or merge, compact, relink, repair), never touching the originals.\n\nA differencing disk finds its parent through its parent locators (relative to the child's folder first), then through the parent's unicode name in the same folder, or through --parent. The parent's unique id is always verified.",
+    after_help = "Examples:\n  vhd-viewer info disk.vhd\n  vhd-viewer check child.vhd --parent base.vhd\n  vhd-viewer map child.vhd --json\n  vhd-viewer cat disk.vhd > disk.raw\n  vhd-viewer merge child.vhd merged.vhd\n  vhd-viewer repair damaged.vhd repaired.vhd\n  vhd-viewer parts disk.vhd\n  vhd-viewer ls child.vhd / -r --layer 1\n  vhd-viewer get disk.vhd /Windows/win.ini > win.ini\n  vhd-viewer owner child.vhd 2048\n  vhd-viewer diff child.vhd\n  vhd-viewer rebase-check child.vhd --onto new-base.vhd"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -192,6 +194,41 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What a differencing disk changed, file by file: added, deleted, modified, renamed,
+    /// metadata-only and transient files, and where every byte the child holds went.
+    #[command(
+        after_help = "Compares the disk as of the child's parent (--from 1) with the disk as of the child (--to 0), bounded by what the child holds: its sector bitmaps, the held sectors and the parent's at the same places (equal bytes are identical rewrites, not changes), and both sides' file-system metadata. Files are matched by identity, never by directory slot: NTFS record and sequence number, ext inode and generation, FAT start cluster and creation time, then path. A deleted entry the child wrote, whose data the child holds, is a transient file (created and deleted while the child was in use); FAT loses its first character unless long-name entries keep it. Windows' boot noise (pagefile, hiberfil, registry logs, Prefetch, event logs) is flagged, not hidden.\n\nWith two disks that are not one chain (diff A.vhd B.vhd), every allocated sector of both is read, and the output says so (\"mode\": \"unrelated\").\n\n--json keys: held_bytes, identical_bytes, outside_partitions_bytes, mode, bytes_read, partitions[index, filesystem, held_bytes, identical_bytes, changes[path, type, kind, old_path, content_changed, size, old_size, bytes_held, identical_bytes, noise, name_complete], filesystem_metadata[name, bytes_held], held{files, filesystem_metadata, free_space}].\n\nExamples:\n  vhd-viewer diff child.vhd\n  vhd-viewer diff child.vhd --parent base.vhd --json\n  vhd-viewer diff top.vhd --from 2 --to 0   # two layers of one chain\n  vhd-viewer diff old.vhd new.vhd            # two disks that are not one chain"
+    )]
+    Diff {
+        #[command(flatten)]
+        chain: ChainArgs,
+        /// A second disk, not of the first's chain: compare the two whole disks.
+        other: Option<PathBuf>,
+        /// The older layer (the parent side): 1 is the child's parent.
+        #[arg(long, value_name = "K", default_value = "1")]
+        from: usize,
+        /// The newer layer (the child side): 0 is the file opened.
+        #[arg(long, value_name = "J", default_value = "0")]
+        to: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Can a differencing disk move onto a new base? Per file: changed only by the child, only
+    /// by the new base, or by both (a conflict). Reports only; writes nothing.
+    #[command(
+        after_help = "The child's parent is the old base. The child's changes are its diff against its parent; the new base's changes are its diff against the old base (through its chain when the old base is one of its layers, else every allocated sector). Exit status: 0 no conflict, 1 conflicts, 2 an error.\n\nExamples:\n  vhd-viewer rebase-check child.vhd --onto new-base.vhd\n  vhd-viewer rebase-check child.vhd --parent old-base.vhd --onto new-base.vhd --json"
+    )]
+    RebaseCheck {
+        #[command(flatten)]
+        chain: ChainArgs,
+        /// The new base.
+        #[arg(long, value_name = "NEW_BASE")]
+        onto: PathBuf,
+        /// Print JSON: {"child_only": [...], "base_only": [...], "conflicts": [...]}.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args)]
@@ -346,6 +383,14 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Command::Owner { chain, layer, sector, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
             files::owner(&c, sector, json)
+        }
+        Command::Diff { chain, other, from, to, json } => {
+            let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;
+            diff::diff(&c, other.as_deref(), chain.force, from, to, json)
+        }
+        Command::RebaseCheck { chain, onto, json } => {
+            let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;
+            diff::rebase_check(&c, &onto, chain.force, json)
         }
     }
 }

@@ -534,3 +534,47 @@ pub fn golden(name: &str, actual: &str) {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Images made by the real file-system tools
+
+static SCRIPT_BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs the bash `script` in a fresh folder, once per content of the script (and inputs): the
+/// folder `tests/work/<sub>/<name>-<hash>/`, which holds `done` (a file the script makes) when
+/// complete. `inputs` are copied in first; the folders `junk` are removed after.
+pub fn script_image(sub: &str, name: &str, script: &str, inputs: &[(&str, &Path)], done: &str, junk: &[&str]) -> PathBuf {
+    let _g = SCRIPT_BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    // The key of the files' images predates this helper: kept so that their caches stay valid.
+    let key = format!("{script}{inputs:?} v1");
+    let dir = work(sub).join(format!("{name}-{:016x}", fnv(key.as_bytes())));
+    if dir.join(done).is_file() {
+        return dir;
+    }
+    let tmp = dir.with_extension(format!("building{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap();
+    for (as_name, from) in inputs {
+        std::fs::copy(from, tmp.join(as_name)).unwrap();
+    }
+    std::fs::write(tmp.join("make.sh"), script).unwrap();
+    run_ok(Command::new("bash").arg("make.sh").current_dir(&tmp));
+    for j in junk {
+        let _ = std::fs::remove_dir_all(tmp.join(j));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::rename(&tmp, &dir).unwrap();
+    dir
+}
+
+/// A dynamic VHD (2 MiB blocks) holding `raw`'s non-zero 64 KiB pieces, its unique id from `seed`.
+pub fn dynamic_vhd(raw: &[u8], seed: &str) -> vhd_viewer::writer::DiskBuilder {
+    let mut b = vhd_viewer::writer::DiskBuilder::dynamic(raw.len() as u64, 2 << 20);
+    b.unique_id(vhd_viewer::values::Uuid(id_for(seed)));
+    for (k, chunk) in raw.chunks(64 << 10).enumerate() {
+        if chunk.iter().any(|x| *x != 0) {
+            b.write(k as u64 * (64 << 10), chunk);
+        }
+    }
+    b
+}
