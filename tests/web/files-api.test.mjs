@@ -250,6 +250,10 @@ test('errors are JavaScript Errors with the core\'s code (and offset), the read 
   flaky.list(3, '/', false);
   fail = true;
   assert.throws(() => flaky.list(3, '/Many', false), (e) => e.code === 'io' && /NotReadableError/.test(e.message) && typeof e.offset === 'number');
+  // A child without its parent: what the parent holds cannot be read, and the error says so.
+  const alone = openChain(b, [vhds.child]);
+  opened.push(alone);
+  assert.throws(() => new b.WasmVolumes(alone.disk, alone.reader(0)).partitions(), (e) => e.code === 'parent-unavailable' && e.offset === 0);
   const short = new b.WasmVolumes(c.disk, () => new Uint8Array(3));
   assert.throws(() => short.partitions(), (e) => e.code === 'io' && /3 given/.test(e.message));
 });

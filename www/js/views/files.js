@@ -15,6 +15,8 @@ const SAVE_WINDOW = 1 << 20;
 const RUNS_SHOWN = 200;
 /** Bytes shown in hex. */
 const PEEK = 256;
+/** Rows of a listing drawn at a time. */
+const ROWS = 1000;
 
 export const FILES_CSS = `
 .files-view { display: flex; flex-direction: column; gap: 0.8rem; max-width: 100%; }
@@ -178,6 +180,8 @@ export function filesView(root, api, options = {}) {
     /** Increases on every navigation, so that a late answer is dropped. */
     seq: 0,
     /** @type {{ cancelled: boolean } | null} */ saving: null,
+    /** Rows drawn (a folder of 100,000 files is drawn a thousand rows at a time). */
+    shown: ROWS,
   };
 
   const status = h('p', { class: 'status', 'data-field': 'status', role: 'status' });
@@ -299,7 +303,10 @@ export function filesView(root, api, options = {}) {
   function drawList() {
     drawHead();
     const sorted = sortEntries(state.entries, state.sort, state.asc);
-    const rows = sorted.map((e) => {
+    // The selected row is always drawn, however far down.
+    const at = sorted.findIndex((e) => e.path === state.selected);
+    state.shown = Math.max(state.shown, at + 1);
+    const rows = sorted.slice(0, state.shown).map((e) => {
       const name = nameOf(e.path);
       const btn = h('button', { type: 'button', 'data-action': 'open', tabindex: '-1', onclick: () => void activate(e) },
         name,
@@ -313,6 +320,14 @@ export function filesView(root, api, options = {}) {
       return tr;
     });
     if (!rows.length) rows.push(h('tr', {}, h('td', { colspan: '4', class: 'empty' }, state.deleted ? 'This folder is empty, and nothing deleted was found in it.' : 'This folder is empty.')));
+    if (sorted.length > state.shown) {
+      rows.push(h('tr', {}, h('td', { colspan: '4' },
+        `${sorted.length - state.shown} more not drawn. `,
+        h('button', { type: 'button', 'data-action': 'more', onclick: () => {
+          state.shown += ROWS;
+          drawList();
+        } }, `Show ${Math.min(ROWS, sorted.length - state.shown)} more`))));
+    }
     fill(tbody, rows);
     const buttons = rowButtons();
     const sel = buttons.find((b) => b.closest('tr')?.dataset.path === state.selected) || buttons[0];
@@ -338,6 +353,7 @@ export function filesView(root, api, options = {}) {
       const from = state.path;
       state.path = path;
       state.entries = entries;
+      if (from !== path) state.shown = ROWS;
       state.selected = from === path ? state.selected : parentOf(from) === path ? from : null;
       caveat.hidden = !state.deleted;
       drawCrumbs();
