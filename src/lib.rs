@@ -39,6 +39,8 @@ pub mod writer;
 mod wasm;
 #[cfg(target_arch = "wasm32")]
 mod wasm_files;
+#[cfg(target_arch = "wasm32")]
+mod wasm_diff;
 
 pub use disk::{Disk, Extent, Source};
 pub use error::{Error, Result};

@@ -29,11 +29,11 @@ const OPEN_PARTITIONS: usize = 3;
 const MAX_WINDOW: u64 = 64 << 20;
 
 /// One layer's file, read through the page's function.
-struct JsFile {
-    read: js_sys::Function,
-    layer: u32,
-    len: u64,
-    bytes: Rc<Cell<u64>>,
+pub(crate) struct JsFile {
+    pub(crate) read: js_sys::Function,
+    pub(crate) layer: u32,
+    pub(crate) len: u64,
+    pub(crate) bytes: Rc<Cell<u64>>,
 }
 
 impl ReadAt for JsFile {

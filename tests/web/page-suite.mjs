@@ -339,6 +339,36 @@ export function pageTests(engine) {
     await page.close();
   });
 
+  test(`${engine}: what a differencing disk changed, file by file: the Changes table equals diff --json, a row shows its file, the JSON saved equals diff --json`, async () => {
+    const { base, child } = fsVhds();
+    const want = JSON.parse(cli(['diff', child, '--parent', base, '--json'], child).toString('utf8'));
+    const wantRows = want.partitions.flatMap((p) => p.changes.map((c) => [p.index, c.path, c.kind])).sort();
+    assert.ok(wantRows.length >= 4, 'the fixture changed files');
+    const page = await viewer();
+    await page.setFiles(UI.fileInput, [child, base]);
+    assert.equal(await settled(page), 'ready');
+    await page.evaluate(() => document.getElementById('changes').scrollIntoView());
+    await page.click('#changes-run');
+    await page.waitFor(() => ['done', 'stopped'].includes(document.getElementById('changes-body').dataset.changes), null, { timeout: 120_000 });
+    assert.equal(await page.evaluate(() => document.getElementById('changes-body').dataset.changes), 'done');
+    const rows = await page.evaluate(() => [...document.querySelectorAll('#changes-body tbody tr[data-path]')].map((r) => [Number(r.dataset.partition), r.dataset.path, r.dataset.kind]).sort());
+    assert.deepEqual(rows, wantRows);
+    // The bar's words name the held bytes, as diff --json counts them.
+    assert.match(await page.evaluate(() => document.querySelector('#changes-body [data-field="destinations"]').getAttribute('aria-label')), /Where the .* the newer layers hold went: files/);
+    // A file the child added: picked, its panel shows in the files view (as of the child).
+    await page.click('#changes-body tr[data-path="/Added in child.txt"] [data-action="pick"]');
+    await page.waitFor(() => document.querySelector('#files-view [data-field="panel"]:not([hidden]) [data-field="name"]')?.textContent === 'Added in child.txt', null, { timeout: 60_000 });
+    // A deleted one: shown as of the parent, where it still is.
+    await page.click('#changes-body tr[data-path="/c.bin"] [data-action="pick"]');
+    await page.waitFor(() => document.querySelector('#files-view [data-field="panel"]:not([hidden]) [data-field="name"]')?.textContent === 'c.bin', null, { timeout: 60_000 });
+    assert.equal(await page.evaluate(() => document.getElementById('files-layer').value), '1');
+    // Saved as JSON: the same answer as the command line.
+    const saved = await page.download('#changes-body [data-action="save-json"]');
+    assert.deepEqual(JSON.parse(readFileSync(saved.path, 'utf8')), want);
+    assert.deepEqual(await page.errors(), []);
+    await page.close();
+  });
+
   test(`${engine}: the raw export as a download equals vhd-viewer cat; the info JSON equals info --json`, async () => {
     const page = await viewer();
     const fsa = await page.evaluate(() => typeof window.showSaveFilePicker === 'function');

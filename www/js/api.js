@@ -8,7 +8,7 @@ import { Engine } from './engine.js';
 
 /**
  * @import { Source } from './source.js'
- * @import { ChainView, DiskLayer, Extent, FileEntry, FileStat, Finding, Info, MissingParent, OpenedSummary, PartsTable, PublicFile, Unreadable, Writable } from './types.js'
+ * @import { ChainView, DiffReport, DiskLayer, Extent, FileEntry, FileStat, Finding, Info, MissingParent, OpenedSummary, PartsTable, PublicFile, Unreadable, Writable } from './types.js'
  */
 
 /**
@@ -331,6 +331,19 @@ export class VhdDisk {
    */
   owner(offset, { layer = 0 } = {}) {
     return this.ask('owner', [layer, offset]);
+  }
+
+  /**
+   * What a differencing disk changed, file by file (`vhd-viewer diff --from FROM --to TO --json`):
+   * layer `from` (older; default 1, the parent) against layer `to` (newer; default 0, the file
+   * opened). Runs in a Worker of its own, so that cancelling stops it at once.
+   * @param {{ from?: number, to?: number } & TaskOptions} [options]
+   * @returns {Promise<DiffReport>}
+   */
+  diff({ from = 1, to = 0, signal, onProgress } = {}) {
+    return this.engine.job(this.engine.given, [['chain', [this.chainIndex]], ['diff', [from, to]]], { signal, onProgress: (p) => onProgress?.(p.done, p.total) }).catch((e) => {
+      throw rethrown(e);
+    });
   }
 
   /** Ends its session in the Worker: stops what it was doing and frees its memory. */

@@ -55,6 +55,10 @@ const parts = {
   checkBody: $('check-body'),
   files: $('files-view'),
   filesLayer: $('files-layer'),
+  changes: $('changes-body'),
+  changesFrom: $('changes-from'),
+  changesTo: $('changes-to'),
+  changesRun: $('changes-run'),
   task: $('task'),
   taskLabel: $('task-label'),
   taskProgress: $('task-progress'),
@@ -63,7 +67,7 @@ const parts = {
 };
 
 /** @type {Record<string, string>} the page's section of each view the controller reveals */
-const SECTIONS = { structures: 'structures', bat: 'bat', provenance: 'provenance', closeup: 'closeup', hex: 'hex', findings: 'findings', files: 'volumes' };
+const SECTIONS = { structures: 'structures', bat: 'bat', provenance: 'provenance', closeup: 'closeup', hex: 'hex', findings: 'findings', files: 'volumes', changes: 'changes' };
 
 const viewer = new Viewer(parts, {
   state: (s) => {

@@ -88,6 +88,8 @@ export class CellMap {
     this.opts = opts;
     this.count = 0;
     this.cursor = -1;
+    /** @type {number[]} items outlined (a file's sectors, say) */
+    this.marked = [];
     this.lay = layout(0, 1, 1);
     /** @type {ImageData | null} */
     this.image = null;
@@ -213,11 +215,28 @@ export class CellMap {
     this.paint();
   }
 
-  /** Puts the cached image back and draws the cursor. */
+  /**
+   * Outlines the cells holding items `items` (none: nothing outlined).
+   * @param {number[]} items
+   */
+  mark(items) {
+    this.marked = items;
+    this.paint();
+  }
+
+  /** Puts the cached image back and draws the marks and the cursor. */
   paint() {
     if (!this.image) return;
     const ctx = this.context();
     ctx.putImageData(this.image, 0, 0);
+    if (this.marked.length) {
+      const { cell, cols, per } = this.lay;
+      ctx.lineWidth = 2;
+      ctx.strokeStyle = getComputedStyle(this.canvas).getPropertyValue('--marked') || '#fc0';
+      for (const c of new Set(this.marked.map((i) => Math.floor(i / per)))) {
+        ctx.strokeRect((c % cols) * cell, Math.floor(c / cols) * cell, Math.max(cell, 3), Math.max(cell, 3));
+      }
+    }
     if (this.cursor >= 0 && this.cursor < this.lay.cells) {
       const { cell, cols } = this.lay;
       const x = (this.cursor % cols) * cell;

@@ -15,6 +15,8 @@ import { CloseupView } from './views/closeup.js';
 import { showVirtualSector, showFileBytes } from './views/hex.js';
 import { renderFindings } from './views/findings.js';
 import { filesView } from './views/files.js';
+import { ChangesView } from './views/changes.js';
+import { download } from './save.js';
 
 /**
  * @import { DiskInput, VhdDisk } from './api.js'
@@ -31,6 +33,7 @@ import { filesView } from './views/files.js';
  *   hexAt: HTMLInputElement, hexPrev: HTMLButtonElement, hexNext: HTMLButtonElement, hexSource: HTMLElement, hexDump: HTMLElement,
  *   hexLayer?: HTMLSelectElement, hexModes?: HTMLInputElement[], hexAtLabel?: HTMLElement,
  *   findings: HTMLElement, checkRun: HTMLButtonElement, checkBody: HTMLElement, files: HTMLElement, filesLayer: HTMLSelectElement,
+ *   changes: HTMLElement, changesFrom: HTMLSelectElement, changesTo: HTMLSelectElement, changesRun: HTMLButtonElement,
  *   task: HTMLElement, taskLabel: HTMLElement, taskProgress: HTMLProgressElement, taskCount: HTMLElement, taskCancel: HTMLButtonElement }} Parts
  */
 
@@ -39,7 +42,7 @@ import { filesView } from './views/files.js';
  * @typedef {{
  *   state(s: 'idle' | 'loading' | 'ready' | 'error'): void,
  *   scanState(s: 'running' | 'done' | 'stopped' | null): void,
- *   reveal(view: 'structures' | 'bat' | 'provenance' | 'closeup' | 'hex' | 'findings' | 'files', el?: HTMLElement): void,
+ *   reveal(view: 'structures' | 'bat' | 'provenance' | 'closeup' | 'hex' | 'findings' | 'files' | 'changes', el?: HTMLElement): void,
  *   shown?(disk: VhdDisk): void,
  *   failed?(error: Error & { code?: string | null }): void,
  *   firstSector?(): number,
@@ -101,6 +104,10 @@ export class Viewer {
       if (this.disk) this.bat.show(this.disk, i, this.disk.names[i]);
     });
     $.filesLayer.addEventListener('change', () => this.showFiles());
+    this.changesView = new ChangesView($.changes, { onPick: (row) => this.pickChange(row), onSave: (blob, name) => download(blob, name) });
+    /** @type {{ disk: VhdDisk, from: number, to: number } | null} what the Changes view shows */
+    this.changed = null;
+    $.changesRun.addEventListener('click', () => this.compare());
     $.scan.addEventListener('click', () => this.scan());
     $.checkRun.addEventListener('click', () => this.check());
     $.taskCancel.addEventListener('click', () => this.taskCtrl?.abort(new DOMException('cancelled', 'AbortError')));
@@ -260,6 +267,18 @@ export class Viewer {
     this.files?.view.destroy();
     this.files = null;
     fill($.files, h('p', { class: 'empty' }, 'The partitions and files are read when this part is shown.'));
+    const layerOption = (/** @type {string} */ n, /** @type {number} */ i) => h('option', { value: i }, `${i === 0 ? 'the file opened' : `layer ${i}`}: ${n}`);
+    fill($.changesFrom, names.map(layerOption));
+    fill($.changesTo, names.map(layerOption));
+    $.changesFrom.value = String(Math.min(1, names.length - 1));
+    $.changesTo.value = '0';
+    $.changesRun.disabled = names.length < 2;
+    this.changed = null;
+    this.changesView.message(
+      names.length < 2
+        ? 'This disk has no parent: what a differencing disk changed is shown when one is given with its parent.'
+        : 'Compare a layer of the chain with an older one (by default the file opened with its parent) to see which files it added, deleted, modified or renamed, and where every byte it holds went.',
+    );
     this.selectLayer(0);
     renderFindings($.findings, info.all_findings, names, (layer, offset) => this.showPlace(layer, offset));
     fill($.checkBody);
@@ -354,6 +373,84 @@ export class Viewer {
     const span = Math.max(512, Math.min(len, d.chunkSize));
     await this.closeupView.show(this.ctx(), { start: Math.floor(offset / 512) * 512, len: span }).catch((e) => this.readFailed('Sectors', e));
     await this.hexShow({ mode: 'virtual', at: Math.floor(offset / 512) }, true);
+  }
+
+  // ------------------------------------------------------------ what a differencing disk changed
+
+  /** What the newer layer chosen changed over the older one, file by file; with progress and Stop. */
+  async compare() {
+    const d = this.disk;
+    if (!d) return;
+    const $ = this.$;
+    const from = Number($.changesFrom.value);
+    const to = Number($.changesTo.value);
+    if (from <= to) {
+      this.changesView.message('Choose an older layer (further down the chain) to compare the newer one with.', 'bad');
+      return;
+    }
+    if (d.missingParent && from === d.layerCount - 1) {
+      this.changesView.message(`The parent of ${d.names[from]} was not given: add it to compare.`, 'bad');
+      return;
+    }
+    $.changesRun.disabled = true;
+    this.changes('running');
+    /** @type {import('./types.js').DiffReport | undefined} */
+    const report = await this.runTask(`Comparing ${d.names[to]} with ${d.names[from]}`, (signal, progress) => d.diff({ from, to, signal, onProgress: (done, total) => progress(done, total) }));
+    if (d !== this.disk) return;
+    $.changesRun.disabled = false;
+    if (!report) {
+      this.changes('stopped');
+      return;
+    }
+    const what = `${d.names[to]}${to ? ` (layer ${to})` : ''} against ${d.names[from]} (layer ${from}): ${report.partitions.reduce((n, p) => n + p.changes.length, 0)} changes.`;
+    this.changesView.show(report, what, d.names[to].replace(/\.(a?vhdx?)$/i, ''));
+    this.changed = { disk: d, from, to };
+    this.changes('done');
+  }
+
+  /**
+   * For scripts and tests: `data-changes` is running, then done or stopped.
+   * @param {'running' | 'done' | 'stopped'} s
+   */
+  changes(s) {
+    this.$.changes.dataset.changes = s;
+  }
+
+  /**
+   * A changed file picked in the Changes view: its panel in the files view (as of the layer it
+   * is in: the older one for a deleted file) and its sectors outlined on the provenance map.
+   * @param {import('./views/changes.js').Row} row
+   */
+  async pickChange(row) {
+    const d = this.disk;
+    const c = this.changed;
+    if (!d || !c || c.disk !== d) return;
+    const gone = row.kind === 'deleted';
+    const deleted = gone || row.kind === 'transient';
+    const layer = gone ? c.from : c.to;
+    this.$.filesLayer.value = String(layer);
+    this.showFiles();
+    this.host.reveal('files');
+    const files = this.files;
+    if (!files) return;
+    try {
+      await files.view.ready;
+      const box = /** @type {HTMLInputElement | null} */ (this.$.files.querySelector('[data-action="deleted"]'));
+      if (box && box.checked !== deleted) {
+        box.checked = deleted;
+        box.dispatchEvent(new Event('change'));
+      }
+      await files.view.open(row.partition, row.path.slice(0, row.path.lastIndexOf('/')) || '/');
+      const open = /** @type {HTMLElement | null} */ (this.$.files.querySelector(`tr[data-path="${CSS.escape(row.path)}"] [data-action="open"]`));
+      open?.click();
+      const st = await d.stat(row.partition, row.path, { deleted, layer });
+      /** @type {[number, number][]} */
+      const ranges = [];
+      for (const r of st.runs ?? []) if (!r.sparse && r.disk_offset !== null) ranges.push([r.disk_offset, r.disk_offset + r.len]);
+      this.prov.mark(ranges);
+    } catch (e) {
+      this.readFailed(row.path, e);
+    }
   }
 
   // ------------------------------------------------------------ maps, close-up, scan, check

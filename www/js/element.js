@@ -4,7 +4,7 @@
 //
 // Attributes: `src` (the disk's URL, read with HTTP Range requests), `parent` (the URLs of its
 // parent, grandparent… separated by spaces, in any order: files are matched by the ids inside
-// them), `view` (the tab shown: summary, files, footer, chain, bat, bitmap, hex, findings), `views` (the
+// them), `view` (the tab shown: summary, files, changes, footer, chain, bat, bitmap, hex, findings), `views` (the
 // tabs offered, separated by spaces; all by default), `sector` (the virtual sector the hex tab
 // shows first). Without `src` it asks for files to be dropped on it or picked; files can be
 // dropped on it at any time. Each element is independent: its own files, work and cancellation.
@@ -37,6 +37,7 @@ import { startWorker } from './engine.js';
 export const VIEWS = [
   ['summary', 'Summary'],
   ['files', 'Files'],
+  ['changes', 'Changes'],
   ['footer', 'Footer and header'],
   ['chain', 'Chain'],
   ['bat', 'Block map'],
@@ -256,6 +257,10 @@ export class VhdViewerElement extends HTMLElement {
       checkBody: q('div', { class: 'check-body', 'aria-live': 'polite' }),
       files: q('div', { class: 'files-body' }),
       filesLayer: q('select', { 'aria-label': 'Disk as of' }),
+      changes: q('div', { class: 'changes-body' }),
+      changesFrom: q('select', { 'aria-label': 'Older layer' }),
+      changesTo: q('select', { 'aria-label': 'Newer layer' }),
+      changesRun: q('button', { type: 'button', 'data-action': 'diff' }, 'Compare'),
       task: q('div', { class: 'task', role: 'status', 'aria-live': 'polite', hidden: true }),
       taskLabel: q('span'),
       taskProgress: q('progress', { max: 1, value: 0 }),
@@ -273,6 +278,7 @@ export class VhdViewerElement extends HTMLElement {
       $.drop, p.messages, p.task, $.tabs,
       panel('summary', p.summary),
       panel('files', q('div', { class: 'controls' }, q('label', {}, 'Disk ', p.filesLayer)), p.files),
+      panel('changes', q('div', { class: 'controls' }, q('label', {}, 'Newer ', p.changesTo), q('label', {}, ' against older ', p.changesFrom), p.changesRun), p.changes),
       panel('footer', q('div', { class: 'controls' }, files, q('label', {}, $.explain, ' Show what each field means')), p.structures),
       panel('chain', p.fileList, p.chain),
       panel('bat', q('p', { class: 'lead' }, 'Where each block of the virtual disk is stored in the file: one square per block. Point at one for details, click it (or Enter) for its sectors.'),
@@ -285,7 +291,7 @@ export class VhdViewerElement extends HTMLElement {
     root.append($.frame);
 
     /** @type {Record<string, string>} the tab of each view the controller reveals */
-    const TABS = { structures: 'footer', bat: 'bat', provenance: 'bitmap', closeup: 'bitmap', hex: 'hex', findings: 'findings', files: 'files' };
+    const TABS = { structures: 'footer', bat: 'bat', provenance: 'bitmap', closeup: 'bitmap', hex: 'hex', findings: 'findings', files: 'files', changes: 'changes' };
     this.viewer = new Viewer(p, {
       state: (s) => {
         this.loading = s === 'loading';

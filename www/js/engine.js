@@ -79,6 +79,43 @@ export class Engine {
   }
 
   /**
+   * A Worker of its own for one long synchronous job (a diff: its reads block the Worker, so a
+   * cancel cannot reach it there). It opens the same inputs as `this` (`inputs`, as `open` was
+   * given them; sources kept here are shared), runs `calls` in order and is stopped when the last
+   * answers, or at once when `signal` aborts. Resolves the last call's answer.
+   * @param {WorkerInput[]} inputs
+   * @param {[method: string, args: unknown[]][]} calls
+   * @param {{ signal?: AbortSignal, onProgress?: (p: any) => void }} [options]
+   */
+  async job(inputs, calls, { signal, onProgress } = {}) {
+    const module = await compileWasm();
+    const worker = new Worker(workerUrl ?? new URL('./worker.js', import.meta.url), { type: workerType, name: 'vhd-viewer job' });
+    const job = new Engine(worker, this.sid);
+    job.proxied = this.proxied;
+    worker.onmessage = (e) => job.receive(e.data);
+    worker.onerror = (e) => {
+      e.preventDefault();
+      job.fail(new Error(`the viewer's worker stopped: ${e.message || 'it could not be started'}`));
+    };
+    worker.postMessage({ init: module });
+    const stop = () => {
+      job.fail(new DOMException('cancelled', 'AbortError'));
+      worker.terminate();
+    };
+    signal?.addEventListener('abort', stop, { once: true });
+    try {
+      signal?.throwIfAborted();
+      await job.call('open', [inputs], { signal });
+      let result;
+      for (const [i, [method, args]] of calls.entries()) result = await job.call(method, args, { signal, onProgress: i === calls.length - 1 ? onProgress : undefined });
+      return result;
+    } finally {
+      signal?.removeEventListener('abort', stop);
+      worker.terminate();
+    }
+  }
+
+  /**
    * @param {Worker} worker
    * @param {number} sid
    */
@@ -94,6 +131,8 @@ export class Engine {
     this.stats = [];
     /** @type {Error | null} */
     this.dead = null;
+    /** @type {WorkerInput[]} */
+    this.given = [];
   }
 
   /** @param {Error} e */
@@ -191,7 +230,8 @@ export class Engine {
    * @returns {WorkerInput[]}
    */
   inputs(inputs) {
-    return inputs.map((i) => {
+    /** @type {WorkerInput[]} */
+    const out = inputs.map((i) => {
       if ('url' in i && typeof i.url === 'string' && !('slice' in i)) return { url: i.url, name: i.name ?? null, headers: i.headers ? [...new Headers(i.headers)] : [] };
       if ('blob' in i && i.blob instanceof Blob && !('slice' in i)) {
         // Kept here too: WebKit cannot read a File in a Worker of a page opened from disk, and then
@@ -203,6 +243,9 @@ export class Engine {
       this.proxied.push(s);
       return { proxy: this.proxied.length - 1, byteLength: s.byteLength, name: s.name };
     });
+    /** What `open` was given, for jobs in Workers of their own. */
+    this.given = out;
+    return out;
   }
 
   /** Ends the session: stops what it was doing and frees its memory in the Worker. */

@@ -309,4 +309,25 @@ export class Session {
     }
     return v;
   }
+
+  /**
+   * What layers `to`..`from` - 1 of the chain changed over layer `from`, file by file (`vhd-viewer
+   * diff --from FROM --to TO --json`). Reads synchronously: run it in a Worker of its own.
+   * Progress `{ done, total }` (bytes compared, then one step per partition).
+   * @param {number} from
+   * @param {number} to
+   * @param {(p: { done: number, total: number }) => void} progress
+   */
+  diff(from, to, progress) {
+    let last = 0;
+    const report = this.wasm.diffLayers(this.core, (/** @type {number} */ layer, /** @type {number} */ offset, /** @type {number} */ len) => this.readSync(layer, offset, len), from, to, (/** @type {number} */ done, /** @type {number} */ total) => {
+      const now = performance.now();
+      if (now - last > 100 || done === total) {
+        last = now;
+        progress({ done, total });
+      }
+      return true;
+    });
+    return /** @type {import('./types.js').DiffReport} */ (normalize(report));
+  }
 }

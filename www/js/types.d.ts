@@ -242,6 +242,42 @@ export interface ViewContext {
   parentMissing: boolean;
 }
 
+/** One changed file of a diff (`vhd-viewer diff --json`). */
+export interface DiffChange {
+  path: string;
+  type: 'file' | 'dir' | 'symlink' | 'other';
+  kind: 'added' | 'deleted' | 'modified' | 'renamed' | 'metadata' | 'transient';
+  old_path: string | null;
+  content_changed: boolean;
+  size: number;
+  old_size: number;
+  bytes_held: number;
+  identical_bytes: number;
+  /** Why Windows changes it on every boot (pagefile, hive logs, ...), or null. */
+  noise: string | null;
+  /** A deleted FAT entry's name: whether all of it was recovered. */
+  name_complete?: boolean;
+}
+
+/** What a differencing disk changed, file by file (`vhd-viewer diff --json`, the core's diff::Report). */
+export interface DiffReport {
+  mode: 'chain' | 'unrelated';
+  held_bytes: number;
+  identical_bytes: number;
+  outside_partitions_bytes: number;
+  bytes_read: number;
+  partitions: {
+    index: number;
+    filesystem: string | null;
+    changes: DiffChange[];
+    filesystem_metadata: { name: string; bytes_held: number }[];
+    held: { files: number; filesystem_metadata: number; free_space: number };
+    held_bytes: number;
+    identical_bytes: number;
+    error?: string;
+  }[];
+}
+
 /** A file given, as the Worker describes it to the main thread (OpenedFile without the live objects). */
 export type PublicFile = Omit<OpenedFile, 'source' | 'blob' | 'wi'>;
 

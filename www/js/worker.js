@@ -163,6 +163,8 @@ const METHODS = {
   stat: (s, [k, partition, path, deleted]) => normalize(s.files(k).stat(partition, path, deleted)),
   readPath: (s, [k, partition, path, stream, deleted, offset, len]) => s.files(k).read(partition, path, stream, deleted, offset, len),
   owner: (s, [k, offset]) => normalize(s.files(k).owner(offset)),
+  // What layers `to`..`from` - 1 changed, file by file (a job in a Worker of its own: it blocks).
+  diff: (s, [from, to], c) => s.diff(from, to, c.progress),
 };
 
 /**

@@ -79,7 +79,25 @@ ol.findings { list-style: none; padding: 0; margin: 0.3rem 0; }
 .finding.info .sev { color: var(--accent); }
 .finding .where { grid-column: 2; font-size: 0.88em; color: var(--muted); }
 
+/* The Changes view: where the held bytes went, and the changed files. */
+.stack { display: flex; height: 1.6rem; border-radius: 4px; overflow: hidden; border: 1px solid var(--border); margin: 0.5rem 0 0.3rem; }
+.stack .seg { min-width: 2px; }
+ul.legend { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: 0.3rem 1rem; margin: 0.2rem 0 0.6rem; }
+ul.legend .swatch { display: inline-block; width: 0.9em; height: 0.9em; border-radius: 2px; margin-right: 0.35em; vertical-align: -0.1em; }
+table.changes { border-collapse: collapse; width: 100%; }
+table.changes th, table.changes td { text-align: left; padding: 0.2rem 0.5rem; border-bottom: 1px solid var(--border); vertical-align: top; overflow-wrap: anywhere; }
+table.changes th button { all: unset; cursor: pointer; font-weight: 600; }
+table.changes th button:focus-visible { outline: 2px solid var(--accent); }
+table.changes td:nth-child(n+3) { white-space: nowrap; font-variant-numeric: tabular-nums; }
+table.changes button.link { all: unset; cursor: pointer; color: var(--accent); text-decoration: underline; overflow-wrap: anywhere; }
+table.changes button.link:focus-visible { outline: 2px solid var(--accent); }
+table.changes tr.noise td { color: var(--muted); }
+
 @media (max-width: 640px) {
+  table.changes thead { display: none; }
+  table.changes, table.changes tbody, table.changes tr, table.changes td { display: block; }
+  table.changes tr { border-bottom: 1px solid var(--border); padding: 0.3rem 0; }
+  table.changes td { border: 0; padding: 0 0.2rem; white-space: normal !important; }
   /* The field tables reflow: each field a small card, its name first, offset and value under it,
      the raw bytes folded to two lines. */
   table.fields { display: block; overflow: visible; }

@@ -220,6 +220,19 @@ export class ProvenanceView {
   }
 
   /**
+   * Outlines the squares holding virtual byte ranges `ranges` ([start, end) pairs; none: clears).
+   * @param {[number, number][]} ranges
+   */
+  mark(ranges) {
+    /** @type {number[]} */
+    const cells = [];
+    for (const [start, end] of ranges) {
+      for (let c = Math.floor(start / this.cellSize); c < Math.ceil(end / this.cellSize) && cells.length < 1 << 20; c++) cells.push(c);
+    }
+    this.map.mark(cells);
+  }
+
+  /**
    * @param {number} first
    * @param {number | null} last
    */

@@ -1,0 +1,183 @@
+// The Changes view: what a differencing disk changed, file by file (the core's diff, the same
+// answer as `vhd-viewer diff --json`): a bar of where the child's bytes went, and a table of the
+// changed files that sorts and filters; a row picked is shown by the caller (its file panel, its
+// sectors on the provenance map). Exports the answer as JSON and the table as CSV.
+import { h, fill, cssColor } from '../dom.js';
+import { humanSize } from '../format.js';
+
+/** @import { DiffChange, DiffReport } from '../types.js' */
+
+/** The table's columns: [key, heading]. */
+const COLUMNS = /** @type {const} */ ([
+  ['kind', 'Change'],
+  ['path', 'Path'],
+  ['size', 'Size'],
+  ['bytes_held', 'Bytes held'],
+  ['identical_bytes', 'Identical to the parent'],
+]);
+
+/** Plain words for each kind of change. */
+const KIND_WORDS = {
+  added: 'added',
+  deleted: 'deleted',
+  modified: 'modified',
+  renamed: 'renamed',
+  metadata: 'times or attributes only',
+  transient: 'created and deleted meanwhile',
+};
+
+/** @typedef {DiffChange & { partition: number, filesystem: string | null }} Row */
+
+/**
+ * The rows of a report: every change of every partition.
+ * @param {DiffReport} report
+ * @returns {Row[]}
+ */
+export function changeRows(report) {
+  return report.partitions.flatMap((p) => p.changes.map((c) => ({ ...c, partition: p.index, filesystem: p.filesystem })));
+}
+
+/**
+ * The rows as CSV (RFC 4180: fields quoted where they need it).
+ * @param {Row[]} rows
+ */
+export function changesCsv(rows) {
+  /** @param {unknown} v */
+  const q = (v) => {
+    const s = v === null || v === undefined ? '' : String(v);
+    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  const keys = ['partition', 'filesystem', 'kind', 'type', 'path', 'old_path', 'content_changed', 'size', 'old_size', 'bytes_held', 'identical_bytes', 'noise'];
+  return [keys.join(','), ...rows.map((r) => keys.map((k) => q(/** @type {Record<string, unknown>} */ (/** @type {unknown} */ (r))[k])).join(','))].join('\r\n') + '\r\n';
+}
+
+/**
+ * Where the held bytes went, summed over the partitions: [label, bytes, css colour variable].
+ * @param {DiffReport} report
+ * @returns {[string, number, string][]}
+ */
+export function destinations(report) {
+  const sum = (/** @type {'files' | 'filesystem_metadata' | 'free_space'} */ k) => report.partitions.reduce((n, p) => n + (p.held?.[k] ?? 0), 0);
+  const parts = /** @type {[string, number, string][]} */ ([
+    ['files', sum('files'), '--layer-0'],
+    ['file-system structures', sum('filesystem_metadata'), '--layer-1'],
+    ['free space (data the file system freed)', sum('free_space'), '--layer-2'],
+    ['outside the partitions', report.outside_partitions_bytes, '--layer-3'],
+  ]);
+  const known = parts.reduce((n, [, b]) => n + b, 0);
+  if (report.held_bytes > known) parts.push(['elsewhere (partitions not read)', report.held_bytes - known, '--unalloc']);
+  return parts.filter(([, b]) => b > 0);
+}
+
+export class ChangesView {
+  /**
+   * @param {HTMLElement} root
+   * @param {{ onPick: (row: Row) => void, onSave: (blob: Blob, name: string) => void }} options
+   */
+  constructor(root, { onPick, onSave }) {
+    this.root = root;
+    this.onPick = onPick;
+    this.onSave = onSave;
+    /** @type {Row[]} */ this.rows = [];
+    /** @type {DiffReport | null} */ this.report = null;
+    this.sort = { key: 'bytes_held', asc: false };
+    this.filter = { text: '', kind: '' };
+    this.baseName = 'changes';
+  }
+
+  /**
+   * Says something instead of a report (before the first comparison, or why it failed).
+   * @param {string} text
+   * @param {string} [kind]
+   */
+  message(text, kind = 'empty') {
+    this.report = null;
+    fill(this.root, h('p', { class: kind }, text));
+    this.root.dataset.state = kind === 'empty' ? 'idle' : 'error';
+  }
+
+  /**
+   * Shows `report`, what layer `to` changed over layer `from` (`what` says it in words).
+   * @param {DiffReport} report
+   * @param {string} what
+   * @param {string} baseName for the files saved
+   */
+  show(report, what, baseName) {
+    this.report = report;
+    this.rows = changeRows(report);
+    this.baseName = baseName;
+    const el = this.root;
+    const total = Math.max(1, report.held_bytes);
+    const dest = destinations(report);
+    const bar = h('div', { class: 'stack', role: 'img', 'data-field': 'destinations', 'aria-label': `Where the ${humanSize(report.held_bytes)} the newer layers hold went: ${dest.map(([l, b]) => `${l} ${humanSize(b)}`).join(', ')}` },
+      dest.map(([label, bytes, color]) => h('span', { class: 'seg', title: `${label}: ${humanSize(bytes)}`, style: `flex-grow:${bytes / total};background:${cssColor(color, el)}` })));
+    const legend = h('ul', { class: 'legend' }, dest.map(([label, bytes, color]) =>
+      h('li', {}, h('span', { class: 'swatch', style: `background:${cssColor(color, el)}` }), `${label}: ${humanSize(bytes)} (${Math.round((bytes / total) * 100)} %)`)));
+    const identical = h('p', { 'data-field': 'identical' },
+      `${humanSize(report.identical_bytes)} of the ${humanSize(report.held_bytes)} held (${Math.round((report.identical_bytes / total) * 100)} %) are identical to what the older layer has there: written again unchanged. `,
+      `To answer, ${humanSize(report.bytes_read)} of the disks were read.`);
+    const errors = report.partitions.filter((p) => p.error).map((p) => h('p', { class: 'message warning' }, `Partition ${p.index}: ${p.error}`));
+    const textFilter = h('input', { type: 'search', placeholder: 'Filter by path', 'aria-label': 'Filter by path', 'data-action': 'filter', value: this.filter.text });
+    textFilter.addEventListener('input', () => {
+      this.filter.text = textFilter.value;
+      this.renderRows();
+    });
+    const kinds = [...new Set(this.rows.map((r) => r.kind))].sort();
+    const kindFilter = h('select', { 'aria-label': 'Kind of change', 'data-action': 'kind' }, h('option', { value: '' }, 'every kind'), kinds.map((k) => h('option', { value: k }, `${KIND_WORDS[k] ?? k} (${this.rows.filter((r) => r.kind === k).length})`)));
+    kindFilter.value = this.filter.kind;
+    kindFilter.addEventListener('change', () => {
+      this.filter.kind = kindFilter.value;
+      this.renderRows();
+    });
+    const saveJson = h('button', { type: 'button', 'data-action': 'save-json' }, 'Save as JSON');
+    saveJson.addEventListener('click', () => this.onSave(new Blob([JSON.stringify(report, null, 2) + '\n'], { type: 'application/json' }), `${this.baseName}.changes.json`));
+    const saveCsv = h('button', { type: 'button', 'data-action': 'save-csv' }, 'Save the table as CSV');
+    saveCsv.addEventListener('click', () => this.onSave(new Blob([changesCsv(this.rows)], { type: 'text/csv' }), `${this.baseName}.changes.csv`));
+    this.head = h('tr');
+    this.body = h('tbody');
+    this.count = h('p', { class: 'small', 'data-field': 'count', 'aria-live': 'polite' });
+    fill(el,
+      h('p', { 'data-field': 'what' }, what),
+      bar, legend, identical, errors,
+      h('div', { class: 'controls' }, textFilter, kindFilter, saveJson, saveCsv),
+      this.count,
+      h('div', { class: 'table-wrap' }, h('table', { class: 'changes' }, h('caption', { class: 'visually-hidden' }, 'Changed files; click a heading to sort, a path to see the file'), h('thead', {}, this.head), this.body)));
+    el.dataset.state = 'ready';
+    this.renderRows();
+  }
+
+  /** The table's rows, filtered and sorted. */
+  renderRows() {
+    const { key, asc } = this.sort;
+    fill(/** @type {HTMLElement} */ (this.head), COLUMNS.map(([k, label]) => {
+      const b = h('button', { type: 'button', 'data-action': 'sort', 'data-sort': k }, label, k === key ? (asc ? ' ▲' : ' ▼') : '');
+      b.addEventListener('click', () => {
+        this.sort = { key: k, asc: k === key ? !asc : k === 'path' || k === 'kind' };
+        this.renderRows();
+      });
+      return h('th', { scope: 'col', 'aria-sort': k === key ? (asc ? 'ascending' : 'descending') : 'none' }, b);
+    }));
+    const text = this.filter.text.toLowerCase();
+    const rows = this.rows
+      .filter((r) => (!this.filter.kind || r.kind === this.filter.kind) && (!text || r.path.toLowerCase().includes(text) || (r.old_path ?? '').toLowerCase().includes(text)))
+      .sort((a, b) => {
+        const x = /** @type {Record<string, unknown>} */ (/** @type {unknown} */ (a))[key];
+        const y = /** @type {Record<string, unknown>} */ (/** @type {unknown} */ (b))[key];
+        const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
+        return (asc ? c : -c) || a.path.localeCompare(b.path);
+      });
+    /** @type {HTMLElement} */ (this.count).textContent = `${rows.length} of ${this.rows.length} changes shown.`;
+    fill(/** @type {HTMLElement} */ (this.body), rows.slice(0, 5000).map((r) => {
+      const open = h('button', { type: 'button', class: 'link', 'data-action': 'pick' }, r.path);
+      open.addEventListener('click', () => this.onPick(r));
+      return h('tr', { 'data-path': r.path, 'data-kind': r.kind, 'data-partition': r.partition, class: r.noise ? 'noise' : '' },
+        h('td', {}, KIND_WORDS[r.kind] ?? r.kind, r.kind === 'renamed' && r.content_changed ? ' and modified' : ''),
+        h('td', {}, open, r.old_path && r.old_path !== r.path ? h('span', { class: 'small' }, ` (was ${r.old_path})`) : null,
+          r.noise ? h('span', { class: 'small noise-note' }, ` — ${r.noise}`) : null,
+          r.name_complete === false ? h('span', { class: 'small' }, ' — name partly recovered') : null),
+        h('td', { title: `${r.size} bytes` }, r.type === 'dir' ? '' : humanSize(r.size)),
+        h('td', { title: `${r.bytes_held} bytes`, 'data-field': 'bytes_held' }, humanSize(r.bytes_held)),
+        h('td', { title: `${r.identical_bytes} bytes` }, humanSize(r.identical_bytes)));
+    }));
+  }
+}
