@@ -78,21 +78,14 @@ const viewer = new Viewer(parts, {
     if (s) body.dataset.scan = s;
     else delete body.dataset.scan;
   },
+  filesAtOnce: true,
   reveal: (view, el) => (el ?? $(SECTIONS[view])).scrollIntoView({ behavior: 'smooth', block: el ? 'center' : 'start' }),
   shown: (disk) => {
     $('viewer').hidden = false;
     for (const id of ['export-raw', 'export-vhd']) /** @type {HTMLButtonElement} */ ($(id)).disabled = !!disk.missingParent;
     $('export-note').textContent = disk.missingParent ? 'The raw image needs the missing parent: add it to export the whole disk.' : '';
-    if (volumesInView) viewer.showFiles();
   },
 });
-
-// The files on the disk are read when their part of the page is in view (or comes into it).
-let volumesInView = false;
-new IntersectionObserver((seen) => {
-  volumesInView = seen[seen.length - 1].isIntersecting;
-  if (volumesInView) viewer.showFiles();
-}, { rootMargin: '200px' }).observe($('volumes'));
 
 /** What the page has read from the files given, and the disk shown: for users' scripts and the tests. */
 window.vhdViewer = {

@@ -46,6 +46,7 @@ import { download } from './save.js';
  *   shown?(disk: VhdDisk): void,
  *   failed?(error: Error & { code?: string | null }): void,
  *   firstSector?(): number,
+ *   filesAtOnce?: boolean,
  * }} Host
  */
 
@@ -103,7 +104,7 @@ export class Viewer {
       const i = Number($.batLayer.value);
       if (this.disk) this.bat.show(this.disk, i, this.disk.names[i]);
     });
-    $.filesLayer.addEventListener('change', () => this.showFiles());
+    $.filesLayer.addEventListener('change', () => void this.showFiles());
     this.changesView = new ChangesView($.changes, { onPick: (row) => this.pickChange(row), onSave: (blob, name) => download(blob, name) });
     /** @type {{ disk: VhdDisk, from: number, to: number } | null} what the Changes view shows */
     this.changed = null;
@@ -313,7 +314,12 @@ export class Viewer {
     }
     fill($.closeup, h('p', { class: 'empty' }, 'Click a square of the map above, or a block in the block map, to see its sectors and its sector bitmap here.'));
     const first = this.host.firstSector?.() ?? 0;
-    await Promise.all([maps, this.hexShow({ mode: 'virtual', at: Math.max(0, Math.min(first, Math.ceil(disk.size / 512) - 1)), layer: 0 })]);
+    await Promise.all([
+      maps,
+      this.hexShow({ mode: 'virtual', at: Math.max(0, Math.min(first, Math.ceil(disk.size / 512) - 1)), layer: 0 }),
+      // The page shows the files with everything else, before it says it is ready (so that nothing moves after).
+      this.host.filesAtOnce ? this.showFiles() : null,
+    ]);
     if (disk === this.disk) this.host.state('ready');
   }
 
@@ -337,14 +343,15 @@ export class Viewer {
 
   /**
    * The partitions, file systems and files of the disk, as of the layer chosen (the whole chain
-   * by default): read when shown (the page calls it when the part scrolls into view, the element
-   * when its tab is chosen), not when the files are opened.
+   * by default): the page shows them with everything else, the element when its tab is chosen.
+   * Resolves when the partitions are drawn and the first readable one listed.
+   * @returns {Promise<void>}
    */
-  showFiles() {
+  async showFiles() {
     const d = this.disk;
     if (!d || !d.names.length) return;
     const layer = Number(this.$.filesLayer.value) || 0;
-    if (this.files && this.files.disk === d && this.files.layer === layer) return;
+    if (this.files && this.files.disk === d && this.files.layer === layer) return this.files.view.ready.catch(() => {});
     this.files?.view.destroy();
     /** @type {import('./types.js').FilesApi} */
     const api = {
@@ -359,6 +366,9 @@ export class Viewer {
       layerNames: d.names.slice(layer),
     });
     this.files = { view, disk: d, layer };
+    return view.ready.catch(() => {
+      /* the view says why */
+    });
   }
 
   /**
@@ -429,7 +439,7 @@ export class Viewer {
     const deleted = gone || row.kind === 'transient';
     const layer = gone ? c.from : c.to;
     this.$.filesLayer.value = String(layer);
-    this.showFiles();
+    void this.showFiles();
     this.host.reveal('files');
     const files = this.files;
     if (!files) return;

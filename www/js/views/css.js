@@ -79,6 +79,10 @@ ol.findings { list-style: none; padding: 0; margin: 0.3rem 0; }
 .finding.info .sev { color: var(--accent); }
 .finding .where { grid-column: 2; font-size: 0.88em; color: var(--muted); }
 
+/* A control never wider than the screen (a chain's long file names in a select). */
+.controls label { max-width: 100%; }
+.controls select { max-width: 100%; min-width: 0; }
+
 /* The Changes view: where the held bytes went, and the changed files. */
 .stack { display: flex; height: 1.6rem; border-radius: 4px; overflow: hidden; border: 1px solid var(--border); margin: 0.5rem 0 0.3rem; }
 .stack .seg { min-width: 2px; }
