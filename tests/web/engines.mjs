@@ -294,6 +294,8 @@ class FirefoxPage extends CommonPage {
   async click(selector, { nth = 0 } = {}) {
     const el = (await this.page.$$(selector))[nth];
     if (!el) throw new Error(`firefox: no ${selector} number ${nth}`);
+    // In view at once (the page scrolls smoothly, and a click during the scroll lands elsewhere).
+    await el.evaluate((e) => e.scrollIntoView({ block: 'center', behavior: 'instant' }));
     await el.click();
   }
   async screenshot(path, { selector, fullPage = false } = {}) {
