@@ -38,9 +38,9 @@ pub mod writer;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 #[cfg(target_arch = "wasm32")]
-mod wasm_files;
-#[cfg(target_arch = "wasm32")]
 mod wasm_diff;
+#[cfg(target_arch = "wasm32")]
+mod wasm_files;
 
 pub use disk::{Disk, Extent, Source};
 pub use error::{Error, Result};

@@ -18,7 +18,13 @@ use crate::wasm_files::JsFile;
 /// gives layer `layer`'s file bytes; `progress(done, total)` is told how far it got, and stops
 /// the diff (error `cancelled`) by returning `false`.
 #[wasm_bindgen(js_name = diffLayers)]
-pub fn diff_layers(disk: &WasmDisk, read: js_sys::Function, from: usize, to: usize, progress: js_sys::Function) -> Result<JsValue, JsValue> {
+pub fn diff_layers(
+    disk: &WasmDisk,
+    read: js_sys::Function,
+    from: usize,
+    to: usize,
+    progress: js_sys::Function,
+) -> Result<JsValue, JsValue> {
     let d = disk.disk();
     let n = d.layers.len();
     if n < 2 {
@@ -32,8 +38,12 @@ pub fn diff_layers(disk: &WasmDisk, read: js_sys::Function, from: usize, to: usi
         ));
     }
     let bytes = Rc::new(Cell::new(0));
-    let files: Vec<JsFile> =
-        d.layers.iter().enumerate().map(|(i, l)| JsFile { read: read.clone(), layer: i as u32, len: l.file_len, bytes: bytes.clone() }).collect();
+    let files: Vec<JsFile> = d
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| JsFile { read: read.clone(), layer: i as u32, len: l.file_len, bytes: bytes.clone() })
+        .collect();
     let sources: Vec<&dyn ReadAt> = files.iter().map(|f| f as &dyn ReadAt).collect();
     let (pd, cd) = (d.cut(from).map_err(js_err)?, d.cut(to).map_err(js_err)?);
     let mut cr = DiskReader::new(&cd, sources[to..].to_vec()).map_err(js_err)?;
@@ -41,7 +51,10 @@ pub fn diff_layers(disk: &WasmDisk, read: js_sys::Function, from: usize, to: usi
     let pr = DiskReader::new(&pd, sources[from..].to_vec()).map_err(js_err)?;
     let mut tell = |done: u64, total: u64| -> bool {
         // A progress function that throws stops the diff as `false` does.
-        progress.call2(&JsValue::NULL, &JsValue::from_f64(done as f64), &JsValue::from_f64(total as f64)).map(|v| v.as_bool() != Some(false)).unwrap_or(false)
+        progress
+            .call2(&JsValue::NULL, &JsValue::from_f64(done as f64), &JsValue::from_f64(total as f64))
+            .map(|v| v.as_bool() != Some(false))
+            .unwrap_or(false)
     };
     let report = diff::diff(pr, cr, &held, Mode::Chain, &mut tell).map_err(js_err)?;
     to_js(&report)
