@@ -125,6 +125,7 @@ mod tests {
             bat_range: None,
             data_end: 0,
             findings: Vec::new(),
+            vhdx: None,
         }
     }
 

@@ -260,6 +260,7 @@ mod tests {
             bat_range: None,
             data_end: 1 << 20,
             findings: Vec::new(),
+            vhdx: None,
         }
     }
 

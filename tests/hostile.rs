@@ -687,7 +687,7 @@ fn describe(name: &str) -> &'static str {
     match name {
         "empty-file" => "a 0-byte file",
         "text-file" => "a text file renamed `.vhd`",
-        "vhdx-file" => "a VHDX file (signature `vhdxfile` at byte 0)",
+        "vhdx-file" => "a VHDX file cut short after 64 KiB (signature `vhdxfile` at byte 0)",
         "fixed-footer-missing" => "a fixed disk without its footer (cut short by 512 bytes)",
         "dynamic-footer-missing" => "a dynamic disk without its end footer",
         "dynamic-footer-cut-short" => "a dynamic disk cut short inside its end footer (200 bytes missing)",
