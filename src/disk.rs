@@ -190,7 +190,7 @@ impl Steps {
             .layers
             .iter()
             .map(|l| match &l.vhdx {
-                Some(v) => (0..v.payload_blocks).filter(|b| v.block(*b).0.has_data()).collect(),
+                Some(v) => (0..v.payload_blocks_in_bat()).filter(|b| v.block(*b).0.has_data()).collect(),
                 None => l.bat.iter().enumerate().filter(|(_, e)| **e != UNALLOCATED).map(|(i, _)| i as u64).collect(),
             })
             .collect();
@@ -624,8 +624,10 @@ fn plan_vhdx(
             kind @ (BlockRead::Below | BlockRead::Zero) => {
                 // This block and the following ones read the same way: one extent.
                 let mut end = block_stop;
+                let in_bat = v.payload_blocks_in_bat();
                 while end < stop && v.block_read(end / bs) == kind {
-                    end = (end + bs).min(stop);
+                    // Past the BAT's entries every block is not present: the rest in one step.
+                    end = if end / bs >= in_bat { stop } else { (end + bs).min(stop) };
                 }
                 if kind == BlockRead::Below && differencing {
                     work.push((li + 1, pos, end, spec));

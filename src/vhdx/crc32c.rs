@@ -23,11 +23,10 @@ const TABLE: [u32; 256] = {
 
 /// CRC-32C of `bytes`, with the four bytes at `zeroed_at` (the checksum field) taken as zero.
 pub fn crc32c_with_zeroed(bytes: &[u8], zeroed_at: usize) -> u32 {
-    let mut crc = !0u32;
-    for (i, b) in bytes.iter().enumerate() {
-        let b = if (zeroed_at..zeroed_at.saturating_add(4)).contains(&i) { 0 } else { *b };
-        crc = TABLE[((crc ^ u32::from(b)) & 0xff) as usize] ^ (crc >> 8);
-    }
+    let update = |crc: u32, part: &[u8]| part.iter().fold(crc, |c, b| TABLE[((c ^ u32::from(*b)) & 0xff) as usize] ^ (c >> 8));
+    let (head, rest) = bytes.split_at(zeroed_at.min(bytes.len()));
+    let (field, tail) = rest.split_at(rest.len().min(4));
+    let crc = update(update(update(!0u32, head), &[0u8; 4][..field.len()]), tail);
     !crc
 }
 

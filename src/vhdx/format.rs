@@ -502,11 +502,12 @@ impl ParentLocator {
 pub enum BlockState {
     /// 0 `PAYLOAD_BLOCK_NOT_PRESENT`: not in the file (zeros; a differencing disk's parent).
     NotPresent,
-    /// 1 `PAYLOAD_BLOCK_UNDEFINED`: contents undefined (read as zeros).
+    /// 1 `PAYLOAD_BLOCK_UNDEFINED`: contents undefined (read as zeros, in a differencing disk
+    /// too, as 7-Zip reads them; libvhdi reads the parent's data).
     Undefined,
     /// 2 `PAYLOAD_BLOCK_ZERO`: reads as zeros.
     Zero,
-    /// 3 `PAYLOAD_BLOCK_UNMAPPED`: unmapped by a trim (read as zeros).
+    /// 3 `PAYLOAD_BLOCK_UNMAPPED`: unmapped by a trim (read as zeros, as for undefined).
     Unmapped,
     /// 6 `PAYLOAD_BLOCK_FULLY_PRESENT`: every sector is in the file.
     FullyPresent,

@@ -171,8 +171,9 @@ impl Vhdx {
             },
             // Partially present in a disk without a parent: every sector is in the file.
             BlockState::PartiallyPresent => BlockRead::Data(offset),
+            // Only a block not present comes from the parent. Undefined, zero and unmapped
+            // blocks read as zeros, as 7-Zip reads them (libvhdi reads the parent's data there).
             BlockState::NotPresent if self.has_parent => BlockRead::Below,
-            BlockState::Undefined | BlockState::Unmapped if self.has_parent => BlockRead::Below,
             _ => BlockRead::Zero,
         }
     }
@@ -189,15 +190,25 @@ impl Vhdx {
         })
     }
 
+    /// Payload blocks whose entries are in the BAT read: the others are not present.
+    pub fn payload_blocks_in_bat(&self) -> u64 {
+        let n = self.bat.len() as u64;
+        (n - n / (self.chunk_ratio + 1)).min(self.payload_blocks)
+    }
+
     /// Payload blocks whose bytes are in the file (fully or partially present).
     pub fn allocated_blocks(&self) -> u64 {
-        (0..self.payload_blocks).filter(|b| self.block(*b).0.has_data()).count() as u64
+        (0..self.payload_blocks_in_bat()).filter(|b| self.block(*b).0.has_data()).count() as u64
     }
 
     /// Count of payload blocks in each state, in the order of [`BlockState`]'s variants.
     pub fn state_counts(&self) -> Vec<(BlockState, u64)> {
         let mut counts: Vec<(BlockState, u64)> = Vec::new();
-        for b in 0..self.payload_blocks {
+        let in_bat = self.payload_blocks_in_bat();
+        if in_bat < self.payload_blocks {
+            counts.push((BlockState::NotPresent, self.payload_blocks - in_bat));
+        }
+        for b in 0..in_bat {
             let s = self.block(b).0;
             match counts.iter_mut().find(|(k, _)| *k == s) {
                 Some((_, n)) => *n += 1,

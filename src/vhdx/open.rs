@@ -686,7 +686,7 @@ fn check_bat(v: &Vhdx, file_len: u64, findings: &mut Vec<Finding>) {
         }
     }
     if v.has_parent {
-        for b in 0..v.payload_blocks {
+        for b in 0..v.payload_blocks_in_bat() {
             if v.block(b).0 == BlockState::PartiallyPresent && v.bitmap_range(b).is_none() {
                 note(
                     4,
