@@ -466,3 +466,22 @@ fn writer_kinds_are_what_info_says() {
         assert_eq!(l.format(), "vhdx");
     }
 }
+
+#[test]
+fn convert_writes_a_vhdx_disk_as_a_vhd_and_the_vhd_rewriters_refuse_vhdx() {
+    let dir = scratch("vhdx-convert");
+    let (want, _) = chain(&dir, 512, false);
+    let grand = dir.join("grand.vhdx");
+    let out = dir.join("merged.vhd");
+    run_ok(Command::new(bin()).args(["convert", grand.to_str().unwrap(), out.to_str().unwrap()]));
+    assert_same_bytes("the chain merged into a VHD", &viewer_cat(&out, &[]), &want);
+    assert_same_bytes("the merged VHD read by qemu-img", &qemu_raw(&out), &want);
+    for cmd in ["compact", "repair"] {
+        let o = cli(&[cmd, grand.to_str().unwrap(), dir.join("x.vhd").to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{cmd}");
+        assert!(stderr(&o).contains("is a VHDX file"), "{cmd}: {}", stderr(&o));
+    }
+    let o = cli(&["relink", grand.to_str().unwrap(), dir.join("x.vhd").to_str().unwrap(), "--parent", out.to_str().unwrap()]);
+    assert!(stderr(&o).contains("is a VHDX file"), "relink: {}", stderr(&o));
+    assert!(!dir.join("x.vhd").exists());
+}

@@ -42,7 +42,7 @@ fn choose_header(headers: &[Located<Header>], findings: &mut Vec<Finding>) -> Re
         if &h.value.signature != b"head" {
             format!("no signature \"head\" (found \"{}\")", crate::error::show_bytes(&h.value.signature))
         } else {
-            format!("its CRC-32C is wrong (stored {:#010x}, computed {:#010x})", h.value.checksum, h.value.computed_checksum)
+            format!("a wrong CRC-32C (stored {:#010x}, computed {:#010x})", h.value.checksum, h.value.computed_checksum)
         }
     };
     let current = match (valid[0], valid[1]) {
@@ -65,7 +65,7 @@ fn choose_header(headers: &[Located<Header>], findings: &mut Vec<Finding>) -> Re
                 "vhdx-header-invalid",
                 headers[bad].offset,
                 format!(
-                    "header {} at {:#x} is not valid: {}; header {} (sequence number {}) is current. A write interrupted while updating a header leaves this; the next writer repairs it",
+                    "header {} at {:#x} is not valid: it has {}; header {} (sequence number {}) is current. A write interrupted while updating a header leaves this; the next writer repairs it",
                     bad + 1,
                     headers[bad].offset,
                     why(&headers[bad]),
@@ -119,9 +119,9 @@ fn choose_region_table(tables: &[Located<RegionTable>], findings: &mut Vec<Findi
         if &t.value.signature != b"regi" {
             format!("no signature \"regi\" (found \"{}\")", crate::error::show_bytes(&t.value.signature))
         } else if t.value.checksum != t.value.computed_checksum {
-            format!("its CRC-32C is wrong (stored {:#010x}, computed {:#010x})", t.value.checksum, t.value.computed_checksum)
+            format!("a wrong CRC-32C (stored {:#010x}, computed {:#010x})", t.value.checksum, t.value.computed_checksum)
         } else {
-            format!("its entry count {} is more than the 2047 allowed", t.value.entry_count)
+            format!("an entry count of {}, more than the 2047 allowed", t.value.entry_count)
         }
     };
     let current = match (tables[0].value.valid(), tables[1].value.valid()) {
@@ -147,7 +147,7 @@ fn choose_region_table(tables: &[Located<RegionTable>], findings: &mut Vec<Findi
             "vhdx-region-table-invalid",
             tables[other].offset,
             format!(
-                "region table {} at {:#x} is not valid: {}; region table {} is read",
+                "region table {} at {:#x} is not valid: it has {}; region table {} is read",
                 other + 1,
                 tables[other].offset,
                 why(&tables[other]),
