@@ -251,8 +251,7 @@ fn link_vhdx(i: usize, child: &Layer, parent: &Layer, force: bool, findings: &mu
     let at = c.parent_locator.as_ref().map_or(c.metadata_table.offset, |l| l.offset);
     let got = p.data_write_guid();
     let (linkage, linkage2) = c.parent_linkage();
-    if linkage == Some(got) {
-    } else if linkage2 == Some(got) {
+    if linkage != Some(got) && linkage2 == Some(got) {
         findings.push(Finding {
             layer: i,
             ..Finding::info(
@@ -261,7 +260,7 @@ fn link_vhdx(i: usize, child: &Layer, parent: &Layer, force: bool, findings: &mu
                 format!("the parent's DataWriteGuid {got} is the child's parent_linkage2, the id the parent had before a write that was interrupted: accepted, as the spec allows"),
             )
         });
-    } else {
+    } else if linkage != Some(got) {
         let want = linkage.map_or_else(|| "no id".to_string(), |g| g.to_string());
         let msg = format!(
             "layer {i} names its parent by DataWriteGuid {want} (parent_linkage in its parent locator at byte {at:#x}), but the file given as its parent has DataWriteGuid {got}: the parent's data was changed after the child was made (or it is another disk), so the child's sectors may not fit it"

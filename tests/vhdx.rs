@@ -485,3 +485,49 @@ fn convert_writes_a_vhdx_disk_as_a_vhd_and_the_vhd_rewriters_refuse_vhdx() {
     assert!(stderr(&o).contains("is a VHDX file"), "relink: {}", stderr(&o));
     assert!(!dir.join("x.vhd").exists());
 }
+
+/// The page's map (`provenance`): the estimate from the BATs, then the exact scan reading the
+/// sector bitmaps, equal cell by cell to the masks of the planned extents.
+#[test]
+fn the_provenance_map_of_a_vhdx_chain_is_exact() {
+    use vhd_viewer::disk::BitmapCache;
+    use vhd_viewer::provenance::{mask_of, Scan, Step, ESTIMATE};
+    let dir = scratch("vhdx-provenance");
+    let _ = chain(&dir, 512, true);
+    let files: Vec<Vec<u8>> = ["grand.vhdx", "child.vhdx", "base.vhdx"].iter().map(|n| std::fs::read(dir.join(n)).unwrap()).collect();
+    let disk = Disk::new(files.iter().map(|f| open_layer(f).unwrap()).collect(), false).unwrap();
+    let cell = 256 << 10;
+    let mut scan = Scan::new(&disk, cell).unwrap();
+    let mut cache = BitmapCache::new(200);
+    loop {
+        match scan.step(&disk, &cache, 64, 32) {
+            Step::Done => break,
+            Step::Progress { .. } => {}
+            Step::Need(reqs) => {
+                for r in reqs {
+                    let at = r.range.offset as usize;
+                    cache.insert(r.layer, r.block, files[r.layer][at..at + r.range.len as usize].to_vec());
+                }
+            }
+        }
+    }
+    let sources: Vec<&dyn ReadAt> = files.iter().map(|f| f as &dyn ReadAt).collect();
+    let mut reader = DiskReader::new(&disk, sources).unwrap();
+    for (i, m) in scan.masks().iter().enumerate() {
+        assert_eq!(m & ESTIMATE, 0, "cell {i} left an estimate");
+        let extents = reader.plan(i as u64 * cell, cell).unwrap();
+        assert_eq!(*m, mask_of(&extents), "cell {i}");
+    }
+}
+
+/// The page sorts dropped files into chains by id: a VHDX child names its parent by
+/// `parent_linkage`, the parent's `DataWriteGuid`.
+#[test]
+fn dropped_vhdx_files_sort_into_their_chain() {
+    let dir = scratch("vhdx-arrange");
+    let _ = chain(&dir, 512, false);
+    let layers: Vec<_> =
+        ["base.vhdx", "grand.vhdx", "child.vhdx"].iter().map(|n| open_layer(&std::fs::read(dir.join(n)).unwrap()).unwrap()).collect();
+    let a = vhd_viewer::chains::arrange(&layers.iter().collect::<Vec<_>>());
+    assert_eq!(a.chains, vec![vec![1, 2, 0]]);
+}
