@@ -531,3 +531,25 @@ fn dropped_vhdx_files_sort_into_their_chain() {
     let a = vhd_viewer::chains::arrange(&layers.iter().collect::<Vec<_>>());
     assert_eq!(a.chains, vec![vec![1, 2, 0]]);
 }
+
+/// `check` reads the sector bitmap of every partially present block: one that marks no sector
+/// present is reported (the block reads from the parent), and reading follows the bitmap.
+#[test]
+fn check_reads_the_sector_bitmaps_of_partially_present_blocks() {
+    let dir = scratch("vhdx-check");
+    let (_, [base, _, _]) = chain(&dir, 512, false);
+    let child = dir.join("child.vhdx");
+    let o = cli(&["check", child.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let mut bytes = std::fs::read(&child).unwrap();
+    let layer = open_layer(&bytes).unwrap();
+    let r = layer.vhdx.as_ref().unwrap().bitmap_range(0).unwrap();
+    bytes[r.offset as usize..r.end() as usize].fill(0);
+    write_atomic(&child, &bytes);
+    let o = cli(&["check", "--json", child.to_str().unwrap()]);
+    let f: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let hit = f.as_array().unwrap().iter().find(|f| f["code"] == "vhdx-bitmap-uniform").unwrap_or_else(|| panic!("{f}"));
+    assert_eq!(hit["offset"], r.offset);
+    let first = viewer_cat(&child, &["--length", "1M"]);
+    assert_same_bytes("block 0 from the parent", &first, &model(&base, None)[..MIB as usize]);
+}
