@@ -435,7 +435,7 @@ pub fn info(disk: &Disk, files: &[String]) -> Info {
                         Some(v) => v.data_write_guid().to_string(),
                         None => l.footer.value.unique_id.to_string(),
                     },
-                    parent_verified: parent.as_ref().map(|(p, _)| disk.layers.get(i + 1).is_some_and(|n| n.link_id() == *p)),
+                    parent_verified: parent.as_ref().map(|_| disk.layers.get(i + 1).is_some_and(|n| l.parent_matches(n))),
                     parent_unique_id: parent.map(|(_, shown)| shown),
                     allocated_blocks: l.allocated_blocks(),
                 }

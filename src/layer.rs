@@ -1007,6 +1007,19 @@ impl Layer {
         }
     }
 
+    /// True when `parent` is the disk this differencing disk names as its parent (for a VHDX,
+    /// by `parent_linkage` or `parent_linkage2`).
+    pub fn parent_matches(&self, parent: &Layer) -> bool {
+        let id = parent.link_id();
+        match &self.vhdx {
+            Some(v) => {
+                let (a, b) = v.parent_linkage();
+                self.disk_type() == DiskType::Differencing && (a.map(|g| g.0) == Some(id) || b.map(|g| g.0) == Some(id))
+            }
+            None => self.parent_link().is_some_and(|(p, _)| p == id),
+        }
+    }
+
     /// The disk's type.
     pub fn disk_type(&self) -> DiskType {
         self.footer.value.disk_type

@@ -553,3 +553,30 @@ fn check_reads_the_sector_bitmaps_of_partially_present_blocks() {
     let first = viewer_cat(&child, &["--length", "1M"]);
     assert_same_bytes("block 0 from the parent", &first, &model(&base, None)[..MIB as usize]);
 }
+
+/// The parent is found by the file name of `absolute_win32_path` when `relative_path` leads
+/// nowhere, and `parent_linkage2` is accepted, with a finding, when `parent_linkage` is not the
+/// parent's id.
+#[test]
+fn absolute_path_fallback_and_parent_linkage2() {
+    let dir = scratch("vhdx-locator");
+    let mut base = VhdxBuilder::new(4 * MIB).write(0, &pattern(4096, 60));
+    base.data_write_guid = Guid([0x42; 16]);
+    write_file(&dir, "parent.vhdx", &base.build());
+    let mut child = VhdxBuilder::new(4 * MIB).write(MIB, &pattern(512, 61));
+    child.data_write_guid = Guid([0x43; 16]);
+    child.kind = Kind::Differencing {
+        locator: vec![
+            ("parent_linkage".into(), format!("{{{}}}", Guid([0x99; 16]))),
+            ("parent_linkage2".into(), format!("{{{}}}", base.data_write_guid)),
+            ("relative_path".into(), ".\\gone\\parent.vhdx".into()),
+            ("absolute_win32_path".into(), "D:\\VMs\\parent.vhdx".into()),
+        ],
+    };
+    let c = write_file(&dir, "child.vhdx", &child.build());
+    let info = viewer_info(&c, &[]);
+    assert_eq!(info["chain"].as_array().unwrap().len(), 2, "{}", info["chain"]);
+    assert_eq!(info["chain"][0]["parent_verified"], true, "{}", info["chain"]);
+    assert!(info["all_findings"].to_string().contains("vhdx-parent-linkage2"), "{}", info["all_findings"]);
+    assert_same_bytes("child over its parent", &viewer_cat(&c, &[]), &model(&child, Some(&model(&base, None))));
+}

@@ -167,7 +167,6 @@ fn candidates(child: &Layer, child_path: &Path) -> Vec<PathBuf> {
 /// The first candidate that exists and whose unique id is the one the child names; failing
 /// that, the first that exists (the unique id check then reports the mismatch).
 fn find_parent(child: &Layer, child_path: &Path) -> Option<PathBuf> {
-    let want = child.parent_link().map(|(id, _)| id);
     let existing: Vec<PathBuf> = candidates(child, child_path).into_iter().filter(|p| p.is_file()).collect();
-    existing.iter().find(|p| open_file(p).is_ok_and(|(_, l)| Some(l.link_id()) == want)).or(existing.first()).cloned()
+    existing.iter().find(|p| open_file(p).is_ok_and(|(_, l)| child.parent_matches(&l))).or(existing.first()).cloned()
 }
