@@ -245,6 +245,27 @@ pub fn open<'a>(file_len: u64, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> 
     let metadata_region = region(table, REGION_METADATA, "metadata region", file_len, &mut findings)?;
     let h = headers[current_header].value.clone();
     let hat = |o: usize| headers[current_header].offset + o as u64;
+    // The regions must not overlap each other, the log or the first MiB.
+    let places = [
+        ("header section", ByteRange::new(0, MIB)),
+        ("log", ByteRange::new(h.log_offset, u64::from(h.log_length))),
+        ("BAT region", ByteRange::new(bat_region.file_offset, u64::from(bat_region.length))),
+        ("metadata region", ByteRange::new(metadata_region.file_offset, u64::from(metadata_region.length))),
+    ];
+    for (i, (a, ra)) in places.iter().enumerate() {
+        for (b, rb) in &places[i + 1..] {
+            if ra.overlaps(rb) {
+                findings.push(Finding::error(
+                    "vhdx-regions-overlap",
+                    rb.offset,
+                    format!(
+                        "the {b} at {:#x} ({} bytes) overlaps the {a} at {:#x} ({} bytes): writing one damages the other",
+                        rb.offset, rb.len, ra.offset, ra.len
+                    ),
+                ));
+            }
+        }
+    }
 
     // Round 2: the metadata region and, when the disk was not closed cleanly, the log.
     let meta_len = u64::from(metadata_region.length);
