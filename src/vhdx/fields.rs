@@ -355,9 +355,11 @@ pub fn structures(v: &Vhdx) -> Vec<Structure> {
                     r.row((18, 2), "key_value_count", "KeyValueCount", le16(b, 18).to_string(), "key/value entries that follow", true),
                 ];
                 if let Some(l) = &v.parent_locator {
+                    // Offsets past the item are shown clamped to its end, with no raw bytes.
+                    let at = |o: u32| usize::try_from(o).unwrap_or(usize::MAX).min(b.len());
                     for e in &l.value.entries {
                         f.push(r.row(
-                            (e.key_offset as usize, usize::from(e.key_length)),
+                            (at(e.key_offset), usize::from(e.key_length)),
                             "locator_key",
                             "Key",
                             format!("\"{}\"", e.key),
@@ -365,7 +367,7 @@ pub fn structures(v: &Vhdx) -> Vec<Structure> {
                             e.valid,
                         ));
                         f.push(r.row(
-                            (e.value_offset as usize, usize::from(e.value_length)),
+                            (at(e.value_offset), usize::from(e.value_length)),
                             "locator_value",
                             "Value",
                             format!("\"{}\"", e.value),
@@ -493,7 +495,12 @@ pub fn bat_rows(v: &Vhdx, first_entry: u64, count: u64) -> Vec<Field> {
             let (name, value) = if is_bitmap {
                 (
                     "Sector bitmap block",
-                    format!("chunk {}: {} at {:#x}", i / (v.chunk_ratio + 1), if state == 6 { "present" } else { "not present" }, mb * MIB),
+                    format!(
+                        "chunk {}: {} at {:#x}",
+                        i / (v.chunk_ratio + 1),
+                        if state == 6 { "present" } else { "not present" },
+                        mb.saturating_mul(MIB)
+                    ),
                 )
             } else {
                 let s = BlockState::from_bits(state);
@@ -503,7 +510,7 @@ pub fn bat_rows(v: &Vhdx, first_entry: u64, count: u64) -> Vec<Field> {
                         "block {}: {} ({state}){}",
                         i - i / (v.chunk_ratio + 1),
                         s.name(),
-                        if s.has_data() { format!(" at {:#x}", mb * MIB) } else { String::new() }
+                        if s.has_data() { format!(" at {:#x}", mb.saturating_mul(MIB)) } else { String::new() }
                     ),
                 )
             };

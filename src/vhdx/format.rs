@@ -479,8 +479,8 @@ impl ParentLocator {
                 let (key_offset, value_offset, key_length, value_length) =
                     (le32(b, at), le32(b, at + 4), le16(b, at + 8), le16(b, at + 10));
                 let text = |off: u32, len: u16| {
-                    let start = off as usize;
-                    b.get(start..start + usize::from(len)).map(utf16le).unwrap_or((String::new(), false))
+                    let start = usize::try_from(off).unwrap_or(usize::MAX);
+                    start.checked_add(usize::from(len)).and_then(|end| b.get(start..end)).map(utf16le).unwrap_or((String::new(), false))
                 };
                 let (key, kv) = text(key_offset, key_length);
                 let (value, vv) = text(value_offset, value_length);

@@ -48,8 +48,14 @@ struct Entry {
     writes: Vec<(u64, Write)>,
 }
 
-/// Decodes and verifies the entry at log offset `at`; `Err` says why it is not a valid entry.
-fn entry_at(log: &[u8], at: u64, log_guid: Guid) -> Result<Entry, String> {
+/// Bytes of entries a replay may read and checksum, as a multiple of the log's length: a log
+/// of entries that claim to be as long as the log itself, one every 4 KiB, would otherwise take
+/// time in proportion to the square of its length.
+const WORK_PER_LOG_BYTE: u64 = 8;
+
+/// Decodes and verifies the entry at log offset `at`, counting the bytes it reads in `work`;
+/// `Err` says why it is not a valid entry.
+fn entry_at(log: &[u8], at: u64, log_guid: Guid, work: &std::cell::Cell<u64>) -> Result<Entry, String> {
     let head = circ(log, at, 64).ok_or("the log is shorter than an entry header")?;
     let h = LogEntryHeader::parse(&head);
     if &h.signature != b"loge" {
@@ -61,6 +67,10 @@ fn entry_at(log: &[u8], at: u64, log_guid: Guid) -> Result<Entry, String> {
     }
     if h.log_guid != log_guid {
         return Err(format!("its log GUID {} is not the header's {log_guid}", h.log_guid));
+    }
+    work.set(work.get() + len);
+    if work.get() > WORK_PER_LOG_BYTE * log.len() as u64 + (1 << 20) {
+        return Err("the log's entries overlap too much to be verified (each claims much of the log)".into());
     }
     let bytes = circ(log, at, len).ok_or("entry longer than the log")?;
     let crc = crc32c_with_zeroed(&bytes, log_off::CHECKSUM);
@@ -115,15 +125,17 @@ pub fn replay(log: &[u8], log_offset: u64, log_guid: Guid) -> Result<Replay, (u6
     // The entry with the largest sequence number is the head of the active sequence.
     let mut head: Option<Entry> = None;
     let mut first_error: Option<(u64, String)> = None;
+    let work = std::cell::Cell::new(0u64);
     let mut at = 0u64;
     while at < log.len() as u64 {
         if log.get(at as usize..at as usize + 4) == Some(b"loge") {
-            match entry_at(log, at, log_guid) {
+            match entry_at(log, at, log_guid, &work) {
                 Ok(e) => {
                     if head.as_ref().map_or(true, |h| e.header.sequence_number > h.header.sequence_number) {
                         head = Some(e);
                     }
                 }
+                Err(why) if work.get() > WORK_PER_LOG_BYTE * log.len() as u64 + (1 << 20) => return Err((log_offset + at, why)),
                 Err(why) => {
                     first_error.get_or_insert((at, why));
                 }
@@ -139,7 +151,7 @@ pub fn replay(log: &[u8], log_offset: u64, log_guid: Guid) -> Result<Replay, (u6
     let mut pos = u64::from(head.header.tail);
     let mut expect: Option<u64> = None;
     for _ in 0..=(log.len() as u64 / LOG_SECTOR) {
-        let e = entry_at(log, pos, log_guid)
+        let e = entry_at(log, pos, log_guid, &work)
             .map_err(|why| (log_offset + pos % log.len() as u64, format!("the active sequence breaks: {why}")))?;
         if let Some(x) = expect {
             if e.header.sequence_number != x {
@@ -163,4 +175,36 @@ pub fn replay(log: &[u8], log_offset: u64, log_guid: Guid) -> Result<Replay, (u6
         }
     }
     Err((log_offset + u64::from(head.header.tail), "the active sequence does not end at its head entry".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A log whose every 4 KiB holds an entry header claiming the whole log: refused after a
+    /// bounded amount of work, not after 256 checksums of 1 MiB each.
+    #[test]
+    fn overlapping_entries_are_refused_in_bounded_work() {
+        let guid = Guid([7; 16]);
+        let mut log = vec![0u8; 1 << 20];
+        for at in (0..log.len()).step_by(4096) {
+            log[at..at + 4].copy_from_slice(b"loge");
+            log[at + 8..at + 12].copy_from_slice(&(1u32 << 20).to_le_bytes());
+            log[at + 32..at + 48].copy_from_slice(&guid.0);
+        }
+        let err = replay(&log, 1 << 20, guid).unwrap_err();
+        assert!(err.1.contains("overlap too much"), "{err:?}");
+    }
+
+    /// The writer's log replays into the sectors it was given.
+    #[test]
+    fn the_writers_log_replays() {
+        let guid = Guid([9; 16]);
+        let sectors = vec![(3u64 << 20, vec![5u8; 4096]), ((3u64 << 20) + 4096, (0..4096).map(|i| i as u8).collect())];
+        let log = crate::vhdx::writer::write_log(&sectors, guid, 8 << 20);
+        let r = replay(&log, 1 << 20, guid).unwrap();
+        assert_eq!(r.entries.len(), 2);
+        let got: Vec<(u64, Write)> = r.writes;
+        assert_eq!(got, sectors.into_iter().map(|(o, s)| (o, Write::Data(s))).collect::<Vec<_>>());
+    }
 }
