@@ -580,3 +580,18 @@ fn absolute_path_fallback_and_parent_linkage2() {
     assert!(info["all_findings"].to_string().contains("vhdx-parent-linkage2"), "{}", info["all_findings"]);
     assert_same_bytes("child over its parent", &viewer_cat(&c, &[]), &model(&child, Some(&model(&base, None))));
 }
+
+/// Found by the `vhdx_metadata` fuzz target: a metadata entry of length 0 whose offset lies past
+/// the metadata region panicked (an empty slice taken at an offset past the end).
+#[test]
+fn fuzz_regression_empty_metadata_item_far_away() {
+    let mut b = VhdxBuilder::new(2 * MIB).write(0, &[1; 512]).build();
+    // A sixth entry: an unknown item, length 0, at offset 0xffff_0000.
+    let m = 2 * MIB as usize;
+    b[m + 10..m + 12].copy_from_slice(&6u16.to_le_bytes());
+    let e = m + 32 + 5 * 32;
+    b[e..e + 16].copy_from_slice(&[0x77; 16]);
+    b[e + 16..e + 20].copy_from_slice(&0xffff_0000u32.to_le_bytes());
+    let layer = open_layer(&b).unwrap();
+    assert_eq!(layer.vhdx.as_ref().unwrap().items.len(), 6);
+}

@@ -317,7 +317,7 @@ pub mod vhdx_at {
 
 /// Sets the CRC-32C at `crc_at` (relative to `at`) of the `len` bytes at `at`.
 pub fn fix_vhdx_crc(file: &mut [u8], at: usize, len: usize, crc_at: usize) {
-    let Some(s) = file.get_mut(at..at + len) else { return };
+    let Some(s) = file.get_mut(at..at + len).filter(|s| s.len() >= crc_at + 4) else { return };
     let crc = vhd_viewer::vhdx::crc32c::crc32c_with_zeroed(s, crc_at);
     s[crc_at..crc_at + 4].copy_from_slice(&crc.to_le_bytes());
 }

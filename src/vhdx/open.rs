@@ -388,7 +388,8 @@ pub fn open<'a>(file_len: u64, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> 
                 format!("metadata item {} is marked required but is not one this viewer (or the spec) knows", e.item_id),
             ));
         }
-        let bytes = if inside { meta[start as usize..(start + len) as usize].to_vec() } else { Vec::new() };
+        // (An empty item may name any offset: nothing of it is read.)
+        let bytes = if inside && len > 0 { meta[start as usize..(start + len) as usize].to_vec() } else { Vec::new() };
         items.push(super::Item { entry: *e, offset: meta_range.offset + start, bytes });
     }
     let item = |id: format::Guid| items.iter().find(|i| i.entry.item_id == id);
