@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
         }
         file
     };
-    let base = vhdx_base().build();
-    exercise(&[splice(vhdx_child().build()), base.clone()]);
-    exercise(&[splice(base)]);
+    let [base, child, _] = vhdx_files();
+    exercise(&[splice(child.clone()), base.clone()]);
+    exercise(&[splice(base.clone())]);
 });

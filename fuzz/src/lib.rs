@@ -301,6 +301,13 @@ pub fn vhdx_dirty() -> vhd_viewer::vhdx::writer::VhdxBuilder {
     b
 }
 
+/// [`vhdx_base`], [`vhdx_child`] and [`vhdx_dirty`] built once (each is a few MiB: building
+/// them for every input would take most of a fuzz target's time).
+pub fn vhdx_files() -> &'static [Vec<u8>; 3] {
+    static FILES: std::sync::OnceLock<[Vec<u8>; 3]> = std::sync::OnceLock::new();
+    FILES.get_or_init(|| [vhdx_base().build(), vhdx_child().build(), vhdx_dirty().build()])
+}
+
 /// Offsets inside the VHDX writer's files.
 pub mod vhdx_at {
     /// Header 1 (header 2 follows 64 KiB later).
