@@ -39,8 +39,12 @@ pub fn split_piece_note(name: &str) -> String {
     }
 }
 
-/// The parent unique id a layer names, if it is a differencing disk with a header.
+/// The parent unique id a layer names, if it is a differencing disk with a header (a VHDX's
+/// `parent_linkage`, which names the parent's `DataWriteGuid`: a VHDX layer's `unique_id`).
 pub fn parent_id(layer: &Layer) -> Option<Uuid> {
+    if layer.vhdx.is_some() {
+        return layer.parent_link().map(|(id, _)| Uuid(id));
+    }
     layer.header.as_ref().filter(|_| layer.disk_type() == DiskType::Differencing).map(|h| h.value.parent_unique_id)
 }
 
@@ -125,6 +129,7 @@ mod tests {
             bat_range: None,
             data_end: 0,
             findings: Vec::new(),
+            vhdx: None,
         }
     }
 

@@ -113,6 +113,27 @@ impl Checker {
     pub fn next_read(&mut self, disk: &Disk) -> Option<CheckRead> {
         loop {
             let layer = disk.layers.get(self.layer)?;
+            if let Some(v) = &layer.vhdx {
+                // A VHDX: the sector bitmap of each partially present block of a child.
+                if self.block >= v.payload_blocks_in_bat() {
+                    self.end_layer(disk);
+                    continue;
+                }
+                let (state, _) = v.block(self.block);
+                if !state.has_data() {
+                    self.block += 1;
+                    continue;
+                }
+                match v.bitmap_range(self.block).filter(|_| v.has_parent && state == crate::vhdx::BlockState::PartiallyPresent) {
+                    Some(range) if range.end() <= layer.file_len => {
+                        return Some(CheckRead { layer: self.layer, block: self.block, range, kind: ReadKind::Bitmap })
+                    }
+                    _ => {
+                        self.next_block();
+                        continue;
+                    }
+                }
+            }
             let geo = layer.block_geometry();
             let Some(geo) = geo.filter(|_| self.block < layer.bat.len() as u64) else {
                 self.end_layer(disk);
@@ -150,6 +171,29 @@ impl Checker {
     /// The bytes of the read [`Checker::next_read`] returned last.
     pub fn provide(&mut self, disk: &Disk, bytes: &[u8]) {
         let Some(layer) = disk.layers.get(self.layer) else { return };
+        if let Some(v) = &layer.vhdx {
+            let sectors = u64::from(v.block_size) / u64::from(v.logical_sector_size);
+            let set = (0..sectors).filter(|s| crate::disk::bit_lsb(bytes, *s)).count() as u64;
+            let at = v.bitmap_range(self.block).map_or(0, |r| r.offset);
+            let block = self.block;
+            let said = match set {
+                0 => Some("no sector is present: the whole block reads from the parent, as if it were not present"),
+                n if n == sectors => Some("every sector is present: it reads as a fully present block would"),
+                _ => None,
+            };
+            if let Some(said) = said {
+                self.findings.push(Finding {
+                    layer: self.layer,
+                    ..Finding::info(
+                        "vhdx-bitmap-uniform",
+                        at,
+                        format!("payload block {block} is partially present, but its sector bitmap says {said}"),
+                    )
+                });
+            }
+            self.next_block();
+            return;
+        }
         let Some(geo) = layer.block_geometry() else { return };
         let sectors = geo.block_size / 512;
         match self.bitmap.take() {

@@ -135,11 +135,23 @@ pub fn bit(bitmap: &[u8], sector: u64) -> bool {
     byte & (0x80 >> (sector % 8)) != 0
 }
 
+/// Tests bit `sector` of a VHDX sector bitmap, whose bits run the other way: the least
+/// significant bit of byte 0 is sector 0.
+pub fn bit_lsb(bitmap: &[u8], sector: u64) -> bool {
+    let byte = usize::try_from(sector / 8).ok().and_then(|i| bitmap.get(i)).copied().unwrap_or(0);
+    byte & (1 << (sector % 8)) != 0
+}
+
 /// The first sector from `from` on (below `end`) whose bit is not `present`, or `end`: the end
 /// of a run of equal bits. Same answer as testing [`bit`] sector by sector, but whole bytes and
 /// 8-byte words of equal bits are skipped at once (mapping a full 2 MiB block tests 64 words
 /// instead of 4096 bits).
 pub fn run_end(bitmap: &[u8], from: u64, end: u64, present: bool) -> u64 {
+    run_end_in(bitmap, from, end, present, bit)
+}
+
+/// [`run_end`] with the bit order given by `test` ([`bit`] for VHD, [`bit_lsb`] for VHDX).
+pub fn run_end_in(bitmap: &[u8], from: u64, end: u64, present: bool, test: fn(&[u8], u64) -> bool) -> u64 {
     let same = if present { 0xff } else { 0 };
     let mut s = from;
     while s < end {
@@ -154,7 +166,7 @@ pub fn run_end(bitmap: &[u8], from: u64, end: u64, present: bool) -> u64 {
                 continue;
             }
         }
-        if bit(bitmap, s) != present {
+        if test(bitmap, s) != present {
             break;
         }
         s += 1;
@@ -177,7 +189,10 @@ impl Steps {
         let allocated = disk
             .layers
             .iter()
-            .map(|l| l.bat.iter().enumerate().filter(|(_, e)| **e != UNALLOCATED).map(|(i, _)| i as u64).collect())
+            .map(|l| match &l.vhdx {
+                Some(v) => (0..v.payload_blocks_in_bat()).filter(|b| v.block(*b).0.has_data()).collect(),
+                None => l.bat.iter().enumerate().filter(|(_, e)| **e != UNALLOCATED).map(|(i, _)| i as u64).collect(),
+            })
             .collect();
         Steps { allocated }
     }
@@ -189,7 +204,11 @@ impl Steps {
     pub fn end(&self, disk: &Disk, pos: u64, end: u64) -> u64 {
         let mut stop = end;
         for (layer, alloc) in disk.layers.iter().zip(&self.allocated) {
-            let Some(geo) = layer.block_geometry() else { continue };
+            let Some(block_size) = layer.block_geometry().map(|g| g.block_size).or(layer.vhdx.as_ref().map(|v| u64::from(v.block_size)))
+            else {
+                continue;
+            };
+            let geo = crate::layer::BlockGeometry { block_size, bitmap_size: 0 };
             let block = pos / geo.block_size;
             let limit = match alloc.binary_search(&block) {
                 Ok(_) => (block + 1).saturating_mul(geo.block_size),
@@ -208,6 +227,75 @@ pub fn too_deep() -> Error {
         "chain-too-deep",
         format!("the chain is more than {MAX_CHAIN_DEPTH} disks deep; real chains are a few disks deep, so this one is damaged or loops"),
     )
+}
+
+/// Checks that `parent` is the parent VHDX `child` names: its `DataWriteGuid` is the child's
+/// `parent_linkage` (or `parent_linkage2`).
+fn link_vhdx(i: usize, child: &Layer, parent: &Layer, force: bool, findings: &mut Vec<Finding>) -> Result<()> {
+    let (Some(c), Some(p)) = (&child.vhdx, &parent.vhdx) else {
+        return Err(Error::chain(
+            "mixed-formats",
+            format!(
+                "layer {i} is a {} file and the file given as its parent a {} file: a chain is all VHD or all VHDX",
+                child.format().to_uppercase(),
+                parent.format().to_uppercase()
+            ),
+        ));
+    };
+    if !c.has_parent {
+        return Err(Error::chain(
+            "parent-not-expected",
+            format!("layer {i} is a {} disk, which has no parent, but a parent was given", child.disk_type().name()),
+        ));
+    }
+    let at = c.parent_locator.as_ref().map_or(c.metadata_table.offset, |l| l.offset);
+    let got = p.data_write_guid();
+    let (linkage, linkage2) = c.parent_linkage();
+    if linkage != Some(got) && linkage2 == Some(got) {
+        findings.push(Finding {
+            layer: i,
+            ..Finding::info(
+                "vhdx-parent-linkage2",
+                at,
+                format!("the parent's DataWriteGuid {got} is the child's parent_linkage2, the id the parent had before a write that was interrupted: accepted, as the spec allows"),
+            )
+        });
+    } else if linkage != Some(got) {
+        let want = linkage.map_or_else(|| "no id".to_string(), |g| g.to_string());
+        let msg = format!(
+            "layer {i} names its parent by DataWriteGuid {want} (parent_linkage in its parent locator at byte {at:#x}), but the file given as its parent has DataWriteGuid {got}: the parent's data was changed after the child was made (or it is another disk), so the child's sectors may not fit it"
+        );
+        if !force {
+            return Err(Error::chain("parent-id-mismatch", format!("{msg} (use --force to read it anyway, at the risk of garbage)")));
+        }
+        findings
+            .push(Finding { layer: i, ..Finding::error("parent-id-mismatch", at, format!("{msg}; read anyway because it was forced")) });
+    }
+    if c.logical_sector_size != p.logical_sector_size {
+        findings.push(Finding {
+            layer: i,
+            ..Finding::error(
+                "vhdx-parent-sector-size",
+                at,
+                format!("layer {i} has {}-byte logical sectors, its parent {}-byte ones", c.logical_sector_size, p.logical_sector_size),
+            )
+        });
+    }
+    if child.size() != parent.size() {
+        findings.push(Finding {
+            layer: i,
+            ..Finding::warning(
+                "parent-size",
+                at,
+                format!(
+                    "layer {i} is {} bytes, its parent {} bytes; sectors past the parent's end read as zeros",
+                    child.size(),
+                    parent.size()
+                ),
+            )
+        });
+    }
+    Ok(())
 }
 
 /// A chain of opened layers, checked against each other.
@@ -234,6 +322,10 @@ impl Disk {
         let mut findings = Vec::new();
         for (i, pair) in layers.windows(2).enumerate() {
             let (child, parent) = (&pair[0], &pair[1]);
+            if child.vhdx.is_some() || parent.vhdx.is_some() {
+                link_vhdx(i, child, parent, force, &mut findings)?;
+                continue;
+            }
             let Some(h) = child.header.as_ref().filter(|_| child.disk_type() == DiskType::Differencing) else {
                 return Err(Error::chain(
                     "parent-not-expected",
@@ -348,7 +440,11 @@ impl Disk {
     /// A size of chunk for which planning needs at most two bitmaps per layer: the smallest
     /// block size in the chain (1 MiB for a chain of fixed disks).
     pub fn chunk_size(&self) -> u64 {
-        self.layers.iter().filter_map(|l| l.block_geometry()).map(|g| g.block_size).min().unwrap_or(1 << 20)
+        self.layers
+            .iter()
+            .filter_map(|l| l.block_geometry().map(|g| g.block_size).or(l.vhdx.as_ref().map(|v| u64::from(v.block_size))))
+            .min()
+            .unwrap_or(1 << 20)
     }
 
     /// Maps `[offset, offset + len)` (clamped to the disk's size) to extents, or says which
@@ -389,6 +485,10 @@ impl Disk {
                     }
                 }
             };
+            if let Some(v) = &layer.vhdx {
+                plan_vhdx(v, li, layer, (start, own_end), spec, cache, &mut work, &mut extents, &mut needs);
+                continue;
+            }
             let Some(geo) = layer.block_geometry() else {
                 // Fixed: the data is the file, up to where the footer starts.
                 let data_end = own_end.min(layer.data_end);
@@ -478,6 +578,93 @@ impl Disk {
             }
         }
         Plan::Extents(merged)
+    }
+}
+
+/// Work left for the planner: (layer, start, end, speculative).
+type Work = Vec<(usize, u64, u64, bool)>;
+
+/// Plans `[start, stop)` of VHDX layer `li` (see [`Disk::plan`]): zeros, data, or the layer below,
+/// block by block after the BAT's states, and sector by sector in partially present blocks.
+#[allow(clippy::too_many_arguments)]
+fn plan_vhdx(
+    v: &crate::vhdx::Vhdx,
+    li: usize,
+    layer: &Layer,
+    (start, stop): (u64, u64),
+    spec: bool,
+    cache: &BitmapCache,
+    work: &mut Work,
+    extents: &mut Vec<Extent>,
+    needs: &mut Vec<BitmapRequest>,
+) {
+    use crate::vhdx::BlockRead;
+    let mut emit = |e: Extent| {
+        if !spec && e.len > 0 {
+            extents.push(e)
+        }
+    };
+    let differencing = layer.disk_type() == DiskType::Differencing;
+    let bs = u64::from(v.block_size);
+    let sector = u64::from(v.logical_sector_size);
+    // Data of this layer's file at `file_offset` for `[pos, end)`; what lies past the end of the
+    // file is missing.
+    let data = |pos: u64, end: u64, file_offset: u64, emit: &mut dyn FnMut(Extent)| {
+        let held = (end - pos).min(layer.data_end.saturating_sub(file_offset));
+        emit(Extent { offset: pos, len: held, source: Source::Data { layer: li, file_offset } });
+        emit(Extent { offset: pos + held, len: end - pos - held, source: Source::Missing { layer: li } });
+    };
+    let mut pos = start;
+    while pos < stop {
+        let block = pos / bs;
+        let block_start = block * bs;
+        let block_stop = (block_start + bs).min(stop);
+        match v.block_read(block) {
+            kind @ (BlockRead::Below | BlockRead::Zero) => {
+                // This block and the following ones read the same way: one extent.
+                let mut end = block_stop;
+                let in_bat = v.payload_blocks_in_bat();
+                while end < stop && v.block_read(end / bs) == kind {
+                    // Past the BAT's entries every block is not present: the rest in one step.
+                    end = if end / bs >= in_bat { stop } else { (end + bs).min(stop) };
+                }
+                if kind == BlockRead::Below && differencing {
+                    work.push((li + 1, pos, end, spec));
+                } else {
+                    emit(Extent { offset: pos, len: end - pos, source: Source::Zero });
+                }
+                pos = end;
+            }
+            BlockRead::Data(off) => {
+                data(pos, block_stop, off.saturating_add(pos - block_start), &mut emit);
+                pos = block_stop;
+            }
+            BlockRead::Partial { data: off, bitmap } => {
+                if bitmap.end() > layer.data_end {
+                    emit(Extent { offset: pos, len: block_stop - pos, source: Source::Missing { layer: li } });
+                    pos = block_stop;
+                    continue;
+                }
+                let Some(bits) = cache.get(li, block) else {
+                    needs.push(BitmapRequest { layer: li, block, range: bitmap });
+                    work.push((li + 1, pos, block_stop, true));
+                    pos = block_stop;
+                    continue;
+                };
+                while pos < block_stop {
+                    let s = (pos - block_start) / sector;
+                    let present = bit_lsb(bits, s);
+                    let e = run_end_in(bits, s + 1, (block_stop - block_start).div_ceil(sector), present, bit_lsb);
+                    let run_stop = (block_start + e * sector).min(block_stop);
+                    if present {
+                        data(pos, run_stop, off.saturating_add(pos - block_start), &mut emit);
+                    } else {
+                        work.push((li + 1, pos, run_stop, spec));
+                    }
+                    pos = run_stop;
+                }
+            }
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use crate::finding::Finding;
 use crate::footer::Footer;
 use crate::layer::{FooterSource, Layer, Located};
 use crate::values::{FourCc, Timestamp, Uuid};
+use crate::vhdx::{BlockState, Guid};
 
 /// Everything about one file (one layer of a chain).
 #[derive(Debug, Clone, Serialize)]
@@ -17,8 +18,35 @@ pub struct LayerInfo {
     pub file: String,
     /// Length of the file in bytes.
     pub file_size: u64,
+    /// `vhd` or `vhdx`.
+    pub format: &'static str,
     /// `fixed`, `dynamic`, `differencing` (or `unknown`).
     pub disk_type: &'static str,
+    /// A VHD's footer (absent for a VHDX).
+    #[serde(flatten)]
+    pub vhd: Option<VhdInfo>,
+    /// The dynamic header, for dynamic and differencing disks.
+    #[serde(flatten)]
+    pub dynamic: Option<DynamicInfo>,
+    /// A VHDX's structures.
+    #[serde(flatten)]
+    pub vhdx: Option<VhdxInfo>,
+    /// Every field as a row: offset, raw bytes, value, meaning.
+    pub fields: Vec<Field>,
+    /// What the checks noticed.
+    pub findings: Vec<Finding>,
+}
+
+impl LayerInfo {
+    /// The virtual disk's size.
+    pub fn current_size(&self) -> u64 {
+        self.vhd.as_ref().map(|v| v.current_size).or(self.vhdx.as_ref().map(|v| v.current_size)).unwrap_or(0)
+    }
+}
+
+/// A VHD's footer fields.
+#[derive(Debug, Clone, Serialize)]
+pub struct VhdInfo {
     /// Footer `cookie`.
     pub cookie: String,
     /// Footer `features`.
@@ -59,13 +87,115 @@ pub struct LayerInfo {
     pub footer_source: &'static str,
     /// The copy at offset 0 (dynamic and differencing disks).
     pub footer_copy: Option<FooterCopyInfo>,
-    /// The dynamic header, for dynamic and differencing disks.
-    #[serde(flatten)]
-    pub dynamic: Option<DynamicInfo>,
-    /// Every field as a row: offset, raw bytes, value, meaning.
-    pub fields: Vec<Field>,
-    /// What the checks noticed.
-    pub findings: Vec<Finding>,
+}
+
+/// A VHDX's structures, summarised; keys shared with a VHD's (`current_size`, `block_size`,
+/// `bat_entries`, `allocated_blocks`) mean the same.
+#[derive(Debug, Clone, Serialize)]
+pub struct VhdxInfo {
+    /// The file type identifier's `Creator`.
+    pub creator: String,
+    /// `VirtualDiskSize`: the virtual disk's size in bytes.
+    pub current_size: u64,
+    /// `BlockSize`.
+    pub block_size: u32,
+    /// `LogicalSectorSize`.
+    pub logical_sector_size: u32,
+    /// `PhysicalSectorSize`.
+    pub physical_sector_size: u32,
+    /// File parameters `LeaveBlocksAllocated`.
+    pub leave_blocks_allocated: bool,
+    /// File parameters `HasParent`.
+    pub has_parent: bool,
+    /// `Page83Data`.
+    pub page83_data: Option<Guid>,
+    /// Which header is current: 1 or 2.
+    pub current_header: usize,
+    /// Why: the valid header with the larger sequence number.
+    pub header_sequence_numbers: [u64; 2],
+    /// Whether each header's signature and CRC-32C are good.
+    pub headers_valid: [bool; 2],
+    /// Whether each region table's signature and CRC-32C are good.
+    pub region_tables_valid: [bool; 2],
+    /// The current header's `FileWriteGuid`.
+    pub file_write_guid: Guid,
+    /// The current header's `DataWriteGuid`: what a child's `parent_linkage` names.
+    pub data_write_guid: Guid,
+    /// The current header's `LogGuid`.
+    pub log_guid: Guid,
+    /// `LogOffset`.
+    pub log_offset: u64,
+    /// `LogLength`.
+    pub log_length: u32,
+    /// True when the disk was not closed cleanly (`LogGuid` not zero).
+    pub log_dirty: bool,
+    /// True when the log was replayed in memory and the disk is shown after replay.
+    pub log_replayed: bool,
+    /// The replayed entries' sequence numbers and offsets.
+    pub log_entries: Vec<(u64, u64)>,
+    /// Where the BAT is.
+    pub bat_offset: u64,
+    /// BAT entries read (payload and sector bitmap entries).
+    pub bat_entries: u64,
+    /// Payload blocks per sector bitmap block.
+    pub chunk_ratio: u64,
+    /// Payload blocks of the disk.
+    pub payload_blocks: u64,
+    /// Sector bitmap blocks (chunks) of the disk.
+    pub sector_bitmap_blocks: u64,
+    /// Sector bitmap blocks present in the file.
+    pub sector_bitmap_blocks_present: u64,
+    /// Payload blocks whose data is in the file (fully or partially present).
+    pub allocated_blocks: u64,
+    /// Payload blocks in each state (state name, count).
+    pub block_states: Vec<(BlockState, u64)>,
+    /// Where the metadata region is.
+    pub metadata_offset: u64,
+    /// The parent locator's entries (key, value).
+    pub parent_locator: Vec<(String, String)>,
+    /// Every structure with its fields.
+    pub structures: Vec<crate::vhdx::fields::Structure>,
+}
+
+fn vhdx_info(v: &crate::vhdx::Vhdx) -> VhdxInfo {
+    let h = v.header();
+    VhdxInfo {
+        creator: v.identifier.value.creator.clone(),
+        current_size: v.virtual_disk_size,
+        block_size: v.block_size,
+        logical_sector_size: v.logical_sector_size,
+        physical_sector_size: v.physical_sector_size,
+        leave_blocks_allocated: v.leave_blocks_allocated,
+        has_parent: v.has_parent,
+        page83_data: v.page83,
+        current_header: v.current_header + 1,
+        header_sequence_numbers: [v.headers[0].value.sequence_number, v.headers[1].value.sequence_number],
+        headers_valid: [v.headers[0].value.valid(), v.headers[1].value.valid()],
+        region_tables_valid: [v.region_tables[0].value.valid(), v.region_tables[1].value.valid()],
+        file_write_guid: h.file_write_guid,
+        data_write_guid: h.data_write_guid,
+        log_guid: h.log_guid,
+        log_offset: h.log_offset,
+        log_length: h.log_length,
+        log_dirty: v.log.dirty,
+        log_replayed: v.log.replayed,
+        log_entries: v.log.entries.iter().map(|e| (e.value.sequence_number, e.offset)).collect(),
+        bat_offset: v.bat_offset,
+        bat_entries: v.bat.len() as u64,
+        chunk_ratio: v.chunk_ratio,
+        payload_blocks: v.payload_blocks,
+        sector_bitmap_blocks: v.bitmap_blocks,
+        sector_bitmap_blocks_present: v.bitmap_blocks_present(),
+        allocated_blocks: v.allocated_blocks(),
+        block_states: v.state_counts(),
+        metadata_offset: v.metadata_region.file_offset,
+        parent_locator: v
+            .parent_locator
+            .as_ref()
+            .map(|l| l.value.entries.iter().map(|e| (e.key.clone(), e.value.clone())).collect())
+            .unwrap_or_default(),
+        structures: crate::vhdx::fields::structures(v),
+    }
 }
 
 /// The footer copy at offset 0, compared with the footer in use.
@@ -163,14 +293,16 @@ pub struct ChainLink {
     pub file: String,
     /// Its type.
     pub disk_type: &'static str,
-    /// Its creator.
-    pub creator_application: FourCc,
+    /// `vhd` or `vhdx`.
+    pub format: &'static str,
+    /// Its creator (a VHD's creator application, a VHDX's creator).
+    pub creator_application: String,
     /// Its size.
     pub current_size: u64,
-    /// Its unique id.
-    pub unique_id: Uuid,
-    /// The parent it names (differencing disks).
-    pub parent_unique_id: Option<Uuid>,
+    /// Its unique id (a VHDX's `DataWriteGuid`).
+    pub unique_id: String,
+    /// The parent it names (differencing disks; a VHDX's `parent_linkage`).
+    pub parent_unique_id: Option<String>,
     /// True when the next layer's unique id is the one this layer names.
     pub parent_verified: Option<bool>,
     /// Blocks allocated in this file.
@@ -190,6 +322,20 @@ fn copy_info(copy: &Located<Footer>, end: Option<&Located<Footer>>) -> FooterCop
 
 /// Summarises one layer.
 pub fn layer_info(layer: &Layer, file: &str) -> LayerInfo {
+    if let Some(v) = &layer.vhdx {
+        let vi = vhdx_info(v);
+        return LayerInfo {
+            file: file.to_string(),
+            file_size: layer.file_len,
+            format: "vhdx",
+            disk_type: layer.disk_type().name(),
+            vhd: None,
+            dynamic: None,
+            fields: vi.structures.iter().flat_map(|s| s.fields.iter().cloned()).collect(),
+            vhdx: Some(vi),
+            findings: layer.findings.clone(),
+        };
+    }
     let f = &layer.footer.value;
     let mut fields = footer_fields(&layer.footer);
     let dynamic = layer.header.as_ref().map(|h| {
@@ -228,10 +374,7 @@ pub fn layer_info(layer: &Layer, file: &str) -> LayerInfo {
         }
     });
     let end = layer.end_footer.as_ref().filter(|e| e.value.cookie_valid());
-    LayerInfo {
-        file: file.to_string(),
-        file_size: layer.file_len,
-        disk_type: f.disk_type.name(),
+    let vhd = VhdInfo {
         cookie: crate::error::show_bytes(&f.cookie),
         features: f.features,
         file_format_version: format!("{}.{}", f.file_format_version >> 16, f.file_format_version & 0xffff),
@@ -256,7 +399,15 @@ pub fn layer_info(layer: &Layer, file: &str) -> LayerInfo {
             FooterSource::Copy => "copy",
         },
         footer_copy: layer.footer_copy.as_ref().map(|c| copy_info(c, end)),
+    };
+    LayerInfo {
+        file: file.to_string(),
+        file_size: layer.file_len,
+        format: "vhd",
+        disk_type: f.disk_type.name(),
+        vhd: Some(vhd),
         dynamic,
+        vhdx: None,
         fields,
         findings: layer.findings.clone(),
     }
@@ -270,16 +421,22 @@ pub fn info(disk: &Disk, files: &[String]) -> Info {
             .iter()
             .enumerate()
             .map(|(i, l)| {
-                let parent_id =
-                    l.header.as_ref().filter(|_| l.disk_type() == crate::footer::DiskType::Differencing).map(|h| h.value.parent_unique_id);
+                let parent = l.parent_link();
                 ChainLink {
                     file: name(i),
                     disk_type: l.disk_type().name(),
-                    creator_application: l.footer.value.creator_application,
+                    format: l.format(),
+                    creator_application: match &l.vhdx {
+                        Some(v) => v.identifier.value.creator.clone(),
+                        None => l.footer.value.creator_application.to_string(),
+                    },
                     current_size: l.size(),
-                    unique_id: l.footer.value.unique_id,
-                    parent_unique_id: parent_id,
-                    parent_verified: parent_id.map(|p| disk.layers.get(i + 1).is_some_and(|n| n.footer.value.unique_id == p)),
+                    unique_id: match &l.vhdx {
+                        Some(v) => v.data_write_guid().to_string(),
+                        None => l.footer.value.unique_id.to_string(),
+                    },
+                    parent_verified: parent.as_ref().map(|_| disk.layers.get(i + 1).is_some_and(|n| l.parent_matches(n))),
+                    parent_unique_id: parent.map(|(_, shown)| shown),
                     allocated_blocks: l.allocated_blocks(),
                 }
             })

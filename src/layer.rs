@@ -127,6 +127,10 @@ pub struct Layer {
     pub data_end: u64,
     /// What was noticed while opening.
     pub findings: Vec<Finding>,
+    /// A VHDX file's structures (`None` for a VHD). A VHDX layer has no VHD footer, dynamic
+    /// header or VHD BAT: its `footer` is made up of the fields the chain needs (disk type,
+    /// size, and the `DataWriteGuid` as unique id), and its blocks are mapped through this.
+    pub vhdx: Option<Box<crate::vhdx::Vhdx>>,
 }
 
 /// What the opener wants next.
@@ -184,7 +188,7 @@ impl Opener {
 }
 
 /// How the open step reads: the bytes of a range, if they were provided.
-type Fetch<'a> = dyn Fn(ByteRange) -> Option<&'a [u8]> + 'a;
+pub(crate) type Fetch<'a> = dyn Fn(ByteRange) -> Option<&'a [u8]> + 'a;
 
 /// Runs the whole open with the bytes at hand. Returns `None` (with `need` filled) when more
 /// bytes are needed.
@@ -199,6 +203,9 @@ fn open<'a>(file_len: u64, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> Resu
         need.push(last);
         return Ok(None);
     };
+    if first_bytes.starts_with(crate::vhdx::format::SIGNATURE) {
+        return crate::vhdx::open(file_len, fetch, need);
+    }
     let mut findings = Vec::new();
     let (footer, source, end_footer, copy) = choose_footer(file_len, first_bytes, last_bytes, &mut findings)?;
     let data_end = match source {
@@ -219,6 +226,7 @@ fn open<'a>(file_len: u64, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> Resu
         bat_range: None,
         data_end,
         findings,
+        vhdx: None,
     };
     match layer.footer.value.disk_type {
         DiskType::Fixed => {
@@ -970,6 +978,48 @@ pub struct BlockGeometry {
 }
 
 impl Layer {
+    /// `vhd` or `vhdx`.
+    pub fn format(&self) -> &'static str {
+        if self.vhdx.is_some() {
+            "vhdx"
+        } else {
+            "vhd"
+        }
+    }
+
+    /// The id a child names this disk by: a VHD's unique id, a VHDX's `DataWriteGuid`.
+    pub fn link_id(&self) -> [u8; 16] {
+        match &self.vhdx {
+            Some(v) => v.data_write_guid().0,
+            None => self.footer.value.unique_id.0,
+        }
+    }
+
+    /// The id by which a differencing disk names its parent (a VHD's parent unique id, a VHDX's
+    /// `parent_linkage`), shown as the format shows ids; `None` when it names none.
+    pub fn parent_link(&self) -> Option<([u8; 16], String)> {
+        if self.disk_type() != DiskType::Differencing {
+            return None;
+        }
+        match &self.vhdx {
+            Some(v) => v.parent_linkage().0.map(|g| (g.0, g.to_string())),
+            None => self.header.as_ref().map(|h| (h.value.parent_unique_id.0, h.value.parent_unique_id.to_string())),
+        }
+    }
+
+    /// True when `parent` is the disk this differencing disk names as its parent (for a VHDX,
+    /// by `parent_linkage` or `parent_linkage2`).
+    pub fn parent_matches(&self, parent: &Layer) -> bool {
+        let id = parent.link_id();
+        match &self.vhdx {
+            Some(v) => {
+                let (a, b) = v.parent_linkage();
+                self.disk_type() == DiskType::Differencing && (a.map(|g| g.0) == Some(id) || b.map(|g| g.0) == Some(id))
+            }
+            None => self.parent_link().is_some_and(|(p, _)| p == id),
+        }
+    }
+
     /// The disk's type.
     pub fn disk_type(&self) -> DiskType {
         self.footer.value.disk_type
@@ -997,8 +1047,11 @@ impl Layer {
         self.block_offset(block).map(|o| ByteRange::new(o, geo.bitmap_size))
     }
 
-    /// Number of allocated blocks.
+    /// Number of allocated blocks (payload blocks with data, for a VHDX).
     pub fn allocated_blocks(&self) -> u64 {
+        if let Some(v) = &self.vhdx {
+            return v.allocated_blocks();
+        }
         self.bat.iter().filter(|e| **e != UNALLOCATED).count() as u64
     }
 
@@ -1037,6 +1090,9 @@ impl Layer {
     /// parent unicode name in the child's folder, the absolute paths' file names in the child's
     /// folder, then the absolute paths as they are. Paths use `/` as separator.
     pub fn parent_candidates(&self) -> Vec<String> {
+        if let Some(v) = &self.vhdx {
+            return v.parent_candidates();
+        }
         let mut out: Vec<String> = Vec::new();
         let mut push = |p: String| {
             if !p.is_empty() && !out.contains(&p) {

@@ -33,6 +33,7 @@ pub mod reader;
 pub mod relink;
 pub mod repair;
 pub mod values;
+pub mod vhdx;
 pub mod writer;
 
 #[cfg(target_arch = "wasm32")]

@@ -95,6 +95,22 @@ pub fn estimate(disk: &Disk, offset: u64, len: u64) -> u32 {
         if offset >= own_end {
             return mask;
         }
+        if let Some(v) = &layer.vhdx {
+            use crate::vhdx::BlockRead;
+            let bs = u64::from(v.block_size);
+            let mut below = false;
+            for b in offset / bs..=(own_end - 1) / bs {
+                match v.block_read(b) {
+                    BlockRead::Data(_) | BlockRead::Partial { .. } => return mask | layer_bit(li) | ESTIMATE,
+                    BlockRead::Zero => mask |= ZERO,
+                    BlockRead::Below => below = true,
+                }
+            }
+            if !below {
+                return mask;
+            }
+            continue;
+        }
         match layer.block_geometry() {
             None => {
                 if own_end > layer.data_end {
@@ -260,6 +276,7 @@ mod tests {
             bat_range: None,
             data_end: 1 << 20,
             findings: Vec::new(),
+            vhdx: None,
         }
     }
 

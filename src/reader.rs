@@ -310,6 +310,20 @@ pub enum Unreadable {
 pub fn unreadable(disk: &Disk, e: &Extent) -> Option<Unreadable> {
     let Source::Missing { layer } = e.source else { return None };
     let l = disk.layers.get(layer)?;
+    if let Some(v) = &l.vhdx {
+        // A block (or its bitmap) past the end of the file, else the missing parent.
+        let block = e.offset / u64::from(v.block_size);
+        let within = e.offset % u64::from(v.block_size);
+        return Some(match v.block_read(block) {
+            crate::vhdx::BlockRead::Partial { bitmap, .. } if bitmap.end() > l.data_end => {
+                Unreadable::Bitmap { layer, block, file_offset: bitmap.offset }
+            }
+            crate::vhdx::BlockRead::Data(data) | crate::vhdx::BlockRead::Partial { data, .. } => {
+                Unreadable::Data { layer, block, file_offset: data.saturating_add(within) }
+            }
+            _ => Unreadable::Parent { layer },
+        });
+    }
     if l.disk_type() == crate::footer::DiskType::Differencing {
         return Some(Unreadable::Parent { layer });
     }

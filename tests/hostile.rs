@@ -387,6 +387,72 @@ fn cases() -> Vec<Case> {
     let (a, b) = looping_pair();
     v.push(Case { name: "chain-loops", files: vec![("a.vhd".into(), a), ("b.vhd".into(), b)], expect: err("loops", None), status: 2 });
     v.push(Case { name: "chain-1000-deep", files: deep_chain(1000), expect: err("more than 256 disks deep", None), status: 2 });
+    v.extend(vhdx_cases());
+    v
+}
+
+/// VHDX cases, made from the project's VHDX writer (identifier, headers at 64 and 128 KiB,
+/// region tables at 192 and 256 KiB, the log at 1 MiB, the metadata region at 2 MiB, the BAT at
+/// 3 MiB, the blocks after).
+fn vhdx_cases() -> Vec<Case> {
+    use vhd_viewer::vhdx::crc32c::crc32c_with_zeroed;
+    use vhd_viewer::vhdx::writer::VhdxBuilder;
+    let fix = |f: &mut [u8], at: usize, len: usize| {
+        let crc = crc32c_with_zeroed(&f[at..at + len], 4);
+        f[at + 4..at + 8].copy_from_slice(&crc.to_le_bytes());
+    };
+    let good = VhdxBuilder::new(4 * MIB).write(0, &pattern(20, 8192)).write(3 * MIB, &pattern(21, 512));
+    let base = good.build();
+    let (log, meta, bat) = (MIB as usize, 2 * MIB as usize, 3 * MIB as usize);
+    let items = meta + 0x10000;
+    let mut v = Vec::new();
+    let mut b = base.clone();
+    b[0x20000 + 100] ^= 1;
+    v.push(one("vhdx-header-crc-one", b, finding("vhdx-header-invalid", Severity::Warning, 0x20000), 0));
+    let mut b = base.clone();
+    b[0x10000 + 100] ^= 1;
+    b[0x20000 + 100] ^= 1;
+    v.push(one("vhdx-header-crc-both", b, err("neither VHDX header is valid", Some(0x10000)), 2));
+    let mut b = base.clone();
+    for at in [0x30000, 0x40000] {
+        b[at + 16 + 16..at + 16 + 24].copy_from_slice(&(1u64 << 40).to_le_bytes());
+        fix(&mut b, at, 0x10000);
+    }
+    v.push(one("vhdx-region-past-eof", b, err("reaches past the end of the file", Some(1 << 40)), 2));
+    let mut b = base.clone();
+    for at in [0x30000, 0x40000] {
+        b[at + 8..at + 12].copy_from_slice(&3u32.to_le_bytes());
+        b[at + 16 + 64..at + 16 + 80].copy_from_slice(&[0x5a; 16]);
+        b[at + 16 + 92..at + 16 + 96].copy_from_slice(&1u32.to_le_bytes());
+        fix(&mut b, at, 0x10000);
+    }
+    v.push(one("vhdx-region-unknown-required", b, err("marked required", Some(0x30000 + 16 + 64)), 2));
+    let mut b = base.clone();
+    b[bat..bat + 8].copy_from_slice(&(6u64 | 1 << 20).to_le_bytes());
+    v.push(one("vhdx-bat-entry-into-log", b, finding("vhdx-block-overlaps-metadata", Severity::Error, bat as u64), 1));
+    let mut b = base.clone();
+    b[bat + 8..bat + 16].copy_from_slice(&5u64.to_le_bytes());
+    v.push(one("vhdx-bat-state-5", b, finding("vhdx-bat-state", Severity::Error, bat as u64 + 8), 1));
+    let mut dirty = good.clone();
+    dirty.dirty_log = true;
+    let mut b = dirty.build();
+    b[log + 4096 + 100] ^= 1;
+    v.push(one("vhdx-log-bad-checksum", b, finding("vhdx-log-invalid", Severity::Error, MIB), 1));
+    let mut b = base.clone();
+    b[items..items + 4].copy_from_slice(&(3 * MIB as u32).to_le_bytes());
+    v.push(one("vhdx-block-size-3mib", b, err("block size is 3145728", Some(items as u64)), 2));
+    let mut b = base.clone();
+    b[items..items + 4].fill(0);
+    v.push(one("vhdx-block-size-0", b, err("block size is 0", Some(items as u64)), 2));
+    let mut b = base.clone();
+    b[items + 8..items + 16].copy_from_slice(&u64::MAX.to_le_bytes());
+    v.push(one("vhdx-disk-size-2^64", b, err("virtual disk size is", Some(items as u64 + 8)), 2));
+    let mut b = base.clone();
+    b[meta + 10..meta + 12].copy_from_slice(&u16::MAX.to_le_bytes());
+    v.push(one("vhdx-metadata-count-65535", b, finding("vhdx-metadata-count", Severity::Error, meta as u64 + 10), 1));
+    let mut b = base;
+    b[meta..meta + 8].copy_from_slice(b"metadatx");
+    v.push(one("vhdx-metadata-signature", b, err("no signature \"metadata\"", Some(meta as u64)), 2));
     v
 }
 
@@ -687,8 +753,20 @@ fn describe(name: &str) -> &'static str {
     match name {
         "empty-file" => "a 0-byte file",
         "text-file" => "a text file renamed `.vhd`",
-        "vhdx-file" => "a VHDX file (signature `vhdxfile` at byte 0)",
+        "vhdx-file" => "a VHDX file cut short after 64 KiB (signature `vhdxfile` at byte 0)",
         "fixed-footer-missing" => "a fixed disk without its footer (cut short by 512 bytes)",
+        "vhdx-header-crc-one" => "a VHDX whose header 2 (the current one) has a wrong CRC-32C",
+        "vhdx-header-crc-both" => "a VHDX whose headers both have a wrong CRC-32C",
+        "vhdx-region-past-eof" => "a VHDX whose region tables put the BAT 1 TiB past the end of the file",
+        "vhdx-region-unknown-required" => "a VHDX whose region tables have an unknown region marked required",
+        "vhdx-bat-entry-into-log" => "a VHDX whose BAT entry 0 puts payload block 0 in the log",
+        "vhdx-bat-state-5" => "a VHDX whose BAT entry 1 has state 5, which the spec does not define",
+        "vhdx-log-bad-checksum" => "a VHDX not closed cleanly whose first log entry has a wrong CRC-32C",
+        "vhdx-block-size-3mib" => "a VHDX with a block size of 3 MiB (not a power of two: no whole chunk ratio)",
+        "vhdx-block-size-0" => "a VHDX with a block size of 0 (the chunk ratio would divide by zero)",
+        "vhdx-disk-size-2^64" => "a VHDX with a virtual disk size of 2^64 - 1 bytes",
+        "vhdx-metadata-count-65535" => "a VHDX whose metadata table says it has 65535 entries",
+        "vhdx-metadata-signature" => "a VHDX whose metadata table has a wrong signature",
         "dynamic-footer-missing" => "a dynamic disk without its end footer",
         "dynamic-footer-cut-short" => "a dynamic disk cut short inside its end footer (200 bytes missing)",
         "footer-511-bytes" => "a fixed disk with a 511-byte footer (early Virtual PC)",
@@ -955,7 +1033,8 @@ fn a_disk_check_passes_is_one_qemu_img_and_libvhdi_open() {
     for case in cases().into_iter().filter(|c| c.status == 0) {
         let dir = dir_for(&case, "rule");
         let file = dir.join(&case.files[0].0);
-        for (tool, args) in [("qemu-img", vec!["info", "-f", "vpc"]), ("vhdiinfo", vec![])] {
+        let format = if case.name.starts_with("vhdx-") { "vhdx" } else { "vpc" };
+        for (tool, args) in [("qemu-img", vec!["info", "-f", format]), ("vhdiinfo", vec![])] {
             let o = Command::new("timeout").arg("30").arg(tool).args(&args).arg(&file).stdin(Stdio::null()).output().unwrap();
             if !o.status.success() {
                 refused.push(format!("{}: {tool} refuses it: {}", case.name, String::from_utf8_lossy(&o.stderr).trim()));
@@ -1015,6 +1094,8 @@ fn repair_expectation(name: &str) -> Option<(i32, Intact)> {
         | "block-size-huge"
         | "split-disk-first-piece"
         | "split-disk-later-piece" => (2, Nothing),
+        // repair rewrites VHDs only: a VHDX is refused, whatever its state.
+        n if n.starts_with("vhdx-") => (2, Nothing),
         "dynamic-footer-missing"
         | "dynamic-footer-cut-short"
         | "end-footer-wrong-cookie"

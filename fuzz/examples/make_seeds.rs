@@ -32,6 +32,8 @@ fn main() {
     fix_footer_checksum(&mut f32, at32);
 
     let tail = |f: &Vec<u8>| f[f.len() - 512..].to_vec();
+    let (vbase, vchild, vdirty) = (vhdx_base().build(), vhdx_child().build(), vhdx_dirty().build());
+    let cut = |f: &Vec<u8>, at: usize, len: usize| f[at..at + len].to_vec();
     let sets: Vec<(&str, Vec<Vec<u8>>)> = vec![
         ("footer", vec![tail(&fixed), tail(&base), tail(&child), tail(&qemu), footer511.clone(), tail(&f32)]),
         ("header", vec![base[at::HEADER..at::HEADER + 1024].to_vec(), child[at::HEADER..at::HEADER + 1024].to_vec()]),
@@ -53,6 +55,14 @@ fn main() {
                 base[at::BAT..at::BAT + 64].to_vec(),
             ],
         ),
+        (
+            "vhdx_header",
+            vec![cut(&vbase, vhdx_at::HEADER1, 4096), cut(&vchild, vhdx_at::HEADER1 + 0x10000, 4096), cut(&vdirty, vhdx_at::HEADER1, 4096)],
+        ),
+        ("vhdx_region_table", vec![cut(&vbase, vhdx_at::REGION1, 0x10000), cut(&vbase, vhdx_at::REGION1, 64)]),
+        ("vhdx_log_entry", vec![cut(&vdirty, vhdx_at::LOG, 12288), cut(&vdirty, vhdx_at::LOG, 4096)]),
+        ("vhdx_metadata", vec![cut(&vchild, vhdx_at::METADATA, 0x10000 + 512), cut(&vbase, vhdx_at::METADATA, 0x10000 + 64)]),
+        ("vhdx_bat", vec![cut(&vchild, vhdx_at::BAT, 64), cut(&vbase, vhdx_at::BAT, 64)]),
         ("bitmap", vec![vec![0x80], vec![0x40, 0xff], vec![0xff], vec![0x01], vec![0xaa, 0x55]]),
         (
             "whole",

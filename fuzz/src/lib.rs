@@ -307,3 +307,55 @@ pub fn exercise_diff(data: &[u8]) {
     let c = Padded { head: child, size: SIZE };
     let _ = diff(p, c, &held, Mode::Chain, &mut |_, _| true);
 }
+
+/// VHDX base images (the project's VHDX writer): a 2 MiB dynamic disk with two blocks of 1 MiB.
+pub fn vhdx_base() -> vhd_viewer::vhdx::writer::VhdxBuilder {
+    use vhd_viewer::vhdx::{writer::VhdxBuilder, Guid};
+    let mut b = VhdxBuilder::new(2 << 20).write(0, &pattern(11, 4096)).write(1 << 20, &pattern(12, 512));
+    b.data_write_guid = Guid([0xb0; 16]);
+    b
+}
+
+/// A differencing child of [`vhdx_base`] found at `base.vhdx`, with sectors in both blocks.
+pub fn vhdx_child() -> vhd_viewer::vhdx::writer::VhdxBuilder {
+    use vhd_viewer::vhdx::writer::VhdxBuilder;
+    VhdxBuilder::new(2 << 20)
+        .child_of(vhdx_base().data_write_guid, "base.vhdx")
+        .write(512, &pattern(13, 1024))
+        .write((1 << 20) + 4096, &pattern(14, 512))
+}
+
+/// [`vhdx_base`] with a dirty log whose two entries hold its BAT.
+pub fn vhdx_dirty() -> vhd_viewer::vhdx::writer::VhdxBuilder {
+    let mut b = vhdx_base();
+    b.dirty_log = true;
+    b
+}
+
+/// [`vhdx_base`], [`vhdx_child`] and [`vhdx_dirty`] built once (each is a few MiB: building
+/// them for every input would take most of a fuzz target's time).
+pub fn vhdx_files() -> &'static [Vec<u8>; 3] {
+    static FILES: std::sync::OnceLock<[Vec<u8>; 3]> = std::sync::OnceLock::new();
+    FILES.get_or_init(|| [vhdx_base().build(), vhdx_child().build(), vhdx_dirty().build()])
+}
+
+/// Offsets inside the VHDX writer's files.
+pub mod vhdx_at {
+    /// Header 1 (header 2 follows 64 KiB later).
+    pub const HEADER1: usize = 0x10000;
+    /// Region table 1 (table 2 follows 64 KiB later).
+    pub const REGION1: usize = 0x30000;
+    /// The log.
+    pub const LOG: usize = 1 << 20;
+    /// The metadata region (its table; the items from 64 KiB on).
+    pub const METADATA: usize = 2 << 20;
+    /// The BAT.
+    pub const BAT: usize = 3 << 20;
+}
+
+/// Sets the CRC-32C at `crc_at` (relative to `at`) of the `len` bytes at `at`.
+pub fn fix_vhdx_crc(file: &mut [u8], at: usize, len: usize, crc_at: usize) {
+    let Some(s) = file.get_mut(at..at + len).filter(|s| s.len() >= crc_at + 4) else { return };
+    let crc = vhd_viewer::vhdx::crc32c::crc32c_with_zeroed(s, crc_at);
+    s[crc_at..crc_at + 4].copy_from_slice(&crc.to_le_bytes());
+}

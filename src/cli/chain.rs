@@ -73,9 +73,10 @@ impl OpenChain {
                 let tried: Vec<String> = candidates(child, &child_path).iter().map(|p| p.display().to_string()).collect();
                 let (name, _) = child.header.as_ref().map(|h| h.value.parent_unicode_name()).unwrap_or_default();
                 let message = format!(
-                    "the parent of {} (\"{name}\", unique id {}) was not found; looked for: {}. Give it with --parent",
+                    "the parent of {} (\"{name}\", {} {}) was not found; looked for: {}. Give it with --parent",
                     names.last().map(String::as_str).unwrap_or_default(),
-                    child.header.as_ref().map(|h| h.value.parent_unique_id.to_string()).unwrap_or_default(),
+                    if child.vhdx.is_some() { "DataWriteGuid" } else { "unique id" },
+                    child.parent_link().map(|(_, shown)| shown).unwrap_or_default(),
                     if tried.is_empty() { "nothing (no locator or name)".to_string() } else { tried.join(", ") }
                 );
                 if complete {
@@ -171,7 +172,6 @@ fn candidates(child: &Layer, child_path: &Path) -> Vec<PathBuf> {
 /// The first candidate that exists and whose unique id is the one the child names; failing
 /// that, the first that exists (the unique id check then reports the mismatch).
 fn find_parent(child: &Layer, child_path: &Path) -> Option<PathBuf> {
-    let want = child.header.as_ref()?.value.parent_unique_id;
     let existing: Vec<PathBuf> = candidates(child, child_path).into_iter().filter(|p| p.is_file()).collect();
-    existing.iter().find(|p| open_file(p).is_ok_and(|(_, l)| l.footer.value.unique_id == want)).or(existing.first()).cloned()
+    existing.iter().find(|p| open_file(p).is_ok_and(|(_, l)| child.parent_matches(&l))).or(existing.first()).cloned()
 }

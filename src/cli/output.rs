@@ -26,28 +26,78 @@ fn fields(out: &mut dyn Write, rows: &[Field], explain: bool) -> io::Result<()> 
 pub fn write_info(out: &mut dyn Write, info: &Info, chain: &OpenChain, explain: bool) -> io::Result<()> {
     let l = &info.layer;
     writeln!(out, "File:       {} ({} bytes)", l.file, l.file_size)?;
-    writeln!(out, "Disk:       {}, {} ({} bytes)", l.disk_type, human_size(l.current_size), l.current_size)?;
+    writeln!(out, "Disk:       {}, {} ({} bytes)", l.disk_type, human_size(l.current_size()), l.current_size())?;
+    if let Some(x) = &l.vhdx {
+        write_vhdx(out, x, explain)?;
+    }
+    if let Some(v) = &l.vhd {
+        write_vhd(out, l, v, explain)?;
+    }
+    write_chain(out, info, chain)
+}
+
+/// The VHDX part of `info` as text.
+fn write_vhdx(out: &mut dyn Write, x: &vhd_viewer::info::VhdxInfo, explain: bool) -> io::Result<()> {
+    writeln!(out, "Format:     VHDX, created by \"{}\"", x.creator)?;
+    writeln!(
+        out,
+        "Blocks:     {} ({} bytes; {} payload blocks, {}-byte logical sectors, {}-byte physical), {} with data",
+        human_size(u64::from(x.block_size)),
+        x.block_size,
+        x.payload_blocks,
+        x.logical_sector_size,
+        x.physical_sector_size,
+        x.allocated_blocks
+    )?;
+    let states: Vec<String> = x.block_states.iter().map(|(s, n)| format!("{n} {}", s.name())).collect();
+    writeln!(out, "States:     {}", states.join(", "))?;
+    writeln!(
+        out,
+        "Header:     {} is current (sequence numbers {} and {}; valid: {} and {})",
+        x.current_header, x.header_sequence_numbers[0], x.header_sequence_numbers[1], x.headers_valid[0], x.headers_valid[1]
+    )?;
+    writeln!(out, "Data id:    {} (DataWriteGuid)", x.data_write_guid)?;
+    let log = if !x.log_dirty {
+        "clean (closed properly: nothing to replay)".to_string()
+    } else if x.log_replayed {
+        format!("DIRTY: {} entries replayed in memory; the disk is shown after replay (the file is not written)", x.log_entries.len())
+    } else {
+        "DIRTY, and the log does not verify: the disk is read as stored".to_string()
+    };
+    writeln!(out, "Log:        {log}")?;
+    for (k, v) in &x.parent_locator {
+        writeln!(out, "Parent:     {k} = {v}")?;
+    }
+    for st in &x.structures {
+        writeln!(out, "\n{} at {:#x}", st.name, st.offset)?;
+        fields(out, &st.fields, explain)?;
+    }
+    Ok(())
+}
+
+/// The VHD part of `info` as text.
+fn write_vhd(out: &mut dyn Write, l: &vhd_viewer::info::LayerInfo, v: &vhd_viewer::info::VhdInfo, explain: bool) -> io::Result<()> {
     writeln!(
         out,
         "Created:    {} by \"{}\" {} on \"{}\"",
-        l.timestamp.iso8601(),
-        l.creator_application,
-        l.creator_version,
-        l.creator_host_os
+        v.timestamp.iso8601(),
+        v.creator_application,
+        v.creator_version,
+        v.creator_host_os
     )?;
-    writeln!(out, "Unique id:  {}", l.unique_id)?;
-    let source = match l.footer_source {
+    writeln!(out, "Unique id:  {}", v.unique_id)?;
+    let source = match v.footer_source {
         "end" => "at the end of the file",
         "end-511" => "at the end of the file, 511 bytes long",
         _ => "the copy at byte 0, used because the end footer is missing or damaged",
     };
-    writeln!(out, "\nFooter at {:#x} ({source}); ! marks a value that is wrong by the spec", l.footer_offset)?;
+    writeln!(out, "\nFooter at {:#x} ({source}); ! marks a value that is wrong by the spec", v.footer_offset)?;
     let footer_rows = l.fields.iter().take_while(|f| f.key != "header_cookie").cloned().collect::<Vec<_>>();
     fields(out, &footer_rows, explain)?;
-    if let Some(copy) = &l.footer_copy {
+    if let Some(copy) = &v.footer_copy {
         if copy.identical {
             writeln!(out, "\nFooter copy at 0x0: identical to the end footer")?;
-        } else if l.footer_source == "copy" {
+        } else if v.footer_source == "copy" {
             writeln!(out, "\nFooter copy at 0x0: in use (see above)")?;
         } else {
             writeln!(
@@ -77,6 +127,10 @@ pub fn write_info(out: &mut dyn Write, info: &Info, chain: &OpenChain, explain: 
             d.out_of_order_blocks
         )?;
     }
+    Ok(())
+}
+
+fn write_chain(out: &mut dyn Write, info: &Info, chain: &OpenChain) -> io::Result<()> {
     if !info.chain.is_empty() {
         writeln!(out, "\nChain (the opened file first):")?;
         for (i, c) in info.chain.iter().enumerate() {

@@ -129,9 +129,23 @@ pub struct CompactArgs {
     force: bool,
 }
 
+/// The error for a command that writes a VHD from a VHD's own structures, given a VHDX.
+fn not_for_vhdx(cmd: &str, file: &std::path::Path) -> Error {
+    Error::Chain {
+        code: "vhdx-not-supported",
+        message: format!(
+            "{} is a VHDX file; `{cmd}` rewrites a VHD's own structures and does not write VHDX files (`convert` writes its disk as a VHD)",
+            file.display()
+        ),
+    }
+}
+
 pub fn compact(a: CompactArgs) -> Result<i32, Error> {
     let c = OpenChain::open(&a.input, &a.parents, a.force, false)?;
     let top = &c.disk.layers[0];
+    if top.vhdx.is_some() {
+        return Err(not_for_vhdx("compact", &a.input));
+    }
     if let Some(f) = c.unresolved.iter().find(|f| f.code == "parent-not-found") {
         return Err(Error::Chain {
             code: "parent-unavailable",
@@ -201,6 +215,9 @@ fn windows_relative(from: &std::path::Path, to: &std::path::Path) -> String {
 pub fn relink(a: RelinkArgs) -> Result<i32, Error> {
     let canon = |p: &std::path::Path| p.canonicalize().map_err(|e| Error::Io { offset: 0, message: format!("{}: {e}", p.display()) });
     let (child_file, child) = super::chain::open_file(&a.child)?;
+    if child.vhdx.is_some() {
+        return Err(not_for_vhdx("relink", &a.child));
+    }
     let Some(h) = child.header.as_ref().filter(|_| child.disk_type() == vhd_viewer::footer::DiskType::Differencing) else {
         return Err(Error::Chain {
             code: "not-differencing",
@@ -309,6 +326,9 @@ pub fn repair(a: RepairArgs) -> Result<i32, Error> {
             "{e}; it cannot be repaired: this program fixes only what leaves the disk readable through its other copies and fields"
         ),
     })?;
+    if layer.vhdx.is_some() {
+        return Err(not_for_vhdx("repair", &a.input));
+    }
     if let Some(f) = super::chain::split_finding(&a.input, &layer, 0) {
         return Err(Error::Chain {
             code: "split-disk",

@@ -1,0 +1,23 @@
+//! A VHDX header: the input replaces header 1 of a dynamic VHDX and of a differencing child
+//! (with its CRC-32C corrected when the last byte is even), then each is opened, mapped, read
+//! and checked.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use vhd_viewer::vhdx::format::Header;
+use vhd_viewer_fuzz::*;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = Header::parse(data).valid();
+    let fix = data.last().is_some_and(|b| b % 2 == 0);
+    let splice = |mut file: Vec<u8>| {
+        let n = data.len().min(4096);
+        file[vhdx_at::HEADER1..vhdx_at::HEADER1 + n].copy_from_slice(&data[..n]);
+        if fix {
+            fix_vhdx_crc(&mut file, vhdx_at::HEADER1, 4096, 4);
+        }
+        file
+    };
+    let [base, child, _] = vhdx_files();
+    exercise(&[splice(child.clone()), base.clone()]);
+    exercise(&[splice(base.clone())]);
+});

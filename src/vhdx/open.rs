@@ -1,0 +1,743 @@
+//! Opening a VHDX file without I/O: the same shape as `layer.rs`'s open, run again with more
+//! bytes each round until it has what it needs.
+
+use super::format::{
+    self, bat_parts, guid_name, header_off, FileIdentifier, Header, MetadataTable, ParentLocator, RegionEntry, RegionTable, HEADER_OFFSETS,
+    HEADER_SECTION, HEADER_SIZE, KIB64, MAX_DISK_SIZE, MIB, REGION_BAT, REGION_METADATA, REGION_TABLE_OFFSETS, REGION_TABLE_SIZE,
+};
+use super::log::{replay, Write};
+use super::{BlockState, Item, Log, Vhdx, MAX_BAT_ENTRIES, MAX_LOG, MAX_METADATA_REGION};
+use crate::error::{Error, Result};
+use crate::finding::{Finding, Severity};
+use crate::footer::{DiskType, Footer};
+use crate::layer::{ByteRange, Fetch, FooterSource, Layer, Located, MAX_FINDINGS_PER_KIND};
+use crate::values::Uuid;
+
+/// Copies `bytes` read at `base` and applies the log's writes that fall on them.
+fn patched(bytes: &[u8], base: u64, writes: &[(u64, Write)]) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    let end = base + out.len() as u64;
+    for (at, w) in writes {
+        let len = match w {
+            Write::Zero(n) => *n,
+            Write::Data(d) => d.len() as u64,
+        };
+        let (s, e) = ((*at).max(base), at.saturating_add(len).min(end));
+        if s >= e {
+            continue;
+        }
+        let dst = &mut out[(s - base) as usize..(e - base) as usize];
+        match w {
+            Write::Zero(_) => dst.fill(0),
+            Write::Data(d) => dst.copy_from_slice(&d[(s - at) as usize..(e - at) as usize]),
+        }
+    }
+    out
+}
+
+/// Picks the current header: the valid one with the larger sequence number ([MS-VHDX] 2.2.2.1).
+fn choose_header(headers: &[Located<Header>], findings: &mut Vec<Finding>) -> Result<usize> {
+    let valid: Vec<bool> = headers.iter().map(|h| h.value.valid()).collect();
+    let why = |h: &Located<Header>| {
+        if &h.value.signature != b"head" {
+            format!("no signature \"head\" (found \"{}\")", crate::error::show_bytes(&h.value.signature))
+        } else {
+            format!("a wrong CRC-32C (stored {:#010x}, computed {:#010x})", h.value.checksum, h.value.computed_checksum)
+        }
+    };
+    let current = match (valid[0], valid[1]) {
+        (false, false) => {
+            return Err(Error::invalid(
+                "vhdx-no-valid-header",
+                headers[0].offset,
+                format!(
+                    "neither VHDX header is valid: the header at {:#x} has {}, the one at {:#x} has {}",
+                    headers[0].offset,
+                    why(&headers[0]),
+                    headers[1].offset,
+                    why(&headers[1])
+                ),
+            ))
+        }
+        (true, false) | (false, true) => {
+            let (good, bad) = if valid[0] { (0, 1) } else { (1, 0) };
+            findings.push(Finding::warning(
+                "vhdx-header-invalid",
+                headers[bad].offset,
+                format!(
+                    "header {} at {:#x} is not valid: it has {}; header {} (sequence number {}) is current. A write interrupted while updating a header leaves this; the next writer repairs it",
+                    bad + 1,
+                    headers[bad].offset,
+                    why(&headers[bad]),
+                    good + 1,
+                    headers[good].value.sequence_number
+                ),
+            ));
+            good
+        }
+        (true, true) => {
+            let (a, b) = (headers[0].value.sequence_number, headers[1].value.sequence_number);
+            if a == b {
+                findings.push(Finding::warning(
+                    "vhdx-header-sequence",
+                    headers[1].offset + header_off::SEQUENCE_NUMBER as u64,
+                    format!("both headers have sequence number {a}; the spec makes the larger one current, so header 1 is used"),
+                ));
+            }
+            usize::from(b > a)
+        }
+    };
+    let h = &headers[current];
+    let at = |o: usize| h.offset + o as u64;
+    if h.value.version != 1 {
+        return Err(Error::invalid(
+            "vhdx-version",
+            at(header_off::VERSION),
+            format!("the header's version is {}; VHDX version 1 is the only one defined", h.value.version),
+        ));
+    }
+    if h.value.log_version != 0 {
+        findings.push(Finding::error(
+            "vhdx-log-version",
+            at(header_off::LOG_VERSION),
+            format!("the log version is {}; only 0 is defined, so the log cannot be read", h.value.log_version),
+        ));
+    }
+    if h.value.log_offset % MIB != 0 || u64::from(h.value.log_length) % MIB != 0 {
+        findings.push(Finding::warning(
+            "vhdx-log-unaligned",
+            at(header_off::LOG_LENGTH),
+            format!("the log at {:#x} ({} bytes) is not on 1 MiB boundaries as the spec requires", h.value.log_offset, h.value.log_length),
+        ));
+    }
+    Ok(current)
+}
+
+/// Picks the region table to read: the first valid one (both should be identical).
+fn choose_region_table(tables: &[Located<RegionTable>], findings: &mut Vec<Finding>) -> Result<usize> {
+    let why = |t: &Located<RegionTable>| {
+        if &t.value.signature != b"regi" {
+            format!("no signature \"regi\" (found \"{}\")", crate::error::show_bytes(&t.value.signature))
+        } else if t.value.checksum != t.value.computed_checksum {
+            format!("a wrong CRC-32C (stored {:#010x}, computed {:#010x})", t.value.checksum, t.value.computed_checksum)
+        } else {
+            format!("an entry count of {}, more than the 2047 allowed", t.value.entry_count)
+        }
+    };
+    let current = match (tables[0].value.valid(), tables[1].value.valid()) {
+        (true, _) => 0,
+        (false, true) => 1,
+        (false, false) => {
+            return Err(Error::invalid(
+                "vhdx-no-valid-region-table",
+                tables[0].offset,
+                format!(
+                    "neither region table is valid: the one at {:#x} has {}, the one at {:#x} has {}",
+                    tables[0].offset,
+                    why(&tables[0]),
+                    tables[1].offset,
+                    why(&tables[1])
+                ),
+            ))
+        }
+    };
+    let other = 1 - current;
+    if !tables[other].value.valid() {
+        findings.push(Finding::warning(
+            "vhdx-region-table-invalid",
+            tables[other].offset,
+            format!(
+                "region table {} at {:#x} is not valid: it has {}; region table {} is read",
+                other + 1,
+                tables[other].offset,
+                why(&tables[other]),
+                current + 1
+            ),
+        ));
+    } else if tables[0].value.raw != tables[1].value.raw {
+        findings.push(Finding::warning(
+            "vhdx-region-tables-differ",
+            tables[1].offset,
+            "the two region tables are both valid but differ; the first is read",
+        ));
+    }
+    Ok(current)
+}
+
+/// The region `guid`, checked to lie inside the file.
+fn region(
+    table: &Located<RegionTable>,
+    guid: format::Guid,
+    name: &'static str,
+    file_len: u64,
+    findings: &mut Vec<Finding>,
+) -> Result<RegionEntry> {
+    let Some(e) = table.value.find(guid).copied() else {
+        return Err(Error::invalid(
+            "vhdx-region-missing",
+            table.offset,
+            format!("the region table has no entry for the {name} (region {guid}), which every VHDX needs"),
+        ));
+    };
+    let at = table.offset + (format::region_off::ENTRIES + e.index * format::region_off::ENTRY_SIZE) as u64;
+    let range = ByteRange::new(e.file_offset, u64::from(e.length));
+    if range.end() > file_len || e.file_offset > u64::MAX / 2 {
+        return Err(Error::OutOfFile { what: name, offset: e.file_offset, len: u64::from(e.length), file_len });
+    }
+    if e.file_offset < MIB || e.file_offset % MIB != 0 || u64::from(e.length) % MIB != 0 {
+        findings.push(Finding::warning(
+            "vhdx-region-unaligned",
+            at,
+            format!(
+                "the {name} at {:#x} ({} bytes) is not on 1 MiB boundaries past the first MiB, as the spec requires",
+                e.file_offset, e.length
+            ),
+        ));
+    }
+    Ok(e)
+}
+
+/// Opens a VHDX file: `None` (with `need` filled) while bytes are missing.
+pub fn open<'a>(file_len: u64, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> Result<Option<Layer>> {
+    if file_len < HEADER_SECTION {
+        return Err(Error::invalid(
+            "vhdx-too-small",
+            0,
+            format!("the file starts like a VHDX but is {file_len} bytes long, shorter than the {HEADER_SECTION} bytes of its headers and region tables"),
+        ));
+    }
+    let section = ByteRange::new(0, HEADER_SECTION);
+    let Some(first) = fetch(section) else {
+        need.push(section);
+        return Ok(None);
+    };
+    let mut findings = Vec::new();
+    let identifier = Located { offset: 0, value: FileIdentifier::parse(first) };
+    let headers: Vec<Located<Header>> = HEADER_OFFSETS
+        .iter()
+        .map(|&o| Located { offset: o, value: Header::parse(&first[o as usize..(o + HEADER_SIZE) as usize]) })
+        .collect();
+    let current_header = choose_header(&headers, &mut findings)?;
+    let tables: Vec<Located<RegionTable>> = REGION_TABLE_OFFSETS
+        .iter()
+        .map(|&o| Located { offset: o, value: RegionTable::parse(&first[o as usize..(o + REGION_TABLE_SIZE) as usize]) })
+        .collect();
+    let current_region_table = choose_region_table(&tables, &mut findings)?;
+    let table = &tables[current_region_table];
+    for e in &table.value.entries {
+        if guid_name(&e.guid).is_none() {
+            let at = table.offset + (format::region_off::ENTRIES + e.index * format::region_off::ENTRY_SIZE) as u64;
+            if e.required & 1 != 0 {
+                return Err(Error::invalid(
+                    "vhdx-region-unknown",
+                    at,
+                    format!("region {} is marked required but is not one this viewer (or the spec) knows", e.guid),
+                ));
+            }
+            findings.push(Finding::info(
+                "vhdx-region-unknown",
+                at,
+                format!("region {} is not one the spec defines; it is not required and is ignored", e.guid),
+            ));
+        }
+    }
+    let bat_region = region(table, REGION_BAT, "BAT region", file_len, &mut findings)?;
+    let metadata_region = region(table, REGION_METADATA, "metadata region", file_len, &mut findings)?;
+    let h = headers[current_header].value.clone();
+    let hat = |o: usize| headers[current_header].offset + o as u64;
+    // The regions must not overlap each other, the log or the first MiB.
+    let places = [
+        ("header section", ByteRange::new(0, MIB)),
+        ("log", ByteRange::new(h.log_offset, u64::from(h.log_length))),
+        ("BAT region", ByteRange::new(bat_region.file_offset, u64::from(bat_region.length))),
+        ("metadata region", ByteRange::new(metadata_region.file_offset, u64::from(metadata_region.length))),
+    ];
+    for (i, (a, ra)) in places.iter().enumerate() {
+        for (b, rb) in &places[i + 1..] {
+            if ra.overlaps(rb) {
+                findings.push(Finding::error(
+                    "vhdx-regions-overlap",
+                    rb.offset,
+                    format!(
+                        "the {b} at {:#x} ({} bytes) overlaps the {a} at {:#x} ({} bytes): writing one damages the other",
+                        rb.offset, rb.len, ra.offset, ra.len
+                    ),
+                ));
+            }
+        }
+    }
+
+    // Round 2: the metadata region and, when the disk was not closed cleanly, the log.
+    let meta_len = u64::from(metadata_region.length);
+    if !(KIB64..=MAX_METADATA_REGION).contains(&meta_len) {
+        return Err(Error::invalid(
+            "vhdx-metadata-size",
+            metadata_region.file_offset,
+            format!("the metadata region is {meta_len} bytes; it must hold the 64 KiB table, and this viewer reads at most {MAX_METADATA_REGION}"),
+        ));
+    }
+    let meta_range = ByteRange::new(metadata_region.file_offset, meta_len);
+    let dirty = !h.log_guid.is_nil();
+    let log_range = ByteRange::new(h.log_offset, u64::from(h.log_length));
+    let mut log = Log { dirty, ..Log::default() };
+    let mut writes = Vec::new();
+    let mut want_log = false;
+    if dirty {
+        if log_range.end() > file_len || h.log_offset > u64::MAX / 2 || log_range.len < 4096 {
+            findings.push(Finding::error(
+                "vhdx-log-invalid",
+                hat(header_off::LOG_OFFSET),
+                format!("the disk was not closed cleanly (log GUID {}), but its log at {:#x} ({} bytes) does not lie inside the file: the disk is read as stored, which may be inconsistent", h.log_guid, h.log_offset, h.log_length),
+            ));
+        } else if log_range.len > MAX_LOG {
+            findings.push(Finding::error(
+                "vhdx-log-invalid",
+                hat(header_off::LOG_LENGTH),
+                format!("the disk was not closed cleanly, but its log is {} bytes, more than the {MAX_LOG} this viewer replays: the disk is read as stored", h.log_length),
+            ));
+        } else {
+            want_log = true;
+        }
+    }
+    let meta_bytes = fetch(meta_range);
+    let log_bytes = if want_log { fetch(log_range) } else { None };
+    if meta_bytes.is_none() || (want_log && log_bytes.is_none()) {
+        need.push(meta_range);
+        if want_log {
+            need.push(log_range);
+        }
+        return Ok(None);
+    }
+    if let Some(lb) = log_bytes {
+        match replay(lb, h.log_offset, h.log_guid) {
+            Ok(r) => {
+                log.entries = r.entries;
+                log.replayed = true;
+                for (at, w) in &r.writes {
+                    let len = match w {
+                        Write::Zero(n) => *n,
+                        Write::Data(d) => d.len() as u64,
+                    };
+                    log.writes.push(ByteRange::new(*at, len));
+                }
+                let inside = |w: &ByteRange| {
+                    [ByteRange::new(bat_region.file_offset, u64::from(bat_region.length)), meta_range].iter().any(|r| w.offset >= r.offset && w.end() <= r.end())
+                };
+                let outside = log.writes.iter().filter(|w| !inside(w)).count();
+                findings.push(Finding::warning(
+                    "vhdx-log-replayed",
+                    h.log_offset,
+                    format!(
+                        "the disk was not closed cleanly: its log holds {} entries ({} writes) not yet made to the file. They were replayed in memory, and the disk is shown as it is after replay; the file itself was not written{}",
+                        log.entries.len(),
+                        log.writes.len(),
+                        if outside > 0 { format!(" ({outside} writes fall outside the BAT and metadata region and are not applied)") } else { String::new() }
+                    ),
+                ));
+                writes = r.writes;
+            }
+            Err((at, why)) => findings.push(Finding::error(
+                "vhdx-log-invalid",
+                at,
+                format!("the disk was not closed cleanly (log GUID {}), but its log does not verify ({why}): it is not replayed, and the disk is read as stored, which may be inconsistent", h.log_guid),
+            )),
+        }
+    }
+    let meta = patched(meta_bytes.unwrap_or_default(), meta_range.offset, &writes);
+    let metadata_table = Located { offset: meta_range.offset, value: MetadataTable::parse(&meta) };
+    if &metadata_table.value.signature != b"metadata" {
+        return Err(Error::invalid(
+            "vhdx-metadata-signature",
+            meta_range.offset,
+            format!(
+                "the metadata table has no signature \"metadata\" (found \"{}\")",
+                crate::error::show_bytes(&metadata_table.value.signature)
+            ),
+        ));
+    }
+    if metadata_table.value.entry_count > format::MAX_METADATA_ENTRIES {
+        findings.push(Finding::error(
+            "vhdx-metadata-count",
+            meta_range.offset + format::metadata_off::ENTRY_COUNT as u64,
+            format!(
+                "the metadata table's entry count {} is more than the 2047 allowed; the first 2047 are read",
+                metadata_table.value.entry_count
+            ),
+        ));
+    }
+    let mut items = Vec::new();
+    for e in &metadata_table.value.entries {
+        let at = meta_range.offset + (format::metadata_off::ENTRIES + e.index * format::metadata_off::ENTRY_SIZE) as u64;
+        let (start, len) = (u64::from(e.offset), u64::from(e.length));
+        let inside = len == 0 || (start >= KIB64 && start + len <= meta_len && len <= MIB);
+        if !inside {
+            findings.push(Finding::error(
+                "vhdx-metadata-item-range",
+                at,
+                format!(
+                    "metadata item {} ({}) at offset {start:#x} ({len} bytes) does not lie in the metadata region past its table",
+                    e.index,
+                    guid_name(&e.item_id).unwrap_or("unknown")
+                ),
+            ));
+        }
+        if guid_name(&e.item_id).is_none() && e.is_required() {
+            return Err(Error::invalid(
+                "vhdx-metadata-unknown",
+                at,
+                format!("metadata item {} is marked required but is not one this viewer (or the spec) knows", e.item_id),
+            ));
+        }
+        // (An empty item may name any offset: nothing of it is read.)
+        let bytes = if inside && len > 0 { meta[start as usize..(start + len) as usize].to_vec() } else { Vec::new() };
+        items.push(super::Item { entry: *e, offset: meta_range.offset + start, bytes });
+    }
+    let item = |id: format::Guid| items.iter().find(|i| i.entry.item_id == id);
+    let required = |id: format::Guid, min: usize| -> Result<&Item> {
+        match item(id) {
+            Some(i) if i.bytes.len() >= min => Ok(i),
+            Some(i) => Err(Error::invalid(
+                "vhdx-metadata-item-short",
+                i.offset,
+                format!("the {} item is {} bytes, less than its {min}", guid_name(&id).unwrap_or("?"), i.bytes.len()),
+            )),
+            None => Err(Error::invalid(
+                "vhdx-metadata-item-missing",
+                meta_range.offset,
+                format!("the metadata table has no {} item, which every VHDX needs", guid_name(&id).unwrap_or("?")),
+            )),
+        }
+    };
+    let fp = required(format::ITEM_FILE_PARAMETERS, 8)?;
+    let block_size = format::le32(&fp.bytes, 0);
+    let flags = format::le32(&fp.bytes, 4);
+    if !(MIB..=256 * MIB).contains(&u64::from(block_size)) || !block_size.is_power_of_two() {
+        return Err(Error::invalid(
+            "vhdx-block-size",
+            fp.offset,
+            format!("the block size is {block_size}; the spec allows powers of two from 1 MiB to 256 MiB"),
+        ));
+    }
+    let fp_offset = fp.offset;
+    let vs = required(format::ITEM_VIRTUAL_DISK_SIZE, 8)?;
+    let virtual_disk_size = format::le64(&vs.bytes, 0);
+    let vs_offset = vs.offset;
+    let ls = required(format::ITEM_LOGICAL_SECTOR_SIZE, 4)?;
+    let logical_sector_size = format::le32(&ls.bytes, 0);
+    if logical_sector_size != 512 && logical_sector_size != 4096 {
+        return Err(Error::invalid(
+            "vhdx-sector-size",
+            ls.offset,
+            format!("the logical sector size is {logical_sector_size}; only 512 and 4096 are allowed"),
+        ));
+    }
+    let ps = required(format::ITEM_PHYSICAL_SECTOR_SIZE, 4)?;
+    let physical_sector_size = format::le32(&ps.bytes, 0);
+    if physical_sector_size != 512 && physical_sector_size != 4096 {
+        findings.push(Finding::warning(
+            "vhdx-sector-size",
+            ps.offset,
+            format!("the physical sector size is {physical_sector_size}; only 512 and 4096 are allowed"),
+        ));
+    }
+    let page83 =
+        item(format::ITEM_PAGE83).filter(|i| i.bytes.len() >= 16).map(|i| format::Guid(i.bytes[..16].try_into().unwrap_or([0; 16])));
+    if page83.is_none() {
+        findings.push(Finding::warning(
+            "vhdx-metadata-item-missing",
+            meta_range.offset,
+            "the metadata table has no page 83 data item (the disk's SCSI identity), which the spec requires",
+        ));
+    }
+    if virtual_disk_size == 0 || virtual_disk_size > MAX_DISK_SIZE {
+        return Err(Error::invalid(
+            "vhdx-disk-size",
+            vs_offset,
+            format!("the virtual disk size is {virtual_disk_size} bytes; the spec allows 1 sector to 64 TiB"),
+        ));
+    }
+    if virtual_disk_size % u64::from(logical_sector_size) != 0 {
+        findings.push(Finding::warning(
+            "vhdx-disk-size",
+            vs_offset,
+            format!("the virtual disk size {virtual_disk_size} is not a multiple of the logical sector size {logical_sector_size}"),
+        ));
+    }
+    let has_parent = flags & 2 != 0;
+    let leave_blocks_allocated = flags & 1 != 0;
+    if flags & !3 != 0 {
+        findings.push(Finding::warning(
+            "vhdx-file-parameters",
+            fp_offset + 4,
+            format!("unknown file parameter bits are set ({flags:#010x})"),
+        ));
+    }
+    let parent_locator = item(format::ITEM_PARENT_LOCATOR).map(|i| Located { offset: i.offset, value: ParentLocator::parse(&i.bytes) });
+    check_parent_locator(has_parent, parent_locator.as_ref(), meta_range.offset, &mut findings);
+
+    // The BAT's shape.
+    let chunk_ratio = ((1u64 << 23) * u64::from(logical_sector_size)) / u64::from(block_size);
+    let payload_blocks = virtual_disk_size.div_ceil(u64::from(block_size));
+    let bitmap_blocks = payload_blocks.div_ceil(chunk_ratio);
+    let total = if has_parent { bitmap_blocks * (chunk_ratio + 1) } else { payload_blocks + (payload_blocks - 1) / chunk_ratio };
+    let region_entries = u64::from(bat_region.length) / 8;
+    let mut count = total;
+    if total > region_entries {
+        findings.push(Finding::error(
+            "vhdx-bat-short",
+            bat_region.file_offset,
+            format!("the disk needs {total} BAT entries, but the BAT region holds only {region_entries}; the blocks past it read as not present"),
+        ));
+        count = region_entries;
+    }
+    if count > MAX_BAT_ENTRIES {
+        return Err(Error::invalid(
+            "vhdx-bat-too-large",
+            bat_region.file_offset,
+            format!("the disk needs {count} BAT entries, more than the {MAX_BAT_ENTRIES} this viewer loads (a 64 TiB disk with 8 MiB blocks needs about 8.4 million)"),
+        ));
+    }
+    // Round 3: the BAT.
+    let bat_range = ByteRange::new(bat_region.file_offset, count * 8);
+    let Some(bat_bytes) = fetch(bat_range) else {
+        need.push(bat_range);
+        return Ok(None);
+    };
+    let bat_bytes = patched(bat_bytes, bat_range.offset, &writes);
+    let bat: Vec<u64> = bat_bytes.chunks_exact(8).map(|c| format::le64(c, 0)).collect();
+
+    let vhdx = Vhdx {
+        identifier,
+        headers,
+        current_header,
+        region_tables: tables,
+        current_region_table,
+        bat_region,
+        metadata_region,
+        metadata_table,
+        items,
+        block_size,
+        leave_blocks_allocated,
+        has_parent,
+        virtual_disk_size,
+        logical_sector_size,
+        physical_sector_size,
+        page83,
+        parent_locator,
+        chunk_ratio,
+        payload_blocks,
+        bitmap_blocks,
+        bat,
+        bat_offset: bat_region.file_offset,
+        log,
+    };
+    check_bat(&vhdx, file_len, &mut findings);
+
+    let mut footer = Footer::parse(&[]);
+    footer.disk_type = if has_parent {
+        DiskType::Differencing
+    } else if leave_blocks_allocated {
+        DiskType::Fixed
+    } else {
+        DiskType::Dynamic
+    };
+    footer.current_size = virtual_disk_size;
+    footer.original_size = virtual_disk_size;
+    footer.unique_id = Uuid(vhdx.data_write_guid().0);
+    Ok(Some(Layer {
+        file_len,
+        footer: Located { offset: 0, value: footer },
+        footer_source: FooterSource::End,
+        end_footer: None,
+        footer_copy: None,
+        header: None,
+        locators: Vec::new(),
+        bat: Vec::new(),
+        bat_range: Some(bat_range),
+        data_end: file_len,
+        findings,
+        vhdx: Some(Box::new(vhdx)),
+    }))
+}
+
+fn check_parent_locator(has_parent: bool, locator: Option<&Located<ParentLocator>>, meta_offset: u64, findings: &mut Vec<Finding>) {
+    match (has_parent, locator) {
+        (true, None) => findings.push(Finding::error(
+            "vhdx-parent-locator-missing",
+            meta_offset,
+            "the disk is a differencing disk (has parent) but has no parent locator: its parent cannot be found or verified",
+        )),
+        (false, Some(l)) => findings.push(Finding::info(
+            "vhdx-parent-locator-unused",
+            l.offset,
+            "the disk has a parent locator but is not a differencing disk",
+        )),
+        (true, Some(l)) => {
+            let v = &l.value;
+            if v.locator_type != format::LOCATOR_TYPE_VHDX {
+                findings.push(Finding::warning(
+                    "vhdx-parent-locator-type",
+                    l.offset,
+                    format!("the parent locator's type is {}, not the VHDX type {}", v.locator_type, format::LOCATOR_TYPE_VHDX),
+                ));
+            }
+            if usize::from(v.key_value_count) > v.entries.len() {
+                findings.push(Finding::error(
+                    "vhdx-parent-locator-count",
+                    l.offset + 18,
+                    format!("the parent locator says it has {} entries, but only {} fit in it", v.key_value_count, v.entries.len()),
+                ));
+            }
+            for e in v.entries.iter().filter(|e| !e.valid) {
+                findings.push(Finding::error(
+                    "vhdx-parent-locator-entry",
+                    l.offset + 20 + 12 * e.index as u64,
+                    format!("parent locator entry {}'s key or value lies outside the locator or is not valid UTF-16", e.index),
+                ));
+            }
+            match v.get("parent_linkage") {
+                None => findings.push(Finding::error(
+                    "vhdx-parent-linkage",
+                    l.offset,
+                    "the parent locator has no parent_linkage, so the parent cannot be verified",
+                )),
+                Some(t) if format::Guid::parse(t).is_none() => findings.push(Finding::error(
+                    "vhdx-parent-linkage",
+                    l.offset,
+                    format!("the parent locator's parent_linkage \"{t}\" is not a GUID"),
+                )),
+                _ => {}
+            }
+            if ["relative_path", "volume_path", "absolute_win32_path"].iter().all(|k| v.get(k).is_none()) {
+                findings.push(Finding::error(
+                    "vhdx-parent-locator-paths",
+                    l.offset,
+                    "the parent locator has none of relative_path, volume_path and absolute_win32_path: the parent can only be given with --parent",
+                ));
+            }
+        }
+        (false, None) => {}
+    }
+}
+
+/// Findings about the BAT: states the spec does not allow, blocks past the end of the file, in
+/// the metadata or the log, and overlapping.
+fn check_bat(v: &Vhdx, file_len: u64, findings: &mut Vec<Finding>) {
+    let meta = v.metadata_ranges();
+    let mut counts = [0usize; 5];
+    let mut out = Vec::new();
+    let mut note = |kind: usize, f: Finding| {
+        counts[kind] += 1;
+        if counts[kind] <= MAX_FINDINGS_PER_KIND {
+            out.push(f);
+        }
+    };
+    let mut placed: Vec<(ByteRange, u64)> = Vec::new();
+    for (i, &e) in v.bat.iter().enumerate() {
+        let i = i as u64;
+        let at = v.bat_offset + i * 8;
+        let (state, reserved, mb) = bat_parts(e);
+        let is_bitmap = (i + 1) % (v.chunk_ratio + 1) == 0;
+        let (what, len, ok_state, has_data) = if is_bitmap {
+            ("sector bitmap block", MIB, matches!(state, 0 | 6), state == 6)
+        } else {
+            let s = BlockState::from_bits(state);
+            let ok = !matches!(s, BlockState::Other(_)) && (s != BlockState::PartiallyPresent || v.has_parent);
+            ("payload block", u64::from(v.block_size), ok, s.has_data())
+        };
+        let name = if is_bitmap {
+            format!("sector bitmap block {}", i / (v.chunk_ratio + 1))
+        } else {
+            format!("payload block {}", i - i / (v.chunk_ratio + 1))
+        };
+        if !ok_state {
+            note(
+                0,
+                Finding::error(
+                    "vhdx-bat-state",
+                    at,
+                    format!(
+                        "BAT entry {i} ({name}) has state {state}, which the spec does not allow for a {what}{}",
+                        if state == 7 { " in a disk without a parent" } else { "" }
+                    ),
+                ),
+            );
+        }
+        if reserved != 0 {
+            note(0, Finding::warning("vhdx-bat-reserved", at, format!("BAT entry {i} ({name}) has reserved bits set")));
+        }
+        if !has_data {
+            continue;
+        }
+        let r = ByteRange::new(mb.saturating_mul(MIB), len);
+        if r.end() > file_len {
+            note(
+                1,
+                Finding::error(
+                    "vhdx-block-past-eof",
+                    at,
+                    format!(
+                        "BAT entry {i} puts {name} at {:#x}, but its {len} bytes reach past the end of the file ({file_len} bytes)",
+                        r.offset
+                    ),
+                ),
+            );
+        }
+        if let Some((m, _)) = meta.iter().find(|(_, m)| m.overlaps(&r)) {
+            note(
+                2,
+                Finding::error("vhdx-block-overlaps-metadata", at, format!("BAT entry {i} puts {name} at {:#x}, inside the {m}", r.offset)),
+            );
+        }
+        placed.push((r, i));
+    }
+    placed.sort_unstable_by_key(|(r, _)| r.offset);
+    for w in placed.windows(2) {
+        if w[0].0.overlaps(&w[1].0) {
+            note(
+                3,
+                Finding::error(
+                    "vhdx-blocks-overlap",
+                    v.bat_offset + w[1].1 * 8,
+                    format!(
+                        "BAT entries {} and {} put blocks over each other (at {:#x} and {:#x})",
+                        w[0].1, w[1].1, w[0].0.offset, w[1].0.offset
+                    ),
+                ),
+            );
+        }
+    }
+    if v.has_parent {
+        for b in 0..v.payload_blocks_in_bat() {
+            if v.block(b).0 == BlockState::PartiallyPresent && v.bitmap_range(b).is_none() {
+                note(
+                    4,
+                    Finding::error(
+                        "vhdx-bitmap-missing",
+                        v.bat_offset + v.payload_index(b) * 8,
+                        format!(
+                            "payload block {b} is partially present but its sector bitmap block is not present: it is read from the parent"
+                        ),
+                    ),
+                );
+            }
+        }
+    }
+    for (kind, code, what) in [
+        (0, "vhdx-bat-state", "BAT entries have invalid states or reserved bits"),
+        (1, "vhdx-block-past-eof", "blocks reach past the end of the file"),
+        (2, "vhdx-block-overlaps-metadata", "blocks overlap metadata"),
+        (3, "vhdx-blocks-overlap", "pairs of blocks overlap"),
+        (4, "vhdx-bitmap-missing", "partially present blocks have no sector bitmap"),
+    ] {
+        if counts[kind] > MAX_FINDINGS_PER_KIND {
+            out.push(Finding::new(
+                Severity::Error,
+                code,
+                Some(v.bat_offset),
+                format!("{} {what} in all; only the first {MAX_FINDINGS_PER_KIND} are listed", counts[kind]),
+            ));
+        }
+    }
+    findings.extend(out);
+}
