@@ -284,30 +284,86 @@ impl WasmDisk {
     /// Block size of a layer, 0 for a fixed disk.
     #[wasm_bindgen(js_name = blockSize)]
     pub fn block_size(&self, layer: usize) -> Result<f64, JsValue> {
-        Ok(self.layer(layer)?.block_geometry().map_or(0.0, |g| g.block_size as f64))
+        let l = self.layer(layer)?;
+        if let Some(v) = &l.vhdx {
+            return Ok(f64::from(v.block_size));
+        }
+        Ok(l.block_geometry().map_or(0.0, |g| g.block_size as f64))
     }
 
     /// Bytes of sector bitmap before each block's data, 0 for a fixed disk.
     #[wasm_bindgen(js_name = bitmapSize)]
     pub fn bitmap_size(&self, layer: usize) -> Result<f64, JsValue> {
+        // A VHDX keeps its sector bitmaps in blocks of their own, not before each block.
         Ok(self.layer(layer)?.block_geometry().map_or(0.0, |g| g.bitmap_size as f64))
     }
 
     /// The BAT entries of a layer (file sector of each block, 0xFFFFFFFF when unallocated).
     pub fn bat(&self, layer: usize) -> Result<Vec<u32>, JsValue> {
-        Ok(self.layer(layer)?.bat.clone())
+        let l = self.layer(layer)?;
+        if let Some(v) = &l.vhdx {
+            // A payload block with data at its file offset in sectors (past 2 TiB: the largest
+            // that fits), the others unallocated, as a VHD's table reads.
+            return Ok((0..v.payload_blocks_in_bat())
+                .map(|b| match v.block(b) {
+                    (state, offset) if state.has_data() => u32::try_from(offset / 512).unwrap_or(u32::MAX - 1),
+                    _ => u32::MAX,
+                })
+                .collect());
+        }
+        Ok(l.bat.clone())
+    }
+
+    /// Where block `block`'s data starts in layer `layer`'s file (after a VHD block's bitmap; a
+    /// VHDX payload block's place), or null when the block is not in the file.
+    #[wasm_bindgen(js_name = blockData)]
+    pub fn block_data(&self, layer: usize, block: f64) -> Result<Option<f64>, JsValue> {
+        let l = self.layer(layer)?;
+        let block = to_u64(block, "the block")?;
+        if let Some(v) = &l.vhdx {
+            let (state, offset) = v.block(block);
+            return Ok(state.has_data().then_some(offset as f64));
+        }
+        Ok(l.block_offset(block).zip(l.block_geometry()).map(|(o, g)| (o + g.bitmap_size) as f64))
+    }
+
+    /// How layer `layer`'s sector bitmaps are read: `{ lsb_first, sector_size }` (a VHD's bits
+    /// run from the most significant of each byte, 512-byte sectors; a VHDX's from the least, in
+    /// its logical sectors).
+    #[wasm_bindgen(js_name = bitmapOrder)]
+    pub fn bitmap_order(&self, layer: usize) -> Result<JsValue, JsValue> {
+        #[derive(Serialize)]
+        struct Order {
+            lsb_first: bool,
+            sector_size: u32,
+        }
+        let l = self.layer(layer)?;
+        to_js(&match &l.vhdx {
+            Some(v) => Order { lsb_first: true, sector_size: v.logical_sector_size },
+            None => Order { lsb_first: false, sector_size: 512 },
+        })
     }
 
     /// One byte per BAT entry: 1 when the block lies before a block with a lower index.
     #[wasm_bindgen(js_name = outOfOrder)]
     pub fn out_of_order(&self, layer: usize) -> Result<Vec<u8>, JsValue> {
-        Ok(self.layer(layer)?.out_of_order_blocks().into_iter().map(u8::from).collect())
+        let l = self.layer(layer)?;
+        if let Some(v) = &l.vhdx {
+            return Ok(vec![0; usize::try_from(v.payload_blocks_in_bat()).unwrap_or(0)]);
+        }
+        Ok(l.out_of_order_blocks().into_iter().map(u8::from).collect())
     }
 
     /// Where block `block`'s bitmap lies in layer `layer`'s file, `null` when not allocated.
     #[wasm_bindgen(js_name = bitmapRange)]
     pub fn bitmap_range(&self, layer: usize, block: f64) -> Result<JsValue, JsValue> {
-        match self.layer(layer)?.bitmap_range(to_u64(block, "the block")?) {
+        let l = self.layer(layer)?;
+        let block = to_u64(block, "the block")?;
+        let range = match &l.vhdx {
+            Some(v) => v.bitmap_range(block).filter(|_| v.block(block).0 == crate::vhdx::format::BlockState::PartiallyPresent),
+            None => l.bitmap_range(block),
+        };
+        match range {
             Some(r) => to_js(&Range::from(r)),
             None => Ok(JsValue::NULL),
         }

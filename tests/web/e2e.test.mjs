@@ -202,6 +202,38 @@ test('a two-level differencing chain given as three files in any order resolves'
   await page.close();
 });
 
+test('a VHDX (qemu-img) through the file input: its structures equal info --json, sectors equal qemu-img convert, the block map shows its payload blocks', async () => {
+  const vhdx = join(tmp.dir, 'qemu.vhdx');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'vhdx', '-o', 'subformat=dynamic,block_size=1M', vhdx, '24M']);
+  execFileSync('qemu-io', ['-t', 'unsafe', '-f', 'vhdx', '-c', 'write -P 0x5a 3M 4k', '-c', 'write -P 0xa5 17M 64k', vhdx], { stdio: 'ignore' });
+  const raw = join(tmp.dir, 'qemu-vhdx.raw');
+  execFileSync('qemu-img', ['convert', '-f', 'vhdx', '-O', 'raw', vhdx, raw]);
+  const page = await env.newPage();
+  await page.goto(env.url);
+  await page.waitForSelector('body[data-wasm="ready"]');
+  await page.setInputFiles('#file-input', [vhdx]);
+  assert.equal(await settled(page), 'ready');
+  const expected = cliInfo(vhdx);
+  assert.equal(expected.format, 'vhdx');
+  const keys = await compareFields(page, '#structures-body', expected);
+  expected.structures.forEach((st, n) => st.fields.forEach((f, i) => assert.ok(keys.has(`structures.${n}.fields.${i}.value`), `${st.name}: ${f.name} is shown`)));
+  await compareFields(page, '#summary-body', expected);
+  // Sectors read through the VHDX equal qemu-img's raw image.
+  const bytes = readFileSync(raw);
+  for (const sector of [0, 6144, 6145, 34816, 34944]) {
+    await page.fill('#hex-at', String(sector));
+    await page.click('#hex-form button[type="submit"]');
+    await page.waitForFunction((s) => document.querySelector('#hex-source strong')?.textContent === `Virtual sector ${s}`, sector);
+    const hexes = await page.$$eval('#hex-dump .hexes span', (els) => els.map((e) => parseInt(e.textContent, 16)));
+    assert.deepEqual(Buffer.from(hexes), bytes.subarray(sector * 512, sector * 512 + 512), `sector ${sector}`);
+  }
+  // The block map: 24 blocks of 1 MiB, two of them (3 MiB and 17 MiB) stored in the file.
+  assert.match(await page.textContent('#bat-legend'), /stored in the file: 2/);
+  assert.match(await page.textContent('#bat-legend'), /24 blocks of 1 MiB/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('unrelated disks become separate chains to choose from; a disk given twice is named', async () => {
   const t = tempDir();
   try {

@@ -205,10 +205,10 @@ export class VhdDisk {
   /**
    * Virtual `[start, start + len)` sector by sector: `sources[i]` is the layer sector i is read
    * from (255: zeros, 254: a missing parent); with `layer` and `block`, that block's sector bitmap
-   * (`bitmap`, read at `range`) too.
+   * (`bitmap`, read at `range`) and where its data starts in the file (`dataOffset`) too.
    * @param {{ layer?: number | null, block?: number | null, start: number, len: number }} what
    * @param {{ signal?: AbortSignal }} [options]
-   * @returns {Promise<{ range: { offset: number, len: number } | null, bitmap: Uint8Array | null, sources: Uint8Array }>}
+   * @returns {Promise<{ range: { offset: number, len: number } | null, bitmap: Uint8Array | null, sources: Uint8Array, dataOffset: number | null }>}
    */
   sectors({ layer = null, block = null, start, len }, { signal } = {}) {
     return this.ask('sectors', [{ layer, block, start, len }], { signal });

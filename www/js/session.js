@@ -92,13 +92,19 @@ export class Session {
     this.names = made.names;
     this.sources = made.sources;
     const d = made.disk;
-    const layers = made.files.map((f, i) => ({
-      name: f.name,
-      byteLength: f.size,
-      diskType: f.identity.diskType,
-      blockSize: d.blockSize(i),
-      bitmapSize: d.bitmapSize(i),
-    }));
+    const layers = made.files.map((f, i) => {
+      const order = /** @type {{ lsb_first: boolean, sector_size: number }} */ (d.bitmapOrder(i));
+      return {
+        name: f.name,
+        byteLength: f.size,
+        diskType: f.identity.diskType,
+        format: order.lsb_first ? /** @type {const} */ ('vhdx') : /** @type {const} */ ('vhd'),
+        blockSize: d.blockSize(i),
+        bitmapSize: d.bitmapSize(i),
+        bitmapLsbFirst: order.lsb_first,
+        bitmapSectorSize: order.sector_size,
+      };
+    });
     return { info: made.info, names: made.names, missing: made.missing, size: d.size(), chunkSize: d.chunkSize(), layers };
   }
 
@@ -170,7 +176,8 @@ export class Session {
     await planRange(d, this.sources, start, len, signal);
     // Planned just above: the bitmaps it needs are in the cache.
     const sources = /** @type {Uint8Array} */ (d.sectorSources(start, len));
-    return { range, bitmap, sources };
+    const dataOffset = layer !== null && block !== null ? (d.blockData(layer, block) ?? null) : null;
+    return { range, bitmap, sources, dataOffset };
   }
 
   /**

@@ -180,6 +180,14 @@ export interface Info extends Partial<DynamicInfo> {
   chain?: ChainLink[];
   parent_missing: boolean;
   all_findings: Finding[];
+  /** `vhd` or `vhdx`. */
+  format?: 'vhd' | 'vhdx';
+  /** A VHDX's structures, each with its fields. */
+  structures?: { name: string; offset: number; fields: Field[] }[];
+  headers_valid?: boolean[];
+  current_header?: number;
+  log_dirty?: boolean;
+  log_replayed?: boolean;
 }
 
 /** A file given to the page or the element (openFiles). */
@@ -293,9 +301,14 @@ export interface DiskLayer {
   name: string;
   byteLength: number;
   diskType: DiskType;
+  format: 'vhd' | 'vhdx';
   /** 0 for a fixed disk. */
   blockSize: number;
+  /** The bitmap before each block (a VHD's); 0 for a VHDX, whose bitmaps are blocks of their own. */
   bitmapSize: number;
+  /** A VHDX's sector bitmaps run from each byte's least significant bit, in its logical sectors. */
+  bitmapLsbFirst: boolean;
+  bitmapSectorSize: number;
 }
 
 /** What the Worker answers to `chain`: the disk of one chain. */

@@ -13,11 +13,14 @@ const SECTOR_ZERO = 255;
 const SECTOR_MISSING = 254;
 
 /**
+ * Whether bit `s` of a sector bitmap is set: a VHD's bits run from the most significant bit of
+ * each byte, a VHDX's from the least.
  * @param {Uint8Array} bitmap
  * @param {number} s
+ * @param {boolean} [lsbFirst]
  */
-function bitSet(bitmap, s) {
-  return (bitmap[s >> 3] & (0x80 >> (s & 7))) !== 0;
+function bitSet(bitmap, s, lsbFirst = false) {
+  return (bitmap[s >> 3] & (lsbFirst ? 1 << (s & 7) : 0x80 >> (s & 7))) !== 0;
 }
 
 export class CloseupView {
@@ -44,32 +47,41 @@ export class CloseupView {
     const sectors = Math.ceil(len / 512);
     /** @type {HTMLElement[]} */
     const parts = [];
-    const { range, bitmap, sources: src } = await disk.sectors({ layer, block, start, len }, { signal });
+    const { range, bitmap, sources: src, dataOffset } = await disk.sectors({ layer, block, start, len }, { signal });
     if (signal?.aborted) return;
     const first = Math.floor(start / 512);
     const title = layer !== null && block !== null ? `Block ${block} of ${names[layer]}` : `Virtual bytes ${hex(start)}–${hex(start + len - 1)}`;
     parts.push(h('h3', {}, `${title}: virtual sectors ${first}–${first + sectors - 1} (${humanSize(len)})`));
 
     if (layer !== null && block !== null) {
-      if (!range) {
+      const l = disk.layers[layer];
+      // One bit per sector of the file's own size (a VHDX may have 4096-byte sectors).
+      const unit = Math.max(1, l.bitmapSectorSize / 512);
+      const bitsN = Math.ceil(sectors / unit);
+      const lsb = l.bitmapLsbFirst;
+      if (!range && dataOffset !== null) {
+        parts.push(h('p', { class: 'verdict' }, `Block ${block} is stored whole in ${names[layer]} at file offset ${hex(dataOffset)}: every sector of it is in that file (it has no sector bitmap to read).`));
+      } else if (!range) {
         parts.push(h('p', { class: 'verdict' }, `Block ${block} is not allocated in ${names[layer]}: none of its sectors are stored in that file.`));
       } else {
         const bits = /** @type {Uint8Array} */ (bitmap); // read with its range above
+        const data = dataOffset ?? range.offset + range.len;
         let set = 0;
-        for (let s = 0; s < sectors; s++) if (bitSet(bits, s)) set++;
-        parts.push(h('p', {}, `Sector bitmap at file offset ${hex(range.offset)} (${range.len} bytes): `, h('strong', {}, `${set} of ${sectors}`), ` sectors are stored in ${names[layer]}${set < sectors ? '; the others read as ' + (disk.layerCount > layer + 1 || ctx.parentMissing ? 'the parent’s' : 'zeros') : ''}. One square per sector; most significant bit of the first byte first.`));
+        for (let s = 0; s < bitsN; s++) if (bitSet(bits, s, lsb)) set++;
+        const what = unit > 1 ? `${l.bitmapSectorSize}-byte sectors` : 'sectors';
+        parts.push(h('p', {}, `Sector bitmap at file offset ${hex(range.offset)} (${range.len} bytes): `, h('strong', {}, `${set} of ${bitsN}`), ` ${what} are stored in ${names[layer]}${set < bitsN ? '; the others read as ' + (disk.layerCount > layer + 1 || ctx.parentMissing ? 'the parent’s' : 'zeros') : ''}. One square per sector; ${lsb ? 'least' : 'most'} significant bit of the first byte first.`));
         parts.push(h('div', { class: 'legend' }, legend([[layerColor(layer, this.el), 'bit set: stored in this file'], [cssColor('--unalloc', this.el), 'bit clear']])));
         const canvas = h('canvas', { 'aria-label': `Sector bitmap of block ${block}` });
         const hover = h('p', { class: 'hover', 'aria-live': 'polite' });
         parts.push(h('div', { class: 'mapbox' }, canvas), hover);
-        this.pending = [canvas, sectors, {
+        this.pending = [canvas, bitsN, {
           maxHeight: 260,
-          state: (s) => (bitSet(bits, s) ? 2 : 1),
+          state: (s) => (bitSet(bits, s, lsb) ? 2 : 1),
           colors: () => new Uint32Array([rgba(cssColor('--bg', this.el)), rgba(cssColor('--unalloc', this.el)), rgba(layerColor(layer, this.el))]),
           onHover: (a) => {
-            if (a >= 0) hover.textContent = `Sector ${a} of the block (virtual sector ${first + a}): bit ${bitSet(bits, a) ? 'set: stored at file offset ' + hex(range.offset + range.len + a * 512) : 'clear: not in this file'}. Click for its bytes.`;
+            if (a >= 0) hover.textContent = `Sector ${a} of the block (virtual sector ${first + a * unit}): bit ${bitSet(bits, a, lsb) ? 'set: stored at file offset ' + hex(data + a * l.bitmapSectorSize) : 'clear: not in this file'}. Click for its bytes.`;
           },
-          onPick: (a) => this.onSector(first + a),
+          onPick: (a) => this.onSector(first + a * unit),
         }];
       }
     }

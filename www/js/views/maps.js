@@ -89,6 +89,7 @@ export class BatView {
     const range = `virtual bytes ${hex(start)}–${hex(end - 1)} (${humanSize(start)} to ${humanSize(end)})`;
     if (e === UNALLOCATED) return `Block ${i}: ${range}; not allocated in ${this.name} (reads as zeros, or from the parent in a differencing disk).`;
     const at = e * 512;
+    if (this.disk.layers[this.layer]?.format === 'vhdx') return `Block ${i}: ${range}; its data is stored at file offset ${hex(at)} (its sector bitmap, if any, in a block of bitmaps of its own).`;
     return `Block ${i}: ${range}; stored at file offset ${hex(at)} (sector bitmap), data from ${hex(at + this.bitmapSize)}${this.ooo[i] ? '; stored before a block with a lower number (out of file order)' : ''}.`;
   }
 

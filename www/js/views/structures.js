@@ -96,6 +96,10 @@ function fieldTable(rows, prefix, caption, { differs = [], base = 0 } = {}) {
  * @param {Info} info
  */
 export function renderStructures(el, info) {
+  if (info.format === 'vhdx') {
+    renderVhdxStructures(el, info);
+    return;
+  }
   const fo = info.footer_offset;
   const indexed = info.fields.map((f, i) => ({ f, i }));
   const footer = indexed.filter(({ f }) => f.offset >= fo && f.offset < fo + 512);
@@ -152,4 +156,24 @@ export function highlightOffset(el, offset) {
     if (hit && !first) first = tr;
   }
   return first;
+}
+
+/**
+ * A VHDX's structures, each as a table of its fields (the file type identifier, both headers,
+ * both region tables, the metadata table and its items), as `info --json` lists them.
+ * @param {Element} el
+ * @param {Info} info
+ */
+function renderVhdxStructures(el, info) {
+  const list = info.structures ?? [];
+  const parts = [
+    h('p', { class: 'verdict ' + (info.headers_valid?.every(Boolean) ? 'good' : 'bad') },
+      `Header ${Number(info.current_header) + 1} is current (the valid one with the larger sequence number). `,
+      info.log_dirty ? (info.log_replayed ? 'The log was not empty (the disk was not closed cleanly): it was replayed in memory, the file was not changed.' : 'The log was not empty and could not be replayed: the disk is read as stored.') : 'The log is empty: the disk was closed cleanly.'),
+  ];
+  list.forEach((st, n) => {
+    parts.push(h('h3', {}, st.name));
+    parts.push(fieldTable(st.fields.map((f, i) => ({ f, i })), `structures.${n}.fields`, `At byte ${hex(st.offset)}`, { base: st.offset }));
+  });
+  fill(el, parts);
 }
