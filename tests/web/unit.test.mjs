@@ -253,12 +253,13 @@ test('core errors reach JavaScript as Errors with a stable code and the byte off
   e = await failure(new Uint8Array(6));
   assert.equal(e.code, 'too-small');
   assert.equal(e.offset, null);
-  // A VHDX is named as such, at offset 0.
+  // A VHDX whose two headers are both missing (zeros where they belong, at 64 KiB and 128 KiB):
+  // read as a VHDX, refused with the core's code and the first header's place.
   const vhdx = new Uint8Array(1 << 20);
   vhdx.set(new TextEncoder().encode('vhdxfile'), 0);
   e = await failure(vhdx);
-  assert.equal(e.code, 'other-format');
-  assert.equal(e.offset, 0);
+  assert.equal(e.code, 'vhdx-no-valid-header');
+  assert.equal(e.offset, 64 * 1024);
   // A call out of order is a misuse, not a disk's condition.
   const opener = new bindings.WasmOpener(4096);
   assert.throws(() => opener.finish(), (err) => err.code === 'api-misuse');

@@ -94,6 +94,8 @@ export class VhdDisk {
     this.chunkSize = 0;
     /** @type {DiskLayer[]} each file of the chain: name, size, type, block and bitmap sizes */
     this.layers = [];
+    /** @type {Info[]} each file's own info (the chain from it down) */
+    this.layerInfos = [];
     /** @type {Source[]} the chain's files, read through the Worker */
     this.sources = [];
   }
@@ -123,6 +125,8 @@ export class VhdDisk {
     this.size = v.size;
     this.chunkSize = v.chunkSize;
     this.layers = v.layers;
+    /** @type {Info[]} */
+    this.layerInfos = v.layerInfos;
     this.sources = v.layers.map((l, i) => {
       // The Worker's figures for that file (requests and bytes transferred too, for a URL), kept up to date.
       const stats = (this.engine.stats[this.chains[k][i]] ??= { reads: 0, bytes: 0 });
@@ -155,7 +159,7 @@ export class VhdDisk {
    * @returns {Promise<Info>}
    */
   async layerInfo(i) {
-    return i === 0 ? this.info : this.ask('layerInfo', [i]);
+    return this.layerInfos[i] ?? this.ask('layerInfo', [i]);
   }
 
   /**

@@ -105,7 +105,9 @@ export class Session {
         bitmapSectorSize: order.sector_size,
       };
     });
-    return { info: made.info, names: made.names, missing: made.missing, size: d.size(), chunkSize: d.chunkSize(), layers };
+    // Each file's own view (the chain from it down), for the structures of any layer at once.
+    const layerInfos = made.names.map((_, i) => (i === 0 ? made.info : layerInfo(this.live, k, i, made.names)));
+    return { info: made.info, names: made.names, missing: made.missing, size: d.size(), chunkSize: d.chunkSize(), layers, layerInfos };
   }
 
   /**

@@ -319,6 +319,8 @@ export interface ChainView {
   size: number;
   chunkSize: number;
   layers: DiskLayer[];
+  /** Each layer's own info (the chain from that file down); the first is `info`. */
+  layerInfos: Info[];
 }
 
 /** What a file being saved is written through: a FileSystemWritableFileStream, or the Worker's stand-in for one. */
