@@ -53,7 +53,8 @@ export async function fetchBitmaps(disk, sources, needs, signal) {
     list.push(n);
   }
   for (const [layer, list] of byLayer) {
-    const parts = await readRanges(sources[layer], list, signal);
+    // Many reads in flight: a browser's cost per read falls with them (Firefox's most).
+    const parts = await readRanges(sources[layer], list, signal, 0, 32);
     list.forEach((n, i) => {
       if (parts[i].length < n.len) {
         throw new Error(`block ${n.block} of ${sources[layer].name} cannot be read: its sector bitmap at byte 0x${n.offset.toString(16)} lies past the end of the file (${sources[layer].byteLength} bytes)`);

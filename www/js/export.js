@@ -70,6 +70,15 @@ export async function writeRaw(disk, sources, names, writable, { signal, onProgr
   let winStart = 0;
   /** @type {{ offset: number, len: number, layer: number, fileOffset: number }[]} */
   let pending = []; // the current window's data extents
+  /** @type {Promise<unknown>[]} windows being written: reading the next overlaps writing these */
+  const writing = [];
+  /** @param {{ type: 'write', position: number, data: Uint8Array<ArrayBuffer> }} w */
+  const put = async (w) => {
+    const p = writable.write(w);
+    p.catch(() => {}); // awaited below, where a failure is thrown
+    writing.push(p);
+    if (writing.length > 2) await writing.shift();
+  };
   const flush = async () => {
     if (pending.length === 0) return;
     const buf = new Uint8Array(Math.min(winStart + WINDOW, size) - winStart);
@@ -89,8 +98,8 @@ export async function writeRaw(disk, sources, names, writable, { signal, onProgr
         });
       }),
     );
-    await writable.write({ type: 'write', position: winStart, data: buf });
     pending = [];
+    await put({ type: 'write', position: winStart, data: buf });
   };
   for await (const e of allExtents(disk, sources, signal)) {
     if (e.kind === 'missing') throw missingError(e, names);
@@ -111,6 +120,7 @@ export async function writeRaw(disk, sources, names, writable, { signal, onProgr
     }
   }
   await flush();
+  for (const p of writing.splice(0)) await p;
   onProgress?.(size, size);
 }
 

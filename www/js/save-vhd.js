@@ -166,7 +166,7 @@ export async function writeVhd(disk, sources, names, vhd, writable, { signal, on
   const bitmap = owned(vhd.bitmap());
   for await (const [block, bytes] of dataBlocks(disk, sources, names, vhd.blockSize(), signal, onProgress)) {
     const at = vhd.place(block);
-    await writable.write({ type: 'write', position: at, data: bitmap });
+    await writable.write({ type: 'write', position: at, data: bitmap.slice() }); // its own copy: a write may take its buffer
     await writable.write({ type: 'write', position: at + bitmap.length, data: bytes });
   }
   for (const w of /** @type {LayoutWrite[]} */ (vhd.finish())) await writable.write({ type: 'write', position: w.offset, data: w.bytes });

@@ -37,8 +37,9 @@ let nextAsk = 1;
  * @param {string} what
  * @param {unknown[]} args
  * @param {AbortSignal} [signal]
+ * @param {Transferable[]} [transfer]
  */
-function ask(sid, id, what, args, signal) {
+function ask(sid, id, what, args, signal, transfer = /** @type {Transferable[]} */ ([])) {
   const rid = nextAsk++;
   return new Promise((resolve, reject) => {
     asks.set(rid, { resolve, reject });
@@ -46,7 +47,7 @@ function ask(sid, id, what, args, signal) {
       asks.delete(rid);
       reject(signal.reason);
     }, { once: true });
-    self.postMessage({ ask: rid, sid, id, what, args });
+    self.postMessage({ ask: rid, sid, id, what, args }, { transfer });
   });
 }
 
@@ -81,7 +82,8 @@ function proxySource(sid, { proxy, byteLength, name }) {
 function remoteWritable(sid, id) {
   return {
     truncate: (size) => ask(sid, id, 'truncate', [size]),
-    write: (w) => ask(sid, id, 'write', [w]),
+    // The window's bytes move to the main thread (the writers give each write a buffer of its own).
+    write: (w) => ask(sid, id, 'write', [w], undefined, movable(w.data)),
   };
 }
 
