@@ -11,6 +11,8 @@
 
 use std::path::PathBuf;
 
+use vhd_viewer::vhdx::writer::VhdxBuilder;
+use vhd_viewer::vhdx::Guid;
 use vhd_viewer::writer::{BlockOrder, DiskBuilder};
 
 const MIB: u64 = 1 << 20;
@@ -84,6 +86,24 @@ fn main() -> std::io::Result<()> {
     std::fs::write(dir.join("child.vhd"), child.build())?;
     std::fs::write(dir.join("grandchild.vhd"), grand.build())?;
 
+    // VHDX, Hyper-V's current format: a dynamic base with the same partition table, and a
+    // differencing child that was not closed cleanly (its block table is in its log, replayed
+    // when read).
+    let mut vbase = VhdxBuilder::new(size);
+    vbase.data_write_guid = Guid([0x5b; 16]);
+    let mut vbase = vbase.write(0, &mbr(size / 512));
+    for s in 63..63 + 16 {
+        vbase = vbase.write(s * 512, &text_sector(&format!("VHDX base: sector {s}")));
+    }
+    let mut vchild = VhdxBuilder::new(size).child_of(vbase.data_write_guid, "base.vhdx");
+    vchild.data_write_guid = Guid([0xc5; 16]);
+    vchild.dirty_log = true;
+    for s in [64u64, 65, 70] {
+        vchild = vchild.write(s * 512, &text_sector(&format!("VHDX child: sector {s} changed")));
+    }
+    std::fs::write(dir.join("base.vhdx"), vbase.build())?;
+    std::fs::write(dir.join("child.vhdx"), vchild.build())?;
+
     let huge = DiskBuilder::dynamic(2040 << 30, 2 * MIB as u32);
     std::fs::write(dir.join("huge-2040g.vhd"), huge.build())?;
 
@@ -92,6 +112,8 @@ fn main() -> std::io::Result<()> {
           "description": "A dynamic disk with an old-style partition table (first partition at sector 63) and a few written clusters, stored out of order in the file." },
         { "title": "Differencing chain, two levels", "files": ["grandchild.vhd", "child.vhd", "base.vhd"],
           "description": "A grandchild on a child on a base disk: each layer holds only the sectors it changed; the rest comes from below." },
+        { "title": "VHDX differencing disk, not closed cleanly", "files": ["child.vhdx", "base.vhdx"],
+          "description": "Hyper-V's current format: a child on a base disk, whose block table is still in its log (read as if the log were replayed; the file is not changed)." },
         { "title": "Empty 2040 GiB disk", "files": ["huge-2040g.vhd"],
           "description": "The largest disk the format allows, with nothing written: a 4 MiB file with a million-entry block table." }
     ]);

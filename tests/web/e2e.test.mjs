@@ -600,6 +600,17 @@ test('the built-in samples open without a file of one\'s own; explanations show 
   await page.check('#explain-toggle');
   assert.equal(await explain.isVisible(), true);
   assert.equal(await explain.textContent(), expected.fields[0].explain);
+  // The VHDX sample: a child whose block table is still in its log, read as if replayed.
+  const vhdxSample = index.findIndex((s) => s.files.some((f) => f.endsWith('.vhdx')));
+  assert.ok(vhdxSample >= 0, 'a VHDX among the samples');
+  await page.locator('#sample-list button').nth(vhdxSample).click();
+  await page.waitForFunction(() => document.querySelector('#summary-body [data-field="file"]')?.textContent === 'child.vhdx');
+  assert.equal(await settled(page), 'ready');
+  const files = index[vhdxSample].files.map((f) => join(SAMPLES, f));
+  const vexpected = cliInfo(files[0], files.slice(1));
+  assert.equal(vexpected.log_replayed, true);
+  await compareFields(page, '#structures-body', vexpected);
+  assert.match(await page.textContent('#structures-body'), /replayed in memory, the file was not changed/);
   assert.deepEqual(page.errors, []);
   await page.close();
 });
