@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { fsVhds } from './fs-fixtures.mjs';
 import { copyFileSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -230,6 +231,28 @@ test('a VHDX (qemu-img) through the file input: its structures equal info --json
   // The block map: 24 blocks of 1 MiB, two of them (3 MiB and 17 MiB) stored in the file.
   assert.match(await page.textContent('#bat-legend'), /stored in the file: 2/);
   assert.match(await page.textContent('#bat-legend'), /24 blocks of 1 MiB/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('the files on a VHDX (qemu-img, from a disk with FAT16, NTFS and ext4) equal ls --json', async () => {
+  const { base } = fsVhds();
+  const raw = join(tmp.dir, 'fs.raw');
+  writeFileSync(raw, cliCat(base));
+  const vhdx = join(tmp.dir, 'fs.vhdx');
+  execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'vhdx', '-o', 'subformat=dynamic', raw, vhdx]);
+  const page = await env.newPage();
+  await page.goto(env.url);
+  await page.waitForSelector('body[data-wasm="ready"]');
+  await page.setInputFiles('#file-input', [vhdx]);
+  assert.equal(await settled(page), 'ready');
+  for (const part of [1, 2, 3]) {
+    await page.click(`#files-view [data-action="partition"][data-partition="${part}"]`);
+    await page.waitForFunction((p) => document.querySelector('#files-view')?.dataset.state === 'ready' && document.querySelector(`#files-view [data-action="partition"][data-partition="${p}"]`)?.getAttribute('aria-pressed') === 'true' && document.querySelectorAll('#files-view tbody tr[data-path]').length > 0, part);
+    const rows = await page.$$eval('#files-view tbody tr[data-path]', (r) => r.map((x) => x.dataset.path).sort());
+    const want = execFileSync(cliPath(), ['ls', vhdx, '/', '--json', '--partition', String(part)], { encoding: 'utf8' }).split('\n').filter(Boolean).map((l) => JSON.parse(l).path).sort();
+    assert.deepEqual(rows, want, `partition ${part}`);
+  }
   assert.deepEqual(page.errors, []);
   await page.close();
 });

@@ -314,6 +314,20 @@ test('the element\'s Files tab reads the file systems of a remote chain (synchro
   await page.close();
 });
 
+test('the element\'s Changes tab compares a remote child with its parent (a Worker of its own, synchronous Range requests): rows equal diff --json', async () => {
+  const { base, child } = fsVhds();
+  const want = JSON.parse(cli(['diff', child, '--parent', base, '--json'], child).toString('utf8'));
+  const wantRows = want.partitions.flatMap((p) => p.changes.map((c) => `${p.index} ${c.kind} ${c.path}`)).sort();
+  const page = await testPage('<vhd-viewer id="v" src="fs-child.vhd" parent="fs-base.vhd" view="changes"></vhd-viewer>', 'changes.html');
+  assert.equal(await settledEl(page, '#v'), 'ready');
+  await page.$eval('#v', (el) => el.shadowRoot.querySelector('[data-action="diff"]').click());
+  await page.waitForFunction(() => ['done', 'stopped'].includes(document.querySelector('#v').shadowRoot.querySelector('.changes-body')?.dataset.changes), null, { timeout: 120_000 });
+  const rows = await page.$eval('#v', (el) => [...el.shadowRoot.querySelectorAll('.changes-body tbody tr[data-path]')].map((r) => `${r.dataset.partition} ${r.dataset.kind} ${r.dataset.path}`).sort());
+  assert.deepEqual(rows, wantRows);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('the self-contained file works opened from disk (file://), with no request to any server', async () => {
   const page = await newPage();
   await page.goto(pathToFileURL(join(DIST, 'vhd-viewer.html')).href);
