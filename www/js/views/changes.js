@@ -175,9 +175,9 @@ export class ChangesView {
         h('td', {}, open, r.old_path && r.old_path !== r.path ? h('span', { class: 'small' }, ` (was ${r.old_path})`) : null,
           r.noise ? h('span', { class: 'small noise-note' }, ` — ${r.noise}`) : null,
           r.name_complete === false ? h('span', { class: 'small' }, ' — name partly recovered') : null),
-        h('td', { title: `${r.size} bytes` }, r.type === 'dir' ? '' : humanSize(r.size)),
-        h('td', { title: `${r.bytes_held} bytes`, 'data-field': 'bytes_held' }, humanSize(r.bytes_held)),
-        h('td', { title: `${r.identical_bytes} bytes` }, humanSize(r.identical_bytes)));
+        h('td', { title: `${r.size} bytes`, 'data-label': 'Size' }, r.type === 'dir' ? '' : humanSize(r.size)),
+        h('td', { title: `${r.bytes_held} bytes`, 'data-field': 'bytes_held', 'data-label': 'Bytes held' }, humanSize(r.bytes_held)),
+        h('td', { title: `${r.identical_bytes} bytes`, 'data-label': 'Identical to the parent' }, humanSize(r.identical_bytes)));
     }));
   }
 }

@@ -102,6 +102,9 @@ table.changes tr.noise td { color: var(--muted); }
   table.changes, table.changes tbody, table.changes tr, table.changes td { display: block; }
   table.changes tr { border-bottom: 1px solid var(--border); padding: 0.3rem 0; }
   table.changes td { border: 0; padding: 0 0.2rem; white-space: normal !important; }
+  /* Stacked, each number says what it is. */
+  table.changes td[data-label]::before { content: attr(data-label) ": "; color: var(--muted); }
+  table.changes td[data-label]:empty { display: none; }
   /* The field tables reflow: each field a small card, its name first, offset and value under it,
      the raw bytes folded to two lines. */
   table.fields { display: block; overflow: visible; }
