@@ -189,17 +189,12 @@ pub fn held_ranges(reader: &mut DiskReader<'_>, layers: usize) -> Result<Ranges>
 /// [`held_ranges`] from extents planned elsewhere (the page plans with [`crate::disk::Disk::plan`]
 /// and its own reads): the ranges that layers `0..layers` supply.
 pub fn held_from_extents<'a>(extents: impl IntoIterator<Item = &'a crate::disk::Extent>, layers: usize) -> Ranges {
-    let mut v: Vec<(u64, u64)> = extents
+    let v: Vec<(u64, u64)> = extents
         .into_iter()
         .filter(|e| matches!(e.source, Source::Data { layer, .. } if layer < layers))
         .map(|e| (e.offset, e.offset + e.len))
         .collect();
-    v.sort_unstable();
-    let mut out = Vec::new();
-    for (s, e) in v {
-        push_range(&mut out, s, e);
-    }
-    out
+    joined(v)
 }
 
 /// The ranges of the virtual disk any layer of `reader`'s chain holds (allocated, not zero-fill).
@@ -209,10 +204,14 @@ pub fn allocated_ranges(reader: &mut DiskReader<'_>) -> Result<Ranges> {
 
 /// The union of two sorted range lists.
 pub fn union(a: &[(u64, u64)], b: &[(u64, u64)]) -> Ranges {
-    let mut all: Vec<(u64, u64)> = a.iter().chain(b).copied().collect();
-    all.sort_unstable();
+    joined(a.iter().chain(b).copied().collect())
+}
+
+/// Ranges in any order, sorted and joined where they touch or overlap.
+fn joined(mut v: Vec<(u64, u64)>) -> Ranges {
+    v.sort_unstable();
     let mut out = Vec::new();
-    for (s, e) in all {
+    for (s, e) in v {
         push_range(&mut out, s, e);
     }
     out
@@ -406,17 +405,12 @@ struct Item {
 /// Byte ranges of an item's data on the volume, sorted.
 fn data_ranges(runs: &[Run], size: u64, cluster: u64) -> Ranges {
     let limit = size.div_ceil(cluster.max(1)).saturating_mul(cluster.max(1));
-    let mut v: Vec<(u64, u64)> = runs
+    let v: Vec<(u64, u64)> = runs
         .iter()
         .filter(|r| r.file_offset < limit)
         .filter_map(|r| r.volume_offset.map(|at| (at, at.saturating_add(r.len.min(limit - r.file_offset)))))
         .collect();
-    v.sort_unstable();
-    let mut out = Vec::new();
-    for (s, e) in v {
-        push_range(&mut out, s, e);
-    }
-    out
+    joined(v)
 }
 
 /// Lists one side's files with their identity, data and metadata, directory by directory (so
@@ -758,7 +752,7 @@ fn structures<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, items:
             let itable = sb.inodes_per_group.saturating_mul(sb.inode_size).div_ceil(bs.max(1));
             for g in 0..groups {
                 let start = sb.first_data_block.saturating_add(g.saturating_mul(sb.blocks_per_group));
-                if super_backup(&sb, g) {
+                if sb.has_backup(g) {
                     let (a, b) = blocks(start, 1u64.saturating_add(gdt_blocks).saturating_add(sb.reserved_gdt));
                     claims.push((a, b, meta("superblock and group descriptors")));
                 }
@@ -851,19 +845,6 @@ fn ext_tree_blocks<R: ReadVirtual>(x: &fs::ext::Ext, vol: &mut Volume<R>, items:
         push_range(&mut out, b.saturating_mul(bs), b.saturating_add(1).saturating_mul(bs));
     }
     out
-}
-
-fn super_backup(sb: &fs::ext::Superblock, g: u64) -> bool {
-    if sb.ro_compat & 1 == 0 || g <= 1 {
-        return true;
-    }
-    [3u64, 5, 7].iter().any(|&p| {
-        let mut x = p;
-        while x < g {
-            x *= p;
-        }
-        x == g
-    })
 }
 
 /// True when cluster (block) holding volume byte `at` is marked in use by the child's file system.

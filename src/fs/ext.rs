@@ -70,6 +70,21 @@ pub struct Superblock {
 }
 
 impl Superblock {
+    /// Whether block group `g` holds a backup of the superblock (with sparse_super, groups 0, 1
+    /// and the powers of 3, 5 and 7 only).
+    pub fn has_backup(&self, g: u64) -> bool {
+        if self.ro_compat & 1 == 0 || g <= 1 {
+            return true;
+        }
+        [3u64, 5, 7].iter().any(|&p| {
+            let mut x = p;
+            while x < g {
+                x *= p;
+            }
+            x == g
+        })
+    }
+
     /// Parses the 1024-byte superblock.
     pub fn parse(sb: &[u8]) -> std::result::Result<Superblock, String> {
         let kind = kind_of_superblock(sb).ok_or("no ext superblock (magic EF53 at byte 0x438)")?;
@@ -568,16 +583,7 @@ impl Ext {
     }
 
     fn has_super_backup(&self, g: u64) -> bool {
-        if self.sb.ro_compat & 1 == 0 || g <= 1 {
-            return true;
-        }
-        [3u64, 5, 7].iter().any(|&p| {
-            let mut x = p;
-            while x < g {
-                x *= p;
-            }
-            x == g
-        })
+        self.sb.has_backup(g)
     }
 
     /// What owns byte `offset` of the volume.
