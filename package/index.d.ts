@@ -194,6 +194,23 @@ export class VhdDisk {
   saveRaw(writable: Writable | null, options?: TaskOptions): Promise<{ size: number; blob?: Blob }>;
   /** A new standalone VHD of the disk as of layer `layer` (0: the whole chain). */
   saveVhd(kind: 'dynamic' | 'fixed', layer: number, writable: Writable | null, options?: TaskOptions): Promise<{ size: number; blocks: number; blob?: Blob }>;
+  /**
+   * A copy of file `layer` of the chain (0, the default: the file opened) made by the core's writers, as the command line makes
+   * it: `compact` (`vhd-viewer compact`), `repair` (`vhd-viewer repair [--scrub]`), `relink` (`vhd-viewer relink`: the parent,
+   * the next layer, at `relative` to the copy's folder, e.g. `.\\base.vhd`, and `absolute` if given). Into `writable`, or as a
+   * Blob without one (refused past 512 MiB: it is held in memory).
+   */
+  saveCopy(
+    req: { op: 'compact'; layer?: number } | { op: 'repair'; layer?: number; scrub?: boolean } | { op: 'relink'; layer?: number; relative: string; absolute?: string },
+    writable: Writable | null,
+    options?: TaskOptions,
+  ): Promise<{
+    /** What the command line's report says: blocks before and after (compact), every fix with its offset (repair), blocks copied (relink). */
+    report: { file_len: number; [key: string]: unknown };
+    warnings: string[];
+    file_len: number;
+    blob?: Blob;
+  }>;
   /** The partition table and each partition's file system (`vhd-viewer parts --json`), as of layer `layer` (0: the whole chain). */
   partitions(options?: { layer?: number }): Promise<{ scheme: string; partitions: { index: number; start: number; length: number; filesystem: string | null; [key: string]: unknown }[]; findings: Finding[]; [key: string]: unknown }>;
   /** A folder's entries (`vhd-viewer ls PATH --partition N --json`). */

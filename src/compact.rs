@@ -5,13 +5,13 @@
 //! identity (unique id, time stamp, parent link), so its own children still link to it.
 //!
 //! Reads through [`DiskReader`]s and writes through a [`WriteAt`], streaming a window of at most
-//! 1 MiB at a time.
+//! 1 MiB at a time: [`compact`] in one call, or [`Compaction`] a step at a time.
 
 use crate::check::Progress;
-use crate::disk::bit;
+use crate::disk::{bit, BitmapCache, Steps};
 use crate::error::{Error, Result};
 use crate::footer::{self, DiskType, FOOTER_SIZE};
-use crate::layer::Layer;
+use crate::layer::{BlockGeometry, Layer};
 use crate::reader::{DiskReader, ReadAt};
 use crate::writer::{ParentRef, SparseLayout, WriteAt};
 use crate::Disk;
@@ -67,109 +67,192 @@ pub fn same_identity(layer: &Layer) -> Identity {
 /// Compacts layer 0 of `disk` (read from `sources`, its parents after it) into `out`, which
 /// must start empty.
 pub fn compact(disk: &Disk, sources: Vec<&dyn ReadAt>, out: &mut dyn WriteAt, progress: Progress<'_>) -> Result<Compacted> {
-    let layer = &disk.layers[0];
-    let Some(geo) = layer.block_geometry() else {
-        return Err(Error::Chain {
-            code: "compact-fixed",
-            message: "a fixed disk has no blocks to drop: it is as compact as it gets as a fixed disk (`convert --to dynamic` makes a dynamic copy that allocates only non-zero blocks)".into(),
-        });
-    };
-    let differencing = layer.disk_type() == DiskType::Differencing;
-    if differencing && disk.layers.len() < 2 {
-        return Err(Error::Chain {
-            code: "parent-unavailable",
-            message: "compacting a differencing disk compares its sectors with its parent's, and the parent is not available".into(),
-        });
-    }
-    let parent_disk = if differencing { Some(Disk::new(disk.layers[1..].to_vec(), true)?) } else { None };
-    let mut parent = match &parent_disk {
-        Some(d) => Some(DiskReader::new(d, sources[1..].to_vec())?),
-        None => None,
-    };
-    let src = sources[0];
-    let Identity { footer, parent: parent_ref, locators } = same_identity(layer);
-    crate::writer::check_layout(layer.size(), geo.block_size)?;
-    let mut layout = SparseLayout::new(&footer, u32::try_from(geo.block_size).unwrap_or(0), parent_ref.as_ref(), &locators);
-    if layout.bitmap_size() != geo.bitmap_size {
-        return Err(Error::Chain { code: "block-size", message: "the block size is not one this program can write a copy with".into() });
-    }
-    let size = layer.size();
-    let window = geo.block_size.min(crate::convert::BUF as u64);
-    let mut data = vec![0u8; window as usize];
-    let mut theirs = vec![0u8; window as usize];
-    let mut sectors_cleared = 0;
-    let total = layer.allocated_blocks();
-    let mut done = 0;
-    for block in 0..layer.bat.len() as u64 {
-        let Some(at) = layer.block_offset(block) else { continue };
-        let mut bitmap = vec![0u8; geo.bitmap_size as usize];
-        read(src, at, &mut bitmap)?;
-        let mut new_bitmap = bitmap.clone();
-        let mut placed: Option<u64> = None;
-        let block_start = block * geo.block_size;
-        let mut w = 0;
-        while w < geo.block_size {
-            let buf = &mut data[..window as usize];
-            read(src, at + geo.bitmap_size + w, buf)?;
-            let v = block_start + w;
-            // The parent's bytes of the window (zeros past its end).
-            if let Some(p) = parent.as_mut() {
-                theirs.fill(0);
-                let psize = p.disk.size();
-                if v < psize {
-                    let n = (psize - v).min(window) as usize;
-                    p.read(v, &mut theirs[..n])?;
-                }
-            }
-            let mut keep = false;
-            for (i, sector) in buf.chunks_mut(512).enumerate() {
-                let s = w / 512 + i as u64;
-                let inside = v + (i as u64) * 512 < size;
-                let present = bit(&bitmap, s) && inside;
-                let same = differencing && present && sector == &theirs[i * 512..i * 512 + sector.len()];
-                if differencing && bit(&bitmap, s) && (same || !inside) {
-                    new_bitmap[(s / 8) as usize] &= !(0x80 >> (s % 8));
-                    sectors_cleared += u64::from(inside);
-                }
-                if !present || same {
-                    sector.fill(0);
-                } else if differencing || sector.iter().any(|b| *b != 0) {
-                    keep = true;
-                }
-            }
-            if keep {
-                let start = match placed {
-                    Some(s) => s,
-                    None => {
-                        let s = layout.place(block).ok_or_else(|| Error::Chain {
-                            code: "block-placed-twice",
-                            message: format!("block {block} was placed twice (a bug)"),
-                        })?;
-                        placed = Some(s);
-                        s
-                    }
-                };
-                out.write_at(start + geo.bitmap_size + w, buf)?;
-            }
-            w += window;
-        }
-        if let Some(start) = placed {
-            out.write_at(start, if differencing { &new_bitmap } else { &bitmap })?;
-        }
-        done += 1;
+    let mut c = Compaction::new(disk)?;
+    while c.step(&sources, out)? {
+        let (done, total) = c.progress();
         progress(done, total);
     }
-    for (at, bytes) in layout.finish() {
-        out.write_at(at, &bytes)?;
+    c.finish(out)
+}
+
+/// The block being copied.
+struct Current {
+    block: u64,
+    /// Where it starts in the input file.
+    at: u64,
+    bitmap: Vec<u8>,
+    new_bitmap: Vec<u8>,
+    /// Where it starts in the copy, once a window of it was kept.
+    placed: Option<u64>,
+    /// Bytes of its data gone through.
+    w: u64,
+}
+
+/// A compaction in progress, a window of at most 1 MiB per [`Compaction::step`]: the caller owns
+/// the loop, so that a page can write each step's bytes, show progress and stop between steps.
+pub struct Compaction {
+    layer: Layer,
+    geo: BlockGeometry,
+    differencing: bool,
+    /// The parent chain of a differencing disk, and its reader's bitmaps and steps between steps.
+    parent: Option<(Disk, Option<(BitmapCache, Steps)>)>,
+    layout: SparseLayout,
+    window: u64,
+    data: Vec<u8>,
+    theirs: Vec<u8>,
+    /// The next block to look at.
+    next: u64,
+    current: Option<Current>,
+    done: u64,
+    total: u64,
+    sectors_cleared: u64,
+}
+
+impl Compaction {
+    /// Plans the compaction of layer 0 of `disk` (its parents after it).
+    pub fn new(disk: &Disk) -> Result<Self> {
+        let layer = &disk.layers[0];
+        let Some(geo) = layer.block_geometry() else {
+            return Err(Error::Chain {
+                code: "compact-fixed",
+                message: "a fixed disk has no blocks to drop: it is as compact as it gets as a fixed disk (`convert --to dynamic` makes a dynamic copy that allocates only non-zero blocks)".into(),
+            });
+        };
+        let differencing = layer.disk_type() == DiskType::Differencing;
+        if differencing && disk.layers.len() < 2 {
+            return Err(Error::Chain {
+                code: "parent-unavailable",
+                message: "compacting a differencing disk compares its sectors with its parent's, and the parent is not available".into(),
+            });
+        }
+        let parent = if differencing { Some((Disk::new(disk.layers[1..].to_vec(), true)?, None)) } else { None };
+        let Identity { footer, parent: parent_ref, locators } = same_identity(layer);
+        crate::writer::check_layout(layer.size(), geo.block_size)?;
+        let layout = SparseLayout::new(&footer, u32::try_from(geo.block_size).unwrap_or(0), parent_ref.as_ref(), &locators);
+        if layout.bitmap_size() != geo.bitmap_size {
+            return Err(Error::Chain {
+                code: "block-size",
+                message: "the block size is not one this program can write a copy with".into(),
+            });
+        }
+        let window = geo.block_size.min(crate::convert::BUF as u64);
+        Ok(Compaction {
+            layer: layer.clone(),
+            geo,
+            differencing,
+            parent,
+            layout,
+            window,
+            data: vec![0u8; window as usize],
+            theirs: vec![0u8; window as usize],
+            next: 0,
+            current: None,
+            done: 0,
+            total: layer.allocated_blocks(),
+            sectors_cleared: 0,
+        })
     }
-    out.set_len(layout.file_len())?;
-    Ok(Compacted {
-        blocks_before: total,
-        blocks_after: layout.placed(),
-        sectors_cleared,
-        file_len_before: layer.file_len,
-        file_len: layout.file_len(),
-    })
+
+    /// Blocks gone through, and allocated blocks in all.
+    pub fn progress(&self) -> (u64, u64) {
+        (self.done, self.total)
+    }
+
+    /// Compacts the next window of the next allocated block, reading layer `i` of the disk from
+    /// `sources[i]`. False when every block was gone through.
+    pub fn step(&mut self, sources: &[&dyn ReadAt], out: &mut dyn WriteAt) -> Result<bool> {
+        let src = sources[0];
+        let geo = self.geo;
+        if self.current.is_none() {
+            let blocks = self.layer.bat.len() as u64;
+            while self.next < blocks && self.layer.block_offset(self.next).is_none() {
+                self.next += 1;
+            }
+            if self.next == blocks {
+                return Ok(false);
+            }
+            let block = self.next;
+            self.next += 1;
+            let at = self.layer.block_offset(block).unwrap_or(0);
+            let mut bitmap = vec![0u8; geo.bitmap_size as usize];
+            read(src, at, &mut bitmap)?;
+            self.current = Some(Current { block, at, new_bitmap: bitmap.clone(), bitmap, placed: None, w: 0 });
+        }
+        let Some(cur) = self.current.as_mut() else { return Ok(true) };
+        let (window, size, differencing) = (self.window, self.layer.size(), self.differencing);
+        let w = cur.w;
+        let buf = &mut self.data[..window as usize];
+        read(src, cur.at + geo.bitmap_size + w, buf)?;
+        let v = cur.block * geo.block_size + w;
+        // The parent's bytes of the window (zeros past its end).
+        if let Some((disk, parts)) = self.parent.as_mut() {
+            self.theirs.fill(0);
+            let psize = disk.size();
+            if v < psize {
+                let n = (psize - v).min(window) as usize;
+                let (cache, steps) = parts.take().unwrap_or_else(|| (BitmapCache::for_disk(disk), Steps::new(disk)));
+                let mut reader = DiskReader::with_parts(disk, sources[1..].to_vec(), cache, steps)?;
+                let r = reader.read(v, &mut self.theirs[..n]);
+                *parts = Some(reader.into_parts());
+                r?;
+            }
+        }
+        let mut keep = false;
+        for (i, sector) in buf.chunks_mut(512).enumerate() {
+            let s = w / 512 + i as u64;
+            let inside = v + (i as u64) * 512 < size;
+            let present = bit(&cur.bitmap, s) && inside;
+            let same = differencing && present && sector == &self.theirs[i * 512..i * 512 + sector.len()];
+            if differencing && bit(&cur.bitmap, s) && (same || !inside) {
+                cur.new_bitmap[(s / 8) as usize] &= !(0x80 >> (s % 8));
+                self.sectors_cleared += u64::from(inside);
+            }
+            if !present || same {
+                sector.fill(0);
+            } else if differencing || sector.iter().any(|b| *b != 0) {
+                keep = true;
+            }
+        }
+        if keep {
+            let start = match cur.placed {
+                Some(s) => s,
+                None => {
+                    let block = cur.block;
+                    let s = self.layout.place(block).ok_or_else(|| Error::Chain {
+                        code: "block-placed-twice",
+                        message: format!("block {block} was placed twice (a bug)"),
+                    })?;
+                    cur.placed = Some(s);
+                    s
+                }
+            };
+            out.write_at(start + geo.bitmap_size + w, buf)?;
+        }
+        cur.w += window;
+        if cur.w >= geo.block_size {
+            if let Some(start) = cur.placed {
+                out.write_at(start, if differencing { &cur.new_bitmap } else { &cur.bitmap })?;
+            }
+            self.current = None;
+            self.done += 1;
+        }
+        Ok(true)
+    }
+
+    /// Writes the copy's footers, header, parent locators and BAT (after the last step).
+    pub fn finish(self, out: &mut dyn WriteAt) -> Result<Compacted> {
+        for (at, bytes) in self.layout.finish() {
+            out.write_at(at, &bytes)?;
+        }
+        out.set_len(self.layout.file_len())?;
+        Ok(Compacted {
+            blocks_before: self.total,
+            blocks_after: self.layout.placed(),
+            sectors_cleared: self.sectors_cleared,
+            file_len_before: self.layer.file_len,
+            file_len: self.layout.file_len(),
+        })
+    }
 }
 
 fn read(src: &dyn ReadAt, offset: u64, buf: &mut [u8]) -> Result<()> {

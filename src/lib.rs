@@ -39,6 +39,8 @@ pub mod writer;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 #[cfg(target_arch = "wasm32")]
+mod wasm_copy;
+#[cfg(target_arch = "wasm32")]
 mod wasm_diff;
 #[cfg(target_arch = "wasm32")]
 mod wasm_files;

@@ -4,7 +4,7 @@
 //! unique id and time stamp, so that its own children still link to it.
 //!
 //! Reads the child through a [`ReadAt`] and writes through a [`WriteAt`], a window of at most
-//! 1 MiB at a time.
+//! 1 MiB at a time: [`relink`] in one call, or [`Relinking`] a step at a time.
 
 use crate::check::Progress;
 use crate::compact::same_identity;
@@ -28,6 +28,86 @@ pub struct Relinked {
 /// `..\disks\base.vhd`).
 pub fn parent_locators(relative: &str, absolute: &str) -> Vec<([u8; 4], Vec<u8>)> {
     vec![(*b"W2ru", utf16le(relative)), (*b"W2ku", utf16le(absolute)), (*b"MacX", file_url(absolute).into_bytes())]
+}
+
+/// The parent link a relinked copy of `child` records for `parent` (named `parent_name`, the
+/// file name the copy records; `child_name` and `parent_name` are used in messages), and the
+/// warnings to give. The parent's unique id must be the one the child names; with `force` a
+/// different one is accepted, recorded with that parent's time stamp, and warned about loudly.
+pub fn parent_link(child: &Layer, child_name: &str, parent: &Layer, parent_name: &str, force: bool) -> Result<(ParentRef, Vec<String>)> {
+    let Some(h) = child.header.as_ref().filter(|_| child.disk_type() == DiskType::Differencing) else {
+        return Err(Error::Chain {
+            code: "not-differencing",
+            message: format!("{child_name} is a {} disk: only a differencing disk has a parent to relink", child.disk_type().name()),
+        });
+    };
+    let want = h.value.parent_unique_id;
+    let got = parent.footer.value.unique_id;
+    let file_name = parent_name.rsplit(['/', '\\']).next().unwrap_or(parent_name).to_string();
+    let mut link = ParentRef { unique_id: want, timestamp: h.value.parent_timestamp, size: child.size(), file_name };
+    let mut warnings = Vec::new();
+    if want != got {
+        let msg = format!(
+            "{parent_name} has unique id {got}, but {child_name} names its parent by unique id {want} (its parent unique id field at byte {:#x}): it is not the disk the child was made from",
+            h.offset + crate::header::off::PARENT_UNIQUE_ID as u64
+        );
+        if !force {
+            return Err(Error::Chain {
+                code: "parent-id-mismatch",
+                message: format!("{msg}. Use --force to link it anyway (the copy then reads garbage unless that disk holds the same data)"),
+            });
+        }
+        link.unique_id = got;
+        link.timestamp = parent.footer.value.timestamp;
+        warnings.push(format!(
+            "WARNING: {msg}. Linked anyway because of --force: the copy records the parent unique id {got} and time stamp {}; what it reads is garbage unless that disk holds the same data as the original parent",
+            parent.footer.value.timestamp.iso8601()
+        ));
+    }
+    if parent.size() != child.size() {
+        warnings.push(format!(
+            "warning: the parent is {} bytes, the child {} bytes; sectors past the parent's end read as zeros",
+            parent.size(),
+            child.size()
+        ));
+    }
+    Ok((link, warnings))
+}
+
+/// The parent locators for a parent a person names (the page asks): `relative` to the child's
+/// folder (`/` or `\` separated; `.\` put in front of a plain name), and `absolute`, its full path
+/// (`C:\VMs\base.vhd`, `\\server\share\base.vhd` or `/srv/base.vhd`), or empty when it is not
+/// known. W2ru always, W2ku with an absolute path, MacX with a POSIX one (a `file://` URL).
+pub fn named_locators(relative: &str, absolute: &str) -> Result<Vec<([u8; 4], Vec<u8>)>> {
+    let bad = |message: String| Error::Chain { code: "bad-locator-path", message };
+    let rel = relative.trim().replace('/', "\\");
+    let drive = |p: &str| p.len() >= 2 && p.as_bytes()[0].is_ascii_alphabetic() && p.as_bytes()[1] == b':';
+    if rel.is_empty() {
+        return Err(bad("the parent's place relative to the child is empty (e.g. .\\base.vhd for a parent beside the child)".into()));
+    }
+    if rel.starts_with('\\') || drive(&rel) {
+        return Err(bad(format!(
+            "{relative} is not a relative path (it starts at a root or a drive): give the full path as the absolute one"
+        )));
+    }
+    if rel.ends_with('\\') || rel.split('\\').any(|c| c.is_empty()) {
+        return Err(bad(format!("{relative} does not name a file (an empty part between separators, or a folder)")));
+    }
+    let rel = if rel.starts_with(".\\") || rel.starts_with("..\\") { rel } else { format!(".\\{rel}") };
+    let mut locators = vec![(*b"W2ru", utf16le(&rel))];
+    let abs = absolute.trim();
+    if abs.is_empty() {
+        return Ok(locators);
+    }
+    if abs.starts_with('/') {
+        locators.push((*b"W2ku", utf16le(abs)));
+        locators.push((*b"MacX", file_url(abs).into_bytes()));
+    } else if (drive(abs) && abs[2..].starts_with(['\\', '/'])) || abs.starts_with("\\\\") {
+        locators.push((*b"W2ku", utf16le(&abs.replace('/', "\\"))));
+    } else {
+        return Err(bad(format!("{absolute} is not an absolute path (C:\\..., \\\\server\\... or /...)")));
+    }
+    Ok(locators)
 }
 
 /// `/path with spaces/ü.vhd` as `file:///path%20with%20spaces/%C3%BC.vhd`: every byte but
@@ -57,49 +137,113 @@ pub fn relink(
     out: &mut dyn WriteAt,
     progress: Progress<'_>,
 ) -> Result<Relinked> {
-    let Some(geo) = child.block_geometry().filter(|_| child.disk_type() == DiskType::Differencing) else {
-        return Err(Error::Chain {
-            code: "not-differencing",
-            message: format!("only a differencing disk has a parent to relink; this is a {} disk", child.disk_type().name()),
-        });
-    };
-    let footer = same_identity(child).footer;
-    crate::writer::check_layout(child.size(), geo.block_size)?;
-    let mut layout = SparseLayout::new(&footer, u32::try_from(geo.block_size).unwrap_or(0), Some(parent), locators);
-    if layout.bitmap_size() != geo.bitmap_size {
-        return Err(Error::Chain { code: "block-size", message: "the block size is not one this program can write a copy with".into() });
-    }
-    let total = child.allocated_blocks();
-    let whole = geo.bitmap_size + geo.block_size;
-    let mut buf = vec![0u8; whole.min(crate::convert::BUF as u64) as usize];
-    let mut done = 0;
-    for block in 0..child.bat.len() as u64 {
-        let Some(at) = child.block_offset(block) else { continue };
-        let to = layout
-            .place(block)
-            .ok_or_else(|| Error::Chain { code: "block-placed-twice", message: format!("block {block} was placed twice (a bug)") })?;
-        let mut copied = 0;
-        while copied < whole {
-            let n = (whole - copied).min(buf.len() as u64);
-            let piece = &mut buf[..n as usize];
-            let from = at + copied;
-            if from.saturating_add(n) > src.len() {
-                return Err(Error::OutOfFile { what: "block", offset: from, len: n, file_len: src.len() });
-            }
-            src.read_at(from, piece)?;
-            if piece.iter().any(|b| *b != 0) {
-                out.write_at(to + copied, piece)?;
-            }
-            copied += n;
-        }
-        done += 1;
+    let mut r = Relinking::new(child, parent, locators)?;
+    while r.step(src, out)? {
+        let (done, total) = r.progress();
         progress(done, total);
     }
-    for (at, bytes) in layout.finish() {
-        out.write_at(at, &bytes)?;
+    r.finish(out)
+}
+
+/// A relinked copy in progress, a window of at most 1 MiB per [`Relinking::step`]: the caller
+/// owns the loop, so that a page can write each step's bytes, show progress and stop between steps.
+pub struct Relinking {
+    child: Layer,
+    layout: SparseLayout,
+    /// Bitmap and data bytes of a block.
+    whole: u64,
+    buf: Vec<u8>,
+    /// The next block to look at.
+    next: u64,
+    /// The block being copied: where it is in the child, where in the copy, bytes copied.
+    current: Option<(u64, u64, u64)>,
+    done: u64,
+    total: u64,
+}
+
+impl Relinking {
+    /// Plans the copy of the differencing disk `child` with `parent` as its parent link and
+    /// `locators` as its parent locators.
+    pub fn new(child: &Layer, parent: &ParentRef, locators: &[([u8; 4], Vec<u8>)]) -> Result<Self> {
+        let Some(geo) = child.block_geometry().filter(|_| child.disk_type() == DiskType::Differencing) else {
+            return Err(Error::Chain {
+                code: "not-differencing",
+                message: format!("only a differencing disk has a parent to relink; this is a {} disk", child.disk_type().name()),
+            });
+        };
+        let footer = same_identity(child).footer;
+        crate::writer::check_layout(child.size(), geo.block_size)?;
+        let layout = SparseLayout::new(&footer, u32::try_from(geo.block_size).unwrap_or(0), Some(parent), locators);
+        if layout.bitmap_size() != geo.bitmap_size {
+            return Err(Error::Chain {
+                code: "block-size",
+                message: "the block size is not one this program can write a copy with".into(),
+            });
+        }
+        let whole = geo.bitmap_size + geo.block_size;
+        Ok(Relinking {
+            child: child.clone(),
+            layout,
+            whole,
+            buf: vec![0u8; whole.min(crate::convert::BUF as u64) as usize],
+            next: 0,
+            current: None,
+            done: 0,
+            total: child.allocated_blocks(),
+        })
     }
-    out.set_len(layout.file_len())?;
-    Ok(Relinked { blocks: total, file_len: layout.file_len() })
+
+    /// Blocks copied, and allocated blocks in all.
+    pub fn progress(&self) -> (u64, u64) {
+        (self.done, self.total)
+    }
+
+    /// Copies the next window of the next allocated block. False when every block is copied.
+    pub fn step(&mut self, src: &dyn ReadAt, out: &mut dyn WriteAt) -> Result<bool> {
+        let (at, to, copied) = match self.current {
+            Some(c) => c,
+            None => {
+                let blocks = self.child.bat.len() as u64;
+                while self.next < blocks && self.child.block_offset(self.next).is_none() {
+                    self.next += 1;
+                }
+                let Some(at) = self.child.block_offset(self.next) else { return Ok(false) };
+                let block = self.next;
+                self.next += 1;
+                let to = self.layout.place(block).ok_or_else(|| Error::Chain {
+                    code: "block-placed-twice",
+                    message: format!("block {block} was placed twice (a bug)"),
+                })?;
+                (at, to, 0)
+            }
+        };
+        let n = (self.whole - copied).min(self.buf.len() as u64);
+        let piece = &mut self.buf[..n as usize];
+        let from = at + copied;
+        if from.saturating_add(n) > src.len() {
+            return Err(Error::OutOfFile { what: "block", offset: from, len: n, file_len: src.len() });
+        }
+        src.read_at(from, piece)?;
+        if piece.iter().any(|b| *b != 0) {
+            out.write_at(to + copied, piece)?;
+        }
+        if copied + n < self.whole {
+            self.current = Some((at, to, copied + n));
+        } else {
+            self.current = None;
+            self.done += 1;
+        }
+        Ok(true)
+    }
+
+    /// Writes the copy's footers, header, parent locators and BAT (after the last step).
+    pub fn finish(self, out: &mut dyn WriteAt) -> Result<Relinked> {
+        for (at, bytes) in self.layout.finish() {
+            out.write_at(at, &bytes)?;
+        }
+        out.set_len(self.layout.file_len())?;
+        Ok(Relinked { blocks: self.total, file_len: self.layout.file_len() })
+    }
 }
 
 #[cfg(test)]
@@ -113,6 +257,42 @@ mod tests {
         assert_eq!(file_url("/vms/My Disks/ü.vhd"), "file:///vms/My%20Disks/%C3%BC.vhd");
         let d = crate::locator::decode_path(crate::locator::Platform::MacOsX, file_url("/a b/c%.vhd").as_bytes());
         assert_eq!((d.path.as_str(), d.valid), ("/a b/c%.vhd", true));
+    }
+
+    #[test]
+    fn paths_a_person_types_become_locators_or_a_reason() {
+        let names = |rel: &str, abs: &str| -> Vec<(String, String)> {
+            named_locators(rel, abs)
+                .unwrap()
+                .into_iter()
+                .map(|(c, d)| {
+                    let code = String::from_utf8_lossy(&c).into_owned();
+                    let p = crate::locator::decode_path(
+                        if &c == b"MacX" { crate::locator::Platform::MacOsX } else { crate::locator::Platform::WindowsRelative },
+                        &d,
+                    );
+                    (code, p.path)
+                })
+                .collect()
+        };
+        assert_eq!(names("base.vhd", ""), [("W2ru".to_string(), ".\\base.vhd".to_string())]);
+        assert_eq!(
+            names("../disks/base.vhd", " D:/VMs/base.vhd "),
+            [("W2ru".into(), "..\\disks\\base.vhd".into()), ("W2ku".into(), "D:\\VMs\\base.vhd".into())]
+        );
+        assert_eq!(names(".\\b.vhd", "/srv/a b/b.vhd").len(), 3);
+        for (rel, abs) in [
+            ("", ""),
+            ("C:\\x.vhd", ""),
+            ("\\x.vhd", ""),
+            ("disks\\", ""),
+            ("a\\\\b.vhd", ""),
+            ("b.vhd", "relative\\b.vhd"),
+            ("b.vhd", "C:"),
+        ] {
+            let e = named_locators(rel, abs).unwrap_err();
+            assert_eq!(e.code(), "bad-locator-path", "{rel:?} {abs:?}");
+        }
     }
 
     #[test]

@@ -96,21 +96,129 @@ fn has(layer: &Layer, code: &str) -> bool {
 /// Repairs `layer` (opened from `src`) into `out`, which must start empty. Errors when no
 /// useful copy can be written (nothing is then to be kept of `out`).
 pub fn repair(layer: &Layer, src: &dyn ReadAt, scrub: bool, out: &mut dyn WriteAt, progress: Progress<'_>) -> Result<Repaired> {
-    let size = layer.size();
-    if size > MAX_DISK_SIZE {
-        return Err(Error::Chain {
-            code: "size-too-large",
-            message: format!(
-                "the current size {size} (footer at byte {:#x}) is more than the 2040 GiB the format allows: the field is damaged and the disk's real size is not known, so no copy is written",
-                layer.footer.offset + footer::off::CURRENT_SIZE as u64
-            ),
-        });
+    let mut r = Repairing::new(layer, src, scrub)?;
+    while r.step(src, out)? {
+        let (done, total) = r.progress();
+        progress(done, total);
     }
-    let mut actions = Vec::new();
-    footer_actions(layer, &mut actions);
-    match layer.disk_type() {
-        DiskType::Fixed => repair_fixed(layer, src, actions, out),
-        _ => repair_sparse(layer, src, scrub, actions, out, progress),
+    r.finish(out)
+}
+
+/// A repaired copy in progress, a window of at most 1 MiB per [`Repairing::step`]: the caller
+/// owns the loop, so that a page can write each step's bytes, show progress and stop between
+/// steps. What is fixed, lost and left is decided when it is planned ([`Repairing::new`]).
+pub struct Repairing {
+    actions: Vec<Action>,
+    plan: Plan,
+}
+
+enum Plan {
+    /// A fixed disk: `copy_len` bytes of data copied as they are, then the footer at `data_len`.
+    Fixed {
+        copy_len: u64,
+        copied: u64,
+        data_len: u64,
+        footer: Vec<u8>,
+        buf: Vec<u8>,
+    },
+    Sparse(Box<Sparse>),
+}
+
+/// A dynamic or differencing disk: the blocks kept, copied into a layout made anew.
+struct Sparse {
+    geo: crate::layer::BlockGeometry,
+    data_end: u64,
+    bat_at: u64,
+    bat: Vec<u32>,
+    keep: Vec<bool>,
+    layout: SparseLayout,
+    scrub: bool,
+    buf: Vec<u8>,
+    window: u64,
+    /// The next BAT entry to look at.
+    next: usize,
+    /// The block being copied: its bitmap, where its data is in the input and in the copy, the
+    /// bytes of it the file holds, and the bytes gone through.
+    current: Option<(Vec<u8>, u64, u64, u64, u64)>,
+    blocks: u64,
+    scrubbed: u64,
+    total: u64,
+}
+
+impl Repairing {
+    /// Decides what the copy of `layer` (opened from `src`) fixes, loses and leaves.
+    pub fn new(layer: &Layer, src: &dyn ReadAt, scrub: bool) -> Result<Self> {
+        let size = layer.size();
+        if size > MAX_DISK_SIZE {
+            return Err(Error::Chain {
+                code: "size-too-large",
+                message: format!(
+                    "the current size {size} (footer at byte {:#x}) is more than the 2040 GiB the format allows: the field is damaged and the disk's real size is not known, so no copy is written",
+                    layer.footer.offset + footer::off::CURRENT_SIZE as u64
+                ),
+            });
+        }
+        let mut actions = Vec::new();
+        footer_actions(layer, &mut actions);
+        let plan = match layer.disk_type() {
+            DiskType::Fixed => plan_fixed(layer, &mut actions),
+            _ => Plan::Sparse(Box::new(plan_sparse(layer, src, scrub, &mut actions)?)),
+        };
+        Ok(Repairing { actions, plan })
+    }
+
+    /// Work done and in all: bytes of a fixed disk, blocks of a sparse one.
+    pub fn progress(&self) -> (u64, u64) {
+        match &self.plan {
+            Plan::Fixed { copy_len, copied, .. } => (*copied, *copy_len),
+            Plan::Sparse(p) => (p.blocks, p.total),
+        }
+    }
+
+    /// Copies the next window. False when everything is copied.
+    pub fn step(&mut self, src: &dyn ReadAt, out: &mut dyn WriteAt) -> Result<bool> {
+        match &mut self.plan {
+            Plan::Fixed { copy_len, copied, buf, .. } => {
+                // Bytes past the end of the input are not copied (they read as zeros in the copy).
+                let avail = src.len().min(*copy_len);
+                if *copied >= avail {
+                    *copied = *copy_len;
+                    return Ok(false);
+                }
+                let n = (avail - *copied).min(crate::convert::BUF as u64);
+                copy_range(src, *copied, n, out, *copied, buf)?;
+                *copied += n;
+                Ok(true)
+            }
+            Plan::Sparse(p) => p.step(src, out, &mut self.actions),
+        }
+    }
+
+    /// Writes the copy's metadata (after the last step).
+    pub fn finish(mut self, out: &mut dyn WriteAt) -> Result<Repaired> {
+        match self.plan {
+            Plan::Fixed { data_len, footer, .. } => {
+                out.write_at(data_len, &footer)?;
+                out.set_len(data_len + FOOTER_SIZE)?;
+                Ok(Repaired { actions: self.actions, blocks: 0, sectors_scrubbed: 0, file_len: data_len + FOOTER_SIZE })
+            }
+            Plan::Sparse(p) => {
+                if p.scrub {
+                    act(
+                        &mut self.actions,
+                        ActionKind::Fixed,
+                        "unused-sectors-nonzero",
+                        None,
+                        format!("{} sectors behind clear bitmap bits held left-over bytes: zeroed (--scrub)", p.scrubbed),
+                    );
+                }
+                for (at, bytes) in p.layout.finish() {
+                    out.write_at(at, &bytes)?;
+                }
+                out.set_len(p.layout.file_len())?;
+                Ok(Repaired { actions: self.actions, blocks: p.blocks, sectors_scrubbed: p.scrubbed, file_len: p.layout.file_len() })
+            }
+        }
     }
 }
 
@@ -178,13 +286,13 @@ fn footer_actions(layer: &Layer, actions: &mut Vec<Action>) {
     }
 }
 
-fn repair_fixed(layer: &Layer, src: &dyn ReadAt, mut actions: Vec<Action>, out: &mut dyn WriteAt) -> Result<Repaired> {
+fn plan_fixed(layer: &Layer, actions: &mut Vec<Action>) -> Plan {
     let size = layer.size();
     let mut f = layer.footer.value.clone();
     f.file_format_version = footer::FILE_FORMAT_VERSION;
     if f.data_offset != NO_DATA_OFFSET {
         act(
-            &mut actions,
+            actions,
             ActionKind::Fixed,
             if f.data_offset == u64::from(u32::MAX) { "data-offset-32bit" } else { "data-offset-fixed" },
             Some(layer.footer.offset + footer::off::DATA_OFFSET as u64),
@@ -197,7 +305,7 @@ fn repair_fixed(layer: &Layer, src: &dyn ReadAt, mut actions: Vec<Action>, out: 
     // two is right is not known).
     if held > size {
         act(
-            &mut actions,
+            actions,
             ActionKind::NotFixed,
             "fixed-extra",
             Some(0),
@@ -207,11 +315,10 @@ fn repair_fixed(layer: &Layer, src: &dyn ReadAt, mut actions: Vec<Action>, out: 
         );
     }
     let copy_len = held;
-    copy_range(src, 0, copy_len, out, 0, None)?;
     let data_len = copy_len.max(size);
     if size > held {
         act(
-            &mut actions,
+            actions,
             ActionKind::Lost,
             "fixed-truncated",
             Some(held),
@@ -221,22 +328,12 @@ fn repair_fixed(layer: &Layer, src: &dyn ReadAt, mut actions: Vec<Action>, out: 
             ),
         );
     }
-    out.write_at(data_len, &footer::encode(&f))?;
-    out.set_len(data_len + FOOTER_SIZE)?;
-    Ok(Repaired { actions, blocks: 0, sectors_scrubbed: 0, file_len: data_len + FOOTER_SIZE })
+    Plan::Fixed { copy_len, copied: 0, data_len, footer: footer::encode(&f), buf: vec![0u8; crate::convert::BUF] }
 }
 
-/// Copies `len` bytes of `src` at `from` to `out` at `to`, leaving all-zero pieces unwritten;
-/// bytes past the end of `src` are not copied (they read as zeros in the output).
-fn copy_range(src: &dyn ReadAt, from: u64, len: u64, out: &mut dyn WriteAt, to: u64, buf: Option<&mut Vec<u8>>) -> Result<()> {
-    let mut own = Vec::new();
-    let buf = match buf {
-        Some(b) => b,
-        None => {
-            own.resize(crate::convert::BUF, 0);
-            &mut own
-        }
-    };
+/// Copies `len` bytes of `src` at `from` to `out` at `to` through `buf`, leaving all-zero
+/// pieces unwritten; bytes past the end of `src` are not copied (they read as zeros in the output).
+fn copy_range(src: &dyn ReadAt, from: u64, len: u64, out: &mut dyn WriteAt, to: u64, buf: &mut [u8]) -> Result<()> {
     let avail = src.len().saturating_sub(from).min(len);
     let mut done = 0;
     while done < avail {
@@ -251,14 +348,7 @@ fn copy_range(src: &dyn ReadAt, from: u64, len: u64, out: &mut dyn WriteAt, to: 
     Ok(())
 }
 
-fn repair_sparse(
-    layer: &Layer,
-    src: &dyn ReadAt,
-    scrub: bool,
-    mut actions: Vec<Action>,
-    out: &mut dyn WriteAt,
-    progress: Progress<'_>,
-) -> Result<Repaired> {
+fn plan_sparse(layer: &Layer, src: &dyn ReadAt, scrub: bool, actions: &mut Vec<Action>) -> Result<Sparse> {
     use ActionKind::*;
     let (Some(header), Some(geo)) = (layer.header.as_ref(), layer.block_geometry()) else {
         return Err(Error::Chain { code: "header-unreadable", message: "the dynamic header could not be read".into() });
@@ -270,7 +360,7 @@ fn repair_sparse(
     use crate::header::off;
     if !h.checksum_valid() {
         act(
-            &mut actions,
+            actions,
             Fixed,
             "header-checksum",
             Some(hat(off::CHECKSUM)),
@@ -282,7 +372,7 @@ fn repair_sparse(
     }
     if !geo.block_size.is_power_of_two() {
         act(
-            &mut actions,
+            actions,
             NotFixed,
             "block-size-not-power-of-two",
             Some(hat(off::BLOCK_SIZE)),
@@ -294,7 +384,7 @@ fn repair_sparse(
     }
     if has(layer, "bat-overlaps-header") {
         act(
-            &mut actions,
+            actions,
             NotFixed,
             "bat-overlaps-header",
             Some(hat(off::TABLE_OFFSET)),
@@ -309,12 +399,12 @@ fn repair_sparse(
     let mut bat = layer.bat.clone();
     let mut bat_bytes = layer.bat_range.map_or(0, |r| r.len);
     if (bat.len() as u64) < needed {
-        if recover_bat(layer, src, needed, &mut bat, &mut actions)? {
+        if recover_bat(layer, src, needed, &mut bat, actions)? {
             bat_bytes = needed * 4;
         }
     } else if has(layer, "bat-too-long") {
         act(
-            &mut actions,
+            actions,
             Fixed,
             "bat-too-long",
             Some(hat(off::MAX_TABLE_ENTRIES)),
@@ -342,7 +432,7 @@ fn repair_sparse(
         };
         if let Some(why) = why {
             act(
-                &mut actions,
+                actions,
                 Fixed,
                 if l.data.is_none() { "locator-out-of-range" } else { "locator-encoding" },
                 Some(l.entry.offset),
@@ -353,7 +443,7 @@ fn repair_sparse(
             );
         } else if has(layer, "locator-space") && u64::from(e.platform_data_length) > e.data_space_bytes() {
             act(
-                &mut actions,
+                actions,
                 Fixed,
                 "locator-space",
                 Some(l.entry.offset),
@@ -386,13 +476,13 @@ fn repair_sparse(
         let r = ByteRange::new(u64::from(e) * 512, block_len);
         if r.offset.saturating_add(geo.bitmap_size) > layer.data_end {
             lose(
-                &mut actions,
+                actions,
                 "block-past-eof",
                 i,
                 format!("it pointed at byte {:#x}, past the end of the data at byte {:#x}", r.offset, layer.data_end),
             );
         } else if let Some((what, _)) = metadata.iter().find(|(_, m)| m.overlaps(&r)) {
-            lose(&mut actions, "block-overlaps-metadata", i, format!("it pointed at byte {:#x}, into the {what}", r.offset));
+            lose(actions, "block-overlaps-metadata", i, format!("it pointed at byte {:#x}, into the {what}", r.offset));
         } else {
             candidates.push((r.offset, i));
         }
@@ -403,7 +493,7 @@ fn repair_sparse(
     for &(offset, i) in &candidates {
         match reach {
             Some((end, j)) if offset < end => lose(
-                &mut actions,
+                actions,
                 "blocks-overlap",
                 i,
                 format!("it pointed at byte {offset:#x}, inside block {j} (kept: the one earlier in the file, or of the lower index at the same byte)"),
@@ -419,73 +509,89 @@ fn repair_sparse(
     let v = footer::off::FILE_FORMAT_VERSION;
     footer_bytes[v..v + 4].copy_from_slice(&footer::FILE_FORMAT_VERSION.to_be_bytes());
     crate::writer::fix_footer_checksum(&mut footer_bytes, 0);
-    let mut layout = SparseLayout::new(&footer_bytes, u32::try_from(geo.block_size).unwrap_or(0), parent.as_ref(), &locators);
-    let mut buf = vec![0u8; crate::convert::BUF];
-    let mut bitmap = vec![0u8; geo.bitmap_size as usize];
+    let layout = SparseLayout::new(&footer_bytes, u32::try_from(geo.block_size).unwrap_or(0), parent.as_ref(), &locators);
     let total = keep.iter().filter(|k| **k).count() as u64;
-    let (mut blocks, mut scrubbed) = (0u64, 0u64);
     let window = geo.block_size.min(crate::convert::BUF as u64);
-    for (i, &e) in bat.iter().enumerate() {
-        if !keep[i] {
-            continue;
+    Ok(Sparse {
+        geo,
+        data_end: layer.data_end,
+        bat_at,
+        bat,
+        keep,
+        layout,
+        scrub,
+        buf: vec![0u8; window as usize],
+        window,
+        next: 0,
+        current: None,
+        blocks: 0,
+        scrubbed: 0,
+        total,
+    })
+}
+
+impl Sparse {
+    fn step(&mut self, src: &dyn ReadAt, out: &mut dyn WriteAt, actions: &mut Vec<Action>) -> Result<bool> {
+        let geo = self.geo;
+        if self.current.is_none() {
+            while self.next < self.bat.len() && !self.keep[self.next] {
+                self.next += 1;
+            }
+            if self.next == self.bat.len() {
+                return Ok(false);
+            }
+            let i = self.next;
+            self.next += 1;
+            let from = u64::from(self.bat[i]) * 512;
+            let to = self
+                .layout
+                .place(i as u64)
+                .ok_or_else(|| Error::Chain { code: "block-placed-twice", message: format!("block {i} was placed twice (a bug)") })?;
+            let mut bitmap = vec![0u8; geo.bitmap_size as usize];
+            src.read_at(from, &mut bitmap)?;
+            out.write_at(to, &bitmap)?;
+            let data_from = from + geo.bitmap_size;
+            let held = self.data_end.saturating_sub(data_from).min(geo.block_size);
+            if held < geo.block_size {
+                act(
+                    actions,
+                    ActionKind::Lost,
+                    "block-past-eof",
+                    Some(self.bat_at + 4 * i as u64),
+                    format!(
+                        "block {i} at byte {from:#x} is cut short by the end of the file: its last {} bytes are missing and are written as zeros",
+                        geo.block_size - held
+                    ),
+                );
+            }
+            // Bytes past the end of the input are not copied (they read as zeros in the copy).
+            let held = src.len().saturating_sub(data_from).min(held);
+            self.current = Some((bitmap, data_from, to + geo.bitmap_size, held, 0));
         }
-        let from = u64::from(e) * 512;
-        let to = layout
-            .place(i as u64)
-            .ok_or_else(|| Error::Chain { code: "block-placed-twice", message: format!("block {i} was placed twice (a bug)") })?;
-        src.read_at(from, &mut bitmap)?;
-        out.write_at(to, &bitmap)?;
-        let data_from = from + geo.bitmap_size;
-        let held = layer.data_end.saturating_sub(data_from).min(geo.block_size);
-        if held < geo.block_size {
-            act(
-                &mut actions,
-                Lost,
-                "block-past-eof",
-                Some(bat_at + 4 * i as u64),
-                format!(
-                    "block {i} at byte {from:#x} is cut short by the end of the file: its last {} bytes are missing and are written as zeros",
-                    geo.block_size - held
-                ),
-            );
-        }
-        if scrub {
-            let mut w = 0;
-            while w < held {
-                let n = (held - w).min(window) as usize;
-                let piece = &mut buf[..n];
-                src.read_at(data_from + w, piece)?;
+        let Some((bitmap, data_from, data_to, held, w)) = self.current.as_mut() else { return Ok(true) };
+        if *w < *held {
+            let n = (*held - *w).min(self.window) as usize;
+            let piece = &mut self.buf[..n];
+            src.read_at(*data_from + *w, piece)?;
+            if self.scrub {
                 for (k, sector) in piece.chunks_mut(512).enumerate() {
-                    if !bit(&bitmap, w / 512 + k as u64) && sector.iter().any(|b| *b != 0) {
+                    if !bit(bitmap, *w / 512 + k as u64) && sector.iter().any(|b| *b != 0) {
                         sector.fill(0);
-                        scrubbed += 1;
+                        self.scrubbed += 1;
                     }
                 }
-                if piece.iter().any(|b| *b != 0) {
-                    out.write_at(to + geo.bitmap_size + w, piece)?;
-                }
-                w += n as u64;
             }
-        } else {
-            copy_range(src, data_from, held, out, to + geo.bitmap_size, Some(&mut buf))?;
+            if piece.iter().any(|b| *b != 0) {
+                out.write_at(*data_to + *w, piece)?;
+            }
+            *w += n as u64;
         }
-        blocks += 1;
-        progress(blocks, total);
+        if *w >= *held {
+            self.current = None;
+            self.blocks += 1;
+        }
+        Ok(true)
     }
-    if scrub {
-        act(
-            &mut actions,
-            Fixed,
-            "unused-sectors-nonzero",
-            None,
-            format!("{scrubbed} sectors behind clear bitmap bits held left-over bytes: zeroed (--scrub)"),
-        );
-    }
-    for (at, bytes) in layout.finish() {
-        out.write_at(at, &bytes)?;
-    }
-    out.set_len(layout.file_len())?;
-    Ok(Repaired { actions, blocks, sectors_scrubbed: scrubbed, file_len: layout.file_len() })
 }
 
 /// `max table entries` is smaller than the disk needs: the entries after those declared are

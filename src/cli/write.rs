@@ -218,50 +218,10 @@ pub fn relink(a: RelinkArgs) -> Result<i32, Error> {
     if child.vhdx.is_some() {
         return Err(not_for_vhdx("relink", &a.child));
     }
-    let Some(h) = child.header.as_ref().filter(|_| child.disk_type() == vhd_viewer::footer::DiskType::Differencing) else {
-        return Err(Error::Chain {
-            code: "not-differencing",
-            message: format!(
-                "{} is a {} disk: only a differencing disk has a parent to relink",
-                a.child.display(),
-                child.disk_type().name()
-            ),
-        });
-    };
     let (parent_file, parent) = super::chain::open_file(&a.parent)?;
-    let want = h.value.parent_unique_id;
-    let got = parent.footer.value.unique_id;
-    let name = a.parent.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut link =
-        vhd_viewer::writer::ParentRef { unique_id: want, timestamp: h.value.parent_timestamp, size: child.size(), file_name: name };
-    let mut warnings = Vec::new();
-    if want != got {
-        let msg = format!(
-            "{} has unique id {got}, but {} names its parent by unique id {want} (its parent unique id field at byte {:#x}): it is not the disk the child was made from",
-            a.parent.display(),
-            a.child.display(),
-            h.offset + vhd_viewer::header::off::PARENT_UNIQUE_ID as u64
-        );
-        if !a.force {
-            return Err(Error::Chain {
-                code: "parent-id-mismatch",
-                message: format!("{msg}. Use --force to link it anyway (the copy then reads garbage unless that disk holds the same data)"),
-            });
-        }
-        link.unique_id = got;
-        link.timestamp = parent.footer.value.timestamp;
-        warnings.push(format!(
-            "WARNING: {msg}. Linked anyway because of --force: the copy records the parent unique id {got} and time stamp {}; what it reads is garbage unless that disk holds the same data as the original parent",
-            parent.footer.value.timestamp.iso8601()
-        ));
-    }
-    if parent.size() != child.size() {
-        warnings.push(format!(
-            "warning: the parent is {} bytes, the child {} bytes; sectors past the parent's end read as zeros",
-            parent.size(),
-            child.size()
-        ));
-    }
+    // The copy records the parent's file name (the last part of the path).
+    let (link, warnings) =
+        vhd_viewer::relink::parent_link(&child, &a.child.display().to_string(), &parent, &a.parent.display().to_string(), a.force)?;
     let inputs = vec![
         super::newfile::identity(child_file.get_ref(), &a.child.display().to_string())?,
         super::newfile::identity(parent_file.get_ref(), &a.parent.display().to_string())?,

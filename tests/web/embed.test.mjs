@@ -328,6 +328,30 @@ test('the element\'s Changes tab compares a remote child with its parent (a Work
   await page.close();
 });
 
+test('the element\'s Save tab compacts a remote child (the core\'s writer, synchronous Range requests): the file equals vhd-viewer compact', async () => {
+  const { base, child } = fsVhds();
+  const page = await testPage('<vhd-viewer id="v" src="fs-child.vhd" parent="fs-base.vhd" view="save"></vhd-viewer>', 'save.html');
+  assert.equal(await settledEl(page, '#v'), 'ready');
+  // A download (Chromium's File System Access dialog cannot be answered here).
+  await page.evaluate(() => {
+    delete Window.prototype.showSaveFilePicker;
+    delete window.showSaveFilePicker;
+  });
+  const inShadow = (sel) => page.$eval('#v', (el, s) => el.shadowRoot.querySelector(s), sel);
+  assert.ok(await inShadow('section[data-view="save"]:not([hidden]) [id$="-save-compact"]:not([disabled])'), 'the Save tab offers Compact…');
+  const [download] = await Promise.all([
+    page.waitForEvent('download', { timeout: 120_000 }),
+    page.$eval('#v', (el) => el.shadowRoot.querySelector('[id$="-save-compact"]').click()),
+  ]);
+  assert.equal(download.suggestedFilename(), 'fs-child-compact.vhd');
+  const out = join(tmp.dir, 'element-compact.vhd');
+  cli(['compact', child, out, '--parent', base], child);
+  assert.deepEqual(readFileSync(await download.path()), readFileSync(out));
+  await page.waitForFunction(() => /Saving fs-child-compact\.vhd/.test(document.querySelector('#v').shadowRoot.querySelector('[id$="-save-note"]').textContent));
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('the self-contained file works opened from disk (file://), with no request to any server', async () => {
   const page = await newPage();
   await page.goto(pathToFileURL(join(DIST, 'vhd-viewer.html')).href);

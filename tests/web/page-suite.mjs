@@ -56,6 +56,7 @@ const UI = {
   exportRaw: '#export-raw',
   exportInfo: '#export-info',
   exportNote: '#export-note',
+  exportCompact: '#export-compact',
 };
 /** The same inside the <vhd-viewer> element's shadow root. */
 const EL = {
@@ -369,7 +370,7 @@ export function pageTests(engine) {
     await page.close();
   });
 
-  test(`${engine}: the raw export as a download equals vhd-viewer cat; the info JSON equals info --json`, async () => {
+  test(`${engine}: the raw export as a download equals vhd-viewer cat; the info JSON equals info --json; Compact… equals vhd-viewer compact`, async () => {
     const page = await viewer();
     const fsa = await page.evaluate(() => typeof window.showSaveFilePicker === 'function');
     assert.equal(fsa, FEATURES.fileSystemAccess[engine], `${engine} ${FEATURES.fileSystemAccess[engine] ? 'has' : 'lacks'} the File System Access API`);
@@ -392,6 +393,17 @@ export function pageTests(engine) {
     assert.match(await page.text(UI.exportNote), /Saving grandchild\.img/);
     const json = await page.download(UI.exportInfo);
     assert.deepEqual(JSON.parse(readFileSync(json.path, 'utf8')), cliInfo(GRAND, [CHILD, BASE]));
+    // "Compact…": the core's writer reading synchronously in this engine's Worker.
+    const compact = await page.download(UI.exportCompact);
+    assert.equal(compact.name, 'grandchild-compact.vhd');
+    const t = tempDir();
+    try {
+      const out = join(t.dir, 'compact.vhd');
+      execFileSync(cliPath(), ['compact', GRAND, out, '--parent', CHILD, '--parent', BASE]);
+      assert.equal(sha256(readFileSync(compact.path)), sha256(readFileSync(out)), 'the compacted copy equals vhd-viewer compact');
+    } finally {
+      t.remove();
+    }
     assert.deepEqual(await page.errors(), []);
     await page.close();
   });

@@ -8,7 +8,7 @@ import { Engine } from './engine.js';
 
 /**
  * @import { Source } from './source.js'
- * @import { ChainView, DiffReport, DiskLayer, Extent, FileEntry, FileStat, Finding, Info, MissingParent, OpenedSummary, PartsTable, PublicFile, Unreadable, Writable } from './types.js'
+ * @import { ChainView, CopyReport, CopyRequest, DiffReport, DiskLayer, Extent, FileEntry, FileStat, Finding, Info, MissingParent, OpenedSummary, PartsTable, PublicFile, Unreadable, Writable } from './types.js'
  */
 
 /**
@@ -279,6 +279,25 @@ export class VhdDisk {
    */
   saveVhd(kind, layer, writable, { signal, onProgress } = {}) {
     return this.ask('vhd', [kind, layer, !!writable], { signal, writable: writable ?? undefined, onProgress: (p) => onProgress?.(p.done, p.total) });
+  }
+
+  /**
+   * A copy of one file of the chain made by the core's writers, as the command line makes it:
+   * `{op: 'compact'}` (`vhd-viewer compact`: a dynamic disk without its all-zero blocks, a
+   * differencing disk without the sectors it holds identical to its parent; same identity),
+   * `{op: 'repair', scrub}` (`vhd-viewer repair [--scrub]`: each recoverable defect fixed, reported
+   * with its offset), `{op: 'relink', relative, absolute}` (`vhd-viewer relink`: a
+   * differencing disk's copy whose parent locators point to `relative` (to the copy's folder, e.g.
+   * `.\\base.vhd`) and `absolute` (optional); the parent is the next layer of the chain, the disk
+   * whose unique id the child names). `layer`
+   * picks the file (0, the default: the file opened). Into `writable`, or as a Blob without one.
+   * @param {CopyRequest} req
+   * @param {Writable | null} writable
+   * @param {TaskOptions} [options]
+   * @returns {Promise<CopyReport & { blob?: Blob }>}
+   */
+  saveCopy(req, writable, { signal, onProgress } = {}) {
+    return this.ask('copy', [req, !!writable], { signal, writable: writable ?? undefined, onProgress: (p) => onProgress?.(p.done, p.total) });
   }
 
   // ------------------------------------------------------------ files on the disk

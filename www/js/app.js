@@ -1,5 +1,5 @@
-// The page: its layout (index.html), the files it is given (drop, file input, samples) and its
-// export buttons. Everything else (opening, every view, the scan, the check, tasks) is the
+// The page: its layout (index.html) and the files it is given (drop, file input, samples).
+// Everything else (opening, every view, the scan, the check, tasks) is the
 // controller's (controller.js), the same one the <vhd-viewer> element uses, over the public API
 // (api.js), whose core runs in a Worker.
 import { startWorker } from './engine.js';
@@ -7,7 +7,6 @@ import { humanSize } from './format.js';
 import { h, fill } from './dom.js';
 import { viewsSheet } from './views/css.js';
 import { Viewer } from './controller.js';
-import { exportRaw, exportInfo, exportVhd } from './save.js';
 
 /**
  * @import { Parts } from './controller.js'
@@ -59,6 +58,7 @@ const parts = {
   changesFrom: $('changes-from'),
   changesTo: $('changes-to'),
   changesRun: $('changes-run'),
+  save: $('export-body'),
   task: $('task'),
   taskLabel: $('task-label'),
   taskProgress: $('task-progress'),
@@ -80,11 +80,10 @@ const viewer = new Viewer(parts, {
   },
   filesAtOnce: true,
   reveal: (view, el) => (el ?? $(SECTIONS[view])).scrollIntoView({ behavior: 'smooth', block: el ? 'center' : 'start' }),
-  shown: (disk) => {
+  shown: () => {
     $('viewer').hidden = false;
-    for (const id of ['export-raw', 'export-vhd']) /** @type {HTMLButtonElement} */ ($(id)).disabled = !!disk.missingParent;
-    $('export-note').textContent = disk.missingParent ? 'The raw image needs the missing parent: add it to export the whole disk.' : '';
   },
+  saveIds: 'export-',
 });
 
 /** What the page has read from the files given, and the disk shown: for users' scripts and the tests. */
@@ -108,39 +107,6 @@ function loadFiles(files) {
 }
 
 $('explain-toggle').addEventListener('change', (/** @type {Event} */ e) => body.classList.toggle('show-explain', /** @type {HTMLInputElement} */ (e.target).checked));
-
-// ---------------------------------------------------------------- export
-
-/** @param {string} n */
-const baseNameNoExt = (n) => n.replace(/\.(a?vhd)$/i, '');
-
-$('export-raw').addEventListener('click', async () => {
-  const disk = viewer.disk;
-  if (!disk) return; // other files are loading
-  const result = await viewer.runTask('Saving the raw image', (signal, progress) =>
-    exportRaw(disk, baseNameNoExt(disk.names[0]) + '.img', { signal, onProgress: (d, t) => progress(d, t, 'bytes') }),
-  );
-  if (result && !result.cancelled) {
-    $('export-note').textContent =
-      result.method === 'download' ? `Saving ${result.name} (${humanSize(result.size)}): your browser writes it from the files as it downloads.` : `Saved ${result.name}.`;
-  }
-});
-$('export-info').addEventListener('click', () => {
-  const disk = viewer.disk;
-  if (disk?.info) exportInfo(disk.info, baseNameNoExt(disk.names[0]) + '.info.json');
-});
-$('export-vhd').addEventListener('click', async () => {
-  const disk = viewer.disk;
-  if (!disk) return;
-  const kind = /** @type {HTMLSelectElement} */ ($('export-vhd-kind')).value === 'fixed' ? 'fixed' : 'dynamic';
-  const layer = Number(/** @type {HTMLSelectElement} */ ($('layer-select')).value) || 0; // as of the layer chosen (0: the whole chain)
-  const name = `${baseNameNoExt(disk.names[layer])}-${kind}.vhd`;
-  const result = await viewer.runTask(`Saving a ${kind} VHD`, (signal, progress) => exportVhd(disk, name, kind, { layer, signal, onProgress: (d, t) => progress(d, t, 'bytes') }));
-  if (result && !result.cancelled) {
-    const what = result.blocks ? `, ${result.blocks} blocks allocated` : '';
-    $('export-note').textContent = result.method === 'download' ? `Saving ${result.name} (${humanSize(result.size)}${what}).` : `Saved ${result.name} (${humanSize(result.size)}${what}).`;
-  }
-});
 
 // ---------------------------------------------------------------- input: files, drop, samples
 

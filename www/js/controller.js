@@ -16,7 +16,8 @@ import { showVirtualSector, showFileBytes } from './views/hex.js';
 import { renderFindings } from './views/findings.js';
 import { filesView } from './views/files.js';
 import { ChangesView } from './views/changes.js';
-import { download } from './save.js';
+import { download, exportRaw, exportVhd, exportCopy, exportInfo } from './save.js';
+import { SaveView, baseName, copySummary } from './views/saving.js';
 
 /**
  * @import { DiskInput, VhdDisk } from './api.js'
@@ -33,7 +34,7 @@ import { download } from './save.js';
  *   hexAt: HTMLInputElement, hexPrev: HTMLButtonElement, hexNext: HTMLButtonElement, hexSource: HTMLElement, hexDump: HTMLElement,
  *   hexLayer?: HTMLSelectElement, hexModes?: HTMLInputElement[], hexAtLabel?: HTMLElement,
  *   findings: HTMLElement, checkRun: HTMLButtonElement, checkBody: HTMLElement, files: HTMLElement, filesLayer: HTMLSelectElement,
- *   changes: HTMLElement, changesFrom: HTMLSelectElement, changesTo: HTMLSelectElement, changesRun: HTMLButtonElement,
+ *   changes: HTMLElement, changesFrom: HTMLSelectElement, changesTo: HTMLSelectElement, changesRun: HTMLButtonElement, save: HTMLElement,
  *   task: HTMLElement, taskLabel: HTMLElement, taskProgress: HTMLProgressElement, taskCount: HTMLElement, taskCancel: HTMLButtonElement }} Parts
  */
 
@@ -47,6 +48,7 @@ import { download } from './save.js';
  *   failed?(error: Error & { code?: string | null }): void,
  *   firstSector?(): number,
  *   filesAtOnce?: boolean,
+ *   saveIds?: string,
  * }} Host
  */
 
@@ -109,6 +111,7 @@ export class Viewer {
     /** @type {{ disk: VhdDisk, from: number, to: number } | null} what the Changes view shows */
     this.changed = null;
     $.changesRun.addEventListener('click', () => this.compare());
+    this.saveView = new SaveView($.save, host.saveIds ?? 'save-', this.saveActions());
     $.scan.addEventListener('click', () => this.scan());
     $.checkRun.addEventListener('click', () => this.check());
     $.taskCancel.addEventListener('click', () => this.taskCtrl?.abort(new DOMException('cancelled', 'AbortError')));
@@ -195,6 +198,7 @@ export class Viewer {
     const signal = ctrl.signal;
     this.disk?.close();
     this.disk = null;
+    this.saveView.show(null);
     this.clearMessages();
     this.host.scanState(null);
     this.host.state('loading');
@@ -284,6 +288,7 @@ export class Viewer {
     renderFindings($.findings, info.all_findings, names, (layer, offset) => this.showPlace(layer, offset));
     fill($.checkBody);
     $.checkRun.disabled = false;
+    this.saveView.show(disk);
     this.host.shown?.(disk);
 
     // Let the structures and findings show before the maps, which take a while at a million
@@ -332,11 +337,56 @@ export class Viewer {
     if (!disk) return; // no files opened yet
     const $ = this.$;
     $.layerSelect.value = String(i);
+    this.saveView.choose(i);
     $.structures.dataset.layer = String(i);
     $.structures.dataset.file = disk.names[i];
     const info = await disk.layerInfo(i);
     if (disk !== this.disk || $.structures.dataset.layer !== String(i)) return;
     renderStructures($.structures, info);
+  }
+
+  // ------------------------------------------------------------ saving new files
+
+  /**
+   * What the Save view's buttons do: each a task with progress and cancel.
+   * @returns {import('./views/saving.js').SaveActions}
+   */
+  saveActions() {
+    /** @param {{ cancelled?: true, method?: string, name?: string, size?: number } | undefined} r @param {string} [more] */
+    const said = (r, more = '') => {
+      if (!r || r.cancelled) return null;
+      const size = humanSize(r.size ?? 0);
+      return r.method === 'download' ? `Saving ${r.name} (${size}${more}): your browser saves it as a download.` : `Saved ${r.name} (${size}${more}).`;
+    };
+    return {
+      raw: async () => {
+        const d = this.disk;
+        if (!d) return null;
+        return said(await this.runTask('Saving the raw image', (signal, progress) => exportRaw(d, baseName(d.names[0]) + '.img', { signal, onProgress: (done, total) => progress(done, total, 'bytes') })));
+      },
+      vhd: async (kind, layer) => {
+        const d = this.disk;
+        if (!d) return null;
+        const r = await this.runTask(`Saving a ${kind} VHD`, (signal, progress) =>
+          exportVhd(d, `${baseName(d.names[layer])}-${kind}.vhd`, kind, { layer, signal, onProgress: (done, total) => progress(done, total, 'bytes') }),
+        );
+        return said(r, r && !r.cancelled && r.blocks ? `, ${r.blocks} blocks allocated` : '');
+      },
+      copy: async (req, fileName) => {
+        const d = this.disk;
+        if (!d) return null;
+        const label = { compact: 'Compacting', repair: 'Repairing', relink: 'Relinking' }[req.op];
+        const r = await this.runTask(`${label} ${d.names[req.layer ?? 0]}`, (signal, progress) =>
+          exportCopy(d, fileName, req, { signal, onProgress: (done, total) => progress(done, total, req.op === 'repair' && d.layers[req.layer ?? 0].diskType === 'fixed' ? 'bytes' : 'blocks') }),
+        );
+        if (!r || r.cancelled) return null;
+        return { text: `${said(r)} ${copySummary(req, r.report)}.`, report: r.report };
+      },
+      info: () => {
+        const d = this.disk;
+        if (d?.info) exportInfo(d.info, baseName(d.names[0]) + '.info.json');
+      },
+    };
   }
 
   // ------------------------------------------------------------ files on the disk

@@ -4,7 +4,7 @@
 //
 // Attributes: `src` (the disk's URL, read with HTTP Range requests), `parent` (the URLs of its
 // parent, grandparent… separated by spaces, in any order: files are matched by the ids inside
-// them), `view` (the tab shown: summary, files, changes, footer, chain, bat, bitmap, hex, findings), `views` (the
+// them), `view` (the tab shown: summary, files, changes, footer, chain, bat, bitmap, hex, findings, save), `views` (the
 // tabs offered, separated by spaces; all by default), `sector` (the virtual sector the hex tab
 // shows first). Without `src` it asks for files to be dropped on it or picked; files can be
 // dropped on it at any time. Each element is independent: its own files, work and cancellation.
@@ -44,6 +44,7 @@ export const VIEWS = [
   ['bitmap', 'Sector bitmaps'],
   ['hex', 'Hex'],
   ['findings', 'Findings'],
+  ['save', 'Save'],
 ];
 const VIEW_NAMES = VIEWS.map(([v]) => v);
 
@@ -261,6 +262,7 @@ export class VhdViewerElement extends HTMLElement {
       changesFrom: q('select', { 'aria-label': 'Older layer' }),
       changesTo: q('select', { 'aria-label': 'Newer layer' }),
       changesRun: q('button', { type: 'button', 'data-action': 'diff' }, 'Compare'),
+      save: q('div', { class: 'save-body' }),
       task: q('div', { class: 'task', role: 'status', 'aria-live': 'polite', hidden: true }),
       taskLabel: q('span'),
       taskProgress: q('progress', { max: 1, value: 0 }),
@@ -287,7 +289,8 @@ export class VhdViewerElement extends HTMLElement {
       panel('hex', p.hexForm, p.hexSource, p.hexDump),
       panel('findings', p.findings,
         q('p', { class: 'small' }, 'The full check also reads every block’s sector bitmap and the sectors a dynamic disk marks unused (left-over data), as vhd-viewer check does.'),
-        q('div', { class: 'controls' }, p.checkRun), p.checkBody));
+        q('div', { class: 'controls' }, p.checkRun), p.checkBody),
+      panel('save', p.save));
     root.append($.frame);
 
     /** @type {Record<string, string>} the tab of each view the controller reveals */
@@ -326,6 +329,7 @@ export class VhdViewerElement extends HTMLElement {
         this.dispatchEvent(new CustomEvent('vhd-error', { detail: { error: e, code: e.code ?? null, message: e.message } }));
       },
       firstSector: () => this.sector(),
+      saveIds: id('save-'),
     });
 
     // Drops on this element only, so that several viewers on a page each take their own files.

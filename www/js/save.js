@@ -4,7 +4,7 @@
 
 /**
  * @import { VhdDisk } from './api.js'
- * @import { Info } from './types.js'
+ * @import { CopyReport, CopyRequest, Info } from './types.js'
  */
 
 /** @typedef {{ signal?: AbortSignal, onProgress?: (done: number, total: number) => void }} TaskOptions */
@@ -86,6 +86,27 @@ export function exportVhd(disk, fileName, kind, opts = {}) {
   return save(fileName, { description: 'VHD disk image', accept: { 'application/octet-stream': ['.vhd'] } },
     (w) => disk.saveVhd(kind, layer, w, opts),
     () => disk.saveVhd(kind, layer, null, opts));
+}
+
+/**
+ * "Compact…", "Repaired copy…", "Relinked child…": a copy of one file of the chain made by the
+ * core's writers (`VhdDisk.saveCopy`).
+ * @param {VhdDisk} disk
+ * @param {string} fileName
+ * @param {CopyRequest} req
+ * @param {TaskOptions} [opts]
+ */
+export function exportCopy(disk, fileName, req, opts = {}) {
+  /** @type {CopyReport | null} */
+  let report = null;
+  const keep = (/** @type {CopyReport & { blob?: Blob }} */ r) => {
+    report = r;
+    return { size: r.file_len, blob: r.blob };
+  };
+  return save(fileName, { description: 'VHD disk image', accept: { 'application/octet-stream': ['.vhd'] } },
+    async (w) => keep(await disk.saveCopy(req, w, opts)),
+    async () => keep(await disk.saveCopy(req, null, opts)),
+  ).then((r) => (r.cancelled ? r : { ...r, report: /** @type {CopyReport} */ (/** @type {unknown} */ (report)) }));
 }
 
 /**

@@ -7,11 +7,12 @@ import { readVirtual, planRange, scanProvenance, deepCheck } from './driver.js';
 import { normalize } from './format.js';
 import { writeRaw, composeRaw } from './export.js';
 import { newVhd, writeVhd, composeVhd } from './save-vhd.js';
+import { runCopy } from './copy.js';
 
 /**
  * @import { WasmDisk, WasmVolumes } from '../pkg/vhd_viewer.js'
  * @import { Source } from './source.js'
- * @import { Bindings, ByteRange, ChainView, Extent, Opened, OpenedSummary, Unreadable, Writable } from './types.js'
+ * @import { Bindings, ByteRange, ChainView, CopyRequest, Extent, Opened, OpenedSummary, Unreadable, Writable } from './types.js'
  */
 
 export class Session {
@@ -274,6 +275,38 @@ export class Session {
     } finally {
       vhd.free();
       cut?.free();
+    }
+  }
+
+  /**
+   * A copy of layer `req.layer`'s file made by the core's writers (`vhd-viewer compact`, `repair`,
+   * `relink`): into `writable`, or as a Blob (`writable` null). Reads synchronously. Progress
+   * `{ done, total }` in blocks (bytes for a fixed disk's repair).
+   * @param {CopyRequest} req
+   * @param {Writable | null} writable
+   * @param {AbortSignal} signal
+   * @param {(p: { done: number, total: number }) => void} progress
+   */
+  async copy(req, writable, signal, progress) {
+    const k = req.layer ?? 0;
+    if (!Number.isInteger(k) || k < 0 || k >= this.names.length) throw new Error(`there is no layer ${k}: the chain has layers 0 to ${this.names.length - 1}`);
+    const cut = k > 0 ? this.core.asOfLayer(k) : null;
+    const disk = cut ?? this.core;
+    const read = (/** @type {number} */ layer, /** @type {number} */ offset, /** @type {number} */ len) => this.readSync(layer + k, offset, len);
+    const { WasmCopy } = this.wasm;
+    let job;
+    try {
+      if (req.op === 'compact') job = WasmCopy.compact(disk, read);
+      else if (req.op === 'repair') job = WasmCopy.repair(disk, read, !!req.scrub);
+      else if (req.op === 'relink') job = WasmCopy.relink(disk, read, this.names[k], this.names[k + 1] ?? '', req.relative, req.absolute ?? '');
+      else throw new Error(`no copy is called ${/** @type {{ op: string }} */ (req).op}`);
+    } finally {
+      cut?.free();
+    }
+    try {
+      return await runCopy(job, writable, { signal, onProgress: (done, total) => progress({ done, total }) });
+    } finally {
+      job.free();
     }
   }
 

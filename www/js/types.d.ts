@@ -329,6 +329,33 @@ export interface Writable {
   write(w: { type: 'write'; position: number; data: Uint8Array<ArrayBuffer> }): Promise<unknown>;
 }
 
+/** Which copy `VhdDisk.saveCopy` writes, and how. */
+export type CopyRequest =
+  | { op: 'compact'; layer?: number }
+  | { op: 'repair'; layer?: number; scrub?: boolean }
+  | { op: 'relink'; layer?: number; relative: string; absolute?: string };
+
+/** One thing a repair did (`vhd-viewer repair`): fixed, lost (data), or not fixed. */
+export interface RepairAction {
+  kind: 'fixed' | 'lost' | 'not_fixed';
+  /** The offset in the damaged file it concerns. */
+  offset: number | null;
+  code: string;
+  message: string;
+}
+
+/** What the core says of a copy it wrote: `report` as the command line would (per operation). */
+export interface CopyReport {
+  report:
+    | { blocks_before: number; blocks_after: number; sectors_cleared: number; file_len_before: number; file_len: number }
+    | { actions: RepairAction[]; blocks: number; sectors_scrubbed: number; file_len: number }
+    | { blocks: number; file_len: number };
+  /** Warnings to show (a relinked parent whose size differs from the child's). */
+  warnings: string[];
+  /** The copy's length in bytes. */
+  file_len: number;
+}
+
 /** An input as the Worker is given it: a URL or a Blob it reads itself, or a source the main thread reads. */
 export type WorkerInput =
   | { url: string; name: string | null; headers: [string, string][] }

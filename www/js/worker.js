@@ -159,6 +159,8 @@ const METHODS = {
   check: (s, [], c) => s.check(c.signal, c.progress),
   raw: (s, [toFile], c) => s.raw(toFile ? c.writable : null, c.signal, c.progress),
   vhd: (s, [kind, layer, toFile], c) => s.vhd(kind, layer, toFile ? c.writable : null, c.signal, c.progress),
+  // compact, repair, relink: the core's writers, reading synchronously.
+  copy: (s, [req, toFile], c) => s.copy(req, toFile ? c.writable : null, c.signal, c.progress),
   // The files on the disk as of layer k (0: the whole chain): WasmVolumes, read synchronously.
   partitions: (s, [k]) => normalize(s.files(k).partitions()),
   list: (s, [k, partition, path, deleted]) => normalize(s.files(k).list(partition, path, deleted)),

@@ -97,6 +97,20 @@ table.changes button.link { all: unset; cursor: pointer; color: var(--accent); t
 table.changes button.link:focus-visible { outline: 2px solid var(--accent); }
 table.changes tr.noise td { color: var(--muted); }
 
+/* The Save view: a row per copy, its button and what it does; why a choice is off. */
+.save-row { border-top: 1px solid var(--border); padding: 0.5rem 0; }
+.save-row > p { margin: 0.3rem 0; }
+.save-row .why { color: var(--muted); font-style: italic; }
+.save-relink-fields { display: grid; grid-template-columns: minmax(0, 1fr); gap: 0.35rem; max-width: 44rem; }
+.save-relink-fields label { display: flex; flex-wrap: wrap; gap: 0.3rem; align-items: baseline; }
+.save-relink-fields input[type="text"] { flex: 1 1 14rem; min-width: 0; max-width: 100%; font-family: var(--mono, monospace); }
+.save-relink-fields .warn { color: var(--warn); }
+table.repair-actions { border-collapse: collapse; width: 100%; margin-top: 0.5rem; }
+table.repair-actions th, table.repair-actions td { text-align: left; padding: 0.2rem 0.5rem; border-bottom: 1px solid var(--border); vertical-align: top; overflow-wrap: anywhere; }
+table.repair-actions td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
+table.repair-actions tr[data-kind="lost"] td:first-child { color: var(--bad); font-weight: 600; }
+table.repair-actions tr[data-kind="not_fixed"] td:first-child { color: var(--warn); font-weight: 600; }
+
 @media (max-width: 640px) {
   table.changes thead { display: none; }
   table.changes, table.changes tbody, table.changes tr, table.changes td { display: block; }
@@ -105,6 +119,10 @@ table.changes tr.noise td { color: var(--muted); }
   /* Stacked, each number says what it is. */
   table.changes td[data-label]::before { content: attr(data-label) ": "; color: var(--muted); }
   table.changes td[data-label]:empty { display: none; }
+  table.repair-actions thead { display: none; }
+  table.repair-actions, table.repair-actions tbody, table.repair-actions tr, table.repair-actions td { display: block; }
+  table.repair-actions tr { border-bottom: 1px solid var(--border); padding: 0.3rem 0; }
+  table.repair-actions td { border: 0; padding: 0 0.2rem; }
   /* The field tables reflow: each field a small card, its name first, offset and value under it,
      the raw bytes folded to two lines. */
   table.fields { display: block; overflow: visible; }

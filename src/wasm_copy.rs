@@ -1,0 +1,220 @@
+//! JavaScript binding of the writers that copy a disk's own structures: `compact`, `repair` and
+//! `relink`, for the page's "Compact…", "Repaired copy…" and "Relinked child…". They read as the
+//! files view does (`wasm_files.rs`): through a JavaScript function `read(layer, offset, len)`
+//! that returns a layer's file bytes at once (the page's Worker reads synchronously). They write
+//! nothing themselves: [`WasmCopy::step`] hands over the bytes of the next windows as `{offset,
+//! bytes}` writes, and the page writes them into the file being saved before it asks for more, so
+//! that memory stays flat however large the disk, and the work stops between two steps.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::compact::Compaction;
+use crate::error::{Error, Result};
+use crate::reader::ReadAt;
+use crate::relink::Relinking;
+use crate::repair::Repairing;
+use crate::wasm::{coded, js_err, misuse, to_js, to_u64, WasmDisk};
+use crate::wasm_files::JsFile;
+use crate::writer::WriteAt;
+
+/// The writes of one or more steps, adjacent ones joined.
+#[derive(Default)]
+struct Writes {
+    list: Vec<(u64, Vec<u8>)>,
+    bytes: u64,
+    len: Option<u64>,
+}
+
+impl WriteAt for Writes {
+    fn write_at(&mut self, offset: u64, bytes: &[u8]) -> Result<()> {
+        self.bytes += bytes.len() as u64;
+        match self.list.last_mut() {
+            Some((at, b)) if *at + b.len() as u64 == offset => b.extend_from_slice(bytes),
+            _ => self.list.push((offset, bytes.to_vec())),
+        }
+        Ok(())
+    }
+    fn set_len(&mut self, len: u64) -> Result<()> {
+        self.len = Some(len);
+        Ok(())
+    }
+}
+
+impl Writes {
+    /// As a JavaScript array of `{offset, bytes}` (each `bytes` a Uint8Array of its own).
+    fn to_js(&self) -> js_sys::Array {
+        self.list
+            .iter()
+            .map(|(at, b)| {
+                let o = js_sys::Object::new();
+                let _ = js_sys::Reflect::set(&o, &"offset".into(), &JsValue::from_f64(*at as f64));
+                let _ = js_sys::Reflect::set(&o, &"bytes".into(), &js_sys::Uint8Array::from(b.as_slice()));
+                JsValue::from(o)
+            })
+            .collect()
+    }
+}
+
+enum Op {
+    Compact(Compaction),
+    Repair(Repairing),
+    Relink(Relinking, Vec<String>),
+}
+
+/// What a finished copy reports: the core's report of the operation, warnings, and the copy's
+/// length.
+#[derive(Serialize)]
+struct Finished<T: Serialize> {
+    report: T,
+    warnings: Vec<String>,
+    file_len: u64,
+}
+
+/// A copy being written, a step at a time: made by [`WasmCopy::compact`], [`WasmCopy::repair`]
+/// or [`WasmCopy::relink`]; [`WasmCopy::step`] until it returns null, then [`WasmCopy::finish`].
+#[wasm_bindgen]
+pub struct WasmCopy {
+    files: Vec<JsFile>,
+    bytes: Rc<Cell<u64>>,
+    op: Option<Op>,
+}
+
+fn files(disk: &crate::Disk, read: &js_sys::Function, bytes: &Rc<Cell<u64>>) -> Vec<JsFile> {
+    disk.layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| JsFile { read: read.clone(), layer: i as u32, len: l.file_len, bytes: bytes.clone() })
+        .collect()
+}
+
+#[wasm_bindgen]
+impl WasmCopy {
+    /// `vhd-viewer compact`: a copy of layer 0 of `disk` (a chain, or `WasmDisk.asOfLayer(k)`)
+    /// without its all-zero blocks (dynamic) or the sectors it holds identical to its parent
+    /// (differencing), keeping its identity. `read(i, offset, len)` gives layer `i`'s file bytes.
+    pub fn compact(disk: &WasmDisk, read: js_sys::Function) -> Result<WasmCopy, JsValue> {
+        let d = disk.disk();
+        not_vhdx(d, 0, "compact")?;
+        let bytes = Rc::new(Cell::new(0));
+        let op = Compaction::new(d).map_err(js_err)?;
+        Ok(WasmCopy { files: files(d, &read, &bytes), bytes, op: Some(Op::Compact(op)) })
+    }
+
+    /// `vhd-viewer repair [--scrub]`: a copy of layer 0 of `disk` with each recoverable defect
+    /// fixed. Only that file is read.
+    pub fn repair(disk: &WasmDisk, read: js_sys::Function, scrub: bool) -> Result<WasmCopy, JsValue> {
+        let d = disk.disk();
+        not_vhdx(d, 0, "repair")?;
+        let bytes = Rc::new(Cell::new(0));
+        let files = files(d, &read, &bytes);
+        let op = Repairing::new(&d.layers[0], &files[0], scrub).map_err(js_err)?;
+        Ok(WasmCopy { files, bytes, op: Some(Op::Repair(op)) })
+    }
+
+    /// `vhd-viewer relink`: a copy of layer 0 of `disk` (a differencing disk) linked to layer 1
+    /// (its parent, given as the file `parent_name`) at `relative` (to the copy's folder) and,
+    /// when not empty, `absolute`. The parent's unique id must be the one the child names (the
+    /// command line's `--force` is not offered: the page links a parent by that id).
+    pub fn relink(
+        disk: &WasmDisk,
+        read: js_sys::Function,
+        child_name: &str,
+        parent_name: &str,
+        relative: &str,
+        absolute: &str,
+    ) -> Result<WasmCopy, JsValue> {
+        let d = disk.disk();
+        not_vhdx(d, 0, "relink")?;
+        let Some(parent) = d.layers.get(1) else {
+            return Err(coded("parent-unavailable", None, "relinking needs the parent too: add the parent's file"));
+        };
+        let (link, warnings) = crate::relink::parent_link(&d.layers[0], child_name, parent, parent_name, false).map_err(js_err)?;
+        let locators = crate::relink::named_locators(relative, absolute).map_err(js_err)?;
+        let bytes = Rc::new(Cell::new(0));
+        let op = Relinking::new(&d.layers[0], &link, &locators).map_err(js_err)?;
+        Ok(WasmCopy { files: files(d, &read, &bytes), bytes, op: Some(Op::Relink(op, warnings)) })
+    }
+
+    /// The next steps, until at least `at_least` bytes were handed over or the copy is complete:
+    /// an array of `{offset, bytes}` to write into the copy (possibly empty: all-zero windows are
+    /// not written), or null when every step is done (then call `finish`).
+    pub fn step(&mut self, at_least: f64) -> Result<JsValue, JsValue> {
+        let at_least = to_u64(at_least, "at_least")?;
+        let sources: Vec<&dyn ReadAt> = self.files.iter().map(|f| f as &dyn ReadAt).collect();
+        let op = self.op.as_mut().ok_or_else(|| misuse("this copy is finished"))?;
+        let mut out = Writes::default();
+        let mut more = true;
+        // At most 64 windows per call, so that progress is told and a stop heard between calls.
+        for _ in 0..64 {
+            more = match op {
+                Op::Compact(c) => c.step(&sources, &mut out),
+                Op::Repair(r) => r.step(sources[0], &mut out),
+                Op::Relink(r, _) => r.step(sources[0], &mut out),
+            }
+            .map_err(js_err)?;
+            if !more || out.bytes >= at_least.max(1) {
+                break;
+            }
+        }
+        if !more && out.list.is_empty() {
+            return Ok(JsValue::NULL);
+        }
+        Ok(out.to_js().into())
+    }
+
+    /// Work done and in all (blocks; bytes for a fixed disk's repair), as `[done, total]`.
+    pub fn progress(&self) -> Vec<f64> {
+        let (d, t) = match &self.op {
+            Some(Op::Compact(c)) => c.progress(),
+            Some(Op::Repair(r)) => r.progress(),
+            Some(Op::Relink(r, _)) => r.progress(),
+            None => (1, 1),
+        };
+        vec![d as f64, t as f64]
+    }
+
+    /// Bytes read from the files so far.
+    #[wasm_bindgen(js_name = bytesRead)]
+    pub fn bytes_read(&self) -> f64 {
+        self.bytes.get() as f64
+    }
+
+    /// The copy's metadata, after the last step: `{writes, report, warnings, file_len}`, where
+    /// `report` is what the command line's `--json` would say of the operation, and the copy is
+    /// exactly `file_len` bytes long.
+    pub fn finish(&mut self) -> Result<JsValue, JsValue> {
+        let op = self.op.take().ok_or_else(|| misuse("this copy is finished"))?;
+        let mut out = Writes::default();
+        let value = match op {
+            Op::Compact(c) => {
+                let report = c.finish(&mut out).map_err(js_err)?;
+                to_js(&Finished { file_len: report.file_len, report, warnings: Vec::new() })?
+            }
+            Op::Repair(r) => {
+                let report = r.finish(&mut out).map_err(js_err)?;
+                to_js(&Finished { file_len: report.file_len, report, warnings: Vec::new() })?
+            }
+            Op::Relink(r, warnings) => {
+                let report = r.finish(&mut out).map_err(js_err)?;
+                to_js(&Finished { file_len: report.file_len, report, warnings })?
+            }
+        };
+        let _ = js_sys::Reflect::set(&value, &"writes".into(), &out.to_js());
+        Ok(value)
+    }
+}
+
+/// The error for a VHDX layer: these writers rewrite a VHD's own structures.
+fn not_vhdx(disk: &crate::Disk, layer: usize, what: &str) -> Result<(), JsValue> {
+    if disk.layers.get(layer).is_some_and(|l| l.vhdx.is_some()) {
+        return Err(js_err(Error::Chain {
+            code: "vhdx-not-supported",
+            message: format!("this is a VHDX file; {what} rewrites a VHD's own structures and does not write VHDX files (\"Save as VHD…\" writes its disk as a VHD)"),
+        }));
+    }
+    Ok(())
+}

@@ -1,0 +1,215 @@
+// The Save view: what the viewer writes as new files, never touching the ones given. The whole
+// disk as a raw image or a standalone VHD (as of the file chosen), one file of the chain rewritten
+// (compacted, repaired, relinked to a parent that moved: `vhd-viewer compact`, `repair`, `relink`),
+// and the info as JSON. The view lays out the choices and says which apply to the file chosen and
+// why not; the controller runs the work (`SaveActions`) and the view shows what it reports.
+import { h, fill } from '../dom.js';
+import { humanSize } from '../format.js';
+
+/**
+ * @import { VhdDisk } from '../api.js'
+ * @import { CopyReport, CopyRequest, RepairAction } from '../types.js'
+ */
+
+/**
+ * What the controller does for the view. Each resolves with a sentence to show (or null when
+ * nothing was saved: cancelled, or failed and said elsewhere).
+ * @typedef {{
+ *   raw(): Promise<string | null>,
+ *   vhd(kind: 'dynamic' | 'fixed', layer: number): Promise<string | null>,
+ *   copy(req: CopyRequest, fileName: string): Promise<{ text: string, report: CopyReport } | null>,
+ *   info(): void,
+ * }} SaveActions
+ */
+
+/** @param {string} n */
+export const baseName = (n) => n.replace(/\.(a?vhdx?)$/i, '');
+
+/** The words for what a repair did. */
+const ACTION_WORDS = { fixed: 'fixed', lost: 'lost', not_fixed: 'not fixed' };
+
+export class SaveView {
+  /**
+   * @param {HTMLElement} root where the view is laid out
+   * @param {string} prefix of the ids of its controls (the page's tests and scripts use them)
+   * @param {SaveActions} actions
+   */
+  constructor(root, prefix, actions) {
+    this.root = root;
+    this.actions = actions;
+    /** @type {VhdDisk | null} */
+    this.disk = null;
+    const id = (/** @type {string} */ s) => prefix + s;
+    const button = (/** @type {string} */ s, /** @type {string} */ label, /** @type {() => void} */ onclick) => h('button', { type: 'button', id: id(s), onclick }, label);
+    this.layer = h('select', { id: id('layer'), onchange: () => this.update() });
+    this.layerRow = h('label', { class: 'save-layer' }, 'File: ', this.layer);
+    this.kind = h('select', { id: id('vhd-kind'), 'aria-label': 'Type of the saved VHD' }, h('option', { value: 'dynamic' }, 'dynamic (only blocks with data)'), h('option', { value: 'fixed' }, 'fixed'));
+    this.rawButton = button('raw', 'Save raw image…', () => void this.run(() => actions.raw()));
+    this.vhdButton = button('vhd', 'Save as VHD…', () => void this.run(() => actions.vhd(this.kind.value === 'fixed' ? 'fixed' : 'dynamic', this.chosen())));
+    this.infoButton = button('info', 'Save info as JSON', () => actions.info());
+    this.compactButton = button('compact', 'Compact…', () => void this.copy({ op: 'compact', layer: this.chosen() }, 'compact'));
+    this.compactWhy = h('span', { class: 'why' });
+    this.scrub = h('input', { type: 'checkbox', id: id('repair-scrub') });
+    this.repairButton = button('repair', 'Repaired copy…', () => void this.copy({ op: 'repair', layer: this.chosen(), scrub: this.scrub.checked }, 'repaired'));
+    this.repairWhy = h('span', { class: 'why' });
+    this.relative = h('input', { type: 'text', id: id('relink-relative'), size: 28, spellcheck: 'false', autocomplete: 'off' });
+    this.absolute = h('input', { type: 'text', id: id('relink-absolute'), size: 36, spellcheck: 'false', autocomplete: 'off', placeholder: 'e.g. D:\\VMs\\base.vhd (optional)' });
+    this.relinkButton = button('relink', 'Relinked child…', () =>
+      void this.copy({ op: 'relink', layer: this.chosen(), relative: this.relative.value, absolute: this.absolute.value }, 'relinked'),
+    );
+    this.relinkWhy = h('span', { class: 'why' });
+    this.relinkFields = h('div', { class: 'save-relink-fields' },
+      h('label', null, 'Where the parent will be, from the new copy\'s folder: ', this.relative),
+      h('label', null, 'Its full path: ', this.absolute));
+    this.note = h('p', { id: id('note'), 'aria-live': 'polite' });
+    this.details = h('div', { id: id('details') });
+    fill(root,
+      this.layerRow,
+      h('h3', null, 'The whole disk'),
+      h('p', null, 'The virtual disk read through its chain, as of the file chosen: every sector in order as a raw image (', h('code', null, 'vhd-viewer cat'), '), or merged into one standalone VHD (', h('code', null, 'vhd-viewer convert --layer K'), ').'),
+      h('div', { class: 'controls' }, this.rawButton, this.vhdButton, this.kind),
+      h('h3', null, 'This file, rewritten'),
+      h('p', null, 'A new file made from the file chosen, with the same disk inside; the file itself is never changed.'),
+      h('div', { class: 'save-row' }, h('div', { class: 'controls' }, this.compactButton), h('p', null, 'Leaves out what the file holds for nothing: a dynamic disk\'s blocks that hold only zeros, a differencing disk\'s sectors identical to its parent\'s. Same unique id: its children still link to it (', h('code', null, 'vhd-viewer compact'), '). ', this.compactWhy)),
+      h('div', { class: 'save-row' }, h('div', { class: 'controls' }, this.repairButton, h('label', { class: 'check' }, this.scrub, ' also zero the left-over bytes behind clear bitmap bits')), h('p', null, 'Fixes each defect that can be fixed (a footer from its copy, checksums, a cut-off end, block table entries pointing outside the file) and lists what was fixed, what was lost and what was left, with offsets (', h('code', null, 'vhd-viewer repair'), '). ', this.repairWhy)),
+      h('div', { class: 'save-row' }, h('div', { class: 'controls' }, this.relinkButton), h('p', null, 'For a differencing disk whose parent moved: a copy whose parent locators point to the parent\'s new place. Give the files side by side to keep the default (', h('code', null, 'vhd-viewer relink'), '). ', this.relinkWhy), this.relinkFields),
+      h('h3', null, 'What this page shows'),
+      h('div', { class: 'controls' }, this.infoButton, h('span', null, 'the same object as ', h('code', null, 'vhd-viewer info --json'))),
+      this.note,
+      this.details);
+    this.show(null);
+  }
+
+  /** The file chosen (0: the file opened). */
+  chosen() {
+    return Number(this.layer.value) || 0;
+  }
+
+  /**
+   * Shows the choices for `disk` (null: nothing open, every button off).
+   * @param {VhdDisk | null} disk
+   */
+  show(disk) {
+    this.disk = disk;
+    const names = disk?.names ?? [];
+    fill(this.layer, names.map((n, i) => h('option', { value: i }, i === 0 ? n : `layer ${i}: ${n}`)));
+    this.layerRow.hidden = names.length < 2;
+    fill(this.note);
+    fill(this.details);
+    this.update();
+  }
+
+  /**
+   * Chooses file `k` of the chain (as the Footer and header view does).
+   * @param {number} k
+   */
+  choose(k) {
+    if (this.disk && k >= 0 && k < this.disk.names.length && this.chosen() !== k) {
+      this.layer.value = String(k);
+      this.update();
+    }
+  }
+
+  /** Turns each choice on or off for the file chosen, and says why not. */
+  update() {
+    const d = this.disk;
+    const k = this.chosen();
+    const layer = d?.layers[k];
+    const all = [this.rawButton, this.vhdButton, this.kind, this.infoButton, this.compactButton, this.repairButton, this.scrub, this.relinkButton, this.relative, this.absolute];
+    if (!d || !layer) {
+      for (const c of all) c.disabled = true;
+      this.relinkFields.hidden = true;
+      return;
+    }
+    // The whole disk needs every layer; one file's copy needs that file (and its parent to compact or relink a child).
+    const missing = !!d.missingParent;
+    for (const c of [this.rawButton, this.vhdButton, this.kind]) c.disabled = missing;
+    this.infoButton.disabled = false;
+    if (missing) this.note.textContent = 'The raw image needs the missing parent: add it to export the whole disk.';
+    const parent = k + 1 < d.names.length ? d.names[k + 1] : null;
+    const vhdx = layer.format === 'vhdx' ? 'This is a VHDX file: these rewrite a VHD\'s own structures (Save as VHD writes its disk as a VHD).' : '';
+    /** @type {string} */
+    let compactWhy = vhdx;
+    if (!vhdx && layer.diskType === 'fixed') compactWhy = 'A fixed disk has no blocks to leave out (Save as VHD, dynamic, writes a copy that allocates only blocks with data).';
+    else if (!vhdx && layer.diskType === 'differencing' && !parent) compactWhy = 'Its parent is needed (to compare the sectors with): add the parent\'s file.';
+    this.compactButton.disabled = !!compactWhy;
+    this.compactWhy.textContent = compactWhy;
+    this.repairButton.disabled = this.scrub.disabled = !!vhdx;
+    this.repairWhy.textContent = vhdx;
+    let relinkWhy = vhdx;
+    if (!vhdx && layer.diskType !== 'differencing') relinkWhy = `This is a ${layer.diskType} disk: only a differencing disk has a parent to point to.`;
+    else if (!vhdx && !parent) {
+      relinkWhy = 'The parent is needed (its id and name are recorded in the copy): add the parent\'s file. A file is taken as the parent when its unique id is the one the child names; to link a different disk (a copy converted since, say), use vhd-viewer relink --force.';
+    }
+    this.relinkButton.disabled = this.relative.disabled = this.absolute.disabled = !!relinkWhy;
+    this.relinkWhy.textContent = relinkWhy;
+    this.relinkFields.hidden = !!relinkWhy;
+    if (!relinkWhy && parent) this.relative.value = `.\\${parent}`;
+  }
+
+  /**
+   * Runs one of the actions, showing what it says.
+   * @param {() => Promise<string | null>} job
+   */
+  async run(job) {
+    const text = await job();
+    if (text !== null) {
+      this.note.textContent = text;
+      fill(this.details);
+    }
+  }
+
+  /**
+   * Saves a copy of the file chosen, and shows its report.
+   * @param {CopyRequest} req
+   * @param {string} suffix of the file name suggested
+   */
+  async copy(req, suffix) {
+    const d = this.disk;
+    if (!d) return;
+    const name = `${baseName(d.names[req.layer ?? 0])}-${suffix}.vhd`;
+    const r = await this.actions.copy(req, name);
+    if (!r) return;
+    this.note.textContent = r.text;
+    fill(this.details, ...r.report.warnings.map((w) => h('p', { class: 'message warning' }, w)), reportDetails(r.report));
+  }
+}
+
+/**
+ * The sentence that says what a copy saved.
+ * @param {CopyRequest} req
+ * @param {CopyReport} r
+ */
+export function copySummary(req, r) {
+  const rep = r.report;
+  if ('blocks_before' in rep) {
+    const saved = rep.file_len_before - rep.file_len;
+    const parts = [`${rep.blocks_before} blocks before, ${rep.blocks_after} now`];
+    if (rep.sectors_cleared) parts.push(`${rep.sectors_cleared} sectors identical to the parent left to the parent`);
+    parts.push(saved >= 0 ? `${humanSize(saved)} smaller (${humanSize(rep.file_len)})` : `${humanSize(-saved)} larger (the file's layout was tighter)`);
+    return parts.join('; ');
+  }
+  if ('actions' in rep) {
+    const count = (/** @type {RepairAction['kind']} */ k) => rep.actions.filter((a) => a.kind === k).length;
+    const [fixed, lost, left] = [count('fixed'), count('lost'), count('not_fixed')];
+    if (!rep.actions.length) return `nothing to repair: no defect was found; the copy holds the same disk, laid out anew (${humanSize(rep.file_len)})`;
+    return `${fixed} fixed, ${lost} with data lost, ${left} not fixed (${humanSize(rep.file_len)}${req.op === 'repair' && req.scrub ? `, ${rep.sectors_scrubbed} sectors scrubbed` : ''})`;
+  }
+  return `${rep.blocks} blocks copied (${humanSize(rep.file_len)}); the copy keeps the child's own unique id, so disks made from it still link to it`;
+}
+
+/**
+ * A repair's actions as a table (offsets in the damaged file); nothing for the other copies.
+ * @param {CopyReport} r
+ */
+function reportDetails(r) {
+  if (!('actions' in r.report) || !r.report.actions.length) return null;
+  return h('table', { class: 'repair-actions' },
+    h('thead', null, h('tr', null, h('th', null, 'What'), h('th', null, 'Offset'), h('th', null, 'Code'), h('th', null, 'In plain words'))),
+    h('tbody', null, r.report.actions.map((a) =>
+      h('tr', { dataset: { kind: a.kind } },
+        h('td', null, ACTION_WORDS[a.kind]),
+        h('td', { class: 'num' }, a.offset === null ? '—' : `0x${a.offset.toString(16)}`),
+        h('td', null, h('code', null, a.code)),
+        h('td', null, a.message)))));
+}
