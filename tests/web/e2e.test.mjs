@@ -473,27 +473,34 @@ test('the exact scan runs in the Worker: the main thread has no long task while 
   const writes = [];
   for (let b = 0; b < 4096; b++) writes.push('-c', `write -P ${1 + (b % 250)} ${b * 2 * 1024 * 1024 + (b % 4096) * 512} 512`);
   execFileSync('qemu-io', ['-t', 'unsafe', '-f', 'vpc', ...writes, full], { stdio: 'ignore' });
-  const page = await env.newPage();
-  await page.goto(env.url);
-  await page.waitForSelector('body[data-wasm="ready"]');
-  await page.setInputFiles('#file-input', [full]);
-  assert.equal(await settled(page), 'ready');
   // Long tasks (over 50 ms) of the main thread while the scan runs, as the browser reports them.
-  await page.evaluate(() => {
-    window.__long = [];
-    new PerformanceObserver((list) => window.__long.push(...list.getEntries().map((e) => Math.round(e.duration)))).observe({ type: 'longtask' });
-  });
-  const t0 = Date.now();
-  await page.click('[data-action="scan"]');
-  await page.waitForSelector('body[data-scan="done"]', { timeout: 120_000 });
-  const ms = Date.now() - t0;
-  const long = await page.evaluate(() => window.__long);
-  const reads = await page.evaluate(() => window.vhdViewer.readStats.reads);
-  console.log(`# exact scan of 4096 bitmaps: ${ms} ms, ${reads} reads in the Worker, main-thread long tasks: [${long.join(', ')}] ms`);
-  assert.ok(reads >= 4096, `${reads} reads`);
-  assert.deepEqual(long, [], 'no task of the main thread took 50 ms or more during the scan');
-  assert.deepEqual(page.errors, []);
-  await page.close();
+  // A machine busy with other work can stretch any task past 50 ms: a scan with long tasks is run
+  // once more, and the claim holds when one scan has none (a regression has them every time).
+  const scanOnce = async () => {
+    const page = await env.newPage();
+    await page.goto(env.url);
+    await page.waitForSelector('body[data-wasm="ready"]');
+    await page.setInputFiles('#file-input', [full]);
+    assert.equal(await settled(page), 'ready');
+    await page.evaluate(() => {
+      window.__long = [];
+      new PerformanceObserver((list) => window.__long.push(...list.getEntries().map((e) => Math.round(e.duration)))).observe({ type: 'longtask' });
+    });
+    const t0 = Date.now();
+    await page.click('[data-action="scan"]');
+    await page.waitForSelector('body[data-scan="done"]', { timeout: 120_000 });
+    const ms = Date.now() - t0;
+    const long = await page.evaluate(() => window.__long);
+    const reads = await page.evaluate(() => window.vhdViewer.readStats.reads);
+    console.log(`# exact scan of 4096 bitmaps: ${ms} ms, ${reads} reads in the Worker, main-thread long tasks: [${long.join(', ')}] ms`);
+    assert.ok(reads >= 4096, `${reads} reads`);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+    return long;
+  };
+  let long = await scanOnce();
+  if (long.length) long = await scanOnce();
+  assert.deepEqual(long, [], 'no task of the main thread took 50 ms or more during the scan (in either of two scans)');
 });
 
 test('a long scan shows progress and can be cancelled; new files cancel the old work', async () => {
