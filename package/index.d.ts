@@ -221,8 +221,12 @@ export class VhdDisk {
   readPath(partition: number, path: string, options?: { offset?: number; length?: number; stream?: string; deleted?: boolean; layer?: number; signal?: AbortSignal }): Promise<Uint8Array>;
   /** What owns virtual byte `offset` (`vhd-viewer owner --json`). */
   owner(offset: number, options?: { layer?: number }): Promise<Record<string, unknown>>;
-  /** What a differencing disk changed, file by file (`vhd-viewer diff --from FROM --to TO --json`); runs in a Worker of its own. */
-  diff(options?: { from?: number; to?: number } & TaskOptions): Promise<{ mode: 'chain' | 'unrelated'; held_bytes: number; identical_bytes: number; outside_partitions_bytes: number; bytes_read: number; partitions: { index: number; filesystem: string | null; changes: { path: string; type: string; kind: string; old_path: string | null; content_changed: boolean; size: number; old_size: number; bytes_held: number; identical_bytes: number; noise: string | null }[]; filesystem_metadata: { name: string; bytes_held: number }[]; held: { files: number; filesystem_metadata: number; free_space: number } }[] }>;
+  /**
+   * What a differencing disk changed, file by file (`vhd-viewer diff --from FROM --to TO --json`); with `other`, the index of
+   * another chain of the files given (`chains`), that disk against this one as of layer `to` (`vhd-viewer diff OLD NEW --json`:
+   * every allocated sector of both is read). Runs in a Worker of its own.
+   */
+  diff(options?: { from?: number; to?: number; other?: number } & TaskOptions): Promise<{ mode: 'chain' | 'unrelated'; held_bytes: number; identical_bytes: number; outside_partitions_bytes: number; bytes_read: number; partitions: { index: number; filesystem: string | null; changes: { path: string; type: string; kind: string; old_path: string | null; content_changed: boolean; size: number; old_size: number; bytes_held: number; identical_bytes: number; noise: string | null }[]; filesystem_metadata: { name: string; bytes_held: number }[]; held: { files: number; filesystem_metadata: number; free_space: number } }[] }>;
   /** Ends its session in the Worker and frees the memory. */
   close(): void;
 }

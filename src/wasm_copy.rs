@@ -18,6 +18,7 @@ use crate::reader::ReadAt;
 use crate::relink::Relinking;
 use crate::repair::Repairing;
 use crate::wasm::{coded, js_err, misuse, to_js, to_u64, WasmDisk};
+use crate::wasm_diff::js_files as files;
 use crate::wasm_files::JsFile;
 use crate::writer::WriteAt;
 
@@ -81,14 +82,6 @@ pub struct WasmCopy {
     files: Vec<JsFile>,
     bytes: Rc<Cell<u64>>,
     op: Option<Op>,
-}
-
-fn files(disk: &crate::Disk, read: &js_sys::Function, bytes: &Rc<Cell<u64>>) -> Vec<JsFile> {
-    disk.layers
-        .iter()
-        .enumerate()
-        .map(|(i, l)| JsFile { read: read.clone(), layer: i as u32, len: l.file_len, bytes: bytes.clone() })
-        .collect()
 }
 
 #[wasm_bindgen]

@@ -38,24 +38,53 @@ pub fn diff_layers(
         ));
     }
     let bytes = Rc::new(Cell::new(0));
-    let files: Vec<JsFile> = d
-        .layers
-        .iter()
-        .enumerate()
-        .map(|(i, l)| JsFile { read: read.clone(), layer: i as u32, len: l.file_len, bytes: bytes.clone() })
-        .collect();
+    let files = js_files(d, &read, &bytes);
     let sources: Vec<&dyn ReadAt> = files.iter().map(|f| f as &dyn ReadAt).collect();
     let (pd, cd) = (d.cut(from).map_err(js_err)?, d.cut(to).map_err(js_err)?);
     let mut cr = DiskReader::new(&cd, sources[to..].to_vec()).map_err(js_err)?;
     let held = diff::held_ranges(&mut cr, from - to).map_err(js_err)?;
     let pr = DiskReader::new(&pd, sources[from..].to_vec()).map_err(js_err)?;
-    let mut tell = |done: u64, total: u64| -> bool {
-        // A progress function that throws stops the diff as `false` does.
+    let report = diff::diff(pr, cr, &held, Mode::Chain, &mut teller(&progress)).map_err(js_err)?;
+    to_js(&report)
+}
+
+/// `vhd-viewer diff OLD NEW --json`: two disks that are not one chain (`old` and `new`, each a
+/// chain), every allocated sector of either compared. `read_old(layer, offset, len)` and
+/// `read_new(...)` give each chain's file bytes; `progress` as for [`diff_layers`].
+#[wasm_bindgen(js_name = diffDisks)]
+pub fn diff_disks(
+    old: &WasmDisk,
+    read_old: js_sys::Function,
+    new: &WasmDisk,
+    read_new: js_sys::Function,
+    progress: js_sys::Function,
+) -> Result<JsValue, JsValue> {
+    let (od, nd) = (old.disk(), new.disk());
+    let bytes = Rc::new(Cell::new(0));
+    let (of, nf) = (js_files(od, &read_old, &bytes), js_files(nd, &read_new, &bytes));
+    let mut ar = DiskReader::new(od, of.iter().map(|f| f as &dyn ReadAt).collect()).map_err(js_err)?;
+    let mut br = DiskReader::new(nd, nf.iter().map(|f| f as &dyn ReadAt).collect()).map_err(js_err)?;
+    let held = diff::union(&diff::allocated_ranges(&mut ar).map_err(js_err)?, &diff::allocated_ranges(&mut br).map_err(js_err)?);
+    let report = diff::diff(ar, br, &held, Mode::Unrelated, &mut teller(&progress)).map_err(js_err)?;
+    to_js(&report)
+}
+
+/// Each layer of `disk` read through `read`.
+pub(crate) fn js_files(disk: &crate::Disk, read: &js_sys::Function, bytes: &Rc<Cell<u64>>) -> Vec<JsFile> {
+    disk.layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| JsFile { read: read.clone(), layer: i as u32, len: l.file_len, bytes: bytes.clone() })
+        .collect()
+}
+
+/// The diff's progress told to `progress(done, total)`; it stops the diff by returning `false`
+/// (or by throwing).
+fn teller(progress: &js_sys::Function) -> impl FnMut(u64, u64) -> bool + '_ {
+    move |done, total| {
         progress
             .call2(&JsValue::NULL, &JsValue::from_f64(done as f64), &JsValue::from_f64(total as f64))
             .map(|v| v.as_bool() != Some(false))
             .unwrap_or(false)
-    };
-    let report = diff::diff(pr, cr, &held, Mode::Chain, &mut tell).map_err(js_err)?;
-    to_js(&report)
+    }
 }

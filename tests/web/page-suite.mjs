@@ -370,6 +370,51 @@ export function pageTests(engine) {
     await page.close();
   });
 
+  test(`${engine}: two disks that are not one chain, dropped together: the Changes table equals diff OLD NEW --json`, async () => {
+    const { base, child } = fsVhds();
+    // The child merged into a standalone disk (a new unique id): not base.vhd's child any more.
+    const t = tempDir();
+    try {
+      const merged = join(t.dir, 'merged.vhd');
+      execFileSync(cliPath(), ['convert', child, merged, '--parent', base]);
+      const want = JSON.parse(execFileSync(cliPath(), ['diff', base, merged, '--json'], { maxBuffer: 1 << 30, encoding: 'utf8' }));
+      assert.equal(want.mode, 'unrelated');
+      const wantRows = want.partitions.flatMap((p) => p.changes.map((c) => [p.index, c.path, c.kind])).sort();
+      assert.ok(wantRows.length >= 4, 'the fixture changed files');
+      const page = await viewer();
+      await page.setFiles(UI.fileInput, [merged, base]);
+      assert.equal(await settled(page), 'ready');
+      await page.evaluate(() => document.getElementById('changes').scrollIntoView());
+      // The disk shown is one of the two; the other is offered to compare with.
+      const shown = await page.evaluate(() => window.vhdViewer.state.disk.names[0]);
+      const other = shown === 'merged.vhd' ? 'base.vhd' : 'merged.vhd';
+      const option = await page.evaluate((n) => [...document.querySelectorAll('#changes-from option')].find((o) => o.textContent === `another disk: ${n}`)?.value, other);
+      assert.ok(option, `the other disk ${other} is offered`);
+      if (shown !== 'merged.vhd') {
+        // Show the merged disk (the newer), as a person picks a chain from the list of files.
+        await page.evaluate(() => [...document.querySelectorAll('#file-list button, #file-list [data-chain]')].find((b) => /merged\.vhd/.test(b.textContent))?.click());
+        await page.waitFor(() => window.vhdViewer.state.disk?.names[0] === 'merged.vhd');
+      }
+      await page.evaluate(() => {
+        const sel = document.getElementById('changes-from');
+        sel.value = [...sel.options].find((o) => o.textContent === 'another disk: base.vhd').value;
+      });
+      await page.click('#changes-run');
+      await page.waitFor(() => ['done', 'stopped'].includes(document.getElementById('changes-body').dataset.changes), null, { timeout: 120_000 });
+      assert.equal(await page.evaluate(() => document.getElementById('changes-body').dataset.changes), 'done');
+      const rows = await page.evaluate(() => [...document.querySelectorAll('#changes-body tbody tr[data-path]')].map((r) => [Number(r.dataset.partition), r.dataset.path, r.dataset.kind]).sort());
+      assert.deepEqual(rows, wantRows);
+      assert.match(await page.evaluate(() => document.querySelector('#changes-body [data-field="destinations"]').getAttribute('aria-label')), /allocated in either disk/);
+      const saved = await page.download('#changes-body [data-action="save-json"]');
+      const got = JSON.parse(readFileSync(saved.path, 'utf8'));
+      assert.deepEqual(got, want);
+      assert.deepEqual(await page.errors(), []);
+      await page.close();
+    } finally {
+      t.remove();
+    }
+  });
+
   test(`${engine}: the raw export as a download equals vhd-viewer cat; the info JSON equals info --json; Compact… equals vhd-viewer compact`, async () => {
     const page = await viewer();
     const fsa = await page.evaluate(() => typeof window.showSaveFilePicker === 'function');

@@ -359,12 +359,17 @@ export class VhdDisk {
   /**
    * What a differencing disk changed, file by file (`vhd-viewer diff --from FROM --to TO --json`):
    * layer `from` (older; default 1, the parent) against layer `to` (newer; default 0, the file
-   * opened). Runs in a Worker of its own, so that cancelling stops it at once.
-   * @param {{ from?: number, to?: number } & TaskOptions} [options]
+   * opened). With `other`, the index of another chain of the files given (`chains`): that disk
+   * (older) against this one as of layer `to`, two disks that are not one chain (`vhd-viewer diff
+   * OLD NEW --json`; every allocated sector of both is read). Runs in a Worker of its own, so that
+   * cancelling stops it at once.
+   * @param {{ from?: number, to?: number, other?: number } & TaskOptions} [options]
    * @returns {Promise<DiffReport>}
    */
-  diff({ from = 1, to = 0, signal, onProgress } = {}) {
-    return this.engine.job(this.engine.given, [['chain', [this.chainIndex]], ['diff', [from, to]]], { signal, onProgress: (p) => onProgress?.(p.done, p.total) }).catch((e) => {
+  diff({ from = 1, to = 0, other, signal, onProgress } = {}) {
+    /** @type {[string, unknown[]]} */
+    const call = other === undefined ? ['diff', [from, to]] : ['diffWith', [other, to]];
+    return this.engine.job(this.engine.given, [['chain', [this.chainIndex]], call], { signal, onProgress: (p) => onProgress?.(p.done, p.total) }).catch((e) => {
       throw rethrown(e);
     });
   }

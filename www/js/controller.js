@@ -108,7 +108,7 @@ export class Viewer {
     });
     $.filesLayer.addEventListener('change', () => void this.showFiles());
     this.changesView = new ChangesView($.changes, { onPick: (row) => this.pickChange(row), onSave: (blob, name) => download(blob, name) });
-    /** @type {{ disk: VhdDisk, from: number, to: number } | null} what the Changes view shows */
+    /** @type {{ disk: VhdDisk, from: number, to: number, other?: string } | null} what the Changes view shows (`other`: another disk, `from` -1) */
     this.changed = null;
     $.changesRun.addEventListener('click', () => this.compare());
     this.saveView = new SaveView($.save, host.saveIds ?? 'save-', this.saveActions());
@@ -273,16 +273,20 @@ export class Viewer {
     this.files = null;
     fill($.files, h('p', { class: 'empty' }, 'The partitions and files are read when this part is shown.'));
     const layerOption = (/** @type {string} */ n, /** @type {number} */ i) => h('option', { value: i }, `${i === 0 ? 'the file opened' : `layer ${i}`}: ${n}`);
-    fill($.changesFrom, names.map(layerOption));
+    // The other disks given (not of this chain) can be compared with too.
+    const others = disk.chains.map((c, j) => [j, disk.files[c[0]].name]).filter(([j]) => j !== k);
+    fill($.changesFrom, names.map(layerOption), others.map(([j, n]) => h('option', { value: `other:${j}` }, `another disk: ${n}`)));
     fill($.changesTo, names.map(layerOption));
-    $.changesFrom.value = String(Math.min(1, names.length - 1));
+    $.changesFrom.value = names.length > 1 ? '1' : others.length ? `other:${others[0][0]}` : '0';
     $.changesTo.value = '0';
-    $.changesRun.disabled = names.length < 2;
+    $.changesRun.disabled = names.length < 2 && !others.length;
     this.changed = null;
     this.changesView.message(
-      names.length < 2
-        ? 'This disk has no parent: what a differencing disk changed is shown when one is given with its parent.'
-        : 'Compare a layer of the chain with an older one (by default the file opened with its parent) to see which files it added, deleted, modified or renamed, and where every byte it holds went.',
+      names.length > 1
+        ? 'Compare a layer of the chain with an older one (by default the file opened with its parent) to see which files it added, deleted, modified or renamed, and where every byte it holds went.'
+        : others.length
+          ? `This disk has no parent. It can be compared with another disk given (${others.map(([, n]) => n).join(', ')}): two disks that are not one chain, so every allocated sector of both is read.`
+          : 'This disk has no parent: what a differencing disk changed is shown when one is given with its parent, or with another disk to compare with.',
     );
     this.selectLayer(0);
     renderFindings($.findings, info.all_findings, names, (layer, offset) => this.showPlace(layer, offset));
@@ -442,8 +446,10 @@ export class Viewer {
     const d = this.disk;
     if (!d) return;
     const $ = this.$;
-    const from = Number($.changesFrom.value);
     const to = Number($.changesTo.value);
+    const other = /^other:(\d+)$/.exec($.changesFrom.value);
+    if (other) return this.compareWith(Number(other[1]), to);
+    const from = Number($.changesFrom.value);
     if (from <= to) {
       this.changesView.message('Choose an older layer (further down the chain) to compare the newer one with.', 'bad');
       return;
@@ -469,6 +475,36 @@ export class Viewer {
   }
 
   /**
+   * The Changes view for two disks that are not one chain: another disk given (chain `other`,
+   * older) against this one as of layer `to`.
+   * @param {number} other
+   * @param {number} to
+   */
+  async compareWith(other, to) {
+    const d = this.disk;
+    if (!d) return;
+    const $ = this.$;
+    const oldName = d.files[d.chains[other][0]].name;
+    $.changesRun.disabled = true;
+    this.changes('running');
+    /** @type {import('./types.js').DiffReport | undefined} */
+    const report = await this.runTask(`Comparing ${d.names[to]} with ${oldName} (every allocated sector of both)`, (signal, progress) =>
+      d.diff({ other, to, signal, onProgress: (done, total) => progress(done, total) }),
+    );
+    if (d !== this.disk) return;
+    $.changesRun.disabled = false;
+    if (!report) {
+      this.changes('stopped');
+      return;
+    }
+    const n = report.partitions.reduce((k, p) => k + p.changes.length, 0);
+    const what = `${d.names[to]}${to ? ` (layer ${to})` : ''} against ${oldName}, another disk (not of this chain: every allocated sector of both was compared): ${n} changes.`;
+    this.changesView.show(report, what, `${d.names[to].replace(/\.(a?vhdx?)$/i, '')}-vs-${oldName.replace(/\.(a?vhdx?)$/i, '')}`);
+    this.changed = { disk: d, from: -1, to, other: oldName };
+    this.changes('done');
+  }
+
+  /**
    * For scripts and tests: `data-changes` is running, then done or stopped.
    * @param {'running' | 'done' | 'stopped'} s
    */
@@ -486,6 +522,10 @@ export class Viewer {
     const c = this.changed;
     if (!d || !c || c.disk !== d) return;
     const gone = row.kind === 'deleted';
+    if (gone && c.other) {
+      this.message(`${row.path} is on ${c.other}, the other disk, not on this one: open ${c.other} to see it.`);
+      return;
+    }
     const deleted = gone || row.kind === 'transient';
     const layer = gone ? c.from : c.to;
     this.$.filesLayer.value = String(layer);

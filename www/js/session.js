@@ -372,4 +372,40 @@ export class Session {
     });
     return /** @type {import('./types.js').DiffReport} */ (normalize(report));
   }
+
+  /**
+   * What the disk as of layer `to` of this chain changed over chain `other` of the files given, two
+   * disks that are not one chain (`vhd-viewer diff OLD NEW --json`: every allocated sector of both
+   * is read). Reads synchronously: run it in a Worker of its own. Progress as for `diff`.
+   * @param {number} other
+   * @param {number} to
+   * @param {(p: { done: number, total: number }) => void} progress
+   */
+  diffWith(other, to, progress) {
+    if (other === this.chainIndex || !this.live.chains[other]) throw new Error(`there is no other disk ${other} among the files given`);
+    const old = chainDisk(this.live, other);
+    if (old.missing) throw new Error(`the parent of ${old.names[old.names.length - 1]} was not given: add it to compare with ${old.names[0]}`);
+    const cut = to > 0 ? this.core.asOfLayer(to) : null;
+    /** @param {Source[]} sources */
+    const reader = (sources) => (/** @type {number} */ layer, /** @type {number} */ offset, /** @type {number} */ len) => {
+      const src = sources[layer];
+      if (!src.sliceSync) throw new Error(`${src.name} is read by the page, not by its worker, so it cannot be compared here`);
+      return src.sliceSync(offset, offset + len);
+    };
+    let last = 0;
+    try {
+      const report = this.wasm.diffDisks(old.disk, reader(old.sources), cut ?? this.core, reader(this.sources.slice(to)), (/** @type {number} */ done, /** @type {number} */ total) => {
+        const now = performance.now();
+        if (now - last > 100 || done === total) {
+          last = now;
+          progress({ done, total });
+        }
+        return true;
+      });
+      return /** @type {import('./types.js').DiffReport} */ (normalize(report));
+    } finally {
+      cut?.free();
+      old.disk.free();
+    }
+  }
 }

@@ -169,6 +169,7 @@ const METHODS = {
   owner: (s, [k, offset]) => normalize(s.files(k).owner(offset)),
   // What layers `to`..`from` - 1 changed, file by file (a job in a Worker of its own: it blocks).
   diff: (s, [from, to], c) => s.diff(from, to, c.progress),
+  diffWith: (s, [other, to], c) => s.diffWith(other, to, c.progress),
 };
 
 /**

@@ -109,12 +109,17 @@ export class ChangesView {
     const el = this.root;
     const total = Math.max(1, report.held_bytes);
     const dest = destinations(report);
-    const bar = h('div', { class: 'stack', role: 'img', 'data-field': 'destinations', 'aria-label': `Where the ${humanSize(report.held_bytes)} the newer layers hold went: ${dest.map(([l, b]) => `${l} ${humanSize(b)}`).join(', ')}` },
+    // Two disks that are not one chain: the bytes are those allocated in either, and "identical" compares the two disks.
+    const unrelated = report.mode === 'unrelated';
+    const held = unrelated ? 'allocated in either disk' : 'the newer layers hold';
+    const bar = h('div', { class: 'stack', role: 'img', 'data-field': 'destinations', 'aria-label': `Where the ${humanSize(report.held_bytes)} ${held} went: ${dest.map(([l, b]) => `${l} ${humanSize(b)}`).join(', ')}` },
       dest.map(([label, bytes, color]) => h('span', { class: 'seg', title: `${label}: ${humanSize(bytes)}`, style: `flex-grow:${bytes / total};background:${cssColor(color, el)}` })));
     const legend = h('ul', { class: 'legend' }, dest.map(([label, bytes, color]) =>
       h('li', {}, h('span', { class: 'swatch', style: `background:${cssColor(color, el)}` }), `${label}: ${humanSize(bytes)} (${Math.round((bytes / total) * 100)} %)`)));
     const identical = h('p', { 'data-field': 'identical' },
-      `${humanSize(report.identical_bytes)} of the ${humanSize(report.held_bytes)} held (${Math.round((report.identical_bytes / total) * 100)} %) are identical to what the older layer has there: written again unchanged. `,
+      unrelated
+        ? `${humanSize(report.identical_bytes)} of the ${humanSize(report.held_bytes)} allocated in either disk (${Math.round((report.identical_bytes / total) * 100)} %) are the same in both. `
+        : `${humanSize(report.identical_bytes)} of the ${humanSize(report.held_bytes)} held (${Math.round((report.identical_bytes / total) * 100)} %) are identical to what the older layer has there: written again unchanged. `,
       `To answer, ${humanSize(report.bytes_read)} of the disks were read.`);
     const errors = report.partitions.filter((p) => p.error).map((p) => h('p', { class: 'message warning' }, `Partition ${p.index}: ${p.error}`));
     const textFilter = h('input', { type: 'search', placeholder: 'Filter by path', 'aria-label': 'Filter by path', 'data-action': 'filter', value: this.filter.text });
