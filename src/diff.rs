@@ -30,6 +30,8 @@ pub const SECTOR: u64 = 512;
 /// The most files (live and deleted) listed per side and partition; a damaged or hostile file
 /// system cannot make the diff list more.
 pub const MAX_FILES: usize = 1 << 20;
+/// Names kept of one file (hard links); more are left out.
+const MAX_LINKS: usize = 64;
 /// The most bytes compared in one read.
 const CHUNK: u64 = 1 << 20;
 
@@ -108,6 +110,9 @@ pub struct Change {
     /// `_`), true when long-name entries gave all of it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name_complete: Option<bool>,
+    /// The file's other names (NTFS and ext hard links), on its side: one file, several paths.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
 }
 
 /// Bytes of one structure of the file system.
@@ -397,6 +402,8 @@ struct Item {
     /// A structure of the file system rather than a user file (NTFS `$` files).
     structure: Option<String>,
     name_complete: Option<bool>,
+    /// Its other names (hard links), sorted; `entry.path` is the first of all its names.
+    links: Vec<String>,
     /// NTFS: the clusters every non-resident attribute of the base record has allocated (whole
     /// clusters, past the initialized size too).
     allocated: Ranges,
@@ -429,7 +436,7 @@ fn inventory<R: ReadVirtual>(
     let ntfs = matches!(fsys, FileSystem::Ntfs(_));
     let root = fsys.root();
     let mut b = Builder {
-        seen: HashSet::new(),
+        seen: HashMap::new(),
         // A budget of clusters to follow: a sound file system's files (hard links counted once)
         // fit in its clusters; a hostile one (every entry claiming the whole volume through a
         // looping chain) runs out of it, and the rest of its files are listed without their data.
@@ -468,6 +475,15 @@ fn inventory<R: ReadVirtual>(
             }
             b.add(fsys, vol, e);
         }
+    }
+    // A file of several names is named by the first of them in order, so that which one the walk
+    // met first does not matter.
+    for it in b.out.iter_mut().filter(|it| !it.links.is_empty()) {
+        it.links.push(std::mem::take(&mut it.entry.path));
+        it.links.sort();
+        it.links.dedup();
+        it.entry.path = it.links.remove(0);
+        it.entry.name = it.entry.path.rsplit('/').next().unwrap_or_default().to_string();
     }
     Ok(b.out)
 }
@@ -518,7 +534,8 @@ fn changed_records<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, i
 
 /// Builds [`Item`]s from entries, within a budget.
 struct Builder {
-    seen: HashSet<Ident>,
+    /// Where each file found is in `out`, by identity.
+    seen: HashMap<Ident, usize>,
     budget: u64,
     cluster: u64,
     out: Vec<Item>,
@@ -534,13 +551,21 @@ impl Builder {
             entry_at: None,
             structure: None,
             name_complete: None,
+            links: Vec::new(),
             allocated: Vec::new(),
             entry: e,
         };
         identify(fsys, vol, &mut item);
-        // A hard link: the same file under another name; the first name stands for it.
-        if item.ident != Ident::None && !item.entry.deleted && !self.seen.insert(item.ident) {
-            return;
+        // A hard link: the same file under another name, kept as one of its names.
+        if item.ident != Ident::None && !item.entry.deleted {
+            if let Some(&i) = self.seen.get(&item.ident) {
+                let links = &mut self.out[i].links;
+                if links.len() < MAX_LINKS {
+                    links.push(item.entry.path);
+                }
+                return;
+            }
+            self.seen.insert(item.ident, self.out.len());
         }
         let cost = if item.entry.kind == EntryKind::Dir { 1 } else { item.entry.size.div_ceil(self.cluster) + 1 };
         if cost > self.budget {
@@ -1102,18 +1127,26 @@ fn partition<P: ReadVirtual, C: ReadVirtual>(
             continue;
         }
         let (bytes_held, changed_bytes) = held_of(k);
-        let change = |kind: Kind, old: Option<&Item>, content_changed: bool| Change {
-            path: c.entry.path.clone(),
-            entry_type: c.entry.kind,
-            kind,
-            old_path: old.filter(|o| o.entry.path != c.entry.path).map(|o| o.entry.path.clone()),
-            content_changed,
-            size: c.entry.size,
-            old_size: old.map_or(0, |o| o.entry.size),
-            bytes_held,
-            identical_bytes: bytes_held - changed_bytes,
-            noise: noise(&c.entry.path),
-            name_complete: None,
+        // With hard links, a name the child added is the path, and a name it removed the old path.
+        let names = |i: &Item| std::iter::once(i.entry.path.clone()).chain(i.links.iter().cloned()).collect::<Vec<_>>();
+        let change = |kind: Kind, old: Option<&Item>, content_changed: bool| {
+            let (cn, on) = (names(c), old.map(names).unwrap_or_default());
+            let path = cn.iter().find(|n| !on.contains(n)).unwrap_or(&c.entry.path).clone();
+            let old_path = old.map(|o| on.iter().find(|n| !cn.contains(n)).unwrap_or(&o.entry.path).clone()).filter(|o| *o != path);
+            Change {
+                links: cn.iter().filter(|n| **n != path).cloned().collect(),
+                noise: noise(&path),
+                path,
+                entry_type: c.entry.kind,
+                kind,
+                old_path,
+                content_changed,
+                size: c.entry.size,
+                old_size: old.map_or(0, |o| o.entry.size),
+                bytes_held,
+                identical_bytes: bytes_held - changed_bytes,
+                name_complete: None,
+            }
         };
         match pair[k] {
             None => changes.push(change(Kind::Added, None, true)),
@@ -1125,7 +1158,8 @@ fn partition<P: ReadVirtual, C: ReadVirtual>(
                         || c.inline != o.inline
                         || !same_runs(&c.runs, &o.runs, c.entry.size)
                         || changed_bytes > 0 && bytes_differ(pv, cv, &c.runs, c.entry.size, changed)?);
-                let moved = c.entry.path != o.entry.path;
+                // Moved: a name of the file changed (any of them, for a file of several names).
+                let moved = c.entry.path != o.entry.path || c.links != o.links;
                 if moved {
                     changes.push(change(Kind::Renamed, Some(o), content));
                 } else if content {
@@ -1152,6 +1186,7 @@ fn partition<P: ReadVirtual, C: ReadVirtual>(
             identical_bytes: 0,
             noise: noise(&p.entry.path),
             name_complete: None,
+            links: p.links.clone(),
         });
     }
     // Transient: deleted entries the child wrote that are no file of the parent's, whose data
@@ -1196,6 +1231,7 @@ fn partition<P: ReadVirtual, C: ReadVirtual>(
             identical_bytes: bytes_held - changed_bytes,
             noise: noise(&c.entry.path),
             name_complete: c.name_complete,
+            links: Vec::new(),
         });
     }
     changes.sort_by(|a, b| a.kind.cmp(&b.kind).then_with(|| a.path.cmp(&b.path)));
@@ -1319,6 +1355,7 @@ mod tests {
             identical_bytes: 0,
             noise: None,
             name_complete: None,
+            links: Vec::new(),
         };
         let report = |changes: Vec<Change>| Report {
             mode: Mode::Chain,

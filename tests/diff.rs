@@ -319,11 +319,78 @@ fn ext4_every_kind() {
     let mut want = common_rows();
     want.insert(row("transient", "/tmp.bin", None, true));
     assert_eq!(rows(part), want, "{part:#}");
+    // debugfs's `rm` leaves the inode's extents, so its data is placed (the kernel clears them:
+    // then the file is found by its name and inode alone, with no bytes).
+    assert!(change(part, "/tmp.bin")["bytes_held"].as_u64().unwrap() > 0, "{part:#}");
     let names: Vec<&str> = part["filesystem_metadata"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
     assert!(names.contains(&"inode tables"), "{names:?}");
 }
 
 /// Identical rewrites alone: a child that holds only pages equal to its parent's changes nothing.
+/// Hard links: one file of several names. The child adds a name to an unchanged file and removes
+/// one of a file's two names.
+const NTFS_LINKS: &str = r#"
+table 7
+truncate -s $((n*512)) p.img; mkntfs -q -F -s 512 -c 4096 -p 63 -H 255 -S 63 -L LINKS p.img >/dev/null 2>&1
+mkdir -p m
+mnt() { ntfs-3g "$1" m </dev/null >/dev/null 2>&1; }
+mnt p.img
+mkdir m/A m/B m/C
+rnd 40000 > m/keep.bin; rnd 5000 > m/A/x.bin; ln m/A/x.bin m/B/x.bin; rnd 3000 > m/solo.bin
+sync; umount m
+dd if=p.img of=base.raw bs=512 seek=63 conv=notrunc status=none
+mnt p.img
+ln m/solo.bin m/C/solo-link.bin
+rm m/B/x.bin
+sync; umount m
+cp base.raw child.raw; dd if=p.img of=child.raw bs=512 seek=63 conv=notrunc status=none
+pages base.raw /keep.bin 1 > rewrite.txt
+"#;
+
+const EXT4_LINKS: &str = r#"
+table 83
+mkdir -p e/A e/B e/C
+rnd 40000 > e/keep.bin; rnd 5000 > e/A/x.bin; ln e/A/x.bin e/B/x.bin; rnd 3000 > e/solo.bin
+mkfs.ext4 -q -F -b 4096 -L LINKS -d e p.img $((n/2/4*4))k
+dd if=p.img of=base.raw bs=512 seek=63 conv=notrunc status=none
+cat > cmds <<CMDS
+ln /solo.bin /C/solo-link.bin
+unlink /B/x.bin
+CMDS
+debugfs -w -f cmds p.img >/dev/null 2>&1
+cp base.raw child.raw; dd if=p.img of=child.raw bs=512 seek=63 conv=notrunc status=none
+pages base.raw /keep.bin 1 > rewrite.txt
+"#;
+
+#[test]
+fn hard_links_are_one_file_with_every_name() {
+    for (name, script) in [("ntfs-links", NTFS_LINKS), ("ext4-links", EXT4_LINKS)] {
+        let p = pair(name, "links", "", script);
+        // sleuthkit sees the names the test means: two of x.bin in the parent, two of solo.bin in the child.
+        let fls = |raw: &str| {
+            let o = Command::new("fls").args(["-r", "-p", "-o", "63"]).arg(p.dir.join(raw)).output().unwrap();
+            // Live names only (a deleted entry is marked `*`).
+            String::from_utf8_lossy(&o.stdout).lines().filter(|l| !l.contains(" * ")).collect::<Vec<_>>().join("\n")
+        };
+        let (fb, fc) = (fls("base.raw"), fls("child.raw"));
+        assert!(fb.contains("B/x.bin") && !fb.contains("solo-link.bin"), "{name}: {fb}");
+        assert!(fc.contains("C/solo-link.bin") && !fc.contains("B/x.bin"), "{name}: {fc}");
+        let j = diff_json(&p, &[]);
+        let part = &j["partitions"][0];
+        let want: BTreeSet<Row> = [
+            // A name added to an unchanged file: the new name, the old one beside it.
+            row("renamed", "/C/solo-link.bin", Some("/solo.bin"), false),
+            // One of two names removed: the name left, and the one gone.
+            row("renamed", "/A/x.bin", Some("/B/x.bin"), false),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(rows(part), want, "{name}: {part:#}");
+        assert_eq!(change(part, "/C/solo-link.bin")["links"], serde_json::json!(["/solo.bin"]), "{name}");
+        assert!(change(part, "/A/x.bin").get("links").is_none(), "{name}: one name left");
+    }
+}
+
 #[test]
 fn identical_rewrites_only_change_nothing() {
     let p = pair("fat16", "identical", "F=16; S=8; T=6\n", FAT);

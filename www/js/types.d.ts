@@ -265,6 +265,8 @@ export interface DiffChange {
   noise: string | null;
   /** A deleted FAT entry's name: whether all of it was recovered. */
   name_complete?: boolean;
+  /** The file's other names (hard links), on its side. */
+  links?: string[];
 }
 
 /** What a differencing disk changed, file by file (`vhd-viewer diff --json`, the core's diff::Report). */

@@ -47,8 +47,9 @@ export function changesCsv(rows) {
     const s = v === null || v === undefined ? '' : String(v);
     return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
-  const keys = ['partition', 'filesystem', 'kind', 'type', 'path', 'old_path', 'content_changed', 'size', 'old_size', 'bytes_held', 'identical_bytes', 'noise'];
-  return [keys.join(','), ...rows.map((r) => keys.map((k) => q(/** @type {Record<string, unknown>} */ (/** @type {unknown} */ (r))[k])).join(','))].join('\r\n') + '\r\n';
+  const keys = ['partition', 'filesystem', 'kind', 'type', 'path', 'old_path', 'content_changed', 'size', 'old_size', 'bytes_held', 'identical_bytes', 'noise', 'links'];
+  const cell = (/** @type {unknown} */ v) => q(Array.isArray(v) ? v.join(' ') : v);
+  return [keys.join(','), ...rows.map((r) => keys.map((k) => cell(/** @type {Record<string, unknown>} */ (/** @type {unknown} */ (r))[k])).join(','))].join('\r\n') + '\r\n';
 }
 
 /**
@@ -179,7 +180,8 @@ export class ChangesView {
         h('td', {}, KIND_WORDS[r.kind] ?? r.kind, r.kind === 'renamed' && r.content_changed ? ' and modified' : ''),
         h('td', {}, open, r.old_path && r.old_path !== r.path ? h('span', { class: 'small' }, ` (was ${r.old_path})`) : null,
           r.noise ? h('span', { class: 'small noise-note' }, ` — ${r.noise}`) : null,
-          r.name_complete === false ? h('span', { class: 'small' }, ' — name partly recovered') : null),
+          r.name_complete === false ? h('span', { class: 'small' }, ' — name partly recovered') : null,
+          r.links?.length ? h('span', { class: 'small', 'data-field': 'links' }, ` — also ${r.links.join(', ')}`) : null),
         h('td', { title: `${r.size} bytes`, 'data-label': 'Size' }, r.type === 'dir' ? '' : humanSize(r.size)),
         h('td', { title: `${r.bytes_held} bytes`, 'data-field': 'bytes_held', 'data-label': 'Bytes held' }, humanSize(r.bytes_held)),
         h('td', { title: `${r.identical_bytes} bytes`, 'data-label': 'Identical to the parent' }, humanSize(r.identical_bytes)));
