@@ -227,6 +227,11 @@ export class VhdDisk {
    * every allocated sector of both is read). Runs in a Worker of its own.
    */
   diff(options?: { from?: number; to?: number; other?: number } & TaskOptions): Promise<{ mode: 'chain' | 'unrelated'; held_bytes: number; identical_bytes: number; outside_partitions_bytes: number; bytes_read: number; partitions: { index: number; filesystem: string | null; changes: { path: string; type: string; kind: string; old_path: string | null; content_changed: boolean; size: number; old_size: number; bytes_held: number; identical_bytes: number; noise: string | null }[]; filesystem_metadata: { name: string; bytes_held: number }[]; held: { files: number; filesystem_metadata: number; free_space: number } }[] }>;
+  /**
+   * Whether this child (its parent the old base) can move onto chain `onto` of the files given, a new base (`vhd-viewer
+   * rebase-check --json`): the files changed by the child only, by the new base only, and by both. Runs in a Worker of its own.
+   */
+  rebaseCheck(options: { onto: number } & TaskOptions): Promise<Record<'child_only' | 'base_only' | 'conflicts', { partition: number; path: string; child: string | null; base: string | null; noise: string | null }[]>>;
   /** Ends its session in the Worker and frees the memory. */
   close(): void;
 }

@@ -1,5 +1,5 @@
 //! JavaScript binding of [`crate::diff`]: what the newer layers of a chain changed, file by file,
-//! for the page's Changes view. It reads as the files view does (`wasm_files.rs`): through a
+//! for the page's Changes view (and whether a child can move to a new base: `rebaseCheck`). It reads as the files view does (`wasm_files.rs`): through a
 //! JavaScript function `read(layer, offset, len)` that returns a layer's file bytes at once (the
 //! page's Worker reads synchronously), and reports its progress to a function that may stop it.
 
@@ -8,7 +8,8 @@ use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
-use crate::diff::{self, Mode};
+use crate::diff::{self, Mode, Report};
+use crate::error::Result;
 use crate::reader::{DiskReader, ReadAt};
 use crate::wasm::{coded, js_err, to_js, WasmDisk};
 use crate::wasm_files::JsFile;
@@ -37,15 +38,37 @@ pub fn diff_layers(
             &format!("layer {from} against layer {to}: the older layer must be below the newer, and the chain has layers 0 to {}", n - 1),
         ));
     }
-    let bytes = Rc::new(Cell::new(0));
-    let files = js_files(d, &read, &bytes);
-    let sources: Vec<&dyn ReadAt> = files.iter().map(|f| f as &dyn ReadAt).collect();
-    let (pd, cd) = (d.cut(from).map_err(js_err)?, d.cut(to).map_err(js_err)?);
-    let mut cr = DiskReader::new(&cd, sources[to..].to_vec()).map_err(js_err)?;
-    let held = diff::held_ranges(&mut cr, from - to).map_err(js_err)?;
-    let pr = DiskReader::new(&pd, sources[from..].to_vec()).map_err(js_err)?;
-    let report = diff::diff(pr, cr, &held, Mode::Chain, &mut teller(&progress)).map_err(js_err)?;
+    let report = chain_report(d, &read, from, to, &progress).map_err(js_err)?;
     to_js(&report)
+}
+
+/// Layer `from` of `disk` against layer `to`, each layer read through `read`.
+fn chain_report(d: &crate::Disk, read: &js_sys::Function, from: usize, to: usize, progress: &js_sys::Function) -> Result<Report> {
+    let bytes = Rc::new(Cell::new(0));
+    let files = js_files(d, read, &bytes);
+    let sources: Vec<&dyn ReadAt> = files.iter().map(|f| f as &dyn ReadAt).collect();
+    let (pd, cd) = (d.cut(from)?, d.cut(to)?);
+    let mut cr = DiskReader::new(&cd, sources[to..].to_vec())?;
+    let held = diff::held_ranges(&mut cr, from - to)?;
+    let pr = DiskReader::new(&pd, sources[from..].to_vec())?;
+    diff::diff(pr, cr, &held, Mode::Chain, &mut teller(progress))
+}
+
+/// A disk, the function that reads its files, and the layer number `read` calls its first layer.
+type Side<'a> = (&'a crate::Disk, &'a js_sys::Function, u32);
+
+/// Disk `old` against disk `new`, not one chain: every allocated sector of either.
+fn unrelated_report(
+    (od, read_old, first_old): Side<'_>,
+    (nd, read_new, first_new): Side<'_>,
+    progress: &js_sys::Function,
+) -> Result<Report> {
+    let bytes = Rc::new(Cell::new(0));
+    let (of, nf) = (js_files_from(od, read_old, &bytes, first_old), js_files_from(nd, read_new, &bytes, first_new));
+    let mut ar = DiskReader::new(od, of.iter().map(|f| f as &dyn ReadAt).collect())?;
+    let mut br = DiskReader::new(nd, nf.iter().map(|f| f as &dyn ReadAt).collect())?;
+    let held = diff::union(&diff::allocated_ranges(&mut ar)?, &diff::allocated_ranges(&mut br)?);
+    diff::diff(ar, br, &held, Mode::Unrelated, &mut teller(progress))
 }
 
 /// `vhd-viewer diff OLD NEW --json`: two disks that are not one chain (`old` and `new`, each a
@@ -59,22 +82,53 @@ pub fn diff_disks(
     read_new: js_sys::Function,
     progress: js_sys::Function,
 ) -> Result<JsValue, JsValue> {
-    let (od, nd) = (old.disk(), new.disk());
-    let bytes = Rc::new(Cell::new(0));
-    let (of, nf) = (js_files(od, &read_old, &bytes), js_files(nd, &read_new, &bytes));
-    let mut ar = DiskReader::new(od, of.iter().map(|f| f as &dyn ReadAt).collect()).map_err(js_err)?;
-    let mut br = DiskReader::new(nd, nf.iter().map(|f| f as &dyn ReadAt).collect()).map_err(js_err)?;
-    let held = diff::union(&diff::allocated_ranges(&mut ar).map_err(js_err)?, &diff::allocated_ranges(&mut br).map_err(js_err)?);
-    let report = diff::diff(ar, br, &held, Mode::Unrelated, &mut teller(&progress)).map_err(js_err)?;
+    let report = unrelated_report((old.disk(), &read_old, 0), (new.disk(), &read_new, 0), &progress).map_err(js_err)?;
     to_js(&report)
+}
+
+/// `vhd-viewer rebase-check CHILD --onto NEW_BASE --json` for layer 0 of `disk` (a differencing
+/// disk, its parent the old base) onto `onto` (a chain): per file, changed only by the child, only
+/// by the new base, or by both. When `onto`'s chain holds the old base, only what its newer layers
+/// hold is read; otherwise the old and the new base are compared as two disks (every allocated
+/// sector). `progress` as for [`diff_layers`], once per comparison.
+#[wasm_bindgen(js_name = rebaseCheck)]
+pub fn rebase_check(
+    disk: &WasmDisk,
+    read: js_sys::Function,
+    onto: &WasmDisk,
+    read_onto: js_sys::Function,
+    progress: js_sys::Function,
+) -> Result<JsValue, JsValue> {
+    let d = disk.disk();
+    if d.layers.len() < 2 {
+        return Err(coded("not-differencing", None, "this disk is not a differencing disk: it has no old base to compare with"));
+    }
+    let child = chain_report(d, &read, 1, 0, &progress).map_err(js_err)?;
+    let nb = onto.disk();
+    let old_id = d.layers[1].footer.value.unique_id;
+    let base = match nb.layers.iter().position(|l| l.footer.value.unique_id == old_id) {
+        Some(0) => return Err(coded("usage", None, "that disk is the child's own parent: nothing to move onto")),
+        Some(k) => chain_report(nb, &read_onto, k, 0, &progress).map_err(js_err)?,
+        None => {
+            // The old base: this chain from layer 1 on.
+            let od = d.cut(1).map_err(js_err)?;
+            unrelated_report((&od, &read, 1), (nb, &read_onto, 0), &progress).map_err(js_err)?
+        }
+    };
+    to_js(&diff::rebase_check(&child, &base))
 }
 
 /// Each layer of `disk` read through `read`.
 pub(crate) fn js_files(disk: &crate::Disk, read: &js_sys::Function, bytes: &Rc<Cell<u64>>) -> Vec<JsFile> {
+    js_files_from(disk, read, bytes, 0)
+}
+
+/// Each layer `i` of `disk` read through `read` as layer `first + i`.
+fn js_files_from(disk: &crate::Disk, read: &js_sys::Function, bytes: &Rc<Cell<u64>>, first: u32) -> Vec<JsFile> {
     disk.layers
         .iter()
         .enumerate()
-        .map(|(i, l)| JsFile { read: read.clone(), layer: i as u32, len: l.file_len, bytes: bytes.clone() })
+        .map(|(i, l)| JsFile { read: read.clone(), layer: first + i as u32, len: l.file_len, bytes: bytes.clone() })
         .collect()
 }
 

@@ -3,12 +3,12 @@
 // `vhd-viewer info --json` and `vhd-viewer cat` on the same files.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { fsVhds } from './fs-fixtures.mjs';
 import { copyFileSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { start, openPage, settled, dataFields, cliInfo, cliCat, cliPath, tempDir, screenshotPath, text, at, drop, SAMPLES } from './helpers.mjs';
+import { start, openPage, settled, dataFields, cliInfo, cliCat, cliPath, tempDir, screenshotPath, text, at, drop, SAMPLES, ROOT } from './helpers.mjs';
 
 const sample = (n) => join(SAMPLES, n);
 const BASE = sample('base.vhd');
@@ -681,4 +681,61 @@ test('light and dark schemes, narrow screens, keyboard access', async () => {
   assert.deepEqual(page.errors, []);
   assert.deepEqual(page.requests, []);
   await page.close();
+});
+
+test('can a child move onto a new base: the page\'s answer equals rebase-check --json, for a new base of the old one and for an unrelated one', async () => {
+  const { base, child } = fsVhds();
+  const t = tempDir();
+  try {
+    // A new template: the old base's FAT16 volume with a.bin rewritten (the child rewrote it too:
+    // a conflict) and a file added (the new base's only); the child's other changes are its own.
+    const raw = join(t.dir, 'nb.raw');
+    writeFileSync(raw, cliCat(base));
+    const fat = `${raw}@@${2048 * 512}`;
+    const env1 = { ...process.env, MTOOLS_SKIP_CHECK: '1', LC_ALL: 'C.UTF-8' };
+    writeFileSync(join(t.dir, 'x'), 'rewritten by the new base\n');
+    execFileSync('mcopy', ['-o', '-i', fat, join(t.dir, 'x'), '::/a.bin'], { env: env1 });
+    execFileSync('mcopy', ['-i', fat, join(t.dir, 'x'), '::/New in base.txt'], { env: env1 });
+    const wrap = join(ROOT, 'target/debug/examples/vhd_from_raw'); // built by fsVhds()
+    const unrelated = join(t.dir, 'template-v2.vhd');
+    execFileSync('qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'vpc', '-o', 'subformat=dynamic', raw, unrelated]); // an id of its own
+    // The same, as a differencing disk on the old base (a template updated by a child of its own).
+    writeFileSync(join(t.dir, 'base.raw'), cliCat(base));
+    const onBase = join(t.dir, 'template-v2-child.vhd');
+    copyFileSync(base, join(t.dir, 'base.vhd')); // where the new base's locators find its parent
+    execFileSync(wrap, ['child', join(t.dir, 'base.raw'), join(t.dir, 'base.vhd'), raw, onBase, '7']);
+    for (const [newBase, files] of [[unrelated, [child, base, unrelated]], [onBase, [child, base, onBase]]]) {
+      // Exit status 1: there are conflicts.
+      const run = spawnSync(cliPath(), ['rebase-check', child, '--parent', base, '--onto', newBase, '--json'], { encoding: 'utf8', maxBuffer: 1 << 30 });
+      assert.equal(run.status, 1, run.stderr);
+      const want = JSON.parse(run.stdout);
+      assert.ok(want.child_only.length && want.base_only.length && want.conflicts.length, JSON.stringify(want));
+      const page = await env.newPage();
+      await page.goto(env.url);
+      await page.waitForSelector('body[data-wasm="ready"]');
+      await page.setInputFiles('#file-input', files);
+      assert.equal(await settled(page), 'ready');
+      if ((await page.evaluate(() => window.vhdViewer.state.disk.names[0])) !== 'child.vhd') {
+        await page.evaluate(() => [...document.querySelectorAll('#file-list .chooser button')].find((b) => /child\.vhd/.test(b.textContent) && !/template/.test(b.textContent))?.click());
+        await page.waitForFunction(() => window.vhdViewer.state.disk?.names[0] === 'child.vhd');
+      }
+      assert.equal(await page.isVisible('#rebase-controls'), true, 'offered: a child and another disk');
+      const name = newBase.split('/').pop();
+      await page.selectOption('#rebase-onto', { label: name });
+      await page.click('#rebase-run');
+      await page.waitForFunction(() => ['done', 'stopped'].includes(document.getElementById('changes-body').dataset.changes), null, { timeout: 120_000 });
+      assert.equal(await page.getAttribute('#changes-body', 'data-state'), 'rebase');
+      for (const group of ['child_only', 'base_only', 'conflicts']) {
+        const rows = await page.$$eval(`#changes-body [data-group="${group}"] tbody tr`, (trs) => trs.map((tr) => `${tr.dataset.partition} ${tr.dataset.path}`).sort());
+        assert.deepEqual(rows, want[group].map((i) => `${i.partition} ${i.path}`).sort(), `${name}: ${group}`);
+      }
+      assert.match(await page.textContent('#changes-body [data-field="verdict"]'), /changed by both/);
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click('#changes-body [data-action="save-rebase"]')]);
+      assert.deepEqual(JSON.parse(readFileSync(await download.path(), 'utf8')), want);
+      assert.deepEqual(page.errors, []);
+      await page.close();
+    }
+  } finally {
+    t.remove();
+  }
 });

@@ -8,7 +8,7 @@ import { Engine } from './engine.js';
 
 /**
  * @import { Source } from './source.js'
- * @import { ChainView, CopyReport, CopyRequest, DiffReport, DiskLayer, Extent, FileEntry, FileStat, Finding, Info, MissingParent, OpenedSummary, PartsTable, PublicFile, Unreadable, Writable } from './types.js'
+ * @import { ChainView, CopyReport, CopyRequest, DiffReport, Rebase, DiskLayer, Extent, FileEntry, FileStat, Finding, Info, MissingParent, OpenedSummary, PartsTable, PublicFile, Unreadable, Writable } from './types.js'
  */
 
 /**
@@ -370,6 +370,20 @@ export class VhdDisk {
     /** @type {[string, unknown[]]} */
     const call = other === undefined ? ['diff', [from, to]] : ['diffWith', [other, to]];
     return this.engine.job(this.engine.given, [['chain', [this.chainIndex]], call], { signal, onProgress: (p) => onProgress?.(p.done, p.total) }).catch((e) => {
+      throw rethrown(e);
+    });
+  }
+
+  /**
+   * Whether this child (a differencing disk; its parent the old base) can move onto another disk
+   * given, the new base: chain `onto` of `chains` (`vhd-viewer rebase-check CHILD --onto NEW
+   * --json`). Per file: `child_only` (can be carried over), `base_only`, `conflicts` (changed by
+   * both). Runs in a Worker of its own.
+   * @param {{ onto: number } & TaskOptions} options
+   * @returns {Promise<Rebase>}
+   */
+  rebaseCheck({ onto, signal, onProgress }) {
+    return this.engine.job(this.engine.given, [['chain', [this.chainIndex]], ['rebaseCheck', [onto]]], { signal, onProgress: (p) => onProgress?.(p.done, p.total) }).catch((e) => {
       throw rethrown(e);
     });
   }

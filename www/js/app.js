@@ -58,6 +58,8 @@ const parts = {
   changesFrom: $('changes-from'),
   changesTo: $('changes-to'),
   changesRun: $('changes-run'),
+  rebaseOnto: $('rebase-onto'),
+  rebaseRun: $('rebase-run'),
   save: $('export-body'),
   task: $('task'),
   taskLabel: $('task-label'),

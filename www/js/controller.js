@@ -35,6 +35,7 @@ import { SaveView, baseName, copySummary } from './views/saving.js';
  *   hexLayer?: HTMLSelectElement, hexModes?: HTMLInputElement[], hexAtLabel?: HTMLElement,
  *   findings: HTMLElement, checkRun: HTMLButtonElement, checkBody: HTMLElement, files: HTMLElement, filesLayer: HTMLSelectElement,
  *   changes: HTMLElement, changesFrom: HTMLSelectElement, changesTo: HTMLSelectElement, changesRun: HTMLButtonElement, save: HTMLElement,
+ *   rebaseOnto: HTMLSelectElement, rebaseRun: HTMLButtonElement,
  *   task: HTMLElement, taskLabel: HTMLElement, taskProgress: HTMLProgressElement, taskCount: HTMLElement, taskCancel: HTMLButtonElement }} Parts
  */
 
@@ -111,6 +112,7 @@ export class Viewer {
     /** @type {{ disk: VhdDisk, from: number, to: number, other?: string } | null} what the Changes view shows (`other`: another disk, `from` -1) */
     this.changed = null;
     $.changesRun.addEventListener('click', () => this.compare());
+    $.rebaseRun.addEventListener('click', () => this.rebase());
     this.saveView = new SaveView($.save, host.saveIds ?? 'save-', this.saveActions());
     $.scan.addEventListener('click', () => this.scan());
     $.checkRun.addEventListener('click', () => this.check());
@@ -280,6 +282,9 @@ export class Viewer {
     $.changesFrom.value = names.length > 1 ? '1' : others.length ? `other:${others[0][0]}` : '0';
     $.changesTo.value = '0';
     $.changesRun.disabled = names.length < 2 && !others.length;
+    // A child and another disk given: can the child move onto it?
+    fill($.rebaseOnto, others.map(([j, n]) => h('option', { value: j }, n)));
+    /** @type {HTMLElement} */ ($.rebaseOnto.closest('.controls')).hidden = names.length < 2 || !others.length;
     this.changed = null;
     this.changesView.message(
       names.length > 1
@@ -501,6 +506,31 @@ export class Viewer {
     const what = `${d.names[to]}${to ? ` (layer ${to})` : ''} against ${oldName}, another disk (not of this chain: every allocated sector of both was compared): ${n} changes.`;
     this.changesView.show(report, what, `${d.names[to].replace(/\.(a?vhdx?)$/i, '')}-vs-${oldName.replace(/\.(a?vhdx?)$/i, '')}`);
     this.changed = { disk: d, from: -1, to, other: oldName };
+    this.changes('done');
+  }
+
+  /**
+   * Whether this child can move onto the other disk chosen (`vhd-viewer rebase-check`).
+   */
+  async rebase() {
+    const d = this.disk;
+    if (!d) return;
+    const $ = this.$;
+    const onto = Number($.rebaseOnto.value);
+    const newBase = d.files[d.chains[onto][0]].name;
+    $.rebaseRun.disabled = true;
+    this.changes('running');
+    /** @type {import('./types.js').Rebase | undefined} */
+    const r = await this.runTask(`Checking whether ${d.names[0]} can move onto ${newBase}`, (signal, progress) => d.rebaseCheck({ onto, signal, onProgress: (done, total) => progress(done, total) }));
+    if (d !== this.disk) return;
+    $.rebaseRun.disabled = false;
+    if (!r) {
+      this.changes('stopped');
+      return;
+    }
+    const what = `${d.names[0]}, made from ${d.names[1]}, onto ${newBase}: what the child changed (against ${d.names[1]}) beside what the new base changed (against ${d.names[1]}).`;
+    this.changesView.showRebase(r, what, d.names[0].replace(/\.(a?vhdx?)$/i, ''));
+    this.changed = null;
     this.changes('done');
   }
 

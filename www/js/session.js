@@ -15,6 +15,18 @@ import { runCopy } from './copy.js';
  * @import { Bindings, ByteRange, ChainView, CopyRequest, Extent, Opened, OpenedSummary, Unreadable, Writable } from './types.js'
  */
 
+/**
+ * The synchronous `read(layer, offset, len)` the core's file-system readers take, over `sources`.
+ * @param {Source[]} sources
+ */
+function syncReader(sources) {
+  return (/** @type {number} */ layer, /** @type {number} */ offset, /** @type {number} */ len) => {
+    const src = sources[layer];
+    if (!src.sliceSync) throw new Error(`${src.name} is read by the page, not by its worker (a source with its own slice(), or a file this browser lets only the page read), so its file systems cannot be read here`);
+    return src.sliceSync(offset, offset + len);
+  };
+}
+
 export class Session {
   /**
    * @param {Bindings} wasm
@@ -374,6 +386,34 @@ export class Session {
   }
 
   /**
+   * Whether the child (layer 0, a differencing disk; its parent the old base) can move onto chain
+   * `onto` of the files given, the new base (`vhd-viewer rebase-check CHILD --onto NEW --json`):
+   * per file, changed by the child only, by the new base only, or by both. Reads synchronously: run
+   * it in a Worker of its own.
+   * @param {number} onto
+   * @param {(p: { done: number, total: number }) => void} progress
+   */
+  rebaseCheck(onto, progress) {
+    if (onto === this.chainIndex || !this.live.chains[onto]) throw new Error(`there is no other disk ${onto} among the files given`);
+    const nb = chainDisk(this.live, onto);
+    if (nb.missing) throw new Error(`the parent of ${nb.names[nb.names.length - 1]} was not given: add it to check ${nb.names[0]}`);
+    let last = 0;
+    try {
+      const r = this.wasm.rebaseCheck(this.core, syncReader(this.sources), nb.disk, syncReader(nb.sources), (/** @type {number} */ done, /** @type {number} */ total) => {
+        const now = performance.now();
+        if (now - last > 100 || done === total) {
+          last = now;
+          progress({ done, total });
+        }
+        return true;
+      });
+      return /** @type {import('./types.js').Rebase} */ (normalize(r));
+    } finally {
+      nb.disk.free();
+    }
+  }
+
+  /**
    * What the disk as of layer `to` of this chain changed over chain `other` of the files given, two
    * disks that are not one chain (`vhd-viewer diff OLD NEW --json`: every allocated sector of both
    * is read). Reads synchronously: run it in a Worker of its own. Progress as for `diff`.
@@ -386,15 +426,9 @@ export class Session {
     const old = chainDisk(this.live, other);
     if (old.missing) throw new Error(`the parent of ${old.names[old.names.length - 1]} was not given: add it to compare with ${old.names[0]}`);
     const cut = to > 0 ? this.core.asOfLayer(to) : null;
-    /** @param {Source[]} sources */
-    const reader = (sources) => (/** @type {number} */ layer, /** @type {number} */ offset, /** @type {number} */ len) => {
-      const src = sources[layer];
-      if (!src.sliceSync) throw new Error(`${src.name} is read by the page, not by its worker, so it cannot be compared here`);
-      return src.sliceSync(offset, offset + len);
-    };
     let last = 0;
     try {
-      const report = this.wasm.diffDisks(old.disk, reader(old.sources), cut ?? this.core, reader(this.sources.slice(to)), (/** @type {number} */ done, /** @type {number} */ total) => {
+      const report = this.wasm.diffDisks(old.disk, syncReader(old.sources), cut ?? this.core, syncReader(this.sources.slice(to)), (/** @type {number} */ done, /** @type {number} */ total) => {
         const now = performance.now();
         if (now - last > 100 || done === total) {
           last = now;

@@ -269,6 +269,22 @@ export interface DiffChange {
   links?: string[];
 }
 
+/** One file in `rebase-check`: what the child and what the new base did to it. */
+export interface RebaseItem {
+  partition: number;
+  path: string;
+  child: DiffChange['kind'] | null;
+  base: DiffChange['kind'] | null;
+  noise: string | null;
+}
+
+/** `vhd-viewer rebase-check --json`. */
+export interface Rebase {
+  child_only: RebaseItem[];
+  base_only: RebaseItem[];
+  conflicts: RebaseItem[];
+}
+
 /** What a differencing disk changed, file by file (`vhd-viewer diff --json`, the core's diff::Report). */
 export interface DiffReport {
   mode: 'chain' | 'unrelated';

@@ -170,6 +170,7 @@ const METHODS = {
   // What layers `to`..`from` - 1 changed, file by file (a job in a Worker of its own: it blocks).
   diff: (s, [from, to], c) => s.diff(from, to, c.progress),
   diffWith: (s, [other, to], c) => s.diffWith(other, to, c.progress),
+  rebaseCheck: (s, [onto], c) => s.rebaseCheck(onto, c.progress),
 };
 
 /**

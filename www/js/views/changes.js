@@ -5,7 +5,7 @@
 import { h, fill, cssColor } from '../dom.js';
 import { humanSize } from '../format.js';
 
-/** @import { DiffChange, DiffReport } from '../types.js' */
+/** @import { DiffChange, DiffReport, Rebase } from '../types.js' */
 
 /** The table's columns: [key, heading]. */
 const COLUMNS = /** @type {const} */ ([
@@ -150,6 +150,43 @@ export class ChangesView {
       h('div', { class: 'table-wrap' }, h('table', { class: 'changes' }, h('caption', { class: 'visually-hidden' }, 'Changed files; click a heading to sort, a path to see the file'), h('thead', {}, this.head), this.body)));
     el.dataset.state = 'ready';
     this.renderRows();
+  }
+
+  /**
+   * Shows whether a child can move to a new base (`vhd-viewer rebase-check --json`): the files
+   * changed by the child only (they can be carried over), by the new base only, and by both.
+   * @param {Rebase} r
+   * @param {string} what
+   * @param {string} baseName for the file saved
+   */
+  showRebase(r, what, baseName) {
+    this.report = null;
+    const save = h('button', { type: 'button', 'data-action': 'save-rebase' }, 'Save as JSON');
+    save.addEventListener('click', () => this.onSave(new Blob([JSON.stringify(r, null, 2) + '\n'], { type: 'application/json' }), `${baseName}.rebase.json`));
+    const words = (/** @type {string | null} */ k) => (k ? (KIND_WORDS[/** @type {keyof typeof KIND_WORDS} */ (k)] ?? k) : '—');
+    const groups = /** @type {const} */ ([
+      ['child_only', 'Changed by the child only: these can be carried onto the new base'],
+      ['base_only', 'Changed by the new base only'],
+      ['conflicts', 'Changed by both: conflicts, to be settled by hand'],
+    ]);
+    const verdict = r.conflicts.length
+      ? `${r.conflicts.length} file${r.conflicts.length === 1 ? '' : 's'} changed by both: the child cannot simply move onto the new base.`
+      : 'No file was changed by both: what the child changed can be carried onto the new base (this viewer reports; it does not write the rebased disk).';
+    fill(this.root,
+      h('p', { 'data-field': 'what' }, what),
+      h('p', { 'data-field': 'verdict', class: r.conflicts.length ? 'bad' : '' }, verdict),
+      h('div', { class: 'controls' }, save),
+      groups.map(([key, label]) => h('section', { 'data-group': key },
+        h('h3', {}, `${label} (${r[key].length})`),
+        r[key].length
+          ? h('div', { class: 'table-wrap' }, h('table', { class: 'changes' },
+            h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Path'), h('th', { scope: 'col' }, 'The child'), h('th', { scope: 'col' }, 'The new base'))),
+            h('tbody', {}, r[key].map((i) => h('tr', { 'data-path': i.path, 'data-partition': i.partition, class: i.noise ? 'noise' : '' },
+              h('td', {}, i.path, i.noise ? h('span', { class: 'small noise-note' }, ` — ${i.noise}`) : null),
+              h('td', { 'data-label': 'The child' }, words(i.child)),
+              h('td', { 'data-label': 'The new base' }, words(i.base)))))))
+          : h('p', { class: 'empty' }, 'None.'))));
+    this.root.dataset.state = 'rebase';
   }
 
   /** The table's rows, filtered and sorted. */
