@@ -496,7 +496,7 @@ fn changed_records<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, i
         if rec.in_use() || rec.base != 0 {
             continue;
         }
-        let Some(name) = rec.name() else { continue };
+        let Some(name) = n.name_of(vol, &rec) else { continue };
         let data = rec.find(ntfs::ty::DATA, "");
         let size =
             data.map_or(0, |a| a.resident.as_ref().map_or_else(|| a.non_resident.as_ref().map_or(0, |x| x.data_size), |v| v.len() as u64));
@@ -511,6 +511,7 @@ fn changed_records<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, i
             id: k,
             attributes: Vec::new(),
             entry_offset: n.record_offset(k),
+            streams: Vec::new(),
         });
     }
     out

@@ -506,6 +506,7 @@ impl Ext {
             id: ino.number,
             attributes: Vec::new(),
             entry_offset: None,
+            streams: Vec::new(),
         }
     }
 

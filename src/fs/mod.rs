@@ -340,6 +340,18 @@ pub struct Entry {
     pub attributes: Vec<&'static str>,
     /// For FAT: where the directory entry is (volume byte offset); NTFS: the record's.
     pub entry_offset: Option<u64>,
+    /// NTFS: its named data streams (alternate data streams), wherever their attributes are
+    /// (the base record or extension records reached through `$ATTRIBUTE_LIST`).
+    pub streams: Vec<Stream>,
+}
+
+/// A named data stream of an NTFS file (an alternate data stream).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Stream {
+    /// Its name.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
 }
 
 impl Entry {
@@ -356,6 +368,7 @@ impl Entry {
             id,
             attributes: Vec::new(),
             entry_offset,
+            streams: Vec::new(),
         }
     }
 }
@@ -380,6 +393,9 @@ pub struct LsLine<'a> {
     pub id: u64,
     /// Attributes in words.
     pub attributes: &'a [&'static str],
+    /// NTFS: its named data streams (`{"name", "size"}`), left out when it has none.
+    #[serde(skip_serializing_if = "<[Stream]>::is_empty")]
+    pub streams: &'a [Stream],
 }
 
 impl<'a> LsLine<'a> {
@@ -394,6 +410,7 @@ impl<'a> LsLine<'a> {
             deleted: e.deleted,
             id: e.id,
             attributes: &e.attributes,
+            streams: &e.streams,
         }
     }
 }
