@@ -534,12 +534,18 @@ impl Ntfs {
         let value = match (&list.resident, &list.non_resident) {
             (Some(v), _) => v.clone(),
             (None, Some(nr)) => {
-                let data = FileData::Runs { runs: self.runs(std::slice::from_ref(nr)), size: nr.data_size.min(1 << 20) };
-                let mut v = Vec::new();
-                super::read_data(vol, &data, &mut |b| {
-                    v.extend_from_slice(b);
-                    Ok(())
-                })?;
+                // Through the volume's cache (metadata, read again at each listing).
+                let size = nr.data_size.min(1 << 20);
+                let mut v = vec![0u8; size as usize];
+                for r in self.runs(std::slice::from_ref(nr)) {
+                    if r.file_offset >= size {
+                        break;
+                    }
+                    let piece = &mut v[r.file_offset as usize..(r.file_offset + r.len).min(size) as usize];
+                    if let Some(at) = r.volume_offset {
+                        vol.read_at(at, piece)?;
+                    }
+                }
                 v
             }
             _ => Vec::new(),
