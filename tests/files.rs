@@ -790,10 +790,11 @@ fn ntfs_streams_and_runs_in_extension_records_match_sleuthkit() {
     assert!(stderr(&o).contains("no $DATA attribute named"), "{}", stderr(&o));
 }
 
-/// `owner` on NTFS reads the MFT once: the file system kept open answers the next lookups
-/// from its index of runs, reading a few records at most, and answers as a fresh one does.
+/// `owner` on NTFS reads the MFT once, on ext4 walks the tree once: the file system kept open
+/// answers the next lookups from its index of runs, reading a few records at most, and answers
+/// as a fresh one does.
 #[test]
-fn a_second_ntfs_owner_lookup_reads_a_few_records_not_the_mft() {
+fn a_second_owner_lookup_reads_a_few_records_not_the_mft_nor_the_tree() {
     use vhd_viewer::fs::{FileSystem, Volume};
     use vhd_viewer::reader::{open_layer, Counting, DiskReader, ReadAt};
     let img = image("gpt", GPT, &[]);
@@ -834,4 +835,27 @@ fn a_second_ntfs_owner_lookup_reads_a_few_records_not_the_mft() {
         let o2 = vhd_viewer::parts::owner(vol.source(), &table, p.offset() + offset).unwrap();
         assert_eq!((o2.kind.as_str(), o2.what.as_str(), o2.file_offset, o2.deleted), (o.kind, o.what.as_str(), o.file_offset, o.deleted));
     }
+    drop(vol);
+    // ext4: the first lookup that reaches the files walks the tree (every directory's blocks and
+    // every inode); the next ones look the index up.
+    let p = table.partitions.iter().find(|p| p.filesystem == Some(vhd_viewer::fs::FsKind::Ext4)).unwrap().clone();
+    let mut vol = Volume::new(&mut reader, p.offset(), p.len());
+    let mut fs = FileSystem::open(&mut vol).unwrap().unwrap();
+    let mut places = Vec::new();
+    for path in ["/big.bin", "/medium.bin", "/Many", "/Deep/a/b/c/d/e/f/g"] {
+        let e = fs.lookup(&mut vol, path, false).unwrap();
+        let runs = fs.data(&mut vol, &e, None).unwrap().runs().to_vec();
+        places.push((path, runs.last().unwrap().volume_offset.unwrap() + 100, runs.last().unwrap().file_offset + 100));
+    }
+    let mut reads = Vec::new();
+    for (path, at, file_offset) in &places {
+        let before = file.bytes();
+        let o = fs.owner(&mut vol, *at).unwrap();
+        reads.push(file.bytes() - before);
+        assert_eq!((o.what.as_str(), o.file_offset), (*path, Some(*file_offset)), "{o:?}");
+        let o2 = vhd_viewer::parts::owner(vol.source(), &table, p.offset() + at).unwrap();
+        assert_eq!((o2.kind.as_str(), o2.what.as_str(), o2.file_offset), (o.kind, o.what.as_str(), o.file_offset));
+    }
+    assert!(reads[0] >= 16 << 10, "the first ext4 lookup read only {} bytes: the tree was not walked", reads[0]);
+    assert!(reads[1..].iter().all(|r| *r < 4096), "later ext4 lookups read {:?} bytes (the first {})", &reads[1..], reads[0]);
 }

@@ -875,6 +875,72 @@ impl Owner {
     }
 }
 
+/// The most runs an owner index keeps (NTFS: every non-resident attribute's; ext: every file's).
+pub const MAX_OWNER_RUNS: usize = 1 << 18;
+
+/// Which file holds which volume bytes, for repeated owner lookups: each file's runs, sorted by
+/// volume offset; a byte held by several (a damaged volume) is the first added's.
+#[derive(Debug, Clone, Default)]
+pub struct RunIndex {
+    /// (volume offset, length, file offset, owner): sorted by volume offset once finished.
+    runs: Vec<(u64, u64, u64, u32)>,
+    /// The greatest end among `runs[..=i]`.
+    max_end: Vec<u64>,
+    owners: Vec<Owner>,
+}
+
+impl RunIndex {
+    /// Adds `owner` (its `file_offset` ignored) holding `runs`; false (nothing added) when the
+    /// index would hold more than [`MAX_OWNER_RUNS`] runs.
+    pub fn add(&mut self, owner: Owner, runs: &[Run]) -> bool {
+        let held = runs.iter().filter(|r| r.volume_offset.is_some() && r.len > 0).count();
+        if self.runs.len() + held > MAX_OWNER_RUNS || self.owners.len() >= u32::MAX as usize {
+            return false;
+        }
+        if held == 0 {
+            return true;
+        }
+        let k = self.owners.len() as u32;
+        self.owners.push(owner);
+        for r in runs.iter().filter(|r| r.len > 0) {
+            if let Some(v) = r.volume_offset {
+                self.runs.push((v, r.len, r.file_offset, k));
+            }
+        }
+        true
+    }
+
+    /// Sorts the runs: ready for [`RunIndex::lookup`].
+    pub fn finish(mut self) -> Self {
+        self.runs.sort_unstable_by_key(|r| (r.0, r.3));
+        let mut m = 0u64;
+        self.max_end = self
+            .runs
+            .iter()
+            .map(|r| {
+                m = m.max(r.0.saturating_add(r.1));
+                m
+            })
+            .collect();
+        self
+    }
+
+    /// The owner of volume byte `offset` (the first added, of several), with the byte's place in it.
+    pub fn lookup(&self, offset: u64) -> Option<Owner> {
+        let mut best: Option<(u32, u64)> = None;
+        let mut i = self.runs.partition_point(|r| r.0 <= offset);
+        while i > 0 && self.max_end[i - 1] > offset {
+            i -= 1;
+            let (v, len, at, k) = self.runs[i];
+            if offset - v < len && best.map_or(true, |b| k < b.0) {
+                best = Some((k, at + (offset - v)));
+            }
+        }
+        let (k, at) = best?;
+        self.owners.get(k as usize).map(|o| Owner { file_offset: Some(at), ..o.clone() })
+    }
+}
+
 /// If `offset` lies in one of `runs`, where in the file.
 pub fn in_runs(runs: &[Run], offset: u64) -> Option<u64> {
     runs.iter().find_map(|r| {

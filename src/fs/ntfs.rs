@@ -365,7 +365,7 @@ pub struct Ntfs {
 
 /// The most runs the owner index keeps (48 bytes each, and at most one record entry of about
 /// 32 bytes: at most 20 MiB).
-pub const MAX_OWNER_RUNS: usize = 1 << 18;
+pub use super::MAX_OWNER_RUNS;
 
 /// A run of a non-resident attribute, for owner lookups.
 #[derive(Debug, Clone, Copy)]
