@@ -974,3 +974,50 @@ pub(crate) fn le32(b: &[u8], at: usize) -> u32 {
 pub(crate) fn le64(b: &[u8], at: usize) -> u64 {
     b.get(at..at + 8).map_or(0, |s| u64::from_le_bytes(s.try_into().unwrap_or([0; 8])))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str, id: u64) -> Owner {
+        Owner { kind: "file", what: path.into(), id: Some(id), file_offset: None, deleted: false }
+    }
+
+    fn run(file_offset: u64, len: u64, volume_offset: Option<u64>) -> Run {
+        Run { file_offset, len, volume_offset }
+    }
+
+    #[test]
+    fn run_index_finds_the_first_added_owner_and_the_place_in_it() {
+        let mut ix = RunIndex::default();
+        // A long run added first, a short one inside it later (a damaged volume), a hole.
+        assert!(ix.add(file("/long", 1), &[run(0, 1000, Some(5000)), run(1000, 500, None), run(1500, 10, Some(100))]));
+        assert!(ix.add(file("/inside", 2), &[run(0, 10, Some(5500))]));
+        assert!(ix.add(file("/after", 3), &[run(0, 4096, Some(9000))]));
+        assert!(ix.add(file("/only a hole", 4), &[run(0, 4096, None)]));
+        let ix = ix.finish();
+        let at = |o: u64| ix.lookup(o).map(|o| (o.what, o.file_offset.unwrap()));
+        assert_eq!(at(5000), Some(("/long".into(), 0)));
+        assert_eq!(at(5505), Some(("/long".into(), 505)), "the first added wins where two overlap");
+        assert_eq!(at(5999), Some(("/long".into(), 999)));
+        assert_eq!(at(6000), None);
+        assert_eq!(at(105), Some(("/long".into(), 1505)));
+        assert_eq!(at(110), None);
+        assert_eq!(at(8999), None);
+        assert_eq!(at(9000 + 4095), Some(("/after".into(), 4095)));
+        assert_eq!(at(9000 + 4096), None);
+        assert_eq!(at(0), None);
+    }
+
+    #[test]
+    fn run_index_refuses_more_than_its_bound() {
+        let mut ix = RunIndex::default();
+        let runs: Vec<Run> = (0..MAX_OWNER_RUNS as u64).map(|k| run(k * 2, 1, Some(k * 2))).collect();
+        assert!(ix.add(file("/a", 1), &runs));
+        assert!(!ix.add(file("/b", 2), &[run(0, 1, Some(1))]), "one run past the bound");
+        assert!(ix.add(file("/c", 3), &[run(0, 1, None)]), "a hole holds nothing");
+        let ix = ix.finish();
+        assert_eq!(ix.lookup(2 * 1000).map(|o| o.file_offset), Some(Some(2000)));
+        assert_eq!(ix.lookup(1), None);
+    }
+}
