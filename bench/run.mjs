@@ -5,7 +5,8 @@
 //
 //   make bench                 # setup, build, then this script
 //   node bench/run.mjs [--runs N] [--cap S] [--page-cap S] [--native-only | --page-only]
-//                      [--only chain8,data-4g,sparse-2040g,full-127g] [--www DIR (a page to try)]
+//                      [--only chain8,data-4g,sparse-2040g,full-127g,files-ntfs,files-ext4]
+//                      [--www DIR (a page to try)]
 //                      [--engines chromium,firefox,webkit]
 //
 // Prints one table (Markdown, so that the README can quote it) and writes bench-out/results.json
@@ -47,6 +48,8 @@ const NATIVE = !argv.includes('--page-only');
 const ENGINES = argv.includes('--engines') ? argv[argv.indexOf('--engines') + 1].split(',') : ALL_ENGINES;
 const PAGE = !argv.includes('--native-only');
 
+// --only KEY[,KEY]: just these inputs (see INPUTS and FILE_INPUTS below).
+const ONLY = argv.includes('--only') ? argv[argv.indexOf('--only') + 1].split(',') : null;
 const log = (...a) => console.error('bench:', ...a);
 const sh = (cmd, args) => {
   try {
@@ -67,7 +70,7 @@ for (const p of [VV, INPUTS_BIN]) {
 }
 mkdirSync(OUT, { recursive: true });
 log('making the inputs that are missing (cached in bench-out/inputs/)');
-execFileSync(INPUTS_BIN, ['make', IN], { stdio: 'inherit' });
+execFileSync(INPUTS_BIN, ['make', IN, ...(ONLY ? [ONLY.join(',')] : [])], { stdio: 'inherit' });
 
 const chainFiles = Array.from({ length: 8 }, (_, i) => join(IN, `chain8-${7 - i}.vhd`));
 const INPUTS = [
@@ -77,10 +80,16 @@ const INPUTS = [
   // Last: flattening it reads 127 GiB of holes, which pushes everything else out of the page cache.
   { key: 'full-127g', label: '127 GiB all allocated', files: [join(IN, 'full-127g.vhd')], size: 127 * GIB, big: true, allAllocated: true, cold: true },
 ];
-// --only KEY[,KEY]: just these inputs (chain8, data-4g, sparse-2040g, full-127g).
-if (argv.includes('--only')) {
-  const keep = argv[argv.indexOf('--only') + 1].split(',');
-  INPUTS.splice(0, INPUTS.length, ...INPUTS.filter((i) => keep.includes(i.key)));
+// The recursive listing (issue 11): 100,000 files in nested folders, on a VHD and flattened
+// (.raw) for sleuthkit's fls; the partition starts at sector 2048.
+const FILE_INPUTS = [
+  { key: 'files-ntfs', label: 'NTFS, 100,000 files', vhd: join(IN, 'files-ntfs.vhd'), raw: join(IN, 'files-ntfs.raw'), start: 2048 },
+  { key: 'files-ext4', label: 'ext4, 100,000 files', vhd: join(IN, 'files-ext4.vhd'), raw: join(IN, 'files-ext4.raw'), start: 2048 },
+];
+// --only KEY[,KEY]: just these inputs (chain8, data-4g, sparse-2040g, full-127g, files-ntfs, files-ext4).
+if (ONLY) {
+  INPUTS.splice(0, INPUTS.length, ...INPUTS.filter((i) => ONLY.includes(i.key)));
+  FILE_INPUTS.splice(0, FILE_INPUTS.length, ...FILE_INPUTS.filter((i) => ONLY.includes(i.key)));
 }
 for (const i of INPUTS) {
   i.top = i.files[0];
@@ -267,6 +276,19 @@ async function native() {
       rmSync(theirs, { force: true });
     }
   }
+  // The recursive listing of a volume of 100,000 files: ours on the VHD, sleuthkit's fls on
+  // the same disk flattened (both with a warm page cache, output to /dev/null).
+  for (const input of FILE_INPUTS) {
+    log(`${input.label}: ls -r against fls -r (load ${load()})`);
+    execFileSync('cat', [input.vhd, input.raw], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const add = (tool, m, extra = {}) => rows.push({ op: 'ls -r', input: input.key, label: input.label, tool, ...m, ...extra });
+    const count = (cmd) => Number(sh('sh', ['-c', `${cmd.map((a) => `'${a}'`).join(' ')} | wc -l`]));
+    const ours = [VV, 'ls', input.vhd, '/', '-r', '--partition', '1'];
+    const theirs = ['fls', '-r', '-p', '-o', String(input.start), input.raw];
+    add('vhd-viewer ls -r', await measure(ours), { lines: count(ours) });
+    add('vhd-viewer ls -r --json', await measure([...ours, '--json']));
+    add('fls -r -p', await measure(theirs), { lines: count(theirs), note: 'on the flattened disk (.raw)' });
+  }
 }
 
 // ------------------------------------------------------------------------------------ page
@@ -380,7 +402,7 @@ function targets() {
   // Opening reads.
   const worst = openReads.reduce((w, o) => (o.small_reads > w.small_reads ? o : w), openReads[0]);
   const huge = openReads.find((o) => /2040/.test(o.file));
-  out.push(`- Opening reads few small ranges plus the BAT: at most ${worst.small_reads} small reads (${worst.small_bytes} bytes) plus the BAT per file (worst: ${worst.file.split('/').pop()}${huge ? `; the 2040 GiB disk: ${huge.small_reads} reads + a ${fmtBytes(huge.bat_bytes)} BAT` : ''}): ${mark(worst.small_reads < 10)}`);
+  if (worst) out.push(`- Opening reads few small ranges plus the BAT: at most ${worst.small_reads} small reads (${worst.small_bytes} bytes) plus the BAT per file (worst: ${worst.file.split('/').pop()}${huge ? `; the 2040 GiB disk: ${huge.small_reads} reads + a ${fmtBytes(huge.bat_bytes)} BAT` : ''}): ${mark(worst.small_reads < 10)}`);
   for (const p2040 of pageOk().filter((p) => p.input === 'sparse-2040g')) {
     out.push(`- Opening the 2040 GiB disk in the page (${ENGINE_NAMES[p2040.engine]}) takes under 50 ms (to the header drawn): ${fmtMs(p2040.headerMs)} (the engine alone: open ${fmtMs(p2040.coreOpenMs)} + info ${fmtMs(p2040.coreInfoMs)}): ${mark(p2040.headerMs < 50)}`);
   }
@@ -426,6 +448,13 @@ function targets() {
       out.push(`- convert to a dynamic VHD no slower than qemu-img convert -O vpc, ${ours.label}: ${fmtMs(ours.ms)} vs ${fmtMs(q.ms)}, peak RSS ${fmtKiB(ours.rssKiB)} vs ${fmtKiB(q.rssKiB)}: ${mark(ours.ms <= q.ms * 1.05)}`);
     }
   }
+  for (const input of FILE_INPUTS) {
+    const ours = rows.find((r) => r.op === 'ls -r' && r.input === input.key && r.tool === 'vhd-viewer ls -r');
+    const f = rows.find((r) => r.op === 'ls -r' && r.input === input.key && r.tool.startsWith('fls'));
+    if (ours && f && !ours.failed && !f.failed) {
+      out.push(`- recursive listing no slower than fls -r, ${input.label}: ${fmtMs(ours.ms)} vs ${fmtMs(f.ms)} (${ours.lines} vs ${f.lines} lines), peak RSS ${fmtKiB(ours.rssKiB)} vs ${fmtKiB(f.rssKiB)}: ${mark(ours.ms <= f.ms * 1.05)}`);
+    }
+  }
   // RSS flat in the disk's size.
   const rss = (key, tool) => rows.find((r) => r.input === key && r.tool === tool)?.rssKiB;
   for (const tool of ['vhd-viewer info', 'vhd-viewer map', 'vhd-viewer cat']) {
@@ -462,7 +491,7 @@ if (NATIVE) {
   // What starting any process costs here (after the rest, so that it is not the first spawn).
   floor = await measure(['true'], { budgetS: 1 });
 }
-if (PAGE) {
+if (PAGE && INPUTS.length) {
   try {
     await page();
   } catch (e) {

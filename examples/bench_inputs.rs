@@ -3,6 +3,7 @@
 //!
 //! ```sh
 //! cargo run --release --example bench_inputs -- make bench-out/inputs   # only the missing ones
+//! cargo run --release --example bench_inputs -- make bench-out/inputs files-ntfs,files-ext4
 //! cargo run --release --example bench_inputs -- open-reads FILE...      # JSON: reads per open
 //! cargo run --release --example bench_inputs -- warm FILE                # cache what is stored
 //! ```
@@ -25,6 +26,10 @@
 //! - `chain8-0.vhd` (base) .. `chain8-7.vhd` (top): a differencing chain 8 files deep, made by the
 //!   project's writer: a 1 GiB base full of data, and 7 layers that each change ~1000 scattered
 //!   runs of 1..8 sectors in 64 of its 512 blocks.
+//! - `files-ext4.vhd` and `files-ntfs.vhd` (with `.raw`, the same disk flattened, for sleuthkit):
+//!   a 1 GiB MBR disk whose partition (from sector 2048) holds 100,000 files in 1,010 nested
+//!   folders, made by `mkfs.ext4 -d` and by mkntfs + ntfs-3g (FUSE; about a minute): the
+//!   recursive listing against `fls -r`.
 //!
 //! Every file is written under a temporary name and renamed when complete, so an interrupted run
 //! never leaves a half-made input behind.
@@ -239,24 +244,123 @@ fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-fn make(dir: &Path) -> std::io::Result<()> {
+/// Makes the inputs of `only` (keys: `sparse-2040g`, `full-127g`, `data-4g`, `chain8`,
+/// `files-ntfs`, `files-ext4`; every one when `None`) that are missing in `dir`.
+fn make(dir: &Path, only: Option<&[&str]>) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
+    let wanted = |key: &str| only.map_or(true, |o| o.contains(&key));
     type Maker = fn(&Path) -> std::io::Result<()>;
-    let singles: [(&str, Maker); 3] =
-        [("sparse-2040g.vhd", make_sparse_2040g), ("full-127g.vhd", make_full_127g), ("data-4g.vhd", make_data_4g)];
+    let singles: [(&str, Maker); 5] = [
+        ("sparse-2040g.vhd", make_sparse_2040g),
+        ("full-127g.vhd", make_full_127g),
+        ("data-4g.vhd", make_data_4g),
+        ("files-ext4.vhd", make_files_ext4),
+        ("files-ntfs.vhd", make_files_ntfs),
+    ];
     for (name, maker) in singles {
         let path = dir.join(name);
-        if path.exists() {
+        if path.exists() || !wanted(name.trim_end_matches(".vhd")) {
             continue;
         }
         eprintln!("bench_inputs: making {}", path.display());
         maker(&path)?;
     }
-    if !dir.join("chain8-7.vhd").exists() || !(0..8).all(|l| dir.join(format!("chain8-{l}.vhd")).exists()) {
+    if wanted("chain8") && (!dir.join("chain8-7.vhd").exists() || !(0..8).all(|l| dir.join(format!("chain8-{l}.vhd")).exists())) {
         eprintln!("bench_inputs: making the 8-deep chain in {}", dir.display());
         make_chain(dir)?;
     }
     Ok(())
+}
+
+/// Files of the listing benchmark: 10 folders of 100 folders of 100 files (100,000 files, 1,010
+/// folders), each file a line of text.
+const FILES_TOP: usize = 10;
+const FILES_MID: usize = 100;
+const FILES_LEAF: usize = 100;
+/// Where the listing benchmark's partition starts (sectors).
+const FILES_START: u64 = 2048;
+/// Its disk's size.
+const FILES_DISK: u64 = GIB + 2 * MIB;
+
+/// Writes the 100,000 files under `src`.
+fn write_tree(src: &Path) -> std::io::Result<()> {
+    for a in 0..FILES_TOP {
+        for b in 0..FILES_MID {
+            let d = src.join(format!("folder {a}")).join(format!("sub {b:02}"));
+            std::fs::create_dir_all(&d)?;
+            for c in 0..FILES_LEAF {
+                std::fs::write(d.join(format!("file {c:02}.txt")), format!("file {c} of folder {a}/{b}\n"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs `script` with bash in `dir`, failing with its stderr.
+fn bash(dir: &Path, script: &str) -> std::io::Result<()> {
+    let o = std::process::Command::new("bash").args(["-euo", "pipefail", "-c", script]).current_dir(dir).output()?;
+    if !o.status.success() {
+        return Err(std::io::Error::other(format!("{script}: {}", String::from_utf8_lossy(&o.stderr))));
+    }
+    Ok(())
+}
+
+/// `raw` (an MBR disk) as a dynamic VHD at `path`, and the raw kept beside it (`.raw`) for
+/// sleuthkit, which reads it flattened.
+fn wrap_files(work: &Path, path: &Path) -> std::io::Result<()> {
+    let raw = std::fs::read(work.join("disk.raw"))?;
+    let mut b = DiskBuilder::dynamic(raw.len() as u64, BLOCK as u32);
+    for (k, chunk) in raw.chunks(64 << 10).enumerate() {
+        if chunk.iter().any(|x| *x != 0) {
+            b.write(k as u64 * (64 << 10), chunk);
+        }
+    }
+    drop(raw);
+    let tmp = tmp_name(path);
+    std::fs::write(&tmp, b.build())?;
+    std::fs::rename(work.join("disk.raw"), path.with_extension("raw"))?;
+    std::fs::rename(&tmp, path)?;
+    std::fs::remove_dir_all(work)
+}
+
+/// A fresh work folder beside `path` with the tree in `src/` and an MBR disk `disk.raw` whose
+/// one partition starts at [`FILES_START`].
+fn files_work(path: &Path, ty: &str) -> std::io::Result<PathBuf> {
+    let work = path.with_extension("work");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+    write_tree(&work.join("src"))?;
+    bash(
+        &work,
+        &format!("truncate -s {FILES_DISK} disk.raw; printf 'label: dos\\nstart={FILES_START}, type={ty}\\n' | sfdisk -q disk.raw"),
+    )?;
+    Ok(work)
+}
+
+/// ext4 holding the 100,000 files, made by `mkfs.ext4 -d` into the partition.
+fn make_files_ext4(path: &Path) -> std::io::Result<()> {
+    let work = files_work(path, "83")?;
+    let size_k = (FILES_DISK - FILES_START * 512) / 1024;
+    bash(&work, &format!("mkfs.ext4 -q -F -N 110000 -L FILES -d src -E offset={} disk.raw {size_k}k", FILES_START * 512))?;
+    wrap_files(&work, path)
+}
+
+/// NTFS holding the 100,000 files, made by mkntfs and copied in through ntfs-3g (FUSE; about a
+/// minute).
+fn make_files_ntfs(path: &Path) -> std::io::Result<()> {
+    let work = files_work(path, "7")?;
+    let bytes = FILES_DISK - FILES_START * 512;
+    bash(
+        &work,
+        &format!(
+            "truncate -s {bytes} p.img; mkntfs -q -F -c 4096 -p {FILES_START} -L FILES p.img >/dev/null 2>&1; mkdir -p m
+             ntfs-3g p.img m </dev/null >/dev/null 2>&1 || {{ echo 'ntfs-3g could not mount (FUSE is needed)' >&2; exit 1; }}
+             cp -r src/. m/; sync; umount m
+             dd if=p.img of=disk.raw bs=1M seek={} conv=notrunc,sparse status=none; rm p.img",
+            FILES_START * 512 / MIB
+        ),
+    )?;
+    wrap_files(&work, path)
 }
 
 /// Opens each file through a counting reader and prints what the open read, as JSON lines.
@@ -311,10 +415,13 @@ fn warm(path: &str) -> Result<(), String> {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("make") => make(Path::new(args.get(1).map_or("bench-out/inputs", String::as_str))).map_err(|e| e.to_string()),
+        Some("make") => {
+            let only: Option<Vec<&str>> = args.get(2).map(|o| o.split(',').collect());
+            make(Path::new(args.get(1).map_or("bench-out/inputs", String::as_str)), only.as_deref()).map_err(|e| e.to_string())
+        }
         Some("open-reads") => open_reads(&args[1..]),
         Some("warm") => args[1..].iter().try_for_each(|f| warm(f)),
-        _ => Err("usage: bench_inputs make DIR | open-reads FILE... | warm FILE...".to_string()),
+        _ => Err("usage: bench_inputs make DIR [KEY,...] | open-reads FILE... | warm FILE...".to_string()),
     };
     if let Err(e) = result {
         eprintln!("bench_inputs: {e}");

@@ -512,7 +512,7 @@ fn changed_records<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, i
         if rec.in_use() || rec.base != 0 {
             continue;
         }
-        let Some(name) = rec.name() else { continue };
+        let Some(name) = n.name_of(vol, &rec) else { continue };
         let data = rec.find(ntfs::ty::DATA, "");
         let size =
             data.map_or(0, |a| a.resident.as_ref().map_or_else(|| a.non_resident.as_ref().map_or(0, |x| x.data_size), |v| v.len() as u64));
@@ -527,6 +527,7 @@ fn changed_records<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, i
             id: k,
             attributes: Vec::new(),
             entry_offset: n.record_offset(k),
+            streams: Vec::new(),
         });
     }
     out

@@ -188,8 +188,27 @@ pub struct DiskOwner {
 /// partition's file, file-system structure or free space. `source`, `layer` and `layer_file`
 /// are left for the caller, which knows the chain.
 pub fn owner<R: ReadVirtual>(src: &mut R, table: &Table, offset: u64) -> Result<DiskOwner> {
-    let sector = offset / SECTOR;
     let size = src.size();
+    owner_with(table, offset, size, |p| {
+        let mut vol = Volume::new(&mut *src, p.offset(), p.len());
+        match fs::FileSystem::open(&mut vol) {
+            Ok(Some(mut fsys)) => Ok(Some((fsys.kind(), fsys.owner(&mut vol, offset - p.offset())?))),
+            _ => Ok(None),
+        }
+    })
+}
+
+/// [`owner`] for a caller that keeps file systems open: `fs_owner` is given the partition
+/// holding the byte and answers with its file system and what owns the byte in it (the
+/// byte's volume offset is `offset - p.offset()`), or `None` when it holds no file system this
+/// viewer reads. `size` is the disk's.
+pub fn owner_with(
+    table: &Table,
+    offset: u64,
+    size: u64,
+    fs_owner: impl FnOnce(&Partition) -> Result<Option<(FsKind, fs::Owner)>>,
+) -> Result<DiskOwner> {
+    let sector = offset / SECTOR;
     let part = table
         .partitions
         .iter()
@@ -222,25 +241,21 @@ pub fn owner<R: ReadVirtual>(src: &mut R, table: &Table, offset: u64) -> Result<
             o.kind = if sector <= 1 || what.starts_with("GPT") { "structure" } else { "outside" }.to_string();
             o.what = what;
         }
-        Some(p) => {
-            let mut vol = Volume::new(&mut *src, p.offset(), p.len());
-            match fs::FileSystem::open(&mut vol) {
-                Ok(Some(mut fsys)) => {
-                    let w = fsys.owner(&mut vol, offset - p.offset())?;
-                    o.kind = w.kind.to_string();
-                    o.id = w.id;
-                    o.file_offset = w.file_offset;
-                    o.deleted = w.deleted;
-                    o.filesystem = Some(fsys.kind().name());
-                    o.path = matches!(w.kind, "file" | "dir").then(|| w.what.clone());
-                    o.what = w.what;
-                }
-                _ => {
-                    o.kind = "unknown".into();
-                    o.what = format!("partition {}: no file system this viewer reads", p.index);
-                }
+        Some(p) => match fs_owner(p)? {
+            Some((kind, w)) => {
+                o.kind = w.kind.to_string();
+                o.id = w.id;
+                o.file_offset = w.file_offset;
+                o.deleted = w.deleted;
+                o.filesystem = Some(kind.name());
+                o.path = matches!(w.kind, "file" | "dir").then(|| w.what.clone());
+                o.what = w.what;
             }
-        }
+            None => {
+                o.kind = "unknown".into();
+                o.what = format!("partition {}: no file system this viewer reads", p.index);
+            }
+        },
     }
     Ok(o)
 }

@@ -155,7 +155,7 @@ struct Stat<'a> {
     supply: Vec<Supply>,
     /// True when the file has more parts than `supply` lists.
     supply_truncated: bool,
-    streams: Vec<Stream>,
+    streams: Vec<fs::Stream>,
     /// Why its data cannot be located, if it cannot.
     data_error: Option<String>,
 }
@@ -255,13 +255,6 @@ fn supply_of(chain: &Chain, start: u64, runs: &[Run], size: u64) -> Result<(Vec<
     Ok((out, false))
 }
 
-/// An NTFS alternate data stream.
-#[derive(Serialize)]
-struct Stream {
-    name: String,
-    size: u64,
-}
-
 #[wasm_bindgen]
 impl WasmVolumes {
     /// The volumes of `disk` (a chain from `WasmFiles.disk()` or `WasmDisk.asOfLayer(k)`),
@@ -312,21 +305,8 @@ impl WasmVolumes {
             Err(err) => (None, Some(err.to_string())),
         };
         let times = o.fs.times(&mut o.vol, &e).unwrap_or(fs::Times { modified: e.modified, ..fs::Times::default() });
-        let streams = match &mut o.fs {
-            FileSystem::Ntfs(n) => match n.record(&mut o.vol, e.id) {
-                Ok(rec) => rec
-                    .attributes
-                    .iter()
-                    .filter(|a| a.ty == fs::ntfs::ty::DATA && !a.name.is_empty())
-                    .map(|a| Stream {
-                        name: a.name.clone(),
-                        size: a.resident.as_ref().map_or_else(|| a.non_resident.as_ref().map_or(0, |n| n.data_size), |v| v.len() as u64),
-                    })
-                    .collect(),
-                Err(_) => Vec::new(),
-            },
-            _ => Vec::new(),
-        };
+        // Named streams wherever their attributes are (extension records too), from the lookup.
+        let streams = e.streams.clone();
         let (storage, unit) = match &data {
             None => (None, None),
             Some(FileData::Inline(_)) => (Some("inline"), None),
@@ -435,7 +415,13 @@ impl WasmVolumes {
             _ => ("zero", None),
         };
         let table = self.table().map_err(js_err)?.clone();
-        let mut o = parts::owner(&mut self.chain, &table, offset).map_err(js_err)?;
+        // Through the partition kept open: its file system, its page cache and the index of
+        // which record holds which clusters (NTFS) are read once, not at every call.
+        let mut o = parts::owner_with(&table, offset, size, |p| match self.opened(p.index) {
+            Ok(op) => Ok(Some((op.fs.kind(), op.fs.owner(&mut op.vol, offset - p.offset())?))),
+            Err(_) => Ok(None),
+        })
+        .map_err(js_err)?;
         o.source = source;
         o.layer = layer;
         to_js(&o)

@@ -120,6 +120,40 @@ mdel -i "$i" ::/c.bin
 mmd -i "$i" ::/ChildDir; mcopy -i "$i" added.txt ::/ChildDir/inside.txt
 "#;
 
+/// MBR with NTFS at sector 63 whose files keep attributes in extension records, reached
+/// through `$ATTRIBUTE_LIST` (ntfs-3g moves them there when the base record is full): a file
+/// with 200 named streams (and a big non-resident one), a sparse file of 1200 pieces whose run
+/// list fills several extension records, and a file written in two passes (even clusters, then
+/// odd ones) whose 2400 runs do too. Without FUSE, no `fuse` file (the test then skips).
+const ADS: &str = r#"
+truncate -s 48M disk.raw
+printf 'label: dos\nstart=63, size=90000, type=7\n' | sfdisk -q disk.raw
+truncate -s $((90000*512)) p1.img; mkntfs -q -F -s 512 -c 4096 -p 63 -H 255 -S 63 -L ADSVOL p1.img >/dev/null 2>&1
+mkdir -p m
+if [ -e /dev/fuse ] && ntfs-3g -o streams_interface=windows p1.img m </dev/null >/dev/null 2>&1; then
+  echo main data > "m/many streams.txt"
+  for k in $(seq 1 200); do printf 'stream %s %0300d\n' "$k" "$k" > "m/many streams.txt:s$k"; done
+  rnd 300000 > "m/many streams.txt:big"
+  echo small > m/plain.txt
+  python3 - <<'PY'
+import os
+fd = os.open('m/holes.bin', os.O_WRONLY | os.O_CREAT)
+os.ftruncate(fd, 1200 * 8192)
+for k in range(1200):
+    os.pwrite(fd, os.urandom(4096), k * 8192)
+os.close(fd)
+fd = os.open('m/frag.bin', os.O_WRONLY | os.O_CREAT)
+for k in list(range(0, 2400, 2)) + list(range(1, 2400, 2)):
+    os.pwrite(fd, os.urandom(4096), k * 4096)
+os.close(fd)
+PY
+  sync; umount m
+  touch fuse
+fi
+dd if=p1.img of=disk.raw bs=512 seek=63 conv=notrunc status=none
+rm -f p1.img
+"#;
+
 /// Runs `script` (after [`LIB`]) in a fresh folder, once per content of the script: the folder
 /// `tests/work/files/<name>-<hash>/`, which holds `disk.raw` when done.
 fn image(name: &str, script: &str, inputs: &[(&str, &Path)]) -> PathBuf {
@@ -618,4 +652,210 @@ fn windows_10_sample_matches_sleuthkit() {
     let o = cli(&["get", vhd.to_str().unwrap(), "/README.txt"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--partition"), "{}", stderr(&o));
+}
+
+/// NTFS attributes in extension records (through `$ATTRIBUTE_LIST`): every named stream of a
+/// file with 200 listed, sized and read as sleuthkit does, wherever ntfs-3g put it; files whose
+/// run lists span several extension records read whole, and a cluster of their last extent
+/// owned by them.
+#[test]
+fn ntfs_streams_and_runs_in_extension_records_match_sleuthkit() {
+    let img = image("ads", ADS, &[]);
+    if !img.join("fuse").is_file() {
+        eprintln!("skipped: the NTFS volume could not be mounted with ntfs-3g (no FUSE), so it has no extension records");
+        return;
+    }
+    let raw = img.join("disk.raw");
+    let dir = scratch("files-ads");
+    let vhd = write_vhd(&dir, "ads.vhd", &dynamic_vhd(&std::fs::read(&raw).unwrap(), "files-ads"));
+    let v = vhd.to_str().unwrap();
+    // The files really keep attributes in other records: their $ATTRIBUTE_LIST names records
+    // other than their own.
+    let fls_out = stdout(&run_ok(Command::new("fls").args(["-r", "-p", "-l", "-o", "63"]).arg(&raw)));
+    let id_of = |path: &str| -> String {
+        fls_out
+            .lines()
+            .find_map(|l| {
+                let (head, rest) = l.split_once(":\t")?;
+                (rest.split('\t').next() == Some(path)).then(|| head.rsplit(' ').next().unwrap().to_string())
+            })
+            .unwrap_or_else(|| panic!("{path} not in fls"))
+    };
+    for f in ["many streams.txt", "holes.bin", "frag.bin"] {
+        let inode = id_of(f);
+        let record = inode.split('-').next().unwrap().to_string();
+        let istat = stdout(&run_ok(Command::new("istat").args(["-o", "63"]).arg(&raw).arg(&record)));
+        let list = istat.split("$ATTRIBUTE_LIST Attribute Values:").nth(1).unwrap_or_else(|| panic!("{f}: no $ATTRIBUTE_LIST: {istat}"));
+        let others = list
+            .lines()
+            .skip_while(|l| l.trim().is_empty())
+            .take_while(|l| l.starts_with("Type:"))
+            .filter(|l| l.starts_with("Type: 128-") && !l.contains(&format!("MFT Entry: {record} \t")))
+            .count();
+        assert!(others >= 3, "{f}: only {others} $DATA pieces in extension records:\n{list}");
+    }
+    // The streams: fls lists `many streams.txt:NAME` with its size and attribute id.
+    let mut theirs = BTreeMap::new();
+    for l in fls_out.lines() {
+        let Some((head, rest)) = l.split_once(":\t") else { continue };
+        let cols: Vec<&str> = rest.split('\t').collect();
+        if let Some(name) = cols[0].strip_prefix("many streams.txt:") {
+            theirs.insert(name.to_string(), (cols[5].parse::<u64>().unwrap(), head.rsplit(' ').next().unwrap().to_string()));
+        }
+    }
+    assert_eq!(theirs.len(), 201, "fls lists {} streams", theirs.len());
+    let o = cli(&["ls", v, "/many streams.txt", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let line: Value = serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
+    let mine: BTreeMap<String, u64> = line["streams"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no streams: {line}"))
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap().to_string(), s["size"].as_u64().unwrap()))
+        .collect();
+    let want: BTreeMap<String, u64> = theirs.iter().map(|(k, (size, _))| (k.clone(), *size)).collect();
+    assert_eq!(mine, want, "the streams and their sizes");
+    // The text listing names each as PATH:STREAM.
+    let text = stdout(&cli(&["ls", v, "/"]));
+    assert_eq!(text.lines().filter(|l| l.contains("/many streams.txt:")).count(), 201, "{text}");
+    // Every stream's bytes, and the files whose runs span extension records, equal icat's.
+    let mut reads: Vec<(String, String)> = theirs.iter().map(|(k, (_, id))| (format!("/many streams.txt:{k}"), id.clone())).collect();
+    for f in ["many streams.txt", "holes.bin", "frag.bin", "plain.txt"] {
+        reads.push((format!("/{f}"), id_of(f)));
+    }
+    for (path, id) in &reads {
+        let icat = run_ok(Command::new("icat").args(["-o", "63"]).arg(&raw).arg(id));
+        let o = cli(&["get", v, path]);
+        assert!(o.status.success(), "get {path}: {}", stderr(&o));
+        assert!(o.stdout == icat.stdout, "{path} ({id}): {} bytes from us, {} from icat", o.stdout.len(), icat.stdout.len());
+    }
+    // The whole listing equals fls's too (streams folded into their files).
+    assert!(compare_partition(&vhd, &[], &raw, 1, 63) >= 4);
+    // The last cluster of frag.bin is in the run list of its last extension record.
+    let record = id_of("frag.bin").split('-').next().unwrap().to_string();
+    let istat = stdout(&run_ok(Command::new("istat").args(["-o", "63"]).arg(&raw).arg(&record)));
+    let clusters: Vec<u64> = istat
+        .split("Type: $DATA")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .flat_map(|l| l.split_whitespace().map(|w| w.parse::<u64>().unwrap_or(u64::MAX)))
+        .take_while(|c| *c != u64::MAX)
+        .collect();
+    assert_eq!(clusters.len(), 2400, "{istat}");
+    let last = *clusters.last().unwrap();
+    let sector = 63 + last * 8 + 3;
+    let o: Value = serde_json::from_slice(&cli(&["owner", "--json", v, &sector.to_string()]).stdout).unwrap();
+    assert_eq!(o["path"], "/frag.bin", "{o}");
+    assert_eq!(o["file_offset"], 2399 * 4096 + 3 * 512, "{o}");
+
+    // Hostile: an extension record that says it belongs to another file (its base reference
+    // changed to the root's) is not taken as this file's: its stream is not listed, and reading
+    // it is refused instead of giving another file's bytes.
+    let mut bytes = std::fs::read(&raw).unwrap();
+    let mft_istat = stdout(&run_ok(Command::new("istat").args(["-o", "63"]).arg(&raw).arg("0")));
+    let mft_clusters: Vec<u64> = mft_istat
+        .split("Type: $DATA")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .flat_map(|l| l.split_whitespace().map(|w| w.parse::<u64>().unwrap_or(u64::MAX)))
+        .take_while(|c| *c != u64::MAX)
+        .collect();
+    let list =
+        stdout(&run_ok(Command::new("istat").args(["-o", "63"]).arg(&raw).arg(id_of("many streams.txt").split('-').next().unwrap())));
+    let ext: u64 = list
+        .lines()
+        .filter(|l| l.starts_with("Type: 128-"))
+        .filter_map(|l| l.split("MFT Entry: ").nth(1)?.split_whitespace().next()?.parse().ok())
+        .filter(|r| *r != 64)
+        .nth(100)
+        .unwrap();
+    let at = (63 * 512 + mft_clusters[(ext / 4) as usize] * 4096 + ext % 4 * 1024) as usize;
+    assert_eq!(&bytes[at..at + 4], b"FILE");
+    assert_eq!(u64::from_le_bytes(bytes[at + 0x20..at + 0x28].try_into().unwrap()) & 0xFFFF_FFFF_FFFF, 64, "record {ext}'s base");
+    bytes[at + 0x20..at + 0x28].copy_from_slice(&5u64.to_le_bytes());
+    let bad = write_vhd(&dir, "ads-hostile.vhd", &dynamic_vhd(&bytes, "files-ads-hostile"));
+    let b = bad.to_str().unwrap();
+    let o = cli(&["ls", b, "/many streams.txt", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let line: Value = serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
+    let left: Vec<&str> = line["streams"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    let gone: Vec<&String> = mine.keys().filter(|k| !left.contains(&k.as_str())).collect();
+    assert_eq!(gone.len(), 1, "{gone:?}");
+    let o = cli(&["get", b, &format!("/many streams.txt:{}", gone[0])]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(stderr(&o).contains("no $DATA attribute named"), "{}", stderr(&o));
+}
+
+/// `owner` on NTFS reads the MFT once, on ext4 walks the tree once: the file system kept open
+/// answers the next lookups from its index of runs, reading a few records at most, and answers
+/// as a fresh one does.
+#[test]
+fn a_second_owner_lookup_reads_a_few_records_not_the_mft_nor_the_tree() {
+    use vhd_viewer::fs::{FileSystem, Volume};
+    use vhd_viewer::reader::{open_layer, Counting, DiskReader, ReadAt};
+    let img = image("gpt", GPT, &[]);
+    let raw = img.join("disk.raw");
+    let dir = scratch("files-owner-index");
+    let vhd = write_vhd(&dir, "gpt.vhd", &dynamic_vhd(&std::fs::read(&raw).unwrap(), "files-owner-index"));
+    let file = Counting::new(std::fs::File::open(&vhd).unwrap());
+    let layer = open_layer(&file).unwrap();
+    let disk = vhd_viewer::Disk::new(vec![layer], false).unwrap();
+    let mut reader = DiskReader::new(&disk, vec![&file as &dyn ReadAt]).unwrap();
+    let table = vhd_viewer::parts::read(&mut reader).unwrap();
+    let p = table.partitions.iter().find(|p| p.filesystem == Some(vhd_viewer::fs::FsKind::Ntfs)).unwrap().clone();
+    let mut vol = Volume::new(&mut reader, p.offset(), p.len());
+    let mut fs = FileSystem::open(&mut vol).unwrap().unwrap();
+    let big = fs.lookup(&mut vol, "/big.bin", false).unwrap();
+    let mft = fs.lookup(&mut vol, "/$MFT", false).unwrap().size;
+    assert!(mft > 3 * MIB, "the MFT is only {mft} bytes: the test needs a large one");
+    let runs = fs.data(&mut vol, &big, None).unwrap().runs().to_vec();
+    let at = runs[0].volume_offset.unwrap() + 5000;
+    let before = file.bytes();
+    let first = fs.owner(&mut vol, at).unwrap();
+    let first_read = file.bytes() - before;
+    assert_eq!((first.what.as_str(), first.file_offset), ("/big.bin", Some(5000)));
+    assert!(first_read >= mft / 2, "the first lookup read {first_read} bytes; the MFT is {mft}");
+    // Other bytes: of the same file, of the index of a directory of 3000 files, and free space.
+    let many = fs.lookup(&mut vol, "/Many", false).unwrap();
+    let index_at = fs.data(&mut vol, &many, None).unwrap().runs()[0].volume_offset.unwrap();
+    let last = runs.iter().rev().find_map(|r| r.volume_offset.map(|v| v + r.len - 1)).unwrap();
+    for (offset, want) in [(at + 4096, "/big.bin"), (index_at + 10, "/Many"), (last, "/big.bin"), (p.len() - 4096 * 40, "")] {
+        let before = file.bytes();
+        let o = fs.owner(&mut vol, offset).unwrap();
+        let read = file.bytes() - before;
+        assert!(read < 64 << 10, "a later lookup read {read} bytes (the first {first_read})");
+        if !want.is_empty() {
+            assert_eq!(o.what, want, "{o:?}");
+        }
+        // The same answer as a file system opened afresh, which reads the MFT again.
+        let o2 = vhd_viewer::parts::owner(vol.source(), &table, p.offset() + offset).unwrap();
+        assert_eq!((o2.kind.as_str(), o2.what.as_str(), o2.file_offset, o2.deleted), (o.kind, o.what.as_str(), o.file_offset, o.deleted));
+    }
+    drop(vol);
+    // ext4: the first lookup that reaches the files walks the tree (every directory's blocks and
+    // every inode); the next ones look the index up.
+    let p = table.partitions.iter().find(|p| p.filesystem == Some(vhd_viewer::fs::FsKind::Ext4)).unwrap().clone();
+    let mut vol = Volume::new(&mut reader, p.offset(), p.len());
+    let mut fs = FileSystem::open(&mut vol).unwrap().unwrap();
+    let mut places = Vec::new();
+    for path in ["/big.bin", "/medium.bin", "/Many", "/Deep/a/b/c/d/e/f/g"] {
+        let e = fs.lookup(&mut vol, path, false).unwrap();
+        let runs = fs.data(&mut vol, &e, None).unwrap().runs().to_vec();
+        places.push((path, runs.last().unwrap().volume_offset.unwrap() + 100, runs.last().unwrap().file_offset + 100));
+    }
+    let mut reads = Vec::new();
+    for (path, at, file_offset) in &places {
+        let before = file.bytes();
+        let o = fs.owner(&mut vol, *at).unwrap();
+        reads.push(file.bytes() - before);
+        assert_eq!((o.what.as_str(), o.file_offset), (*path, Some(*file_offset)), "{o:?}");
+        let o2 = vhd_viewer::parts::owner(vol.source(), &table, p.offset() + at).unwrap();
+        assert_eq!((o2.kind.as_str(), o2.what.as_str(), o2.file_offset), (o.kind, o.what.as_str(), o.file_offset));
+    }
+    assert!(reads[0] >= 16 << 10, "the first ext4 lookup read only {} bytes: the tree was not walked", reads[0]);
+    assert!(reads[1..].iter().all(|r| *r < 4096), "later ext4 lookups read {:?} bytes (the first {})", &reads[1..], reads[0]);
 }

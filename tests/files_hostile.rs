@@ -83,6 +83,48 @@ fn fat_disk(dir: &Path) -> (Vec<u8>, usize) {
     (d, reserved)
 }
 
+/// An NTFS disk (no table) with `/many.txt` holding 60 named streams, written by ntfscp (no
+/// FUSE needed), which moves them to extension records reached through `$ATTRIBUTE_LIST`.
+fn ntfs_streams_disk(dir: &Path) -> Vec<u8> {
+    let raw = dir.join("ntfs.raw");
+    std::fs::write(&raw, vec![0u8; SIZE as usize]).unwrap();
+    run_ok(Command::new("mkntfs").args(["-q", "-F", "-c", "4096", "-H", "0", "-S", "0", "-p", "0"]).arg(&raw));
+    let src = dir.join("stream.txt");
+    std::fs::write(&src, b"main\n").unwrap();
+    run_ok(Command::new("ntfscp").arg("-q").arg(&raw).arg(&src).arg("/many.txt"));
+    for k in 1..=60 {
+        std::fs::write(&src, format!("stream {k} {}\n", "0".repeat(300))).unwrap();
+        run_ok(Command::new("ntfscp").args(["-q", "-N", &format!("s{k}")]).arg(&raw).arg(&src).arg("/many.txt"));
+    }
+    std::fs::read(&raw).unwrap()
+}
+
+/// The last MFT record on `d` (1 KiB records) that is an extension record of record `base`
+/// holding a named $DATA attribute: its offset and the attribute's name.
+fn extension_record_of(d: &[u8], base: u64) -> (usize, String) {
+    let mut found = None;
+    for at in (0..d.len() - 1024).step_by(1024) {
+        let r = &d[at..at + 1024];
+        if &r[..4] != b"FILE" || u64::from_le_bytes(r[0x20..0x28].try_into().unwrap()) & 0xFFFF_FFFF_FFFF != base {
+            continue;
+        }
+        let mut a = u16::from_le_bytes([r[0x14], r[0x15]]) as usize;
+        while a + 16 < 1024 && r[a..a + 4] != [0xFF; 4] {
+            let len = u32::from_le_bytes(r[a + 4..a + 8].try_into().unwrap()) as usize;
+            if len == 0 {
+                break;
+            }
+            let (nlen, noff) = (r[a + 9] as usize, u16::from_le_bytes([r[a + 10], r[a + 11]]) as usize);
+            if u32::from_le_bytes(r[a..a + 4].try_into().unwrap()) == 0x80 && nlen > 0 {
+                let units: Vec<u16> = r[a + noff..a + noff + 2 * nlen].chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+                found = Some((at, String::from_utf16_lossy(&units)));
+            }
+            a += len;
+        }
+    }
+    found.expect("no extension record holds a stream")
+}
+
 struct Case {
     name: &'static str,
     what: &'static str,
@@ -191,7 +233,18 @@ fn cases(dir: &Path) -> Vec<Case> {
         args: vec!["get", "/three.bin"],
         expect: "outside the volume's clusters",
     });
-    // FAT: a directory that contains itself.
+    // NTFS: an extension record that names another base record (the root's) than the file whose
+    // attribute list points at it: its stream is not taken as the file's.
+    let mut d = ntfs_streams_disk(dir);
+    let (at, stream) = extension_record_of(&d, 64);
+    d[at + 0x20..at + 0x28].copy_from_slice(&5u64.to_le_bytes());
+    v.push(Case {
+        name: "ntfs-extension-other-base",
+        what: "an NTFS extension record, holding a stream of a file's attribute list, whose base reference names another file",
+        disk: d,
+        args: vec!["get", Box::leak(format!("/many.txt:{stream}").into_boxed_str())],
+        expect: "no $DATA attribute named",
+    });
     v
 }
 

@@ -258,9 +258,15 @@ pub fn exercise_volume(head: &[u8], size: u64) {
         Ok(entries.len() < 10_000)
     });
     let mut total = 0usize;
-    for e in entries.iter().filter(|e| e.kind != EntryKind::Dir) {
+    // Each file's data, and each NTFS stream (wherever its attribute list puts it).
+    let reads = entries
+        .iter()
+        .filter(|e| e.kind != EntryKind::Dir)
+        .map(|e| (e, None))
+        .chain(entries.iter().flat_map(|e| e.streams.iter().take(64).map(move |s| (e, Some(s.name.as_str())))));
+    for (e, stream) in reads {
         let mut got = 0usize;
-        let _ = fs.read(&mut vol, e, None, &mut |b| {
+        let _ = fs.read(&mut vol, e, stream, &mut |b| {
             got += b.len();
             total += b.len();
             if got > 1 << 20 || total > 16 << 20 {

@@ -204,6 +204,19 @@ pub fn ls(c: &OpenChain, path: &str, partition: Option<u32>, recursive: bool, de
                     if e.kind == EntryKind::Dir && e.path != "/" { "/" } else { "" }
                 )
                 .map_err(io_err)?;
+                // NTFS alternate data streams, as fls names them: PATH:STREAM.
+                for st in &e.streams {
+                    writeln!(
+                        out,
+                        "-{} {:>12}  {:<20}  {prefix}{}:{}",
+                        if e.deleted { '*' } else { ' ' },
+                        st.size,
+                        e.modified.map_or("-".into(), fs::iso8601),
+                        e.path,
+                        st.name
+                    )
+                    .map_err(io_err)?;
+                }
             }
             Ok(true)
         };

@@ -247,7 +247,15 @@ pub fn parse_extent_node(b: &[u8]) -> std::result::Result<(u16, Vec<ExtentEntry>
 pub struct Ext {
     /// The superblock.
     pub sb: Superblock,
+    /// Which file's extents hold which blocks, made by the first [`Ext::owner`] that reaches the
+    /// files (one walk of the tree) and kept for the next; `Err(())` when the volume has more
+    /// than [`super::MAX_OWNER_RUNS`] runs or [`MAX_OWNER_PATH_BYTES`] of paths (each lookup
+    /// then walks the tree again).
+    owners: Option<std::result::Result<super::RunIndex, ()>>,
 }
+
+/// The most bytes of paths the owner index keeps.
+pub const MAX_OWNER_PATH_BYTES: usize = 16 << 20;
 
 impl Ext {
     /// Reads the superblock.
@@ -268,7 +276,7 @@ impl Ext {
         if sb.blocks.saturating_mul(sb.block_size) > vol.len() {
             // Reads past the volume's end fail where they happen; the size alone is not fatal.
         }
-        Ok(Ext { sb })
+        Ok(Ext { sb, owners: None })
     }
 
     /// ext2, ext3 or ext4.
@@ -506,6 +514,7 @@ impl Ext {
             id: ino.number,
             attributes: Vec::new(),
             entry_offset: None,
+            streams: Vec::new(),
         }
     }
 
@@ -586,6 +595,31 @@ impl Ext {
         self.sb.has_backup(g)
     }
 
+    /// Calls `each` with every directory and file under the root and its runs, in the order
+    /// [`Ext::owner`] looks at them (a directory's own blocks, then its files, its folders after;
+    /// each directory once, at most [`super::MAX_DEPTH`] deep); `each` returns false to stop.
+    fn each_owned<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, each: &mut dyn FnMut(&Entry, &[super::Run]) -> bool) -> Result<()> {
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![(self.root(), 0usize)];
+        while let Some((dir, depth)) = stack.pop() {
+            if !seen.insert(dir.id) {
+                continue;
+            }
+            for e in std::iter::once(dir.clone()).chain(if depth < super::MAX_DEPTH { self.list(vol, &dir, false)? } else { Vec::new() }) {
+                if e.kind == EntryKind::Dir && e.path != dir.path {
+                    stack.push((e, depth + 1));
+                    continue;
+                }
+                if let Ok(FileData::Runs { runs, .. }) = self.data(vol, &e) {
+                    if !each(&e, &runs) {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// What owns byte `offset` of the volume.
     pub fn owner<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, offset: u64) -> Result<Owner> {
         let bs = self.sb.block_size;
@@ -623,19 +657,30 @@ impl Ext {
                 return Ok(Owner::structure(format!("inode table of group {g} (inodes {first}..{})", first + bs / self.sb.inode_size - 1)));
             }
         }
-        // Files, through the tree, and the journal.
-        let mut stack = vec![(self.root(), 0usize)];
-        while let Some((dir, depth)) = stack.pop() {
-            for e in std::iter::once(dir.clone()).chain(if depth < super::MAX_DEPTH { self.list(vol, &dir, false)? } else { Vec::new() }) {
-                if e.kind == EntryKind::Dir && e.path != dir.path {
-                    stack.push((e, depth + 1));
-                    continue;
-                }
-                if let Ok(FileData::Runs { runs, .. }) = self.data(vol, &e) {
-                    if let Some(at) = super::in_runs(&runs, offset) {
-                        return Ok(Owner::of(&e, at));
-                    }
-                }
+        // Files, through the tree (an index of it kept after the first walk), and the journal.
+        if self.owners.is_none() {
+            let mut ix = super::RunIndex::default();
+            let mut path_bytes = 0usize;
+            let mut full = false;
+            self.each_owned(vol, &mut |e, runs| {
+                path_bytes += e.path.len();
+                full = path_bytes > MAX_OWNER_PATH_BYTES || !ix.add(Owner::of(e, 0), runs);
+                !full
+            })?;
+            self.owners = Some(if full { Err(()) } else { Ok(ix.finish()) });
+        }
+        if let Some(Ok(ix)) = &self.owners {
+            if let Some(o) = ix.lookup(offset) {
+                return Ok(o);
+            }
+        } else {
+            let mut found = None;
+            self.each_owned(vol, &mut |e, runs| {
+                found = super::in_runs(runs, offset).map(|at| Owner::of(e, at));
+                found.is_none()
+            })?;
+            if let Some(o) = found {
+                return Ok(o);
             }
         }
         if self.sb.journal_inode != 0 {

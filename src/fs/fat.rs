@@ -468,6 +468,7 @@ impl Fat {
                     id: u64::from(s.first_cluster),
                     attributes,
                     entry_offset: Some(s.offset),
+                    streams: Vec::new(),
                 }
             })
             .collect())

@@ -340,6 +340,18 @@ pub struct Entry {
     pub attributes: Vec<&'static str>,
     /// For FAT: where the directory entry is (volume byte offset); NTFS: the record's.
     pub entry_offset: Option<u64>,
+    /// NTFS: its named data streams (alternate data streams), wherever their attributes are
+    /// (the base record or extension records reached through `$ATTRIBUTE_LIST`).
+    pub streams: Vec<Stream>,
+}
+
+/// A named data stream of an NTFS file (an alternate data stream).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Stream {
+    /// Its name.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
 }
 
 impl Entry {
@@ -356,6 +368,7 @@ impl Entry {
             id,
             attributes: Vec::new(),
             entry_offset,
+            streams: Vec::new(),
         }
     }
 }
@@ -380,6 +393,9 @@ pub struct LsLine<'a> {
     pub id: u64,
     /// Attributes in words.
     pub attributes: &'a [&'static str],
+    /// NTFS: its named data streams (`{"name", "size"}`), left out when it has none.
+    #[serde(skip_serializing_if = "<[Stream]>::is_empty")]
+    pub streams: &'a [Stream],
 }
 
 impl<'a> LsLine<'a> {
@@ -394,6 +410,7 @@ impl<'a> LsLine<'a> {
             deleted: e.deleted,
             id: e.id,
             attributes: &e.attributes,
+            streams: &e.streams,
         }
     }
 }
@@ -858,6 +875,72 @@ impl Owner {
     }
 }
 
+/// The most runs an owner index keeps (NTFS: every non-resident attribute's; ext: every file's).
+pub const MAX_OWNER_RUNS: usize = 1 << 18;
+
+/// Which file holds which volume bytes, for repeated owner lookups: each file's runs, sorted by
+/// volume offset; a byte held by several (a damaged volume) is the first added's.
+#[derive(Debug, Clone, Default)]
+pub struct RunIndex {
+    /// (volume offset, length, file offset, owner): sorted by volume offset once finished.
+    runs: Vec<(u64, u64, u64, u32)>,
+    /// The greatest end among `runs[..=i]`.
+    max_end: Vec<u64>,
+    owners: Vec<Owner>,
+}
+
+impl RunIndex {
+    /// Adds `owner` (its `file_offset` ignored) holding `runs`; false (nothing added) when the
+    /// index would hold more than [`MAX_OWNER_RUNS`] runs.
+    pub fn add(&mut self, owner: Owner, runs: &[Run]) -> bool {
+        let held = runs.iter().filter(|r| r.volume_offset.is_some() && r.len > 0).count();
+        if self.runs.len() + held > MAX_OWNER_RUNS || self.owners.len() >= u32::MAX as usize {
+            return false;
+        }
+        if held == 0 {
+            return true;
+        }
+        let k = self.owners.len() as u32;
+        self.owners.push(owner);
+        for r in runs.iter().filter(|r| r.len > 0) {
+            if let Some(v) = r.volume_offset {
+                self.runs.push((v, r.len, r.file_offset, k));
+            }
+        }
+        true
+    }
+
+    /// Sorts the runs: ready for [`RunIndex::lookup`].
+    pub fn finish(mut self) -> Self {
+        self.runs.sort_unstable_by_key(|r| (r.0, r.3));
+        let mut m = 0u64;
+        self.max_end = self
+            .runs
+            .iter()
+            .map(|r| {
+                m = m.max(r.0.saturating_add(r.1));
+                m
+            })
+            .collect();
+        self
+    }
+
+    /// The owner of volume byte `offset` (the first added, of several), with the byte's place in it.
+    pub fn lookup(&self, offset: u64) -> Option<Owner> {
+        let mut best: Option<(u32, u64)> = None;
+        let mut i = self.runs.partition_point(|r| r.0 <= offset);
+        while i > 0 && self.max_end[i - 1] > offset {
+            i -= 1;
+            let (v, len, at, k) = self.runs[i];
+            if offset - v < len && best.map_or(true, |b| k < b.0) {
+                best = Some((k, at + (offset - v)));
+            }
+        }
+        let (k, at) = best?;
+        self.owners.get(k as usize).map(|o| Owner { file_offset: Some(at), ..o.clone() })
+    }
+}
+
 /// If `offset` lies in one of `runs`, where in the file.
 pub fn in_runs(runs: &[Run], offset: u64) -> Option<u64> {
     runs.iter().find_map(|r| {
@@ -890,4 +973,51 @@ pub(crate) fn le32(b: &[u8], at: usize) -> u32 {
 }
 pub(crate) fn le64(b: &[u8], at: usize) -> u64 {
     b.get(at..at + 8).map_or(0, |s| u64::from_le_bytes(s.try_into().unwrap_or([0; 8])))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str, id: u64) -> Owner {
+        Owner { kind: "file", what: path.into(), id: Some(id), file_offset: None, deleted: false }
+    }
+
+    fn run(file_offset: u64, len: u64, volume_offset: Option<u64>) -> Run {
+        Run { file_offset, len, volume_offset }
+    }
+
+    #[test]
+    fn run_index_finds_the_first_added_owner_and_the_place_in_it() {
+        let mut ix = RunIndex::default();
+        // A long run added first, a short one inside it later (a damaged volume), a hole.
+        assert!(ix.add(file("/long", 1), &[run(0, 1000, Some(5000)), run(1000, 500, None), run(1500, 10, Some(100))]));
+        assert!(ix.add(file("/inside", 2), &[run(0, 10, Some(5500))]));
+        assert!(ix.add(file("/after", 3), &[run(0, 4096, Some(9000))]));
+        assert!(ix.add(file("/only a hole", 4), &[run(0, 4096, None)]));
+        let ix = ix.finish();
+        let at = |o: u64| ix.lookup(o).map(|o| (o.what, o.file_offset.unwrap()));
+        assert_eq!(at(5000), Some(("/long".into(), 0)));
+        assert_eq!(at(5505), Some(("/long".into(), 505)), "the first added wins where two overlap");
+        assert_eq!(at(5999), Some(("/long".into(), 999)));
+        assert_eq!(at(6000), None);
+        assert_eq!(at(105), Some(("/long".into(), 1505)));
+        assert_eq!(at(110), None);
+        assert_eq!(at(8999), None);
+        assert_eq!(at(9000 + 4095), Some(("/after".into(), 4095)));
+        assert_eq!(at(9000 + 4096), None);
+        assert_eq!(at(0), None);
+    }
+
+    #[test]
+    fn run_index_refuses_more_than_its_bound() {
+        let mut ix = RunIndex::default();
+        let runs: Vec<Run> = (0..MAX_OWNER_RUNS as u64).map(|k| run(k * 2, 1, Some(k * 2))).collect();
+        assert!(ix.add(file("/a", 1), &runs));
+        assert!(!ix.add(file("/b", 2), &[run(0, 1, Some(1))]), "one run past the bound");
+        assert!(ix.add(file("/c", 3), &[run(0, 1, None)]), "a hole holds nothing");
+        let ix = ix.finish();
+        assert_eq!(ix.lookup(2 * 1000).map(|o| o.file_offset), Some(Some(2000)));
+        assert_eq!(ix.lookup(1), None);
+    }
 }

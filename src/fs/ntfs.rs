@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use super::{from_io, join, le16, le32, le64, Entry, EntryKind, FileData, Owner, ReadVirtual, Run, Times, Volume};
+use super::{from_io, join, le16, le32, le64, Entry, EntryKind, FileData, Owner, ReadVirtual, Run, Stream, Times, Volume};
 use crate::error::{Error, Result};
 
 /// Attribute type codes.
@@ -39,6 +39,11 @@ pub mod ty {
 pub const MAX_RUNS: usize = 4096;
 /// The most records an MFT is read for (deleted files, owners).
 pub const MAX_RECORDS: u64 = 1 << 24;
+/// The most alternate data streams listed for one file.
+pub const MAX_STREAMS: usize = 4096;
+
+/// Extension records read for one file, by number.
+type Extensions = HashMap<u64, Record>;
 
 /// One run: `len` clusters from virtual cluster `vcn`, at logical cluster `lcn` (`None`: sparse).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -352,6 +357,79 @@ pub struct Ntfs {
     deleted: Option<HashMap<u64, Vec<Entry>>>,
     /// True once `$UpCase` is read (for looking names up in directory indexes).
     upcase: bool,
+    /// Which record's runs hold which clusters, made by the first [`Ntfs::owner`] (one read of
+    /// the MFT) and kept for the next; `Err(())` when the volume has more runs than
+    /// [`MAX_OWNER_RUNS`] (each lookup then reads the MFT again).
+    owners: Option<std::result::Result<OwnerIndex, ()>>,
+}
+
+/// The most runs the owner index keeps (48 bytes each, and at most one record entry of about
+/// 32 bytes: at most 20 MiB).
+pub use super::MAX_OWNER_RUNS;
+
+/// A run of a non-resident attribute, for owner lookups.
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    /// Volume byte offset.
+    start: u64,
+    /// Bytes.
+    len: u64,
+    /// Its place in the attribute.
+    file_offset: u64,
+    /// The record holding the attribute, times 65536, plus the attribute's place in it: the
+    /// order the MFT is scanned in.
+    seq: u64,
+    /// The attribute's type.
+    ty: u32,
+    /// Index of the attribute's name in [`OwnerIndex::names`].
+    name: u32,
+}
+
+/// Every non-resident attribute's runs, by volume offset (a record in use and a deleted one may
+/// hold the same clusters).
+#[derive(Debug, Default)]
+struct OwnerIndex {
+    runs: Vec<Held>,
+    /// The greatest end of `runs[..=i]`.
+    max_end: Vec<u64>,
+    /// Per record (by number): its base record, and whether it is in use.
+    records: HashMap<u64, (u64, bool)>,
+    names: Vec<String>,
+}
+
+/// What owns a byte: (base record, byte in the attribute, deleted, stream name, attribute type).
+type Found = (u64, u64, bool, String, u32);
+
+impl OwnerIndex {
+    /// As the scan of the MFT answers: the first record in use (by number) whose runs hold
+    /// `offset`, else the last record no longer in use that does.
+    fn lookup(&self, offset: u64) -> Option<Found> {
+        let mut best: Option<(&Held, bool)> = None;
+        let mut i = self.runs.partition_point(|h| h.start <= offset);
+        while i > 0 && self.max_end[i - 1] > offset {
+            i -= 1;
+            let h = &self.runs[i];
+            if offset >= h.start + h.len {
+                continue;
+            }
+            let live = self.records.get(&(h.seq >> 16)).is_some_and(|r| r.1);
+            let better = match best {
+                None => true,
+                Some((b, blive)) => match (live, blive) {
+                    (true, false) => true,
+                    (false, true) => false,
+                    (true, true) => h.seq < b.seq,
+                    (false, false) => h.seq > b.seq,
+                },
+            };
+            if better {
+                best = Some((h, live));
+            }
+        }
+        let (h, live) = best?;
+        let base = self.records.get(&(h.seq >> 16)).map_or(h.seq >> 16, |r| r.0);
+        Some((base, h.file_offset + (offset - h.start), !live, self.names.get(h.name as usize).cloned().unwrap_or_default(), h.ty))
+    }
 }
 
 impl Ntfs {
@@ -381,8 +459,17 @@ impl Ntfs {
             offset: at + mft_at,
             message: "NTFS: MFT record 0 ($MFT) has no non-resident $DATA attribute".into(),
         })?;
-        let mut ntfs =
-            Ntfs { inner, cluster, record_size, clusters, mft_runs: Vec::new(), mft_size: data.data_size, deleted: None, upcase: false };
+        let mut ntfs = Ntfs {
+            inner,
+            cluster,
+            record_size,
+            clusters,
+            mft_runs: Vec::new(),
+            mft_size: data.data_size,
+            deleted: None,
+            upcase: false,
+            owners: None,
+        };
         ntfs.mft_runs = ntfs.runs(&[data]);
         Ok(ntfs)
     }
@@ -440,35 +527,154 @@ impl Ntfs {
         out
     }
 
-    /// The pieces of attribute (`t`, `name`) of record `rec`, through its attribute list.
-    fn pieces<R: ReadVirtual>(&self, vol: &mut Volume<R>, rec: &Record, t: u32, name: &str) -> Result<Vec<Attribute>> {
-        let Some(list) = rec.find(ty::ATTRIBUTE_LIST, "") else {
-            return Ok(rec.attributes.iter().filter(|a| a.ty == t && a.name == name).cloned().collect());
-        };
+    /// The entries of record `rec`'s `$ATTRIBUTE_LIST` (resident, or non-resident and read
+    /// through its runs, at most 1 MiB of it); `None` when it has none.
+    fn attribute_list<R: ReadVirtual>(&self, vol: &mut Volume<R>, rec: &Record) -> Result<Option<Vec<ListEntry>>> {
+        let Some(list) = rec.find(ty::ATTRIBUTE_LIST, "") else { return Ok(None) };
         let value = match (&list.resident, &list.non_resident) {
             (Some(v), _) => v.clone(),
             (None, Some(nr)) => {
-                let data = FileData::Runs { runs: self.runs(std::slice::from_ref(nr)), size: nr.data_size.min(1 << 20) };
-                let mut v = Vec::new();
-                super::read_data(vol, &data, &mut |b| {
-                    v.extend_from_slice(b);
-                    Ok(())
-                })?;
+                // Through the volume's cache (metadata, read again at each listing).
+                let size = nr.data_size.min(1 << 20);
+                let mut v = vec![0u8; size as usize];
+                for r in self.runs(std::slice::from_ref(nr)) {
+                    if r.file_offset >= size {
+                        break;
+                    }
+                    let piece = &mut v[r.file_offset as usize..(r.file_offset + r.len).min(size) as usize];
+                    if let Some(at) = r.volume_offset {
+                        vol.read_at(at, piece)?;
+                    }
+                }
                 v
             }
             _ => Vec::new(),
         };
-        let mut entries: Vec<ListEntry> = parse_attribute_list(&value).into_iter().filter(|e| e.ty == t && e.name == name).collect();
+        Ok(Some(parse_attribute_list(&value)))
+    }
+
+    /// Record `n`, an extension record of `base` (read once per file into `ext`); `None` when
+    /// it says it belongs to another base record (a damaged or hostile attribute list).
+    fn extension<'a, R: ReadVirtual>(
+        &self,
+        vol: &mut Volume<R>,
+        base: &'a Record,
+        n: u64,
+        ext: &'a mut Extensions,
+    ) -> Result<Option<&'a Record>> {
+        if n == base.number {
+            return Ok(Some(base));
+        }
+        let r = match ext.entry(n) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(self.record(vol, n)?),
+        };
+        Ok((r.base == base.number).then_some(&*r))
+    }
+
+    /// The pieces of attribute (`t`, `name`) of record `rec`, through its attribute list
+    /// `list` when it has one: each piece from the record the list names (the base record or
+    /// an extension record), in the order of their first virtual clusters.
+    fn pieces_in<R: ReadVirtual>(
+        &self,
+        vol: &mut Volume<R>,
+        rec: &Record,
+        list: Option<&[ListEntry]>,
+        t: u32,
+        name: &str,
+        ext: &mut Extensions,
+    ) -> Result<Vec<Attribute>> {
+        let Some(list) = list else {
+            return Ok(rec.attributes.iter().filter(|a| a.ty == t && a.name == name).cloned().collect());
+        };
+        let mut entries: Vec<&ListEntry> = list.iter().filter(|e| e.ty == t && e.name == name).collect();
         entries.sort_by_key(|e| e.lowest_vcn);
+        entries.dedup_by_key(|e| e.lowest_vcn);
         entries.truncate(MAX_RUNS);
         let mut out = Vec::new();
         for e in entries {
-            let r = if e.record == rec.number { rec.clone() } else { self.record(vol, e.record)? };
+            let Some(r) = self.extension(vol, rec, e.record, ext)? else { continue };
             if let Some(a) = r.attributes.iter().find(|a| a.ty == t && a.name == name && a.instance == e.instance) {
                 out.push(a.clone());
             }
         }
         Ok(out)
+    }
+
+    /// The pieces of attribute (`t`, `name`) of record `rec`, through its attribute list.
+    fn pieces<R: ReadVirtual>(&self, vol: &mut Volume<R>, rec: &Record, t: u32, name: &str) -> Result<Vec<Attribute>> {
+        let list = self.attribute_list(vol, rec)?;
+        self.pieces_in(vol, rec, list.as_deref(), t, name, &mut Extensions::new())
+    }
+
+    /// The named `$DATA` attributes of record `rec` (its alternate data streams) with their
+    /// sizes, in the order the record or its attribute list holds them: those in extension
+    /// records too. At most [`MAX_STREAMS`]; a stream whose record cannot be read is left out.
+    fn streams_in<R: ReadVirtual>(
+        &self,
+        vol: &mut Volume<R>,
+        rec: &Record,
+        list: Option<&[ListEntry]>,
+        ext: &mut Extensions,
+    ) -> Vec<Stream> {
+        let size =
+            |a: &Attribute| a.resident.as_ref().map_or_else(|| a.non_resident.as_ref().map_or(0, |n| n.data_size), |v| v.len() as u64);
+        let first_piece = |a: &Attribute| a.non_resident.as_ref().map_or(true, |n| n.lowest_vcn == 0);
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        match list {
+            None => {
+                for a in rec.attributes.iter().filter(|a| a.ty == ty::DATA && !a.name.is_empty() && first_piece(a)) {
+                    if out.len() < MAX_STREAMS && seen.insert(a.name.as_str()) {
+                        out.push(Stream { name: a.name.clone(), size: size(a) });
+                    }
+                }
+            }
+            Some(list) => {
+                // Each stream's first piece (virtual cluster 0) says its size.
+                for e in list.iter().filter(|e| e.ty == ty::DATA && !e.name.is_empty() && e.lowest_vcn == 0) {
+                    if out.len() >= MAX_STREAMS || !seen.insert(e.name.as_str()) {
+                        continue;
+                    }
+                    let Ok(Some(r)) = self.extension(vol, rec, e.record, ext) else { continue };
+                    if let Some(a) = r.attributes.iter().find(|a| a.ty == ty::DATA && a.name == e.name && a.instance == e.instance) {
+                        out.push(Stream { name: a.name.clone(), size: size(a) });
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The best name of record `rec` (a Win32 or POSIX one before a DOS alias), from its own
+    /// `$FILE_NAME` attributes or, when it has none, those its attribute list puts in extension
+    /// records (ntfs-3g moves them there when the base record fills).
+    pub fn name_of<R: ReadVirtual>(&self, vol: &mut Volume<R>, rec: &Record) -> Option<FileName> {
+        if let Some(n) = rec.name() {
+            return Some(n);
+        }
+        let list = self.attribute_list(vol, rec).ok().flatten()?;
+        let mut ext = Extensions::new();
+        let mut names = Vec::new();
+        for e in list.iter().filter(|e| e.ty == ty::FILE_NAME).take(MAX_STREAMS) {
+            let Ok(Some(r)) = self.extension(vol, rec, e.record, &mut ext) else { continue };
+            if let Some(n) = r
+                .attributes
+                .iter()
+                .find(|a| a.ty == ty::FILE_NAME && a.instance == e.instance)
+                .and_then(|a| a.resident.as_deref().and_then(FileName::parse))
+            {
+                names.push(n);
+            }
+        }
+        names.iter().find(|n| n.namespace != 2).or(names.first()).cloned()
+    }
+
+    /// The alternate data streams of record `n` (see [`Entry::streams`]).
+    pub fn streams<R: ReadVirtual>(&self, vol: &mut Volume<R>, n: u64) -> Result<Vec<Stream>> {
+        let rec = self.record(vol, n)?;
+        let list = self.attribute_list(vol, &rec)?;
+        Ok(self.streams_in(vol, &rec, list.as_deref(), &mut Extensions::new()))
     }
 
     /// The root directory.
@@ -495,7 +701,9 @@ impl Ntfs {
                 attributes.push(w);
             }
         }
-        let data = self.pieces(vol, rec, ty::DATA, "").unwrap_or_default();
+        let list = self.attribute_list(vol, rec).ok().flatten();
+        let mut ext = Extensions::new();
+        let data = self.pieces_in(vol, rec, list.as_deref(), ty::DATA, "", &mut ext).unwrap_or_default();
         let size = data
             .first()
             .map_or(0, |a| a.resident.as_ref().map_or_else(|| a.non_resident.as_ref().map_or(0, |n| n.data_size), |v| v.len() as u64));
@@ -520,6 +728,7 @@ impl Ntfs {
             id: rec.number,
             attributes,
             entry_offset: self.record_offset(rec.number),
+            streams: self.streams_in(vol, rec, list.as_deref(), &mut ext),
         }
     }
 
@@ -629,7 +838,7 @@ impl Ntfs {
             if rec.in_use() || rec.base != 0 {
                 return Ok(true);
             }
-            let Some(name) = rec.name() else { return Ok(true) };
+            let Some(name) = me.name_of(vol, &rec) else { return Ok(true) };
             let e = me.entry(vol, &rec, "", &name.name, true);
             map.entry(name.parent).or_default().push(e);
             Ok(true)
@@ -729,7 +938,7 @@ impl Ntfs {
             if cur == 5 {
                 break;
             }
-            let Some(name) = self.record(vol, cur).ok().and_then(|r| r.name()) else {
+            let Some(name) = self.record(vol, cur).ok().and_then(|r| self.name_of(vol, &r)) else {
                 parts.push(format!("<record {cur}>"));
                 break;
             };
@@ -743,23 +952,74 @@ impl Ntfs {
         format!("/{}", parts.join("/"))
     }
 
-    /// What owns byte `offset` of the volume: reads every MFT record's runs.
-    pub fn owner<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, offset: u64) -> Result<Owner> {
-        if let Some(at) = super::in_runs(&self.mft_runs, offset) {
-            let n = at / self.record_size;
-            let path = self.path_of(vol, n);
-            return Ok(Owner { id: Some(0), file_offset: Some(at), ..Owner::structure(format!("MFT record {n} ({path})")) });
+    /// The runs of every non-resident attribute of every record, from one read of the MFT;
+    /// `None` when there are more than [`MAX_OWNER_RUNS`].
+    fn owner_index<R: ReadVirtual>(&self, vol: &mut Volume<R>) -> Result<Option<OwnerIndex>> {
+        let mut ix = OwnerIndex::default();
+        let mut names: HashMap<String, u32> = HashMap::new();
+        let mut full = false;
+        self.each_record(vol, &mut |me, _vol, rec| {
+            let mut held = false;
+            for (k, a) in rec.attributes.iter().enumerate() {
+                let Some(nr) = &a.non_resident else { continue };
+                let runs = me.runs(std::slice::from_ref(nr));
+                if runs.iter().all(|r| r.volume_offset.is_none()) {
+                    continue;
+                }
+                let next = names.len() as u32;
+                let name = *names.entry(a.name.clone()).or_insert(next);
+                for r in runs {
+                    let Some(start) = r.volume_offset else { continue };
+                    if ix.runs.len() >= MAX_OWNER_RUNS {
+                        full = true;
+                        return Ok(false);
+                    }
+                    ix.runs.push(Held {
+                        start,
+                        len: r.len,
+                        file_offset: r.file_offset,
+                        seq: rec.number << 16 | k.min(0xFFFF) as u64,
+                        ty: a.ty,
+                        name,
+                    });
+                    held = true;
+                }
+            }
+            if held {
+                ix.records.insert(rec.number, (if rec.base != 0 { rec.base } else { rec.number }, rec.in_use()));
+            }
+            Ok(true)
+        })?;
+        if full {
+            return Ok(None);
         }
-        let mut found: Option<(u64, u64, bool, String, u32)> = None; // (record, file offset, deleted, stream, type)
-        let cluster = self.cluster;
+        ix.names = vec![String::new(); names.len()];
+        for (n, i) in names {
+            ix.names[i as usize] = n;
+        }
+        ix.runs.sort_by_key(|h| h.start);
+        let mut m = 0u64;
+        ix.max_end = ix
+            .runs
+            .iter()
+            .map(|h| {
+                m = m.max(h.start + h.len);
+                m
+            })
+            .collect();
+        Ok(Some(ix))
+    }
+
+    /// What owns byte `offset`, by reading every MFT record (when the index is too big to keep).
+    fn scan_owner<R: ReadVirtual>(&self, vol: &mut Volume<R>, offset: u64) -> Result<Option<Found>> {
+        let mut found: Option<Found> = None;
         self.each_record(vol, &mut |me, _vol, rec| {
             for a in &rec.attributes {
                 let Some(nr) = &a.non_resident else { continue };
                 let runs = me.runs(std::slice::from_ref(nr));
                 if let Some(at) = super::in_runs(&runs, offset) {
                     let base = if rec.base != 0 { rec.base } else { rec.number };
-                    let better = found.as_ref().is_none_or_deleted();
-                    if better {
+                    if found.as_ref().map_or(true, |f| f.2) {
                         found = Some((base, at, !rec.in_use(), a.name.clone(), a.ty));
                     }
                     if rec.in_use() {
@@ -769,7 +1029,24 @@ impl Ntfs {
             }
             Ok(true)
         })?;
-        let _ = cluster;
+        Ok(found)
+    }
+
+    /// What owns byte `offset` of the volume: the first call reads every MFT record's runs into
+    /// an index (bounded: [`MAX_OWNER_RUNS`]) that the next calls look up.
+    pub fn owner<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, offset: u64) -> Result<Owner> {
+        if let Some(at) = super::in_runs(&self.mft_runs, offset) {
+            let n = at / self.record_size;
+            let path = self.path_of(vol, n);
+            return Ok(Owner { id: Some(0), file_offset: Some(at), ..Owner::structure(format!("MFT record {n} ({path})")) });
+        }
+        if self.owners.is_none() {
+            self.owners = Some(self.owner_index(vol)?.ok_or(()));
+        }
+        let found = match &self.owners {
+            Some(Ok(index)) => index.lookup(offset),
+            _ => self.scan_owner(vol, offset)?,
+        };
         if let Some((n, at, deleted, stream, t)) = found {
             let path = self.path_of(vol, n);
             let rec = self.record(vol, n).ok();
@@ -809,15 +1086,5 @@ impl Ntfs {
             }
         }
         Ok(Owner { kind: "unknown", ..Owner::structure(format!("cluster {}: no record's runs hold it", offset / self.cluster)) })
-    }
-}
-
-trait FoundExt {
-    fn is_none_or_deleted(&self) -> bool;
-}
-
-impl FoundExt for Option<&(u64, u64, bool, String, u32)> {
-    fn is_none_or_deleted(&self) -> bool {
-        self.map_or(true, |f| f.2)
     }
 }

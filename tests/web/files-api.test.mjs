@@ -148,6 +148,17 @@ test('stat(): the entry, its runs as virtual-disk byte ranges that hold its byte
   assert.ok(s.entry_disk_offset >= 43008 * 512, 'the MFT record is on the NTFS partition');
   const ws = normalize(vols.stat(2, '/with stream.txt', false));
   assert.deepEqual(ws.streams, [{ name: 'secret', size: 12 }]);
+  // 100 streams, most in extension records: all listed with ls --json's sizes, each readable.
+  const ms = normalize(vols.stat(2, '/many streams.txt', false));
+  const msLine = cliLs(vhds.base, 2).find((e) => e.path === '/many streams.txt');
+  assert.equal(ms.streams.length, 100);
+  assert.deepEqual(ms.streams, msLine.streams);
+  assert.deepEqual(normalize(vols.list(2, '/', false)).find((e) => e.path === '/many streams.txt').streams, msLine.streams);
+  for (const k of [1, 50, 99, 100]) {
+    const want = cli(['get', vhds.base, `/many streams.txt:s${k}`, '--partition', '2'], vhds.base);
+    assert.equal(Buffer.from(vols.read(2, '/many streams.txt', `s${k}`, false, 0, 4096)).toString(), want.toString(), `s${k}`);
+    assert.equal(ms.streams.find((x) => x.name === `s${k}`).size, want.length);
+  }
   const sp = normalize(vols.stat(2, '/sparse.bin', false));
   assert.ok(sp.runs.some((r) => r.sparse && r.disk_offset === null), 'a hole');
   assert.ok(sp.supply.some((p) => p.kind === 'sparse' && p.layer === null), 'the hole in the supply');
@@ -171,6 +182,25 @@ test('owner() is `owner --json` (but for the layer file name, which the page kno
   const o = normalize(vols.owner(s.runs[0].disk_offset + 3 * 512 + 17));
   assert.equal(o.path, '/big.bin');
   assert.equal(o.file_offset, s.runs[0].file_offset + 3 * 512 + 17, 'the byte\'s own place in the file');
+});
+
+test('owner() keeps the partition open: a second lookup on NTFS reads far less than the first (which reads the MFT)', () => {
+  const { vols } = volumes([vhds.base]);
+  vols.partitions();
+  const big = normalize(vols.stat(2, '/big.bin', false));
+  const frag = normalize(vols.stat(2, '/fragmented.bin', false));
+  let before = vols.bytesRead();
+  const first = normalize(vols.owner(big.runs[0].disk_offset + 8192));
+  const firstRead = vols.bytesRead() - before;
+  assert.equal(first.path, '/big.bin');
+  before = vols.bytesRead();
+  const second = normalize(vols.owner(frag.runs[0].disk_offset + 1024));
+  const secondRead = vols.bytesRead() - before;
+  assert.equal(second.path, '/fragmented.bin');
+  assert.equal(second.file_offset, frag.runs[0].file_offset + 1024);
+  assert.ok(secondRead * 8 < firstRead, `the second owner() read ${secondRead} bytes, the first ${firstRead}`);
+  const theirs = JSON.parse(cli(['owner', vhds.base, String((frag.runs[0].disk_offset + 1024) / 512), '--json'], vhds.base).toString('utf8'));
+  assert.deepEqual({ ...second, layer_file: theirs.layer_file }, theirs);
 });
 
 test('through a differencing chain, and as of its parent, the listings and bytes are the command line\'s', () => {

@@ -455,6 +455,8 @@ export interface FileEntry {
   id: number;
   /** In words: `hidden`, `system`, `compressed`, `sparse`, ... */
   attributes: string[];
+  /** NTFS alternate data streams (absent when none), wherever their attributes are. */
+  streams?: { name: string; size: number }[];
 }
 
 /** A stretch of a file on the virtual disk. */
