@@ -55,6 +55,22 @@ pub struct Log {
     pub replayed: bool,
     /// The writes the replay made: (file offset, length).
     pub writes: Vec<ByteRange>,
+    /// Every entry header in the log region, replayed or not (a clean log keeps the entries of
+    /// earlier sessions), in log order.
+    pub region: Vec<LogRegionEntry>,
+    /// Why the log region was not read or not listed whole, if so.
+    pub region_note: Option<String>,
+}
+
+/// An entry found in the log region and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogRegionEntry {
+    /// The entry as found, verified under its own log GUID.
+    pub found: log::Found,
+    /// True when it was replayed (part of the active sequence of a dirty log).
+    pub replayed: bool,
+    /// Why it was or was not replayed, in words.
+    pub status: String,
 }
 
 /// Everything a VHDX file's metadata says, as found.

@@ -219,6 +219,11 @@ test('a VHDX (qemu-img) through the file input: its structures equal info --json
   const keys = await compareFields(page, '#structures-body', expected);
   expected.structures.forEach((st, n) => st.fields.forEach((f, i) => assert.ok(keys.has(`structures.${n}.fields.${i}.value`), `${st.name}: ${f.name} is shown`)));
   await compareFields(page, '#summary-body', expected);
+  // qemu wrote the BAT through the log and closed it cleanly: the entries it left are shown, as
+  // not replayed (each a structure, compared above).
+  assert.equal(expected.log_dirty, false);
+  assert.ok(expected.log_region_entries.length >= 2, `${expected.log_region_entries.length} entries left in the log`);
+  for (const e of expected.log_region_entries) assert.match(await page.textContent('#structures-body'), new RegExp(`Log entry ${e.sequence_number} \\(not replayed: an earlier session['’]s, the log is clean\\)`));
   // Sectors read through the VHDX equal qemu-img's raw image.
   const bytes = readFileSync(raw);
   for (const sector of [0, 6144, 6145, 34816, 34944]) {

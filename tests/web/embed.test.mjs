@@ -221,17 +221,17 @@ test('a remote VHDX chain (a child with a log to replay on its parent, and a cha
   const total = statSync(child).size + statSync(base).size;
   console.log(`# remote VHDX chain: ${disks.length} requests, ${sum(disks)} bytes of ${total}: ${disks.map((e) => `${e.path.split('/').pop()} ${e.range}`).join(', ')}`);
   // What travels: the structures below the first block (the writer puts the log at 1 MiB, the
-  // metadata region at 2 MiB, the BAT at 3 MiB: each file's header section and metadata
-  // region, the child's log, which must be replayed, and the BAT entries in use), and past them
-  // only the sectors shown and the parts of sector bitmaps the scan needs, a few KiB at a time.
+  // metadata region at 2 MiB, the BAT at 3 MiB: each file's header section, log region (the
+  // child's replayed; the parent's clean one read to list what earlier sessions left in it) and
+  // metadata region, and the BAT entries in use), and past them only the sectors shown and the
+  // parts of sector bitmaps the scan needs, a few KiB at a time.
   const MIB = 1 << 20;
   const first = (e) => Number(e.range.match(/^bytes=(\d+)/)[1]);
   const structures = disks.filter((e) => first(e) < 4 * MIB);
   const data = disks.filter((e) => first(e) >= 4 * MIB);
-  assert.ok(sum(structures) <= 2 * (320 * 1024 + MIB) + MIB + 64 * 1024, `${sum(structures)} bytes of structures`);
+  assert.ok(sum(structures) <= 2 * (320 * 1024 + MIB + MIB) + 64 * 1024, `${sum(structures)} bytes of structures`);
   for (const e of data) assert.ok(e.bytes <= 4096, `${e.path} ${e.range}: only what is shown`);
   assert.ok(sum(data) <= 64 * 1024, `${sum(data)} bytes of data`);
-  assert.ok(!disks.some((e) => e.path.endsWith('base.vhdx') && first(e) >= MIB && first(e) < 2 * MIB), 'the clean parent\'s log is not read');
   assert.deepEqual(page.errors, []);
   await page.close();
 
