@@ -517,8 +517,17 @@ pub fn open<'a>(file_len: u64, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> 
         need.push(bat_range);
         return Ok(None);
     };
-    let bat_bytes = patched(bat_bytes, bat_range.offset, &writes);
-    let bat: Vec<u64> = bat_bytes.chunks_exact(8).map(|c| format::le64(c, 0)).collect();
+    let parse = |b: &[u8]| -> Vec<u64> { b.chunks_exact(8).map(|c| format::le64(c, 0)).collect() };
+    // Copied and patched only when the log writes to it (a copy of an 8 MiB BAT costs as much
+    // as the rest of opening a 64 TiB disk).
+    let touched = writes.iter().any(|(at, w)| {
+        let len = match w {
+            Write::Zero(n) => *n,
+            Write::Data(d) => d.len() as u64,
+        };
+        ByteRange::new(*at, len).overlaps(&bat_range)
+    });
+    let bat = if touched { parse(&patched(bat_bytes, bat_range.offset, &writes)) } else { parse(bat_bytes) };
 
     let vhdx = Vhdx {
         identifier,
@@ -678,11 +687,22 @@ fn check_bat(v: &Vhdx, file_len: u64, findings: &mut Vec<Finding>) {
         }
     };
     let mut placed: Vec<(ByteRange, u64)> = Vec::new();
+    // Every (chunk ratio + 1)th entry is a sector bitmap entry: counted, not divided, per entry.
+    let period = v.chunk_ratio.saturating_add(1);
+    let mut in_chunk = 0u64;
     for (i, &e) in v.bat.iter().enumerate() {
         let i = i as u64;
+        in_chunk += 1;
+        let is_bitmap = in_chunk == period;
+        if is_bitmap {
+            in_chunk = 0;
+        }
+        // Not present, nothing reserved: allowed for either kind of entry, and no data to place.
+        if e & 0xf_ffff == 0 {
+            continue;
+        }
         let at = v.bat_offset + i * 8;
         let (state, reserved, mb) = bat_parts(e);
-        let is_bitmap = (i + 1) % (v.chunk_ratio + 1) == 0;
         let (what, len, ok_state, has_data) = if is_bitmap {
             ("sector bitmap block", MIB, matches!(state, 0 | 6), state == 6)
         } else {
