@@ -697,8 +697,9 @@ fn check_bat(v: &Vhdx, file_len: u64, findings: &mut Vec<Finding>) {
         if is_bitmap {
             in_chunk = 0;
         }
-        // Not present, nothing reserved: allowed for either kind of entry, and no data to place.
-        if e & 0xf_ffff == 0 {
+        // Not present (either kind of entry), or a payload block undefined, zero or unmapped,
+        // nothing reserved: allowed, and no data to place.
+        if e & 0xf_fff8 == 0 && (e & 7 == 0 || (!is_bitmap && e & 7 <= 3)) {
             continue;
         }
         let at = v.bat_offset + i * 8;
