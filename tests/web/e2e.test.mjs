@@ -299,6 +299,13 @@ test('a VHDX with 4096-byte logical sectors: the hex view shows, steps and numbe
   await page.fill('#hex-at', '2048');
   await page.click('#hex-form button[type="submit"]');
   await page.waitForFunction(() => /Give a sector number from 0 to 2047 \(sectors of 4096 bytes\)/.test(document.getElementById('hex-source').textContent));
+  // The close-up of a block counts the same sectors: block 0 (1 MiB) is sectors 0-255.
+  await page.focus('#bat-canvas');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => /Block 0 of sectors-4k\.vhdx/.test(document.getElementById('closeup-body').textContent));
+  const closeup = await page.textContent('#closeup-body');
+  assert.match(closeup, /virtual sectors 0–255 of 4096 bytes \(1 MiB\)/);
+  assert.match(closeup, /sectors-4k\.vhdx: 256/);
   // Bytes of the file still step by 512.
   await page.check('input[name="hex-mode"][value="file"]');
   await page.waitForFunction(() => document.getElementById('hex-source').dataset.kind === 'file');
