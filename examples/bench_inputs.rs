@@ -2,8 +2,7 @@
 //! what opening a disk reads.
 //!
 //! ```sh
-//! cargo run --release --example bench_inputs -- make bench-out/inputs   # only the missing ones
-//! cargo run --release --example bench_inputs -- make bench-out/inputs files-ntfs,files-ext4
+//! cargo run --release --example bench_inputs -- make bench-out/inputs [NAME...]  # only the missing ones (of NAMEs)
 //! cargo run --release --example bench_inputs -- open-reads FILE...      # JSON: reads per open
 //! cargo run --release --example bench_inputs -- warm FILE                # cache what is stored
 //! ```
@@ -30,6 +29,10 @@
 //!   a 1 GiB MBR disk whose partition (from sector 2048) holds 100,000 files in 1,010 nested
 //!   folders, made by `mkfs.ext4 -d` and by mkntfs + ntfs-3g (FUSE; about a minute): the
 //!   recursive listing against `fls -r`.
+//! - `sparse-64t.vhdx`: a 64 TiB dynamic VHDX (the format's largest), empty: `qemu-img create -f
+//!   vhdx` (64 MiB blocks, a 16 MiB file with an 8 MiB BAT).
+//! - `data-4g.vhdx`: the 4 GiB of `data-4g.vhd` (the same bytes of virtual disk) as a dynamic VHDX:
+//!   streamed to a raw file, then `qemu-img convert -O vhdx` (the raw file is removed after).
 //!
 //! Every file is written under a temporary name and renamed when complete, so an interrupted run
 //! never leaves a half-made input behind.
@@ -184,6 +187,42 @@ fn make_data_4g(path: &Path) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// The 4 GiB of `data-4g.vhd` as a dynamic VHDX made by qemu-img from a raw image.
+fn make_data_4g_vhdx(path: &Path) -> std::io::Result<()> {
+    let raw = path.with_extension("raw.tmp");
+    {
+        let mut w = BufWriter::with_capacity(4 << 20, File::create(&raw)?);
+        let mut data = vec![0u8; BLOCK as usize];
+        for i in 0..4 * GIB / BLOCK {
+            fill_pattern(&mut data, 0x4000 + i);
+            w.write_all(&data)?;
+        }
+        w.into_inner().map_err(|e| e.into_error())?;
+    }
+    let tmp = tmp_name(path);
+    let made = qemu_img(&["convert", "-q", "-f", "raw", "-O", "vhdx", "-o", "subformat=dynamic"], &[&raw, &tmp]);
+    std::fs::remove_file(&raw)?;
+    made?;
+    std::fs::rename(&tmp, path)
+}
+
+/// 64 TiB, empty: what `qemu-img create -f vhdx` makes.
+fn make_sparse_64t_vhdx(path: &Path) -> std::io::Result<()> {
+    let tmp = tmp_name(path);
+    qemu_img(&["create", "-q", "-f", "vhdx"], &[&tmp, Path::new("64T")])?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Runs `qemu-img ARGS PATHS...`.
+fn qemu_img(args: &[&str], paths: &[&Path]) -> std::io::Result<()> {
+    let status = std::process::Command::new("qemu-img").args(args).args(paths).status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!("qemu-img {} failed: {status}", args.join(" "))))
+    }
+}
+
 /// 2040 GiB, 64 blocks written, spread over the disk.
 fn make_sparse_2040g(path: &Path) -> std::io::Result<()> {
     let size = 2040 * GIB;
@@ -244,28 +283,30 @@ fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-/// Makes the inputs of `only` (keys: `sparse-2040g`, `full-127g`, `data-4g`, `chain8`,
-/// `files-ntfs`, `files-ext4`; every one when `None`) that are missing in `dir`.
-fn make(dir: &Path, only: Option<&[&str]>) -> std::io::Result<()> {
+/// Makes the inputs of `only` (file names; all when empty) that are missing.
+fn make(dir: &Path, only: &[String]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let wanted = |key: &str| only.map_or(true, |o| o.contains(&key));
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     type Maker = fn(&Path) -> std::io::Result<()>;
-    let singles: [(&str, Maker); 5] = [
+    let singles: [(&str, Maker); 7] = [
         ("sparse-2040g.vhd", make_sparse_2040g),
         ("full-127g.vhd", make_full_127g),
         ("data-4g.vhd", make_data_4g),
         ("files-ext4.vhd", make_files_ext4),
         ("files-ntfs.vhd", make_files_ntfs),
+        ("sparse-64t.vhdx", make_sparse_64t_vhdx),
+        ("data-4g.vhdx", make_data_4g_vhdx),
     ];
     for (name, maker) in singles {
         let path = dir.join(name);
-        if path.exists() || !wanted(name.trim_end_matches(".vhd")) {
+        if path.exists() || !wanted(name) {
             continue;
         }
         eprintln!("bench_inputs: making {}", path.display());
         maker(&path)?;
     }
-    if wanted("chain8") && (!dir.join("chain8-7.vhd").exists() || !(0..8).all(|l| dir.join(format!("chain8-{l}.vhd")).exists())) {
+    let chain_wanted = (0..8).any(|l| wanted(&format!("chain8-{l}.vhd")));
+    if chain_wanted && (!dir.join("chain8-7.vhd").exists() || !(0..8).all(|l| dir.join(format!("chain8-{l}.vhd")).exists())) {
         eprintln!("bench_inputs: making the 8-deep chain in {}", dir.display());
         make_chain(dir)?;
     }
@@ -369,12 +410,14 @@ fn open_reads(files: &[String]) -> Result<(), String> {
         let file = File::open(name).map_err(|e| format!("{name}: {e}"))?;
         let counting = Counting::new(Sized::new(file));
         let layer = open_layer(&counting).map_err(|e| format!("{name}: {e}"))?;
-        let bat_bytes = layer.bat_range.map_or(0, |r| r.len);
+        // A VHDX's BAT: its entries (payload and sector bitmap blocks), 8 bytes each.
+        let bat_bytes = layer.bat_range.map_or_else(|| layer.vhdx.as_ref().map_or(0, |v| v.bat.len() as u64 * 8), |r| r.len);
         let bat_reads = u64::from(bat_bytes > 0);
         println!(
             "{}",
             serde_json::json!({
                 "file": name,
+                "format": if layer.vhdx.is_some() { "vhdx" } else { "vhd" },
                 "reads": counting.reads(),
                 "bytes": counting.bytes(),
                 "bat_bytes": bat_bytes,
@@ -416,12 +459,11 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("make") => {
-            let only: Option<Vec<&str>> = args.get(2).map(|o| o.split(',').collect());
-            make(Path::new(args.get(1).map_or("bench-out/inputs", String::as_str)), only.as_deref()).map_err(|e| e.to_string())
+            make(Path::new(args.get(1).map_or("bench-out/inputs", String::as_str)), args.get(2..).unwrap_or(&[])).map_err(|e| e.to_string())
         }
         Some("open-reads") => open_reads(&args[1..]),
         Some("warm") => args[1..].iter().try_for_each(|f| warm(f)),
-        _ => Err("usage: bench_inputs make DIR [KEY,...] | open-reads FILE... | warm FILE...".to_string()),
+        _ => Err("usage: bench_inputs make DIR [NAME...] | open-reads FILE... | warm FILE...".to_string()),
     };
     if let Err(e) = result {
         eprintln!("bench_inputs: {e}");

@@ -425,6 +425,12 @@ impl Disk {
         self.layers[0].size()
     }
 
+    /// The virtual disk's logical sector size as its guest sees it: the opened file's (a VHDX's
+    /// `LogicalSectorSize`, 512 or 4096; always 512 for a VHD).
+    pub fn sector_size(&self) -> u32 {
+        self.layers[0].vhdx.as_ref().map_or(512, |v| v.logical_sector_size)
+    }
+
     /// True when the last layer is a differencing disk whose parent was not given.
     pub fn parent_missing(&self) -> bool {
         self.layers.last().is_some_and(|l| l.disk_type() == DiskType::Differencing)

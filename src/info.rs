@@ -133,6 +133,12 @@ pub struct VhdxInfo {
     pub log_replayed: bool,
     /// The replayed entries' sequence numbers and offsets.
     pub log_entries: Vec<(u64, u64)>,
+    /// Every entry header found in the log region, replayed or not (a clean log keeps the
+    /// entries of earlier sessions; a dirty one may hold entries older than its active
+    /// sequence), in log order, each verified under its own log GUID.
+    pub log_region_entries: Vec<LogRegionEntryInfo>,
+    /// Why the log region was not read or not listed whole, if so.
+    pub log_region_note: Option<String>,
     /// Where the BAT is.
     pub bat_offset: u64,
     /// BAT entries read (payload and sector bitmap entries).
@@ -155,6 +161,37 @@ pub struct VhdxInfo {
     pub parent_locator: Vec<(String, String)>,
     /// Every structure with its fields.
     pub structures: Vec<crate::vhdx::fields::Structure>,
+}
+
+/// An entry header found in a VHDX's log region.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogRegionEntryInfo {
+    /// Where its header is in the file.
+    pub offset: u64,
+    /// `SequenceNumber`.
+    pub sequence_number: u64,
+    /// `LogGuid`: the session that wrote it.
+    pub log_guid: Guid,
+    /// `EntryLength`.
+    pub entry_length: u32,
+    /// `Tail`.
+    pub tail: u32,
+    /// `DescriptorCount`.
+    pub descriptor_count: u32,
+    /// `FlushedFileOffset`.
+    pub flushed_file_offset: u64,
+    /// `LastFileOffset`.
+    pub last_file_offset: u64,
+    /// True when it verifies under its own log GUID (length, CRC-32C, descriptors, data sectors).
+    pub verifies: bool,
+    /// Why it does not verify.
+    pub problem: Option<String>,
+    /// The writes it holds (when it verifies).
+    pub writes: usize,
+    /// True when it was replayed (the active sequence of a dirty log).
+    pub replayed: bool,
+    /// Why it was or was not replayed, in words.
+    pub status: String,
 }
 
 fn vhdx_info(v: &crate::vhdx::Vhdx) -> VhdxInfo {
@@ -180,6 +217,30 @@ fn vhdx_info(v: &crate::vhdx::Vhdx) -> VhdxInfo {
         log_dirty: v.log.dirty,
         log_replayed: v.log.replayed,
         log_entries: v.log.entries.iter().map(|e| (e.value.sequence_number, e.offset)).collect(),
+        log_region_entries: v
+            .log
+            .region
+            .iter()
+            .map(|e| {
+                let h = &e.found.header;
+                LogRegionEntryInfo {
+                    offset: e.found.offset,
+                    sequence_number: h.sequence_number,
+                    log_guid: h.log_guid,
+                    entry_length: h.entry_length,
+                    tail: h.tail,
+                    descriptor_count: h.descriptor_count,
+                    flushed_file_offset: h.flushed_file_offset,
+                    last_file_offset: h.last_file_offset,
+                    verifies: e.found.problem.is_none(),
+                    problem: e.found.problem.clone(),
+                    writes: e.found.writes,
+                    replayed: e.replayed,
+                    status: e.status.clone(),
+                }
+            })
+            .collect(),
+        log_region_note: v.log.region_note.clone(),
         bat_offset: v.bat_offset,
         bat_entries: v.bat.len() as u64,
         chunk_ratio: v.chunk_ratio,

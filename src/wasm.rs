@@ -274,6 +274,12 @@ impl WasmDisk {
         self.disk.size() as f64
     }
 
+    /// The virtual disk's logical sector size: 512, or a VHDX's 4096 (the hex view's unit).
+    #[wasm_bindgen(js_name = sectorSize)]
+    pub fn sector_size(&self) -> u32 {
+        self.disk.sector_size()
+    }
+
     /// The smallest block size in the chain (1 MiB for fixed disks): a range of at most this
     /// many bytes needs at most two bitmaps per layer.
     #[wasm_bindgen(js_name = chunkSize)]

@@ -162,11 +162,15 @@ fn a_64_tib_sparse_disk_opens_in_few_bytes_and_maps_as_one_zero_range() {
     let v = layer.vhdx.as_ref().unwrap();
     // 262144 payload blocks and 32 sector bitmap entries: 2 MiB of BAT.
     assert_eq!(v.payload_blocks, 262_144);
-    // The first 512 bytes and the last 512 (is it a VHD?), the first 320 KiB, the metadata
-    // region (1 MiB) and the BAT's entries.
+    // The first 512 bytes and the last 512 (is it a VHD?), the first 320 KiB, the log region
+    // (clean: read to list the entries earlier sessions left in it), the metadata region (1 MiB)
+    // and the BAT's entries.
     let bat = v.bat.len() as u64 * 8;
-    assert_eq!(file.bytes(), 1024 + 0x50000 + MIB + bat, "bytes read to open");
-    assert!(file.reads() <= 5, "{} reads", file.reads());
+    let log = u64::from(v.header().log_length);
+    assert_eq!(log, MIB);
+    assert_eq!(file.bytes(), 1024 + 0x50000 + log + MIB + bat, "bytes read to open");
+    // The two probes, the header section, the log and metadata regions, the BAT: 6 reads.
+    assert!(file.reads() <= 6, "{} reads", file.reads());
     let disk = Disk::new(vec![layer], false).unwrap();
     let mut reader = DiskReader::new(&disk, vec![&file as &dyn ReadAt]).unwrap();
     let before = file.bytes();
@@ -367,6 +371,96 @@ fn a_dirty_log_is_replayed_in_memory_and_a_bad_one_is_a_finding() {
     assert_eq!(hit["offset"], MIB, "{hit}");
     assert!(hit["message"].as_str().unwrap().contains("checksum"), "{hit}");
     assert!(viewer_cat(&path, &[]).iter().all(|b| *b == 0), "read as stored: no block present");
+}
+
+#[test]
+fn a_clean_logs_entries_are_listed_with_why_they_are_not_replayed() {
+    let dir = scratch("vhdx-clean-log");
+    // qemu writes the BAT through the log and empties it (LogGuid zero) when it closes the file:
+    // the entries stay in the log region.
+    let path = dir.join("qemu.vhdx");
+    let _ = std::fs::remove_file(&path);
+    run_ok(Command::new("qemu-img").args(["create", "-q", "-f", "vhdx", "-o", "subformat=dynamic,block_size=1M"]).arg(&path).arg("24M"));
+    run_ok(Command::new("qemu-io").args(["-f", "vhdx", "-c", "write -P 0x5a 3M 4k", "-c", "write -P 0xa5 17M 64k"]).arg(&path));
+    let bytes = std::fs::read(&path).unwrap();
+    let info = viewer_info(&path, &[]);
+    assert_eq!(info["log_dirty"], false);
+    assert_eq!(info["log_replayed"], false);
+    assert_eq!(info["log_region_note"], serde_json::Value::Null);
+    // The entry headers in the log region, found here by their signature at the start of a
+    // 4 KiB sector and read at the spec's offsets.
+    let (log_at, log_len) = (info["log_offset"].as_u64().unwrap() as usize, info["log_length"].as_u64().unwrap() as usize);
+    let le = |at: usize, n: usize| bytes[at..at + n].iter().rev().fold(0u64, |v, b| v << 8 | u64::from(*b));
+    let want: Vec<(u64, u64, u64, u64)> = (log_at..log_at + log_len)
+        .step_by(4096)
+        .filter(|&at| &bytes[at..at + 4] == b"loge")
+        .map(|at| (at as u64, le(at + 16, 8), le(at + 8, 4), le(at + 24, 4)))
+        .collect();
+    assert!(want.len() >= 2, "qemu left {} entries in the log", want.len());
+    let listed = info["log_region_entries"].as_array().unwrap();
+    let got: Vec<(u64, u64, u64, u64)> = listed
+        .iter()
+        .map(|e| {
+            (
+                e["offset"].as_u64().unwrap(),
+                e["sequence_number"].as_u64().unwrap(),
+                e["entry_length"].as_u64().unwrap(),
+                e["descriptor_count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    for e in listed {
+        assert_eq!(e["verifies"], true, "{e}");
+        assert_eq!(e["problem"], serde_json::Value::Null, "{e}");
+        assert_eq!(e["replayed"], false, "{e}");
+        assert!(e["writes"].as_u64().unwrap() >= 1, "{e}");
+        assert_ne!(e["log_guid"], info["log_guid"], "an earlier session's GUID, not the header's zero: {e}");
+        assert!(e["status"].as_str().unwrap().contains("closed cleanly") && e["status"].as_str().unwrap().contains("not current"), "{e}");
+    }
+    // Listed, not replayed: the disk reads as qemu reads it.
+    assert_same_bytes("clean log: ours vs qemu-img", &viewer_cat(&path, &[]), &qemu_raw_vhdx(&path));
+    let text = stdout(&cli(&["info", path.to_str().unwrap()]));
+    for (at, seq, _, _) in &want {
+        assert!(text.contains(&format!("Log entry:  at {at:#x}: sequence number {seq}, log GUID ")), "{text}");
+    }
+    assert!(
+        text.contains("Log entry {} (not replayed: an earlier session's, the log is clean)".replace("{}", &want[0].1.to_string()).as_str()),
+        "{text}"
+    );
+
+    // A torn entry (a byte of the second one changed): listed as not verifying, at its offset;
+    // a clean log is never replayed, so the disk is not affected and nothing is an error.
+    let mut torn = bytes.clone();
+    torn[want[1].0 as usize + 100] ^= 0xff;
+    let tpath = write_file(&dir, "torn.vhdx", &torn);
+    let info = viewer_info(&tpath, &[]);
+    let listed = info["log_region_entries"].as_array().unwrap();
+    assert_eq!(listed.len(), want.len());
+    assert_eq!(listed[0]["verifies"], true);
+    assert_eq!(listed[1]["verifies"], false);
+    assert_eq!(listed[1]["offset"], want[1].0);
+    assert!(listed[1]["problem"].as_str().unwrap().contains("checksum"), "{}", listed[1]);
+    assert!(listed[1]["status"].as_str().unwrap().starts_with("does not verify"), "{}", listed[1]);
+    assert!(!info["findings"].to_string().contains("vhdx-log"), "{}", info["findings"]);
+    assert_same_bytes("torn clean log: ours vs qemu-img", &viewer_cat(&tpath, &[]), &qemu_raw_vhdx(&path));
+
+    // The writer's clean disk has an empty log region; its dirty one lists the entries it replays.
+    let b = VhdxBuilder::new(24 * MIB).write(0, &pattern(4096, 42));
+    let info = viewer_info(&write_file(&dir, "writer-clean.vhdx", &b.build()), &[]);
+    assert_eq!(info["log_region_entries"], serde_json::json!([]));
+    let mut b = b;
+    b.dirty_log = true;
+    let info = viewer_info(&write_file(&dir, "writer-dirty.vhdx", &b.build()), &[]);
+    let listed = info["log_region_entries"].as_array().unwrap();
+    let replayed: Vec<(u64, u64)> =
+        info["log_entries"].as_array().unwrap().iter().map(|e| (e[0].as_u64().unwrap(), e[1].as_u64().unwrap())).collect();
+    assert!(!replayed.is_empty());
+    assert_eq!(
+        listed.iter().map(|e| (e["sequence_number"].as_u64().unwrap(), e["offset"].as_u64().unwrap())).collect::<Vec<_>>(),
+        replayed
+    );
+    assert!(listed.iter().all(|e| e["replayed"] == true && e["status"].as_str().unwrap().starts_with("replayed in memory")), "{listed:?}");
 }
 
 /// A hostile variant of a good writer disk: its name, bytes, and the error code or finding code

@@ -65,6 +65,21 @@ fn write_vhdx(out: &mut dyn Write, x: &vhd_viewer::info::VhdxInfo, explain: bool
         "DIRTY, and the log does not verify: the disk is read as stored".to_string()
     };
     writeln!(out, "Log:        {log}")?;
+    // The entries left in the log region: replayed, or why not (a clean log's earlier sessions).
+    const SHOWN: usize = 16;
+    for e in x.log_region_entries.iter().take(SHOWN) {
+        writeln!(
+            out,
+            "Log entry:  at {:#x}: sequence number {}, log GUID {}, {} writes; {}",
+            e.offset, e.sequence_number, e.log_guid, e.writes, e.status
+        )?;
+    }
+    if x.log_region_entries.len() > SHOWN {
+        writeln!(out, "Log entry:  ... and {} more (info --json lists every one)", x.log_region_entries.len() - SHOWN)?;
+    }
+    if let Some(note) = &x.log_region_note {
+        writeln!(out, "Log region: {note}")?;
+    }
     for (k, v) in &x.parent_locator {
         writeln!(out, "Parent:     {k} = {v}")?;
     }

@@ -390,84 +390,116 @@ pub fn structures(v: &Vhdx) -> Vec<Structure> {
         out.push(Structure { name: format!("Metadata item: {name}"), offset: item.offset, fields });
     }
     for e in &v.log.entries {
-        let h = &e.value;
-        let mut raw = vec![0u8; lo::HEADER_SIZE];
-        raw[0..4].copy_from_slice(&h.signature);
-        raw[4..8].copy_from_slice(&h.checksum.to_le_bytes());
-        raw[8..12].copy_from_slice(&h.entry_length.to_le_bytes());
-        raw[12..16].copy_from_slice(&h.tail.to_le_bytes());
-        raw[16..24].copy_from_slice(&h.sequence_number.to_le_bytes());
-        raw[24..28].copy_from_slice(&h.descriptor_count.to_le_bytes());
-        raw[32..48].copy_from_slice(&h.log_guid.0);
-        raw[48..56].copy_from_slice(&h.flushed_file_offset.to_le_bytes());
-        raw[56..64].copy_from_slice(&h.last_file_offset.to_le_bytes());
-        let r = Raw { base: e.offset, bytes: &raw };
-        out.push(Structure {
-            name: format!("Log entry {} (replayed in memory)", h.sequence_number),
-            offset: e.offset,
-            fields: vec![
-                r.row((lo::SIGNATURE, 4), "signature", "Signature", "\"loge\"".into(), "a log entry", true),
-                r.row(
-                    (lo::CHECKSUM, 4),
-                    "checksum",
-                    "Checksum",
-                    format!("{:#010x} (good)", h.checksum),
-                    "CRC-32C of the whole entry with this field zero",
-                    true,
-                ),
-                r.row(
-                    (lo::ENTRY_LENGTH, 4),
-                    "entry_length",
-                    "EntryLength",
-                    h.entry_length.to_string(),
-                    "bytes of the entry, a multiple of 4 KiB",
-                    true,
-                ),
-                r.row(
-                    (lo::TAIL, 4),
-                    "tail",
-                    "Tail",
-                    format!("{:#x}", h.tail),
-                    "where in the log the sequence this entry ends begins",
-                    true,
-                ),
-                r.row(
-                    (lo::SEQUENCE_NUMBER, 8),
-                    "sequence_number",
-                    "SequenceNumber",
-                    h.sequence_number.to_string(),
-                    "entries of a sequence count up by one",
-                    true,
-                ),
-                r.row(
-                    (lo::DESCRIPTOR_COUNT, 4),
-                    "descriptor_count",
-                    "DescriptorCount",
-                    h.descriptor_count.to_string(),
-                    "zero and data descriptors (writes) in the entry",
-                    true,
-                ),
-                r.row((lo::LOG_GUID, 16), "log_guid", "LogGuid", h.log_guid.to_string(), "the header's LogGuid", true),
-                r.row(
-                    (lo::FLUSHED_FILE_OFFSET, 8),
-                    "flushed_file_offset",
-                    "FlushedFileOffset",
-                    format!("{:#x}", h.flushed_file_offset),
-                    "the file's length when the entry was written",
-                    true,
-                ),
-                r.row(
-                    (lo::LAST_FILE_OFFSET, 8),
-                    "last_file_offset",
-                    "LastFileOffset",
-                    format!("{:#x}", h.last_file_offset),
-                    "the file is at least this long after replay",
-                    true,
-                ),
-            ],
-        });
+        out.push(log_entry_structure(
+            e.offset,
+            &e.value,
+            format!("Log entry {} (replayed in memory)", e.value.sequence_number),
+            None,
+            true,
+        ));
+    }
+    // The entries left in the log region that were not replayed (a clean log's earlier sessions,
+    // entries older than a dirty log's active sequence, torn ones), the first 64 of them.
+    for e in v.log.region.iter().filter(|e| !e.replayed).take(64) {
+        let h = &e.found.header;
+        let why = if e.found.problem.is_some() {
+            "does not verify"
+        } else if !v.log.dirty {
+            "an earlier session's, the log is clean"
+        } else {
+            "not current"
+        };
+        out.push(log_entry_structure(
+            e.found.offset,
+            h,
+            format!("Log entry {} (not replayed: {why})", h.sequence_number),
+            e.found.problem.as_deref(),
+            false,
+        ));
     }
     out
+}
+
+/// The fields of a log entry's header at `offset`: `problem` says why the entry does not verify.
+fn log_entry_structure(offset: u64, h: &super::format::LogEntryHeader, name: String, problem: Option<&str>, replayed: bool) -> Structure {
+    let mut raw = vec![0u8; lo::HEADER_SIZE];
+    raw[0..4].copy_from_slice(&h.signature);
+    raw[4..8].copy_from_slice(&h.checksum.to_le_bytes());
+    raw[8..12].copy_from_slice(&h.entry_length.to_le_bytes());
+    raw[12..16].copy_from_slice(&h.tail.to_le_bytes());
+    raw[16..24].copy_from_slice(&h.sequence_number.to_le_bytes());
+    raw[24..28].copy_from_slice(&h.descriptor_count.to_le_bytes());
+    raw[32..48].copy_from_slice(&h.log_guid.0);
+    raw[48..56].copy_from_slice(&h.flushed_file_offset.to_le_bytes());
+    raw[56..64].copy_from_slice(&h.last_file_offset.to_le_bytes());
+    let r = Raw { base: offset, bytes: &raw };
+    Structure {
+        name,
+        offset,
+        fields: vec![
+            r.row((lo::SIGNATURE, 4), "signature", "Signature", "\"loge\"".into(), "a log entry", true),
+            r.row(
+                (lo::CHECKSUM, 4),
+                "checksum",
+                "Checksum",
+                match problem {
+                    None => format!("{:#010x} (good)", h.checksum),
+                    Some(why) => format!("{:#010x} (the entry does not verify: {why})", h.checksum),
+                },
+                "CRC-32C of the whole entry with this field zero",
+                problem.is_none(),
+            ),
+            r.row(
+                (lo::ENTRY_LENGTH, 4),
+                "entry_length",
+                "EntryLength",
+                h.entry_length.to_string(),
+                "bytes of the entry, a multiple of 4 KiB",
+                true,
+            ),
+            r.row((lo::TAIL, 4), "tail", "Tail", format!("{:#x}", h.tail), "where in the log the sequence this entry ends begins", true),
+            r.row(
+                (lo::SEQUENCE_NUMBER, 8),
+                "sequence_number",
+                "SequenceNumber",
+                h.sequence_number.to_string(),
+                "entries of a sequence count up by one",
+                true,
+            ),
+            r.row(
+                (lo::DESCRIPTOR_COUNT, 4),
+                "descriptor_count",
+                "DescriptorCount",
+                h.descriptor_count.to_string(),
+                "zero and data descriptors (writes) in the entry",
+                true,
+            ),
+            r.row(
+                (lo::LOG_GUID, 16),
+                "log_guid",
+                "LogGuid",
+                h.log_guid.to_string(),
+                if replayed { "the header's LogGuid" } else { "the session that wrote it" },
+                true,
+            ),
+            r.row(
+                (lo::FLUSHED_FILE_OFFSET, 8),
+                "flushed_file_offset",
+                "FlushedFileOffset",
+                format!("{:#x}", h.flushed_file_offset),
+                "the file's length when the entry was written",
+                true,
+            ),
+            r.row(
+                (lo::LAST_FILE_OFFSET, 8),
+                "last_file_offset",
+                "LastFileOffset",
+                format!("{:#x}", h.last_file_offset),
+                "the file is at least this long after replay",
+                true,
+            ),
+        ],
+    }
 }
 
 fn locator_meaning(key: &str) -> &'static str {

@@ -119,6 +119,61 @@ fn entry_at(log: &[u8], at: u64, log_guid: Guid, work: &std::cell::Cell<u64>) ->
     Ok(Entry { at, header: h, writes })
 }
 
+/// An entry header found in the log region, whether or not it is replayed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// Where its header is in the file.
+    pub offset: u64,
+    /// Its header as stored.
+    pub header: LogEntryHeader,
+    /// `None` when the entry verifies under its own log GUID (signature, length, CRC-32C,
+    /// descriptors and data sectors); else why not.
+    pub problem: Option<String>,
+    /// The writes it holds (0 when it does not verify).
+    pub writes: usize,
+}
+
+/// The most entries [`entries`] lists: a 64 MiB log holds at most 16384 entry headers.
+pub const MAX_FOUND: usize = 16384;
+
+/// Every entry header in the log region (`log` read at file offset `log_offset`), one per 4 KiB
+/// sector that starts with "loge", each verified under its own log GUID as a replay would verify
+/// it. A clean log keeps the entries of earlier sessions; a dirty log may hold entries older than
+/// its active sequence. Stops (and says so in the second value) when the entries claim so much
+/// of the log that verifying them all would take time in proportion to its square.
+pub fn entries(log: &[u8], log_offset: u64) -> (Vec<Found>, Option<String>) {
+    let work = std::cell::Cell::new(0u64);
+    let limit = WORK_PER_LOG_BYTE * log.len() as u64 + (1 << 20);
+    let mut out = Vec::new();
+    let mut at = 0u64;
+    while at < log.len() as u64 {
+        if log.get(at as usize..at as usize + 4) == Some(b"loge") {
+            if out.len() >= MAX_FOUND {
+                return (out, Some(format!("more than {MAX_FOUND} entry headers; the rest are not listed")));
+            }
+            let header = circ(log, at, 64).map(|h| LogEntryHeader::parse(&h));
+            let Some(header) = header else { break };
+            let checked = entry_at(log, at, header.log_guid, &work);
+            if work.get() > limit {
+                return (
+                    out,
+                    Some(format!(
+                        "the entries from log offset {:#x} on claim so much of the log that they are not verified",
+                        log_offset + at
+                    )),
+                );
+            }
+            let (problem, writes) = match checked {
+                Ok(e) => (None, e.writes.len()),
+                Err(why) => (Some(why), 0),
+            };
+            out.push(Found { offset: log_offset + at, header, problem, writes });
+        }
+        at += LOG_SECTOR;
+    }
+    (out, None)
+}
+
 /// Finds the active sequence of the log (`log` read at file offset `log_offset`) and returns its
 /// writes; `Err((log offset, why))` when the log does not verify.
 pub fn replay(log: &[u8], log_offset: u64, log_guid: Guid) -> Result<Replay, (u64, String)> {

@@ -55,6 +55,22 @@ pub struct Log {
     pub replayed: bool,
     /// The writes the replay made: (file offset, length).
     pub writes: Vec<ByteRange>,
+    /// Every entry header in the log region, replayed or not (a clean log keeps the entries of
+    /// earlier sessions), in log order.
+    pub region: Vec<LogRegionEntry>,
+    /// Why the log region was not read or not listed whole, if so.
+    pub region_note: Option<String>,
+}
+
+/// An entry found in the log region and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogRegionEntry {
+    /// The entry as found, verified under its own log GUID.
+    pub found: log::Found,
+    /// True when it was replayed (part of the active sequence of a dirty log).
+    pub replayed: bool,
+    /// Why it was or was not replayed, in words.
+    pub status: String,
 }
 
 /// Everything a VHDX file's metadata says, as found.
@@ -196,9 +212,17 @@ impl Vhdx {
         (n - n / (self.chunk_ratio + 1)).min(self.payload_blocks)
     }
 
+    /// The BAT entries of the payload blocks in the table, in block order (the sector bitmap
+    /// entries between them skipped, without a division per block).
+    fn payload_entries(&self) -> impl Iterator<Item = u64> + '_ {
+        let r = usize::try_from(self.chunk_ratio.max(1)).unwrap_or(usize::MAX - 1);
+        let in_bat = usize::try_from(self.payload_blocks_in_bat()).unwrap_or(usize::MAX);
+        self.bat.chunks(r.saturating_add(1)).flat_map(move |c| c[..c.len().min(r)].iter().copied()).take(in_bat)
+    }
+
     /// Payload blocks whose bytes are in the file (fully or partially present).
     pub fn allocated_blocks(&self) -> u64 {
-        (0..self.payload_blocks_in_bat()).filter(|b| self.block(*b).0.has_data()).count() as u64
+        self.payload_entries().filter(|e| BlockState::from_bits(format::bat_parts(*e).0).has_data()).count() as u64
     }
 
     /// Count of payload blocks in each state, in the order of [`BlockState`]'s variants.
@@ -208,11 +232,16 @@ impl Vhdx {
         if in_bat < self.payload_blocks {
             counts.push((BlockState::NotPresent, self.payload_blocks - in_bat));
         }
-        for b in 0..in_bat {
-            let s = self.block(b).0;
+        // By the state's 3 bits first, then named.
+        let mut by_bits = [0u64; 8];
+        for e in self.payload_entries() {
+            by_bits[(format::bat_parts(e).0 & 7) as usize] += 1;
+        }
+        for (bits, n) in by_bits.into_iter().enumerate().filter(|(_, n)| *n > 0) {
+            let s = BlockState::from_bits(bits as u8);
             match counts.iter_mut().find(|(k, _)| *k == s) {
-                Some((_, n)) => *n += 1,
-                None => counts.push((s, 1)),
+                Some((_, k)) => *k += n,
+                None => counts.push((s, n)),
             }
         }
         counts.sort_by_key(|(s, _)| match s {

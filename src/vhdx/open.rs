@@ -298,6 +298,17 @@ pub fn open<'a>(file_len: u64, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> 
         } else {
             want_log = true;
         }
+    } else if log_range.len == 0 {
+        log.region_note = Some("the log is empty (LogLength 0)".into());
+    } else if log_range.end() > file_len || h.log_offset > u64::MAX / 2 || log_range.len < 4096 || log_range.len > MAX_LOG {
+        // A clean log is never replayed: a region that cannot be read is only not listed.
+        log.region_note = Some(format!(
+            "the log region at {:#x} ({} bytes) does not lie inside the file or is not 4 KiB to {MAX_LOG} bytes long: its entries are not listed",
+            h.log_offset, h.log_length
+        ));
+    } else {
+        // Clean: read only to list the entries of earlier sessions left in it.
+        want_log = true;
     }
     let meta_bytes = fetch(meta_range);
     let log_bytes = if want_log { fetch(log_range) } else { None };
@@ -308,7 +319,7 @@ pub fn open<'a>(file_len: u64, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> 
         }
         return Ok(None);
     }
-    if let Some(lb) = log_bytes {
+    if let (true, Some(lb)) = (dirty, log_bytes) {
         match replay(lb, h.log_offset, h.log_guid) {
             Ok(r) => {
                 log.entries = r.entries;
@@ -342,6 +353,9 @@ pub fn open<'a>(file_len: u64, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> 
                 format!("the disk was not closed cleanly (log GUID {}), but its log does not verify ({why}): it is not replayed, and the disk is read as stored, which may be inconsistent", h.log_guid),
             )),
         }
+    }
+    if let Some(lb) = log_bytes {
+        list_log_region(&mut log, lb, h.log_offset, h.log_guid);
     }
     let meta = patched(meta_bytes.unwrap_or_default(), meta_range.offset, &writes);
     let metadata_table = Located { offset: meta_range.offset, value: MetadataTable::parse(&meta) };
@@ -503,8 +517,17 @@ pub fn open<'a>(file_len: u64, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> 
         need.push(bat_range);
         return Ok(None);
     };
-    let bat_bytes = patched(bat_bytes, bat_range.offset, &writes);
-    let bat: Vec<u64> = bat_bytes.chunks_exact(8).map(|c| format::le64(c, 0)).collect();
+    let parse = |b: &[u8]| -> Vec<u64> { b.chunks_exact(8).map(|c| format::le64(c, 0)).collect() };
+    // Copied and patched only when the log writes to it (a copy of an 8 MiB BAT costs as much
+    // as the rest of opening a 64 TiB disk).
+    let touched = writes.iter().any(|(at, w)| {
+        let len = match w {
+            Write::Zero(n) => *n,
+            Write::Data(d) => d.len() as u64,
+        };
+        ByteRange::new(*at, len).overlaps(&bat_range)
+    });
+    let bat = if touched { parse(&patched(bat_bytes, bat_range.offset, &writes)) } else { parse(bat_bytes) };
 
     let vhdx = Vhdx {
         identifier,
@@ -620,6 +643,37 @@ fn check_parent_locator(has_parent: bool, locator: Option<&Located<ParentLocator
     }
 }
 
+/// Lists every entry header in the log region (`lb`, read at `log_offset`) with what became of
+/// it: replayed (the active sequence of a dirty log), or why not.
+fn list_log_region(log: &mut Log, lb: &[u8], log_offset: u64, header_guid: super::format::Guid) {
+    let (found, note) = super::log::entries(lb, log_offset);
+    if note.is_some() {
+        log.region_note = note;
+    }
+    let active: Vec<u64> = log.entries.iter().map(|e| e.offset).collect();
+    let first = log.entries.first().map(|e| e.value.sequence_number);
+    let last = log.entries.last().map(|e| e.value.sequence_number);
+    for f in found {
+        let g = f.header.log_guid;
+        let seq = f.header.sequence_number;
+        let replayed = log.replayed && active.contains(&f.offset);
+        let status = if replayed {
+            "replayed in memory: an entry of the active sequence (its log GUID is the header's)".to_string()
+        } else if let Some(why) = &f.problem {
+            format!("does not verify ({why}): not replayed")
+        } else if !log.dirty {
+            "verifies, not replayed: the header's LogGuid is zero (the disk was closed cleanly), so this entry of an earlier session is not current: its writes were made to the file then".to_string()
+        } else if g != header_guid {
+            format!("verifies, not replayed: its log GUID {g} is not the header's LogGuid {header_guid}: an earlier session's entry, not current")
+        } else if let (true, Some(a), Some(b)) = (log.replayed, first, last) {
+            format!("verifies, not replayed: sequence number {seq} is not in the active sequence ({a} to {b}): an older entry, not current")
+        } else {
+            "verifies, not replayed: the log's active sequence does not verify, so nothing is replayed".to_string()
+        };
+        log.region.push(super::LogRegionEntry { found: f, replayed, status });
+    }
+}
+
 /// Findings about the BAT: states the spec does not allow, blocks past the end of the file, in
 /// the metadata or the log, and overlapping.
 fn check_bat(v: &Vhdx, file_len: u64, findings: &mut Vec<Finding>) {
@@ -633,11 +687,23 @@ fn check_bat(v: &Vhdx, file_len: u64, findings: &mut Vec<Finding>) {
         }
     };
     let mut placed: Vec<(ByteRange, u64)> = Vec::new();
+    // Every (chunk ratio + 1)th entry is a sector bitmap entry: counted, not divided, per entry.
+    let period = v.chunk_ratio.saturating_add(1);
+    let mut in_chunk = 0u64;
     for (i, &e) in v.bat.iter().enumerate() {
         let i = i as u64;
+        in_chunk += 1;
+        let is_bitmap = in_chunk == period;
+        if is_bitmap {
+            in_chunk = 0;
+        }
+        // Not present (either kind of entry), or a payload block undefined, zero or unmapped,
+        // nothing reserved: allowed, and no data to place.
+        if e & 0xf_fff8 == 0 && (e & 7 == 0 || (!is_bitmap && e & 7 <= 3)) {
+            continue;
+        }
         let at = v.bat_offset + i * 8;
         let (state, reserved, mb) = bat_parts(e);
-        let is_bitmap = (i + 1) % (v.chunk_ratio + 1) == 0;
         let (what, len, ok_state, has_data) = if is_bitmap {
             ("sector bitmap block", MIB, matches!(state, 0 | 6), state == 6)
         } else {
@@ -645,10 +711,14 @@ fn check_bat(v: &Vhdx, file_len: u64, findings: &mut Vec<Finding>) {
             let ok = !matches!(s, BlockState::Other(_)) && (s != BlockState::PartiallyPresent || v.has_parent);
             ("payload block", u64::from(v.block_size), ok, s.has_data())
         };
-        let name = if is_bitmap {
-            format!("sector bitmap block {}", i / (v.chunk_ratio + 1))
-        } else {
-            format!("payload block {}", i - i / (v.chunk_ratio + 1))
+        // Named only for a finding: formatting it for every entry of a million-entry BAT was
+        // most of the time of opening a 64 TiB disk.
+        let name = || {
+            if is_bitmap {
+                format!("sector bitmap block {}", i / (v.chunk_ratio + 1))
+            } else {
+                format!("payload block {}", i - i / (v.chunk_ratio + 1))
+            }
         };
         if !ok_state {
             note(
@@ -657,14 +727,15 @@ fn check_bat(v: &Vhdx, file_len: u64, findings: &mut Vec<Finding>) {
                     "vhdx-bat-state",
                     at,
                     format!(
-                        "BAT entry {i} ({name}) has state {state}, which the spec does not allow for a {what}{}",
+                        "BAT entry {i} ({}) has state {state}, which the spec does not allow for a {what}{}",
+                        name(),
                         if state == 7 { " in a disk without a parent" } else { "" }
                     ),
                 ),
             );
         }
         if reserved != 0 {
-            note(0, Finding::warning("vhdx-bat-reserved", at, format!("BAT entry {i} ({name}) has reserved bits set")));
+            note(0, Finding::warning("vhdx-bat-reserved", at, format!("BAT entry {i} ({}) has reserved bits set", name())));
         }
         if !has_data {
             continue;
@@ -677,7 +748,8 @@ fn check_bat(v: &Vhdx, file_len: u64, findings: &mut Vec<Finding>) {
                     "vhdx-block-past-eof",
                     at,
                     format!(
-                        "BAT entry {i} puts {name} at {:#x}, but its {len} bytes reach past the end of the file ({file_len} bytes)",
+                        "BAT entry {i} puts {} at {:#x}, but its {len} bytes reach past the end of the file ({file_len} bytes)",
+                        name(),
                         r.offset
                     ),
                 ),
@@ -686,7 +758,11 @@ fn check_bat(v: &Vhdx, file_len: u64, findings: &mut Vec<Finding>) {
         if let Some((m, _)) = meta.iter().find(|(_, m)| m.overlaps(&r)) {
             note(
                 2,
-                Finding::error("vhdx-block-overlaps-metadata", at, format!("BAT entry {i} puts {name} at {:#x}, inside the {m}", r.offset)),
+                Finding::error(
+                    "vhdx-block-overlaps-metadata",
+                    at,
+                    format!("BAT entry {i} puts {} at {:#x}, inside the {m}", name(), r.offset),
+                ),
             );
         }
         placed.push((r, i));

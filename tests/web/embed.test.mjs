@@ -161,6 +161,111 @@ test('a remote chain in the example article: values equal info --json, sectors e
   await page.close();
 });
 
+/**
+ * Every value a VHDX element shows equals info --json's, and every field of its structures is
+ * shown; returns how many values were compared.
+ */
+async function compareVhdxElement(page, sel, expected) {
+  const fields = await fieldsOf(page, sel);
+  for (const [key, shown] of fields) {
+    const want = key.split('.').reduce((v, k) => (v === null || v === undefined ? undefined : v[k]), expected);
+    assert.notEqual(want, undefined, `data-field "${key}" is not a key of info --json`);
+    assert.equal(shown, text(want), `data-field "${key}"`);
+  }
+  const keys = new Set(fields.map(([k]) => k));
+  expected.structures.forEach((st, n) => st.fields.forEach((f, i) => assert.ok(keys.has(`structures.${n}.fields.${i}.value`), `${st.name}: ${f.name} is shown`)));
+  for (const k of ['file', 'disk_type', 'current_size', 'parent_missing']) assert.ok(keys.has(k), k);
+  (expected.chain || []).forEach((c, i) => assert.ok(keys.has(`chain.${i}.unique_id`), `chain.${i}.unique_id`));
+  return fields.length;
+}
+
+/** The element's hex view at virtual sector `sector` (its `sector` attribute): the layer and bytes shown. */
+async function elementSector(page, sel, sector) {
+  await page.$eval(sel, (el, s) => el.setAttribute('sector', String(s)), sector);
+  await page.waitForFunction(([q, s]) => document.querySelector(q).shadowRoot.querySelector('.source strong')?.textContent === `Virtual sector ${s}`, [sel, sector]);
+  return page.$eval(sel, (el) => {
+    const src = /** @type {HTMLElement} */ (el.shadowRoot.querySelector('.source'));
+    const hexes = [...el.shadowRoot.querySelectorAll('.dump .hexes span')].map((e) => e.textContent);
+    return { layer: src.dataset.layer, kind: src.dataset.kind, text: src.textContent, hexes };
+  });
+}
+
+test('a remote VHDX chain (a child with a log to replay on its parent, and a chain of 4096-byte sectors) in the element: values equal info --json, sectors equal cat, only parts travel', async () => {
+  // The sample chain: a differencing child whose block table is still in its log.
+  logs.A.length = 0;
+  const page = await testPage('<vhd-viewer id="v" src="samples/child.vhdx" parent="samples/base.vhdx" view="hex"></vhd-viewer>', 'vhdx.html');
+  assert.equal(await settledEl(page, '#v'), 'ready');
+  const [child, base] = [sample('child.vhdx'), sample('base.vhdx')];
+  const expected = cliInfo(child, [base]);
+  assert.equal(expected.format, 'vhdx');
+  assert.equal(expected.log_replayed, true);
+  assert.equal(expected.chain.length, 2);
+  assert.ok((await compareVhdxElement(page, '#v', expected)) > 60);
+  const raw = cliCat(child, [base]);
+  // The last sector is in a block neither file holds: zeros.
+  for (const [sector, layer] of [[64, '0'], [70, '0'], [63, '1'], [0, '1'], [expected.current_size / 512 - 1, '']]) {
+    const shown = await elementSector(page, '#v', sector);
+    assert.equal(shown.layer, layer, `sector ${sector}: ${shown.text}`);
+    assert.deepEqual(Buffer.from(shown.hexes.map((x) => parseInt(x, 16))), raw.subarray(sector * 512, sector * 512 + 512), `sector ${sector}`);
+  }
+  assert.match(await page.$eval('#v', (el) => el.shadowRoot.textContent), /replayed in memory, the file was not changed/);
+  // The exact map reads the sector bitmaps over HTTP too.
+  await page.$eval('#v', (el) => /** @type {HTMLElement} */ (el.shadowRoot.querySelector('[data-action=scan]')).click());
+  await page.waitForSelector('#v[data-scan="done"]');
+  const disks = logs.A.filter((e) => /\/samples\/(child|base)\.vhdx$/.test(e.path));
+  assert.ok(disks.some((e) => e.path.endsWith('child.vhdx')) && disks.some((e) => e.path.endsWith('base.vhdx')));
+  for (const e of disks) {
+    assert.equal(e.status, 206, `${e.path} ${e.range}`);
+    assert.match(e.range, /^bytes=\d+-\d+$/);
+  }
+  const total = statSync(child).size + statSync(base).size;
+  console.log(`# remote VHDX chain: ${disks.length} requests, ${sum(disks)} bytes of ${total}: ${disks.map((e) => `${e.path.split('/').pop()} ${e.range}`).join(', ')}`);
+  // What travels: the structures below the first block (the writer puts the log at 1 MiB, the
+  // metadata region at 2 MiB, the BAT at 3 MiB: each file's header section, log region (the
+  // child's replayed; the parent's clean one read to list what earlier sessions left in it) and
+  // metadata region, and the BAT entries in use), and past them only the sectors shown and the
+  // parts of sector bitmaps the scan needs, a few KiB at a time.
+  const MIB = 1 << 20;
+  const first = (e) => Number(e.range.match(/^bytes=(\d+)/)[1]);
+  const structures = disks.filter((e) => first(e) < 4 * MIB);
+  const data = disks.filter((e) => first(e) >= 4 * MIB);
+  assert.ok(sum(structures) <= 2 * (320 * 1024 + MIB + MIB) + 64 * 1024, `${sum(structures)} bytes of structures`);
+  for (const e of data) assert.ok(e.bytes <= 4096, `${e.path} ${e.range}: only what is shown`);
+  assert.ok(sum(data) <= 64 * 1024, `${sum(data)} bytes of data`);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+
+  // A chain of 4096-byte sectors (the project's writer): the element's sector attribute and hex
+  // view count 4096-byte sectors.
+  execFileSync('cargo', ['build', '--quiet', '--release', '--example', 'vhdx_from_raw'], { cwd: ROOT, stdio: 'inherit' });
+  const SS = 4096;
+  const praw = Buffer.alloc(8 << 20);
+  for (const s of [0, 2, 255, 2047]) praw.fill(`base ${s} `, s * SS, (s + 1) * SS);
+  const craw = Buffer.from(praw);
+  for (const s of [2, 256, 1500]) craw.fill(`child ${s} `, s * SS, (s + 1) * SS);
+  const a = join(tmp.dir, 'a');
+  writeFileSync(join(tmp.dir, 'p4k.raw'), praw);
+  writeFileSync(join(tmp.dir, 'c4k.raw'), craw);
+  const tool = join(ROOT, 'target/release/examples/vhdx_from_raw');
+  execFileSync(tool, [join(tmp.dir, 'p4k.raw'), join(a, 'base4k.vhdx'), '--sector', '4096', '--id', '66']);
+  execFileSync(tool, [join(tmp.dir, 'c4k.raw'), join(a, 'child4k.vhdx'), '--sector', '4096', '--id', '67', '--child-of', join(tmp.dir, 'p4k.raw'), '66', 'base4k.vhdx']);
+  const expected4k = cliInfo(join(a, 'child4k.vhdx'), [join(a, 'base4k.vhdx')]);
+  assert.equal(expected4k.logical_sector_size, SS);
+  const cat4k = cliCat(join(a, 'child4k.vhdx'), [join(a, 'base4k.vhdx')]);
+  assert.deepEqual(cat4k, craw);
+  const page2 = await testPage('<vhd-viewer id="v" src="child4k.vhdx" parent="base4k.vhdx" view="hex" sector="2"></vhd-viewer>', 'vhdx4k.html');
+  assert.equal(await settledEl(page2, '#v'), 'ready');
+  await compareVhdxElement(page2, '#v', expected4k);
+  for (const [sector, layer] of [[2, '0'], [0, '1'], [256, '0'], [255, '1'], [1500, '0'], [2047, '1'], [700, '']]) {
+    const shown = await elementSector(page2, '#v', sector);
+    assert.equal(shown.layer, layer, `sector ${sector}: ${shown.text}`);
+    assert.equal(shown.hexes.length, SS);
+    assert.deepEqual(Buffer.from(shown.hexes.map((x) => parseInt(x, 16))), cat4k.subarray(sector * SS, (sector + 1) * SS), `4096-byte sector ${sector}`);
+  }
+  assert.deepEqual(page2.errors, []);
+  await page2.close();
+});
+
 test('a 2040 GiB remote disk opens with its footer, footer copy, header and block table: nothing more travels', async () => {
   logs.A.length = 0;
   const page = await testPage('<vhd-viewer id="v" src="huge-written.vhd" view="bat"></vhd-viewer>');

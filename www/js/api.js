@@ -90,6 +90,8 @@ export class VhdDisk {
     /** @type {MissingParent | null} what the last file's parent is called when it was not given */ this.missingParent = null;
     /** The virtual disk's size in bytes. */
     this.size = 0;
+    /** Its logical sector size in bytes, as the core reads the opened file: 512 (every VHD), or a VHDX's 4096. */
+    this.sectorSize = 512;
     /** The span of the virtual disk planned at once (a block, or 2 MiB for a fixed disk). */
     this.chunkSize = 0;
     /** @type {DiskLayer[]} each file of the chain: name, size, type, block and bitmap sizes */
@@ -123,6 +125,7 @@ export class VhdDisk {
     this.names = v.names;
     this.missingParent = v.missing;
     this.size = v.size;
+    this.sectorSize = v.sectorSize;
     this.chunkSize = v.chunkSize;
     this.layers = v.layers;
     /** @type {Info[]} */

@@ -330,7 +330,7 @@ export class Viewer {
     const first = this.host.firstSector?.() ?? 0;
     await Promise.all([
       maps,
-      this.hexShow({ mode: 'virtual', at: Math.max(0, Math.min(first, Math.ceil(disk.size / 512) - 1)), layer: 0 }),
+      this.hexShow({ mode: 'virtual', at: Math.max(0, Math.min(first, Math.ceil(disk.size / disk.sectorSize) - 1)), layer: 0 }),
       // The page shows the files with everything else, before it says it is ready (so that nothing moves after).
       this.host.filesAtOnce ? this.showFiles() : null,
     ]);
@@ -432,16 +432,17 @@ export class Viewer {
 
   /**
    * Virtual bytes `[offset, offset + len)` a file view points at: their first sector in the hex
-   * view, and their sectors (the first block's worth) up close.
+   * view, and their sectors (the first block's worth) up close; in the disk's logical sectors.
    * @param {number} offset
    * @param {number} len
    */
   async showOnDisk(offset, len) {
     const d = this.disk;
     if (!d) return;
-    const span = Math.max(512, Math.min(len, d.chunkSize));
-    await this.closeupView.show(this.ctx(), { start: Math.floor(offset / 512) * 512, len: span }).catch((e) => this.readFailed('Sectors', e));
-    await this.hexShow({ mode: 'virtual', at: Math.floor(offset / 512) }, true);
+    const ss = d.sectorSize;
+    const span = Math.max(ss, Math.min(len, d.chunkSize));
+    await this.closeupView.show(this.ctx(), { start: Math.floor(offset / ss) * ss, len: span }).catch((e) => this.readFailed('Sectors', e));
+    await this.hexShow({ mode: 'virtual', at: Math.floor(offset / ss) }, true);
   }
 
   // ------------------------------------------------------------ what a differencing disk changed
@@ -675,6 +676,8 @@ export class Viewer {
   // ------------------------------------------------------------ hex view
 
   /**
+   * Shows virtual sector `at` (in the disk's logical sectors, `disk.sectorSize` bytes each) or
+   * bytes of a file from byte `at`.
    * @param {{ mode?: HexMode, at?: number, layer?: number, markLen?: number }} [where]
    * @param {boolean} [reveal]
    */
@@ -687,7 +690,11 @@ export class Viewer {
       $.hexLayer.value = String(layer);
       $.hexLayer.disabled = mode !== 'file';
     }
-    if ($.hexAtLabel) $.hexAtLabel.textContent = mode === 'virtual' ? 'Sector' : 'Byte offset';
+    const ss = this.disk.sectorSize;
+    if ($.hexAtLabel) $.hexAtLabel.textContent = mode === 'virtual' ? (ss === 512 ? 'Sector' : `Sector (${ss} bytes)`) : 'Byte offset';
+    const [prev, next] = mode === 'virtual' ? [`Previous sector (${ss} bytes back)`, `Next sector (${ss} bytes on)`] : ['512 bytes back', '512 bytes on'];
+    $.hexPrev.setAttribute('aria-label', prev);
+    $.hexNext.setAttribute('aria-label', next);
     $.hexAt.value = mode === 'virtual' ? String(at) : hex(at);
     if (reveal) this.host.reveal('hex');
     const c = this.ctx();
@@ -708,23 +715,23 @@ export class Viewer {
     const mode = this.hexState.mode;
     const layer = $.hexLayer ? Number($.hexLayer.value) : 0;
     const at = parseNumber($.hexAt.value);
-    const limit = mode === 'virtual' ? Math.ceil(d.size / 512) : d.layers[layer].byteLength;
+    const limit = mode === 'virtual' ? Math.ceil(d.size / d.sectorSize) : d.layers[layer].byteLength;
     if (!Number.isFinite(at) || at < 0 || at >= limit) {
-      fill($.hexSource, h('span', { class: 'bad' }, mode === 'virtual' ? `Give a sector number from 0 to ${limit - 1}.` : `Give a byte offset from 0 to ${limit - 1} (decimal or 0x…).`));
+      fill($.hexSource, h('span', { class: 'bad' }, mode === 'virtual' ? `Give a sector number from 0 to ${limit - 1}${d.sectorSize === 512 ? '' : ` (sectors of ${d.sectorSize} bytes)`}.` : `Give a byte offset from 0 to ${limit - 1} (decimal or 0x…).`));
       return;
     }
     this.hexShow({ mode, layer, at });
   }
 
   /**
-   * One sector on (or back).
+   * One sector on (or back): a logical sector of the disk (512 or 4096 bytes), or 512 bytes of a file.
    * @param {number} d
    */
   step(d) {
     const disk = this.disk;
     if (!disk) return;
     if (this.hexState.mode === 'virtual') {
-      const n = Math.ceil(disk.size / 512);
+      const n = Math.ceil(disk.size / disk.sectorSize);
       this.hexShow({ at: Math.max(0, Math.min(n - 1, this.hexState.at + d)) });
     } else {
       const len = disk.layers[this.hexState.layer].byteLength;

@@ -6,7 +6,7 @@
 // parent, grandparent… separated by spaces, in any order: files are matched by the ids inside
 // them), `view` (the tab shown: summary, files, changes, footer, chain, bat, bitmap, hex, findings, save), `views` (the
 // tabs offered, separated by spaces; all by default), `sector` (the virtual sector the hex tab
-// shows first). Without `src` it asks for files to be dropped on it or picked; files can be
+// shows first, in the disk's logical sectors: 512 bytes, or 4096 for a VHDX that has them). Without `src` it asks for files to be dropped on it or picked; files can be
 // dropped on it at any time. Each element is independent: its own files, work and cancellation.
 // Styles live in its shadow root; theme it with --vhd-* custom properties (see element-css.js).
 // Reflects its state in `data-state` (idle, loading, ready, error) and fires `vhd-load` and
@@ -158,7 +158,7 @@ export class VhdViewerElement extends HTMLElement {
       this.renderTabs();
     } else if (name === 'sector' && this.disk && !this.loading) {
       // While files load, the controller reads the attribute when it shows the first sector.
-      this.viewer.hexShow({ mode: 'virtual', at: Math.min(this.sector(), Math.ceil(this.disk.size / 512) - 1) });
+      this.viewer.hexShow({ mode: 'virtual', at: Math.min(this.sector(), Math.ceil(this.disk.size / this.disk.sectorSize) - 1) });
     }
   }
 

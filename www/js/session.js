@@ -120,7 +120,7 @@ export class Session {
     });
     // Each file's own view (the chain from it down), for the structures of any layer at once.
     const layerInfos = made.names.map((_, i) => (i === 0 ? made.info : layerInfo(this.live, k, i, made.names)));
-    return { info: made.info, names: made.names, missing: made.missing, size: d.size(), chunkSize: d.chunkSize(), layers, layerInfos };
+    return { info: made.info, names: made.names, missing: made.missing, size: d.size(), sectorSize: d.sectorSize(), chunkSize: d.chunkSize(), layers, layerInfos };
   }
 
   /**

@@ -335,6 +335,8 @@ export interface ChainView {
   names: string[];
   missing: MissingParent | null;
   size: number;
+  /** The virtual disk's logical sector size (the opened file's: 512, or 4096 for some VHDX). */
+  sectorSize: number;
   chunkSize: number;
   layers: DiskLayer[];
   /** Each layer's own info (the chain from that file down); the first is `info`. */

@@ -36,7 +36,7 @@ export class CloseupView {
   }
 
   /**
-   * Shows virtual `[start, start + len)`; with `layer` and `block`, also that block's bitmap in
+   * Shows virtual `[start, start + len)` (`start` a multiple of the disk's sector size); with `layer` and `block`, also that block's bitmap in
    * that layer. `ctx`: { disk, names, signal }.
    * @param {ViewContext} ctx
    * @param {{ layer?: number | null, block?: number | null, start: number, len: number }} what
@@ -44,20 +44,24 @@ export class CloseupView {
   async show(ctx, { layer = null, block = null, start, len }) {
     const { disk, names, signal } = ctx;
     len = Math.min(len, disk.size - start);
-    const sectors = Math.ceil(len / 512);
+    // Sectors are the disk's logical sectors (512 bytes, or a VHDX's 4096), as in the hex view;
+    // the core answers where each 512 bytes come from, the first of each sector stands for it.
+    const ss = disk.sectorSize;
+    const per = ss / 512;
+    const sectors = Math.ceil(len / ss);
     /** @type {HTMLElement[]} */
     const parts = [];
     const { range, bitmap, sources: src, dataOffset } = await disk.sectors({ layer, block, start, len }, { signal });
     if (signal?.aborted) return;
-    const first = Math.floor(start / 512);
+    const first = Math.floor(start / ss);
     const title = layer !== null && block !== null ? `Block ${block} of ${names[layer]}` : `Virtual bytes ${hex(start)}–${hex(start + len - 1)}`;
-    parts.push(h('h3', {}, `${title}: virtual sectors ${first}–${first + sectors - 1} (${humanSize(len)})`));
+    parts.push(h('h3', {}, `${title}: virtual sectors ${first}–${first + sectors - 1}${ss === 512 ? '' : ` of ${ss} bytes`} (${humanSize(len)})`));
 
     if (layer !== null && block !== null) {
       const l = disk.layers[layer];
       // One bit per sector of the file's own size (a VHDX may have 4096-byte sectors).
-      const unit = Math.max(1, l.bitmapSectorSize / 512);
-      const bitsN = Math.ceil(sectors / unit);
+      const bss = l.bitmapSectorSize;
+      const bitsN = Math.ceil(len / bss);
       const lsb = l.bitmapLsbFirst;
       if (!range && dataOffset !== null) {
         parts.push(h('p', { class: 'verdict' }, `Block ${block} is stored whole in ${names[layer]} at file offset ${hex(dataOffset)}: every sector of it is in that file (it has no sector bitmap to read).`));
@@ -68,7 +72,7 @@ export class CloseupView {
         const data = dataOffset ?? range.offset + range.len;
         let set = 0;
         for (let s = 0; s < bitsN; s++) if (bitSet(bits, s, lsb)) set++;
-        const what = unit > 1 ? `${l.bitmapSectorSize}-byte sectors` : 'sectors';
+        const what = bss !== ss ? `${bss}-byte sectors` : 'sectors';
         parts.push(h('p', {}, `Sector bitmap at file offset ${hex(range.offset)} (${range.len} bytes): `, h('strong', {}, `${set} of ${bitsN}`), ` ${what} are stored in ${names[layer]}${set < bitsN ? '; the others read as ' + (disk.layerCount > layer + 1 || ctx.parentMissing ? 'the parent’s' : 'zeros') : ''}. One square per sector; ${lsb ? 'least' : 'most'} significant bit of the first byte first.`));
         parts.push(h('div', { class: 'legend' }, legend([[layerColor(layer, this.el), 'bit set: stored in this file'], [cssColor('--unalloc', this.el), 'bit clear']])));
         const canvas = h('canvas', { 'aria-label': `Sector bitmap of block ${block}` });
@@ -79,9 +83,9 @@ export class CloseupView {
           state: (s) => (bitSet(bits, s, lsb) ? 2 : 1),
           colors: () => new Uint32Array([rgba(cssColor('--bg', this.el)), rgba(cssColor('--unalloc', this.el)), rgba(layerColor(layer, this.el))]),
           onHover: (a) => {
-            if (a >= 0) hover.textContent = `Sector ${a} of the block (virtual sector ${first + a * unit}): bit ${bitSet(bits, a, lsb) ? 'set: stored at file offset ' + hex(data + a * l.bitmapSectorSize) : 'clear: not in this file'}. Click for its bytes.`;
+            if (a >= 0) hover.textContent = `Sector ${a} of the block (virtual sector ${Math.floor((start + a * bss) / ss)}): bit ${bitSet(bits, a, lsb) ? 'set: stored at file offset ' + hex(data + a * bss) : 'clear: not in this file'}. Click for its bytes.`;
           },
-          onPick: (a) => this.onSector(first + a * unit),
+          onPick: (a) => this.onSector(Math.floor((start + a * bss) / ss)),
         }];
       }
     }
@@ -89,7 +93,9 @@ export class CloseupView {
     const L = disk.layerCount;
     /** @type {Map<number, number>} */
     const counts = new Map();
-    for (const v of src) counts.set(v, (counts.get(v) || 0) + 1);
+    /** @param {number} s sector s of the range: where its first 512 bytes come from */
+    const at = (s) => src[s * per];
+    for (let s = 0; s < sectors; s++) counts.set(at(s), (counts.get(at(s)) || 0) + 1);
     /** @param {number} v */
     const name = (v) => (v === SECTOR_ZERO ? 'zeros' : v === SECTOR_MISSING ? 'missing parent' : names[v] ?? `layer ${v}`);
     parts.push(h('h4', {}, 'Where each sector is read from'));
@@ -119,10 +125,10 @@ export class CloseupView {
     }
     const m2 = new CellMap(canvas2, {
       maxHeight: 260,
-      state: (s) => stateOf(src[s]),
+      state: (s) => stateOf(at(s)),
       colors: () => new Uint32Array(colors),
       onHover: (a) => {
-        if (a >= 0) hover2.textContent = `Virtual sector ${first + a}: ${name(src[a])}. Click for its bytes.`;
+        if (a >= 0) hover2.textContent = `Virtual sector ${first + a}: ${name(at(a))}. Click for its bytes.`;
       },
       onPick: (a) => this.onSector(first + a),
     });

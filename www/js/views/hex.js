@@ -49,7 +49,8 @@ function missingWords(ctx, e) {
 }
 
 /**
- * Reads and shows virtual sector `sector`. Returns the extents.
+ * Reads and shows virtual sector `sector`, in the disk's logical sectors (`disk.sectorSize`: 512,
+ * or a VHDX's 4096). Returns the extents.
  * @param {ViewContext} ctx
  * @param {number} sector
  * @param {HTMLElement} sourceEl
@@ -57,15 +58,20 @@ function missingWords(ctx, e) {
  */
 export async function showVirtualSector(ctx, sector, sourceEl, dumpEl) {
   const { disk, names, signal } = ctx;
-  const offset = sector * 512;
-  const { bytes, extents } = await disk.readWithExtents(offset, 512, { signal });
+  const size = disk.sectorSize;
+  const offset = sector * size;
+  const { bytes, extents } = await disk.readWithExtents(offset, size, { signal });
   const words = extents.map((e) => {
     const span = extents.length > 1 ? `bytes ${e.offset - offset}–${e.offset - offset + e.len - 1}: ` : '';
     if (e.kind === 'zero') return `${span}zeros (never written${disk.layerCount > 1 ? ' in any file of the chain' : ''})`;
     if (e.kind === 'missing') return `${span}${missingWords(ctx, e)}`;
     return `${span}read from ${names[e.layer]}${disk.layerCount > 1 ? ` (layer ${e.layer})` : ''} at file offset ${hex(e.fileOffset)}${e.short ? `, but the file ends ${e.short} bytes early` : ''}`;
   });
-  fill(sourceEl, h('strong', {}, `Virtual sector ${sector}`), ` (bytes ${hex(offset)}–${hex(offset + 511)}): `, words.join('; '), '.');
+  // A sector other than 512 bytes says its size (a VHDX's 4096-byte logical sectors).
+  const unit = size === 512 ? '' : `${size}-byte sector, `;
+  fill(sourceEl, h('strong', {}, `Virtual sector ${sector}`), ` (${unit}bytes ${hex(offset)}–${hex(offset + size - 1)}): `, words.join('; '), '.');
+  sourceEl.dataset.sectorSize = String(size);
+  sourceEl.dataset.offset = String(offset);
   sourceEl.dataset.layer = String(extents.find((e) => e.kind === 'data')?.layer ?? '');
   sourceEl.dataset.kind = extents.map((e) => e.kind).join(',');
   const missing = extents.filter((e) => e.kind === 'missing').map((e) => /** @type {[number, number]} */ ([e.offset, e.offset + e.len]));
