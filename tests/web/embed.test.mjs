@@ -433,6 +433,16 @@ test('the element\'s Changes tab compares a remote child with its parent (a Work
   await page.close();
 });
 
+test('view="volumes" (the partitions) opens the Files tab, whose strip they are', async () => {
+  const page = await testPage('<vhd-viewer id="v" src="fs-child.vhd" parent="fs-base.vhd" view="volumes" views="summary volumes hex"></vhd-viewer>', 'volumes.html');
+  assert.equal(await settledEl(page, '#v'), 'ready');
+  const tabs = await page.$eval('#v', (el) => [...el.shadowRoot.querySelectorAll('[role="tab"]')].map((b) => [b.dataset.view, b.getAttribute('aria-selected')]));
+  assert.deepEqual(tabs, [['summary', 'false'], ['files', 'true'], ['hex', 'false']]);
+  await page.waitForFunction(() => !!document.querySelector('#v').shadowRoot.querySelector('section[data-view="files"]:not([hidden]) .files-body [data-action="partition"]'), null, { timeout: 60_000 });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('the element\'s Save tab compacts a remote child (the core\'s writer, synchronous Range requests): the file equals vhd-viewer compact', async () => {
   const { base, child } = fsVhds();
   const page = await testPage('<vhd-viewer id="v" src="fs-child.vhd" parent="fs-base.vhd" view="save"></vhd-viewer>', 'save.html');

@@ -4,7 +4,7 @@
 //
 // Attributes: `src` (the disk's URL, read with HTTP Range requests), `parent` (the URLs of its
 // parent, grandparent… separated by spaces, in any order: files are matched by the ids inside
-// them), `view` (the tab shown: summary, files, changes, footer, chain, bat, bitmap, hex, findings, save), `views` (the
+// them), `view` (the tab shown: summary, files (or volumes), changes, footer, chain, bat, bitmap, hex, findings, save), `views` (the
 // tabs offered, separated by spaces; all by default), `sector` (the virtual sector the hex tab
 // shows first, in the disk's logical sectors: 512 bytes, or 4096 for a VHDX that has them). Without `src` it asks for files to be dropped on it or picked; files can be
 // dropped on it at any time. Each element is independent: its own files, work and cancellation.
@@ -47,6 +47,10 @@ export const VIEWS = [
   ['save', 'Save'],
 ];
 const VIEW_NAMES = VIEWS.map(([v]) => v);
+/** Other names a view answers to: `volumes`, the partitions, is the Files tab's strip. */
+const ALIASES = /** @type {Record<string, string>} */ ({ volumes: 'files' });
+/** @param {string} v */
+const viewName = (v) => ALIASES[v] ?? v;
 
 /** @type {CSSStyleSheet | null} */
 let elementSheet = null;
@@ -153,7 +157,7 @@ export class VhdViewerElement extends HTMLElement {
       this.given = null;
       this.reload();
     } else if (name === 'view') {
-      if (value !== null && VIEW_NAMES.includes(value)) this.select(value);
+      if (value !== null && VIEW_NAMES.includes(viewName(value))) this.select(viewName(value));
     } else if (name === 'views') {
       this.renderTabs();
     } else if (name === 'sector' && this.disk && !this.loading) {
@@ -360,7 +364,7 @@ export class VhdViewerElement extends HTMLElement {
   }
 
   offered() {
-    const list = (this.getAttribute('views') ?? '').split(/[\s,]+/).filter((v) => VIEW_NAMES.includes(v));
+    const list = [...new Set((this.getAttribute('views') ?? '').split(/[\s,]+/).map(viewName).filter((v) => VIEW_NAMES.includes(v)))];
     return list.length ? list : VIEW_NAMES;
   }
 
@@ -369,7 +373,8 @@ export class VhdViewerElement extends HTMLElement {
     fill(this.$.tabs, VIEWS.filter(([v]) => offered.includes(v)).map(([v, label]) =>
       h('button', { type: 'button', role: 'tab', 'data-view': v, 'aria-controls': `${this.uid}-${v}`, 'aria-selected': 'false', onclick: () => this.select(v), onkeydown: (/** @type {KeyboardEvent} */ e) => this.tabKey(e, v) }, label)));
     this.$.tabs.hidden = offered.length < 2 || !this.disk;
-    const want = this.current ?? this.getAttribute('view');
+    const attr = this.getAttribute('view');
+    const want = this.current ?? (attr === null ? null : viewName(attr));
     this.select(want !== null && offered.includes(want) ? want : offered[0]);
   }
 
