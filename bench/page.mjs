@@ -63,6 +63,80 @@ export async function benchPage({ www, engines, inputs, runs, capS, log = () => 
   return { results, versions };
 }
 
+/**
+ * The page's listing of a volume of many files (issue 11), in each engine: the VHD given to the
+ * page, then through the page's API (the files view's calls, in the core's Worker): the root's
+ * first listing (opening the file system included), and every folder listed, walking the tree as
+ * `ls -r` does. `inputs`: [{ key, label, vhd }]. Median of `runs` fresh pages.
+ */
+export async function benchPageListing({ www, engines, inputs, runs, log = () => {}, load = () => '' }) {
+  const { server, url } = await serve({ root: www, port: 0 });
+  const results = [];
+  try {
+    for (const engine of engines) {
+      let browser;
+      try {
+        browser = await launch(engine);
+      } catch (e) {
+        results.push({ engine, failed: String(e.message) });
+        continue;
+      }
+      try {
+        for (const input of inputs) {
+          log(`page: ${engine}: listing ${input.label} (load ${load()})`);
+          execFileSync('cat', [input.vhd], { stdio: ['ignore', 'ignore', 'inherit'] });
+          const walks = [];
+          for (let k = 0; k < Math.max(1, runs); k++) {
+            const page = await newPage(browser, url);
+            await page.setFiles('#file-input', [input.vhd]);
+            await page.waitFor(() => ['ready', 'error'].includes(document.body.dataset.state), null, { timeout: 60_000 });
+            walks.push(
+              await page.evaluate(async () => {
+                const d = window.vhdViewer.state.disk;
+                const part = (await d.partitions()).partitions.find((p) => p.filesystem)?.index;
+                const t0 = performance.now();
+                const root = await d.list(part, '/');
+                const rootMs = performance.now() - t0;
+                let entries = 0;
+                let folders = 0;
+                const todo = ['/'];
+                let first = root;
+                while (todo.length) {
+                  const path = /** @type {string} */ (todo.pop());
+                  const list = first ?? (await d.list(part, path));
+                  first = null;
+                  folders++;
+                  for (const e of list) {
+                    entries++;
+                    if (e.type === 'dir') todo.push(e.path);
+                  }
+                }
+                return { rootMs, allMs: performance.now() - t0, entries, folders, reads: window.vhdViewer.readStats };
+              }),
+            );
+            await page.close();
+          }
+          results.push({
+            engine,
+            input: input.key,
+            label: input.label,
+            rootMs: median(walks.map((w) => w.rootMs)),
+            allMs: median(walks.map((w) => w.allMs)),
+            entries: walks[0].entries,
+            folders: walks[0].folders,
+            bytesRead: walks[0].reads.bytes,
+          });
+        }
+      } finally {
+        await browser.close();
+      }
+    }
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
+  return results;
+}
+
 async function newPage(browser, url) {
   const page = await browser.newPage();
   await page.goto(url);

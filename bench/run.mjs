@@ -24,7 +24,7 @@ import { openSync, closeSync, readFileSync, writeFileSync, mkdirSync, existsSync
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tmpdir, cpus, totalmem } from 'node:os';
-import { benchPage } from './page.mjs';
+import { benchPage, benchPageListing } from './page.mjs';
 import { ENGINES as ALL_ENGINES } from '../tests/web/engines.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -315,6 +315,7 @@ async function native() {
 
 const pageResults = [];
 let engineVersions = {};
+const listingResults = [];
 
 /** The page part (bench/page.mjs) in each engine of --engines (all three by default). */
 async function page() {
@@ -323,6 +324,28 @@ async function page() {
   const { results, versions } = await benchPage({ www, engines: ENGINES, inputs: INPUTS.filter((i) => i.format === 'vhd'), runs: RUNS, capS: PAGE_CAP, log, load });
   pageResults.push(...results);
   engineVersions = versions;
+}
+
+/** The page's listing of the volumes of 100,000 files, in each engine. */
+async function pageListing() {
+  const www = argv.includes('--www') ? resolve(argv[argv.indexOf('--www') + 1]) : join(ROOT, 'www');
+  listingResults.push(...(await benchPageListing({ www, engines: ENGINES, inputs: FILE_INPUTS, runs: Math.min(RUNS, 3), log, load })));
+}
+
+function listingTable() {
+  const lines = [
+    '| listing in the page | engine | the root, first (file system opened) | every folder (like ls -r) | entries | read from the file | vhd-viewer ls -r natively |',
+    '|---|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of listingResults) {
+    if (r.failed) {
+      lines.push(`| ${r.label ?? ''} | ${ENGINE_NAMES[r.engine] ?? r.engine} | failed: ${r.failed.replace(/\|/g, '/')} | | | | |`);
+      continue;
+    }
+    const native = rows.find((o) => o.op === 'ls -r' && o.input === r.input && o.tool === 'vhd-viewer ls -r');
+    lines.push(`| ${r.label} | ${ENGINE_NAMES[r.engine] ?? r.engine} | ${fmtMs(r.rootMs)} | ${fmtMs(r.allMs)} (${r.folders} folders) | ${r.entries} | ${fmtBytes(r.bytesRead)} | ${native && !native.failed ? fmtMs(native.ms) : '–'} |`);
+  }
+  return lines.join('\n');
 }
 
 // ------------------------------------------------------------------------------------ report
@@ -534,6 +557,13 @@ if (PAGE && INPUTS.length) {
     log(`the page half failed: ${e.stack || e}`);
   }
 }
+if (PAGE && FILE_INPUTS.length) {
+  try {
+    await pageListing();
+  } catch (e) {
+    log(`the page's listing failed: ${e.stack || e}`);
+  }
+}
 const loadEnd = load();
 const m = machine();
 const header = [
@@ -549,6 +579,8 @@ const table = [
   PAGE && pageResults.length ? pageTable() : '',
   '',
   PAGE ? enginesTable() : '',
+  '',
+  listingResults.length ? listingTable() : '',
   '',
   'Targets:',
   targets(),

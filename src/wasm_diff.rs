@@ -125,11 +125,7 @@ pub(crate) fn js_files(disk: &crate::Disk, read: &js_sys::Function, bytes: &Rc<C
 
 /// Each layer `i` of `disk` read through `read` as layer `first + i`.
 fn js_files_from(disk: &crate::Disk, read: &js_sys::Function, bytes: &Rc<Cell<u64>>, first: u32) -> Vec<JsFile> {
-    disk.layers
-        .iter()
-        .enumerate()
-        .map(|(i, l)| JsFile { read: read.clone(), layer: first + i as u32, len: l.file_len, bytes: bytes.clone() })
-        .collect()
+    disk.layers.iter().enumerate().map(|(i, l)| JsFile::new(read, first + i as u32, l.file_len, bytes)).collect()
 }
 
 /// The diff's progress told to `progress(done, total)`; it stops the diff by returning `false`

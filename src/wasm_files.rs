@@ -28,20 +28,33 @@ const OPEN_PARTITIONS: usize = 3;
 /// The most bytes one `read()` returns.
 const MAX_WINDOW: u64 = 64 << 20;
 
-/// One layer's file, read through the page's function.
+/// Bytes read at once when a small read misses: the page's synchronous reads cost about the same
+/// whether they ask for 8 KiB or 64 KiB (a `FileReaderSync` call, or a Range request), and the
+/// file-system readers ask for many small neighbouring pieces (MFT records, index blocks, inode
+/// tables).
+const CHUNK: u64 = 64 << 10;
+/// Chunks kept per file (4 MiB).
+const CHUNKS: usize = 64;
+
+/// One layer's file, read through the page's function, its recent chunks kept.
 pub(crate) struct JsFile {
     pub(crate) read: js_sys::Function,
     pub(crate) layer: u32,
     pub(crate) len: u64,
+    /// Bytes fetched through `read` so far (all files of a chain share it).
     pub(crate) bytes: Rc<Cell<u64>>,
+    /// Recently read chunks, by their start, the most recent last.
+    chunks: RefCell<Vec<(u64, Vec<u8>)>>,
 }
 
-impl ReadAt for JsFile {
-    fn len(&self) -> u64 {
-        self.len
+impl JsFile {
+    /// Layer `layer`'s file of `len` bytes, read through `read(layer, offset, len)`.
+    pub(crate) fn new(read: &js_sys::Function, layer: u32, len: u64, bytes: &Rc<Cell<u64>>) -> Self {
+        JsFile { read: read.clone(), layer, len, bytes: bytes.clone(), chunks: RefCell::new(Vec::new()) }
     }
 
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+    /// Bytes `[offset, offset + buf.len())` straight from the page's function.
+    fn fetch(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
         let want = buf.len();
         let got = self
             .read
@@ -59,6 +72,53 @@ impl ReadAt for JsFile {
         }
         arr.copy_to(buf);
         self.bytes.set(self.bytes.get() + want as u64);
+        Ok(())
+    }
+
+    /// Copies what chunk `start` holds of `[offset, offset + buf.len())` into `buf`, reading the
+    /// chunk when it is not kept.
+    fn copy_chunk(&self, start: u64, offset: u64, buf: &mut [u8]) -> Result<()> {
+        let mut chunks = self.chunks.borrow_mut();
+        let i = match chunks.iter().position(|(s, _)| *s == start) {
+            Some(i) => i,
+            None => {
+                let mut data = vec![0u8; CHUNK.min(self.len - start) as usize];
+                self.fetch(start, &mut data)?;
+                if chunks.len() >= CHUNKS {
+                    chunks.remove(0);
+                }
+                chunks.push((start, data));
+                chunks.len() - 1
+            }
+        };
+        let entry = chunks.remove(i);
+        let from = (offset - start) as usize;
+        buf.copy_from_slice(&entry.1[from..from + buf.len()]);
+        chunks.push(entry);
+        Ok(())
+    }
+}
+
+impl ReadAt for JsFile {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        let end = offset.saturating_add(buf.len() as u64);
+        // Large reads (a copy's windows) and reads past the end go straight to the page.
+        if buf.len() as u64 > CHUNK || end > self.len {
+            return self.fetch(offset, buf);
+        }
+        let mut at = offset;
+        let mut done = 0;
+        while at < end {
+            let start = at / CHUNK * CHUNK;
+            let n = ((start + CHUNK).min(end) - at) as usize;
+            self.copy_chunk(start, at, &mut buf[done..done + n])?;
+            at += n as u64;
+            done += n;
+        }
         Ok(())
     }
 }
@@ -264,12 +324,7 @@ impl WasmVolumes {
     pub fn new(disk: &WasmDisk, read: js_sys::Function) -> WasmVolumes {
         let disk = disk.disk().clone();
         let bytes = Rc::new(Cell::new(0));
-        let files = disk
-            .layers
-            .iter()
-            .enumerate()
-            .map(|(i, l)| JsFile { read: read.clone(), layer: i as u32, len: l.file_len, bytes: bytes.clone() })
-            .collect();
+        let files = disk.layers.iter().enumerate().map(|(i, l)| JsFile::new(&read, i as u32, l.file_len, &bytes)).collect();
         let chain = ChainRef(Rc::new(Chain { disk, files, parts: RefCell::new(None) }));
         WasmVolumes { chain, bytes, table: None, open: Vec::new(), last: None }
     }
