@@ -5,7 +5,7 @@
 // every engine the same writeRaw path: Firefox and WebKit, which lack showSaveFilePicker, are
 // handed the same stand-in) and the page reading the files themselves.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { serve } from '../scripts/serve.mjs';
 import { launch } from '../tests/web/engines.mjs';
@@ -15,6 +15,34 @@ const heapFn = async () => {
   const m = await import(new URL('pkg/vhd_viewer.js', location.href).href);
   return (await m.default()).memory.buffer.byteLength;
 };
+
+
+/** The Worker that times bare reads where the page's scan runs (written into the page's folder
+ * while the bench runs: the page's Content-Security-Policy allows Workers of its own origin only). */
+const PROBE_WORKER = `onmessage = async ({ data: { all, capMs, sync } }) => {
+  const t0 = performance.now();
+  let reads = 0;
+  if (sync) {
+    const r = new FileReaderSync();
+    for (const [b, at] of all) {
+      if (performance.now() - t0 > capMs) break;
+      r.readAsArrayBuffer(b.slice(at, at + 512));
+      reads++;
+    }
+  } else {
+    let next = 0;
+    const one = async () => {
+      while (next < all.length && performance.now() - t0 < capMs) {
+        const [b, at] = all[next++];
+        await b.slice(at, at + 512).arrayBuffer();
+        reads++;
+      }
+    };
+    await Promise.all(Array.from({ length: 32 }, one));
+  }
+  postMessage({ ms: performance.now() - t0, reads });
+};
+`;
 
 function median(a) {
   const s = [...a].sort((x, y) => x - y);
@@ -30,6 +58,8 @@ export async function benchPage({ www, engines, inputs, runs, capS, log = () => 
   const { server, url } = await serve({ root: www, port: 0 });
   const results = [];
   const versions = {};
+  const probe = join(www, 'bench-probe-worker.js');
+  writeFileSync(probe, PROBE_WORKER);
   try {
     for (const engine of engines) {
       let browser;
@@ -58,6 +88,7 @@ export async function benchPage({ www, engines, inputs, runs, capS, log = () => 
       }
     }
   } finally {
+    rmSync(probe, { force: true });
     await new Promise((r) => server.close(r));
   }
   return { results, versions };
@@ -309,6 +340,37 @@ async function pageInput(browser, url, input, runs, capS) {
       };
       await Promise.all(Array.from({ length: 32 }, worker));
       return { ms: performance.now() - t0, reads };
+    }, capS * 1000);
+    // The same reads in a Worker, where the page's scan runs: async slices 32 in flight, and
+    // FileReaderSync one after another (each engine's cost of a read there).
+    res.scanBareWorker = await page.evaluate(async (capMs) => {
+      const d = window.vhdViewer.state.disk;
+      const files = window.vhdViewer.state.files;
+      const byName = new Map(files.map((f) => [f.name, f.blob]));
+      const all = [];
+      for (let l = 0; l < d.layerCount; l++) {
+        if (!d.layers[l].blockSize) continue;
+        const blob = byName.get(d.names[l]);
+        for (const e of (await d.bat(l)).bat) if (e !== 0xffffffff) all.push([blob, e * 512]);
+      }
+
+      // Served beside the page (its Content-Security-Policy allows Workers of its own origin only).
+      const url = new URL('bench-probe-worker.js', location.href).href;
+      const run = (sync) =>
+        new Promise((resolve, reject) => {
+          const w = new Worker(url);
+          w.onmessage = (e) => {
+            w.terminate();
+            resolve(e.data);
+          };
+          w.onerror = (e) => reject(new Error(e.message));
+          w.postMessage({ all, capMs: capMs / 2, sync });
+        });
+      try {
+        return { async: await run(false), sync: await run(true) };
+      } catch (e) {
+        return { error: String(e.message) };
+      }
     }, capS * 1000);
   } else res.scan = { ms: 0, finished: true, note: 'no bitmaps needed' };
   res.heapAfterScan = await page.evaluate(heapFn);
