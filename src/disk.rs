@@ -457,8 +457,28 @@ impl Disk {
     /// bitmaps are needed first. Needs at most two bitmaps per layer when `len` is at most
     /// [`Disk::chunk_size`]; the cache must be able to hold them (see [`BitmapCache::for_disk`]).
     pub fn plan(&self, offset: u64, len: u64, cache: &BitmapCache) -> Plan {
-        let end = offset.saturating_add(len).min(self.size());
         let mut extents = Vec::new();
+        let needs = self.plan_into(offset, len, cache, &mut extents);
+        if !needs.is_empty() {
+            return Plan::Need(needs);
+        }
+        extents.sort_by_key(|e| e.offset);
+        let mut merged: Vec<Extent> = Vec::with_capacity(extents.len());
+        for e in extents {
+            match merged.last_mut() {
+                Some(last) if last.continues_with(&e) => last.len += e.len,
+                _ => merged.push(e),
+            }
+        }
+        Plan::Extents(merged)
+    }
+
+    /// What [`Disk::plan`] works out, put into `sink` (in no order, not merged); returns the
+    /// bitmaps needed first (then what `sink` got is incomplete). A sink that wants no runs
+    /// ([`Sink::RUNS`] false: which sources supply the range, not where) is told of a base
+    /// layer's block at most once per kind, however many runs its bitmap has.
+    pub fn plan_into<S: Sink>(&self, offset: u64, len: u64, cache: &BitmapCache, extents: &mut S) -> Vec<BitmapRequest> {
+        let end = offset.saturating_add(len).min(self.size());
         let mut needs = Vec::new();
         // Work list of (layer, offset, end, speculative): speculative work only gathers needs.
         let mut work = vec![(0usize, offset, end, false)];
@@ -466,24 +486,24 @@ impl Disk {
             if start >= stop {
                 continue;
             }
-            let emit = |e: Extent, extents: &mut Vec<Extent>| {
+            let emit = |e: Extent, extents: &mut S| {
                 if !spec {
                     extents.push(e)
                 }
             };
             let Some(layer) = self.layers.get(li) else {
-                emit(Extent { offset: start, len: stop - start, source: Source::Missing { layer: li - 1 } }, &mut extents);
+                emit(Extent { offset: start, len: stop - start, source: Source::Missing { layer: li - 1 } }, extents);
                 continue;
             };
             // Past this layer's own size (a parent smaller than its child): zeros.
             let own_end = stop.min(layer.size());
             if own_end < stop {
-                emit(Extent { offset: own_end.max(start), len: stop - own_end.max(start), source: Source::Zero }, &mut extents);
+                emit(Extent { offset: own_end.max(start), len: stop - own_end.max(start), source: Source::Zero }, extents);
             }
             if start >= own_end {
                 continue;
             }
-            let below = |s: u64, e: u64, work: &mut Vec<_>, extents: &mut Vec<Extent>, spec_now: bool| match layer.disk_type() {
+            let below = |s: u64, e: u64, work: &mut Vec<_>, extents: &mut S, spec_now: bool| match layer.disk_type() {
                 DiskType::Differencing => work.push((li + 1, s, e, spec_now)),
                 _ => {
                     if !spec_now {
@@ -492,22 +512,19 @@ impl Disk {
                 }
             };
             if let Some(v) = &layer.vhdx {
-                plan_vhdx(v, li, layer, (start, own_end), spec, cache, &mut work, &mut extents, &mut needs);
+                plan_vhdx(v, li, layer, (start, own_end), spec, cache, &mut work, extents, &mut needs);
                 continue;
             }
             let Some(geo) = layer.block_geometry() else {
                 // Fixed: the data is the file, up to where the footer starts.
                 let data_end = own_end.min(layer.data_end);
                 if data_end > start {
-                    emit(
-                        Extent { offset: start, len: data_end - start, source: Source::Data { layer: li, file_offset: start } },
-                        &mut extents,
-                    );
+                    emit(Extent { offset: start, len: data_end - start, source: Source::Data { layer: li, file_offset: start } }, extents);
                 }
                 if own_end > data_end.max(start) {
                     emit(
                         Extent { offset: data_end.max(start), len: own_end - data_end.max(start), source: Source::Missing { layer: li } },
-                        &mut extents,
+                        extents,
                     );
                 }
                 continue;
@@ -524,14 +541,14 @@ impl Disk {
                     let upto = usize::try_from(own_end.div_ceil(geo.block_size)).unwrap_or(usize::MAX).min(layer.bat.len());
                     let next = layer.bat.get(first..upto).and_then(|rest| rest.iter().position(|e| *e != UNALLOCATED)).map(|i| first + i);
                     let stop = next.map_or(own_end, |b| (b as u64).saturating_mul(geo.block_size).min(own_end));
-                    below(pos, stop, &mut work, &mut extents, spec);
+                    below(pos, stop, &mut work, extents, spec);
                     pos = stop;
                     continue;
                 };
                 if block_off.saturating_add(geo.bitmap_size) > layer.data_end {
                     // The bitmap lies past the end of the file (cut short): nothing of the block
                     // can be known, reported when the layer was opened (block-past-eof).
-                    emit(Extent { offset: pos, len: block_stop - pos, source: Source::Missing { layer: li } }, &mut extents);
+                    emit(Extent { offset: pos, len: block_stop - pos, source: Source::Missing { layer: li } }, extents);
                     pos = block_stop;
                     continue;
                 }
@@ -544,6 +561,21 @@ impl Disk {
                     pos = block_stop;
                     continue;
                 };
+                // Which sources, not where: a base layer's block is data where a bit is set and
+                // zeros where one is clear, however many runs its bitmap has.
+                let (first, last) = ((pos - block_start) / 512, (block_stop - block_start).div_ceil(512));
+                if !S::RUNS && layer.disk_type() != DiskType::Differencing && block_off + geo.bitmap_size + last * 512 <= layer.data_end {
+                    let (set, clear) = bits_in(bitmap, first, last);
+                    if set {
+                        let file_offset = block_off + geo.bitmap_size + (pos - block_start);
+                        emit(Extent { offset: pos, len: block_stop - pos, source: Source::Data { layer: li, file_offset } }, extents);
+                    }
+                    if clear {
+                        below(pos, block_stop, &mut work, extents, spec);
+                    }
+                    pos = block_stop;
+                    continue;
+                }
                 // Runs of equal bits.
                 while pos < block_stop {
                     let sector = (pos - block_start) / 512;
@@ -555,36 +587,60 @@ impl Disk {
                         let file_offset = block_off + geo.bitmap_size + (pos - block_start);
                         let held = (run_end - pos).min(layer.data_end.saturating_sub(file_offset));
                         if held > 0 {
-                            emit(Extent { offset: pos, len: held, source: Source::Data { layer: li, file_offset } }, &mut extents);
+                            emit(Extent { offset: pos, len: held, source: Source::Data { layer: li, file_offset } }, extents);
                         }
                         if held < run_end - pos {
-                            emit(
-                                Extent { offset: pos + held, len: run_end - pos - held, source: Source::Missing { layer: li } },
-                                &mut extents,
-                            );
+                            emit(Extent { offset: pos + held, len: run_end - pos - held, source: Source::Missing { layer: li } }, extents);
                         }
                     } else {
-                        below(pos, run_end, &mut work, &mut extents, spec);
+                        below(pos, run_end, &mut work, extents, spec);
                     }
                     pos = run_end;
                 }
             }
         }
-        if !needs.is_empty() {
-            needs.sort();
-            needs.dedup();
-            return Plan::Need(needs);
-        }
-        extents.sort_by_key(|e| e.offset);
-        let mut merged: Vec<Extent> = Vec::with_capacity(extents.len());
-        for e in extents {
-            match merged.last_mut() {
-                Some(last) if last.continues_with(&e) => last.len += e.len,
-                _ => merged.push(e),
-            }
-        }
-        Plan::Extents(merged)
+        needs.sort();
+        needs.dedup();
+        needs
     }
+}
+
+/// Where [`Disk::plan_into`] puts the extents it works out.
+pub trait Sink {
+    /// Whether the sink wants every run of a bitmap as its own extent.
+    const RUNS: bool;
+    /// One extent.
+    fn push(&mut self, e: Extent);
+}
+
+impl Sink for Vec<Extent> {
+    const RUNS: bool = true;
+    fn push(&mut self, e: Extent) {
+        Vec::push(self, e);
+    }
+}
+
+/// Whether bits `[first, last)` of a VHD bitmap include a set one and a clear one.
+fn bits_in(bitmap: &[u8], first: u64, last: u64) -> (bool, bool) {
+    let (mut set, mut clear) = (false, false);
+    let mut s = first;
+    while s < last && !(set && clear) {
+        let i = usize::try_from(s / 8).unwrap_or(usize::MAX);
+        let byte = bitmap.get(i).copied().unwrap_or(0);
+        if s % 8 == 0 && s + 8 <= last {
+            set |= byte != 0;
+            clear |= byte != 0xff;
+            s += 8;
+        } else {
+            if byte & (0x80 >> (s % 8)) != 0 {
+                set = true;
+            } else {
+                clear = true;
+            }
+            s += 1;
+        }
+    }
+    (set, clear)
 }
 
 /// Work left for the planner: (layer, start, end, speculative).
@@ -593,7 +649,7 @@ type Work = Vec<(usize, u64, u64, bool)>;
 /// Plans `[start, stop)` of VHDX layer `li` (see [`Disk::plan`]): zeros, data, or the layer below,
 /// block by block after the BAT's states, and sector by sector in partially present blocks.
 #[allow(clippy::too_many_arguments)]
-fn plan_vhdx(
+fn plan_vhdx<S: Sink>(
     v: &crate::vhdx::Vhdx,
     li: usize,
     layer: &Layer,
@@ -601,7 +657,7 @@ fn plan_vhdx(
     spec: bool,
     cache: &BitmapCache,
     work: &mut Work,
-    extents: &mut Vec<Extent>,
+    extents: &mut S,
     needs: &mut Vec<BitmapRequest>,
 ) {
     use crate::vhdx::BlockRead;

@@ -6,7 +6,7 @@
 //! bitmaps; [`Scan`] walks the disk cell by cell without doing I/O itself: it says which bitmaps
 //! it needs (like [`Disk::plan`]), the driver reads them into the [`BitmapCache`] and steps again.
 
-use crate::disk::{BitmapCache, BitmapRequest, Disk, Extent, Plan, Source};
+use crate::disk::{BitmapCache, BitmapRequest, Disk, Extent, Source};
 use crate::error::{Error, Result};
 
 /// Mask bit: some of the cell reads as zeros.
@@ -37,13 +37,30 @@ pub fn layer_bit(layer: usize) -> u32 {
 
 /// The mask of a list of extents: the sources that supply any of their bytes.
 pub fn mask_of(extents: &[Extent]) -> u32 {
-    extents.iter().fold(0, |m, e| {
-        m | match e.source {
-            Source::Zero => ZERO,
-            Source::Missing { .. } => MISSING,
-            Source::Data { layer, .. } => layer_bit(layer),
+    extents.iter().fold(0, |m, e| m | source_bit(e))
+}
+
+/// The bit of the source that supplies an extent.
+fn source_bit(e: &Extent) -> u32 {
+    match e.source {
+        Source::Zero => ZERO,
+        Source::Missing { .. } => MISSING,
+        Source::Data { layer, .. } => layer_bit(layer),
+    }
+}
+
+/// A [`crate::disk::Sink`] that keeps only the mask of what it is given: which sources supply a
+/// range, worked out without a list of extents (a bitmap of thousands of runs costs no more).
+#[derive(Debug, Default)]
+pub struct SourceMask(pub u32);
+
+impl crate::disk::Sink for SourceMask {
+    const RUNS: bool = false;
+    fn push(&mut self, e: Extent) {
+        if e.len > 0 {
+            self.0 |= source_bit(&e);
         }
-    })
+    }
 }
 
 /// One byte per 512-byte sector of `[offset, offset + len)`: the layer index that supplies it,
@@ -142,6 +159,9 @@ pub fn estimate(disk: &Disk, offset: u64, len: u64) -> u32 {
 pub struct Scan {
     cell_size: u64,
     next: u64,
+    /// Cells before this one have had their bitmaps asked for (by [`Scan::step`] or
+    /// [`Scan::ahead`]).
+    asked: u64,
     done: u64,
     total: u64,
     masks: Vec<u32>,
@@ -188,7 +208,7 @@ impl Scan {
         }
         let masks: Vec<u32> = (0..cells).map(|c| estimate(disk, c * cell_size, cell_size)).collect();
         let total = masks.iter().filter(|m| *m & ESTIMATE != 0).count() as u64;
-        Ok(Scan { cell_size, next: 0, done: 0, total, masks })
+        Ok(Scan { cell_size, next: 0, asked: 0, done: 0, total, masks })
     }
 
     /// The masks so far: exact where [`ESTIMATE`] is clear.
@@ -218,17 +238,18 @@ impl Scan {
                 continue;
             }
             visited += 1;
-            match disk.plan((cell - 1) * self.cell_size, self.cell_size, cache) {
-                Plan::Extents(e) if needs.is_empty() => {
-                    self.masks[i] = mask_of(&e);
-                    self.done += 1;
-                    self.next = cell;
-                }
-                Plan::Extents(_) => {}
-                Plan::Need(r) => needs.extend(r),
+            let mut mask = SourceMask(0);
+            let need = disk.plan_into((cell - 1) * self.cell_size, self.cell_size, cache, &mut mask);
+            if !need.is_empty() {
+                needs.extend(need);
+            } else if needs.is_empty() {
+                self.masks[i] = mask.0;
+                self.done += 1;
+                self.next = cell;
             }
         }
         if !needs.is_empty() {
+            self.asked = self.asked.max(cell);
             needs.sort();
             needs.dedup();
             return Step::Need(needs);
@@ -240,6 +261,30 @@ impl Scan {
         }
     }
 
+    /// The bitmaps of the next cells not asked for yet, about `max_needs` of them, without
+    /// working out any cell: a caller reads them while [`Scan::step`] works out the cells whose
+    /// bitmaps it has, so that reading and working overlap. At most `4 * max_needs + 64` cells
+    /// that need bitmaps are looked at.
+    pub fn ahead(&mut self, disk: &Disk, cache: &BitmapCache, max_needs: usize) -> Vec<BitmapRequest> {
+        let cells = self.masks.len() as u64;
+        let mut needs: Vec<BitmapRequest> = Vec::new();
+        let mut cell = self.asked.max(self.next);
+        let mut visited = 0;
+        while cell < cells && needs.len() < max_needs.max(1) && visited < 4 * max_needs + 64 {
+            let i = cell as usize;
+            cell += 1;
+            if self.masks[i] & ESTIMATE == 0 {
+                continue;
+            }
+            visited += 1;
+            needs.extend(disk.plan_into((cell - 1) * self.cell_size, self.cell_size, cache, &mut SourceMask(0)));
+        }
+        self.asked = cell;
+        needs.sort();
+        needs.dedup();
+        needs
+    }
+
     /// Cells done and cells in all.
     pub fn progress(&self) -> (u64, u64) {
         (self.done, self.total)
@@ -249,6 +294,7 @@ impl Scan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::disk::Plan;
     use crate::footer::{DiskType, Footer, FOOTER_SIZE};
     use crate::header::{DynamicHeader, HEADER_SIZE};
     use crate::layer::{FooterSource, Layer, Located, UNALLOCATED};
@@ -316,6 +362,49 @@ mod tests {
         let Plan::Extents(e) = disk.plan(0, 4096, &cache) else { panic!("bitmaps are cached") };
         assert_eq!(sector_sources(&e, 0, 4096).unwrap(), vec![0, 0, 0, 0, 1, 1, 1, 1]);
         assert_eq!(sector_sources(&e, 1024, 1024).unwrap(), vec![0, 0]);
+    }
+
+    #[test]
+    fn the_source_mask_is_the_mask_of_the_extents() {
+        // Two- and three-layer chains and a base alone, with random bitmaps (runs of 1 to 9
+        // sectors, full and empty bytes), any range: the mask worked out without extents is the
+        // mask of the planned extents.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for case in 0..300 {
+            let blocks = 3;
+            let depth = 1 + case % 3;
+            let mut layers = Vec::new();
+            for l in 0..depth {
+                let parent = (l + 1 < depth).then_some((l + 2) as u8);
+                let bat = (0..blocks).map(|b| if next() % 4 == 0 { UNALLOCATED } else { 16 + (l * blocks + b) as u32 * 16 }).collect();
+                layers.push(sparse((l + 1) as u8, parent, bat));
+            }
+            let disk = Disk::new(layers, false).unwrap();
+            let mut cache = BitmapCache::new(64);
+            for l in 0..depth {
+                for b in 0..blocks {
+                    let mut bits = vec![0u8; 512];
+                    match next() % 4 {
+                        0 => bits[0] = 0xff,
+                        1 => {}
+                        _ => bits[0] = next() as u8,
+                    }
+                    cache.insert(l, b as u64, bits);
+                }
+            }
+            let off = next() % (blocks as u64 * 4096);
+            let len = 1 + next() % (blocks as u64 * 4096 - off);
+            let Plan::Extents(e) = disk.plan(off, len, &cache) else { panic!("every bitmap is cached") };
+            let mut m = SourceMask(0);
+            assert!(disk.plan_into(off, len, &cache, &mut m).is_empty());
+            assert_eq!(m.0, mask_of(&e), "case {case}: {off}+{len}");
+        }
     }
 
     #[test]

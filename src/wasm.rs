@@ -483,6 +483,16 @@ impl WasmDisk {
         to_js(&Out { need, done: done as f64, total: total as f64, finished })
     }
 
+    /// The bitmaps of the cells after those asked for so far (`[{layer, block, offset, len}]`,
+    /// empty at the end), to read while `scanStep` works out the cells it has: `provideBitmap`
+    /// them as they come.
+    #[wasm_bindgen(js_name = scanAhead)]
+    pub fn scan_ahead(&mut self) -> Result<JsValue, JsValue> {
+        let scan = self.scan.as_mut().ok_or_else(|| misuse("no scan was started"))?;
+        let needs: Vec<Need> = scan.ahead(&self.disk, &self.cache, SCAN_NEEDS).iter().map(Need::from).collect();
+        to_js(&needs)
+    }
+
     /// The scan's masks so far.
     #[wasm_bindgen(js_name = scanMasks)]
     pub fn scan_masks(&self) -> Vec<u32> {

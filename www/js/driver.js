@@ -121,7 +121,21 @@ export async function readVirtual(disk, sources, offset, len, signal) {
   return { bytes, extents };
 }
 
-const tick = () => new Promise((r) => setTimeout(r, 0));
+/**
+ * A macrotask: lets reads that completed deliver their bytes and start the next ones. Through a
+ * MessageChannel, which no browser delays (a `setTimeout(0)` waits at least 4 ms once nested).
+ */
+const tick = (() => {
+  /** @type {(() => void)[]} */
+  const waiting = [];
+  const ch = new MessageChannel();
+  ch.port1.onmessage = () => waiting.shift()?.();
+  return () =>
+    new Promise((/** @type {(v?: unknown) => void} */ r) => {
+      waiting.push(r);
+      ch.port2.postMessage(0);
+    });
+})();
 
 /**
  * @typedef {{ signal?: AbortSignal, onProgress?: (done: number, total: number, masks?: Uint32Array | null) => void }} ProgressOptions
@@ -138,24 +152,48 @@ const tick = () => new Promise((r) => setTimeout(r, 0));
 export async function scanProvenance(disk, sources, cellSize, { signal, onProgress } = {}) {
   disk.scanStart(cellSize);
   let last = 0;
-  for (;;) {
-    signal?.throwIfAborted();
-    const s = /** @type {ScanStep} */ (disk.scanStep(2048));
-    if (s.need) {
-      await fetchBitmaps(disk, sources, s.need, signal);
-      continue;
+  // The next bitmaps are read while the core works out the cells whose bitmaps it has: one batch
+  // asked ahead (two at once made WebKit's and Firefox's reads slower, measured).
+  /** @type {{ done: Promise<void>, keys: Set<string> }[]} */
+  const reading = [];
+  const key = (/** @type {BitmapNeed} */ n) => `${n.layer}:${n.block}`;
+  const askAhead = () => {
+    while (reading.length < 1) {
+      const ahead = /** @type {BitmapNeed[]} */ (disk.scanAhead());
+      if (!ahead.length) return;
+      reading.push({ done: fetchBitmaps(disk, sources, ahead, signal), keys: new Set(ahead.map(key)) });
     }
-    if (s.finished) {
-      const masks = disk.scanMasks();
-      onProgress?.(s.total, s.total, masks);
-      return masks;
+  };
+  try {
+    for (;;) {
+      signal?.throwIfAborted();
+      // A few cells at a time, so that reads keep flowing while the core works.
+      const s = /** @type {ScanStep} */ (disk.scanStep(64));
+      if (s.need) {
+        // What it needs is being read (it was asked ahead), or is read now.
+        const first = reading[0];
+        if (first && s.need.every((n) => first.keys.has(key(n)))) {
+          await first.done;
+          reading.shift();
+        } else await fetchBitmaps(disk, sources, s.need, signal);
+        askAhead();
+        continue;
+      }
+      if (s.finished) {
+        const masks = disk.scanMasks();
+        onProgress?.(s.total, s.total, masks);
+        return masks;
+      }
+      const now = performance.now();
+      if (now - last > 150) {
+        last = now;
+        onProgress?.(s.done, s.total, null);
+      }
+      await tick();
     }
-    const now = performance.now();
-    if (now - last > 150) {
-      last = now;
-      onProgress?.(s.done, s.total, null);
-    }
-    await tick();
+  } finally {
+    // A read ahead that fails after the scan stopped is of no interest.
+    for (const r of reading) r.done.catch(() => {});
   }
 }
 
