@@ -133,10 +133,12 @@ impl WasmOpener {
         }
     }
 
-    /// Hands over the bytes read at `offset`.
-    pub fn provide(&mut self, offset: f64, bytes: Vec<u8>) -> Result<(), JsValue> {
-        self.opener.provide(to_u64(offset, "the offset")?, bytes);
-        Ok(())
+    /// Hands over the bytes read at `offset`, copied once, into the opener's own buffer.
+    pub fn provide(&mut self, offset: f64, bytes: &js_sys::Uint8Array) -> Result<(), JsValue> {
+        self.opener.provide_with(to_u64(offset, "the offset")?, bytes.length() as usize, |buf| {
+            bytes.copy_to(buf);
+            Ok(())
+        })
     }
 
     /// Bytes handed over so far.
