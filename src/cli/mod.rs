@@ -335,7 +335,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
             let mut reader = DiskReader::new(&c.disk, c.sources())?;
             let len = length.unwrap_or(u64::MAX);
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let mut out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
             output::write_map(&mut out, &mut reader, offset, len, &c.names, json, c.base)?;
             out.flush().map_err(io_err)?;
             Ok(0)
