@@ -242,6 +242,19 @@ impl Opener {
         }
     }
 
+    /// The layer as far as it is known without its BAT: its footers, dynamic header and parent
+    /// locators with their findings, once the bytes provided hold all of them (for a dynamic
+    /// disk, after the round that asks for the BAT; for a differencing disk, only with the
+    /// locators' data). A driver can show these structures while the BAT is still being read.
+    /// `None` before that, and for a VHDX (whose structures come with its BAT). The layer's
+    /// `bat` is empty and the findings about its blocks are not made: [`Opener::poll`] gives the
+    /// layer itself.
+    pub fn structures(&self) -> Option<Layer> {
+        let mut need = Vec::new();
+        let (layer, _) = open_with(self.file_len, &|r: ByteRange| self.get(r), &mut need, false).ok()??;
+        Some(layer)
+    }
+
     fn get(&self, r: ByteRange) -> Option<&[u8]> {
         self.chunks.iter().find_map(|c| {
             let start = r.offset.checked_sub(c.offset)?;
@@ -272,6 +285,12 @@ pub(crate) type Fetch<'a> = dyn Fn(ByteRange) -> Option<&'a [u8]> + 'a;
 /// bytes are needed; with the layer, the range of a VHD's BAT, which [`Opener::poll`] turns into
 /// the layer's entries (in place) and checks ([`check_blocks`]).
 fn open<'a>(file_len: u64, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> Result<Option<(Layer, Option<ByteRange>)>> {
+    open_with(file_len, fetch, need, true)
+}
+
+/// [`open`]; without `bat`, a VHD's BAT is neither asked for nor waited for
+/// ([`Opener::structures`]).
+fn open_with<'a>(file_len: u64, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>, bat: bool) -> Result<Option<(Layer, Option<ByteRange>)>> {
     if file_len < FOOTER_SIZE - 1 {
         return Err(Error::TooSmall { len: file_len });
     }
@@ -283,6 +302,9 @@ fn open<'a>(file_len: u64, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> Resu
         return Ok(None);
     };
     if first_bytes.starts_with(crate::vhdx::format::SIGNATURE) {
+        if !bat {
+            return Ok(None);
+        }
         return Ok(crate::vhdx::open(file_len, fetch, need)?.map(|layer| (layer, None)));
     }
     let mut findings = Vec::new();
@@ -315,7 +337,7 @@ fn open<'a>(file_len: u64, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> Resu
         DiskType::Dynamic | DiskType::Differencing => {
             layer.footer_copy = copy;
             compare_copies(&mut layer);
-            open_sparse(layer, fetch, need)
+            open_sparse(layer, fetch, need, bat)
         }
         DiskType::Other(v) => Err(Error::invalid(
             "disk-type",
@@ -634,7 +656,12 @@ fn compare_copies(layer: &mut Layer) {
 /// A dynamic or differencing disk, in two rounds of reads: the dynamic header, then the BAT and
 /// the parent locators' data together. Each step is a named check below; the BAT's entries are
 /// taken from the bytes provided, and checked, by the caller ([`Opener::poll`]).
-fn open_sparse<'a>(mut layer: Layer, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> Result<Option<(Layer, Option<ByteRange>)>> {
+fn open_sparse<'a>(
+    mut layer: Layer,
+    fetch: &Fetch<'a>,
+    need: &mut Vec<ByteRange>,
+    want_bat: bool,
+) -> Result<Option<(Layer, Option<ByteRange>)>> {
     let header_range = header_place(&mut layer)?;
     let Some(hb) = fetch(header_range) else {
         need.push(header_range);
@@ -647,7 +674,7 @@ fn open_sparse<'a>(mut layer: Layer, fetch: &Fetch<'a>, need: &mut Vec<ByteRange
     let locator_ranges = locator_places(&mut layer, &header);
 
     // One round for the BAT and all the locators.
-    let bat_bytes = fetch(bat_range);
+    let bat_bytes = if want_bat { fetch(bat_range) } else { Some(&[][..]) };
     let loc_bytes: Vec<_> = locator_ranges.iter().map(|(_, _, r)| fetch(*r)).collect();
     if bat_bytes.is_none() || loc_bytes.iter().any(Option::is_none) {
         need.push(bat_range);
@@ -660,7 +687,7 @@ fn open_sparse<'a>(mut layer: Layer, fetch: &Fetch<'a>, need: &mut Vec<ByteRange
     if layer.disk_type() == DiskType::Differencing {
         check_differencing_header(&mut layer);
     }
-    Ok(Some((layer, Some(bat_range))))
+    Ok(Some((layer, want_bat.then_some(bat_range))))
 }
 
 /// Where the dynamic header is: the footer's data offset, which must point inside the file.
@@ -1248,6 +1275,54 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Drives an opener round by round; returns what `structures()` said after each round.
+    fn rounds(file: &[u8]) -> (Vec<Option<Layer>>, Layer) {
+        let mut opener = Opener::new(file.len() as u64);
+        let mut seen = Vec::new();
+        loop {
+            match opener.poll().unwrap() {
+                Poll::Ready(layer) => return (seen, *layer),
+                Poll::Need(ranges) => {
+                    seen.push(opener.structures());
+                    for r in ranges {
+                        opener.provide_with(r.offset, r.len as usize, |b| file.read_at(r.offset, b)).unwrap();
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn structures_come_before_the_bat_of_a_dynamic_disk_and_with_the_locators_of_a_child() {
+        let mut b = DiskBuilder::dynamic(64 << 20, 2 << 20);
+        b.write(5 << 20, &[1; 512]);
+        let parent = b.build();
+        // Dynamic: footers, header, then the BAT; the structures are known in the BAT's round.
+        let (seen, layer) = rounds(&parent);
+        assert_eq!(seen.len(), 3);
+        assert!(seen[0].is_none() && seen[1].is_none());
+        let early = seen[2].as_ref().expect("the structures in the round that reads the BAT");
+        assert!(early.bat.is_empty());
+        assert_eq!(early.footer, layer.footer);
+        assert_eq!(early.header, layer.header);
+        assert_eq!(early.bat_range, layer.bat_range);
+        let info = |l: &Layer| serde_json::to_value(crate::info::layer_info(l, "p.vhd")).unwrap();
+        let (e, f) = (info(early), info(&layer));
+        for k in ["fields", "footer_copy", "parent_locators", "header_checksum_valid", "checksum_valid"] {
+            assert_eq!(e[k], f[k], "{k}");
+        }
+        // Differencing: its locators' data come with the BAT, so the structures come with the layer.
+        let mut c = DiskBuilder::differencing(&b.parent_ref("p.vhd"), 2 << 20);
+        c.write(0, &[2; 512]);
+        let (seen, layer) = rounds(&c.build());
+        assert!(seen.iter().all(Option::is_none));
+        assert!(!layer.locators.is_empty());
+        // A fixed disk is open after one round.
+        let (seen, _) = rounds(&DiskBuilder::fixed(1 << 20).build());
+        assert_eq!(seen.len(), 1);
+        assert!(seen[0].is_none());
     }
 
     #[test]
