@@ -430,7 +430,7 @@ pub fn layer_info(layer: &Layer, file: &str) -> LayerInfo {
                 .collect(),
             bat_entries: layer.bat.len() as u64,
             allocated_blocks: layer.allocated_blocks(),
-            out_of_order_blocks: layer.out_of_order_blocks().iter().filter(|b| **b).count() as u64,
+            out_of_order_blocks: layer.out_of_order_count(),
             bitmap_size: v.bitmap_size(),
         }
     });

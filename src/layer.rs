@@ -78,6 +78,17 @@ pub const UNALLOCATED: u32 = u32::MAX;
 /// The most findings of one kind listed one by one; the rest are counted in a final finding.
 pub const MAX_FINDINGS_PER_KIND: usize = 16;
 
+/// The allocated entries of a VHD BAT, `(block, entry)` in block order. Runs of unallocated
+/// entries are passed over 64 at a time (one AND over the run, which the compiler vectorizes), so
+/// that a sparse 2040 GiB disk's million entries cost a pass over 4 MiB, not a test per entry.
+pub fn allocated_entries(bat: &[u32]) -> impl Iterator<Item = (usize, u32)> + '_ {
+    const RUN: usize = 64;
+    bat.chunks(RUN)
+        .enumerate()
+        .filter(|(_, run)| run.iter().fold(UNALLOCATED, |a, &e| a & e) != UNALLOCATED)
+        .flat_map(|(k, run)| run.iter().enumerate().filter(|(_, e)| **e != UNALLOCATED).map(move |(j, &e)| (k * RUN + j, e)))
+}
+
 /// Which footer the layer is read through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FooterSource {
@@ -146,30 +157,83 @@ pub enum Poll {
 #[derive(Debug, Default)]
 pub struct Opener {
     file_len: u64,
-    chunks: Vec<(u64, Vec<u8>)>,
+    chunks: Vec<Chunk>,
+    provided: u64,
+}
+
+/// Bytes handed to an [`Opener`], kept in 4-byte words: the BAT's chunk becomes the layer's
+/// entries in place (each word's bytes swapped), without a second buffer of its size.
+#[derive(Debug)]
+struct Chunk {
+    offset: u64,
+    len: usize,
+    words: Vec<u32>,
+}
+
+impl Chunk {
+    fn new(offset: u64, len: usize) -> Chunk {
+        Chunk { offset, len, words: vec![0; len.div_ceil(4)] }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &bytemuck::cast_slice(&self.words)[..self.len]
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut bytemuck::cast_slice_mut(&mut self.words)[..self.len]
+    }
 }
 
 impl Opener {
     /// An opener for a file of `file_len` bytes.
     pub fn new(file_len: u64) -> Self {
-        Opener { file_len, chunks: Vec::new() }
+        Opener { file_len, chunks: Vec::new(), provided: 0 }
     }
 
     /// Hands the opener bytes read at `offset` (normally a range it asked for).
     pub fn provide(&mut self, offset: u64, bytes: Vec<u8>) {
-        self.chunks.push((offset, bytes));
+        let mut chunk = Chunk::new(offset, bytes.len());
+        chunk.bytes_mut().copy_from_slice(&bytes);
+        self.push(chunk);
+    }
+
+    /// Hands the opener `len` bytes at `offset`, which `fill` writes straight into the opener's
+    /// own buffer (a driver that reads into a slice saves a copy: for the BAT, the largest thing
+    /// an open reads, a buffer of its size). Nothing is kept when `fill` fails.
+    pub fn provide_with<E>(
+        &mut self,
+        offset: u64,
+        len: usize,
+        fill: impl FnOnce(&mut [u8]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let mut chunk = Chunk::new(offset, len);
+        fill(chunk.bytes_mut())?;
+        self.push(chunk);
+        Ok(())
+    }
+
+    fn push(&mut self, chunk: Chunk) {
+        self.provided += chunk.len as u64;
+        self.chunks.push(chunk);
     }
 
     /// Total bytes handed to the opener so far.
     pub fn bytes_provided(&self) -> u64 {
-        self.chunks.iter().map(|(_, b)| b.len() as u64).sum()
+        self.provided
     }
 
-    /// Advances as far as the bytes provided allow.
-    pub fn poll(&self) -> Result<Poll> {
+    /// Advances as far as the bytes provided allow. Once it answers [`Poll::Ready`], the BAT's
+    /// bytes belong to the layer: the opener is done.
+    pub fn poll(&mut self) -> Result<Poll> {
         let mut need = Vec::new();
         match open(self.file_len, &|r: ByteRange| self.get(r), &mut need)? {
-            Some(layer) => Ok(Poll::Ready(Box::new(layer))),
+            Some((mut layer, bat)) => {
+                if let Some(r) = bat {
+                    layer.bat = self.take_bat(r);
+                    check_blocks(&mut layer);
+                }
+                Ok(Poll::Ready(Box::new(layer)))
+            }
             None => {
                 need.sort();
                 need.dedup();
@@ -178,12 +242,39 @@ impl Opener {
         }
     }
 
+    /// The layer as far as it is known without its BAT: its footers, dynamic header and parent
+    /// locators with their findings, once the bytes provided hold all of them (for a dynamic
+    /// disk, after the round that asks for the BAT; for a differencing disk, only with the
+    /// locators' data). A driver can show these structures while the BAT is still being read.
+    /// `None` before that, and for a VHDX (whose structures come with its BAT). The layer's
+    /// `bat` is empty and the findings about its blocks are not made: [`Opener::poll`] gives the
+    /// layer itself.
+    pub fn structures(&self) -> Option<Layer> {
+        let mut need = Vec::new();
+        let (layer, _) = open_with(self.file_len, &|r: ByteRange| self.get(r), &mut need, false).ok()??;
+        Some(layer)
+    }
+
     fn get(&self, r: ByteRange) -> Option<&[u8]> {
-        self.chunks.iter().find_map(|(off, bytes)| {
-            let start = r.offset.checked_sub(*off)?;
+        self.chunks.iter().find_map(|c| {
+            let start = r.offset.checked_sub(c.offset)?;
             let end = start.checked_add(r.len)?;
-            bytes.get(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
+            c.bytes().get(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
         })
+    }
+
+    /// The BAT's entries: the chunk provided for exactly its range turned into them in place,
+    /// or (bytes provided in some other shape) decoded from where they lie.
+    fn take_bat(&mut self, r: ByteRange) -> Vec<u32> {
+        let exact = self.chunks.iter().position(|c| c.offset == r.offset && c.len as u64 == r.len && c.len % 4 == 0);
+        if let Some(i) = exact {
+            let mut words = self.chunks.swap_remove(i).words;
+            for w in &mut words {
+                *w = u32::from_be(*w);
+            }
+            return words;
+        }
+        self.get(r).map_or_else(Vec::new, |b| b.chunks_exact(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]])).collect())
     }
 }
 
@@ -191,8 +282,15 @@ impl Opener {
 pub(crate) type Fetch<'a> = dyn Fn(ByteRange) -> Option<&'a [u8]> + 'a;
 
 /// Runs the whole open with the bytes at hand. Returns `None` (with `need` filled) when more
-/// bytes are needed.
-fn open<'a>(file_len: u64, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> Result<Option<Layer>> {
+/// bytes are needed; with the layer, the range of a VHD's BAT, which [`Opener::poll`] turns into
+/// the layer's entries (in place) and checks ([`check_blocks`]).
+fn open<'a>(file_len: u64, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> Result<Option<(Layer, Option<ByteRange>)>> {
+    open_with(file_len, fetch, need, true)
+}
+
+/// [`open`]; without `bat`, a VHD's BAT is neither asked for nor waited for
+/// ([`Opener::structures`]).
+fn open_with<'a>(file_len: u64, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>, bat: bool) -> Result<Option<(Layer, Option<ByteRange>)>> {
     if file_len < FOOTER_SIZE - 1 {
         return Err(Error::TooSmall { len: file_len });
     }
@@ -204,7 +302,10 @@ fn open<'a>(file_len: u64, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> Resu
         return Ok(None);
     };
     if first_bytes.starts_with(crate::vhdx::format::SIGNATURE) {
-        return crate::vhdx::open(file_len, fetch, need);
+        if !bat {
+            return Ok(None);
+        }
+        return Ok(crate::vhdx::open(file_len, fetch, need)?.map(|layer| (layer, None)));
     }
     let mut findings = Vec::new();
     let (footer, source, end_footer, copy) = choose_footer(file_len, first_bytes, last_bytes, &mut findings)?;
@@ -231,12 +332,12 @@ fn open<'a>(file_len: u64, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> Resu
     match layer.footer.value.disk_type {
         DiskType::Fixed => {
             open_fixed(&mut layer);
-            Ok(Some(layer))
+            Ok(Some((layer, None)))
         }
         DiskType::Dynamic | DiskType::Differencing => {
             layer.footer_copy = copy;
             compare_copies(&mut layer);
-            open_sparse(layer, fetch, need)
+            open_sparse(layer, fetch, need, bat)
         }
         DiskType::Other(v) => Err(Error::invalid(
             "disk-type",
@@ -553,8 +654,14 @@ fn compare_copies(layer: &mut Layer) {
 }
 
 /// A dynamic or differencing disk, in two rounds of reads: the dynamic header, then the BAT and
-/// the parent locators' data together. Each step is a named check below.
-fn open_sparse<'a>(mut layer: Layer, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> Result<Option<Layer>> {
+/// the parent locators' data together. Each step is a named check below; the BAT's entries are
+/// taken from the bytes provided, and checked, by the caller ([`Opener::poll`]).
+fn open_sparse<'a>(
+    mut layer: Layer,
+    fetch: &Fetch<'a>,
+    need: &mut Vec<ByteRange>,
+    want_bat: bool,
+) -> Result<Option<(Layer, Option<ByteRange>)>> {
     let header_range = header_place(&mut layer)?;
     let Some(hb) = fetch(header_range) else {
         need.push(header_range);
@@ -567,23 +674,20 @@ fn open_sparse<'a>(mut layer: Layer, fetch: &Fetch<'a>, need: &mut Vec<ByteRange
     let locator_ranges = locator_places(&mut layer, &header);
 
     // One round for the BAT and all the locators.
-    let bat_bytes = fetch(bat_range);
+    let bat_bytes = if want_bat { fetch(bat_range) } else { Some(&[][..]) };
     let loc_bytes: Vec<_> = locator_ranges.iter().map(|(_, _, r)| fetch(*r)).collect();
     if bat_bytes.is_none() || loc_bytes.iter().any(Option::is_none) {
         need.push(bat_range);
         need.extend(locator_ranges.iter().map(|(_, _, r)| *r));
         return Ok(None);
     }
-    let Some(bat_bytes) = bat_bytes else { return Ok(None) };
-    layer.bat = bat_bytes.chunks_exact(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]])).collect();
     layer.bat_range = Some(bat_range);
     take_locators(&mut layer, locator_ranges, loc_bytes);
     layer.header = Some(header);
     if layer.disk_type() == DiskType::Differencing {
         check_differencing_header(&mut layer);
     }
-    check_blocks(&mut layer);
-    Ok(Some(layer))
+    Ok(Some((layer, want_bat.then_some(bat_range))))
 }
 
 /// Where the dynamic header is: the footer's data offset, which must point inside the file.
@@ -919,10 +1023,7 @@ fn check_blocks(layer: &mut Layer) {
             findings.push(f);
         }
     };
-    for (i, &entry) in layer.bat.iter().enumerate() {
-        if entry == UNALLOCATED {
-            continue;
-        }
+    for (i, entry) in allocated_entries(&layer.bat) {
         let r = ByteRange::new(u64::from(entry) * 512, geo.bitmap_size + geo.block_size);
         let at = bat_at + i as u64 * 4;
         if r.end() > layer.data_end {
@@ -1052,7 +1153,7 @@ impl Layer {
         if let Some(v) = &self.vhdx {
             return v.allocated_blocks();
         }
-        self.bat.iter().filter(|e| **e != UNALLOCATED).count() as u64
+        allocated_entries(&self.bat).count() as u64
     }
 
     /// Findings, with every one of them marked as being about layer `index` of a chain.
@@ -1070,20 +1171,28 @@ impl Layer {
     /// Blocks whose file position is lower than that of a block before them in BAT order: the
     /// file was written out of order (normal for disks written randomly; shown as a colour).
     pub fn out_of_order_blocks(&self) -> Vec<bool> {
+        let mut out = vec![false; self.bat.len()];
+        for i in self.out_of_order() {
+            out[i] = true;
+        }
+        out
+    }
+
+    /// How many blocks [`Layer::out_of_order_blocks`] marks, without a flag per entry.
+    pub fn out_of_order_count(&self) -> u64 {
+        self.out_of_order().count() as u64
+    }
+
+    fn out_of_order(&self) -> impl Iterator<Item = usize> + '_ {
         let mut highest = 0u32;
-        self.bat
-            .iter()
-            .map(|&e| {
-                if e == UNALLOCATED {
-                    false
-                } else if e < highest {
-                    true
-                } else {
-                    highest = e;
-                    false
-                }
-            })
-            .collect()
+        allocated_entries(&self.bat).filter_map(move |(i, e)| {
+            if e < highest {
+                Some(i)
+            } else {
+                highest = e;
+                None
+            }
+        })
     }
 
     /// Candidate paths of the parent, most trustworthy first: the relative Windows path, the
@@ -1118,5 +1227,130 @@ impl Layer {
             push(p);
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reader::ReadAt;
+    use crate::writer::{BlockOrder, DiskBuilder};
+
+    #[test]
+    fn allocated_entries_are_those_a_test_per_entry_finds() {
+        // Runs of every length around the 64 passed over at once, at every phase.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for len in [0usize, 1, 63, 64, 65, 127, 128, 129, 1000, 4096 + 7] {
+            for density in [0u64, 1, 8, 64, 1000] {
+                let bat: Vec<u32> = (0..len)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        if density > 0 && seed % 1000 < density {
+                            (seed >> 32) as u32 & 0x7fff_ffff
+                        } else {
+                            UNALLOCATED
+                        }
+                    })
+                    .collect();
+                let want: Vec<(usize, u32)> = bat.iter().copied().enumerate().filter(|(_, e)| *e != UNALLOCATED).collect();
+                assert_eq!(allocated_entries(&bat).collect::<Vec<_>>(), want, "len {len}, density {density}");
+            }
+        }
+    }
+
+    fn open_from(file: &[u8], chunks: &[ByteRange]) -> Layer {
+        let mut opener = Opener::new(file.len() as u64);
+        for r in chunks {
+            opener.provide(r.offset, file[r.offset as usize..r.end() as usize].to_vec());
+        }
+        loop {
+            match opener.poll().unwrap() {
+                Poll::Ready(layer) => return *layer,
+                Poll::Need(ranges) => {
+                    for r in ranges {
+                        opener.provide_with(r.offset, r.len as usize, |b| file.read_at(r.offset, b)).unwrap();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Drives an opener round by round; returns what `structures()` said after each round.
+    fn rounds(file: &[u8]) -> (Vec<Option<Layer>>, Layer) {
+        let mut opener = Opener::new(file.len() as u64);
+        let mut seen = Vec::new();
+        loop {
+            match opener.poll().unwrap() {
+                Poll::Ready(layer) => return (seen, *layer),
+                Poll::Need(ranges) => {
+                    seen.push(opener.structures());
+                    for r in ranges {
+                        opener.provide_with(r.offset, r.len as usize, |b| file.read_at(r.offset, b)).unwrap();
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn structures_come_before_the_bat_of_a_dynamic_disk_and_with_the_locators_of_a_child() {
+        let mut b = DiskBuilder::dynamic(64 << 20, 2 << 20);
+        b.write(5 << 20, &[1; 512]);
+        let parent = b.build();
+        // Dynamic: footers, header, then the BAT; the structures are known in the BAT's round.
+        let (seen, layer) = rounds(&parent);
+        assert_eq!(seen.len(), 3);
+        assert!(seen[0].is_none() && seen[1].is_none());
+        let early = seen[2].as_ref().expect("the structures in the round that reads the BAT");
+        assert!(early.bat.is_empty());
+        assert_eq!(early.footer, layer.footer);
+        assert_eq!(early.header, layer.header);
+        assert_eq!(early.bat_range, layer.bat_range);
+        let info = |l: &Layer| serde_json::to_value(crate::info::layer_info(l, "p.vhd")).unwrap();
+        let (e, f) = (info(early), info(&layer));
+        for k in ["fields", "footer_copy", "parent_locators", "header_checksum_valid", "checksum_valid"] {
+            assert_eq!(e[k], f[k], "{k}");
+        }
+        // Differencing: its locators' data come with the BAT, so the structures come with the layer.
+        let mut c = DiskBuilder::differencing(&b.parent_ref("p.vhd"), 2 << 20);
+        c.write(0, &[2; 512]);
+        let (seen, layer) = rounds(&c.build());
+        assert!(seen.iter().all(Option::is_none));
+        assert!(!layer.locators.is_empty());
+        // A fixed disk is open after one round.
+        let (seen, _) = rounds(&DiskBuilder::fixed(1 << 20).build());
+        assert_eq!(seen.len(), 1);
+        assert!(seen[0].is_none());
+    }
+
+    #[test]
+    fn the_bat_taken_in_place_equals_the_bat_decoded_from_a_larger_chunk() {
+        let mut b = DiskBuilder::dynamic(64 << 20, 2 << 20);
+        b.block_order(BlockOrder::Descending);
+        for block in [0u64, 3, 4, 17, 31] {
+            b.write(block * (2 << 20) + 512, &[0xa5; 512]);
+        }
+        let mut file = b.build();
+        // Damage the BAT so that the block checks find something: entry 1 past the end of the
+        // file, entry 2 on the block of entry 0.
+        let bat_at = u64::from_be_bytes(file[512 + 16..512 + 24].try_into().unwrap()) as usize;
+        let first: [u8; 4] = file[bat_at..bat_at + 4].try_into().unwrap();
+        file[bat_at + 4..bat_at + 8].copy_from_slice(&0x0fff_0000u32.to_be_bytes());
+        file[bat_at + 8..bat_at + 12].copy_from_slice(&first);
+        // Asked range by asked range: the BAT's chunk becomes the entries.
+        let taken = open_from(&file, &[]);
+        // The whole file in one chunk: the entries are decoded from inside it.
+        let decoded = open_from(&file, &[ByteRange::new(0, file.len() as u64)]);
+        assert_eq!(taken.bat, decoded.bat);
+        assert_eq!(taken.bat.len(), 32);
+        assert_eq!(taken.allocated_blocks(), 7);
+        assert_eq!(taken.out_of_order_count(), taken.out_of_order_blocks().iter().filter(|b| **b).count() as u64);
+        let codes = |l: &Layer| l.findings.iter().map(|f| (f.code, f.offset)).collect::<Vec<_>>();
+        assert_eq!(codes(&taken), codes(&decoded));
+        for code in ["block-past-eof", "blocks-overlap"] {
+            assert!(taken.findings.iter().any(|f| f.code == code), "{code}: {:?}", codes(&taken));
+        }
     }
 }

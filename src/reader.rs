@@ -139,8 +139,9 @@ pub fn open_layer(src: &dyn ReadAt) -> Result<Layer> {
             Poll::Ready(layer) => return Ok(*layer),
             Poll::Need(ranges) => {
                 for r in ranges {
-                    let bytes = read_vec(src, r.offset, r.len)?;
-                    opener.provide(r.offset, bytes);
+                    // Every range the core asks for is bounded (at most the BAT, 16 MiB).
+                    let len = usize::try_from(r.len).map_err(|_| Error::Missing { offset: r.offset, len: r.len })?;
+                    opener.provide_with(r.offset, len, |buf| src.read_at(r.offset, buf))?;
                 }
             }
         }

@@ -292,12 +292,14 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Command::Info { chain, layer, json, explain } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
             let info = vhd_viewer::info::info(&c.disk, &c.names);
-            let mut out = std::io::stdout().lock();
+            // Stdout is line-buffered: the report would be a system call per line.
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             let written = if json {
                 serde_json::to_writer_pretty(&mut out, &info).map_err(std::io::Error::from).and_then(|_| writeln!(out))
             } else {
                 output::write_info(&mut out, &info, &c, explain)
-            };
+            }
+            .and_then(|_| out.flush());
             written.map_err(io_err)?;
             Ok(0)
         }
@@ -333,7 +335,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
             let mut reader = DiskReader::new(&c.disk, c.sources())?;
             let len = length.unwrap_or(u64::MAX);
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let mut out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
             output::write_map(&mut out, &mut reader, offset, len, &c.names, json, c.base)?;
             out.flush().map_err(io_err)?;
             Ok(0)

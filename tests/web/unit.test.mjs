@@ -281,3 +281,58 @@ test("a file that is not a VHD: the Worker's session says why, and openVhd's err
   assert.match(e.message, /^notes\.vhd: not a VHD/);
   session.close();
 });
+
+test("one file's structures reach onStructures before its block table is read, equal to info --json's", async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { readFileSync } = await import('node:fs');
+  const { cliPath } = await import('./helpers.mjs');
+  const bindings = await coreBindings();
+  const { Session } = await import('../../www/js/session.js');
+  const dir = mkdtempSync(join(tmpdir(), 'vhd-structures-'));
+  try {
+    // 2040 GiB: a 4 MiB block table (1044480 entries).
+    const path = join(dir, 'big.vhd');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'vpc', '-o', 'subformat=dynamic,force_size=on', path, '2040G']);
+    const want = JSON.parse(execFileSync(cliPath(), ['info', '--json', path], { encoding: 'utf8' }));
+    const inner = bytesSource(readFileSync(path), 'big.vhd');
+    /** @type {string[]} */
+    const order = [];
+    /** @type {() => void} */
+    let release = () => {};
+    const gate = new Promise((r) => {
+      release = () => r(undefined);
+      setTimeout(release, 5000);
+    });
+    // The block table's read answers only once the structures were told (or after 5 s).
+    const source = {
+      ...inner,
+      async slice(/** @type {number} */ start, /** @type {number} */ end, /** @type {AbortSignal} */ signal) {
+        if (end - start >= 1 << 20) {
+          await gate;
+          order.push('block table read');
+        }
+        return inner.slice(start, end, signal);
+      },
+    };
+    /** @type {any} */
+    let early = null;
+    const session = new Session(bindings, [source]);
+    await session.open(new AbortController().signal, (s) => {
+      order.push('structures');
+      early = s;
+      release();
+    });
+    assert.deepEqual(order, ['structures', 'block table read']);
+    const info = session.chain(0).info;
+    session.close();
+    for (const k of ['fields', 'footer_offset', 'footer_source', 'checksum_valid', 'footer_copy', 'header_offset', 'header_checksum_valid', 'parent_locators', 'disk_type', 'format', 'current_size', 'block_size', 'max_table_entries']) {
+      assert.deepEqual(early[k], want[k], k);
+      assert.deepEqual(info[k], want[k], k);
+    }
+    // What needs the block table comes with the disk.
+    assert.equal(early.bat_entries, 0);
+    assert.equal(info.bat_entries, 1044480);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

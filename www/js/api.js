@@ -8,7 +8,7 @@ import { Engine } from './engine.js';
 
 /**
  * @import { Source } from './source.js'
- * @import { ChainView, CopyReport, CopyRequest, DiffReport, Rebase, DiskLayer, Extent, FileEntry, FileStat, Finding, Info, MissingParent, OpenedSummary, PartsTable, PublicFile, Unreadable, Writable } from './types.js'
+ * @import { ChainView, CopyReport, CopyRequest, DiffReport, Rebase, DiskLayer, Extent, FileEntry, FileStat, Finding, Info, LayerStructures, MissingParent, OpenedSummary, PartsTable, PublicFile, Unreadable, Writable } from './types.js'
  */
 
 /**
@@ -416,17 +416,21 @@ export function noDiskError(files) {
  * a VHD. Options: `signal`, `fetch`, `wasm` (the .wasm bytes or URL, for the first call only).
  * With `all: true` it resolves even when no file is a VHD (the files say why each is not), and
  * no chain is selected yet: call selectChain() (it rejects when a chain cannot be made a disk).
+ * `onStructures(info)`: when one input is given, called with its structures (the keys of
+ * `info` about its footers, dynamic header and parent locators) as soon as they are read, before
+ * its block table is (a dynamic disk's; not for a VHDX); `info` itself comes with the disk.
  * @param {DiskInput | DiskInput[]} inputs
- * @param {{ signal?: AbortSignal, fetch?: typeof globalThis.fetch, wasm?: import('./wasm.js').WasmInput, all?: boolean }} [options]
+ * @param {{ signal?: AbortSignal, fetch?: typeof globalThis.fetch, wasm?: import('./wasm.js').WasmInput, all?: boolean, onStructures?: (info: LayerStructures) => void }} [options]
  * @returns {Promise<VhdDisk>}
  */
-export async function openVhd(inputs, { signal, fetch, wasm, all = false } = {}) {
+export async function openVhd(inputs, { signal, fetch, wasm, all = false, onStructures } = {}) {
   const list = Array.isArray(inputs) ? inputs : [inputs];
   const engine = await Engine.start(wasm);
   try {
     const sources = await Promise.all(list.map((i) => given(i, { signal, fetch })));
+    const onProgress = onStructures && ((/** @type {{ structures?: LayerStructures }} */ p) => p.structures && !signal?.aborted && onStructures(p.structures));
     /** @type {OpenedSummary} */
-    const opened = await engine.call('open', [engine.inputs(sources)], { signal }).catch((e) => {
+    const opened = await engine.call('open', [engine.inputs(sources)], { signal, onProgress }).catch((e) => {
       throw rethrown(e);
     });
     const disk = new VhdDisk(engine, opened);

@@ -85,6 +85,9 @@ const viewer = new Viewer(parts, {
   shown: () => {
     $('viewer').hidden = false;
   },
+  structuresShown: () => {
+    $('viewer').hidden = false;
+  },
   saveIds: 'export-',
 });
 
@@ -181,8 +184,10 @@ async function openSample(s) {
 }
 
 body.dataset.state = 'idle';
+// Ready once the Worker has opened a small disk (the open path compiled: worker.js warmUp).
 startWorker().then(
-  () => {
+  async (s) => {
+    await s.warm;
     body.dataset.wasm = 'ready';
   },
   (e) => viewer.message(`The WebAssembly part of the page did not load: ${/** @type {Error} */ (e).message}`, 'error'),

@@ -21,7 +21,7 @@ import { SaveView, baseName, copySummary } from './views/saving.js';
 
 /**
  * @import { DiskInput, VhdDisk } from './api.js'
- * @import { ViewContext } from './types.js'
+ * @import { LayerStructures, ViewContext } from './types.js'
  */
 
 /**
@@ -46,6 +46,7 @@ import { SaveView, baseName, copySummary } from './views/saving.js';
  *   scanState(s: 'running' | 'done' | 'stopped' | null): void,
  *   reveal(view: 'structures' | 'bat' | 'provenance' | 'closeup' | 'hex' | 'findings' | 'files' | 'changes', el?: HTMLElement): void,
  *   shown?(disk: VhdDisk): void,
+ *   structuresShown?(): void,
  *   failed?(error: Error & { code?: string | null }): void,
  *   firstSector?(): number,
  *   filesAtOnce?: boolean,
@@ -206,7 +207,10 @@ export class Viewer {
     this.host.state('loading');
     let disk;
     try {
-      disk = await openVhd(inputs, { signal, all: true });
+      // One file: its footer and header are drawn while its block table is still being read
+      // (where the host shows them apart from the rest), then again with everything else.
+      const onStructures = inputs.length === 1 && this.host.structuresShown ? (/** @type {LayerStructures} */ s) => this.earlyStructures(s, signal) : undefined;
+      disk = await openVhd(inputs, { signal, all: true, onStructures });
     } catch (e) {
       if (signal.aborted) return;
       const err = /** @type {Error} */ (e);
@@ -230,6 +234,21 @@ export class Viewer {
       return;
     }
     await this.showChain(disk.best);
+  }
+
+  /**
+   * Draws the structures of the one file given before its block table is read; showChain draws
+   * them again from the file's info.
+   * @param {LayerStructures} s
+   * @param {AbortSignal} signal
+   */
+  earlyStructures(s, signal) {
+    if (signal.aborted || signal !== this.ctrl?.signal) return;
+    const $ = this.$;
+    $.structures.dataset.layer = '0';
+    $.structures.dataset.file = s.file;
+    renderStructures($.structures, s);
+    this.host.structuresShown?.();
   }
 
   /**

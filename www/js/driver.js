@@ -9,24 +9,37 @@ import { normalize } from './format.js';
 /**
  * @import { WasmDisk, WasmLayer } from '../pkg/vhd_viewer.js'
  * @import { Source } from './source.js'
- * @import { Bindings, BitmapNeed, ByteRange, CheckRead, Extent, Finding, Plan, ScanStep } from './types.js'
+ * @import { Bindings, BitmapNeed, ByteRange, CheckRead, Extent, Finding, LayerStructures, Plan, ScanStep } from './types.js'
  */
 
 /**
  * Opens one file: returns a `WasmLayer` (throws the core's message when it is not a VHD).
+ * `onStructures(info)`, when given, is called once with the file's structures (its footers,
+ * dynamic header and parent locators: the keys of `info --json` about them) as soon as they are
+ * known, while the block table is still being read (a dynamic disk's BAT is 4 MiB at 2040 GiB).
  * @param {Bindings} wasm
  * @param {Source} source
  * @param {AbortSignal} [signal]
+ * @param {(info: LayerStructures) => void} [onStructures]
  * @returns {Promise<WasmLayer>}
  */
-export async function openLayer(wasm, source, signal) {
+export async function openLayer(wasm, source, signal, onStructures) {
   const opener = new wasm.WasmOpener(source.byteLength);
   try {
     for (let round = 0; round < 16; round++) {
       signal?.throwIfAborted();
       const need = /** @type {ByteRange[] | null} */ (opener.poll());
       if (need === null) return opener.finish();
-      const parts = await readRanges(source, need, signal);
+      const reading = readRanges(source, need, signal);
+      // While the browser reads (the BAT, say), the structures already read are made for the page.
+      if (onStructures) {
+        const s = opener.structures(source.name);
+        if (s) {
+          onStructures(/** @type {LayerStructures} */ (normalize(s)));
+          onStructures = undefined;
+        }
+      }
+      const parts = await reading;
       need.forEach((r, i) => opener.provide(r.offset, parts[i]));
     }
     throw new Error('the file could not be opened: the reader kept asking for bytes the file does not have');

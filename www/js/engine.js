@@ -34,8 +34,9 @@ export function setWorkerUrl(url, type = 'module') {
 
 /**
  * The Worker every disk of this page is opened in (each is a session of it), started once:
- * its modules load with the page, and nothing is fetched when files are given later.
- * @type {{ worker: Worker, engines: Map<number, Engine>, dead: Error | null } | null}
+ * its modules load with the page, and nothing is fetched when files are given later. `warm`
+ * resolves when it has run the open path once (worker.js: warmUp).
+ * @type {{ worker: Worker, engines: Map<number, Engine>, dead: Error | null, warm: Promise<void> } | null}
  */
 let shared = null;
 let nextSession = 1;
@@ -49,19 +50,26 @@ export async function startWorker(wasm) {
   const module = await compileWasm(wasm);
   if (shared && !shared.dead) return shared;
   const worker = new Worker(workerUrl ?? new URL('./worker.js', import.meta.url), { type: workerType, name: 'vhd-viewer core' });
-  const s = (shared = { worker, engines: new Map(), dead: /** @type {Error | null} */ (null) });
+  /** @type {() => void} */
+  let warmed = () => {};
+  const warm = new Promise((/** @type {(v: void) => void} */ r) => (warmed = r));
+  const s = (shared = { worker, engines: new Map(), dead: /** @type {Error | null} */ (null), warm });
   /** @param {Error} e */
   const fail = (e) => {
     s.dead = e;
     for (const engine of s.engines.values()) engine.fail(e);
   };
-  worker.onmessage = (e) => s.engines.get(/** @type {WorkerReply} */ (e.data).sid)?.receive(e.data);
+  worker.onmessage = (e) => {
+    if ('warm' in e.data) warmed();
+    else s.engines.get(/** @type {WorkerReply} */ (e.data).sid)?.receive(e.data);
+  };
   worker.onerror = (e) => {
     e.preventDefault();
+    warmed();
     fail(new Error(`the viewer's worker stopped: ${e.message || 'it could not be started'}`));
   };
   worker.onmessageerror = () => fail(new Error("the viewer's worker sent a message that could not be read"));
-  worker.postMessage({ init: module });
+  worker.postMessage({ init: module, warm: true });
   return s;
 }
 

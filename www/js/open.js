@@ -6,7 +6,7 @@ import { normalize, baseName } from './format.js';
 
 /**
  * @import { Source } from './source.js'
- * @import { Arranged, Bindings, ChainFile, Identity, Info, MissingParent, Opened, OpenedFile } from './types.js'
+ * @import { Arranged, Bindings, ChainFile, Identity, Info, LayerStructures, MissingParent, Opened, OpenedFile } from './types.js'
  */
 
 /**
@@ -14,13 +14,14 @@ import { normalize, baseName } from './format.js';
  * `files[i]` is `{ name, size, source, blob, identity, wi }` or `{ ..., error }` when it is not a
  * readable VHD (`onFileError(file)` is told at once); `duplicateOf` marks a file given twice;
  * `chains` are lists of indices into `files`, top first; `best` the longest chain. Throws only
- * when `signal` aborts (the WebAssembly objects are freed then).
+ * when `signal` aborts (the WebAssembly objects are freed then). With one source,
+ * `onStructures(info)` is told its structures before its block table is read (openLayer).
  * @param {Bindings} wasm
  * @param {Source[]} sources
- * @param {{ signal?: AbortSignal, onFileError?: (file: OpenedFile) => void }} [options]
+ * @param {{ signal?: AbortSignal, onFileError?: (file: OpenedFile) => void, onStructures?: (info: LayerStructures) => void }} [options]
  * @returns {Promise<Opened>}
  */
-export async function openFiles(wasm, sources, { signal, onFileError } = {}) {
+export async function openFiles(wasm, sources, { signal, onFileError, onStructures } = {}) {
   const wfiles = new wasm.WasmFiles();
   /** @type {OpenedFile[]} */
   const files = [];
@@ -30,7 +31,7 @@ export async function openFiles(wasm, sources, { signal, onFileError } = {}) {
       const f = { name: source.name, size: source.byteLength, blob: source.blob, source };
       files.push(f);
       try {
-        const layer = await openLayer(wasm, source, signal);
+        const layer = await openLayer(wasm, source, signal, sources.length === 1 ? onStructures : undefined);
         f.identity = /** @type {Identity} */ (normalize(layer.identity()));
         f.wi = wfiles.add(layer);
       } catch (e) {

@@ -12,7 +12,7 @@ import { runCopy } from './copy.js';
 /**
  * @import { WasmDisk, WasmVolumes } from '../pkg/vhd_viewer.js'
  * @import { Source } from './source.js'
- * @import { Bindings, ByteRange, ChainView, CopyRequest, Extent, Opened, OpenedSummary, Unreadable, Writable } from './types.js'
+ * @import { Bindings, ByteRange, ChainView, CopyRequest, Extent, LayerStructures, Opened, OpenedSummary, Unreadable, Writable } from './types.js'
  */
 
 /**
@@ -68,12 +68,14 @@ export class Session {
   }
 
   /**
-   * Opens every input and sorts them into chains.
+   * Opens every input and sorts them into chains. One input's structures are told to
+   * `onStructures` before its block table is read.
    * @param {AbortSignal} signal
+   * @param {(info: LayerStructures) => void} [onStructures]
    * @returns {Promise<OpenedSummary>}
    */
-  async open(signal) {
-    const opened = await openFiles(this.wasm, this.inputs, { signal });
+  async open(signal, onStructures) {
+    const opened = await openFiles(this.wasm, this.inputs, { signal, onStructures });
     this.opened = opened;
     const files = opened.files.map(({ source: _s, blob: _b, wi: _w, ...f }) => f);
     return { files, chains: opened.chains, best: opened.best };

@@ -190,6 +190,13 @@ export interface Info extends Partial<DynamicInfo> {
   log_replayed?: boolean;
 }
 
+/**
+ * A file's structures before its block table is read (openVhd's `onStructures`): the keys of
+ * `Info` about its footers, dynamic header and parent locators. The block table's counts are 0
+ * and the findings are those made so far; the Info that follows has them all.
+ */
+export type LayerStructures = Omit<Info, 'chain' | 'parent_missing' | 'all_findings'>;
+
 /** A file given to the page or the element (openFiles). */
 export interface OpenedFile {
   name: string;

@@ -1,13 +1,15 @@
 // The Worker that runs the WebAssembly core for the page (engine.js starts it): one session per
 // opened disk. It reads the files itself (Blob.slice for local files, HTTP Range requests for
 // URLs) and answers the main thread's calls; the main thread only renders. Messages:
-//   in:  { init: WebAssembly.Module }            first, once
+//   in:  { init: WebAssembly.Module, warm? }     first, once (warm: open a small disk first)
 //        { id, sid, method, args }              a call to session sid (`open` first)
 //        { abort: id, sid }                     stop that call
 //        { close: sid }                         end that session, free its memory
 //        { rid, sid, result } | { rid, error }  the answer to one of our asks
 //   out: { id, sid, result } | { id, sid, error } | { id, sid, progress }, each with `stats`
+//        (`open`'s progress: { structures }, one file's structures before its block table)
 //        (what the session has read, per input)
+//        { warm: true }                         the small disk was opened (warmUp)
 //        { ask: rid, sid, id, what, args }      a read of a source kept on the main thread, or a
 //                                               write to the file the main thread saves into
 import { loadWasm } from './wasm.js';
@@ -212,7 +214,8 @@ async function run(sid, id, method, args) {
     if (method === 'open') {
       const session = new Session(bindings, await sourcesOf(sid, args[0], ctrl.signal));
       sessions.set(sid, session);
-      result = await session.open(ctrl.signal);
+      // The structures of one file, before its block table is read, go ahead as progress.
+      result = await session.open(ctrl.signal, (structures) => c.progress({ structures }));
     } else {
       const session = sessions.get(sid);
       if (!session) throw new Error('no files were opened');
@@ -230,10 +233,39 @@ async function run(sid, id, method, args) {
   }
 }
 
+/**
+ * Runs the open path once on a small disk the core makes, as the page's first file would be
+ * opened and shown (its structures, the chain, the block table, the estimate, a sector). A
+ * browser compiles each WebAssembly function on its first call: Chromium spent about 20 ms of
+ * the first file's time to its header on that. The page waits for a file meanwhile.
+ * @param {import('./types.js').Bindings} bindings
+ */
+async function warmUp(bindings) {
+  // A Blob, read as a file given is (Blob.slice).
+  const bytes = /** @type {Uint8Array<ArrayBuffer>} */ (bindings.warmUpDisk());
+  const session = new Session(bindings, [blobSource(new Blob([bytes]), 'warm-up.vhd')]);
+  try {
+    const signal = new AbortController().signal;
+    await session.open(signal, () => {});
+    const view = session.chain(0);
+    session.bat(0);
+    session.estimate(view.chunkSize);
+    await session.read(0, 4096, signal);
+  } finally {
+    session.close();
+  }
+}
+
 self.onmessage = (e) => {
   const m = e.data;
   if ('init' in m) {
     wasm = loadWasm(m.init);
+    if (m.warm) {
+      wasm
+        .then(warmUp)
+        .catch(() => {})
+        .finally(() => self.postMessage({ warm: true }));
+    }
   } else if ('abort' in m) {
     running.get(m.abort)?.ctrl.abort(new DOMException('cancelled', 'AbortError'));
   } else if ('close' in m) {

@@ -3,7 +3,7 @@
 import { h, field, fill } from '../dom.js';
 import { hex, humanSize } from '../format.js';
 
-/** @import { Field, Info } from '../types.js' */
+/** @import { Field, Info, LayerStructures } from '../types.js' */
 
 const SIZE_KEYS = new Set(['file_size', 'current_size', 'original_size', 'geometry_size', 'block_size', 'bitmap_size']);
 const OFFSET_KEYS = new Set(['footer_offset', 'header_offset', 'table_offset']);
@@ -93,7 +93,7 @@ function fieldTable(rows, prefix, caption, { differs = [], base = 0 } = {}) {
 
 /**
  * @param {Element} el
- * @param {Info} info
+ * @param {LayerStructures} info the file's info, or its structures before its block table is read
  */
 export function renderStructures(el, info) {
   if (info.format === 'vhdx') {
@@ -162,7 +162,7 @@ export function highlightOffset(el, offset) {
  * A VHDX's structures, each as a table of its fields (the file type identifier, both headers,
  * both region tables, the metadata table and its items), as `info --json` lists them.
  * @param {Element} el
- * @param {Info} info
+ * @param {LayerStructures} info
  */
 function renderVhdxStructures(el, info) {
   const list = info.structures ?? [];
