@@ -17,7 +17,7 @@ const version = /^version\s*=\s*"([^"]+)"/m.exec(readFileSync(join(ROOT, 'Cargo.
 
 /** The modules the element and the API need, the Worker's among them (the page's app.js is left out). */
 const MODULES = [
-  'api.js', 'cellmap.js', 'controller.js', 'define.js', 'dom.js', 'driver.js', 'element.js', 'element-css.js', 'engine.js', 'export.js', 'format.js',
+  'api.js', 'cellmap.js', 'controller.js', 'copy.js', 'define.js', 'dom.js', 'driver.js', 'element.js', 'element-css.js', 'engine.js', 'export.js', 'format.js',
   'open.js', 'save.js', 'save-vhd.js', 'session.js', 'source.js', 'wasm.js', 'worker.js', ...readdirSync(join(WWW, 'js/views')).map((f) => `views/${f}`),
 ];
 const PKG = ['vhd_viewer.js', 'vhd_viewer_bg.wasm', 'vhd_viewer.d.ts'];
