@@ -136,19 +136,18 @@ export async function readVirtual(disk, sources, offset, len, signal) {
 
 /**
  * A macrotask: lets reads that completed deliver their bytes and start the next ones. Through a
- * MessageChannel, which no browser delays (a `setTimeout(0)` waits at least 4 ms once nested).
+ * MessageChannel, which no browser delays (a `setTimeout(0)` waits at least 4 ms once nested);
+ * one per call, closed when used, so that no open port keeps a process alive (Node).
  */
-const tick = (() => {
-  /** @type {(() => void)[]} */
-  const waiting = [];
-  const ch = new MessageChannel();
-  ch.port1.onmessage = () => waiting.shift()?.();
-  return () =>
-    new Promise((/** @type {(v?: unknown) => void} */ r) => {
-      waiting.push(r);
-      ch.port2.postMessage(0);
-    });
-})();
+const tick = () =>
+  new Promise((/** @type {(v?: unknown) => void} */ r) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      ch.port1.close();
+      r();
+    };
+    ch.port2.postMessage(0);
+  });
 
 /**
  * @typedef {{ signal?: AbortSignal, onProgress?: (done: number, total: number, masks?: Uint32Array | null) => void }} ProgressOptions

@@ -16,7 +16,8 @@ import { runCopy } from './copy.js';
  */
 
 /**
- * The synchronous `read(layer, offset, len)` the core's file-system readers take, over `sources`.
+ * The synchronous `read(layer, offset, len)` the core's file-system readers, diff and copies take,
+ * over `sources` (the file-system readers want Read + Seek; blocking is allowed in a Worker).
  * @param {Source[]} sources
  */
 function syncReader(sources) {
@@ -24,6 +25,23 @@ function syncReader(sources) {
     const src = sources[layer];
     if (!src.sliceSync) throw new Error(`${src.name} is read by the page, not by its worker (a source with its own slice(), or a file this browser lets only the page read), so its file systems cannot be read here`);
     return src.sliceSync(offset, offset + len);
+  };
+}
+
+/**
+ * The core's progress function for a long synchronous job: tells `progress` at most every 100 ms
+ * (and at the end); never stops the job (a Worker of its own is terminated to stop it).
+ * @param {(p: { done: number, total: number }) => void} progress
+ */
+function throttled(progress) {
+  let last = 0;
+  return (/** @type {number} */ done, /** @type {number} */ total) => {
+    const now = performance.now();
+    if (now - last > 100 || done === total) {
+      last = now;
+      progress({ done, total });
+    }
+    return true;
   };
 }
 
@@ -306,7 +324,7 @@ export class Session {
     if (!Number.isInteger(k) || k < 0 || k >= this.names.length) throw new Error(`there is no layer ${k}: the chain has layers 0 to ${this.names.length - 1}`);
     const cut = k > 0 ? this.core.asOfLayer(k) : null;
     const disk = cut ?? this.core;
-    const read = (/** @type {number} */ layer, /** @type {number} */ offset, /** @type {number} */ len) => this.readSync(layer + k, offset, len);
+    const read = syncReader(this.sources.slice(k));
     const { WasmCopy } = this.wasm;
     let job;
     try {
@@ -333,21 +351,6 @@ export class Session {
   }
 
   /**
-   * Layer `layer`'s file bytes `[offset, offset + len)`, read synchronously (the file-system
-   * readers want Read + Seek; blocking is allowed in a Worker).
-   * @param {number} layer
-   * @param {number} offset
-   * @param {number} len
-   */
-  readSync(layer, offset, len) {
-    const src = this.sources[layer];
-    if (!src.sliceSync) {
-      throw new Error(`${src.name} is read by the page, not by its worker (a source with its own slice(), or a file this browser lets only the page read), so its file systems cannot be read here`);
-    }
-    return src.sliceSync(offset, offset + len);
-  }
-
-  /**
    * The partitions and file systems of the disk as of layer `k` (0: the whole chain), opened once.
    * @param {number} k
    * @returns {WasmVolumes}
@@ -357,7 +360,7 @@ export class Session {
     if (!v) {
       const cut = k > 0 ? this.core.asOfLayer(k) : null;
       try {
-        v = new this.wasm.WasmVolumes(cut ?? this.core, (/** @type {number} */ layer, /** @type {number} */ offset, /** @type {number} */ len) => this.readSync(layer + k, offset, len));
+        v = new this.wasm.WasmVolumes(cut ?? this.core, syncReader(this.sources.slice(k)));
       } finally {
         cut?.free();
       }
@@ -375,16 +378,22 @@ export class Session {
    * @param {(p: { done: number, total: number }) => void} progress
    */
   diff(from, to, progress) {
-    let last = 0;
-    const report = this.wasm.diffLayers(this.core, (/** @type {number} */ layer, /** @type {number} */ offset, /** @type {number} */ len) => this.readSync(layer, offset, len), from, to, (/** @type {number} */ done, /** @type {number} */ total) => {
-      const now = performance.now();
-      if (now - last > 100 || done === total) {
-        last = now;
-        progress({ done, total });
-      }
-      return true;
-    });
+    const report = this.wasm.diffLayers(this.core, syncReader(this.sources), from, to, throttled(progress));
     return /** @type {import('./types.js').DiffReport} */ (normalize(report));
+  }
+
+  /**
+   * Chain `k` of the files given, another than the one shown, made a disk (free it after use).
+   * @param {number} k
+   */
+  otherChain(k) {
+    if (k === this.chainIndex || !this.live.chains[k]) throw new Error(`there is no other disk ${k} among the files given`);
+    const c = chainDisk(this.live, k);
+    if (c.missing) {
+      c.disk.free();
+      throw new Error(`the parent of ${c.names[c.names.length - 1]} was not given: add it to use ${c.names[0]}`);
+    }
+    return c;
   }
 
   /**
@@ -396,19 +405,9 @@ export class Session {
    * @param {(p: { done: number, total: number }) => void} progress
    */
   rebaseCheck(onto, progress) {
-    if (onto === this.chainIndex || !this.live.chains[onto]) throw new Error(`there is no other disk ${onto} among the files given`);
-    const nb = chainDisk(this.live, onto);
-    if (nb.missing) throw new Error(`the parent of ${nb.names[nb.names.length - 1]} was not given: add it to check ${nb.names[0]}`);
-    let last = 0;
+    const nb = this.otherChain(onto);
     try {
-      const r = this.wasm.rebaseCheck(this.core, syncReader(this.sources), nb.disk, syncReader(nb.sources), (/** @type {number} */ done, /** @type {number} */ total) => {
-        const now = performance.now();
-        if (now - last > 100 || done === total) {
-          last = now;
-          progress({ done, total });
-        }
-        return true;
-      });
+      const r = this.wasm.rebaseCheck(this.core, syncReader(this.sources), nb.disk, syncReader(nb.sources), throttled(progress));
       return /** @type {import('./types.js').Rebase} */ (normalize(r));
     } finally {
       nb.disk.free();
@@ -424,20 +423,10 @@ export class Session {
    * @param {(p: { done: number, total: number }) => void} progress
    */
   diffWith(other, to, progress) {
-    if (other === this.chainIndex || !this.live.chains[other]) throw new Error(`there is no other disk ${other} among the files given`);
-    const old = chainDisk(this.live, other);
-    if (old.missing) throw new Error(`the parent of ${old.names[old.names.length - 1]} was not given: add it to compare with ${old.names[0]}`);
+    const old = this.otherChain(other);
     const cut = to > 0 ? this.core.asOfLayer(to) : null;
-    let last = 0;
     try {
-      const report = this.wasm.diffDisks(old.disk, syncReader(old.sources), cut ?? this.core, syncReader(this.sources.slice(to)), (/** @type {number} */ done, /** @type {number} */ total) => {
-        const now = performance.now();
-        if (now - last > 100 || done === total) {
-          last = now;
-          progress({ done, total });
-        }
-        return true;
-      });
+      const report = this.wasm.diffDisks(old.disk, syncReader(old.sources), cut ?? this.core, syncReader(this.sources.slice(to)), throttled(progress));
       return /** @type {import('./types.js').DiffReport} */ (normalize(report));
     } finally {
       cut?.free();
