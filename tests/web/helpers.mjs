@@ -130,3 +130,45 @@ export async function drop(page, paths) {
     for (const type of ['dragenter', 'dragover', 'drop']) target.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
   }, files);
 }
+
+/**
+ * A stand-in for showSaveFilePicker keeping the file in memory (`window.__saved`: writes, then
+ * `base64` when closed or `aborted`); `delay` ms per write. Run in the page: `page.addInitScript(standIn, { delay })`.
+ */
+export function standIn({ delay }) {
+  window.__saved = { writes: 0 };
+  window.showSaveFilePicker = async (opts) => ({
+    name: opts.suggestedName,
+    async createWritable() {
+      let buf = new Uint8Array(0);
+      const grow = (n) => {
+        if (n > buf.length) {
+          const b = new Uint8Array(n);
+          b.set(buf);
+          buf = b;
+        }
+      };
+      return {
+        async truncate(n) {
+          grow(n);
+          buf = buf.subarray(0, n);
+        },
+        async write({ type, position, data }) {
+          if (type !== 'write') throw new Error('unexpected ' + type);
+          if (delay) await new Promise((r) => setTimeout(r, delay));
+          grow(position + data.length);
+          buf.set(data, position);
+          window.__saved.writes++;
+        },
+        async close() {
+          let s = '';
+          for (let i = 0; i < buf.length; i += 0x8000) s += String.fromCharCode(...buf.subarray(i, i + 0x8000));
+          window.__saved.base64 = btoa(s);
+        },
+        async abort() {
+          window.__saved.aborted = true;
+        },
+      };
+    },
+  });
+}

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { start, openPage, settled, cliCat, cliPath, tempDir, SAMPLES } from './helpers.mjs';
+import { start, openPage, settled, cliCat, cliPath, tempDir, SAMPLES, standIn } from './helpers.mjs';
 
 const BASE = join(SAMPLES, 'base.vhd');
 const CHILD = join(SAMPLES, 'child.vhd');
@@ -100,47 +100,6 @@ test('save as VHD as of a chosen layer: the chain without the layers above it', 
   assert.deepEqual(page.errors, []);
   await page.close();
 });
-
-/** A stand-in for showSaveFilePicker keeping the file in memory; `delay` ms per write. */
-function standIn({ delay }) {
-  {
-    window.__saved = { writes: 0 };
-    window.showSaveFilePicker = async (opts) => ({
-      name: opts.suggestedName,
-      async createWritable() {
-        let buf = new Uint8Array(0);
-        const grow = (n) => {
-          if (n > buf.length) {
-            const b = new Uint8Array(n);
-            b.set(buf);
-            buf = b;
-          }
-        };
-        return {
-          async truncate(n) {
-            grow(n);
-            buf = buf.subarray(0, n);
-          },
-          async write({ type, position, data }) {
-            if (type !== 'write') throw new Error('unexpected ' + type);
-            if (delay) await new Promise((r) => setTimeout(r, delay));
-            grow(position + data.length);
-            buf.set(data, position);
-            window.__saved.writes++;
-          },
-          async close() {
-            let s = '';
-            for (let i = 0; i < buf.length; i += 0x8000) s += String.fromCharCode(...buf.subarray(i, i + 0x8000));
-            window.__saved.base64 = btoa(s);
-          },
-          async abort() {
-            window.__saved.aborted = true;
-          },
-        };
-      },
-    });
-  }
-}
 
 test('save as VHD: through the File System Access API, streamed to the file', async () => {
   for (const [kind, type] of [['dynamic', 'dynamic'], ['fixed', 'fixed']]) {
