@@ -332,6 +332,7 @@ async function pageInput(browser, url, input, runs, capS) {
         const blob = byName.get(d.names[l]);
         for (const e of (await d.bat(l)).bat) if (e !== 0xffffffff) all.push([blob, e * 512]);
       }
+      window.__bench.bitmaps = all;
       const t0 = performance.now();
       let next = 0;
       let reads = 0;
@@ -348,16 +349,7 @@ async function pageInput(browser, url, input, runs, capS) {
     // The same reads in a Worker, where the page's scan runs: async slices 32 in flight, and
     // FileReaderSync one after another (each engine's cost of a read there).
     res.scanBareWorker = await page.evaluate(async (capMs) => {
-      const d = window.vhdViewer.state.disk;
-      const files = window.vhdViewer.state.files;
-      const byName = new Map(files.map((f) => [f.name, f.blob]));
-      const all = [];
-      for (let l = 0; l < d.layerCount; l++) {
-        if (!d.layers[l].blockSize) continue;
-        const blob = byName.get(d.names[l]);
-        for (const e of (await d.bat(l)).bat) if (e !== 0xffffffff) all.push([blob, e * 512]);
-      }
-
+      const all = window.__bench.bitmaps; // listed by the loop above
       // Served beside the page (its Content-Security-Policy allows Workers of its own origin only).
       const url = new URL('bench-probe-worker.js', location.href).href;
       const run = (sync) =>
