@@ -178,7 +178,8 @@ async function newPage(browser, url) {
   await page.waitForSelector('body[data-wasm="ready"]');
   // A save-file stand-in that throws the bytes away: the page's own flatten (writeRaw) runs, and
   // writing costs nothing, like `> /dev/null`. The page looks for showSaveFilePicker when the
-  // export is asked for, so it can be put in after loading, in every engine.
+  // export is asked for, so it can be put in after loading, in every engine. It is done with a
+  // write's bytes when the write settles (`copies`), as a FileSystemWritableFileStream is.
   await page.evaluate(() => {
     window.__bench = { written: 0, writes: 0, t: {} };
     window.showSaveFilePicker = async (o) => ({
@@ -192,6 +193,7 @@ async function newPage(browser, url) {
           },
           async close() {},
           async abort() {},
+          copies: true,
         };
       },
     });

@@ -29,7 +29,7 @@ const browser = await chromium.launch({
 try {
   const page = await browser.newPage();
   await page.addInitScript(() => {
-    window.showSaveFilePicker = async (o) => ({ name: o.suggestedName, createWritable: async () => ({ truncate: async () => {}, write: async () => {}, close: async () => {}, abort: async () => {} }) });
+    window.showSaveFilePicker = async (o) => ({ name: o.suggestedName, createWritable: async () => ({ truncate: async () => {}, write: async () => {}, close: async () => {}, abort: async () => {}, copies: true }) });
   });
   await page.goto(url);
   await page.waitForSelector('body[data-wasm="ready"]');

@@ -139,10 +139,16 @@ export interface TaskOptions {
   onProgress?(done: number, total: number): void;
 }
 
-/** A file being saved into: a FileSystemWritableFileStream, or anything with these two methods. */
+/**
+ * A file being saved into: a FileSystemWritableFileStream, or anything with these two methods.
+ * Each write's `data` is the writable's to keep, unless it says `copies: true` (it is done with
+ * the bytes once the write's promise settles, as a FileSystemWritableFileStream is): then the
+ * buffer is taken back and filled again for a later write, which saves making a new one.
+ */
 export interface Writable {
   truncate(size: number): Promise<unknown>;
   write(w: { type: 'write'; position: number; data: Uint8Array }): Promise<unknown>;
+  copies?: boolean;
 }
 
 /**

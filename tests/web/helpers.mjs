@@ -168,6 +168,7 @@ export function standIn({ delay }) {
         async abort() {
           window.__saved.aborted = true;
         },
+        copies: true, // it copies each write's bytes, as a FileSystemWritableFileStream does
       };
     },
   });

@@ -336,3 +336,79 @@ test("one file's structures reach onStructures before its block table is read, e
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the disk read window by window equals cat: zeros where no layer has data, in new buffers or ones filled again', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { cliCat, SAMPLES } = await import('./helpers.mjs');
+  const { diskWindows } = await import('../../www/js/driver.js');
+  const { writeRaw } = await import('../../www/js/export.js');
+  const { Session } = await import('../../www/js/session.js');
+  const bindings = await coreBindings();
+  const files = ['grandchild.vhd', 'child.vhd', 'base.vhd'];
+  const want = cliCat(join(SAMPLES, files[0]), files.slice(1).map((f) => join(SAMPLES, f)));
+  const session = new Session(bindings, files.map((f) => bytesSource(readFileSync(join(SAMPLES, f)), f)));
+  await session.open(new AbortController().signal);
+  const { size } = session.chain(0);
+  assert.equal(size, want.length);
+  const MIB = 1 << 20;
+  for (const windowSize of [MIB, 8 * MIB]) {
+    for (const reuse of [false, true]) {
+      // Buffers given back hold the last window's bytes: here, garbage.
+      const pool = reuse ? Array.from({ length: 64 }, () => new Uint8Array(windowSize).fill(0xee)) : undefined;
+      const got = new Uint8Array(size);
+      let windows = 0;
+      for await (const { start, bytes } of diskWindows(session.core, session.sources, session.names, windowSize, { pool })) {
+        assert.equal(start % windowSize, 0);
+        got.set(bytes, start);
+        windows++;
+      }
+      assert.ok(windows >= 3 && windows < size / windowSize, `${windows} windows of ${windowSize} hold data`);
+      assert.ok(Buffer.from(got).equals(want), `window ${windowSize}, ${reuse ? 'buffers filled again' : 'new buffers'}`);
+      if (pool) assert.equal(pool.length, 64 - windows);
+    }
+  }
+  session.close();
+  // writeRaw fills a buffer given back by a write again, for a later window: a disk with data in
+  // every 8 MiB window, made by qemu-img and qemu-io (a pattern of a different length in each).
+  const { execFileSync } = await import('node:child_process');
+  const { cliPath } = await import('./helpers.mjs');
+  const dir = mkdtempSync(join(tmpdir(), 'vhd-windows-'));
+  try {
+    const path = join(dir, 'spread.vhd');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'vpc', '-o', 'subformat=dynamic', path, '96M']);
+    const cmds = Array.from({ length: 12 }, (_, w) => ['-c', `write -P ${0x11 * (w + 1)} ${w * 8 * MIB + w * 4096 + 512 * w} ${(w + 1) * 61440}`]).flat();
+    execFileSync('qemu-io', ['-f', 'vpc', ...cmds, path], { stdio: 'ignore' });
+    const raw = execFileSync(cliPath(), ['cat', path], { maxBuffer: 1 << 28 });
+    const one = new Session(bindings, [bytesSource(readFileSync(path), 'spread.vhd')]);
+    await one.open(new AbortController().signal);
+    const disk = one.chain(0);
+    assert.equal(disk.size, raw.length);
+    for (const copies of [false, true]) {
+      const got = new Uint8Array(disk.size);
+      const seen = new Set();
+      let writes = 0;
+      const writable = {
+        async truncate(/** @type {number} */ n) {
+          assert.equal(n, disk.size);
+        },
+        async write(/** @type {{ position: number, data: Uint8Array }} */ { position, data }) {
+          seen.add(data.buffer);
+          writes++;
+          await new Promise((r) => setTimeout(r, 1));
+          got.set(data, position);
+          if (!copies) return undefined; // a writable that may keep `data`: a buffer of its own each time
+          data.fill(0xee); // what a writable may leave in a buffer it gives back
+          return data;
+        },
+      };
+      await writeRaw(one.core, one.sources, one.names, writable);
+      assert.ok(Buffer.from(got).equals(raw), copies ? 'buffers given back' : 'buffers kept');
+      assert.equal(writes, 12);
+      if (copies) assert.ok(seen.size < writes, `${seen.size} buffers for ${writes} writes`);
+      else assert.equal(seen.size, writes);
+    }
+    one.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

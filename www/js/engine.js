@@ -16,6 +16,13 @@ import { blobSource } from './source.js';
  * @import { WorkerInput, WorkerReply, Writable } from './types.js'
  */
 
+/**
+ * Whether `w` is done with a write's bytes once the write settles: a FileSystemWritableFileStream
+ * copies them, another writable says so with `copies: true`.
+ * @param {Writable} w
+ */
+const copies = (w) => w.copies === true || (typeof FileSystemWritableFileStream === 'function' && w instanceof FileSystemWritableFileStream);
+
 /** @type {string | URL | null} */
 let workerUrl = null;
 /** @type {WorkerType} */
@@ -181,15 +188,23 @@ export class Engine {
   async answer({ ask: rid, id, what, args }) {
     try {
       let result;
+      /** @type {Transferable[]} */
+      let transfer = [];
       if (what === 'read') {
         const [input, start, end] = args;
         result = await this.proxied[input].slice(start, end);
       } else {
         const w = this.calls.get(id)?.writable;
         if (!w) throw new DOMException('the save was stopped', 'AbortError');
-        result = what === 'truncate' ? await w.truncate(args[0]) : await w.write(args[0]);
+        if (what === 'truncate') result = await w.truncate(args[0]);
+        else {
+          await w.write(args[0]);
+          // A writable that copied the bytes gives the buffer back, to be filled again.
+          const data = args[0].data;
+          if (copies(w) && data.buffer.byteLength) [result, transfer] = [data, [data.buffer]];
+        }
       }
-      this.worker.postMessage({ rid, sid: this.sid, result });
+      this.worker.postMessage({ rid, sid: this.sid, result }, transfer);
     } catch (e) {
       const err = /** @type {Error & { code?: string }} */ (e);
       this.worker.postMessage({ rid, sid: this.sid, error: { message: err.message, code: err.code ?? null, name: err.name } });

@@ -9,8 +9,7 @@
 // DOWNLOAD_LIMIT bytes of allocated data (use a browser with the File System Access API, or the
 // command line).
 
-import { planRange, planSpan } from './driver.js';
-import { readRanges } from './source.js';
+import { diskWindows } from './driver.js';
 import { writeRaw, composeRaw } from './export.js';
 import { loadWasm } from './wasm.js';
 
@@ -18,11 +17,9 @@ import { loadWasm } from './wasm.js';
  * @import { WasmDisk, WasmNewVhd } from '../pkg/vhd_viewer.js'
  * @import { Source } from './source.js'
  * @import { ProgressOptions } from './driver.js'
- * @import { MissingExtent, Writable } from './types.js'
+ * @import { Writable } from './types.js'
  */
 
-/** One piece of a block to read: virtual `offset`, `len` bytes, from `layer`'s file at `fileOffset`.
- * @typedef {{ offset: number, len: number, layer: number, fileOffset: number }} Piece */
 /** A write the core's layout asks for: `bytes` at file offset `offset`.
  * @typedef {{ offset: number, bytes: Uint8Array<ArrayBuffer> }} LayoutWrite */
 /** What saving wrote.
@@ -33,8 +30,6 @@ const MIB = 1 << 20;
 export const BLOCK_SIZE = 2 * MIB;
 /** The most allocated data a dynamic VHD saved as a download may hold (it is held in memory). */
 export const DOWNLOAD_LIMIT = 512 * MIB;
-/** Data of one file lying at most this far apart is read with one `slice()`. */
-const GAP = 64 * 1024;
 /** Seconds from 1970-01-01 to 2000-01-01, where VHD time stamps start. */
 const VHD_EPOCH = 946684800;
 
@@ -64,85 +59,30 @@ export async function newVhd(disk, kind) {
   return new wasm.WasmNewVhd(disk, kind, BLOCK_SIZE, randomId(), Math.max(0, Math.floor(Date.now() / 1000) - VHD_EPOCH));
 }
 
-/**
- * @param {MissingExtent} e
- * @param {string[]} names
- */
-function missingError(e, names) {
-  return new Error(
-    `virtual bytes ${e.offset}..${e.offset + e.len} cannot be read: they come from the parent of ${names[e.layer] ?? 'layer ' + e.layer}, which was not given (or the file is cut short). Add the parent file to save the whole disk.`,
-  );
+/** Whether `bytes` are all zero (a word at a time where aligned). */
+function isZero(/** @type {Uint8Array} */ bytes) {
+  const words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2) : new Uint32Array(0);
+  for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false;
+  for (let i = words.length * 4; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
 }
 
 /**
  * The disk's blocks of `bs` bytes that hold data, in order: yields `[block, bytes]` for each
- * block with a non-zero byte (its bytes assembled from the layers' files; zero-filled parts left
- * zero). A stretch no layer allocates is planned in one step.
+ * block with a non-zero byte (read ahead by `diskWindows`, which takes the options).
  * @param {WasmDisk} disk
  * @param {Source[]} sources
  * @param {string[]} names
  * @param {number} bs
- * @param {AbortSignal | undefined} signal
- * @param {ProgressOptions['onProgress']} onProgress
+ * @param {ProgressOptions & { pool?: Uint8Array<ArrayBuffer>[] }} options
  * @returns {AsyncGenerator<[number, Uint8Array<ArrayBuffer>]>}
  */
-async function* dataBlocks(disk, sources, names, bs, signal, onProgress) {
-  const size = disk.size();
-  const span = planSpan(disk);
-  let block = -1;
-  /** @type {Piece[]} */
-  let pending = [];
-  let last = 0;
-  const assemble = async () => {
-    const start = block * bs;
-    const buf = new Uint8Array(Math.min(bs, size - start));
-    /** @type {Map<number, Piece[]>} */
-    const byLayer = new Map();
-    for (const p of pending) {
-      if (!byLayer.has(p.layer)) byLayer.set(p.layer, []);
-      byLayer.get(p.layer)?.push(p);
-    }
-    for (const [layer, list] of byLayer) {
-      const parts = await readRanges(sources[layer], list.map((p) => ({ offset: p.fileOffset, len: p.len })), signal, GAP);
-      list.forEach((p, i) => {
-        if (parts[i].length < p.len) throw new Error(`${names[layer]} is cut short: byte ${p.fileOffset + parts[i].length} of its file is missing`);
-        buf.set(parts[i], p.offset - start);
-      });
-    }
-    pending = [];
-    return buf.some((b) => b !== 0) ? buf : null;
-  };
-  for (let pos = 0; pos < size; ) {
-    const stop = Math.max(Math.min(pos + span, size), disk.stepEnd(pos));
-    for (const e of await planRange(disk, sources, pos, stop - pos, signal)) {
-      if (e.kind === 'missing') throw missingError(e, names);
-      if (e.kind !== 'data') continue;
-      for (let off = e.offset, end = e.offset + e.len; off < end; ) {
-        const b = Math.floor(off / bs);
-        if (b !== block) {
-          if (pending.length) {
-            const bytes = await assemble();
-            if (bytes) yield [block, bytes];
-          }
-          block = b;
-        }
-        const n = Math.min(end, (b + 1) * bs) - off;
-        pending.push({ offset: off, len: n, layer: e.layer, fileOffset: e.fileOffset + (off - e.offset) });
-        off += n;
-      }
-    }
-    pos = stop;
-    const now = performance.now();
-    if (now - last > 100) {
-      last = now;
-      onProgress?.(pos, size);
-    }
+async function* dataBlocks(disk, sources, names, bs, options) {
+  for await (const { start, bytes } of diskWindows(disk, sources, names, bs, options)) {
+    if (!isZero(bytes)) yield [start / bs, bytes];
+    else options.pool?.push(bytes);
   }
-  if (pending.length) {
-    const bytes = await assemble();
-    if (bytes) yield [block, bytes];
-  }
-  onProgress?.(size, size);
+  options.onProgress?.(disk.size(), disk.size());
 }
 
 /**
@@ -164,10 +104,13 @@ export async function writeVhd(disk, sources, names, vhd, writable, { signal, on
     return { size: size + 512, blocks: 0 };
   }
   const bitmap = owned(vhd.bitmap());
-  for await (const [block, bytes] of dataBlocks(disk, sources, names, vhd.blockSize(), signal, onProgress)) {
+  /** @type {Uint8Array<ArrayBuffer>[]} blocks written, given back to be filled again */
+  const pool = [];
+  for await (const [block, bytes] of dataBlocks(disk, sources, names, vhd.blockSize(), { signal, onProgress, pool })) {
     const at = vhd.place(block);
     await writable.write({ type: 'write', position: at, data: bitmap.slice() }); // its own copy: a write may take its buffer
-    await writable.write({ type: 'write', position: at + bitmap.length, data: bytes });
+    const back = await writable.write({ type: 'write', position: at + bitmap.length, data: bytes });
+    if (back instanceof Uint8Array && back.length === bytes.length) pool.push(/** @type {Uint8Array<ArrayBuffer>} */ (back));
   }
   for (const w of /** @type {LayoutWrite[]} */ (vhd.finish())) await writable.write({ type: 'write', position: w.offset, data: w.bytes });
   const len = vhd.fileLen(disk);
@@ -199,7 +142,7 @@ export async function composeVhd(disk, sources, names, vhd, { signal, onProgress
   let first = null;
   /** @type {number | null} */
   let next = null;
-  for await (const [block, bytes] of dataBlocks(disk, sources, names, bs, signal, onProgress)) {
+  for await (const [block, bytes] of dataBlocks(disk, sources, names, bs, { signal, onProgress })) {
     held += bytes.length;
     if (held > DOWNLOAD_LIMIT) {
       throw new Error(

@@ -350,10 +350,16 @@ export interface ChainView {
   layerInfos: Info[];
 }
 
-/** What a file being saved is written through: a FileSystemWritableFileStream, or the Worker's stand-in for one. */
+/**
+ * What a file being saved is written through: a FileSystemWritableFileStream, or the Worker's
+ * stand-in for one. `copies: true` says that `write` is done with `data` once its promise
+ * settles (a FileSystemWritableFileStream copies it): the buffer is then filled again for a
+ * later write instead of a new one being made. Without it, every write gets a buffer of its own.
+ */
 export interface Writable {
   truncate(size: number): Promise<unknown>;
   write(w: { type: 'write'; position: number; data: Uint8Array<ArrayBuffer> }): Promise<unknown>;
+  copies?: boolean;
 }
 
 /** Which copy `VhdDisk.saveCopy` writes, and how. */

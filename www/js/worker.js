@@ -84,7 +84,8 @@ function proxySource(sid, { proxy, byteLength, name }) {
 function remoteWritable(sid, id) {
   return {
     truncate: (size) => ask(sid, id, 'truncate', [size]),
-    // The window's bytes move to the main thread (the writers give each write a buffer of its own).
+    // The window's bytes move to the main thread (the writers give each write a buffer of its
+    // own), and come back when the writable there copies them (`Writable.copies`).
     write: (w) => ask(sid, id, 'write', [w], undefined, movable(w.data)),
   };
 }
