@@ -374,9 +374,19 @@ async function pageInput(browser, url, input, runs, capS) {
   res.heapAfterScan = await page.evaluate(heapFn);
 
   // Flatten: the page's raw export into a stand-in file that throws the bytes away.
+  const statsFn = () => ({ ...window.vhdViewer.readStats });
+  const before = await page.evaluate(statsFn);
   const f = await timedTask(page, '#export-raw', () => /Saved /.test(document.getElementById('export-note').textContent), capS);
+  const after = await page.evaluate(statsFn);
   const doneBytes = f.finished ? input.size : f.value;
-  res.flatten = { ...f, bytes: doneBytes, bytesPerS: (doneBytes / f.ms) * 1000, written: await page.evaluate(() => window.__bench.written) };
+  res.flatten = {
+    ...f,
+    bytes: doneBytes,
+    bytesPerS: (doneBytes / f.ms) * 1000,
+    written: await page.evaluate(() => window.__bench.written),
+    // What the flatten read from the files: its reads and their bytes.
+    read: { reads: after.reads - before.reads, bytes: after.bytes - before.bytes },
+  };
   res.heapAfterFlatten = await page.evaluate(heapFn);
 
   // The page's limit: reading the files themselves, Blob.slice by 8 MiB, in order.
@@ -390,7 +400,8 @@ async function pageInput(browser, url, input, runs, capS) {
       }
     }
     const ms = performance.now() - t0;
-    return { ms, bytes, bytesPerS: (bytes / ms) * 1000 };
+    const whole = bytes === files.reduce((n, b) => n + b.size, 0);
+    return { ms, bytes, bytesPerS: (bytes / ms) * 1000, whole };
   }, capS * 1000);
   res.heapPeak = Math.max(res.heapBeforeOpen, res.heapAfterOpen, res.heapAfterScan, res.heapAfterFlatten);
   res.errors = await page.errors();

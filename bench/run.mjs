@@ -394,6 +394,14 @@ function nativeTable() {
 const ENGINE_NAMES = { chromium: 'Chromium', firefox: 'Firefox', webkit: 'WebKit' };
 const pageOk = () => pageResults.filter((p) => !p.failed);
 
+/**
+ * A chain's flatten against the page reading all its files, by time (as the native row compares
+ * with `cat` of the files): the files hold more bytes than the disk (a 1 GiB base and seven
+ * layers of 128 MiB for a 1 GiB disk), so by bytes per second the page could not reach its own
+ * read. Null for one file, or when either was stopped.
+ */
+const pageByTime = (p) => (INPUTS.find((i) => i.key === p.input)?.files.length > 1 && p.flatten.finished && p.readFiles.whole ? (100 * p.readFiles.ms) / p.flatten.ms : null);
+
 function pageTable() {
   const lines = [
     '| input | engine | to header | to BAT map | to ready | engine: open / info | reads at header | bitmap scan | flatten | read the files | flatten ÷ page read / native cat | wasm heap: start / open / scan / flatten |',
@@ -409,7 +417,8 @@ function pageTable() {
     const nat = rows.find((r) => r.input === p.input && r.tool.startsWith('cat'));
     const scan = p.scan.note ? p.scan.note : p.scan.finished ? `${fmtMs(p.scan.ms)} (${p.scan.reads} reads)` : `> ${fmtMs(p.scan.ms)} (stopped: ${p.scan.reads} reads for ${p.scan.blocks} bitmaps)`;
     const fl = `${fmtRate(p.flatten.bytesPerS)}${p.flatten.finished ? ` (${fmtMs(p.flatten.ms)})` : ` (stopped at ${fmtBytes(p.flatten.bytes)})`}`;
-    const vsCat = `${((100 * p.flatten.bytesPerS) / p.readFiles.bytesPerS).toFixed(0)} % / ${nat && rate(nat) && p.input !== 'sparse-2040g' ? ((100 * p.flatten.bytesPerS) / rate(nat)).toFixed(0) + ' %' : '–'}`;
+    const byTime = pageByTime(p);
+    const vsCat = `${((100 * p.flatten.bytesPerS) / p.readFiles.bytesPerS).toFixed(0)} %${byTime ? ` (by time ${byTime.toFixed(0)} %)` : ''} / ${nat && rate(nat) && p.input !== 'sparse-2040g' ? ((100 * p.flatten.bytesPerS) / rate(nat)).toFixed(0) + ' %' : '–'}`;
     const mb = (b) => (b / MIB).toFixed(1);
     lines.push(
       `| ${p.label} | ${name} | ${fmtMs(p.headerMs)} | ${fmtMs(p.batMs)} | ${fmtMs(p.readyMs)} | ${fmtMs(p.coreOpenMs)} / ${fmtMs(p.coreInfoMs)} | ${p.readsAtHeader.reads} (${fmtBytes(p.readsAtHeader.bytes)}) | ${scan} | ${fl} | ${fmtRate(p.readFiles.bytesPerS)} | ${vsCat} | ${mb(p.heapBeforeOpen)} / ${mb(p.heapAfterOpen)} / ${mb(p.heapAfterScan)} / ${mb(p.heapAfterFlatten)} MiB |`,
@@ -487,10 +496,15 @@ function targets() {
     const c = rows.find((r) => r.op === 'flatten' && r.input === p.input && r.tool.startsWith('cat'));
     if (p.input !== 'sparse-2040g' && p.flatten?.bytesPerS && p.readFiles?.bytesPerS) {
       const pct = c && rate(c) ? `; ${((100 * p.flatten.bytesPerS) / rate(c)).toFixed(0)} % of native cat` : '';
-      const own = (100 * p.flatten.bytesPerS) / p.readFiles.bytesPerS;
+      const byRate = (100 * p.flatten.bytesPerS) / p.readFiles.bytesPerS;
+      // A chain by time, as natively (see pageByTime); one file by rate.
+      const byTime = pageByTime(p);
+      const own = byTime ?? byRate;
+      const how = byTime ? `${byTime.toFixed(0)} % by time (${fmtMs(p.flatten.ms)} against ${fmtMs(p.readFiles.ms)} to read all ${fmtBytes(p.readFiles.bytes)}; ${byRate.toFixed(0)} % by bytes per second)` : `${byRate.toFixed(0)} %`;
+      const reads = p.flatten.read?.reads ? `; it read ${fmtBytes(p.flatten.read.bytes)} in ${p.flatten.read.reads} reads` : '';
       // The page's engine room's targets: the 8-deep chain at 80 % of the page's own read of its files, the 4 GiB disk at 90 %.
       const want = p.input === 'chain8' ? 80 : p.input === 'data-4g' ? 90 : 50;
-      out.push(`- flatten in the page (${ENGINE_NAMES[p.engine]}) at >= ${want} % of the page reading the files itself, ${p.label}: ${own.toFixed(0)} %${pct}: ${mark(own >= want)}`);
+      out.push(`- flatten in the page (${ENGINE_NAMES[p.engine]}) at >= ${want} % of the page reading the files itself, ${p.label}: ${how}${pct}${reads}: ${mark(own >= want)}`);
     }
   }
   for (const p of pageOk()) {

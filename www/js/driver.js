@@ -147,25 +147,86 @@ export function missingError(e, names) {
   );
 }
 
+/** A part of a layer's file already read: `bytes` from byte `start`. @typedef {{ layer: number, start: number, bytes: Uint8Array }} Held */
+
+/**
+ * Plans virtual `[start, end)` (one window) and returns its extents. Bitmaps it needs are read
+ * with their blocks' data in the same `slice()` where the data follows the bitmap (a VHD block of
+ * at most `upTo` bytes): a browser's small read costs about as much as a big one (1 ms per
+ * bitmap read beside the window's data reads in Chromium, measured), so a window of a dynamic
+ * disk is one read, not one plus one per block. What was read is pushed onto `held`.
+ * @param {WasmDisk} disk
+ * @param {Source[]} sources
+ * @param {number} start
+ * @param {number} end
+ * @param {number} upTo
+ * @param {Held[]} held
+ * @param {AbortSignal} [signal]
+ * @returns {Promise<Extent[]>}
+ */
+async function planWindow(disk, sources, start, end, upTo, held, signal) {
+  for (let round = 0; round <= disk.layerCount() + 1; round++) {
+    signal?.throwIfAborted();
+    const p = /** @type {Plan} */ (disk.plan(start, end - start));
+    if (p.extents) return p.extents;
+    /** @type {Map<number, { need: BitmapNeed, len: number }[]>} */
+    const byLayer = new Map();
+    for (const need of p.need) {
+      const data = disk.bitmapSize(need.layer) > 0 ? disk.blockData(need.layer, need.block) ?? null : null;
+      const bs = disk.blockSize(need.layer);
+      // The block's data too, when it follows the bitmap and is not too big to hold.
+      const len = data != null && data >= need.offset + need.len && data - need.offset <= 4096 && bs <= upTo ? data + bs - need.offset : need.len;
+      let list = byLayer.get(need.layer);
+      if (!list) byLayer.set(need.layer, (list = []));
+      list.push({ need, len });
+    }
+    await Promise.all(
+      [...byLayer].map(async ([layer, list]) => {
+        const parts = await readRanges(sources[layer], list.map(({ need, len }) => ({ offset: need.offset, len })), signal, 0, 8);
+        list.forEach(({ need }, i) => {
+          if (parts[i].length < need.len) {
+            throw new Error(`block ${need.block} of ${sources[layer].name} cannot be read: its sector bitmap at byte 0x${need.offset.toString(16)} lies past the end of the file (${sources[layer].byteLength} bytes)`);
+          }
+          disk.provideBitmap(layer, need.block, parts[i].subarray(0, need.len));
+          if (parts[i].length > need.len) held.push({ layer, start: need.offset, bytes: parts[i] });
+        });
+      }),
+    );
+  }
+  throw new Error(`planning bytes ${start}..${end} needed more bitmaps than fit in memory`);
+}
+
 /**
  * Data of one file lying at most this far apart is read with one `slice()`: a browser's read
- * costs about as much as reading 256 KiB more (0.5 ms in Chromium, at 400-500 MB/s).
+ * costs about as much as reading 256 KiB more (0.5-1 ms in Chromium, at 400-500 MB/s).
  */
 const READ_GAP = 256 * 1024;
 
 /**
- * Reads a window's data extents (`pieces`, all in `[start, start + len)`) into a new buffer of
- * `len` bytes (parts no piece covers stay zero): each layer's neighbouring pieces in one read,
- * the layers at once.
+ * Reads window `[start, end)`: plans it (`planWindow`), then copies its data extents into a
+ * buffer (one of `pool`'s, or new; parts no extent covers read as zeros), from what planning
+ * read or else read now, each layer's neighbouring pieces in one read, the layers at once.
+ * Null when the window holds no data.
+ * @param {WasmDisk} disk
  * @param {Source[]} sources
  * @param {string[]} names
  * @param {number} start
- * @param {number} len
- * @param {{ offset: number, len: number, layer: number, fileOffset: number }[]} pieces
- * @param {AbortSignal} [signal]
- * @param {Uint8Array<ArrayBuffer>[]} [pool] buffers done with, filled again
+ * @param {number} end
+ * @param {AbortSignal | undefined} signal
+ * @param {Uint8Array<ArrayBuffer>[] | undefined} pool buffers done with, filled again
  */
-async function readWindow(sources, names, start, len, pieces, signal, pool) {
+async function readWindow(disk, sources, names, start, end, signal, pool) {
+  /** @type {Held[]} */
+  const held = [];
+  const extents = await planWindow(disk, sources, start, end, end - start, held, signal);
+  /** @type {{ offset: number, len: number, layer: number, fileOffset: number }[]} */
+  const pieces = [];
+  for (const e of extents) {
+    if (e.kind === 'missing') throw missingError(e, names);
+    if (e.kind === 'data') pieces.push({ offset: e.offset, len: e.len, layer: e.layer, fileOffset: e.fileOffset });
+  }
+  if (pieces.length === 0) return null;
+  const len = end - start;
   const used = pool?.length && pool[pool.length - 1].length === len ? pool.pop() : undefined;
   const buf = used ?? new Uint8Array(len);
   if (used) {
@@ -178,14 +239,19 @@ async function readWindow(sources, names, start, len, pieces, signal, pool) {
     buf.fill(0, at - start);
   }
   /** @type {Map<number, typeof pieces>} */
-  const byLayer = new Map();
+  const toRead = new Map();
   for (const p of pieces) {
-    let list = byLayer.get(p.layer);
-    if (!list) byLayer.set(p.layer, (list = []));
+    const h = held.find((h) => h.layer === p.layer && h.start <= p.fileOffset && p.fileOffset + p.len <= h.start + h.bytes.length);
+    if (h) {
+      buf.set(h.bytes.subarray(p.fileOffset - h.start, p.fileOffset - h.start + p.len), p.offset - start);
+      continue;
+    }
+    let list = toRead.get(p.layer);
+    if (!list) toRead.set(p.layer, (list = []));
     list.push(p);
   }
   await Promise.all(
-    [...byLayer].map(async ([layer, list]) => {
+    [...toRead].map(async ([layer, list]) => {
       const parts = await readRanges(sources[layer], list.map((p) => ({ offset: p.fileOffset, len: p.len })), signal, READ_GAP);
       list.forEach((p, i) => {
         if (parts[i].length < p.len) throw new Error(`${names[layer]} is cut short: byte ${p.fileOffset + parts[i].length} of its file is missing`);
@@ -200,12 +266,12 @@ async function readWindow(sources, names, start, len, pieces, signal, pool) {
  * The whole virtual disk, window by window, for writing it out: yields `{ start, bytes }` for
  * each window of `windowSize` bytes (aligned; the last one may be shorter) that holds data, in
  * order, its bytes read from the layers' files (parts that read as zeros left zero; windows
- * without data are skipped). Reading runs ahead of the consumer: up to `depth` windows are read
- * at once, and the next span is planned meanwhile, so the browser's reads are never waiting on
- * the consumer's writes. Throws when a part of the disk comes from a parent not given.
- * `onProgress(done, size)` follows the walk. Buffers the consumer is done with may be put in
- * `pool` to be filled again: a new 8 MiB buffer costs its first writes' page faults, measured at
- * 10 ms a window in Chromium here, more than the copy into it.
+ * without data are skipped, and a stretch that no layer allocates is passed in one step however
+ * long). Up to `depth` windows are planned and read at once, ahead of the consumer, so the
+ * browser's reads are never waiting on the consumer's writes. Throws when a part of the disk
+ * comes from a parent not given. `onProgress(done, size)` follows the walk. Buffers the consumer
+ * is done with may be put in `pool` to be filled again: a new 8 MiB buffer costs its first
+ * writes' page faults, measured at 10 ms a window in Chromium here, more than the copy into it.
  * @param {WasmDisk} disk
  * @param {Source[]} sources
  * @param {string[]} names
@@ -215,44 +281,44 @@ async function readWindow(sources, names, start, len, pieces, signal, pool) {
  */
 export async function* diskWindows(disk, sources, names, windowSize, { signal, onProgress, depth = 3, pool } = {}) {
   const size = disk.size();
-  /** @type {Promise<{ start: number, bytes: Uint8Array<ArrayBuffer> }>[]} */
+  /** @type {Promise<{ start: number, bytes: Uint8Array<ArrayBuffer> } | null>[]} */
   const reading = [];
-  /** @type {{ offset: number, len: number, layer: number, fileOffset: number }[]} */
-  let pieces = [];
-  let win = -1;
   let last = 0;
-  const read = () => {
-    if (pieces.length === 0) return;
-    const start = win * windowSize;
-    const r = readWindow(sources, names, start, Math.min(windowSize, size - start), pieces, signal, pool);
-    r.catch(() => {}); // awaited in order below
-    reading.push(r);
-    pieces = [];
-  };
-  for await (const e of allExtents(disk, sources, signal)) {
-    if (e.kind === 'missing') throw missingError(e, names);
-    if (e.kind === 'data') {
-      // Split at window boundaries; a window is read when the walk leaves it.
-      for (let off = e.offset, end = e.offset + e.len; off < end; ) {
-        const w = Math.floor(off / windowSize);
-        if (w !== win) {
-          read();
-          win = w;
+  try {
+    for (let pos = 0; pos < size; ) {
+      signal?.throwIfAborted();
+      const end = Math.min(size, (Math.floor(pos / windowSize) + 1) * windowSize);
+      // A stretch no layer allocates, past this window: nothing to read there (but a parent
+      // that was not given, or a fixed layer's data, is planned window by window).
+      const step = disk.stepEnd(pos);
+      if (step > end) {
+        const p = /** @type {Plan} */ (disk.plan(pos, step - pos));
+        if (p.extents?.every((e) => e.kind === 'zero')) {
+          pos = Math.max(end, Math.floor(step / windowSize) * windowSize); // windows stay aligned
+          continue;
         }
-        const n = Math.min(end, (w + 1) * windowSize) - off;
-        pieces.push({ offset: off, len: n, layer: e.layer, fileOffset: e.fileOffset + (off - e.offset) });
-        off += n;
+      }
+      const r = readWindow(disk, sources, names, pos, end, signal, pool);
+      r.catch(() => {}); // awaited in order below
+      reading.push(r);
+      pos = end;
+      while (reading.length >= depth) {
+        const w = await reading.shift();
+        if (w) yield w;
+      }
+      const now = performance.now();
+      if (now - last > 100) {
+        last = now;
+        onProgress?.(pos, size);
       }
     }
-    while (reading.length >= depth) yield await /** @type {typeof reading[0]} */ (reading.shift());
-    const now = performance.now();
-    if (now - last > 100) {
-      last = now;
-      onProgress?.(e.offset + e.len, size);
+    while (reading.length) {
+      const w = await reading.shift();
+      if (w) yield w;
     }
+  } finally {
+    for (const r of reading) r.catch(() => {});
   }
-  read();
-  while (reading.length) yield await /** @type {typeof reading[0]} */ (reading.shift());
 }
 
 /**
