@@ -520,6 +520,12 @@ function targets() {
       const best = Math.min(wa, ws);
       out.push(`  - in a Worker, the same reads cost ${(wa * 1000).toFixed(0)} µs (async, 32 in flight) and ${(ws * 1000).toFixed(0)} µs (FileReaderSync): the scan is ${(per / best).toFixed(2)}x the cheaper: ${mark(per / best <= 1.2)}`);
     }
+    // The same scan through the API, without the page drawing the map as it goes.
+    const a = p.scanApi;
+    if (a?.reads) {
+      const pa = a.ms / a.reads;
+      out.push(`  - the same scan through the API (\`disk.scan\`, nothing drawn): ${(pa * 1000).toFixed(0)} µs per bitmap (${a.reads} reads${a.finished ? '' : ', stopped at the cap'}), ${(pa / bare).toFixed(2)}x the bare reads`);
+    }
   }
   if (pageOk().length) {
     const worst = pageOk().reduce((w, p) => (p.heapPeak > w.heapPeak ? p : w), pageOk()[0]);

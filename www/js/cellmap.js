@@ -185,10 +185,14 @@ export class CellMap {
     const { cell, cols, per, cells } = lay;
     const w = Math.max(1, lay.width);
     const h = Math.max(1, lay.height);
-    this.canvas.width = w;
-    this.canvas.height = h;
-    this.canvas.style.width = w + 'px';
-    this.canvas.style.height = h + 'px';
+    // Resized only when the size changes: a resize reallocates the canvas and lays the page
+    // out again, which a redraw during a scan does not need.
+    if (this.canvas.width !== w || this.canvas.height !== h) {
+      this.canvas.width = w;
+      this.canvas.height = h;
+      this.canvas.style.width = w + 'px';
+      this.canvas.style.height = h + 'px';
+    }
     const ctx = this.context();
     const image = ctx.createImageData(w, h);
     const px = new Uint32Array(image.data.buffer);
