@@ -269,8 +269,9 @@ export class VhdViewerElement extends HTMLElement {
       rebaseOnto: q('select', { 'aria-label': 'New base' }),
       rebaseRun: q('button', { type: 'button', 'data-action': 'rebase' }, 'Check'),
       save: q('div', { class: 'save-body' }),
-      task: q('div', { class: 'task', role: 'status', 'aria-live': 'polite', hidden: true }),
-      taskLabel: q('span'),
+      // The task's name is announced, not each count (the progress bar holds the value).
+      task: q('div', { class: 'task', hidden: true }),
+      taskLabel: q('span', { role: 'status' }),
       taskProgress: q('progress', { max: 1, value: 0 }),
       taskCount: q('span'),
       taskCancel: q('button', { type: 'button' }, 'Stop'),
