@@ -51,30 +51,55 @@ export async function openLayer(wasm, source, signal, onStructures) {
 }
 
 /**
- * Reads the bitmaps `needs` ([{layer, block, offset, len}]) into the disk's cache.
+ * `items` by their `layer`.
+ * @template {{ layer: number }} T
+ * @param {readonly T[]} items
+ * @returns {Map<number, T[]>}
+ */
+function byLayer(items) {
+  /** @type {Map<number, T[]>} */
+  const out = new Map();
+  for (const x of items) {
+    const list = out.get(x.layer);
+    if (list) list.push(x);
+    else out.set(x.layer, [x]);
+  }
+  return out;
+}
+
+/** A part of a layer's file already read: `bytes` from byte `start`. @typedef {{ layer: number, start: number, bytes: Uint8Array }} Held */
+
+/**
+ * Reads the bitmaps `needs` ([{layer, block, offset, len}]) into the disk's cache. With
+ * `withData`, a bitmap is read in the same `slice()` as its block's data where the data follows
+ * it (a VHD block of at most `upTo` bytes), and what was read is pushed onto `held`: a browser's
+ * small read costs about as much as a big one (1 ms per bitmap read beside 8 MiB reads in
+ * Chromium, measured), so a window of a dynamic disk is one read, not one plus one per block.
  * @param {WasmDisk} disk
  * @param {Source[]} sources
  * @param {BitmapNeed[]} needs
  * @param {AbortSignal} [signal]
+ * @param {{ upTo: number, held: Held[] }} [withData]
  */
-export async function fetchBitmaps(disk, sources, needs, signal) {
-  /** @type {Map<number, BitmapNeed[]>} */
-  const byLayer = new Map();
-  for (const n of needs) {
-    let list = byLayer.get(n.layer);
-    if (!list) byLayer.set(n.layer, (list = []));
-    list.push(n);
-  }
+export async function fetchBitmaps(disk, sources, needs, signal, withData) {
+  /** How much to read from a bitmap's offset: the bitmap, or the bitmap and its block's data. */
+  const span = (/** @type {BitmapNeed} */ n) => {
+    if (!withData || disk.bitmapSize(n.layer) === 0) return n.len;
+    const data = disk.blockData(n.layer, n.block);
+    const bs = disk.blockSize(n.layer);
+    return data != null && data >= n.offset + n.len && data - n.offset <= 4096 && bs <= withData.upTo ? data + bs - n.offset : n.len;
+  };
   // Every layer's at once, many reads in flight: a browser's cost per read falls with them
   // (Firefox's most).
   await Promise.all(
-    [...byLayer].map(async ([layer, list]) => {
-      const parts = await readRanges(sources[layer], list, signal, 0, 32);
+    [...byLayer(needs)].map(async ([layer, list]) => {
+      const parts = await readRanges(sources[layer], list.map((n) => ({ offset: n.offset, len: span(n) })), signal, 0, 32);
       list.forEach((n, i) => {
         if (parts[i].length < n.len) {
           throw new Error(`block ${n.block} of ${sources[layer].name} cannot be read: its sector bitmap at byte 0x${n.offset.toString(16)} lies past the end of the file (${sources[layer].byteLength} bytes)`);
         }
-        disk.provideBitmap(layer, n.block, parts[i]);
+        disk.provideBitmap(layer, n.block, parts[i].subarray(0, n.len));
+        if (parts[i].length > n.len) withData?.held.push({ layer, start: n.offset, bytes: parts[i] });
       });
     }),
   );
@@ -87,14 +112,15 @@ export async function fetchBitmaps(disk, sources, needs, signal) {
  * @param {number} offset
  * @param {number} len
  * @param {AbortSignal} [signal]
+ * @param {{ upTo: number, held: Held[] }} [withData] see fetchBitmaps
  * @returns {Promise<Extent[]>}
  */
-export async function planRange(disk, sources, offset, len, signal) {
+export async function planRange(disk, sources, offset, len, signal, withData) {
   for (let round = 0; round <= disk.layerCount() + 1; round++) {
     signal?.throwIfAborted();
     const p = /** @type {Plan} */ (disk.plan(offset, len));
     if (p.extents) return p.extents;
-    await fetchBitmaps(disk, sources, p.need, signal);
+    await fetchBitmaps(disk, sources, p.need, signal, withData);
   }
   throw new Error(`planning bytes ${offset}..${offset + len} needed more bitmaps than fit in memory`);
 }
@@ -147,55 +173,6 @@ export function missingError(e, names) {
   );
 }
 
-/** A part of a layer's file already read: `bytes` from byte `start`. @typedef {{ layer: number, start: number, bytes: Uint8Array }} Held */
-
-/**
- * Plans virtual `[start, end)` (one window) and returns its extents. Bitmaps it needs are read
- * with their blocks' data in the same `slice()` where the data follows the bitmap (a VHD block of
- * at most `upTo` bytes): a browser's small read costs about as much as a big one (1 ms per
- * bitmap read beside the window's data reads in Chromium, measured), so a window of a dynamic
- * disk is one read, not one plus one per block. What was read is pushed onto `held`.
- * @param {WasmDisk} disk
- * @param {Source[]} sources
- * @param {number} start
- * @param {number} end
- * @param {number} upTo
- * @param {Held[]} held
- * @param {AbortSignal} [signal]
- * @returns {Promise<Extent[]>}
- */
-async function planWindow(disk, sources, start, end, upTo, held, signal) {
-  for (let round = 0; round <= disk.layerCount() + 1; round++) {
-    signal?.throwIfAborted();
-    const p = /** @type {Plan} */ (disk.plan(start, end - start));
-    if (p.extents) return p.extents;
-    /** @type {Map<number, { need: BitmapNeed, len: number }[]>} */
-    const byLayer = new Map();
-    for (const need of p.need) {
-      const data = disk.bitmapSize(need.layer) > 0 ? disk.blockData(need.layer, need.block) ?? null : null;
-      const bs = disk.blockSize(need.layer);
-      // The block's data too, when it follows the bitmap and is not too big to hold.
-      const len = data != null && data >= need.offset + need.len && data - need.offset <= 4096 && bs <= upTo ? data + bs - need.offset : need.len;
-      let list = byLayer.get(need.layer);
-      if (!list) byLayer.set(need.layer, (list = []));
-      list.push({ need, len });
-    }
-    await Promise.all(
-      [...byLayer].map(async ([layer, list]) => {
-        const parts = await readRanges(sources[layer], list.map(({ need, len }) => ({ offset: need.offset, len })), signal, 0, 8);
-        list.forEach(({ need }, i) => {
-          if (parts[i].length < need.len) {
-            throw new Error(`block ${need.block} of ${sources[layer].name} cannot be read: its sector bitmap at byte 0x${need.offset.toString(16)} lies past the end of the file (${sources[layer].byteLength} bytes)`);
-          }
-          disk.provideBitmap(layer, need.block, parts[i].subarray(0, need.len));
-          if (parts[i].length > need.len) held.push({ layer, start: need.offset, bytes: parts[i] });
-        });
-      }),
-    );
-  }
-  throw new Error(`planning bytes ${start}..${end} needed more bitmaps than fit in memory`);
-}
-
 /**
  * Data of one file lying at most this far apart is read with one `slice()`: a browser's read
  * costs about as much as reading 256 KiB more (0.5-1 ms in Chromium, at 400-500 MB/s).
@@ -203,9 +180,10 @@ async function planWindow(disk, sources, start, end, upTo, held, signal) {
 const READ_GAP = 256 * 1024;
 
 /**
- * Reads window `[start, end)`: plans it (`planWindow`), then copies its data extents into a
- * buffer (one of `pool`'s, or new; parts no extent covers read as zeros), from what planning
- * read or else read now, each layer's neighbouring pieces in one read, the layers at once.
+ * Reads window `[start, end)`: plans it (its bitmaps read with their blocks' data), then copies
+ * its data extents into a buffer (one of `pool`'s, or new; parts no extent covers read as
+ * zeros), from what planning read or else read now, each layer's neighbouring pieces in one
+ * read, the layers at once.
  * Null when the window holds no data.
  * @param {WasmDisk} disk
  * @param {Source[]} sources
@@ -218,7 +196,7 @@ const READ_GAP = 256 * 1024;
 async function readWindow(disk, sources, names, start, end, signal, pool) {
   /** @type {Held[]} */
   const held = [];
-  const extents = await planWindow(disk, sources, start, end, end - start, held, signal);
+  const extents = await planRange(disk, sources, start, end - start, signal, { upTo: end - start, held });
   /** @type {{ offset: number, len: number, layer: number, fileOffset: number }[]} */
   const pieces = [];
   for (const e of extents) {
@@ -238,20 +216,15 @@ async function readWindow(disk, sources, names, start, end, signal, pool) {
     }
     buf.fill(0, at - start);
   }
-  /** @type {Map<number, typeof pieces>} */
-  const toRead = new Map();
+  /** @type {typeof pieces} */
+  const toRead = [];
   for (const p of pieces) {
     const h = held.find((h) => h.layer === p.layer && h.start <= p.fileOffset && p.fileOffset + p.len <= h.start + h.bytes.length);
-    if (h) {
-      buf.set(h.bytes.subarray(p.fileOffset - h.start, p.fileOffset - h.start + p.len), p.offset - start);
-      continue;
-    }
-    let list = toRead.get(p.layer);
-    if (!list) toRead.set(p.layer, (list = []));
-    list.push(p);
+    if (h) buf.set(h.bytes.subarray(p.fileOffset - h.start, p.fileOffset - h.start + p.len), p.offset - start);
+    else toRead.push(p);
   }
   await Promise.all(
-    [...toRead].map(async ([layer, list]) => {
+    [...byLayer(toRead)].map(async ([layer, list]) => {
       const parts = await readRanges(sources[layer], list.map((p) => ({ offset: p.fileOffset, len: p.len })), signal, READ_GAP);
       list.forEach((p, i) => {
         if (parts[i].length < p.len) throw new Error(`${names[layer]} is cut short: byte ${p.fileOffset + parts[i].length} of its file is missing`);
