@@ -257,6 +257,8 @@ export async function* diskWindows(disk, sources, names, windowSize, { signal, o
   /** @type {Promise<{ start: number, bytes: Uint8Array<ArrayBuffer> } | null>[]} */
   const reading = [];
   let last = 0;
+  // Where the last stretch found not to be all zeros ends: it is not asked about again.
+  let mixedUntil = 0;
   try {
     for (let pos = 0; pos < size; ) {
       signal?.throwIfAborted();
@@ -264,12 +266,13 @@ export async function* diskWindows(disk, sources, names, windowSize, { signal, o
       // A stretch no layer allocates, past this window: nothing to read there (but a parent
       // that was not given, or a fixed layer's data, is planned window by window).
       const step = disk.stepEnd(pos);
-      if (step > end) {
+      if (step > end && pos >= mixedUntil) {
         const p = /** @type {Plan} */ (disk.plan(pos, step - pos));
         if (p.extents?.every((e) => e.kind === 'zero')) {
           pos = Math.max(end, Math.floor(step / windowSize) * windowSize); // windows stay aligned
           continue;
         }
+        mixedUntil = step;
       }
       const r = readWindow(disk, sources, names, pos, end, signal, pool);
       r.catch(() => {}); // awaited in order below
