@@ -80,7 +80,7 @@ async function newPage() {
 
 /** A page on origin A made of `body`, with the element registered from www/js. */
 async function testPage(body, name = 'test.html') {
-  writeFileSync(join(tmp.dir, 'a', name), `<!doctype html><meta charset="utf-8"><title>test</title><link rel="icon" href="data:,"><script type="module" src="js/define.js"></script>\n${body}`);
+  writeFileSync(join(tmp.dir, 'a', name), `<!doctype html><meta charset="utf-8"><title>test</title><link rel="icon" href="data:,"><script type="module" src="js/page/define.js"></script>\n${body}`);
   const page = await newPage();
   await page.goto(servers.A.url + name);
   return page;
@@ -497,7 +497,7 @@ test('the npm package: packed, installed into a scratch folder offline, imported
   const pkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
   assert.equal(pkg.type, 'module');
   assert.equal(pkg.dependencies, undefined, 'no runtime dependencies');
-  for (const f of ['index.js', 'index.d.ts', 'define.js', 'define.d.ts', 'pkg/vhd_viewer_bg.wasm', 'js/element.js', 'README.md']) assert.ok(existsSync(join(installed, f)), f);
+  for (const f of ['index.js', 'index.d.ts', 'define.js', 'define.d.ts', 'pkg/vhd_viewer_bg.wasm', 'js/page/element.js', 'README.md']) assert.ok(existsSync(join(installed, f)), f);
   assert.match(readFileSync(join(installed, 'README.md'), 'utf8'), /<vhd-viewer src=/);
 
   // The declarations type-check a user's code (and reject a wrong view name).

@@ -5,23 +5,21 @@
 // the full check, and long tasks with progress and cancel. The page and the element only lay the
 // views out (`Parts`) and say how to reveal one (`Host`); a view added here appears in both.
 import { openVhd, noDiskError } from './api.js';
-import { hex, humanSize, parseNumber } from './format.js';
+import { hex, humanSize, parseNumber } from '../shared/format.js';
 import { h, fill } from './dom.js';
-import { missingParentText } from './open.js';
 import { renderSummary, renderStructures, highlightOffset } from './views/structures.js';
-import { renderFiles, renderChain } from './views/chain.js';
+import { renderFiles, renderChain, missingParentText } from './views/chain.js';
 import { BatView, ProvenanceView } from './views/maps.js';
 import { CloseupView } from './views/closeup.js';
 import { showVirtualSector, showFileBytes } from './views/hex.js';
 import { renderFindings } from './views/findings.js';
 import { filesView } from './views/files.js';
 import { ChangesView } from './views/changes.js';
-import { download, exportRaw, exportVhd, exportCopy, exportInfo } from './save.js';
-import { SaveView, baseName, copySummary } from './views/saving.js';
+import { download, exportRaw, exportVhd, exportCopy, exportInfo, SaveView, baseName, copySummary } from './save.js';
 
 /**
  * @import { DiskInput, VhdDisk } from './api.js'
- * @import { LayerStructures, ViewContext } from './types.js'
+ * @import { LayerStructures, ViewContext } from '../shared/types.js'
  */
 
 /**
@@ -83,7 +81,7 @@ export class Viewer {
     this.scanned = false;
     /** @type {{ mode: HexMode, at: number, layer: number }} */
     this.hexState = { mode: 'virtual', at: 0, layer: 0 };
-    /** @type {{ view: import('./types.js').FilesView, disk: VhdDisk, layer: number } | null} the files view shown */
+    /** @type {{ view: import('../shared/types.js').FilesView, disk: VhdDisk, layer: number } | null} the files view shown */
     this.files = null;
     const $ = parts;
 
@@ -386,7 +384,7 @@ export class Viewer {
 
   /**
    * What the Save view's buttons do: each a task with progress and cancel.
-   * @returns {import('./views/saving.js').SaveActions}
+   * @returns {import('./save.js').SaveActions}
    */
   saveActions() {
     /** @param {{ cancelled?: true, method?: string, name?: string, size?: number } | undefined} r @param {string} [more] */
@@ -440,7 +438,7 @@ export class Viewer {
     const layer = Number(this.$.filesLayer.value) || 0;
     if (this.files && this.files.disk === d && this.files.layer === layer) return this.files.view.ready.catch(() => {});
     this.files?.view.destroy();
-    /** @type {import('./types.js').FilesApi} */
+    /** @type {import('../shared/types.js').FilesApi} */
     const api = {
       partitions: () => d.partitions({ layer }),
       list: (p, path, deleted) => d.list(p, path, { deleted, layer }),
@@ -494,7 +492,7 @@ export class Viewer {
     }
     $.changesRun.disabled = true;
     this.changes('running');
-    /** @type {import('./types.js').DiffReport | undefined} */
+    /** @type {import('../shared/types.js').DiffReport | undefined} */
     const report = await this.runTask(`Comparing ${d.names[to]} with ${d.names[from]}`, (signal, progress) => d.diff({ from, to, signal, onProgress: (done, total) => progress(done, total) }));
     if (d !== this.disk) return;
     $.changesRun.disabled = false;
@@ -521,7 +519,7 @@ export class Viewer {
     const oldName = d.files[d.chains[other][0]].name;
     $.changesRun.disabled = true;
     this.changes('running');
-    /** @type {import('./types.js').DiffReport | undefined} */
+    /** @type {import('../shared/types.js').DiffReport | undefined} */
     const report = await this.runTask(`Comparing ${d.names[to]} with ${oldName} (every allocated sector of both)`, (signal, progress) =>
       d.diff({ other, to, signal, onProgress: (done, total) => progress(done, total) }),
     );
@@ -549,7 +547,7 @@ export class Viewer {
     const newBase = d.files[d.chains[onto][0]].name;
     $.rebaseRun.disabled = true;
     this.changes('running');
-    /** @type {import('./types.js').Rebase | undefined} */
+    /** @type {import('../shared/types.js').Rebase | undefined} */
     const r = await this.runTask(`Checking whether ${d.names[0]} can move onto ${newBase}`, (signal, progress) => d.rebaseCheck({ onto, signal, onProgress: (done, total) => progress(done, total) }));
     if (d !== this.disk) return;
     $.rebaseRun.disabled = false;

@@ -12,7 +12,7 @@
 // Reflects its state in `data-state` (idle, loading, ready, error) and fires `vhd-load` and
 // `vhd-error` events. The views and what they do are the controller's (controller.js), the same
 // one the page uses; this file is the element's attributes, tabs and shadow DOM.
-import { humanSize, parseNumber } from './format.js';
+import { humanSize, parseNumber } from '../shared/format.js';
 import { h, fill } from './dom.js';
 import { viewsSheet } from './views/css.js';
 import { ELEMENT_CSS } from './element-css.js';
@@ -228,7 +228,7 @@ export class VhdViewerElement extends HTMLElement {
     $.panels = {};
     /**
      * @param {string} v
-     * @param {...import('./types.js').Child} kids
+     * @param {...import('../shared/types.js').Child} kids
      */
     const panel = (v, ...kids) => ($.panels[v] = q('section', { class: 'panel', role: 'tabpanel', part: 'panel', id: id(v), 'data-view': v, hidden: true }, ...kids));
 

@@ -8,12 +8,12 @@
 // Worker cannot read itself (an object with a `slice()` function, a URL with a custom `fetch`) stay
 // here: the Worker asks for their bytes (`read` messages) and this side answers.
 
-import { compileWasm } from './wasm.js';
-import { blobSource } from './source.js';
+import { compileWasm } from '../shared/wasm.js';
+import { blobSource } from '../shared/source.js';
 
 /**
- * @import { Source } from './source.js'
- * @import { WorkerInput, WorkerReply, Writable } from './types.js'
+ * @import { Source } from '../shared/source.js'
+ * @import { WorkerInput, WorkerReply, Writable } from '../shared/types.js'
  */
 
 /**
@@ -56,7 +56,7 @@ let nextCall = 1;
 export async function startWorker(wasm) {
   const module = await compileWasm(wasm);
   if (shared && !shared.dead) return shared;
-  const worker = new Worker(workerUrl ?? new URL('./worker.js', import.meta.url), { type: workerType, name: 'vhd-viewer core' });
+  const worker = new Worker(workerUrl ?? new URL('../worker/worker.js', import.meta.url), { type: workerType, name: 'vhd-viewer core' });
   /** @type {() => void} */
   let warmed = () => {};
   const warm = new Promise((/** @type {(v: void) => void} */ r) => (warmed = r));
@@ -104,7 +104,7 @@ export class Engine {
    */
   async job(inputs, calls, { signal, onProgress } = {}) {
     const module = await compileWasm();
-    const worker = new Worker(workerUrl ?? new URL('./worker.js', import.meta.url), { type: workerType, name: 'vhd-viewer job' });
+    const worker = new Worker(workerUrl ?? new URL('../worker/worker.js', import.meta.url), { type: workerType, name: 'vhd-viewer job' });
     const job = new Engine(worker, this.sid);
     job.proxied = this.proxied;
     worker.onmessage = (e) => job.receive(e.data);

@@ -5,7 +5,7 @@
 
 
 /** The WebAssembly core's bindings, as loadWasm() gives them. */
-export type Bindings = typeof import('../pkg/vhd_viewer.js');
+export type Bindings = typeof import('../../pkg/vhd_viewer.js');
 
 /**
  * A 64-bit integer of the core after `normalize()`: a number when it is exact, else the string of
@@ -221,7 +221,7 @@ export type ChainFile = OpenedFile & { identity: Identity; wi: number };
 
 /** What openFiles() returns: the files given, sorted into chains. */
 export interface Opened {
-  wfiles: import('../pkg/vhd_viewer.js').WasmFiles;
+  wfiles: import('../../pkg/vhd_viewer.js').WasmFiles;
   files: OpenedFile[];
   /** Lists of indices into `files`, top first. */
   chains: number[][];
@@ -251,7 +251,7 @@ export type Unreadable =
 
 /** What the views read through. */
 export interface ViewContext {
-  disk: import('./api.js').VhdDisk;
+  disk: import('../page/api.js').VhdDisk;
   names: string[];
   signal: AbortSignal;
   parentMissing: boolean;

@@ -12,17 +12,17 @@
 //        { warm: true }                         the small disk was opened (warmUp)
 //        { ask: rid, sid, id, what, args }      a read of a source kept on the main thread, or a
 //                                               write to the file the main thread saves into
-import { loadWasm } from './wasm.js';
-import { blobSource, urlSource } from './source.js';
+import { loadWasm } from '../shared/wasm.js';
+import { blobSource, urlSource } from '../shared/source.js';
 import { Session } from './session.js';
-import { normalize } from './format.js';
+import { normalize } from '../shared/format.js';
 
 /**
- * @import { Source } from './source.js'
- * @import { Writable, WorkerInput } from './types.js'
+ * @import { Source } from '../shared/source.js'
+ * @import { Writable, WorkerInput } from '../shared/types.js'
  */
 
-/** @type {Promise<import('./types.js').Bindings> | null} */
+/** @type {Promise<import('../shared/types.js').Bindings> | null} */
 let wasm = null;
 /** @type {Map<number, Session>} */
 const sessions = new Map();
@@ -210,7 +210,7 @@ async function run(sid, id, method, args) {
     writable: remoteWritable(sid, id),
   };
   try {
-    const bindings = await /** @type {Promise<import('./types.js').Bindings>} */ (wasm);
+    const bindings = await /** @type {Promise<import('../shared/types.js').Bindings>} */ (wasm);
     let result;
     if (method === 'open') {
       const session = new Session(bindings, await sourcesOf(sid, args[0], ctrl.signal));
@@ -239,7 +239,7 @@ async function run(sid, id, method, args) {
  * opened and shown (its structures, the chain, the block table, the estimate, a sector). A
  * browser compiles each WebAssembly function on its first call: Chromium spent about 20 ms of
  * the first file's time to its header on that. The page waits for a file meanwhile.
- * @param {import('./types.js').Bindings} bindings
+ * @param {import('../shared/types.js').Bindings} bindings
  */
 async function warmUp(bindings) {
   // A Blob, read as a file given is (Blob.slice).

@@ -2,11 +2,11 @@
 // the sector), and for the virtual disk which file each sector is read from.
 import { h, fill, legend, cssColor, layerColor } from '../dom.js';
 import { CellMap, rgba } from '../cellmap.js';
-import { hex, humanSize } from '../format.js';
+import { hex, humanSize } from '../../shared/format.js';
 
 /**
  * @import { CellMapOptions } from '../cellmap.js'
- * @import { ViewContext } from '../types.js'
+ * @import { ViewContext } from '../../shared/types.js'
  */
 
 const SECTOR_ZERO = 255;

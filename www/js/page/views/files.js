@@ -4,10 +4,10 @@
 // "Save file", read in windows with progress and cancel. Everything is read through an
 // asynchronous `api` (the Worker's WasmVolumes), so this module does no reading of its own.
 import { h, fill } from '../dom.js';
-import { hex, humanSize } from '../format.js';
+import { hex, humanSize } from '../../shared/format.js';
 import { dump } from './hex.js';
 
-/** @import { Child, FileEntry, FileStat, FileSupply, FilesApi, FilesOptions, FilesView, Partition, PartsTable } from '../types.js' */
+/** @import { Child, FileEntry, FileStat, FileSupply, FilesApi, FilesOptions, FilesView, Partition, PartsTable } from '../../shared/types.js' */
 
 /** Bytes read per call when saving a file. */
 const SAVE_WINDOW = 1 << 20;
