@@ -9,6 +9,8 @@ import { Engine } from './engine.js';
 /**
  * @import { Source } from '../shared/source.js'
  * @import { ChainView, CopyReport, CopyRequest, DiffReport, Rebase, DiskLayer, Extent, FileEntry, FileStat, Finding, Info, LayerStructures, MissingParent, OpenedSummary, PartsTable, PublicFile, Unreadable, Writable } from '../shared/types.js'
+ * @import { Args, Method, Progress, Result } from '../shared/calls.js'
+ * @import { CallOptions } from './engine.js'
  */
 
 /**
@@ -144,9 +146,12 @@ export class VhdDisk {
   }
 
   /**
-   * @param {string} method
-   * @param {unknown[]} args
-   * @param {Parameters<Engine['call']>[2]} [options]
+   * Asks the Worker's session (engine.call), a RemoteError rethrown as one.
+   * @template {Method} M
+   * @param {M} method
+   * @param {Args<M>} args
+   * @param {CallOptions<M>} [options]
+   * @returns {Promise<Result<M>>}
    */
   async ask(method, args, options) {
     try {
@@ -370,9 +375,9 @@ export class VhdDisk {
    * @returns {Promise<DiffReport>}
    */
   diff({ from = 1, to = 0, other, signal, onProgress } = {}) {
-    /** @type {[string, unknown[]]} */
-    const call = other === undefined ? ['diff', [from, to]] : ['diffWith', [other, to]];
-    return this.engine.job(this.engine.given, [['chain', [this.chainIndex]], call], { signal, onProgress: (p) => onProgress?.(p.done, p.total) }).catch((e) => {
+    const options = { signal, onProgress: (/** @type {Progress<'diff'>} */ p) => onProgress?.(p.done, p.total) };
+    const job = other === undefined ? this.engine.job(this.chainIndex, 'diff', [from, to], options) : this.engine.job(this.chainIndex, 'diffWith', [other, to], options);
+    return job.catch((e) => {
       throw rethrown(e);
     });
   }
@@ -386,7 +391,7 @@ export class VhdDisk {
    * @returns {Promise<Rebase>}
    */
   rebaseCheck({ onto, signal, onProgress }) {
-    return this.engine.job(this.engine.given, [['chain', [this.chainIndex]], ['rebaseCheck', [onto]]], { signal, onProgress: (p) => onProgress?.(p.done, p.total) }).catch((e) => {
+    return this.engine.job(this.chainIndex, 'rebaseCheck', [onto], { signal, onProgress: (p) => onProgress?.(p.done, p.total) }).catch((e) => {
       throw rethrown(e);
     });
   }

@@ -395,15 +395,6 @@ export type WorkerInput =
   | { blob: Blob; name: string; proxy: number }
   | { proxy: number; byteLength: number; name: string };
 
-type Stats = { reads: number; bytes: number; requests?: number; transferred?: number }[];
-/** What the Worker sends the main thread. */
-export type WorkerReply = { sid: number } & (
-  | { id: number; result: any; stats: Stats }
-  | { id: number; error: { message: string; name?: string; code: string | null; offset: number | null; status?: number; url?: string }; stats: Stats }
-  | { id: number; progress: any; stats: Stats }
-  | { ask: number; id: number; what: 'read' | 'write' | 'truncate'; args: any[]; stats?: undefined }
-);
-
 declare global {
   /** A Worker's synchronous file reader (TypeScript's DOM types leave it out: it is not in windows). */
   class FileReaderSync {
