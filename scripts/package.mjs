@@ -36,6 +36,8 @@ const copy = (from, to) => {
   copyFileSync(from, to);
 };
 for (const m of MODULES) copy(join(WWW, 'js', m), join(DIST, 'js', m));
+// The data shapes, declared once for the page and the package: its index.d.ts re-exports them.
+copy(join(WWW, 'js/shared/types.d.ts'), join(DIST, 'js/shared/types.d.ts'));
 for (const f of PKG) copy(join(WWW, 'pkg', f), join(DIST, 'pkg', f));
 for (const f of ['index.js', 'define.js', 'index.d.ts', 'define.d.ts', 'README.md']) copy(join(ROOT, 'package', f), join(DIST, f));
 

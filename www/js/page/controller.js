@@ -19,7 +19,8 @@ import { download, exportRaw, exportVhd, exportCopy, exportInfo, SaveView, baseN
 
 /**
  * @import { DiskInput, VhdDisk } from './api.js'
- * @import { LayerStructures, ViewContext } from '../shared/types.js'
+ * @import { LayerStructures } from '../shared/types.js'
+ * @import { ViewContext } from './types.js'
  */
 
 /**
@@ -81,7 +82,7 @@ export class Viewer {
     this.scanned = false;
     /** @type {{ mode: HexMode, at: number, layer: number }} */
     this.hexState = { mode: 'virtual', at: 0, layer: 0 };
-    /** @type {{ view: import('../shared/types.js').FilesView, disk: VhdDisk, layer: number } | null} the files view shown */
+    /** @type {{ view: import('./types.js').FilesView, disk: VhdDisk, layer: number } | null} the files view shown */
     this.files = null;
     const $ = parts;
 
@@ -438,7 +439,7 @@ export class Viewer {
     const layer = Number(this.$.filesLayer.value) || 0;
     if (this.files && this.files.disk === d && this.files.layer === layer) return this.files.view.ready.catch(() => {});
     this.files?.view.destroy();
-    /** @type {import('../shared/types.js').FilesApi} */
+    /** @type {import('./types.js').FilesApi} */
     const api = {
       partitions: () => d.partitions({ layer }),
       list: (p, path, deleted) => d.list(p, path, { deleted, layer }),

@@ -1,7 +1,7 @@
 // A few DOM helpers.
 import { valueText } from '../shared/format.js';
 
-/** @typedef {import('../shared/types.js').Child} Child */
+/** @typedef {import('./types.js').Child} Child */
 
 /**
  * Creates an element: h('p', { class: 'x', onclick: f }, 'text', child).

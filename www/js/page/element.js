@@ -228,7 +228,7 @@ export class VhdViewerElement extends HTMLElement {
     $.panels = {};
     /**
      * @param {string} v
-     * @param {...import('../shared/types.js').Child} kids
+     * @param {...import('./types.js').Child} kids
      */
     const panel = (v, ...kids) => ($.panels[v] = q('section', { class: 'panel', role: 'tabpanel', part: 'panel', id: id(v), 'data-view': v, hidden: true }, ...kids));
 

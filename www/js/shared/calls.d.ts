@@ -18,6 +18,7 @@ import type {
   OpenedSummary,
   PartsTable,
   Rebase,
+  SectorsView,
   Unreadable,
   WorkerInput,
   Writable,
@@ -27,17 +28,6 @@ import type {
 export interface Steps {
   done: number;
   total: number;
-}
-
-/** What a `sectors` call answers: which layer each sector comes from, and a block's bitmap. */
-export interface SectorsView {
-  /** Where the block's sector bitmap is in its file (null without `layer` and `block`, or none). */
-  range: { offset: number; len: number } | null;
-  bitmap: Uint8Array | null;
-  /** Per sector of the range: the layer it is read from (255: zeros, 254: a missing parent). */
-  sources: Uint8Array;
-  /** Where the block's data starts in its file. */
-  dataOffset: number | null;
 }
 
 /**

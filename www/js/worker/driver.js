@@ -9,7 +9,8 @@ import { normalize } from '../shared/format.js';
 /**
  * @import { WasmDisk, WasmLayer } from '../../pkg/vhd_viewer.js'
  * @import { Source } from '../shared/source.js'
- * @import { Bindings, BitmapNeed, ByteRange, CheckRead, Extent, Finding, LayerStructures, MissingExtent, Plan, ScanStep } from '../shared/types.js'
+ * @import { BitmapNeed, ByteRange, CheckRead, Extent, Finding, LayerStructures, MissingExtent, Plan, ScanStep } from '../shared/types.js'
+ * @import { Bindings } from './types.js'
  */
 
 /**

@@ -6,7 +6,8 @@ import { normalize, baseName } from '../shared/format.js';
 
 /**
  * @import { Source } from '../shared/source.js'
- * @import { Arranged, Bindings, ChainFile, Identity, Info, LayerStructures, MissingParent, Opened, OpenedFile } from '../shared/types.js'
+ * @import { Arranged, Identity, Info, LayerStructures, MissingParent } from '../shared/types.js'
+ * @import { Bindings, ChainFile, Opened, OpenedFile } from './types.js'
  */
 
 /**

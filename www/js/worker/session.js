@@ -12,7 +12,8 @@ import { runCopy } from './save.js';
 /**
  * @import { WasmDisk, WasmVolumes } from '../../pkg/vhd_viewer.js'
  * @import { Source } from '../shared/source.js'
- * @import { Bindings, ByteRange, ChainView, CopyRequest, Extent, LayerStructures, Opened, OpenedSummary, Unreadable, Writable } from '../shared/types.js'
+ * @import { ByteRange, ChainView, CopyRequest, Extent, LayerStructures, OpenedSummary, Unreadable, Writable } from '../shared/types.js'
+ * @import { Bindings, Opened } from './types.js'
  */
 
 /**

@@ -25,7 +25,7 @@ import { normalize } from '../shared/format.js';
  * @import { DiskOwner, FileEntry, FileStat, PartsTable } from '../shared/types.js'
  */
 
-/** @type {Promise<import('../shared/types.js').Bindings> | null} */
+/** @type {Promise<import('./types.js').Bindings> | null} */
 let wasm = null;
 /** @type {Map<number, Session>} */
 const sessions = new Map();
@@ -243,7 +243,7 @@ async function run(sid, id, method, args) {
     writable: remoteWritable(sid, id),
   };
   try {
-    const bindings = await /** @type {Promise<import('../shared/types.js').Bindings>} */ (wasm);
+    const bindings = await /** @type {Promise<import('./types.js').Bindings>} */ (wasm);
     /** @type {Result<Method>} */
     let result;
     if (method === 'open') {
@@ -273,7 +273,7 @@ async function run(sid, id, method, args) {
  * opened and shown (its structures, the chain, the block table, the estimate, a sector). A
  * browser compiles each WebAssembly function on its first call: Chromium spent about 20 ms of
  * the first file's time to its header on that. The page waits for a file meanwhile.
- * @param {import('../shared/types.js').Bindings} bindings
+ * @param {import('./types.js').Bindings} bindings
  */
 async function warmUp(bindings) {
   // A Blob, read as a file given is (Blob.slice).

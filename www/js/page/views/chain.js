@@ -4,7 +4,10 @@
 import { h, field, fill } from '../dom.js';
 import { humanSize } from '../../shared/format.js';
 
-/** @import { ChainLink, Child, Identity, Info, MissingParent, PublicFile } from '../../shared/types.js' */
+/**
+ * @import { ChainLink, Identity, Info, MissingParent, PublicFile } from '../../shared/types.js'
+ * @import { Child } from '../types.js'
+ */
 
 /**
  * The files given, each with what it is or why it cannot be read, and a chooser when they make

@@ -6,7 +6,7 @@ import { hex, humanSize } from '../../shared/format.js';
 
 /**
  * @import { CellMapOptions } from '../cellmap.js'
- * @import { ViewContext } from '../../shared/types.js'
+ * @import { ViewContext } from '../types.js'
  */
 
 const SECTOR_ZERO = 255;

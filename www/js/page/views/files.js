@@ -7,7 +7,10 @@ import { h, fill } from '../dom.js';
 import { hex, humanSize } from '../../shared/format.js';
 import { dump } from './hex.js';
 
-/** @import { Child, FileEntry, FileStat, FileSupply, FilesApi, FilesOptions, FilesView, Partition, PartsTable } from '../../shared/types.js' */
+/**
+ * @import { FileEntry, FileStat, FileSupply, Partition, PartsTable } from '../../shared/types.js'
+ * @import { Child, FilesApi, FilesOptions, FilesView } from '../types.js'
+ */
 
 /** Bytes read per call when saving a file. */
 const SAVE_WINDOW = 1 << 20;

@@ -3,7 +3,10 @@
 import { h, field, fill } from '../dom.js';
 import { hex } from '../../shared/format.js';
 
-/** @import { Child, Finding } from '../../shared/types.js' */
+/**
+ * @import { Finding } from '../../shared/types.js'
+ * @import { Child } from '../types.js'
+ */
 
 const ICON = { error: '✖', warning: '▲', info: 'ℹ' };
 const WORD = { error: 'Error', warning: 'Warning', info: 'Note' };

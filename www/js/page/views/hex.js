@@ -3,7 +3,10 @@
 import { h, fill } from '../dom.js';
 import { hex, hexRows } from '../../shared/format.js';
 
-/** @import { MissingExtent, Unreadable, ViewContext } from '../../shared/types.js' */
+/**
+ * @import { MissingExtent, Unreadable } from '../../shared/types.js'
+ * @import { ViewContext } from '../types.js'
+ */
 /** @typedef {MissingExtent & { why?: Unreadable | null }} ExplainedMissing */
 
 /**
