@@ -15,7 +15,7 @@ import { showVirtualSector, showFileBytes } from './views/hex.js';
 import { renderFindings } from './views/findings.js';
 import { filesView } from './views/files.js';
 import { ChangesView } from './views/changes.js';
-import { download, exportRaw, exportVhd, exportCopy, exportInfo, SaveView, baseName, copySummary } from './save.js';
+import { download, exportRaw, exportVhd, exportCopy, exportInfo, SaveView, stem, copySummary } from './save.js';
 
 /**
  * @import { DiskInput, VhdDisk } from './api.js'
@@ -398,13 +398,13 @@ export class Viewer {
       raw: async () => {
         const d = this.disk;
         if (!d) return null;
-        return said(await this.runTask('Saving the raw image', (signal, progress) => exportRaw(d, baseName(d.names[0]) + '.img', { signal, onProgress: (done, total) => progress(done, total, 'bytes') })));
+        return said(await this.runTask('Saving the raw image', (signal, progress) => exportRaw(d, stem(d.names[0]) + '.img', { signal, onProgress: (done, total) => progress(done, total, 'bytes') })));
       },
       vhd: async (kind, layer) => {
         const d = this.disk;
         if (!d) return null;
         const r = await this.runTask(`Saving a ${kind} VHD`, (signal, progress) =>
-          exportVhd(d, `${baseName(d.names[layer])}-${kind}.vhd`, kind, { layer, signal, onProgress: (done, total) => progress(done, total, 'bytes') }),
+          exportVhd(d, `${stem(d.names[layer])}-${kind}.vhd`, kind, { layer, signal, onProgress: (done, total) => progress(done, total, 'bytes') }),
         );
         return said(r, r && !r.cancelled && r.blocks ? `, ${r.blocks} blocks allocated` : '');
       },
@@ -420,7 +420,7 @@ export class Viewer {
       },
       info: () => {
         const d = this.disk;
-        if (d?.info) exportInfo(d.info, baseName(d.names[0]) + '.info.json');
+        if (d?.info) exportInfo(d.info, stem(d.names[0]) + '.info.json');
       },
     };
   }
@@ -502,7 +502,7 @@ export class Viewer {
       return;
     }
     const what = `${d.names[to]}${to ? ` (layer ${to})` : ''} against ${d.names[from]} (layer ${from}): ${report.partitions.reduce((n, p) => n + p.changes.length, 0)} changes.`;
-    this.changesView.show(report, what, d.names[to].replace(/\.(a?vhdx?)$/i, ''));
+    this.changesView.show(report, what, stem(d.names[to]));
     this.changed = { disk: d, from, to };
     this.changes('done');
   }
@@ -532,7 +532,7 @@ export class Viewer {
     }
     const n = report.partitions.reduce((k, p) => k + p.changes.length, 0);
     const what = `${d.names[to]}${to ? ` (layer ${to})` : ''} against ${oldName}, another disk (not of this chain: every allocated sector of both was compared): ${n} changes.`;
-    this.changesView.show(report, what, `${d.names[to].replace(/\.(a?vhdx?)$/i, '')}-vs-${oldName.replace(/\.(a?vhdx?)$/i, '')}`);
+    this.changesView.show(report, what, `${stem(d.names[to])}-vs-${stem(oldName)}`);
     this.changed = { disk: d, from: -1, to, other: oldName };
     this.changes('done');
   }
@@ -557,7 +557,7 @@ export class Viewer {
       return;
     }
     const what = `${d.names[0]}, made from ${d.names[1]}, onto ${newBase}: what the child changed (against ${d.names[1]}) beside what the new base changed (against ${d.names[1]}).`;
-    this.changesView.showRebase(r, what, d.names[0].replace(/\.(a?vhdx?)$/i, ''));
+    this.changesView.showRebase(r, what, stem(d.names[0]));
     this.changed = null;
     this.changes('done');
   }

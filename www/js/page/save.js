@@ -11,11 +11,10 @@ import { h, fill } from './dom.js';
 import { humanSize } from '../shared/format.js';
 
 /**
- * @import { VhdDisk } from './api.js'
+ * @import { TaskOptions, VhdDisk } from './api.js'
  * @import { CopyReport, CopyRequest, Info, RepairAction } from '../shared/types.js'
  */
 
-/** @typedef {{ signal?: AbortSignal, onProgress?: (done: number, total: number) => void }} TaskOptions */
 /** @typedef {{ cancelled: true } | { cancelled?: undefined, method: 'file-system-access' | 'download', name: string, size: number, blocks?: number }} SaveResult */
 
 /**
@@ -137,8 +136,11 @@ export function exportInfo(info, fileName) {
  * }} SaveActions
  */
 
-/** @param {string} n */
-export const baseName = (n) => n.replace(/\.(a?vhdx?)$/i, '');
+/**
+ * A file's name without its `.vhd`, `.vhdx`, `.avhd` or `.avhdx`: the stem of the names of what is saved from it.
+ * @param {string} n
+ */
+export const stem = (n) => n.replace(/\.(a?vhdx?)$/i, '');
 
 /** The words for what a repair did. */
 const ACTION_WORDS = { fixed: 'fixed', lost: 'lost', not_fixed: 'not fixed' };
@@ -282,7 +284,7 @@ export class SaveView {
   async copy(req, suffix) {
     const d = this.disk;
     if (!d) return;
-    const name = `${baseName(d.names[req.layer ?? 0])}-${suffix}.vhd`;
+    const name = `${stem(d.names[req.layer ?? 0])}-${suffix}.vhd`;
     const r = await this.actions.copy(req, name);
     if (!r) return;
     this.note.textContent = r.text;
