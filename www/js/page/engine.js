@@ -1,5 +1,5 @@
 // The main thread's side of the core: the WebAssembly core runs in a dedicated Worker
-// (worker.js), one per page, started with it; each opened disk is a session of it (an Engine
+// (worker/worker.js), one per page, started with it; each opened disk is a session of it (an Engine
 // here), and this module talks to it. The main thread only renders:
 // opening, planning, reading, the scans, the deep check and the exports all run in the Worker.
 //

@@ -20,9 +20,8 @@ import { normalize } from '../shared/format.js';
 
 /**
  * @import { Source } from '../shared/source.js'
- * @import { Writable, WorkerInput } from '../shared/types.js'
+ * @import { DiskOwner, FileEntry, FileStat, PartsTable, Writable, WorkerInput } from '../shared/types.js'
  * @import { AskMessage, AskName, Asks, Args, FromWorker, Handlers, Method, Progress, Result, ToWorker } from '../shared/calls.js'
- * @import { DiskOwner, FileEntry, FileStat, PartsTable } from '../shared/types.js'
  */
 
 /** @type {Promise<import('./types.js').Bindings> | null} */
