@@ -218,7 +218,7 @@ export class VhdDisk {
     blob?: Blob;
   }>;
   /** The partition table and each partition's file system (`vhd-viewer parts --json`), as of layer `layer` (0: the whole chain). */
-  partitions(options?: { layer?: number }): Promise<{ scheme: string; partitions: { index: number; start: number; length: number; filesystem: string | null; [key: string]: unknown }[]; findings: Finding[]; [key: string]: unknown }>;
+  partitions(options?: { layer?: number }): Promise<{ scheme: string; sector_size: number; partitions: { index: number; start_sector: number; sector_count: number; filesystem: string | null; [key: string]: unknown }[]; findings: Finding[]; [key: string]: unknown }>;
   /** A folder's entries (`vhd-viewer ls PATH --partition N --json`). */
   list(partition: number, path: string, options?: { deleted?: boolean; layer?: number }): Promise<{ partition: number; path: string; type: string; size: number; modified: string | null; deleted: boolean; id: number; attributes: string[] }[]>;
   /** One file or folder: its entry, times, streams, runs on the virtual disk and which layer holds each part. */
