@@ -1283,7 +1283,73 @@ pub fn cluster_place(
 
 #[cfg(test)]
 mod tests {
-    use super::{cluster_place, crc32};
+    use super::{cluster_place, crc32, read, Scheme, Sectors};
+
+    /// A GPT disk of 256 sectors of 4096 bytes, written here by the UEFI layout: the protective
+    /// MBR, the header at sector 1 with 128 entries at sector 2, one partition on sectors
+    /// 6..=250, the backup entries at 251 and the backup header at 255.
+    fn gpt_4096() -> Vec<u8> {
+        const SS: usize = 4096;
+        let mut d = vec![0u8; 256 * SS];
+        d[0x1BE + 4] = 0xEE;
+        d[0x1BE + 8..0x1BE + 12].copy_from_slice(&1u32.to_le_bytes());
+        d[0x1BE + 12..0x1BE + 16].copy_from_slice(&255u32.to_le_bytes());
+        d[510..512].copy_from_slice(&[0x55, 0xAA]);
+        let mut entries = vec![0u8; 128 * 128];
+        entries[..16].copy_from_slice(&[0xAF, 0x3D, 0xC6, 0x0F, 0x83, 0x84, 0x72, 0x47, 0x8E, 0x79, 0x3D, 0x69, 0xD8, 0x47, 0x7D, 0xE4]);
+        entries[16..32].fill(0x42);
+        entries[32..40].copy_from_slice(&6u64.to_le_bytes());
+        entries[40..48].copy_from_slice(&250u64.to_le_bytes());
+        for (header, other, array) in [(1u64, 255u64, 2u64), (255, 1, 251)] {
+            d[array as usize * SS..][..entries.len()].copy_from_slice(&entries);
+            let h = &mut d[header as usize * SS..][..92];
+            h[..8].copy_from_slice(b"EFI PART");
+            h[8..12].copy_from_slice(&0x0001_0000u32.to_le_bytes());
+            h[12..16].copy_from_slice(&92u32.to_le_bytes());
+            for (at, v) in [(24, header), (32, other), (40, 6), (48, 250), (72, array)] {
+                h[at..at + 8].copy_from_slice(&v.to_le_bytes());
+            }
+            h[56..72].fill(0x24);
+            h[80..84].copy_from_slice(&128u32.to_le_bytes());
+            h[84..88].copy_from_slice(&128u32.to_le_bytes());
+            h[88..92].copy_from_slice(&crc32(&entries).to_le_bytes());
+            let crc = crc32(h);
+            h[16..20].copy_from_slice(&crc.to_le_bytes());
+        }
+        d
+    }
+
+    #[test]
+    fn a_gpt_of_4096_byte_sectors_is_read_in_them_and_through_its_backup() {
+        let disk = gpt_4096();
+        let t = read(&mut Sectors { inner: disk.clone(), sector_size: 4096 }).unwrap();
+        assert_eq!((t.scheme, t.sector_size), (Scheme::Gpt, 4096));
+        assert!(t.findings.is_empty(), "{:?}", t.findings);
+        let p = &t.partitions[0];
+        assert_eq!((p.start_sector, p.sector_count, p.offset(), p.len()), (6, 245, 6 * 4096, 245 * 4096));
+        assert_eq!(p.entry_offset, Some(2 * 4096));
+        assert!(p.aligned_4k);
+        let at = |what: &str| t.areas.iter().find(|a| a.what == what).map(|a| (a.offset, a.len));
+        assert_eq!(at("GPT partition entries (primary)"), Some((2 * 4096, 4 * 4096)));
+        assert_eq!(at("GPT header (backup)"), Some((255 * 4096, 4096)));
+        assert_eq!(at("GPT partition entries (backup)"), Some((251 * 4096, 4 * 4096)));
+
+        // The primary header gone: the backup at the last 4096-byte sector gives the partition,
+        // and the findings name the bytes of the sector that lacks it.
+        let mut damaged = disk.clone();
+        damaged[4096..4096 + 8].fill(0);
+        let t = read(&mut Sectors { inner: damaged, sector_size: 4096 }).unwrap();
+        let codes: Vec<(&str, Option<u64>)> = t.findings.iter().map(|f| (f.code, f.offset)).collect();
+        assert_eq!(codes, [("gpt-signature", Some(4096)), ("gpt-using-backup", Some(255 * 4096))]);
+        assert_eq!(t.partitions.iter().map(|p| p.offset()).collect::<Vec<_>>(), [6 * 4096]);
+
+        // Read in 512-byte sectors, the same bytes hold no GPT where such sectors put it; the
+        // finding says where it is.
+        let t = read(&mut disk.clone()).unwrap();
+        assert!(t.partitions.is_empty());
+        let f = t.findings.iter().find(|f| f.code == "gpt-signature").unwrap();
+        assert!(f.message.contains("there is one at byte 4096"), "{}", f.message);
+    }
 
     #[test]
     fn crc32_check_value() {
