@@ -2,7 +2,7 @@
 //! ones) made by the real tools (`fdisk -b`, `mkfs.ext4 -E offset`, `mkfs.vfat -S`, `debugfs`,
 //! `mtools`), wrapped into VHDX files of those logical sectors by the project's writer (and into
 //! VHDs for 512), a differencing child over each, and read back with `parts`, `ls`, `get`,
-//! `owner` and `cat`. Sleuthkit (`mmls -b`, `fls -b -o`) reads the raw images and 7-Zip the
+//! `owner`, `cat` and `diff`. Sleuthkit (`mmls -b`, `fls -b -o`) reads the raw images and 7-Zip the
 //! VHDX; every file read must equal the file written.
 
 mod common;
@@ -222,6 +222,19 @@ fn check_chain(img: &Path, ss: u32, vhd: bool, want: &Want, name: &str) {
     assert!(!vhd || ss == 512, "a VHD has 512-byte sectors: only the 512 images are wrapped as VHDs");
     let base_raw = std::fs::read(img.join("base.raw")).unwrap();
     let child_raw = std::fs::read(img.join("child.raw")).unwrap();
+    // diff: the child holds the sectors that differ, whole sectors of the disk's size; the
+    // changed partition has the file added and the file rewritten, the others nothing.
+    let d = ok_json(&["diff", "--json", child.to_str().unwrap()]);
+    let differing = base_raw.chunks(ss as usize).zip(child_raw.chunks(ss as usize)).filter(|(a, b)| a != b).count() as u64;
+    assert_eq!(d["held_bytes"], differing * u64::from(ss), "{}: diff holds the differing sectors: {d}", child.display());
+    assert_eq!(d["outside_partitions_bytes"], 0);
+    for p in d["partitions"].as_array().unwrap() {
+        let mut changes: Vec<(&str, &str)> =
+            p["changes"].as_array().unwrap().iter().map(|c| (c["path"].as_str().unwrap(), c["kind"].as_str().unwrap())).collect();
+        changes.sort();
+        let want_changes = if p["index"] == want.changed { vec![("/hello.txt", "modified"), ("/sub/added.bin", "added")] } else { vec![] };
+        assert_eq!(changes, want_changes, "{}: diff of partition {}", child.display(), p["index"]);
+    }
     for (disk, extra, raw_name, raw) in [
         (&base, vec![], "base.raw", &base_raw),
         (&child, vec![], "child.raw", &child_raw),
