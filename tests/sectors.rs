@@ -419,3 +419,32 @@ fn sevenzip_lists_the_4096_byte_sector_gpt_disk_as_we_do() {
         assert_eq!(mine, theirs, "{}: ls against 7zz l", disk.display());
     }
 }
+
+/// NTFS formatted with 4096-byte sectors (`mkntfs -s 4096`) on the whole disk, no table: one
+/// partition of the disk's 4096-byte sectors, the file copied in read back whole, and the
+/// sector holding its first bytes owned by it.
+#[test]
+fn an_ntfs_volume_of_4096_byte_sectors_on_the_whole_disk() {
+    let script = "set -euo pipefail\nhead -c 300000 /dev/urandom > big.bin\ntruncate -s 64M disk.tmp\n\
+                  mkntfs -q -F -Q -s 4096 -c 4096 -L NT4K disk.tmp >/dev/null\nntfscp -q -f disk.tmp big.bin /big.bin\nmv disk.tmp disk.raw\n";
+    let img = script_image("sectors", "ntfs-4096", script, &[], "disk.raw", &[]);
+    let raw = std::fs::read(img.join("disk.raw")).unwrap();
+    let dir = scratch("sectors-ntfs-4096");
+    let disk = dir.join("ntfs.vhdx");
+    std::fs::write(&disk, vhdx(&raw, 4096, 0x31, None)).unwrap();
+    let t = ok_json(&["parts", "--json", disk.to_str().unwrap()]);
+    assert_eq!((t["scheme"].as_str(), t["sector_size"].as_u64()), (Some("none"), Some(4096)), "{t}");
+    let p = &t["partitions"][0];
+    assert_eq!(
+        (p["start_sector"].as_u64(), p["sector_count"].as_u64(), p["filesystem"].as_str()),
+        (Some(0), Some(16384), Some("ntfs")),
+        "{t}"
+    );
+    assert_eq!(p["label"], "NT4K");
+    let big = std::fs::read(img.join("big.bin")).unwrap();
+    assert_same_bytes("get /big.bin", &get(&disk, 0, "/big.bin", &[]), &big);
+    assert!(ls(&disk, 0, &[]).contains_key("/big.bin"));
+    let s = find_sector(&raw, &big, 4096);
+    let o = owner(&disk, s, &[]);
+    assert_eq!((o["path"].as_str(), o["file_offset"].as_u64(), o["sector_size"].as_u64()), (Some("/big.bin"), Some(0), Some(4096)), "{o}");
+}
