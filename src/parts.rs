@@ -254,9 +254,9 @@ pub struct DiskOwner {
     pub layer_file: Option<String>,
 }
 
-/// Who owns virtual byte `offset` (its sector, of the table's size): the partition table's structures, a gap, or a
-/// partition's file, file-system structure or free space. `source`, `layer` and `layer_file`
-/// are left for the caller, which knows the chain.
+/// Who owns virtual byte `offset` (its sector, of the table's size): the partition table's
+/// structures, a gap, or a partition's file, file-system structure or free space. `source`,
+/// `layer` and `layer_file` are left for the caller, which knows the chain.
 pub fn owner<R: ReadVirtual>(src: &mut R, table: &Table, offset: u64) -> Result<DiskOwner> {
     let size = src.size();
     owner_with(table, offset, size, |p| {
