@@ -246,6 +246,9 @@ impl vhd_viewer::fs::ReadVirtual for Padded {
         }
         Ok(())
     }
+    fn sector_size(&self) -> u32 {
+        512
+    }
 }
 
 /// Opens the file system of `head` (a volume of `size` bytes, zeros past `head`), lists it

@@ -215,7 +215,8 @@ export class VhdDisk {
   }
 
   /**
-   * Virtual `[start, start + len)` sector by sector: `sources[i]` is the layer sector i is read
+   * Virtual `[start, start + len)` sector by sector, in the disk's logical sectors (`sectorSize`
+   * bytes each): `sources[i]` is the layer sector i is read
    * from (255: zeros, 254: a missing parent); with `layer` and `block`, that block's sector bitmap
    * (`bitmap`, read at `range`) and where its data starts in the file (`dataOffset`) too.
    * @param {{ layer?: number | null, block?: number | null, start: number, len: number }} what

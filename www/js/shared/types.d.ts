@@ -397,6 +397,7 @@ export type FsName = 'fat12' | 'fat16' | 'fat32' | 'exfat' | 'ntfs' | 'ext2' | '
 export interface Partition {
   /** Numbered as Linux numbers them: MBR primaries 1-4, logicals from 5; GPT entry numbers. */
   index: number;
+  /** In the disk's logical sectors (`PartsTable.sector_size` bytes each). */
   start_sector: number;
   sector_count: number;
   /** `0x07` (MBR) or the type GUID (GPT). */
@@ -415,6 +416,8 @@ export interface Partition {
 /** `vhd-viewer parts --json`, `WasmVolumes.partitions()`. */
 export interface PartsTable {
   scheme: 'mbr' | 'gpt' | 'none';
+  /** Bytes per sector, the unit of every sector number in the table: 512, or 4096 on a disk of 4096-byte logical sectors. */
+  sector_size: number;
   disk_guid: string | null;
   partitions: Partition[];
   findings: Finding[];
@@ -480,7 +483,9 @@ export interface FileStat extends FileEntry {
 
 /** `vhd-viewer owner --json`, `WasmVolumes.owner()`. */
 export interface DiskOwner {
+  /** The sector holding the byte, in the disk's logical sectors (`sector_size` bytes each). */
   sector: number;
+  sector_size: number;
   partition: number | null;
   filesystem: FsName | null;
   kind: 'file' | 'dir' | 'structure' | 'free' | 'outside' | 'unknown';
