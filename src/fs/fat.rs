@@ -3,7 +3,9 @@
 //! long names, deleted entries with the name that can still be recovered, and cluster chains
 //! followed with bound and loop checks.
 
-use super::{join, le16, le32, Entry, EntryKind, FileData, FsKind, Owner, ReadVirtual, Run, Times, Volume};
+use super::survey::{Facts, FileId, Structure};
+use super::{join, Entry, EntryKind, FileData, FsKind, Owner, ReadVirtual, Run, Times, Volume};
+use crate::bytes::{le16, le32};
 use crate::error::{Error, Result};
 
 /// The BIOS parameter block of a FAT boot sector, and what follows from it.
@@ -605,5 +607,85 @@ impl Fat {
         } else {
             Owner::free(format!("cluster {cluster}: free"))
         })
+    }
+}
+
+/// What the directory slot says of `e`, for a comparison ([`super::FileSystem::facts`]): its
+/// id (first cluster and creation time; the modification time and size for a file never
+/// stamped), its attributes and times, and for a deleted entry whether its name is whole.
+pub fn facts<R: ReadVirtual>(vol: &mut Volume<R>, e: &Entry) -> Facts {
+    let mut f = Facts::default();
+    let Some(at) = e.entry_offset else { return f };
+    let Ok(raw) = vol.read_vec(at, 32) else { return f };
+    f.entry_at = Some((at, at + 32));
+    // Attributes, creation time (10 ms, time, date), modification time and date.
+    f.meta = [&raw[11..12], &raw[13..18], &raw[22..26]].concat();
+    let created = u64::from(raw[13]) | u64::from(le16(&raw, 14)) << 8 | u64::from(le16(&raw, 16)) << 24;
+    let cluster = u64::from(le16(&raw, 0x1A)) | u64::from(le16(&raw, 0x14)) << 16;
+    if cluster >= 2 {
+        let stamp = if created != 0 { created } else { 1 << 48 | u64::from(le32(&raw, 0x1C)) << 16 | u64::from(le16(&raw, 0x18)) };
+        f.id = Some(FileId::cluster(cluster, stamp));
+    }
+    if e.deleted {
+        // The short name's first byte is gone: `_` stands for it unless a long name gave it;
+        // and a long name is whole only when its last piece (the first slot) ends it.
+        let short = short_name_with_underscore(&raw);
+        f.name_complete = Some(!e.name.eq_ignore_ascii_case(&short) && long_name_ends(vol, at));
+    }
+    f
+}
+
+/// True when the long-name slots before the short entry at `at` (in the same 4 KiB at most)
+/// end the name: the slot farthest back holds its terminator (0x0000) or padding (0xFFFF). A
+/// deleted name whose first slots were taken by a newer entry does not end.
+fn long_name_ends<R: ReadVirtual>(vol: &mut Volume<R>, at: u64) -> bool {
+    let from = at.saturating_sub(20 * 32).max(at - at % 4096);
+    let Ok(b) = vol.read_vec(from, (at - from) as usize) else { return false };
+    let mut top: Option<&[u8]> = None;
+    for slot in b.chunks_exact(32).rev() {
+        if slot[11] & 0x3F != 0x0F {
+            break;
+        }
+        top = Some(slot);
+    }
+    let Some(top) = top else { return false };
+    [1usize, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30].iter().any(|&k| matches!(le16(top, k), 0 | 0xFFFF))
+}
+
+/// A deleted entry's short name, its lost first byte shown as `_`.
+fn short_name_with_underscore(raw: &[u8]) -> String {
+    let base = String::from_utf8_lossy(&raw[1..8]).trim_end().to_string();
+    let ext = String::from_utf8_lossy(&raw[8..11]).trim_end().to_string();
+    if ext.is_empty() {
+        format!("_{base}")
+    } else {
+        format!("_{base}.{ext}")
+    }
+}
+
+impl Fat {
+    /// The regions at fixed places: boot sector and reserved sectors, the FATs, the root
+    /// directory (FAT12/16), and what lies past the last cluster.
+    pub fn structures<R: ReadVirtual>(&self, vol: &mut Volume<R>) -> Vec<Structure> {
+        let b = &self.bpb;
+        let bps = u64::from(b.bytes_per_sector);
+        let end = b.cluster_offset(b.clusters.saturating_add(2));
+        vec![
+            (0, u64::from(b.reserved_sectors) * bps, "boot sector and reserved sectors"),
+            (u64::from(b.reserved_sectors) * bps, b.root_dir_sector * bps, "FAT tables"),
+            (b.root_dir_sector * bps, b.data_offset(), "directories"),
+            (end, vol.len().max(end), "past the last cluster"),
+        ]
+    }
+
+    /// True when the cluster holding volume byte `at` has a nonzero FAT entry (and for the
+    /// regions before the first cluster); true too when the entry cannot be read.
+    pub fn in_use<R: ReadVirtual>(&self, vol: &mut Volume<R>, at: u64) -> bool {
+        let b = &self.bpb;
+        if at < b.data_offset() {
+            return true;
+        }
+        let c = (at - b.data_offset()) / b.cluster_size() + 2;
+        c < u64::from(b.clusters) + 2 && !matches!(self.entry(vol, c as u32), Ok(0))
     }
 }

@@ -13,6 +13,7 @@
 pub mod ext;
 pub mod fat;
 pub mod ntfs;
+pub mod survey;
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -494,71 +495,6 @@ impl FileData {
     }
 }
 
-/// Decompresses LZNT1 (NTFS compression) from `src`, appending at most `limit` bytes to `out`.
-/// Stops at a zero chunk header, the end of `src`, or damage (a back reference before the start).
-pub fn lznt1(src: &[u8], out: &mut Vec<u8>, limit: usize) {
-    let end = out.len() + limit;
-    let mut i = 0usize;
-    while i + 2 <= src.len() && out.len() < end {
-        let h = le16(src, i);
-        i += 2;
-        if h == 0 {
-            break;
-        }
-        let size = usize::from(h & 0x0FFF) + 1;
-        let chunk = &src[i..(i + size).min(src.len())];
-        i += size;
-        if h & 0x8000 == 0 {
-            let n = chunk.len().min(end - out.len());
-            out.extend_from_slice(&chunk[..n]);
-            continue;
-        }
-        let start = out.len();
-        let mut j = 0usize;
-        'chunk: while j < chunk.len() {
-            let flags = chunk[j];
-            j += 1;
-            for bit in 0..8 {
-                if j >= chunk.len() || out.len() >= end {
-                    break 'chunk;
-                }
-                if flags & (1 << bit) == 0 {
-                    out.push(chunk[j]);
-                    j += 1;
-                    continue;
-                }
-                if j + 1 >= chunk.len() {
-                    break 'chunk;
-                }
-                let t = usize::from(le16(chunk, j));
-                j += 2;
-                let pos = out.len() - start;
-                if pos == 0 {
-                    break 'chunk;
-                }
-                let mut lg = 0;
-                let mut x = pos - 1;
-                while x >= 0x10 {
-                    lg += 1;
-                    x >>= 1;
-                }
-                let offset = (t >> (12 - lg)) + 1;
-                let length = (t & (0xFFF >> lg)) + 3;
-                if offset > pos {
-                    break 'chunk;
-                }
-                for _ in 0..length {
-                    if out.len() >= end {
-                        break 'chunk;
-                    }
-                    let b = out[out.len() - offset];
-                    out.push(b);
-                }
-            }
-        }
-    }
-}
-
 /// The most entries one directory listing returns: a damaged directory cannot claim more.
 pub const MAX_DIR_ENTRIES: usize = 1 << 20;
 /// The deepest directory a walk descends into.
@@ -829,7 +765,7 @@ pub fn read_data<R: ReadVirtual>(vol: &mut Volume<R>, data: &FileData, sink: &mu
                 if stored.len() as u64 >= *unit {
                     out.extend_from_slice(&stored[..*unit as usize]);
                 } else if !stored.is_empty() {
-                    lznt1(&stored, &mut out, *unit as usize);
+                    ntfs::lznt1::decompress(&stored, &mut out, *unit as usize);
                 }
                 let _ = holes;
                 out.resize(*unit as usize, 0);
@@ -963,16 +899,6 @@ pub fn join(dir: &str, name: &str) -> String {
     } else {
         format!("{dir}/{name}")
     }
-}
-
-pub(crate) fn le16(b: &[u8], at: usize) -> u16 {
-    b.get(at..at + 2).map_or(0, |s| u16::from_le_bytes([s[0], s[1]]))
-}
-pub(crate) fn le32(b: &[u8], at: usize) -> u32 {
-    b.get(at..at + 4).map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-}
-pub(crate) fn le64(b: &[u8], at: usize) -> u64 {
-    b.get(at..at + 8).map_or(0, |s| u64::from_le_bytes(s.try_into().unwrap_or([0; 8])))
 }
 
 #[cfg(test)]

@@ -5,12 +5,16 @@
 //! over extension records, and a file's runs are what says which layer supplies its bytes and
 //! which file owns a sector.
 //!
-//! Compressed files (LZNT1) are not decompressed: they are listed with the attribute
-//! `compressed`, and reading one is refused with a plain error rather than giving wrong bytes.
+//! Compressed files are listed with the attribute `compressed`; their data comes out as
+//! [`FileData::Compressed`], which [`super::read_data`] decompresses with [`lznt1`].
+
+pub mod lznt1;
 
 use std::collections::HashMap;
 
-use super::{from_io, join, le16, le32, le64, Entry, EntryKind, FileData, Owner, ReadVirtual, Run, Stream, Times, Volume};
+use super::survey::{joined, Facts, FileId, Structure};
+use super::{from_io, join, Entry, EntryKind, FileData, Owner, ReadVirtual, Run, Stream, Times, Volume};
+use crate::bytes::{le16, le32, le64};
 use crate::error::{Error, Result};
 
 /// Attribute type codes.
@@ -361,6 +365,8 @@ pub struct Ntfs {
     /// the MFT) and kept for the next; `Err(())` when the volume has more runs than
     /// [`MAX_OWNER_RUNS`] (each lookup then reads the MFT again).
     owners: Option<std::result::Result<OwnerIndex, ()>>,
+    /// `$Bitmap`'s runs, read by the first [`Ntfs::in_use`].
+    bitmap: Option<Vec<Run>>,
 }
 
 /// The most runs the owner index keeps (48 bytes each, and at most one record entry of about
@@ -469,6 +475,7 @@ impl Ntfs {
             deleted: None,
             upcase: false,
             owners: None,
+            bitmap: None,
         };
         ntfs.mft_runs = ntfs.runs(&[data]);
         Ok(ntfs)
@@ -1086,5 +1093,115 @@ impl Ntfs {
             }
         }
         Ok(Owner { kind: "unknown", ..Owner::structure(format!("cluster {}: no record's runs hold it", offset / self.cluster)) })
+    }
+}
+
+impl Ntfs {
+    /// What the MFT record says of `e`, for a comparison ([`super::FileSystem::facts`]): record
+    /// and sequence number, the clusters its non-resident attributes hold, its times and
+    /// attributes (not the access time), and whether it is one of the file system's own files.
+    pub fn facts<R: ReadVirtual>(&self, vol: &mut Volume<R>, e: &Entry) -> Facts {
+        let mut f = Facts::default();
+        let Ok(rec) = self.record(vol, e.id) else { return f };
+        f.id = Some(FileId::record(e.id, rec.sequence));
+        if let Some(at) = self.record_offset(e.id) {
+            f.entry_at = Some((at, at + self.record_size));
+        }
+        let cs = self.cluster;
+        f.allocated = joined(
+            rec.attributes
+                .iter()
+                .filter_map(|a| a.non_resident.as_ref())
+                .flat_map(|nr| nr.runs.iter())
+                .filter_map(|r| r.lcn.map(|l| (l.saturating_mul(cs), l.saturating_add(r.len).saturating_mul(cs))))
+                .collect(),
+        );
+        if let Some(si) = rec.find(ty::STANDARD_INFORMATION, "").and_then(|a| a.resident.as_ref()) {
+            // Created, modified, record changed; attributes (not the access time).
+            f.meta = [si.get(0..0x18).unwrap_or(&[]), si.get(0x20..0x24).unwrap_or(&[])].concat();
+        }
+        let top = e.path.trim_start_matches('/');
+        if e.path == "/$Extend" || top.starts_with("$Extend/") || !top.contains('/') && top.starts_with('$') {
+            f.structure = Some(e.name.clone());
+            // Structures whose bytes are in a named stream.
+            f.structure_stream = match e.name.as_str() {
+                "$UsnJrnl" => Some("$J"),
+                "$Secure" => Some("$SDS"),
+                _ => None,
+            };
+        }
+        f
+    }
+
+    /// MFT records no longer in use, with a name, that lie in the `changed` volume bytes of the
+    /// MFT (at most `limit`), as deleted entries.
+    pub fn freed_entries<R: ReadVirtual>(&self, vol: &mut Volume<R>, changed: &[(u64, u64)], limit: usize) -> Vec<Entry> {
+        let rs = self.record_size.max(1);
+        let mut numbers = Vec::new();
+        for r in &self.mft_runs {
+            let Some(at) = r.volume_offset else { continue };
+            let end = at.saturating_add(r.len);
+            let from = changed.partition_point(|c| c.1 <= at);
+            for &(a, b) in changed[from..].iter().take_while(|c| c.0 < end) {
+                let (a, b) = (a.max(at) - at, b.min(end) - at);
+                let (first, last) = ((r.file_offset + a) / rs, (r.file_offset + b).div_ceil(rs));
+                numbers.extend(first..last.min(first.saturating_add(limit as u64)));
+            }
+            if numbers.len() >= limit {
+                break;
+            }
+        }
+        numbers.sort_unstable();
+        numbers.dedup();
+        let mut out = Vec::new();
+        for k in numbers {
+            let Ok(rec) = self.record(vol, k) else { continue };
+            if rec.in_use() || rec.base != 0 {
+                continue;
+            }
+            let Some(name) = self.name_of(vol, &rec) else { continue };
+            let data = rec.find(ty::DATA, "");
+            let size = data
+                .map_or(0, |a| a.resident.as_ref().map_or_else(|| a.non_resident.as_ref().map_or(0, |x| x.data_size), |v| v.len() as u64));
+            let dir = self.path_of(vol, name.parent);
+            out.push(Entry {
+                path: join(&dir, &name.name),
+                name: name.name,
+                kind: if rec.is_dir() { EntryKind::Dir } else { EntryKind::File },
+                size: if rec.is_dir() { 0 } else { size },
+                modified: None,
+                deleted: true,
+                id: k,
+                attributes: Vec::new(),
+                entry_offset: self.record_offset(k),
+                streams: Vec::new(),
+            });
+        }
+        out
+    }
+
+    /// The copy of the boot sector past the last whole cluster, in the volume's last sector
+    /// (the MFT, `$LogFile` and the other structures are files, counted as such).
+    pub fn structures<R: ReadVirtual>(&self, vol: &mut Volume<R>) -> Vec<Structure> {
+        let cs = self.cluster.max(1);
+        let boot = vol.read_vec(0, 512).unwrap_or_default();
+        let bytes = le64(&boot, 0x28).saturating_mul(u64::from(le16(&boot, 0x0B)));
+        let end = (bytes / cs).saturating_mul(cs).min(vol.len().saturating_sub(512));
+        vec![(end, vol.len(), "$Boot")]
+    }
+
+    /// True when the cluster holding volume byte `at` is marked in `$Bitmap`; true too when
+    /// that cannot be read.
+    pub fn in_use<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, at: u64) -> bool {
+        if self.bitmap.is_none() {
+            let e = Entry { name: "$Bitmap".into(), path: "/$Bitmap".into(), kind: EntryKind::File, ..Entry::root(6, self.record_offset(6)) };
+            self.bitmap = Some(self.data(vol, &e, None).map(|d| d.runs().to_vec()).unwrap_or_default());
+        }
+        let c = at / self.cluster.max(1);
+        let x = c / 8;
+        let place = self.bitmap.as_deref().unwrap_or_default().iter().find(|r| x >= r.file_offset && x - r.file_offset < r.len).and_then(|r| r.volume_offset.map(|v| v + x - r.file_offset));
+        let Some(place) = place else { return true };
+        let mut byte = [0u8; 1];
+        vol.read_at(place, &mut byte).map_or(true, |_| byte[0] & (1 << (c % 8)) != 0)
     }
 }
