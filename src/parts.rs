@@ -8,10 +8,10 @@
 
 use serde::Serialize;
 
+use crate::bytes::{le16, le32, le64, utf16le_nul, Guid};
 use crate::error::Result;
 use crate::fields::{Field, Raw};
 use crate::finding::{Finding, Severity};
-use crate::bytes::{le16, le32, le64, utf16le_nul, Guid};
 use crate::fs::{self, FsKind, ReadVirtual, Volume};
 
 /// Bytes per sector of a VHD's virtual disk.
@@ -947,7 +947,14 @@ fn read_gpt<R: ReadVirtual>(src: &mut R, sectors: u64, t: &mut Table) -> Result<
                     "what the partition holds",
                     true,
                 ),
-                Raw { base: at, bytes: e }.row((16, 16), "unique_guid", "Unique GUID", Guid::at(e, 16).to_string(), "this partition's own id", true),
+                Raw { base: at, bytes: e }.row(
+                    (16, 16),
+                    "unique_guid",
+                    "Unique GUID",
+                    Guid::at(e, 16).to_string(),
+                    "this partition's own id",
+                    true,
+                ),
                 Raw { base: at, bytes: e }.row(
                     (32, 8),
                     "first_lba",

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use vhd_viewer::disk::Source;
+use vhd_viewer::fs::supply::supplier;
 use vhd_viewer::fs::{self, Entry, EntryKind, FileSystem, Volume};
 use vhd_viewer::parts::{self, Partition, Role, Table, SECTOR};
 use vhd_viewer::reader::DiskReader;
@@ -294,11 +294,7 @@ pub fn owner(c: &OpenChain, sector: u64, json: bool) -> Result<i32, Error> {
     }
     let offset = sector * SECTOR;
     // Which layer supplies the sector.
-    let (source, layer) = match reader.plan(offset, SECTOR)?.first().map(|e| e.source) {
-        Some(Source::Data { layer, .. }) => ("data", Some(layer)),
-        Some(Source::Missing { layer }) => ("missing", Some(layer)),
-        _ => ("zero", None),
-    };
+    let (source, layer) = supplier(reader.plan(offset, SECTOR)?.first().map(|e| e.source));
     let table = parts::read(&mut reader)?;
     let mut o = parts::owner(&mut reader, &table, offset)?;
     o.source = source;

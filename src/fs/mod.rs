@@ -13,6 +13,7 @@
 pub mod ext;
 pub mod fat;
 pub mod ntfs;
+pub mod supply;
 pub mod survey;
 
 use std::collections::{HashMap, VecDeque};
@@ -493,6 +494,40 @@ impl FileData {
             FileData::Runs { runs, .. } | FileData::Compressed { runs, .. } => runs,
         }
     }
+
+    /// The part that holds file bytes `[offset, offset + len)`, as data of its own, and how
+    /// many of its first bytes come before `offset` (a compressed file is cut at whole units).
+    pub fn window(&self, offset: u64, len: u64) -> (FileData, u64) {
+        let cut = |runs: &[Run], from: u64, to: u64| -> Vec<Run> {
+            let mut out = Vec::new();
+            for r in runs {
+                let (a, b) = (r.file_offset.max(from), (r.file_offset + r.len).min(to));
+                if a < b {
+                    out.push(Run { file_offset: a - from, len: b - a, volume_offset: r.volume_offset.map(|v| v + (a - r.file_offset)) });
+                }
+            }
+            out
+        };
+        match self {
+            FileData::Inline(b) => {
+                let start = (offset as usize).min(b.len());
+                let end = (offset.saturating_add(len) as usize).min(b.len());
+                (FileData::Inline(b[start..end].to_vec()), 0)
+            }
+            FileData::Runs { runs, size } => {
+                let from = offset.min(*size);
+                let to = offset.saturating_add(len).min(*size);
+                (FileData::Runs { runs: cut(runs, from, to), size: to - from }, 0)
+            }
+            FileData::Compressed { runs, size, unit } => {
+                let u = (*unit).max(1);
+                let from = (offset.min(*size) / u) * u;
+                let to = offset.saturating_add(len).min(*size).div_ceil(u).saturating_mul(u);
+                let size = size.min(&to).saturating_sub(from);
+                (FileData::Compressed { runs: cut(runs, from, to), size, unit: *unit }, offset.min(from + size) - from)
+            }
+        }
+    }
 }
 
 /// The most entries one directory listing returns: a damaged directory cannot claim more.
@@ -945,5 +980,23 @@ mod tests {
         let ix = ix.finish();
         assert_eq!(ix.lookup(2 * 1000).map(|o| o.file_offset), Some(Some(2000)));
         assert_eq!(ix.lookup(1), None);
+    }
+
+    #[test]
+    fn a_window_of_file_data_cuts_runs_and_whole_compression_units() {
+        let runs = vec![run(0, 4096, Some(8192)), run(4096, 4096, None), run(8192, 8192, Some(100_000))];
+        let data = FileData::Runs { runs: runs.clone(), size: 15_000 };
+        assert_eq!(
+            data.window(4000, 5000),
+            (FileData::Runs { runs: vec![run(0, 96, Some(12_192)), run(96, 4096, None), run(4192, 808, Some(100_000))], size: 5000 }, 0)
+        );
+        assert_eq!(data.window(20_000, 10), (FileData::Runs { runs: vec![], size: 0 }, 0), "past the end: nothing");
+        assert_eq!(FileData::Inline(b"hello".to_vec()).window(1, 100), (FileData::Inline(b"ello".to_vec()), 0));
+        // Compressed, units of 8192: bytes 9000..9100 are in the second unit, 808 bytes into it.
+        let c = FileData::Compressed { runs, size: 15_000, unit: 8192 };
+        assert_eq!(
+            c.window(9000, 100),
+            (FileData::Compressed { runs: vec![run(0, 8192, Some(100_000))], size: 15_000 - 8192, unit: 8192 }, 808)
+        );
     }
 }

@@ -1194,12 +1194,19 @@ impl Ntfs {
     /// that cannot be read.
     pub fn in_use<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, at: u64) -> bool {
         if self.bitmap.is_none() {
-            let e = Entry { name: "$Bitmap".into(), path: "/$Bitmap".into(), kind: EntryKind::File, ..Entry::root(6, self.record_offset(6)) };
+            let e =
+                Entry { name: "$Bitmap".into(), path: "/$Bitmap".into(), kind: EntryKind::File, ..Entry::root(6, self.record_offset(6)) };
             self.bitmap = Some(self.data(vol, &e, None).map(|d| d.runs().to_vec()).unwrap_or_default());
         }
         let c = at / self.cluster.max(1);
         let x = c / 8;
-        let place = self.bitmap.as_deref().unwrap_or_default().iter().find(|r| x >= r.file_offset && x - r.file_offset < r.len).and_then(|r| r.volume_offset.map(|v| v + x - r.file_offset));
+        let place = self
+            .bitmap
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .find(|r| x >= r.file_offset && x - r.file_offset < r.len)
+            .and_then(|r| r.volume_offset.map(|v| v + x - r.file_offset));
         let Some(place) = place else { return true };
         let mut byte = [0u8; 1];
         vol.read_at(place, &mut byte).map_or(true, |_| byte[0] & (1 << (c % 8)) != 0)
