@@ -19,12 +19,12 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::disk::Source;
+use crate::disk::{Disk, Source};
 use crate::error::{Error, Result};
 use crate::fs::survey::{data_ranges, joined, push_range, Facts, FileId};
 use crate::fs::{self, Entry, EntryKind, FileData, FileSystem, ReadVirtual, Run, Volume};
 use crate::parts::{self, Role};
-use crate::reader::DiskReader;
+use crate::reader::{DiskReader, ReadAt};
 
 /// Bytes per sector.
 pub const SECTOR: u64 = 512;
@@ -342,6 +342,34 @@ pub fn diff<P: ReadVirtual, C: ReadVirtual>(
     }
     let outside = held_bytes - merged.iter().map(|r| overlap(&held, r.0, r.1)).sum::<u64>();
     Ok(Report { mode, held_bytes, identical_bytes, outside_partitions_bytes: outside, bytes_read: parent.bytes + child.bytes, partitions })
+}
+
+/// Layer `from` (older) of the chain `disk` against layer `to` (newer, `to < from`): only
+/// what layers `to..from` hold is compared. `sources[i]` reads layer `i`'s file.
+pub fn layers(disk: &Disk, sources: &[&dyn ReadAt], from: usize, to: usize, progress: &mut Progress<'_>) -> Result<Report> {
+    let (pd, cd) = (disk.cut(from)?, disk.cut(to)?);
+    let (ps, cs) = (sources.get(from..).unwrap_or_default(), sources.get(to..).unwrap_or_default());
+    let mut cr = DiskReader::new(&cd, cs.to_vec())?;
+    let held = held_ranges(&mut cr, from.saturating_sub(to))?;
+    let pr = DiskReader::new(&pd, ps.to_vec())?;
+    diff(pr, cr, &held, Mode::Chain, progress)
+}
+
+/// Disk `old` against disk `new` (each a chain with the readers of its files), not one chain:
+/// every allocated sector of either is compared.
+pub fn disks(old: (&Disk, Vec<&dyn ReadAt>), new: (&Disk, Vec<&dyn ReadAt>), progress: &mut Progress<'_>) -> Result<Report> {
+    let mut ar = DiskReader::new(old.0, old.1)?;
+    let mut br = DiskReader::new(new.0, new.1)?;
+    let held = union(&allocated_ranges(&mut ar)?, &allocated_ranges(&mut br)?);
+    diff(ar, br, &held, Mode::Unrelated, progress)
+}
+
+/// Where the chain `onto` holds the old base of `child` (its layer 1), by identity: `Some(k)`
+/// for layer `k` of `onto`, `None` when it does not (then the old and the new base are two
+/// disks to compare whole).
+pub fn old_base_in(child: &Disk, onto: &Disk) -> Option<usize> {
+    let old = child.layers.get(1)?.footer.value.unique_id;
+    onto.layers.iter().position(|l| l.footer.value.unique_id == old)
 }
 
 /// One file or directory of a side, from the metadata.

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use super::survey::{joined, Facts, FileId, Structure};
 use super::{from_io, join, Entry, EntryKind, FileData, Owner, ReadVirtual, Run, Stream, Times, Volume};
-use crate::bytes::{le16, le32, le64};
+use crate::bytes::{le16, le32, le64, utf16le};
 use crate::error::{Error, Result};
 
 /// Attribute type codes.
@@ -202,13 +202,8 @@ impl FileName {
     /// Parses a `$FILE_NAME` value.
     pub fn parse(v: &[u8]) -> Option<FileName> {
         let len = usize::from(*v.get(0x40)?);
-        let units: Vec<u16> = v.get(0x42..0x42 + 2 * len)?.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
-        Some(FileName {
-            parent: le64(v, 0) & 0xFFFF_FFFF_FFFF,
-            parent_sequence: le16(v, 6),
-            namespace: v[0x41],
-            name: String::from_utf16_lossy(&units),
-        })
+        let name = utf16le(v.get(0x42..0x42 + 2 * len)?);
+        Some(FileName { parent: le64(v, 0) & 0xFFFF_FFFF_FFFF, parent_sequence: le16(v, 6), namespace: v[0x41], name })
     }
 }
 
@@ -258,7 +253,7 @@ pub fn parse_record(raw: &[u8], number: u64, max_clusters: u64) -> std::result::
         let (nlen, noff) = (usize::from(a[9]), usize::from(le16(a, 0x0A)));
         let name = a
             .get(noff..noff + 2 * nlen)
-            .map(|n| String::from_utf16_lossy(&n.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect::<Vec<_>>()))
+            .map(utf16le)
             .ok_or_else(|| format!("the name of the attribute at byte {at:#x} lies outside it"))?;
         let mut attr =
             Attribute { ty: t, name, flags: le16(a, 0x0C), instance: le16(a, 0x0E), offset: at, resident: None, non_resident: None };
@@ -319,10 +314,7 @@ pub fn parse_attribute_list(v: &[u8]) -> Vec<ListEntry> {
             break;
         }
         let (nlen, noff) = (usize::from(v[at + 6]), usize::from(v[at + 7]));
-        let name = v
-            .get(at + noff..at + noff + 2 * nlen)
-            .map(|n| String::from_utf16_lossy(&n.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect::<Vec<_>>()))
-            .unwrap_or_default();
+        let name = v.get(at + noff..at + noff + 2 * nlen).map(utf16le).unwrap_or_default();
         out.push(ListEntry {
             ty: le32(v, at),
             name,
@@ -933,8 +925,7 @@ impl Ntfs {
     pub fn label<R: ReadVirtual>(&self, vol: &mut Volume<R>) -> Option<String> {
         let rec = self.record(vol, 3).ok()?;
         let v = rec.find(ty::VOLUME_NAME, "")?.resident.as_ref()?;
-        let units: Vec<u16> = v.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
-        Some(String::from_utf16_lossy(&units)).filter(|s| !s.is_empty())
+        Some(utf16le(v)).filter(|s| !s.is_empty())
     }
 
     /// The path of record `n`, from its names' parents (bounded).
