@@ -21,6 +21,7 @@ use serde::Serialize;
 
 use crate::disk::{Disk, Source};
 use crate::error::{Error, Result};
+use crate::fs::error::FsError;
 use crate::fs::survey::{data_ranges, joined, push_range, Facts, FileId};
 use crate::fs::{self, Entry, EntryKind, FileData, FileSystem, ReadVirtual, Run, Volume};
 use crate::parts::{self, Role};
@@ -276,7 +277,7 @@ fn compare<P: ReadVirtual, C: ReadVirtual>(
 }
 
 fn cancelled() -> Error {
-    Error::chain("cancelled", "the diff was stopped")
+    Error::Cancelled { what: "the diff" }
 }
 
 /// Compares the disk `parent` (older) with `child` (newer) over `held`, the child's held
@@ -323,7 +324,7 @@ pub fn diff<P: ReadVirtual, C: ReadVirtual>(
             let mut pv = Volume::new(&mut parent, start, end - start);
             let mut cv = Volume::new(&mut child, start, end - start);
             if let Err(e) = partition(&mut pv, &mut cv, &ph, &pc, &mut pd) {
-                if e.code() == "cancelled" {
+                if let Error::Cancelled { .. } = e {
                     return Err(e);
                 }
                 pd.error = Some(e.to_string());
@@ -664,8 +665,7 @@ fn partition<P: ReadVirtual, C: ReadVirtual>(
     changed: &[(u64, u64)],
     out: &mut PartitionDiff,
 ) -> Result<()> {
-    let mut cfs = FileSystem::open(cv)?
-        .ok_or_else(|| Error::invalid("diff-no-filesystem", cv.start(), "the child side holds no file system this viewer reads"))?;
+    let mut cfs = FileSystem::open(cv)?.ok_or(FsError::NoFileSystem { volume_start: cv.start() })?;
     out.filesystem = Some(cfs.kind().name());
     // No file system on the parent side (the child formatted the partition): every file is new.
     let mut pfs = FileSystem::open(pv).ok().flatten();

@@ -424,10 +424,11 @@ impl WasmVolumes {
 
 impl WasmVolumes {
     fn table(&mut self) -> Result<&Table> {
-        if self.table.is_none() {
-            self.table = Some(parts::read(&mut self.chain)?);
-        }
-        self.table.as_ref().ok_or_else(|| Error::chain("partition-table", "the partition table could not be read"))
+        let table = match self.table.take() {
+            Some(t) => t,
+            None => parts::read(&mut self.chain)?,
+        };
+        Ok(self.table.insert(table))
     }
 
     /// Partition `index`, opened (the most recently used kept, a few at most).

@@ -11,7 +11,7 @@ use super::chain::OpenChain;
 use super::io_err;
 
 fn user_err(message: String) -> Error {
-    Error::Chain { code: "usage", message }
+    Error::Usage { message }
 }
 
 /// Progress on stderr when it is a terminal.

@@ -13,7 +13,7 @@ use super::chain::OpenChain;
 use super::io_err;
 
 fn user_err(message: String) -> Error {
-    Error::Chain { code: "usage", message }
+    Error::Usage { message }
 }
 
 /// The partitions whose file system is read, or the one asked for.

@@ -10,6 +10,7 @@
 //! "As of layer K" is the chain cut at K ([`crate::disk::Disk::cut`]): a [`DiskReader`] over the
 //! cut chain reads the disk as it was when layer K was the newest.
 
+pub mod error;
 pub mod ext;
 pub mod fat;
 pub mod ntfs;
@@ -23,6 +24,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::reader::{DiskReader, ReadAt};
+use error::FsError;
 
 /// Reads bytes of the virtual disk (or of anything laid out like it).
 pub trait ReadVirtual {
@@ -127,14 +129,7 @@ impl<R: ReadVirtual> Volume<R> {
 
     fn check(&self, offset: u64, len: u64) -> Result<()> {
         if offset.checked_add(len).map_or(true, |end| end > self.len) {
-            return Err(Error::Invalid {
-                code: "past-volume-end",
-                offset: self.start.saturating_add(offset),
-                message: format!(
-                    "reading {len} bytes at byte {offset:#x} of the volume goes past its end ({:#x} bytes; the volume starts at virtual byte {:#x})",
-                    self.len, self.start
-                ),
-            });
+            return Err(FsError::PastVolumeEnd { volume_start: self.start, volume_len: self.len, at: offset, len }.into());
         }
         Ok(())
     }
@@ -619,7 +614,7 @@ impl FileSystem {
         let mut cur = self.root();
         for part in path.split('/').filter(|p| !p.is_empty()) {
             if cur.kind != EntryKind::Dir {
-                return Err(Error::Chain { code: "not-a-directory", message: format!("{} is not a directory", cur.path) });
+                return Err(FsError::NotADirectory { path: cur.path }.into());
             }
             // NTFS: through the directory's index B-tree, when it has the exact name.
             if let FileSystem::Ntfs(n) = self {
@@ -636,12 +631,7 @@ impl FileSystem {
                 .or_else(|| list.iter().find(|e| !e.deleted && e.name.eq_ignore_ascii_case(part) && self.case_insensitive()));
             cur = match found {
                 Some(e) => e.clone(),
-                None => {
-                    return Err(Error::Chain {
-                        code: "no-such-file",
-                        message: format!("{path}: no such file or directory (no {part:?} in {})", cur.path),
-                    })
-                }
+                None => return Err(FsError::NoSuchFile { path: path.to_string(), name: part.to_string(), dir: cur.path }.into()),
             };
         }
         Ok(cur)
@@ -742,11 +732,7 @@ pub fn read_data<R: ReadVirtual>(vol: &mut Volume<R>, data: &FileData, sink: &mu
                     break;
                 }
                 if r.file_offset != pos {
-                    return Err(Error::Invalid {
-                        code: "runs-gap",
-                        offset: vol.start(),
-                        message: format!("the file's runs leave a gap at byte {pos} of the file (a bug or a damaged run list)"),
-                    });
+                    return Err(FsError::RunsGap { volume_start: vol.start(), expected: pos }.into());
                 }
                 let len = r.len.min(size - pos);
                 let mut done = 0u64;
@@ -762,21 +748,13 @@ pub fn read_data<R: ReadVirtual>(vol: &mut Volume<R>, data: &FileData, sink: &mu
                 pos += len;
             }
             if pos < *size {
-                return Err(Error::Invalid {
-                    code: "runs-short",
-                    offset: vol.start(),
-                    message: format!("the file is {size} bytes but its clusters hold only {pos}: its chain or run list ends early"),
-                });
+                return Err(FsError::RunsShort { volume_start: vol.start(), size: *size, held: pos }.into());
             }
             Ok(())
         }
         FileData::Compressed { runs, size, unit } => {
             if *unit == 0 || *unit > 1 << 20 {
-                return Err(Error::Invalid {
-                    code: "compression-unit",
-                    offset: vol.start(),
-                    message: format!("a compression unit of {unit} bytes is not possible"),
-                });
+                return Err(FsError::CompressionUnit { volume_start: vol.start(), unit: *unit }.into());
             }
             let mut pos = 0u64;
             let mut out = Vec::with_capacity(*unit as usize);
