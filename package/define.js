@@ -1,2 +1,2 @@
 // Registers <vhd-viewer>: `import 'vhd-viewer/define'` or <script type="module" src=".../define.js">.
-export { VhdViewerElement } from './js/define.js';
+export { VhdViewerElement } from './js/page/define.js';

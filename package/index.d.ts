@@ -1,22 +1,67 @@
-// Types of the vhd-viewer package: the <vhd-viewer> element and the JavaScript API.
+// Types of the vhd-viewer package: the <vhd-viewer> element and the JavaScript API. The data
+// shapes (what the disk's methods answer: its info, findings, partitions, files, diffs, ...) are
+// the page's own, declared once in www/js/shared/types.d.ts and shipped as js/shared/types.d.ts:
+// they are re-exported here, not repeated.
 
-/** Bytes of a file, read piece by piece (an AsyncBuffer, as hyparquet calls it). */
-export interface Source {
-  readonly byteLength: number;
-  readonly name: string;
-  /** Bytes [start, end), shorter only at the end of the file. */
-  slice(start: number, end: number, signal?: AbortSignal): Promise<Uint8Array>;
-  readonly stats: { reads: number; bytes: number };
-}
+import type {
+  ByteRange,
+  ChainLink,
+  CopyReport,
+  CopyRequest,
+  DiffReport,
+  DiskLayer,
+  DiskOwner,
+  DiskType,
+  Extent,
+  FileEntry,
+  FileStat,
+  Finding,
+  Info,
+  LayerStructures,
+  MissingParent,
+  PartsTable,
+  PublicFile,
+  Rebase,
+  RemoteErrorCode,
+  SectorsView,
+  Source,
+  Unreadable,
+  Writable,
+} from './js/shared/types.js';
+
+export type {
+  ByteRange,
+  ChainLink,
+  CopyReport,
+  CopyRequest,
+  DiffReport,
+  DiskLayer,
+  DiskOwner,
+  DiskType,
+  Extent,
+  FileEntry,
+  FileStat,
+  Finding,
+  LayerStructures,
+  MissingParent,
+  PartsTable,
+  Rebase,
+  RemoteErrorCode,
+  SectorsView,
+  Source,
+  Unreadable,
+  Writable,
+};
+/** The same object as `vhd-viewer info --json`. */
+export type DiskInfo = Info;
+/** A file given: what it is, or why it is not a readable disk. */
+export type OpenedFile = PublicFile;
 
 /** A file on a web server, read with HTTP Range requests. */
 export interface RemoteSource extends Source {
   readonly url: string;
   readonly stats: { reads: number; bytes: number; requests: number; transferred: number };
 }
-
-/** Why a remote file cannot be read. */
-export type RemoteErrorCode = 'not-found' | 'http' | 'network' | 'no-range' | 'no-content-range' | 'changed' | 'bad-answer';
 
 export class RemoteError extends Error {
   readonly name: 'RemoteError';
@@ -40,10 +85,6 @@ export function urlSource(url: string | URL, options?: UrlSourceOptions): Promis
 export function blobSource(blob: Blob, name?: string, onRead?: (start: number, end: number) => void): Source & { readonly blob: Blob };
 export function bytesSource(bytes: Uint8Array, name?: string): Source;
 
-export interface ByteRange {
-  offset: number;
-  len: number;
-}
 /** Ranges that touch or overlap (or lie at most `gap` bytes apart) merged, sorted by offset. */
 export function mergeRanges(ranges: ByteRange[], gap?: number): { start: number; end: number; members: number[] }[];
 /** Reads `ranges` in as few reads (requests) as possible; one Uint8Array per range, in order. */
@@ -67,88 +108,14 @@ export interface OpenOptions {
   wasm?: WasmInput;
   /** Resolve even when no file given is a VHD; then no chain is selected yet. */
   all?: boolean;
+  /** One input given: its structures as soon as they are read, before its block table is. */
+  onStructures?(info: LayerStructures): void;
 }
 
-export interface Finding {
-  severity: 'error' | 'warning' | 'info';
-  code: string;
-  message: string;
-  layer: number;
-  offset: number | null;
-}
-
-export interface ChainLink {
-  file: string;
-  disk_type: DiskType;
-  creator_application: string;
-  current_size: number;
-  unique_id: string;
-  parent_unique_id: string | null;
-  parent_verified: boolean | null;
-  allocated_blocks: number;
-}
-
-export type DiskType = 'fixed' | 'dynamic' | 'differencing';
-
-/** The same object as `vhd-viewer info --json` (the main keys; every field is there). */
-export interface DiskInfo {
-  file: string;
-  file_size: number;
-  disk_type: DiskType;
-  current_size: number;
-  unique_id: string;
-  checksum_valid: boolean;
-  parent_missing: boolean;
-  all_findings: Finding[];
-  chain?: ChainLink[];
-  fields: { key: string; name: string; offset: number; size: number; raw: string; value: unknown; ok: boolean; explain: string }[];
-  [key: string]: unknown;
-}
-
-/** Where virtual bytes come from: a file of the chain, zeros, or a parent that was not given. */
-export interface Extent {
-  offset: number;
-  len: number;
-  kind: 'data' | 'zero' | 'missing';
-  layer: number | null;
-  fileOffset: number | null;
-}
-
-export interface OpenedFile {
-  name: string;
-  size: number;
-  /** Why the file is not a readable VHD. */
-  error?: string;
-  /** Index of the earlier file with the same unique id. */
-  duplicateOf?: number;
-  identity?: { diskType: DiskType; uniqueId: string; size: number; parentUniqueId: string | null; parentUnicodeName: string | null; parentCandidates: string[] };
-}
-
-/** One file of the chain shown. */
-export interface DiskLayer {
-  name: string;
-  byteLength: number;
-  diskType: DiskType;
-  /** 0 for a fixed disk. */
-  blockSize: number;
-  bitmapSize: number;
-}
-
+/** A long task's options: `signal` stops it, `onProgress` hears how far it got. */
 export interface TaskOptions {
   signal?: AbortSignal;
   onProgress?(done: number, total: number): void;
-}
-
-/**
- * A file being saved into: a FileSystemWritableFileStream, or anything with these two methods.
- * Each write's `data` is the writable's to keep, unless it says `copies: true` (it is done with
- * the bytes once the write's promise settles, as a FileSystemWritableFileStream is): then the
- * buffer is taken back and filled again for a later write, which saves making a new one.
- */
-export interface Writable {
-  truncate(size: number): Promise<unknown>;
-  write(w: { type: 'write'; position: number; data: Uint8Array }): Promise<unknown>;
-  copies?: boolean;
 }
 
 /**
@@ -157,23 +124,32 @@ export interface Writable {
  * returns a promise; the properties are what it answered when the chain was selected.
  */
 export class VhdDisk {
+  /** The same object as `vhd-viewer info --json`. */
   readonly info: DiskInfo;
   /** The chain's file names, top first. */
   readonly names: string[];
   /** The chain's files, read through the Worker; `stats` are the Worker's figures for each. */
   readonly sources: Source[];
-  /** Every file given, including those that are not VHDs. */
+  /** Every file given, including those that are not disks. */
   readonly files: OpenedFile[];
   /** The chains the files make: indices into `files`, top first. */
   readonly chains: number[][];
   readonly chainCount: number;
+  /** The chain of the files given that was opened first (the longest). */
+  readonly best: number;
   readonly chainIndex: number;
   /** What the last file's parent is called when it was not given, else null. */
-  readonly missingParent: { names: string[]; paths: string[]; id: string } | null;
+  readonly missingParent: MissingParent | null;
   /** The virtual disk's size in bytes. */
   readonly size: number;
+  /** Its logical sector size in bytes: 512, or 4096 for a disk that has them. */
+  readonly sectorSize: number;
+  /** The span of the virtual disk planned at once (a block, or 2 MiB for a fixed disk). */
+  readonly chunkSize: number;
   readonly layers: DiskLayer[];
   readonly layerCount: number;
+  /** Each file's own info (the chain from it down). */
+  readonly layerInfos: DiskInfo[];
   /** What has been read from each file given, in the order given. */
   readonly stats: { reads: number; bytes: number; requests?: number; transferred?: number }[];
   selectChain(k: number, options?: { signal?: AbortSignal }): Promise<void>;
@@ -181,13 +157,14 @@ export class VhdDisk {
   layerInfo(i: number): Promise<DiskInfo>;
   /** Virtual bytes [offset, offset + length), read through the chain. */
   read(offset: number, length: number, options?: { signal?: AbortSignal }): Promise<Uint8Array>;
-  readWithExtents(offset: number, length: number, options?: { signal?: AbortSignal }): Promise<{ bytes: Uint8Array; extents: Extent[] }>;
+  /** The same, with where each part comes from (a `missing` part says why it cannot be read). */
+  readWithExtents(offset: number, length: number, options?: { signal?: AbortSignal }): Promise<{ bytes: Uint8Array; extents: (Extent & { why?: Unreadable | null })[] }>;
   /** Bytes [start, end) of layer `layer`'s file. */
   readFile(layer: number, start: number, end: number, options?: { signal?: AbortSignal }): Promise<Uint8Array>;
   /** Layer `layer`'s block table (0xFFFFFFFF: not allocated) and which blocks are stored out of order. */
   bat(layer: number): Promise<{ bat: Uint32Array; ooo: Uint8Array }>;
   /** Which layer each sector of [start, start + len) is read from (255 zeros, 254 missing); a block's sector bitmap with layer and block. */
-  sectors(what: { layer?: number | null; block?: number | null; start: number; len: number }, options?: { signal?: AbortSignal }): Promise<{ range: { offset: number; len: number } | null; bitmap: Uint8Array | null; sources: Uint8Array }>;
+  sectors(what: { layer?: number | null; block?: number | null; start: number; len: number }, options?: { signal?: AbortSignal }): Promise<SectorsView>;
   /** The provenance map from the block tables: one mask per cell (bit k: layer k may supply part of it). */
   estimate(cellSize: number): Promise<{ masks: Uint32Array; needed: number }>;
   /** The exact provenance map: every block bitmap read. */
@@ -206,38 +183,28 @@ export class VhdDisk {
    * the next layer, at `relative` to the copy's folder, e.g. `.\\base.vhd`, and `absolute` if given). Into `writable`, or as a
    * Blob without one (refused past 512 MiB: it is held in memory).
    */
-  saveCopy(
-    req: { op: 'compact'; layer?: number } | { op: 'repair'; layer?: number; scrub?: boolean } | { op: 'relink'; layer?: number; relative: string; absolute?: string },
-    writable: Writable | null,
-    options?: TaskOptions,
-  ): Promise<{
-    /** What the command line's report says: blocks before and after (compact), every fix with its offset (repair), blocks copied (relink). */
-    report: { file_len: number; [key: string]: unknown };
-    warnings: string[];
-    file_len: number;
-    blob?: Blob;
-  }>;
+  saveCopy(req: CopyRequest, writable: Writable | null, options?: TaskOptions): Promise<CopyReport & { blob?: Blob }>;
   /** The partition table and each partition's file system (`vhd-viewer parts --json`), as of layer `layer` (0: the whole chain). */
-  partitions(options?: { layer?: number }): Promise<{ scheme: string; partitions: { index: number; start: number; length: number; filesystem: string | null; [key: string]: unknown }[]; findings: Finding[]; [key: string]: unknown }>;
+  partitions(options?: { layer?: number }): Promise<PartsTable>;
   /** A folder's entries (`vhd-viewer ls PATH --partition N --json`). */
-  list(partition: number, path: string, options?: { deleted?: boolean; layer?: number }): Promise<{ partition: number; path: string; type: string; size: number; modified: string | null; deleted: boolean; id: number; attributes: string[] }[]>;
+  list(partition: number, path: string, options?: { deleted?: boolean; layer?: number }): Promise<FileEntry[]>;
   /** One file or folder: its entry, times, streams, runs on the virtual disk and which layer holds each part. */
-  stat(partition: number, path: string, options?: { deleted?: boolean; layer?: number }): Promise<Record<string, unknown>>;
+  stat(partition: number, path: string, options?: { deleted?: boolean; layer?: number }): Promise<FileStat>;
   /** Bytes of a file (`vhd-viewer get`): at most `length` (64 MiB at most) from `offset`. */
   readPath(partition: number, path: string, options?: { offset?: number; length?: number; stream?: string; deleted?: boolean; layer?: number; signal?: AbortSignal }): Promise<Uint8Array>;
   /** What owns virtual byte `offset` (`vhd-viewer owner --json`). */
-  owner(offset: number, options?: { layer?: number }): Promise<Record<string, unknown>>;
+  owner(offset: number, options?: { layer?: number }): Promise<DiskOwner>;
   /**
    * What a differencing disk changed, file by file (`vhd-viewer diff --from FROM --to TO --json`); with `other`, the index of
    * another chain of the files given (`chains`), that disk against this one as of layer `to` (`vhd-viewer diff OLD NEW --json`:
    * every allocated sector of both is read). Runs in a Worker of its own.
    */
-  diff(options?: { from?: number; to?: number; other?: number } & TaskOptions): Promise<{ mode: 'chain' | 'unrelated'; held_bytes: number; identical_bytes: number; outside_partitions_bytes: number; bytes_read: number; partitions: { index: number; filesystem: string | null; changes: { path: string; type: string; kind: string; old_path: string | null; content_changed: boolean; size: number; old_size: number; bytes_held: number; identical_bytes: number; noise: string | null }[]; filesystem_metadata: { name: string; bytes_held: number }[]; held: { files: number; filesystem_metadata: number; free_space: number } }[] }>;
+  diff(options?: { from?: number; to?: number; other?: number } & TaskOptions): Promise<DiffReport>;
   /**
    * Whether this child (its parent the old base) can move onto chain `onto` of the files given, a new base (`vhd-viewer
    * rebase-check --json`): the files changed by the child only, by the new base only, and by both. Runs in a Worker of its own.
    */
-  rebaseCheck(options: { onto: number } & TaskOptions): Promise<Record<'child_only' | 'base_only' | 'conflicts', { partition: number; path: string; child: string | null; base: string | null; noise: string | null }[]>>;
+  rebaseCheck(options: { onto: number } & TaskOptions): Promise<Rebase>;
   /** Ends its session in the Worker and frees the memory. */
   close(): void;
 }

@@ -1,7 +1,7 @@
 // vhd-viewer: the <vhd-viewer> element class (not registered: import 'vhd-viewer/define' for
 // that, or call VhdViewerElement.define()) and the JavaScript API.
-export { VhdViewerElement, VIEWS } from './js/element.js';
-export { openVhd, VhdDisk, toSource } from './js/api.js';
-export { urlSource, blobSource, bytesSource, readRanges, mergeRanges, RemoteError } from './js/source.js';
-export { loadWasm } from './js/wasm.js';
-export { startWorker } from './js/engine.js';
+export { VhdViewerElement, VIEWS } from './js/page/element.js';
+export { openVhd, VhdDisk, toSource } from './js/page/api.js';
+export { urlSource, blobSource, bytesSource, readRanges, mergeRanges, RemoteError } from './js/shared/source.js';
+export { loadWasm } from './js/shared/wasm.js';
+export { startWorker } from './js/page/engine.js';

@@ -6,7 +6,7 @@
 //   that works opened from disk (file://).
 // Run by `make package` after `make wasm`.
 import { readFileSync, writeFileSync, mkdirSync, rmSync, copyFileSync, readdirSync, statSync, existsSync } from 'node:fs';
-import { join, dirname, relative, resolve, posix } from 'node:path';
+import { join, dirname, resolve, posix } from 'node:path';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
@@ -15,11 +15,16 @@ const WWW = join(ROOT, 'www');
 const DIST = join(ROOT, 'dist');
 const version = /^version\s*=\s*"([^"]+)"/m.exec(readFileSync(join(ROOT, 'Cargo.toml'), 'utf8'))[1];
 
-/** The modules the element and the API need, the Worker's among them (the page's app.js is left out). */
-const MODULES = [
-  'api.js', 'cellmap.js', 'controller.js', 'copy.js', 'define.js', 'dom.js', 'driver.js', 'element.js', 'element-css.js', 'engine.js', 'export.js', 'format.js',
-  'open.js', 'save.js', 'save-vhd.js', 'session.js', 'source.js', 'wasm.js', 'worker.js', ...readdirSync(join(WWW, 'js/views')).map((f) => `views/${f}`),
-];
+/** The modules the element and the API need: every module of www/js but the page's own (its
+ * layout's script and the embedding demo's), the Worker's among them. */
+const PAGE_ONLY = ['page/app.js', 'page/embed-page.js'];
+/**
+ * The files under `dir` (relative to it, with `/`), depth first.
+ * @param {string} dir
+ * @returns {string[]}
+ */
+const filesUnder = (dir) => readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? filesUnder(join(dir, f)).map((g) => `${f}/${g}`) : [f]));
+const MODULES = filesUnder(join(WWW, 'js')).filter((m) => m.endsWith('.js') && !PAGE_ONLY.includes(m));
 const PKG = ['vhd_viewer.js', 'vhd_viewer_bg.wasm', 'vhd_viewer.d.ts'];
 
 for (const f of PKG) statSync(join(WWW, 'pkg', f)); // fails clearly when `make wasm` was not run
@@ -31,6 +36,8 @@ const copy = (from, to) => {
   copyFileSync(from, to);
 };
 for (const m of MODULES) copy(join(WWW, 'js', m), join(DIST, 'js', m));
+// The data shapes, declared once for the page and the package: its index.d.ts re-exports them.
+copy(join(WWW, 'js/shared/types.d.ts'), join(DIST, 'js/shared/types.d.ts'));
 for (const f of PKG) copy(join(WWW, 'pkg', f), join(DIST, 'pkg', f));
 for (const f of ['index.js', 'define.js', 'index.d.ts', 'define.d.ts', 'README.md']) copy(join(ROOT, 'package', f), join(DIST, f));
 
@@ -50,7 +57,7 @@ const pkg = {
     './package.json': './package.json',
   },
   files: ['index.js', 'index.d.ts', 'define.js', 'define.d.ts', 'js/', 'pkg/', 'README.md'],
-  sideEffects: ['./define.js', './js/define.js'],
+  sideEffects: ['./define.js', './js/page/define.js'],
   keywords: ['vhd', 'virtual-hard-disk', 'disk-image', 'web-component', 'custom-element', 'webassembly', 'http-range'],
 };
 writeFileSync(join(DIST, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
@@ -60,14 +67,7 @@ writeFileSync(join(DIST, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
 // imports rewritten to those names; the .wasm travels as base64 and is given to the loader as
 // bytes. The page's Content-Security-Policy stays strict: the inline parts are allowed by hash.
 const sha = (text) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
-const pageModules = [];
-(function walk(dir) {
-  for (const f of readdirSync(dir)) {
-    const p = join(dir, f);
-    if (statSync(p).isDirectory()) walk(p);
-    else if (f.endsWith('.js')) pageModules.push(relative(WWW, p).split('\\').join('/'));
-  }
-})(join(WWW, 'js'));
+const pageModules = filesUnder(join(WWW, 'js')).filter((m) => m.endsWith('.js')).map((m) => `js/${m}`);
 pageModules.push('pkg/vhd_viewer.js');
 /**
  * `m`'s text with each relative import rewritten by `to(target)`.
@@ -105,7 +105,7 @@ const order = (m, out = []) => {
   return out;
 };
 const scopeName = (m) => `__m_${m.replace(/[^a-z0-9]/gi, '_')}`;
-const workerModules = order('js/worker.js');
+const workerModules = order('js/worker/worker.js');
 for (const m of workerModules) {
   /** @type {string[]} */
   const exported = [];
@@ -139,15 +139,15 @@ const workerShim = `// vhd-viewer's Worker, bundled by scripts/package.mjs\n${wo
 const worker = Buffer.from(workerShim).toString('base64');
 const importMap = JSON.stringify({ imports });
 const boot = `
-import { compileWasm } from '@vhd/js/wasm.js';
-import { setWorkerUrl } from '@vhd/js/engine.js';
+import { compileWasm } from '@vhd/js/shared/wasm.js';
+import { setWorkerUrl } from '@vhd/js/page/engine.js';
 const b64 = document.getElementById('vhd-viewer-wasm').textContent.trim();
 const bin = atob(b64);
 const bytes = new Uint8Array(bin.length);
 for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
 compileWasm(bytes);
 setWorkerUrl(URL.createObjectURL(new Blob([Uint8Array.from(atob(document.getElementById('vhd-viewer-worker').textContent.trim()), (c) => c.charCodeAt(0))], { type: 'text/javascript' })), 'classic');
-await import('@vhd/js/app.js');
+await import('@vhd/js/page/app.js');
 `;
 const css = readFileSync(join(WWW, 'css/style.css'), 'utf8');
 const wasmB64 = readFileSync(join(WWW, 'pkg/vhd_viewer_bg.wasm')).toString('base64');
@@ -160,7 +160,7 @@ const replace = (re, by) => {
 replace(/<meta http-equiv="Content-Security-Policy" content="[^"]*">/, `<meta http-equiv="Content-Security-Policy" content="${csp}">`);
 replace(/<link rel="stylesheet" href="css\/style.css">/, `<style>${css}</style>`);
 replace(
-  /<script type="module" src="js\/app.js"><\/script>/,
+  /<script type="module" src="js\/page\/app.js"><\/script>/,
   `<script type="importmap">${importMap}</script>\n<script type="module">${boot}</script>\n<script type="application/octet-stream" id="vhd-viewer-wasm">${wasmB64}</script>\n<script type="text/plain" id="vhd-viewer-worker">${worker}</script>`,
 );
 html = html.replace('<title>', `<!-- The VHD viewer ${version} as one file: open it from disk, no server needed. Built by make package. -->\n<title>`);

@@ -229,6 +229,9 @@ impl<R: ReadVirtual> ReadVirtual for Counted<R> {
     fn size(&self) -> u64 {
         self.inner.size()
     }
+    fn sector_size(&self) -> u32 {
+        self.inner.sector_size()
+    }
     fn read_virtual(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
         self.bytes += buf.len() as u64;
         let size = self.inner.size();

@@ -2,6 +2,11 @@
 //! protective MBR), GPT (the header and entry array with their CRC-32s, the backup header
 //! compared with the primary), or none (a file system from sector 0).
 //!
+//! Sector numbers are in the disk's logical sectors ([`ReadVirtual::sector_size`]: 512, or a
+//! VHDX's 4096): on a 4096-byte-sector disk the GPT header is at byte 4096 and an MBR's starts and
+//! lengths count 4096-byte sectors. The MBR and each EBR are the first 512 bytes of their sector
+//! (the boot signature at byte 510 of it, whatever the sector's size).
+//!
 //! Findings here carry *virtual disk* byte offsets (the place on the disk, not in a VHD file).
 //! Damage is a finding, never a panic or a hang: the logical chain is followed with a visited
 //! set and a bound, and GPT entry arrays are bounded.
@@ -14,12 +19,34 @@ use crate::fields::{Field, Raw};
 use crate::finding::{Finding, Severity};
 use crate::fs::{self, FsKind, ReadVirtual, Volume};
 
-/// Bytes per sector of a VHD's virtual disk.
-pub const SECTOR: u64 = 512;
+/// Bytes of an MBR (or EBR): the start of its sector, whatever the sector's size.
+const MBR_LEN: usize = 512;
 /// The most logical partitions followed in an extended partition.
 pub const MAX_LOGICAL: usize = 128;
 /// The most GPT entries read.
 pub const MAX_GPT_ENTRIES: u32 = 4096;
+
+/// A disk read in sectors of `sector_size` bytes: raw bytes (which [`ReadVirtual`] reads in
+/// 512-byte sectors) or another disk, read as a disk of other sectors.
+#[derive(Debug, Clone)]
+pub struct Sectors<R> {
+    /// The disk.
+    pub inner: R,
+    /// Bytes per sector.
+    pub sector_size: u32,
+}
+
+impl<R: ReadVirtual> ReadVirtual for Sectors<R> {
+    fn size(&self) -> u64 {
+        self.inner.size()
+    }
+    fn read_virtual(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        self.inner.read_virtual(offset, buf)
+    }
+    fn sector_size(&self) -> u32 {
+        self.sector_size
+    }
+}
 
 /// Which kind of table the disk has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -54,10 +81,13 @@ pub enum Role {
 pub struct Partition {
     /// Numbered as Linux numbers them: MBR primaries 1-4 by slot, logicals from 5; GPT entry numbers.
     pub index: u32,
-    /// First sector.
+    /// First sector (the disk's logical sectors, [`Table::sector_size`] bytes each).
     pub start_sector: u64,
-    /// Number of sectors.
+    /// Number of sectors (the disk's logical sectors).
     pub sector_count: u64,
+    /// Bytes per sector of the disk (the table's [`Table::sector_size`]; not written out).
+    #[serde(skip)]
+    pub sector_size: u32,
     /// The type: `0x07` for MBR, the type GUID for GPT.
     #[serde(rename = "type")]
     pub type_code: String,
@@ -69,7 +99,7 @@ pub struct Partition {
     pub role: Role,
     /// Virtual byte offset of its table entry.
     pub entry_offset: Option<u64>,
-    /// True when the start is a multiple of 4 KiB (8 sectors).
+    /// True when the start is a multiple of 4 KiB.
     pub aligned_4k: bool,
     /// The file system found in it.
     pub filesystem: Option<FsKind>,
@@ -84,11 +114,11 @@ pub struct Partition {
 impl Partition {
     /// Virtual byte offset of the first sector.
     pub fn offset(&self) -> u64 {
-        self.start_sector.saturating_mul(SECTOR)
+        self.start_sector.saturating_mul(u64::from(self.sector_size))
     }
     /// Length in bytes.
     pub fn len(&self) -> u64 {
-        self.sector_count.saturating_mul(SECTOR)
+        self.sector_count.saturating_mul(u64::from(self.sector_size))
     }
     /// True when it has no sectors.
     pub fn is_empty(&self) -> bool {
@@ -112,11 +142,26 @@ pub struct Structure {
     pub fields: Vec<Field>,
 }
 
+/// A piece of the disk that the table itself takes (the MBR, an EBR, a GPT header or entry
+/// array): what `owner` names for a byte outside every partition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Area {
+    /// Virtual byte offset.
+    pub offset: u64,
+    /// Length in bytes (whole sectors).
+    pub len: u64,
+    /// What it is, e.g. `GPT header (primary)`.
+    pub what: String,
+}
+
 /// The partition table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Table {
     /// The kind of table.
     pub scheme: Scheme,
+    /// Bytes per sector: the unit of every sector number in the table (512, or 4096 on a disk
+    /// with 4096-byte logical sectors).
+    pub sector_size: u32,
     /// The partitions, in table order (GPT by entry number; MBR primaries, then logicals).
     pub partitions: Vec<Partition>,
     /// The GPT disk GUID.
@@ -125,6 +170,26 @@ pub struct Table {
     pub structures: Vec<Structure>,
     /// What is wrong or worth knowing (offsets are virtual byte offsets).
     pub findings: Vec<Finding>,
+    /// Where the table's own sectors are.
+    pub areas: Vec<Area>,
+}
+
+impl Table {
+    fn empty(sector_size: u32) -> Self {
+        Table {
+            scheme: Scheme::None,
+            sector_size,
+            partitions: Vec::new(),
+            disk_guid: None,
+            structures: Vec::new(),
+            findings: Vec::new(),
+            areas: Vec::new(),
+        }
+    }
+
+    fn area(&mut self, offset: u64, len: u64, what: impl Into<String>) {
+        self.areas.push(Area { offset, len, what: what.into() });
+    }
 }
 
 /// The table as `vhd-viewer parts --json` writes it (and the page's `partitions()` returns).
@@ -132,6 +197,8 @@ pub struct Table {
 pub struct TableJson<'a> {
     /// The kind of table.
     pub scheme: Scheme,
+    /// Bytes per sector, the unit of `start_sector` and `sector_count`.
+    pub sector_size: u32,
     /// The GPT disk GUID.
     pub disk_guid: &'a Option<String>,
     /// The partitions.
@@ -147,6 +214,7 @@ impl Table {
     pub fn json(&self) -> TableJson<'_> {
         TableJson {
             scheme: self.scheme,
+            sector_size: self.sector_size,
             disk_guid: &self.disk_guid,
             partitions: &self.partitions,
             findings: &self.findings,
@@ -158,8 +226,10 @@ impl Table {
 /// Who owns a byte of the virtual disk: `vhd-viewer owner --json` (and the page's `owner()`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DiskOwner {
-    /// The sector.
+    /// The sector (the disk's logical sectors, `sector_size` bytes each).
     pub sector: u64,
+    /// Bytes per sector.
+    pub sector_size: u32,
     /// The partition it lies in.
     pub partition: Option<u32>,
     /// That partition's file system, if read.
@@ -184,9 +254,9 @@ pub struct DiskOwner {
     pub layer_file: Option<String>,
 }
 
-/// Who owns virtual byte `offset` (its sector): the partition table's structures, a gap, or a
-/// partition's file, file-system structure or free space. `source`, `layer` and `layer_file`
-/// are left for the caller, which knows the chain.
+/// Who owns virtual byte `offset` (its sector, of the table's size): the partition table's
+/// structures, a gap, or a partition's file, file-system structure or free space. `source`,
+/// `layer` and `layer_file` are left for the caller, which knows the chain.
 pub fn owner<R: ReadVirtual>(src: &mut R, table: &Table, offset: u64) -> Result<DiskOwner> {
     let size = src.size();
     owner_with(table, offset, size, |p| {
@@ -208,7 +278,7 @@ pub fn owner_with(
     size: u64,
     fs_owner: impl FnOnce(&Partition) -> Result<Option<(FsKind, fs::Owner)>>,
 ) -> Result<DiskOwner> {
-    let sector = offset / SECTOR;
+    let sector = offset / u64::from(table.sector_size.max(1));
     let part = table
         .partitions
         .iter()
@@ -216,6 +286,7 @@ pub fn owner_with(
         .find(|p| sector >= p.start_sector && sector - p.start_sector < p.sector_count);
     let mut o = DiskOwner {
         sector,
+        sector_size: table.sector_size,
         partition: part.map(|p| p.index),
         filesystem: None,
         kind: String::new(),
@@ -229,18 +300,16 @@ pub fn owner_with(
         layer_file: None,
     };
     match part {
-        None => {
-            let what = match (table.scheme, sector) {
-                (Scheme::Mbr | Scheme::Gpt, 0) => "MBR".to_string(),
-                (Scheme::Gpt, 1) => "GPT header (primary)".to_string(),
-                (Scheme::Gpt, 2..=33) => "GPT partition entries (primary)".to_string(),
-                (Scheme::Gpt, s) if s + 1 == size / SECTOR => "GPT header (backup)".to_string(),
-                (Scheme::Gpt, s) if s + 33 >= size / SECTOR => "GPT partition entries (backup)".to_string(),
-                _ => "no partition (space between or after the partitions)".to_string(),
-            };
-            o.kind = if sector <= 1 || what.starts_with("GPT") { "structure" } else { "outside" }.to_string();
-            o.what = what;
-        }
+        None => match table.areas.iter().find(|a| offset >= a.offset && offset - a.offset < a.len) {
+            Some(a) => {
+                o.kind = "structure".into();
+                o.what = a.what.clone();
+            }
+            None => {
+                o.kind = "outside".into();
+                o.what = if offset < size { "no partition (space between or after the partitions)" } else { "past the disk's end" }.into();
+            }
+        },
         Some(p) => match fs_owner(p)? {
             Some((kind, w)) => {
                 o.kind = w.kind.to_string();
@@ -329,15 +398,27 @@ fn gpt_type_name(g: &str) -> &'static str {
     }
 }
 
-/// Reads the partition table of the disk `src`, and what file system each partition holds.
+/// Reads the partition table of the disk `src`, in its logical sectors
+/// ([`ReadVirtual::sector_size`]), and what file system each partition holds.
 pub fn read<R: ReadVirtual>(src: &mut R) -> Result<Table> {
     let size = src.size();
-    let sectors = size / SECTOR;
-    let mut t = Table { scheme: Scheme::None, partitions: Vec::new(), disk_guid: None, structures: Vec::new(), findings: Vec::new() };
-    if size < SECTOR {
+    let ss = src.sector_size();
+    let mut t = Table::empty(ss);
+    if !ss.is_power_of_two() || !(512..=1 << 16).contains(&ss) {
+        t.findings.push(Finding::new(
+            Severity::Error,
+            "sector-size",
+            None,
+            format!("the disk's sector size is {ss} bytes; a partition table is read in sectors of a power of two from 512 to 65536 bytes"),
+        ));
         return Ok(t);
     }
-    let mut mbr = vec![0u8; 512];
+    let ssb = u64::from(ss);
+    let sectors = size / ssb;
+    if size < ssb {
+        return Ok(t);
+    }
+    let mut mbr = vec![0u8; MBR_LEN];
     src.read_virtual(0, &mut mbr)?;
     // A file system's boot sector at sector 0 (it may end in 55 AA too): no table.
     let mut head = vec![0u8; 2048.min(size) as usize];
@@ -356,6 +437,7 @@ pub fn read<R: ReadVirtual>(src: &mut R) -> Result<Table> {
                 index: 0,
                 start_sector: 0,
                 sector_count: sectors,
+                sector_size: ss,
                 type_code: String::new(),
                 type_name: "whole disk",
                 name: None,
@@ -372,6 +454,7 @@ pub fn read<R: ReadVirtual>(src: &mut R) -> Result<Table> {
         return Ok(t);
     }
     t.scheme = Scheme::Mbr;
+    t.area(0, ssb, "MBR");
     let entries = mbr_entries(&mbr, 0);
     let mut s = Structure { name: "MBR".into(), offset: 0, fields: Vec::new() };
     s.fields.push(Raw { base: 0, bytes: &mbr }.row(
@@ -528,17 +611,23 @@ fn entry_structure(sector: &[u8], base: u64, slot: usize, name: &str) -> Structu
     }
 }
 
-fn part(index: u32, start: u64, count: u64, ty: u8, role: Role, at: u64) -> Partition {
+/// True when sector `start` of `sector_size` bytes begins on a 4 KiB boundary.
+fn aligned_4k(start: u64, sector_size: u32) -> bool {
+    start.checked_mul(u64::from(sector_size)).is_some_and(|b| b % 4096 == 0)
+}
+
+fn part(index: u32, (start, count, ss): (u64, u64, u32), ty: u8, role: Role, at: u64) -> Partition {
     Partition {
         index,
         start_sector: start,
         sector_count: count,
+        sector_size: ss,
         type_code: format!("{ty:#04x}"),
         type_name: mbr_type_name(ty),
         name: None,
         role,
         entry_offset: Some(at),
-        aligned_4k: start % 8 == 0,
+        aligned_4k: aligned_4k(start, ss),
         filesystem: None,
         label: None,
         cluster_size: None,
@@ -553,7 +642,7 @@ fn read_mbr_partitions<R: ReadVirtual>(src: &mut R, sectors: u64, entries: &[Mbr
             continue;
         }
         let role = if is_extended(e.ty) { Role::Extended } else { Role::Primary };
-        t.partitions.push(part(slot as u32 + 1, u64::from(e.start), u64::from(e.count), e.ty, role, e.at));
+        t.partitions.push(part(slot as u32 + 1, (u64::from(e.start), u64::from(e.count), t.sector_size), e.ty, role, e.at));
         if role == Role::Extended {
             if extended.is_some() {
                 t.findings.push(Finding::error(
@@ -598,8 +687,8 @@ fn read_mbr_partitions<R: ReadVirtual>(src: &mut R, sectors: u64, entries: &[Mbr
             ));
             break;
         }
-        let base = ebr * SECTOR;
-        let mut sec = vec![0u8; 512];
+        let base = ebr * u64::from(t.sector_size);
+        let mut sec = vec![0u8; MBR_LEN];
         src.read_virtual(base, &mut sec)?;
         if sec[510..512] != [0x55, 0xAA] {
             t.findings.push(Finding::error(
@@ -610,11 +699,12 @@ fn read_mbr_partitions<R: ReadVirtual>(src: &mut R, sectors: u64, entries: &[Mbr
             break;
         }
         let es = mbr_entries(&sec, base);
+        t.area(base, u64::from(t.sector_size), format!("EBR at sector {ebr}"));
         t.structures.push(entry_structure(&sec, base, 0, &format!("EBR at sector {ebr}: logical partition {index}")));
         t.structures.push(entry_structure(&sec, base, 1, &format!("EBR at sector {ebr}: link to the next EBR")));
         if es[0].ty != 0 && es[0].count != 0 {
             let start = ebr + u64::from(es[0].start);
-            t.partitions.push(part(index, start, u64::from(es[0].count), es[0].ty, Role::Logical, es[0].at));
+            t.partitions.push(part(index, (start, u64::from(es[0].count), t.sector_size), es[0].ty, Role::Logical, es[0].at));
             if start + u64::from(es[0].count) > ext_start + ext_count {
                 t.findings.push(Finding::error(
                     "logical-outside",
@@ -648,6 +738,8 @@ fn read_mbr_partitions<R: ReadVirtual>(src: &mut R, sectors: u64, entries: &[Mbr
 
 struct GptHeader {
     at: u64,
+    /// Bytes per sector of the disk it was read from.
+    sector_size: u64,
     raw: Vec<u8>,
     crc_ok: bool,
     current: u64,
@@ -661,18 +753,20 @@ struct GptHeader {
     entries_crc: u32,
 }
 
+/// The GPT header in `sec`, one whole sector read from virtual byte `at`.
 fn parse_gpt_header(sec: &[u8], at: u64) -> Option<GptHeader> {
     if &sec[..8] != b"EFI PART" {
         return None;
     }
     let hsize = le32(sec, 12) as usize;
-    let crc_ok = (92..=512).contains(&hsize) && {
+    let crc_ok = (92..=sec.len()).contains(&hsize) && {
         let mut h = sec[..hsize].to_vec();
         h[16..20].fill(0);
         crc32(&h) == le32(sec, 16)
     };
     Some(GptHeader {
         at,
+        sector_size: sec.len() as u64,
         raw: sec.to_vec(),
         crc_ok,
         current: le64(sec, 24),
@@ -710,7 +804,7 @@ fn header_structure(h: &GptHeader, name: &str) -> Structure {
                 "Header size",
                 hsize.to_string(),
                 "bytes covered by the header CRC (92)",
-                (92..=512).contains(&hsize),
+                (92..=h.raw.len() as u32).contains(&hsize),
             ),
             Raw { base: b, bytes: r }.row(
                 (16, 4),
@@ -726,7 +820,7 @@ fn header_structure(h: &GptHeader, name: &str) -> Structure {
                 "This header's sector",
                 h.current.to_string(),
                 "the sector this header is in",
-                h.current * SECTOR == b,
+                h.current.checked_mul(h.sector_size) == Some(b),
             ),
             Raw { base: b, bytes: r }.row(
                 (32, 8),
@@ -789,27 +883,66 @@ fn header_structure(h: &GptHeader, name: &str) -> Structure {
     }
 }
 
-fn read_gpt<R: ReadVirtual>(src: &mut R, sectors: u64, t: &mut Table) -> Result<()> {
-    let mut sec = vec![0u8; 512];
-    src.read_virtual(SECTOR, &mut sec)?;
-    let primary = parse_gpt_header(&sec, SECTOR);
-    let backup_lba = primary.as_ref().map(|p| p.backup).filter(|b| *b > 1 && *b < sectors).unwrap_or(sectors - 1);
-    let mut bsec = vec![0u8; 512];
-    src.read_virtual(backup_lba * SECTOR, &mut bsec)?;
-    let mut backup = parse_gpt_header(&bsec, backup_lba * SECTOR);
-    if backup.is_none() && backup_lba != sectors - 1 {
-        src.read_virtual((sectors - 1) * SECTOR, &mut bsec)?;
-        backup = parse_gpt_header(&bsec, (sectors - 1) * SECTOR);
+/// Where a GPT header written for sectors of another size would be: the disk's other usual
+/// sector size (512 or 4096), if sector 1 of it holds "EFI PART". For the finding that says why
+/// the header is not where this disk's sectors put it.
+fn gpt_of_other_size<R: ReadVirtual>(src: &mut R, ss: u64) -> Result<Option<u64>> {
+    let other = if ss == 512 { 4096 } else { 512 };
+    if src.size() < other + 8 {
+        return Ok(None);
     }
+    let mut sig = [0u8; 8];
+    src.read_virtual(other, &mut sig)?;
+    Ok((&sig == b"EFI PART").then_some(other))
+}
+
+/// The GPT's own sectors, for `owner`: the headers where they were found (else where they
+/// belong, sector 1 and the last), and the entry arrays they name (else the usual 16 KiB of 128
+/// entries after the primary header and before the backup).
+fn gpt_areas(t: &mut Table, sectors: u64, primary: Option<&GptHeader>, backup: Option<&GptHeader>) {
+    let ss = u64::from(t.sector_size);
+    let usual = 16384u64.div_ceil(ss) * ss;
+    let array = |h: &GptHeader| (h.entries_lba.saturating_mul(ss), (u64::from(h.count) * u64::from(h.entry_size)).div_ceil(ss) * ss);
+    let last = (sectors - 1) * ss;
+    t.area(ss, ss, "GPT header (primary)");
+    let (at, len) = primary.map_or((2 * ss, usual), array);
+    t.area(at, len, "GPT partition entries (primary)");
+    t.area(backup.map_or(last, |b| b.at), ss, "GPT header (backup)");
+    let (at, len) = backup.map_or((last.saturating_sub(usual), usual), array);
+    t.area(at, len, "GPT partition entries (backup)");
+}
+
+fn read_gpt<R: ReadVirtual>(src: &mut R, sectors: u64, t: &mut Table) -> Result<()> {
+    let ss = u64::from(t.sector_size);
+    let mut sec = vec![0u8; ss as usize];
+    src.read_virtual(ss, &mut sec)?;
+    let primary = parse_gpt_header(&sec, ss);
+    let backup_lba = primary.as_ref().map(|p| p.backup).filter(|b| *b > 1 && *b < sectors).unwrap_or(sectors - 1);
+    let mut bsec = vec![0u8; ss as usize];
+    src.read_virtual(backup_lba * ss, &mut bsec)?;
+    let mut backup = parse_gpt_header(&bsec, backup_lba * ss);
+    if backup.is_none() && backup_lba != sectors - 1 {
+        src.read_virtual((sectors - 1) * ss, &mut bsec)?;
+        backup = parse_gpt_header(&bsec, (sectors - 1) * ss);
+    }
+    gpt_areas(t, sectors, primary.as_ref(), backup.as_ref());
     match &primary {
-        None => t.findings.push(Finding::error(
-            "gpt-signature",
-            SECTOR,
-            "the protective MBR announces a GPT, but sector 1 does not start with \"EFI PART\"",
-        )),
+        None => {
+            let other = match gpt_of_other_size(src, ss)? {
+                Some(at) => format!(
+                    "; there is one at byte {at}, where disks of {at}-byte sectors have it: the table was written for sectors of another size than this disk's {ss}"
+                ),
+                None => String::new(),
+            };
+            t.findings.push(Finding::error(
+                "gpt-signature",
+                ss,
+                format!("the protective MBR announces a GPT, but sector 1 (byte {ss}) does not start with \"EFI PART\"{other}"),
+            ))
+        }
         Some(p) if !p.crc_ok => t.findings.push(Finding::error(
             "gpt-header-crc",
-            SECTOR + 16,
+            ss + 16,
             format!("the primary GPT header's CRC-32 is wrong (stored {:08x}): the header is damaged", le32(&p.raw, 16)),
         )),
         _ => {}
@@ -817,7 +950,7 @@ fn read_gpt<R: ReadVirtual>(src: &mut R, sectors: u64, t: &mut Table) -> Result<
     match &backup {
         None => t.findings.push(Finding::error(
             "gpt-backup-missing",
-            backup_lba * SECTOR,
+            backup_lba * ss,
             format!("there is no backup GPT header at sector {backup_lba} (the disk's last sector holds none either)"),
         )),
         Some(b) if !b.crc_ok => t.findings.push(Finding::error(
@@ -832,7 +965,7 @@ fn read_gpt<R: ReadVirtual>(src: &mut R, sectors: u64, t: &mut Table) -> Result<
         if p.backup != sectors - 1 {
             t.findings.push(Finding::warning(
                 "gpt-backup-not-last",
-                SECTOR + 32,
+                ss + 32,
                 format!("the primary header puts the backup header at sector {}, not at the disk's last sector {}: the disk may have been resized", p.backup, sectors - 1),
             ));
         }
@@ -890,7 +1023,7 @@ fn read_gpt<R: ReadVirtual>(src: &mut R, sectors: u64, t: &mut Table) -> Result<
         count = MAX_GPT_ENTRIES;
     }
     let bytes = u64::from(count) * u64::from(h.entry_size);
-    if h.entries_lba >= sectors || h.entries_lba.saturating_mul(SECTOR).saturating_add(bytes) > sectors * SECTOR {
+    if h.entries_lba >= sectors || h.entries_lba.saturating_mul(ss).saturating_add(bytes) > sectors * ss {
         t.findings.push(Finding::error(
             "gpt-entries-outside",
             h.at + 72,
@@ -899,7 +1032,7 @@ fn read_gpt<R: ReadVirtual>(src: &mut R, sectors: u64, t: &mut Table) -> Result<
         return Ok(());
     }
     let mut arr = vec![0u8; bytes as usize];
-    src.read_virtual(h.entries_lba * SECTOR, &mut arr)?;
+    src.read_virtual(h.entries_lba * ss, &mut arr)?;
     if count == h.count && crc32(&arr) != h.entries_crc {
         t.findings.push(Finding::error(
             "gpt-entries-crc",
@@ -913,14 +1046,14 @@ fn read_gpt<R: ReadVirtual>(src: &mut R, sectors: u64, t: &mut Table) -> Result<
             && b.count == p.count
             && b.entry_size == p.entry_size
             && b.entries_lba < sectors
-            && b.entries_lba.saturating_mul(SECTOR).saturating_add(bytes) <= sectors * SECTOR
+            && b.entries_lba.saturating_mul(ss).saturating_add(bytes) <= sectors * ss
         {
             let mut barr = vec![0u8; bytes as usize];
-            src.read_virtual(b.entries_lba * SECTOR, &mut barr)?;
+            src.read_virtual(b.entries_lba * ss, &mut barr)?;
             if barr != arr {
                 t.findings.push(Finding::error(
                     "gpt-backup-entries-differ",
-                    b.entries_lba * SECTOR,
+                    b.entries_lba * ss,
                     "the backup GPT entry array differs from the primary's",
                 ));
             }
@@ -931,7 +1064,7 @@ fn read_gpt<R: ReadVirtual>(src: &mut R, sectors: u64, t: &mut Table) -> Result<
         if e[..16].iter().all(|b| *b == 0) {
             continue;
         }
-        let at = h.entries_lba * SECTOR + (i * h.entry_size as usize) as u64;
+        let at = h.entries_lba * ss + (i * h.entry_size as usize) as u64;
         let ty = Guid::at(e, 0).to_string();
         let (first, last) = (le64(e, 32), le64(e, 40));
         let name = utf16le_nul(&e[56..128]);
@@ -1006,12 +1139,13 @@ fn read_gpt<R: ReadVirtual>(src: &mut R, sectors: u64, t: &mut Table) -> Result<
             index: i as u32 + 1,
             start_sector: first,
             sector_count: last - first + 1,
+            sector_size: t.sector_size,
             type_name: gpt_type_name(&ty),
             type_code: ty,
             name: Some(name),
             role: Role::Gpt,
             entry_offset: Some(at),
-            aligned_4k: first % 8 == 0,
+            aligned_4k: aligned_4k(first, t.sector_size),
             filesystem: None,
             label: None,
             cluster_size: None,
@@ -1051,7 +1185,7 @@ fn check_layout(sectors: u64, t: &mut Table) {
                     "partition {} starts at sector {} ({:#x}), not on a 4 KiB boundary: each of its 4 KiB clusters spans two bytes of a sector bitmap, and one cluster per block straddles two VHD blocks",
                     p.index,
                     p.start_sector,
-                    p.start_sector * SECTOR
+                    p.offset()
                 ),
             ));
         }
@@ -1099,7 +1233,7 @@ fn identify<R: ReadVirtual>(src: &mut R, t: &mut Table) {
 pub struct ClusterPlace {
     /// The cluster.
     pub cluster: u64,
-    /// Its first and last virtual sectors.
+    /// Its first virtual sector (of the `sector_size` given to [`cluster_place`]).
     pub first_sector: u64,
     /// The last sector (inclusive).
     pub last_sector: u64,
@@ -1110,20 +1244,22 @@ pub struct ClusterPlace {
 }
 
 /// Where cluster `cluster` (counted from the data area at `data_offset` bytes into a partition
-/// starting at `start_sector`, `cluster_size` bytes each; FAT's first is cluster 2) falls in
-/// the sector bitmaps of blocks of `block_size` bytes: the seed's alignment question.
+/// starting at sector `start_sector` of `sector_size` bytes, `cluster_size` bytes each; FAT's
+/// first is cluster 2) falls in the sector bitmaps (one bit per sector, the first the high
+/// bit, as a VHD's) of blocks of `block_size` bytes: the seed's alignment question.
 pub fn cluster_place(
-    start_sector: u64,
+    (start_sector, sector_size): (u64, u64),
     data_offset: u64,
     cluster_size: u64,
     first_cluster: u64,
     cluster: u64,
     block_size: u64,
 ) -> ClusterPlace {
-    let per = (cluster_size / SECTOR).max(1);
-    let first = start_sector + data_offset / SECTOR + cluster.saturating_sub(first_cluster) * per;
+    let ss = sector_size.max(1);
+    let per = (cluster_size / ss).max(1);
+    let first = start_sector + data_offset / ss + cluster.saturating_sub(first_cluster) * per;
     let last = first + per - 1;
-    let spb = (block_size / SECTOR).max(1);
+    let spb = (block_size / ss).max(1);
     let mut bits: Vec<(u64, u64, u8)> = Vec::new();
     for s in first..=last {
         let (block, within) = (s / spb, s % spb);
@@ -1138,7 +1274,73 @@ pub fn cluster_place(
 
 #[cfg(test)]
 mod tests {
-    use super::{cluster_place, crc32};
+    use super::{cluster_place, crc32, read, Scheme, Sectors};
+
+    /// A GPT disk of 256 sectors of 4096 bytes, written here by the UEFI layout: the protective
+    /// MBR, the header at sector 1 with 128 entries at sector 2, one partition on sectors
+    /// 6..=250, the backup entries at 251 and the backup header at 255.
+    fn gpt_4096() -> Vec<u8> {
+        const SS: usize = 4096;
+        let mut d = vec![0u8; 256 * SS];
+        d[0x1BE + 4] = 0xEE;
+        d[0x1BE + 8..0x1BE + 12].copy_from_slice(&1u32.to_le_bytes());
+        d[0x1BE + 12..0x1BE + 16].copy_from_slice(&255u32.to_le_bytes());
+        d[510..512].copy_from_slice(&[0x55, 0xAA]);
+        let mut entries = vec![0u8; 128 * 128];
+        entries[..16].copy_from_slice(&[0xAF, 0x3D, 0xC6, 0x0F, 0x83, 0x84, 0x72, 0x47, 0x8E, 0x79, 0x3D, 0x69, 0xD8, 0x47, 0x7D, 0xE4]);
+        entries[16..32].fill(0x42);
+        entries[32..40].copy_from_slice(&6u64.to_le_bytes());
+        entries[40..48].copy_from_slice(&250u64.to_le_bytes());
+        for (header, other, array) in [(1u64, 255u64, 2u64), (255, 1, 251)] {
+            d[array as usize * SS..][..entries.len()].copy_from_slice(&entries);
+            let h = &mut d[header as usize * SS..][..92];
+            h[..8].copy_from_slice(b"EFI PART");
+            h[8..12].copy_from_slice(&0x0001_0000u32.to_le_bytes());
+            h[12..16].copy_from_slice(&92u32.to_le_bytes());
+            for (at, v) in [(24, header), (32, other), (40, 6), (48, 250), (72, array)] {
+                h[at..at + 8].copy_from_slice(&v.to_le_bytes());
+            }
+            h[56..72].fill(0x24);
+            h[80..84].copy_from_slice(&128u32.to_le_bytes());
+            h[84..88].copy_from_slice(&128u32.to_le_bytes());
+            h[88..92].copy_from_slice(&crc32(&entries).to_le_bytes());
+            let crc = crc32(h);
+            h[16..20].copy_from_slice(&crc.to_le_bytes());
+        }
+        d
+    }
+
+    #[test]
+    fn a_gpt_of_4096_byte_sectors_is_read_in_them_and_through_its_backup() {
+        let disk = gpt_4096();
+        let t = read(&mut Sectors { inner: disk.clone(), sector_size: 4096 }).unwrap();
+        assert_eq!((t.scheme, t.sector_size), (Scheme::Gpt, 4096));
+        assert!(t.findings.is_empty(), "{:?}", t.findings);
+        let p = &t.partitions[0];
+        assert_eq!((p.start_sector, p.sector_count, p.offset(), p.len()), (6, 245, 6 * 4096, 245 * 4096));
+        assert_eq!(p.entry_offset, Some(2 * 4096));
+        assert!(p.aligned_4k);
+        let at = |what: &str| t.areas.iter().find(|a| a.what == what).map(|a| (a.offset, a.len));
+        assert_eq!(at("GPT partition entries (primary)"), Some((2 * 4096, 4 * 4096)));
+        assert_eq!(at("GPT header (backup)"), Some((255 * 4096, 4096)));
+        assert_eq!(at("GPT partition entries (backup)"), Some((251 * 4096, 4 * 4096)));
+
+        // The primary header gone: the backup at the last 4096-byte sector gives the partition,
+        // and the findings name the bytes of the sector that lacks it.
+        let mut damaged = disk.clone();
+        damaged[4096..4096 + 8].fill(0);
+        let t = read(&mut Sectors { inner: damaged, sector_size: 4096 }).unwrap();
+        let codes: Vec<(&str, Option<u64>)> = t.findings.iter().map(|f| (f.code, f.offset)).collect();
+        assert_eq!(codes, [("gpt-signature", Some(4096)), ("gpt-using-backup", Some(255 * 4096))]);
+        assert_eq!(t.partitions.iter().map(|p| p.offset()).collect::<Vec<_>>(), [6 * 4096]);
+
+        // Read in 512-byte sectors, the same bytes hold no GPT where such sectors put it; the
+        // finding says where it is.
+        let t = read(&mut disk.clone()).unwrap();
+        assert!(t.partitions.is_empty());
+        let f = t.findings.iter().find(|f| f.code == "gpt-signature").unwrap();
+        assert!(f.message.contains("there is one at byte 4096"), "{}", f.message);
+    }
 
     #[test]
     fn crc32_check_value() {
@@ -1149,18 +1351,18 @@ mod tests {
     /// covers sectors 63..=70, bit 0x01 of bitmap byte 7 and bits 0xFE of byte 8.
     #[test]
     fn a_cluster_of_a_partition_at_63_spans_two_bitmap_bytes() {
-        let p = cluster_place(63, 0, 4096, 0, 0, 2 << 20);
+        let p = cluster_place((63, 512), 0, 4096, 0, 0, 2 << 20);
         assert_eq!((p.first_sector, p.last_sector), (63, 70));
         assert_eq!(p.bits, vec![(0, 7, 0x01), (0, 8, 0xFE)]);
         assert!(!p.straddles_blocks);
         // The cluster holding the block boundary (sector 4096) straddles blocks 0 and 1.
         let k = (4096 - 63) / 8;
-        let p = cluster_place(63, 0, 4096, 0, k, 2 << 20);
+        let p = cluster_place((63, 512), 0, 4096, 0, k, 2 << 20);
         assert!(p.straddles_blocks, "{p:?}");
         assert_eq!(p.bits.first().map(|b| b.0), Some(0));
         assert_eq!(p.bits.last().map(|b| (b.0, b.1)), Some((1, 0)));
         // Aligned at 2048: one byte per cluster, none straddles.
-        let p = cluster_place(2048, 0, 4096, 0, 5, 2 << 20);
+        let p = cluster_place((2048, 512), 0, 4096, 0, 5, 2 << 20);
         assert_eq!(p.bits, vec![(0, (2048 + 40) / 8, 0xFF)]);
     }
 }

@@ -63,10 +63,12 @@ impl crate::disk::Sink for SourceMask {
     }
 }
 
-/// One byte per 512-byte sector of `[offset, offset + len)`: the layer index that supplies it,
-/// [`SECTOR_ZERO`] or [`SECTOR_MISSING`]. `extents` are the range's extents as
-/// [`Disk::plan`] gives them; sectors they do not cover read as zeros.
-pub fn sector_sources(extents: &[Extent], offset: u64, len: u64) -> Result<Vec<u8>> {
+/// One byte per sector of `sector_size` bytes (the disk's logical sectors) of
+/// `[offset, offset + len)`: the layer index that supplies it, [`SECTOR_ZERO`] or
+/// [`SECTOR_MISSING`]. `extents` are the range's extents as [`Disk::plan`] gives them; sectors
+/// they do not cover read as zeros. A sector partly supplied by two sources gets the last one's.
+pub fn sector_sources(extents: &[Extent], offset: u64, len: u64, sector_size: u32) -> Result<Vec<u8>> {
+    let ss = u64::from(sector_size.max(1));
     if len > MAX_SECTOR_RANGE {
         return Err(Error::invalid(
             "range-too-long",
@@ -74,7 +76,7 @@ pub fn sector_sources(extents: &[Extent], offset: u64, len: u64) -> Result<Vec<u
             format!("a range of {len} bytes is longer than the {MAX_SECTOR_RANGE} bytes a sector map covers"),
         ));
     }
-    let mut out = vec![SECTOR_ZERO; len.div_ceil(512) as usize];
+    let mut out = vec![SECTOR_ZERO; len.div_ceil(ss) as usize];
     let end = offset.saturating_add(len);
     for e in extents {
         let start = e.offset.max(offset);
@@ -87,8 +89,8 @@ pub fn sector_sources(extents: &[Extent], offset: u64, len: u64) -> Result<Vec<u
             Source::Missing { .. } => SECTOR_MISSING,
             Source::Data { layer, .. } => u8::try_from(layer).unwrap_or(SECTOR_DEEP).min(SECTOR_DEEP),
         };
-        let first = ((start - offset) / 512) as usize;
-        let last = ((stop - offset).div_ceil(512) as usize).min(out.len());
+        let first = ((start - offset) / ss) as usize;
+        let last = ((stop - offset).div_ceil(ss) as usize).min(out.len());
         out[first..last].fill(code);
     }
     Ok(out)
@@ -360,8 +362,8 @@ mod tests {
         assert_eq!(scan.masks(), &[layer_bit(0) | layer_bit(1), layer_bit(1), ZERO]);
 
         let Plan::Extents(e) = disk.plan(0, 4096, &cache) else { panic!("bitmaps are cached") };
-        assert_eq!(sector_sources(&e, 0, 4096).unwrap(), vec![0, 0, 0, 0, 1, 1, 1, 1]);
-        assert_eq!(sector_sources(&e, 1024, 1024).unwrap(), vec![0, 0]);
+        assert_eq!(sector_sources(&e, 0, 4096, 512).unwrap(), vec![0, 0, 0, 0, 1, 1, 1, 1]);
+        assert_eq!(sector_sources(&e, 1024, 1024, 512).unwrap(), vec![0, 0]);
     }
 
     #[test]
@@ -416,7 +418,9 @@ mod tests {
         assert!(Scan::new(&disk, 100).is_err());
         let mut scan = Scan::new(&disk, 4096).unwrap();
         assert_eq!(scan.step(&disk, &BitmapCache::new(4), 10, 10), Step::Done);
-        assert!(sector_sources(&[], 0, MAX_SECTOR_RANGE + 512).is_err());
-        assert_eq!(sector_sources(&[], 0, 1000).unwrap(), vec![SECTOR_ZERO; 2]);
+        assert!(sector_sources(&[], 0, MAX_SECTOR_RANGE + 512, 512).is_err());
+        assert_eq!(sector_sources(&[], 0, 1000, 512).unwrap(), vec![SECTOR_ZERO; 2]);
+        // In 4096-byte sectors: one byte per 4096.
+        assert_eq!(sector_sources(&[], 0, 8192 + 1, 4096).unwrap(), vec![SECTOR_ZERO; 3]);
     }
 }

@@ -466,14 +466,14 @@ impl WasmDisk {
         Ok(self.steps.end(&self.disk, to_u64(offset, "the offset")?, end) as f64)
     }
 
-    /// One byte per sector of `[offset, offset + len)`: the layer supplying it, 255 for zeros,
+    /// One byte per sector (the disk's logical sectors) of `[offset, offset + len)`: the layer supplying it, 255 for zeros,
     /// 254 for missing. `undefined` when bitmaps are missing (`plan` the range first).
     #[wasm_bindgen(js_name = sectorSources)]
     pub fn sector_sources(&self, offset: f64, len: f64) -> Result<Option<Vec<u8>>, JsValue> {
         let (offset, len) = (to_u64(offset, "the offset")?, to_u64(len, "the length")?);
         match self.disk.plan(offset, len, &self.cache) {
             Plan::Need(_) => Ok(None),
-            Plan::Extents(e) => provenance::sector_sources(&e, offset, len).map(Some).map_err(js_err),
+            Plan::Extents(e) => provenance::sector_sources(&e, offset, len, self.disk.sector_size()).map(Some).map_err(js_err),
         }
     }
 

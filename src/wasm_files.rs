@@ -20,7 +20,7 @@ use crate::disk::{BitmapCache, Disk, Steps};
 use crate::error::{Error, Result};
 use crate::fs::supply::{supplier, supply_of, Supply};
 use crate::fs::{self, EntryKind, FileData, FileSystem, LsLine, ReadVirtual, Volume};
-use crate::parts::{self, Partition, Table, SECTOR};
+use crate::parts::{self, Partition, Table};
 use crate::reader::{DiskReader, ReadAt};
 use crate::wasm::{coded, js_err, misuse, to_js, to_u64, WasmDisk};
 
@@ -159,6 +159,9 @@ struct ChainRef(Rc<Chain>);
 impl ReadVirtual for ChainRef {
     fn size(&self) -> u64 {
         self.0.disk.size()
+    }
+    fn sector_size(&self) -> u32 {
+        self.0.disk.sector_size()
     }
     fn read_virtual(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
         self.0.with_reader(|r| r.read(offset, buf))
@@ -390,7 +393,7 @@ impl WasmVolumes {
         Ok(out)
     }
 
-    /// Who owns virtual byte `offset` (its sector), as `vhd-viewer owner --json`: the partition,
+    /// Who owns virtual byte `offset` (its sector, of the disk's size), as `vhd-viewer owner --json`: the partition,
     /// the file or directory (with the byte's place in it) or the structure or free space, and
     /// the layer of this disk that supplies it (`layer_file` is null: the page knows the names).
     pub fn owner(&mut self, offset: f64) -> Result<JsValue, JsValue> {
@@ -399,8 +402,9 @@ impl WasmVolumes {
         if offset >= size {
             return Err(misuse(&format!("byte {offset} is past the disk's end ({size} bytes)")));
         }
-        let at = offset / SECTOR * SECTOR;
-        let plan = self.chain.0.with_reader(|r| r.plan(at, SECTOR)).map_err(js_err)?;
+        let ss = u64::from(self.chain.sector_size());
+        let at = offset / ss * ss;
+        let plan = self.chain.0.with_reader(|r| r.plan(at, ss)).map_err(js_err)?;
         let (source, layer) = supplier(plan.first().map(|e| e.source));
         let table = self.table().map_err(js_err)?.clone();
         // Through the partition kept open: its file system, its page cache and the index of

@@ -5,12 +5,8 @@ use libfuzzer_sys::fuzz_target;
 use vhd_viewer_fuzz::*;
 
 fuzz_target!(|data: &[u8]| {
-    let splice = |mut file: Vec<u8>| {
-        let n = data.len().min(1 << 20);
-        file[vhdx_at::BAT..vhdx_at::BAT + n].copy_from_slice(&data[..n]);
-        file
-    };
+    let splice = |file: &'static Vec<u8>| Spliced::new(file).with(vhdx_at::BAT, &data[..data.len().min(1 << 20)]);
     let [base, child, _] = vhdx_files();
-    exercise(&[splice(child.clone()), base.clone()]);
-    exercise(&[splice(base.clone())]);
+    exercise(&[splice(child), Spliced::new(base)]);
+    exercise(&[splice(base)]);
 });

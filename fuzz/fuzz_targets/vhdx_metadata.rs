@@ -9,12 +9,8 @@ use vhd_viewer_fuzz::*;
 fuzz_target!(|data: &[u8]| {
     let _ = MetadataTable::parse(data);
     let _ = ParentLocator::parse(data);
-    let splice = |mut file: Vec<u8>| {
-        let n = data.len().min(1 << 20);
-        file[vhdx_at::METADATA..vhdx_at::METADATA + n].copy_from_slice(&data[..n]);
-        file
-    };
+    let splice = |file: &'static Vec<u8>| Spliced::new(file).with(vhdx_at::METADATA, &data[..data.len().min(1 << 20)]);
     let [base, child, _] = vhdx_files();
-    exercise(&[splice(child.clone()), base.clone()]);
-    exercise(&[splice(base.clone())]);
+    exercise(&[splice(child), Spliced::new(base)]);
+    exercise(&[splice(base)]);
 });

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use vhd_viewer::fs::supply::supplier;
 use vhd_viewer::fs::{self, Entry, EntryKind, FileSystem, Volume};
-use vhd_viewer::parts::{self, Partition, Role, Table, SECTOR};
+use vhd_viewer::parts::{self, Partition, Role, Table};
 use vhd_viewer::reader::DiskReader;
 use vhd_viewer::values::human_size;
 use vhd_viewer::Error;
@@ -75,7 +75,11 @@ pub fn parts(c: &OpenChain, json: bool) -> Result<i32, Error> {
         parts::Scheme::Gpt => format!("GPT, disk GUID {}", table.disk_guid.as_deref().unwrap_or("?")),
         parts::Scheme::None => "none".to_string(),
     };
-    w(&mut out, format!("Partition table: {scheme} (disk of {}, {} sectors)", human_size(c.disk.size()), c.disk.size() / SECTOR))?;
+    let ss = u64::from(table.sector_size);
+    w(
+        &mut out,
+        format!("Partition table: {scheme} (disk of {}, {} sectors of {ss} bytes)", human_size(c.disk.size()), c.disk.size() / ss),
+    )?;
     if table.partitions.is_empty() {
         w(&mut out, "No partitions.".into())?;
     } else {
@@ -123,9 +127,8 @@ pub fn parts(c: &OpenChain, json: bool) -> Result<i32, Error> {
         if let (Some(cs), Some(bs), Some(data)) = (p.cluster_size, block, p.data_offset) {
             let first =
                 if p.filesystem.is_some_and(|k| matches!(k, fs::FsKind::Fat12 | fs::FsKind::Fat16 | fs::FsKind::Fat32)) { 2 } else { 0 };
-            let data_sector = p.start_sector + data / SECTOR;
-            if data_sector % 8 != 0 || cs % 4096 != 0 && cs > 512 {
-                let place = parts::cluster_place(p.start_sector, data, cs, first, first, bs);
+            if (p.offset() + data) % 4096 != 0 || cs % 4096 != 0 && cs > ss {
+                let place = parts::cluster_place((p.start_sector, ss), data, cs, first, first, bs);
                 let bits: Vec<String> =
                     place.bits.iter().map(|(b, byte, mask)| format!("block {b} bitmap byte {byte:#x} bits {mask:#04x}")).collect();
                 w(
@@ -139,7 +142,7 @@ pub fn parts(c: &OpenChain, json: bool) -> Result<i32, Error> {
                     ),
                 )?;
                 if let Some(k) = (first..first + bs / cs.max(1) + 2)
-                    .find(|k| parts::cluster_place(p.start_sector, data, cs, first, *k, bs).straddles_blocks)
+                    .find(|k| parts::cluster_place((p.start_sector, ss), data, cs, first, *k, bs).straddles_blocks)
                 {
                     w(
                         &mut out,
@@ -285,16 +288,17 @@ fn find<R: fs::ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, path: &s
     }
 }
 
-/// `owner`.
+/// `owner`: `sector` is in the disk's logical sectors (512 bytes, or a VHDX's 4096).
 pub fn owner(c: &OpenChain, sector: u64, json: bool) -> Result<i32, Error> {
     let mut reader = DiskReader::new(&c.disk, c.sources())?;
     let size = c.disk.size();
-    if sector.saturating_mul(SECTOR) >= size {
-        return Err(user_err(format!("sector {sector} is past the disk's end ({} sectors)", size / SECTOR)));
+    let ss = u64::from(c.disk.sector_size());
+    if sector.saturating_mul(ss) >= size {
+        return Err(user_err(format!("sector {sector} is past the disk's end ({} sectors of {ss} bytes)", size / ss)));
     }
-    let offset = sector * SECTOR;
+    let offset = sector * ss;
     // Which layer supplies the sector.
-    let (source, layer) = supplier(reader.plan(offset, SECTOR)?.first().map(|e| e.source));
+    let (source, layer) = supplier(reader.plan(offset, ss)?.first().map(|e| e.source));
     let table = parts::read(&mut reader)?;
     let mut o = parts::owner(&mut reader, &table, offset)?;
     o.source = source;
@@ -317,7 +321,7 @@ pub fn owner(c: &OpenChain, sector: u64, json: bool) -> Result<i32, Error> {
         "free" => format!("free space: {what}"),
         _ => what.clone(),
     };
-    writeln!(out, "Sector {sector} (virtual byte {offset:#x}): {part_text}: {owner_text}").map_err(io_err)?;
+    writeln!(out, "Sector {sector} of {ss} bytes (virtual byte {offset:#x}): {part_text}: {owner_text}").map_err(io_err)?;
     let supplied = match (source, layer, layer_file) {
         ("data", Some(l), Some(f)) => format!("supplied by layer {l} ({f})"),
         ("missing", Some(l), Some(f)) => format!("not readable: the parent of layer {l} ({f}) is missing, or the file is cut short"),

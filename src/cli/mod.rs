@@ -187,7 +187,8 @@ enum Command {
         chain: ChainArgs,
         #[command(flatten)]
         layer: LayerArg,
-        /// The virtual sector (512 bytes each; 0x accepted).
+        /// The virtual sector, in the disk's logical sectors (512 bytes, or a VHDX's 4096; `parts`
+        /// says which); 0x accepted.
         #[arg(value_parser = parse_size)]
         sector: u64,
         /// Print JSON.

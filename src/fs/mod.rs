@@ -32,29 +32,44 @@ pub trait ReadVirtual {
     fn size(&self) -> u64;
     /// Fills `buf` with the bytes at `offset`; fails if any of them cannot be read.
     fn read_virtual(&mut self, offset: u64, buf: &mut [u8]) -> Result<()>;
+    /// Bytes per logical sector, the unit of the partition table's sector numbers: the disk's
+    /// own (512, or a VHDX's 4096).
+    fn sector_size(&self) -> u32;
 }
 
 impl ReadVirtual for DiskReader<'_> {
     fn size(&self) -> u64 {
         self.disk.size()
     }
+    fn sector_size(&self) -> u32 {
+        self.disk.sector_size()
+    }
     fn read_virtual(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
         self.read(offset, buf)
     }
 }
 
+/// Bytes of a raw image, which does not say its sector size: 512-byte sectors, as tools read a
+/// raw image unless told otherwise (wrap it in [`crate::parts::Sectors`] to say another).
 impl ReadVirtual for [u8] {
     fn size(&self) -> u64 {
         self.len() as u64
+    }
+    fn sector_size(&self) -> u32 {
+        512
     }
     fn read_virtual(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
         ReadAt::read_at(self, offset, buf)
     }
 }
 
+/// As for `[u8]`: 512-byte sectors.
 impl ReadVirtual for Vec<u8> {
     fn size(&self) -> u64 {
         self.len() as u64
+    }
+    fn sector_size(&self) -> u32 {
+        512
     }
     fn read_virtual(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
         ReadAt::read_at(self.as_slice(), offset, buf)
@@ -64,6 +79,9 @@ impl ReadVirtual for Vec<u8> {
 impl<T: ReadVirtual + ?Sized> ReadVirtual for &mut T {
     fn size(&self) -> u64 {
         (**self).size()
+    }
+    fn sector_size(&self) -> u32 {
+        (**self).sector_size()
     }
     fn read_virtual(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
         (**self).read_virtual(offset, buf)
@@ -188,6 +206,9 @@ impl<R: ReadVirtual> Volume<R> {
 impl<R: ReadVirtual> ReadVirtual for Volume<R> {
     fn size(&self) -> u64 {
         self.len
+    }
+    fn sector_size(&self) -> u32 {
+        self.src.sector_size()
     }
     fn read_virtual(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
         self.read_at(offset, buf)

@@ -80,7 +80,7 @@ async function newPage() {
 
 /** A page on origin A made of `body`, with the element registered from www/js. */
 async function testPage(body, name = 'test.html') {
-  writeFileSync(join(tmp.dir, 'a', name), `<!doctype html><meta charset="utf-8"><title>test</title><link rel="icon" href="data:,"><script type="module" src="js/define.js"></script>\n${body}`);
+  writeFileSync(join(tmp.dir, 'a', name), `<!doctype html><meta charset="utf-8"><title>test</title><link rel="icon" href="data:,"><script type="module" src="js/page/define.js"></script>\n${body}`);
   const page = await newPage();
   await page.goto(servers.A.url + name);
   return page;
@@ -497,13 +497,14 @@ test('the npm package: packed, installed into a scratch folder offline, imported
   const pkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
   assert.equal(pkg.type, 'module');
   assert.equal(pkg.dependencies, undefined, 'no runtime dependencies');
-  for (const f of ['index.js', 'index.d.ts', 'define.js', 'define.d.ts', 'pkg/vhd_viewer_bg.wasm', 'js/element.js', 'README.md']) assert.ok(existsSync(join(installed, f)), f);
+  for (const f of ['index.js', 'index.d.ts', 'define.js', 'define.d.ts', 'pkg/vhd_viewer_bg.wasm', 'js/page/element.js', 'js/shared/types.d.ts', 'README.md']) assert.ok(existsSync(join(installed, f)), f);
   assert.match(readFileSync(join(installed, 'README.md'), 'utf8'), /<vhd-viewer src=/);
 
-  // The declarations type-check a user's code (and reject a wrong view name).
+  // The declarations type-check a user's code (and reject a wrong view name, and a key the data
+  // shapes, the page's own shipped in js/shared/types.d.ts, do not have).
   writeFileSync(join(scratch, 'use.ts'), `
 import 'vhd-viewer/define';
-import { VhdViewerElement, openVhd, type VhdDisk, RemoteError } from 'vhd-viewer';
+import { VhdViewerElement, openVhd, type VhdDisk, RemoteError, type Finding, type PartsTable } from 'vhd-viewer';
 const el = document.createElement('vhd-viewer');
 const same: VhdViewerElement = el;
 same.view = 'bat';
@@ -513,7 +514,11 @@ el.addEventListener('vhd-error', (e) => console.log(e.detail.code === 'no-range'
 const disk: VhdDisk = await openVhd(['a.vhd', new Blob([])]);
 const bytes: Uint8Array = await disk.read(0, 512);
 const tag: typeof VhdViewerElement = VhdViewerElement.define('my-viewer');
-console.log(bytes.length, disk.info.disk_type, tag, RemoteError);
+const found: Finding[] = disk.info.all_findings;
+const parts: PartsTable = await disk.partitions();
+// @ts-expect-error: a partition starts at start_sector
+console.log(parts.partitions[0].start);
+console.log(bytes.length, disk.info.disk_type, tag, RemoteError, found.length, parts.partitions[0].start_sector);
 `);
   writeFileSync(join(scratch, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, target: 'es2022', module: 'es2022', moduleResolution: 'bundler', lib: ['es2022', 'dom', 'dom.iterable'], skipLibCheck: false }, files: ['use.ts'] }));
   execFileSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', scratch], { stdio: 'pipe' });

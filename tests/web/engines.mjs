@@ -7,7 +7,8 @@
 //             (WebDriver classic, spoken here over fetch) under `xvfb-run`: it has no headless mode
 //
 // `launch(engine)` gives a browser with `newPage()`; every page has the same small interface:
-// goto, evaluate, setFiles (a file input), click, fill, select, waitFor / waitForSelector /
+// goto, gotoWithFiles (files given to a file input as soon as the page's DOM has it, before its
+// scripts may have run), evaluate, setFiles (a file input), click, fill, select, waitFor / waitForSelector /
 // waitForText, text, screenshot, download (click, then the file as it landed on disk), errors,
 // close. Everything a test asserts is read from the page with `evaluate` (data-field values,
 // visible text) or from the disk (downloads), the same way in every engine.
@@ -208,6 +209,11 @@ class ChromiumPage extends CommonPage {
   async goto(url) {
     await this.page.goto(url);
   }
+  async gotoWithFiles(url, selector, paths) {
+    // Back once the document is there; setInputFiles waits for the element only.
+    await this.page.goto(url, { waitUntil: 'commit' });
+    await this.page.setInputFiles(selector, paths);
+  }
   evaluate(fn, arg = null) {
     return this.page.evaluate(fn, arg);
   }
@@ -282,6 +288,19 @@ class FirefoxPage extends CommonPage {
   }
   async goto(url) {
     await this.page.goto(url, { waitUntil: 'load' });
+  }
+  async gotoWithFiles(url, selector, paths) {
+    // The navigation is not waited for: the element is looked for while the page loads.
+    const loaded = this.page.goto(url, { waitUntil: 'load' });
+    const end = Date.now() + 30_000;
+    let input = null;
+    while (!input) {
+      if (Date.now() > end) throw new Error(`firefox: no ${selector} within 30 s of going to ${url}`);
+      input = await this.page.$(selector).catch(() => null);
+      if (!input) await sleep(5);
+    }
+    await input.uploadFile(...paths);
+    await loaded;
   }
   evaluate(fn, arg = null) {
     return this.page.evaluate(fn, arg);
@@ -501,6 +520,13 @@ class WebKitPage extends CommonPage {
   async goto(url) {
     await this.wd.call('POST', `${this.s}/url`, { url });
     // No event reaches a WebDriver classic client: the page gathers its own errors from here on.
+    await this.evaluate(watchErrors);
+  }
+  async gotoWithFiles(url, selector, paths) {
+    // The driver is back from a navigation at readyState "interactive": the DOM is there, the
+    // page's module scripts may not have run yet.
+    await this.wd.call('POST', `${this.s}/url`, { url });
+    await this.setFiles(selector, paths);
     await this.evaluate(watchErrors);
   }
   async evaluate(fn, arg = null) {

@@ -5,7 +5,7 @@
 // through and as of its parent, and the Windows 10 sample (GPT: FAT32, NTFS, FAT16).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalize } from '../../www/js/format.js';
+import { normalize } from '../../www/js/shared/format.js';
 import { fsVhds, coreBindings, openChain, cli } from './fs-fixtures.mjs';
 
 const vhds = fsVhds();
@@ -290,7 +290,7 @@ test('errors are JavaScript Errors with the core\'s code (and offset), the read 
 });
 
 test('the view\'s sort: folders first, names with numbers in number order, sizes and times, either way', async () => {
-  const { sortEntries } = await import('../../www/js/views/files.js');
+  const { sortEntries } = await import('../../www/js/page/views/files.js');
   const e = (path, type, size, modified, deleted = false) => ({ partition: 1, path, type, size, modified, deleted, id: 0, attributes: [] });
   const list = [e('/f10.txt', 'file', 5, '2024-01-02T00:00:00Z'), e('/f9.txt', 'file', 50, '2024-01-01T00:00:00Z'), e('/Zdir', 'dir', 0, null), e('/adir', 'dir', 0, null), e('/F9.txt', 'file', 1, null, true)];
   assert.deepEqual(sortEntries(list, 'name', true).map((x) => x.path), ['/adir', '/Zdir', '/f9.txt', '/F9.txt', '/f10.txt']);

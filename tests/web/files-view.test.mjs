@@ -1,4 +1,4 @@
-// The files view (www/js/views/files.js) in Chromium, on a harness page
+// The files view (www/js/page/views/files.js) in Chromium, on a harness page
 // (tests/web/fixtures/files.html) that holds the VHDs in memory and reads them with WasmVolumes on
 // the main thread: the disk strip, keyboard navigation, deleted files, a file's panel and its
 // runs, saving a file (compared with `vhd-viewer get`), cancelling a save, NTFS streams, a chain

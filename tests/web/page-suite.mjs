@@ -251,6 +251,17 @@ export function pageTests(engine) {
     await page.close();
   });
 
+  test(`${engine}: files given to the file input as soon as the page's DOM exists (before its scripts have run, long before its engine is ready) open: values equal info --json`, async () => {
+    const page = await browser.newPage();
+    await page.gotoWithFiles(site.url, UI.fileInput, CHAIN);
+    assert.equal(await settled(page), 'ready');
+    const keys = await compareAll(page, cliInfo(GRAND, [CHILD, BASE]));
+    assert.ok(keys.size > 80, `${keys.size} values shown`);
+    assert.equal(await page.evaluate(() => window.vhdViewer.state.files.length), 3, 'the three files given are the files shown');
+    assert.deepEqual(await page.errors(), []);
+    await page.close();
+  });
+
   test(`${engine}: findings of a damaged disk given by a drop, clicking one shows the place; the full check equals check --json`, async () => {
     const info = cliInfo(DYNAMIC);
     const bytes = Buffer.from(readFileSync(DYNAMIC));

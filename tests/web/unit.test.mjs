@@ -1,9 +1,9 @@
 // Unit tests of the page's JavaScript modules that have logic of their own, and of the server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hex, humanSize, normalize, valueText, getPath, hexRows, parseNumber, baseName } from '../../www/js/format.js';
-import { mergeRanges, readRanges, bytesSource, urlSource, parseContentRange, RemoteError } from '../../www/js/source.js';
-import { layout, itemsOf, cellAt, rgba } from '../../www/js/cellmap.js';
+import { hex, humanSize, normalize, valueText, getPath, hexRows, parseNumber, baseName } from '../../www/js/shared/format.js';
+import { mergeRanges, readRanges, bytesSource, urlSource, parseContentRange, RemoteError } from '../../www/js/shared/source.js';
+import { layout, itemsOf, cellAt, rgba } from '../../www/js/page/cellmap.js';
 import { parseRange, serve, ifRangeMatches } from '../../scripts/serve.mjs';
 import { mkdtempSync, writeFileSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -236,7 +236,7 @@ async function coreBindings() {
 
 test('core errors reach JavaScript as Errors with a stable code and the byte offset', async () => {
   const bindings = await coreBindings();
-  const { openLayer } = await import('../../www/js/driver.js');
+  const { openLayer } = await import('../../www/js/worker/driver.js');
   const failure = async (bytes) => {
     try {
       await openLayer(bindings, bytesSource(bytes, 'x'));
@@ -269,8 +269,8 @@ test('core errors reach JavaScript as Errors with a stable code and the byte off
 
 test("a file that is not a VHD: the Worker's session says why, and openVhd's error carries the core code and offset", async () => {
   const bindings = await coreBindings();
-  const { Session } = await import('../../www/js/session.js');
-  const { noDiskError } = await import('../../www/js/api.js');
+  const { Session } = await import('../../www/js/worker/session.js');
+  const { noDiskError } = await import('../../www/js/page/api.js');
   const text = new Uint8Array(4096).fill(0x61);
   const session = new Session(bindings, [bytesSource(text, 'notes.vhd')]);
   const opened = await session.open(new AbortController().signal);
@@ -287,7 +287,7 @@ test("one file's structures reach onStructures before its block table is read, e
   const { readFileSync } = await import('node:fs');
   const { cliPath } = await import('./helpers.mjs');
   const bindings = await coreBindings();
-  const { Session } = await import('../../www/js/session.js');
+  const { Session } = await import('../../www/js/worker/session.js');
   const dir = mkdtempSync(join(tmpdir(), 'vhd-structures-'));
   try {
     // 2040 GiB: a 4 MiB block table (1044480 entries).
@@ -340,9 +340,9 @@ test("one file's structures reach onStructures before its block table is read, e
 test('the disk read window by window equals cat: zeros where no layer has data, in new buffers or ones filled again', async () => {
   const { readFileSync } = await import('node:fs');
   const { cliCat, SAMPLES } = await import('./helpers.mjs');
-  const { diskWindows } = await import('../../www/js/driver.js');
-  const { writeRaw } = await import('../../www/js/export.js');
-  const { Session } = await import('../../www/js/session.js');
+  const { diskWindows } = await import('../../www/js/worker/driver.js');
+  const { writeRaw } = await import('../../www/js/worker/save.js');
+  const { Session } = await import('../../www/js/worker/session.js');
   const bindings = await coreBindings();
   const files = ['grandchild.vhd', 'child.vhd', 'base.vhd'];
   const want = cliCat(join(SAMPLES, files[0]), files.slice(1).map((f) => join(SAMPLES, f)));

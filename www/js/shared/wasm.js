@@ -3,11 +3,11 @@
 // (loadWasm). By default the .wasm is fetched from beside the bindings module, so it works from
 // any static host without a bundler. A page that has the bytes already (the self-contained HTML
 // file) passes them on the first call.
-import init, * as bindings from '../pkg/vhd_viewer.js';
+import init, * as bindings from '../../pkg/vhd_viewer.js';
 
 /**
  * What the core can be loaded from: its bytes, a compiled module, a URL or a Response.
- * @typedef {import('../pkg/vhd_viewer.js').InitInput} WasmInput
+ * @typedef {import('../../pkg/vhd_viewer.js').InitInput} WasmInput
  */
 
 /** @type {Promise<WebAssembly.Module> | null} */
@@ -22,7 +22,7 @@ let ready = null;
  */
 export function compileWasm(wasm) {
   compiled ??= (async () => {
-    const input = (await wasm) ?? new URL('../pkg/vhd_viewer_bg.wasm', import.meta.url);
+    const input = (await wasm) ?? new URL('../../pkg/vhd_viewer_bg.wasm', import.meta.url);
     if (input instanceof WebAssembly.Module) return input;
     if (input instanceof Response) return WebAssembly.compile(await input.arrayBuffer());
     if (typeof input === 'string' || input instanceof URL || input instanceof Request) {

@@ -2,7 +2,7 @@
 // the sector), and for the virtual disk which file each sector is read from.
 import { h, fill, legend, cssColor, layerColor } from '../dom.js';
 import { CellMap, rgba } from '../cellmap.js';
-import { hex, humanSize } from '../format.js';
+import { hex, humanSize } from '../../shared/format.js';
 
 /**
  * @import { CellMapOptions } from '../cellmap.js'
@@ -44,10 +44,9 @@ export class CloseupView {
   async show(ctx, { layer = null, block = null, start, len }) {
     const { disk, names, signal } = ctx;
     len = Math.min(len, disk.size - start);
-    // Sectors are the disk's logical sectors (512 bytes, or a VHDX's 4096), as in the hex view;
-    // the core answers where each 512 bytes come from, the first of each sector stands for it.
+    // Sectors are the disk's logical sectors (512 bytes, or a VHDX's 4096), as in the hex view
+    // and in the core's answer of where each comes from.
     const ss = disk.sectorSize;
-    const per = ss / 512;
     const sectors = Math.ceil(len / ss);
     /** @type {HTMLElement[]} */
     const parts = [];
@@ -93,8 +92,8 @@ export class CloseupView {
     const L = disk.layerCount;
     /** @type {Map<number, number>} */
     const counts = new Map();
-    /** @param {number} s sector s of the range: where its first 512 bytes come from */
-    const at = (s) => src[s * per];
+    /** @param {number} s sector s of the range: where it comes from */
+    const at = (s) => src[s];
     for (let s = 0; s < sectors; s++) counts.set(at(s), (counts.get(at(s)) || 0) + 1);
     /** @param {number} v */
     const name = (v) => (v === SECTOR_ZERO ? 'zeros' : v === SECTOR_MISSING ? 'missing parent' : names[v] ?? `layer ${v}`);

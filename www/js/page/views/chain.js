@@ -2,9 +2,12 @@
 // between a child and its parent whether the link is verified (the parent's unique id is the one
 // the child names). A missing parent is drawn too, with the names it can be found by.
 import { h, field, fill } from '../dom.js';
-import { humanSize } from '../format.js';
+import { humanSize } from '../../shared/format.js';
 
-/** @import { ChainLink, Child, Identity, Info, MissingParent, PublicFile } from '../types.js' */
+/**
+ * @import { ChainLink, Identity, Info, MissingParent, PublicFile } from '../../shared/types.js'
+ * @import { Child } from '../types.js'
+ */
 
 /**
  * The files given, each with what it is or why it cannot be read, and a chooser when they make
@@ -94,4 +97,22 @@ export function renderChain(el, info, names, missing, onSelect) {
     h('h3', {}, links.length > 1 || missing ? 'The chain, from the file you opened down to its base' : 'One disk, no parent'),
     h('p', { class: 'verdict ' + (info.parent_missing ? 'bad' : 'good') }, field('parent_missing', info.parent_missing, 'span', {}, ['The parent is missing: the disk cannot be read whole.', 'Nothing is missing: every file the disk needs was given.'])),
     h('ol', { class: 'chain' }, items));
+}
+
+/**
+ * The words for a missing parent, shown by the page and the element alike.
+ * @param {string} lastName
+ * @param {MissingParent} missing
+ */
+export function missingParentText(lastName, missing) {
+  const at = missing.at === null || missing.at === undefined ? '' : ` (its parent unique id field at byte 0x${missing.at.toString(16)})`;
+  if (missing.loop) {
+    return `the chain loops: ${missing.loop} is its own ancestor: ${lastName} names it as its parent by unique id ${missing.id}${at}. The chain is shown down to ${lastName}; what its parent would supply is shown as missing.`;
+  }
+  if (missing.impostors?.length) {
+    const others = missing.impostors.map((f) => `${f.name}, given under the name of its parent, has unique id ${f.id}`).join('; ');
+    return `${lastName} names its parent by unique id ${missing.id}${at}, but ${others}: it is not the disk the child was made from. Until the right parent is given, the parts that come from it are shown as missing.`;
+  }
+  const names = missing.names.length ? missing.names.map((n) => `“${n}”`).join(' or ') : 'its parent';
+  return `${lastName} is a differencing disk whose parent was not given: it needs ${names} (unique id ${missing.id}). Add that file together with the others to read the whole disk; until then, the parts that come from the parent are shown as missing.`;
 }

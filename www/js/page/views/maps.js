@@ -2,7 +2,7 @@
 // virtual disk), both on canvas.
 import { h, fill, legend, cssColor, layerColor } from '../dom.js';
 import { CellMap, rgba } from '../cellmap.js';
-import { hex, humanSize } from '../format.js';
+import { hex, humanSize } from '../../shared/format.js';
 
 /** @import { VhdDisk } from '../api.js' */
 

@@ -5,23 +5,22 @@
 // the full check, and long tasks with progress and cancel. The page and the element only lay the
 // views out (`Parts`) and say how to reveal one (`Host`); a view added here appears in both.
 import { openVhd, noDiskError } from './api.js';
-import { hex, humanSize, parseNumber } from './format.js';
+import { hex, humanSize, parseNumber } from '../shared/format.js';
 import { h, fill } from './dom.js';
-import { missingParentText } from './open.js';
 import { renderSummary, renderStructures, highlightOffset } from './views/structures.js';
-import { renderFiles, renderChain } from './views/chain.js';
+import { renderFiles, renderChain, missingParentText } from './views/chain.js';
 import { BatView, ProvenanceView } from './views/maps.js';
 import { CloseupView } from './views/closeup.js';
 import { showVirtualSector, showFileBytes } from './views/hex.js';
 import { renderFindings } from './views/findings.js';
 import { filesView } from './views/files.js';
 import { ChangesView } from './views/changes.js';
-import { download, exportRaw, exportVhd, exportCopy, exportInfo } from './save.js';
-import { SaveView, baseName, copySummary } from './views/saving.js';
+import { download, exportRaw, exportVhd, exportCopy, exportInfo, SaveView, stem, copySummary } from './save.js';
 
 /**
  * @import { DiskInput, VhdDisk } from './api.js'
- * @import { LayerStructures, ViewContext } from './types.js'
+ * @import { LayerStructures } from '../shared/types.js'
+ * @import { ViewContext } from './types.js'
  */
 
 /**
@@ -386,7 +385,7 @@ export class Viewer {
 
   /**
    * What the Save view's buttons do: each a task with progress and cancel.
-   * @returns {import('./views/saving.js').SaveActions}
+   * @returns {import('./save.js').SaveActions}
    */
   saveActions() {
     /** @param {{ cancelled?: true, method?: string, name?: string, size?: number } | undefined} r @param {string} [more] */
@@ -399,13 +398,13 @@ export class Viewer {
       raw: async () => {
         const d = this.disk;
         if (!d) return null;
-        return said(await this.runTask('Saving the raw image', (signal, progress) => exportRaw(d, baseName(d.names[0]) + '.img', { signal, onProgress: (done, total) => progress(done, total, 'bytes') })));
+        return said(await this.runTask('Saving the raw image', (signal, progress) => exportRaw(d, stem(d.names[0]) + '.img', { signal, onProgress: (done, total) => progress(done, total, 'bytes') })));
       },
       vhd: async (kind, layer) => {
         const d = this.disk;
         if (!d) return null;
         const r = await this.runTask(`Saving a ${kind} VHD`, (signal, progress) =>
-          exportVhd(d, `${baseName(d.names[layer])}-${kind}.vhd`, kind, { layer, signal, onProgress: (done, total) => progress(done, total, 'bytes') }),
+          exportVhd(d, `${stem(d.names[layer])}-${kind}.vhd`, kind, { layer, signal, onProgress: (done, total) => progress(done, total, 'bytes') }),
         );
         return said(r, r && !r.cancelled && r.blocks ? `, ${r.blocks} blocks allocated` : '');
       },
@@ -421,7 +420,7 @@ export class Viewer {
       },
       info: () => {
         const d = this.disk;
-        if (d?.info) exportInfo(d.info, baseName(d.names[0]) + '.info.json');
+        if (d?.info) exportInfo(d.info, stem(d.names[0]) + '.info.json');
       },
     };
   }
@@ -494,7 +493,7 @@ export class Viewer {
     }
     $.changesRun.disabled = true;
     this.changes('running');
-    /** @type {import('./types.js').DiffReport | undefined} */
+    /** @type {import('../shared/types.js').DiffReport | undefined} */
     const report = await this.runTask(`Comparing ${d.names[to]} with ${d.names[from]}`, (signal, progress) => d.diff({ from, to, signal, onProgress: (done, total) => progress(done, total) }));
     if (d !== this.disk) return;
     $.changesRun.disabled = false;
@@ -503,7 +502,7 @@ export class Viewer {
       return;
     }
     const what = `${d.names[to]}${to ? ` (layer ${to})` : ''} against ${d.names[from]} (layer ${from}): ${report.partitions.reduce((n, p) => n + p.changes.length, 0)} changes.`;
-    this.changesView.show(report, what, d.names[to].replace(/\.(a?vhdx?)$/i, ''));
+    this.changesView.show(report, what, stem(d.names[to]));
     this.changed = { disk: d, from, to };
     this.changes('done');
   }
@@ -521,7 +520,7 @@ export class Viewer {
     const oldName = d.files[d.chains[other][0]].name;
     $.changesRun.disabled = true;
     this.changes('running');
-    /** @type {import('./types.js').DiffReport | undefined} */
+    /** @type {import('../shared/types.js').DiffReport | undefined} */
     const report = await this.runTask(`Comparing ${d.names[to]} with ${oldName} (every allocated sector of both)`, (signal, progress) =>
       d.diff({ other, to, signal, onProgress: (done, total) => progress(done, total) }),
     );
@@ -533,7 +532,7 @@ export class Viewer {
     }
     const n = report.partitions.reduce((k, p) => k + p.changes.length, 0);
     const what = `${d.names[to]}${to ? ` (layer ${to})` : ''} against ${oldName}, another disk (not of this chain: every allocated sector of both was compared): ${n} changes.`;
-    this.changesView.show(report, what, `${d.names[to].replace(/\.(a?vhdx?)$/i, '')}-vs-${oldName.replace(/\.(a?vhdx?)$/i, '')}`);
+    this.changesView.show(report, what, `${stem(d.names[to])}-vs-${stem(oldName)}`);
     this.changed = { disk: d, from: -1, to, other: oldName };
     this.changes('done');
   }
@@ -549,7 +548,7 @@ export class Viewer {
     const newBase = d.files[d.chains[onto][0]].name;
     $.rebaseRun.disabled = true;
     this.changes('running');
-    /** @type {import('./types.js').Rebase | undefined} */
+    /** @type {import('../shared/types.js').Rebase | undefined} */
     const r = await this.runTask(`Checking whether ${d.names[0]} can move onto ${newBase}`, (signal, progress) => d.rebaseCheck({ onto, signal, onProgress: (done, total) => progress(done, total) }));
     if (d !== this.disk) return;
     $.rebaseRun.disabled = false;
@@ -558,7 +557,7 @@ export class Viewer {
       return;
     }
     const what = `${d.names[0]}, made from ${d.names[1]}, onto ${newBase}: what the child changed (against ${d.names[1]}) beside what the new base changed (against ${d.names[1]}).`;
-    this.changesView.showRebase(r, what, d.names[0].replace(/\.(a?vhdx?)$/i, ''));
+    this.changesView.showRebase(r, what, stem(d.names[0]));
     this.changed = null;
     this.changes('done');
   }

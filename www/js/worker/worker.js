@@ -1,6 +1,7 @@
-// The Worker that runs the WebAssembly core for the page (engine.js starts it): one session per
-// opened disk. It reads the files itself (Blob.slice for local files, HTTP Range requests for
-// URLs) and answers the main thread's calls; the main thread only renders. Messages:
+// The Worker that runs the WebAssembly core for the page (page/engine.js starts it): one session
+// per opened disk. It reads the files itself (Blob.slice for local files, HTTP Range requests for
+// URLs) and answers the main thread's calls; the main thread only renders. The calls and their
+// types are the table of shared/calls.d.ts (`Calls`, and the Worker's `Asks`). Messages:
 //   in:  { init: WebAssembly.Module, warm? }     first, once (warm: open a small disk first)
 //        { id, sid, method, args }              a call to session sid (`open` first)
 //        { abort: id, sid }                     stop that call
@@ -12,14 +13,15 @@
 //        { warm: true }                         the small disk was opened (warmUp)
 //        { ask: rid, sid, id, what, args }      a read of a source kept on the main thread, or a
 //                                               write to the file the main thread saves into
-import { loadWasm } from './wasm.js';
-import { blobSource, urlSource } from './source.js';
+import { loadWasm } from '../shared/wasm.js';
+import { blobSource, urlSource } from '../shared/source.js';
 import { Session } from './session.js';
-import { normalize } from './format.js';
+import { normalize } from '../shared/format.js';
 
 /**
- * @import { Source } from './source.js'
- * @import { Writable, WorkerInput } from './types.js'
+ * @import { Source } from '../shared/source.js'
+ * @import { DiskOwner, FileEntry, FileStat, PartsTable, Writable, WorkerInput } from '../shared/types.js'
+ * @import { AskMessage, AskName, Asks, Args, FromWorker, Handlers, Method, Progress, Result, ToWorker } from '../shared/calls.js'
  */
 
 /** @type {Promise<import('./types.js').Bindings> | null} */
@@ -28,28 +30,38 @@ let wasm = null;
 const sessions = new Map();
 /** @type {Map<number, { sid: number, ctrl: AbortController }>} */
 const running = new Map();
-/** @type {Map<number, { resolve: (v: any) => void, reject: (e: unknown) => void }>} */
+/** @type {Map<number, { resolve: (v: Asks[AskName]['result']) => void, reject: (e: unknown) => void }>} */
 const asks = new Map();
 let nextAsk = 1;
 
 /**
+ * Posts `m` to the main thread: every message it is sent is one of the table's (shared/calls.d.ts).
+ * @param {FromWorker} m
+ * @param {Transferable[]} [transfer]
+ */
+const reply = (m, transfer = []) => self.postMessage(m, { transfer });
+
+/**
  * Asks the main thread (a read of a source kept there, a write to the file being saved).
+ * @template {AskName} A
  * @param {number} sid the session
  * @param {number} id the call it is for
- * @param {string} what
- * @param {unknown[]} args
+ * @param {A} what
+ * @param {Asks[A]['args']} args
  * @param {AbortSignal} [signal]
  * @param {Transferable[]} [transfer]
+ * @returns {Promise<Asks[A]['result']>}
  */
 function ask(sid, id, what, args, signal, transfer = /** @type {Transferable[]} */ ([])) {
   const rid = nextAsk++;
   return new Promise((resolve, reject) => {
-    asks.set(rid, { resolve, reject });
+    // The main thread answers an ask with the result its name says.
+    asks.set(rid, { resolve: /** @type {(v: Asks[AskName]['result']) => void} */ (resolve), reject });
     signal?.addEventListener('abort', () => {
       asks.delete(rid);
       reject(signal.reason);
     }, { once: true });
-    self.postMessage({ ask: rid, sid, id, what, args }, { transfer });
+    reply(/** @type {AskMessage} */ ({ ask: rid, sid, id, what, args }), transfer);
   });
 }
 
@@ -70,7 +82,7 @@ function proxySource(sid, { proxy, byteLength, name }) {
       end = Math.max(start, Math.min(end, byteLength));
       stats.reads++;
       stats.bytes += end - start;
-      return /** @type {Promise<Uint8Array>} */ (ask(sid, 0, 'read', [proxy, start, end], signal));
+      return ask(sid, 0, 'read', [proxy, start, end], signal);
     },
   };
 }
@@ -146,8 +158,13 @@ function sourcesOf(sid, inputs, signal) {
 }
 
 /**
- * @typedef {{ signal: AbortSignal, progress: (p: unknown) => void, writable: Writable }} CallContext
- * @type {Record<string, (s: Session, args: any[], c: CallContext) => unknown>}
+ * What a handler may use besides its arguments: the call's signal, the file being saved on the
+ * main thread (`toFile` calls), and (Handlers adds it, typed per call) its progress.
+ * @typedef {{ signal: AbortSignal, writable: Writable }} CallContext
+ */
+/**
+ * The handler of each call of the table (shared/calls.d.ts) but `open`.
+ * @type {Handlers<Session, CallContext>}
  */
 const METHODS = {
   chain: (s, [k]) => s.chain(k),
@@ -164,12 +181,13 @@ const METHODS = {
   vhd: (s, [kind, layer, toFile], c) => s.vhd(kind, layer, toFile ? c.writable : null, c.signal, c.progress),
   // compact, repair, relink: the core's writers, reading synchronously.
   copy: (s, [req, toFile], c) => s.copy(req, toFile ? c.writable : null, c.signal, c.progress),
-  // The files on the disk as of layer k (0: the whole chain): WasmVolumes, read synchronously.
-  partitions: (s, [k]) => normalize(s.files(k).partitions()),
-  list: (s, [k, partition, path, deleted]) => normalize(s.files(k).list(partition, path, deleted)),
-  stat: (s, [k, partition, path, deleted]) => normalize(s.files(k).stat(partition, path, deleted)),
+  // The files on the disk as of layer k (0: the whole chain): WasmVolumes, read synchronously;
+  // what they answer is what src/wasm_files.rs serialises (the shapes of shared/types.d.ts).
+  partitions: (s, [k]) => /** @type {PartsTable} */ (normalize(s.files(k).partitions())),
+  list: (s, [k, partition, path, deleted]) => /** @type {FileEntry[]} */ (normalize(s.files(k).list(partition, path, deleted))),
+  stat: (s, [k, partition, path, deleted]) => /** @type {FileStat} */ (normalize(s.files(k).stat(partition, path, deleted))),
   readPath: (s, [k, partition, path, stream, deleted, offset, len]) => s.files(k).read(partition, path, stream, deleted, offset, len),
-  owner: (s, [k, offset]) => normalize(s.files(k).owner(offset)),
+  owner: (s, [k, offset]) => /** @type {DiskOwner} */ (normalize(s.files(k).owner(offset))),
   // What layers `to`..`from` - 1 changed, file by file (a job in a Worker of its own: it blocks).
   diff: (s, [from, to], c) => s.diff(from, to, c.progress),
   diffWith: (s, [other, to], c) => s.diffWith(other, to, c.progress),
@@ -194,41 +212,56 @@ function movable(v) {
 }
 
 /**
+ * Calls the handler of `name` on `session`.
+ * @template {Exclude<Method, 'open'>} N
+ * @param {Session} session
+ * @param {N} name
+ * @param {Args<N>} args
+ * @param {CallContext & { progress: (p: unknown) => void }} c
+ */
+function handle(session, name, args, c) {
+  return METHODS[name](session, args, c);
+}
+
+/**
+ * Runs call `method` of session `sid` and posts its answer (or its error).
+ * @template {Method} M
  * @param {number} sid
  * @param {number} id
- * @param {string} method
- * @param {any[]} args
+ * @param {M} method
+ * @param {Args<M>} args
  */
 async function run(sid, id, method, args) {
   const ctrl = new AbortController();
   running.set(id, { sid, ctrl });
   const stats = () => sessions.get(sid)?.stats() ?? [];
-  /** @type {CallContext} */
   const c = {
     signal: ctrl.signal,
-    progress: (p) => self.postMessage({ id, sid, progress: p, stats: stats() }),
+    /** @param {unknown} p */
+    progress: (p) => reply({ id, sid, progress: /** @type {Progress<Method>} */ (p), stats: stats() }),
     writable: remoteWritable(sid, id),
   };
   try {
     const bindings = await /** @type {Promise<import('./types.js').Bindings>} */ (wasm);
+    /** @type {Result<Method>} */
     let result;
     if (method === 'open') {
-      const session = new Session(bindings, await sourcesOf(sid, args[0], ctrl.signal));
+      const [inputs] = /** @type {Args<'open'>} */ (args);
+      const session = new Session(bindings, await sourcesOf(sid, inputs, ctrl.signal));
       sessions.set(sid, session);
       // The structures of one file, before its block table is read, go ahead as progress.
       result = await session.open(ctrl.signal, (structures) => c.progress({ structures }));
     } else {
       const session = sessions.get(sid);
       if (!session) throw new Error('no files were opened');
-      const f = METHODS[method];
-      if (!f) throw new Error(`the viewer's worker has no method ${method}`);
-      result = await f(session, args, c);
+      if (!Object.hasOwn(METHODS, method)) throw new Error(`the viewer's worker has no method ${method}`);
+      result = await handle(session, /** @type {Exclude<M, 'open'>} */ (method), /** @type {Args<Exclude<M, 'open'>>} */ (args), c);
     }
-    if (!ctrl.signal.aborted) self.postMessage({ id, sid, result, stats: stats() }, { transfer: movable(result) });
+    if (!ctrl.signal.aborted) reply({ id, sid, result, stats: stats() }, movable(result));
   } catch (e) {
     if (ctrl.signal.aborted) return;
     const err = /** @type {Error & { code?: string, offset?: number | null, status?: number, url?: string }} */ (e);
-    self.postMessage({ id, sid, error: { message: err.message ?? String(e), name: err.name, code: err.code ?? null, offset: err.offset ?? null, status: err.status, url: err.url }, stats: stats() });
+    reply({ id, sid, error: { message: err.message ?? String(e), name: err.name, code: err.code ?? null, offset: err.offset ?? null, status: err.status, url: err.url }, stats: stats() });
   } finally {
     running.delete(id);
   }
@@ -257,7 +290,7 @@ async function warmUp(bindings) {
   }
 }
 
-self.onmessage = (e) => {
+self.onmessage = (/** @type {MessageEvent<ToWorker>} */ e) => {
   const m = e.data;
   if ('init' in m) {
     wasm = loadWasm(m.init);
@@ -265,7 +298,7 @@ self.onmessage = (e) => {
       wasm
         .then(warmUp)
         .catch(() => {})
-        .finally(() => self.postMessage({ warm: true }));
+        .finally(() => reply({ warm: true }));
     }
   } else if ('abort' in m) {
     running.get(m.abort)?.ctrl.abort(new DOMException('cancelled', 'AbortError'));

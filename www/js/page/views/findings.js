@@ -1,9 +1,12 @@
 // The integrity findings: severity, plain words, the file and the byte offset. Clicking the
 // offset shows the place (the field in the structure tables and the bytes in the hex view).
 import { h, field, fill } from '../dom.js';
-import { hex } from '../format.js';
+import { hex } from '../../shared/format.js';
 
-/** @import { Child, Finding } from '../types.js' */
+/**
+ * @import { Finding } from '../../shared/types.js'
+ * @import { Child } from '../types.js'
+ */
 
 const ICON = { error: '✖', warning: '▲', info: 'ℹ' };
 const WORD = { error: 'Error', warning: 'Warning', info: 'Note' };

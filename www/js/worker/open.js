@@ -2,11 +2,12 @@
 // sort them into chains by their unique ids (whatever the files are called or in which order they
 // are given), and make the disk of one chain. No DOM here.
 import { openLayer } from './driver.js';
-import { normalize, baseName } from './format.js';
+import { normalize, baseName } from '../shared/format.js';
 
 /**
- * @import { Source } from './source.js'
- * @import { Arranged, Bindings, ChainFile, Identity, Info, LayerStructures, MissingParent, Opened, OpenedFile } from './types.js'
+ * @import { Source } from '../shared/source.js'
+ * @import { Arranged, Identity, Info, LayerStructures, MissingParent } from '../shared/types.js'
+ * @import { Bindings, ChainFile, Opened, OpenedFile } from './types.js'
  */
 
 /**
@@ -111,24 +112,6 @@ export function layerInfo(opened, k, i, names) {
   } finally {
     sub.free();
   }
-}
-
-/**
- * The words for a missing parent, shown by the page and the element alike.
- * @param {string} lastName
- * @param {MissingParent} missing
- */
-export function missingParentText(lastName, missing) {
-  const at = missing.at === null || missing.at === undefined ? '' : ` (its parent unique id field at byte 0x${missing.at.toString(16)})`;
-  if (missing.loop) {
-    return `the chain loops: ${missing.loop} is its own ancestor: ${lastName} names it as its parent by unique id ${missing.id}${at}. The chain is shown down to ${lastName}; what its parent would supply is shown as missing.`;
-  }
-  if (missing.impostors?.length) {
-    const others = missing.impostors.map((f) => `${f.name}, given under the name of its parent, has unique id ${f.id}`).join('; ');
-    return `${lastName} names its parent by unique id ${missing.id}${at}, but ${others}: it is not the disk the child was made from. Until the right parent is given, the parts that come from it are shown as missing.`;
-  }
-  const names = missing.names.length ? missing.names.map((n) => `“${n}”`).join(' or ') : 'its parent';
-  return `${lastName} is a differencing disk whose parent was not given: it needs ${names} (unique id ${missing.id}). Add that file together with the others to read the whole disk; until then, the parts that come from the parent are shown as missing.`;
 }
 
 /**

@@ -3,12 +3,14 @@
 // the virtual disk. The page and the <vhd-viewer> element are built on it. The core runs in a
 // Worker (engine.js, worker.js), one per opened disk: every method here asks it and returns a
 // promise, and the main thread stays free to render.
-import { urlSource, blobSource, RemoteError } from './source.js';
+import { urlSource, blobSource, RemoteError } from '../shared/source.js';
 import { Engine } from './engine.js';
 
 /**
- * @import { Source } from './source.js'
- * @import { ChainView, CopyReport, CopyRequest, DiffReport, Rebase, DiskLayer, Extent, FileEntry, FileStat, Finding, Info, LayerStructures, MissingParent, OpenedSummary, PartsTable, PublicFile, Unreadable, Writable } from './types.js'
+ * @import { Source } from '../shared/source.js'
+ * @import { ChainView, CopyReport, CopyRequest, DiffReport, Rebase, DiskLayer, Extent, FileEntry, FileStat, Finding, Info, LayerStructures, MissingParent, OpenedSummary, PartsTable, PublicFile, Unreadable, Writable } from '../shared/types.js'
+ * @import { Args, Method, Progress, Result } from '../shared/calls.js'
+ * @import { CallOptions } from './engine.js'
  */
 
 /**
@@ -62,7 +64,7 @@ async function given(input, { signal, fetch }) {
 function rethrown(e) {
   const err = /** @type {Error & { code?: string, status?: number, url?: string }} */ (e);
   if (err && err.name === 'RemoteError') {
-    return new RemoteError(/** @type {import('./source.js').RemoteErrorCode} */ (err.code), err.message, { status: err.status, url: err.url });
+    return new RemoteError(/** @type {import('../shared/source.js').RemoteErrorCode} */ (err.code), err.message, { status: err.status, url: err.url });
   }
   return e;
 }
@@ -144,9 +146,12 @@ export class VhdDisk {
   }
 
   /**
-   * @param {string} method
-   * @param {unknown[]} args
-   * @param {Parameters<Engine['call']>[2]} [options]
+   * Asks the Worker's session (engine.call), a RemoteError rethrown as one.
+   * @template {Method} M
+   * @param {M} method
+   * @param {Args<M>} args
+   * @param {CallOptions<M>} [options]
+   * @returns {Promise<Result<M>>}
    */
   async ask(method, args, options) {
     try {
@@ -210,7 +215,8 @@ export class VhdDisk {
   }
 
   /**
-   * Virtual `[start, start + len)` sector by sector: `sources[i]` is the layer sector i is read
+   * Virtual `[start, start + len)` sector by sector, in the disk's logical sectors (`sectorSize`
+   * bytes each): `sources[i]` is the layer sector i is read
    * from (255: zeros, 254: a missing parent); with `layer` and `block`, that block's sector bitmap
    * (`bitmap`, read at `range`) and where its data starts in the file (`dataOffset`) too.
    * @param {{ layer?: number | null, block?: number | null, start: number, len: number }} what
@@ -370,9 +376,9 @@ export class VhdDisk {
    * @returns {Promise<DiffReport>}
    */
   diff({ from = 1, to = 0, other, signal, onProgress } = {}) {
-    /** @type {[string, unknown[]]} */
-    const call = other === undefined ? ['diff', [from, to]] : ['diffWith', [other, to]];
-    return this.engine.job(this.engine.given, [['chain', [this.chainIndex]], call], { signal, onProgress: (p) => onProgress?.(p.done, p.total) }).catch((e) => {
+    const options = { signal, onProgress: (/** @type {Progress<'diff'>} */ p) => onProgress?.(p.done, p.total) };
+    const job = other === undefined ? this.engine.job(this.chainIndex, 'diff', [from, to], options) : this.engine.job(this.chainIndex, 'diffWith', [other, to], options);
+    return job.catch((e) => {
       throw rethrown(e);
     });
   }
@@ -386,7 +392,7 @@ export class VhdDisk {
    * @returns {Promise<Rebase>}
    */
   rebaseCheck({ onto, signal, onProgress }) {
-    return this.engine.job(this.engine.given, [['chain', [this.chainIndex]], ['rebaseCheck', [onto]]], { signal, onProgress: (p) => onProgress?.(p.done, p.total) }).catch((e) => {
+    return this.engine.job(this.chainIndex, 'rebaseCheck', [onto], { signal, onProgress: (p) => onProgress?.(p.done, p.total) }).catch((e) => {
       throw rethrown(e);
     });
   }
@@ -420,7 +426,7 @@ export function noDiskError(files) {
  * `info` about its footers, dynamic header and parent locators) as soon as they are read, before
  * its block table is (a dynamic disk's; not for a VHDX); `info` itself comes with the disk.
  * @param {DiskInput | DiskInput[]} inputs
- * @param {{ signal?: AbortSignal, fetch?: typeof globalThis.fetch, wasm?: import('./wasm.js').WasmInput, all?: boolean, onStructures?: (info: LayerStructures) => void }} [options]
+ * @param {{ signal?: AbortSignal, fetch?: typeof globalThis.fetch, wasm?: import('../shared/wasm.js').WasmInput, all?: boolean, onStructures?: (info: LayerStructures) => void }} [options]
  * @returns {Promise<VhdDisk>}
  */
 export async function openVhd(inputs, { signal, fetch, wasm, all = false, onStructures } = {}) {

@@ -1,11 +1,10 @@
-// The shapes the page's modules pass around, for TypeScript's checker only (`make lint`: nothing
-// imports this file at run time; the modules name these types in JSDoc). The WebAssembly core's
-// methods return `any` in wasm-bindgen's .d.ts; these are what they really return (src/wasm.rs,
-// src/info.rs), cast where the modules take them.
-
-
-/** The WebAssembly core's bindings, as loadWasm() gives them. */
-export type Bindings = typeof import('../pkg/vhd_viewer.js');
+// The data shapes that cross between the core, the Worker, the page and the npm package's users,
+// declared once, for TypeScript's checker only (`make lint`: nothing imports this file at run
+// time; the modules name these types in JSDoc, and the package's index.d.ts re-exports them: it
+// is shipped as js/shared/types.d.ts, so it imports nothing but the DOM's types). The
+// WebAssembly core's methods return `any` in wasm-bindgen's .d.ts; these are what they really
+// return (src/wasm.rs, src/info.rs), cast where the modules take them. The page's own types
+// are in page/types.d.ts, the Worker's in worker/types.d.ts.
 
 /**
  * A 64-bit integer of the core after `normalize()`: a number when it is exact, else the string of
@@ -13,14 +12,25 @@ export type Bindings = typeof import('../pkg/vhd_viewer.js');
  */
 export type U64 = number | string;
 
-/**
- * What an element can be given as children (dom.js): nodes, text (numbers too) and nested lists of
- * them; `null`, `undefined` and `false` are left out.
- */
-export type Child = Node | string | number | boolean | null | undefined | readonly Child[];
-
 export type DiskType = 'fixed' | 'dynamic' | 'differencing' | 'unknown';
 export type Severity = 'error' | 'warning' | 'info';
+
+/** Bytes of a file, read piece by piece (an AsyncBuffer, as hyparquet calls it). */
+export interface Source {
+  readonly byteLength: number;
+  readonly name: string;
+  /** The File or Blob read, when it is one. */
+  readonly blob?: Blob;
+  /** Bytes [start, end), shorter only at the end of the file. */
+  slice(start: number, end: number, signal?: AbortSignal): Promise<Uint8Array>;
+  /** The same, read synchronously (a Blob in a Worker: FileReaderSync). */
+  sliceSync?(start: number, end: number): Uint8Array;
+  /** What has been read so far (for a URL, its requests and the bytes they transferred too). */
+  readonly stats: { reads: number; bytes: number; requests?: number; transferred?: number };
+}
+
+/** Why a remote file cannot be read (RemoteError's `code`). */
+export type RemoteErrorCode = 'not-found' | 'http' | 'network' | 'no-range' | 'no-content-range' | 'changed' | 'bad-answer';
 
 /** Bytes `[offset, offset + len)` of a file. */
 export interface ByteRange {
@@ -32,6 +42,17 @@ export interface ByteRange {
 export interface BitmapNeed extends ByteRange {
   layer: number;
   block: number;
+}
+
+/** What `VhdDisk.sectors` answers: which layer each sector comes from, and a block's bitmap. */
+export interface SectorsView {
+  /** Where the block's sector bitmap is in its file (null without `layer` and `block`, or none). */
+  range: { offset: number; len: number } | null;
+  bitmap: Uint8Array | null;
+  /** Per sector of the range: the layer it is read from (255: zeros, 254: a missing parent). */
+  sources: Uint8Array;
+  /** Where the block's data starts in its file. */
+  dataOffset: number | null;
 }
 
 /** Where virtual bytes come from (`plan()`): a file of the chain, zeros, or a layer that cannot be read. */
@@ -197,38 +218,6 @@ export interface Info extends Partial<DynamicInfo> {
  */
 export type LayerStructures = Omit<Info, 'chain' | 'parent_missing' | 'all_findings'>;
 
-/** A file given to the page or the element (openFiles). */
-export interface OpenedFile {
-  name: string;
-  size: number;
-  blob?: Blob;
-  source: import('./source.js').Source;
-  /** Set when the file was opened. */
-  identity?: Identity;
-  /** Its index in the WasmFiles, when it was opened. */
-  wi?: number;
-  /** Why it is not a readable VHD. */
-  error?: string;
-  /** The core's code for that (e.g. `no-footer`, `other-format`; a RemoteError's for a URL), and the file offset it names. */
-  errorCode?: string | null;
-  errorOffset?: number | null;
-  /** The index of the earlier file with the same unique id. */
-  duplicateOf?: number;
-}
-
-/** A file of a chain: opened, so it has its identity and its index in the WasmFiles. */
-export type ChainFile = OpenedFile & { identity: Identity; wi: number };
-
-/** What openFiles() returns: the files given, sorted into chains. */
-export interface Opened {
-  wfiles: import('../pkg/vhd_viewer.js').WasmFiles;
-  files: OpenedFile[];
-  /** Lists of indices into `files`, top first. */
-  chains: number[][];
-  /** The longest chain. */
-  best: number;
-}
-
 /** What a chain's last file needs when its parent was not given (neededParentText, chainDisk). */
 export interface MissingParent {
   names: string[];
@@ -248,14 +237,6 @@ export type Unreadable =
   | { why: 'parent'; layer: number }
   | { why: 'bitmap' | 'data'; layer: number; block: number; file_offset: number }
   | { why: 'cut-short'; layer: number; file_offset: number };
-
-/** What the views read through. */
-export interface ViewContext {
-  disk: import('./api.js').VhdDisk;
-  names: string[];
-  signal: AbortSignal;
-  parentMissing: boolean;
-}
 
 /** One changed file of a diff (`vhd-viewer diff --json`). */
 export interface DiffChange {
@@ -311,8 +292,20 @@ export interface DiffReport {
   }[];
 }
 
-/** A file given, as the Worker describes it to the main thread (OpenedFile without the live objects). */
-export type PublicFile = Omit<OpenedFile, 'source' | 'blob' | 'wi'>;
+/** A file given, as the Worker describes it to the main thread. */
+export interface PublicFile {
+  name: string;
+  size: number;
+  /** Set when the file was opened. */
+  identity?: Identity;
+  /** Why it is not a readable VHD. */
+  error?: string;
+  /** The core's code for that (e.g. `no-footer`, `other-format`; a RemoteError's for a URL), and the file offset it names. */
+  errorCode?: string | null;
+  errorOffset?: number | null;
+  /** The index of the earlier file with the same unique id. */
+  duplicateOf?: number;
+}
 
 /** What the Worker answers to `open`. */
 export interface OpenedSummary {
@@ -395,32 +388,6 @@ export type WorkerInput =
   | { blob: Blob; name: string; proxy: number }
   | { proxy: number; byteLength: number; name: string };
 
-type Stats = { reads: number; bytes: number; requests?: number; transferred?: number }[];
-/** What the Worker sends the main thread. */
-export type WorkerReply = { sid: number } & (
-  | { id: number; result: any; stats: Stats }
-  | { id: number; error: { message: string; name?: string; code: string | null; offset: number | null; status?: number; url?: string }; stats: Stats }
-  | { id: number; progress: any; stats: Stats }
-  | { ask: number; id: number; what: 'read' | 'write' | 'truncate'; args: any[]; stats?: undefined }
-);
-
-declare global {
-  /** A Worker's synchronous file reader (TypeScript's DOM types leave it out: it is not in windows). */
-  class FileReaderSync {
-    readAsArrayBuffer(blob: Blob): ArrayBuffer;
-  }
-
-  interface Window {
-    /** What the page has read and its state, for users' scripts and the tests (app.js). */
-    vhdViewer?: { readStats: { reads: number; bytes: number }; state: object };
-    /** The File System Access API's save dialog (Chromium only: not in TypeScript's DOM types). */
-    showSaveFilePicker?(options?: {
-      suggestedName?: string;
-      types?: { description?: string; accept: Record<string, string[]> }[];
-    }): Promise<FileSystemFileHandle>;
-  }
-}
-
 // ---- The files view (views/files.js) and the core's WasmVolumes (src/wasm_files.rs), after normalize().
 
 /** A file system the core recognises (`parts --json`). */
@@ -430,6 +397,7 @@ export type FsName = 'fat12' | 'fat16' | 'fat32' | 'exfat' | 'ntfs' | 'ext2' | '
 export interface Partition {
   /** Numbered as Linux numbers them: MBR primaries 1-4, logicals from 5; GPT entry numbers. */
   index: number;
+  /** In the disk's logical sectors (`PartsTable.sector_size` bytes each). */
   start_sector: number;
   sector_count: number;
   /** `0x07` (MBR) or the type GUID (GPT). */
@@ -448,6 +416,8 @@ export interface Partition {
 /** `vhd-viewer parts --json`, `WasmVolumes.partitions()`. */
 export interface PartsTable {
   scheme: 'mbr' | 'gpt' | 'none';
+  /** Bytes per sector, the unit of every sector number in the table: 512, or 4096 on a disk of 4096-byte logical sectors. */
+  sector_size: number;
   disk_guid: string | null;
   partitions: Partition[];
   findings: Finding[];
@@ -513,7 +483,9 @@ export interface FileStat extends FileEntry {
 
 /** `vhd-viewer owner --json`, `WasmVolumes.owner()`. */
 export interface DiskOwner {
+  /** The sector holding the byte, in the disk's logical sectors (`sector_size` bytes each). */
   sector: number;
+  sector_size: number;
   partition: number | null;
   filesystem: FsName | null;
   kind: 'file' | 'dir' | 'structure' | 'free' | 'outside' | 'unknown';
@@ -527,30 +499,3 @@ export interface DiskOwner {
   layer_file: string | null;
 }
 
-/** What the files view reads through (the Worker's WasmVolumes, made asynchronous). */
-export interface FilesApi {
-  partitions(): Promise<PartsTable>;
-  list(partition: number, path: string, deleted: boolean): Promise<FileEntry[]>;
-  stat(partition: number, path: string, deleted: boolean): Promise<FileStat>;
-  read(partition: number, path: string, stream: string | undefined, deleted: boolean, offset: number, len: number): Promise<Uint8Array>;
-}
-
-/** The files view's callbacks and options. */
-export interface FilesOptions {
-  /** Show virtual-disk bytes `[offset, offset + len)` on the page's maps and hex view. */
-  onPlace?: (offset: number, len: number) => void;
-  /** The virtual disk's size in bytes, for drawing the strip to scale (else the partitions' end). */
-  diskSize?: number;
-  /** The chain's file names, layer 0 (the top of the disk read) first: the legend of a file's supply bar. */
-  layerNames?: string[];
-}
-
-/** What `filesView()` returns. */
-export interface FilesView {
-  /** Settles when the partitions are drawn (and the first readable partition listed). */
-  ready: Promise<void>;
-  /** Opens partition `index` at `path` (`/` by default). */
-  open(index: number, path?: string): Promise<void>;
-  /** Stops a save in progress and empties the root. */
-  destroy(): void;
-}

@@ -3,7 +3,7 @@
 // controller's (controller.js), the same one the <vhd-viewer> element uses, over the public API
 // (api.js), whose core runs in a Worker.
 import { startWorker } from './engine.js';
-import { humanSize } from './format.js';
+import { humanSize } from '../shared/format.js';
 import { h, fill } from './dom.js';
 import { viewsSheet } from './views/css.js';
 import { Viewer } from './controller.js';
@@ -105,9 +105,30 @@ window.vhdViewer = {
 /** @type {{ name: string, blob: Blob }[]} the files given last */
 let given = [];
 
-/** @param {{ name: string, blob: Blob }[]} files */
-function loadFiles(files) {
+/**
+ * Settles when the core's Worker has started and opened its small disk (worker.js: warmUp), or
+ * has failed to start (said in a message; files given then fail with the reason).
+ */
+const engineReady = startWorker().then(
+  async (s) => {
+    await s.warm;
+    body.dataset.wasm = 'ready';
+  },
+  (e) => viewer.message(`The WebAssembly part of the page did not load: ${/** @type {Error} */ (e).message}`, 'error'),
+);
+
+/**
+ * Opens `files` as the new set of files. Files given before the engine is ready wait for it
+ * (the page shows that it is loading); of several given meanwhile, the latest are opened.
+ * @param {{ name: string, blob: Blob }[]} files
+ */
+async function loadFiles(files) {
   given = files;
+  if (body.dataset.wasm !== 'ready') {
+    body.dataset.state = 'loading';
+    await engineReady;
+    if (given !== files) return;
+  }
   return viewer.load(files.map(({ name, blob }) => (blob instanceof File && blob.name === name ? blob : new File([blob], name))));
 }
 
@@ -115,12 +136,17 @@ $('explain-toggle').addEventListener('change', (/** @type {Event} */ e) => body.
 
 // ---------------------------------------------------------------- input: files, drop, samples
 
-$('file-input').addEventListener('change', (/** @type {Event} */ e) => {
-  const input = /** @type {HTMLInputElement} */ (e.target);
+/**
+ * Opens the files of the page's file input, and empties it (so that the same files given again
+ * open again).
+ * @param {HTMLInputElement} input
+ */
+function takeInput(input) {
   const files = [.../** @type {FileList} */ (input.files)]; // a file input's files
   if (files.length) loadFiles(files.map((f) => ({ name: f.name, blob: f })));
   input.value = '';
-});
+}
+$('file-input').addEventListener('change', (/** @type {Event} */ e) => takeInput(/** @type {HTMLInputElement} */ (e.target)));
 
 let dragDepth = 0;
 document.addEventListener('dragenter', (e) => {
@@ -184,13 +210,10 @@ async function openSample(s) {
 }
 
 body.dataset.state = 'idle';
-// Ready once the Worker has opened a small disk (the open path compiled: worker.js warmUp).
-startWorker().then(
-  async (s) => {
-    await s.warm;
-    body.dataset.wasm = 'ready';
-  },
-  (e) => viewer.message(`The WebAssembly part of the page did not load: ${/** @type {Error} */ (e).message}`, 'error'),
-);
+// Files given to the input before this module ran: the page is shown, and its file input works,
+// as soon as the HTML is parsed, while its modules may still be loading (a slow network; WebKit's
+// WebDriver gives files then, at readyState "interactive"). Their change event found no listener;
+// the files are still in the input, and open now.
+takeInput($('file-input'));
 // Opened from disk (the self-contained file), there are no samples beside the page to offer.
 if (location.protocol !== 'file:') loadSamples();

@@ -7,12 +7,9 @@
  * A file read piece by piece. `sliceSync`, where there is one, reads synchronously: in a Worker
  * (FileReaderSync for a Blob, a synchronous XMLHttpRequest for a URL), for the readers of file
  * systems, which want Read + Seek.
- * @typedef {{ byteLength: number, name: string, blob?: Blob,
- *   slice(start: number, end: number, signal?: AbortSignal): Promise<Uint8Array>,
- *   sliceSync?(start: number, end: number): Uint8Array,
- *   stats: { reads: number, bytes: number } }} Source
+ * @typedef {import('./types.js').Source} Source
  * @typedef {import('./types.js').ByteRange} ByteRange
- * @typedef {'not-found' | 'http' | 'network' | 'no-range' | 'no-content-range' | 'changed' | 'bad-answer'} RemoteErrorCode
+ * @typedef {import('./types.js').RemoteErrorCode} RemoteErrorCode
  */
 
 /**

@@ -4,10 +4,13 @@
 // "Save file", read in windows with progress and cancel. Everything is read through an
 // asynchronous `api` (the Worker's WasmVolumes), so this module does no reading of its own.
 import { h, fill } from '../dom.js';
-import { hex, humanSize } from '../format.js';
+import { hex, humanSize } from '../../shared/format.js';
 import { dump } from './hex.js';
 
-/** @import { Child, FileEntry, FileStat, FileSupply, FilesApi, FilesOptions, FilesView, Partition, PartsTable } from '../types.js' */
+/**
+ * @import { FileEntry, FileStat, FileSupply, Partition, PartsTable } from '../../shared/types.js'
+ * @import { Child, FilesApi, FilesOptions, FilesView } from '../types.js'
+ */
 
 /** Bytes read per call when saving a file. */
 const SAVE_WINDOW = 1 << 20;
@@ -223,7 +226,9 @@ export function filesView(root, api, options = {}) {
   function drawPartitions() {
     const t = /** @type {PartsTable} */ (table);
     const parts = t.partitions.filter((p) => p.role !== 'extended');
-    const end = Math.max(options.diskSize || 0, ...t.partitions.map((p) => (p.start_sector + p.sector_count) * 512), 1);
+    // Sector numbers count the disk's logical sectors (512 bytes, or a VHDX's 4096).
+    const ss = t.sector_size;
+    const end = Math.max(options.diskSize || 0, ...t.partitions.map((p) => (p.start_sector + p.sector_count) * ss), 1);
     scheme.textContent =
       t.scheme === 'mbr' ? `An MBR partition table with ${parts.length} partition${parts.length === 1 ? '' : 's'}.`
         : t.scheme === 'gpt' ? `A GPT partition table (disk GUID ${t.disk_guid}) with ${parts.length} partition${parts.length === 1 ? '' : 's'}.`
@@ -234,11 +239,11 @@ export function filesView(root, api, options = {}) {
       const seg = h('button', {
         type: 'button', class: 'seg', 'data-action': 'partition', 'data-partition': String(p.index), disabled: !!why,
         'aria-pressed': String(state.part?.index === p.index),
-        title: `${partTitle(p)}, ${humanSize(p.sector_count * 512)} from sector ${p.start_sector}${why ? ` (${why})` : ''}`,
+        title: `${partTitle(p)}, ${humanSize(p.sector_count * ss)} from sector ${p.start_sector}${why ? ` (${why})` : ''}`,
         onclick: () => void open(p.index),
-      }, p.label || (p.filesystem ? FS_WORDS[p.filesystem] : p.type_name), h('br'), humanSize(p.sector_count * 512));
-      seg.style.left = `${(100 * p.start_sector * 512) / end}%`;
-      seg.style.width = `${(100 * p.sector_count * 512) / end}%`;
+      }, p.label || (p.filesystem ? FS_WORDS[p.filesystem] : p.type_name), h('br'), humanSize(p.sector_count * ss));
+      seg.style.left = `${(100 * p.start_sector * ss) / end}%`;
+      seg.style.width = `${(100 * p.sector_count * ss) / end}%`;
       seg.style.setProperty('--c', color(i));
       return seg;
     }));
@@ -246,17 +251,17 @@ export function filesView(root, api, options = {}) {
       const why = unreadableWhy(p);
       const li = h('li', { class: state.part?.index === p.index ? 'current' : '', 'data-partition': String(p.index) },
         h('strong', {}, partTitle(p)), h('br'),
-        h('span', {}, `${humanSize(p.sector_count * 512)} from sector ${p.start_sector} (byte ${hex(p.start_sector * 512)})`), h('br'),
+        h('span', {}, `${humanSize(p.sector_count * ss)} from sector ${p.start_sector}${ss === 512 ? '' : ` of ${ss} bytes`} (byte ${hex(p.start_sector * ss)})`), h('br'),
         h('span', { class: 'small' }, `Type ${p.role === 'gpt' ? '' : p.type + ' '}${p.type_name}${p.name ? `, named “${p.name}”` : ''}`), h('br'),
         p.aligned_4k
           ? h('span', { 'data-field': 'aligned' }, '✓ 4 KiB aligned')
-          : h('span', { class: 'misaligned', 'data-field': 'aligned' }, `⚠ Not 4 KiB aligned: it starts ${(p.start_sector % 8) * 512} bytes past a 4 KiB boundary, so each of its clusters spans two 4 KiB pieces of the disk (slower on modern drives, and its clusters straddle bytes of the VHD’s sector bitmaps).`),
+          : h('span', { class: 'misaligned', 'data-field': 'aligned' }, `⚠ Not 4 KiB aligned: it starts ${(p.start_sector * ss) % 4096} bytes past a 4 KiB boundary, so each of its clusters spans two 4 KiB pieces of the disk (slower on modern drives, and its clusters straddle bytes of the VHD’s sector bitmaps).`),
         p.cluster_size ? h('span', { class: 'small' }, h('br'), `Clusters of ${humanSize(p.cluster_size)}`) : null,
         h('br'),
         why ? h('span', { class: 'small' }, `Files not shown: ${why}.`)
           : h('button', { type: 'button', 'data-action': 'browse', 'data-partition': String(p.index), onclick: () => void open(p.index) }, 'Browse files'),
         ' ',
-        h('button', { type: 'button', class: 'link', 'data-action': 'place', title: 'Show the partition on the disk’s maps and in the hex view', onclick: () => onPlace(p.start_sector * 512, p.sector_count * 512) }, 'show on the disk'));
+        h('button', { type: 'button', class: 'link', 'data-action': 'place', title: 'Show the partition on the disk’s maps and in the hex view', onclick: () => onPlace(p.start_sector * ss, p.sector_count * ss) }, 'show on the disk'));
       li.style.setProperty('--c', color(i));
       return li;
     }));

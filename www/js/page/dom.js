@@ -1,5 +1,5 @@
 // A few DOM helpers.
-import { valueText } from './format.js';
+import { valueText } from '../shared/format.js';
 
 /** @typedef {import('./types.js').Child} Child */
 

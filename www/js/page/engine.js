@@ -1,19 +1,36 @@
 // The main thread's side of the core: the WebAssembly core runs in a dedicated Worker
-// (worker.js), one per page, started with it; each opened disk is a session of it (an Engine
+// (worker/worker.js), one per page, started with it; each opened disk is a session of it (an Engine
 // here), and this module talks to it. The main thread only renders:
 // opening, planning, reading, the scans, the deep check and the exports all run in the Worker.
 //
-// A call is `engine.call(method, args, { signal, onProgress })`: a promise of the answer. Aborting
+// A call is `engine.call(method, args, { signal, onProgress })`: a promise of the answer, typed by
+// the table of calls (shared/calls.d.ts), which the Worker's handlers follow too. Aborting
 // the signal rejects the promise at once and tells the Worker to stop that job. Sources the
 // Worker cannot read itself (an object with a `slice()` function, a URL with a custom `fetch`) stay
 // here: the Worker asks for their bytes (`read` messages) and this side answers.
 
-import { compileWasm } from './wasm.js';
-import { blobSource } from './source.js';
+import { compileWasm } from '../shared/wasm.js';
+import { blobSource } from '../shared/source.js';
 
 /**
- * @import { Source } from './source.js'
- * @import { WorkerInput, WorkerReply, Writable } from './types.js'
+ * @import { Source } from '../shared/source.js'
+ * @import { WorkerInput, Writable } from '../shared/types.js'
+ * @import { Args, AskMessage, AskName, Asks, CallMessage, FromWorker, Method, Progress, Result, ToWorker } from '../shared/calls.js'
+ */
+
+/**
+ * Posts `m` to `worker`: every message the Worker is sent is one of the table's (shared/calls.d.ts).
+ * @param {Worker} worker
+ * @param {ToWorker} m
+ * @param {Transferable[]} [transfer]
+ */
+const post = (worker, m, transfer = []) => worker.postMessage(m, transfer);
+
+/**
+ * A call's options: `signal` stops it, `onProgress` hears its progress messages, `transfer`
+ * moves buffers of its arguments, `writable` is the file a `toFile` call saves into.
+ * @template {Method} M
+ * @typedef {{ signal?: AbortSignal, onProgress?: (p: Progress<M>) => void, transfer?: Transferable[], writable?: Writable }} CallOptions
  */
 
 /**
@@ -56,7 +73,7 @@ let nextCall = 1;
 export async function startWorker(wasm) {
   const module = await compileWasm(wasm);
   if (shared && !shared.dead) return shared;
-  const worker = new Worker(workerUrl ?? new URL('./worker.js', import.meta.url), { type: workerType, name: 'vhd-viewer core' });
+  const worker = new Worker(workerUrl ?? new URL('../worker/worker.js', import.meta.url), { type: workerType, name: 'vhd-viewer core' });
   /** @type {() => void} */
   let warmed = () => {};
   const warm = new Promise((/** @type {(v: void) => void} */ r) => (warmed = r));
@@ -66,9 +83,9 @@ export async function startWorker(wasm) {
     s.dead = e;
     for (const engine of s.engines.values()) engine.fail(e);
   };
-  worker.onmessage = (e) => {
+  worker.onmessage = (/** @type {MessageEvent<FromWorker>} */ e) => {
     if ('warm' in e.data) warmed();
-    else s.engines.get(/** @type {WorkerReply} */ (e.data).sid)?.receive(e.data);
+    else s.engines.get(e.data.sid)?.receive(e.data);
   };
   worker.onerror = (e) => {
     e.preventDefault();
@@ -76,7 +93,7 @@ export async function startWorker(wasm) {
     fail(new Error(`the viewer's worker stopped: ${e.message || 'it could not be started'}`));
   };
   worker.onmessageerror = () => fail(new Error("the viewer's worker sent a message that could not be read"));
-  worker.postMessage({ init: module, warm: true });
+  post(worker, { init: module, warm: true });
   return s;
 }
 
@@ -95,24 +112,27 @@ export class Engine {
 
   /**
    * A Worker of its own for one long synchronous job (a diff: its reads block the Worker, so a
-   * cancel cannot reach it there). It opens the same inputs as `this` (`inputs`, as `open` was
-   * given them; sources kept here are shared), runs `calls` in order and is stopped when the last
-   * answers, or at once when `signal` aborts. Resolves the last call's answer.
-   * @param {WorkerInput[]} inputs
-   * @param {[method: string, args: unknown[]][]} calls
-   * @param {{ signal?: AbortSignal, onProgress?: (p: any) => void }} [options]
+   * cancel cannot reach it there). It opens the same inputs as `this` (as `open` was given them;
+   * sources kept here are shared), shows chain `chain` and runs `method`, and is stopped when that
+   * answers, or at once when `signal` aborts. Resolves its answer.
+   * @template {Method} M
+   * @param {number} chain
+   * @param {M} method
+   * @param {Args<M>} args
+   * @param {{ signal?: AbortSignal, onProgress?: (p: Progress<M>) => void }} [options]
+   * @returns {Promise<Result<M>>}
    */
-  async job(inputs, calls, { signal, onProgress } = {}) {
+  async job(chain, method, args, { signal, onProgress } = {}) {
     const module = await compileWasm();
-    const worker = new Worker(workerUrl ?? new URL('./worker.js', import.meta.url), { type: workerType, name: 'vhd-viewer job' });
+    const worker = new Worker(workerUrl ?? new URL('../worker/worker.js', import.meta.url), { type: workerType, name: 'vhd-viewer job' });
     const job = new Engine(worker, this.sid);
     job.proxied = this.proxied;
-    worker.onmessage = (e) => job.receive(e.data);
+    worker.onmessage = (/** @type {MessageEvent<FromWorker>} */ e) => 'sid' in e.data && job.receive(e.data);
     worker.onerror = (e) => {
       e.preventDefault();
       job.fail(new Error(`the viewer's worker stopped: ${e.message || 'it could not be started'}`));
     };
-    worker.postMessage({ init: module });
+    post(worker, { init: module });
     const stop = () => {
       job.fail(new DOMException('cancelled', 'AbortError'));
       worker.terminate();
@@ -120,10 +140,9 @@ export class Engine {
     signal?.addEventListener('abort', stop, { once: true });
     try {
       signal?.throwIfAborted();
-      await job.call('open', [inputs], { signal });
-      let result;
-      for (const [i, [method, args]] of calls.entries()) result = await job.call(method, args, { signal, onProgress: i === calls.length - 1 ? onProgress : undefined });
-      return result;
+      await job.call('open', [this.given], { signal });
+      await job.call('chain', [chain], { signal });
+      return await job.call(method, args, { signal, onProgress });
     } finally {
       signal?.removeEventListener('abort', stop);
       worker.terminate();
@@ -137,7 +156,10 @@ export class Engine {
   constructor(worker, sid) {
     this.worker = worker;
     this.sid = sid;
-    /** @type {Map<number, { resolve: (v: any) => void, reject: (e: unknown) => void, onProgress?: (p: any) => void, writable?: Writable }>} */
+    /**
+     * The calls in flight (each settled with the answer its method's entry of the table says).
+     * @type {Map<number, { resolve: (v: Result<Method>) => void, reject: (e: unknown) => void, onProgress?: (p: Progress<Method>) => void, writable?: Writable }>}
+     */
     this.calls = new Map();
     /** @type {Source[]} sources read on this side for the Worker (index = the input's `proxy`) */
     this.proxied = [];
@@ -157,7 +179,7 @@ export class Engine {
     this.calls.clear();
   }
 
-  /** @param {WorkerReply} m */
+  /** @param {Exclude<FromWorker, { warm: true }>} m */
   receive(m) {
     if ('ask' in m) {
       this.answer(m);
@@ -181,51 +203,55 @@ export class Engine {
   }
 
   /**
-   * What the Worker asks of this side: the bytes of a source kept here, or a write to the file
-   * a call saves into.
-   * @param {{ ask: number, id: number, what: string, args: any[] }} m
+   * What the Worker asks of this side (its `Asks`): the bytes of a source kept here, or a write
+   * to the file a call saves into.
+   * @param {AskMessage} m
    */
-  async answer({ ask: rid, id, what, args }) {
+  async answer(m) {
+    const { ask: rid, id } = m;
     try {
+      /** @type {unknown} */
       let result;
       /** @type {Transferable[]} */
       let transfer = [];
-      if (what === 'read') {
-        const [input, start, end] = args;
+      if (m.what === 'read') {
+        const [input, start, end] = m.args;
         result = await this.proxied[input].slice(start, end);
       } else {
         const w = this.calls.get(id)?.writable;
         if (!w) throw new DOMException('the save was stopped', 'AbortError');
-        if (what === 'truncate') result = await w.truncate(args[0]);
+        if (m.what === 'truncate') result = await w.truncate(m.args[0]);
         else {
-          await w.write(args[0]);
+          const [write] = m.args;
+          await w.write(write);
           // A writable that copied the bytes gives the buffer back, to be filled again.
-          const data = args[0].data;
+          const data = write.data;
           if (copies(w) && data.buffer.byteLength) [result, transfer] = [data, [data.buffer]];
         }
       }
-      this.worker.postMessage({ rid, sid: this.sid, result }, transfer);
+      post(this.worker, { rid, sid: this.sid, result: /** @type {Asks[AskName]['result']} */ (result) }, transfer);
     } catch (e) {
       const err = /** @type {Error & { code?: string }} */ (e);
-      this.worker.postMessage({ rid, sid: this.sid, error: { message: err.message, code: err.code ?? null, name: err.name } });
+      post(this.worker, { rid, sid: this.sid, error: { message: err.message, code: err.code ?? null, name: err.name } });
     }
   }
 
   /**
    * Asks the Worker. Rejects with the core's Error (with `code` and `offset`) or the signal's reason.
-   * @param {string} method
-   * @param {unknown[]} [args]
-   * @param {{ signal?: AbortSignal, onProgress?: (p: any) => void, transfer?: Transferable[], writable?: Writable }} [options]
-   * @returns {Promise<any>}
+   * @template {Method} M
+   * @param {M} method
+   * @param {Args<M>} args
+   * @param {CallOptions<M>} [options]
+   * @returns {Promise<Result<M>>}
    */
-  call(method, args = [], { signal, onProgress, transfer = [], writable } = {}) {
+  call(method, args, { signal, onProgress, transfer = [], writable } = {}) {
     if (this.dead) return Promise.reject(this.dead);
     if (signal?.aborted) return Promise.reject(signal.reason);
     const id = nextCall++;
     return new Promise((resolve, reject) => {
       const onAbort = () => {
         this.calls.delete(id);
-        this.worker.postMessage({ abort: id, sid: this.sid });
+        post(this.worker, { abort: id, sid: this.sid });
         reject(signal?.reason);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -233,16 +259,17 @@ export class Engine {
       this.calls.set(id, {
         resolve: (v) => {
           done();
-          resolve(v);
+          // The Worker answers call `id` with what its method's entry of the table says.
+          resolve(/** @type {Result<M>} */ (v));
         },
         reject: (e) => {
           done();
           reject(e);
         },
-        onProgress,
+        onProgress: /** @type {((p: Progress<Method>) => void) | undefined} */ (onProgress),
         writable,
       });
-      this.worker.postMessage({ id, sid: this.sid, method, args }, { transfer });
+      post(this.worker, /** @type {CallMessage} */ ({ id, sid: this.sid, method, args }), transfer);
     });
   }
 
@@ -275,7 +302,7 @@ export class Engine {
   close() {
     if (this.dead) return;
     this.fail(new Error('the disk was closed'));
-    this.worker.postMessage({ close: this.sid });
+    post(this.worker, { close: this.sid });
     shared?.engines.delete(this.sid);
   }
 }

@@ -1,0 +1,388 @@
+// What the Worker writes when the page saves something (session.js runs it; the main thread
+// chooses the file, page/save.js): the bytes of a new file, streamed into the file the main
+// thread saves into (the File System Access API's writable, reached through the Worker's
+// stand-in for it), or, for a download, as a Blob. Three kinds of file:
+// - the flattened raw image (`vhd-viewer cat`), in constant memory: the file is sized first (so
+//   zero-filled stretches cost nothing) and the data extents are written at their offsets; the
+//   download is a Blob composed of slices of the dropped files and shared zero-filled Blobs
+//   (the browser streams it from the files as it saves, nothing is copied first);
+// - "Save as VHD…": the virtual disk, read through its chain, as a new standalone VHD, dynamic
+//   (blocks allocated only where the disk holds non-zero data) or fixed, like
+//   `vhd-viewer convert IN OUT --to dynamic|fixed [--layer K]`. The core's `WasmNewVhd` lays the
+//   file out (the same layout the command line writes); this module walks the disk and moves the
+//   bytes, block by block. A fixed disk's Blob is composed of slices of the dropped files (no
+//   copy, as for the raw image). A dynamic disk's blocks are assembled from several files, so
+//   the download holds them in memory until it is saved: it is refused past DOWNLOAD_LIMIT bytes
+//   of allocated data (use a browser with the File System Access API, or the command line);
+// - "Compact…", "Repaired copy…" and "Relinked child…": the core's writers that copy a disk's own
+//   structures (`vhd-viewer compact`, `repair`, `relink`). The core (WasmCopy) reads the files
+//   synchronously and hands over the copy's bytes a few windows at a time; they are written
+//   before more are asked for, so that memory stays flat whatever the disk's size, and a stop is
+//   heard between two steps. As a download the copy is held in memory, so one larger than
+//   DOWNLOAD_LIMIT is refused.
+
+import { allExtents, diskWindows, missingError } from './driver.js';
+import { normalize } from '../shared/format.js';
+import { loadWasm } from '../shared/wasm.js';
+
+/**
+ * @import { WasmCopy, WasmDisk, WasmNewVhd } from '../../pkg/vhd_viewer.js'
+ * @import { Source } from '../shared/source.js'
+ * @import { ProgressOptions } from './driver.js'
+ * @import { CopyReport, Writable } from '../shared/types.js'
+ */
+
+/** A write the core's layout asks for: `bytes` at file offset `offset`.
+ * @typedef {{ offset: number, bytes: Uint8Array<ArrayBuffer> }} LayoutWrite */
+/** What saving wrote.
+ * @typedef {{ size: number, blocks: number }} Saved */
+
+const MIB = 1 << 20;
+/** Block size of a dynamic VHD saved by the page (as Hyper-V and qemu write them). */
+export const BLOCK_SIZE = 2 * MIB;
+/** The most allocated data a dynamic VHD saved as a download may hold (it is held in memory). */
+export const DOWNLOAD_LIMIT = 512 * MIB;
+/** Seconds from 1970-01-01 to 2000-01-01, where VHD time stamps start. */
+const VHD_EPOCH = 946684800;
+
+/**
+ * Bytes the core handed over: wasm-bindgen copies them out of the module's memory into an
+ * ArrayBuffer of their own (never a SharedArrayBuffer), which is what writes and Blobs take.
+ * @param {Uint8Array} bytes
+ */
+const owned = (bytes) => /** @type {Uint8Array<ArrayBuffer>} */ (bytes);
+
+/** A random unique id (RFC 4122 version 4) for the new disk. */
+function randomId() {
+  const id = crypto.getRandomValues(new Uint8Array(16));
+  id[6] = (id[6] & 0x0f) | 0x40;
+  id[8] = (id[8] & 0x3f) | 0x80;
+  return id;
+}
+
+/**
+ * The layout of the new disk (throws the core's reason when the disk cannot be saved so).
+ * @param {WasmDisk} disk
+ * @param {'dynamic' | 'fixed'} kind
+ * @returns {Promise<WasmNewVhd>}
+ */
+export async function newVhd(disk, kind) {
+  const wasm = await loadWasm();
+  return new wasm.WasmNewVhd(disk, kind, BLOCK_SIZE, randomId(), Math.max(0, Math.floor(Date.now() / 1000) - VHD_EPOCH));
+}
+
+/** Whether `bytes` are all zero (a word at a time where aligned). */
+function isZero(/** @type {Uint8Array} */ bytes) {
+  const words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2) : new Uint32Array(0);
+  for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false;
+  for (let i = words.length * 4; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
+
+/**
+ * The disk's blocks of `bs` bytes that hold data, in order: yields `[block, bytes]` for each
+ * block with a non-zero byte (read ahead by `diskWindows`, which takes the options).
+ * @param {WasmDisk} disk
+ * @param {Source[]} sources
+ * @param {string[]} names
+ * @param {number} bs
+ * @param {ProgressOptions & { pool?: Uint8Array<ArrayBuffer>[] }} options
+ * @returns {AsyncGenerator<[number, Uint8Array<ArrayBuffer>]>}
+ */
+async function* dataBlocks(disk, sources, names, bs, options) {
+  for await (const { start, bytes } of diskWindows(disk, sources, names, bs, options)) {
+    if (!isZero(bytes)) yield [start / bs, bytes];
+    else options.pool?.push(bytes);
+  }
+  options.onProgress?.(disk.size(), disk.size());
+}
+
+/**
+ * Writes the new VHD to a FileSystemWritableFileStream: a fixed disk as the raw image then its
+ * footer; a dynamic disk block by block, then its metadata.
+ * @param {WasmDisk} disk
+ * @param {Source[]} sources
+ * @param {string[]} names
+ * @param {WasmNewVhd} vhd
+ * @param {Writable} writable
+ * @param {ProgressOptions} [options]
+ * @returns {Promise<Saved>}
+ */
+export async function writeVhd(disk, sources, names, vhd, writable, { signal, onProgress } = {}) {
+  const size = disk.size();
+  if (vhd.blockSize() === 0) {
+    await writeRaw(disk, sources, names, writable, { signal, onProgress });
+    await writable.write({ type: 'write', position: size, data: owned(vhd.footer()) });
+    return { size: size + 512, blocks: 0 };
+  }
+  const bitmap = owned(vhd.bitmap());
+  /** @type {Uint8Array<ArrayBuffer>[]} blocks written, given back to be filled again */
+  const pool = [];
+  for await (const [block, bytes] of dataBlocks(disk, sources, names, vhd.blockSize(), { signal, onProgress, pool })) {
+    const at = vhd.place(block);
+    await writable.write({ type: 'write', position: at, data: bitmap.slice() }); // its own copy: a write may take its buffer
+    const back = await writable.write({ type: 'write', position: at + bitmap.length, data: bytes });
+    if (back instanceof Uint8Array && back.length === bytes.length) pool.push(/** @type {Uint8Array<ArrayBuffer>} */ (back));
+  }
+  for (const w of /** @type {LayoutWrite[]} */ (vhd.finish())) await writable.write({ type: 'write', position: w.offset, data: w.bytes });
+  const len = vhd.fileLen(disk);
+  await writable.truncate(len);
+  return { size: len, blocks: vhd.placed() };
+}
+
+/**
+ * The new VHD as a Blob, for a download. A fixed disk: the raw image composed of file slices
+ * and the footer. A dynamic disk: its blocks held in memory (refused past DOWNLOAD_LIMIT).
+ * @param {WasmDisk} disk
+ * @param {Source[]} sources
+ * @param {string[]} names
+ * @param {WasmNewVhd} vhd
+ * @param {ProgressOptions} [options]
+ * @returns {Promise<{ blob: Blob, blocks: number }>}
+ */
+export async function composeVhd(disk, sources, names, vhd, { signal, onProgress } = {}) {
+  if (vhd.blockSize() === 0) {
+    const raw = await composeRaw(disk, sources, names, { signal, onProgress });
+    return { blob: new Blob([raw, owned(vhd.footer())], { type: 'application/octet-stream' }), blocks: 0 };
+  }
+  const bitmap = owned(vhd.bitmap());
+  const bs = vhd.blockSize();
+  /** @type {Uint8Array<ArrayBuffer>[]} */
+  const parts = [];
+  let held = 0;
+  /** @type {number | null} */
+  let first = null;
+  /** @type {number | null} */
+  let next = null;
+  for await (const [block, bytes] of dataBlocks(disk, sources, names, bs, { signal, onProgress })) {
+    held += bytes.length;
+    if (held > DOWNLOAD_LIMIT) {
+      throw new Error(
+        `this disk holds more than ${DOWNLOAD_LIMIT / MIB} MiB of data: saved as a download, the whole VHD would have to be held in memory first. Use a browser with the File System Access API (Chrome, Edge), which writes it to the file as it goes, or the command line: vhd-viewer convert IN OUT`,
+      );
+    }
+    const at = vhd.place(block);
+    if (next !== null && at !== next) throw new Error(`block ${block} was placed at ${at}, not after the block before it (a bug)`);
+    first ??= at;
+    // Whole blocks: the last block of a disk that ends inside it is padded with zeros.
+    let data = bytes;
+    if (data.length < bs) {
+      data = new Uint8Array(bs);
+      data.set(bytes);
+    }
+    parts.push(bitmap, data);
+    next = at + bitmap.length + bs;
+  }
+  // The footer copy, header and BAT come before the blocks, the footer after them.
+  const meta = /** @type {LayoutWrite[]} */ (vhd.finish());
+  const head = meta.slice(0, -1);
+  const headEnd = head.reduce((e, w) => Math.max(e, w.offset + w.bytes.length), 0);
+  if (first !== null && first !== headEnd) throw new Error(`the first block is at ${first}, not right after the BAT at ${headEnd} (a bug)`);
+  const blob = new Blob([...head.map((w) => w.bytes), ...parts, meta[meta.length - 1].bytes], { type: 'application/octet-stream' });
+  if (blob.size !== vhd.fileLen(disk)) throw new Error(`the VHD came out ${blob.size} bytes long instead of ${vhd.fileLen(disk)} (a bug)`);
+  return { blob, blocks: vhd.placed() };
+}
+
+// ------------------------------------------------------------ the raw image
+
+/** Bytes of the virtual disk assembled in memory before one write: bounds memory and writes. */
+const WINDOW = 8 * MIB;
+
+/**
+ * Writes the raw image to a FileSystemWritableFileStream, window by window (8 MiB, read ahead by
+ * `diskWindows`), a few writes in flight. Windows that hold no data are not written: the file
+ * was sized first, so they already read as zeros. A write that gives its buffer back (the
+ * Worker's stand-in for a writable that copies) has it filled again.
+ * @param {WasmDisk} disk
+ * @param {Source[]} sources
+ * @param {string[]} names
+ * @param {Writable} writable
+ * @param {ProgressOptions} [options]
+ */
+export async function writeRaw(disk, sources, names, writable, { signal, onProgress } = {}) {
+  const size = disk.size();
+  await writable.truncate(size); // zero-filled; data windows overwrite their part
+  /** @type {Promise<unknown>[]} */
+  const writing = [];
+  /** @type {Uint8Array<ArrayBuffer>[]} windows written, given back to be filled again */
+  const pool = [];
+  for await (const { start, bytes } of diskWindows(disk, sources, names, WINDOW, { signal, onProgress, pool })) {
+    const p = writable.write({ type: 'write', position: start, data: bytes }).then((back) => {
+      if (back instanceof Uint8Array && back.length === WINDOW) pool.push(/** @type {Uint8Array<ArrayBuffer>} */ (back));
+    });
+    p.catch(() => {}); // awaited below, where a failure is thrown
+    writing.push(p);
+    if (writing.length > 2) await writing.shift();
+  }
+  for (const p of writing.splice(0)) await p;
+  onProgress?.(size, size);
+}
+
+/** Zero-filled Blobs of sizes 1 MiB, 64 MiB, 4 GiB, ... composed from each other, not allocated. */
+function zeroBlobs() {
+  const levels = [{ size: MIB, blob: new Blob([new Uint8Array(MIB)]) }];
+  for (let i = 0; i < 3; i++) {
+    const prev = levels[levels.length - 1];
+    levels.push({ size: prev.size * 64, blob: new Blob(new Array(64).fill(prev.blob)) });
+  }
+  /** @param {number} len */
+  return (len) => {
+    /** @type {Blob[]} */
+    const parts = [];
+    for (let l = levels.length - 1; l >= 0 && len > 0; l--) {
+      while (len >= levels[l].size) {
+        parts.push(levels[l].blob);
+        len -= levels[l].size;
+      }
+    }
+    if (len > 0) parts.push(levels[0].blob.slice(0, len));
+    return parts;
+  };
+}
+
+/**
+ * The raw image as a Blob made of slices of the layers' Blobs and shared zero Blobs (no bytes
+ * copied). Needs every source to have a `blob`.
+ * @param {WasmDisk} disk
+ * @param {Source[]} sources
+ * @param {string[]} names
+ * @param {ProgressOptions} [options]
+ */
+export async function composeRaw(disk, sources, names, { signal, onProgress } = {}) {
+  const zeros = zeroBlobs();
+  const size = disk.size();
+  /** @type {Blob[]} */
+  let parts = [];
+  /** @type {Blob[]} */
+  const groups = [];
+  let last = 0;
+  for await (const e of allExtents(disk, sources, signal)) {
+    if (e.kind === 'missing') throw missingError(e, names);
+    if (e.kind === 'zero') parts.push(...zeros(e.len));
+    else {
+      const src = sources[e.layer];
+      if (e.fileOffset + e.len > src.byteLength) throw new Error(`layer ${names[e.layer]} is cut short: byte ${src.byteLength} of its file is missing`);
+      parts.push(/** @type {Blob} */ (src.blob).slice(e.fileOffset, e.fileOffset + e.len));
+    }
+    if (parts.length >= 4096) {
+      groups.push(new Blob(parts));
+      parts = [];
+    }
+    const now = performance.now();
+    if (now - last > 100) {
+      last = now;
+      onProgress?.(e.offset + e.len, size);
+      await new Promise((r) => setTimeout(r, 0));
+    }
+  }
+  groups.push(new Blob(parts));
+  onProgress?.(size, size);
+  const blob = new Blob(groups, { type: 'application/octet-stream' });
+  if (blob.size !== size) throw new Error(`the image came out ${blob.size} bytes long instead of ${size} (a bug)`);
+  return blob;
+}
+
+// ------------------------------------------------------------ copies by the core's writers
+
+/** A write the core hands over: `bytes` at file offset `offset`.
+ * @typedef {{ offset: number, bytes: Uint8Array<ArrayBuffer> }} CopyWrite */
+
+/** Bytes the core hands over per step at least (fewer at the end). */
+const STEP_BYTES = 4 * MIB;
+
+/** Writes into a file being saved. */
+class FileSink {
+  /** @param {Writable} writable */
+  constructor(writable) {
+    this.writable = writable;
+  }
+  /** @param {CopyWrite} w */
+  async write(w) {
+    await this.writable.write({ type: 'write', position: w.offset, data: w.bytes });
+  }
+  /** @param {number} len */
+  async close(len) {
+    await this.writable.truncate(len);
+    return null;
+  }
+}
+
+/** Holds the copy in memory for a download (refused past DOWNLOAD_LIMIT bytes). */
+class MemorySink {
+  constructor() {
+    /** @type {CopyWrite[]} */
+    this.writes = [];
+    this.held = 0;
+  }
+  /** @param {CopyWrite} w */
+  async write(w) {
+    this.held += w.bytes.length;
+    if (this.held > DOWNLOAD_LIMIT) {
+      throw new Error(
+        `the copy holds more than ${DOWNLOAD_LIMIT / MIB} MiB: saved as a download, it would have to be held in memory first. Use a browser with the File System Access API (Chrome, Edge), which writes it to the file as it goes, or the command line (vhd-viewer compact, repair, relink)`,
+      );
+    }
+    this.writes.push(w);
+  }
+  /**
+   * The copy as a Blob of exactly `len` bytes: the writes in order, zeros between them.
+   * @param {number} len
+   */
+  async close(len) {
+    const writes = this.writes.sort((a, b) => a.offset - b.offset);
+    /** @type {BlobPart[]} */
+    const parts = [];
+    const zeros = new Uint8Array(MIB);
+    let at = 0;
+    const pad = (/** @type {number} */ to) => {
+      for (; at < to; ) {
+        const n = Math.min(to - at, zeros.length);
+        parts.push(zeros.subarray(0, n));
+        at += n;
+      }
+    };
+    for (const w of writes) {
+      if (w.offset < at) throw new Error(`two writes of the copy overlap at byte ${w.offset} (a bug)`);
+      pad(w.offset);
+      parts.push(w.bytes);
+      at += w.bytes.length;
+    }
+    if (at > len) throw new Error(`the copy was written to byte ${at}, past its length ${len} (a bug)`);
+    pad(len);
+    this.writes = [];
+    return new Blob(parts, { type: 'application/octet-stream' });
+  }
+}
+
+/**
+ * Runs `job` to its end, writing the copy into `writable` (or, without one, into a Blob).
+ * Progress is `(done, total)` in the job's units (blocks; bytes for a fixed disk's repair).
+ * @param {WasmCopy} job
+ * @param {Writable | null} writable
+ * @param {ProgressOptions} [options]
+ * @returns {Promise<CopyReport & { blob?: Blob }>}
+ */
+export async function runCopy(job, writable, { signal, onProgress } = {}) {
+  const sink = writable ? new FileSink(writable) : new MemorySink();
+  let last = 0;
+  for (;;) {
+    signal?.throwIfAborted();
+    const writes = /** @type {CopyWrite[] | null} */ (job.step(STEP_BYTES));
+    if (writes === null) break;
+    for (const w of writes) await sink.write(w);
+    const now = performance.now();
+    if (now - last > 100) {
+      last = now;
+      const [done, total] = job.progress();
+      onProgress?.(done, total);
+      // A macrotask, so that a stop sent to the Worker is heard even when nothing was written.
+      await new Promise((r) => setTimeout(r, 0));
+    }
+  }
+  const { writes, ...report } = /** @type {CopyReport & { writes: CopyWrite[] }} */ (normalize(job.finish()));
+  for (const w of writes) await sink.write(w);
+  const blob = await sink.close(report.file_len);
+  const [done, total] = job.progress();
+  onProgress?.(done, total);
+  return blob ? { ...report, blob } : report;
+}
