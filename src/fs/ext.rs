@@ -3,6 +3,7 @@
 //! directory reads linearly too). `ext4-view` reads files well but keeps extents private, and a
 //! file's runs are what says which layer supplies its bytes and which file owns a sector.
 
+use super::error::FsError;
 use super::survey::{data_ranges, joined, Facts, FileId, Structure};
 use super::{join, Entry, EntryKind, FileData, FsKind, Owner, ReadVirtual, Run, Times, Volume};
 use crate::bytes::{le16, le32};
@@ -263,17 +264,9 @@ impl Ext {
     /// Reads the superblock.
     pub fn open<R: ReadVirtual>(vol: &mut Volume<R>) -> Result<Ext> {
         let raw = vol.read_vec(1024, 1024)?;
-        let sb = Superblock::parse(&raw).map_err(|e| Error::Invalid {
-            code: "ext-superblock",
-            offset: vol.start() + 1024,
-            message: format!("ext superblock: {e}"),
-        })?;
+        let sb = Superblock::parse(&raw).map_err(|damage| FsError::ExtSuperblock { offset: vol.start() + 1024, damage })?;
         if sb.incompat & INCOMPAT_META_BG != 0 {
-            return Err(Error::Invalid {
-                code: "ext-unsupported",
-                offset: vol.start() + 0x460,
-                message: "ext: the meta_bg feature (group descriptors spread over the volume) is not read by this viewer".into(),
-            });
+            return Err(FsError::ExtMetaBg { offset: vol.start() + 0x460 }.into());
         }
         if sb.blocks.saturating_mul(sb.block_size) > vol.len() {
             // Reads past the volume's end fail where they happen; the size alone is not fatal.
@@ -297,7 +290,7 @@ impl Ext {
     }
 
     fn bad(&self, vol_start: u64, at: u64, msg: String) -> Error {
-        Error::Invalid { code: "ext-damaged", offset: vol_start + at, message: format!("ext: {msg}") }
+        FsError::ExtDamaged { offset: vol_start + at, message: msg }.into()
     }
 
     /// Group `g`'s descriptor.

@@ -3,10 +3,11 @@
 //! long names, deleted entries with the name that can still be recovered, and cluster chains
 //! followed with bound and loop checks.
 
+use super::error::{ChainBreak, FsError};
 use super::survey::{Facts, FileId, Structure};
 use super::{join, Entry, EntryKind, FileData, FsKind, Owner, ReadVirtual, Run, Times, Volume};
 use crate::bytes::{le16, le32};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The BIOS parameter block of a FAT boot sector, and what follows from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,22 +41,22 @@ pub struct Bpb {
 }
 
 impl Bpb {
-    /// Parses a boot sector; fails when it is not a FAT boot sector.
-    pub fn parse(b: &[u8]) -> Result<Bpb> {
-        let bad = |why: &str| Error::Invalid { code: "fat-boot-sector", offset: 0, message: format!("not a FAT boot sector: {why}") };
+    /// Parses a boot sector; fails, saying which rule it breaks, when it is not a FAT boot
+    /// sector.
+    pub fn parse(b: &[u8]) -> std::result::Result<Bpb, &'static str> {
         if b.len() < 512 {
-            return Err(bad("shorter than 512 bytes"));
+            return Err("shorter than 512 bytes");
         }
         if b[0] != 0xEB && b[0] != 0xE9 {
-            return Err(bad("no jump instruction at byte 0"));
+            return Err("no jump instruction at byte 0");
         }
         let bps = u32::from(le16(b, 0x0B));
         if ![512, 1024, 2048, 4096].contains(&bps) {
-            return Err(bad("bytes per sector is not 512, 1024, 2048 or 4096"));
+            return Err("bytes per sector is not 512, 1024, 2048 or 4096");
         }
         let spc = u32::from(b[0x0D]);
         if spc == 0 || !spc.is_power_of_two() {
-            return Err(bad("sectors per cluster is not a power of two"));
+            return Err("sectors per cluster is not a power of two");
         }
         let reserved = u32::from(le16(b, 0x0E));
         let fats = u32::from(b[0x10]);
@@ -65,21 +66,21 @@ impl Bpb {
         let total32 = u64::from(le32(b, 0x20));
         let fat32 = u64::from(le32(b, 0x24));
         if reserved == 0 || fats == 0 || fats > 4 {
-            return Err(bad("no reserved sectors or no FAT"));
+            return Err("no reserved sectors or no FAT");
         }
         let total = if total16 != 0 { total16 } else { total32 };
         let fat_sectors = if fat16 != 0 { fat16 } else { fat32 };
         if total == 0 || fat_sectors == 0 {
-            return Err(bad("0 sectors or an empty FAT"));
+            return Err("0 sectors or an empty FAT");
         }
         if !matches!(b[0x15], 0xF0 | 0xF8..=0xFF) {
-            return Err(bad("the media byte is not F0 or F8-FF"));
+            return Err("the media byte is not F0 or F8-FF");
         }
         let root_dir_sectors = (u64::from(root_entries) * 32).div_ceil(u64::from(bps));
         let root_dir_sector = u64::from(reserved) + u64::from(fats) * fat_sectors;
         let first_data_sector = root_dir_sector + root_dir_sectors;
         if first_data_sector >= total {
-            return Err(bad("the FATs and root directory fill the whole volume"));
+            return Err("the FATs and root directory fill the whole volume");
         }
         let clusters = ((total - first_data_sector) / u64::from(spc)).min(0x0FFF_FFF5) as u32;
         let kind = if clusters < 4085 {
@@ -90,7 +91,7 @@ impl Bpb {
             FsKind::Fat32
         };
         if kind == FsKind::Fat32 && root_entries != 0 || kind != FsKind::Fat32 && root_entries == 0 {
-            return Err(bad("the root directory's entry count does not fit the FAT type"));
+            return Err("the root directory's entry count does not fit the FAT type");
         }
         let label_at = if kind == FsKind::Fat32 { 0x47 } else { 0x2B };
         let sig_at = if kind == FsKind::Fat32 { 0x42 } else { 0x26 };
@@ -310,17 +311,10 @@ impl Fat {
     /// Reads the boot sector.
     pub fn open<R: ReadVirtual>(vol: &mut Volume<R>) -> Result<Fat> {
         let boot = vol.read_vec(0, 512)?;
-        let bpb = Bpb::parse(&boot).map_err(|e| Error::Invalid { code: "fat-boot-sector", offset: vol.start(), message: e.to_string() })?;
+        let bpb = Bpb::parse(&boot).map_err(|why| FsError::FatBootSector { volume_start: vol.start(), why })?;
         let need = bpb.first_data_sector * u64::from(bpb.bytes_per_sector);
         if need > vol.len() {
-            return Err(Error::Invalid {
-                code: "fat-layout",
-                offset: vol.start(),
-                message: format!(
-                    "the FAT volume's FATs and root directory end at byte {need:#x}, past the volume's end ({:#x})",
-                    vol.len()
-                ),
-            });
+            return Err(FsError::FatLayout { volume_start: vol.start(), need, volume_len: vol.len() }.into());
         }
         Ok(Fat { bpb })
     }
@@ -366,14 +360,8 @@ impl Fat {
         let limit = max.min(u64::from(self.bpb.clusters));
         while (out.len() as u64) < limit {
             if !self.valid_cluster(c) {
-                return Err(Error::Invalid {
-                    code: "fat-chain",
-                    offset: fat_at,
-                    message: format!(
-                        "the cluster chain from cluster {start} reaches cluster {c:#x}, outside the volume's clusters 2..{}",
-                        self.bpb.clusters + 1
-                    ),
-                });
+                let broken = ChainBreak::Outside { last: self.bpb.clusters + 1 };
+                return Err(FsError::FatChain { fat_at, start, cluster: c, broken }.into());
             }
             out.push(c);
             let next = self.entry(vol, c)?;
@@ -381,25 +369,15 @@ impl Fat {
                 break;
             }
             if next == 0 || next == self.bpb.end_of_chain() - 1 {
-                return Err(Error::Invalid {
-                    code: "fat-chain",
-                    offset: fat_at,
-                    message: format!(
-                        "the cluster chain from cluster {start} goes to cluster {c}, whose FAT entry is {}",
-                        if next == 0 { "free (0)" } else { "marked bad" }
-                    ),
-                });
+                let broken = if next == 0 { ChainBreak::Free } else { ChainBreak::Bad };
+                return Err(FsError::FatChain { fat_at, start, cluster: c, broken }.into());
             }
             c = next;
         }
         let mut sorted = out.clone();
         sorted.sort_unstable();
         if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
-            return Err(Error::Invalid {
-                code: "fat-chain-loop",
-                offset: fat_at,
-                message: format!("the cluster chain from cluster {start} loops: cluster {} comes twice", w[0]),
-            });
+            return Err(FsError::FatChainLoop { fat_at, start, cluster: w[0] }.into());
         }
         Ok(out)
     }
@@ -493,13 +471,7 @@ impl Fat {
         if e.deleted {
             let last = u64::from(start) + need;
             if !self.valid_cluster(start) || last > u64::from(self.bpb.clusters) + 2 {
-                return Err(Error::Invalid {
-                    code: "fat-deleted-unrecoverable",
-                    offset: vol.start() + e.entry_offset.unwrap_or(0),
-                    message: format!(
-                        "the deleted file's clusters ({start} and {need} after it) are not all on the volume: it cannot be recovered"
-                    ),
-                });
+                return Err(FsError::FatDeletedUnrecoverable { entry_at: vol.start() + e.entry_offset.unwrap_or(0), start, need }.into());
             }
             return Ok(FileData::Runs {
                 runs: vec![Run { file_offset: 0, len: need * cs, volume_offset: Some(self.bpb.cluster_offset(start)) }],
@@ -508,16 +480,9 @@ impl Fat {
         }
         let chain = self.chain(vol, start, need)?;
         if (chain.len() as u64) < need {
-            return Err(Error::Invalid {
-                code: "fat-chain-short",
-                offset: vol.start() + e.entry_offset.unwrap_or(0),
-                message: format!(
-                    "{} is {} bytes ({need} clusters) but its cluster chain from cluster {start} ends after {} clusters",
-                    e.path,
-                    e.size,
-                    chain.len()
-                ),
-            });
+            let entry_at = vol.start() + e.entry_offset.unwrap_or(0);
+            let (path, size, held) = (e.path.clone(), e.size, chain.len() as u64);
+            return Err(FsError::FatChainShort { entry_at, path, size, need, start, held }.into());
         }
         Ok(FileData::Runs { runs: self.runs_of(&chain), size: e.size })
     }

@@ -12,6 +12,7 @@ pub mod lznt1;
 
 use std::collections::HashMap;
 
+use super::error::FsError;
 use super::survey::{joined, Facts, FileId, Structure};
 use super::{from_io, join, Entry, EntryKind, FileData, Owner, ReadVirtual, Run, Stream, Times, Volume};
 use crate::bytes::{le16, le32, le64, utf16le};
@@ -335,7 +336,7 @@ pub fn nt_time(t: u64) -> Option<i64> {
 fn ntfs_err(e: ::ntfs::NtfsError, at: u64) -> Error {
     match e {
         ::ntfs::NtfsError::Io(io) => from_io(io, at),
-        other => Error::Invalid { code: "ntfs-damaged", offset: at, message: format!("NTFS: {other}") },
+        other => FsError::NtfsDamaged { volume_start: at, message: other.to_string() }.into(),
     }
 }
 
@@ -438,25 +439,14 @@ impl Ntfs {
         let cluster = u64::from(inner.cluster_size());
         let record_size = u64::from(inner.file_record_size());
         if !(256..=65536).contains(&record_size) || !record_size.is_power_of_two() {
-            return Err(Error::Invalid {
-                code: "ntfs-record-size",
-                offset: at,
-                message: format!("NTFS: a file record of {record_size} bytes is not possible"),
-            });
+            return Err(FsError::NtfsRecordSize { volume_start: at, size: record_size }.into());
         }
         let clusters = inner.size() / cluster.max(1);
         let mft_at = inner.mft_position().value().map_or(0, |v| v.get());
         let raw = vol.read_vec(mft_at, record_size as usize)?;
-        let rec0 = parse_record(&raw, 0, clusters).map_err(|e| Error::Invalid {
-            code: "ntfs-mft",
-            offset: at + mft_at,
-            message: format!("NTFS: MFT record 0 ($MFT): {e}"),
-        })?;
-        let data = rec0.find(ty::DATA, "").and_then(|a| a.non_resident.clone()).ok_or_else(|| Error::Invalid {
-            code: "ntfs-mft",
-            offset: at + mft_at,
-            message: "NTFS: MFT record 0 ($MFT) has no non-resident $DATA attribute".into(),
-        })?;
+        let rec0 = parse_record(&raw, 0, clusters).map_err(|e| FsError::NtfsMft { offset: at + mft_at, damage: Some(e) })?;
+        let data =
+            rec0.find(ty::DATA, "").and_then(|a| a.non_resident.clone()).ok_or(FsError::NtfsMft { offset: at + mft_at, damage: None })?;
         let mut ntfs = Ntfs {
             inner,
             cluster,
@@ -501,17 +491,13 @@ impl Ntfs {
 
     /// Reads and parses record `n`.
     pub fn record<R: ReadVirtual>(&self, vol: &mut Volume<R>, n: u64) -> Result<Record> {
-        let at = self.record_offset(n).ok_or_else(|| Error::Invalid {
-            code: "ntfs-record-number",
-            offset: vol.start(),
-            message: format!("NTFS: MFT record {n} is not in the MFT ({} records)", self.record_count()),
+        let at = self.record_offset(n).ok_or_else(|| FsError::NtfsRecordNumber {
+            volume_start: vol.start(),
+            record: n,
+            records: self.record_count(),
         })?;
         let raw = vol.read_vec(at, self.record_size as usize)?;
-        parse_record(&raw, n, self.clusters).map_err(|e| Error::Invalid {
-            code: "ntfs-record",
-            offset: vol.start() + at,
-            message: format!("NTFS: MFT record {n}: {e}"),
-        })
+        parse_record(&raw, n, self.clusters).map_err(|damage| FsError::NtfsRecord { offset: vol.start() + at, record: n, damage }.into())
     }
 
     fn runs(&self, pieces: &[NonResident]) -> Vec<Run> {
@@ -856,38 +842,22 @@ impl Ntfs {
             if e.kind == EntryKind::Dir {
                 return Ok(FileData::Runs { runs: Vec::new(), size: 0 });
             }
-            return Err(Error::Invalid {
-                code: "no-such-stream",
-                offset: at,
-                message: format!("NTFS: {} (record {}) has no $DATA attribute named {name:?}", e.path, e.id),
-            });
+            return Err(FsError::NoSuchStream { offset: at, path: e.path.clone(), record: e.id, stream: name.to_string() }.into());
         };
         if let Some(v) = &first.resident {
             return Ok(FileData::Inline(v.clone()));
         }
         let nr: Vec<NonResident> = pieces.iter().filter_map(|a| a.non_resident.clone()).collect();
         if let Some(err) = nr.iter().find_map(|n| n.runs_error.clone()) {
-            return Err(Error::Invalid {
-                code: "ntfs-run-list",
-                offset: at,
-                message: format!("NTFS: the run list of {} is damaged: {err}", e.path),
-            });
+            return Err(FsError::NtfsRunList { offset: at, path: e.path.clone(), damage: err }.into());
         }
         let Some(head) = nr.first() else {
-            return Err(Error::Invalid {
-                code: "ntfs-attribute",
-                offset: at,
-                message: format!("NTFS: {}'s data attribute is neither resident nor non-resident", e.path),
-            });
+            return Err(FsError::NtfsAttribute { offset: at, path: e.path.clone() }.into());
         };
         let (size, cu, initialized) = (head.data_size, head.compression_unit, head.initialized_size);
         if first.flags & 1 != 0 {
             if cu == 0 || cu > 8 {
-                return Err(Error::Invalid {
-                    code: "ntfs-compression-unit",
-                    offset: at,
-                    message: format!("NTFS: {} is marked compressed but its compression unit is 2^{cu} clusters; it is not read", e.path),
-                });
+                return Err(FsError::NtfsCompressionUnit { offset: at, path: e.path.clone(), log2: cu }.into());
             }
             return Ok(FileData::Compressed { runs: self.runs(&nr), size, unit: self.cluster << cu });
         }
