@@ -9,6 +9,11 @@
 //!
 //! "As of layer K" is the chain cut at K ([`crate::disk::Disk::cut`]): a [`DiskReader`] over the
 //! cut chain reads the disk as it was when layer K was the newest.
+//!
+//! [`FileSystem`] is the one interface over the three: listing, lookup, data and owners here;
+//! what a comparison of two versions asks (ids, structures, clusters in use, freed records) in
+//! [`survey`], so that `crate::diff` names no file system; which layer supplies a file's parts in
+//! [`supply`]; every condition that stops a read in [`error`].
 
 pub mod error;
 pub mod ext;
