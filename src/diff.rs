@@ -19,11 +19,13 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::disk::Source;
+use crate::disk::{Disk, Source};
 use crate::error::{Error, Result};
-use crate::fs::{self, ntfs, Entry, EntryKind, FileData, FileSystem, FsKind, ReadVirtual, Run, Volume};
+use crate::fs::error::FsError;
+use crate::fs::survey::{data_ranges, joined, push_range, Facts, FileId};
+use crate::fs::{self, Entry, EntryKind, FileData, FileSystem, ReadVirtual, Run, Volume};
 use crate::parts::{self, Role};
-use crate::reader::DiskReader;
+use crate::reader::{DiskReader, ReadAt};
 
 /// Bytes per sector.
 pub const SECTOR: u64 = 512;
@@ -191,17 +193,6 @@ pub fn held_ranges(reader: &mut DiskReader<'_>, layers: usize) -> Result<Ranges>
     Ok(out)
 }
 
-/// [`held_ranges`] from extents planned elsewhere (the page plans with [`crate::disk::Disk::plan`]
-/// and its own reads): the ranges that layers `0..layers` supply.
-pub fn held_from_extents<'a>(extents: impl IntoIterator<Item = &'a crate::disk::Extent>, layers: usize) -> Ranges {
-    let v: Vec<(u64, u64)> = extents
-        .into_iter()
-        .filter(|e| matches!(e.source, Source::Data { layer, .. } if layer < layers))
-        .map(|e| (e.offset, e.offset + e.len))
-        .collect();
-    joined(v)
-}
-
 /// The ranges of the virtual disk any layer of `reader`'s chain holds (allocated, not zero-fill).
 pub fn allocated_ranges(reader: &mut DiskReader<'_>) -> Result<Ranges> {
     held_ranges(reader, usize::MAX)
@@ -210,26 +201,6 @@ pub fn allocated_ranges(reader: &mut DiskReader<'_>) -> Result<Ranges> {
 /// The union of two sorted range lists.
 pub fn union(a: &[(u64, u64)], b: &[(u64, u64)]) -> Ranges {
     joined(a.iter().chain(b).copied().collect())
-}
-
-/// Ranges in any order, sorted and joined where they touch or overlap.
-fn joined(mut v: Vec<(u64, u64)>) -> Ranges {
-    v.sort_unstable();
-    let mut out = Vec::new();
-    for (s, e) in v {
-        push_range(&mut out, s, e);
-    }
-    out
-}
-
-fn push_range(out: &mut Ranges, s: u64, e: u64) {
-    if s >= e {
-        return;
-    }
-    match out.last_mut() {
-        Some(l) if s <= l.1 => l.1 = l.1.max(e),
-        _ => out.push((s, e)),
-    }
 }
 
 /// `ranges` clipped to `[start, end)` and moved by `-start`.
@@ -309,7 +280,7 @@ fn compare<P: ReadVirtual, C: ReadVirtual>(
 }
 
 fn cancelled() -> Error {
-    Error::chain("cancelled", "the diff was stopped")
+    Error::Cancelled { what: "the diff" }
 }
 
 /// Compares the disk `parent` (older) with `child` (newer) over `held`, the child's held
@@ -356,7 +327,7 @@ pub fn diff<P: ReadVirtual, C: ReadVirtual>(
             let mut pv = Volume::new(&mut parent, start, end - start);
             let mut cv = Volume::new(&mut child, start, end - start);
             if let Err(e) = partition(&mut pv, &mut cv, &ph, &pc, &mut pd) {
-                if e.code() == "cancelled" {
+                if let Error::Cancelled { .. } = e {
                     return Err(e);
                 }
                 pd.error = Some(e.to_string());
@@ -377,58 +348,53 @@ pub fn diff<P: ReadVirtual, C: ReadVirtual>(
     Ok(Report { mode, held_bytes, identical_bytes, outside_partitions_bytes: outside, bytes_read: parent.bytes + child.bytes, partitions })
 }
 
-/// Who a file is, across the two sides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Ident {
-    /// NTFS record and sequence number.
-    Ntfs(u64, u16),
-    /// ext inode and generation.
-    Ext(u64, u32),
-    /// FAT start cluster and creation time (date, time and 10 ms).
-    Fat(u64, u64),
-    /// No identity (a FAT file without clusters, the root): matched by path.
-    None,
+/// Layer `from` (older) of the chain `disk` against layer `to` (newer, `to < from`): only
+/// what layers `to..from` hold is compared. `sources[i]` reads layer `i`'s file.
+pub fn layers(disk: &Disk, sources: &[&dyn ReadAt], from: usize, to: usize, progress: &mut Progress<'_>) -> Result<Report> {
+    let (pd, cd) = (disk.cut(from)?, disk.cut(to)?);
+    let (ps, cs) = (sources.get(from..).unwrap_or_default(), sources.get(to..).unwrap_or_default());
+    let mut cr = DiskReader::new(&cd, cs.to_vec())?;
+    let held = held_ranges(&mut cr, from.saturating_sub(to))?;
+    let pr = DiskReader::new(&pd, ps.to_vec())?;
+    diff(pr, cr, &held, Mode::Chain, progress)
+}
+
+/// Disk `old` against disk `new` (each a chain with the readers of its files), not one chain:
+/// every allocated sector of either is compared.
+pub fn disks(old: (&Disk, Vec<&dyn ReadAt>), new: (&Disk, Vec<&dyn ReadAt>), progress: &mut Progress<'_>) -> Result<Report> {
+    let mut ar = DiskReader::new(old.0, old.1)?;
+    let mut br = DiskReader::new(new.0, new.1)?;
+    let held = union(&allocated_ranges(&mut ar)?, &allocated_ranges(&mut br)?);
+    diff(ar, br, &held, Mode::Unrelated, progress)
+}
+
+/// Where the chain `onto` holds the old base of `child` (its layer 1), by identity: `Some(k)`
+/// for layer `k` of `onto`, `None` when it does not (then the old and the new base are two
+/// disks to compare whole).
+pub fn old_base_in(child: &Disk, onto: &Disk) -> Option<usize> {
+    let old = child.layers.get(1)?.footer.value.unique_id;
+    onto.layers.iter().position(|l| l.footer.value.unique_id == old)
 }
 
 /// One file or directory of a side, from the metadata.
 #[derive(Debug, Clone)]
 struct Item {
     entry: Entry,
-    ident: Ident,
+    /// What the file system's metadata says of it: id, times, where its record is.
+    facts: Facts,
     /// The data: runs on the volume, or inline bytes.
     runs: Vec<Run>,
     inline: Option<Vec<u8>>,
-    /// Times and attributes as stored (access time left out), to see a metadata change.
-    meta: Vec<u8>,
-    /// Where the entry itself lies (FAT directory slot, MFT record, inode), volume bytes.
-    entry_at: Option<(u64, u64)>,
-    /// A structure of the file system rather than a user file (NTFS `$` files).
-    structure: Option<String>,
-    name_complete: Option<bool>,
     /// Its other names (hard links), sorted; `entry.path` is the first of all its names.
     links: Vec<String>,
-    /// NTFS: the clusters every non-resident attribute of the base record has allocated (whole
-    /// clusters, past the initialized size too).
-    allocated: Ranges,
-}
-
-/// Byte ranges of an item's data on the volume, sorted.
-fn data_ranges(runs: &[Run], size: u64, cluster: u64) -> Ranges {
-    let limit = size.div_ceil(cluster.max(1)).saturating_mul(cluster.max(1));
-    let v: Vec<(u64, u64)> = runs
-        .iter()
-        .filter(|r| r.file_offset < limit)
-        .filter_map(|r| r.volume_offset.map(|at| (at, at.saturating_add(r.len.min(limit - r.file_offset)))))
-        .collect();
-    joined(v)
 }
 
 /// Lists one side's files with their identity, data and metadata, directory by directory (so
 /// that the metadata just listed is still in the volume's cache when each entry is read again).
 /// A directory that could not be listed does not stop the listing: the first such error is kept
-/// in `trouble`. With `deleted`, deleted entries too: FAT and ext from the directories; NTFS from
-/// the MFT records in `changed` only (a transient file's record is one the child wrote), not
-/// from a scan of the whole MFT.
+/// in `trouble`. With `deleted`, deleted entries too: from the directories where they stay
+/// there, else from the freed records in `changed` only (a transient file's record is one the
+/// child wrote), not from a scan of the whole MFT.
 fn inventory<R: ReadVirtual>(
     fsys: &mut FileSystem,
     vol: &mut Volume<R>,
@@ -436,7 +402,7 @@ fn inventory<R: ReadVirtual>(
     changed: &[(u64, u64)],
     trouble: &mut Option<Error>,
 ) -> Result<Vec<Item>> {
-    let ntfs = matches!(fsys, FileSystem::Ntfs(_));
+    let in_dirs = fsys.deleted_in_directories();
     let root = fsys.root();
     let mut b = Builder {
         seen: HashMap::new(),
@@ -452,7 +418,7 @@ fn inventory<R: ReadVirtual>(
     let mut entered = HashSet::new();
     entered.insert(root.id);
     while let Some((dir, depth)) = dirs.pop() {
-        let list = match fsys.list(vol, &dir, deleted && !ntfs) {
+        let list = match fsys.list(vol, &dir, deleted && in_dirs) {
             Ok(l) => l,
             Err(e) => {
                 if trouble.is_none() {
@@ -471,8 +437,8 @@ fn inventory<R: ReadVirtual>(
             b.add(fsys, vol, e);
         }
     }
-    if deleted && ntfs {
-        for e in changed_records(fsys, vol, &b.out, changed) {
+    if deleted && !in_dirs {
+        for e in fsys.freed_entries(vol, changed, MAX_FILES) {
             if b.out.len() >= MAX_FILES {
                 break;
             }
@@ -491,55 +457,10 @@ fn inventory<R: ReadVirtual>(
     Ok(b.out)
 }
 
-/// NTFS records no longer in use, with a name, that lie in the `changed` bytes of the `$MFT`.
-fn changed_records<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, items: &[Item], changed: &[(u64, u64)]) -> Vec<Entry> {
-    let FileSystem::Ntfs(n) = fsys else { return Vec::new() };
-    let Some(mft) = items.iter().find(|i| i.entry.path == "/$MFT") else { return Vec::new() };
-    let rs = n.record_size().max(1);
-    let mut numbers = Vec::new();
-    for r in &mft.runs {
-        let Some(at) = r.volume_offset else { continue };
-        for (a, b) in window(changed, at, at.saturating_add(r.len)) {
-            let (first, last) = ((r.file_offset + a) / rs, (r.file_offset + b).div_ceil(rs));
-            numbers.extend(first..last.min(first.saturating_add(MAX_FILES as u64)));
-        }
-        if numbers.len() >= MAX_FILES {
-            break;
-        }
-    }
-    numbers.sort_unstable();
-    numbers.dedup();
-    let mut out = Vec::new();
-    for k in numbers {
-        let Ok(rec) = n.record(vol, k) else { continue };
-        if rec.in_use() || rec.base != 0 {
-            continue;
-        }
-        let Some(name) = n.name_of(vol, &rec) else { continue };
-        let data = rec.find(ntfs::ty::DATA, "");
-        let size =
-            data.map_or(0, |a| a.resident.as_ref().map_or_else(|| a.non_resident.as_ref().map_or(0, |x| x.data_size), |v| v.len() as u64));
-        let dir = n.path_of(vol, name.parent);
-        out.push(Entry {
-            path: fs::join(&dir, &name.name),
-            name: name.name,
-            kind: if rec.is_dir() { EntryKind::Dir } else { EntryKind::File },
-            size: if rec.is_dir() { 0 } else { size },
-            modified: None,
-            deleted: true,
-            id: k,
-            attributes: Vec::new(),
-            entry_offset: n.record_offset(k),
-            streams: Vec::new(),
-        });
-    }
-    out
-}
-
 /// Builds [`Item`]s from entries, within a budget.
 struct Builder {
     /// Where each file found is in `out`, by identity.
-    seen: HashMap<Ident, usize>,
+    seen: HashMap<FileId, usize>,
     budget: u64,
     cluster: u64,
     out: Vec<Item>,
@@ -547,29 +468,18 @@ struct Builder {
 
 impl Builder {
     fn add<R: ReadVirtual>(&mut self, fsys: &mut FileSystem, vol: &mut Volume<R>, e: Entry) {
-        let mut item = Item {
-            ident: Ident::None,
-            runs: Vec::new(),
-            inline: None,
-            meta: Vec::new(),
-            entry_at: None,
-            structure: None,
-            name_complete: None,
-            links: Vec::new(),
-            allocated: Vec::new(),
-            entry: e,
-        };
-        identify(fsys, vol, &mut item);
+        let facts = fsys.facts(vol, &e);
+        let mut item = Item { facts, runs: Vec::new(), inline: None, links: Vec::new(), entry: e };
         // A hard link: the same file under another name, kept as one of its names.
-        if item.ident != Ident::None && !item.entry.deleted {
-            if let Some(&i) = self.seen.get(&item.ident) {
+        if let (Some(id), false) = (item.facts.id, item.entry.deleted) {
+            if let Some(&i) = self.seen.get(&id) {
                 let links = &mut self.out[i].links;
                 if links.len() < MAX_LINKS {
                     links.push(item.entry.path);
                 }
                 return;
             }
-            self.seen.insert(item.ident, self.out.len());
+            self.seen.insert(id, self.out.len());
         }
         let cost = if item.entry.kind == EntryKind::Dir { 1 } else { item.entry.size.div_ceil(self.cluster) + 1 };
         if cost > self.budget {
@@ -582,119 +492,11 @@ impl Builder {
             Ok(FileData::Runs { runs, .. } | FileData::Compressed { runs, .. }) => item.runs = runs,
             Err(_) => {}
         }
-        if let (FileSystem::Ntfs(_), Some(s)) = (&*fsys, &item.structure) {
-            // Structures whose bytes are in a named stream.
-            let stream = match s.as_str() {
-                "$UsnJrnl" => Some("$J"),
-                "$Secure" => Some("$SDS"),
-                _ => None,
-            };
-            if let Some(Ok(FileData::Runs { runs, .. })) = stream.map(|st| fsys.data(vol, &item.entry, Some(st))) {
-                item.runs.extend(runs);
-            }
+        // Structures whose bytes are in a named stream too.
+        if let Some(Ok(FileData::Runs { runs, .. })) = item.facts.structure_stream.map(|st| fsys.data(vol, &item.entry, Some(st))) {
+            item.runs.extend(runs);
         }
         self.out.push(item);
-    }
-}
-
-/// Fills an item's identity, metadata bytes and entry place from the raw metadata.
-fn identify<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, item: &mut Item) {
-    let e = &item.entry;
-    match fsys {
-        FileSystem::Fat(_) => {
-            let Some(at) = e.entry_offset else { return };
-            let Ok(raw) = vol.read_vec(at, 32) else { return };
-            item.entry_at = Some((at, at + 32));
-            // Attributes, creation time (10 ms, time, date), modification time and date.
-            item.meta = [&raw[11..12], &raw[13..18], &raw[22..26]].concat();
-            let created = u64::from(raw[13]) | u64::from(fs::le16(&raw, 14)) << 8 | u64::from(fs::le16(&raw, 16)) << 24;
-            let cluster = u64::from(fs::le16(&raw, 0x1A)) | u64::from(fs::le16(&raw, 0x14)) << 16;
-            if cluster >= 2 {
-                let stamp =
-                    if created != 0 { created } else { 1 << 48 | u64::from(fs::le32(&raw, 0x1C)) << 16 | u64::from(fs::le16(&raw, 0x18)) };
-                item.ident = Ident::Fat(cluster, stamp);
-            }
-            if e.deleted {
-                // The short name's first byte is gone: `_` stands for it unless a long name gave
-                // it; and a long name is whole only when its last piece (the first slot) ends it.
-                let short = short_name_with_underscore(&raw);
-                item.name_complete = Some(!e.name.eq_ignore_ascii_case(&short) && long_name_ends(vol, at));
-            }
-        }
-        FileSystem::Ntfs(n) => {
-            let Ok(rec) = n.record(vol, e.id) else { return };
-            item.ident = Ident::Ntfs(e.id, rec.sequence);
-            if let Some(at) = n.record_offset(e.id) {
-                item.entry_at = Some((at, at + n.record_size()));
-            }
-            let cs = n.cluster_size();
-            let mut v: Vec<(u64, u64)> = rec
-                .attributes
-                .iter()
-                .filter_map(|a| a.non_resident.as_ref())
-                .flat_map(|nr| nr.runs.iter())
-                .filter_map(|r| r.lcn.map(|l| (l.saturating_mul(cs), l.saturating_add(r.len).saturating_mul(cs))))
-                .collect();
-            v.sort_unstable();
-            for (s, e) in v {
-                push_range(&mut item.allocated, s, e);
-            }
-            if let Some(si) = rec.find(ntfs::ty::STANDARD_INFORMATION, "").and_then(|a| a.resident.as_ref()) {
-                // Created, modified, record changed; attributes (not the access time).
-                item.meta = [si.get(0..0x18).unwrap_or(&[]), si.get(0x20..0x24).unwrap_or(&[])].concat();
-            }
-            let top = e.path.trim_start_matches('/');
-            if e.path == "/$Extend" || top.starts_with("$Extend/") || !top.contains('/') && top.starts_with('$') {
-                item.structure = Some(e.name.clone());
-            }
-        }
-        FileSystem::Ext(x) => {
-            let sb = &x.sb;
-            if e.id == 0 || e.id > sb.inodes || sb.inodes_per_group == 0 {
-                return;
-            }
-            let (g, i) = ((e.id - 1) / sb.inodes_per_group, (e.id - 1) % sb.inodes_per_group);
-            let Ok(grp) = x.group(vol, g) else { return };
-            let at = grp.inode_table.saturating_mul(sb.block_size).saturating_add(i * sb.inode_size);
-            let Ok(raw) = vol.read_vec(at, sb.inode_size.min(256) as usize) else { return };
-            item.entry_at = Some((at, at + sb.inode_size));
-            item.ident = Ident::Ext(e.id, fs::le32(&raw, 0x64));
-            // Mode, uid, ctime, mtime; gid, links; flags (not atime).
-            item.meta = [
-                raw.get(0..4).unwrap_or(&[]),
-                raw.get(0x0C..0x14).unwrap_or(&[]),
-                raw.get(0x18..0x1C).unwrap_or(&[]),
-                raw.get(0x20..0x24).unwrap_or(&[]),
-            ]
-            .concat();
-        }
-    }
-}
-
-/// True when the long-name slots before the short entry at `at` (in the same 4 KiB at most)
-/// end the name: the slot farthest back holds its terminator (0x0000) or padding (0xFFFF). A
-/// deleted name whose first slots were taken by a newer entry does not end.
-fn long_name_ends<R: ReadVirtual>(vol: &mut Volume<R>, at: u64) -> bool {
-    let from = at.saturating_sub(20 * 32).max(at - at % 4096);
-    let Ok(b) = vol.read_vec(from, (at - from) as usize) else { return false };
-    let mut top: Option<&[u8]> = None;
-    for slot in b.chunks_exact(32).rev() {
-        if slot[11] & 0x3F != 0x0F {
-            break;
-        }
-        top = Some(slot);
-    }
-    let Some(top) = top else { return false };
-    [1usize, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30].iter().any(|&k| matches!(fs::le16(top, k), 0 | 0xFFFF))
-}
-
-fn short_name_with_underscore(raw: &[u8]) -> String {
-    let base = String::from_utf8_lossy(&raw[1..8]).trim_end().to_string();
-    let ext = String::from_utf8_lossy(&raw[8..11]).trim_end().to_string();
-    if ext.is_empty() {
-        format!("_{base}")
-    } else {
-        format!("_{base}.{ext}")
     }
 }
 
@@ -748,165 +550,30 @@ fn disjoint(mut claims: Vec<(u64, u64, Owner)>) -> Vec<(u64, u64, Owner)> {
     out
 }
 
-/// The structures of the child's file system, as claims.
+/// The structures of the child's file system, as claims: those at fixed places first, then the
+/// items' (directories, NTFS `$` files, files' data).
 fn structures<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, items: &[Item]) -> Vec<(u64, u64, Owner)> {
-    let mut claims = Vec::new();
-    let meta = |s: &str| Owner::Meta(s.to_string());
-    match fsys {
-        FileSystem::Fat(f) => {
-            let b = &f.bpb;
-            let bps = u64::from(b.bytes_per_sector);
-            claims.push((0, u64::from(b.reserved_sectors) * bps, meta("boot sector and reserved sectors")));
-            claims.push((u64::from(b.reserved_sectors) * bps, b.root_dir_sector * bps, meta("FAT tables")));
-            claims.push((b.root_dir_sector * bps, b.data_offset(), meta("directories")));
-            let end = b.cluster_offset(b.clusters.saturating_add(2));
-            claims.push((end, vol.len().max(end), meta("past the last cluster")));
-        }
-        FileSystem::Ntfs(n) => {
-            // Past the last whole cluster: the boot sector's copy, in the volume's last sector.
-            let cs = n.cluster_size().max(1);
-            let boot = vol.read_vec(0, 512).unwrap_or_default();
-            let bytes = fs::le64(&boot, 0x28).saturating_mul(u64::from(fs::le16(&boot, 0x0B)));
-            let end = (bytes / cs).saturating_mul(cs).min(vol.len().saturating_sub(512));
-            claims.push((end, vol.len(), meta("$Boot")));
-        }
-        FileSystem::Ext(x) => {
-            let sb = x.sb.clone();
-            let bs = sb.block_size;
-            // Blocks `a..a + n` as bytes (saturating: group descriptors may hold anything).
-            let blocks = |a: u64, n: u64| (a.saturating_mul(bs), a.saturating_add(n).saturating_mul(bs));
-            claims.push((0, 2048.max(blocks(sb.first_data_block, 1).1), meta("superblock and group descriptors")));
-            let groups = sb.groups().min(1 << 16);
-            let gdt_blocks = groups.saturating_mul(sb.desc_size).div_ceil(bs.max(1));
-            let itable = sb.inodes_per_group.saturating_mul(sb.inode_size).div_ceil(bs.max(1));
-            for g in 0..groups {
-                let start = sb.first_data_block.saturating_add(g.saturating_mul(sb.blocks_per_group));
-                if sb.has_backup(g) {
-                    let (a, b) = blocks(start, 1u64.saturating_add(gdt_blocks).saturating_add(sb.reserved_gdt));
-                    claims.push((a, b, meta("superblock and group descriptors")));
-                }
-                let Ok(grp) = x.group(vol, g) else { break };
-                let (a, b) = blocks(grp.block_bitmap, 1);
-                claims.push((a, b, meta("block bitmaps")));
-                let (a, b) = blocks(grp.inode_bitmap, 1);
-                claims.push((a, b, meta("inode bitmaps")));
-                let (a, b) = blocks(grp.inode_table, itable);
-                claims.push((a, b, meta("inode tables")));
-            }
-            if sb.journal_inode != 0 {
-                if let Ok(j) = x.inode(vol, u64::from(sb.journal_inode)) {
-                    if let Ok(runs) = x.runs(vol, &j) {
-                        for (s, e) in data_ranges(&runs, j.size, bs) {
-                            claims.push((s, e, meta("journal")));
-                        }
-                    }
-                }
-            }
-        }
-    }
+    let mut claims: Vec<(u64, u64, Owner)> =
+        fsys.structures(vol).into_iter().map(|(s, e, name)| (s, e, Owner::Meta(name.to_string()))).collect();
     let cluster = fsys.cluster_size();
     for (k, it) in items.iter().enumerate() {
         if it.entry.deleted {
             continue;
         }
-        let owner = match (&it.structure, it.entry.kind) {
+        let owner = match (&it.facts.structure, it.entry.kind) {
             (Some(s), _) => Owner::Meta(s.clone()),
-            (None, EntryKind::Dir) => meta("directories"),
+            (None, EntryKind::Dir) => Owner::Meta("directories".into()),
             _ => Owner::File(k),
         };
-        let size = if it.entry.kind == EntryKind::Dir || it.structure.is_some() { u64::MAX / 2 } else { it.entry.size };
+        let size = if it.entry.kind == EntryKind::Dir || it.facts.structure.is_some() { u64::MAX / 2 } else { it.entry.size };
         for (s, e) in data_ranges(&it.runs, size, cluster) {
             claims.push((s, e, owner.clone()));
         }
-        for &(s, e) in &it.allocated {
+        for &(s, e) in &it.facts.allocated {
             claims.push((s, e, owner.clone()));
         }
     }
     claims
-}
-
-/// The blocks of live ext files' extent trees (below the inode) and block maps' indirect
-/// blocks, as byte ranges; bounded in blocks read.
-fn ext_tree_blocks<R: ReadVirtual>(x: &fs::ext::Ext, vol: &mut Volume<R>, items: &[Item]) -> Ranges {
-    let bs = x.sb.block_size;
-    let mut budget = (vol.len() / bs.max(1)).saturating_add(1 << 16);
-    let mut blocks: Vec<u64> = Vec::new();
-    for it in items.iter().filter(|i| !i.entry.deleted && !i.runs.is_empty()) {
-        let Ok(ino) = x.inode(vol, it.entry.id) else { continue };
-        if ino.flags & 0x80000 != 0 {
-            let mut stack = vec![ino.block.to_vec()];
-            while let Some(node) = stack.pop() {
-                let Ok((depth, entries)) = fs::ext::parse_extent_node(&node) else { continue };
-                if depth == 0 {
-                    continue;
-                }
-                for c in entries.into_iter().filter_map(|e| e.2) {
-                    if budget == 0 || c == 0 || c >= x.sb.blocks {
-                        continue;
-                    }
-                    budget -= 1;
-                    blocks.push(c);
-                    if let Ok(b) = vol.read_vec(c.saturating_mul(bs), bs as usize) {
-                        stack.push(b);
-                    }
-                }
-            }
-        } else if ino.flags & 0x1000_0000 == 0 {
-            let ptr = |k: usize| u64::from(fs::le32(&ino.block, 4 * k));
-            let mut stack: Vec<(u64, u32)> = vec![(ptr(12), 1), (ptr(13), 2), (ptr(14), 3)];
-            while let Some((b, level)) = stack.pop() {
-                if budget == 0 || b == 0 || b >= x.sb.blocks {
-                    continue;
-                }
-                budget -= 1;
-                blocks.push(b);
-                if level > 1 {
-                    if let Ok(raw) = vol.read_vec(b.saturating_mul(bs), bs as usize) {
-                        stack.extend(raw.chunks_exact(4).map(|c| (u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]])), level - 1)));
-                    }
-                }
-            }
-        }
-    }
-    blocks.sort_unstable();
-    let mut out = Vec::new();
-    for b in blocks {
-        push_range(&mut out, b.saturating_mul(bs), b.saturating_add(1).saturating_mul(bs));
-    }
-    out
-}
-
-/// True when cluster (block) holding volume byte `at` is marked in use by the child's file system.
-fn allocated<R: ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, at: u64, ntfs_bitmap: &[Run]) -> bool {
-    match fsys {
-        FileSystem::Fat(f) => {
-            let b = f.bpb.clone();
-            if at < b.data_offset() {
-                return true;
-            }
-            let c = (at - b.data_offset()) / b.cluster_size() + 2;
-            c < u64::from(b.clusters) + 2 && !matches!(f.entry(vol, c as u32), Ok(0))
-        }
-        FileSystem::Ntfs(n) => {
-            let c = at / n.cluster_size();
-            let Some(place) = volume_offset_of(ntfs_bitmap, c / 8) else { return true };
-            let mut byte = [0u8; 1];
-            vol.read_at(place, &mut byte).map_or(true, |_| byte[0] & (1 << (c % 8)) != 0)
-        }
-        FileSystem::Ext(x) => {
-            let sb = x.sb.clone();
-            let blk = at / sb.block_size;
-            if blk < sb.first_data_block || sb.blocks_per_group == 0 {
-                return true;
-            }
-            let g = (blk - sb.first_data_block) / sb.blocks_per_group;
-            let bit = (blk - sb.first_data_block) % sb.blocks_per_group;
-            let Ok(grp) = x.group(vol, g) else { return true };
-            let mut byte = [0u8; 1];
-            vol.read_at(grp.block_bitmap.saturating_mul(sb.block_size).saturating_add(bit / 8), &mut byte)
-                .map_or(true, |_| byte[0] & (1 << (bit % 8)) != 0)
-        }
-    }
 }
 
 /// Where byte `x` of a file lies on the volume, through its runs.
@@ -1001,8 +668,7 @@ fn partition<P: ReadVirtual, C: ReadVirtual>(
     changed: &[(u64, u64)],
     out: &mut PartitionDiff,
 ) -> Result<()> {
-    let mut cfs = FileSystem::open(cv)?
-        .ok_or_else(|| Error::invalid("diff-no-filesystem", cv.start(), "the child side holds no file system this viewer reads"))?;
+    let mut cfs = FileSystem::open(cv)?.ok_or(FsError::NoFileSystem { volume_start: cv.start() })?;
     out.filesystem = Some(cfs.kind().name());
     // No file system on the parent side (the child formatted the partition): every file is new.
     let mut pfs = FileSystem::open(pv).ok().flatten();
@@ -1016,7 +682,7 @@ fn partition<P: ReadVirtual, C: ReadVirtual>(
     if let Some(e) = trouble {
         out.error = Some(format!("some directories could not be listed; the first: {e}"));
     }
-    let is_fat = matches!(cfs.kind(), FsKind::Fat12 | FsKind::Fat16 | FsKind::Fat32);
+    let path_too = cfs.match_by_path();
     let ci = |i: &Item| !i.entry.deleted && i.entry.path != "/";
 
     // Where the held bytes went.
@@ -1046,16 +712,12 @@ fn partition<P: ReadVirtual, C: ReadVirtual>(
         }
     }
     // Unowned held bytes: free space, or allocated without an owner we know.
-    let bitmap: Vec<Run> = match &mut cfs {
-        FileSystem::Ntfs(_) => citems.iter().find(|i| i.entry.path == "/$Bitmap").map(|i| i.runs.clone()).unwrap_or_default(),
-        _ => Vec::new(),
-    };
     let mut lost_ranges: Ranges = Vec::new();
     for &(s, e) in &unowned_held {
         let mut pos = s;
         while pos < e {
             let stop = ((pos / cluster + 1) * cluster).min(e);
-            if allocated(&mut cfs, cv, pos, &bitmap) {
+            if cfs.in_use(cv, pos) {
                 push_range(&mut lost_ranges, pos, stop);
             } else {
                 out.held.free_space += stop - pos;
@@ -1065,15 +727,16 @@ fn partition<P: ReadVirtual, C: ReadVirtual>(
     }
     let mut lost = total(&lost_ranges);
     if lost > 0 {
-        // On ext, allocated blocks no file's data holds are mostly files' extent-tree nodes and
-        // indirect blocks: found only when needed (they cost a read per node).
-        if let FileSystem::Ext(x) = &cfs {
-            let tree = ext_tree_blocks(x, cv, &citems);
-            let in_tree: u64 = tree.iter().map(|r| overlap(&lost_ranges, r.0, r.1)).sum();
-            if in_tree > 0 {
-                out.held.filesystem_metadata += in_tree;
-                meta.push(MetaBytes { name: "extent trees and indirect blocks".into(), bytes_held: in_tree });
-                lost -= in_tree;
+        // Allocated blocks no file's data holds are mostly the blocks that map files' data
+        // (ext extent-tree nodes and indirect blocks): found only when needed (they cost a read
+        // per node).
+        let ids: Vec<u64> = citems.iter().filter(|i| !i.entry.deleted && !i.runs.is_empty()).map(|i| i.entry.id).collect();
+        if let Some((name, maps)) = cfs.map_blocks(cv, &ids) {
+            let in_maps: u64 = maps.iter().map(|r| overlap(&lost_ranges, r.0, r.1)).sum();
+            if in_maps > 0 {
+                out.held.filesystem_metadata += in_maps;
+                meta.push(MetaBytes { name: name.into(), bytes_held: in_maps });
+                lost -= in_maps;
             }
         }
     }
@@ -1084,35 +747,33 @@ fn partition<P: ReadVirtual, C: ReadVirtual>(
     meta.sort_by(|a, b| b.bytes_held.cmp(&a.bytes_held).then(a.name.cmp(&b.name)));
     out.filesystem_metadata = meta;
 
-    // Matching: identity first, then (FAT) path.
-    let mut by_ident: HashMap<Ident, usize> = HashMap::new();
+    // Matching: identity first, then path (for every file where ids are not stable, FAT).
+    let mut by_ident: HashMap<FileId, usize> = HashMap::new();
     for (k, p) in pitems.iter().enumerate() {
-        if p.ident != Ident::None && p.entry.path != "/" {
-            by_ident.entry(p.ident).or_insert(k);
+        if let (Some(id), true) = (p.facts.id, p.entry.path != "/") {
+            by_ident.entry(id).or_insert(k);
         }
     }
     let mut pair: Vec<Option<usize>> = vec![None; citems.len()];
     let mut taken = vec![false; pitems.len()];
     for (k, c) in citems.iter().enumerate() {
-        if !ci(c) || c.ident == Ident::None {
-            continue;
-        }
-        if let Some(&p) = by_ident.get(&c.ident) {
+        let Some(id) = c.facts.id.filter(|_| ci(c)) else { continue };
+        if let Some(&p) = by_ident.get(&id) {
             if !taken[p] && pitems[p].entry.kind == c.entry.kind {
                 pair[k] = Some(p);
                 taken[p] = true;
             }
         }
     }
-    if is_fat || citems.iter().any(|c| c.ident == Ident::None) {
+    if path_too || citems.iter().any(|c| c.facts.id.is_none()) {
         let mut by_path: HashMap<String, usize> = HashMap::new();
         for (k, p) in pitems.iter().enumerate() {
-            if !taken[k] && p.entry.path != "/" && (is_fat || p.ident == Ident::None) {
+            if !taken[k] && p.entry.path != "/" && (path_too || p.facts.id.is_none()) {
                 by_path.entry(p.entry.path.to_lowercase()).or_insert(k);
             }
         }
         for (k, c) in citems.iter().enumerate() {
-            if pair[k].is_some() || !ci(c) || !(is_fat || c.ident == Ident::None) {
+            if pair[k].is_some() || !ci(c) || !(path_too || c.facts.id.is_none()) {
                 continue;
             }
             if let Some(&p) = by_path.get(&c.entry.path.to_lowercase()) {
@@ -1127,7 +788,7 @@ fn partition<P: ReadVirtual, C: ReadVirtual>(
     let held_of = |k: usize| file_held.get(&k).copied().unwrap_or((0, 0));
     let mut changes = Vec::new();
     for (k, c) in citems.iter().enumerate() {
-        if !ci(c) || c.structure.is_some() {
+        if !ci(c) || c.facts.structure.is_some() {
             continue;
         }
         let (bytes_held, changed_bytes) = held_of(k);
@@ -1168,14 +829,14 @@ fn partition<P: ReadVirtual, C: ReadVirtual>(
                     changes.push(change(Kind::Renamed, Some(o), content));
                 } else if content {
                     changes.push(change(Kind::Modified, Some(o), true));
-                } else if !dir && c.meta != o.meta {
+                } else if !dir && c.facts.meta != o.facts.meta {
                     changes.push(change(Kind::Metadata, Some(o), false));
                 }
             }
         }
     }
     for (k, p) in pitems.iter().enumerate() {
-        if taken[k] || p.entry.path == "/" || p.structure.is_some() {
+        if taken[k] || p.entry.path == "/" || p.facts.structure.is_some() {
             continue;
         }
         changes.push(Change {
@@ -1195,18 +856,21 @@ fn partition<P: ReadVirtual, C: ReadVirtual>(
     }
     // Transient: deleted entries the child wrote that are no file of the parent's, whose data
     // lies in the changed bytes nobody else owns.
-    let parent_live: HashSet<Ident> = pitems.iter().filter(|p| p.ident != Ident::None).map(|p| p.ident).collect();
+    let parent_live: HashSet<FileId> = pitems.iter().filter_map(|p| p.facts.id).collect();
     let parent_paths: HashSet<String> = pitems.iter().map(|p| p.entry.path.to_lowercase()).collect();
     let mut transient_seen = HashSet::new();
     for c in citems.iter().filter(|c| c.entry.deleted) {
-        let Some((s, e)) = c.entry_at else { continue };
+        let Some((s, e)) = c.facts.entry_at else { continue };
         if overlap(changed, s, e) == 0 {
             continue;
         }
-        let same_file = match c.ident {
-            Ident::Ntfs(rec, _) => pitems.iter().any(|p| matches!(p.ident, Ident::Ntfs(r, _) if r == rec) && p.entry.name == c.entry.name),
-            Ident::None => parent_paths.contains(&c.entry.path.to_lowercase()),
-            other => parent_live.contains(&other),
+        // Where freeing a file changes its id, the same record under the same name is the same file.
+        let same_file = match c.facts.id {
+            Some(id) if id.changes_when_freed() => {
+                pitems.iter().any(|p| p.facts.id.is_some_and(|q| q.same_slot(&id)) && p.entry.name == c.entry.name)
+            }
+            Some(id) => parent_live.contains(&id),
+            None => parent_paths.contains(&c.entry.path.to_lowercase()),
         };
         if same_file || !transient_seen.insert((c.entry.path.clone(), s)) {
             continue;
@@ -1218,9 +882,8 @@ fn partition<P: ReadVirtual, C: ReadVirtual>(
             bytes_held += window(&unowned_held, a, b).iter().map(|r| r.1 - r.0).sum::<u64>();
             changed_bytes += window(&unowned_changed, a, b).iter().map(|r| r.1 - r.0).sum::<u64>();
         }
-        let ext = matches!(cfs, FileSystem::Ext(_));
-        // ext clears a deleted inode's extents: its data cannot be followed, the inode can.
-        if changed_bytes == 0 && c.entry.size > 0 && !ext {
+        // Where a deleted file's runs are cleared (ext), its data cannot be followed, its record can.
+        if changed_bytes == 0 && c.entry.size > 0 && cfs.deleted_runs_kept() {
             continue;
         }
         changes.push(Change {
@@ -1234,7 +897,7 @@ fn partition<P: ReadVirtual, C: ReadVirtual>(
             bytes_held,
             identical_bytes: bytes_held - changed_bytes,
             noise: noise(&c.entry.path),
-            name_complete: c.name_complete,
+            name_complete: c.facts.name_complete,
             links: Vec::new(),
         });
     }

@@ -69,13 +69,35 @@ pub enum Error {
         /// How long it is.
         len: u64,
     },
+
+    // File systems and usage: one variant per condition.
+    /// A volume's files could not be read as asked (its condition says why).
+    FileSystem(crate::fs::error::FsError),
+    /// The caller asked for something that cannot be done (a partition that is not there, a
+    /// directory given where a file is wanted, ...): code `usage`.
+    Usage {
+        /// What is wrong, in plain words.
+        message: String,
+    },
+    /// A long task (a diff) was stopped by its caller's progress callback: code `cancelled`.
+    Cancelled {
+        /// What was stopped.
+        what: &'static str,
+    },
+}
+
+impl From<crate::fs::error::FsError> for Error {
+    fn from(e: crate::fs::error::FsError) -> Self {
+        Error::FileSystem(e)
+    }
 }
 
 impl Error {
     /// The file offset this error concerns, where there is one.
     pub fn offset(&self) -> Option<u64> {
         match self {
-            Error::TooSmall { .. } | Error::Chain { .. } => None,
+            Error::TooSmall { .. } | Error::Chain { .. } | Error::Usage { .. } | Error::Cancelled { .. } => None,
+            Error::FileSystem(e) => e.offset(),
             Error::NoFooter { offset, .. }
             | Error::OtherFormat { offset, .. }
             | Error::Invalid { offset, .. }
@@ -98,6 +120,9 @@ impl Error {
             Error::OutOfFile { .. } => "out-of-file",
             Error::Io { .. } => "io",
             Error::Missing { .. } => "bytes-not-supplied",
+            Error::FileSystem(e) => e.code(),
+            Error::Usage { .. } => "usage",
+            Error::Cancelled { .. } => "cancelled",
         }
     }
 
@@ -143,6 +168,9 @@ impl fmt::Display for Error {
                 f,
                 "{len} bytes at byte {offset:#x} were needed but not supplied (did the file change while it was read?)"
             ),
+            Error::FileSystem(e) => e.fmt(f),
+            Error::Usage { message } => f.write_str(message),
+            Error::Cancelled { what } => write!(f, "{what} was stopped"),
         }
     }
 }

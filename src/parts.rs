@@ -13,11 +13,11 @@
 
 use serde::Serialize;
 
+use crate::bytes::{le16, le32, le64, utf16le_nul, Guid};
 use crate::error::Result;
 use crate::fields::{Field, Raw};
 use crate::finding::{Finding, Severity};
-use crate::fs::{self, le16, le32, le64, FsKind, ReadVirtual, Volume};
-use crate::values::hex;
+use crate::fs::{self, FsKind, ReadVirtual, Volume};
 
 /// Bytes of an MBR (or EBR): the start of its sector, whatever the sector's size.
 const MBR_LEN: usize = 512;
@@ -344,21 +344,6 @@ pub fn crc32(data: &[u8]) -> u32 {
         t
     });
     !data.iter().fold(!0u32, |c, &b| t[((c ^ u32::from(b)) & 0xFF) as usize] ^ (c >> 8))
-}
-
-/// A GUID as text (the first three groups are little-endian on disk).
-pub fn guid(b: &[u8]) -> String {
-    if b.len() < 16 {
-        return String::new();
-    }
-    format!(
-        "{:08x}-{:04x}-{:04x}-{}-{}",
-        le32(b, 0),
-        le16(b, 4),
-        le16(b, 6),
-        hex(&b[8..10]).replace(' ', ""),
-        hex(&b[10..16]).replace(' ', "")
-    )
 }
 
 fn mbr_type_name(t: u8) -> &'static str {
@@ -788,7 +773,7 @@ fn parse_gpt_header(sec: &[u8], at: u64) -> Option<GptHeader> {
         backup: le64(sec, 32),
         first_usable: le64(sec, 40),
         last_usable: le64(sec, 48),
-        disk_guid: guid(&sec[56..72]),
+        disk_guid: Guid::at(sec, 56).to_string(),
         entries_lba: le64(sec, 72),
         count: le32(sec, 80),
         entry_size: le32(sec, 84),
@@ -1080,10 +1065,9 @@ fn read_gpt<R: ReadVirtual>(src: &mut R, sectors: u64, t: &mut Table) -> Result<
             continue;
         }
         let at = h.entries_lba * ss + (i * h.entry_size as usize) as u64;
-        let ty = guid(&e[..16]);
+        let ty = Guid::at(e, 0).to_string();
         let (first, last) = (le64(e, 32), le64(e, 40));
-        let units: Vec<u16> = e[56..128].chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).take_while(|c| *c != 0).collect();
-        let name = String::from_utf16_lossy(&units);
+        let name = utf16le_nul(&e[56..128]);
         t.structures.push(Structure {
             name: format!("GPT entry {}", i + 1),
             offset: at,
@@ -1096,7 +1080,14 @@ fn read_gpt<R: ReadVirtual>(src: &mut R, sectors: u64, t: &mut Table) -> Result<
                     "what the partition holds",
                     true,
                 ),
-                Raw { base: at, bytes: e }.row((16, 16), "unique_guid", "Unique GUID", guid(&e[16..32]), "this partition's own id", true),
+                Raw { base: at, bytes: e }.row(
+                    (16, 16),
+                    "unique_guid",
+                    "Unique GUID",
+                    Guid::at(e, 16).to_string(),
+                    "this partition's own id",
+                    true,
+                ),
                 Raw { base: at, bytes: e }.row(
                     (32, 8),
                     "first_lba",

@@ -8,9 +8,9 @@ use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
-use crate::diff::{self, Mode, Report};
+use crate::diff::{self, Report};
 use crate::error::Result;
-use crate::reader::{DiskReader, ReadAt};
+use crate::reader::ReadAt;
 use crate::wasm::{coded, js_err, to_js, WasmDisk};
 use crate::wasm_files::JsFile;
 
@@ -47,11 +47,7 @@ fn chain_report(d: &crate::Disk, read: &js_sys::Function, from: usize, to: usize
     let bytes = Rc::new(Cell::new(0));
     let files = js_files(d, read, &bytes);
     let sources: Vec<&dyn ReadAt> = files.iter().map(|f| f as &dyn ReadAt).collect();
-    let (pd, cd) = (d.cut(from)?, d.cut(to)?);
-    let mut cr = DiskReader::new(&cd, sources[to..].to_vec())?;
-    let held = diff::held_ranges(&mut cr, from - to)?;
-    let pr = DiskReader::new(&pd, sources[from..].to_vec())?;
-    diff::diff(pr, cr, &held, Mode::Chain, &mut teller(progress))
+    diff::layers(d, &sources, from, to, &mut teller(progress))
 }
 
 /// A disk, the function that reads its files, and the layer number `read` calls its first layer.
@@ -65,10 +61,9 @@ fn unrelated_report(
 ) -> Result<Report> {
     let bytes = Rc::new(Cell::new(0));
     let (of, nf) = (js_files_from(od, read_old, &bytes, first_old), js_files_from(nd, read_new, &bytes, first_new));
-    let mut ar = DiskReader::new(od, of.iter().map(|f| f as &dyn ReadAt).collect())?;
-    let mut br = DiskReader::new(nd, nf.iter().map(|f| f as &dyn ReadAt).collect())?;
-    let held = diff::union(&diff::allocated_ranges(&mut ar)?, &diff::allocated_ranges(&mut br)?);
-    diff::diff(ar, br, &held, Mode::Unrelated, &mut teller(progress))
+    let (os, ns): (Vec<&dyn ReadAt>, Vec<&dyn ReadAt>) =
+        (of.iter().map(|f| f as &dyn ReadAt).collect(), nf.iter().map(|f| f as &dyn ReadAt).collect());
+    diff::disks((od, os), (nd, ns), &mut teller(progress))
 }
 
 /// `vhd-viewer diff OLD NEW --json`: two disks that are not one chain (`old` and `new`, each a
@@ -105,8 +100,7 @@ pub fn rebase_check(
     }
     let child = chain_report(d, &read, 1, 0, &progress).map_err(js_err)?;
     let nb = onto.disk();
-    let old_id = d.layers[1].footer.value.unique_id;
-    let base = match nb.layers.iter().position(|l| l.footer.value.unique_id == old_id) {
+    let base = match diff::old_base_in(d, nb) {
         Some(0) => return Err(coded("usage", None, "that disk is the child's own parent: nothing to move onto")),
         Some(k) => chain_report(nb, &read_onto, k, 0, &progress).map_err(js_err)?,
         None => {

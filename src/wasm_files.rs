@@ -16,9 +16,10 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::disk::{BitmapCache, Disk, Source, Steps};
+use crate::disk::{BitmapCache, Disk, Steps};
 use crate::error::{Error, Result};
-use crate::fs::{self, EntryKind, FileData, FileSystem, LsLine, ReadVirtual, Run, Volume};
+use crate::fs::supply::{supplier, supply_of, Supply};
+use crate::fs::{self, EntryKind, FileData, FileSystem, LsLine, ReadVirtual, Volume};
 use crate::parts::{self, Partition, Table};
 use crate::reader::{DiskReader, ReadAt};
 use crate::wasm::{coded, js_err, misuse, to_js, to_u64, WasmDisk};
@@ -214,7 +215,7 @@ struct Stat<'a> {
     compression_unit: Option<u64>,
     runs: Vec<StatRun>,
     /// Which layer of the chain supplies each part of the file's bytes on the disk, in file
-    /// order (the first [`MAX_SUPPLY`] parts).
+    /// order (the first [`crate::fs::supply::MAX_SUPPLY`] parts).
     supply: Vec<Supply>,
     /// True when the file has more parts than `supply` lists.
     supply_truncated: bool,
@@ -252,70 +253,6 @@ struct StatRun {
     disk_offset: Option<u64>,
     /// A hole: a sparse part, or (compressed files) a unit stored in fewer clusters.
     sparse: bool,
-}
-
-/// A part of a file's runs and where the chain takes it from.
-#[derive(Serialize)]
-struct Supply {
-    file_offset: u64,
-    len: u64,
-    /// `data` (from layer `layer`), `zero` (no layer holds it: zeros), `missing` (from layer
-    /// `layer`'s parent, not given, or a file cut short), or `sparse` (a hole of the file).
-    kind: &'static str,
-    layer: Option<usize>,
-}
-
-/// Parts of a file's supply listed at most.
-const MAX_SUPPLY: usize = 4096;
-
-/// Which layer supplies each part of `runs` (volume offsets from `start`) up to the file's
-/// `size` (not the slack of its last cluster), merged, in file order.
-fn supply_of(chain: &Chain, start: u64, runs: &[Run], size: u64) -> Result<(Vec<Supply>, bool)> {
-    let mut out: Vec<Supply> = Vec::new();
-    let mut push = |file_offset: u64, len: u64, kind: &'static str, layer: Option<usize>| -> bool {
-        if let Some(l) = out.last_mut() {
-            if l.kind == kind && l.layer == layer && l.file_offset + l.len == file_offset {
-                l.len += len;
-                return true;
-            }
-        }
-        if out.len() >= MAX_SUPPLY {
-            return false;
-        }
-        out.push(Supply { file_offset, len, kind, layer });
-        true
-    };
-    for r in runs {
-        if r.file_offset >= size {
-            break;
-        }
-        let r = &Run { len: r.len.min(size - r.file_offset), ..*r };
-        let Some(v) = r.volume_offset else {
-            if !push(r.file_offset, r.len, "sparse", None) {
-                return Ok((out, true));
-            }
-            continue;
-        };
-        let at = start + v;
-        let mut full = false;
-        chain.with_reader(|reader| {
-            reader.for_each_extent(at, r.len, |e| {
-                let (kind, layer) = match e.source {
-                    Source::Data { layer, .. } => ("data", Some(layer)),
-                    Source::Missing { layer } => ("missing", Some(layer)),
-                    Source::Zero => ("zero", None),
-                };
-                if !full && !push(r.file_offset + (e.offset - at), e.len, kind, layer) {
-                    full = true;
-                }
-                Ok(())
-            })
-        })?;
-        if full {
-            return Ok((out, true));
-        }
-    }
-    Ok((out, false))
 }
 
 #[wasm_bindgen]
@@ -386,7 +323,7 @@ impl WasmVolumes {
             })
             .unwrap_or_default();
         let (supply, supply_truncated) = match &data {
-            Some(d) => supply_of(&self.chain.0, start, d.runs(), e.size).map_err(js_err)?,
+            Some(d) => self.chain.0.with_reader(|r| supply_of(r, start, d.runs(), e.size)).map_err(js_err)?,
             None => (Vec::new(), false),
         };
         let line = LsLine::new(partition, &e);
@@ -440,7 +377,7 @@ impl WasmVolumes {
             self.last = Some(Last { key, data });
         }
         let Some(last) = self.last.as_ref() else { return Ok(Vec::new()) };
-        let data = window(&last.data, offset, len);
+        let data = last.data.window(offset, len);
         let o = self.opened(partition)?;
         let mut out = Vec::with_capacity(len.min(1 << 20) as usize);
         let skip = data.1 as usize;
@@ -468,11 +405,7 @@ impl WasmVolumes {
         let ss = u64::from(self.chain.sector_size());
         let at = offset / ss * ss;
         let plan = self.chain.0.with_reader(|r| r.plan(at, ss)).map_err(js_err)?;
-        let (source, layer) = match plan.first().map(|e| e.source) {
-            Some(Source::Data { layer, .. }) => ("data", Some(layer)),
-            Some(Source::Missing { layer }) => ("missing", Some(layer)),
-            _ => ("zero", None),
-        };
+        let (source, layer) = supplier(plan.first().map(|e| e.source));
         let table = self.table().map_err(js_err)?.clone();
         // Through the partition kept open: its file system, its page cache and the index of
         // which record holds which clusters (NTFS) are read once, not at every call.
@@ -495,10 +428,11 @@ impl WasmVolumes {
 
 impl WasmVolumes {
     fn table(&mut self) -> Result<&Table> {
-        if self.table.is_none() {
-            self.table = Some(parts::read(&mut self.chain)?);
-        }
-        self.table.as_ref().ok_or_else(|| Error::chain("partition-table", "the partition table could not be read"))
+        let table = match self.table.take() {
+            Some(t) => t,
+            None => parts::read(&mut self.chain)?,
+        };
+        Ok(self.table.insert(table))
     }
 
     /// Partition `index`, opened (the most recently used kept, a few at most).
@@ -535,39 +469,5 @@ impl WasmVolumes {
             self.open.push(Opened { index, vol, fs });
         }
         self.open.last_mut().ok_or_else(|| misuse("no partition open"))
-    }
-}
-
-/// The part of `data` that holds file bytes `[offset, offset + len)`, as data of its own, and
-/// how many of its first bytes come before `offset` (a compressed file is cut at whole units).
-fn window(data: &FileData, offset: u64, len: u64) -> (FileData, u64) {
-    let cut = |runs: &[Run], from: u64, to: u64| -> Vec<Run> {
-        let mut out = Vec::new();
-        for r in runs {
-            let (a, b) = (r.file_offset.max(from), (r.file_offset + r.len).min(to));
-            if a < b {
-                out.push(Run { file_offset: a - from, len: b - a, volume_offset: r.volume_offset.map(|v| v + (a - r.file_offset)) });
-            }
-        }
-        out
-    };
-    match data {
-        FileData::Inline(b) => {
-            let start = (offset as usize).min(b.len());
-            let end = (offset.saturating_add(len) as usize).min(b.len());
-            (FileData::Inline(b[start..end].to_vec()), 0)
-        }
-        FileData::Runs { runs, size } => {
-            let from = offset.min(*size);
-            let to = offset.saturating_add(len).min(*size);
-            (FileData::Runs { runs: cut(runs, from, to), size: to - from }, 0)
-        }
-        FileData::Compressed { runs, size, unit } => {
-            let u = (*unit).max(1);
-            let from = (offset.min(*size) / u) * u;
-            let to = offset.saturating_add(len).min(*size).div_ceil(u).saturating_mul(u);
-            let size = size.min(&to).saturating_sub(from);
-            (FileData::Compressed { runs: cut(runs, from, to), size, unit: *unit }, offset.min(from + size) - from)
-        }
     }
 }

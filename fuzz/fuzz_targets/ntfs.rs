@@ -3,7 +3,7 @@
 //! sector, MFT, indexes) read as a whole.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use vhd_viewer::fs::lznt1;
+use vhd_viewer::fs::ntfs::lznt1;
 use vhd_viewer::fs::ntfs::{parse_attribute_list, parse_record, parse_runs, MAX_RUNS};
 
 fuzz_target!(|data: &[u8]| {
@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
         }
         3 => {
             let mut out = Vec::new();
-            lznt1(rest, &mut out, 65536);
+            lznt1::decompress(rest, &mut out, 65536);
             assert!(out.len() <= 65536);
         }
         _ => vhd_viewer_fuzz::exercise_volume(rest, 8 << 20),

@@ -3,16 +3,15 @@
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
-use vhd_viewer::diff::{self, Kind, Mode, Ranges, Report};
-use vhd_viewer::reader::DiskReader;
+use vhd_viewer::diff::{self, Kind, Mode, Report};
 use vhd_viewer::values::human_size;
-use vhd_viewer::{Disk, Error};
+use vhd_viewer::Error;
 
 use super::chain::OpenChain;
 use super::io_err;
 
 fn user_err(message: String) -> Error {
-    Error::Chain { code: "usage", message }
+    Error::Usage { message }
 }
 
 /// Progress on stderr when it is a terminal.
@@ -62,22 +61,14 @@ fn chain_report(c: &OpenChain, from: usize, to: usize) -> Result<Report, Error> 
         )));
     }
     complete(c)?;
-    let (pd, cd): (Disk, Disk) = (c.disk.cut(from)?, c.disk.cut(to)?);
-    let sources = c.sources();
-    let mut cr = DiskReader::new(&cd, sources[to..].to_vec())?;
-    let held = diff::held_ranges(&mut cr, from - to)?;
-    let pr = DiskReader::new(&pd, sources[from..].to_vec())?;
-    diff::diff(pr, cr, &held, Mode::Chain, &mut progress())
+    diff::layers(&c.disk, &c.sources(), from, to, &mut progress())
 }
 
 /// The report of two disks that are not one chain: every allocated sector of either.
 fn unrelated_report(a: &OpenChain, b: &OpenChain) -> Result<Report, Error> {
     complete(a)?;
     complete(b)?;
-    let mut ar = DiskReader::new(&a.disk, a.sources())?;
-    let mut br = DiskReader::new(&b.disk, b.sources())?;
-    let held: Ranges = diff::union(&diff::allocated_ranges(&mut ar)?, &diff::allocated_ranges(&mut br)?);
-    diff::diff(ar, br, &held, Mode::Unrelated, &mut progress())
+    diff::disks((&a.disk, a.sources()), (&b.disk, b.sources()), &mut progress())
 }
 
 /// `diff`.
@@ -190,18 +181,14 @@ pub fn rebase_check(c: &OpenChain, onto: &Path, force: bool, json: bool) -> Resu
         return Err(user_err(format!("{} is not a differencing disk: it has no old base to compare with", c.names[0])));
     }
     let child = chain_report(c, 1, 0)?;
-    let old_id = c.disk.layers[1].footer.value.unique_id;
     let nb = OpenChain::open(onto, &[], force, false)?;
-    let base = match nb.disk.layers.iter().position(|l| l.footer.value.unique_id == old_id) {
+    let base = match diff::old_base_in(&c.disk, &nb.disk) {
         Some(0) => return Err(user_err(format!("{} is the child's own parent: nothing to rebase onto", onto.display()))),
         Some(k) => chain_report(&nb, k, 0)?,
         None => {
-            let (od, osrc) = c.cut_ref(1)?;
-            let mut ar = DiskReader::new(&od, osrc)?;
+            let old = c.cut_ref(1)?;
             complete(&nb)?;
-            let mut br = DiskReader::new(&nb.disk, nb.sources())?;
-            let held = diff::union(&diff::allocated_ranges(&mut ar)?, &diff::allocated_ranges(&mut br)?);
-            diff::diff(ar, br, &held, Mode::Unrelated, &mut progress())?
+            diff::disks((&old.0, old.1), (&nb.disk, nb.sources()), &mut progress())?
         }
     };
     let r = diff::rebase_check(&child, &base);

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use vhd_viewer::disk::Source;
+use vhd_viewer::fs::supply::supplier;
 use vhd_viewer::fs::{self, Entry, EntryKind, FileSystem, Volume};
 use vhd_viewer::parts::{self, Partition, Role, Table};
 use vhd_viewer::reader::DiskReader;
@@ -13,7 +13,7 @@ use super::chain::OpenChain;
 use super::io_err;
 
 fn user_err(message: String) -> Error {
-    Error::Chain { code: "usage", message }
+    Error::Usage { message }
 }
 
 /// The partitions whose file system is read, or the one asked for.
@@ -298,11 +298,7 @@ pub fn owner(c: &OpenChain, sector: u64, json: bool) -> Result<i32, Error> {
     }
     let offset = sector * ss;
     // Which layer supplies the sector.
-    let (source, layer) = match reader.plan(offset, ss)?.first().map(|e| e.source) {
-        Some(Source::Data { layer, .. }) => ("data", Some(layer)),
-        Some(Source::Missing { layer }) => ("missing", Some(layer)),
-        _ => ("zero", None),
-    };
+    let (source, layer) = supplier(reader.plan(offset, ss)?.first().map(|e| e.source));
     let table = parts::read(&mut reader)?;
     let mut o = parts::owner(&mut reader, &table, offset)?;
     o.source = source;

@@ -3,7 +3,10 @@
 //! directory reads linearly too). `ext4-view` reads files well but keeps extents private, and a
 //! file's runs are what says which layer supplies its bytes and which file owns a sector.
 
-use super::{join, le16, le32, Entry, EntryKind, FileData, FsKind, Owner, ReadVirtual, Run, Times, Volume};
+use super::error::FsError;
+use super::survey::{data_ranges, joined, Facts, FileId, Structure};
+use super::{join, Entry, EntryKind, FileData, FsKind, Owner, ReadVirtual, Run, Times, Volume};
+use crate::bytes::{le16, le32};
 use crate::error::{Error, Result};
 
 /// The ext magic number at byte 0x38 of the superblock.
@@ -261,17 +264,9 @@ impl Ext {
     /// Reads the superblock.
     pub fn open<R: ReadVirtual>(vol: &mut Volume<R>) -> Result<Ext> {
         let raw = vol.read_vec(1024, 1024)?;
-        let sb = Superblock::parse(&raw).map_err(|e| Error::Invalid {
-            code: "ext-superblock",
-            offset: vol.start() + 1024,
-            message: format!("ext superblock: {e}"),
-        })?;
+        let sb = Superblock::parse(&raw).map_err(|damage| FsError::ExtSuperblock { offset: vol.start() + 1024, damage })?;
         if sb.incompat & INCOMPAT_META_BG != 0 {
-            return Err(Error::Invalid {
-                code: "ext-unsupported",
-                offset: vol.start() + 0x460,
-                message: "ext: the meta_bg feature (group descriptors spread over the volume) is not read by this viewer".into(),
-            });
+            return Err(FsError::ExtMetaBg { offset: vol.start() + 0x460 }.into());
         }
         if sb.blocks.saturating_mul(sb.block_size) > vol.len() {
             // Reads past the volume's end fail where they happen; the size alone is not fatal.
@@ -295,7 +290,7 @@ impl Ext {
     }
 
     fn bad(&self, vol_start: u64, at: u64, msg: String) -> Error {
-        Error::Invalid { code: "ext-damaged", offset: vol_start + at, message: format!("ext: {msg}") }
+        FsError::ExtDamaged { offset: vol_start + at, message: msg }.into()
     }
 
     /// Group `g`'s descriptor.
@@ -714,5 +709,130 @@ trait PastExt {
 impl PastExt for Option<u64> {
     fn none_or_past(self, limit: u64) -> bool {
         self.map_or(true, |v| v > limit)
+    }
+}
+
+impl Ext {
+    /// What the inode says of `e`, for a comparison ([`super::FileSystem::facts`]): inode and
+    /// generation, and its mode, owner, times (not the access time), links and flags.
+    pub fn facts<R: ReadVirtual>(&self, vol: &mut Volume<R>, e: &Entry) -> Facts {
+        let mut f = Facts::default();
+        let sb = &self.sb;
+        if e.id == 0 || e.id > sb.inodes || sb.inodes_per_group == 0 {
+            return f;
+        }
+        let (g, i) = ((e.id - 1) / sb.inodes_per_group, (e.id - 1) % sb.inodes_per_group);
+        let Ok(grp) = self.group(vol, g) else { return f };
+        let at = grp.inode_table.saturating_mul(sb.block_size).saturating_add(i * sb.inode_size);
+        let Ok(raw) = vol.read_vec(at, sb.inode_size.min(256) as usize) else { return f };
+        f.entry_at = Some((at, at + sb.inode_size));
+        f.id = Some(FileId::inode(e.id, le32(&raw, 0x64)));
+        // Mode, uid, ctime, mtime; gid, links; flags (not atime).
+        f.meta = [
+            raw.get(0..4).unwrap_or(&[]),
+            raw.get(0x0C..0x14).unwrap_or(&[]),
+            raw.get(0x18..0x1C).unwrap_or(&[]),
+            raw.get(0x20..0x24).unwrap_or(&[]),
+        ]
+        .concat();
+        f
+    }
+
+    /// The superblock and its backups with the group descriptors, every group's bitmaps and
+    /// inode table, and the journal.
+    pub fn structures<R: ReadVirtual>(&self, vol: &mut Volume<R>) -> Vec<Structure> {
+        let sb = &self.sb;
+        let bs = sb.block_size;
+        let mut out = Vec::new();
+        // Blocks `a..a + n` as bytes (saturating: group descriptors may hold anything).
+        let blocks = |a: u64, n: u64| (a.saturating_mul(bs), a.saturating_add(n).saturating_mul(bs));
+        out.push((0, 2048.max(blocks(sb.first_data_block, 1).1), "superblock and group descriptors"));
+        let groups = sb.groups().min(1 << 16);
+        let gdt_blocks = groups.saturating_mul(sb.desc_size).div_ceil(bs.max(1));
+        let itable = sb.inodes_per_group.saturating_mul(sb.inode_size).div_ceil(bs.max(1));
+        for g in 0..groups {
+            let start = sb.first_data_block.saturating_add(g.saturating_mul(sb.blocks_per_group));
+            if sb.has_backup(g) {
+                let (a, b) = blocks(start, 1u64.saturating_add(gdt_blocks).saturating_add(sb.reserved_gdt));
+                out.push((a, b, "superblock and group descriptors"));
+            }
+            let Ok(grp) = self.group(vol, g) else { break };
+            let (a, b) = blocks(grp.block_bitmap, 1);
+            out.push((a, b, "block bitmaps"));
+            let (a, b) = blocks(grp.inode_bitmap, 1);
+            out.push((a, b, "inode bitmaps"));
+            let (a, b) = blocks(grp.inode_table, itable);
+            out.push((a, b, "inode tables"));
+        }
+        if sb.journal_inode != 0 {
+            if let Ok(j) = self.inode(vol, u64::from(sb.journal_inode)) {
+                if let Ok(runs) = self.runs(vol, &j) {
+                    out.extend(data_ranges(&runs, j.size, bs).into_iter().map(|(s, e)| (s, e, "journal")));
+                }
+            }
+        }
+        out
+    }
+
+    /// The blocks of inodes `ids`' extent trees (below the inode) and block maps' indirect
+    /// blocks, as sorted byte ranges; bounded in blocks read.
+    pub fn map_blocks<R: ReadVirtual>(&self, vol: &mut Volume<R>, ids: &[u64]) -> Vec<(u64, u64)> {
+        let bs = self.sb.block_size;
+        let mut budget = (vol.len() / bs.max(1)).saturating_add(1 << 16);
+        let mut blocks: Vec<u64> = Vec::new();
+        for &id in ids {
+            let Ok(ino) = self.inode(vol, id) else { continue };
+            if ino.flags & 0x80000 != 0 {
+                let mut stack = vec![ino.block.to_vec()];
+                while let Some(node) = stack.pop() {
+                    let Ok((depth, entries)) = parse_extent_node(&node) else { continue };
+                    if depth == 0 {
+                        continue;
+                    }
+                    for c in entries.into_iter().filter_map(|e| e.2) {
+                        if budget == 0 || c == 0 || c >= self.sb.blocks {
+                            continue;
+                        }
+                        budget -= 1;
+                        blocks.push(c);
+                        if let Ok(b) = vol.read_vec(c.saturating_mul(bs), bs as usize) {
+                            stack.push(b);
+                        }
+                    }
+                }
+            } else if ino.flags & 0x1000_0000 == 0 {
+                let ptr = |k: usize| u64::from(le32(&ino.block, 4 * k));
+                let mut stack: Vec<(u64, u32)> = vec![(ptr(12), 1), (ptr(13), 2), (ptr(14), 3)];
+                while let Some((b, level)) = stack.pop() {
+                    if budget == 0 || b == 0 || b >= self.sb.blocks {
+                        continue;
+                    }
+                    budget -= 1;
+                    blocks.push(b);
+                    if level > 1 {
+                        if let Ok(raw) = vol.read_vec(b.saturating_mul(bs), bs as usize) {
+                            stack.extend((0..raw.len() / 4).map(|k| (u64::from(le32(&raw, 4 * k)), level - 1)));
+                        }
+                    }
+                }
+            }
+        }
+        joined(blocks.into_iter().map(|b| (b.saturating_mul(bs), b.saturating_add(1).saturating_mul(bs))).collect())
+    }
+
+    /// True when the block holding volume byte `at` is marked in its group's block bitmap (and
+    /// for the blocks before the first group); true too when the bitmap cannot be read.
+    pub fn in_use<R: ReadVirtual>(&self, vol: &mut Volume<R>, at: u64) -> bool {
+        let sb = &self.sb;
+        let blk = at / sb.block_size;
+        if blk < sb.first_data_block || sb.blocks_per_group == 0 {
+            return true;
+        }
+        let g = (blk - sb.first_data_block) / sb.blocks_per_group;
+        let bit = (blk - sb.first_data_block) % sb.blocks_per_group;
+        let Ok(grp) = self.group(vol, g) else { return true };
+        let mut byte = [0u8; 1];
+        vol.read_at(grp.block_bitmap.saturating_mul(sb.block_size).saturating_add(bit / 8), &mut byte)
+            .map_or(true, |_| byte[0] & (1 << (bit % 8)) != 0)
     }
 }

@@ -3,8 +3,11 @@
 //! long names, deleted entries with the name that can still be recovered, and cluster chains
 //! followed with bound and loop checks.
 
-use super::{join, le16, le32, Entry, EntryKind, FileData, FsKind, Owner, ReadVirtual, Run, Times, Volume};
-use crate::error::{Error, Result};
+use super::error::{ChainBreak, FsError};
+use super::survey::{Facts, FileId, Structure};
+use super::{join, Entry, EntryKind, FileData, FsKind, Owner, ReadVirtual, Run, Times, Volume};
+use crate::bytes::{le16, le32};
+use crate::error::Result;
 
 /// The BIOS parameter block of a FAT boot sector, and what follows from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,22 +41,22 @@ pub struct Bpb {
 }
 
 impl Bpb {
-    /// Parses a boot sector; fails when it is not a FAT boot sector.
-    pub fn parse(b: &[u8]) -> Result<Bpb> {
-        let bad = |why: &str| Error::Invalid { code: "fat-boot-sector", offset: 0, message: format!("not a FAT boot sector: {why}") };
+    /// Parses a boot sector; fails, saying which rule it breaks, when it is not a FAT boot
+    /// sector.
+    pub fn parse(b: &[u8]) -> std::result::Result<Bpb, &'static str> {
         if b.len() < 512 {
-            return Err(bad("shorter than 512 bytes"));
+            return Err("shorter than 512 bytes");
         }
         if b[0] != 0xEB && b[0] != 0xE9 {
-            return Err(bad("no jump instruction at byte 0"));
+            return Err("no jump instruction at byte 0");
         }
         let bps = u32::from(le16(b, 0x0B));
         if ![512, 1024, 2048, 4096].contains(&bps) {
-            return Err(bad("bytes per sector is not 512, 1024, 2048 or 4096"));
+            return Err("bytes per sector is not 512, 1024, 2048 or 4096");
         }
         let spc = u32::from(b[0x0D]);
         if spc == 0 || !spc.is_power_of_two() {
-            return Err(bad("sectors per cluster is not a power of two"));
+            return Err("sectors per cluster is not a power of two");
         }
         let reserved = u32::from(le16(b, 0x0E));
         let fats = u32::from(b[0x10]);
@@ -63,21 +66,21 @@ impl Bpb {
         let total32 = u64::from(le32(b, 0x20));
         let fat32 = u64::from(le32(b, 0x24));
         if reserved == 0 || fats == 0 || fats > 4 {
-            return Err(bad("no reserved sectors or no FAT"));
+            return Err("no reserved sectors or no FAT");
         }
         let total = if total16 != 0 { total16 } else { total32 };
         let fat_sectors = if fat16 != 0 { fat16 } else { fat32 };
         if total == 0 || fat_sectors == 0 {
-            return Err(bad("0 sectors or an empty FAT"));
+            return Err("0 sectors or an empty FAT");
         }
         if !matches!(b[0x15], 0xF0 | 0xF8..=0xFF) {
-            return Err(bad("the media byte is not F0 or F8-FF"));
+            return Err("the media byte is not F0 or F8-FF");
         }
         let root_dir_sectors = (u64::from(root_entries) * 32).div_ceil(u64::from(bps));
         let root_dir_sector = u64::from(reserved) + u64::from(fats) * fat_sectors;
         let first_data_sector = root_dir_sector + root_dir_sectors;
         if first_data_sector >= total {
-            return Err(bad("the FATs and root directory fill the whole volume"));
+            return Err("the FATs and root directory fill the whole volume");
         }
         let clusters = ((total - first_data_sector) / u64::from(spc)).min(0x0FFF_FFF5) as u32;
         let kind = if clusters < 4085 {
@@ -88,7 +91,7 @@ impl Bpb {
             FsKind::Fat32
         };
         if kind == FsKind::Fat32 && root_entries != 0 || kind != FsKind::Fat32 && root_entries == 0 {
-            return Err(bad("the root directory's entry count does not fit the FAT type"));
+            return Err("the root directory's entry count does not fit the FAT type");
         }
         let label_at = if kind == FsKind::Fat32 { 0x47 } else { 0x2B };
         let sig_at = if kind == FsKind::Fat32 { 0x42 } else { 0x26 };
@@ -308,17 +311,10 @@ impl Fat {
     /// Reads the boot sector.
     pub fn open<R: ReadVirtual>(vol: &mut Volume<R>) -> Result<Fat> {
         let boot = vol.read_vec(0, 512)?;
-        let bpb = Bpb::parse(&boot).map_err(|e| Error::Invalid { code: "fat-boot-sector", offset: vol.start(), message: e.to_string() })?;
+        let bpb = Bpb::parse(&boot).map_err(|why| FsError::FatBootSector { volume_start: vol.start(), why })?;
         let need = bpb.first_data_sector * u64::from(bpb.bytes_per_sector);
         if need > vol.len() {
-            return Err(Error::Invalid {
-                code: "fat-layout",
-                offset: vol.start(),
-                message: format!(
-                    "the FAT volume's FATs and root directory end at byte {need:#x}, past the volume's end ({:#x})",
-                    vol.len()
-                ),
-            });
+            return Err(FsError::FatLayout { volume_start: vol.start(), need, volume_len: vol.len() }.into());
         }
         Ok(Fat { bpb })
     }
@@ -364,14 +360,8 @@ impl Fat {
         let limit = max.min(u64::from(self.bpb.clusters));
         while (out.len() as u64) < limit {
             if !self.valid_cluster(c) {
-                return Err(Error::Invalid {
-                    code: "fat-chain",
-                    offset: fat_at,
-                    message: format!(
-                        "the cluster chain from cluster {start} reaches cluster {c:#x}, outside the volume's clusters 2..{}",
-                        self.bpb.clusters + 1
-                    ),
-                });
+                let broken = ChainBreak::Outside { last: self.bpb.clusters + 1 };
+                return Err(FsError::FatChain { fat_at, start, cluster: c, broken }.into());
             }
             out.push(c);
             let next = self.entry(vol, c)?;
@@ -379,25 +369,15 @@ impl Fat {
                 break;
             }
             if next == 0 || next == self.bpb.end_of_chain() - 1 {
-                return Err(Error::Invalid {
-                    code: "fat-chain",
-                    offset: fat_at,
-                    message: format!(
-                        "the cluster chain from cluster {start} goes to cluster {c}, whose FAT entry is {}",
-                        if next == 0 { "free (0)" } else { "marked bad" }
-                    ),
-                });
+                let broken = if next == 0 { ChainBreak::Free } else { ChainBreak::Bad };
+                return Err(FsError::FatChain { fat_at, start, cluster: c, broken }.into());
             }
             c = next;
         }
         let mut sorted = out.clone();
         sorted.sort_unstable();
         if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
-            return Err(Error::Invalid {
-                code: "fat-chain-loop",
-                offset: fat_at,
-                message: format!("the cluster chain from cluster {start} loops: cluster {} comes twice", w[0]),
-            });
+            return Err(FsError::FatChainLoop { fat_at, start, cluster: w[0] }.into());
         }
         Ok(out)
     }
@@ -491,13 +471,7 @@ impl Fat {
         if e.deleted {
             let last = u64::from(start) + need;
             if !self.valid_cluster(start) || last > u64::from(self.bpb.clusters) + 2 {
-                return Err(Error::Invalid {
-                    code: "fat-deleted-unrecoverable",
-                    offset: vol.start() + e.entry_offset.unwrap_or(0),
-                    message: format!(
-                        "the deleted file's clusters ({start} and {need} after it) are not all on the volume: it cannot be recovered"
-                    ),
-                });
+                return Err(FsError::FatDeletedUnrecoverable { entry_at: vol.start() + e.entry_offset.unwrap_or(0), start, need }.into());
             }
             return Ok(FileData::Runs {
                 runs: vec![Run { file_offset: 0, len: need * cs, volume_offset: Some(self.bpb.cluster_offset(start)) }],
@@ -506,16 +480,9 @@ impl Fat {
         }
         let chain = self.chain(vol, start, need)?;
         if (chain.len() as u64) < need {
-            return Err(Error::Invalid {
-                code: "fat-chain-short",
-                offset: vol.start() + e.entry_offset.unwrap_or(0),
-                message: format!(
-                    "{} is {} bytes ({need} clusters) but its cluster chain from cluster {start} ends after {} clusters",
-                    e.path,
-                    e.size,
-                    chain.len()
-                ),
-            });
+            let entry_at = vol.start() + e.entry_offset.unwrap_or(0);
+            let (path, size, held) = (e.path.clone(), e.size, chain.len() as u64);
+            return Err(FsError::FatChainShort { entry_at, path, size, need, start, held }.into());
         }
         Ok(FileData::Runs { runs: self.runs_of(&chain), size: e.size })
     }
@@ -605,5 +572,85 @@ impl Fat {
         } else {
             Owner::free(format!("cluster {cluster}: free"))
         })
+    }
+}
+
+/// What the directory slot says of `e`, for a comparison ([`super::FileSystem::facts`]): its
+/// id (first cluster and creation time; the modification time and size for a file never
+/// stamped), its attributes and times, and for a deleted entry whether its name is whole.
+pub fn facts<R: ReadVirtual>(vol: &mut Volume<R>, e: &Entry) -> Facts {
+    let mut f = Facts::default();
+    let Some(at) = e.entry_offset else { return f };
+    let Ok(raw) = vol.read_vec(at, 32) else { return f };
+    f.entry_at = Some((at, at + 32));
+    // Attributes, creation time (10 ms, time, date), modification time and date.
+    f.meta = [&raw[11..12], &raw[13..18], &raw[22..26]].concat();
+    let created = u64::from(raw[13]) | u64::from(le16(&raw, 14)) << 8 | u64::from(le16(&raw, 16)) << 24;
+    let cluster = u64::from(le16(&raw, 0x1A)) | u64::from(le16(&raw, 0x14)) << 16;
+    if cluster >= 2 {
+        let stamp = if created != 0 { created } else { 1 << 48 | u64::from(le32(&raw, 0x1C)) << 16 | u64::from(le16(&raw, 0x18)) };
+        f.id = Some(FileId::cluster(cluster, stamp));
+    }
+    if e.deleted {
+        // The short name's first byte is gone: `_` stands for it unless a long name gave it;
+        // and a long name is whole only when its last piece (the first slot) ends it.
+        let short = short_name_with_underscore(&raw);
+        f.name_complete = Some(!e.name.eq_ignore_ascii_case(&short) && long_name_ends(vol, at));
+    }
+    f
+}
+
+/// True when the long-name slots before the short entry at `at` (in the same 4 KiB at most)
+/// end the name: the slot farthest back holds its terminator (0x0000) or padding (0xFFFF). A
+/// deleted name whose first slots were taken by a newer entry does not end.
+fn long_name_ends<R: ReadVirtual>(vol: &mut Volume<R>, at: u64) -> bool {
+    let from = at.saturating_sub(20 * 32).max(at - at % 4096);
+    let Ok(b) = vol.read_vec(from, (at - from) as usize) else { return false };
+    let mut top: Option<&[u8]> = None;
+    for slot in b.chunks_exact(32).rev() {
+        if slot[11] & 0x3F != 0x0F {
+            break;
+        }
+        top = Some(slot);
+    }
+    let Some(top) = top else { return false };
+    [1usize, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30].iter().any(|&k| matches!(le16(top, k), 0 | 0xFFFF))
+}
+
+/// A deleted entry's short name, its lost first byte shown as `_`.
+fn short_name_with_underscore(raw: &[u8]) -> String {
+    let base = String::from_utf8_lossy(&raw[1..8]).trim_end().to_string();
+    let ext = String::from_utf8_lossy(&raw[8..11]).trim_end().to_string();
+    if ext.is_empty() {
+        format!("_{base}")
+    } else {
+        format!("_{base}.{ext}")
+    }
+}
+
+impl Fat {
+    /// The regions at fixed places: boot sector and reserved sectors, the FATs, the root
+    /// directory (FAT12/16), and what lies past the last cluster.
+    pub fn structures<R: ReadVirtual>(&self, vol: &mut Volume<R>) -> Vec<Structure> {
+        let b = &self.bpb;
+        let bps = u64::from(b.bytes_per_sector);
+        let end = b.cluster_offset(b.clusters.saturating_add(2));
+        vec![
+            (0, u64::from(b.reserved_sectors) * bps, "boot sector and reserved sectors"),
+            (u64::from(b.reserved_sectors) * bps, b.root_dir_sector * bps, "FAT tables"),
+            (b.root_dir_sector * bps, b.data_offset(), "directories"),
+            (end, vol.len().max(end), "past the last cluster"),
+        ]
+    }
+
+    /// True when the cluster holding volume byte `at` has a nonzero FAT entry (and for the
+    /// regions before the first cluster); true too when the entry cannot be read.
+    pub fn in_use<R: ReadVirtual>(&self, vol: &mut Volume<R>, at: u64) -> bool {
+        let b = &self.bpb;
+        if at < b.data_offset() {
+            return true;
+        }
+        let c = (at - b.data_offset()) / b.cluster_size() + 2;
+        c < u64::from(b.clusters) + 2 && !matches!(self.entry(vol, c as u32), Ok(0))
     }
 }

@@ -9,10 +9,18 @@
 //!
 //! "As of layer K" is the chain cut at K ([`crate::disk::Disk::cut`]): a [`DiskReader`] over the
 //! cut chain reads the disk as it was when layer K was the newest.
+//!
+//! [`FileSystem`] is the one interface over the three: listing, lookup, data and owners here;
+//! what a comparison of two versions asks (ids, structures, clusters in use, freed records) in
+//! [`survey`], so that `crate::diff` names no file system; which layer supplies a file's parts in
+//! [`supply`]; every condition that stops a read in [`error`].
 
+pub mod error;
 pub mod ext;
 pub mod fat;
 pub mod ntfs;
+pub mod supply;
+pub mod survey;
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -21,6 +29,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::reader::{DiskReader, ReadAt};
+use error::FsError;
 
 /// Reads bytes of the virtual disk (or of anything laid out like it).
 pub trait ReadVirtual {
@@ -143,14 +152,7 @@ impl<R: ReadVirtual> Volume<R> {
 
     fn check(&self, offset: u64, len: u64) -> Result<()> {
         if offset.checked_add(len).map_or(true, |end| end > self.len) {
-            return Err(Error::Invalid {
-                code: "past-volume-end",
-                offset: self.start.saturating_add(offset),
-                message: format!(
-                    "reading {len} bytes at byte {offset:#x} of the volume goes past its end ({:#x} bytes; the volume starts at virtual byte {:#x})",
-                    self.len, self.start
-                ),
-            });
+            return Err(FsError::PastVolumeEnd { volume_start: self.start, volume_len: self.len, at: offset, len }.into());
         }
         Ok(())
     }
@@ -513,68 +515,37 @@ impl FileData {
             FileData::Runs { runs, .. } | FileData::Compressed { runs, .. } => runs,
         }
     }
-}
 
-/// Decompresses LZNT1 (NTFS compression) from `src`, appending at most `limit` bytes to `out`.
-/// Stops at a zero chunk header, the end of `src`, or damage (a back reference before the start).
-pub fn lznt1(src: &[u8], out: &mut Vec<u8>, limit: usize) {
-    let end = out.len() + limit;
-    let mut i = 0usize;
-    while i + 2 <= src.len() && out.len() < end {
-        let h = le16(src, i);
-        i += 2;
-        if h == 0 {
-            break;
-        }
-        let size = usize::from(h & 0x0FFF) + 1;
-        let chunk = &src[i..(i + size).min(src.len())];
-        i += size;
-        if h & 0x8000 == 0 {
-            let n = chunk.len().min(end - out.len());
-            out.extend_from_slice(&chunk[..n]);
-            continue;
-        }
-        let start = out.len();
-        let mut j = 0usize;
-        'chunk: while j < chunk.len() {
-            let flags = chunk[j];
-            j += 1;
-            for bit in 0..8 {
-                if j >= chunk.len() || out.len() >= end {
-                    break 'chunk;
+    /// The part that holds file bytes `[offset, offset + len)`, as data of its own, and how
+    /// many of its first bytes come before `offset` (a compressed file is cut at whole units).
+    pub fn window(&self, offset: u64, len: u64) -> (FileData, u64) {
+        let cut = |runs: &[Run], from: u64, to: u64| -> Vec<Run> {
+            let mut out = Vec::new();
+            for r in runs {
+                let (a, b) = (r.file_offset.max(from), (r.file_offset + r.len).min(to));
+                if a < b {
+                    out.push(Run { file_offset: a - from, len: b - a, volume_offset: r.volume_offset.map(|v| v + (a - r.file_offset)) });
                 }
-                if flags & (1 << bit) == 0 {
-                    out.push(chunk[j]);
-                    j += 1;
-                    continue;
-                }
-                if j + 1 >= chunk.len() {
-                    break 'chunk;
-                }
-                let t = usize::from(le16(chunk, j));
-                j += 2;
-                let pos = out.len() - start;
-                if pos == 0 {
-                    break 'chunk;
-                }
-                let mut lg = 0;
-                let mut x = pos - 1;
-                while x >= 0x10 {
-                    lg += 1;
-                    x >>= 1;
-                }
-                let offset = (t >> (12 - lg)) + 1;
-                let length = (t & (0xFFF >> lg)) + 3;
-                if offset > pos {
-                    break 'chunk;
-                }
-                for _ in 0..length {
-                    if out.len() >= end {
-                        break 'chunk;
-                    }
-                    let b = out[out.len() - offset];
-                    out.push(b);
-                }
+            }
+            out
+        };
+        match self {
+            FileData::Inline(b) => {
+                let start = (offset as usize).min(b.len());
+                let end = (offset.saturating_add(len) as usize).min(b.len());
+                (FileData::Inline(b[start..end].to_vec()), 0)
+            }
+            FileData::Runs { runs, size } => {
+                let from = offset.min(*size);
+                let to = offset.saturating_add(len).min(*size);
+                (FileData::Runs { runs: cut(runs, from, to), size: to - from }, 0)
+            }
+            FileData::Compressed { runs, size, unit } => {
+                let u = (*unit).max(1);
+                let from = (offset.min(*size) / u) * u;
+                let to = offset.saturating_add(len).min(*size).div_ceil(u).saturating_mul(u);
+                let size = size.min(&to).saturating_sub(from);
+                (FileData::Compressed { runs: cut(runs, from, to), size, unit: *unit }, offset.min(from + size) - from)
             }
         }
     }
@@ -669,7 +640,7 @@ impl FileSystem {
         let mut cur = self.root();
         for part in path.split('/').filter(|p| !p.is_empty()) {
             if cur.kind != EntryKind::Dir {
-                return Err(Error::Chain { code: "not-a-directory", message: format!("{} is not a directory", cur.path) });
+                return Err(FsError::NotADirectory { path: cur.path }.into());
             }
             // NTFS: through the directory's index B-tree, when it has the exact name.
             if let FileSystem::Ntfs(n) = self {
@@ -686,12 +657,7 @@ impl FileSystem {
                 .or_else(|| list.iter().find(|e| !e.deleted && e.name.eq_ignore_ascii_case(part) && self.case_insensitive()));
             cur = match found {
                 Some(e) => e.clone(),
-                None => {
-                    return Err(Error::Chain {
-                        code: "no-such-file",
-                        message: format!("{path}: no such file or directory (no {part:?} in {})", cur.path),
-                    })
-                }
+                None => return Err(FsError::NoSuchFile { path: path.to_string(), name: part.to_string(), dir: cur.path }.into()),
             };
         }
         Ok(cur)
@@ -792,11 +758,7 @@ pub fn read_data<R: ReadVirtual>(vol: &mut Volume<R>, data: &FileData, sink: &mu
                     break;
                 }
                 if r.file_offset != pos {
-                    return Err(Error::Invalid {
-                        code: "runs-gap",
-                        offset: vol.start(),
-                        message: format!("the file's runs leave a gap at byte {pos} of the file (a bug or a damaged run list)"),
-                    });
+                    return Err(FsError::RunsGap { volume_start: vol.start(), expected: pos }.into());
                 }
                 let len = r.len.min(size - pos);
                 let mut done = 0u64;
@@ -812,21 +774,13 @@ pub fn read_data<R: ReadVirtual>(vol: &mut Volume<R>, data: &FileData, sink: &mu
                 pos += len;
             }
             if pos < *size {
-                return Err(Error::Invalid {
-                    code: "runs-short",
-                    offset: vol.start(),
-                    message: format!("the file is {size} bytes but its clusters hold only {pos}: its chain or run list ends early"),
-                });
+                return Err(FsError::RunsShort { volume_start: vol.start(), size: *size, held: pos }.into());
             }
             Ok(())
         }
         FileData::Compressed { runs, size, unit } => {
             if *unit == 0 || *unit > 1 << 20 {
-                return Err(Error::Invalid {
-                    code: "compression-unit",
-                    offset: vol.start(),
-                    message: format!("a compression unit of {unit} bytes is not possible"),
-                });
+                return Err(FsError::CompressionUnit { volume_start: vol.start(), unit: *unit }.into());
             }
             let mut pos = 0u64;
             let mut out = Vec::with_capacity(*unit as usize);
@@ -850,7 +804,7 @@ pub fn read_data<R: ReadVirtual>(vol: &mut Volume<R>, data: &FileData, sink: &mu
                 if stored.len() as u64 >= *unit {
                     out.extend_from_slice(&stored[..*unit as usize]);
                 } else if !stored.is_empty() {
-                    lznt1(&stored, &mut out, *unit as usize);
+                    ntfs::lznt1::decompress(&stored, &mut out, *unit as usize);
                 }
                 let _ = holes;
                 out.resize(*unit as usize, 0);
@@ -986,16 +940,6 @@ pub fn join(dir: &str, name: &str) -> String {
     }
 }
 
-pub(crate) fn le16(b: &[u8], at: usize) -> u16 {
-    b.get(at..at + 2).map_or(0, |s| u16::from_le_bytes([s[0], s[1]]))
-}
-pub(crate) fn le32(b: &[u8], at: usize) -> u32 {
-    b.get(at..at + 4).map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-}
-pub(crate) fn le64(b: &[u8], at: usize) -> u64 {
-    b.get(at..at + 8).map_or(0, |s| u64::from_le_bytes(s.try_into().unwrap_or([0; 8])))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1040,5 +984,23 @@ mod tests {
         let ix = ix.finish();
         assert_eq!(ix.lookup(2 * 1000).map(|o| o.file_offset), Some(Some(2000)));
         assert_eq!(ix.lookup(1), None);
+    }
+
+    #[test]
+    fn a_window_of_file_data_cuts_runs_and_whole_compression_units() {
+        let runs = vec![run(0, 4096, Some(8192)), run(4096, 4096, None), run(8192, 8192, Some(100_000))];
+        let data = FileData::Runs { runs: runs.clone(), size: 15_000 };
+        assert_eq!(
+            data.window(4000, 5000),
+            (FileData::Runs { runs: vec![run(0, 96, Some(12_192)), run(96, 4096, None), run(4192, 808, Some(100_000))], size: 5000 }, 0)
+        );
+        assert_eq!(data.window(20_000, 10), (FileData::Runs { runs: vec![], size: 0 }, 0), "past the end: nothing");
+        assert_eq!(FileData::Inline(b"hello".to_vec()).window(1, 100), (FileData::Inline(b"ello".to_vec()), 0));
+        // Compressed, units of 8192: bytes 9000..9100 are in the second unit, 808 bytes into it.
+        let c = FileData::Compressed { runs, size: 15_000, unit: 8192 };
+        assert_eq!(
+            c.window(9000, 100),
+            (FileData::Compressed { runs: vec![run(0, 8192, Some(100_000))], size: 15_000 - 8192, unit: 8192 }, 808)
+        );
     }
 }

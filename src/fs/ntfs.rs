@@ -5,12 +5,17 @@
 //! over extension records, and a file's runs are what says which layer supplies its bytes and
 //! which file owns a sector.
 //!
-//! Compressed files (LZNT1) are not decompressed: they are listed with the attribute
-//! `compressed`, and reading one is refused with a plain error rather than giving wrong bytes.
+//! Compressed files are listed with the attribute `compressed`; their data comes out as
+//! [`FileData::Compressed`], which [`super::read_data`] decompresses with [`lznt1`].
+
+pub mod lznt1;
 
 use std::collections::HashMap;
 
-use super::{from_io, join, le16, le32, le64, Entry, EntryKind, FileData, Owner, ReadVirtual, Run, Stream, Times, Volume};
+use super::error::FsError;
+use super::survey::{joined, Facts, FileId, Structure};
+use super::{from_io, join, Entry, EntryKind, FileData, Owner, ReadVirtual, Run, Stream, Times, Volume};
+use crate::bytes::{le16, le32, le64, utf16le};
 use crate::error::{Error, Result};
 
 /// Attribute type codes.
@@ -198,13 +203,8 @@ impl FileName {
     /// Parses a `$FILE_NAME` value.
     pub fn parse(v: &[u8]) -> Option<FileName> {
         let len = usize::from(*v.get(0x40)?);
-        let units: Vec<u16> = v.get(0x42..0x42 + 2 * len)?.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
-        Some(FileName {
-            parent: le64(v, 0) & 0xFFFF_FFFF_FFFF,
-            parent_sequence: le16(v, 6),
-            namespace: v[0x41],
-            name: String::from_utf16_lossy(&units),
-        })
+        let name = utf16le(v.get(0x42..0x42 + 2 * len)?);
+        Some(FileName { parent: le64(v, 0) & 0xFFFF_FFFF_FFFF, parent_sequence: le16(v, 6), namespace: v[0x41], name })
     }
 }
 
@@ -254,7 +254,7 @@ pub fn parse_record(raw: &[u8], number: u64, max_clusters: u64) -> std::result::
         let (nlen, noff) = (usize::from(a[9]), usize::from(le16(a, 0x0A)));
         let name = a
             .get(noff..noff + 2 * nlen)
-            .map(|n| String::from_utf16_lossy(&n.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect::<Vec<_>>()))
+            .map(utf16le)
             .ok_or_else(|| format!("the name of the attribute at byte {at:#x} lies outside it"))?;
         let mut attr =
             Attribute { ty: t, name, flags: le16(a, 0x0C), instance: le16(a, 0x0E), offset: at, resident: None, non_resident: None };
@@ -315,10 +315,7 @@ pub fn parse_attribute_list(v: &[u8]) -> Vec<ListEntry> {
             break;
         }
         let (nlen, noff) = (usize::from(v[at + 6]), usize::from(v[at + 7]));
-        let name = v
-            .get(at + noff..at + noff + 2 * nlen)
-            .map(|n| String::from_utf16_lossy(&n.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect::<Vec<_>>()))
-            .unwrap_or_default();
+        let name = v.get(at + noff..at + noff + 2 * nlen).map(utf16le).unwrap_or_default();
         out.push(ListEntry {
             ty: le32(v, at),
             name,
@@ -339,7 +336,7 @@ pub fn nt_time(t: u64) -> Option<i64> {
 fn ntfs_err(e: ::ntfs::NtfsError, at: u64) -> Error {
     match e {
         ::ntfs::NtfsError::Io(io) => from_io(io, at),
-        other => Error::Invalid { code: "ntfs-damaged", offset: at, message: format!("NTFS: {other}") },
+        other => FsError::NtfsDamaged { volume_start: at, message: other.to_string() }.into(),
     }
 }
 
@@ -361,6 +358,8 @@ pub struct Ntfs {
     /// the MFT) and kept for the next; `Err(())` when the volume has more runs than
     /// [`MAX_OWNER_RUNS`] (each lookup then reads the MFT again).
     owners: Option<std::result::Result<OwnerIndex, ()>>,
+    /// `$Bitmap`'s runs, read by the first [`Ntfs::in_use`].
+    bitmap: Option<Vec<Run>>,
 }
 
 /// The most runs the owner index keeps (48 bytes each, and at most one record entry of about
@@ -440,25 +439,14 @@ impl Ntfs {
         let cluster = u64::from(inner.cluster_size());
         let record_size = u64::from(inner.file_record_size());
         if !(256..=65536).contains(&record_size) || !record_size.is_power_of_two() {
-            return Err(Error::Invalid {
-                code: "ntfs-record-size",
-                offset: at,
-                message: format!("NTFS: a file record of {record_size} bytes is not possible"),
-            });
+            return Err(FsError::NtfsRecordSize { volume_start: at, size: record_size }.into());
         }
         let clusters = inner.size() / cluster.max(1);
         let mft_at = inner.mft_position().value().map_or(0, |v| v.get());
         let raw = vol.read_vec(mft_at, record_size as usize)?;
-        let rec0 = parse_record(&raw, 0, clusters).map_err(|e| Error::Invalid {
-            code: "ntfs-mft",
-            offset: at + mft_at,
-            message: format!("NTFS: MFT record 0 ($MFT): {e}"),
-        })?;
-        let data = rec0.find(ty::DATA, "").and_then(|a| a.non_resident.clone()).ok_or_else(|| Error::Invalid {
-            code: "ntfs-mft",
-            offset: at + mft_at,
-            message: "NTFS: MFT record 0 ($MFT) has no non-resident $DATA attribute".into(),
-        })?;
+        let rec0 = parse_record(&raw, 0, clusters).map_err(|e| FsError::NtfsMft { offset: at + mft_at, damage: Some(e) })?;
+        let data =
+            rec0.find(ty::DATA, "").and_then(|a| a.non_resident.clone()).ok_or(FsError::NtfsMft { offset: at + mft_at, damage: None })?;
         let mut ntfs = Ntfs {
             inner,
             cluster,
@@ -469,6 +457,7 @@ impl Ntfs {
             deleted: None,
             upcase: false,
             owners: None,
+            bitmap: None,
         };
         ntfs.mft_runs = ntfs.runs(&[data]);
         Ok(ntfs)
@@ -502,17 +491,13 @@ impl Ntfs {
 
     /// Reads and parses record `n`.
     pub fn record<R: ReadVirtual>(&self, vol: &mut Volume<R>, n: u64) -> Result<Record> {
-        let at = self.record_offset(n).ok_or_else(|| Error::Invalid {
-            code: "ntfs-record-number",
-            offset: vol.start(),
-            message: format!("NTFS: MFT record {n} is not in the MFT ({} records)", self.record_count()),
+        let at = self.record_offset(n).ok_or_else(|| FsError::NtfsRecordNumber {
+            volume_start: vol.start(),
+            record: n,
+            records: self.record_count(),
         })?;
         let raw = vol.read_vec(at, self.record_size as usize)?;
-        parse_record(&raw, n, self.clusters).map_err(|e| Error::Invalid {
-            code: "ntfs-record",
-            offset: vol.start() + at,
-            message: format!("NTFS: MFT record {n}: {e}"),
-        })
+        parse_record(&raw, n, self.clusters).map_err(|damage| FsError::NtfsRecord { offset: vol.start() + at, record: n, damage }.into())
     }
 
     fn runs(&self, pieces: &[NonResident]) -> Vec<Run> {
@@ -857,38 +842,22 @@ impl Ntfs {
             if e.kind == EntryKind::Dir {
                 return Ok(FileData::Runs { runs: Vec::new(), size: 0 });
             }
-            return Err(Error::Invalid {
-                code: "no-such-stream",
-                offset: at,
-                message: format!("NTFS: {} (record {}) has no $DATA attribute named {name:?}", e.path, e.id),
-            });
+            return Err(FsError::NoSuchStream { offset: at, path: e.path.clone(), record: e.id, stream: name.to_string() }.into());
         };
         if let Some(v) = &first.resident {
             return Ok(FileData::Inline(v.clone()));
         }
         let nr: Vec<NonResident> = pieces.iter().filter_map(|a| a.non_resident.clone()).collect();
         if let Some(err) = nr.iter().find_map(|n| n.runs_error.clone()) {
-            return Err(Error::Invalid {
-                code: "ntfs-run-list",
-                offset: at,
-                message: format!("NTFS: the run list of {} is damaged: {err}", e.path),
-            });
+            return Err(FsError::NtfsRunList { offset: at, path: e.path.clone(), damage: err }.into());
         }
         let Some(head) = nr.first() else {
-            return Err(Error::Invalid {
-                code: "ntfs-attribute",
-                offset: at,
-                message: format!("NTFS: {}'s data attribute is neither resident nor non-resident", e.path),
-            });
+            return Err(FsError::NtfsAttribute { offset: at, path: e.path.clone() }.into());
         };
         let (size, cu, initialized) = (head.data_size, head.compression_unit, head.initialized_size);
         if first.flags & 1 != 0 {
             if cu == 0 || cu > 8 {
-                return Err(Error::Invalid {
-                    code: "ntfs-compression-unit",
-                    offset: at,
-                    message: format!("NTFS: {} is marked compressed but its compression unit is 2^{cu} clusters; it is not read", e.path),
-                });
+                return Err(FsError::NtfsCompressionUnit { offset: at, path: e.path.clone(), log2: cu }.into());
             }
             return Ok(FileData::Compressed { runs: self.runs(&nr), size, unit: self.cluster << cu });
         }
@@ -926,8 +895,7 @@ impl Ntfs {
     pub fn label<R: ReadVirtual>(&self, vol: &mut Volume<R>) -> Option<String> {
         let rec = self.record(vol, 3).ok()?;
         let v = rec.find(ty::VOLUME_NAME, "")?.resident.as_ref()?;
-        let units: Vec<u16> = v.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
-        Some(String::from_utf16_lossy(&units)).filter(|s| !s.is_empty())
+        Some(utf16le(v)).filter(|s| !s.is_empty())
     }
 
     /// The path of record `n`, from its names' parents (bounded).
@@ -1086,5 +1054,122 @@ impl Ntfs {
             }
         }
         Ok(Owner { kind: "unknown", ..Owner::structure(format!("cluster {}: no record's runs hold it", offset / self.cluster)) })
+    }
+}
+
+impl Ntfs {
+    /// What the MFT record says of `e`, for a comparison ([`super::FileSystem::facts`]): record
+    /// and sequence number, the clusters its non-resident attributes hold, its times and
+    /// attributes (not the access time), and whether it is one of the file system's own files.
+    pub fn facts<R: ReadVirtual>(&self, vol: &mut Volume<R>, e: &Entry) -> Facts {
+        let mut f = Facts::default();
+        let Ok(rec) = self.record(vol, e.id) else { return f };
+        f.id = Some(FileId::record(e.id, rec.sequence));
+        if let Some(at) = self.record_offset(e.id) {
+            f.entry_at = Some((at, at + self.record_size));
+        }
+        let cs = self.cluster;
+        f.allocated = joined(
+            rec.attributes
+                .iter()
+                .filter_map(|a| a.non_resident.as_ref())
+                .flat_map(|nr| nr.runs.iter())
+                .filter_map(|r| r.lcn.map(|l| (l.saturating_mul(cs), l.saturating_add(r.len).saturating_mul(cs))))
+                .collect(),
+        );
+        if let Some(si) = rec.find(ty::STANDARD_INFORMATION, "").and_then(|a| a.resident.as_ref()) {
+            // Created, modified, record changed; attributes (not the access time).
+            f.meta = [si.get(0..0x18).unwrap_or(&[]), si.get(0x20..0x24).unwrap_or(&[])].concat();
+        }
+        let top = e.path.trim_start_matches('/');
+        if e.path == "/$Extend" || top.starts_with("$Extend/") || !top.contains('/') && top.starts_with('$') {
+            f.structure = Some(e.name.clone());
+            // Structures whose bytes are in a named stream.
+            f.structure_stream = match e.name.as_str() {
+                "$UsnJrnl" => Some("$J"),
+                "$Secure" => Some("$SDS"),
+                _ => None,
+            };
+        }
+        f
+    }
+
+    /// MFT records no longer in use, with a name, that lie in the `changed` volume bytes of the
+    /// MFT (at most `limit`), as deleted entries.
+    pub fn freed_entries<R: ReadVirtual>(&self, vol: &mut Volume<R>, changed: &[(u64, u64)], limit: usize) -> Vec<Entry> {
+        let rs = self.record_size.max(1);
+        let mut numbers = Vec::new();
+        for r in &self.mft_runs {
+            let Some(at) = r.volume_offset else { continue };
+            let end = at.saturating_add(r.len);
+            let from = changed.partition_point(|c| c.1 <= at);
+            for &(a, b) in changed[from..].iter().take_while(|c| c.0 < end) {
+                let (a, b) = (a.max(at) - at, b.min(end) - at);
+                let (first, last) = ((r.file_offset + a) / rs, (r.file_offset + b).div_ceil(rs));
+                numbers.extend(first..last.min(first.saturating_add(limit as u64)));
+            }
+            if numbers.len() >= limit {
+                break;
+            }
+        }
+        numbers.sort_unstable();
+        numbers.dedup();
+        let mut out = Vec::new();
+        for k in numbers {
+            let Ok(rec) = self.record(vol, k) else { continue };
+            if rec.in_use() || rec.base != 0 {
+                continue;
+            }
+            let Some(name) = self.name_of(vol, &rec) else { continue };
+            let data = rec.find(ty::DATA, "");
+            let size = data
+                .map_or(0, |a| a.resident.as_ref().map_or_else(|| a.non_resident.as_ref().map_or(0, |x| x.data_size), |v| v.len() as u64));
+            let dir = self.path_of(vol, name.parent);
+            out.push(Entry {
+                path: join(&dir, &name.name),
+                name: name.name,
+                kind: if rec.is_dir() { EntryKind::Dir } else { EntryKind::File },
+                size: if rec.is_dir() { 0 } else { size },
+                modified: None,
+                deleted: true,
+                id: k,
+                attributes: Vec::new(),
+                entry_offset: self.record_offset(k),
+                streams: Vec::new(),
+            });
+        }
+        out
+    }
+
+    /// The copy of the boot sector past the last whole cluster, in the volume's last sector
+    /// (the MFT, `$LogFile` and the other structures are files, counted as such).
+    pub fn structures<R: ReadVirtual>(&self, vol: &mut Volume<R>) -> Vec<Structure> {
+        let cs = self.cluster.max(1);
+        let boot = vol.read_vec(0, 512).unwrap_or_default();
+        let bytes = le64(&boot, 0x28).saturating_mul(u64::from(le16(&boot, 0x0B)));
+        let end = (bytes / cs).saturating_mul(cs).min(vol.len().saturating_sub(512));
+        vec![(end, vol.len(), "$Boot")]
+    }
+
+    /// True when the cluster holding volume byte `at` is marked in `$Bitmap`; true too when
+    /// that cannot be read.
+    pub fn in_use<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, at: u64) -> bool {
+        if self.bitmap.is_none() {
+            let e =
+                Entry { name: "$Bitmap".into(), path: "/$Bitmap".into(), kind: EntryKind::File, ..Entry::root(6, self.record_offset(6)) };
+            self.bitmap = Some(self.data(vol, &e, None).map(|d| d.runs().to_vec()).unwrap_or_default());
+        }
+        let c = at / self.cluster.max(1);
+        let x = c / 8;
+        let place = self
+            .bitmap
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .find(|r| x >= r.file_offset && x - r.file_offset < r.len)
+            .and_then(|r| r.volume_offset.map(|v| v + x - r.file_offset));
+        let Some(place) = place else { return true };
+        let mut byte = [0u8; 1];
+        vol.read_at(place, &mut byte).map_or(true, |_| byte[0] & (1 << (c % 8)) != 0)
     }
 }
