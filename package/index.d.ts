@@ -88,6 +88,23 @@ export interface ChainLink {
   allocated_blocks: number;
 }
 
+/**
+ * A layer's block table, whatever the format and the disk's size: `states[i]` is block i's
+ * state code (a VHD's 0 not allocated or 6 in the file; a VHDX's payload block states 0 not
+ * present, 1 undefined, 2 zero, 3 unmapped, 6 fully and 7 partially present), `offsets[i] * unit`
+ * where it is in the file, `ooo[i]` 1 when stored before a block with a lower index (empty for a
+ * VHDX); blocks past `states` are not present. `legend`: the states present, as [code, name, count].
+ */
+export interface BlockTable {
+  blocks: number;
+  states: Uint8Array;
+  offsets: Uint32Array;
+  unit: number;
+  bitmapBefore: number;
+  ooo: Uint8Array;
+  legend: [number, string, number][];
+}
+
 export type DiskType = 'fixed' | 'dynamic' | 'differencing';
 
 /** The same object as `vhd-viewer info --json` (the main keys; every field is there). */
@@ -185,7 +202,7 @@ export class VhdDisk {
   /** Bytes [start, end) of layer `layer`'s file. */
   readFile(layer: number, start: number, end: number, options?: { signal?: AbortSignal }): Promise<Uint8Array>;
   /** Layer `layer`'s block table (0xFFFFFFFF: not allocated) and which blocks are stored out of order. */
-  bat(layer: number): Promise<{ bat: Uint32Array; ooo: Uint8Array }>;
+  bat(layer: number): Promise<BlockTable>;
   /** Which layer each sector of [start, start + len) is read from (255 zeros, 254 missing); a block's sector bitmap with layer and block. */
   sectors(what: { layer?: number | null; block?: number | null; start: number; len: number }, options?: { signal?: AbortSignal }): Promise<{ range: { offset: number; len: number } | null; bitmap: Uint8Array | null; sources: Uint8Array }>;
   /** The provenance map from the block tables: one mask per cell (bit k: layer k may supply part of it). */

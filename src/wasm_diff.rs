@@ -105,8 +105,8 @@ pub fn rebase_check(
     }
     let child = chain_report(d, &read, 1, 0, &progress).map_err(js_err)?;
     let nb = onto.disk();
-    let old_id = d.layers[1].footer.value.unique_id;
-    let base = match nb.layers.iter().position(|l| l.footer.value.unique_id == old_id) {
+    let old_id = d.layers[1].link_id();
+    let base = match nb.layers.iter().position(|l| l.link_id() == old_id) {
         Some(0) => return Err(coded("usage", None, "that disk is the child's own parent: nothing to move onto")),
         Some(k) => chain_report(nb, &read_onto, k, 0, &progress).map_err(js_err)?,
         None => {

@@ -38,7 +38,7 @@ fn opening_a_2040g_disk_reads_only_the_metadata() {
     };
     let entries = u64::from(get32(&img_header, h::MAX_TABLE_ENTRIES));
     assert_eq!(entries, 1_044_480);
-    assert_eq!(layer.bat.len() as u64, entries);
+    assert_eq!(layer.vhd().unwrap().bat.len() as u64, entries);
     // Footer, footer copy, dynamic header, BAT: exactly.
     assert_eq!(file.bytes(), 512 + 512 + 1024 + entries * 4, "bytes read to open ({} reads)", file.reads());
     assert!(file.reads() <= 4, "{} reads", file.reads());

@@ -92,7 +92,7 @@ fn hyperv_open_reads_only_the_metadata() {
     let p = sample("hyperv2012r2-dynamic.vhd");
     let f = Counting::new(Sized::new(std::fs::File::open(&p).unwrap()));
     let layer = open_layer(&f).unwrap();
-    assert_eq!(layer.bat.len(), 65024);
+    assert_eq!(layer.vhd().unwrap().bat.len(), 65024);
     // Footer, footer copy, dynamic header, BAT (65024 entries of 4 bytes).
     assert_eq!(f.bytes(), 512 + 512 + 1024 + 65024 * 4);
 }

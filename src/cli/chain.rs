@@ -4,7 +4,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use vhd_viewer::disk::MAX_CHAIN_DEPTH;
-use vhd_viewer::footer::DiskType;
+use vhd_viewer::image::DiskType;
 use vhd_viewer::reader::{open_layer, ReadAt, Sized};
 use vhd_viewer::{Disk, Error, Finding, Layer};
 
@@ -71,11 +71,11 @@ impl OpenChain {
             };
             let Some(parent_path) = found else {
                 let tried: Vec<String> = candidates(child, &child_path).iter().map(|p| p.display().to_string()).collect();
-                let (name, _) = child.header.as_ref().map(|h| h.value.parent_unicode_name()).unwrap_or_default();
+                let name = child.parent_name();
                 let message = format!(
                     "the parent of {} (\"{name}\", {} {}) was not found; looked for: {}. Give it with --parent",
                     names.last().map(String::as_str).unwrap_or_default(),
-                    if child.vhdx.is_some() { "DataWriteGuid" } else { "unique id" },
+                    child.link_id_name(),
                     child.parent_link().map(|(_, shown)| shown).unwrap_or_default(),
                     if tried.is_empty() { "nothing (no locator or name)".to_string() } else { tried.join(", ") }
                 );

@@ -190,9 +190,9 @@ pub fn rebase_check(c: &OpenChain, onto: &Path, force: bool, json: bool) -> Resu
         return Err(user_err(format!("{} is not a differencing disk: it has no old base to compare with", c.names[0])));
     }
     let child = chain_report(c, 1, 0)?;
-    let old_id = c.disk.layers[1].footer.value.unique_id;
+    let old_id = c.disk.layers[1].link_id();
     let nb = OpenChain::open(onto, &[], force, false)?;
-    let base = match nb.disk.layers.iter().position(|l| l.footer.value.unique_id == old_id) {
+    let base = match nb.disk.layers.iter().position(|l| l.link_id() == old_id) {
         Some(0) => return Err(user_err(format!("{} is the child's own parent: nothing to rebase onto", onto.display()))),
         Some(k) => chain_report(&nb, k, 0)?,
         None => {

@@ -4,10 +4,11 @@
 use serde::Serialize;
 
 use super::format::{
-    bat_parts, guid_name, header_off as ho, le16, le32, le64, log_off as lo, metadata_off as mo, region_off as ro, BlockState, Guid, MIB,
+    bat_parts, guid_name, header_off as ho, le16, le32, le64, log_off as lo, metadata_off as mo, region_off as ro, Guid, MIB,
 };
 use super::Vhdx;
 use crate::fields::{Field, Raw};
+use crate::image::BlockState;
 use crate::values::human_size;
 
 /// One structure's rows.

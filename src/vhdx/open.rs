@@ -1,4 +1,4 @@
-//! Opening a VHDX file without I/O: the same shape as `layer.rs`'s open, run again with more
+//! Opening a VHDX file without I/O: the same shape as the VHD opener, run again with more
 //! bytes each round until it has what it needs.
 
 use super::format::{
@@ -9,9 +9,7 @@ use super::log::{replay, Write};
 use super::{BlockState, Item, Log, Vhdx, MAX_BAT_ENTRIES, MAX_LOG, MAX_METADATA_REGION};
 use crate::error::{Error, Result};
 use crate::finding::{Finding, Severity};
-use crate::footer::{DiskType, Footer};
-use crate::layer::{ByteRange, Fetch, FooterSource, Layer, Located, MAX_FINDINGS_PER_KIND};
-use crate::values::Uuid;
+use crate::image::{ByteRange, Fetch, Located, Opened, MAX_FINDINGS_PER_KIND};
 
 /// Copies `bytes` read at `base` and applies the log's writes that fall on them.
 fn patched(bytes: &[u8], base: u64, writes: &[(u64, Write)]) -> Vec<u8> {
@@ -198,7 +196,7 @@ fn region(
 }
 
 /// Opens a VHDX file: `None` (with `need` filled) while bytes are missing.
-pub fn open<'a>(file_len: u64, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> Result<Option<Layer>> {
+pub fn open<'a>(file_len: u64, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> Result<Option<Opened<Vhdx>>> {
     if file_len < HEADER_SECTION {
         return Err(Error::invalid(
             "vhdx-too-small",
@@ -556,31 +554,7 @@ pub fn open<'a>(file_len: u64, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> 
     };
     check_bat(&vhdx, file_len, &mut findings);
 
-    let mut footer = Footer::parse(&[]);
-    footer.disk_type = if has_parent {
-        DiskType::Differencing
-    } else if leave_blocks_allocated {
-        DiskType::Fixed
-    } else {
-        DiskType::Dynamic
-    };
-    footer.current_size = virtual_disk_size;
-    footer.original_size = virtual_disk_size;
-    footer.unique_id = Uuid(vhdx.data_write_guid().0);
-    Ok(Some(Layer {
-        file_len,
-        footer: Located { offset: 0, value: footer },
-        footer_source: FooterSource::End,
-        end_footer: None,
-        footer_copy: None,
-        header: None,
-        locators: Vec::new(),
-        bat: Vec::new(),
-        bat_range: Some(bat_range),
-        data_end: file_len,
-        findings,
-        vhdx: Some(Box::new(vhdx)),
-    }))
+    Ok(Some(Opened { file_len, data_end: file_len, findings, image: vhdx }))
 }
 
 fn check_parent_locator(has_parent: bool, locator: Option<&Located<ParentLocator>>, meta_offset: u64, findings: &mut Vec<Finding>) {

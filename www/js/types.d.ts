@@ -22,6 +22,24 @@ export type Child = Node | string | number | boolean | null | undefined | readon
 export type DiskType = 'fixed' | 'dynamic' | 'differencing' | 'unknown';
 export type Severity = 'error' | 'warning' | 'info';
 
+/**
+ * A layer's block table (`WasmDisk.blockTable()`), whatever the format and the disk's size:
+ * `states[i]` is block i's state code (a VHD's 0 not allocated or 6 in the file; a VHDX's payload
+ * block states 0 not present, 1 undefined, 2 zero, 3 unmapped, 6 fully and 7 partially present),
+ * `offsets[i] * unit` where it is in the file, `ooo[i]` 1 when stored before a block with a lower
+ * index (empty for a VHDX); blocks past `states` are not present. `legend`: the states present,
+ * as [code, name, count].
+ */
+export interface BlockTable {
+  blocks: number;
+  states: Uint8Array;
+  offsets: Uint32Array;
+  unit: number;
+  bitmapBefore: number;
+  ooo: Uint8Array;
+  legend: [number, string, number][];
+}
+
 /** Bytes `[offset, offset + len)` of a file. */
 export interface ByteRange {
   offset: number;

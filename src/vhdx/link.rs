@@ -1,0 +1,63 @@
+//! Whether a VHDX is the parent a differencing VHDX names.
+
+use super::Vhdx;
+use crate::error::{Error, Result};
+use crate::finding::Finding;
+
+/// Checks that `p` is the parent VHDX `c` (layer `i` of a chain) names: its `DataWriteGuid` is the child's
+/// `parent_linkage` (or `parent_linkage2`).
+pub(crate) fn check_parent(i: usize, c: &Vhdx, p: &Vhdx, force: bool, findings: &mut Vec<Finding>) -> Result<()> {
+    if !c.has_parent {
+        return Err(Error::chain(
+            "parent-not-expected",
+            format!("layer {i} is a {} disk, which has no parent, but a parent was given", c.disk_type().name()),
+        ));
+    }
+    let at = c.parent_locator.as_ref().map_or(c.metadata_table.offset, |l| l.offset);
+    let got = p.data_write_guid();
+    let (linkage, linkage2) = c.parent_linkage();
+    if linkage != Some(got) && linkage2 == Some(got) {
+        findings.push(Finding {
+            layer: i,
+            ..Finding::info(
+                "vhdx-parent-linkage2",
+                at,
+                format!("the parent's DataWriteGuid {got} is the child's parent_linkage2, the id the parent had before a write that was interrupted: accepted, as the spec allows"),
+            )
+        });
+    } else if linkage != Some(got) {
+        let want = linkage.map_or_else(|| "no id".to_string(), |g| g.to_string());
+        let msg = format!(
+            "layer {i} names its parent by DataWriteGuid {want} (parent_linkage in its parent locator at byte {at:#x}), but the file given as its parent has DataWriteGuid {got}: the parent's data was changed after the child was made (or it is another disk), so the child's sectors may not fit it"
+        );
+        if !force {
+            return Err(Error::chain("parent-id-mismatch", format!("{msg} (use --force to read it anyway, at the risk of garbage)")));
+        }
+        findings
+            .push(Finding { layer: i, ..Finding::error("parent-id-mismatch", at, format!("{msg}; read anyway because it was forced")) });
+    }
+    if c.logical_sector_size != p.logical_sector_size {
+        findings.push(Finding {
+            layer: i,
+            ..Finding::error(
+                "vhdx-parent-sector-size",
+                at,
+                format!("layer {i} has {}-byte logical sectors, its parent {}-byte ones", c.logical_sector_size, p.logical_sector_size),
+            )
+        });
+    }
+    if c.virtual_disk_size != p.virtual_disk_size {
+        findings.push(Finding {
+            layer: i,
+            ..Finding::warning(
+                "parent-size",
+                at,
+                format!(
+                    "layer {i} is {} bytes, its parent {} bytes; sectors past the parent's end read as zeros",
+                    c.virtual_disk_size, p.virtual_disk_size
+                ),
+            )
+        });
+    }
+    Ok(())
+}
