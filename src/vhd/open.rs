@@ -115,27 +115,58 @@ fn choose_footer(
     } else if readable(&copy) {
         (copy.clone(), FooterSource::Copy)
     } else {
-        if first.starts_with(b"vhdxfile") {
-            return Err(Error::OtherFormat { offset: 0, what: "a VHDX disk (the successor format of VHD)" });
-        }
-        if first.starts_with(b"KDMV") {
-            return Err(Error::OtherFormat { offset: 0, what: "a VMware VMDK disk" });
-        }
-        if first.starts_with(b"QFI\xfb") {
-            return Err(Error::OtherFormat { offset: 0, what: "a QEMU qcow2 disk" });
-        }
-        if first.len() >= 0x48 && &first[0x40..0x44] == b"\x7f\x10\xda\xbe" {
-            return Err(Error::OtherFormat { offset: 0x40, what: "a VirtualBox VDI disk" });
-        }
-        let mut found = [0u8; 8];
-        let n = last.len().min(8);
-        found[..n].copy_from_slice(&last[..n]);
-        return Err(Error::NoFooter { offset: end_off, found });
+        return Err(not_a_vhd(first, last, end_off));
     };
     let Some(chosen) = chosen else {
         return Err(Error::NoFooter { offset: end_off, found: [0; 8] });
     };
 
+    note_source(source, &chosen, end.as_ref(), (end_off, last), findings);
+    if !chosen.value.checksum_valid() {
+        findings.push(Finding::error(
+            "footer-checksum",
+            chosen.offset + super::footer::off::CHECKSUM as u64,
+            format!(
+                "the footer checksum is wrong (stored {:#010x}, computed {:#010x}){}; its fields are shown as they are, but any of them may be damaged",
+                chosen.value.checksum,
+                chosen.value.computed_checksum,
+                if copy.as_ref().is_some_and(|c| c.offset != chosen.offset) { ", and the copy at byte 0 is no better" } else { "" }
+            ),
+        ));
+    }
+    Ok((chosen, source, end.filter(|e| e.value.cookie_valid() || source != FooterSource::End511), copy))
+}
+
+/// The error for a file with no footer: another format it is recognised as, or what the end
+/// of the file holds instead of the cookie.
+fn not_a_vhd(first: &[u8], last: &[u8], end_off: u64) -> Error {
+    if first.starts_with(b"vhdxfile") {
+        return Error::OtherFormat { offset: 0, what: "a VHDX disk (the successor format of VHD)" };
+    }
+    if first.starts_with(b"KDMV") {
+        return Error::OtherFormat { offset: 0, what: "a VMware VMDK disk" };
+    }
+    if first.starts_with(b"QFI\xfb") {
+        return Error::OtherFormat { offset: 0, what: "a QEMU qcow2 disk" };
+    }
+    if first.len() >= 0x48 && &first[0x40..0x44] == b"\x7f\x10\xda\xbe" {
+        return Error::OtherFormat { offset: 0x40, what: "a VirtualBox VDI disk" };
+    }
+    let mut found = [0u8; 8];
+    let n = last.len().min(8);
+    found[..n].copy_from_slice(&last[..n]);
+    Error::NoFooter { offset: end_off, found }
+}
+
+/// Says why the footer was read from where it was: a 511-byte end footer, or the copy at byte 0
+/// because the end footer (at `end_off`, whose bytes are `last`) is damaged or missing.
+fn note_source(
+    source: FooterSource,
+    chosen: &Located<Footer>,
+    end: Option<&Located<Footer>>,
+    (end_off, last): (u64, &[u8]),
+    findings: &mut Vec<Finding>,
+) {
     // Say what is wrong with each copy.
     match source {
         FooterSource::End511 => findings.push(Finding::error(
@@ -144,7 +175,7 @@ fn choose_footer(
             "the footer at the end is 511 bytes long instead of 512, as early Virtual PC versions wrote it; it is read as if padded with a zero byte, but libvhdi refuses such a file",
         )),
         FooterSource::Copy => {
-            let (code, what) = match &end {
+            let (code, what) = match end {
                 Some(e) if e.value.cookie_valid() => ("footer-checksum", format!(
                     "the end footer at byte {:#x} has a wrong checksum (stored {:#010x}, computed {:#010x})",
                     e.offset, e.value.checksum, e.value.computed_checksum
@@ -162,19 +193,6 @@ fn choose_footer(
         }
         FooterSource::End => {}
     }
-    if !chosen.value.checksum_valid() {
-        findings.push(Finding::error(
-            "footer-checksum",
-            chosen.offset + super::footer::off::CHECKSUM as u64,
-            format!(
-                "the footer checksum is wrong (stored {:#010x}, computed {:#010x}){}; its fields are shown as they are, but any of them may be damaged",
-                chosen.value.checksum,
-                chosen.value.computed_checksum,
-                if copy.as_ref().is_some_and(|c| c.offset != chosen.offset) { ", and the copy at byte 0 is no better" } else { "" }
-            ),
-        ));
-    }
-    Ok((chosen, source, end.filter(|e| e.value.cookie_valid() || source != FooterSource::End511), copy))
 }
 
 /// Findings about the chosen footer's own fields.
@@ -213,6 +231,32 @@ fn check_footer(footer: &Located<Footer>, findings: &mut Vec<Finding>) {
             format!("unknown feature bits are set ({:#010x})", f.features),
         ));
     }
+    check_sizes(footer, findings);
+    if f.unique_id.is_nil() {
+        findings.push(Finding::warning(
+            "unique-id-nil",
+            at(off::UNIQUE_ID),
+            "the unique id is all zeros: a differencing child cannot tell this disk from another",
+        ));
+    }
+    if f.saved_state != 0 {
+        findings.push(Finding::info(
+            "saved-state",
+            at(off::SAVED_STATE),
+            "saved state is set: a VM was saved (hibernated by its host) while using this disk, so the disk may be mid-change",
+        ));
+    }
+    if !f.reserved_is_zero() {
+        findings.push(Finding::info("footer-reserved", at(off::RESERVED), "the reserved bytes of the footer are not all zero"));
+    }
+    check_geometry(footer, findings);
+}
+
+/// Findings about the footer's sizes: zero, too large, not whole sectors, shrunk.
+fn check_sizes(footer: &Located<Footer>, findings: &mut Vec<Finding>) {
+    use super::footer::off;
+    let f = &footer.value;
+    let at = |o: usize| footer.offset + o as u64;
     if f.current_size == 0 {
         findings.push(Finding::warning("size-zero", at(off::CURRENT_SIZE), "the current size is 0: the disk holds nothing"));
     } else if f.current_size > MAX_DISK_SIZE {
@@ -243,24 +287,6 @@ fn check_footer(footer: &Located<Footer>, findings: &mut Vec<Finding>) {
             ),
         ));
     }
-    if f.unique_id.is_nil() {
-        findings.push(Finding::warning(
-            "unique-id-nil",
-            at(off::UNIQUE_ID),
-            "the unique id is all zeros: a differencing child cannot tell this disk from another",
-        ));
-    }
-    if f.saved_state != 0 {
-        findings.push(Finding::info(
-            "saved-state",
-            at(off::SAVED_STATE),
-            "saved state is set: a VM was saved (hibernated by its host) while using this disk, so the disk may be mid-change",
-        ));
-    }
-    if !f.reserved_is_zero() {
-        findings.push(Finding::info("footer-reserved", at(off::RESERVED), "the reserved bytes of the footer are not all zero"));
-    }
-    check_geometry(footer, findings);
 }
 
 /// Compares the geometry with the spec's rule and the size it implies with `current size`.
