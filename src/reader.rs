@@ -55,16 +55,16 @@ impl ReadAt for std::fs::File {
 }
 
 /// A file of known length: the length asked once, not per read.
-pub struct Sized<R> {
+pub struct KnownLen<R> {
     inner: R,
     len: u64,
 }
 
-impl<R: ReadAt> Sized<R> {
+impl<R: ReadAt> KnownLen<R> {
     /// Wraps `inner`, reading its length now.
     pub fn new(inner: R) -> Self {
         let len = inner.len();
-        Sized { inner, len }
+        KnownLen { inner, len }
     }
 
     /// The wrapped reader.
@@ -73,7 +73,7 @@ impl<R: ReadAt> Sized<R> {
     }
 }
 
-impl<R: ReadAt> ReadAt for Sized<R> {
+impl<R: ReadAt> ReadAt for KnownLen<R> {
     fn len(&self) -> u64 {
         self.len
     }

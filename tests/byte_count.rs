@@ -4,7 +4,7 @@
 
 mod common;
 use common::*;
-use vhd_viewer::reader::{open_layer, Counting, DiskReader, ReadAt, Sized};
+use vhd_viewer::reader::{open_layer, Counting, DiskReader, KnownLen, ReadAt};
 use vhd_viewer::Disk;
 
 const GIB: u64 = 1 << 30;
@@ -25,7 +25,7 @@ fn huge() -> (std::path::PathBuf, QemuSpec) {
 #[test]
 fn opening_a_2040g_disk_reads_only_the_metadata() {
     let (path, _) = huge();
-    let file = Counting::new(Sized::new(std::fs::File::open(&path).unwrap()));
+    let file = Counting::new(KnownLen::new(std::fs::File::open(&path).unwrap()));
     let start = std::time::Instant::now();
     let layer = open_layer(&file).unwrap();
     let took = start.elapsed();
@@ -48,7 +48,7 @@ fn opening_a_2040g_disk_reads_only_the_metadata() {
 #[test]
 fn reading_one_sector_reads_one_bitmap_and_one_sector() {
     let (path, _) = huge();
-    let file = Counting::new(Sized::new(std::fs::File::open(&path).unwrap()));
+    let file = Counting::new(KnownLen::new(std::fs::File::open(&path).unwrap()));
     let layer = open_layer(&file).unwrap();
     let disk = Disk::new(vec![layer], false).unwrap();
     let sources: Vec<&dyn ReadAt> = vec![&file];
@@ -85,7 +85,7 @@ fn reading_one_sector_reads_one_bitmap_and_one_sector() {
 #[test]
 fn mapping_a_2040g_disk_reads_only_the_allocated_blocks_bitmaps() {
     let (path, _) = huge();
-    let file = Counting::new(Sized::new(std::fs::File::open(&path).unwrap()));
+    let file = Counting::new(KnownLen::new(std::fs::File::open(&path).unwrap()));
     let layer = open_layer(&file).unwrap();
     let disk = Disk::new(vec![layer], false).unwrap();
     let mut r = DiskReader::new(&disk, vec![&file as &dyn ReadAt]).unwrap();

@@ -156,7 +156,7 @@ fn a_64_tib_sparse_disk_opens_in_few_bytes_and_maps_as_one_zero_range() {
     let dir = scratch("vhdx-large");
     let path = dir.join("huge.vhdx");
     run_ok(Command::new("qemu-img").args(["create", "-q", "-f", "vhdx", "-o", "block_size=256M"]).arg(&path).arg("64T"));
-    let file = Counting::new(vhd_viewer::reader::Sized::new(std::fs::File::open(&path).unwrap()));
+    let file = Counting::new(vhd_viewer::reader::KnownLen::new(std::fs::File::open(&path).unwrap()));
     let layer = open_layer(&file).unwrap();
     assert_eq!(layer.size(), 64 << 40);
     let v = layer.vhdx().unwrap();

@@ -5,23 +5,23 @@ use std::path::{Path, PathBuf};
 
 use vhd_viewer::disk::MAX_CHAIN_DEPTH;
 use vhd_viewer::image::DiskType;
-use vhd_viewer::reader::{open_layer, ReadAt, Sized};
+use vhd_viewer::reader::{open_layer, KnownLen, ReadAt};
 use vhd_viewer::{Disk, Error, Finding, Layer};
 
 /// An opened chain: the disk, its files and their names.
 pub struct OpenChain {
     pub disk: Disk,
     pub names: Vec<String>,
-    files: Vec<Sized<File>>,
+    files: Vec<KnownLen<File>>,
     /// Findings about parents that could not be found.
     pub unresolved: Vec<Finding>,
     /// The layer of the whole chain that is layer 0 here (`--layer`).
     pub base: usize,
 }
 
-pub fn open_file(path: &Path) -> Result<(Sized<File>, Layer), Error> {
+pub fn open_file(path: &Path) -> Result<(KnownLen<File>, Layer), Error> {
     let file = File::open(path).map_err(|e| Error::Io { offset: 0, message: format!("{}: {e}", path.display()) })?;
-    let file = Sized::new(file);
+    let file = KnownLen::new(file);
     let layer = open_layer(&file).map_err(|e| match e {
         Error::Chain { .. } => e,
         other => Error::Chain {

@@ -285,7 +285,7 @@ pub fn repair(a: RepairArgs) -> Result<i32, Error> {
     let r = vhd_viewer::repair::repair(&layer, &file, a.scrub, &mut out.writer(), &mut progress)?;
     // The copy's own check, before it is given its name.
     let copy = out.file.try_clone().map_err(|e| Error::Io { offset: 0, message: format!("reading the copy back: {e}") })?;
-    let copy = vhd_viewer::reader::Sized::new(copy);
+    let copy = vhd_viewer::reader::KnownLen::new(copy);
     let copied = vhd_viewer::reader::open_layer(&copy)?;
     let disk = vhd_viewer::Disk::new(vec![copied], true)?;
     let mut remaining = disk.all_findings();
