@@ -528,4 +528,46 @@ mod tests {
             assert!(taken.findings.iter().any(|f| f.code == code), "{code}: {:?}", codes(&taken));
         }
     }
+
+    #[test]
+    fn a_vhdx_block_table_is_its_payload_blocks_in_their_states_past_2_tib() {
+        use crate::image::BlockState;
+        use crate::reader::open_layer;
+        // 3 TiB of 1 MiB blocks: one written 2.5 TiB in, three forced to other states.
+        let at = (5u64 << 39) + (3 << 20);
+        let mut b = crate::vhdx::writer::VhdxBuilder::new(3 << 40).write(at, &[7; 4096]);
+        b.states = vec![(1, BlockState::Zero), (2, BlockState::Unmapped), (3, BlockState::Undefined)];
+        let file = b.build();
+        let t = open_layer(&file).unwrap().block_table();
+        assert_eq!(t.blocks, 3 << 20);
+        let block = usize::try_from(at >> 20).unwrap();
+        assert_eq!(t.states[block], 6);
+        let data = usize::try_from(u64::from(t.offsets[block]) * u64::from(t.unit)).unwrap();
+        assert_eq!(file[data..data + 4096], [7; 4096]);
+        assert_eq!(t.states[1..4], [2, 3, 1]);
+        assert_eq!(
+            t.legend,
+            vec![(0, "not present", (3 << 20) - 4), (1, "undefined", 1), (2, "zero", 1), (3, "unmapped", 1), (6, "fully present", 1)]
+        );
+        assert!(t.out_of_order.is_empty());
+    }
+
+    #[test]
+    fn a_vhd_block_table_is_its_bat() {
+        let mut b = DiskBuilder::dynamic(64 << 20, 2 << 20);
+        b.block_order(BlockOrder::Descending);
+        for block in [0u64, 3, 17] {
+            b.write(block * (2 << 20), &[0xa5; 512]);
+        }
+        let layer = open_from(&b.build(), &[]);
+        let (v, t) = (vhd(&layer), layer.block_table());
+        assert_eq!((t.blocks, t.unit, u64::from(t.bitmap_before)), (32, 512, v.block_geometry().unwrap().bitmap_size));
+        for i in 0..32u64 {
+            let k = i as usize;
+            assert_eq!(t.states[k] == 6, v.block_offset(i).is_some(), "block {i}");
+            assert_eq!(v.block_offset(i).unwrap_or(0), u64::from(t.offsets[k]) * 512);
+        }
+        assert_eq!(t.out_of_order, v.out_of_order_blocks().into_iter().map(u8::from).collect::<Vec<_>>());
+        assert_eq!(t.legend, vec![(0, "not allocated", 29), (6, "stored in the file", 3)]);
+    }
 }
