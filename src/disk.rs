@@ -277,10 +277,7 @@ impl Steps {
 /// The error for a chain deeper than [`MAX_CHAIN_DEPTH`]: the same words whoever finds it (the
 /// command line following locators, the page sorting files by unique id).
 pub fn too_deep() -> Error {
-    Error::chain(
-        "chain-too-deep",
-        format!("the chain is more than {MAX_CHAIN_DEPTH} disks deep; real chains are a few disks deep, so this one is damaged or loops"),
-    )
+    Error::ChainTooDeep { max: MAX_CHAIN_DEPTH }
 }
 
 /// A chain of opened layers, checked against each other.
@@ -299,7 +296,7 @@ impl Disk {
     /// the sectors it would supply map to [`Source::Missing`].
     pub fn new(layers: Vec<Layer>, force: bool) -> Result<Disk> {
         if layers.is_empty() {
-            return Err(Error::chain("no-disk", "no disk was given"));
+            return Err(Error::NoDisk);
         }
         if layers.len() > MAX_CHAIN_DEPTH {
             return Err(too_deep());
@@ -312,10 +309,7 @@ impl Disk {
         let mut seen = std::collections::HashSet::new();
         for (i, l) in layers.iter().enumerate() {
             if !seen.insert(l.link_id()) {
-                return Err(Error::chain(
-                    "chain-loop",
-                    format!("the chain loops: layer {i} has the unique id {} of a disk above it", l.link_id_text()),
-                ));
+                return Err(Error::ChainLoop { layer: i, id: l.link_id_text() });
             }
         }
         Ok(Disk { layers, findings })
@@ -326,13 +320,7 @@ impl Disk {
     /// renumbered from the new top.
     pub fn cut(&self, k: usize) -> Result<Disk> {
         if k >= self.layers.len() {
-            return Err(Error::chain(
-                "no-such-layer",
-                format!(
-                    "there is no layer {k}: the chain has layers 0 to {} (0 is the file opened, 1 its parent, and so on)",
-                    self.layers.len().saturating_sub(1)
-                ),
-            ));
+            return Err(Error::NoSuchLayer { layer: k, layers: self.layers.len() });
         }
         let findings = self
             .findings

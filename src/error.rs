@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-/// Why a VHD could not be opened or read. Every variant that concerns a place in a file names
-/// the byte offset.
+/// Why a VHD or VHDX could not be opened or read. Every variant that concerns a place in a file
+/// names the byte offset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
@@ -69,13 +69,87 @@ pub enum Error {
         /// How long it is.
         len: u64,
     },
+
+    // The chain of layers, and the core asked for what it does not have: one variant per
+    // condition, each with its fixed code.
+    /// No file was given for a disk (`no-disk`).
+    NoDisk,
+    /// The chain is deeper than any real one (`chain-too-deep`).
+    ChainTooDeep {
+        /// The deepest chain read.
+        max: usize,
+    },
+    /// Following the parents comes back to a disk above (`chain-loop`).
+    ChainLoop {
+        /// The layer that has the id of a layer above it.
+        layer: usize,
+        /// That id, as its format shows ids.
+        id: String,
+    },
+    /// A layer the chain does not have was asked for (`no-such-layer`).
+    NoSuchLayer {
+        /// The layer asked for.
+        layer: usize,
+        /// The layers the chain has.
+        layers: usize,
+    },
+    /// A reader was given a number of files other than the chain's layers (`files-for-chain`).
+    FilesForChain {
+        /// Files given.
+        files: usize,
+        /// Layers of the chain.
+        layers: usize,
+    },
+    /// A layer that is not a differencing disk was given a parent (`parent-not-expected`).
+    ParentNotExpected {
+        /// The layer.
+        layer: usize,
+        /// Its disk type's name.
+        disk_type: &'static str,
+    },
+    /// A layer and the file given as its parent are of different formats (`mixed-formats`).
+    MixedFormats {
+        /// The child layer.
+        layer: usize,
+        /// The child's format (`VHD` or `VHDX`).
+        child: &'static str,
+        /// The parent's format.
+        parent: &'static str,
+    },
+    /// The file given as a layer's parent is not the disk the layer names (`parent-id-mismatch`).
+    ParentIdMismatch {
+        /// The child layer.
+        layer: usize,
+        /// Where the child names its parent.
+        offset: u64,
+        /// The field that names it, as the format calls it (`its parent unique id field`,
+        /// `parent_linkage in its parent locator`).
+        field: &'static str,
+        /// What the format calls the id (`unique id`, `DataWriteGuid`).
+        id: &'static str,
+        /// The id the child names.
+        expected: String,
+        /// The id the file given has.
+        actual: String,
+        /// What the mismatch means for this format.
+        meaning: &'static str,
+    },
 }
 
 impl Error {
     /// The file offset this error concerns, where there is one.
     pub fn offset(&self) -> Option<u64> {
         match self {
-            Error::TooSmall { .. } | Error::Chain { .. } => None,
+            Error::TooSmall { .. }
+            | Error::Chain { .. }
+            | Error::NoDisk
+            | Error::ChainTooDeep { .. }
+            | Error::ChainLoop { .. }
+            | Error::NoSuchLayer { .. }
+            | Error::FilesForChain { .. }
+            | Error::ParentNotExpected { .. }
+            | Error::MixedFormats { .. } => None,
+            Error::ParentIdMismatch { offset, .. } => Some(*offset),
             Error::NoFooter { offset, .. }
             | Error::OtherFormat { offset, .. }
             | Error::Invalid { offset, .. }
@@ -98,6 +172,14 @@ impl Error {
             Error::OutOfFile { .. } => "out-of-file",
             Error::Io { .. } => "io",
             Error::Missing { .. } => "bytes-not-supplied",
+            Error::NoDisk => "no-disk",
+            Error::ChainTooDeep { .. } => "chain-too-deep",
+            Error::ChainLoop { .. } => "chain-loop",
+            Error::NoSuchLayer { .. } => "no-such-layer",
+            Error::FilesForChain { .. } => "files-for-chain",
+            Error::ParentNotExpected { .. } => "parent-not-expected",
+            Error::MixedFormats { .. } => "mixed-formats",
+            Error::ParentIdMismatch { .. } => "parent-id-mismatch",
         }
     }
 
@@ -111,6 +193,9 @@ impl Error {
         Error::Chain { code, message: message.into() }
     }
 }
+
+/// The end of a [`Error::ParentIdMismatch`]'s words: how to read the chain anyway.
+pub const FORCE_HINT: &str = " (use --force to read it anyway, at the risk of garbage)";
 
 /// Bytes shown the way a person can read them: ASCII where printable, escapes elsewhere.
 pub fn show_bytes(bytes: &[u8]) -> String {
@@ -142,6 +227,28 @@ impl fmt::Display for Error {
             Error::Missing { offset, len } => write!(
                 f,
                 "{len} bytes at byte {offset:#x} were needed but not supplied (did the file change while it was read?)"
+            ),
+            Error::NoDisk => f.write_str("no disk was given"),
+            Error::ChainTooDeep { max } => {
+                write!(f, "the chain is more than {max} disks deep; real chains are a few disks deep, so this one is damaged or loops")
+            }
+            Error::ChainLoop { layer, id } => write!(f, "the chain loops: layer {layer} has the unique id {id} of a disk above it"),
+            Error::NoSuchLayer { layer, layers } => write!(
+                f,
+                "there is no layer {layer}: the chain has layers 0 to {} (0 is the file opened, 1 its parent, and so on)",
+                layers.saturating_sub(1)
+            ),
+            Error::FilesForChain { files, layers } => write!(f, "{files} files for a chain of {layers} disks"),
+            Error::ParentNotExpected { layer, disk_type } => {
+                write!(f, "layer {layer} is a {disk_type} disk, which has no parent, but a parent was given")
+            }
+            Error::MixedFormats { layer, child, parent } => write!(
+                f,
+                "layer {layer} is a {child} file and the file given as its parent a {parent} file: a chain is all VHD or all VHDX"
+            ),
+            Error::ParentIdMismatch { layer, offset, field, id, expected, actual, meaning } => write!(
+                f,
+                "layer {layer} names its parent by {id} {expected} ({field} at byte {offset:#x}), but the file given as its parent has {id} {actual}: {meaning}{FORCE_HINT}"
             ),
         }
     }

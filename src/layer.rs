@@ -384,14 +384,8 @@ impl Layer {
         match (&self.image, &parent.image) {
             (Image::Vhd(c), Image::Vhd(p)) => vhd::check_parent(i, c, p, force, findings),
             (Image::Vhdx(c), Image::Vhdx(p)) => vhdx::check_parent(i, c, p, force, findings),
-            _ => Err(Error::chain(
-                "mixed-formats",
-                format!(
-                    "layer {i} is a {} file and the file given as its parent a {} file: a chain is all VHD or all VHDX",
-                    self.format().to_uppercase(),
-                    parent.format().to_uppercase()
-                ),
-            )),
+            (Image::Vhd(_), _) => Err(Error::MixedFormats { layer: i, child: "VHD", parent: "VHDX" }),
+            (Image::Vhdx(_), _) => Err(Error::MixedFormats { layer: i, child: "VHDX", parent: "VHD" }),
         }
     }
 

@@ -163,7 +163,7 @@ impl<'a> DiskReader<'a> {
     /// A reader of `disk` whose layer `i` is read from `sources[i]`.
     pub fn new(disk: &'a Disk, sources: Vec<&'a dyn ReadAt>) -> Result<Self> {
         if sources.len() != disk.layers.len() {
-            return Err(Error::chain("files-for-chain", format!("{} files for a chain of {} disks", sources.len(), disk.layers.len())));
+            return Err(Error::FilesForChain { files: sources.len(), layers: disk.layers.len() });
         }
         Ok(DiskReader { disk, sources, cache: BitmapCache::for_disk(disk), steps: Steps::new(disk) })
     }
@@ -173,7 +173,7 @@ impl<'a> DiskReader<'a> {
     /// sources outlive no call) does not read the bitmaps or walk the BATs again.
     pub fn with_parts(disk: &'a Disk, sources: Vec<&'a dyn ReadAt>, cache: BitmapCache, steps: Steps) -> Result<Self> {
         if sources.len() != disk.layers.len() {
-            return Err(Error::chain("files-for-chain", format!("{} files for a chain of {} disks", sources.len(), disk.layers.len())));
+            return Err(Error::FilesForChain { files: sources.len(), layers: disk.layers.len() });
         }
         Ok(DiskReader { disk, sources, cache, steps })
     }

@@ -275,7 +275,7 @@ impl WasmDisk {
     }
 
     fn layer(&self, layer: usize) -> Result<&Layer, JsValue> {
-        self.disk.layers.get(layer).ok_or_else(|| js_err(Error::chain("no-such-layer", format!("the chain has no layer {layer}"))))
+        self.disk.layers.get(layer).ok_or_else(|| js_err(Error::NoSuchLayer { layer, layers: self.disk.layers.len() }))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Whether a VHD is the parent a differencing VHD names.
 
 use super::{footer, header, Vhd};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, FORCE_HINT};
 use crate::finding::{Finding, Severity};
 use crate::image::DiskType;
 
@@ -10,21 +10,26 @@ use crate::image::DiskType;
 /// its time stamp and size are the ones the child recorded.
 pub(crate) fn check_parent(i: usize, child: &Vhd, parent: &Vhd, force: bool, findings: &mut Vec<Finding>) -> Result<()> {
     let Some(h) = child.header.as_ref().filter(|_| child.disk_type() == DiskType::Differencing) else {
-        return Err(Error::chain(
-            "parent-not-expected",
-            format!("layer {i} is a {} disk, which has no parent, but a parent was given", child.disk_type().name()),
-        ));
+        return Err(Error::ParentNotExpected { layer: i, disk_type: child.disk_type().name() });
     };
     let at = h.offset + header::off::PARENT_UNIQUE_ID as u64;
     let want = h.value.parent_unique_id;
     let got = parent.footer.value.unique_id;
     if want != got {
-        let msg = format!(
-            "layer {i} names its parent by unique id {want} (its parent unique id field at byte {at:#x}), but the file given as its parent has unique id {got}: it is not the disk the child was made from"
-        );
+        let e = Error::ParentIdMismatch {
+            layer: i,
+            offset: at,
+            field: "its parent unique id field",
+            id: "unique id",
+            expected: want.to_string(),
+            actual: got.to_string(),
+            meaning: "it is not the disk the child was made from",
+        };
         if !force {
-            return Err(Error::chain("parent-id-mismatch", format!("{msg} (use --force to read it anyway, at the risk of garbage)")));
+            return Err(e);
         }
+        let msg = e.to_string();
+        let msg = msg.trim_end_matches(FORCE_HINT);
         findings
             .push(Finding { layer: i, ..Finding::error("parent-id-mismatch", at, format!("{msg}; read anyway because it was forced")) });
     }

@@ -1,17 +1,14 @@
 //! Whether a VHDX is the parent a differencing VHDX names.
 
 use super::Vhdx;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, FORCE_HINT};
 use crate::finding::Finding;
 
 /// Checks that `p` is the parent VHDX `c` (layer `i` of a chain) names: its `DataWriteGuid` is the child's
 /// `parent_linkage` (or `parent_linkage2`).
 pub(crate) fn check_parent(i: usize, c: &Vhdx, p: &Vhdx, force: bool, findings: &mut Vec<Finding>) -> Result<()> {
     if !c.has_parent {
-        return Err(Error::chain(
-            "parent-not-expected",
-            format!("layer {i} is a {} disk, which has no parent, but a parent was given", c.disk_type().name()),
-        ));
+        return Err(Error::ParentNotExpected { layer: i, disk_type: c.disk_type().name() });
     }
     let at = c.parent_locator.as_ref().map_or(c.metadata_table.offset, |l| l.offset);
     let got = p.data_write_guid();
@@ -27,12 +24,21 @@ pub(crate) fn check_parent(i: usize, c: &Vhdx, p: &Vhdx, force: bool, findings: 
         });
     } else if linkage != Some(got) {
         let want = linkage.map_or_else(|| "no id".to_string(), |g| g.to_string());
-        let msg = format!(
-            "layer {i} names its parent by DataWriteGuid {want} (parent_linkage in its parent locator at byte {at:#x}), but the file given as its parent has DataWriteGuid {got}: the parent's data was changed after the child was made (or it is another disk), so the child's sectors may not fit it"
-        );
+        let e = Error::ParentIdMismatch {
+            layer: i,
+            offset: at,
+            field: "parent_linkage in its parent locator",
+            id: "DataWriteGuid",
+            expected: want,
+            actual: got.to_string(),
+            meaning:
+                "the parent's data was changed after the child was made (or it is another disk), so the child's sectors may not fit it",
+        };
         if !force {
-            return Err(Error::chain("parent-id-mismatch", format!("{msg} (use --force to read it anyway, at the risk of garbage)")));
+            return Err(e);
         }
+        let msg = e.to_string();
+        let msg = msg.trim_end_matches(FORCE_HINT);
         findings
             .push(Finding { layer: i, ..Finding::error("parent-id-mismatch", at, format!("{msg}; read anyway because it was forced")) });
     }
