@@ -52,10 +52,15 @@ impl Writer {
         }
     }
 
-    /// True when the writer reads the parent of a differencing disk (compacting compares each
-    /// sector with its parent's).
+    /// True when the writer needs the parent of a differencing disk (compacting compares each
+    /// sector with its parent's; a relinked copy records the parent's id and name).
     pub fn needs_parent(self) -> bool {
-        self == Writer::Compact
+        matches!(self, Writer::Compact | Writer::Relink)
+    }
+
+    /// The writer of this name (`compact`, `relink`, `repair`, `convert`).
+    pub fn from_name(name: &str) -> Option<Writer> {
+        [Writer::Convert, Writer::Compact, Writer::Relink, Writer::Repair].into_iter().find(|w| w.name() == name)
     }
 
     /// The VHD the writer rewrites as `layer`, or why it cannot: a VHDX (`vhdx-not-supported`),
@@ -79,7 +84,7 @@ impl Writer {
                 ),
                 _ => Error::chain(
                     "not-differencing",
-                    format!("only a differencing disk has a parent to {}; this is a {} disk", self.name(), t.name()),
+                    format!("this is a {} disk: only a differencing disk has a parent to {}", t.name(), self.name()),
                 ),
             });
         }
@@ -89,15 +94,24 @@ impl Writer {
     /// Whether the writer accepts `disk` (its newest layer, and the parent when it needs it);
     /// with the VHD it rewrites, `None` for `convert`, which reads the disk through the chain.
     pub fn accepts(self, disk: &Disk) -> Result<Option<&Vhd>> {
-        let top = &disk.layers[0];
+        self.accepts_layer(disk, 0)
+    }
+
+    /// [`Writer::accepts`] for a copy of layer `k` of `disk` (the disk as it was when `k` was
+    /// the newest layer, as the page offers a copy of any file of the chain).
+    pub fn accepts_layer(self, disk: &Disk, k: usize) -> Result<Option<&Vhd>> {
+        let top = disk.layers.get(k).ok_or(Error::NoSuchLayer { layer: k, layers: disk.layers.len() })?;
         if self.reads_vhdx() {
             return Ok(None);
         }
         let vhd = self.vhd_of(top)?;
-        if self.needs_parent() && top.disk_type() == DiskType::Differencing && disk.layers.len() < 2 {
+        if self.needs_parent() && top.disk_type() == DiskType::Differencing && disk.layers.len() < k + 2 {
             return Err(Error::chain(
                 "parent-unavailable",
-                format!("`{}` of a differencing disk compares its sectors with its parent's, and the parent is not available", self.name()),
+                match self {
+                    Writer::Relink => "the parent is needed (its id and name are recorded in the copy): add the parent's file. A file is taken as the parent when its unique id is the one the child names; to link a different disk (a copy converted since, say), use vhd-viewer relink --force",
+                    _ => "the parent is needed (compacting a differencing disk compares its sectors with its parent's): add the parent's file",
+                },
             ));
         }
         Ok(Some(vhd))

@@ -328,6 +328,15 @@ impl WasmDisk {
         Ok(self.layer(layer)?.bitmap_before_data() as f64)
     }
 
+    /// Why `writer` (`"compact"`, `"repair"`, `"relink"`, `"convert"`) cannot write a copy of
+    /// layer `layer` (the disk as it was when that layer was the newest), or null when it can:
+    /// the core's rule, which the writers themselves apply.
+    #[wasm_bindgen(js_name = writerRefusal)]
+    pub fn writer_refusal(&self, layer: usize, writer: &str) -> Result<Option<String>, JsValue> {
+        let w = crate::rules::Writer::from_name(writer).ok_or_else(|| misuse(&format!("no writer is called {writer:?}")))?;
+        Ok(w.accepts_layer(&self.disk, layer).err().map(|e| e.to_string()))
+    }
+
     /// The file format of a layer: `"vhd"` or `"vhdx"`.
     pub fn format(&self, layer: usize) -> Result<String, JsValue> {
         Ok(self.layer(layer)?.format().to_string())
@@ -351,7 +360,8 @@ impl WasmDisk {
         set("unit", JsValue::from(t.unit))?;
         set("bitmapBefore", JsValue::from(t.bitmap_before))?;
         set("ooo", js_sys::Uint8Array::from(t.out_of_order.as_slice()).into())?;
-        set("legend", to_js(&t.legend)?)?;
+        let legend: Vec<(u8, &str, f64)> = t.legend.iter().map(|&(code, name, n)| (code, name, n as f64)).collect();
+        set("legend", to_js(&legend)?)?;
         Ok(o.into())
     }
 

@@ -136,6 +136,7 @@ export class Session {
         bitmapSize: d.bitmapSize(i),
         bitmapLsbFirst: order.lsb_first,
         bitmapSectorSize: order.sector_size,
+        refusals: { compact: d.writerRefusal(i, 'compact') ?? null, repair: d.writerRefusal(i, 'repair') ?? null, relink: d.writerRefusal(i, 'relink') ?? null },
       };
     });
     // Each file's own view (the chain from it down), for the structures of any layer at once.

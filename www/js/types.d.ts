@@ -352,6 +352,8 @@ export interface DiskLayer {
   /** A VHDX's sector bitmaps run from each byte's least significant bit, in its logical sectors. */
   bitmapLsbFirst: boolean;
   bitmapSectorSize: number;
+  /** Why each writer cannot copy this file (the core's rule), or null when it can. */
+  refusals: { compact: string | null; repair: string | null; relink: string | null };
 }
 
 /** What the Worker answers to `chain`: the disk of one chain. */
