@@ -176,7 +176,7 @@ impl Vhd {
         out
     }
 
-    /// How many blocks [`Layer::out_of_order_blocks`] marks, without a flag per entry.
+    /// How many blocks [`Vhd::out_of_order_blocks`] marks, without a flag per entry.
     pub fn out_of_order_count(&self) -> u64 {
         self.out_of_order().count() as u64
     }
