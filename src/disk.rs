@@ -309,7 +309,7 @@ impl Disk {
         let mut seen = std::collections::HashSet::new();
         for (i, l) in layers.iter().enumerate() {
             if !seen.insert(l.link_id()) {
-                return Err(Error::ChainLoop { layer: i, id: l.link_id_text() });
+                return Err(Error::ChainLoop { how: format!("layer {i} has the unique id {} of a disk above it", l.link_id_text()) });
             }
         }
         Ok(Disk { layers, findings })

@@ -81,10 +81,9 @@ pub enum Error {
     },
     /// Following the parents comes back to a disk above (`chain-loop`).
     ChainLoop {
-        /// The layer that has the id of a layer above it.
-        layer: usize,
-        /// That id, as its format shows ids.
-        id: String,
+        /// Where it loops, in words (the layer with the id of a layer above it, or the file that
+        /// is its own ancestor).
+        how: String,
     },
     /// A layer the chain does not have was asked for (`no-such-layer`).
     NoSuchLayer {
@@ -102,10 +101,12 @@ pub enum Error {
     },
     /// A layer that is not a differencing disk was given a parent (`parent-not-expected`).
     ParentNotExpected {
-        /// The layer.
-        layer: usize,
+        /// The layer (`layer 2`, or its file's name).
+        child: String,
         /// Its disk type's name.
         disk_type: &'static str,
+        /// What was given as its parent.
+        given: String,
     },
     /// A layer and the file given as its parent are of different formats (`mixed-formats`).
     MixedFormats {
@@ -118,8 +119,8 @@ pub enum Error {
     },
     /// The file given as a layer's parent is not the disk the layer names (`parent-id-mismatch`).
     ParentIdMismatch {
-        /// The child layer.
-        layer: usize,
+        /// The child (`layer 0`, or its file's name).
+        layer: String,
         /// Where the child names its parent.
         offset: u64,
         /// The field that names it, as the format calls it (`its parent unique id field`,
@@ -133,6 +134,8 @@ pub enum Error {
         actual: String,
         /// What the mismatch means for this format.
         meaning: &'static str,
+        /// How to go on anyway.
+        hint: &'static str,
     },
 }
 
@@ -183,6 +186,15 @@ impl Error {
         }
     }
 
+    /// A [`Error::ParentIdMismatch`]'s words without its hint (for the finding made when the
+    /// mismatch was forced); `None` for the other variants.
+    pub fn mismatch(&self) -> Option<String> {
+        let Error::ParentIdMismatch { layer, offset, field, id, expected, actual, meaning, .. } = self else { return None };
+        Some(format!(
+            "{layer} names its parent by {id} {expected} ({field} at byte {offset:#x}), but the file given as its parent has {id} {actual}: {meaning}"
+        ))
+    }
+
     /// A structure's value that makes reading impossible, with the code of the check.
     pub fn invalid(code: &'static str, offset: u64, message: impl Into<String>) -> Self {
         Error::Invalid { code, offset, message: message.into() }
@@ -194,8 +206,8 @@ impl Error {
     }
 }
 
-/// The end of a [`Error::ParentIdMismatch`]'s words: how to read the chain anyway.
-pub const FORCE_HINT: &str = " (use --force to read it anyway, at the risk of garbage)";
+/// How to read a chain whose parent does not match anyway ([`Error::ParentIdMismatch`]'s hint).
+pub const FORCE_HINT: &str = "use --force to read it anyway, at the risk of garbage";
 
 /// Bytes shown the way a person can read them: ASCII where printable, escapes elsewhere.
 pub fn show_bytes(bytes: &[u8]) -> String {
@@ -232,24 +244,21 @@ impl fmt::Display for Error {
             Error::ChainTooDeep { max } => {
                 write!(f, "the chain is more than {max} disks deep; real chains are a few disks deep, so this one is damaged or loops")
             }
-            Error::ChainLoop { layer, id } => write!(f, "the chain loops: layer {layer} has the unique id {id} of a disk above it"),
+            Error::ChainLoop { how } => write!(f, "the chain loops: {how}"),
             Error::NoSuchLayer { layer, layers } => write!(
                 f,
                 "there is no layer {layer}: the chain has layers 0 to {} (0 is the file opened, 1 its parent, and so on)",
                 layers.saturating_sub(1)
             ),
             Error::FilesForChain { files, layers } => write!(f, "{files} files for a chain of {layers} disks"),
-            Error::ParentNotExpected { layer, disk_type } => {
-                write!(f, "layer {layer} is a {disk_type} disk, which has no parent, but a parent was given")
+            Error::ParentNotExpected { child, disk_type, given } => {
+                write!(f, "{child} is a {disk_type} disk, which has no parent, but {given} was given as its parent")
             }
             Error::MixedFormats { layer, child, parent } => write!(
                 f,
                 "layer {layer} is a {child} file and the file given as its parent a {parent} file: a chain is all VHD or all VHDX"
             ),
-            Error::ParentIdMismatch { layer, offset, field, id, expected, actual, meaning } => write!(
-                f,
-                "layer {layer} names its parent by {id} {expected} ({field} at byte {offset:#x}), but the file given as its parent has {id} {actual}: {meaning}{FORCE_HINT}"
-            ),
+            Error::ParentIdMismatch { hint, .. } => write!(f, "{} ({hint})", self.mismatch().unwrap_or_default()),
         }
     }
 }

@@ -44,7 +44,7 @@ pub fn parent_link(child: &Layer, child_name: &str, parent: &Layer, parent_name:
         ));
     };
     let Some(parent_vhd) = parent.vhd() else {
-        return Err(Error::chain("mixed-formats", format!("{parent_name} is a VHDX file, and a VHD's parent is a VHD")));
+        return Err(Error::MixedFormats { layer: 0, child: "VHD", parent: "VHDX" });
     };
     let want = h.value.parent_unique_id;
     let got = parent_vhd.footer.value.unique_id;
@@ -52,16 +52,20 @@ pub fn parent_link(child: &Layer, child_name: &str, parent: &Layer, parent_name:
     let mut link = ParentRef { unique_id: want, timestamp: h.value.parent_timestamp, size: child.size(), file_name };
     let mut warnings = Vec::new();
     if want != got {
-        let msg = format!(
-            "{parent_name} has unique id {got}, but {child_name} names its parent by unique id {want} (its parent unique id field at byte {:#x}): it is not the disk the child was made from",
-            h.offset + crate::vhd::header::off::PARENT_UNIQUE_ID as u64
-        );
+        let e = Error::ParentIdMismatch {
+            layer: child_name.to_string(),
+            offset: h.offset + crate::vhd::header::off::PARENT_UNIQUE_ID as u64,
+            field: "its parent unique id field",
+            id: "unique id",
+            expected: want.to_string(),
+            actual: format!("{got} ({parent_name})"),
+            meaning: "it is not the disk the child was made from",
+            hint: "use --force to link it anyway: the copy then reads garbage unless that disk holds the same data",
+        };
         if !force {
-            return Err(Error::Chain {
-                code: "parent-id-mismatch",
-                message: format!("{msg}. Use --force to link it anyway (the copy then reads garbage unless that disk holds the same data)"),
-            });
+            return Err(e);
         }
+        let msg = e.mismatch().unwrap_or_default();
         link.unique_id = got;
         link.timestamp = parent_vhd.footer.value.timestamp;
         warnings.push(format!(

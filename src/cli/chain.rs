@@ -93,10 +93,7 @@ impl OpenChain {
             };
             let canon = canonical(&parent_path);
             if paths.contains(&canon) {
-                return Err(Error::Chain {
-                    code: "chain-loop",
-                    message: format!("the chain loops: {} is its own ancestor", parent_path.display()),
-                });
+                return Err(Error::ChainLoop { how: format!("{} is its own ancestor", parent_path.display()) });
             }
             let (f, layer) = open_file(&parent_path)?;
             unresolved.extend(split_finding(&parent_path, &layer, layers.len()));
@@ -107,13 +104,10 @@ impl OpenChain {
         }
         if let Some(extra) = given.next() {
             let last = layers.last().map(|l| l.disk_type().name()).unwrap_or_default();
-            return Err(Error::Chain {
-                code: "parent-not-expected",
-                message: format!(
-                    "{} was given with --parent, but {} is a {last} disk, which has no parent",
-                    extra.display(),
-                    names.last().map(String::as_str).unwrap_or_default()
-                ),
+            return Err(Error::ParentNotExpected {
+                child: names.last().cloned().unwrap_or_default(),
+                disk_type: last,
+                given: format!("{} (with --parent)", extra.display()),
             });
         }
         let disk = Disk::new(layers, force)?;

@@ -10,26 +10,30 @@ use crate::image::DiskType;
 /// its time stamp and size are the ones the child recorded.
 pub(crate) fn check_parent(i: usize, child: &Vhd, parent: &Vhd, force: bool, findings: &mut Vec<Finding>) -> Result<()> {
     let Some(h) = child.header.as_ref().filter(|_| child.disk_type() == DiskType::Differencing) else {
-        return Err(Error::ParentNotExpected { layer: i, disk_type: child.disk_type().name() });
+        return Err(Error::ParentNotExpected {
+            child: format!("layer {i}"),
+            disk_type: child.disk_type().name(),
+            given: format!("layer {}", i + 1),
+        });
     };
     let at = h.offset + header::off::PARENT_UNIQUE_ID as u64;
     let want = h.value.parent_unique_id;
     let got = parent.footer.value.unique_id;
     if want != got {
         let e = Error::ParentIdMismatch {
-            layer: i,
+            layer: format!("layer {i}"),
             offset: at,
             field: "its parent unique id field",
             id: "unique id",
             expected: want.to_string(),
             actual: got.to_string(),
             meaning: "it is not the disk the child was made from",
+            hint: FORCE_HINT,
         };
         if !force {
             return Err(e);
         }
-        let msg = e.to_string();
-        let msg = msg.trim_end_matches(FORCE_HINT);
+        let msg = e.mismatch().unwrap_or_default();
         findings
             .push(Finding { layer: i, ..Finding::error("parent-id-mismatch", at, format!("{msg}; read anyway because it was forced")) });
     }

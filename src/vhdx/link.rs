@@ -8,7 +8,11 @@ use crate::finding::Finding;
 /// `parent_linkage` (or `parent_linkage2`).
 pub(crate) fn check_parent(i: usize, c: &Vhdx, p: &Vhdx, force: bool, findings: &mut Vec<Finding>) -> Result<()> {
     if !c.has_parent {
-        return Err(Error::ParentNotExpected { layer: i, disk_type: c.disk_type().name() });
+        return Err(Error::ParentNotExpected {
+            child: format!("layer {i}"),
+            disk_type: c.disk_type().name(),
+            given: format!("layer {}", i + 1),
+        });
     }
     let at = c.parent_locator.as_ref().map_or(c.metadata_table.offset, |l| l.offset);
     let got = p.data_write_guid();
@@ -25,7 +29,7 @@ pub(crate) fn check_parent(i: usize, c: &Vhdx, p: &Vhdx, force: bool, findings: 
     } else if linkage != Some(got) {
         let want = linkage.map_or_else(|| "no id".to_string(), |g| g.to_string());
         let e = Error::ParentIdMismatch {
-            layer: i,
+            layer: format!("layer {i}"),
             offset: at,
             field: "parent_linkage in its parent locator",
             id: "DataWriteGuid",
@@ -33,12 +37,12 @@ pub(crate) fn check_parent(i: usize, c: &Vhdx, p: &Vhdx, force: bool, findings: 
             actual: got.to_string(),
             meaning:
                 "the parent's data was changed after the child was made (or it is another disk), so the child's sectors may not fit it",
+            hint: FORCE_HINT,
         };
         if !force {
             return Err(e);
         }
-        let msg = e.to_string();
-        let msg = msg.trim_end_matches(FORCE_HINT);
+        let msg = e.mismatch().unwrap_or_default();
         findings
             .push(Finding { layer: i, ..Finding::error("parent-id-mismatch", at, format!("{msg}; read anyway because it was forced")) });
     }
