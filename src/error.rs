@@ -123,19 +123,12 @@ pub enum Error {
         layer: String,
         /// Where the child names its parent.
         offset: u64,
-        /// The field that names it, as the format calls it (`its parent unique id field`,
-        /// `parent_linkage in its parent locator`).
-        field: &'static str,
-        /// What the format calls the id (`unique id`, `DataWriteGuid`).
-        id: &'static str,
         /// The id the child names.
         expected: String,
         /// The id the file given has.
         actual: String,
-        /// What the mismatch means for this format.
-        meaning: &'static str,
-        /// How to go on anyway.
-        hint: &'static str,
+        /// How the format and the task say it.
+        words: &'static MismatchWords,
     },
 }
 
@@ -189,7 +182,8 @@ impl Error {
     /// A [`Error::ParentIdMismatch`]'s words without its hint (for the finding made when the
     /// mismatch was forced); `None` for the other variants.
     pub fn mismatch(&self) -> Option<String> {
-        let Error::ParentIdMismatch { layer, offset, field, id, expected, actual, meaning, .. } = self else { return None };
+        let Error::ParentIdMismatch { layer, offset, expected, actual, words } = self else { return None };
+        let MismatchWords { field, id, meaning, .. } = words;
         Some(format!(
             "{layer} names its parent by {id} {expected} ({field} at byte {offset:#x}), but the file given as its parent has {id} {actual}: {meaning}"
         ))
@@ -204,6 +198,20 @@ impl Error {
     pub fn chain(code: &'static str, message: impl Into<String>) -> Self {
         Error::Chain { code, message: message.into() }
     }
+}
+
+/// The words of an [`Error::ParentIdMismatch`] that depend on the format and the task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MismatchWords {
+    /// The field that names the parent, as the format calls it (`its parent unique id field`,
+    /// `parent_linkage in its parent locator`).
+    pub field: &'static str,
+    /// What the format calls the id (`unique id`, `DataWriteGuid`).
+    pub id: &'static str,
+    /// What the mismatch means for this format.
+    pub meaning: &'static str,
+    /// How to go on anyway.
+    pub hint: &'static str,
 }
 
 /// How to read a chain whose parent does not match anyway ([`Error::ParentIdMismatch`]'s hint).
@@ -258,7 +266,7 @@ impl fmt::Display for Error {
                 f,
                 "layer {layer} is a {child} file and the file given as its parent a {parent} file: a chain is all VHD or all VHDX"
             ),
-            Error::ParentIdMismatch { hint, .. } => write!(f, "{} ({hint})", self.mismatch().unwrap_or_default()),
+            Error::ParentIdMismatch { words, .. } => write!(f, "{} ({})", self.mismatch().unwrap_or_default(), words.hint),
         }
     }
 }

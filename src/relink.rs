@@ -8,10 +8,19 @@
 
 use crate::check::Progress;
 use crate::compact::same_identity;
+use crate::error::MismatchWords;
 use crate::error::{Error, Result};
 use crate::layer::Layer;
 use crate::reader::ReadAt;
 use crate::rules::Writer;
+
+/// How relinking to a parent of another id is said.
+const RELINK_WORDS: MismatchWords = MismatchWords {
+    field: "its parent unique id field",
+    id: "unique id",
+    meaning: "it is not the disk the child was made from",
+    hint: "use --force to link it anyway: the copy then reads garbage unless that disk holds the same data",
+};
 use crate::vhd::Vhd;
 use crate::writer::{utf16le, ParentRef, SparseLayout, WriteAt};
 
@@ -55,12 +64,9 @@ pub fn parent_link(child: &Layer, child_name: &str, parent: &Layer, parent_name:
         let e = Error::ParentIdMismatch {
             layer: child_name.to_string(),
             offset: h.offset + crate::vhd::header::off::PARENT_UNIQUE_ID as u64,
-            field: "its parent unique id field",
-            id: "unique id",
             expected: want.to_string(),
             actual: format!("{got} ({parent_name})"),
-            meaning: "it is not the disk the child was made from",
-            hint: "use --force to link it anyway: the copy then reads garbage unless that disk holds the same data",
+            words: &RELINK_WORDS,
         };
         if !force {
             return Err(e);

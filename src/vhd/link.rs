@@ -1,7 +1,15 @@
 //! Whether a VHD is the parent a differencing VHD names.
 
 use super::{footer, header, Vhd};
-use crate::error::{Error, Result, FORCE_HINT};
+use crate::error::{Error, MismatchWords, Result, FORCE_HINT};
+
+/// How a VHD's parent mismatch is said.
+const WORDS: MismatchWords = MismatchWords {
+    field: "its parent unique id field",
+    id: "unique id",
+    meaning: "it is not the disk the child was made from",
+    hint: FORCE_HINT,
+};
 use crate::finding::{Finding, Severity};
 use crate::image::DiskType;
 
@@ -23,12 +31,9 @@ pub(crate) fn check_parent(i: usize, child: &Vhd, parent: &Vhd, force: bool, fin
         let e = Error::ParentIdMismatch {
             layer: format!("layer {i}"),
             offset: at,
-            field: "its parent unique id field",
-            id: "unique id",
             expected: want.to_string(),
             actual: got.to_string(),
-            meaning: "it is not the disk the child was made from",
-            hint: FORCE_HINT,
+            words: &WORDS,
         };
         if !force {
             return Err(e);

@@ -1,7 +1,15 @@
 //! Whether a VHDX is the parent a differencing VHDX names.
 
 use super::Vhdx;
-use crate::error::{Error, Result, FORCE_HINT};
+use crate::error::{Error, MismatchWords, Result, FORCE_HINT};
+
+/// How a VHDX's parent mismatch is said.
+const WORDS: MismatchWords = MismatchWords {
+    field: "parent_linkage in its parent locator",
+    id: "DataWriteGuid",
+    meaning: "the parent's data was changed after the child was made (or it is another disk), so the child's sectors may not fit it",
+    hint: FORCE_HINT,
+};
 use crate::finding::Finding;
 
 /// Checks that `p` is the parent VHDX `c` (layer `i` of a chain) names: its `DataWriteGuid` is the child's
@@ -28,17 +36,7 @@ pub(crate) fn check_parent(i: usize, c: &Vhdx, p: &Vhdx, force: bool, findings: 
         });
     } else if linkage != Some(got) {
         let want = linkage.map_or_else(|| "no id".to_string(), |g| g.to_string());
-        let e = Error::ParentIdMismatch {
-            layer: format!("layer {i}"),
-            offset: at,
-            field: "parent_linkage in its parent locator",
-            id: "DataWriteGuid",
-            expected: want,
-            actual: got.to_string(),
-            meaning:
-                "the parent's data was changed after the child was made (or it is another disk), so the child's sectors may not fit it",
-            hint: FORCE_HINT,
-        };
+        let e = Error::ParentIdMismatch { layer: format!("layer {i}"), offset: at, expected: want, actual: got.to_string(), words: &WORDS };
         if !force {
             return Err(e);
         }
