@@ -338,7 +338,7 @@ async function pageInput(browser, url, input, runs, capS) {
     const before = await page.evaluate(async () => {
       const d = window.vhdViewer.state.disk;
       let blocks = 0;
-      for (let l = 0; l < d.layerCount; l++) if (d.layers[l].blockSize) for (const e of (await d.bat(l)).bat) if (e !== 0xffffffff) blocks++;
+      for (let l = 0; l < d.layerCount; l++) if (d.layers[l].blockSize) for (const st of (await d.bat(l)).states) if (st === 6 || st === 7) blocks++;
       return { reads: window.vhdViewer.readStats.reads, blocks };
     });
     const s = await timedTask(page, '#prov-scan', '#prov-state', '^Exact', capS);
@@ -354,7 +354,8 @@ async function pageInput(browser, url, input, runs, capS) {
       for (let l = 0; l < d.layerCount; l++) {
         if (!d.layers[l].blockSize) continue;
         const blob = byName.get(d.names[l]);
-        for (const e of (await d.bat(l)).bat) if (e !== 0xffffffff) all.push([blob, e * 512]);
+        const t = await d.bat(l);
+        t.states.forEach((st, i) => { if (st === 6 || st === 7) all.push([blob, t.offsets[i] * t.unit]); });
       }
       window.__bench.bitmaps = all;
       const t0 = performance.now();

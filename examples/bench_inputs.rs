@@ -42,8 +42,8 @@ use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use vhd_viewer::header;
-use vhd_viewer::reader::{open_layer, Counting, ReadAt, Sized};
+use vhd_viewer::reader::{open_layer, Counting, KnownLen, ReadAt};
+use vhd_viewer::vhd::header;
 use vhd_viewer::writer::{BlockOrder, DiskBuilder};
 
 const MIB: u64 = 1 << 20;
@@ -408,16 +408,15 @@ fn make_files_ntfs(path: &Path) -> std::io::Result<()> {
 fn open_reads(files: &[String]) -> Result<(), String> {
     for name in files {
         let file = File::open(name).map_err(|e| format!("{name}: {e}"))?;
-        let counting = Counting::new(Sized::new(file));
+        let counting = Counting::new(KnownLen::new(file));
         let layer = open_layer(&counting).map_err(|e| format!("{name}: {e}"))?;
-        // A VHDX's BAT: its entries (payload and sector bitmap blocks), 8 bytes each.
-        let bat_bytes = layer.bat_range.map_or_else(|| layer.vhdx.as_ref().map_or(0, |v| v.bat.len() as u64 * 8), |r| r.len);
+        let bat_bytes = layer.bat_range().map_or(0, |r| r.len);
         let bat_reads = u64::from(bat_bytes > 0);
         println!(
             "{}",
             serde_json::json!({
                 "file": name,
-                "format": if layer.vhdx.is_some() { "vhdx" } else { "vhd" },
+                "format": layer.format(),
                 "reads": counting.reads(),
                 "bytes": counting.bytes(),
                 "bat_bytes": bat_bytes,
@@ -432,9 +431,9 @@ fn open_reads(files: &[String]) -> Result<(), String> {
 /// Reads the stored parts of `path` (see the module documentation) so that they are cached.
 fn warm(path: &str) -> Result<(), String> {
     let file = File::open(path).map_err(|e| format!("{path}: {e}"))?;
-    let src = Sized::new(file);
+    let src = KnownLen::new(file);
     let layer = open_layer(&src).map_err(|e| format!("{path}: {e}"))?;
-    let Some(geo) = layer.block_geometry() else { return Ok(()) };
+    let Some((layer, geo)) = layer.vhd().and_then(|v| Some((v, v.block_geometry()?))) else { return Ok(()) };
     let mut page = vec![0u8; 4096];
     let page_of = |o: u64| o / 4096 * 4096;
     let read = |o: u64, buf: &mut Vec<u8>| -> Result<(), String> {

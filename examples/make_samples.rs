@@ -48,7 +48,7 @@ fn main() -> std::io::Result<()> {
     std::fs::create_dir_all(&dir)?;
 
     // A size the CHS geometry describes exactly, so that Virtual PC and qemu agree on it.
-    let size = vhd_viewer::geometry::Geometry::for_size(64 * MIB).size();
+    let size = vhd_viewer::vhd::geometry::Geometry::for_size(64 * MIB).size();
     let mut d = DiskBuilder::dynamic(size, 2 * MIB as u32);
     d.timestamp(0x2e5f_1a00).block_order(BlockOrder::Written);
     d.write(0, &mbr(size / 512));

@@ -4,6 +4,7 @@
 // they are re-exported here, not repeated.
 
 import type {
+  BlockTable,
   ByteRange,
   ChainLink,
   CopyReport,
@@ -30,6 +31,7 @@ import type {
 } from './js/shared/types.js';
 
 export type {
+  BlockTable,
   ByteRange,
   ChainLink,
   CopyReport,
@@ -162,7 +164,7 @@ export class VhdDisk {
   /** Bytes [start, end) of layer `layer`'s file. */
   readFile(layer: number, start: number, end: number, options?: { signal?: AbortSignal }): Promise<Uint8Array>;
   /** Layer `layer`'s block table (0xFFFFFFFF: not allocated) and which blocks are stored out of order. */
-  bat(layer: number): Promise<{ bat: Uint32Array; ooo: Uint8Array }>;
+  bat(layer: number): Promise<BlockTable>;
   /** Which layer each sector of [start, start + len) is read from (255 zeros, 254 missing); a block's sector bitmap with layer and block. */
   sectors(what: { layer?: number | null; block?: number | null; start: number; len: number }, options?: { signal?: AbortSignal }): Promise<SectorsView>;
   /** The provenance map from the block tables: one mask per cell (bit k: layer k may supply part of it). */

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use crate::footer::DiskType;
 use crate::layer::Layer;
 use crate::values::Uuid;
 
@@ -42,10 +41,7 @@ pub fn split_piece_note(name: &str) -> String {
 /// The parent unique id a layer names, if it is a differencing disk with a header (a VHDX's
 /// `parent_linkage`, which names the parent's `DataWriteGuid`: a VHDX layer's `unique_id`).
 pub fn parent_id(layer: &Layer) -> Option<Uuid> {
-    if layer.vhdx.is_some() {
-        return layer.parent_link().map(|(id, _)| Uuid(id));
-    }
-    layer.header.as_ref().filter(|_| layer.disk_type() == DiskType::Differencing).map(|h| h.value.parent_unique_id)
+    layer.parent_link().map(|(id, _)| Uuid(id))
 }
 
 /// Sorts `layers` into chains. A file that is the parent of another file given is not the top of
@@ -58,10 +54,10 @@ pub fn arrange(layers: &[&Layer]) -> Arranged {
     let mut by_id: HashMap<Uuid, usize> = HashMap::new();
     let mut kept = Vec::new();
     for (i, l) in layers.iter().enumerate() {
-        match by_id.get(&l.footer.value.unique_id) {
+        match by_id.get(&Uuid(l.link_id())) {
             Some(&first) => out.duplicates.push((i, first)),
             None => {
-                by_id.insert(l.footer.value.unique_id, i);
+                by_id.insert(Uuid(l.link_id()), i);
                 kept.push(i);
             }
         }
@@ -107,18 +103,19 @@ pub fn arrange(layers: &[&Layer]) -> Arranged {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::footer::{Footer, FOOTER_SIZE};
-    use crate::header::DynamicHeader;
-    use crate::layer::{FooterSource, Located};
+    use crate::image::Located;
+    use crate::image::{DiskType, Opened};
+    use crate::vhd::footer::{Footer, FOOTER_SIZE};
+    use crate::vhd::header::DynamicHeader;
+    use crate::vhd::{FooterSource, Vhd};
 
     fn layer(id: u8, parent: Option<u8>) -> Layer {
         let mut f = Footer::parse(&[0u8; FOOTER_SIZE as usize]);
         f.unique_id = Uuid([id; 16]);
         f.disk_type = if parent.is_some() { DiskType::Differencing } else { DiskType::Dynamic };
-        let mut h = DynamicHeader::parse(&[0u8; crate::header::HEADER_SIZE as usize]);
+        let mut h = DynamicHeader::parse(&[0u8; crate::vhd::header::HEADER_SIZE as usize]);
         h.parent_unique_id = Uuid([parent.unwrap_or(0); 16]);
-        Layer {
-            file_len: 0,
+        let image = Vhd {
             footer: Located { offset: 0, value: f },
             footer_source: FooterSource::End,
             end_footer: None,
@@ -127,10 +124,8 @@ mod tests {
             locators: Vec::new(),
             bat: Vec::new(),
             bat_range: None,
-            data_end: 0,
-            findings: Vec::new(),
-            vhdx: None,
-        }
+        };
+        Layer::from(Opened { file_len: 0, data_end: 0, findings: Vec::new(), image })
     }
 
     fn run(ls: &[Layer]) -> Arranged {

@@ -5,8 +5,9 @@
 use crate::disk::{bit, Disk};
 use crate::error::{Error, Result};
 use crate::finding::Finding;
-use crate::footer::DiskType;
-use crate::layer::{Layer, MAX_FINDINGS_PER_KIND};
+use crate::image::DiskType;
+use crate::image::MAX_FINDINGS_PER_KIND;
+use crate::layer::{Image, Layer};
 use crate::reader::DiskReader;
 
 /// Sectors of a dynamic disk's block whose bitmap bit is clear but whose bytes in the file are
@@ -43,7 +44,7 @@ pub struct CheckRead {
     /// The block the read is for.
     pub block: u64,
     /// Where in the file.
-    pub range: crate::layer::ByteRange,
+    pub range: crate::image::ByteRange,
     /// What it is.
     pub kind: ReadKind,
 }
@@ -71,9 +72,9 @@ pub struct Checker {
 
 /// Blocks of `layer` that start inside a block laid out before them in the file.
 fn overlapped_blocks(layer: &Layer) -> std::collections::HashSet<u64> {
-    let Some(geo) = layer.block_geometry() else { return Default::default() };
+    let Some((v, geo)) = layer.vhd().and_then(|v| Some((v, v.block_geometry()?))) else { return Default::default() };
     let mut by_offset: Vec<(u32, u32)> =
-        layer.bat.iter().enumerate().filter(|(_, e)| **e != crate::layer::UNALLOCATED).map(|(b, e)| (*e, b as u32)).collect();
+        v.bat.iter().enumerate().filter(|(_, e)| **e != crate::vhd::UNALLOCATED).map(|(b, e)| (*e, b as u32)).collect();
     by_offset.sort_unstable();
     let mut overlapped = std::collections::HashSet::new();
     let mut reach = 0u64;
@@ -113,33 +114,36 @@ impl Checker {
     pub fn next_read(&mut self, disk: &Disk) -> Option<CheckRead> {
         loop {
             let layer = disk.layers.get(self.layer)?;
-            if let Some(v) = &layer.vhdx {
-                // A VHDX: the sector bitmap of each partially present block of a child.
-                if self.block >= v.payload_blocks_in_bat() {
-                    self.end_layer(disk);
-                    continue;
-                }
-                let (state, _) = v.block(self.block);
-                if !state.has_data() {
-                    self.block += 1;
-                    continue;
-                }
-                match v.bitmap_range(self.block).filter(|_| v.has_parent && state == crate::vhdx::BlockState::PartiallyPresent) {
-                    Some(range) if range.end() <= layer.file_len => {
-                        return Some(CheckRead { layer: self.layer, block: self.block, range, kind: ReadKind::Bitmap })
-                    }
-                    _ => {
-                        self.next_block();
+            let vhd = match &layer.image {
+                Image::Vhd(v) => v,
+                Image::Vhdx(v) => {
+                    // A VHDX: the sector bitmap of each partially present block of a child.
+                    if self.block >= v.payload_blocks_in_bat() {
+                        self.end_layer(disk);
                         continue;
                     }
+                    let (state, _) = v.block(self.block);
+                    if !state.has_data() {
+                        self.block += 1;
+                        continue;
+                    }
+                    match v.bitmap_range(self.block).filter(|_| v.has_parent && state == crate::image::BlockState::PartiallyPresent) {
+                        Some(range) if range.end() <= layer.file_len => {
+                            return Some(CheckRead { layer: self.layer, block: self.block, range, kind: ReadKind::Bitmap })
+                        }
+                        _ => {
+                            self.next_block();
+                            continue;
+                        }
+                    }
                 }
-            }
-            let geo = layer.block_geometry();
-            let Some(geo) = geo.filter(|_| self.block < layer.bat.len() as u64) else {
+            };
+            let geo = vhd.block_geometry();
+            let Some(geo) = geo.filter(|_| self.block < vhd.bat.len() as u64) else {
                 self.end_layer(disk);
                 continue;
             };
-            let Some(start) = layer.block_offset(self.block) else {
+            let Some(start) = vhd.block_offset(self.block) else {
                 self.block += 1;
                 continue;
             };
@@ -151,7 +155,7 @@ impl Checker {
                 return Some(CheckRead {
                     layer: self.layer,
                     block: self.block,
-                    range: crate::layer::ByteRange::new(from, to.saturating_sub(from)),
+                    range: crate::image::ByteRange::new(from, to.saturating_sub(from)),
                     kind: ReadKind::Data,
                 });
             }
@@ -162,7 +166,7 @@ impl Checker {
             return Some(CheckRead {
                 layer: self.layer,
                 block: self.block,
-                range: crate::layer::ByteRange::new(start, geo.bitmap_size),
+                range: crate::image::ByteRange::new(start, geo.bitmap_size),
                 kind: ReadKind::Bitmap,
             });
         }
@@ -171,30 +175,33 @@ impl Checker {
     /// The bytes of the read [`Checker::next_read`] returned last.
     pub fn provide(&mut self, disk: &Disk, bytes: &[u8]) {
         let Some(layer) = disk.layers.get(self.layer) else { return };
-        if let Some(v) = &layer.vhdx {
-            let sectors = u64::from(v.block_size) / u64::from(v.logical_sector_size);
-            let set = (0..sectors).filter(|s| crate::disk::bit_lsb(bytes, *s)).count() as u64;
-            let at = v.bitmap_range(self.block).map_or(0, |r| r.offset);
-            let block = self.block;
-            let said = match set {
-                0 => Some("no sector is present: the whole block reads from the parent, as if it were not present"),
-                n if n == sectors => Some("every sector is present: it reads as a fully present block would"),
-                _ => None,
-            };
-            if let Some(said) = said {
-                self.findings.push(Finding {
-                    layer: self.layer,
-                    ..Finding::info(
-                        "vhdx-bitmap-uniform",
-                        at,
-                        format!("payload block {block} is partially present, but its sector bitmap says {said}"),
-                    )
-                });
+        let vhd = match &layer.image {
+            Image::Vhd(v) => v,
+            Image::Vhdx(v) => {
+                let sectors = u64::from(v.block_size) / u64::from(v.logical_sector_size);
+                let set = (0..sectors).filter(|s| crate::disk::bit_lsb(bytes, *s)).count() as u64;
+                let at = v.bitmap_range(self.block).map_or(0, |r| r.offset);
+                let block = self.block;
+                let said = match set {
+                    0 => Some("no sector is present: the whole block reads from the parent, as if it were not present"),
+                    n if n == sectors => Some("every sector is present: it reads as a fully present block would"),
+                    _ => None,
+                };
+                if let Some(said) = said {
+                    self.findings.push(Finding {
+                        layer: self.layer,
+                        ..Finding::info(
+                            "vhdx-bitmap-uniform",
+                            at,
+                            format!("payload block {block} is partially present, but its sector bitmap says {said}"),
+                        )
+                    });
+                }
+                self.next_block();
+                return;
             }
-            self.next_block();
-            return;
-        }
-        let Some(geo) = layer.block_geometry() else { return };
+        };
+        let Some(geo) = vhd.block_geometry() else { return };
         let sectors = geo.block_size / 512;
         match self.bitmap.take() {
             None => {
@@ -207,7 +214,7 @@ impl Checker {
             }
             Some(bitmap) => {
                 let (first, _) = clear_span(&bitmap, sectors);
-                let start = layer.block_offset(self.block).unwrap_or(0) + geo.bitmap_size;
+                let start = vhd.block_offset(self.block).unwrap_or(0) + geo.bitmap_size;
                 let found = unused_nonzero_sectors(&bitmap, first, bytes);
                 if let Some(&first_found) = found.first() {
                     self.leftover += found.len() as u64;
@@ -326,7 +333,7 @@ mod tests {
         d.write(2 << 20, &vec![1; 1 << 20]);
         let bytes = d.build();
         let layer = open_layer(&bytes).unwrap();
-        let block0 = layer.block_offset(0).unwrap() + 512;
+        let block0 = layer.vhd().unwrap().block_offset(0).unwrap() + 512;
         let disk = Disk::new(vec![layer], false).unwrap();
         let file = Counting::new(bytes);
         let mut reader = DiskReader::new(&disk, vec![&file as &dyn ReadAt]).unwrap();

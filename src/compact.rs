@@ -10,9 +10,12 @@
 use crate::check::Progress;
 use crate::disk::{bit, BitmapCache, Steps};
 use crate::error::{Error, Result};
-use crate::footer::{self, DiskType, FOOTER_SIZE};
-use crate::layer::{BlockGeometry, Layer};
+use crate::image::DiskType;
 use crate::reader::{DiskReader, ReadAt};
+use crate::rules::Writer;
+use crate::vhd::footer::{self, FOOTER_SIZE};
+use crate::vhd::BlockGeometry;
+use crate::vhd::Vhd;
 use crate::writer::{ParentRef, SparseLayout, WriteAt};
 use crate::Disk;
 
@@ -43,7 +46,7 @@ pub struct Identity {
 }
 
 /// The footer, parent link and locators a copy of `layer` keeps.
-pub fn same_identity(layer: &Layer) -> Identity {
+pub fn same_identity(layer: &Vhd) -> Identity {
     let mut f = layer.footer.value.clone();
     if f.disk_type.is_sparse() {
         f.data_offset = FOOTER_SIZE;
@@ -91,7 +94,8 @@ struct Current {
 /// A compaction in progress, a window of at most 1 MiB per [`Compaction::step`]: the caller owns
 /// the loop, so that a page can write each step's bytes, show progress and stop between steps.
 pub struct Compaction {
-    layer: Layer,
+    layer: Vhd,
+    file_len: u64,
     geo: BlockGeometry,
     differencing: bool,
     /// The parent chain of a differencing disk, and its reader's bitmaps and steps between steps.
@@ -111,20 +115,11 @@ pub struct Compaction {
 impl Compaction {
     /// Plans the compaction of layer 0 of `disk` (its parents after it).
     pub fn new(disk: &Disk) -> Result<Self> {
-        let layer = &disk.layers[0];
+        let layer = Writer::Compact.accepts(disk)?.ok_or_else(|| Error::chain("compact-fixed", "no VHD to compact"))?;
         let Some(geo) = layer.block_geometry() else {
-            return Err(Error::Chain {
-                code: "compact-fixed",
-                message: "a fixed disk has no blocks to drop: it is as compact as it gets as a fixed disk (`convert --to dynamic` makes a dynamic copy that allocates only non-zero blocks)".into(),
-            });
+            return Err(Error::chain("compact-fixed", "a fixed disk has no blocks to drop"));
         };
         let differencing = layer.disk_type() == DiskType::Differencing;
-        if differencing && disk.layers.len() < 2 {
-            return Err(Error::Chain {
-                code: "parent-unavailable",
-                message: "compacting a differencing disk compares its sectors with its parent's, and the parent is not available".into(),
-            });
-        }
         let parent = if differencing { Some((Disk::new(disk.layers[1..].to_vec(), true)?, None)) } else { None };
         let Identity { footer, parent: parent_ref, locators } = same_identity(layer);
         crate::writer::check_layout(layer.size(), geo.block_size)?;
@@ -138,6 +133,7 @@ impl Compaction {
         let window = geo.block_size.min(crate::convert::BUF as u64);
         Ok(Compaction {
             layer: layer.clone(),
+            file_len: disk.layers[0].file_len,
             geo,
             differencing,
             parent,
@@ -249,7 +245,7 @@ impl Compaction {
             blocks_before: self.total,
             blocks_after: self.layout.placed(),
             sectors_cleared: self.sectors_cleared,
-            file_len_before: self.layer.file_len,
+            file_len_before: self.file_len,
             file_len: self.layout.file_len(),
         })
     }
@@ -295,8 +291,8 @@ mod tests {
         assert_eq!((c.blocks_before, c.blocks_after, c.sectors_cleared), (4, 1, 0));
         assert!(flatten(&[&out]) == flatten(&[&input]));
         let l = open_layer(&out).unwrap();
-        assert_eq!(l.footer.value.unique_id, open_layer(&input).unwrap().footer.value.unique_id);
-        assert!(l.block_offset(3).is_some());
+        assert_eq!(l.link_id(), open_layer(&input).unwrap().link_id());
+        assert!(l.vhd().unwrap().block_offset(3).is_some());
         assert_eq!(out.len() as u64, c.file_len);
     }
 

@@ -25,10 +25,12 @@
 use crate::check::Progress;
 use crate::disk::{Source, Steps};
 use crate::error::{Error, Result};
-use crate::footer::{self, DiskType, Footer, FILE_FORMAT_VERSION, FOOTER_COOKIE, FOOTER_SIZE, NO_DATA_OFFSET};
-use crate::layer::MAX_DISK_SIZE;
+use crate::image::DiskType;
 use crate::reader::{missing_error, DiskReader};
 use crate::values::{FourCc, Timestamp, Uuid};
+use crate::vhd::footer::{self, Footer, FILE_FORMAT_VERSION, FOOTER_COOKIE, FOOTER_SIZE, NO_DATA_OFFSET};
+use crate::vhd::geometry::Geometry;
+use crate::vhd::MAX_DISK_SIZE;
 use crate::writer::{SparseLayout, WriteAt};
 
 /// The most bytes read or written at once.
@@ -82,9 +84,9 @@ pub struct Converted {
     pub blocks_allocated: u64,
 }
 
-/// The footer of a new standalone disk: the template's geometry (what a guest sees), sizes set
-/// to `size`, this program as the creator, and the new identity.
-pub fn new_footer(template: &Footer, disk_type: DiskType, size: u64, new: &NewDisk) -> Vec<u8> {
+/// The footer of a new standalone disk: `geometry` (what a guest sees), sizes set to `size`,
+/// this program as the creator, and the new identity.
+pub fn new_footer(geometry: Geometry, disk_type: DiskType, size: u64, new: &NewDisk) -> Vec<u8> {
     let f = Footer {
         raw: vec![0; FOOTER_SIZE as usize],
         cookie: *FOOTER_COOKIE,
@@ -97,7 +99,7 @@ pub fn new_footer(template: &Footer, disk_type: DiskType, size: u64, new: &NewDi
         creator_host_os: FourCc(*b"Wi2k"),
         original_size: size,
         current_size: size,
-        geometry: template.geometry,
+        geometry,
         disk_type,
         checksum: 0,
         unique_id: new.unique_id,
@@ -172,11 +174,11 @@ pub fn convert(
 ) -> Result<Converted> {
     let disk = reader.disk;
     let size = disk.size();
-    let template = disk.layers[0].footer.value.clone();
+    let template = disk.layers[0].geometry();
     if format != Format::Raw && size > MAX_DISK_SIZE {
         return Err(Error::Invalid {
             code: "size-too-large",
-            offset: disk.layers[0].footer.offset + footer::off::CURRENT_SIZE as u64,
+            offset: disk.layers[0].size_offset(),
             message: format!("the disk is {size} bytes, more than the 2040 GiB a VHD may hold: it can only be written raw (--to raw)"),
         });
     }
@@ -188,7 +190,7 @@ pub fn convert(
                 out.write_at(at, bytes)
             })?;
             let file_len = if format == Format::Fixed {
-                out.write_at(size, &new_footer(&template, DiskType::Fixed, size, new))?;
+                out.write_at(size, &new_footer(template, DiskType::Fixed, size, new))?;
                 size + FOOTER_SIZE
             } else {
                 size
@@ -202,7 +204,7 @@ pub fn convert(
                 offset: 0,
                 message: m,
             })?;
-            let footer = new_footer(&template, DiskType::Dynamic, size, new);
+            let footer = new_footer(template, DiskType::Dynamic, size, new);
             let mut layout = SparseLayout::new(&footer, block_size, None, &[]);
             let bs = layout.block_size();
             let bitmap = full_bitmap(&layout);

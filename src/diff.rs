@@ -372,8 +372,8 @@ pub fn disks(old: (&Disk, Vec<&dyn ReadAt>), new: (&Disk, Vec<&dyn ReadAt>), pro
 /// for layer `k` of `onto`, `None` when it does not (then the old and the new base are two
 /// disks to compare whole).
 pub fn old_base_in(child: &Disk, onto: &Disk) -> Option<usize> {
-    let old = child.layers.get(1)?.footer.value.unique_id;
-    onto.layers.iter().position(|l| l.footer.value.unique_id == old)
+    let old = child.layers.get(1)?.link_id();
+    onto.layers.iter().position(|l| l.link_id() == old)
 }
 
 /// One file or directory of a side, from the metadata.

@@ -9,9 +9,11 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::error::{Error, Result};
-use crate::finding::{Finding, Severity};
-use crate::footer::DiskType;
-use crate::layer::{ByteRange, Layer, UNALLOCATED};
+use crate::finding::Finding;
+use crate::image::ByteRange;
+use crate::image::DiskType;
+use crate::layer::{Image, Layer};
+use crate::vhd::UNALLOCATED;
 
 /// The deepest chain this viewer follows. Real chains are a handful of layers deep.
 pub const MAX_CHAIN_DEPTH: usize = 256;
@@ -247,14 +249,7 @@ pub struct Steps {
 impl Steps {
     /// The steps of `disk`.
     pub fn new(disk: &Disk) -> Steps {
-        let allocated = disk
-            .layers
-            .iter()
-            .map(|l| match &l.vhdx {
-                Some(v) => (0..v.payload_blocks_in_bat()).filter(|b| v.block(*b).0.has_data()).collect(),
-                None => l.bat.iter().enumerate().filter(|(_, e)| **e != UNALLOCATED).map(|(i, _)| i as u64).collect(),
-            })
-            .collect();
+        let allocated = disk.layers.iter().map(Layer::blocks_with_data).collect();
         Steps { allocated }
     }
 
@@ -265,15 +260,13 @@ impl Steps {
     pub fn end(&self, disk: &Disk, pos: u64, end: u64) -> u64 {
         let mut stop = end;
         for (layer, alloc) in disk.layers.iter().zip(&self.allocated) {
-            let Some(block_size) = layer.block_geometry().map(|g| g.block_size).or(layer.vhdx.as_ref().map(|v| u64::from(v.block_size)))
-            else {
+            let Some(block_size) = layer.block_size() else {
                 continue;
             };
-            let geo = crate::layer::BlockGeometry { block_size, bitmap_size: 0 };
-            let block = pos / geo.block_size;
+            let block = pos / block_size;
             let limit = match alloc.binary_search(&block) {
-                Ok(_) => (block + 1).saturating_mul(geo.block_size),
-                Err(i) => alloc.get(i).map_or(u64::MAX, |b| b.saturating_mul(geo.block_size)),
+                Ok(_) => (block + 1).saturating_mul(block_size),
+                Err(i) => alloc.get(i).map_or(u64::MAX, |b| b.saturating_mul(block_size)),
             };
             stop = stop.min(limit);
         }
@@ -284,79 +277,7 @@ impl Steps {
 /// The error for a chain deeper than [`MAX_CHAIN_DEPTH`]: the same words whoever finds it (the
 /// command line following locators, the page sorting files by unique id).
 pub fn too_deep() -> Error {
-    Error::chain(
-        "chain-too-deep",
-        format!("the chain is more than {MAX_CHAIN_DEPTH} disks deep; real chains are a few disks deep, so this one is damaged or loops"),
-    )
-}
-
-/// Checks that `parent` is the parent VHDX `child` names: its `DataWriteGuid` is the child's
-/// `parent_linkage` (or `parent_linkage2`).
-fn link_vhdx(i: usize, child: &Layer, parent: &Layer, force: bool, findings: &mut Vec<Finding>) -> Result<()> {
-    let (Some(c), Some(p)) = (&child.vhdx, &parent.vhdx) else {
-        return Err(Error::chain(
-            "mixed-formats",
-            format!(
-                "layer {i} is a {} file and the file given as its parent a {} file: a chain is all VHD or all VHDX",
-                child.format().to_uppercase(),
-                parent.format().to_uppercase()
-            ),
-        ));
-    };
-    if !c.has_parent {
-        return Err(Error::chain(
-            "parent-not-expected",
-            format!("layer {i} is a {} disk, which has no parent, but a parent was given", child.disk_type().name()),
-        ));
-    }
-    let at = c.parent_locator.as_ref().map_or(c.metadata_table.offset, |l| l.offset);
-    let got = p.data_write_guid();
-    let (linkage, linkage2) = c.parent_linkage();
-    if linkage != Some(got) && linkage2 == Some(got) {
-        findings.push(Finding {
-            layer: i,
-            ..Finding::info(
-                "vhdx-parent-linkage2",
-                at,
-                format!("the parent's DataWriteGuid {got} is the child's parent_linkage2, the id the parent had before a write that was interrupted: accepted, as the spec allows"),
-            )
-        });
-    } else if linkage != Some(got) {
-        let want = linkage.map_or_else(|| "no id".to_string(), |g| g.to_string());
-        let msg = format!(
-            "layer {i} names its parent by DataWriteGuid {want} (parent_linkage in its parent locator at byte {at:#x}), but the file given as its parent has DataWriteGuid {got}: the parent's data was changed after the child was made (or it is another disk), so the child's sectors may not fit it"
-        );
-        if !force {
-            return Err(Error::chain("parent-id-mismatch", format!("{msg} (use --force to read it anyway, at the risk of garbage)")));
-        }
-        findings
-            .push(Finding { layer: i, ..Finding::error("parent-id-mismatch", at, format!("{msg}; read anyway because it was forced")) });
-    }
-    if c.logical_sector_size != p.logical_sector_size {
-        findings.push(Finding {
-            layer: i,
-            ..Finding::error(
-                "vhdx-parent-sector-size",
-                at,
-                format!("layer {i} has {}-byte logical sectors, its parent {}-byte ones", c.logical_sector_size, p.logical_sector_size),
-            )
-        });
-    }
-    if child.size() != parent.size() {
-        findings.push(Finding {
-            layer: i,
-            ..Finding::warning(
-                "parent-size",
-                at,
-                format!(
-                    "layer {i} is {} bytes, its parent {} bytes; sectors past the parent's end read as zeros",
-                    child.size(),
-                    parent.size()
-                ),
-            )
-        });
-    }
-    Ok(())
+    Error::ChainTooDeep { max: MAX_CHAIN_DEPTH }
 }
 
 /// A chain of opened layers, checked against each other.
@@ -375,7 +296,7 @@ impl Disk {
     /// the sectors it would supply map to [`Source::Missing`].
     pub fn new(layers: Vec<Layer>, force: bool) -> Result<Disk> {
         if layers.is_empty() {
-            return Err(Error::chain("no-disk", "no disk was given"));
+            return Err(Error::NoDisk);
         }
         if layers.len() > MAX_CHAIN_DEPTH {
             return Err(too_deep());
@@ -383,73 +304,12 @@ impl Disk {
         let mut findings = Vec::new();
         for (i, pair) in layers.windows(2).enumerate() {
             let (child, parent) = (&pair[0], &pair[1]);
-            if child.vhdx.is_some() || parent.vhdx.is_some() {
-                link_vhdx(i, child, parent, force, &mut findings)?;
-                continue;
-            }
-            let Some(h) = child.header.as_ref().filter(|_| child.disk_type() == DiskType::Differencing) else {
-                return Err(Error::chain(
-                    "parent-not-expected",
-                    format!("layer {i} is a {} disk, which has no parent, but a parent was given", child.disk_type().name()),
-                ));
-            };
-            let at = h.offset + crate::header::off::PARENT_UNIQUE_ID as u64;
-            let want = h.value.parent_unique_id;
-            let got = parent.footer.value.unique_id;
-            if want != got {
-                let msg = format!(
-                    "layer {i} names its parent by unique id {want} (its parent unique id field at byte {at:#x}), but the file given as its parent has unique id {got}: it is not the disk the child was made from"
-                );
-                if !force {
-                    return Err(Error::chain(
-                        "parent-id-mismatch",
-                        format!("{msg} (use --force to read it anyway, at the risk of garbage)"),
-                    ));
-                }
-                findings.push(Finding {
-                    layer: i,
-                    ..Finding::error("parent-id-mismatch", at, format!("{msg}; read anyway because it was forced"))
-                });
-            }
-            let pts = h.value.parent_timestamp;
-            let parent_ts = parent.footer.value.timestamp;
-            if pts.0 != 0 && pts != parent_ts {
-                findings.push(Finding {
-                    layer: i,
-                    ..Finding::warning(
-                        "parent-timestamp",
-                        h.offset + crate::header::off::PARENT_TIMESTAMP as u64,
-                        format!(
-                            "the child records its parent's time stamp as {}, the parent's footer says {}: the parent may have been changed after the child was made",
-                            pts.iso8601(),
-                            parent_ts.iso8601()
-                        ),
-                    )
-                });
-            }
-            if child.size() != parent.size() {
-                findings.push(Finding {
-                    layer: i,
-                    ..Finding::new(
-                        Severity::Warning,
-                        "parent-size",
-                        Some(child.footer.offset + crate::footer::off::CURRENT_SIZE as u64),
-                        format!(
-                            "layer {i} is {} bytes, its parent {} bytes; sectors past the parent's end read as zeros",
-                            child.size(),
-                            parent.size()
-                        ),
-                    )
-                });
-            }
+            child.check_parent(i, parent, force, &mut findings)?;
         }
         let mut seen = std::collections::HashSet::new();
         for (i, l) in layers.iter().enumerate() {
-            if !seen.insert(l.footer.value.unique_id) {
-                return Err(Error::chain(
-                    "chain-loop",
-                    format!("the chain loops: layer {i} has the unique id {} of a disk above it", l.footer.value.unique_id),
-                ));
+            if !seen.insert(l.link_id()) {
+                return Err(Error::ChainLoop { how: format!("layer {i} has the unique id {} of a disk above it", l.link_id_text()) });
             }
         }
         Ok(Disk { layers, findings })
@@ -460,13 +320,7 @@ impl Disk {
     /// renumbered from the new top.
     pub fn cut(&self, k: usize) -> Result<Disk> {
         if k >= self.layers.len() {
-            return Err(Error::chain(
-                "no-such-layer",
-                format!(
-                    "there is no layer {k}: the chain has layers 0 to {} (0 is the file opened, 1 its parent, and so on)",
-                    self.layers.len().saturating_sub(1)
-                ),
-            ));
+            return Err(Error::NoSuchLayer { layer: k, layers: self.layers.len() });
         }
         let findings = self
             .findings
@@ -489,7 +343,7 @@ impl Disk {
     /// The virtual disk's logical sector size as its guest sees it: the opened file's (a VHDX's
     /// `LogicalSectorSize`, 512 or 4096; always 512 for a VHD).
     pub fn sector_size(&self) -> u32 {
-        self.layers[0].vhdx.as_ref().map_or(512, |v| v.logical_sector_size)
+        self.layers[0].logical_sector_size()
     }
 
     /// True when the last layer is a differencing disk whose parent was not given.
@@ -507,11 +361,7 @@ impl Disk {
     /// A size of chunk for which planning needs at most two bitmaps per layer: the smallest
     /// block size in the chain (1 MiB for a chain of fixed disks).
     pub fn chunk_size(&self) -> u64 {
-        self.layers
-            .iter()
-            .filter_map(|l| l.block_geometry().map(|g| g.block_size).or(l.vhdx.as_ref().map(|v| u64::from(v.block_size))))
-            .min()
-            .unwrap_or(1 << 20)
+        self.layers.iter().filter_map(Layer::block_size).min().unwrap_or(1 << 20)
     }
 
     /// Maps `[offset, offset + len)` (clamped to the disk's size) to extents, or says which
@@ -572,11 +422,14 @@ impl Disk {
                     }
                 }
             };
-            if let Some(v) = &layer.vhdx {
-                plan_vhdx(v, li, layer, (start, own_end), spec, cache, &mut work, extents, &mut needs);
-                continue;
-            }
-            let Some(geo) = layer.block_geometry() else {
+            let v = match &layer.image {
+                Image::Vhdx(v) => {
+                    plan_vhdx(v, li, layer, (start, own_end), spec, cache, &mut work, extents, &mut needs);
+                    continue;
+                }
+                Image::Vhd(v) => v,
+            };
+            let Some(geo) = v.block_geometry() else {
                 // Fixed: the data is the file, up to where the footer starts.
                 let data_end = own_end.min(layer.data_end);
                 if data_end > start {
@@ -595,12 +448,12 @@ impl Disk {
                 let block = pos / geo.block_size;
                 let block_start = block * geo.block_size;
                 let block_stop = (block_start + geo.block_size).min(own_end);
-                let Some(block_off) = layer.block_offset(block) else {
+                let Some(block_off) = v.block_offset(block) else {
                     // Unallocated, and so are the blocks up to the next allocated one (all the
                     // rest, past the end of the BAT): one step, however large the disk says it is.
                     let first = usize::try_from(block + 1).unwrap_or(usize::MAX);
-                    let upto = usize::try_from(own_end.div_ceil(geo.block_size)).unwrap_or(usize::MAX).min(layer.bat.len());
-                    let next = layer.bat.get(first..upto).and_then(|rest| rest.iter().position(|e| *e != UNALLOCATED)).map(|i| first + i);
+                    let upto = usize::try_from(own_end.div_ceil(geo.block_size)).unwrap_or(usize::MAX).min(v.bat.len());
+                    let next = v.bat.get(first..upto).and_then(|rest| rest.iter().position(|e| *e != UNALLOCATED)).map(|i| first + i);
                     let stop = next.map_or(own_end, |b| (b as u64).saturating_mul(geo.block_size).min(own_end));
                     below(pos, stop, &mut work, extents, spec);
                     pos = stop;
@@ -721,7 +574,7 @@ fn plan_vhdx<S: Sink>(
     extents: &mut S,
     needs: &mut Vec<BitmapRequest>,
 ) {
-    use crate::vhdx::BlockRead;
+    use crate::image::BlockRead;
     let mut emit = |e: Extent| {
         if !spec && e.len > 0 {
             extents.push(e)

@@ -4,12 +4,16 @@
 use serde::Serialize;
 
 use crate::disk::Disk;
-use crate::fields::{footer_fields, header_fields, locator_fields, Field};
+use crate::fields::Field;
 use crate::finding::Finding;
-use crate::footer::Footer;
-use crate::layer::{FooterSource, Layer, Located};
+use crate::image::BlockState;
+use crate::image::Located;
+use crate::layer::{Image, Layer};
 use crate::values::{FourCc, Timestamp, Uuid};
-use crate::vhdx::{BlockState, Guid};
+use crate::vhd::fields::{footer_fields, header_fields, locator_fields};
+use crate::vhd::footer::Footer;
+use crate::vhd::FooterSource;
+use crate::vhdx::Guid;
 
 /// Everything about one file (one layer of a chain).
 #[derive(Debug, Clone, Serialize)]
@@ -70,7 +74,7 @@ pub struct VhdInfo {
     /// Footer `current size` in bytes: the virtual disk's size.
     pub current_size: u64,
     /// Footer `disk geometry`.
-    pub geometry: crate::geometry::Geometry,
+    pub geometry: crate::vhd::geometry::Geometry,
     /// Bytes the geometry describes.
     pub geometry_size: u64,
     /// Footer `checksum` as stored.
@@ -383,23 +387,27 @@ fn copy_info(copy: &Located<Footer>, end: Option<&Located<Footer>>) -> FooterCop
 
 /// Summarises one layer.
 pub fn layer_info(layer: &Layer, file: &str) -> LayerInfo {
-    if let Some(v) = &layer.vhdx {
-        let vi = vhdx_info(v);
-        return LayerInfo {
-            file: file.to_string(),
-            file_size: layer.file_len,
-            format: "vhdx",
-            disk_type: layer.disk_type().name(),
-            vhd: None,
-            dynamic: None,
-            fields: vi.structures.iter().flat_map(|s| s.fields.iter().cloned()).collect(),
-            vhdx: Some(vi),
-            findings: layer.findings.clone(),
-        };
-    }
-    let f = &layer.footer.value;
-    let mut fields = footer_fields(&layer.footer);
-    let dynamic = layer.header.as_ref().map(|h| {
+    let v = match &layer.image {
+        Image::Vhd(v) => v,
+        Image::Vhdx(v) => {
+            let vi = vhdx_info(v);
+            return LayerInfo {
+                file: file.to_string(),
+                file_size: layer.file_len,
+                format: "vhdx",
+                disk_type: layer.disk_type().name(),
+                vhd: None,
+                dynamic: None,
+                fields: vi.structures.iter().flat_map(|s| s.fields.iter().cloned()).collect(),
+                vhdx: Some(vi),
+                findings: layer.findings.clone(),
+            };
+        }
+    };
+    let vhd_layer = v;
+    let f = &v.footer.value;
+    let mut fields = footer_fields(&vhd_layer.footer);
+    let dynamic = vhd_layer.header.as_ref().map(|h| {
         let v = &h.value;
         fields.extend(header_fields(h));
         DynamicInfo {
@@ -413,7 +421,7 @@ pub fn layer_info(layer: &Layer, file: &str) -> LayerInfo {
             parent_unique_id: v.parent_unique_id,
             parent_timestamp: v.parent_timestamp,
             parent_unicode_name: v.parent_unicode_name().0,
-            parent_locators: layer
+            parent_locators: vhd_layer
                 .locators
                 .iter()
                 .map(|l| LocatorInfo {
@@ -428,13 +436,13 @@ pub fn layer_info(layer: &Layer, file: &str) -> LayerInfo {
                     fields: locator_fields(l),
                 })
                 .collect(),
-            bat_entries: layer.bat.len() as u64,
-            allocated_blocks: layer.allocated_blocks(),
-            out_of_order_blocks: layer.out_of_order_count(),
+            bat_entries: vhd_layer.bat.len() as u64,
+            allocated_blocks: vhd_layer.allocated_blocks(),
+            out_of_order_blocks: vhd_layer.out_of_order_count(),
             bitmap_size: v.bitmap_size(),
         }
     });
-    let end = layer.end_footer.as_ref().filter(|e| e.value.cookie_valid());
+    let end = vhd_layer.end_footer.as_ref().filter(|e| e.value.cookie_valid());
     let vhd = VhdInfo {
         cookie: crate::error::show_bytes(&f.cookie),
         features: f.features,
@@ -453,13 +461,13 @@ pub fn layer_info(layer: &Layer, file: &str) -> LayerInfo {
         checksum_valid: f.checksum_valid(),
         unique_id: f.unique_id,
         saved_state: f.saved_state,
-        footer_offset: layer.footer.offset,
-        footer_source: match layer.footer_source {
+        footer_offset: vhd_layer.footer.offset,
+        footer_source: match vhd_layer.footer_source {
             FooterSource::End => "end",
             FooterSource::End511 => "end-511",
             FooterSource::Copy => "copy",
         },
-        footer_copy: layer.footer_copy.as_ref().map(|c| copy_info(c, end)),
+        footer_copy: vhd_layer.footer_copy.as_ref().map(|c| copy_info(c, end)),
     };
     LayerInfo {
         file: file.to_string(),
@@ -487,15 +495,9 @@ pub fn info(disk: &Disk, files: &[String]) -> Info {
                     file: name(i),
                     disk_type: l.disk_type().name(),
                     format: l.format(),
-                    creator_application: match &l.vhdx {
-                        Some(v) => v.identifier.value.creator.clone(),
-                        None => l.footer.value.creator_application.to_string(),
-                    },
+                    creator_application: l.creator(),
                     current_size: l.size(),
-                    unique_id: match &l.vhdx {
-                        Some(v) => v.data_write_guid().to_string(),
-                        None => l.footer.value.unique_id.to_string(),
-                    },
+                    unique_id: l.link_id_text(),
                     parent_verified: parent.as_ref().map(|_| disk.layers.get(i + 1).is_some_and(|n| l.parent_matches(n))),
                     parent_unique_id: parent.map(|(_, shown)| shown),
                     allocated_blocks: l.allocated_blocks(),

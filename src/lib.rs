@@ -1,9 +1,11 @@
 //! # vhd-viewer
 //!
-//! Reads Microsoft VHD disk images (fixed, dynamic and differencing) as described by the
-//! *Virtual Hard Disk Image Format Specification*: every structure with the file offset it was
-//! found at, integrity findings, and the virtual disk's bytes through a chain of differencing
-//! disks, with the layer that supplies each sector.
+//! Reads Microsoft VHD and VHDX disk images (fixed, dynamic and differencing) as described by
+//! the *Virtual Hard Disk Image Format Specification* and *[MS-VHDX]*: every structure with the
+//! file offset it was found at, integrity findings, and the virtual disk's bytes through a chain
+//! of differencing disks, with the layer that supplies each sector. Each format has its folder
+//! ([`vhd`], [`vhdx`]) over the format-neutral types of [`image`]; [`layer::Layer`] puts one type
+//! over both, which the rest of the core uses.
 //!
 //! The core does no I/O. [`layer::Opener`] and [`disk::Disk::plan`] say which byte ranges they
 //! need and are handed the bytes; [`reader`] is a synchronous driver over anything with
@@ -21,19 +23,18 @@ pub mod disk;
 pub mod error;
 pub mod fields;
 pub mod finding;
-pub mod footer;
 pub mod fs;
-pub mod geometry;
-pub mod header;
+pub mod image;
 pub mod info;
 pub mod layer;
-pub mod locator;
 pub mod parts;
 pub mod provenance;
 pub mod reader;
 pub mod relink;
 pub mod repair;
+pub mod rules;
 pub mod values;
+pub mod vhd;
 pub mod vhdx;
 pub mod writer;
 
@@ -49,4 +50,5 @@ mod wasm_files;
 pub use disk::{Disk, Extent, Source};
 pub use error::{Error, Result};
 pub use finding::{Finding, Severity};
-pub use layer::{ByteRange, Layer};
+pub use image::ByteRange;
+pub use layer::Layer;

@@ -8,6 +8,7 @@
 
 use crate::disk::{BitmapCache, BitmapRequest, Disk, Extent, Source};
 use crate::error::{Error, Result};
+use crate::image::BlockRead;
 
 /// Mask bit: some of the cell reads as zeros.
 pub const ZERO: u32 = 1 << 29;
@@ -114,42 +115,26 @@ pub fn estimate(disk: &Disk, offset: u64, len: u64) -> u32 {
         if offset >= own_end {
             return mask;
         }
-        if let Some(v) = &layer.vhdx {
-            use crate::vhdx::BlockRead;
-            let bs = u64::from(v.block_size);
-            let mut below = false;
-            for b in offset / bs..=(own_end - 1) / bs {
-                match v.block_read(b) {
-                    BlockRead::Data(_) | BlockRead::Partial { .. } => return mask | layer_bit(li) | ESTIMATE,
-                    BlockRead::Zero => mask |= ZERO,
-                    BlockRead::Below => below = true,
-                }
+        let Some(bs) = layer.block_size() else {
+            // A fixed VHD: the file's data up to where the footer starts.
+            if own_end > layer.data_end {
+                mask |= MISSING;
             }
-            if !below {
-                return mask;
+            if offset < layer.data_end {
+                mask |= layer_bit(li);
             }
-            continue;
+            return mask;
+        };
+        let mut below = false;
+        for b in offset / bs..=(own_end - 1) / bs {
+            match layer.block_read(b) {
+                BlockRead::Data(_) | BlockRead::Partial { .. } => return mask | layer_bit(li) | ESTIMATE,
+                BlockRead::Zero => mask |= ZERO,
+                BlockRead::Below => below = true,
+            }
         }
-        match layer.block_geometry() {
-            None => {
-                if own_end > layer.data_end {
-                    mask |= MISSING;
-                }
-                if offset < layer.data_end {
-                    mask |= layer_bit(li);
-                }
-                return mask;
-            }
-            Some(geo) => {
-                let first = offset / geo.block_size;
-                let last = (own_end - 1) / geo.block_size;
-                if (first..=last).any(|b| layer.block_offset(b).is_some()) {
-                    return mask | layer_bit(li) | ESTIMATE;
-                }
-                if layer.disk_type() != crate::footer::DiskType::Differencing {
-                    return mask | ZERO;
-                }
-            }
+        if !below {
+            return mask;
         }
     }
     mask | MISSING
@@ -297,10 +282,14 @@ impl Scan {
 mod tests {
     use super::*;
     use crate::disk::Plan;
-    use crate::footer::{DiskType, Footer, FOOTER_SIZE};
-    use crate::header::{DynamicHeader, HEADER_SIZE};
-    use crate::layer::{FooterSource, Layer, Located, UNALLOCATED};
+    use crate::image::DiskType;
+    use crate::image::Located;
+    use crate::image::Opened;
+    use crate::layer::Layer;
     use crate::values::Uuid;
+    use crate::vhd::footer::{Footer, FOOTER_SIZE};
+    use crate::vhd::header::{DynamicHeader, HEADER_SIZE};
+    use crate::vhd::{FooterSource, Vhd, UNALLOCATED};
 
     /// A sparse layer of `blocks` 4 KiB blocks (8 sectors, a 512-byte bitmap) whose BAT is `bat`.
     fn sparse(id: u8, parent: Option<u8>, bat: Vec<u32>) -> Layer {
@@ -312,8 +301,7 @@ mod tests {
         h.parent_unique_id = Uuid([parent.unwrap_or(0); 16]);
         h.block_size = 4096;
         h.max_table_entries = bat.len() as u32;
-        Layer {
-            file_len: 1 << 20,
+        let image = Vhd {
             footer: Located { offset: 0, value: f },
             footer_source: FooterSource::End,
             end_footer: None,
@@ -322,10 +310,8 @@ mod tests {
             locators: Vec::new(),
             bat,
             bat_range: None,
-            data_end: 1 << 20,
-            findings: Vec::new(),
-            vhdx: None,
-        }
+        };
+        Layer::from(Opened { file_len: 1 << 20, data_end: 1 << 20, findings: Vec::new(), image })
     }
 
     #[test]

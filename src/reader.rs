@@ -6,6 +6,7 @@ use std::cell::Cell;
 
 use crate::disk::{BitmapCache, Disk, Extent, Plan, Source, Steps};
 use crate::error::{Error, Result};
+use crate::image::BlockRead;
 use crate::layer::{Layer, Opener, Poll};
 
 /// Random-access reading of a file of known length.
@@ -54,16 +55,16 @@ impl ReadAt for std::fs::File {
 }
 
 /// A file of known length: the length asked once, not per read.
-pub struct Sized<R> {
+pub struct KnownLen<R> {
     inner: R,
     len: u64,
 }
 
-impl<R: ReadAt> Sized<R> {
+impl<R: ReadAt> KnownLen<R> {
     /// Wraps `inner`, reading its length now.
     pub fn new(inner: R) -> Self {
         let len = inner.len();
-        Sized { inner, len }
+        KnownLen { inner, len }
     }
 
     /// The wrapped reader.
@@ -72,7 +73,7 @@ impl<R: ReadAt> Sized<R> {
     }
 }
 
-impl<R: ReadAt> ReadAt for Sized<R> {
+impl<R: ReadAt> ReadAt for KnownLen<R> {
     fn len(&self) -> u64 {
         self.len
     }
@@ -162,7 +163,7 @@ impl<'a> DiskReader<'a> {
     /// A reader of `disk` whose layer `i` is read from `sources[i]`.
     pub fn new(disk: &'a Disk, sources: Vec<&'a dyn ReadAt>) -> Result<Self> {
         if sources.len() != disk.layers.len() {
-            return Err(Error::chain("files-for-chain", format!("{} files for a chain of {} disks", sources.len(), disk.layers.len())));
+            return Err(Error::FilesForChain { files: sources.len(), layers: disk.layers.len() });
         }
         Ok(DiskReader { disk, sources, cache: BitmapCache::for_disk(disk), steps: Steps::new(disk) })
     }
@@ -172,7 +173,7 @@ impl<'a> DiskReader<'a> {
     /// sources outlive no call) does not read the bitmaps or walk the BATs again.
     pub fn with_parts(disk: &'a Disk, sources: Vec<&'a dyn ReadAt>, cache: BitmapCache, steps: Steps) -> Result<Self> {
         if sources.len() != disk.layers.len() {
-            return Err(Error::chain("files-for-chain", format!("{} files for a chain of {} disks", sources.len(), disk.layers.len())));
+            return Err(Error::FilesForChain { files: sources.len(), layers: disk.layers.len() });
         }
         Ok(DiskReader { disk, sources, cache, steps })
     }
@@ -311,34 +312,19 @@ pub enum Unreadable {
 pub fn unreadable(disk: &Disk, e: &Extent) -> Option<Unreadable> {
     let Source::Missing { layer } = e.source else { return None };
     let l = disk.layers.get(layer)?;
-    if let Some(v) = &l.vhdx {
-        // A block (or its bitmap) past the end of the file, else the missing parent.
-        let block = e.offset / u64::from(v.block_size);
-        let within = e.offset % u64::from(v.block_size);
-        return Some(match v.block_read(block) {
-            crate::vhdx::BlockRead::Partial { bitmap, .. } if bitmap.end() > l.data_end => {
-                Unreadable::Bitmap { layer, block, file_offset: bitmap.offset }
-            }
-            crate::vhdx::BlockRead::Data(data) | crate::vhdx::BlockRead::Partial { data, .. } => {
-                Unreadable::Data { layer, block, file_offset: data.saturating_add(within) }
-            }
-            _ => Unreadable::Parent { layer },
-        });
-    }
-    if l.disk_type() == crate::footer::DiskType::Differencing {
-        return Some(Unreadable::Parent { layer });
-    }
-    Some(match l.block_geometry() {
-        None => Unreadable::CutShort { layer, file_offset: e.offset },
-        Some(geo) => {
-            let block = e.offset / geo.block_size;
-            let start = l.block_offset(block).unwrap_or(0);
-            if start.saturating_add(geo.bitmap_size) > l.data_end {
-                Unreadable::Bitmap { layer, block, file_offset: start }
-            } else {
-                Unreadable::Data { layer, block, file_offset: start + geo.bitmap_size + e.offset % geo.block_size }
-            }
+    let differencing = l.disk_type() == crate::image::DiskType::Differencing;
+    let Some(bs) = l.block_size() else {
+        // A fixed disk's file cut short.
+        return Some(if differencing { Unreadable::Parent { layer } } else { Unreadable::CutShort { layer, file_offset: e.offset } });
+    };
+    // A block's bitmap or data past the end of the file, else the missing parent.
+    let (block, within) = (e.offset / bs, e.offset % bs);
+    Some(match l.block_read(block) {
+        BlockRead::Partial { bitmap, .. } if bitmap.end() > l.data_end => Unreadable::Bitmap { layer, block, file_offset: bitmap.offset },
+        BlockRead::Data(data) | BlockRead::Partial { data, .. } if !differencing || data.saturating_add(within) >= l.data_end => {
+            Unreadable::Data { layer, block, file_offset: data.saturating_add(within) }
         }
+        _ => Unreadable::Parent { layer },
     })
 }
 

@@ -8,10 +8,20 @@
 
 use crate::check::Progress;
 use crate::compact::same_identity;
+use crate::error::MismatchWords;
 use crate::error::{Error, Result};
-use crate::footer::DiskType;
 use crate::layer::Layer;
 use crate::reader::ReadAt;
+use crate::rules::Writer;
+
+/// How relinking to a parent of another id is said.
+const RELINK_WORDS: MismatchWords = MismatchWords {
+    field: "its parent unique id field",
+    id: "unique id",
+    meaning: "it is not the disk the child was made from",
+    hint: "use --force to link it anyway: the copy then reads garbage unless that disk holds the same data",
+};
+use crate::vhd::Vhd;
 use crate::writer::{utf16le, ParentRef, SparseLayout, WriteAt};
 
 /// What relinking wrote.
@@ -35,33 +45,38 @@ pub fn parent_locators(relative: &str, absolute: &str) -> Vec<([u8; 4], Vec<u8>)
 /// warnings to give. The parent's unique id must be the one the child names; with `force` a
 /// different one is accepted, recorded with that parent's time stamp, and warned about loudly.
 pub fn parent_link(child: &Layer, child_name: &str, parent: &Layer, parent_name: &str, force: bool) -> Result<(ParentRef, Vec<String>)> {
-    let Some(h) = child.header.as_ref().filter(|_| child.disk_type() == DiskType::Differencing) else {
-        return Err(Error::Chain {
-            code: "not-differencing",
-            message: format!("{child_name} is a {} disk: only a differencing disk has a parent to relink", child.disk_type().name()),
-        });
+    let c = Writer::Relink.vhd_of(child).map_err(|e| Error::chain(e.code(), format!("{child_name}: {e}")))?;
+    let Some(h) = c.header.as_ref() else {
+        return Err(Error::chain(
+            "not-differencing",
+            format!("{child_name} has no dynamic header: only a differencing disk has a parent to relink"),
+        ));
+    };
+    let Some(parent_vhd) = parent.vhd() else {
+        return Err(Error::MixedFormats { layer: 0, child: "VHD", parent: "VHDX" });
     };
     let want = h.value.parent_unique_id;
-    let got = parent.footer.value.unique_id;
+    let got = parent_vhd.footer.value.unique_id;
     let file_name = parent_name.rsplit(['/', '\\']).next().unwrap_or(parent_name).to_string();
     let mut link = ParentRef { unique_id: want, timestamp: h.value.parent_timestamp, size: child.size(), file_name };
     let mut warnings = Vec::new();
     if want != got {
-        let msg = format!(
-            "{parent_name} has unique id {got}, but {child_name} names its parent by unique id {want} (its parent unique id field at byte {:#x}): it is not the disk the child was made from",
-            h.offset + crate::header::off::PARENT_UNIQUE_ID as u64
-        );
+        let e = Error::ParentIdMismatch {
+            layer: child_name.to_string(),
+            offset: h.offset + crate::vhd::header::off::PARENT_UNIQUE_ID as u64,
+            expected: want.to_string(),
+            actual: format!("{got} ({parent_name})"),
+            words: &RELINK_WORDS,
+        };
         if !force {
-            return Err(Error::Chain {
-                code: "parent-id-mismatch",
-                message: format!("{msg}. Use --force to link it anyway (the copy then reads garbage unless that disk holds the same data)"),
-            });
+            return Err(e);
         }
+        let msg = e.mismatch().unwrap_or_default();
         link.unique_id = got;
-        link.timestamp = parent.footer.value.timestamp;
+        link.timestamp = parent_vhd.footer.value.timestamp;
         warnings.push(format!(
             "WARNING: {msg}. Linked anyway because of --force: the copy records the parent unique id {got} and time stamp {}; what it reads is garbage unless that disk holds the same data as the original parent",
-            parent.footer.value.timestamp.iso8601()
+            parent_vhd.footer.value.timestamp.iso8601()
         ));
     }
     if parent.size() != child.size() {
@@ -148,7 +163,7 @@ pub fn relink(
 /// A relinked copy in progress, a window of at most 1 MiB per [`Relinking::step`]: the caller
 /// owns the loop, so that a page can write each step's bytes, show progress and stop between steps.
 pub struct Relinking {
-    child: Layer,
+    child: Vhd,
     layout: SparseLayout,
     /// Bitmap and data bytes of a block.
     whole: u64,
@@ -165,11 +180,9 @@ impl Relinking {
     /// Plans the copy of the differencing disk `child` with `parent` as its parent link and
     /// `locators` as its parent locators.
     pub fn new(child: &Layer, parent: &ParentRef, locators: &[([u8; 4], Vec<u8>)]) -> Result<Self> {
-        let Some(geo) = child.block_geometry().filter(|_| child.disk_type() == DiskType::Differencing) else {
-            return Err(Error::Chain {
-                code: "not-differencing",
-                message: format!("only a differencing disk has a parent to relink; this is a {} disk", child.disk_type().name()),
-            });
+        let child = Writer::Relink.vhd_of(child)?;
+        let Some(geo) = child.block_geometry() else {
+            return Err(Error::chain("not-differencing", "only a differencing disk has a parent to relink; this one has no blocks"));
         };
         let footer = same_identity(child).footer;
         crate::writer::check_layout(child.size(), geo.block_size)?;
@@ -255,7 +268,7 @@ mod tests {
     #[test]
     fn urls_escape_what_is_not_plain() {
         assert_eq!(file_url("/vms/My Disks/ü.vhd"), "file:///vms/My%20Disks/%C3%BC.vhd");
-        let d = crate::locator::decode_path(crate::locator::Platform::MacOsX, file_url("/a b/c%.vhd").as_bytes());
+        let d = crate::vhd::locator::decode_path(crate::vhd::locator::Platform::MacOsX, file_url("/a b/c%.vhd").as_bytes());
         assert_eq!((d.path.as_str(), d.valid), ("/a b/c%.vhd", true));
     }
 
@@ -267,8 +280,8 @@ mod tests {
                 .into_iter()
                 .map(|(c, d)| {
                     let code = String::from_utf8_lossy(&c).into_owned();
-                    let p = crate::locator::decode_path(
-                        if &c == b"MacX" { crate::locator::Platform::MacOsX } else { crate::locator::Platform::WindowsRelative },
+                    let p = crate::vhd::locator::decode_path(
+                        if &c == b"MacX" { crate::vhd::locator::Platform::MacOsX } else { crate::vhd::locator::Platform::WindowsRelative },
                         &d,
                     );
                     (code, p.path)
@@ -310,8 +323,8 @@ mod tests {
         let r = relink(&layer, &c, &p, &locs, &mut out, &mut |_, _| {}).unwrap();
         assert_eq!(r.blocks, 2);
         let l = open_layer(&out).unwrap();
-        assert_eq!(l.footer.value.unique_id, layer.footer.value.unique_id);
-        let h = &l.header.as_ref().unwrap().value;
+        assert_eq!(l.link_id(), layer.link_id());
+        let h = &l.vhd().unwrap().header.as_ref().unwrap().value;
         assert_eq!(h.parent_unicode_name().0, "moved-base.vhd");
         assert_eq!(h.parent_timestamp.0, 12345);
         assert_eq!(
@@ -320,7 +333,7 @@ mod tests {
         );
         // Same blocks: the same bitmaps and data.
         for b in [0u64, 3] {
-            let (i, o) = (layer.block_offset(b).unwrap() as usize, l.block_offset(b).unwrap() as usize);
+            let (i, o) = (layer.vhd().unwrap().block_offset(b).unwrap() as usize, l.vhd().unwrap().block_offset(b).unwrap() as usize);
             assert!(c[i..i + 512 + (1 << 20)] == out[o..o + 512 + (1 << 20)]);
         }
         let bad: Vec<_> = l.findings.iter().filter(|f| f.severity > crate::Severity::Info).collect();

@@ -23,10 +23,15 @@ use crate::check::Progress;
 use crate::compact::same_identity;
 use crate::disk::bit;
 use crate::error::{Error, Result};
-use crate::footer::{self, DiskType, FOOTER_SIZE, NO_DATA_OFFSET};
-use crate::header::HEADER_SIZE;
-use crate::layer::{ByteRange, FooterSource, Layer, MAX_BAT_ENTRIES, MAX_DISK_SIZE, UNALLOCATED};
+use crate::image::ByteRange;
+use crate::image::DiskType;
+use crate::layer::Layer;
 use crate::reader::ReadAt;
+use crate::rules::Writer;
+use crate::vhd::footer::{self, FOOTER_SIZE, NO_DATA_OFFSET};
+use crate::vhd::header::HEADER_SIZE;
+use crate::vhd::Vhd;
+use crate::vhd::{FooterSource, MAX_BAT_ENTRIES, MAX_DISK_SIZE, UNALLOCATED};
 use crate::writer::{SparseLayout, WriteAt};
 
 /// What became of a defect.
@@ -126,7 +131,7 @@ enum Plan {
 
 /// A dynamic or differencing disk: the blocks kept, copied into a layout made anew.
 struct Sparse {
-    geo: crate::layer::BlockGeometry,
+    geo: crate::vhd::BlockGeometry,
     data_end: u64,
     bat_at: u64,
     bat: Vec<u32>,
@@ -148,21 +153,22 @@ struct Sparse {
 impl Repairing {
     /// Decides what the copy of `layer` (opened from `src`) fixes, loses and leaves.
     pub fn new(layer: &Layer, src: &dyn ReadAt, scrub: bool) -> Result<Self> {
+        let v = Writer::Repair.vhd_of(layer)?;
         let size = layer.size();
         if size > MAX_DISK_SIZE {
             return Err(Error::Chain {
                 code: "size-too-large",
                 message: format!(
                     "the current size {size} (footer at byte {:#x}) is more than the 2040 GiB the format allows: the field is damaged and the disk's real size is not known, so no copy is written",
-                    layer.footer.offset + footer::off::CURRENT_SIZE as u64
+                    v.footer.offset + footer::off::CURRENT_SIZE as u64
                 ),
             });
         }
         let mut actions = Vec::new();
-        footer_actions(layer, &mut actions);
+        footer_actions(layer, v, &mut actions);
         let plan = match layer.disk_type() {
-            DiskType::Fixed => plan_fixed(layer, &mut actions),
-            _ => Plan::Sparse(Box::new(plan_sparse(layer, src, scrub, &mut actions)?)),
+            DiskType::Fixed => plan_fixed(layer, v, &mut actions),
+            _ => Plan::Sparse(Box::new(plan_sparse(layer, v, src, scrub, &mut actions)?)),
         };
         Ok(Repairing { actions, plan })
     }
@@ -222,14 +228,14 @@ impl Repairing {
     }
 }
 
-fn footer_actions(layer: &Layer, actions: &mut Vec<Action>) {
+fn footer_actions(layer: &Layer, v: &Vhd, actions: &mut Vec<Action>) {
     use ActionKind::*;
-    let f = &layer.footer;
+    let f = &v.footer;
     let sparse = layer.disk_type().is_sparse();
     let end_at = layer.file_len.saturating_sub(FOOTER_SIZE);
-    match layer.footer_source {
+    match v.footer_source {
         FooterSource::Copy => {
-            let why = match &layer.end_footer {
+            let why = match &v.end_footer {
                 Some(e) if e.value.cookie_valid() => "its checksum was wrong",
                 _ if layer.file_len % 512 != 0 => "the file was cut short",
                 _ => "it was missing",
@@ -273,7 +279,7 @@ fn footer_actions(layer: &Layer, actions: &mut Vec<Action>) {
             ),
         );
     }
-    if sparse && layer.footer_source != FooterSource::Copy {
+    if sparse && v.footer_source != FooterSource::Copy {
         for (code, what) in [
             ("footer-copy-missing", "the footer copy at byte 0 was missing"),
             ("footer-copy-checksum", "the footer copy at byte 0 had a wrong checksum"),
@@ -286,16 +292,16 @@ fn footer_actions(layer: &Layer, actions: &mut Vec<Action>) {
     }
 }
 
-fn plan_fixed(layer: &Layer, actions: &mut Vec<Action>) -> Plan {
+fn plan_fixed(layer: &Layer, v: &Vhd, actions: &mut Vec<Action>) -> Plan {
     let size = layer.size();
-    let mut f = layer.footer.value.clone();
+    let mut f = v.footer.value.clone();
     f.file_format_version = footer::FILE_FORMAT_VERSION;
     if f.data_offset != NO_DATA_OFFSET {
         act(
             actions,
             ActionKind::Fixed,
             if f.data_offset == u64::from(u32::MAX) { "data-offset-32bit" } else { "data-offset-fixed" },
-            Some(layer.footer.offset + footer::off::DATA_OFFSET as u64),
+            Some(v.footer.offset + footer::off::DATA_OFFSET as u64),
             format!("the data offset {:#x} is written as 0xffffffffffffffff (a fixed disk has no dynamic header)", f.data_offset),
         );
         f.data_offset = NO_DATA_OFFSET;
@@ -348,16 +354,16 @@ fn copy_range(src: &dyn ReadAt, from: u64, len: u64, out: &mut dyn WriteAt, to: 
     Ok(())
 }
 
-fn plan_sparse(layer: &Layer, src: &dyn ReadAt, scrub: bool, actions: &mut Vec<Action>) -> Result<Sparse> {
+fn plan_sparse(layer: &Layer, v: &Vhd, src: &dyn ReadAt, scrub: bool, actions: &mut Vec<Action>) -> Result<Sparse> {
     use ActionKind::*;
-    let (Some(header), Some(geo)) = (layer.header.as_ref(), layer.block_geometry()) else {
+    let (Some(header), Some(geo)) = (v.header.as_ref(), v.block_geometry()) else {
         return Err(Error::Chain { code: "header-unreadable", message: "the dynamic header could not be read".into() });
     };
     let size = layer.size();
     crate::writer::check_layout(size, geo.block_size)?;
     let h = &header.value;
     let hat = |o: usize| header.offset + o as u64;
-    use crate::header::off;
+    use crate::vhd::header::off;
     if !h.checksum_valid() {
         act(
             actions,
@@ -396,10 +402,10 @@ fn plan_sparse(layer: &Layer, src: &dyn ReadAt, scrub: bool, actions: &mut Vec<A
     }
     // The BAT: as read, or read further when max table entries was too small.
     let needed = size.div_ceil(geo.block_size);
-    let mut bat = layer.bat.clone();
-    let mut bat_bytes = layer.bat_range.map_or(0, |r| r.len);
+    let mut bat = v.bat.clone();
+    let mut bat_bytes = v.bat_range.map_or(0, |r| r.len);
     if (bat.len() as u64) < needed {
-        if recover_bat(layer, src, needed, &mut bat, actions)? {
+        if recover_bat(layer, v, src, needed, &mut bat, actions)? {
             bat_bytes = needed * 4;
         }
     } else if has(layer, "bat-too-long") {
@@ -414,16 +420,16 @@ fn plan_sparse(layer: &Layer, src: &dyn ReadAt, scrub: bool, actions: &mut Vec<A
     // Metadata the blocks must not overlap.
     let mut metadata =
         vec![("footer copy", ByteRange::new(0, FOOTER_SIZE)), ("dynamic header", ByteRange::new(header.offset, HEADER_SIZE))];
-    if let Some(r) = layer.bat_range {
+    if let Some(r) = v.bat_range {
         metadata.push(("BAT", ByteRange::new(r.offset, bat_bytes.div_ceil(512) * 512)));
     }
-    for l in &layer.locators {
+    for l in &v.locators {
         if l.data.is_some() {
             let e = &l.entry.value;
             metadata.push(("parent locator data", ByteRange::new(e.platform_data_offset, u64::from(e.platform_data_length))));
         }
     }
-    for l in &layer.locators {
+    for l in &v.locators {
         let e = &l.entry.value;
         let why = match (&l.data, &l.path) {
             (None, _) => Some("its data lies outside the file or is of an absurd length"),
@@ -453,7 +459,7 @@ fn plan_sparse(layer: &Layer, src: &dyn ReadAt, scrub: bool, actions: &mut Vec<A
     }
     // Which blocks can be copied.
     let block_len = geo.bitmap_size + geo.block_size;
-    let bat_at = layer.bat_range.map_or(0, |r| r.offset);
+    let bat_at = v.bat_range.map_or(0, |r| r.offset);
     let mut candidates: Vec<(u64, usize)> = Vec::new();
     let lose = |actions: &mut Vec<Action>, code: &'static str, i: usize, why: String| {
         let v = i as u64 * geo.block_size;
@@ -505,7 +511,7 @@ fn plan_sparse(layer: &Layer, src: &dyn ReadAt, scrub: bool, actions: &mut Vec<A
         }
     }
     // Write.
-    let crate::compact::Identity { footer: mut footer_bytes, parent, locators } = same_identity(layer);
+    let crate::compact::Identity { footer: mut footer_bytes, parent, locators } = same_identity(v);
     let v = footer::off::FILE_FORMAT_VERSION;
     footer_bytes[v..v + 4].copy_from_slice(&footer::FILE_FORMAT_VERSION.to_be_bytes());
     crate::writer::fix_footer_checksum(&mut footer_bytes, 0);
@@ -597,9 +603,9 @@ impl Sparse {
 /// `max table entries` is smaller than the disk needs: the entries after those declared are
 /// read from the file, and used when every one of them is unallocated or points inside the
 /// file at a whole sector past the BAT. True when they are.
-fn recover_bat(layer: &Layer, src: &dyn ReadAt, needed: u64, bat: &mut Vec<u32>, actions: &mut Vec<Action>) -> Result<bool> {
-    let Some((header, r)) = layer.header.as_ref().zip(layer.bat_range) else { return Ok(false) };
-    let at = header.offset + crate::header::off::MAX_TABLE_ENTRIES as u64;
+fn recover_bat(layer: &Layer, v: &Vhd, src: &dyn ReadAt, needed: u64, bat: &mut Vec<u32>, actions: &mut Vec<Action>) -> Result<bool> {
+    let Some((header, r)) = v.header.as_ref().zip(v.bat_range) else { return Ok(false) };
+    let at = header.offset + crate::vhd::header::off::MAX_TABLE_ENTRIES as u64;
     let declared = bat.len() as u64;
     let range = ByteRange::new(r.offset, needed.saturating_mul(4));
     let bat_end = range.offset.saturating_add(needed.saturating_mul(4).div_ceil(512) * 512);
@@ -723,11 +729,11 @@ mod tests {
         assert_eq!(r.sectors_scrubbed, 1);
         assert!(content(&out) == content(&f));
         let l = open_layer(&out).unwrap();
-        let at = l.block_offset(0).unwrap() as usize + 512;
+        let at = l.vhd().unwrap().block_offset(0).unwrap() as usize + 512;
         assert!(out[at + 4096..at + 4106].iter().all(|b| *b == 0));
         let (out, r) = run(&f, false);
         assert_eq!(r.sectors_scrubbed, 0);
-        let at = open_layer(&out).unwrap().block_offset(0).unwrap() as usize + 512;
+        let at = open_layer(&out).unwrap().vhd().unwrap().block_offset(0).unwrap() as usize + 512;
         assert_eq!(out[at + 4096], 9);
     }
 }

@@ -9,7 +9,8 @@ use wasm_bindgen::prelude::*;
 
 use crate::disk::{BitmapCache, BitmapRequest, Disk, Plan, Source, Steps};
 use crate::error::Error;
-use crate::layer::{ByteRange, Layer, Opener, Poll};
+use crate::image::{BlockRead, ByteRange};
+use crate::layer::{Layer, Opener, Poll};
 use crate::provenance::{self, Scan, Step};
 
 /// Bitmaps the page keeps: enough for a scan step's requests, the batch read ahead of them, and
@@ -207,11 +208,11 @@ impl WasmLayer {
         let parent = crate::chains::parent_id(l);
         to_js(&Identity {
             disk_type: l.disk_type().name(),
-            unique_id: l.footer.value.unique_id.to_string(),
+            unique_id: l.link_id_text(),
             size: l.size() as f64,
             parent_unique_id: parent.map(|p| p.to_string()),
-            parent_unique_id_offset: parent.and(l.header.as_ref()).map(|h| (h.offset + crate::header::off::PARENT_UNIQUE_ID as u64) as f64),
-            parent_unicode_name: parent.and(l.header.as_ref()).map(|h| h.value.parent_unicode_name().0),
+            parent_unique_id_offset: parent.and(l.parent_link_offset()).map(|o| o as f64),
+            parent_unicode_name: parent.map(|_| l.parent_name()),
             parent_candidates: if parent.is_some() { l.parent_candidates() } else { Vec::new() },
         })
     }
@@ -274,7 +275,7 @@ impl WasmDisk {
     }
 
     fn layer(&self, layer: usize) -> Result<&Layer, JsValue> {
-        self.disk.layers.get(layer).ok_or_else(|| js_err(Error::chain("no-such-layer", format!("the chain has no layer {layer}"))))
+        self.disk.layers.get(layer).ok_or_else(|| js_err(Error::NoSuchLayer { layer, layers: self.disk.layers.len() }))
     }
 }
 
@@ -317,47 +318,62 @@ impl WasmDisk {
     /// Block size of a layer, 0 for a fixed disk.
     #[wasm_bindgen(js_name = blockSize)]
     pub fn block_size(&self, layer: usize) -> Result<f64, JsValue> {
-        let l = self.layer(layer)?;
-        if let Some(v) = &l.vhdx {
-            return Ok(f64::from(v.block_size));
-        }
-        Ok(l.block_geometry().map_or(0.0, |g| g.block_size as f64))
+        Ok(self.layer(layer)?.block_size().map_or(0.0, |b| b as f64))
     }
 
-    /// Bytes of sector bitmap before each block's data, 0 for a fixed disk.
+    /// Bytes of sector bitmap before each block's data, 0 for a fixed disk (and for a VHDX,
+    /// which keeps its sector bitmaps in blocks of their own).
     #[wasm_bindgen(js_name = bitmapSize)]
     pub fn bitmap_size(&self, layer: usize) -> Result<f64, JsValue> {
-        // A VHDX keeps its sector bitmaps in blocks of their own, not before each block.
-        Ok(self.layer(layer)?.block_geometry().map_or(0.0, |g| g.bitmap_size as f64))
+        Ok(self.layer(layer)?.bitmap_before_data() as f64)
     }
 
-    /// The BAT entries of a layer (file sector of each block, 0xFFFFFFFF when unallocated).
-    pub fn bat(&self, layer: usize) -> Result<Vec<u32>, JsValue> {
-        let l = self.layer(layer)?;
-        if let Some(v) = &l.vhdx {
-            // A payload block with data at its file offset in sectors (past 2 TiB: the largest
-            // that fits), the others unallocated, as a VHD's table reads.
-            return Ok((0..v.payload_blocks_in_bat())
-                .map(|b| match v.block(b) {
-                    (state, offset) if state.has_data() => u32::try_from(offset / 512).unwrap_or(u32::MAX - 1),
-                    _ => u32::MAX,
-                })
-                .collect());
-        }
-        Ok(l.bat.clone())
+    /// Why `writer` (`"compact"`, `"repair"`, `"relink"`, `"convert"`) cannot write a copy of
+    /// layer `layer` (the disk as it was when that layer was the newest), or null when it can:
+    /// the core's rule, which the writers themselves apply.
+    #[wasm_bindgen(js_name = writerRefusal)]
+    pub fn writer_refusal(&self, layer: usize, writer: &str) -> Result<Option<String>, JsValue> {
+        let w = crate::rules::Writer::from_name(writer).ok_or_else(|| misuse(&format!("no writer is called {writer:?}")))?;
+        Ok(w.accepts_layer(&self.disk, layer).err().map(|e| e.to_string()))
+    }
+
+    /// The file format of a layer: `"vhd"` or `"vhdx"`.
+    pub fn format(&self, layer: usize) -> Result<String, JsValue> {
+        Ok(self.layer(layer)?.format().to_string())
+    }
+
+    /// Layer `layer`'s block table, whatever its format and size: `{ blocks, states, offsets,
+    /// unit, bitmapBefore, ooo, legend }`, where `states` (a `Uint8Array`) holds each block's
+    /// state code (a VHD's 0 not allocated or 6 in the file; a VHDX's six payload block states),
+    /// `offsets` (a `Uint32Array`) where each block in the file is, in `unit` bytes, `ooo` (a
+    /// `Uint8Array`, empty for a VHDX) 1 for a block stored before a block with a lower index,
+    /// and `legend` the states present as `[code, name, count]`. Blocks past `states` are not
+    /// present.
+    #[wasm_bindgen(js_name = blockTable)]
+    pub fn block_table(&self, layer: usize) -> Result<JsValue, JsValue> {
+        let t = self.layer(layer)?.block_table();
+        let o = js_sys::Object::new();
+        let set = |k: &str, v: JsValue| js_sys::Reflect::set(&o, &k.into(), &v).map(|_| ());
+        set("blocks", JsValue::from(t.blocks as f64))?;
+        set("states", js_sys::Uint8Array::from(t.states.as_slice()).into())?;
+        set("offsets", js_sys::Uint32Array::from(t.offsets.as_slice()).into())?;
+        set("unit", JsValue::from(t.unit))?;
+        set("bitmapBefore", JsValue::from(t.bitmap_before))?;
+        set("ooo", js_sys::Uint8Array::from(t.out_of_order.as_slice()).into())?;
+        let legend: Vec<(u8, &str, f64)> = t.legend.iter().map(|&(code, name, n)| (code, name, n as f64)).collect();
+        set("legend", to_js(&legend)?)?;
+        Ok(o.into())
     }
 
     /// Where block `block`'s data starts in layer `layer`'s file (after a VHD block's bitmap; a
     /// VHDX payload block's place), or null when the block is not in the file.
     #[wasm_bindgen(js_name = blockData)]
     pub fn block_data(&self, layer: usize, block: f64) -> Result<Option<f64>, JsValue> {
-        let l = self.layer(layer)?;
         let block = to_u64(block, "the block")?;
-        if let Some(v) = &l.vhdx {
-            let (state, offset) = v.block(block);
-            return Ok(state.has_data().then_some(offset as f64));
-        }
-        Ok(l.block_offset(block).zip(l.block_geometry()).map(|(o, g)| (o + g.bitmap_size) as f64))
+        Ok(match self.layer(layer)?.block_read(block) {
+            BlockRead::Data(data) | BlockRead::Partial { data, .. } => Some(data as f64),
+            BlockRead::Below | BlockRead::Zero => None,
+        })
     }
 
     /// How layer `layer`'s sector bitmaps are read: `{ lsb_first, sector_size }` (a VHD's bits
@@ -371,34 +387,17 @@ impl WasmDisk {
             sector_size: u32,
         }
         let l = self.layer(layer)?;
-        to_js(&match &l.vhdx {
-            Some(v) => Order { lsb_first: true, sector_size: v.logical_sector_size },
-            None => Order { lsb_first: false, sector_size: 512 },
-        })
+        to_js(&Order { lsb_first: l.bitmap_lsb_first(), sector_size: l.logical_sector_size() })
     }
 
-    /// One byte per BAT entry: 1 when the block lies before a block with a lower index.
-    #[wasm_bindgen(js_name = outOfOrder)]
-    pub fn out_of_order(&self, layer: usize) -> Result<Vec<u8>, JsValue> {
-        let l = self.layer(layer)?;
-        if let Some(v) = &l.vhdx {
-            return Ok(vec![0; usize::try_from(v.payload_blocks_in_bat()).unwrap_or(0)]);
-        }
-        Ok(l.out_of_order_blocks().into_iter().map(u8::from).collect())
-    }
-
-    /// Where block `block`'s bitmap lies in layer `layer`'s file, `null` when not allocated.
+    /// Where block `block`'s sector bitmap lies in layer `layer`'s file, `null` when the block
+    /// is not read through one.
     #[wasm_bindgen(js_name = bitmapRange)]
     pub fn bitmap_range(&self, layer: usize, block: f64) -> Result<JsValue, JsValue> {
-        let l = self.layer(layer)?;
         let block = to_u64(block, "the block")?;
-        let range = match &l.vhdx {
-            Some(v) => v.bitmap_range(block).filter(|_| v.block(block).0 == crate::vhdx::format::BlockState::PartiallyPresent),
-            None => l.bitmap_range(block),
-        };
-        match range {
-            Some(r) => to_js(&Range::from(r)),
-            None => Ok(JsValue::NULL),
+        match self.layer(layer)?.block_read(block) {
+            BlockRead::Partial { bitmap, .. } => to_js(&Range::from(bitmap)),
+            _ => Ok(JsValue::NULL),
         }
     }
 
@@ -607,10 +606,10 @@ impl WasmNewVhd {
     #[wasm_bindgen(constructor)]
     pub fn new(disk: &WasmDisk, kind: &str, block_size: f64, unique_id: Vec<u8>, timestamp: f64) -> Result<WasmNewVhd, JsValue> {
         use crate::convert::{full_bitmap, new_footer, NewDisk};
-        use crate::footer::DiskType;
+        use crate::image::DiskType;
         let d = &disk.disk;
         let size = d.size();
-        if size > crate::layer::MAX_DISK_SIZE {
+        if size > crate::vhd::MAX_DISK_SIZE {
             return Err(coded("size-too-large", None, &format!("the disk is {size} bytes, more than the 2040 GiB a VHD may hold")));
         }
         let id: [u8; 16] = unique_id.try_into().map_err(|_| misuse("the unique id must be 16 bytes"))?;
@@ -618,7 +617,7 @@ impl WasmNewVhd {
             unique_id: crate::values::Uuid(id),
             timestamp: crate::values::Timestamp(to_u64(timestamp, "the time stamp")?.min(u64::from(u32::MAX)) as u32),
         };
-        let template = &d.layers[0].footer.value;
+        let template = d.layers[0].geometry();
         match kind {
             "fixed" => Ok(WasmNewVhd { footer: new_footer(template, DiskType::Fixed, size, &new), layout: None, bitmap: Vec::new() }),
             "dynamic" => {
@@ -682,7 +681,7 @@ impl WasmNewVhd {
     pub fn file_len(&self, disk: &WasmDisk) -> f64 {
         match &self.layout {
             Some(l) => l.file_len() as f64,
-            None => (disk.disk.size() + crate::footer::FOOTER_SIZE) as f64,
+            None => (disk.disk.size() + crate::vhd::footer::FOOTER_SIZE) as f64,
         }
     }
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::compact::Compaction;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::reader::ReadAt;
 use crate::relink::Relinking;
 use crate::repair::Repairing;
@@ -91,7 +91,6 @@ impl WasmCopy {
     /// (differencing), keeping its identity. `read(i, offset, len)` gives layer `i`'s file bytes.
     pub fn compact(disk: &WasmDisk, read: js_sys::Function) -> Result<WasmCopy, JsValue> {
         let d = disk.disk();
-        not_vhdx(d, 0, "compact")?;
         let bytes = Rc::new(Cell::new(0));
         let op = Compaction::new(d).map_err(js_err)?;
         Ok(WasmCopy { files: files(d, &read, &bytes), bytes, op: Some(Op::Compact(op)) })
@@ -101,7 +100,6 @@ impl WasmCopy {
     /// fixed. Only that file is read.
     pub fn repair(disk: &WasmDisk, read: js_sys::Function, scrub: bool) -> Result<WasmCopy, JsValue> {
         let d = disk.disk();
-        not_vhdx(d, 0, "repair")?;
         let bytes = Rc::new(Cell::new(0));
         let files = files(d, &read, &bytes);
         let op = Repairing::new(&d.layers[0], &files[0], scrub).map_err(js_err)?;
@@ -121,7 +119,6 @@ impl WasmCopy {
         absolute: &str,
     ) -> Result<WasmCopy, JsValue> {
         let d = disk.disk();
-        not_vhdx(d, 0, "relink")?;
         let Some(parent) = d.layers.get(1) else {
             return Err(coded("parent-unavailable", None, "relinking needs the parent too: add the parent's file"));
         };
@@ -199,15 +196,4 @@ impl WasmCopy {
         let _ = js_sys::Reflect::set(&value, &"writes".into(), &out.to_js());
         Ok(value)
     }
-}
-
-/// The error for a VHDX layer: these writers rewrite a VHD's own structures.
-fn not_vhdx(disk: &crate::Disk, layer: usize, what: &str) -> Result<(), JsValue> {
-    if disk.layers.get(layer).is_some_and(|l| l.vhdx.is_some()) {
-        return Err(js_err(Error::Chain {
-            code: "vhdx-not-supported",
-            message: format!("this is a VHDX file; {what} rewrites a VHD's own structures and does not write VHDX files (\"Save as VHD…\" writes its disk as a VHD)"),
-        }));
-    }
-    Ok(())
 }

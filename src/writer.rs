@@ -18,11 +18,12 @@
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
-use crate::footer::{self, DiskType, Footer, FILE_FORMAT_VERSION, FOOTER_COOKIE, FOOTER_SIZE};
-use crate::geometry::Geometry;
-use crate::header::{self, HEADER_COOKIE, HEADER_SIZE, HEADER_VERSION};
-use crate::layer::{MAX_BAT_ENTRIES, MAX_BLOCK_SIZE};
+use crate::image::DiskType;
 use crate::values::{checksum, FourCc, Timestamp, Uuid};
+use crate::vhd::footer::{self, Footer, FILE_FORMAT_VERSION, FOOTER_COOKIE, FOOTER_SIZE};
+use crate::vhd::geometry::Geometry;
+use crate::vhd::header::{self, HEADER_COOKIE, HEADER_SIZE, HEADER_VERSION};
+use crate::vhd::{MAX_BAT_ENTRIES, MAX_BLOCK_SIZE};
 
 /// What a child needs to know of its parent.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 
 mod common;
 use common::*;
-use vhd_viewer::reader::{open_layer, Counting, DiskReader, ReadAt, Sized};
+use vhd_viewer::reader::{open_layer, Counting, DiskReader, KnownLen, ReadAt};
 use vhd_viewer::Disk;
 
 const GIB: u64 = 1 << 30;
@@ -25,7 +25,7 @@ fn huge() -> (std::path::PathBuf, QemuSpec) {
 #[test]
 fn opening_a_2040g_disk_reads_only_the_metadata() {
     let (path, _) = huge();
-    let file = Counting::new(Sized::new(std::fs::File::open(&path).unwrap()));
+    let file = Counting::new(KnownLen::new(std::fs::File::open(&path).unwrap()));
     let start = std::time::Instant::now();
     let layer = open_layer(&file).unwrap();
     let took = start.elapsed();
@@ -38,7 +38,7 @@ fn opening_a_2040g_disk_reads_only_the_metadata() {
     };
     let entries = u64::from(get32(&img_header, h::MAX_TABLE_ENTRIES));
     assert_eq!(entries, 1_044_480);
-    assert_eq!(layer.bat.len() as u64, entries);
+    assert_eq!(layer.vhd().unwrap().bat.len() as u64, entries);
     // Footer, footer copy, dynamic header, BAT: exactly.
     assert_eq!(file.bytes(), 512 + 512 + 1024 + entries * 4, "bytes read to open ({} reads)", file.reads());
     assert!(file.reads() <= 4, "{} reads", file.reads());
@@ -48,7 +48,7 @@ fn opening_a_2040g_disk_reads_only_the_metadata() {
 #[test]
 fn reading_one_sector_reads_one_bitmap_and_one_sector() {
     let (path, _) = huge();
-    let file = Counting::new(Sized::new(std::fs::File::open(&path).unwrap()));
+    let file = Counting::new(KnownLen::new(std::fs::File::open(&path).unwrap()));
     let layer = open_layer(&file).unwrap();
     let disk = Disk::new(vec![layer], false).unwrap();
     let sources: Vec<&dyn ReadAt> = vec![&file];
@@ -85,7 +85,7 @@ fn reading_one_sector_reads_one_bitmap_and_one_sector() {
 #[test]
 fn mapping_a_2040g_disk_reads_only_the_allocated_blocks_bitmaps() {
     let (path, _) = huge();
-    let file = Counting::new(Sized::new(std::fs::File::open(&path).unwrap()));
+    let file = Counting::new(KnownLen::new(std::fs::File::open(&path).unwrap()));
     let layer = open_layer(&file).unwrap();
     let disk = Disk::new(vec![layer], false).unwrap();
     let mut r = DiskReader::new(&disk, vec![&file as &dyn ReadAt]).unwrap();

@@ -353,7 +353,7 @@ fn chain_that_loops_through_locators_is_an_error_not_a_hang() {
     let la = vhd_viewer::reader::open_layer(&std::fs::read(&a_path).unwrap()).unwrap();
     let lb = vhd_viewer::reader::open_layer(&std::fs::read(dir.join("b.vhd")).unwrap()).unwrap();
     let e = vhd_viewer::Disk::new(vec![la.clone(), lb, la], false).unwrap_err();
-    assert!(matches!(e, vhd_viewer::Error::Chain { .. }), "{e:?}");
+    assert!(matches!(e, vhd_viewer::Error::ChainLoop { .. }), "{e:?}");
     assert!(e.to_string().contains("loops"), "{e}");
 }
 

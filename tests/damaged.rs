@@ -583,7 +583,7 @@ fn leftover_data_in_unused_sectors_is_reported() {
     d.set_block_data(0, 5 * 512 + 3, b"secret"); // sector 5: bitmap bit clear
     let bytes = d.build();
     let l = open_layer(&bytes).unwrap();
-    let block0 = l.block_offset(0).unwrap();
+    let block0 = l.vhd().unwrap().block_offset(0).unwrap();
     let disk = Disk::new(vec![l], false).unwrap();
     let mut r = DiskReader::new(&disk, vec![&bytes as &dyn ReadAt]).unwrap();
     let mut buf = vec![0u8; 512];

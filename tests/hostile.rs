@@ -12,10 +12,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use vhd_viewer::disk::MAX_CHAIN_DEPTH;
-use vhd_viewer::footer::off as foff;
-use vhd_viewer::header::off as hoff;
 use vhd_viewer::reader::{open_layer, Counting, DiskReader, ReadAt};
 use vhd_viewer::values::Uuid;
+use vhd_viewer::vhd::footer::off as foff;
+use vhd_viewer::vhd::header::off as hoff;
 use vhd_viewer::writer::{fix_footer_checksum, fix_header_checksum, uuid_from_seed, DiskBuilder, ParentRef};
 use vhd_viewer::{Disk, Error, Finding, Severity};
 
@@ -510,7 +510,7 @@ fn core(case: &Case) -> CoreAnswer {
     for c in counting.iter().take(MAX_CHAIN_DEPTH + 1) {
         match open_layer(c) {
             Ok(l) => {
-                let diff = l.disk_type() == vhd_viewer::footer::DiskType::Differencing;
+                let diff = l.disk_type() == vhd_viewer::image::DiskType::Differencing;
                 layers.push(l);
                 if !diff {
                     break;
@@ -938,7 +938,7 @@ fn size_quirks_read_by_current_size() {
         let bytes = f.build();
         let disk = Disk::new(vec![open_layer(&bytes).unwrap()], false).unwrap();
         assert_eq!(disk.size(), MIB);
-        let chs = disk.layers[0].footer.value.geometry.size();
+        let chs = disk.layers[0].geometry().size();
         assert_eq!(chs, 1_044_480);
         let mut last = [0u8; 512];
         DiskReader::new(&disk, vec![&bytes as &dyn ReadAt]).unwrap().read(MIB - 512, &mut last).unwrap();
@@ -1134,7 +1134,8 @@ fn held_sectors(bytes: &[u8]) -> Vec<(u64, Vec<u8>)> {
     let layer = open_layer(&bytes.to_vec()).unwrap();
     let size = layer.size();
     let mut out = Vec::new();
-    match layer.block_geometry() {
+    let vhd = layer.vhd().unwrap();
+    match vhd.block_geometry() {
         None => {
             for (s, c) in bytes[..size.min(layer.data_end) as usize].chunks(512).enumerate() {
                 if c.iter().any(|b| *b != 0) {
@@ -1143,8 +1144,8 @@ fn held_sectors(bytes: &[u8]) -> Vec<(u64, Vec<u8>)> {
             }
         }
         Some(geo) => {
-            for b in 0..layer.bat.len() as u64 {
-                let Some(at) = layer.block_offset(b) else { continue };
+            for b in 0..vhd.bat.len() as u64 {
+                let Some(at) = vhd.block_offset(b) else { continue };
                 let at = at as usize;
                 let bitmap = &bytes[at..at + geo.bitmap_size as usize];
                 for s in 0..geo.block_size / 512 {

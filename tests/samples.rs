@@ -5,7 +5,7 @@
 mod common;
 use common::*;
 use serde_json::Value;
-use vhd_viewer::reader::{open_layer, Counting, Sized};
+use vhd_viewer::reader::{open_layer, Counting, KnownLen};
 
 fn findings(path: &std::path::Path, extra: &[&str]) -> (i32, Vec<Value>) {
     let mut args = vec!["check", "--json", path.to_str().unwrap()];
@@ -90,9 +90,9 @@ fn hyperv_2012r2_empty_127g() {
 #[test]
 fn hyperv_open_reads_only_the_metadata() {
     let p = sample("hyperv2012r2-dynamic.vhd");
-    let f = Counting::new(Sized::new(std::fs::File::open(&p).unwrap()));
+    let f = Counting::new(KnownLen::new(std::fs::File::open(&p).unwrap()));
     let layer = open_layer(&f).unwrap();
-    assert_eq!(layer.bat.len(), 65024);
+    assert_eq!(layer.vhd().unwrap().bat.len(), 65024);
     // Footer, footer copy, dynamic header, BAT (65024 entries of 4 bytes).
     assert_eq!(f.bytes(), 512 + 512 + 1024 + 65024 * 4);
 }

@@ -156,10 +156,10 @@ fn a_64_tib_sparse_disk_opens_in_few_bytes_and_maps_as_one_zero_range() {
     let dir = scratch("vhdx-large");
     let path = dir.join("huge.vhdx");
     run_ok(Command::new("qemu-img").args(["create", "-q", "-f", "vhdx", "-o", "block_size=256M"]).arg(&path).arg("64T"));
-    let file = Counting::new(vhd_viewer::reader::Sized::new(std::fs::File::open(&path).unwrap()));
+    let file = Counting::new(vhd_viewer::reader::KnownLen::new(std::fs::File::open(&path).unwrap()));
     let layer = open_layer(&file).unwrap();
     assert_eq!(layer.size(), 64 << 40);
-    let v = layer.vhdx.as_ref().unwrap();
+    let v = layer.vhdx().unwrap();
     // 262144 payload blocks and 32 sector bitmap entries: 2 MiB of BAT.
     assert_eq!(v.payload_blocks, 262_144);
     // The first 512 bytes and the last 512 (is it a VHD?), the first 320 KiB, the log region
@@ -637,7 +637,7 @@ fn check_reads_the_sector_bitmaps_of_partially_present_blocks() {
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     let mut bytes = std::fs::read(&child).unwrap();
     let layer = open_layer(&bytes).unwrap();
-    let r = layer.vhdx.as_ref().unwrap().bitmap_range(0).unwrap();
+    let r = layer.vhdx().unwrap().bitmap_range(0).unwrap();
     bytes[r.offset as usize..r.end() as usize].fill(0);
     write_atomic(&child, &bytes);
     let o = cli(&["check", "--json", child.to_str().unwrap()]);
@@ -687,5 +687,5 @@ fn fuzz_regression_empty_metadata_item_far_away() {
     b[e..e + 16].copy_from_slice(&[0x77; 16]);
     b[e + 16..e + 20].copy_from_slice(&0xffff_0000u32.to_le_bytes());
     let layer = open_layer(&b).unwrap();
-    assert_eq!(layer.vhdx.as_ref().unwrap().items.len(), 6);
+    assert_eq!(layer.vhdx().unwrap().items.len(), 6);
 }

@@ -3,7 +3,7 @@
 //! opened as a whole file of its own.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use vhd_viewer::footer::Footer;
+use vhd_viewer::vhd::footer::Footer;
 use vhd_viewer_fuzz::*;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,7 +3,7 @@
 //! opened, mapped, read and checked.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use vhd_viewer::header::DynamicHeader;
+use vhd_viewer::vhd::header::DynamicHeader;
 use vhd_viewer::writer::fix_header_checksum;
 use vhd_viewer_fuzz::*;
 

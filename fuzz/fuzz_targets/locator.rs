@@ -3,7 +3,7 @@
 //! the child's locator data.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use vhd_viewer::locator::{decode_path, LocatorEntry, Platform};
+use vhd_viewer::vhd::locator::{decode_path, LocatorEntry, Platform};
 use vhd_viewer::writer::fix_header_checksum;
 use vhd_viewer_fuzz::*;
 

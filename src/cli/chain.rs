@@ -4,24 +4,24 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use vhd_viewer::disk::MAX_CHAIN_DEPTH;
-use vhd_viewer::footer::DiskType;
-use vhd_viewer::reader::{open_layer, ReadAt, Sized};
+use vhd_viewer::image::DiskType;
+use vhd_viewer::reader::{open_layer, KnownLen, ReadAt};
 use vhd_viewer::{Disk, Error, Finding, Layer};
 
 /// An opened chain: the disk, its files and their names.
 pub struct OpenChain {
     pub disk: Disk,
     pub names: Vec<String>,
-    files: Vec<Sized<File>>,
+    files: Vec<KnownLen<File>>,
     /// Findings about parents that could not be found.
     pub unresolved: Vec<Finding>,
     /// The layer of the whole chain that is layer 0 here (`--layer`).
     pub base: usize,
 }
 
-pub fn open_file(path: &Path) -> Result<(Sized<File>, Layer), Error> {
+pub fn open_file(path: &Path) -> Result<(KnownLen<File>, Layer), Error> {
     let file = File::open(path).map_err(|e| Error::Io { offset: 0, message: format!("{}: {e}", path.display()) })?;
-    let file = Sized::new(file);
+    let file = KnownLen::new(file);
     let layer = open_layer(&file).map_err(|e| match e {
         Error::Chain { .. } => e,
         other => Error::Chain {
@@ -71,11 +71,11 @@ impl OpenChain {
             };
             let Some(parent_path) = found else {
                 let tried: Vec<String> = candidates(child, &child_path).iter().map(|p| p.display().to_string()).collect();
-                let (name, _) = child.header.as_ref().map(|h| h.value.parent_unicode_name()).unwrap_or_default();
+                let name = child.parent_name();
                 let message = format!(
                     "the parent of {} (\"{name}\", {} {}) was not found; looked for: {}. Give it with --parent",
                     names.last().map(String::as_str).unwrap_or_default(),
-                    if child.vhdx.is_some() { "DataWriteGuid" } else { "unique id" },
+                    child.link_id_name(),
                     child.parent_link().map(|(_, shown)| shown).unwrap_or_default(),
                     if tried.is_empty() { "nothing (no locator or name)".to_string() } else { tried.join(", ") }
                 );
@@ -93,10 +93,7 @@ impl OpenChain {
             };
             let canon = canonical(&parent_path);
             if paths.contains(&canon) {
-                return Err(Error::Chain {
-                    code: "chain-loop",
-                    message: format!("the chain loops: {} is its own ancestor", parent_path.display()),
-                });
+                return Err(Error::ChainLoop { how: format!("{} is its own ancestor", parent_path.display()) });
             }
             let (f, layer) = open_file(&parent_path)?;
             unresolved.extend(split_finding(&parent_path, &layer, layers.len()));
@@ -107,13 +104,10 @@ impl OpenChain {
         }
         if let Some(extra) = given.next() {
             let last = layers.last().map(|l| l.disk_type().name()).unwrap_or_default();
-            return Err(Error::Chain {
-                code: "parent-not-expected",
-                message: format!(
-                    "{} was given with --parent, but {} is a {last} disk, which has no parent",
-                    extra.display(),
-                    names.last().map(String::as_str).unwrap_or_default()
-                ),
+            return Err(Error::ParentNotExpected {
+                child: names.last().cloned().unwrap_or_default(),
+                disk_type: last,
+                given: format!("{} (with --parent)", extra.display()),
             });
         }
         let disk = Disk::new(layers, force)?;

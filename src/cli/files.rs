@@ -91,7 +91,7 @@ pub fn parts(c: &OpenChain, json: bool) -> Result<i32, Error> {
             ),
         )?;
     }
-    let block = c.disk.layers[0].block_geometry().map(|g| g.block_size);
+    let block = c.disk.layers[0].block_size();
     for p in &table.partitions {
         let ty = if p.type_code.is_empty() {
             p.type_name.to_string()

@@ -358,7 +358,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             if let Some(unresolved) = c.unresolved.first() {
                 let mut needs_parent = false;
                 reader.for_each_extent(offset, len, |e| {
-                    needs_parent |= matches!(e.source, Source::Missing { layer } if c.disk.layers[layer].disk_type() == vhd_viewer::footer::DiskType::Differencing);
+                    needs_parent |= matches!(e.source, Source::Missing { layer } if c.disk.layers[layer].disk_type() == vhd_viewer::image::DiskType::Differencing);
                     Ok(())
                 })?;
                 if needs_parent {

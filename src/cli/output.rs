@@ -265,8 +265,7 @@ pub fn write_map(
                     out.write_all(&line).map_err(io)
                 }
                 Source::Missing { layer } => {
-                    let why = if reader.disk.layers.get(layer).is_some_and(|l| l.disk_type() == vhd_viewer::footer::DiskType::Differencing)
-                    {
+                    let why = if reader.disk.layers.get(layer).is_some_and(|l| l.disk_type() == vhd_viewer::image::DiskType::Differencing) {
                         "parent of"
                     } else {
                         "past the end of"

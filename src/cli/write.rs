@@ -5,6 +5,7 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use vhd_viewer::rules::Writer;
 
 use clap::{Args, ValueEnum};
 use vhd_viewer::convert::{Format, NewDisk};
@@ -129,23 +130,15 @@ pub struct CompactArgs {
     force: bool,
 }
 
-/// The error for a command that writes a VHD from a VHD's own structures, given a VHDX.
-fn not_for_vhdx(cmd: &str, file: &std::path::Path) -> Error {
-    Error::Chain {
-        code: "vhdx-not-supported",
-        message: format!(
-            "{} is a VHDX file; `{cmd}` rewrites a VHD's own structures and does not write VHDX files (`convert` writes its disk as a VHD)",
-            file.display()
-        ),
-    }
+/// Whether `writer` takes `layer` (the file `file`): the core's rule, its reason naming the file.
+fn accepted(writer: Writer, layer: &vhd_viewer::Layer, file: &std::path::Path) -> Result<(), Error> {
+    writer.vhd_of(layer).map(|_| ()).map_err(|e| Error::Chain { code: e.code(), message: format!("{}: {e}", file.display()) })
 }
 
 pub fn compact(a: CompactArgs) -> Result<i32, Error> {
     let c = OpenChain::open(&a.input, &a.parents, a.force, false)?;
     let top = &c.disk.layers[0];
-    if top.vhdx.is_some() {
-        return Err(not_for_vhdx("compact", &a.input));
-    }
+    accepted(Writer::Compact, top, &a.input)?;
     if let Some(f) = c.unresolved.iter().find(|f| f.code == "parent-not-found") {
         return Err(Error::Chain {
             code: "parent-unavailable",
@@ -158,19 +151,14 @@ pub fn compact(a: CompactArgs) -> Result<i32, Error> {
     let r = vhd_viewer::compact::compact(&c.disk, c.sources(), &mut out.writer(), &mut progress)?;
     let dest = out.dest().display().to_string();
     out.commit()?;
-    println!(
-        "wrote {dest}: a compacted copy of {} ({} disk, same unique id {})",
-        c.names[0],
-        top.disk_type().name(),
-        top.footer.value.unique_id
-    );
+    println!("wrote {dest}: a compacted copy of {} ({} disk, same unique id {})", c.names[0], top.disk_type().name(), top.link_id_text());
     println!(
         "blocks: {} allocated before, {} now ({} dropped)",
         r.blocks_before,
         r.blocks_after,
         r.blocks_before.saturating_sub(r.blocks_after)
     );
-    if top.disk_type() == vhd_viewer::footer::DiskType::Differencing {
+    if top.disk_type() == vhd_viewer::image::DiskType::Differencing {
         println!("sectors the child held identical to its parent, now taken from the parent: {}", r.sectors_cleared);
     }
     let (before, after) = (r.file_len_before, r.file_len);
@@ -215,9 +203,7 @@ fn windows_relative(from: &std::path::Path, to: &std::path::Path) -> String {
 pub fn relink(a: RelinkArgs) -> Result<i32, Error> {
     let canon = |p: &std::path::Path| p.canonicalize().map_err(|e| Error::Io { offset: 0, message: format!("{}: {e}", p.display()) });
     let (child_file, child) = super::chain::open_file(&a.child)?;
-    if child.vhdx.is_some() {
-        return Err(not_for_vhdx("relink", &a.child));
-    }
+    accepted(Writer::Relink, &child, &a.child)?;
     let (parent_file, parent) = super::chain::open_file(&a.parent)?;
     // The copy records the parent's file name (the last part of the path).
     let (link, warnings) =
@@ -249,7 +235,7 @@ pub fn relink(a: RelinkArgs) -> Result<i32, Error> {
     println!("  MacX: {}", vhd_viewer::relink::file_url(&absolute));
     println!(
         "the copy keeps the child's own unique id {}, so disks made from the child still link to it (their locators name the child's old file: relink them too when it moves)",
-        child.footer.value.unique_id
+        child.link_id_text()
     );
     // Read it back: the copy must find its parent through its own locators.
     match OpenChain::open(std::path::Path::new(&dest), &[], a.force, true) {
@@ -286,9 +272,7 @@ pub fn repair(a: RepairArgs) -> Result<i32, Error> {
             "{e}; it cannot be repaired: this program fixes only what leaves the disk readable through its other copies and fields"
         ),
     })?;
-    if layer.vhdx.is_some() {
-        return Err(not_for_vhdx("repair", &a.input));
-    }
+    accepted(Writer::Repair, &layer, &a.input)?;
     if let Some(f) = super::chain::split_finding(&a.input, &layer, 0) {
         return Err(Error::Chain {
             code: "split-disk",
@@ -301,7 +285,7 @@ pub fn repair(a: RepairArgs) -> Result<i32, Error> {
     let r = vhd_viewer::repair::repair(&layer, &file, a.scrub, &mut out.writer(), &mut progress)?;
     // The copy's own check, before it is given its name.
     let copy = out.file.try_clone().map_err(|e| Error::Io { offset: 0, message: format!("reading the copy back: {e}") })?;
-    let copy = vhd_viewer::reader::Sized::new(copy);
+    let copy = vhd_viewer::reader::KnownLen::new(copy);
     let copied = vhd_viewer::reader::open_layer(&copy)?;
     let disk = vhd_viewer::Disk::new(vec![copied], true)?;
     let mut remaining = disk.all_findings();
@@ -332,17 +316,17 @@ pub fn repair(a: RepairArgs) -> Result<i32, Error> {
                 1
             }
         };
-        if n <= vhd_viewer::layer::MAX_FINDINGS_PER_KIND {
+        if n <= vhd_viewer::image::MAX_FINDINGS_PER_KIND {
             lines.push(format!("  {:<10} {:<10} [{}] {}", act.kind.word(), offset(act.offset), act.code, act.message));
         }
     }
     for (kind, code, n) in &shown {
-        if *n > vhd_viewer::layer::MAX_FINDINGS_PER_KIND {
+        if *n > vhd_viewer::image::MAX_FINDINGS_PER_KIND {
             lines.push(format!(
                 "  {:<10} {:<10} [{code}] {n} in all; only the first {} are listed",
                 kind.word(),
                 "-",
-                vhd_viewer::layer::MAX_FINDINGS_PER_KIND
+                vhd_viewer::image::MAX_FINDINGS_PER_KIND
             ));
         }
     }

@@ -3,9 +3,7 @@
 
 use serde::Serialize;
 
-use super::format::{
-    bat_parts, guid_name, header_off as ho, le16, le32, le64, log_off as lo, metadata_off as mo, region_off as ro, BlockState, Guid, MIB,
-};
+use super::format::{guid_name, header_off as ho, le16, le32, le64, log_off as lo, metadata_off as mo, region_off as ro, Guid, MIB};
 use super::Vhdx;
 use crate::fields::{Field, Raw};
 use crate::values::human_size;
@@ -511,42 +509,4 @@ fn locator_meaning(key: &str) -> &'static str {
         "absolute_win32_path" => "the parent's absolute Windows path",
         _ => "a key the spec does not define",
     }
-}
-
-/// The rows of the BAT entries of payload blocks `blocks` (and the sector bitmap entries among
-/// them), for a viewer that pages through the table.
-pub fn bat_rows(v: &Vhdx, first_entry: u64, count: u64) -> Vec<Field> {
-    let end = first_entry.saturating_add(count).min(v.bat.len() as u64);
-    (first_entry..end)
-        .map(|i| {
-            let e = v.bat[i as usize];
-            let bytes = e.to_le_bytes();
-            let r = Raw { base: v.bat_offset + i * 8, bytes: &bytes };
-            let (state, reserved, mb) = bat_parts(e);
-            let is_bitmap = (i + 1) % (v.chunk_ratio + 1) == 0;
-            let (name, value) = if is_bitmap {
-                (
-                    "Sector bitmap block",
-                    format!(
-                        "chunk {}: {} at {:#x}",
-                        i / (v.chunk_ratio + 1),
-                        if state == 6 { "present" } else { "not present" },
-                        mb.saturating_mul(MIB)
-                    ),
-                )
-            } else {
-                let s = BlockState::from_bits(state);
-                (
-                    "Payload block",
-                    format!(
-                        "block {}: {} ({state}){}",
-                        i - i / (v.chunk_ratio + 1),
-                        s.name(),
-                        if s.has_data() { format!(" at {:#x}", mb.saturating_mul(MIB)) } else { String::new() }
-                    ),
-                )
-            };
-            r.row((0, 8), "bat_entry", name, value, "state (bits 0-2) and FileOffsetMB (bits 20-63)", reserved == 0)
-        })
-        .collect()
 }

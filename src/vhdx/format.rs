@@ -496,61 +496,6 @@ impl ParentLocator {
     }
 }
 
-/// A payload block's state (2.5.1.1), bits 0-2 of its BAT entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BlockState {
-    /// 0 `PAYLOAD_BLOCK_NOT_PRESENT`: not in the file (zeros; a differencing disk's parent).
-    NotPresent,
-    /// 1 `PAYLOAD_BLOCK_UNDEFINED`: contents undefined (read as zeros, in a differencing disk
-    /// too, as 7-Zip reads them; libvhdi reads the parent's data).
-    Undefined,
-    /// 2 `PAYLOAD_BLOCK_ZERO`: reads as zeros.
-    Zero,
-    /// 3 `PAYLOAD_BLOCK_UNMAPPED`: unmapped by a trim (read as zeros, as for undefined).
-    Unmapped,
-    /// 6 `PAYLOAD_BLOCK_FULLY_PRESENT`: every sector is in the file.
-    FullyPresent,
-    /// 7 `PAYLOAD_BLOCK_PARTIALLY_PRESENT`: the sector bitmap says which sectors are in the file
-    /// (differencing disks).
-    PartiallyPresent,
-    /// 4 or 5: not defined by the spec.
-    Other(u8),
-}
-
-impl BlockState {
-    /// Decodes bits 0-2.
-    pub fn from_bits(v: u8) -> BlockState {
-        match v & 7 {
-            0 => BlockState::NotPresent,
-            1 => BlockState::Undefined,
-            2 => BlockState::Zero,
-            3 => BlockState::Unmapped,
-            6 => BlockState::FullyPresent,
-            7 => BlockState::PartiallyPresent,
-            o => BlockState::Other(o),
-        }
-    }
-
-    /// The spec's name.
-    pub fn name(self) -> &'static str {
-        match self {
-            BlockState::NotPresent => "not present",
-            BlockState::Undefined => "undefined",
-            BlockState::Zero => "zero",
-            BlockState::Unmapped => "unmapped",
-            BlockState::FullyPresent => "fully present",
-            BlockState::PartiallyPresent => "partially present",
-            BlockState::Other(_) => "invalid",
-        }
-    }
-
-    /// True when the block has a place in the file.
-    pub fn has_data(self) -> bool {
-        matches!(self, BlockState::FullyPresent | BlockState::PartiallyPresent)
-    }
-}
-
 /// A BAT entry's parts: state (bits 0-2), reserved (3-19), `FileOffsetMB` (20-63).
 pub fn bat_parts(entry: u64) -> (u8, u32, u64) {
     ((entry & 7) as u8, ((entry >> 3) & 0x1_ffff) as u32, entry >> 20)

@@ -5,7 +5,7 @@
 
 use super::crc32c::crc32c_with_zeroed;
 use super::format::{le32, log_off, Guid, LogDescriptor, LogEntryHeader};
-use crate::layer::Located;
+use crate::image::Located;
 
 /// Size of a log sector.
 pub const LOG_SECTOR: u64 = 4096;

@@ -2,26 +2,27 @@
 //! its file type identifier, two headers, two region tables, metadata region, BAT and log, each
 //! with the file offset where it was found.
 //!
-//! A VHDX file opens into the same [`Layer`](crate::Layer) as a VHD, with [`Layer::vhdx`] set,
-//! so that the [`Disk`](crate::Disk)'s planning, the readers and the commands work on both.
+//! A VHDX file opens into a [`Vhdx`], which [`crate::layer::Layer`] puts beside a VHD behind one
+//! type, so that the [`Disk`](crate::Disk)'s planning, the readers and the commands work on both.
 //! Opening does no I/O either: [`open`] is run by [`crate::layer::Opener`] when the file starts
 //! with `vhdxfile`, and asks for three rounds of ranges (the first 320 KiB; the metadata region
-//! and, when the disk was not closed cleanly, the log; the BAT).
+//! and, when the disk was not closed cleanly, the log; the BAT), one named state per round.
 
 pub mod crc32c;
 pub mod fields;
 pub mod format;
+mod link;
 pub mod log;
 mod open;
+pub(crate) use link::check_parent;
 pub mod writer;
 
-pub use format::{BlockState, Guid};
+pub use crate::image::{BlockRead, BlockState};
+pub use format::Guid;
 pub use open::open;
 
-use crate::layer::{ByteRange, Located};
-use format::{
-    FileIdentifier, Header, LogEntryHeader, MetadataEntry, MetadataTable, ParentLocator, RegionEntry, RegionTable, MIB, SECTOR_BITMAP_BLOCK,
-};
+use crate::image::{BlockTable, ByteRange, DiskType, Located};
+use format::{FileIdentifier, Header, LogEntryHeader, MetadataEntry, MetadataTable, ParentLocator, RegionEntry, RegionTable, MIB};
 
 /// The most BAT entries this viewer loads: 2^23 (64 MiB of table), enough for a 64 TiB disk with
 /// 8 MiB blocks, or 8 TiB with 1 MiB blocks.
@@ -124,26 +125,24 @@ pub struct Vhdx {
     pub log: Log,
 }
 
-/// How a payload block of one layer is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BlockRead {
-    /// From the layer below (a differencing disk's parent), or zeros when there is none.
-    Below,
-    /// Zeros.
-    Zero,
-    /// All sectors from the file, starting at this offset.
-    Data(u64),
-    /// Sectors whose bit is set in the bitmap at `bitmap` from the file at `data`, the others
-    /// from below.
-    Partial {
-        /// Where the block's data is.
-        data: u64,
-        /// Where its part of the sector bitmap is.
-        bitmap: ByteRange,
-    },
-}
-
 impl Vhdx {
+    /// The disk's type, after the file parameters: `HasParent` a differencing disk,
+    /// `LeaveBlocksAllocated` a fixed one, else a dynamic one.
+    pub fn disk_type(&self) -> DiskType {
+        if self.has_parent {
+            DiskType::Differencing
+        } else if self.leave_blocks_allocated {
+            DiskType::Fixed
+        } else {
+            DiskType::Dynamic
+        }
+    }
+
+    /// Where the `VirtualDiskSize` item's bytes are (the metadata table's offset when it has none).
+    pub fn virtual_disk_size_offset(&self) -> u64 {
+        self.items.iter().find(|i| i.entry.item_id == format::ITEM_VIRTUAL_DISK_SIZE).map_or(self.metadata_table.offset, |i| i.offset)
+    }
+
     /// The current header.
     pub fn header(&self) -> &Header {
         &self.headers[self.current_header].value
@@ -218,6 +217,19 @@ impl Vhdx {
         let r = usize::try_from(self.chunk_ratio.max(1)).unwrap_or(usize::MAX - 1);
         let in_bat = usize::try_from(self.payload_blocks_in_bat()).unwrap_or(usize::MAX);
         self.bat.chunks(r.saturating_add(1)).flat_map(move |c| c[..c.len().min(r)].iter().copied()).take(in_bat)
+    }
+
+    /// The payload blocks as a map draws them: each block's state and `FileOffsetMB`, for every
+    /// block of the disk (those past the entries of the BAT read are not present).
+    pub fn block_table(&self) -> BlockTable {
+        let (states, offsets) = self
+            .payload_entries()
+            .map(|e| {
+                let (state, _, mb) = format::bat_parts(e);
+                (state, if BlockState::from_bits(state).has_data() { u32::try_from(mb).unwrap_or(u32::MAX) } else { 0 })
+            })
+            .unzip();
+        BlockTable::new(self.payload_blocks, (states, offsets), (MIB as u32, 0), Vec::new(), |c| BlockState::from_bits(c).name())
     }
 
     /// Payload blocks whose bytes are in the file (fully or partially present).
@@ -315,10 +327,5 @@ impl Vhdx {
             v.push(("log", ByteRange::new(h.log_offset, u64::from(h.log_length))));
         }
         v
-    }
-
-    /// Bytes of one sector bitmap block.
-    pub fn sector_bitmap_block_size(&self) -> u64 {
-        SECTOR_BITMAP_BLOCK
     }
 }

@@ -9,9 +9,10 @@
 
 use super::crc32c::{crc32c, crc32c_with_zeroed};
 use super::format::{
-    BlockState, Guid, ITEM_FILE_PARAMETERS, ITEM_LOGICAL_SECTOR_SIZE, ITEM_PAGE83, ITEM_PARENT_LOCATOR, ITEM_PHYSICAL_SECTOR_SIZE,
+    Guid, ITEM_FILE_PARAMETERS, ITEM_LOGICAL_SECTOR_SIZE, ITEM_PAGE83, ITEM_PARENT_LOCATOR, ITEM_PHYSICAL_SECTOR_SIZE,
     ITEM_VIRTUAL_DISK_SIZE, LOCATOR_TYPE_VHDX, MIB, REGION_BAT, REGION_METADATA,
 };
+use crate::image::BlockState;
 
 /// What kind of disk to write.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -206,9 +206,9 @@ export class VhdDisk {
   }
 
   /**
-   * Layer `layer`'s block table (`0xFFFFFFFF`: not allocated) and which blocks are stored out of order.
+   * Layer `layer`'s block table: each block's state and place in the file, as the core says.
    * @param {number} layer
-   * @returns {Promise<{ bat: Uint32Array, ooo: Uint8Array }>}
+   * @returns {Promise<import('./types.js').BlockTable>}
    */
   bat(layer) {
     return this.ask('bat', [layer]);

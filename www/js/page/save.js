@@ -244,20 +244,15 @@ export class SaveView {
     this.infoButton.disabled = false;
     if (missing) this.note.textContent = 'The raw image needs the missing parent: add it to export the whole disk.';
     const parent = k + 1 < d.names.length ? d.names[k + 1] : null;
-    const vhdx = layer.format === 'vhdx' ? 'This is a VHDX file: these rewrite a VHD\'s own structures (Save as VHD writes its disk as a VHD).' : '';
-    /** @type {string} */
-    let compactWhy = vhdx;
-    if (!vhdx && layer.diskType === 'fixed') compactWhy = 'A fixed disk has no blocks to leave out (Save as VHD, dynamic, writes a copy that allocates only blocks with data).';
-    else if (!vhdx && layer.diskType === 'differencing' && !parent) compactWhy = 'Its parent is needed (to compare the sectors with): add the parent\'s file.';
+    // What each writer accepts is the core's rule (the same the command line applies), said as a sentence.
+    const why = (/** @type {string | null} */ r) => (r ? r[0].toUpperCase() + r.slice(1) + '.' : '');
+    const compactWhy = why(layer.refusals.compact);
     this.compactButton.disabled = !!compactWhy;
     this.compactWhy.textContent = compactWhy;
-    this.repairButton.disabled = this.scrub.disabled = !!vhdx;
-    this.repairWhy.textContent = vhdx;
-    let relinkWhy = vhdx;
-    if (!vhdx && layer.diskType !== 'differencing') relinkWhy = `This is a ${layer.diskType} disk: only a differencing disk has a parent to point to.`;
-    else if (!vhdx && !parent) {
-      relinkWhy = 'The parent is needed (its id and name are recorded in the copy): add the parent\'s file. A file is taken as the parent when its unique id is the one the child names; to link a different disk (a copy converted since, say), use vhd-viewer relink --force.';
-    }
+    const repairWhy = why(layer.refusals.repair);
+    this.repairButton.disabled = this.scrub.disabled = !!repairWhy;
+    this.repairWhy.textContent = repairWhy;
+    const relinkWhy = why(layer.refusals.relink);
     this.relinkButton.disabled = this.relative.disabled = this.absolute.disabled = !!relinkWhy;
     this.relinkWhy.textContent = relinkWhy;
     this.relinkFields.hidden = !!relinkWhy;

@@ -4,6 +4,7 @@
 // their argument and result types from here, so that a call and its handler cannot disagree.
 
 import type {
+  BlockTable,
   ChainView,
   CopyReport,
   CopyRequest,
@@ -41,7 +42,7 @@ export interface Calls {
   open: { args: [inputs: WorkerInput[]]; result: OpenedSummary; progress: { structures: LayerStructures } };
   chain: { args: [k: number]; result: ChainView };
   layerInfo: { args: [i: number]; result: Info };
-  bat: { args: [layer: number]; result: { bat: Uint32Array; ooo: Uint8Array } };
+  bat: { args: [layer: number]; result: BlockTable };
   read: { args: [offset: number, len: number]; result: { bytes: Uint8Array; extents: (Extent & { why?: Unreadable | null })[] } };
   fileBytes: { args: [layer: number, start: number, end: number]; result: Uint8Array };
   sectors: { args: [what: { layer: number | null; block: number | null; start: number; len: number }]; result: SectorsView };

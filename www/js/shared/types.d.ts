@@ -32,6 +32,24 @@ export interface Source {
 /** Why a remote file cannot be read (RemoteError's `code`). */
 export type RemoteErrorCode = 'not-found' | 'http' | 'network' | 'no-range' | 'no-content-range' | 'changed' | 'bad-answer';
 
+/**
+ * A layer's block table (`WasmDisk.blockTable()`), whatever the format and the disk's size:
+ * `states[i]` is block i's state code (a VHD's 0 not allocated or 6 in the file; a VHDX's payload
+ * block states 0 not present, 1 undefined, 2 zero, 3 unmapped, 6 fully and 7 partially present),
+ * `offsets[i] * unit` where it is in the file, `ooo[i]` 1 when stored before a block with a lower
+ * index (empty for a VHDX); blocks past `states` are not present. `legend`: the states present,
+ * as [code, name, count].
+ */
+export interface BlockTable {
+  blocks: number;
+  states: Uint8Array;
+  offsets: Uint32Array;
+  unit: number;
+  bitmapBefore: number;
+  ooo: Uint8Array;
+  legend: [number, string, number][];
+}
+
 /** Bytes `[offset, offset + len)` of a file. */
 export interface ByteRange {
   offset: number;
@@ -327,6 +345,8 @@ export interface DiskLayer {
   /** A VHDX's sector bitmaps run from each byte's least significant bit, in its logical sectors. */
   bitmapLsbFirst: boolean;
   bitmapSectorSize: number;
+  /** Why each writer cannot copy this file (the core's rule), or null when it can. */
+  refusals: { compact: string | null; repair: string | null; relink: string | null };
 }
 
 /** What the Worker answers to `chain`: the disk of one chain. */

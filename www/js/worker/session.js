@@ -12,7 +12,7 @@ import { runCopy } from './save.js';
 /**
  * @import { WasmDisk, WasmVolumes } from '../../pkg/vhd_viewer.js'
  * @import { Source } from '../shared/source.js'
- * @import { ByteRange, ChainView, CopyRequest, Extent, LayerStructures, OpenedSummary, Unreadable, Writable } from '../shared/types.js'
+ * @import { BlockTable, ByteRange, ChainView, CopyRequest, Extent, LayerStructures, OpenedSummary, Unreadable, Writable } from '../shared/types.js'
  * @import { Bindings, Opened } from './types.js'
  */
 
@@ -132,11 +132,12 @@ export class Session {
         name: f.name,
         byteLength: f.size,
         diskType: f.identity.diskType,
-        format: order.lsb_first ? /** @type {const} */ ('vhdx') : /** @type {const} */ ('vhd'),
+        format: /** @type {'vhd' | 'vhdx'} */ (d.format(i)),
         blockSize: d.blockSize(i),
         bitmapSize: d.bitmapSize(i),
         bitmapLsbFirst: order.lsb_first,
         bitmapSectorSize: order.sector_size,
+        refusals: { compact: d.writerRefusal(i, 'compact') ?? null, repair: d.writerRefusal(i, 'repair') ?? null, relink: d.writerRefusal(i, 'relink') ?? null },
       };
     });
     // Each file's own view (the chain from it down), for the structures of any layer at once.
@@ -153,13 +154,12 @@ export class Session {
   }
 
   /**
-   * Layer `layer`'s block table and which of its blocks are out of order.
+   * Layer `layer`'s block table as the core gives it, whatever the format and size.
    * @param {number} layer
+   * @returns {BlockTable}
    */
   bat(layer) {
-    const d = this.core;
-    const has = d.blockSize(layer) > 0;
-    return { bat: has ? d.bat(layer) : new Uint32Array(0), ooo: has ? d.outOfOrder(layer) : new Uint8Array(0) };
+    return /** @type {BlockTable} */ (this.core.blockTable(layer));
   }
 
   /**

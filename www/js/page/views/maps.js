@@ -5,8 +5,14 @@ import { CellMap, rgba } from '../cellmap.js';
 import { hex, humanSize } from '../../shared/format.js';
 
 /** @import { VhdDisk } from '../api.js' */
+/** @import { BlockTable } from '../types.js' */
 
-const UNALLOCATED = 0xffffffff;
+// A block state code (see BlockTable) to its colour's index in BatView's colours: not present,
+// undefined, zero, unmapped, invalid (4, 5), fully present (or a VHD's block in the file),
+// partially present.
+const STATE_COLOR = [1, 4, 5, 6, 8, 8, 2, 7];
+/** A state code whose block is stored in the file. */
+const inFile = (/** @type {number} */ s) => s === 6 || s === 7;
 
 /**
  * Where a map is drawn and said in words; `onPick` is told of a click or Enter.
@@ -21,21 +27,18 @@ export class BatView {
     this.hoverEl = hoverEl;
     this.legendEl = legendEl;
     this.onPick = onPick;
-    /** @type {Uint32Array} */
-    this.bat = new Uint32Array(0);
-    /** @type {Uint8Array} */
-    this.ooo = new Uint8Array(0);
+    /** @type {BlockTable} */
+    this.table = { blocks: 0, states: new Uint8Array(0), offsets: new Uint32Array(0), unit: 512, bitmapBefore: 0, ooo: new Uint8Array(0), legend: [] };
     // Set by show(), before the map draws anything:
     /** @type {VhdDisk} */ this.disk;
     /** @type {number} */ this.layer;
     /** @type {number | undefined} */ this.ticket;
     /** @type {string} */ this.name;
     /** @type {number} */ this.blockSize;
-    /** @type {number} */ this.bitmapSize;
     /** @type {Uint32Array} */ this.colors;
     this.map = new CellMap(canvas, {
       maxHeight: 420,
-      state: (i) => (this.bat[i] === UNALLOCATED ? 1 : this.ooo[i] ? 3 : 2),
+      state: (i) => (this.table.ooo[i] ? 3 : STATE_COLOR[this.state(i)]),
       colors: () => this.colors,
       onHover: (a, b) => this.hover(a, b),
       onPick: (a) => this.pick(a),
@@ -57,40 +60,58 @@ export class BatView {
     this.layer = layer;
     this.name = name;
     this.blockSize = disk.layers[layer].blockSize;
-    this.bitmapSize = disk.layers[layer].bitmapSize;
-    this.bat = table.bat;
-    this.ooo = table.ooo;
+    this.table = table;
     const c = layerColor(layer, this.map.canvas);
-    this.colors = new Uint32Array([rgba(cssColor('--bg', this.map.canvas)), rgba(cssColor('--unalloc', this.map.canvas)), rgba(c), rgba(cssColor('--ooo', this.map.canvas))]);
+    const css = (/** @type {string} */ v) => cssColor(v, this.map.canvas);
+    // Indexed as STATE_COLOR says: background, not present, in the file, out of file order,
+    // undefined, zero, unmapped, partially present, invalid.
+    const swatches = [css('--bg'), css('--unalloc'), c, css('--ooo'), css('--mixed'), css('--zero'), css('--zero'), c, css('--missing')];
+    this.colors = new Uint32Array(swatches.map((s, i) => rgba(s, i === 6 || i === 7 ? 110 : 255)));
+    const blocks = table.blocks;
     let allocated = 0;
     let ooo = 0;
-    for (let i = 0; i < this.bat.length; i++) {
-      if (this.bat[i] !== UNALLOCATED) allocated++;
-      if (this.ooo[i]) ooo++;
-    }
+    for (const [code, , n] of table.legend) if (inFile(code)) allocated += n;
+    for (let i = 0; i < table.ooo.length; i++) if (table.ooo[i]) ooo++;
+    const vhdx = disk.layers[layer]?.format === 'vhdx';
     if (!this.blockSize) {
       fill(this.legendEl, h('p', {}, `${name} is a fixed disk: it has no block table. Its data is stored as it is, in order, followed by the footer.`));
+    } else if (vhdx) {
+      // A VHDX's payload blocks in their states, as the core names them.
+      fill(this.legendEl,
+        legend(table.legend.map(([code, what, n]) => [swatches[STATE_COLOR[code & 7]], `${what}: ${n}`])),
+        h('span', { class: 'key' }, `${blocks} blocks of ${humanSize(this.blockSize)}; stored in the file: ${allocated}`));
     } else {
       fill(this.legendEl,
-        legend([[cssColor('--unalloc', this.map.canvas), `not allocated: ${this.bat.length - allocated}`], [c, `stored in the file: ${allocated - ooo}`], [cssColor('--ooo', this.map.canvas), `stored out of file order: ${ooo}`]]),
-        h('span', { class: 'key' }, `${this.bat.length} blocks of ${humanSize(this.blockSize)}`));
+        legend([[css('--unalloc'), `not allocated: ${blocks - allocated}`], [c, `stored in the file: ${allocated - ooo}`], [css('--ooo'), `stored out of file order: ${ooo}`]]),
+        h('span', { class: 'key' }, `${blocks} blocks of ${humanSize(this.blockSize)}`));
     }
-    this.map.canvas.setAttribute('aria-label', `Block map of ${name}: ${this.bat.length} blocks, ${allocated} stored in the file. Use the arrow keys to move, Enter to see a block's sectors.`);
-    this.map.setCount(this.bat.length);
-    this.hoverEl.textContent = this.bat.length ? 'Point at a block (or focus the map and use the arrow keys).' : '';
+    this.map.canvas.setAttribute('aria-label', `Block map of ${name}: ${blocks} blocks, ${allocated} stored in the file. Use the arrow keys to move, Enter to see a block's sectors.`);
+    this.map.setCount(blocks);
+    this.hoverEl.textContent = blocks ? 'Point at a block (or focus the map and use the arrow keys).' : '';
     return true;
+  }
+
+  /**
+   * Block i's state code (blocks past the table's entries are not present).
+   * @param {number} i
+   */
+  state(i) {
+    return i < this.table.states.length ? this.table.states[i] : 0;
   }
 
   /** @param {number} i */
   describe(i) {
-    const e = this.bat[i];
+    const s = this.state(i);
     const start = i * this.blockSize;
     const end = start + this.blockSize;
     const range = `virtual bytes ${hex(start)}–${hex(end - 1)} (${humanSize(start)} to ${humanSize(end)})`;
-    if (e === UNALLOCATED) return `Block ${i}: ${range}; not allocated in ${this.name} (reads as zeros, or from the parent in a differencing disk).`;
-    const at = e * 512;
-    if (this.disk.layers[this.layer]?.format === 'vhdx') return `Block ${i}: ${range}; its data is stored at file offset ${hex(at)} (its sector bitmap, if any, in a block of bitmaps of its own).`;
-    return `Block ${i}: ${range}; stored at file offset ${hex(at)} (sector bitmap), data from ${hex(at + this.bitmapSize)}${this.ooo[i] ? '; stored before a block with a lower number (out of file order)' : ''}.`;
+    const at = (this.table.offsets[i] ?? 0) * this.table.unit;
+    if (this.disk.layers[this.layer]?.format === 'vhdx') {
+      const what = this.table.legend.find(([code]) => code === s)?.[1] ?? 'not present';
+      return `Block ${i}: ${range}; ${what}${inFile(s) ? `: its data is stored at file offset ${hex(at)} (its sector bitmap, if any, in a block of bitmaps of its own)` : ''}.`;
+    }
+    if (!inFile(s)) return `Block ${i}: ${range}; not allocated in ${this.name} (reads as zeros, or from the parent in a differencing disk).`;
+    return `Block ${i}: ${range}; stored at file offset ${hex(at)} (sector bitmap), data from ${hex(at + this.table.bitmapBefore)}${this.table.ooo[i] ? '; stored before a block with a lower number (out of file order)' : ''}.`;
   }
 
   /**
@@ -102,7 +123,7 @@ export class BatView {
     if (last - first <= 1) this.hoverEl.textContent = this.describe(first);
     else {
       let n = 0;
-      for (let i = first; i < last; i++) if (this.bat[i] !== UNALLOCATED) n++;
+      for (let i = first; i < last; i++) if (inFile(this.state(i))) n++;
       this.hoverEl.textContent = `Blocks ${first}–${last - 1} (${last - first} per square at this size): ${n} allocated. ${this.describe(first)}`;
     }
   }

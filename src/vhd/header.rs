@@ -1,7 +1,7 @@
 //! The dynamic disk header (spec: "Dynamic Disk Header Format"): 1024 bytes at the footer's
 //! `data offset` in dynamic and differencing disks.
 
-use crate::locator::LocatorEntry;
+use super::locator::LocatorEntry;
 use crate::values::{array, be32, be64, checksum, Timestamp, Uuid};
 
 /// Size of the dynamic header in bytes.

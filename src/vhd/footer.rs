@@ -1,7 +1,8 @@
 //! The hard disk footer (spec: "Hard Disk Footer Format"): 512 bytes at the end of every VHD,
 //! copied to offset 0 in dynamic and differencing disks.
 
-use crate::geometry::Geometry;
+use super::geometry::Geometry;
+use crate::image::DiskType;
 use crate::values::{array, be32, be64, checksum, FourCc, Timestamp, Uuid};
 
 /// Size of the footer in bytes.
@@ -33,46 +34,6 @@ pub mod off {
     pub const UNIQUE_ID: usize = 68;
     pub const SAVED_STATE: usize = 84;
     pub const RESERVED: usize = 85;
-}
-
-/// The footer's `disk type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DiskType {
-    /// 2: raw data followed by the footer.
-    Fixed,
-    /// 3: blocks allocated as written.
-    Dynamic,
-    /// 4: like dynamic; unwritten sectors come from the parent.
-    Differencing,
-    /// Any other value (0 none, 1, 5 and 6 reserved, or garbage).
-    Other(u32),
-}
-
-impl DiskType {
-    /// Decodes the field.
-    pub fn from_u32(v: u32) -> Self {
-        match v {
-            2 => DiskType::Fixed,
-            3 => DiskType::Dynamic,
-            4 => DiskType::Differencing,
-            other => DiskType::Other(other),
-        }
-    }
-
-    /// The name used in JSON: `fixed`, `dynamic`, `differencing`, or `unknown`.
-    pub fn name(self) -> &'static str {
-        match self {
-            DiskType::Fixed => "fixed",
-            DiskType::Dynamic => "dynamic",
-            DiskType::Differencing => "differencing",
-            DiskType::Other(_) => "unknown",
-        }
-    }
-
-    /// True for dynamic and differencing disks, which have a dynamic header and a BAT.
-    pub fn is_sparse(self) -> bool {
-        matches!(self, DiskType::Dynamic | DiskType::Differencing)
-    }
 }
 
 /// Every field of a footer, decoded, with the raw bytes kept.

@@ -1,0 +1,149 @@
+//! What each writer accepts: which formats it reads, which disk types, and whether it needs the
+//! parent. Decided here once; the command line and the page both ask [`Writer::accepts`] and
+//! show its reason, and the writers themselves take the VHD it hands back.
+
+use crate::disk::Disk;
+use crate::error::{Error, Result};
+use crate::image::DiskType;
+use crate::layer::Layer;
+use crate::vhd::Vhd;
+
+/// A writer of a new file from a disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writer {
+    /// `convert`: the disk's bytes as a new VHD of any type.
+    Convert,
+    /// `compact`: a copy without the blocks (and sectors) that read as what is below them.
+    Compact,
+    /// `relink`: a differencing disk's copy with a new parent link.
+    Relink,
+    /// `repair`: a copy with what can be mended mended.
+    Repair,
+}
+
+/// The disk types each writer takes as its input's newest layer.
+const ALL: &[DiskType] = &[DiskType::Fixed, DiskType::Dynamic, DiskType::Differencing];
+const SPARSE: &[DiskType] = &[DiskType::Dynamic, DiskType::Differencing];
+const CHILD: &[DiskType] = &[DiskType::Differencing];
+
+impl Writer {
+    /// The writer's name, as the command line spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Writer::Convert => "convert",
+            Writer::Compact => "compact",
+            Writer::Relink => "relink",
+            Writer::Repair => "repair",
+        }
+    }
+
+    /// True when the writer reads a VHDX: `convert` reads the disk through any chain; the others
+    /// rewrite a VHD's own structures (footer, header, BAT), which a VHDX has not.
+    pub fn reads_vhdx(self) -> bool {
+        self == Writer::Convert
+    }
+
+    /// The disk types the writer takes.
+    pub fn disk_types(self) -> &'static [DiskType] {
+        match self {
+            Writer::Convert | Writer::Repair => ALL,
+            Writer::Compact => SPARSE,
+            Writer::Relink => CHILD,
+        }
+    }
+
+    /// True when the writer needs the parent of a differencing disk (compacting compares each
+    /// sector with its parent's; a relinked copy records the parent's id and name).
+    pub fn needs_parent(self) -> bool {
+        matches!(self, Writer::Compact | Writer::Relink)
+    }
+
+    /// The writer of this name (`compact`, `relink`, `repair`, `convert`).
+    pub fn from_name(name: &str) -> Option<Writer> {
+        [Writer::Convert, Writer::Compact, Writer::Relink, Writer::Repair].into_iter().find(|w| w.name() == name)
+    }
+
+    /// The VHD the writer rewrites as `layer`, or why it cannot: a VHDX (`vhdx-not-supported`),
+    /// a disk type it does not take (`compact-fixed`, `not-differencing`).
+    pub fn vhd_of(self, layer: &Layer) -> Result<&Vhd> {
+        let Some(vhd) = layer.vhd() else {
+            return Err(Error::chain(
+                "vhdx-not-supported",
+                format!(
+                    "this is a VHDX file; {} rewrites a VHD's own structures and does not write VHDX files (converting writes its disk as a VHD)",
+                    self.name()
+                ),
+            ));
+        };
+        let t = layer.disk_type();
+        if !self.disk_types().contains(&t) {
+            return Err(match self {
+                Writer::Compact => Error::chain(
+                    "compact-fixed",
+                    "a fixed disk has no blocks to drop: it is as compact as it gets as a fixed disk (`convert --to dynamic` makes a dynamic copy that allocates only non-zero blocks)",
+                ),
+                _ => Error::chain(
+                    "not-differencing",
+                    format!("this is a {} disk: only a differencing disk has a parent to {}", t.name(), self.name()),
+                ),
+            });
+        }
+        Ok(vhd)
+    }
+
+    /// Whether the writer accepts `disk` (its newest layer, and the parent when it needs it);
+    /// with the VHD it rewrites, `None` for `convert`, which reads the disk through the chain.
+    pub fn accepts(self, disk: &Disk) -> Result<Option<&Vhd>> {
+        self.accepts_layer(disk, 0)
+    }
+
+    /// [`Writer::accepts`] for a copy of layer `k` of `disk` (the disk as it was when `k` was
+    /// the newest layer, as the page offers a copy of any file of the chain).
+    pub fn accepts_layer(self, disk: &Disk, k: usize) -> Result<Option<&Vhd>> {
+        let top = disk.layers.get(k).ok_or(Error::NoSuchLayer { layer: k, layers: disk.layers.len() })?;
+        if self.reads_vhdx() {
+            return Ok(None);
+        }
+        let vhd = self.vhd_of(top)?;
+        if self.needs_parent() && top.disk_type() == DiskType::Differencing && disk.layers.len() < k + 2 {
+            return Err(Error::chain(
+                "parent-unavailable",
+                match self {
+                    Writer::Relink => "the parent is needed (its id and name are recorded in the copy): add the parent's file. A file is taken as the parent when its unique id is the one the child names; to link a different disk (a copy converted since, say), use vhd-viewer relink --force",
+                    _ => "the parent is needed (compacting a differencing disk compares its sectors with its parent's): add the parent's file",
+                },
+            ));
+        }
+        Ok(Some(vhd))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reader::open_layer;
+    use crate::vhdx::writer::VhdxBuilder;
+    use crate::writer::DiskBuilder;
+
+    #[test]
+    fn each_writer_takes_what_its_table_says() {
+        let fixed = open_layer(&DiskBuilder::fixed(1 << 20).build()).unwrap();
+        let dynamic = DiskBuilder::dynamic(4 << 20, 2 << 20);
+        let child = DiskBuilder::differencing(&dynamic.parent_ref("p.vhd"), 2 << 20);
+        let (dynamic, child) = (open_layer(&dynamic.build()).unwrap(), open_layer(&child.build()).unwrap());
+        let vhdx = open_layer(&VhdxBuilder::new(4 << 20).build()).unwrap();
+        let code = |w: Writer, l: &Layer| w.vhd_of(l).err().map(|e| e.code());
+        assert_eq!(code(Writer::Compact, &fixed), Some("compact-fixed"));
+        assert_eq!(code(Writer::Compact, &dynamic), None);
+        assert_eq!(code(Writer::Relink, &dynamic), Some("not-differencing"));
+        assert_eq!(code(Writer::Relink, &child), None);
+        assert_eq!(code(Writer::Repair, &fixed), None);
+        for w in [Writer::Compact, Writer::Relink, Writer::Repair] {
+            assert_eq!(code(w, &vhdx), Some("vhdx-not-supported"), "{}", w.name());
+        }
+        let disk = |l: &Layer| Disk::new(vec![l.clone()], false).unwrap();
+        assert!(Writer::Convert.accepts(&disk(&vhdx)).unwrap().is_none());
+        assert_eq!(Writer::Compact.accepts(&disk(&child)).err().map(|e| e.code()), Some("parent-unavailable"));
+        assert!(Writer::Compact.accepts(&Disk::new(vec![child, dynamic], true).unwrap()).unwrap().is_some());
+    }
+}
