@@ -208,7 +208,7 @@ export class VhdDisk {
   /**
    * Layer `layer`'s block table: each block's state and place in the file, as the core says.
    * @param {number} layer
-   * @returns {Promise<import('./types.js').BlockTable>}
+   * @returns {Promise<import('../shared/types.js').BlockTable>}
    */
   bat(layer) {
     return this.ask('bat', [layer]);
