@@ -3,6 +3,9 @@
 
 use std::fmt;
 
+mod fs;
+pub use fs::{ChainBreak, FsError};
+
 /// Why a VHD or VHDX could not be opened or read. Every variant that concerns a place in a file
 /// names the byte offset.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,7 +136,7 @@ pub enum Error {
 
     // File systems and usage: one variant per condition.
     /// A volume's files could not be read as asked (its condition says why).
-    FileSystem(crate::fs::error::FsError),
+    FileSystem(FsError),
     /// The caller asked for something that cannot be done (a partition that is not there, a
     /// directory given where a file is wanted, ...): code `usage`.
     Usage {
@@ -147,8 +150,8 @@ pub enum Error {
     },
 }
 
-impl From<crate::fs::error::FsError> for Error {
-    fn from(e: crate::fs::error::FsError) -> Self {
+impl From<FsError> for Error {
+    fn from(e: FsError) -> Self {
         Error::FileSystem(e)
     }
 }
