@@ -1,0 +1,325 @@
+//! The documents stay true to the tree they describe:
+//!
+//! - the code map in `docs/architecture.md` names every module under `src/`, `www/js/`, `tests/`,
+//!   `scripts/`, `bench/`, `fuzz/` and `examples/`, once, and names nothing that does not exist;
+//! - every relative link (and image) in `README.md` and `docs/*.md` leads to a file of the
+//!   repository, and a link to a heading (`#anchor`) to a heading that is there; every document
+//!   in `docs/` is linked from another;
+//! - the README stays a front page (at most 400 lines), and it and `Cargo.toml` say VHD and VHDX.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// The folders whose every module the code map names.
+const MAPPED: &[&str] = &["src", "www/js", "tests", "scripts", "bench", "fuzz", "examples"];
+/// What counts as a module: source files, not data.
+const MODULE_EXTENSIONS: &[&str] = &["rs", "js", "mjs", "ts", "sh", "html"];
+/// Folders that are built, installed or scratch, never committed.
+const SKIPPED: &[&str] = &["target", "node_modules", "work", "corpus", "artifacts", "pkg", "samples"];
+/// The README's length at most: a user's front page; the engine room goes to `docs/`.
+const README_MAX_LINES: usize = 400;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(rel: &str) -> String {
+    std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// Every module under `dir` (relative to the repository, with `/`), skipping built folders.
+fn modules(dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if p.is_dir() {
+            if !SKIPPED.contains(&name.as_str()) {
+                modules(&p, out);
+            }
+        } else if MODULE_EXTENSIONS.iter().any(|x| name.ends_with(&format!(".{x}"))) {
+            out.push(relative(&p));
+        }
+    }
+}
+
+fn relative(p: &Path) -> String {
+    let rel = p.strip_prefix(root()).unwrap_or(p);
+    rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/")
+}
+
+/// The paths the code map names: the first cell of each table row between the markers, one
+/// backticked path each. A path ending in `/` names a folder and everything in it.
+fn code_map(doc: &str) -> Result<Vec<String>, String> {
+    let start = doc.find("<!-- code map -->").ok_or("no `<!-- code map -->` marker")?;
+    let end = doc.find("<!-- end of code map -->").ok_or("no `<!-- end of code map -->` marker")?;
+    let mut paths = Vec::new();
+    for line in doc[start..end].lines() {
+        let Some(row) = line.strip_prefix("| `") else { continue };
+        let Some(close) = row.find('`') else { return Err(format!("unclosed path in: {line}")) };
+        let cell = &row[..row.find(" |").unwrap_or(row.len())];
+        if cell.matches('`').count() != 1 {
+            return Err(format!("one path per line, please: {line}"));
+        }
+        paths.push(row[..close].to_string());
+    }
+    Ok(paths)
+}
+
+/// What is wrong with the code map against the files there are: names missing from the map,
+/// names in the map that do not exist, names given twice.
+fn map_problems(named: &[String], files: &[String], exists: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut seen = BTreeSet::new();
+    for n in named {
+        if !seen.insert(n.as_str()) {
+            problems.push(format!("named twice: `{n}`"));
+        }
+        if !exists(n) {
+            problems.push(format!("names a path that does not exist (remove or rename its line): `{n}`"));
+        }
+    }
+    for f in files {
+        let covered = named.iter().any(|n| n == f || (n.ends_with('/') && f.starts_with(n.as_str())));
+        if !covered {
+            problems.push(format!("not named (add a line `| `{f}` | what it does |`): {f}"));
+        }
+    }
+    problems
+}
+
+#[test]
+fn the_code_map_names_every_module_and_nothing_else() {
+    let doc = read("docs/architecture.md");
+    let named = code_map(&doc).unwrap_or_else(|e| panic!("docs/architecture.md: {e}"));
+    let mut files = Vec::new();
+    for dir in MAPPED {
+        modules(&root().join(dir), &mut files);
+    }
+    files.sort();
+    assert!(files.len() > 100, "the walk found only {} modules under {}", files.len(), root().display());
+    assert!(files.iter().any(|f| f == "src/lib.rs") && files.iter().any(|f| f == "www/js/api.js"));
+    let exists = |p: &str| {
+        let full = root().join(p);
+        if p.ends_with('/') {
+            full.is_dir()
+        } else {
+            full.is_file()
+        }
+    };
+    let problems = map_problems(&named, &files, exists);
+    assert!(problems.is_empty(), "docs/architecture.md's code map is out of date:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn the_code_map_check_finds_what_it_is_meant_to_find() {
+    // The check above cannot pass by looking at nothing.
+    let doc = "x\n<!-- code map -->\n| path | what |\n|---|---|\n| `src/a.rs` | a |\n| `src/gone.rs` | b |\n| `tests/data/` | c |\n| `src/a.rs` | again |\n<!-- end of code map -->\n";
+    let named = code_map(doc).unwrap();
+    assert_eq!(named, ["src/a.rs", "src/gone.rs", "tests/data/", "src/a.rs"]);
+    let files: Vec<String> = ["src/a.rs", "src/new.rs", "tests/data/x.sh"].iter().map(|s| s.to_string()).collect();
+    let problems = map_problems(&named, &files, |p| p != "src/gone.rs");
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(problems[0].contains("does not exist") && problems[0].contains("`src/gone.rs`"), "{problems:?}");
+    assert!(problems[1].contains("named twice: `src/a.rs`"), "{problems:?}");
+    assert!(problems[2].contains("not named") && problems[2].ends_with("src/new.rs"), "{problems:?}");
+    assert!(code_map("| `a.rs`, `b.rs` | two |\n<!-- code map -->\n| `a.rs`, `b.rs` | two |\n<!-- end of code map -->").is_err());
+}
+
+/// The text of a Markdown document with fenced code blocks and inline code spans blanked, so
+/// that a link written as an example is not taken for a link.
+fn prose(doc: &str) -> String {
+    let mut out = String::new();
+    let mut fenced = false;
+    for line in doc.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            out.push('\n');
+            continue;
+        }
+        if fenced {
+            out.push('\n');
+            continue;
+        }
+        let mut in_code = false;
+        for c in line.chars() {
+            if c == '`' {
+                in_code = !in_code;
+            }
+            out.push(if in_code || c == '`' { ' ' } else { c });
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The link targets of a Markdown document: inline links and images `[text](target)` and
+/// reference definitions `[label]: target`, each with its line number.
+fn links(doc: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (n, line) in prose(doc).lines().enumerate() {
+        let mut rest = line;
+        while let Some(i) = rest.find("](") {
+            let after = &rest[i + 2..];
+            let end = after.find(')').unwrap_or(after.len());
+            let target = after[..end].split_whitespace().next().unwrap_or("").trim_matches(['<', '>']);
+            out.push((n + 1, target.to_string()));
+            rest = &after[end..];
+        }
+        let t = line.trim_start();
+        if let (true, Some(i)) = (t.starts_with('['), t.find("]: ")) {
+            out.push((n + 1, t[i + 3..].split_whitespace().next().unwrap_or("").to_string()));
+        }
+    }
+    out
+}
+
+/// A heading's anchor as GitHub makes it: lower case, letters, digits, `-` and `_` kept,
+/// spaces made `-`, everything else dropped.
+fn slug(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The anchors of a document's headings (outside code blocks), a repeated heading's with
+/// `-1`, `-2`, ... as GitHub numbers them.
+fn anchors(doc: &str) -> BTreeSet<String> {
+    let mut count: BTreeMap<String, usize> = BTreeMap::new();
+    let mut out = BTreeSet::new();
+    let mut fenced = false;
+    for line in doc.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        let hashes = line.chars().take_while(|c| *c == '#').count();
+        if fenced || hashes == 0 || hashes > 6 || !line[hashes..].starts_with(' ') {
+            continue;
+        }
+        let s = slug(&line[hashes..].replace('`', ""));
+        let k = count.entry(s.clone()).or_insert(0);
+        out.insert(if *k == 0 { s.clone() } else { format!("{s}-{k}") });
+        *k += 1;
+    }
+    out
+}
+
+/// The documents whose links are checked: the README and every `docs/*.md`.
+fn documents() -> Vec<String> {
+    let mut docs = vec!["README.md".to_string()];
+    for e in std::fs::read_dir(root().join("docs")).expect("docs/").flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".md") {
+            docs.push(format!("docs/{name}"));
+        }
+    }
+    docs.sort();
+    docs
+}
+
+/// What is wrong with the relative links of `doc` (at `rel`, relative to the repository); the
+/// files linked are added to `linked`.
+fn link_problems(rel: &str, doc: &str, linked: &mut BTreeSet<PathBuf>) -> Vec<String> {
+    let canon_root = root().canonicalize().expect("the repository");
+    let dir = root().join(rel).parent().map(Path::to_path_buf).unwrap_or_else(|| root().to_path_buf());
+    let mut problems = Vec::new();
+    for (line, target) in links(doc) {
+        if target.is_empty() {
+            problems.push(format!("{rel}:{line}: an empty link"));
+            continue;
+        }
+        if target.contains("://") || target.starts_with("mailto:") {
+            continue;
+        }
+        let (path, anchor) = match target.split_once('#') {
+            Some((p, a)) => (p, Some(a)),
+            None => (target.as_str(), None),
+        };
+        let file = if path.is_empty() { root().join(rel) } else { dir.join(path) };
+        let Ok(found) = file.canonicalize() else {
+            problems.push(format!("{rel}:{line}: `{target}` leads to no file"));
+            continue;
+        };
+        if !found.starts_with(&canon_root) {
+            problems.push(format!("{rel}:{line}: `{target}` leads outside the repository"));
+            continue;
+        }
+        linked.insert(found.clone());
+        if let Some(anchor) = anchor {
+            let text = if found.extension().is_some_and(|x| x == "md") { std::fs::read_to_string(&found).ok() } else { None };
+            match text {
+                Some(t) if anchors(&t).contains(anchor) => {}
+                Some(_) => problems.push(format!("{rel}:{line}: `{target}`: no heading with the anchor `#{anchor}` there")),
+                None => problems.push(format!("{rel}:{line}: `{target}`: an anchor into a file that is not Markdown")),
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn every_relative_link_in_the_readme_and_docs_resolves() {
+    let mut problems = Vec::new();
+    let mut linked = BTreeSet::new();
+    let docs = documents();
+    assert!(docs.len() >= 4, "{docs:?}");
+    for rel in &docs {
+        problems.extend(link_problems(rel, &read(rel), &mut linked));
+    }
+    for rel in docs.iter().filter(|d| d.starts_with("docs/")) {
+        let me = root().join(rel).canonicalize().unwrap();
+        if !linked.contains(&me) {
+            problems.push(format!("{rel} is linked from no other document (link it from the README or a doc)"));
+        }
+    }
+    let images = root().join("docs/images");
+    for e in std::fs::read_dir(&images).expect("docs/images").flatten() {
+        let p = e.path().canonicalize().unwrap();
+        if !linked.contains(&p) {
+            problems.push(format!("{} is shown by no document", relative(&e.path())));
+        }
+    }
+    assert!(problems.is_empty(), "links that do not resolve:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn the_link_check_finds_what_it_is_meant_to_find() {
+    assert_eq!(slug("The page's engine room, measured (the core in a Worker)"), "the-pages-engine-room-measured-the-core-in-a-worker");
+    assert_eq!(slug("Files on the disk"), "files-on-the-disk");
+    let doc = "# Title\n\n## Two\n\n## Two\n\n```\n[not a link](nowhere.md)\n## not a heading\n```\n\
+               See [a](README.md#title), [b](docs/missing.md), `[c](nowhere)`, ![i](README.md#two-1),\n\
+               [d](#two) [e](#not-a-heading) [f](https://example.com/x)\n[ref]: Cargo.toml\n";
+    let found: Vec<String> = links(doc).into_iter().map(|(_, t)| t).collect();
+    assert_eq!(found, ["README.md#title", "docs/missing.md", "README.md#two-1", "#two", "#not-a-heading", "https://example.com/x", "Cargo.toml"]);
+    assert_eq!(anchors(doc), ["title", "two", "two-1"].iter().map(|s| s.to_string()).collect());
+    // Checked as if it were the README, whose own headings it does not have.
+    let problems = link_problems("README.md", doc, &mut BTreeSet::new());
+    let said = problems.join("\n");
+    assert!(said.contains("`README.md#title`: no heading"), "{said}");
+    assert!(said.contains("`docs/missing.md` leads to no file"), "{said}");
+    assert!(said.contains("`README.md#two-1`: no heading"), "{said}");
+    assert!(said.contains("`#two`: no heading") && said.contains("`#not-a-heading`: no heading"), "{said}");
+    assert_eq!(problems.len(), 5, "{said}");
+}
+
+#[test]
+fn the_readme_is_a_front_page_and_says_vhd_and_vhdx() {
+    let readme = read("README.md");
+    let lines = readme.lines().count();
+    assert!(lines <= README_MAX_LINES, "README.md has {lines} lines (at most {README_MAX_LINES}): move the engine room to docs/");
+    let opening: String = readme.lines().take(6).collect::<Vec<_>>().join(" ");
+    assert!(opening.contains("VHD ") && opening.contains("VHDX"), "the README's first lines must say VHD and VHDX: {opening}");
+    let cargo = read("Cargo.toml");
+    let description = cargo.lines().find(|l| l.starts_with("description")).expect("Cargo.toml's description");
+    assert!(description.contains("VHD ") && description.contains("VHDX"), "{description}");
+    let keywords = cargo.lines().find(|l| l.starts_with("keywords")).expect("Cargo.toml's keywords");
+    assert!(keywords.contains("\"vhd\"") && keywords.contains("\"vhdx\""), "{keywords}");
+}
