@@ -143,7 +143,11 @@ fn qemu_reads_the_child_as_a_dynamic_disk() {
     // whatever its bitmap bit says: the left-over bytes behind the clear bits included, and the
     // parent never. So qemu-img ignores the parent and the sector bitmap both.
     let want: Vec<u8> = (0..SECTORS).flat_map(child_sector).collect();
-    assert_eq!(child_sectors(&got), (0..SECTORS).collect::<Vec<_>>(), "qemu-img's reading changed: update this test and docs/who-is-right.md");
+    assert_eq!(
+        child_sectors(&got),
+        (0..SECTORS).collect::<Vec<_>>(),
+        "qemu-img's reading changed: update this test and docs/who-is-right.md"
+    );
     assert!(got[..SECTORS * 512] == want[..]);
     assert!(want != expected(&[2]), "and so differs from the right answer");
 }

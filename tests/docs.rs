@@ -298,7 +298,10 @@ fn the_link_check_finds_what_it_is_meant_to_find() {
                See [a](README.md#title), [b](docs/missing.md), `[c](nowhere)`, ![i](README.md#two-1),\n\
                [d](#two) [e](#not-a-heading) [f](https://example.com/x)\n[ref]: Cargo.toml\n";
     let found: Vec<String> = links(doc).into_iter().map(|(_, t)| t).collect();
-    assert_eq!(found, ["README.md#title", "docs/missing.md", "README.md#two-1", "#two", "#not-a-heading", "https://example.com/x", "Cargo.toml"]);
+    assert_eq!(
+        found,
+        ["README.md#title", "docs/missing.md", "README.md#two-1", "#two", "#not-a-heading", "https://example.com/x", "Cargo.toml"]
+    );
     assert_eq!(anchors(doc), ["title", "two", "two-1"].iter().map(|s| s.to_string()).collect());
     // Checked as if it were the README, whose own headings it does not have.
     let problems = link_problems("README.md", doc, &mut BTreeSet::new());
