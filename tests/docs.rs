@@ -5,6 +5,9 @@
 //! - every relative link (and image) in `README.md` and `docs/*.md` leads to a file of the
 //!   repository, and a link to a heading (`#anchor`) to a heading that is there; every document
 //!   in `docs/` is linked from another;
+//! - every path of the repository those documents name in code (`` `src/disk.rs` ``) exists, or
+//!   lies in a folder `.gitignore` names (what the build makes: `dist/`, `bench-out/`, ...), so
+//!   that a module moved or renamed is not left described under its old name;
 //! - the README stays a front page (at most 400 lines), and it and `Cargo.toml` say VHD and VHDX.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -311,6 +314,82 @@ fn the_link_check_finds_what_it_is_meant_to_find() {
     assert!(said.contains("`README.md#two-1`: no heading"), "{said}");
     assert!(said.contains("`#two`: no heading") && said.contains("`#not-a-heading`: no heading"), "{said}");
     assert_eq!(problems.len(), 5, "{said}");
+}
+
+/// The folders a path the documents name may start with.
+const PATH_ROOTS: &[&str] =
+    &["src/", "www/", "tests/", "scripts/", "bench/", "fuzz/", "examples/", "docs/", "package/", "dist/", "bench-out/"];
+
+/// The inline code spans of a Markdown document outside fenced blocks, with their line numbers.
+fn code_spans(doc: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut fenced = false;
+    for (n, line) in doc.lines().enumerate() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            continue;
+        }
+        let mut parts = line.split('`');
+        parts.next(); // before the first backtick
+        while let (Some(code), Some(_)) = (parts.next(), parts.next()) {
+            out.push((n + 1, code.to_string()));
+        }
+    }
+    out
+}
+
+/// The folders `.gitignore` names (`/dist/` gives `dist/`): what the build and the tests make,
+/// which a fresh clone does not have.
+fn ignored_folders() -> Vec<String> {
+    read(".gitignore").lines().filter_map(|l| l.trim().strip_prefix('/').filter(|l| l.ends_with('/')).map(str::to_string)).collect()
+}
+
+/// What is wrong with the repository paths `doc` names in code: each must exist (a folder when
+/// it ends in `/`; for a glob, its folder), unless it lies in a folder in `ignored`.
+fn path_problems(rel: &str, doc: &str, ignored: &[String], exists: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (line, code) in code_spans(doc) {
+        let path = code.trim();
+        let path_like = PATH_ROOTS.iter().any(|r| path.starts_with(r)) && !path.contains([' ', '<', '>', '(', ')', ':', '@']);
+        if !path_like || ignored.iter().any(|i| path.starts_with(i.as_str())) {
+            continue;
+        }
+        let checked = match path.find('*') {
+            Some(star) => &path[..path[..star].rfind('/').map_or(0, |i| i + 1)],
+            None => path,
+        };
+        if !exists(checked) {
+            problems.push(format!("{rel}:{line}: `{path}` names a path that does not exist (moved or renamed?)"));
+        }
+    }
+    problems
+}
+
+#[test]
+fn every_path_the_documents_name_exists() {
+    let ignored = ignored_folders();
+    assert!(ignored.iter().any(|i| i == "dist/"), "{ignored:?}");
+    let exists = |p: &str| if p.ends_with('/') { root().join(p).is_dir() } else { root().join(p).exists() };
+    let mut problems = Vec::new();
+    for rel in documents() {
+        problems.extend(path_problems(&rel, &read(&rel), &ignored, exists));
+    }
+    assert!(problems.is_empty(), "the documents name paths that are not there:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn the_path_check_finds_what_it_is_meant_to_find() {
+    let doc = "`src/disk.rs` and `src/gone.rs`, `www/js/` and `www/js/views/*.js`, `tests/nowhere/*.rs`,\n\
+               `dist/vhd-viewer.html`, `Disk::cut(K)`, `tests/golden/<fixture>.info.txt`, `src/x.rs y`\n\
+               ```\n`src/in-a-fence.rs`\n```\n";
+    let there = ["src/disk.rs", "www/js/", "www/js/views/"];
+    let problems = path_problems("README.md", doc, &["dist/".to_string()], |p| there.contains(&p));
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[0].contains("`src/gone.rs`") && problems[0].starts_with("README.md:1:"), "{problems:?}");
+    assert!(problems[1].contains("`tests/nowhere/*.rs`"), "{problems:?}");
 }
 
 #[test]
