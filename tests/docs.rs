@@ -51,82 +51,222 @@ fn relative(p: &Path) -> String {
     rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/")
 }
 
-/// The paths the code map names: the first cell of each table row between the markers, one
-/// backticked path each. A path ending in `/` names a folder and everything in it.
-fn code_map(doc: &str) -> Result<Vec<String>, String> {
-    let start = doc.find("<!-- code map -->").ok_or("no `<!-- code map -->` marker")?;
-    let end = doc.find("<!-- end of code map -->").ok_or("no `<!-- end of code map -->` marker")?;
-    let mut paths = Vec::new();
+/// One line of the code map: the path it names and what it says the path does.
+#[derive(Debug, PartialEq)]
+struct Row {
+    path: String,
+    what: String,
+}
+
+/// The code map's rows: each table row between the markers, one backticked path in its first
+/// cell and the description in its second. A path ending in `/` names a folder and everything
+/// in it.
+fn code_map(doc: &str) -> Result<Vec<Row>, String> {
+    let start = doc.find(MAP_START).ok_or("no `<!-- code map -->` marker")?;
+    let end = doc.find(MAP_END).ok_or("no `<!-- end of code map -->` marker")?;
+    let mut rows = Vec::new();
     for line in doc[start..end].lines() {
-        let Some(row) = line.strip_prefix("| `") else { continue };
-        let Some(close) = row.find('`') else { return Err(format!("unclosed path in: {line}")) };
-        let cell = &row[..row.find(" |").unwrap_or(row.len())];
-        if cell.matches('`').count() != 1 {
-            return Err(format!("one path per line, please: {line}"));
+        if let Some(row) = map_row(line)? {
+            rows.push(row);
         }
-        paths.push(row[..close].to_string());
     }
-    Ok(paths)
+    Ok(rows)
+}
+
+const MAP_START: &str = "<!-- code map -->";
+const MAP_END: &str = "<!-- end of code map -->";
+
+/// A code map row from one line, or `None` for a line that is not one (a heading, a table's
+/// header).
+fn map_row(line: &str) -> Result<Option<Row>, String> {
+    let Some(row) = line.strip_prefix("| `") else { return Ok(None) };
+    let Some(close) = row.find('`') else { return Err(format!("unclosed path in: {line}")) };
+    let cell_end = row.find(" |").unwrap_or(row.len());
+    if row[..cell_end].matches('`').count() != 1 {
+        return Err(format!("one path per line, please: {line}"));
+    }
+    let what = row[cell_end..].trim_start_matches(" |").trim_end().trim_end_matches('|').trim();
+    Ok(Some(Row { path: row[..close].to_string(), what: what.to_string() }))
 }
 
 /// What is wrong with the code map against the files there are: names missing from the map,
-/// names in the map that do not exist, names given twice.
-fn map_problems(named: &[String], files: &[String], exists: impl Fn(&str) -> bool) -> Vec<String> {
+/// names in the map that do not exist, names given twice, lines that do not say what they name
+/// does.
+fn map_problems(rows: &[Row], files: &[String], exists: impl Fn(&str) -> bool) -> Vec<String> {
     let mut problems = Vec::new();
     let mut seen = BTreeSet::new();
-    for n in named {
+    for Row { path: n, what } in rows {
         if !seen.insert(n.as_str()) {
             problems.push(format!("named twice: `{n}`"));
         }
         if !exists(n) {
             problems.push(format!("names a path that does not exist (remove or rename its line): `{n}`"));
         }
+        if what.is_empty() {
+            problems.push(format!("says nothing of what `{n}` does"));
+        }
     }
     for f in files {
-        let covered = named.iter().any(|n| n == f || (n.ends_with('/') && f.starts_with(n.as_str())));
-        if !covered {
+        if !covered(rows, f) {
             problems.push(format!("not named (add a line `| `{f}` | what it does |`): {f}"));
         }
     }
     problems
 }
 
-#[test]
-fn the_code_map_names_every_module_and_nothing_else() {
-    let doc = read("docs/architecture.md");
-    let named = code_map(&doc).unwrap_or_else(|e| panic!("docs/architecture.md: {e}"));
+fn covered(rows: &[Row], file: &str) -> bool {
+    rows.iter().any(|r| r.path == file || (r.path.ends_with('/') && file.starts_with(r.path.as_str())))
+}
+
+/// The code map brought up to date with `files`: rows whose path is gone are dropped, and each
+/// file not named gets a row after the row whose path shares the longest start with its own (so
+/// that it lands in its folder's table), saying what the dropped row of the same file name said
+/// (a module moved to another folder), else what `describe` finds (the first sentence of the
+/// file's opening comment), else nothing, which the check then asks a person to write.
+fn updated_map(doc: &str, files: &[String], exists: impl Fn(&str) -> bool, describe: impl Fn(&str) -> String) -> Result<String, String> {
+    let start = doc.find(MAP_START).ok_or("no code map marker")?;
+    let end = doc.find(MAP_END).ok_or("no end of code map marker")?;
+    let mut lines: Vec<String> = doc[start..end].lines().map(str::to_string).collect();
+    let rows = code_map(doc)?;
+    let name = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
+    let gone: Vec<&Row> = rows.iter().filter(|r| !exists(&r.path)).collect();
+    let new: Vec<&String> = files.iter().filter(|f| !covered(&rows, f)).collect();
+    for f in new {
+        let moved: Vec<&&Row> = gone.iter().filter(|r| name(&r.path) == name(f)).collect();
+        let twins = files.iter().filter(|g| name(g) == name(f)).count();
+        let what = if moved.len() == 1 && twins == 1 { moved[0].what.clone() } else { describe(f) };
+        // Placed among the rows there were, gone ones included: a moved folder's modules land
+        // where the folder's rows were.
+        let shared = |l: &String| match map_row(l) {
+            Ok(Some(r)) => r.path.chars().zip(f.chars()).take_while(|(a, b)| a == b).count(),
+            _ => 0,
+        };
+        let best = lines.iter().map(shared).max().unwrap_or(0);
+        let at = lines.iter().rposition(|l| best > 0 && shared(l) == best).map_or(lines.len(), |i| i + 1);
+        lines.insert(at, format!("| `{f}` | {what} |"));
+    }
+    let mut kept = Vec::new();
+    for line in lines {
+        match map_row(&line)? {
+            Some(r) if !exists(&r.path) => {}
+            _ => kept.push(line),
+        }
+    }
+    let lines = kept;
+    Ok(format!("{}{}\n{}", &doc[..start], lines.join("\n"), &doc[end..]))
+}
+
+/// The first sentence of a module's opening comment (`//!`, `//`, `#` after a `#!` line, or an
+/// HTML comment), or nothing.
+fn describe(rel: &str) -> String {
+    let text = std::fs::read_to_string(root().join(rel)).unwrap_or_default();
+    let mut said = Vec::new();
+    for line in text.lines().skip_while(|l| l.starts_with("#!")) {
+        let l = line.trim();
+        let comment = ["//!", "//", "#"]
+            .iter()
+            .find_map(|m| l.strip_prefix(m))
+            .or_else(|| l.find("<!--").map(|i| l[i + 4..].trim_end_matches("-->")).filter(|_| said.is_empty() && l.contains("-->")));
+        match comment {
+            Some(c) if !c.trim().is_empty() => said.push(c.trim().to_string()),
+            _ if said.is_empty() && (l.is_empty() || l.starts_with('<')) => continue,
+            _ => break,
+        }
+    }
+    let all = said.join(" ");
+    let mut sentence = all.find(". ").map_or(all.as_str(), |i| &all[..=i]).trim_end_matches('.').to_string();
+    if sentence.chars().count() > 160 {
+        // A long opening: up to its last clause that fits, for a person to finish.
+        let head: String = sentence.chars().take(160).collect();
+        let cut = head.rfind([':', ';', ',']).unwrap_or(head.len());
+        sentence = format!("{} …", &head[..cut]);
+    }
+    sentence.replace('|', "\\|")
+}
+
+fn module_files() -> Vec<String> {
     let mut files = Vec::new();
     for dir in MAPPED {
         modules(&root().join(dir), &mut files);
     }
     files.sort();
+    files
+}
+
+fn exists_in_tree(p: &str) -> bool {
+    let full = root().join(p);
+    if p.ends_with('/') {
+        full.is_dir()
+    } else {
+        full.is_file()
+    }
+}
+
+#[test]
+fn the_code_map_names_every_module_and_nothing_else() {
+    let path = root().join("docs/architecture.md");
+    let files = module_files();
     assert!(files.len() > 100, "the walk found only {} modules under {}", files.len(), root().display());
-    assert!(files.iter().any(|f| f == "src/lib.rs") && files.iter().any(|f| f == "www/js/api.js"));
-    let exists = |p: &str| {
-        let full = root().join(p);
-        if p.ends_with('/') {
-            full.is_dir()
-        } else {
-            full.is_file()
-        }
-    };
-    let problems = map_problems(&named, &files, exists);
-    assert!(problems.is_empty(), "docs/architecture.md's code map is out of date:\n{}", problems.join("\n"));
+    assert!(files.iter().any(|f| f == "src/lib.rs") && files.iter().any(|f| f.starts_with("www/js/")));
+    if std::env::var_os("UPDATE_CODE_MAP").is_some() {
+        let doc = read("docs/architecture.md");
+        let updated = updated_map(&doc, &files, exists_in_tree, describe).unwrap_or_else(|e| panic!("docs/architecture.md: {e}"));
+        std::fs::write(&path, updated).unwrap();
+    }
+    let rows = code_map(&read("docs/architecture.md")).unwrap_or_else(|e| panic!("docs/architecture.md: {e}"));
+    let problems = map_problems(&rows, &files, exists_in_tree);
+    assert!(
+        problems.is_empty(),
+        "docs/architecture.md's code map is out of date (UPDATE_CODE_MAP=1 cargo test --test docs drops the lines of paths gone and \
+         adds the modules not named, from their opening comments: review what it wrote):\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
 fn the_code_map_check_finds_what_it_is_meant_to_find() {
     // The check above cannot pass by looking at nothing.
-    let doc = "x\n<!-- code map -->\n| path | what |\n|---|---|\n| `src/a.rs` | a |\n| `src/gone.rs` | b |\n| `tests/data/` | c |\n| `src/a.rs` | again |\n<!-- end of code map -->\n";
-    let named = code_map(doc).unwrap();
-    assert_eq!(named, ["src/a.rs", "src/gone.rs", "tests/data/", "src/a.rs"]);
-    let files: Vec<String> = ["src/a.rs", "src/new.rs", "tests/data/x.sh"].iter().map(|s| s.to_string()).collect();
-    let problems = map_problems(&named, &files, |p| p != "src/gone.rs");
-    assert_eq!(problems.len(), 3, "{problems:?}");
+    let doc = "x\n<!-- code map -->\n| path | what |\n|---|---|\n| `src/a.rs` | a |\n| `src/gone.rs` | b |\n| `tests/data/` | c |\n| `src/a.rs` | again |\n| `src/b.rs` |  |\n<!-- end of code map -->\n";
+    let rows = code_map(doc).unwrap();
+    let paths: Vec<&str> = rows.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(paths, ["src/a.rs", "src/gone.rs", "tests/data/", "src/a.rs", "src/b.rs"]);
+    assert_eq!(rows[0].what, "a");
+    let files: Vec<String> = ["src/a.rs", "src/b.rs", "src/new.rs", "tests/data/x.sh"].iter().map(|s| s.to_string()).collect();
+    let problems = map_problems(&rows, &files, |p| p != "src/gone.rs");
+    assert_eq!(problems.len(), 4, "{problems:?}");
     assert!(problems[0].contains("does not exist") && problems[0].contains("`src/gone.rs`"), "{problems:?}");
     assert!(problems[1].contains("named twice: `src/a.rs`"), "{problems:?}");
-    assert!(problems[2].contains("not named") && problems[2].ends_with("src/new.rs"), "{problems:?}");
-    assert!(code_map("| `a.rs`, `b.rs` | two |\n<!-- code map -->\n| `a.rs`, `b.rs` | two |\n<!-- end of code map -->").is_err());
+    assert!(problems[2].contains("says nothing") && problems[2].contains("`src/b.rs`"), "{problems:?}");
+    assert!(problems[3].contains("not named") && problems[3].ends_with("src/new.rs"), "{problems:?}");
+    assert!(code_map("<!-- code map -->\n| `a.rs`, `b.rs` | two |\n<!-- end of code map -->").is_err());
+}
+
+#[test]
+fn the_code_map_update_moves_descriptions_and_places_new_rows() {
+    let doc = "head\n<!-- code map -->\n### src\n\n| path | what |\n|---|---|\n| `src/a.rs` | a |\n| `src/old/b.rs` | b's words |\n\n\
+               ### www\n\n| path | what |\n|---|---|\n| `www/js/x.js` | x |\n<!-- end of code map -->\ntail\n";
+    let files: Vec<String> =
+        ["src/a.rs", "src/new/b.rs", "src/c.rs", "www/js/page/y.js", "www/js/x.js"].iter().map(|s| s.to_string()).collect();
+    let there = |p: &str| files.iter().any(|f| f == p);
+    let updated =
+        updated_map(doc, &files, there, |f| if f.ends_with("c.rs") { "c from its comment".into() } else { String::new() }).unwrap();
+    assert_eq!(
+        updated,
+        "head\n<!-- code map -->\n### src\n\n| path | what |\n|---|---|\n| `src/a.rs` | a |\n| `src/new/b.rs` | b's words |\n\
+         | `src/c.rs` | c from its comment |\n\n### www\n\n| path | what |\n|---|---|\n| `www/js/x.js` | x |\n| `www/js/page/y.js` |  |\n\
+         <!-- end of code map -->\ntail\n"
+    );
+    // The row left empty is what the check then asks a person to write.
+    let rows = code_map(&updated).unwrap();
+    let problems = map_problems(&rows, &files, there);
+    assert_eq!(problems, ["says nothing of what `www/js/page/y.js` does"]);
+}
+
+#[test]
+fn a_module_is_described_by_the_first_sentence_of_its_opening_comment() {
+    assert_eq!(describe("src/main.rs"), "The `vhd-viewer` command line");
+    assert!(describe("scripts/setup.sh").starts_with("Installs what the project needs"), "{}", describe("scripts/setup.sh"));
+    assert!(describe("tests/web/fixtures/files.html").starts_with("The files view"), "{}", describe("tests/web/fixtures/files.html"));
 }
 
 /// The text of a Markdown document with fenced code blocks and inline code spans blanked, so
