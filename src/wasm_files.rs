@@ -17,7 +17,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::disk::{BitmapCache, Disk, Steps};
-use crate::error::{Error, Result};
+use crate::error::{Error, FsError, Result};
 use crate::fs::supply::{supplier, supply_of, Supply};
 use crate::fs::{self, EntryKind, FileData, FileSystem, LsLine, ReadVirtual, Volume};
 use crate::parts::{self, Partition, Table};
@@ -282,7 +282,7 @@ impl WasmVolumes {
         let o = self.opened(partition)?;
         let dir = o.fs.lookup(&mut o.vol, path, deleted).map_err(js_err)?;
         if dir.kind != EntryKind::Dir {
-            return Err(coded("not-a-directory", None, &format!("{path} is not a directory")));
+            return Err(js_err(FsError::NotADirectory { path: path.to_string() }.into()));
         }
         let entries = o.fs.list(&mut o.vol, &dir, deleted).map_err(js_err)?;
         to_js(&entries.iter().map(|e| LsLine::new(partition, e)).collect::<Vec<_>>())

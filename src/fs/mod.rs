@@ -15,7 +15,7 @@
 //! [`survey`], so that `crate::diff` names no file system; which layer supplies a file's parts in
 //! [`supply`]; every condition that stops a read in [`error`].
 
-pub mod error;
+pub use crate::error::fs as error;
 pub mod ext;
 pub mod fat;
 pub mod ntfs;
