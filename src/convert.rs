@@ -297,6 +297,7 @@ mod tests {
         let disk = Disk::new(vec![open_layer(&c).unwrap()], false).unwrap();
         let mut r = DiskReader::new(&disk, vec![&c as &dyn ReadAt]).unwrap();
         let e = convert(&mut r, Format::Raw, 0, &NewDisk::default(), &mut Vec::new(), &mut |_, _| {}).unwrap_err();
+        assert_eq!(e, crate::Error::ParentUnavailable(crate::error::ParentNeed::Bytes { layer: 0, start: 0, end: 0x200 }), "{e}");
         assert!(e.to_string().contains("0x0..0x200"), "{e}");
     }
 }

@@ -529,3 +529,283 @@ impl std::error::Error for Error {}
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::fs::ChainBreak;
+    use super::vhdx::Invalidity;
+    use super::write::{PathFault, Refusal};
+    use super::*;
+    use crate::bytes::Guid;
+    use std::collections::BTreeMap;
+
+    /// The place of each condition in the list below: a match without a wildcard, so that a new
+    /// variant does not compile until it is numbered here (and then fails the test until
+    /// [`every_condition`] gives a sample of it).
+    fn index(e: &Error) -> usize {
+        match e {
+            Error::TooSmall { .. } => 0,
+            Error::NoFooter { .. } => 1,
+            Error::OtherFormat { .. } => 2,
+            Error::OutOfFile { .. } => 3,
+            Error::CannotOpen { .. } => 4,
+            Error::Io { .. } => 5,
+            Error::OutputClosed => 6,
+            Error::Missing { .. } => 7,
+            Error::NoDisk => 8,
+            Error::ChainTooDeep { .. } => 9,
+            Error::ChainLoop { .. } => 10,
+            Error::NoSuchLayer { .. } => 11,
+            Error::FilesForChain { .. } => 12,
+            Error::ParentNotExpected { .. } => 13,
+            Error::MixedFormats { .. } => 14,
+            Error::ParentIdMismatch { .. } => 15,
+            Error::ParentNotFound { .. } => 16,
+            Error::NotDifferencing { .. } => 17,
+            Error::ParentUnavailable(_) => 18,
+            Error::ReadPastEnd { .. } => 19,
+            Error::RangeTooLong { .. } => 20,
+            Error::MapCellSize { .. } => 21,
+            Error::MapTooManyCells { .. } => 22,
+            Error::ExtentReadable { .. } => 23,
+            Error::BitmapCache => 24,
+            Error::Usage { .. } => 25,
+            Error::Cancelled { .. } => 26,
+            Error::Vhd(e) => 100
+                + match e {
+                    VhdError::DiskType { .. } => 0,
+                    VhdError::DataOffset { .. } => 1,
+                    VhdError::HeaderCookie { .. } => 2,
+                    VhdError::BlockSize { .. } => 3,
+                    VhdError::BlockSizeTooLarge { .. } => 4,
+                    VhdError::BatTooLarge { .. } => 5,
+                },
+            Error::Vhdx(e) => 200
+                + match e {
+                    VhdxError::TooSmall { .. } => 0,
+                    VhdxError::NoValidHeader { .. } => 1,
+                    VhdxError::Version { .. } => 2,
+                    VhdxError::NoValidRegionTable { .. } => 3,
+                    VhdxError::RegionMissing { .. } => 4,
+                    VhdxError::RegionUnknown { .. } => 5,
+                    VhdxError::MetadataSize { .. } => 6,
+                    VhdxError::MetadataSignature { .. } => 7,
+                    VhdxError::MetadataUnknown { .. } => 8,
+                    VhdxError::MetadataItemShort { .. } => 9,
+                    VhdxError::MetadataItemMissing { .. } => 10,
+                    VhdxError::BlockSize { .. } => 11,
+                    VhdxError::DiskSize { .. } => 12,
+                    VhdxError::SectorSize { .. } => 13,
+                    VhdxError::BatTooLarge { .. } => 14,
+                },
+            Error::Write(e) => 300
+                + match e {
+                    WriteError::VhdxNotSupported { .. } => 0,
+                    WriteError::CompactFixed => 1,
+                    WriteError::BlockSize { .. } => 2,
+                    WriteError::ChosenBlockSize { .. } => 3,
+                    WriteError::BatTooLarge { .. } => 4,
+                    WriteError::TooLargeForVhd { .. } => 5,
+                    WriteError::SizeTooLarge { .. } => 6,
+                    WriteError::HeaderUnreadable => 7,
+                    WriteError::BadLocatorPath { .. } => 8,
+                    WriteError::SplitDisk { .. } => 9,
+                    WriteError::OutputRefused { .. } => 10,
+                    WriteError::BlockPlacedTwice { .. } => 11,
+                },
+            Error::FileSystem(e) => 400
+                + match e {
+                    FsError::PastVolumeEnd { .. } => 0,
+                    FsError::NoSuchFile { .. } => 1,
+                    FsError::NotADirectory { .. } => 2,
+                    FsError::RunsGap { .. } => 3,
+                    FsError::RunsShort { .. } => 4,
+                    FsError::CompressionUnit { .. } => 5,
+                    FsError::NoFileSystem { .. } => 6,
+                    FsError::FatBootSector { .. } => 7,
+                    FsError::FatLayout { .. } => 8,
+                    FsError::FatChain { .. } => 9,
+                    FsError::FatChainLoop { .. } => 10,
+                    FsError::FatDeletedUnrecoverable { .. } => 11,
+                    FsError::FatChainShort { .. } => 12,
+                    FsError::NtfsDamaged { .. } => 13,
+                    FsError::NtfsRecordSize { .. } => 14,
+                    FsError::NtfsMft { .. } => 15,
+                    FsError::NtfsRecordNumber { .. } => 16,
+                    FsError::NtfsRecord { .. } => 17,
+                    FsError::NoSuchStream { .. } => 18,
+                    FsError::NtfsRunList { .. } => 19,
+                    FsError::NtfsAttribute { .. } => 20,
+                    FsError::NtfsCompressionUnit { .. } => 21,
+                    FsError::ExtSuperblock { .. } => 22,
+                    FsError::ExtMetaBg { .. } => 23,
+                    FsError::ExtDamaged { .. } => 24,
+                },
+            // Not a condition: it names the file its error was met in.
+            Error::InFile { error, .. } => index(error),
+        }
+    }
+
+    /// How many conditions each range of [`index`] has.
+    const COUNTS: [(usize, usize); 5] = [(0, 27), (100, 6), (200, 15), (300, 12), (400, 25)];
+
+    const WORDS: MismatchWords = MismatchWords { field: "its parent unique id field", id: "unique id", meaning: "m", hint: FORCE_HINT };
+
+    /// One sample of every condition.
+    fn every_condition() -> Vec<Error> {
+        let s = String::from;
+        let bad = Invalidity::Checksum { stored: 1, computed: 2 };
+        let mut v = vec![
+            Error::TooSmall { len: 6 },
+            Error::NoFooter { offset: 0x5a8, found: *b"d to .vh" },
+            Error::OtherFormat { offset: 0, what: "a QCOW2 image" },
+            Error::OutOfFile { what: "dynamic header", offset: 0x1000, len: 1024, file_len: 512 },
+            Error::CannotOpen { file: s("a.vhd"), message: s("No such file or directory") },
+            Error::Io { offset: 0x200, message: s("NotReadableError") },
+            Error::OutputClosed,
+            Error::Missing { offset: 0x400, len: 3 },
+            Error::NoDisk,
+            Error::ChainTooDeep { max: 64 },
+            Error::ChainLoop { how: s("a.vhd is its own ancestor") },
+            Error::NoSuchLayer { layer: 3, layers: 2 },
+            Error::FilesForChain { files: 1, layers: 2 },
+            Error::ParentNotExpected { child: s("layer 1"), disk_type: "fixed", given: s("b.vhd") },
+            Error::MixedFormats { layer: 0, child: "VHD", parent: "VHDX" },
+            Error::ParentIdMismatch { layer: s("layer 0"), offset: 0x21c, expected: s("1"), actual: s("2"), words: &WORDS },
+            Error::ParentNotFound { child: s("c.vhd"), name: s("p.vhd"), id_name: "unique id", id: s("1"), tried: vec![] },
+            Error::NotDifferencing { disk_type: "fixed", task: "relink" },
+            Error::ReadPastEnd { offset: 0x2000, len: Some(512), size: 0x2000 },
+            Error::RangeTooLong { offset: 0x3000, len: 1 << 30, max: 256 << 20 },
+            Error::MapCellSize { cell_size: 100, max: 1 << 20 },
+            Error::MapTooManyCells { cells: 1 << 30, max: 1 << 22 },
+            Error::ExtentReadable { offset: 0x4000 },
+            Error::BitmapCache,
+            Error::Usage { message: s("there is no partition 9") },
+            Error::Cancelled { what: "the diff" },
+            VhdError::DiskType { offset: 0x20c3c, value: 7 }.into(),
+            VhdError::DataOffset { offset: 0x20c10, disk_type: "dynamic", data_offset: u64::MAX }.into(),
+            VhdError::HeaderCookie { offset: 0x200, found: *b"cxsparsE" }.into(),
+            VhdError::BlockSize { offset: 0x220, block_size: 1000 }.into(),
+            VhdError::BlockSizeTooLarge { offset: 0x220, block_size: 1 << 31, max: 256 << 20 }.into(),
+            VhdError::BatTooLarge { offset: 0x21c, entries: 1 << 23, max: 1 << 22 }.into(),
+            VhdxError::TooSmall { len: 0x10000, need: 0x50000 }.into(),
+            VhdxError::NoValidHeader { offset: 0x10000, second: 0x20000, first_why: bad, second_why: bad }.into(),
+            VhdxError::Version { offset: 0x10048, version: 2 }.into(),
+            VhdxError::NoValidRegionTable {
+                offset: 0x30000,
+                second: 0x40000,
+                first_why: Invalidity::Signature { expected: *b"regi", actual: *b"REGI" },
+                second_why: Invalidity::EntryCount { count: 4000 },
+            }
+            .into(),
+            VhdxError::RegionMissing { offset: 0x30000, name: "BAT region", guid: Guid([1; 16]) }.into(),
+            VhdxError::RegionUnknown { offset: 0x30010, guid: Guid([2; 16]) }.into(),
+            VhdxError::MetadataSize { offset: 0x200000, len: 0, max: 32 << 20 }.into(),
+            VhdxError::MetadataSignature { offset: 0x200000, found: [0; 8] }.into(),
+            VhdxError::MetadataUnknown { offset: 0x200020, item: Guid([3; 16]) }.into(),
+            VhdxError::MetadataItemShort { offset: 0x210000, item: "file parameters", len: 4, min: 8 }.into(),
+            VhdxError::MetadataItemMissing { offset: 0x200000, item: "virtual disk size" }.into(),
+            VhdxError::BlockSize { offset: 0x210000, block_size: 3 << 20 }.into(),
+            VhdxError::DiskSize { offset: 0x210008, size: 0 }.into(),
+            VhdxError::SectorSize { offset: 0x210010, size: 1024 }.into(),
+            VhdxError::BatTooLarge { offset: 0x300000, entries: 1 << 24, max: 1 << 23 }.into(),
+            WriteError::VhdxNotSupported { writer: "compact" }.into(),
+            WriteError::CompactFixed.into(),
+            WriteError::BlockSize { block_size: 1000 }.into(),
+            WriteError::ChosenBlockSize { block_size: 3000 }.into(),
+            WriteError::BatTooLarge { size: 1 << 40, block_size: 512, entries: 1 << 31, max: 1 << 22, chosen: true }.into(),
+            WriteError::TooLargeForVhd { offset: 0x20c30, size: 3 << 40 }.into(),
+            WriteError::SizeTooLarge { offset: 0x20c30, size: 3 << 40 }.into(),
+            WriteError::HeaderUnreadable.into(),
+            WriteError::BadLocatorPath { path: s("C:\\x.vhd"), fault: PathFault::NotRelative }.into(),
+            WriteError::SplitDisk { offset: 0x7ffffe00, next: s("split.v01") }.into(),
+            WriteError::OutputRefused { dest: s("out.vhd"), why: Refusal::Exists }.into(),
+            WriteError::BlockPlacedTwice { block: 4 }.into(),
+        ];
+        v.push(Error::ParentUnavailable(ParentNeed::Bytes { layer: 0, start: 0x600, end: 0x800 }));
+        let fs = [
+            FsError::PastVolumeEnd { volume_start: 0x100000, volume_len: 0x2000, at: 0x1ff0, len: 32 },
+            FsError::NoSuchFile { path: s("/a/b"), name: s("b"), dir: s("/a") },
+            FsError::NotADirectory { path: s("/a.bin") },
+            FsError::RunsGap { volume_start: 0x100000, expected: 4096 },
+            FsError::RunsShort { volume_start: 0x100000, size: 10, held: 4 },
+            FsError::CompressionUnit { volume_start: 0x100000, unit: 0 },
+            FsError::NoFileSystem { volume_start: 0x100000 },
+            FsError::FatBootSector { volume_start: 0x100000, why: "bytes per sector 0" },
+            FsError::FatLayout { volume_start: 0x100000, need: 0x9000, volume_len: 0x8000 },
+            FsError::FatChain { fat_at: 0x8200, start: 5, cluster: 7, broken: ChainBreak::Free },
+            FsError::FatChainLoop { fat_at: 0x8200, start: 5, cluster: 5 },
+            FsError::FatDeletedUnrecoverable { entry_at: 0x9020, start: 9, need: 4 },
+            FsError::FatChainShort { entry_at: 0x9040, path: s("/a"), size: 9000, need: 3, start: 3, held: 1 },
+            FsError::NtfsDamaged { volume_start: 0x100000, message: s("no $MFT") },
+            FsError::NtfsRecordSize { volume_start: 0x100000, size: 3 },
+            FsError::NtfsMft { offset: 0x104000, damage: None },
+            FsError::NtfsRecordNumber { volume_start: 0x100000, record: 90, records: 64 },
+            FsError::NtfsRecord { offset: 0x104400, record: 1, damage: s("bad fixup") },
+            FsError::NoSuchStream { offset: 0x104800, path: s("/a"), record: 40, stream: s("x") },
+            FsError::NtfsRunList { offset: 0x104c00, path: s("/a"), damage: s("past the end") },
+            FsError::NtfsAttribute { offset: 0x105000, path: s("/a") },
+            FsError::NtfsCompressionUnit { offset: 0x105400, path: s("/a"), log2: 9 },
+            FsError::ExtSuperblock { offset: 0x100400, damage: s("magic") },
+            FsError::ExtMetaBg { offset: 0x100460 },
+            FsError::ExtDamaged { offset: 0x101000, message: s("inode 12") },
+        ];
+        v.extend(fs.into_iter().map(Error::from));
+        v
+    }
+
+    #[test]
+    fn every_code_is_given_by_exactly_one_condition_and_messages_name_the_offset() {
+        let all = every_condition();
+        let mut by_code: BTreeMap<&str, usize> = BTreeMap::new();
+        for e in &all {
+            if let Some(other) = by_code.insert(e.code(), index(e)) {
+                assert_eq!(other, index(e), "{} is the code of two conditions", e.code());
+                panic!("{} is listed twice", e.code());
+            }
+            let c = e.code();
+            assert!(!c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'), "{c}");
+            let text = e.to_string();
+            assert!(!text.is_empty(), "{c}");
+            if let Some(offset) = e.offset() {
+                assert!(text.contains(&format!("{offset:#x}")), "{c}: the message does not name byte {offset:#x}: {text}");
+            }
+        }
+        // Every condition has its sample: the indices are exactly those `index` gives out.
+        let mut got: Vec<usize> = all.iter().map(index).collect();
+        got.sort_unstable();
+        let want: Vec<usize> = COUNTS.iter().flat_map(|&(start, n)| start..start + n).collect();
+        assert_eq!(got, want);
+        // The codes the page, the --json outputs and docs/hostile-inputs.md name.
+        for code in ["too-small", "no-footer", "other-format", "out-of-file", "io", "block-size", "bat-too-large", "vhdx-block-size"] {
+            assert!(by_code.contains_key(code), "{code}");
+        }
+        for code in ["parent-unavailable", "parent-not-found", "chain-loop", "no-such-file", "not-a-directory", "split-disk"] {
+            assert!(by_code.contains_key(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn a_file_names_its_error_and_keeps_its_code_and_offset() {
+        let inner: Error = VhdError::BlockSize { offset: 0x220, block_size: 1000 }.into();
+        let e = inner.clone().in_file("a.vhd", ". The name says it is piece 1");
+        assert_eq!((e.code(), e.offset()), ("block-size", Some(0x220)));
+        assert_eq!(e.condition(), &inner);
+        assert_eq!(
+            e.to_string(),
+            "a.vhd: at byte 0x220: block size 1000 is not a positive whole number of 512-byte sectors, so no block can be located. The name says it is piece 1"
+        );
+        let noted = e.with_note("; it cannot be repaired");
+        assert!(noted.to_string().ends_with("piece 1; it cannot be repaired"), "{noted}");
+        assert_eq!(Error::NoDisk.with_note("; x"), Error::NoDisk, "only a file's error takes a note");
+    }
+
+    #[test]
+    fn the_parent_is_asked_for_in_the_words_of_the_task() {
+        let bytes = Error::ParentUnavailable(ParentNeed::Bytes { layer: 1, start: 0, end: 0x200 });
+        assert_eq!((bytes.offset(), bytes.to_string().contains("0x0..0x200 come from the parent of layer 1")), (Some(0), true));
+        let cat = Error::ParentUnavailable(ParentNeed::Cat { missing: "the parent was not found".into() });
+        assert_eq!(cat.to_string(), "the parent was not found (this range needs it; `map` shows which ranges the child holds itself)");
+        assert_eq!(cat.offset(), None);
+    }
+}

@@ -27,19 +27,20 @@ pub fn open_file(path: &Path) -> Result<(KnownLen<File>, Layer), Error> {
     Ok((file, layer))
 }
 
+/// The next piece of a split disk whose first piece is `path` (`name.v01` beside it).
+pub fn split_next(path: &Path) -> Option<PathBuf> {
+    ["v01", "V01"].iter().map(|e| path.with_extension(e)).find(|p| p.is_file())
+}
+
 /// A finding when `path` is the first piece of a split disk: `name.v01` lies beside it.
 pub fn split_finding(path: &Path, layer: &Layer, index: usize) -> Option<Finding> {
-    let next = ["v01", "V01"].iter().map(|e| path.with_extension(e)).find(|p| p.is_file())?;
+    let next = split_next(path)?;
     Some(Finding {
         layer: index,
         severity: vhd_viewer::Severity::Error,
         code: "split-disk",
         offset: Some(layer.file_len),
-        message: format!(
-                "{} lies beside this file: this looks like the first piece of a Virtual PC split disk (Virtual PC splits a disk file that outgrows a FAT volume into name.vhd, name.v01, ...). This file ends at byte {:#x}; what lies past it (blocks, the end footer) is in the other pieces, which this viewer does not read",
-                next.display(),
-                layer.file_len
-            ),
+        message: vhd_viewer::error::write::split_piece(&next.display().to_string(), layer.file_len),
     })
 }
 

@@ -268,8 +268,8 @@ pub fn repair(a: RepairArgs) -> Result<i32, Error> {
         e.with_note("; it cannot be repaired: this program fixes only what leaves the disk readable through its other copies and fields")
     })?;
     accepted(Writer::Repair, &layer, &a.input)?;
-    if let Some(f) = super::chain::split_finding(&a.input, &layer, 0) {
-        return Err(WriteError::SplitDisk { offset: f.offset.unwrap_or(layer.file_len), piece: f.message }.into());
+    if let Some(next) = super::chain::split_next(&a.input) {
+        return Err(WriteError::SplitDisk { offset: layer.file_len, next: next.display().to_string() }.into());
     }
     let inputs = vec![super::newfile::identity(file.get_ref(), &a.input.display().to_string())?];
     let mut out = NewFile::create(&a.output, &inputs, a.force)?;

@@ -36,6 +36,14 @@ pub enum Refusal {
     NotAFile,
 }
 
+/// What the `split-disk` finding says of a file that ends at byte `end` with the piece `next`
+/// beside it.
+pub fn split_piece(next: &str, end: u64) -> String {
+    format!(
+        "{next} lies beside this file: this looks like the first piece of a Virtual PC split disk (Virtual PC splits a disk file that outgrows a FAT volume into name.vhd, name.v01, ...). This file ends at byte {end:#x}; what lies past it (blocks, the end footer) is in the other pieces, which this viewer does not read"
+    )
+}
+
 /// A condition that stops a writer before or while it writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -74,7 +82,7 @@ pub enum WriteError {
     /// The disk is larger than a VHD may hold, so it can only be written raw
     /// (`too-large-for-vhd`).
     TooLargeForVhd {
-        /// The field that gives the size, when it is one (else 0: the chain's size).
+        /// The newest layer's size field.
         offset: u64,
         /// The disk's size.
         size: u64,
@@ -98,10 +106,10 @@ pub enum WriteError {
     },
     /// The file to repair is the first piece of a split disk (`split-disk`).
     SplitDisk {
-        /// Where the piece ends.
+        /// Where the piece ends (its length).
         offset: u64,
-        /// The `split-disk` finding's words.
-        piece: String,
+        /// The next piece, found beside it.
+        next: String,
     },
     /// The output file is refused (`output-refused`).
     OutputRefused {
@@ -169,9 +177,10 @@ impl fmt::Display for WriteError {
                 f,
                 "a {size}-byte disk in blocks of {block_size} bytes needs {entries} BAT entries, more than the {max} a copy may have"
             ),
-            WriteError::TooLargeForVhd { size, .. } => {
-                write!(f, "the disk is {size} bytes, more than the 2040 GiB a VHD may hold: it can only be written raw (--to raw)")
-            }
+            WriteError::TooLargeForVhd { offset, size } => write!(
+                f,
+                "at byte {offset:#x}: the disk is {size} bytes, more than the 2040 GiB a VHD may hold: it can only be written raw (--to raw)"
+            ),
             WriteError::SizeTooLarge { offset, size } => write!(
                 f,
                 "the current size {size} (at byte {offset:#x}) is more than the 2040 GiB the format allows: the field is damaged and the disk's real size is not known, so no copy is written"
@@ -190,9 +199,10 @@ impl fmt::Display for WriteError {
                 }
                 PathFault::NotAbsolute => write!(f, "{path} is not an absolute path (C:\\..., \\\\server\\... or /...)"),
             },
-            WriteError::SplitDisk { piece, .. } => write!(
+            WriteError::SplitDisk { offset, next } => write!(
                 f,
-                "{piece}. Join the pieces first (`cat piece.vhd piece.v01 ... > whole.vhd`), then repair the whole file; repairing this piece alone would drop what the others hold"
+                "{}. Join the pieces first (`cat piece.vhd piece.v01 ... > whole.vhd`), then repair the whole file; repairing this piece alone would drop what the others hold",
+                split_piece(next, *offset)
             ),
             WriteError::OutputRefused { dest, why } => match why {
                 Refusal::SameAsInput { input, dev, ino } => write!(
