@@ -8,6 +8,7 @@ pub mod vhd;
 pub mod vhdx;
 pub mod write;
 
+pub use crate::values::show_bytes;
 pub use fs::FsError;
 pub use vhd::VhdError;
 pub use vhdx::VhdxError;
@@ -219,7 +220,7 @@ pub enum Error {
 
     // File systems and usage: one variant per condition.
     /// A volume's files could not be read as asked (its condition says why).
-    FileSystem(crate::fs::error::FsError),
+    FileSystem(FsError),
     /// The caller asked for something that cannot be done (a partition that is not there, a
     /// directory given where a file is wanted, ...): code `usage`.
     Usage {
@@ -416,10 +417,6 @@ pub struct MismatchWords {
 /// How to read a chain whose parent does not match anyway ([`Error::ParentIdMismatch`]'s hint).
 pub const FORCE_HINT: &str = "use --force to read it anyway, at the risk of garbage";
 
-/// Bytes shown the way a person can read them: ASCII where printable, escapes elsewhere.
-pub fn show_bytes(bytes: &[u8]) -> String {
-    bytes.iter().flat_map(|b| std::ascii::escape_default(*b)).map(char::from).collect()
-}
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
