@@ -1,5 +1,13 @@
 //! Errors that stop a disk from being read at all. Problems that still let the disk be read are
 //! [`Finding`](crate::Finding)s instead.
+//!
+//! One variant per condition, each with its stable code ([`Error::code`]) and the offset,
+//! expected and found values where they apply; its message is made from them by `Display`.
+//! The conditions of one room are grouped in an enum of their own, in a file here rather than in
+//! the room (so that this module, which every other uses, imports none of them): [`VhdError`]
+//! for a VHD's structures, [`VhdxError`] for a VHDX's, [`WriteError`] for the writers, and
+//! [`FsError`] for file systems. [`Error::InFile`] names the file an error was met in and has no
+//! code of its own.
 
 use std::fmt;
 
@@ -417,7 +425,6 @@ pub struct MismatchWords {
 /// How to read a chain whose parent does not match anyway ([`Error::ParentIdMismatch`]'s hint).
 pub const FORCE_HINT: &str = "use --force to read it anyway, at the risk of garbage";
 
-
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -568,17 +575,18 @@ mod tests {
             Error::BitmapCache => 24,
             Error::Usage { .. } => 25,
             Error::Cancelled { .. } => 26,
-            Error::Vhd(e) => 100
-                + match e {
+            Error::Vhd(e) => {
+                100 + match e {
                     VhdError::DiskType { .. } => 0,
                     VhdError::DataOffset { .. } => 1,
                     VhdError::HeaderCookie { .. } => 2,
                     VhdError::BlockSize { .. } => 3,
                     VhdError::BlockSizeTooLarge { .. } => 4,
                     VhdError::BatTooLarge { .. } => 5,
-                },
-            Error::Vhdx(e) => 200
-                + match e {
+                }
+            }
+            Error::Vhdx(e) => {
+                200 + match e {
                     VhdxError::TooSmall { .. } => 0,
                     VhdxError::NoValidHeader { .. } => 1,
                     VhdxError::Version { .. } => 2,
@@ -594,9 +602,10 @@ mod tests {
                     VhdxError::DiskSize { .. } => 12,
                     VhdxError::SectorSize { .. } => 13,
                     VhdxError::BatTooLarge { .. } => 14,
-                },
-            Error::Write(e) => 300
-                + match e {
+                }
+            }
+            Error::Write(e) => {
+                300 + match e {
                     WriteError::VhdxNotSupported { .. } => 0,
                     WriteError::CompactFixed => 1,
                     WriteError::BlockSize { .. } => 2,
@@ -609,9 +618,10 @@ mod tests {
                     WriteError::SplitDisk { .. } => 9,
                     WriteError::OutputRefused { .. } => 10,
                     WriteError::BlockPlacedTwice { .. } => 11,
-                },
-            Error::FileSystem(e) => 400
-                + match e {
+                }
+            }
+            Error::FileSystem(e) => {
+                400 + match e {
                     FsError::PastVolumeEnd { .. } => 0,
                     FsError::NoSuchFile { .. } => 1,
                     FsError::NotADirectory { .. } => 2,
@@ -637,7 +647,8 @@ mod tests {
                     FsError::ExtSuperblock { .. } => 22,
                     FsError::ExtMetaBg { .. } => 23,
                     FsError::ExtDamaged { .. } => 24,
-                },
+                }
+            }
             // Not a condition: it names the file its error was met in.
             Error::InFile { error, .. } => index(error),
         }

@@ -8,8 +8,8 @@
 
 use crate::check::Progress;
 use crate::compact::same_identity;
-use crate::error::MismatchWords;
 use crate::error::write::PathFault;
+use crate::error::MismatchWords;
 use crate::error::{Error, Result, WriteError};
 use crate::layer::Layer;
 use crate::reader::ReadAt;

@@ -543,10 +543,7 @@ impl Sparse {
             let i = self.next;
             self.next += 1;
             let from = u64::from(self.bat[i]) * 512;
-            let to = self
-                .layout
-                .place(i as u64)
-                .ok_or(WriteError::BlockPlacedTwice { block: i as u64 })?;
+            let to = self.layout.place(i as u64).ok_or(WriteError::BlockPlacedTwice { block: i as u64 })?;
             let mut bitmap = vec![0u8; geo.bitmap_size as usize];
             src.read_at(from, &mut bitmap)?;
             out.write_at(to, &bitmap)?;

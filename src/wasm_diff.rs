@@ -33,7 +33,10 @@ pub fn diff_layers(
     }
     if from <= to || from >= n {
         return Err(js_err(Error::Usage {
-            message: format!("layer {from} against layer {to}: the older layer must be below the newer, and the chain has layers 0 to {}", n - 1),
+            message: format!(
+                "layer {from} against layer {to}: the older layer must be below the newer, and the chain has layers 0 to {}",
+                n - 1
+            ),
         }));
     }
     let report = chain_report(d, &read, from, to, &progress).map_err(js_err)?;

@@ -4,8 +4,8 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use vhd_viewer::diff::{self, Kind, Mode, Report};
-use vhd_viewer::values::human_size;
 use vhd_viewer::error::ParentNeed;
+use vhd_viewer::values::human_size;
 use vhd_viewer::Error;
 
 use super::chain::OpenChain;

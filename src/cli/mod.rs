@@ -15,8 +15,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use vhd_viewer::disk::Source;
-use vhd_viewer::reader::DiskReader;
 use vhd_viewer::error::ParentNeed;
+use vhd_viewer::reader::DiskReader;
 use vhd_viewer::{Error, Severity};
 
 use chain::OpenChain;

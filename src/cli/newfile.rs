@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use vhd_viewer::values::{Timestamp, Uuid, VHD_EPOCH_UNIX};
-use vhd_viewer::writer::WriteAt;
 use vhd_viewer::error::write::Refusal;
 use vhd_viewer::error::WriteError;
+use vhd_viewer::values::{Timestamp, Uuid, VHD_EPOCH_UNIX};
+use vhd_viewer::writer::WriteAt;
 use vhd_viewer::Error;
 
 /// From now on, Ctrl-C, SIGTERM and SIGHUP set the returned flag instead of ending the program;

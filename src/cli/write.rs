@@ -9,9 +9,9 @@ use vhd_viewer::rules::Writer;
 
 use clap::{Args, ValueEnum};
 use vhd_viewer::convert::{Format, NewDisk};
+use vhd_viewer::error::{ParentNeed, WriteError};
 use vhd_viewer::reader::DiskReader;
 use vhd_viewer::values::human_size;
-use vhd_viewer::error::{ParentNeed, WriteError};
 use vhd_viewer::Error;
 
 use super::chain::OpenChain;
@@ -84,11 +84,7 @@ pub fn convert(a: ConvertArgs) -> Result<i32, Error> {
         To::Dynamic => Format::Dynamic,
         To::Raw => Format::Raw,
     };
-    let block_size = if format == Format::Dynamic {
-        vhd_viewer::writer::check_block_size(size, a.block_size)?
-    } else {
-        0
-    };
+    let block_size = if format == Format::Dynamic { vhd_viewer::writer::check_block_size(size, a.block_size)? } else { 0 };
     let mut out = NewFile::create(&a.output, &inputs, a.force)?;
     let new = NewDisk { unique_id: random_id()?, timestamp: now() };
     let mut reader = DiskReader::new(&c.disk, c.sources())?;

@@ -506,7 +506,9 @@ fn read_items(meta: &[u8], meta_range: ByteRange, findings: &mut Vec<Finding>) -
 fn required(items: &[Item], id: format::Guid, min: usize, meta_offset: u64) -> Result<&Item> {
     match items.iter().find(|i| i.entry.item_id == id) {
         Some(i) if i.bytes.len() >= min => Ok(i),
-        Some(i) => Err(VhdxError::MetadataItemShort { offset: i.offset, item: guid_name(&id).unwrap_or("?"), len: i.bytes.len(), min }.into()),
+        Some(i) => {
+            Err(VhdxError::MetadataItemShort { offset: i.offset, item: guid_name(&id).unwrap_or("?"), len: i.bytes.len(), min }.into())
+        }
         None => Err(VhdxError::MetadataItemMissing { offset: meta_offset, item: guid_name(&id).unwrap_or("?") }.into()),
     }
 }
