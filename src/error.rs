@@ -183,6 +183,23 @@ pub enum Error {
     },
 
     // The core asked for what it does not have.
+    /// A partition the disk does not have was asked for (`no-such-partition`).
+    NoSuchPartition {
+        /// The partition asked for.
+        index: u32,
+        /// The partitions the disk has.
+        partitions: Vec<u32>,
+    },
+    /// A partition's files were asked for, but it holds no file system this viewer reads
+    /// (`not-readable`).
+    NotReadable {
+        /// The partition.
+        index: u32,
+        /// Where it starts on the virtual disk.
+        offset: u64,
+        /// The file system recognised there (that this viewer does not read), if any.
+        recognised: Option<&'static str>,
+    },
     /// A read reaches past the end of the virtual disk (`read-past-end`).
     ReadPastEnd {
         /// Where the read starts on the virtual disk.
@@ -325,6 +342,8 @@ impl Error {
             Error::InFile { error, .. } => error.offset(),
             Error::ParentUnavailable(ParentNeed::Bytes { start, .. }) => Some(*start),
             Error::ParentUnavailable(_) => None,
+            Error::NotReadable { offset, .. } => Some(*offset),
+            Error::NoSuchPartition { .. } => None,
             Error::ReadPastEnd { offset, .. } | Error::RangeTooLong { offset, .. } | Error::ExtentReadable { offset } => Some(*offset),
             Error::ParentIdMismatch { offset, .. } => Some(*offset),
             Error::NoFooter { offset, .. }
@@ -362,6 +381,8 @@ impl Error {
             Error::ParentUnavailable(_) => "parent-unavailable",
             Error::NotDifferencing { .. } => "not-differencing",
             Error::InFile { error, .. } => error.code(),
+            Error::NoSuchPartition { .. } => "no-such-partition",
+            Error::NotReadable { .. } => "not-readable",
             Error::ReadPastEnd { .. } => "read-past-end",
             Error::RangeTooLong { .. } => "range-too-long",
             Error::MapCellSize { .. } => "map-cell-size",
@@ -500,6 +521,22 @@ impl fmt::Display for Error {
                 write!(f, "this is a {disk_type} disk: only a differencing disk has a parent to {task}")
             }
             Error::InFile { file, error, note } => write!(f, "{file}: {error}{note}"),
+            Error::NoSuchPartition { index, partitions } => write!(
+                f,
+                "there is no partition {index}; the disk has {}",
+                if partitions.is_empty() {
+                    "none".to_string()
+                } else {
+                    partitions.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+                }
+            ),
+            Error::NotReadable { index, offset, recognised: Some(kind) } => write!(
+                f,
+                "partition {index} (at byte {offset:#x}) holds {kind} (recognised only), which this viewer does not read"
+            ),
+            Error::NotReadable { index, offset, recognised: None } => {
+                write!(f, "partition {index} (at byte {offset:#x}) holds no file system this viewer reads")
+            }
             Error::ReadPastEnd { offset, len: Some(len), size } => write!(
                 f,
                 "at byte {offset:#x}: reading {len} bytes at virtual offset {offset:#x} goes past the end of the {size}-byte disk"
@@ -575,6 +612,8 @@ mod tests {
             Error::BitmapCache => 24,
             Error::Usage { .. } => 25,
             Error::Cancelled { .. } => 26,
+            Error::NoSuchPartition { .. } => 27,
+            Error::NotReadable { .. } => 28,
             Error::Vhd(e) => {
                 100 + match e {
                     VhdError::DiskType { .. } => 0,
@@ -655,7 +694,7 @@ mod tests {
     }
 
     /// How many conditions each range of [`index`] has.
-    const COUNTS: [(usize, usize); 5] = [(0, 27), (100, 6), (200, 15), (300, 12), (400, 25)];
+    const COUNTS: [(usize, usize); 5] = [(0, 29), (100, 6), (200, 15), (300, 12), (400, 25)];
 
     const WORDS: MismatchWords = MismatchWords { field: "its parent unique id field", id: "unique id", meaning: "m", hint: FORCE_HINT };
 
@@ -690,6 +729,8 @@ mod tests {
             Error::BitmapCache,
             Error::Usage { message: s("there is no partition 9") },
             Error::Cancelled { what: "the diff" },
+            Error::NoSuchPartition { index: 9, partitions: vec![1, 2] },
+            Error::NotReadable { index: 2, offset: 0x100000, recognised: Some("exFAT") },
             VhdError::DiskType { offset: 0x20c3c, value: 7 }.into(),
             VhdError::DataOffset { offset: 0x20c10, disk_type: "dynamic", data_offset: u64::MAX }.into(),
             VhdError::HeaderCookie { offset: 0x200, found: *b"cxsparsE" }.into(),

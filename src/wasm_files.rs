@@ -441,28 +441,19 @@ impl WasmVolumes {
             let o = self.open.remove(i);
             self.open.push(o);
         } else {
-            let p: Partition = self
-                .table()
-                .map_err(js_err)?
-                .partitions
+            let partitions = &self.table().map_err(js_err)?.partitions;
+            let p: Partition = partitions
                 .iter()
                 .find(|p| p.index == index)
                 .cloned()
-                .ok_or_else(|| coded("no-such-partition", None, &format!("there is no partition {index}")))?;
+                .ok_or_else(|| js_err(Error::NoSuchPartition { index, partitions: partitions.iter().map(|p| p.index).collect() }))?;
             if !p.readable() {
-                return Err(coded(
-                    "not-readable",
-                    Some(p.offset()),
-                    &format!(
-                        "partition {index} holds {}, which this viewer does not read",
-                        p.filesystem.map_or("no file system it recognises".to_string(), |k| format!("{} (recognised only)", k.name()))
-                    ),
-                ));
+                return Err(js_err(Error::NotReadable { index, offset: p.offset(), recognised: p.filesystem.map(|k| k.name()) }));
             }
             let mut vol = Volume::new(self.chain.clone(), p.offset(), p.len());
-            let fs = FileSystem::open(&mut vol).map_err(js_err)?.ok_or_else(|| {
-                coded("not-readable", Some(p.offset()), &format!("partition {index} holds no file system this viewer reads"))
-            })?;
+            let fs = FileSystem::open(&mut vol)
+                .map_err(js_err)?
+                .ok_or_else(|| js_err(Error::NotReadable { index, offset: p.offset(), recognised: None }))?;
             if self.open.len() >= OPEN_PARTITIONS {
                 self.open.remove(0);
             }
