@@ -15,6 +15,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use vhd_viewer::disk::Source;
+use vhd_viewer::error::ParentNeed;
 use vhd_viewer::reader::DiskReader;
 use vhd_viewer::{Error, Severity};
 
@@ -276,7 +277,7 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(code) => code,
         // The reader of our output went away (e.g. `| head`): stop quietly, as `cat` does.
-        Err(Error::Io { message, .. }) if message == OUTPUT_CLOSED => 0,
+        Err(Error::OutputClosed) => 0,
         Err(e) => {
             eprintln!("vhd-viewer: {e}");
             2
@@ -346,11 +347,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let mut reader = DiskReader::new(&c.disk, c.sources())?;
             let size = c.disk.size();
             if offset > size {
-                return Err(Error::Invalid {
-                    code: "read-past-end",
-                    offset,
-                    message: format!("the offset is past the end of the {size}-byte disk"),
-                });
+                return Err(Error::ReadPastEnd { offset, len: None, size });
             }
             let len = length.unwrap_or(size - offset).min(size - offset);
             // Without its parent, a child still gives the ranges it holds itself; refuse before
@@ -362,10 +359,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                     Ok(())
                 })?;
                 if needs_parent {
-                    return Err(Error::Chain {
-                        code: "parent-unavailable",
-                        message: format!("{} (this range needs it; `map` shows which ranges the child holds itself)", unresolved.message),
-                    });
+                    return Err(Error::ParentUnavailable(ParentNeed::Cat { missing: unresolved.message.clone() }));
                 }
             }
             cat(&mut reader, offset, len)?;
@@ -398,11 +392,11 @@ fn run(cli: Cli) -> Result<i32, Error> {
     }
 }
 
-const OUTPUT_CLOSED: &str = "the output was closed";
-
 pub(crate) fn io_err(e: std::io::Error) -> Error {
-    let message = if e.kind() == std::io::ErrorKind::BrokenPipe { OUTPUT_CLOSED.to_string() } else { format!("writing the output: {e}") };
-    Error::Io { offset: 0, message }
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return Error::OutputClosed;
+    }
+    Error::Io { offset: 0, message: format!("writing the output: {e}") }
 }
 
 /// Streams the virtual disk's bytes to stdout in constant memory.

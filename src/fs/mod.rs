@@ -13,7 +13,7 @@
 //! [`FileSystem`] is the one interface over the three: listing, lookup, data and owners here;
 //! what a comparison of two versions asks (ids, structures, clusters in use, freed records) in
 //! [`survey`], so that `crate::diff` names no file system; which layer supplies a file's parts in
-//! [`supply`]; every condition that stops a read in [`error`].
+//! [`supply`]; every condition that stops a read in [`crate::error::FsError`].
 
 pub mod ext;
 pub mod fat;
