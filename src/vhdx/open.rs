@@ -7,6 +7,7 @@ use super::format::{
 };
 use super::log::{replay, Write};
 use super::{BlockState, Item, Log, Vhdx, MAX_BAT_ENTRIES, MAX_LOG, MAX_METADATA_REGION};
+use crate::bytes::{le32, le64, Guid};
 use crate::error::{Error, Result};
 use crate::finding::{Finding, Severity};
 use crate::image::{ByteRange, Fetch, Located, Opened, MAX_FINDINGS_PER_KIND};
@@ -163,13 +164,7 @@ fn choose_region_table(tables: &[Located<RegionTable>], findings: &mut Vec<Findi
 }
 
 /// The region `guid`, checked to lie inside the file.
-fn region(
-    table: &Located<RegionTable>,
-    guid: format::Guid,
-    name: &'static str,
-    file_len: u64,
-    findings: &mut Vec<Finding>,
-) -> Result<RegionEntry> {
+fn region(table: &Located<RegionTable>, guid: Guid, name: &'static str, file_len: u64, findings: &mut Vec<Finding>) -> Result<RegionEntry> {
     let Some(e) = table.value.find(guid).copied() else {
         return Err(Error::invalid(
             "vhdx-region-missing",
@@ -233,7 +228,7 @@ struct Params {
     virtual_disk_size: u64,
     logical_sector_size: u32,
     physical_sector_size: u32,
-    page83: Option<format::Guid>,
+    page83: Option<Guid>,
 }
 
 /// Where the open of a VHDX stands: one state per round of reads (as rc-zip drives its archive
@@ -541,7 +536,7 @@ fn read_items(meta: &[u8], meta_range: ByteRange, findings: &mut Vec<Finding>) -
 }
 
 /// Item `id`, when it holds at least `min` bytes: an error when it is missing or short.
-fn required(items: &[Item], id: format::Guid, min: usize, meta_offset: u64) -> Result<&Item> {
+fn required(items: &[Item], id: Guid, min: usize, meta_offset: u64) -> Result<&Item> {
     match items.iter().find(|i| i.entry.item_id == id) {
         Some(i) if i.bytes.len() >= min => Ok(i),
         Some(i) => Err(Error::invalid(
@@ -561,8 +556,8 @@ fn required(items: &[Item], id: format::Guid, min: usize, meta_offset: u64) -> R
 /// of the spec's items, so that the first of several defects is the one reported).
 fn read_params(items: &[Item], meta_offset: u64, findings: &mut Vec<Finding>) -> Result<Params> {
     let fp = required(items, format::ITEM_FILE_PARAMETERS, 8, meta_offset)?;
-    let block_size = format::le32(&fp.bytes, 0);
-    let flags = format::le32(&fp.bytes, 4);
+    let block_size = le32(&fp.bytes, 0);
+    let flags = le32(&fp.bytes, 4);
     if !(MIB..=256 * MIB).contains(&u64::from(block_size)) || !block_size.is_power_of_two() {
         return Err(Error::invalid(
             "vhdx-block-size",
@@ -571,13 +566,10 @@ fn read_params(items: &[Item], meta_offset: u64, findings: &mut Vec<Finding>) ->
         ));
     }
     let vs = required(items, format::ITEM_VIRTUAL_DISK_SIZE, 8, meta_offset)?;
-    let virtual_disk_size = format::le64(&vs.bytes, 0);
+    let virtual_disk_size = le64(&vs.bytes, 0);
     let (logical_sector_size, physical_sector_size) = read_sector_sizes(items, meta_offset, findings)?;
-    let page83 = items
-        .iter()
-        .find(|i| i.entry.item_id == format::ITEM_PAGE83)
-        .filter(|i| i.bytes.len() >= 16)
-        .map(|i| format::Guid(i.bytes[..16].try_into().unwrap_or([0; 16])));
+    let page83 =
+        items.iter().find(|i| i.entry.item_id == format::ITEM_PAGE83).filter(|i| i.bytes.len() >= 16).map(|i| Guid::at(&i.bytes, 0));
     if page83.is_none() {
         findings.push(Finding::warning(
             "vhdx-metadata-item-missing",
@@ -621,7 +613,7 @@ fn read_params(items: &[Item], meta_offset: u64, findings: &mut Vec<Finding>) ->
 /// it is neither).
 fn read_sector_sizes(items: &[Item], meta_offset: u64, findings: &mut Vec<Finding>) -> Result<(u32, u32)> {
     let ls = required(items, format::ITEM_LOGICAL_SECTOR_SIZE, 4, meta_offset)?;
-    let logical = format::le32(&ls.bytes, 0);
+    let logical = le32(&ls.bytes, 0);
     if logical != 512 && logical != 4096 {
         return Err(Error::invalid(
             "vhdx-sector-size",
@@ -630,7 +622,7 @@ fn read_sector_sizes(items: &[Item], meta_offset: u64, findings: &mut Vec<Findin
         ));
     }
     let ps = required(items, format::ITEM_PHYSICAL_SECTOR_SIZE, 4, meta_offset)?;
-    let physical = format::le32(&ps.bytes, 0);
+    let physical = le32(&ps.bytes, 0);
     if physical != 512 && physical != 4096 {
         findings.push(Finding::warning(
             "vhdx-sector-size",
@@ -681,7 +673,7 @@ fn read_bat(s: Section, m: Metadata, fetch: &Fetch<'_>, need: &mut Vec<ByteRange
         need.push(bat_range);
         return None;
     };
-    let parse = |b: &[u8]| -> Vec<u64> { b.chunks_exact(8).map(|c| format::le64(c, 0)).collect() };
+    let parse = |b: &[u8]| -> Vec<u64> { b.chunks_exact(8).map(|c| le64(c, 0)).collect() };
     // Copied and patched only when the log writes to it (a copy of an 8 MiB BAT costs as much
     // as the rest of opening a 64 TiB disk).
     let touched = m.writes.iter().any(|(at, w)| ByteRange::new(*at, write_len(w)).overlaps(&bat_range));
@@ -756,7 +748,7 @@ fn check_parent_locator(has_parent: bool, locator: Option<&Located<ParentLocator
                     l.offset,
                     "the parent locator has no parent_linkage, so the parent cannot be verified",
                 )),
-                Some(t) if format::Guid::parse(t).is_none() => findings.push(Finding::error(
+                Some(t) if Guid::parse(t).is_none() => findings.push(Finding::error(
                     "vhdx-parent-linkage",
                     l.offset,
                     format!("the parent locator's parent_linkage \"{t}\" is not a GUID"),
@@ -777,7 +769,7 @@ fn check_parent_locator(has_parent: bool, locator: Option<&Located<ParentLocator
 
 /// Lists every entry header in the log region (`lb`, read at `log_offset`) with what became of
 /// it: replayed (the active sequence of a dirty log), or why not.
-fn list_log_region(log: &mut Log, lb: &[u8], log_offset: u64, header_guid: super::format::Guid) {
+fn list_log_region(log: &mut Log, lb: &[u8], log_offset: u64, header_guid: super::Guid) {
     let (found, note) = super::log::entries(lb, log_offset);
     if note.is_some() {
         log.region_note = note;
