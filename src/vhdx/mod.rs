@@ -19,7 +19,7 @@ pub mod writer;
 
 pub use crate::image::{BlockRead, BlockState};
 pub use format::Guid;
-pub use open::open;
+pub(crate) use open::Rounds;
 
 use crate::image::{BlockTable, ByteRange, DiskType, Located};
 use format::{FileIdentifier, Header, LogEntryHeader, MetadataEntry, MetadataTable, ParentLocator, RegionEntry, RegionTable, MIB};

@@ -7,25 +7,24 @@ use super::format::{
 };
 use super::log::{replay, Write};
 use super::{BlockState, Item, Log, Vhdx, MAX_BAT_ENTRIES, MAX_LOG, MAX_METADATA_REGION};
+use std::borrow::Cow;
+
 use crate::bytes::{le32, le64, Guid};
 use crate::error::{Error, Result};
 use crate::finding::{Finding, Severity};
 use crate::image::{ByteRange, Fetch, Located, Opened, MAX_FINDINGS_PER_KIND};
 
-/// Copies `bytes` read at `base` and applies the log's writes that fall on them.
-fn patched(bytes: &[u8], base: u64, writes: &[(u64, Write)]) -> Vec<u8> {
-    let mut out = bytes.to_vec();
-    let end = base + out.len() as u64;
+/// `bytes` read at `base` with the log's writes that fall on them applied: borrowed as they are
+/// when no write does (a clean log, or writes elsewhere), else a patched copy.
+fn patched<'b>(bytes: &'b [u8], base: u64, writes: &[(u64, Write)]) -> Cow<'b, [u8]> {
+    let range = ByteRange::new(base, bytes.len() as u64);
+    let mut out = Cow::Borrowed(bytes);
     for (at, w) in writes {
-        let len = match w {
-            Write::Zero(n) => *n,
-            Write::Data(d) => d.len() as u64,
-        };
-        let (s, e) = ((*at).max(base), at.saturating_add(len).min(end));
+        let (s, e) = ((*at).max(base), at.saturating_add(write_len(w)).min(range.end()));
         if s >= e {
             continue;
         }
-        let dst = &mut out[(s - base) as usize..(e - base) as usize];
+        let dst = &mut out.to_mut()[(s - base) as usize..(e - base) as usize];
         match w {
             Write::Zero(_) => dst.fill(0),
             Write::Data(d) => dst.copy_from_slice(&d[(s - at) as usize..(e - at) as usize]),
@@ -191,6 +190,7 @@ fn region(table: &Located<RegionTable>, guid: Guid, name: &'static str, file_len
 }
 
 /// What the first round found: the header section's structures and the two regions.
+#[derive(Debug)]
 struct Section {
     identifier: Located<FileIdentifier>,
     headers: Vec<Located<Header>>,
@@ -208,6 +208,7 @@ impl Section {
 }
 
 /// What the second round found: the log, the metadata table and items, and the BAT's shape.
+#[derive(Debug)]
 struct Metadata {
     log: Log,
     /// The log's writes, replayed on the bytes read after it (the BAT).
@@ -221,6 +222,7 @@ struct Metadata {
 }
 
 /// The metadata items every VHDX has, decoded.
+#[derive(Debug)]
 struct Params {
     block_size: u32,
     leave_blocks_allocated: bool,
@@ -232,9 +234,12 @@ struct Params {
 }
 
 /// Where the open of a VHDX stands: one state per round of reads (as rc-zip drives its archive
-/// reader). Each round's function reads what the bytes provided hold, or asks for its ranges.
+/// reader), each holding what the earlier rounds found. Each round's function reads what the
+/// bytes provided hold, or asks for its ranges.
+#[derive(Debug, Default)]
 enum Round {
     /// Round 1: the header section (file type identifier, headers, region tables).
+    #[default]
     Start,
     /// Round 2: the metadata region and, when the disk was not closed cleanly (or to list its
     /// entries), the log.
@@ -243,25 +248,48 @@ enum Round {
     Bat(Box<Section>, Box<Metadata>),
 }
 
-/// Opens a VHDX file: `None` (with `need` filled) while bytes are missing.
-pub fn open<'a>(file_len: u64, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> Result<Option<Opened<Vhdx>>> {
-    let mut findings = Vec::new();
-    let mut round = Round::Start;
-    loop {
-        round = match round {
-            Round::Start => match read_section(file_len, fetch, need, &mut findings)? {
-                Some(s) => Round::Metadata(Box::new(s)),
-                None => return Ok(None),
-            },
-            Round::Metadata(s) => match read_metadata(&s, file_len, fetch, need, &mut findings)? {
-                Some(m) => Round::Bat(s, Box::new(m)),
-                None => return Ok(None),
-            },
-            Round::Bat(s, m) => {
-                let Some(vhdx) = read_bat(*s, *m, fetch, need) else { return Ok(None) };
-                check_bat(&vhdx, file_len, &mut findings);
-                return Ok(Some(Opened { file_len, data_end: file_len, findings, image: vhdx }));
-            }
+/// The open of one VHDX file, polled until it is done: the round it has reached and the findings
+/// of the rounds before. A round runs once, on its own bytes: a poll that lacks them leaves the
+/// state as it was, and the next one starts where this one stopped (not from the header section
+/// again, whose two region tables cost a 64 KiB CRC-32C each).
+#[derive(Debug, Default)]
+pub(crate) struct Rounds {
+    round: Round,
+    findings: Vec<Finding>,
+}
+
+impl Rounds {
+    /// Runs the rounds the bytes provided allow: the VHDX once it is complete, else `None` with
+    /// `need` filled. After an error the open is over.
+    pub(crate) fn poll(&mut self, file_len: u64, fetch: &Fetch<'_>, need: &mut Vec<ByteRange>) -> Result<Option<Opened<Vhdx>>> {
+        loop {
+            // A round's findings are kept only when it completes (one that waits for its bytes
+            // runs again in full).
+            let mut found = Vec::new();
+            self.round = match std::mem::take(&mut self.round) {
+                Round::Start => match read_section(file_len, fetch, need, &mut found)? {
+                    Some(s) => Round::Metadata(Box::new(s)),
+                    None => return Ok(None),
+                },
+                Round::Metadata(s) => match read_metadata(&s, file_len, fetch, need, &mut found)? {
+                    Some(m) => Round::Bat(s, Box::new(m)),
+                    None => {
+                        self.round = Round::Metadata(s);
+                        return Ok(None);
+                    }
+                },
+                Round::Bat(s, m) => {
+                    let Some(bat) = read_bat(&s, &m, fetch, need) else {
+                        self.round = Round::Bat(s, m);
+                        return Ok(None);
+                    };
+                    let vhdx = assemble(*s, *m, bat);
+                    check_bat(&vhdx, file_len, &mut self.findings);
+                    let findings = std::mem::take(&mut self.findings);
+                    return Ok(Some(Opened { file_len, data_end: file_len, findings, image: vhdx }));
+                }
+            };
+            self.findings.append(&mut found);
         }
     }
 }
@@ -666,21 +694,24 @@ fn shape(p: &Params) -> (u64, u64, u64) {
     (chunk_ratio, payload_blocks, payload_blocks.div_ceil(chunk_ratio))
 }
 
-/// Round 3: the BAT (patched with the log's writes to it, if any); the VHDX complete.
-fn read_bat(s: Section, m: Metadata, fetch: &Fetch<'_>, need: &mut Vec<ByteRange>) -> Option<Vhdx> {
+/// Round 3: the BAT (patched with the log's writes to it, if any).
+fn read_bat(s: &Section, m: &Metadata, fetch: &Fetch<'_>, need: &mut Vec<ByteRange>) -> Option<Vec<u64>> {
     let bat_range = ByteRange::new(s.bat_region.file_offset, m.count * 8);
     let Some(bat_bytes) = fetch(bat_range) else {
         need.push(bat_range);
         return None;
     };
-    let parse = |b: &[u8]| -> Vec<u64> { b.chunks_exact(8).map(|c| le64(c, 0)).collect() };
-    // Copied and patched only when the log writes to it (a copy of an 8 MiB BAT costs as much
-    // as the rest of opening a 64 TiB disk).
-    let touched = m.writes.iter().any(|(at, w)| ByteRange::new(*at, write_len(w)).overlaps(&bat_range));
-    let bat = if touched { parse(&patched(bat_bytes, bat_range.offset, &m.writes)) } else { parse(bat_bytes) };
+    // Patched only where the log writes to it (a copy of an 8 MiB BAT costs as much as the rest
+    // of opening a 64 TiB disk).
+    let bat = patched(bat_bytes, bat_range.offset, &m.writes);
+    Some(bat.chunks_exact(8).map(|c| le64(c, 0)).collect())
+}
+
+/// The VHDX of the three rounds' findings.
+fn assemble(s: Section, m: Metadata, bat: Vec<u64>) -> Vhdx {
     let (chunk_ratio, payload_blocks, bitmap_blocks) = shape(&m.params);
     let p = m.params;
-    Some(Vhdx {
+    Vhdx {
         identifier: s.identifier,
         headers: s.headers,
         current_header: s.current_header,
@@ -704,7 +735,7 @@ fn read_bat(s: Section, m: Metadata, fetch: &Fetch<'_>, need: &mut Vec<ByteRange
         bat,
         bat_offset: s.bat_region.file_offset,
         log: m.log,
-    })
+    }
 }
 
 fn check_parent_locator(has_parent: bool, locator: Option<&Located<ParentLocator>>, meta_offset: u64, findings: &mut Vec<Finding>) {
@@ -944,11 +975,12 @@ mod tests {
     fn rounds(file: &[u8]) -> (Vec<Vec<ByteRange>>, Opened<Vhdx>) {
         let mut chunks: Vec<(u64, Vec<u8>)> = Vec::new();
         let mut asked = Vec::new();
+        let mut rounds = Rounds::default();
         loop {
             let fetch =
                 |r: ByteRange| chunks.iter().find(|(o, b)| *o == r.offset && b.len() as u64 >= r.len).map(|(_, b)| &b[..r.len as usize]);
             let mut need = Vec::new();
-            if let Some(o) = open(file.len() as u64, &fetch, &mut need).unwrap() {
+            if let Some(o) = rounds.poll(file.len() as u64, &fetch, &mut need).unwrap() {
                 return (asked, o);
             }
             for r in &need {
@@ -969,5 +1001,36 @@ mod tests {
         assert_eq!(asked[2], vec![ByteRange::new(v.bat_offset, v.bat.len() as u64 * 8)]);
         assert_eq!((v.virtual_disk_size, v.allocated_blocks()), (8 << 20, 1));
         assert_eq!(o.data_end, file.len() as u64);
+    }
+
+    #[test]
+    fn a_poll_without_new_bytes_repeats_its_ask_and_the_findings_come_once() {
+        let mut b = VhdxBuilder::new(8 << 20).write(3 << 20, &[7; 4096]);
+        b.dirty_log = true;
+        let file = b.build();
+        let (_, by_rounds) = rounds(&file);
+        // The same file with every byte there from the start: one poll.
+        let whole = |r: ByteRange| file.get(r.offset as usize..r.end() as usize);
+        let at_once = Rounds::default().poll(file.len() as u64, &whole, &mut Vec::new()).unwrap().unwrap();
+        // And polled twice more in each round without the bytes it asks for.
+        let mut given: Vec<ByteRange> = Vec::new();
+        let mut r = Rounds::default();
+        let slow = loop {
+            let fetch = |q: ByteRange| {
+                given.iter().any(|g| g.offset == q.offset && g.len >= q.len).then(|| &file[q.offset as usize..q.end() as usize])
+            };
+            let (mut first, mut again) = (Vec::new(), Vec::new());
+            if let Some(o) = r.poll(file.len() as u64, &fetch, &mut first).unwrap() {
+                break o;
+            }
+            assert!(r.poll(file.len() as u64, &fetch, &mut again).unwrap().is_none());
+            assert_eq!(first, again, "the same ask");
+            given.extend(first);
+        };
+        let codes = |o: &Opened<Vhdx>| o.findings.iter().map(|f| (f.code, f.offset)).collect::<Vec<_>>();
+        assert!(codes(&at_once).iter().any(|(c, _)| *c == "vhdx-log-replayed"), "{:?}", codes(&at_once));
+        assert_eq!(codes(&by_rounds), codes(&at_once));
+        assert_eq!(codes(&slow), codes(&at_once));
+        assert_eq!(format!("{:?}", slow.image), format!("{:?}", at_once.image));
     }
 }
