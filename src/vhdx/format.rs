@@ -10,6 +10,9 @@ pub const SIGNATURE: &[u8; 8] = b"vhdxfile";
 pub const MIB: u64 = 1 << 20;
 /// 64 KiB, the size of the file type identifier and of a region or metadata table.
 pub const KIB64: u64 = 64 << 10;
+/// The bytes of the file type identifier that hold something: its signature and creator (the
+/// rest of its 64 KiB is reserved).
+pub const IDENTIFIER_SIZE: u64 = 520;
 /// Where the two headers are.
 pub const HEADER_OFFSETS: [u64; 2] = [0x10000, 0x20000];
 /// Where the two region tables are.
@@ -90,8 +93,8 @@ impl FileIdentifier {
     pub fn parse(b: &[u8]) -> FileIdentifier {
         FileIdentifier {
             signature: array(b, 0),
-            creator: utf16le_checked(b.get(8..520).unwrap_or_default()).0,
-            raw: b.get(..520).unwrap_or(b).to_vec(),
+            creator: utf16le_checked(b.get(8..IDENTIFIER_SIZE as usize).unwrap_or_default()).0,
+            raw: b.get(..IDENTIFIER_SIZE as usize).unwrap_or(b).to_vec(),
         }
     }
 }

@@ -3,7 +3,8 @@
 
 use super::format::{
     self, bat_parts, guid_name, header_off, FileIdentifier, Header, MetadataTable, ParentLocator, RegionEntry, RegionTable, HEADER_OFFSETS,
-    HEADER_SECTION, HEADER_SIZE, KIB64, MAX_DISK_SIZE, MIB, REGION_BAT, REGION_METADATA, REGION_TABLE_OFFSETS, REGION_TABLE_SIZE,
+    HEADER_SECTION, HEADER_SIZE, IDENTIFIER_SIZE, KIB64, MAX_DISK_SIZE, MIB, REGION_BAT, REGION_METADATA, REGION_TABLE_OFFSETS,
+    REGION_TABLE_SIZE,
 };
 use super::log::{replay, Write};
 use super::{BlockState, Item, Log, Vhdx, MAX_BAT_ENTRIES, MAX_LOG, MAX_METADATA_REGION};
@@ -294,8 +295,9 @@ impl Rounds {
     }
 }
 
-/// Round 1: the first 320 KiB, with the identifier, both headers and both region tables; the
-/// current header and region table chosen, the BAT and metadata regions found.
+/// Round 1: the identifier, both headers and both region tables (137 KiB of the first 320 KiB:
+/// no more than they hold, in one round); the current header and region table chosen, the BAT
+/// and metadata regions found.
 fn read_section(file_len: u64, fetch: &Fetch<'_>, need: &mut Vec<ByteRange>, findings: &mut Vec<Finding>) -> Result<Option<Section>> {
     if file_len < HEADER_SECTION {
         return Err(Error::invalid(
@@ -304,21 +306,22 @@ fn read_section(file_len: u64, fetch: &Fetch<'_>, need: &mut Vec<ByteRange>, fin
             format!("the file starts like a VHDX but is {file_len} bytes long, shorter than the {HEADER_SECTION} bytes of its headers and region tables"),
         ));
     }
-    let section = ByteRange::new(0, HEADER_SECTION);
-    let Some(first) = fetch(section) else {
-        need.push(section);
+    let structures = [(0, IDENTIFIER_SIZE)]
+        .into_iter()
+        .chain(HEADER_OFFSETS.map(|o| (o, HEADER_SIZE)))
+        .chain(REGION_TABLE_OFFSETS.map(|o| (o, REGION_TABLE_SIZE)))
+        .map(|(o, len)| ByteRange::new(o, len));
+    let Some([id, h1, h2, t1, t2]) = structures.clone().map(fetch).collect::<Option<Vec<_>>>().and_then(|b| <[&[u8]; 5]>::try_from(b).ok())
+    else {
+        need.extend(structures);
         return Ok(None);
     };
-    let identifier = Located { offset: 0, value: FileIdentifier::parse(first) };
-    let headers: Vec<Located<Header>> = HEADER_OFFSETS
-        .iter()
-        .map(|&o| Located { offset: o, value: Header::parse(&first[o as usize..(o + HEADER_SIZE) as usize]) })
-        .collect();
+    let identifier = Located { offset: 0, value: FileIdentifier::parse(id) };
+    let headers: Vec<Located<Header>> =
+        HEADER_OFFSETS.iter().zip([h1, h2]).map(|(&o, b)| Located { offset: o, value: Header::parse(b) }).collect();
     let current_header = choose_header(&headers, findings)?;
-    let tables: Vec<Located<RegionTable>> = REGION_TABLE_OFFSETS
-        .iter()
-        .map(|&o| Located { offset: o, value: RegionTable::parse(&first[o as usize..(o + REGION_TABLE_SIZE) as usize]) })
-        .collect();
+    let tables: Vec<Located<RegionTable>> =
+        REGION_TABLE_OFFSETS.iter().zip([t1, t2]).map(|(&o, b)| Located { offset: o, value: RegionTable::parse(b) }).collect();
     let current_region_table = choose_region_table(&tables, findings)?;
     let table = &tables[current_region_table];
     check_region_guids(table, findings)?;
@@ -996,7 +999,8 @@ mod tests {
         let (asked, o) = rounds(&file);
         let v = &o.image;
         assert_eq!(asked.len(), 3, "{asked:?}");
-        assert_eq!(asked[0], vec![ByteRange::new(0, HEADER_SECTION)]);
+        let section = [(0, 520), (0x10000, 4096), (0x20000, 4096), (0x30000, 0x10000), (0x40000, 0x10000)];
+        assert_eq!(asked[0], section.map(|(o, l)| ByteRange::new(o, l)), "no more of the header section than its structures");
         assert_eq!(asked[1][0], ByteRange::new(v.metadata_region.file_offset, u64::from(v.metadata_region.length)));
         assert_eq!(asked[2], vec![ByteRange::new(v.bat_offset, v.bat.len() as u64 * 8)]);
         assert_eq!((v.virtual_disk_size, v.allocated_blocks()), (8 << 20, 1));
