@@ -173,7 +173,9 @@ fn run_disk<F: ReadAt>(disk: &Disk, files: &[F]) -> usize {
                     let at = (e.offset - start) as usize;
                     let got = &buf[at..at + e.len as usize];
                     match e.source {
-                        Source::Zero => assert!(got.iter().all(|b| *b == 0), "a zero extent read as non-zero"),
+                        // OR-ed, not compared byte by byte: under the fuzzer's instrumentation every
+                        // comparison is a call, and this was a tenth of a VHDX target's time.
+                        Source::Zero => assert_eq!(got.iter().fold(0, |a, b| a | b), 0, "a zero extent read as non-zero"),
                         Source::Data { layer, file_offset } => {
                             let want = bytes_at(&files[layer], file_offset, e.len).expect("a mapped extent lies in its file");
                             assert_eq!(got, &want[..], "read disagrees with the map");
