@@ -32,7 +32,7 @@ pub const SECTOR_BITMAP_BLOCK: u64 = MIB;
 /// The largest virtual disk the spec allows: 64 TiB.
 pub const MAX_DISK_SIZE: u64 = 64 << 40;
 
-/// VHDX's GUIDs are the core's [`Guid`](crate::bytes::Guid): stored as GPT stores them.
+/// VHDX's GUIDs are the core's [`crate::bytes::Guid`]: stored as GPT stores them.
 pub use crate::bytes::Guid;
 use crate::bytes::{array, le16, le32, le64, utf16le_checked};
 

@@ -1,5 +1,6 @@
-//! Opening a VHDX file without I/O: the same shape as the VHD opener, run again with more
-//! bytes each round until it has what it needs.
+//! Opening a VHDX file without I/O: the same shape as the VHD opener, polled with more bytes
+//! each round until it has what it needs; each round runs once, keeping what it found
+//! ([`Rounds`]).
 
 use super::format::{
     self, bat_parts, guid_name, header_off, FileIdentifier, Header, MetadataTable, ParentLocator, RegionEntry, RegionTable, HEADER_OFFSETS,
