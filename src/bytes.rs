@@ -1,12 +1,12 @@
-//! Little-endian integers, UTF-16LE text and GUIDs read out of raw structures, for the whole
-//! core: one set of readers that never panic (bytes past the end read as zero, as a damaged or
+//! Little-endian integers (and the big-endian ones of VHD), UTF-16 text and GUIDs read out of raw
+//! structures, for the whole core: one set of readers that never panic (bytes past the end read as zero, as a damaged or
 //! short structure must not crash the reader; whether the structure is good is for its own
 //! checks to say).
 
 use serde::{Serialize, Serializer};
 
 /// `N` bytes at `at`, zeros where `b` ends first.
-fn array<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
+pub fn array<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
     let mut a = [0u8; N];
     if let Some(s) = at.checked_add(N).and_then(|end| b.get(at..end)) {
         a.copy_from_slice(s);
@@ -29,6 +29,16 @@ pub fn le64(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(array(b, at))
 }
 
+/// The big-endian `u32` at `at` (zero when it does not fit in `b`).
+pub fn be32(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes(array(b, at))
+}
+
+/// The big-endian `u64` at `at` (zero when it does not fit in `b`).
+pub fn be64(b: &[u8], at: usize) -> u64 {
+    u64::from_be_bytes(array(b, at))
+}
+
 /// The UTF-16LE code units of `b` (an odd last byte left out).
 pub fn utf16_units(b: &[u8]) -> impl Iterator<Item = u16> + '_ {
     b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]))
@@ -44,8 +54,36 @@ pub fn utf16le_nul(b: &[u8]) -> String {
     String::from_utf16_lossy(&utf16_units(b).take_while(|u| *u != 0).collect::<Vec<_>>())
 }
 
+/// UTF-16LE text up to the first NUL code unit, unpaired surrogates replaced; `false` when
+/// there were some or `b` has an odd number of bytes.
+pub fn utf16le_checked(b: &[u8]) -> (String, bool) {
+    checked(utf16_units(b), b.len())
+}
+
+/// [`utf16le_checked`] for UTF-16 big-endian (a VHD header's parent name).
+pub fn utf16be_checked(b: &[u8]) -> (String, bool) {
+    checked(b.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])), b.len())
+}
+
+fn checked(units: impl Iterator<Item = u16>, len: usize) -> (String, bool) {
+    let mut valid = len % 2 == 0;
+    let text = char::decode_utf16(units.take_while(|u| *u != 0))
+        .map(|r| {
+            r.unwrap_or_else(|_| {
+                valid = false;
+                char::REPLACEMENT_CHARACTER
+            })
+        })
+        .collect();
+    (text, valid)
+}
+
 /// A GUID as Microsoft stores it (GPT, VHDX): the first three fields little-endian, the last
 /// eight bytes in order. Shown the way Windows shows it (`2dc27766-f623-4200-9d64-115e9bfd4a08`).
+///
+/// Not the VHD's [`Uuid`](crate::values::Uuid): the same 16 bytes, but a VHD's ids are shown in
+/// stored order (as `vhdiinfo` does), so the two show the same bytes differently and stay two
+/// types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Guid(pub [u8; 16]);
 
@@ -108,6 +146,24 @@ mod tests {
         assert_eq!(le32(&b, 6), 0);
         assert_eq!(le64(&b, 2), 0);
         assert_eq!(le64(&b, usize::MAX), 0, "an offset that overflows");
+    }
+
+    #[test]
+    fn big_endian_integers_are_zero_past_the_end() {
+        let b = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09];
+        assert_eq!(be32(&b, 1), 0x0203_0405);
+        assert_eq!(be64(&b, 1), 0x0203_0405_0607_0809);
+        assert_eq!((be32(&b, 6), be64(&b, 2), be64(&b, usize::MAX)), (0, 0, 0));
+    }
+
+    #[test]
+    fn checked_utf16_says_whether_it_was_valid() {
+        let le: Vec<u8> = "a\\b.vhd\0c".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert_eq!(utf16le_checked(&le), ("a\\b.vhd".to_string(), true));
+        assert_eq!(utf16le_checked(&le[..le.len() - 1]), ("a\\b.vhd".to_string(), false), "an odd length");
+        let be: Vec<u8> = "ä".encode_utf16().flat_map(u16::to_be_bytes).chain([0xd8, 0x00, 0, 0x41]).collect();
+        assert_eq!(utf16be_checked(&be), ("ä\u{fffd}A".to_string(), false), "an unpaired surrogate");
+        assert_eq!(utf16be_checked(&be[..2]), ("ä".to_string(), true));
     }
 
     #[test]

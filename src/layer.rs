@@ -84,12 +84,14 @@ pub enum Poll {
 pub struct Opener {
     file_len: u64,
     store: Store,
+    /// How far a VHDX's open has come (its rounds are not run again on each poll).
+    vhdx: vhdx::Rounds,
 }
 
 impl Opener {
     /// An opener for a file of `file_len` bytes.
     pub fn new(file_len: u64) -> Self {
-        Opener { file_len, store: Store::default() }
+        Opener { file_len, store: Store::default(), vhdx: vhdx::Rounds::default() }
     }
 
     /// Hands the opener bytes read at `offset` (normally a range it asked for).
@@ -122,7 +124,7 @@ impl Opener {
     /// bytes belong to the layer: the opener is done.
     pub fn poll(&mut self) -> Result<Poll> {
         let mut need = Vec::new();
-        let opened = match self.open(&mut need, true)? {
+        let opened = match Self::open(self.file_len, &self.store, Some(&mut self.vhdx), &mut need)? {
             Some(Opening::Vhdx(o)) => return Ok(Poll::Ready(Box::new(Layer::from(o)))),
             Some(Opening::Vhd(o, bat)) => Some((o, bat)),
             None => None,
@@ -148,25 +150,24 @@ impl Opener {
     /// gives the layer itself.
     pub fn structures(&self) -> Option<Layer> {
         let mut need = Vec::new();
-        match self.open(&mut need, false).ok()?? {
+        match Self::open(self.file_len, &self.store, None, &mut need).ok()?? {
             Opening::Vhd(o, _) => Some(Layer::from(o)),
             Opening::Vhdx(_) => None,
         }
     }
 
     /// The one place that chooses the format: a file that starts with `vhdxfile` is opened as a
-    /// VHDX, any other as a VHD (whose opener says what else it may be). Without `bat`, a VHD's
-    /// BAT is not waited for, and a VHDX is not opened.
-    fn open(&self, need: &mut Vec<ByteRange>, bat: bool) -> Result<Option<Opening>> {
-        let fetch = |r: ByteRange| self.store.get(r);
-        let first = ByteRange::new(0, FOOTER_SIZE.min(self.file_len));
+    /// VHDX (carried on from where `vhdx` stands), any other as a VHD (whose opener says what else
+    /// it may be). Without `vhdx`, a VHD's BAT is not waited for, and a VHDX is not opened.
+    fn open(file_len: u64, store: &Store, vhdx: Option<&mut vhdx::Rounds>, need: &mut Vec<ByteRange>) -> Result<Option<Opening>> {
+        let fetch = |r: ByteRange| store.get(r);
+        let first = ByteRange::new(0, FOOTER_SIZE.min(file_len));
         if fetch(first).is_some_and(|b| b.starts_with(vhdx::format::SIGNATURE)) {
-            if !bat {
-                return Ok(None);
-            }
-            return Ok(vhdx::open(self.file_len, &fetch, need)?.map(Opening::Vhdx));
+            let Some(rounds) = vhdx else { return Ok(None) };
+            return Ok(rounds.poll(file_len, &fetch, need)?.map(Opening::Vhdx));
         }
-        Ok(vhd::open::open(self.file_len, &fetch, need, bat)?.map(|(o, r)| Opening::Vhd(o, r)))
+        let bat = vhdx.is_some();
+        Ok(vhd::open::open(file_len, &fetch, need, bat)?.map(|(o, r)| Opening::Vhd(o, r)))
     }
 }
 

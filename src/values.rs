@@ -1,28 +1,7 @@
-//! The small value types the format is made of: big-endian integers, the VHD checksum,
+//! The small value types the VHD format is made of: the VHD checksum,
 //! timestamps counted from 2000-01-01, UUIDs and four-character codes.
 
 use serde::{Serialize, Serializer};
-
-/// Reads a big-endian `u32` at `at`.
-pub(crate) fn be32(bytes: &[u8], at: usize) -> u32 {
-    let mut b = [0u8; 4];
-    b.copy_from_slice(&bytes[at..at + 4]);
-    u32::from_be_bytes(b)
-}
-
-/// Reads a big-endian `u64` at `at`.
-pub(crate) fn be64(bytes: &[u8], at: usize) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&bytes[at..at + 8]);
-    u64::from_be_bytes(b)
-}
-
-/// Copies `N` bytes at `at` into an array.
-pub(crate) fn array<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
-    let mut b = [0u8; N];
-    b.copy_from_slice(&bytes[at..at + N]);
-    b
-}
 
 /// The VHD checksum: the ones' complement of the sum of all bytes, with the four bytes of the
 /// checksum field itself (at `checksum_at`) taken as zero.
@@ -77,8 +56,10 @@ pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
-/// A 16-byte unique id, shown lower-case and hyphenated with the bytes in stored order (the way
-/// `vhdiinfo` prints it).
+/// A VHD's 16-byte unique id, shown lower-case and hyphenated with the bytes in stored order (the
+/// way `vhdiinfo` prints it). Not a [`Guid`](crate::bytes::Guid), which VHDX and GPT store with
+/// its first three fields little-endian and which is shown with those fields reversed: the same
+/// bytes show differently, so the two stay two types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Uuid(pub [u8; 16]);
 

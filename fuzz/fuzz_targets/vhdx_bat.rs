@@ -7,6 +7,6 @@ use vhd_viewer_fuzz::*;
 fuzz_target!(|data: &[u8]| {
     let splice = |file: &'static Vec<u8>| Spliced::new(file).with(vhdx_at::BAT, &data[..data.len().min(1 << 20)]);
     let [base, child, _] = vhdx_files();
-    exercise(&[splice(child), Spliced::new(base)]);
+    exercise_with(&[splice(child), Spliced::new(base)], &[None, Some(vhdx_base_layer())]);
     exercise(&[splice(base)]);
 });

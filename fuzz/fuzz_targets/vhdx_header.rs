@@ -17,6 +17,6 @@ fuzz_target!(|data: &[u8]| {
         file
     };
     let [base, child, _] = vhdx_files();
-    exercise(&[splice(child), Spliced::new(base)]);
+    exercise_with(&[splice(child), Spliced::new(base)], &[None, Some(vhdx_base_layer())]);
     exercise(&[splice(base)]);
 });

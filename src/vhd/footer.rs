@@ -2,8 +2,9 @@
 //! copied to offset 0 in dynamic and differencing disks.
 
 use super::geometry::Geometry;
+use crate::bytes::{array, be32, be64};
 use crate::image::DiskType;
-use crate::values::{array, be32, be64, checksum, FourCc, Timestamp, Uuid};
+use crate::values::{checksum, FourCc, Timestamp, Uuid};
 
 /// Size of the footer in bytes.
 pub const FOOTER_SIZE: u64 = 512;

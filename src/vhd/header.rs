@@ -2,7 +2,8 @@
 //! `data offset` in dynamic and differencing disks.
 
 use super::locator::LocatorEntry;
-use crate::values::{array, be32, be64, checksum, Timestamp, Uuid};
+use crate::bytes::{array, be32, be64, utf16be_checked};
+use crate::values::{checksum, Timestamp, Uuid};
 
 /// Size of the dynamic header in bytes.
 pub const HEADER_SIZE: u64 = 1024;
@@ -110,10 +111,7 @@ impl DynamicHeader {
     /// The parent unicode name decoded from UTF-16 big-endian up to the first NUL. Unpaired
     /// surrogates become U+FFFD; `None` says there were some.
     pub fn parent_unicode_name(&self) -> (String, bool) {
-        let units: Vec<u16> =
-            self.parent_unicode_name_raw.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).take_while(|u| *u != 0).collect();
-        let valid = String::from_utf16(&units).is_ok();
-        (String::from_utf16_lossy(&units), valid)
+        utf16be_checked(&self.parent_unicode_name_raw)
     }
 
     /// Number of sectors in a block.

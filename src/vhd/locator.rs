@@ -1,6 +1,7 @@
 //! Parent locator entries (spec: "Parent Locator Entries") and the paths they hold.
 
-use crate::values::{array, be32, be64, FourCc};
+use crate::bytes::{array, be32, be64, utf16le_checked};
+use crate::values::FourCc;
 
 /// The longest locator data this viewer reads: a Windows path is at most 32767 UTF-16 units.
 pub const MAX_LOCATOR_DATA: u64 = 65_536;
@@ -101,9 +102,8 @@ pub struct DecodedPath {
 pub fn decode_path(platform: Platform, data: &[u8]) -> DecodedPath {
     match platform {
         Platform::WindowsRelative | Platform::WindowsAbsolute => {
-            let units: Vec<u16> = data.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).take_while(|u| *u != 0).collect();
-            let valid = data.len() % 2 == 0 && String::from_utf16(&units).is_ok();
-            DecodedPath { path: String::from_utf16_lossy(&units), valid }
+            let (path, valid) = utf16le_checked(data);
+            DecodedPath { path, valid }
         }
         Platform::MacOsX => {
             let text = trim_nul(data);

@@ -3,8 +3,9 @@
 
 use serde::Serialize;
 
-use super::format::{guid_name, header_off as ho, le16, le32, le64, log_off as lo, metadata_off as mo, region_off as ro, Guid, MIB};
+use super::format::{guid_name, header_off as ho, log_off as lo, metadata_off as mo, region_off as ro, MIB};
 use super::Vhdx;
+use crate::bytes::{le16, le32, le64, Guid};
 use crate::fields::{Field, Raw};
 use crate::values::human_size;
 
@@ -17,14 +18,6 @@ pub struct Structure {
     pub offset: u64,
     /// Its fields.
     pub fields: Vec<Field>,
-}
-
-fn guid_at(b: &[u8], at: usize) -> Guid {
-    let mut a = [0u8; 16];
-    if let Some(s) = b.get(at..at + 16) {
-        a.copy_from_slice(s);
-    }
-    Guid(a)
 }
 
 fn sig(b: &[u8], at: usize, n: usize) -> String {
@@ -336,7 +329,7 @@ pub fn structures(v: &Vhdx) -> Vec<Structure> {
                 (0, 16),
                 "page83_data",
                 "Page83Data",
-                guid_at(b, 0).to_string(),
+                Guid::at(b, 0).to_string(),
                 "the disk's SCSI identity (VPD page 0x83)",
                 true,
             )],
@@ -346,9 +339,9 @@ pub fn structures(v: &Vhdx) -> Vec<Structure> {
                         (0, 16),
                         "locator_type",
                         "LocatorType",
-                        guid_at(b, 0).to_string(),
+                        Guid::at(b, 0).to_string(),
                         "B04AEFB7-D19E-4A81-B789-25B8E9445913: a VHDX parent",
-                        guid_at(b, 0) == super::format::LOCATOR_TYPE_VHDX,
+                        Guid::at(b, 0) == super::format::LOCATOR_TYPE_VHDX,
                     ),
                     r.row((18, 2), "key_value_count", "KeyValueCount", le16(b, 18).to_string(), "key/value entries that follow", true),
                 ];

@@ -2,8 +2,6 @@
 //! failing: whether the result is good is for its own checks to say. All integers are
 //! little-endian; strings are UTF-16LE.
 
-use serde::{Serialize, Serializer};
-
 use super::crc32c::crc32c_with_zeroed;
 
 /// `vhdxfile`, at byte 0 of every VHDX file.
@@ -12,6 +10,9 @@ pub const SIGNATURE: &[u8; 8] = b"vhdxfile";
 pub const MIB: u64 = 1 << 20;
 /// 64 KiB, the size of the file type identifier and of a region or metadata table.
 pub const KIB64: u64 = 64 << 10;
+/// The bytes of the file type identifier that hold something: its signature and creator (the
+/// rest of its 64 KiB is reserved).
+pub const IDENTIFIER_SIZE: u64 = 520;
 /// Where the two headers are.
 pub const HEADER_OFFSETS: [u64; 2] = [0x10000, 0x20000];
 /// Where the two region tables are.
@@ -31,93 +32,9 @@ pub const SECTOR_BITMAP_BLOCK: u64 = MIB;
 /// The largest virtual disk the spec allows: 64 TiB.
 pub const MAX_DISK_SIZE: u64 = 64 << 40;
 
-/// Reads a little-endian `u16` at `at` (zero past the end).
-pub(crate) fn le16(b: &[u8], at: usize) -> u16 {
-    let mut a = [0u8; 2];
-    if let Some(s) = b.get(at..at + 2) {
-        a.copy_from_slice(s);
-    }
-    u16::from_le_bytes(a)
-}
-
-/// Reads a little-endian `u32` at `at` (zero past the end).
-pub(crate) fn le32(b: &[u8], at: usize) -> u32 {
-    let mut a = [0u8; 4];
-    if let Some(s) = b.get(at..at + 4) {
-        a.copy_from_slice(s);
-    }
-    u32::from_le_bytes(a)
-}
-
-/// Reads a little-endian `u64` at `at` (zero past the end).
-pub(crate) fn le64(b: &[u8], at: usize) -> u64 {
-    let mut a = [0u8; 8];
-    if let Some(s) = b.get(at..at + 8) {
-        a.copy_from_slice(s);
-    }
-    u64::from_le_bytes(a)
-}
-
-fn arr<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
-    let mut a = [0u8; N];
-    if let Some(s) = b.get(at..at + N) {
-        a.copy_from_slice(s);
-    }
-    a
-}
-
-/// A GUID as VHDX stores it: the first three fields little-endian, the last eight bytes in
-/// order. Shown the way Windows shows it (`2dc27766-f623-4200-9d64-115e9bfd4a08`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Guid(pub [u8; 16]);
-
-impl Guid {
-    /// The GUID from its text form, with or without braces.
-    pub fn parse(text: &str) -> Option<Guid> {
-        let t = text.trim().trim_start_matches('{').trim_end_matches('}');
-        let hex: String = t.chars().filter(|c| *c != '-').collect();
-        if hex.len() != 32 || t.len() != 36 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-            return None;
-        }
-        let mut be = [0u8; 16];
-        for (i, b) in be.iter_mut().enumerate() {
-            *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-        }
-        Some(Guid::from_text_order(be))
-    }
-
-    /// The GUID whose text form has these bytes in this order.
-    pub const fn from_text_order(b: [u8; 16]) -> Guid {
-        Guid([b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]])
-    }
-
-    /// True when all sixteen bytes are zero.
-    pub fn is_nil(&self) -> bool {
-        self.0 == [0; 16]
-    }
-}
-
-impl std::fmt::Display for Guid {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let b = &self.0;
-        write!(
-            f,
-            "{:08x}-{:04x}-{:04x}-{:02x}{:02x}-{}",
-            u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
-            u16::from_le_bytes([b[4], b[5]]),
-            u16::from_le_bytes([b[6], b[7]]),
-            b[8],
-            b[9],
-            crate::values::hex(&b[10..])
-        )
-    }
-}
-
-impl Serialize for Guid {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
+/// VHDX's GUIDs are the core's [`crate::bytes::Guid`]: stored as GPT stores them.
+pub use crate::bytes::Guid;
+use crate::bytes::{array, le16, le32, le64, utf16le_checked};
 
 const fn g(b: [u8; 16]) -> Guid {
     Guid::from_text_order(b)
@@ -160,21 +77,6 @@ pub fn guid_name(g: &Guid) -> Option<&'static str> {
     })
 }
 
-/// Decodes UTF-16LE, up to the first NUL; `false` when it is not valid UTF-16.
-pub fn utf16le(bytes: &[u8]) -> (String, bool) {
-    let units: Vec<u16> = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).take_while(|u| *u != 0).collect();
-    let mut valid = bytes.len() % 2 == 0;
-    let s = char::decode_utf16(units)
-        .map(|r| {
-            r.unwrap_or_else(|_| {
-                valid = false;
-                char::REPLACEMENT_CHARACTER
-            })
-        })
-        .collect();
-    (s, valid)
-}
-
 /// The file type identifier (2.2.1): 64 KiB at byte 0.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileIdentifier {
@@ -190,9 +92,9 @@ impl FileIdentifier {
     /// Decodes the first bytes of the file.
     pub fn parse(b: &[u8]) -> FileIdentifier {
         FileIdentifier {
-            signature: arr(b, 0),
-            creator: utf16le(b.get(8..520).unwrap_or_default()).0,
-            raw: b.get(..520).unwrap_or(b).to_vec(),
+            signature: array(b, 0),
+            creator: utf16le_checked(b.get(8..IDENTIFIER_SIZE as usize).unwrap_or_default()).0,
+            raw: b.get(..IDENTIFIER_SIZE as usize).unwrap_or(b).to_vec(),
         }
     }
 }
@@ -251,13 +153,13 @@ impl Header {
         raw.resize(HEADER_SIZE as usize, 0);
         let b = &raw[..];
         Header {
-            signature: arr(b, o::SIGNATURE),
+            signature: array(b, o::SIGNATURE),
             checksum: le32(b, o::CHECKSUM),
             computed_checksum: crc32c_with_zeroed(b, o::CHECKSUM),
             sequence_number: le64(b, o::SEQUENCE_NUMBER),
-            file_write_guid: Guid(arr(b, o::FILE_WRITE_GUID)),
-            data_write_guid: Guid(arr(b, o::DATA_WRITE_GUID)),
-            log_guid: Guid(arr(b, o::LOG_GUID)),
+            file_write_guid: Guid::at(b, o::FILE_WRITE_GUID),
+            data_write_guid: Guid::at(b, o::DATA_WRITE_GUID),
+            log_guid: Guid::at(b, o::LOG_GUID),
             log_version: le16(b, o::LOG_VERSION),
             version: le16(b, o::VERSION),
             log_length: le32(b, o::LOG_LENGTH),
@@ -328,7 +230,7 @@ impl RegionTable {
                 let at = o::ENTRIES + i * o::ENTRY_SIZE;
                 RegionEntry {
                     index: i,
-                    guid: Guid(arr(b, at)),
+                    guid: Guid::at(b, at),
                     file_offset: le64(b, at + 16),
                     length: le32(b, at + 24),
                     required: le32(b, at + 28),
@@ -336,7 +238,7 @@ impl RegionTable {
             })
             .collect();
         RegionTable {
-            signature: arr(b, o::SIGNATURE),
+            signature: array(b, o::SIGNATURE),
             checksum: le32(b, o::CHECKSUM),
             computed_checksum: crc32c_with_zeroed(b, o::CHECKSUM),
             entry_count,
@@ -420,14 +322,14 @@ impl MetadataTable {
                 let at = o::ENTRIES + i * o::ENTRY_SIZE;
                 MetadataEntry {
                     index: i,
-                    item_id: Guid(arr(b, at)),
+                    item_id: Guid::at(b, at),
                     offset: le32(b, at + 16),
                     length: le32(b, at + 20),
                     flags: le32(b, at + 24),
                 }
             })
             .collect();
-        MetadataTable { raw_header: b.get(..32).unwrap_or(b).to_vec(), signature: arr(b, o::SIGNATURE), entry_count, entries }
+        MetadataTable { raw_header: b.get(..32).unwrap_or(b).to_vec(), signature: array(b, o::SIGNATURE), entry_count, entries }
     }
 
     /// The entry for item `id`.
@@ -480,14 +382,18 @@ impl ParentLocator {
                     (le32(b, at), le32(b, at + 4), le16(b, at + 8), le16(b, at + 10));
                 let text = |off: u32, len: u16| {
                     let start = usize::try_from(off).unwrap_or(usize::MAX);
-                    start.checked_add(usize::from(len)).and_then(|end| b.get(start..end)).map(utf16le).unwrap_or((String::new(), false))
+                    start
+                        .checked_add(usize::from(len))
+                        .and_then(|end| b.get(start..end))
+                        .map(utf16le_checked)
+                        .unwrap_or((String::new(), false))
                 };
                 let (key, kv) = text(key_offset, key_length);
                 let (value, vv) = text(value_offset, value_length);
                 KeyValue { index: i, key_offset, value_offset, key_length, value_length, key, value, valid: kv && vv }
             })
             .collect();
-        ParentLocator { locator_type: Guid(arr(b, 0)), key_value_count: count, entries }
+        ParentLocator { locator_type: Guid::at(b, 0), key_value_count: count, entries }
     }
 
     /// The value of `key`, if present.
@@ -546,13 +452,13 @@ impl LogEntryHeader {
     pub fn parse(b: &[u8]) -> LogEntryHeader {
         use log_off as o;
         LogEntryHeader {
-            signature: arr(b, o::SIGNATURE),
+            signature: array(b, o::SIGNATURE),
             checksum: le32(b, o::CHECKSUM),
             entry_length: le32(b, o::ENTRY_LENGTH),
             tail: le32(b, o::TAIL),
             sequence_number: le64(b, o::SEQUENCE_NUMBER),
             descriptor_count: le32(b, o::DESCRIPTOR_COUNT),
-            log_guid: Guid(arr(b, o::LOG_GUID)),
+            log_guid: Guid::at(b, o::LOG_GUID),
             flushed_file_offset: le64(b, o::FLUSHED_FILE_OFFSET),
             last_file_offset: le64(b, o::LAST_FILE_OFFSET),
         }
@@ -593,12 +499,12 @@ pub enum LogDescriptor {
 impl LogDescriptor {
     /// Decodes 32 bytes.
     pub fn parse(b: &[u8]) -> LogDescriptor {
-        let signature: [u8; 4] = arr(b, 0);
+        let signature: [u8; 4] = array(b, 0);
         match &signature {
             b"zero" => LogDescriptor::Zero { length: le64(b, 8), file_offset: le64(b, 16), sequence_number: le64(b, 24) },
             b"desc" => LogDescriptor::Data {
-                trailing_bytes: arr(b, 4),
-                leading_bytes: arr(b, 8),
+                trailing_bytes: array(b, 4),
+                leading_bytes: array(b, 8),
                 file_offset: le64(b, 16),
                 sequence_number: le64(b, 24),
             },

@@ -4,7 +4,8 @@
 //! the opener applies in memory (the file is never written).
 
 use super::crc32c::crc32c_with_zeroed;
-use super::format::{le32, log_off, Guid, LogDescriptor, LogEntryHeader};
+use super::format::{log_off, LogDescriptor, LogEntryHeader};
+use crate::bytes::{le32, Guid};
 use crate::image::Located;
 
 /// Size of a log sector.

@@ -4,9 +4,10 @@
 //!
 //! A VHDX file opens into a [`Vhdx`], which [`crate::layer::Layer`] puts beside a VHD behind one
 //! type, so that the [`Disk`](crate::Disk)'s planning, the readers and the commands work on both.
-//! Opening does no I/O either: [`open`] is run by [`crate::layer::Opener`] when the file starts
-//! with `vhdxfile`, and asks for three rounds of ranges (the first 320 KiB; the metadata region
-//! and, when the disk was not closed cleanly, the log; the BAT), one named state per round.
+//! Opening does no I/O either: [`crate::layer::Opener`] polls the VHDX's rounds when the file
+//! starts with `vhdxfile`, and they ask for three rounds of ranges (the identifier, headers and
+//! region tables of the first 320 KiB; the metadata region and the log, when it is to be replayed
+//! or listed; the BAT), one named state per round, each run once.
 
 pub mod crc32c;
 pub mod fields;
@@ -19,7 +20,7 @@ pub mod writer;
 
 pub use crate::image::{BlockRead, BlockState};
 pub use format::Guid;
-pub use open::open;
+pub(crate) use open::Rounds;
 
 use crate::image::{BlockTable, ByteRange, DiskType, Located};
 use format::{FileIdentifier, Header, LogEntryHeader, MetadataEntry, MetadataTable, ParentLocator, RegionEntry, RegionTable, MIB};

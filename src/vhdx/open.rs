@@ -1,31 +1,33 @@
-//! Opening a VHDX file without I/O: the same shape as the VHD opener, run again with more
-//! bytes each round until it has what it needs.
+//! Opening a VHDX file without I/O: the same shape as the VHD opener, polled with more bytes
+//! each round until it has what it needs; each round runs once, keeping what it found
+//! ([`Rounds`]).
 
 use super::format::{
     self, bat_parts, guid_name, header_off, FileIdentifier, Header, MetadataTable, ParentLocator, RegionEntry, RegionTable, HEADER_OFFSETS,
-    HEADER_SECTION, HEADER_SIZE, KIB64, MAX_DISK_SIZE, MIB, REGION_BAT, REGION_METADATA, REGION_TABLE_OFFSETS, REGION_TABLE_SIZE,
+    HEADER_SECTION, HEADER_SIZE, IDENTIFIER_SIZE, KIB64, MAX_DISK_SIZE, MIB, REGION_BAT, REGION_METADATA, REGION_TABLE_OFFSETS,
+    REGION_TABLE_SIZE,
 };
 use super::log::{replay, Write};
 use super::{BlockState, Item, Log, Vhdx, MAX_BAT_ENTRIES, MAX_LOG, MAX_METADATA_REGION};
+use std::borrow::Cow;
+
+use crate::bytes::{le32, le64, Guid};
 use crate::error::vhdx::{Invalidity, VhdxError};
 use crate::error::{Error, Result};
 use crate::finding::{Finding, Severity};
 use crate::image::{ByteRange, Fetch, Located, Opened, MAX_FINDINGS_PER_KIND};
 
-/// Copies `bytes` read at `base` and applies the log's writes that fall on them.
-fn patched(bytes: &[u8], base: u64, writes: &[(u64, Write)]) -> Vec<u8> {
-    let mut out = bytes.to_vec();
-    let end = base + out.len() as u64;
+/// `bytes` read at `base` with the log's writes that fall on them applied: borrowed as they are
+/// when no write does (a clean log, or writes elsewhere), else a patched copy.
+fn patched<'b>(bytes: &'b [u8], base: u64, writes: &[(u64, Write)]) -> Cow<'b, [u8]> {
+    let range = ByteRange::new(base, bytes.len() as u64);
+    let mut out = Cow::Borrowed(bytes);
     for (at, w) in writes {
-        let len = match w {
-            Write::Zero(n) => *n,
-            Write::Data(d) => d.len() as u64,
-        };
-        let (s, e) = ((*at).max(base), at.saturating_add(len).min(end));
+        let (s, e) = ((*at).max(base), at.saturating_add(write_len(w)).min(range.end()));
         if s >= e {
             continue;
         }
-        let dst = &mut out[(s - base) as usize..(e - base) as usize];
+        let dst = &mut out.to_mut()[(s - base) as usize..(e - base) as usize];
         match w {
             Write::Zero(_) => dst.fill(0),
             Write::Data(d) => dst.copy_from_slice(&d[(s - at) as usize..(e - at) as usize]),
@@ -152,15 +154,9 @@ fn choose_region_table(tables: &[Located<RegionTable>], findings: &mut Vec<Findi
 }
 
 /// The region `guid`, checked to lie inside the file.
-fn region(
-    table: &Located<RegionTable>,
-    guid: format::Guid,
-    name: &'static str,
-    file_len: u64,
-    findings: &mut Vec<Finding>,
-) -> Result<RegionEntry> {
+fn region(table: &Located<RegionTable>, guid: Guid, name: &'static str, file_len: u64, findings: &mut Vec<Finding>) -> Result<RegionEntry> {
     let Some(e) = table.value.find(guid).copied() else {
-        return Err(VhdxError::RegionMissing { offset: table.offset, name, guid: crate::bytes::Guid(guid.0) }.into());
+        return Err(VhdxError::RegionMissing { offset: table.offset, name, guid: guid }.into());
     };
     let at = table.offset + (format::region_off::ENTRIES + e.index * format::region_off::ENTRY_SIZE) as u64;
     let range = ByteRange::new(e.file_offset, u64::from(e.length));
@@ -181,6 +177,7 @@ fn region(
 }
 
 /// What the first round found: the header section's structures and the two regions.
+#[derive(Debug)]
 struct Section {
     identifier: Located<FileIdentifier>,
     headers: Vec<Located<Header>>,
@@ -198,6 +195,7 @@ impl Section {
 }
 
 /// What the second round found: the log, the metadata table and items, and the BAT's shape.
+#[derive(Debug)]
 struct Metadata {
     log: Log,
     /// The log's writes, replayed on the bytes read after it (the BAT).
@@ -211,6 +209,7 @@ struct Metadata {
 }
 
 /// The metadata items every VHDX has, decoded.
+#[derive(Debug)]
 struct Params {
     block_size: u32,
     leave_blocks_allocated: bool,
@@ -218,13 +217,16 @@ struct Params {
     virtual_disk_size: u64,
     logical_sector_size: u32,
     physical_sector_size: u32,
-    page83: Option<format::Guid>,
+    page83: Option<Guid>,
 }
 
 /// Where the open of a VHDX stands: one state per round of reads (as rc-zip drives its archive
-/// reader). Each round's function reads what the bytes provided hold, or asks for its ranges.
+/// reader), each holding what the earlier rounds found. Each round's function reads what the
+/// bytes provided hold, or asks for its ranges.
+#[derive(Debug, Default)]
 enum Round {
     /// Round 1: the header section (file type identifier, headers, region tables).
+    #[default]
     Start,
     /// Round 2: the metadata region and, when the disk was not closed cleanly (or to list its
     /// entries), the log.
@@ -233,50 +235,75 @@ enum Round {
     Bat(Box<Section>, Box<Metadata>),
 }
 
-/// Opens a VHDX file: `None` (with `need` filled) while bytes are missing.
-pub fn open<'a>(file_len: u64, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> Result<Option<Opened<Vhdx>>> {
-    let mut findings = Vec::new();
-    let mut round = Round::Start;
-    loop {
-        round = match round {
-            Round::Start => match read_section(file_len, fetch, need, &mut findings)? {
-                Some(s) => Round::Metadata(Box::new(s)),
-                None => return Ok(None),
-            },
-            Round::Metadata(s) => match read_metadata(&s, file_len, fetch, need, &mut findings)? {
-                Some(m) => Round::Bat(s, Box::new(m)),
-                None => return Ok(None),
-            },
-            Round::Bat(s, m) => {
-                let Some(vhdx) = read_bat(*s, *m, fetch, need) else { return Ok(None) };
-                check_bat(&vhdx, file_len, &mut findings);
-                return Ok(Some(Opened { file_len, data_end: file_len, findings, image: vhdx }));
-            }
+/// The open of one VHDX file, polled until it is done: the round it has reached and the findings
+/// of the rounds before. A round runs once, on its own bytes: a poll that lacks them leaves the
+/// state as it was, and the next one starts where this one stopped (not from the header section
+/// again, whose two region tables cost a 64 KiB CRC-32C each).
+#[derive(Debug, Default)]
+pub(crate) struct Rounds {
+    round: Round,
+    findings: Vec<Finding>,
+}
+
+impl Rounds {
+    /// Runs the rounds the bytes provided allow: the VHDX once it is complete, else `None` with
+    /// `need` filled. After an error the open is over.
+    pub(crate) fn poll(&mut self, file_len: u64, fetch: &Fetch<'_>, need: &mut Vec<ByteRange>) -> Result<Option<Opened<Vhdx>>> {
+        loop {
+            // A round's findings are kept only when it completes (one that waits for its bytes
+            // runs again in full).
+            let mut found = Vec::new();
+            self.round = match std::mem::take(&mut self.round) {
+                Round::Start => match read_section(file_len, fetch, need, &mut found)? {
+                    Some(s) => Round::Metadata(Box::new(s)),
+                    None => return Ok(None),
+                },
+                Round::Metadata(s) => match read_metadata(&s, file_len, fetch, need, &mut found)? {
+                    Some(m) => Round::Bat(s, Box::new(m)),
+                    None => {
+                        self.round = Round::Metadata(s);
+                        return Ok(None);
+                    }
+                },
+                Round::Bat(s, m) => {
+                    let Some(bat) = read_bat(&s, &m, fetch, need) else {
+                        self.round = Round::Bat(s, m);
+                        return Ok(None);
+                    };
+                    let vhdx = assemble(*s, *m, bat);
+                    check_bat(&vhdx, file_len, &mut self.findings);
+                    let findings = std::mem::take(&mut self.findings);
+                    return Ok(Some(Opened { file_len, data_end: file_len, findings, image: vhdx }));
+                }
+            };
+            self.findings.append(&mut found);
         }
     }
 }
 
-/// Round 1: the first 320 KiB, with the identifier, both headers and both region tables; the
-/// current header and region table chosen, the BAT and metadata regions found.
+/// Round 1: the identifier, both headers and both region tables (137 KiB of the first 320 KiB:
+/// no more than they hold, in one round); the current header and region table chosen, the BAT
+/// and metadata regions found.
 fn read_section(file_len: u64, fetch: &Fetch<'_>, need: &mut Vec<ByteRange>, findings: &mut Vec<Finding>) -> Result<Option<Section>> {
     if file_len < HEADER_SECTION {
         return Err(VhdxError::TooSmall { len: file_len, need: HEADER_SECTION }.into());
     }
-    let section = ByteRange::new(0, HEADER_SECTION);
-    let Some(first) = fetch(section) else {
-        need.push(section);
+    let structures = [(0, IDENTIFIER_SIZE)]
+        .into_iter()
+        .chain(HEADER_OFFSETS.map(|o| (o, HEADER_SIZE)))
+        .chain(REGION_TABLE_OFFSETS.map(|o| (o, REGION_TABLE_SIZE)))
+        .map(|(o, len)| ByteRange::new(o, len));
+    let Some([id, h1, h2, t1, t2]) = structures.clone().map(fetch).collect::<Option<Vec<_>>>().and_then(|b| <[&[u8]; 5]>::try_from(b).ok())
+    else {
+        need.extend(structures);
         return Ok(None);
     };
-    let identifier = Located { offset: 0, value: FileIdentifier::parse(first) };
-    let headers: Vec<Located<Header>> = HEADER_OFFSETS
-        .iter()
-        .map(|&o| Located { offset: o, value: Header::parse(&first[o as usize..(o + HEADER_SIZE) as usize]) })
-        .collect();
+    let identifier = Located { offset: 0, value: FileIdentifier::parse(id) };
+    let headers: Vec<Located<Header>> =
+        HEADER_OFFSETS.iter().zip([h1, h2]).map(|(&o, b)| Located { offset: o, value: Header::parse(b) }).collect();
     let current_header = choose_header(&headers, findings)?;
-    let tables: Vec<Located<RegionTable>> = REGION_TABLE_OFFSETS
-        .iter()
-        .map(|&o| Located { offset: o, value: RegionTable::parse(&first[o as usize..(o + REGION_TABLE_SIZE) as usize]) })
-        .collect();
+    let tables: Vec<Located<RegionTable>> =
+        REGION_TABLE_OFFSETS.iter().zip([t1, t2]).map(|(&o, b)| Located { offset: o, value: RegionTable::parse(b) }).collect();
     let current_region_table = choose_region_table(&tables, findings)?;
     let table = &tables[current_region_table];
     check_region_guids(table, findings)?;
@@ -503,7 +530,7 @@ fn read_items(meta: &[u8], meta_range: ByteRange, findings: &mut Vec<Finding>) -
 }
 
 /// Item `id`, when it holds at least `min` bytes: an error when it is missing or short.
-fn required(items: &[Item], id: format::Guid, min: usize, meta_offset: u64) -> Result<&Item> {
+fn required(items: &[Item], id: Guid, min: usize, meta_offset: u64) -> Result<&Item> {
     match items.iter().find(|i| i.entry.item_id == id) {
         Some(i) if i.bytes.len() >= min => Ok(i),
         Some(i) => {
@@ -517,19 +544,16 @@ fn required(items: &[Item], id: format::Guid, min: usize, meta_offset: u64) -> R
 /// of the spec's items, so that the first of several defects is the one reported).
 fn read_params(items: &[Item], meta_offset: u64, findings: &mut Vec<Finding>) -> Result<Params> {
     let fp = required(items, format::ITEM_FILE_PARAMETERS, 8, meta_offset)?;
-    let block_size = format::le32(&fp.bytes, 0);
-    let flags = format::le32(&fp.bytes, 4);
+    let block_size = le32(&fp.bytes, 0);
+    let flags = le32(&fp.bytes, 4);
     if !(MIB..=256 * MIB).contains(&u64::from(block_size)) || !block_size.is_power_of_two() {
         return Err(VhdxError::BlockSize { offset: fp.offset, block_size }.into());
     }
     let vs = required(items, format::ITEM_VIRTUAL_DISK_SIZE, 8, meta_offset)?;
-    let virtual_disk_size = format::le64(&vs.bytes, 0);
+    let virtual_disk_size = le64(&vs.bytes, 0);
     let (logical_sector_size, physical_sector_size) = read_sector_sizes(items, meta_offset, findings)?;
-    let page83 = items
-        .iter()
-        .find(|i| i.entry.item_id == format::ITEM_PAGE83)
-        .filter(|i| i.bytes.len() >= 16)
-        .map(|i| format::Guid(i.bytes[..16].try_into().unwrap_or([0; 16])));
+    let page83 =
+        items.iter().find(|i| i.entry.item_id == format::ITEM_PAGE83).filter(|i| i.bytes.len() >= 16).map(|i| Guid::at(&i.bytes, 0));
     if page83.is_none() {
         findings.push(Finding::warning(
             "vhdx-metadata-item-missing",
@@ -569,12 +593,12 @@ fn read_params(items: &[Item], meta_offset: u64, findings: &mut Vec<Finding>) ->
 /// it is neither).
 fn read_sector_sizes(items: &[Item], meta_offset: u64, findings: &mut Vec<Finding>) -> Result<(u32, u32)> {
     let ls = required(items, format::ITEM_LOGICAL_SECTOR_SIZE, 4, meta_offset)?;
-    let logical = format::le32(&ls.bytes, 0);
+    let logical = le32(&ls.bytes, 0);
     if logical != 512 && logical != 4096 {
         return Err(VhdxError::SectorSize { offset: ls.offset, size: logical }.into());
     }
     let ps = required(items, format::ITEM_PHYSICAL_SECTOR_SIZE, 4, meta_offset)?;
-    let physical = format::le32(&ps.bytes, 0);
+    let physical = le32(&ps.bytes, 0);
     if physical != 512 && physical != 4096 {
         findings.push(Finding::warning(
             "vhdx-sector-size",
@@ -614,21 +638,24 @@ fn shape(p: &Params) -> (u64, u64, u64) {
     (chunk_ratio, payload_blocks, payload_blocks.div_ceil(chunk_ratio))
 }
 
-/// Round 3: the BAT (patched with the log's writes to it, if any); the VHDX complete.
-fn read_bat(s: Section, m: Metadata, fetch: &Fetch<'_>, need: &mut Vec<ByteRange>) -> Option<Vhdx> {
+/// Round 3: the BAT (patched with the log's writes to it, if any).
+fn read_bat(s: &Section, m: &Metadata, fetch: &Fetch<'_>, need: &mut Vec<ByteRange>) -> Option<Vec<u64>> {
     let bat_range = ByteRange::new(s.bat_region.file_offset, m.count * 8);
     let Some(bat_bytes) = fetch(bat_range) else {
         need.push(bat_range);
         return None;
     };
-    let parse = |b: &[u8]| -> Vec<u64> { b.chunks_exact(8).map(|c| format::le64(c, 0)).collect() };
-    // Copied and patched only when the log writes to it (a copy of an 8 MiB BAT costs as much
-    // as the rest of opening a 64 TiB disk).
-    let touched = m.writes.iter().any(|(at, w)| ByteRange::new(*at, write_len(w)).overlaps(&bat_range));
-    let bat = if touched { parse(&patched(bat_bytes, bat_range.offset, &m.writes)) } else { parse(bat_bytes) };
+    // Patched only where the log writes to it (a copy of an 8 MiB BAT costs as much as the rest
+    // of opening a 64 TiB disk).
+    let bat = patched(bat_bytes, bat_range.offset, &m.writes);
+    Some(bat.chunks_exact(8).map(|c| le64(c, 0)).collect())
+}
+
+/// The VHDX of the three rounds' findings.
+fn assemble(s: Section, m: Metadata, bat: Vec<u64>) -> Vhdx {
     let (chunk_ratio, payload_blocks, bitmap_blocks) = shape(&m.params);
     let p = m.params;
-    Some(Vhdx {
+    Vhdx {
         identifier: s.identifier,
         headers: s.headers,
         current_header: s.current_header,
@@ -652,7 +679,7 @@ fn read_bat(s: Section, m: Metadata, fetch: &Fetch<'_>, need: &mut Vec<ByteRange
         bat,
         bat_offset: s.bat_region.file_offset,
         log: m.log,
-    })
+    }
 }
 
 fn check_parent_locator(has_parent: bool, locator: Option<&Located<ParentLocator>>, meta_offset: u64, findings: &mut Vec<Finding>) {
@@ -696,7 +723,7 @@ fn check_parent_locator(has_parent: bool, locator: Option<&Located<ParentLocator
                     l.offset,
                     "the parent locator has no parent_linkage, so the parent cannot be verified",
                 )),
-                Some(t) if format::Guid::parse(t).is_none() => findings.push(Finding::error(
+                Some(t) if Guid::parse(t).is_none() => findings.push(Finding::error(
                     "vhdx-parent-linkage",
                     l.offset,
                     format!("the parent locator's parent_linkage \"{t}\" is not a GUID"),
@@ -717,7 +744,7 @@ fn check_parent_locator(has_parent: bool, locator: Option<&Located<ParentLocator
 
 /// Lists every entry header in the log region (`lb`, read at `log_offset`) with what became of
 /// it: replayed (the active sequence of a dirty log), or why not.
-fn list_log_region(log: &mut Log, lb: &[u8], log_offset: u64, header_guid: super::format::Guid) {
+fn list_log_region(log: &mut Log, lb: &[u8], log_offset: u64, header_guid: super::Guid) {
     let (found, note) = super::log::entries(lb, log_offset);
     if note.is_some() {
         log.region_note = note;
@@ -892,11 +919,12 @@ mod tests {
     fn rounds(file: &[u8]) -> (Vec<Vec<ByteRange>>, Opened<Vhdx>) {
         let mut chunks: Vec<(u64, Vec<u8>)> = Vec::new();
         let mut asked = Vec::new();
+        let mut rounds = Rounds::default();
         loop {
             let fetch =
                 |r: ByteRange| chunks.iter().find(|(o, b)| *o == r.offset && b.len() as u64 >= r.len).map(|(_, b)| &b[..r.len as usize]);
             let mut need = Vec::new();
-            if let Some(o) = open(file.len() as u64, &fetch, &mut need).unwrap() {
+            if let Some(o) = rounds.poll(file.len() as u64, &fetch, &mut need).unwrap() {
                 return (asked, o);
             }
             for r in &need {
@@ -912,10 +940,42 @@ mod tests {
         let (asked, o) = rounds(&file);
         let v = &o.image;
         assert_eq!(asked.len(), 3, "{asked:?}");
-        assert_eq!(asked[0], vec![ByteRange::new(0, HEADER_SECTION)]);
+        let section = [(0, 520), (0x10000, 4096), (0x20000, 4096), (0x30000, 0x10000), (0x40000, 0x10000)];
+        assert_eq!(asked[0], section.map(|(o, l)| ByteRange::new(o, l)), "no more of the header section than its structures");
         assert_eq!(asked[1][0], ByteRange::new(v.metadata_region.file_offset, u64::from(v.metadata_region.length)));
         assert_eq!(asked[2], vec![ByteRange::new(v.bat_offset, v.bat.len() as u64 * 8)]);
         assert_eq!((v.virtual_disk_size, v.allocated_blocks()), (8 << 20, 1));
         assert_eq!(o.data_end, file.len() as u64);
+    }
+
+    #[test]
+    fn a_poll_without_new_bytes_repeats_its_ask_and_the_findings_come_once() {
+        let mut b = VhdxBuilder::new(8 << 20).write(3 << 20, &[7; 4096]);
+        b.dirty_log = true;
+        let file = b.build();
+        let (_, by_rounds) = rounds(&file);
+        // The same file with every byte there from the start: one poll.
+        let whole = |r: ByteRange| file.get(r.offset as usize..r.end() as usize);
+        let at_once = Rounds::default().poll(file.len() as u64, &whole, &mut Vec::new()).unwrap().unwrap();
+        // And polled twice more in each round without the bytes it asks for.
+        let mut given: Vec<ByteRange> = Vec::new();
+        let mut r = Rounds::default();
+        let slow = loop {
+            let fetch = |q: ByteRange| {
+                given.iter().any(|g| g.offset == q.offset && g.len >= q.len).then(|| &file[q.offset as usize..q.end() as usize])
+            };
+            let (mut first, mut again) = (Vec::new(), Vec::new());
+            if let Some(o) = r.poll(file.len() as u64, &fetch, &mut first).unwrap() {
+                break o;
+            }
+            assert!(r.poll(file.len() as u64, &fetch, &mut again).unwrap().is_none());
+            assert_eq!(first, again, "the same ask");
+            given.extend(first);
+        };
+        let codes = |o: &Opened<Vhdx>| o.findings.iter().map(|f| (f.code, f.offset)).collect::<Vec<_>>();
+        assert!(codes(&at_once).iter().any(|(c, _)| *c == "vhdx-log-replayed"), "{:?}", codes(&at_once));
+        assert_eq!(codes(&by_rounds), codes(&at_once));
+        assert_eq!(codes(&slow), codes(&at_once));
+        assert_eq!(format!("{:?}", slow.image), format!("{:?}", at_once.image));
     }
 }
