@@ -156,7 +156,7 @@ fn choose_region_table(tables: &[Located<RegionTable>], findings: &mut Vec<Findi
 /// The region `guid`, checked to lie inside the file.
 fn region(table: &Located<RegionTable>, guid: Guid, name: &'static str, file_len: u64, findings: &mut Vec<Finding>) -> Result<RegionEntry> {
     let Some(e) = table.value.find(guid).copied() else {
-        return Err(VhdxError::RegionMissing { offset: table.offset, name, guid: guid }.into());
+        return Err(VhdxError::RegionMissing { offset: table.offset, name, guid }.into());
     };
     let at = table.offset + (format::region_off::ENTRIES + e.index * format::region_off::ENTRY_SIZE) as u64;
     let range = ByteRange::new(e.file_offset, u64::from(e.length));
@@ -320,7 +320,7 @@ fn check_region_guids(table: &Located<RegionTable>, findings: &mut Vec<Finding>)
         if guid_name(&e.guid).is_none() {
             let at = table.offset + (format::region_off::ENTRIES + e.index * format::region_off::ENTRY_SIZE) as u64;
             if e.required & 1 != 0 {
-                return Err(VhdxError::RegionUnknown { offset: at, guid: crate::bytes::Guid(e.guid.0) }.into());
+                return Err(VhdxError::RegionUnknown { offset: at, guid: e.guid }.into());
             }
             findings.push(Finding::info(
                 "vhdx-region-unknown",
@@ -520,7 +520,7 @@ fn read_items(meta: &[u8], meta_range: ByteRange, findings: &mut Vec<Finding>) -
             ));
         }
         if guid_name(&e.item_id).is_none() && e.is_required() {
-            return Err(VhdxError::MetadataUnknown { offset: at, item: crate::bytes::Guid(e.item_id.0) }.into());
+            return Err(VhdxError::MetadataUnknown { offset: at, item: e.item_id }.into());
         }
         // (An empty item may name any offset: nothing of it is read.)
         let bytes = if inside && len > 0 { meta[start as usize..(start + len) as usize].to_vec() } else { Vec::new() };
