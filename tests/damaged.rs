@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use vhd_viewer::reader::{open_layer, DiskReader, ReadAt};
 use vhd_viewer::values::Uuid;
-use vhd_viewer::writer::DiskBuilder;
+use vhd_viewer::vhd::writer::DiskBuilder;
 use vhd_viewer::{Disk, Error, Severity};
 
 const MIB: u64 = 1 << 20;

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use vhd_viewer::values::{Timestamp, Uuid, VHD_EPOCH_UNIX};
-use vhd_viewer::writer::WriteAt;
+use vhd_viewer::vhd::writer::WriteAt;
 use vhd_viewer::Error;
 
 /// From now on, Ctrl-C, SIGTERM and SIGHUP set the returned flag instead of ending the program;

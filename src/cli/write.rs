@@ -84,7 +84,7 @@ pub fn convert(a: ConvertArgs) -> Result<i32, Error> {
         To::Raw => Format::Raw,
     };
     let block_size = if format == Format::Dynamic {
-        vhd_viewer::writer::check_block_size(size, a.block_size).map_err(|message| Error::Chain { code: "block-size", message })?
+        vhd_viewer::vhd::writer::check_block_size(size, a.block_size).map_err(|message| Error::Chain { code: "block-size", message })?
     } else {
         0
     };

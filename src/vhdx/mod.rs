@@ -8,12 +8,15 @@
 //! with `vhdxfile`, and asks for three rounds of ranges (the first 320 KiB; the metadata region
 //! and, when the disk was not closed cleanly, the log; the BAT), one named state per round.
 
+mod check;
 pub mod crc32c;
 pub mod fields;
 pub mod format;
+pub mod info;
 mod link;
 pub mod log;
 mod open;
+mod plan;
 pub(crate) use link::check_parent;
 pub mod writer;
 
