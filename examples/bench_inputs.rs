@@ -44,7 +44,7 @@ use std::path::{Path, PathBuf};
 
 use vhd_viewer::reader::{open_layer, Counting, KnownLen, ReadAt};
 use vhd_viewer::vhd::header;
-use vhd_viewer::writer::{BlockOrder, DiskBuilder};
+use vhd_viewer::vhd::writer::{BlockOrder, DiskBuilder};
 
 const MIB: u64 = 1 << 20;
 const GIB: u64 = 1 << 30;

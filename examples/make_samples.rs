@@ -11,9 +11,9 @@
 
 use std::path::PathBuf;
 
+use vhd_viewer::vhd::writer::{BlockOrder, DiskBuilder};
 use vhd_viewer::vhdx::writer::VhdxBuilder;
 use vhd_viewer::vhdx::Guid;
-use vhd_viewer::writer::{BlockOrder, DiskBuilder};
 
 const MIB: u64 = 1 << 20;
 

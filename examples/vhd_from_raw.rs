@@ -8,7 +8,7 @@
 //!   differs; SEED (a number) gives it a unique id of its own, for two children of one parent.
 
 use vhd_viewer::values::Uuid;
-use vhd_viewer::writer::DiskBuilder;
+use vhd_viewer::vhd::writer::DiskBuilder;
 
 const BLOCK: u32 = 2 << 20;
 
@@ -35,7 +35,7 @@ fn main() -> std::io::Result<()> {
             let mut child = DiskBuilder::differencing(&parent.parent_ref(&name), BLOCK);
             child.timestamp(0x2e61_0000);
             if let Some(seed) = args.get(5) {
-                child.unique_id(vhd_viewer::writer::uuid_from_seed(seed.parse().map_err(|_| usage())?));
+                child.unique_id(vhd_viewer::vhd::writer::uuid_from_seed(seed.parse().map_err(|_| usage())?));
             }
             for (k, (c, p)) in craw.chunks(4096).zip(praw.chunks(4096)).enumerate() {
                 if c != p {

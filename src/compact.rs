@@ -14,9 +14,9 @@ use crate::image::DiskType;
 use crate::reader::{DiskReader, ReadAt};
 use crate::rules::Writer;
 use crate::vhd::footer::{self, FOOTER_SIZE};
+use crate::vhd::writer::{ParentRef, SparseLayout, WriteAt};
 use crate::vhd::BlockGeometry;
 use crate::vhd::Vhd;
-use crate::writer::{ParentRef, SparseLayout, WriteAt};
 use crate::Disk;
 
 /// What compacting saved.
@@ -122,7 +122,7 @@ impl Compaction {
         let differencing = layer.disk_type() == DiskType::Differencing;
         let parent = if differencing { Some((Disk::new(disk.layers[1..].to_vec(), true)?, None)) } else { None };
         let Identity { footer, parent: parent_ref, locators } = same_identity(layer);
-        crate::writer::check_layout(layer.size(), geo.block_size)?;
+        crate::vhd::writer::check_layout(layer.size(), geo.block_size)?;
         let layout = SparseLayout::new(&footer, u32::try_from(geo.block_size).unwrap_or(0), parent_ref.as_ref(), &locators);
         if layout.bitmap_size() != geo.bitmap_size {
             return Err(WriteError::BlockSize { block_size: geo.block_size }.into());
@@ -257,7 +257,7 @@ fn read(src: &dyn ReadAt, offset: u64, buf: &mut [u8]) -> Result<()> {
 mod tests {
     use super::*;
     use crate::reader::open_layer;
-    use crate::writer::DiskBuilder;
+    use crate::vhd::writer::DiskBuilder;
 
     fn flatten(files: &[&Vec<u8>]) -> Vec<u8> {
         let disk = Disk::new(files.iter().map(|f| open_layer(*f).unwrap()).collect(), false).unwrap();

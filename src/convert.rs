@@ -9,7 +9,7 @@
 //! ```
 //! use vhd_viewer::convert::{convert, Format, NewDisk};
 //! use vhd_viewer::reader::{open_layer, DiskReader, ReadAt};
-//! use vhd_viewer::writer::DiskBuilder;
+//! use vhd_viewer::vhd::writer::DiskBuilder;
 //! use vhd_viewer::Disk;
 //! let mut d = DiskBuilder::dynamic(8 << 20, 2 << 20);
 //! d.write(5 << 20, &[7; 512]).write(0, &[0; 4096]);
@@ -30,8 +30,8 @@ use crate::reader::{missing_error, DiskReader};
 use crate::values::{FourCc, Timestamp, Uuid};
 use crate::vhd::footer::{self, Footer, FILE_FORMAT_VERSION, FOOTER_COOKIE, FOOTER_SIZE, NO_DATA_OFFSET};
 use crate::vhd::geometry::Geometry;
+use crate::vhd::writer::{SparseLayout, WriteAt};
 use crate::vhd::MAX_DISK_SIZE;
-use crate::writer::{SparseLayout, WriteAt};
 
 /// The most bytes read or written at once.
 pub const BUF: usize = 1 << 20;
@@ -162,7 +162,7 @@ pub fn for_each_data(
 }
 
 /// Writes the disk `reader` reads as one new standalone disk in `format` (`block_size` for
-/// dynamic output, checked by [`crate::writer::check_block_size`]). The output must start
+/// dynamic output, checked by [`crate::vhd::writer::check_block_size`]). The output must start
 /// empty: zero stretches are left unwritten.
 pub fn convert(
     reader: &mut DiskReader<'_>,
@@ -195,7 +195,7 @@ pub fn convert(
             Ok(Converted { size, file_len, data_bytes, blocks: 0, blocks_allocated: 0 })
         }
         Format::Dynamic => {
-            crate::writer::check_block_size(size, u64::from(block_size))?;
+            crate::vhd::writer::check_block_size(size, u64::from(block_size))?;
             let footer = new_footer(template, DiskType::Dynamic, size, new);
             let mut layout = SparseLayout::new(&footer, block_size, None, &[]);
             let bs = layout.block_size();
@@ -239,7 +239,7 @@ pub fn full_bitmap(layout: &SparseLayout) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::reader::{open_layer, ReadAt};
-    use crate::writer::DiskBuilder;
+    use crate::vhd::writer::DiskBuilder;
     use crate::Disk;
 
     fn flatten(files: &[Vec<u8>]) -> Vec<u8> {
@@ -256,7 +256,7 @@ mod tests {
         let disk = Disk::new(layers, false).unwrap();
         let mut r = DiskReader::new(&disk, files.iter().map(|f| f as &dyn ReadAt).collect()).unwrap();
         let mut out = Vec::new();
-        let new = NewDisk { unique_id: crate::writer::uuid_from_seed(9), timestamp: Timestamp(1) };
+        let new = NewDisk { unique_id: crate::vhd::writer::uuid_from_seed(9), timestamp: Timestamp(1) };
         let done = convert(&mut r, format, bs, &new, &mut out, &mut |_, _| {}).unwrap();
         (out, done)
     }

@@ -29,6 +29,8 @@
 use crate::error::{Error, Result};
 use crate::finding::Finding;
 use crate::image::{BlockRead, BlockTable, ByteRange, DiskType, Opened, Store};
+use crate::layer_check::{CheckNext, LayerCheck};
+use crate::plan::{LayerPlan, Sink};
 use crate::vhd::footer::FOOTER_SIZE;
 use crate::vhd::geometry::Geometry;
 use crate::vhd::{self, Vhd};
@@ -68,6 +70,22 @@ impl From<Opened<Vhdx>> for Layer {
     fn from(o: Opened<Vhdx>) -> Layer {
         Layer { file_len: o.file_len, data_end: o.data_end, findings: o.findings, image: Image::Vhdx(Box::new(o.image)) }
     }
+}
+
+/// The format's part of a layer's summary: one of `vhd` (with `dynamic` for a sparse disk) and
+/// `vhdx`, and every field of its structures as rows.
+#[derive(Debug)]
+pub(crate) struct FormatInfo {
+    /// `vhd` or `vhdx`.
+    pub(crate) format: &'static str,
+    /// A VHD's footer.
+    pub(crate) vhd: Option<vhd::info::VhdInfo>,
+    /// A VHD's dynamic header.
+    pub(crate) dynamic: Option<vhd::info::DynamicInfo>,
+    /// A VHDX's structures.
+    pub(crate) vhdx: Option<vhdx::info::VhdxInfo>,
+    /// Every field as a row.
+    pub(crate) fields: Vec<crate::fields::Field>,
 }
 
 /// What the opener wants next.
@@ -378,6 +396,56 @@ impl Layer {
         }
     }
 
+    /// Plans `[start, stop)` of this layer (within its size) into `p`: what the layer holds,
+    /// what reads as zeros, and what is left for the layer below. Called once per layer and
+    /// range: the format's planner steps through its blocks.
+    pub(crate) fn plan_range<S: Sink>(&self, p: &mut LayerPlan<'_, S>, start: u64, stop: u64) {
+        match &self.image {
+            Image::Vhd(v) => v.plan_range(p, start, stop),
+            Image::Vhdx(v) => v.plan_range(p, start, stop),
+        }
+    }
+
+    /// Blocks the deep check does not read: a VHD's blocks that start inside a block laid out
+    /// before them in the file (none for a VHDX).
+    pub(crate) fn overlapped_blocks(&self) -> std::collections::HashSet<u64> {
+        match &self.image {
+            Image::Vhd(v) => v.overlapped_blocks(),
+            Image::Vhdx(_) => Default::default(),
+        }
+    }
+
+    /// What the deep check does at `c`'s block of this layer: a read, or move on.
+    pub(crate) fn check_next(&self, c: &mut LayerCheck) -> CheckNext {
+        match &self.image {
+            Image::Vhd(v) => v.check_next(c, self.data_end),
+            Image::Vhdx(v) => v.check_next(c, self.file_len),
+        }
+    }
+
+    /// Takes the bytes of the read [`Layer::check_next`] asked for.
+    pub(crate) fn check_provide(&self, c: &mut LayerCheck, bytes: &[u8]) {
+        match &self.image {
+            Image::Vhd(v) => v.check_provide(c, bytes),
+            Image::Vhdx(v) => v.check_provide(c, bytes),
+        }
+    }
+
+    /// The format's part of the layer's summary (see [`crate::info::layer_info`]).
+    pub(crate) fn format_info(&self) -> FormatInfo {
+        match &self.image {
+            Image::Vhd(v) => {
+                let (vhd, dynamic, fields) = v.info();
+                FormatInfo { format: "vhd", vhd: Some(vhd), dynamic, vhdx: None, fields }
+            }
+            Image::Vhdx(v) => {
+                let vhdx = v.info();
+                let fields = vhdx.structures.iter().flat_map(|s| s.fields.iter().cloned()).collect();
+                FormatInfo { format: "vhdx", vhd: None, dynamic: None, vhdx: Some(vhdx), fields }
+            }
+        }
+    }
+
     /// Checks that `parent` is the parent this layer (layer `i` of a chain) names, adding what
     /// was noticed to `findings`; an error when it is not (unless `force`), when this layer has
     /// no parent, or when the two are not of one format.
@@ -424,7 +492,7 @@ impl Layer {
 mod tests {
     use super::*;
     use crate::reader::ReadAt;
-    use crate::writer::{BlockOrder, DiskBuilder};
+    use crate::vhd::writer::{BlockOrder, DiskBuilder};
 
     fn vhd(l: &Layer) -> &Vhd {
         l.vhd().expect("a VHD")

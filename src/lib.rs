@@ -27,7 +27,9 @@ pub mod fs;
 pub mod image;
 pub mod info;
 pub mod layer;
+pub mod layer_check;
 pub mod parts;
+pub mod plan;
 pub mod provenance;
 pub mod reader;
 pub mod relink;
@@ -36,7 +38,6 @@ pub mod rules;
 pub mod values;
 pub mod vhd;
 pub mod vhdx;
-pub mod writer;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

@@ -13,7 +13,7 @@ use crate::error::MismatchWords;
 use crate::error::{Error, Result, WriteError};
 use crate::layer::Layer;
 use crate::reader::ReadAt;
-use crate::rules::Writer;
+use crate::rules::{relink_parent, Writer};
 
 /// How relinking to a parent of another id is said.
 const RELINK_WORDS: MismatchWords = MismatchWords {
@@ -22,8 +22,8 @@ const RELINK_WORDS: MismatchWords = MismatchWords {
     meaning: "it is not the disk the child was made from",
     hint: "use --force to link it anyway: the copy then reads garbage unless that disk holds the same data",
 };
+use crate::vhd::writer::{utf16le, ParentRef, SparseLayout, WriteAt};
 use crate::vhd::Vhd;
-use crate::writer::{utf16le, ParentRef, SparseLayout, WriteAt};
 
 /// What relinking wrote.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -50,9 +50,7 @@ pub fn parent_link(child: &Layer, child_name: &str, parent: &Layer, parent_name:
     let Some(h) = c.header.as_ref() else {
         return Err(Error::NotDifferencing { disk_type: child.disk_type().name(), task: Writer::Relink.name() }.in_file(child_name, ""));
     };
-    let Some(parent_vhd) = parent.vhd() else {
-        return Err(Error::MixedFormats { layer: 0, child: "VHD", parent: "VHDX" });
-    };
+    let parent_vhd = relink_parent(parent)?;
     let want = h.value.parent_unique_id;
     let got = parent_vhd.footer.value.unique_id;
     let file_name = parent_name.rsplit(['/', '\\']).next().unwrap_or(parent_name).to_string();
@@ -181,7 +179,7 @@ impl Relinking {
             return Err(Error::NotDifferencing { disk_type: child.disk_type().name(), task: Writer::Relink.name() });
         };
         let footer = same_identity(child).footer;
-        crate::writer::check_layout(child.size(), geo.block_size)?;
+        crate::vhd::writer::check_layout(child.size(), geo.block_size)?;
         let layout = SparseLayout::new(&footer, u32::try_from(geo.block_size).unwrap_or(0), Some(parent), locators);
         if layout.bitmap_size() != geo.bitmap_size {
             return Err(WriteError::BlockSize { block_size: geo.block_size }.into());
@@ -253,7 +251,7 @@ impl Relinking {
 mod tests {
     use super::*;
     use crate::reader::open_layer;
-    use crate::writer::DiskBuilder;
+    use crate::vhd::writer::DiskBuilder;
 
     #[test]
     fn urls_escape_what_is_not_plain() {

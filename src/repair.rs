@@ -30,9 +30,9 @@ use crate::reader::ReadAt;
 use crate::rules::Writer;
 use crate::vhd::footer::{self, FOOTER_SIZE, NO_DATA_OFFSET};
 use crate::vhd::header::HEADER_SIZE;
+use crate::vhd::writer::{SparseLayout, WriteAt};
 use crate::vhd::Vhd;
 use crate::vhd::{FooterSource, MAX_BAT_ENTRIES, MAX_DISK_SIZE, UNALLOCATED};
-use crate::writer::{SparseLayout, WriteAt};
 
 /// What became of a defect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -354,7 +354,7 @@ fn plan_sparse(layer: &Layer, v: &Vhd, src: &dyn ReadAt, scrub: bool, actions: &
         return Err(WriteError::HeaderUnreadable.into());
     };
     let size = layer.size();
-    crate::writer::check_layout(size, geo.block_size)?;
+    crate::vhd::writer::check_layout(size, geo.block_size)?;
     let h = &header.value;
     let hat = |o: usize| header.offset + o as u64;
     use crate::vhd::header::off;
@@ -508,7 +508,7 @@ fn plan_sparse(layer: &Layer, v: &Vhd, src: &dyn ReadAt, scrub: bool, actions: &
     let crate::compact::Identity { footer: mut footer_bytes, parent, locators } = same_identity(v);
     let v = footer::off::FILE_FORMAT_VERSION;
     footer_bytes[v..v + 4].copy_from_slice(&footer::FILE_FORMAT_VERSION.to_be_bytes());
-    crate::writer::fix_footer_checksum(&mut footer_bytes, 0);
+    crate::vhd::writer::fix_footer_checksum(&mut footer_bytes, 0);
     let layout = SparseLayout::new(&footer_bytes, u32::try_from(geo.block_size).unwrap_or(0), parent.as_ref(), &locators);
     let total = keep.iter().filter(|k| **k).count() as u64;
     let window = geo.block_size.min(crate::convert::BUF as u64);
@@ -648,7 +648,7 @@ fn recover_bat(layer: &Layer, v: &Vhd, src: &dyn ReadAt, needed: u64, bat: &mut 
 mod tests {
     use super::*;
     use crate::reader::open_layer;
-    use crate::writer::{fix_footer_checksum, DiskBuilder};
+    use crate::vhd::writer::{fix_footer_checksum, DiskBuilder};
 
     fn content(file: &[u8]) -> Vec<u8> {
         let file = &file.to_vec();
@@ -676,7 +676,7 @@ mod tests {
     #[test]
     fn footers_and_bat_entries() {
         let mut d = DiskBuilder::dynamic(4 << 20, 1 << 20);
-        d.unique_id(crate::writer::uuid_from_seed(3)).write(0, &[1; 4096]).write(2 << 20, &[2; 512]);
+        d.unique_id(crate::vhd::writer::uuid_from_seed(3)).write(0, &[1; 4096]).write(2 << 20, &[2; 512]);
         let good = d.build();
         let want = content(&good);
         // The end footer's checksum broken: rewritten from the copy, nothing lost.

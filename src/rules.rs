@@ -103,12 +103,18 @@ impl Writer {
     }
 }
 
+/// The VHD a relinked copy links to as `parent`, or why it cannot: a VHD's parent link names a
+/// VHD, so a VHDX parent is [`Error::MixedFormats`].
+pub fn relink_parent(parent: &Layer) -> Result<&Vhd> {
+    parent.vhd().ok_or(Error::MixedFormats { layer: 0, child: "VHD", parent: "VHDX" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::reader::open_layer;
+    use crate::vhd::writer::DiskBuilder;
     use crate::vhdx::writer::VhdxBuilder;
-    use crate::writer::DiskBuilder;
 
     #[test]
     fn each_writer_takes_what_its_table_says() {
@@ -129,6 +135,8 @@ mod tests {
         let disk = |l: &Layer| Disk::new(vec![l.clone()], false).unwrap();
         assert!(Writer::Convert.accepts(&disk(&vhdx)).unwrap().is_none());
         assert_eq!(Writer::Compact.accepts(&disk(&child)).err().map(|e| e.code()), Some("parent-unavailable"));
-        assert!(Writer::Compact.accepts(&Disk::new(vec![child, dynamic], true).unwrap()).unwrap().is_some());
+        assert!(Writer::Compact.accepts(&Disk::new(vec![child, dynamic.clone()], true).unwrap()).unwrap().is_some());
+        assert!(relink_parent(&dynamic).is_ok());
+        assert!(matches!(relink_parent(&vhdx), Err(Error::MixedFormats { child: "VHD", parent: "VHDX", .. })));
     }
 }

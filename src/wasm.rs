@@ -113,7 +113,7 @@ pub fn split_piece_note(name: &str) -> String {
 /// compiled while the page waits for a file.
 #[wasm_bindgen(js_name = warmUpDisk)]
 pub fn warm_up_disk() -> Vec<u8> {
-    let mut b = crate::writer::DiskBuilder::dynamic(16 << 20, 2 << 20);
+    let mut b = crate::vhd::writer::DiskBuilder::dynamic(16 << 20, 2 << 20);
     b.write(3 << 20, &[0x5a; 4096]);
     b.build()
 }
@@ -590,11 +590,11 @@ impl WasmDisk {
 /// A new standalone VHD of a disk, laid out block by block, for the page's "Save as VHD…": the
 /// page walks the disk's extents and reads the bytes (`Blob.slice()`), this says where each
 /// block goes and gives the metadata to write at the end (the command line's `convert` does the
-/// same with the same layout, `writer::SparseLayout`).
+/// same with the same layout, `vhd::writer::SparseLayout`).
 #[wasm_bindgen]
 pub struct WasmNewVhd {
     footer: Vec<u8>,
-    layout: Option<crate::writer::SparseLayout>,
+    layout: Option<crate::vhd::writer::SparseLayout>,
     bitmap: Vec<u8>,
 }
 
@@ -621,9 +621,9 @@ impl WasmNewVhd {
         match kind {
             "fixed" => Ok(WasmNewVhd { footer: new_footer(template, DiskType::Fixed, size, &new), layout: None, bitmap: Vec::new() }),
             "dynamic" => {
-                let bs = crate::writer::check_block_size(size, to_u64(block_size, "the block size")?).map_err(js_err)?;
+                let bs = crate::vhd::writer::check_block_size(size, to_u64(block_size, "the block size")?).map_err(js_err)?;
                 let footer = new_footer(template, DiskType::Dynamic, size, &new);
-                let layout = crate::writer::SparseLayout::new(&footer, bs, None, &[]);
+                let layout = crate::vhd::writer::SparseLayout::new(&footer, bs, None, &[]);
                 Ok(WasmNewVhd { bitmap: full_bitmap(&layout), footer, layout: Some(layout) })
             }
             other => Err(misuse(&format!("a new VHD is \"dynamic\" or \"fixed\", not {other:?}"))),

@@ -17,10 +17,10 @@ use crate::error::{Error, Result};
 use crate::reader::ReadAt;
 use crate::relink::Relinking;
 use crate::repair::Repairing;
+use crate::vhd::writer::WriteAt;
 use crate::wasm::{js_err, misuse, to_js, to_u64, WasmDisk};
 use crate::wasm_diff::js_files as files;
 use crate::wasm_files::JsFile;
-use crate::writer::WriteAt;
 
 /// The writes of one or more steps, adjacent ones joined.
 #[derive(Default)]

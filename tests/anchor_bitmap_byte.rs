@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use vhd_viewer::reader::{open_layer, DiskReader, ReadAt};
-use vhd_viewer::writer::DiskBuilder;
+use vhd_viewer::vhd::writer::DiskBuilder;
 use vhd_viewer::Disk;
 
 const SIZE: u64 = 4 << 20;

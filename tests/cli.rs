@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use serde_json::Value;
 use vhd_viewer::values::Uuid;
-use vhd_viewer::writer::DiskBuilder;
+use vhd_viewer::vhd::writer::DiskBuilder;
 
 const MIB: u64 = 1 << 20;
 
@@ -263,9 +263,9 @@ fn info_json_has_the_issue_keys() {
 fn cat_without_the_parent_gives_what_the_child_holds() {
     let dir = std::env::temp_dir().join(format!("vhd-viewer-cat-orphan-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let mut base = vhd_viewer::writer::DiskBuilder::dynamic(4 << 20, 1 << 20);
+    let mut base = vhd_viewer::vhd::writer::DiskBuilder::dynamic(4 << 20, 1 << 20);
     base.write(0, &[1; 4096]);
-    let mut child = vhd_viewer::writer::DiskBuilder::differencing(&base.parent_ref("gone.vhd"), 1 << 20);
+    let mut child = vhd_viewer::vhd::writer::DiskBuilder::differencing(&base.parent_ref("gone.vhd"), 1 << 20);
     child.write(1024, &[9; 512]);
     let p = dir.join("child.vhd");
     std::fs::write(&p, child.build()).unwrap();

@@ -8,7 +8,7 @@ use common::*;
 use vhd_viewer::error::{VhdError, VhdxError};
 use vhd_viewer::reader::{open_layer, DiskReader, ReadAt};
 use vhd_viewer::values::Uuid;
-use vhd_viewer::writer::DiskBuilder;
+use vhd_viewer::vhd::writer::DiskBuilder;
 use vhd_viewer::{Disk, Error, Severity};
 
 const MIB: u64 = 1 << 20;

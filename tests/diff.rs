@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 use vhd_viewer::values::Uuid;
-use vhd_viewer::writer::DiskBuilder;
+use vhd_viewer::vhd::writer::DiskBuilder;
 
 const PART: u64 = 63 * 512;
 const PAGE: usize = 4096;
@@ -681,7 +681,7 @@ fn from_and_to_pick_two_layers() {
     let mut id = [0u8; 16];
     id.copy_from_slice(&footer[0x44..0x54]);
     let mut grand = DiskBuilder::differencing(
-        &vhd_viewer::writer::ParentRef {
+        &vhd_viewer::vhd::writer::ParentRef {
             unique_id: Uuid(id),
             timestamp: vhd_viewer::values::Timestamp(u32::from_be_bytes(footer[0x18..0x1C].try_into().unwrap())),
             size: u64::from_be_bytes(footer[0x30..0x38].try_into().unwrap()),

@@ -14,7 +14,7 @@ use std::process::Command;
 
 use serde_json::Value;
 use vhd_viewer::values::Uuid;
-use vhd_viewer::writer::DiskBuilder;
+use vhd_viewer::vhd::writer::DiskBuilder;
 
 const MIB: u64 = 1 << 20;
 

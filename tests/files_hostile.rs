@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use vhd_viewer::values::Uuid;
-use vhd_viewer::writer::DiskBuilder;
+use vhd_viewer::vhd::writer::DiskBuilder;
 
 /// The marker before this table in docs/hostile-inputs.md (tests/hostile.rs owns what is above).
 const MARK: &str = "\n## Partition tables and file systems\n";

@@ -16,7 +16,7 @@ use vhd_viewer::reader::{open_layer, Counting, DiskReader, ReadAt};
 use vhd_viewer::values::Uuid;
 use vhd_viewer::vhd::footer::off as foff;
 use vhd_viewer::vhd::header::off as hoff;
-use vhd_viewer::writer::{fix_footer_checksum, fix_header_checksum, uuid_from_seed, DiskBuilder, ParentRef};
+use vhd_viewer::vhd::writer::{fix_footer_checksum, fix_header_checksum, uuid_from_seed, DiskBuilder, ParentRef};
 use vhd_viewer::{Disk, Error, Finding, Severity};
 
 // ---------------------------------------------------------------------------------------------

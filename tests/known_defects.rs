@@ -12,7 +12,7 @@ mod common;
 use common::*;
 use std::path::{Path, PathBuf};
 use vhd_viewer::values::Uuid;
-use vhd_viewer::writer::DiskBuilder;
+use vhd_viewer::vhd::writer::DiskBuilder;
 
 const MIB: u64 = 1 << 20;
 

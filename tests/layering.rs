@@ -142,3 +142,41 @@ fn no_top_level_module_imports_itself_through_others() {
         }
     }
 }
+
+/// The lines of `text` outside test modules that name a format's variant of the layer's image
+/// (`Image::Vhd`, `Image::Vhdx`) or ask a layer for one format's structures (`.vhd()`,
+/// `.vhdx()`): branches on the format.
+fn format_branches(text: &str) -> Vec<String> {
+    let code = without_tests(text);
+    code.lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .filter(|l| ["Image::Vhd", ".vhd()", ".vhdx()"].iter().any(|p| l.contains(p)))
+        .map(|l| l.trim().to_string())
+        .collect()
+}
+
+#[test]
+fn the_branch_finder_sees_each_way_of_naming_a_format() {
+    let text = "let a = match &l.image { Image::Vhd(v) => 1, Image::Vhdx(v) => 2 };\nlet b = l.vhd();\nlet c = l.vhdx().unwrap();\n// l.vhd() in a comment\nlet d = l.vhd_of();\n#[cfg(test)]\nmod tests { fn t() { l.vhd(); } }";
+    assert_eq!(format_branches(text).len(), 3, "{:?}", format_branches(text));
+}
+
+/// Only the format folders, the layer put over them (the one place that matches on the format
+/// and chooses the opener) and the writers' rules (which say that most writers rewrite a VHD)
+/// know which format a layer is: everything else asks the layer.
+#[test]
+fn only_the_format_folders_and_the_layer_branch_on_the_format() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut all = Vec::new();
+    files(&src, &mut all);
+    let mut found = Vec::new();
+    for p in all {
+        let rel = p.strip_prefix(&src).unwrap().to_string_lossy().replace('\\', "/");
+        if rel.starts_with("vhd/") || rel.starts_with("vhdx/") || rel == "layer.rs" || rel == "rules.rs" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&p).unwrap();
+        found.extend(format_branches(&text).into_iter().map(|l| format!("src/{rel}: {l}")));
+    }
+    assert!(found.is_empty(), "branches on the format outside the format folders:\n{}", found.join("\n"));
+}

@@ -1,7 +1,7 @@
 //! Property tests: random chains (1 to 4 files; a fixed or dynamic base; block sizes from 512
 //! bytes to 2 MiB; random sector-granular and unaligned writes; chosen sector bitmaps with random
 //! bytes behind the clear bits; random block orders; children larger than their parents; the
-//! base sometimes missing) written by `writer::DiskBuilder` and read back through the core,
+//! base sometimes missing) written by `vhd::writer::DiskBuilder` and read back through the core,
 //! compared with a plain in-memory model: per layer, a byte vector and a per-sector "present"
 //! flag.
 //!
@@ -15,7 +15,7 @@ use proptest::test_runner::Config;
 
 use vhd_viewer::disk::Source;
 use vhd_viewer::reader::{open_layer, DiskReader, ReadAt};
-use vhd_viewer::writer::{BlockOrder, DiskBuilder, ParentRef};
+use vhd_viewer::vhd::writer::{BlockOrder, DiskBuilder, ParentRef};
 use vhd_viewer::Disk;
 
 const SECTOR: u64 = 512;

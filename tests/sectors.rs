@@ -15,9 +15,9 @@ use std::process::Command;
 use serde_json::Value;
 use vhd_viewer::parts::{self, Scheme, Sectors};
 use vhd_viewer::values::Uuid;
+use vhd_viewer::vhd::writer::DiskBuilder;
 use vhd_viewer::vhdx::writer::VhdxBuilder;
 use vhd_viewer::vhdx::Guid;
-use vhd_viewer::writer::DiskBuilder;
 
 const MIB: u64 = 1 << 20;
 

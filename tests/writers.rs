@@ -12,7 +12,7 @@ use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use vhd_viewer::reader::open_layer;
-use vhd_viewer::writer::{uuid_from_seed, DiskBuilder};
+use vhd_viewer::vhd::writer::{uuid_from_seed, DiskBuilder};
 
 const MIB: u64 = 1 << 20;
 

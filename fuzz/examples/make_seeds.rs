@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use vhd_viewer::writer::{fix_footer_checksum, DiskBuilder};
+use vhd_viewer::vhd::writer::{fix_footer_checksum, DiskBuilder};
 use vhd_viewer_fuzz::*;
 
 fn main() {

@@ -2,7 +2,7 @@
 //! first 4 bytes, when the input is longer than the BAT, become `max table entries`).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use vhd_viewer::writer::fix_header_checksum;
+use vhd_viewer::vhd::writer::fix_header_checksum;
 use vhd_viewer_fuzz::*;
 
 fuzz_target!(|data: &[u8]| {

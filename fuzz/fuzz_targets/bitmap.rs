@@ -7,7 +7,7 @@ use libfuzzer_sys::fuzz_target;
 use vhd_viewer::check::unused_nonzero_sectors;
 use vhd_viewer::disk::bit;
 use vhd_viewer::reader::{open_layer, DiskReader, ReadAt};
-use vhd_viewer::writer::DiskBuilder;
+use vhd_viewer::vhd::writer::DiskBuilder;
 use vhd_viewer::Disk;
 use vhd_viewer_fuzz::*;
 

@@ -4,7 +4,7 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use vhd_viewer::vhd::header::DynamicHeader;
-use vhd_viewer::writer::fix_header_checksum;
+use vhd_viewer::vhd::writer::fix_header_checksum;
 use vhd_viewer_fuzz::*;
 
 fuzz_target!(|data: &[u8]| {

@@ -5,7 +5,7 @@
 
 use vhd_viewer::disk::{Extent, Source};
 use vhd_viewer::reader::{open_layer, DiskReader, ReadAt};
-use vhd_viewer::writer::{BlockOrder, DiskBuilder};
+use vhd_viewer::vhd::writer::{BlockOrder, DiskBuilder};
 use vhd_viewer::{Disk, Layer};
 
 /// Block size of the base images: small, so that images stay a few KiB.

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use vhd_viewer::error::write::Refusal;
 use vhd_viewer::error::WriteError;
 use vhd_viewer::values::{Timestamp, Uuid, VHD_EPOCH_UNIX};
-use vhd_viewer::writer::WriteAt;
+use vhd_viewer::vhd::writer::WriteAt;
 use vhd_viewer::Error;
 
 /// From now on, Ctrl-C, SIGTERM and SIGHUP set the returned flag instead of ending the program;

@@ -84,7 +84,7 @@ pub fn convert(a: ConvertArgs) -> Result<i32, Error> {
         To::Dynamic => Format::Dynamic,
         To::Raw => Format::Raw,
     };
-    let block_size = if format == Format::Dynamic { vhd_viewer::writer::check_block_size(size, a.block_size)? } else { 0 };
+    let block_size = if format == Format::Dynamic { vhd_viewer::vhd::writer::check_block_size(size, a.block_size)? } else { 0 };
     let mut out = NewFile::create(&a.output, &inputs, a.force)?;
     let new = NewDisk { unique_id: random_id()?, timestamp: now() };
     let mut reader = DiskReader::new(&c.disk, c.sources())?;

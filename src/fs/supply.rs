@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use super::Run;
-use crate::disk::Source;
 use crate::error::Result;
+use crate::plan::Source;
 use crate::reader::DiskReader;
 
 /// Parts of a file's supply listed at most.
@@ -84,7 +84,7 @@ mod tests {
     use super::*;
     use crate::disk::Disk;
     use crate::reader::{open_layer, ReadAt};
-    use crate::writer::DiskBuilder;
+    use crate::vhd::writer::DiskBuilder;
 
     /// A parent holding its first block (64 KiB blocks), a child holding sectors 2..4 of it and
     /// all of its third block; the disk is 1 MiB.

@@ -4,13 +4,17 @@
 //! disk, whatever the size of the disk), run by [`crate::layer::Opener`] for a file that does not
 //! start as a VHDX.
 
+mod check;
 pub mod fields;
 pub mod footer;
 pub mod geometry;
 pub mod header;
+pub mod info;
 mod link;
 pub mod locator;
 pub(crate) mod open;
+mod plan;
+pub mod writer;
 pub(crate) use link::check_parent;
 
 use crate::image::{BlockRead, BlockTable, ByteRange, DiskType, Located};

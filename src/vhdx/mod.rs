@@ -9,12 +9,15 @@
 //! region tables of the first 320 KiB; the metadata region and the log, when it is to be replayed
 //! or listed; the BAT), one named state per round, each run once.
 
+mod check;
 pub mod crc32c;
 pub mod fields;
 pub mod format;
+pub mod info;
 mod link;
 pub mod log;
 mod open;
+mod plan;
 pub(crate) use link::check_parent;
 pub mod writer;
 

@@ -568,8 +568,8 @@ pub fn script_image(sub: &str, name: &str, script: &str, inputs: &[(&str, &Path)
 }
 
 /// A dynamic VHD (2 MiB blocks) holding `raw`'s non-zero 64 KiB pieces, its unique id from `seed`.
-pub fn dynamic_vhd(raw: &[u8], seed: &str) -> vhd_viewer::writer::DiskBuilder {
-    let mut b = vhd_viewer::writer::DiskBuilder::dynamic(raw.len() as u64, 2 << 20);
+pub fn dynamic_vhd(raw: &[u8], seed: &str) -> vhd_viewer::vhd::writer::DiskBuilder {
+    let mut b = vhd_viewer::vhd::writer::DiskBuilder::dynamic(raw.len() as u64, 2 << 20);
     b.unique_id(vhd_viewer::values::Uuid(id_for(seed)));
     for (k, chunk) in raw.chunks(64 << 10).enumerate() {
         if chunk.iter().any(|x| *x != 0) {

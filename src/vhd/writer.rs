@@ -5,7 +5,7 @@
 //! [`SparseLayout`] block by block and written through [`WriteAt`].
 //!
 //! ```
-//! use vhd_viewer::writer::DiskBuilder;
+//! use vhd_viewer::vhd::writer::DiskBuilder;
 //! let mut base = DiskBuilder::dynamic(8 << 20, 2 << 20);
 //! base.write(0, &[0xaa; 4096]);
 //! let mut child = DiskBuilder::differencing(&base.parent_ref("base.vhd"), 2 << 20);
