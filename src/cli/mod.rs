@@ -336,9 +336,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
             let mut reader = DiskReader::new(&c.disk, c.sources())?;
             let len = length.unwrap_or(u64::MAX);
-            let mut out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
-            output::write_map(&mut out, &mut reader, offset, len, &c.names, json, c.base)?;
-            out.flush().map_err(io_err)?;
+            output::write_map(&mut raw_stdout(), &mut reader, offset, len, &c.names, json, c.base)?;
             Ok(0)
         }
         Command::Cat { chain, layer, offset, length } => {
@@ -405,6 +403,17 @@ pub(crate) fn io_err(e: std::io::Error) -> Error {
     Error::Io { offset: 0, message }
 }
 
+/// Standard output for large outputs that gather whole buffers themselves: a duplicate of fd 1
+/// as a plain File, unbuffered, so that a buffer goes out in one write (`Stdout` is line
+/// buffered: it scans every byte for a newline, and splits the writes at them).
+fn raw_stdout() -> Box<dyn Write> {
+    let stdout = std::io::stdout();
+    match std::os::fd::AsFd::as_fd(&stdout).try_clone_to_owned() {
+        Ok(fd) => Box::new(std::fs::File::from(fd)),
+        Err(_) => Box::new(stdout.lock()),
+    }
+}
+
 /// Streams the virtual disk's bytes to stdout in constant memory.
 ///
 /// Output goes out in whole buffers of `BUF` bytes straight to the file descriptor (not through
@@ -412,14 +421,8 @@ pub(crate) fn io_err(e: std::io::Error) -> Error {
 /// from a zero buffer; and the small data extents of a fragmented bitmap (say every other
 /// sector) are read with one read of the stretch of file that holds them, not one read each.
 fn cat(reader: &mut DiskReader<'_>, offset: u64, len: u64) -> Result<(), Error> {
-    let stdout = std::io::stdout();
-    // A duplicate of fd 1 as a plain File: unbuffered, so whole buffers go out as they are.
-    let raw = std::os::fd::AsFd::as_fd(&stdout).try_clone_to_owned().map(std::fs::File::from);
     let mut out = Out {
-        sink: match raw {
-            Ok(f) => Box::new(f),
-            Err(_) => Box::new(stdout.lock()),
-        },
+        sink: raw_stdout(),
         buf: vec![0u8; BUF],
         filled: 0,
         zeros: vec![0u8; BUF],
