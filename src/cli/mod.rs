@@ -366,7 +366,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                     });
                 }
             }
-            cat(&mut reader, offset, len)?;
+            cat(&mut reader, &c.files(), offset, len)?;
             Ok(0)
         }
         Command::Parts { chain, layer, json } => {
@@ -403,14 +403,19 @@ pub(crate) fn io_err(e: std::io::Error) -> Error {
     Error::Io { offset: 0, message }
 }
 
-/// Standard output for large outputs that gather whole buffers themselves: a duplicate of fd 1
-/// as a plain File, unbuffered, so that a buffer goes out in one write (`Stdout` is line
-/// buffered: it scans every byte for a newline, and splits the writes at them).
+/// Standard output as a plain File: a duplicate of fd 1, unbuffered, so that a buffer goes out
+/// in one write (`Stdout` is line buffered: it scans every byte for a newline, and splits the
+/// writes at them).
+fn stdout_file() -> Option<std::fs::File> {
+    std::os::fd::AsFd::as_fd(&std::io::stdout()).try_clone_to_owned().map(std::fs::File::from).ok()
+}
+
+/// Standard output for large outputs that gather whole buffers themselves ([`stdout_file`], or
+/// `Stdout` when fd 1 cannot be duplicated).
 fn raw_stdout() -> Box<dyn Write> {
-    let stdout = std::io::stdout();
-    match std::os::fd::AsFd::as_fd(&stdout).try_clone_to_owned() {
-        Ok(fd) => Box::new(std::fs::File::from(fd)),
-        Err(_) => Box::new(stdout.lock()),
+    match stdout_file() {
+        Some(f) => Box::new(f),
+        None => Box::new(std::io::stdout().lock()),
     }
 }
 
@@ -418,11 +423,20 @@ fn raw_stdout() -> Box<dyn Write> {
 ///
 /// Output goes out in whole buffers of `BUF` bytes straight to the file descriptor (not through
 /// `Stdout`'s line buffering, which scans every byte for a newline); long zero runs are written
-/// from a zero buffer; and the small data extents of a fragmented bitmap (say every other
-/// sector) are read with one read of the stretch of file that holds them, not one read each.
-fn cat(reader: &mut DiskReader<'_>, offset: u64, len: u64) -> Result<(), Error> {
+/// from a zero buffer; the small data extents of a fragmented bitmap (say every other sector)
+/// are read with one read of the stretch of file that holds them, not one read each; and data
+/// extents of at least `DIRECT` bytes are copied by the kernel from `files` (layer by layer) to
+/// the output, never through this process's memory (`std::io::copy` from a file to a file:
+/// `copy_file_range` into a file, `sendfile` into a pipe or `/dev/null`).
+fn cat(reader: &mut DiskReader<'_>, files: &[&std::fs::File], offset: u64, len: u64) -> Result<(), Error> {
+    let direct = if std::io::stdout().is_terminal() { None } else { stdout_file() };
     let mut out = Out {
-        sink: raw_stdout(),
+        sink: match direct.as_ref().map(std::fs::File::try_clone) {
+            Some(Ok(f)) => Box::new(f),
+            _ => raw_stdout(),
+        },
+        direct,
+        files,
         buf: vec![0u8; BUF],
         filled: 0,
         zeros: vec![0u8; BUF],
@@ -506,16 +520,22 @@ fn cat(reader: &mut DiskReader<'_>, offset: u64, len: u64) -> Result<(), Error> 
 const BUF: usize = 1 << 20;
 /// Data pieces of the same file closer than this are read together, with the gap between them.
 const GAP: u64 = 64 << 10;
+/// Data extents at least this long are copied by the kernel, not read into the buffer.
+const DIRECT: u64 = 256 << 10;
 
-/// `cat`'s output: bytes are gathered into a buffer and written in whole buffers.
-struct Out {
+/// `cat`'s output: bytes are gathered into a buffer and written in whole buffers; long data
+/// extents are copied by the kernel from the layer's file into `direct` (a second duplicate of
+/// fd 1, sharing its file offset with `sink`) when there is one.
+struct Out<'f> {
     sink: Box<dyn Write>,
+    direct: Option<std::fs::File>,
+    files: &'f [&'f std::fs::File],
     buf: Vec<u8>,
     filled: usize,
     zeros: Vec<u8>,
 }
 
-impl Out {
+impl Out<'_> {
     fn flush(&mut self) -> Result<(), Error> {
         if self.filled > 0 {
             self.sink.write_all(&self.buf[..self.filled]).map_err(io_err)?;
@@ -558,8 +578,12 @@ impl Out {
         Ok(())
     }
 
-    /// Reads `n` bytes of layer `layer`'s file at `file_offset` straight into the buffer.
+    /// Reads `n` bytes of layer `layer`'s file at `file_offset` straight into the buffer, or has
+    /// the kernel copy them to the output when they are many.
     fn read(&mut self, reader: &DiskReader<'_>, layer: usize, mut file_offset: u64, mut n: u64) -> Result<(), Error> {
+        if n >= DIRECT && self.direct.is_some() {
+            return self.copy(reader, layer, file_offset, n);
+        }
         while n > 0 {
             let k = (BUF - self.filled).min(usize::try_from(n).unwrap_or(BUF));
             reader.read_file(layer, file_offset, &mut self.buf[self.filled..self.filled + k])?;
@@ -567,6 +591,28 @@ impl Out {
             file_offset += k as u64;
             n -= k as u64;
             self.flush_if_full()?;
+        }
+        Ok(())
+    }
+
+    /// Has the kernel copy `n` bytes of layer `layer`'s file at `file_offset` to the output,
+    /// after what the buffer holds. `std::io::copy` from a `File` to a `File` copies in the
+    /// kernel where it can, and through a buffer where it cannot (a terminal, a file opened to
+    /// append), so the output is right either way.
+    fn copy(&mut self, reader: &DiskReader<'_>, layer: usize, file_offset: u64, n: u64) -> Result<(), Error> {
+        use std::io::{Read, Seek, SeekFrom};
+        reader.check_file_range(layer, file_offset, n)?;
+        self.flush()?;
+        let (Some(out), Some(mut file)) = (self.direct.as_mut(), self.files.get(layer).copied()) else {
+            return Err(Error::Io { offset: file_offset, message: format!("no file for layer {layer}") });
+        };
+        let read_err = |e: std::io::Error| Error::Io { offset: file_offset, message: e.to_string() };
+        file.seek(SeekFrom::Start(file_offset)).map_err(read_err)?;
+        let copied = std::io::copy(&mut file.take(n), out).map_err(io_err)?;
+        if copied < n {
+            // The file ended early (it shrank after it was opened).
+            let file_len = file.metadata().map_or(0, |m| m.len());
+            return Err(Error::OutOfFile { what: "block", offset: file_offset + copied, len: n - copied, file_len });
         }
         Ok(())
     }
