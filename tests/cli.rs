@@ -299,7 +299,12 @@ fn cat_into_a_pipe_a_file_and_an_appended_file() {
     std::fs::write(&p, disk.build()).unwrap();
     let ps = p.to_str().unwrap();
     let mut all = vec![0u8; size as usize];
-    for (at, n, seed) in [(0usize, 2 * MIB as usize, 1), (2 * MIB as usize + 4096, 1024, 2), (2 * MIB as usize + 8192, 600 << 10, 3), (6 * MIB as usize + 512, MIB as usize, 4)] {
+    for (at, n, seed) in [
+        (0usize, 2 * MIB as usize, 1),
+        (2 * MIB as usize + 4096, 1024, 2),
+        (2 * MIB as usize + 8192, 600 << 10, 3),
+        (6 * MIB as usize + 512, MIB as usize, 4),
+    ] {
         all[at..at + n].copy_from_slice(&pattern(n, seed));
     }
     for (off, len) in [(0u64, size), (1000, size - 3000), (2 * MIB + 5000, 3 * MIB)] {
