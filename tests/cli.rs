@@ -280,10 +280,10 @@ fn cat_without_the_parent_gives_what_the_child_holds() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// `cat` has the kernel copy long data extents from the file to its output (`copy_file_range`
-/// into a file, `sendfile` into a pipe) and writes the rest from its buffer: the bytes are the
-/// disk's, in order, whatever the output is: a pipe, a file, a file opened to append (where the
-/// kernel refuses `copy_file_range`), and from an offset that is not a sector's.
+/// `cat` has the kernel copy long data extents from the file to its output when that is a file
+/// (`copy_file_range`) and writes the rest, and everything into a pipe, from its buffer: the
+/// bytes are the disk's, in order, whatever the output is: a pipe, a file, a file opened to
+/// append (where the kernel refuses `copy_file_range`), and from an offset that is not a sector's.
 #[test]
 fn cat_into_a_pipe_a_file_and_an_appended_file() {
     let dir = scratch("cli-cat-outputs");
