@@ -587,8 +587,12 @@ impl Out<'_> {
     /// Reads `n` bytes of layer `layer`'s file at `file_offset` straight into the buffer, or has
     /// the kernel copy them to the output when they are many.
     fn read(&mut self, reader: &DiskReader<'_>, layer: usize, mut file_offset: u64, mut n: u64) -> Result<(), Error> {
-        if n >= DIRECT && self.direct.is_some() {
-            return self.copy(reader, layer, file_offset, n);
+        if let (true, Some(file)) = (n >= DIRECT && self.direct.is_some(), self.files.get(layer).copied()) {
+            reader.check_file_range(layer, file_offset, n)?;
+            self.flush()?;
+            if let Some(out) = self.direct.as_mut() {
+                return kernel_copy(file, out, file_offset, n);
+            }
         }
         while n > 0 {
             let k = (BUF - self.filled).min(usize::try_from(n).unwrap_or(BUF));
@@ -600,28 +604,22 @@ impl Out<'_> {
         }
         Ok(())
     }
+}
 
-    /// Has the kernel copy `n` bytes of layer `layer`'s file at `file_offset` to the output,
-    /// after what the buffer holds. `std::io::copy` from a `File` to a `File` copies in the
-    /// kernel where it can, and through a buffer where it cannot (a terminal, a file opened to
-    /// append), so the output is right either way.
-    fn copy(&mut self, reader: &DiskReader<'_>, layer: usize, file_offset: u64, n: u64) -> Result<(), Error> {
-        use std::io::{Read, Seek, SeekFrom};
-        reader.check_file_range(layer, file_offset, n)?;
-        self.flush()?;
-        let (Some(out), Some(mut file)) = (self.direct.as_mut(), self.files.get(layer).copied()) else {
-            return Err(Error::Io { offset: file_offset, message: format!("no file for layer {layer}") });
-        };
-        let read_err = |e: std::io::Error| Error::Io { offset: file_offset, message: e.to_string() };
-        file.seek(SeekFrom::Start(file_offset)).map_err(read_err)?;
-        let copied = std::io::copy(&mut file.take(n), out).map_err(io_err)?;
-        if copied < n {
-            // The file ended early (it shrank after it was opened).
-            let file_len = file.metadata().map_or(0, |m| m.len());
-            return Err(Error::OutOfFile { what: "block", offset: file_offset + copied, len: n - copied, file_len });
-        }
-        Ok(())
+/// Has the kernel copy `n` bytes of `file` at `file_offset` to `out`. `std::io::copy` from a
+/// `File` to a `File` copies in the kernel where it can, and through a buffer where it cannot (a
+/// file opened to append), so the output is right either way.
+fn kernel_copy(mut file: &std::fs::File, out: &mut std::fs::File, file_offset: u64, n: u64) -> Result<(), Error> {
+    use std::io::{Read, Seek, SeekFrom};
+    let read_err = |e: std::io::Error| Error::Io { offset: file_offset, message: e.to_string() };
+    file.seek(SeekFrom::Start(file_offset)).map_err(read_err)?;
+    let copied = std::io::copy(&mut file.take(n), out).map_err(io_err)?;
+    if copied < n {
+        // The file ended early (it shrank after it was opened).
+        let file_len = file.metadata().map_or(0, |m| m.len());
+        return Err(Error::OutOfFile { what: "block", offset: file_offset + copied, len: n - copied, file_len });
     }
+    Ok(())
 }
 
 #[cfg(test)]
