@@ -9,7 +9,7 @@
 //                      [--www DIR (a page to try)]
 //                      [--engines chromium,firefox,webkit]
 //
-// Prints one table (Markdown, so that the README can quote it) and writes bench-out/results.json
+// Prints one table (Markdown, so that docs/benchmarks.md can quote it) and writes bench-out/results.json
 // (everything), bench-out/page.json (the page's measurements) and bench-out/table.md. Why a Node script: the page half needs Node (playwright-core) anyway,
 // and one program can then time both halves, check the targets and print one table.
 //

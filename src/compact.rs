@@ -9,7 +9,7 @@
 
 use crate::check::Progress;
 use crate::disk::{bit, BitmapCache, Steps};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, WriteError};
 use crate::image::DiskType;
 use crate::reader::{DiskReader, ReadAt};
 use crate::rules::Writer;
@@ -115,9 +115,9 @@ pub struct Compaction {
 impl Compaction {
     /// Plans the compaction of layer 0 of `disk` (its parents after it).
     pub fn new(disk: &Disk) -> Result<Self> {
-        let layer = Writer::Compact.accepts(disk)?.ok_or_else(|| Error::chain("compact-fixed", "no VHD to compact"))?;
+        let layer = Writer::Compact.accepts(disk)?.ok_or(WriteError::CompactFixed)?;
         let Some(geo) = layer.block_geometry() else {
-            return Err(Error::chain("compact-fixed", "a fixed disk has no blocks to drop"));
+            return Err(WriteError::CompactFixed.into());
         };
         let differencing = layer.disk_type() == DiskType::Differencing;
         let parent = if differencing { Some((Disk::new(disk.layers[1..].to_vec(), true)?, None)) } else { None };
@@ -125,10 +125,7 @@ impl Compaction {
         crate::writer::check_layout(layer.size(), geo.block_size)?;
         let layout = SparseLayout::new(&footer, u32::try_from(geo.block_size).unwrap_or(0), parent_ref.as_ref(), &locators);
         if layout.bitmap_size() != geo.bitmap_size {
-            return Err(Error::Chain {
-                code: "block-size",
-                message: "the block size is not one this program can write a copy with".into(),
-            });
+            return Err(WriteError::BlockSize { block_size: geo.block_size }.into());
         }
         let window = geo.block_size.min(crate::convert::BUF as u64);
         Ok(Compaction {
@@ -214,10 +211,7 @@ impl Compaction {
                 Some(s) => s,
                 None => {
                     let block = cur.block;
-                    let s = self.layout.place(block).ok_or_else(|| Error::Chain {
-                        code: "block-placed-twice",
-                        message: format!("block {block} was placed twice (a bug)"),
-                    })?;
+                    let s = self.layout.place(block).ok_or(WriteError::BlockPlacedTwice { block })?;
                     cur.placed = Some(s);
                     s
                 }

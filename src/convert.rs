@@ -24,7 +24,7 @@
 
 use crate::check::Progress;
 use crate::disk::{Source, Steps};
-use crate::error::{Error, Result};
+use crate::error::{Result, WriteError};
 use crate::image::DiskType;
 use crate::reader::{missing_error, DiskReader};
 use crate::values::{FourCc, Timestamp, Uuid};
@@ -176,11 +176,7 @@ pub fn convert(
     let size = disk.size();
     let template = disk.layers[0].geometry();
     if format != Format::Raw && size > MAX_DISK_SIZE {
-        return Err(Error::Invalid {
-            code: "size-too-large",
-            offset: disk.layers[0].size_offset(),
-            message: format!("the disk is {size} bytes, more than the 2040 GiB a VHD may hold: it can only be written raw (--to raw)"),
-        });
+        return Err(WriteError::TooLargeForVhd { offset: disk.layers[0].size_offset(), size }.into());
     }
     let mut data_bytes = 0;
     match format {
@@ -199,11 +195,7 @@ pub fn convert(
             Ok(Converted { size, file_len, data_bytes, blocks: 0, blocks_allocated: 0 })
         }
         Format::Dynamic => {
-            crate::writer::check_block_size(size, u64::from(block_size)).map_err(|m| Error::Invalid {
-                code: "block-size",
-                offset: 0,
-                message: m,
-            })?;
+            crate::writer::check_block_size(size, u64::from(block_size))?;
             let footer = new_footer(template, DiskType::Dynamic, size, new);
             let mut layout = SparseLayout::new(&footer, block_size, None, &[]);
             let bs = layout.block_size();
@@ -215,11 +207,7 @@ pub fn convert(
                 let start = match current {
                     Some((b, start)) if b == block => start,
                     _ => {
-                        let start = layout.place(block).ok_or_else(|| Error::Invalid {
-                            code: "block-placed-twice",
-                            offset: at,
-                            message: format!("block {block} came twice (a bug)"),
-                        })?;
+                        let start = layout.place(block).ok_or(WriteError::BlockPlacedTwice { block })?;
                         out.write_at(start, &bitmap)?;
                         current = Some((block, start));
                         start
@@ -309,6 +297,7 @@ mod tests {
         let disk = Disk::new(vec![open_layer(&c).unwrap()], false).unwrap();
         let mut r = DiskReader::new(&disk, vec![&c as &dyn ReadAt]).unwrap();
         let e = convert(&mut r, Format::Raw, 0, &NewDisk::default(), &mut Vec::new(), &mut |_, _| {}).unwrap_err();
+        assert_eq!(e, crate::Error::ParentUnavailable(crate::error::ParentNeed::Bytes { layer: 0, start: 0, end: 0x200 }), "{e}");
         assert!(e.to_string().contains("0x0..0x200"), "{e}");
     }
 }

@@ -20,8 +20,8 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use crate::disk::{Disk, Source};
+use crate::error::FsError;
 use crate::error::{Error, Result};
-use crate::fs::error::FsError;
 use crate::fs::survey::{data_ranges, joined, push_range, Facts, FileId};
 use crate::fs::{self, Entry, EntryKind, FileData, FileSystem, ReadVirtual, Run, Volume};
 use crate::parts::{self, Role};

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-/// How bad a finding is, by one rule (README "Who is right", docs/hostile-inputs.md), applied to
+/// How bad a finding is, by one rule (docs/who-is-right.md, docs/hostile-inputs.md), applied to
 /// every finding code:
 /// - `Error`: the spec forbids it (a required value, a checksum, a structure out of place), or a
 ///   reader people rely on (Hyper-V, libvhdi, qemu-img) refuses to open the disk because of it.

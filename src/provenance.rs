@@ -71,11 +71,7 @@ impl crate::disk::Sink for SourceMask {
 pub fn sector_sources(extents: &[Extent], offset: u64, len: u64, sector_size: u32) -> Result<Vec<u8>> {
     let ss = u64::from(sector_size.max(1));
     if len > MAX_SECTOR_RANGE {
-        return Err(Error::invalid(
-            "range-too-long",
-            offset,
-            format!("a range of {len} bytes is longer than the {MAX_SECTOR_RANGE} bytes a sector map covers"),
-        ));
+        return Err(Error::RangeTooLong { offset, len, max: MAX_SECTOR_RANGE });
     }
     let mut out = vec![SECTOR_ZERO; len.div_ceil(ss) as usize];
     let end = offset.saturating_add(len);
@@ -176,22 +172,11 @@ impl Scan {
     /// masks; only cells with [`ESTIMATE`] set need reading.
     pub fn new(disk: &Disk, cell_size: u64) -> Result<Scan> {
         if cell_size < 512 || cell_size > disk.chunk_size() {
-            return Err(Error::invalid(
-                "map-cell-size",
-                0,
-                format!(
-                    "a map cell of {cell_size} bytes: it must be from 512 bytes to the chain's smallest block size, {} bytes",
-                    disk.chunk_size()
-                ),
-            ));
+            return Err(Error::MapCellSize { cell_size, max: disk.chunk_size() });
         }
         let cells = disk.size().div_ceil(cell_size);
         if cells > MAX_CELLS {
-            return Err(Error::invalid(
-                "map-too-many-cells",
-                0,
-                format!("a map of {cells} cells is more than the {MAX_CELLS} this viewer draws; use larger cells"),
-            ));
+            return Err(Error::MapTooManyCells { cells, max: MAX_CELLS });
         }
         let masks: Vec<u32> = (0..cells).map(|c| estimate(disk, c * cell_size, cell_size)).collect();
         let total = masks.iter().filter(|m| *m & ESTIMATE != 0).count() as u64;

@@ -5,7 +5,7 @@
 use std::cell::Cell;
 
 use crate::disk::{BitmapCache, Disk, Extent, Plan, Source, Steps};
-use crate::error::{Error, Result};
+use crate::error::{Error, ParentNeed, Result};
 use crate::image::BlockRead;
 use crate::layer::{Layer, Opener, Poll};
 
@@ -240,7 +240,7 @@ impl<'a> DiskReader<'a> {
                 }
             }
         }
-        Err(Error::chain("bitmap-cache", "the bitmaps needed did not fit in the cache (a bug: the range planned was too large)"))
+        Err(Error::BitmapCache)
     }
 
     /// Fills `buf` with the virtual disk's bytes at `offset`. Fails with the offset when a part
@@ -248,11 +248,7 @@ impl<'a> DiskReader<'a> {
     pub fn read(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
         let len = buf.len() as u64;
         if offset.saturating_add(len) > self.disk.size() {
-            return Err(Error::invalid(
-                "read-past-end",
-                offset,
-                format!("reading {len} bytes at virtual offset {offset:#x} goes past the end of the {}-byte disk", self.disk.size()),
-            ));
+            return Err(Error::ReadPastEnd { offset, len: Some(len), size: self.disk.size() });
         }
         let sources = self.sources.clone();
         let disk = self.disk;
@@ -342,17 +338,9 @@ pub fn unreadable(disk: &Disk, e: &Extent) -> Option<Unreadable> {
 pub fn missing_error(disk: &Disk, e: &Extent) -> Error {
     let file_len = |layer: usize| disk.layers.get(layer).map_or(0, |l| l.file_len);
     let (what, offset, layer) = match unreadable(disk, e) {
-        None => return Error::invalid("extent-readable", e.offset, "this part of the disk can be read"),
+        None => return Error::ExtentReadable { offset: e.offset },
         Some(Unreadable::Parent { layer }) => {
-            return Error::invalid(
-                "parent-unavailable",
-                e.offset,
-                format!(
-                    "virtual bytes {:#x}..{:#x} come from the parent of layer {layer}, which is not available",
-                    e.offset,
-                    e.offset + e.len
-                ),
-            )
+            return Error::ParentUnavailable(ParentNeed::Bytes { layer, start: e.offset, end: e.offset + e.len })
         }
         Some(Unreadable::CutShort { layer, file_offset }) => ("disk data", file_offset, layer),
         Some(Unreadable::Bitmap { layer, file_offset, .. }) => ("sector bitmap", file_offset, layer),

@@ -8,8 +8,9 @@
 
 use crate::check::Progress;
 use crate::compact::same_identity;
+use crate::error::write::PathFault;
 use crate::error::MismatchWords;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, WriteError};
 use crate::layer::Layer;
 use crate::reader::ReadAt;
 use crate::rules::Writer;
@@ -45,12 +46,9 @@ pub fn parent_locators(relative: &str, absolute: &str) -> Vec<([u8; 4], Vec<u8>)
 /// warnings to give. The parent's unique id must be the one the child names; with `force` a
 /// different one is accepted, recorded with that parent's time stamp, and warned about loudly.
 pub fn parent_link(child: &Layer, child_name: &str, parent: &Layer, parent_name: &str, force: bool) -> Result<(ParentRef, Vec<String>)> {
-    let c = Writer::Relink.vhd_of(child).map_err(|e| Error::chain(e.code(), format!("{child_name}: {e}")))?;
+    let c = Writer::Relink.vhd_of(child).map_err(|e| e.in_file(child_name, ""))?;
     let Some(h) = c.header.as_ref() else {
-        return Err(Error::chain(
-            "not-differencing",
-            format!("{child_name} has no dynamic header: only a differencing disk has a parent to relink"),
-        ));
+        return Err(Error::NotDifferencing { disk_type: child.disk_type().name(), task: Writer::Relink.name() }.in_file(child_name, ""));
     };
     let Some(parent_vhd) = parent.vhd() else {
         return Err(Error::MixedFormats { layer: 0, child: "VHD", parent: "VHDX" });
@@ -94,19 +92,17 @@ pub fn parent_link(child: &Layer, child_name: &str, parent: &Layer, parent_name:
 /// (`C:\VMs\base.vhd`, `\\server\share\base.vhd` or `/srv/base.vhd`), or empty when it is not
 /// known. W2ru always, W2ku with an absolute path, MacX with a POSIX one (a `file://` URL).
 pub fn named_locators(relative: &str, absolute: &str) -> Result<Vec<([u8; 4], Vec<u8>)>> {
-    let bad = |message: String| Error::Chain { code: "bad-locator-path", message };
+    let bad = |path: &str, fault: PathFault| Error::from(WriteError::BadLocatorPath { path: path.to_string(), fault });
     let rel = relative.trim().replace('/', "\\");
     let drive = |p: &str| p.len() >= 2 && p.as_bytes()[0].is_ascii_alphabetic() && p.as_bytes()[1] == b':';
     if rel.is_empty() {
-        return Err(bad("the parent's place relative to the child is empty (e.g. .\\base.vhd for a parent beside the child)".into()));
+        return Err(bad(relative, PathFault::Empty));
     }
     if rel.starts_with('\\') || drive(&rel) {
-        return Err(bad(format!(
-            "{relative} is not a relative path (it starts at a root or a drive): give the full path as the absolute one"
-        )));
+        return Err(bad(relative, PathFault::NotRelative));
     }
     if rel.ends_with('\\') || rel.split('\\').any(|c| c.is_empty()) {
-        return Err(bad(format!("{relative} does not name a file (an empty part between separators, or a folder)")));
+        return Err(bad(relative, PathFault::NotAFile));
     }
     let rel = if rel.starts_with(".\\") || rel.starts_with("..\\") { rel } else { format!(".\\{rel}") };
     let mut locators = vec![(*b"W2ru", utf16le(&rel))];
@@ -120,7 +116,7 @@ pub fn named_locators(relative: &str, absolute: &str) -> Result<Vec<([u8; 4], Ve
     } else if (drive(abs) && abs[2..].starts_with(['\\', '/'])) || abs.starts_with("\\\\") {
         locators.push((*b"W2ku", utf16le(&abs.replace('/', "\\"))));
     } else {
-        return Err(bad(format!("{absolute} is not an absolute path (C:\\..., \\\\server\\... or /...)")));
+        return Err(bad(absolute, PathFault::NotAbsolute));
     }
     Ok(locators)
 }
@@ -182,16 +178,13 @@ impl Relinking {
     pub fn new(child: &Layer, parent: &ParentRef, locators: &[([u8; 4], Vec<u8>)]) -> Result<Self> {
         let child = Writer::Relink.vhd_of(child)?;
         let Some(geo) = child.block_geometry() else {
-            return Err(Error::chain("not-differencing", "only a differencing disk has a parent to relink; this one has no blocks"));
+            return Err(Error::NotDifferencing { disk_type: child.disk_type().name(), task: Writer::Relink.name() });
         };
         let footer = same_identity(child).footer;
         crate::writer::check_layout(child.size(), geo.block_size)?;
         let layout = SparseLayout::new(&footer, u32::try_from(geo.block_size).unwrap_or(0), Some(parent), locators);
         if layout.bitmap_size() != geo.bitmap_size {
-            return Err(Error::Chain {
-                code: "block-size",
-                message: "the block size is not one this program can write a copy with".into(),
-            });
+            return Err(WriteError::BlockSize { block_size: geo.block_size }.into());
         }
         let whole = geo.bitmap_size + geo.block_size;
         Ok(Relinking {
@@ -223,10 +216,7 @@ impl Relinking {
                 let Some(at) = self.child.block_offset(self.next) else { return Ok(false) };
                 let block = self.next;
                 self.next += 1;
-                let to = self.layout.place(block).ok_or_else(|| Error::Chain {
-                    code: "block-placed-twice",
-                    message: format!("block {block} was placed twice (a bug)"),
-                })?;
+                let to = self.layout.place(block).ok_or(WriteError::BlockPlacedTwice { block })?;
                 (at, to, 0)
             }
         };

@@ -22,7 +22,7 @@
 use crate::check::Progress;
 use crate::compact::same_identity;
 use crate::disk::bit;
-use crate::error::{Error, Result};
+use crate::error::{Result, WriteError};
 use crate::image::ByteRange;
 use crate::image::DiskType;
 use crate::layer::Layer;
@@ -156,13 +156,7 @@ impl Repairing {
         let v = Writer::Repair.vhd_of(layer)?;
         let size = layer.size();
         if size > MAX_DISK_SIZE {
-            return Err(Error::Chain {
-                code: "size-too-large",
-                message: format!(
-                    "the current size {size} (footer at byte {:#x}) is more than the 2040 GiB the format allows: the field is damaged and the disk's real size is not known, so no copy is written",
-                    v.footer.offset + footer::off::CURRENT_SIZE as u64
-                ),
-            });
+            return Err(WriteError::SizeTooLarge { offset: v.footer.offset + footer::off::CURRENT_SIZE as u64, size }.into());
         }
         let mut actions = Vec::new();
         footer_actions(layer, v, &mut actions);
@@ -357,7 +351,7 @@ fn copy_range(src: &dyn ReadAt, from: u64, len: u64, out: &mut dyn WriteAt, to: 
 fn plan_sparse(layer: &Layer, v: &Vhd, src: &dyn ReadAt, scrub: bool, actions: &mut Vec<Action>) -> Result<Sparse> {
     use ActionKind::*;
     let (Some(header), Some(geo)) = (v.header.as_ref(), v.block_geometry()) else {
-        return Err(Error::Chain { code: "header-unreadable", message: "the dynamic header could not be read".into() });
+        return Err(WriteError::HeaderUnreadable.into());
     };
     let size = layer.size();
     crate::writer::check_layout(size, geo.block_size)?;
@@ -549,10 +543,7 @@ impl Sparse {
             let i = self.next;
             self.next += 1;
             let from = u64::from(self.bat[i]) * 512;
-            let to = self
-                .layout
-                .place(i as u64)
-                .ok_or_else(|| Error::Chain { code: "block-placed-twice", message: format!("block {i} was placed twice (a bug)") })?;
+            let to = self.layout.place(i as u64).ok_or(WriteError::BlockPlacedTwice { block: i as u64 })?;
             let mut bitmap = vec![0u8; geo.bitmap_size as usize];
             src.read_at(from, &mut bitmap)?;
             out.write_at(to, &bitmap)?;

@@ -3,7 +3,7 @@
 //! show its reason, and the writers themselves take the VHD it hands back.
 
 use crate::disk::Disk;
-use crate::error::{Error, Result};
+use crate::error::{Error, ParentNeed, Result, WriteError};
 use crate::image::DiskType;
 use crate::layer::Layer;
 use crate::vhd::Vhd;
@@ -67,25 +67,13 @@ impl Writer {
     /// a disk type it does not take (`compact-fixed`, `not-differencing`).
     pub fn vhd_of(self, layer: &Layer) -> Result<&Vhd> {
         let Some(vhd) = layer.vhd() else {
-            return Err(Error::chain(
-                "vhdx-not-supported",
-                format!(
-                    "this is a VHDX file; {} rewrites a VHD's own structures and does not write VHDX files (converting writes its disk as a VHD)",
-                    self.name()
-                ),
-            ));
+            return Err(WriteError::VhdxNotSupported { writer: self.name() }.into());
         };
         let t = layer.disk_type();
         if !self.disk_types().contains(&t) {
             return Err(match self {
-                Writer::Compact => Error::chain(
-                    "compact-fixed",
-                    "a fixed disk has no blocks to drop: it is as compact as it gets as a fixed disk (`convert --to dynamic` makes a dynamic copy that allocates only non-zero blocks)",
-                ),
-                _ => Error::chain(
-                    "not-differencing",
-                    format!("this is a {} disk: only a differencing disk has a parent to {}", t.name(), self.name()),
-                ),
+                Writer::Compact => WriteError::CompactFixed.into(),
+                _ => Error::NotDifferencing { disk_type: t.name(), task: self.name() },
             });
         }
         Ok(vhd)
@@ -106,13 +94,10 @@ impl Writer {
         }
         let vhd = self.vhd_of(top)?;
         if self.needs_parent() && top.disk_type() == DiskType::Differencing && disk.layers.len() < k + 2 {
-            return Err(Error::chain(
-                "parent-unavailable",
-                match self {
-                    Writer::Relink => "the parent is needed (its id and name are recorded in the copy): add the parent's file. A file is taken as the parent when its unique id is the one the child names; to link a different disk (a copy converted since, say), use vhd-viewer relink --force",
-                    _ => "the parent is needed (compacting a differencing disk compares its sectors with its parent's): add the parent's file",
-                },
-            ));
+            return Err(Error::ParentUnavailable(match self {
+                Writer::Relink => ParentNeed::Relink,
+                _ => ParentNeed::Compact { missing: None },
+            }));
         }
         Ok(Some(vhd))
     }

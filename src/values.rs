@@ -114,7 +114,7 @@ pub struct FourCc(pub [u8; 4]);
 impl std::fmt::Display for FourCc {
     /// Printable ASCII as it is (trailing spaces kept), other bytes as `\xNN` escapes.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&crate::error::show_bytes(&self.0))
+        f.write_str(&show_bytes(&self.0))
     }
 }
 
@@ -122,6 +122,11 @@ impl Serialize for FourCc {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
     }
+}
+
+/// Bytes shown the way a person can read them: ASCII where printable, escapes elsewhere.
+pub fn show_bytes(bytes: &[u8]) -> String {
+    bytes.iter().flat_map(|b| std::ascii::escape_default(*b)).map(char::from).collect()
 }
 
 /// Bytes as lower-case hex without separators.

@@ -610,7 +610,7 @@ impl WasmNewVhd {
         let d = &disk.disk;
         let size = d.size();
         if size > crate::vhd::MAX_DISK_SIZE {
-            return Err(coded("size-too-large", None, &format!("the disk is {size} bytes, more than the 2040 GiB a VHD may hold")));
+            return Err(js_err(crate::error::WriteError::TooLargeForVhd { offset: d.layers[0].size_offset(), size }.into()));
         }
         let id: [u8; 16] = unique_id.try_into().map_err(|_| misuse("the unique id must be 16 bytes"))?;
         let new = NewDisk {
@@ -621,8 +621,7 @@ impl WasmNewVhd {
         match kind {
             "fixed" => Ok(WasmNewVhd { footer: new_footer(template, DiskType::Fixed, size, &new), layout: None, bitmap: Vec::new() }),
             "dynamic" => {
-                let bs = crate::writer::check_block_size(size, to_u64(block_size, "the block size")?)
-                    .map_err(|m| coded("block-size", None, &m))?;
+                let bs = crate::writer::check_block_size(size, to_u64(block_size, "the block size")?).map_err(js_err)?;
                 let footer = new_footer(template, DiskType::Dynamic, size, &new);
                 let layout = crate::writer::SparseLayout::new(&footer, bs, None, &[]);
                 Ok(WasmNewVhd { bitmap: full_bitmap(&layout), footer, layout: Some(layout) })

@@ -13,11 +13,11 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::compact::Compaction;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::reader::ReadAt;
 use crate::relink::Relinking;
 use crate::repair::Repairing;
-use crate::wasm::{coded, js_err, misuse, to_js, to_u64, WasmDisk};
+use crate::wasm::{js_err, misuse, to_js, to_u64, WasmDisk};
 use crate::wasm_diff::js_files as files;
 use crate::wasm_files::JsFile;
 use crate::writer::WriteAt;
@@ -120,7 +120,7 @@ impl WasmCopy {
     ) -> Result<WasmCopy, JsValue> {
         let d = disk.disk();
         let Some(parent) = d.layers.get(1) else {
-            return Err(coded("parent-unavailable", None, "relinking needs the parent too: add the parent's file"));
+            return Err(js_err(Error::ParentUnavailable(crate::error::ParentNeed::Relink)));
         };
         let (link, warnings) = crate::relink::parent_link(&d.layers[0], child_name, parent, parent_name, false).map_err(js_err)?;
         let locators = crate::relink::named_locators(relative, absolute).map_err(js_err)?;

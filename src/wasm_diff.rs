@@ -9,9 +9,9 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 use crate::diff::{self, Report};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::reader::ReadAt;
-use crate::wasm::{coded, js_err, to_js, WasmDisk};
+use crate::wasm::{js_err, to_js, WasmDisk};
 use crate::wasm_files::JsFile;
 
 /// `vhd-viewer diff --from FROM --to TO --json` of `disk`'s chain: layer `from` (older, e.g. 1,
@@ -29,14 +29,15 @@ pub fn diff_layers(
     let d = disk.disk();
     let n = d.layers.len();
     if n < 2 {
-        return Err(coded("not-differencing", None, "this disk has no parent to compare with: it is not a differencing disk"));
+        return Err(js_err(Error::NotDifferencing { disk_type: d.layers[0].disk_type().name(), task: "compare with" }));
     }
     if from <= to || from >= n {
-        return Err(coded(
-            "usage",
-            None,
-            &format!("layer {from} against layer {to}: the older layer must be below the newer, and the chain has layers 0 to {}", n - 1),
-        ));
+        return Err(js_err(Error::Usage {
+            message: format!(
+                "layer {from} against layer {to}: the older layer must be below the newer, and the chain has layers 0 to {}",
+                n - 1
+            ),
+        }));
     }
     let report = chain_report(d, &read, from, to, &progress).map_err(js_err)?;
     to_js(&report)
@@ -96,12 +97,12 @@ pub fn rebase_check(
 ) -> Result<JsValue, JsValue> {
     let d = disk.disk();
     if d.layers.len() < 2 {
-        return Err(coded("not-differencing", None, "this disk is not a differencing disk: it has no old base to compare with"));
+        return Err(js_err(Error::NotDifferencing { disk_type: d.layers[0].disk_type().name(), task: "rebase" }));
     }
     let child = chain_report(d, &read, 1, 0, &progress).map_err(js_err)?;
     let nb = onto.disk();
     let base = match diff::old_base_in(d, nb) {
-        Some(0) => return Err(coded("usage", None, "that disk is the child's own parent: nothing to move onto")),
+        Some(0) => return Err(js_err(Error::Usage { message: "that disk is the child's own parent: nothing to move onto".into() })),
         Some(k) => chain_report(nb, &read_onto, k, 0, &progress).map_err(js_err)?,
         None => {
             // The old base: this chain from layer 1 on.

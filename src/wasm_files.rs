@@ -17,7 +17,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::disk::{BitmapCache, Disk, Steps};
-use crate::error::{Error, Result};
+use crate::error::{Error, FsError, Result};
 use crate::fs::supply::{supplier, supply_of, Supply};
 use crate::fs::{self, EntryKind, FileData, FileSystem, LsLine, ReadVirtual, Volume};
 use crate::parts::{self, Partition, Table};
@@ -282,7 +282,7 @@ impl WasmVolumes {
         let o = self.opened(partition)?;
         let dir = o.fs.lookup(&mut o.vol, path, deleted).map_err(js_err)?;
         if dir.kind != EntryKind::Dir {
-            return Err(coded("not-a-directory", None, &format!("{path} is not a directory")));
+            return Err(js_err(FsError::NotADirectory { path: path.to_string() }.into()));
         }
         let entries = o.fs.list(&mut o.vol, &dir, deleted).map_err(js_err)?;
         to_js(&entries.iter().map(|e| LsLine::new(partition, e)).collect::<Vec<_>>())
@@ -441,28 +441,19 @@ impl WasmVolumes {
             let o = self.open.remove(i);
             self.open.push(o);
         } else {
-            let p: Partition = self
-                .table()
-                .map_err(js_err)?
-                .partitions
+            let partitions = &self.table().map_err(js_err)?.partitions;
+            let p: Partition = partitions
                 .iter()
                 .find(|p| p.index == index)
                 .cloned()
-                .ok_or_else(|| coded("no-such-partition", None, &format!("there is no partition {index}")))?;
+                .ok_or_else(|| js_err(Error::NoSuchPartition { index, partitions: partitions.iter().map(|p| p.index).collect() }))?;
             if !p.readable() {
-                return Err(coded(
-                    "not-readable",
-                    Some(p.offset()),
-                    &format!(
-                        "partition {index} holds {}, which this viewer does not read",
-                        p.filesystem.map_or("no file system it recognises".to_string(), |k| format!("{} (recognised only)", k.name()))
-                    ),
-                ));
+                return Err(js_err(Error::NotReadable { index, offset: p.offset(), recognised: p.filesystem.map(|k| k.name()) }));
             }
             let mut vol = Volume::new(self.chain.clone(), p.offset(), p.len());
-            let fs = FileSystem::open(&mut vol).map_err(js_err)?.ok_or_else(|| {
-                coded("not-readable", Some(p.offset()), &format!("partition {index} holds no file system this viewer reads"))
-            })?;
+            let fs = FileSystem::open(&mut vol)
+                .map_err(js_err)?
+                .ok_or_else(|| js_err(Error::NotReadable { index, offset: p.offset(), recognised: None }))?;
             if self.open.len() >= OPEN_PARTITIONS {
                 self.open.remove(0);
             }

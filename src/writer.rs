@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, WriteError};
 use crate::image::DiskType;
 use crate::values::{checksum, FourCc, Timestamp, Uuid};
 use crate::vhd::footer::{self, Footer, FILE_FORMAT_VERSION, FOOTER_COOKIE, FOOTER_SIZE};
@@ -486,31 +486,24 @@ impl SparseLayout {
 /// [`MAX_BAT_ENTRIES`] blocks). [`check_block_size`] is stricter, for new disks.
 pub fn check_layout(size: u64, block_size: u64) -> Result<()> {
     if block_size == 0 || block_size % 512 != 0 || block_size > u64::from(MAX_BLOCK_SIZE) {
-        return Err(Error::Chain { code: "block-size", message: format!("a copy cannot be written with blocks of {block_size} bytes") });
+        return Err(WriteError::BlockSize { block_size }.into());
     }
     let entries = size.div_ceil(block_size);
     if entries > MAX_BAT_ENTRIES {
-        return Err(Error::Chain {
-            code: "bat-too-large",
-            message: format!(
-                "a {size}-byte disk in blocks of {block_size} bytes needs {entries} BAT entries, more than the {MAX_BAT_ENTRIES} a copy may have"
-            ),
-        });
+        return Err(WriteError::BatTooLarge { size, block_size, entries, max: MAX_BAT_ENTRIES, chosen: false }.into());
     }
     Ok(())
 }
 
 /// Checks a block size for a new dynamic disk of `size` bytes: a power of two from 512 bytes to
 /// 256 MiB, giving at most [`MAX_BAT_ENTRIES`] blocks.
-pub fn check_block_size(size: u64, block_size: u64) -> std::result::Result<u32, String> {
+pub fn check_block_size(size: u64, block_size: u64) -> Result<u32> {
     if !block_size.is_power_of_two() || !(512..=u64::from(MAX_BLOCK_SIZE)).contains(&block_size) {
-        return Err(format!("the block size must be a power of two from 512 bytes to 256 MiB, not {block_size}"));
+        return Err(WriteError::ChosenBlockSize { block_size }.into());
     }
     let entries = size.div_ceil(block_size);
     if entries > MAX_BAT_ENTRIES {
-        return Err(format!(
-            "a {size}-byte disk in blocks of {block_size} bytes needs {entries} blocks, more than the {MAX_BAT_ENTRIES} a BAT may hold here; choose larger blocks"
-        ));
+        return Err(WriteError::BatTooLarge { size, block_size, entries, max: MAX_BAT_ENTRIES, chosen: true }.into());
     }
     Ok(block_size as u32)
 }

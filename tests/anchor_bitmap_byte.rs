@@ -125,7 +125,7 @@ fn libvhdi_takes_the_later_sectors_of_the_byte_from_the_child() {
     assert_eq!(got.len(), SECTORS * 512);
     // The known defect, exactly: sector 2's bit set makes sectors 2-7 "present" (an unmasked
     // test of the byte shifted right); the next byte (0x00) is read right again.
-    assert_eq!(child_sectors(&got), vec![2, 3, 4, 5, 6, 7], "libvhdi's reading changed: update this test and the README");
+    assert_eq!(child_sectors(&got), vec![2, 3, 4, 5, 6, 7], "libvhdi's reading changed: update this test and docs/who-is-right.md");
     assert!(got == expected(&[2, 3, 4, 5, 6, 7]));
     assert!(got != expected(&[2]));
 }
@@ -143,7 +143,11 @@ fn qemu_reads_the_child_as_a_dynamic_disk() {
     // whatever its bitmap bit says: the left-over bytes behind the clear bits included, and the
     // parent never. So qemu-img ignores the parent and the sector bitmap both.
     let want: Vec<u8> = (0..SECTORS).flat_map(child_sector).collect();
-    assert_eq!(child_sectors(&got), (0..SECTORS).collect::<Vec<_>>(), "qemu-img's reading changed: update this test and the README");
+    assert_eq!(
+        child_sectors(&got),
+        (0..SECTORS).collect::<Vec<_>>(),
+        "qemu-img's reading changed: update this test and docs/who-is-right.md"
+    );
     assert!(got[..SECTORS * 512] == want[..]);
     assert!(want != expected(&[2]), "and so differs from the right answer");
 }

@@ -5,6 +5,7 @@
 
 mod common;
 use common::*;
+use vhd_viewer::error::{VhdError, VhdxError};
 use vhd_viewer::reader::{open_layer, DiskReader, ReadAt};
 use vhd_viewer::values::Uuid;
 use vhd_viewer::writer::DiskBuilder;
@@ -168,7 +169,11 @@ fn cases() -> Vec<Case> {
     v.push(Case {
         name: "block-size-not-sectors",
         bytes: b.bytes,
-        want: Want::Error { code: "block-size", is: |e| matches!(e, Error::Invalid { .. }), offset: Some(0x200 + 32) },
+        want: Want::Error {
+            code: "block-size",
+            is: |e| matches!(e, Error::Vhd(VhdError::BlockSize { block_size: 1000, .. })),
+            offset: Some(0x200 + 32),
+        },
         check_exit: 2,
     });
 
@@ -177,7 +182,11 @@ fn cases() -> Vec<Case> {
     v.push(Case {
         name: "block-size-zero",
         bytes: b.bytes,
-        want: Want::Error { code: "block-size", is: |e| matches!(e, Error::Invalid { .. }), offset: Some(0x200 + 32) },
+        want: Want::Error {
+            code: "block-size",
+            is: |e| matches!(e, Error::Vhd(VhdError::BlockSize { block_size: 0, .. })),
+            offset: Some(0x200 + 32),
+        },
         check_exit: 2,
     });
 
@@ -186,7 +195,11 @@ fn cases() -> Vec<Case> {
     v.push(Case {
         name: "block-size-2g",
         bytes: b.bytes,
-        want: Want::Error { code: "block-size-too-large", is: |e| matches!(e, Error::Invalid { .. }), offset: Some(0x200 + 32) },
+        want: Want::Error {
+            code: "block-size-too-large",
+            is: |e| matches!(e, Error::Vhd(VhdError::BlockSizeTooLarge { .. })),
+            offset: Some(0x200 + 32),
+        },
         check_exit: 2,
     });
 
@@ -218,7 +231,11 @@ fn cases() -> Vec<Case> {
     v.push(Case {
         name: "bat-absurdly-large",
         bytes: b.bytes,
-        want: Want::Error { code: "bat-too-large", is: |e| matches!(e, Error::Invalid { .. }), offset: Some(0x200 + 28) },
+        want: Want::Error {
+            code: "bat-too-large",
+            is: |e| matches!(e, Error::Vhd(VhdError::BatTooLarge { .. })),
+            offset: Some(0x200 + 28),
+        },
         check_exit: 2,
     });
 
@@ -245,7 +262,7 @@ fn cases() -> Vec<Case> {
     v.push(Case {
         name: "header-cookie-wrong",
         bytes: b.bytes,
-        want: Want::Error { code: "header-cookie", is: |e| matches!(e, Error::Invalid { .. }), offset: Some(0x200) },
+        want: Want::Error { code: "header-cookie", is: |e| matches!(e, Error::Vhd(VhdError::HeaderCookie { .. })), offset: Some(0x200) },
         check_exit: 2,
     });
 
@@ -272,7 +289,7 @@ fn cases() -> Vec<Case> {
     v.push(Case {
         name: "disk-type-5",
         bytes: b.bytes,
-        want: Want::Error { code: "disk-type", is: |e| matches!(e, Error::Invalid { .. }), offset: Some(end + 60) },
+        want: Want::Error { code: "disk-type", is: |e| matches!(e, Error::Vhd(VhdError::DiskType { .. })), offset: Some(end + 60) },
         check_exit: 2,
     });
 
@@ -376,7 +393,11 @@ fn cases() -> Vec<Case> {
         name: "vhdx",
         bytes: vhdx,
         // A VHDX whose headers are both zeros: read as a VHDX, refused at the first header.
-        want: Want::Error { code: "vhdx-no-valid-header", is: |e| matches!(e, Error::Invalid { .. }), offset: Some(0x10000) },
+        want: Want::Error {
+            code: "vhdx-no-valid-header",
+            is: |e| matches!(e, Error::Vhdx(VhdxError::NoValidHeader { .. })),
+            offset: Some(0x10000),
+        },
         check_exit: 2,
     });
     let mut qcow = vec![0u8; 4096];

@@ -20,31 +20,27 @@ pub struct OpenChain {
 }
 
 pub fn open_file(path: &Path) -> Result<(KnownLen<File>, Layer), Error> {
-    let file = File::open(path).map_err(|e| Error::Io { offset: 0, message: format!("{}: {e}", path.display()) })?;
+    let file = File::open(path).map_err(|e| Error::CannotOpen { file: path.display().to_string(), message: e.to_string() })?;
     let file = KnownLen::new(file);
-    let layer = open_layer(&file).map_err(|e| match e {
-        Error::Chain { .. } => e,
-        other => Error::Chain {
-            code: other.code(),
-            message: format!("{}: {other}{}", path.display(), vhd_viewer::chains::split_piece_note(&path.to_string_lossy())),
-        },
-    })?;
+    let layer = open_layer(&file)
+        .map_err(|e| e.in_file(path.display().to_string(), vhd_viewer::chains::split_piece_note(&path.to_string_lossy())))?;
     Ok((file, layer))
+}
+
+/// The next piece of a split disk whose first piece is `path` (`name.v01` beside it).
+pub fn split_next(path: &Path) -> Option<PathBuf> {
+    ["v01", "V01"].iter().map(|e| path.with_extension(e)).find(|p| p.is_file())
 }
 
 /// A finding when `path` is the first piece of a split disk: `name.v01` lies beside it.
 pub fn split_finding(path: &Path, layer: &Layer, index: usize) -> Option<Finding> {
-    let next = ["v01", "V01"].iter().map(|e| path.with_extension(e)).find(|p| p.is_file())?;
+    let next = split_next(path)?;
     Some(Finding {
         layer: index,
         severity: vhd_viewer::Severity::Error,
         code: "split-disk",
         offset: Some(layer.file_len),
-        message: format!(
-                "{} lies beside this file: this looks like the first piece of a Virtual PC split disk (Virtual PC splits a disk file that outgrows a FAT volume into name.vhd, name.v01, ...). This file ends at byte {:#x}; what lies past it (blocks, the end footer) is in the other pieces, which this viewer does not read",
-                next.display(),
-                layer.file_len
-            ),
+        message: vhd_viewer::error::write::split_piece(&next.display().to_string(), layer.file_len),
     })
 }
 
@@ -70,18 +66,17 @@ impl OpenChain {
                 None => find_parent(child, &child_path),
             };
             let Some(parent_path) = found else {
-                let tried: Vec<String> = candidates(child, &child_path).iter().map(|p| p.display().to_string()).collect();
-                let name = child.parent_name();
-                let message = format!(
-                    "the parent of {} (\"{name}\", {} {}) was not found; looked for: {}. Give it with --parent",
-                    names.last().map(String::as_str).unwrap_or_default(),
-                    child.link_id_name(),
-                    child.parent_link().map(|(_, shown)| shown).unwrap_or_default(),
-                    if tried.is_empty() { "nothing (no locator or name)".to_string() } else { tried.join(", ") }
-                );
+                let not_found = Error::ParentNotFound {
+                    child: names.last().cloned().unwrap_or_default(),
+                    name: child.parent_name(),
+                    id_name: child.link_id_name(),
+                    id: child.parent_link().map(|(_, shown)| shown).unwrap_or_default(),
+                    tried: candidates(child, &child_path).iter().map(|p| p.display().to_string()).collect(),
+                };
                 if complete {
-                    return Err(Error::Chain { code: "parent-not-found", message });
+                    return Err(not_found);
                 }
+                let message = not_found.to_string();
                 unresolved.push(Finding {
                     layer: layers.len() - 1,
                     severity: vhd_viewer::Severity::Error,

@@ -4,6 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use vhd_viewer::diff::{self, Kind, Mode, Report};
+use vhd_viewer::error::ParentNeed;
 use vhd_viewer::values::human_size;
 use vhd_viewer::Error;
 
@@ -36,7 +37,7 @@ fn progress() -> impl FnMut(u64, u64) -> bool {
 /// Refuses a chain whose parent is missing where the layers compared need it.
 fn complete(c: &OpenChain) -> Result<(), Error> {
     match c.unresolved.iter().find(|f| f.code == "parent-not-found") {
-        Some(f) => Err(Error::Chain { code: "parent-unavailable", message: f.message.clone() }),
+        Some(f) => Err(Error::ParentUnavailable(ParentNeed::Diff { missing: f.message.clone() })),
         None => Ok(()),
     }
 }

@@ -21,21 +21,13 @@ fn chosen(table: &Table, partition: Option<u32>) -> Result<Vec<&Partition>, Erro
     let readable = |p: &&Partition| p.readable();
     match partition {
         Some(n) => {
-            let p = table.partitions.iter().find(|p| p.index == n).ok_or_else(|| {
-                user_err(format!(
-                    "there is no partition {n}; the disk has {}",
-                    if table.partitions.is_empty() {
-                        "none".to_string()
-                    } else {
-                        table.partitions.iter().map(|p| p.index.to_string()).collect::<Vec<_>>().join(", ")
-                    }
-                ))
-            })?;
+            let p = table
+                .partitions
+                .iter()
+                .find(|p| p.index == n)
+                .ok_or_else(|| Error::NoSuchPartition { index: n, partitions: table.partitions.iter().map(|p| p.index).collect() })?;
             if !readable(&p) {
-                return Err(user_err(format!(
-                    "partition {n} holds {}, which this viewer does not read",
-                    p.filesystem.map_or("no file system it recognises".to_string(), |k| format!("{} (recognised only)", k.name()))
-                )));
+                return Err(Error::NotReadable { index: n, offset: p.offset(), recognised: p.filesystem.map(|k| k.name()) });
             }
             Ok(vec![p])
         }
@@ -53,8 +45,7 @@ fn chosen(table: &Table, partition: Option<u32>) -> Result<Vec<&Partition>, Erro
 
 fn opened<'r, 'a>(reader: &'r mut DiskReader<'a>, p: &Partition) -> Result<(Volume<&'r mut DiskReader<'a>>, FileSystem), Error> {
     let mut vol = Volume::new(reader, p.offset(), p.len());
-    let fs =
-        FileSystem::open(&mut vol)?.ok_or_else(|| user_err(format!("partition {} holds no file system this viewer reads", p.index)))?;
+    let fs = FileSystem::open(&mut vol)?.ok_or(Error::NotReadable { index: p.index, offset: p.offset(), recognised: None })?;
     Ok((vol, fs))
 }
 

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use vhd_viewer::disk::Source;
+use vhd_viewer::error::ParentNeed;
 use vhd_viewer::reader::DiskReader;
 use vhd_viewer::{Error, Severity};
 
@@ -24,8 +25,8 @@ use chain::OpenChain;
 #[command(
     name = "vhd-viewer",
     version,
-    about = "Look inside Microsoft VHD disk images: fixed, dynamic and differencing.",
-    long_about = "Look inside Microsoft VHD disk images (fixed, dynamic and differencing): every structure with its file offset, integrity findings, which file supplies each part of the disk, and the disk's bytes through a differencing chain. What is on the disk: partitions, file systems and files, as of any layer of a chain, and what a differencing disk changed, file by file. Write new disks from them (convert or merge, compact, relink, repair), never touching the originals.\n\nA differencing disk finds its parent through its parent locators (relative to the child's folder first), then through the parent's unicode name in the same folder, or through --parent. The parent's unique id is always verified.",
+    about = "Look inside Microsoft VHD and VHDX disk images: fixed, dynamic and differencing.",
+    long_about = "Look inside Microsoft VHD and VHDX disk images (fixed, dynamic and differencing): every structure with its file offset, integrity findings, which file supplies each part of the disk, and the disk's bytes through a differencing chain. What is on the disk: partitions, file systems and files, as of any layer of a chain, and what a differencing disk changed, file by file. Write new disks from them (convert or merge, compact, relink, repair), never touching the originals.\n\nA differencing disk finds its parent through its parent locators (relative to the child's folder first), then through the parent's unicode name in the same folder, or through --parent. The parent's identity is always verified (a VHD's unique id; a VHDX's DataWriteGuid, named by the child's parent_linkage).",
     after_help = "Examples:\n  vhd-viewer info disk.vhd\n  vhd-viewer check child.vhd --parent base.vhd\n  vhd-viewer map child.vhd --json\n  vhd-viewer cat disk.vhd > disk.raw\n  vhd-viewer merge child.vhd merged.vhd\n  vhd-viewer repair damaged.vhd repaired.vhd\n  vhd-viewer parts disk.vhd\n  vhd-viewer ls child.vhd / -r --layer 1\n  vhd-viewer get disk.vhd /Windows/win.ini > win.ini\n  vhd-viewer owner child.vhd 2048\n  vhd-viewer diff child.vhd\n  vhd-viewer rebase-check child.vhd --onto new-base.vhd"
 )]
 struct Cli {
@@ -276,7 +277,7 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(code) => code,
         // The reader of our output went away (e.g. `| head`): stop quietly, as `cat` does.
-        Err(Error::Io { message, .. }) if message == OUTPUT_CLOSED => 0,
+        Err(Error::OutputClosed) => 0,
         Err(e) => {
             eprintln!("vhd-viewer: {e}");
             2
@@ -344,11 +345,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let mut reader = DiskReader::new(&c.disk, c.sources())?;
             let size = c.disk.size();
             if offset > size {
-                return Err(Error::Invalid {
-                    code: "read-past-end",
-                    offset,
-                    message: format!("the offset is past the end of the {size}-byte disk"),
-                });
+                return Err(Error::ReadPastEnd { offset, len: None, size });
             }
             let len = length.unwrap_or(size - offset).min(size - offset);
             // Without its parent, a child still gives the ranges it holds itself; refuse before
@@ -360,10 +357,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                     Ok(())
                 })?;
                 if needs_parent {
-                    return Err(Error::Chain {
-                        code: "parent-unavailable",
-                        message: format!("{} (this range needs it; `map` shows which ranges the child holds itself)", unresolved.message),
-                    });
+                    return Err(Error::ParentUnavailable(ParentNeed::Cat { missing: unresolved.message.clone() }));
                 }
             }
             cat(&mut reader, &c.files(), offset, len)?;
@@ -396,11 +390,11 @@ fn run(cli: Cli) -> Result<i32, Error> {
     }
 }
 
-const OUTPUT_CLOSED: &str = "the output was closed";
-
 pub(crate) fn io_err(e: std::io::Error) -> Error {
-    let message = if e.kind() == std::io::ErrorKind::BrokenPipe { OUTPUT_CLOSED.to_string() } else { format!("writing the output: {e}") };
-    Error::Io { offset: 0, message }
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return Error::OutputClosed;
+    }
+    Error::Io { offset: 0, message: format!("writing the output: {e}") }
 }
 
 /// Standard output as a plain File: a duplicate of fd 1, unbuffered, so that a buffer goes out

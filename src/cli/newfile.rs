@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use vhd_viewer::error::write::Refusal;
+use vhd_viewer::error::WriteError;
 use vhd_viewer::values::{Timestamp, Uuid, VHD_EPOCH_UNIX};
 use vhd_viewer::writer::WriteAt;
 use vhd_viewer::Error;
@@ -73,8 +75,8 @@ impl WriteAt for Writer<'_> {
     }
 }
 
-fn refuse(message: String) -> Error {
-    Error::Chain { code: "output-refused", message }
+fn refuse(dest: &Path, why: Refusal) -> Error {
+    WriteError::OutputRefused { dest: dest.display().to_string(), why }.into()
 }
 
 impl NewFile {
@@ -85,21 +87,16 @@ impl NewFile {
         // as an input means the same file, whatever the names (hard links too).
         if let Ok(m) = std::fs::metadata(dest) {
             if let Some((_, _, name)) = inputs.iter().find(|(dev, ino, _)| *dev == m.dev() && *ino == m.ino()) {
-                return Err(refuse(format!(
-                    "{} is the same file as the input {name} (device {}, inode {}): the inputs are never written to; choose another output",
-                    dest.display(),
-                    m.dev(),
-                    m.ino()
-                )));
+                return Err(refuse(dest, Refusal::SameAsInput { input: name.clone(), dev: m.dev(), ino: m.ino() }));
             }
             if m.is_dir() {
-                return Err(refuse(format!("{} is a folder; give the new file's name", dest.display())));
+                return Err(refuse(dest, Refusal::Folder));
             }
         }
         if !force && std::fs::symlink_metadata(dest).is_ok() {
-            return Err(refuse(format!("{} exists; add --force to replace it", dest.display())));
+            return Err(refuse(dest, Refusal::Exists));
         }
-        let name = dest.file_name().ok_or_else(|| refuse(format!("{} does not name a file", dest.display())))?;
+        let name = dest.file_name().ok_or_else(|| refuse(dest, Refusal::NotAFile))?;
         let dir = match dest.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),

@@ -9,6 +9,7 @@ use vhd_viewer::rules::Writer;
 
 use clap::{Args, ValueEnum};
 use vhd_viewer::convert::{Format, NewDisk};
+use vhd_viewer::error::{ParentNeed, WriteError};
 use vhd_viewer::reader::DiskReader;
 use vhd_viewer::values::human_size;
 use vhd_viewer::Error;
@@ -83,11 +84,7 @@ pub fn convert(a: ConvertArgs) -> Result<i32, Error> {
         To::Dynamic => Format::Dynamic,
         To::Raw => Format::Raw,
     };
-    let block_size = if format == Format::Dynamic {
-        vhd_viewer::writer::check_block_size(size, a.block_size).map_err(|message| Error::Chain { code: "block-size", message })?
-    } else {
-        0
-    };
+    let block_size = if format == Format::Dynamic { vhd_viewer::writer::check_block_size(size, a.block_size)? } else { 0 };
     let mut out = NewFile::create(&a.output, &inputs, a.force)?;
     let new = NewDisk { unique_id: random_id()?, timestamp: now() };
     let mut reader = DiskReader::new(&c.disk, c.sources())?;
@@ -132,7 +129,7 @@ pub struct CompactArgs {
 
 /// Whether `writer` takes `layer` (the file `file`): the core's rule, its reason naming the file.
 fn accepted(writer: Writer, layer: &vhd_viewer::Layer, file: &std::path::Path) -> Result<(), Error> {
-    writer.vhd_of(layer).map(|_| ()).map_err(|e| Error::Chain { code: e.code(), message: format!("{}: {e}", file.display()) })
+    writer.vhd_of(layer).map(|_| ()).map_err(|e| e.in_file(file.display().to_string(), ""))
 }
 
 pub fn compact(a: CompactArgs) -> Result<i32, Error> {
@@ -140,10 +137,7 @@ pub fn compact(a: CompactArgs) -> Result<i32, Error> {
     let top = &c.disk.layers[0];
     accepted(Writer::Compact, top, &a.input)?;
     if let Some(f) = c.unresolved.iter().find(|f| f.code == "parent-not-found") {
-        return Err(Error::Chain {
-            code: "parent-unavailable",
-            message: format!("compacting a differencing disk compares its sectors with its parent's: {}", f.message),
-        });
+        return Err(Error::ParentUnavailable(ParentNeed::Compact { missing: Some(f.message.clone()) }));
     }
     let inputs = c.identities();
     let mut out = NewFile::create(&a.output, &inputs, a.force)?;
@@ -266,18 +260,12 @@ pub struct RepairArgs {
 pub fn repair(a: RepairArgs) -> Result<i32, Error> {
     use vhd_viewer::repair::ActionKind;
     use vhd_viewer::Severity;
-    let (file, layer) = super::chain::open_file(&a.input).map_err(|e| Error::Chain {
-        code: e.code(),
-        message: format!(
-            "{e}; it cannot be repaired: this program fixes only what leaves the disk readable through its other copies and fields"
-        ),
+    let (file, layer) = super::chain::open_file(&a.input).map_err(|e| {
+        e.with_note("; it cannot be repaired: this program fixes only what leaves the disk readable through its other copies and fields")
     })?;
     accepted(Writer::Repair, &layer, &a.input)?;
-    if let Some(f) = super::chain::split_finding(&a.input, &layer, 0) {
-        return Err(Error::Chain {
-            code: "split-disk",
-            message: format!("{}. Join the pieces first (`cat piece.vhd piece.v01 ... > whole.vhd`), then repair the whole file; repairing this piece alone would drop what the others hold", f.message),
-        });
+    if let Some(next) = super::chain::split_next(&a.input) {
+        return Err(WriteError::SplitDisk { offset: layer.file_len, next: next.display().to_string() }.into());
     }
     let inputs = vec![super::newfile::identity(file.get_ref(), &a.input.display().to_string())?];
     let mut out = NewFile::create(&a.output, &inputs, a.force)?;

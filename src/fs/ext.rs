@@ -3,10 +3,10 @@
 //! directory reads linearly too). `ext4-view` reads files well but keeps extents private, and a
 //! file's runs are what says which layer supplies its bytes and which file owns a sector.
 
-use super::error::FsError;
 use super::survey::{data_ranges, joined, Facts, FileId, Structure};
 use super::{join, Entry, EntryKind, FileData, FsKind, Owner, ReadVirtual, Run, Times, Volume};
 use crate::bytes::{le16, le32};
+use crate::error::FsError;
 use crate::error::{Error, Result};
 
 /// The ext magic number at byte 0x38 of the superblock.

@@ -3,11 +3,11 @@
 //! long names, deleted entries with the name that can still be recovered, and cluster chains
 //! followed with bound and loop checks.
 
-use super::error::{ChainBreak, FsError};
 use super::survey::{Facts, FileId, Structure};
 use super::{join, Entry, EntryKind, FileData, FsKind, Owner, ReadVirtual, Run, Times, Volume};
 use crate::bytes::{le16, le32};
 use crate::error::Result;
+use crate::error::{ChainBreak, FsError};
 
 /// The BIOS parameter block of a FAT boot sector, and what follows from it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,9 +13,8 @@
 //! [`FileSystem`] is the one interface over the three: listing, lookup, data and owners here;
 //! what a comparison of two versions asks (ids, structures, clusters in use, freed records) in
 //! [`survey`], so that `crate::diff` names no file system; which layer supplies a file's parts in
-//! [`supply`]; every condition that stops a read in [`error`].
+//! [`supply`]; every condition that stops a read in [`crate::error::FsError`].
 
-pub mod error;
 pub mod ext;
 pub mod fat;
 pub mod ntfs;
@@ -27,9 +26,9 @@ use std::io;
 
 use serde::Serialize;
 
+use crate::error::FsError;
 use crate::error::{Error, Result};
 use crate::reader::{DiskReader, ReadAt};
-use error::FsError;
 
 /// Reads bytes of the virtual disk (or of anything laid out like it).
 pub trait ReadVirtual {

@@ -12,10 +12,10 @@ pub mod lznt1;
 
 use std::collections::HashMap;
 
-use super::error::FsError;
 use super::survey::{joined, Facts, FileId, Structure};
 use super::{from_io, join, Entry, EntryKind, FileData, Owner, ReadVirtual, Run, Stream, Times, Volume};
 use crate::bytes::{le16, le32, le64, utf16le};
+use crate::error::FsError;
 use crate::error::{Error, Result};
 
 /// Attribute type codes.

@@ -8,6 +8,7 @@ use super::geometry::{qemu_sizes_by_chs, virtual_pc_family, Geometry};
 use super::header::{DynamicHeader, HEADER_SIZE, HEADER_VERSION};
 use super::locator::{decode_path, LocatorEntry, Platform, MAX_LOCATOR_DATA};
 use super::{allocated_entries, FooterSource, Locator, Vhd, MAX_BAT_ENTRIES, MAX_BLOCK_SIZE, MAX_DISK_SIZE};
+use crate::error::vhd::VhdError;
 use crate::error::{show_bytes, Error, Result};
 use crate::finding::{Finding, Severity};
 use crate::image::{ByteRange, DiskType, Fetch, Located, Opened, MAX_FINDINGS_PER_KIND};
@@ -65,18 +66,9 @@ pub(crate) fn open<'a>(
             compare_copies(&mut layer);
             open_sparse(layer, fetch, need, bat)
         }
-        DiskType::Other(v) => Err(Error::invalid(
-            "disk-type",
-            layer.image.footer.offset + super::footer::off::DISK_TYPE as u64,
-            format!(
-                "disk type {v} is not one of 2 (fixed), 3 (dynamic) or 4 (differencing){}",
-                match v {
-                    0 => ": 0 means \"none\"",
-                    1 | 5 | 6 => ": the spec reserves this value",
-                    _ => "",
-                }
-            ),
-        )),
+        DiskType::Other(value) => {
+            Err(VhdError::DiskType { offset: layer.image.footer.offset + super::footer::off::DISK_TYPE as u64, value }.into())
+        }
     }
 }
 
@@ -448,11 +440,7 @@ fn header_place(layer: &mut Opening) -> Result<ByteRange> {
     let data_offset_at = layer.image.footer.offset + super::footer::off::DATA_OFFSET as u64;
     let header_range = ByteRange::new(f.data_offset, HEADER_SIZE);
     if f.data_offset == NO_DATA_OFFSET || f.data_offset == u64::from(u32::MAX) {
-        return Err(Error::invalid(
-            "data-offset",
-            data_offset_at,
-            format!("a {} disk needs a data offset pointing at its dynamic header, but it is {:#x}", f.disk_type.name(), f.data_offset),
-        ));
+        return Err(VhdError::DataOffset { offset: data_offset_at, disk_type: f.disk_type.name(), data_offset: f.data_offset }.into());
     }
     if header_range.end() > layer.data_end || f.data_offset > u64::MAX - HEADER_SIZE {
         return Err(Error::OutOfFile { what: "dynamic header", offset: f.data_offset, len: HEADER_SIZE, file_len: layer.file_len });
@@ -471,11 +459,7 @@ fn check_header(layer: &mut Opening, header: &Located<DynamicHeader>) -> Result<
     use super::header::off;
     let hat = |o: usize| header.offset + o as u64;
     if !h.cookie_valid() {
-        return Err(Error::invalid(
-            "header-cookie",
-            header.offset,
-            format!("expected the dynamic header cookie \"cxsparse\", found \"{}\"", show_bytes(&h.cookie)),
-        ));
+        return Err(VhdError::HeaderCookie { offset: header.offset, found: h.cookie }.into());
     }
     if !h.checksum_valid() {
         layer.findings.push(Finding::error(
@@ -514,21 +498,10 @@ fn check_block_size(layer: &mut Opening, header: &Located<DynamicHeader>) -> Res
     let hat = |o: usize| header.offset + o as u64;
     let bs = header.value.block_size;
     if bs == 0 || bs % 512 != 0 {
-        return Err(Error::invalid(
-            "block-size",
-            hat(off::BLOCK_SIZE),
-            format!("block size {bs} is not a positive whole number of 512-byte sectors, so no block can be located"),
-        ));
+        return Err(VhdError::BlockSize { offset: hat(off::BLOCK_SIZE), block_size: bs }.into());
     }
     if bs > MAX_BLOCK_SIZE {
-        return Err(Error::invalid(
-            "block-size-too-large",
-            hat(off::BLOCK_SIZE),
-            format!(
-                "block size {} ({bs} bytes) is larger than the 256 MiB this viewer reads; real writers use 512 KiB to 2 MiB",
-                human_size(bs.into())
-            ),
-        ));
+        return Err(VhdError::BlockSizeTooLarge { offset: hat(off::BLOCK_SIZE), block_size: bs, max: MAX_BLOCK_SIZE }.into());
     }
     if !bs.is_power_of_two() {
         layer.findings.push(Finding::error(
@@ -590,11 +563,7 @@ fn bat_place(layer: &mut Opening, header: &Located<DynamicHeader>, bs: u32, head
     }
     let count = declared.min(needed);
     if count > MAX_BAT_ENTRIES {
-        return Err(Error::invalid(
-            "bat-too-large",
-            hat(off::MAX_TABLE_ENTRIES),
-            format!("the disk needs {count} BAT entries, more than the {MAX_BAT_ENTRIES} this viewer loads (a 2040 GiB disk with 512 KiB blocks needs 4177920)"),
-        ));
+        return Err(VhdError::BatTooLarge { offset: hat(off::MAX_TABLE_ENTRIES), entries: count, max: MAX_BAT_ENTRIES }.into());
     }
     let bat_range = ByteRange::new(h.table_offset, count * 4);
     if bat_range.end() > layer.data_end || h.table_offset > u64::MAX / 2 {

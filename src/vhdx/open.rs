@@ -7,6 +7,7 @@ use super::format::{
 };
 use super::log::{replay, Write};
 use super::{BlockState, Item, Log, Vhdx, MAX_BAT_ENTRIES, MAX_LOG, MAX_METADATA_REGION};
+use crate::error::vhdx::{Invalidity, VhdxError};
 use crate::error::{Error, Result};
 use crate::finding::{Finding, Severity};
 use crate::image::{ByteRange, Fetch, Located, Opened, MAX_FINDINGS_PER_KIND};
@@ -38,24 +39,20 @@ fn choose_header(headers: &[Located<Header>], findings: &mut Vec<Finding>) -> Re
     let valid: Vec<bool> = headers.iter().map(|h| h.value.valid()).collect();
     let why = |h: &Located<Header>| {
         if &h.value.signature != b"head" {
-            format!("no signature \"head\" (found \"{}\")", crate::error::show_bytes(&h.value.signature))
+            Invalidity::Signature { expected: *b"head", actual: h.value.signature }
         } else {
-            format!("a wrong CRC-32C (stored {:#010x}, computed {:#010x})", h.value.checksum, h.value.computed_checksum)
+            Invalidity::Checksum { stored: h.value.checksum, computed: h.value.computed_checksum }
         }
     };
     let current = match (valid[0], valid[1]) {
         (false, false) => {
-            return Err(Error::invalid(
-                "vhdx-no-valid-header",
-                headers[0].offset,
-                format!(
-                    "neither VHDX header is valid: the header at {:#x} has {}, the one at {:#x} has {}",
-                    headers[0].offset,
-                    why(&headers[0]),
-                    headers[1].offset,
-                    why(&headers[1])
-                ),
-            ))
+            return Err(VhdxError::NoValidHeader {
+                offset: headers[0].offset,
+                second: headers[1].offset,
+                first_why: why(&headers[0]),
+                second_why: why(&headers[1]),
+            }
+            .into())
         }
         (true, false) | (false, true) => {
             let (good, bad) = if valid[0] { (0, 1) } else { (1, 0) };
@@ -88,11 +85,7 @@ fn choose_header(headers: &[Located<Header>], findings: &mut Vec<Finding>) -> Re
     let h = &headers[current];
     let at = |o: usize| h.offset + o as u64;
     if h.value.version != 1 {
-        return Err(Error::invalid(
-            "vhdx-version",
-            at(header_off::VERSION),
-            format!("the header's version is {}; VHDX version 1 is the only one defined", h.value.version),
-        ));
+        return Err(VhdxError::Version { offset: at(header_off::VERSION), version: h.value.version }.into());
     }
     if h.value.log_version != 0 {
         findings.push(Finding::error(
@@ -115,28 +108,24 @@ fn choose_header(headers: &[Located<Header>], findings: &mut Vec<Finding>) -> Re
 fn choose_region_table(tables: &[Located<RegionTable>], findings: &mut Vec<Finding>) -> Result<usize> {
     let why = |t: &Located<RegionTable>| {
         if &t.value.signature != b"regi" {
-            format!("no signature \"regi\" (found \"{}\")", crate::error::show_bytes(&t.value.signature))
+            Invalidity::Signature { expected: *b"regi", actual: t.value.signature }
         } else if t.value.checksum != t.value.computed_checksum {
-            format!("a wrong CRC-32C (stored {:#010x}, computed {:#010x})", t.value.checksum, t.value.computed_checksum)
+            Invalidity::Checksum { stored: t.value.checksum, computed: t.value.computed_checksum }
         } else {
-            format!("an entry count of {}, more than the 2047 allowed", t.value.entry_count)
+            Invalidity::EntryCount { count: t.value.entry_count }
         }
     };
     let current = match (tables[0].value.valid(), tables[1].value.valid()) {
         (true, _) => 0,
         (false, true) => 1,
         (false, false) => {
-            return Err(Error::invalid(
-                "vhdx-no-valid-region-table",
-                tables[0].offset,
-                format!(
-                    "neither region table is valid: the one at {:#x} has {}, the one at {:#x} has {}",
-                    tables[0].offset,
-                    why(&tables[0]),
-                    tables[1].offset,
-                    why(&tables[1])
-                ),
-            ))
+            return Err(VhdxError::NoValidRegionTable {
+                offset: tables[0].offset,
+                second: tables[1].offset,
+                first_why: why(&tables[0]),
+                second_why: why(&tables[1]),
+            }
+            .into())
         }
     };
     let other = 1 - current;
@@ -171,11 +160,7 @@ fn region(
     findings: &mut Vec<Finding>,
 ) -> Result<RegionEntry> {
     let Some(e) = table.value.find(guid).copied() else {
-        return Err(Error::invalid(
-            "vhdx-region-missing",
-            table.offset,
-            format!("the region table has no entry for the {name} (region {guid}), which every VHDX needs"),
-        ));
+        return Err(VhdxError::RegionMissing { offset: table.offset, name, guid: crate::bytes::Guid(guid.0) }.into());
     };
     let at = table.offset + (format::region_off::ENTRIES + e.index * format::region_off::ENTRY_SIZE) as u64;
     let range = ByteRange::new(e.file_offset, u64::from(e.length));
@@ -275,11 +260,7 @@ pub fn open<'a>(file_len: u64, fetch: &Fetch<'a>, need: &mut Vec<ByteRange>) -> 
 /// current header and region table chosen, the BAT and metadata regions found.
 fn read_section(file_len: u64, fetch: &Fetch<'_>, need: &mut Vec<ByteRange>, findings: &mut Vec<Finding>) -> Result<Option<Section>> {
     if file_len < HEADER_SECTION {
-        return Err(Error::invalid(
-            "vhdx-too-small",
-            0,
-            format!("the file starts like a VHDX but is {file_len} bytes long, shorter than the {HEADER_SECTION} bytes of its headers and region tables"),
-        ));
+        return Err(VhdxError::TooSmall { len: file_len, need: HEADER_SECTION }.into());
     }
     let section = ByteRange::new(0, HEADER_SECTION);
     let Some(first) = fetch(section) else {
@@ -312,11 +293,7 @@ fn check_region_guids(table: &Located<RegionTable>, findings: &mut Vec<Finding>)
         if guid_name(&e.guid).is_none() {
             let at = table.offset + (format::region_off::ENTRIES + e.index * format::region_off::ENTRY_SIZE) as u64;
             if e.required & 1 != 0 {
-                return Err(Error::invalid(
-                    "vhdx-region-unknown",
-                    at,
-                    format!("region {} is marked required but is not one this viewer (or the spec) knows", e.guid),
-                ));
+                return Err(VhdxError::RegionUnknown { offset: at, guid: crate::bytes::Guid(e.guid.0) }.into());
             }
             findings.push(Finding::info(
                 "vhdx-region-unknown",
@@ -364,11 +341,7 @@ fn read_metadata(
 ) -> Result<Option<Metadata>> {
     let meta_len = u64::from(s.metadata_region.length);
     if !(KIB64..=MAX_METADATA_REGION).contains(&meta_len) {
-        return Err(Error::invalid(
-            "vhdx-metadata-size",
-            s.metadata_region.file_offset,
-            format!("the metadata region is {meta_len} bytes; it must hold the 64 KiB table, and this viewer reads at most {MAX_METADATA_REGION}"),
-        ));
+        return Err(VhdxError::MetadataSize { offset: s.metadata_region.file_offset, len: meta_len, max: MAX_METADATA_REGION }.into());
     }
     let meta_range = ByteRange::new(s.metadata_region.file_offset, meta_len);
     let h = s.header();
@@ -491,14 +464,7 @@ fn replay_log(log: &mut Log, lb: &[u8], h: &Header, inside: [ByteRange; 2], find
 fn read_items(meta: &[u8], meta_range: ByteRange, findings: &mut Vec<Finding>) -> Result<(Located<MetadataTable>, Vec<Item>)> {
     let metadata_table = Located { offset: meta_range.offset, value: MetadataTable::parse(meta) };
     if &metadata_table.value.signature != b"metadata" {
-        return Err(Error::invalid(
-            "vhdx-metadata-signature",
-            meta_range.offset,
-            format!(
-                "the metadata table has no signature \"metadata\" (found \"{}\")",
-                crate::error::show_bytes(&metadata_table.value.signature)
-            ),
-        ));
+        return Err(VhdxError::MetadataSignature { offset: meta_range.offset, found: metadata_table.value.signature }.into());
     }
     if metadata_table.value.entry_count > format::MAX_METADATA_ENTRIES {
         findings.push(Finding::error(
@@ -527,11 +493,7 @@ fn read_items(meta: &[u8], meta_range: ByteRange, findings: &mut Vec<Finding>) -
             ));
         }
         if guid_name(&e.item_id).is_none() && e.is_required() {
-            return Err(Error::invalid(
-                "vhdx-metadata-unknown",
-                at,
-                format!("metadata item {} is marked required but is not one this viewer (or the spec) knows", e.item_id),
-            ));
+            return Err(VhdxError::MetadataUnknown { offset: at, item: crate::bytes::Guid(e.item_id.0) }.into());
         }
         // (An empty item may name any offset: nothing of it is read.)
         let bytes = if inside && len > 0 { meta[start as usize..(start + len) as usize].to_vec() } else { Vec::new() };
@@ -544,16 +506,10 @@ fn read_items(meta: &[u8], meta_range: ByteRange, findings: &mut Vec<Finding>) -
 fn required(items: &[Item], id: format::Guid, min: usize, meta_offset: u64) -> Result<&Item> {
     match items.iter().find(|i| i.entry.item_id == id) {
         Some(i) if i.bytes.len() >= min => Ok(i),
-        Some(i) => Err(Error::invalid(
-            "vhdx-metadata-item-short",
-            i.offset,
-            format!("the {} item is {} bytes, less than its {min}", guid_name(&id).unwrap_or("?"), i.bytes.len()),
-        )),
-        None => Err(Error::invalid(
-            "vhdx-metadata-item-missing",
-            meta_offset,
-            format!("the metadata table has no {} item, which every VHDX needs", guid_name(&id).unwrap_or("?")),
-        )),
+        Some(i) => {
+            Err(VhdxError::MetadataItemShort { offset: i.offset, item: guid_name(&id).unwrap_or("?"), len: i.bytes.len(), min }.into())
+        }
+        None => Err(VhdxError::MetadataItemMissing { offset: meta_offset, item: guid_name(&id).unwrap_or("?") }.into()),
     }
 }
 
@@ -564,11 +520,7 @@ fn read_params(items: &[Item], meta_offset: u64, findings: &mut Vec<Finding>) ->
     let block_size = format::le32(&fp.bytes, 0);
     let flags = format::le32(&fp.bytes, 4);
     if !(MIB..=256 * MIB).contains(&u64::from(block_size)) || !block_size.is_power_of_two() {
-        return Err(Error::invalid(
-            "vhdx-block-size",
-            fp.offset,
-            format!("the block size is {block_size}; the spec allows powers of two from 1 MiB to 256 MiB"),
-        ));
+        return Err(VhdxError::BlockSize { offset: fp.offset, block_size }.into());
     }
     let vs = required(items, format::ITEM_VIRTUAL_DISK_SIZE, 8, meta_offset)?;
     let virtual_disk_size = format::le64(&vs.bytes, 0);
@@ -586,11 +538,7 @@ fn read_params(items: &[Item], meta_offset: u64, findings: &mut Vec<Finding>) ->
         ));
     }
     if virtual_disk_size == 0 || virtual_disk_size > MAX_DISK_SIZE {
-        return Err(Error::invalid(
-            "vhdx-disk-size",
-            vs.offset,
-            format!("the virtual disk size is {virtual_disk_size} bytes; the spec allows 1 sector to 64 TiB"),
-        ));
+        return Err(VhdxError::DiskSize { offset: vs.offset, size: virtual_disk_size }.into());
     }
     if virtual_disk_size % u64::from(logical_sector_size) != 0 {
         findings.push(Finding::warning(
@@ -623,11 +571,7 @@ fn read_sector_sizes(items: &[Item], meta_offset: u64, findings: &mut Vec<Findin
     let ls = required(items, format::ITEM_LOGICAL_SECTOR_SIZE, 4, meta_offset)?;
     let logical = format::le32(&ls.bytes, 0);
     if logical != 512 && logical != 4096 {
-        return Err(Error::invalid(
-            "vhdx-sector-size",
-            ls.offset,
-            format!("the logical sector size is {logical}; only 512 and 4096 are allowed"),
-        ));
+        return Err(VhdxError::SectorSize { offset: ls.offset, size: logical }.into());
     }
     let ps = required(items, format::ITEM_PHYSICAL_SECTOR_SIZE, 4, meta_offset)?;
     let physical = format::le32(&ps.bytes, 0);
@@ -657,11 +601,7 @@ fn bat_entries(p: &Params, bat_region: &RegionEntry, findings: &mut Vec<Finding>
         count = region_entries;
     }
     if count > MAX_BAT_ENTRIES {
-        return Err(Error::invalid(
-            "vhdx-bat-too-large",
-            bat_region.file_offset,
-            format!("the disk needs {count} BAT entries, more than the {MAX_BAT_ENTRIES} this viewer loads (a 64 TiB disk with 8 MiB blocks needs about 8.4 million)"),
-        ));
+        return Err(VhdxError::BatTooLarge { offset: bat_region.file_offset, entries: count, max: MAX_BAT_ENTRIES }.into());
     }
     Ok(count)
 }

@@ -1,0 +1,219 @@
+//! Why a writer (`convert`, `compact`, `relink`, `repair`) will not write its copy: one variant
+//! per condition, with the values that decided it. [`crate::Error::Write`] carries one.
+
+use std::fmt;
+
+/// Why a locator path given to `relink` cannot be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathFault {
+    /// The relative path is empty.
+    Empty,
+    /// The relative path starts at a root or a drive.
+    NotRelative,
+    /// The relative path has an empty part or ends in a separator.
+    NotAFile,
+    /// The absolute path is not one.
+    NotAbsolute,
+}
+
+/// Why the output file is refused before anything is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// It is one of the inputs (the same device and inode).
+    SameAsInput {
+        /// The input's name.
+        input: String,
+        /// Its device.
+        dev: u64,
+        /// Its inode.
+        ino: u64,
+    },
+    /// It is a folder.
+    Folder,
+    /// It exists and `--force` was not given.
+    Exists,
+    /// It names no file.
+    NotAFile,
+}
+
+/// What the `split-disk` finding says of a file that ends at byte `end` with the piece `next`
+/// beside it.
+pub fn split_piece(next: &str, end: u64) -> String {
+    format!(
+        "{next} lies beside this file: this looks like the first piece of a Virtual PC split disk (Virtual PC splits a disk file that outgrows a FAT volume into name.vhd, name.v01, ...). This file ends at byte {end:#x}; what lies past it (blocks, the end footer) is in the other pieces, which this viewer does not read"
+    )
+}
+
+/// A condition that stops a writer before or while it writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// The writer rewrites a VHD's own structures and was given a VHDX (`vhdx-not-supported`).
+    VhdxNotSupported {
+        /// The writer's name.
+        writer: &'static str,
+    },
+    /// `compact` was given a fixed disk (`compact-fixed`).
+    CompactFixed,
+    /// The block size of the disk copied cannot be written (`write-block-size`).
+    BlockSize {
+        /// The block size.
+        block_size: u64,
+    },
+    /// The block size asked for a new disk is not a power of two from 512 bytes to 256 MiB
+    /// (`chosen-block-size`).
+    ChosenBlockSize {
+        /// The block size asked for.
+        block_size: u64,
+    },
+    /// The copy would need more BAT entries than a copy may have (`write-bat-too-large`).
+    BatTooLarge {
+        /// The disk's size.
+        size: u64,
+        /// The block size.
+        block_size: u64,
+        /// The entries it needs.
+        entries: u64,
+        /// The most a copy may have.
+        max: u64,
+        /// True when the block size was asked for (then larger blocks are the way out).
+        chosen: bool,
+    },
+    /// The disk is larger than a VHD may hold, so it can only be written raw
+    /// (`too-large-for-vhd`).
+    TooLargeForVhd {
+        /// The newest layer's size field.
+        offset: u64,
+        /// The disk's size.
+        size: u64,
+    },
+    /// The footer's current size is over 2040 GiB, so the disk's real size is not known and no
+    /// copy is repaired (`size-too-large`).
+    SizeTooLarge {
+        /// The current size field.
+        offset: u64,
+        /// The size found.
+        size: u64,
+    },
+    /// The dynamic header a repair needs could not be read (`header-unreadable`).
+    HeaderUnreadable,
+    /// A locator path given to `relink` cannot be written (`bad-locator-path`).
+    BadLocatorPath {
+        /// The path as given.
+        path: String,
+        /// What is wrong with it.
+        fault: PathFault,
+    },
+    /// The file to repair is the first piece of a split disk (`split-disk`).
+    SplitDisk {
+        /// Where the piece ends (its length).
+        offset: u64,
+        /// The next piece, found beside it.
+        next: String,
+    },
+    /// The output file is refused (`output-refused`).
+    OutputRefused {
+        /// The output as given.
+        dest: String,
+        /// Why.
+        why: Refusal,
+    },
+    /// A block was placed twice in the copy's layout: a bug (`block-placed-twice`).
+    BlockPlacedTwice {
+        /// The block.
+        block: u64,
+    },
+}
+
+impl WriteError {
+    /// The file offset the condition concerns, where there is one.
+    pub fn offset(&self) -> Option<u64> {
+        match self {
+            WriteError::TooLargeForVhd { offset, .. } | WriteError::SizeTooLarge { offset, .. } | WriteError::SplitDisk { offset, .. } => {
+                Some(*offset)
+            }
+            _ => None,
+        }
+    }
+
+    /// The condition's stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            WriteError::VhdxNotSupported { .. } => "vhdx-not-supported",
+            WriteError::CompactFixed => "compact-fixed",
+            WriteError::BlockSize { .. } => "write-block-size",
+            WriteError::ChosenBlockSize { .. } => "chosen-block-size",
+            WriteError::BatTooLarge { .. } => "write-bat-too-large",
+            WriteError::TooLargeForVhd { .. } => "too-large-for-vhd",
+            WriteError::SizeTooLarge { .. } => "size-too-large",
+            WriteError::HeaderUnreadable => "header-unreadable",
+            WriteError::BadLocatorPath { .. } => "bad-locator-path",
+            WriteError::SplitDisk { .. } => "split-disk",
+            WriteError::OutputRefused { .. } => "output-refused",
+            WriteError::BlockPlacedTwice { .. } => "block-placed-twice",
+        }
+    }
+}
+
+impl fmt::Display for WriteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WriteError::VhdxNotSupported { writer } => write!(
+                f,
+                "this is a VHDX file; {writer} rewrites a VHD's own structures and does not write VHDX files (converting writes its disk as a VHD)"
+            ),
+            WriteError::CompactFixed => f.write_str(
+                "a fixed disk has no blocks to drop: it is as compact as it gets as a fixed disk (`convert --to dynamic` makes a dynamic copy that allocates only non-zero blocks)",
+            ),
+            WriteError::BlockSize { block_size } => write!(f, "a copy cannot be written with blocks of {block_size} bytes"),
+            WriteError::ChosenBlockSize { block_size } => {
+                write!(f, "the block size must be a power of two from 512 bytes to 256 MiB, not {block_size}")
+            }
+            WriteError::BatTooLarge { size, block_size, entries, max, chosen: true } => write!(
+                f,
+                "a {size}-byte disk in blocks of {block_size} bytes needs {entries} blocks, more than the {max} a BAT may hold here; choose larger blocks"
+            ),
+            WriteError::BatTooLarge { size, block_size, entries, max, chosen: false } => write!(
+                f,
+                "a {size}-byte disk in blocks of {block_size} bytes needs {entries} BAT entries, more than the {max} a copy may have"
+            ),
+            WriteError::TooLargeForVhd { offset, size } => write!(
+                f,
+                "at byte {offset:#x}: the disk is {size} bytes, more than the 2040 GiB a VHD may hold: it can only be written raw (--to raw)"
+            ),
+            WriteError::SizeTooLarge { offset, size } => write!(
+                f,
+                "the current size {size} (at byte {offset:#x}) is more than the 2040 GiB the format allows: the field is damaged and the disk's real size is not known, so no copy is written"
+            ),
+            WriteError::HeaderUnreadable => f.write_str("the dynamic header could not be read"),
+            WriteError::BadLocatorPath { path, fault } => match fault {
+                PathFault::Empty => {
+                    f.write_str("the parent's place relative to the child is empty (e.g. .\\base.vhd for a parent beside the child)")
+                }
+                PathFault::NotRelative => write!(
+                    f,
+                    "{path} is not a relative path (it starts at a root or a drive): give the full path as the absolute one"
+                ),
+                PathFault::NotAFile => {
+                    write!(f, "{path} does not name a file (an empty part between separators, or a folder)")
+                }
+                PathFault::NotAbsolute => write!(f, "{path} is not an absolute path (C:\\..., \\\\server\\... or /...)"),
+            },
+            WriteError::SplitDisk { offset, next } => write!(
+                f,
+                "{}. Join the pieces first (`cat piece.vhd piece.v01 ... > whole.vhd`), then repair the whole file; repairing this piece alone would drop what the others hold",
+                split_piece(next, *offset)
+            ),
+            WriteError::OutputRefused { dest, why } => match why {
+                Refusal::SameAsInput { input, dev, ino } => write!(
+                    f,
+                    "{dest} is the same file as the input {input} (device {dev}, inode {ino}): the inputs are never written to; choose another output"
+                ),
+                Refusal::Folder => write!(f, "{dest} is a folder; give the new file's name"),
+                Refusal::Exists => write!(f, "{dest} exists; add --force to replace it"),
+                Refusal::NotAFile => write!(f, "{dest} does not name a file"),
+            },
+            WriteError::BlockPlacedTwice { block } => write!(f, "block {block} was placed twice (a bug)"),
+        }
+    }
+}
