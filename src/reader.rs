@@ -186,11 +186,19 @@ impl<'a> DiskReader<'a> {
     /// Reads bytes of layer `layer`'s file (not of the virtual disk); bytes past the end of the
     /// file (a block of a file cut short) are [`Error::OutOfFile`], naming the offset.
     pub fn read_file(&self, layer: usize, offset: u64, buf: &mut [u8]) -> Result<()> {
-        let (src, len) = (self.sources[layer], buf.len() as u64);
-        if offset.saturating_add(len) > src.len() {
-            return Err(Error::OutOfFile { what: "block", offset, len, file_len: src.len() });
+        self.check_file_range(layer, offset, buf.len() as u64)?;
+        self.sources[layer].read_at(offset, buf)
+    }
+
+    /// Whether `len` bytes at `offset` of layer `layer`'s file lie inside it: [`Error::OutOfFile`],
+    /// naming the offset, when they do not. For a caller that has the bytes copied by other means
+    /// (the command line's `cat` has the kernel copy them from the file to its output).
+    pub fn check_file_range(&self, layer: usize, offset: u64, len: u64) -> Result<()> {
+        let file_len = self.sources[layer].len();
+        if offset.saturating_add(len) > file_len {
+            return Err(Error::OutOfFile { what: "block", offset, len, file_len });
         }
-        src.read_at(offset, buf)
+        Ok(())
     }
 
     /// The extents of `[offset, offset + len)`, read chunk by chunk so that memory stays

@@ -279,3 +279,53 @@ fn cat_without_the_parent_gives_what_the_child_holds() {
     assert!(String::from_utf8_lossy(&needs.stderr).contains("gone.vhd"), "{}", String::from_utf8_lossy(&needs.stderr));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `cat` has the kernel copy long data extents from the file to its output when that is a file
+/// (`copy_file_range`) and writes the rest, and everything into a pipe, from its buffer: the
+/// bytes are the disk's, in order, whatever the output is: a pipe, a file, a file opened to
+/// append (where the kernel refuses `copy_file_range`), and from an offset that is not a sector's.
+#[test]
+fn cat_into_a_pipe_a_file_and_an_appended_file() {
+    let dir = scratch("cli-cat-outputs");
+    // Long runs (whole blocks, copied by the kernel) between short runs, zeros and clear bits.
+    let size = 8 * MIB;
+    let mut disk = DiskBuilder::dynamic(size, 2 * MIB as u32);
+    let pattern = |n: usize, seed: u8| (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) ^ (i >> 9) as u8).collect::<Vec<u8>>();
+    disk.write(0, &pattern(2 * MIB as usize, 1)); // block 0 whole
+    disk.write(2 * MIB + 4096, &pattern(1024, 2)); // block 1: two sectors
+    disk.write(2 * MIB + 8192, &pattern(600 << 10, 3)); // and a long run after a gap
+    disk.write(6 * MIB + 512, &pattern(MIB as usize, 4)); // block 3 from sector 1; block 2 unallocated
+    let p = dir.join("d.vhd");
+    std::fs::write(&p, disk.build()).unwrap();
+    let ps = p.to_str().unwrap();
+    let mut all = vec![0u8; size as usize];
+    for (at, n, seed) in [
+        (0usize, 2 * MIB as usize, 1),
+        (2 * MIB as usize + 4096, 1024, 2),
+        (2 * MIB as usize + 8192, 600 << 10, 3),
+        (6 * MIB as usize + 512, MIB as usize, 4),
+    ] {
+        all[at..at + n].copy_from_slice(&pattern(n, seed));
+    }
+    for (off, len) in [(0u64, size), (1000, size - 3000), (2 * MIB + 5000, 3 * MIB)] {
+        let want = &all[off as usize..(off + len) as usize];
+        let args = ["cat", ps, "--offset", &off.to_string(), "--length", &len.to_string()];
+        // A pipe.
+        let o = cli(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_same_bytes(&format!("cat {off} {len} into a pipe"), &o.stdout, want);
+        // A file, then the same file opened to append after a few bytes already in it.
+        let out = dir.join("out.raw");
+        let file = std::fs::File::create(&out).unwrap();
+        let o = std::process::Command::new(bin()).args(args).stdout(file).output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_same_bytes(&format!("cat {off} {len} into a file"), &std::fs::read(&out).unwrap(), want);
+        std::fs::write(&out, b"abc").unwrap();
+        let file = std::fs::OpenOptions::new().append(true).open(&out).unwrap();
+        let o = std::process::Command::new(bin()).args(args).stdout(file).output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        let got = std::fs::read(&out).unwrap();
+        assert_eq!(&got[..3], b"abc");
+        assert_same_bytes(&format!("cat {off} {len} appended to a file"), &got[3..], want);
+    }
+}

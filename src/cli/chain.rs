@@ -146,6 +146,12 @@ impl OpenChain {
     pub fn sources(&self) -> Vec<&dyn ReadAt> {
         self.files.iter().map(|f| f as &dyn ReadAt).collect()
     }
+
+    /// The files themselves, in the order of [`OpenChain::sources`]: `cat` has the kernel copy
+    /// their bytes to its output.
+    pub fn files(&self) -> Vec<&File> {
+        self.files.iter().map(KnownLen::get_ref).collect()
+    }
 }
 
 fn canonical(p: &Path) -> PathBuf {

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use vhd_viewer::disk::Source;
+use vhd_viewer::disk::{Extent, Source};
 use vhd_viewer::fields::Field;
 use vhd_viewer::info::Info;
 use vhd_viewer::reader::DiskReader;
@@ -195,29 +195,117 @@ pub fn write_findings(out: &mut dyn Write, findings: &[Finding], names: &[String
     Ok(())
 }
 
-#[derive(serde::Serialize)]
-struct MapRow<'a> {
-    start: u64,
-    length: u64,
-    #[serde(flatten)]
-    source: Source,
-    file: Option<&'a str>,
+/// The decimal digits of 0 to 99, two bytes each.
+const PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    t
+};
+
+/// How much of `map`'s output is gathered before it is written.
+const MAP_BUF: usize = 256 << 10;
+
+/// `map`'s output: rows are formatted straight into one buffer through a cursor (numbers digit
+/// by digit in place, with no temporary to copy from) and written `MAP_BUF` bytes at a time. A
+/// fragmented disk has tens of millions of rows (the 127 GiB benchmark disk 37 million).
+struct Rows<'o> {
+    out: &'o mut dyn Write,
+    /// `MAP_BUF` bytes plus room for the longest row.
+    buf: Vec<u8>,
+    at: usize,
 }
 
-/// Appends `v` as `{:<#19x} `: `0x` and lower-case hex digits, padded with spaces to 19
-/// characters, then a space.
-fn hex_cell(line: &mut Vec<u8>, v: u64) {
-    let start = line.len();
-    line.extend_from_slice(b"0x");
-    let digits = (64 - v.leading_zeros()).div_ceil(4).max(1);
-    for i in (0..digits).rev() {
-        line.push(b"0123456789abcdef"[((v >> (4 * i)) & 15) as usize]);
+impl<'o> Rows<'o> {
+    /// A buffer over `out` for rows of at most `room` bytes.
+    fn new(out: &'o mut dyn Write, room: usize) -> Self {
+        Rows { out, buf: vec![0; MAP_BUF + room], at: 0 }
     }
-    line.resize(start + 19, b' ');
-    line.push(b' ');
+
+    fn put(&mut self, b: &[u8]) {
+        self.buf[self.at..self.at + b.len()].copy_from_slice(b);
+        self.at += b.len();
+    }
+
+    /// `v` in decimal, as `{v}` writes it, two digits at a time, in place from the last.
+    fn decimal(&mut self, mut v: u64) {
+        let n = v.checked_ilog10().map_or(1, |d| d as usize + 1);
+        let digits = &mut self.buf[self.at..self.at + n];
+        let mut i = n;
+        while v >= 100 {
+            let p = (v % 100) as usize * 2;
+            v /= 100;
+            i -= 2;
+            digits[i..i + 2].copy_from_slice(&PAIRS[p..p + 2]);
+        }
+        if v >= 10 {
+            digits[..2].copy_from_slice(&PAIRS[v as usize * 2..v as usize * 2 + 2]);
+        } else {
+            digits[0] = b'0' + v as u8;
+        }
+        self.at += n;
+    }
+
+    /// `v` as `{:<#19x} `: `0x` and lower-case hex digits, padded with spaces to 19 characters,
+    /// then a space.
+    fn hex_cell(&mut self, v: u64) {
+        let cell = &mut self.buf[self.at..self.at + 20];
+        cell.fill(b' ');
+        cell[..2].copy_from_slice(b"0x");
+        let digits = (64 - v.leading_zeros()).div_ceil(4).max(1) as usize;
+        for (i, c) in cell[2..2 + digits].iter_mut().rev().enumerate() {
+            *c = b"0123456789abcdef"[((v >> (4 * i)) & 15) as usize];
+        }
+        self.at += 20;
+    }
+
+    /// One row of `map --json`: the same text as serde_json gives for
+    /// `{start, length, kind (and layer, file_offset), file}`, where `file` is the row's file
+    /// name already written as JSON (a quoted, escaped string, or `null`).
+    fn json(&mut self, e: &Extent, file: &[u8]) {
+        self.put(b"{\"start\":");
+        self.decimal(e.offset);
+        self.put(b",\"length\":");
+        self.decimal(e.len);
+        match e.source {
+            Source::Zero => self.put(b",\"kind\":\"zero\""),
+            Source::Data { layer, file_offset } => {
+                self.put(b",\"kind\":\"data\",\"layer\":");
+                self.decimal(layer as u64);
+                self.put(b",\"file_offset\":");
+                self.decimal(file_offset);
+            }
+            Source::Missing { layer } => {
+                self.put(b",\"kind\":\"missing\",\"layer\":");
+                self.decimal(layer as u64);
+            }
+        }
+        self.put(b",\"file\":");
+        self.put(file);
+        self.put(b"}");
+    }
+
+    /// Ends a row: writes the buffer out once it holds `MAP_BUF` bytes.
+    fn end_row(&mut self) -> io::Result<()> {
+        if self.at >= MAP_BUF {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.write_all(&self.buf[..self.at])?;
+        self.at = 0;
+        Ok(())
+    }
 }
 
 /// `map`: text lists data (and missing) ranges like `qemu-img map`; JSON lists every range.
+/// Each file's name is escaped for JSON once, not once per row.
 pub fn write_map(
     out: &mut dyn Write,
     reader: &mut DiskReader<'_>,
@@ -228,41 +316,45 @@ pub fn write_map(
     base: usize,
 ) -> Result<(), Error> {
     let io = super::io_err;
+    // Each layer's file name as JSON, then `null` for the zero ranges (which have no file).
+    let mut json_names: Vec<Vec<u8>> = names.iter().map(|n| serde_json::to_vec(n).unwrap_or_else(|_| b"null".to_vec())).collect();
+    let null = json_names.len();
+    json_names.push(b"null".to_vec());
+    // A row is at most 3 numbers of 20 digits, a layer's name and 120 bytes of words.
+    let mut rows = Rows::new(out, 256 + json_names.iter().map(Vec::len).max().unwrap_or(0));
     if json {
-        out.write_all(b"[").map_err(io)?;
+        rows.put(b"[");
     } else {
-        writeln!(out, "{:<19} {:<19} {:<19} File", "Offset", "Length", "Mapped to").map_err(io)?;
+        rows.put(format!("{:<19} {:<19} {:<19} File\n", "Offset", "Length", "Mapped to").as_bytes());
     }
     let mut first = true;
-    let mut line = Vec::with_capacity(128);
     reader.for_each_extent(offset, len, |e| {
-        let file = match e.source {
-            Source::Data { layer, .. } | Source::Missing { layer } => names.get(layer).map(String::as_str),
+        let layer = match e.source {
+            Source::Data { layer, .. } | Source::Missing { layer } => Some(layer),
             Source::Zero => None,
         };
         if json {
             // Layers numbered as in the whole chain (`--layer` cuts it).
-            let source = match e.source {
-                Source::Data { layer, file_offset } => Source::Data { layer: layer + base, file_offset },
-                Source::Missing { layer } => Source::Missing { layer: layer + base },
-                Source::Zero => Source::Zero,
+            let row = Extent {
+                source: match e.source {
+                    Source::Data { layer, file_offset } => Source::Data { layer: layer + base, file_offset },
+                    Source::Missing { layer } => Source::Missing { layer: layer + base },
+                    Source::Zero => Source::Zero,
+                },
+                ..e
             };
-            let row = MapRow { start: e.offset, length: e.len, source, file };
-            let sep = if first { "\n" } else { ",\n" };
+            rows.put(if first { b"\n" } else { b",\n" });
             first = false;
-            write!(out, "{sep}{}", serde_json::to_string(&row).unwrap_or_default()).map_err(io)
+            rows.json(&row, &json_names[layer.filter(|l| *l < null).unwrap_or(null)]);
         } else {
+            let file = layer.and_then(|l| names.get(l)).map_or("?", String::as_str);
             match e.source {
                 Source::Data { file_offset, .. } => {
-                    // The same text as `{:<#19x} {:<#19x} {:<#19x} {}`, without the formatting
-                    // machinery: a fragmented disk has millions of these rows.
-                    line.clear();
                     for v in [e.offset, e.len, file_offset] {
-                        hex_cell(&mut line, v);
+                        rows.hex_cell(v);
                     }
-                    line.extend_from_slice(file.unwrap_or("?").as_bytes());
-                    line.push(b'\n');
-                    out.write_all(&line).map_err(io)
+                    rows.put(file.as_bytes());
+                    rows.put(b"\n");
                 }
                 Source::Missing { layer } => {
                     let why = if reader.disk.layers.get(layer).is_some_and(|l| l.disk_type() == vhd_viewer::image::DiskType::Differencing) {
@@ -270,28 +362,83 @@ pub fn write_map(
                     } else {
                         "past the end of"
                     };
-                    writeln!(out, "{:<#19x} {:<#19x} {:<19} {why} {} (missing)", e.offset, e.len, "-", file.unwrap_or("?")).map_err(io)
+                    rows.put(format!("{:<#19x} {:<#19x} {:<19} {why} {file} (missing)\n", e.offset, e.len, "-").as_bytes());
                 }
-                Source::Zero => Ok(()),
+                Source::Zero => {}
             }
         }
+        rows.end_row().map_err(io)
     })?;
     if json {
-        out.write_all(b"\n]\n").map_err(io)?;
+        rows.put(b"\n]\n");
     }
-    Ok(())
+    rows.flush().map_err(io)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::hex_cell;
+    use super::Rows;
+    use vhd_viewer::disk::{Extent, Source};
 
     #[test]
     fn hex_cells_are_the_formatted_text() {
         for v in [0u64, 1, 0xf, 0x10, 0x1fe00, 0x7fff_ffff, 1 << 40, u64::MAX] {
             let mut line = Vec::new();
-            hex_cell(&mut line, v);
+            let mut rows = Rows::new(&mut line, 20);
+            rows.hex_cell(v);
+            rows.flush().unwrap();
             assert_eq!(String::from_utf8(line).unwrap(), format!("{v:<#19x} "));
+        }
+    }
+
+    #[test]
+    fn decimals_are_the_formatted_text() {
+        let mut values = vec![0u64, 9, 10, 99, 100, 101, 999, 1000, 4096, 2097152, u64::MAX, u64::MAX - 1];
+        values.extend((0..20).map(|k| 10u64.pow(k)));
+        values.extend((1..20).map(|k| 10u64.pow(k) - 1));
+        values.extend((0..64).map(|k| 0x9e37_79b9_7f4a_7c15u64 >> k));
+        for v in values {
+            let mut line = Vec::new();
+            let mut rows = Rows::new(&mut line, 21);
+            rows.put(b"x");
+            rows.decimal(v);
+            rows.flush().unwrap();
+            assert_eq!(String::from_utf8(line).unwrap(), format!("x{v}"));
+        }
+    }
+
+    /// What `map --json` printed with serde_json, one row at a time.
+    #[derive(serde::Serialize)]
+    struct MapRow<'a> {
+        start: u64,
+        length: u64,
+        #[serde(flatten)]
+        source: Source,
+        file: Option<&'a str>,
+    }
+
+    #[test]
+    fn json_rows_are_serde_json_rows() {
+        let sources = [
+            Source::Zero,
+            Source::Data { layer: 0, file_offset: 0 },
+            Source::Data { layer: 7, file_offset: 0x1f_ffff_fe00 },
+            Source::Missing { layer: 3 },
+            Source::Missing { layer: usize::MAX },
+        ];
+        let names = [None, Some("disk.vhd"), Some("a \"quoted\" \\ name\twith\u{1} control and \u{e9}t\u{e9}.vhdx")];
+        for source in sources {
+            for name in names {
+                for (start, length) in [(0, 512), (1 << 40, 2097152), (u64::MAX - 1, 1)] {
+                    let row = MapRow { start, length, source, file: name };
+                    let mut line = Vec::new();
+                    let file = serde_json::to_vec(&name).unwrap();
+                    let mut rows = Rows::new(&mut line, 256 + file.len());
+                    rows.json(&Extent { offset: start, len: length, source }, &file);
+                    rows.flush().unwrap();
+                    assert_eq!(String::from_utf8(line).unwrap(), serde_json::to_string(&row).unwrap());
+                }
+            }
         }
     }
 }
