@@ -260,14 +260,10 @@ impl Vhdx {
                 None => counts.push((s, n)),
             }
         }
+        // The spec's states by their codes, then any other value after them.
         counts.sort_by_key(|(s, _)| match s {
-            BlockState::NotPresent => 0,
-            BlockState::Undefined => 1,
-            BlockState::Zero => 2,
-            BlockState::Unmapped => 3,
-            BlockState::FullyPresent => 6,
-            BlockState::PartiallyPresent => 7,
             BlockState::Other(v) => 8 + u32::from(*v),
+            known => u32::from(known.code()),
         });
         counts
     }

@@ -249,15 +249,7 @@ impl VhdxBuilder {
 }
 
 fn state_bits(s: BlockState) -> u64 {
-    match s {
-        BlockState::NotPresent => 0,
-        BlockState::Undefined => 1,
-        BlockState::Zero => 2,
-        BlockState::Unmapped => 3,
-        BlockState::FullyPresent => 6,
-        BlockState::PartiallyPresent => 7,
-        BlockState::Other(v) => u64::from(v & 7),
-    }
+    u64::from(s.code() & 7)
 }
 
 fn parent_locator(kv: &[(String, String)]) -> Vec<u8> {
