@@ -313,7 +313,7 @@ async function pageInput(browser, url, input, runs, capS) {
         const m = await import(new URL('pkg/vhd_viewer.js', base).href);
         await m.default();
         const { openLayer } = await import(new URL('js/worker/driver.js', base).href);
-        const { blobSource } = await import(new URL('js/shared/source.js', base).href);
+        const { blobSource } = await import(new URL('js/common/source.js', base).href);
         const given = window.vhdViewer.state.files;
         const t0 = performance.now();
         const files = new m.WasmFiles();

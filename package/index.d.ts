@@ -1,6 +1,6 @@
 // Types of the vhd-viewer package: the <vhd-viewer> element and the JavaScript API. The data
 // shapes (what the disk's methods answer: its info, findings, partitions, files, diffs, ...) are
-// the page's own, declared once in www/js/shared/types.d.ts and shipped as js/shared/types.d.ts:
+// the page's own, declared once in www/js/common/types.d.ts and shipped as js/common/types.d.ts:
 // they are re-exported here, not repeated.
 
 import type {
@@ -28,7 +28,7 @@ import type {
   Source,
   Unreadable,
   Writable,
-} from './js/shared/types.js';
+} from './js/common/types.js';
 
 export type {
   BlockTable,

@@ -37,7 +37,7 @@ const copy = (from, to) => {
 };
 for (const m of MODULES) copy(join(WWW, 'js', m), join(DIST, 'js', m));
 // The data shapes, declared once for the page and the package: its index.d.ts re-exports them.
-copy(join(WWW, 'js/shared/types.d.ts'), join(DIST, 'js/shared/types.d.ts'));
+copy(join(WWW, 'js/common/types.d.ts'), join(DIST, 'js/common/types.d.ts'));
 for (const f of PKG) copy(join(WWW, 'pkg', f), join(DIST, 'pkg', f));
 for (const f of ['index.js', 'define.js', 'index.d.ts', 'define.d.ts', 'README.md']) copy(join(ROOT, 'package', f), join(DIST, f));
 
@@ -139,7 +139,7 @@ const workerShim = `// vhd-viewer's Worker, bundled by scripts/package.mjs\n${wo
 const worker = Buffer.from(workerShim).toString('base64');
 const importMap = JSON.stringify({ imports });
 const boot = `
-import { compileWasm } from '@vhd/js/shared/wasm.js';
+import { compileWasm } from '@vhd/js/common/wasm.js';
 import { setWorkerUrl } from '@vhd/js/page/engine.js';
 const b64 = document.getElementById('vhd-viewer-wasm').textContent.trim();
 const bin = atob(b64);

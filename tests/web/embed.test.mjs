@@ -497,11 +497,11 @@ test('the npm package: packed, installed into a scratch folder offline, imported
   const pkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
   assert.equal(pkg.type, 'module');
   assert.equal(pkg.dependencies, undefined, 'no runtime dependencies');
-  for (const f of ['index.js', 'index.d.ts', 'define.js', 'define.d.ts', 'pkg/vhd_viewer_bg.wasm', 'js/page/element.js', 'js/shared/types.d.ts', 'README.md']) assert.ok(existsSync(join(installed, f)), f);
+  for (const f of ['index.js', 'index.d.ts', 'define.js', 'define.d.ts', 'pkg/vhd_viewer_bg.wasm', 'js/page/element.js', 'js/common/types.d.ts', 'README.md']) assert.ok(existsSync(join(installed, f)), f);
   assert.match(readFileSync(join(installed, 'README.md'), 'utf8'), /<vhd-viewer src=/);
 
   // The declarations type-check a user's code (and reject a wrong view name, and a key the data
-  // shapes, the page's own shipped in js/shared/types.d.ts, do not have).
+  // shapes, the page's own shipped in js/common/types.d.ts, do not have).
   writeFileSync(join(scratch, 'use.ts'), `
 import 'vhd-viewer/define';
 import { VhdViewerElement, openVhd, type VhdDisk, RemoteError, type Finding, type PartsTable } from 'vhd-viewer';

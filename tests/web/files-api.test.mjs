@@ -5,7 +5,7 @@
 // through and as of its parent, and the Windows 10 sample (GPT: FAT32, NTFS, FAT16).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalize } from '../../www/js/shared/format.js';
+import { normalize } from '../../www/js/common/format.js';
 import { fsVhds, coreBindings, openChain, cli } from './fs-fixtures.mjs';
 
 const vhds = fsVhds();

@@ -1,8 +1,8 @@
 // Unit tests of the page's JavaScript modules that have logic of their own, and of the server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hex, humanSize, normalize, valueText, getPath, hexRows, parseNumber, baseName } from '../../www/js/shared/format.js';
-import { mergeRanges, readRanges, bytesSource, urlSource, parseContentRange, RemoteError } from '../../www/js/shared/source.js';
+import { hex, humanSize, normalize, valueText, getPath, hexRows, parseNumber, baseName } from '../../www/js/common/format.js';
+import { mergeRanges, readRanges, bytesSource, urlSource, parseContentRange, RemoteError } from '../../www/js/common/source.js';
 import { layout, itemsOf, cellAt, rgba } from '../../www/js/page/cellmap.js';
 import { parseRange, serve, ifRangeMatches } from '../../scripts/serve.mjs';
 import { mkdtempSync, writeFileSync, rmSync, utimesSync } from 'node:fs';

@@ -3,13 +3,13 @@
 // the virtual disk. The page and the <vhd-viewer> element are built on it. The core runs in a
 // Worker (engine.js, worker.js), one per opened disk: every method here asks it and returns a
 // promise, and the main thread stays free to render.
-import { urlSource, blobSource, RemoteError } from '../shared/source.js';
+import { urlSource, blobSource, RemoteError } from '../common/source.js';
 import { Engine } from './engine.js';
 
 /**
- * @import { Source } from '../shared/source.js'
- * @import { ChainView, CopyReport, CopyRequest, DiffReport, Rebase, DiskLayer, Extent, FileEntry, FileStat, Finding, Info, LayerStructures, MissingParent, OpenedSummary, PartsTable, PublicFile, Unreadable, Writable } from '../shared/types.js'
- * @import { Args, Method, Progress, Result } from '../shared/calls.js'
+ * @import { Source } from '../common/source.js'
+ * @import { ChainView, CopyReport, CopyRequest, DiffReport, Rebase, DiskLayer, Extent, FileEntry, FileStat, Finding, Info, LayerStructures, MissingParent, OpenedSummary, PartsTable, PublicFile, Unreadable, Writable } from '../common/types.js'
+ * @import { Args, Method, Progress, Result } from '../common/calls.js'
  * @import { CallOptions } from './engine.js'
  */
 
@@ -64,7 +64,7 @@ async function given(input, { signal, fetch }) {
 function rethrown(e) {
   const err = /** @type {Error & { code?: string, status?: number, url?: string }} */ (e);
   if (err && err.name === 'RemoteError') {
-    return new RemoteError(/** @type {import('../shared/source.js').RemoteErrorCode} */ (err.code), err.message, { status: err.status, url: err.url });
+    return new RemoteError(/** @type {import('../common/source.js').RemoteErrorCode} */ (err.code), err.message, { status: err.status, url: err.url });
   }
   return e;
 }
@@ -208,7 +208,7 @@ export class VhdDisk {
   /**
    * Layer `layer`'s block table: each block's state and place in the file, as the core says.
    * @param {number} layer
-   * @returns {Promise<import('../shared/types.js').BlockTable>}
+   * @returns {Promise<import('../common/types.js').BlockTable>}
    */
   bat(layer) {
     return this.ask('bat', [layer]);
@@ -426,7 +426,7 @@ export function noDiskError(files) {
  * `info` about its footers, dynamic header and parent locators) as soon as they are read, before
  * its block table is (a dynamic disk's; not for a VHDX); `info` itself comes with the disk.
  * @param {DiskInput | DiskInput[]} inputs
- * @param {{ signal?: AbortSignal, fetch?: typeof globalThis.fetch, wasm?: import('../shared/wasm.js').WasmInput, all?: boolean, onStructures?: (info: LayerStructures) => void }} [options]
+ * @param {{ signal?: AbortSignal, fetch?: typeof globalThis.fetch, wasm?: import('../common/wasm.js').WasmInput, all?: boolean, onStructures?: (info: LayerStructures) => void }} [options]
  * @returns {Promise<VhdDisk>}
  */
 export async function openVhd(inputs, { signal, fetch, wasm, all = false, onStructures } = {}) {

@@ -3,7 +3,7 @@
 // controller's (controller.js), the same one the <vhd-viewer> element uses, over the public API
 // (api.js), whose core runs in a Worker.
 import { startWorker } from './engine.js';
-import { humanSize } from '../shared/format.js';
+import { humanSize } from '../common/format.js';
 import { h, fill } from './dom.js';
 import { viewsSheet } from './views/css.js';
 import { Viewer } from './controller.js';

@@ -5,7 +5,7 @@
 // the full check, and long tasks with progress and cancel. The page and the element only lay the
 // views out (`Parts`) and say how to reveal one (`Host`); a view added here appears in both.
 import { openVhd, noDiskError } from './api.js';
-import { hex, humanSize, parseNumber } from '../shared/format.js';
+import { hex, humanSize, parseNumber } from '../common/format.js';
 import { h, fill } from './dom.js';
 import { renderSummary, renderStructures, highlightOffset } from './views/structures.js';
 import { renderFiles, renderChain, missingParentText } from './views/chain.js';
@@ -19,7 +19,7 @@ import { download, exportRaw, exportVhd, exportCopy, exportInfo, SaveView, stem,
 
 /**
  * @import { DiskInput, VhdDisk } from './api.js'
- * @import { LayerStructures } from '../shared/types.js'
+ * @import { LayerStructures } from '../common/types.js'
  * @import { ViewContext } from './types.js'
  */
 
@@ -493,7 +493,7 @@ export class Viewer {
     }
     $.changesRun.disabled = true;
     this.changes('running');
-    /** @type {import('../shared/types.js').DiffReport | undefined} */
+    /** @type {import('../common/types.js').DiffReport | undefined} */
     const report = await this.runTask(`Comparing ${d.names[to]} with ${d.names[from]}`, (signal, progress) => d.diff({ from, to, signal, onProgress: (done, total) => progress(done, total) }));
     if (d !== this.disk) return;
     $.changesRun.disabled = false;
@@ -520,7 +520,7 @@ export class Viewer {
     const oldName = d.files[d.chains[other][0]].name;
     $.changesRun.disabled = true;
     this.changes('running');
-    /** @type {import('../shared/types.js').DiffReport | undefined} */
+    /** @type {import('../common/types.js').DiffReport | undefined} */
     const report = await this.runTask(`Comparing ${d.names[to]} with ${oldName} (every allocated sector of both)`, (signal, progress) =>
       d.diff({ other, to, signal, onProgress: (done, total) => progress(done, total) }),
     );
@@ -548,7 +548,7 @@ export class Viewer {
     const newBase = d.files[d.chains[onto][0]].name;
     $.rebaseRun.disabled = true;
     this.changes('running');
-    /** @type {import('../shared/types.js').Rebase | undefined} */
+    /** @type {import('../common/types.js').Rebase | undefined} */
     const r = await this.runTask(`Checking whether ${d.names[0]} can move onto ${newBase}`, (signal, progress) => d.rebaseCheck({ onto, signal, onProgress: (done, total) => progress(done, total) }));
     if (d !== this.disk) return;
     $.rebaseRun.disabled = false;

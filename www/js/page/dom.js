@@ -1,5 +1,5 @@
 // A few DOM helpers.
-import { valueText } from '../shared/format.js';
+import { valueText } from '../common/format.js';
 
 /** @typedef {import('./types.js').Child} Child */
 

@@ -12,7 +12,7 @@
 // Reflects its state in `data-state` (idle, loading, ready, error) and fires `vhd-load` and
 // `vhd-error` events. The views and what they do are the controller's (controller.js), the same
 // one the page uses; this file is the element's attributes, tabs and shadow DOM.
-import { humanSize, parseNumber } from '../shared/format.js';
+import { humanSize, parseNumber } from '../common/format.js';
 import { h, fill } from './dom.js';
 import { viewsSheet } from './views/css.js';
 import { ELEMENT_CSS } from './element-css.js';

@@ -4,22 +4,22 @@
 // opening, planning, reading, the scans, the deep check and the exports all run in the Worker.
 //
 // A call is `engine.call(method, args, { signal, onProgress })`: a promise of the answer, typed by
-// the table of calls (shared/calls.d.ts), which the Worker's handlers follow too. Aborting
+// the table of calls (common/calls.d.ts), which the Worker's handlers follow too. Aborting
 // the signal rejects the promise at once and tells the Worker to stop that job. Sources the
 // Worker cannot read itself (an object with a `slice()` function, a URL with a custom `fetch`) stay
 // here: the Worker asks for their bytes (`read` messages) and this side answers.
 
-import { compileWasm } from '../shared/wasm.js';
-import { blobSource } from '../shared/source.js';
+import { compileWasm } from '../common/wasm.js';
+import { blobSource } from '../common/source.js';
 
 /**
- * @import { Source } from '../shared/source.js'
- * @import { WorkerInput, Writable } from '../shared/types.js'
- * @import { Args, AskMessage, AskName, Asks, CallMessage, FromWorker, Method, Progress, Result, ToWorker } from '../shared/calls.js'
+ * @import { Source } from '../common/source.js'
+ * @import { WorkerInput, Writable } from '../common/types.js'
+ * @import { Args, AskMessage, AskName, Asks, CallMessage, FromWorker, Method, Progress, Result, ToWorker } from '../common/calls.js'
  */
 
 /**
- * Posts `m` to `worker`: every message the Worker is sent is one of the table's (shared/calls.d.ts).
+ * Posts `m` to `worker`: every message the Worker is sent is one of the table's (common/calls.d.ts).
  * @param {Worker} worker
  * @param {ToWorker} m
  * @param {Transferable[]} [transfer]

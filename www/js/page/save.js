@@ -8,11 +8,11 @@
 // which apply to the file chosen and why not; the controller runs the work (`SaveActions`) and
 // the view shows what it reports.
 import { h, fill } from './dom.js';
-import { humanSize } from '../shared/format.js';
+import { humanSize } from '../common/format.js';
 
 /**
  * @import { TaskOptions, VhdDisk } from './api.js'
- * @import { CopyReport, CopyRequest, Info, RepairAction } from '../shared/types.js'
+ * @import { CopyReport, CopyRequest, Info, RepairAction } from '../common/types.js'
  */
 
 /** @typedef {{ cancelled: true } | { cancelled?: undefined, method: 'file-system-access' | 'download', name: string, size: number, blocks?: number }} SaveResult */

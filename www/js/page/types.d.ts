@@ -1,7 +1,7 @@
 // The page's own types (the main thread's: its views and the DOM), for TypeScript's checker only;
-// the data shapes it shares with the Worker and the npm package are in shared/types.d.ts.
+// the data shapes it shares with the Worker and the npm package are in common/types.d.ts.
 
-import type { FileEntry, FileStat, PartsTable } from '../shared/types.js';
+import type { FileEntry, FileStat, PartsTable } from '../common/types.js';
 
 /**
  * What an element can be given as children (dom.js): nodes, text (numbers too) and nested lists of

@@ -3,13 +3,13 @@
 // an AbortSignal and yields to the event loop, so the page stays responsive and a new file
 // cancels the old work.
 
-import { readRanges } from '../shared/source.js';
-import { normalize } from '../shared/format.js';
+import { readRanges } from '../common/source.js';
+import { normalize } from '../common/format.js';
 
 /**
  * @import { WasmDisk, WasmLayer } from '../../pkg/vhd_viewer.js'
- * @import { Source } from '../shared/source.js'
- * @import { BitmapNeed, ByteRange, CheckRead, Extent, Finding, LayerStructures, MissingExtent, Plan, ScanStep } from '../shared/types.js'
+ * @import { Source } from '../common/source.js'
+ * @import { BitmapNeed, ByteRange, CheckRead, Extent, Finding, LayerStructures, MissingExtent, Plan, ScanStep } from '../common/types.js'
  * @import { Bindings } from './types.js'
  */
 

@@ -2,11 +2,11 @@
 // sort them into chains by their unique ids (whatever the files are called or in which order they
 // are given), and make the disk of one chain. No DOM here.
 import { openLayer } from './driver.js';
-import { normalize, baseName } from '../shared/format.js';
+import { normalize, baseName } from '../common/format.js';
 
 /**
- * @import { Source } from '../shared/source.js'
- * @import { Arranged, Identity, Info, LayerStructures, MissingParent } from '../shared/types.js'
+ * @import { Source } from '../common/source.js'
+ * @import { Arranged, Identity, Info, LayerStructures, MissingParent } from '../common/types.js'
  * @import { Bindings, ChainFile, Opened, OpenedFile } from './types.js'
  */
 

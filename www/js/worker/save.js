@@ -22,14 +22,14 @@
 //   DOWNLOAD_LIMIT is refused.
 
 import { allExtents, diskWindows, missingError } from './driver.js';
-import { normalize } from '../shared/format.js';
-import { loadWasm } from '../shared/wasm.js';
+import { normalize } from '../common/format.js';
+import { loadWasm } from '../common/wasm.js';
 
 /**
  * @import { WasmCopy, WasmDisk, WasmNewVhd } from '../../pkg/vhd_viewer.js'
- * @import { Source } from '../shared/source.js'
+ * @import { Source } from '../common/source.js'
  * @import { ProgressOptions } from './driver.js'
- * @import { CopyReport, Writable } from '../shared/types.js'
+ * @import { CopyReport, Writable } from '../common/types.js'
  */
 
 /** A write the core's layout asks for: `bytes` at file offset `offset`.

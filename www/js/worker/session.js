@@ -4,15 +4,15 @@
 
 import { openFiles, chainDisk, layerInfo } from './open.js';
 import { readVirtual, planRange, scanProvenance, deepCheck } from './driver.js';
-import { normalize } from '../shared/format.js';
+import { normalize } from '../common/format.js';
 import { writeRaw, composeRaw } from './save.js';
 import { newVhd, writeVhd, composeVhd } from './save.js';
 import { runCopy } from './save.js';
 
 /**
  * @import { WasmDisk, WasmVolumes } from '../../pkg/vhd_viewer.js'
- * @import { Source } from '../shared/source.js'
- * @import { BlockTable, ByteRange, ChainView, CopyRequest, Extent, LayerStructures, OpenedSummary, Unreadable, Writable } from '../shared/types.js'
+ * @import { Source } from '../common/source.js'
+ * @import { BlockTable, ByteRange, ChainView, CopyRequest, Extent, LayerStructures, OpenedSummary, Unreadable, Writable } from '../common/types.js'
  * @import { Bindings, Opened } from './types.js'
  */
 
@@ -224,7 +224,7 @@ export class Session {
   estimate(cellSize) {
     const d = this.core;
     const masks = d.scanStart(cellSize);
-    const needed = /** @type {import('../shared/types.js').ScanStep} */ (d.scanStep(0)).total;
+    const needed = /** @type {import('../common/types.js').ScanStep} */ (d.scanStep(0)).total;
     d.scanStart(cellSize);
     return { masks, needed };
   }
@@ -380,7 +380,7 @@ export class Session {
    */
   diff(from, to, progress) {
     const report = this.wasm.diffLayers(this.core, syncReader(this.sources), from, to, throttled(progress));
-    return /** @type {import('../shared/types.js').DiffReport} */ (normalize(report));
+    return /** @type {import('../common/types.js').DiffReport} */ (normalize(report));
   }
 
   /**
@@ -409,7 +409,7 @@ export class Session {
     const nb = this.otherChain(onto);
     try {
       const r = this.wasm.rebaseCheck(this.core, syncReader(this.sources), nb.disk, syncReader(nb.sources), throttled(progress));
-      return /** @type {import('../shared/types.js').Rebase} */ (normalize(r));
+      return /** @type {import('../common/types.js').Rebase} */ (normalize(r));
     } finally {
       nb.disk.free();
     }
@@ -428,7 +428,7 @@ export class Session {
     const cut = to > 0 ? this.core.asOfLayer(to) : null;
     try {
       const report = this.wasm.diffDisks(old.disk, syncReader(old.sources), cut ?? this.core, syncReader(this.sources.slice(to)), throttled(progress));
-      return /** @type {import('../shared/types.js').DiffReport} */ (normalize(report));
+      return /** @type {import('../common/types.js').DiffReport} */ (normalize(report));
     } finally {
       cut?.free();
       old.disk.free();

@@ -1,7 +1,7 @@
 // The Worker's own types (the core's bindings and the objects it holds), for TypeScript's checker
-// only; the data shapes it shares with the page and the npm package are in shared/types.d.ts.
+// only; the data shapes it shares with the page and the npm package are in common/types.d.ts.
 
-import type { Identity, PublicFile, Source } from '../shared/types.js';
+import type { Identity, PublicFile, Source } from '../common/types.js';
 
 /** The WebAssembly core's bindings, as loadWasm() gives them. */
 export type Bindings = typeof import('../../pkg/vhd_viewer.js');

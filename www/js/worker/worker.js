@@ -1,7 +1,7 @@
 // The Worker that runs the WebAssembly core for the page (page/engine.js starts it): one session
 // per opened disk. It reads the files itself (Blob.slice for local files, HTTP Range requests for
 // URLs) and answers the main thread's calls; the main thread only renders. The calls and their
-// types are the table of shared/calls.d.ts (`Calls`, and the Worker's `Asks`). Messages:
+// types are the table of common/calls.d.ts (`Calls`, and the Worker's `Asks`). Messages:
 //   in:  { init: WebAssembly.Module, warm? }     first, once (warm: open a small disk first)
 //        { id, sid, method, args }              a call to session sid (`open` first)
 //        { abort: id, sid }                     stop that call
@@ -13,15 +13,15 @@
 //        { warm: true }                         the small disk was opened (warmUp)
 //        { ask: rid, sid, id, what, args }      a read of a source kept on the main thread, or a
 //                                               write to the file the main thread saves into
-import { loadWasm } from '../shared/wasm.js';
-import { blobSource, urlSource } from '../shared/source.js';
+import { loadWasm } from '../common/wasm.js';
+import { blobSource, urlSource } from '../common/source.js';
 import { Session } from './session.js';
-import { normalize } from '../shared/format.js';
+import { normalize } from '../common/format.js';
 
 /**
- * @import { Source } from '../shared/source.js'
- * @import { DiskOwner, FileEntry, FileStat, PartsTable, Writable, WorkerInput } from '../shared/types.js'
- * @import { AskMessage, AskName, Asks, Args, FromWorker, Handlers, Method, Progress, Result, ToWorker } from '../shared/calls.js'
+ * @import { Source } from '../common/source.js'
+ * @import { DiskOwner, FileEntry, FileStat, PartsTable, Writable, WorkerInput } from '../common/types.js'
+ * @import { AskMessage, AskName, Asks, Args, FromWorker, Handlers, Method, Progress, Result, ToWorker } from '../common/calls.js'
  */
 
 /** @type {Promise<import('./types.js').Bindings> | null} */
@@ -35,7 +35,7 @@ const asks = new Map();
 let nextAsk = 1;
 
 /**
- * Posts `m` to the main thread: every message it is sent is one of the table's (shared/calls.d.ts).
+ * Posts `m` to the main thread: every message it is sent is one of the table's (common/calls.d.ts).
  * @param {FromWorker} m
  * @param {Transferable[]} [transfer]
  */
@@ -163,7 +163,7 @@ function sourcesOf(sid, inputs, signal) {
  * @typedef {{ signal: AbortSignal, writable: Writable }} CallContext
  */
 /**
- * The handler of each call of the table (shared/calls.d.ts) but `open`.
+ * The handler of each call of the table (common/calls.d.ts) but `open`.
  * @type {Handlers<Session, CallContext>}
  */
 const METHODS = {
@@ -182,7 +182,7 @@ const METHODS = {
   // compact, repair, relink: the core's writers, reading synchronously.
   copy: (s, [req, toFile], c) => s.copy(req, toFile ? c.writable : null, c.signal, c.progress),
   // The files on the disk as of layer k (0: the whole chain): WasmVolumes, read synchronously;
-  // what they answer is what src/wasm_files.rs serialises (the shapes of shared/types.d.ts).
+  // what they answer is what src/wasm_files.rs serialises (the shapes of common/types.d.ts).
   partitions: (s, [k]) => /** @type {PartsTable} */ (normalize(s.files(k).partitions())),
   list: (s, [k, partition, path, deleted]) => /** @type {FileEntry[]} */ (normalize(s.files(k).list(partition, path, deleted))),
   stat: (s, [k, partition, path, deleted]) => /** @type {FileStat} */ (normalize(s.files(k).stat(partition, path, deleted))),

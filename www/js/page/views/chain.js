@@ -2,10 +2,10 @@
 // between a child and its parent whether the link is verified (the parent's unique id is the one
 // the child names). A missing parent is drawn too, with the names it can be found by.
 import { h, field, fill } from '../dom.js';
-import { humanSize } from '../../shared/format.js';
+import { humanSize } from '../../common/format.js';
 
 /**
- * @import { ChainLink, Identity, Info, MissingParent, PublicFile } from '../../shared/types.js'
+ * @import { ChainLink, Identity, Info, MissingParent, PublicFile } from '../../common/types.js'
  * @import { Child } from '../types.js'
  */
 

@@ -3,9 +3,9 @@
 // changed files that sorts and filters; a row picked is shown by the caller (its file panel, its
 // sectors on the provenance map). Exports the answer as JSON and the table as CSV.
 import { h, fill, cssColor } from '../dom.js';
-import { humanSize } from '../../shared/format.js';
+import { humanSize } from '../../common/format.js';
 
-/** @import { DiffChange, DiffReport, Rebase } from '../../shared/types.js' */
+/** @import { DiffChange, DiffReport, Rebase } from '../../common/types.js' */
 
 /** The table's columns: [key, heading]. */
 const COLUMNS = /** @type {const} */ ([

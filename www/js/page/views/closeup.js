@@ -2,7 +2,7 @@
 // the sector), and for the virtual disk which file each sector is read from.
 import { h, fill, legend, cssColor, layerColor } from '../dom.js';
 import { CellMap, rgba } from '../cellmap.js';
-import { hex, humanSize } from '../../shared/format.js';
+import { hex, humanSize } from '../../common/format.js';
 
 /**
  * @import { CellMapOptions } from '../cellmap.js'

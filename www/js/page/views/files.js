@@ -4,11 +4,11 @@
 // "Save file", read in windows with progress and cancel. Everything is read through an
 // asynchronous `api` (the Worker's WasmVolumes), so this module does no reading of its own.
 import { h, fill } from '../dom.js';
-import { hex, humanSize } from '../../shared/format.js';
+import { hex, humanSize } from '../../common/format.js';
 import { dump } from './hex.js';
 
 /**
- * @import { FileEntry, FileStat, FileSupply, Partition, PartsTable } from '../../shared/types.js'
+ * @import { FileEntry, FileStat, FileSupply, Partition, PartsTable } from '../../common/types.js'
  * @import { Child, FilesApi, FilesOptions, FilesView } from '../types.js'
  */
 

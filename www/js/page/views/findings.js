@@ -1,10 +1,10 @@
 // The integrity findings: severity, plain words, the file and the byte offset. Clicking the
 // offset shows the place (the field in the structure tables and the bytes in the hex view).
 import { h, field, fill } from '../dom.js';
-import { hex } from '../../shared/format.js';
+import { hex } from '../../common/format.js';
 
 /**
- * @import { Finding } from '../../shared/types.js'
+ * @import { Finding } from '../../common/types.js'
  * @import { Child } from '../types.js'
  */
 

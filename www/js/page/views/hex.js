@@ -1,10 +1,10 @@
 // Hex view: a virtual disk sector read through the chain, with the file it came from; or any
 // bytes of one of the files (where the findings point).
 import { h, fill } from '../dom.js';
-import { hex, hexRows } from '../../shared/format.js';
+import { hex, hexRows } from '../../common/format.js';
 
 /**
- * @import { MissingExtent, Unreadable } from '../../shared/types.js'
+ * @import { MissingExtent, Unreadable } from '../../common/types.js'
  * @import { ViewContext } from '../types.js'
  */
 /** @typedef {MissingExtent & { why?: Unreadable | null }} ExplainedMissing */

@@ -2,10 +2,10 @@
 // virtual disk), both on canvas.
 import { h, fill, legend, cssColor, layerColor } from '../dom.js';
 import { CellMap, rgba } from '../cellmap.js';
-import { hex, humanSize } from '../../shared/format.js';
+import { hex, humanSize } from '../../common/format.js';
 
 /** @import { VhdDisk } from '../api.js' */
-/** @import { BlockTable } from '../../shared/types.js' */
+/** @import { BlockTable } from '../../common/types.js' */
 
 // A block state code (see BlockTable) to its colour's index in BatView's colours: not present,
 // undefined, zero, unmapped, invalid (4, 5), fully present (or a VHD's block in the file),

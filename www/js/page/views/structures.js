@@ -1,9 +1,9 @@
 // Summary, footer, footer copy, dynamic header and parent locators: every field with its offset,
 // raw bytes, decoded value and a one-line explanation.
 import { h, field, fill } from '../dom.js';
-import { hex, humanSize } from '../../shared/format.js';
+import { hex, humanSize } from '../../common/format.js';
 
-/** @import { Field, Info, LayerStructures } from '../../shared/types.js' */
+/** @import { Field, Info, LayerStructures } from '../../common/types.js' */
 
 const SIZE_KEYS = new Set(['file_size', 'current_size', 'original_size', 'geometry_size', 'block_size', 'bitmap_size']);
 const OFFSET_KEYS = new Set(['footer_offset', 'header_offset', 'table_offset']);

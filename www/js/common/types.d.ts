@@ -1,7 +1,7 @@
 // The data shapes that cross between the core, the Worker, the page and the npm package's users,
 // declared once, for TypeScript's checker only (`make lint`: nothing imports this file at run
 // time; the modules name these types in JSDoc, and the package's index.d.ts re-exports them: it
-// is shipped as js/shared/types.d.ts, so it imports nothing but the DOM's types). The
+// is shipped as js/common/types.d.ts, so it imports nothing but the DOM's types). The
 // WebAssembly core's methods return `any` in wasm-bindgen's .d.ts; these are what they really
 // return (src/wasm.rs, src/info.rs), cast where the modules take them. The page's own types
 // are in page/types.d.ts, the Worker's in worker/types.d.ts.
