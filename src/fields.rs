@@ -6,6 +6,19 @@ use serde::Serialize;
 
 use crate::values::hex;
 
+/// A structure with its fields, for showing it field by field: a VHDX header, a region table, an
+/// MBR entry, a GPT header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Structure {
+    /// What it is, e.g. `Header 1 (current)`, `GPT header`.
+    pub name: String,
+    /// Where it starts: a file offset for a disk format's structures, a virtual byte offset for a
+    /// partition table's.
+    pub offset: u64,
+    /// Its fields, at offsets in the same space.
+    pub fields: Vec<Field>,
+}
+
 /// One field of a structure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Field {

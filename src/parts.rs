@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::bytes::{le16, le32, le64, utf16le_nul, Guid};
 use crate::error::Result;
-use crate::fields::{Field, Raw};
+use crate::fields::{Raw, Structure};
 use crate::finding::{Finding, Severity};
 use crate::fs::{self, FsKind, ReadVirtual, Volume};
 
@@ -129,17 +129,6 @@ impl Partition {
     pub fn readable(&self) -> bool {
         self.role != Role::Extended && self.filesystem.is_some_and(|k| k != FsKind::ExFat) && self.cluster_size.is_some()
     }
-}
-
-/// A structure of the table with its fields (for showing it field by field).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Structure {
-    /// What it is, e.g. `MBR partition entry 1`, `GPT header`.
-    pub name: String,
-    /// Virtual byte offset.
-    pub offset: u64,
-    /// Its fields (offsets are virtual byte offsets).
-    pub fields: Vec<Field>,
 }
 
 /// A piece of the disk that the table itself takes (the MBR, an EBR, a GPT header or entry

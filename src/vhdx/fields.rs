@@ -1,24 +1,11 @@
 //! Every field of the VHDX structures as a row a person can read (offset, raw bytes, value,
 //! meaning), grouped by structure, as `info` and the page show the VHD's.
 
-use serde::Serialize;
-
 use super::format::{guid_name, header_off as ho, log_off as lo, metadata_off as mo, region_off as ro, MIB};
 use super::Vhdx;
 use crate::bytes::{le16, le32, le64, Guid};
-use crate::fields::{Field, Raw};
+use crate::fields::{Raw, Structure};
 use crate::values::human_size;
-
-/// One structure's rows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Structure {
-    /// What it is, e.g. "Header 1 (current)".
-    pub name: String,
-    /// Where it starts.
-    pub offset: u64,
-    /// Its fields.
-    pub fields: Vec<Field>,
-}
 
 fn sig(b: &[u8], at: usize, n: usize) -> String {
     format!("\"{}\"", crate::error::show_bytes(b.get(at..at + n).unwrap_or_default()))

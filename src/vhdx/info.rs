@@ -77,7 +77,7 @@ pub struct VhdxInfo {
     /// The parent locator's entries (key, value).
     pub parent_locator: Vec<(String, String)>,
     /// Every structure with its fields.
-    pub structures: Vec<crate::vhdx::fields::Structure>,
+    pub structures: Vec<crate::fields::Structure>,
 }
 
 /// An entry header found in a VHDX's log region.
