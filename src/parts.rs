@@ -14,7 +14,7 @@
 use serde::Serialize;
 
 use crate::bytes::{le16, le32, le64, utf16le_nul, Guid};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::fields::{Raw, Structure};
 use crate::finding::{Finding, Severity};
 use crate::fs::{self, FsKind, ReadVirtual, Volume};
@@ -112,6 +112,15 @@ pub struct Partition {
 }
 
 impl Partition {
+    /// Its file system, opened on `src` (the whole disk): the error says when what it holds turns
+    /// out not to be one this viewer reads after all.
+    pub fn open<R: ReadVirtual>(&self, src: R) -> Result<(Volume<R>, fs::FileSystem)> {
+        let mut vol = Volume::new(src, self.offset(), self.len());
+        let fs =
+            fs::FileSystem::open(&mut vol)?.ok_or(Error::NotReadable { index: self.index, offset: self.offset(), recognised: None })?;
+        Ok((vol, fs))
+    }
+
     /// Virtual byte offset of the first sector.
     pub fn offset(&self) -> u64 {
         self.start_sector.saturating_mul(u64::from(self.sector_size))
@@ -199,6 +208,20 @@ pub struct TableJson<'a> {
 }
 
 impl Table {
+    /// Partition `index`, when its file system is one this viewer reads; otherwise the error says
+    /// which partitions there are, or what this one holds.
+    pub fn readable_partition(&self, index: u32) -> Result<&Partition> {
+        let p = self
+            .partitions
+            .iter()
+            .find(|p| p.index == index)
+            .ok_or_else(|| Error::NoSuchPartition { index, partitions: self.partitions.iter().map(|p| p.index).collect() })?;
+        if !p.readable() {
+            return Err(Error::NotReadable { index, offset: p.offset(), recognised: p.filesystem.map(|k| k.name()) });
+        }
+        Ok(p)
+    }
+
     /// The table as `parts --json` writes it.
     pub fn json(&self) -> TableJson<'_> {
         TableJson {

@@ -441,19 +441,8 @@ impl WasmVolumes {
             let o = self.open.remove(i);
             self.open.push(o);
         } else {
-            let partitions = &self.table().map_err(js_err)?.partitions;
-            let p: Partition = partitions
-                .iter()
-                .find(|p| p.index == index)
-                .cloned()
-                .ok_or_else(|| js_err(Error::NoSuchPartition { index, partitions: partitions.iter().map(|p| p.index).collect() }))?;
-            if !p.readable() {
-                return Err(js_err(Error::NotReadable { index, offset: p.offset(), recognised: p.filesystem.map(|k| k.name()) }));
-            }
-            let mut vol = Volume::new(self.chain.clone(), p.offset(), p.len());
-            let fs = FileSystem::open(&mut vol)
-                .map_err(js_err)?
-                .ok_or_else(|| js_err(Error::NotReadable { index, offset: p.offset(), recognised: None }))?;
+            let p: Partition = self.table().map_err(js_err)?.readable_partition(index).map_err(js_err)?.clone();
+            let (vol, fs) = p.open(self.chain.clone()).map_err(js_err)?;
             if self.open.len() >= OPEN_PARTITIONS {
                 self.open.remove(0);
             }

@@ -20,17 +20,7 @@ fn user_err(message: String) -> Error {
 fn chosen(table: &Table, partition: Option<u32>) -> Result<Vec<&Partition>, Error> {
     let readable = |p: &&Partition| p.readable();
     match partition {
-        Some(n) => {
-            let p = table
-                .partitions
-                .iter()
-                .find(|p| p.index == n)
-                .ok_or_else(|| Error::NoSuchPartition { index: n, partitions: table.partitions.iter().map(|p| p.index).collect() })?;
-            if !readable(&p) {
-                return Err(Error::NotReadable { index: n, offset: p.offset(), recognised: p.filesystem.map(|k| k.name()) });
-            }
-            Ok(vec![p])
-        }
+        Some(n) => Ok(vec![table.readable_partition(n)?]),
         None => {
             let v: Vec<&Partition> = table.partitions.iter().filter(readable).collect();
             if v.is_empty() {
@@ -44,9 +34,7 @@ fn chosen(table: &Table, partition: Option<u32>) -> Result<Vec<&Partition>, Erro
 }
 
 fn opened<'r, 'a>(reader: &'r mut DiskReader<'a>, p: &Partition) -> Result<(Volume<&'r mut DiskReader<'a>>, FileSystem), Error> {
-    let mut vol = Volume::new(reader, p.offset(), p.len());
-    let fs = FileSystem::open(&mut vol)?.ok_or(Error::NotReadable { index: p.index, offset: p.offset(), recognised: None })?;
-    Ok((vol, fs))
+    p.open(reader)
 }
 
 /// `parts`.
