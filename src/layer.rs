@@ -142,7 +142,7 @@ impl Opener {
     /// bytes belong to the layer: the opener is done.
     pub fn poll(&mut self) -> Result<Poll> {
         let mut need = Vec::new();
-        let opened = match Self::open(self.file_len, &self.store, Some(&mut self.vhdx), &mut need)? {
+        let opened = match Self::open(self.file_len, &self.store, Want::Layer(&mut self.vhdx), &mut need)? {
             Some(Opening::Vhdx(o)) => return Ok(Poll::Ready(Box::new(Layer::from(o)))),
             Some(Opening::Vhd(o, bat)) => Some((o, bat)),
             None => None,
@@ -168,25 +168,36 @@ impl Opener {
     /// gives the layer itself.
     pub fn structures(&self) -> Option<Layer> {
         let mut need = Vec::new();
-        match Self::open(self.file_len, &self.store, None, &mut need).ok()?? {
+        match Self::open(self.file_len, &self.store, Want::Structures, &mut need).ok()?? {
             Opening::Vhd(o, _) => Some(Layer::from(o)),
             Opening::Vhdx(_) => None,
         }
     }
 
     /// The one place that chooses the format: a file that starts with `vhdxfile` is opened as a
-    /// VHDX (carried on from where `vhdx` stands), any other as a VHD (whose opener says what else
-    /// it may be). Without `vhdx`, a VHD's BAT is not waited for, and a VHDX is not opened.
-    fn open(file_len: u64, store: &Store, vhdx: Option<&mut vhdx::Rounds>, need: &mut Vec<ByteRange>) -> Result<Option<Opening>> {
+    /// VHDX (carried on from where its rounds stand), any other as a VHD (whose opener says what
+    /// else it may be).
+    fn open(file_len: u64, store: &Store, want: Want<'_>, need: &mut Vec<ByteRange>) -> Result<Option<Opening>> {
         let fetch = |r: ByteRange| store.get(r);
         let first = ByteRange::new(0, FOOTER_SIZE.min(file_len));
-        if fetch(first).is_some_and(|b| b.starts_with(vhdx::format::SIGNATURE)) {
-            let Some(rounds) = vhdx else { return Ok(None) };
-            return Ok(rounds.poll(file_len, &fetch, need)?.map(Opening::Vhdx));
+        let is_vhdx = fetch(first).is_some_and(|b| b.starts_with(vhdx::format::SIGNATURE));
+        match (is_vhdx, want) {
+            (false, want) => {
+                let bat = matches!(want, Want::Layer(_));
+                Ok(vhd::open::open(file_len, &fetch, need, bat)?.map(|(o, r)| Opening::Vhd(o, r)))
+            }
+            (true, Want::Layer(rounds)) => Ok(rounds.poll(file_len, &fetch, need)?.map(Opening::Vhdx)),
+            (true, Want::Structures) => Ok(None),
         }
-        let bat = vhdx.is_some();
-        Ok(vhd::open::open(file_len, &fetch, need, bat)?.map(|(o, r)| Opening::Vhd(o, r)))
     }
+}
+
+/// What [`Opener::open`] is run for.
+enum Want<'a> {
+    /// The whole layer, a VHDX's rounds carried on in these.
+    Layer(&'a mut vhdx::Rounds),
+    /// A VHD's structures without its BAT ([`Opener::structures`]); a VHDX gives none early.
+    Structures,
 }
 
 /// A file opened by its format's opener; a VHD's with the range of its BAT, still to be taken.
