@@ -35,6 +35,7 @@ pub mod reader;
 pub mod relink;
 pub mod repair;
 pub mod rules;
+pub mod trim;
 pub mod values;
 pub mod vhd;
 pub mod vhdx;
