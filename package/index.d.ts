@@ -9,6 +9,8 @@ import type {
   ChainLink,
   CopyReport,
   CopyRequest,
+  Compacted,
+  TrimVolume,
   DiffReport,
   DiskLayer,
   DiskOwner,
@@ -36,6 +38,8 @@ export type {
   ChainLink,
   CopyReport,
   CopyRequest,
+  Compacted,
+  TrimVolume,
   DiffReport,
   DiskLayer,
   DiskOwner,
@@ -181,9 +185,10 @@ export class VhdDisk {
   saveVhd(kind: 'dynamic' | 'fixed', layer: number, writable: Writable | null, options?: TaskOptions): Promise<{ size: number; blocks: number; blob?: Blob }>;
   /**
    * A copy of file `layer` of the chain (0, the default: the file opened) made by the core's writers, as the command line makes
-   * it: `compact` (`vhd-viewer compact`), `repair` (`vhd-viewer repair [--scrub]`), `relink` (`vhd-viewer relink`: the parent,
+   * it: `compact` (`vhd-viewer compact`; with `trim`, `vhd-viewer compact --trim`: what the file systems mark free is not
+   * kept either, and `volumes` says of each whether it was), `repair` (`vhd-viewer repair [--scrub]`), `relink` (`vhd-viewer relink`: the parent,
    * the next layer, at `relative` to the copy's folder, e.g. `.\\base.vhd`, and `absolute` if given). Into `writable`, or as a
-   * Blob without one (refused past 512 MiB: it is held in memory).
+   * Blob without one (refused past 512 MiB: it is held in memory). The copy has the file's format (VHD or VHDX).
    */
   saveCopy(req: CopyRequest, writable: Writable | null, options?: TaskOptions): Promise<CopyReport & { blob?: Blob }>;
   /** The partition table and each partition's file system (`vhd-viewer parts --json`), as of layer `layer` (0: the whole chain). */

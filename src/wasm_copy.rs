@@ -1,5 +1,5 @@
-//! JavaScript binding of the writers that copy a disk's own structures: `compact`, `repair` and
-//! `relink`, for the page's "Compact…", "Repaired copy…" and "Relinked child…". They read as the
+//! JavaScript binding of the writers that copy a disk's own structures, in its own format (VHD or
+//! VHDX): `compact [--trim]`, `repair` and `relink`, for the page's "Compact…", "Repaired copy…" and "Relinked child…". They read as the
 //! files view does (`wasm_files.rs`): through a JavaScript function `read(layer, offset, len)`
 //! that returns a layer's file bytes at once (the page's Worker reads synchronously). They write
 //! nothing themselves: [`WasmCopy::step`] hands over the bytes of the next windows as `{offset,
@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::reader::ReadAt;
 use crate::relink::Relinking;
 use crate::repair::Repairing;
+use crate::trim::{FreeRanges, FreeSpace};
 use crate::vhd::writer::WriteAt;
 use crate::wasm::{js_err, misuse, to_js, to_u64, WasmDisk};
 use crate::wasm_diff::js_files as files;
@@ -61,7 +62,8 @@ impl Writes {
 }
 
 enum Op {
-    Compact(Compaction),
+    /// With the volumes' report (`FreeSpace::volumes`) when the free space is given back.
+    Compact(Compaction, Option<JsValue>),
     Repair(Repairing),
     Relink(Relinking, Vec<String>),
 }
@@ -86,14 +88,25 @@ pub struct WasmCopy {
 
 #[wasm_bindgen]
 impl WasmCopy {
-    /// `vhd-viewer compact`: a copy of layer 0 of `disk` (a chain, or `WasmDisk.asOfLayer(k)`)
-    /// without its all-zero blocks (dynamic) or the sectors it holds identical to its parent
-    /// (differencing), keeping its identity. `read(i, offset, len)` gives layer `i`'s file bytes.
-    pub fn compact(disk: &WasmDisk, read: js_sys::Function) -> Result<WasmCopy, JsValue> {
+    /// `vhd-viewer compact [--trim]`: a copy of layer 0 of `disk` (a chain, or
+    /// `WasmDisk.asOfLayer(k)`), in its format, without its all-zero blocks (dynamic) or the
+    /// sectors it holds identical to its parent (differencing), keeping its identity; with `trim`,
+    /// without what the file systems on the disk mark free either. `read(i, offset, len)` gives
+    /// layer `i`'s file bytes.
+    pub fn compact(disk: &WasmDisk, read: js_sys::Function, trim: bool) -> Result<WasmCopy, JsValue> {
         let d = disk.disk();
         let bytes = Rc::new(Cell::new(0));
-        let op = Compaction::new(d).map_err(js_err)?;
-        Ok(WasmCopy { files: files(d, &read, &bytes), bytes, op: Some(Op::Compact(op)) })
+        let files = files(d, &read, &bytes);
+        let (free, volumes) = if trim {
+            let sources: Vec<&dyn ReadAt> = files.iter().map(|f| f as &dyn ReadAt).collect();
+            let free = FreeSpace::new(d, &sources).map_err(js_err)?;
+            let volumes = to_js(free.volumes())?;
+            (Some(Box::new(free) as Box<dyn FreeRanges>), Some(volumes))
+        } else {
+            (None, None)
+        };
+        let op = Compaction::new(d, free).map_err(js_err)?;
+        Ok(WasmCopy { files, bytes, op: Some(Op::Compact(op, volumes)) })
     }
 
     /// `vhd-viewer repair [--scrub]`: a copy of layer 0 of `disk` with each recoverable defect
@@ -141,7 +154,7 @@ impl WasmCopy {
         // At most 64 windows per call, so that progress is told and a stop heard between calls.
         for _ in 0..64 {
             more = match op {
-                Op::Compact(c) => c.step(&sources, &mut out),
+                Op::Compact(c, _) => c.step(&sources, &mut out),
                 Op::Repair(r) => r.step(sources[0], &mut out),
                 Op::Relink(r, _) => r.step(sources[0], &mut out),
             }
@@ -159,7 +172,7 @@ impl WasmCopy {
     /// Work done and in all (blocks; bytes for a fixed disk's repair), as `[done, total]`.
     pub fn progress(&self) -> Vec<f64> {
         let (d, t) = match &self.op {
-            Some(Op::Compact(c)) => c.progress(),
+            Some(Op::Compact(c, _)) => c.progress(),
             Some(Op::Repair(r)) => r.progress(),
             Some(Op::Relink(r, _)) => r.progress(),
             None => (1, 1),
@@ -180,9 +193,13 @@ impl WasmCopy {
         let op = self.op.take().ok_or_else(|| misuse("this copy is finished"))?;
         let mut out = Writes::default();
         let value = match op {
-            Op::Compact(c) => {
+            Op::Compact(c, volumes) => {
                 let report = c.finish(&mut out).map_err(js_err)?;
-                to_js(&Finished { file_len: report.file_len, report, warnings: Vec::new() })?
+                let value = to_js(&Finished { file_len: report.file_len, report, warnings: Vec::new() })?;
+                if let Some(v) = volumes {
+                    let _ = js_sys::Reflect::set(&value, &"volumes".into(), &v);
+                }
+                value
             }
             Op::Repair(r) => {
                 let report = r.finish(&mut out).map_err(js_err)?;

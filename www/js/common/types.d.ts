@@ -377,7 +377,7 @@ export interface Writable {
 
 /** Which copy `VhdDisk.saveCopy` writes, and how. */
 export type CopyRequest =
-  | { op: 'compact'; layer?: number }
+  | { op: 'compact'; layer?: number; trim?: boolean }
   | { op: 'repair'; layer?: number; scrub?: boolean }
   | { op: 'relink'; layer?: number; relative: string; absolute?: string };
 
@@ -390,14 +390,54 @@ export interface RepairAction {
   message: string;
 }
 
+/** What `compact --trim` did with one volume of the disk (the core's `trim::TrimVolume`). */
+export interface TrimVolume {
+  /** Its partition's number (as `parts` numbers them), or null for a file system on the whole disk. */
+  partition: number | null;
+  /** Where it lies on the virtual disk, in bytes. */
+  start: number;
+  len: number;
+  /** The file system recognised on it, or null. */
+  filesystem: string | null;
+  /** Free bytes by its allocation map. */
+  free_bytes: number;
+  /** Whether its free space was given back. */
+  trimmed: boolean;
+  /** Why it was kept whole, when it was. */
+  reason: string | null;
+}
+
+/** What `compact` says it did (the core's `compact::Compacted`). */
+export interface Compacted {
+  /** "vhd" or "vhdx": the copy's format, the input's. */
+  format: 'vhd' | 'vhdx';
+  blocks_before: number;
+  blocks_after: number;
+  sectors_cleared: number;
+  /** Bytes of the input's data dropped because a file system marks them free. */
+  bytes_free: number;
+  /** Bytes of the input's data dropped because they are zeros. */
+  bytes_zero: number;
+  /** Bytes of the input's data kept. */
+  bytes_kept: number;
+  file_len_before: number;
+  file_len: number;
+}
+
 /** What the core says of a copy it wrote: `report` as the command line would (per operation). */
 export interface CopyReport {
   report:
-    | { blocks_before: number; blocks_after: number; sectors_cleared: number; file_len_before: number; file_len: number }
+    | Compacted
     | { actions: RepairAction[]; blocks: number; sectors_scrubbed: number; file_len: number }
     | { blocks: number; file_len: number };
   /** Warnings to show (a relinked parent whose size differs from the child's). */
   warnings: string[];
+  /** A compaction with the free space given back: each volume, trimmed or kept whole and why. */
+  volumes?: TrimVolume[];
+  /** Bytes of the input files read to make the copy. */
+  bytes_read: number;
+  /** The core's memory (the WebAssembly instance's) when the copy was done, in bytes. */
+  memory: number;
   /** The copy's length in bytes. */
   file_len: number;
 }

@@ -14,6 +14,11 @@ import init, * as bindings from '../../pkg/vhd_viewer.js';
 let compiled = null;
 /** @type {Promise<typeof bindings> | null} */
 let ready = null;
+/** @type {WebAssembly.Memory | null} the instance's memory, once instantiated */
+let memory = null;
+
+/** Bytes of memory the core's instance on this thread holds (it grows, never shrinks: its peak). */
+export const wasmMemoryBytes = () => memory?.buffer.byteLength ?? 0;
 
 /**
  * The compiled core, for Workers. `wasm`: as loadWasm(); only the first call's argument is used.
@@ -42,6 +47,11 @@ export function compileWasm(wasm) {
  * @returns {Promise<typeof bindings>}
  */
 export function loadWasm(wasm) {
-  ready ??= compileWasm(wasm).then((module) => init({ module_or_path: module })).then(() => bindings);
+  ready ??= compileWasm(wasm)
+    .then((module) => init({ module_or_path: module }))
+    .then((exports) => {
+      memory = exports.memory;
+      return bindings;
+    });
   return ready;
 }

@@ -293,13 +293,16 @@ export class VhdDisk {
   /**
    * A copy of one file of the chain made by the core's writers, as the command line makes it:
    * `{op: 'compact'}` (`vhd-viewer compact`: a dynamic disk without its all-zero blocks, a
-   * differencing disk without the sectors it holds identical to its parent; same identity),
+   * differencing disk without the sectors it holds identical to its parent; same identity;
+   * `{op: 'compact', trim: true}`, `vhd-viewer compact --trim`: nor what the file systems mark
+   * free, each volume said in `volumes`),
    * `{op: 'repair', scrub}` (`vhd-viewer repair [--scrub]`: each recoverable defect fixed, reported
    * with its offset), `{op: 'relink', relative, absolute}` (`vhd-viewer relink`: a
    * differencing disk's copy whose parent locators point to `relative` (to the copy's folder, e.g.
    * `.\\base.vhd`) and `absolute` (optional); the parent is the next layer of the chain, the disk
    * whose unique id the child names). `layer`
    * picks the file (0, the default: the file opened). Into `writable`, or as a Blob without one.
+   * The copy has the file's format (a VHD's copy is a VHD, a VHDX's a VHDX).
    * @param {CopyRequest} req
    * @param {Writable | null} writable
    * @param {TaskOptions} [options]

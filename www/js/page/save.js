@@ -110,7 +110,10 @@ export function exportCopy(disk, fileName, req, opts = {}) {
     report = r;
     return { size: r.file_len, blob: r.blob };
   };
-  return save(fileName, { description: 'VHD disk image', accept: { 'application/octet-stream': ['.vhd'] } },
+  // The copy has the file's own format.
+  const vhdx = disk.layers[req.layer ?? 0]?.format === 'vhdx';
+  const type = vhdx ? { description: 'VHDX disk image', accept: { 'application/octet-stream': ['.vhdx'] } } : { description: 'VHD disk image', accept: { 'application/octet-stream': ['.vhd'] } };
+  return save(fileName, type,
     async (w) => keep(await disk.saveCopy(req, w, opts)),
     async () => keep(await disk.saveCopy(req, null, opts)),
   ).then((r) => (r.cancelled ? r : { ...r, report: /** @type {CopyReport} */ (/** @type {unknown} */ (report)) }));
@@ -164,7 +167,8 @@ export class SaveView {
     this.rawButton = button('raw', 'Save raw image…', () => void this.run(() => actions.raw()));
     this.vhdButton = button('vhd', 'Save as VHD…', () => void this.run(() => actions.vhd(this.kind.value === 'fixed' ? 'fixed' : 'dynamic', this.chosen())));
     this.infoButton = button('info', 'Save info as JSON', () => actions.info());
-    this.compactButton = button('compact', 'Compact…', () => void this.copy({ op: 'compact', layer: this.chosen() }, 'compact'));
+    this.trim = h('input', { type: 'checkbox', id: id('compact-trim') });
+    this.compactButton = button('compact', 'Compact…', () => void this.copy({ op: 'compact', layer: this.chosen(), trim: this.trim.checked }, 'compact'));
     this.compactWhy = h('span', { class: 'why' });
     this.scrub = h('input', { type: 'checkbox', id: id('repair-scrub') });
     this.repairButton = button('repair', 'Repaired copy…', () => void this.copy({ op: 'repair', layer: this.chosen(), scrub: this.scrub.checked }, 'repaired'));
@@ -187,7 +191,10 @@ export class SaveView {
       h('div', { class: 'controls' }, this.rawButton, this.vhdButton, this.kind),
       h('h3', null, 'This file, rewritten'),
       h('p', null, 'A new file made from the file chosen, with the same disk inside; the file itself is never changed.'),
-      h('div', { class: 'save-row' }, h('div', { class: 'controls' }, this.compactButton), h('p', null, 'Leaves out what the file holds for nothing: a dynamic disk\'s blocks that hold only zeros, a differencing disk\'s sectors identical to its parent\'s. Same unique id: its children still link to it (', h('code', null, 'vhd-viewer compact'), '). ', this.compactWhy)),
+      h('div', { class: 'save-row' },
+        h('div', { class: 'controls' }, this.compactButton, h('label', { class: 'check' }, this.trim, ' also give back the file systems\' free space')),
+        h('p', null, 'Leaves out what the file holds for nothing: a dynamic disk\'s blocks that hold only zeros, a differencing disk\'s sectors identical to its parent\'s. Same unique id and format (a VHD stays a VHD, a VHDX a VHDX): its children still link to it (', h('code', null, 'vhd-viewer compact'), '). ', this.compactWhy),
+        h('p', null, 'With the free space given back (', h('code', null, 'vhd-viewer compact --trim'), '): what the NTFS, FAT and ext file systems on the disk mark as free is not kept either, so the space of deleted files comes back without running anything inside the virtual machine. Free sectors in a block that is kept are written as zeros: the copy holds nothing of the deleted files, and compresses well. Partitions whose file system is not recognised, and the space outside any partition, are kept as they are. On a differencing disk, what the child holds in free space is left to its parent.')),
       h('div', { class: 'save-row' }, h('div', { class: 'controls' }, this.repairButton, h('label', { class: 'check' }, this.scrub, ' also zero the left-over bytes behind clear bitmap bits')), h('p', null, 'Fixes each defect that can be fixed (a footer from its copy, checksums, a cut-off end, block table entries pointing outside the file) and lists what was fixed, what was lost and what was left, with offsets (', h('code', null, 'vhd-viewer repair'), '). ', this.repairWhy)),
       h('div', { class: 'save-row' }, h('div', { class: 'controls' }, this.relinkButton), h('p', null, 'For a differencing disk whose parent moved: a copy whose parent locators point to the parent\'s new place. Give the files side by side to keep the default (', h('code', null, 'vhd-viewer relink'), '). ', this.relinkWhy), this.relinkFields),
       h('h3', null, 'What this page shows'),
@@ -232,7 +239,7 @@ export class SaveView {
     const d = this.disk;
     const k = this.chosen();
     const layer = d?.layers[k];
-    const all = [this.rawButton, this.vhdButton, this.kind, this.infoButton, this.compactButton, this.repairButton, this.scrub, this.relinkButton, this.relative, this.absolute];
+    const all = [this.rawButton, this.vhdButton, this.kind, this.infoButton, this.compactButton, this.trim, this.repairButton, this.scrub, this.relinkButton, this.relative, this.absolute];
     if (!d || !layer) {
       for (const c of all) c.disabled = true;
       this.relinkFields.hidden = true;
@@ -247,7 +254,7 @@ export class SaveView {
     // What each writer accepts is the core's rule (the same the command line applies), said as a sentence.
     const why = (/** @type {string | null} */ r) => (r ? r[0].toUpperCase() + r.slice(1) + '.' : '');
     const compactWhy = why(layer.refusals.compact);
-    this.compactButton.disabled = !!compactWhy;
+    this.compactButton.disabled = this.trim.disabled = !!compactWhy;
     this.compactWhy.textContent = compactWhy;
     const repairWhy = why(layer.refusals.repair);
     this.repairButton.disabled = this.scrub.disabled = !!repairWhy;
@@ -279,11 +286,12 @@ export class SaveView {
   async copy(req, suffix) {
     const d = this.disk;
     if (!d) return;
-    const name = `${stem(d.names[req.layer ?? 0])}-${suffix}.vhd`;
+    const k = req.layer ?? 0;
+    const name = `${stem(d.names[k])}-${suffix}.${d.layers[k]?.format ?? 'vhd'}`;
     const r = await this.actions.copy(req, name);
     if (!r) return;
     this.note.textContent = r.text;
-    fill(this.details, ...r.report.warnings.map((w) => h('p', { class: 'message warning' }, w)), reportDetails(r.report));
+    fill(this.details, ...r.report.warnings.map((w) => h('p', { class: 'message warning' }, w)), reportDetails(r.report), volumesTable(r.report));
   }
 }
 
@@ -297,8 +305,12 @@ export function copySummary(req, r) {
   if ('blocks_before' in rep) {
     const saved = rep.file_len_before - rep.file_len;
     const parts = [`${rep.blocks_before} blocks before, ${rep.blocks_after} now`];
+    parts.push(`${humanSize(rep.file_len_before)} before, ${humanSize(rep.file_len)} now (${saved >= 0 ? `${humanSize(saved)} smaller` : `${humanSize(-saved)} larger: the file's layout was tighter`})`);
+    const data = [];
+    if (r.volumes) data.push(`${humanSize(rep.bytes_free)} free in the file systems`);
+    data.push(`${humanSize(rep.bytes_zero)} of zeros`, `${humanSize(rep.bytes_kept)} kept`);
+    parts.push(`of the data the file held: ${data.join(', ')}`);
     if (rep.sectors_cleared) parts.push(`${rep.sectors_cleared} sectors identical to the parent left to the parent`);
-    parts.push(saved >= 0 ? `${humanSize(saved)} smaller (${humanSize(rep.file_len)})` : `${humanSize(-saved)} larger (the file's layout was tighter)`);
     return parts.join('; ');
   }
   if ('actions' in rep) {
@@ -308,6 +320,26 @@ export function copySummary(req, r) {
     return `${fixed} fixed, ${lost} with data lost, ${left} not fixed (${humanSize(rep.file_len)}${req.op === 'repair' && req.scrub ? `, ${rep.sectors_scrubbed} sectors scrubbed` : ''})`;
   }
   return `${rep.blocks} blocks copied (${humanSize(rep.file_len)}); the copy keeps the child's own unique id, so disks made from it still link to it`;
+}
+
+/**
+ * What a compaction with the free space given back did with each volume: trimmed, or kept whole
+ * and why (`FreeSpace::volumes`); nothing for the other copies.
+ * @param {CopyReport} r
+ */
+function volumesTable(r) {
+  if (!r.volumes) return null;
+  if (!r.volumes.length) return h('p', { class: 'trim-none' }, 'No partition or file system was found on the disk: it was kept whole.');
+  return h('table', { class: 'trim-volumes' },
+    h('thead', null, h('tr', null, h('th', null, 'Partition'), h('th', null, 'Start'), h('th', null, 'Size'), h('th', null, 'File system'), h('th', null, 'Free'), h('th', null, 'Free space'))),
+    h('tbody', null, r.volumes.map((v) =>
+      h('tr', { dataset: { trimmed: String(v.trimmed) } },
+        h('td', null, v.partition === null ? 'whole disk' : String(v.partition)),
+        h('td', { class: 'num' }, `0x${v.start.toString(16)}`),
+        h('td', { class: 'num' }, humanSize(v.len)),
+        h('td', null, v.filesystem ?? 'not recognised'),
+        h('td', { class: 'num' }, v.filesystem === null ? '—' : humanSize(v.free_bytes)),
+        h('td', null, v.trimmed ? 'given back' : `kept: ${v.reason ?? 'not trimmed'}`)))));
 }
 
 /**

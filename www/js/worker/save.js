@@ -15,7 +15,7 @@
 //   the download holds them in memory until it is saved: it is refused past DOWNLOAD_LIMIT bytes
 //   of allocated data (use a browser with the File System Access API, or the command line);
 // - "Compact…", "Repaired copy…" and "Relinked child…": the core's writers that copy a disk's own
-//   structures (`vhd-viewer compact`, `repair`, `relink`). The core (WasmCopy) reads the files
+//   structures, in its own format (`vhd-viewer compact [--trim]`, `repair`, `relink`). The core (WasmCopy) reads the files
 //   synchronously and hands over the copy's bytes a few windows at a time; they are written
 //   before more are asked for, so that memory stays flat whatever the disk's size, and a stop is
 //   heard between two steps. As a download the copy is held in memory, so one larger than
@@ -23,7 +23,7 @@
 
 import { allExtents, diskWindows, missingError } from './driver.js';
 import { normalize } from '../common/format.js';
-import { loadWasm } from '../common/wasm.js';
+import { loadWasm, wasmMemoryBytes } from '../common/wasm.js';
 
 /**
  * @import { WasmCopy, WasmDisk, WasmNewVhd } from '../../pkg/vhd_viewer.js'
@@ -379,10 +379,11 @@ export async function runCopy(job, writable, { signal, onProgress } = {}) {
       await new Promise((r) => setTimeout(r, 0));
     }
   }
-  const { writes, ...report } = /** @type {CopyReport & { writes: CopyWrite[] }} */ (normalize(job.finish()));
+  const { writes, ...report } = /** @type {Omit<CopyReport, 'bytes_read' | 'memory'> & { writes: CopyWrite[] }} */ (normalize(job.finish()));
   for (const w of writes) await sink.write(w);
   const blob = await sink.close(report.file_len);
   const [done, total] = job.progress();
   onProgress?.(done, total);
-  return blob ? { ...report, blob } : report;
+  const counted = { ...report, bytes_read: job.bytesRead(), memory: wasmMemoryBytes() };
+  return blob ? { ...counted, blob } : counted;
 }

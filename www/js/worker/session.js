@@ -329,7 +329,7 @@ export class Session {
     const { WasmCopy } = this.wasm;
     let job;
     try {
-      if (req.op === 'compact') job = WasmCopy.compact(disk, read);
+      if (req.op === 'compact') job = WasmCopy.compact(disk, read, !!req.trim);
       else if (req.op === 'repair') job = WasmCopy.repair(disk, read, !!req.scrub);
       else if (req.op === 'relink') job = WasmCopy.relink(disk, read, this.names[k], this.names[k + 1] ?? '', req.relative, req.absolute ?? '');
       else throw new Error(`no copy is called ${/** @type {{ op: string }} */ (req).op}`);

@@ -105,9 +105,10 @@ table.changes tr.noise td { color: var(--muted); }
 .save-relink-fields label { display: flex; flex-wrap: wrap; gap: 0.3rem; align-items: baseline; }
 .save-relink-fields input[type="text"] { flex: 1 1 14rem; min-width: 0; max-width: 100%; font-family: var(--mono, monospace); }
 .save-relink-fields .warn { color: var(--warn); }
-table.repair-actions { border-collapse: collapse; width: 100%; margin-top: 0.5rem; }
-table.repair-actions th, table.repair-actions td { text-align: left; padding: 0.2rem 0.5rem; border-bottom: 1px solid var(--border); vertical-align: top; overflow-wrap: anywhere; }
-table.repair-actions td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
+table.repair-actions, table.trim-volumes { border-collapse: collapse; width: 100%; margin-top: 0.5rem; }
+table.repair-actions th, table.repair-actions td, table.trim-volumes th, table.trim-volumes td { text-align: left; padding: 0.2rem 0.5rem; border-bottom: 1px solid var(--border); vertical-align: top; overflow-wrap: anywhere; }
+table.repair-actions td.num, table.trim-volumes td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
+table.trim-volumes tr[data-trimmed="false"] td:last-child { color: var(--muted); }
 table.repair-actions tr[data-kind="lost"] td:first-child { color: var(--bad); font-weight: 600; }
 table.repair-actions tr[data-kind="not_fixed"] td:first-child { color: var(--warn); font-weight: 600; }
 
@@ -119,10 +120,11 @@ table.repair-actions tr[data-kind="not_fixed"] td:first-child { color: var(--war
   /* Stacked, each number says what it is. */
   table.changes td[data-label]::before { content: attr(data-label) ": "; color: var(--muted); }
   table.changes td[data-label]:empty { display: none; }
-  table.repair-actions thead { display: none; }
-  table.repair-actions, table.repair-actions tbody, table.repair-actions tr, table.repair-actions td { display: block; }
-  table.repair-actions tr { border-bottom: 1px solid var(--border); padding: 0.3rem 0; }
-  table.repair-actions td { border: 0; padding: 0 0.2rem; }
+  table.repair-actions thead, table.trim-volumes thead { display: none; }
+  table.repair-actions, table.repair-actions tbody, table.repair-actions tr, table.repair-actions td,
+  table.trim-volumes, table.trim-volumes tbody, table.trim-volumes tr, table.trim-volumes td { display: block; }
+  table.repair-actions tr, table.trim-volumes tr { border-bottom: 1px solid var(--border); padding: 0.3rem 0; }
+  table.repair-actions td, table.trim-volumes td { border: 0; padding: 0 0.2rem; }
   /* The field tables reflow: each field a small card, its name first, offset and value under it,
      the raw bytes folded to two lines. */
   table.fields { display: block; overflow: visible; }
