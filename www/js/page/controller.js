@@ -412,7 +412,8 @@ export class Viewer {
         const d = this.disk;
         if (!d) return null;
         const label = { compact: 'Compacting', repair: 'Repairing', relink: 'Relinking' }[req.op];
-        const r = await this.runTask(`${label} ${d.names[req.layer ?? 0]}`, (signal, progress) =>
+        const trim = req.op === 'compact' && req.trim ? ', giving back the free space' : '';
+        const r = await this.runTask(`${label} ${d.names[req.layer ?? 0]}${trim}`, (signal, progress) =>
           exportCopy(d, fileName, req, { signal, onProgress: (done, total) => progress(done, total, req.op === 'repair' && d.layers[req.layer ?? 0].diskType === 'fixed' ? 'bytes' : 'blocks') }),
         );
         if (!r || r.cancelled) return null;

@@ -311,6 +311,7 @@ export function copySummary(req, r) {
     data.push(`${humanSize(rep.bytes_zero)} of zeros`, `${humanSize(rep.bytes_kept)} kept`);
     parts.push(`of the data the file held: ${data.join(', ')}`);
     if (rep.sectors_cleared) parts.push(`${rep.sectors_cleared} sectors identical to the parent left to the parent`);
+    parts.push(`${humanSize(r.bytes_read)} read from the files`);
     return parts.join('; ');
   }
   if ('actions' in rep) {
