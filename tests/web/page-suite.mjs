@@ -18,6 +18,7 @@ import { serve } from '../../scripts/serve.mjs';
 import { launch, FEATURES } from './engines.mjs';
 import { cliInfo, cliCat, cliPath, tempDir, screenshotPath, text, at, ROOT, WWW, SAMPLES } from './helpers.mjs';
 import { fsVhds, cli } from './fs-fixtures.mjs';
+import { trimDisks, cliTrim } from './trim-fixtures.mjs';
 
 const sample = (n) => join(SAMPLES, n);
 const BASE = sample('base.vhd');
@@ -57,6 +58,7 @@ const UI = {
   exportInfo: '#export-info',
   exportNote: '#export-note',
   exportCompact: '#export-compact',
+  exportTrim: '#export-compact-trim',
 };
 /** The same inside the <vhd-viewer> element's shadow root. */
 const EL = {
@@ -457,6 +459,39 @@ export function pageTests(engine) {
       const out = join(t.dir, 'compact.vhd');
       execFileSync(cliPath(), ['compact', GRAND, out, '--parent', CHILD, '--parent', BASE]);
       assert.equal(sha256(readFileSync(compact.path)), sha256(readFileSync(out)), 'the compacted copy equals vhd-viewer compact');
+    } finally {
+      t.remove();
+    }
+    assert.deepEqual(await page.errors(), []);
+    await page.close();
+  });
+
+  test(`${engine}: Compact… with the free space given back, as a download, equals vhd-viewer compact --trim (ext4 VHDX, FAT32 in GPT VHD)`, async () => {
+    const disks = trimDisks();
+    const page = await viewer();
+    if (FEATURES.fileSystemAccess[engine]) {
+      await page.evaluate(() => {
+        delete Window.prototype.showSaveFilePicker;
+        delete window.showSaveFilePicker;
+      });
+    }
+    const t = tempDir();
+    try {
+      for (const [input, name] of [[disks.ext4.vhdx, 'ext4-compact.vhdx'], [disks.fat32.vhd, 'fat32-compact.vhd']]) {
+        await page.setFiles(UI.fileInput, [input]);
+        assert.equal(await settled(page), 'ready');
+        await page.waitFor((s) => !document.querySelector(s).disabled, UI.exportTrim);
+        await page.select(UI.exportTrim, true);
+        const copy = await page.download(UI.exportCompact);
+        assert.equal(copy.name, name, 'the copy has the input\'s format');
+        const out = join(t.dir, name);
+        const report = cliTrim(input, out);
+        assert.equal(sha256(readFileSync(copy.path)), sha256(readFileSync(out)), `the copy of ${name} equals vhd-viewer compact --trim`);
+        const note = await page.waitForText(UI.exportNote, /read from the files/);
+        assert.ok(note.includes(`${report.report.blocks_before} blocks before, ${report.report.blocks_after} now`), note);
+        const trimmed = await page.evaluate(() => [...document.querySelectorAll('table.trim-volumes tbody tr')].map((tr) => tr.dataset.trimmed));
+        assert.deepEqual(trimmed, report.volumes.map((v) => String(v.trimmed)));
+      }
     } finally {
       t.remove();
     }

@@ -7,12 +7,13 @@
 //   of files (1024 by default) and had half as much more, deleted: a sparse raw image,
 //   mkfs.ext4 -d, debugfs rm (which frees the blocks and leaves their bytes), qemu-img convert.
 // Each is made once per version of what makes it, under tests/work/web-trim/.
-import { execFileSync } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, renameSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ROOT } from './helpers.mjs';
+import { ROOT, cliPath } from './helpers.mjs';
 
 const MIB = 1 << 20;
 const SCRIPT = join(ROOT, 'scripts/make-trim-disks.sh');
@@ -73,4 +74,12 @@ export function bigDisk() {
     writeFileSync(join(tmp, 'sizes.json'), JSON.stringify({ kept, deleted }));
   });
   return { vhdx: join(dir, 'big.vhdx'), kept, deleted };
+}
+
+/** `vhd-viewer compact --trim --json IN OUT` (OUT replaced): the command line's report. */
+export function cliTrim(input, out) {
+  rmSync(out, { force: true });
+  const r = spawnSync(cliPath(), ['compact', '--trim', '--json', input, out], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  assert.equal(r.status, 0, `vhd-viewer compact --trim ${input}: ${r.stderr}`);
+  return JSON.parse(r.stdout);
 }

@@ -7,15 +7,16 @@
 // 256 GiB dynamic VHDX whose ext4 holds 1 GiB of files (TRIM_BIG_KEPT_MIB), streamed into a real
 // FileSystemWritableFileStream (of the origin's private file system, given by a stand-in for
 // the save dialog) with progress and Stop, the core's memory bounded and only the file's
-// allocated blocks read. Firefox and WebKit take the download (page-suite.mjs).
+// allocated blocks read. Firefox and WebKit take the download (page-suite.mjs does it in each
+// engine).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync, rmSync, createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { start, settled, cliPath, tempDir, standIn } from './helpers.mjs';
-import { trimDisks, bigDisk } from './trim-fixtures.mjs';
+import { trimDisks, bigDisk, cliTrim } from './trim-fixtures.mjs';
 import { humanSize } from '../../www/js/common/format.js';
 
 const sha = (b) => createHash('sha256').update(b).digest('hex');
@@ -41,14 +42,6 @@ after(async () => {
   await env?.close();
   tmp?.remove();
 });
-
-/** `vhd-viewer compact --trim IN OUT --json`: the core's report (its status must be 0). */
-function cliTrim(input, out) {
-  rmSync(out, { force: true });
-  const r = spawnSync(cliPath(), ['compact', '--trim', '--json', input, out], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  assert.equal(r.status, 0, `vhd-viewer compact --trim ${input}: ${r.stderr}`);
-  return JSON.parse(r.stdout);
-}
 
 /** A page with `files` given; without `fsa` the browser has no File System Access API. */
 async function pageWith(files, { fsa = false } = {}) {
