@@ -193,3 +193,22 @@ impl NewLayout for FlatLayout {
         self.footer.iter().map(|f| (self.size, f.clone())).collect()
     }
 }
+
+/// Free space as a fixed list of ranges, for the writers' tests.
+#[cfg(test)]
+pub(crate) struct Listed(pub Vec<(u64, u64)>);
+
+#[cfg(test)]
+impl crate::trim::FreeRanges for Listed {
+    fn free_in(
+        &mut self,
+        _: &crate::Disk,
+        _: &[&dyn crate::reader::ReadAt],
+        start: u64,
+        end: u64,
+        out: &mut Vec<(u64, u64)>,
+    ) -> Result<()> {
+        out.extend(self.0.iter().filter(|(s, e)| *s < end && *e > start).map(|(s, e)| ((*s).max(start), (*e).min(end))));
+        Ok(())
+    }
+}

@@ -92,7 +92,7 @@ impl WasmCopy {
     pub fn compact(disk: &WasmDisk, read: js_sys::Function) -> Result<WasmCopy, JsValue> {
         let d = disk.disk();
         let bytes = Rc::new(Cell::new(0));
-        let op = Compaction::new(d).map_err(js_err)?;
+        let op = Compaction::new(d, None).map_err(js_err)?;
         Ok(WasmCopy { files: files(d, &read, &bytes), bytes, op: Some(Op::Compact(op)) })
     }
 
