@@ -12,7 +12,8 @@ use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use vhd_viewer::reader::{open_layer, ReadAt};
+use vhd_viewer::parts;
+use vhd_viewer::reader::{open_layer, DiskReader, ReadAt};
 use vhd_viewer::trim::{FreeRanges, FreeSpace, TrimVolume};
 use vhd_viewer::vhd::writer::DiskBuilder;
 use vhd_viewer::vhdx::writer::VhdxBuilder;
@@ -82,6 +83,40 @@ truncate -s $((40960*512)) p2.img; fat_make p2.img 16 4 83968
 truncate -s $((16384*512)) p5.img; fat_make p5.img 12 8 126976
 ext_make p6.img 32M -b 4096
 place p1.img 2048; place p2.img 83968; place p5.img 126976; place p6.img 145408
+# dirty.raw: NTFS marked dirty in $Volume's $VOLUME_INFORMATION, FAT16's clean-shutdown bit of FAT
+# entry 1 cleared (as Windows leaves a volume it did not dismount), FAT12's boot sector dirty flag
+# set (as Linux leaves one it did not unmount); the ext4 untouched.
+cp disk.raw dirty.raw
+python3 - <<'PY'
+import struct
+f = open('dirty.raw', 'r+b')
+def rd(at, n):
+    f.seek(at); return f.read(n)
+def wr(at, b):
+    f.seek(at); f.write(b)
+base = 2048 * 512
+boot = rd(base, 512)
+cluster = struct.unpack_from('<H', boot, 0x0B)[0] * boot[0x0D]
+size = struct.unpack_from('<b', boot, 0x40)[0]
+size = 1 << -size if size < 0 else size * cluster
+rec = base + struct.unpack_from('<Q', boot, 0x30)[0] * cluster + 3 * size
+r = rd(rec, size)
+at = struct.unpack_from('<H', r, 0x14)[0]
+while True:
+    ty, ln = struct.unpack_from('<II', r, at)
+    assert ty != 0xFFFFFFFF, 'no $VOLUME_INFORMATION'
+    if ty == 0x70:
+        flags = rec + at + struct.unpack_from('<H', r, at + 0x14)[0] + 0x0A
+        assert (flags - rec) % 512 < 510, 'the flags lie under a fixup'
+        wr(flags, struct.pack('<H', struct.unpack_from('<H', rd(flags, 2))[0] | 1))
+        break
+    at += ln
+fat16 = 83968 * 512
+fat = fat16 + struct.unpack_from('<H', rd(fat16, 512), 0x0E)[0] * 512
+wr(fat + 2, struct.pack('<H', struct.unpack_from('<H', rd(fat + 2, 2))[0] & 0x7FFF))
+fat12 = 126976 * 512
+wr(fat12 + 0x25, bytes([rd(fat12 + 0x25, 1)[0] | 1]))
+PY
 touch done
 "#;
 
@@ -218,7 +253,10 @@ fn covered(ranges: &[(u64, u64)], a: u64, b: u64) -> bool {
 
 /// The free ranges `all` within volume `v`, relative to it.
 fn within(all: &[(u64, u64)], v: &TrimVolume) -> Vec<(u64, u64)> {
-    all.iter().filter(|r| r.0 < v.start + v.len && r.1 > v.start).map(|&(a, b)| (a.max(v.start) - v.start, b.min(v.start + v.len) - v.start)).collect()
+    all.iter()
+        .filter(|r| r.0 < v.start + v.len && r.1 > v.start)
+        .map(|&(a, b)| (a.max(v.start) - v.start, b.min(v.start + v.len) - v.start))
+        .collect()
 }
 
 /// Checks every recognised volume of the image in `dir` against the tools: `expect` lists
@@ -238,7 +276,10 @@ fn check_disk(dir: &Path, disk: &Disk, sources: &[&dyn ReadAt], expect: &[(Optio
     assert!(pass <= after_new, "the pass read {pass} bytes, more than the whole maps and superblocks ({after_new})");
     // Nothing outside the trimmed volumes.
     for &(a, b) in &all {
-        assert!(vols.iter().any(|v| v.trimmed && a >= v.start && b <= v.start + v.len), "{a}..{b} is free outside every trimmed volume: {vols:#?}");
+        assert!(
+            vols.iter().any(|v| v.trimmed && a >= v.start && b <= v.start + v.len),
+            "{a}..{b} is free outside every trimmed volume: {vols:#?}"
+        );
     }
     for &(part, fs, img) in expect {
         let v = vols.iter().find(|v| v.partition == part).unwrap_or_else(|| panic!("no volume {part:?}: {vols:#?}"));
@@ -272,6 +313,24 @@ fn gpt_ext4_ext2_meta_bg_and_fat32_match_their_tools_and_sleuthkit() {
     let p5 = free.volumes().iter().find(|v| v.partition == Some(5)).unwrap();
     assert!(!p5.trimmed && p5.free_bytes == 0 && p5.filesystem.is_none(), "{p5:?}");
     assert!(p5.reason.as_deref().unwrap().contains("no file system"), "{p5:?}");
+    // The meta_bg volume reads as the others do now (its descriptors in their meta groups).
+    let mut reader = DiskReader::new(&disk, vec![&vhd as &dyn ReadAt]).unwrap();
+    let table = parts::read(&mut reader).unwrap();
+    let (mut vol, mut fs) = table.readable_partition(3).unwrap().open(&mut reader).unwrap();
+    let e = fs.lookup(&mut vol, "/dir/sub/keep2.bin", false).unwrap();
+    let mut got = Vec::new();
+    fs.read(&mut vol, &e, None, &mut |b| {
+        got.extend_from_slice(b);
+        Ok(())
+    })
+    .unwrap();
+    let icat = run_ok(
+        Command::new("icat")
+            .args(["-o", &(table.readable_partition(3).unwrap().offset() / 512).to_string()])
+            .arg(dir.join("disk.raw"))
+            .arg(e.id.to_string()),
+    );
+    assert!(got.len() == 300_000 && got == icat.stdout, "meta_bg: the file reads as icat reads it");
 }
 
 #[test]
@@ -350,4 +409,23 @@ fn a_vhdx_of_4096_byte_sectors_maps_its_partitions_in_them() {
     assert_eq!(disk.sector_size(), 4096);
     let free = check_disk(&dir, &disk, &[&vhdx], &[(Some(1), "ext4", "p1.img"), (Some(2), "fat16", "p2.img")]);
     assert_eq!(free.volumes()[0].start, MIB, "sector 256 of 4096 bytes");
+}
+
+#[test]
+fn ntfs_and_fat_not_closed_cleanly_are_kept_whole() {
+    let dir = image("mbr", MBR);
+    let vhd = vhd_of(&std::fs::read(dir.join("dirty.raw")).unwrap(), "free-dirty");
+    let disk = disk_of(&[&vhd]);
+    let mut free = FreeSpace::new(&disk, &[&vhd]).unwrap();
+    let vols = free.volumes().to_vec();
+    let vol = |n: u32| vols.iter().find(|v| v.partition == Some(n)).unwrap();
+    for (n, why) in [(1, "marked dirty"), (2, "clean-shutdown bit"), (5, "dirty flag")] {
+        let v = vol(n);
+        assert!(!v.trimmed && v.free_bytes == 0, "{v:?}");
+        assert!(v.reason.as_deref().unwrap().contains(why), "partition {n}: {v:?}");
+    }
+    assert!(vol(6).trimmed, "the clean ext4 beside them is trimmed: {:?}", vol(6));
+    let all = all_free(&mut free, &disk, &[&vhd], 8 * MIB);
+    let v6 = vol(6);
+    assert!(!all.is_empty() && all.iter().all(|r| r.0 >= v6.start && r.1 <= v6.start + v6.len), "only the ext4 is free");
 }
