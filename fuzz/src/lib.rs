@@ -269,7 +269,8 @@ impl vhd_viewer::fs::ReadVirtual for Padded {
 
 /// Opens the file system of `head` (a volume of `size` bytes, zeros past `head`), lists it
 /// recursively with deleted entries, reads every file (at most 1 MiB each, 16 MiB in all) and
-/// asks the owner of a few places. Must not panic; errors are fine.
+/// asks the owner of a few places and the free space of its allocation map. Must not panic;
+/// errors are fine.
 pub fn exercise_volume(head: &[u8], size: u64) {
     use vhd_viewer::fs::{walk, EntryKind, FileSystem, Volume};
     let mut vol = Volume::whole(Padded { head: head.to_vec(), size });
@@ -304,6 +305,21 @@ pub fn exercise_volume(head: &[u8], size: u64) {
     }
     for at in [0u64, 4096, 65536, size / 2] {
         let _ = fs.owner(&mut vol, at);
+    }
+    // The free space of its allocation map: counted whole, then asked forward in pieces; every
+    // range inside the volume, sorted, apart, and adding up to no more than the count.
+    if let Ok(Ok(map)) = vhd_viewer::fs::free::Map::open(&mut fs, &mut vol) {
+        let mut cursor = vhd_viewer::fs::free::FreeCursor::new(map);
+        if let Ok(free) = cursor.free_bytes(&mut vol) {
+            let mut ranges = Vec::new();
+            let mut pos = 0;
+            while pos < vol.len() && cursor.free_in(&mut vol, pos, (pos + 300_000).min(vol.len()), &mut ranges).is_ok() {
+                pos += 300_000;
+            }
+            assert!(ranges.iter().all(|r| r.0 < r.1 && r.1 <= vol.len()), "a free range outside the volume: {ranges:?}");
+            assert!(ranges.windows(2).all(|w| w[0].1 <= w[1].0), "free ranges out of order: {ranges:?}");
+            assert!(ranges.iter().map(|r| r.1 - r.0).sum::<u64>() <= free, "more free in pieces than counted");
+        }
     }
     // Looked up by path (NTFS: through the directory index's B-tree).
     for e in entries.iter().take(64) {
