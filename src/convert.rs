@@ -1,13 +1,16 @@
 //! `convert` (and `merge`): the disk read through its whole chain, or through the part of it
-//! below some layer, written as one new standalone disk: raw bytes, a fixed VHD, or a dynamic
-//! VHD whose blocks are allocated only where the disk holds non-zero data.
+//! below some layer, written as one new standalone disk: raw bytes, a fixed or dynamic VHD, or a
+//! fixed or dynamic VHDX, whose blocks are allocated only where the disk holds non-zero data.
+//! With a [`FreeRanges`], what the file systems mark free is written as zeros (and so not
+//! allocated).
 //!
 //! Like the rest of the core it does no file handling of its own: it reads through a
 //! [`DiskReader`] and writes through a [`WriteAt`], streaming, so that memory stays flat
-//! whatever the disk's size (a 1 MiB buffer, plus the new BAT: at most 16 MiB).
+//! whatever the disk's size (a 1 MiB buffer, plus the new BAT). Where the blocks go is the
+//! format's [`NewLayout`], made by [`new_layout`].
 //!
 //! ```
-//! use vhd_viewer::convert::{convert, Format, NewDisk};
+//! use vhd_viewer::convert::{convert, new_layout, Format, NewDisk};
 //! use vhd_viewer::reader::{open_layer, DiskReader, ReadAt};
 //! use vhd_viewer::vhd::writer::DiskBuilder;
 //! use vhd_viewer::Disk;
@@ -16,22 +19,27 @@
 //! let file = d.build();
 //! let disk = Disk::new(vec![open_layer(&file).unwrap()], false).unwrap();
 //! let mut reader = DiskReader::new(&disk, vec![&file as &dyn ReadAt]).unwrap();
+//! let mut layout = new_layout(&disk, Format::Dynamic, 2 << 20, 512, &NewDisk::default()).unwrap();
 //! let mut out = Vec::new();
-//! let done = convert(&mut reader, Format::Dynamic, 2 << 20, &NewDisk::default(), &mut out, &mut |_, _| {}).unwrap();
+//! let done = convert(&mut reader, layout.as_mut(), &mut out, None, &mut |_, _| {}).unwrap();
 //! // Block 0 was allocated but holds only zeros: the new disk allocates block 2 alone.
 //! assert_eq!((done.blocks, done.blocks_allocated), (4, 1));
 //! ```
 
 use crate::check::Progress;
-use crate::disk::{Source, Steps};
+use crate::disk::{Disk, Source, Steps};
 use crate::error::{Result, WriteError};
 use crate::image::DiskType;
-use crate::reader::{missing_error, DiskReader};
+use crate::newdisk::{finish_into, FlatLayout, NewLayout};
+use crate::reader::{missing_error, DiskReader, ReadAt};
+use crate::trim::FreeRanges;
 use crate::values::{FourCc, Timestamp, Uuid};
 use crate::vhd::footer::{self, Footer, FILE_FORMAT_VERSION, FOOTER_COOKIE, FOOTER_SIZE, NO_DATA_OFFSET};
 use crate::vhd::geometry::Geometry;
 use crate::vhd::writer::{SparseLayout, WriteAt};
 use crate::vhd::MAX_DISK_SIZE;
+use crate::vhdx::layout::{derive_guid, VhdxLayout, VhdxParams};
+use crate::vhdx::Guid;
 
 /// The most bytes read or written at once.
 pub const BUF: usize = 1 << 20;
@@ -45,6 +53,10 @@ pub enum Format {
     Fixed,
     /// A dynamic VHD allocating only blocks that hold non-zero data.
     Dynamic,
+    /// A dynamic VHDX allocating only blocks that hold non-zero data.
+    Vhdx,
+    /// A fixed VHDX: every block allocated (`LeaveBlocksAllocated`).
+    VhdxFixed,
 }
 
 impl Format {
@@ -54,12 +66,25 @@ impl Format {
             Format::Raw => "raw",
             Format::Fixed => "fixed",
             Format::Dynamic => "dynamic",
+            Format::Vhdx => "vhdx",
+            Format::VhdxFixed => "vhdx-fixed",
         }
+    }
+
+    /// The format of this name (`raw`, `fixed`, `dynamic`, `vhdx`, `vhdx-fixed`).
+    pub fn from_name(name: &str) -> Option<Format> {
+        [Format::Raw, Format::Fixed, Format::Dynamic, Format::Vhdx, Format::VhdxFixed].into_iter().find(|f| f.name() == name)
+    }
+
+    /// True for the VHDX formats.
+    pub fn is_vhdx(self) -> bool {
+        matches!(self, Format::Vhdx | Format::VhdxFixed)
     }
 }
 
 /// The identity of a new disk: its unique id and time stamp (the caller picks them: the
-/// command line a random id and the current time).
+/// command line a random id and the current time). A VHDX's `DataWriteGuid` is the unique id;
+/// its `FileWriteGuid` and page 83 id are derived from it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewDisk {
     /// The new disk's unique id.
@@ -71,6 +96,8 @@ pub struct NewDisk {
 /// What a conversion wrote.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Converted {
+    /// `raw`, `vhd` or `vhdx`.
+    pub format: &'static str,
     /// The virtual disk's size.
     pub size: u64,
     /// The length of the new file.
@@ -78,9 +105,12 @@ pub struct Converted {
     /// Bytes of non-zero data written (in whole pieces of at most 1 MiB, or extents: a piece
     /// holding any non-zero byte counts whole).
     pub data_bytes: u64,
-    /// Blocks of the new dynamic disk (0 for raw and fixed output).
+    /// Bytes of data written as zeros because a file system marks them free.
+    pub bytes_free: u64,
+    /// Blocks of the new disk (its BAT's payload entries; stretches of 1 MiB for raw and
+    /// fixed VHD output).
     pub blocks: u64,
-    /// Of those, the blocks allocated.
+    /// Of those, the blocks allocated (written to, for raw and fixed VHD output).
     pub blocks_allocated: u64,
 }
 
@@ -109,24 +139,63 @@ pub fn new_footer(geometry: Geometry, disk_type: DiskType, size: u64, new: &NewD
     footer::encode(&f)
 }
 
+/// The layout of a new standalone copy of `disk` in `format`: `block_size` for dynamic VHD
+/// (checked by [`crate::vhd::writer::check_block_size`]) and VHDX output (both VHDX formats; a
+/// power of two from 1 MiB to 256 MiB), `sector_size` the logical sector size of a VHDX (512
+/// or 4096; a VHD's is 512), `new` the identity. A VHD's geometry is the newest layer's.
+pub fn new_layout(disk: &Disk, format: Format, block_size: u32, sector_size: u32, new: &NewDisk) -> Result<Box<dyn NewLayout>> {
+    let size = disk.size();
+    let template = disk.layers[0].geometry();
+    if matches!(format, Format::Fixed | Format::Dynamic) && size > MAX_DISK_SIZE {
+        return Err(WriteError::TooLargeForVhd { offset: disk.layers[0].size_offset(), size }.into());
+    }
+    Ok(match format {
+        Format::Raw => Box::new(FlatLayout::new(size, None)),
+        Format::Fixed => Box::new(FlatLayout::new(size, Some(new_footer(template, DiskType::Fixed, size, new)))),
+        Format::Dynamic => {
+            let bs = crate::vhd::writer::check_block_size(size, u64::from(block_size))?;
+            Box::new(SparseLayout::new(&new_footer(template, DiskType::Dynamic, size, new), bs, None, &[]))
+        }
+        Format::Vhdx | Format::VhdxFixed => {
+            let data_write_guid = Guid(new.unique_id.0);
+            Box::new(VhdxLayout::new(VhdxParams {
+                size,
+                block_size,
+                logical_sector_size: sector_size,
+                physical_sector_size: 4096,
+                fixed: format == Format::VhdxFixed,
+                data_write_guid,
+                file_write_guid: derive_guid(data_write_guid, "FileWriteGuid"),
+                page83: derive_guid(data_write_guid, "Page83Data"),
+                parent_locator: None,
+            })?)
+        }
+    })
+}
+
 /// Streams the disk's non-zero data: `each(virtual offset, bytes)` for every piece of at most
 /// [`BUF`] bytes read from a layer's file that holds a non-zero byte, in ascending order, never
 /// crossing a multiple of `align` (a power of two; the output's block size). Zero-filled
-/// stretches, and pieces read that hold only zeros, are skipped. A part of the disk that cannot
-/// be read (a missing parent, a file cut short) is an error naming it.
+/// stretches, and pieces read that hold only zeros, are skipped; with `trim`, the bytes of a
+/// piece that a file system marks free are zeroed first (`each` may change the bytes too). A
+/// part of the disk that cannot be read (a missing parent, a file cut short) is an error naming
+/// it.
 pub fn for_each_data(
     reader: &mut DiskReader<'_>,
     align: u64,
+    mut trim: Option<&mut dyn FreeRanges>,
     progress: Progress<'_>,
-    mut each: impl FnMut(u64, &[u8]) -> Result<()>,
+    mut each: impl FnMut(u64, &mut [u8], u64) -> Result<()>,
 ) -> Result<()> {
     let disk = reader.disk;
+    let sources: Vec<&dyn ReadAt> = reader.sources().to_vec();
     let size = disk.size();
     let chunk = disk.chunk_size().max(BUF as u64);
     // A stretch that no layer allocates is one step, however large the disk says it is.
     let steps = Steps::new(disk);
     let mut buf = vec![0u8; BUF];
     let mut extents = Vec::new();
+    let mut free = Vec::new();
     let mut pos = 0;
     while pos < size {
         let stop = pos.saturating_add(chunk).min(size).max(steps.end(disk, pos, size));
@@ -147,8 +216,22 @@ pub fn for_each_data(
                         let n = (e.len - done).min(BUF as u64).min(to_boundary) as usize;
                         let piece = &mut buf[..n];
                         reader.read_file(layer, file_offset + done, piece)?;
+                        let mut freed = 0;
+                        if let Some(t) = trim.as_deref_mut() {
+                            free.clear();
+                            t.free_in(disk, &sources, v, v + n as u64, &mut free)?;
+                            for &(s, end) in &free {
+                                let (s, end) = (s.max(v) - v, end.min(v + n as u64) - v);
+                                if s < end {
+                                    piece[s as usize..end as usize].fill(0);
+                                    freed += end - s;
+                                }
+                            }
+                        }
                         if piece.iter().any(|b| *b != 0) {
-                            each(v, piece)?;
+                            each(v, piece, freed)?;
+                        } else if freed > 0 {
+                            each(v, &mut [], freed)?;
                         }
                         done += n as u64;
                     }
@@ -161,86 +244,54 @@ pub fn for_each_data(
     Ok(())
 }
 
-/// Writes the disk `reader` reads as one new standalone disk in `format` (`block_size` for
-/// dynamic output, checked by [`crate::vhd::writer::check_block_size`]). The output must start
-/// empty: zero stretches are left unwritten.
+/// Writes the disk `reader` reads as one new standalone disk laid out by `layout` (from
+/// [`new_layout`]); with `trim`, what the file systems mark free as zeros. The output must
+/// start empty: zero stretches are left unwritten.
 pub fn convert(
     reader: &mut DiskReader<'_>,
-    format: Format,
-    block_size: u32,
-    new: &NewDisk,
+    layout: &mut dyn NewLayout,
     out: &mut dyn WriteAt,
+    trim: Option<&mut dyn FreeRanges>,
     progress: Progress<'_>,
 ) -> Result<Converted> {
-    let disk = reader.disk;
-    let size = disk.size();
-    let template = disk.layers[0].geometry();
-    if format != Format::Raw && size > MAX_DISK_SIZE {
-        return Err(WriteError::TooLargeForVhd { offset: disk.layers[0].size_offset(), size }.into());
-    }
-    let mut data_bytes = 0;
-    match format {
-        Format::Raw | Format::Fixed => {
-            for_each_data(reader, u64::MAX / 2 + 1, progress, |at, bytes| {
-                data_bytes += bytes.len() as u64;
-                out.write_at(at, bytes)
-            })?;
-            let file_len = if format == Format::Fixed {
-                out.write_at(size, &new_footer(template, DiskType::Fixed, size, new))?;
-                size + FOOTER_SIZE
-            } else {
-                size
-            };
-            out.set_len(file_len)?;
-            Ok(Converted { size, file_len, data_bytes, blocks: 0, blocks_allocated: 0 })
+    let size = reader.disk.size();
+    let bs = layout.block_size();
+    let (mut data_bytes, mut bytes_free) = (0, 0);
+    let mut current: Option<(u64, u64)> = None;
+    for_each_data(reader, bs, trim, progress, |at, bytes, freed| {
+        bytes_free += freed;
+        if bytes.is_empty() {
+            return Ok(());
         }
-        Format::Dynamic => {
-            crate::vhd::writer::check_block_size(size, u64::from(block_size))?;
-            let footer = new_footer(template, DiskType::Dynamic, size, new);
-            let mut layout = SparseLayout::new(&footer, block_size, None, &[]);
-            let bs = layout.block_size();
-            let bitmap = full_bitmap(&layout);
-            let mut current: Option<(u64, u64)> = None;
-            for_each_data(reader, bs, progress, |at, bytes| {
-                data_bytes += bytes.len() as u64;
-                let block = at / bs;
-                let start = match current {
-                    Some((b, start)) if b == block => start,
-                    _ => {
-                        let start = layout.place(block).ok_or(WriteError::BlockPlacedTwice { block })?;
-                        out.write_at(start, &bitmap)?;
-                        current = Some((block, start));
-                        start
-                    }
-                };
-                out.write_at(start + layout.bitmap_size() + at % bs, bytes)
-            })?;
-            for (at, bytes) in layout.finish() {
-                out.write_at(at, &bytes)?;
+        data_bytes += bytes.len() as u64;
+        let block = at / bs;
+        let start = match current {
+            Some((b, start)) if b == block => start,
+            _ => {
+                let start = layout.place(block, out)?;
+                current = Some((block, start));
+                start
             }
-            out.set_len(layout.file_len())?;
-            Ok(Converted { size, file_len: layout.file_len(), data_bytes, blocks: layout.blocks(), blocks_allocated: layout.placed() })
-        }
-    }
-}
-
-/// A sector bitmap with the bit of every sector of a block set.
-pub fn full_bitmap(layout: &SparseLayout) -> Vec<u8> {
-    let sectors = (layout.block_size() / 512) as usize;
-    let mut bitmap = vec![0u8; layout.bitmap_size() as usize];
-    bitmap[..sectors / 8].fill(0xff);
-    if sectors % 8 != 0 {
-        bitmap[sectors / 8] = 0xff << (8 - sectors % 8);
-    }
-    bitmap
+        };
+        out.write_at(start + at % bs, bytes)
+    })?;
+    finish_into(layout, out)?;
+    Ok(Converted {
+        format: layout.format(),
+        size,
+        file_len: layout.file_len(),
+        data_bytes,
+        bytes_free,
+        blocks: layout.blocks(),
+        blocks_allocated: layout.placed(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reader::{open_layer, ReadAt};
+    use crate::reader::open_layer;
     use crate::vhd::writer::DiskBuilder;
-    use crate::Disk;
 
     fn flatten(files: &[Vec<u8>]) -> Vec<u8> {
         let layers = files.iter().map(|f| open_layer(f).unwrap()).collect();
@@ -251,23 +302,38 @@ mod tests {
         all
     }
 
-    fn run(files: &[Vec<u8>], format: Format, bs: u32) -> (Vec<u8>, Converted) {
+    fn run_with(files: &[Vec<u8>], format: Format, bs: u32, ss: u32, trim: Option<&mut dyn FreeRanges>) -> (Vec<u8>, Converted) {
         let layers = files.iter().map(|f| open_layer(f).unwrap()).collect();
         let disk = Disk::new(layers, false).unwrap();
         let mut r = DiskReader::new(&disk, files.iter().map(|f| f as &dyn ReadAt).collect()).unwrap();
         let mut out = Vec::new();
         let new = NewDisk { unique_id: crate::vhd::writer::uuid_from_seed(9), timestamp: Timestamp(1) };
-        let done = convert(&mut r, format, bs, &new, &mut out, &mut |_, _| {}).unwrap();
+        let mut layout = new_layout(&disk, format, bs, ss, &new).unwrap();
+        let done = convert(&mut r, layout.as_mut(), &mut out, trim, &mut |_, _| {}).unwrap();
         (out, done)
     }
 
-    #[test]
-    fn a_chain_flattens_to_the_same_bytes_in_every_format() {
+    fn run(files: &[Vec<u8>], format: Format, bs: u32) -> (Vec<u8>, Converted) {
+        run_with(files, format, bs, 512, None)
+    }
+
+    fn chain() -> [Vec<u8>; 2] {
         let mut base = DiskBuilder::dynamic(6 << 20, 1 << 20);
         base.write(0, &[1; 2048]).write(3 << 20, &[2; 512]).write(4 << 20, &[0; 4096]);
         let mut child = DiskBuilder::differencing(&base.parent_ref("base.vhd"), 512 << 10);
         child.write(1024, &[3; 512]).write((5 << 20) + 512, &[4; 1024]).write(3 << 20, &[0; 512]);
-        let files = [child.build(), base.build()];
+        [child.build(), base.build()]
+    }
+
+    fn clean(file: &Vec<u8>) {
+        let layer = open_layer(file).unwrap();
+        let bad: Vec<_> = layer.findings.iter().filter(|f| f.severity > crate::Severity::Info).collect();
+        assert!(bad.is_empty(), "{bad:?}");
+    }
+
+    #[test]
+    fn a_chain_flattens_to_the_same_bytes_in_every_format() {
+        let files = chain();
         let want = flatten(&files);
         let (raw, _) = run(&files, Format::Raw, 0);
         assert!(raw == want);
@@ -277,14 +343,59 @@ mod tests {
         for bs in [512u32, 4096, 1 << 20, 2 << 20, 8 << 20] {
             let (dynamic, done) = run(&files, Format::Dynamic, bs);
             assert!(flatten(std::slice::from_ref(&dynamic)) == want, "block size {bs}");
-            let layer = open_layer(&dynamic).unwrap();
-            let bad: Vec<_> = layer.findings.iter().filter(|f| f.severity > crate::Severity::Info).collect();
-            assert!(bad.is_empty(), "{bad:?}");
+            clean(&dynamic);
             // Allocated: exactly the blocks holding a non-zero byte.
             let nonzero = want.chunks(bs as usize).filter(|c| c.iter().any(|b| *b != 0)).count() as u64;
             assert_eq!(done.blocks_allocated, nonzero, "block size {bs}");
-            assert_eq!(layer.allocated_blocks(), nonzero);
+            assert_eq!(open_layer(&dynamic).unwrap().allocated_blocks(), nonzero);
         }
+    }
+
+    #[test]
+    fn a_chain_flattens_to_a_vhdx_of_either_sector_size() {
+        let files = chain();
+        let want = flatten(&files);
+        for (format, bs, ss) in [(Format::Vhdx, 1u32 << 20, 512u32), (Format::Vhdx, 2 << 20, 4096), (Format::VhdxFixed, 1 << 20, 4096)] {
+            let (vhdx, done) = run_with(&files, format, bs, ss, None);
+            clean(&vhdx);
+            let layer = open_layer(&vhdx).unwrap();
+            assert_eq!((layer.format(), layer.logical_sector_size(), layer.block_size()), ("vhdx", ss, Some(u64::from(bs))));
+            assert_eq!(layer.disk_type(), if format == Format::VhdxFixed { DiskType::Fixed } else { DiskType::Dynamic });
+            assert_eq!(layer.link_id(), crate::vhd::writer::uuid_from_seed(9).0);
+            assert!(flatten(std::slice::from_ref(&vhdx)) == want, "{format:?} {bs} {ss}");
+            let nonzero = want.chunks(bs as usize).filter(|c| c.iter().any(|b| *b != 0)).count() as u64;
+            let all = want.len().div_ceil(bs as usize) as u64;
+            assert_eq!(done.blocks_allocated, if format == Format::VhdxFixed { all } else { nonzero });
+            assert_eq!(vhdx.len() as u64, done.file_len);
+        }
+    }
+
+    /// Free space as a fixed list of ranges.
+    pub(crate) struct Listed(pub Vec<(u64, u64)>);
+
+    impl FreeRanges for Listed {
+        fn free_in(&mut self, _: &Disk, _: &[&dyn ReadAt], start: u64, end: u64, out: &mut Vec<(u64, u64)>) -> Result<()> {
+            out.extend(self.0.iter().filter(|(s, e)| *s < end && *e > start).map(|(s, e)| (*s.max(&start), *e.min(&end))));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn free_space_is_written_as_zeros() {
+        let files = chain();
+        let mut want = flatten(&files);
+        // Block 0 free but for its first 1024 bytes, block 3 wholly free.
+        let free = vec![(1024, 1 << 20), (3 << 20, 4 << 20)];
+        for (s, e) in &free {
+            want[*s as usize..*e as usize].fill(0);
+        }
+        let (vhdx, done) = run_with(&files, Format::Vhdx, 1 << 20, 512, Some(&mut Listed(free)));
+        assert!(flatten(std::slice::from_ref(&vhdx)) == want);
+        // Blocks 0 and 5 hold data; 3 held only its 512 bytes of 2, now free.
+        assert_eq!(done.blocks_allocated, 2);
+        // Free data: block 0's sectors 2 and 3 (the base's 1s) and block 3's sector (the
+        // child's zeros over the base's 2s); the rest of those blocks held no data.
+        assert_eq!(done.bytes_free, 1024 + 512);
     }
 
     #[test]
@@ -296,7 +407,8 @@ mod tests {
         let c = child.build();
         let disk = Disk::new(vec![open_layer(&c).unwrap()], false).unwrap();
         let mut r = DiskReader::new(&disk, vec![&c as &dyn ReadAt]).unwrap();
-        let e = convert(&mut r, Format::Raw, 0, &NewDisk::default(), &mut Vec::new(), &mut |_, _| {}).unwrap_err();
+        let mut layout = new_layout(&disk, Format::Raw, 0, 512, &NewDisk::default()).unwrap();
+        let e = convert(&mut r, layout.as_mut(), &mut Vec::new(), None, &mut |_, _| {}).unwrap_err();
         assert_eq!(e, crate::Error::ParentUnavailable(crate::error::ParentNeed::Bytes { layer: 0, start: 0, end: 0x200 }), "{e}");
         assert!(e.to_string().contains("0x0..0x200"), "{e}");
     }

@@ -28,6 +28,7 @@ pub mod image;
 pub mod info;
 pub mod layer;
 pub mod layer_check;
+pub mod newdisk;
 pub mod parts;
 pub mod plan;
 pub mod provenance;

@@ -178,6 +178,11 @@ impl<'a> DiskReader<'a> {
         Ok(DiskReader { disk, sources, cache, steps })
     }
 
+    /// The files read: layer `i`'s is `sources()[i]`.
+    pub fn sources(&self) -> &[&'a dyn ReadAt] {
+        &self.sources
+    }
+
     /// The bitmaps read and the steps, for [`DiskReader::with_parts`].
     pub fn into_parts(self) -> (BitmapCache, Steps) {
         (self.cache, self.steps)

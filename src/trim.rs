@@ -2,8 +2,15 @@
 //! every recognised file system on it marks free. Space that no recognised file system covers
 //! (unknown partitions, gaps, a partition table's own sectors) is never free here.
 
+use serde::Serialize;
+
+use crate::disk::{BitmapCache, Steps};
 use crate::error::Result;
-use crate::reader::ReadAt;
+use crate::fs::free::{FreeCursor, Map};
+use crate::fs::survey::push_range;
+use crate::fs::{FileSystem, ReadVirtual, Volume};
+use crate::parts::{self, Partition, Role};
+use crate::reader::{DiskReader, ReadAt};
 use crate::Disk;
 
 /// Free space on a disk, asked for in ascending stretches (a forward cursor), so that an
@@ -14,4 +21,163 @@ pub trait FreeRanges {
     /// `sources[i]` reads layer `i`'s file: the allocation maps are read through them. Calls
     /// come with ascending, non-overlapping ranges.
     fn free_in(&mut self, disk: &Disk, sources: &[&dyn ReadAt], start: u64, end: u64, out: &mut Vec<(u64, u64)>) -> Result<()>;
+}
+
+/// One volume of the disk as [`FreeSpace`] found it: `compact --trim`'s summary lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrimVolume {
+    /// The partition's number as `parts` numbers it (from 1); `None` for a file system that
+    /// fills the disk without a partition table.
+    pub partition: Option<u32>,
+    /// Virtual byte offset of its first byte.
+    pub start: u64,
+    /// Its length in bytes.
+    pub len: u64,
+    /// The file system found in it (`ntfs`, `fat32`, `ext4`, ...), if any.
+    pub filesystem: Option<String>,
+    /// Bytes its allocation map marks free (0 when the map is not read).
+    pub free_bytes: u64,
+    /// True when its free space is given back; false when it is kept whole.
+    pub trimmed: bool,
+    /// Why it is kept whole, in plain words.
+    pub reason: Option<String>,
+}
+
+/// The free space of every recognised file system on a disk, a forward cursor per volume over
+/// its allocation map ([`crate::fs::free`]). Partitions of the MBR (logical ones inside an
+/// extended partition too) or GPT, or a file system filling the disk without a table (WSL's
+/// `ext4.vhdx`), in the disk's logical sectors (512 or 4096 bytes). A volume is kept whole
+/// (never free) when its file system is not recognised or cannot be opened, was not closed
+/// cleanly (its map may be stale), its map cannot be read, or it overlaps another partition.
+///
+/// [`FreeSpace::new`] reads the table, each volume's superblock and its whole map once (to
+/// count [`TrimVolume::free_bytes`]); [`FreeRanges::free_in`] then reads each window of a map
+/// at most once more, as ascending ranges reach it.
+pub struct FreeSpace {
+    volumes: Vec<TrimVolume>,
+    /// Per volume, its cursor when it is trimmed.
+    cursors: Vec<Option<FreeCursor>>,
+    /// The bitmaps a reader of the disk has read, kept between calls.
+    reader_parts: Option<(BitmapCache, Steps)>,
+    bytes_read: u64,
+}
+
+impl FreeSpace {
+    /// Reads the partition table of `disk` (read through `sources`, `sources[i]` layer `i`'s
+    /// file: for a differencing disk, the disk as of its child, through the chain), opens each
+    /// volume's file system and counts its free space.
+    pub fn new(disk: &Disk, sources: &[&dyn ReadAt]) -> Result<FreeSpace> {
+        let mut reader = DiskReader::new(disk, sources.to_vec())?;
+        let table = parts::read(&mut reader)?;
+        let mut volumes = Vec::new();
+        let mut cursors = Vec::new();
+        let mut bytes_read = 0u64;
+        let mut parts: Vec<&Partition> = table.partitions.iter().filter(|p| p.role != Role::Extended && !p.is_empty()).collect();
+        parts.sort_by_key(|p| (p.offset(), p.index));
+        for p in &parts {
+            let mut vol = Volume::new(&mut reader, p.offset(), p.len());
+            let mut v = TrimVolume {
+                partition: (p.role != Role::Whole).then_some(p.index),
+                start: vol.start(),
+                len: vol.len(),
+                filesystem: p.filesystem.map(|k| k.name().to_string()),
+                free_bytes: 0,
+                trimmed: false,
+                reason: None,
+            };
+            let cursor = match open_cursor(&mut vol) {
+                Ok((cursor, free)) => {
+                    v.free_bytes = free;
+                    Some(cursor)
+                }
+                Err(why) => {
+                    v.reason = Some(why);
+                    None
+                }
+            };
+            bytes_read += vol.bytes_fetched();
+            v.trimmed = cursor.is_some();
+            volumes.push(v);
+            cursors.push(cursor);
+        }
+        // A volume that overlaps another (a damaged table) is kept whole, and so is the other:
+        // what one calls free the other may hold.
+        for i in 0..volumes.len() {
+            for j in i + 1..volumes.len() {
+                let (a, b) = (&volumes[i], &volumes[j]);
+                if b.start >= a.start.saturating_add(a.len) {
+                    continue;
+                }
+                let name = |v: &TrimVolume| v.partition.map_or_else(|| "the whole-disk volume".to_string(), |n| format!("partition {n}"));
+                let (na, nb) = (name(a), name(b));
+                for (k, other) in [(i, nb), (j, na)] {
+                    volumes[k].trimmed = false;
+                    volumes[k].reason = Some(format!("it overlaps {other}, which may hold what it calls free"));
+                    cursors[k] = None;
+                }
+            }
+        }
+        Ok(FreeSpace { volumes, cursors, reader_parts: Some(reader.into_parts()), bytes_read })
+    }
+
+    /// The volumes found, in disk order, each trimmed or kept whole with its reason.
+    pub fn volumes(&self) -> &[TrimVolume] {
+        &self.volumes
+    }
+
+    /// Bytes of the virtual disk read so far (partition table, superblocks, allocation maps).
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+}
+
+/// The volume's map and its free bytes, or why the volume is kept whole.
+fn open_cursor<R: ReadVirtual>(vol: &mut Volume<R>) -> std::result::Result<(FreeCursor, u64), String> {
+    let mut fs = match FileSystem::open(vol) {
+        Ok(Some(fs)) => fs,
+        Ok(None) => return Err("no file system this viewer reads is in it, so it is kept as it is".into()),
+        Err(e) => return Err(format!("its file system cannot be opened: {e}")),
+    };
+    let map = match Map::open(&mut fs, vol) {
+        Ok(Ok(map)) => map,
+        Ok(Err(why)) => return Err(why),
+        Err(e) => return Err(format!("its allocation map cannot be read: {e}")),
+    };
+    let mut cursor = FreeCursor::new(map);
+    let free = cursor.free_bytes(vol).map_err(|e| format!("its allocation map cannot be read: {e}"))?;
+    Ok((cursor, free))
+}
+
+impl FreeRanges for FreeSpace {
+    fn free_in(&mut self, disk: &Disk, sources: &[&dyn ReadAt], start: u64, end: u64, out: &mut Vec<(u64, u64)>) -> Result<()> {
+        let wanted: Vec<usize> = (0..self.volumes.len())
+            .filter(|&i| {
+                let v = &self.volumes[i];
+                self.cursors[i].is_some() && v.start < end && start < v.start.saturating_add(v.len)
+            })
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let mut reader = match self.reader_parts.take() {
+            Some((cache, steps)) => DiskReader::with_parts(disk, sources.to_vec(), cache, steps)?,
+            None => DiskReader::new(disk, sources.to_vec())?,
+        };
+        let mut ranges = Vec::new();
+        for i in wanted {
+            let v = &self.volumes[i];
+            let Some(cursor) = self.cursors[i].as_mut() else { continue };
+            let mut vol = Volume::new(&mut reader, v.start, v.len);
+            let (s, e) = (start.max(v.start) - v.start, end.min(v.start + v.len) - v.start);
+            ranges.clear();
+            let done = cursor.free_in(&mut vol, s, e, &mut ranges);
+            self.bytes_read += vol.bytes_fetched();
+            done?;
+            for &(a, b) in &ranges {
+                push_range(out, v.start + a, v.start + b);
+            }
+        }
+        self.reader_parts = Some(reader.into_parts());
+        Ok(())
+    }
 }

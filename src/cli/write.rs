@@ -25,22 +25,31 @@ pub enum To {
     Fixed,
     /// A dynamic VHD, with blocks allocated only where the disk holds non-zero data.
     Dynamic,
+    /// A dynamic VHDX (blocks of 32 MiB unless --block-size says), allocated only where the
+    /// disk holds non-zero data.
+    Vhdx,
+    /// A fixed VHDX: every block allocated.
+    VhdxFixed,
     /// The raw bytes (the same as `cat`).
     Raw,
 }
 
 #[derive(Args)]
 pub struct ConvertArgs {
-    /// The VHD file, read through its whole differencing chain.
+    /// The VHD or VHDX file, read through its whole differencing chain.
     input: PathBuf,
     /// The new file.
     output: PathBuf,
     /// What to write.
     #[arg(long, value_enum, default_value = "dynamic")]
     to: To,
-    /// Block size of a dynamic output: a power of two from 512 bytes to 256 MiB (K, M suffixes).
-    #[arg(long, value_parser = parse_size, default_value = "2M")]
-    block_size: u64,
+    /// Block size of a dynamic VHD (a power of two from 512 bytes to 256 MiB; 2M unless given)
+    /// or of a VHDX (from 1 MiB to 256 MiB; 32M unless given), with K and M suffixes.
+    #[arg(long, value_parser = parse_size)]
+    block_size: Option<u64>,
+    /// Logical sector size of a VHDX: 512 or 4096 (the input's unless given; a VHD's is 512).
+    #[arg(long, value_name = "BYTES")]
+    sector_size: Option<u32>,
     /// Write the disk as of layer K of the chain: 0 the file given, 1 its parent, 2 its
     /// grandparent, ... (the layers above K are left out).
     #[arg(long, value_name = "K", default_value_t = 0)]
@@ -82,22 +91,39 @@ pub fn convert(a: ConvertArgs) -> Result<i32, Error> {
     let format = match a.to {
         To::Fixed => Format::Fixed,
         To::Dynamic => Format::Dynamic,
+        To::Vhdx => Format::Vhdx,
+        To::VhdxFixed => Format::VhdxFixed,
         To::Raw => Format::Raw,
     };
-    let block_size = if format == Format::Dynamic { vhd_viewer::vhd::writer::check_block_size(size, a.block_size)? } else { 0 };
-    let mut out = NewFile::create(&a.output, &inputs, a.force)?;
+    let sector_size = match (format.is_vhdx(), a.sector_size) {
+        (true, s) => s.unwrap_or_else(|| c.disk.layers[0].logical_sector_size()),
+        (false, None | Some(512)) => 512,
+        (false, Some(s)) => {
+            return Err(Error::Usage {
+                message: format!("--sector-size {s}: a VHD's sectors are 512 bytes; --to vhdx writes 4096-byte sectors"),
+            })
+        }
+    };
+    let block_size = a.block_size.unwrap_or(if format.is_vhdx() { 32 << 20 } else { 2 << 20 });
+    let block_size = u32::try_from(block_size).map_err(|_| WriteError::ChosenBlockSize { block_size })?;
     let new = NewDisk { unique_id: random_id()?, timestamp: now() };
+    let mut layout = vhd_viewer::convert::new_layout(&c.disk, format, block_size, sector_size, &new)?;
+    let mut out = NewFile::create(&a.output, &inputs, a.force)?;
     let mut reader = DiskReader::new(&c.disk, c.sources())?;
     let mut progress = progress_printer("writing", size);
-    let done = vhd_viewer::convert::convert(&mut reader, format, block_size, &new, &mut out.writer(), &mut progress)?;
+    let done = vhd_viewer::convert::convert(&mut reader, layout.as_mut(), &mut out.writer(), None, &mut progress)?;
     let dest = out.dest().display().to_string();
     out.commit()?;
+    let bs = human_size(u64::from(block_size));
     let what = match format {
         Format::Raw => "raw disk image".to_string(),
         Format::Fixed => "fixed VHD".to_string(),
-        Format::Dynamic => {
-            format!("dynamic VHD, {} of {} blocks of {} allocated", done.blocks_allocated, done.blocks, human_size(u64::from(block_size)))
-        }
+        Format::Dynamic => format!("dynamic VHD, {} of {} blocks of {bs} allocated", done.blocks_allocated, done.blocks),
+        Format::VhdxFixed => format!("fixed VHDX, {} blocks of {bs}, {sector_size}-byte logical sectors", done.blocks),
+        Format::Vhdx => format!(
+            "dynamic VHDX, {} of {} blocks of {bs} allocated, {sector_size}-byte logical sectors",
+            done.blocks_allocated, done.blocks
+        ),
     };
     println!("wrote {dest}: {what}; the disk is {size} bytes ({}), the file {} bytes", human_size(size), done.file_len);
     if c.names.len() > 1 {
@@ -105,7 +131,9 @@ pub fn convert(a: ConvertArgs) -> Result<i32, Error> {
     } else if a.layer > 0 {
         println!("as of layer {}: {}", a.layer, c.names.join(""));
     }
-    if format != Format::Raw {
+    if format.is_vhdx() {
+        println!("its DataWriteGuid is new: {}", vhd_viewer::vhdx::Guid(new.unique_id.0));
+    } else if format != Format::Raw {
         println!("its unique id is new: {}", new.unique_id);
     }
     Ok(0)

@@ -657,6 +657,9 @@ mod tests {
                     WriteError::SplitDisk { .. } => 9,
                     WriteError::OutputRefused { .. } => 10,
                     WriteError::BlockPlacedTwice { .. } => 11,
+                    WriteError::VhdxBlockSize { .. } => 20,
+                    WriteError::SectorSize { .. } => 21,
+                    WriteError::VhdxSize { .. } => 22,
                 }
             }
             Error::FileSystem(e) => {

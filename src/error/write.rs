@@ -123,6 +123,25 @@ pub enum WriteError {
         /// The block.
         block: u64,
     },
+    /// The block size asked for a new VHDX is not a power of two from 1 MiB to 256 MiB
+    /// (`vhdx-block-size`).
+    VhdxBlockSize {
+        /// The block size asked for.
+        block_size: u64,
+    },
+    /// A sector size is neither 512 nor 4096 (`sector-size`).
+    SectorSize {
+        /// The sector size asked for.
+        sector_size: u32,
+    },
+    /// A new VHDX cannot have this size: none, not a whole number of its logical sectors, or
+    /// more than 64 TiB (`vhdx-size`).
+    VhdxSize {
+        /// The disk's size.
+        size: u64,
+        /// Its logical sector size.
+        sector_size: u32,
+    },
 }
 
 impl WriteError {
@@ -151,6 +170,9 @@ impl WriteError {
             WriteError::SplitDisk { .. } => "split-disk",
             WriteError::OutputRefused { .. } => "output-refused",
             WriteError::BlockPlacedTwice { .. } => "block-placed-twice",
+            WriteError::VhdxBlockSize { .. } => "vhdx-block-size",
+            WriteError::SectorSize { .. } => "sector-size",
+            WriteError::VhdxSize { .. } => "vhdx-size",
         }
     }
 }
@@ -214,6 +236,14 @@ impl fmt::Display for WriteError {
                 Refusal::NotAFile => write!(f, "{dest} does not name a file"),
             },
             WriteError::BlockPlacedTwice { block } => write!(f, "block {block} was placed twice (a bug)"),
+            WriteError::VhdxBlockSize { block_size } => {
+                write!(f, "a VHDX's block size must be a power of two from 1 MiB to 256 MiB, not {block_size}")
+            }
+            WriteError::SectorSize { sector_size } => write!(f, "a sector size must be 512 or 4096, not {sector_size}"),
+            WriteError::VhdxSize { size, sector_size } => write!(
+                f,
+                "a VHDX cannot be {size} bytes: its size must be a whole number of its {sector_size}-byte logical sectors, from one to 64 TiB"
+            ),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod lznt1;
 
 use std::collections::HashMap;
 
+use super::free::Window;
 use super::survey::{joined, Facts, FileId, Structure};
 use super::{from_io, join, Entry, EntryKind, FileData, Owner, ReadVirtual, Run, Stream, Times, Volume};
 use crate::bytes::{le16, le32, le64, utf16le};
@@ -1151,13 +1152,17 @@ impl Ntfs {
         vec![(end, vol.len(), "$Boot")]
     }
 
+    /// Where `$Bitmap`'s data is (record 6's unnamed data).
+    fn bitmap_data<R: ReadVirtual>(&mut self, vol: &mut Volume<R>) -> Result<FileData> {
+        let e = Entry { name: "$Bitmap".into(), path: "/$Bitmap".into(), kind: EntryKind::File, ..Entry::root(6, self.record_offset(6)) };
+        self.data(vol, &e, None)
+    }
+
     /// True when the cluster holding volume byte `at` is marked in `$Bitmap`; true too when
     /// that cannot be read.
     pub fn in_use<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, at: u64) -> bool {
         if self.bitmap.is_none() {
-            let e =
-                Entry { name: "$Bitmap".into(), path: "/$Bitmap".into(), kind: EntryKind::File, ..Entry::root(6, self.record_offset(6)) };
-            self.bitmap = Some(self.data(vol, &e, None).map(|d| d.runs().to_vec()).unwrap_or_default());
+            self.bitmap = Some(self.bitmap_data(vol).map(|d| d.runs().to_vec()).unwrap_or_default());
         }
         let c = at / self.cluster.max(1);
         let x = c / 8;
@@ -1171,5 +1176,66 @@ impl Ntfs {
         let Some(place) = place else { return true };
         let mut byte = [0u8; 1];
         vol.read_at(place, &mut byte).map_or(true, |_| byte[0] & (1 << (c % 8)) != 0)
+    }
+}
+
+/// The type code of `$VOLUME_INFORMATION`.
+const VOLUME_INFORMATION: u32 = 0x70;
+/// `$VOLUME_INFORMATION`'s flag: the volume is dirty (chkdsk runs at the next mount).
+const VOLUME_IS_DIRTY: u16 = 0x0001;
+
+impl Ntfs {
+    /// `$Bitmap` as a map of free clusters, or why the volume must be kept whole: `$Volume`'s
+    /// `$VOLUME_INFORMATION` says it is dirty (not closed cleanly, so `$Bitmap` may be stale),
+    /// or it cannot be read, or `$Bitmap`'s data is not in plain runs.
+    pub fn free_map<R: ReadVirtual>(&mut self, vol: &mut Volume<R>) -> Result<std::result::Result<BitmapMap, String>> {
+        let flags = match self.record(vol, 3) {
+            Ok(rec) => rec.find(VOLUME_INFORMATION, "").and_then(|a| a.resident.as_deref()).map(|v| le16(v, 0x0A)),
+            Err(e) => return Ok(Err(format!("its $Volume record cannot be read ({e})"))),
+        };
+        match flags {
+            None => return Ok(Err("its $Volume record holds no $VOLUME_INFORMATION to say whether it was closed cleanly".into())),
+            Some(f) if f & VOLUME_IS_DIRTY != 0 => {
+                return Ok(Err("it is marked dirty (not closed cleanly; chkdsk would run at the next mount), so its $Bitmap may be stale".into()))
+            }
+            Some(_) => {}
+        }
+        Ok(match self.bitmap_data(vol) {
+            Ok(FileData::Runs { runs, size }) => Ok(BitmapMap { runs, size, cluster: self.cluster, clusters: self.clusters }),
+            Ok(_) => Err("its $Bitmap is not stored in plain runs".into()),
+            Err(e) => Err(format!("its $Bitmap cannot be found ({e})")),
+        })
+    }
+}
+
+/// NTFS's free clusters: `$Bitmap`'s data, one bit per cluster (set: in use), read a window at
+/// a time through its runs. Clusters past the volume's last one (the backup boot sector lies
+/// after it), past `$Bitmap`'s size or in a hole of it are never free.
+#[derive(Debug, Clone)]
+pub struct BitmapMap {
+    runs: Vec<Run>,
+    size: u64,
+    cluster: u64,
+    clusters: u64,
+}
+
+impl BitmapMap {
+    /// (0, bytes per cluster, clusters of the volume).
+    pub(crate) fn geometry(&self) -> (u64, u64, u64) {
+        (0, self.cluster, self.clusters)
+    }
+
+    /// Marks the free clusters of `win` (whose first unit is a multiple of 8).
+    pub(crate) fn fill<R: ReadVirtual>(&self, vol: &mut Volume<R>, win: &mut Window) -> Result<()> {
+        let from = win.first() / 8;
+        let to = (win.first() + win.count()).div_ceil(8).min(self.size);
+        for r in &self.runs {
+            let (a, b) = (r.file_offset.max(from), r.file_offset.saturating_add(r.len).min(to));
+            let Some(at) = r.volume_offset.filter(|_| a < b) else { continue };
+            let mut map = vec![0u8; (b - a) as usize];
+            vol.read_uncached(at + (a - r.file_offset), &mut map)?;
+            win.free_where_clear((a - from) * 8, &map, (b - a) * 8);
+        }
+        Ok(())
     }
 }

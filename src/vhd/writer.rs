@@ -375,6 +375,7 @@ pub struct SparseLayout {
     header: Vec<u8>,
     locators: Vec<(u64, Vec<u8>)>,
     next: u64,
+    differencing: bool,
 }
 
 /// Where the dynamic header of a file laid out by [`SparseLayout`] is.
@@ -427,6 +428,7 @@ impl SparseLayout {
             header: h,
             locators: placed,
             next: pos,
+            differencing: parent.is_some(),
         }
     }
 
@@ -456,6 +458,28 @@ impl SparseLayout {
         *entry = u32::try_from(at / 512).ok()?;
         self.next += self.bitmap_size() + u64::from(self.block_size);
         Some(at)
+    }
+
+    /// True for a differencing disk's layout (made with a parent).
+    pub fn differencing(&self) -> bool {
+        self.differencing
+    }
+
+    /// Where placed block `block`'s sector bitmap is (its data follows).
+    pub fn bitmap_offset(&self, block: u64) -> Option<u64> {
+        let e = *self.bat.get(usize::try_from(block).ok()?)?;
+        (e != u32::MAX).then_some(u64::from(e) * 512)
+    }
+
+    /// A sector bitmap with the bit of every sector of a block set.
+    pub fn full_bitmap(&self) -> Vec<u8> {
+        let sectors = (self.block_size() / 512) as usize;
+        let mut bitmap = vec![0u8; self.bitmap_size() as usize];
+        bitmap[..sectors / 8].fill(0xff);
+        if sectors % 8 != 0 {
+            bitmap[sectors / 8] = 0xff << (8 - sectors % 8);
+        }
+        bitmap
     }
 
     /// Blocks placed so far.

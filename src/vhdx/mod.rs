@@ -19,6 +19,7 @@ pub mod log;
 mod open;
 mod plan;
 pub(crate) use link::check_parent;
+pub mod layout;
 pub mod writer;
 
 pub use crate::image::{BlockRead, BlockState};

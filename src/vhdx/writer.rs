@@ -3,16 +3,16 @@
 //! hold the BAT (so that the file read as stored and the file read after replay differ). Other
 //! tools cannot make differencing VHDX files or dirty logs; 7-Zip reads what this writes.
 //!
-//! The layout is fixed: identifier, headers and region tables in the first 320 KiB, the log at
-//! 1 MiB (1 MiB long), the metadata region at 2 MiB (1 MiB), the BAT at 3 MiB, then the
-//! payload and sector bitmap blocks in BAT order.
+//! The file is laid out by [`VhdxLayout`], as `convert` and `compact` lay theirs out: identifier,
+//! headers and region tables in the first 320 KiB, the log at 1 MiB (1 MiB long), the metadata
+//! region at 2 MiB (1 MiB), the BAT at 3 MiB, then the payload blocks in block order and the
+//! sector bitmap blocks after them.
 
-use super::crc32c::{crc32c, crc32c_with_zeroed};
-use super::format::{
-    Guid, ITEM_FILE_PARAMETERS, ITEM_LOGICAL_SECTOR_SIZE, ITEM_PAGE83, ITEM_PARENT_LOCATOR, ITEM_PHYSICAL_SECTOR_SIZE,
-    ITEM_VIRTUAL_DISK_SIZE, LOCATOR_TYPE_VHDX, MIB, REGION_BAT, REGION_METADATA,
-};
+use super::crc32c::crc32c_with_zeroed;
+use super::format::{Guid, HEADER_OFFSETS, MIB};
+use super::layout::{encode_header, VhdxLayout, VhdxParams, BAT_OFFSET, LOG_OFFSET};
 use crate::image::BlockState;
+use crate::vhd::writer::WriteAt;
 
 /// What kind of disk to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,189 +87,92 @@ impl VhdxBuilder {
         self
     }
 
-    /// The file's bytes.
+    /// The file's bytes, laid out by [`VhdxLayout`]: blocks with data placed in block order,
+    /// then the sector bitmap blocks of a differencing disk.
     pub fn build(&self) -> Vec<u8> {
+        let diff = matches!(self.kind, Kind::Differencing { .. });
+        let mut layout = VhdxLayout::new(VhdxParams {
+            size: self.size,
+            block_size: self.block_size,
+            logical_sector_size: self.logical_sector_size,
+            physical_sector_size: self.physical_sector_size,
+            fixed: self.kind == Kind::Fixed,
+            data_write_guid: self.data_write_guid,
+            // Derived from the DataWriteGuid, so that every file's differ.
+            file_write_guid: Guid(self.data_write_guid.0.map(|b| b ^ 0x22)),
+            page83: Guid(self.data_write_guid.0.map(|b| b ^ 0x83)),
+            parent_locator: match &self.kind {
+                Kind::Differencing { locator } => Some(locator.clone()),
+                _ => None,
+            },
+        })
+        .expect("the builder's parameters");
         let bs = u64::from(self.block_size);
         let ss = u64::from(self.logical_sector_size);
-        let chunk_ratio = ((1u64 << 23) * ss) / bs;
-        let payload = self.size.div_ceil(bs);
-        let chunks = payload.div_ceil(chunk_ratio);
-        let diff = matches!(self.kind, Kind::Differencing { .. });
-        let entries = if diff { chunks * (chunk_ratio + 1) } else { payload + payload.saturating_sub(1) / chunk_ratio };
-        let bat_len = (entries * 8).div_ceil(MIB) * MIB;
-        let bat_at = 3 * MIB;
-        let mut next = bat_at + bat_len;
-        let mut bat = vec![0u64; entries as usize];
-        let pidx = |b: u64| (b + b / chunk_ratio) as usize;
-        let bidx = |c: u64| (c * (chunk_ratio + 1) + chunk_ratio) as usize;
 
-        // Which sectors each block holds.
-        let sectors_per_block = bs / ss;
-        let mut present: std::collections::BTreeMap<u64, Vec<bool>> = std::collections::BTreeMap::new();
+        // Which sectors each block holds, as sector bitmap bytes (least significant bit first).
+        let per = (bs / ss / 8) as usize;
+        let mut present: std::collections::BTreeMap<u64, Vec<u8>> = std::collections::BTreeMap::new();
         for (off, bytes) in &self.writes {
             let mut s = off / ss;
             while s * ss < off + bytes.len() as u64 {
-                let b = s * ss / bs;
-                present.entry(b).or_insert_with(|| vec![false; sectors_per_block as usize])[((s * ss % bs) / ss) as usize] = true;
+                let i = s % (bs / ss);
+                present.entry(s * ss / bs).or_insert_with(|| vec![0; per])[(i / 8) as usize] |= 1 << (i % 8);
                 s += 1;
             }
         }
-        let mut file = vec![0u8; next as usize];
-        let mut block_at = std::collections::HashMap::new();
-        for b in 0..payload {
-            let (state, alloc) = match (&self.kind, present.get(&b)) {
-                (Kind::Fixed, _) => (6u64, true),
-                (Kind::Dynamic, Some(_)) => (6, true),
-                (Kind::Differencing { .. }, Some(p)) => (if p.iter().all(|x| *x) { 6 } else { 7 }, true),
-                (_, None) => (self.states.iter().find(|(k, _)| *k == b).map_or(0, |(_, s)| state_bits(*s)), false),
-            };
-            if alloc {
-                block_at.insert(b, next);
-                bat[pidx(b)] = state | (next / MIB) << 20;
-                next += bs;
-            } else {
-                bat[pidx(b)] = state;
+        for b in present.keys() {
+            layout.place(*b).expect("a block of the disk");
+        }
+        for (b, state) in &self.states {
+            if !layout.state(*b).has_data() {
+                layout.set_state(*b, *state).expect("a block of the disk");
             }
         }
-        file.resize(next as usize, 0);
+        let mut file = Vec::new();
         if diff {
-            for c in 0..chunks {
-                let blocks: Vec<u64> =
-                    (c * chunk_ratio..((c + 1) * chunk_ratio).min(payload)).filter(|b| present.contains_key(b)).collect();
-                if blocks.is_empty() {
-                    continue;
-                }
-                let at = next;
-                next += MIB;
-                file.resize(next as usize, 0);
-                bat[bidx(c)] = 6 | (at / MIB) << 20;
-                for b in blocks {
-                    let base = at + (b % chunk_ratio) * sectors_per_block / 8;
-                    for (i, p) in present[&b].iter().enumerate() {
-                        if *p {
-                            file[(base + i as u64 / 8) as usize] |= 1 << (i % 8);
-                        }
-                    }
-                }
+            for (b, bits) in &present {
+                layout.set_sectors(*b, bits, &mut file).expect("a placed block");
             }
         }
         for (off, bytes) in &self.writes {
             for (i, chunk) in bytes.chunks(ss as usize).enumerate() {
                 let v = off + i as u64 * ss;
-                let at = block_at[&(v / bs)] + v % bs;
-                file[at as usize..at as usize + chunk.len()].copy_from_slice(chunk);
+                let at = layout.data_offset(v / bs).expect("a placed block") + v % bs;
+                let _ = file.write_at(at, chunk);
             }
         }
-        let bat_bytes: Vec<u8> = bat.iter().flat_map(|e| e.to_le_bytes()).collect();
-        let log_guid = if self.dirty_log { Guid([0x4c; 16]) } else { Guid::default() };
+        for (at, bytes) in layout.finish() {
+            let _ = file.write_at(at, &bytes);
+        }
+        let _ = WriteAt::set_len(&mut file, layout.file_len());
         if self.dirty_log {
             // The file keeps the BAT of an empty disk; the log holds the real one.
-            let empty: Vec<u8> =
-                bat.iter().map(|e| if e & 7 == 6 || e & 7 == 7 { 0 } else { *e }).flat_map(|e: u64| e.to_le_bytes()).collect();
-            file[bat_at as usize..bat_at as usize + empty.len()].copy_from_slice(&empty);
-            let sectors: Vec<(u64, Vec<u8>)> = bat_bytes
+            let bat = layout.bat_bytes();
+            let empty: Vec<u8> = bat
+                .chunks(8)
+                .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+                .map(|e| if e & 7 == 6 || e & 7 == 7 { 0 } else { e })
+                .flat_map(|e| e.to_le_bytes())
+                .collect();
+            let _ = file.write_at(BAT_OFFSET, &empty);
+            let sectors: Vec<(u64, Vec<u8>)> = bat
                 .chunks(4096)
                 .enumerate()
                 .filter(|(_, c)| c.iter().any(|b| *b != 0))
                 // The 1 MiB log holds about 250 sectors: enough for the disks tests write.
                 .take(200)
-                .map(|(i, c)| {
-                    let mut s = c.to_vec();
-                    s.resize(4096, 0);
-                    (bat_at + i as u64 * 4096, s)
-                })
+                .map(|(i, c)| (BAT_OFFSET + i as u64 * 4096, c.to_vec()))
                 .collect();
-            let log = write_log(&sectors, log_guid, next);
-            file[MIB as usize..MIB as usize + log.len()].copy_from_slice(&log);
-        } else {
-            file[bat_at as usize..bat_at as usize + bat_bytes.len()].copy_from_slice(&bat_bytes);
-        }
-
-        // Identifier, headers, region tables.
-        file[..8].copy_from_slice(b"vhdxfile");
-        for (i, u) in "vhd-viewer writer".encode_utf16().enumerate() {
-            file[8 + 2 * i..10 + 2 * i].copy_from_slice(&u.to_le_bytes());
-        }
-        for (i, at) in [0x10000usize, 0x20000].into_iter().enumerate() {
-            let h = &mut file[at..at + 4096];
-            h[0..4].copy_from_slice(b"head");
-            h[8..16].copy_from_slice(&(10 + i as u64).to_le_bytes());
-            // FileWriteGuid: derived from the DataWriteGuid, so that every file's differs.
-            h[16..32].copy_from_slice(&self.data_write_guid.0.map(|b| b ^ 0x22));
-            h[32..48].copy_from_slice(&self.data_write_guid.0);
-            h[48..64].copy_from_slice(&log_guid.0);
-            h[66..68].copy_from_slice(&1u16.to_le_bytes());
-            h[68..72].copy_from_slice(&(MIB as u32).to_le_bytes());
-            h[72..80].copy_from_slice(&MIB.to_le_bytes());
-            let crc = crc32c(h);
-            h[4..8].copy_from_slice(&crc.to_le_bytes());
-        }
-        for at in [0x30000usize, 0x40000] {
-            let t = &mut file[at..at + 0x10000];
-            t[0..4].copy_from_slice(b"regi");
-            t[8..12].copy_from_slice(&2u32.to_le_bytes());
-            for (k, (g, off, len)) in [(REGION_BAT, bat_at, bat_len), (REGION_METADATA, 2 * MIB, MIB)].into_iter().enumerate() {
-                let e = 16 + 32 * k;
-                t[e..e + 16].copy_from_slice(&g.0);
-                t[e + 16..e + 24].copy_from_slice(&off.to_le_bytes());
-                t[e + 24..e + 28].copy_from_slice(&(len as u32).to_le_bytes());
-                t[e + 28..e + 32].copy_from_slice(&1u32.to_le_bytes());
+            let log_guid = Guid([0x4c; 16]);
+            let _ = file.write_at(LOG_OFFSET, &write_log(&sectors, log_guid, layout.file_len()));
+            let p = layout.params();
+            for (i, at) in HEADER_OFFSETS.into_iter().enumerate() {
+                let _ = file.write_at(at, &encode_header(1 + i as u64, p.file_write_guid, p.data_write_guid, log_guid));
             }
-            let crc = crc32c(t);
-            t[4..8].copy_from_slice(&crc.to_le_bytes());
-        }
-
-        // Metadata region.
-        let flags_params = u32::from(self.kind == Kind::Fixed) | (u32::from(diff) << 1);
-        let mut items: Vec<(Guid, Vec<u8>, u32)> = vec![
-            (ITEM_FILE_PARAMETERS, [self.block_size.to_le_bytes(), flags_params.to_le_bytes()].concat(), 4),
-            (ITEM_VIRTUAL_DISK_SIZE, self.size.to_le_bytes().to_vec(), 6),
-            (ITEM_PAGE83, self.data_write_guid.0.map(|b| b ^ 0x83).to_vec(), 6),
-            (ITEM_LOGICAL_SECTOR_SIZE, self.logical_sector_size.to_le_bytes().to_vec(), 6),
-            (ITEM_PHYSICAL_SECTOR_SIZE, self.physical_sector_size.to_le_bytes().to_vec(), 6),
-        ];
-        if let Kind::Differencing { locator } = &self.kind {
-            items.push((ITEM_PARENT_LOCATOR, parent_locator(locator), 4));
-        }
-        let m = 2 * MIB as usize;
-        file[m..m + 8].copy_from_slice(b"metadata");
-        file[m + 10..m + 12].copy_from_slice(&(items.len() as u16).to_le_bytes());
-        let mut item_at = 0x10000usize;
-        for (k, (g, bytes, flags)) in items.iter().enumerate() {
-            let e = m + 32 + 32 * k;
-            file[e..e + 16].copy_from_slice(&g.0);
-            file[e + 16..e + 20].copy_from_slice(&(item_at as u32).to_le_bytes());
-            file[e + 20..e + 24].copy_from_slice(&(bytes.len() as u32).to_le_bytes());
-            file[e + 24..e + 28].copy_from_slice(&flags.to_le_bytes());
-            file[m + item_at..m + item_at + bytes.len()].copy_from_slice(bytes);
-            item_at += bytes.len().div_ceil(8) * 8;
         }
         file
     }
-}
-
-fn state_bits(s: BlockState) -> u64 {
-    u64::from(s.code() & 7)
-}
-
-fn parent_locator(kv: &[(String, String)]) -> Vec<u8> {
-    let mut b = vec![0u8; 20 + 12 * kv.len()];
-    b[..16].copy_from_slice(&LOCATOR_TYPE_VHDX.0);
-    b[18..20].copy_from_slice(&(kv.len() as u16).to_le_bytes());
-    for (i, (k, v)) in kv.iter().enumerate() {
-        let enc = |s: &str| s.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>();
-        let (ke, ve) = (enc(k), enc(v));
-        let e = 20 + 12 * i;
-        let ko = b.len();
-        b.extend_from_slice(&ke);
-        let vo = b.len();
-        b.extend_from_slice(&ve);
-        b[e..e + 4].copy_from_slice(&(ko as u32).to_le_bytes());
-        b[e + 4..e + 8].copy_from_slice(&(vo as u32).to_le_bytes());
-        b[e + 8..e + 10].copy_from_slice(&(ke.len() as u16).to_le_bytes());
-        b[e + 10..e + 12].copy_from_slice(&(ve.len() as u16).to_le_bytes());
-    }
-    b
 }
 
 /// A log of two entries (sequence numbers 100 and 101) whose data descriptors write `sectors`
