@@ -17,8 +17,9 @@
 #   KIND.raw          the disk, flat (sparse)
 #   KIND.vhd          a dynamic VHD of it (qemu-img convert -O vpc, 2 MiB blocks)
 #   KIND.vhdx         a dynamic VHDX of it (qemu-img convert -O vhdx, 1 MiB blocks as WSL's)
-#   KIND.txt          `fs NAME`, `start BYTES` (the file system's offset), `kept BYTES` (the
-#                     bytes of the files left), `deleted BYTES` (of the files deleted)
+#   KIND.txt          `fs NAME`, `start BYTES` and `len BYTES` (where the file system lies),
+#                     `kept BYTES` (the bytes of the files left), `deleted BYTES` (of the files
+#                     deleted)
 #   KIND.deleted      the first 64 KiB of every deleted file (to look for on a copy)
 #   KIND-child.raw    the disk after a change made without the VHD (a kept file deleted, a file
 #                     added, and one added then deleted: KIND-child.deleted holds its first 64 KiB)
@@ -65,11 +66,11 @@ make_files() {
 
 # KIND.txt and KIND.deleted from src/.
 describe() {
-  local kind=$1 fs=$2 start=$3 kept=0 deleted=0 f
+  local kind=$1 fs=$2 start=$3 len=$4 kept=0 deleted=0 f
   : > "$kind.deleted"
   for f in src/*-del.bin; do deleted=$((deleted + $(stat -c %s "$f"))); head -c 65536 "$f" >> "$kind.deleted"; done
   for f in src/*-keep.bin src/dir/small.txt; do kept=$((kept + $(stat -c %s "$f"))); done
-  printf 'fs %s\nstart %s\nkept %s\ndeleted %s\n' "$fs" "$start" "$kept" "$deleted" > "$kind.txt"
+  printf 'fs %s\nstart %s\nlen %s\nkept %s\ndeleted %s\n' "$fs" "$start" "$len" "$kept" "$deleted" > "$kind.txt"
 }
 
 # The change of the child: KIND-child.deleted from the file added then deleted.
@@ -95,7 +96,7 @@ wrap() {
 make_files "$(sz 60)" "$(sz 420)"
 rm -f ext4.raw
 mkfs.ext4 -q -F -b 4096 -L TRIMEXT4 -E lazy_itable_init=0 -d src ext4.raw $(($(sz 768) / 1024))k
-describe ext4 ext4 0
+describe ext4 ext4 0 "$(sz 768)"
 for f in src/*-del.bin; do echo "rm /${f#src/}"; done > rm.cmd
 debugfs -w -f rm.cmd ext4.raw > /dev/null 2>&1
 cp --sparse=always ext4.raw ext4-child.raw
@@ -119,7 +120,7 @@ mkfs.vfat -F 32 -s "$spc" -n TRIMFAT32 -h $((start / 512)) p.img > /dev/null
 mmd -i p.img ::/dir
 for f in src/*.bin; do mcopy -i p.img "$f" "::/${f#src/}"; done
 mcopy -i p.img src/dir/small.txt ::/dir/small.txt
-describe fat32 fat32 "$start"
+describe fat32 fat32 "$start" "$psize"
 for f in src/*-del.bin; do mdel -i p.img "::/${f#src/}"; done
 dd if=p.img of=fat32.raw bs=1M seek=$((start / MIB)) conv=notrunc,sparse status=none
 rm -f p.img
@@ -147,7 +148,7 @@ if [ -e /dev/fuse ] && command -v ntfs-3g > /dev/null; then
   sync
   for f in src/*-del.bin; do rm "m/${f#src/}"; done
   umount m
-  describe ntfs ntfs "$start"
+  describe ntfs ntfs "$start" "$psize"
   dd if=p.img of=ntfs.raw bs=1M seek=1 conv=notrunc,sparse status=none
   rm -f p.img
   cp --sparse=always ntfs.raw ntfs-child.raw
