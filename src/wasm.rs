@@ -605,7 +605,7 @@ impl WasmNewVhd {
     /// (seconds since 2000-01-01 UTC). Throws when the disk cannot be written so.
     #[wasm_bindgen(constructor)]
     pub fn new(disk: &WasmDisk, kind: &str, block_size: f64, unique_id: Vec<u8>, timestamp: f64) -> Result<WasmNewVhd, JsValue> {
-        use crate::convert::{full_bitmap, new_footer, NewDisk};
+        use crate::convert::{new_footer, NewDisk};
         use crate::image::DiskType;
         let d = &disk.disk;
         let size = d.size();
@@ -624,7 +624,7 @@ impl WasmNewVhd {
                 let bs = crate::vhd::writer::check_block_size(size, to_u64(block_size, "the block size")?).map_err(js_err)?;
                 let footer = new_footer(template, DiskType::Dynamic, size, &new);
                 let layout = crate::vhd::writer::SparseLayout::new(&footer, bs, None, &[]);
-                Ok(WasmNewVhd { bitmap: full_bitmap(&layout), footer, layout: Some(layout) })
+                Ok(WasmNewVhd { bitmap: layout.full_bitmap(), footer, layout: Some(layout) })
             }
             other => Err(misuse(&format!("a new VHD is \"dynamic\" or \"fixed\", not {other:?}"))),
         }

@@ -417,7 +417,7 @@ export class Viewer {
           exportCopy(d, fileName, req, { signal, onProgress: (done, total) => progress(done, total, req.op === 'repair' && d.layers[req.layer ?? 0].diskType === 'fixed' ? 'bytes' : 'blocks') }),
         );
         if (!r || r.cancelled) return null;
-        return { text: `${said(r)} ${copySummary(req, r.report)}.`, report: r.report };
+        return { text: `${said(r)} ${copySummary(req, r.report, d.layers[req.layer ?? 0].diskType === 'differencing')}.`, report: r.report };
       },
       info: () => {
         const d = this.disk;

@@ -299,8 +299,10 @@ export class SaveView {
  * The sentence that says what a copy saved.
  * @param {CopyRequest} req
  * @param {CopyReport} r
+ * @param {boolean} differencing whether the file copied is a differencing disk (what it drops
+ *   without a file system's word is then what its parent supplies, not zeros)
  */
-export function copySummary(req, r) {
+export function copySummary(req, r, differencing) {
   const rep = r.report;
   if ('blocks_before' in rep) {
     const saved = rep.file_len_before - rep.file_len;
@@ -308,7 +310,7 @@ export function copySummary(req, r) {
     parts.push(`${humanSize(rep.file_len_before)} before, ${humanSize(rep.file_len)} now (${saved >= 0 ? `${humanSize(saved)} smaller` : `${humanSize(-saved)} larger: the file's layout was tighter`})`);
     const data = [];
     if (r.volumes) data.push(`${humanSize(rep.bytes_free)} free in the file systems`);
-    data.push(`${humanSize(rep.bytes_zero)} of zeros`, `${humanSize(rep.bytes_kept)} kept`);
+    data.push(`${humanSize(rep.bytes_zero)} ${differencing ? 'left to the parent' : 'of zeros'}`, `${humanSize(rep.bytes_kept)} kept`);
     parts.push(`of the data the file held: ${data.join(', ')}`);
     if (rep.sectors_cleared) parts.push(`${rep.sectors_cleared} sectors identical to the parent left to the parent`);
     parts.push(`${humanSize(r.bytes_read)} read from the files`);
