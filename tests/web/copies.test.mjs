@@ -3,7 +3,8 @@
 // memory), must be byte for byte the file the command line writes from the same input
 // (`vhd-viewer compact`, `repair`, `relink`), and read back as the same disk by the command line,
 // 7-Zip and qemu-img. The relinked child finds its parent at the new place through its own
-// locators. Stopping discards the file; choices that do not apply are off and say why.
+// locators. Stopping discards the file; choices that do not apply are off and say why. A VHDX's
+// copies are VHDX files (the sample child, whose log was not closed cleanly), as the command line's.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -211,6 +212,51 @@ test('compact through the File System Access API: streamed into the file; stoppi
   await page.waitForSelector('#task', { state: 'hidden' });
   assert.equal(await page.evaluate(() => window.__saved.base64), undefined, 'the file was not closed (kept)');
   assert.match(await page.textContent('#messages'), /cancelled/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('VHDX: Compact…, Repaired copy… and Relinked child… save .vhdx files, byte for byte what the command line writes', async () => {
+  const VBASE = join(SAMPLES, 'base.vhdx');
+  const VCHILD = join(SAMPLES, 'child.vhdx');
+  const want = sha(execFileSync(cliPath(), ['cat', VCHILD, '--parent', VBASE], BIG));
+  let page = await pageWith([VCHILD, VBASE]);
+  // Compact: a VHDX's copy is a VHDX (its log, not closed cleanly, replayed into the copy).
+  let { path, suggested } = await downloaded(page, '#export-compact', 'vchild-compact.vhdx');
+  assert.equal(suggested, 'child-compact.vhdx');
+  const cliCompact = join(tmp.dir, 'cli-vchild-compact.vhdx');
+  vv(['compact', VCHILD, cliCompact, '--parent', VBASE]);
+  assert.equal(sha(readFileSync(path)), sha(readFileSync(cliCompact)), 'the page and the command line write the same VHDX');
+  assert.equal(sha(execFileSync(cliPath(), ['cat', path, '--parent', VBASE], BIG)), want);
+  // Relink: the parent moved; the copy names it where it went.
+  const moved = join(tmp.dir, 'vmoved');
+  const vms = join(tmp.dir, 'vvms');
+  mkdirSync(moved);
+  mkdirSync(vms);
+  copyFileSync(VBASE, join(moved, 'base.vhdx'));
+  const absolute = realpathSync(join(moved, 'base.vhdx'));
+  assert.equal(await page.inputValue('#export-relink-relative'), '.\\base.vhdx');
+  await page.fill('#export-relink-relative', '../vmoved/base.vhdx');
+  await page.fill('#export-relink-absolute', absolute);
+  ({ path, suggested } = await downloaded(page, '#export-relink', 'vrelinked.vhdx'));
+  assert.equal(suggested, 'child-relinked.vhdx');
+  const placed = join(vms, 'child.vhdx');
+  copyFileSync(path, placed);
+  const cliRelinked = join(vms, 'cli-child.vhdx');
+  vv(['relink', VCHILD, cliRelinked, '--parent', join(moved, 'base.vhdx')]);
+  assert.equal(sha(readFileSync(placed)), sha(readFileSync(cliRelinked)), 'the page and the command line write the same VHDX');
+  assert.equal(sha(execFileSync(cliPath(), ['cat', placed], BIG)), want, 'the copy finds its parent where it moved');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+  // Repair: the child alone.
+  page = await pageWith([VCHILD]);
+  assert.equal(await page.isDisabled('#export-repair'), false);
+  ({ path, suggested } = await downloaded(page, '#export-repair', 'vrepaired.vhdx'));
+  assert.equal(suggested, 'child-repaired.vhdx');
+  const cliRepaired = join(tmp.dir, 'cli-vchild-repaired.vhdx');
+  vv(['repair', VCHILD, cliRepaired]);
+  assert.equal(sha(readFileSync(path)), sha(readFileSync(cliRepaired)), 'the page and the command line write the same VHDX');
+  assert.equal(sha(execFileSync(cliPath(), ['cat', path, '--parent', VBASE], BIG)), want);
   assert.deepEqual(page.errors, []);
   await page.close();
 });
