@@ -99,10 +99,13 @@ for (const kind of ['ext4', 'fat32', 'ntfs']) {
       const cli = join(tmp.dir, `cli-${kind}-compact.${format}`);
       const report = cliTrim(input, cli);
       assert.equal(sha(readFileSync(path)), sha(readFileSync(cli)), 'the page and the command line write the same file');
-      // It reads as the input did, where files are; it gave back most of what was deleted.
-      const info = JSON.parse(execFileSync(cliPath(), ['info', '--json', path], { encoding: 'utf8', maxBuffer: 64 << 20 }));
-      assert.equal(info.format ?? format, format);
-      assert.ok(statSync(path).size <= d.kept * 1.05 + 16 * MIB + d.kept, `the copy (${statSync(path).size} bytes) holds about what was kept (${d.kept})`);
+      // The input's format and block size; the deleted data given back (the issue's bound, kept
+      // data + 5 % + 16 MiB, is for its full-size disks: make bench and tests/trim.rs judge it).
+      const info = (f) => JSON.parse(execFileSync(cliPath(), ['info', '--json', f], { encoding: 'utf8', maxBuffer: 64 << 20 }));
+      const [got, was] = [info(path), info(input)];
+      assert.deepEqual([got.format, got.disk_type, got.block_size], [was.format, was.disk_type, was.block_size]);
+      assert.ok(report.report.bytes_free >= d.deleted * 0.95, `${report.report.bytes_free} bytes found free, ${d.deleted} deleted`);
+      assert.ok(statSync(path).size <= statSync(input).size - d.deleted + 16 * MIB, `the copy (${statSync(path).size} bytes) is the input (${statSync(input).size}) less the deleted data (${d.deleted}) at most, and 16 MiB`);
       await sameSummary(page, report);
       assert.deepEqual(page.errors, []);
       await page.close();
