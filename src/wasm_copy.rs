@@ -63,9 +63,9 @@ impl Writes {
 
 enum Op {
     /// With the volumes' report (`FreeSpace::volumes`) when the free space is given back.
-    Compact(Compaction, Option<JsValue>),
+    Compact(Box<Compaction>, Option<JsValue>),
     Repair(Repairing),
-    Relink(Relinking, Vec<String>),
+    Relink(Box<Relinking>, Vec<String>),
 }
 
 /// What a finished copy reports: the core's report of the operation, warnings, and the copy's
@@ -106,7 +106,7 @@ impl WasmCopy {
             (None, None)
         };
         let op = Compaction::new(d, free).map_err(js_err)?;
-        Ok(WasmCopy { files, bytes, op: Some(Op::Compact(op, volumes)) })
+        Ok(WasmCopy { files, bytes, op: Some(Op::Compact(Box::new(op), volumes)) })
     }
 
     /// `vhd-viewer repair [--scrub]`: a copy of layer 0 of `disk` with each recoverable defect
@@ -139,7 +139,7 @@ impl WasmCopy {
         let locators = crate::relink::named_locators(relative, absolute).map_err(js_err)?;
         let bytes = Rc::new(Cell::new(0));
         let op = Relinking::new(&d.layers[0], &link, &locators).map_err(js_err)?;
-        Ok(WasmCopy { files: files(d, &read, &bytes), bytes, op: Some(Op::Relink(op, warnings)) })
+        Ok(WasmCopy { files: files(d, &read, &bytes), bytes, op: Some(Op::Relink(Box::new(op), warnings)) })
     }
 
     /// The next steps, until at least `at_least` bytes were handed over or the copy is complete:
