@@ -82,6 +82,13 @@ export function exportRaw(disk, fileName, opts = {}) {
 }
 
 /**
+ * The save dialog's file type of a VHDX (`vhdx`) or a VHD.
+ * @param {boolean} vhdx
+ */
+const diskFileType = (vhdx) =>
+  vhdx ? { description: 'VHDX disk image', accept: { 'application/octet-stream': ['.vhdx'] } } : { description: 'VHD disk image', accept: { 'application/octet-stream': ['.vhd'] } };
+
+/**
  * "Save as…": a new standalone VHD or VHDX of the disk as of layer `layer` (0: the whole chain).
  * @param {VhdDisk} disk
  * @param {string} fileName
@@ -90,10 +97,7 @@ export function exportRaw(disk, fileName, opts = {}) {
  */
 export function exportVhd(disk, fileName, kind, opts = {}) {
   const layer = opts.layer ?? 0;
-  const type = kind.startsWith('vhdx')
-    ? { description: 'VHDX disk image', accept: { 'application/octet-stream': ['.vhdx'] } }
-    : { description: 'VHD disk image', accept: { 'application/octet-stream': ['.vhd'] } };
-  return save(fileName, type,
+  return save(fileName, diskFileType(kind.startsWith('vhdx')),
     (w) => disk.saveVhd(kind, layer, w, opts),
     () => disk.saveVhd(kind, layer, null, opts));
 }
@@ -114,9 +118,7 @@ export function exportCopy(disk, fileName, req, opts = {}) {
     return { size: r.file_len, blob: r.blob };
   };
   // The copy has the file's own format.
-  const vhdx = disk.layers[req.layer ?? 0]?.format === 'vhdx';
-  const type = vhdx ? { description: 'VHDX disk image', accept: { 'application/octet-stream': ['.vhdx'] } } : { description: 'VHD disk image', accept: { 'application/octet-stream': ['.vhd'] } };
-  return save(fileName, type,
+  return save(fileName, diskFileType(disk.layers[req.layer ?? 0]?.format === 'vhdx'),
     async (w) => keep(await disk.saveCopy(req, w, opts)),
     async () => keep(await disk.saveCopy(req, null, opts)),
   ).then((r) => (r.cancelled ? r : { ...r, report: /** @type {CopyReport} */ (/** @type {unknown} */ (report)) }));
