@@ -317,17 +317,32 @@ class FileSink {
   /** @param {Writable} writable */
   constructor(writable) {
     this.writable = writable;
+    /** @type {Promise<unknown>[]} writes not yet done (a few in flight while the core works on) */
+    this.writing = [];
   }
-  /** @param {CopyWrite} w */
+  /**
+   * Hands `w` to the file and comes back once at most WRITES_IN_FLIGHT writes are pending (each
+   * is a round trip to the main thread and the file: waiting for every one left the core idle,
+   * 36 s instead of 20 s for the 256 GiB test disk's 1.3 GiB copy into a Chromium file). The bytes are
+   * the write's own, so nothing needs them back.
+   * @param {CopyWrite} w
+   */
   async write(w) {
-    await this.writable.write({ type: 'write', position: w.offset, data: w.bytes });
+    const p = this.writable.write({ type: 'write', position: w.offset, data: w.bytes });
+    p.catch(() => {}); // awaited below, where a failure is thrown
+    this.writing.push(p);
+    while (this.writing.length > WRITES_IN_FLIGHT) await this.writing.shift();
   }
   /** @param {number} len */
   async close(len) {
+    for (const p of this.writing.splice(0)) await p;
     await this.writable.truncate(len);
     return null;
   }
 }
+
+/** Writes of a copy pending at once. */
+const WRITES_IN_FLIGHT = 4;
 
 /** Holds the copy in memory for a download (refused past DOWNLOAD_LIMIT bytes). */
 class MemorySink {
