@@ -141,6 +141,7 @@ export function standIn({ delay }) {
     name: opts.suggestedName,
     async createWritable() {
       let buf = new Uint8Array(0);
+      let queue = Promise.resolve();
       const grow = (n) => {
         if (n > buf.length) {
           const b = new Uint8Array(n);
@@ -150,17 +151,25 @@ export function standIn({ delay }) {
       };
       return {
         async truncate(n) {
+          await queue;
           grow(n);
           buf = buf.subarray(0, n);
         },
-        async write({ type, position, data }) {
-          if (type !== 'write') throw new Error('unexpected ' + type);
-          if (delay) await new Promise((r) => setTimeout(r, delay));
-          grow(position + data.length);
-          buf.set(data, position);
-          window.__saved.writes++;
+        // One write after the other, as a FileSystemWritableFileStream does them, however many
+        // are handed over at once.
+        write({ type, position, data }) {
+          const done = queue.then(async () => {
+            if (type !== 'write') throw new Error('unexpected ' + type);
+            if (delay) await new Promise((r) => setTimeout(r, delay));
+            grow(position + data.length);
+            buf.set(data, position);
+            window.__saved.writes++;
+          });
+          queue = done.catch(() => {});
+          return done;
         },
         async close() {
+          await queue;
           let s = '';
           for (let i = 0; i < buf.length; i += 0x8000) s += String.fromCharCode(...buf.subarray(i, i + 0x8000));
           window.__saved.base64 = btoa(s);
