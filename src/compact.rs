@@ -432,7 +432,7 @@ mod tests {
         (out, c)
     }
 
-    fn clean(file: &Vec<u8>) {
+    fn clean(file: &dyn ReadAt) {
         let l = open_layer(file).unwrap();
         let bad: Vec<_> = l.findings.iter().filter(|f| f.severity > crate::Severity::Info).collect();
         assert!(bad.is_empty(), "{bad:?}");
