@@ -559,4 +559,27 @@ mod tests {
         let o = open_layer(&out).unwrap();
         assert_eq!(o.block_read(7), BlockRead::Below);
     }
+
+    #[test]
+    fn a_256_gib_vhdx_compacts_reading_and_holding_only_its_blocks_and_bat() {
+        let b = crate::vhdx::writer::VhdxBuilder::new(256 << 30).write(0, &[1; 4096]).write(200 << 30, &[0; 4096]);
+        let input = b.write((255 << 30) + 512, &[2; 512]).build();
+        let counted = crate::reader::Counting::new(input.clone());
+        let disk = Disk::new(vec![open_layer(&input).unwrap()], false).unwrap();
+        let mut out = Vec::new();
+        let c = compact(&disk, vec![&counted as &dyn ReadAt], None, &mut out, &mut |_, _| {}).unwrap();
+        assert_eq!((c.blocks_before, c.blocks_after), (3, 2));
+        // The structures (3 MiB), the BAT (262,144 payload and 63 sector bitmap entries: just
+        // over 2 MiB, so 3), two blocks.
+        assert_eq!(out.len() as u64, (3 + 3 + 2) << 20);
+        // Read: the three blocks, nothing else.
+        assert_eq!(counted.bytes(), 3 << 20);
+        let o = open_layer(&out).unwrap();
+        assert_eq!(o.size(), 256 << 30);
+        let copy = Disk::new(vec![o], false).unwrap();
+        let mut r = DiskReader::new(&copy, vec![&out as &dyn ReadAt]).unwrap();
+        let mut s = [0u8; 1024];
+        r.read((255 << 30) + 512, &mut s).unwrap();
+        assert!(s[..512] == [2; 512] && s[512..] == [0; 512]);
+    }
 }
