@@ -582,4 +582,28 @@ mod tests {
         r.read((255 << 30) + 512, &mut s).unwrap();
         assert!(s[..512] == [2; 512] && s[512..] == [0; 512]);
     }
+
+    #[test]
+    fn free_space_in_a_vhd_child_falls_through_to_the_parent() {
+        let mut base = DiskBuilder::dynamic(4 << 20, 1 << 20);
+        base.write(0, &[1; 16384]).write(2 << 20, &[2; 512]);
+        let mut child = DiskBuilder::differencing(&base.parent_ref("base.vhd"), 1 << 20);
+        // Sectors 1 to 9 of block 0 changed; block 2's sector changed.
+        child.write(512, &[7; 9 * 512]).write(2 << 20, &[8; 512]);
+        let (b, c) = (base.build(), child.build());
+        // Sectors 3 and 4 free, and block 2 wholly.
+        let free = vec![(1536, 2560), (2 << 20, 3 << 20)];
+        let (out, r) = run_trim(&[&c, &b], Some(free.clone()));
+        let mut want = flatten(&[&c, &b]);
+        let parent = flatten(&[&b]);
+        for (s, e) in free {
+            want[s as usize..e as usize].copy_from_slice(&parent[s as usize..e as usize]);
+        }
+        assert!(flatten(&[&out, &b]) == want);
+        assert_eq!((r.blocks_before, r.blocks_after, r.bytes_free, r.bytes_kept), (2, 1, 3 * 512, 7 * 512));
+        // The copy's bitmap: sectors 1, 2 and 5 to 9 (the VHD's bits from the most significant).
+        let v = open_layer(&out).unwrap();
+        let at = v.vhd().unwrap().block_offset(0).unwrap() as usize;
+        assert_eq!(&out[at..at + 2], &[0b0110_0111, 0b1100_0000]);
+    }
 }
