@@ -432,7 +432,7 @@ mod tests {
         (out, c)
     }
 
-    fn clean(file: &Vec<u8>) {
+    fn clean(file: &dyn ReadAt) {
         let l = open_layer(file).unwrap();
         let bad: Vec<_> = l.findings.iter().filter(|f| f.severity > crate::Severity::Info).collect();
         assert!(bad.is_empty(), "{bad:?}");
@@ -558,5 +558,52 @@ mod tests {
         assert_eq!(r.bytes_free, 1536);
         let o = open_layer(&out).unwrap();
         assert_eq!(o.block_read(7), BlockRead::Below);
+    }
+
+    #[test]
+    fn a_256_gib_vhdx_compacts_reading_and_holding_only_its_blocks_and_bat() {
+        let b = crate::vhdx::writer::VhdxBuilder::new(256 << 30).write(0, &[1; 4096]).write(200 << 30, &[0; 4096]);
+        let input = b.write((255 << 30) + 512, &[2; 512]).build();
+        let counted = crate::reader::Counting::new(input.clone());
+        let disk = Disk::new(vec![open_layer(&input).unwrap()], false).unwrap();
+        let mut out = Vec::new();
+        let c = compact(&disk, vec![&counted as &dyn ReadAt], None, &mut out, &mut |_, _| {}).unwrap();
+        assert_eq!((c.blocks_before, c.blocks_after), (3, 2));
+        // The structures (3 MiB), the BAT (262,144 payload and 63 sector bitmap entries: just
+        // over 2 MiB, so 3), two blocks.
+        assert_eq!(out.len() as u64, (3 + 3 + 2) << 20);
+        // Read: the three blocks, nothing else.
+        assert_eq!(counted.bytes(), 3 << 20);
+        let o = open_layer(&out).unwrap();
+        assert_eq!(o.size(), 256 << 30);
+        let copy = Disk::new(vec![o], false).unwrap();
+        let mut r = DiskReader::new(&copy, vec![&out as &dyn ReadAt]).unwrap();
+        let mut s = [0u8; 1024];
+        r.read((255 << 30) + 512, &mut s).unwrap();
+        assert!(s[..512] == [2; 512] && s[512..] == [0; 512]);
+    }
+
+    #[test]
+    fn free_space_in_a_vhd_child_falls_through_to_the_parent() {
+        let mut base = DiskBuilder::dynamic(4 << 20, 1 << 20);
+        base.write(0, &[1; 16384]).write(2 << 20, &[2; 512]);
+        let mut child = DiskBuilder::differencing(&base.parent_ref("base.vhd"), 1 << 20);
+        // Sectors 1 to 9 of block 0 changed; block 2's sector changed.
+        child.write(512, &[7; 9 * 512]).write(2 << 20, &[8; 512]);
+        let (b, c) = (base.build(), child.build());
+        // Sectors 3 and 4 free, and block 2 wholly.
+        let free = vec![(1536, 2560), (2 << 20, 3 << 20)];
+        let (out, r) = run_trim(&[&c, &b], Some(free.clone()));
+        let mut want = flatten(&[&c, &b]);
+        let parent = flatten(&[&b]);
+        for (s, e) in free {
+            want[s as usize..e as usize].copy_from_slice(&parent[s as usize..e as usize]);
+        }
+        assert!(flatten(&[&out, &b]) == want);
+        assert_eq!((r.blocks_before, r.blocks_after, r.bytes_free, r.bytes_kept), (2, 1, 3 * 512, 7 * 512));
+        // The copy's bitmap: sectors 1, 2 and 5 to 9 (the VHD's bits from the most significant).
+        let v = open_layer(&out).unwrap();
+        let at = v.vhd().unwrap().block_offset(0).unwrap() as usize;
+        assert_eq!(&out[at..at + 2], &[0b0110_0111, 0b1100_0000]);
     }
 }

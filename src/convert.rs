@@ -325,7 +325,7 @@ mod tests {
         [child.build(), base.build()]
     }
 
-    fn clean(file: &Vec<u8>) {
+    fn clean(file: &dyn ReadAt) {
         let layer = open_layer(file).unwrap();
         let bad: Vec<_> = layer.findings.iter().filter(|f| f.severity > crate::Severity::Info).collect();
         assert!(bad.is_empty(), "{bad:?}");

@@ -576,11 +576,9 @@ fn convert_writes_a_vhdx_disk_as_a_vhd_compact_as_a_vhdx_and_the_vhd_rewriters_r
     let compacted = dir.join("grand-compact.vhdx");
     run_ok(Command::new(bin()).args(["compact", grand.to_str().unwrap(), compacted.to_str().unwrap()]));
     assert_same_bytes("the compacted VHDX child", &viewer_cat(&compacted, &[]), &want);
-    for cmd in ["repair"] {
-        let o = cli(&[cmd, grand.to_str().unwrap(), dir.join("x.vhd").to_str().unwrap()]);
-        assert_eq!(o.status.code(), Some(2), "{cmd}");
-        assert!(stderr(&o).contains("is a VHDX file"), "{cmd}: {}", stderr(&o));
-    }
+    let o = cli(&["repair", grand.to_str().unwrap(), dir.join("x.vhd").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "repair");
+    assert!(stderr(&o).contains("is a VHDX file"), "repair: {}", stderr(&o));
     let o = cli(&["relink", grand.to_str().unwrap(), dir.join("x.vhd").to_str().unwrap(), "--parent", out.to_str().unwrap()]);
     assert!(stderr(&o).contains("is a VHDX file"), "relink: {}", stderr(&o));
     assert!(!dir.join("x.vhd").exists());
