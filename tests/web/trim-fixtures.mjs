@@ -76,10 +76,29 @@ export function bigDisk() {
   return { vhdx: join(dir, 'big.vhdx'), kept, deleted };
 }
 
-/** `vhd-viewer compact --trim --json IN OUT` (OUT replaced): the command line's report. */
+/**
+ * `vhd-viewer compact --trim IN OUT` (OUT replaced): the command line's report, `{ report,
+ * volumes }` as the page's copy report has them: from `--json` where the command line has it,
+ * else read from its lines ("blocks: B allocated before, A now", "data: K bytes (..) kept, Z (..)
+ * dropped as zeros, F (..) dropped as free in a file system", "file: L bytes before, N now"), and
+ * `volumes` null when it does not list them.
+ */
 export function cliTrim(input, out) {
-  rmSync(out, { force: true });
-  const r = spawnSync(cliPath(), ['compact', '--trim', '--json', input, out], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const run = (json) => {
+    rmSync(out, { force: true });
+    return spawnSync(cliPath(), ['compact', '--trim', ...(json ? ['--json'] : []), input, out], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  };
+  let r = run(true);
+  if (r.status !== 0 && /unexpected argument '--json'/.test(r.stderr)) r = run(false);
+  else if (r.status === 0) return JSON.parse(r.stdout);
   assert.equal(r.status, 0, `vhd-viewer compact --trim ${input}: ${r.stderr}`);
-  return JSON.parse(r.stdout);
+  const num = (re) => {
+    const m = re.exec(r.stdout);
+    assert.ok(m, `vhd-viewer compact --trim says ${re}: ${r.stdout}`);
+    return m.slice(1).map(Number);
+  };
+  const [blocks_before, blocks_after] = num(/^blocks: (\d+) allocated before, (\d+) now/m);
+  const [bytes_kept, bytes_zero, bytes_free] = num(/^data: (\d+) bytes \([^)]*\) kept, (\d+) \([^)]*\) dropped as [^,]+, (\d+) \([^)]*\) dropped as free/m);
+  const [file_len_before, file_len] = num(/^file: (\d+) bytes before, (\d+) now/m);
+  return { report: { blocks_before, blocks_after, bytes_kept, bytes_zero, bytes_free, file_len_before, file_len }, volumes: null };
 }
