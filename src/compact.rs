@@ -103,11 +103,14 @@ pub fn same_vhdx_params(v: &Vhdx) -> VhdxParams {
         data_write_guid: h.data_write_guid,
         file_write_guid: derive_guid(h.file_write_guid, "compact"),
         page83: v.page83.unwrap_or_else(|| derive_guid(h.data_write_guid, "Page83Data")),
-        parent_locator: v
-            .parent_locator
-            .as_ref()
-            .filter(|_| v.has_parent)
-            .map(|l| l.value.entries.iter().map(|e| (e.key.clone(), e.value.clone())).collect()),
+        // A child keeps its locator's entries as they are (none, if it had no locator: it stays
+        // a child, whose sectors not held come from its parent).
+        parent_locator: v.has_parent.then(|| {
+            v.parent_locator
+                .as_ref()
+                .map(|l| l.value.entries.iter().map(|e| (e.key.clone(), e.value.clone())).collect())
+                .unwrap_or_default()
+        }),
     }
 }
 
