@@ -12,7 +12,7 @@
 //! marks free are dropped too: zeros in a dynamic disk's copy (a block left with nothing but
 //! zeros is not allocated), cleared from a differencing disk's bitmap (they read as the parent).
 //!
-//! Reads block by block ([`Layer::block_read`]) and writes through a [`WriteAt`] laid out by
+//! Reads block by block ([`crate::layer::Layer::block_read`]) and writes through a [`WriteAt`] laid out by
 //! the format's [`NewLayout`], streaming a window of at most 1 MiB at a time: [`compact`] in
 //! one call, or [`Compaction`] a step at a time.
 
@@ -20,16 +20,11 @@ use crate::check::Progress;
 use crate::disk::{BitmapCache, Steps};
 use crate::error::{Error, Result, WriteError};
 use crate::image::{BlockRead, DiskType};
-use crate::layer::Layer;
 use crate::newdisk::{finish_into, NewLayout};
 use crate::reader::{DiskReader, ReadAt};
 use crate::rules::Writer;
 use crate::trim::FreeRanges;
-use crate::vhd::footer::{self, FOOTER_SIZE};
-use crate::vhd::writer::{ParentRef, SparseLayout, WriteAt};
-use crate::vhd::Vhd;
-use crate::vhdx::layout::{derive_guid, VhdxLayout, VhdxParams};
-use crate::vhdx::Vhdx;
+use crate::vhd::writer::WriteAt;
 use crate::Disk;
 
 /// What compacting saved.
@@ -56,78 +51,8 @@ pub struct Compacted {
     pub file_len: u64,
 }
 
-/// What a copy of a disk keeps of it.
-#[derive(Debug, Clone)]
-pub struct Identity {
-    /// The footer as it is, with the data offset of the new layout and its checksum recomputed.
-    pub footer: Vec<u8>,
-    /// The parent link of a differencing disk.
-    pub parent: Option<ParentRef>,
-    /// The parent locators whose data could be read, as (code, data).
-    pub locators: Vec<([u8; 4], Vec<u8>)>,
-}
-
-/// The footer, parent link and locators a copy of `layer` keeps.
-pub fn same_identity(layer: &Vhd) -> Identity {
-    let mut f = layer.footer.value.clone();
-    if f.disk_type.is_sparse() {
-        f.data_offset = FOOTER_SIZE;
-    }
-    let footer = footer::encode(&f);
-    let parent = layer.header.as_ref().filter(|_| layer.disk_type() == DiskType::Differencing).map(|h| ParentRef {
-        unique_id: h.value.parent_unique_id,
-        timestamp: h.value.parent_timestamp,
-        size: layer.size(),
-        file_name: h.value.parent_unicode_name().0,
-    });
-    let locators = layer
-        .locators
-        .iter()
-        .filter(|l| l.path.as_ref().is_some_and(|p| p.valid))
-        .filter_map(|l| l.data.clone().map(|d| (l.entry.value.platform_code.0, d)))
-        .collect();
-    Identity { footer, parent, locators }
-}
-
-/// The parameters a copy of the dynamic or differencing VHDX `v` keeps: its block size, sector
-/// sizes, `DataWriteGuid`, page 83 id and parent locator; a new `FileWriteGuid` (derived from
-/// the input's: the file is a new one).
-pub fn same_vhdx_params(v: &Vhdx) -> VhdxParams {
-    let h = v.header();
-    VhdxParams {
-        size: v.virtual_disk_size,
-        block_size: v.block_size,
-        logical_sector_size: v.logical_sector_size,
-        physical_sector_size: v.physical_sector_size,
-        fixed: false,
-        data_write_guid: h.data_write_guid,
-        file_write_guid: derive_guid(h.file_write_guid, "compact"),
-        page83: v.page83.unwrap_or_else(|| derive_guid(h.data_write_guid, "Page83Data")),
-        parent_locator: v
-            .parent_locator
-            .as_ref()
-            .filter(|_| v.has_parent)
-            .map(|l| l.value.entries.iter().map(|e| (e.key.clone(), e.value.clone())).collect()),
-    }
-}
-
-/// The layout of a copy of `layer` (a dynamic or differencing disk) in its own format.
-fn same_layout(layer: &Layer) -> Result<Box<dyn NewLayout>> {
-    if let Some(v) = layer.vhdx() {
-        return Ok(Box::new(VhdxLayout::new(same_vhdx_params(v))?));
-    }
-    let v = Writer::Compact.vhd_of(layer)?;
-    let Some(geo) = v.block_geometry() else {
-        return Err(WriteError::CompactFixed.into());
-    };
-    let Identity { footer, parent, locators } = same_identity(v);
-    crate::vhd::writer::check_layout(v.size(), geo.block_size)?;
-    let layout = SparseLayout::new(&footer, u32::try_from(geo.block_size).unwrap_or(0), parent.as_ref(), &locators);
-    if layout.bitmap_size() != geo.bitmap_size {
-        return Err(WriteError::BlockSize { block_size: geo.block_size }.into());
-    }
-    Ok(Box::new(layout))
-}
+/// What a VHD's copy keeps of it (relink and repair keep it too).
+pub use crate::vhd::writer::{same_identity, Identity};
 
 /// Compacts layer 0 of `disk` (read from `sources`, its parents after it) into `out`, which
 /// must start empty; with `trim`, what the file systems mark free is dropped too.
@@ -211,7 +136,7 @@ impl Compaction {
         };
         let differencing = layer.disk_type() == DiskType::Differencing;
         let parent = if differencing { Some((Disk::new(disk.layers[1..].to_vec(), true)?, None)) } else { None };
-        let layout = same_layout(layer)?;
+        let layout = layer.copy_layout()?;
         let sector = u64::from(layer.logical_sector_size());
         let window = block_size.min(crate::convert::BUF as u64);
         Ok(Compaction {

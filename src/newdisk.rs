@@ -139,9 +139,12 @@ impl NewLayout for VhdxLayout {
     }
 }
 
+/// The stretches a [`FlatLayout`] counts as its blocks: 1 MiB.
+pub const FLAT_BLOCK: u64 = 1 << 20;
+
 /// The layout of a file that holds the disk's bytes in place: a raw image, or a fixed VHD (the
-/// bytes, then its footer). Its blocks are stretches of [`crate::convert::BUF`] bytes; none is
-/// ever "placed" but where it lies.
+/// bytes, then its footer). Its blocks are stretches of [`FLAT_BLOCK`] bytes; none is ever
+/// "placed" but where it lies.
 #[derive(Debug, Clone)]
 pub struct FlatLayout {
     size: u64,
@@ -165,17 +168,17 @@ impl NewLayout for FlatLayout {
         }
     }
     fn block_size(&self) -> u64 {
-        crate::convert::BUF as u64
+        FLAT_BLOCK
     }
     fn blocks(&self) -> u64 {
-        self.size.div_ceil(crate::convert::BUF as u64)
+        self.size.div_ceil(FLAT_BLOCK)
     }
     fn sector_size(&self) -> u64 {
         512
     }
     fn place(&mut self, block: u64, _out: &mut dyn WriteAt) -> Result<u64> {
         self.placed += 1;
-        Ok(block * crate::convert::BUF as u64)
+        Ok(block * FLAT_BLOCK)
     }
     fn set_sectors(&mut self, _block: u64, _bits: &[u8], _out: &mut dyn WriteAt) -> Result<()> {
         Ok(())
