@@ -240,7 +240,7 @@ mod tests {
         (disk, file)
     }
 
-    fn free_of(disk: &Disk, file: &Vec<u8>, start: u64, end: u64) -> (FreeSpace, Vec<(u64, u64)>) {
+    fn free_of(disk: &Disk, file: &dyn ReadAt, start: u64, end: u64) -> (FreeSpace, Vec<(u64, u64)>) {
         let sources: [&dyn ReadAt; 1] = [file];
         let mut free = FreeSpace::new(disk, &sources).unwrap();
         let mut out = Vec::new();

@@ -60,14 +60,15 @@ place() { dd if="$1" of=disk.raw bs=512 seek="$2" conv=notrunc status=none; }
 "#;
 
 /// GPT: ext4 (4 KiB blocks, 16 MiB groups, flex_bg, 64-bit), ext2 (1 KiB blocks, first data
-/// block 1), ext4 with meta_bg (1 KiB blocks), FAT32, and a partition of random bytes.
+/// block 1), ext4 with meta_bg (1 KiB blocks, 32 groups: two meta groups, descriptors in their
+/// groups), FAT32, and a partition of random bytes.
 const GPT: &str = r#"
 truncate -s 160M disk.raw
 sgdisk -n 1:2048:+48M -t 1:8300 -n 2:0:+16M -t 2:8300 -n 3:0:+16M -t 3:8300 -n 4:0:+40M -t 4:0700 -n 5:0:+4M -t 5:8300 disk.raw >/dev/null
 st() { sgdisk -i "$1" disk.raw | awk '/First sector/ {print $3}'; }
 ext_make p1.img 48M -b 4096 -g 4096
 ext_make p2.img 16M -t ext2 -b 1024
-ext_make p3.img 16M -b 1024 -O meta_bg,^resize_inode
+ext_make p3.img 16M -b 1024 -g 512 -O meta_bg,^resize_inode
 truncate -s 40M p4.img; fat_make p4.img 32 1 "$(st 4)"
 rnd $((4 << 20)) > p5.img
 for k in 1 2 3 4 5; do place p$k.img "$(st $k)"; done

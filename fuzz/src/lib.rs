@@ -312,11 +312,11 @@ pub fn exercise_volume(head: &[u8], size: u64) {
         let mut cursor = vhd_viewer::fs::free::FreeCursor::new(map);
         if let Ok(free) = cursor.free_bytes(&mut vol) {
             let mut ranges = Vec::new();
-            let mut pos = 0;
-            while pos < vol.len() && cursor.free_in(&mut vol, pos, (pos + 300_000).min(vol.len()), &mut ranges).is_ok() {
+            let (mut pos, len) = (0, vol.len());
+            while pos < len && cursor.free_in(&mut vol, pos, (pos + 300_000).min(len), &mut ranges).is_ok() {
                 pos += 300_000;
             }
-            assert!(ranges.iter().all(|r| r.0 < r.1 && r.1 <= vol.len()), "a free range outside the volume: {ranges:?}");
+            assert!(ranges.iter().all(|r| r.0 < r.1 && r.1 <= len), "a free range outside the volume: {ranges:?}");
             assert!(ranges.windows(2).all(|w| w[0].1 <= w[1].0), "free ranges out of order: {ranges:?}");
             assert!(ranges.iter().map(|r| r.1 - r.0).sum::<u64>() <= free, "more free in pieces than counted");
         }

@@ -971,9 +971,22 @@ impl ExtMap {
         let (g0, g1) = (win.first() / bpg, (win.first() + win.count()).div_ceil(bpg).min(sb.groups()));
         let itable = sb.inodes_per_group.saturating_mul(sb.inode_size).div_ceil(bs);
         let mut groups = Vec::with_capacity(g1.saturating_sub(g0) as usize);
+        // The window's descriptors, read together where they follow each other (all of them
+        // but with meta_bg, whose meta groups hold theirs apart).
+        let (ds, mut held, mut descs) = (sb.desc_size, (0u64, 0u64), Vec::new());
         for g in g0..g1 {
             let at = sb.desc_offset(g);
-            let grp = Group::parse(&vol.read_vec(at, sb.desc_size as usize)?);
+            if !(held.0..held.1).contains(&at) || held.1 - at < ds {
+                let mut n = 1;
+                while g + n < g1 && n < 1 << 12 && sb.desc_offset(g + n) == at.saturating_add(n * ds) {
+                    n += 1;
+                }
+                descs = vec![0u8; (n * ds) as usize];
+                vol.read_uncached(at, &mut descs)?;
+                held = (at, at.saturating_add(n * ds));
+            }
+            let from = (at - held.0) as usize;
+            let grp = Group::parse(&descs[from..from + ds as usize]);
             // The group's blocks, from the first data block, and where they are in the window.
             let first = g * bpg;
             let n = bpg.min(units - first);
