@@ -328,7 +328,7 @@ fn judge_blocks(d: &Disk, input_raw: &Path, copy: &Path, ext: &str, expect: Expe
         stored.len(),
         bs >> 10,
         needed.len(),
-        needed.len() as u64 * bs >> 20,
+        (needed.len() as u64 * bs) >> 20,
         std::fs::metadata(copy).unwrap().len()
     );
     assert!(lost.is_empty(), "{}: blocks that hold data in use are not stored: {lost:?}", copy.display());

@@ -986,7 +986,10 @@ impl ExtMap {
                 let bitmap = grp.block_bitmap.checked_mul(bs).filter(|_| grp.block_bitmap < sb.blocks).ok_or_else(|| {
                     Error::from(FsError::ExtDamaged {
                         offset: self.volume_start + at,
-                        message: format!("group {g}'s block bitmap is at block {}, past the volume's {} blocks", grp.block_bitmap, sb.blocks),
+                        message: format!(
+                            "group {g}'s block bitmap is at block {}, past the volume's {} blocks",
+                            grp.block_bitmap, sb.blocks
+                        ),
                     })
                 })?;
                 let mut map = vec![0u8; n.div_ceil(8) as usize];

@@ -1196,7 +1196,9 @@ impl Ntfs {
         match flags {
             None => return Ok(Err("its $Volume record holds no $VOLUME_INFORMATION to say whether it was closed cleanly".into())),
             Some(f) if f & VOLUME_IS_DIRTY != 0 => {
-                return Ok(Err("it is marked dirty (not closed cleanly; chkdsk would run at the next mount), so its $Bitmap may be stale".into()))
+                return Ok(Err(
+                    "it is marked dirty (not closed cleanly; chkdsk would run at the next mount), so its $Bitmap may be stale".into()
+                ))
             }
             Some(_) => {}
         }
