@@ -457,7 +457,7 @@ const pageOk = () => pageResults.filter((p) => !p.failed);
  * layers of 128 MiB for a 1 GiB disk), so by bytes per second the page could not reach its own
  * read. Null for one file, or when either was stopped.
  */
-const pageByTime = (p) => (INPUTS.find((i) => i.key === p.input)?.files.length > 1 && p.flatten.finished && p.readFiles.whole ? (100 * p.readFiles.ms) / p.flatten.ms : null);
+const pageByTime = (p, m = p.flatten) => (INPUTS.find((i) => i.key === p.input)?.files.length > 1 && m.finished && p.readFiles.whole ? (100 * p.readFiles.ms) / m.ms : null);
 
 function pageTable() {
   const lines = [
@@ -551,17 +551,20 @@ function targets() {
   }
   for (const p of pageOk()) {
     const c = rows.find((r) => r.op === 'flatten' && r.input === p.input && r.tool.startsWith('cat'));
-    if (p.input !== 'sparse-2040g' && p.flatten?.bytesPerS && p.readFiles?.bytesPerS) {
-      const pct = c && rate(c) ? `; ${((100 * p.flatten.bytesPerS) / rate(c)).toFixed(0)} % of native cat` : '';
-      const byRate = (100 * p.flatten.bytesPerS) / p.readFiles.bytesPerS;
+    // The flatten, and (issue 22) the rewrites to a dynamic VHD and to a VHDX, against the same read.
+    const tasks = [['flatten', p.flatten], ['rewrite to a dynamic VHD', p.rewrite?.dynamic], ['rewrite to a VHDX', p.rewrite?.vhdx]];
+    for (const [what, m] of tasks) {
+      if (p.input === 'sparse-2040g' || !m?.bytesPerS || !p.readFiles?.bytesPerS) continue;
+      const pct = c && rate(c) ? `; ${((100 * m.bytesPerS) / rate(c)).toFixed(0)} % of native cat` : '';
+      const byRate = (100 * m.bytesPerS) / p.readFiles.bytesPerS;
       // A chain by time, as natively (see pageByTime); one file by rate.
-      const byTime = pageByTime(p);
+      const byTime = pageByTime(p, m);
       const own = byTime ?? byRate;
-      const how = byTime ? `${byTime.toFixed(0)} % by time (${fmtMs(p.flatten.ms)} against ${fmtMs(p.readFiles.ms)} to read all ${fmtBytes(p.readFiles.bytes)}; ${byRate.toFixed(0)} % by bytes per second)` : `${byRate.toFixed(0)} %`;
-      const reads = p.flatten.read?.reads ? `; it read ${fmtBytes(p.flatten.read.bytes)} in ${p.flatten.read.reads} reads` : '';
-      // The page's engine room's targets: the 8-deep chain at 80 % of the page's own read of its files, the 4 GiB disk at 90 %.
+      const how = byTime ? `${byTime.toFixed(0)} % by time (${fmtMs(m.ms)} against ${fmtMs(p.readFiles.ms)} to read all ${fmtBytes(p.readFiles.bytes)}; ${byRate.toFixed(0)} % by bytes per second)` : `${byRate.toFixed(0)} %${m.finished ? '' : ` (stopped at ${fmtBytes(m.bytes)})`}`;
+      const reads = m.read?.reads ? `; it read ${fmtBytes(m.read.bytes)} in ${m.read.reads} reads` : '';
+      // The targets: the 8-deep chain at 80 % of the page's own read of its files, the 4 GiB disk at 90 %.
       const want = p.input === 'chain8' ? 80 : p.input === 'data-4g' ? 90 : 50;
-      out.push(`- flatten in the page (${ENGINE_NAMES[p.engine]}) at >= ${want} % of the page reading the files itself, ${p.label}: ${how}${pct}${reads}: ${mark(own >= want)}`);
+      out.push(`- ${what} in the page (${ENGINE_NAMES[p.engine]}) at >= ${want} % of the page reading the files itself, ${p.label}: ${how}${pct}${reads}: ${mark(own >= want)}`);
     }
   }
   for (const p of pageOk()) {

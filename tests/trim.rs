@@ -23,8 +23,11 @@ use std::process::Command;
 
 const MIB: u64 = 1 << 20;
 
-/// The sizes of the issue divided by this (96 MiB ext4, 72 MiB NTFS, 56 MiB FAT32).
-const DIV: u32 = 8;
+/// The sizes of the issue divided by this (96 MiB ext4, 72 MiB NTFS, 56 MiB FAT32), unless the
+/// environment's `TRIM_DIV` says otherwise (`TRIM_DIV=1`: the issue's sizes, minutes per test).
+fn div() -> u32 {
+    std::env::var("TRIM_DIV").ok().and_then(|v| v.parse().ok()).filter(|v| *v > 0).unwrap_or(8)
+}
 
 const KINDS: [&str; 3] = ["ext4", "ntfs", "fat32"];
 
@@ -43,7 +46,7 @@ fn disks() -> PathBuf {
         ]));
         let ex = repo().join("target/debug/examples");
         let script = std::fs::read_to_string(repo().join("scripts/make-trim-disks.sh")).unwrap();
-        let args = format!("set -- {DIV} . {} {}\n", ex.join("vhd_from_raw").display(), ex.join("vhdx_from_raw").display());
+        let args = format!("set -- {} . {} {}\n", div(), ex.join("vhd_from_raw").display(), ex.join("vhdx_from_raw").display());
         script_image("trim", "disks", &format!("{args}{script}"), &[], "done", &[])
     })
     .clone()
@@ -242,6 +245,101 @@ fn sectors_of(sample: &Path, raw: &[u8]) -> Vec<u64> {
     raw.chunks(512).enumerate().filter(|(_, c)| want.contains(*c)).map(|(k, _)| k as u64 * 512).collect()
 }
 
+/// sleuthkit's allocation map of the file system (`blkls -l -e`): its unit in bytes and, per
+/// unit from the file system's start, whether it is allocated.
+fn fs_allocation(d: &Disk, raw: &Path) -> (u64, Vec<bool>) {
+    let o = run_ok(Command::new("blkls").args(["-l", "-e", "-o", &(d.start / 512).to_string()]).arg(raw));
+    let alloc: Vec<bool> =
+        stdout(&o).lines().filter_map(|l| l.split_once('|')).filter(|(a, _)| a.parse::<u64>().is_ok()).map(|(_, s)| s == "a").collect();
+    assert!(!alloc.is_empty(), "blkls lists no unit of {}", raw.display());
+    // The unit: a power of two, as many as fit in the file system (NTFS lists no unit for the
+    // backup boot sector at its end).
+    let unit = 1u64 << (d.len / alloc.len() as u64).ilog2();
+    (unit, alloc)
+}
+
+/// The blocks (of `block` bytes) a trimmed copy must store, by sleuthkit's map and the input's
+/// bytes: those holding a non-zero byte outside the file system or in a unit it allocates.
+fn needed_blocks(d: &Disk, raw: &Path, block: u64) -> std::collections::BTreeSet<u64> {
+    let (unit, alloc) = fs_allocation(d, raw);
+    let bytes = std::fs::read(raw).unwrap();
+    let used = |at: u64| at < d.start || at >= d.start + d.len || alloc.get(((at - d.start) / unit) as usize).copied().unwrap_or(true);
+    let mut out = std::collections::BTreeSet::new();
+    for (k, piece) in bytes.chunks(512).enumerate() {
+        let at = k as u64 * 512;
+        if piece.iter().any(|b| *b != 0) && used(at) {
+            out.insert(at / block);
+        }
+    }
+    out
+}
+
+/// The blocks a dynamic VHD or VHDX stores (its BAT's payload entries that point into the file),
+/// read here from the specs rather than by the core: a VHD's BAT entries that are not
+/// 0xFFFFFFFF; a VHDX's payload entries in state 6 (fully present) or 7 (partially present),
+/// with a sector bitmap entry after every chunk ratio of them. Also the block size.
+fn stored_blocks(copy: &Path, ext: &str) -> (u64, std::collections::BTreeSet<u64>) {
+    let bytes = std::fs::read(copy).unwrap();
+    let mut out = std::collections::BTreeSet::new();
+    if ext == "vhd" {
+        let img = Image { bytes };
+        let (foot, bs) = (img.footer_at(), img.block_size());
+        let blocks = get64(&img.bytes, foot + f::CURRENT_SIZE).div_ceil(bs);
+        for k in 0..blocks {
+            if img.bat(k as usize) != u32::MAX {
+                out.insert(k);
+            }
+        }
+        return (bs, out);
+    }
+    let le32 = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+    let le64 = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+    // The region table at 192 KiB: the BAT's entry.
+    const BAT: [u8; 16] = [0x66, 0x77, 0xc2, 0x2d, 0x23, 0xf6, 0x00, 0x42, 0x9d, 0x64, 0x11, 0x5e, 0x9b, 0xfd, 0x4a, 0x08];
+    let rt = 192 << 10;
+    assert_eq!(&bytes[rt..rt + 4], b"regi", "{}: no region table", copy.display());
+    let bat = (0..le32(rt + 8) as usize).map(|i| rt + 16 + 32 * i).find(|e| bytes[*e..*e + 16] == BAT).expect("a BAT region");
+    let bat_at = le64(bat + 16) as usize;
+    // Block size and logical sector size as qemu-img and libvhdi report them.
+    let info: serde_json::Value =
+        serde_json::from_slice(&run_ok(Command::new("qemu-img").args(["info", "--output=json", "-f", "vhdx"]).arg(copy)).stdout).unwrap();
+    let (bs, size) = (info["cluster-size"].as_u64().unwrap(), info["virtual-size"].as_u64().unwrap());
+    let sector: u64 = vhdiinfo(copy)["Bytes per sector"].trim_end_matches(" bytes").parse().unwrap();
+    let ratio = (1u64 << 23) * sector / bs;
+    for k in 0..size.div_ceil(bs) {
+        let entry = le64(bat_at + 8 * (k + k / ratio) as usize);
+        if matches!(entry & 7, 6 | 7) {
+            out.insert(k);
+        }
+    }
+    (bs, out)
+}
+
+/// Compares the blocks `copy` stores with those a copy of `input_raw` trimmed must store: equal
+/// when trimmed (nothing wholly free or zero kept, nothing in use lost), more when not.
+fn judge_blocks(d: &Disk, input_raw: &Path, copy: &Path, ext: &str, expect: Expect) {
+    let (bs, stored) = stored_blocks(copy, ext);
+    let needed = needed_blocks(d, input_raw, bs);
+    let extra: Vec<&u64> = stored.difference(&needed).collect();
+    let lost: Vec<&u64> = needed.difference(&stored).collect();
+    eprintln!(
+        "{}: {} blocks of {} KiB stored, {} needed ({} MiB); the file {} bytes",
+        copy.display(),
+        stored.len(),
+        bs >> 10,
+        needed.len(),
+        (needed.len() as u64 * bs) >> 20,
+        std::fs::metadata(copy).unwrap().len()
+    );
+    assert!(lost.is_empty(), "{}: blocks that hold data in use are not stored: {lost:?}", copy.display());
+    match expect {
+        Expect::Trimmed => assert!(extra.is_empty(), "{}: blocks stored that hold only free space or zeros: {extra:?}", copy.display()),
+        Expect::Lossless => {
+            assert!(!extra.is_empty(), "{}: a copy that keeps the deleted data stores only the blocks in use", copy.display())
+        }
+    }
+}
+
 /// What a copy must show: every byte of the input kept, or the file systems' free space given back.
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Expect {
@@ -250,8 +348,9 @@ enum Expect {
 }
 
 /// Judges `copy_raw` (the copy, flattened and agreed on) against `input_raw` (the input, flat):
-/// `deleted` is the sample of the deleted files' data; `file_len` the copy's file, for the size.
-fn judge(d: &Disk, input_raw: &Path, copy_raw: &Path, deleted: &Path, file_len: Option<u64>, expect: Expect, work: &Path) {
+/// `deleted` is the sample of the deleted files' data; `copy` the copy's file and its format,
+/// for its blocks and size.
+fn judge(d: &Disk, input_raw: &Path, copy_raw: &Path, deleted: &Path, copy: Option<(&Path, &str)>, expect: Expect, work: &Path) {
     let (a, b) = (std::fs::read(input_raw).unwrap(), std::fs::read(copy_raw).unwrap());
     assert_eq!(a.len(), b.len(), "{}: the copy's disk has another size", copy_raw.display());
     // Outside the file system: the partition table, the gap before the partition, GPT's backup.
@@ -276,17 +375,16 @@ fn judge(d: &Disk, input_raw: &Path, copy_raw: &Path, deleted: &Path, file_len: 
             }
         }
     }
-    if let Some(len) = file_len {
+    if let Some((copy, ext)) = copy {
+        judge_blocks(d, input_raw, copy, ext, expect);
+        let len = std::fs::metadata(copy).unwrap().len();
+        // The issue's target, kept data + 5 % + 16 MiB of structures, is `make bench`'s to
+        // measure at full size (the blocks a file touches do not shrink with the disk); here a
+        // copy that keeps everything must be over it.
         let limit = d.kept + d.kept / 20 + 16 * MIB;
-        eprintln!("{}: file {len} bytes, kept data {}, limit {limit}", copy_raw.display(), d.kept);
-        match expect {
-            Expect::Trimmed => {
-                assert!(len <= limit, "the trimmed copy is {len} bytes, over the kept data {} + 5 % + 16 MiB = {limit}", d.kept)
-            }
-            Expect::Lossless => assert!(
-                len > limit,
-                "a copy that keeps the deleted data ({len} bytes) is under the trimmed limit {limit}: the disk frees too little to tell"
-            ),
+        eprintln!("{}: file {len} bytes, kept data {}, kept + 5 % + 16 MiB {limit}", copy_raw.display(), d.kept);
+        if expect == Expect::Lossless {
+            assert!(len > limit, "a copy that keeps the deleted data ({len} bytes) is under {limit}: the disk frees too little to tell");
         }
     }
 }
@@ -302,7 +400,7 @@ fn compact_lone(d: &Disk, ext: &str, expect: Expect) {
         Err(why) => return skip(&what, &why),
     }
     let raw = flatten_agreed(&out, ext, false, &work);
-    judge(d, &d.file(".raw"), &raw, &d.file(".deleted"), Some(std::fs::metadata(&out).unwrap().len()), expect, &work);
+    judge(d, &d.file(".raw"), &raw, &d.file(".deleted"), Some((&out, ext)), expect, &work);
     let _ = std::fs::remove_dir_all(&work);
 }
 
@@ -377,11 +475,13 @@ fn the_disks_and_the_judge() {
         let work = scratch(&format!("trim-judge-{}", d.kind));
         let copy = work.join("qemu.vhdx");
         run_ok(
-            Command::new("qemu-img").args(["convert", "-f", "vpc", "-O", "vhdx", "-o", "subformat=dynamic"]).arg(d.file(".vhd")).arg(&copy),
+            Command::new("qemu-img")
+                .args(["convert", "-f", "vpc", "-O", "vhdx", "-o", "subformat=dynamic,block_size=1M"])
+                .arg(d.file(".vhd"))
+                .arg(&copy),
         );
         let raw = flatten_agreed(&copy, "vhdx", false, &work);
-        let len = std::fs::metadata(&copy).unwrap().len();
-        judge(d, &d.file(".raw"), &raw, &d.file(".deleted"), Some(len), Expect::Lossless, &work);
+        judge(d, &d.file(".raw"), &raw, &d.file(".deleted"), Some((&copy, "vhdx")), Expect::Lossless, &work);
         let trimmed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             judge(d, &d.file(".raw"), &raw, &d.file(".deleted"), None, Expect::Trimmed, &work)
         }));
@@ -422,6 +522,37 @@ fn trim_fat32_in_gpt() {
     for ext in ["vhd", "vhdx"] {
         compact_lone(&d, ext, Expect::Trimmed);
     }
+}
+
+/// The library's path under `compact --trim` and `convert --trim`, judged already: the file
+/// systems' free space (`trim::FreeSpace`) fed to `convert::convert` writing the input's format
+/// (a dynamic VHD with 2 MiB blocks, a VHDX with 1 MiB blocks, as the inputs).
+#[test]
+fn convert_with_the_free_space_zeroed() {
+    use vhd_viewer::convert::{convert, new_layout, Format, NewDisk};
+    use vhd_viewer::reader::{open_layer, DiskReader, ReadAt};
+    each_disk(|d| {
+        for (ext, format, block) in [("vhd", Format::Dynamic, 2 << 20), ("vhdx", Format::Vhdx, 1 << 20)] {
+            let work = scratch(&format!("trim-convert-{}-{ext}", d.kind));
+            let file = std::fs::File::open(d.file(&format!(".{ext}"))).unwrap();
+            let disk = vhd_viewer::Disk::new(vec![open_layer(&file).unwrap()], false).unwrap();
+            let sources: Vec<&dyn ReadAt> = vec![&file];
+            let mut free = vhd_viewer::trim::FreeSpace::new(&disk, &sources).unwrap();
+            let trimmed: Vec<_> = free.volumes().iter().filter(|v| v.trimmed).collect();
+            assert_eq!(trimmed.len(), 1, "{}: {:?}", d.kind, serde_json::to_string(free.volumes()).unwrap());
+            let mut reader = DiskReader::new(&disk, sources.clone()).unwrap();
+            let new = NewDisk { unique_id: vhd_viewer::vhd::writer::uuid_from_seed(22), timestamp: Default::default() };
+            let mut layout = new_layout(&disk, format, block, 512, &new).unwrap();
+            let copy = work.join(format!("copy.{ext}"));
+            let mut out = std::fs::File::create(&copy).unwrap();
+            let done = convert(&mut reader, layout.as_mut(), &mut out, Some(&mut free), &mut |_, _| {}).unwrap();
+            drop(out);
+            eprintln!("{} {ext}: {done:?}", d.kind);
+            let raw = flatten_agreed(&copy, ext, false, &work);
+            judge(d, &d.file(".raw"), &raw, &d.file(".deleted"), Some((&copy, ext)), Expect::Trimmed, &work);
+            let _ = std::fs::remove_dir_all(&work);
+        }
+    });
 }
 
 /// A differencing child trimmed: what it freed falls through to its parent, every live file reads
