@@ -41,15 +41,22 @@ const version = (...parts) => {
 
 /**
  * The disks of scripts/make-trim-disks.sh at an eighth of the issue's sizes: `{ dir, ext4,
- * fat32, ntfs }`, each `{ vhd, vhdx, kept, deleted }` (`ntfs` null without FUSE).
+ * fat32, ntfs }`, each `{ vhd, vhdx, kept, deleted, chains }` (`ntfs` null without FUSE), where
+ * `chains` is `{ vhd: [child, base], vhdx: [child, base] }`: a differencing child (a kept file
+ * deleted, files added, one added then deleted) over its base, written by the project's writers.
  */
 export function trimDisks() {
-  const dir = join(ROOT, 'tests/work/web-trim', `small-${version(readFileSync(SCRIPT))}`);
-  once(dir, 'done', (tmp) => execFileSync('bash', [SCRIPT, '8', tmp], { stdio: ['ignore', 'ignore', 'inherit'] }));
+  const dir = join(ROOT, 'tests/work/web-trim', `small-${version(readFileSync(SCRIPT), 'with chains')}`);
+  once(dir, 'done', (tmp) => {
+    execFileSync('cargo', ['build', '--quiet', '--example', 'vhd_from_raw', '--example', 'vhdx_from_raw'], { cwd: ROOT, stdio: 'inherit' });
+    const example = (n) => join(ROOT, 'target/debug/examples', n);
+    execFileSync('bash', [SCRIPT, '8', tmp, example('vhd_from_raw'), example('vhdx_from_raw')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  });
   const kind = (k) => {
     if (!existsSync(join(dir, `${k}.vhdx`))) return null;
     const txt = Object.fromEntries(readFileSync(join(dir, `${k}.txt`), 'utf8').trim().split('\n').map((l) => l.split(' ')));
-    return { vhd: join(dir, `${k}.vhd`), vhdx: join(dir, `${k}.vhdx`), kept: Number(txt.kept), deleted: Number(txt.deleted) };
+    const chain = (f) => [join(dir, `${k}-child.${f}`), join(dir, `${k}-base.${f}`)];
+    return { vhd: join(dir, `${k}.vhd`), vhdx: join(dir, `${k}.vhdx`), kept: Number(txt.kept), deleted: Number(txt.deleted), chains: { vhd: chain('vhd'), vhdx: chain('vhdx') } };
   };
   return { dir, ext4: kind('ext4'), fat32: kind('fat32'), ntfs: kind('ntfs') };
 }
@@ -77,16 +84,17 @@ export function bigDisk() {
 }
 
 /**
- * `vhd-viewer compact --trim IN OUT` (OUT replaced): the command line's report, `{ report,
+ * `vhd-viewer compact --trim IN OUT [--parent P]...` (OUT replaced): the command line's report, `{ report,
  * volumes }` as the page's copy report has them: from `--json` where the command line has it,
  * else read from its lines ("blocks: B allocated before, A now", "data: K bytes (..) kept, Z (..)
  * dropped as zeros, F (..) dropped as free in a file system", "file: L bytes before, N now"), and
  * `volumes` null when it does not list them.
  */
-export function cliTrim(input, out) {
+export function cliTrim(input, out, parents = []) {
   const run = (json) => {
     rmSync(out, { force: true });
-    return spawnSync(cliPath(), ['compact', '--trim', ...(json ? ['--json'] : []), input, out], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const args = ['compact', '--trim', ...(json ? ['--json'] : []), input, out, ...parents.flatMap((p) => ['--parent', p])];
+    return spawnSync(cliPath(), args, { encoding: 'utf8', maxBuffer: 64 << 20 });
   };
   let r = run(true);
   if (r.status !== 0 && /unexpected argument '--json'/.test(r.stderr)) r = run(false);
@@ -98,7 +106,8 @@ export function cliTrim(input, out) {
     return m.slice(1).map(Number);
   };
   const [blocks_before, blocks_after] = num(/^blocks: (\d+) allocated before, (\d+) now/m);
+  const [sectors_cleared] = /^sectors the child held identical to its parent, now taken from the parent: (\d+)/m.exec(r.stdout)?.slice(1).map(Number) ?? [0];
   const [bytes_kept, bytes_zero, bytes_free] = num(/^data: (\d+) bytes \([^)]*\) kept, (\d+) \([^)]*\) dropped as [^,]+, (\d+) \([^)]*\) dropped as free/m);
   const [file_len_before, file_len] = num(/^file: (\d+) bytes before, (\d+) now/m);
-  return { report: { blocks_before, blocks_after, bytes_kept, bytes_zero, bytes_free, file_len_before, file_len }, volumes: null };
+  return { report: { blocks_before, blocks_after, sectors_cleared, bytes_kept, bytes_zero, bytes_free, file_len_before, file_len }, volumes: null };
 }

@@ -117,6 +117,27 @@ for (const kind of ['ext4', 'fat32', 'ntfs']) {
   }
 }
 
+for (const format of ['vhd', 'vhdx']) {
+  test(`compact --trim, an ext4 ${format} child over its base: what it holds in free space is left to its parent, as the command line leaves it`, async () => {
+    const [child, base] = disks.ext4.chains[format];
+    const page = await pageWith([child, base]);
+    await page.check('#export-compact-trim');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-compact')]);
+    assert.equal(download.suggestedFilename(), `ext4-child-compact.${format}`);
+    const path = join(tmp.dir, `page-ext4-child-compact.${format}`);
+    await download.saveAs(path);
+    const cli = join(tmp.dir, `cli-ext4-child-compact.${format}`);
+    const report = cliTrim(child, cli, [base]);
+    assert.equal(sha(readFileSync(path)), sha(readFileSync(cli)), 'the page and the command line write the same child');
+    const note = await page.waitForSelector('#export-note').then(() => page.textContent('#export-note'));
+    const r = report.report ?? report;
+    assert.ok(note.includes(`${r.blocks_before} blocks before, ${r.blocks_after} now`), note);
+    assert.ok(note.includes(`${humanSize(r.bytes_free)} free in the file systems, ${humanSize(r.bytes_zero)} left to the parent, ${humanSize(r.bytes_kept)} kept`), note);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+}
+
 test('compact --trim through the File System Access API: streamed into the file, the same bytes; without the box, the lossless copy', async () => {
   const input = disks.ext4.vhdx;
   let page = await pageWith([input], { fsa: true });
