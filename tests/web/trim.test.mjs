@@ -129,7 +129,8 @@ for (const format of ['vhd', 'vhdx']) {
     const cli = join(tmp.dir, `cli-ext4-child-compact.${format}`);
     const report = cliTrim(child, cli, [base]);
     assert.equal(sha(readFileSync(path)), sha(readFileSync(cli)), 'the page and the command line write the same child');
-    const note = await page.waitForSelector('#export-note').then(() => page.textContent('#export-note'));
+    await page.waitForFunction(() => /read from the files/.test(document.querySelector('#export-note').textContent));
+    const note = await page.textContent('#export-note');
     const r = report.report ?? report;
     assert.ok(note.includes(`${r.blocks_before} blocks before, ${r.blocks_after} now`), note);
     assert.ok(note.includes(`${humanSize(r.bytes_free)} free in the file systems, ${humanSize(r.bytes_zero)} left to the parent, ${humanSize(r.bytes_kept)} kept`), note);
