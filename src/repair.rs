@@ -15,6 +15,20 @@
 //!   others and by its unicode name);
 //! - with `scrub`, left-over bytes behind clear bitmap bits zeroed.
 //!
+//! A VHDX is copied in its own layout ([`crate::vhdx::copy`]), its structures written anew:
+//!
+//! - a header or region table whose signature or checksum is bad rewritten from the good one
+//!   (both headers with sequence numbers moved on, the copy's log clean);
+//! - a dirty log replayed into the copy (or, when it does not verify, reported lost);
+//! - BAT entries with states or reserved bits the spec does not allow written as the state
+//!   they read as; blocks past the end of the file, in a structure or in another block made not
+//!   present (the data lost is named), a block cut short kept with zeros; a partially present
+//!   block without its sector bitmap made not present (it read from the parent);
+//! - with `scrub`, a differencing disk's sectors behind clear sector bitmap bits zeroed.
+//!
+//! What cannot be repaired (both headers or both region tables bad, the metadata missing a
+//! required item) is the opener's error, naming the offset.
+//!
 //! What cannot be fixed is reported ([`ActionKind::NotFixed`]). The copy is laid out anew by the
 //! writer, so that fields nobody reads (header version, unused offsets) come out right too.
 //! Reads through a [`ReadAt`], writes through a [`WriteAt`], a window of at most 1 MiB at a time.
@@ -33,6 +47,9 @@ use crate::vhd::header::HEADER_SIZE;
 use crate::vhd::writer::{SparseLayout, WriteAt};
 use crate::vhd::Vhd;
 use crate::vhd::{FooterSource, MAX_BAT_ENTRIES, MAX_DISK_SIZE, UNALLOCATED};
+use crate::vhdx::copy::{self as vhdx_copy, VhdxCopy};
+use crate::vhdx::format::MIB;
+use crate::vhdx::{BlockState, Vhdx};
 
 /// What became of a defect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -127,6 +144,8 @@ enum Plan {
         buf: Vec<u8>,
     },
     Sparse(Box<Sparse>),
+    /// A VHDX, copied in its own layout; the payload blocks it holds.
+    Vhdx(Box<VhdxCopy>, u64),
 }
 
 /// A dynamic or differencing disk: the blocks kept, copied into a layout made anew.
@@ -153,6 +172,12 @@ struct Sparse {
 impl Repairing {
     /// Decides what the copy of `layer` (opened from `src`) fixes, loses and leaves.
     pub fn new(layer: &Layer, src: &dyn ReadAt, scrub: bool) -> Result<Self> {
+        Writer::Repair.check(layer)?;
+        if let Some(v) = layer.vhdx() {
+            let mut actions = Vec::new();
+            let plan = plan_vhdx(layer, v, src, scrub, &mut actions)?;
+            return Ok(Repairing { actions, plan });
+        }
         let v = Writer::Repair.vhd_of(layer)?;
         let size = layer.size();
         if size > MAX_DISK_SIZE {
@@ -172,6 +197,7 @@ impl Repairing {
         match &self.plan {
             Plan::Fixed { copy_len, copied, .. } => (*copied, *copy_len),
             Plan::Sparse(p) => (p.blocks, p.total),
+            Plan::Vhdx(c, _) => c.progress(),
         }
     }
 
@@ -191,6 +217,7 @@ impl Repairing {
                 Ok(true)
             }
             Plan::Sparse(p) => p.step(src, out, &mut self.actions),
+            Plan::Vhdx(c, _) => c.step(src, out),
         }
     }
 
@@ -217,6 +244,20 @@ impl Repairing {
                 }
                 out.set_len(p.layout.file_len())?;
                 Ok(Repaired { actions: self.actions, blocks: p.blocks, sectors_scrubbed: p.scrubbed, file_len: p.layout.file_len() })
+            }
+            Plan::Vhdx(c, blocks) => {
+                let scrubbed = c.scrubbed();
+                if c.scrubs() {
+                    act(
+                        &mut self.actions,
+                        ActionKind::Fixed,
+                        "unused-sectors-nonzero",
+                        None,
+                        format!("{scrubbed} sectors behind clear sector bitmap bits held left-over bytes: zeroed (--scrub)"),
+                    );
+                }
+                let file_len = c.finish(out)?;
+                Ok(Repaired { actions: self.actions, blocks, sectors_scrubbed: scrubbed, file_len })
             }
         }
     }
@@ -642,6 +683,213 @@ fn recover_bat(layer: &Layer, v: &Vhd, src: &dyn ReadAt, needed: u64, bat: &mut 
     );
     bat.resize(needed as usize, UNALLOCATED);
     Ok(false)
+}
+
+/// What the repaired copy of the VHDX `v` (the layer `layer`, read from `src`) fixes, loses and
+/// leaves, and the copy.
+fn plan_vhdx(layer: &Layer, v: &Vhdx, src: &dyn ReadAt, scrub: bool, actions: &mut Vec<Action>) -> Result<Plan> {
+    use ActionKind::*;
+    let cur = v.current_header;
+    let seq = v.header().sequence_number;
+    for (k, h) in v.headers.iter().enumerate() {
+        if !h.value.valid() {
+            let why = if &h.value.signature != b"head" { "its signature is not \"head\"" } else { "its checksum is wrong" };
+            act(
+                actions,
+                Fixed,
+                "vhdx-header-invalid",
+                Some(h.offset),
+                format!("header {} ({why}) is written from header {} (sequence number {seq})", k + 1, cur + 1),
+            );
+        }
+    }
+    if has(layer, "vhdx-header-sequence") {
+        act(
+            actions,
+            Fixed,
+            "vhdx-header-sequence",
+            Some(v.headers[1].offset),
+            format!("both headers had sequence number {seq}: they are written with {} and {}", seq + 1, seq + 2),
+        );
+    }
+    let t = v.current_region_table;
+    for (k, r) in v.region_tables.iter().enumerate() {
+        if k != t && !r.value.valid() {
+            act(
+                actions,
+                Fixed,
+                "vhdx-region-table-invalid",
+                Some(r.offset),
+                format!("region table {} is written from region table {}", k + 1, t + 1),
+            );
+        } else if k != t && r.value.raw != v.region_tables[t].value.raw {
+            act(
+                actions,
+                Fixed,
+                "vhdx-region-tables-differ",
+                Some(r.offset),
+                format!("region table {} is written as region table {}", k + 1, t + 1),
+            );
+        }
+    }
+    let h = v.header();
+    let writes = vhdx_copy::log_writes(v, src)?;
+    if v.log.dirty && v.log.replayed {
+        let log = ByteRange::new(h.log_offset, u64::from(h.log_length));
+        let skipped = writes.iter().filter(|(at, _)| *at < MIB || (log.offset..log.end()).contains(at)).count();
+        act(
+            actions,
+            Fixed,
+            "vhdx-log-replayed",
+            Some(h.log_offset),
+            format!(
+                "the disk was not closed cleanly: the log's {} entries ({} writes) are replayed into the copy, whose log is clean{}",
+                v.log.entries.len(),
+                writes.len(),
+                if skipped > 0 {
+                    format!(" ({skipped} writes to the header section or the log itself are not applied)")
+                } else {
+                    String::new()
+                }
+            ),
+        );
+    } else if v.log.dirty {
+        act(
+            actions,
+            Lost,
+            "vhdx-log-invalid",
+            Some(h.log_offset),
+            format!("the disk was not closed cleanly (log GUID {}), but its log does not verify or cannot be read: its writes are lost, the copy holds the disk as stored and its log is clean", h.log_guid),
+        );
+    }
+    let bat = vhdx_bat(layer, v, actions);
+    let metadata = vhdx_copy::metadata_region(v, src, &writes)?;
+    let blocks = {
+        let period = v.chunk_ratio + 1;
+        bat.iter().enumerate().filter(|(i, e)| (*i as u64 + 1) % period != 0 && BlockState::from_bits(**e as u8).has_data()).count() as u64
+    };
+    Ok(Plan::Vhdx(Box::new(VhdxCopy::new(v, src.len(), bat, metadata, writes, scrub)), blocks))
+}
+
+/// The repaired copy's BAT: each entry as it reads, where blocks lie checked (VHD repair's rule:
+/// of two blocks over each other the one earlier in the file is kept).
+fn vhdx_bat(layer: &Layer, v: &Vhdx, actions: &mut Vec<Action>) -> Vec<u64> {
+    use ActionKind::*;
+    let mut bat = v.bat.clone();
+    let period = v.chunk_ratio.max(1) + 1;
+    let is_bitmap = |i: usize| (i as u64 + 1) % period == 0;
+    let at = |i: usize| v.bat_offset + 8 * i as u64;
+    let what = |i: usize| {
+        if is_bitmap(i) {
+            format!("the sector bitmap block of chunk {}", i as u64 / period)
+        } else {
+            format!("payload block {}", i as u64 - i as u64 / period)
+        }
+    };
+    let reads_as = |i: usize| {
+        if is_bitmap(i) {
+            "its partially present blocks now read from the parent".to_string()
+        } else {
+            let b = i as u64 - i as u64 / period;
+            let s = b * u64::from(v.block_size);
+            format!(
+                "virtual bytes {s:#x}..{:#x} now read as {}",
+                (s + u64::from(v.block_size)).min(layer.size()),
+                if v.has_parent { "the parent's" } else { "zeros" }
+            )
+        }
+    };
+    // States and reserved bits: written as the entry reads.
+    for (i, e) in bat.iter_mut().enumerate() {
+        let (state, reserved, mb) = crate::vhdx::format::bat_parts(*e);
+        let new_state = match (is_bitmap(i), BlockState::from_bits(state)) {
+            (true, _) if state != 0 && state != 6 => Some(0),
+            (false, BlockState::Other(_)) => Some(2),
+            (false, BlockState::PartiallyPresent) if !v.has_parent => Some(6),
+            _ => None,
+        };
+        if let Some(n) = new_state {
+            let name = BlockState::from_bits(n).name();
+            act(
+                actions,
+                Fixed,
+                "vhdx-bat-state",
+                Some(at(i)),
+                format!(
+                    "BAT entry {i} ({}) had state {state}, which the spec does not allow there: written as {name}, as it was read",
+                    what(i)
+                ),
+            );
+            *e = if n == 6 { 6 | (mb << 20) } else { u64::from(n) };
+        } else if reserved != 0 {
+            act(actions, Fixed, "vhdx-bat-reserved", Some(at(i)), format!("BAT entry {i} ({}) had reserved bits set: cleared", what(i)));
+            *e &= !0xf_fff8;
+        }
+    }
+    // Where the blocks lie.
+    let len = |i: usize| if is_bitmap(i) { MIB } else { u64::from(v.block_size) };
+    let meta = v.metadata_ranges();
+    let mut candidates: Vec<(u64, usize)> = Vec::new();
+    for (i, e) in bat.iter_mut().enumerate() {
+        let (state, _, mb) = crate::vhdx::format::bat_parts(*e);
+        let has_data = if is_bitmap(i) { state == 6 } else { BlockState::from_bits(state).has_data() };
+        if !has_data {
+            continue;
+        }
+        let r = ByteRange::new(mb.saturating_mul(MIB), len(i));
+        if r.offset >= layer.file_len {
+            act(actions, Lost, "vhdx-block-past-eof", Some(at(i)), format!("BAT entry {i} ({}) is made not present: it pointed at byte {:#x}, past the end of the file at {:#x}; {}, and what it held is lost", what(i), r.offset, layer.file_len, reads_as(i)));
+            *e = 0;
+        } else if let Some((m, _)) = meta.iter().find(|(_, m)| m.overlaps(&r)) {
+            act(
+                actions,
+                Lost,
+                "vhdx-block-overlaps-metadata",
+                Some(at(i)),
+                format!(
+                    "BAT entry {i} ({}) is made not present: it pointed at byte {:#x}, into the {m}; {}, and what it held is lost",
+                    what(i),
+                    r.offset,
+                    reads_as(i)
+                ),
+            );
+            *e = 0;
+        } else {
+            candidates.push((r.offset, i));
+        }
+    }
+    candidates.sort_unstable();
+    let mut reach: Option<(u64, usize)> = None;
+    for (offset, i) in candidates {
+        match reach {
+            Some((end, j)) if offset < end => {
+                act(actions, Lost, "vhdx-blocks-overlap", Some(at(i)), format!("BAT entry {i} ({}) is made not present: it pointed at byte {offset:#x}, inside the block of BAT entry {j} (kept: the one earlier in the file, or of the lower index at the same byte); {}, and what it held is lost", what(i), reads_as(i)));
+                bat[i] = 0;
+            }
+            _ => {
+                let end = offset + len(i);
+                if end > layer.file_len {
+                    act(actions, Lost, "vhdx-block-past-eof", Some(at(i)), format!("{} at byte {offset:#x} is cut short by the end of the file: its last {} bytes are missing and are written as zeros", what(i), end - layer.file_len));
+                }
+                reach = Some((end, i));
+            }
+        }
+    }
+    // A partially present block must have its sector bitmap.
+    if v.has_parent {
+        for (i, e) in bat.clone().iter().enumerate() {
+            if is_bitmap(i) || e & 7 != 7 {
+                continue;
+            }
+            let chunk = i as u64 / period;
+            let b = usize::try_from(chunk * period + period - 1).ok().and_then(|k| bat.get(k)).copied().unwrap_or(0);
+            if b & 7 != 6 {
+                act(actions, Fixed, "vhdx-bitmap-missing", Some(at(i)), format!("BAT entry {i} ({}) is partially present but its sector bitmap block is not present: made not present, as it was read (from the parent)", what(i)));
+                bat[i] = 0;
+            }
+        }
+    }
+    bat
 }
 
 #[cfg(test)]

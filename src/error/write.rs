@@ -118,6 +118,16 @@ pub enum WriteError {
         /// Why.
         why: Refusal,
     },
+    /// The metadata region of a VHDX copy cannot hold its items with the new parent locator
+    /// (`metadata-full`).
+    MetadataFull {
+        /// The metadata region.
+        offset: u64,
+        /// The bytes the table and items need.
+        need: u64,
+        /// The bytes the region (or its table) holds.
+        len: u64,
+    },
     /// A block was placed twice in the copy's layout: a bug (`block-placed-twice`).
     BlockPlacedTwice {
         /// The block.
@@ -129,9 +139,10 @@ impl WriteError {
     /// The file offset the condition concerns, where there is one.
     pub fn offset(&self) -> Option<u64> {
         match self {
-            WriteError::TooLargeForVhd { offset, .. } | WriteError::SizeTooLarge { offset, .. } | WriteError::SplitDisk { offset, .. } => {
-                Some(*offset)
-            }
+            WriteError::TooLargeForVhd { offset, .. }
+            | WriteError::SizeTooLarge { offset, .. }
+            | WriteError::SplitDisk { offset, .. }
+            | WriteError::MetadataFull { offset, .. } => Some(*offset),
             _ => None,
         }
     }
@@ -151,6 +162,7 @@ impl WriteError {
             WriteError::SplitDisk { .. } => "split-disk",
             WriteError::OutputRefused { .. } => "output-refused",
             WriteError::BlockPlacedTwice { .. } => "block-placed-twice",
+            WriteError::MetadataFull { .. } => "metadata-full",
         }
     }
 }
@@ -214,6 +226,10 @@ impl fmt::Display for WriteError {
                 Refusal::NotAFile => write!(f, "{dest} does not name a file"),
             },
             WriteError::BlockPlacedTwice { block } => write!(f, "block {block} was placed twice (a bug)"),
+            WriteError::MetadataFull { offset, need, len } => write!(
+                f,
+                "the metadata region at byte {offset:#x} holds {len} bytes, but its table and items with the new parent locator need {need}: shorter paths fit"
+            ),
         }
     }
 }

@@ -10,7 +10,7 @@
 use super::crc32c::{crc32c, crc32c_with_zeroed};
 use super::format::{
     Guid, ITEM_FILE_PARAMETERS, ITEM_LOGICAL_SECTOR_SIZE, ITEM_PAGE83, ITEM_PARENT_LOCATOR, ITEM_PHYSICAL_SECTOR_SIZE,
-    ITEM_VIRTUAL_DISK_SIZE, LOCATOR_TYPE_VHDX, MIB, REGION_BAT, REGION_METADATA,
+    ITEM_VIRTUAL_DISK_SIZE, MIB, REGION_BAT, REGION_METADATA,
 };
 use crate::image::BlockState;
 
@@ -229,7 +229,7 @@ impl VhdxBuilder {
             (ITEM_PHYSICAL_SECTOR_SIZE, self.physical_sector_size.to_le_bytes().to_vec(), 6),
         ];
         if let Kind::Differencing { locator } = &self.kind {
-            items.push((ITEM_PARENT_LOCATOR, parent_locator(locator), 4));
+            items.push((ITEM_PARENT_LOCATOR, super::encode::parent_locator(locator), 4));
         }
         let m = 2 * MIB as usize;
         file[m..m + 8].copy_from_slice(b"metadata");
@@ -250,26 +250,6 @@ impl VhdxBuilder {
 
 fn state_bits(s: BlockState) -> u64 {
     u64::from(s.code() & 7)
-}
-
-fn parent_locator(kv: &[(String, String)]) -> Vec<u8> {
-    let mut b = vec![0u8; 20 + 12 * kv.len()];
-    b[..16].copy_from_slice(&LOCATOR_TYPE_VHDX.0);
-    b[18..20].copy_from_slice(&(kv.len() as u16).to_le_bytes());
-    for (i, (k, v)) in kv.iter().enumerate() {
-        let enc = |s: &str| s.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>();
-        let (ke, ve) = (enc(k), enc(v));
-        let e = 20 + 12 * i;
-        let ko = b.len();
-        b.extend_from_slice(&ke);
-        let vo = b.len();
-        b.extend_from_slice(&ve);
-        b[e..e + 4].copy_from_slice(&(ko as u32).to_le_bytes());
-        b[e + 4..e + 8].copy_from_slice(&(vo as u32).to_le_bytes());
-        b[e + 8..e + 10].copy_from_slice(&(ke.len() as u16).to_le_bytes());
-        b[e + 10..e + 12].copy_from_slice(&(ve.len() as u16).to_le_bytes());
-    }
-    b
 }
 
 /// A log of two entries (sequence numbers 100 and 101) whose data descriptors write `sectors`
