@@ -975,4 +975,89 @@ mod tests {
         let at = open_layer(&out).unwrap().vhd().unwrap().block_offset(0).unwrap() as usize + 512;
         assert_eq!(out[at + 4096], 9);
     }
+
+    /// A VHDX chain's content (the child over its parent, both in memory).
+    fn chain_content(child: &[u8], parent: &[u8]) -> Vec<u8> {
+        let (c, p) = (&child.to_vec(), &parent.to_vec());
+        let disk = crate::Disk::new(vec![open_layer(c).unwrap(), open_layer(p).unwrap()], true).unwrap();
+        let mut r = crate::reader::DiskReader::new(&disk, vec![c as &dyn ReadAt, p as &dyn ReadAt]).unwrap();
+        let mut all = vec![0; disk.size() as usize];
+        r.read(0, &mut all).unwrap();
+        all
+    }
+
+    fn codes(r: &Repaired) -> Vec<(ActionKind, &'static str)> {
+        r.actions.iter().map(|a| (a.kind, a.code)).collect()
+    }
+
+    #[test]
+    fn vhdx_bat_entries_are_written_as_they_read_or_made_not_present() {
+        use crate::vhdx::writer::VhdxBuilder;
+        let b = VhdxBuilder::new(8 << 20).write(0, &[1; 4096]).write(2 << 20, &[2; 4096]).write(5 << 20, &[3; 512]);
+        let good = b.build();
+        let want = content(&good);
+        let v = open_layer(&good).unwrap().vhdx().unwrap().clone();
+        let entry = |f: &mut Vec<u8>, block: u64, e: u64| {
+            let at = (v.bat_offset + 8 * v.payload_index(block)) as usize;
+            f[at..at + 8].copy_from_slice(&e.to_le_bytes());
+        };
+        // Block 5 on top of block 2: the later entry is made not present, its data lost.
+        let mut f = good.clone();
+        entry(&mut f, 5, v.payload_entry(2));
+        let (out, r) = run(&f, false);
+        assert_eq!(codes(&r), [(ActionKind::Lost, "vhdx-blocks-overlap")]);
+        assert_eq!(r.actions[0].offset, Some(v.bat_offset + 8 * v.payload_index(5)));
+        let mut w = want.clone();
+        w[5 << 20..(5 << 20) + 512].fill(0);
+        assert!(content(&out) == w);
+        sound(&out);
+        // Partially present in a disk without a parent (read as fully present), state 5 (read as
+        // zeros) and reserved bits: each written as it reads.
+        let mut f = good.clone();
+        entry(&mut f, 0, v.payload_entry(0) | 1);
+        entry(&mut f, 3, 5);
+        entry(&mut f, 2, v.payload_entry(2) | 0x100);
+        let (out, r) = run(&f, false);
+        assert!(r.complete(), "{:?}", r.actions);
+        assert_eq!(codes(&r).iter().filter(|(_, c)| *c == "vhdx-bat-state").count(), 2, "{:?}", r.actions);
+        assert!(codes(&r).contains(&(ActionKind::Fixed, "vhdx-bat-reserved")));
+        assert!(content(&out) == want);
+        sound(&out);
+        let copy = open_layer(&out).unwrap();
+        let c = copy.vhdx().unwrap();
+        assert_eq!((c.block(0).0, c.block(3).0), (BlockState::FullyPresent, BlockState::Zero));
+    }
+
+    #[test]
+    fn vhdx_scrub_and_a_missing_sector_bitmap() {
+        use crate::vhdx::writer::VhdxBuilder;
+        let mut base = VhdxBuilder::new(4 << 20).write(0, &[5; 8192]).write(3 << 20, &[6; 4096]);
+        base.data_write_guid = crate::vhdx::Guid([0x42; 16]);
+        let parent = base.build();
+        let child = VhdxBuilder::new(4 << 20).child_of(base.data_write_guid, "p.vhdx").write(512, &[7; 512]).write(3 << 20, &[8; 512]);
+        let mut f = child.build();
+        let v = open_layer(&f).unwrap().vhdx().unwrap().clone();
+        let want = chain_content(&f, &parent);
+        // Left-over bytes in block 0's sector 2, which its bitmap does not mark present.
+        let (_, data) = v.block(0);
+        f[data as usize + 1024..data as usize + 1030].fill(9);
+        assert!(chain_content(&f, &parent) == want);
+        let (out, r) = run(&f, true);
+        assert_eq!(r.sectors_scrubbed, 1, "{:?}", r.actions);
+        assert!(codes(&r).contains(&(ActionKind::Fixed, "unused-sectors-nonzero")));
+        assert!(out[data as usize + 1024..data as usize + 1030].iter().all(|b| *b == 0));
+        assert!(chain_content(&out, &parent) == want);
+        let (out, r) = run(&f, false);
+        assert_eq!((r.sectors_scrubbed, out[data as usize + 1024]), (0, 9));
+        // The sector bitmap block not present: the partially present blocks read from the parent,
+        // and are made not present.
+        let at = (v.bat_offset + 8 * v.bitmap_index(0)) as usize;
+        f[at..at + 8].fill(0);
+        let (out, r) = run(&f, false);
+        assert_eq!(codes(&r), [(ActionKind::Fixed, "vhdx-bitmap-missing"), (ActionKind::Fixed, "vhdx-bitmap-missing")]);
+        assert!(chain_content(&out, &parent) == content(&parent));
+        let c = open_layer(&out).unwrap();
+        let bad: Vec<_> = c.findings.iter().filter(|f| f.severity > crate::Severity::Info).collect();
+        assert!(bad.is_empty(), "{bad:?}");
+    }
 }

@@ -61,7 +61,7 @@ impl Writes {
 }
 
 enum Op {
-    Compact(Compaction),
+    Compact(Box<Compaction>),
     Repair(Repairing),
     Relink(Relinking, Vec<String>),
 }
@@ -93,7 +93,7 @@ impl WasmCopy {
         let d = disk.disk();
         let bytes = Rc::new(Cell::new(0));
         let op = Compaction::new(d).map_err(js_err)?;
-        Ok(WasmCopy { files: files(d, &read, &bytes), bytes, op: Some(Op::Compact(op)) })
+        Ok(WasmCopy { files: files(d, &read, &bytes), bytes, op: Some(Op::Compact(Box::new(op))) })
     }
 
     /// `vhd-viewer repair [--scrub]`: a copy of layer 0 of `disk` (a VHD or VHDX) with each

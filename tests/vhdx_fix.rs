@@ -214,30 +214,23 @@ fn repair_damaged_vhdx_files() {
     let layer = open_layer(&bytes).unwrap();
     let v = layer.vhdx().unwrap();
     let current = v.headers[v.current_header].offset as usize;
-    let cases: Vec<(&str, Box<dyn Fn(&mut Vec<u8>)>, &str, Option<u64>, bool)> = vec![
-        ("header", Box::new(move |b: &mut Vec<u8>| b[current + 100] ^= 1), "vhdx-header-invalid", Some(current as u64), true),
-        ("region", Box::new(|b: &mut Vec<u8>| b[0x40000] = b'x'), "vhdx-region-table-invalid", Some(0x40000), true),
-        (
-            "bat",
-            Box::new({
-                let at = (v.bat_offset + 8 * v.payload_index(10)) as usize;
-                move |b: &mut Vec<u8>| b[at..at + 8].copy_from_slice(&(6u64 | (4000u64 << 20)).to_le_bytes())
-            }),
-            "vhdx-block-past-eof",
-            Some(v.bat_offset + 8 * v.payload_index(10)),
-            false,
-        ),
+    let bat_at = v.bat_offset + 8 * v.payload_index(10);
+    // (name, the bytes written over the good file, the action's code and offset, nothing lost)
+    let cases = [
+        ("header", (current, vec![bytes[current + 100] ^ 1]), "vhdx-header-invalid", current as u64, true),
+        ("region", (0x40000, b"x".to_vec()), "vhdx-region-table-invalid", 0x40000, true),
+        ("bat", (bat_at as usize, (6u64 | (4000u64 << 20)).to_le_bytes().to_vec()), "vhdx-block-past-eof", bat_at, false),
     ];
-    for (name, damage, code, offset, complete) in cases {
+    for (name, (at, patch), code, offset, complete) in cases {
         let mut b = bytes.clone();
-        damage(&mut b);
+        b[at..at + patch.len()].copy_from_slice(&patch);
         let input = write_file(&dir, &format!("{name}.vhdx"), &b);
         let out = dir.join(format!("{name}-repaired.vhdx"));
         let o = repair(&input, &out, &[]);
         assert_eq!(o.status.code(), Some(if complete { 0 } else { 1 }), "{name}: {}{}", stdout(&o), stderr(&o));
         let text = stdout(&o);
         assert!(text.contains(&format!("[{code}]")), "{name}: {text}");
-        assert!(text.contains(&format!("{:#x}", offset.unwrap())), "{name}: {text}");
+        assert!(text.contains(&format!("{offset:#x}")), "{name}: {text}");
         assert!(text.contains("no errors, no warnings"), "{name}: {text}");
         qemu_check_clean(&out);
         our_check_clean(&out, &[]);
