@@ -763,6 +763,30 @@ fn plan_vhdx(layer: &Layer, v: &Vhdx, src: &dyn ReadAt, scrub: bool, actions: &m
         );
     }
     let bat = vhdx_bat(layer, v, actions);
+    // Errors repair does not mend: the copy keeps the layout, the metadata and the parent locator.
+    const MENDED: [&str; 12] = [
+        "vhdx-header-invalid",
+        "vhdx-header-sequence",
+        "vhdx-region-table-invalid",
+        "vhdx-region-tables-differ",
+        "vhdx-log-replayed",
+        "vhdx-log-invalid",
+        "vhdx-bat-state",
+        "vhdx-bat-reserved",
+        "vhdx-block-past-eof",
+        "vhdx-block-overlaps-metadata",
+        "vhdx-blocks-overlap",
+        "vhdx-bitmap-missing",
+    ];
+    for f in layer.findings.iter().filter(|f| f.severity == crate::Severity::Error && !MENDED.contains(&f.code)) {
+        act(
+            actions,
+            NotFixed,
+            f.code,
+            f.offset,
+            format!("{}: left as it is (the copy keeps the file's layout, metadata items and parent locator; relink writes a new parent locator)", f.message),
+        );
+    }
     let metadata = vhdx_copy::metadata_region(v, src, &writes)?;
     let blocks = {
         let period = v.chunk_ratio + 1;
@@ -793,7 +817,7 @@ fn vhdx_bat(layer: &Layer, v: &Vhdx, actions: &mut Vec<Action>) -> Vec<u64> {
             let b = i as u64 - i as u64 / period;
             let s = b * u64::from(v.block_size);
             format!(
-                "virtual bytes {s:#x}..{:#x} now read as {}",
+                "payload block {b} (virtual bytes {s:#x}..{:#x}) now reads as {}",
                 (s + u64::from(v.block_size)).min(layer.size()),
                 if v.has_parent { "the parent's" } else { "zeros" }
             )
