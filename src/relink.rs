@@ -514,4 +514,58 @@ mod tests {
         let bad: Vec<_> = l.findings.iter().filter(|f| f.severity > crate::Severity::Info).collect();
         assert!(bad.is_empty(), "{bad:?}");
     }
+
+    #[test]
+    fn a_vhdx_child_names_its_new_parent_and_keeps_the_keys_that_do_not_name_the_old_one() {
+        use crate::vhdx::writer::{Kind, VhdxBuilder};
+        let mut base = VhdxBuilder::new(4 << 20).write(0, &[1; 4096]);
+        base.data_write_guid = Guid([0x42; 16]);
+        let parent = open_layer(&base.build()).unwrap();
+        let mut child = VhdxBuilder::new(4 << 20).write(1 << 20, &[7; 512]);
+        child.data_write_guid = Guid([0x43; 16]);
+        child.dirty_log = true;
+        child.kind = Kind::Differencing {
+            locator: vec![
+                ("parent_linkage".into(), encode::guid_text(Guid([0x99; 16]))),
+                ("parent_linkage2".into(), encode::guid_text(base.data_write_guid)),
+                ("volume_path".into(), "\\\\?\\Volume{1}\\old\\base.vhdx".into()),
+                ("relative_path".into(), ".\\old\\base.vhdx".into()),
+                ("vendor_key".into(), "kept".into()),
+            ],
+        };
+        let c = child.build();
+        let layer = open_layer(&c).unwrap();
+        // parent_linkage2 names the parent: accepted without --force.
+        let (link, warnings) = parent_link(&layer, "child.vhdx", &parent, "/srv/new/base.vhdx", false).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(link, NewParent::Vhdx { data_write_guid: Guid([0x42; 16]), file_name: "base.vhdx".into() });
+        let paths = named_paths("new/base.vhdx", "D:/VMs/new/base.vhdx").unwrap();
+        let mut out = Vec::new();
+        let r = relink(&layer, &c, &link, &paths, &mut out, &mut |_, _| {}).unwrap();
+        assert_eq!((r.blocks, r.file_len), (1, out.len() as u64));
+        let copy = open_layer(&out).unwrap();
+        let v = copy.vhdx().unwrap();
+        let l = &v.parent_locator.as_ref().unwrap().value;
+        let keys: Vec<(&str, &str)> = l.entries.iter().map(|e| (e.key.as_str(), e.value.as_str())).collect();
+        assert_eq!(
+            keys,
+            [
+                ("parent_linkage", "{42424242-4242-4242-4242-424242424242}"),
+                ("relative_path", ".\\new\\base.vhdx"),
+                ("absolute_win32_path", "D:\\VMs\\new\\base.vhdx"),
+                ("vendor_key", "kept")
+            ]
+        );
+        assert!(!v.log.dirty);
+        assert_eq!(v.data_write_guid(), Guid([0x43; 16]));
+        let bad: Vec<_> = copy.findings.iter().filter(|f| f.severity > crate::Severity::Info).collect();
+        assert!(bad.is_empty(), "{bad:?}");
+        // Another disk: refused without --force, naming the locator's offset.
+        let e = parent_link(&copy, "copy.vhdx", &layer, "child.vhdx", false).unwrap_err();
+        assert_eq!((e.code(), e.offset()), ("parent-id-mismatch", Some(v.parent_locator.as_ref().unwrap().offset)));
+        // A locator the metadata region cannot hold.
+        let region = crate::vhdx::copy::metadata_region(v, &out, &[]).unwrap();
+        let e = crate::vhdx::copy::with_parent_locator(v, &region, vec![1; 1 << 20]).unwrap_err();
+        assert_eq!((e.code(), e.offset()), ("metadata-full", Some(v.metadata_region.file_offset)));
+    }
 }

@@ -572,11 +572,9 @@ fn convert_writes_a_vhdx_disk_as_a_vhd_and_compact_refuses_vhdx() {
     run_ok(Command::new(bin()).args(["convert", grand.to_str().unwrap(), out.to_str().unwrap()]));
     assert_same_bytes("the chain merged into a VHD", &viewer_cat(&out, &[]), &want);
     assert_same_bytes("the merged VHD read by qemu-img", &qemu_raw(&out), &want);
-    for cmd in ["compact"] {
-        let o = cli(&[cmd, grand.to_str().unwrap(), dir.join("x.vhd").to_str().unwrap()]);
-        assert_eq!(o.status.code(), Some(2), "{cmd}");
-        assert!(stderr(&o).contains("is a VHDX file"), "{cmd}: {}", stderr(&o));
-    }
+    let o = cli(&["compact", grand.to_str().unwrap(), dir.join("x.vhd").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "compact");
+    assert!(stderr(&o).contains("is a VHDX file"), "compact: {}", stderr(&o));
     // `relink` and `repair` write a VHDX as a VHDX (tests/vhdx_fix.rs); a VHDX child's parent is
     // a VHDX.
     let o = cli(&["relink", grand.to_str().unwrap(), dir.join("x.vhdx").to_str().unwrap(), "--parent", out.to_str().unwrap()]);

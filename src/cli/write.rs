@@ -340,7 +340,9 @@ pub fn repair(a: RepairArgs) -> Result<i32, Error> {
             ));
         }
     }
-    // The input's other defects: gone in the copy (laid out anew), or still there.
+    // A VHD's copy is laid out anew; a VHDX's keeps its layout, its structures written anew.
+    let anew = if layer.vhdx().is_some() { "its structures written anew" } else { "laid out anew" };
+    // The input's other defects: gone in the copy, or still there.
     let mut seen: Vec<&str> = r.actions.iter().map(|a| a.code).collect();
     // Blocks cleared answer every finding about where blocks lie.
     if r.actions.iter().any(|a| a.kind == ActionKind::Lost) {
@@ -359,11 +361,11 @@ pub fn repair(a: RepairArgs) -> Result<i32, Error> {
         }
         seen.push(f.code);
         if !remaining.iter().any(|g| g.code == f.code) {
-            lines.push(format!("  {:<10} {:<10} [{}] {} (the copy is laid out anew)", "fixed", offset(f.offset), f.code, f.message));
+            lines.push(format!("  {:<10} {:<10} [{}] {} (the copy: {anew})", "fixed", offset(f.offset), f.code, f.message));
         }
     }
     if lines.is_empty() {
-        println!("nothing to repair: no defect was found in {}; the copy holds the same disk, laid out anew", a.input.display());
+        println!("nothing to repair: no defect was found in {}; the copy holds the same disk, {anew}", a.input.display());
     } else {
         println!("in {} (offsets in the damaged file):", a.input.display());
         for l in &lines {
