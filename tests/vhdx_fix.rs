@@ -103,15 +103,25 @@ fn headers_written_anew(copy: &[u8], input: &[u8]) {
 /// its own locator, reads the replayed disk in this viewer, 7-Zip and libvhdi, and its log is clean.
 #[test]
 fn relink_a_vhdx_child_to_its_moved_parent() {
-    let dir = scratch("vhdx-relink");
-    let mut base = VhdxBuilder::new(8 * MIB).write(0, &pattern(3 * MIB as usize, 1)).write(6 * MIB, &pattern(4096, 2));
+    for sector in [512, 4096] {
+        relink_moved(sector);
+    }
+}
+
+fn relink_moved(sector: u32) {
+    let dir = scratch(&format!("vhdx-relink-{sector}"));
+    let mut base = VhdxBuilder::new(8 * MIB);
+    base.logical_sector_size = sector;
+    let mut base = base.write(0, &pattern(3 * MIB as usize, 1)).write(6 * MIB, &pattern(4096, 2));
     base.data_write_guid = Guid([0x42; 16]);
     write_file(&dir, "old/base.vhdx", &base.build());
-    let mut child = VhdxBuilder::new(8 * MIB)
+    let mut child = VhdxBuilder::new(8 * MIB);
+    child.logical_sector_size = sector;
+    let mut child = child
         .child_of(base.data_write_guid, "base.vhdx")
-        .write(512, &pattern(1024, 3))
+        .write(4096, &pattern(8192, 3))
         .write(2 * MIB + 4096, &pattern(MIB as usize, 4))
-        .write(7 * MIB, &pattern(512, 5));
+        .write(7 * MIB, &pattern(4096, 5));
     child.data_write_guid = Guid([0x43; 16]);
     child.dirty_log = true;
     let child_bytes = child.build();
@@ -243,6 +253,19 @@ fn repair_damaged_vhdx_files() {
         assert_same_bytes(&format!("{name}: vhd-viewer of the repaired copy"), &viewer_cat(&out, &[]), &want);
         headers_written_anew(&std::fs::read(&out).unwrap(), &b);
     }
+    // A fixed disk: header 1's signature broken.
+    let fixed = dir.join("fixed.vhdx");
+    run_ok(Command::new("qemu-img").args(["convert", "-f", "vhdx", "-O", "vhdx", "-o", "subformat=fixed"]).arg(&good).arg(&fixed));
+    let mut b = std::fs::read(&fixed).unwrap();
+    b[0x10000] = b'H';
+    let input = write_file(&dir, "fixed-damaged.vhdx", &b);
+    let out = dir.join("fixed-repaired.vhdx");
+    let o = repair(&input, &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("[vhdx-header-invalid]"), "{}", stdout(&o));
+    qemu_check_clean(&out);
+    assert_eq!(viewer_info(&out, &[])["disk_type"], "fixed");
+    assert_same_bytes("qemu-img of the repaired fixed copy", &qemu_raw_vhdx(&out), &raw);
     // Both headers bad: not repaired, the error names the offset.
     let mut b = bytes.clone();
     b[0x10000] = b'x';
