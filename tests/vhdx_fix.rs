@@ -275,6 +275,19 @@ fn repair_damaged_vhdx_files() {
     assert_ne!(o.status.code(), Some(0));
     assert!(stderr(&o).contains("0x10000"), "{}", stderr(&o));
     assert!(!dir.join("headers-repaired.vhdx").exists());
+    // The virtual disk size item missing (its entry another, optional item): not repaired, the
+    // error names the metadata region.
+    let mut b = bytes.clone();
+    let k = v.items.iter().position(|i| i.entry.item_id == vhd_viewer::vhdx::format::ITEM_VIRTUAL_DISK_SIZE).unwrap();
+    let e = (v.metadata_region.file_offset + 32 + 32 * k as u64) as usize;
+    b[e..e + 16].copy_from_slice(&[0x5a; 16]);
+    b[e + 24..e + 28].fill(0);
+    let input = write_file(&dir, "no-size.vhdx", &b);
+    let o = repair(&input, &dir.join("no-size-repaired.vhdx"), &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&format!("{:#x}", v.metadata_region.file_offset)), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot be repaired"), "{}", stderr(&o));
+    assert!(!dir.join("no-size-repaired.vhdx").exists());
 }
 
 /// A dirty log (the BAT only in the log): the repaired copy holds the replayed BAT, its log is
