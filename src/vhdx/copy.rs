@@ -168,9 +168,9 @@ impl VhdxCopy {
             c.structures.push((at, regions.clone()));
         }
         c.structures.push((v.metadata_region.file_offset, metadata));
-        let mut bat_bytes: Vec<u8> = c.bat.iter().flat_map(|e| e.to_le_bytes()).collect();
-        bat_bytes.resize((u64::from(v.bat_region.length) as usize).max(bat_bytes.len()), 0);
-        c.structures.push((v.bat_region.file_offset, bat_bytes));
+        // The entries read (at most MAX_BAT_ENTRIES); the rest of the region (inside the input,
+        // as the opener checked) is left zero.
+        c.structures.push((v.bat_region.file_offset, c.bat.iter().flat_map(|e| e.to_le_bytes()).collect()));
         c
     }
 
