@@ -221,6 +221,12 @@ fn vhdx_link(
             e.mismatch().unwrap_or_default()
         ));
     }
+    if c.log.dirty && !c.log.replayed {
+        warnings.push(format!(
+            "warning: the child was not closed cleanly and its log at {:#x} does not verify: its writes are not in the copy, which holds the child as stored (as it is read here) with a clean log; `repair` reports the same loss",
+            c.header().log_offset
+        ));
+    }
     if c.logical_sector_size != p.logical_sector_size {
         warnings.push(format!(
             "warning: the child has {}-byte logical sectors, the parent {}-byte ones: a differencing disk's sectors must be its parent's",
@@ -563,6 +569,11 @@ mod tests {
         // Another disk: refused without --force, naming the locator's offset.
         let e = parent_link(&copy, "copy.vhdx", &layer, "child.vhdx", false).unwrap_err();
         assert_eq!((e.code(), e.offset()), ("parent-id-mismatch", Some(v.parent_locator.as_ref().unwrap().offset)));
+        // A dirty log that does not verify: said.
+        let mut broken = c.clone();
+        broken[(1 << 20) + 100] ^= 1;
+        let (_, warnings) = parent_link(&open_layer(&broken).unwrap(), "child.vhdx", &parent, "base.vhdx", false).unwrap();
+        assert!(warnings.iter().any(|w| w.contains("log at 0x100000 does not verify")), "{warnings:?}");
         // A locator the metadata region cannot hold.
         let region = crate::vhdx::copy::metadata_region(v, &out, &[]).unwrap();
         let e = crate::vhdx::copy::with_parent_locator(v, &region, vec![1; 1 << 20]).unwrap_err();
