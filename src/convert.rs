@@ -38,11 +38,12 @@ use crate::vhd::footer::{self, Footer, FILE_FORMAT_VERSION, FOOTER_COOKIE, FOOTE
 use crate::vhd::geometry::Geometry;
 use crate::vhd::writer::{SparseLayout, WriteAt};
 use crate::vhd::MAX_DISK_SIZE;
-use crate::vhdx::layout::{derive_guid, VhdxLayout, VhdxParams};
+use crate::vhdx::encode::next_file_write_guid;
+use crate::vhdx::layout::{VhdxLayout, VhdxParams};
 use crate::vhdx::Guid;
 
 /// The most bytes read or written at once.
-pub const BUF: usize = 1 << 20;
+pub use crate::image::BUF;
 
 /// What `convert` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,8 +166,9 @@ pub fn new_layout(disk: &Disk, format: Format, block_size: u32, sector_size: u32
                 physical_sector_size: 4096,
                 fixed: format == Format::VhdxFixed,
                 data_write_guid,
-                file_write_guid: derive_guid(data_write_guid, "FileWriteGuid"),
-                page83: derive_guid(data_write_guid, "Page83Data"),
+                // Derived from the new id, each its own.
+                file_write_guid: next_file_write_guid(data_write_guid, 1),
+                page83: next_file_write_guid(data_write_guid, 0x83),
                 parent_locator: None,
             })?)
         }

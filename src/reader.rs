@@ -9,50 +9,7 @@ use crate::error::{Error, ParentNeed, Result};
 use crate::image::BlockRead;
 use crate::layer::{Layer, Opener, Poll};
 
-/// Random-access reading of a file of known length.
-pub trait ReadAt {
-    /// Length in bytes.
-    fn len(&self) -> u64;
-    /// Fills `buf` with the bytes at `offset`; fails if any of them is missing.
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()>;
-    /// True when the file is empty.
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-impl ReadAt for [u8] {
-    fn len(&self) -> u64 {
-        <[u8]>::len(self) as u64
-    }
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        let missing = Error::Missing { offset, len: buf.len() as u64 };
-        let start = usize::try_from(offset).map_err(|_| missing.clone())?;
-        let src = start.checked_add(buf.len()).and_then(|end| self.get(start..end)).ok_or(missing)?;
-        buf.copy_from_slice(src);
-        Ok(())
-    }
-}
-
-impl ReadAt for Vec<u8> {
-    fn len(&self) -> u64 {
-        self.as_slice().len() as u64
-    }
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        self.as_slice().read_at(offset, buf)
-    }
-}
-
-#[cfg(unix)]
-impl ReadAt for std::fs::File {
-    fn len(&self) -> u64 {
-        self.metadata().map(|m| m.len()).unwrap_or(0)
-    }
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        use std::os::unix::fs::FileExt;
-        self.read_exact_at(buf, offset).map_err(|e| Error::Io { offset, message: e.to_string() })
-    }
-}
+pub use crate::image::ReadAt;
 
 /// A file of known length: the length asked once, not per read.
 pub struct KnownLen<R> {

@@ -1,7 +1,14 @@
-//! `relink`: a copy of a differencing disk that points to its parent's new place. The parent
-//! locators (W2ru relative to the copy's folder, W2ku absolute, MacX a file URL) and the parent
-//! unicode name are written anew; the blocks are copied as they are; the child keeps its own
-//! unique id and time stamp, so that its own children still link to it.
+//! `relink`: a copy of a differencing disk that points to its parent's new place; the blocks are
+//! copied as they are, and the child keeps its own identity (a VHD's unique id and time stamp, a
+//! VHDX's `DataWriteGuid`), so that its own children still link to it.
+//!
+//! - A VHD: the parent locators (W2ru relative to the copy's folder, W2ku absolute, MacX a file
+//!   URL) and the parent unicode name are written anew, in a layout made anew.
+//! - A VHDX: the parent locator item ([MS-VHDX] 2.6.2.6) names the new parent by its
+//!   `DataWriteGuid` (`parent_linkage`) and its place (`relative_path`, and `absolute_win32_path`
+//!   for a Windows path); `parent_linkage2` and `volume_path`, which named the old parent, are
+//!   dropped, other keys kept. The file keeps its layout ([`crate::vhdx::copy`]): a dirty log is
+//!   replayed into the copy and the copy's log is clean.
 //!
 //! Reads the child through a [`ReadAt`] and writes through a [`WriteAt`], a window of at most
 //! 1 MiB at a time: [`relink`] in one call, or [`Relinking`] a step at a time.
@@ -14,6 +21,8 @@ use crate::error::{Error, Result, WriteError};
 use crate::layer::Layer;
 use crate::reader::ReadAt;
 use crate::rules::{relink_parent, Writer};
+use crate::vhdx::copy::{self, VhdxCopy};
+use crate::vhdx::{encode, Guid, Vhdx};
 
 /// How relinking to a parent of another id is said.
 const RELINK_WORDS: MismatchWords = MismatchWords {
@@ -22,8 +31,87 @@ const RELINK_WORDS: MismatchWords = MismatchWords {
     meaning: "it is not the disk the child was made from",
     hint: "use --force to link it anyway: the copy then reads garbage unless that disk holds the same data",
 };
+/// How relinking a VHDX to a parent of another `DataWriteGuid` is said.
+const VHDX_RELINK_WORDS: MismatchWords = MismatchWords {
+    field: "parent_linkage in its parent locator",
+    id: "DataWriteGuid",
+    meaning: "it is not the disk the child was made from, or its data changed since",
+    hint: RELINK_WORDS.hint,
+};
 use crate::vhd::writer::{utf16le, ParentRef, SparseLayout, WriteAt};
 use crate::vhd::Vhd;
+
+/// The parent a relinked copy records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewParent {
+    /// A VHD child's link: the parent's unique id, time stamp, size and file name.
+    Vhd(ParentRef),
+    /// A VHDX child's link: the parent's `DataWriteGuid` (`parent_linkage`).
+    Vhdx {
+        /// The parent's `DataWriteGuid`.
+        data_write_guid: Guid,
+        /// The parent's file name (for messages).
+        file_name: String,
+    },
+}
+
+impl NewParent {
+    /// The parent's file name.
+    pub fn file_name(&self) -> &str {
+        match self {
+            NewParent::Vhd(p) => &p.file_name,
+            NewParent::Vhdx { file_name, .. } => file_name,
+        }
+    }
+}
+
+/// Where the parent is, as a relinked copy's locators say: `relative` to the copy's folder
+/// (`\` separated, starting `.\` or `..\`) and, when known, `absolute` (a Windows path
+/// `C:\...` or `\\server\...`, or a POSIX one `/...`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParentPaths {
+    /// Relative to the copy's folder.
+    pub relative: String,
+    /// The full path, when known.
+    pub absolute: Option<String>,
+}
+
+impl ParentPaths {
+    /// True when the absolute path is a Windows one (a drive or a server share).
+    fn windows_absolute(&self) -> Option<&str> {
+        self.absolute.as_deref().filter(|a| !a.starts_with('/'))
+    }
+
+    /// The VHD parent locators: W2ru always, W2ku with an absolute path, MacX (a `file://` URL)
+    /// with a POSIX one.
+    pub fn vhd_locators(&self) -> Vec<([u8; 4], Vec<u8>)> {
+        let mut locators = vec![(*b"W2ru", utf16le(&self.relative))];
+        if let Some(abs) = &self.absolute {
+            locators.push((*b"W2ku", utf16le(abs)));
+            if abs.starts_with('/') {
+                locators.push((*b"MacX", file_url(abs).into_bytes()));
+            }
+        }
+        locators
+    }
+
+    /// The VHDX parent locator's key/value pairs for a parent of `data_write_guid`, keeping the
+    /// keys of `old` (the child's locator) that do not name the old parent.
+    pub fn vhdx_entries(&self, data_write_guid: Guid, old: Option<&crate::vhdx::format::ParentLocator>) -> Vec<(String, String)> {
+        let mut kv =
+            vec![("parent_linkage".to_string(), encode::guid_text(data_write_guid)), ("relative_path".into(), self.relative.clone())];
+        if let Some(abs) = self.windows_absolute() {
+            kv.push(("absolute_win32_path".into(), abs.to_string()));
+        }
+        const NAMING: [&str; 5] = ["parent_linkage", "parent_linkage2", "relative_path", "volume_path", "absolute_win32_path"];
+        for e in old.map_or(&[][..], |l| &l.entries[..]) {
+            if !NAMING.contains(&e.key.as_str()) && e.valid {
+                kv.push((e.key.clone(), e.value.clone()));
+            }
+        }
+        kv
+    }
+}
 
 /// What relinking wrote.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -34,18 +122,45 @@ pub struct Relinked {
     pub file_len: u64,
 }
 
-/// The three parent locators for a parent at `absolute` (as this machine spells it, `/` or `\`
+/// The parent's place for a parent at `absolute` (as this machine spells it, `/` or `\`
 /// separated), `relative` to the child's folder (`\` separated, as Windows writes it: `.\base.vhd`,
 /// `..\disks\base.vhd`).
-pub fn parent_locators(relative: &str, absolute: &str) -> Vec<([u8; 4], Vec<u8>)> {
-    vec![(*b"W2ru", utf16le(relative)), (*b"W2ku", utf16le(absolute)), (*b"MacX", file_url(absolute).into_bytes())]
+pub fn parent_paths(relative: &str, absolute: &str) -> ParentPaths {
+    ParentPaths { relative: relative.to_string(), absolute: Some(absolute.to_string()) }
 }
 
 /// The parent link a relinked copy of `child` records for `parent` (named `parent_name`, the
 /// file name the copy records; `child_name` and `parent_name` are used in messages), and the
-/// warnings to give. The parent's unique id must be the one the child names; with `force` a
-/// different one is accepted, recorded with that parent's time stamp, and warned about loudly.
-pub fn parent_link(child: &Layer, child_name: &str, parent: &Layer, parent_name: &str, force: bool) -> Result<(ParentRef, Vec<String>)> {
+/// warnings to give. The parent's id (a VHD's unique id, a VHDX's `DataWriteGuid`) must be the one
+/// the child names; with `force` a different one is accepted, recorded, and warned about loudly.
+pub fn parent_link(child: &Layer, child_name: &str, parent: &Layer, parent_name: &str, force: bool) -> Result<(NewParent, Vec<String>)> {
+    Writer::Relink.check(child).map_err(|e| e.in_file(child_name, ""))?;
+    let file_name = parent_name.rsplit(['/', '\\']).next().unwrap_or(parent_name).to_string();
+    let mut warnings = Vec::new();
+    let link = match child.vhdx() {
+        Some(c) => vhdx_link(c, child_name, parent, parent_name, file_name, force, &mut warnings)?,
+        None => NewParent::Vhd(vhd_link(child, child_name, parent, parent_name, file_name, force, &mut warnings)?),
+    };
+    if parent.size() != child.size() {
+        warnings.push(format!(
+            "warning: the parent is {} bytes, the child {} bytes; sectors past the parent's end read as zeros",
+            parent.size(),
+            child.size()
+        ));
+    }
+    Ok((link, warnings))
+}
+
+/// [`parent_link`] for a VHD child.
+fn vhd_link(
+    child: &Layer,
+    child_name: &str,
+    parent: &Layer,
+    parent_name: &str,
+    file_name: String,
+    force: bool,
+    warnings: &mut Vec<String>,
+) -> Result<ParentRef> {
     let c = Writer::Relink.vhd_of(child).map_err(|e| e.in_file(child_name, ""))?;
     let Some(h) = c.header.as_ref() else {
         return Err(Error::NotDifferencing { disk_type: child.disk_type().name(), task: Writer::Relink.name() }.in_file(child_name, ""));
@@ -53,9 +168,7 @@ pub fn parent_link(child: &Layer, child_name: &str, parent: &Layer, parent_name:
     let parent_vhd = relink_parent(parent)?;
     let want = h.value.parent_unique_id;
     let got = parent_vhd.footer.value.unique_id;
-    let file_name = parent_name.rsplit(['/', '\\']).next().unwrap_or(parent_name).to_string();
     let mut link = ParentRef { unique_id: want, timestamp: h.value.parent_timestamp, size: child.size(), file_name };
-    let mut warnings = Vec::new();
     if want != got {
         let e = Error::ParentIdMismatch {
             layer: child_name.to_string(),
@@ -75,21 +188,59 @@ pub fn parent_link(child: &Layer, child_name: &str, parent: &Layer, parent_name:
             parent_vhd.footer.value.timestamp.iso8601()
         ));
     }
-    if parent.size() != child.size() {
-        warnings.push(format!(
-            "warning: the parent is {} bytes, the child {} bytes; sectors past the parent's end read as zeros",
-            parent.size(),
-            child.size()
-        ));
-    }
-    Ok((link, warnings))
+    Ok(link)
 }
 
-/// The parent locators for a parent a person names (the page asks): `relative` to the child's
-/// folder (`/` or `\` separated; `.\` put in front of a plain name), and `absolute`, its full path
+/// [`parent_link`] for a VHDX child: the parent's `DataWriteGuid` must be the child's
+/// `parent_linkage` (or `parent_linkage2`, as the opener accepts it).
+fn vhdx_link(
+    c: &Vhdx,
+    child_name: &str,
+    parent: &Layer,
+    parent_name: &str,
+    file_name: String,
+    force: bool,
+    warnings: &mut Vec<String>,
+) -> Result<NewParent> {
+    let p = parent.vhdx().ok_or(Error::MixedFormats { layer: 0, child: "VHDX", parent: "VHD" })?;
+    let got = p.data_write_guid();
+    let (linkage, linkage2) = c.parent_linkage();
+    if linkage != Some(got) && linkage2 != Some(got) {
+        let e = Error::ParentIdMismatch {
+            layer: child_name.to_string(),
+            offset: c.parent_locator.as_ref().map_or(c.metadata_table.offset, |l| l.offset),
+            expected: linkage.map_or_else(|| "no id".to_string(), |g| g.to_string()),
+            actual: format!("{got} ({parent_name})"),
+            words: &VHDX_RELINK_WORDS,
+        };
+        if !force {
+            return Err(e);
+        }
+        warnings.push(format!(
+            "WARNING: {}. Linked anyway because of --force: the copy records the parent's DataWriteGuid {got} as its parent_linkage; what it reads is garbage unless that disk holds the same data as the original parent",
+            e.mismatch().unwrap_or_default()
+        ));
+    }
+    if c.log.dirty && !c.log.replayed {
+        warnings.push(format!(
+            "warning: the child was not closed cleanly and its log at {:#x} does not verify: its writes are not in the copy, which holds the child as stored (as it is read here) with a clean log; `repair` reports the same loss",
+            c.header().log_offset
+        ));
+    }
+    if c.logical_sector_size != p.logical_sector_size {
+        warnings.push(format!(
+            "warning: the child has {}-byte logical sectors, the parent {}-byte ones: a differencing disk's sectors must be its parent's",
+            c.logical_sector_size, p.logical_sector_size
+        ));
+    }
+    Ok(NewParent::Vhdx { data_write_guid: got, file_name })
+}
+
+/// The parent's place as a person names it (the page asks): `relative` to the child's folder
+/// (`/` or `\` separated; `.\` put in front of a plain name), and `absolute`, its full path
 /// (`C:\VMs\base.vhd`, `\\server\share\base.vhd` or `/srv/base.vhd`), or empty when it is not
-/// known. W2ru always, W2ku with an absolute path, MacX with a POSIX one (a `file://` URL).
-pub fn named_locators(relative: &str, absolute: &str) -> Result<Vec<([u8; 4], Vec<u8>)>> {
+/// known.
+pub fn named_paths(relative: &str, absolute: &str) -> Result<ParentPaths> {
     let bad = |path: &str, fault: PathFault| Error::from(WriteError::BadLocatorPath { path: path.to_string(), fault });
     let rel = relative.trim().replace('/', "\\");
     let drive = |p: &str| p.len() >= 2 && p.as_bytes()[0].is_ascii_alphabetic() && p.as_bytes()[1] == b':';
@@ -102,21 +253,18 @@ pub fn named_locators(relative: &str, absolute: &str) -> Result<Vec<([u8; 4], Ve
     if rel.ends_with('\\') || rel.split('\\').any(|c| c.is_empty()) {
         return Err(bad(relative, PathFault::NotAFile));
     }
-    let rel = if rel.starts_with(".\\") || rel.starts_with("..\\") { rel } else { format!(".\\{rel}") };
-    let mut locators = vec![(*b"W2ru", utf16le(&rel))];
+    let relative = if rel.starts_with(".\\") || rel.starts_with("..\\") { rel } else { format!(".\\{rel}") };
     let abs = absolute.trim();
-    if abs.is_empty() {
-        return Ok(locators);
-    }
-    if abs.starts_with('/') {
-        locators.push((*b"W2ku", utf16le(abs)));
-        locators.push((*b"MacX", file_url(abs).into_bytes()));
+    let absolute = if abs.is_empty() {
+        None
+    } else if abs.starts_with('/') {
+        Some(abs.to_string())
     } else if (drive(abs) && abs[2..].starts_with(['\\', '/'])) || abs.starts_with("\\\\") {
-        locators.push((*b"W2ku", utf16le(&abs.replace('/', "\\"))));
+        Some(abs.replace('/', "\\"))
     } else {
         return Err(bad(absolute, PathFault::NotAbsolute));
-    }
-    Ok(locators)
+    };
+    Ok(ParentPaths { relative, absolute })
 }
 
 /// `/path with spaces/ü.vhd` as `file:///path%20with%20spaces/%C3%BC.vhd`: every byte but
@@ -137,16 +285,16 @@ pub fn file_url(path: &str) -> String {
 }
 
 /// Copies the differencing disk `child` (read from `src`) into `out` (empty) with `parent` as
-/// its parent link and `locators` as its parent locators.
+/// its parent link and `paths` as its parent's place.
 pub fn relink(
     child: &Layer,
     src: &dyn ReadAt,
-    parent: &ParentRef,
-    locators: &[([u8; 4], Vec<u8>)],
+    parent: &NewParent,
+    paths: &ParentPaths,
     out: &mut dyn WriteAt,
     progress: Progress<'_>,
 ) -> Result<Relinked> {
-    let mut r = Relinking::new(child, parent, locators)?;
+    let mut r = Relinking::new(child, src, parent, paths)?;
     while r.step(src, out)? {
         let (done, total) = r.progress();
         progress(done, total);
@@ -156,7 +304,15 @@ pub fn relink(
 
 /// A relinked copy in progress, a window of at most 1 MiB per [`Relinking::step`]: the caller
 /// owns the loop, so that a page can write each step's bytes, show progress and stop between steps.
-pub struct Relinking {
+pub struct Relinking(Format);
+
+enum Format {
+    Vhd(Box<VhdRelinking>),
+    Vhdx { copy: Box<VhdxCopy>, blocks: u64 },
+}
+
+/// A VHD's relinked copy: the blocks copied into a layout made anew.
+struct VhdRelinking {
     child: Vhd,
     layout: SparseLayout,
     /// Bitmap and data bytes of a block.
@@ -171,9 +327,60 @@ pub struct Relinking {
 }
 
 impl Relinking {
-    /// Plans the copy of the differencing disk `child` with `parent` as its parent link and
-    /// `locators` as its parent locators.
-    pub fn new(child: &Layer, parent: &ParentRef, locators: &[([u8; 4], Vec<u8>)]) -> Result<Self> {
+    /// Plans the copy of the differencing disk `child` (read from `src`) with `parent` as its
+    /// parent link and `paths` as its parent's place.
+    pub fn new(child: &Layer, src: &dyn ReadAt, parent: &NewParent, paths: &ParentPaths) -> Result<Self> {
+        Writer::Relink.check(child)?;
+        match (child.vhdx(), parent) {
+            (Some(v), NewParent::Vhdx { data_write_guid, .. }) => {
+                let writes = copy::log_writes(v, src)?;
+                let region = copy::metadata_region(v, src, &writes)?;
+                let old = v.parent_locator.as_ref().map(|l| &l.value);
+                let locator = encode::parent_locator(&paths.vhdx_entries(*data_write_guid, old));
+                let metadata = copy::with_parent_locator(v, &region, locator)?;
+                let copy = VhdxCopy::new(v, src.len(), v.bat.clone(), metadata, writes, false);
+                Ok(Relinking(Format::Vhdx { copy: Box::new(copy), blocks: v.allocated_blocks() }))
+            }
+            (None, NewParent::Vhd(p)) => Ok(Relinking(Format::Vhd(Box::new(VhdRelinking::new(child, p, &paths.vhd_locators())?)))),
+            (Some(_), NewParent::Vhd(_)) => Err(Error::MixedFormats { layer: 0, child: "VHDX", parent: "VHD" }),
+            (None, NewParent::Vhdx { .. }) => Err(Error::MixedFormats { layer: 0, child: "VHD", parent: "VHDX" }),
+        }
+    }
+
+    /// Blocks copied, and blocks to copy in all.
+    pub fn progress(&self) -> (u64, u64) {
+        match &self.0 {
+            Format::Vhd(r) => (r.done, r.total),
+            Format::Vhdx { copy, .. } => copy.progress(),
+        }
+    }
+
+    /// Copies the next window of the next allocated block. False when every block is copied.
+    pub fn step(&mut self, src: &dyn ReadAt, out: &mut dyn WriteAt) -> Result<bool> {
+        match &mut self.0 {
+            Format::Vhd(r) => r.step(src, out),
+            Format::Vhdx { copy, .. } => copy.step(src, out),
+        }
+    }
+
+    /// Writes the copy's structures (after the last step): a VHD's footers, header, parent
+    /// locators and BAT; a VHDX's header section, metadata region and BAT.
+    pub fn finish(self, out: &mut dyn WriteAt) -> Result<Relinked> {
+        match self.0 {
+            Format::Vhd(r) => {
+                for (at, bytes) in r.layout.finish() {
+                    out.write_at(at, &bytes)?;
+                }
+                out.set_len(r.layout.file_len())?;
+                Ok(Relinked { blocks: r.total, file_len: r.layout.file_len() })
+            }
+            Format::Vhdx { copy, blocks } => Ok(Relinked { blocks, file_len: copy.finish(out)? }),
+        }
+    }
+}
+
+impl VhdRelinking {
+    fn new(child: &Layer, parent: &ParentRef, locators: &[([u8; 4], Vec<u8>)]) -> Result<Self> {
         let child = Writer::Relink.vhd_of(child)?;
         let Some(geo) = child.block_geometry() else {
             return Err(Error::NotDifferencing { disk_type: child.disk_type().name(), task: Writer::Relink.name() });
@@ -185,7 +392,7 @@ impl Relinking {
             return Err(WriteError::BlockSize { block_size: geo.block_size }.into());
         }
         let whole = geo.bitmap_size + geo.block_size;
-        Ok(Relinking {
+        Ok(VhdRelinking {
             child: child.clone(),
             layout,
             whole,
@@ -197,13 +404,7 @@ impl Relinking {
         })
     }
 
-    /// Blocks copied, and allocated blocks in all.
-    pub fn progress(&self) -> (u64, u64) {
-        (self.done, self.total)
-    }
-
-    /// Copies the next window of the next allocated block. False when every block is copied.
-    pub fn step(&mut self, src: &dyn ReadAt, out: &mut dyn WriteAt) -> Result<bool> {
+    fn step(&mut self, src: &dyn ReadAt, out: &mut dyn WriteAt) -> Result<bool> {
         let (at, to, copied) = match self.current {
             Some(c) => c,
             None => {
@@ -236,15 +437,6 @@ impl Relinking {
         }
         Ok(true)
     }
-
-    /// Writes the copy's footers, header, parent locators and BAT (after the last step).
-    pub fn finish(self, out: &mut dyn WriteAt) -> Result<Relinked> {
-        for (at, bytes) in self.layout.finish() {
-            out.write_at(at, &bytes)?;
-        }
-        out.set_len(self.layout.file_len())?;
-        Ok(Relinked { blocks: self.total, file_len: self.layout.file_len() })
-    }
 }
 
 #[cfg(test)]
@@ -263,8 +455,9 @@ mod tests {
     #[test]
     fn paths_a_person_types_become_locators_or_a_reason() {
         let names = |rel: &str, abs: &str| -> Vec<(String, String)> {
-            named_locators(rel, abs)
+            named_paths(rel, abs)
                 .unwrap()
+                .vhd_locators()
                 .into_iter()
                 .map(|(c, d)| {
                     let code = String::from_utf8_lossy(&c).into_owned();
@@ -291,7 +484,7 @@ mod tests {
             ("b.vhd", "relative\\b.vhd"),
             ("b.vhd", "C:"),
         ] {
-            let e = named_locators(rel, abs).unwrap_err();
+            let e = named_paths(rel, abs).unwrap_err();
             assert_eq!(e.code(), "bad-locator-path", "{rel:?} {abs:?}");
         }
     }
@@ -306,9 +499,9 @@ mod tests {
         let layer = open_layer(&c).unwrap();
         let mut p = base.parent_ref("moved-base.vhd");
         p.timestamp = crate::values::Timestamp(12345);
-        let locs = parent_locators("..\\elsewhere\\moved-base.vhd", "/srv/elsewhere/moved-base.vhd");
+        let paths = parent_paths("..\\elsewhere\\moved-base.vhd", "/srv/elsewhere/moved-base.vhd");
         let mut out = Vec::new();
-        let r = relink(&layer, &c, &p, &locs, &mut out, &mut |_, _| {}).unwrap();
+        let r = relink(&layer, &c, &NewParent::Vhd(p), &paths, &mut out, &mut |_, _| {}).unwrap();
         assert_eq!(r.blocks, 2);
         let l = open_layer(&out).unwrap();
         assert_eq!(l.link_id(), layer.link_id());
@@ -326,5 +519,64 @@ mod tests {
         }
         let bad: Vec<_> = l.findings.iter().filter(|f| f.severity > crate::Severity::Info).collect();
         assert!(bad.is_empty(), "{bad:?}");
+    }
+
+    #[test]
+    fn a_vhdx_child_names_its_new_parent_and_keeps_the_keys_that_do_not_name_the_old_one() {
+        use crate::vhdx::writer::{Kind, VhdxBuilder};
+        let mut base = VhdxBuilder::new(4 << 20).write(0, &[1; 4096]);
+        base.data_write_guid = Guid([0x42; 16]);
+        let parent = open_layer(&base.build()).unwrap();
+        let mut child = VhdxBuilder::new(4 << 20).write(1 << 20, &[7; 512]);
+        child.data_write_guid = Guid([0x43; 16]);
+        child.dirty_log = true;
+        child.kind = Kind::Differencing {
+            locator: vec![
+                ("parent_linkage".into(), encode::guid_text(Guid([0x99; 16]))),
+                ("parent_linkage2".into(), encode::guid_text(base.data_write_guid)),
+                ("volume_path".into(), "\\\\?\\Volume{1}\\old\\base.vhdx".into()),
+                ("relative_path".into(), ".\\old\\base.vhdx".into()),
+                ("vendor_key".into(), "kept".into()),
+            ],
+        };
+        let c = child.build();
+        let layer = open_layer(&c).unwrap();
+        // parent_linkage2 names the parent: accepted without --force.
+        let (link, warnings) = parent_link(&layer, "child.vhdx", &parent, "/srv/new/base.vhdx", false).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(link, NewParent::Vhdx { data_write_guid: Guid([0x42; 16]), file_name: "base.vhdx".into() });
+        let paths = named_paths("new/base.vhdx", "D:/VMs/new/base.vhdx").unwrap();
+        let mut out = Vec::new();
+        let r = relink(&layer, &c, &link, &paths, &mut out, &mut |_, _| {}).unwrap();
+        assert_eq!((r.blocks, r.file_len), (1, out.len() as u64));
+        let copy = open_layer(&out).unwrap();
+        let v = copy.vhdx().unwrap();
+        let l = &v.parent_locator.as_ref().unwrap().value;
+        let keys: Vec<(&str, &str)> = l.entries.iter().map(|e| (e.key.as_str(), e.value.as_str())).collect();
+        assert_eq!(
+            keys,
+            [
+                ("parent_linkage", "{42424242-4242-4242-4242-424242424242}"),
+                ("relative_path", ".\\new\\base.vhdx"),
+                ("absolute_win32_path", "D:\\VMs\\new\\base.vhdx"),
+                ("vendor_key", "kept")
+            ]
+        );
+        assert!(!v.log.dirty);
+        assert_eq!(v.data_write_guid(), Guid([0x43; 16]));
+        let bad: Vec<_> = copy.findings.iter().filter(|f| f.severity > crate::Severity::Info).collect();
+        assert!(bad.is_empty(), "{bad:?}");
+        // Another disk: refused without --force, naming the locator's offset.
+        let e = parent_link(&copy, "copy.vhdx", &layer, "child.vhdx", false).unwrap_err();
+        assert_eq!((e.code(), e.offset()), ("parent-id-mismatch", Some(v.parent_locator.as_ref().unwrap().offset)));
+        // A dirty log that does not verify: said.
+        let mut broken = c.clone();
+        broken[(1 << 20) + 100] ^= 1;
+        let (_, warnings) = parent_link(&open_layer(&broken).unwrap(), "child.vhdx", &parent, "base.vhdx", false).unwrap();
+        assert!(warnings.iter().any(|w| w.contains("log at 0x100000 does not verify")), "{warnings:?}");
+        // A locator the metadata region cannot hold.
+        let region = crate::vhdx::copy::metadata_region(v, &out, &[]).unwrap();
+        let e = crate::vhdx::copy::with_parent_locator(v, &region, vec![1; 1 << 20]).unwrap_err();
+        assert_eq!((e.code(), e.offset()), ("metadata-full", Some(v.metadata_region.file_offset)));
     }
 }

@@ -15,6 +15,20 @@
 //!   others and by its unicode name);
 //! - with `scrub`, left-over bytes behind clear bitmap bits zeroed.
 //!
+//! A VHDX is copied in its own layout ([`crate::vhdx::copy`]), its structures written anew:
+//!
+//! - a header or region table whose signature or checksum is bad rewritten from the good one
+//!   (both headers with sequence numbers moved on, the copy's log clean);
+//! - a dirty log replayed into the copy (or, when it does not verify, reported lost);
+//! - BAT entries with states or reserved bits the spec does not allow written as the state
+//!   they read as; blocks past the end of the file, in a structure or in another block made not
+//!   present (the data lost is named), a block cut short kept with zeros; a partially present
+//!   block without its sector bitmap made not present (it read from the parent);
+//! - with `scrub`, a differencing disk's sectors behind clear sector bitmap bits zeroed.
+//!
+//! What cannot be repaired (both headers or both region tables bad, the metadata missing a
+//! required item) is the opener's error, naming the offset.
+//!
 //! What cannot be fixed is reported ([`ActionKind::NotFixed`]). The copy is laid out anew by the
 //! writer, so that fields nobody reads (header version, unused offsets) come out right too.
 //! Reads through a [`ReadAt`], writes through a [`WriteAt`], a window of at most 1 MiB at a time.
@@ -33,6 +47,9 @@ use crate::vhd::header::HEADER_SIZE;
 use crate::vhd::writer::{SparseLayout, WriteAt};
 use crate::vhd::Vhd;
 use crate::vhd::{FooterSource, MAX_BAT_ENTRIES, MAX_DISK_SIZE, UNALLOCATED};
+use crate::vhdx::copy::{self as vhdx_copy, VhdxCopy};
+use crate::vhdx::format::MIB;
+use crate::vhdx::{BlockState, Vhdx};
 
 /// What became of a defect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -127,6 +144,8 @@ enum Plan {
         buf: Vec<u8>,
     },
     Sparse(Box<Sparse>),
+    /// A VHDX, copied in its own layout; the payload blocks it holds.
+    Vhdx(Box<VhdxCopy>, u64),
 }
 
 /// A dynamic or differencing disk: the blocks kept, copied into a layout made anew.
@@ -153,6 +172,12 @@ struct Sparse {
 impl Repairing {
     /// Decides what the copy of `layer` (opened from `src`) fixes, loses and leaves.
     pub fn new(layer: &Layer, src: &dyn ReadAt, scrub: bool) -> Result<Self> {
+        Writer::Repair.check(layer)?;
+        if let Some(v) = layer.vhdx() {
+            let mut actions = Vec::new();
+            let plan = plan_vhdx(layer, v, src, scrub, &mut actions)?;
+            return Ok(Repairing { actions, plan });
+        }
         let v = Writer::Repair.vhd_of(layer)?;
         let size = layer.size();
         if size > MAX_DISK_SIZE {
@@ -172,6 +197,7 @@ impl Repairing {
         match &self.plan {
             Plan::Fixed { copy_len, copied, .. } => (*copied, *copy_len),
             Plan::Sparse(p) => (p.blocks, p.total),
+            Plan::Vhdx(c, _) => c.progress(),
         }
     }
 
@@ -191,6 +217,7 @@ impl Repairing {
                 Ok(true)
             }
             Plan::Sparse(p) => p.step(src, out, &mut self.actions),
+            Plan::Vhdx(c, _) => c.step(src, out),
         }
     }
 
@@ -217,6 +244,20 @@ impl Repairing {
                 }
                 out.set_len(p.layout.file_len())?;
                 Ok(Repaired { actions: self.actions, blocks: p.blocks, sectors_scrubbed: p.scrubbed, file_len: p.layout.file_len() })
+            }
+            Plan::Vhdx(c, blocks) => {
+                let scrubbed = c.scrubbed();
+                if c.scrubs() {
+                    act(
+                        &mut self.actions,
+                        ActionKind::Fixed,
+                        "unused-sectors-nonzero",
+                        None,
+                        format!("{scrubbed} sectors behind clear sector bitmap bits held left-over bytes: zeroed (--scrub)"),
+                    );
+                }
+                let file_len = c.finish(out)?;
+                Ok(Repaired { actions: self.actions, blocks, sectors_scrubbed: scrubbed, file_len })
             }
         }
     }
@@ -644,6 +685,237 @@ fn recover_bat(layer: &Layer, v: &Vhd, src: &dyn ReadAt, needed: u64, bat: &mut 
     Ok(false)
 }
 
+/// What the repaired copy of the VHDX `v` (the layer `layer`, read from `src`) fixes, loses and
+/// leaves, and the copy.
+fn plan_vhdx(layer: &Layer, v: &Vhdx, src: &dyn ReadAt, scrub: bool, actions: &mut Vec<Action>) -> Result<Plan> {
+    use ActionKind::*;
+    let cur = v.current_header;
+    let seq = v.header().sequence_number;
+    for (k, h) in v.headers.iter().enumerate() {
+        if !h.value.valid() {
+            let why = if &h.value.signature != b"head" { "its signature is not \"head\"" } else { "its checksum is wrong" };
+            act(
+                actions,
+                Fixed,
+                "vhdx-header-invalid",
+                Some(h.offset),
+                format!("header {} ({why}) is written from header {} (sequence number {seq})", k + 1, cur + 1),
+            );
+        }
+    }
+    if has(layer, "vhdx-header-sequence") {
+        act(
+            actions,
+            Fixed,
+            "vhdx-header-sequence",
+            Some(v.headers[1].offset),
+            format!("both headers had sequence number {seq}: they are written with {} and {}", seq + 1, seq + 2),
+        );
+    }
+    let t = v.current_region_table;
+    for (k, r) in v.region_tables.iter().enumerate() {
+        if k != t && !r.value.valid() {
+            act(
+                actions,
+                Fixed,
+                "vhdx-region-table-invalid",
+                Some(r.offset),
+                format!("region table {} is written from region table {}", k + 1, t + 1),
+            );
+        } else if k != t && r.value.raw != v.region_tables[t].value.raw {
+            act(
+                actions,
+                Fixed,
+                "vhdx-region-tables-differ",
+                Some(r.offset),
+                format!("region table {} is written as region table {}", k + 1, t + 1),
+            );
+        }
+    }
+    let h = v.header();
+    let writes = vhdx_copy::log_writes(v, src)?;
+    if v.log.dirty && v.log.replayed {
+        let log = ByteRange::new(h.log_offset, u64::from(h.log_length));
+        let skipped = writes.iter().filter(|(at, _)| *at < MIB || (log.offset..log.end()).contains(at)).count();
+        act(
+            actions,
+            Fixed,
+            "vhdx-log-replayed",
+            Some(h.log_offset),
+            format!(
+                "the disk was not closed cleanly: the log's {} entries ({} writes) are replayed into the copy, whose log is clean{}",
+                v.log.entries.len(),
+                writes.len(),
+                if skipped > 0 {
+                    format!(" ({skipped} writes to the header section or the log itself are not applied)")
+                } else {
+                    String::new()
+                }
+            ),
+        );
+    } else if v.log.dirty {
+        act(
+            actions,
+            Lost,
+            "vhdx-log-invalid",
+            Some(h.log_offset),
+            format!("the disk was not closed cleanly (log GUID {}), but its log does not verify or cannot be read: its writes are lost, the copy holds the disk as stored and its log is clean", h.log_guid),
+        );
+    }
+    let bat = vhdx_bat(layer, v, actions);
+    // Errors repair does not mend: the copy keeps the layout, the metadata and the parent locator.
+    const MENDED: [&str; 12] = [
+        "vhdx-header-invalid",
+        "vhdx-header-sequence",
+        "vhdx-region-table-invalid",
+        "vhdx-region-tables-differ",
+        "vhdx-log-replayed",
+        "vhdx-log-invalid",
+        "vhdx-bat-state",
+        "vhdx-bat-reserved",
+        "vhdx-block-past-eof",
+        "vhdx-block-overlaps-metadata",
+        "vhdx-blocks-overlap",
+        "vhdx-bitmap-missing",
+    ];
+    for f in layer.findings.iter().filter(|f| f.severity == crate::Severity::Error && !MENDED.contains(&f.code)) {
+        act(
+            actions,
+            NotFixed,
+            f.code,
+            f.offset,
+            format!("{}: left as it is (the copy keeps the file's layout, metadata items and parent locator; relink writes a new parent locator)", f.message),
+        );
+    }
+    let metadata = vhdx_copy::metadata_region(v, src, &writes)?;
+    let blocks = {
+        let period = v.chunk_ratio + 1;
+        bat.iter().enumerate().filter(|(i, e)| (*i as u64 + 1) % period != 0 && BlockState::from_bits(**e as u8).has_data()).count() as u64
+    };
+    Ok(Plan::Vhdx(Box::new(VhdxCopy::new(v, src.len(), bat, metadata, writes, scrub)), blocks))
+}
+
+/// The repaired copy's BAT: each entry as it reads, where blocks lie checked (VHD repair's rule:
+/// of two blocks over each other the one earlier in the file is kept).
+fn vhdx_bat(layer: &Layer, v: &Vhdx, actions: &mut Vec<Action>) -> Vec<u64> {
+    use ActionKind::*;
+    let mut bat = v.bat.clone();
+    let period = v.chunk_ratio.max(1) + 1;
+    let is_bitmap = |i: usize| (i as u64 + 1) % period == 0;
+    let at = |i: usize| v.bat_offset + 8 * i as u64;
+    let what = |i: usize| {
+        if is_bitmap(i) {
+            format!("the sector bitmap block of chunk {}", i as u64 / period)
+        } else {
+            format!("payload block {}", i as u64 - i as u64 / period)
+        }
+    };
+    let reads_as = |i: usize| {
+        if is_bitmap(i) {
+            "its partially present blocks now read from the parent".to_string()
+        } else {
+            let b = i as u64 - i as u64 / period;
+            let s = b * u64::from(v.block_size);
+            format!(
+                "payload block {b} (virtual bytes {s:#x}..{:#x}) now reads as {}",
+                (s + u64::from(v.block_size)).min(layer.size()),
+                if v.has_parent { "the parent's" } else { "zeros" }
+            )
+        }
+    };
+    // States and reserved bits: written as the entry reads.
+    for (i, e) in bat.iter_mut().enumerate() {
+        let (state, reserved, mb) = crate::vhdx::format::bat_parts(*e);
+        let new_state = match (is_bitmap(i), BlockState::from_bits(state)) {
+            (true, _) if state != 0 && state != 6 => Some(0),
+            (false, BlockState::Other(_)) => Some(2),
+            (false, BlockState::PartiallyPresent) if !v.has_parent => Some(6),
+            _ => None,
+        };
+        if let Some(n) = new_state {
+            let name = BlockState::from_bits(n).name();
+            act(
+                actions,
+                Fixed,
+                "vhdx-bat-state",
+                Some(at(i)),
+                format!(
+                    "BAT entry {i} ({}) had state {state}, which the spec does not allow there: written as {name}, as it was read",
+                    what(i)
+                ),
+            );
+            *e = if n == 6 { 6 | (mb << 20) } else { u64::from(n) };
+        } else if reserved != 0 {
+            act(actions, Fixed, "vhdx-bat-reserved", Some(at(i)), format!("BAT entry {i} ({}) had reserved bits set: cleared", what(i)));
+            *e &= !0xf_fff8;
+        }
+    }
+    // Where the blocks lie.
+    let len = |i: usize| if is_bitmap(i) { MIB } else { u64::from(v.block_size) };
+    let meta = v.metadata_ranges();
+    let mut candidates: Vec<(u64, usize)> = Vec::new();
+    for (i, e) in bat.iter_mut().enumerate() {
+        let (state, _, mb) = crate::vhdx::format::bat_parts(*e);
+        let has_data = if is_bitmap(i) { state == 6 } else { BlockState::from_bits(state).has_data() };
+        if !has_data {
+            continue;
+        }
+        let r = ByteRange::new(mb.saturating_mul(MIB), len(i));
+        if r.offset >= layer.file_len {
+            act(actions, Lost, "vhdx-block-past-eof", Some(at(i)), format!("BAT entry {i} ({}) is made not present: it pointed at byte {:#x}, past the end of the file at {:#x}; {}, and what it held is lost", what(i), r.offset, layer.file_len, reads_as(i)));
+            *e = 0;
+        } else if let Some((m, _)) = meta.iter().find(|(_, m)| m.overlaps(&r)) {
+            act(
+                actions,
+                Lost,
+                "vhdx-block-overlaps-metadata",
+                Some(at(i)),
+                format!(
+                    "BAT entry {i} ({}) is made not present: it pointed at byte {:#x}, into the {m}; {}, and what it held is lost",
+                    what(i),
+                    r.offset,
+                    reads_as(i)
+                ),
+            );
+            *e = 0;
+        } else {
+            candidates.push((r.offset, i));
+        }
+    }
+    candidates.sort_unstable();
+    let mut reach: Option<(u64, usize)> = None;
+    for (offset, i) in candidates {
+        match reach {
+            Some((end, j)) if offset < end => {
+                act(actions, Lost, "vhdx-blocks-overlap", Some(at(i)), format!("BAT entry {i} ({}) is made not present: it pointed at byte {offset:#x}, inside the block of BAT entry {j} (kept: the one earlier in the file, or of the lower index at the same byte); {}, and what it held is lost", what(i), reads_as(i)));
+                bat[i] = 0;
+            }
+            _ => {
+                let end = offset + len(i);
+                if end > layer.file_len {
+                    act(actions, Lost, "vhdx-block-past-eof", Some(at(i)), format!("{} at byte {offset:#x} is cut short by the end of the file: its last {} bytes are missing and are written as zeros", what(i), end - layer.file_len));
+                }
+                reach = Some((end, i));
+            }
+        }
+    }
+    // A partially present block must have its sector bitmap.
+    if v.has_parent {
+        for (i, e) in bat.clone().iter().enumerate() {
+            if is_bitmap(i) || e & 7 != 7 {
+                continue;
+            }
+            let chunk = i as u64 / period;
+            let b = usize::try_from(chunk * period + period - 1).ok().and_then(|k| bat.get(k)).copied().unwrap_or(0);
+            if b & 7 != 6 {
+                act(actions, Fixed, "vhdx-bitmap-missing", Some(at(i)), format!("BAT entry {i} ({}) is partially present but its sector bitmap block is not present: made not present, as it was read (from the parent)", what(i)));
+                bat[i] = 0;
+            }
+        }
+    }
+    bat
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -726,5 +998,90 @@ mod tests {
         assert_eq!(r.sectors_scrubbed, 0);
         let at = open_layer(&out).unwrap().vhd().unwrap().block_offset(0).unwrap() as usize + 512;
         assert_eq!(out[at + 4096], 9);
+    }
+
+    /// A VHDX chain's content (the child over its parent, both in memory).
+    fn chain_content(child: &[u8], parent: &[u8]) -> Vec<u8> {
+        let (c, p) = (&child.to_vec(), &parent.to_vec());
+        let disk = crate::Disk::new(vec![open_layer(c).unwrap(), open_layer(p).unwrap()], true).unwrap();
+        let mut r = crate::reader::DiskReader::new(&disk, vec![c as &dyn ReadAt, p as &dyn ReadAt]).unwrap();
+        let mut all = vec![0; disk.size() as usize];
+        r.read(0, &mut all).unwrap();
+        all
+    }
+
+    fn codes(r: &Repaired) -> Vec<(ActionKind, &'static str)> {
+        r.actions.iter().map(|a| (a.kind, a.code)).collect()
+    }
+
+    #[test]
+    fn vhdx_bat_entries_are_written_as_they_read_or_made_not_present() {
+        use crate::vhdx::writer::VhdxBuilder;
+        let b = VhdxBuilder::new(8 << 20).write(0, &[1; 4096]).write(2 << 20, &[2; 4096]).write(5 << 20, &[3; 512]);
+        let good = b.build();
+        let want = content(&good);
+        let v = open_layer(&good).unwrap().vhdx().unwrap().clone();
+        let entry = |f: &mut Vec<u8>, block: u64, e: u64| {
+            let at = (v.bat_offset + 8 * v.payload_index(block)) as usize;
+            f[at..at + 8].copy_from_slice(&e.to_le_bytes());
+        };
+        // Block 5 on top of block 2: the later entry is made not present, its data lost.
+        let mut f = good.clone();
+        entry(&mut f, 5, v.payload_entry(2));
+        let (out, r) = run(&f, false);
+        assert_eq!(codes(&r), [(ActionKind::Lost, "vhdx-blocks-overlap")]);
+        assert_eq!(r.actions[0].offset, Some(v.bat_offset + 8 * v.payload_index(5)));
+        let mut w = want.clone();
+        w[5 << 20..(5 << 20) + 512].fill(0);
+        assert!(content(&out) == w);
+        sound(&out);
+        // Partially present in a disk without a parent (read as fully present), state 5 (read as
+        // zeros) and reserved bits: each written as it reads.
+        let mut f = good.clone();
+        entry(&mut f, 0, v.payload_entry(0) | 1);
+        entry(&mut f, 3, 5);
+        entry(&mut f, 2, v.payload_entry(2) | 0x100);
+        let (out, r) = run(&f, false);
+        assert!(r.complete(), "{:?}", r.actions);
+        assert_eq!(codes(&r).iter().filter(|(_, c)| *c == "vhdx-bat-state").count(), 2, "{:?}", r.actions);
+        assert!(codes(&r).contains(&(ActionKind::Fixed, "vhdx-bat-reserved")));
+        assert!(content(&out) == want);
+        sound(&out);
+        let copy = open_layer(&out).unwrap();
+        let c = copy.vhdx().unwrap();
+        assert_eq!((c.block(0).0, c.block(3).0), (BlockState::FullyPresent, BlockState::Zero));
+    }
+
+    #[test]
+    fn vhdx_scrub_and_a_missing_sector_bitmap() {
+        use crate::vhdx::writer::VhdxBuilder;
+        let mut base = VhdxBuilder::new(4 << 20).write(0, &[5; 8192]).write(3 << 20, &[6; 4096]);
+        base.data_write_guid = crate::vhdx::Guid([0x42; 16]);
+        let parent = base.build();
+        let child = VhdxBuilder::new(4 << 20).child_of(base.data_write_guid, "p.vhdx").write(512, &[7; 512]).write(3 << 20, &[8; 512]);
+        let mut f = child.build();
+        let v = open_layer(&f).unwrap().vhdx().unwrap().clone();
+        let want = chain_content(&f, &parent);
+        // Left-over bytes in block 0's sector 2, which its bitmap does not mark present.
+        let (_, data) = v.block(0);
+        f[data as usize + 1024..data as usize + 1030].fill(9);
+        assert!(chain_content(&f, &parent) == want);
+        let (out, r) = run(&f, true);
+        assert_eq!(r.sectors_scrubbed, 1, "{:?}", r.actions);
+        assert!(codes(&r).contains(&(ActionKind::Fixed, "unused-sectors-nonzero")));
+        assert!(out[data as usize + 1024..data as usize + 1030].iter().all(|b| *b == 0));
+        assert!(chain_content(&out, &parent) == want);
+        let (out, r) = run(&f, false);
+        assert_eq!((r.sectors_scrubbed, out[data as usize + 1024]), (0, 9));
+        // The sector bitmap block not present: the partially present blocks read from the parent,
+        // and are made not present.
+        let at = (v.bat_offset + 8 * v.bitmap_index(0)) as usize;
+        f[at..at + 8].fill(0);
+        let (out, r) = run(&f, false);
+        assert_eq!(codes(&r), [(ActionKind::Fixed, "vhdx-bitmap-missing"), (ActionKind::Fixed, "vhdx-bitmap-missing")]);
+        assert!(chain_content(&out, &parent) == content(&parent));
+        let c = open_layer(&out).unwrap();
+        let bad: Vec<_> = c.findings.iter().filter(|f| f.severity > crate::Severity::Info).collect();
+        assert!(bad.is_empty(), "{bad:?}");
     }
 }

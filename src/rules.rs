@@ -37,11 +37,37 @@ impl Writer {
         }
     }
 
-    /// True when the writer reads a VHDX: `convert` reads the disk through any chain, `compact`
-    /// copies either format into its own; the others rewrite a VHD's own structures (footer,
-    /// header, BAT), which a VHDX has not.
+    /// True when the writer reads the disk through any chain (`convert`), not a file's own
+    /// structures.
     pub fn reads_vhdx(self) -> bool {
-        matches!(self, Writer::Convert | Writer::Compact)
+        self == Writer::Convert
+    }
+
+    /// True when the writer rewrites a VHDX's own structures too: `relink` and `repair` copy a
+    /// VHDX in its own layout ([`crate::vhdx::copy`]), `compact` into a new VHDX of its kind.
+    pub fn writes_vhdx(self) -> bool {
+        matches!(self, Writer::Relink | Writer::Repair | Writer::Compact)
+    }
+
+    /// Whether the writer takes `layer` as its input's newest layer: a VHD, or a VHDX when it
+    /// [writes VHDX](Writer::writes_vhdx), of a disk type it takes.
+    pub fn check(self, layer: &Layer) -> Result<()> {
+        if layer.vhdx().is_some() && self.writes_vhdx() {
+            return self.type_check(layer);
+        }
+        self.vhd_of(layer).map(|_| ())
+    }
+
+    /// A disk type the writer does not take: `compact-fixed`, `not-differencing`.
+    fn type_check(self, layer: &Layer) -> Result<()> {
+        let t = layer.disk_type();
+        if self.disk_types().contains(&t) {
+            return Ok(());
+        }
+        Err(match self {
+            Writer::Compact => WriteError::CompactFixed.into(),
+            _ => Error::NotDifferencing { disk_type: t.name(), task: self.name() },
+        })
     }
 
     /// The disk types the writer takes.
@@ -67,29 +93,16 @@ impl Writer {
     /// The VHD the writer rewrites as `layer`, or why it cannot: a VHDX (`vhdx-not-supported`),
     /// a disk type it does not take (`compact-fixed`, `not-differencing`).
     pub fn vhd_of(self, layer: &Layer) -> Result<&Vhd> {
-        self.takes(layer)?;
-        layer.vhd().ok_or_else(|| WriteError::VhdxNotSupported { writer: self.name() }.into())
-    }
-
-    /// Whether the writer takes `layer`: its format (`vhdx-not-supported`) and its disk type
-    /// (`compact-fixed`, `not-differencing`).
-    pub fn takes(self, layer: &Layer) -> Result<()> {
-        if layer.vhd().is_none() && !self.reads_vhdx() {
+        let Some(vhd) = layer.vhd() else {
             return Err(WriteError::VhdxNotSupported { writer: self.name() }.into());
-        }
-        let t = layer.disk_type();
-        if !self.disk_types().contains(&t) {
-            return Err(match self {
-                Writer::Compact => WriteError::CompactFixed.into(),
-                _ => Error::NotDifferencing { disk_type: t.name(), task: self.name() },
-            });
-        }
-        Ok(())
+        };
+        self.type_check(layer)?;
+        Ok(vhd)
     }
 
     /// Whether the writer accepts `disk` (its newest layer, and the parent when it needs it);
-    /// with the VHD it rewrites, `None` for `convert`, which reads the disk through the chain,
-    /// and for a VHDX that `compact` copies.
+    /// with the VHD it rewrites, `None` for `convert`, which reads the disk through the chain, and
+    /// for a VHDX that `relink` or `repair` copies in its own layout.
     pub fn accepts(self, disk: &Disk) -> Result<Option<&Vhd>> {
         self.accepts_layer(disk, 0)
     }
@@ -98,18 +111,17 @@ impl Writer {
     /// the newest layer, as the page offers a copy of any file of the chain).
     pub fn accepts_layer(self, disk: &Disk, k: usize) -> Result<Option<&Vhd>> {
         let top = disk.layers.get(k).ok_or(Error::NoSuchLayer { layer: k, layers: disk.layers.len() })?;
-        if self == Writer::Convert {
+        if self.reads_vhdx() {
             return Ok(None);
         }
-        self.takes(top)?;
-        let vhd = top.vhd();
+        self.check(top)?;
         if self.needs_parent() && top.disk_type() == DiskType::Differencing && disk.layers.len() < k + 2 {
             return Err(Error::ParentUnavailable(match self {
                 Writer::Relink => ParentNeed::Relink,
                 _ => ParentNeed::Compact { missing: None },
             }));
         }
-        Ok(vhd)
+        Ok(top.vhd())
     }
 }
 
@@ -134,16 +146,24 @@ mod tests {
         let (dynamic, child) = (open_layer(&dynamic.build()).unwrap(), open_layer(&child.build()).unwrap());
         let vhdx = open_layer(&VhdxBuilder::new(4 << 20).build()).unwrap();
         let code = |w: Writer, l: &Layer| w.vhd_of(l).err().map(|e| e.code());
+        let disk = |l: &Layer| Disk::new(vec![l.clone()], false).unwrap();
         assert_eq!(code(Writer::Compact, &fixed), Some("compact-fixed"));
         assert_eq!(code(Writer::Compact, &dynamic), None);
         assert_eq!(code(Writer::Relink, &dynamic), Some("not-differencing"));
         assert_eq!(code(Writer::Relink, &child), None);
         assert_eq!(code(Writer::Repair, &fixed), None);
-        for w in [Writer::Relink, Writer::Repair] {
+        for w in [Writer::Compact, Writer::Relink, Writer::Repair] {
             assert_eq!(code(w, &vhdx), Some("vhdx-not-supported"), "{}", w.name());
         }
-        assert!(Writer::Compact.takes(&vhdx).is_ok());
-        let disk = |l: &Layer| Disk::new(vec![l.clone()], false).unwrap();
+        // Relink and repair copy a VHDX in its own layout, compact into a new VHDX.
+        let vhdx_child = open_layer(&VhdxBuilder::new(4 << 20).child_of(crate::vhdx::Guid([1; 16]), "p.vhdx").build()).unwrap();
+        let check = |w: Writer, l: &Layer| w.check(l).err().map(|e| e.code());
+        assert_eq!(check(Writer::Compact, &vhdx), None);
+        assert_eq!(check(Writer::Repair, &vhdx), None);
+        assert_eq!(check(Writer::Relink, &vhdx), Some("not-differencing"));
+        assert_eq!(check(Writer::Relink, &vhdx_child), None);
+        assert!(Writer::Repair.accepts(&disk(&vhdx)).unwrap().is_none());
+        assert_eq!(Writer::Relink.accepts(&disk(&vhdx_child)).err().map(|e| e.code()), Some("parent-unavailable"));
         assert!(Writer::Convert.accepts(&disk(&vhdx)).unwrap().is_none());
         assert_eq!(Writer::Compact.accepts(&disk(&child)).err().map(|e| e.code()), Some("parent-unavailable"));
         assert!(Writer::Compact.accepts(&Disk::new(vec![child, dynamic.clone()], true).unwrap()).unwrap().is_some());

@@ -65,7 +65,7 @@ enum Op {
     /// With the volumes' report (`FreeSpace::volumes`) when the free space is given back.
     Compact(Box<Compaction>, Option<JsValue>),
     Repair(Repairing),
-    Relink(Box<Relinking>, Vec<String>),
+    Relink(Relinking, Vec<String>),
 }
 
 /// What a finished copy reports: the core's report of the operation, warnings, and the copy's
@@ -109,8 +109,8 @@ impl WasmCopy {
         Ok(WasmCopy { files, bytes, op: Some(Op::Compact(Box::new(op), volumes)) })
     }
 
-    /// `vhd-viewer repair [--scrub]`: a copy of layer 0 of `disk` with each recoverable defect
-    /// fixed. Only that file is read.
+    /// `vhd-viewer repair [--scrub]`: a copy of layer 0 of `disk` (a VHD or VHDX) with each
+    /// recoverable defect fixed. Only that file is read.
     pub fn repair(disk: &WasmDisk, read: js_sys::Function, scrub: bool) -> Result<WasmCopy, JsValue> {
         let d = disk.disk();
         let bytes = Rc::new(Cell::new(0));
@@ -119,9 +119,10 @@ impl WasmCopy {
         Ok(WasmCopy { files, bytes, op: Some(Op::Repair(op)) })
     }
 
-    /// `vhd-viewer relink`: a copy of layer 0 of `disk` (a differencing disk) linked to layer 1
-    /// (its parent, given as the file `parent_name`) at `relative` (to the copy's folder) and,
-    /// when not empty, `absolute`. The parent's unique id must be the one the child names (the
+    /// `vhd-viewer relink`: a copy of layer 0 of `disk` (a differencing VHD or VHDX) linked to
+    /// layer 1 (its parent, given as the file `parent_name`) at `relative` (to the copy's folder)
+    /// and, when not empty, `absolute`. The parent's id (a VHD's unique id, a VHDX's
+    /// `DataWriteGuid`) must be the one the child names (the
     /// command line's `--force` is not offered: the page links a parent by that id).
     pub fn relink(
         disk: &WasmDisk,
@@ -136,10 +137,11 @@ impl WasmCopy {
             return Err(js_err(Error::ParentUnavailable(crate::error::ParentNeed::Relink)));
         };
         let (link, warnings) = crate::relink::parent_link(&d.layers[0], child_name, parent, parent_name, false).map_err(js_err)?;
-        let locators = crate::relink::named_locators(relative, absolute).map_err(js_err)?;
+        let paths = crate::relink::named_paths(relative, absolute).map_err(js_err)?;
         let bytes = Rc::new(Cell::new(0));
-        let op = Relinking::new(&d.layers[0], &link, &locators).map_err(js_err)?;
-        Ok(WasmCopy { files: files(d, &read, &bytes), bytes, op: Some(Op::Relink(Box::new(op), warnings)) })
+        let files = files(d, &read, &bytes);
+        let op = Relinking::new(&d.layers[0], &files[0], &link, &paths).map_err(js_err)?;
+        Ok(WasmCopy { files, bytes, op: Some(Op::Relink(op, warnings)) })
     }
 
     /// The next steps, until at least `at_least` bytes were handed over or the copy is complete:

@@ -230,3 +230,33 @@ fn a_differencing_vhdx_compacts_to_a_child_of_the_same_parent() {
         assert_eq!(o.link_id(), [0xc2; 16]);
     }
 }
+
+#[test]
+fn a_vhdx_chain_converts_to_a_vhdx_of_its_own_sector_size() {
+    let dir = scratch("vhdx-writer-chain");
+    let size = 16 * MIB;
+    let mut base = VhdxBuilder::new(size);
+    base.logical_sector_size = 4096;
+    base.data_write_guid = Guid([0xa1; 16]);
+    let base = base.write(0, &pattern(5, 2 * MIB as usize)).write(9 * MIB, &pattern(6, 8192));
+    let mut child = VhdxBuilder::new(size).child_of(base.data_write_guid, "base.vhdx");
+    child.logical_sector_size = 4096;
+    let child = child.write(4096, &pattern(7, 4096)).write(15 * MIB, &pattern(8, 4096));
+    write_atomic(&dir.join("base.vhdx"), &base.build());
+    write_atomic(&dir.join("child.vhdx"), &child.build());
+    let input = dir.join("child.vhdx");
+    let want = viewer_cat(&input, &[]);
+    let raw = dir.join("child.raw");
+    write_atomic(&raw, &want);
+    let out = dir.join("merged.vhdx");
+    let text = vv(&["convert", p(&input), p(&out), "--to", "vhdx", "--block-size", "4M"]);
+    assert!(text.contains("merged the chain of 2 files") && text.contains("4096-byte logical sectors"), "{text}");
+    every_reader_agrees(&dir, &out, &want, &raw, 4096);
+    // As of layer 1: the base alone.
+    let base_out = dir.join("base-copy.vhdx");
+    vv(&["convert", p(&input), p(&base_out), "--to", "vhdx", "--layer", "1", "--sector-size", "512"]);
+    let base_want = viewer_cat(&dir.join("base.vhdx"), &[]);
+    let base_raw = dir.join("base.raw");
+    write_atomic(&base_raw, &base_want);
+    every_reader_agrees(&dir, &base_out, &base_want, &base_raw, 512);
+}

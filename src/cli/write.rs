@@ -11,6 +11,7 @@ use clap::{Args, ValueEnum};
 use vhd_viewer::convert::{Format, NewDisk};
 use vhd_viewer::error::{ParentNeed, WriteError};
 use vhd_viewer::reader::DiskReader;
+use vhd_viewer::relink::NewParent;
 use vhd_viewer::values::human_size;
 use vhd_viewer::Error;
 
@@ -157,7 +158,7 @@ pub struct CompactArgs {
 
 /// Whether `writer` takes `layer` (the file `file`): the core's rule, its reason naming the file.
 fn accepted(writer: Writer, layer: &vhd_viewer::Layer, file: &std::path::Path) -> Result<(), Error> {
-    writer.takes(layer).map_err(|e| e.in_file(file.display().to_string(), ""))
+    writer.check(layer).map_err(|e| e.in_file(file.display().to_string(), ""))
 }
 
 pub fn compact(a: CompactArgs) -> Result<i32, Error> {
@@ -259,22 +260,42 @@ pub fn relink(a: RelinkArgs) -> Result<i32, Error> {
     let absolute = canon(&a.parent)?;
     let relative = windows_relative(&canon(&dir)?, &absolute);
     let absolute = absolute.to_string_lossy().into_owned();
-    let locators = vhd_viewer::relink::parent_locators(&relative, &absolute);
+    let paths = vhd_viewer::relink::parent_paths(&relative, &absolute);
     let mut out = NewFile::create(&a.output, &inputs, a.force)?;
     let mut progress = progress_printer("copying", child.allocated_blocks().saturating_mul(2 << 20));
-    let r = vhd_viewer::relink::relink(&child, &child_file, &link, &locators, &mut out.writer(), &mut progress)?;
+    let r = vhd_viewer::relink::relink(&child, &child_file, &link, &paths, &mut out.writer(), &mut progress)?;
     let dest = out.dest().display().to_string();
     out.commit()?;
     for w in &warnings {
         eprintln!("vhd-viewer: {w}");
     }
     println!("wrote {dest}: {} relinked to {} ({} blocks copied, {} bytes)", a.child.display(), a.parent.display(), r.blocks, r.file_len);
-    println!("  parent unicode name: {}", link.file_name);
-    println!("  W2ru (relative to {}): {relative}", dir.display());
-    println!("  W2ku (absolute): {absolute}");
-    println!("  MacX: {}", vhd_viewer::relink::file_url(&absolute));
+    let id = match &link {
+        NewParent::Vhd(_) => {
+            println!("  parent unicode name: {}", link.file_name());
+            println!("  W2ru (relative to {}): {relative}", dir.display());
+            println!("  W2ku (absolute): {absolute}");
+            if absolute.starts_with('/') {
+                println!("  MacX: {}", vhd_viewer::relink::file_url(&absolute));
+            }
+            "unique id"
+        }
+        NewParent::Vhdx { data_write_guid, .. } => {
+            println!("  parent_linkage (the parent's DataWriteGuid): {data_write_guid}");
+            println!("  relative_path (relative to {}): {relative}", dir.display());
+            if absolute.starts_with('/') {
+                println!("  no absolute_win32_path: {absolute} is not a Windows path (volume_path and parent_linkage2, which named the old parent, are dropped)");
+            } else {
+                println!("  absolute_win32_path: {absolute}");
+            }
+            if child.vhdx().is_some_and(|v| v.log.dirty) {
+                println!("  the child's log was replayed into the copy; the copy's log is clean");
+            }
+            "DataWriteGuid"
+        }
+    };
     println!(
-        "the copy keeps the child's own unique id {}, so disks made from the child still link to it (their locators name the child's old file: relink them too when it moves)",
+        "the copy keeps the child's own {id} {}, so disks made from the child still link to it (their locators name the child's old file: relink them too when it moves)",
         child.link_id_text()
     );
     // Read it back: the copy must find its parent through its own locators.
@@ -290,7 +311,8 @@ pub fn relink(a: RelinkArgs) -> Result<i32, Error> {
 
 #[derive(Args)]
 pub struct RepairArgs {
-    /// The damaged VHD file (only this file is read: a differencing disk's parent is not needed).
+    /// The damaged VHD or VHDX file (only this file is read: a differencing disk's parent is not
+    /// needed).
     input: PathBuf,
     /// The repaired copy.
     output: PathBuf,
@@ -364,11 +386,20 @@ pub fn repair(a: RepairArgs) -> Result<i32, Error> {
             ));
         }
     }
-    // The input's other defects: gone in the copy (laid out anew), or still there.
+    // A VHD's copy is laid out anew; a VHDX's keeps its layout, its structures written anew.
+    let anew = if layer.vhdx().is_some() { "its structures written anew" } else { "laid out anew" };
+    // The input's other defects: gone in the copy, or still there.
     let mut seen: Vec<&str> = r.actions.iter().map(|a| a.code).collect();
     // Blocks cleared answer every finding about where blocks lie.
     if r.actions.iter().any(|a| a.kind == ActionKind::Lost) {
-        seen.extend(["block-past-eof", "block-overlaps-metadata", "blocks-overlap"]);
+        seen.extend([
+            "block-past-eof",
+            "block-overlaps-metadata",
+            "blocks-overlap",
+            "vhdx-block-past-eof",
+            "vhdx-block-overlaps-metadata",
+            "vhdx-blocks-overlap",
+        ]);
     }
     for f in layer.findings.iter().filter(|f| f.severity > Severity::Info) {
         if seen.contains(&f.code) {
@@ -376,11 +407,11 @@ pub fn repair(a: RepairArgs) -> Result<i32, Error> {
         }
         seen.push(f.code);
         if !remaining.iter().any(|g| g.code == f.code) {
-            lines.push(format!("  {:<10} {:<10} [{}] {} (the copy is laid out anew)", "fixed", offset(f.offset), f.code, f.message));
+            lines.push(format!("  {:<10} {:<10} [{}] {} (the copy: {anew})", "fixed", offset(f.offset), f.code, f.message));
         }
     }
     if lines.is_empty() {
-        println!("nothing to repair: no defect was found in {}; the copy holds the same disk, laid out anew", a.input.display());
+        println!("nothing to repair: no defect was found in {}; the copy holds the same disk, {anew}", a.input.display());
     } else {
         println!("in {} (offsets in the damaged file):", a.input.display());
         for l in &lines {

@@ -660,6 +660,7 @@ mod tests {
                     WriteError::VhdxBlockSize { .. } => 20,
                     WriteError::SectorSize { .. } => 21,
                     WriteError::VhdxSize { .. } => 22,
+                    WriteError::MetadataFull { .. } => 12,
                 }
             }
             Error::FileSystem(e) => {
@@ -696,7 +697,7 @@ mod tests {
     }
 
     /// How many conditions each range of [`index`] has.
-    const COUNTS: [(usize, usize); 5] = [(0, 29), (100, 6), (200, 15), (300, 12), (400, 24)];
+    const COUNTS: [(usize, usize); 5] = [(0, 29), (100, 6), (200, 15), (300, 13), (400, 24)];
 
     const WORDS: MismatchWords = MismatchWords { field: "its parent unique id field", id: "unique id", meaning: "m", hint: FORCE_HINT };
 
@@ -772,6 +773,7 @@ mod tests {
             WriteError::SplitDisk { offset: 0x7ffffe00, next: s("split.v01") }.into(),
             WriteError::OutputRefused { dest: s("out.vhd"), why: Refusal::Exists }.into(),
             WriteError::BlockPlacedTwice { block: 4 }.into(),
+            WriteError::MetadataFull { offset: 0x200000, need: 0x100100, len: 0x100000 }.into(),
         ];
         v.push(Error::ParentUnavailable(ParentNeed::Bytes { layer: 0, start: 0x600, end: 0x800 }));
         let fs = [

@@ -118,6 +118,16 @@ pub enum WriteError {
         /// Why.
         why: Refusal,
     },
+    /// The metadata region of a VHDX copy cannot hold its items with the new parent locator
+    /// (`metadata-full`).
+    MetadataFull {
+        /// The metadata region.
+        offset: u64,
+        /// The bytes the table and items need.
+        need: u64,
+        /// The bytes the region (or its table) holds.
+        len: u64,
+    },
     /// A block was placed twice in the copy's layout: a bug (`block-placed-twice`).
     BlockPlacedTwice {
         /// The block.
@@ -148,9 +158,10 @@ impl WriteError {
     /// The file offset the condition concerns, where there is one.
     pub fn offset(&self) -> Option<u64> {
         match self {
-            WriteError::TooLargeForVhd { offset, .. } | WriteError::SizeTooLarge { offset, .. } | WriteError::SplitDisk { offset, .. } => {
-                Some(*offset)
-            }
+            WriteError::TooLargeForVhd { offset, .. }
+            | WriteError::SizeTooLarge { offset, .. }
+            | WriteError::SplitDisk { offset, .. }
+            | WriteError::MetadataFull { offset, .. } => Some(*offset),
             _ => None,
         }
     }
@@ -173,6 +184,7 @@ impl WriteError {
             WriteError::VhdxBlockSize { .. } => "vhdx-block-size",
             WriteError::SectorSize { .. } => "sector-size",
             WriteError::VhdxSize { .. } => "vhdx-size",
+            WriteError::MetadataFull { .. } => "metadata-full",
         }
     }
 }
@@ -243,6 +255,10 @@ impl fmt::Display for WriteError {
             WriteError::VhdxSize { size, sector_size } => write!(
                 f,
                 "a VHDX cannot be {size} bytes: its size must be a whole number of its {sector_size}-byte logical sectors, from one to 64 TiB"
+            ),
+            WriteError::MetadataFull { offset, need, len } => write!(
+                f,
+                "the metadata region at byte {offset:#x} holds {len} bytes, but its table and items with the new parent locator need {need}: shorter paths fit"
             ),
         }
     }

@@ -8,14 +8,15 @@
 //! write at the end (the BAT is only known then). Memory: the BAT (8 bytes an entry), never the
 //! data nor the bitmaps.
 //!
-//! The encoders of the headers, region tables and metadata region here are the only ones: the
-//! tests' [`VhdxBuilder`](super::writer::VhdxBuilder) lays its files out with this layout too.
+//! Headers, region tables and parent locators are [`super::encode`]'s (relink and repair write
+//! theirs with them too); the metadata region is encoded here. The tests'
+//! [`VhdxBuilder`](super::writer::VhdxBuilder) lays its files out with this layout too.
 
-use super::crc32c::crc32c;
+use super::encode::{header, next_file_write_guid, parent_locator, region_table, HeaderFields};
 use super::format::{
-    header_off, Guid, HEADER_OFFSETS, HEADER_SIZE, ITEM_FILE_PARAMETERS, ITEM_LOGICAL_SECTOR_SIZE, ITEM_PAGE83, ITEM_PARENT_LOCATOR,
-    ITEM_PHYSICAL_SECTOR_SIZE, ITEM_VIRTUAL_DISK_SIZE, KIB64, LOCATOR_TYPE_VHDX, MAX_DISK_SIZE, MIB, REGION_BAT, REGION_METADATA,
-    REGION_TABLE_OFFSETS, REGION_TABLE_SIZE, SIGNATURE,
+    Guid, RegionEntry, HEADER_OFFSETS, ITEM_FILE_PARAMETERS, ITEM_LOGICAL_SECTOR_SIZE, ITEM_PAGE83, ITEM_PARENT_LOCATOR,
+    ITEM_PHYSICAL_SECTOR_SIZE, ITEM_VIRTUAL_DISK_SIZE, KIB64, MAX_DISK_SIZE, MIB, REGION_BAT, REGION_METADATA, REGION_TABLE_OFFSETS,
+    SIGNATURE,
 };
 use super::MAX_BAT_ENTRIES;
 use crate::error::{Result, WriteError};
@@ -118,8 +119,8 @@ pub fn copy_params(v: &super::Vhdx) -> VhdxParams {
         physical_sector_size: v.physical_sector_size,
         fixed: false,
         data_write_guid: h.data_write_guid,
-        file_write_guid: derive_guid(h.file_write_guid, "compact"),
-        page83: v.page83.unwrap_or_else(|| derive_guid(h.data_write_guid, "Page83Data")),
+        file_write_guid: next_file_write_guid(h.file_write_guid, h.sequence_number),
+        page83: v.page83.unwrap_or_else(|| next_file_write_guid(h.data_write_guid, 0x83)),
         // A child keeps its locator's entries as they are (none, if it had no locator: it stays
         // a child, whose sectors not held come from its parent).
         parent_locator: v.has_parent.then(|| {
@@ -316,41 +317,24 @@ fn identifier(creator: &str) -> Vec<u8> {
     b
 }
 
-/// A header (2.2.2) with its CRC-32C: version 1, the log at [`LOG_OFFSET`], `log_guid` zero
-/// for a clean log.
+/// A header (2.2.2) with its CRC-32C: the log at [`LOG_OFFSET`], `log_guid` zero for a clean
+/// log.
 pub fn encode_header(sequence: u64, file_write_guid: Guid, data_write_guid: Guid, log_guid: Guid) -> Vec<u8> {
-    let mut h = vec![0u8; HEADER_SIZE as usize];
-    h[header_off::SIGNATURE..header_off::SIGNATURE + 4].copy_from_slice(b"head");
-    h[header_off::SEQUENCE_NUMBER..header_off::SEQUENCE_NUMBER + 8].copy_from_slice(&sequence.to_le_bytes());
-    h[header_off::FILE_WRITE_GUID..header_off::FILE_WRITE_GUID + 16].copy_from_slice(&file_write_guid.0);
-    h[header_off::DATA_WRITE_GUID..header_off::DATA_WRITE_GUID + 16].copy_from_slice(&data_write_guid.0);
-    h[header_off::LOG_GUID..header_off::LOG_GUID + 16].copy_from_slice(&log_guid.0);
-    h[header_off::VERSION..header_off::VERSION + 2].copy_from_slice(&1u16.to_le_bytes());
-    h[header_off::LOG_LENGTH..header_off::LOG_LENGTH + 4].copy_from_slice(&(LOG_LENGTH as u32).to_le_bytes());
-    h[header_off::LOG_OFFSET..header_off::LOG_OFFSET + 8].copy_from_slice(&LOG_OFFSET.to_le_bytes());
-    let crc = crc32c(&h);
-    h[header_off::CHECKSUM..header_off::CHECKSUM + 4].copy_from_slice(&crc.to_le_bytes());
-    h
+    header(&HeaderFields {
+        sequence_number: sequence,
+        file_write_guid,
+        data_write_guid,
+        log_guid,
+        log_length: LOG_LENGTH as u32,
+        log_offset: LOG_OFFSET,
+    })
 }
 
-/// A region table (2.2.3) with its CRC-32C over its 64 KiB: the BAT at [`BAT_OFFSET`] and the
-/// metadata region at [`METADATA_OFFSET`], both required.
+/// The region table (2.2.3): the BAT at [`BAT_OFFSET`] and the metadata region at
+/// [`METADATA_OFFSET`], both required.
 fn encode_region_table(bat_len: u64) -> Vec<u8> {
-    let mut t = vec![0u8; REGION_TABLE_SIZE as usize];
-    t[0..4].copy_from_slice(b"regi");
-    t[8..12].copy_from_slice(&2u32.to_le_bytes());
-    for (k, (g, off, len)) in
-        [(REGION_BAT, BAT_OFFSET, bat_len), (REGION_METADATA, METADATA_OFFSET, METADATA_LENGTH)].into_iter().enumerate()
-    {
-        let e = 16 + 32 * k;
-        t[e..e + 16].copy_from_slice(&g.0);
-        t[e + 16..e + 24].copy_from_slice(&off.to_le_bytes());
-        t[e + 24..e + 28].copy_from_slice(&(len as u32).to_le_bytes());
-        t[e + 28..e + 32].copy_from_slice(&1u32.to_le_bytes());
-    }
-    let crc = crc32c(&t);
-    t[4..8].copy_from_slice(&crc.to_le_bytes());
-    t
+    let entry = |index, guid, file_offset, length: u64| RegionEntry { index, guid, file_offset, length: length as u32, required: 1 };
+    region_table(&[entry(0, REGION_BAT, BAT_OFFSET, bat_len), entry(1, REGION_METADATA, METADATA_OFFSET, METADATA_LENGTH)])
 }
 
 /// The metadata region's bytes (2.6): the table, then the items from 64 KiB on, each 8-byte
@@ -381,46 +365,6 @@ fn encode_metadata(p: &VhdxParams) -> Vec<u8> {
         m.resize(m.len().div_ceil(8) * 8, 0);
     }
     m
-}
-
-/// A parent locator item (2.6.2.6): the VHDX locator type, then the key/value entries, the
-/// keys' and values' UTF-16LE text after them (offsets from the item's start).
-fn parent_locator(kv: &[(String, String)]) -> Vec<u8> {
-    let mut b = vec![0u8; 20 + 12 * kv.len()];
-    b[..16].copy_from_slice(&LOCATOR_TYPE_VHDX.0);
-    b[18..20].copy_from_slice(&(kv.len() as u16).to_le_bytes());
-    for (i, (k, v)) in kv.iter().enumerate() {
-        let enc = |s: &str| s.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>();
-        let (ke, ve) = (enc(k), enc(v));
-        let e = 20 + 12 * i;
-        let ko = b.len();
-        b.extend_from_slice(&ke);
-        let vo = b.len();
-        b.extend_from_slice(&ve);
-        b[e..e + 4].copy_from_slice(&(ko as u32).to_le_bytes());
-        b[e + 4..e + 8].copy_from_slice(&(vo as u32).to_le_bytes());
-        b[e + 8..e + 10].copy_from_slice(&(ke.len() as u16).to_le_bytes());
-        b[e + 10..e + 12].copy_from_slice(&(ve.len() as u16).to_le_bytes());
-    }
-    b
-}
-
-/// A 16-byte id derived from `seed` and a `salt` (a new file's `FileWriteGuid` or page 83 id
-/// from its `DataWriteGuid`, which the caller chose at random or kept): CRC-32C of the seed and
-/// salt, four times with a counter, so that each derived id differs from the seed and from the
-/// others.
-pub fn derive_guid(seed: Guid, salt: &str) -> Guid {
-    let mut g = [0u8; 16];
-    for (k, part) in g.chunks_mut(4).enumerate() {
-        let mut input = seed.0.to_vec();
-        input.extend_from_slice(salt.as_bytes());
-        input.push(k as u8);
-        part.copy_from_slice(&crc32c(&input).to_le_bytes());
-    }
-    // A random (version 4) GUID's version and variant bits, stored as GPT stores GUIDs.
-    g[7] = (g[7] & 0x0f) | 0x40;
-    g[8] = (g[8] & 0x3f) | 0x80;
-    Guid(g)
 }
 
 #[cfg(test)]
@@ -483,13 +427,5 @@ mod tests {
         assert_eq!(code(params(1 << 50, 1 << 20, 512)), Some("vhdx-size"));
         assert_eq!(code(params(16 << 40, 1 << 20, 512)), Some("write-bat-too-large"));
         assert_eq!(code(params(16 << 40, 32 << 20, 512)), None);
-    }
-
-    #[test]
-    fn derived_ids_differ() {
-        let s = Guid([5; 16]);
-        let (a, b) = (derive_guid(s, "file"), derive_guid(s, "page83"));
-        assert!(a != b && a != s && b != s);
-        assert_eq!(a, derive_guid(s, "file"));
     }
 }

@@ -10,7 +10,9 @@
 //! or listed; the BAT), one named state per round, each run once.
 
 mod check;
+pub(crate) mod copy;
 pub mod crc32c;
+pub mod encode;
 pub mod fields;
 pub mod format;
 pub mod info;

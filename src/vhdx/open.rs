@@ -19,7 +19,7 @@ use crate::image::{ByteRange, Fetch, Located, Opened, MAX_FINDINGS_PER_KIND};
 
 /// `bytes` read at `base` with the log's writes that fall on them applied: borrowed as they are
 /// when no write does (a clean log, or writes elsewhere), else a patched copy.
-fn patched<'b>(bytes: &'b [u8], base: u64, writes: &[(u64, Write)]) -> Cow<'b, [u8]> {
+pub(crate) fn patched<'b>(bytes: &'b [u8], base: u64, writes: &[(u64, Write)]) -> Cow<'b, [u8]> {
     let range = ByteRange::new(base, bytes.len() as u64);
     let mut out = Cow::Borrowed(bytes);
     for (at, w) in writes {

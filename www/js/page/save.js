@@ -177,7 +177,7 @@ export class SaveView {
       h('option', { value: 'dynamic' }, 'VHD, dynamic (only blocks with data)'), h('option', { value: 'fixed' }, 'VHD, fixed'),
       h('option', { value: 'vhdx' }, 'VHDX, dynamic (only blocks with data)'), h('option', { value: 'vhdx-fixed' }, 'VHDX, fixed'));
     this.rawButton = button('raw', 'Save raw image…', () => void this.run(() => actions.raw()));
-    this.vhdButton = button('vhd', 'Save as VHD…', () => void this.run(() => actions.vhd(saveKind(this.kind.value), this.chosen())));
+    this.vhdButton = button('vhd', 'Save as VHD/VHDX…', () => void this.run(() => actions.vhd(saveKind(this.kind.value), this.chosen())));
     this.infoButton = button('info', 'Save info as JSON', () => actions.info());
     this.trim = h('input', { type: 'checkbox', id: id('compact-trim') });
     this.compactButton = button('compact', 'Compact…', () => void this.copy({ op: 'compact', layer: this.chosen(), trim: this.trim.checked }, 'compact'));
