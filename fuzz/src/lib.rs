@@ -198,9 +198,11 @@ fn run_disk<F: ReadAt>(disk: &Disk, files: &[F]) -> usize {
 fn free_space(disk: &Disk, sources: &[&dyn ReadAt]) {
     use vhd_viewer::trim::{FreeRanges, FreeSpace};
     let Ok(mut free) = FreeSpace::new(disk, sources) else { return };
-    let (mut ranges, mut pos, size) = (Vec::new(), 0, disk.size());
-    while pos < size && free.free_in(disk, sources, pos, (pos + (1 << 20)).min(size), &mut ranges).is_ok() {
-        pos += 1 << 20;
+    // At most 64 pieces, whatever size the disk claims.
+    let (mut ranges, mut pos, size) = (Vec::new(), 0u64, disk.size());
+    let step = (size / 64).max(1 << 20);
+    while pos < size && free.free_in(disk, sources, pos, pos.saturating_add(step).min(size), &mut ranges).is_ok() {
+        pos = pos.saturating_add(step);
     }
     let vols = free.volumes();
     for r in &ranges {
