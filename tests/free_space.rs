@@ -430,3 +430,20 @@ fn ntfs_and_fat_not_closed_cleanly_are_kept_whole() {
     let v6 = vol(6);
     assert!(!all.is_empty() && all.iter().all(|r| r.0 >= v6.start && r.1 <= v6.start + v6.len), "only the ext4 is free");
 }
+
+#[test]
+fn a_hostile_group_descriptor_keeps_its_volume_whole_naming_the_offset() {
+    let dir = image("whole", WHOLE);
+    let mut raw = std::fs::read(dir.join("disk.raw")).unwrap();
+    // Group 0's descriptor (4 KiB blocks: the table at block 1) says its block bitmap is at a
+    // block far past the volume's end.
+    raw[4096..4100].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+    let vhd = vhd_of(&raw, "free-hostile");
+    let disk = disk_of(&[&vhd]);
+    let mut free = FreeSpace::new(&disk, &[&vhd]).unwrap();
+    let v = &free.volumes()[0];
+    assert!(!v.trimmed, "{v:?}");
+    let why = v.reason.as_deref().unwrap();
+    assert!(why.contains("at byte 0x1000") && why.contains("past the volume"), "{why}");
+    assert!(all_free(&mut free, &disk, &[&vhd], 8 * MIB).is_empty());
+}

@@ -1,6 +1,7 @@
 //! Shared by the fuzz targets and by the seed maker (`examples/make_seeds.rs`): the writer-made
 //! base images each target splices its input into, and `exercise`, which runs an input through
-//! the whole core (open, chain, map, read, check, info) and asserts what must always hold.
+//! the whole core (open, chain, map, read, check, info, free space) and asserts what must always
+//! hold.
 //! Nothing here uses libFuzzer, so the seed maker and the regression tests build without it.
 
 use vhd_viewer::disk::{Extent, Source};
@@ -188,7 +189,29 @@ fn run_disk<F: ReadAt>(disk: &Disk, files: &[F]) -> usize {
     }
     let _ = vhd_viewer::check::scan(&mut reader, &mut |_, _| {});
     provenance(disk, files);
+    free_space(disk, &sources);
     count
+}
+
+/// The file systems' free space (`compact --trim`'s), asked forward in pieces: every range
+/// inside a volume that is trimmed, sorted and apart.
+fn free_space(disk: &Disk, sources: &[&dyn ReadAt]) {
+    use vhd_viewer::trim::{FreeRanges, FreeSpace};
+    let Ok(mut free) = FreeSpace::new(disk, sources) else { return };
+    // At most 64 pieces, whatever size the disk claims.
+    let (mut ranges, mut pos, size) = (Vec::new(), 0u64, disk.size());
+    let step = (size / 64).max(1 << 20);
+    while pos < size && free.free_in(disk, sources, pos, pos.saturating_add(step).min(size), &mut ranges).is_ok() {
+        pos = pos.saturating_add(step);
+    }
+    let vols = free.volumes();
+    for r in &ranges {
+        assert!(
+            r.0 < r.1 && vols.iter().any(|v| v.trimmed && r.0 >= v.start && r.1 <= v.start + v.len),
+            "{r:?} free outside the trimmed volumes {vols:?}"
+        );
+    }
+    assert!(ranges.windows(2).all(|w| w[0].1 <= w[1].0), "free ranges out of order: {ranges:?}");
 }
 
 /// The web page's exact map (`provenance::Scan`), driven the way its JavaScript driver does:

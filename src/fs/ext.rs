@@ -927,8 +927,8 @@ impl Ext {
             Some("orphan inodes wait to be freed (it was not unmounted cleanly)")
         } else if ro & RO_COMPAT_BIGALLOC != 0 {
             Some("it allocates in clusters of several blocks (bigalloc), which this viewer does not map")
-        } else if self.sb.blocks_per_group > 8 * self.sb.block_size {
-            Some("its superblock claims more blocks per group than one bitmap block can map")
+        } else if !(256..=8 * self.sb.block_size).contains(&self.sb.blocks_per_group) || self.sb.blocks_per_group % 8 != 0 {
+            Some("its superblock claims a number of blocks per group that mke2fs never makes (256 to 8 per byte of a block, a multiple of 8)")
         } else {
             None
         };
