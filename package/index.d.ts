@@ -177,8 +177,8 @@ export class VhdDisk {
   check(options?: TaskOptions): Promise<Finding[]>;
   /** The flattened raw image into `writable`, or as a Blob (of slices of the files) without one. */
   saveRaw(writable: Writable | null, options?: TaskOptions): Promise<{ size: number; blob?: Blob }>;
-  /** A new standalone VHD of the disk as of layer `layer` (0: the whole chain). */
-  saveVhd(kind: 'dynamic' | 'fixed', layer: number, writable: Writable | null, options?: TaskOptions): Promise<{ size: number; blocks: number; blob?: Blob }>;
+  /** A new standalone VHD or VHDX (`vhdx`, `vhdx-fixed`) of the disk as of layer `layer` (0: the whole chain). */
+  saveVhd(kind: 'dynamic' | 'fixed' | 'vhdx' | 'vhdx-fixed', layer: number, writable: Writable | null, options?: TaskOptions): Promise<{ size: number; blocks: number; blob?: Blob }>;
   /**
    * A copy of file `layer` of the chain (0, the default: the file opened) made by the core's writers, as the command line makes
    * it: `compact` (`vhd-viewer compact`), `repair` (`vhd-viewer repair [--scrub]`), `relink` (`vhd-viewer relink`: the parent,

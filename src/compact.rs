@@ -1,76 +1,69 @@
-//! `compact`: a copy of a dynamic or differencing disk of the same type that keeps only what
-//! it needs. A dynamic disk loses its blocks that read as zeros; a differencing disk loses the
-//! sectors it holds identical to its parent's (their bits cleared) and the blocks left with no
-//! sector. The bytes behind clear bits (left-overs) are not copied. The copy keeps the disk's
-//! identity (unique id, time stamp, parent link), so its own children still link to it.
+//! `compact`: a copy of a dynamic or differencing disk, VHD or VHDX, in its own format and of
+//! the same type, that keeps only what it needs. A dynamic disk loses its blocks that read as
+//! zeros; a differencing disk loses the sectors it holds identical to its parent's (their bits
+//! cleared) and the blocks left with no sector, and keeps a VHDX child's zero blocks zero. The
+//! bytes behind clear bits (left-overs) are not copied. The copy keeps the disk's identity (a
+//! VHD's unique id, time stamp and parent link; a VHDX's block size, sector sizes,
+//! `DataWriteGuid`, page 83 id and parent locator), so its own children still link to it. A
+//! VHDX's dirty log was replayed in memory when it was opened: the copy holds the replayed disk
+//! and a clean log.
 //!
-//! Reads through [`DiskReader`]s and writes through a [`WriteAt`], streaming a window of at most
-//! 1 MiB at a time: [`compact`] in one call, or [`Compaction`] a step at a time.
+//! With a [`FreeRanges`] (`compact --trim`), the sectors that lie wholly in what a file system
+//! marks free are dropped too: zeros in a dynamic disk's copy (a block left with nothing but
+//! zeros is not allocated), cleared from a differencing disk's bitmap (they read as the parent).
+//!
+//! Reads block by block ([`crate::layer::Layer::block_read`]) and writes through a [`WriteAt`] laid out by
+//! the format's [`NewLayout`], streaming a window of at most 1 MiB at a time: [`compact`] in
+//! one call, or [`Compaction`] a step at a time.
 
 use crate::check::Progress;
-use crate::disk::{bit, BitmapCache, Steps};
+use crate::disk::{BitmapCache, Steps};
 use crate::error::{Error, Result, WriteError};
-use crate::image::DiskType;
+use crate::image::{BlockRead, DiskType};
+use crate::newdisk::{finish_into, NewLayout};
 use crate::reader::{DiskReader, ReadAt};
 use crate::rules::Writer;
-use crate::vhd::footer::{self, FOOTER_SIZE};
-use crate::vhd::writer::{ParentRef, SparseLayout, WriteAt};
-use crate::vhd::BlockGeometry;
-use crate::vhd::Vhd;
+use crate::trim::FreeRanges;
+use crate::vhd::writer::WriteAt;
 use crate::Disk;
 
 /// What compacting saved.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Compacted {
+    /// The copy's format: `vhd` or `vhdx` (the input's).
+    pub format: &'static str,
     /// Blocks allocated in the input.
     pub blocks_before: u64,
     /// Blocks allocated in the copy.
     pub blocks_after: u64,
     /// Sectors the child held identical to its parent, now taken from the parent.
     pub sectors_cleared: u64,
+    /// Bytes of the input's data dropped because a file system marks them free.
+    pub bytes_free: u64,
+    /// Bytes of the input's data dropped because they read as what is below them: zeros in a
+    /// dynamic disk, the parent's bytes in a differencing disk.
+    pub bytes_zero: u64,
+    /// Bytes of the input's data kept.
+    pub bytes_kept: u64,
     /// The input file's length.
     pub file_len_before: u64,
     /// The copy's length.
     pub file_len: u64,
 }
 
-/// What a copy of a disk keeps of it.
-#[derive(Debug, Clone)]
-pub struct Identity {
-    /// The footer as it is, with the data offset of the new layout and its checksum recomputed.
-    pub footer: Vec<u8>,
-    /// The parent link of a differencing disk.
-    pub parent: Option<ParentRef>,
-    /// The parent locators whose data could be read, as (code, data).
-    pub locators: Vec<([u8; 4], Vec<u8>)>,
-}
-
-/// The footer, parent link and locators a copy of `layer` keeps.
-pub fn same_identity(layer: &Vhd) -> Identity {
-    let mut f = layer.footer.value.clone();
-    if f.disk_type.is_sparse() {
-        f.data_offset = FOOTER_SIZE;
-    }
-    let footer = footer::encode(&f);
-    let parent = layer.header.as_ref().filter(|_| layer.disk_type() == DiskType::Differencing).map(|h| ParentRef {
-        unique_id: h.value.parent_unique_id,
-        timestamp: h.value.parent_timestamp,
-        size: layer.size(),
-        file_name: h.value.parent_unicode_name().0,
-    });
-    let locators = layer
-        .locators
-        .iter()
-        .filter(|l| l.path.as_ref().is_some_and(|p| p.valid))
-        .filter_map(|l| l.data.clone().map(|d| (l.entry.value.platform_code.0, d)))
-        .collect();
-    Identity { footer, parent, locators }
-}
+/// What a VHD's copy keeps of it (relink and repair keep it too).
+pub use crate::vhd::writer::{same_identity, Identity};
 
 /// Compacts layer 0 of `disk` (read from `sources`, its parents after it) into `out`, which
-/// must start empty.
-pub fn compact(disk: &Disk, sources: Vec<&dyn ReadAt>, out: &mut dyn WriteAt, progress: Progress<'_>) -> Result<Compacted> {
-    let mut c = Compaction::new(disk)?;
+/// must start empty; with `trim`, what the file systems mark free is dropped too.
+pub fn compact(
+    disk: &Disk,
+    sources: Vec<&dyn ReadAt>,
+    trim: Option<Box<dyn FreeRanges>>,
+    out: &mut dyn WriteAt,
+    progress: Progress<'_>,
+) -> Result<Compacted> {
+    let mut c = Compaction::new(disk, trim)?;
     while c.step(&sources, out)? {
         let (done, total) = c.progress();
         progress(done, total);
@@ -81,68 +74,92 @@ pub fn compact(disk: &Disk, sources: Vec<&dyn ReadAt>, out: &mut dyn WriteAt, pr
 /// The block being copied.
 struct Current {
     block: u64,
-    /// Where it starts in the input file.
-    at: u64,
-    bitmap: Vec<u8>,
-    new_bitmap: Vec<u8>,
-    /// Where it starts in the copy, once a window of it was kept.
+    /// Where its data starts in the input file.
+    data: u64,
+    /// Its sectors in the input, one bit each from the least significant bit of each byte.
+    bits: Vec<u8>,
+    /// Those the copy keeps.
+    new_bits: Vec<u8>,
+    /// Where its data starts in the copy, once a window of it was kept.
     placed: Option<u64>,
     /// Bytes of its data gone through.
     w: u64,
 }
 
+fn bit(bits: &[u8], s: u64) -> bool {
+    bits.get((s / 8) as usize).is_some_and(|b| b >> (s % 8) & 1 == 1)
+}
+
+fn clear(bits: &mut [u8], s: u64) {
+    if let Some(b) = bits.get_mut((s / 8) as usize) {
+        *b &= !(1 << (s % 8));
+    }
+}
+
 /// A compaction in progress, a window of at most 1 MiB per [`Compaction::step`]: the caller owns
 /// the loop, so that a page can write each step's bytes, show progress and stop between steps.
 pub struct Compaction {
-    layer: Vhd,
-    file_len: u64,
-    geo: BlockGeometry,
+    /// The disk (layer 0 the one copied), for the free space's questions.
+    disk: Disk,
+    trim: Option<Box<dyn FreeRanges>>,
+    block_size: u64,
+    /// Bytes per bit of a block's sector bitmap.
+    sector: u64,
+    blocks: u64,
     differencing: bool,
     /// The parent chain of a differencing disk, and its reader's bitmaps and steps between steps.
     parent: Option<(Disk, Option<(BitmapCache, Steps)>)>,
-    layout: SparseLayout,
+    layout: Box<dyn NewLayout>,
     window: u64,
     data: Vec<u8>,
     theirs: Vec<u8>,
+    free: Vec<(u64, u64)>,
     /// The next block to look at.
     next: u64,
     current: Option<Current>,
     done: u64,
     total: u64,
     sectors_cleared: u64,
+    bytes_free: u64,
+    bytes_zero: u64,
+    bytes_kept: u64,
 }
 
 impl Compaction {
-    /// Plans the compaction of layer 0 of `disk` (its parents after it).
-    pub fn new(disk: &Disk) -> Result<Self> {
-        let layer = Writer::Compact.accepts(disk)?.ok_or(WriteError::CompactFixed)?;
-        let Some(geo) = layer.block_geometry() else {
+    /// Plans the compaction of layer 0 of `disk` (its parents after it); with `trim`, what the
+    /// file systems mark free is dropped too.
+    pub fn new(disk: &Disk, trim: Option<Box<dyn FreeRanges>>) -> Result<Self> {
+        Writer::Compact.accepts(disk)?;
+        let layer = &disk.layers[0];
+        let Some(block_size) = layer.block_size().filter(|_| layer.disk_type().is_sparse()) else {
             return Err(WriteError::CompactFixed.into());
         };
         let differencing = layer.disk_type() == DiskType::Differencing;
         let parent = if differencing { Some((Disk::new(disk.layers[1..].to_vec(), true)?, None)) } else { None };
-        let Identity { footer, parent: parent_ref, locators } = same_identity(layer);
-        crate::vhd::writer::check_layout(layer.size(), geo.block_size)?;
-        let layout = SparseLayout::new(&footer, u32::try_from(geo.block_size).unwrap_or(0), parent_ref.as_ref(), &locators);
-        if layout.bitmap_size() != geo.bitmap_size {
-            return Err(WriteError::BlockSize { block_size: geo.block_size }.into());
-        }
-        let window = geo.block_size.min(crate::convert::BUF as u64);
+        let layout = layer.copy_layout()?;
+        let sector = u64::from(layer.logical_sector_size());
+        let window = block_size.min(crate::convert::BUF as u64);
         Ok(Compaction {
-            layer: layer.clone(),
-            file_len: disk.layers[0].file_len,
-            geo,
+            disk: disk.clone(),
+            trim,
+            block_size,
+            sector,
+            blocks: layer.size().div_ceil(block_size),
             differencing,
             parent,
             layout,
             window,
             data: vec![0u8; window as usize],
             theirs: vec![0u8; window as usize],
+            free: Vec::new(),
             next: 0,
             current: None,
             done: 0,
             total: layer.allocated_blocks(),
             sectors_cleared: 0,
+            bytes_free: 0,
+            bytes_zero: 0,
+            bytes_kept: 0,
         })
     }
 
@@ -151,32 +168,61 @@ impl Compaction {
         (self.done, self.total)
     }
 
-    /// Compacts the next window of the next allocated block, reading layer `i` of the disk from
-    /// `sources[i]`. False when every block was gone through.
-    pub fn step(&mut self, sources: &[&dyn ReadAt], out: &mut dyn WriteAt) -> Result<bool> {
-        let src = sources[0];
-        let geo = self.geo;
-        if self.current.is_none() {
-            let blocks = self.layer.bat.len() as u64;
-            while self.next < blocks && self.layer.block_offset(self.next).is_none() {
-                self.next += 1;
-            }
-            if self.next == blocks {
-                return Ok(false);
-            }
+    /// True when `[start, end)` lies wholly in free space (asked of the free space, in order).
+    fn wholly_free(&mut self, sources: &[&dyn ReadAt], start: u64, end: u64) -> Result<bool> {
+        let Some(t) = self.trim.as_mut() else { return Ok(false) };
+        self.free.clear();
+        t.free_in(&self.disk, sources, start, end, &mut self.free)?;
+        Ok(self.free.iter().map(|(s, e)| e.min(&end).saturating_sub(*s.max(&start))).sum::<u64>() >= end - start)
+    }
+
+    /// The next block with data, its zero blocks marked on the way; false when none is left.
+    fn next_block(&mut self, sources: &[&dyn ReadAt], out: &mut dyn WriteAt) -> Result<bool> {
+        let per = (self.block_size / self.sector).div_ceil(8) as usize;
+        while self.next < self.blocks {
             let block = self.next;
             self.next += 1;
-            let at = self.layer.block_offset(block).unwrap_or(0);
-            let mut bitmap = vec![0u8; geo.bitmap_size as usize];
-            read(src, at, &mut bitmap)?;
-            self.current = Some(Current { block, at, new_bitmap: bitmap.clone(), bitmap, placed: None, w: 0 });
+            let (data, bits) = match self.disk.layers[0].block_read(block) {
+                BlockRead::Below => continue,
+                BlockRead::Zero => {
+                    if self.differencing {
+                        let (start, end) = (block * self.block_size, ((block + 1) * self.block_size).min(self.disk.size()));
+                        if !self.wholly_free(sources, start, end)? {
+                            self.layout.set_zero(block, out)?;
+                        }
+                    }
+                    continue;
+                }
+                BlockRead::Data(data) => (data, vec![0xff; per]),
+                BlockRead::Partial { data, bitmap } => {
+                    let mut raw = vec![0u8; bitmap.len as usize];
+                    read(sources[0], bitmap.offset, &mut raw)?;
+                    raw.resize(per, 0);
+                    if !self.disk.layers[0].bitmap_lsb_first() {
+                        for b in &mut raw {
+                            *b = b.reverse_bits();
+                        }
+                    }
+                    (data, raw)
+                }
+            };
+            self.current = Some(Current { block, data, new_bits: bits.clone(), bits, placed: None, w: 0 });
+            return Ok(true);
         }
-        let Some(cur) = self.current.as_mut() else { return Ok(true) };
-        let (window, size, differencing) = (self.window, self.layer.size(), self.differencing);
+        Ok(false)
+    }
+
+    /// Compacts the next window of the next block with data, reading layer `i` of the disk from
+    /// `sources[i]`. False when every block was gone through.
+    pub fn step(&mut self, sources: &[&dyn ReadAt], out: &mut dyn WriteAt) -> Result<bool> {
+        if self.current.is_none() && !self.next_block(sources, out)? {
+            return Ok(false);
+        }
+        let Some(mut cur) = self.current.take() else { return Ok(true) };
+        let (window, size, differencing, ss) = (self.window, self.disk.size(), self.differencing, self.sector);
         let w = cur.w;
-        let buf = &mut self.data[..window as usize];
-        read(src, cur.at + geo.bitmap_size + w, buf)?;
-        let v = cur.block * geo.block_size + w;
+        let v = cur.block * self.block_size + w;
+        read(sources[0], cur.data + w, &mut self.data[..window as usize])?;
         // The parent's bytes of the window (zeros past its end).
         if let Some((disk, parts)) = self.parent.as_mut() {
             self.theirs.fill(0);
@@ -190,56 +236,86 @@ impl Compaction {
                 r?;
             }
         }
-        let mut keep = false;
-        for (i, sector) in buf.chunks_mut(512).enumerate() {
-            let s = w / 512 + i as u64;
-            let inside = v + (i as u64) * 512 < size;
-            let present = bit(&cur.bitmap, s) && inside;
-            let same = differencing && present && sector == &self.theirs[i * 512..i * 512 + sector.len()];
-            if differencing && bit(&cur.bitmap, s) && (same || !inside) {
-                cur.new_bitmap[(s / 8) as usize] &= !(0x80 >> (s % 8));
-                self.sectors_cleared += u64::from(inside);
+        // The free space of the window's sectors that hold data.
+        self.free.clear();
+        let first = (w / ss..(w + window) / ss).find(|s| bit(&cur.bits, *s));
+        if let (Some(t), Some(_)) = (self.trim.as_mut(), first) {
+            if v < size {
+                t.free_in(&self.disk, sources, v, (v + window).min(size), &mut self.free)?;
             }
-            if !present || same {
+        }
+        let mut keep = false;
+        let mut f = 0;
+        for (i, sector) in self.data[..window as usize].chunks_mut(ss as usize).enumerate() {
+            let s = w / ss + i as u64;
+            let start = v + i as u64 * ss;
+            let inside = start < size;
+            if !bit(&cur.bits, s) || !inside {
+                if differencing {
+                    clear(&mut cur.new_bits, s);
+                }
                 sector.fill(0);
-            } else if differencing || sector.iter().any(|b| *b != 0) {
+                continue;
+            }
+            while f < self.free.len() && self.free[f].1 <= start {
+                f += 1;
+            }
+            let free = f < self.free.len() && self.free[f].0 <= start && self.free[f].1 >= start + ss;
+            let same = differencing && !free && sector == &self.theirs[i * ss as usize..(i + 1) * ss as usize];
+            if free || same {
+                if differencing {
+                    clear(&mut cur.new_bits, s);
+                }
+                sector.fill(0);
+                if free {
+                    self.bytes_free += ss;
+                } else {
+                    self.sectors_cleared += 1;
+                    self.bytes_zero += ss;
+                }
+            } else if !differencing && sector.iter().all(|b| *b == 0) {
+                self.bytes_zero += ss;
+            } else {
                 keep = true;
+                self.bytes_kept += ss;
             }
         }
         if keep {
             let start = match cur.placed {
                 Some(s) => s,
                 None => {
-                    let block = cur.block;
-                    let s = self.layout.place(block).ok_or(WriteError::BlockPlacedTwice { block })?;
+                    let s = self.layout.place(cur.block, out)?;
                     cur.placed = Some(s);
                     s
                 }
             };
-            out.write_at(start + geo.bitmap_size + w, buf)?;
+            out.write_at(start + w, &self.data[..window as usize])?;
         }
         cur.w += window;
-        if cur.w >= geo.block_size {
-            if let Some(start) = cur.placed {
-                out.write_at(start, if differencing { &cur.new_bitmap } else { &cur.bitmap })?;
+        if cur.w < self.block_size {
+            self.current = Some(cur);
+        } else {
+            if cur.placed.is_some() {
+                self.layout.set_sectors(cur.block, &cur.new_bits, out)?;
             }
-            self.current = None;
             self.done += 1;
         }
         Ok(true)
     }
 
-    /// Writes the copy's footers, header, parent locators and BAT (after the last step).
+    /// Writes the copy's closing structures (after the last step): a VHD's footers, header,
+    /// parent locators and BAT; a VHDX's identifier, headers, region tables, metadata and BAT.
     pub fn finish(self, out: &mut dyn WriteAt) -> Result<Compacted> {
-        for (at, bytes) in self.layout.finish() {
-            out.write_at(at, &bytes)?;
-        }
-        out.set_len(self.layout.file_len())?;
+        finish_into(self.layout.as_ref(), out)?;
         Ok(Compacted {
+            format: self.layout.format(),
             blocks_before: self.total,
             blocks_after: self.layout.placed(),
             sectors_cleared: self.sectors_cleared,
-            file_len_before: self.file_len,
+            bytes_free: self.bytes_free,
+            bytes_zero: self.bytes_zero,
+            bytes_kept: self.bytes_kept,
+            file_len_before: self.disk.layers[0].file_len,
             file_len: self.layout.file_len(),
         })
     }
@@ -268,10 +344,23 @@ mod tests {
     }
 
     fn run(files: &[&Vec<u8>]) -> (Vec<u8>, Compacted) {
+        run_trim(files, None)
+    }
+
+    fn run_trim(files: &[&Vec<u8>], free: Option<Vec<(u64, u64)>>) -> (Vec<u8>, Compacted) {
         let disk = Disk::new(files.iter().map(|f| open_layer(*f).unwrap()).collect(), false).unwrap();
         let mut out = Vec::new();
-        let c = compact(&disk, files.iter().map(|f| *f as &dyn ReadAt).collect(), &mut out, &mut |_, _| {}).unwrap();
+        let trim = free.map(|f| Box::new(crate::newdisk::Listed(f)) as Box<dyn FreeRanges>);
+        let c = compact(&disk, files.iter().map(|f| *f as &dyn ReadAt).collect(), trim, &mut out, &mut |_, _| {}).unwrap();
+        assert_eq!(out.len() as u64, c.file_len);
+        clean(&out);
         (out, c)
+    }
+
+    fn clean(file: &dyn ReadAt) {
+        let l = open_layer(file).unwrap();
+        let bad: Vec<_> = l.findings.iter().filter(|f| f.severity > crate::Severity::Info).collect();
+        assert!(bad.is_empty(), "{bad:?}");
     }
 
     #[test]
@@ -306,6 +395,140 @@ mod tests {
         assert!(bad.is_empty(), "{bad:?}");
         // Without the parent: refused.
         let disk = Disk::new(vec![open_layer(&c).unwrap()], false).unwrap();
-        assert!(compact(&disk, vec![&c as &dyn ReadAt], &mut Vec::new(), &mut |_, _| {}).is_err());
+        assert!(compact(&disk, vec![&c as &dyn ReadAt], None, &mut Vec::new(), &mut |_, _| {}).is_err());
+    }
+
+    #[test]
+    fn free_space_leaves_a_dynamic_vhd() {
+        let mut d = DiskBuilder::dynamic(8 << 20, 1 << 20);
+        d.write(0, &[1; 4096]).write(3 << 20, &[5; 8192]).write(5 << 20, &[6; 512]);
+        let input = d.build();
+        // Block 3's second 4 KiB and block 5 wholly are free.
+        let (out, c) = run_trim(&[&input], Some(vec![((3 << 20) + 4096, 4 << 20), (5 << 20, 6 << 20)]));
+        let mut want = flatten(&[&input]);
+        want[(3 << 20) + 4096..(3 << 20) + 8192].fill(0);
+        want[5 << 20..(5 << 20) + 512].fill(0);
+        assert!(flatten(&[&out]) == want);
+        assert_eq!((c.blocks_before, c.blocks_after), (3, 2));
+        assert_eq!((c.bytes_free, c.bytes_kept, c.bytes_zero), (4096 + 512, 4096 + 4096, 0));
+        assert_eq!(c.format, "vhd");
+    }
+
+    fn vhdx_base() -> crate::vhdx::writer::VhdxBuilder {
+        let mut b = crate::vhdx::writer::VhdxBuilder::new(9 << 20).write(0, &[1; 8192]).write(2 << 20, &[2; 4096]);
+        b = b.write(4 << 20, &[0; 4096]).write((8 << 20) + 512, &[3; 512]);
+        b
+    }
+
+    #[test]
+    fn a_dynamic_vhdx_compacts_to_a_vhdx_with_its_identity() {
+        for ss in [512u32, 4096] {
+            let mut b = vhdx_base();
+            b.logical_sector_size = ss;
+            b.block_size = 2 << 20;
+            b.dirty_log = true;
+            let input = b.build();
+            let (out, c) = run(&[&input]);
+            assert!(flatten(&[&out]) == flatten(&[&input]));
+            // Blocks 0, 1, 2 and 4 held data; block 2 (4 MiB) only zeros.
+            assert_eq!((c.format, c.blocks_before, c.blocks_after), ("vhdx", 4, 3));
+            let (i, o) = (open_layer(&input).unwrap(), open_layer(&out).unwrap());
+            let (iv, ov) = (i.vhdx().unwrap(), o.vhdx().unwrap());
+            assert_eq!((ov.block_size, ov.logical_sector_size, ov.physical_sector_size), (2 << 20, ss, 4096));
+            assert_eq!((ov.data_write_guid(), ov.page83), (iv.data_write_guid(), iv.page83));
+            assert!(ov.header().file_write_guid != iv.header().file_write_guid);
+            assert!(iv.log.dirty && !ov.log.dirty);
+        }
+    }
+
+    fn vhdx_chain() -> (Vec<u8>, Vec<u8>) {
+        use crate::image::BlockState;
+        let base = vhdx_base();
+        let mut child = crate::vhdx::writer::VhdxBuilder::new(9 << 20).child_of(base.data_write_guid, "base.vhdx");
+        child.data_write_guid = crate::vhdx::Guid([0x77; 16]);
+        // Block 0: one sector rewritten the same, one changed; block 2: the same only; block 6:
+        // new data; block 7 zero.
+        child = child.write(512, &[1; 512]).write(4096, &[9; 512]).write(2 << 20, &[2; 1024]).write(6 << 20, &[4; 2048]);
+        child.states = vec![(7, BlockState::Zero)];
+        (child.build(), base.build())
+    }
+
+    #[test]
+    fn a_vhdx_child_loses_what_its_parent_holds_and_keeps_its_zero_blocks() {
+        let (c, b) = vhdx_chain();
+        let (out, r) = run(&[&c, &b]);
+        assert!(flatten(&[&out, &b]) == flatten(&[&c, &b]));
+        assert_eq!((r.blocks_before, r.blocks_after, r.sectors_cleared), (3, 2, 3));
+        let o = open_layer(&out).unwrap();
+        assert!(o.parent_matches(&open_layer(&b).unwrap()));
+        assert_eq!(o.link_id(), [0x77; 16]);
+        assert_eq!(o.block_read(7), BlockRead::Zero);
+        assert_eq!(o.block_read(2), BlockRead::Below);
+        // Block 0 keeps one sector of 512 bytes: partially present, its bitmap in the file.
+        assert!(matches!(o.block_read(0), BlockRead::Partial { .. }));
+    }
+
+    #[test]
+    fn free_space_in_a_vhdx_child_falls_through_to_the_parent() {
+        let (c, b) = vhdx_chain();
+        // Block 6 free but for its first sector; block 7 (zero) wholly free.
+        let free = vec![((6 << 20) + 512, 8 << 20)];
+        let (out, r) = run_trim(&[&c, &b], Some(free.clone()));
+        let mut want = flatten(&[&c, &b]);
+        let parent = flatten(&[&b]);
+        for (s, e) in free {
+            want[s as usize..e as usize].copy_from_slice(&parent[s as usize..e as usize]);
+        }
+        assert!(flatten(&[&out, &b]) == want);
+        assert_eq!(r.bytes_free, 1536);
+        let o = open_layer(&out).unwrap();
+        assert_eq!(o.block_read(7), BlockRead::Below);
+    }
+
+    #[test]
+    fn a_256_gib_vhdx_compacts_reading_and_holding_only_its_blocks_and_bat() {
+        let b = crate::vhdx::writer::VhdxBuilder::new(256 << 30).write(0, &[1; 4096]).write(200 << 30, &[0; 4096]);
+        let input = b.write((255 << 30) + 512, &[2; 512]).build();
+        let counted = crate::reader::Counting::new(input.clone());
+        let disk = Disk::new(vec![open_layer(&input).unwrap()], false).unwrap();
+        let mut out = Vec::new();
+        let c = compact(&disk, vec![&counted as &dyn ReadAt], None, &mut out, &mut |_, _| {}).unwrap();
+        assert_eq!((c.blocks_before, c.blocks_after), (3, 2));
+        // The structures (3 MiB), the BAT (262,144 payload and 63 sector bitmap entries: just
+        // over 2 MiB, so 3), two blocks.
+        assert_eq!(out.len() as u64, (3 + 3 + 2) << 20);
+        // Read: the three blocks, nothing else.
+        assert_eq!(counted.bytes(), 3 << 20);
+        let o = open_layer(&out).unwrap();
+        assert_eq!(o.size(), 256 << 30);
+        let copy = Disk::new(vec![o], false).unwrap();
+        let mut r = DiskReader::new(&copy, vec![&out as &dyn ReadAt]).unwrap();
+        let mut s = [0u8; 1024];
+        r.read((255 << 30) + 512, &mut s).unwrap();
+        assert!(s[..512] == [2; 512] && s[512..] == [0; 512]);
+    }
+
+    #[test]
+    fn free_space_in_a_vhd_child_falls_through_to_the_parent() {
+        let mut base = DiskBuilder::dynamic(4 << 20, 1 << 20);
+        base.write(0, &[1; 16384]).write(2 << 20, &[2; 512]);
+        let mut child = DiskBuilder::differencing(&base.parent_ref("base.vhd"), 1 << 20);
+        // Sectors 1 to 9 of block 0 changed; block 2's sector changed.
+        child.write(512, &[7; 9 * 512]).write(2 << 20, &[8; 512]);
+        let (b, c) = (base.build(), child.build());
+        // Sectors 3 and 4 free, and block 2 wholly.
+        let free = vec![(1536, 2560), (2 << 20, 3 << 20)];
+        let (out, r) = run_trim(&[&c, &b], Some(free.clone()));
+        let mut want = flatten(&[&c, &b]);
+        let parent = flatten(&[&b]);
+        for (s, e) in free {
+            want[s as usize..e as usize].copy_from_slice(&parent[s as usize..e as usize]);
+        }
+        assert!(flatten(&[&out, &b]) == want);
+        assert_eq!((r.blocks_before, r.blocks_after, r.bytes_free, r.bytes_kept), (2, 1, 3 * 512, 7 * 512));
+        // The copy's bitmap: sectors 1, 2 and 5 to 9 (the VHD's bits from the most significant).
+        let v = open_layer(&out).unwrap();
+        let at = v.vhd().unwrap().block_offset(0).unwrap() as usize;
+        assert_eq!(&out[at..at + 2], &[0b0110_0111, 0b1100_0000]);
     }
 }

@@ -325,7 +325,7 @@ mod tests {
         [child.build(), base.build()]
     }
 
-    fn clean(file: &Vec<u8>) {
+    fn clean(file: &dyn ReadAt) {
         let layer = open_layer(file).unwrap();
         let bad: Vec<_> = layer.findings.iter().filter(|f| f.severity > crate::Severity::Info).collect();
         assert!(bad.is_empty(), "{bad:?}");
@@ -370,16 +370,6 @@ mod tests {
         }
     }
 
-    /// Free space as a fixed list of ranges.
-    pub(crate) struct Listed(pub Vec<(u64, u64)>);
-
-    impl FreeRanges for Listed {
-        fn free_in(&mut self, _: &Disk, _: &[&dyn ReadAt], start: u64, end: u64, out: &mut Vec<(u64, u64)>) -> Result<()> {
-            out.extend(self.0.iter().filter(|(s, e)| *s < end && *e > start).map(|(s, e)| (*s.max(&start), *e.min(&end))));
-            Ok(())
-        }
-    }
-
     #[test]
     fn free_space_is_written_as_zeros() {
         let files = chain();
@@ -389,7 +379,7 @@ mod tests {
         for (s, e) in &free {
             want[*s as usize..*e as usize].fill(0);
         }
-        let (vhdx, done) = run_with(&files, Format::Vhdx, 1 << 20, 512, Some(&mut Listed(free)));
+        let (vhdx, done) = run_with(&files, Format::Vhdx, 1 << 20, 512, Some(&mut crate::newdisk::Listed(free)));
         assert!(flatten(std::slice::from_ref(&vhdx)) == want);
         // Blocks 0 and 5 hold data; 3 held only its 512 bytes of 2, now free.
         assert_eq!(done.blocks_allocated, 2);

@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 
+use crate::error::{Error, Result};
 use crate::finding::Finding;
 
 /// A range of bytes in a file.
@@ -308,5 +309,46 @@ impl Store {
             return words;
         }
         self.get(r).map_or_else(Vec::new, |b| b.chunks_exact(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]])).collect())
+    }
+}
+
+/// Where a writer puts bytes: a file written at offsets (the command line's temporary file), or
+/// a buffer. Writers of new files never write a range twice except the metadata they finish
+/// with, and leave runs of zeros unwritten: a file reads them as zeros (a hole), a buffer is
+/// zero-filled as it grows.
+pub trait WriteAt {
+    /// Writes `bytes` at `offset`.
+    fn write_at(&mut self, offset: u64, bytes: &[u8]) -> Result<()>;
+    /// Makes the output exactly `len` bytes long (zeros past what was written).
+    fn set_len(&mut self, len: u64) -> Result<()>;
+}
+
+impl WriteAt for Vec<u8> {
+    fn write_at(&mut self, offset: u64, bytes: &[u8]) -> Result<()> {
+        let too_large = || Error::Io { offset, message: "the output is too large to be held in memory".into() };
+        let start = usize::try_from(offset).map_err(|_| too_large())?;
+        let end = start.checked_add(bytes.len()).ok_or_else(too_large)?;
+        if self.len() < end {
+            self.resize(end, 0);
+        }
+        self[start..end].copy_from_slice(bytes);
+        Ok(())
+    }
+    fn set_len(&mut self, len: u64) -> Result<()> {
+        let n =
+            usize::try_from(len).map_err(|_| Error::Io { offset: len, message: "the output is too large to be held in memory".into() })?;
+        self.resize(n, 0);
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+impl WriteAt for std::fs::File {
+    fn write_at(&mut self, offset: u64, bytes: &[u8]) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        self.write_all_at(bytes, offset).map_err(|e| Error::Io { offset, message: format!("writing the output: {e}") })
+    }
+    fn set_len(&mut self, len: u64) -> Result<()> {
+        std::fs::File::set_len(self, len).map_err(|e| Error::Io { offset: len, message: format!("sizing the output: {e}") })
     }
 }

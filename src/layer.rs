@@ -399,6 +399,16 @@ impl Layer {
         }
     }
 
+    /// The layout of a copy of this dynamic or differencing layer in its own format that keeps
+    /// its identity, block size and parent link (what `compact` writes): a VHD's footer, parent
+    /// link and locators; a VHDX's sector sizes, `DataWriteGuid`, page 83 id and parent locator.
+    pub fn copy_layout(&self) -> Result<Box<dyn crate::newdisk::NewLayout>> {
+        match &self.image {
+            Image::Vhd(v) => Ok(Box::new(vhd::writer::copy_layout(v)?)),
+            Image::Vhdx(v) => Ok(Box::new(vhdx::layout::VhdxLayout::new(vhdx::layout::copy_params(v))?)),
+        }
+    }
+
     /// How block `block` is read; for a fixed VHD, which has no blocks, from below.
     pub fn block_read(&self, block: u64) -> BlockRead {
         match &self.image {

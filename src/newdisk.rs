@@ -139,9 +139,12 @@ impl NewLayout for VhdxLayout {
     }
 }
 
+/// The stretches a [`FlatLayout`] counts as its blocks: 1 MiB.
+pub const FLAT_BLOCK: u64 = 1 << 20;
+
 /// The layout of a file that holds the disk's bytes in place: a raw image, or a fixed VHD (the
-/// bytes, then its footer). Its blocks are stretches of [`crate::convert::BUF`] bytes; none is
-/// ever "placed" but where it lies.
+/// bytes, then its footer). Its blocks are stretches of [`FLAT_BLOCK`] bytes; none is ever
+/// "placed" but where it lies.
 #[derive(Debug, Clone)]
 pub struct FlatLayout {
     size: u64,
@@ -165,17 +168,17 @@ impl NewLayout for FlatLayout {
         }
     }
     fn block_size(&self) -> u64 {
-        crate::convert::BUF as u64
+        FLAT_BLOCK
     }
     fn blocks(&self) -> u64 {
-        self.size.div_ceil(crate::convert::BUF as u64)
+        self.size.div_ceil(FLAT_BLOCK)
     }
     fn sector_size(&self) -> u64 {
         512
     }
     fn place(&mut self, block: u64, _out: &mut dyn WriteAt) -> Result<u64> {
         self.placed += 1;
-        Ok(block * crate::convert::BUF as u64)
+        Ok(block * FLAT_BLOCK)
     }
     fn set_sectors(&mut self, _block: u64, _bits: &[u8], _out: &mut dyn WriteAt) -> Result<()> {
         Ok(())
@@ -191,5 +194,24 @@ impl NewLayout for FlatLayout {
     }
     fn finish(&self) -> Vec<(u64, Vec<u8>)> {
         self.footer.iter().map(|f| (self.size, f.clone())).collect()
+    }
+}
+
+/// Free space as a fixed list of ranges, for the writers' tests.
+#[cfg(test)]
+pub(crate) struct Listed(pub Vec<(u64, u64)>);
+
+#[cfg(test)]
+impl crate::trim::FreeRanges for Listed {
+    fn free_in(
+        &mut self,
+        _: &crate::Disk,
+        _: &[&dyn crate::reader::ReadAt],
+        start: u64,
+        end: u64,
+        out: &mut Vec<(u64, u64)>,
+    ) -> Result<()> {
+        out.extend(self.0.iter().filter(|(s, e)| *s < end && *e > start).map(|(s, e)| ((*s).max(start), (*e).min(end))));
+        Ok(())
     }
 }

@@ -37,10 +37,11 @@ impl Writer {
         }
     }
 
-    /// True when the writer reads a VHDX: `convert` reads the disk through any chain; the others
-    /// rewrite a VHD's own structures (footer, header, BAT), which a VHDX has not.
+    /// True when the writer reads a VHDX: `convert` reads the disk through any chain, `compact`
+    /// copies either format into its own; the others rewrite a VHD's own structures (footer,
+    /// header, BAT), which a VHDX has not.
     pub fn reads_vhdx(self) -> bool {
-        self == Writer::Convert
+        matches!(self, Writer::Convert | Writer::Compact)
     }
 
     /// The disk types the writer takes.
@@ -66,9 +67,16 @@ impl Writer {
     /// The VHD the writer rewrites as `layer`, or why it cannot: a VHDX (`vhdx-not-supported`),
     /// a disk type it does not take (`compact-fixed`, `not-differencing`).
     pub fn vhd_of(self, layer: &Layer) -> Result<&Vhd> {
-        let Some(vhd) = layer.vhd() else {
+        self.takes(layer)?;
+        layer.vhd().ok_or_else(|| WriteError::VhdxNotSupported { writer: self.name() }.into())
+    }
+
+    /// Whether the writer takes `layer`: its format (`vhdx-not-supported`) and its disk type
+    /// (`compact-fixed`, `not-differencing`).
+    pub fn takes(self, layer: &Layer) -> Result<()> {
+        if layer.vhd().is_none() && !self.reads_vhdx() {
             return Err(WriteError::VhdxNotSupported { writer: self.name() }.into());
-        };
+        }
         let t = layer.disk_type();
         if !self.disk_types().contains(&t) {
             return Err(match self {
@@ -76,11 +84,12 @@ impl Writer {
                 _ => Error::NotDifferencing { disk_type: t.name(), task: self.name() },
             });
         }
-        Ok(vhd)
+        Ok(())
     }
 
     /// Whether the writer accepts `disk` (its newest layer, and the parent when it needs it);
-    /// with the VHD it rewrites, `None` for `convert`, which reads the disk through the chain.
+    /// with the VHD it rewrites, `None` for `convert`, which reads the disk through the chain,
+    /// and for a VHDX that `compact` copies.
     pub fn accepts(self, disk: &Disk) -> Result<Option<&Vhd>> {
         self.accepts_layer(disk, 0)
     }
@@ -89,17 +98,18 @@ impl Writer {
     /// the newest layer, as the page offers a copy of any file of the chain).
     pub fn accepts_layer(self, disk: &Disk, k: usize) -> Result<Option<&Vhd>> {
         let top = disk.layers.get(k).ok_or(Error::NoSuchLayer { layer: k, layers: disk.layers.len() })?;
-        if self.reads_vhdx() {
+        if self == Writer::Convert {
             return Ok(None);
         }
-        let vhd = self.vhd_of(top)?;
+        self.takes(top)?;
+        let vhd = top.vhd();
         if self.needs_parent() && top.disk_type() == DiskType::Differencing && disk.layers.len() < k + 2 {
             return Err(Error::ParentUnavailable(match self {
                 Writer::Relink => ParentNeed::Relink,
                 _ => ParentNeed::Compact { missing: None },
             }));
         }
-        Ok(Some(vhd))
+        Ok(vhd)
     }
 }
 
@@ -129,9 +139,10 @@ mod tests {
         assert_eq!(code(Writer::Relink, &dynamic), Some("not-differencing"));
         assert_eq!(code(Writer::Relink, &child), None);
         assert_eq!(code(Writer::Repair, &fixed), None);
-        for w in [Writer::Compact, Writer::Relink, Writer::Repair] {
+        for w in [Writer::Relink, Writer::Repair] {
             assert_eq!(code(w, &vhdx), Some("vhdx-not-supported"), "{}", w.name());
         }
+        assert!(Writer::Compact.takes(&vhdx).is_ok());
         let disk = |l: &Layer| Disk::new(vec![l.clone()], false).unwrap();
         assert!(Writer::Convert.accepts(&disk(&vhdx)).unwrap().is_none());
         assert_eq!(Writer::Compact.accepts(&disk(&child)).err().map(|e| e.code()), Some("parent-unavailable"));

@@ -8,7 +8,7 @@ use crate::disk::{BitmapCache, Steps};
 use crate::error::Result;
 use crate::fs::free::{FreeCursor, Map};
 use crate::fs::survey::push_range;
-use crate::fs::{FileSystem, ReadVirtual, Volume};
+use crate::fs::{self, FileSystem, FsKind, ReadVirtual, Volume};
 use crate::parts::{self, Partition, Role};
 use crate::reader::{DiskReader, ReadAt};
 use crate::Disk;
@@ -135,6 +135,9 @@ impl FreeSpace {
 fn open_cursor<R: ReadVirtual>(vol: &mut Volume<R>) -> std::result::Result<(FreeCursor, u64), String> {
     let mut fs = match FileSystem::open(vol) {
         Ok(Some(fs)) => fs,
+        Ok(None) if fs::probe(vol) == Some(FsKind::ExFat) => {
+            return Err("it holds exFAT, whose allocation bitmap this viewer does not read, so it is kept as it is".into())
+        }
         Ok(None) => return Err("no file system this viewer reads is in it, so it is kept as it is".into()),
         Err(e) => return Err(format!("its file system cannot be opened: {e}")),
     };
@@ -179,5 +182,145 @@ impl FreeRanges for FreeSpace {
         }
         self.reader_parts = Some(reader.into_parts());
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reader::open_layer;
+    use crate::vhd::writer::DiskBuilder;
+
+    /// Sectors of the test FAT16 volume: 1 reserved sector, 2 FATs of 32 sectors, 512 root
+    /// entries (32 sectors), so cluster 2 is at sector 97 and there are 8095 clusters.
+    const SECTORS: u64 = 8192;
+    const DATA: u64 = 97 * 512;
+    const CLUSTERS: u64 = SECTORS - 97;
+
+    /// A FAT16 volume whose clusters `used` are in use; `entry1` is FAT entry 1.
+    fn fat16(used: &[u64], entry1: u16) -> Vec<u8> {
+        let mut v = vec![0u8; (SECTORS * 512) as usize];
+        let put16 = |v: &mut Vec<u8>, at: usize, x: u16| v[at..at + 2].copy_from_slice(&x.to_le_bytes());
+        v[..3].copy_from_slice(&[0xEB, 0x3C, 0x90]);
+        put16(&mut v, 0x0B, 512);
+        v[0x0D] = 1;
+        put16(&mut v, 0x0E, 1);
+        v[0x10] = 2;
+        put16(&mut v, 0x11, 512);
+        put16(&mut v, 0x13, SECTORS as u16);
+        v[0x15] = 0xF8;
+        put16(&mut v, 0x16, 32);
+        v[0x26] = 0x29;
+        v[510..512].copy_from_slice(&[0x55, 0xAA]);
+        for fat in [512usize, 512 + 32 * 512] {
+            put16(&mut v, fat, 0xFFF8);
+            put16(&mut v, fat + 2, entry1);
+            for &c in used {
+                put16(&mut v, fat + 2 * c as usize, 0xFFFF);
+            }
+        }
+        v
+    }
+
+    /// A fixed VHD of an MBR disk with the partitions `(start sector, sectors, volume)`.
+    fn disk(parts: &[(u64, u64, &[u8])]) -> (Disk, Vec<u8>) {
+        let size = parts.iter().map(|p| (p.0 + p.1) * 512).max().unwrap_or(0) + (1 << 20);
+        let mut mbr = vec![0u8; 512];
+        for (k, &(start, count, _)) in parts.iter().enumerate() {
+            let e = 0x1BE + 16 * k;
+            mbr[e + 4] = 0x06;
+            mbr[e + 8..e + 12].copy_from_slice(&(start as u32).to_le_bytes());
+            mbr[e + 12..e + 16].copy_from_slice(&(count as u32).to_le_bytes());
+        }
+        mbr[510..512].copy_from_slice(&[0x55, 0xAA]);
+        let mut b = DiskBuilder::fixed(size);
+        b.write(0, &mbr);
+        for &(start, count, vol) in parts {
+            b.write(start * 512, &vol[..vol.len().min((count * 512) as usize)]);
+        }
+        let file = b.build();
+        let disk = Disk::new(vec![open_layer(&file).unwrap()], false).unwrap();
+        (disk, file)
+    }
+
+    fn free_of(disk: &Disk, file: &dyn ReadAt, start: u64, end: u64) -> (FreeSpace, Vec<(u64, u64)>) {
+        let sources: [&dyn ReadAt; 1] = [file];
+        let mut free = FreeSpace::new(disk, &sources).unwrap();
+        let mut out = Vec::new();
+        free.free_in(disk, &sources, start, end, &mut out).unwrap();
+        (free, out)
+    }
+
+    #[test]
+    fn a_fat_volume_frees_its_clusters_with_entry_0_and_nothing_before_cluster_2() {
+        let vol = fat16(&[2, 3, 4, 100], 0xFFFF);
+        let (disk, file) = disk(&[(2048, SECTORS, &vol)]);
+        let (free, out) = free_of(&disk, &file, 0, disk.size());
+        let at = 2048 * 512 + DATA;
+        assert_eq!(out, vec![(at + 3 * 512, at + 98 * 512), (at + 99 * 512, at + CLUSTERS * 512)]);
+        let v = &free.volumes()[0];
+        assert_eq!((v.partition, v.trimmed, v.free_bytes), (Some(1), true, (CLUSTERS - 4) * 512), "{v:?}");
+        // A piece of a free cluster is free as asked; a piece of a used one is not.
+        let (_, out) = free_of(&disk, &file, at + 3 * 512 + 100, at + 3 * 512 + 200);
+        assert_eq!(out, vec![(at + 3 * 512 + 100, at + 3 * 512 + 200)]);
+        let (_, out) = free_of(&disk, &file, at + 98 * 512 + 1, at + 99 * 512 - 1);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn overlapping_partitions_are_both_kept_whole() {
+        let vol = fat16(&[], 0xFFFF);
+        let (disk, file) = disk(&[(2048, SECTORS, &vol), (2048 + 4096, SECTORS, &vol)]);
+        let (free, out) = free_of(&disk, &file, 0, disk.size());
+        assert!(out.is_empty(), "{out:?}");
+        for (v, other) in free.volumes().iter().zip(["partition 2", "partition 1"]) {
+            assert!(!v.trimmed && v.reason.as_deref().unwrap().contains(other), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn a_fat_claiming_more_than_its_partition_is_free_only_inside_it() {
+        let vol = fat16(&[], 0xFFFF);
+        // The partition holds half the volume the boot sector claims; a second one follows it.
+        let other = fat16(&(2..CLUSTERS + 2).collect::<Vec<_>>(), 0xFFFF);
+        let (disk, file) = disk(&[(2048, SECTORS / 2, &vol), (2048 + SECTORS / 2, SECTORS, &other)]);
+        let (free, out) = free_of(&disk, &file, 0, disk.size());
+        let end = (2048 + SECTORS / 2) * 512;
+        assert_eq!(out, vec![(2048 * 512 + DATA, end)]);
+        assert_eq!(free.volumes()[0].free_bytes, end - 2048 * 512 - DATA);
+        assert_eq!(free.volumes()[1].free_bytes, 0, "every cluster of the second in use");
+    }
+
+    #[test]
+    fn a_fat16_without_its_clean_shutdown_bit_is_kept_whole() {
+        let vol = fat16(&[], 0x7FFF);
+        let (disk, file) = disk(&[(2048, SECTORS, &vol)]);
+        let (free, out) = free_of(&disk, &file, 0, disk.size());
+        assert!(out.is_empty());
+        let v = &free.volumes()[0];
+        assert!(!v.trimmed && v.reason.as_deref().unwrap().contains("clean-shutdown"), "{v:?}");
+        assert_eq!(v.filesystem.as_deref(), Some("fat16"));
+    }
+
+    #[test]
+    fn exfat_is_recognised_and_kept_whole() {
+        let mut vol = vec![0u8; 4096 * 512];
+        vol[3..11].copy_from_slice(b"EXFAT   ");
+        vol[510..512].copy_from_slice(&[0x55, 0xAA]);
+        let (disk, file) = disk(&[(2048, 4096, &vol)]);
+        let (free, out) = free_of(&disk, &file, 0, disk.size());
+        assert!(out.is_empty());
+        let v = &free.volumes()[0];
+        assert_eq!((v.filesystem.as_deref(), v.trimmed), (Some("exfat"), false));
+        assert!(v.reason.as_deref().unwrap().contains("exFAT"), "{v:?}");
+    }
+
+    #[test]
+    fn a_disk_without_a_file_system_has_no_free_space() {
+        let (disk, file) = disk(&[(2048, 4096, &[0x5A; 4096 * 512])]);
+        let (free, out) = free_of(&disk, &file, 0, disk.size());
+        assert!(out.is_empty());
+        let v = &free.volumes()[0];
+        assert!(!v.trimmed && v.filesystem.is_none() && v.reason.is_some(), "{v:?}");
     }
 }

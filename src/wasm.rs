@@ -587,101 +587,127 @@ impl WasmDisk {
     }
 }
 
-/// A new standalone VHD of a disk, laid out block by block, for the page's "Save as VHD…": the
+/// Where [`WasmNewDisk`]'s layout puts the bytes it writes itself (a VHD block's sector bitmap),
+/// until the page takes them.
+#[derive(Default)]
+struct Pending(Vec<(u64, Vec<u8>)>);
+
+impl crate::vhd::writer::WriteAt for Pending {
+    fn write_at(&mut self, offset: u64, bytes: &[u8]) -> crate::error::Result<()> {
+        self.0.push((offset, bytes.to_vec()));
+        Ok(())
+    }
+    fn set_len(&mut self, _len: u64) -> crate::error::Result<()> {
+        Ok(())
+    }
+}
+
+/// `[{offset, bytes}]` for the page.
+fn js_writes(writes: Vec<(u64, Vec<u8>)>) -> Result<JsValue, JsValue> {
+    let out = js_sys::Array::new();
+    for (offset, bytes) in writes {
+        let o = js_sys::Object::new();
+        js_sys::Reflect::set(&o, &"offset".into(), &JsValue::from_f64(offset as f64)).map_err(|_| misuse("cannot build the list"))?;
+        js_sys::Reflect::set(&o, &"bytes".into(), &js_sys::Uint8Array::from(bytes.as_slice()).into())
+            .map_err(|_| misuse("cannot build the list"))?;
+        out.push(&o);
+    }
+    Ok(out.into())
+}
+
+/// A new standalone disk of a disk, laid out block by block, for the page's "Save as…": the
 /// page walks the disk's extents and reads the bytes (`Blob.slice()`), this says where each
-/// block goes and gives the metadata to write at the end (the command line's `convert` does the
-/// same with the same layout, `vhd::writer::SparseLayout`).
+/// block goes and gives the structures to write at the end (the command line's `convert` lays
+/// its files out with the same layouts, [`crate::convert::new_layout`]).
 #[wasm_bindgen]
-pub struct WasmNewVhd {
-    footer: Vec<u8>,
-    layout: Option<crate::vhd::writer::SparseLayout>,
-    bitmap: Vec<u8>,
+pub struct WasmNewDisk {
+    layout: Box<dyn crate::newdisk::NewLayout>,
+    /// True for a fixed VHD: the disk's bytes in place, then the footer.
+    flat: bool,
+    pending: Pending,
 }
 
 #[wasm_bindgen]
-impl WasmNewVhd {
-    /// A new `kind` (`"dynamic"` or `"fixed"`) disk of `disk`'s size and geometry, with blocks of
-    /// `block_size` bytes (dynamic), unique id `unique_id` (16 bytes) and time stamp `timestamp`
-    /// (seconds since 2000-01-01 UTC). Throws when the disk cannot be written so.
+impl WasmNewDisk {
+    /// A new disk of `disk`'s size in format `kind` (`"dynamic"` or `"fixed"` VHD, `"vhdx"` or
+    /// `"vhdx-fixed"`), with blocks of `block_size` bytes (a dynamic VHD's, a VHDX's), logical
+    /// sectors of `sector_size` bytes (a VHDX's: 512 or 4096; 0 for the disk's own), unique id
+    /// (a VHDX's `DataWriteGuid`) `unique_id` (16 bytes) and time stamp `timestamp` (a VHD's,
+    /// seconds since 2000-01-01 UTC). Throws when the disk cannot be written so.
     #[wasm_bindgen(constructor)]
-    pub fn new(disk: &WasmDisk, kind: &str, block_size: f64, unique_id: Vec<u8>, timestamp: f64) -> Result<WasmNewVhd, JsValue> {
-        use crate::convert::{full_bitmap, new_footer, NewDisk};
-        use crate::image::DiskType;
+    pub fn new(
+        disk: &WasmDisk,
+        kind: &str,
+        block_size: f64,
+        sector_size: f64,
+        unique_id: Vec<u8>,
+        timestamp: f64,
+    ) -> Result<WasmNewDisk, JsValue> {
+        use crate::convert::{new_layout, Format, NewDisk};
+        let format = Format::from_name(kind)
+            .filter(|f| *f != Format::Raw)
+            .ok_or_else(|| misuse(&format!("a new disk is \"dynamic\", \"fixed\", \"vhdx\" or \"vhdx-fixed\", not {kind:?}")))?;
         let d = &disk.disk;
-        let size = d.size();
-        if size > crate::vhd::MAX_DISK_SIZE {
-            return Err(js_err(crate::error::WriteError::TooLargeForVhd { offset: d.layers[0].size_offset(), size }.into()));
-        }
         let id: [u8; 16] = unique_id.try_into().map_err(|_| misuse("the unique id must be 16 bytes"))?;
         let new = NewDisk {
             unique_id: crate::values::Uuid(id),
             timestamp: crate::values::Timestamp(to_u64(timestamp, "the time stamp")?.min(u64::from(u32::MAX)) as u32),
         };
-        let template = d.layers[0].geometry();
-        match kind {
-            "fixed" => Ok(WasmNewVhd { footer: new_footer(template, DiskType::Fixed, size, &new), layout: None, bitmap: Vec::new() }),
-            "dynamic" => {
-                let bs = crate::vhd::writer::check_block_size(size, to_u64(block_size, "the block size")?).map_err(js_err)?;
-                let footer = new_footer(template, DiskType::Dynamic, size, &new);
-                let layout = crate::vhd::writer::SparseLayout::new(&footer, bs, None, &[]);
-                Ok(WasmNewVhd { bitmap: full_bitmap(&layout), footer, layout: Some(layout) })
-            }
-            other => Err(misuse(&format!("a new VHD is \"dynamic\" or \"fixed\", not {other:?}"))),
-        }
+        let bs = u32::try_from(to_u64(block_size, "the block size")?).unwrap_or(u32::MAX);
+        let ss = match to_u64(sector_size, "the sector size")? {
+            0 => d.layers[0].logical_sector_size(),
+            s => u32::try_from(s).unwrap_or(u32::MAX),
+        };
+        let layout = new_layout(d, format, bs, ss, &new).map_err(js_err)?;
+        Ok(WasmNewDisk { layout, flat: format == Format::Fixed, pending: Pending::default() })
     }
 
-    /// The footer (512 bytes): at the end of a fixed disk, at both ends of a dynamic one.
-    pub fn footer(&self) -> Vec<u8> {
-        self.footer.clone()
+    /// True for a fixed VHD, whose bytes are the disk's in place (written as the raw image is)
+    /// followed by what [`WasmNewDisk::finish`] gives.
+    pub fn flat(&self) -> bool {
+        self.flat
     }
 
-    /// Bytes of data per block (0 for a fixed disk).
+    /// `vhd` or `vhdx`.
+    pub fn format(&self) -> String {
+        self.layout.format().into()
+    }
+
+    /// Bytes of data per block.
     #[wasm_bindgen(js_name = blockSize)]
     pub fn block_size(&self) -> f64 {
-        self.layout.as_ref().map_or(0.0, |l| l.block_size() as f64)
+        self.layout.block_size() as f64
     }
 
-    /// The sector bitmap of an allocated block (every sector's bit set).
-    pub fn bitmap(&self) -> Vec<u8> {
-        self.bitmap.clone()
-    }
-
-    /// Places block `block` after those placed so far: the file offset of its bitmap (its data
-    /// follows). Blocks must come in ascending order, each once.
+    /// Gives block `block` its place (each block once; a fixed VHDX's are placed already) and
+    /// returns the file offset of its data; [`WasmNewDisk::writes`] then gives what the layout
+    /// writes with it (a VHD block's sector bitmap).
     pub fn place(&mut self, block: f64) -> Result<f64, JsValue> {
-        let layout = self.layout.as_mut().ok_or_else(|| misuse("a fixed disk has no blocks"))?;
         let b = to_u64(block, "the block")?;
-        layout.place(b).map(|o| o as f64).ok_or_else(|| misuse(&format!("block {b} is not a block of this disk, or was placed already")))
+        self.layout.place(b, &mut self.pending).map(|o| o as f64).map_err(js_err)
+    }
+
+    /// The writes the layout made since the last call, as `[{offset, bytes}]`.
+    pub fn writes(&mut self) -> Result<JsValue, JsValue> {
+        js_writes(std::mem::take(&mut self.pending.0))
     }
 
     /// Blocks placed so far.
     pub fn placed(&self) -> f64 {
-        self.layout.as_ref().map_or(0.0, |l| l.placed() as f64)
+        self.layout.placed() as f64
     }
 
-    /// The metadata to write once every block is written, as `[{offset, bytes}]` in file order
-    /// (a dynamic disk: the footer copy, header, BAT and the footer at the end).
+    /// The structures to write once every block is written, as `[{offset, bytes}]` (a VHD: the
+    /// footer copy, header, BAT and footer; a VHDX: identifier, headers, region tables, metadata
+    /// and BAT).
     pub fn finish(&self) -> Result<JsValue, JsValue> {
-        let writes = self.layout.as_ref().map(|l| l.finish()).unwrap_or_default();
-        let out = js_sys::Array::new();
-        for (offset, bytes) in writes {
-            let o = js_sys::Object::new();
-            js_sys::Reflect::set(&o, &"offset".into(), &JsValue::from_f64(offset as f64))
-                .map_err(|_| misuse("finish: cannot build the list"))?;
-            js_sys::Reflect::set(&o, &"bytes".into(), &js_sys::Uint8Array::from(bytes.as_slice()).into())
-                .map_err(|_| misuse("finish: cannot build the list"))?;
-            out.push(&o);
-        }
-        Ok(out.into())
+        js_writes(self.layout.finish())
     }
 
-    /// The finished file's length: a dynamic disk's with the blocks placed so far.
+    /// The finished file's length, with the blocks placed so far.
     #[wasm_bindgen(js_name = fileLen)]
-    pub fn file_len(&self, disk: &WasmDisk) -> f64 {
-        match &self.layout {
-            Some(l) => l.file_len() as f64,
-            None => (disk.disk.size() + crate::vhd::footer::FOOTER_SIZE) as f64,
-        }
+    pub fn file_len(&self) -> f64 {
+        self.layout.file_len() as f64
     }
 }
 

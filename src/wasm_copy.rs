@@ -61,9 +61,9 @@ impl Writes {
 }
 
 enum Op {
-    Compact(Compaction),
+    Compact(Box<Compaction>),
     Repair(Repairing),
-    Relink(Relinking, Vec<String>),
+    Relink(Box<Relinking>, Vec<String>),
 }
 
 /// What a finished copy reports: the core's report of the operation, warnings, and the copy's
@@ -92,8 +92,8 @@ impl WasmCopy {
     pub fn compact(disk: &WasmDisk, read: js_sys::Function) -> Result<WasmCopy, JsValue> {
         let d = disk.disk();
         let bytes = Rc::new(Cell::new(0));
-        let op = Compaction::new(d).map_err(js_err)?;
-        Ok(WasmCopy { files: files(d, &read, &bytes), bytes, op: Some(Op::Compact(op)) })
+        let op = Compaction::new(d, None).map_err(js_err)?;
+        Ok(WasmCopy { files: files(d, &read, &bytes), bytes, op: Some(Op::Compact(Box::new(op))) })
     }
 
     /// `vhd-viewer repair [--scrub]`: a copy of layer 0 of `disk` with each recoverable defect
@@ -126,7 +126,7 @@ impl WasmCopy {
         let locators = crate::relink::named_locators(relative, absolute).map_err(js_err)?;
         let bytes = Rc::new(Cell::new(0));
         let op = Relinking::new(&d.layers[0], &link, &locators).map_err(js_err)?;
-        Ok(WasmCopy { files: files(d, &read, &bytes), bytes, op: Some(Op::Relink(op, warnings)) })
+        Ok(WasmCopy { files: files(d, &read, &bytes), bytes, op: Some(Op::Relink(Box::new(op), warnings)) })
     }
 
     /// The next steps, until at least `at_least` bytes were handed over or the copy is complete:

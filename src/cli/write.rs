@@ -157,7 +157,7 @@ pub struct CompactArgs {
 
 /// Whether `writer` takes `layer` (the file `file`): the core's rule, its reason naming the file.
 fn accepted(writer: Writer, layer: &vhd_viewer::Layer, file: &std::path::Path) -> Result<(), Error> {
-    writer.vhd_of(layer).map(|_| ()).map_err(|e| e.in_file(file.display().to_string(), ""))
+    writer.takes(layer).map_err(|e| e.in_file(file.display().to_string(), ""))
 }
 
 pub fn compact(a: CompactArgs) -> Result<i32, Error> {
@@ -169,11 +169,19 @@ pub fn compact(a: CompactArgs) -> Result<i32, Error> {
     }
     let inputs = c.identities();
     let mut out = NewFile::create(&a.output, &inputs, a.force)?;
-    let mut progress = progress_printer("compacting", top.allocated_blocks().saturating_mul(2 << 20));
-    let r = vhd_viewer::compact::compact(&c.disk, c.sources(), &mut out.writer(), &mut progress)?;
+    let block = top.block_size().unwrap_or(2 << 20);
+    let mut progress = progress_printer("compacting", top.allocated_blocks().saturating_mul(block));
+    let r = vhd_viewer::compact::compact(&c.disk, c.sources(), None, &mut out.writer(), &mut progress)?;
     let dest = out.dest().display().to_string();
     out.commit()?;
-    println!("wrote {dest}: a compacted copy of {} ({} disk, same unique id {})", c.names[0], top.disk_type().name(), top.link_id_text());
+    println!(
+        "wrote {dest}: a compacted copy of {} ({} {} disk, same {} {})",
+        c.names[0],
+        r.format.to_uppercase(),
+        top.disk_type().name(),
+        top.link_id_name(),
+        top.link_id_text()
+    );
     println!(
         "blocks: {} allocated before, {} now ({} dropped)",
         r.blocks_before,
@@ -183,6 +191,16 @@ pub fn compact(a: CompactArgs) -> Result<i32, Error> {
     if top.disk_type() == vhd_viewer::image::DiskType::Differencing {
         println!("sectors the child held identical to its parent, now taken from the parent: {}", r.sectors_cleared);
     }
+    println!(
+        "data: {} bytes ({}) kept, {} ({}) dropped as {}, {} ({}) dropped as free in a file system",
+        r.bytes_kept,
+        human_size(r.bytes_kept),
+        r.bytes_zero,
+        human_size(r.bytes_zero),
+        if top.disk_type() == vhd_viewer::image::DiskType::Differencing { "the parent's bytes" } else { "zeros" },
+        r.bytes_free,
+        human_size(r.bytes_free)
+    );
     let (before, after) = (r.file_len_before, r.file_len);
     if after <= before {
         println!("file: {before} bytes before, {after} now: {} bytes ({}) saved", before - after, human_size(before - after));

@@ -86,7 +86,7 @@ impl Superblock {
         [3u64, 5, 7].iter().any(|&p| {
             let mut x = p;
             while x < g {
-                x *= p;
+                x = x.saturating_mul(p);
             }
             x == g
         })
@@ -137,7 +137,7 @@ impl Superblock {
 
     /// Number of block groups.
     pub fn groups(&self) -> u64 {
-        (self.blocks - self.first_data_block).div_ceil(self.blocks_per_group)
+        self.blocks.saturating_sub(self.first_data_block).div_ceil(self.blocks_per_group)
     }
 
     /// Group descriptors per block.
@@ -808,12 +808,11 @@ impl Ext {
         let blocks = |a: u64, n: u64| (a.saturating_mul(bs), a.saturating_add(n).saturating_mul(bs));
         out.push((0, 2048.max(blocks(sb.first_data_block, 1).1), "superblock and group descriptors"));
         let groups = sb.groups().min(1 << 16);
-        let gdt_blocks = groups.saturating_mul(sb.desc_size).div_ceil(bs.max(1));
         let itable = sb.inodes_per_group.saturating_mul(sb.inode_size).div_ceil(bs.max(1));
         for g in 0..groups {
-            let start = sb.first_data_block.saturating_add(g.saturating_mul(sb.blocks_per_group));
-            if sb.has_backup(g) {
-                let (a, b) = blocks(start, 1u64.saturating_add(gdt_blocks).saturating_add(sb.reserved_gdt));
+            let meta = sb.base_meta_blocks(g);
+            if meta > 0 {
+                let (a, b) = blocks(sb.group_start(g), meta);
                 out.push((a, b, "superblock and group descriptors"));
             }
             let Ok(grp) = self.group(vol, g) else { break };
@@ -928,6 +927,8 @@ impl Ext {
             Some("orphan inodes wait to be freed (it was not unmounted cleanly)")
         } else if ro & RO_COMPAT_BIGALLOC != 0 {
             Some("it allocates in clusters of several blocks (bigalloc), which this viewer does not map")
+        } else if !(256..=8 * self.sb.block_size).contains(&self.sb.blocks_per_group) || self.sb.blocks_per_group % 8 != 0 {
+            Some("its superblock claims a number of blocks per group that mke2fs never makes (256 to 8 per byte of a block, a multiple of 8)")
         } else {
             None
         };
@@ -969,10 +970,23 @@ impl ExtMap {
         let units = self.geometry().2;
         let (g0, g1) = (win.first() / bpg, (win.first() + win.count()).div_ceil(bpg).min(sb.groups()));
         let itable = sb.inodes_per_group.saturating_mul(sb.inode_size).div_ceil(bs);
-        let mut groups = Vec::with_capacity((g1 - g0) as usize);
+        let mut groups = Vec::with_capacity(g1.saturating_sub(g0) as usize);
+        // The window's descriptors, read together where they follow each other (all of them
+        // but with meta_bg, whose meta groups hold theirs apart).
+        let (ds, mut held, mut descs) = (sb.desc_size, (0u64, 0u64), Vec::new());
         for g in g0..g1 {
             let at = sb.desc_offset(g);
-            let grp = Group::parse(&vol.read_vec(at, sb.desc_size as usize)?);
+            if !(held.0..held.1).contains(&at) || held.1 - at < ds {
+                let mut n = 1;
+                while g + n < g1 && n < 1 << 12 && sb.desc_offset(g + n) == at.saturating_add(n * ds) {
+                    n += 1;
+                }
+                descs = vec![0u8; (n * ds) as usize];
+                vol.read_uncached(at, &mut descs)?;
+                held = (at, at.saturating_add(n * ds));
+            }
+            let from = (at - held.0) as usize;
+            let grp = Group::parse(&descs[from..from + ds as usize]);
             // The group's blocks, from the first data block, and where they are in the window.
             let first = g * bpg;
             let n = bpg.min(units - first);

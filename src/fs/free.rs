@@ -69,10 +69,23 @@ impl Window {
     /// Marks free the units whose bit is clear in `map`, bit `b` of byte `b / 8` (LSB first)
     /// standing for unit `first + at + b` (an allocation bitmap: 1 is in use); `bits` bits of it.
     pub fn free_where_clear(&mut self, at: u64, map: &[u8], bits: u64) {
-        let bits = bits.min(map.len() as u64 * 8);
-        for b in 0..bits {
-            if map[(b / 8) as usize] & (1 << (b % 8)) == 0 {
-                self.set_free(at + b);
+        let bits = bits.min(map.len() as u64 * 8).min(self.count.saturating_sub(at));
+        if at % 8 != 0 {
+            for b in 0..bits {
+                if map[(b / 8) as usize] & (1 << (b % 8)) == 0 {
+                    self.set_free(at + b);
+                }
+            }
+            return;
+        }
+        // A byte at a time: its clear bits, as set ones, into the word that holds them.
+        for (i, &byte) in map.iter().enumerate().take(bits.div_ceil(8) as usize) {
+            let left = bits - 8 * i as u64;
+            let mask = if left >= 8 { 0xFF } else { (1u8 << left) - 1 };
+            let free = !byte & mask;
+            if free != 0 {
+                let pos = at + 8 * i as u64;
+                self.bits[(pos / 64) as usize] |= u64::from(free) << (pos % 64);
             }
         }
     }
@@ -265,5 +278,11 @@ mod tests {
         got.clear();
         w.runs(0, 16, |a, b| got.push((a, b)));
         assert_eq!(got, vec![(0, 4)], "a clear bit is free, past `bits` is in use");
+        // Not on a byte's boundary, and cut at the window's end.
+        w.reset(0, 16);
+        w.free_where_clear(3, &[0b0000_0101, 0x00], 16);
+        got.clear();
+        w.runs(0, 16, |a, b| got.push((a, b)));
+        assert_eq!(got, vec![(4, 5), (6, 16)]);
     }
 }

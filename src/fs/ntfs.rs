@@ -1202,12 +1202,52 @@ impl Ntfs {
             }
             Some(_) => {}
         }
+        if let Some(why) = self.logfile_unclean(vol) {
+            return Ok(Err(why.into()));
+        }
         Ok(match self.bitmap_data(vol) {
             Ok(FileData::Runs { runs, size }) => Ok(BitmapMap { runs, size, cluster: self.cluster, clusters: self.clusters }),
             Ok(_) => Err("its $Bitmap is not stored in plain runs".into()),
             Err(e) => Err(format!("its $Bitmap cannot be found ({e})")),
         })
     }
+}
+
+impl Ntfs {
+    /// Why `$LogFile` says the volume was not closed cleanly, if it does (or cannot be read).
+    fn logfile_unclean<R: ReadVirtual>(&mut self, vol: &mut Volume<R>) -> Option<&'static str> {
+        let e = Entry { name: "$LogFile".into(), path: "/$LogFile".into(), kind: EntryKind::File, ..Entry::root(2, self.record_offset(2)) };
+        let unreadable = "its $LogFile cannot be read to say whether it was closed cleanly";
+        let Ok(data) = self.data(vol, &e, None) else { return Some(unreadable) };
+        let Some(at) = data.runs().first().and_then(|r| r.volume_offset) else { return Some(unreadable) };
+        let Ok(head) = vol.read_vec(at, 512) else { return Some(unreadable) };
+        let size = le32(&head, 0x10);
+        let size = if head.get(..4) == Some(b"RSTR") && (512..=65536).contains(&size) && size.is_power_of_two() { size } else { 512 };
+        let Ok(mut page) = vol.read_vec(at, size as usize) else { return Some(unreadable) };
+        logfile_unclean(&mut page)
+    }
+}
+
+/// What the first restart page of `$LogFile` says: why the volume was not closed cleanly, or
+/// `None` when it was (its restart area marked clean or with no client in use, as ntfs-3g
+/// reads it) or the log is empty (filled with 0xFF, as mkntfs and ntfs-3g leave it).
+pub fn logfile_unclean(page: &mut [u8]) -> Option<&'static str> {
+    match page.get(..4) {
+        Some(b"RSTR") => {}
+        Some(b"CHKD") => return Some("its $LogFile's restart page is marked CHKD (chkdsk stopped part way), so its $Bitmap may be stale"),
+        _ => return None,
+    }
+    if apply_fixups(page).is_err() {
+        return Some("its $LogFile's restart page is torn, so it may not have been closed cleanly");
+    }
+    let ra = usize::from(le16(page, 0x18));
+    if ra + 0x10 > page.len() {
+        return Some("its $LogFile's restart area lies outside its page, so it may not have been closed cleanly");
+    }
+    let (in_use, flags) = (le16(page, ra + 0x0C), le16(page, ra + 0x0E));
+    (in_use != 0xFFFF && flags & 0x0002 == 0).then_some(
+        "its $LogFile holds transactions not yet applied (it was not closed cleanly, or Windows hibernated it with Fast Startup), so its $Bitmap may be stale",
+    )
 }
 
 /// NTFS's free clusters: `$Bitmap`'s data, one bit per cluster (set: in use), read a window at
@@ -1239,5 +1279,43 @@ impl BitmapMap {
             win.free_where_clear((a - from) * 8, &map, (b - a) * 8);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::logfile_unclean;
+
+    /// A 4 KiB restart page (8 sectors, update sequence at 0x1E) whose restart area at 0x30 has
+    /// `in_use` as its client in-use list and `flags`.
+    fn page(in_use: u16, flags: u16) -> Vec<u8> {
+        let mut p = vec![0u8; 4096];
+        p[..4].copy_from_slice(b"RSTR");
+        p[4..6].copy_from_slice(&0x1Eu16.to_le_bytes());
+        p[6..8].copy_from_slice(&9u16.to_le_bytes());
+        p[0x10..0x14].copy_from_slice(&4096u32.to_le_bytes());
+        p[0x18..0x1A].copy_from_slice(&0x30u16.to_le_bytes());
+        p[0x30 + 0x0C..0x30 + 0x0E].copy_from_slice(&in_use.to_le_bytes());
+        p[0x30 + 0x0E..0x30 + 0x10].copy_from_slice(&flags.to_le_bytes());
+        // Update sequence number 7 at the end of every sector, the saved bytes zeros.
+        p[0x1E..0x20].copy_from_slice(&7u16.to_le_bytes());
+        for k in 1..=8 {
+            p[k * 512 - 2..k * 512].copy_from_slice(&7u16.to_le_bytes());
+        }
+        p
+    }
+
+    #[test]
+    fn a_restart_area_in_use_and_not_marked_clean_is_unclean() {
+        assert!(logfile_unclean(&mut page(0, 0)).is_some_and(|w| w.contains("not yet applied")));
+        assert_eq!(logfile_unclean(&mut page(0, 2)), None, "marked clean");
+        assert_eq!(logfile_unclean(&mut page(0xFFFF, 0)), None, "no client in use");
+        assert_eq!(logfile_unclean(&mut vec![0xFF; 4096]), None, "an empty log");
+        let mut torn = page(0xFFFF, 2);
+        torn[1022] = 0;
+        assert!(logfile_unclean(&mut torn).is_some_and(|w| w.contains("torn")));
+        let mut chkd = page(0xFFFF, 2);
+        chkd[..4].copy_from_slice(b"CHKD");
+        assert!(logfile_unclean(&mut chkd).is_some_and(|w| w.contains("CHKD")));
     }
 }

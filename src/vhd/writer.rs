@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::error::{Error, Result, WriteError};
+use crate::error::{Result, WriteError};
 use crate::image::DiskType;
 use crate::values::{checksum, FourCc, Timestamp, Uuid};
 use crate::vhd::footer::{self, Footer, FILE_FORMAT_VERSION, FOOTER_COOKIE, FOOTER_SIZE};
@@ -319,46 +319,7 @@ impl DiskBuilder {
     }
 }
 
-/// Where a writer puts bytes: a file written at offsets (the command line's temporary file), or
-/// a buffer. Writers of new files never write a range twice except the metadata they finish
-/// with, and leave runs of zeros unwritten: a file reads them as zeros (a hole), a buffer is
-/// zero-filled as it grows.
-pub trait WriteAt {
-    /// Writes `bytes` at `offset`.
-    fn write_at(&mut self, offset: u64, bytes: &[u8]) -> Result<()>;
-    /// Makes the output exactly `len` bytes long (zeros past what was written).
-    fn set_len(&mut self, len: u64) -> Result<()>;
-}
-
-impl WriteAt for Vec<u8> {
-    fn write_at(&mut self, offset: u64, bytes: &[u8]) -> Result<()> {
-        let too_large = || Error::Io { offset, message: "the output is too large to be held in memory".into() };
-        let start = usize::try_from(offset).map_err(|_| too_large())?;
-        let end = start.checked_add(bytes.len()).ok_or_else(too_large)?;
-        if self.len() < end {
-            self.resize(end, 0);
-        }
-        self[start..end].copy_from_slice(bytes);
-        Ok(())
-    }
-    fn set_len(&mut self, len: u64) -> Result<()> {
-        let n =
-            usize::try_from(len).map_err(|_| Error::Io { offset: len, message: "the output is too large to be held in memory".into() })?;
-        self.resize(n, 0);
-        Ok(())
-    }
-}
-
-#[cfg(unix)]
-impl WriteAt for std::fs::File {
-    fn write_at(&mut self, offset: u64, bytes: &[u8]) -> Result<()> {
-        use std::os::unix::fs::FileExt;
-        self.write_all_at(bytes, offset).map_err(|e| Error::Io { offset, message: format!("writing the output: {e}") })
-    }
-    fn set_len(&mut self, len: u64) -> Result<()> {
-        std::fs::File::set_len(self, len).map_err(|e| Error::Io { offset: len, message: format!("sizing the output: {e}") })
-    }
-}
+pub use crate::image::WriteAt;
 
 /// The layout of a new dynamic or differencing file, for writers that stream its blocks: the
 /// footer copy at 0, the dynamic header at 512, the BAT at 1536 (whole sectors), the parent
@@ -503,6 +464,54 @@ impl SparseLayout {
         out.push((self.next, self.footer.clone()));
         out
     }
+}
+
+/// What a copy of a disk keeps of it.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// The footer as it is, with the data offset of the new layout and its checksum recomputed.
+    pub footer: Vec<u8>,
+    /// The parent link of a differencing disk.
+    pub parent: Option<ParentRef>,
+    /// The parent locators whose data could be read, as (code, data).
+    pub locators: Vec<([u8; 4], Vec<u8>)>,
+}
+
+/// The footer, parent link and locators a copy of `layer` keeps.
+pub fn same_identity(layer: &crate::vhd::Vhd) -> Identity {
+    let mut f = layer.footer.value.clone();
+    if f.disk_type.is_sparse() {
+        f.data_offset = FOOTER_SIZE;
+    }
+    let footer = footer::encode(&f);
+    let parent = layer.header.as_ref().filter(|_| layer.disk_type() == DiskType::Differencing).map(|h| ParentRef {
+        unique_id: h.value.parent_unique_id,
+        timestamp: h.value.parent_timestamp,
+        size: layer.size(),
+        file_name: h.value.parent_unicode_name().0,
+    });
+    let locators = layer
+        .locators
+        .iter()
+        .filter(|l| l.path.as_ref().is_some_and(|p| p.valid))
+        .filter_map(|l| l.data.clone().map(|d| (l.entry.value.platform_code.0, d)))
+        .collect();
+    Identity { footer, parent, locators }
+}
+
+/// The layout of a copy of the dynamic or differencing VHD `v` that keeps its identity (footer,
+/// parent link, locators) and block size: what `compact` writes.
+pub fn copy_layout(v: &crate::vhd::Vhd) -> Result<SparseLayout> {
+    let Some(geo) = v.block_geometry() else {
+        return Err(WriteError::CompactFixed.into());
+    };
+    let Identity { footer, parent, locators } = same_identity(v);
+    check_layout(v.size(), geo.block_size)?;
+    let layout = SparseLayout::new(&footer, u32::try_from(geo.block_size).unwrap_or(0), parent.as_ref(), &locators);
+    if layout.bitmap_size() != geo.bitmap_size {
+        return Err(WriteError::BlockSize { block_size: geo.block_size }.into());
+    }
+    Ok(layout)
 }
 
 /// Checks that a copy of a disk of `size` bytes can be laid out with blocks of `block_size`

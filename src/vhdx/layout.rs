@@ -20,7 +20,7 @@ use super::format::{
 use super::MAX_BAT_ENTRIES;
 use crate::error::{Result, WriteError};
 use crate::image::BlockState;
-use crate::vhd::writer::WriteAt;
+use crate::image::WriteAt;
 
 /// Where the log region is (1 MiB long).
 pub const LOG_OFFSET: u64 = MIB;
@@ -103,6 +103,31 @@ fn bat_entries(p: &VhdxParams) -> u64 {
         payload.div_ceil(cr) * (cr + 1)
     } else {
         payload + payload.saturating_sub(1) / cr
+    }
+}
+
+/// The parameters a copy of the dynamic or differencing VHDX `v` keeps: its block size, sector
+/// sizes, `DataWriteGuid`, page 83 id and parent locator; a new `FileWriteGuid` (derived from
+/// the input's: the file is a new one).
+pub fn copy_params(v: &super::Vhdx) -> VhdxParams {
+    let h = v.header();
+    VhdxParams {
+        size: v.virtual_disk_size,
+        block_size: v.block_size,
+        logical_sector_size: v.logical_sector_size,
+        physical_sector_size: v.physical_sector_size,
+        fixed: false,
+        data_write_guid: h.data_write_guid,
+        file_write_guid: derive_guid(h.file_write_guid, "compact"),
+        page83: v.page83.unwrap_or_else(|| derive_guid(h.data_write_guid, "Page83Data")),
+        // A child keeps its locator's entries as they are (none, if it had no locator: it stays
+        // a child, whose sectors not held come from its parent).
+        parent_locator: v.has_parent.then(|| {
+            v.parent_locator
+                .as_ref()
+                .map(|l| l.value.entries.iter().map(|e| (e.key.clone(), e.value.clone())).collect())
+                .unwrap_or_default()
+        }),
     }
 }
 

@@ -12,7 +12,7 @@ use super::crc32c::crc32c_with_zeroed;
 use super::format::{Guid, HEADER_OFFSETS, MIB};
 use super::layout::{encode_header, VhdxLayout, VhdxParams, BAT_OFFSET, LOG_OFFSET};
 use crate::image::BlockState;
-use crate::vhd::writer::WriteAt;
+use crate::image::WriteAt;
 
 /// What kind of disk to write.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,5 +1,5 @@
-// "Save as VHD…" (issue 13) in real headless Chromium: the chain sample saved as a dynamic and a
-// fixed VHD, as a download and through the File System Access API (a stand-in file in memory);
+// "Save as…" (issues 13 and 22) in real headless Chromium: the chain sample saved as a dynamic and
+// a fixed VHD and VHDX, as a download and through the File System Access API (a stand-in file in memory);
 // every saved file is read back by the command line (no parent: it stands alone), 7-Zip and
 // qemu-img, and must give the bytes of `vhd-viewer cat` of the chain. Cancelling discards the
 // file; a chain with a missing parent cannot be saved.
@@ -120,6 +120,57 @@ test('save as VHD: through the File System Access API, streamed to the file', as
     assert.match(await page.textContent('#export-note'), new RegExp(`Saved grandchild-${kind}\\.vhd`));
     assert.deepEqual(page.errors, []);
     await page.close();
+  }
+});
+
+/** A saved VHDX read by every reader: the chain's bytes, the type asked for, no warning. */
+function readsBackVhdx(path, type) {
+  assert.equal(sha(execFileSync(cliPath(), ['cat', path], BIG)), rawSha, `vhd-viewer cat ${path}`);
+  assert.equal(sha(execFileSync('7zz', ['x', '-tVHDX', '-so', path], BIG)), rawSha, `7zz x ${path}`);
+  assert.match(execFileSync('qemu-img', ['check', '-f', 'vhdx', path], { encoding: 'utf8' }), /No errors were found/);
+  const raw = path + '.raw';
+  execFileSync('qemu-img', ['convert', '-f', 'vhdx', '-O', 'raw', path, raw]);
+  assert.equal(sha(readFileSync(raw)), rawSha, `qemu-img convert ${path}`);
+  const info = JSON.parse(execFileSync(cliPath(), ['info', '--json', path], { ...BIG, encoding: 'utf8' }));
+  assert.equal(info.disk_type, type);
+  assert.equal(info.format, 'vhdx');
+  const findings = JSON.parse(execFileSync(cliPath(), ['check', '--json', path], { ...BIG, encoding: 'utf8' }));
+  assert.deepEqual(findings.filter((f) => f.severity !== 'info'), [], `check ${path}`);
+}
+
+test('save as VHDX: a download and through the File System Access API, dynamic and fixed', async () => {
+  for (const fsa of [false, true]) {
+    for (const [kind, type] of [['vhdx', 'dynamic'], ['vhdx-fixed', 'fixed']]) {
+      const page = await env.newPage();
+      if (fsa) {
+        await page.addInitScript(standIn, { delay: 0 });
+      } else {
+        await page.addInitScript(() => {
+          delete Window.prototype.showSaveFilePicker;
+          delete window.showSaveFilePicker;
+        });
+      }
+      await page.goto(env.url);
+      await page.waitForSelector('body[data-wasm="ready"]');
+      await page.setInputFiles('#file-input', [GRAND, CHILD, BASE]);
+      assert.equal(await settled(page), 'ready');
+      await page.selectOption('#export-vhd-kind', kind);
+      const path = join(tmp.dir, `${fsa ? 'fsa' : 'download'}-${kind}.vhdx`);
+      if (fsa) {
+        await page.click('#export-vhd');
+        await page.waitForFunction(() => window.__saved?.base64 !== undefined);
+        const saved = await page.evaluate(() => window.__saved);
+        writeFileSync(path, Buffer.from(saved.base64, 'base64'));
+      } else {
+        const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-vhd')]);
+        assert.equal(download.suggestedFilename(), `grandchild-${type}.vhdx`);
+        await download.saveAs(path);
+      }
+      readsBackVhdx(path, type);
+      assert.match(await page.textContent('#export-note'), new RegExp(`grandchild-${type}\\.vhdx`));
+      assert.deepEqual(page.errors, []);
+      await page.close();
+    }
   }
 });
 

@@ -13,6 +13,8 @@
 export type U64 = number | string;
 
 export type DiskType = 'fixed' | 'dynamic' | 'differencing' | 'unknown';
+/** What "Save as…" writes, as `vhd-viewer convert --to` names it: a dynamic or fixed VHD or VHDX. */
+export type SaveKind = 'dynamic' | 'fixed' | 'vhdx' | 'vhdx-fixed';
 export type Severity = 'error' | 'warning' | 'info';
 
 /** Bytes of a file, read piece by piece (an AsyncBuffer, as hyparquet calls it). */

@@ -8,7 +8,7 @@ import { Engine } from './engine.js';
 
 /**
  * @import { Source } from '../common/source.js'
- * @import { ChainView, CopyReport, CopyRequest, DiffReport, Rebase, DiskLayer, Extent, FileEntry, FileStat, Finding, Info, LayerStructures, MissingParent, OpenedSummary, PartsTable, PublicFile, Unreadable, Writable } from '../common/types.js'
+ * @import { ChainView, CopyReport, CopyRequest, DiffReport, Rebase, DiskLayer, Extent, FileEntry, FileStat, Finding, Info, LayerStructures, MissingParent, OpenedSummary, PartsTable, PublicFile, SaveKind, Unreadable, Writable } from '../common/types.js'
  * @import { Args, Method, Progress, Result } from '../common/calls.js'
  * @import { CallOptions } from './engine.js'
  */
@@ -278,9 +278,9 @@ export class VhdDisk {
   }
 
   /**
-   * A new standalone VHD (`vhd-viewer convert --to KIND [--layer K]`) of the disk as of layer
-   * `layer` (0: the whole chain): into `writable`, or as a Blob without one.
-   * @param {'dynamic' | 'fixed'} kind
+   * A new standalone VHD or VHDX (`vhd-viewer convert --to KIND [--layer K]`) of the disk as of
+   * layer `layer` (0: the whole chain): into `writable`, or as a Blob without one.
+   * @param {SaveKind} kind
    * @param {number} layer
    * @param {Writable | null} writable
    * @param {TaskOptions} [options]

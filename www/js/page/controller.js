@@ -403,8 +403,9 @@ export class Viewer {
       vhd: async (kind, layer) => {
         const d = this.disk;
         if (!d) return null;
-        const r = await this.runTask(`Saving a ${kind} VHD`, (signal, progress) =>
-          exportVhd(d, `${stem(d.names[layer])}-${kind}.vhd`, kind, { layer, signal, onProgress: (done, total) => progress(done, total, 'bytes') }),
+        const [format, type] = kind.startsWith('vhdx') ? ['VHDX', kind === 'vhdx' ? 'dynamic' : 'fixed'] : ['VHD', kind];
+        const r = await this.runTask(`Saving a ${type} ${format}`, (signal, progress) =>
+          exportVhd(d, `${stem(d.names[layer])}-${type}.${format.toLowerCase()}`, kind, { layer, signal, onProgress: (done, total) => progress(done, total, 'bytes') }),
         );
         return said(r, r && !r.cancelled && r.blocks ? `, ${r.blocks} blocks allocated` : '');
       },

@@ -12,7 +12,7 @@ import { humanSize } from '../common/format.js';
 
 /**
  * @import { TaskOptions, VhdDisk } from './api.js'
- * @import { CopyReport, CopyRequest, Info, RepairAction } from '../common/types.js'
+ * @import { CopyReport, CopyRequest, Info, RepairAction, SaveKind } from '../common/types.js'
  */
 
 /** @typedef {{ cancelled: true } | { cancelled?: undefined, method: 'file-system-access' | 'download', name: string, size: number, blocks?: number }} SaveResult */
@@ -82,15 +82,18 @@ export function exportRaw(disk, fileName, opts = {}) {
 }
 
 /**
- * "Save as VHD…": a new standalone VHD of the disk as of layer `layer` (0: the whole chain).
+ * "Save as…": a new standalone VHD or VHDX of the disk as of layer `layer` (0: the whole chain).
  * @param {VhdDisk} disk
  * @param {string} fileName
- * @param {'dynamic' | 'fixed'} kind
+ * @param {SaveKind} kind
  * @param {TaskOptions & { layer?: number }} [opts]
  */
 export function exportVhd(disk, fileName, kind, opts = {}) {
   const layer = opts.layer ?? 0;
-  return save(fileName, { description: 'VHD disk image', accept: { 'application/octet-stream': ['.vhd'] } },
+  const type = kind.startsWith('vhdx')
+    ? { description: 'VHDX disk image', accept: { 'application/octet-stream': ['.vhdx'] } }
+    : { description: 'VHD disk image', accept: { 'application/octet-stream': ['.vhd'] } };
+  return save(fileName, type,
     (w) => disk.saveVhd(kind, layer, w, opts),
     () => disk.saveVhd(kind, layer, null, opts));
 }
@@ -130,7 +133,7 @@ export function exportInfo(info, fileName) {
  * nothing was saved: cancelled, or failed and said elsewhere).
  * @typedef {{
  *   raw(): Promise<string | null>,
- *   vhd(kind: 'dynamic' | 'fixed', layer: number): Promise<string | null>,
+ *   vhd(kind: SaveKind, layer: number): Promise<string | null>,
  *   copy(req: CopyRequest, fileName: string): Promise<{ text: string, report: CopyReport } | null>,
  *   info(): void,
  * }} SaveActions
@@ -144,6 +147,11 @@ export const stem = (n) => n.replace(/\.(a?vhdx?)$/i, '');
 
 /** The words for what a repair did. */
 const ACTION_WORDS = { fixed: 'fixed', lost: 'lost', not_fixed: 'not fixed' };
+
+/** The kind the dialog's choice names (`dynamic` unless it names another). */
+function saveKind(/** @type {string} */ v) {
+  return /** @type {SaveKind} */ (['fixed', 'vhdx', 'vhdx-fixed'].includes(v) ? v : 'dynamic');
+}
 
 export class SaveView {
   /**
@@ -160,9 +168,11 @@ export class SaveView {
     const button = (/** @type {string} */ s, /** @type {string} */ label, /** @type {() => void} */ onclick) => h('button', { type: 'button', id: id(s), onclick }, label);
     this.layer = h('select', { id: id('layer'), onchange: () => this.update() });
     this.layerRow = h('label', { class: 'save-layer' }, 'File: ', this.layer);
-    this.kind = h('select', { id: id('vhd-kind'), 'aria-label': 'Type of the saved VHD' }, h('option', { value: 'dynamic' }, 'dynamic (only blocks with data)'), h('option', { value: 'fixed' }, 'fixed'));
+    this.kind = h('select', { id: id('vhd-kind'), 'aria-label': 'Type of the saved disk' },
+      h('option', { value: 'dynamic' }, 'VHD, dynamic (only blocks with data)'), h('option', { value: 'fixed' }, 'VHD, fixed'),
+      h('option', { value: 'vhdx' }, 'VHDX, dynamic (only blocks with data)'), h('option', { value: 'vhdx-fixed' }, 'VHDX, fixed'));
     this.rawButton = button('raw', 'Save raw image…', () => void this.run(() => actions.raw()));
-    this.vhdButton = button('vhd', 'Save as VHD…', () => void this.run(() => actions.vhd(this.kind.value === 'fixed' ? 'fixed' : 'dynamic', this.chosen())));
+    this.vhdButton = button('vhd', 'Save as VHD/VHDX…', () => void this.run(() => actions.vhd(saveKind(this.kind.value), this.chosen())));
     this.infoButton = button('info', 'Save info as JSON', () => actions.info());
     this.compactButton = button('compact', 'Compact…', () => void this.copy({ op: 'compact', layer: this.chosen() }, 'compact'));
     this.compactWhy = h('span', { class: 'why' });

@@ -6,14 +6,15 @@
 //   zero-filled stretches cost nothing) and the data extents are written at their offsets; the
 //   download is a Blob composed of slices of the dropped files and shared zero-filled Blobs
 //   (the browser streams it from the files as it saves, nothing is copied first);
-// - "Save as VHD…": the virtual disk, read through its chain, as a new standalone VHD, dynamic
-//   (blocks allocated only where the disk holds non-zero data) or fixed, like
-//   `vhd-viewer convert IN OUT --to dynamic|fixed [--layer K]`. The core's `WasmNewVhd` lays the
-//   file out (the same layout the command line writes); this module walks the disk and moves the
-//   bytes, block by block. A fixed disk's Blob is composed of slices of the dropped files (no
-//   copy, as for the raw image). A dynamic disk's blocks are assembled from several files, so
-//   the download holds them in memory until it is saved: it is refused past DOWNLOAD_LIMIT bytes
-//   of allocated data (use a browser with the File System Access API, or the command line);
+// - "Save as…": the virtual disk, read through its chain, as a new standalone VHD or VHDX,
+//   dynamic (blocks allocated only where the disk holds non-zero data) or fixed, like
+//   `vhd-viewer convert IN OUT --to dynamic|fixed|vhdx|vhdx-fixed [--layer K]`. The core's
+//   `WasmNewDisk` lays the file out (the same layouts the command line writes); this module walks
+//   the disk and moves the bytes, window by window. A fixed VHD's Blob is composed of slices of
+//   the dropped files (no copy, as for the raw image). The others' blocks are assembled from
+//   several files, so the download holds them in memory until it is saved: it is refused past
+//   DOWNLOAD_LIMIT bytes of data (use a browser with the File System Access API, or the command
+//   line);
 // - "Compact…", "Repaired copy…" and "Relinked child…": the core's writers that copy a disk's own
 //   structures (`vhd-viewer compact`, `repair`, `relink`). The core (WasmCopy) reads the files
 //   synchronously and hands over the copy's bytes a few windows at a time; they are written
@@ -26,10 +27,10 @@ import { normalize } from '../common/format.js';
 import { loadWasm } from '../common/wasm.js';
 
 /**
- * @import { WasmCopy, WasmDisk, WasmNewVhd } from '../../pkg/vhd_viewer.js'
+ * @import { WasmCopy, WasmDisk, WasmNewDisk } from '../../pkg/vhd_viewer.js'
  * @import { Source } from '../common/source.js'
  * @import { ProgressOptions } from './driver.js'
- * @import { CopyReport, Writable } from '../common/types.js'
+ * @import { CopyReport, SaveKind, Writable } from '../common/types.js'
  */
 
 /** A write the core's layout asks for: `bytes` at file offset `offset`.
@@ -40,6 +41,8 @@ import { loadWasm } from '../common/wasm.js';
 const MIB = 1 << 20;
 /** Block size of a dynamic VHD saved by the page (as Hyper-V and qemu write them). */
 export const BLOCK_SIZE = 2 * MIB;
+/** Block size of a VHDX saved by the page (as Hyper-V writes them). */
+export const VHDX_BLOCK_SIZE = 32 * MIB;
 /** The most allocated data a dynamic VHD saved as a download may hold (it is held in memory). */
 export const DOWNLOAD_LIMIT = 512 * MIB;
 /** Seconds from 1970-01-01 to 2000-01-01, where VHD time stamps start. */
@@ -61,14 +64,16 @@ function randomId() {
 }
 
 /**
- * The layout of the new disk (throws the core's reason when the disk cannot be saved so).
+ * The layout of the new disk (throws the core's reason when the disk cannot be saved so): a VHD's
+ * blocks of BLOCK_SIZE, a VHDX's of VHDX_BLOCK_SIZE with the disk's own logical sector size.
  * @param {WasmDisk} disk
- * @param {'dynamic' | 'fixed'} kind
- * @returns {Promise<WasmNewVhd>}
+ * @param {SaveKind} kind
+ * @returns {Promise<WasmNewDisk>}
  */
-export async function newVhd(disk, kind) {
+export async function newDisk(disk, kind) {
   const wasm = await loadWasm();
-  return new wasm.WasmNewVhd(disk, kind, BLOCK_SIZE, randomId(), Math.max(0, Math.floor(Date.now() / 1000) - VHD_EPOCH));
+  const bs = kind.startsWith('vhdx') ? VHDX_BLOCK_SIZE : BLOCK_SIZE;
+  return new wasm.WasmNewDisk(disk, kind, bs, 0, randomId(), Math.max(0, Math.floor(Date.now() / 1000) - VHD_EPOCH));
 }
 
 /** Whether `bytes` are all zero (a word at a time where aligned). */
@@ -80,8 +85,9 @@ function isZero(/** @type {Uint8Array} */ bytes) {
 }
 
 /**
- * The disk's blocks of `bs` bytes that hold data, in order: yields `[block, bytes]` for each
- * block with a non-zero byte (read ahead by `diskWindows`, which takes the options).
+ * The disk's windows of at most WINDOW bytes, never across a block of `bs` bytes, that hold
+ * data, in order: yields `[start, bytes]` for each window with a non-zero byte (read ahead by
+ * `diskWindows`, which takes the options).
  * @param {WasmDisk} disk
  * @param {Source[]} sources
  * @param {string[]} names
@@ -89,98 +95,114 @@ function isZero(/** @type {Uint8Array} */ bytes) {
  * @param {ProgressOptions & { pool?: Uint8Array<ArrayBuffer>[] }} options
  * @returns {AsyncGenerator<[number, Uint8Array<ArrayBuffer>]>}
  */
-async function* dataBlocks(disk, sources, names, bs, options) {
-  for await (const { start, bytes } of diskWindows(disk, sources, names, bs, options)) {
-    if (!isZero(bytes)) yield [start / bs, bytes];
+async function* dataWindows(disk, sources, names, bs, options) {
+  for await (const { start, bytes } of diskWindows(disk, sources, names, Math.min(bs, WINDOW), options)) {
+    if (!isZero(bytes)) yield [start, bytes];
     else options.pool?.push(bytes);
   }
   options.onProgress?.(disk.size(), disk.size());
 }
 
 /**
- * Writes the new VHD to a FileSystemWritableFileStream: a fixed disk as the raw image then its
- * footer; a dynamic disk block by block, then its metadata.
+ * Places the block of the window at `start` when it is the first window of it seen, and gives
+ * the file offset of the window's bytes with the layout's own writes (a VHD block's bitmap).
+ * @param {WasmNewDisk} layout
+ * @param {{ block: number, at: number }} current the block placed last
+ * @param {number} start
+ * @returns {{ at: number, writes: LayoutWrite[] }}
+ */
+function placeWindow(layout, current, start) {
+  const bs = layout.blockSize();
+  const block = Math.floor(start / bs);
+  /** @type {LayoutWrite[]} */
+  let writes = [];
+  if (block !== current.block) {
+    current.block = block;
+    current.at = layout.place(block);
+    writes = layout.writes();
+  }
+  return { at: current.at + (start - block * bs), writes };
+}
+
+/**
+ * Writes the new disk to a FileSystemWritableFileStream: a fixed VHD as the raw image then its
+ * footer; the others window by window where the layout places their blocks, then their
+ * structures.
  * @param {WasmDisk} disk
  * @param {Source[]} sources
  * @param {string[]} names
- * @param {WasmNewVhd} vhd
+ * @param {WasmNewDisk} layout
  * @param {Writable} writable
  * @param {ProgressOptions} [options]
  * @returns {Promise<Saved>}
  */
-export async function writeVhd(disk, sources, names, vhd, writable, { signal, onProgress } = {}) {
-  const size = disk.size();
-  if (vhd.blockSize() === 0) {
+export async function writeVhd(disk, sources, names, layout, writable, { signal, onProgress } = {}) {
+  if (layout.flat()) {
     await writeRaw(disk, sources, names, writable, { signal, onProgress });
-    await writable.write({ type: 'write', position: size, data: owned(vhd.footer()) });
-    return { size: size + 512, blocks: 0 };
+    for (const w of /** @type {LayoutWrite[]} */ (layout.finish())) await writable.write({ type: 'write', position: w.offset, data: w.bytes });
+    return { size: layout.fileLen(), blocks: 0 };
   }
-  const bitmap = owned(vhd.bitmap());
-  /** @type {Uint8Array<ArrayBuffer>[]} blocks written, given back to be filled again */
+  /** @type {Uint8Array<ArrayBuffer>[]} windows written, given back to be filled again */
   const pool = [];
-  for await (const [block, bytes] of dataBlocks(disk, sources, names, vhd.blockSize(), { signal, onProgress, pool })) {
-    const at = vhd.place(block);
-    await writable.write({ type: 'write', position: at, data: bitmap.slice() }); // its own copy: a write may take its buffer
-    const back = await writable.write({ type: 'write', position: at + bitmap.length, data: bytes });
+  const current = { block: -1, at: 0 };
+  for await (const [start, bytes] of dataWindows(disk, sources, names, layout.blockSize(), { signal, onProgress, pool })) {
+    const { at, writes } = placeWindow(layout, current, start);
+    for (const w of writes) await writable.write({ type: 'write', position: w.offset, data: w.bytes });
+    const back = await writable.write({ type: 'write', position: at, data: bytes });
     if (back instanceof Uint8Array && back.length === bytes.length) pool.push(/** @type {Uint8Array<ArrayBuffer>} */ (back));
   }
-  for (const w of /** @type {LayoutWrite[]} */ (vhd.finish())) await writable.write({ type: 'write', position: w.offset, data: w.bytes });
-  const len = vhd.fileLen(disk);
+  for (const w of /** @type {LayoutWrite[]} */ (layout.finish())) await writable.write({ type: 'write', position: w.offset, data: w.bytes });
+  const len = layout.fileLen();
   await writable.truncate(len);
-  return { size: len, blocks: vhd.placed() };
+  return { size: len, blocks: layout.placed() };
 }
 
 /**
- * The new VHD as a Blob, for a download. A fixed disk: the raw image composed of file slices
- * and the footer. A dynamic disk: its blocks held in memory (refused past DOWNLOAD_LIMIT).
+ * The new disk as a Blob, for a download. A fixed VHD: the raw image composed of file slices
+ * and the footer. The others: their data held in memory (refused past DOWNLOAD_LIMIT), put in
+ * file order with the layout's structures, the gaps shared zero-filled Blobs.
  * @param {WasmDisk} disk
  * @param {Source[]} sources
  * @param {string[]} names
- * @param {WasmNewVhd} vhd
+ * @param {WasmNewDisk} layout
  * @param {ProgressOptions} [options]
  * @returns {Promise<{ blob: Blob, blocks: number }>}
  */
-export async function composeVhd(disk, sources, names, vhd, { signal, onProgress } = {}) {
-  if (vhd.blockSize() === 0) {
+export async function composeVhd(disk, sources, names, layout, { signal, onProgress } = {}) {
+  if (layout.flat()) {
     const raw = await composeRaw(disk, sources, names, { signal, onProgress });
-    return { blob: new Blob([raw, owned(vhd.footer())], { type: 'application/octet-stream' }), blocks: 0 };
+    return { blob: new Blob([raw, ...(/** @type {LayoutWrite[]} */ (layout.finish())).map((w) => w.bytes)], { type: 'application/octet-stream' }), blocks: 0 };
   }
-  const bitmap = owned(vhd.bitmap());
-  const bs = vhd.blockSize();
-  /** @type {Uint8Array<ArrayBuffer>[]} */
+  /** @type {LayoutWrite[]} */
   const parts = [];
   let held = 0;
-  /** @type {number | null} */
-  let first = null;
-  /** @type {number | null} */
-  let next = null;
-  for await (const [block, bytes] of dataBlocks(disk, sources, names, bs, { signal, onProgress })) {
+  const current = { block: -1, at: 0 };
+  for await (const [start, bytes] of dataWindows(disk, sources, names, layout.blockSize(), { signal, onProgress })) {
     held += bytes.length;
     if (held > DOWNLOAD_LIMIT) {
       throw new Error(
-        `this disk holds more than ${DOWNLOAD_LIMIT / MIB} MiB of data: saved as a download, the whole VHD would have to be held in memory first. Use a browser with the File System Access API (Chrome, Edge), which writes it to the file as it goes, or the command line: vhd-viewer convert IN OUT`,
+        `this disk holds more than ${DOWNLOAD_LIMIT / MIB} MiB of data: saved as a download, the whole ${layout.format().toUpperCase()} would have to be held in memory first. Use a browser with the File System Access API (Chrome, Edge), which writes it to the file as it goes, or the command line: vhd-viewer convert IN OUT`,
       );
     }
-    const at = vhd.place(block);
-    if (next !== null && at !== next) throw new Error(`block ${block} was placed at ${at}, not after the block before it (a bug)`);
-    first ??= at;
-    // Whole blocks: the last block of a disk that ends inside it is padded with zeros.
-    let data = bytes;
-    if (data.length < bs) {
-      data = new Uint8Array(bs);
-      data.set(bytes);
-    }
-    parts.push(bitmap, data);
-    next = at + bitmap.length + bs;
+    const { at, writes } = placeWindow(layout, current, start);
+    parts.push(...writes, { offset: at, bytes });
   }
-  // The footer copy, header and BAT come before the blocks, the footer after them.
-  const meta = /** @type {LayoutWrite[]} */ (vhd.finish());
-  const head = meta.slice(0, -1);
-  const headEnd = head.reduce((e, w) => Math.max(e, w.offset + w.bytes.length), 0);
-  if (first !== null && first !== headEnd) throw new Error(`the first block is at ${first}, not right after the BAT at ${headEnd} (a bug)`);
-  const blob = new Blob([...head.map((w) => w.bytes), ...parts, meta[meta.length - 1].bytes], { type: 'application/octet-stream' });
-  if (blob.size !== vhd.fileLen(disk)) throw new Error(`the VHD came out ${blob.size} bytes long instead of ${vhd.fileLen(disk)} (a bug)`);
-  return { blob, blocks: vhd.placed() };
+  parts.push(.../** @type {LayoutWrite[]} */ (layout.finish()));
+  parts.sort((a, b) => a.offset - b.offset);
+  const zeros = zeroBlobs();
+  const len = layout.fileLen();
+  /** @type {BlobPart[]} */
+  const pieces = [];
+  let pos = 0;
+  for (const w of parts) {
+    if (w.offset < pos) throw new Error(`a write at ${w.offset} overlaps the one before it, which ends at ${pos} (a bug)`);
+    pieces.push(...zeros(w.offset - pos), w.bytes);
+    pos = w.offset + w.bytes.length;
+  }
+  pieces.push(...zeros(len - pos));
+  const blob = new Blob(pieces, { type: 'application/octet-stream' });
+  if (blob.size !== len) throw new Error(`the ${layout.format().toUpperCase()} came out ${blob.size} bytes long instead of ${len} (a bug)`);
+  return { blob, blocks: layout.placed() };
 }
 
 // ------------------------------------------------------------ the raw image

@@ -6,13 +6,13 @@ import { openFiles, chainDisk, layerInfo } from './open.js';
 import { readVirtual, planRange, scanProvenance, deepCheck } from './driver.js';
 import { normalize } from '../common/format.js';
 import { writeRaw, composeRaw } from './save.js';
-import { newVhd, writeVhd, composeVhd } from './save.js';
+import { newDisk, writeVhd, composeVhd } from './save.js';
 import { runCopy } from './save.js';
 
 /**
  * @import { WasmDisk, WasmVolumes } from '../../pkg/vhd_viewer.js'
  * @import { Source } from '../common/source.js'
- * @import { BlockTable, ByteRange, ChainView, CopyRequest, Extent, LayerStructures, OpenedSummary, Unreadable, Writable } from '../common/types.js'
+ * @import { BlockTable, ByteRange, ChainView, CopyRequest, Extent, LayerStructures, OpenedSummary, SaveKind, Unreadable, Writable } from '../common/types.js'
  * @import { Bindings, Opened } from './types.js'
  */
 
@@ -286,9 +286,10 @@ export class Session {
   }
 
   /**
-   * A new standalone VHD of the disk as of layer `layer` (0: the whole chain), `kind` dynamic or
-   * fixed: into `writable`, or as a Blob (`writable` null). Progress `{ done, total }` in bytes.
-   * @param {'dynamic' | 'fixed'} kind
+   * A new standalone VHD or VHDX of the disk as of layer `layer` (0: the whole chain), `kind`
+   * dynamic or fixed, VHD or VHDX: into `writable`, or as a Blob (`writable` null). Progress
+   * `{ done, total }` in bytes.
+   * @param {SaveKind} kind
    * @param {number} layer
    * @param {Writable | null} writable
    * @param {AbortSignal} signal
@@ -299,7 +300,7 @@ export class Session {
     const disk = cut ?? this.core;
     const sources = this.sources.slice(layer);
     const names = this.names.slice(layer);
-    const vhd = await newVhd(disk, kind);
+    const vhd = await newDisk(disk, kind);
     const opts = { signal, onProgress: (/** @type {number} */ done, /** @type {number} */ total) => progress({ done, total }) };
     try {
       if (writable) return await writeVhd(disk, sources, names, vhd, writable, opts);
