@@ -89,9 +89,31 @@ fn formats(ext: &str) -> (&'static str, &'static str) {
     }
 }
 
-/// `vhd-viewer compact [--trim] IN OUT`: `Err(reason)` when the command line cannot do it yet
-/// (no `--trim`, no VHDX writer), so that the test says what it skipped.
-fn compact(input: &Path, out: &Path, trim: bool) -> Result<String, String> {
+/// How a copy is compacted: by the command line, or by the library's `compact::compact` (the
+/// path the command line takes, reachable before its flag is).
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Via {
+    Cli,
+    Library,
+}
+
+/// Compacts `input` (its parent `parent` when it is a child) into `out`, with the file systems'
+/// free space given back when `trim`: its summary, or `Err(reason)` when the command line cannot
+/// do it yet (no `--trim`, no VHDX writer), so that the test says what it skipped.
+fn compact(input: &Path, parent: Option<&Path>, out: &Path, trim: bool, via: Via) -> Result<String, String> {
+    if via == Via::Library {
+        use vhd_viewer::reader::{open_layer, ReadAt};
+        let files: Vec<std::fs::File> = std::iter::once(input).chain(parent).map(|p| std::fs::File::open(p).unwrap()).collect();
+        let sources: Vec<&dyn ReadAt> = files.iter().map(|f| f as &dyn ReadAt).collect();
+        let layers = sources.iter().map(|s| open_layer(*s).unwrap()).collect();
+        let disk = vhd_viewer::Disk::new(layers, false).unwrap();
+        let free: Option<Box<dyn vhd_viewer::trim::FreeRanges>> =
+            if trim { Some(Box::new(vhd_viewer::trim::FreeSpace::new(&disk, &sources).unwrap())) } else { None };
+        let mut file = std::fs::File::create(out).unwrap();
+        let done = vhd_viewer::compact::compact(&disk, sources.clone(), free, &mut file, &mut |_, _| {})
+            .unwrap_or_else(|e| panic!("compacting {}: {e}", input.display()));
+        return Ok(format!("{done:?}"));
+    }
     let mut args = vec!["compact", input.to_str().unwrap(), out.to_str().unwrap()];
     if trim {
         args.push("--trim");
@@ -159,7 +181,11 @@ fn flatten_agreed(copy: &Path, ext: &str, differencing: bool, work: &Path) -> Pa
     let want = sha256_file(&raw);
     let s7 = sha256_stdout(Command::new("7zz").args(["x", seven, "-so"]).arg(copy));
     assert_eq!(s7, want, "{}: 7-Zip reads other bytes", copy.display());
-    match libvhdi_sha(copy, work) {
+    // libvhdi tests a VHD child's bitmap bit without masking it (tests/known_defects.rs): a
+    // child whose bitmap bytes mix sectors of its own and its parent's, as trimming leaves them,
+    // reads wrong there. Its VHDX reading and its lone disks are judged.
+    let libvhdi = if differencing && ext == "vhd" { None } else { libvhdi_sha(copy, work) };
+    match libvhdi {
         Some(s) => assert_eq!(s, want, "{}: libvhdi reads other bytes", copy.display()),
         None => {
             // No FUSE: libvhdi's metadata at least.
@@ -390,12 +416,12 @@ fn judge(d: &Disk, input_raw: &Path, copy_raw: &Path, deleted: &Path, copy: Opti
 }
 
 /// Compacts the lone disk `d.KIND.ext` (trimmed or not) and judges the copy.
-fn compact_lone(d: &Disk, ext: &str, expect: Expect) {
+fn compact_lone(d: &Disk, ext: &str, expect: Expect, via: Via) {
     let input = d.file(&format!(".{ext}"));
-    let what = format!("{} {ext} {expect:?}", d.kind);
-    let work = scratch(&format!("trim-{}-{ext}-{expect:?}", d.kind));
+    let what = format!("{} {ext} {expect:?} {via:?}", d.kind);
+    let work = scratch(&format!("trim-{}-{ext}-{expect:?}-{via:?}", d.kind));
     let out = work.join(format!("copy.{ext}"));
-    match compact(&input, &out, expect == Expect::Trimmed) {
+    match compact(&input, None, &out, expect == Expect::Trimmed, via) {
         Ok(summary) => eprintln!("{what}: {summary}"),
         Err(why) => return skip(&what, &why),
     }
@@ -406,20 +432,20 @@ fn compact_lone(d: &Disk, ext: &str, expect: Expect) {
 
 /// Compacts the child `d.KIND-child.ext` with `--trim` (its parent found beside it) and judges
 /// the chain of the copy on the parent against the input chain's bytes.
-fn compact_child(d: &Disk, ext: &str) {
+fn compact_child(d: &Disk, ext: &str, via: Via) {
     let input = d.file(&format!("-child.{ext}"));
-    let what = format!("{} child {ext}", d.kind);
-    let work = scratch(&format!("trim-{}-child-{ext}", d.kind));
+    let what = format!("{} child {ext} {via:?}", d.kind);
+    let work = scratch(&format!("trim-{}-child-{ext}-{via:?}", d.kind));
     let out = work.join(format!("copy.{ext}"));
-    match compact(&input, &out, true) {
+    let parent = format!("{}-base.{ext}", d.kind);
+    match compact(&input, Some(&d.dir.join(&parent)), &out, true, via) {
         Ok(summary) => eprintln!("{what}: {summary}"),
         Err(why) => return skip(&what, &why),
     }
     // The parent, under the name the child's locators give, beside the copy.
-    let parent = format!("{}-base.{ext}", d.kind);
     std::fs::copy(d.dir.join(&parent), work.join(&parent)).unwrap();
     // The input chain as the others read it is the script's child.raw (checked here too).
-    let in_work = scratch(&format!("trim-{}-child-{ext}-input", d.kind));
+    let in_work = scratch(&format!("trim-{}-child-{ext}-{via:?}-input", d.kind));
     let in_raw = flatten_agreed(&input, ext, true, &in_work);
     assert_same_bytes("the input chain", &std::fs::read(&in_raw).unwrap(), &std::fs::read(d.file("-child.raw")).unwrap());
     let raw = flatten_agreed(&out, ext, true, &work);
@@ -495,7 +521,7 @@ fn the_disks_and_the_judge() {
 fn compact_without_trim_is_lossless() {
     each_disk(|d| {
         for ext in ["vhd", "vhdx"] {
-            compact_lone(d, ext, Expect::Lossless);
+            compact_lone(d, ext, Expect::Lossless, Via::Cli);
         }
     });
 }
@@ -504,14 +530,14 @@ fn compact_without_trim_is_lossless() {
 fn trim_ext4_on_a_whole_disk() {
     let d = disk("ext4").unwrap();
     for ext in ["vhd", "vhdx"] {
-        compact_lone(&d, ext, Expect::Trimmed);
+        compact_lone(&d, ext, Expect::Trimmed, Via::Cli);
     }
 }
 
 #[test]
 fn trim_ntfs_in_an_mbr() {
     match disk("ntfs") {
-        Ok(d) => ["vhd", "vhdx"].into_iter().for_each(|ext| compact_lone(&d, ext, Expect::Trimmed)),
+        Ok(d) => ["vhd", "vhdx"].into_iter().for_each(|ext| compact_lone(&d, ext, Expect::Trimmed, Via::Cli)),
         Err(why) => skip("ntfs", &why),
     }
 }
@@ -520,7 +546,7 @@ fn trim_ntfs_in_an_mbr() {
 fn trim_fat32_in_gpt() {
     let d = disk("fat32").unwrap();
     for ext in ["vhd", "vhdx"] {
-        compact_lone(&d, ext, Expect::Trimmed);
+        compact_lone(&d, ext, Expect::Trimmed, Via::Cli);
     }
 }
 
@@ -561,7 +587,19 @@ fn convert_with_the_free_space_zeroed() {
 fn trim_a_differencing_child() {
     each_disk(|d| {
         for ext in ["vhd", "vhdx"] {
-            compact_child(d, ext);
+            compact_child(d, ext, Via::Cli);
+        }
+    });
+}
+
+/// The same through the library's `compact::compact` with `trim::FreeSpace`, what the command
+/// line runs for `compact --trim`: every disk and every child, in both formats.
+#[test]
+fn the_library_compacts_every_disk_and_child_trimmed() {
+    each_disk(|d| {
+        for ext in ["vhd", "vhdx"] {
+            compact_lone(d, ext, Expect::Trimmed, Via::Library);
+            compact_child(d, ext, Via::Library);
         }
     });
 }
