@@ -12,7 +12,6 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, renameSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ROOT, cliPath } from './helpers.mjs';
 
 const MIB = 1 << 20;
@@ -61,10 +60,13 @@ export function trimDisks() {
   return { dir, ext4: kind('ext4'), fat32: kind('fat32'), ntfs: kind('ntfs') };
 }
 
+const BIG_RECIPE = 'four kept files, one deleted with debugfs; 256G; mkfs.ext4 -b 4096 lazy_itable_init=1,nodiscard; qemu-img vhdx block_size=2M';
+
 /** The 256 GiB dynamic VHDX with ext4 on the whole disk: `{ vhdx, kept, deleted }`. */
 export function bigDisk() {
   const kept = Number(process.env.TRIM_BIG_KEPT_MIB || 1024) * MIB;
-  const dir = join(ROOT, 'tests/work/web-trim', `big-${version(readFileSync(fileURLToPath(import.meta.url)), String(kept))}`);
+  // Named by how it is made (change BIG_RECIPE with the steps below), so that no other change here makes it again.
+  const dir = join(ROOT, 'tests/work/web-trim', `big-${version(BIG_RECIPE, String(kept))}`);
   const deleted = kept / 2;
   once(dir, 'big.vhdx', (tmp) => {
     const run = (cmd, args) => execFileSync(cmd, args, { cwd: tmp, stdio: ['ignore', 'ignore', 'inherit'] });
