@@ -154,6 +154,11 @@ pub struct CompactArgs {
     /// not match.
     #[arg(long)]
     force: bool,
+    /// Also leave out what the file systems on the disk (NTFS, FAT, ext) mark free: a block
+    /// wholly free is not allocated, free sectors of a kept block are written as zeros (a
+    /// child's fall through to its parent). Space no recognised file system covers is kept.
+    #[arg(long)]
+    trim: bool,
 }
 
 /// Whether `writer` takes `layer` (the file `file`): the core's rule, its reason naming the file.
@@ -172,7 +177,10 @@ pub fn compact(a: CompactArgs) -> Result<i32, Error> {
     let mut out = NewFile::create(&a.output, &inputs, a.force)?;
     let block = top.block_size().unwrap_or(2 << 20);
     let mut progress = progress_printer("compacting", top.allocated_blocks().saturating_mul(block));
-    let r = vhd_viewer::compact::compact(&c.disk, c.sources(), None, &mut out.writer(), &mut progress)?;
+    let free = if a.trim { Some(vhd_viewer::trim::FreeSpace::new(&c.disk, &c.sources())?) } else { None };
+    let volumes = free.as_ref().map(|f| f.volumes().to_vec()).unwrap_or_default();
+    let trim = free.map(|f| Box::new(f) as Box<dyn vhd_viewer::trim::FreeRanges>);
+    let r = vhd_viewer::compact::compact(&c.disk, c.sources(), trim, &mut out.writer(), &mut progress)?;
     let dest = out.dest().display().to_string();
     out.commit()?;
     println!(
@@ -202,6 +210,13 @@ pub fn compact(a: CompactArgs) -> Result<i32, Error> {
         r.bytes_free,
         human_size(r.bytes_free)
     );
+    for v in &volumes {
+        let which = v.partition.map_or("whole disk".to_string(), |p| format!("partition {p}"));
+        let fs = v.filesystem.as_deref().unwrap_or("not recognised");
+        let what =
+            if v.trimmed { "given back".to_string() } else { format!("kept whole: {}", v.reason.as_deref().unwrap_or("not trimmed")) };
+        println!("volume: {which} ({fs}) at byte {}, {} bytes, {} bytes free: {what}", v.start, v.len, v.free_bytes);
+    }
     let (before, after) = (r.file_len_before, r.file_len);
     if after <= before {
         println!("file: {before} bytes before, {after} now: {} bytes ({}) saved", before - after, human_size(before - after));
