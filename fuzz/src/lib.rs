@@ -1,6 +1,7 @@
 //! Shared by the fuzz targets and by the seed maker (`examples/make_seeds.rs`): the writer-made
 //! base images each target splices its input into, and `exercise`, which runs an input through
-//! the whole core (open, chain, map, read, check, info) and asserts what must always hold.
+//! the whole core (open, chain, map, read, check, info, free space) and asserts what must always
+//! hold.
 //! Nothing here uses libFuzzer, so the seed maker and the regression tests build without it.
 
 use vhd_viewer::disk::{Extent, Source};
@@ -188,7 +189,29 @@ fn run_disk<F: ReadAt>(disk: &Disk, files: &[F]) -> usize {
     }
     let _ = vhd_viewer::check::scan(&mut reader, &mut |_, _| {});
     provenance(disk, files);
+    free_space(disk, &sources);
     count
+}
+
+/// The file systems' free space (`compact --trim`'s), asked forward in pieces: every range
+/// inside a volume that is trimmed, sorted and apart.
+fn free_space(disk: &Disk, sources: &[&dyn ReadAt]) {
+    use vhd_viewer::trim::{FreeRanges, FreeSpace};
+    let Ok(mut free) = FreeSpace::new(disk, sources) else { return };
+    // At most 64 pieces, whatever size the disk claims.
+    let (mut ranges, mut pos, size) = (Vec::new(), 0u64, disk.size());
+    let step = (size / 64).max(1 << 20);
+    while pos < size && free.free_in(disk, sources, pos, pos.saturating_add(step).min(size), &mut ranges).is_ok() {
+        pos = pos.saturating_add(step);
+    }
+    let vols = free.volumes();
+    for r in &ranges {
+        assert!(
+            r.0 < r.1 && vols.iter().any(|v| v.trimmed && r.0 >= v.start && r.1 <= v.start + v.len),
+            "{r:?} free outside the trimmed volumes {vols:?}"
+        );
+    }
+    assert!(ranges.windows(2).all(|w| w[0].1 <= w[1].0), "free ranges out of order: {ranges:?}");
 }
 
 /// The web page's exact map (`provenance::Scan`), driven the way its JavaScript driver does:
@@ -269,7 +292,8 @@ impl vhd_viewer::fs::ReadVirtual for Padded {
 
 /// Opens the file system of `head` (a volume of `size` bytes, zeros past `head`), lists it
 /// recursively with deleted entries, reads every file (at most 1 MiB each, 16 MiB in all) and
-/// asks the owner of a few places. Must not panic; errors are fine.
+/// asks the owner of a few places and the free space of its allocation map. Must not panic;
+/// errors are fine.
 pub fn exercise_volume(head: &[u8], size: u64) {
     use vhd_viewer::fs::{walk, EntryKind, FileSystem, Volume};
     let mut vol = Volume::whole(Padded { head: head.to_vec(), size });
@@ -304,6 +328,21 @@ pub fn exercise_volume(head: &[u8], size: u64) {
     }
     for at in [0u64, 4096, 65536, size / 2] {
         let _ = fs.owner(&mut vol, at);
+    }
+    // The free space of its allocation map: counted whole, then asked forward in pieces; every
+    // range inside the volume, sorted, apart, and adding up to no more than the count.
+    if let Ok(Ok(map)) = vhd_viewer::fs::free::Map::open(&mut fs, &mut vol) {
+        let mut cursor = vhd_viewer::fs::free::FreeCursor::new(map);
+        if let Ok(free) = cursor.free_bytes(&mut vol) {
+            let mut ranges = Vec::new();
+            let (mut pos, len) = (0, vol.len());
+            while pos < len && cursor.free_in(&mut vol, pos, (pos + 300_000).min(len), &mut ranges).is_ok() {
+                pos += 300_000;
+            }
+            assert!(ranges.iter().all(|r| r.0 < r.1 && r.1 <= len), "a free range outside the volume: {ranges:?}");
+            assert!(ranges.windows(2).all(|w| w[0].1 <= w[1].0), "free ranges out of order: {ranges:?}");
+            assert!(ranges.iter().map(|r| r.1 - r.0).sum::<u64>() <= free, "more free in pieces than counted");
+        }
     }
     // Looked up by path (NTFS: through the directory index's B-tree).
     for e in entries.iter().take(64) {

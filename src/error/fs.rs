@@ -204,11 +204,6 @@ pub enum FsError {
         /// What is wrong.
         damage: String,
     },
-    /// An ext volume with `meta_bg` (group descriptors spread over the volume), not read.
-    ExtMetaBg {
-        /// Where the incompatible features are on the virtual disk.
-        offset: u64,
-    },
     /// An ext structure (an inode, an extent tree, a block map, a directory) is damaged.
     ExtDamaged {
         /// Where the volume or the structure is on the virtual disk.
@@ -255,7 +250,6 @@ impl FsError {
             | FsError::NtfsAttribute { offset, .. }
             | FsError::NtfsCompressionUnit { offset, .. }
             | FsError::ExtSuperblock { offset, .. }
-            | FsError::ExtMetaBg { offset }
             | FsError::ExtDamaged { offset, .. } => Some(*offset),
             FsError::NoSuchFile { .. } | FsError::NotADirectory { .. } => None,
         }
@@ -287,7 +281,6 @@ impl FsError {
             FsError::NtfsAttribute { .. } => "ntfs-attribute",
             FsError::NtfsCompressionUnit { .. } => "ntfs-compression-unit",
             FsError::ExtSuperblock { .. } => "ext-superblock",
-            FsError::ExtMetaBg { .. } => "ext-unsupported",
             FsError::ExtDamaged { .. } => "ext-damaged",
         }
     }
@@ -354,9 +347,6 @@ impl fmt::Display for FsError {
                 "NTFS: {path} is marked compressed but its compression unit is 2^{log2} clusters; it is not read"
             ),
             FsError::ExtSuperblock { damage, .. } => write!(f, "ext superblock: {damage}"),
-            FsError::ExtMetaBg { .. } => {
-                f.write_str("ext: the meta_bg feature (group descriptors spread over the volume) is not read by this viewer")
-            }
             FsError::ExtDamaged { message, .. } => write!(f, "ext: {message}"),
         }
     }

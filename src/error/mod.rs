@@ -688,8 +688,7 @@ mod tests {
                     FsError::NtfsAttribute { .. } => 20,
                     FsError::NtfsCompressionUnit { .. } => 21,
                     FsError::ExtSuperblock { .. } => 22,
-                    FsError::ExtMetaBg { .. } => 23,
-                    FsError::ExtDamaged { .. } => 24,
+                    FsError::ExtDamaged { .. } => 23,
                 }
             }
             // Not a condition: it names the file its error was met in.
@@ -698,7 +697,7 @@ mod tests {
     }
 
     /// How many conditions each range of [`index`] has.
-    const COUNTS: [(usize, usize); 5] = [(0, 29), (100, 6), (200, 15), (300, 13), (400, 25)];
+    const COUNTS: [(usize, usize); 5] = [(0, 29), (100, 6), (200, 15), (300, 13), (400, 24)];
 
     const WORDS: MismatchWords = MismatchWords { field: "its parent unique id field", id: "unique id", meaning: "m", hint: FORCE_HINT };
 
@@ -801,7 +800,6 @@ mod tests {
             FsError::NtfsAttribute { offset: 0x105000, path: s("/a") },
             FsError::NtfsCompressionUnit { offset: 0x105400, path: s("/a"), log2: 9 },
             FsError::ExtSuperblock { offset: 0x100400, damage: s("magic") },
-            FsError::ExtMetaBg { offset: 0x100460 },
             FsError::ExtDamaged { offset: 0x101000, message: s("inode 12") },
         ];
         v.extend(fs.into_iter().map(Error::from));

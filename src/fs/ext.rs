@@ -3,6 +3,7 @@
 //! directory reads linearly too). `ext4-view` reads files well but keeps extents private, and a
 //! file's runs are what says which layer supplies its bytes and which file owns a sector.
 
+use super::free::Window;
 use super::survey::{data_ranges, joined, Facts, FileId, Structure};
 use super::{join, Entry, EntryKind, FileData, FsKind, Owner, ReadVirtual, Run, Times, Volume};
 use crate::bytes::{le16, le32};
@@ -70,6 +71,9 @@ pub struct Superblock {
     pub label: String,
     /// The journal's inode.
     pub journal_inode: u32,
+    /// With `meta_bg`: the first meta block group (the groups of one block of descriptors)
+    /// whose descriptors lie in its own groups rather than after the superblock.
+    pub first_meta_bg: u64,
 }
 
 impl Superblock {
@@ -82,7 +86,7 @@ impl Superblock {
         [3u64, 5, 7].iter().any(|&p| {
             let mut x = p;
             while x < g {
-                x *= p;
+                x = x.saturating_mul(p);
             }
             x == g
         })
@@ -127,12 +131,63 @@ impl Superblock {
             reserved_gdt: u64::from(le16(sb, 0xCE)),
             label,
             journal_inode: le32(sb, 0xE0),
+            first_meta_bg: u64::from(le32(sb, 0x104)),
         })
     }
 
     /// Number of block groups.
     pub fn groups(&self) -> u64 {
-        (self.blocks - self.first_data_block).div_ceil(self.blocks_per_group)
+        self.blocks.saturating_sub(self.first_data_block).div_ceil(self.blocks_per_group)
+    }
+
+    /// Group descriptors per block.
+    fn descs_per_block(&self) -> u64 {
+        (self.block_size / self.desc_size).max(1)
+    }
+
+    /// True when descriptor block `m` (the descriptors of groups `m * descs_per_block ..`) lies
+    /// in its own meta block group (`meta_bg`) rather than after the superblock.
+    fn in_meta_bg(&self, m: u64) -> bool {
+        self.incompat & INCOMPAT_META_BG != 0 && m >= self.first_meta_bg
+    }
+
+    /// The first block of group `g`.
+    pub fn group_start(&self, g: u64) -> u64 {
+        self.first_data_block.saturating_add(g.saturating_mul(self.blocks_per_group))
+    }
+
+    /// Volume byte offset of group `g`'s descriptor: in the blocks after the superblock, or with
+    /// `meta_bg`, from the first meta block group on, in the first block of its meta block group
+    /// (after that group's superblock backup, if it has one), as the kernel's `descriptor_loc`.
+    pub fn desc_offset(&self, g: u64) -> u64 {
+        let per = self.descs_per_block();
+        let (m, k) = (g / per, g % per);
+        let block = if self.in_meta_bg(m) {
+            let first = m.saturating_mul(per);
+            self.group_start(first).saturating_add(u64::from(self.has_backup(first)))
+        } else {
+            self.first_data_block.saturating_add(1).saturating_add(m)
+        };
+        block.saturating_mul(self.block_size).saturating_add(k * self.desc_size)
+    }
+
+    /// Blocks at the start of group `g` that the superblock backup and group descriptors take
+    /// (and the blocks reserved for growing them), as the kernel's
+    /// `ext4_num_base_meta_clusters` counts them.
+    pub fn base_meta_blocks(&self, g: u64) -> u64 {
+        let sb = u64::from(self.has_backup(g));
+        let per = self.descs_per_block();
+        let m = g / per;
+        if self.in_meta_bg(m) {
+            let k = g % per;
+            sb + u64::from(k == 0 || k == 1 || k == per - 1)
+        } else if sb == 0 {
+            0
+        } else if self.incompat & INCOMPAT_META_BG != 0 {
+            1 + self.first_meta_bg + self.reserved_gdt
+        } else {
+            1 + self.groups().div_ceil(per) + self.reserved_gdt
+        }
     }
 }
 
@@ -145,6 +200,22 @@ pub struct Group {
     pub inode_bitmap: u64,
     /// The first block of the inode table.
     pub inode_table: u64,
+    /// `bg_flags`: 0x1 inode table and bitmap not initialised, 0x2 block bitmap not
+    /// initialised (`BLOCK_UNINIT`), 0x4 inode table zeroed.
+    pub flags: u16,
+}
+
+impl Group {
+    /// Parses a group descriptor (32 bytes, or 64 and more with the high halves).
+    pub fn parse(d: &[u8]) -> Group {
+        let hi = |o: usize| if d.len() >= 64 { u64::from(le32(d, o)) << 32 } else { 0 };
+        Group {
+            block_bitmap: u64::from(le32(d, 0)) | hi(0x20),
+            inode_bitmap: u64::from(le32(d, 4)) | hi(0x24),
+            inode_table: u64::from(le32(d, 8)) | hi(0x28),
+            flags: le16(d, 0x12),
+        }
+    }
 }
 
 /// An inode's fields this reader uses.
@@ -265,9 +336,6 @@ impl Ext {
     pub fn open<R: ReadVirtual>(vol: &mut Volume<R>) -> Result<Ext> {
         let raw = vol.read_vec(1024, 1024)?;
         let sb = Superblock::parse(&raw).map_err(|damage| FsError::ExtSuperblock { offset: vol.start() + 1024, damage })?;
-        if sb.incompat & INCOMPAT_META_BG != 0 {
-            return Err(FsError::ExtMetaBg { offset: vol.start() + 0x460 }.into());
-        }
         if sb.blocks.saturating_mul(sb.block_size) > vol.len() {
             // Reads past the volume's end fail where they happen; the size alone is not fatal.
         }
@@ -295,16 +363,8 @@ impl Ext {
 
     /// Group `g`'s descriptor.
     pub fn group<R: ReadVirtual>(&self, vol: &mut Volume<R>, g: u64) -> Result<Group> {
-        let gdt = (self.sb.first_data_block + 1) * self.sb.block_size;
-        let at = gdt + g * self.sb.desc_size;
-        let d = vol.read_vec(at, self.sb.desc_size as usize)?;
-        let wide = self.sb.desc_size >= 64;
-        let hi = |o: usize| if wide { u64::from(le32(&d, o)) << 32 } else { 0 };
-        Ok(Group {
-            block_bitmap: u64::from(le32(&d, 0)) | hi(0x20),
-            inode_bitmap: u64::from(le32(&d, 4)) | hi(0x24),
-            inode_table: u64::from(le32(&d, 8)) | hi(0x28),
-        })
+        let at = self.sb.desc_offset(g);
+        Ok(Group::parse(&vol.read_vec(at, self.sb.desc_size as usize)?))
     }
 
     /// Reads inode `n`.
@@ -748,12 +808,11 @@ impl Ext {
         let blocks = |a: u64, n: u64| (a.saturating_mul(bs), a.saturating_add(n).saturating_mul(bs));
         out.push((0, 2048.max(blocks(sb.first_data_block, 1).1), "superblock and group descriptors"));
         let groups = sb.groups().min(1 << 16);
-        let gdt_blocks = groups.saturating_mul(sb.desc_size).div_ceil(bs.max(1));
         let itable = sb.inodes_per_group.saturating_mul(sb.inode_size).div_ceil(bs.max(1));
         for g in 0..groups {
-            let start = sb.first_data_block.saturating_add(g.saturating_mul(sb.blocks_per_group));
-            if sb.has_backup(g) {
-                let (a, b) = blocks(start, 1u64.saturating_add(gdt_blocks).saturating_add(sb.reserved_gdt));
+            let meta = sb.base_meta_blocks(g);
+            if meta > 0 {
+                let (a, b) = blocks(sb.group_start(g), meta);
                 out.push((a, b, "superblock and group descriptors"));
             }
             let Ok(grp) = self.group(vol, g) else { break };
@@ -834,5 +893,137 @@ impl Ext {
         let mut byte = [0u8; 1];
         vol.read_at(grp.block_bitmap.saturating_mul(sb.block_size).saturating_add(bit / 8), &mut byte)
             .map_or(true, |_| byte[0] & (1 << (bit % 8)) != 0)
+    }
+}
+
+/// `bg_flags`: the group's block bitmap is not initialised.
+const BG_BLOCK_UNINIT: u16 = 0x2;
+/// Incompatible feature: the journal needs recovery.
+const INCOMPAT_RECOVER: u32 = 0x4;
+/// Incompatible feature: an external journal device, not a file system.
+const INCOMPAT_JOURNAL_DEV: u32 = 0x8;
+/// Read-only compatible feature: allocation in clusters of several blocks.
+const RO_COMPAT_BIGALLOC: u32 = 0x200;
+/// Read-only compatible feature: the orphan file holds inodes to be processed.
+const RO_COMPAT_ORPHAN_PRESENT: u32 = 0x10000;
+
+impl Ext {
+    /// The block groups' bitmaps as a map of free blocks, or why the volume must be kept whole:
+    /// its journal needs recovery, it was not unmounted cleanly, errors were found and not
+    /// repaired, or orphan inodes wait to be freed (the bitmaps may then be stale); or it
+    /// allocates in clusters (bigalloc), which this reader does not map.
+    pub fn free_map<R: ReadVirtual>(&self, vol: &mut Volume<R>) -> Result<std::result::Result<ExtMap, String>> {
+        let raw = vol.read_vec(1024, 1024)?;
+        let (state, incompat, ro) = (le16(&raw, 0x3A), le32(&raw, 0x60), le32(&raw, 0x64));
+        let why = if incompat & INCOMPAT_JOURNAL_DEV != 0 {
+            Some("it is an external journal, not a file system")
+        } else if incompat & INCOMPAT_RECOVER != 0 {
+            Some("its journal needs recovery (it was not unmounted cleanly), so its block bitmaps may be stale")
+        } else if state & 1 == 0 {
+            Some("it was not unmounted cleanly (its state is not clean), so its block bitmaps may be stale")
+        } else if state & 2 != 0 {
+            Some("errors were found in it and not yet repaired (run e2fsck)")
+        } else if le32(&raw, 0xE8) != 0 || ro & RO_COMPAT_ORPHAN_PRESENT != 0 {
+            Some("orphan inodes wait to be freed (it was not unmounted cleanly)")
+        } else if ro & RO_COMPAT_BIGALLOC != 0 {
+            Some("it allocates in clusters of several blocks (bigalloc), which this viewer does not map")
+        } else if !(256..=8 * self.sb.block_size).contains(&self.sb.blocks_per_group) || self.sb.blocks_per_group % 8 != 0 {
+            Some("its superblock claims a number of blocks per group that mke2fs never makes (256 to 8 per byte of a block, a multiple of 8)")
+        } else {
+            None
+        };
+        Ok(match why {
+            Some(w) => Err(w.to_string()),
+            None => Ok(ExtMap { sb: self.sb.clone(), volume_start: vol.start() }),
+        })
+    }
+}
+
+/// ext's free blocks: each block group's block bitmap, read a window of whole groups at a time.
+/// A group whose bitmap was never initialised (`BLOCK_UNINIT`) is read as the kernel reads it
+/// (`ext4_init_block_bitmap`): every block free but the superblock backup and descriptors at its
+/// start and its own bitmaps and inode table where they lie in it. Blocks before the first data
+/// block (the boot block of a 1 KiB-block volume) are never free.
+#[derive(Debug, Clone)]
+pub struct ExtMap {
+    sb: Superblock,
+    volume_start: u64,
+}
+
+impl ExtMap {
+    /// (volume offset of the first data block, block size, blocks from it).
+    pub(crate) fn geometry(&self) -> (u64, u64, u64) {
+        let sb = &self.sb;
+        (sb.first_data_block * sb.block_size, sb.block_size, sb.blocks.saturating_sub(sb.first_data_block))
+    }
+
+    /// Whole groups, as near [`super::free::WINDOW_UNITS`] blocks as they come.
+    pub(crate) fn window_units(&self) -> u64 {
+        let bpg = self.sb.blocks_per_group;
+        bpg.saturating_mul((super::free::WINDOW_UNITS / bpg).max(1))
+    }
+
+    /// Marks the free blocks of `win` (blocks counted from the first data block).
+    pub(crate) fn fill<R: ReadVirtual>(&self, vol: &mut Volume<R>, win: &mut Window) -> Result<()> {
+        let sb = &self.sb;
+        let (bs, bpg) = (sb.block_size, sb.blocks_per_group);
+        let units = self.geometry().2;
+        let (g0, g1) = (win.first() / bpg, (win.first() + win.count()).div_ceil(bpg).min(sb.groups()));
+        let itable = sb.inodes_per_group.saturating_mul(sb.inode_size).div_ceil(bs);
+        let mut groups = Vec::with_capacity(g1.saturating_sub(g0) as usize);
+        // The window's descriptors, read together where they follow each other (all of them
+        // but with meta_bg, whose meta groups hold theirs apart).
+        let (ds, mut held, mut descs) = (sb.desc_size, (0u64, 0u64), Vec::new());
+        for g in g0..g1 {
+            let at = sb.desc_offset(g);
+            if !(held.0..held.1).contains(&at) || held.1 - at < ds {
+                let mut n = 1;
+                while g + n < g1 && n < 1 << 12 && sb.desc_offset(g + n) == at.saturating_add(n * ds) {
+                    n += 1;
+                }
+                descs = vec![0u8; (n * ds) as usize];
+                vol.read_uncached(at, &mut descs)?;
+                held = (at, at.saturating_add(n * ds));
+            }
+            let from = (at - held.0) as usize;
+            let grp = Group::parse(&descs[from..from + ds as usize]);
+            // The group's blocks, from the first data block, and where they are in the window.
+            let first = g * bpg;
+            let n = bpg.min(units - first);
+            let k = first - win.first();
+            if grp.flags & BG_BLOCK_UNINIT != 0 {
+                win.set_free_run(k, n);
+                for b in 0..sb.base_meta_blocks(g).min(n) {
+                    win.set_used(k + b);
+                }
+            } else {
+                let bitmap = grp.block_bitmap.checked_mul(bs).filter(|_| grp.block_bitmap < sb.blocks).ok_or_else(|| {
+                    Error::from(FsError::ExtDamaged {
+                        offset: self.volume_start + at,
+                        message: format!(
+                            "group {g}'s block bitmap is at block {}, past the volume's {} blocks",
+                            grp.block_bitmap, sb.blocks
+                        ),
+                    })
+                })?;
+                let mut map = vec![0u8; n.div_ceil(8) as usize];
+                vol.read_uncached(bitmap, &mut map)?;
+                win.free_where_clear(k, &map, n);
+            }
+            groups.push(grp);
+        }
+        // Every group's own bitmaps and inode table are in use wherever they lie in the window
+        // (an uninitialised group's in it, as the kernel has them; the others' for safety).
+        let (lo, hi) = (win.first(), win.first() + win.count());
+        for grp in &groups {
+            for (start, len) in [(grp.block_bitmap, 1), (grp.inode_bitmap, 1), (grp.inode_table, itable)] {
+                let a = start.saturating_sub(sb.first_data_block).max(lo);
+                let b = start.saturating_add(len).saturating_sub(sb.first_data_block).min(hi);
+                for u in a..b {
+                    win.set_used(u - lo);
+                }
+            }
+        }
+        Ok(())
     }
 }

@@ -3,6 +3,7 @@
 //! long names, deleted entries with the name that can still be recovered, and cluster chains
 //! followed with bound and loop checks.
 
+use super::free::Window;
 use super::survey::{Facts, FileId, Structure};
 use super::{join, Entry, EntryKind, FileData, FsKind, Owner, ReadVirtual, Run, Times, Volume};
 use crate::bytes::{le16, le32};
@@ -652,5 +653,86 @@ impl Fat {
         }
         let c = (at - b.data_offset()) / b.cluster_size() + 2;
         c < u64::from(b.clusters) + 2 && !matches!(self.entry(vol, c as u32), Ok(0))
+    }
+}
+
+impl Fat {
+    /// The first FAT as a map of free clusters, or why the volume must be kept whole: it was
+    /// not unmounted cleanly (the boot sector's dirty flag that Linux sets while it is mounted,
+    /// or FAT16/32's clean-shutdown bit in FAT entry 1 cleared), or a write failed on it (the
+    /// hard-error bit cleared), so the FAT may be stale.
+    pub fn free_map<R: ReadVirtual>(&self, vol: &mut Volume<R>) -> Result<std::result::Result<FatMap, String>> {
+        let b = &self.bpb;
+        let boot = vol.read_vec(0, 512)?;
+        let (state_at, clean_bit, error_bit) = match b.kind {
+            FsKind::Fat12 => (0x25, 0, 0),
+            FsKind::Fat16 => (0x25, 0x8000, 0x4000),
+            _ => (0x41, 0x0800_0000, 0x0400_0000),
+        };
+        let entry1 = self.entry(vol, 1)?;
+        let why = if boot[state_at] & 1 != 0 {
+            Some("it was not unmounted cleanly (the boot sector's dirty flag is set), so its FAT may be stale")
+        } else if clean_bit != 0 && entry1 & clean_bit == 0 {
+            Some("it was not unmounted cleanly (the clean-shutdown bit of FAT entry 1 is cleared), so its FAT may be stale")
+        } else if error_bit != 0 && entry1 & error_bit == 0 {
+            Some("a disk error was met while it was mounted (the hard-error bit of FAT entry 1 is cleared)")
+        } else {
+            None
+        };
+        Ok(match why {
+            Some(w) => Err(w.to_string()),
+            None => Ok(FatMap { bpb: b.clone() }),
+        })
+    }
+}
+
+/// FAT's free clusters: the entries of the first FAT (0 is free), read a window at a time. The
+/// boot and reserved sectors, the FATs and the fixed root directory come before cluster 2 and
+/// are never free; nor is anything past the last cluster or past the FAT's end.
+#[derive(Debug, Clone)]
+pub struct FatMap {
+    bpb: Bpb,
+}
+
+impl FatMap {
+    /// (volume offset of cluster 2, bytes per cluster, clusters).
+    pub(crate) fn geometry(&self) -> (u64, u64, u64) {
+        (self.bpb.data_offset(), self.bpb.cluster_size(), u64::from(self.bpb.clusters))
+    }
+
+    /// Marks the free clusters of `win` (unit `k` is cluster `k + 2`).
+    pub(crate) fn fill<R: ReadVirtual>(&self, vol: &mut Volume<R>, win: &mut Window) -> Result<()> {
+        let b = &self.bpb;
+        let bps = u64::from(b.bytes_per_sector);
+        let (fat, fat_len) = (u64::from(b.reserved_sectors) * bps, b.fat_sectors * bps);
+        let (c0, c1) = (win.first() + 2, win.first() + win.count() + 2);
+        // Entry `c`'s first byte, and the bytes of entries `c0..c1`.
+        let at = |c: u64| match b.kind {
+            FsKind::Fat12 => c + c / 2,
+            FsKind::Fat16 => 2 * c,
+            _ => 4 * c,
+        };
+        let (from, to) = (at(c0), (at(c1) + 2).min(fat_len));
+        if from >= to {
+            return Ok(());
+        }
+        let mut raw = vec![0u8; (to - from) as usize];
+        vol.read_uncached(fat + from, &mut raw)?;
+        for c in c0..c1 {
+            let o = (at(c) - from) as usize;
+            let v = match b.kind {
+                FsKind::Fat12 if o + 2 <= raw.len() => {
+                    let v = u32::from(le16(&raw, o));
+                    Some(if c % 2 == 0 { v & 0xFFF } else { v >> 4 })
+                }
+                FsKind::Fat16 if o + 2 <= raw.len() => Some(u32::from(le16(&raw, o))),
+                FsKind::Fat32 if o + 4 <= raw.len() => Some(le32(&raw, o) & 0x0FFF_FFFF),
+                _ => None,
+            };
+            if v == Some(0) {
+                win.set_free(c - c0);
+            }
+        }
+        Ok(())
     }
 }

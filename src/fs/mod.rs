@@ -17,6 +17,7 @@
 
 pub mod ext;
 pub mod fat;
+pub mod free;
 pub mod ntfs;
 pub mod supply;
 pub mod survey;

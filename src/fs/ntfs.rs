@@ -12,6 +12,7 @@ pub mod lznt1;
 
 use std::collections::HashMap;
 
+use super::free::Window;
 use super::survey::{joined, Facts, FileId, Structure};
 use super::{from_io, join, Entry, EntryKind, FileData, Owner, ReadVirtual, Run, Stream, Times, Volume};
 use crate::bytes::{le16, le32, le64, utf16le};
@@ -1151,13 +1152,17 @@ impl Ntfs {
         vec![(end, vol.len(), "$Boot")]
     }
 
+    /// Where `$Bitmap`'s data is (record 6's unnamed data).
+    fn bitmap_data<R: ReadVirtual>(&mut self, vol: &mut Volume<R>) -> Result<FileData> {
+        let e = Entry { name: "$Bitmap".into(), path: "/$Bitmap".into(), kind: EntryKind::File, ..Entry::root(6, self.record_offset(6)) };
+        self.data(vol, &e, None)
+    }
+
     /// True when the cluster holding volume byte `at` is marked in `$Bitmap`; true too when
     /// that cannot be read.
     pub fn in_use<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, at: u64) -> bool {
         if self.bitmap.is_none() {
-            let e =
-                Entry { name: "$Bitmap".into(), path: "/$Bitmap".into(), kind: EntryKind::File, ..Entry::root(6, self.record_offset(6)) };
-            self.bitmap = Some(self.data(vol, &e, None).map(|d| d.runs().to_vec()).unwrap_or_default());
+            self.bitmap = Some(self.bitmap_data(vol).map(|d| d.runs().to_vec()).unwrap_or_default());
         }
         let c = at / self.cluster.max(1);
         let x = c / 8;
@@ -1171,5 +1176,146 @@ impl Ntfs {
         let Some(place) = place else { return true };
         let mut byte = [0u8; 1];
         vol.read_at(place, &mut byte).map_or(true, |_| byte[0] & (1 << (c % 8)) != 0)
+    }
+}
+
+/// The type code of `$VOLUME_INFORMATION`.
+const VOLUME_INFORMATION: u32 = 0x70;
+/// `$VOLUME_INFORMATION`'s flag: the volume is dirty (chkdsk runs at the next mount).
+const VOLUME_IS_DIRTY: u16 = 0x0001;
+
+impl Ntfs {
+    /// `$Bitmap` as a map of free clusters, or why the volume must be kept whole: `$Volume`'s
+    /// `$VOLUME_INFORMATION` says it is dirty (not closed cleanly, so `$Bitmap` may be stale),
+    /// or it cannot be read, or `$Bitmap`'s data is not in plain runs.
+    pub fn free_map<R: ReadVirtual>(&mut self, vol: &mut Volume<R>) -> Result<std::result::Result<BitmapMap, String>> {
+        let flags = match self.record(vol, 3) {
+            Ok(rec) => rec.find(VOLUME_INFORMATION, "").and_then(|a| a.resident.as_deref()).map(|v| le16(v, 0x0A)),
+            Err(e) => return Ok(Err(format!("its $Volume record cannot be read ({e})"))),
+        };
+        match flags {
+            None => return Ok(Err("its $Volume record holds no $VOLUME_INFORMATION to say whether it was closed cleanly".into())),
+            Some(f) if f & VOLUME_IS_DIRTY != 0 => {
+                return Ok(Err(
+                    "it is marked dirty (not closed cleanly; chkdsk would run at the next mount), so its $Bitmap may be stale".into()
+                ))
+            }
+            Some(_) => {}
+        }
+        if let Some(why) = self.logfile_unclean(vol) {
+            return Ok(Err(why.into()));
+        }
+        Ok(match self.bitmap_data(vol) {
+            Ok(FileData::Runs { runs, size }) => Ok(BitmapMap { runs, size, cluster: self.cluster, clusters: self.clusters }),
+            Ok(_) => Err("its $Bitmap is not stored in plain runs".into()),
+            Err(e) => Err(format!("its $Bitmap cannot be found ({e})")),
+        })
+    }
+}
+
+impl Ntfs {
+    /// Why `$LogFile` says the volume was not closed cleanly, if it does (or cannot be read).
+    fn logfile_unclean<R: ReadVirtual>(&mut self, vol: &mut Volume<R>) -> Option<&'static str> {
+        let e = Entry { name: "$LogFile".into(), path: "/$LogFile".into(), kind: EntryKind::File, ..Entry::root(2, self.record_offset(2)) };
+        let unreadable = "its $LogFile cannot be read to say whether it was closed cleanly";
+        let Ok(data) = self.data(vol, &e, None) else { return Some(unreadable) };
+        let Some(at) = data.runs().first().and_then(|r| r.volume_offset) else { return Some(unreadable) };
+        let Ok(head) = vol.read_vec(at, 512) else { return Some(unreadable) };
+        let size = le32(&head, 0x10);
+        let size = if head.get(..4) == Some(b"RSTR") && (512..=65536).contains(&size) && size.is_power_of_two() { size } else { 512 };
+        let Ok(mut page) = vol.read_vec(at, size as usize) else { return Some(unreadable) };
+        logfile_unclean(&mut page)
+    }
+}
+
+/// What the first restart page of `$LogFile` says: why the volume was not closed cleanly, or
+/// `None` when it was (its restart area marked clean or with no client in use, as ntfs-3g
+/// reads it) or the log is empty (filled with 0xFF, as mkntfs and ntfs-3g leave it).
+pub fn logfile_unclean(page: &mut [u8]) -> Option<&'static str> {
+    match page.get(..4) {
+        Some(b"RSTR") => {}
+        Some(b"CHKD") => return Some("its $LogFile's restart page is marked CHKD (chkdsk stopped part way), so its $Bitmap may be stale"),
+        _ => return None,
+    }
+    if apply_fixups(page).is_err() {
+        return Some("its $LogFile's restart page is torn, so it may not have been closed cleanly");
+    }
+    let ra = usize::from(le16(page, 0x18));
+    if ra + 0x10 > page.len() {
+        return Some("its $LogFile's restart area lies outside its page, so it may not have been closed cleanly");
+    }
+    let (in_use, flags) = (le16(page, ra + 0x0C), le16(page, ra + 0x0E));
+    (in_use != 0xFFFF && flags & 0x0002 == 0).then_some(
+        "its $LogFile holds transactions not yet applied (it was not closed cleanly, or Windows hibernated it with Fast Startup), so its $Bitmap may be stale",
+    )
+}
+
+/// NTFS's free clusters: `$Bitmap`'s data, one bit per cluster (set: in use), read a window at
+/// a time through its runs. Clusters past the volume's last one (the backup boot sector lies
+/// after it), past `$Bitmap`'s size or in a hole of it are never free.
+#[derive(Debug, Clone)]
+pub struct BitmapMap {
+    runs: Vec<Run>,
+    size: u64,
+    cluster: u64,
+    clusters: u64,
+}
+
+impl BitmapMap {
+    /// (0, bytes per cluster, clusters of the volume).
+    pub(crate) fn geometry(&self) -> (u64, u64, u64) {
+        (0, self.cluster, self.clusters)
+    }
+
+    /// Marks the free clusters of `win` (whose first unit is a multiple of 8).
+    pub(crate) fn fill<R: ReadVirtual>(&self, vol: &mut Volume<R>, win: &mut Window) -> Result<()> {
+        let from = win.first() / 8;
+        let to = (win.first() + win.count()).div_ceil(8).min(self.size);
+        for r in &self.runs {
+            let (a, b) = (r.file_offset.max(from), r.file_offset.saturating_add(r.len).min(to));
+            let Some(at) = r.volume_offset.filter(|_| a < b) else { continue };
+            let mut map = vec![0u8; (b - a) as usize];
+            vol.read_uncached(at + (a - r.file_offset), &mut map)?;
+            win.free_where_clear((a - from) * 8, &map, (b - a) * 8);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::logfile_unclean;
+
+    /// A 4 KiB restart page (8 sectors, update sequence at 0x1E) whose restart area at 0x30 has
+    /// `in_use` as its client in-use list and `flags`.
+    fn page(in_use: u16, flags: u16) -> Vec<u8> {
+        let mut p = vec![0u8; 4096];
+        p[..4].copy_from_slice(b"RSTR");
+        p[4..6].copy_from_slice(&0x1Eu16.to_le_bytes());
+        p[6..8].copy_from_slice(&9u16.to_le_bytes());
+        p[0x10..0x14].copy_from_slice(&4096u32.to_le_bytes());
+        p[0x18..0x1A].copy_from_slice(&0x30u16.to_le_bytes());
+        p[0x30 + 0x0C..0x30 + 0x0E].copy_from_slice(&in_use.to_le_bytes());
+        p[0x30 + 0x0E..0x30 + 0x10].copy_from_slice(&flags.to_le_bytes());
+        // Update sequence number 7 at the end of every sector, the saved bytes zeros.
+        p[0x1E..0x20].copy_from_slice(&7u16.to_le_bytes());
+        for k in 1..=8 {
+            p[k * 512 - 2..k * 512].copy_from_slice(&7u16.to_le_bytes());
+        }
+        p
+    }
+
+    #[test]
+    fn a_restart_area_in_use_and_not_marked_clean_is_unclean() {
+        assert!(logfile_unclean(&mut page(0, 0)).is_some_and(|w| w.contains("not yet applied")));
+        assert_eq!(logfile_unclean(&mut page(0, 2)), None, "marked clean");
+        assert_eq!(logfile_unclean(&mut page(0xFFFF, 0)), None, "no client in use");
+        assert_eq!(logfile_unclean(&mut vec![0xFF; 4096]), None, "an empty log");
+        let mut torn = page(0xFFFF, 2);
+        torn[1022] = 0;
+        assert!(logfile_unclean(&mut torn).is_some_and(|w| w.contains("torn")));
+        let mut chkd = page(0xFFFF, 2);
+        chkd[..4].copy_from_slice(b"CHKD");
+        assert!(logfile_unclean(&mut chkd).is_some_and(|w| w.contains("CHKD")));
     }
 }
