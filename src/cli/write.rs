@@ -6,6 +6,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use vhd_viewer::rules::Writer;
+use vhd_viewer::trim::{FreeRanges, FreeSpace, TrimVolume};
 
 use clap::{Args, ValueEnum};
 use vhd_viewer::convert::{Format, NewDisk};
@@ -55,6 +56,10 @@ pub struct ConvertArgs {
     /// grandparent, ... (the layers above K are left out).
     #[arg(long, value_name = "K", default_value_t = 0)]
     layer: usize,
+    /// Also leave out what the file systems (NTFS, FAT, ext) mark free: written as zeros, so a
+    /// dynamic output does not allocate blocks for it. The copy holds nothing of deleted files.
+    #[arg(long)]
+    trim: bool,
     /// The parent of a differencing disk (repeat for grandparents, in order). Without it the
     /// parent is found through the disk's locators.
     #[arg(long = "parent", value_name = "FILE")]
@@ -63,6 +68,32 @@ pub struct ConvertArgs {
     /// not match.
     #[arg(long)]
     force: bool,
+}
+
+/// The file systems' free space on `c`'s disk when `trim` asks for it, each volume's part said
+/// on stderr as the copy starts.
+fn free_space(c: &OpenChain, trim: bool, say: bool) -> Result<Option<FreeSpace>, Error> {
+    if !trim {
+        return Ok(None);
+    }
+    let free = FreeSpace::new(&c.disk, &c.sources())?;
+    if say {
+        for v in free.volumes() {
+            eprintln!("{}", volume_line(v));
+        }
+    }
+    Ok(Some(free))
+}
+
+/// One volume of `--trim`'s report, in words.
+fn volume_line(v: &TrimVolume) -> String {
+    let place = v.partition.map_or_else(|| "the whole disk".to_string(), |n| format!("partition {n}"));
+    let fs = v.filesystem.as_deref().unwrap_or("no file system read");
+    match (&v.reason, v.trimmed) {
+        (_, true) => format!("trim: {place} ({fs}, {}): {} free, given back", human_size(v.len), human_size(v.free_bytes)),
+        (Some(why), false) => format!("trim: {place} ({fs}, {}): kept whole: {why}", human_size(v.len)),
+        (None, false) => format!("trim: {place} ({fs}, {}): kept whole", human_size(v.len)),
+    }
 }
 
 /// Progress on stderr when it is a terminal and the work is large.
@@ -110,9 +141,11 @@ pub fn convert(a: ConvertArgs) -> Result<i32, Error> {
     let new = NewDisk { unique_id: random_id()?, timestamp: now() };
     let mut layout = vhd_viewer::convert::new_layout(&c.disk, format, block_size, sector_size, &new)?;
     let mut out = NewFile::create(&a.output, &inputs, a.force)?;
+    let mut free = free_space(&c, a.trim, true)?;
     let mut reader = DiskReader::new(&c.disk, c.sources())?;
     let mut progress = progress_printer("writing", size);
-    let done = vhd_viewer::convert::convert(&mut reader, layout.as_mut(), &mut out.writer(), None, &mut progress)?;
+    let trim = free.as_mut().map(|f| f as &mut dyn FreeRanges);
+    let done = vhd_viewer::convert::convert(&mut reader, layout.as_mut(), &mut out.writer(), trim, &mut progress)?;
     let dest = out.dest().display().to_string();
     out.commit()?;
     let bs = human_size(u64::from(block_size));
@@ -150,6 +183,15 @@ pub struct CompactArgs {
     /// parent is found through the disk's locators.
     #[arg(long = "parent", value_name = "FILE")]
     parents: Vec<PathBuf>,
+    /// Also give back what the file systems (NTFS, FAT, ext) mark free: a block wholly free or
+    /// zero is not allocated, free sectors in a kept block are written as zeros (a differencing
+    /// disk leaves them to its parent). Volumes not closed cleanly, unknown partitions and space
+    /// outside any volume are kept as they are.
+    #[arg(long)]
+    trim: bool,
+    /// The summary as JSON: `{"report": {...}, "volumes": [...]}` (`volumes` with --trim).
+    #[arg(long)]
+    json: bool,
     /// Replace OUTPUT if it exists (never an input), and read a chain whose parent unique ids do
     /// not match.
     #[arg(long)]
@@ -172,9 +214,20 @@ pub fn compact(a: CompactArgs) -> Result<i32, Error> {
     let mut out = NewFile::create(&a.output, &inputs, a.force)?;
     let block = top.block_size().unwrap_or(2 << 20);
     let mut progress = progress_printer("compacting", top.allocated_blocks().saturating_mul(block));
-    let r = vhd_viewer::compact::compact(&c.disk, c.sources(), None, &mut out.writer(), &mut progress)?;
+    let free = free_space(&c, a.trim, false)?;
+    let volumes = free.as_ref().map(|f| f.volumes().to_vec());
+    let trim = free.map(|f| Box::new(f) as Box<dyn FreeRanges>);
+    let r = vhd_viewer::compact::compact(&c.disk, c.sources(), trim, &mut out.writer(), &mut progress)?;
     let dest = out.dest().display().to_string();
     out.commit()?;
+    if a.json {
+        let v = serde_json::json!({ "file": dest, "report": r, "volumes": volumes });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return Ok(0);
+    }
+    for v in volumes.iter().flatten() {
+        println!("{}", volume_line(v));
+    }
     println!(
         "wrote {dest}: a compacted copy of {} ({} {} disk, same {} {})",
         c.names[0],
