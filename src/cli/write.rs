@@ -5,7 +5,7 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use vhd_viewer::rules::Writer;
+use vhd_viewer::rules::{Own, Writer};
 use vhd_viewer::trim::{FreeRanges, FreeSpace, TrimVolume};
 
 use clap::{Args, ValueEnum};
@@ -341,7 +341,7 @@ pub fn relink(a: RelinkArgs) -> Result<i32, Error> {
             } else {
                 println!("  absolute_win32_path: {absolute}");
             }
-            if child.vhdx().is_some_and(|v| v.log.dirty) {
+            if matches!(Writer::Relink.own(&child), Ok(Own::Vhdx(v)) if v.log.dirty) {
                 println!("  the child's log was replayed into the copy; the copy's log is clean");
             }
             "DataWriteGuid"
@@ -440,7 +440,7 @@ pub fn repair(a: RepairArgs) -> Result<i32, Error> {
         }
     }
     // A VHD's copy is laid out anew; a VHDX's keeps its layout, its structures written anew.
-    let anew = if layer.vhdx().is_some() { "its structures written anew" } else { "laid out anew" };
+    let anew = if layer.format() == "vhdx" { "its structures written anew" } else { "laid out anew" };
     // The input's other defects: gone in the copy, or still there.
     let mut seen: Vec<&str> = r.actions.iter().map(|a| a.code).collect();
     // Blocks cleared answer every finding about where blocks lie.
