@@ -81,8 +81,9 @@ test-fuzz:
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-8} fuzz/run.sh
 
 # The benchmark (bench/run.mjs): vhd-viewer against qemu-img, vhdiinfo, 7zz and cat, natively
-# and in headless Chromium, on inputs it makes in bench-out/ (about 10 minutes; not part of
-# `make test`). BENCH_ARGS passes options, e.g. BENCH_ARGS="--native-only --runs 3".
+# and in headless Chromium, on inputs it makes in bench-out/ (bench_inputs, and the disks of
+# `compact --trim` by scripts/make-trim-disks.sh; about 10 minutes; not part of `make test`).
+# BENCH_ARGS passes options, e.g. BENCH_ARGS="--native-only --runs 3".
 .PHONY: bench
 bench:
 	scripts/setup.sh bench

@@ -5,7 +5,8 @@
 //
 //   make bench                 # setup, build, then this script
 //   node bench/run.mjs [--runs N] [--cap S] [--page-cap S] [--native-only | --page-only]
-//                      [--only chain8,data-4g,sparse-2040g,full-127g,vhdx-sparse-64t,vhdx-data-4g,files-ntfs,files-ext4]
+//                      [--only chain8,data-4g,sparse-2040g,full-127g,vhdx-sparse-64t,vhdx-data-4g,files-ntfs,files-ext4,
+//                              trim-ext4,trim-ntfs,trim-fat32]
 //                      [--www DIR (a page to try)]
 //                      [--engines chromium,firefox,webkit]
 //
@@ -96,14 +97,36 @@ const FILE_INPUTS = [
   { key: 'files-ntfs', label: 'NTFS, 100,000 files', vhd: join(IN, 'files-ntfs.vhd'), raw: join(IN, 'files-ntfs.raw'), start: 2048 },
   { key: 'files-ext4', label: 'ext4, 100,000 files', vhd: join(IN, 'files-ext4.vhd'), raw: join(IN, 'files-ext4.raw'), start: 2048 },
 ];
-// --only KEY[,KEY]: just these inputs (chain8, data-4g, sparse-2040g, full-127g, vhdx-sparse-64t, vhdx-data-4g, files-ntfs, files-ext4).
+// compact --trim (issue 22): the three disks of scripts/make-trim-disks.sh at the issue's sizes
+// (ext4 on a whole 768 MiB disk, NTFS in an MBR, FAT32 in GPT; most of their data deleted but
+// still on the disk), each as a dynamic VHD and VHDX made by qemu-img.
+const TRIM_DIR = join(IN, 'trim');
+const TRIM_INPUTS = ['ext4', 'ntfs', 'fat32'].map((kind) => ({ key: `trim-${kind}`, kind, label: { ext4: 'ext4, whole disk', ntfs: 'NTFS in MBR', fat32: 'FAT32 in GPT' }[kind] }));
+// --only KEY[,KEY]: just these inputs (chain8, data-4g, sparse-2040g, full-127g, vhdx-sparse-64t, vhdx-data-4g, files-ntfs, files-ext4, trim-ext4, trim-ntfs, trim-fat32).
 if (ONLY) {
   INPUTS.splice(0, INPUTS.length, ...INPUTS.filter((i) => ONLY.includes(i.key)));
   FILE_INPUTS.splice(0, FILE_INPUTS.length, ...FILE_INPUTS.filter((i) => ONLY.includes(i.key)));
+  TRIM_INPUTS.splice(0, TRIM_INPUTS.length, ...TRIM_INPUTS.filter((i) => ONLY.includes(i.key)));
+}
+if (TRIM_INPUTS.length && !existsSync(join(TRIM_DIR, 'done'))) {
+  log('making the disks of compact --trim (scripts/make-trim-disks.sh 1)');
+  execFileSync('bash', [join(ROOT, 'scripts/make-trim-disks.sh'), '1', TRIM_DIR], { stdio: 'inherit' });
+}
+for (const t of TRIM_INPUTS) {
+  const txt = existsSync(join(TRIM_DIR, `${t.kind}.txt`)) ? readFileSync(join(TRIM_DIR, `${t.kind}.txt`), 'utf8') : '';
+  for (const l of txt.split('\n').filter(Boolean)) {
+    const [k, v] = l.split(' ');
+    t[k] = k === 'fs' ? v : Number(v);
+  }
+  t.missing = !txt && (existsSync(join(TRIM_DIR, `${t.kind}.skipped`)) ? readFileSync(join(TRIM_DIR, `${t.kind}.skipped`), 'utf8').trim() : 'not made');
 }
 for (const i of INPUTS) i.format ??= 'vhd';
-log('making the inputs that are missing (cached in bench-out/inputs/)');
-execFileSync(INPUTS_BIN, ['make', IN, ...INPUTS.flatMap((i) => i.files.map((f) => f.split('/').pop())), ...FILE_INPUTS.map((i) => i.vhd.split('/').pop())], { stdio: 'inherit' });
+// bench_inputs makes every input when given none: asked only for some.
+const wanted = [...INPUTS.flatMap((i) => i.files.map((f) => f.split('/').pop())), ...FILE_INPUTS.map((i) => i.vhd.split('/').pop())];
+if (wanted.length) {
+  log('making the inputs that are missing (cached in bench-out/inputs/)');
+  execFileSync(INPUTS_BIN, ['make', IN, ...wanted], { stdio: 'inherit' });
+}
 for (const i of INPUTS) {
   i.top = i.files[0];
   i.fileBytes = i.files.reduce((s, f) => s + statSync(f).size, 0);
@@ -295,6 +318,44 @@ async function native() {
       rmSync(ours, { force: true });
       rmSync(theirs, { force: true });
     }
+    // Issue 22 on the 4 GiB disk (no file system: nothing free, every block kept): compact --trim
+    // against qemu-img's copy to the same format, and convert --to vhdx against qemu-img's VHDX.
+    if (input.key === 'data-4g') {
+      const ours = join(OUT, 'trim-vhd-viewer.vhd');
+      const theirs = join(OUT, 'trim-qemu.vhd');
+      add('compact --trim', 'vhd-viewer compact --trim', await measure([VV, 'compact', '--trim', f, ours, '--force']), { bytes: size });
+      add('compact --trim', 'qemu-img convert -O vpc', await measure(['qemu-img', 'convert', '-f', 'vpc', '-O', 'vpc', '-o', 'subformat=dynamic', f, theirs]), { bytes: size, note: 'no flush to the disk' });
+      const oursX = join(OUT, 'convert-vhd-viewer.vhdx');
+      const theirsX = join(OUT, 'convert-qemu.vhdx');
+      add('convert --to vhdx', 'vhd-viewer convert --to vhdx', await measure([VV, 'convert', '--to', 'vhdx', f, oursX, '--force']), { bytes: size });
+      add('convert --to vhdx', 'qemu-img convert -O vhdx', await measure(['qemu-img', 'convert', '-f', 'vpc', '-O', 'vhdx', '-o', 'subformat=dynamic', f, theirsX]), { bytes: size, note: 'no flush to the disk' });
+      for (const p of [ours, theirs, oursX, theirsX]) rmSync(p, { force: true });
+    }
+  }
+  // compact --trim on the three disks, each as VHD and VHDX: the copy's size against the data the
+  // file systems keep (target: at most kept + 5 % + 16 MiB), and the time against qemu-img
+  // copying the same file to the same format (which keeps the deleted data).
+  for (const t of TRIM_INPUTS) {
+    if (t.missing) {
+      log(`${t.label}: skipped (${t.missing})`);
+      continue;
+    }
+    for (const [ext, qf] of [['vhd', 'vpc'], ['vhdx', 'vhdx']]) {
+      const f = join(TRIM_DIR, `${t.kind}.${ext}`);
+      const label = `${t.label} (${ext.toUpperCase()})`;
+      log(`${label}: compact --trim (load ${load()})`);
+      execFileSync('cat', [f], { stdio: ['ignore', 'ignore', 'inherit'] });
+      const ours = join(OUT, `trim-vhd-viewer.${ext}`);
+      const theirs = join(OUT, `trim-qemu.${ext}`);
+      const common = { input: `${t.key}-${ext}`, label, kept: t.kept, deleted: t.deleted, inBytes: statSync(f).size };
+      const m = await measure([VV, 'compact', '--trim', f, ours, '--force']);
+      rows.push({ op: 'compact --trim', tool: 'vhd-viewer compact --trim', ...m, ...common, outBytes: existsSync(ours) ? statSync(ours).size : null });
+      const opts = ext === 'vhd' ? 'subformat=dynamic,force_size=on' : 'subformat=dynamic,block_size=1M';
+      const q = await measure(['qemu-img', 'convert', '-f', qf, '-O', qf, '-o', opts, f, theirs]);
+      rows.push({ op: 'compact --trim', tool: `qemu-img convert -O ${qf}`, ...q, ...common, outBytes: existsSync(theirs) ? statSync(theirs).size : null, note: 'keeps the deleted data; no flush to the disk' });
+      rmSync(ours, { force: true });
+      rmSync(theirs, { force: true });
+    }
   }
   // The recursive listing of a volume of 100,000 files: ours on the VHD, sleuthkit's fls on
   // the same disk flattened (both with a warm page cache, output to /dev/null).
@@ -373,7 +434,7 @@ function nativeTable() {
   ];
   for (const r of rows) {
     const ours = rows.find((o) => o.op === r.op && o.input === r.input && o.tool.startsWith('vhd-viewer'));
-    const notes = [r.note, r.lines != null ? `${r.lines} lines` : ''].filter(Boolean);
+    const notes = [r.note, r.lines != null ? `${r.lines} lines` : '', r.outBytes != null ? `${fmtBytes(r.inBytes)} file → ${fmtBytes(r.outBytes)} (kept data ${fmtBytes(r.kept)})` : ''].filter(Boolean);
     if (r.failed) {
       lines.push(`| ${r.op} | ${r.label} | ${r.tool} | failed | | | | ${r.error.replace(/\|/g, '/').replace(/\n/g, ' ')} |`);
       continue;
@@ -400,7 +461,7 @@ const pageOk = () => pageResults.filter((p) => !p.failed);
  * layers of 128 MiB for a 1 GiB disk), so by bytes per second the page could not reach its own
  * read. Null for one file, or when either was stopped.
  */
-const pageByTime = (p) => (INPUTS.find((i) => i.key === p.input)?.files.length > 1 && p.flatten.finished && p.readFiles.whole ? (100 * p.readFiles.ms) / p.flatten.ms : null);
+const pageByTime = (p, m = p.flatten) => (INPUTS.find((i) => i.key === p.input)?.files.length > 1 && m.finished && p.readFiles.whole ? (100 * p.readFiles.ms) / m.ms : null);
 
 function pageTable() {
   const lines = [
@@ -494,17 +555,20 @@ function targets() {
   }
   for (const p of pageOk()) {
     const c = rows.find((r) => r.op === 'flatten' && r.input === p.input && r.tool.startsWith('cat'));
-    if (p.input !== 'sparse-2040g' && p.flatten?.bytesPerS && p.readFiles?.bytesPerS) {
-      const pct = c && rate(c) ? `; ${((100 * p.flatten.bytesPerS) / rate(c)).toFixed(0)} % of native cat` : '';
-      const byRate = (100 * p.flatten.bytesPerS) / p.readFiles.bytesPerS;
+    // The flatten, and (issue 22) the rewrites to a dynamic VHD and to a VHDX, against the same read.
+    const tasks = [['flatten', p.flatten], ['rewrite to a dynamic VHD', p.rewrite?.dynamic], ['rewrite to a VHDX', p.rewrite?.vhdx]];
+    for (const [what, m] of tasks) {
+      if (p.input === 'sparse-2040g' || !m?.bytesPerS || !p.readFiles?.bytesPerS) continue;
+      const pct = c && rate(c) ? `; ${((100 * m.bytesPerS) / rate(c)).toFixed(0)} % of native cat` : '';
+      const byRate = (100 * m.bytesPerS) / p.readFiles.bytesPerS;
       // A chain by time, as natively (see pageByTime); one file by rate.
-      const byTime = pageByTime(p);
+      const byTime = pageByTime(p, m);
       const own = byTime ?? byRate;
-      const how = byTime ? `${byTime.toFixed(0)} % by time (${fmtMs(p.flatten.ms)} against ${fmtMs(p.readFiles.ms)} to read all ${fmtBytes(p.readFiles.bytes)}; ${byRate.toFixed(0)} % by bytes per second)` : `${byRate.toFixed(0)} %`;
-      const reads = p.flatten.read?.reads ? `; it read ${fmtBytes(p.flatten.read.bytes)} in ${p.flatten.read.reads} reads` : '';
-      // The page's engine room's targets: the 8-deep chain at 80 % of the page's own read of its files, the 4 GiB disk at 90 %.
+      const how = byTime ? `${byTime.toFixed(0)} % by time (${fmtMs(m.ms)} against ${fmtMs(p.readFiles.ms)} to read all ${fmtBytes(p.readFiles.bytes)}; ${byRate.toFixed(0)} % by bytes per second)` : `${byRate.toFixed(0)} %${m.finished ? '' : ` (stopped at ${fmtBytes(m.bytes)})`}`;
+      const reads = m.read?.reads ? `; it read ${fmtBytes(m.read.bytes)} in ${m.read.reads} reads` : '';
+      // The targets: the 8-deep chain at 80 % of the page's own read of its files, the 4 GiB disk at 90 %.
       const want = p.input === 'chain8' ? 80 : p.input === 'data-4g' ? 90 : 50;
-      out.push(`- flatten in the page (${ENGINE_NAMES[p.engine]}) at >= ${want} % of the page reading the files itself, ${p.label}: ${how}${pct}${reads}: ${mark(own >= want)}`);
+      out.push(`- ${what} in the page (${ENGINE_NAMES[p.engine]}) at >= ${want} % of the page reading the files itself, ${p.label}: ${how}${pct}${reads}: ${mark(own >= want)}`);
     }
   }
   for (const p of pageOk()) {
@@ -537,6 +601,18 @@ function targets() {
     if (ours && q && !ours.failed && !q.failed) {
       out.push(`- convert to a dynamic VHD no slower than qemu-img convert -O vpc, ${ours.label}: ${fmtMs(ours.ms)} vs ${fmtMs(q.ms)}, peak RSS ${fmtKiB(ours.rssKiB)} vs ${fmtKiB(q.rssKiB)}: ${mark(ours.ms <= q.ms * 1.05)}`);
     }
+  }
+  // Issue 22: the trimmed copies' size, and compact --trim / convert --to vhdx against qemu-img.
+  for (const r of rows.filter((o) => o.op === 'compact --trim' && o.kept != null && o.tool.startsWith('vhd'))) {
+    const limit = r.kept + r.kept / 20 + 16 * MIB;
+    if (r.failed) out.push(`- compact --trim, ${r.label}: at most the kept data ${fmtBytes(r.kept)} + 5 % + 16 MiB = ${fmtBytes(limit)}: failed (${r.error.split('\n')[0]}): MISSED`);
+    else out.push(`- compact --trim, ${r.label}: the copy ${fmtBytes(r.outBytes)} (from ${fmtBytes(r.inBytes)}), at most the kept data ${fmtBytes(r.kept)} + 5 % + 16 MiB = ${fmtBytes(limit)}, in ${fmtMs(r.ms)}: ${mark(r.outBytes <= limit)}`);
+  }
+  for (const [op, theirs] of [['compact --trim', 'qemu-img convert -O vpc'], ['convert --to vhdx', 'qemu-img convert -O vhdx']]) {
+    const ours = rows.find((r) => r.op === op && r.input === 'data-4g' && r.tool.startsWith('vhd'));
+    const q = rows.find((r) => r.op === op && r.input === 'data-4g' && r.tool === theirs);
+    if (ours && q && ours.failed) out.push(`- ${op} of the 4 GiB disk no slower than ${theirs}: failed (${ours.error.split('\n')[0]}): MISSED`);
+    else if (ours && q && !q.failed) out.push(`- ${op} of the 4 GiB disk no slower than ${theirs}: ${fmtMs(ours.ms)} (${fmtRate(ours.bytes / ours.ms * 1000)}) vs ${fmtMs(q.ms)} (${fmtRate(q.bytes / q.ms * 1000)}), peak RSS ${fmtKiB(ours.rssKiB)} vs ${fmtKiB(q.rssKiB)}: ${mark(ours.ms <= q.ms * 1.05)}`);
   }
   for (const input of FILE_INPUTS) {
     const ours = rows.find((r) => r.op === 'ls -r' && r.input === input.key && r.tool === 'vhd-viewer ls -r');

@@ -40,8 +40,10 @@ esac
 case "$what" in
   bench) need_cmd qemu-img qemu-utils; need_cmd 7zz 7zip; need_cmd vhdiinfo libvhdi-utils; [ -x /usr/bin/time ] || apt_packages+=(time)
          need_cmd node nodejs; need_cmd npm npm
-         # The listing benchmark's volumes (mkntfs + ntfs-3g, mkfs.ext4, sfdisk) and fls.
-         need_cmd fls sleuthkit; need_cmd mkntfs ntfs-3g; need_cmd mkfs.ext4 e2fsprogs; need_cmd sfdisk fdisk ;;
+         # The listing benchmark's volumes (mkntfs + ntfs-3g, mkfs.ext4, sfdisk) and fls; the disks of
+         # compact --trim (scripts/make-trim-disks.sh: also sgdisk, mkfs.vfat and mtools).
+         need_cmd fls sleuthkit; need_cmd mkntfs ntfs-3g; need_cmd mkfs.ext4 e2fsprogs; need_cmd sfdisk fdisk
+         need_cmd sgdisk gdisk; need_cmd mkfs.vfat dosfstools; need_cmd mcopy mtools ;;
 esac
 
 if [ ${#apt_packages[@]} -gt 0 ]; then
