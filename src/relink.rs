@@ -20,7 +20,7 @@ use crate::error::MismatchWords;
 use crate::error::{Error, Result, WriteError};
 use crate::layer::Layer;
 use crate::reader::ReadAt;
-use crate::rules::{relink_parent, Writer};
+use crate::rules::{relink_parent, Own, Writer};
 use crate::vhdx::copy::{self, VhdxCopy};
 use crate::vhdx::{encode, Guid, Vhdx};
 
@@ -134,12 +134,12 @@ pub fn parent_paths(relative: &str, absolute: &str) -> ParentPaths {
 /// warnings to give. The parent's id (a VHD's unique id, a VHDX's `DataWriteGuid`) must be the one
 /// the child names; with `force` a different one is accepted, recorded, and warned about loudly.
 pub fn parent_link(child: &Layer, child_name: &str, parent: &Layer, parent_name: &str, force: bool) -> Result<(NewParent, Vec<String>)> {
-    Writer::Relink.check(child).map_err(|e| e.in_file(child_name, ""))?;
+    let own = Writer::Relink.own(child).map_err(|e| e.in_file(child_name, ""))?;
     let file_name = parent_name.rsplit(['/', '\\']).next().unwrap_or(parent_name).to_string();
     let mut warnings = Vec::new();
-    let link = match child.vhdx() {
-        Some(c) => vhdx_link(c, child_name, parent, parent_name, file_name, force, &mut warnings)?,
-        None => NewParent::Vhd(vhd_link(child, child_name, parent, parent_name, file_name, force, &mut warnings)?),
+    let link = match own {
+        Own::Vhdx(c) => vhdx_link(c, child_name, parent, parent_name, file_name, force, &mut warnings)?,
+        Own::Vhd(_) => NewParent::Vhd(vhd_link(child, child_name, parent, parent_name, file_name, force, &mut warnings)?),
     };
     if parent.size() != child.size() {
         warnings.push(format!(
@@ -202,8 +202,10 @@ fn vhdx_link(
     force: bool,
     warnings: &mut Vec<String>,
 ) -> Result<NewParent> {
-    let p = parent.vhdx().ok_or(Error::MixedFormats { layer: 0, child: "VHDX", parent: "VHD" })?;
-    let got = p.data_write_guid();
+    if parent.format() != "vhdx" {
+        return Err(Error::MixedFormats { layer: 0, child: "VHDX", parent: "VHD" });
+    }
+    let got = Guid(parent.link_id());
     let (linkage, linkage2) = c.parent_linkage();
     if linkage != Some(got) && linkage2 != Some(got) {
         let e = Error::ParentIdMismatch {
@@ -227,10 +229,11 @@ fn vhdx_link(
             c.header().log_offset
         ));
     }
-    if c.logical_sector_size != p.logical_sector_size {
+    if c.logical_sector_size != parent.logical_sector_size() {
         warnings.push(format!(
             "warning: the child has {}-byte logical sectors, the parent {}-byte ones: a differencing disk's sectors must be its parent's",
-            c.logical_sector_size, p.logical_sector_size
+            c.logical_sector_size,
+            parent.logical_sector_size()
         ));
     }
     Ok(NewParent::Vhdx { data_write_guid: got, file_name })
@@ -330,9 +333,8 @@ impl Relinking {
     /// Plans the copy of the differencing disk `child` (read from `src`) with `parent` as its
     /// parent link and `paths` as its parent's place.
     pub fn new(child: &Layer, src: &dyn ReadAt, parent: &NewParent, paths: &ParentPaths) -> Result<Self> {
-        Writer::Relink.check(child)?;
-        match (child.vhdx(), parent) {
-            (Some(v), NewParent::Vhdx { data_write_guid, .. }) => {
+        match (Writer::Relink.own(child)?, parent) {
+            (Own::Vhdx(v), NewParent::Vhdx { data_write_guid, .. }) => {
                 let writes = copy::log_writes(v, src)?;
                 let region = copy::metadata_region(v, src, &writes)?;
                 let old = v.parent_locator.as_ref().map(|l| &l.value);
@@ -341,9 +343,9 @@ impl Relinking {
                 let copy = VhdxCopy::new(v, src.len(), v.bat.clone(), metadata, writes, false);
                 Ok(Relinking(Format::Vhdx { copy: Box::new(copy), blocks: v.allocated_blocks() }))
             }
-            (None, NewParent::Vhd(p)) => Ok(Relinking(Format::Vhd(Box::new(VhdRelinking::new(child, p, &paths.vhd_locators())?)))),
-            (Some(_), NewParent::Vhd(_)) => Err(Error::MixedFormats { layer: 0, child: "VHDX", parent: "VHD" }),
-            (None, NewParent::Vhdx { .. }) => Err(Error::MixedFormats { layer: 0, child: "VHD", parent: "VHDX" }),
+            (Own::Vhd(_), NewParent::Vhd(p)) => Ok(Relinking(Format::Vhd(Box::new(VhdRelinking::new(child, p, &paths.vhd_locators())?)))),
+            (Own::Vhdx(_), NewParent::Vhd(_)) => Err(Error::MixedFormats { layer: 0, child: "VHDX", parent: "VHD" }),
+            (Own::Vhd(_), NewParent::Vhdx { .. }) => Err(Error::MixedFormats { layer: 0, child: "VHD", parent: "VHDX" }),
         }
     }
 

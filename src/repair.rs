@@ -41,7 +41,7 @@ use crate::image::ByteRange;
 use crate::image::DiskType;
 use crate::layer::Layer;
 use crate::reader::ReadAt;
-use crate::rules::Writer;
+use crate::rules::{Own, Writer};
 use crate::vhd::footer::{self, FOOTER_SIZE, NO_DATA_OFFSET};
 use crate::vhd::header::HEADER_SIZE;
 use crate::vhd::writer::{SparseLayout, WriteAt};
@@ -172,8 +172,7 @@ struct Sparse {
 impl Repairing {
     /// Decides what the copy of `layer` (opened from `src`) fixes, loses and leaves.
     pub fn new(layer: &Layer, src: &dyn ReadAt, scrub: bool) -> Result<Self> {
-        Writer::Repair.check(layer)?;
-        if let Some(v) = layer.vhdx() {
+        if let Own::Vhdx(v) = Writer::Repair.own(layer)? {
             let mut actions = Vec::new();
             let plan = plan_vhdx(layer, v, src, scrub, &mut actions)?;
             return Ok(Repairing { actions, plan });

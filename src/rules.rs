@@ -7,6 +7,17 @@ use crate::error::{Error, ParentNeed, Result, WriteError};
 use crate::image::DiskType;
 use crate::layer::Layer;
 use crate::vhd::Vhd;
+use crate::vhdx::Vhdx;
+
+/// The input a writer rewrites in its own format, as that format's structures: what `relink`
+/// and `repair` copy in the input's own layout.
+#[derive(Debug, Clone, Copy)]
+pub enum Own<'a> {
+    /// A VHD.
+    Vhd(&'a Vhd),
+    /// A VHDX.
+    Vhdx(&'a Vhdx),
+}
 
 /// A writer of a new file from a disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +67,15 @@ impl Writer {
             return self.type_check(layer);
         }
         self.vhd_of(layer).map(|_| ())
+    }
+
+    /// The input `layer` as its format's structures, once [`Writer::check`] accepts it.
+    pub fn own(self, layer: &Layer) -> Result<Own<'_>> {
+        self.check(layer)?;
+        match layer.vhdx() {
+            Some(v) => Ok(Own::Vhdx(v)),
+            None => self.vhd_of(layer).map(Own::Vhd),
+        }
     }
 
     /// A disk type the writer does not take: `compact-fixed`, `not-differencing`.

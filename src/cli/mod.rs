@@ -111,7 +111,7 @@ enum Command {
     /// Writes a copy of a dynamic or differencing disk that keeps only what it needs: a dynamic
     /// disk loses its all-zero blocks, a differencing disk the sectors identical to its parent.
     #[command(
-        after_help = "The copy keeps the disk's type and identity (unique id, parent link), so its children still link to it; left-over bytes behind clear bitmap bits are not copied. It prints what it saved. The input files are only read; OUTPUT is written as for convert. Exit status: 0 written, 2 nothing written.\n\nExamples:\n  vhd-viewer compact disk.vhd disk-compact.vhd\n  vhd-viewer compact child.vhd child-compact.vhd --parent base.vhd\n  vhd-viewer compact --trim ext4.vhdx ext4-small.vhdx     # also what the file systems freed"
+        after_help = "The copy keeps the disk's type and identity (unique id, parent link), so its children still link to it; left-over bytes behind clear bitmap bits are not copied. It prints what it saved. The input files are only read; OUTPUT is written as for convert. Exit status: 0 written, 2 nothing written.\n\nExamples:\n  vhd-viewer compact disk.vhd disk-compact.vhd\n  vhd-viewer compact child.vhd child-compact.vhd --parent base.vhd"
     )]
     Compact(write::CompactArgs),
     /// Writes a copy of a differencing disk whose parent locators point to the parent's new place.

@@ -5,7 +5,8 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use vhd_viewer::rules::Writer;
+use vhd_viewer::rules::{Own, Writer};
+use vhd_viewer::trim::{FreeRanges, FreeSpace, TrimVolume};
 
 use clap::{Args, ValueEnum};
 use vhd_viewer::convert::{Format, NewDisk};
@@ -55,6 +56,10 @@ pub struct ConvertArgs {
     /// grandparent, ... (the layers above K are left out).
     #[arg(long, value_name = "K", default_value_t = 0)]
     layer: usize,
+    /// Also leave out what the file systems (NTFS, FAT, ext) mark free: written as zeros, so a
+    /// dynamic output does not allocate blocks for it. The copy holds nothing of deleted files.
+    #[arg(long)]
+    trim: bool,
     /// The parent of a differencing disk (repeat for grandparents, in order). Without it the
     /// parent is found through the disk's locators.
     #[arg(long = "parent", value_name = "FILE")]
@@ -63,6 +68,32 @@ pub struct ConvertArgs {
     /// not match.
     #[arg(long)]
     force: bool,
+}
+
+/// The file systems' free space on `c`'s disk when `trim` asks for it, each volume's part said
+/// on stderr as the copy starts.
+fn free_space(c: &OpenChain, trim: bool, say: bool) -> Result<Option<FreeSpace>, Error> {
+    if !trim {
+        return Ok(None);
+    }
+    let free = FreeSpace::new(&c.disk, &c.sources())?;
+    if say {
+        for v in free.volumes() {
+            eprintln!("{}", volume_line(v));
+        }
+    }
+    Ok(Some(free))
+}
+
+/// One volume of `--trim`'s report, in words.
+fn volume_line(v: &TrimVolume) -> String {
+    let place = v.partition.map_or_else(|| "the whole disk".to_string(), |n| format!("partition {n}"));
+    let fs = v.filesystem.as_deref().unwrap_or("no file system read");
+    match (&v.reason, v.trimmed) {
+        (_, true) => format!("trim: {place} ({fs}, {}): {} free, given back", human_size(v.len), human_size(v.free_bytes)),
+        (Some(why), false) => format!("trim: {place} ({fs}, {}): kept whole: {why}", human_size(v.len)),
+        (None, false) => format!("trim: {place} ({fs}, {}): kept whole", human_size(v.len)),
+    }
 }
 
 /// Progress on stderr when it is a terminal and the work is large.
@@ -110,9 +141,11 @@ pub fn convert(a: ConvertArgs) -> Result<i32, Error> {
     let new = NewDisk { unique_id: random_id()?, timestamp: now() };
     let mut layout = vhd_viewer::convert::new_layout(&c.disk, format, block_size, sector_size, &new)?;
     let mut out = NewFile::create(&a.output, &inputs, a.force)?;
+    let mut free = free_space(&c, a.trim, true)?;
     let mut reader = DiskReader::new(&c.disk, c.sources())?;
     let mut progress = progress_printer("writing", size);
-    let done = vhd_viewer::convert::convert(&mut reader, layout.as_mut(), &mut out.writer(), None, &mut progress)?;
+    let trim = free.as_mut().map(|f| f as &mut dyn FreeRanges);
+    let done = vhd_viewer::convert::convert(&mut reader, layout.as_mut(), &mut out.writer(), trim, &mut progress)?;
     let dest = out.dest().display().to_string();
     out.commit()?;
     let bs = human_size(u64::from(block_size));
@@ -150,15 +183,19 @@ pub struct CompactArgs {
     /// parent is found through the disk's locators.
     #[arg(long = "parent", value_name = "FILE")]
     parents: Vec<PathBuf>,
+    /// Also give back what the file systems (NTFS, FAT, ext) mark free: a block wholly free or
+    /// zero is not allocated, free sectors in a kept block are written as zeros (a differencing
+    /// disk leaves them to its parent). Volumes not closed cleanly, unknown partitions and space
+    /// outside any volume are kept as they are.
+    #[arg(long)]
+    trim: bool,
+    /// The summary as JSON: `{"report": {...}, "volumes": [...]}` (`volumes` with --trim).
+    #[arg(long)]
+    json: bool,
     /// Replace OUTPUT if it exists (never an input), and read a chain whose parent unique ids do
     /// not match.
     #[arg(long)]
     force: bool,
-    /// Also leave out what the file systems on the disk (NTFS, FAT, ext) mark free: a block
-    /// wholly free is not allocated, free sectors of a kept block are written as zeros (a
-    /// child's fall through to its parent). Space no recognised file system covers is kept.
-    #[arg(long)]
-    trim: bool,
 }
 
 /// Whether `writer` takes `layer` (the file `file`): the core's rule, its reason naming the file.
@@ -177,12 +214,20 @@ pub fn compact(a: CompactArgs) -> Result<i32, Error> {
     let mut out = NewFile::create(&a.output, &inputs, a.force)?;
     let block = top.block_size().unwrap_or(2 << 20);
     let mut progress = progress_printer("compacting", top.allocated_blocks().saturating_mul(block));
-    let free = if a.trim { Some(vhd_viewer::trim::FreeSpace::new(&c.disk, &c.sources())?) } else { None };
-    let volumes = free.as_ref().map(|f| f.volumes().to_vec()).unwrap_or_default();
-    let trim = free.map(|f| Box::new(f) as Box<dyn vhd_viewer::trim::FreeRanges>);
+    let free = free_space(&c, a.trim, false)?;
+    let volumes = free.as_ref().map(|f| f.volumes().to_vec());
+    let trim = free.map(|f| Box::new(f) as Box<dyn FreeRanges>);
     let r = vhd_viewer::compact::compact(&c.disk, c.sources(), trim, &mut out.writer(), &mut progress)?;
     let dest = out.dest().display().to_string();
     out.commit()?;
+    if a.json {
+        let v = serde_json::json!({ "file": dest, "report": r, "volumes": volumes });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return Ok(0);
+    }
+    for v in volumes.iter().flatten() {
+        println!("{}", volume_line(v));
+    }
     println!(
         "wrote {dest}: a compacted copy of {} ({} {} disk, same {} {})",
         c.names[0],
@@ -210,13 +255,6 @@ pub fn compact(a: CompactArgs) -> Result<i32, Error> {
         r.bytes_free,
         human_size(r.bytes_free)
     );
-    for v in &volumes {
-        let which = v.partition.map_or("whole disk".to_string(), |p| format!("partition {p}"));
-        let fs = v.filesystem.as_deref().unwrap_or("not recognised");
-        let what =
-            if v.trimmed { "given back".to_string() } else { format!("kept whole: {}", v.reason.as_deref().unwrap_or("not trimmed")) };
-        println!("volume: {which} ({fs}) at byte {}, {} bytes, {} bytes free: {what}", v.start, v.len, v.free_bytes);
-    }
     let (before, after) = (r.file_len_before, r.file_len);
     if after <= before {
         println!("file: {before} bytes before, {after} now: {} bytes ({}) saved", before - after, human_size(before - after));
@@ -303,7 +341,7 @@ pub fn relink(a: RelinkArgs) -> Result<i32, Error> {
             } else {
                 println!("  absolute_win32_path: {absolute}");
             }
-            if child.vhdx().is_some_and(|v| v.log.dirty) {
+            if matches!(Writer::Relink.own(&child), Ok(Own::Vhdx(v)) if v.log.dirty) {
                 println!("  the child's log was replayed into the copy; the copy's log is clean");
             }
             "DataWriteGuid"
@@ -402,7 +440,7 @@ pub fn repair(a: RepairArgs) -> Result<i32, Error> {
         }
     }
     // A VHD's copy is laid out anew; a VHDX's keeps its layout, its structures written anew.
-    let anew = if layer.vhdx().is_some() { "its structures written anew" } else { "laid out anew" };
+    let anew = if layer.format() == "vhdx" { "its structures written anew" } else { "laid out anew" };
     // The input's other defects: gone in the copy, or still there.
     let mut seen: Vec<&str> = r.actions.iter().map(|a| a.code).collect();
     // Blocks cleared answer every finding about where blocks lie.
