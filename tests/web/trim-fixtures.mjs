@@ -85,41 +85,11 @@ export function bigDisk() {
   return { vhdx: join(dir, 'big.vhdx'), kept, deleted };
 }
 
-/**
- * `vhd-viewer compact --trim IN OUT [--parent P]...` (OUT replaced): the command line's report, `{ report,
- * volumes }` as the page's copy report has them: from `--json` where the command line has it,
- * else read from its lines ("blocks: B allocated before, A now", "data: K bytes (..) kept, Z (..)
- * dropped as zeros, F (..) dropped as free in a file system", "file: L bytes before, N now", a
- * "volume: ..." line each), `volumes` null when it lists none.
- */
+/** `vhd-viewer compact --trim --json IN OUT [--parent P]...` (OUT replaced): `{ report, volumes }`, as the page's copy report has them. */
 export function cliTrim(input, out, parents = []) {
-  const run = (json) => {
-    rmSync(out, { force: true });
-    const args = ['compact', '--trim', ...(json ? ['--json'] : []), input, out, ...parents.flatMap((p) => ['--parent', p])];
-    return spawnSync(cliPath(), args, { encoding: 'utf8', maxBuffer: 64 << 20 });
-  };
-  let r = run(true);
-  if (r.status !== 0 && /unexpected argument '--json'/.test(r.stderr)) r = run(false);
-  else if (r.status === 0) return JSON.parse(r.stdout);
-  assert.equal(r.status, 0, `vhd-viewer compact --trim ${input}: ${r.stderr}`);
-  const num = (re) => {
-    const m = re.exec(r.stdout);
-    assert.ok(m, `vhd-viewer compact --trim says ${re}: ${r.stdout}`);
-    return m.slice(1).map(Number);
-  };
-  const [blocks_before, blocks_after] = num(/^blocks: (\d+) allocated before, (\d+) now/m);
-  const [sectors_cleared] = /^sectors the child held identical to its parent, now taken from the parent: (\d+)/m.exec(r.stdout)?.slice(1).map(Number) ?? [0];
-  const [bytes_kept, bytes_zero, bytes_free] = num(/^data: (\d+) bytes \([^)]*\) kept, (\d+) \([^)]*\) dropped as [^,]+, (\d+) \([^)]*\) dropped as free/m);
-  const [file_len_before, file_len] = num(/^file: (\d+) bytes before, (\d+) now/m);
-  // "volume: partition N (FS) at byte S, L bytes, F bytes free: given back" (or "kept whole: why").
-  const volumes = [...r.stdout.matchAll(/^volume: (?:partition (\d+)|whole disk) \((.*)\) at byte (\d+), (\d+) bytes, (\d+) bytes free: (?:(given back)|kept whole: (.*))$/gm)].map((m) => ({
-    partition: m[1] === undefined ? null : Number(m[1]),
-    filesystem: m[2] === 'not recognised' ? null : m[2],
-    start: Number(m[3]),
-    len: Number(m[4]),
-    free_bytes: Number(m[5]),
-    trimmed: m[6] !== undefined,
-    reason: m[7] ?? null,
-  }));
-  return { report: { blocks_before, blocks_after, sectors_cleared, bytes_kept, bytes_zero, bytes_free, file_len_before, file_len }, volumes: volumes.length ? volumes : null };
+  rmSync(out, { force: true });
+  const args = ['compact', '--trim', '--json', input, out, ...parents.flatMap((p) => ['--parent', p])];
+  const r = spawnSync(cliPath(), args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  assert.equal(r.status, 0, `vhd-viewer ${args.join(' ')}: ${r.stderr}`);
+  return JSON.parse(r.stdout);
 }
