@@ -15,6 +15,11 @@
 //! Reads block by block ([`crate::layer::Layer::block_read`]) and writes through a [`WriteAt`] laid out by
 //! the format's [`NewLayout`], streaming a window of at most 1 MiB at a time: [`compact`] in
 //! one call, or [`Compaction`] a step at a time.
+//!
+//! A dynamic disk's copy may have another block size ([`Compaction::with_block_size`],
+//! `compact --block-size`), its identity kept: the windows then divide both block sizes, and an
+//! output block is placed when its first kept window comes (smaller blocks lose more of the
+//! freed space around kept data). A differencing disk keeps its block size.
 
 use crate::check::Progress;
 use crate::disk::{BitmapCache, Steps};
@@ -45,6 +50,10 @@ pub struct Compacted {
     pub bytes_zero: u64,
     /// Bytes of the input's data kept.
     pub bytes_kept: u64,
+    /// The input's block size.
+    pub block_size_before: u64,
+    /// The copy's block size.
+    pub block_size: u64,
     /// The input file's length.
     pub file_len_before: u64,
     /// The copy's length.
@@ -63,7 +72,20 @@ pub fn compact(
     out: &mut dyn WriteAt,
     progress: Progress<'_>,
 ) -> Result<Compacted> {
-    let mut c = Compaction::new(disk, trim)?;
+    compact_with_block_size(disk, sources, trim, None, out, progress)
+}
+
+/// [`compact`] into a copy with blocks of `block_size` bytes (the input's if `None`); see
+/// [`Compaction::with_block_size`].
+pub fn compact_with_block_size(
+    disk: &Disk,
+    sources: Vec<&dyn ReadAt>,
+    trim: Option<Box<dyn FreeRanges>>,
+    block_size: Option<u64>,
+    out: &mut dyn WriteAt,
+    progress: Progress<'_>,
+) -> Result<Compacted> {
+    let mut c = Compaction::with_block_size(disk, trim, block_size)?;
     while c.step(&sources, out)? {
         let (done, total) = c.progress();
         progress(done, total);
@@ -80,8 +102,6 @@ struct Current {
     bits: Vec<u8>,
     /// Those the copy keeps.
     new_bits: Vec<u8>,
-    /// Where its data starts in the copy, once a window of it was kept.
-    placed: Option<u64>,
     /// Bytes of its data gone through.
     w: u64,
 }
@@ -103,6 +123,10 @@ pub struct Compaction {
     disk: Disk,
     trim: Option<Box<dyn FreeRanges>>,
     block_size: u64,
+    /// The copy's block size.
+    out_block: u64,
+    /// The output block last placed, and where its data starts in the copy.
+    placed: Option<(u64, u64)>,
     /// Bytes per bit of a block's sector bitmap.
     sector: u64,
     blocks: u64,
@@ -129,20 +153,37 @@ impl Compaction {
     /// Plans the compaction of layer 0 of `disk` (its parents after it); with `trim`, what the
     /// file systems mark free is dropped too.
     pub fn new(disk: &Disk, trim: Option<Box<dyn FreeRanges>>) -> Result<Self> {
+        Compaction::with_block_size(disk, trim, None)
+    }
+
+    /// As [`Compaction::new`], the copy's blocks of `block_size` bytes (the input's if `None`):
+    /// for a VHD a power of two from 512 bytes to 256 MiB, for a VHDX from 1 MiB to 256 MiB. A
+    /// differencing disk keeps its block size ([`WriteError::ReblockDifferencing`] otherwise).
+    pub fn with_block_size(disk: &Disk, trim: Option<Box<dyn FreeRanges>>, block_size: Option<u64>) -> Result<Self> {
         Writer::Compact.accepts(disk)?;
         let layer = &disk.layers[0];
-        let Some(block_size) = layer.block_size().filter(|_| layer.disk_type().is_sparse()) else {
+        let Some(in_block) = layer.block_size().filter(|_| layer.disk_type().is_sparse()) else {
             return Err(WriteError::CompactFixed.into());
         };
         let differencing = layer.disk_type() == DiskType::Differencing;
+        let asked = block_size.filter(|b| *b != in_block);
+        if let (true, Some(asked)) = (differencing, asked) {
+            return Err(WriteError::ReblockDifferencing { block_size: in_block, asked }.into());
+        }
+        let block_size = in_block;
         let parent = if differencing { Some((Disk::new(disk.layers[1..].to_vec(), true)?, None)) } else { None };
-        let layout = layer.copy_layout()?;
+        let layout = layer.copy_layout(asked)?;
+        let out_block = layout.block_size();
         let sector = u64::from(layer.logical_sector_size());
-        let window = block_size.min(crate::convert::BUF as u64);
+        // Windows that divide both block sizes (the input's a multiple of 512 bytes, the copy's a
+        // power of two).
+        let window = gcd(gcd(block_size, out_block), crate::convert::BUF as u64);
         Ok(Compaction {
             disk: disk.clone(),
             trim,
             block_size,
+            out_block,
+            placed: None,
             sector,
             blocks: layer.size().div_ceil(block_size),
             differencing,
@@ -206,7 +247,7 @@ impl Compaction {
                     (data, raw)
                 }
             };
-            self.current = Some(Current { block, data, new_bits: bits.clone(), bits, placed: None, w: 0 });
+            self.current = Some(Current { block, data, new_bits: bits.clone(), bits, w: 0 });
             return Ok(true);
         }
         Ok(false)
@@ -281,21 +322,24 @@ impl Compaction {
             }
         }
         if keep {
-            let start = match cur.placed {
-                Some(s) => s,
-                None => {
-                    let s = self.layout.place(cur.block, out)?;
-                    cur.placed = Some(s);
+            let (ob, ow) = (v / self.out_block, v % self.out_block);
+            let start = match self.placed {
+                Some((b, s)) if b == ob => s,
+                _ => {
+                    let s = self.layout.place(ob, out)?;
+                    self.placed = Some((ob, s));
                     s
                 }
             };
-            out.write_at(start + w, &self.data[..window as usize])?;
+            out.write_at(start + ow, &self.data[..window as usize])?;
         }
         cur.w += window;
         if cur.w < self.block_size {
             self.current = Some(cur);
         } else {
-            if cur.placed.is_some() {
+            // The copy's block is this one (a differencing disk keeps its block size; a dynamic
+            // disk's layout ignores the bits).
+            if differencing && self.placed.is_some_and(|(b, _)| b == cur.block) {
                 self.layout.set_sectors(cur.block, &cur.new_bits, out)?;
             }
             self.done += 1;
@@ -315,9 +359,19 @@ impl Compaction {
             bytes_free: self.bytes_free,
             bytes_zero: self.bytes_zero,
             bytes_kept: self.bytes_kept,
+            block_size_before: self.block_size,
+            block_size: self.out_block,
             file_len_before: self.disk.layers[0].file_len,
             file_len: self.layout.file_len(),
         })
+    }
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
     }
 }
 
@@ -530,5 +584,75 @@ mod tests {
         let v = open_layer(&out).unwrap();
         let at = v.vhd().unwrap().block_offset(0).unwrap() as usize;
         assert_eq!(&out[at..at + 2], &[0b0110_0111, 0b1100_0000]);
+    }
+
+    fn run_bs(files: &[&Vec<u8>], block_size: u64, free: Option<Vec<(u64, u64)>>) -> Result<(Vec<u8>, Compacted)> {
+        let disk = Disk::new(files.iter().map(|f| open_layer(*f).unwrap()).collect(), false).unwrap();
+        let mut out = Vec::new();
+        let trim = free.map(|f| Box::new(crate::newdisk::Listed(f)) as Box<dyn FreeRanges>);
+        let sources = files.iter().map(|f| *f as &dyn ReadAt).collect();
+        let c = compact_with_block_size(&disk, sources, trim, Some(block_size), &mut out, &mut |_, _| {})?;
+        assert_eq!(out.len() as u64, c.file_len);
+        clean(&out);
+        Ok((out, c))
+    }
+
+    #[test]
+    fn a_dynamic_vhd_takes_smaller_or_larger_blocks_and_keeps_its_id() {
+        let mut d = DiskBuilder::dynamic(8 << 20, 1 << 20);
+        d.write(0, &[1; 4096]).write((3 << 20) + (600 << 10), &[5; 512]).write(5 << 20, &[0; 512]);
+        d.write((6 << 20) + 4096, &[6; 4096]);
+        let input = d.build();
+        // Block 6 holds data only in a sector trimmed away.
+        let free = Some(vec![((6 << 20) + 4096, (6 << 20) + 8192)]);
+        let mut want = flatten(&[&input]);
+        want[(6 << 20) + 4096..(6 << 20) + 8192].fill(0);
+        // 512 KiB: data in blocks 0 and 7; 4 MiB: block 0 only. 1 MiB (the input's): 0 and 3.
+        for (bs, blocks) in [(512 << 10, 2), (4 << 20, 1), (1 << 20, 2)] {
+            let (out, c) = run_bs(&[&input], bs, free.clone()).unwrap();
+            assert!(flatten(&[&out]) == want, "{bs}");
+            assert_eq!((c.blocks_before, c.blocks_after, c.block_size_before, c.block_size), (4, blocks, 1 << 20, bs));
+            let (i, o) = (open_layer(&input).unwrap(), open_layer(&out).unwrap());
+            assert_eq!((o.link_id(), o.block_size()), (i.link_id(), Some(bs)));
+            // Each block with its sector bitmap (one bit per sector, whole sectors), the footer.
+            let bitmap = (bs / 512 / 8).div_ceil(512) * 512;
+            assert_eq!(c.file_len, o.vhd().unwrap().block_offset(0).unwrap() + blocks * (bs + bitmap) + 512);
+        }
+        assert_eq!(run_bs(&[&input], 3000, None).map(|_| ()).unwrap_err().code(), "chosen-block-size");
+    }
+
+    #[test]
+    fn a_dynamic_vhdx_takes_smaller_or_larger_blocks_and_keeps_its_identity() {
+        let mut b = vhdx_base();
+        b.block_size = 2 << 20;
+        let input = b.build();
+        // 1 MiB: blocks 0, 2 and 8 hold data; 8 MiB: blocks 0 and 1.
+        for (bs, blocks) in [(1 << 20, 3), (8 << 20, 2)] {
+            let (out, c) = run_bs(&[&input], bs, None).unwrap();
+            assert!(flatten(&[&out]) == flatten(&[&input]), "{bs}");
+            assert_eq!((c.format, c.blocks_before, c.blocks_after, c.block_size), ("vhdx", 4, blocks, bs));
+            let (i, o) = (open_layer(&input).unwrap(), open_layer(&out).unwrap());
+            let (iv, ov) = (i.vhdx().unwrap(), o.vhdx().unwrap());
+            assert_eq!(u64::from(ov.block_size), bs);
+            assert_eq!((ov.data_write_guid(), ov.page83), (iv.data_write_guid(), iv.page83));
+        }
+        assert_eq!(run_bs(&[&input], 512 << 10, None).map(|_| ()).unwrap_err().code(), "vhdx-block-size");
+    }
+
+    #[test]
+    fn a_differencing_disk_keeps_its_block_size() {
+        let mut base = DiskBuilder::dynamic(4 << 20, 1 << 20);
+        base.write(0, &[1; 8192]);
+        let mut child = DiskBuilder::differencing(&base.parent_ref("base.vhd"), 1 << 20);
+        child.write(4096, &[7; 512]);
+        let (b, c) = (base.build(), child.build());
+        let e = run_bs(&[&c, &b], 512 << 10, None).map(|_| ()).unwrap_err();
+        assert_eq!(e.code(), "reblock-differencing");
+        // Its own block size asked: compacted as without it.
+        let (out, r) = run_bs(&[&c, &b], 1 << 20, None).unwrap();
+        assert!(flatten(&[&out, &b]) == flatten(&[&c, &b]));
+        assert_eq!((r.blocks_after, r.block_size), (1, 1 << 20));
+        let (vc, vx) = vhdx_chain();
+        assert_eq!(run_bs(&[&vc, &vx], 2 << 20, None).map(|_| ()).unwrap_err().code(), "reblock-differencing");
     }
 }
