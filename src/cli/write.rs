@@ -191,7 +191,7 @@ pub struct CompactArgs {
     trim: bool,
     /// Blocks of this size in the copy (K and M suffixes), its identity kept: smaller blocks
     /// drop more of what --trim frees around kept files. A dynamic VHD's: a power of two from
-    /// 512 bytes to 256 MiB (Hyper-V and Virtual PC make 512K and 2M); a VHDX's: 1 MiB to
+    /// 512 bytes to 256 MiB (Windows makes 2M, Azure's tools 512K); a VHDX's: 1 MiB to
     /// 256 MiB. A differencing disk keeps its own.
     #[arg(long, value_parser = parse_size)]
     block_size: Option<u64>,
