@@ -387,7 +387,7 @@ fn compact_drops_zero_blocks_and_sectors_identical_to_the_parent() {
 }
 
 /// `compact --block-size`: a dynamic VHD and VHDX copied with smaller and larger blocks read the
-/// same in the other readers and keep their ids; a differencing disk is refused.
+/// same in the other readers and keep their ids, and so does a differencing VHD.
 #[test]
 fn compact_with_another_block_size_keeps_the_disk() {
     let dir = scratch("writers-compact-reblock");
@@ -416,11 +416,18 @@ fn compact_with_another_block_size_keeps_the_disk() {
     checks_clean(&out, &[]);
     let (a, b) = (open_layer(&std::fs::File::open(&vhdx).unwrap()).unwrap(), open_layer(&std::fs::File::open(&out).unwrap()).unwrap());
     assert_eq!(b.link_id(), a.link_id(), "the same DataWriteGuid");
-    // A differencing disk keeps its block size: refused, nothing written.
-    let o = cli(&["compact", p(&dir.join("mid.vhd")), p(&dir.join("m.vhd")), "--block-size", "1M"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("keeps its block size"), "{}", stderr(&o));
-    assert!(!dir.join("m.vhd").exists());
+    // A differencing disk (512 KiB blocks): the same over its parent, and its child still links
+    // to it.
+    let sub = dir.join("c");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::copy(&base, sub.join("base.vhd")).unwrap();
+    let mid = dir.join("mid.vhd");
+    let text = vv(&["compact", p(&mid), p(&sub.join("mid.vhd")), "--block-size", "2M"], 0);
+    assert!(text.contains("blocks of 2 MiB (was 512 KiB)"), "{text}");
+    assert_same_bytes("7zz of the child with 2 MiB blocks", &sevenzip_raw(&sub.join("mid.vhd")), &sevenzip_raw(&mid));
+    checks_clean(&sub.join("mid.vhd"), &[]);
+    std::fs::copy(dir.join("top.vhd"), sub.join("top.vhd")).unwrap();
+    assert_same_bytes("7zz of the top over it", &sevenzip_raw(&sub.join("top.vhd")), &sevenzip_raw(&dir.join("top.vhd")));
     no_partial_files(&dir);
 }
 

@@ -192,7 +192,7 @@ pub struct CompactArgs {
     /// Blocks of this size in the copy (K and M suffixes), its identity kept: smaller blocks
     /// drop more of what --trim frees around kept files. A dynamic VHD's: a power of two from
     /// 512 bytes to 256 MiB (Windows makes 2M, Azure's tools 512K); a VHDX's: 1 MiB to
-    /// 256 MiB. A differencing disk keeps its own.
+    /// 256 MiB. A differencing disk's too: its blocks' sectors present are regrouped.
     #[arg(long, value_parser = parse_size)]
     block_size: Option<u64>,
     /// The summary as JSON: `{"report": {...}, "volumes": [...]}` (`volumes` with --trim).

@@ -661,7 +661,6 @@ mod tests {
                     WriteError::SectorSize { .. } => 21,
                     WriteError::VhdxSize { .. } => 22,
                     WriteError::MetadataFull { .. } => 12,
-                    WriteError::ReblockDifferencing { .. } => 13,
                 }
             }
             Error::FileSystem(e) => {
@@ -698,7 +697,7 @@ mod tests {
     }
 
     /// How many conditions each range of [`index`] has.
-    const COUNTS: [(usize, usize); 5] = [(0, 29), (100, 6), (200, 15), (300, 14), (400, 24)];
+    const COUNTS: [(usize, usize); 5] = [(0, 29), (100, 6), (200, 15), (300, 13), (400, 24)];
 
     const WORDS: MismatchWords = MismatchWords { field: "its parent unique id field", id: "unique id", meaning: "m", hint: FORCE_HINT };
 
@@ -775,7 +774,6 @@ mod tests {
             WriteError::OutputRefused { dest: s("out.vhd"), why: Refusal::Exists }.into(),
             WriteError::BlockPlacedTwice { block: 4 }.into(),
             WriteError::MetadataFull { offset: 0x200000, need: 0x100100, len: 0x100000 }.into(),
-            WriteError::ReblockDifferencing { block_size: 2 << 20, asked: 1 << 20 }.into(),
         ];
         v.push(Error::ParentUnavailable(ParentNeed::Bytes { layer: 0, start: 0x600, end: 0x800 }));
         let fs = [

@@ -133,14 +133,6 @@ pub enum WriteError {
         /// The block.
         block: u64,
     },
-    /// `compact --block-size` was given a differencing disk, whose blocks' sector bitmaps (and a
-    /// VHDX's zero blocks) it does not regroup (`reblock-differencing`).
-    ReblockDifferencing {
-        /// The child's block size.
-        block_size: u64,
-        /// The block size asked for.
-        asked: u64,
-    },
     /// The block size asked for a new VHDX is not a power of two from 1 MiB to 256 MiB
     /// (`vhdx-block-size`).
     VhdxBlockSize {
@@ -189,7 +181,6 @@ impl WriteError {
             WriteError::SplitDisk { .. } => "split-disk",
             WriteError::OutputRefused { .. } => "output-refused",
             WriteError::BlockPlacedTwice { .. } => "block-placed-twice",
-            WriteError::ReblockDifferencing { .. } => "reblock-differencing",
             WriteError::VhdxBlockSize { .. } => "vhdx-block-size",
             WriteError::SectorSize { .. } => "sector-size",
             WriteError::VhdxSize { .. } => "vhdx-size",
@@ -257,10 +248,6 @@ impl fmt::Display for WriteError {
                 Refusal::NotAFile => write!(f, "{dest} does not name a file"),
             },
             WriteError::BlockPlacedTwice { block } => write!(f, "block {block} was placed twice (a bug)"),
-            WriteError::ReblockDifferencing { block_size, asked } => write!(
-                f,
-                "a differencing disk keeps its block size when compacted ({block_size} bytes, not {asked}): its sectors present and a VHDX's zero blocks are kept per block. Compact it without --block-size, or merge the chain into a new dynamic disk (`convert --block-size`, which gives it a new id)"
-            ),
             WriteError::VhdxBlockSize { block_size } => {
                 write!(f, "a VHDX's block size must be a power of two from 1 MiB to 256 MiB, not {block_size}")
             }
