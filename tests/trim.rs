@@ -460,7 +460,7 @@ fn compact_child(d: &Disk, ext: &str, block: Option<u64>, via: Via) {
     eprintln!("{what}: the child's file {len_in} bytes, its trimmed copy {len_out}");
     // With larger blocks than the input's, a copy may be larger: each block changed costs more.
     let own = vhd_viewer::reader::open_layer(&std::fs::File::open(&input).unwrap()).unwrap().block_size();
-    if block.is_none_or(|b| Some(b) <= own) {
+    if !block.is_some_and(|b| Some(b) > own) {
         assert!(len_out <= len_in, "the trimmed child ({len_out} bytes) is larger than the input ({len_in})");
     }
     let _ = std::fs::remove_dir_all(&work);
