@@ -164,7 +164,8 @@ impl Compaction {
     /// As [`Compaction::new`], the copy's blocks of `block_size` bytes (the input's if `None`):
     /// for a VHD a power of two from 512 bytes to 256 MiB, for a VHDX from 1 MiB to 256 MiB. A
     /// differencing disk's output blocks gather their sectors present from its blocks; a VHDX
-    /// child's zero block becomes zero blocks of a smaller size, or, in a larger block, zeros
+    /// child's zero block becomes zero blocks of a smaller size; a larger block wholly of zero
+    /// blocks is one, and a zero block in a larger block with other data is read as zeros
     /// present where the parent holds other bytes (a block cannot be zero in part).
     pub fn with_block_size(disk: &Disk, trim: Option<Box<dyn FreeRanges>>, block_size: Option<u64>) -> Result<Self> {
         Writer::Compact.accepts(disk)?;
@@ -228,6 +229,19 @@ impl Compaction {
         while self.next < self.blocks {
             let block = self.next;
             self.next += 1;
+            let (ob, ib) = (self.out_block, self.block_size);
+            if self.differencing && ob > ib && block * ib % ob == 0 {
+                // A larger output block wholly of zero blocks is a zero block.
+                let last = ((block * ib + ob) / ib).min(self.blocks);
+                if (block..last).all(|b| self.disk.layers[0].block_read(b) == BlockRead::Zero) {
+                    let (start, end) = (block * ib, (block * ib + ob).min(self.disk.size()));
+                    if !self.wholly_free(sources, start, end)? {
+                        self.layout.set_zero(block * ib / ob, out)?;
+                    }
+                    self.next = last;
+                    continue;
+                }
+            }
             let (data, bits) = match self.disk.layers[0].block_read(block) {
                 BlockRead::Below => continue,
                 BlockRead::Zero if self.differencing && self.out_block > self.block_size => {
@@ -732,10 +746,14 @@ mod tests {
         let (c, b) = (child.build(), base.build());
         let (out, r) = run_bs(&[&c, &b], 2 << 20, None).unwrap();
         assert!(flatten(&[&out, &b]) == flatten(&[&c, &b]));
-        assert_eq!(r.blocks_after, 2);
+        assert_eq!(r.blocks_after, 1);
         let o = open_layer(&out).unwrap();
         assert!(matches!(o.block_read(0), BlockRead::Partial { .. }));
-        assert!(matches!(o.block_read(2), BlockRead::Data(_)));
+        // Blocks 4 and 5, both zero: a zero block of 2 MiB.
+        assert_eq!(o.block_read(2), BlockRead::Zero);
+        // Wholly free, it is left to the parent.
+        let (out, _) = run_bs(&[&c, &b], 2 << 20, Some(vec![(4 << 20, 6 << 20)])).unwrap();
+        assert_eq!(open_layer(&out).unwrap().block_read(2), BlockRead::Below);
         // Smaller: a 4 MiB zero block becomes four 1 MiB zero blocks.
         let mut child = crate::vhdx::writer::VhdxBuilder::new(8 << 20).child_of(base.data_write_guid, "base.vhdx");
         child.block_size = 4 << 20;
