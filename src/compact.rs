@@ -15,6 +15,12 @@
 //! Reads block by block ([`crate::layer::Layer::block_read`]) and writes through a [`WriteAt`] laid out by
 //! the format's [`NewLayout`], streaming a window of at most 1 MiB at a time: [`compact`] in
 //! one call, or [`Compaction`] a step at a time.
+//!
+//! The copy may have another block size ([`Compaction::with_block_size`], `compact
+//! --block-size`), its identity kept: the windows then divide both block sizes, an output block
+//! is placed when its first kept window comes, and a differencing disk's output block gathers
+//! its sectors present from its kept windows (smaller blocks give back more of the freed space
+//! around kept data).
 
 use crate::check::Progress;
 use crate::disk::{BitmapCache, Steps};
@@ -45,6 +51,10 @@ pub struct Compacted {
     pub bytes_zero: u64,
     /// Bytes of the input's data kept.
     pub bytes_kept: u64,
+    /// The input's block size.
+    pub block_size_before: u64,
+    /// The copy's block size.
+    pub block_size: u64,
     /// The input file's length.
     pub file_len_before: u64,
     /// The copy's length.
@@ -63,7 +73,20 @@ pub fn compact(
     out: &mut dyn WriteAt,
     progress: Progress<'_>,
 ) -> Result<Compacted> {
-    let mut c = Compaction::new(disk, trim)?;
+    compact_with_block_size(disk, sources, trim, None, out, progress)
+}
+
+/// [`compact`] into a copy with blocks of `block_size` bytes (the input's if `None`); see
+/// [`Compaction::with_block_size`].
+pub fn compact_with_block_size(
+    disk: &Disk,
+    sources: Vec<&dyn ReadAt>,
+    trim: Option<Box<dyn FreeRanges>>,
+    block_size: Option<u64>,
+    out: &mut dyn WriteAt,
+    progress: Progress<'_>,
+) -> Result<Compacted> {
+    let mut c = Compaction::with_block_size(disk, trim, block_size)?;
     while c.step(&sources, out)? {
         let (done, total) = c.progress();
         progress(done, total);
@@ -74,14 +97,13 @@ pub fn compact(
 /// The block being copied.
 struct Current {
     block: u64,
-    /// Where its data starts in the input file.
-    data: u64,
+    /// Where its data starts in the input file; none for a differencing VHDX's zero block that
+    /// goes into a larger block of the copy, read as zeros with every sector present.
+    data: Option<u64>,
     /// Its sectors in the input, one bit each from the least significant bit of each byte.
     bits: Vec<u8>,
     /// Those the copy keeps.
     new_bits: Vec<u8>,
-    /// Where its data starts in the copy, once a window of it was kept.
-    placed: Option<u64>,
     /// Bytes of its data gone through.
     w: u64,
 }
@@ -103,6 +125,13 @@ pub struct Compaction {
     disk: Disk,
     trim: Option<Box<dyn FreeRanges>>,
     block_size: u64,
+    /// The copy's block size.
+    out_block: u64,
+    /// The output block last placed, and where its data starts in the copy.
+    placed: Option<(u64, u64)>,
+    /// A differencing disk's sectors present in that block, gathered from its kept windows
+    /// (one bit per sector from the least significant bit), until the layout is told.
+    out_bits: Option<Vec<u8>>,
     /// Bytes per bit of a block's sector bitmap.
     sector: u64,
     blocks: u64,
@@ -129,20 +158,38 @@ impl Compaction {
     /// Plans the compaction of layer 0 of `disk` (its parents after it); with `trim`, what the
     /// file systems mark free is dropped too.
     pub fn new(disk: &Disk, trim: Option<Box<dyn FreeRanges>>) -> Result<Self> {
+        Compaction::with_block_size(disk, trim, None)
+    }
+
+    /// As [`Compaction::new`], the copy's blocks of `block_size` bytes (the input's if `None`):
+    /// for a VHD a power of two from 512 bytes to 256 MiB, for a VHDX from 1 MiB to 256 MiB. A
+    /// differencing disk's output blocks gather their sectors present from its blocks; a VHDX
+    /// child's zero block becomes zero blocks of a smaller size; a larger block wholly of zero
+    /// blocks is one, and a zero block in a larger block with other data is read as zeros
+    /// present where the parent holds other bytes (a block cannot be zero in part).
+    pub fn with_block_size(disk: &Disk, trim: Option<Box<dyn FreeRanges>>, block_size: Option<u64>) -> Result<Self> {
         Writer::Compact.accepts(disk)?;
         let layer = &disk.layers[0];
-        let Some(block_size) = layer.block_size().filter(|_| layer.disk_type().is_sparse()) else {
+        let Some(in_block) = layer.block_size().filter(|_| layer.disk_type().is_sparse()) else {
             return Err(WriteError::CompactFixed.into());
         };
         let differencing = layer.disk_type() == DiskType::Differencing;
+        let asked = block_size.filter(|b| *b != in_block);
+        let block_size = in_block;
         let parent = if differencing { Some((Disk::new(disk.layers[1..].to_vec(), true)?, None)) } else { None };
-        let layout = layer.copy_layout()?;
+        let layout = layer.copy_layout(asked)?;
+        let out_block = layout.block_size();
         let sector = u64::from(layer.logical_sector_size());
-        let window = block_size.min(crate::convert::BUF as u64);
+        // Windows that divide both block sizes (the input's a multiple of 512 bytes, the copy's a
+        // power of two).
+        let window = gcd(gcd(block_size, out_block), crate::convert::BUF as u64);
         Ok(Compaction {
             disk: disk.clone(),
             trim,
             block_size,
+            out_block,
+            placed: None,
+            out_bits: None,
             sector,
             blocks: layer.size().div_ceil(block_size),
             differencing,
@@ -182,18 +229,38 @@ impl Compaction {
         while self.next < self.blocks {
             let block = self.next;
             self.next += 1;
+            let (ob, ib) = (self.out_block, self.block_size);
+            if self.differencing && ob > ib && block * ib % ob == 0 {
+                // A larger output block wholly of zero blocks is a zero block.
+                let last = ((block * ib + ob) / ib).min(self.blocks);
+                if (block..last).all(|b| self.disk.layers[0].block_read(b) == BlockRead::Zero) {
+                    let (start, end) = (block * ib, (block * ib + ob).min(self.disk.size()));
+                    if !self.wholly_free(sources, start, end)? {
+                        self.layout.set_zero(block * ib / ob, out)?;
+                    }
+                    self.next = last;
+                    continue;
+                }
+            }
             let (data, bits) = match self.disk.layers[0].block_read(block) {
                 BlockRead::Below => continue,
+                BlockRead::Zero if self.differencing && self.out_block > self.block_size => {
+                    // Part of a larger block of the copy: zeros present where they differ from
+                    // the parent (the copy's block cannot be zero in part).
+                    (None, vec![0xff; per])
+                }
                 BlockRead::Zero => {
-                    if self.differencing {
-                        let (start, end) = (block * self.block_size, ((block + 1) * self.block_size).min(self.disk.size()));
-                        if !self.wholly_free(sources, start, end)? {
-                            self.layout.set_zero(block, out)?;
+                    // The copy's blocks in it read as zeros over the parent, as it does.
+                    let ob = self.out_block;
+                    for b in block * self.block_size / ob..(block + 1) * self.block_size / ob {
+                        let (start, end) = (b * ob, ((b + 1) * ob).min(self.disk.size()));
+                        if self.differencing && start < end && !self.wholly_free(sources, start, end)? {
+                            self.layout.set_zero(b, out)?;
                         }
                     }
                     continue;
                 }
-                BlockRead::Data(data) => (data, vec![0xff; per]),
+                BlockRead::Data(data) => (Some(data), vec![0xff; per]),
                 BlockRead::Partial { data, bitmap } => {
                     let mut raw = vec![0u8; bitmap.len as usize];
                     read(sources[0], bitmap.offset, &mut raw)?;
@@ -203,10 +270,10 @@ impl Compaction {
                             *b = b.reverse_bits();
                         }
                     }
-                    (data, raw)
+                    (Some(data), raw)
                 }
             };
-            self.current = Some(Current { block, data, new_bits: bits.clone(), bits, placed: None, w: 0 });
+            self.current = Some(Current { block, data, new_bits: bits.clone(), bits, w: 0 });
             return Ok(true);
         }
         Ok(false)
@@ -222,7 +289,10 @@ impl Compaction {
         let (window, size, differencing, ss) = (self.window, self.disk.size(), self.differencing, self.sector);
         let w = cur.w;
         let v = cur.block * self.block_size + w;
-        read(sources[0], cur.data + w, &mut self.data[..window as usize])?;
+        match cur.data {
+            Some(data) => read(sources[0], data + w, &mut self.data[..window as usize])?,
+            None => self.data.fill(0),
+        }
         // The parent's bytes of the window (zeros past its end).
         if let Some((disk, parts)) = self.parent.as_mut() {
             self.theirs.fill(0);
@@ -280,32 +350,57 @@ impl Compaction {
                 self.bytes_kept += ss;
             }
         }
+        let (ob, ow) = (v / self.out_block, v % self.out_block);
         if keep {
-            let start = match cur.placed {
-                Some(s) => s,
-                None => {
-                    let s = self.layout.place(cur.block, out)?;
-                    cur.placed = Some(s);
+            let start = match self.placed {
+                Some((b, s)) if b == ob => s,
+                _ => {
+                    self.flush(out)?;
+                    let s = self.layout.place(ob, out)?;
+                    self.placed = Some((ob, s));
+                    if differencing {
+                        self.out_bits = Some(vec![0; (self.out_block / ss).div_ceil(8) as usize]);
+                    }
                     s
                 }
             };
-            out.write_at(start + w, &self.data[..window as usize])?;
+            out.write_at(start + ow, &self.data[..window as usize])?;
+            // The window's sectors present, into the copy's block's bitmap (those of a window
+            // not kept are all clear).
+            if let Some(bits) = self.out_bits.as_mut() {
+                for i in 0..window / ss {
+                    if bit(&cur.new_bits, w / ss + i) {
+                        let o = ow / ss + i;
+                        bits[(o / 8) as usize] |= 1 << (o % 8);
+                    }
+                }
+            }
+        }
+        if (v + window) % self.out_block == 0 {
+            self.flush(out)?;
         }
         cur.w += window;
         if cur.w < self.block_size {
             self.current = Some(cur);
         } else {
-            if cur.placed.is_some() {
-                self.layout.set_sectors(cur.block, &cur.new_bits, out)?;
-            }
             self.done += 1;
         }
         Ok(true)
     }
 
+    /// Tells the layout the sectors present in the differencing disk's output block last
+    /// placed, once.
+    fn flush(&mut self, out: &mut dyn WriteAt) -> Result<()> {
+        if let (Some((b, _)), Some(bits)) = (self.placed, self.out_bits.take()) {
+            self.layout.set_sectors(b, &bits, out)?;
+        }
+        Ok(())
+    }
+
     /// Writes the copy's closing structures (after the last step): a VHD's footers, header,
     /// parent locators and BAT; a VHDX's identifier, headers, region tables, metadata and BAT.
-    pub fn finish(self, out: &mut dyn WriteAt) -> Result<Compacted> {
+    pub fn finish(mut self, out: &mut dyn WriteAt) -> Result<Compacted> {
+        self.flush(out)?;
         finish_into(self.layout.as_ref(), out)?;
         Ok(Compacted {
             format: self.layout.format(),
@@ -315,9 +410,19 @@ impl Compaction {
             bytes_free: self.bytes_free,
             bytes_zero: self.bytes_zero,
             bytes_kept: self.bytes_kept,
+            block_size_before: self.block_size,
+            block_size: self.out_block,
             file_len_before: self.disk.layers[0].file_len,
             file_len: self.layout.file_len(),
         })
+    }
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
     }
 }
 
@@ -530,5 +635,139 @@ mod tests {
         let v = open_layer(&out).unwrap();
         let at = v.vhd().unwrap().block_offset(0).unwrap() as usize;
         assert_eq!(&out[at..at + 2], &[0b0110_0111, 0b1100_0000]);
+    }
+
+    fn run_bs(files: &[&Vec<u8>], block_size: u64, free: Option<Vec<(u64, u64)>>) -> Result<(Vec<u8>, Compacted)> {
+        let disk = Disk::new(files.iter().map(|f| open_layer(*f).unwrap()).collect(), false).unwrap();
+        let mut out = Vec::new();
+        let trim = free.map(|f| Box::new(crate::newdisk::Listed(f)) as Box<dyn FreeRanges>);
+        let sources = files.iter().map(|f| *f as &dyn ReadAt).collect();
+        let c = compact_with_block_size(&disk, sources, trim, Some(block_size), &mut out, &mut |_, _| {})?;
+        assert_eq!(out.len() as u64, c.file_len);
+        clean(&out);
+        Ok((out, c))
+    }
+
+    #[test]
+    fn a_dynamic_vhd_takes_smaller_or_larger_blocks_and_keeps_its_id() {
+        let mut d = DiskBuilder::dynamic(8 << 20, 1 << 20);
+        d.write(0, &[1; 4096]).write((3 << 20) + (600 << 10), &[5; 512]).write(5 << 20, &[0; 512]);
+        d.write((6 << 20) + 4096, &[6; 4096]);
+        let input = d.build();
+        // Block 6 holds data only in a sector trimmed away.
+        let free = Some(vec![((6 << 20) + 4096, (6 << 20) + 8192)]);
+        let mut want = flatten(&[&input]);
+        want[(6 << 20) + 4096..(6 << 20) + 8192].fill(0);
+        // 512 KiB: data in blocks 0 and 7; 4 MiB: block 0 only. 1 MiB (the input's): 0 and 3.
+        for (bs, blocks) in [(512 << 10, 2), (4 << 20, 1), (1 << 20, 2)] {
+            let (out, c) = run_bs(&[&input], bs, free.clone()).unwrap();
+            assert!(flatten(&[&out]) == want, "{bs}");
+            assert_eq!((c.blocks_before, c.blocks_after, c.block_size_before, c.block_size), (4, blocks, 1 << 20, bs));
+            let (i, o) = (open_layer(&input).unwrap(), open_layer(&out).unwrap());
+            assert_eq!((o.link_id(), o.block_size()), (i.link_id(), Some(bs)));
+            // Each block with its sector bitmap (one bit per sector, whole sectors), the footer.
+            let bitmap = (bs / 512 / 8).div_ceil(512) * 512;
+            assert_eq!(c.file_len, o.vhd().unwrap().block_offset(0).unwrap() + blocks * (bs + bitmap) + 512);
+        }
+        assert_eq!(run_bs(&[&input], 3000, None).map(|_| ()).unwrap_err().code(), "chosen-block-size");
+    }
+
+    #[test]
+    fn a_dynamic_vhdx_takes_smaller_or_larger_blocks_and_keeps_its_identity() {
+        let mut b = vhdx_base();
+        b.block_size = 2 << 20;
+        let input = b.build();
+        // 1 MiB: blocks 0, 2 and 8 hold data; 8 MiB: blocks 0 and 1.
+        for (bs, blocks) in [(1 << 20, 3), (8 << 20, 2)] {
+            let (out, c) = run_bs(&[&input], bs, None).unwrap();
+            assert!(flatten(&[&out]) == flatten(&[&input]), "{bs}");
+            assert_eq!((c.format, c.blocks_before, c.blocks_after, c.block_size), ("vhdx", 4, blocks, bs));
+            let (i, o) = (open_layer(&input).unwrap(), open_layer(&out).unwrap());
+            let (iv, ov) = (i.vhdx().unwrap(), o.vhdx().unwrap());
+            assert_eq!(u64::from(ov.block_size), bs);
+            assert_eq!((ov.data_write_guid(), ov.page83), (iv.data_write_guid(), iv.page83));
+        }
+        assert_eq!(run_bs(&[&input], 512 << 10, None).map(|_| ()).unwrap_err().code(), "vhdx-block-size");
+    }
+
+    #[test]
+    fn a_vhd_child_takes_other_blocks_its_bitmaps_gathered() {
+        let mut base = DiskBuilder::dynamic(4 << 20, 1 << 20);
+        base.write(0, &[1; 16384]).write(2 << 20, &[2; 512]);
+        let mut child = DiskBuilder::differencing(&base.parent_ref("base.vhd"), 1 << 20);
+        // Block 0: sectors 1 to 9 changed, 3 and 4 free; 600 KiB in: one sector rewritten the
+        // same; block 1: one changed at its end; block 2: one changed, wholly free.
+        child.write(512, &[7; 9 * 512]).write(600 << 10, &[0; 512]).write((2 << 20) - 512, &[3; 512]);
+        child.write(2 << 20, &[8; 512]);
+        let (b, c) = (base.build(), child.build());
+        let free = vec![(1536, 2560), (2 << 20, 3 << 20)];
+        let mut want = flatten(&[&c, &b]);
+        let parent = flatten(&[&b]);
+        for (s, e) in &free {
+            want[*s as usize..*e as usize].copy_from_slice(&parent[*s as usize..*e as usize]);
+        }
+        // 512 KiB: blocks 0 and 3 (the last sector of 1 MiB to 2 MiB); 2 MiB: block 0 only.
+        for (bs, blocks) in [(512 << 10, 2), (2 << 20, 1)] {
+            let (out, r) = run_bs(&[&c, &b], bs, Some(free.clone())).unwrap();
+            assert!(flatten(&[&out, &b]) == want, "{bs}");
+            assert_eq!((r.blocks_before, r.blocks_after, r.sectors_cleared, r.block_size), (3, blocks, 1, bs));
+            let (o, i) = (open_layer(&out).unwrap(), open_layer(&c).unwrap());
+            assert_eq!(o.link_id(), i.link_id());
+            assert!(o.parent_matches(&open_layer(&b).unwrap()));
+            // Block 0's bitmap: sectors 1, 2 and 5 to 9 (from the most significant bit), nothing
+            // of the rewritten sector; the last sector of the 2 MiB block.
+            let at = o.vhd().unwrap().block_offset(0).unwrap() as usize;
+            assert_eq!(&out[at..at + 2], &[0b0110_0111, 0b1100_0000]);
+            assert!(out[at + 2..at + (bs / 4096) as usize - 1].iter().all(|x| *x == 0), "{bs}");
+            assert_eq!(out[at + (bs / 4096) as usize - 1], if bs == 2 << 20 { 1 } else { 0 });
+        }
+    }
+
+    #[test]
+    fn a_vhdx_child_takes_other_blocks_and_its_zero_blocks_read_zero() {
+        use crate::image::BlockState;
+        // Larger: the zero block 7 joins block 6's data, its zeros present where the parent
+        // differs (it holds nothing there: none).
+        let (c, b) = vhdx_chain();
+        for bs in [2 << 20, 4 << 20] {
+            let (out, r) = run_bs(&[&c, &b], bs, None).unwrap();
+            assert!(flatten(&[&out, &b]) == flatten(&[&c, &b]), "{bs}");
+            assert_eq!((r.blocks_after, r.block_size), (2, bs));
+            let o = open_layer(&out).unwrap();
+            assert!(o.parent_matches(&open_layer(&b).unwrap()));
+            assert_eq!(o.link_id(), [0x77; 16]);
+        }
+        // Over a parent with data where the zero block lies: its zeros kept, as data.
+        let base = crate::vhdx::writer::VhdxBuilder::new(8 << 20).write(0, &[5; 8 << 20]);
+        let mut child = crate::vhdx::writer::VhdxBuilder::new(8 << 20).child_of(base.data_write_guid, "base.vhdx");
+        child.data_write_guid = crate::vhdx::Guid([0x78; 16]);
+        child = child.write(512, &[6; 512]);
+        child.states = vec![(1, BlockState::Zero), (4, BlockState::Zero), (5, BlockState::Zero)];
+        let (c, b) = (child.build(), base.build());
+        let (out, r) = run_bs(&[&c, &b], 2 << 20, None).unwrap();
+        assert!(flatten(&[&out, &b]) == flatten(&[&c, &b]));
+        assert_eq!(r.blocks_after, 1);
+        let o = open_layer(&out).unwrap();
+        assert!(matches!(o.block_read(0), BlockRead::Partial { .. }));
+        // Blocks 4 and 5, both zero: a zero block of 2 MiB.
+        assert_eq!(o.block_read(2), BlockRead::Zero);
+        // Wholly free, it is left to the parent.
+        let (out, _) = run_bs(&[&c, &b], 2 << 20, Some(vec![(4 << 20, 6 << 20)])).unwrap();
+        assert_eq!(open_layer(&out).unwrap().block_read(2), BlockRead::Below);
+        // Smaller: a 4 MiB zero block becomes four 1 MiB zero blocks.
+        let mut child = crate::vhdx::writer::VhdxBuilder::new(8 << 20).child_of(base.data_write_guid, "base.vhdx");
+        child.block_size = 4 << 20;
+        child.data_write_guid = crate::vhdx::Guid([0x79; 16]);
+        child = child.write(512, &[6; 512]);
+        child.states = vec![(1, BlockState::Zero)];
+        let c = child.build();
+        let (out, r) = run_bs(&[&c, &b], 1 << 20, None).unwrap();
+        assert!(flatten(&[&out, &b]) == flatten(&[&c, &b]));
+        assert_eq!(r.blocks_after, 1);
+        let o = open_layer(&out).unwrap();
+        for k in 4..8 {
+            assert_eq!(o.block_read(k), BlockRead::Zero, "{k}");
+        }
+        assert_eq!(o.block_read(1), BlockRead::Below);
     }
 }

@@ -26,7 +26,7 @@
 //! assert!(layer.is_err()); // 4096 zero bytes are neither a VHD nor a VHDX
 //! ```
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, WriteError};
 use crate::finding::Finding;
 use crate::image::{BlockRead, BlockTable, ByteRange, DiskType, Opened, Store};
 use crate::layer_check::{CheckNext, LayerCheck};
@@ -400,12 +400,16 @@ impl Layer {
     }
 
     /// The layout of a copy of this dynamic or differencing layer in its own format that keeps
-    /// its identity, block size and parent link (what `compact` writes): a VHD's footer, parent
-    /// link and locators; a VHDX's sector sizes, `DataWriteGuid`, page 83 id and parent locator.
-    pub fn copy_layout(&self) -> Result<Box<dyn crate::newdisk::NewLayout>> {
+    /// its identity and parent link (what `compact` writes): a VHD's footer, parent link and
+    /// locators; a VHDX's sector sizes, `DataWriteGuid`, page 83 id and parent locator. Its
+    /// blocks are the layer's, or of `block_size` bytes (checked for the format).
+    pub fn copy_layout(&self, block_size: Option<u64>) -> Result<Box<dyn crate::newdisk::NewLayout>> {
         match &self.image {
-            Image::Vhd(v) => Ok(Box::new(vhd::writer::copy_layout(v)?)),
-            Image::Vhdx(v) => Ok(Box::new(vhdx::layout::VhdxLayout::new(vhdx::layout::copy_params(v))?)),
+            Image::Vhd(v) => Ok(Box::new(vhd::writer::copy_layout(v, block_size)?)),
+            Image::Vhdx(v) => {
+                let bs = block_size.map(|b| u32::try_from(b).map_err(|_| WriteError::VhdxBlockSize { block_size: b })).transpose()?;
+                Ok(Box::new(vhdx::layout::VhdxLayout::new(vhdx::layout::copy_params(v, bs))?))
+            }
         }
     }
 

@@ -386,6 +386,51 @@ fn compact_drops_zero_blocks_and_sectors_identical_to_the_parent() {
     no_partial_files(&dir);
 }
 
+/// `compact --block-size`: a dynamic VHD and VHDX copied with smaller and larger blocks read the
+/// same in the other readers and keep their ids, and so does a differencing VHD.
+#[test]
+fn compact_with_another_block_size_keeps_the_disk() {
+    let dir = scratch("writers-compact-reblock");
+    chain(&dir);
+    let base = dir.join("base.vhd");
+    let want = sevenzip_raw(&base);
+    let id = open_layer(&std::fs::File::open(&base).unwrap()).unwrap().link_id();
+    for (size, name) in [("512K", "512 KiB"), ("4M", "4 MiB")] {
+        let out = dir.join(format!("base-{size}.vhd"));
+        let text = vv(&["compact", p(&base), p(&out), "--block-size", size], 0);
+        assert!(text.contains(&format!("blocks of {name} (was 2 MiB)")), "{text}");
+        every_reader_agrees(&out, &want, "Dynamic");
+        let l = open_layer(&std::fs::File::open(&out).unwrap()).unwrap();
+        assert_eq!((l.link_id(), l.block_size()), (id, Some(if size == "4M" { 4 << 20 } else { 512 << 10 })));
+    }
+    // A VHDX with 1 MiB blocks, compacted to 8 MiB blocks: qemu-img reads the same and checks it.
+    let vhdx = dir.join("base.vhdx");
+    vv(&["convert", p(&base), p(&vhdx), "--to", "vhdx", "--block-size", "1M"], 0);
+    let out = dir.join("base-8M.vhdx");
+    let text = vv(&["compact", p(&vhdx), p(&out), "--block-size", "8M"], 0);
+    assert!(text.contains("blocks of 8 MiB (was 1 MiB)"), "{text}");
+    let raw = dir.join("base-8M.raw");
+    run_ok(Command::new("qemu-img").args(["convert", "-f", "vhdx", "-O", "raw"]).arg(&out).arg(&raw));
+    assert_same_bytes("qemu-img convert of the VHDX with 8 MiB blocks", &std::fs::read(&raw).unwrap(), &want);
+    run_ok(Command::new("qemu-img").args(["check", "-f", "vhdx"]).arg(&out));
+    checks_clean(&out, &[]);
+    let (a, b) = (open_layer(&std::fs::File::open(&vhdx).unwrap()).unwrap(), open_layer(&std::fs::File::open(&out).unwrap()).unwrap());
+    assert_eq!(b.link_id(), a.link_id(), "the same DataWriteGuid");
+    // A differencing disk (512 KiB blocks): the same over its parent, and its child still links
+    // to it.
+    let sub = dir.join("c");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::copy(&base, sub.join("base.vhd")).unwrap();
+    let mid = dir.join("mid.vhd");
+    let text = vv(&["compact", p(&mid), p(&sub.join("mid.vhd")), "--block-size", "2M"], 0);
+    assert!(text.contains("blocks of 2 MiB (was 512 KiB)"), "{text}");
+    assert_same_bytes("7zz of the child with 2 MiB blocks", &sevenzip_raw(&sub.join("mid.vhd")), &sevenzip_raw(&mid));
+    checks_clean(&sub.join("mid.vhd"), &[]);
+    std::fs::copy(dir.join("top.vhd"), sub.join("top.vhd")).unwrap();
+    assert_same_bytes("7zz of the top over it", &sevenzip_raw(&sub.join("top.vhd")), &sevenzip_raw(&dir.join("top.vhd")));
+    no_partial_files(&dir);
+}
+
 // ---------------------------------------------------------------------------------------------
 // relink
 

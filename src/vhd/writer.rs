@@ -500,15 +500,22 @@ pub fn same_identity(layer: &crate::vhd::Vhd) -> Identity {
 }
 
 /// The layout of a copy of the dynamic or differencing VHD `v` that keeps its identity (footer,
-/// parent link, locators) and block size: what `compact` writes.
-pub fn copy_layout(v: &crate::vhd::Vhd) -> Result<SparseLayout> {
+/// parent link, locators) and its block size, or takes `block_size` (checked as
+/// [`check_block_size`] checks a new disk's): what `compact` writes.
+pub fn copy_layout(v: &crate::vhd::Vhd, block_size: Option<u64>) -> Result<SparseLayout> {
     let Some(geo) = v.block_geometry() else {
         return Err(WriteError::CompactFixed.into());
     };
     let Identity { footer, parent, locators } = same_identity(v);
-    check_layout(v.size(), geo.block_size)?;
-    let layout = SparseLayout::new(&footer, u32::try_from(geo.block_size).unwrap_or(0), parent.as_ref(), &locators);
-    if layout.bitmap_size() != geo.bitmap_size {
+    let bs = match block_size.filter(|b| *b != geo.block_size) {
+        Some(b) => check_block_size(v.size(), b)?,
+        None => {
+            check_layout(v.size(), geo.block_size)?;
+            u32::try_from(geo.block_size).unwrap_or(0)
+        }
+    };
+    let layout = SparseLayout::new(&footer, bs, parent.as_ref(), &locators);
+    if u64::from(bs) == geo.block_size && layout.bitmap_size() != geo.bitmap_size {
         return Err(WriteError::BlockSize { block_size: geo.block_size }.into());
     }
     Ok(layout)

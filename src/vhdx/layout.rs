@@ -107,14 +107,14 @@ fn bat_entries(p: &VhdxParams) -> u64 {
     }
 }
 
-/// The parameters a copy of the dynamic or differencing VHDX `v` keeps: its block size, sector
-/// sizes, `DataWriteGuid`, page 83 id and parent locator; a new `FileWriteGuid` (derived from
-/// the input's: the file is a new one).
-pub fn copy_params(v: &super::Vhdx) -> VhdxParams {
+/// The parameters a copy of the dynamic or differencing VHDX `v` keeps: its block size (or
+/// `block_size`, checked by [`VhdxLayout::new`]), sector sizes, `DataWriteGuid`, page 83 id and
+/// parent locator; a new `FileWriteGuid` (derived from the input's: the file is a new one).
+pub fn copy_params(v: &super::Vhdx, block_size: Option<u32>) -> VhdxParams {
     let h = v.header();
     VhdxParams {
         size: v.virtual_disk_size,
-        block_size: v.block_size,
+        block_size: block_size.unwrap_or(v.block_size),
         logical_sector_size: v.logical_sector_size,
         physical_sector_size: v.physical_sector_size,
         fixed: false,
