@@ -57,3 +57,73 @@ fn footer_timeout_huge_fixed_disk() {
     fixed.extend_from_slice(&footer);
     exercise(&fixed, Duration::from_secs(5));
 }
+
+/// `len` bytes: each `(offset, hex)` piece at its offset, zeros elsewhere.
+fn from_pieces(pieces: &[(usize, &str)], len: usize) -> Vec<u8> {
+    let mut out = vec![0u8; len];
+    for (at, hex) in pieces {
+        let b = from_hex(hex, hex.len() / 2);
+        out[*at..*at + b.len()].copy_from_slice(&b);
+    }
+    out
+}
+
+/// fuzz target `ntfs`, crash (found 2026-12-07): an 8 MiB NTFS volume (mode byte 4, then the
+/// volume's first bytes) whose root directory's `$INDEX_ROOT` (record 5, at 0x5400) says its
+/// entries start at offset 0 of its index header, so that the first entry's length field is
+/// the header's allocated size, 0. The `ntfs` crate 0.4.0 checked only that an entry's length
+/// fits its node, cut the entry to 0 bytes and read its flags past the end: a panic at
+/// `ntfs-0.4.0/src/index_entry.rs:205` (a length under 16 would also never advance). The input
+/// here is the fuzzer's (65536 bytes, 3360 not zero) with every byte the panic did not need set
+/// to zero. Fixed in the crate (vendor/ntfs: an entry shorter than its 16-byte header is refused,
+/// and a resident value's position counts its value offset) and src/fs/ntfs.rs (the crate's
+/// refusal becomes `ntfs-index-entry`, naming the entry's byte).
+#[test]
+fn ntfs_index_entry_shorter_than_its_header() {
+    use vhd_viewer::fs::{walk, FileSystem, Volume};
+    let head = from_pieces(
+        &[
+            (0x0003, "4e54465320202020000201"),
+            (0x0030, "20"),
+            (0x0040, "02"),
+            (0x01fe, "55aa"),
+            (0x4000, "46494c45300003"),
+            (0x4014, "38000000980100000004"),
+            (0x4030, "02"),
+            (0x4038, "1000000060"),
+            (0x4098, "3000000068"),
+            (0x4100, "800000004800000001"),
+            (0x4120, "40"),
+            (0x4140, "113620"),
+            (0x414c, "48"),
+            (0x41fe, "02"),
+            (0x43fe, "02"),
+            (0x5400, "46494c45300003"),
+            (0x5414, "380003"),
+            (0x5430, "02"),
+            (0x5438, "1000000048"),
+            (0x5480, "3000000060"),
+            (0x54e0, "5000000048"),
+            (0x5528, "9000000058"),
+            (0x5531, "0418"),
+            (0x5538, "380000002000000024004900330030"),
+            (0x555c, "28"),
+            (0x55fe, "02"),
+            (0x57fe, "02"),
+        ],
+        8 << 20,
+    );
+    let started = Instant::now();
+    let mut vol = Volume::whole(head);
+    let mut fs = FileSystem::open(&mut vol).unwrap().expect("an NTFS volume");
+    let root = fs.root();
+    let err = fs.list(&mut vol, &root, false).unwrap_err();
+    assert_eq!(err.code(), "ntfs-index-entry", "{err}");
+    // The root's $INDEX_ROOT attribute is at 0x5528, its value at 0x5548 (value offset 0x20),
+    // its index header at 0x5558, and the first entry at 0x5558 + 0 (the entries' offset).
+    assert_eq!(err.offset(), Some(0x5558), "{err}");
+    assert!(err.to_string().contains("length as 0 bytes"), "{err}");
+    // The whole walk, as the fuzz target does it: errors, no panic.
+    let _ = walk(&mut fs, &mut vol, &root, true, true, &mut |_| Ok(true));
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+}

@@ -334,9 +334,17 @@ pub fn nt_time(t: u64) -> Option<i64> {
     (t != 0).then(|| (t / 10_000_000) as i64 - 11_644_473_600)
 }
 
-fn ntfs_err(e: ::ntfs::NtfsError, at: u64) -> Error {
+/// The `ntfs` crate's error `e` met reading the volume starting at virtual-disk byte
+/// `volume_start`, as ours; `at` is where the structure asked for is (the volume, or the
+/// directory's record), named by the conditions that have no position of their own.
+fn ntfs_err(e: ::ntfs::NtfsError, volume_start: u64, at: u64) -> Error {
     match e {
         ::ntfs::NtfsError::Io(io) => from_io(io, at),
+        // The crate's positions are volume bytes.
+        ::ntfs::NtfsError::InvalidIndexEntrySize { position, expected, actual } => {
+            FsError::NtfsIndexEntry { offset: volume_start + position.value().map_or(0, |p| p.get()), length: expected, room: actual }
+                .into()
+        }
         other => FsError::NtfsDamaged { volume_start: at, message: other.to_string() }.into(),
     }
 }
@@ -436,7 +444,7 @@ impl Ntfs {
     /// Reads the boot sector and the MFT's own record.
     pub fn open<R: ReadVirtual>(vol: &mut Volume<R>) -> Result<Ntfs> {
         let at = vol.start();
-        let inner = ::ntfs::Ntfs::new(vol).map_err(|e| ntfs_err(e, at))?;
+        let inner = ::ntfs::Ntfs::new(vol).map_err(|e| ntfs_err(e, at, at))?;
         let cluster = u64::from(inner.cluster_size());
         let record_size = u64::from(inner.file_record_size());
         if !(256..=65536).contains(&record_size) || !record_size.is_power_of_two() {
@@ -721,14 +729,15 @@ impl Ntfs {
     /// The entries of directory `dir`, from its index (and, with `deleted`, the records no
     /// longer in use whose name points into it).
     pub fn list<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, dir: &Entry, deleted: bool) -> Result<Vec<Entry>> {
-        let at = vol.start() + dir.entry_offset.unwrap_or(0);
+        let start = vol.start();
+        let at = start + dir.entry_offset.unwrap_or(0);
         let mut names: Vec<(u64, String)> = Vec::new();
         {
-            let file = self.inner.file(vol, dir.id).map_err(|e| ntfs_err(e, at))?;
-            let index = file.directory_index(vol).map_err(|e| ntfs_err(e, at))?;
+            let file = self.inner.file(vol, dir.id).map_err(|e| ntfs_err(e, start, at))?;
+            let index = file.directory_index(vol).map_err(|e| ntfs_err(e, start, at))?;
             let mut it = index.entries();
             while let Some(e) = it.next(vol) {
-                let e = e.map_err(|e| ntfs_err(e, at))?;
+                let e = e.map_err(|e| ntfs_err(e, start, at))?;
                 let Some(Ok(key)) = e.key() else { continue };
                 if key.namespace() == ::ntfs::structured_values::NtfsFileNamespace::Dos {
                     continue;
@@ -766,17 +775,18 @@ impl Ntfs {
     /// its `$UpCase` table (read once, 128 KiB). `None` when the index holds no such name, or
     /// only one that differs in case or is a DOS 8.3 alias: the caller then lists the directory.
     pub fn find<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, dir: &Entry, name: &str) -> Result<Option<Entry>> {
-        let at = vol.start() + dir.entry_offset.unwrap_or(0);
+        let start = vol.start();
+        let at = start + dir.entry_offset.unwrap_or(0);
         if !self.upcase {
-            self.inner.read_upcase_table(vol).map_err(|e| ntfs_err(e, at))?;
+            self.inner.read_upcase_table(vol).map_err(|e| ntfs_err(e, start, at))?;
             self.upcase = true;
         }
         let (r, key_name) = {
-            let file = self.inner.file(vol, dir.id).map_err(|e| ntfs_err(e, at))?;
-            let index = file.directory_index(vol).map_err(|e| ntfs_err(e, at))?;
+            let file = self.inner.file(vol, dir.id).map_err(|e| ntfs_err(e, start, at))?;
+            let index = file.directory_index(vol).map_err(|e| ntfs_err(e, start, at))?;
             let mut finder = index.finder();
             let Some(found) = ::ntfs::indexes::NtfsFileNameIndex::find(&mut finder, &self.inner, vol, name) else { return Ok(None) };
-            let found = found.map_err(|e| ntfs_err(e, at))?;
+            let found = found.map_err(|e| ntfs_err(e, start, at))?;
             let Some(Ok(key)) = found.key() else { return Ok(None) };
             if key.namespace() == ::ntfs::structured_values::NtfsFileNamespace::Dos {
                 return Ok(None);
