@@ -347,3 +347,35 @@ fn parts_exit_status_follows_checks_rule() {
         assert_eq!(errors > 0, expect_error, "{name}: {}", t["findings"]);
     }
 }
+
+/// mkntfs's root directory (an index too large for its `$INDEX_ROOT`, with index records in
+/// `$INDEX_ALLOCATION`) whose `$INDEX_ROOT` says index records are 0xFFFF_FFFF bytes: the `ntfs`
+/// crate 0.4.0 allocated that much for the first record it read. Listing the root is the error
+/// `ntfs-index-record-size` (vendor/ntfs refuses a size that is not a power of two from 512 to
+/// 65536), naming where the records' data is.
+#[test]
+fn ntfs_index_record_size_is_bounded() {
+    use vhd_viewer::fs::ntfs::{parse_record, ty};
+    use vhd_viewer::fs::{FileSystem, Volume};
+    let dir = scratch("ntfs-index-record-size");
+    let raw = dir.join("ntfs.raw");
+    std::fs::write(&raw, vec![0u8; SIZE as usize]).unwrap();
+    run_ok(Command::new("mkntfs").args(["-q", "-F", "-c", "4096", "-H", "0", "-S", "0", "-p", "0"]).arg(&raw));
+    let mut d = std::fs::read(&raw).unwrap();
+    // Record 5 (the root), 1 KiB records from the MFT's first cluster.
+    let le = |at: usize, n: usize| d[at..at + n].iter().rev().fold(0usize, |v, b| v << 8 | usize::from(*b));
+    let at = le(0x30, 8) * 4096 + 5 * 1024;
+    let rec = parse_record(&d[at..at + 1024], 5, SIZE / 4096).unwrap();
+    assert!(rec.find(ty::INDEX_ALLOCATION, "$I30").is_some(), "mkntfs's root has index records");
+    let root = rec.find(ty::INDEX_ROOT, "$I30").unwrap().offset;
+    let value = at + root + le(at + root + 0x14, 2);
+    // The index record size, at byte 8 of the value (not a sector's last two bytes).
+    assert_eq!(le(value + 8, 4), 4096);
+    d[value + 8..value + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+    let mut vol = Volume::whole(d);
+    let mut fs = FileSystem::open(&mut vol).unwrap().expect("an NTFS volume");
+    let root = fs.root();
+    let err = fs.list(&mut vol, &root, false).unwrap_err();
+    assert_eq!(err.code(), "ntfs-index-record-size", "{err}");
+    assert!(err.to_string().contains("4294967295 bytes"), "{err}");
+}

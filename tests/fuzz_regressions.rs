@@ -114,7 +114,7 @@ fn ntfs_index_entry_shorter_than_its_header() {
         8 << 20,
     );
     let started = Instant::now();
-    let mut vol = Volume::whole(head);
+    let mut vol = Volume::whole(head.clone());
     let mut fs = FileSystem::open(&mut vol).unwrap().expect("an NTFS volume");
     let root = fs.root();
     let err = fs.list(&mut vol, &root, false).unwrap_err();
@@ -126,4 +126,17 @@ fn ntfs_index_entry_shorter_than_its_header() {
     // The whole walk, as the fuzz target does it: errors, no panic.
     let _ = walk(&mut fs, &mut vol, &root, true, true, &mut |_| Ok(true));
     assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+
+    // Made by hand from it (the same class in the index root's header): entries starting at
+    // offset 0x20 of the header, past the used size's end, 0x10. The crate checked each end
+    // against the value's length but not that the start comes before the end, and sliced
+    // `[0x30..0x20]`: a panic in `NtfsIndexRoot::entry_ranges`.
+    let mut head = head;
+    head[0x5558..0x5560].copy_from_slice(&[0x20, 0, 0, 0, 0x10, 0, 0, 0]);
+    let mut vol = Volume::whole(head);
+    let mut fs = FileSystem::open(&mut vol).unwrap().expect("an NTFS volume");
+    let err = fs.list(&mut vol, &root, false).unwrap_err();
+    assert_eq!(err.code(), "ntfs-index-node", "{err}");
+    // The node is the $INDEX_ROOT value, at 0x5548; its entries at bytes 0x30..0x20 of it.
+    assert_eq!(err.offset(), Some(0x5548), "{err}");
 }

@@ -143,6 +143,24 @@ pub enum FsError {
         /// The bytes left of its index node from the entry on.
         room: u16,
     },
+    /// A directory index node (its `$INDEX_ROOT` or an index record) whose entries start past
+    /// the end of its used bytes.
+    NtfsIndexNode {
+        /// Where the node is on the virtual disk (for `$INDEX_ROOT`, its value).
+        offset: u64,
+        /// Where its entries start, in the node.
+        start: usize,
+        /// Where its used bytes end, in the node.
+        end: usize,
+    },
+    /// A directory's `$INDEX_ROOT` gives an index record size that is not a power of two from
+    /// 512 to 65536.
+    NtfsIndexRecordSize {
+        /// Where its `$INDEX_ALLOCATION`'s data is on the virtual disk.
+        offset: u64,
+        /// The size it gives.
+        size: u32,
+    },
     /// The boot sector gives an impossible MFT record size (not a power of two in 256..=65536).
     NtfsRecordSize {
         /// Where the volume starts on the virtual disk.
@@ -264,6 +282,8 @@ impl FsError {
             | FsError::NtfsAttribute { offset, .. }
             | FsError::NtfsCompressionUnit { offset, .. }
             | FsError::NtfsIndexEntry { offset, .. }
+            | FsError::NtfsIndexNode { offset, .. }
+            | FsError::NtfsIndexRecordSize { offset, .. }
             | FsError::ExtSuperblock { offset, .. }
             | FsError::ExtDamaged { offset, .. } => Some(*offset),
             FsError::NoSuchFile { .. } | FsError::NotADirectory { .. } => None,
@@ -288,6 +308,8 @@ impl FsError {
             FsError::FatChainShort { .. } => "fat-chain-short",
             FsError::NtfsDamaged { .. } => "ntfs-damaged",
             FsError::NtfsIndexEntry { .. } => "ntfs-index-entry",
+            FsError::NtfsIndexNode { .. } => "ntfs-index-node",
+            FsError::NtfsIndexRecordSize { .. } => "ntfs-index-record-size",
             FsError::NtfsRecordSize { .. } => "ntfs-record-size",
             FsError::NtfsMft { .. } => "ntfs-mft",
             FsError::NtfsRecordNumber { .. } => "ntfs-record-number",
@@ -352,6 +374,12 @@ impl fmt::Display for FsError {
             ),
             FsError::NtfsIndexEntry { length, room, .. } => {
                 write!(f, "NTFS: a directory index entry needs {length} bytes, but only {room} bytes are left of its index node")
+            }
+            FsError::NtfsIndexNode { start, end, .. } => {
+                write!(f, "NTFS: a directory index node puts its entries at bytes {start}..{end} of it, which start past their end")
+            }
+            FsError::NtfsIndexRecordSize { size, .. } => {
+                write!(f, "NTFS: a directory's index records are {size} bytes each, not a power of two from 512 to 65536")
             }
             FsError::NtfsRecordSize { size, .. } => write!(f, "NTFS: a file record of {size} bytes is not possible"),
             FsError::NtfsMft { damage: Some(d), .. } => write!(f, "NTFS: MFT record 0 ($MFT): {d}"),

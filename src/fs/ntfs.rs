@@ -338,12 +338,18 @@ pub fn nt_time(t: u64) -> Option<i64> {
 /// `volume_start`, as ours; `at` is where the structure asked for is (the volume, or the
 /// directory's record), named by the conditions that have no position of their own.
 fn ntfs_err(e: ::ntfs::NtfsError, volume_start: u64, at: u64) -> Error {
+    // The crate's positions are volume bytes.
+    let on_disk = |p: ::ntfs::types::NtfsPosition| volume_start + p.value().map_or(0, |p| p.get());
     match e {
         ::ntfs::NtfsError::Io(io) => from_io(io, at),
-        // The crate's positions are volume bytes.
         ::ntfs::NtfsError::InvalidIndexEntrySize { position, expected, actual } => {
-            FsError::NtfsIndexEntry { offset: volume_start + position.value().map_or(0, |p| p.get()), length: expected, room: actual }
-                .into()
+            FsError::NtfsIndexEntry { offset: on_disk(position), length: expected, room: actual }.into()
+        }
+        ::ntfs::NtfsError::InvalidIndexEntriesRange { position, start, end } => {
+            FsError::NtfsIndexNode { offset: on_disk(position), start, end }.into()
+        }
+        ::ntfs::NtfsError::InvalidIndexRecordSize { position, actual } => {
+            FsError::NtfsIndexRecordSize { offset: on_disk(position), size: actual }.into()
         }
         other => FsError::NtfsDamaged { volume_start: at, message: other.to_string() }.into(),
     }

@@ -96,6 +96,14 @@ pub enum NtfsError {
         expected: u16,
         actual: u16,
     },
+    /// The NTFS index node at byte position {position:#x} puts its entries at offsets {start}..{end}, which start past their end
+    InvalidIndexEntriesRange {
+        position: NtfsPosition,
+        start: usize,
+        end: usize,
+    },
+    /// The NTFS index at byte position {position:#x} gives an Index Record size of {actual} bytes, but it must be a power of two from 512 to 65536
+    InvalidIndexRecordSize { position: NtfsPosition, actual: u32 },
     /// The NTFS index root at byte position {position:#x} indicates that its entries start at offset {expected}, but the index root only has a size of {actual} bytes
     InvalidIndexRootEntriesOffset {
         position: NtfsPosition,

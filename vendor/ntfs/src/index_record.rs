@@ -66,6 +66,13 @@ impl NtfsIndexRecord {
     {
         let data_position = value.data_position();
 
+        if !(512..=65536).contains(&index_record_size) || !index_record_size.is_power_of_two() {
+            return Err(NtfsError::InvalidIndexRecordSize {
+                position: data_position,
+                actual: index_record_size,
+            });
+        }
+
         let mut data = vec![0; index_record_size as usize];
         value.read_exact(fs, &mut data)?;
 
@@ -93,8 +100,8 @@ impl NtfsIndexRecord {
     }
 
     fn entries_range_and_position(&self) -> (Range<usize>, NtfsPosition) {
-        let start = INDEX_RECORD_HEADER_SIZE as usize + self.index_entries_offset() as usize;
-        let end = INDEX_RECORD_HEADER_SIZE as usize + self.index_data_size() as usize;
+        let start = (INDEX_RECORD_HEADER_SIZE as usize).saturating_add(self.index_entries_offset() as usize);
+        let end = (INDEX_RECORD_HEADER_SIZE as usize).saturating_add(self.index_data_size() as usize);
         let position = self.record.position() + start;
 
         (start..end, position)
@@ -153,7 +160,7 @@ impl NtfsIndexRecord {
 
         // The total size allocated for this Index Record must not be larger than
         // the size defined for all index records of this index.
-        let total_allocated_size = INDEX_RECORD_HEADER_SIZE + self.index_allocated_size();
+        let total_allocated_size = INDEX_RECORD_HEADER_SIZE.saturating_add(self.index_allocated_size());
         if total_allocated_size > index_record_size {
             return Err(NtfsError::InvalidIndexAllocatedSize {
                 position: self.record.position(),
@@ -164,12 +171,22 @@ impl NtfsIndexRecord {
 
         // Furthermore, the total used size for this Index Record must not be
         // larger than the total allocated size.
-        let total_data_size = INDEX_RECORD_HEADER_SIZE + self.index_data_size();
+        let total_data_size = INDEX_RECORD_HEADER_SIZE.saturating_add(self.index_data_size());
         if total_data_size > total_allocated_size {
             return Err(NtfsError::InvalidIndexUsedSize {
                 position: self.record.position(),
                 expected: total_allocated_size,
                 actual: total_data_size,
+            });
+        }
+
+        // The entries must start within the used size.
+        let (entries_range, position) = self.entries_range_and_position();
+        if entries_range.start > entries_range.end {
+            return Err(NtfsError::InvalidIndexEntriesRange {
+                position,
+                start: entries_range.start,
+                end: entries_range.end,
             });
         }
 

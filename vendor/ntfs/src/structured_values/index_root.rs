@@ -80,8 +80,8 @@ impl<'f> NtfsIndexRoot<'f> {
     }
 
     fn entries_range_and_position(&self) -> (Range<usize>, NtfsPosition) {
-        let start = INDEX_ROOT_HEADER_SIZE + self.index_entries_offset() as usize;
-        let end = INDEX_ROOT_HEADER_SIZE + self.index_data_size() as usize;
+        let start = INDEX_ROOT_HEADER_SIZE.saturating_add(self.index_entries_offset() as usize);
+        let end = INDEX_ROOT_HEADER_SIZE.saturating_add(self.index_data_size() as usize);
         let position = self.position + start;
 
         (start..end, position)
@@ -150,6 +150,14 @@ impl<'f> NtfsIndexRoot<'f> {
                 position: self.position,
                 expected: entries_range.end,
                 actual: self.slice.len(),
+            });
+        }
+
+        if entries_range.start > entries_range.end {
+            return Err(NtfsError::InvalidIndexEntriesRange {
+                position: self.position,
+                start: entries_range.start,
+                end: entries_range.end,
             });
         }
 
