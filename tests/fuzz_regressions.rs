@@ -140,3 +140,60 @@ fn ntfs_index_entry_shorter_than_its_header() {
     // The node is the $INDEX_ROOT value, at 0x5548; its entries at bytes 0x30..0x20 of it.
     assert_eq!(err.offset(), Some(0x5548), "{err}");
 }
+
+/// fuzz target `ntfs`, crash (found 2026-12-07, in debug builds; release builds wrapped): an
+/// 8 MiB NTFS volume whose record 8 holds a non-resident attribute claiming lowest virtual
+/// cluster 0x3f00_0000_0000_0000. Asking who owns a byte built the owner index from every
+/// record's runs, and the run's place in its attribute, virtual cluster times cluster size,
+/// overflowed u64 (src/fs/ntfs.rs, `Ntfs::runs`). The fuzzer's input with every byte the panic
+/// did not need set to zero. Fixed in `Ntfs::runs`: such a run, and the rest of its piece, hold
+/// nothing a file can have and are left out.
+#[test]
+fn ntfs_run_past_two_to_the_64_bytes() {
+    use vhd_viewer::fs::{FileSystem, Volume};
+    let head = from_pieces(
+        &[
+            (0x0003, "4e54465320202020000201"),
+            (0x0028, "ff0f"),
+            (0x0030, "20"),
+            (0x0040, "02"),
+            (0x01fe, "55aa"),
+            (0x4000, "46494c45300003"),
+            (0x4014, "380000009801"),
+            (0x4030, "02"),
+            (0x403c, "60"),
+            (0x409c, "68"),
+            (0x4100, "800000004800000001"),
+            (0x4120, "40"),
+            (0x4131, "6c"),
+            (0x4140, "1136"),
+            (0x414c, "48"),
+            (0x41fe, "02"),
+            (0x43fe, "02"),
+            (0x6000, "46494c45300003"),
+            (0x6014, "380000007801"),
+            (0x6030, "02"),
+            (0x603c, "60"),
+            (0x609c, "70"),
+            (0x610c, "18"),
+            (0x6124, "5000000001"),
+            (0x6137, "3f"),
+            (0x6140, "48"),
+            (0x6168, "02000f"),
+            (0x61fe, "02"),
+            (0x63fe, "02"),
+        ],
+        8 << 20,
+    );
+    let started = Instant::now();
+    let mut vol = Volume::whole(head);
+    let mut fs = FileSystem::open(&mut vol).unwrap().expect("an NTFS volume");
+    // The places the fuzz target asks about: each an owner or an error, no panic.
+    for at in [0u64, 4096, 65536, 4 << 20] {
+        let _ = fs.owner(&mut vol, at);
+    }
+    // The owner index was built past the bad record: a byte no run holds is said to be so.
+    let far = fs.owner(&mut vol, 4 << 20).unwrap();
+    assert!(far.what.contains("no record's runs hold it"), "{far:?}");
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+}

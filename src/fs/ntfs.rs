@@ -515,13 +515,18 @@ impl Ntfs {
         parse_record(&raw, n, self.clusters).map_err(|damage| FsError::NtfsRecord { offset: vol.start() + at, record: n, damage }.into())
     }
 
+    /// The runs of `pieces` in bytes. A run whose place in its attribute is past 2^64 bytes (its
+    /// virtual cluster comes from the attribute's lowest one, which the record may claim as it
+    /// likes) holds nothing a file can have: it and the rest of its piece are left out.
     fn runs(&self, pieces: &[NonResident]) -> Vec<Run> {
+        let c = self.cluster;
         let mut out: Vec<Run> = Vec::new();
         for p in pieces {
             for r in &p.runs {
-                let run =
-                    Run { file_offset: r.vcn * self.cluster, len: r.len * self.cluster, volume_offset: r.lcn.map(|l| l * self.cluster) };
-                Run::push(&mut out, run);
+                // The length and the logical cluster are within the volume (`parse_runs`).
+                let (len, volume_offset) = (r.len * c, r.lcn.map(|l| l * c));
+                let Some(file_offset) = r.vcn.checked_mul(c).filter(|f| f.checked_add(len).is_some()) else { break };
+                Run::push(&mut out, Run { file_offset, len, volume_offset });
             }
         }
         out
