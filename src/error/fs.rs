@@ -161,6 +161,14 @@ pub enum FsError {
         /// The size it gives.
         size: u32,
     },
+    /// A directory index whose subnodes go deeper than a bound: they refer back to a node above
+    /// them, in a loop.
+    NtfsIndexLoop {
+        /// Where the directory's `$INDEX_ROOT` value is on the virtual disk.
+        offset: u64,
+        /// The most levels of subnodes followed.
+        max: usize,
+    },
     /// The boot sector gives an impossible MFT record size (not a power of two in 256..=65536).
     NtfsRecordSize {
         /// Where the volume starts on the virtual disk.
@@ -284,6 +292,7 @@ impl FsError {
             | FsError::NtfsIndexEntry { offset, .. }
             | FsError::NtfsIndexNode { offset, .. }
             | FsError::NtfsIndexRecordSize { offset, .. }
+            | FsError::NtfsIndexLoop { offset, .. }
             | FsError::ExtSuperblock { offset, .. }
             | FsError::ExtDamaged { offset, .. } => Some(*offset),
             FsError::NoSuchFile { .. } | FsError::NotADirectory { .. } => None,
@@ -310,6 +319,7 @@ impl FsError {
             FsError::NtfsIndexEntry { .. } => "ntfs-index-entry",
             FsError::NtfsIndexNode { .. } => "ntfs-index-node",
             FsError::NtfsIndexRecordSize { .. } => "ntfs-index-record-size",
+            FsError::NtfsIndexLoop { .. } => "ntfs-index-loop",
             FsError::NtfsRecordSize { .. } => "ntfs-record-size",
             FsError::NtfsMft { .. } => "ntfs-mft",
             FsError::NtfsRecordNumber { .. } => "ntfs-record-number",
@@ -377,6 +387,9 @@ impl fmt::Display for FsError {
             }
             FsError::NtfsIndexNode { start, end, .. } => {
                 write!(f, "NTFS: a directory index node puts its entries at bytes {start}..{end} of it, which start past their end")
+            }
+            FsError::NtfsIndexLoop { max, .. } => {
+                write!(f, "NTFS: a directory index's subnodes go more than {max} levels deep: they refer back to a node above them")
             }
             FsError::NtfsIndexRecordSize { size, .. } => {
                 write!(f, "NTFS: a directory's index records are {size} bytes each, not a power of two from 512 to 65536")

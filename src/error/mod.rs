@@ -692,6 +692,7 @@ mod tests {
                     FsError::NtfsIndexEntry { .. } => 24,
                     FsError::NtfsIndexNode { .. } => 25,
                     FsError::NtfsIndexRecordSize { .. } => 26,
+                    FsError::NtfsIndexLoop { .. } => 27,
                 }
             }
             // Not a condition: it names the file its error was met in.
@@ -700,7 +701,7 @@ mod tests {
     }
 
     /// How many conditions each range of [`index`] has.
-    const COUNTS: [(usize, usize); 5] = [(0, 29), (100, 6), (200, 15), (300, 13), (400, 27)];
+    const COUNTS: [(usize, usize); 5] = [(0, 29), (100, 6), (200, 15), (300, 13), (400, 28)];
 
     const WORDS: MismatchWords = MismatchWords { field: "its parent unique id field", id: "unique id", meaning: "m", hint: FORCE_HINT };
 
@@ -807,6 +808,7 @@ mod tests {
             FsError::NtfsIndexEntry { offset: 0x105538, length: 0, room: 40 },
             FsError::NtfsIndexNode { offset: 0x105548, start: 48, end: 32 },
             FsError::NtfsIndexRecordSize { offset: 0x200000, size: 0xFFFF_FFFF },
+            FsError::NtfsIndexLoop { offset: 0x105548, max: 64 },
         ];
         v.extend(fs.into_iter().map(Error::from));
         v

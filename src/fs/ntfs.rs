@@ -348,6 +348,7 @@ fn ntfs_err(e: ::ntfs::NtfsError, volume_start: u64, at: u64) -> Error {
         ::ntfs::NtfsError::InvalidIndexEntriesRange { position, start, end } => {
             FsError::NtfsIndexNode { offset: on_disk(position), start, end }.into()
         }
+        ::ntfs::NtfsError::IndexTooDeep { position, max } => FsError::NtfsIndexLoop { offset: on_disk(position), max }.into(),
         ::ntfs::NtfsError::InvalidIndexRecordSize { position, actual } => {
             FsError::NtfsIndexRecordSize { offset: on_disk(position), size: actual }.into()
         }

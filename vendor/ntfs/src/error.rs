@@ -104,6 +104,8 @@ pub enum NtfsError {
     },
     /// The NTFS index at byte position {position:#x} gives an Index Record size of {actual} bytes, but it must be a power of two from 512 to 65536
     InvalidIndexRecordSize { position: NtfsPosition, actual: u32 },
+    /// The NTFS index at byte position {position:#x} has subnodes more than {max} levels deep: they refer to each other in a loop
+    IndexTooDeep { position: NtfsPosition, max: usize },
     /// The NTFS index root at byte position {position:#x} indicates that its entries start at offset {expected}, but the index root only has a size of {actual} bytes
     InvalidIndexRootEntriesOffset {
         position: NtfsPosition,

@@ -15,6 +15,9 @@ use crate::index_entry::{
 };
 use crate::indexes::NtfsIndexEntryType;
 use crate::structured_values::{NtfsIndexAllocation, NtfsIndexRoot};
+
+/// The most levels of subnodes below an index root (a real B-tree of NTFS is a few levels deep).
+const MAX_INDEX_DEPTH: usize = 64;
 use crate::types::NtfsPosition;
 
 /// Helper structure to iterate over all entries of an index or find a specific one.
@@ -148,6 +151,7 @@ where
         //
         let entry_range = loop {
             // Get the iterator from the current node level, if any.
+            let depth = self.inner_iterators.len();
             let iter = self.inner_iterators.last_mut()?;
 
             // Get the next `IndexEntryRange` from it.
@@ -161,6 +165,14 @@ where
                 // Does this entry have a subnode that needs to be iterated first?
                 if let Some(subnode_vcn) = entry.subnode_vcn() {
                     let subnode_vcn = iter_try!(subnode_vcn);
+
+                    // Subnodes that refer back to a node above them would be descended forever.
+                    if depth > MAX_INDEX_DEPTH {
+                        return Some(Err(NtfsError::IndexTooDeep {
+                            position: self.index.index_root_position,
+                            max: MAX_INDEX_DEPTH,
+                        }));
+                    }
 
                     // Read the subnode from the filesystem and get an iterator for it.
                     let index_allocation_item =
@@ -263,6 +275,7 @@ where
     {
         // Always (re)start by iterating through the Index Root entry ranges.
         self.inner_iterator = self.index.index_root_entry_ranges.clone();
+        let mut depth = 0;
 
         loop {
             // Get the next entry.
@@ -300,6 +313,15 @@ where
             // it comes lexicographically AFTER what we're looking for.
             // In both cases, we have to continue iterating in the subnode of this entry (if there is any).
             let subnode_vcn = iter_try!(entry.subnode_vcn()?);
+
+            // Subnodes that refer back to a node above them would be descended forever.
+            depth += 1;
+            if depth > MAX_INDEX_DEPTH {
+                return Some(Err(NtfsError::IndexTooDeep {
+                    position: self.index.index_root_position,
+                    max: MAX_INDEX_DEPTH,
+                }));
+            }
             let index_allocation_item = iter_try!(self.index.index_allocation_item.as_ref().ok_or(
                 NtfsError::MissingIndexAllocation {
                     position: self.index.index_root_position,
