@@ -347,3 +347,74 @@ fn parts_exit_status_follows_checks_rule() {
         assert_eq!(errors > 0, expect_error, "{name}: {}", t["findings"]);
     }
 }
+
+/// mkntfs's root directory (an index too large for its `$INDEX_ROOT`, with index records in
+/// `$INDEX_ALLOCATION`) whose `$INDEX_ROOT` says index records are 0xFFFF_FFFF bytes: the `ntfs`
+/// crate 0.4.0 allocated that much for the first record it read. Listing the root is the error
+/// `ntfs-index-record-size` (vendor/ntfs refuses a size that is not a power of two from 512 to
+/// 65536), naming where the records' data is.
+#[test]
+fn ntfs_index_record_size_is_bounded() {
+    use vhd_viewer::fs::ntfs::{parse_record, ty};
+    use vhd_viewer::fs::{FileSystem, Volume};
+    let dir = scratch("ntfs-index-record-size");
+    let raw = dir.join("ntfs.raw");
+    std::fs::write(&raw, vec![0u8; SIZE as usize]).unwrap();
+    run_ok(Command::new("mkntfs").args(["-q", "-F", "-c", "4096", "-H", "0", "-S", "0", "-p", "0"]).arg(&raw));
+    let mut d = std::fs::read(&raw).unwrap();
+    // Record 5 (the root), 1 KiB records from the MFT's first cluster.
+    let le = |at: usize, n: usize| d[at..at + n].iter().rev().fold(0usize, |v, b| v << 8 | usize::from(*b));
+    let at = le(0x30, 8) * 4096 + 5 * 1024;
+    let rec = parse_record(&d[at..at + 1024], 5, SIZE / 4096).unwrap();
+    assert!(rec.find(ty::INDEX_ALLOCATION, "$I30").is_some(), "mkntfs's root has index records");
+    let root = rec.find(ty::INDEX_ROOT, "$I30").unwrap().offset;
+    let value = at + root + le(at + root + 0x14, 2);
+    // The index record size, at byte 8 of the value (not a sector's last two bytes).
+    assert_eq!(le(value + 8, 4), 4096);
+    d[value + 8..value + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+    let mut vol = Volume::whole(d);
+    let mut fs = FileSystem::open(&mut vol).unwrap().expect("an NTFS volume");
+    let root = fs.root();
+    let err = fs.list(&mut vol, &root, false).unwrap_err();
+    assert_eq!(err.code(), "ntfs-index-record-size", "{err}");
+    assert!(err.to_string().contains("4294967295 bytes"), "{err}");
+}
+
+/// mkntfs's root directory whose first index record (VCN 0) gets, in its first entry, a subnode
+/// that is VCN 0 again: a loop. The `ntfs` crate 0.4.0 descended into it forever, reading one
+/// more 4 KiB record a level. Listing the root is the error `ntfs-index-loop` (vendor/ntfs stops
+/// past 64 levels), quickly.
+#[test]
+fn ntfs_index_subnode_loop_is_an_error() {
+    use vhd_viewer::fs::ntfs::{parse_record, ty};
+    use vhd_viewer::fs::{FileSystem, Volume};
+    let dir = scratch("ntfs-index-loop");
+    let raw = dir.join("ntfs.raw");
+    std::fs::write(&raw, vec![0u8; SIZE as usize]).unwrap();
+    run_ok(Command::new("mkntfs").args(["-q", "-F", "-c", "4096", "-H", "0", "-S", "0", "-p", "0"]).arg(&raw));
+    let mut d = std::fs::read(&raw).unwrap();
+    let le = |d: &[u8], at: usize, n: usize| d[at..at + n].iter().rev().fold(0usize, |v, b| v << 8 | usize::from(*b));
+    let at = le(&d, 0x30, 8) * 4096 + 5 * 1024;
+    let rec = parse_record(&d[at..at + 1024], 5, SIZE / 4096).unwrap();
+    let alloc = rec.find(ty::INDEX_ALLOCATION, "$I30").and_then(|a| a.non_resident.clone()).expect("mkntfs's root has index records");
+    let indx = alloc.runs[0].lcn.unwrap() as usize * 4096;
+    assert_eq!(&d[indx..indx + 4], b"INDX");
+    // The first entry (its length at byte 8, its flags at byte 12): a subnode, VCN 0, in its
+    // last 8 bytes.
+    let entry = indx + 0x18 + le(&d, indx + 0x18, 4);
+    let len = le(&d, entry + 8, 2);
+    assert!(len >= 24 && entry + len < indx + 510, "{len}");
+    d[entry + 12] |= 1;
+    d[entry + len - 8..entry + len].fill(0);
+    let started = Instant::now();
+    let mut vol = Volume::whole(d);
+    let mut fs = FileSystem::open(&mut vol).unwrap().expect("an NTFS volume");
+    let root = fs.root();
+    let err = fs.list(&mut vol, &root, false).unwrap_err();
+    assert_eq!(err.code(), "ntfs-index-loop", "{err}");
+    // Looking a name up walks down the B-tree instead ("!" sorts before the first entry, so the
+    // search descends into its subnode): the same error.
+    let err = fs.lookup(&mut vol, "/!", false).unwrap_err();
+    assert_eq!(err.code(), "ntfs-index-loop", "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+}

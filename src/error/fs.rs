@@ -4,6 +4,9 @@
 
 use std::fmt;
 
+/// Bytes of an NTFS index entry's header: the least an entry can be.
+const NTFS_INDEX_ENTRY_HEADER: usize = 16;
+
 /// A condition met reading a volume's files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -129,6 +132,43 @@ pub enum FsError {
         /// The crate's message.
         message: String,
     },
+    /// An entry of a directory index (its `$INDEX_ROOT` or an index record of its
+    /// `$INDEX_ALLOCATION`) whose length is shorter than an entry's 16-byte header (it would
+    /// never lead to the next entry) or longer than what is left of its index node.
+    NtfsIndexEntry {
+        /// Where the entry is on the virtual disk.
+        offset: u64,
+        /// The length it gives (16 when fewer than 16 bytes are left: its header does not fit).
+        length: u16,
+        /// The bytes left of its index node from the entry on.
+        room: u16,
+    },
+    /// A directory index node (its `$INDEX_ROOT` or an index record) whose entries start past
+    /// the end of its used bytes.
+    NtfsIndexNode {
+        /// Where the node is on the virtual disk (for `$INDEX_ROOT`, its value).
+        offset: u64,
+        /// Where its entries start, in the node.
+        start: usize,
+        /// Where its used bytes end, in the node.
+        end: usize,
+    },
+    /// A directory's `$INDEX_ROOT` gives an index record size that is not a power of two from
+    /// 512 to 65536.
+    NtfsIndexRecordSize {
+        /// Where its `$INDEX_ALLOCATION`'s data is on the virtual disk.
+        offset: u64,
+        /// The size it gives.
+        size: u32,
+    },
+    /// A directory index whose subnodes go deeper than a bound: they refer back to a node above
+    /// them, in a loop.
+    NtfsIndexLoop {
+        /// Where the directory's `$INDEX_ROOT` value is on the virtual disk.
+        offset: u64,
+        /// The most levels of subnodes followed.
+        max: usize,
+    },
     /// The boot sector gives an impossible MFT record size (not a power of two in 256..=65536).
     NtfsRecordSize {
         /// Where the volume starts on the virtual disk.
@@ -249,6 +289,10 @@ impl FsError {
             | FsError::NtfsRunList { offset, .. }
             | FsError::NtfsAttribute { offset, .. }
             | FsError::NtfsCompressionUnit { offset, .. }
+            | FsError::NtfsIndexEntry { offset, .. }
+            | FsError::NtfsIndexNode { offset, .. }
+            | FsError::NtfsIndexRecordSize { offset, .. }
+            | FsError::NtfsIndexLoop { offset, .. }
             | FsError::ExtSuperblock { offset, .. }
             | FsError::ExtDamaged { offset, .. } => Some(*offset),
             FsError::NoSuchFile { .. } | FsError::NotADirectory { .. } => None,
@@ -272,6 +316,10 @@ impl FsError {
             FsError::FatDeletedUnrecoverable { .. } => "fat-deleted-unrecoverable",
             FsError::FatChainShort { .. } => "fat-chain-short",
             FsError::NtfsDamaged { .. } => "ntfs-damaged",
+            FsError::NtfsIndexEntry { .. } => "ntfs-index-entry",
+            FsError::NtfsIndexNode { .. } => "ntfs-index-node",
+            FsError::NtfsIndexRecordSize { .. } => "ntfs-index-record-size",
+            FsError::NtfsIndexLoop { .. } => "ntfs-index-loop",
             FsError::NtfsRecordSize { .. } => "ntfs-record-size",
             FsError::NtfsMft { .. } => "ntfs-mft",
             FsError::NtfsRecordNumber { .. } => "ntfs-record-number",
@@ -330,6 +378,22 @@ impl fmt::Display for FsError {
                 "{path} is {size} bytes ({need} clusters) but its cluster chain from cluster {start} ends after {held} clusters"
             ),
             FsError::NtfsDamaged { message, .. } => write!(f, "NTFS: {message}"),
+            FsError::NtfsIndexEntry { length, room, .. } if usize::from(*length) < NTFS_INDEX_ENTRY_HEADER => write!(
+                f,
+                "NTFS: a directory index entry gives its length as {length} bytes, shorter than its own {NTFS_INDEX_ENTRY_HEADER}-byte header ({room} bytes are left of its index node)"
+            ),
+            FsError::NtfsIndexEntry { length, room, .. } => {
+                write!(f, "NTFS: a directory index entry needs {length} bytes, but only {room} bytes are left of its index node")
+            }
+            FsError::NtfsIndexNode { start, end, .. } => {
+                write!(f, "NTFS: a directory index node puts its entries at bytes {start}..{end} of it, which start past their end")
+            }
+            FsError::NtfsIndexLoop { max, .. } => {
+                write!(f, "NTFS: a directory index's subnodes go more than {max} levels deep: they refer back to a node above them")
+            }
+            FsError::NtfsIndexRecordSize { size, .. } => {
+                write!(f, "NTFS: a directory's index records are {size} bytes each, not a power of two from 512 to 65536")
+            }
             FsError::NtfsRecordSize { size, .. } => write!(f, "NTFS: a file record of {size} bytes is not possible"),
             FsError::NtfsMft { damage: Some(d), .. } => write!(f, "NTFS: MFT record 0 ($MFT): {d}"),
             FsError::NtfsMft { damage: None, .. } => f.write_str("NTFS: MFT record 0 ($MFT) has no non-resident $DATA attribute"),

@@ -689,6 +689,10 @@ mod tests {
                     FsError::NtfsCompressionUnit { .. } => 21,
                     FsError::ExtSuperblock { .. } => 22,
                     FsError::ExtDamaged { .. } => 23,
+                    FsError::NtfsIndexEntry { .. } => 24,
+                    FsError::NtfsIndexNode { .. } => 25,
+                    FsError::NtfsIndexRecordSize { .. } => 26,
+                    FsError::NtfsIndexLoop { .. } => 27,
                 }
             }
             // Not a condition: it names the file its error was met in.
@@ -697,7 +701,7 @@ mod tests {
     }
 
     /// How many conditions each range of [`index`] has.
-    const COUNTS: [(usize, usize); 5] = [(0, 29), (100, 6), (200, 15), (300, 13), (400, 24)];
+    const COUNTS: [(usize, usize); 5] = [(0, 29), (100, 6), (200, 15), (300, 13), (400, 28)];
 
     const WORDS: MismatchWords = MismatchWords { field: "its parent unique id field", id: "unique id", meaning: "m", hint: FORCE_HINT };
 
@@ -801,6 +805,10 @@ mod tests {
             FsError::NtfsCompressionUnit { offset: 0x105400, path: s("/a"), log2: 9 },
             FsError::ExtSuperblock { offset: 0x100400, damage: s("magic") },
             FsError::ExtDamaged { offset: 0x101000, message: s("inode 12") },
+            FsError::NtfsIndexEntry { offset: 0x105538, length: 0, room: 40 },
+            FsError::NtfsIndexNode { offset: 0x105548, start: 48, end: 32 },
+            FsError::NtfsIndexRecordSize { offset: 0x200000, size: 0xFFFF_FFFF },
+            FsError::NtfsIndexLoop { offset: 0x105548, max: 64 },
         ];
         v.extend(fs.into_iter().map(Error::from));
         v

@@ -334,9 +334,24 @@ pub fn nt_time(t: u64) -> Option<i64> {
     (t != 0).then(|| (t / 10_000_000) as i64 - 11_644_473_600)
 }
 
-fn ntfs_err(e: ::ntfs::NtfsError, at: u64) -> Error {
+/// The `ntfs` crate's error `e` met reading the volume starting at virtual-disk byte
+/// `volume_start`, as ours; `at` is where the structure asked for is (the volume, or the
+/// directory's record), named by the conditions that have no position of their own.
+fn ntfs_err(e: ::ntfs::NtfsError, volume_start: u64, at: u64) -> Error {
+    // The crate's positions are volume bytes.
+    let on_disk = |p: ::ntfs::types::NtfsPosition| volume_start + p.value().map_or(0, |p| p.get());
     match e {
         ::ntfs::NtfsError::Io(io) => from_io(io, at),
+        ::ntfs::NtfsError::InvalidIndexEntrySize { position, expected, actual } => {
+            FsError::NtfsIndexEntry { offset: on_disk(position), length: expected, room: actual }.into()
+        }
+        ::ntfs::NtfsError::InvalidIndexEntriesRange { position, start, end } => {
+            FsError::NtfsIndexNode { offset: on_disk(position), start, end }.into()
+        }
+        ::ntfs::NtfsError::IndexTooDeep { position, max } => FsError::NtfsIndexLoop { offset: on_disk(position), max }.into(),
+        ::ntfs::NtfsError::InvalidIndexRecordSize { position, actual } => {
+            FsError::NtfsIndexRecordSize { offset: on_disk(position), size: actual }.into()
+        }
         other => FsError::NtfsDamaged { volume_start: at, message: other.to_string() }.into(),
     }
 }
@@ -436,7 +451,7 @@ impl Ntfs {
     /// Reads the boot sector and the MFT's own record.
     pub fn open<R: ReadVirtual>(vol: &mut Volume<R>) -> Result<Ntfs> {
         let at = vol.start();
-        let inner = ::ntfs::Ntfs::new(vol).map_err(|e| ntfs_err(e, at))?;
+        let inner = ::ntfs::Ntfs::new(vol).map_err(|e| ntfs_err(e, at, at))?;
         let cluster = u64::from(inner.cluster_size());
         let record_size = u64::from(inner.file_record_size());
         if !(256..=65536).contains(&record_size) || !record_size.is_power_of_two() {
@@ -501,13 +516,18 @@ impl Ntfs {
         parse_record(&raw, n, self.clusters).map_err(|damage| FsError::NtfsRecord { offset: vol.start() + at, record: n, damage }.into())
     }
 
+    /// The runs of `pieces` in bytes. A run whose place in its attribute is past 2^64 bytes (its
+    /// virtual cluster comes from the attribute's lowest one, which the record may claim as it
+    /// likes) holds nothing a file can have: it and the rest of its piece are left out.
     fn runs(&self, pieces: &[NonResident]) -> Vec<Run> {
+        let c = self.cluster;
         let mut out: Vec<Run> = Vec::new();
         for p in pieces {
             for r in &p.runs {
-                let run =
-                    Run { file_offset: r.vcn * self.cluster, len: r.len * self.cluster, volume_offset: r.lcn.map(|l| l * self.cluster) };
-                Run::push(&mut out, run);
+                // The length and the logical cluster are within the volume (`parse_runs`).
+                let (len, volume_offset) = (r.len * c, r.lcn.map(|l| l * c));
+                let Some(file_offset) = r.vcn.checked_mul(c).filter(|f| f.checked_add(len).is_some()) else { break };
+                Run::push(&mut out, Run { file_offset, len, volume_offset });
             }
         }
         out
@@ -721,14 +741,15 @@ impl Ntfs {
     /// The entries of directory `dir`, from its index (and, with `deleted`, the records no
     /// longer in use whose name points into it).
     pub fn list<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, dir: &Entry, deleted: bool) -> Result<Vec<Entry>> {
-        let at = vol.start() + dir.entry_offset.unwrap_or(0);
+        let start = vol.start();
+        let at = start + dir.entry_offset.unwrap_or(0);
         let mut names: Vec<(u64, String)> = Vec::new();
         {
-            let file = self.inner.file(vol, dir.id).map_err(|e| ntfs_err(e, at))?;
-            let index = file.directory_index(vol).map_err(|e| ntfs_err(e, at))?;
+            let file = self.inner.file(vol, dir.id).map_err(|e| ntfs_err(e, start, at))?;
+            let index = file.directory_index(vol).map_err(|e| ntfs_err(e, start, at))?;
             let mut it = index.entries();
             while let Some(e) = it.next(vol) {
-                let e = e.map_err(|e| ntfs_err(e, at))?;
+                let e = e.map_err(|e| ntfs_err(e, start, at))?;
                 let Some(Ok(key)) = e.key() else { continue };
                 if key.namespace() == ::ntfs::structured_values::NtfsFileNamespace::Dos {
                     continue;
@@ -766,17 +787,18 @@ impl Ntfs {
     /// its `$UpCase` table (read once, 128 KiB). `None` when the index holds no such name, or
     /// only one that differs in case or is a DOS 8.3 alias: the caller then lists the directory.
     pub fn find<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, dir: &Entry, name: &str) -> Result<Option<Entry>> {
-        let at = vol.start() + dir.entry_offset.unwrap_or(0);
+        let start = vol.start();
+        let at = start + dir.entry_offset.unwrap_or(0);
         if !self.upcase {
-            self.inner.read_upcase_table(vol).map_err(|e| ntfs_err(e, at))?;
+            self.inner.read_upcase_table(vol).map_err(|e| ntfs_err(e, start, at))?;
             self.upcase = true;
         }
         let (r, key_name) = {
-            let file = self.inner.file(vol, dir.id).map_err(|e| ntfs_err(e, at))?;
-            let index = file.directory_index(vol).map_err(|e| ntfs_err(e, at))?;
+            let file = self.inner.file(vol, dir.id).map_err(|e| ntfs_err(e, start, at))?;
+            let index = file.directory_index(vol).map_err(|e| ntfs_err(e, start, at))?;
             let mut finder = index.finder();
             let Some(found) = ::ntfs::indexes::NtfsFileNameIndex::find(&mut finder, &self.inner, vol, name) else { return Ok(None) };
-            let found = found.map_err(|e| ntfs_err(e, at))?;
+            let found = found.map_err(|e| ntfs_err(e, start, at))?;
             let Some(Ok(key)) = found.key() else { return Ok(None) };
             if key.namespace() == ::ntfs::structured_values::NtfsFileNamespace::Dos {
                 return Ok(None);
