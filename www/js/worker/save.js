@@ -64,16 +64,20 @@ function randomId() {
 }
 
 /**
- * The layout of the new disk (throws the core's reason when the disk cannot be saved so): a VHD's
- * blocks of BLOCK_SIZE, a VHDX's of VHDX_BLOCK_SIZE with the disk's own logical sector size.
+ * The layout of the new disk (throws the core's reason when the disk cannot be saved so): blocks
+ * of `blockSize` bytes (0: a VHD's of BLOCK_SIZE, a VHDX's of VHDX_BLOCK_SIZE), a VHDX's logical
+ * sectors of `sectorSize` bytes (0: the disk's own), as `vhd-viewer convert --block-size
+ * --sector-size`.
  * @param {WasmDisk} disk
  * @param {SaveKind} kind
+ * @param {number} [blockSize]
+ * @param {number} [sectorSize]
  * @returns {Promise<WasmNewDisk>}
  */
-export async function newDisk(disk, kind) {
+export async function newDisk(disk, kind, blockSize = 0, sectorSize = 0) {
   const wasm = await loadWasm();
-  const bs = kind.startsWith('vhdx') ? VHDX_BLOCK_SIZE : BLOCK_SIZE;
-  return new wasm.WasmNewDisk(disk, kind, bs, 0, randomId(), Math.max(0, Math.floor(Date.now() / 1000) - VHD_EPOCH));
+  const bs = blockSize || (kind.startsWith('vhdx') ? VHDX_BLOCK_SIZE : BLOCK_SIZE);
+  return new wasm.WasmNewDisk(disk, kind, bs, sectorSize, randomId(), Math.max(0, Math.floor(Date.now() / 1000) - VHD_EPOCH));
 }
 
 /** Whether `bytes` are all zero (a word at a time where aligned). */
