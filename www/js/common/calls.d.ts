@@ -52,7 +52,7 @@ export interface Calls {
   scanStopped: { args: [cellSize: number]; result: Uint32Array };
   check: { args: []; result: Finding[]; progress: Steps };
   raw: { args: [toFile: boolean]; result: { size: number; blob?: Blob }; progress: Steps };
-  vhd: { args: [kind: SaveKind, layer: number, toFile: boolean]; result: { size: number; blocks: number; blob?: Blob }; progress: Steps };
+  vhd: { args: [kind: SaveKind, layer: number, toFile: boolean, blockSize: number, sectorSize: number]; result: { size: number; blocks: number; blob?: Blob }; progress: Steps };
   copy: { args: [req: CopyRequest, toFile: boolean]; result: CopyReport & { blob?: Blob }; progress: Steps };
   partitions: { args: [k: number]; result: PartsTable };
   list: { args: [k: number, partition: number, path: string, deleted: boolean]; result: FileEntry[] };

@@ -278,16 +278,19 @@ export class VhdDisk {
   }
 
   /**
-   * A new standalone VHD or VHDX (`vhd-viewer convert --to KIND [--layer K]`) of the disk as of
-   * layer `layer` (0: the whole chain): into `writable`, or as a Blob without one.
+   * A new standalone VHD or VHDX (`vhd-viewer convert --to KIND [--layer K] [--block-size]
+   * [--sector-size]`) of the disk as of layer `layer` (0: the whole chain): into `writable`, or as
+   * a Blob without one. `blockSize`: bytes per block (a power of two; a dynamic VHD's 512 bytes to
+   * 256 MiB, 2 MiB if not given; a VHDX's 1 to 256 MiB, 32 MiB if not given); `sectorSize`: a
+   * VHDX's logical sector size, 512 or 4096 (the disk's own if not given).
    * @param {SaveKind} kind
    * @param {number} layer
    * @param {Writable | null} writable
-   * @param {TaskOptions} [options]
+   * @param {TaskOptions & { blockSize?: number, sectorSize?: number }} [options]
    * @returns {Promise<{ size: number, blocks: number, blob?: Blob }>}
    */
-  saveVhd(kind, layer, writable, { signal, onProgress } = {}) {
-    return this.ask('vhd', [kind, layer, !!writable], { signal, writable: writable ?? undefined, onProgress: (p) => onProgress?.(p.done, p.total) });
+  saveVhd(kind, layer, writable, { signal, onProgress, blockSize = 0, sectorSize = 0 } = {}) {
+    return this.ask('vhd', [kind, layer, !!writable, blockSize, sectorSize], { signal, writable: writable ?? undefined, onProgress: (p) => onProgress?.(p.done, p.total) });
   }
 
   /**

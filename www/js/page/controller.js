@@ -400,12 +400,12 @@ export class Viewer {
         if (!d) return null;
         return said(await this.runTask('Saving the raw image', (signal, progress) => exportRaw(d, stem(d.names[0]) + '.img', { signal, onProgress: (done, total) => progress(done, total, 'bytes') })));
       },
-      vhd: async (kind, layer) => {
+      vhd: async (kind, layer, sizes) => {
         const d = this.disk;
         if (!d) return null;
         const [format, type] = kind.startsWith('vhdx') ? ['VHDX', kind === 'vhdx' ? 'dynamic' : 'fixed'] : ['VHD', kind];
         const r = await this.runTask(`Saving a ${type} ${format}`, (signal, progress) =>
-          exportVhd(d, `${stem(d.names[layer])}-${type}.${format.toLowerCase()}`, kind, { layer, signal, onProgress: (done, total) => progress(done, total, 'bytes') }),
+          exportVhd(d, `${stem(d.names[layer])}-${type}.${format.toLowerCase()}`, kind, { layer, ...sizes, signal, onProgress: (done, total) => progress(done, total, 'bytes') }),
         );
         return said(r, r && !r.cancelled && r.blocks ? `, ${r.blocks} blocks allocated` : '');
       },

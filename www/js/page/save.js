@@ -93,7 +93,8 @@ const diskFileType = (vhdx) =>
  * @param {VhdDisk} disk
  * @param {string} fileName
  * @param {SaveKind} kind
- * @param {TaskOptions & { layer?: number }} [opts]
+ * @param {TaskOptions & { layer?: number, blockSize?: number, sectorSize?: number }} [opts] the block and
+ *   sector sizes as `VhdDisk.saveVhd` takes them
  */
 export function exportVhd(disk, fileName, kind, opts = {}) {
   const layer = opts.layer ?? 0;
@@ -138,7 +139,7 @@ export function exportInfo(info, fileName) {
  * nothing was saved: cancelled, or failed and said elsewhere).
  * @typedef {{
  *   raw(): Promise<string | null>,
- *   vhd(kind: SaveKind, layer: number): Promise<string | null>,
+ *   vhd(kind: SaveKind, layer: number, sizes: { blockSize: number, sectorSize: number }): Promise<string | null>,
  *   copy(req: CopyRequest, fileName: string): Promise<{ text: string, report: CopyReport } | null>,
  *   info(): void,
  * }} SaveActions
@@ -156,6 +157,22 @@ const ACTION_WORDS = { fixed: 'fixed', lost: 'lost', not_fixed: 'not fixed' };
 /** The kind the dialog's choice names (`dynamic` unless it names another). */
 function saveKind(/** @type {string} */ v) {
   return /** @type {SaveKind} */ (['fixed', 'vhdx', 'vhdx-fixed'].includes(v) ? v : 'dynamic');
+}
+
+const MIB = 1 << 20;
+/**
+ * The block sizes a new disk of `kind` may have (powers of two: a dynamic VHD's from 512 bytes, a
+ * VHDX's from 1 MiB, both to 256 MiB; none for a fixed VHD) and the one it gets by default (as
+ * Hyper-V writes them; qemu-img too for a VHD).
+ * @param {SaveKind} kind
+ * @returns {{ sizes: number[], dflt: number }}
+ */
+function blockSizes(kind) {
+  if (kind === 'fixed') return { sizes: [], dflt: 0 };
+  const vhdx = kind.startsWith('vhdx');
+  const sizes = [];
+  for (let s = vhdx ? MIB : 512; s <= 256 * MIB; s *= 2) sizes.push(s);
+  return { sizes, dflt: vhdx ? 32 * MIB : 2 * MIB };
 }
 
 export class SaveView {
@@ -176,8 +193,17 @@ export class SaveView {
     this.kind = h('select', { id: id('vhd-kind'), 'aria-label': 'Type of the saved disk' },
       h('option', { value: 'dynamic' }, 'VHD, dynamic (only blocks with data)'), h('option', { value: 'fixed' }, 'VHD, fixed'),
       h('option', { value: 'vhdx' }, 'VHDX, dynamic (only blocks with data)'), h('option', { value: 'vhdx-fixed' }, 'VHDX, fixed'));
+    this.kind.addEventListener('change', () => this.sizeChoices());
+    // The new disk's block size and a VHDX's sector size (`vhd-viewer convert --block-size
+    // --sector-size`), each offered where the kind chosen has one, the default chosen first.
+    this.blockSize = h('select', { id: id('vhd-block-size') });
+    this.blockRow = h('label', null, 'Block size: ', this.blockSize);
+    this.sectorSize = h('select', { id: id('vhd-sector-size') });
+    this.sectorRow = h('label', null, 'Sector size: ', this.sectorSize);
+    /** Whether the block sizes offered are a VHDX's. */
+    this.sizesOfVhdx = false;
     this.rawButton = button('raw', 'Save raw image…', () => void this.run(() => actions.raw()));
-    this.vhdButton = button('vhd', 'Save as VHD/VHDX…', () => void this.run(() => actions.vhd(saveKind(this.kind.value), this.chosen())));
+    this.vhdButton = button('vhd', 'Save as VHD/VHDX…', () => void this.run(() => actions.vhd(saveKind(this.kind.value), this.chosen(), this.sizes())));
     this.infoButton = button('info', 'Save info as JSON', () => actions.info());
     this.trim = h('input', { type: 'checkbox', id: id('compact-trim') });
     this.compactButton = button('compact', 'Compact…', () => void this.copy({ op: 'compact', layer: this.chosen(), trim: this.trim.checked }, 'compact'));
@@ -200,7 +226,8 @@ export class SaveView {
       this.layerRow,
       h('h3', null, 'The whole disk'),
       h('p', null, 'The virtual disk read through its chain, as of the file chosen: every sector in order as a raw image (', h('code', null, 'vhd-viewer cat'), '), or merged into one standalone VHD (', h('code', null, 'vhd-viewer convert --layer K'), ').'),
-      h('div', { class: 'controls' }, this.rawButton, this.vhdButton, this.kind),
+      h('div', { class: 'controls' }, this.rawButton, this.vhdButton, this.kind, this.blockRow, this.sectorRow),
+      h('p', null, 'Smaller blocks make a smaller file when the data is scattered; larger ones, a smaller block table. The default sector size is the disk\'s own; a VHDX with 4096-byte sectors is for systems that use 4K-native disks.'),
       h('h3', null, 'This file, rewritten'),
       h('p', null, 'A new file made from the file chosen, with the same disk inside; the file itself is never changed.'),
       h('div', { class: 'save-row' },
@@ -216,6 +243,33 @@ export class SaveView {
     this.show(null);
   }
 
+  /** The block and sector sizes chosen for "Save as VHD/VHDX…" (0: none offered, the default). */
+  sizes() {
+    return { blockSize: this.blockRow.hidden ? 0 : Number(this.blockSize.value), sectorSize: this.sectorRow.hidden ? 0 : Number(this.sectorSize.value) };
+  }
+
+  /**
+   * Offers the block and sector sizes of the kind chosen, the default block size of its format
+   * (VHD or VHDX) when the format changed, else keeping the sizes chosen (unless `reset`: a new
+   * disk shown).
+   * @param {boolean} [reset]
+   */
+  sizeChoices(reset = false) {
+    const kind = saveKind(this.kind.value);
+    const { sizes, dflt } = blockSizes(kind);
+    const vhdx = kind.startsWith('vhdx');
+    const was = reset || vhdx !== this.sizesOfVhdx ? 0 : Number(this.blockSize.value);
+    this.sizesOfVhdx = vhdx;
+    fill(this.blockSize, sizes.map((s) => h('option', { value: s }, s === dflt ? `${humanSize(s)} (default)` : humanSize(s))));
+    this.blockSize.value = String(sizes.includes(was) ? was : dflt);
+    this.blockRow.hidden = !sizes.length;
+    const own = this.disk?.sectorSize ?? 512;
+    const sector = reset ? '' : this.sectorSize.value;
+    fill(this.sectorSize, [512, 4096].map((s) => h('option', { value: s }, s === own ? `${s} bytes (default)` : `${s} bytes`)));
+    this.sectorSize.value = sector || String(own);
+    this.sectorRow.hidden = !vhdx;
+  }
+
   /** The file chosen (0: the file opened). */
   chosen() {
     return Number(this.layer.value) || 0;
@@ -229,6 +283,7 @@ export class SaveView {
     this.disk = disk;
     const names = disk?.names ?? [];
     fill(this.layer, names.map((n, i) => h('option', { value: i }, i === 0 ? n : `layer ${i}: ${n}`)));
+    this.sizeChoices(true);
     this.layerRow.hidden = names.length < 2;
     fill(this.note);
     fill(this.details);
@@ -251,7 +306,7 @@ export class SaveView {
     const d = this.disk;
     const k = this.chosen();
     const layer = d?.layers[k];
-    const all = [this.rawButton, this.vhdButton, this.kind, this.infoButton, this.compactButton, this.trim, this.repairButton, this.scrub, this.relinkButton, this.relative, this.absolute];
+    const all = [this.rawButton, this.vhdButton, this.kind, this.blockSize, this.sectorSize, this.infoButton, this.compactButton, this.trim, this.repairButton, this.scrub, this.relinkButton, this.relative, this.absolute];
     if (!d || !layer) {
       for (const c of all) c.disabled = true;
       this.relinkFields.hidden = true;
@@ -259,7 +314,7 @@ export class SaveView {
     }
     // The whole disk needs every layer; one file's copy needs that file (and its parent to compact or relink a child).
     const missing = !!d.missingParent;
-    for (const c of [this.rawButton, this.vhdButton, this.kind]) c.disabled = missing;
+    for (const c of [this.rawButton, this.vhdButton, this.kind, this.blockSize, this.sectorSize]) c.disabled = missing;
     this.infoButton.disabled = false;
     if (missing) this.note.textContent = 'The raw image needs the missing parent: add it to export the whole disk.';
     const parent = k + 1 < d.names.length ? d.names[k + 1] : null;

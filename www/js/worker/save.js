@@ -64,16 +64,20 @@ function randomId() {
 }
 
 /**
- * The layout of the new disk (throws the core's reason when the disk cannot be saved so): a VHD's
- * blocks of BLOCK_SIZE, a VHDX's of VHDX_BLOCK_SIZE with the disk's own logical sector size.
+ * The layout of the new disk (throws the core's reason when the disk cannot be saved so): blocks
+ * of `blockSize` bytes (0: a VHD's of BLOCK_SIZE, a VHDX's of VHDX_BLOCK_SIZE), a VHDX's logical
+ * sectors of `sectorSize` bytes (0: the disk's own), as `vhd-viewer convert --block-size
+ * --sector-size`.
  * @param {WasmDisk} disk
  * @param {SaveKind} kind
+ * @param {number} [blockSize]
+ * @param {number} [sectorSize]
  * @returns {Promise<WasmNewDisk>}
  */
-export async function newDisk(disk, kind) {
+export async function newDisk(disk, kind, blockSize = 0, sectorSize = 0) {
   const wasm = await loadWasm();
-  const bs = kind.startsWith('vhdx') ? VHDX_BLOCK_SIZE : BLOCK_SIZE;
-  return new wasm.WasmNewDisk(disk, kind, bs, 0, randomId(), Math.max(0, Math.floor(Date.now() / 1000) - VHD_EPOCH));
+  const bs = blockSize || (kind.startsWith('vhdx') ? VHDX_BLOCK_SIZE : BLOCK_SIZE);
+  return new wasm.WasmNewDisk(disk, kind, bs, sectorSize, randomId(), Math.max(0, Math.floor(Date.now() / 1000) - VHD_EPOCH));
 }
 
 /** Whether `bytes` are all zero (a word at a time where aligned). */
@@ -85,19 +89,29 @@ function isZero(/** @type {Uint8Array} */ bytes) {
 }
 
 /**
- * The disk's windows of at most WINDOW bytes, never across a block of `bs` bytes, that hold
- * data, in order: yields `[start, bytes]` for each window with a non-zero byte (read ahead by
- * `diskWindows`, which takes the options).
+ * The disk's windows of WINDOW bytes (read ahead by `diskWindows`, which takes the options) cut
+ * at the new disk's blocks of `bs` bytes (powers of two: a window lies in one block, or holds
+ * whole blocks), in order: yields each window's `bytes` with its `parts`, `[start, bytes]` for
+ * each piece of a block with a non-zero byte (the whole window when it lies in one block). A
+ * window with no such piece goes back to the pool.
  * @param {WasmDisk} disk
  * @param {Source[]} sources
  * @param {string[]} names
  * @param {number} bs
  * @param {ProgressOptions & { pool?: Uint8Array<ArrayBuffer>[] }} options
- * @returns {AsyncGenerator<[number, Uint8Array<ArrayBuffer>]>}
+ * @returns {AsyncGenerator<{ bytes: Uint8Array<ArrayBuffer>, parts: [number, Uint8Array<ArrayBuffer>][] }>}
  */
 async function* dataWindows(disk, sources, names, bs, options) {
-  for await (const { start, bytes } of diskWindows(disk, sources, names, Math.min(bs, WINDOW), options)) {
-    if (!isZero(bytes)) yield [start, bytes];
+  for await (const { start, bytes } of diskWindows(disk, sources, names, WINDOW, options)) {
+    /** @type {[number, Uint8Array<ArrayBuffer>][]} */
+    const parts = [];
+    for (let at = 0; at < bytes.length; ) {
+      const end = Math.min(bytes.length, (Math.floor((start + at) / bs) + 1) * bs - start);
+      const part = at === 0 && end === bytes.length ? bytes : bytes.subarray(at, end);
+      if (!isZero(part)) parts.push([start + at, part]);
+      at = end;
+    }
+    if (parts.length) yield { bytes, parts };
     else options.pool?.push(bytes);
   }
   options.onProgress?.(disk.size(), disk.size());
@@ -144,16 +158,38 @@ export async function writeVhd(disk, sources, names, layout, writable, { signal,
   }
   /** @type {Uint8Array<ArrayBuffer>[]} windows written, given back to be filled again */
   const pool = [];
+  /** @type {Uint8Array<ArrayBuffer>[]} buffers that joined a window's writes, the same */
+  const joined = [];
+  const sink = new FileSink(writable);
   const current = { block: -1, at: 0 };
-  for await (const [start, bytes] of dataWindows(disk, sources, names, layout.blockSize(), { signal, onProgress, pool })) {
-    const { at, writes } = placeWindow(layout, current, start);
-    for (const w of writes) await writable.write({ type: 'write', position: w.offset, data: w.bytes });
-    const back = await writable.write({ type: 'write', position: at, data: bytes });
-    if (back instanceof Uint8Array && back.length === bytes.length) pool.push(/** @type {Uint8Array<ArrayBuffer>} */ (back));
+  for await (const { bytes, parts } of dataWindows(disk, sources, names, layout.blockSize(), { signal, onProgress, pool })) {
+    /** @type {LayoutWrite[]} */
+    const writes = [];
+    for (const [start, part] of parts) {
+      const placed = placeWindow(layout, current, start);
+      writes.push(...placed.writes, { offset: placed.at, bytes: part });
+    }
+    if (writes.length === 1 && writes[0].bytes === bytes) {
+      await sink.write(writes[0], pool);
+      continue;
+    }
+    // Several blocks, or a block with its bitmap: each run of writes that follow each other in
+    // the file is joined into one write (a window of a VHD's 2 MiB blocks, whose blocks are
+    // placed one after the other, is one write instead of eight), each a buffer of its own.
+    for (let i = 0; i < writes.length; ) {
+      let j = i + 1;
+      let len = writes[i].bytes.length;
+      while (j < writes.length && writes[j].offset === writes[j - 1].offset + writes[j - 1].bytes.length) len += writes[j++].bytes.length;
+      const buf = joined.length && joined[joined.length - 1].length === len ? /** @type {Uint8Array<ArrayBuffer>} */ (joined.pop()) : new Uint8Array(len);
+      for (let k = i, at = 0; k < j; at += writes[k++].bytes.length) buf.set(writes[k].bytes, at);
+      await sink.write({ offset: writes[i].offset, bytes: buf }, joined);
+      i = j;
+    }
+    pool.push(bytes);
   }
-  for (const w of /** @type {LayoutWrite[]} */ (layout.finish())) await writable.write({ type: 'write', position: w.offset, data: w.bytes });
+  for (const w of /** @type {LayoutWrite[]} */ (layout.finish())) await sink.write(w);
   const len = layout.fileLen();
-  await writable.truncate(len);
+  await sink.close(len);
   return { size: len, blocks: layout.placed() };
 }
 
@@ -177,15 +213,19 @@ export async function composeVhd(disk, sources, names, layout, { signal, onProgr
   const parts = [];
   let held = 0;
   const current = { block: -1, at: 0 };
-  for await (const [start, bytes] of dataWindows(disk, sources, names, layout.blockSize(), { signal, onProgress })) {
-    held += bytes.length;
-    if (held > DOWNLOAD_LIMIT) {
-      throw new Error(
-        `this disk holds more than ${DOWNLOAD_LIMIT / MIB} MiB of data: saved as a download, the whole ${layout.format().toUpperCase()} would have to be held in memory first. Use a browser with the File System Access API (Chrome, Edge), which writes it to the file as it goes, or the command line: vhd-viewer convert IN OUT`,
-      );
+  for await (const window of dataWindows(disk, sources, names, layout.blockSize(), { signal, onProgress })) {
+    for (const [start, part] of window.parts) {
+      // A block's part of a window is copied, so that the window's other blocks are not held.
+      const bytes = part === window.bytes ? part : part.slice();
+      held += bytes.length;
+      if (held > DOWNLOAD_LIMIT) {
+        throw new Error(
+          `this disk holds more than ${DOWNLOAD_LIMIT / MIB} MiB of data: saved as a download, the whole ${layout.format().toUpperCase()} would have to be held in memory first. Use a browser with the File System Access API (Chrome, Edge), which writes it to the file as it goes, or the command line: vhd-viewer convert IN OUT`,
+        );
+      }
+      const { at, writes } = placeWindow(layout, current, start);
+      parts.push(...writes, { offset: at, bytes });
     }
-    const { at, writes } = placeWindow(layout, current, start);
-    parts.push(...writes, { offset: at, bytes });
   }
   parts.push(.../** @type {LayoutWrite[]} */ (layout.finish()));
   parts.sort((a, b) => a.offset - b.offset);
@@ -324,11 +364,16 @@ class FileSink {
    * Hands `w` to the file and comes back once at most WRITES_IN_FLIGHT writes are pending (each
    * is a round trip to the main thread and the file: waiting for every one left the core idle,
    * 36 s instead of 20 s for the 256 GiB test disk's 1.3 GiB copy into a Chromium file). The bytes are
-   * the write's own, so nothing needs them back.
+   * the write's own; when the writable gives them back (the Worker's stand-in for a writable that
+   * copies), they go into `pool`, if given, to be filled again.
    * @param {CopyWrite} w
+   * @param {Uint8Array<ArrayBuffer>[]} [pool]
    */
-  async write(w) {
-    const p = this.writable.write({ type: 'write', position: w.offset, data: w.bytes });
+  async write(w, pool) {
+    const len = w.bytes.length; // the bytes move to the main thread: w.bytes is empty once written
+    const p = this.writable.write({ type: 'write', position: w.offset, data: w.bytes }).then((back) => {
+      if (pool && back instanceof Uint8Array && back.length === len) pool.push(/** @type {Uint8Array<ArrayBuffer>} */ (back));
+    });
     p.catch(() => {}); // awaited below, where a failure is thrown
     this.writing.push(p);
     while (this.writing.length > WRITES_IN_FLIGHT) await this.writing.shift();

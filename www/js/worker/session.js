@@ -287,20 +287,23 @@ export class Session {
 
   /**
    * A new standalone VHD or VHDX of the disk as of layer `layer` (0: the whole chain), `kind`
-   * dynamic or fixed, VHD or VHDX: into `writable`, or as a Blob (`writable` null). Progress
-   * `{ done, total }` in bytes.
+   * dynamic or fixed, VHD or VHDX, with blocks of `blockSize` bytes and a VHDX's logical sectors
+   * of `sectorSize` (0: the defaults, `newDisk`): into `writable`, or as a Blob (`writable` null).
+   * Progress `{ done, total }` in bytes.
    * @param {SaveKind} kind
    * @param {number} layer
+   * @param {number} blockSize
+   * @param {number} sectorSize
    * @param {Writable | null} writable
    * @param {AbortSignal} signal
    * @param {(p: { done: number, total: number }) => void} progress
    */
-  async vhd(kind, layer, writable, signal, progress) {
+  async vhd(kind, layer, blockSize, sectorSize, writable, signal, progress) {
     const cut = layer > 0 ? this.core.asOfLayer(layer) : null;
     const disk = cut ?? this.core;
     const sources = this.sources.slice(layer);
     const names = this.names.slice(layer);
-    const vhd = await newDisk(disk, kind);
+    const vhd = await newDisk(disk, kind, blockSize, sectorSize);
     const opts = { signal, onProgress: (/** @type {number} */ done, /** @type {number} */ total) => progress({ done, total }) };
     try {
       if (writable) return await writeVhd(disk, sources, names, vhd, writable, opts);

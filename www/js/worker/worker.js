@@ -178,7 +178,7 @@ const METHODS = {
   scanStopped: (s, [cellSize]) => s.scanStopped(cellSize),
   check: (s, [], c) => s.check(c.signal, c.progress),
   raw: (s, [toFile], c) => s.raw(toFile ? c.writable : null, c.signal, c.progress),
-  vhd: (s, [kind, layer, toFile], c) => s.vhd(kind, layer, toFile ? c.writable : null, c.signal, c.progress),
+  vhd: (s, [kind, layer, toFile, blockSize, sectorSize], c) => s.vhd(kind, layer, blockSize, sectorSize, toFile ? c.writable : null, c.signal, c.progress),
   // compact, repair, relink: the core's writers, reading synchronously.
   copy: (s, [req, toFile], c) => s.copy(req, toFile ? c.writable : null, c.signal, c.progress),
   // The files on the disk as of layer k (0: the whole chain): WasmVolumes, read synchronously;
