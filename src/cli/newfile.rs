@@ -8,7 +8,9 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use vhd_viewer::error::write::Refusal;
 use vhd_viewer::error::WriteError;
@@ -46,32 +48,78 @@ pub struct NewFile {
     /// The temporary file (written through [`NewFile::writer`]).
     pub file: File,
     stop: Arc<AtomicBool>,
+    /// A write that failed after its writer returned (reported by [`NewFile::commit`]).
+    failed: Option<Error>,
     done: bool,
 }
 
-/// The temporary file as the core writes it: every write first checks for Ctrl-C.
+/// Writes in flight at most, each at most the size the core hands over (1 MiB windows).
+const IN_FLIGHT: usize = 4;
+
+/// What the writing thread is asked to do.
+enum Job {
+    Write(u64, Vec<u8>),
+    SetLen(u64),
+}
+
+/// The temporary file as the core writes it: every write first checks for Ctrl-C, then goes to
+/// a thread of its own, so that the core reads (and checks) the next window while the last one
+/// is written, as `qemu-img` overlaps its requests. At most [`IN_FLIGHT`] writes wait, their
+/// buffers reused; the writes are done, in order, when the writer is dropped.
 pub struct Writer<'a> {
-    file: &'a mut File,
-    stop: &'a AtomicBool,
+    new: &'a mut NewFile,
+    jobs: Option<SyncSender<Job>>,
+    spent: Receiver<Vec<u8>>,
+    thread: Option<JoinHandle<Result<(), Error>>>,
 }
 
 impl Writer<'_> {
     fn interrupted(&self, offset: u64) -> Result<(), Error> {
-        if self.stop.load(Ordering::SeqCst) {
+        if self.new.stop.load(Ordering::SeqCst) {
             return Err(Error::Io { offset, message: "interrupted (Ctrl-C or a termination signal); the partial file is removed".into() });
         }
         Ok(())
+    }
+
+    /// Hands `job` to the thread; when the thread has stopped on an error, that error.
+    fn send(&mut self, job: Job) -> Result<(), Error> {
+        if self.jobs.as_ref().is_some_and(|t| t.send(job).is_ok()) {
+            return Ok(());
+        }
+        let why = self.finish().err().or_else(|| self.new.failed.take());
+        Err(why.unwrap_or_else(|| Error::Io { offset: 0, message: "the writing thread stopped".into() }))
+    }
+
+    /// Waits for every write handed over, and gives the first error.
+    fn finish(&mut self) -> Result<(), Error> {
+        self.jobs = None;
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(Error::Io { offset: 0, message: "the writing thread panicked".into() }),
+            None => Ok(()),
+        }
     }
 }
 
 impl WriteAt for Writer<'_> {
     fn write_at(&mut self, offset: u64, bytes: &[u8]) -> vhd_viewer::Result<()> {
         self.interrupted(offset)?;
-        self.file.write_at(offset, bytes)
+        let mut buf = self.spent.try_recv().unwrap_or_default();
+        buf.clear();
+        buf.extend_from_slice(bytes);
+        self.send(Job::Write(offset, buf))
     }
     fn set_len(&mut self, len: u64) -> vhd_viewer::Result<()> {
         self.interrupted(len)?;
-        WriteAt::set_len(self.file, len)
+        self.send(Job::SetLen(len))
+    }
+}
+
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.finish() {
+            self.new.failed.get_or_insert(e);
+        }
     }
 }
 
@@ -110,16 +158,38 @@ impl NewFile {
             .create_new(true)
             .open(&tmp)
             .map_err(|e| Error::Io { offset: 0, message: format!("cannot create {}: {e}", tmp.display()) })?;
-        Ok(NewFile { dest: dest.to_path_buf(), tmp, file, stop, done: false })
+        Ok(NewFile { dest: dest.to_path_buf(), tmp, file, stop, failed: None, done: false })
     }
 
-    /// The temporary file to write into, watching for Ctrl-C.
+    /// The temporary file to write into, watching for Ctrl-C, its writes done by a thread.
     pub fn writer(&mut self) -> Writer<'_> {
-        Writer { file: &mut self.file, stop: &self.stop }
+        let (jobs, todo) = std::sync::mpsc::sync_channel::<Job>(IN_FLIGHT);
+        let (give_back, spent) = std::sync::mpsc::channel();
+        let file =
+            self.file.try_clone().map_err(|e| Error::Io { offset: 0, message: format!("cannot open the output again to write it: {e}") });
+        let thread = file.map_err(|e| self.failed = Some(e)).ok().map(|mut file| {
+            std::thread::spawn(move || {
+                for job in todo {
+                    match job {
+                        Job::Write(offset, buf) => {
+                            file.write_at(offset, &buf)?;
+                            let _ = give_back.send(buf);
+                        }
+                        Job::SetLen(len) => WriteAt::set_len(&mut file, len)?,
+                    }
+                }
+                Ok(())
+            })
+        });
+        let jobs = thread.as_ref().map(|_| jobs);
+        Writer { new: self, jobs, spent, thread }
     }
 
     /// Flushes the file to the disk and renames it to its destination.
     pub fn commit(mut self) -> Result<(), Error> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
         let io = |what: &str, e: std::io::Error| Error::Io { offset: 0, message: format!("{what} {}: {e}", self.tmp.display()) };
         self.file.sync_all().map_err(|e| io("cannot flush", e))?;
         if self.stop.load(Ordering::SeqCst) {
