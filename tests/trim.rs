@@ -548,30 +548,37 @@ fn trim_fat32_in_gpt() {
     }
 }
 
-/// The library's path under `compact --trim` and `convert --trim`, judged already: the file
-/// systems' free space (`trim::FreeSpace`) fed to `convert::convert` writing the input's format
-/// (a dynamic VHD with 2 MiB blocks, a VHDX with 1 MiB blocks, as the inputs).
+/// `convert --trim`, judged as `compact --trim` is: the file systems' free space
+/// (`trim::FreeSpace`) fed to `convert::convert` writing the input's format, a dynamic VHD with
+/// 2 MiB blocks through the library, a VHDX with 1 MiB blocks through the command line.
 #[test]
 fn convert_with_the_free_space_zeroed() {
     use vhd_viewer::convert::{convert, new_layout, Format, NewDisk};
     use vhd_viewer::reader::{open_layer, DiskReader, ReadAt};
     each_disk(|d| {
-        for (ext, format, block) in [("vhd", Format::Dynamic, 2 << 20), ("vhdx", Format::Vhdx, 1 << 20)] {
+        for (ext, via) in [("vhd", Via::Library), ("vhdx", Via::Cli)] {
             let work = scratch(&format!("trim-convert-{}-{ext}", d.kind));
-            let file = std::fs::File::open(d.file(&format!(".{ext}"))).unwrap();
-            let disk = vhd_viewer::Disk::new(vec![open_layer(&file).unwrap()], false).unwrap();
-            let sources: Vec<&dyn ReadAt> = vec![&file];
-            let mut free = vhd_viewer::trim::FreeSpace::new(&disk, &sources).unwrap();
-            let trimmed: Vec<_> = free.volumes().iter().filter(|v| v.trimmed).collect();
-            assert_eq!(trimmed.len(), 1, "{}: {:?}", d.kind, serde_json::to_string(free.volumes()).unwrap());
-            let mut reader = DiskReader::new(&disk, sources.clone()).unwrap();
-            let new = NewDisk { unique_id: vhd_viewer::vhd::writer::uuid_from_seed(22), timestamp: Default::default() };
-            let mut layout = new_layout(&disk, format, block, 512, &new).unwrap();
+            let input = d.file(&format!(".{ext}"));
             let copy = work.join(format!("copy.{ext}"));
-            let mut out = std::fs::File::create(&copy).unwrap();
-            let done = convert(&mut reader, layout.as_mut(), &mut out, Some(&mut free), &mut |_, _| {}).unwrap();
-            drop(out);
-            eprintln!("{} {ext}: {done:?}", d.kind);
+            if via == Via::Cli {
+                let args = ["convert", "--trim", "--to", "vhdx", "--block-size", "1M", input.to_str().unwrap(), copy.to_str().unwrap()];
+                let o = cli(&args);
+                assert!(o.status.success(), "vhd-viewer {args:?}: {}", stderr(&o));
+                assert!(stderr(&o).contains("given back"), "{}: the volume's line: {}", d.kind, stderr(&o));
+            } else {
+                let file = std::fs::File::open(&input).unwrap();
+                let disk = vhd_viewer::Disk::new(vec![open_layer(&file).unwrap()], false).unwrap();
+                let sources: Vec<&dyn ReadAt> = vec![&file];
+                let mut free = vhd_viewer::trim::FreeSpace::new(&disk, &sources).unwrap();
+                let trimmed: Vec<_> = free.volumes().iter().filter(|v| v.trimmed).collect();
+                assert_eq!(trimmed.len(), 1, "{}: {:?}", d.kind, serde_json::to_string(free.volumes()).unwrap());
+                let mut reader = DiskReader::new(&disk, sources.clone()).unwrap();
+                let new = NewDisk { unique_id: vhd_viewer::vhd::writer::uuid_from_seed(22), timestamp: Default::default() };
+                let mut layout = new_layout(&disk, Format::Dynamic, 2 << 20, 512, &new).unwrap();
+                let mut out = std::fs::File::create(&copy).unwrap();
+                let done = convert(&mut reader, layout.as_mut(), &mut out, Some(&mut free), &mut |_, _| {}).unwrap();
+                eprintln!("{} {ext}: {done:?}", d.kind);
+            }
             let raw = flatten_agreed(&copy, ext, false, &work);
             judge(d, &d.file(".raw"), &raw, &d.file(".deleted"), Some((&copy, ext)), Expect::Trimmed, &work);
             let _ = std::fs::remove_dir_all(&work);
