@@ -197,7 +197,7 @@ impl fmt::Display for WriteError {
                 "this is a VHDX file; {writer} rewrites a VHD's own structures and does not write VHDX files (converting writes its disk as a VHD)"
             ),
             WriteError::CompactFixed => f.write_str(
-                "a fixed disk has no blocks to drop: it is as compact as it gets as a fixed disk (`convert --to dynamic` makes a dynamic copy that allocates only non-zero blocks)",
+                "a fixed disk has no blocks to drop: it is as compact as it gets as a fixed disk (`convert --to dynamic`, or `--to vhdx`, makes a dynamic copy that allocates only non-zero blocks; with `--trim`, none for what the file systems mark free)",
             ),
             WriteError::BlockSize { block_size } => write!(f, "a copy cannot be written with blocks of {block_size} bytes"),
             WriteError::ChosenBlockSize { block_size } => {
