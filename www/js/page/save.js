@@ -225,7 +225,7 @@ export class SaveView {
     fill(root,
       this.layerRow,
       h('h3', null, 'The whole disk'),
-      h('p', null, 'The virtual disk read through its chain, as of the file chosen: every sector in order as a raw image (', h('code', null, 'vhd-viewer cat'), '), or merged into one standalone VHD (', h('code', null, 'vhd-viewer convert --layer K'), ').'),
+      h('p', null, 'The virtual disk read through its chain, as of the file chosen: every sector in order as a raw image (', h('code', null, 'vhd-viewer cat'), '), or merged into one standalone VHD or VHDX (', h('code', null, 'vhd-viewer convert --layer K'), ').'),
       h('div', { class: 'controls' }, this.rawButton, this.vhdButton, this.kind, this.blockRow, this.sectorRow),
       h('p', null, 'Smaller blocks make a smaller file when the data is scattered; larger ones, a smaller block table. The default sector size is the disk\'s own; a VHDX with 4096-byte sectors is for systems that use 4K-native disks.'),
       h('h3', null, 'This file, rewritten'),
