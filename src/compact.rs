@@ -440,6 +440,17 @@ mod tests {
     use crate::reader::open_layer;
     use crate::vhd::writer::DiskBuilder;
 
+    /// The chain `child` over `parent` as a trimmed copy of the child reads: the parent's bytes
+    /// in the `free` ranges.
+    fn parent_where_free(child: &Vec<u8>, parent: &Vec<u8>, free: &[(u64, u64)]) -> Vec<u8> {
+        let mut want = flatten(&[child, parent]);
+        let theirs = flatten(&[parent]);
+        for &(s, e) in free {
+            want[s as usize..e as usize].copy_from_slice(&theirs[s as usize..e as usize]);
+        }
+        want
+    }
+
     fn flatten(files: &[&Vec<u8>]) -> Vec<u8> {
         let disk = Disk::new(files.iter().map(|f| open_layer(*f).unwrap()).collect(), false).unwrap();
         let mut r = DiskReader::new(&disk, files.iter().map(|f| *f as &dyn ReadAt).collect()).unwrap();
@@ -579,11 +590,7 @@ mod tests {
         // Block 6 free but for its first sector; block 7 (zero) wholly free.
         let free = vec![((6 << 20) + 512, 8 << 20)];
         let (out, r) = run_trim(&[&c, &b], Some(free.clone()));
-        let mut want = flatten(&[&c, &b]);
-        let parent = flatten(&[&b]);
-        for (s, e) in free {
-            want[s as usize..e as usize].copy_from_slice(&parent[s as usize..e as usize]);
-        }
+        let want = parent_where_free(&c, &b, &free);
         assert!(flatten(&[&out, &b]) == want);
         assert_eq!(r.bytes_free, 1536);
         let o = open_layer(&out).unwrap();
@@ -624,11 +631,7 @@ mod tests {
         // Sectors 3 and 4 free, and block 2 wholly.
         let free = vec![(1536, 2560), (2 << 20, 3 << 20)];
         let (out, r) = run_trim(&[&c, &b], Some(free.clone()));
-        let mut want = flatten(&[&c, &b]);
-        let parent = flatten(&[&b]);
-        for (s, e) in free {
-            want[s as usize..e as usize].copy_from_slice(&parent[s as usize..e as usize]);
-        }
+        let want = parent_where_free(&c, &b, &free);
         assert!(flatten(&[&out, &b]) == want);
         assert_eq!((r.blocks_before, r.blocks_after, r.bytes_free, r.bytes_kept), (2, 1, 3 * 512, 7 * 512));
         // The copy's bitmap: sectors 1, 2 and 5 to 9 (the VHD's bits from the most significant).
@@ -701,11 +704,7 @@ mod tests {
         child.write(2 << 20, &[8; 512]);
         let (b, c) = (base.build(), child.build());
         let free = vec![(1536, 2560), (2 << 20, 3 << 20)];
-        let mut want = flatten(&[&c, &b]);
-        let parent = flatten(&[&b]);
-        for (s, e) in &free {
-            want[*s as usize..*e as usize].copy_from_slice(&parent[*s as usize..*e as usize]);
-        }
+        let want = parent_where_free(&c, &b, &free);
         // 512 KiB: blocks 0 and 3 (the last sector of 1 MiB to 2 MiB); 2 MiB: block 0 only.
         for (bs, blocks) in [(512 << 10, 2), (2 << 20, 1)] {
             let (out, r) = run_bs(&[&c, &b], bs, Some(free.clone())).unwrap();
