@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, copyFileSync, mkdirSync, existsSync, realpathSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { start, settled, cliPath, tempDir, SAMPLES, standIn } from './helpers.mjs';
+import { start, cliPath, tempDir, SAMPLES, pageWith } from './helpers.mjs';
 
 const BASE = join(SAMPLES, 'base.vhd');
 const CHILD = join(SAMPLES, 'child.vhd');
@@ -47,23 +47,6 @@ function content(path) {
   return ours;
 }
 
-/** A page with the files given; without `fsa`, the browser has no File System Access API. */
-async function pageWith(files, { fsa = false, delay = 0 } = {}) {
-  const page = await env.newPage();
-  if (fsa) await page.addInitScript(standIn, { delay });
-  else {
-    await page.addInitScript(() => {
-      delete Window.prototype.showSaveFilePicker;
-      delete window.showSaveFilePicker;
-    });
-  }
-  await page.goto(env.url);
-  await page.waitForSelector('body[data-wasm="ready"]');
-  await page.setInputFiles('#file-input', files);
-  assert.equal(await settled(page), 'ready');
-  return page;
-}
-
 /** Clicks `button` and saves the download as `name` in the temp folder. */
 async function downloaded(page, button, name) {
   const [download] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
@@ -73,7 +56,7 @@ async function downloaded(page, button, name) {
 }
 
 test('compact: the page writes the file vhd-viewer compact writes, for a child and for a dynamic disk', async () => {
-  const page = await pageWith([GRAND, CHILD, BASE]);
+  const page = await pageWith(env, [GRAND, CHILD, BASE]);
   // The grandchild, compared with its parents.
   let { path, suggested } = await downloaded(page, '#export-compact', 'grand-compact.vhd');
   assert.equal(suggested, 'grandchild-compact.vhd');
@@ -112,7 +95,7 @@ test('repaired copy: a damaged child alone, its defects listed with offsets, as 
   writeFileSync(damaged, bytes);
   const info = JSON.parse(spawnSync(cliPath(), ['info', '--json', damaged], { encoding: 'utf8' }).stdout);
   assert.ok(info.findings.some((f) => f.code === 'footer-checksum'), 'the damage is seen');
-  const page = await pageWith([damaged]);
+  const page = await pageWith(env, [damaged]);
   // Its parent was not given: compacting and relinking need it, repairing does not.
   assert.equal(await page.isDisabled('#export-compact'), true);
   assert.equal(await page.isDisabled('#export-relink'), true);
@@ -143,7 +126,7 @@ test('relinked child: the parent moved; the copy finds it through the paths type
   mkdirSync(vms);
   copyFileSync(BASE, join(moved, 'base.vhd'));
   const absolute = realpathSync(join(moved, 'base.vhd'));
-  const page = await pageWith([CHILD, BASE]);
+  const page = await pageWith(env, [CHILD, BASE]);
   assert.equal(await page.inputValue('#export-relink-relative'), '.\\base.vhd');
   assert.equal(await page.isHidden('#export-relink-force'), true, 'the ids match: nothing to force');
   await page.fill('#export-relink-relative', '../moved/base.vhd');
@@ -181,7 +164,7 @@ test('relinked child: without its parent (or with a disk of another id) there is
   // Another disk of the same size: not the parent (its unique id differs), so the child stands alone.
   const other = join(tmp.dir, 'other.vhd');
   execFileSync('qemu-img', ['create', '-q', '-f', 'vpc', '-o', 'subformat=dynamic', other, '64M']);
-  const page = await pageWith([CHILD, other]);
+  const page = await pageWith(env, [CHILD, other]);
   assert.equal(await page.isDisabled('#export-relink'), true);
   assert.match(await page.textContent('#export-body'), /The parent is needed.*vhd-viewer relink --force/);
   // The command line links it only with --force, and says so loudly.
@@ -191,7 +174,7 @@ test('relinked child: without its parent (or with a disk of another id) there is
 });
 
 test('compact through the File System Access API: streamed into the file; stopping discards it', async () => {
-  let page = await pageWith([GRAND, CHILD, BASE], { fsa: true });
+  let page = await pageWith(env, [GRAND, CHILD, BASE], { fsa: true });
   await page.click('#export-compact');
   await page.waitForFunction(() => window.__saved?.base64 !== undefined);
   const saved = await page.evaluate(() => window.__saved);
@@ -202,7 +185,7 @@ test('compact through the File System Access API: streamed into the file; stoppi
   assert.match(await page.textContent('#export-note'), /^Saved grandchild-compact\.vhd/);
   await page.close();
 
-  page = await pageWith([GRAND, CHILD, BASE], { fsa: true, delay: 300 });
+  page = await pageWith(env, [GRAND, CHILD, BASE], { fsa: true, delay: 300 });
   await page.selectOption('#export-layer', '1');
   await page.click('#export-relink');
   await page.waitForSelector('#task:not([hidden])');
@@ -220,7 +203,7 @@ test('VHDX: Compact…, Repaired copy… and Relinked child… save .vhdx files,
   const VBASE = join(SAMPLES, 'base.vhdx');
   const VCHILD = join(SAMPLES, 'child.vhdx');
   const want = sha(execFileSync(cliPath(), ['cat', VCHILD, '--parent', VBASE], BIG));
-  let page = await pageWith([VCHILD, VBASE]);
+  let page = await pageWith(env, [VCHILD, VBASE]);
   // Compact: a VHDX's copy is a VHDX (its log, not closed cleanly, replayed into the copy).
   let { path, suggested } = await downloaded(page, '#export-compact', 'vchild-compact.vhdx');
   assert.equal(suggested, 'child-compact.vhdx');
@@ -249,7 +232,7 @@ test('VHDX: Compact…, Repaired copy… and Relinked child… save .vhdx files,
   assert.deepEqual(page.errors, []);
   await page.close();
   // Repair: the child alone.
-  page = await pageWith([VCHILD]);
+  page = await pageWith(env, [VCHILD]);
   assert.equal(await page.isDisabled('#export-repair'), false);
   ({ path, suggested } = await downloaded(page, '#export-repair', 'vrepaired.vhdx'));
   assert.equal(suggested, 'child-repaired.vhdx');

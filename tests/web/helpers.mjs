@@ -1,4 +1,5 @@
 // Shared by the end-to-end tests: the server, Chromium, the command line to compare with.
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -181,4 +182,24 @@ export function standIn({ delay }) {
       };
     },
   });
+}
+
+/**
+ * A page of `env` with `files` given, ready; without `fsa` the browser has no File System Access
+ * API (saves are downloads), with it the stand-in file picker (`standIn`, each write `delay` ms).
+ */
+export async function pageWith(env, files, { fsa = false, delay = 0 } = {}) {
+  const page = await env.newPage();
+  if (fsa) await page.addInitScript(standIn, { delay });
+  else {
+    await page.addInitScript(() => {
+      delete Window.prototype.showSaveFilePicker;
+      delete window.showSaveFilePicker;
+    });
+  }
+  await page.goto(env.url);
+  await page.waitForSelector('body[data-wasm="ready"]');
+  await page.setInputFiles('#file-input', files);
+  assert.equal(await settled(page), 'ready');
+  return page;
 }

@@ -15,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync, rmSync, createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { start, settled, cliPath, tempDir, standIn } from './helpers.mjs';
+import { start, settled, cliPath, tempDir, pageWith } from './helpers.mjs';
 import { trimDisks, bigDisk, cliTrim } from './trim-fixtures.mjs';
 import { humanSize } from '../../www/js/common/format.js';
 
@@ -42,23 +42,6 @@ after(async () => {
   await env?.close();
   tmp?.remove();
 });
-
-/** A page with `files` given; without `fsa` the browser has no File System Access API. */
-async function pageWith(files, { fsa = false } = {}) {
-  const page = await env.newPage();
-  if (fsa) await page.addInitScript(standIn, { delay: 0 });
-  else {
-    await page.addInitScript(() => {
-      delete Window.prototype.showSaveFilePicker;
-      delete window.showSaveFilePicker;
-    });
-  }
-  await page.goto(env.url);
-  await page.waitForSelector('body[data-wasm="ready"]');
-  await page.setInputFiles('#file-input', files);
-  assert.equal(await settled(page), 'ready');
-  return page;
-}
 
 /** The summary's numbers must be the command line's: blocks, lengths, free/zero/kept, bytes read. */
 async function sameSummary(page, report) {
@@ -90,7 +73,7 @@ for (const kind of ['ext4', 'fat32', 'ntfs']) {
       const d = disks[kind];
       if (!d) return t.skip(`no ${kind} disk: ${readFileSync(join(disks.dir, `${kind}.skipped`), 'utf8').trim()}`);
       const input = d[format];
-      const page = await pageWith([input]);
+      const page = await pageWith(env, [input]);
       await page.check('#export-compact-trim');
       const [download] = await Promise.all([page.waitForEvent('download', { timeout: 180_000 }), page.click('#export-compact')]);
       assert.equal(download.suggestedFilename(), `${kind}-compact.${format}`, 'the copy has the input\'s format');
@@ -116,7 +99,7 @@ for (const kind of ['ext4', 'fat32', 'ntfs']) {
 for (const format of ['vhd', 'vhdx']) {
   test(`compact --trim, an ext4 ${format} child over its base: what it holds in free space is left to its parent, as the command line leaves it`, async () => {
     const [child, base] = disks.ext4.chains[format];
-    const page = await pageWith([child, base]);
+    const page = await pageWith(env, [child, base]);
     await page.check('#export-compact-trim');
     const [download] = await Promise.all([page.waitForEvent('download', { timeout: 180_000 }), page.click('#export-compact')]);
     assert.equal(download.suggestedFilename(), `ext4-child-compact.${format}`);
@@ -137,7 +120,7 @@ for (const format of ['vhd', 'vhdx']) {
 
 test('compact --trim through the File System Access API: streamed into the file, the same bytes; without the box, the lossless copy', async () => {
   const input = disks.ext4.vhdx;
-  let page = await pageWith([input], { fsa: true });
+  let page = await pageWith(env, [input], { fsa: true });
   await page.check('#export-compact-trim');
   await page.click('#export-compact');
   await page.waitForFunction(() => window.__saved?.base64 !== undefined, null, { timeout: 180_000 });
@@ -150,7 +133,7 @@ test('compact --trim through the File System Access API: streamed into the file,
   await page.close();
 
   // The box not ticked: `vhd-viewer compact` without --trim, no volume table.
-  page = await pageWith([input], { fsa: true });
+  page = await pageWith(env, [input], { fsa: true });
   await page.click('#export-compact');
   await page.waitForFunction(() => window.__saved?.base64 !== undefined, null, { timeout: 180_000 });
   const plain = await page.evaluate(() => window.__saved.base64);
