@@ -661,6 +661,7 @@ mod tests {
                     WriteError::SectorSize { .. } => 21,
                     WriteError::VhdxSize { .. } => 22,
                     WriteError::MetadataFull { .. } => 12,
+                    WriteError::SizeBelowDisk { .. } => 13,
                 }
             }
             Error::FileSystem(e) => {
@@ -701,7 +702,7 @@ mod tests {
     }
 
     /// How many conditions each range of [`index`] has.
-    const COUNTS: [(usize, usize); 5] = [(0, 29), (100, 6), (200, 15), (300, 13), (400, 28)];
+    const COUNTS: [(usize, usize); 5] = [(0, 29), (100, 6), (200, 15), (300, 14), (400, 28)];
 
     const WORDS: MismatchWords = MismatchWords { field: "its parent unique id field", id: "unique id", meaning: "m", hint: FORCE_HINT };
 
@@ -778,6 +779,7 @@ mod tests {
             WriteError::OutputRefused { dest: s("out.vhd"), why: Refusal::Exists }.into(),
             WriteError::BlockPlacedTwice { block: 4 }.into(),
             WriteError::MetadataFull { offset: 0x200000, need: 0x100100, len: 0x100000 }.into(),
+            WriteError::SizeBelowDisk { offset: 0x20c28, size: 20 << 20, disk_size: 100 << 20 }.into(),
         ];
         v.push(Error::ParentUnavailable(ParentNeed::Bytes { layer: 0, start: 0x600, end: 0x800 }));
         let fs = [
