@@ -451,9 +451,13 @@ mod tests {
         let size = (9 << 20) + 512;
         want.resize(size as usize, 0);
         let new = NewDisk { unique_id: crate::vhd::writer::uuid_from_seed(3), timestamp: Timestamp(5), size: Some(size) };
-        for (format, bs, ss) in
-            [(Format::Raw, 0, 512), (Format::Fixed, 0, 512), (Format::Dynamic, 2 << 20, 512), (Format::Vhdx, 1 << 20, 512), (Format::Vhdx, 1 << 20, 4096)]
-        {
+        for (format, bs, ss) in [
+            (Format::Raw, 0, 512),
+            (Format::Fixed, 0, 512),
+            (Format::Dynamic, 2 << 20, 512),
+            (Format::Vhdx, 1 << 20, 512),
+            (Format::Vhdx, 1 << 20, 4096),
+        ] {
             if format == Format::Vhdx && ss == 4096 {
                 // A VHDX's size is whole logical sectors.
                 let e = converted_to(&files, format, bs, ss, &new).map(|_| ()).unwrap_err();

@@ -648,9 +648,8 @@ impl WasmNewDisk {
         use crate::convert::{new_layout, Format, NewDisk};
         let azure = kind == "azure";
         let format = if azure { Some(Format::Fixed) } else { Format::from_name(kind).filter(|f| *f != Format::Raw) };
-        let format = format.ok_or_else(|| {
-            misuse(&format!("a new disk is \"dynamic\", \"fixed\", \"vhdx\", \"vhdx-fixed\" or \"azure\", not {kind:?}"))
-        })?;
+        let format = format
+            .ok_or_else(|| misuse(&format!("a new disk is \"dynamic\", \"fixed\", \"vhdx\", \"vhdx-fixed\" or \"azure\", not {kind:?}")))?;
         let d = &disk.disk;
         let id: [u8; 16] = unique_id.try_into().map_err(|_| misuse("the unique id must be 16 bytes"))?;
         let unique_id = crate::values::Uuid(id);

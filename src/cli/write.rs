@@ -188,15 +188,13 @@ pub fn convert(a: ConvertArgs) -> Result<i32, Error> {
         println!("wrote {dest}: {what}; the disk is {size} bytes ({}), the file {} bytes", human_size(size), done.file_len);
     } else {
         let added = done.size - size;
-        println!(
-            "wrote {dest}: {what}; the disk is {} bytes ({}), the file {} bytes",
-            done.size,
-            human_size(done.size),
-            done.file_len
-        );
+        println!("wrote {dest}: {what}; the disk is {} bytes ({}), the file {} bytes", done.size, human_size(done.size), done.file_len);
         println!("the disk read was {size} bytes ({}): {added} bytes ({}) of zeros added at its end", human_size(size), human_size(added));
     }
     if a.target == Some(For::Azure) {
+        if done.size == size {
+            println!("no zeros added: the disk is a whole number of MiB, at least 20 MiB, already");
+        }
         let g = vhd_viewer::vhd::geometry::Geometry::for_size(done.size);
         println!("its footer: current and original size {}, geometry {g} (cylinders/heads/sectors per track)", done.size);
     }
