@@ -353,6 +353,8 @@ export interface DiskLayer {
   size: number;
   /** The size of its Azure-ready copy (`vhd-viewer convert --for azure --layer K`): rounded up to a whole MiB, at least 20 MiB. */
   azureSize: number;
+  /** Why no Azure-ready copy can be written (larger than a VHD holds), or null. */
+  azureRefusal: string | null;
 }
 
 /** What the Worker answers to `chain`: the disk of one chain. */
