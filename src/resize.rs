@@ -232,9 +232,13 @@ impl Resizing {
         if layer.disk_type() == DiskType::Differencing {
             let parent = disk.layers.get(1).map_or(0, |p| p.size());
             if size > parent {
+                // Measured: qemu-img 10 and this viewer read zeros there; 7-Zip 26.02 stops
+                // with "Unexpected end of data".
                 notes.push(format!(
-                    "the copy is larger than its parent ({parent} bytes): past the parent's end the chain reads as zeros (this viewer and qemu-img read it so)"
+                    "the copy is larger than its parent ({parent} bytes): past the parent's end the chain reads as zeros (as this viewer, Hyper-V and qemu-img read it; 7-Zip refuses such a chain with \"Unexpected end of data\"), and `check` warns that the sizes differ"
                 ));
+            } else if size != parent {
+                notes.push(format!("the copy's size is not its parent's ({parent} bytes): `check` warns that the sizes differ"));
             }
         }
         let layout = layer.copy_layout(None, Some(size))?;
