@@ -232,10 +232,10 @@ impl Resizing {
         if layer.disk_type() == DiskType::Differencing {
             let parent = disk.layers.get(1).map_or(0, |p| p.size());
             if size > parent {
-                // Measured: qemu-img 10 and this viewer read zeros there; 7-Zip 26.02 stops
-                // with "Unexpected end of data".
+                // Measured: 7-Zip 26.02 stops with "Unexpected end of data" (qemu-img does not
+                // follow a VHD's parent, nor open a differencing VHDX, so it has no say).
                 notes.push(format!(
-                    "the copy is larger than its parent ({parent} bytes): past the parent's end the chain reads as zeros (as this viewer, Hyper-V and qemu-img read it; 7-Zip refuses such a chain with \"Unexpected end of data\"), and `check` warns that the sizes differ"
+                    "the copy is larger than its parent ({parent} bytes): past the parent's end the chain reads as zeros (as this viewer reads it; 7-Zip refuses such a chain with \"Unexpected end of data\"), and `check` warns that the sizes differ"
                 ));
             } else if size != parent {
                 notes.push(format!("the copy's size is not its parent's ({parent} bytes): `check` warns that the sizes differ"));

@@ -177,7 +177,10 @@ fn parts(file: &Path) -> (Vec<(u64, u64, u64)>, Vec<serde_json::Value>) {
     let (out, _) = vv(&["parts", "--json", p(file)], 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let list = v["partitions"].as_array().unwrap();
-    let parts = list.iter().map(|q| (q["index"].as_u64().unwrap(), q["start_sector"].as_u64().unwrap(), q["sector_count"].as_u64().unwrap())).collect();
+    let parts = list
+        .iter()
+        .map(|q| (q["index"].as_u64().unwrap(), q["start_sector"].as_u64().unwrap(), q["sector_count"].as_u64().unwrap()))
+        .collect();
     let bad = v["findings"].as_array().unwrap().iter().filter(|f| f["severity"] != "info").cloned().collect();
     (parts, bad)
 }
@@ -269,14 +272,19 @@ fn grid(ss: u32, kinds: &[&str]) {
                 assert_eq!(text.contains("GPT: the backup entry array and header moved"), scheme == "gpt", "{text}");
                 check_copy(kind, scheme, ss, &raw, &out, size, &dir);
                 // The identity is kept.
-                let (i, o) = (open_layer(&std::fs::File::open(&input).unwrap()).unwrap(), open_layer(&std::fs::File::open(&out).unwrap()).unwrap());
-                assert_eq!((o.link_id(), o.disk_type(), o.block_size(), o.logical_sector_size()), (i.link_id(), i.disk_type(), i.block_size(), i.logical_sector_size()));
+                let (i, o) =
+                    (open_layer(&std::fs::File::open(&input).unwrap()).unwrap(), open_layer(&std::fs::File::open(&out).unwrap()).unwrap());
+                assert_eq!(
+                    (o.link_id(), o.disk_type(), o.block_size(), o.logical_sector_size()),
+                    (i.link_id(), i.disk_type(), i.block_size(), i.logical_sector_size())
+                );
             }
             if scheme != "none" {
                 // Past partition 2 (it ends at 17 MiB): refused, nothing written.
                 let out = dir.join(format!("refused.{ext}"));
                 let (_, err) = vv(&["resize", p(&input), p(&out), "--size", "16M"], 2);
                 assert!(err.contains("partition 2") && err.contains("0x1100000"), "{kind} {scheme}: {err}");
+                assert_eq!(err.contains("extended partition"), scheme == "mbr", "{err}");
                 assert!(!out.exists());
             }
             assert_eq!(sha256_file(&input), before, "{kind}: the input was changed");
@@ -297,4 +305,115 @@ fn vhdxs_of_512_byte_sectors_grow_and_shrink_with_every_table() {
 #[test]
 fn vhdxs_of_4096_byte_sectors_grow_and_shrink_with_every_table() {
     grid(4096, &["vhdx-dynamic", "vhdx-fixed", "vhdx-diff"]);
+}
+
+#[test]
+fn a_gpt_left_as_it_is_a_damaged_one_refused_and_the_room_for_its_backup() {
+    let raw = raw_disk("gpt", 512);
+    let dir = scratch("resize-gpt-options");
+    let input = make("vhd-dynamic", &raw, 512, &dir);
+    // --no-gpt-fix: the GPT's sectors are the input's, the backup stays in the middle.
+    let out = dir.join("nofix.vhd");
+    let (text, _) = vv(&["resize", p(&input), p(&out), "--size", "+16M", "--no-gpt-fix"], 0);
+    assert!(text.contains("backup header stays at the old end") && !text.contains("GPT: the backup"), "{text}");
+    let ours = viewer_cat(&out, &[]);
+    assert!(ours[..OLD as usize] == raw[..], "the input's bytes, GPT and all");
+    assert!(ours[OLD as usize..].iter().all(|b| *b == 0));
+    let f = dir.join("nofix.raw");
+    std::fs::write(&f, &ours).unwrap();
+    let o = output(Command::new("sgdisk").arg("-v").arg(&f));
+    assert!(stdout(&o).contains("doesn't reside\nat the end of the disk"), "{}", stdout(&o));
+    // Shrunk: the backup is gone, and said so.
+    let (text, _) = vv(&["resize", p(&input), p(&dir.join("nofix-small.vhd")), "--size", "20M", "--no-gpt-fix"], 0);
+    assert!(text.contains("backup entry array and header, at the old end, are gone"), "{text}");
+    // Past the room the backup needs after partition 2 (17 MiB + 32 sectors of entries + the
+    // header): refused, with the smallest size.
+    let (_, err) = vv(&["resize", p(&input), p(&dir.join("tight.vhd")), "--size", "17M"], 2);
+    let min = 17 * MIB + 33 * 512;
+    assert!(err.contains("backup entry array and header") && err.contains(&format!("smallest size allowed is {min} bytes")), "{err}");
+    let (text, _) = vv(&["resize", p(&input), p(&dir.join("tight.vhd")), "--size", &min.to_string(), "--json"], 0);
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let r = &v["report"];
+    assert_eq!((r["old_size"].as_u64(), r["new_size"].as_u64(), r["grows"].as_bool()), (Some(OLD), Some(min), Some(false)));
+    assert_eq!((r["gpt_moved"].as_bool(), r["unpartitioned_bytes"].as_u64(), r["scheme"].as_str()), (Some(true), Some(0), Some("gpt")));
+    check_copy("vhd-dynamic", "gpt", 512, &raw, &dir.join("tight.vhd"), min, &dir);
+    // A damaged primary header (its CRC): refused, not mended silently; --no-gpt-fix copies it.
+    let mut bad = raw.clone();
+    bad[512 + 24] ^= 1;
+    let bad_dir = scratch("resize-gpt-damaged");
+    let input = make("vhd-dynamic", &bad, 512, &bad_dir);
+    let out = bad_dir.join("out.vhd");
+    let (_, err) = vv(&["resize", p(&input), p(&out), "--size", "32M"], 2);
+    assert!(err.contains("at byte 0x210") && err.contains("CRC-32 is wrong") && err.contains("--no-gpt-fix"), "{err}");
+    assert!(!out.exists());
+    vv(&["resize", p(&input), p(&out), "--size", "32M", "--no-gpt-fix"], 0);
+    assert!(viewer_cat(&out, &[])[..OLD as usize] == bad[..]);
+}
+
+#[test]
+fn a_whole_disk_file_system_bounds_a_shrink_by_its_own_size() {
+    // ext4 of 20 MiB on a 24 MiB disk without a table (as WSL's disks are).
+    let dir = scratch("resize-whole-fs");
+    let img = script_image(
+        "resize",
+        "whole-ext4",
+        "set -e\ntruncate -s 24M d.raw\nmkfs.ext4 -q -F d.raw 20M\nmv d.raw done.raw\n",
+        &[],
+        "done.raw",
+        &[],
+    );
+    let raw = std::fs::read(img.join("done.raw")).unwrap();
+    let input = make("vhdx-dynamic", &raw, 512, &dir);
+    let (_, err) = vv(&["resize", p(&input), p(&dir.join("no.vhdx")), "--size", "19M"], 2);
+    assert!(
+        err.contains("ext4 file system filling the disk ends at byte 0x1400000") && err.contains("smallest size allowed is 20971520"),
+        "{err}"
+    );
+    assert!(!dir.join("no.vhdx").exists());
+    let out = dir.join("out.vhdx");
+    let (text, _) = vv(&["resize", p(&input), p(&out), "--size", "20M"], 0);
+    assert!(text.contains("it shrank"), "{text}");
+    check_copy("vhdx-dynamic", "none", 512, &raw, &out, 20 * MIB, &dir);
+    // Grown, the space after the file system is counted.
+    let (text, _) = vv(&["resize", p(&input), p(&dir.join("big.vhdx")), "--size", "+8M"], 0);
+    assert!(text.contains("12 MiB of unpartitioned space at the end"), "{text}");
+}
+
+#[test]
+fn a_creator_qemu_sizes_by_chs_is_renamed_and_odd_sizes_are_refused() {
+    let raw = raw_disk("mbr", 512);
+    let dir = scratch("resize-creator");
+    let raw_path = dir.join("d.raw");
+    std::fs::write(&raw_path, &raw).unwrap();
+    // Without force_size qemu writes creator "qemu" and a size rounded to its CHS geometry.
+    let input = dir.join("in.vhd");
+    qemu_convert(&raw_path, &input, &["-O", "vpc", "-o", "subformat=dynamic"]);
+    let out = dir.join("out.vhd");
+    let (text, _) = vv(&["resize", p(&input), p(&out), "--size", "40M"], 0);
+    assert!(text.contains("creator \"qemu\" makes qemu-img size the disk by its CHS geometry"), "{text}");
+    assert_eq!(qemu_size(&out), 40 * MIB);
+    assert_eq!(&std::fs::read(&out).unwrap()[..0x20][0x1c..0x20], b"vhdv");
+    checks_clean(&out, false);
+    // Not a whole number of sectors; a 4096-byte VHDX's neither.
+    let (_, err) = vv(&["resize", p(&input), p(&dir.join("odd.vhd")), "--size", "1000"], 2);
+    assert!(err.contains("whole number of its 512-byte logical sectors"), "{err}");
+    let x = make("vhdx-dynamic", &raw_disk("none", 4096), 4096, &dir);
+    let (_, err) = vv(&["resize", p(&x), p(&dir.join("odd.vhdx")), "--size", &(20 * MIB + 512).to_string()], 2);
+    assert!(err.contains("4096-byte logical sectors"), "{err}");
+    let (_, err) = vv(&["resize", p(&input), p(&dir.join("huge.vhd")), "--size", "3T"], 2);
+    assert!(err.contains("a VHD cannot be resized"), "{err}");
+}
+
+#[test]
+fn a_differencing_disk_needs_its_parent() {
+    let raw = raw_disk("gpt", 512);
+    let dir = scratch("resize-no-parent");
+    let input = make("vhd-diff", &raw, 512, &dir);
+    std::fs::rename(dir.join("base.vhd"), dir.join("elsewhere.vhd")).unwrap();
+    let out = dir.join("out.vhd");
+    let (_, err) = vv(&["resize", p(&input), p(&out), "--size", "32M"], 2);
+    assert!(err.contains("the parent is needed") && err.contains("--parent"), "{err}");
+    assert!(!out.exists());
+    let (text, _) = vv(&["resize", p(&input), p(&out), "--size", "32M", "--parent", p(&dir.join("elsewhere.vhd"))], 0);
+    assert!(text.contains("larger than its parent"), "{text}");
 }
