@@ -15,7 +15,7 @@ use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use vhd_viewer::reader::open_layer;
-use vhd_viewer::vhd::writer::{DiskBuilder, ParentRef};
+use vhd_viewer::vhd::writer::DiskBuilder;
 use vhd_viewer::vhdx::writer::{Kind, VhdxBuilder};
 use vhd_viewer::vhdx::Guid;
 
