@@ -45,6 +45,13 @@ use crate::rules::Writer;
 use crate::vhd::writer::WriteAt;
 use crate::Disk;
 
+/// What Hyper-V does with a chain whose sizes differ: it refuses it, "The chain of virtual hard
+/// disks is corrupted. There is a mismatch in the virtual sizes of the parent virtual hard disk
+/// and differencing disk" (0xC03A0017), as Microsoft's support blog shows for a parent
+/// expanded under its child ("Avoid expansion if you're snap-happy", 2010,
+/// learn.microsoft.com/en-us/archive/blogs/mrsnrub/avoid-expansion-if-youre-snap-happy).
+const HYPER_V_SIZES: &str = "Hyper-V refuses a differencing chain whose disks' sizes differ (\"There is a mismatch in the virtual sizes of the parent virtual hard disk and differencing disk\", 0xC03A0017); to run it there, merge the chain (convert) and resize the merged disk";
+
 /// How to resize.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ResizeOptions {
@@ -77,7 +84,8 @@ pub struct ResizePlan {
     /// True when the GPT's backup entry array and header were moved to the new end.
     pub gpt_moved: bool,
     /// Bytes at the end of the copy that no partition (or whole-disk file system) covers, before
-    /// a GPT's backup: what a guest can grow its last partition into.
+    /// a GPT's backup: what a guest can grow its last partition into (0 on a disk with neither
+    /// a partition table nor a file system).
     pub unpartitioned_bytes: u64,
     /// What else to know, in plain words.
     pub notes: Vec<String>,
@@ -240,6 +248,14 @@ impl Resizing {
             } else if size != parent {
                 notes.push(format!("the copy's size is not its parent's ({parent} bytes): `check` warns that the sizes differ"));
             }
+            if size != parent {
+                notes.push(HYPER_V_SIZES.into());
+            }
+        } else if size != old {
+            notes.push(format!(
+                "the copy keeps the disk's {}, so a differencing disk made from the original links to the copy too, and its size then no longer matches: {HYPER_V_SIZES}",
+                layer.link_id_name()
+            ));
         }
         let layout = layer.copy_layout(None, Some(size))?;
         let block_size = layout.block_size();
