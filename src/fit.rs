@@ -644,6 +644,18 @@ mod tests {
     }
 
     #[test]
+    fn a_511_byte_footer_is_no_footer_azure_reads() {
+        // Early Virtual PC's footer: 511 bytes at the end. The disk opens through it; Azure's
+        // footer, the last 512 bytes, has no cookie, and the file is a byte short.
+        let mut file = DiskBuilder::fixed(20 * MIB).build();
+        file.pop();
+        let r = report(&[file], Target::Azure);
+        assert_eq!(failing(&r), ["azure-file-length", "azure-footer-cookie", "azure-footer-checksum"]);
+        assert_eq!(r.rules[7].found, format!("a 511-byte footer at byte {}: the last 512 bytes do not start with the cookie", 20 * MIB));
+        assert_eq!(r.rules[7].offset, Some(20 * MIB - 1));
+    }
+
+    #[test]
     fn a_file_one_byte_longer() {
         let mut file = DiskBuilder::fixed(20 * MIB).build();
         let footer = file.split_off(file.len() - 512);
