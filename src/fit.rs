@@ -593,6 +593,20 @@ mod tests {
     }
 
     #[test]
+    fn hostile_sizes_do_not_overflow() {
+        for size in [u64::MAX, u64::MAX - 511, 0] {
+            let r = report(&[fixed_saying(size, MIB)], Target::Azure);
+            assert!(!r.fits);
+            let length = &r.rules[6];
+            assert!(!length.pass);
+            if size > u64::MAX - 512 {
+                assert_eq!(length.expected, "the virtual size + 512, which is past 2^64");
+            }
+            assert!(report(&[fixed_saying(size, MIB)], Target::HyperV).rules.iter().all(|r| !r.found.is_empty()));
+        }
+    }
+
+    #[test]
     fn scoped_rules_do_not_decide_the_verdict() {
         // 4,095 GiB + 1 MiB passes every rule of scope "always" but the file length, which a
         // footer edited over a small file cannot pass: set the length rule aside.
