@@ -139,6 +139,7 @@ fn the_real_hyper_v_disk() {
     assert_eq!(rule(&r, "azure-whole-mib")["found"], "127 GiB (136365211648 bytes)");
     let (code, r) = fit(&sample("hyperv2012r2-dynamic.vhd"), "hyper-v");
     assert_verdict(code, &r, true);
+    assert_eq!(r["verdict"], "Ready for Hyper-V: yes, but not for a generation 2 VM's boot disk");
 }
 
 /// A copy of the forced 64 MiB fixed disk, edited by `edit`, in `dir`.
@@ -218,7 +219,7 @@ fn sizes_under_the_minimum_and_over_the_maximum() {
     // Hyper-V: more than a VHD holds.
     let (code, r) = fit(&file, "hyper-v");
     assert_verdict(code, &r, false);
-    assert_eq!(failing(&r), ["hyperv-vhd-max", "hyperv-gen1-boot"]);
+    assert_eq!(failing(&r), ["hyperv-vhd-max", "hyperv-gen1-boot", "hyperv-gen2-boot"]);
 
     // 3 TiB: Azure takes it as a data disk and an OS disk, but not a generation 1 VM's (the
     // file is not 3 TiB long: that rule fails too, and the verdict with it).
@@ -229,7 +230,7 @@ fn sizes_under_the_minimum_and_over_the_maximum() {
     // Under Hyper-V's 3 MiB.
     let (code, r) = fit(&qemu_vhd("fit-fixed-2M", "fixed", "2M", true), "hyper-v");
     assert_verdict(code, &r, false);
-    assert_eq!(failing(&r), ["hyperv-min-size"]);
+    assert_eq!(failing(&r), ["hyperv-min-size", "hyperv-gen2-boot"]);
 }
 
 #[test]

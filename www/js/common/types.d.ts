@@ -372,7 +372,7 @@ export interface FitRule {
   code: string;
   rule: string;
   /** `always`: every disk; the others only a disk used so, and do not decide `fits`. */
-  scope: 'always' | 'os-disk' | 'gen1-boot';
+  scope: 'always' | 'os-disk' | 'gen1-boot' | 'gen2-boot';
   pass: boolean;
   field: string;
   offset: number | null;
