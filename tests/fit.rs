@@ -128,6 +128,15 @@ fn a_differencing_vhd_fails_without_its_parent_being_needed() {
     let p = rule(&r, "azure-no-parent");
     assert_eq!(p["found"], "a differencing disk whose parent is base.vhd");
     assert_eq!(p["field"], "header.parent_unique_id");
+    // A base.vhd beside it that is not its parent (another unique id): `check` refuses the
+    // chain, `check --for` reads the child alone, as before.
+    let mut other = DiskBuilder::fixed(32 * MIB);
+    other.unique_id(vhd_viewer::vhd::writer::uuid_from_seed(77));
+    std::fs::write(dir.join("base.vhd"), other.build()).unwrap();
+    assert_eq!(cli(&["check", file.to_str().unwrap(), "--quick"]).status.code(), Some(2));
+    let (code, again) = fit(&file, "azure");
+    assert_eq!(code, 1);
+    assert_eq!(again, r);
 }
 
 #[test]
