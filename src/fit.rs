@@ -17,7 +17,10 @@
 //! - [`MANAGED_DISKS`]: an OS disk holds at most 4,095 GiB; an MBR limits the usable size to
 //!   2 TiB.
 //! - [`HYPERV_GENERATIONS`] and [`ABOUT_VHD`]: a generation 1 VM boots from at most 2040 GB of
-//!   VHD or 2 TB of VHDX; a VHD holds at most 2,040 GB; every virtual disk at least 3 MB.
+//!   VHD or 2 TB of VHDX, a generation 2 VM from a SCSI virtual hard disk (.VHDX) only; a VHD
+//!   holds at most 2,040 GB; every virtual disk at least 3 MB.
+//! - [`VHD_SPEC`]: the footer Azure reads at the end of the file is the specification's: its
+//!   cookie `conectix`, its checksum the one's complement of the sum of its other bytes.
 
 use serde::Serialize;
 
@@ -42,6 +45,10 @@ pub const HYPERV_GENERATIONS: &str =
     "https://learn.microsoft.com/windows-server/virtualization/hyper-v/plan/should-i-create-a-generation-1-or-2-virtual-machine-in-hyper-v";
 /// "About VHD" (Windows virtual storage).
 pub const ABOUT_VHD: &str = "https://learn.microsoft.com/windows/win32/vstor/about-vhd";
+/// Microsoft's *Virtual Hard Disk Image Format Specification* (the "Hard Disk Footer Format"),
+/// where "About VHD" links it.
+pub const VHD_SPEC: &str =
+    "https://download.microsoft.com/download/f/f/e/ffef50a5-07dd-4cf8-aaa3-442c0673a029/Virtual%20Hard%20Disk%20Format%20Spec_10_18_06.doc";
 
 /// The smallest disk Azure takes: an upload of at least 20 MiB + 512 bytes ([`UPLOAD_SIZE`]).
 pub const AZURE_MIN_SIZE: u64 = 20 * MIB;
@@ -111,6 +118,8 @@ pub enum Scope {
     OsDisk,
     /// The boot disk of a generation 1 VM (BIOS, an MBR).
     Gen1Boot,
+    /// The boot disk of a generation 2 VM (UEFI, a SCSI disk).
+    Gen2Boot,
 }
 
 impl Scope {
@@ -120,6 +129,7 @@ impl Scope {
             Scope::Always => "",
             Scope::OsDisk => "for an OS disk",
             Scope::Gen1Boot => "for a generation 1 VM's boot disk",
+            Scope::Gen2Boot => "for a generation 2 VM's boot disk",
         }
     }
 }
@@ -420,7 +430,7 @@ fn footer_rules(layer: &Layer) -> (Rule, Rule) {
             offset: Some(end),
             found: "a VHDX, which has no VHD footer".into(),
             expected: expected.into(),
-            source: PREPARE_UPLOAD,
+            source: VHD_SPEC,
         };
         return (
             none("azure-footer-cookie", cookie_rule, "footer.cookie", "\"conectix\" in the last 512 bytes"),
@@ -445,7 +455,7 @@ fn footer_rules(layer: &Layer) -> (Rule, Rule) {
             None => "no footer at the end of the file".into(),
         },
         expected: "\"conectix\"".into(),
-        source: PREPARE_UPLOAD,
+        source: VHD_SPEC,
     };
     let checksum = Rule {
         code: "azure-footer-checksum",
@@ -463,7 +473,7 @@ fn footer_rules(layer: &Layer) -> (Rule, Rule) {
             Some(f) => format!("{:#010x}", f.value.computed_checksum),
             None => "the one's complement of the sum of the footer's other bytes".into(),
         },
-        source: PREPARE_UPLOAD,
+        source: VHD_SPEC,
     };
     (cookie, checksum)
 }
@@ -516,6 +526,20 @@ fn hyperv(layer: &Layer) -> Vec<Rule> {
             .read(layer),
         );
     }
+    // The document's table of boot methods: "Boot from a SCSI virtual hard disk (.VHDX)" is a
+    // generation 2 VM's; "from IDE Controller virtual hard disk (.VHD)" a generation 1 VM's only.
+    let vhd = layer.vhd().is_some();
+    rules.push(Rule {
+        code: "hyperv-gen2-boot",
+        rule: "A generation 2 VM boots from a VHDX (a SCSI disk), not from a VHD".into(),
+        scope: Scope::Gen2Boot,
+        pass: !vhd,
+        field: "file format",
+        offset: Some(0),
+        found: if vhd { "a VHD".into() } else { "a VHDX".into() },
+        expected: "a VHDX for a generation 2 VM's boot disk (convert --to vhdx)".into(),
+        source: HYPERV_GENERATIONS,
+    });
     rules
 }
 
@@ -587,6 +611,20 @@ mod tests {
     }
 
     #[test]
+    fn hostile_sizes_do_not_overflow() {
+        for size in [u64::MAX, u64::MAX - 511, 0] {
+            let r = report(&[fixed_saying(size, MIB)], Target::Azure);
+            assert!(!r.fits);
+            let length = &r.rules[6];
+            assert!(!length.pass);
+            if size > u64::MAX - 512 {
+                assert_eq!(length.expected, "the virtual size + 512, which is past 2^64");
+            }
+            assert!(report(&[fixed_saying(size, MIB)], Target::HyperV).rules.iter().all(|r| !r.found.is_empty()));
+        }
+    }
+
+    #[test]
     fn scoped_rules_do_not_decide_the_verdict() {
         // 4,095 GiB + 1 MiB passes every rule of scope "always" but the file length, which a
         // footer edited over a small file cannot pass: set the length rule aside.
@@ -638,6 +676,18 @@ mod tests {
     }
 
     #[test]
+    fn a_511_byte_footer_is_no_footer_azure_reads() {
+        // Early Virtual PC's footer: 511 bytes at the end. The disk opens through it; Azure's
+        // footer, the last 512 bytes, has no cookie, and the file is a byte short.
+        let mut file = DiskBuilder::fixed(20 * MIB).build();
+        file.pop();
+        let r = report(&[file], Target::Azure);
+        assert_eq!(failing(&r), ["azure-file-length", "azure-footer-cookie", "azure-footer-checksum"]);
+        assert_eq!(r.rules[7].found, format!("a 511-byte footer at byte {}: the last 512 bytes do not start with the cookie", 20 * MIB));
+        assert_eq!(r.rules[7].offset, Some(20 * MIB - 1));
+    }
+
+    #[test]
     fn a_file_one_byte_longer() {
         let mut file = DiskBuilder::fixed(20 * MIB).build();
         let footer = file.split_off(file.len() - 512);
@@ -652,14 +702,16 @@ mod tests {
     #[test]
     fn hyper_v() {
         let r = report(&[DiskBuilder::fixed(2 * MIB).build()], Target::HyperV);
-        assert_eq!(failing(&r), ["hyperv-min-size"]);
+        assert_eq!(failing(&r), ["hyperv-min-size", "hyperv-gen2-boot"]);
+        let r = report(&[DiskBuilder::fixed(20 * MIB).build()], Target::HyperV);
+        assert_eq!(r.verdict, "Ready for Hyper-V: yes, but not for a generation 2 VM's boot disk");
         assert_eq!(r.target, "hyper-v");
         let r = report(&[fixed_saying(VHD_MAX_SIZE + MIB, MIB)], Target::HyperV);
-        assert_eq!(failing(&r), ["hyperv-vhd-max", "hyperv-gen1-boot"]);
+        assert_eq!(failing(&r), ["hyperv-vhd-max", "hyperv-gen1-boot", "hyperv-gen2-boot"]);
         assert!(!r.fits);
         let r = report(&[VhdxBuilder::new(32 * MIB).build()], Target::HyperV);
         assert!(r.fits);
-        assert_eq!(r.rules.len(), 2);
+        assert_eq!(r.rules.len(), 3);
         // 3 TiB of VHDX: Hyper-V takes it, but a generation 1 VM does not boot from it.
         let r = report(&[VhdxBuilder::new(3 << 40).build()], Target::HyperV);
         assert_eq!(r.verdict, "Ready for Hyper-V: yes, but not for a generation 1 VM's boot disk");
