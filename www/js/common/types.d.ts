@@ -348,7 +348,7 @@ export interface DiskLayer {
   bitmapLsbFirst: boolean;
   bitmapSectorSize: number;
   /** Why each writer cannot copy this file (the core's rule), or null when it can. */
-  refusals: { compact: string | null; repair: string | null; relink: string | null };
+  refusals: { compact: string | null; repair: string | null; relink: string | null; resize: string | null };
 }
 
 /** What the Worker answers to `chain`: the disk of one chain. */
@@ -381,7 +381,27 @@ export interface Writable {
 export type CopyRequest =
   | { op: 'compact'; layer?: number; trim?: boolean }
   | { op: 'repair'; layer?: number; scrub?: boolean }
-  | { op: 'relink'; layer?: number; relative: string; absolute?: string };
+  | { op: 'relink'; layer?: number; relative: string; absolute?: string }
+  | { op: 'resize'; layer?: number; size: number; gptFix?: boolean };
+
+/** What a resize will do (the core's `resize::ResizePlan`), known before anything is written. */
+export interface ResizePlan {
+  old_size: number;
+  new_size: number;
+  grows: boolean;
+  /** Whether a GPT's backup header and entries move to the new end (and the protective MBR's size is set). */
+  gpt_moved: boolean;
+  /** Bytes at the end of the resized disk that no partition covers. */
+  unpartitioned_bytes: number;
+  /** What else to know, in plain sentences. */
+  notes: string[];
+}
+
+/** What `resize` says it did (the core's `resize::Resized`). */
+export interface Resized {
+  plan: ResizePlan;
+  file_len: number;
+}
 
 /** One thing a repair did (`vhd-viewer repair`): fixed, lost (data), or not fixed. */
 export interface RepairAction {
@@ -431,7 +451,8 @@ export interface CopyReport {
   report:
     | Compacted
     | { actions: RepairAction[]; blocks: number; sectors_scrubbed: number; file_len: number }
-    | { blocks: number; file_len: number };
+    | { blocks: number; file_len: number }
+    | Resized;
   /** Warnings to show (a relinked parent whose size differs from the child's). */
   warnings: string[];
   /** A compaction with the free space given back: each volume, trimmed or kept whole and why. */

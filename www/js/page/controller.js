@@ -412,13 +412,22 @@ export class Viewer {
       copy: async (req, fileName) => {
         const d = this.disk;
         if (!d) return null;
-        const label = { compact: 'Compacting', repair: 'Repairing', relink: 'Relinking' }[req.op];
+        const label = { compact: 'Compacting', repair: 'Repairing', relink: 'Relinking', resize: 'Resizing' }[req.op];
         const trim = req.op === 'compact' && req.trim ? ', giving back the free space' : '';
         const r = await this.runTask(`${label} ${d.names[req.layer ?? 0]}${trim}`, (signal, progress) =>
           exportCopy(d, fileName, req, { signal, onProgress: (done, total) => progress(done, total, req.op === 'repair' && d.layers[req.layer ?? 0].diskType === 'fixed' ? 'bytes' : 'blocks') }),
         );
         if (!r || r.cancelled) return null;
         return { text: `${said(r)} ${copySummary(req, r.report, d.layers[req.layer ?? 0].diskType === 'differencing')}.`, report: r.report };
+      },
+      resizePlan: async (layer, size, gptFix) => {
+        const d = this.disk;
+        if (!d) return { refusal: 'no disk is open' };
+        try {
+          return { plan: await d.resizePlan(layer, size, gptFix) };
+        } catch (e) {
+          return { refusal: /** @type {Error} */ (e).message };
+        }
       },
       info: () => {
         const d = this.disk;
