@@ -386,20 +386,29 @@ export type CopyRequest =
 
 /** What a resize will do (the core's `resize::ResizePlan`), known before anything is written. */
 export interface ResizePlan {
+  /** The copy's format and type: the input's. */
+  format: 'vhd' | 'vhdx';
+  disk_type: DiskType;
   old_size: number;
   new_size: number;
+  /** True when the disk grows (false when it shrinks). */
   grows: boolean;
+  /** The partition table found. */
+  scheme: 'mbr' | 'gpt' | 'none';
   /** Whether a GPT's backup header and entries move to the new end (and the protective MBR's size is set). */
   gpt_moved: boolean;
-  /** Bytes at the end of the resized disk that no partition covers. */
+  /** Bytes at the end of the resized disk that no partition covers (before a GPT's backup). */
   unpartitioned_bytes: number;
   /** What else to know, in plain sentences. */
   notes: string[];
 }
 
-/** What `resize` says it did (the core's `resize::Resized`). */
-export interface Resized {
-  plan: ResizePlan;
+/** What `resize` says it did (the core's `resize::Resized`): its plan, and the blocks of the file before and after. */
+export interface Resized extends ResizePlan {
+  /** Blocks the input allocates (1 MiB stretches of a fixed VHD). */
+  blocks_before: number;
+  /** Blocks placed in the copy. */
+  blocks_after: number;
   file_len: number;
 }
 

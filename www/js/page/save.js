@@ -13,7 +13,7 @@ import { humanSize, parseNumber } from '../common/format.js';
 
 /**
  * @import { TaskOptions, VhdDisk } from './api.js'
- * @import { CopyReport, CopyRequest, Info, RepairAction, ResizePlan, SaveKind } from '../common/types.js'
+ * @import { CopyReport, CopyRequest, DiskLayer, Info, RepairAction, ResizePlan, SaveKind } from '../common/types.js'
  */
 
 /** @typedef {{ cancelled: true } | { cancelled?: undefined, method: 'file-system-access' | 'download', name: string, size: number, blocks?: number }} SaveResult */
@@ -479,21 +479,26 @@ export class SaveView {
     if (!r) return;
     this.note.textContent = r.text;
     fill(this.details, ...r.report.warnings.map((w) => h('p', { class: 'message warning' }, w)), reportDetails(r.report), volumesTable(r.report));
-    if ('plan' in r.report.report) fill(this.resizePlan);
+    if ('new_size' in r.report.report) showPlan(this.resizePlan, { plan: r.report.report }, true);
   }
 }
 
 /**
- * Shows a resize's plan (what the copy will be) or the core's refusal in `box`.
+ * Shows a resize's plan (what the copy will be, or, `done`, what it is) or the core's refusal in
+ * `box`, with the core's notes.
  * @param {HTMLElement} box
  * @param {{ plan: ResizePlan } | { refusal: string }} r
+ * @param {boolean} [done]
  */
-function showPlan(box, r) {
+function showPlan(box, r, done = false) {
   if ('refusal' in r) {
     fill(box, h('p', { class: 'message error', dataset: { refused: 'true' } }, `Refused: ${r.refusal}`));
     return;
   }
-  fill(box, h('p', { dataset: { refused: 'false' } }, `The copy will be resized ${resizeWords(r.plan)}.`), r.plan.notes.map((n) => h('p', { class: 'note' }, n)));
+  const p = r.plan;
+  // The unpartitioned space is said in the sentence; the core's note of it is left out.
+  const notes = p.notes.filter((n) => !n.includes('of unpartitioned space'));
+  fill(box, h('p', { dataset: { refused: 'false' } }, `${done ? 'The copy was' : 'The copy will be'} resized ${resizeWords(p)}.`), notes.map((n) => h('p', { class: 'note' }, n)));
 }
 
 /**
@@ -506,10 +511,22 @@ function resizeWords(p) {
   if (p.gpt_moved) parts.push('the GPT\'s backup header and partition entries at the new end, the protective MBR sized to it');
   parts.push(
     p.unpartitioned_bytes > 0
-      ? `${humanSize(p.unpartitioned_bytes)} of unpartitioned space at the end (to use it, extend a partition or make a new one from inside the virtual machine)`
+      ? `${humanSize(p.unpartitioned_bytes)} of unpartitioned space at the end (to use it, grow a partition into it inside the virtual machine: diskpart extend, growpart, resize2fs)`
       : 'no unpartitioned space at the end',
   );
   return parts.join('; ');
+}
+
+/**
+ * The unit of a copy's progress: bytes for a fixed disk's repair, 1 MiB stretches for a fixed
+ * VHD's resize, else blocks.
+ * @param {CopyRequest} req
+ * @param {DiskLayer | undefined} layer the file copied
+ */
+export function copyUnit(req, layer) {
+  if (layer?.diskType !== 'fixed') return 'blocks';
+  if (req.op === 'repair') return 'bytes';
+  return req.op === 'resize' && layer.format === 'vhd' ? 'MiB' : 'blocks';
 }
 
 /**
@@ -521,6 +538,7 @@ function resizeWords(p) {
  */
 export function copySummary(req, r, differencing) {
   const rep = r.report;
+  if ('new_size' in rep) return `resized ${resizeWords(rep)}; ${rep.blocks_before} blocks before, ${rep.blocks_after} in the copy`;
   if ('blocks_before' in rep) {
     const saved = rep.file_len_before - rep.file_len;
     const parts = [`${rep.blocks_before} blocks before, ${rep.blocks_after} now`];
@@ -539,7 +557,6 @@ export function copySummary(req, r, differencing) {
     if (!rep.actions.length) return `nothing to repair: no defect was found; the copy holds the same disk, laid out anew (${humanSize(rep.file_len)})`;
     return `${fixed} fixed, ${lost} with data lost, ${left} not fixed (${humanSize(rep.file_len)}${req.op === 'repair' && req.scrub ? `, ${rep.sectors_scrubbed} sectors scrubbed` : ''})`;
   }
-  if ('plan' in rep) return `resized ${resizeWords(rep.plan)}`;
   return `${rep.blocks} blocks copied (${humanSize(rep.file_len)}); the copy keeps the child's own unique id, so disks made from it still link to it`;
 }
 

@@ -1,0 +1,215 @@
+// "Resize…" (issue 23) in real headless Chromium: the copy the page saves, as a download and
+// through the File System Access API (a stand-in file in memory), must be byte for byte the file
+// `vhd-viewer resize` writes from the same input, with the new size in its own structures (a
+// VHD's footer, what qemu-img reads of a VHDX), the disk's bytes kept and zeros after them, and a
+// GPT's backup header at the new end (its signature, and its own LBA the disk's last) so that
+// `sgdisk -v` finds no problem. A shrink past a partition is refused before anything is written,
+// with the partition and the byte where it ends; stopping discards the file.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { start, cliPath, tempDir, pageWith, screenshotPath } from './helpers.mjs';
+
+const MIB = 1 << 20;
+const BIG = { maxBuffer: 1 << 30 };
+const sha = (b) => createHash('sha256').update(b).digest('hex');
+
+let env;
+let tmp;
+/** The test disks: `{ raw, vhd, vhdx }`, a 64 MiB disk with a GPT and one partition of 40 MiB holding a pattern. */
+let disks;
+
+/**
+ * A 64 MiB raw disk with a GPT (sgdisk) and partition 1 from sector 2048 for 40 MiB, its first
+ * MiB a pattern (so that the copy must carry data), as a dynamic VHD (qemu-img, its size kept
+ * exactly: `force_size`) and a VHDX.
+ */
+function makeDisks(dir) {
+  const raw = join(dir, 'gpt.raw');
+  const bytes = Buffer.alloc(64 * MIB);
+  for (let i = 0; i < MIB; i += 4) bytes.writeUInt32LE((i * 2654435761) >>> 0, MIB + i);
+  writeFileSync(raw, bytes);
+  execFileSync('sgdisk', ['-o', '-n', '1:2048:+40M', '-t', '1:8300', raw], { stdio: 'ignore' });
+  const vhd = join(dir, 'gpt.vhd');
+  const vhdx = join(dir, 'gpt.vhdx');
+  execFileSync('qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'vpc', '-o', 'subformat=dynamic,force_size=on', raw, vhd]);
+  execFileSync('qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'vhdx', raw, vhdx]);
+  return { raw, vhd, vhdx };
+}
+
+before(async () => {
+  tmp = tempDir();
+  disks = makeDisks(tmp.dir);
+  env = await start();
+});
+
+after(async () => {
+  await env?.close();
+  tmp?.remove();
+});
+
+/** Runs the command line; returns its stdout (its status must be `status`). */
+function vv(args, status = 0) {
+  const r = spawnSync(cliPath(), args, { ...BIG, encoding: 'utf8' });
+  assert.equal(r.status, status, `vhd-viewer ${args.join(' ')}: ${r.stderr}`);
+  return r;
+}
+
+/** Clicks `button` and saves the download as `name` in the temp folder. */
+async function downloaded(page, button, name) {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
+  const path = join(tmp.dir, name);
+  await download.saveAs(path);
+  return { path, suggested: download.suggestedFilename() };
+}
+
+/** Types `size` into the size field and waits for the core's plan (or refusal) to be shown. */
+async function typeSize(page, size) {
+  await page.fill('#export-resize-size', size);
+  await page.waitForSelector('#export-resize-plan p[data-refused]');
+  return page.textContent('#export-resize-plan');
+}
+
+/**
+ * Checks a resized copy at `path` of the 64 MiB disk: `size` bytes long as qemu-img reads it,
+ * the original bytes then zeros (the old backup GPT aside: the last 33 sectors of the old disk,
+ * which the copy keeps as they were), its GPT's backup header at the new end, and `sgdisk -v`
+ * content with it.
+ */
+function checkGrown(path, format, size) {
+  const info = JSON.parse(execFileSync('qemu-img', ['info', '--output=json', '-f', format, path], { encoding: 'utf8' }));
+  assert.equal(info['virtual-size'], size, 'qemu-img reads the new size');
+  const raw = `${path}.raw`;
+  execFileSync('qemu-img', ['convert', '-q', '-f', format, '-O', 'raw', path, raw]);
+  const got = readFileSync(raw);
+  assert.equal(got.length, size);
+  assert.equal(sha(execFileSync(cliPath(), ['cat', path], BIG)), sha(got), 'vhd-viewer reads what qemu-img reads');
+  const old = readFileSync(disks.raw);
+  // The protective MBR's size changed; everything up to the old end's backup GPT is the original's.
+  const backupStart = old.length - 33 * 512;
+  assert.equal(sha(got.subarray(512, backupStart)), sha(old.subarray(512, backupStart)), 'the data is kept');
+  assert.ok(got.subarray(old.length, size - 33 * 512).every((b) => b === 0), 'the grown part reads as zeros');
+  // The backup header: the last sector, "EFI PART", its own LBA (MyLBA, at 24) the last one.
+  const last = got.subarray(size - 512);
+  assert.equal(last.subarray(0, 8).toString('latin1'), 'EFI PART', 'the backup GPT header is at the new end');
+  assert.equal(last.readBigUInt64LE(24), BigInt(size / 512 - 1), "its MyLBA is the disk's last sector");
+  // The primary header names it as its alternate.
+  assert.equal(got.readBigUInt64LE(512 + 32), BigInt(size / 512 - 1), "the primary header's AlternateLBA");
+  const verify = execFileSync('sgdisk', ['-v', raw], { encoding: 'utf8' });
+  assert.match(verify, /No problems found/, verify);
+}
+
+test('grow a dynamic VHD with a GPT: the plan first, then the file vhd-viewer resize writes', async () => {
+  const page = await pageWith(env, [disks.vhd]);
+  assert.match(await page.textContent('#export-resize-now'), /now 64 MiB \(67108864 bytes\)/);
+  // Said as typed: a size that is not one, then a larger one with its plan.
+  await page.fill('#export-resize-size', '12X');
+  assert.match(await page.textContent('#export-resize-words'), /"12X" is not a size/);
+  const plan = await typeSize(page, '128M');
+  assert.match(await page.textContent('#export-resize-words'), /128 MiB \(134217728 bytes\): the disk grows by 64 MiB/);
+  assert.match(plan, /from 64 MiB to 128 MiB \(64 MiB larger\)/);
+  assert.match(plan, /GPT's backup header and partition entries at the new end/);
+  assert.match(plan, /of unpartitioned space at the end/);
+  const { path, suggested } = await downloaded(page, '#export-resize', 'grown.vhd');
+  assert.equal(suggested, 'gpt-resized.vhd');
+  const cli = join(tmp.dir, 'cli-grown.vhd');
+  vv(['resize', disks.vhd, cli, '--size', '128M']);
+  assert.equal(sha(readFileSync(path)), sha(readFileSync(cli)), 'the page and the command line write the same file');
+  // The footer's current size (big-endian at 48 of the last 512 bytes), and the disk it holds.
+  const file = readFileSync(path);
+  assert.equal(file.readBigUInt64BE(file.length - 512 + 48), BigInt(128 * MIB), "the footer's current size");
+  checkGrown(path, 'vpc', 128 * MIB);
+  assert.match(await page.textContent('#export-note'), /^Saving gpt-resized\.vhd .*resized from 64 MiB to 128 MiB/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('grow a VHDX with a GPT through the File System Access API, by a size with a G suffix', async () => {
+  const page = await pageWith(env, [disks.vhdx], { fsa: true });
+  await typeSize(page, '1G');
+  await page.click('#export-resize');
+  await page.waitForFunction(() => window.__saved?.base64 !== undefined);
+  const path = join(tmp.dir, 'grown.vhdx');
+  writeFileSync(path, Buffer.from(await page.evaluate(() => window.__saved.base64), 'base64'));
+  const cli = join(tmp.dir, 'cli-grown.vhdx');
+  vv(['resize', disks.vhdx, cli, '--size', '1G']);
+  assert.equal(sha(readFileSync(path)), sha(readFileSync(cli)), 'the page and the command line write the same VHDX');
+  checkGrown(path, 'vhdx', 1 << 30);
+  assert.match(await page.textContent('#export-note'), /^Saved gpt-resized\.vhdx .*resized from 64 MiB to 1 GiB/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('a shrink past the partition is refused before anything is written; one that spares it is written', async () => {
+  const page = await pageWith(env, [disks.vhd], { fsa: true });
+  // Count the file pickers opened: a refusal opens none.
+  await page.evaluate(() => {
+    const open = window.showSaveFilePicker;
+    window.__picked = 0;
+    window.showSaveFilePicker = (o) => {
+      window.__picked++;
+      return open(o);
+    };
+  });
+  const plan = await typeSize(page, '32M');
+  assert.match(await page.textContent('#export-resize-words'), /the disk shrinks by 32 MiB/);
+  // Partition 1 runs from sector 2048 for 40 MiB: it ends at byte 41 MiB (42991616).
+  assert.match(plan, /^Refused: .*partition 1.*4299161[56]/, plan);
+  await page.click('#export-resize');
+  await page.waitForFunction(() => /Nothing was written/.test(document.querySelector('#export-note').textContent));
+  assert.equal(await page.evaluate(() => window.__picked), 0, 'no file was chosen');
+  assert.equal(await page.evaluate(() => window.__saved.writes), 0, 'nothing was written');
+  // The command line refuses it too, and writes no file.
+  const out = join(tmp.dir, 'cli-shrunk.vhd');
+  const r = spawnSync(cliPath(), ['resize', disks.vhd, out, '--size', '32M'], { encoding: 'utf8' });
+  assert.notEqual(r.status, 0);
+  assert.equal(existsSync(out), false);
+  // 48 MiB keeps the partition whole: written (the GPT's backup moved to the new end).
+  await typeSize(page, '48M');
+  await page.click('#export-resize');
+  await page.waitForFunction(() => window.__saved?.base64 !== undefined);
+  assert.equal(await page.evaluate(() => window.__picked), 1);
+  const path = join(tmp.dir, 'shrunk.vhd');
+  writeFileSync(path, Buffer.from(await page.evaluate(() => window.__saved.base64), 'base64'));
+  const cli = join(tmp.dir, 'cli-shrunk-48.vhd');
+  vv(['resize', disks.vhd, cli, '--size', '48M']);
+  assert.equal(sha(readFileSync(path)), sha(readFileSync(cli)), 'the page and the command line write the same file');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('stopping a resize discards the file', async () => {
+  const page = await pageWith(env, [disks.vhd], { fsa: true, delay: 300 });
+  await typeSize(page, '256M');
+  await page.click('#export-resize');
+  await page.waitForSelector('#task:not([hidden])');
+  await page.waitForFunction(() => window.__saved.writes >= 1);
+  await page.click('#task-cancel');
+  await page.waitForFunction(() => window.__saved.aborted === true);
+  await page.waitForSelector('#task', { state: 'hidden' });
+  assert.equal(await page.evaluate(() => window.__saved.base64), undefined, 'the file was not closed (kept)');
+  assert.match(await page.textContent('#messages'), /Resizing gpt\.vhd: cancelled/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('screenshots: the Resize… row with a plan and with a refusal, at 1400 and 400 px', async () => {
+  for (const width of [1400, 400]) {
+    const page = await pageWith(env, [disks.vhd]);
+    await page.setViewportSize({ width, height: 900 });
+    const row = page.locator('.save-row', { has: page.locator('#export-resize') });
+    await typeSize(page, '128M');
+    await row.scrollIntoViewIfNeeded();
+    await row.screenshot({ path: screenshotPath(`resize-plan-${width}`) });
+    await typeSize(page, '32M');
+    await row.screenshot({ path: screenshotPath(`resize-refused-${width}`) });
+    // Nothing wider than the page.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `the page is ${overflow} px wider than the window at ${width} px`);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  }
+});
