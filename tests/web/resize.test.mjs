@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { start, cliPath, tempDir, pageWith, screenshotPath } from './helpers.mjs';
+import { start, cliPath, tempDir, pageWith, screenshotPath, SAMPLES } from './helpers.mjs';
 
 const MIB = 1 << 20;
 const BIG = { maxBuffer: 1 << 30 };
@@ -88,9 +88,11 @@ function checkGrown(path, format, size) {
   assert.equal(got.length, size);
   assert.equal(sha(execFileSync(cliPath(), ['cat', path], BIG)), sha(got), 'vhd-viewer reads what qemu-img reads');
   const old = readFileSync(disks.raw);
-  // The protective MBR's size changed; everything up to the old end's backup GPT is the original's.
+  // The protective MBR's size and the primary header (LBAs 0 and 1) changed; from the entries to
+  // the old end's backup GPT, everything is the original's.
   const backupStart = old.length - 33 * 512;
-  assert.equal(sha(got.subarray(512, backupStart)), sha(old.subarray(512, backupStart)), 'the data is kept');
+  assert.equal(sha(got.subarray(1024, backupStart)), sha(old.subarray(1024, backupStart)), 'the data is kept');
+  assert.equal(got.readUInt32LE(446 + 12), Math.min(size / 512 - 1, 0xffffffff), "the protective MBR's size");
   assert.ok(got.subarray(old.length, size - 33 * 512).every((b) => b === 0), 'the grown part reads as zeros');
   // The backup header: the last sector, "EFI PART", its own LBA (MyLBA, at 24) the last one.
   const last = got.subarray(size - 512);
@@ -112,7 +114,13 @@ test('grow a dynamic VHD with a GPT: the plan first, then the file vhd-viewer re
   assert.match(await page.textContent('#export-resize-words'), /128 MiB \(134217728 bytes\): the disk grows by 64 MiB/);
   assert.match(plan, /from 64 MiB to 128 MiB \(64 MiB larger\)/);
   assert.match(plan, /GPT's backup header and partition entries at the new end/);
-  assert.match(plan, /of unpartitioned space at the end/);
+  assert.match(plan, /86\.98 MiB of unpartitioned space at the end/, 'from the partition\'s end at 41 MiB to the backup GPT');
+  // Unchecked, the GPT is left as it is, and the plan says so.
+  await page.uncheck('#export-resize-gpt-fix');
+  await page.waitForFunction(() => /left as it is/.test(document.querySelector('#export-resize-plan').textContent));
+  assert.doesNotMatch(await page.textContent('#export-resize-plan'), /backup header and partition entries at the new end/);
+  await page.check('#export-resize-gpt-fix');
+  await page.waitForFunction(() => /backup header and partition entries at the new end/.test(document.querySelector('#export-resize-plan').textContent));
   const { path, suggested } = await downloaded(page, '#export-resize', 'grown.vhd');
   assert.equal(suggested, 'gpt-resized.vhd');
   const cli = join(tmp.dir, 'cli-grown.vhd');
@@ -130,7 +138,7 @@ test('grow a dynamic VHD with a GPT: the plan first, then the file vhd-viewer re
 test('grow a VHDX with a GPT through the File System Access API, by a size with a G suffix', async () => {
   const page = await pageWith(env, [disks.vhdx], { fsa: true });
   await typeSize(page, '1G');
-  await page.click('#export-resize');
+  await page.press('#export-resize-size', 'Enter'); // from the keyboard
   await page.waitForFunction(() => window.__saved?.base64 !== undefined);
   const path = join(tmp.dir, 'grown.vhdx');
   writeFileSync(path, Buffer.from(await page.evaluate(() => window.__saved.base64), 'base64'));
@@ -177,6 +185,16 @@ test('a shrink past the partition is refused before anything is written; one tha
   const cli = join(tmp.dir, 'cli-shrunk-48.vhd');
   vv(['resize', disks.vhd, cli, '--size', '48M']);
   assert.equal(sha(readFileSync(path)), sha(readFileSync(cli)), 'the page and the command line write the same file');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('a differencing disk without its parent cannot be resized: the button is off and says why', async () => {
+  const page = await pageWith(env, [join(SAMPLES, 'child.vhd')]);
+  assert.equal(await page.isDisabled('#export-resize'), true);
+  assert.equal(await page.isDisabled('#export-resize-size'), true);
+  const why = await page.textContent('.save-row:has(#export-resize) .why');
+  assert.match(why, /parent/);
   assert.deepEqual(page.errors, []);
   await page.close();
 });
