@@ -199,6 +199,29 @@ test('a differencing disk without its parent cannot be resized: the button is of
   await page.close();
 });
 
+test('a damaged GPT is not mended silently: refused with the reason, and copied as it is with "fix the GPT" unchecked', async () => {
+  // The primary header's CRC (at 16 in LBA 1) broken.
+  const bytes = readFileSync(disks.raw);
+  bytes[512 + 16] ^= 0xff;
+  const raw = join(tmp.dir, 'damaged.raw');
+  writeFileSync(raw, bytes);
+  const vhd = join(tmp.dir, 'damaged.vhd');
+  execFileSync('qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'vpc', '-o', 'subformat=dynamic,force_size=on', raw, vhd]);
+  const page = await pageWith(env, [vhd]);
+  const plan = await typeSize(page, '128M');
+  assert.match(plan, /^Refused: .*damaged.*uncheck "fix the GPT"/, plan);
+  assert.equal(await page.getAttribute('#export-resize-plan p', 'data-code'), 'gpt-damaged');
+  await page.uncheck('#export-resize-gpt-fix');
+  await page.waitForSelector('#export-resize-plan p[data-refused="false"]');
+  assert.match(await page.textContent('#export-resize-plan'), /left as it is/);
+  const { path } = await downloaded(page, '#export-resize', 'damaged-grown.vhd');
+  const cli = join(tmp.dir, 'cli-damaged-grown.vhd');
+  vv(['resize', vhd, cli, '--size', '128M', '--no-gpt-fix']);
+  assert.equal(sha(readFileSync(path)), sha(readFileSync(cli)), 'the page and the command line write the same file');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('stopping a resize discards the file', async () => {
   const page = await pageWith(env, [disks.vhd], { fsa: true, delay: 300 });
   await typeSize(page, '256M');

@@ -422,11 +422,12 @@ export class Viewer {
       },
       resizePlan: async (layer, size, gptFix) => {
         const d = this.disk;
-        if (!d) return { refusal: 'no disk is open' };
+        if (!d) return { refusal: 'no disk is open', code: null };
         try {
           return { plan: await d.resizePlan(layer, size, gptFix) };
         } catch (e) {
-          return { refusal: /** @type {Error} */ (e).message };
+          const err = /** @type {Error & { code?: string }} */ (e);
+          return { refusal: err.message, code: err.code ?? null };
         }
       },
       info: () => {

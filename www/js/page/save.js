@@ -142,7 +142,7 @@ export function exportInfo(info, fileName) {
  *   raw(): Promise<string | null>,
  *   vhd(kind: SaveKind, layer: number, sizes: { blockSize: number, sectorSize: number }): Promise<string | null>,
  *   copy(req: CopyRequest, fileName: string): Promise<{ text: string, report: CopyReport } | null>,
- *   resizePlan(layer: number, size: number, gptFix: boolean): Promise<{ plan: ResizePlan } | { refusal: string }>,
+ *   resizePlan(layer: number, size: number, gptFix: boolean): Promise<{ plan: ResizePlan } | { refusal: string, code: string | null }>,
  *   info(): void,
  * }} SaveActions
  */
@@ -487,12 +487,14 @@ export class SaveView {
  * Shows a resize's plan (what the copy will be, or, `done`, what it is) or the core's refusal in
  * `box`, with the core's notes.
  * @param {HTMLElement} box
- * @param {{ plan: ResizePlan } | { refusal: string }} r
+ * @param {{ plan: ResizePlan } | { refusal: string, code: string | null }} r
  * @param {boolean} [done]
  */
 function showPlan(box, r, done = false) {
   if ('refusal' in r) {
-    fill(box, h('p', { class: 'message error', dataset: { refused: 'true' } }, `Refused: ${r.refusal}`));
+    // The command line's --no-gpt-fix is the checkbox here.
+    const gpt = r.code === 'gpt-damaged' ? ' Here: uncheck "fix the GPT" to copy the table as it is.' : '';
+    fill(box, h('p', { class: 'message error', dataset: { refused: 'true', code: r.code ?? '' } }, `Refused: ${r.refusal}.${gpt}`));
     return;
   }
   const p = r.plan;
