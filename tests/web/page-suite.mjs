@@ -496,7 +496,7 @@ export function pageTests(engine) {
     } finally {
       t.remove();
     }
-    await page.waitForText(UI.exportNote, /resized from 63\.95 MiB to 96 MiB/);
+    await page.waitForText(UI.exportNote, /Resized from 63\.95 MiB to 96 MiB/);
     assert.deepEqual(await page.errors(), []);
     await page.close();
   });

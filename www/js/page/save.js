@@ -540,7 +540,7 @@ export function copyUnit(req, layer) {
  */
 export function copySummary(req, r, differencing) {
   const rep = r.report;
-  if ('new_size' in rep) return `resized ${resizeWords(rep)}; ${rep.blocks_before} blocks before, ${rep.blocks_after} in the copy`;
+  if ('new_size' in rep) return `Resized ${resizeWords(rep)}; ${rep.blocks_before} blocks before, ${rep.blocks_after} in the copy`;
   if ('blocks_before' in rep) {
     const saved = rep.file_len_before - rep.file_len;
     const parts = [`${rep.blocks_before} blocks before, ${rep.blocks_after} now`];
