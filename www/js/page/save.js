@@ -349,7 +349,7 @@ export class SaveView {
     if (missing) this.note.textContent = 'The raw image needs the missing parent: add it to export the whole disk.';
     const parent = k + 1 < d.names.length ? d.names[k + 1] : null;
     // What each writer accepts is the core's rule (the same the command line applies), said as a sentence.
-    const why = (/** @type {string | null} */ r) => (r ? r[0].toUpperCase() + r.slice(1) + '.' : '');
+    const why = (/** @type {string | null} */ r) => (r ? sentence(r) : '');
     const compactWhy = why(layer.refusals.compact);
     this.compactButton.disabled = this.trim.disabled = !!compactWhy;
     this.compactWhy.textContent = compactWhy;
@@ -484,6 +484,12 @@ export class SaveView {
 }
 
 /**
+ * The core's words (a refusal, a note: no capital, no full stop) as a sentence.
+ * @param {string} words
+ */
+const sentence = (words) => words[0].toUpperCase() + words.slice(1) + (words.endsWith('.') ? '' : '.');
+
+/**
  * Shows a resize's plan (what the copy will be, or, `done`, what it is) or the core's refusal in
  * `box`, with the core's notes.
  * @param {HTMLElement} box
@@ -500,7 +506,7 @@ function showPlan(box, r, done = false) {
   const p = r.plan;
   // The unpartitioned space is said in the sentence; the core's note of it is left out.
   const notes = p.notes.filter((n) => !n.includes('of unpartitioned space'));
-  fill(box, h('p', { dataset: { refused: 'false' } }, `${done ? 'The copy was' : 'The copy will be'} resized ${resizeWords(p)}.`), notes.map((n) => h('p', { class: 'note' }, n)));
+  fill(box, h('p', { dataset: { refused: 'false' } }, `${done ? 'The copy was' : 'The copy will be'} resized ${resizeWords(p)}.`), notes.map((n) => h('p', { class: 'note' }, sentence(n))));
 }
 
 /**
