@@ -484,60 +484,6 @@ export class SaveView {
 }
 
 /**
- * The core's words (a refusal, a note: no capital, no full stop) as a sentence.
- * @param {string} words
- */
-const sentence = (words) => words[0].toUpperCase() + words.slice(1) + (words.endsWith('.') ? '' : '.');
-
-/**
- * Shows a resize's plan (what the copy will be, or, `done`, what it is) or the core's refusal in
- * `box`, with the core's notes.
- * @param {HTMLElement} box
- * @param {{ plan: ResizePlan } | { refusal: string, code: string | null }} r
- * @param {boolean} [done]
- */
-function showPlan(box, r, done = false) {
-  if ('refusal' in r) {
-    // The command line's --no-gpt-fix is the checkbox here.
-    const gpt = r.code === 'gpt-damaged' ? ' Here: uncheck "fix the GPT" to copy the table as it is.' : '';
-    fill(box, h('p', { class: 'message error', dataset: { refused: 'true', code: r.code ?? '' } }, `Refused: ${r.refusal}.${gpt}`));
-    return;
-  }
-  const p = r.plan;
-  // The unpartitioned space is said in the sentence; the core's note of it is left out.
-  const notes = p.notes.filter((n) => !n.includes('of unpartitioned space'));
-  fill(box, h('p', { dataset: { refused: 'false' } }, `${done ? 'The copy was' : 'The copy will be'} resized ${resizeWords(p)}.`), notes.map((n) => h('p', { class: 'note' }, sentence(n))));
-}
-
-/**
- * What a resize does, in words: the sizes, the GPT's backup, the space no partition covers.
- * @param {ResizePlan} p
- */
-function resizeWords(p) {
-  const by = humanSize(Math.abs(p.new_size - p.old_size));
-  const parts = [`from ${humanSize(p.old_size)} to ${humanSize(p.new_size)} (${by} ${p.grows ? 'larger' : 'smaller'})`];
-  if (p.gpt_moved) parts.push('the GPT\'s backup header and partition entries at the new end, the protective MBR sized to it');
-  parts.push(
-    p.unpartitioned_bytes > 0
-      ? `${humanSize(p.unpartitioned_bytes)} of unpartitioned space at the end (to use it, grow a partition into it inside the virtual machine: diskpart extend, growpart, resize2fs)`
-      : 'no unpartitioned space at the end',
-  );
-  return parts.join('; ');
-}
-
-/**
- * The unit of a copy's progress: bytes for a fixed disk's repair, 1 MiB stretches for a fixed
- * VHD's resize, else blocks.
- * @param {CopyRequest} req
- * @param {DiskLayer | undefined} layer the file copied
- */
-export function copyUnit(req, layer) {
-  if (layer?.diskType !== 'fixed') return 'blocks';
-  if (req.op === 'repair') return 'bytes';
-  return req.op === 'resize' && layer.format === 'vhd' ? 'MiB' : 'blocks';
-}
-
-/**
  * The sentence that says what a copy saved.
  * @param {CopyRequest} req
  * @param {CopyReport} r
@@ -602,4 +548,58 @@ function reportDetails(r) {
         h('td', { class: 'num' }, a.offset === null ? '—' : `0x${a.offset.toString(16)}`),
         h('td', null, h('code', null, a.code)),
         h('td', null, a.message)))));
+}
+
+/**
+ * The core's words (a refusal, a note: no capital, no full stop) as a sentence.
+ * @param {string} words
+ */
+const sentence = (words) => words[0].toUpperCase() + words.slice(1) + (words.endsWith('.') ? '' : '.');
+
+/**
+ * Shows a resize's plan (what the copy will be, or, `done`, what it is) or the core's refusal in
+ * `box`, with the core's notes.
+ * @param {HTMLElement} box
+ * @param {{ plan: ResizePlan } | { refusal: string, code: string | null }} r
+ * @param {boolean} [done]
+ */
+function showPlan(box, r, done = false) {
+  if ('refusal' in r) {
+    // The command line's --no-gpt-fix is the checkbox here.
+    const gpt = r.code === 'gpt-damaged' ? ' Here: uncheck "fix the GPT" to copy the table as it is.' : '';
+    fill(box, h('p', { class: 'message error', dataset: { refused: 'true', code: r.code ?? '' } }, `Refused: ${r.refusal}.${gpt}`));
+    return;
+  }
+  const p = r.plan;
+  // The unpartitioned space is said in the sentence; the core's note of it is left out.
+  const notes = p.notes.filter((n) => !n.includes('of unpartitioned space'));
+  fill(box, h('p', { dataset: { refused: 'false' } }, `${done ? 'The copy was' : 'The copy will be'} resized ${resizeWords(p)}.`), notes.map((n) => h('p', { class: 'note' }, sentence(n))));
+}
+
+/**
+ * What a resize does, in words: the sizes, the GPT's backup, the space no partition covers.
+ * @param {ResizePlan} p
+ */
+function resizeWords(p) {
+  const by = humanSize(Math.abs(p.new_size - p.old_size));
+  const parts = [`from ${humanSize(p.old_size)} to ${humanSize(p.new_size)} (${by} ${p.grows ? 'larger' : 'smaller'})`];
+  if (p.gpt_moved) parts.push('the GPT\'s backup header and partition entries at the new end, the protective MBR sized to it');
+  parts.push(
+    p.unpartitioned_bytes > 0
+      ? `${humanSize(p.unpartitioned_bytes)} of unpartitioned space at the end (to use it, grow a partition into it inside the virtual machine: diskpart extend, growpart, resize2fs)`
+      : 'no unpartitioned space at the end',
+  );
+  return parts.join('; ');
+}
+
+/**
+ * The unit of a copy's progress: bytes for a fixed disk's repair, 1 MiB stretches for a fixed
+ * VHD's resize, else blocks.
+ * @param {CopyRequest} req
+ * @param {DiskLayer | undefined} layer the file copied
+ */
+export function copyUnit(req, layer) {
+  if (layer?.diskType !== 'fixed') return 'blocks';
+  if (req.op === 'repair') return 'bytes';
+  return req.op === 'resize' && layer.format === 'vhd' ? 'MiB' : 'blocks';
 }
