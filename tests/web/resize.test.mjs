@@ -111,6 +111,10 @@ test('grow a dynamic VHD with a GPT: the plan first, then the file vhd-viewer re
   // Said as typed: a size that is not one, then a larger one with its plan.
   await page.fill('#export-resize-size', '12X');
   assert.match(await page.textContent('#export-resize-words'), /"12X" is not a size/);
+  await page.fill('#export-resize-size', '64M');
+  assert.match(await page.textContent('#export-resize-words'), /64 MiB: the size it has now/);
+  // A size that is not a whole number of sectors: the core's reason.
+  assert.match(await typeSize(page, '100001'), /^Refused: a VHD cannot be resized to 100001 bytes: .*whole number of its 512-byte logical sectors/);
   const plan = await typeSize(page, '128M');
   assert.match(await page.textContent('#export-resize-words'), /128 MiB \(134217728 bytes\): the disk grows by 64 MiB/);
   assert.match(plan, /from 64 MiB to 128 MiB \(64 MiB larger\)/);
