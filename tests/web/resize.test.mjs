@@ -115,6 +115,8 @@ test('grow a dynamic VHD with a GPT: the plan first, then the file vhd-viewer re
   assert.match(await page.textContent('#export-resize-words'), /64 MiB: the size it has now/);
   // A size that is not a whole number of sectors: the core's reason.
   assert.match(await typeSize(page, '100001'), /^Refused: a VHD cannot be resized to 100001 bytes: .*whole number of its 512-byte logical sectors/);
+  await typeSize(page, '+64M'); // the size it has now, grown by 64 MiB
+  assert.match(await page.textContent('#export-resize-words'), /^128 MiB \(134217728 bytes\): the disk grows by 64 MiB/);
   const plan = await typeSize(page, '128M');
   assert.match(await page.textContent('#export-resize-words'), /128 MiB \(134217728 bytes\): the disk grows by 64 MiB/);
   assert.match(plan, /from 64 MiB to 128 MiB \(64 MiB larger\)/);
@@ -213,6 +215,8 @@ test('a damaged GPT is not mended silently: refused with the reason, and copied 
   const vhd = join(tmp.dir, 'damaged.vhd');
   execFileSync('qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'vpc', '-o', 'subformat=dynamic,force_size=on', raw, vhd]);
   const page = await pageWith(env, [vhd]);
+  await typeSize(page, '+64M'); // the size it has now, grown by 64 MiB
+  assert.match(await page.textContent('#export-resize-words'), /^128 MiB \(134217728 bytes\): the disk grows by 64 MiB/);
   const plan = await typeSize(page, '128M');
   assert.match(plan, /^Refused: .*damaged.*uncheck "fix the GPT"/, plan);
   assert.equal(await page.getAttribute('#export-resize-plan p', 'data-code'), 'gpt-damaged');

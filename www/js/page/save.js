@@ -224,7 +224,7 @@ export class SaveView {
       h('label', null, 'Its full path: ', this.absolute));
     // "Resize…": the new size typed (bytes, or with K, M, G, T), what it does said in words as it
     // is typed, and the core's plan or refusal, asked a moment after the typing stops.
-    this.resizeSize = h('input', { type: 'text', id: id('resize-size'), size: 16, spellcheck: 'false', autocomplete: 'off', placeholder: 'e.g. 128G', 'aria-describedby': id('resize-words') });
+    this.resizeSize = h('input', { type: 'text', id: id('resize-size'), size: 16, spellcheck: 'false', autocomplete: 'off', placeholder: 'e.g. 128G or +16G', 'aria-describedby': id('resize-words') });
     this.resizeSize.addEventListener('input', () => this.resizeTyped());
     this.resizeSize.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' && !this.resizeButton.disabled) void this.resize();
@@ -262,7 +262,7 @@ export class SaveView {
           h('label', { class: 'check' }, this.gptFix, ' fix the GPT')),
         h('p', { class: 'resize-words-row' }, this.resizeWords),
         this.resizePlan,
-        h('p', null, 'A copy of the file with a larger or smaller virtual disk, in its own format and type (', h('code', null, 'vhd-viewer resize'), '). Type the size in bytes, or with K, M, G or T (binary: 1G is 1024 MiB). Growing adds zeros at the end; the partitions and file systems keep their size, so the new space is unpartitioned until the system inside the virtual machine extends a partition into it. Shrinking is refused when a partition or a file system reaches past the new end. ', this.resizeWhy),
+        h('p', null, 'A copy of the file with a larger or smaller virtual disk, in its own format and type (', h('code', null, 'vhd-viewer resize'), '). Type the size in bytes, or with K, M, G or T (binary: 1G is 1024 MiB); with a + before it, the size it has now grown by that much. Growing adds zeros at the end; the partitions and file systems keep their size, so the new space is unpartitioned until the system inside the virtual machine extends a partition into it. Shrinking is refused when a partition or a file system reaches past the new end. ', this.resizeWhy),
         h('p', null, 'Fix the GPT: a GPT disk keeps a backup of its partition table at its very end. Growing moves that backup to the new end and sets the protective MBR to the new size, so that the disk needs no repair when it is next used; unchecked, they stay where they were (', h('code', null, '--no-gpt-fix'), ').')),
       h('h3', null, 'What this page shows'),
       h('div', { class: 'controls' }, this.infoButton, h('span', null, 'the same object as ', h('code', null, 'vhd-viewer info --json'))),
@@ -376,14 +376,17 @@ export class SaveView {
   }
 
   /**
-   * The size typed for "Resize…" in bytes, or why it is not one.
+   * The size typed for "Resize…" in bytes (`+N`: the size it has now grown by N, as `vhd-viewer
+   * resize --size +N`), or why it is not one.
    * @returns {{ size: number } | { problem: string }}
    */
   typedSize() {
     const text = this.resizeSize.value.trim();
-    if (!text) return { problem: 'Type the new size: in bytes, or with K, M, G or T, e.g. 128G.' };
-    const size = parseNumber(text);
-    if (!Number.isSafeInteger(size) || size <= 0) return { problem: `"${text}" is not a size: type a whole number of bytes, or a number with K, M, G or T, e.g. 128G.` };
+    if (!text) return { problem: 'Type the new size: in bytes, or with K, M, G or T, e.g. 128G (+16G: 16 GiB more).' };
+    const grow = text.startsWith('+');
+    const n = parseNumber(grow ? text.slice(1) : text);
+    const size = grow ? this.currentSize() + n : n;
+    if (!Number.isSafeInteger(size) || size <= 0) return { problem: `"${text}" is not a size: type a whole number of bytes, or a number with K, M, G or T, e.g. 128G (+16G: 16 GiB more).` };
     return { size };
   }
 
