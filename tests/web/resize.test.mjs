@@ -196,6 +196,28 @@ test('a shrink past the partition is refused before anything is written; one tha
   await page.close();
 });
 
+test('grow a fixed VHD with an MBR to 512 MiB as a download: the new tail, never written, comes out as zeros', async () => {
+  const raw = join(tmp.dir, 'mbr.raw');
+  writeFileSync(raw, readFileSync(disks.raw).fill(0, 0, 34 * 512).fill(0, 64 * MIB - 33 * 512));
+  execFileSync('sfdisk', ['-q', raw], { input: 'label: dos\nstart=2048, size=81920, type=83\n' });
+  const vhd = join(tmp.dir, 'mbr.vhd');
+  execFileSync('qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'vpc', '-o', 'subformat=fixed,force_size=on', raw, vhd]);
+  const page = await pageWith(env, [vhd]);
+  const plan = await typeSize(page, '512M');
+  assert.doesNotMatch(plan, /GPT/);
+  const { path } = await downloaded(page, '#export-resize', 'mbr-grown.vhd');
+  const cli = join(tmp.dir, 'cli-mbr-grown.vhd');
+  vv(['resize', vhd, cli, '--size', '512M']);
+  assert.equal(statSync(path).size, 512 * MIB + 512, 'a fixed VHD: the disk, then its footer');
+  assert.equal(await shaFile(path), await shaFile(cli), 'the page and the command line write the same file');
+  const got = execFileSync(cliPath(), ['cat', path], BIG);
+  assert.equal(sha(got.subarray(0, 64 * MIB)), sha(readFileSync(raw)), 'the disk as it was');
+  assert.ok(got.subarray(64 * MIB).every((b) => b === 0), 'then zeros');
+  rmSync(path);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('a differencing disk without its parent cannot be resized: the button is off and says why', async () => {
   const page = await pageWith(env, [join(SAMPLES, 'child.vhd')]);
   assert.equal(await page.isDisabled('#export-resize'), true);

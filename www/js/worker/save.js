@@ -408,20 +408,21 @@ class MemorySink {
     this.writes.push(w);
   }
   /**
-   * The copy as a Blob of exactly `len` bytes: the writes in order, zeros between them.
+   * The copy as a Blob of exactly `len` bytes: the writes in order, zeros between them (shared
+   * zero-filled Blobs, nothing allocated for them: a resized fixed disk's new tail may be far
+   * larger than what was written).
    * @param {number} len
    */
   async close(len) {
     const writes = this.writes.sort((a, b) => a.offset - b.offset);
     /** @type {BlobPart[]} */
     const parts = [];
-    const zeros = new Uint8Array(MIB);
+    const zeros = zeroBlobs();
     let at = 0;
     const pad = (/** @type {number} */ to) => {
-      for (; at < to; ) {
-        const n = Math.min(to - at, zeros.length);
-        parts.push(zeros.subarray(0, n));
-        at += n;
+      if (to > at) {
+        parts.push(...zeros(to - at));
+        at = to;
       }
     };
     for (const w of writes) {
