@@ -28,6 +28,8 @@ import type {
   PublicFile,
   Rebase,
   RemoteErrorCode,
+  ResizePlan,
+  Resized,
   SectorsView,
   Source,
   Unreadable,
@@ -57,6 +59,8 @@ export type {
   PartsTable,
   Rebase,
   RemoteErrorCode,
+  ResizePlan,
+  Resized,
   SectorsView,
   Source,
   Unreadable,
@@ -200,10 +204,17 @@ export class VhdDisk {
    * A copy of file `layer` of the chain (0, the default: the file opened) made by the core's writers, as the command line makes
    * it: `compact` (`vhd-viewer compact`; with `trim`, `vhd-viewer compact --trim`: what the file systems mark free is not
    * kept either, and `volumes` says of each whether it was), `repair` (`vhd-viewer repair [--scrub]`), `relink` (`vhd-viewer relink`: the parent,
-   * the next layer, at `relative` to the copy's folder, e.g. `.\\base.vhd`, and `absolute` if given). Into `writable`, or as a
+   * the next layer, at `relative` to the copy's folder, e.g. `.\\base.vhd`, and `absolute` if given), `resize` (`vhd-viewer
+   * resize --size SIZE [--no-gpt-fix]`: the virtual size `size` bytes, a GPT's backup moved to the new end unless `gptFix` is
+   * false; see `resizePlan`). Into `writable`, or as a
    * Blob without one (refused past 512 MiB: it is held in memory). The copy has the file's format (VHD or VHDX).
    */
   saveCopy(req: CopyRequest, writable: Writable | null, options?: TaskOptions): Promise<CopyReport & { blob?: Blob }>;
+  /**
+   * What `saveCopy({ op: 'resize', layer, size, gptFix })` would do, worked out without writing anything; rejects with the
+   * core's refusal when the file cannot be resized so (a shrink past a partition or a file system names it and where it ends).
+   */
+  resizePlan(layer: number, size: number, gptFix?: boolean): Promise<ResizePlan>;
   /** The partition table and each partition's file system (`vhd-viewer parts --json`), as of layer `layer` (0: the whole chain). */
   partitions(options?: { layer?: number }): Promise<PartsTable>;
   /** A folder's entries (`vhd-viewer ls PATH --partition N --json`). */

@@ -1,5 +1,6 @@
 //! JavaScript binding of the writers that copy a disk's own structures, in its own format (VHD or
-//! VHDX): `compact [--trim]`, `repair` and `relink`, for the page's "Compact…", "Repaired copy…" and "Relinked child…". They read as the
+//! VHDX): `compact [--trim]`, `repair`, `relink` and `resize`, for the page's "Compact…", "Repaired
+//! copy…", "Relinked child…" and "Resize…". They read as the
 //! files view does (`wasm_files.rs`): through a JavaScript function `read(layer, offset, len)`
 //! that returns a layer's file bytes at once (the page's Worker reads synchronously). They write
 //! nothing themselves: [`WasmCopy::step`] hands over the bytes of the next windows as `{offset,
@@ -17,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::reader::ReadAt;
 use crate::relink::Relinking;
 use crate::repair::Repairing;
+use crate::resize::{ResizeOptions, Resizing};
 use crate::trim::{FreeRanges, FreeSpace};
 use crate::vhd::writer::WriteAt;
 use crate::wasm::{js_err, misuse, to_js, to_u64, WasmDisk};
@@ -66,6 +68,7 @@ enum Op {
     Compact(Box<Compaction>, Option<JsValue>),
     Repair(Repairing),
     Relink(Relinking, Vec<String>),
+    Resize(Box<Resizing>),
 }
 
 /// What a finished copy reports: the core's report of the operation, warnings, and the copy's
@@ -77,8 +80,8 @@ struct Finished<T: Serialize> {
     file_len: u64,
 }
 
-/// A copy being written, a step at a time: made by [`WasmCopy::compact`], [`WasmCopy::repair`]
-/// or [`WasmCopy::relink`]; [`WasmCopy::step`] until it returns null, then [`WasmCopy::finish`].
+/// A copy being written, a step at a time: made by [`WasmCopy::compact`], [`WasmCopy::repair`],
+/// [`WasmCopy::relink`] or [`WasmCopy::resize`]; [`WasmCopy::step`] until it returns null, then [`WasmCopy::finish`].
 #[wasm_bindgen]
 pub struct WasmCopy {
     files: Vec<JsFile>,
@@ -144,6 +147,31 @@ impl WasmCopy {
         Ok(WasmCopy { files, bytes, op: Some(Op::Relink(op, warnings)) })
     }
 
+    /// `vhd-viewer resize --size SIZE [--no-gpt-fix]`: a copy of layer 0 of `disk` (a chain, or
+    /// `WasmDisk.asOfLayer(k)`; the layers below are read for the partition table and the file
+    /// systems) in its format and type, with a virtual size of `size` bytes; with `gpt_fix`, a
+    /// GPT's backup header and entries moved to the new end. Fails with the core's refusal (a
+    /// shrink past a partition or a file system, naming it and the byte where it ends) before
+    /// anything is written: [`WasmCopy::plan`] says what the copy will be.
+    pub fn resize(disk: &WasmDisk, read: js_sys::Function, size: f64, gpt_fix: bool) -> Result<WasmCopy, JsValue> {
+        let size = to_u64(size, "size")?;
+        let d = disk.disk();
+        let bytes = Rc::new(Cell::new(0));
+        let files = files(d, &read, &bytes);
+        let sources: Vec<&dyn ReadAt> = files.iter().map(|f| f as &dyn ReadAt).collect();
+        let op = Resizing::new(d, &sources, size, ResizeOptions { gpt_fix }).map_err(js_err)?;
+        Ok(WasmCopy { files, bytes, op: Some(Op::Resize(Box::new(op))) })
+    }
+
+    /// What a resize will write, known before the first step: the core's `ResizePlan` (`old_size`,
+    /// `new_size`, `grows`, `gpt_moved`, `unpartitioned_bytes`, `notes`).
+    pub fn plan(&self) -> Result<JsValue, JsValue> {
+        match &self.op {
+            Some(Op::Resize(r)) => to_js(r.plan()),
+            _ => Err(misuse("only a resize has a plan")),
+        }
+    }
+
     /// The next steps, until at least `at_least` bytes were handed over or the copy is complete:
     /// an array of `{offset, bytes}` to write into the copy (possibly empty: all-zero windows are
     /// not written), or null when every step is done (then call `finish`).
@@ -159,6 +187,7 @@ impl WasmCopy {
                 Op::Compact(c, _) => c.step(&sources, &mut out),
                 Op::Repair(r) => r.step(sources[0], &mut out),
                 Op::Relink(r, _) => r.step(sources[0], &mut out),
+                Op::Resize(r) => r.step(&sources, &mut out),
             }
             .map_err(js_err)?;
             if !more || out.bytes >= at_least.max(1) {
@@ -177,6 +206,7 @@ impl WasmCopy {
             Some(Op::Compact(c, _)) => c.progress(),
             Some(Op::Repair(r)) => r.progress(),
             Some(Op::Relink(r, _)) => r.progress(),
+            Some(Op::Resize(r)) => r.progress(),
             None => (1, 1),
         };
         vec![d as f64, t as f64]
@@ -210,6 +240,10 @@ impl WasmCopy {
             Op::Relink(r, warnings) => {
                 let report = r.finish(&mut out).map_err(js_err)?;
                 to_js(&Finished { file_len: report.file_len, report, warnings })?
+            }
+            Op::Resize(r) => {
+                let report = r.finish(&mut out).map_err(js_err)?;
+                to_js(&Finished { file_len: report.file_len, report, warnings: Vec::new() })?
             }
         };
         let _ = js_sys::Reflect::set(&value, &"writes".into(), &out.to_js());

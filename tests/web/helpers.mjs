@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, mkdirSync, readFileSync, createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, dirname, basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -202,4 +203,43 @@ export async function pageWith(env, files, { fsa = false, delay = 0 } = {}) {
   await page.setInputFiles('#file-input', files);
   assert.equal(await settled(page), 'ready');
   return page;
+}
+
+/** The SHA-256 of a file, read as a stream (the large copies do not fit a Buffer comfortably). */
+export async function shaFile(path) {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 8 << 20 })) h.update(chunk);
+  return h.digest('hex');
+}
+
+/**
+ * A stand-in for the save dialog that gives a file of the origin's private file system (OPFS):
+ * its writable is a real FileSystemWritableFileStream, written to disk as the page goes. Run in
+ * the page: `page.addInitScript(opfsPicker)`.
+ */
+export function opfsPicker() {
+  window.__opfs = { picked: null };
+  window.showSaveFilePicker = async (opts) => {
+    const root = await navigator.storage.getDirectory();
+    window.__opfs.picked = opts.suggestedName;
+    return root.getFileHandle(opts.suggestedName, { create: true });
+  };
+}
+
+/** Saves the file `name` of the page's private file system (opfsPicker's) at `path`, as a download. */
+export async function fromOpfs(page, name, path) {
+  const [download] = await Promise.all([
+    page.waitForEvent('download', { timeout: 180_000 }),
+    page.evaluate(async (name) => {
+      const root = await navigator.storage.getDirectory();
+      const file = await (await root.getFileHandle(name)).getFile();
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(file);
+      a.download = name;
+      document.body.append(a);
+      a.click();
+      a.remove();
+    }, name),
+  ]);
+  await download.saveAs(path);
 }

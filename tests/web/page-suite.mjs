@@ -59,6 +59,9 @@ const UI = {
   exportNote: '#export-note',
   exportCompact: '#export-compact',
   exportTrim: '#export-compact-trim',
+  exportResize: '#export-resize',
+  resizeSize: '#export-resize-size',
+  resizePlan: '#export-resize-plan',
 };
 /** The same inside the <vhd-viewer> element's shadow root. */
 const EL = {
@@ -496,6 +499,38 @@ export function pageTests(engine) {
     } finally {
       t.remove();
     }
+    assert.deepEqual(await page.errors(), []);
+    await page.close();
+  });
+
+  test(`${engine}: Resize… of a child, as a download, equals vhd-viewer resize; a shrink past its partition is refused first`, async () => {
+    const page = await viewer();
+    if (FEATURES.fileSystemAccess[engine]) {
+      await page.evaluate(() => {
+        delete Window.prototype.showSaveFilePicker;
+        delete window.showSaveFilePicker;
+      });
+    }
+    await page.setFiles(UI.fileInput, CHAIN);
+    assert.equal(await settled(page), 'ready');
+    // The sample's FAT32 partition reaches nearly to the end: 32 MiB cuts it.
+    await page.fill(UI.resizeSize, '32M');
+    const refused = await page.waitForText(UI.resizePlan, /Refused: partition 1 ends at byte/);
+    assert.match(refused, /the smallest size allowed is \d+ bytes/);
+    await page.fill(UI.resizeSize, '96M');
+    await page.waitForText(UI.resizePlan, /will be resized from 63\.95 MiB to 96 MiB/);
+    // "Resize…": the core's writer reading the chain synchronously in this engine's Worker.
+    const copy = await page.download(UI.exportResize);
+    assert.equal(copy.name, 'grandchild-resized.vhd');
+    const t = tempDir();
+    try {
+      const out = join(t.dir, 'resized.vhd');
+      execFileSync(cliPath(), ['resize', GRAND, out, '--size', '96M', '--parent', CHILD, '--parent', BASE]);
+      assert.equal(sha256(readFileSync(copy.path)), sha256(readFileSync(out)), 'the resized copy equals vhd-viewer resize');
+    } finally {
+      t.remove();
+    }
+    await page.waitForText(UI.exportNote, /Resized from 63\.95 MiB to 96 MiB/);
     assert.deepEqual(await page.errors(), []);
     await page.close();
   });

@@ -12,20 +12,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync, rmSync, createReadStream } from 'node:fs';
+import { readFileSync, statSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { start, settled, cliPath, tempDir, pageWith } from './helpers.mjs';
+import { start, settled, cliPath, tempDir, pageWith, opfsPicker, fromOpfs, shaFile } from './helpers.mjs';
 import { trimDisks, bigDisk, cliTrim } from './trim-fixtures.mjs';
 import { humanSize } from '../../www/js/common/format.js';
 
 const sha = (b) => createHash('sha256').update(b).digest('hex');
-/** The SHA-256 of a file, read as a stream (the large copies do not fit a Buffer comfortably). */
-async function shaFile(path) {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 8 << 20 })) h.update(chunk);
-  return h.digest('hex');
-}
 const MIB = 1 << 20;
 
 let env;
@@ -146,19 +140,6 @@ test('compact --trim through the File System Access API: streamed into the file,
   await page.close();
 });
 
-/**
- * A stand-in for the save dialog that gives a file of the origin's private file system (OPFS):
- * its writable is a real FileSystemWritableFileStream, written to disk as the page goes.
- */
-function opfsPicker() {
-  window.__opfs = { picked: null };
-  window.showSaveFilePicker = async (opts) => {
-    const root = await navigator.storage.getDirectory();
-    window.__opfs.picked = opts.suggestedName;
-    return root.getFileHandle(opts.suggestedName, { create: true });
-  };
-}
-
 test('a 256 GiB dynamic VHDX whose ext4 holds 1 GiB: compacted with its free space given back, streamed into a file with progress and Stop, memory flat', { timeout: 30 * 60_000 }, async () => {
   const big = bigDisk();
   const inputLen = statSync(big.vhdx).size;
@@ -214,21 +195,8 @@ test('a 256 GiB dynamic VHDX whose ext4 holds 1 GiB: compacted with its free spa
   assert.ok(readBytes <= inputLen * 1.01, `read ${read} ${unit}, not more than the file (${inputLen} bytes)`);
 
   // The same file as the command line's: the saved file comes out of the private file system as a download.
-  const [download] = await Promise.all([
-    page.waitForEvent('download', { timeout: 180_000 }),
-    page.evaluate(async () => {
-      const root = await navigator.storage.getDirectory();
-      const file = await (await root.getFileHandle('big-compact.vhdx')).getFile();
-      const a = document.createElement('a');
-      a.href = URL.createObjectURL(file);
-      a.download = 'big-compact.vhdx';
-      document.body.append(a);
-      a.click();
-      a.remove();
-    }),
-  ]);
   const path = join(tmp.dir, 'page-big-compact.vhdx');
-  await download.saveAs(path);
+  await fromOpfs(page, 'big-compact.vhdx', path);
   const cli = join(tmp.dir, 'cli-big-compact.vhdx');
   const cliStarted = Date.now();
   const report = cliTrim(big.vhdx, cli);

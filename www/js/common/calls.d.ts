@@ -18,6 +18,7 @@ import type {
   LayerStructures,
   OpenedSummary,
   PartsTable,
+  ResizePlan,
   SaveKind,
   Rebase,
   SectorsView,
@@ -54,6 +55,7 @@ export interface Calls {
   raw: { args: [toFile: boolean]; result: { size: number; blob?: Blob }; progress: Steps };
   vhd: { args: [kind: SaveKind, layer: number, toFile: boolean, blockSize: number, sectorSize: number]; result: { size: number; blocks: number; blob?: Blob }; progress: Steps };
   copy: { args: [req: CopyRequest, toFile: boolean]; result: CopyReport & { blob?: Blob }; progress: Steps };
+  resizePlan: { args: [layer: number, size: number, gptFix: boolean]; result: ResizePlan };
   partitions: { args: [k: number]; result: PartsTable };
   list: { args: [k: number, partition: number, path: string, deleted: boolean]; result: FileEntry[] };
   stat: { args: [k: number, partition: number, path: string, deleted: boolean]; result: FileStat };

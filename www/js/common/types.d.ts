@@ -348,7 +348,7 @@ export interface DiskLayer {
   bitmapLsbFirst: boolean;
   bitmapSectorSize: number;
   /** Why each writer cannot copy this file (the core's rule), or null when it can. */
-  refusals: { compact: string | null; repair: string | null; relink: string | null };
+  refusals: { compact: string | null; repair: string | null; relink: string | null; resize: string | null };
   /** The virtual size of the disk as of this file. */
   size: number;
   /** The size of its Azure-ready copy (`vhd-viewer convert --for azure --layer K`): rounded up to a whole MiB, at least 20 MiB. */
@@ -413,7 +413,36 @@ export interface Writable {
 export type CopyRequest =
   | { op: 'compact'; layer?: number; trim?: boolean }
   | { op: 'repair'; layer?: number; scrub?: boolean }
-  | { op: 'relink'; layer?: number; relative: string; absolute?: string };
+  | { op: 'relink'; layer?: number; relative: string; absolute?: string }
+  | { op: 'resize'; layer?: number; size: number; gptFix?: boolean };
+
+/** What a resize will do (the core's `resize::ResizePlan`), known before anything is written. */
+export interface ResizePlan {
+  /** The copy's format and type: the input's. */
+  format: 'vhd' | 'vhdx';
+  disk_type: DiskType;
+  old_size: number;
+  new_size: number;
+  /** True when the disk grows (false when it shrinks). */
+  grows: boolean;
+  /** The partition table found. */
+  scheme: 'mbr' | 'gpt' | 'none';
+  /** Whether a GPT's backup header and entries move to the new end (and the protective MBR's size is set). */
+  gpt_moved: boolean;
+  /** Bytes at the end of the resized disk that no partition covers (before a GPT's backup). */
+  unpartitioned_bytes: number;
+  /** What else to know, in plain sentences. */
+  notes: string[];
+}
+
+/** What `resize` says it did (the core's `resize::Resized`): its plan, and the blocks of the file before and after. */
+export interface Resized extends ResizePlan {
+  /** Blocks the input allocates (1 MiB stretches of a fixed VHD). */
+  blocks_before: number;
+  /** Blocks placed in the copy. */
+  blocks_after: number;
+  file_len: number;
+}
 
 /** One thing a repair did (`vhd-viewer repair`): fixed, lost (data), or not fixed. */
 export interface RepairAction {
@@ -463,7 +492,8 @@ export interface CopyReport {
   report:
     | Compacted
     | { actions: RepairAction[]; blocks: number; sectors_scrubbed: number; file_len: number }
-    | { blocks: number; file_len: number };
+    | { blocks: number; file_len: number }
+    | Resized;
   /** Warnings to show (a relinked parent whose size differs from the child's). */
   warnings: string[];
   /** A compaction with the free space given back: each volume, trimmed or kept whole and why. */

@@ -8,7 +8,7 @@ import { Engine } from './engine.js';
 
 /**
  * @import { Source } from '../common/source.js'
- * @import { ChainView, CopyReport, CopyRequest, DiffReport, Rebase, DiskLayer, Extent, FileEntry, FileStat, Finding, FitReport, Info, LayerStructures, MissingParent, OpenedSummary, PartsTable, PublicFile, SaveKind, Unreadable, Writable } from '../common/types.js'
+ * @import { ChainView, CopyReport, CopyRequest, DiffReport, Rebase, DiskLayer, Extent, FileEntry, FileStat, Finding, FitReport, Info, LayerStructures, MissingParent, OpenedSummary, PartsTable, PublicFile, ResizePlan, SaveKind, Unreadable, Writable } from '../common/types.js'
  * @import { Args, Method, Progress, Result } from '../common/calls.js'
  * @import { CallOptions } from './engine.js'
  */
@@ -306,7 +306,9 @@ export class VhdDisk {
    * with its offset), `{op: 'relink', relative, absolute}` (`vhd-viewer relink`: a
    * differencing disk's copy whose parent locators point to `relative` (to the copy's folder, e.g.
    * `.\\base.vhd`) and `absolute` (optional); the parent is the next layer of the chain, the disk
-   * whose unique id the child names). `layer`
+   * whose unique id the child names), `{op: 'resize', size, gptFix}` (`vhd-viewer resize --size
+   * [--no-gpt-fix]`: the file with a virtual size of `size` bytes, a GPT's backup moved to the new
+   * end unless `gptFix` is false; see `resizePlan`). `layer`
    * picks the file (0, the default: the file opened). Into `writable`, or as a Blob without one.
    * The copy has the file's format (a VHD's copy is a VHD, a VHDX's a VHDX).
    * @param {CopyRequest} req
@@ -316,6 +318,20 @@ export class VhdDisk {
    */
   saveCopy(req, writable, { signal, onProgress } = {}) {
     return this.ask('copy', [req, !!writable], { signal, writable: writable ?? undefined, onProgress: (p) => onProgress?.(p.done, p.total) });
+  }
+
+  /**
+   * What `saveCopy({op: 'resize', layer, size, gptFix})` would do, worked out without writing
+   * anything (`ResizePlan`: the old and new sizes, whether a GPT's backup moves to the new end,
+   * the space no partition covers at the end); rejects with the core's refusal when the file cannot
+   * be resized so (a shrink past a partition or a file system names it and the byte where it ends).
+   * @param {number} layer
+   * @param {number} size the new virtual size in bytes
+   * @param {boolean} [gptFix] move a GPT's backup to the new end (the default), as `vhd-viewer resize` does without `--no-gpt-fix`
+   * @returns {Promise<ResizePlan>}
+   */
+  resizePlan(layer, size, gptFix = true) {
+    return this.ask('resizePlan', [layer, size, gptFix]);
   }
 
   // ------------------------------------------------------------ files on the disk

@@ -15,7 +15,7 @@ import { showVirtualSector, showFileBytes } from './views/hex.js';
 import { renderFindings } from './views/findings.js';
 import { filesView } from './views/files.js';
 import { ChangesView } from './views/changes.js';
-import { download, exportRaw, exportVhd, exportCopy, exportInfo, SaveView, stem, copySummary } from './save.js';
+import { download, exportRaw, exportVhd, exportCopy, exportInfo, SaveView, stem, copySummary, copyUnit } from './save.js';
 
 /**
  * @import { DiskInput, VhdDisk } from './api.js'
@@ -414,13 +414,23 @@ export class Viewer {
       copy: async (req, fileName) => {
         const d = this.disk;
         if (!d) return null;
-        const label = { compact: 'Compacting', repair: 'Repairing', relink: 'Relinking' }[req.op];
+        const label = { compact: 'Compacting', repair: 'Repairing', relink: 'Relinking', resize: 'Resizing' }[req.op];
         const trim = req.op === 'compact' && req.trim ? ', giving back the free space' : '';
         const r = await this.runTask(`${label} ${d.names[req.layer ?? 0]}${trim}`, (signal, progress) =>
-          exportCopy(d, fileName, req, { signal, onProgress: (done, total) => progress(done, total, req.op === 'repair' && d.layers[req.layer ?? 0].diskType === 'fixed' ? 'bytes' : 'blocks') }),
+          exportCopy(d, fileName, req, { signal, onProgress: (done, total) => progress(done, total, copyUnit(req, d.layers[req.layer ?? 0])) }),
         );
         if (!r || r.cancelled) return null;
         return { text: `${said(r)} ${copySummary(req, r.report, d.layers[req.layer ?? 0].diskType === 'differencing')}.`, report: r.report };
+      },
+      resizePlan: async (layer, size, gptFix) => {
+        const d = this.disk;
+        if (!d) return { refusal: 'no disk is open', code: null };
+        try {
+          return { plan: await d.resizePlan(layer, size, gptFix) };
+        } catch (e) {
+          const err = /** @type {Error & { code?: string }} */ (e);
+          return { refusal: err.message, code: err.code ?? null };
+        }
       },
       info: () => {
         const d = this.disk;

@@ -7,13 +7,14 @@
 // download), its bytes made by the Worker (VhdDisk.saveRaw, saveVhd, saveCopy; worker/save.js),
 // streamed into the file or composed as a Blob there. The view lays out the choices and says
 // which apply to the file chosen and why not; the controller runs the work (`SaveActions`) and
-// the view shows what it reports.
+// the view shows what it reports. "Resize…" (`vhd-viewer resize`) says what the size typed does
+// as it is typed, and shows the core's plan (or its refusal) before anything is written.
 import { h, fill } from './dom.js';
-import { humanSize } from '../common/format.js';
+import { humanSize, parseNumber } from '../common/format.js';
 
 /**
  * @import { TaskOptions, VhdDisk } from './api.js'
- * @import { CopyReport, CopyRequest, Info, RepairAction, SaveKind } from '../common/types.js'
+ * @import { CopyReport, CopyRequest, DiskLayer, Info, RepairAction, ResizePlan, SaveKind } from '../common/types.js'
  */
 
 /** @typedef {{ cancelled: true } | { cancelled?: undefined, method: 'file-system-access' | 'download', name: string, size: number, blocks?: number }} SaveResult */
@@ -142,6 +143,7 @@ export function exportInfo(info, fileName) {
  *   raw(): Promise<string | null>,
  *   vhd(kind: SaveKind, layer: number, sizes: { blockSize: number, sectorSize: number }): Promise<string | null>,
  *   copy(req: CopyRequest, fileName: string): Promise<{ text: string, report: CopyReport } | null>,
+ *   resizePlan(layer: number, size: number, gptFix: boolean): Promise<{ plan: ResizePlan } | { refusal: string, code: string | null }>,
  *   info(): void,
  * }} SaveActions
  */
@@ -224,6 +226,24 @@ export class SaveView {
     this.relinkFields = h('div', { class: 'save-relink-fields' },
       h('label', null, 'Where the parent will be, from the new copy\'s folder: ', this.relative),
       h('label', null, 'Its full path: ', this.absolute));
+    // "Resize…": the new size typed (bytes, or with K, M, G, T), what it does said in words as it
+    // is typed, and the core's plan or refusal, asked a moment after the typing stops.
+    this.resizeSize = h('input', { type: 'text', id: id('resize-size'), size: 16, spellcheck: 'false', autocomplete: 'off', placeholder: 'e.g. 128G or +16G', 'aria-describedby': id('resize-words') });
+    this.resizeSize.addEventListener('input', () => this.resizeTyped());
+    this.resizeSize.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !this.resizeButton.disabled) void this.resize();
+    });
+    this.gptFix = h('input', { type: 'checkbox', id: id('resize-gpt-fix'), checked: true });
+    this.gptFix.addEventListener('change', () => this.resizeTyped());
+    this.resizeButton = button('resize', 'Resize…', () => void this.resize());
+    this.resizeNow = h('span', { id: id('resize-now') });
+    this.resizeWords = h('span', { id: id('resize-words'), class: 'resize-words' });
+    this.resizePlan = h('div', { id: id('resize-plan'), class: 'resize-plan', 'aria-live': 'polite' });
+    this.resizeWhy = h('span', { class: 'why' });
+    /** The plan asked last (a later one makes an earlier answer stale), and its timer. */
+    this.planAsked = 0;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.planTimer = undefined;
     this.note = h('p', { id: id('note'), 'aria-live': 'polite' });
     this.details = h('div', { id: id('details') });
     fill(root,
@@ -243,6 +263,14 @@ export class SaveView {
         h('p', null, 'With the free space given back (', h('code', null, 'vhd-viewer compact --trim'), '): what the NTFS, FAT and ext file systems on the disk mark as free is not kept either, so the space of deleted files comes back without running anything inside the virtual machine. Free sectors in a block that is kept are written as zeros: the copy holds nothing of the deleted files, and compresses well. Partitions whose file system is not recognised, and the space outside any partition, are kept as they are. On a differencing disk, what the child holds in free space is left to its parent.')),
       h('div', { class: 'save-row' }, h('div', { class: 'controls' }, this.repairButton, h('label', { class: 'check' }, this.scrub, ' also zero the left-over bytes behind clear bitmap bits')), h('p', null, 'Fixes each defect that can be fixed (a footer from its copy, checksums, a cut-off end, block table entries pointing outside the file; in a VHDX, a damaged header or region table from the other one, and a log left by a disk not closed cleanly, replayed into the copy) and lists what was fixed, what was lost and what was left, with offsets (', h('code', null, 'vhd-viewer repair'), '). ', this.repairWhy)),
       h('div', { class: 'save-row' }, h('div', { class: 'controls' }, this.relinkButton), h('p', null, 'For a differencing disk whose parent moved: a copy whose parent locators point to the parent\'s new place. Give the files side by side to keep the default (', h('code', null, 'vhd-viewer relink'), '). ', this.relinkWhy), this.relinkFields),
+      h('div', { class: 'save-row' },
+        h('div', { class: 'controls' }, this.resizeButton,
+          h('label', { class: 'resize-size' }, 'New size: ', this.resizeSize), this.resizeNow,
+          h('label', { class: 'check' }, this.gptFix, ' fix the GPT')),
+        h('p', { class: 'resize-words-row' }, this.resizeWords),
+        this.resizePlan,
+        h('p', null, 'A copy of the file with a larger or smaller virtual disk, in its own format and type (', h('code', null, 'vhd-viewer resize'), '). Type the size in bytes, or with K, M, G or T (binary: 1G is 1024 MiB); with a + before it, the size it has now grown by that much. Growing adds zeros at the end; the partitions and file systems keep their size, so the new space is unpartitioned until the system inside the virtual machine extends a partition into it. Shrinking is refused when a partition or a file system reaches past the new end. ', this.resizeWhy),
+        h('p', null, 'Fix the GPT: a GPT disk keeps a backup of its partition table at its very end. Growing moves that backup to the new end and sets the protective MBR to the new size, so that the disk needs no repair when it is next used; unchecked, they stay where they were (', h('code', null, '--no-gpt-fix'), ').')),
       h('h3', null, 'What this page shows'),
       h('div', { class: 'controls' }, this.infoButton, h('span', null, 'the same object as ', h('code', null, 'vhd-viewer info --json'))),
       this.note,
@@ -313,11 +341,13 @@ export class SaveView {
     const d = this.disk;
     const k = this.chosen();
     const layer = d?.layers[k];
-    const all = [this.rawButton, this.vhdButton, this.azureButton, this.kind, this.blockSize, this.sectorSize, this.infoButton, this.compactButton, this.trim, this.repairButton, this.scrub, this.relinkButton, this.relative, this.absolute];
+    const all = [this.rawButton, this.vhdButton, this.azureButton, this.kind, this.blockSize, this.sectorSize, this.infoButton, this.compactButton, this.trim, this.repairButton, this.scrub, this.relinkButton, this.relative, this.absolute, this.resizeButton, this.resizeSize, this.gptFix];
     if (!d || !layer) {
       for (const c of all) c.disabled = true;
       this.relinkFields.hidden = true;
       this.azureWhat.textContent = '';
+      fill(this.resizeNow);
+      this.resizeTyped();
       return;
     }
     // The whole disk needs every layer; one file's copy needs that file (and its parent to compact or relink a child).
@@ -327,7 +357,7 @@ export class SaveView {
     if (missing) this.note.textContent = 'The raw image needs the missing parent: add it to export the whole disk.';
     const parent = k + 1 < d.names.length ? d.names[k + 1] : null;
     // What each writer accepts is the core's rule (the same the command line applies), said as a sentence.
-    const why = (/** @type {string | null} */ r) => (r ? r[0].toUpperCase() + r.slice(1) + '.' : '');
+    const why = (/** @type {string | null} */ r) => (r ? sentence(r) : '');
     // What the copy will be, or why it cannot be made (the core's reason).
     const azureWhy = why(layer.azureRefusal);
     if (azureWhy) this.azureButton.disabled = true;
@@ -343,6 +373,99 @@ export class SaveView {
     this.relinkWhy.textContent = relinkWhy;
     this.relinkFields.hidden = !!relinkWhy;
     if (!relinkWhy && parent) this.relative.value = `.\\${parent}`;
+    const resizeWhy = why(layer.refusals.resize);
+    this.resizeButton.disabled = this.resizeSize.disabled = this.gptFix.disabled = !!resizeWhy;
+    this.resizeWhy.textContent = resizeWhy;
+    const now = this.currentSize();
+    this.resizeNow.textContent = `now ${humanSize(now)}${now >= 1024 ? ` (${now} bytes)` : ''}`;
+    this.resizeTyped();
+  }
+
+  /** The virtual size of the file chosen, in bytes. */
+  currentSize() {
+    const d = this.disk;
+    return Number(d?.layerInfos[this.chosen()]?.current_size ?? d?.size ?? 0);
+  }
+
+  /**
+   * The size typed for "Resize…" in bytes (`+N`: the size it has now grown by N, as `vhd-viewer
+   * resize --size +N`), or why it is not one.
+   * @returns {{ size: number } | { problem: string }}
+   */
+  typedSize() {
+    const text = this.resizeSize.value.trim();
+    if (!text) return { problem: 'Type the new size: in bytes, or with K, M, G or T, e.g. 128G (+16G: 16 GiB more).' };
+    const grow = text.startsWith('+');
+    const n = parseNumber(grow ? text.slice(1) : text);
+    const size = grow ? this.currentSize() + n : n;
+    if (!Number.isSafeInteger(size) || size <= 0) return { problem: `"${text}" is not a size: type a whole number of bytes, or a number with K, M, G or T, e.g. 128G (+16G: 16 GiB more).` };
+    return { size };
+  }
+
+  /**
+   * Says what the size typed does (grows or shrinks, by how much), and asks the core for its
+   * plan a moment after the typing stops.
+   */
+  resizeTyped() {
+    clearTimeout(this.planTimer);
+    this.planAsked++;
+    fill(this.resizePlan);
+    const d = this.disk;
+    const t = this.typedSize();
+    if (!d || this.resizeSize.disabled || !this.resizeSize.value.trim()) {
+      fill(this.resizeWords);
+      return;
+    }
+    if (!('size' in t)) {
+      this.resizeWords.textContent = t.problem;
+      this.resizeWords.dataset.change = 'none';
+      return;
+    }
+    const now = this.currentSize();
+    const change = t.size > now ? 'grows' : t.size < now ? 'shrinks' : 'same';
+    this.resizeWords.dataset.change = change;
+    this.resizeWords.textContent =
+      change === 'same' ? `${humanSize(t.size)}: the size it has now.` : `${humanSize(t.size)} (${t.size} bytes): the disk ${change} by ${humanSize(Math.abs(t.size - now))}.`;
+    if (change === 'same') return;
+    const asked = this.planAsked;
+    this.planTimer = setTimeout(() => void this.askPlan(asked, t.size), 300);
+  }
+
+  /**
+   * The core's plan for the size typed (or its refusal), shown unless something else was typed
+   * since it was asked (`asked`).
+   * @param {number} asked
+   * @param {number} size
+   */
+  async askPlan(asked, size) {
+    const r = await this.actions.resizePlan(this.chosen(), size, this.gptFix.checked);
+    if (asked === this.planAsked) showPlan(this.resizePlan, r);
+    return r;
+  }
+
+  /**
+   * "Resize…": the plan first (a refusal is shown, and nothing is written), then the copy.
+   */
+  async resize() {
+    const t = this.typedSize();
+    if (!('size' in t)) {
+      this.resizeWords.textContent = t.problem;
+      this.resizeSize.focus();
+      return;
+    }
+    if (t.size === this.currentSize()) {
+      this.resizeWords.textContent = `${humanSize(t.size)}: the size it has now. Type another size.`;
+      this.resizeSize.focus();
+      return;
+    }
+    clearTimeout(this.planTimer);
+    const r = await this.askPlan(++this.planAsked, t.size);
+    if ('refusal' in r) {
+      this.note.textContent = 'Nothing was written.';
+      fill(this.details);
+      return;
+    }
+    await this.copy({ op: 'resize', layer: this.chosen(), size: t.size, gptFix: this.gptFix.checked }, 'resized');
   }
 
   /**
@@ -371,6 +494,7 @@ export class SaveView {
     if (!r) return;
     this.note.textContent = r.text;
     fill(this.details, ...r.report.warnings.map((w) => h('p', { class: 'message warning' }, w)), reportDetails(r.report), volumesTable(r.report));
+    if ('new_size' in r.report.report) showPlan(this.resizePlan, { plan: r.report.report }, true);
   }
 }
 
@@ -397,6 +521,7 @@ export function azureWhat(size, azureSize, asOfLayer) {
  */
 export function copySummary(req, r, differencing) {
   const rep = r.report;
+  if ('new_size' in rep) return `Resized ${resizeWords(rep)}; ${rep.blocks_before} blocks before, ${rep.blocks_after} in the copy`;
   if ('blocks_before' in rep) {
     const saved = rep.file_len_before - rep.file_len;
     const parts = [`${rep.blocks_before} blocks before, ${rep.blocks_after} now`];
@@ -452,4 +577,58 @@ function reportDetails(r) {
         h('td', { class: 'num' }, a.offset === null ? '—' : `0x${a.offset.toString(16)}`),
         h('td', null, h('code', null, a.code)),
         h('td', null, a.message)))));
+}
+
+/**
+ * The core's words (a refusal, a note: no capital, no full stop) as a sentence.
+ * @param {string} words
+ */
+const sentence = (words) => words[0].toUpperCase() + words.slice(1) + (words.endsWith('.') ? '' : '.');
+
+/**
+ * Shows a resize's plan (what the copy will be, or, `done`, what it is) or the core's refusal in
+ * `box`, with the core's notes.
+ * @param {HTMLElement} box
+ * @param {{ plan: ResizePlan } | { refusal: string, code: string | null }} r
+ * @param {boolean} [done]
+ */
+function showPlan(box, r, done = false) {
+  if ('refusal' in r) {
+    // The command line's --no-gpt-fix is the checkbox here.
+    const gpt = r.code === 'gpt-damaged' ? ' Here: uncheck "fix the GPT" to copy the table as it is.' : '';
+    fill(box, h('p', { class: 'message error', dataset: { refused: 'true', code: r.code ?? '' } }, `Refused: ${r.refusal}.${gpt}`));
+    return;
+  }
+  const p = r.plan;
+  // The unpartitioned space is said in the sentence; the core's note of it is left out.
+  const notes = p.notes.filter((n) => !n.includes('of unpartitioned space'));
+  fill(box, h('p', { dataset: { refused: 'false' } }, `${done ? 'The copy was' : 'The copy will be'} resized ${resizeWords(p)}.`), notes.map((n) => h('p', { class: 'note' }, sentence(n))));
+}
+
+/**
+ * What a resize does, in words: the sizes, the GPT's backup, the space no partition covers.
+ * @param {ResizePlan} p
+ */
+function resizeWords(p) {
+  const by = humanSize(Math.abs(p.new_size - p.old_size));
+  const parts = [`from ${humanSize(p.old_size)} to ${humanSize(p.new_size)} (${by} ${p.grows ? 'larger' : 'smaller'})`];
+  if (p.gpt_moved) parts.push('the GPT\'s backup header and partition entries at the new end, the protective MBR sized to it');
+  parts.push(
+    p.unpartitioned_bytes > 0
+      ? `${humanSize(p.unpartitioned_bytes)} of unpartitioned space at the end (to use it, grow a partition into it inside the virtual machine: diskpart extend, growpart, resize2fs)`
+      : 'no unpartitioned space at the end',
+  );
+  return parts.join('; ');
+}
+
+/**
+ * The unit of a copy's progress: bytes for a fixed disk's repair, 1 MiB stretches for a fixed
+ * VHD's resize, else blocks.
+ * @param {CopyRequest} req
+ * @param {DiskLayer | undefined} layer the file copied
+ */
+export function copyUnit(req, layer) {
+  if (layer?.diskType !== 'fixed') return 'blocks';
+  if (req.op === 'repair') return 'bytes';
+  return req.op === 'resize' && layer.format === 'vhd' ? 'MiB' : 'blocks';
 }

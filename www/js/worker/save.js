@@ -18,8 +18,9 @@
 //   several files, so the download holds them in memory until it is saved: it is refused past
 //   DOWNLOAD_LIMIT bytes of data (use a browser with the File System Access API, or the command
 //   line);
-// - "Compact…", "Repaired copy…" and "Relinked child…": the core's writers that copy a disk's own
-//   structures, in its own format (`vhd-viewer compact [--trim]`, `repair`, `relink`). The core (WasmCopy) reads the files
+// - "Compact…", "Repaired copy…", "Relinked child…" and "Resize…": the core's writers that copy a
+//   disk's own structures, in its own format (`vhd-viewer compact [--trim]`, `repair`, `relink`,
+//   `resize`). The core (WasmCopy) reads the files
 //   synchronously and hands over the copy's bytes a few windows at a time; they are written
 //   before more are asked for, so that memory stays flat whatever the disk's size, and a stop is
 //   heard between two steps. As a download the copy is held in memory, so one larger than
@@ -410,26 +411,27 @@ class MemorySink {
     this.held += w.bytes.length;
     if (this.held > DOWNLOAD_LIMIT) {
       throw new Error(
-        `the copy holds more than ${DOWNLOAD_LIMIT / MIB} MiB: saved as a download, it would have to be held in memory first. Use a browser with the File System Access API (Chrome, Edge), which writes it to the file as it goes, or the command line (vhd-viewer compact, repair, relink)`,
+        `the copy holds more than ${DOWNLOAD_LIMIT / MIB} MiB: saved as a download, it would have to be held in memory first. Use a browser with the File System Access API (Chrome, Edge), which writes it to the file as it goes, or the command line (vhd-viewer compact, repair, relink, resize)`,
       );
     }
     this.writes.push(w);
   }
   /**
-   * The copy as a Blob of exactly `len` bytes: the writes in order, zeros between them.
+   * The copy as a Blob of exactly `len` bytes: the writes in order, zeros between them (shared
+   * zero-filled Blobs, nothing allocated for them: a resized fixed disk's new tail may be far
+   * larger than what was written).
    * @param {number} len
    */
   async close(len) {
     const writes = this.writes.sort((a, b) => a.offset - b.offset);
     /** @type {BlobPart[]} */
     const parts = [];
-    const zeros = new Uint8Array(MIB);
+    const zeros = zeroBlobs();
     let at = 0;
     const pad = (/** @type {number} */ to) => {
-      for (; at < to; ) {
-        const n = Math.min(to - at, zeros.length);
-        parts.push(zeros.subarray(0, n));
-        at += n;
+      if (to > at) {
+        parts.push(...zeros(to - at));
+        at = to;
       }
     };
     for (const w of writes) {

@@ -10,9 +10,9 @@ import { newDisk, writeVhd, composeVhd } from './save.js';
 import { runCopy } from './save.js';
 
 /**
- * @import { WasmDisk, WasmVolumes } from '../../pkg/vhd_viewer.js'
+ * @import { WasmCopy, WasmDisk, WasmVolumes } from '../../pkg/vhd_viewer.js'
  * @import { Source } from '../common/source.js'
- * @import { BlockTable, ByteRange, ChainView, CopyRequest, Extent, LayerStructures, OpenedSummary, SaveKind, Unreadable, Writable } from '../common/types.js'
+ * @import { BlockTable, ByteRange, ChainView, CopyRequest, Extent, LayerStructures, OpenedSummary, ResizePlan, SaveKind, Unreadable, Writable } from '../common/types.js'
  * @import { Bindings, Opened } from './types.js'
  */
 
@@ -137,7 +137,7 @@ export class Session {
         bitmapSize: d.bitmapSize(i),
         bitmapLsbFirst: order.lsb_first,
         bitmapSectorSize: order.sector_size,
-        refusals: { compact: d.writerRefusal(i, 'compact') ?? null, repair: d.writerRefusal(i, 'repair') ?? null, relink: d.writerRefusal(i, 'relink') ?? null },
+        refusals: { compact: d.writerRefusal(i, 'compact') ?? null, repair: d.writerRefusal(i, 'repair') ?? null, relink: d.writerRefusal(i, 'relink') ?? null, resize: d.writerRefusal(i, 'resize') ?? null },
         size: d.layerSize(i),
         azureSize: d.azureSize(i),
         azureRefusal: d.azureRefusal(i) ?? null,
@@ -321,9 +321,25 @@ export class Session {
   }
 
   /**
+   * The core's writer of a copy of layer `k`'s file (the disk as of that layer: the file and its
+   * chain below), made by `make` from that disk and a synchronous reader of its files.
+   * @param {number} k
+   * @param {(disk: WasmDisk, read: (i: number, offset: number, len: number) => Uint8Array) => WasmCopy} make
+   */
+  copyJob(k, make) {
+    if (!Number.isInteger(k) || k < 0 || k >= this.names.length) throw new Error(`there is no layer ${k}: the chain has layers 0 to ${this.names.length - 1}`);
+    const cut = k > 0 ? this.core.asOfLayer(k) : null;
+    try {
+      return make(cut ?? this.core, syncReader(this.sources.slice(k)));
+    } finally {
+      cut?.free();
+    }
+  }
+
+  /**
    * A copy of layer `req.layer`'s file made by the core's writers (`vhd-viewer compact`, `repair`,
-   * `relink`): into `writable`, or as a Blob (`writable` null). Reads synchronously. Progress
-   * `{ done, total }` in blocks (bytes for a fixed disk's repair).
+   * `relink`, `resize`): into `writable`, or as a Blob (`writable` null). Reads synchronously.
+   * Progress `{ done, total }` in blocks (bytes for a fixed disk's repair or resize).
    * @param {CopyRequest} req
    * @param {Writable | null} writable
    * @param {AbortSignal} signal
@@ -331,22 +347,35 @@ export class Session {
    */
   async copy(req, writable, signal, progress) {
     const k = req.layer ?? 0;
-    if (!Number.isInteger(k) || k < 0 || k >= this.names.length) throw new Error(`there is no layer ${k}: the chain has layers 0 to ${this.names.length - 1}`);
-    const cut = k > 0 ? this.core.asOfLayer(k) : null;
-    const disk = cut ?? this.core;
-    const read = syncReader(this.sources.slice(k));
     const { WasmCopy } = this.wasm;
-    let job;
-    try {
-      if (req.op === 'compact') job = WasmCopy.compact(disk, read, !!req.trim);
-      else if (req.op === 'repair') job = WasmCopy.repair(disk, read, !!req.scrub);
-      else if (req.op === 'relink') job = WasmCopy.relink(disk, read, this.names[k], this.names[k + 1] ?? '', req.relative, req.absolute ?? '');
-      else throw new Error(`no copy is called ${/** @type {{ op: string }} */ (req).op}`);
-    } finally {
-      cut?.free();
-    }
+    const job = this.copyJob(k, (disk, read) => {
+      if (req.op === 'compact') return WasmCopy.compact(disk, read, !!req.trim);
+      if (req.op === 'repair') return WasmCopy.repair(disk, read, !!req.scrub);
+      if (req.op === 'relink') return WasmCopy.relink(disk, read, this.names[k], this.names[k + 1] ?? '', req.relative, req.absolute ?? '');
+      if (req.op === 'resize') return WasmCopy.resize(disk, read, req.size, req.gptFix ?? true);
+      throw new Error(`no copy is called ${/** @type {{ op: string }} */ (req).op}`);
+    });
     try {
       return await runCopy(job, writable, { signal, onProgress: (done, total) => progress({ done, total }) });
+    } finally {
+      job.free();
+    }
+  }
+
+  /**
+   * What resizing layer `k`'s file to `size` bytes would do (`vhd-viewer resize`), or the core's
+   * refusal, thrown (a shrink past a partition or a file system): the plan the copy follows,
+   * worked out without writing anything.
+   * @param {number} k
+   * @param {number} size
+   * @param {boolean} gptFix
+   * @returns {ResizePlan}
+   */
+  resizePlan(k, size, gptFix) {
+    const { WasmCopy } = this.wasm;
+    const job = this.copyJob(k, (disk, read) => WasmCopy.resize(disk, read, size, gptFix));
+    try {
+      return /** @type {ResizePlan} */ (normalize(job.plan()));
     } finally {
       job.free();
     }

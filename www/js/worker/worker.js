@@ -181,6 +181,8 @@ const METHODS = {
   vhd: (s, [kind, layer, toFile, blockSize, sectorSize], c) => s.vhd(kind, layer, blockSize, sectorSize, toFile ? c.writable : null, c.signal, c.progress),
   // compact, repair, relink: the core's writers, reading synchronously.
   copy: (s, [req, toFile], c) => s.copy(req, toFile ? c.writable : null, c.signal, c.progress),
+  // A resize's plan, or its refusal, before anything is written.
+  resizePlan: (s, [layer, size, gptFix]) => s.resizePlan(layer, size, gptFix),
   // The files on the disk as of layer k (0: the whole chain): WasmVolumes, read synchronously;
   // what they answer is what src/wasm_files.rs serialises (the shapes of common/types.d.ts).
   partitions: (s, [k]) => /** @type {PartsTable} */ (normalize(s.files(k).partitions())),

@@ -110,6 +110,10 @@ table.changes tr.noise td { color: var(--muted); }
 .save-relink-fields label { display: flex; flex-wrap: wrap; gap: 0.3rem; align-items: baseline; }
 .save-relink-fields input[type="text"] { flex: 1 1 14rem; min-width: 0; max-width: 100%; font-family: var(--mono, monospace); }
 .save-relink-fields .warn { color: var(--warn); }
+.resize-size input { font-family: var(--mono, monospace); max-width: 100%; min-width: 0; }
+.save-row > p.resize-words-row { min-height: 1.3em; }
+.resize-plan p { margin: 0.3rem 0; }
+.resize-plan .note { color: var(--muted); }
 table.repair-actions, table.trim-volumes { border-collapse: collapse; width: 100%; margin-top: 0.5rem; }
 table.repair-actions th, table.repair-actions td, table.trim-volumes th, table.trim-volumes td { text-align: left; padding: 0.2rem 0.5rem; border-bottom: 1px solid var(--border); vertical-align: top; overflow-wrap: anywhere; }
 table.repair-actions td.num, table.trim-volumes td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
