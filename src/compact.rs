@@ -108,11 +108,14 @@ struct Current {
     w: u64,
 }
 
-fn bit(bits: &[u8], s: u64) -> bool {
+/// True when sector `s`'s bit is set in `bits` (one bit per sector from the least significant
+/// bit of each byte).
+pub(crate) fn bit(bits: &[u8], s: u64) -> bool {
     bits.get((s / 8) as usize).is_some_and(|b| b >> (s % 8) & 1 == 1)
 }
 
-fn clear(bits: &mut [u8], s: u64) {
+/// Clears sector `s`'s bit in `bits`.
+pub(crate) fn clear(bits: &mut [u8], s: u64) {
     if let Some(b) = bits.get_mut((s / 8) as usize) {
         *b &= !(1 << (s % 8));
     }
@@ -177,7 +180,7 @@ impl Compaction {
         let asked = block_size.filter(|b| *b != in_block);
         let block_size = in_block;
         let parent = if differencing { Some((Disk::new(disk.layers[1..].to_vec(), true)?, None)) } else { None };
-        let layout = layer.copy_layout(asked)?;
+        let layout = layer.copy_layout(asked, None)?;
         let out_block = layout.block_size();
         let sector = u64::from(layer.logical_sector_size());
         // Windows that divide both block sizes (the input's a multiple of 512 bytes, the copy's a
@@ -261,17 +264,7 @@ impl Compaction {
                     continue;
                 }
                 BlockRead::Data(data) => (Some(data), vec![0xff; per]),
-                BlockRead::Partial { data, bitmap } => {
-                    let mut raw = vec![0u8; bitmap.len as usize];
-                    read(sources[0], bitmap.offset, &mut raw)?;
-                    raw.resize(per, 0);
-                    if !self.disk.layers[0].bitmap_lsb_first() {
-                        for b in &mut raw {
-                            *b = b.reverse_bits();
-                        }
-                    }
-                    (Some(data), raw)
-                }
+                BlockRead::Partial { data, bitmap } => (Some(data), sector_bits(&self.disk.layers[0], sources[0], bitmap, per)?),
             };
             self.current = Some(Current { block, data, new_bits: bits.clone(), bits, w: 0 });
             return Ok(true);
@@ -418,7 +411,8 @@ impl Compaction {
     }
 }
 
-fn gcd(a: u64, b: u64) -> u64 {
+/// The greatest common divisor.
+pub(crate) fn gcd(a: u64, b: u64) -> u64 {
     if b == 0 {
         a
     } else {
@@ -426,7 +420,22 @@ fn gcd(a: u64, b: u64) -> u64 {
     }
 }
 
-fn read(src: &dyn ReadAt, offset: u64, buf: &mut [u8]) -> Result<()> {
+/// The sectors present of a partially present block of `layer` (read from `src`): `per` bytes,
+/// one bit per sector from the least significant bit of each byte, whatever the format's order.
+pub(crate) fn sector_bits(layer: &crate::layer::Layer, src: &dyn ReadAt, bitmap: crate::image::ByteRange, per: usize) -> Result<Vec<u8>> {
+    let mut raw = vec![0u8; bitmap.len.min(per as u64) as usize];
+    read(src, bitmap.offset, &mut raw)?;
+    raw.resize(per, 0);
+    if !layer.bitmap_lsb_first() {
+        for b in &mut raw {
+            *b = b.reverse_bits();
+        }
+    }
+    Ok(raw)
+}
+
+/// Reads `buf.len()` bytes of `src` at `offset`: an error naming them when the file is shorter.
+pub(crate) fn read(src: &dyn ReadAt, offset: u64, buf: &mut [u8]) -> Result<()> {
     let len = buf.len() as u64;
     if offset.saturating_add(len) > src.len() {
         return Err(Error::OutOfFile { what: "block", offset, len, file_len: src.len() });

@@ -399,16 +399,22 @@ impl Layer {
         }
     }
 
-    /// The layout of a copy of this dynamic or differencing layer in its own format that keeps
-    /// its identity and parent link (what `compact` writes): a VHD's footer, parent link and
-    /// locators; a VHDX's sector sizes, `DataWriteGuid`, page 83 id and parent locator. Its
-    /// blocks are the layer's, or of `block_size` bytes (checked for the format).
-    pub fn copy_layout(&self, block_size: Option<u64>) -> Result<Box<dyn crate::newdisk::NewLayout>> {
+    /// The layout of a copy of this layer in its own format that keeps its identity and parent
+    /// link (what `compact` and `resize` write): a VHD's footer, parent link and locators; a
+    /// VHDX's sector sizes, `DataWriteGuid`, page 83 id and parent locator. Its blocks are the
+    /// layer's, or of `block_size` bytes (checked for the format); its size the layer's, or
+    /// `size` (a resized copy). A fixed VHD's copy is its bytes and footer
+    /// ([`crate::newdisk::FlatLayout`]), a fixed VHDX's has every block placed.
+    pub fn copy_layout(&self, block_size: Option<u64>, size: Option<u64>) -> Result<Box<dyn crate::newdisk::NewLayout>> {
         match &self.image {
-            Image::Vhd(v) => Ok(Box::new(vhd::writer::copy_layout(v, block_size)?)),
+            Image::Vhd(v) if v.disk_type() == DiskType::Fixed => {
+                let footer = vhd::writer::resized_identity(v, size.unwrap_or(v.size())).footer;
+                Ok(Box::new(crate::newdisk::FlatLayout::new(size.unwrap_or(v.size()), Some(footer))))
+            }
+            Image::Vhd(v) => Ok(Box::new(vhd::writer::copy_layout(v, block_size, size)?)),
             Image::Vhdx(v) => {
                 let bs = block_size.map(|b| u32::try_from(b).map_err(|_| WriteError::VhdxBlockSize { block_size: b })).transpose()?;
-                Ok(Box::new(vhdx::layout::VhdxLayout::new(vhdx::layout::copy_params(v, bs))?))
+                Ok(Box::new(vhdx::layout::VhdxLayout::new(vhdx::layout::copy_params(v, bs, size))?))
             }
         }
     }

@@ -35,6 +35,7 @@ pub mod provenance;
 pub mod reader;
 pub mod relink;
 pub mod repair;
+pub mod resize;
 pub mod rules;
 pub mod trim;
 pub mod values;

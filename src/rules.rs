@@ -30,6 +30,8 @@ pub enum Writer {
     Relink,
     /// `repair`: a copy with what can be mended mended.
     Repair,
+    /// `resize`: a copy in its own format with another virtual size.
+    Resize,
 }
 
 /// The disk types each writer takes as its input's newest layer.
@@ -45,6 +47,7 @@ impl Writer {
             Writer::Compact => "compact",
             Writer::Relink => "relink",
             Writer::Repair => "repair",
+            Writer::Resize => "resize",
         }
     }
 
@@ -57,7 +60,7 @@ impl Writer {
     /// True when the writer rewrites a VHDX's own structures too: `relink` and `repair` copy a
     /// VHDX in its own layout ([`crate::vhdx::copy`]), `compact` into a new VHDX of its kind.
     pub fn writes_vhdx(self) -> bool {
-        matches!(self, Writer::Relink | Writer::Repair | Writer::Compact)
+        matches!(self, Writer::Relink | Writer::Repair | Writer::Compact | Writer::Resize)
     }
 
     /// Whether the writer takes `layer` as its input's newest layer: a VHD, or a VHDX when it
@@ -93,21 +96,22 @@ impl Writer {
     /// The disk types the writer takes.
     pub fn disk_types(self) -> &'static [DiskType] {
         match self {
-            Writer::Convert | Writer::Repair => ALL,
+            Writer::Convert | Writer::Repair | Writer::Resize => ALL,
             Writer::Compact => SPARSE,
             Writer::Relink => CHILD,
         }
     }
 
     /// True when the writer needs the parent of a differencing disk (compacting compares each
-    /// sector with its parent's; a relinked copy records the parent's id and name).
+    /// sector with its parent's; a relinked copy records the parent's id and name; a resize
+    /// reads the partition table and file systems through the chain).
     pub fn needs_parent(self) -> bool {
-        matches!(self, Writer::Compact | Writer::Relink)
+        matches!(self, Writer::Compact | Writer::Relink | Writer::Resize)
     }
 
     /// The writer of this name (`compact`, `relink`, `repair`, `convert`).
     pub fn from_name(name: &str) -> Option<Writer> {
-        [Writer::Convert, Writer::Compact, Writer::Relink, Writer::Repair].into_iter().find(|w| w.name() == name)
+        [Writer::Convert, Writer::Compact, Writer::Relink, Writer::Repair, Writer::Resize].into_iter().find(|w| w.name() == name)
     }
 
     /// The VHD the writer rewrites as `layer`, or why it cannot: a VHDX (`vhdx-not-supported`),
@@ -138,6 +142,7 @@ impl Writer {
         if self.needs_parent() && top.disk_type() == DiskType::Differencing && disk.layers.len() < k + 2 {
             return Err(Error::ParentUnavailable(match self {
                 Writer::Relink => ParentNeed::Relink,
+                Writer::Resize => ParentNeed::Resize,
                 _ => ParentNeed::Compact { missing: None },
             }));
         }

@@ -1,5 +1,5 @@
-//! The commands that write new disks (issue 13): `convert` (and `merge`), `compact`, `relink`
-//! and `repair` (its run over the hostile suite is in `tests/hostile.rs`, which has the cases).
+//! The commands that write new disks (issue 13): `convert` (and `merge`), `compact`, `relink`,
+//! `repair` and `resize` (issue 23) (its run over the hostile suite is in `tests/hostile.rs`, which has the cases).
 //!
 //! Every output is read by the independent readers: `qemu-img convert -O raw` and `qemu-img
 //! info` (fixed and dynamic; qemu ignores a differencing disk's parent), `7zz x -tVHD -so` (all,
@@ -219,6 +219,7 @@ fn commands(dir: &Path) -> Vec<(&'static str, Vec<String>, Vec<PathBuf>)> {
         ("compact", vec!["compact".into(), s(&top)], vec![top.clone(), mid.clone(), base.clone()]),
         ("relink", vec!["relink".into(), s(&top), "--parent".into(), s(&mid)], vec![top.clone(), mid.clone()]),
         ("repair", vec!["repair".into(), s(&base)], vec![base.clone()]),
+        ("resize", vec!["resize".into(), s(&top), "--size".into(), "+1M".into()], vec![top.clone(), mid.clone(), base.clone()]),
     ]
 }
 
@@ -333,6 +334,7 @@ fn a_failure_midway_leaves_no_file() {
     std::fs::write(&cut, &bytes).unwrap();
     runs.push(vec!["compact", p(&cut), p(&out), "--parent", p(&mid)]);
     runs.push(vec!["relink", p(&cut), p(&out), "--parent", p(&mid)]);
+    runs.push(vec!["resize", p(&cut), p(&out), "--parent", p(&mid), "--size", "+1M"]);
     for args in runs {
         let o = cli(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stdout(&o));
@@ -528,9 +530,10 @@ fn ctrl_c_removes_the_partial_file() {
     let input = qemu_fixture(&spec);
     let dir = scratch("safety-interrupt");
     let out = dir.join("out.vhd");
-    for cmd in ["convert", "compact", "repair"] {
+    for (cmd, extra) in [("convert", &[][..]), ("compact", &[]), ("repair", &[]), ("resize", &["--size", "+1M"])] {
         let child = Command::new(bin())
             .args([cmd, p(&input), p(&out)])
+            .args(extra)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()

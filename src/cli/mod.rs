@@ -125,6 +125,12 @@ enum Command {
         after_help = "Fixes: the end footer from its copy or the copy from the end footer (a 511-byte footer made whole), checksums recomputed where the fields are sane, a cut-off end restored, a BAT read on when max table entries is too small, BAT entries pointing past the end of the file, into the metadata or into another block cleared (the data there is lost: reported), unreadable parent locators dropped; with --scrub, left-over bytes behind clear bitmap bits zeroed. The copy is checked again before it is named. Only the damaged file is read (a differencing disk's parent is not needed). Exit status: 0 every defect fixed, nothing lost; 1 the copy was written, but data was lost or defects remain (listed); 2 nothing written (the file cannot be read as a VHD, or a reason on stderr).\n\nExamples:\n  vhd-viewer repair damaged.vhd repaired.vhd\n  vhd-viewer repair damaged.vhd repaired.vhd --scrub"
     )]
     Repair(write::RepairArgs),
+    /// Writes a copy of a VHD or VHDX with another virtual size: grown (the new tail reads as
+    /// zeros) or shrunk (refused when a partition or file system reaches past the new end).
+    #[command(
+        after_help = "The copy keeps the disk's format, type, block size, sector sizes and identity (unique id, parent link), so its children still link to it; every block the input allocates is copied as it is. On a GPT disk the backup entry array and header move to the new end and the protective MBR's size is fixed (--no-gpt-fix leaves them). Growing a partition or file system is left to the guest: the summary says how much unpartitioned space the disk has at its end. Shrinking is refused, with nothing written, when a partition (or the extended one), a file system (by its own size) or a GPT's backup would not fit; the message names it, the byte where it ends, and the smallest size allowed. The input files are only read; OUTPUT is written as for convert. Exit status: 0 written, 2 nothing written (the reason on stderr).\n\nExamples:\n  vhd-viewer resize disk.vhdx bigger.vhdx --size 64G\n  vhd-viewer resize disk.vhd bigger.vhd --size +10G\n  vhd-viewer resize disk.vhdx smaller.vhdx --size 20G   # refused if a partition reaches past 20 GiB\n  vhd-viewer resize child.vhd child-big.vhd --size 100G --parent base.vhd"
+    )]
+    Resize(write::ResizeArgs),
     /// The partition table (MBR, GPT or none) and each partition's file system, label, cluster
     /// size and 4 KiB alignment.
     #[command(
@@ -291,6 +297,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Command::Compact(args) => write::compact(args),
         Command::Relink(args) => write::relink(args),
         Command::Repair(args) => write::repair(args),
+        Command::Resize(args) => write::resize(args),
         Command::Info { chain, layer, json, explain } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
             let info = vhd_viewer::info::info(&c.disk, &c.names);

@@ -1,6 +1,6 @@
-//! The commands that write new disks: `convert` (also `merge`), `compact`, `relink` and
-//! `repair`. The writing itself is in the core (`convert.rs`, `compact.rs`, `relink.rs`,
-//! `repair.rs`); here are the files: the inputs opened read-only, the output through
+//! The commands that write new disks: `convert` (also `merge`), `compact`, `relink`, `repair`
+//! and `resize`. The writing itself is in the core (`convert.rs`, `compact.rs`, `relink.rs`,
+//! `repair.rs`, `resize.rs`); here are the files: the inputs opened read-only, the output through
 //! [`NewFile`](super::newfile::NewFile).
 
 use std::io::IsTerminal;
@@ -505,6 +505,116 @@ pub fn repair(a: RepairArgs) -> Result<i32, Error> {
             if unfixed || errors > 0 { "; some defects remain (see \"not fixed\" and the copy's check)" } else { "" }
         );
         return Ok(1);
+    }
+    Ok(0)
+}
+
+/// What `resize --size` asks: a size, or (`+N`) the disk's size grown by N.
+#[derive(Clone, Copy, Debug)]
+pub enum NewSize {
+    /// The new size in bytes.
+    To(u64),
+    /// Bytes to add.
+    Grow(u64),
+}
+
+fn parse_new_size(s: &str) -> Result<NewSize, String> {
+    match s.trim().strip_prefix('+') {
+        Some(n) => parse_size(n).map(NewSize::Grow),
+        None => parse_size(s).map(NewSize::To),
+    }
+}
+
+#[derive(Args)]
+pub struct ResizeArgs {
+    /// The VHD or VHDX file (fixed, dynamic or differencing).
+    input: PathBuf,
+    /// The new file.
+    output: PathBuf,
+    /// The new virtual size: bytes or with K, M, G, T suffixes (binary: 1K = 1024); +N grows
+    /// the disk by N. A whole number of the disk's logical sectors (512, or a VHDX's 4096).
+    #[arg(long, value_parser = parse_new_size, allow_hyphen_values = false)]
+    size: NewSize,
+    /// Leave a GPT as it is: its backup header stays at the old end (grow: in the middle of the
+    /// disk; shrink: gone), and the protective MBR keeps the old size.
+    #[arg(long)]
+    no_gpt_fix: bool,
+    /// The parent of a differencing disk (repeat for grandparents, in order): the partition
+    /// table is read through the chain. Without it the parent is found through the locators.
+    #[arg(long = "parent", value_name = "FILE")]
+    parents: Vec<PathBuf>,
+    /// The summary as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Replace OUTPUT if it exists (never an input), and read a chain whose parent unique ids do
+    /// not match.
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn resize(a: ResizeArgs) -> Result<i32, Error> {
+    use vhd_viewer::resize::{ResizeOptions, Resizing};
+    let c = OpenChain::open(&a.input, &a.parents, a.force, false)?;
+    let top = &c.disk.layers[0];
+    accepted(Writer::Resize, top, &a.input)?;
+    if c.unresolved.iter().any(|f| f.code == "parent-not-found") {
+        return Err(Error::ParentUnavailable(ParentNeed::Resize));
+    }
+    let size = match a.size {
+        NewSize::To(n) => n,
+        NewSize::Grow(n) => {
+            top.size().checked_add(n).ok_or_else(|| Error::Usage { message: format!("+{n} grows the disk past any size") })?
+        }
+    };
+    let sources = c.sources();
+    // Planned (and refused) before the output is created: nothing is written then.
+    let mut r = Resizing::new(&c.disk, &sources, size, ResizeOptions { gpt_fix: !a.no_gpt_fix })?;
+    let inputs = c.identities();
+    let mut out = NewFile::create(&a.output, &inputs, a.force)?;
+    let block = top.block_size().unwrap_or(1 << 20);
+    let mut progress = progress_printer("resizing", top.allocated_blocks().saturating_mul(block));
+    {
+        let mut w = out.writer();
+        while r.step(&sources, &mut w)? {
+            let (done, total) = r.progress();
+            progress(done, total);
+        }
+    }
+    let done = r.finish(&mut out.writer())?;
+    let dest = out.dest().display().to_string();
+    out.commit()?;
+    if a.json {
+        let v = serde_json::json!({ "file": dest, "report": done });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return Ok(0);
+    }
+    let p = &done.plan;
+    println!(
+        "wrote {dest}: {} resized ({} {} disk, same {} {})",
+        c.names[0],
+        p.format.to_uppercase(),
+        p.disk_type,
+        top.link_id_name(),
+        top.link_id_text()
+    );
+    let how = match p.new_size.cmp(&p.old_size) {
+        std::cmp::Ordering::Greater => "grew",
+        std::cmp::Ordering::Less => "shrank",
+        std::cmp::Ordering::Equal => "kept its size",
+    };
+    println!(
+        "size: {} bytes ({}) before, {} bytes ({}) now: it {how}",
+        p.old_size,
+        human_size(p.old_size),
+        p.new_size,
+        human_size(p.new_size)
+    );
+    if p.gpt_moved {
+        println!("GPT: the backup entry array and header moved to the new end, the protective MBR's size fixed");
+    }
+    println!("blocks: {} allocated before, {} in the copy; file: {} bytes", done.blocks_before, done.blocks_after, done.file_len);
+    for n in &p.notes {
+        println!("note: {n}");
     }
     Ok(0)
 }

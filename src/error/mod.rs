@@ -312,6 +312,8 @@ pub enum ParentNeed {
     },
     /// `relink`, which records the parent's id and name in the copy.
     Relink,
+    /// `resize` of a differencing disk, which reads its partition table through the chain.
+    Resize,
 }
 
 impl Error {
@@ -513,6 +515,9 @@ impl fmt::Display for Error {
                 ParentNeed::Compact { missing: None } => f.write_str(
                     "the parent is needed (compacting a differencing disk compares its sectors with its parent's): add the parent's file",
                 ),
+                ParentNeed::Resize => f.write_str(
+                    "the parent is needed (a resize reads the disk's partition table and file systems through the chain, to refuse a shrink that would cut one and to move a GPT's backup): add the parent's file (--parent)",
+                ),
                 ParentNeed::Relink => f.write_str(
                     "the parent is needed (its id and name are recorded in the copy): add the parent's file. A file is taken as the parent when its unique id is the one the child names; to link a different disk (a copy converted since, say), use vhd-viewer relink --force",
                 ),
@@ -661,6 +666,11 @@ mod tests {
                     WriteError::SectorSize { .. } => 21,
                     WriteError::VhdxSize { .. } => 22,
                     WriteError::MetadataFull { .. } => 12,
+                    WriteError::ResizeSize { .. } => 30,
+                    WriteError::ShrinkPastPartition { .. } => 31,
+                    WriteError::ShrinkPastFileSystem { .. } => 32,
+                    WriteError::ShrinkPastGpt { .. } => 33,
+                    WriteError::GptDamaged { .. } => 34,
                 }
             }
             Error::FileSystem(e) => {
@@ -701,7 +711,7 @@ mod tests {
     }
 
     /// How many conditions each range of [`index`] has.
-    const COUNTS: [(usize, usize); 5] = [(0, 29), (100, 6), (200, 15), (300, 13), (400, 28)];
+    const COUNTS: [(usize, usize); 6] = [(0, 29), (100, 6), (200, 15), (300, 13), (330, 5), (400, 28)];
 
     const WORDS: MismatchWords = MismatchWords { field: "its parent unique id field", id: "unique id", meaning: "m", hint: FORCE_HINT };
 
@@ -778,6 +788,11 @@ mod tests {
             WriteError::OutputRefused { dest: s("out.vhd"), why: Refusal::Exists }.into(),
             WriteError::BlockPlacedTwice { block: 4 }.into(),
             WriteError::MetadataFull { offset: 0x200000, need: 0x100100, len: 0x100000 }.into(),
+            WriteError::ResizeSize { size: 1000, sector_size: 512, max: 2040 << 30, format: "VHD" }.into(),
+            WriteError::ShrinkPastPartition { partition: 2, extended: true, end: 0x300000, size: 2 << 20, min: 3 << 20 }.into(),
+            WriteError::ShrinkPastFileSystem { partition: None, filesystem: "ext4", end: 0x300000, size: 2 << 20, min: 3 << 20 }.into(),
+            WriteError::ShrinkPastGpt { end: 0x300000, backup: 16896, size: 3 << 20, min: 0x304200 }.into(),
+            WriteError::GptDamaged { at: 0x200, why: s("its CRC-32 is wrong") }.into(),
         ];
         v.push(Error::ParentUnavailable(ParentNeed::Bytes { layer: 0, start: 0x600, end: 0x800 }));
         let fs = [

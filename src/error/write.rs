@@ -152,6 +152,66 @@ pub enum WriteError {
         /// Its logical sector size.
         sector_size: u32,
     },
+    /// The size asked for a resized copy is not one its format takes: none, not a whole
+    /// number of its logical sectors, or over its largest (`resize-size`).
+    ResizeSize {
+        /// The size asked for.
+        size: u64,
+        /// The disk's logical sector size.
+        sector_size: u32,
+        /// The largest size of the format.
+        max: u64,
+        /// `VHD` or `VHDX`.
+        format: &'static str,
+    },
+    /// A shrink would cut a partition: it reaches past the new end (`shrink-past-partition`).
+    ShrinkPastPartition {
+        /// The partition, numbered as `parts` numbers them (from 1).
+        partition: u32,
+        /// True for an MBR's extended partition (the container of the logical ones).
+        extended: bool,
+        /// The virtual byte where it ends (its last byte + 1).
+        end: u64,
+        /// The size asked for.
+        size: u64,
+        /// The smallest size that keeps every partition, file system and GPT structure.
+        min: u64,
+    },
+    /// A shrink would cut a file system: its own size (from its superblock) reaches past the
+    /// new end (`shrink-past-file-system`).
+    ShrinkPastFileSystem {
+        /// Its partition, numbered as `parts` numbers them; none for a file system that fills
+        /// the disk without a partition table.
+        partition: Option<u32>,
+        /// `ntfs`, `fat32`, `ext4`, ...
+        filesystem: &'static str,
+        /// The virtual byte where it ends.
+        end: u64,
+        /// The size asked for.
+        size: u64,
+        /// The smallest size allowed.
+        min: u64,
+    },
+    /// A shrink leaves no room after the last GPT partition for the backup entry array and
+    /// header (`shrink-past-gpt`).
+    ShrinkPastGpt {
+        /// The virtual byte where the partitions' usable area must end (the last partition's
+        /// end).
+        end: u64,
+        /// Bytes the backup entry array and header take.
+        backup: u64,
+        /// The size asked for.
+        size: u64,
+        /// The smallest size allowed.
+        min: u64,
+    },
+    /// The GPT is damaged, so a resize does not move its backup (`gpt-damaged`).
+    GptDamaged {
+        /// The virtual byte of the damaged structure.
+        at: u64,
+        /// What is wrong, in plain words.
+        why: String,
+    },
 }
 
 impl WriteError {
@@ -185,6 +245,11 @@ impl WriteError {
             WriteError::SectorSize { .. } => "sector-size",
             WriteError::VhdxSize { .. } => "vhdx-size",
             WriteError::MetadataFull { .. } => "metadata-full",
+            WriteError::ResizeSize { .. } => "resize-size",
+            WriteError::ShrinkPastPartition { .. } => "shrink-past-partition",
+            WriteError::ShrinkPastFileSystem { .. } => "shrink-past-file-system",
+            WriteError::ShrinkPastGpt { .. } => "shrink-past-gpt",
+            WriteError::GptDamaged { .. } => "gpt-damaged",
         }
     }
 }
@@ -259,6 +324,28 @@ impl fmt::Display for WriteError {
             WriteError::MetadataFull { offset, need, len } => write!(
                 f,
                 "the metadata region at byte {offset:#x} holds {len} bytes, but its table and items with the new parent locator need {need}: shorter paths fit"
+            ),
+            WriteError::ResizeSize { size, sector_size, max, format } => write!(
+                f,
+                "a {format} cannot be resized to {size} bytes: its size must be a whole number of its {sector_size}-byte logical sectors, from one sector to {max} bytes"
+            ),
+            WriteError::ShrinkPastPartition { partition, extended, end, size, min } => write!(
+                f,
+                "{} ends at byte {end:#x} ({end} bytes), past the new end at {size} bytes: shrinking would cut it off; the smallest size allowed is {min} bytes (shrink the partition inside the guest first)",
+                if *extended { format!("partition {partition} (the extended partition holding the logical ones)") } else { format!("partition {partition}") }
+            ),
+            WriteError::ShrinkPastFileSystem { partition, filesystem, end, size, min } => write!(
+                f,
+                "the {filesystem} file system {} ends at byte {end:#x} ({end} bytes) by its own size, past the new end at {size} bytes: shrinking would cut it off; the smallest size allowed is {min} bytes (shrink the file system inside the guest first)",
+                match partition { Some(n) => format!("in partition {n}"), None => "filling the disk".to_string() }
+            ),
+            WriteError::ShrinkPastGpt { end, backup, size, min } => write!(
+                f,
+                "the GPT's partitions may reach byte {end:#x} ({end} bytes), and its backup entry array and header take {backup} bytes after them: a size of {size} bytes leaves no room for them; the smallest size allowed is {min} bytes"
+            ),
+            WriteError::GptDamaged { at, why } => write!(
+                f,
+                "the GPT at byte {at:#x} is damaged ({why}), so its backup is not moved: repair the table inside the guest first, or resize with --no-gpt-fix to leave it as it is"
             ),
         }
     }

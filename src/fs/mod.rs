@@ -587,6 +587,16 @@ impl FileSystem {
         }
     }
 
+    /// The volume's size by its own superblock: FAT's total sectors, NTFS's total sectors, ext's
+    /// blocks count (what a partition must hold for the file system to stay whole).
+    pub fn volume_size(&self) -> u64 {
+        match self {
+            FileSystem::Fat(f) => f.bpb.total_sectors.saturating_mul(u64::from(f.bpb.bytes_per_sector)),
+            FileSystem::Ntfs(n) => n.volume_size(),
+            FileSystem::Ext(e) => e.sb.blocks.saturating_mul(e.sb.block_size),
+        }
+    }
+
     /// The bytes of a cluster (FAT, NTFS) or block (ext).
     pub fn cluster_size(&self) -> u64 {
         match self {

@@ -479,6 +479,11 @@ impl Ntfs {
         Ok(ntfs)
     }
 
+    /// The volume's size by its boot sector (total sectors × bytes per sector).
+    pub fn volume_size(&self) -> u64 {
+        self.inner.size()
+    }
+
     /// Bytes per cluster.
     pub fn cluster_size(&self) -> u64 {
         self.cluster

@@ -479,7 +479,40 @@ pub struct Identity {
 
 /// The footer, parent link and locators a copy of `layer` keeps.
 pub fn same_identity(layer: &crate::vhd::Vhd) -> Identity {
-    let mut f = layer.footer.value.clone();
+    identity_of(layer, layer.footer.value.clone())
+}
+
+/// What a copy of `layer` of another size keeps: [`same_identity`] with the footer of
+/// [`resized_footer`].
+pub fn resized_identity(layer: &crate::vhd::Vhd, size: u64) -> Identity {
+    identity_of(layer, resized_footer(&layer.footer.value, size))
+}
+
+/// True when qemu-img would read a disk with this footer's creator at `size` bytes by its CHS
+/// geometry, and so at another size than `size` ([`crate::vhd::geometry::qemu_sizes_by_chs`]):
+/// a resized copy then names this program as its creator.
+pub fn creator_misread_at(creator: &[u8; 4], size: u64) -> bool {
+    let g = Geometry::for_size(size);
+    crate::vhd::geometry::qemu_sizes_by_chs(creator) && !g.is_max() && g.size() != size
+}
+
+/// The footer `f` of a disk resized to `size` bytes: the current size `size`, the geometry the
+/// spec's algorithm gives for it (as Hyper-V fills it), and the creator this program when
+/// [`creator_misread_at`] says qemu-img would read it at another size. The original size is
+/// kept: the spec calls it the size "at creation time", stored for information, and a resize
+/// does not create the disk anew (its unique id, time stamp and parent link stay too).
+pub fn resized_footer(f: &Footer, size: u64) -> Footer {
+    let mut f = f.clone();
+    if creator_misread_at(&f.creator_application.0, size) {
+        f.creator_application = FourCc(*b"vhdv");
+        f.creator_version = 0x0001_0000;
+    }
+    f.current_size = size;
+    f.geometry = Geometry::for_size(size);
+    f
+}
+
+fn identity_of(layer: &crate::vhd::Vhd, mut f: Footer) -> Identity {
     if f.disk_type.is_sparse() {
         f.data_offset = FOOTER_SIZE;
     }
@@ -501,16 +534,21 @@ pub fn same_identity(layer: &crate::vhd::Vhd) -> Identity {
 
 /// The layout of a copy of the dynamic or differencing VHD `v` that keeps its identity (footer,
 /// parent link, locators) and its block size, or takes `block_size` (checked as
-/// [`check_block_size`] checks a new disk's): what `compact` writes.
-pub fn copy_layout(v: &crate::vhd::Vhd, block_size: Option<u64>) -> Result<SparseLayout> {
+/// [`check_block_size`] checks a new disk's): what `compact` writes. With `size`, the copy is
+/// of that size ([`resized_identity`]: what `resize` writes), its BAT as long as that size needs.
+pub fn copy_layout(v: &crate::vhd::Vhd, block_size: Option<u64>, size: Option<u64>) -> Result<SparseLayout> {
     let Some(geo) = v.block_geometry() else {
         return Err(WriteError::CompactFixed.into());
     };
-    let Identity { footer, parent, locators } = same_identity(v);
+    let Identity { footer, parent, locators } = match size {
+        Some(s) => resized_identity(v, s),
+        None => same_identity(v),
+    };
+    let size = size.unwrap_or(v.size());
     let bs = match block_size.filter(|b| *b != geo.block_size) {
-        Some(b) => check_block_size(v.size(), b)?,
+        Some(b) => check_block_size(size, b)?,
         None => {
-            check_layout(v.size(), geo.block_size)?;
+            check_layout(size, geo.block_size)?;
             u32::try_from(geo.block_size).unwrap_or(0)
         }
     };

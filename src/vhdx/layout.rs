@@ -107,17 +107,18 @@ fn bat_entries(p: &VhdxParams) -> u64 {
     }
 }
 
-/// The parameters a copy of the dynamic or differencing VHDX `v` keeps: its block size (or
-/// `block_size`, checked by [`VhdxLayout::new`]), sector sizes, `DataWriteGuid`, page 83 id and
-/// parent locator; a new `FileWriteGuid` (derived from the input's: the file is a new one).
-pub fn copy_params(v: &super::Vhdx, block_size: Option<u32>) -> VhdxParams {
+/// The parameters a copy of the VHDX `v` keeps: its block size (or `block_size`, checked by
+/// [`VhdxLayout::new`]), its size (or `size`: a resized copy, whose BAT's length follows),
+/// sector sizes, whether it is fixed, `DataWriteGuid`, page 83 id and parent locator; a new
+/// `FileWriteGuid` (derived from the input's: the file is a new one).
+pub fn copy_params(v: &super::Vhdx, block_size: Option<u32>, size: Option<u64>) -> VhdxParams {
     let h = v.header();
     VhdxParams {
-        size: v.virtual_disk_size,
+        size: size.unwrap_or(v.virtual_disk_size),
         block_size: block_size.unwrap_or(v.block_size),
         logical_sector_size: v.logical_sector_size,
         physical_sector_size: v.physical_sector_size,
-        fixed: false,
+        fixed: v.disk_type() == crate::image::DiskType::Fixed,
         data_write_guid: h.data_write_guid,
         file_write_guid: next_file_write_guid(h.file_write_guid, h.sequence_number),
         page83: v.page83.unwrap_or_else(|| next_file_write_guid(h.data_write_guid, 0x83)),
