@@ -83,15 +83,30 @@ impl Format {
     }
 }
 
-/// The identity of a new disk: its unique id and time stamp (the caller picks them: the
-/// command line a random id and the current time). A VHDX's `DataWriteGuid` is the unique id;
-/// its `FileWriteGuid` and page 83 id are derived from it.
+/// What is chosen for a new disk: its identity, a unique id and time stamp (the caller picks
+/// them: the command line a random id and the current time; a VHDX's `DataWriteGuid` is the
+/// unique id, its `FileWriteGuid` and page 83 id are derived from it), and its size when it is
+/// to be larger than the disk.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewDisk {
     /// The new disk's unique id.
     pub unique_id: Uuid,
     /// Its time stamp.
     pub timestamp: Timestamp,
+    /// Its virtual size, at least the disk's: the bytes past the disk's end read as zeros (never
+    /// read from the input, never written). A VHD then has the geometry the spec's algorithm
+    /// gives for this size, as Hyper-V fills it. `None`: the disk's own size, and a VHD the
+    /// newest layer's geometry.
+    pub size: Option<u64>,
+}
+
+impl NewDisk {
+    /// A new disk of `disk` fit for Azure (`convert --for azure`, the page's "Save an
+    /// Azure-ready copy…"): a fixed VHD ([`Format::Fixed`]) of [`crate::fit::azure_size`] of the
+    /// disk's size, with this identity.
+    pub fn for_azure(disk: &Disk, unique_id: Uuid, timestamp: Timestamp) -> NewDisk {
+        NewDisk { unique_id, timestamp, size: Some(crate::fit::azure_size(disk.size())) }
+    }
 }
 
 /// What a conversion wrote.
@@ -99,8 +114,11 @@ pub struct NewDisk {
 pub struct Converted {
     /// `raw`, `vhd` or `vhdx`.
     pub format: &'static str,
-    /// The virtual disk's size.
+    /// The new disk's virtual size.
     pub size: u64,
+    /// The size of the disk read (less than [`Converted::size`] when zeros were added at the
+    /// end, [`NewDisk::size`]).
+    pub disk_size: u64,
     /// The length of the new file.
     pub file_len: u64,
     /// Bytes of non-zero data written (in whole pieces of at most 1 MiB, or extents: a piece
@@ -143,10 +161,15 @@ pub fn new_footer(geometry: Geometry, disk_type: DiskType, size: u64, new: &NewD
 /// The layout of a new standalone copy of `disk` in `format`: `block_size` for dynamic VHD
 /// (checked by [`crate::vhd::writer::check_block_size`]) and VHDX output (both VHDX formats; a
 /// power of two from 1 MiB to 256 MiB), `sector_size` the logical sector size of a VHDX (512
-/// or 4096; a VHD's is 512), `new` the identity. A VHD's geometry is the newest layer's.
+/// or 4096; a VHD's is 512), `new` the identity and size. A VHD's geometry is the newest
+/// layer's, or with a size given the spec's for that size. A size less than the disk's is
+/// refused.
 pub fn new_layout(disk: &Disk, format: Format, block_size: u32, sector_size: u32, new: &NewDisk) -> Result<Box<dyn NewLayout>> {
-    let size = disk.size();
-    let template = disk.layers[0].geometry();
+    let size = new.size.unwrap_or(disk.size());
+    if size < disk.size() {
+        return Err(WriteError::SizeBelowDisk { offset: disk.layers[0].size_offset(), size, disk_size: disk.size() }.into());
+    }
+    let template = if new.size.is_some() { Geometry::for_size(size) } else { disk.layers[0].geometry() };
     if matches!(format, Format::Fixed | Format::Dynamic) && size > MAX_DISK_SIZE {
         return Err(WriteError::TooLargeForVhd { offset: disk.layers[0].size_offset(), size }.into());
     }
@@ -248,7 +271,8 @@ pub fn for_each_data(
 
 /// Writes the disk `reader` reads as one new standalone disk laid out by `layout` (from
 /// [`new_layout`]); with `trim`, what the file systems mark free as zeros. The output must
-/// start empty: zero stretches are left unwritten.
+/// start empty: zero stretches are left unwritten, and so is a new disk's tail past the disk's
+/// end (only the disk's own bytes are read).
 pub fn convert(
     reader: &mut DiskReader<'_>,
     layout: &mut dyn NewLayout,
@@ -256,7 +280,10 @@ pub fn convert(
     trim: Option<&mut dyn FreeRanges>,
     progress: Progress<'_>,
 ) -> Result<Converted> {
-    let size = reader.disk.size();
+    let disk_size = reader.disk.size();
+    if layout.size() < disk_size {
+        return Err(WriteError::SizeBelowDisk { offset: reader.disk.layers[0].size_offset(), size: layout.size(), disk_size }.into());
+    }
     let bs = layout.block_size();
     let (mut data_bytes, mut bytes_free) = (0, 0);
     let mut current: Option<(u64, u64)> = None;
@@ -280,7 +307,8 @@ pub fn convert(
     finish_into(layout, out)?;
     Ok(Converted {
         format: layout.format(),
-        size,
+        size: layout.size(),
+        disk_size,
         file_len: layout.file_len(),
         data_bytes,
         bytes_free,
@@ -309,7 +337,7 @@ mod tests {
         let disk = Disk::new(layers, false).unwrap();
         let mut r = DiskReader::new(&disk, files.iter().map(|f| f as &dyn ReadAt).collect()).unwrap();
         let mut out = Vec::new();
-        let new = NewDisk { unique_id: crate::vhd::writer::uuid_from_seed(9), timestamp: Timestamp(1) };
+        let new = NewDisk { unique_id: crate::vhd::writer::uuid_from_seed(9), timestamp: Timestamp(1), size: None };
         let mut layout = new_layout(&disk, format, bs, ss, &new).unwrap();
         let done = convert(&mut r, layout.as_mut(), &mut out, trim, &mut |_, _| {}).unwrap();
         (out, done)
@@ -388,6 +416,124 @@ mod tests {
         // Free data: block 0's sectors 2 and 3 (the base's 1s) and block 3's sector (the
         // child's zeros over the base's 2s); the rest of those blocks held no data.
         assert_eq!(done.bytes_free, 1024 + 512);
+    }
+
+    /// Records each write's range, and the length set.
+    #[derive(Default)]
+    struct Writes(Vec<(u64, u64)>, Vec<u8>);
+
+    impl WriteAt for Writes {
+        fn write_at(&mut self, offset: u64, bytes: &[u8]) -> Result<()> {
+            self.0.push((offset, offset + bytes.len() as u64));
+            WriteAt::write_at(&mut self.1, offset, bytes)
+        }
+        fn set_len(&mut self, len: u64) -> Result<()> {
+            WriteAt::set_len(&mut self.1, len)
+        }
+    }
+
+    fn converted_to(files: &[Vec<u8>], format: Format, bs: u32, ss: u32, new: &NewDisk) -> Result<(Writes, Converted)> {
+        let layers = files.iter().map(|f| open_layer(f).unwrap()).collect();
+        let disk = Disk::new(layers, false).unwrap();
+        let mut r = DiskReader::new(&disk, files.iter().map(|f| f as &dyn ReadAt).collect()).unwrap();
+        let mut out = Writes::default();
+        let mut layout = new_layout(&disk, format, bs, ss, new)?;
+        let done = convert(&mut r, layout.as_mut(), &mut out, None, &mut |_, _| {})?;
+        Ok((out, done))
+    }
+
+    #[test]
+    fn a_larger_size_adds_zeros_at_the_end_in_every_format() {
+        let files = chain();
+        let mut want = flatten(&files);
+        let disk_size = want.len() as u64;
+        // 6 MiB, made 9 MiB + 512 bytes: not a whole number of any block.
+        let size = (9 << 20) + 512;
+        want.resize(size as usize, 0);
+        let new = NewDisk { unique_id: crate::vhd::writer::uuid_from_seed(3), timestamp: Timestamp(5), size: Some(size) };
+        for (format, bs, ss) in [
+            (Format::Raw, 0, 512),
+            (Format::Fixed, 0, 512),
+            (Format::Dynamic, 2 << 20, 512),
+            (Format::Vhdx, 1 << 20, 512),
+            (Format::Vhdx, 1 << 20, 4096),
+        ] {
+            if format == Format::Vhdx && ss == 4096 {
+                // A VHDX's size is whole logical sectors.
+                let e = converted_to(&files, format, bs, ss, &new).map(|_| ()).unwrap_err();
+                assert_eq!(e.code(), "vhdx-size", "{e}");
+                continue;
+            }
+            let (out, done) = converted_to(&files, format, bs, ss, &new).unwrap();
+            assert_eq!((done.size, done.disk_size), (size, disk_size), "{format:?}");
+            let file = out.1;
+            assert_eq!(file.len() as u64, done.file_len, "{format:?}");
+            if format == Format::Raw {
+                assert!(file == want);
+                continue;
+            }
+            clean(&file);
+            let layer = open_layer(&file).unwrap();
+            assert_eq!(layer.size(), size, "{format:?}");
+            assert!(flatten(std::slice::from_ref(&file)) == want, "{format:?}");
+            if format != Format::Vhdx {
+                // The footer: both sizes the new one, the spec's geometry for it.
+                let f = Footer::parse(&file[file.len() - 512..]);
+                assert_eq!((f.current_size, f.original_size, f.geometry), (size, size, Geometry::for_size(size)), "{format:?}");
+                assert_eq!(f.creator_application, FourCc(*b"vhdv"));
+            }
+            if format == Format::Fixed {
+                assert_eq!(file.len() as u64, size + 512);
+                // Nothing was written past the disk's end but the footer: the tail is the
+                // file's length, set at the end.
+                assert!(out.0.iter().all(|&(s, e)| e <= disk_size || (s, e) == (size, size + 512)), "{:?}", out.0);
+            }
+        }
+    }
+
+    #[test]
+    fn azure_gets_a_whole_mib_of_at_least_20_mib() {
+        use crate::fit::azure_size;
+        const MIB: u64 = 1 << 20;
+        assert_eq!(azure_size(0), 20 * MIB);
+        assert_eq!(azure_size(20 * MIB - 512), 20 * MIB);
+        assert_eq!(azure_size(20 * MIB + 512), 21 * MIB);
+        // qemu-img create -f vpc -o subformat=fixed 100M: 1004/12/17, 104865792 bytes.
+        assert_eq!(azure_size(104_865_792), 101 * MIB);
+        assert_eq!(azure_size(100 * MIB), 100 * MIB);
+        assert_eq!(azure_size(MAX_DISK_SIZE), MAX_DISK_SIZE);
+        assert_eq!(azure_size(u64::MAX) % MIB, 0);
+        // A 6 MiB chain: a fixed VHD of 20 MiB with the spec's geometry (40960 sectors: 17 per
+        // track, 2409 cylinders x heads, 4 heads: 602 cylinders).
+        let files = chain();
+        let disk = Disk::new(files.iter().map(|f| open_layer(f).unwrap()).collect(), false).unwrap();
+        let new = NewDisk::for_azure(&disk, crate::vhd::writer::uuid_from_seed(4), Timestamp(6));
+        assert_eq!(new.size, Some(20 * MIB));
+        let (out, done) = converted_to(&files, Format::Fixed, 0, 512, &new).unwrap();
+        assert_eq!((done.format, done.size, out.1.len() as u64), ("vhd", 20 * MIB, 20 * MIB + 512));
+        let f = Footer::parse(&out.1[out.1.len() - 512..]);
+        assert_eq!((f.disk_type, f.geometry.to_string(), f.unique_id), (DiskType::Fixed, "602/4/17".to_string(), new.unique_id));
+    }
+
+    #[test]
+    fn a_size_below_the_disk_is_refused_before_anything_is_written() {
+        let files = chain();
+        let new = NewDisk { size: Some((6 << 20) - 512), ..NewDisk::default() };
+        for format in [Format::Raw, Format::Fixed, Format::Dynamic, Format::Vhdx] {
+            let e = converted_to(&files, format, 1 << 20, 512, &new).map(|_| ()).unwrap_err();
+            assert_eq!((e.code(), e.offset()), ("size-below-disk", Some(open_layer(&files[0]).unwrap().size_offset())), "{e}");
+            assert!(e.to_string().contains("resize"), "{e}");
+        }
+        // A layout made for a smaller disk is refused by convert too.
+        let small = DiskBuilder::fixed(1 << 20).build();
+        let small = Disk::new(vec![open_layer(&small).unwrap()], false).unwrap();
+        let mut layout = new_layout(&small, Format::Raw, 0, 512, &NewDisk::default()).unwrap();
+        let disk = Disk::new(files.iter().map(|f| open_layer(f).unwrap()).collect(), false).unwrap();
+        let mut r = DiskReader::new(&disk, files.iter().map(|f| f as &dyn ReadAt).collect()).unwrap();
+        let mut out = Writes::default();
+        let e = convert(&mut r, layout.as_mut(), &mut out, None, &mut |_, _| {}).unwrap_err();
+        assert_eq!(e.code(), "size-below-disk");
+        assert!(out.0.is_empty());
     }
 
     #[test]

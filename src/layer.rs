@@ -320,6 +320,17 @@ impl Layer {
         }
     }
 
+    /// Where the disk's type is recorded in the file (a VHD's footer `disk type`, a VHDX's file
+    /// parameters item, or its metadata table's offset when it has none).
+    pub fn disk_type_offset(&self) -> u64 {
+        match &self.image {
+            Image::Vhd(v) => v.footer.offset + vhd::footer::off::DISK_TYPE as u64,
+            Image::Vhdx(v) => {
+                v.items.iter().find(|i| i.entry.item_id == vhdx::format::ITEM_FILE_PARAMETERS).map_or(v.metadata_table.offset, |i| i.offset)
+            }
+        }
+    }
+
     /// The cylinder/head/sector geometry a guest sees: a VHD's footer's; for a VHDX, which
     /// records none, the one the VHD spec derives from its size.
     pub fn geometry(&self) -> Geometry {

@@ -23,6 +23,7 @@ pub mod disk;
 pub mod error;
 pub mod fields;
 pub mod finding;
+pub mod fit;
 pub mod fs;
 pub mod image;
 pub mod info;

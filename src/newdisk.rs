@@ -16,6 +16,8 @@ use crate::vhdx::layout::VhdxLayout;
 pub trait NewLayout {
     /// `vhd`, `vhdx` or `raw`.
     fn format(&self) -> &'static str;
+    /// The new disk's virtual size.
+    fn size(&self) -> u64;
     /// Bytes of data per block.
     fn block_size(&self) -> u64;
     /// Blocks of the disk.
@@ -54,6 +56,9 @@ pub fn finish_into(layout: &dyn NewLayout, out: &mut dyn WriteAt) -> Result<()> 
 impl NewLayout for SparseLayout {
     fn format(&self) -> &'static str {
         "vhd"
+    }
+    fn size(&self) -> u64 {
+        SparseLayout::size(self)
     }
     fn block_size(&self) -> u64 {
         SparseLayout::block_size(self)
@@ -106,6 +111,9 @@ impl NewLayout for SparseLayout {
 impl NewLayout for VhdxLayout {
     fn format(&self) -> &'static str {
         "vhdx"
+    }
+    fn size(&self) -> u64 {
+        self.params().size
     }
     fn block_size(&self) -> u64 {
         VhdxLayout::block_size(self)
@@ -166,6 +174,9 @@ impl NewLayout for FlatLayout {
         } else {
             "raw"
         }
+    }
+    fn size(&self) -> u64 {
+        self.size
     }
     fn block_size(&self) -> u64 {
         FLAT_BLOCK

@@ -630,10 +630,12 @@ pub struct WasmNewDisk {
 #[wasm_bindgen]
 impl WasmNewDisk {
     /// A new disk of `disk`'s size in format `kind` (`"dynamic"` or `"fixed"` VHD, `"vhdx"` or
-    /// `"vhdx-fixed"`), with blocks of `block_size` bytes (a dynamic VHD's, a VHDX's), logical
-    /// sectors of `sector_size` bytes (a VHDX's: 512 or 4096; 0 for the disk's own), unique id
-    /// (a VHDX's `DataWriteGuid`) `unique_id` (16 bytes) and time stamp `timestamp` (a VHD's,
-    /// seconds since 2000-01-01 UTC). Throws when the disk cannot be written so.
+    /// `"vhdx-fixed"`), or `"azure"`: a fixed VHD fit for Azure, its size rounded up as
+    /// `vhd-viewer convert --for azure` does ([`crate::convert::NewDisk::for_azure`]). With
+    /// blocks of `block_size` bytes (a dynamic VHD's, a VHDX's), logical sectors of
+    /// `sector_size` bytes (a VHDX's: 512 or 4096; 0 for the disk's own), unique id (a VHDX's
+    /// `DataWriteGuid`) `unique_id` (16 bytes) and time stamp `timestamp` (a VHD's, seconds
+    /// since 2000-01-01 UTC). Throws when the disk cannot be written so.
     #[wasm_bindgen(constructor)]
     pub fn new(
         disk: &WasmDisk,
@@ -644,15 +646,15 @@ impl WasmNewDisk {
         timestamp: f64,
     ) -> Result<WasmNewDisk, JsValue> {
         use crate::convert::{new_layout, Format, NewDisk};
-        let format = Format::from_name(kind)
-            .filter(|f| *f != Format::Raw)
-            .ok_or_else(|| misuse(&format!("a new disk is \"dynamic\", \"fixed\", \"vhdx\" or \"vhdx-fixed\", not {kind:?}")))?;
+        let azure = kind == "azure";
+        let format = if azure { Some(Format::Fixed) } else { Format::from_name(kind).filter(|f| *f != Format::Raw) };
+        let format = format
+            .ok_or_else(|| misuse(&format!("a new disk is \"dynamic\", \"fixed\", \"vhdx\", \"vhdx-fixed\" or \"azure\", not {kind:?}")))?;
         let d = &disk.disk;
         let id: [u8; 16] = unique_id.try_into().map_err(|_| misuse("the unique id must be 16 bytes"))?;
-        let new = NewDisk {
-            unique_id: crate::values::Uuid(id),
-            timestamp: crate::values::Timestamp(to_u64(timestamp, "the time stamp")?.min(u64::from(u32::MAX)) as u32),
-        };
+        let unique_id = crate::values::Uuid(id);
+        let timestamp = crate::values::Timestamp(to_u64(timestamp, "the time stamp")?.min(u64::from(u32::MAX)) as u32);
+        let new = if azure { NewDisk::for_azure(d, unique_id, timestamp) } else { NewDisk { unique_id, timestamp, size: None } };
         let bs = u32::try_from(to_u64(block_size, "the block size")?).unwrap_or(u32::MAX);
         let ss = match to_u64(sector_size, "the sector size")? {
             0 => d.layers[0].logical_sector_size(),
@@ -671,6 +673,12 @@ impl WasmNewDisk {
     /// `vhd` or `vhdx`.
     pub fn format(&self) -> String {
         self.layout.format().into()
+    }
+
+    /// The new disk's virtual size: the disk's, or larger for `"azure"` (the bytes past the
+    /// disk's end are zeros).
+    pub fn size(&self) -> f64 {
+        self.layout.size() as f64
     }
 
     /// Bytes of data per block.

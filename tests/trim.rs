@@ -573,7 +573,7 @@ fn convert_with_the_free_space_zeroed() {
                 let trimmed: Vec<_> = free.volumes().iter().filter(|v| v.trimmed).collect();
                 assert_eq!(trimmed.len(), 1, "{}: {:?}", d.kind, serde_json::to_string(free.volumes()).unwrap());
                 let mut reader = DiskReader::new(&disk, sources.clone()).unwrap();
-                let new = NewDisk { unique_id: vhd_viewer::vhd::writer::uuid_from_seed(22), timestamp: Default::default() };
+                let new = NewDisk { unique_id: vhd_viewer::vhd::writer::uuid_from_seed(22), timestamp: Default::default(), size: None };
                 let mut layout = new_layout(&disk, Format::Dynamic, 2 << 20, 512, &new).unwrap();
                 let mut out = std::fs::File::create(&copy).unwrap();
                 let done = convert(&mut reader, layout.as_mut(), &mut out, Some(&mut free), &mut |_, _| {}).unwrap();

@@ -216,6 +216,11 @@ fn commands(dir: &Path) -> Vec<(&'static str, Vec<String>, Vec<PathBuf>)> {
     let s = |p: &Path| p.to_str().unwrap().to_string();
     vec![
         ("convert", vec!["convert".into(), s(&top)], vec![top.clone(), mid.clone(), base.clone()]),
+        (
+            "convert-for-azure",
+            vec!["convert".into(), s(&top), "--for".into(), "azure".into()],
+            vec![top.clone(), mid.clone(), base.clone()],
+        ),
         ("compact", vec!["compact".into(), s(&top)], vec![top.clone(), mid.clone(), base.clone()]),
         ("relink", vec!["relink".into(), s(&top), "--parent".into(), s(&mid)], vec![top.clone(), mid.clone()]),
         ("repair", vec!["repair".into(), s(&base)], vec![base.clone()]),
@@ -325,6 +330,7 @@ fn a_failure_midway_leaves_no_file() {
         vec!["convert", p(&top), p(&out)],
         vec!["convert", p(&top), p(&out), "--to", "fixed"],
         vec!["convert", p(&top), p(&out), "--to", "raw"],
+        vec!["convert", p(&top), p(&out), "--for", "azure"],
     ];
     // The top itself cut short inside its second block (the data written at 5 MiB - 512 lies
     // across the cut): compact and relink copy its first block, then fail.
@@ -530,7 +536,7 @@ fn ctrl_c_removes_the_partial_file() {
     let input = qemu_fixture(&spec);
     let dir = scratch("safety-interrupt");
     let out = dir.join("out.vhd");
-    for (cmd, extra) in [("convert", &[][..]), ("compact", &[]), ("repair", &[]), ("resize", &["--size", "+1M"])] {
+    for (cmd, extra) in [("convert", &[][..]), ("compact", &[]), ("repair", &[]), ("resize", &["--size", "+1M"]), ("convert", &["--for", "azure"])] {
         let child = Command::new(bin())
             .args([cmd, p(&input), p(&out)])
             .args(extra)

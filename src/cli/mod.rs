@@ -52,9 +52,10 @@ enum Command {
         #[arg(long)]
         explain: bool,
     },
-    /// Integrity findings. Exit status: 0 no errors, 1 errors found, 2 not readable as a VHD.
+    /// Integrity findings, or with --for whether a target takes the disk. Exit status: 0 no
+    /// errors (the target takes it), 1 errors found (a rule fails), 2 not readable as a VHD.
     #[command(
-        after_help = "Reads every allocated block's sector bitmap and, in dynamic disks, the sectors marked unused.\n\nExamples:\n  vhd-viewer check disk.vhd\n  vhd-viewer check child.vhd --parent base.vhd --json"
+        after_help = "Reads every allocated block's sector bitmap and, in dynamic disks, the sectors marked unused.\n\nWith --for TARGET it checks, in place of that, each rule TARGET states for the disks it takes (azure: an uploaded disk is a fixed VHD, its size a whole number of MiB from 20 MiB to 32,767 GiB, the file that size plus its 512-byte footer, the footer sound, no parent; hyper-v: the sizes Hyper-V takes), one line per rule: PASS or FAIL, what was found and what is expected, the field read and its byte offset. Rules for only some uses (an OS disk, a generation 1 VM's boot disk) are shown apart and do not fail the disk. The parent of a differencing disk is not needed. `convert --for azure` writes a copy Azure takes.\n\nExamples:\n  vhd-viewer check disk.vhd\n  vhd-viewer check child.vhd --parent base.vhd --json\n  vhd-viewer check disk.vhd --for azure\n  vhd-viewer check disk.vhdx --for hyper-v --json"
     )]
     Check {
         #[command(flatten)]
@@ -65,6 +66,9 @@ enum Command {
         /// Check only the metadata (footers, header, locators, BAT): do not read the bitmaps.
         #[arg(long)]
         quick: bool,
+        /// Check whether TARGET takes the disk (azure, hyper-v) instead of its integrity.
+        #[arg(long = "for", value_name = "TARGET", value_parser = parse_target, conflicts_with = "quick")]
+        target: Option<vhd_viewer::fit::Target>,
     },
     /// The virtual disk's ranges and which file and offset supplies each (like `qemu-img map`).
     #[command(
@@ -277,6 +281,14 @@ fn parse_size(s: &str) -> Result<u64, String> {
     n.checked_mul(mult).ok_or_else(|| format!("{s:?} is too large"))
 }
 
+/// Parses a `--for` target: `azure`, `hyper-v`.
+fn parse_target(s: &str) -> Result<vhd_viewer::fit::Target, String> {
+    vhd_viewer::fit::Target::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = vhd_viewer::fit::Target::ALL.iter().map(|t| t.name()).collect();
+        format!("{s:?} is not a target: one of {}", names.join(", "))
+    })
+}
+
 /// Runs the command line; returns the exit status.
 pub fn main() -> i32 {
     let cli = Cli::parse();
@@ -312,7 +324,19 @@ fn run(cli: Cli) -> Result<i32, Error> {
             written.map_err(io_err)?;
             Ok(0)
         }
-        Command::Check { chain, json, quick } => {
+        Command::Check { chain, json, quick: _, target: Some(target) } => {
+            let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;
+            let report = vhd_viewer::fit::check(&c.disk, target);
+            let mut out = std::io::stdout().lock();
+            let written = if json {
+                serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::from).and_then(|_| writeln!(out))
+            } else {
+                output::write_fit(&mut out, &report, &chain.file.display().to_string())
+            };
+            written.map_err(io_err)?;
+            Ok(if report.fits { 0 } else { 1 })
+        }
+        Command::Check { chain, json, quick, target: None } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;
             let mut findings = c.disk.all_findings();
             findings.extend(c.unresolved.iter().cloned());

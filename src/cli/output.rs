@@ -22,6 +22,24 @@ fn fields(out: &mut dyn Write, rows: &[Field], explain: bool) -> io::Result<()> 
     Ok(())
 }
 
+/// `check --for` as text: the verdict, then one line per rule (failing rules of every disk
+/// first, then those of some uses, then those that pass), and the way to a copy that fits.
+pub fn write_fit(out: &mut dyn Write, report: &vhd_viewer::fit::FitReport, file: &str) -> io::Result<()> {
+    use vhd_viewer::fit::Scope;
+    writeln!(out, "{file}: {}", report.verdict)?;
+    let passing = report.rules.iter().filter(|r| r.pass);
+    for r in report.failing().chain(passing) {
+        let mark = if r.pass { "PASS" } else { "FAIL" };
+        let scope = if r.scope == Scope::Always { String::new() } else { format!(" ({})", r.scope.words()) };
+        let at = r.offset.map(|o| format!(" at byte {o}")).unwrap_or_default();
+        writeln!(out, "{mark}  {}{scope}: found {}; expected {} [{}{at}]", r.rule, r.found, r.expected, r.field)?;
+    }
+    if report.target == vhd_viewer::fit::Target::Azure.name() && report.failing().next().is_some() {
+        writeln!(out, "A copy Azure takes: vhd-viewer convert --for azure {file} OUT.vhd")?;
+    }
+    Ok(())
+}
+
 /// `info` as text.
 pub fn write_info(out: &mut dyn Write, info: &Info, chain: &OpenChain, explain: bool) -> io::Result<()> {
     let l = &info.layer;

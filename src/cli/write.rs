@@ -36,15 +36,27 @@ pub enum To {
     Raw,
 }
 
+/// Where `convert --for` makes the disk fit.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum For {
+    /// Azure: a fixed VHD, its size rounded up to a whole MiB (at least 20 MiB), the added tail
+    /// zeros, its geometry as Hyper-V fills it.
+    Azure,
+}
+
 #[derive(Args)]
 pub struct ConvertArgs {
     /// The VHD or VHDX file, read through its whole differencing chain.
     input: PathBuf,
     /// The new file.
     output: PathBuf,
-    /// What to write.
-    #[arg(long, value_enum, default_value = "dynamic")]
-    to: To,
+    /// What to write (dynamic unless given; with --for azure, fixed).
+    #[arg(long, value_enum)]
+    to: Option<To>,
+    /// Make the copy fit where it is going: `azure` writes a fixed VHD whose size is rounded up
+    /// to a whole MiB (at least 20 MiB), zeros added at the end, that passes `check --for azure`.
+    #[arg(long = "for", value_enum, value_name = "TARGET")]
+    target: Option<For>,
     /// Block size of a dynamic VHD (a power of two from 512 bytes to 256 MiB; 2M unless given)
     /// or of a VHDX (from 1 MiB to 256 MiB; 32M unless given), with K and M suffixes.
     #[arg(long, value_parser = parse_size)]
@@ -120,7 +132,16 @@ pub fn convert(a: ConvertArgs) -> Result<i32, Error> {
     let inputs = c.identities();
     let c = c.cut(a.layer)?;
     let size = c.disk.size();
-    let format = match a.to {
+    let to = match (a.target, a.to) {
+        (None, to) => to.unwrap_or(To::Dynamic),
+        (Some(For::Azure), None | Some(To::Fixed)) => To::Fixed,
+        (Some(For::Azure), Some(_)) => {
+            return Err(Error::Usage {
+                message: "--for azure writes a fixed VHD, the only kind Azure takes (it refuses dynamic VHDs and VHDX): leave --to out, or give --to fixed".into(),
+            })
+        }
+    };
+    let format = match to {
         To::Fixed => Format::Fixed,
         To::Dynamic => Format::Dynamic,
         To::Vhdx => Format::Vhdx,
@@ -138,7 +159,10 @@ pub fn convert(a: ConvertArgs) -> Result<i32, Error> {
     };
     let block_size = a.block_size.unwrap_or(if format.is_vhdx() { 32 << 20 } else { 2 << 20 });
     let block_size = u32::try_from(block_size).map_err(|_| WriteError::ChosenBlockSize { block_size })?;
-    let new = NewDisk { unique_id: random_id()?, timestamp: now() };
+    let new = match a.target {
+        Some(For::Azure) => NewDisk::for_azure(&c.disk, random_id()?, now()),
+        None => NewDisk { unique_id: random_id()?, timestamp: now(), size: None },
+    };
     let mut layout = vhd_viewer::convert::new_layout(&c.disk, format, block_size, sector_size, &new)?;
     let mut out = NewFile::create(&a.output, &inputs, a.force)?;
     let mut free = free_space(&c, a.trim, true)?;
@@ -151,6 +175,7 @@ pub fn convert(a: ConvertArgs) -> Result<i32, Error> {
     let bs = human_size(u64::from(block_size));
     let what = match format {
         Format::Raw => "raw disk image".to_string(),
+        Format::Fixed if a.target == Some(For::Azure) => "fixed VHD for Azure".to_string(),
         Format::Fixed => "fixed VHD".to_string(),
         Format::Dynamic => format!("dynamic VHD, {} of {} blocks of {bs} allocated", done.blocks_allocated, done.blocks),
         Format::VhdxFixed => format!("fixed VHDX, {} blocks of {bs}, {sector_size}-byte logical sectors", done.blocks),
@@ -159,7 +184,28 @@ pub fn convert(a: ConvertArgs) -> Result<i32, Error> {
             done.blocks_allocated, done.blocks
         ),
     };
-    println!("wrote {dest}: {what}; the disk is {size} bytes ({}), the file {} bytes", human_size(size), done.file_len);
+    if done.size == size {
+        println!("wrote {dest}: {what}; the disk is {size} bytes ({}), the file {} bytes", human_size(size), done.file_len);
+    } else {
+        let added = done.size - size;
+        println!("wrote {dest}: {what}; the disk is {} bytes ({}), the file {} bytes", done.size, human_size(done.size), done.file_len);
+        println!("the disk read was {size} bytes ({}): {added} bytes ({}) of zeros added at its end", human_size(size), human_size(added));
+    }
+    if a.target == Some(For::Azure) {
+        if done.size == size {
+            println!("no zeros added: the disk is a whole number of MiB, at least 20 MiB, already");
+        }
+        let g = vhd_viewer::vhd::geometry::Geometry::for_size(done.size);
+        println!("its footer: current and original size {}, geometry {g} (cylinders/heads/sectors per track)", done.size);
+    }
+    if a.trim {
+        let kept = if format == Format::Fixed || format == Format::Raw || format == Format::VhdxFixed {
+            ": the file keeps every byte of the disk, as zeros there, which compress"
+        } else {
+            ", not allocated"
+        };
+        println!("free space in the file systems written as zeros: {} bytes ({}){kept}", done.bytes_free, human_size(done.bytes_free));
+    }
     if c.names.len() > 1 {
         println!("merged the chain of {} files: {}", c.names.len(), c.names.join(" <- "));
     } else if a.layer > 0 {

@@ -671,6 +671,7 @@ mod tests {
                     WriteError::ShrinkPastFileSystem { .. } => 32,
                     WriteError::ShrinkPastGpt { .. } => 33,
                     WriteError::GptDamaged { .. } => 34,
+                    WriteError::SizeBelowDisk { .. } => 13,
                 }
             }
             Error::FileSystem(e) => {
@@ -711,7 +712,7 @@ mod tests {
     }
 
     /// How many conditions each range of [`index`] has.
-    const COUNTS: [(usize, usize); 6] = [(0, 29), (100, 6), (200, 15), (300, 13), (330, 5), (400, 28)];
+    const COUNTS: [(usize, usize); 6] = [(0, 29), (100, 6), (200, 15), (300, 14), (330, 5), (400, 28)];
 
     const WORDS: MismatchWords = MismatchWords { field: "its parent unique id field", id: "unique id", meaning: "m", hint: FORCE_HINT };
 
@@ -793,6 +794,7 @@ mod tests {
             WriteError::ShrinkPastFileSystem { partition: None, filesystem: "ext4", end: 0x300000, size: 2 << 20, min: 3 << 20 }.into(),
             WriteError::ShrinkPastGpt { end: 0x300000, backup: 16896, size: 3 << 20, min: 0x304200 }.into(),
             WriteError::GptDamaged { at: 0x200, why: s("its CRC-32 is wrong") }.into(),
+            WriteError::SizeBelowDisk { offset: 0x20c28, size: 20 << 20, disk_size: 100 << 20 }.into(),
         ];
         v.push(Error::ParentUnavailable(ParentNeed::Bytes { layer: 0, start: 0x600, end: 0x800 }));
         let fs = [

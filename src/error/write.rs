@@ -144,6 +144,16 @@ pub enum WriteError {
         /// The sector size asked for.
         sector_size: u32,
     },
+    /// A new disk was asked to be smaller than the disk it is a copy of (`size-below-disk`):
+    /// converting only adds zeros at the end; making a disk smaller is `resize`'s.
+    SizeBelowDisk {
+        /// The disk's size field (its newest layer's).
+        offset: u64,
+        /// The size asked for.
+        size: u64,
+        /// The disk's size.
+        disk_size: u64,
+    },
     /// A new VHDX cannot have this size: none, not a whole number of its logical sectors, or
     /// more than 64 TiB (`vhdx-size`).
     VhdxSize {
@@ -221,7 +231,8 @@ impl WriteError {
             WriteError::TooLargeForVhd { offset, .. }
             | WriteError::SizeTooLarge { offset, .. }
             | WriteError::SplitDisk { offset, .. }
-            | WriteError::MetadataFull { offset, .. } => Some(*offset),
+            | WriteError::MetadataFull { offset, .. }
+            | WriteError::SizeBelowDisk { offset, .. } => Some(*offset),
             _ => None,
         }
     }
@@ -244,6 +255,7 @@ impl WriteError {
             WriteError::VhdxBlockSize { .. } => "vhdx-block-size",
             WriteError::SectorSize { .. } => "sector-size",
             WriteError::VhdxSize { .. } => "vhdx-size",
+            WriteError::SizeBelowDisk { .. } => "size-below-disk",
             WriteError::MetadataFull { .. } => "metadata-full",
             WriteError::ResizeSize { .. } => "resize-size",
             WriteError::ShrinkPastPartition { .. } => "shrink-past-partition",
@@ -317,6 +329,10 @@ impl fmt::Display for WriteError {
                 write!(f, "a VHDX's block size must be a power of two from 1 MiB to 256 MiB, not {block_size}")
             }
             WriteError::SectorSize { sector_size } => write!(f, "a sector size must be 512 or 4096, not {sector_size}"),
+            WriteError::SizeBelowDisk { offset, size, disk_size } => write!(
+                f,
+                "a new disk of {size} bytes cannot hold this disk of {disk_size} bytes (its size at byte {offset:#x}): a copy only adds zeros at the end; `vhd-viewer resize` makes a disk smaller"
+            ),
             WriteError::VhdxSize { size, sector_size } => write!(
                 f,
                 "a VHDX cannot be {size} bytes: its size must be a whole number of its {sector_size}-byte logical sectors, from one to 64 TiB"

@@ -398,6 +398,11 @@ impl SparseLayout {
         (u64::from(self.block_size) / 512).div_ceil(8).div_ceil(512) * 512
     }
 
+    /// The disk's virtual size: its footer's current size.
+    pub fn size(&self) -> u64 {
+        Footer::parse(&self.footer).current_size
+    }
+
     /// Bytes of data per block.
     pub fn block_size(&self) -> u64 {
         u64::from(self.block_size)
