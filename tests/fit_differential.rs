@@ -46,8 +46,9 @@ const PART_END: u64 = 7 * MIB;
 const SHRUNK: u64 = 10 * MIB;
 /// Shrunk past the partition: refused.
 const TOO_SMALL: u64 = 6 * MIB;
-/// The size `convert --for azure` makes: SIZE rounded up to a whole MiB.
-const AZURE: u64 = 13 * MIB;
+/// The size `convert --for azure` makes: SIZE rounded up to a whole MiB, at least Azure's
+/// smallest disk (20 MiB).
+const AZURE: u64 = 20 * MIB;
 
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Scheme {
@@ -184,9 +185,24 @@ impl Findings {
             self.0.push(format!("{what}: {} bytes, expected {}", got.len(), want.len()));
             return;
         }
-        let skipped = |i: usize| skip.iter().any(|r| r.contains(&(i as u64)));
-        if let Some(i) = (0..got.len()).find(|i| got[*i] != want[*i] && !skipped(*i)) {
-            self.0.push(format!("{what}: first difference at byte {i} (read {:#04x}, expected {:#04x})", got[i], want[i]));
+        // The pieces between the skipped ranges, compared a slice at a time.
+        let mut cuts: Vec<(usize, usize)> =
+            skip.iter().map(|r| ((r.start as usize).min(got.len()), (r.end as usize).min(got.len()))).collect();
+        cuts.sort();
+        let (mut at, mut pieces) = (0, Vec::new());
+        for (start, end) in cuts {
+            if start > at {
+                pieces.push(at..start);
+            }
+            at = at.max(end);
+        }
+        pieces.push(at..got.len());
+        for p in pieces {
+            if got[p.clone()] != want[p.clone()] {
+                let i = p.clone().find(|i| got[*i] != want[*i]).unwrap();
+                self.0.push(format!("{what}: first difference at byte {i} (read {:#04x}, expected {:#04x})", got[i], want[i]));
+                return;
+            }
         }
     }
 
@@ -273,12 +289,12 @@ fn judge(f: &mut Findings, what: &str, out: &Path, kind: Kind, ss: u64, want: &[
         f.0.push(format!("{what}: no file written"));
         return;
     }
-    // qemu-img opens no VHDX of 4096-byte logical sectors ("Operation not supported").
-    let qemu = !(vhdx && ss == 4096);
+    // qemu-img opens no VHDX of 4096-byte logical sectors and no differencing VHDX ("Operation
+    // not supported").
+    let qemu = !(vhdx && (ss == 4096 || kind.child()));
     match qemu_size(out, fmt) {
         _ if !qemu => {}
         Ok(s) => f.check(s == size, || format!("{what}: qemu-img info's virtual size {s}, expected {size}")),
-        Err(e) if kind == Kind::VhdxChild && e.contains("parent") => {} // qemu-img does not open VHDX children
         Err(e) => f.0.push(format!("{what}: qemu-img info failed: {}", e.trim())),
     }
     if qemu && !kind.child() {
@@ -287,16 +303,25 @@ fn judge(f: &mut Findings, what: &str, out: &Path, kind: Kind, ss: u64, want: &[
             Err(e) => f.0.push(format!("{what}: qemu-img convert failed: {}", e.trim())),
         }
     }
-    if qemu && vhdx && kind != Kind::VhdxChild {
+    if qemu && vhdx {
         let o = output(Command::new("qemu-img").args(["check", "-f", "vhdx"]).arg(out));
         f.check(o.status.success(), || format!("{what}: qemu-img check: {}{}", stdout(&o).trim(), stderr(&o).trim()));
     }
     let o = output(Command::new("7zz").args(["x", if vhdx { "-tVHDX" } else { "-tVHD" }, "-so"]).arg(out));
+    let odd = |n: u64| (n / 4096) % 2 == 1;
+    let read = o.stdout.len();
     if o.status.success() {
         f.same(&format!("{what}: 7zz x -so"), &o.stdout, want, skip);
-    } else if vhdx && ss == 4096 && (size / ss) % 2 == 1 {
-        // 7-Zip opens no VHDX of an odd number of 4096-byte sectors ("Cannot open the file as
-        // [VHDX] archive"; MS-VHDX asks only for whole logical sectors).
+    } else if vhdx && ss == 4096 && (odd(size) || (kind.child() && odd(SIZE))) {
+        // 7-Zip opens no VHDX of an odd number of 4096-byte sectors, nor a child of one
+        // ("Cannot open the file as [VHDX] archive", "Unsupported Method"; MS-VHDX asks only
+        // for whole logical sectors).
+    } else if kind.child() && size > SIZE && read >= (SIZE / MIB * MIB) as usize && read < want.len() {
+        // 7-Zip reads a child larger than its parent only as far as the parent goes, then
+        // stops ("Unexpected end of data", or "Data Error" within the parent's last block):
+        // what it wrote by then must be right.
+        eprintln!("NOTE {what}: 7zz stops after {read} of {} bytes ({})", want.len(), stderr(&o).trim().replace('\n', " "));
+        f.same(&format!("{what}: 7zz x -so (as far as it reads)"), &o.stdout, &want[..read], skip);
     } else {
         f.0.push(format!("{what}: 7zz failed: {}", stderr(&o).trim()));
     }
@@ -313,7 +338,14 @@ fn judge(f: &mut Findings, what: &str, out: &Path, kind: Kind, ss: u64, want: &[
         let v: std::collections::BTreeMap<String, String> =
             stdout(&o).lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
         let media = v.get("Media size").map(|m| vhdi_media_size(m));
-        f.check(media == Some(size), || format!("{what}: vhdiinfo's media size {media:?}, expected {size}"));
+        // libvhdi sizes a VHD by its footer's original size (tests/known_defects.rs), which a
+        // resized VHD keeps, as the spec has it ("at creation time").
+        let original = (!vhdx).then(|| get64(&Image::read(out).bytes[Image::read(out).footer_at()..], f::ORIGINAL_SIZE));
+        if media != Some(size) && media.is_some() && media == original {
+            eprintln!("NOTE {what}: vhdiinfo's media size {} is the footer's original size, not its current size {size}", media.unwrap());
+        } else {
+            f.check(media == Some(size), || format!("{what}: vhdiinfo's media size {media:?}, expected {size}"));
+        }
         let bps = v.get("Bytes per sector").cloned();
         f.check(bps.as_deref() == Some(&format!("{ss} bytes")), || format!("{what}: vhdiinfo's bytes per sector {bps:?}, expected {ss}"));
     } else {
@@ -352,7 +384,7 @@ fn case(f: &mut Findings, kind: Kind, scheme: Scheme, ss: u64) {
     let skip = if scheme == Scheme::Gpt { [gpt_moved(ss, GROWN), gpt_moved(ss, SIZE)].concat() } else { vec![] };
     judge(f, &format!("{name}: grown"), &grown, kind, ss, &want, &skip);
     if scheme == Scheme::Gpt && grown.is_file() {
-        gpt_fixed(f, &format!("{name}: grown"), &grown, ss, GROWN, &parts_in, &dir);
+        gpt_fixed(f, &format!("{name}: grown"), &grown, ss, &disk, &parts_in, &dir);
     }
 
     // Grown, the GPT left as it was: every byte kept, and sgdisk finds the backup misplaced.
@@ -362,7 +394,9 @@ fn case(f: &mut Findings, kind: Kind, scheme: Scheme, ss: u64) {
         f.check(code == 0, || format!("{name}: resize --no-gpt-fix ended with {code}: {said}"));
         judge(f, &format!("{name}: grown --no-gpt-fix"), &kept, kind, ss, &want, &[]);
         match sgdisk_verify(&want, ss, &dir) {
-            Ok((clean, said)) => f.check(!clean, || format!("{name}: sgdisk -v finds nothing wrong with a GPT whose backup is not at the end: {said}")),
+            Ok((clean, said)) => {
+                f.check(!clean, || format!("{name}: sgdisk -v finds nothing wrong with a GPT whose backup is not at the end: {said}"))
+            }
             Err(e) => eprintln!("SKIPPED sgdisk -v of {name}: {e}"),
         }
     }
@@ -374,7 +408,7 @@ fn case(f: &mut Findings, kind: Kind, scheme: Scheme, ss: u64) {
     let skip = if scheme == Scheme::Gpt { gpt_moved(ss, SHRUNK) } else { vec![] };
     judge(f, &format!("{name}: shrunk"), &shrunk, kind, ss, &disk[..SHRUNK as usize], &skip);
     if scheme == Scheme::Gpt && shrunk.is_file() {
-        gpt_fixed(f, &format!("{name}: shrunk"), &shrunk, ss, SHRUNK, &parts_in, &dir);
+        gpt_fixed(f, &format!("{name}: shrunk"), &shrunk, ss, &disk, &parts_in, &dir);
     }
 
     // Shrunk past the partition (or the whole-disk file system): refused, nothing written.
@@ -385,7 +419,12 @@ fn case(f: &mut Findings, kind: Kind, scheme: Scheme, ss: u64) {
     f.check(said.contains(&PART_END.to_string()) || said.contains(&(PART_END - 1).to_string()), || {
         format!("{name}: the refusal does not name the byte where the partition ends ({PART_END}): {said}")
     });
-    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.contains("too-small")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("too-small"))
+        .collect();
     f.check(leftovers.is_empty(), || format!("{name}: the refused resize left {leftovers:?}"));
 
     // Azure: a fixed VHD of a whole MiB; the input fails check --for azure, the copy passes.
@@ -401,21 +440,26 @@ fn case(f: &mut Findings, kind: Kind, scheme: Scheme, ss: u64) {
         f.check(img.len() == AZURE + 512, || format!("{name}: the Azure copy is {} bytes, expected {}", img.len(), AZURE + 512));
         let foot = &img.bytes[img.footer_at()..];
         let (cur, orig, ty) = (get64(foot, f::CURRENT_SIZE), get64(foot, f::ORIGINAL_SIZE), get32(foot, f::DISK_TYPE));
-        f.check(cur == AZURE && orig == AZURE && ty == 2, || format!("{name}: the Azure copy's footer: current {cur}, original {orig}, type {ty}"));
+        f.check(cur == AZURE && orig == AZURE && ty == 2, || {
+            format!("{name}: the Azure copy's footer: current {cur}, original {orig}, type {ty}")
+        });
         // Its sectors are 512 bytes whatever the input's: a disk of 4096-byte sectors is judged
         // as bytes (its partition table then describes sectors of another size).
         judge(f, &format!("{name}: convert --for azure"), &azure, Kind::VhdFixed, 512, &padded(AZURE), &[]);
         if scheme == Scheme::Gpt && ss == 512 {
             if let Ok((clean, _)) = sgdisk_verify(&padded(AZURE), 512, &dir) {
-                eprintln!("NOTE {name}: the Azure copy's GPT (backup kept where it was): sgdisk -v {}", if clean { "clean" } else { "finds the backup misplaced" });
+                eprintln!(
+                    "NOTE {name}: the Azure copy's GPT (backup kept where it was): sgdisk -v {}",
+                    if clean { "clean" } else { "finds the backup misplaced" }
+                );
             }
         }
     }
 }
 
 /// A GPT fixed by `resize`: `sgdisk -v` finds nothing wrong, the partitions are the input's, and
-/// the protective MBR covers the new disk.
-fn gpt_fixed(f: &mut Findings, what: &str, out: &Path, ss: u64, size: u64, parts_in: &[(u64, u64, String)], dir: &Path) {
+/// the protective MBR covers the new disk; grown, the old backup is either left or zeroed.
+fn gpt_fixed(f: &mut Findings, what: &str, out: &Path, ss: u64, was: &[u8], parts_in: &[(u64, u64, String)], dir: &Path) {
     let o = cli(&["cat", out.to_str().unwrap()]);
     if !o.status.success() {
         return; // judged already
@@ -427,6 +471,14 @@ fn gpt_fixed(f: &mut Findings, what: &str, out: &Path, ss: u64, size: u64, parts
     }
     let parts = sfdisk_parts(&raw, ss, dir);
     f.check(parts == parts_in, || format!("{what}: sfdisk lists {parts:?}, the input {parts_in:?}"));
+    let size = raw.len() as u64;
+    let old = gpt_moved(ss, was.len() as u64)[2].clone();
+    if size > was.len() as u64 {
+        let (now, then) = (&raw[old.start as usize..old.end as usize], &was[old.start as usize..old.end as usize]);
+        let zeroed = now.iter().all(|x| *x == 0);
+        f.check(zeroed || now == then, || format!("{what}: the old backup GPT ({old:?}) is neither kept nor zeroed"));
+        eprintln!("NOTE {what}: the old backup GPT is {}", if zeroed { "zeroed" } else { "left where it was" });
+    }
     let mbr_size = u64::from(get32(&raw, 446 + 12).swap_bytes());
     let expect = (size / ss - 1).min(0xffff_ffff);
     f.check(mbr_size == expect, || format!("{what}: the protective MBR's size is {mbr_size} sectors, expected {expect}"));
