@@ -536,7 +536,9 @@ fn ctrl_c_removes_the_partial_file() {
     let input = qemu_fixture(&spec);
     let dir = scratch("safety-interrupt");
     let out = dir.join("out.vhd");
-    for (cmd, extra) in [("convert", &[][..]), ("compact", &[]), ("repair", &[]), ("resize", &["--size", "+1M"]), ("convert", &["--for", "azure"])] {
+    for (cmd, extra) in
+        [("convert", &[][..]), ("compact", &[]), ("repair", &[]), ("resize", &["--size", "+1M"]), ("convert", &["--for", "azure"])]
+    {
         let child = Command::new(bin())
             .args([cmd, p(&input), p(&out)])
             .args(extra)
