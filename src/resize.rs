@@ -45,6 +45,13 @@ use crate::rules::Writer;
 use crate::vhd::writer::WriteAt;
 use crate::Disk;
 
+/// What Hyper-V does with a chain whose sizes differ: it refuses it, "The chain of virtual hard
+/// disks is corrupted. There is a mismatch in the virtual sizes of the parent virtual hard disk
+/// and differencing disk" (0xC03A0017), as Microsoft's support blog shows for a parent
+/// expanded under its child ("Avoid expansion if you're snap-happy", 2010,
+/// learn.microsoft.com/en-us/archive/blogs/mrsnrub/avoid-expansion-if-youre-snap-happy).
+const HYPER_V_SIZES: &str = "Hyper-V refuses a differencing chain whose disks' sizes differ (\"There is a mismatch in the virtual sizes of the parent virtual hard disk and differencing disk\", 0xC03A0017); to run it there, merge the chain (convert) and resize the merged disk";
+
 /// How to resize.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ResizeOptions {
@@ -77,7 +84,8 @@ pub struct ResizePlan {
     /// True when the GPT's backup entry array and header were moved to the new end.
     pub gpt_moved: bool,
     /// Bytes at the end of the copy that no partition (or whole-disk file system) covers, before
-    /// a GPT's backup: what a guest can grow its last partition into.
+    /// a GPT's backup: what a guest can grow its last partition into (0 on a disk with neither
+    /// a partition table nor a file system).
     pub unpartitioned_bytes: u64,
     /// What else to know, in plain words.
     pub notes: Vec<String>,
@@ -89,7 +97,7 @@ pub struct Resized {
     /// The plan carried out.
     #[serde(flatten)]
     pub plan: ResizePlan,
-    /// Blocks allocated in the input's block table (stretches of 1 MiB of a fixed VHD).
+    /// Blocks allocated in the input (its stretches of 1 MiB for a fixed VHD).
     pub blocks_before: u64,
     /// Blocks placed in the copy.
     pub blocks_after: u64,
@@ -232,10 +240,22 @@ impl Resizing {
         if layer.disk_type() == DiskType::Differencing {
             let parent = disk.layers.get(1).map_or(0, |p| p.size());
             if size > parent {
+                // Measured: 7-Zip 26.02 stops with "Unexpected end of data" (qemu-img does not
+                // follow a VHD's parent, nor open a differencing VHDX, so it has no say).
                 notes.push(format!(
-                    "the copy is larger than its parent ({parent} bytes): past the parent's end the chain reads as zeros (this viewer and qemu-img read it so)"
+                    "the copy is larger than its parent ({parent} bytes): past the parent's end the chain reads as zeros (as this viewer reads it; 7-Zip refuses such a chain with \"Unexpected end of data\"), and `check` warns that the sizes differ"
                 ));
+            } else if size != parent {
+                notes.push(format!("the copy's size is not its parent's ({parent} bytes): `check` warns that the sizes differ"));
             }
+            if size != parent {
+                notes.push(HYPER_V_SIZES.into());
+            }
+        } else if size != old {
+            notes.push(format!(
+                "the copy keeps the disk's {}, so a differencing disk made from the original links to the copy too, and its size then no longer matches: {HYPER_V_SIZES}",
+                layer.link_id_name()
+            ));
         }
         let layout = layer.copy_layout(None, Some(size))?;
         let block_size = layout.block_size();
@@ -243,8 +263,9 @@ impl Resizing {
         let keep = old.min(size);
         let in_blocks = keep.div_ceil(block_size);
         let blocks_before = if flat { old.div_ceil(block_size) } else { layer.allocated_blocks() };
-        let patched_blocks = {
-            let mut b: Vec<u64> = patches.keys().map(|at| at / block_size).collect();
+        // Progress counts the blocks of the input's kept bytes and the patched blocks past them.
+        let patched_past = {
+            let mut b: Vec<u64> = patches.keys().map(|at| at / block_size).filter(|b| *b >= in_blocks).collect();
             b.dedup();
             b.len() as u64
         };
@@ -276,7 +297,7 @@ impl Resizing {
             next: 0,
             current: None,
             done: 0,
-            total: if flat { in_blocks } else { layer.allocated_blocks() } + patched_blocks,
+            total: in_blocks + patched_past,
             blocks_before,
         })
     }
@@ -286,7 +307,8 @@ impl Resizing {
         &self.plan
     }
 
-    /// Blocks copied, and blocks to copy in all.
+    /// Blocks gone through, and blocks to go through in all (the blocks of the input's bytes
+    /// kept, and those placed past them for the GPT's backup).
     pub fn progress(&self) -> (u64, u64) {
         (self.done.min(self.total), self.total)
     }
@@ -306,10 +328,7 @@ impl Resizing {
                 // Past the input's bytes: only blocks with patched sectors.
                 match self.patches.range(block * self.block_size..).next() {
                     Some((at, _)) if at / self.block_size < layer_blocks => block = at / self.block_size,
-                    _ => {
-                        self.next = layer_blocks;
-                        return Ok(false);
-                    }
+                    _ => break,
                 }
             }
             self.next = block + 1;
@@ -342,6 +361,8 @@ impl Resizing {
             self.current = Some(Current { block, data, bits, at, w: 0 });
             return Ok(true);
         }
+        self.next = layer_blocks;
+        self.done = self.total;
         Ok(false)
     }
 
@@ -385,7 +406,7 @@ impl Resizing {
             if self.differencing {
                 self.layout.set_sectors(cur.block, &cur.bits, out)?;
             }
-            self.done += 1;
+            self.done = if cur.block < self.in_blocks { cur.block + 1 } else { self.done + 1 };
         }
         Ok(true)
     }
@@ -606,5 +627,142 @@ impl Ends {
             return Err(WriteError::ShrinkPastGpt { end, backup: (g.array_sectors + 1) * g.ss, size, min }.into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::BlockState;
+    use crate::reader::open_layer;
+    use crate::vhd::writer::DiskBuilder;
+    use crate::vhdx::writer::VhdxBuilder;
+
+    fn flatten(files: &[&Vec<u8>]) -> Vec<u8> {
+        let disk = Disk::new(files.iter().map(|f| open_layer(*f).unwrap()).collect(), false).unwrap();
+        let mut r = DiskReader::new(&disk, files.iter().map(|f| *f as &dyn ReadAt).collect()).unwrap();
+        let mut all = vec![0; disk.size() as usize];
+        r.read(0, &mut all).unwrap();
+        all
+    }
+
+    fn run(files: &[&Vec<u8>], size: u64) -> Result<(Vec<u8>, Resized)> {
+        let disk = Disk::new(files.iter().map(|f| open_layer(*f).unwrap()).collect(), false).unwrap();
+        let sources: Vec<&dyn ReadAt> = files.iter().map(|f| *f as &dyn ReadAt).collect();
+        let mut out = Vec::new();
+        let mut seen = (0, 0);
+        let r = resize(&disk, &sources, size, ResizeOptions::default(), &mut out, &mut |d, t| {
+            assert!(d >= seen.0 && d <= t, "progress {d} of {t} after {seen:?}");
+            seen = (d, t);
+        })?;
+        assert_eq!(out.len() as u64, r.file_len);
+        let layer = open_layer(&out).unwrap();
+        let bad: Vec<_> = layer.findings.iter().filter(|f| f.severity > crate::Severity::Info).collect();
+        assert!(bad.is_empty(), "{bad:?}");
+        Ok((out, r))
+    }
+
+    #[test]
+    fn a_dynamic_vhd_grows_with_zeros_past_its_old_end_and_shrinks_dropping_blocks() {
+        let size = 5 * (1 << 20) + 1536;
+        let mut d = DiskBuilder::dynamic(size, 2 << 20);
+        d.write(0, &[1; 4096]).write(3 << 20, &[2; 512]).write(size - 1024, &[3; 1024]);
+        let mut input = d.build();
+        // Bytes in the last block past the disk's end (not read until it grows): must not show.
+        let v = open_layer(&input).unwrap();
+        let last = v.vhd().unwrap().block_offset(2).unwrap() as usize + v.vhd().unwrap().block_geometry().unwrap().bitmap_size as usize;
+        input[last + (size as usize - (4 << 20))..last + (2 << 20)].fill(9);
+        let want = flatten(&[&input]);
+        let (out, r) = run(&[&input], 8 << 20).unwrap();
+        let got = flatten(&[&out]);
+        assert!(got[..size as usize] == want[..] && got[size as usize..].iter().all(|b| *b == 0));
+        assert_eq!((r.plan.grows, r.blocks_before, r.blocks_after, r.plan.scheme), (true, 3, 3, Scheme::None));
+        let o = open_layer(&out).unwrap();
+        assert_eq!((o.size(), o.link_id(), o.block_size()), (8 << 20, open_layer(&input).unwrap().link_id(), Some(2 << 20)));
+        // The original size kept, the geometry the new size's.
+        let f = &o.vhd().unwrap().footer.value;
+        assert_eq!((f.original_size, f.geometry), (size, crate::vhd::geometry::Geometry::for_size(8 << 20)));
+        // Shrunk to 3 MiB: block 2 dropped, block 1 kept whole (its bytes past the end zeros).
+        let (out, r) = run(&[&input], 3 << 20).unwrap();
+        assert!(flatten(&[&out])[..] == want[..3 << 20]);
+        assert_eq!((r.plan.grows, r.blocks_after), (false, 2));
+    }
+
+    #[test]
+    fn a_vhd_child_keeps_its_bitmaps_and_a_vhdx_child_its_zero_blocks() {
+        let mut base = DiskBuilder::dynamic(4 << 20, 1 << 20);
+        base.write(0, &[1; 16384]);
+        let mut child = DiskBuilder::differencing(&base.parent_ref("base.vhd"), 1 << 20);
+        // A sector rewritten the same (kept: a resize is no compaction), one changed.
+        child.write(512, &[1; 512]).write(4096, &[7; 512]);
+        let (b, c) = (base.build(), child.build());
+        let (out, r) = run(&[&c, &b], 6 << 20).unwrap();
+        let want = flatten(&[&c, &b]);
+        let got = flatten(&[&out, &b]);
+        assert!(got[..4 << 20] == want[..] && got[4 << 20..].iter().all(|x| *x == 0));
+        assert_eq!(r.blocks_after, 1);
+        let bits = |f: &Vec<u8>| {
+            let l = open_layer(f).unwrap();
+            let at = l.vhd().unwrap().block_offset(0).unwrap() as usize;
+            f[at..at + 256].to_vec()
+        };
+        assert_eq!(bits(&out), bits(&c));
+        assert!(r.plan.notes.iter().any(|n| n.contains("larger than its parent")), "{:?}", r.plan.notes);
+        // A VHDX child's zero block stays zero, its partial block partial.
+        let base = VhdxBuilder::new(8 << 20).write(0, &[5; 8 << 20]);
+        let mut child = VhdxBuilder::new(8 << 20).child_of(base.data_write_guid, "base.vhdx").write(512, &[6; 512]);
+        child.data_write_guid = crate::vhdx::Guid([0x78; 16]);
+        child.states = vec![(3, BlockState::Zero), (7, BlockState::Zero)];
+        let (c, b) = (child.build(), base.build());
+        let (out, r) = run(&[&c, &b], 7 << 20).unwrap();
+        let o = open_layer(&out).unwrap();
+        assert_eq!(o.block_read(3), BlockRead::Zero);
+        assert!(matches!(o.block_read(0), BlockRead::Partial { .. }));
+        assert_eq!((o.size(), r.blocks_after), (7 << 20, 1));
+        assert!(flatten(&[&out, &b])[..] == flatten(&[&c, &b])[..7 << 20]);
+    }
+
+    #[test]
+    fn a_vhdx_grown_to_2_tib_reads_only_its_blocks() {
+        let mut b = VhdxBuilder::new(64 << 20).write(0, &[1; 4096]).write(40 << 20, &[2; 4096]);
+        b.block_size = 32 << 20;
+        let input = b.build();
+        let counted = crate::reader::Counting::new(input.clone());
+        let disk = Disk::new(vec![open_layer(&input).unwrap()], false).unwrap();
+        let mut out = Vec::new();
+        let mut r = Resizing::new(&disk, &[&counted], 2 << 40, ResizeOptions::default()).unwrap();
+        let mut steps = 0;
+        while r.step(&[&counted], &mut out).unwrap() {
+            steps += 1;
+        }
+        assert_eq!(r.progress(), (2, 2));
+        let done = r.finish(&mut out).unwrap();
+        // Two blocks of 32 MiB, a window of 1 MiB a step; read: the two blocks and the first
+        // sectors the table and file system probes look at.
+        assert_eq!((steps, done.blocks_after), (64, 2));
+        assert!(counted.bytes() < (64 << 20) + (1 << 20), "{}", counted.bytes());
+        let o = open_layer(&out).unwrap();
+        assert_eq!(o.size(), 2 << 40);
+    }
+
+    #[test]
+    fn a_shrink_past_an_mbr_partition_is_refused_naming_it() {
+        let mut mbr = vec![0u8; 512];
+        // Partition 1 from sector 2048, 4096 sectors: it ends at 3 MiB.
+        mbr[0x1BE + 4] = 0x83;
+        mbr[0x1BE + 8..0x1BE + 12].copy_from_slice(&2048u32.to_le_bytes());
+        mbr[0x1BE + 12..0x1BE + 16].copy_from_slice(&4096u32.to_le_bytes());
+        mbr[510..].copy_from_slice(&[0x55, 0xAA]);
+        let mut d = DiskBuilder::dynamic(8 << 20, 1 << 20);
+        d.write(0, &mbr).write(2 << 20, &[4; 512]);
+        let input = d.build();
+        let e = run(&[&input], 2 << 20).map(|_| ()).unwrap_err();
+        assert_eq!(e, WriteError::ShrinkPastPartition { partition: 1, extended: false, end: 3 << 20, size: 2 << 20, min: 3 << 20 }.into());
+        let (out, r) = run(&[&input], 3 << 20).unwrap();
+        assert!(flatten(&[&out])[..] == flatten(&[&input])[..3 << 20]);
+        assert_eq!((r.plan.scheme, r.plan.unpartitioned_bytes), (Scheme::Mbr, 0));
+        let (_, r) = run(&[&input], 10 << 20).unwrap();
+        assert_eq!(r.plan.unpartitioned_bytes, 7 << 20);
+        assert_eq!(run(&[&input], (3 << 20) + 100).map(|_| ()).unwrap_err().code(), "resize-size");
     }
 }

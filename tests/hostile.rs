@@ -729,10 +729,15 @@ fn command_line_survives_every_case() {
         }
         let r = run(&["cat", file, "--length", "1M"], &dir, Duration::from_secs(60));
         assert!(r.status == 0 || r.status == 2, "{}: cat exited {}", case.name, r.status);
-        // The commands that write new files (issue 13) finish too: written (0) or refused with
-        // a reason (2); a refused one leaves nothing. `repair` has its own test below.
-        for args in [vec!["convert", file, "out.vhd"], vec!["convert", file, "out.vhd", "--to", "fixed"], vec!["compact", file, "out.vhd"]]
-        {
+        // The commands that write new files (issues 13 and 23) finish too: written (0) or
+        // refused with a reason (2); a refused one leaves nothing. `repair` has its own test below.
+        for args in [
+            vec!["convert", file, "out.vhd"],
+            vec!["convert", file, "out.vhd", "--to", "fixed"],
+            vec!["compact", file, "out.vhd"],
+            vec!["resize", file, "out.vhd", "--size", "+1M"],
+            vec!["resize", file, "out.vhd", "--size", "1M"],
+        ] {
             let _ = std::fs::remove_file(dir.join("out.vhd"));
             let r = run(&args, &dir, Duration::from_secs(60));
             assert!(r.status == 0 || r.status == 2, "{}: {args:?} exited {}: {}", case.name, r.status, r.stderr);

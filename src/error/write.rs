@@ -361,7 +361,7 @@ impl fmt::Display for WriteError {
             ),
             WriteError::GptDamaged { at, why } => write!(
                 f,
-                "the GPT at byte {at:#x} is damaged ({why}), so its backup is not moved: repair the table inside the guest first, or resize with --no-gpt-fix to leave it as it is"
+                "the GPT is damaged at byte {at:#x}: {why}. Its backup is not moved over a damaged table: repair the table inside the guest first, or resize with --no-gpt-fix to copy it as it is"
             ),
         }
     }
