@@ -182,12 +182,14 @@ export class VhdDisk {
   /** The flattened raw image into `writable`, or as a Blob (of slices of the files) without one. */
   saveRaw(writable: Writable | null, options?: TaskOptions): Promise<{ size: number; blob?: Blob }>;
   /**
-   * A new standalone VHD or VHDX (`vhdx`, `vhdx-fixed`) of the disk as of layer `layer` (0: the whole chain).
+   * A new standalone VHD or VHDX (`vhdx`, `vhdx-fixed`) of the disk as of layer `layer` (0: the whole chain);
+   * `azure`: a fixed VHD Azure takes, its size rounded up to a whole MiB (at least 20 MiB), zeros added at the end
+   * (`vhd-viewer convert --for azure`; the layer's `azureSize`).
    * `blockSize`: bytes per block, a power of two (a dynamic VHD's 512 bytes to 256 MiB, 2 MiB if not
    * given; a VHDX's 1 to 256 MiB, 32 MiB if not given); `sectorSize`: a VHDX's logical sector size,
    * 512 or 4096 (the disk's own if not given), as `vhd-viewer convert --block-size --sector-size`.
    */
-  saveVhd(kind: 'dynamic' | 'fixed' | 'vhdx' | 'vhdx-fixed', layer: number, writable: Writable | null, options?: TaskOptions & { blockSize?: number; sectorSize?: number }): Promise<{ size: number; blocks: number; blob?: Blob }>;
+  saveVhd(kind: 'dynamic' | 'fixed' | 'vhdx' | 'vhdx-fixed' | 'azure', layer: number, writable: Writable | null, options?: TaskOptions & { blockSize?: number; sectorSize?: number }): Promise<{ size: number; blocks: number; blob?: Blob }>;
   /**
    * A copy of file `layer` of the chain (0, the default: the file opened) made by the core's writers, as the command line makes
    * it: `compact` (`vhd-viewer compact`; with `trim`, `vhd-viewer compact --trim`: what the file systems mark free is not

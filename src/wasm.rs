@@ -721,6 +721,21 @@ impl WasmNewDisk {
 
 #[wasm_bindgen]
 impl WasmDisk {
+    /// The virtual size of the disk as of layer `k` (0: as opened, 1: its parent, ...): that
+    /// layer's own.
+    #[wasm_bindgen(js_name = layerSize)]
+    pub fn layer_size(&self, k: usize) -> Result<f64, JsValue> {
+        Ok(self.layer(k)?.size() as f64)
+    }
+
+    /// The size of an Azure-ready copy of the disk as of layer `k` (`vhd-viewer convert --for
+    /// azure --layer K`, a [`WasmNewDisk`] of kind `"azure"`): [`crate::fit::azure_size`] of
+    /// its size.
+    #[wasm_bindgen(js_name = azureSize)]
+    pub fn azure_size(&self, k: usize) -> Result<f64, JsValue> {
+        Ok(crate::fit::azure_size(self.layer(k)?.size()) as f64)
+    }
+
     /// The disk as of layer `k` (0: as opened, 1: its parent, ...): the layers above it left
     /// out, as `vhd-viewer convert --layer K` does. The chain below was checked already.
     #[wasm_bindgen(js_name = asOfLayer)]

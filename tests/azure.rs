@@ -93,9 +93,16 @@ fn footer_fits(out: &Path, size: u64) {
     assert!(!vhd_viewer::vhd::geometry::qemu_sizes_by_chs(&creator), "{creator:?}");
 }
 
+/// `check --for azure`'s exit status for `file`.
+fn azure_status(file: &Path) -> Option<i32> {
+    let o = cli(&["check", "--for", "azure", p(file)]);
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    o.status.code()
+}
+
 /// `convert --for azure` of `input` (and `extra` arguments) into `out`: its bytes as qemu-img
 /// and 7-Zip read them are `want` then zeros to `size`; vhdiinfo and qemu-img give that size;
-/// the input is unchanged. Returns what it printed.
+/// it passes `check --for azure`; the input is unchanged. Returns what it printed.
 fn converts(input: &Path, extra: &[&str], out: &Path, want: &[u8], size: u64, inputs: &[PathBuf]) -> String {
     let before: Vec<String> = inputs.iter().map(|f| sha256_file(f)).collect();
     let mut args = vec!["convert", "--for", "azure", p(input), p(out)];
@@ -112,6 +119,13 @@ fn converts(input: &Path, extra: &[&str], out: &Path, want: &[u8], size: u64, in
     let q = run_ok(Command::new("qemu-img").args(["info", "--output=json", "-f", "vpc"]).arg(out));
     let q: serde_json::Value = serde_json::from_slice(&q.stdout).unwrap();
     assert_eq!(q["virtual-size"], size, "qemu-img info of {what}");
+    // `check --for azure`: every rule passes, exit status 0; and the command said so.
+    let o = cli(&["check", "--for", "azure", "--json", p(out)]);
+    let fit: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("check --for azure --json: {e}: {}", stderr(&o)));
+    let failing: Vec<_> = fit["rules"].as_array().unwrap().iter().filter(|r| r["pass"] != true).collect();
+    assert!(fit["fits"] == true && failing.is_empty() && o.status.code() == Some(0), "check --for azure {what}: {failing:?}");
+    assert!(text.contains("it passes check --for azure"), "{text}");
     let findings: serde_json::Value = serde_json::from_slice(&cli(&["check", "--json", p(out)]).stdout).unwrap();
     let bad: Vec<_> = findings.as_array().unwrap().iter().filter(|f| f["severity"] != "info").collect();
     assert!(bad.is_empty(), "check {what}: {bad:?}");
@@ -141,6 +155,8 @@ fn each_kind_of_disk_becomes_one_azure_takes() {
     // Under Azure's 20 MiB (10M is 10514432 bytes): 20 MiB.
     let small = qemu_disk("azure-dynamic-10M", "dynamic", "10M", false, 10_514_432);
     for (input, size) in [(&fixed, 101 * MIB), (&dynamic, 51 * MIB), (&whole, 64 * MIB), (&small, 20 * MIB)] {
+        // Only the whole MiB fixed VHD is taken as it is.
+        assert_eq!(azure_status(input), Some(if input == &whole { 0 } else { 1 }), "check --for azure {}", input.display());
         let want = qemu_raw(input);
         let out = dir.join(format!("{}-azure.vhd", input.file_stem().unwrap().to_string_lossy()));
         converts(input, &[], &out, &want, size, std::slice::from_ref(input));
@@ -152,6 +168,7 @@ fn each_kind_of_disk_becomes_one_azure_takes() {
         run_ok(Command::new("qemu-img").args(["convert", "-f", "vhdx", "-O", "raw"]).arg(&vhdx).arg(&raw));
         std::fs::read(&raw).unwrap()
     };
+    assert_eq!(azure_status(&vhdx), Some(1));
     converts(&vhdx, &[], &dir.join("vhdx-azure.vhd"), &want, 33 * MIB, std::slice::from_ref(&vhdx));
     // The same disk in a VHDX with 4096-byte logical sectors: the same bytes (a VHD's sectors
     // are 512 bytes). 7-Zip reads it as qemu-img reads the first (qemu-img opens no VHDX with
@@ -173,6 +190,7 @@ fn a_differencing_disk_is_read_through_its_chain_or_as_of_a_layer() {
     // 7-Zip follows the child's locator to its parent; the viewer's cat agrees.
     let want = sevenzip_raw(&child);
     assert_same_bytes("cat of the chain", &viewer_cat(&child, &[]), &want);
+    assert_eq!(azure_status(&child), Some(1));
     let text = converts(&child, &[], &dir.join("child-azure.vhd"), &want, 26 * MIB, &inputs);
     assert!(text.contains("merged the chain of 2 files"), "{text}");
     // As of layer 1: the parent alone.
@@ -199,4 +217,61 @@ fn another_to_is_refused_and_nothing_is_written() {
     let o = cli(&["convert", "--for", "azure", "--sector-size", "4096", p(&input), p(&dir.join("s.vhd"))]);
     assert_eq!(o.status.code(), Some(2));
     assert!(!dir.join("s.vhd").exists());
+}
+
+/// With --trim, what the file system marks free is written as zeros: the fixed VHD is as large,
+/// but compresses to far less (a deleted file of random bytes is gone from it).
+#[test]
+fn trim_writes_free_space_as_zeros_which_compress() {
+    let dir = scratch("azure-trim");
+    // A FAT volume on a whole disk of 24 MiB: an 8 MB file of random bytes copied in, then
+    // deleted (its clusters keep the bytes), and a small file kept.
+    let raw = dir.join("fat.raw");
+    run_ok(Command::new("mkfs.vfat").arg("-C").arg(&raw).arg("24576"));
+    let random: Vec<u8> = {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        (0..8_000_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect()
+    };
+    std::fs::write(dir.join("rnd.bin"), &random).unwrap();
+    std::fs::write(dir.join("keep.txt"), b"kept\n").unwrap();
+    run_ok(Command::new("mcopy").arg("-i").arg(&raw).arg(dir.join("rnd.bin")).arg("::/rnd.bin"));
+    run_ok(Command::new("mdel").arg("-i").arg(&raw).arg("::/rnd.bin"));
+    run_ok(Command::new("mcopy").arg("-i").arg(&raw).arg(dir.join("keep.txt")).arg("::/keep.txt"));
+    let input = dir.join("fat.vhd");
+    run_ok(Command::new("qemu-img").args(["convert", "-f", "raw", "-O", "vpc", "-o", "subformat=dynamic"]).arg(&raw).arg(&input));
+    let want = qemu_raw(&input);
+    let size = 25 * MIB;
+    let whole = dir.join("whole.vhd");
+    converts(&input, &[], &whole, &want, size, std::slice::from_ref(&input));
+    let trimmed = dir.join("trimmed.vhd");
+    let before = sha256_file(&input);
+    let o = cli(&["convert", "--for", "azure", "--trim", p(&input), p(&trimmed)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(stderr(&o).contains("given back"), "{}", stderr(&o));
+    assert!(
+        text.contains("written as zeros") && text.contains("the zeros compress") && text.contains("it passes check --for azure"),
+        "{text}"
+    );
+    assert_eq!(sha256_file(&input), before);
+    footer_fits(&trimmed, size);
+    // The random bytes are in the input and the whole copy, not in the trimmed one; the kept
+    // file is in both.
+    let (w, t) = (qemu_raw(&whole), qemu_raw(&trimmed));
+    let probe = &random[4_000_000..4_000_064];
+    let has = |b: &[u8], what: &[u8]| b.windows(what.len()).any(|x| x == what);
+    assert!(has(&want, probe) && has(&w, probe) && !has(&t, probe));
+    assert!(has(&t, b"kept\n"));
+    // Where the copies differ, the trimmed one holds zeros.
+    assert!(w.iter().zip(&t).all(|(a, b)| a == b || *b == 0));
+    let gz = |f: &Path| run_ok(Command::new("gzip").args(["-1", "-c"]).arg(f)).stdout.len() as u64;
+    let (gw, gt) = (gz(&whole), gz(&trimmed));
+    assert!(gw > 7_500_000 && gt < 1_000_000, "gzip -1: {gw} bytes whole, {gt} trimmed");
 }

@@ -126,6 +126,14 @@ fn progress_printer(what: &'static str, total: u64) -> impl FnMut(u64, u64) {
     }
 }
 
+/// The new file, read back before it is given its name: its file and its layer.
+fn read_back(out: &NewFile) -> Result<(vhd_viewer::reader::KnownLen<std::fs::File>, vhd_viewer::Layer), Error> {
+    let copy = out.file.try_clone().map_err(|e| Error::Io { offset: 0, message: format!("reading the copy back: {e}") })?;
+    let copy = vhd_viewer::reader::KnownLen::new(copy);
+    let layer = vhd_viewer::reader::open_layer(&copy)?;
+    Ok((copy, layer))
+}
+
 pub fn convert(a: ConvertArgs) -> Result<i32, Error> {
     let c = OpenChain::open(&a.input, &a.parents, a.force, true)?;
     // Every file of the chain is an input, also those above the layer written.
@@ -170,6 +178,14 @@ pub fn convert(a: ConvertArgs) -> Result<i32, Error> {
     let mut progress = progress_printer("writing", size);
     let trim = free.as_mut().map(|f| f as &mut dyn FreeRanges);
     let done = vhd_viewer::convert::convert(&mut reader, layout.as_mut(), &mut out.writer(), trim, &mut progress)?;
+    // A copy for Azure is checked as `check --for azure` checks it, before it is given its name.
+    let fit = match a.target {
+        Some(For::Azure) => {
+            let copy = vhd_viewer::Disk::new(vec![read_back(&out)?.1], true)?;
+            Some(vhd_viewer::fit::check(&copy, vhd_viewer::fit::Target::Azure))
+        }
+        None => None,
+    };
     let dest = out.dest().display().to_string();
     out.commit()?;
     let bs = human_size(u64::from(block_size));
@@ -200,9 +216,9 @@ pub fn convert(a: ConvertArgs) -> Result<i32, Error> {
     }
     if a.trim {
         let kept = if format == Format::Fixed || format == Format::Raw || format == Format::VhdxFixed {
-            ": the file keeps every byte of the disk, as zeros there, which compress"
+            "; a fixed disk's file is no smaller for it, but the zeros compress"
         } else {
-            ", not allocated"
+            "; a block that holds nothing else is not allocated"
         };
         println!("free space in the file systems written as zeros: {} bytes ({}){kept}", done.bytes_free, human_size(done.bytes_free));
     }
@@ -215,6 +231,15 @@ pub fn convert(a: ConvertArgs) -> Result<i32, Error> {
         println!("its DataWriteGuid is new: {}", vhd_viewer::vhdx::Guid(new.unique_id.0));
     } else if format != Format::Raw {
         println!("its unique id is new: {}", new.unique_id);
+    }
+    match fit {
+        Some(r) if r.fits => println!("it passes check --for azure ({})", r.verdict),
+        Some(r) => {
+            println!("but it does not pass check --for azure (a bug):");
+            super::output::write_fit(&mut std::io::stdout(), &r, &dest).map_err(|e| Error::Io { offset: 0, message: e.to_string() })?;
+            return Ok(1);
+        }
+        None => {}
     }
     Ok(0)
 }
@@ -455,9 +480,7 @@ pub fn repair(a: RepairArgs) -> Result<i32, Error> {
     let mut progress = progress_printer("copying", layer.allocated_blocks().saturating_mul(2 << 20));
     let r = vhd_viewer::repair::repair(&layer, &file, a.scrub, &mut out.writer(), &mut progress)?;
     // The copy's own check, before it is given its name.
-    let copy = out.file.try_clone().map_err(|e| Error::Io { offset: 0, message: format!("reading the copy back: {e}") })?;
-    let copy = vhd_viewer::reader::KnownLen::new(copy);
-    let copied = vhd_viewer::reader::open_layer(&copy)?;
+    let (copy, copied) = read_back(&out)?;
     let disk = vhd_viewer::Disk::new(vec![copied], true)?;
     let mut remaining = disk.all_findings();
     let mut reader = DiskReader::new(&disk, vec![&copy as &dyn vhd_viewer::reader::ReadAt])?;

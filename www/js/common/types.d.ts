@@ -13,8 +13,8 @@
 export type U64 = number | string;
 
 export type DiskType = 'fixed' | 'dynamic' | 'differencing' | 'unknown';
-/** What "Save as…" writes, as `vhd-viewer convert --to` names it: a dynamic or fixed VHD or VHDX. */
-export type SaveKind = 'dynamic' | 'fixed' | 'vhdx' | 'vhdx-fixed';
+/** What "Save as…" writes, as `vhd-viewer convert --to` names it: a dynamic or fixed VHD or VHDX; or `azure`, a fixed VHD made larger to a whole MiB for Azure (`vhd-viewer convert --for azure`). */
+export type SaveKind = 'dynamic' | 'fixed' | 'vhdx' | 'vhdx-fixed' | 'azure';
 export type Severity = 'error' | 'warning' | 'info';
 
 /** Bytes of a file, read piece by piece (an AsyncBuffer, as hyparquet calls it). */
@@ -349,6 +349,10 @@ export interface DiskLayer {
   bitmapSectorSize: number;
   /** Why each writer cannot copy this file (the core's rule), or null when it can. */
   refusals: { compact: string | null; repair: string | null; relink: string | null };
+  /** The virtual size of the disk as of this file. */
+  size: number;
+  /** The size of its Azure-ready copy (`vhd-viewer convert --for azure --layer K`): rounded up to a whole MiB, at least 20 MiB. */
+  azureSize: number;
 }
 
 /** What the Worker answers to `chain`: the disk of one chain. */

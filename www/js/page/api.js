@@ -279,8 +279,9 @@ export class VhdDisk {
 
   /**
    * A new standalone VHD or VHDX (`vhd-viewer convert --to KIND [--layer K] [--block-size]
-   * [--sector-size]`) of the disk as of layer `layer` (0: the whole chain): into `writable`, or as
-   * a Blob without one. `blockSize`: bytes per block (a power of two; a dynamic VHD's 512 bytes to
+   * [--sector-size]`) of the disk as of layer `layer` (0: the whole chain), or with `kind`
+   * `azure` a fixed VHD Azure takes (`vhd-viewer convert --for azure`: its size the layer's
+   * `azureSize`, zeros added at the end): into `writable`, or as a Blob without one. `blockSize`: bytes per block (a power of two; a dynamic VHD's 512 bytes to
    * 256 MiB, 2 MiB if not given; a VHDX's 1 to 256 MiB, 32 MiB if not given); `sectorSize`: a
    * VHDX's logical sector size, 512 or 4096 (the disk's own if not given).
    * @param {SaveKind} kind

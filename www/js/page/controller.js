@@ -404,9 +404,11 @@ export class Viewer {
         const d = this.disk;
         if (!d) return null;
         const [format, type] = kind.startsWith('vhdx') ? ['VHDX', kind === 'vhdx' ? 'dynamic' : 'fixed'] : ['VHD', kind];
-        const r = await this.runTask(`Saving a ${type} ${format}`, (signal, progress) =>
+        const label = kind === 'azure' ? 'Saving an Azure-ready copy (a fixed VHD)' : `Saving a ${type} ${format}`;
+        const r = await this.runTask(label, (signal, progress) =>
           exportVhd(d, `${stem(d.names[layer])}-${type}.${format.toLowerCase()}`, kind, { layer, ...sizes, signal, onProgress: (done, total) => progress(done, total, 'bytes') }),
         );
+        if (kind === 'azure') return said(r, ', a fixed VHD for Azure');
         return said(r, r && !r.cancelled && r.blocks ? `, ${r.blocks} blocks allocated` : '');
       },
       copy: async (req, fileName) => {

@@ -1,5 +1,6 @@
 // Saving, on the main thread: the Save view (what the viewer writes as new files, never touching
-// the ones given: the whole disk as a raw image or a standalone VHD, as of the file chosen; one
+// the ones given: the whole disk as a raw image or a standalone VHD, as of the file chosen, or as
+// a fixed VHD Azure takes, `vhd-viewer convert --for azure`; one
 // file of the chain rewritten, compacted, repaired or relinked to a parent that moved, as
 // `vhd-viewer compact`, `repair`, `relink` do; the info as JSON), and the file each is saved
 // into: chosen here (the File System Access API's save dialog where the browser has it, else a
@@ -204,6 +205,9 @@ export class SaveView {
     this.sizesOfVhdx = false;
     this.rawButton = button('raw', 'Save raw image…', () => void this.run(() => actions.raw()));
     this.vhdButton = button('vhd', 'Save as VHD/VHDX…', () => void this.run(() => actions.vhd(saveKind(this.kind.value), this.chosen(), this.sizes())));
+    this.azureButton = button('azure', 'Save an Azure-ready copy…', () => void this.run(() => actions.vhd('azure', this.chosen(), { blockSize: 0, sectorSize: 0 })));
+    /** What the Azure-ready copy of the file chosen will be, said before it is written. */
+    this.azureWhat = h('span', { id: id('azure-what') });
     this.infoButton = button('info', 'Save info as JSON', () => actions.info());
     this.trim = h('input', { type: 'checkbox', id: id('compact-trim') });
     this.compactButton = button('compact', 'Compact…', () => void this.copy({ op: 'compact', layer: this.chosen(), trim: this.trim.checked }, 'compact'));
@@ -228,6 +232,9 @@ export class SaveView {
       h('p', null, 'The virtual disk read through its chain, as of the file chosen: every sector in order as a raw image (', h('code', null, 'vhd-viewer cat'), '), or merged into one standalone VHD or VHDX (', h('code', null, 'vhd-viewer convert --layer K'), ').'),
       h('div', { class: 'controls' }, this.rawButton, this.vhdButton, this.kind, this.blockRow, this.sectorRow),
       h('p', null, 'Smaller blocks make a smaller file when the data is scattered; larger ones, a smaller block table. The default sector size is the disk\'s own; a VHDX with 4096-byte sectors is for systems that use 4K-native disks.'),
+      h('div', { class: 'save-row' },
+        h('div', { class: 'controls' }, this.azureButton),
+        h('p', null, 'Azure takes an uploaded disk only as a fixed VHD whose size is a whole number of MiB, at least 20 MiB. ', this.azureWhat, ' The copy passes ', h('code', null, 'vhd-viewer check --for azure'), ' (', h('code', null, 'vhd-viewer convert --for azure'), ').')),
       h('h3', null, 'This file, rewritten'),
       h('p', null, 'A new file made from the file chosen, with the same disk inside; the file itself is never changed.'),
       h('div', { class: 'save-row' },
@@ -306,15 +313,17 @@ export class SaveView {
     const d = this.disk;
     const k = this.chosen();
     const layer = d?.layers[k];
-    const all = [this.rawButton, this.vhdButton, this.kind, this.blockSize, this.sectorSize, this.infoButton, this.compactButton, this.trim, this.repairButton, this.scrub, this.relinkButton, this.relative, this.absolute];
+    const all = [this.rawButton, this.vhdButton, this.azureButton, this.kind, this.blockSize, this.sectorSize, this.infoButton, this.compactButton, this.trim, this.repairButton, this.scrub, this.relinkButton, this.relative, this.absolute];
     if (!d || !layer) {
       for (const c of all) c.disabled = true;
       this.relinkFields.hidden = true;
+      this.azureWhat.textContent = '';
       return;
     }
     // The whole disk needs every layer; one file's copy needs that file (and its parent to compact or relink a child).
     const missing = !!d.missingParent;
-    for (const c of [this.rawButton, this.vhdButton, this.kind, this.blockSize, this.sectorSize]) c.disabled = missing;
+    for (const c of [this.rawButton, this.vhdButton, this.azureButton, this.kind, this.blockSize, this.sectorSize]) c.disabled = missing;
+    this.azureWhat.textContent = azureWhat(layer.size, layer.azureSize, k > 0);
     this.infoButton.disabled = false;
     if (missing) this.note.textContent = 'The raw image needs the missing parent: add it to export the whole disk.';
     const parent = k + 1 < d.names.length ? d.names[k + 1] : null;
@@ -360,6 +369,20 @@ export class SaveView {
     this.note.textContent = r.text;
     fill(this.details, ...r.report.warnings.map((w) => h('p', { class: 'message warning' }, w)), reportDetails(r.report), volumesTable(r.report));
   }
+}
+
+/**
+ * What the Azure-ready copy of a disk of `size` bytes is (`azureSize`, the core's): said before it
+ * is written.
+ * @param {number} size
+ * @param {number} azureSize
+ * @param {boolean} asOfLayer whether the disk is the chain as of a file below the one opened
+ */
+export function azureWhat(size, azureSize, asOfLayer) {
+  const disk = `${asOfLayer ? 'the disk as of the file chosen' : 'the disk'} (${size.toLocaleString('en')} bytes)`;
+  const added = azureSize - size;
+  const tail = added > 0 ? `${disk}, then ${humanSize(added)} of zeros added at its end` : `${disk} as it is, no zeros added: its size is a whole number of MiB already`;
+  return `This writes a fixed VHD of ${humanSize(azureSize)} (${azureSize.toLocaleString('en')} bytes; the file 512 bytes more): ${tail}.`;
 }
 
 /**

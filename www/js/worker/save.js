@@ -8,7 +8,10 @@
 //   (the browser streams it from the files as it saves, nothing is copied first);
 // - "Save as…": the virtual disk, read through its chain, as a new standalone VHD or VHDX,
 //   dynamic (blocks allocated only where the disk holds non-zero data) or fixed, like
-//   `vhd-viewer convert IN OUT --to dynamic|fixed|vhdx|vhdx-fixed [--layer K]`. The core's
+//   `vhd-viewer convert IN OUT --to dynamic|fixed|vhdx|vhdx-fixed [--layer K]`; or an
+//   Azure-ready copy, `vhd-viewer convert --for azure`: a fixed VHD whose size the core rounds up
+//   to a whole MiB, the tail past the disk's end zeros (a truncated file's, or shared zero-filled
+//   Blobs in a download: nothing held in memory). The core's
 //   `WasmNewDisk` lays the file out (the same layouts the command line writes); this module walks
 //   the disk and moves the bytes, window by window. A fixed VHD's Blob is composed of slices of
 //   the dropped files (no copy, as for the raw image). The others' blocks are assembled from
@@ -64,7 +67,8 @@ function randomId() {
 }
 
 /**
- * The layout of the new disk (throws the core's reason when the disk cannot be saved so): blocks
+ * The layout of the new disk (throws the core's reason when the disk cannot be saved so; `azure`:
+ * a fixed VHD of the size Azure takes, as `vhd-viewer convert --for azure`): blocks
  * of `blockSize` bytes (0: a VHD's of BLOCK_SIZE, a VHDX's of VHDX_BLOCK_SIZE), a VHDX's logical
  * sectors of `sectorSize` bytes (0: the disk's own), as `vhd-viewer convert --block-size
  * --sector-size`.
@@ -152,7 +156,7 @@ function placeWindow(layout, current, start) {
  */
 export async function writeVhd(disk, sources, names, layout, writable, { signal, onProgress } = {}) {
   if (layout.flat()) {
-    await writeRaw(disk, sources, names, writable, { signal, onProgress });
+    await writeRaw(disk, sources, names, writable, { signal, onProgress, size: layout.size() });
     for (const w of /** @type {LayoutWrite[]} */ (layout.finish())) await writable.write({ type: 'write', position: w.offset, data: w.bytes });
     return { size: layout.fileLen(), blocks: 0 };
   }
@@ -207,7 +211,11 @@ export async function writeVhd(disk, sources, names, layout, writable, { signal,
 export async function composeVhd(disk, sources, names, layout, { signal, onProgress } = {}) {
   if (layout.flat()) {
     const raw = await composeRaw(disk, sources, names, { signal, onProgress });
-    return { blob: new Blob([raw, ...(/** @type {LayoutWrite[]} */ (layout.finish())).map((w) => w.bytes)], { type: 'application/octet-stream' }), blocks: 0 };
+    // Past the disk's end, an Azure-ready copy's zeros.
+    const tail = zeroBlobs()(layout.size() - disk.size());
+    const blob = new Blob([raw, ...tail, ...(/** @type {LayoutWrite[]} */ (layout.finish())).map((w) => w.bytes)], { type: 'application/octet-stream' });
+    if (blob.size !== layout.fileLen()) throw new Error(`the VHD came out ${blob.size} bytes long instead of ${layout.fileLen()} (a bug)`);
+    return { blob, blocks: 0 };
   }
   /** @type {LayoutWrite[]} */
   const parts = [];
@@ -254,16 +262,17 @@ const WINDOW = 8 * MIB;
  * Writes the raw image to a FileSystemWritableFileStream, window by window (8 MiB, read ahead by
  * `diskWindows`), a few writes in flight. Windows that hold no data are not written: the file
  * was sized first, so they already read as zeros. A write that gives its buffer back (the
- * Worker's stand-in for a writable that copies) has it filled again.
+ * Worker's stand-in for a writable that copies) has it filled again. With `size` larger than the
+ * disk's, the file is that long, zeros past the disk's end (an Azure-ready copy's data).
  * @param {WasmDisk} disk
  * @param {Source[]} sources
  * @param {string[]} names
  * @param {Writable} writable
- * @param {ProgressOptions} [options]
+ * @param {ProgressOptions & { size?: number }} [options]
  */
-export async function writeRaw(disk, sources, names, writable, { signal, onProgress } = {}) {
+export async function writeRaw(disk, sources, names, writable, { signal, onProgress, size: len } = {}) {
   const size = disk.size();
-  await writable.truncate(size); // zero-filled; data windows overwrite their part
+  await writable.truncate(Math.max(size, len ?? size)); // zero-filled; data windows overwrite their part
   /** @type {Promise<unknown>[]} */
   const writing = [];
   /** @type {Uint8Array<ArrayBuffer>[]} windows written, given back to be filled again */

@@ -138,6 +138,8 @@ export class Session {
         bitmapLsbFirst: order.lsb_first,
         bitmapSectorSize: order.sector_size,
         refusals: { compact: d.writerRefusal(i, 'compact') ?? null, repair: d.writerRefusal(i, 'repair') ?? null, relink: d.writerRefusal(i, 'relink') ?? null },
+        size: d.layerSize(i),
+        azureSize: d.azureSize(i),
       };
     });
     // Each file's own view (the chain from it down), for the structures of any layer at once.
