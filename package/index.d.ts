@@ -19,6 +19,8 @@ import type {
   FileEntry,
   FileStat,
   Finding,
+  FitReport,
+  FitRule,
   Info,
   LayerStructures,
   MissingParent,
@@ -48,6 +50,8 @@ export type {
   FileEntry,
   FileStat,
   Finding,
+  FitReport,
+  FitRule,
   LayerStructures,
   MissingParent,
   PartsTable,
@@ -146,6 +150,8 @@ export class VhdDisk {
   readonly chainIndex: number;
   /** What the last file's parent is called when it was not given, else null. */
   readonly missingParent: MissingParent | null;
+  /** Whether Azure takes the disk, rule by rule: the same object as `vhd-viewer check --for azure --json`. */
+  readonly fit: FitReport | null;
   /** The virtual disk's size in bytes. */
   readonly size: number;
   /** Its logical sector size in bytes: 512, or 4096 for a disk that has them. */

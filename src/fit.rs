@@ -18,6 +18,8 @@
 //!   2 TiB.
 //! - [`HYPERV_GENERATIONS`] and [`ABOUT_VHD`]: a generation 1 VM boots from at most 2040 GB of
 //!   VHD or 2 TB of VHDX; a VHD holds at most 2,040 GB; every virtual disk at least 3 MB.
+//! - [`VHD_SPEC`]: the footer Azure reads at the end of the file is the specification's: its
+//!   cookie `conectix`, its checksum the one's complement of the sum of its other bytes.
 
 use serde::Serialize;
 
@@ -42,6 +44,10 @@ pub const HYPERV_GENERATIONS: &str =
     "https://learn.microsoft.com/windows-server/virtualization/hyper-v/plan/should-i-create-a-generation-1-or-2-virtual-machine-in-hyper-v";
 /// "About VHD" (Windows virtual storage).
 pub const ABOUT_VHD: &str = "https://learn.microsoft.com/windows/win32/vstor/about-vhd";
+/// Microsoft's *Virtual Hard Disk Image Format Specification* (the "Hard Disk Footer Format"),
+/// where "About VHD" links it.
+pub const VHD_SPEC: &str =
+    "https://download.microsoft.com/download/f/f/e/ffef50a5-07dd-4cf8-aaa3-442c0673a029/Virtual%20Hard%20Disk%20Format%20Spec_10_18_06.doc";
 
 /// The smallest disk Azure takes: an upload of at least 20 MiB + 512 bytes ([`UPLOAD_SIZE`]).
 pub const AZURE_MIN_SIZE: u64 = 20 * MIB;
@@ -420,7 +426,7 @@ fn footer_rules(layer: &Layer) -> (Rule, Rule) {
             offset: Some(end),
             found: "a VHDX, which has no VHD footer".into(),
             expected: expected.into(),
-            source: PREPARE_UPLOAD,
+            source: VHD_SPEC,
         };
         return (
             none("azure-footer-cookie", cookie_rule, "footer.cookie", "\"conectix\" in the last 512 bytes"),
@@ -445,7 +451,7 @@ fn footer_rules(layer: &Layer) -> (Rule, Rule) {
             None => "no footer at the end of the file".into(),
         },
         expected: "\"conectix\"".into(),
-        source: PREPARE_UPLOAD,
+        source: VHD_SPEC,
     };
     let checksum = Rule {
         code: "azure-footer-checksum",
@@ -463,7 +469,7 @@ fn footer_rules(layer: &Layer) -> (Rule, Rule) {
             Some(f) => format!("{:#010x}", f.value.computed_checksum),
             None => "the one's complement of the sum of the footer's other bytes".into(),
         },
-        source: PREPARE_UPLOAD,
+        source: VHD_SPEC,
     };
     (cookie, checksum)
 }
@@ -635,6 +641,18 @@ mod tests {
         let r = report(&[file], Target::Azure);
         assert_eq!(failing(&r), ["azure-fixed", "azure-file-length", "azure-footer-cookie", "azure-footer-checksum"]);
         assert_eq!(r.rules[7].found, "\"Conectix\"");
+    }
+
+    #[test]
+    fn a_511_byte_footer_is_no_footer_azure_reads() {
+        // Early Virtual PC's footer: 511 bytes at the end. The disk opens through it; Azure's
+        // footer, the last 512 bytes, has no cookie, and the file is a byte short.
+        let mut file = DiskBuilder::fixed(20 * MIB).build();
+        file.pop();
+        let r = report(&[file], Target::Azure);
+        assert_eq!(failing(&r), ["azure-file-length", "azure-footer-cookie", "azure-footer-checksum"]);
+        assert_eq!(r.rules[7].found, format!("a 511-byte footer at byte {}: the last 512 bytes do not start with the cookie", 20 * MIB));
+        assert_eq!(r.rules[7].offset, Some(20 * MIB - 1));
     }
 
     #[test]

@@ -291,6 +291,13 @@ impl WasmDisk {
         to_js(&self.disk.all_findings())
     }
 
+    /// The same object as `vhd-viewer check --for TARGET --json`: whether `target` (`azure`,
+    /// `hyper-v`) takes the disk, rule by rule.
+    pub fn fit(&self, target: &str) -> Result<JsValue, JsValue> {
+        let t = crate::fit::Target::from_name(target).ok_or_else(|| misuse(&format!("{target:?} is not a target: azure or hyper-v")))?;
+        to_js(&crate::fit::check(&self.disk, t))
+    }
+
     /// Number of layers.
     #[wasm_bindgen(js_name = layerCount)]
     pub fn layer_count(&self) -> usize {

@@ -367,6 +367,32 @@ export interface ChainView {
   layers: DiskLayer[];
   /** Each layer's own info (the chain from that file down); the first is `info`. */
   layerInfos: Info[];
+  /** Whether Azure takes the disk (`check --for azure --json`). */
+  fit: FitReport;
+}
+
+/** One rule of a target, read on the disk (`check --for TARGET --json`'s `rules`). */
+export interface FitRule {
+  code: string;
+  rule: string;
+  /** `always`: every disk; the others only a disk used so, and do not decide `fits`. */
+  scope: 'always' | 'os-disk' | 'gen1-boot';
+  pass: boolean;
+  field: string;
+  offset: number | null;
+  found: string;
+  expected: string;
+  /** The document that states the rule. */
+  source: string;
+}
+
+/** Whether a target takes the disk: `check --for TARGET --json`. */
+export interface FitReport {
+  target: 'azure' | 'hyper-v';
+  fits: boolean;
+  /** `Ready for Azure: yes`, `Not ready for Azure: 2 of 11 rules fail`. */
+  verdict: string;
+  rules: FitRule[];
 }
 
 /**

@@ -8,7 +8,7 @@ import { Engine } from './engine.js';
 
 /**
  * @import { Source } from '../common/source.js'
- * @import { ChainView, CopyReport, CopyRequest, DiffReport, Rebase, DiskLayer, Extent, FileEntry, FileStat, Finding, Info, LayerStructures, MissingParent, OpenedSummary, PartsTable, PublicFile, SaveKind, Unreadable, Writable } from '../common/types.js'
+ * @import { ChainView, CopyReport, CopyRequest, DiffReport, Rebase, DiskLayer, Extent, FileEntry, FileStat, Finding, FitReport, Info, LayerStructures, MissingParent, OpenedSummary, PartsTable, PublicFile, SaveKind, Unreadable, Writable } from '../common/types.js'
  * @import { Args, Method, Progress, Result } from '../common/calls.js'
  * @import { CallOptions } from './engine.js'
  */
@@ -90,6 +90,7 @@ export class VhdDisk {
     /** @type {string[]} the chain's file names, top first */ this.names = [];
     /** @type {Info} the same object as `vhd-viewer info --json` */ this.info;
     /** @type {MissingParent | null} what the last file's parent is called when it was not given */ this.missingParent = null;
+    /** @type {FitReport | null} whether Azure takes the disk, rule by rule (`check --for azure --json`) */ this.fit = null;
     /** The virtual disk's size in bytes. */
     this.size = 0;
     /** Its logical sector size in bytes, as the core reads the opened file: 512 (every VHD), or a VHDX's 4096. */
@@ -126,6 +127,7 @@ export class VhdDisk {
     this.info = v.info;
     this.names = v.names;
     this.missingParent = v.missing;
+    this.fit = v.fit;
     this.size = v.size;
     this.sectorSize = v.sectorSize;
     this.chunkSize = v.chunkSize;

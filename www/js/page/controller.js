@@ -286,14 +286,14 @@ export class Viewer {
       return;
     }
     if (disk !== this.disk) return;
-    const { names, info, missingParent } = disk;
+    const { names, info, missingParent, fit } = disk;
     if (missingParent) this.message(missingParentText(names[names.length - 1], missingParent), missingParent.severity);
     renderFiles($.fileList, disk.files, disk.chains, k, choose);
     renderChain($.chain, info, names, missingParent, (i) => {
       this.selectLayer(i);
       this.host.reveal('structures');
     });
-    renderSummary($.summary, info);
+    renderSummary($.summary, info, fit);
     const options = () => names.map((n, i) => h('option', { value: i }, `${i === 0 ? '' : `layer ${i}: `}${n}`));
     for (const sel of [$.layerSelect, $.batLayer, $.hexLayer]) if (sel) fill(sel, options());
     fill($.filesLayer, names.map((n, i) => h('option', { value: i }, i === 0 ? (names.length > 1 ? `the whole chain (as ${n} has it)` : n) : `as of layer ${i}: ${n}`)));

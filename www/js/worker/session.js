@@ -144,7 +144,9 @@ export class Session {
     });
     // Each file's own view (the chain from it down), for the structures of any layer at once.
     const layerInfos = made.names.map((_, i) => (i === 0 ? made.info : layerInfo(this.live, k, i, made.names)));
-    return { info: made.info, names: made.names, missing: made.missing, size: d.size(), sectorSize: d.sectorSize(), chunkSize: d.chunkSize(), layers, layerInfos };
+    // Whether Azure takes the disk, rule by rule (`check --for azure`).
+    const fit = /** @type {import('../common/types.js').FitReport} */ (normalize(d.fit('azure')));
+    return { info: made.info, names: made.names, missing: made.missing, size: d.size(), sectorSize: d.sectorSize(), chunkSize: d.chunkSize(), layers, layerInfos, fit };
   }
 
   /**

@@ -33,6 +33,11 @@ dl.summary { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(
 dl.summary .row { display: grid; grid-template-columns: 12rem 1fr; gap: 0.5rem; border-bottom: 1px solid var(--border); padding: 0.2rem 0; }
 dl.summary dt { color: var(--muted); }
 dl.summary dd { margin: 0; overflow-wrap: anywhere; }
+ul.fit-rules { list-style: none; padding: 0; margin: 0.4rem 0; }
+ul.fit-rules li { padding: 0.3rem 0; border-bottom: 1px solid var(--border); overflow-wrap: anywhere; }
+ul.fit-rules .mark.good { color: var(--good); }
+ul.fit-rules .mark.bad { color: var(--bad); }
+ul.fit-rules .where { color: var(--muted); font-size: 0.9em; }
 dl.summary .row.bad dd { color: var(--bad); }
 .explain { display: none; color: var(--muted); font-size: 0.85em; font-weight: normal; }
 .show-explain .explain { display: block; }

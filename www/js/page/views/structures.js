@@ -2,8 +2,9 @@
 // raw bytes, decoded value and a one-line explanation.
 import { h, field, fill } from '../dom.js';
 import { hex, humanSize } from '../../common/format.js';
+import { fitPart } from './fit.js';
 
-/** @import { Field, Info, LayerStructures } from '../../common/types.js' */
+/** @import { Field, FitReport, Info, LayerStructures } from '../../common/types.js' */
 
 const SIZE_KEYS = new Set(['file_size', 'current_size', 'original_size', 'geometry_size', 'block_size', 'bitmap_size']);
 const OFFSET_KEYS = new Set(['footer_offset', 'header_offset', 'table_offset']);
@@ -55,10 +56,12 @@ function extra(key, v) {
 }
 
 /**
+ * The summary's fields, then whether Azure takes the disk (when `fit` is given).
  * @param {Element} el
  * @param {Info} info
+ * @param {FitReport | null} [fit]
  */
-export function renderSummary(el, info) {
+export function renderSummary(el, info, fit = null) {
   const isDiff = info.disk_type === 'differencing';
   const rows = SUMMARY.filter(([k]) => info[k] !== undefined && (isDiff || !k.startsWith('parent_')));
   fill(
@@ -67,6 +70,7 @@ export function renderSummary(el, info) {
       h('div', { class: 'row' + (info[k] === false && k.endsWith('valid') ? ' bad' : '') },
         h('dt', { title: what }, label),
         h('dd', {}, field(k, info[k]), extra(k, info[k]), what ? h('span', { class: 'explain' }, what) : null)))),
+    fit ? fitPart(fit) : null,
   );
 }
 
