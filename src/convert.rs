@@ -158,6 +158,15 @@ pub fn new_footer(geometry: Geometry, disk_type: DiskType, size: u64, new: &NewD
     footer::encode(&f)
 }
 
+/// Refuses a VHD of `size` bytes past the 2040 GiB a VHD may hold, naming the disk's size field
+/// at `offset`. [`new_layout`] checks it; the page asks it before offering an Azure-ready copy.
+pub fn check_vhd_size(size: u64, offset: u64) -> Result<()> {
+    if size > MAX_DISK_SIZE {
+        return Err(WriteError::TooLargeForVhd { offset, size }.into());
+    }
+    Ok(())
+}
+
 /// The layout of a new standalone copy of `disk` in `format`: `block_size` for dynamic VHD
 /// (checked by [`crate::vhd::writer::check_block_size`]) and VHDX output (both VHDX formats; a
 /// power of two from 1 MiB to 256 MiB), `sector_size` the logical sector size of a VHDX (512
@@ -170,8 +179,8 @@ pub fn new_layout(disk: &Disk, format: Format, block_size: u32, sector_size: u32
         return Err(WriteError::SizeBelowDisk { offset: disk.layers[0].size_offset(), size, disk_size: disk.size() }.into());
     }
     let template = if new.size.is_some() { Geometry::for_size(size) } else { disk.layers[0].geometry() };
-    if matches!(format, Format::Fixed | Format::Dynamic) && size > MAX_DISK_SIZE {
-        return Err(WriteError::TooLargeForVhd { offset: disk.layers[0].size_offset(), size }.into());
+    if matches!(format, Format::Fixed | Format::Dynamic) {
+        check_vhd_size(size, disk.layers[0].size_offset())?;
     }
     Ok(match format {
         Format::Raw => Box::new(FlatLayout::new(size, None)),

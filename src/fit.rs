@@ -17,7 +17,8 @@
 //! - [`MANAGED_DISKS`]: an OS disk holds at most 4,095 GiB; an MBR limits the usable size to
 //!   2 TiB.
 //! - [`HYPERV_GENERATIONS`] and [`ABOUT_VHD`]: a generation 1 VM boots from at most 2040 GB of
-//!   VHD or 2 TB of VHDX; a VHD holds at most 2,040 GB; every virtual disk at least 3 MB.
+//!   VHD or 2 TB of VHDX, a generation 2 VM from a SCSI virtual hard disk (.VHDX) only; a VHD
+//!   holds at most 2,040 GB; every virtual disk at least 3 MB.
 //! - [`VHD_SPEC`]: the footer Azure reads at the end of the file is the specification's: its
 //!   cookie `conectix`, its checksum the one's complement of the sum of its other bytes.
 
@@ -117,6 +118,8 @@ pub enum Scope {
     OsDisk,
     /// The boot disk of a generation 1 VM (BIOS, an MBR).
     Gen1Boot,
+    /// The boot disk of a generation 2 VM (UEFI, a SCSI disk).
+    Gen2Boot,
 }
 
 impl Scope {
@@ -126,6 +129,7 @@ impl Scope {
             Scope::Always => "",
             Scope::OsDisk => "for an OS disk",
             Scope::Gen1Boot => "for a generation 1 VM's boot disk",
+            Scope::Gen2Boot => "for a generation 2 VM's boot disk",
         }
     }
 }
@@ -522,6 +526,20 @@ fn hyperv(layer: &Layer) -> Vec<Rule> {
             .read(layer),
         );
     }
+    // The document's table of boot methods: "Boot from a SCSI virtual hard disk (.VHDX)" is a
+    // generation 2 VM's; "from IDE Controller virtual hard disk (.VHD)" a generation 1 VM's only.
+    let vhd = layer.vhd().is_some();
+    rules.push(Rule {
+        code: "hyperv-gen2-boot",
+        rule: "A generation 2 VM boots from a VHDX (a SCSI disk), not from a VHD".into(),
+        scope: Scope::Gen2Boot,
+        pass: !vhd,
+        field: "file format",
+        offset: Some(0),
+        found: if vhd { "a VHD".into() } else { "a VHDX".into() },
+        expected: "a VHDX for a generation 2 VM's boot disk (convert --to vhdx)".into(),
+        source: HYPERV_GENERATIONS,
+    });
     rules
 }
 
@@ -590,6 +608,20 @@ mod tests {
         assert_eq!(failing(&r), ["azure-file-length", "azure-gen1-mbr-2tib"]);
         assert_eq!(r.verdict, "Not ready for Azure: 2 of 11 rules fail");
         assert_eq!(r.rules.iter().find(|r| r.code == "azure-gen1-mbr-2tib").map(|r| r.scope), Some(Scope::Gen1Boot));
+    }
+
+    #[test]
+    fn hostile_sizes_do_not_overflow() {
+        for size in [u64::MAX, u64::MAX - 511, 0] {
+            let r = report(&[fixed_saying(size, MIB)], Target::Azure);
+            assert!(!r.fits);
+            let length = &r.rules[6];
+            assert!(!length.pass);
+            if size > u64::MAX - 512 {
+                assert_eq!(length.expected, "the virtual size + 512, which is past 2^64");
+            }
+            assert!(report(&[fixed_saying(size, MIB)], Target::HyperV).rules.iter().all(|r| !r.found.is_empty()));
+        }
     }
 
     #[test]
@@ -670,14 +702,16 @@ mod tests {
     #[test]
     fn hyper_v() {
         let r = report(&[DiskBuilder::fixed(2 * MIB).build()], Target::HyperV);
-        assert_eq!(failing(&r), ["hyperv-min-size"]);
+        assert_eq!(failing(&r), ["hyperv-min-size", "hyperv-gen2-boot"]);
+        let r = report(&[DiskBuilder::fixed(20 * MIB).build()], Target::HyperV);
+        assert_eq!(r.verdict, "Ready for Hyper-V: yes, but not for a generation 2 VM's boot disk");
         assert_eq!(r.target, "hyper-v");
         let r = report(&[fixed_saying(VHD_MAX_SIZE + MIB, MIB)], Target::HyperV);
-        assert_eq!(failing(&r), ["hyperv-vhd-max", "hyperv-gen1-boot"]);
+        assert_eq!(failing(&r), ["hyperv-vhd-max", "hyperv-gen1-boot", "hyperv-gen2-boot"]);
         assert!(!r.fits);
         let r = report(&[VhdxBuilder::new(32 * MIB).build()], Target::HyperV);
         assert!(r.fits);
-        assert_eq!(r.rules.len(), 2);
+        assert_eq!(r.rules.len(), 3);
         // 3 TiB of VHDX: Hyper-V takes it, but a generation 1 VM does not boot from it.
         let r = report(&[VhdxBuilder::new(3 << 40).build()], Target::HyperV);
         assert_eq!(r.verdict, "Ready for Hyper-V: yes, but not for a generation 1 VM's boot disk");

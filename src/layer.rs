@@ -413,7 +413,8 @@ impl Layer {
     /// The layout of a copy of this layer in its own format that keeps its identity and parent
     /// link (what `compact` and `resize` write): a VHD's footer, parent link and locators; a
     /// VHDX's sector sizes, `DataWriteGuid`, page 83 id and parent locator. Its blocks are the
-    /// layer's, or of `block_size` bytes (checked for the format); its size the layer's, or
+    /// layer's, or of `block_size` bytes (checked for the format; a fixed VHD has none, and its
+    /// copy's stretches are 1 MiB); its size the layer's, or
     /// `size` (a resized copy). A fixed VHD's copy is its bytes and footer
     /// ([`crate::newdisk::FlatLayout`]), a fixed VHDX's has every block placed.
     pub fn copy_layout(&self, block_size: Option<u64>, size: Option<u64>) -> Result<Box<dyn crate::newdisk::NewLayout>> {

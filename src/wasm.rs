@@ -743,6 +743,14 @@ impl WasmDisk {
         Ok(crate::fit::azure_size(self.layer(k)?.size()) as f64)
     }
 
+    /// Why no Azure-ready copy of the disk as of layer `k` can be written (its size past what a
+    /// VHD holds), or `None` when it can: the reason `vhd-viewer convert --for azure` gives.
+    #[wasm_bindgen(js_name = azureRefusal)]
+    pub fn azure_refusal(&self, k: usize) -> Result<Option<String>, JsValue> {
+        let l = self.layer(k)?;
+        Ok(crate::convert::check_vhd_size(crate::fit::azure_size(l.size()), l.size_offset()).err().map(|e| e.to_string()))
+    }
+
     /// The disk as of layer `k` (0: as opened, 1: its parent, ...): the layers above it left
     /// out, as `vhd-viewer convert --layer K` does. The chain below was checked already.
     #[wasm_bindgen(js_name = asOfLayer)]

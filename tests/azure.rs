@@ -275,3 +275,28 @@ fn trim_writes_free_space_as_zeros_which_compress() {
     let (gw, gt) = (gz(&whole), gz(&trimmed));
     assert!(gw > 7_500_000 && gt < 1_000_000, "gzip -1: {gw} bytes whole, {gt} trimmed");
 }
+
+/// A 100 GiB dynamic disk (qemu-img's, its CHS size 107374632960 bytes) made into a fixed VHD
+/// under an address space limit of 200 MiB: the disk is never held, the tail is never written
+/// (the file is sized); it reads as the disk plus zeros at both ends of the new size.
+#[test]
+fn memory_stays_flat_for_a_100_gib_disk() {
+    let input = qemu_disk("azure-dynamic-100G", "dynamic", "100G", false, 107_374_632_960);
+    let dir = scratch("azure-100g");
+    let out = dir.join("big.vhd");
+    let o = output(Command::new("prlimit").arg("--as=209715200").arg(bin()).args(["convert", "--for", "azure", p(&input), p(&out)]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let size = 102_401 * MIB;
+    let text = stdout(&o);
+    assert!(text.contains(&format!("{} bytes", size - 107_374_632_960)) && text.contains("it passes check --for azure"), "{text}");
+    let meta = std::fs::metadata(&out).unwrap();
+    assert_eq!(meta.len(), size + 512);
+    let head = viewer_cat(&out, &["--length", "1024"]);
+    assert!(head[..512].iter().all(|b| *b == 0x11) && head[512..].iter().all(|b| *b == 0));
+    let last = viewer_cat(&input, &["--offset", "107374632448", "--length", "512"]);
+    assert!(last.iter().all(|b| *b == 0x33));
+    let tail = viewer_cat(&out, &["--offset", "107374632448", "--length", &(size - 107_374_632_448).to_string()]);
+    assert!(tail[..512].iter().all(|b| *b == 0x33) && tail[512..].iter().all(|b| *b == 0));
+    assert_eq!(vhdi_media_size(&vhdiinfo(&out)["Media size"]), size);
+    assert_eq!(azure_status(&out), Some(0));
+}

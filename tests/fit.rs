@@ -128,6 +128,15 @@ fn a_differencing_vhd_fails_without_its_parent_being_needed() {
     let p = rule(&r, "azure-no-parent");
     assert_eq!(p["found"], "a differencing disk whose parent is base.vhd");
     assert_eq!(p["field"], "header.parent_unique_id");
+    // A base.vhd beside it that is not its parent (another unique id): `check` refuses the
+    // chain, `check --for` reads the child alone, as before.
+    let mut other = DiskBuilder::fixed(32 * MIB);
+    other.unique_id(vhd_viewer::vhd::writer::uuid_from_seed(77));
+    std::fs::write(dir.join("base.vhd"), other.build()).unwrap();
+    assert_eq!(cli(&["check", file.to_str().unwrap(), "--quick"]).status.code(), Some(2));
+    let (code, again) = fit(&file, "azure");
+    assert_eq!(code, 1);
+    assert_eq!(again, r);
 }
 
 #[test]
@@ -139,6 +148,7 @@ fn the_real_hyper_v_disk() {
     assert_eq!(rule(&r, "azure-whole-mib")["found"], "127 GiB (136365211648 bytes)");
     let (code, r) = fit(&sample("hyperv2012r2-dynamic.vhd"), "hyper-v");
     assert_verdict(code, &r, true);
+    assert_eq!(r["verdict"], "Ready for Hyper-V: yes, but not for a generation 2 VM's boot disk");
 }
 
 /// A copy of the forced 64 MiB fixed disk, edited by `edit`, in `dir`.
@@ -218,7 +228,7 @@ fn sizes_under_the_minimum_and_over_the_maximum() {
     // Hyper-V: more than a VHD holds.
     let (code, r) = fit(&file, "hyper-v");
     assert_verdict(code, &r, false);
-    assert_eq!(failing(&r), ["hyperv-vhd-max", "hyperv-gen1-boot"]);
+    assert_eq!(failing(&r), ["hyperv-vhd-max", "hyperv-gen1-boot", "hyperv-gen2-boot"]);
 
     // 3 TiB: Azure takes it as a data disk and an OS disk, but not a generation 1 VM's (the
     // file is not 3 TiB long: that rule fails too, and the verdict with it).
@@ -229,7 +239,7 @@ fn sizes_under_the_minimum_and_over_the_maximum() {
     // Under Hyper-V's 3 MiB.
     let (code, r) = fit(&qemu_vhd("fit-fixed-2M", "fixed", "2M", true), "hyper-v");
     assert_verdict(code, &r, false);
-    assert_eq!(failing(&r), ["hyperv-min-size"]);
+    assert_eq!(failing(&r), ["hyperv-min-size", "hyperv-gen2-boot"]);
 }
 
 #[test]

@@ -734,6 +734,7 @@ fn command_line_survives_every_case() {
         for args in [
             vec!["convert", file, "out.vhd"],
             vec!["convert", file, "out.vhd", "--to", "fixed"],
+            vec!["convert", file, "out.vhd", "--for", "azure"],
             vec!["compact", file, "out.vhd"],
             vec!["resize", file, "out.vhd", "--size", "+1M"],
             vec!["resize", file, "out.vhd", "--size", "1M"],

@@ -417,3 +417,29 @@ fn a_differencing_disk_needs_its_parent() {
     let (text, _) = vv(&["resize", p(&input), p(&out), "--size", "32M", "--parent", p(&dir.join("elsewhere.vhd"))], 0);
     assert!(text.contains("larger than its parent"), "{text}");
 }
+
+#[test]
+fn a_file_system_larger_than_its_partition_bounds_a_shrink() {
+    // FAT16 of 12 MiB in partition 1, which is 8 MiB long (from 1 MiB): the file system's own
+    // size reaches 13 MiB.
+    let img = script_image(
+        "resize",
+        "fat-past-partition",
+        "set -e\ntruncate -s 24M d.raw\nprintf 'o\\nn\\np\\n1\\n2048\\n18431\\nw\\n' | fdisk d.raw >/dev/null\nmkfs.fat --offset 2048 d.raw 12288 >/dev/null 2>&1\nmv d.raw done.raw\n",
+        &[],
+        "done.raw",
+        &[],
+    );
+    let raw = std::fs::read(img.join("done.raw")).unwrap();
+    let dir = scratch("resize-fat-past-partition");
+    let input = make("vhd-fixed", &raw, 512, &dir);
+    let (_, err) = vv(&["resize", p(&input), p(&dir.join("no.vhd")), "--size", "10M"], 2);
+    assert!(
+        err.contains("fat16 file system in partition 1 ends at byte 0xd00000") && err.contains("smallest size allowed is 13631488"),
+        "{err}"
+    );
+    assert!(!dir.join("no.vhd").exists());
+    let out = dir.join("out.vhd");
+    vv(&["resize", p(&input), p(&out), "--size", "13M"], 0);
+    check_copy("vhd-fixed", "mbr", 512, &raw, &out, 13 * MIB, &dir);
+}

@@ -537,7 +537,7 @@ fn ctrl_c_removes_the_partial_file() {
     let dir = scratch("safety-interrupt");
     let out = dir.join("out.vhd");
     for (cmd, extra) in
-        [("convert", &[][..]), ("compact", &[]), ("repair", &[]), ("resize", &["--size", "+1M"]), ("convert", &["--for", "azure"])]
+        [("convert", &[][..]), ("compact", &[]), ("repair", &[]), ("convert", &["--for", "azure"]), ("resize", &["--size", "+1M"])]
     {
         let child = Command::new(bin())
             .args([cmd, p(&input), p(&out)])

@@ -55,7 +55,7 @@ enum Command {
     /// Integrity findings, or with --for whether a target takes the disk. Exit status: 0 no
     /// errors (the target takes it), 1 errors found (a rule fails), 2 not readable as a VHD.
     #[command(
-        after_help = "Reads every allocated block's sector bitmap and, in dynamic disks, the sectors marked unused.\n\nWith --for TARGET it checks, in place of that, each rule TARGET states for the disks it takes (azure: an uploaded disk is a fixed VHD, its size a whole number of MiB from 20 MiB to 32,767 GiB, the file that size plus its 512-byte footer, the footer sound, no parent; hyper-v: the sizes Hyper-V takes), one line per rule: PASS or FAIL, what was found and what is expected, the field read and its byte offset. Rules for only some uses (an OS disk, a generation 1 VM's boot disk) are shown apart and do not fail the disk. The parent of a differencing disk is not needed. `convert --for azure` writes a copy Azure takes.\n\nExamples:\n  vhd-viewer check disk.vhd\n  vhd-viewer check child.vhd --parent base.vhd --json\n  vhd-viewer check disk.vhd --for azure\n  vhd-viewer check disk.vhdx --for hyper-v --json"
+        after_help = "Reads every allocated block's sector bitmap and, in dynamic disks, the sectors marked unused.\n\nWith --for TARGET it checks, in place of that, each rule TARGET states for the disks it takes (azure: an uploaded disk is a fixed VHD, its size a whole number of MiB from 20 MiB to 32,767 GiB, the file that size plus its 512-byte footer, the footer sound, no parent; hyper-v: the sizes Hyper-V takes, and the disk each VM generation boots from), one line per rule: PASS or FAIL, what was found and what is expected, the field read and its byte offset. Rules for only some uses (an OS disk, a generation 1 VM's boot disk) are shown apart and do not fail the disk. Only FILE itself is read: a differencing disk's parents are neither needed nor opened. `convert --for azure` writes a copy Azure takes.\n\nExamples:\n  vhd-viewer check disk.vhd\n  vhd-viewer check child.vhd --parent base.vhd --json\n  vhd-viewer check disk.vhd --for azure\n  vhd-viewer check disk.vhdx --for hyper-v --json"
     )]
     Check {
         #[command(flatten)]
@@ -325,8 +325,9 @@ fn run(cli: Cli) -> Result<i32, Error> {
             Ok(0)
         }
         Command::Check { chain, json, quick: _, target: Some(target) } => {
-            let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;
-            let report = vhd_viewer::fit::check(&c.disk, target);
+            // The rules read the file itself: its parents are neither needed nor opened.
+            let (_, layer) = chain::open_file(&chain.file)?;
+            let report = vhd_viewer::fit::check(&vhd_viewer::Disk::new(vec![layer], false)?, target);
             let mut out = std::io::stdout().lock();
             let written = if json {
                 serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::from).and_then(|_| writeln!(out))

@@ -182,7 +182,7 @@ pub fn convert(a: ConvertArgs) -> Result<i32, Error> {
     let fit = match a.target {
         Some(For::Azure) => {
             let copy = vhd_viewer::Disk::new(vec![read_back(&out)?.1], true)?;
-            Some(vhd_viewer::fit::check(&copy, vhd_viewer::fit::Target::Azure))
+            Some((vhd_viewer::fit::check(&copy, vhd_viewer::fit::Target::Azure), copy.layers[0].geometry()))
         }
         None => None,
     };
@@ -207,11 +207,10 @@ pub fn convert(a: ConvertArgs) -> Result<i32, Error> {
         println!("wrote {dest}: {what}; the disk is {} bytes ({}), the file {} bytes", done.size, human_size(done.size), done.file_len);
         println!("the disk read was {size} bytes ({}): {added} bytes ({}) of zeros added at its end", human_size(size), human_size(added));
     }
-    if a.target == Some(For::Azure) {
+    if let Some((_, g)) = &fit {
         if done.size == size {
             println!("no zeros added: the disk is a whole number of MiB, at least 20 MiB, already");
         }
-        let g = vhd_viewer::vhd::geometry::Geometry::for_size(done.size);
         println!("its footer: current and original size {}, geometry {g} (cylinders/heads/sectors per track)", done.size);
     }
     if a.trim {
@@ -233,8 +232,8 @@ pub fn convert(a: ConvertArgs) -> Result<i32, Error> {
         println!("its unique id is new: {}", new.unique_id);
     }
     match fit {
-        Some(r) if r.fits => println!("it passes check --for azure ({})", r.verdict),
-        Some(r) => {
+        Some((r, _)) if r.fits => println!("it passes check --for azure ({})", r.verdict),
+        Some((r, _)) => {
             println!("but it does not pass check --for azure (a bug):");
             super::output::write_fit(&mut std::io::stdout(), &r, &dest).map_err(|e| Error::Io { offset: 0, message: e.to_string() })?;
             return Ok(1);

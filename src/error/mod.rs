@@ -666,12 +666,12 @@ mod tests {
                     WriteError::SectorSize { .. } => 21,
                     WriteError::VhdxSize { .. } => 22,
                     WriteError::MetadataFull { .. } => 12,
+                    WriteError::SizeBelowDisk { .. } => 13,
                     WriteError::ResizeSize { .. } => 30,
                     WriteError::ShrinkPastPartition { .. } => 31,
                     WriteError::ShrinkPastFileSystem { .. } => 32,
                     WriteError::ShrinkPastGpt { .. } => 33,
                     WriteError::GptDamaged { .. } => 34,
-                    WriteError::SizeBelowDisk { .. } => 13,
                 }
             }
             Error::FileSystem(e) => {
@@ -789,12 +789,12 @@ mod tests {
             WriteError::OutputRefused { dest: s("out.vhd"), why: Refusal::Exists }.into(),
             WriteError::BlockPlacedTwice { block: 4 }.into(),
             WriteError::MetadataFull { offset: 0x200000, need: 0x100100, len: 0x100000 }.into(),
+            WriteError::SizeBelowDisk { offset: 0x20c28, size: 20 << 20, disk_size: 100 << 20 }.into(),
             WriteError::ResizeSize { size: 1000, sector_size: 512, max: 2040 << 30, format: "VHD" }.into(),
             WriteError::ShrinkPastPartition { partition: 2, extended: true, end: 0x300000, size: 2 << 20, min: 3 << 20 }.into(),
             WriteError::ShrinkPastFileSystem { partition: None, filesystem: "ext4", end: 0x300000, size: 2 << 20, min: 3 << 20 }.into(),
             WriteError::ShrinkPastGpt { end: 0x300000, backup: 16896, size: 3 << 20, min: 0x304200 }.into(),
             WriteError::GptDamaged { at: 0x200, why: s("its CRC-32 is wrong") }.into(),
-            WriteError::SizeBelowDisk { offset: 0x20c28, size: 20 << 20, disk_size: 100 << 20 }.into(),
         ];
         v.push(Error::ParentUnavailable(ParentNeed::Bytes { layer: 0, start: 0x600, end: 0x800 }));
         let fs = [

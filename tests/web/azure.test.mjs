@@ -120,6 +120,23 @@ test('the dialog says what the Azure-ready copy will be, for the file chosen, be
   await page.close();
 });
 
+test('a disk larger than a VHD holds: the button is off and says why', async () => {
+  // qemu-img's 3 TiB VHDX (a few MiB of file): Azure takes it only as a VHD, which holds 2040 GiB.
+  const big = join(tmp.dir, 'big.vhdx');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'vhdx', big, '3T']);
+  const page = await pageWith(env, [big]);
+  assert.equal(await page.isEnabled('#export-azure'), false);
+  const text = await page.textContent('#export-azure-what');
+  assert.match(text, /more than the 2040 GiB a VHD may hold/);
+  assert.doesNotMatch(text, /This writes/);
+  const r = spawnSync(cliPath(), ['convert', '--for', 'azure', big, join(tmp.dir, 'big-azure.vhd')], { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.ok(r.stderr.includes(text.replace(/^./, (c) => c.toLowerCase()).replace(/\.$/, '')), `the command line's reason: ${r.stderr}`);
+  assert.equal(existsSync(join(tmp.dir, 'big-azure.vhd')), false);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('Save an Azure-ready copy: a download and through the File System Access API, of the chain and as of a layer', async () => {
   const raw = cliCat(GRAND, [CHILD, BASE]);
   for (const fsa of [false, true]) {

@@ -9,7 +9,7 @@
 // where the engine has it; the export test checks that the engine has (or lacks) it as declared.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -262,6 +262,40 @@ export function pageTests(engine) {
     assert.equal(await page.evaluate(() => window.vhdViewer.state.files.length), 3, 'the three files given are the files shown');
     assert.deepEqual(await page.errors(), []);
     await page.close();
+  });
+
+  test(`${engine}: "Ready for Azure?" in the summary says what check --for azure --json says, for a fixed VHD of a whole MiB and a dynamic one`, async () => {
+    const fixed = join(tmp.dir, 'azure-ready.vhd');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'vpc', '-o', 'subformat=fixed,force_size=on', fixed, '32M']);
+    for (const [file, fits] of [[fixed, true], [DYNAMIC, false]]) {
+      const r = spawnSync(cliPath(), ['check', file, '--for', 'azure', '--json'], { encoding: 'utf8' });
+      assert.equal(r.status, fits ? 0 : 1, r.stderr);
+      const want = JSON.parse(r.stdout);
+      const page = await viewer();
+      await page.setFiles(UI.fileInput, [file]);
+      assert.equal(await settled(page), 'ready');
+      const shown = await page.evaluate((sel) => {
+        const s = document.querySelector(`${sel} section.fit`);
+        return {
+          verdict: s.querySelector('.fit-verdict').textContent,
+          open: s.querySelector('details').open,
+          rules: [...s.querySelectorAll('ul.fit-rules li')].map((li) => [li.dataset.code, li.dataset.pass === 'true', li.textContent]),
+        };
+      }, UI.summary);
+      assert.equal(shown.verdict, want.verdict);
+      assert.equal(shown.open, !fits, 'the rules are folded away when every rule passes');
+      // Every rule, the failing ones first, each marked in words.
+      const failing = want.rules.filter((x) => !x.pass).map((x) => x.code);
+      assert.deepEqual(shown.rules.slice(0, failing.length).map(([c]) => c), failing);
+      assert.equal(shown.rules.length, want.rules.length);
+      for (const [code, pass, words] of shown.rules) {
+        const rule = want.rules.find((x) => x.code === code);
+        assert.equal(pass, rule.pass, code);
+        assert.ok(words.startsWith(pass ? '✓ PASS' : '✗ FAIL') && words.includes(`Found ${rule.found}; expected ${rule.expected}.`), words);
+      }
+      assert.deepEqual(await page.errors(), []);
+      await page.close();
+    }
   });
 
   test(`${engine}: findings of a damaged disk given by a drop, clicking one shows the place; the full check equals check --json`, async () => {

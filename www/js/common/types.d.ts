@@ -353,6 +353,8 @@ export interface DiskLayer {
   size: number;
   /** The size of its Azure-ready copy (`vhd-viewer convert --for azure --layer K`): rounded up to a whole MiB, at least 20 MiB. */
   azureSize: number;
+  /** Why no Azure-ready copy can be written (larger than a VHD holds), or null. */
+  azureRefusal: string | null;
 }
 
 /** What the Worker answers to `chain`: the disk of one chain. */
@@ -376,7 +378,7 @@ export interface FitRule {
   code: string;
   rule: string;
   /** `always`: every disk; the others only a disk used so, and do not decide `fits`. */
-  scope: 'always' | 'os-disk' | 'gen1-boot';
+  scope: 'always' | 'os-disk' | 'gen1-boot' | 'gen2-boot';
   pass: boolean;
   field: string;
   offset: number | null;

@@ -234,7 +234,7 @@ export class SaveView {
       h('p', null, 'Smaller blocks make a smaller file when the data is scattered; larger ones, a smaller block table. The default sector size is the disk\'s own; a VHDX with 4096-byte sectors is for systems that use 4K-native disks.'),
       h('div', { class: 'save-row' },
         h('div', { class: 'controls' }, this.azureButton),
-        h('p', null, 'Azure takes an uploaded disk only as a fixed VHD whose size is a whole number of MiB, at least 20 MiB. ', this.azureWhat, ' The copy passes ', h('code', null, 'vhd-viewer check --for azure'), ' (', h('code', null, 'vhd-viewer convert --for azure'), ').')),
+        h('p', null, 'Azure takes an uploaded disk only as a fixed VHD whose size is a whole number of MiB, at least 20 MiB (', h('code', null, 'vhd-viewer convert --for azure'), '). ', this.azureWhat)),
       h('h3', null, 'This file, rewritten'),
       h('p', null, 'A new file made from the file chosen, with the same disk inside; the file itself is never changed.'),
       h('div', { class: 'save-row' },
@@ -323,12 +323,15 @@ export class SaveView {
     // The whole disk needs every layer; one file's copy needs that file (and its parent to compact or relink a child).
     const missing = !!d.missingParent;
     for (const c of [this.rawButton, this.vhdButton, this.azureButton, this.kind, this.blockSize, this.sectorSize]) c.disabled = missing;
-    this.azureWhat.textContent = azureWhat(layer.size, layer.azureSize, k > 0);
     this.infoButton.disabled = false;
     if (missing) this.note.textContent = 'The raw image needs the missing parent: add it to export the whole disk.';
     const parent = k + 1 < d.names.length ? d.names[k + 1] : null;
     // What each writer accepts is the core's rule (the same the command line applies), said as a sentence.
     const why = (/** @type {string | null} */ r) => (r ? r[0].toUpperCase() + r.slice(1) + '.' : '');
+    // What the copy will be, or why it cannot be made (the core's reason).
+    const azureWhy = why(layer.azureRefusal);
+    if (azureWhy) this.azureButton.disabled = true;
+    this.azureWhat.textContent = azureWhy || azureWhat(layer.size, layer.azureSize, k > 0);
     const compactWhy = why(layer.refusals.compact);
     this.compactButton.disabled = this.trim.disabled = !!compactWhy;
     this.compactWhy.textContent = compactWhy;
@@ -382,7 +385,7 @@ export function azureWhat(size, azureSize, asOfLayer) {
   const disk = `${asOfLayer ? 'the disk as of the file chosen' : 'the disk'} (${size.toLocaleString('en')} bytes)`;
   const added = azureSize - size;
   const tail = added > 0 ? `${disk}, then ${humanSize(added)} of zeros added at its end` : `${disk} as it is, no zeros added: its size is a whole number of MiB already`;
-  return `This writes a fixed VHD of ${humanSize(azureSize)} (${azureSize.toLocaleString('en')} bytes; the file 512 bytes more): ${tail}.`;
+  return `This writes a fixed VHD of ${humanSize(azureSize)} (${azureSize.toLocaleString('en')} bytes; the file 512 bytes more): ${tail}. The copy passes vhd-viewer check --for azure.`;
 }
 
 /**

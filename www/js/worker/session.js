@@ -140,6 +140,7 @@ export class Session {
         refusals: { compact: d.writerRefusal(i, 'compact') ?? null, repair: d.writerRefusal(i, 'repair') ?? null, relink: d.writerRefusal(i, 'relink') ?? null },
         size: d.layerSize(i),
         azureSize: d.azureSize(i),
+        azureRefusal: d.azureRefusal(i) ?? null,
       };
     });
     // Each file's own view (the chain from it down), for the structures of any layer at once.

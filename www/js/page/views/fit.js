@@ -7,7 +7,7 @@ import { hex } from '../../common/format.js';
 /** @import { FitReport, FitRule } from '../../common/types.js' */
 
 /** What a rule's scope says beside it: the uses it is for. */
-const SCOPE = { always: '', 'os-disk': 'for an OS disk', 'gen1-boot': "for a generation 1 VM's boot disk" };
+const SCOPE = { always: '', 'os-disk': 'for an OS disk', 'gen1-boot': "for a generation 1 VM's boot disk", 'gen2-boot': "for a generation 2 VM's boot disk" };
 
 /**
  * One rule as a list item.
