@@ -17,7 +17,9 @@
 //!   the byte where it ends, and writes no file;
 //! - `convert --for azure`: a fixed VHD of the disk rounded up to a whole MiB, exactly that plus
 //!   its 512-byte footer long, current and original size both that size, that `check --for azure`
-//!   passes (and the input fails), read by all three as the input plus zeros.
+//!   passes (and the input fails), read
+//!   by all three as the input plus zeros;
+//! - the space `resize --json` says is left after the last partition is what `sfdisk -F` finds.
 //!
 //! The disks are small (12 MiB and 36 KiB, grown to 20 MiB and 36 KiB) and made once per content
 //! of their script (`tests/work/fitdiff/`) by fdisk and mkfs.ext4, wrapped by qemu-img where it
@@ -233,26 +235,39 @@ fn qemu_size(file: &Path, fmt: &str) -> Result<u64, String> {
     Ok(j["virtual-size"].as_u64().unwrap())
 }
 
-/// `sgdisk -v` of a raw disk of `ss`-byte sectors: (no problem found, what it said). sgdisk
-/// takes a file's sectors to be 512 bytes (and a 4096-byte GPT for no GPT at all): a disk of
-/// 4096-byte sectors is shown to it as a read-only loop device of those sectors.
-fn sgdisk_verify(raw: &[u8], ss: u64, dir: &Path) -> Result<(bool, String), String> {
-    let file = dir.join("sgdisk.raw");
+/// What `tool ARGS` prints about a raw disk of `ss`-byte sectors. sgdisk and sfdisk take a
+/// file's sectors to be 512 bytes (sgdisk then finds no GPT on a disk of 4096-byte sectors, and
+/// says "No problems found"): such a disk is shown to them as a read-only loop device of those
+/// sectors.
+fn on_disk(tool: &str, args: &[&str], raw: &[u8], ss: u64, dir: &Path) -> Result<String, String> {
+    let file = dir.join("disk.raw");
     std::fs::write(&file, raw).unwrap();
     let said = if ss == 512 {
-        stdout(&output(Command::new("sgdisk").arg("-v").arg(&file)))
+        stdout(&output(Command::new(tool).args(args).arg(&file)))
     } else {
-        let o = output(Command::new("losetup").args(["--sector-size", "4096", "-r", "-f", "--show"]).arg(&file));
+        let o = output(Command::new("losetup").args(["--sector-size", &ss.to_string(), "-r", "-f", "--show"]).arg(&file));
         if !o.status.success() {
-            return Err(format!("no loop device for a disk of 4096-byte sectors: {}", stderr(&o).trim()));
+            return Err(format!("no loop device for a disk of {ss}-byte sectors: {}", stderr(&o).trim()));
         }
         let dev = stdout(&o).trim().to_string();
-        let said = stdout(&output(Command::new("sgdisk").arg("-v").arg(&dev)));
+        let said = stdout(&output(Command::new(tool).args(args).arg(&dev)));
         run_ok(Command::new("losetup").arg("-d").arg(&dev));
         said
     };
     std::fs::remove_file(&file).unwrap();
-    Ok((said.contains("No problems found"), said))
+    Ok(said)
+}
+
+/// `sgdisk -v`: (no problem found, what it said).
+fn sgdisk_verify(raw: &[u8], ss: u64, dir: &Path) -> Result<(bool, String), String> {
+    on_disk("sgdisk", &["-v"], raw, ss, dir).map(|said| (said.contains("No problems found"), said))
+}
+
+/// The bytes of the last free stretch `sfdisk -F` lists (the space after the last partition).
+fn sfdisk_free_at_end(raw: &[u8], ss: u64, dir: &Path) -> Result<Option<u64>, String> {
+    let said = on_disk("sfdisk", &["-F"], raw, ss, dir)?;
+    let last = said.lines().skip_while(|l| !l.trim_start().starts_with("Start")).skip(1).filter(|l| !l.trim().is_empty()).last();
+    Ok(last.and_then(|l| l.split_whitespace().nth(2)).and_then(|n| n.parse::<u64>().ok()).map(|n| n * ss))
 }
 
 /// The partitions `fdisk -b SS -l` lists on a raw disk of `ss`-byte sectors: (start, sectors,
@@ -375,9 +390,20 @@ fn case(f: &mut Findings, kind: Kind, scheme: Scheme, ss: u64) {
 
     // Grown (the GPT's backup moved to the new end).
     let grown = out("grown");
-    let (code, said) = run(&["resize", inp, grown.to_str().unwrap(), "--size", &GROWN.to_string()]);
+    let (code, said) = run(&["resize", inp, grown.to_str().unwrap(), "--size", &GROWN.to_string(), "--json"]);
     f.check(code == 0, || format!("{name}: resize --size {GROWN} ended with {code}: {said}"));
     let want = padded(GROWN);
+    // The space it says is left after the last partition, as sfdisk -F finds it.
+    if scheme != Scheme::None && code == 0 {
+        let plan: serde_json::Value = serde_json::from_str(&said).unwrap_or_else(|e| panic!("{name}: resize --json: {e}: {said}"));
+        let ours = plan["report"]["unpartitioned_bytes"].as_u64();
+        match sfdisk_free_at_end(&viewer_cat(&grown, &[]), ss, &dir) {
+            Ok(theirs) => {
+                f.check(ours.is_some() && ours == theirs, || format!("{name}: grown: unpartitioned_bytes {ours:?}, sfdisk -F {theirs:?}"))
+            }
+            Err(e) => eprintln!("SKIPPED sfdisk -F of {name}: {e}"),
+        }
+    }
     let skip = if scheme == Scheme::Gpt { [gpt_moved(ss, GROWN), gpt_moved(ss, SIZE)].concat() } else { vec![] };
     judge(f, &format!("{name}: grown"), &grown, kind, ss, &want, &skip);
     if scheme == Scheme::Gpt && grown.is_file() {
