@@ -11,19 +11,22 @@
 //!   and the backup GPT (old and new place), which `sgdisk -v` must then find clean (through a
 //!   loop device of 4096-byte sectors for those), with the partitions `fdisk -l` lists
 //!   unchanged; with `--no-gpt-fix`, every byte kept and `sgdisk -v` finding the misplaced backup;
-//! - `qemu-img info`'s and `vhdiinfo`'s size is the new size, `vhdiinfo`'s sector size the
-//!   input's; a VHDX passes `qemu-img check`; `vhd-viewer check` finds no error;
+//! - `qemu-img info`'s and `vhdiinfo`'s size is the new size (libvhdi's of a VHD: its original
+//!   size, which `resize` keeps), `vhdiinfo`'s sector size the input's; a VHDX passes `qemu-img
+//!   check`; `vhd-viewer check` finds no error;
 //! - a shrink past the partition (or, with no table, the file system) ends with status 2, names
 //!   the byte where it ends, and writes no file;
 //! - `convert --for azure`: a fixed VHD of the disk rounded up to a whole MiB, exactly that plus
 //!   its 512-byte footer long, current and original size both that size, that `check --for azure`
-//!   passes (and the input fails), read
-//!   by all three as the input plus zeros;
+//!   passes (and the input fails), read by all three as the input plus zeros; its partitions
+//!   where the input has them (`azure_copy_keeps_the_partitions`: not so for 4096-byte sectors);
 //! - the space `resize --json` says is left after the last partition is what `sfdisk -F` finds.
 //!
-//! The disks are small (12 MiB and 36 KiB, grown to 20 MiB and 36 KiB) and made once per content
-//! of their script (`tests/work/fitdiff/`) by fdisk and mkfs.ext4, wrapped by qemu-img where it
-//! can make the format and by the project's writers where it cannot (children, 4096-byte sectors).
+//! Where a reader cannot read a copy, the test says which limit of that reader it is (they are
+//! listed in docs/who-is-right.md) and checks what it can. The disks are small (12 MiB and 36
+//! KiB, grown to 20 MiB and 36 KiB) and made once per content of their script
+//! (`tests/work/fitdiff/`) by fdisk and mkfs.ext4, wrapped by qemu-img where it can make the
+//! format and by the project's writers where it cannot (children, 4096-byte sectors).
 
 mod common;
 use common::*;
