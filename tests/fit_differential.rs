@@ -1,5 +1,5 @@
 //! Issue 23's writers read by other software, over a grid: `resize` (grow, grow `--no-gpt-fix`,
-//! shrink, and a shrink past a partition refused) and `convert --for azure` of VHD (fixed,
+//! shrink, shrink to the smallest size allowed, and shrinks past a partition refused) and `convert --for azure` of VHD (fixed,
 //! dynamic, differencing) and VHDX (dynamic, fixed, differencing) disks of 512- and (VHDX)
 //! 4096-byte logical sectors, with an MBR, a GPT or no partition table. Every output is judged by
 //! other software only:
@@ -325,14 +325,14 @@ fn judge(f: &mut Findings, what: &str, out: &Path, kind: Kind, ss: u64, want: &[
         f.check(o.status.success(), || format!("{what}: qemu-img check: {}{}", stdout(&o).trim(), stderr(&o).trim()));
     }
     let o = output(Command::new("7zz").args(["x", if vhdx { "-tVHDX" } else { "-tVHD" }, "-so"]).arg(out));
-    let odd = |n: u64| (n / 4096) % 2 == 1;
+    let odd = |n: u64| (n / ss) % 2 == 1;
     let read = o.stdout.len();
     if o.status.success() {
         f.same(&format!("{what}: 7zz x -so"), &o.stdout, want, skip);
-    } else if vhdx && ss == 4096 && (odd(size) || (kind.child() && odd(SIZE))) {
-        // 7-Zip opens no VHDX of an odd number of 4096-byte sectors, nor a child of one
-        // ("Cannot open the file as [VHDX] archive", "Unsupported Method"; MS-VHDX asks only
-        // for whole logical sectors).
+    } else if vhdx && (odd(size) || (kind.child() && odd(SIZE))) {
+        // 7-Zip opens no VHDX of an odd number of logical sectors, nor a child of one ("Cannot
+        // open the file as [VHDX] archive", "Unsupported Method"; MS-VHDX asks only for whole
+        // logical sectors).
     } else if kind.child() && size > SIZE && read >= (SIZE / MIB * MIB) as usize && read < want.len() {
         // 7-Zip reads a child larger than its parent only as far as the parent goes, then
         // stops ("Unexpected end of data", or "Data Error" within the parent's last block):
@@ -438,20 +438,20 @@ fn case(f: &mut Findings, kind: Kind, scheme: Scheme, ss: u64) {
     }
 
     // Shrunk past the partition (or the whole-disk file system): refused, nothing written.
-    let refused = out("too-small");
-    let (code, said) = run(&["resize", inp, refused.to_str().unwrap(), "--size", &TOO_SMALL.to_string()]);
-    f.check(code == 2, || format!("{name}: resize past the partition ended with {code}, not 2: {said}"));
-    f.check(!refused.exists(), || format!("{name}: resize past the partition left {}", refused.display()));
-    f.check(said.contains(&PART_END.to_string()) || said.contains(&(PART_END - 1).to_string()), || {
-        format!("{name}: the refusal does not name the byte where the partition ends ({PART_END}): {said}")
-    });
-    let leftovers: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("too-small"))
-        .collect();
-    f.check(leftovers.is_empty(), || format!("{name}: the refused resize left {leftovers:?}"));
+    refused(f, &name, inp, &out("too-small"), TOO_SMALL);
+
+    // Shrunk to the smallest size it allows: the partition (and a GPT's backup after it) ending
+    // at the new end; a sector less is refused.
+    let least = PART_END + if scheme == Scheme::Gpt { 128 * 128 + ss } else { 0 };
+    let tight = out("least");
+    let (code, said) = run(&["resize", inp, tight.to_str().unwrap(), "--size", &least.to_string()]);
+    f.check(code == 0, || format!("{name}: resize to the smallest size, {least}, ended with {code}: {said}"));
+    let skip = if scheme == Scheme::Gpt { gpt_moved(ss, least) } else { vec![] };
+    judge(f, &format!("{name}: shrunk to {least}"), &tight, kind, ss, &disk[..least as usize], &skip);
+    if scheme == Scheme::Gpt && tight.is_file() {
+        gpt_fixed(f, &format!("{name}: shrunk to {least}"), &tight, ss, &disk, &parts_in, &dir);
+    }
+    refused(f, &name, inp, &out("least-minus-one"), least - ss);
 
     // Azure: a fixed VHD of a whole MiB; the input fails check --for azure, the copy passes.
     let (code, said) = run(&["check", "--for", "azure", inp]);
@@ -481,6 +481,24 @@ fn case(f: &mut Findings, kind: Kind, scheme: Scheme, ss: u64) {
             }
         }
     }
+}
+
+/// `resize` to `size`, past the partition or file system ending at [`PART_END`]: refused with
+/// status 2, naming where it ends, no file left.
+fn refused(f: &mut Findings, name: &str, inp: &str, out: &Path, size: u64) {
+    let (code, said) = run(&["resize", inp, out.to_str().unwrap(), "--size", &size.to_string()]);
+    f.check(code == 2, || format!("{name}: resize to {size} ended with {code}, not 2: {said}"));
+    f.check(said.contains(&PART_END.to_string()) || said.contains(&(PART_END - 1).to_string()), || {
+        format!("{name}: the refusal of {size} does not name the byte where the partition ends ({PART_END}): {said}")
+    });
+    let stem = out.file_stem().unwrap().to_string_lossy().into_owned();
+    let left: Vec<_> = std::fs::read_dir(out.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&format!("{stem}.")) || n.starts_with(&format!(".{stem}")))
+        .collect();
+    f.check(left.is_empty(), || format!("{name}: the refused resize to {size} left {left:?}"));
 }
 
 /// A GPT fixed by `resize`: `sgdisk -v` finds nothing wrong, the partitions are the input's, and
