@@ -429,10 +429,11 @@ async function fit(input) {
     rmSync(ours, { force: true });
     add(op, 'vhd-viewer resize', await measure([VV, 'resize', f, ours, '--size', String(size), '--force']), { size });
     // qemu-img: a new image of the size, then the disk copied in (to shrink, only its first `size` bytes).
-    const src = shrink ? `--image-opts driver=raw,size=${size},file.driver=${qf},file.file.filename=${f}` : `-f ${qf} ${f}`;
+    const q = (p) => `'${p.replace(/'/g, `'\\''`)}'`;
+    const src = shrink ? `--image-opts ${q(`driver=raw,size=${size},file.driver=${qf},file.file.filename=${f}`)}` : `-f ${qf} ${q(f)}`;
     for (const wb of [false, true]) {
       rmSync(theirs, { force: true });
-      const script = `qemu-img create -q -f ${qf} -o ${create} ${theirs} ${size} && qemu-img convert -n ${wb ? '-t writeback ' : ''}${src} -O ${qf} ${theirs}`;
+      const script = `qemu-img create -q -f ${qf} -o ${create} ${q(theirs)} ${size} && qemu-img convert -n ${wb ? '-t writeback ' : ''}${src} -O ${qf} ${q(theirs)}`;
       add(op, `qemu-img create + convert -n${wb ? ' -t writeback' : ''}`, await measure(['sh', '-c', script]), {
         size,
         note: wb ? `flushed to the disk at the end, as ours; ${same(ours, theirs, qf)}` : 'no flush to the disk',
