@@ -6,7 +6,7 @@
 //   make bench                 # setup, build, then this script
 //   node bench/run.mjs [--runs N] [--cap S] [--page-cap S] [--native-only | --page-only]
 //                      [--only chain8,data-4g,sparse-2040g,full-127g,vhdx-sparse-64t,vhdx-data-4g,files-ntfs,files-ext4,
-//                              trim-ext4,trim-ntfs,trim-fat32]
+//                              trim-ext4,trim-ntfs,trim-fat32,half-4g,half-4g-vhdx]
 //                      [--www DIR (a page to try)]
 //                      [--engines chromium,firefox,webkit]
 //
@@ -102,11 +102,19 @@ const FILE_INPUTS = [
 // still on the disk), each as a dynamic VHD and VHDX made by qemu-img.
 const TRIM_DIR = join(IN, 'trim');
 const TRIM_INPUTS = ['ext4', 'ntfs', 'fat32'].map((kind) => ({ key: `trim-${kind}`, kind, label: { ext4: 'ext4, whole disk', ntfs: 'NTFS in MBR', fat32: 'FAT32 in GPT' }[kind] }));
-// --only KEY[,KEY]: just these inputs (chain8, data-4g, sparse-2040g, full-127g, vhdx-sparse-64t, vhdx-data-4g, files-ntfs, files-ext4, trim-ext4, trim-ntfs, trim-fat32).
+// resize and convert --for azure (issue 23): a 4 GiB dynamic VHD and VHDX, half full (the first
+// 32 MiB of every 64 MiB; examples/bench_inputs.rs), grown by 4 GiB and shrunk by 1 GiB, and the
+// VHD made an Azure-ready fixed VHD. Native only.
+const FIT_INPUTS = [
+  { key: 'half-4g', label: '4 GiB half full', file: join(IN, 'half-4g.vhd'), format: 'vhd', size: 4 * GIB },
+  { key: 'half-4g-vhdx', label: 'VHDX 4 GiB half full', file: join(IN, 'half-4g.vhdx'), format: 'vhdx', size: 4 * GIB },
+];
+// --only KEY[,KEY]: just these inputs (chain8, data-4g, sparse-2040g, full-127g, vhdx-sparse-64t, vhdx-data-4g, files-ntfs, files-ext4, trim-ext4, trim-ntfs, trim-fat32, half-4g, half-4g-vhdx).
 if (ONLY) {
   INPUTS.splice(0, INPUTS.length, ...INPUTS.filter((i) => ONLY.includes(i.key)));
   FILE_INPUTS.splice(0, FILE_INPUTS.length, ...FILE_INPUTS.filter((i) => ONLY.includes(i.key)));
   TRIM_INPUTS.splice(0, TRIM_INPUTS.length, ...TRIM_INPUTS.filter((i) => ONLY.includes(i.key)));
+  FIT_INPUTS.splice(0, FIT_INPUTS.length, ...FIT_INPUTS.filter((i) => ONLY.includes(i.key)));
 }
 if (TRIM_INPUTS.length && !existsSync(join(TRIM_DIR, 'done'))) {
   log('making the disks of compact --trim (scripts/make-trim-disks.sh 1)');
@@ -122,7 +130,7 @@ for (const t of TRIM_INPUTS) {
 }
 for (const i of INPUTS) i.format ??= 'vhd';
 // bench_inputs makes every input when given none: asked only for some.
-const wanted = [...INPUTS.flatMap((i) => i.files.map((f) => f.split('/').pop())), ...FILE_INPUTS.map((i) => i.vhd.split('/').pop())];
+const wanted = [...INPUTS.flatMap((i) => i.files.map((f) => f.split('/').pop())), ...FILE_INPUTS.map((i) => i.vhd.split('/').pop()), ...FIT_INPUTS.map((i) => i.file.split('/').pop())];
 if (wanted.length) {
   log('making the inputs that are missing (cached in bench-out/inputs/)');
   execFileSync(INPUTS_BIN, ['make', IN, ...wanted], { stdio: 'inherit' });
@@ -368,6 +376,7 @@ async function native() {
       rmSync(theirs, { force: true });
     }
   }
+  for (const input of FIT_INPUTS) await fit(input);
   // The recursive listing of a volume of 100,000 files: ours on the VHD, sleuthkit's fls on
   // the same disk flattened (both with a warm page cache, output to /dev/null).
   for (const input of FILE_INPUTS) {
@@ -381,6 +390,69 @@ async function native() {
     add('vhd-viewer ls -r --json', await measure([...ours, '--json']));
     add('fls -r -p', await measure(theirs), { lines: count(theirs), note: 'on the flattened disk (.raw)' });
   }
+}
+
+/**
+ * Issue 23 on a 4 GiB disk half full: `resize` grown by 4 GiB and shrunk by 1 GiB, and (the VHD)
+ * `convert --for azure`, each against what qemu-img offers for it, every tool writing a real file
+ * in bench-out/ (removed after). `qemu-img resize` refuses both formats ("Image format driver does
+ * not support resize"; its row shows that refusal, on a copy), so the native way to a disk of
+ * another size is a new image of that size (`qemu-img create`) filled by `qemu-img convert -n`
+ * (through a `raw` node of the new size to shrink: convert refuses a smaller target). Ours
+ * flushes its file to the disk before renaming it; qemu-img does so with `-t writeback`, so each
+ * is timed both ways. Our copy and qemu-img's are compared once (`qemu-img compare`).
+ */
+async function fit(input) {
+  const { file: f, format: ext } = input;
+  const qf = ext === 'vhdx' ? 'vhdx' : 'vpc';
+  const create = ext === 'vhdx' ? 'subformat=dynamic' : 'subformat=dynamic,force_size=on';
+  log(`${input.label}: resize and convert --for azure (load ${load()})`);
+  execFileSync('cat', [f], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const ours = join(OUT, `fit-vhd-viewer.${ext}`);
+  const theirs = join(OUT, `fit-qemu.${ext}`);
+  const add = (op, tool, m, extra = {}) => rows.push({ op, input: input.key, label: input.label, tool, ...m, bytes: input.size, ...extra });
+  // Whether our copy and qemu-img's hold the same disk (once, after the timed runs).
+  const same = (a, b, fmt) => {
+    try {
+      execFileSync('qemu-img', ['compare', '-q', '-f', fmt, '-F', fmt, a, b], { stdio: 'ignore' });
+      return 'the same disk as qemu-img\'s copy (qemu-img compare)';
+    } catch (e) {
+      return `NOT the same disk as qemu-img's copy (qemu-img compare: exit ${e.status})`;
+    }
+  };
+  // The refusal of `qemu-img resize`, shown on a copy (never on the input).
+  const copy = join(OUT, `fit-copy.${ext}`);
+  execFileSync('cp', ['--reflink=auto', f, copy]);
+  add('resize +4 GiB', `qemu-img resize (on a copy)`, await measure(['qemu-img', 'resize', '-f', qf, copy, '+4G']));
+  rmSync(copy, { force: true });
+  for (const [op, size, shrink] of [['resize +4 GiB', 8 * GIB, false], ['resize −1 GiB', 3 * GIB, true]]) {
+    rmSync(ours, { force: true });
+    add(op, 'vhd-viewer resize', await measure([VV, 'resize', f, ours, '--size', String(size), '--force']), { size });
+    // qemu-img: a new image of the size, then the disk copied in (to shrink, only its first `size` bytes).
+    const q = (p) => `'${p.replace(/'/g, `'\\''`)}'`;
+    const src = shrink ? `--image-opts ${q(`driver=raw,size=${size},file.driver=${qf},file.file.filename=${f}`)}` : `-f ${qf} ${q(f)}`;
+    for (const wb of [false, true]) {
+      rmSync(theirs, { force: true });
+      const script = `qemu-img create -q -f ${qf} -o ${create} ${q(theirs)} ${size} && qemu-img convert -n ${wb ? '-t writeback ' : ''}${src} -O ${qf} ${q(theirs)}`;
+      add(op, `qemu-img create + convert -n${wb ? ' -t writeback' : ''}`, await measure(['sh', '-c', script]), {
+        size,
+        note: wb ? `flushed to the disk at the end, as ours; ${same(ours, theirs, qf)}` : 'no flush to the disk',
+      });
+    }
+  }
+  rmSync(ours, { force: true });
+  rmSync(theirs, { force: true });
+  if (ext !== 'vhd') return;
+  // convert --for azure: a fixed VHD of the disk rounded up to a whole MiB (4 GiB already is).
+  add('convert --for azure', 'vhd-viewer convert --for azure', await measure([VV, 'convert', '--for', 'azure', f, ours, '--force']));
+  for (const wb of [false, true]) {
+    rmSync(theirs, { force: true });
+    add('convert --for azure', `qemu-img convert -O vpc -o subformat=fixed,force_size=on${wb ? ' -t writeback' : ''}`, await measure(['qemu-img', 'convert', ...(wb ? ['-t', 'writeback'] : []), '-f', 'vpc', '-O', 'vpc', '-o', 'subformat=fixed,force_size=on', f, theirs]), {
+      note: wb ? `flushed to the disk at the end, as ours; ${same(ours, theirs, 'vpc')}` : 'no flush to the disk',
+    });
+  }
+  rmSync(ours, { force: true });
+  rmSync(theirs, { force: true });
 }
 
 // ------------------------------------------------------------------------------------ page
@@ -627,6 +699,16 @@ function targets() {
     if (ours && q && ours.failed) out.push(`- ${op} of the 4 GiB disk no slower than ${theirs}: failed (${ours.error.split('\n')[0]}): MISSED`);
     else if (ours && q && !q.failed) out.push(`- ${op} of the 4 GiB disk no slower than ${theirs}: ${fmtMs(ours.ms)} (${fmtRate(ours.bytes / ours.ms * 1000)}) vs ${fmtMs(q.ms)} (${fmtRate(q.bytes / q.ms * 1000)}), peak RSS ${fmtKiB(ours.rssKiB)} vs ${fmtKiB(q.rssKiB)}: ${mark(ours.ms <= q.ms * 1.05)}`);
   }
+  // Issue 23: resize and convert --for azure against qemu-img flushing its file, as ours does.
+  for (const input of FIT_INPUTS) {
+    for (const op of ['resize +4 GiB', 'resize −1 GiB', 'convert --for azure']) {
+      const ours = rows.find((r) => r.op === op && r.input === input.key && r.tool.startsWith('vhd'));
+      const q = rows.find((r) => r.op === op && r.input === input.key && r.tool.startsWith('qemu') && r.tool.endsWith('-t writeback'));
+      if (!ours || !q) continue;
+      if (ours.failed || q.failed) out.push(`- ${op}, ${input.label}, no slower than ${q.tool}: failed (${(ours.failed ? ours : q).error.split('\n')[0]}): MISSED`);
+      else out.push(`- ${op}, ${input.label}, no slower than ${q.tool}: ${fmtMs(ours.ms)} vs ${fmtMs(q.ms)}, peak RSS ${fmtKiB(ours.rssKiB)} vs ${fmtKiB(q.rssKiB)}: ${mark(ours.ms <= q.ms * 1.05)}`);
+    }
+  }
   for (const input of FILE_INPUTS) {
     const ours = rows.find((r) => r.op === 'ls -r' && r.input === input.key && r.tool === 'vhd-viewer ls -r');
     const f = rows.find((r) => r.op === 'ls -r' && r.input === input.key && r.tool.startsWith('fls'));
@@ -709,7 +791,7 @@ console.log(table);
 writeFileSync(join(OUT, 'table.md'), table + '\n');
 writeFileSync(
   join(OUT, 'results.json'),
-  JSON.stringify({ startedAt, loadStart, loadEnd, machine: m, runs: RUNS, capS: CAP, pageCapS: PAGE_CAP, floor, openReads, native: rows, page: pageResults, engines: engineVersions, inputs: INPUTS }, null, 2) + '\n',
+  JSON.stringify({ startedAt, loadStart, loadEnd, machine: m, runs: RUNS, capS: CAP, pageCapS: PAGE_CAP, floor, openReads, native: rows, page: pageResults, engines: engineVersions, inputs: INPUTS, fitInputs: FIT_INPUTS }, null, 2) + '\n',
 );
 if (pageResults.length) writeFileSync(join(OUT, 'page.json'), JSON.stringify({ startedAt, machine: m, pageCapS: PAGE_CAP, engines: engineVersions, page: pageResults }, null, 2) + '\n');
 log(`wrote ${join(OUT, 'results.json')}, ${join(OUT, 'table.md')}${pageResults.length ? ` and ${join(OUT, 'page.json')}` : ''}`);

@@ -33,6 +33,10 @@
 //!   vhdx` (64 MiB blocks, a 16 MiB file with an 8 MiB BAT).
 //! - `data-4g.vhdx`: the 4 GiB of `data-4g.vhd` (the same bytes of virtual disk) as a dynamic VHDX:
 //!   streamed to a raw file, then `qemu-img convert -O vhdx` (the raw file is removed after).
+//! - `half-4g.vhd` and `half-4g.vhdx`: 4 GiB half full (issue 23's `resize` and `convert --for
+//!   azure`): the first 32 MiB of every 64 MiB written with a pattern, the rest never written
+//!   (the VHD streamed with 2 MiB blocks, 1024 of its 2048 allocated; the VHDX by `qemu-img
+//!   convert -O vhdx` of the same bytes, which allocates the blocks holding data).
 //!
 //! Every file is written under a temporary name and renamed when complete, so an interrupted run
 //! never leaves a half-made input behind.
@@ -89,11 +93,11 @@ fn skeleton(size: u64) -> (Vec<u8>, Vec<u8>, u64, u64) {
     (prefix, footer, table_offset, entries)
 }
 
-/// Sets BAT entry `i` (blocks laid out in order right after the prefix) and returns the block's
-/// file offset.
-fn place(prefix: &mut [u8], table_offset: u64, i: u64) -> u64 {
+/// Sets BAT entry `i` to the `slot`th block laid out right after the prefix and returns the
+/// block's file offset.
+fn place(prefix: &mut [u8], table_offset: u64, i: u64, slot: u64) -> u64 {
     let first = prefix.len() as u64;
-    let at = first + i * (512 + BLOCK);
+    let at = first + slot * (512 + BLOCK);
     let e = table_offset as usize + 4 * i as usize;
     prefix[e..e + 4].copy_from_slice(&((at / 512) as u32).to_be_bytes());
     at
@@ -148,7 +152,7 @@ fn make_full_127g(path: &Path) -> std::io::Result<()> {
     f.set_len(total)?; // all hole until written
     let mut rng = Rng(0x127);
     for i in 0..entries {
-        let at = place(&mut prefix, table_offset, i);
+        let at = place(&mut prefix, table_offset, i, i);
         let bitmap = varied_bitmap(i, &mut rng);
         f.write_all_at(&bitmap, at)?;
         // A few bytes of data in the block's first present sector: the rest stays a hole. (Not
@@ -169,7 +173,7 @@ fn make_data_4g(path: &Path) -> std::io::Result<()> {
     let size = 4 * GIB;
     let (mut prefix, footer, table_offset, entries) = skeleton(size);
     for i in 0..entries {
-        place(&mut prefix, table_offset, i);
+        place(&mut prefix, table_offset, i, i);
     }
     let tmp = tmp_name(path);
     let mut w = BufWriter::with_capacity(4 << 20, File::create(&tmp)?);
@@ -198,6 +202,55 @@ fn make_data_4g_vhdx(path: &Path) -> std::io::Result<()> {
             w.write_all(&data)?;
         }
         w.into_inner().map_err(|e| e.into_error())?;
+    }
+    let tmp = tmp_name(path);
+    let made = qemu_img(&["convert", "-q", "-f", "raw", "-O", "vhdx", "-o", "subformat=dynamic"], &[&raw, &tmp]);
+    std::fs::remove_file(&raw)?;
+    made?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Whether 2 MiB block `i` of `half-4g` holds data: the first 32 MiB of every 64 MiB.
+fn half_written(i: u64) -> bool {
+    (i * BLOCK) % (64 * MIB) < 32 * MIB
+}
+
+/// 4 GiB half full: the blocks of [`half_written`] allocated and full of a pattern, the others
+/// not allocated.
+fn make_half_4g(path: &Path) -> std::io::Result<()> {
+    let (mut prefix, footer, table_offset, entries) = skeleton(4 * GIB);
+    let written: Vec<u64> = (0..entries).filter(|i| half_written(*i)).collect();
+    let tmp = tmp_name(path);
+    let mut w = BufWriter::with_capacity(4 << 20, File::create(&tmp)?);
+    // The allocated blocks one after the other, in block order.
+    for (slot, i) in written.iter().enumerate() {
+        place(&mut prefix, table_offset, *i, slot as u64);
+    }
+    w.write_all(&prefix)?;
+    let mut data = vec![0u8; BLOCK as usize];
+    for i in &written {
+        w.write_all(&[0xff; 512])?;
+        fill_pattern(&mut data, 0x4a1f + i);
+        w.write_all(&data)?;
+    }
+    w.write_all(&footer)?;
+    let f = w.into_inner().map_err(|e| e.into_error())?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)
+}
+
+/// The bytes of `half-4g.vhd` as a dynamic VHDX made by qemu-img from a sparse raw image.
+fn make_half_4g_vhdx(path: &Path) -> std::io::Result<()> {
+    let raw = path.with_extension("raw.tmp");
+    {
+        let f = File::create(&raw)?;
+        f.set_len(4 * GIB)?;
+        let mut data = vec![0u8; BLOCK as usize];
+        for i in (0..4 * GIB / BLOCK).filter(|i| half_written(*i)) {
+            fill_pattern(&mut data, 0x4a1f + i);
+            f.write_all_at(&data, i * BLOCK)?;
+        }
     }
     let tmp = tmp_name(path);
     let made = qemu_img(&["convert", "-q", "-f", "raw", "-O", "vhdx", "-o", "subformat=dynamic"], &[&raw, &tmp]);
@@ -288,7 +341,7 @@ fn make(dir: &Path, only: &[String]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     type Maker = fn(&Path) -> std::io::Result<()>;
-    let singles: [(&str, Maker); 7] = [
+    let singles: [(&str, Maker); 9] = [
         ("sparse-2040g.vhd", make_sparse_2040g),
         ("full-127g.vhd", make_full_127g),
         ("data-4g.vhd", make_data_4g),
@@ -296,6 +349,8 @@ fn make(dir: &Path, only: &[String]) -> std::io::Result<()> {
         ("files-ntfs.vhd", make_files_ntfs),
         ("sparse-64t.vhdx", make_sparse_64t_vhdx),
         ("data-4g.vhdx", make_data_4g_vhdx),
+        ("half-4g.vhd", make_half_4g),
+        ("half-4g.vhdx", make_half_4g_vhdx),
     ];
     for (name, maker) in singles {
         let path = dir.join(name);
