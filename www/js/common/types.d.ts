@@ -225,6 +225,10 @@ export interface Info extends Partial<DynamicInfo> {
   format?: 'vhd' | 'vhdx';
   /** A VHDX's structures, each with its fields. */
   structures?: { name: string; offset: number; fields: Field[] }[];
+  /** A VHDX's creator (its file type identifier's), where a VHD has `creator_application`. */
+  creator?: string;
+  /** A VHDX's DataWriteGuid: what its children link to, where a VHD has `unique_id`. */
+  data_write_guid?: string;
   headers_valid?: boolean[];
   current_header?: number;
   log_dirty?: boolean;

@@ -43,7 +43,9 @@ export function renderFiles(el, files, chains, current, onChoose) {
 }
 
 /**
- * The chain diagram. `info.chain` is absent for a single disk without parent.
+ * The chain diagram. `info.chain` is absent for a single disk without parent: its one card then
+ * takes the file's own fields (a VHD's creator application and unique id, a VHDX's creator and
+ * DataWriteGuid, as the core's chain links name them).
  * `missing`: neededParentText() of the last layer when its parent is missing.
  * @param {Element} el
  * @param {Info} info
@@ -53,7 +55,7 @@ export function renderFiles(el, files, chains, current, onChoose) {
  */
 export function renderChain(el, info, names, missing, onSelect) {
   /** @type {(ChainLink & { single?: boolean })[]} */
-  const links = info.chain || [{ file: info.file, disk_type: info.disk_type, creator_application: info.creator_application, current_size: info.current_size, unique_id: info.unique_id, parent_unique_id: null, parent_verified: null, allocated_blocks: info.allocated_blocks ?? 0, single: true }];
+  const links = info.chain || [{ file: info.file, disk_type: info.disk_type, creator_application: info.creator_application ?? info.creator, current_size: info.current_size, unique_id: info.unique_id ?? info.data_write_guid, parent_unique_id: null, parent_verified: null, allocated_blocks: info.allocated_blocks ?? 0, single: true }];
   /** @type {HTMLElement[]} */
   const items = [];
   links.forEach((l, i) => {
