@@ -219,6 +219,12 @@ test('a VHDX (qemu-img) through the file input: its structures equal info --json
   const keys = await compareFields(page, '#structures-body', expected);
   expected.structures.forEach((st, n) => st.fields.forEach((f, i) => assert.ok(keys.has(`structures.${n}.fields.${i}.value`), `${st.name}: ${f.name} is shown`)));
   await compareFields(page, '#summary-body', expected);
+  // The chain's one card names the VHDX's creator and DataWriteGuid, as the core's chain links do
+  // (it once took a VHD's field names and said "undefined").
+  const card = await page.textContent('#chain');
+  assert.ok(card.includes(`by “${expected.creator}”`), card);
+  assert.ok(card.includes(`id ${expected.data_write_guid}`), card);
+  assert.doesNotMatch(await page.textContent('main'), /\bundefined\b/);
   // qemu wrote the BAT through the log and closed it cleanly: the entries it left are shown, as
   // not replayed (each a structure, compared above).
   assert.equal(expected.log_dirty, false);
