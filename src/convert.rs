@@ -31,6 +31,7 @@ use crate::disk::{Disk, Source, Steps};
 use crate::error::{Result, WriteError};
 use crate::image::DiskType;
 use crate::newdisk::{finish_into, FlatLayout, NewLayout};
+use crate::parts::{Scheme, Table};
 use crate::reader::{missing_error, DiskReader, ReadAt};
 use crate::trim::FreeRanges;
 use crate::values::{FourCc, Timestamp, Uuid};
@@ -165,6 +166,25 @@ pub fn check_vhd_size(size: u64, offset: u64) -> Result<()> {
         return Err(WriteError::TooLargeForVhd { offset, size }.into());
     }
     Ok(())
+}
+
+/// Refuses a copy with logical sectors of `sector_size` bytes of a disk whose partition table
+/// `table` counts in sectors of another size: an MBR with partitions, or a GPT (its header is in
+/// sector 1), would name the wrong bytes in the copy. [`Format::Raw`] has no sectors of its own
+/// and needs no check. The command line's `convert` and the page's "Save as…" ask it before
+/// writing.
+pub fn check_sector_size(table: &Table, sector_size: u32) -> Result<()> {
+    let name = match table.scheme {
+        Scheme::Gpt => "GPT",
+        Scheme::Mbr if !table.partitions.is_empty() => "MBR",
+        _ => return Ok(()),
+    };
+    if table.sector_size == sector_size {
+        return Ok(());
+    }
+    let offset = if table.scheme == Scheme::Gpt { u64::from(table.sector_size) } else { 0 };
+    let first = table.partitions.iter().map(|p| p.offset()).min();
+    Err(WriteError::SectorSizeChange { table: name, offset, from: table.sector_size, to: sector_size, first }.into())
 }
 
 /// The layout of a new standalone copy of `disk` in `format`: `block_size` for dynamic VHD
@@ -522,6 +542,39 @@ mod tests {
         assert_eq!((done.format, done.size, out.1.len() as u64), ("vhd", 20 * MIB, 20 * MIB + 512));
         let f = Footer::parse(&out.1[out.1.len() - 512..]);
         assert_eq!((f.disk_type, f.geometry.to_string(), f.unique_id), (DiskType::Fixed, "602/4/17".to_string(), new.unique_id));
+    }
+
+    #[test]
+    fn a_copy_in_other_sectors_than_its_table_counts_is_refused() {
+        use crate::parts::{read, Sectors};
+        // An MBR with one partition from sector 256 of 256 sectors, read as a disk of 4096-byte
+        // sectors (byte 1 MiB) and of 512-byte sectors (byte 128 KiB).
+        let mut disk = vec![0u8; 4 << 20];
+        disk[446 + 4] = 0x07;
+        disk[446 + 8..446 + 12].copy_from_slice(&256u32.to_le_bytes());
+        disk[446 + 12..446 + 16].copy_from_slice(&256u32.to_le_bytes());
+        disk[510..512].copy_from_slice(&[0x55, 0xAA]);
+        let table = read(&mut Sectors { inner: disk.clone(), sector_size: 4096 }).unwrap();
+        assert_eq!((table.scheme, table.partitions.len()), (Scheme::Mbr, 1));
+        check_sector_size(&table, 4096).unwrap();
+        let e = check_sector_size(&table, 512).unwrap_err();
+        assert_eq!((e.code(), e.offset()), ("sector-size-change", Some(0)));
+        let said = e.to_string();
+        assert!(
+            said.contains("MBR") && said.contains("at byte 1048576, at byte 131072") && said.contains("a VHD's sectors are 512 bytes"),
+            "{said}"
+        );
+        let table = read(&mut Sectors { inner: disk.clone(), sector_size: 512 }).unwrap();
+        check_sector_size(&table, 512).unwrap();
+        let e = check_sector_size(&table, 4096).unwrap_err();
+        assert!(e.to_string().contains("leave --sector-size out"), "{e}");
+        // No partition, or no table: nothing is misread.
+        disk[446 + 4] = 0;
+        let table = read(&mut Sectors { inner: disk.clone(), sector_size: 4096 }).unwrap();
+        assert!(table.partitions.is_empty());
+        check_sector_size(&table, 512).unwrap();
+        let table = read(&mut Sectors { inner: vec![0u8; 1 << 20], sector_size: 4096 }).unwrap();
+        check_sector_size(&table, 512).unwrap();
     }
 
     #[test]

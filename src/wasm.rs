@@ -694,6 +694,12 @@ impl WasmNewDisk {
         self.layout.block_size() as f64
     }
 
+    /// Bytes per logical sector: a VHD's 512, a VHDX's as chosen.
+    #[wasm_bindgen(js_name = sectorSize)]
+    pub fn sector_size(&self) -> f64 {
+        self.layout.sector_size() as f64
+    }
+
     /// Gives block `block` its place (each block once; a fixed VHDX's are placed already) and
     /// returns the file offset of its data; [`WasmNewDisk::writes`] then gives what the layout
     /// writes with it (a VHD block's sector bitmap).

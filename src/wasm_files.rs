@@ -419,6 +419,14 @@ impl WasmVolumes {
         to_js(&o)
     }
 
+    /// Why a copy of the disk with logical sectors of `sector_size` bytes would read its
+    /// partitions at the wrong bytes ([`crate::convert::check_sector_size`]), or `None`.
+    #[wasm_bindgen(js_name = sectorSizeRefusal)]
+    pub fn sector_size_refusal(&mut self, sector_size: u32) -> Result<Option<String>, JsValue> {
+        let table = self.table().map_err(js_err)?;
+        Ok(crate::convert::check_sector_size(table, sector_size).err().map(|e| e.to_string()))
+    }
+
     /// Bytes read from the files so far.
     #[wasm_bindgen(js_name = bytesRead)]
     pub fn bytes_read(&self) -> f64 {

@@ -19,7 +19,8 @@
 //! - `convert --for azure`: a fixed VHD of the disk rounded up to a whole MiB, exactly that plus
 //!   its 512-byte footer long, current and original size both that size, that `check --for azure`
 //!   passes (and the input fails), read by all three as the input plus zeros; its partitions
-//!   where the input has them (`azure_copy_keeps_the_partitions`: not so for 4096-byte sectors);
+//!   where the input has them (`azure_copy_keeps_the_partitions`); a disk whose MBR or GPT counts
+//!   4096-byte sectors refused (a VHD's are 512: its table would name the wrong bytes);
 //! - the space `resize --json` says is left after the last partition is what `sfdisk -F` finds.
 //!
 //! Where a reader cannot read a copy, the test says which limit of that reader it is (they are
@@ -458,7 +459,9 @@ fn case(f: &mut Findings, kind: Kind, scheme: Scheme, ss: u64) {
     f.check(code == 1, || format!("{name}: check --for azure of the input ended with {code}, not 1: {said}"));
     let azure = dir.join("azure.vhd");
     let (code, said) = run(&["convert", "--for", "azure", inp, azure.to_str().unwrap()]);
-    f.check(code == 0, || format!("{name}: convert --for azure ended with {code}: {said}"));
+    // A table that counts 4096-byte sectors cannot go into a VHD (azure_copy_keeps_the_partitions).
+    let refused = ss != 512 && scheme != Scheme::None;
+    f.check(code == if refused { 2 } else { 0 }, || format!("{name}: convert --for azure ended with {code}: {said}"));
     if azure.is_file() {
         let (code, said) = run(&["check", "--for", "azure", azure.to_str().unwrap()]);
         f.check(code == 0, || format!("{name}: check --for azure of the copy ended with {code}: {said}"));
@@ -469,8 +472,8 @@ fn case(f: &mut Findings, kind: Kind, scheme: Scheme, ss: u64) {
         f.check(cur == AZURE && orig == AZURE && ty == 2, || {
             format!("{name}: the Azure copy's footer: current {cur}, original {orig}, type {ty}")
         });
-        // Its sectors are 512 bytes whatever the input's: a disk of 4096-byte sectors is judged
-        // as bytes (its partition table then describes sectors of another size).
+        // Its sectors are 512 bytes whatever the input's: a disk of 4096-byte sectors (with no
+        // table here) is judged as bytes.
         judge(f, &format!("{name}: convert --for azure"), &azure, Kind::VhdFixed, 512, &padded(AZURE), &[]);
         if scheme == Scheme::Gpt && ss == 512 {
             if let Ok((clean, _)) = sgdisk_verify(&padded(AZURE), 512, &dir) {
@@ -553,12 +556,10 @@ fn vhdx_4096() {
     grid(&[Kind::VhdxDynamic, Kind::VhdxFixed, Kind::VhdxChild], 4096);
 }
 
-/// The partitions of an Azure copy are the input's, in bytes: a VHD's sectors are 512 bytes, so
-/// the copy of a disk of 4096-byte sectors would need its tables rewritten (or the conversion
-/// refused). Today the copy keeps the bytes, its MBR and GPT then name sectors of the wrong size
-/// (`vhd-viewer check --for azure` of it shows `gpt-signature`, and passes), and no partition is
-/// found on it: this test fails for 4096-byte sectors until `convert --for azure` refuses or
-/// rewrites such a disk.
+/// The partitions of an Azure copy are the input's, in bytes. A VHD's sectors are 512 bytes, so
+/// a disk whose MBR or GPT counts 4096-byte sectors cannot be copied into one without its tables
+/// naming the wrong bytes: that copy is refused (`sector-size-change`, exit 2, no file), and
+/// so is `convert --to vhdx --sector-size 512` of it, while the 4096-byte VHDX copy is written.
 #[test]
 fn azure_copy_keeps_the_partitions() {
     let mut f = Findings::default();
@@ -569,8 +570,19 @@ fn azure_copy_keeps_the_partitions() {
             let (file, disk) = input(Kind::VhdxDynamic, scheme, ss, &dir);
             let azure = dir.join("azure.vhd");
             let (code, said) = run(&["convert", "--for", "azure", file.to_str().unwrap(), azure.to_str().unwrap()]);
-            if code == 2 {
-                eprintln!("NOTE {name}: convert --for azure refused: {said}");
+            if ss == 4096 {
+                f.check(code == 2 && said.contains("4096-byte sectors") && !azure.exists(), || {
+                    format!("{name}: convert --for azure of a disk whose table counts 4096-byte sectors ended with {code} (a file written: {}): {said}", azure.exists())
+                });
+                let other = dir.join("512.vhdx");
+                let (code, said) =
+                    run(&["convert", "--to", "vhdx", "--sector-size", "512", file.to_str().unwrap(), other.to_str().unwrap()]);
+                f.check(code == 2 && said.contains("sector") && !other.exists(), || {
+                    format!("{name}: convert --sector-size 512 ended with {code}: {said}")
+                });
+                let same = dir.join("4096.vhdx");
+                let (code, said) = run(&["convert", "--to", "vhdx", file.to_str().unwrap(), same.to_str().unwrap()]);
+                f.check(code == 0, || format!("{name}: convert --to vhdx (its own sectors) ended with {code}: {said}"));
                 continue;
             }
             f.check(code == 0, || format!("{name}: convert --for azure ended with {code}: {said}"));

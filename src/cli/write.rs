@@ -172,6 +172,10 @@ pub fn convert(a: ConvertArgs) -> Result<i32, Error> {
         None => NewDisk { unique_id: random_id()?, timestamp: now(), size: None },
     };
     let mut layout = vhd_viewer::convert::new_layout(&c.disk, format, block_size, sector_size, &new)?;
+    if format != Format::Raw {
+        let table = vhd_viewer::parts::read(&mut DiskReader::new(&c.disk, c.sources())?)?;
+        vhd_viewer::convert::check_sector_size(&table, sector_size)?;
+    }
     let mut out = NewFile::create(&a.output, &inputs, a.force)?;
     let mut free = free_space(&c, a.trim, true)?;
     let mut reader = DiskReader::new(&c.disk, c.sources())?;

@@ -667,6 +667,7 @@ mod tests {
                     WriteError::VhdxSize { .. } => 22,
                     WriteError::MetadataFull { .. } => 12,
                     WriteError::SizeBelowDisk { .. } => 13,
+                    WriteError::SectorSizeChange { .. } => 14,
                     WriteError::ResizeSize { .. } => 30,
                     WriteError::ShrinkPastPartition { .. } => 31,
                     WriteError::ShrinkPastFileSystem { .. } => 32,
@@ -712,7 +713,7 @@ mod tests {
     }
 
     /// How many conditions each range of [`index`] has.
-    const COUNTS: [(usize, usize); 6] = [(0, 29), (100, 6), (200, 15), (300, 14), (330, 5), (400, 28)];
+    const COUNTS: [(usize, usize); 6] = [(0, 29), (100, 6), (200, 15), (300, 15), (330, 5), (400, 28)];
 
     const WORDS: MismatchWords = MismatchWords { field: "its parent unique id field", id: "unique id", meaning: "m", hint: FORCE_HINT };
 
@@ -790,6 +791,7 @@ mod tests {
             WriteError::BlockPlacedTwice { block: 4 }.into(),
             WriteError::MetadataFull { offset: 0x200000, need: 0x100100, len: 0x100000 }.into(),
             WriteError::SizeBelowDisk { offset: 0x20c28, size: 20 << 20, disk_size: 100 << 20 }.into(),
+            WriteError::SectorSizeChange { table: "GPT", offset: 0x1000, from: 4096, to: 512, first: Some(1 << 20) }.into(),
             WriteError::ResizeSize { size: 1000, sector_size: 512, max: 2040 << 30, format: "VHD" }.into(),
             WriteError::ShrinkPastPartition { partition: 2, extended: true, end: 0x300000, size: 2 << 20, min: 3 << 20 }.into(),
             WriteError::ShrinkPastFileSystem { partition: None, filesystem: "ext4", end: 0x300000, size: 2 << 20, min: 3 << 20 }.into(),

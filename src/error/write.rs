@@ -154,6 +154,20 @@ pub enum WriteError {
         /// The disk's size.
         disk_size: u64,
     },
+    /// A copy would have logical sectors of another size than the ones the disk's partition
+    /// table counts in (`sector-size-change`): every partition would be read at the wrong bytes.
+    SectorSizeChange {
+        /// `MBR` or `GPT`.
+        table: &'static str,
+        /// Where the table's header is (the MBR's sector 0, the GPT header's sector 1).
+        offset: u64,
+        /// The disk's logical sector size: the table's unit.
+        from: u32,
+        /// The copy's.
+        to: u32,
+        /// The first partition's start in bytes, where there is one.
+        first: Option<u64>,
+    },
     /// A new VHDX cannot have this size: none, not a whole number of its logical sectors, or
     /// more than 64 TiB (`vhdx-size`).
     VhdxSize {
@@ -232,7 +246,8 @@ impl WriteError {
             | WriteError::SizeTooLarge { offset, .. }
             | WriteError::SplitDisk { offset, .. }
             | WriteError::MetadataFull { offset, .. }
-            | WriteError::SizeBelowDisk { offset, .. } => Some(*offset),
+            | WriteError::SizeBelowDisk { offset, .. }
+            | WriteError::SectorSizeChange { offset, .. } => Some(*offset),
             _ => None,
         }
     }
@@ -256,6 +271,7 @@ impl WriteError {
             WriteError::SectorSize { .. } => "sector-size",
             WriteError::VhdxSize { .. } => "vhdx-size",
             WriteError::SizeBelowDisk { .. } => "size-below-disk",
+            WriteError::SectorSizeChange { .. } => "sector-size-change",
             WriteError::MetadataFull { .. } => "metadata-full",
             WriteError::ResizeSize { .. } => "resize-size",
             WriteError::ShrinkPastPartition { .. } => "shrink-past-partition",
@@ -333,6 +349,18 @@ impl fmt::Display for WriteError {
                 f,
                 "a new disk of {size} bytes cannot hold this disk of {disk_size} bytes (its size at byte {offset:#x}): a copy only adds zeros at the end; `vhd-viewer resize` makes a disk smaller"
             ),
+            WriteError::SectorSizeChange { table, offset, from, to, first } => {
+                write!(f, "the disk's {table} (at byte {offset:#x}) counts in its {from}-byte sectors, and a copy with {to}-byte sectors would read every partition at the wrong bytes")?;
+                if let Some(start) = first {
+                    write!(f, " (the first, at byte {start}, at byte {})", start / u64::from(*from) * u64::from(*to))?;
+                }
+                let keep = if *to == 512 && *from != 512 {
+                    "a VHD's sectors are 512 bytes: keep the disk a VHDX (--to vhdx, --sector-size {from})"
+                } else {
+                    "keep the disk's sector size (leave --sector-size out)"
+                };
+                write!(f, ": {}, or copy its bytes as they are with --to raw", keep.replace("{from}", &from.to_string()))
+            }
             WriteError::VhdxSize { size, sector_size } => write!(
                 f,
                 "a VHDX cannot be {size} bytes: its size must be a whole number of its {sector_size}-byte logical sectors, from one to 64 TiB"

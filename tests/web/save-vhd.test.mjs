@@ -174,7 +174,7 @@ test('save as VHDX: a download and through the File System Access API, dynamic a
   }
 });
 
-test('save as VHDX with 1 MiB blocks and 4096-byte sectors: the file `convert --block-size 1M --sector-size 4096` writes', async () => {
+test('save as VHDX with 4096-byte sectors: refused for a disk whose MBR counts 512-byte sectors, as `convert --sector-size 4096` refuses it', async () => {
   const page = await env.newPage();
   await page.addInitScript(standIn, { delay: 0 });
   await page.goto(env.url);
@@ -188,6 +188,44 @@ test('save as VHDX with 1 MiB blocks and 4096-byte sectors: the file `convert --
   await page.selectOption('#export-vhd-kind', 'vhdx');
   assert.deepEqual(await choice('#export-vhd-block-size'), { value: String(32 << 20), text: '32 MiB (default)', shown: true });
   assert.deepEqual(await choice('#export-vhd-sector-size'), { value: '512', text: '512 bytes (default)', shown: true });
+  await page.selectOption('#export-vhd-sector-size', '4096');
+  await page.click('#export-vhd');
+  // The partition at sector 63 would be read at byte 63 x 4096: the core's refusal, nothing saved.
+  await page.waitForFunction(() => /sector/.test(document.querySelector('#messages').textContent));
+  const said = await page.textContent('#messages');
+  assert.match(said, /the disk's MBR \(at byte 0x0\) counts in its 512-byte sectors, and a copy with 4096-byte sectors would read every partition at the wrong bytes \(the first, at byte 32256, at byte 258048\)/);
+  assert.equal(await page.evaluate(() => window.__saved.base64), undefined);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+  const out = join(tmp.dir, 'refused-4k.vhdx');
+  let code = 0;
+  let stderr = '';
+  try {
+    execFileSync(cliPath(), ['convert', GRAND, out, '--to', 'vhdx', '--sector-size', '4096'], { stdio: 'pipe' });
+  } catch (e) {
+    code = e.status;
+    stderr = String(e.stderr);
+  }
+  assert.equal(code, 2);
+  assert.ok(stderr.includes(said.match(/the disk's MBR[^:]*/)[0]), stderr);
+  assert.equal(existsSync(out), false);
+});
+
+test('save as VHDX with 1 MiB blocks and 4096-byte sectors: the file `convert --block-size 1M --sector-size 4096` writes', async () => {
+  // The grandchild's disk as a fixed VHD with its MBR zeroed: no table counts its sectors.
+  const bare = join(tmp.dir, 'no-table.vhd');
+  execFileSync(cliPath(), ['convert', GRAND, bare, '--to', 'fixed']);
+  const bytes = readFileSync(bare);
+  bytes.fill(0, 0, 512);
+  writeFileSync(bare, bytes);
+  const bareSha = sha(execFileSync(cliPath(), ['cat', bare], BIG));
+  const page = await env.newPage();
+  await page.addInitScript(standIn, { delay: 0 });
+  await page.goto(env.url);
+  await page.waitForSelector('body[data-wasm="ready"]');
+  await page.setInputFiles('#file-input', [bare]);
+  assert.equal(await settled(page), 'ready');
+  await page.selectOption('#export-vhd-kind', 'vhdx');
   await page.selectOption('#export-vhd-block-size', String(1 << 20));
   await page.selectOption('#export-vhd-sector-size', '4096');
   await page.click('#export-vhd');
@@ -199,12 +237,12 @@ test('save as VHDX with 1 MiB blocks and 4096-byte sectors: the file `convert --
 
   // qemu-img refuses 4096-byte logical sectors, and 7-Zip 26.02 such a VHDX whose size (here
   // 63.95 MiB) is not a whole number of MiB (the command line's file as well as this one).
-  assert.equal(sha(execFileSync(cliPath(), ['cat', path], BIG)), rawSha, `vhd-viewer cat ${path}`);
+  assert.equal(sha(execFileSync(cliPath(), ['cat', path], BIG)), bareSha, `vhd-viewer cat ${path}`);
   const findings = JSON.parse(execFileSync(cliPath(), ['check', '--json', path], { ...BIG, encoding: 'utf8' }));
   assert.deepEqual(findings.filter((f) => f.severity !== 'info'), [], `check ${path}`);
   const cli = join(tmp.dir, 'cli-1m-4k.vhdx');
-  execFileSync(cliPath(), ['convert', GRAND, cli, '--to', 'vhdx', '--block-size', '1M', '--sector-size', '4096']);
-  assert.equal(sha(execFileSync(cliPath(), ['cat', cli], BIG)), rawSha, `vhd-viewer cat ${cli}`);
+  execFileSync(cliPath(), ['convert', bare, cli, '--to', 'vhdx', '--block-size', '1M', '--sector-size', '4096']);
+  assert.equal(sha(execFileSync(cliPath(), ['cat', cli], BIG)), bareSha, `vhd-viewer cat ${cli}`);
   const info = (f) => JSON.parse(execFileSync(cliPath(), ['info', '--json', f], { ...BIG, encoding: 'utf8' }));
   const [ours, theirs] = [info(path), info(cli)];
   assert.equal(ours.block_size, 1 << 20);

@@ -309,6 +309,14 @@ export class Session {
     const sources = this.sources.slice(layer);
     const names = this.names.slice(layer);
     const vhd = await newDisk(disk, kind, blockSize, sectorSize);
+    // A copy whose sectors are not the ones the partition table counts in is refused, as
+    // `vhd-viewer convert` refuses it.
+    const why = this.files(layer).sectorSizeRefusal(vhd.sectorSize());
+    if (why) {
+      vhd.free();
+      cut?.free();
+      throw new Error(why);
+    }
     const opts = { signal, onProgress: (/** @type {number} */ done, /** @type {number} */ total) => progress({ done, total }) };
     try {
       if (writable) return await writeVhd(disk, sources, names, vhd, writable, opts);
