@@ -15,22 +15,6 @@ use vhd_viewer::vhd::writer::{uuid_from_seed, DiskBuilder};
 
 const MIB: u64 = 1 << 20;
 
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-/// Runs the command line, which must exit with `status`; returns stdout.
-fn vv(args: &[&str], status: i32) -> String {
-    let o = cli(args);
-    assert_eq!(o.status.code(), Some(status), "vhd-viewer {args:?}: {}{}", stdout(&o), stderr(&o));
-    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
-    stdout(&o)
-}
-
-fn pattern(seed: u8, len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i as u8).wrapping_mul(29).wrapping_add(seed) | 1).collect()
-}
-
 /// A disk made by qemu-img (cached), with a few writes, the last in its last sector.
 fn qemu_disk(name: &'static str, subformat: &'static str, size: &'static str, force_size: bool, last: u64) -> PathBuf {
     qemu_fixture(&QemuSpec {

@@ -25,18 +25,6 @@ const OLD: u64 = 24 * MIB;
 /// Where the data the differencing child writes lies (the parent holds zeros there).
 const CHILD_DATA: [u64; 2] = [12 * MIB, 23 * MIB];
 
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-/// Runs the command line, which must exit with `status`; returns (stdout, stderr).
-fn vv(args: &[&str], status: i32) -> (String, String) {
-    let o = cli(args);
-    assert_eq!(o.status.code(), Some(status), "vhd-viewer {args:?}: {}{}", stdout(&o), stderr(&o));
-    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
-    (stdout(&o), stderr(&o))
-}
-
 /// A raw disk of 24 MiB and `ss`-byte sectors with `scheme` (`mbr`, `gpt`, `none`), made by
 /// `fdisk -b`: GPT partitions 1 (1 to 9 MiB, ext4) and 2 (9 to 17 MiB); MBR primary 1 (1 to
 /// 9 MiB, ext4), extended 2 (9 to 17 MiB) holding logical 5 (10 to 16 MiB). Random data of 64
@@ -174,7 +162,7 @@ fn sevenzip(file: &Path) -> Vec<u8> {
 
 /// `parts --json`: the partitions' (index, start, count), and the findings above info.
 fn parts(file: &Path) -> (Vec<(u64, u64, u64)>, Vec<serde_json::Value>) {
-    let (out, _) = vv(&["parts", "--json", p(file)], 0);
+    let (out, _) = vv_both(&["parts", "--json", p(file)], 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let list = v["partitions"].as_array().unwrap();
     let parts = list
@@ -264,7 +252,7 @@ fn grid(ss: u32, kinds: &[&str]) {
             let ext = input.extension().unwrap().to_str().unwrap().to_string();
             for size in [40 * MIB, 20 * MIB] {
                 let out = dir.join(format!("out-{}.{ext}", size / MIB));
-                let (text, _) = vv(&["resize", p(&input), p(&out), "--size", &format!("{}M", size / MIB)], 0);
+                let (text, _) = vv_both(&["resize", p(&input), p(&out), "--size", &format!("{}M", size / MIB)], 0);
                 assert!(text.contains(if size > OLD { "it grew" } else { "it shrank" }), "{text}");
                 if scheme != "none" && size > OLD {
                     assert!(text.contains("of unpartitioned space at the end"), "{text}");
@@ -282,7 +270,7 @@ fn grid(ss: u32, kinds: &[&str]) {
             if scheme != "none" {
                 // Past partition 2 (it ends at 17 MiB): refused, nothing written.
                 let out = dir.join(format!("refused.{ext}"));
-                let (_, err) = vv(&["resize", p(&input), p(&out), "--size", "16M"], 2);
+                let (_, err) = vv_both(&["resize", p(&input), p(&out), "--size", "16M"], 2);
                 assert!(err.contains("partition 2") && err.contains("0x1100000"), "{kind} {scheme}: {err}");
                 assert_eq!(err.contains("extended partition"), scheme == "mbr", "{err}");
                 assert!(!out.exists());
@@ -314,7 +302,7 @@ fn a_gpt_left_as_it_is_a_damaged_one_refused_and_the_room_for_its_backup() {
     let input = make("vhd-dynamic", &raw, 512, &dir);
     // --no-gpt-fix: the GPT's sectors are the input's, the backup stays in the middle.
     let out = dir.join("nofix.vhd");
-    let (text, _) = vv(&["resize", p(&input), p(&out), "--size", "+16M", "--no-gpt-fix"], 0);
+    let (text, _) = vv_both(&["resize", p(&input), p(&out), "--size", "+16M", "--no-gpt-fix"], 0);
     assert!(text.contains("backup header stays at the old end") && !text.contains("GPT: the backup"), "{text}");
     let ours = viewer_cat(&out, &[]);
     assert!(ours[..OLD as usize] == raw[..], "the input's bytes, GPT and all");
@@ -324,14 +312,14 @@ fn a_gpt_left_as_it_is_a_damaged_one_refused_and_the_room_for_its_backup() {
     let o = output(Command::new("sgdisk").arg("-v").arg(&f));
     assert!(stdout(&o).contains("doesn't reside\nat the end of the disk"), "{}", stdout(&o));
     // Shrunk: the backup is gone, and said so.
-    let (text, _) = vv(&["resize", p(&input), p(&dir.join("nofix-small.vhd")), "--size", "20M", "--no-gpt-fix"], 0);
+    let (text, _) = vv_both(&["resize", p(&input), p(&dir.join("nofix-small.vhd")), "--size", "20M", "--no-gpt-fix"], 0);
     assert!(text.contains("backup entry array and header, at the old end, are gone"), "{text}");
     // Past the room the backup needs after partition 2 (17 MiB + 32 sectors of entries + the
     // header): refused, with the smallest size.
-    let (_, err) = vv(&["resize", p(&input), p(&dir.join("tight.vhd")), "--size", "17M"], 2);
+    let (_, err) = vv_both(&["resize", p(&input), p(&dir.join("tight.vhd")), "--size", "17M"], 2);
     let min = 17 * MIB + 33 * 512;
     assert!(err.contains("backup entry array and header") && err.contains(&format!("smallest size allowed is {min} bytes")), "{err}");
-    let (text, _) = vv(&["resize", p(&input), p(&dir.join("tight.vhd")), "--size", &min.to_string(), "--json"], 0);
+    let (text, _) = vv_both(&["resize", p(&input), p(&dir.join("tight.vhd")), "--size", &min.to_string(), "--json"], 0);
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     let r = &v["report"];
     assert_eq!((r["old_size"].as_u64(), r["new_size"].as_u64(), r["grows"].as_bool()), (Some(OLD), Some(min), Some(false)));
@@ -343,10 +331,10 @@ fn a_gpt_left_as_it_is_a_damaged_one_refused_and_the_room_for_its_backup() {
     let bad_dir = scratch("resize-gpt-damaged");
     let input = make("vhd-dynamic", &bad, 512, &bad_dir);
     let out = bad_dir.join("out.vhd");
-    let (_, err) = vv(&["resize", p(&input), p(&out), "--size", "32M"], 2);
+    let (_, err) = vv_both(&["resize", p(&input), p(&out), "--size", "32M"], 2);
     assert!(err.contains("at byte 0x210") && err.contains("CRC-32 is wrong") && err.contains("--no-gpt-fix"), "{err}");
     assert!(!out.exists());
-    vv(&["resize", p(&input), p(&out), "--size", "32M", "--no-gpt-fix"], 0);
+    vv_both(&["resize", p(&input), p(&out), "--size", "32M", "--no-gpt-fix"], 0);
     assert!(viewer_cat(&out, &[])[..OLD as usize] == bad[..]);
 }
 
@@ -364,18 +352,18 @@ fn a_whole_disk_file_system_bounds_a_shrink_by_its_own_size() {
     );
     let raw = std::fs::read(img.join("done.raw")).unwrap();
     let input = make("vhdx-dynamic", &raw, 512, &dir);
-    let (_, err) = vv(&["resize", p(&input), p(&dir.join("no.vhdx")), "--size", "19M"], 2);
+    let (_, err) = vv_both(&["resize", p(&input), p(&dir.join("no.vhdx")), "--size", "19M"], 2);
     assert!(
         err.contains("ext4 file system filling the disk ends at byte 0x1400000") && err.contains("smallest size allowed is 20971520"),
         "{err}"
     );
     assert!(!dir.join("no.vhdx").exists());
     let out = dir.join("out.vhdx");
-    let (text, _) = vv(&["resize", p(&input), p(&out), "--size", "20M"], 0);
+    let (text, _) = vv_both(&["resize", p(&input), p(&out), "--size", "20M"], 0);
     assert!(text.contains("it shrank"), "{text}");
     check_copy("vhdx-dynamic", "none", 512, &raw, &out, 20 * MIB, &dir);
     // Grown, the space after the file system is counted.
-    let (text, _) = vv(&["resize", p(&input), p(&dir.join("big.vhdx")), "--size", "+8M"], 0);
+    let (text, _) = vv_both(&["resize", p(&input), p(&dir.join("big.vhdx")), "--size", "+8M"], 0);
     assert!(text.contains("12 MiB of unpartitioned space at the end"), "{text}");
 }
 
@@ -389,18 +377,18 @@ fn a_creator_qemu_sizes_by_chs_is_renamed_and_odd_sizes_are_refused() {
     let input = dir.join("in.vhd");
     qemu_convert(&raw_path, &input, &["-O", "vpc", "-o", "subformat=dynamic"]);
     let out = dir.join("out.vhd");
-    let (text, _) = vv(&["resize", p(&input), p(&out), "--size", "40M"], 0);
+    let (text, _) = vv_both(&["resize", p(&input), p(&out), "--size", "40M"], 0);
     assert!(text.contains("creator \"qemu\" makes qemu-img size the disk by its CHS geometry"), "{text}");
     assert_eq!(qemu_size(&out), 40 * MIB);
     assert_eq!(&std::fs::read(&out).unwrap()[..0x20][0x1c..0x20], b"vhdv");
     checks_clean(&out, false);
     // Not a whole number of sectors; a 4096-byte VHDX's neither.
-    let (_, err) = vv(&["resize", p(&input), p(&dir.join("odd.vhd")), "--size", "1000"], 2);
+    let (_, err) = vv_both(&["resize", p(&input), p(&dir.join("odd.vhd")), "--size", "1000"], 2);
     assert!(err.contains("whole number of its 512-byte logical sectors"), "{err}");
     let x = make("vhdx-dynamic", &raw_disk("none", 4096), 4096, &dir);
-    let (_, err) = vv(&["resize", p(&x), p(&dir.join("odd.vhdx")), "--size", &(20 * MIB + 512).to_string()], 2);
+    let (_, err) = vv_both(&["resize", p(&x), p(&dir.join("odd.vhdx")), "--size", &(20 * MIB + 512).to_string()], 2);
     assert!(err.contains("4096-byte logical sectors"), "{err}");
-    let (_, err) = vv(&["resize", p(&input), p(&dir.join("huge.vhd")), "--size", "3T"], 2);
+    let (_, err) = vv_both(&["resize", p(&input), p(&dir.join("huge.vhd")), "--size", "3T"], 2);
     assert!(err.contains("a VHD cannot be resized"), "{err}");
 }
 
@@ -411,10 +399,10 @@ fn a_differencing_disk_needs_its_parent() {
     let input = make("vhd-diff", &raw, 512, &dir);
     std::fs::rename(dir.join("base.vhd"), dir.join("elsewhere.vhd")).unwrap();
     let out = dir.join("out.vhd");
-    let (_, err) = vv(&["resize", p(&input), p(&out), "--size", "32M"], 2);
+    let (_, err) = vv_both(&["resize", p(&input), p(&out), "--size", "32M"], 2);
     assert!(err.contains("the parent is needed") && err.contains("--parent"), "{err}");
     assert!(!out.exists());
-    let (text, _) = vv(&["resize", p(&input), p(&out), "--size", "32M", "--parent", p(&dir.join("elsewhere.vhd"))], 0);
+    let (text, _) = vv_both(&["resize", p(&input), p(&out), "--size", "32M", "--parent", p(&dir.join("elsewhere.vhd"))], 0);
     assert!(text.contains("larger than its parent"), "{text}");
 }
 
@@ -433,13 +421,13 @@ fn a_file_system_larger_than_its_partition_bounds_a_shrink() {
     let raw = std::fs::read(img.join("done.raw")).unwrap();
     let dir = scratch("resize-fat-past-partition");
     let input = make("vhd-fixed", &raw, 512, &dir);
-    let (_, err) = vv(&["resize", p(&input), p(&dir.join("no.vhd")), "--size", "10M"], 2);
+    let (_, err) = vv_both(&["resize", p(&input), p(&dir.join("no.vhd")), "--size", "10M"], 2);
     assert!(
         err.contains("fat16 file system in partition 1 ends at byte 0xd00000") && err.contains("smallest size allowed is 13631488"),
         "{err}"
     );
     assert!(!dir.join("no.vhd").exists());
     let out = dir.join("out.vhd");
-    vv(&["resize", p(&input), p(&out), "--size", "13M"], 0);
+    vv_both(&["resize", p(&input), p(&out), "--size", "13M"], 0);
     check_copy("vhd-fixed", "mbr", 512, &raw, &out, 13 * MIB, &dir);
 }

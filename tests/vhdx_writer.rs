@@ -16,21 +16,6 @@ use vhd_viewer::vhdx::Guid;
 
 const MIB: u64 = 1 << 20;
 
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-fn pattern(seed: u8, len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i as u8).wrapping_mul(29).wrapping_add(seed) | 1).collect()
-}
-
-/// Runs the command line, which must succeed; returns stdout.
-fn vv(args: &[&str]) -> String {
-    let o = cli(args);
-    assert_eq!(o.status.code(), Some(0), "vhd-viewer {args:?}: {}{}", stdout(&o), stderr(&o));
-    stdout(&o)
-}
-
 /// `qemu-img check` finds nothing, and `qemu-img compare` finds the VHDX equal to `raw`.
 fn qemu_agrees(file: &Path, raw: &Path) {
     let o = run_ok(Command::new("qemu-img").args(["check", "-f", "vhdx"]).arg(file));
@@ -112,7 +97,7 @@ fn convert_writes_vhdx_that_every_reader_reads_the_same() {
             if let Some(bs) = bs {
                 args.extend(["--block-size", bs]);
             }
-            let text = vv(&args);
+            let text = vv(&args, 0);
             assert!(text.contains("VHDX"), "{text}");
             every_reader_agrees(&dir, &out, &want, &raw, sector);
             let layer = open_layer(&std::fs::File::open(&out).unwrap()).unwrap();
@@ -167,7 +152,7 @@ fn a_dynamic_vhdx_with_a_dirty_log_compacts_to_a_clean_vhdx_that_qemu_reads() {
     let raw = dir.join("dirty.raw");
     write_atomic(&raw, &want);
     let out = dir.join("compact.vhdx");
-    let text = vv(&["compact", p(&input), p(&out)]);
+    let text = vv(&["compact", p(&input), p(&out)], 0);
     assert!(text.contains("VHDX dynamic disk") && text.contains("DataWriteGuid"), "{text}");
     every_reader_agrees(&dir, &out, &want, &raw, 512);
     let (i, o) = (open_layer(&std::fs::File::open(&input).unwrap()).unwrap(), open_layer(&std::fs::File::open(&out).unwrap()).unwrap());
@@ -207,7 +192,7 @@ fn a_differencing_vhdx_compacts_to_a_child_of_the_same_parent() {
         let sevenzip = |f: &Path| run_ok(Command::new("7zz").args(["x", "-tVHDX", "-so"]).arg(f)).stdout;
         assert_same_bytes("the child as 7-Zip reads it", &sevenzip(&input), &want);
         let out = dir.join("compact.vhdx");
-        let text = vv(&["compact", p(&input), p(&out)]);
+        let text = vv(&["compact", p(&input), p(&out)], 0);
         assert!(text.contains("identical to its parent"), "{text}");
         assert_same_bytes("the compacted child", &viewer_cat(&out, &[]), &want);
         assert_same_bytes("the compacted child as 7-Zip reads it", &sevenzip(&out), &want);
@@ -249,12 +234,12 @@ fn a_vhdx_chain_converts_to_a_vhdx_of_its_own_sector_size() {
     let raw = dir.join("child.raw");
     write_atomic(&raw, &want);
     let out = dir.join("merged.vhdx");
-    let text = vv(&["convert", p(&input), p(&out), "--to", "vhdx", "--block-size", "4M"]);
+    let text = vv(&["convert", p(&input), p(&out), "--to", "vhdx", "--block-size", "4M"], 0);
     assert!(text.contains("merged the chain of 2 files") && text.contains("4096-byte logical sectors"), "{text}");
     every_reader_agrees(&dir, &out, &want, &raw, 4096);
     // As of layer 1: the base alone.
     let base_out = dir.join("base-copy.vhdx");
-    vv(&["convert", p(&input), p(&base_out), "--to", "vhdx", "--layer", "1", "--sector-size", "512"]);
+    vv(&["convert", p(&input), p(&base_out), "--to", "vhdx", "--layer", "1", "--sector-size", "512"], 0);
     let base_want = viewer_cat(&dir.join("base.vhdx"), &[]);
     let base_raw = dir.join("base.raw");
     write_atomic(&base_raw, &base_want);

@@ -16,22 +16,6 @@ use vhd_viewer::vhd::writer::{uuid_from_seed, DiskBuilder};
 
 const MIB: u64 = 1 << 20;
 
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-/// Runs the command line, which must exit with `status`; returns stdout.
-fn vv(args: &[&str], status: i32) -> String {
-    let o = cli(args);
-    assert_eq!(o.status.code(), Some(status), "vhd-viewer {args:?}: {}{}", stdout(&o), stderr(&o));
-    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
-    stdout(&o)
-}
-
-fn pattern(seed: u8, len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) | 1).collect()
-}
-
 /// A three-file chain in `dir`: base.vhd (dynamic, 2 MiB blocks) <- mid.vhd (512 KiB blocks)
 /// <- top.vhd (2 MiB blocks), each found through its locators; data in each, zeros written
 /// over data, whole blocks written with zeros, a partial last block (the disk is 9 MiB + 3

@@ -249,6 +249,30 @@ pub fn cli_in(dir: &Path, args: &[&str]) -> Output {
     output(Command::new(bin()).current_dir(dir).args(args))
 }
 
+/// Runs the command line, which must exit with `status` and not panic; returns (stdout, stderr).
+pub fn vv_both(args: &[&str], status: i32) -> (String, String) {
+    let o = cli(args);
+    assert_eq!(o.status.code(), Some(status), "vhd-viewer {args:?}: {}{}", stdout(&o), stderr(&o));
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    (stdout(&o), stderr(&o))
+}
+
+/// Runs the command line, which must exit with `status` and not panic; returns stdout.
+pub fn vv(args: &[&str], status: i32) -> String {
+    vv_both(args, status).0
+}
+
+/// A path as the command line takes it.
+pub fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// `len` bytes of a pattern of `seed`, none of them zero (so that no block of it is skipped as
+/// zeros).
+pub fn pattern(seed: u8, len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i as u8).wrapping_mul(29).wrapping_add(seed) | 1).collect()
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
