@@ -446,6 +446,7 @@ pub(crate) fn read(src: &dyn ReadAt, offset: u64, buf: &mut [u8]) -> Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reader::flatten;
     use crate::reader::open_layer;
     use crate::vhd::writer::DiskBuilder;
 
@@ -458,14 +459,6 @@ mod tests {
             want[s as usize..e as usize].copy_from_slice(&theirs[s as usize..e as usize]);
         }
         want
-    }
-
-    fn flatten(files: &[&Vec<u8>]) -> Vec<u8> {
-        let disk = Disk::new(files.iter().map(|f| open_layer(*f).unwrap()).collect(), false).unwrap();
-        let mut r = DiskReader::new(&disk, files.iter().map(|f| *f as &dyn ReadAt).collect()).unwrap();
-        let mut all = vec![0; disk.size() as usize];
-        r.read(0, &mut all).unwrap();
-        all
     }
 
     fn run(files: &[&Vec<u8>]) -> (Vec<u8>, Compacted) {

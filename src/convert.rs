@@ -349,17 +349,9 @@ pub fn convert(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reader::flatten;
     use crate::reader::open_layer;
     use crate::vhd::writer::DiskBuilder;
-
-    fn flatten(files: &[Vec<u8>]) -> Vec<u8> {
-        let layers = files.iter().map(|f| open_layer(f).unwrap()).collect();
-        let disk = Disk::new(layers, false).unwrap();
-        let mut r = DiskReader::new(&disk, files.iter().map(|f| f as &dyn ReadAt).collect()).unwrap();
-        let mut all = vec![0; disk.size() as usize];
-        r.read(0, &mut all).unwrap();
-        all
-    }
 
     fn run_with(files: &[Vec<u8>], format: Format, bs: u32, ss: u32, trim: Option<&mut dyn FreeRanges>) -> (Vec<u8>, Converted) {
         let layers = files.iter().map(|f| open_layer(f).unwrap()).collect();

@@ -106,6 +106,17 @@ pub fn open_layer(src: &dyn ReadAt) -> Result<Layer> {
     }
 }
 
+/// The whole disk of a chain of files held in memory (top first), read through the chain: the
+/// unit tests' expected bytes.
+#[cfg(test)]
+pub(crate) fn flatten<F: std::borrow::Borrow<Vec<u8>>>(files: &[F]) -> Vec<u8> {
+    let disk = Disk::new(files.iter().map(|f| open_layer(f.borrow()).unwrap()).collect(), false).unwrap();
+    let mut r = DiskReader::new(&disk, files.iter().map(|f| f.borrow() as &dyn ReadAt).collect()).unwrap();
+    let mut all = vec![0; disk.size() as usize];
+    r.read(0, &mut all).unwrap();
+    all
+}
+
 /// Reads a [`Disk`] through its layers' files.
 pub struct DiskReader<'a> {
     /// The chain.

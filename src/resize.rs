@@ -634,17 +634,10 @@ impl Ends {
 mod tests {
     use super::*;
     use crate::image::BlockState;
+    use crate::reader::flatten;
     use crate::reader::open_layer;
     use crate::vhd::writer::DiskBuilder;
     use crate::vhdx::writer::VhdxBuilder;
-
-    fn flatten(files: &[&Vec<u8>]) -> Vec<u8> {
-        let disk = Disk::new(files.iter().map(|f| open_layer(*f).unwrap()).collect(), false).unwrap();
-        let mut r = DiskReader::new(&disk, files.iter().map(|f| *f as &dyn ReadAt).collect()).unwrap();
-        let mut all = vec![0; disk.size() as usize];
-        r.read(0, &mut all).unwrap();
-        all
-    }
 
     fn run(files: &[&Vec<u8>], size: u64) -> Result<(Vec<u8>, Resized)> {
         let disk = Disk::new(files.iter().map(|f| open_layer(*f).unwrap()).collect(), false).unwrap();
