@@ -170,44 +170,12 @@ fn make_full_127g(path: &Path) -> std::io::Result<()> {
 
 /// 4 GiB, every block allocated and full of data.
 fn make_data_4g(path: &Path) -> std::io::Result<()> {
-    let size = 4 * GIB;
-    let (mut prefix, footer, table_offset, entries) = skeleton(size);
-    for i in 0..entries {
-        place(&mut prefix, table_offset, i, i);
-    }
-    let tmp = tmp_name(path);
-    let mut w = BufWriter::with_capacity(4 << 20, File::create(&tmp)?);
-    w.write_all(&prefix)?;
-    let mut data = vec![0u8; BLOCK as usize];
-    for i in 0..entries {
-        w.write_all(&[0xff; 512])?;
-        fill_pattern(&mut data, 0x4000 + i);
-        w.write_all(&data)?;
-    }
-    w.write_all(&footer)?;
-    let f = w.into_inner().map_err(|e| e.into_error())?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, path)
+    make_4g(path, |_| true, 0x4000)
 }
 
 /// The 4 GiB of `data-4g.vhd` as a dynamic VHDX made by qemu-img from a raw image.
 fn make_data_4g_vhdx(path: &Path) -> std::io::Result<()> {
-    let raw = path.with_extension("raw.tmp");
-    {
-        let mut w = BufWriter::with_capacity(4 << 20, File::create(&raw)?);
-        let mut data = vec![0u8; BLOCK as usize];
-        for i in 0..4 * GIB / BLOCK {
-            fill_pattern(&mut data, 0x4000 + i);
-            w.write_all(&data)?;
-        }
-        w.into_inner().map_err(|e| e.into_error())?;
-    }
-    let tmp = tmp_name(path);
-    let made = qemu_img(&["convert", "-q", "-f", "raw", "-O", "vhdx", "-o", "subformat=dynamic"], &[&raw, &tmp]);
-    std::fs::remove_file(&raw)?;
-    made?;
-    std::fs::rename(&tmp, path)
+    make_4g_vhdx(path, |_| true, 0x4000)
 }
 
 /// Whether 2 MiB block `i` of `half-4g` holds data: the first 32 MiB of every 64 MiB.
@@ -218,11 +186,21 @@ fn half_written(i: u64) -> bool {
 /// 4 GiB half full: the blocks of [`half_written`] allocated and full of a pattern, the others
 /// not allocated.
 fn make_half_4g(path: &Path) -> std::io::Result<()> {
+    make_4g(path, half_written, 0x4a1f)
+}
+
+/// The bytes of `half-4g.vhd` as a dynamic VHDX made by qemu-img from a sparse raw image.
+fn make_half_4g_vhdx(path: &Path) -> std::io::Result<()> {
+    make_4g_vhdx(path, half_written, 0x4a1f)
+}
+
+/// A dynamic VHD of 4 GiB whose 2 MiB blocks `i` with `written(i)` are allocated, one after the
+/// other in block order, each full of the pattern of `seed + i`; the others not allocated.
+fn make_4g(path: &Path, written: fn(u64) -> bool, seed: u64) -> std::io::Result<()> {
     let (mut prefix, footer, table_offset, entries) = skeleton(4 * GIB);
-    let written: Vec<u64> = (0..entries).filter(|i| half_written(*i)).collect();
+    let written: Vec<u64> = (0..entries).filter(|i| written(*i)).collect();
     let tmp = tmp_name(path);
     let mut w = BufWriter::with_capacity(4 << 20, File::create(&tmp)?);
-    // The allocated blocks one after the other, in block order.
     for (slot, i) in written.iter().enumerate() {
         place(&mut prefix, table_offset, *i, slot as u64);
     }
@@ -230,7 +208,7 @@ fn make_half_4g(path: &Path) -> std::io::Result<()> {
     let mut data = vec![0u8; BLOCK as usize];
     for i in &written {
         w.write_all(&[0xff; 512])?;
-        fill_pattern(&mut data, 0x4a1f + i);
+        fill_pattern(&mut data, seed + i);
         w.write_all(&data)?;
     }
     w.write_all(&footer)?;
@@ -240,15 +218,15 @@ fn make_half_4g(path: &Path) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-/// The bytes of `half-4g.vhd` as a dynamic VHDX made by qemu-img from a sparse raw image.
-fn make_half_4g_vhdx(path: &Path) -> std::io::Result<()> {
+/// The bytes of [`make_4g`]'s disk as a dynamic VHDX made by qemu-img from a sparse raw image.
+fn make_4g_vhdx(path: &Path, written: fn(u64) -> bool, seed: u64) -> std::io::Result<()> {
     let raw = path.with_extension("raw.tmp");
     {
         let f = File::create(&raw)?;
         f.set_len(4 * GIB)?;
         let mut data = vec![0u8; BLOCK as usize];
-        for i in (0..4 * GIB / BLOCK).filter(|i| half_written(*i)) {
-            fill_pattern(&mut data, 0x4a1f + i);
+        for i in (0..4 * GIB / BLOCK).filter(|i| written(*i)) {
+            fill_pattern(&mut data, seed + i);
             f.write_all_at(&data, i * BLOCK)?;
         }
     }
