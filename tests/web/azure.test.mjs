@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { start, cliPath, cliCat, tempDir, SAMPLES, pageWith } from './helpers.mjs';
+import { start, cliPath, cliCat, tempDir, SAMPLES, pageWith, stopSave, vv } from './helpers.mjs';
 
 const BASE = join(SAMPLES, 'base.vhd');
 const CHILD = join(SAMPLES, 'child.vhd');
@@ -57,12 +57,6 @@ function footer(file) {
   };
 }
 
-/** Runs the command line; returns its output (its status must be `status`). */
-function vv(args, status = 0) {
-  const r = spawnSync(cliPath(), args, { ...BIG, encoding: 'utf8' });
-  assert.equal(r.status, status, `vhd-viewer ${args.join(' ')}: ${r.stdout}${r.stderr}`);
-  return r.stdout;
-}
 
 /**
  * The Azure-ready copy at `path` of the disk `raw` (its bytes): the command line's file from
@@ -183,14 +177,7 @@ test('a VHDX chain becomes a fixed VHD too', async () => {
 
 test('stopping an Azure-ready copy discards the file', async () => {
   const page = await pageWith(env, [GRAND, CHILD, BASE], { fsa: true, delay: 300 });
-  await page.click('#export-azure');
-  await page.waitForSelector('#task:not([hidden])');
-  await page.waitForFunction(() => window.__saved.writes >= 1);
-  await page.click('#task-cancel');
-  await page.waitForFunction(() => window.__saved.aborted === true);
-  await page.waitForSelector('#task', { state: 'hidden' });
-  assert.equal(await page.evaluate(() => window.__saved.base64), undefined, 'the file was not closed (kept)');
-  assert.match(await page.textContent('#messages'), /cancelled/);
+  await stopSave(page, () => page.click('#export-azure'));
   assert.deepEqual(page.errors, []);
   await page.close();
 });

@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, copyFileSync, mkdirSync, existsSync, realpathSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { start, cliPath, tempDir, SAMPLES, pageWith } from './helpers.mjs';
+import { start, cliPath, tempDir, SAMPLES, pageWith, stopSave, vv } from './helpers.mjs';
 
 const BASE = join(SAMPLES, 'base.vhd');
 const CHILD = join(SAMPLES, 'child.vhd');
@@ -33,12 +33,6 @@ after(async () => {
   tmp?.remove();
 });
 
-/** Runs the command line; returns its stdout (its status must be `status`). */
-function vv(args, status = 0) {
-  const r = spawnSync(cliPath(), args, { ...BIG, encoding: 'utf8' });
-  assert.equal(r.status, status, `vhd-viewer ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
 
 /** The disk's bytes as the command line and 7-Zip read them (through the locators: no --parent). */
 function content(path) {
@@ -187,14 +181,7 @@ test('compact through the File System Access API: streamed into the file; stoppi
 
   page = await pageWith(env, [GRAND, CHILD, BASE], { fsa: true, delay: 300 });
   await page.selectOption('#export-layer', '1');
-  await page.click('#export-relink');
-  await page.waitForSelector('#task:not([hidden])');
-  await page.waitForFunction(() => window.__saved.writes >= 1);
-  await page.click('#task-cancel');
-  await page.waitForFunction(() => window.__saved.aborted === true);
-  await page.waitForSelector('#task', { state: 'hidden' });
-  assert.equal(await page.evaluate(() => window.__saved.base64), undefined, 'the file was not closed (kept)');
-  assert.match(await page.textContent('#messages'), /cancelled/);
+  await stopSave(page, () => page.click('#export-relink'));
   assert.deepEqual(page.errors, []);
   await page.close();
 });

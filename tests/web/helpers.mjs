@@ -1,7 +1,7 @@
 // Shared by the end-to-end tests: the server, Chromium, the command line to compare with.
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync, mkdirSync, readFileSync, createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -242,4 +242,32 @@ export async function fromOpfs(page, name, path) {
     }, name),
   ]);
   await download.saveAs(path);
+}
+
+/**
+ * Runs the command line; returns its stdout (its status must be `status`).
+ * @param {string[]} args
+ */
+export function vv(args, status = 0) {
+  const r = spawnSync(cliPath(), args, { maxBuffer: 1 << 30, encoding: 'utf8' });
+  assert.equal(r.status, status, `vhd-viewer ${args.join(' ')}: ${r.stdout}${r.stderr}`);
+  return r.stdout;
+}
+
+/**
+ * Starts a save with `start` (a click), stops it once the file has had a write (the picker's
+ * stand-in, `fsa`), and checks that the file was discarded and the page said `said`.
+ * @param {import('playwright-core').Page} page
+ * @param {() => Promise<void>} start
+ * @param {RegExp} [said]
+ */
+export async function stopSave(page, start, said = /cancelled/) {
+  await start();
+  await page.waitForSelector('#task:not([hidden])');
+  await page.waitForFunction(() => window.__saved.writes >= 1);
+  await page.click('#task-cancel');
+  await page.waitForFunction(() => window.__saved.aborted === true);
+  await page.waitForSelector('#task', { state: 'hidden' });
+  assert.equal(await page.evaluate(() => window.__saved.base64), undefined, 'the file was not closed (kept)');
+  assert.match(await page.textContent('#messages'), said);
 }

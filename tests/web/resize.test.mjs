@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync, openSync, writeSync, closeSync, ftruncateSync, statSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { start, cliPath, tempDir, pageWith, screenshotPath, settled, opfsPicker, fromOpfs, shaFile, SAMPLES } from './helpers.mjs';
+import { start, cliPath, tempDir, pageWith, screenshotPath, settled, opfsPicker, fromOpfs, shaFile, SAMPLES, stopSave, vv } from './helpers.mjs';
 import { humanSize } from '../../www/js/common/format.js';
 
 const MIB = 1 << 20;
@@ -52,12 +52,6 @@ after(async () => {
   tmp?.remove();
 });
 
-/** Runs the command line; returns its stdout (its status must be `status`). */
-function vv(args, status = 0) {
-  const r = spawnSync(cliPath(), args, { ...BIG, encoding: 'utf8' });
-  assert.equal(r.status, status, `vhd-viewer ${args.join(' ')}: ${r.stderr}`);
-  return r;
-}
 
 /** Clicks `button` and saves the download as `name` in the temp folder. */
 async function downloaded(page, button, name) {
@@ -256,14 +250,7 @@ test('a damaged GPT is not mended silently: refused with the reason, and copied 
 test('stopping a resize discards the file', async () => {
   const page = await pageWith(env, [disks.vhd], { fsa: true, delay: 300 });
   await typeSize(page, '256M');
-  await page.click('#export-resize');
-  await page.waitForSelector('#task:not([hidden])');
-  await page.waitForFunction(() => window.__saved.writes >= 1);
-  await page.click('#task-cancel');
-  await page.waitForFunction(() => window.__saved.aborted === true);
-  await page.waitForSelector('#task', { state: 'hidden' });
-  assert.equal(await page.evaluate(() => window.__saved.base64), undefined, 'the file was not closed (kept)');
-  assert.match(await page.textContent('#messages'), /Resizing gpt\.vhd: cancelled/);
+  await stopSave(page, () => page.click('#export-resize'), /Resizing gpt\.vhd: cancelled/);
   assert.deepEqual(page.errors, []);
   await page.close();
 });

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { start, openPage, settled, cliCat, cliPath, tempDir, SAMPLES, standIn } from './helpers.mjs';
+import { start, openPage, settled, cliCat, cliPath, tempDir, SAMPLES, standIn, stopSave } from './helpers.mjs';
 
 const BASE = join(SAMPLES, 'base.vhd');
 const CHILD = join(SAMPLES, 'child.vhd');
@@ -264,14 +264,7 @@ test('save as VHD: cancelling discards the file; a missing parent disables it', 
   await page.setInputFiles('#file-input', [BASE, CHILD, GRAND]);
   assert.equal(await settled(page), 'ready');
   await page.selectOption('#export-vhd-kind', 'fixed');
-  await page.click('#export-vhd');
-  await page.waitForSelector('#task:not([hidden])');
-  await page.waitForFunction(() => window.__saved.writes >= 1);
-  await page.click('#task-cancel');
-  await page.waitForFunction(() => window.__saved.aborted === true);
-  await page.waitForSelector('#task', { state: 'hidden' });
-  assert.equal(await page.evaluate(() => window.__saved.base64), undefined, 'the file was not closed (kept)');
-  assert.match(await page.textContent('#messages'), /cancelled/);
+  await stopSave(page, () => page.click('#export-vhd'));
   await page.close();
 
   const alone = await openPage(env);
