@@ -231,6 +231,26 @@ impl Layer {
         }
     }
 
+    /// The largest virtual size the layer's format holds (a VHD's 2040 GiB, a VHDX's 64 TiB)
+    /// and the format's name as a sentence says it (`VHD`, `VHDX`).
+    pub fn size_limit(&self) -> (u64, &'static str) {
+        match &self.image {
+            Image::Vhd(_) => (vhd::MAX_DISK_SIZE, "VHD"),
+            Image::Vhdx(_) => (vhdx::format::MAX_DISK_SIZE, "VHDX"),
+        }
+    }
+
+    /// True when a copy of this layer resized to `size` bytes must name this program as its
+    /// creator so that qemu-img reads its size right: a VHD whose creator qemu-img sizes by the
+    /// CHS geometry, which cannot give `size` ([`vhd::writer::creator_misread_at`]). A VHDX's size
+    /// is read as stored.
+    pub fn creator_misread_at(&self, size: u64) -> bool {
+        match &self.image {
+            Image::Vhd(v) => vhd::writer::creator_misread_at(&v.footer.value.creator_application.0, size),
+            Image::Vhdx(_) => false,
+        }
+    }
+
     /// The id a child names this disk by: a VHD's unique id, a VHDX's `DataWriteGuid`.
     pub fn link_id(&self) -> [u8; 16] {
         match &self.image {

@@ -169,8 +169,7 @@ pub struct Resizing {
 /// The size asked for, checked for the layer's format.
 fn check_size(layer: &crate::layer::Layer, size: u64) -> Result<()> {
     let ss = layer.logical_sector_size();
-    let (max, format) =
-        if layer.vhdx().is_some() { (crate::vhdx::format::MAX_DISK_SIZE, "VHDX") } else { (crate::vhd::MAX_DISK_SIZE, "VHD") };
+    let (max, format) = layer.size_limit();
     if size == 0 || size % u64::from(ss) != 0 || size > max {
         return Err(WriteError::ResizeSize { size, sector_size: ss, max, format }.into());
     }
@@ -229,13 +228,11 @@ impl Resizing {
                 crate::values::human_size(unpartitioned_bytes)
             ));
         }
-        if let Some(v) = layer.vhd() {
-            if crate::vhd::writer::creator_misread_at(&v.footer.value.creator_application.0, size) {
-                notes.push(format!(
-                    "the footer's creator \"{}\" makes qemu-img size the disk by its CHS geometry, which cannot give {size} bytes: the copy names this program as its creator, so that qemu-img reads its current size",
-                    v.footer.value.creator_application
-                ));
-            }
+        if layer.creator_misread_at(size) {
+            notes.push(format!(
+                "the footer's creator \"{}\" makes qemu-img size the disk by its CHS geometry, which cannot give {size} bytes: the copy names this program as its creator, so that qemu-img reads its current size",
+                layer.creator()
+            ));
         }
         if layer.disk_type() == DiskType::Differencing {
             let parent = disk.layers.get(1).map_or(0, |p| p.size());
@@ -259,7 +256,8 @@ impl Resizing {
         }
         let layout = layer.copy_layout(None, Some(size))?;
         let block_size = layout.block_size();
-        let flat = layer.vhd().is_some() && layer.disk_type() == DiskType::Fixed;
+        // A fixed VHD has no block table: its data is in place.
+        let flat = layer.bat_range().is_none();
         let keep = old.min(size);
         let in_blocks = keep.div_ceil(block_size);
         let blocks_before = if flat { old.div_ceil(block_size) } else { layer.allocated_blocks() };

@@ -162,8 +162,9 @@ fn the_branch_finder_sees_each_way_of_naming_a_format() {
 }
 
 /// Only the format folders, the layer put over them (the one place that matches on the format
-/// and chooses the opener) and the writers' rules (which say that most writers rewrite a VHD)
-/// know which format a layer is: everything else asks the layer.
+/// and chooses the opener), the writers' rules (which say that most writers rewrite a VHD) and
+/// the targets' rules (`fit.rs`: Azure takes only a VHD and reads its footer, Hyper-V boots each
+/// VM generation from one format) know which format a layer is: everything else asks the layer.
 #[test]
 fn only_the_format_folders_and_the_layer_branch_on_the_format() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -172,7 +173,7 @@ fn only_the_format_folders_and_the_layer_branch_on_the_format() {
     let mut found = Vec::new();
     for p in all {
         let rel = p.strip_prefix(&src).unwrap().to_string_lossy().replace('\\', "/");
-        if rel.starts_with("vhd/") || rel.starts_with("vhdx/") || rel == "layer.rs" || rel == "rules.rs" {
+        if rel.starts_with("vhd/") || rel.starts_with("vhdx/") || rel == "layer.rs" || rel == "rules.rs" || rel == "fit.rs" {
             continue;
         }
         let text = std::fs::read_to_string(&p).unwrap();
