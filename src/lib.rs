@@ -51,6 +51,8 @@ mod wasm_copy;
 mod wasm_diff;
 #[cfg(target_arch = "wasm32")]
 mod wasm_files;
+#[cfg(target_arch = "wasm32")]
+mod wasm_folder;
 
 pub use disk::{Disk, Extent, Source};
 pub use error::{Error, Result};
