@@ -104,12 +104,25 @@ pub struct Opener {
     store: Store,
     /// How far a VHDX's open has come (its rounds are not run again on each poll).
     vhdx: vhdx::Rounds,
+    /// Only the identifying structures are read ([`Opener::identity`]).
+    identify: bool,
 }
 
 impl Opener {
     /// An opener for a file of `file_len` bytes.
     pub fn new(file_len: u64) -> Self {
-        Opener { file_len, store: Store::default(), vhdx: vhdx::Rounds::default() }
+        Opener { file_len, store: Store::default(), vhdx: vhdx::Rounds::default(), identify: false }
+    }
+
+    /// An opener for a file of `file_len` bytes that reads only what identifies it, never its
+    /// block table nor its data: a VHD's footer and its copy, dynamic header and parent
+    /// locators' data; a VHDX's file identifier, headers, region tables, metadata table and
+    /// items (the parent locator among them), but not its log (a VHDX not closed cleanly is
+    /// identified as stored, and a finding says so) nor its BAT. What [`Opener::poll`] gives is a
+    /// layer whose BAT is empty: its identity, parent link, type and size are known, its blocks
+    /// are not (see [`crate::folder::identify`]).
+    pub fn identity(file_len: u64) -> Self {
+        Opener { file_len, store: Store::default(), vhdx: vhdx::Rounds::identity(), identify: true }
     }
 
     /// Hands the opener bytes read at `offset` (normally a range it asked for).
@@ -142,7 +155,8 @@ impl Opener {
     /// bytes belong to the layer: the opener is done.
     pub fn poll(&mut self) -> Result<Poll> {
         let mut need = Vec::new();
-        let opened = match Self::open(self.file_len, &self.store, Want::Layer(&mut self.vhdx), &mut need)? {
+        let want = if self.identify { Want::Identity(&mut self.vhdx) } else { Want::Layer(&mut self.vhdx) };
+        let opened = match Self::open(self.file_len, &self.store, want, &mut need)? {
             Some(Opening::Vhdx(o)) => return Ok(Poll::Ready(Box::new(Layer::from(o)))),
             Some(Opening::Vhd(o, bat)) => Some((o, bat)),
             None => None,
@@ -186,7 +200,7 @@ impl Opener {
                 let bat = matches!(want, Want::Layer(_));
                 Ok(vhd::open::open(file_len, &fetch, need, bat)?.map(|(o, r)| Opening::Vhd(o, r)))
             }
-            (true, Want::Layer(rounds)) => Ok(rounds.poll(file_len, &fetch, need)?.map(Opening::Vhdx)),
+            (true, Want::Layer(rounds) | Want::Identity(rounds)) => Ok(rounds.poll(file_len, &fetch, need)?.map(Opening::Vhdx)),
             (true, Want::Structures) => Ok(None),
         }
     }
@@ -196,6 +210,9 @@ impl Opener {
 enum Want<'a> {
     /// The whole layer, a VHDX's rounds carried on in these.
     Layer(&'a mut vhdx::Rounds),
+    /// The identifying structures only ([`Opener::identity`]): a VHD without its BAT, a VHDX
+    /// through rounds made by [`vhdx::Rounds::identity`].
+    Identity(&'a mut vhdx::Rounds),
     /// A VHD's structures without its BAT ([`Opener::structures`]); a VHDX gives none early.
     Structures,
 }

@@ -24,6 +24,7 @@ pub mod error;
 pub mod fields;
 pub mod finding;
 pub mod fit;
+pub mod folder;
 pub mod fs;
 pub mod image;
 pub mod info;
