@@ -7,6 +7,7 @@ import { humanSize, baseName } from '../../common/format.js';
 
 /**
  * @import { Survey, SurveyNode } from '../../common/types.js'
+ * @import { Child } from '../types.js'
  */
 
 /**
@@ -205,7 +206,7 @@ export class FolderView {
     const section = (kind, title, items) => (items.length ? h('section', { 'data-kind': kind }, h('h3', null, title), h('ul', { class: 'folder-problem-list' }, items)) : null);
     /**
      * @param {string} file
-     * @param {...(string | Node | null)} parts
+     * @param {...Child} parts
      */
     const li = (file, ...parts) => h('li', { dataset: { file } }, ...parts);
     const code = (/** @type {string} */ t) => h('code', null, t);
