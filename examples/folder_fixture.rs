@@ -31,8 +31,8 @@ fn guid(seed: u64) -> Guid {
     Guid(uuid_from_seed(seed).0)
 }
 
-/// A Hyper-V checkpoint's name: `stem_GUID.ext`, the GUID in upper case.
-fn checkpoint_name(stem: &str, id: Guid, ext: &str) -> String {
+/// A Hyper-V checkpoint's name: `stem_ID.ext`, its id (as the format shows it) in upper case.
+fn checkpoint_name(stem: &str, id: impl std::fmt::Display, ext: &str) -> String {
     format!("{stem}_{}.{ext}", id.to_string().to_uppercase())
 }
 
@@ -141,7 +141,7 @@ fn main() -> std::io::Result<()> {
     let mut parent = xp.parent_ref("xp.vhd");
     for seed in [0x9e01, 0x9e02] {
         let child = vhd_child(&parent, seed, "Virtual PC", "xp checkpoint");
-        let name = checkpoint_name("xp", Guid(uuid_from_seed(seed).0), "avhd");
+        let name = checkpoint_name("xp", uuid_from_seed(seed), "avhd");
         put(dir, &format!("Virtual PC/{name}"), &child.build())?;
         parent = child.parent_ref(&name);
     }
@@ -151,7 +151,7 @@ fn main() -> std::io::Result<()> {
     app.unique_id(uuid_from_seed(0xa900)).write(0, &sector("app base"));
     put(dir, "Archive/app.vhd", &app.build())?;
     let child = vhd_child(&app.parent_ref("app.vhd"), 0xa901, "Moved", "app checkpoint");
-    put(dir, &format!("Moved/{}", checkpoint_name("app", Guid(uuid_from_seed(0xa901).0), "avhd")), &child.build())?;
+    put(dir, &format!("Moved/{}", checkpoint_name("app", uuid_from_seed(0xa901), "avhd")), &child.build())?;
 
     put(dir, "notes.txt", b"Checkpoints of the web VM, taken before each update.\n")?;
     Ok(())

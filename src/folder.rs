@@ -174,18 +174,68 @@ impl Survey {
     }
 }
 
+/// What the survey keeps of an identified file (not its structures: a VHDX's are 137 KiB).
+struct Found {
+    /// Its name among the files given.
+    file: String,
+    format: &'static str,
+    disk_type: DiskType,
+    /// [`Layer::link_id`] and its text.
+    id: [u8; 16],
+    id_text: String,
+    /// The ids it accepts as its parent's (a VHDX's `parent_linkage` and `parent_linkage2`),
+    /// and the first as shown; none for a base.
+    parent_ids: Vec<[u8; 16]>,
+    parent_id: Option<String>,
+    size: u64,
+    /// [`looks_for`].
+    looks_for: Vec<String>,
+    /// See [`Node::notes`].
+    notes: Vec<String>,
+}
+
+impl Found {
+    fn new(file: &str, l: &Layer) -> Found {
+        let mut parent_ids: Vec<[u8; 16]> = l.parent_link().map(|(id, _)| id).into_iter().collect();
+        if let Some(v) = l.vhdx().filter(|v| v.has_parent) {
+            parent_ids.extend(v.parent_linkage().1.map(|g| g.0));
+        }
+        Found {
+            file: file.to_string(),
+            format: l.format(),
+            disk_type: l.disk_type(),
+            id: l.link_id(),
+            id_text: l.link_id_text(),
+            parent_ids,
+            parent_id: l.parent_link().map(|(_, shown)| shown),
+            size: l.size(),
+            looks_for: looks_for(file, l),
+            notes: l
+                .findings
+                .iter()
+                .filter(|f| f.severity == Severity::Error || f.code == "vhdx-log-not-replayed")
+                .map(|f| f.message.clone())
+                .collect(),
+        }
+    }
+
+    fn differencing(&self) -> bool {
+        self.disk_type == DiskType::Differencing
+    }
+}
+
 /// How a child's parent was found.
 enum Link {
     /// No parent: a base.
     None,
     /// The parent, at the place its locators give.
     Found(usize),
-    /// The parent by id; the locators look at `.1` first.
-    Moved(usize, String),
+    /// The parent by id elsewhere than the locators look.
+    Moved(usize),
     /// No file has the id; the locators name file `.0`.
     Modified(usize),
-    /// Nothing: the paths the locators look in.
-    Orphan(Vec<String>),
+    /// Nothing.
+    Orphan,
 }
 
 /// Sorts `files` (names relative to one root with `/` separators, and their readers) into
@@ -196,51 +246,51 @@ pub fn survey(files: &[(String, &dyn ReadAt)]) -> Survey {
     order.sort_by(|&a, &b| files[a].0.cmp(&files[b].0));
     let mut out = Survey::default();
     // The disks identified, in the order of their names.
-    let mut disks: Vec<(String, Layer)> = Vec::new();
+    let mut disks: Vec<Found> = Vec::new();
     for &i in &order {
         let (name, src) = (&files[i].0, files[i].1);
         let (layer, bytes) = identify_counted(src);
         out.bytes_read.push(BytesRead { file: name.clone(), bytes });
         match layer {
-            Ok(l) => disks.push((name.clone(), l)),
+            Ok(l) => disks.push(Found::new(name, &l)),
             Err(e) => {
                 out.unreadable.push(Unreadable { file: name.clone(), reason: format!("{e}{}", crate::chains::split_piece_note(name)) })
             }
         }
     }
     let mut by_id: HashMap<[u8; 16], Vec<usize>> = HashMap::new();
-    for (i, (_, l)) in disks.iter().enumerate() {
-        by_id.entry(l.link_id()).or_default().push(i);
+    for (i, d) in disks.iter().enumerate() {
+        by_id.entry(d.id).or_default().push(i);
     }
     let mut groups: Vec<&Vec<usize>> = by_id.values().filter(|g| g.len() > 1).collect();
     groups.sort();
-    out.duplicates = groups.iter().map(|g| g.iter().map(|&i| disks[i].0.clone()).collect()).collect();
+    out.duplicates = groups.iter().map(|g| g.iter().map(|&i| disks[i].file.clone()).collect()).collect();
 
-    let by_name: HashMap<String, usize> = disks.iter().enumerate().map(|(i, (n, _))| (normalize(n), i)).collect();
+    let by_name: HashMap<String, usize> = disks.iter().enumerate().map(|(i, d)| (normalize(&d.file), i)).collect();
     let links: Vec<Link> = (0..disks.len()).map(|i| link(i, &disks, &by_id, &by_name)).collect();
     let mut parent: Vec<Option<usize>> =
-        links.iter().map(|l| if let Link::Found(p) | Link::Moved(p, _) = l { Some(*p) } else { None }).collect();
+        links.iter().map(|l| if let Link::Found(p) | Link::Moved(p) = l { Some(*p) } else { None }).collect();
     let cut = cut_loops_and_depth(&mut parent);
 
     for (i, l) in links.iter().enumerate() {
-        let (file, child) = (&disks[i].0, &disks[i].1);
-        let parent_id = child.parent_link().map(|(_, shown)| shown);
+        let d = &disks[i];
+        let orphan = || Orphan { file: d.file.clone(), parent_id: d.parent_id.clone(), looks_for: d.looks_for.clone() };
         match l {
-            _ if cut[i] => out.orphans.push(Orphan { file: file.clone(), parent_id, looks_for: looks_for(file, child) }),
+            _ if cut[i] => out.orphans.push(orphan()),
             Link::None | Link::Found(_) => {}
-            Link::Moved(p, says) => out.moved.push(Moved {
-                file: file.clone(),
-                parent: disks[*p].0.clone(),
-                locator_says: says.clone(),
-                relink: relink_command(&disks[*p].0, file),
+            Link::Moved(p) => out.moved.push(Moved {
+                file: d.file.clone(),
+                parent: disks[*p].file.clone(),
+                locator_says: d.looks_for.first().cloned().unwrap_or_default(),
+                relink: relink_command(&disks[*p].file, &d.file),
             }),
             Link::Modified(f) => out.modified.push(Modified {
-                file: file.clone(),
-                expected_id: parent_id.unwrap_or_default(),
-                found: disks[*f].0.clone(),
-                found_id: disks[*f].1.link_id_text(),
+                file: d.file.clone(),
+                expected_id: d.parent_id.clone().unwrap_or_default(),
+                found: disks[*f].file.clone(),
+                found_id: disks[*f].id_text.clone(),
             }),
-            Link::Orphan(paths) => out.orphans.push(Orphan { file: file.clone(), parent_id, looks_for: paths.clone() }),
+            Link::Orphan => out.orphans.push(orphan()),
         }
     }
 
@@ -256,30 +306,23 @@ pub fn survey(files: &[(String, &dyn ReadAt)]) -> Survey {
 
 /// The tree under disk `i`, a tree's root when `root` (no deeper than [`MAX_CHAIN_DEPTH`]:
 /// [`cut_loops_and_depth`]).
-fn node(i: usize, disks: &[(String, Layer)], children: &[Vec<usize>], root: bool) -> Node {
-    let (file, l) = (&disks[i].0, &disks[i].1);
-    let differencing = l.disk_type() == DiskType::Differencing;
-    let role = match (differencing, children[i].is_empty()) {
+fn node(i: usize, disks: &[Found], children: &[Vec<usize>], root: bool) -> Node {
+    let d = &disks[i];
+    let role = match (d.differencing(), children[i].is_empty()) {
         (false, _) => Role::Base,
         (true, false) => Role::Checkpoint,
         (true, true) => Role::Leaf,
     };
-    let notes = l
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error || f.code == "vhdx-log-not-replayed")
-        .map(|f| f.message.clone())
-        .collect();
     Node {
-        file: file.clone(),
-        format: l.format(),
-        disk_type: l.disk_type().name(),
+        file: d.file.clone(),
+        format: d.format,
+        disk_type: d.disk_type.name(),
         role,
-        id: l.link_id_text(),
-        parent_id: l.parent_link().map(|(_, shown)| shown),
-        size: l.size(),
-        orphan: root && differencing,
-        notes,
+        id: d.id_text.clone(),
+        parent_id: d.parent_id.clone(),
+        size: d.size,
+        orphan: root && d.differencing(),
+        notes: d.notes.clone(),
         children: children[i].iter().map(|&c| node(c, disks, children, false)).collect(),
     }
 }
@@ -287,31 +330,25 @@ fn node(i: usize, disks: &[(String, Layer)], children: &[Vec<usize>], root: bool
 /// How disk `i` finds its parent among `disks`: as the command line does, the first place its
 /// locators give that holds a file whose id it names; else a file with that id elsewhere
 /// (moved); else the first place that holds a file at all (modified); else none (an orphan).
-fn link(i: usize, disks: &[(String, Layer)], by_id: &HashMap<[u8; 16], Vec<usize>>, by_name: &HashMap<String, usize>) -> Link {
-    let (file, child) = (&disks[i].0, &disks[i].1);
-    if child.disk_type() != DiskType::Differencing {
+fn link(i: usize, disks: &[Found], by_id: &HashMap<[u8; 16], Vec<usize>>, by_name: &HashMap<String, usize>) -> Link {
+    let child = &disks[i];
+    if !child.differencing() {
         return Link::None;
     }
-    let paths = looks_for(file, child);
-    let Some((pid, _)) = child.parent_link() else { return Link::Orphan(paths) };
-    let mut ids = vec![pid];
-    if let Some(v) = child.vhdx() {
-        ids.extend(v.parent_linkage().1.map(|g| g.0));
-    }
-    let is_parent = |p: usize| p != i && disks[p].1.format() == child.format() && child.parent_matches(&disks[p].1);
-    let at_paths: Vec<usize> = paths.iter().filter_map(|p| by_name.get(p).copied()).collect();
+    let is_parent = |p: usize| p != i && disks[p].format == child.format && child.parent_ids.contains(&disks[p].id);
+    let at_paths: Vec<usize> = child.looks_for.iter().filter_map(|p| by_name.get(p).copied()).collect();
     if let Some(&p) = at_paths.iter().find(|&&p| is_parent(p)) {
         return Link::Found(p);
     }
     let mut by_id_found: Vec<usize> =
-        ids.iter().flat_map(|id| by_id.get(id).into_iter().flatten().copied()).filter(|&p| is_parent(p)).collect();
+        child.parent_ids.iter().flat_map(|id| by_id.get(id).into_iter().flatten().copied()).filter(|&p| is_parent(p)).collect();
     by_id_found.sort_unstable();
     if let Some(&p) = by_id_found.first() {
-        return Link::Moved(p, paths.first().cloned().unwrap_or_default());
+        return Link::Moved(p);
     }
     match at_paths.into_iter().find(|&p| p != i) {
-        Some(f) => Link::Modified(f),
-        None => Link::Orphan(paths),
+        Some(f) if !child.parent_ids.is_empty() => Link::Modified(f),
+        _ => Link::Orphan,
     }
 }
 
