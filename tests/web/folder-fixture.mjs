@@ -5,9 +5,11 @@
 // by their paths from there (`vm/...`), as a page names a dropped or chosen folder's files.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, cliPath } from './helpers.mjs';
+import { ROOT, WWW, cliPath } from './helpers.mjs';
+import { serve } from '../../scripts/serve.mjs';
 
 /** The folder's name, as dropped. */
 export const FOLDER = 'vm';
@@ -91,4 +93,42 @@ export function expectedProblems(answer) {
     duplicates: answer.duplicates.map((d) => d[0]),
     unreadable: answer.unreadable.map((u) => u.file),
   };
+}
+
+/**
+ * The page's site with the folder beside it (`folder-fixture/`, same origin: the page's
+ * Content-Security-Policy lets it fetch only its own): `{ url, close() }`.
+ * @param {string} top the folder's directory (folderFixture().top)
+ * @param {Parameters<typeof serve>[0]} [options]
+ */
+export async function siteWithFolder(top, options = {}) {
+  const root = mkdtempSync(join(tmpdir(), 'vhd-site-'));
+  for (const n of readdirSync(WWW)) symlinkSync(join(WWW, n), join(root, n));
+  symlinkSync(top, join(root, 'folder-fixture'));
+  const site = await serve({ ...options, root, port: 0 });
+  return {
+    url: site.url,
+    close: () => new Promise((r) => site.server.close(r)).then(() => rmSync(root, { recursive: true, force: true })),
+  };
+}
+
+/**
+ * Run in the page: fetches the folder's files from `folder-fixture/` and gives them to the page as
+ * a dropped folder's (`vhdViewer.loadFolder`), each `names[i]` `count` times over under
+ * `prefix` + a number when `count` is given; clicks Stop at once when `stop`. Resolves when the
+ * files are given (the survey goes on).
+ * @param {{ names: string[], count?: number, stop?: boolean }} arg
+ */
+export async function giveFolder({ names, count, stop }) {
+  const blobs = await Promise.all(names.map(async (n) => {
+    const r = await fetch('folder-fixture/' + n.split('/').map(encodeURIComponent).join('/'));
+    if (!r.ok) throw new Error(`${n}: ${r.status}`);
+    return r.blob();
+  }));
+  const files = count
+    ? Array.from({ length: count }, (_, i) => ({ name: `many/${String(i).padStart(3, '0')}/${names[i % names.length].split('/').pop()}`, blob: blobs[i % names.length] }))
+    : names.map((name, i) => ({ name, blob: blobs[i] }));
+  window.vhdViewer.loadFolder(files);
+  if (stop) document.querySelector('#folder [data-action=stop]').click();
+  return files.length;
 }

@@ -14,8 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { normalize } from '../../www/js/common/format.js';
 import { coreBindings } from './fs-fixtures.mjs';
 import { start, openPage, cliPath, tempDir } from './helpers.mjs';
-import { serve } from '../../scripts/serve.mjs';
-import { folderFixture, cliChains, treeShape, shownTree, shownProblems, expectedProblems, FOLDER } from './folder-fixture.mjs';
+import { folderFixture, cliChains, treeShape, shownTree, shownProblems, expectedProblems, siteWithFolder, giveFolder, FOLDER } from './folder-fixture.mjs';
 
 /** The most a VHD's survey reads: both footers, the dynamic header, the locators' data (a few KiB). */
 const VHD_MOST = 8 << 10;
@@ -26,20 +25,20 @@ let fx;
 let b;
 let env;
 let tmp;
-/** The folder's files served to the page (`fetch` from another origin). */
-let files;
+/** The site with the folder beside the page. */
+let site;
 
 before(async () => {
   fx = folderFixture();
   b = await coreBindings();
   env = await start();
   tmp = tempDir('vhd-folder-');
-  files = await serve({ root: fx.top, port: 0, cors: true });
+  site = await siteWithFolder(fx.top);
 });
 
 after(async () => {
   await env?.close();
-  await new Promise((r) => (files ? files.server.close(r) : r()));
+  await site?.close();
   tmp?.remove();
 });
 
@@ -165,7 +164,14 @@ test('surveyFiles: hostile input is a line in unreadable, never a stop; a read()
 
 /** A page of the viewer, given the fixture folder through "Choose a folder…" (a webkitdirectory input). */
 async function folderPage() {
-  const page = await openPage(env);
+  const page = await env.newPage();
+  // Saved files come as downloads (without the File System Access dialog).
+  await page.addInitScript(() => {
+    delete Window.prototype.showSaveFilePicker;
+    delete window.showSaveFilePicker;
+  });
+  await page.goto(env.url);
+  await page.waitForSelector('body[data-wasm="ready"]');
   // Where showDirectoryPicker exists the page uses it on a click; a test gives the input files directly.
   await page.setInputFiles('#folder-input', fx.dir);
   await page.waitForFunction(() => document.getElementById('folder')?.dataset.state === 'done', null, { timeout: 60_000 });
@@ -182,7 +188,7 @@ test('the page, given the folder: the tree and the problems of vhd-viewer chains
   // The page's own answer, and what its Worker read of each file: exactly the survey's bytes_read.
   const state = await page.evaluate(() => window.vhdViewer.state.folder);
   assert.deepEqual(state.survey, answer);
-  assert.deepEqual(state.names, fx.files, 'each file named by its path under the folder chosen');
+  assert.deepEqual([...state.names].sort(), [...fx.files].sort(), 'each file named by its path under the folder chosen');
   for (const { file, bytes } of answer.bytes_read) assert.equal(state.stats[state.names.indexOf(file)].bytes, bytes, `${file}: bytes the page read`);
   checkBounds(answer);
   console.log(`folder: ${state.stats.reduce((a, s) => a + s.bytes, 0)} bytes read of ${fx.files.length} files`);
@@ -262,27 +268,25 @@ test('the page: Open shows a checkpoint with its ancestors in the viewer; Merge 
 });
 
 test('the page: 500 files surveyed in a Worker of their own with progress; Stop ends it at once', async () => {
-  const page = await openPage(env);
-  const vhds = fx.files.filter((f) => /\.a?vhd$/.test(f));
-  const base = files.url;
-  const names = vhds;
-  // The same few small disks under 500 names (copies of each other).
-  const load = (n, stop) =>
-    page.evaluate(async ({ base, names, n, stop }) => {
-      const blobs = await Promise.all(names.map(async (p) => (await fetch(new URL(p, base))).blob()));
-      const files = Array.from({ length: n }, (_, i) => ({ name: `many/${String(i).padStart(3, '0')}/${names[i % names.length].split('/').pop()}`, blob: blobs[i % names.length] }));
-      const done = window.vhdViewer.loadFolder(files);
-      if (stop) document.querySelector('#folder [data-action=stop]').click();
-      await done;
-      return document.getElementById('folder').dataset.state;
-    }, { base, names, n, stop });
-  assert.equal(await load(500, true), 'stopped');
+  const page = await env.newPage();
+  await page.goto(site.url);
+  await page.waitForSelector('body[data-wasm="ready"]');
+  const names = fx.files.filter((f) => /\.a?vhd$/.test(f));
+  const state = () => page.evaluate(() => document.getElementById('folder').dataset.state);
+  // The same few small disks under 500 names (copies of each other); Stop at once.
+  assert.equal(await page.evaluate(giveFolder, { names, count: 500, stop: true }), 500);
+  await page.waitForFunction(() => document.getElementById('folder').dataset.state !== 'busy');
+  assert.equal(await state(), 'stopped');
   assert.match(await page.textContent('#folder'), /Stopped/);
-  assert.equal(await load(500, false), 'done');
-  const state = await page.evaluate(() => window.vhdViewer.state.folder);
-  assert.equal(state.survey.bytes_read.length, 500);
-  for (const { bytes } of state.survey.bytes_read) assert.ok(bytes <= VHD_MOST);
-  assert.equal(state.survey.duplicates.length, vhds.length);
+  // Again to the end: the progress bar counted the files.
+  await page.evaluate(giveFolder, { names, count: 500 });
+  await page.waitForFunction(() => document.getElementById('folder').dataset.state === 'done', null, { timeout: 60_000 });
+  assert.equal(await page.getAttribute('#folder progress', 'max'), '500');
+  const got = await page.evaluate(() => window.vhdViewer.state.folder);
+  assert.equal(got.survey.bytes_read.length, 500);
+  for (const { file, bytes } of got.survey.bytes_read) assert.ok(bytes <= VHD_MOST, `${file}: ${bytes}`);
+  got.survey.bytes_read.forEach(({ bytes }, i) => assert.equal(got.stats[i].bytes, bytes));
+  assert.equal(got.survey.duplicates.length, names.length, 'each disk\'s copies are one set');
   assert.deepEqual(page.errors, []);
   await page.close();
 });
