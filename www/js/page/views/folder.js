@@ -150,7 +150,8 @@ export class FolderView {
     fill(this.summary,
       `${disks} disk${disks === 1 ? '' : 's'} in ${survey.trees.length} tree${survey.trees.length === 1 ? '' : 's'}`,
       problems ? `; ${problems} problem${problems === 1 ? '' : 's'}, listed below with the fix.` : '; nothing is wrong.');
-    fill(this.tree, survey.trees.map((t) => this.item(t, 1, chainOf)));
+    const changed = new Set(survey.modified.map((m) => m.file));
+    fill(this.tree, survey.trees.map((t) => this.item(t, 1, chainOf, changed)));
     const first = /** @type {HTMLElement | null} */ (this.tree.querySelector('[role=treeitem]'));
     if (first) this.current(first);
     fill(this.problems, this.problemList(survey, chainOf));
@@ -162,12 +163,14 @@ export class FolderView {
    * @param {SurveyNode} node
    * @param {number} level
    * @param {(f: string) => string[]} chainOf
+   * @param {Set<string>} changed the children whose parent was written to since (a modified parent)
    * @returns {HTMLElement}
    */
-  item(node, level, chainOf) {
+  item(node, level, chainOf, changed) {
     const chain = chainOf(node.file);
     const kids = node.children.length;
-    const words = `${ROLE_WORDS[node.role] ?? node.role}${node.orphan ? ', its parent is missing' : ''}`;
+    const orphan = node.orphan ? (changed.has(node.file) ? ', its parent was changed since' : ', its parent is missing') : '';
+    const words = `${ROLE_WORDS[node.role] ?? node.role}${orphan}`;
     const label = h('span', { class: 'folder-label' },
       h('strong', { class: 'folder-name' }, baseName(node.file)),
       ' ', h('span', { class: `folder-role role-${node.role}${node.orphan ? ' bad' : ''}` }, words),
@@ -188,7 +191,7 @@ export class FolderView {
       'aria-label': `${node.file}: ${words}, ${node.format.toUpperCase()}, ${humanSize(node.size)}`,
       dataset: { file: node.file, role: node.role, format: node.format, id: node.id, size: String(node.size), orphan: String(!!node.orphan) },
     }, h('div', { class: 'folder-row' }, label, buttons));
-    if (kids) li.append(h('ul', { role: 'group' }, node.children.map((c) => this.item(c, level + 1, chainOf))));
+    if (kids) li.append(h('ul', { role: 'group' }, node.children.map((c) => this.item(c, level + 1, chainOf, changed))));
     return li;
   }
 
@@ -210,6 +213,15 @@ export class FolderView {
      */
     const li = (file, ...parts) => h('li', { dataset: { file } }, ...parts);
     const code = (/** @type {string} */ t) => h('code', null, t);
+    /** @type {Map<string, number>} each file's children in the trees */
+    const children = new Map();
+    /** @type {SurveyNode[]} */
+    const stack = [...s.trees];
+    while (stack.length) {
+      const n = /** @type {SurveyNode} */ (stack.pop());
+      children.set(n.file, n.children.length);
+      stack.push(...n.children);
+    }
     return [
       section('orphans', 'Children whose parent is not here', s.orphans.map((o) =>
         li(o.file, h('strong', null, o.file), ` needs its parent${o.parent_id ? ` (the disk with unique id ${o.parent_id})` : ''}, which is none of the files given. `,
@@ -228,7 +240,12 @@ export class FolderView {
           ': it is another disk, or it was written to after the child was made, and the child read through it would show wrong data. Look for the parent\'s earlier copy (a backup) instead.'))),
       section('duplicates', 'Copies of one disk', s.duplicates.map((d) =>
         li(d[0], d.map((f, i) => [i ? (i === d.length - 1 ? ' and ' : ', ') : '', h('strong', null, f)]),
-          ' have the same unique id: copies of one disk. A child of it opens the one its parent locators name; keep one, or give the copy a new id by saving it as a new disk.'))),
+          ' have the same unique id: copies of one disk. A child opens the one its parent locators name: ',
+          d.map((f, i) => {
+            const n = children.get(f) ?? 0;
+            return [i ? '; ' : '', baseName(f), ` in ${f.split('/').slice(0, -1).join('/') || 'the folder'}: `, n ? `${n} ${n === 1 ? 'child opens' : 'children open'} it` : 'no child opens it'];
+          }),
+          '. Keep the one its children open; a copy kept apart from them is best saved as a new disk (a new id).'))),
       section('unreadable', 'Files that are not disks, or too damaged to read', s.unreadable.map((u) =>
         li(u.file, h('strong', null, u.file), ': ', u.reason))),
     ];
