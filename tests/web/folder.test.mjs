@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { normalize } from '../../www/js/common/format.js';
 import { coreBindings } from './fs-fixtures.mjs';
 import { start, openPage, cliPath, tempDir } from './helpers.mjs';
+import { droppedFiles, chosenFiles, MAX_DEPTH } from '../../www/js/page/folders.js';
 import { folderFixture, cliChains, treeShape, shownTree, shownProblems, expectedProblems, siteWithFolder, giveFolder, FOLDER } from './folder-fixture.mjs';
 
 /** The most a VHD's survey reads: both footers, the dynamic header, the locators' data (a few KiB). */
@@ -287,6 +288,68 @@ test('the page: 500 files surveyed in a Worker of their own with progress; Stop 
   for (const { file, bytes } of got.survey.bytes_read) assert.ok(bytes <= VHD_MOST, `${file}: ${bytes}`);
   got.survey.bytes_read.forEach(({ bytes }, i) => assert.equal(got.stats[i].bytes, bytes));
   assert.equal(got.survey.duplicates.length, names.length, 'each disk\'s copies are one set');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+/**
+ * A dropped folder as the browser's entries give it (FileSystemDirectoryEntry: readEntries in
+ * batches of at most `batch`, then an empty one), over `tree` ({ name: File | subtree }).
+ */
+function entryOf(name, node, path = `/${name}`, batch = 2) {
+  if (node instanceof Blob) return { isFile: true, isDirectory: false, name, fullPath: path, file: (ok) => setTimeout(() => ok(node)) };
+  const kids = Object.entries(node).map(([n, v]) => entryOf(n, v, `${path}/${n}`, batch));
+  return {
+    isFile: false,
+    isDirectory: true,
+    name,
+    fullPath: path,
+    createReader() {
+      let at = 0;
+      return { readEntries: (ok) => setTimeout(() => ok(kids.slice(at, (at += batch)))) };
+    },
+  };
+}
+
+test('a dropped folder is walked whole (every batch of entries), each file named by its path, bounded in depth; dropped files stay files', async () => {
+  const blob = (t) => new File([t], 'x');
+  const tree = { 'b.vhdx': blob('b'), 'a.avhdx': blob('a'), sub: { 'c.vhd': blob('c'), 'd.avhd': blob('d'), 'e.txt': blob('e'), deeper: { 'f.vhd': blob('f') } } };
+  const drop = (entries, files = []) => ({ items: entries.map((e) => ({ kind: 'file', webkitGetAsEntry: () => e })), files });
+  const got = await droppedFiles(drop([entryOf('vm', tree)]));
+  assert.equal(got.folder, true);
+  assert.equal(got.bounded, false);
+  assert.deepEqual(got.files.map((f) => f.name), ['vm/a.avhdx', 'vm/b.vhdx', 'vm/sub/c.vhd', 'vm/sub/d.avhd', 'vm/sub/deeper/f.vhd', 'vm/sub/e.txt']);
+  assert.equal(await got.files[4].blob.text(), 'f');
+  // Deeper than the bound: not walked.
+  let deep = { 'z.vhd': blob('z') };
+  for (let i = 0; i < MAX_DEPTH + 2; i++) deep = { d: deep };
+  const bounded = await droppedFiles(drop([entryOf('deep', deep)]));
+  assert.deepEqual(bounded.files, []);
+  // Files only (no folder among them): the drop's files, by their names, as before.
+  const plain = [new File(['1'], 'one.vhd'), new File(['2'], 'two.vhd')];
+  const files = await droppedFiles(drop([entryOf('one.vhd', plain[0]), null], plain));
+  assert.deepEqual(files, { files: plain.map((f) => ({ name: f.name, blob: f })), folder: false, bounded: false });
+  // A folder input's files are named by webkitRelativePath.
+  const chosen = [new File(['1'], 'a.vhd'), new File(['2'], 'b.vhd')];
+  Object.defineProperty(chosen[0], 'webkitRelativePath', { value: 'vm/x/a.vhd' });
+  assert.deepEqual(chosenFiles(chosen).files.map((f) => f.name), ['vm/x/a.vhd', 'b.vhd']);
+});
+
+test('the page: several files given that are not one sound chain show the folder view above the disk; one chain does not', async () => {
+  const page = await openPage(env);
+  const pick = (re) => fx.files.filter((f) => re.test(f)).map((f) => join(fx.top, f));
+  // The VHD tree and the text file: the folder view (by the files' names), and the chain opened as before.
+  await page.setInputFiles('#file-input', [...pick(/Virtual PC\//), ...pick(/notes\.txt$/)]);
+  await page.waitForFunction(() => document.getElementById('folder')?.dataset.state === 'done', null, { timeout: 60_000 });
+  assert.equal(await page.evaluate(() => document.body.dataset.state), 'ready');
+  const tree = await page.evaluate(shownTree);
+  assert.deepEqual(tree.map((t) => [t.file, t.children.length]), [['xp.vhd', 1]]);
+  assert.deepEqual((await page.evaluate(shownProblems)).unreadable, ['notes.txt']);
+  assert.equal((await page.evaluate(() => window.vhdViewer.state.disk.names)).length, 3);
+  // One sound chain: no folder view.
+  await page.setInputFiles('#file-input', pick(/Virtual PC\//));
+  await page.waitForFunction(() => document.body.dataset.state === 'ready' && window.vhdViewer.state.disk?.names.length === 3);
+  assert.equal(await page.isHidden('#folder'), true);
   assert.deepEqual(page.errors, []);
   await page.close();
 });

@@ -478,20 +478,23 @@ export async function openVhd(inputs, { signal, fetch, wasm, all = false, onStru
 /**
  * Surveys a folder's files as `vhd-viewer chains --json` does: `files` are `{ name, blob }`, each
  * name the file's path under the folder (`/` between folders). Only each file's identifying
- * structures are read (never a block table or data). Runs in a Worker of its own, ended when the
- * survey answers or at once when `signal` aborts; `onProgress(done, total)` counts the files
- * reached. Resolves `{ survey, stats }`: the core's answer, and what was read of each file
- * (`{ reads, bytes }`, in the order given).
+ * structures are read (never a block table or data). The survey blocks the Worker it runs in:
+ * with `alone` (the default) it runs in a Worker of its own, ended when the survey answers or at
+ * once when `signal` aborts; without, in the page's Worker (no Worker to start, nothing to fetch:
+ * for a few files), where an abort rejects at once and the answer is dropped. `onProgress(done,
+ * total)` counts the files reached. Resolves `{ survey, stats }`: the core's answer, and what was
+ * read of each file (`{ reads, bytes }`, in the order given).
  * @param {{ name: string, blob: Blob }[]} files
- * @param {TaskOptions & { wasm?: import('../common/wasm.js').WasmInput }} [options]
+ * @param {TaskOptions & { wasm?: import('../common/wasm.js').WasmInput, alone?: boolean }} [options]
  * @returns {Promise<{ survey: Survey, stats: { reads: number, bytes: number }[] }>}
  */
-export async function surveyFolder(files, { signal, onProgress, wasm } = {}) {
+export async function surveyFolder(files, { signal, onProgress, wasm, alone = true } = {}) {
   signal?.throwIfAborted();
-  const engine = await Engine.alone(0, 'vhd-viewer folder', wasm);
+  const engine = alone ? await Engine.alone(0, 'vhd-viewer folder', wasm) : await Engine.start(wasm);
+  const end = () => (alone ? engine.worker.terminate() : engine.close());
   const stop = () => {
     engine.fail(/** @type {Error} */ (signal?.reason ?? new DOMException('cancelled', 'AbortError')));
-    engine.worker.terminate();
+    end();
   };
   signal?.addEventListener('abort', stop, { once: true });
   try {
@@ -500,6 +503,6 @@ export async function surveyFolder(files, { signal, onProgress, wasm } = {}) {
     return { survey, stats: engine.stats.map((s) => ({ reads: s.reads, bytes: s.bytes })) };
   } finally {
     signal?.removeEventListener('abort', stop);
-    engine.worker.terminate();
+    end();
   }
 }

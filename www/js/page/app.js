@@ -161,7 +161,8 @@ async function loadFiles(files, { fromFolder = false } = {}) {
   const disk = viewer.disk;
   if (!fromFolder && given === files && files.length > 1) {
     const sound = disk && disk.chainCount === 1 && !disk.missingParent && disk.files.every((f) => !f.error && f.duplicateOf === undefined);
-    if (!sound) await survey(files);
+    // A few files, in the page's Worker: nothing to start or fetch.
+    if (!sound) await survey(files, false);
   }
 }
 
@@ -181,11 +182,13 @@ async function loadFolder(files, bounded = false) {
 }
 
 /**
- * Surveys `files` in a Worker of its own (each file's identifying structures only), with progress
- * and Stop, and shows the answer in the folder view.
+ * Surveys `files` (each file's identifying structures only), with progress and Stop, and shows the
+ * answer in the folder view; `alone`: in a Worker of its own, which Stop ends at once (a folder,
+ * of any number of files), else in the page's Worker (a few files given).
  * @param {{ name: string, blob: Blob }[]} files
+ * @param {boolean} [alone]
  */
-async function survey(files) {
+async function survey(files, alone = true) {
   surveying?.abort(new DOMException('other files were given', 'AbortError'));
   const ctrl = new AbortController();
   surveying = ctrl;
@@ -194,7 +197,7 @@ async function survey(files) {
   folderView.busy(0, files.length);
   try {
     await engineReady;
-    const r = await surveyFolder(files, { signal: ctrl.signal, onProgress: (done, total) => surveying === ctrl && folderView.busy(done, total) });
+    const r = await surveyFolder(files, { signal: ctrl.signal, alone, onProgress: (done, total) => surveying === ctrl && folderView.busy(done, total) });
     if (surveying !== ctrl) return;
     folder = { ...r, names: files.map((f) => f.name) };
     folderView.show(r.survey);
