@@ -423,10 +423,16 @@ fn is_absolute(p: &str) -> bool {
 }
 
 /// `p` with `\` as `/`, without `.` and empty parts, and with `..` taking off the part before it
-/// where there is one.
+/// where there is one; a leading `/` or `//` (a Windows `\\server\` or `\\?\` path) kept.
 fn normalize(p: &str) -> String {
     let p = p.replace('\\', "/");
-    let lead = if p.starts_with('/') { "/" } else { "" };
+    let lead = if p.starts_with("//") {
+        "//"
+    } else if p.starts_with('/') {
+        "/"
+    } else {
+        ""
+    };
     let mut parts: Vec<&str> = Vec::new();
     for part in p.split('/') {
         match part {
@@ -471,6 +477,7 @@ mod tests {
         assert_eq!(normalize("../x.vhd"), "../x.vhd");
         assert_eq!(normalize("a\\..\\..\\x.vhd"), "../x.vhd");
         assert_eq!(normalize("/srv//d/x.vhd"), "/srv/d/x.vhd");
+        assert_eq!(normalize("\\\\?\\Volume{1}\\x.vhdx"), "//?/Volume{1}/x.vhdx");
         assert!(is_absolute("C:/x.vhd") && is_absolute("/x") && !is_absolute("x/C:"));
     }
 
