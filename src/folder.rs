@@ -492,6 +492,38 @@ mod tests {
     }
 
     #[test]
+    fn identity_is_what_opening_finds_of_it() {
+        use crate::reader::{open_layer, Counting};
+        use crate::vhd::writer::DiskBuilder;
+        use crate::vhdx::writer::VhdxBuilder;
+        let mut base = DiskBuilder::dynamic(64 << 20, 2 << 20);
+        base.write(3 << 20, &[1; 512]);
+        let mut child = DiskBuilder::differencing(&base.parent_ref("base.vhd"), 2 << 20);
+        child.parent_locator(*b"W2ku", "D:\\vms\\base.vhd").write(0, &[2; 512]);
+        let vhdx = VhdxBuilder::new(64 << 20).write(0, &[3; 512]);
+        let mut dirty = VhdxBuilder::new(64 << 20).child_of(vhdx.data_write_guid, "../x.vhdx").write(5 << 20, &[4; 512]);
+        dirty.data_write_guid = crate::vhdx::Guid([0x42; 16]);
+        dirty.dirty_log = true;
+        let mut replayed_logs = Vec::new();
+        for file in [base.build(), child.build(), vhdx.build(), dirty.build()] {
+            let full = Counting::new(file.clone());
+            let opened = open_layer(&full).unwrap();
+            let id = identify(&file).unwrap();
+            let l = &id.layer;
+            assert_eq!((l.format(), l.disk_type(), l.size()), (opened.format(), opened.disk_type(), opened.size()));
+            assert_eq!(
+                (l.link_id(), l.parent_link(), l.parent_candidates()),
+                (opened.link_id(), opened.parent_link(), opened.parent_candidates())
+            );
+            assert!(id.bytes_read < full.bytes(), "{} of {}", id.bytes_read, full.bytes());
+            let replayed = opened.vhdx().is_some_and(|v| v.log.replayed);
+            assert_eq!(l.findings.iter().any(|f| f.code == "vhdx-log-not-replayed"), replayed);
+            replayed_logs.push(replayed);
+        }
+        assert_eq!(replayed_logs, [false, false, false, true]);
+    }
+
+    #[test]
     fn loops_and_deep_chains_are_cut() {
         let mut parent = vec![Some(1), Some(2), Some(0), None, Some(3)];
         assert_eq!(cut_loops_and_depth(&mut parent), vec![true, false, false, false, false]);
