@@ -2,8 +2,9 @@
 //! by `examples/folder_fixture.rs`, included here) answered exactly, as JSON and as text; the
 //! bytes read per file bounded and independent of the disk's size; 500 files; hostile sets (a
 //! parent loop, a disk its own parent, copies, absurd locator and metadata lengths, files that
-//! are not disks, link loops and deep folders); the relink command printed for a moved parent,
-//! run; and real disks made by other software.
+//! are not disks, link loops and deep folders); the relink command printed for a moved parent
+//! (VHD and VHDX), run; a VHD parent replaced by another disk; and real disks made by other
+//! software.
 
 mod common;
 use common::*;
@@ -648,4 +649,50 @@ fn real_disks_made_by_other_software() {
     // The Hyper-V disk: a base alone, about 2 KiB read of its 266,240 bytes.
     let h = identity_bytes(&std::fs::read(sample("hyperv2012r2-dynamic.vhd")).unwrap());
     assert_eq!(h, 2048);
+}
+
+#[test]
+fn a_moved_vhdx_parent_is_relinked_and_a_replaced_vhd_parent_is_modified() {
+    let dir = scratch("vhdx-moved");
+    // A VHDX checkpoint whose base was moved to another folder.
+    let base = VhdxBuilder::new(64 * MIB).write(0, &[0xba; 512]);
+    let mut child = VhdxBuilder::new(64 * MIB).child_of(base.data_write_guid, "base.vhdx").write(4096, &[0xc1; 512]);
+    child.data_write_guid = Guid([0xc1; 16]);
+    std::fs::create_dir_all(dir.join("vm")).unwrap();
+    std::fs::create_dir_all(dir.join("moved here")).unwrap();
+    write_atomic(&dir.join("moved here/base.vhdx"), &base.build());
+    write_atomic(&dir.join("vm/child.avhdx"), &child.build());
+    // A VHD child whose parent's place holds another disk (another unique id).
+    let mut old = DiskBuilder::dynamic(64 * MIB, 2 * MIB as u32);
+    old.unique_id(uuid_from_seed(40));
+    let mut other = DiskBuilder::dynamic(64 * MIB, 2 * MIB as u32);
+    other.unique_id(uuid_from_seed(41));
+    write_atomic(&dir.join("vm/disk.vhd"), &other.build());
+    write_atomic(&dir.join("vm/disk_1.avhd"), &DiskBuilder::differencing(&old.parent_ref("disk.vhd"), 2 * MIB as u32).build());
+
+    let a = json(&cli_in(&dir, &["chains", ".", "--json"]));
+    assert_eq!(
+        a["moved"],
+        serde_json::json!([{
+            "file": "vm/child.avhdx",
+            "parent": "moved here/base.vhdx",
+            "locator_says": "vm/base.vhdx",
+            "relink": "vhd-viewer relink --parent 'moved here/base.vhdx' vm/child.avhdx vm/child-relinked.avhdx"
+        }])
+    );
+    assert_eq!(
+        a["modified"],
+        serde_json::json!([{
+            "file": "vm/disk_1.avhd",
+            "expected_id": uuid_from_seed(40).to_string(),
+            "found": "vm/disk.vhd",
+            "found_id": uuid_from_seed(41).to_string()
+        }])
+    );
+    assert_eq!(a["orphans"], serde_json::json!([]));
+    let o = run_printed(&dir, a["moved"][0]["relink"].as_str().unwrap());
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let o = cli_in(&dir, &["cat", "vm/child-relinked.avhdx", "--length", "8192"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!((&o.stdout[..512], &o.stdout[4096..4608]), (&[0xba; 512][..], &[0xc1; 512][..]));
 }
