@@ -382,6 +382,12 @@ fn the_fixture_folder_is_answered_exactly() {
     names.reverse();
     let args: Vec<&str> = ["chains", "--json"].into_iter().chain(names.iter().map(String::as_str)).collect();
     assert_eq!(json(&cli_in(&dir, &args)), expected);
+    // The fixture's bytes are the same every run.
+    let again = fixture("exact-again");
+    for b in expected["bytes_read"].as_array().unwrap() {
+        let f = b["file"].as_str().unwrap();
+        assert!(std::fs::read(dir.join(f)).unwrap() == std::fs::read(again.join(f)).unwrap(), "{f} differs between runs");
+    }
     // Usage errors are status 2.
     assert_eq!(cli_in(&dir, &["chains"]).status.code(), Some(2));
     assert_eq!(cli_in(&dir, &["chains", "no-such-folder"]).status.code(), Some(2));
