@@ -183,8 +183,7 @@ struct Found {
     /// [`Layer::link_id`] and its text.
     id: [u8; 16],
     id_text: String,
-    /// The ids it accepts as its parent's (a VHDX's `parent_linkage` and `parent_linkage2`),
-    /// and the first as shown; none for a base.
+    /// [`Layer::parent_ids`], and the first as shown; none for a base.
     parent_ids: Vec<[u8; 16]>,
     parent_id: Option<String>,
     size: u64,
@@ -196,17 +195,13 @@ struct Found {
 
 impl Found {
     fn new(file: &str, l: &Layer) -> Found {
-        let mut parent_ids: Vec<[u8; 16]> = l.parent_link().map(|(id, _)| id).into_iter().collect();
-        if let Some(v) = l.vhdx().filter(|v| v.has_parent) {
-            parent_ids.extend(v.parent_linkage().1.map(|g| g.0));
-        }
         Found {
             file: file.to_string(),
             format: l.format(),
             disk_type: l.disk_type(),
             id: l.link_id(),
             id_text: l.link_id_text(),
-            parent_ids,
+            parent_ids: l.parent_ids(),
             parent_id: l.parent_link().map(|(_, shown)| shown),
             size: l.size(),
             looks_for: looks_for(file, l),
