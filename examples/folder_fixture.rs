@@ -12,7 +12,8 @@
 //! - `Moved/app_GUID.avhd`: a VHD child whose parent `app.vhd` was moved to `Archive/app.vhd`.
 //! - `notes.txt`: not a disk.
 //!
-//! It prints nothing; the tests state what the answer for it is.
+//! It prints nothing; the tests state what the answer for it is (`tests/folder.rs` includes this
+//! file and calls [`write_fixture`]).
 
 use std::path::Path;
 
@@ -85,7 +86,11 @@ fn main() -> std::io::Result<()> {
     let [dir] = args.as_slice() else {
         return Err(std::io::Error::other("usage: folder_fixture DIR"));
     };
-    let dir = Path::new(dir);
+    write_fixture(Path::new(dir))
+}
+
+/// Writes the folder into `dir` (`tests/folder.rs` includes this file to call it).
+pub fn write_fixture(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let vhd_dir = "Hyper-V/Web/Virtual Hard Disks";
 

@@ -183,8 +183,7 @@ struct Found {
     /// [`Layer::link_id`] and its text.
     id: [u8; 16],
     id_text: String,
-    /// The ids it accepts as its parent's (a VHDX's `parent_linkage` and `parent_linkage2`),
-    /// and the first as shown; none for a base.
+    /// [`Layer::parent_ids`], and the first as shown; none for a base.
     parent_ids: Vec<[u8; 16]>,
     parent_id: Option<String>,
     size: u64,
@@ -196,17 +195,13 @@ struct Found {
 
 impl Found {
     fn new(file: &str, l: &Layer) -> Found {
-        let mut parent_ids: Vec<[u8; 16]> = l.parent_link().map(|(id, _)| id).into_iter().collect();
-        if let Some(v) = l.vhdx().filter(|v| v.has_parent) {
-            parent_ids.extend(v.parent_linkage().1.map(|g| g.0));
-        }
         Found {
             file: file.to_string(),
             format: l.format(),
             disk_type: l.disk_type(),
             id: l.link_id(),
             id_text: l.link_id_text(),
-            parent_ids,
+            parent_ids: l.parent_ids(),
             parent_id: l.parent_link().map(|(_, shown)| shown),
             size: l.size(),
             looks_for: looks_for(file, l),
@@ -423,10 +418,16 @@ fn is_absolute(p: &str) -> bool {
 }
 
 /// `p` with `\` as `/`, without `.` and empty parts, and with `..` taking off the part before it
-/// where there is one.
+/// where there is one; a leading `/` or `//` (a Windows `\\server\` or `\\?\` path) kept.
 fn normalize(p: &str) -> String {
     let p = p.replace('\\', "/");
-    let lead = if p.starts_with('/') { "/" } else { "" };
+    let lead = if p.starts_with("//") {
+        "//"
+    } else if p.starts_with('/') {
+        "/"
+    } else {
+        ""
+    };
     let mut parts: Vec<&str> = Vec::new();
     for part in p.split('/') {
         match part {
@@ -471,6 +472,7 @@ mod tests {
         assert_eq!(normalize("../x.vhd"), "../x.vhd");
         assert_eq!(normalize("a\\..\\..\\x.vhd"), "../x.vhd");
         assert_eq!(normalize("/srv//d/x.vhd"), "/srv/d/x.vhd");
+        assert_eq!(normalize("\\\\?\\Volume{1}\\x.vhdx"), "//?/Volume{1}/x.vhdx");
         assert!(is_absolute("C:/x.vhd") && is_absolute("/x") && !is_absolute("x/C:"));
     }
 
@@ -482,6 +484,38 @@ mod tests {
         assert_eq!(shell_quote("-x"), "'-x'");
         assert_eq!(relink_command("p.vhd", "d/c.avhd"), "vhd-viewer relink --parent p.vhd d/c.avhd d/c-relinked.avhd");
         assert_eq!(relink_command("p", "d.x/c"), "vhd-viewer relink --parent p d.x/c d.x/c-relinked");
+    }
+
+    #[test]
+    fn identity_is_what_opening_finds_of_it() {
+        use crate::reader::{open_layer, Counting};
+        use crate::vhd::writer::DiskBuilder;
+        use crate::vhdx::writer::VhdxBuilder;
+        let mut base = DiskBuilder::dynamic(64 << 20, 2 << 20);
+        base.write(3 << 20, &[1; 512]);
+        let mut child = DiskBuilder::differencing(&base.parent_ref("base.vhd"), 2 << 20);
+        child.parent_locator(*b"W2ku", "D:\\vms\\base.vhd").write(0, &[2; 512]);
+        let vhdx = VhdxBuilder::new(64 << 20).write(0, &[3; 512]);
+        let mut dirty = VhdxBuilder::new(64 << 20).child_of(vhdx.data_write_guid, "../x.vhdx").write(5 << 20, &[4; 512]);
+        dirty.data_write_guid = crate::vhdx::Guid([0x42; 16]);
+        dirty.dirty_log = true;
+        let mut replayed_logs = Vec::new();
+        for file in [base.build(), child.build(), vhdx.build(), dirty.build()] {
+            let full = Counting::new(file.clone());
+            let opened = open_layer(&full).unwrap();
+            let id = identify(&file).unwrap();
+            let l = &id.layer;
+            assert_eq!((l.format(), l.disk_type(), l.size()), (opened.format(), opened.disk_type(), opened.size()));
+            assert_eq!(
+                (l.link_id(), l.parent_link(), l.parent_candidates()),
+                (opened.link_id(), opened.parent_link(), opened.parent_candidates())
+            );
+            assert!(id.bytes_read < full.bytes(), "{} of {}", id.bytes_read, full.bytes());
+            let replayed = opened.vhdx().is_some_and(|v| v.log.replayed);
+            assert_eq!(l.findings.iter().any(|f| f.code == "vhdx-log-not-replayed"), replayed);
+            replayed_logs.push(replayed);
+        }
+        assert_eq!(replayed_logs, [false, false, false, true]);
     }
 
     #[test]

@@ -302,14 +302,17 @@ impl Layer {
     /// True when `parent` is the disk this differencing disk names as its parent (for a VHDX,
     /// by `parent_linkage` or `parent_linkage2`).
     pub fn parent_matches(&self, parent: &Layer) -> bool {
-        let id = parent.link_id();
-        match &self.image {
-            Image::Vhd(_) => self.parent_link().is_some_and(|(p, _)| p == id),
-            Image::Vhdx(v) => {
-                let (a, b) = v.parent_linkage();
-                v.has_parent && (a.map(|g| g.0) == Some(id) || b.map(|g| g.0) == Some(id))
-            }
+        self.parent_ids().contains(&parent.link_id())
+    }
+
+    /// The [`Layer::link_id`]s this disk takes as its parent's: [`Layer::parent_link`]'s, and a
+    /// differencing VHDX's `parent_linkage2`; none for a disk without a parent.
+    pub fn parent_ids(&self) -> Vec<[u8; 16]> {
+        let mut ids: Vec<[u8; 16]> = self.parent_link().map(|(id, _)| id).into_iter().collect();
+        if let Image::Vhdx(v) = &self.image {
+            ids.extend(v.parent_linkage().1.filter(|_| v.has_parent).map(|g| g.0));
         }
+        ids
     }
 
     /// The disk's type.

@@ -83,7 +83,10 @@ fn walk_dir(dir: &Path, name: &str, depth: usize, out: &mut Vec<(String, LazyFil
 /// Runs `chains`: exit status 0 when all is well, 1 when anything is orphaned, moved, modified,
 /// duplicated or unreadable.
 pub fn chains(paths: &[PathBuf], json: bool) -> Result<i32, Error> {
-    let files = walk(paths)?;
+    let mut files = walk(paths)?;
+    // A file given twice (in a folder given and by its name) is one file.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|(name, _)| seen.insert(name.clone()));
     let refs: Vec<(String, &dyn ReadAt)> = files.iter().map(|(n, f)| (n.clone(), f as &dyn ReadAt)).collect();
     let survey = vhd_viewer::folder::survey(&refs);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());

@@ -11,7 +11,7 @@ use super::log::{replay, Write};
 use super::{BlockState, Item, Log, Vhdx, MAX_BAT_ENTRIES, MAX_LOG, MAX_METADATA_REGION};
 use std::borrow::Cow;
 
-use crate::bytes::{le32, le64, Guid};
+use crate::bytes::{le16, le32, le64, Guid};
 use crate::error::vhdx::{Invalidity, VhdxError};
 use crate::error::{Error, Result};
 use crate::finding::{Finding, Severity};
@@ -250,7 +250,8 @@ pub(crate) struct Rounds {
 
 impl Rounds {
     /// Rounds that read only what identifies the file: the header section as always, then the
-    /// metadata table (64 KiB) and its items, not the rest of the metadata region, the log or
+    /// metadata table (its first 4 KiB, or its 64 KiB when it has more than 126 entries) and
+    /// its items, not the rest of the metadata region, the log or
     /// the BAT. The VHDX they give has an empty BAT; a log that is not empty is not replayed,
     /// and a finding says so.
     pub(crate) fn identity() -> Rounds {
@@ -392,7 +393,19 @@ fn read_metadata(
     let meta_range = ByteRange::new(s.metadata_region.file_offset, meta_len);
     let h = s.header();
     if identify {
-        let table_range = ByteRange::new(meta_range.offset, KIB64);
+        // The table's first 4 KiB hold its header and 126 entries (a disk has about 6); all its
+        // 64 KiB are read only when it counts more.
+        let head_range = ByteRange::new(meta_range.offset, 4096);
+        let Some(head) = fetch(head_range) else {
+            need.push(head_range);
+            return Ok(None);
+        };
+        let count = usize::from(le16(head, format::metadata_off::ENTRY_COUNT).min(format::MAX_METADATA_ENTRIES));
+        let table_range = if format::metadata_off::ENTRIES + count * format::metadata_off::ENTRY_SIZE <= head.len() {
+            head_range
+        } else {
+            ByteRange::new(meta_range.offset, KIB64)
+        };
         let Some(table) = fetch(table_range) else {
             need.push(table_range);
             return Ok(None);
