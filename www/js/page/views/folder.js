@@ -75,7 +75,8 @@ export class FolderView {
     this.label = h('span', { role: 'status', 'data-field': 'folder-status' });
     this.progress = h('progress', { max: 1, value: 0, 'aria-label': 'Files read' });
     this.stopButton = h('button', { type: 'button', 'data-action': 'stop', onclick: () => actions.stop() }, 'Stop');
-    this.task = h('div', { class: 'task', hidden: true }, this.label, this.progress, this.stopButton);
+    this.count = h('span');
+    this.task = h('div', { class: 'task', hidden: true }, this.label, this.progress, this.count, this.stopButton);
     this.summary = h('p', { 'data-field': 'folder-summary' });
     this.tree = h('ul', { role: 'tree', class: 'folder-tree', 'aria-label': 'The disks by parent' });
     this.tree.addEventListener('keydown', (e) => this.key(e));
@@ -99,8 +100,7 @@ export class FolderView {
     this.label.textContent = 'Reading the files\' headers…';
     this.progress.max = total || 1;
     this.progress.value = done;
-    this.progress.setAttribute('aria-valuetext', `${done} of ${total} files`);
-    this.stopButton.textContent = 'Stop';
+    this.count.textContent = `${done} of ${total} files`;
     if (done === 0) {
       fill(this.summary, `${total} file${total === 1 ? '' : 's'} given.`);
       fill(this.tree);
