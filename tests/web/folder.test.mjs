@@ -353,3 +353,32 @@ test('the page: several files given that are not one sound chain show the folder
   assert.deepEqual(page.errors, []);
   await page.close();
 });
+
+test('the page: "Choose a folder…" uses showDirectoryPicker where the browser has it: the folder walked, each file named by its path, answered as chains --json', async () => {
+  const { answer } = cliChains(fx.top);
+  const page = await env.newPage();
+  await page.goto(site.url);
+  await page.waitForSelector('body[data-wasm="ready"]');
+  // The picker answers the folder's handle (its files fetched from beside the page).
+  await page.evaluate(async (names) => {
+    const dir = (name) => ({ kind: 'directory', name, kids: new Map(), async *values() { yield* this.kids.values(); } });
+    const top = dir(names[0].split('/')[0]);
+    for (const n of names) {
+      const parts = n.split('/').slice(1);
+      let d = top;
+      for (const p of parts.slice(0, -1)) d = d.kids.get(p) ?? d.kids.set(p, dir(p)).get(p);
+      const blob = await (await fetch('folder-fixture/' + n.split('/').map(encodeURIComponent).join('/'))).blob();
+      const name = parts[parts.length - 1];
+      d.kids.set(name, { kind: 'file', name, getFile: async () => new File([blob], name) });
+    }
+    window.showDirectoryPicker = async () => top;
+  }, fx.files);
+  await page.click('#folder-choose');
+  await page.waitForFunction(() => document.getElementById('folder')?.dataset.state === 'done', null, { timeout: 60_000 });
+  const state = await page.evaluate(() => window.vhdViewer.state.folder);
+  assert.deepEqual([...state.names].sort(), [...fx.files].sort());
+  assert.deepEqual(state.survey, answer);
+  assert.deepEqual(await page.evaluate(shownTree), treeShape(answer.trees));
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
