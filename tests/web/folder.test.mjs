@@ -379,6 +379,10 @@ test('the page: "Choose a folder…" uses showDirectoryPicker where the browser 
   assert.deepEqual([...state.names].sort(), [...fx.files].sort());
   assert.deepEqual(state.survey, answer);
   assert.deepEqual(await page.evaluate(shownTree), treeShape(answer.trees));
+  // An empty folder says so.
+  await page.evaluate(() => window.vhdViewer.loadFolder([]));
+  assert.equal(await page.evaluate(() => document.getElementById('folder').dataset.state), 'error');
+  assert.match(await page.textContent('#folder'), /holds no files/);
   assert.deepEqual(page.errors, []);
   await page.close();
 });

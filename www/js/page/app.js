@@ -177,6 +177,11 @@ async function loadFolder(files, bounded = false) {
   viewer.close();
   $('viewer').hidden = true;
   body.dataset.state = 'folder';
+  if (!files.length) {
+    surveying?.abort(new DOMException('other files were given', 'AbortError'));
+    folderView.failed('The folder given holds no files.', 'error');
+    return;
+  }
   await survey(files);
   if (bounded) folderView.note(`The folder holds more than ${MAX_FILES} files: only the first ${MAX_FILES} were read.`);
 }
