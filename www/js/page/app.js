@@ -1,8 +1,9 @@
 // The page: its layout (index.html) and the files it is given (drop, file input, folder, samples).
-// A folder, or several files that are not one sound chain, are surveyed first (the folder view:
-// the trees of disks and what is wrong with them, views/folder.js). Everything else (opening, every view, the scan, the check, tasks) is the
-// controller's (controller.js), the same one the <vhd-viewer> element uses, over the public API
-// (api.js), whose core runs in a Worker.
+// A folder is surveyed, not opened (the folder view: its trees of disks and what is wrong with
+// them, views/folder.js); several files that are not one sound chain are opened and surveyed.
+// Everything else (opening, every view, the scan, the check, tasks) is the controller's
+// (controller.js), the same one the <vhd-viewer> element uses, over the public API (api.js),
+// whose core runs in a Worker.
 import { startWorker } from './engine.js';
 import { humanSize, baseName } from '../common/format.js';
 import { h, fill } from './dom.js';
@@ -142,7 +143,9 @@ const engineReady = startWorker().then(
 /**
  * Opens `files` as the new set of files. Files given before the engine is ready wait for it
  * (the page shows that it is loading); of several given meanwhile, the latest are opened.
+ * `fromFolder`: a chain chosen in the folder view (which stays).
  * @param {{ name: string, blob: Blob }[]} files
+ * @param {{ fromFolder?: boolean }} [options]
  */
 async function loadFiles(files, { fromFolder = false } = {}) {
   given = files;
