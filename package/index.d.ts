@@ -32,6 +32,8 @@ import type {
   Resized,
   SectorsView,
   Source,
+  Survey,
+  SurveyNode,
   Unreadable,
   Writable,
 } from './js/common/types.js';
@@ -63,6 +65,8 @@ export type {
   Resized,
   SectorsView,
   Source,
+  Survey,
+  SurveyNode,
   Unreadable,
   Writable,
 };
@@ -242,6 +246,16 @@ export class VhdDisk {
 
 /** Opens a disk and its parents (in any order: they are matched by the ids inside them). */
 export function openVhd(inputs: DiskInput | DiskInput[], options?: OpenOptions): Promise<VhdDisk>;
+/**
+ * Sorts a folder's files into trees of disks by unique id, with orphans, moved and modified parents, copies and files that
+ * are not disks (the same object as `vhd-viewer chains --json`), reading only each file's identifying structures. Each
+ * name is the file's path under the folder (`/` between folders). Runs in a Worker of its own (`alone: false`: the
+ * page's Worker, for a few files); `stats` is what was read of each file.
+ */
+export function surveyFolder(
+  files: { name: string; blob: Blob }[],
+  options?: TaskOptions & { wasm?: WasmInput; alone?: boolean },
+): Promise<{ survey: Survey; stats: { reads: number; bytes: number }[] }>;
 export function toSource(input: DiskInput, options?: { signal?: AbortSignal; fetch?: typeof globalThis.fetch; name?: string }): Promise<Source>;
 /** Instantiates the WebAssembly core on this thread once (the first call's argument wins). */
 export function loadWasm(wasm?: WasmInput): Promise<unknown>;

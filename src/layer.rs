@@ -104,12 +104,25 @@ pub struct Opener {
     store: Store,
     /// How far a VHDX's open has come (its rounds are not run again on each poll).
     vhdx: vhdx::Rounds,
+    /// Only the identifying structures are read ([`Opener::identity`]).
+    identify: bool,
 }
 
 impl Opener {
     /// An opener for a file of `file_len` bytes.
     pub fn new(file_len: u64) -> Self {
-        Opener { file_len, store: Store::default(), vhdx: vhdx::Rounds::default() }
+        Opener { file_len, store: Store::default(), vhdx: vhdx::Rounds::default(), identify: false }
+    }
+
+    /// An opener for a file of `file_len` bytes that reads only what identifies it, never its
+    /// block table nor its data: a VHD's footer and its copy, dynamic header and parent
+    /// locators' data; a VHDX's file identifier, headers, region tables, metadata table and
+    /// items (the parent locator among them), but not its log (a VHDX not closed cleanly is
+    /// identified as stored, and a finding says so) nor its BAT. What [`Opener::poll`] gives is a
+    /// layer whose BAT is empty: its identity, parent link, type and size are known, its blocks
+    /// are not (see [`crate::folder::identify`]).
+    pub fn identity(file_len: u64) -> Self {
+        Opener { file_len, store: Store::default(), vhdx: vhdx::Rounds::identity(), identify: true }
     }
 
     /// Hands the opener bytes read at `offset` (normally a range it asked for).
@@ -142,7 +155,8 @@ impl Opener {
     /// bytes belong to the layer: the opener is done.
     pub fn poll(&mut self) -> Result<Poll> {
         let mut need = Vec::new();
-        let opened = match Self::open(self.file_len, &self.store, Want::Layer(&mut self.vhdx), &mut need)? {
+        let want = if self.identify { Want::Identity(&mut self.vhdx) } else { Want::Layer(&mut self.vhdx) };
+        let opened = match Self::open(self.file_len, &self.store, want, &mut need)? {
             Some(Opening::Vhdx(o)) => return Ok(Poll::Ready(Box::new(Layer::from(o)))),
             Some(Opening::Vhd(o, bat)) => Some((o, bat)),
             None => None,
@@ -186,7 +200,7 @@ impl Opener {
                 let bat = matches!(want, Want::Layer(_));
                 Ok(vhd::open::open(file_len, &fetch, need, bat)?.map(|(o, r)| Opening::Vhd(o, r)))
             }
-            (true, Want::Layer(rounds)) => Ok(rounds.poll(file_len, &fetch, need)?.map(Opening::Vhdx)),
+            (true, Want::Layer(rounds) | Want::Identity(rounds)) => Ok(rounds.poll(file_len, &fetch, need)?.map(Opening::Vhdx)),
             (true, Want::Structures) => Ok(None),
         }
     }
@@ -196,6 +210,9 @@ impl Opener {
 enum Want<'a> {
     /// The whole layer, a VHDX's rounds carried on in these.
     Layer(&'a mut vhdx::Rounds),
+    /// The identifying structures only ([`Opener::identity`]): a VHD without its BAT, a VHDX
+    /// through rounds made by [`vhdx::Rounds::identity`].
+    Identity(&'a mut vhdx::Rounds),
     /// A VHD's structures without its BAT ([`Opener::structures`]); a VHDX gives none early.
     Structures,
 }
@@ -305,14 +322,17 @@ impl Layer {
     /// True when `parent` is the disk this differencing disk names as its parent (for a VHDX,
     /// by `parent_linkage` or `parent_linkage2`).
     pub fn parent_matches(&self, parent: &Layer) -> bool {
-        let id = parent.link_id();
-        match &self.image {
-            Image::Vhd(_) => self.parent_link().is_some_and(|(p, _)| p == id),
-            Image::Vhdx(v) => {
-                let (a, b) = v.parent_linkage();
-                v.has_parent && (a.map(|g| g.0) == Some(id) || b.map(|g| g.0) == Some(id))
-            }
+        self.parent_ids().contains(&parent.link_id())
+    }
+
+    /// The [`Layer::link_id`]s this disk takes as its parent's: [`Layer::parent_link`]'s, and a
+    /// differencing VHDX's `parent_linkage2`; none for a disk without a parent.
+    pub fn parent_ids(&self) -> Vec<[u8; 16]> {
+        let mut ids: Vec<[u8; 16]> = self.parent_link().map(|(id, _)| id).into_iter().collect();
+        if let Image::Vhdx(v) = &self.image {
+            ids.extend(v.parent_linkage().1.filter(|_| v.has_parent).map(|g| g.0));
         }
+        ids
     }
 
     /// The disk's type.

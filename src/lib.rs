@@ -24,6 +24,7 @@ pub mod error;
 pub mod fields;
 pub mod finding;
 pub mod fit;
+pub mod folder;
 pub mod fs;
 pub mod image;
 pub mod info;
@@ -51,6 +52,8 @@ mod wasm_copy;
 mod wasm_diff;
 #[cfg(target_arch = "wasm32")]
 mod wasm_files;
+#[cfg(target_arch = "wasm32")]
+mod wasm_folder;
 
 pub use disk::{Disk, Extent, Source};
 pub use error::{Error, Result};

@@ -91,7 +91,12 @@ fn read_structure(src: &dyn ReadAt, what: &'static str, offset: u64, len: u64) -
 
 /// Opens one file: the core's [`Opener`] fed by `src`.
 pub fn open_layer(src: &dyn ReadAt) -> Result<Layer> {
-    let mut opener = Opener::new(src.len());
+    drive(&mut Opener::new(src.len()), src)
+}
+
+/// Feeds `opener` the ranges it asks for from `src` until it gives its layer (or fails); what it
+/// was given, [`Opener::bytes_provided`], is what was read.
+pub fn drive(opener: &mut Opener, src: &dyn ReadAt) -> Result<Layer> {
     loop {
         match opener.poll()? {
             Poll::Ready(layer) => return Ok(*layer),

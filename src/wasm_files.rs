@@ -46,12 +46,20 @@ pub(crate) struct JsFile {
     pub(crate) bytes: Rc<Cell<u64>>,
     /// Recently read chunks, by their start, the most recent last.
     chunks: RefCell<Vec<(u64, Vec<u8>)>>,
+    /// Every read goes straight to the page's function, exactly as asked (no chunks): a
+    /// folder's survey, whose bytes read per file are what it promises.
+    exact: bool,
 }
 
 impl JsFile {
     /// Layer `layer`'s file of `len` bytes, read through `read(layer, offset, len)`.
     pub(crate) fn new(read: &js_sys::Function, layer: u32, len: u64, bytes: &Rc<Cell<u64>>) -> Self {
-        JsFile { read: read.clone(), layer, len, bytes: bytes.clone(), chunks: RefCell::new(Vec::new()) }
+        JsFile { read: read.clone(), layer, len, bytes: bytes.clone(), chunks: RefCell::new(Vec::new()), exact: false }
+    }
+
+    /// As [`JsFile::new`], but each read asks the page's function for exactly its bytes.
+    pub(crate) fn exact(read: &js_sys::Function, layer: u32, len: u64, bytes: &Rc<Cell<u64>>) -> Self {
+        JsFile { exact: true, ..JsFile::new(read, layer, len, bytes) }
     }
 
     /// Bytes `[offset, offset + buf.len())` straight from the page's function.
@@ -107,8 +115,8 @@ impl ReadAt for JsFile {
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<()> {
         let end = offset.saturating_add(buf.len() as u64);
-        // Large reads (a copy's windows) and reads past the end go straight to the page.
-        if buf.len() as u64 > CHUNK || end > self.len {
+        // Large reads (a copy's windows), reads past the end and an exact file's go straight to the page.
+        if self.exact || buf.len() as u64 > CHUNK || end > self.len {
             return self.fetch(offset, buf);
         }
         let mut at = offset;

@@ -1,13 +1,15 @@
 //! The command line: `info`, `check`, `map` and `cat`, over the core and its file driver; and
 //! `convert` (`merge`), `compact`, `relink` and `repair`, which write new files (`write.rs`); and
 //! `parts`, `ls`, `get` and `owner`, what is on the disk (`files.rs`); `diff` and
-//! `rebase-check`, what a differencing disk changed, file by file (`diff.rs`).
+//! `rebase-check`, what a differencing disk changed, file by file (`diff.rs`); `chains`, a folder
+//! of disks sorted into trees and problems (`survey.rs`).
 
 mod chain;
 mod diff;
 mod files;
 mod newfile;
 mod output;
+mod survey;
 mod write;
 
 use std::io::{IsTerminal, Write};
@@ -206,6 +208,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A folder of disks sorted out: the trees of bases and checkpoints, orphans, moved and
+    /// modified parents, copies and files that are not disks, each problem with its fix.
+    #[command(
+        after_help = "Reads only each file's identifying structures (a VHD's footers, dynamic header and parent locators; a VHDX's headers, region tables, metadata table and items), never its block table or data: a few KiB of a VHD, about 145 KiB of a VHDX, whatever the disk's size. A folder is walked (32 folders deep at most, links not followed); files of any name are tried. Children are linked to parents by id (a VHD's unique id; a VHDX's DataWriteGuid, named by parent_linkage), and each child's locators are resolved as the other commands resolve them (relative to the child's folder first), among the files given only.\n\nA tree's root is a base, or a child whose parent is not among the files (\"orphan\": true). A moved parent is found by id elsewhere than the locators look (relink writes a copy of the child that looks where it is); a modified parent is a file where the locators look with another id (a VHDX written to after its child was made has a new DataWriteGuid); duplicates are files with one id, the children under the copy each would open. A VHDX not closed cleanly is identified as stored (its log is not replayed) and its notes say so.\n\n--json: {\"trees\": [{\"file\", \"format\" (vhd, vhdx), \"disk_type\" (fixed, dynamic, differencing), \"role\" (base, checkpoint, leaf), \"id\", \"parent_id\" (null for a base), \"size\" (bytes), \"orphan\" (only when true), \"notes\" (only when any), \"children\": [...]}], \"orphans\": [{\"file\", \"parent_id\", \"looks_for\": [paths]}], \"moved\": [{\"file\", \"parent\", \"locator_says\", \"relink\"}], \"modified\": [{\"file\", \"expected_id\", \"found\", \"found_id\"}], \"duplicates\": [[files]], \"unreadable\": [{\"file\", \"reason\"}], \"bytes_read\": [{\"file\", \"bytes\"}]}, every list in the order of the files' names, which are the paths as given (a folder's files under it).\n\nExit status: 0 all is well, 1 anything is orphaned, moved, modified, duplicated or unreadable, 2 a usage error.\n\nExamples:\n  vhd-viewer chains 'D:/Hyper-V/Web/Virtual Hard Disks'\n  vhd-viewer chains . --json\n  vhd-viewer chains base.vhdx *.avhdx"
+    )]
+    Chains {
+        /// Folders (walked) and files.
+        #[arg(required = true, value_name = "DIR_OR_FILE")]
+        paths: Vec<PathBuf>,
+        /// Print JSON (the shape is above).
+        #[arg(long)]
+        json: bool,
+    },
     /// What a differencing disk changed, file by file: added, deleted, modified, renamed,
     /// metadata-only and transient files, and where every byte the child holds went.
     #[command(
@@ -309,6 +324,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Command::Compact(args) => write::compact(args),
         Command::Relink(args) => write::relink(args),
         Command::Repair(args) => write::repair(args),
+        Command::Chains { paths, json } => survey::chains(&paths, json),
         Command::Resize(args) => write::resize(args),
         Command::Info { chain, layer, json, explain } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;

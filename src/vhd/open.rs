@@ -421,7 +421,9 @@ fn open_sparse<'a>(
     let bat_bytes = if want_bat { fetch(bat_range) } else { Some(&[][..]) };
     let loc_bytes: Vec<_> = locator_ranges.iter().map(|(_, _, r)| fetch(*r)).collect();
     if bat_bytes.is_none() || loc_bytes.iter().any(Option::is_none) {
-        need.push(bat_range);
+        if want_bat {
+            need.push(bat_range);
+        }
         need.extend(locator_ranges.iter().map(|(_, _, r)| *r));
         return Ok(None);
     }

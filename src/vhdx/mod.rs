@@ -46,7 +46,9 @@ pub struct Item {
     pub entry: MetadataEntry,
     /// Absolute file offset of the item's bytes.
     pub offset: u64,
-    /// The bytes (at most 1 MiB; empty when they lie outside the region).
+    /// The bytes (at most 1 MiB; empty when they lie outside the region, and in a file only
+    /// identified ([`crate::layer::Opener::identity`]) for an item of a kind the spec does not
+    /// define or a repeat of one).
     pub bytes: Vec<u8>,
 }
 

@@ -11,7 +11,7 @@ use super::log::{replay, Write};
 use super::{BlockState, Item, Log, Vhdx, MAX_BAT_ENTRIES, MAX_LOG, MAX_METADATA_REGION};
 use std::borrow::Cow;
 
-use crate::bytes::{le32, le64, Guid};
+use crate::bytes::{le16, le32, le64, Guid};
 use crate::error::vhdx::{Invalidity, VhdxError};
 use crate::error::{Error, Result};
 use crate::finding::{Finding, Severity};
@@ -243,9 +243,21 @@ enum Round {
 pub(crate) struct Rounds {
     round: Round,
     findings: Vec<Finding>,
+    /// Only the identifying structures: no log, the metadata table and items rather than the
+    /// whole region, no BAT ([`Rounds::identity`]).
+    identify: bool,
 }
 
 impl Rounds {
+    /// Rounds that read only what identifies the file: the header section as always, then the
+    /// metadata table (its first 4 KiB, or its 64 KiB when it has more than 126 entries) and
+    /// its items, not the rest of the metadata region, the log or
+    /// the BAT. The VHDX they give has an empty BAT; a log that is not empty is not replayed,
+    /// and a finding says so.
+    pub(crate) fn identity() -> Rounds {
+        Rounds { identify: true, ..Rounds::default() }
+    }
+
     /// Runs the rounds the bytes provided allow: the VHDX once it is complete, else `None` with
     /// `need` filled. After an error the open is over.
     pub(crate) fn poll(&mut self, file_len: u64, fetch: &Fetch<'_>, need: &mut Vec<ByteRange>) -> Result<Option<Opened<Vhdx>>> {
@@ -258,7 +270,12 @@ impl Rounds {
                     Some(s) => Round::Metadata(Box::new(s)),
                     None => return Ok(None),
                 },
-                Round::Metadata(s) => match read_metadata(&s, file_len, fetch, need, &mut found)? {
+                Round::Metadata(s) => match read_metadata(&s, file_len, fetch, need, &mut found, self.identify)? {
+                    Some(m) if self.identify => {
+                        self.findings.append(&mut found);
+                        let findings = std::mem::take(&mut self.findings);
+                        return Ok(Some(Opened { file_len, data_end: file_len, findings, image: assemble(*s, m, Vec::new()) }));
+                    }
                     Some(m) => Round::Bat(s, Box::new(m)),
                     None => {
                         self.round = Round::Metadata(s);
@@ -359,12 +376,15 @@ fn check_regions_apart(s: &Section, findings: &mut Vec<Finding>) {
 
 /// Round 2: the metadata region and the log as [`log_plan`] says; the log replayed (in memory)
 /// when the disk was not closed cleanly, the metadata items read and checked, the BAT sized.
+/// When only identifying (`identify`), the log is not read and of the region only the table
+/// and then its items are.
 fn read_metadata(
     s: &Section,
     file_len: u64,
     fetch: &Fetch<'_>,
     need: &mut Vec<ByteRange>,
     findings: &mut Vec<Finding>,
+    identify: bool,
 ) -> Result<Option<Metadata>> {
     let meta_len = u64::from(s.metadata_region.length);
     if !(KIB64..=MAX_METADATA_REGION).contains(&meta_len) {
@@ -372,6 +392,28 @@ fn read_metadata(
     }
     let meta_range = ByteRange::new(s.metadata_region.file_offset, meta_len);
     let h = s.header();
+    if identify {
+        // The table's first 4 KiB hold its header and 126 entries (a disk has about 6); all its
+        // 64 KiB are read only when it counts more.
+        let head_range = ByteRange::new(meta_range.offset, 4096);
+        let Some(head) = fetch(head_range) else {
+            need.push(head_range);
+            return Ok(None);
+        };
+        let count = usize::from(le16(head, format::metadata_off::ENTRY_COUNT).min(format::MAX_METADATA_ENTRIES));
+        let table_range = if format::metadata_off::ENTRIES + count * format::metadata_off::ENTRY_SIZE <= head.len() {
+            head_range
+        } else {
+            ByteRange::new(meta_range.offset, KIB64)
+        };
+        let Some(table) = fetch(table_range) else {
+            need.push(table_range);
+            return Ok(None);
+        };
+        let log = identity_log(h, s.current_header_offset(), findings);
+        let Some((metadata_table, items)) = read_items(table, meta_range, (fetch, false), need, findings)? else { return Ok(None) };
+        return metadata(metadata_table, items, log, Vec::new(), meta_range.offset, s, findings).map(Some);
+    }
     let (mut log, log_range) = log_plan(h, file_len, s.current_header_offset(), findings);
     let meta_bytes = fetch(meta_range);
     let log_bytes = log_range.and_then(fetch);
@@ -389,15 +431,45 @@ fn read_metadata(
         list_log_region(&mut log, lb, h.log_offset, h.log_guid);
     }
     let meta = patched(meta_bytes.unwrap_or_default(), meta_range.offset, &writes);
-    let (metadata_table, items) = read_items(&meta, meta_range, findings)?;
-    let params = read_params(&items, meta_range.offset, findings)?;
+    let in_region = |r: ByteRange| meta.get((r.offset - meta_range.offset) as usize..(r.end() - meta_range.offset) as usize);
+    let Some((metadata_table, items)) = read_items(&meta, meta_range, (&in_region, true), &mut Vec::new(), findings)? else {
+        return Err(Error::Missing { offset: meta_range.offset, len: meta_range.len });
+    };
+    metadata(metadata_table, items, log, writes, meta_range.offset, s, findings).map(Some)
+}
+
+/// The log of a VHDX only identified: not read; a finding when it is not empty (the disk was
+/// not closed cleanly), for then the file is identified as stored.
+fn identity_log(h: &Header, header_at: u64, findings: &mut Vec<Finding>) -> Log {
+    let dirty = !h.log_guid.is_nil();
+    if dirty {
+        findings.push(Finding::warning(
+            "vhdx-log-not-replayed",
+            header_at + header_off::LOG_GUID as u64,
+            format!("the disk was not closed cleanly (log GUID {}): it is identified from its headers and metadata as stored, without replaying its log, which may change them", h.log_guid),
+        ));
+    }
+    Log { dirty, region_note: Some("the log was not read: the file was only identified".into()), ..Log::default() }
+}
+
+/// Round 2's end: the parameters and parent locator read from the metadata items, the BAT sized.
+fn metadata(
+    metadata_table: Located<MetadataTable>,
+    items: Vec<Item>,
+    log: Log,
+    writes: Vec<(u64, Write)>,
+    meta_offset: u64,
+    s: &Section,
+    findings: &mut Vec<Finding>,
+) -> Result<Metadata> {
+    let params = read_params(&items, meta_offset, findings)?;
     let parent_locator = items
         .iter()
         .find(|i| i.entry.item_id == format::ITEM_PARENT_LOCATOR)
         .map(|i| Located { offset: i.offset, value: ParentLocator::parse(&i.bytes) });
-    check_parent_locator(params.has_parent, parent_locator.as_ref(), meta_range.offset, findings);
+    check_parent_locator(params.has_parent, parent_locator.as_ref(), meta_offset, findings);
     let count = bat_entries(&params, &s.bat_region, findings)?;
-    Ok(Some(Metadata { log, writes, metadata_table, items, params, parent_locator, count }))
+    Ok(Metadata { log, writes, metadata_table, items, params, parent_locator, count })
 }
 
 impl Section {
@@ -487,9 +559,18 @@ fn replay_log(log: &mut Log, lb: &[u8], h: &Header, inside: [ByteRange; 2], find
     }
 }
 
-/// The metadata table of the region `meta` (read at `meta_range`) and its items' bytes.
-fn read_items(meta: &[u8], meta_range: ByteRange, findings: &mut Vec<Finding>) -> Result<(Located<MetadataTable>, Vec<Item>)> {
-    let metadata_table = Located { offset: meta_range.offset, value: MetadataTable::parse(meta) };
+/// The metadata table (`table`, the first 64 KiB of the region at `meta_range`) and its items'
+/// bytes, which `item` gives by their file ranges; `None` with `need` filled when it lacks some.
+/// Every item's bytes with `all`, else only those of the first item of each kind the spec
+/// defines (what identifying a file reads: the others are left empty).
+fn read_items<'m>(
+    table: &[u8],
+    meta_range: ByteRange,
+    (item, all): (&dyn Fn(ByteRange) -> Option<&'m [u8]>, bool),
+    need: &mut Vec<ByteRange>,
+    findings: &mut Vec<Finding>,
+) -> Result<Option<(Located<MetadataTable>, Vec<Item>)>> {
+    let metadata_table = Located { offset: meta_range.offset, value: MetadataTable::parse(table) };
     if &metadata_table.value.signature != b"metadata" {
         return Err(VhdxError::MetadataSignature { offset: meta_range.offset, found: metadata_table.value.signature }.into());
     }
@@ -504,6 +585,7 @@ fn read_items(meta: &[u8], meta_range: ByteRange, findings: &mut Vec<Finding>) -
         ));
     }
     let mut items = Vec::new();
+    let mut missing = false;
     for e in &metadata_table.value.entries {
         let at = meta_range.offset + (format::metadata_off::ENTRIES + e.index * format::metadata_off::ENTRY_SIZE) as u64;
         let (start, len) = (u64::from(e.offset), u64::from(e.length));
@@ -523,10 +605,21 @@ fn read_items(meta: &[u8], meta_range: ByteRange, findings: &mut Vec<Finding>) -
             return Err(VhdxError::MetadataUnknown { offset: at, item: e.item_id }.into());
         }
         // (An empty item may name any offset: nothing of it is read.)
-        let bytes = if inside && len > 0 { meta[start as usize..(start + len) as usize].to_vec() } else { Vec::new() };
+        let range = ByteRange::new(meta_range.offset + start, len);
+        // Identifying reads only the first item of each kind the spec defines.
+        let wanted = all || guid_name(&e.item_id).is_some() && metadata_table.value.find(e.item_id).map(|f| f.index) == Some(e.index);
+        let bytes = if !inside || len == 0 || !wanted {
+            Vec::new()
+        } else if let Some(b) = item(range) {
+            b.to_vec()
+        } else {
+            need.push(range);
+            missing = true;
+            Vec::new()
+        };
         items.push(Item { entry: *e, offset: meta_range.offset + start, bytes });
     }
-    Ok((metadata_table, items))
+    Ok((!missing).then_some((metadata_table, items)))
 }
 
 /// Item `id`, when it holds at least `min` bytes: an error when it is missing or short.

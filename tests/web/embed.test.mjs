@@ -504,7 +504,7 @@ test('the npm package: packed, installed into a scratch folder offline, imported
   // shapes, the page's own shipped in js/common/types.d.ts, do not have).
   writeFileSync(join(scratch, 'use.ts'), `
 import 'vhd-viewer/define';
-import { VhdViewerElement, openVhd, type VhdDisk, RemoteError, type Finding, type PartsTable } from 'vhd-viewer';
+import { VhdViewerElement, openVhd, surveyFolder, type VhdDisk, RemoteError, type Finding, type PartsTable, type SurveyNode } from 'vhd-viewer';
 const el = document.createElement('vhd-viewer');
 const same: VhdViewerElement = el;
 same.view = 'bat';
@@ -519,6 +519,10 @@ const parts: PartsTable = await disk.partitions();
 // @ts-expect-error: a partition starts at start_sector
 console.log(parts.partitions[0].start);
 console.log(bytes.length, disk.info.disk_type, tag, RemoteError, found.length, parts.partitions[0].start_sector);
+const { survey } = await surveyFolder([{ name: 'vm/a.vhdx', blob: new Blob([]) }], { alone: false });
+const root: SurveyNode = survey.trees[0];
+// @ts-expect-error: a node's parent is by id
+console.log(root.parent, survey.moved.map((m) => m.relink), root.children.length);
 `);
   writeFileSync(join(scratch, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, target: 'es2022', module: 'es2022', moduleResolution: 'bundler', lib: ['es2022', 'dom', 'dom.iterable'], skipLibCheck: false }, files: ['use.ts'] }));
   execFileSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', scratch], { stdio: 'pipe' });

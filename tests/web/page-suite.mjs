@@ -19,6 +19,7 @@ import { launch, FEATURES } from './engines.mjs';
 import { cliInfo, cliCat, cliPath, tempDir, screenshotPath, text, at, ROOT, WWW, SAMPLES } from './helpers.mjs';
 import { fsVhds, cli } from './fs-fixtures.mjs';
 import { trimDisks, bigDisk, cliTrim } from './trim-fixtures.mjs';
+import { folderFixture, cliChains, treeShape, shownTree, shownProblems, expectedProblems, siteWithFolder, giveFolder } from './folder-fixture.mjs';
 
 const sample = (n) => join(SAMPLES, n);
 const BASE = sample('base.vhd');
@@ -700,5 +701,45 @@ export function pageTests(engine) {
     await page.screenshot(shot('element-remote-chain'), { selector: '#remote' });
     assert.deepEqual(await page.errors(), []);
     await page.close();
+  });
+
+  test(`${engine}: a folder of disks given (issue 24's test folder): the trees and problems of vhd-viewer chains --json, the bytes read per file the survey's, Open shows a chain`, async () => {
+    const fx = folderFixture();
+    const { answer } = cliChains(fx.top);
+    // The folder beside the page (its Content-Security-Policy lets it fetch only its own origin).
+    const here = await siteWithFolder(fx.top);
+    try {
+      const page = await browser.newPage();
+      await page.goto(here.url);
+      await page.waitForSelector(UI.wasmReady);
+      // The files as a dropped folder's walk names them (vm/..., `/` between folders).
+      await page.evaluate(giveFolder, { names: fx.files });
+      await page.waitFor(() => document.getElementById('folder')?.dataset.state === 'done', null, { timeout: 60_000, what: 'the folder surveyed' });
+      assert.deepEqual(await page.evaluate(shownTree), treeShape(answer.trees));
+      assert.deepEqual(await page.evaluate(shownProblems), expectedProblems(answer));
+      const got = await page.evaluate(() => {
+        const f = window.vhdViewer.state.folder;
+        return { survey: f.survey, stats: f.stats, names: f.names };
+      });
+      assert.deepEqual(got.survey, answer);
+      // What the page's Worker read of each file is what the survey says it read: a few KiB for a
+      // VHD, the headers and metadata for a VHDX, never the block table or data.
+      for (const { file, bytes } of answer.bytes_read) {
+        assert.equal(got.stats[got.names.indexOf(file)].bytes, bytes, `${file}: bytes read`);
+        assert.ok(bytes <= (file.endsWith('vhd') ? 8 << 10 : (320 << 10) + (1 << 20) + 1024), `${file}: ${bytes} bytes`);
+      }
+      await page.screenshot(shot('folder'), { fullPage: true });
+      // Open: the VHD tree's leaf with its ancestors, found by id, in the viewer.
+      const xp = answer.trees.find((t) => t.format === 'vhd' && t.children.length && !answer.moved.some((m) => m.parent === t.file));
+      const leaf = xp.children[0].children[0];
+      await page.click(`#folder [data-file="${leaf.file}"] > .folder-row [data-action=open]`);
+      assert.equal(await settled(page), 'ready');
+      assert.deepEqual(await page.evaluate(() => window.vhdViewer.state.disk.names), [leaf.file, xp.children[0].file, xp.file].map((f) => f.split('/').pop()));
+      assert.equal(await page.text(`${UI.chain} [data-field="chain.0.parent_verified"]`), 'link verified ✓');
+      assert.deepEqual(await page.errors(), []);
+      await page.close();
+    } finally {
+      await here.close();
+    }
   });
 }

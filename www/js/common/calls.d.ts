@@ -22,6 +22,7 @@ import type {
   SaveKind,
   Rebase,
   SectorsView,
+  Survey,
   Unreadable,
   WorkerInput,
   Writable,
@@ -42,6 +43,8 @@ export interface Steps {
 export interface Calls {
   /** Opens the inputs and sorts them into chains; one input's structures come first as progress. */
   open: { args: [inputs: WorkerInput[]]; result: OpenedSummary; progress: { structures: LayerStructures } };
+  /** Surveys the inputs as one folder's files (`vhd-viewer chains --json`); progress: files reached. */
+  survey: { args: [inputs: WorkerInput[]]; result: Survey; progress: Steps };
   chain: { args: [k: number]; result: ChainView };
   layerInfo: { args: [i: number]; result: Info };
   bat: { args: [layer: number]; result: BlockTable };
@@ -117,9 +120,9 @@ export type FromWorker =
   | { id: number; sid: number; progress: Progress<Method>; stats: Stats };
 
 /**
- * The Worker's handler of each call but `open` (which makes the session): `s` the session, `c`
+ * The Worker's handler of each call but `open` and `survey` (which make the session): `s` the session, `c`
  * what the call may use (its signal, its progress, the file being saved).
  */
 export type Handlers<S, C> = {
-  [M in Exclude<Method, 'open'>]: (s: S, args: Args<M>, c: C & { progress: (p: Progress<M>) => void }) => Result<M> | Promise<Result<M>>;
+  [M in Exclude<Method, 'open' | 'survey'>]: (s: S, args: Args<M>, c: C & { progress: (p: Progress<M>) => void }) => Result<M> | Promise<Result<M>>;
 };

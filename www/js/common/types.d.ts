@@ -331,6 +331,38 @@ export interface PublicFile {
   duplicateOf?: number;
 }
 
+// ---- A folder's survey (src/folder.rs, `vhd-viewer chains --json`), after normalize().
+
+/** One file of a survey's trees, with the files whose parent it is. */
+export interface SurveyNode {
+  /** Its path under the folder (`/` between folders). */
+  file: string;
+  format: 'vhd' | 'vhdx';
+  disk_type: string;
+  /** `base` (no parent), `checkpoint` (a child with children) or `leaf`. */
+  role: 'base' | 'checkpoint' | 'leaf';
+  id: string;
+  parent_id: string | null;
+  /** The virtual disk's size in bytes. */
+  size: number;
+  /** A child whose parent is in no file given: the root of a tree of its own. */
+  orphan?: boolean;
+  /** What else is worth knowing (a VHDX whose log is not empty, identified from its headers as stored). */
+  notes?: string[];
+  children: SurveyNode[];
+}
+
+/** What `folder::survey` answers for a folder's files. */
+export interface Survey {
+  trees: SurveyNode[];
+  orphans: { file: string; parent_id: string | null; looks_for: string[] }[];
+  moved: { file: string; parent: string; locator_says: string; relink: string }[];
+  modified: { file: string; expected_id: string; found: string; found_id: string }[];
+  duplicates: string[][];
+  unreadable: { file: string; reason: string }[];
+  bytes_read: { file: string; bytes: number }[];
+}
+
 /** What the Worker answers to `open`. */
 export interface OpenedSummary {
   files: PublicFile[];

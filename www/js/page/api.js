@@ -8,7 +8,7 @@ import { Engine } from './engine.js';
 
 /**
  * @import { Source } from '../common/source.js'
- * @import { ChainView, CopyReport, CopyRequest, DiffReport, Rebase, DiskLayer, Extent, FileEntry, FileStat, Finding, FitReport, Info, LayerStructures, MissingParent, OpenedSummary, PartsTable, PublicFile, ResizePlan, SaveKind, Unreadable, Writable } from '../common/types.js'
+ * @import { ChainView, CopyReport, CopyRequest, DiffReport, Rebase, DiskLayer, Extent, FileEntry, FileStat, Finding, FitReport, Info, LayerStructures, MissingParent, OpenedSummary, PartsTable, PublicFile, ResizePlan, SaveKind, Survey, Unreadable, Writable } from '../common/types.js'
  * @import { Args, Method, Progress, Result } from '../common/calls.js'
  * @import { CallOptions } from './engine.js'
  */
@@ -472,5 +472,37 @@ export async function openVhd(inputs, { signal, fetch, wasm, all = false, onStru
   } catch (e) {
     engine.close();
     throw e;
+  }
+}
+
+/**
+ * Surveys a folder's files as `vhd-viewer chains --json` does: `files` are `{ name, blob }`, each
+ * name the file's path under the folder (`/` between folders). Only each file's identifying
+ * structures are read (never a block table or data). The survey blocks the Worker it runs in:
+ * with `alone` (the default) it runs in a Worker of its own, ended when the survey answers or at
+ * once when `signal` aborts; without, in the page's Worker (no Worker to start, nothing to fetch:
+ * for a few files), where an abort rejects at once and the answer is dropped. `onProgress(done,
+ * total)` counts the files reached. Resolves `{ survey, stats }`: the core's answer, and what was
+ * read of each file (`{ reads, bytes }`, in the order given).
+ * @param {{ name: string, blob: Blob }[]} files
+ * @param {TaskOptions & { wasm?: import('../common/wasm.js').WasmInput, alone?: boolean }} [options]
+ * @returns {Promise<{ survey: Survey, stats: { reads: number, bytes: number }[] }>}
+ */
+export async function surveyFolder(files, { signal, onProgress, wasm, alone = true } = {}) {
+  signal?.throwIfAborted();
+  const engine = alone ? await Engine.alone(0, 'vhd-viewer folder', wasm) : await Engine.start(wasm);
+  const end = () => (alone ? engine.worker.terminate() : engine.close());
+  const stop = () => {
+    engine.fail(/** @type {Error} */ (signal?.reason ?? new DOMException('cancelled', 'AbortError')));
+    end();
+  };
+  signal?.addEventListener('abort', stop, { once: true });
+  try {
+    signal?.throwIfAborted();
+    const survey = await engine.call('survey', [engine.inputs(files)], { signal, onProgress: onProgress && ((p) => onProgress(p.done, p.total)) });
+    return { survey, stats: engine.stats.map((s) => ({ reads: s.reads, bytes: s.bytes })) };
+  } finally {
+    signal?.removeEventListener('abort', stop);
+    end();
   }
 }

@@ -1,15 +1,22 @@
-// The page: its layout (index.html) and the files it is given (drop, file input, samples).
-// Everything else (opening, every view, the scan, the check, tasks) is the
-// controller's (controller.js), the same one the <vhd-viewer> element uses, over the public API
-// (api.js), whose core runs in a Worker.
+// The page: its layout (index.html) and the files it is given (drop, file input, folder, samples).
+// A folder is surveyed, not opened (the folder view: its trees of disks and what is wrong with
+// them, views/folder.js); several files that are not one sound chain are opened and surveyed.
+// Everything else (opening, every view, the scan, the check, tasks) is the controller's
+// (controller.js), the same one the <vhd-viewer> element uses, over the public API (api.js),
+// whose core runs in a Worker.
 import { startWorker } from './engine.js';
-import { humanSize } from '../common/format.js';
+import { humanSize, baseName } from '../common/format.js';
 import { h, fill } from './dom.js';
 import { viewsSheet } from './views/css.js';
 import { Viewer } from './controller.js';
+import { surveyFolder } from './api.js';
+import { FolderView } from './views/folder.js';
+import { droppedFiles, chosenFiles, pickedFiles, MAX_FILES } from './folders.js';
 
 /**
  * @import { Parts } from './controller.js'
+ * @import { Survey } from '../common/types.js'
+ * @import { DirHandle } from './folders.js'
  */
 
 /**
@@ -98,12 +105,28 @@ window.vhdViewer = {
     return { reads: all.reduce((n, s) => n + s.reads, 0), bytes: all.reduce((n, s) => n + s.bytes, 0) };
   },
   get state() {
-    return { disk: viewer.disk, cellSize: viewer.cellSize, scanned: viewer.scanned, masks: viewer.prov.masks, files: given };
+    return { disk: viewer.disk, cellSize: viewer.cellSize, scanned: viewer.scanned, masks: viewer.prov.masks, files: given, folder };
   },
+  /**
+   * Gives the page a folder's files, each named by its path (`/` between folders), as a drop
+   * of the folder or "Choose a folder…" does.
+   * @param {{ name: string, blob: Blob }[]} files
+   */
+  loadFolder: (files) => loadFolder(files.map(({ name, blob }) => ({ name, blob: blob instanceof File ? blob : new File([blob], baseName(name)) }))),
 };
 
 /** @type {{ name: string, blob: Blob }[]} the files given last */
 let given = [];
+/**
+ * The folder (or the files) surveyed last: the survey, what was read of each file (in the order
+ * of `names`), and the files by name.
+ * @type {{ survey: Survey, stats: { reads: number, bytes: number }[], names: string[] } | null}
+ */
+let folder = null;
+/** @type {Map<string, Blob>} the files of the folder view, by their path */
+let folderFiles = new Map();
+/** @type {AbortController | null} the survey under way */
+let surveying = null;
 
 /**
  * Settles when the core's Worker has started and opened its small disk (worker.js: warmUp), or
@@ -120,17 +143,120 @@ const engineReady = startWorker().then(
 /**
  * Opens `files` as the new set of files. Files given before the engine is ready wait for it
  * (the page shows that it is loading); of several given meanwhile, the latest are opened.
+ * `fromFolder`: a chain chosen in the folder view (which stays).
  * @param {{ name: string, blob: Blob }[]} files
+ * @param {{ fromFolder?: boolean }} [options]
  */
-async function loadFiles(files) {
+async function loadFiles(files, { fromFolder = false } = {}) {
   given = files;
+  if (!fromFolder) {
+    surveying?.abort(new DOMException('other files were given', 'AbortError'));
+    folderView.hide();
+  }
   if (body.dataset.wasm !== 'ready') {
     body.dataset.state = 'loading';
     await engineReady;
     if (given !== files) return;
   }
-  return viewer.load(files.map(({ name, blob }) => (blob instanceof File && blob.name === name ? blob : new File([blob], name))));
+  await viewer.load(files.map(({ name, blob }) => (blob instanceof File && blob.name === name ? blob : new File([blob], name))));
+  // Several files that are not one sound chain (several disks, a missing parent, a file that is
+  // not a disk, a copy): the folder view says what they are, above the disk shown.
+  const disk = viewer.disk;
+  if (!fromFolder && given === files && files.length > 1) {
+    const sound = disk && disk.chainCount === 1 && !disk.missingParent && disk.files.every((f) => !f.error && f.duplicateOf === undefined);
+    // A few files, in the page's Worker: nothing to start or fetch.
+    if (!sound) await survey(files, false);
+  }
 }
+
+/**
+ * Gives a folder's files (each named by its path under the folder's parent): the folder view,
+ * with nothing opened until a disk is chosen in it.
+ * @param {{ name: string, blob: File }[]} files
+ * @param {boolean} [bounded] whether the walk stopped at its bound of files
+ */
+async function loadFolder(files, bounded = false) {
+  given = files;
+  viewer.close();
+  $('viewer').hidden = true;
+  body.dataset.state = 'folder';
+  if (!files.length) {
+    surveying?.abort(new DOMException('other files were given', 'AbortError'));
+    folderView.failed('The folder given holds no files.', 'error');
+    return;
+  }
+  await survey(files);
+  if (bounded) folderView.note(`The folder holds more than ${MAX_FILES} files: only the first ${MAX_FILES} were read.`);
+}
+
+/**
+ * Surveys `files` (each file's identifying structures only), with progress and Stop, and shows the
+ * answer in the folder view; `alone`: in a Worker of its own, which Stop ends at once (a folder,
+ * of any number of files), else in the page's Worker (a few files given).
+ * @param {{ name: string, blob: Blob }[]} files
+ * @param {boolean} [alone]
+ */
+async function survey(files, alone = true) {
+  surveying?.abort(new DOMException('other files were given', 'AbortError'));
+  const ctrl = new AbortController();
+  surveying = ctrl;
+  folder = null;
+  folderFiles = new Map(files.map((f) => [f.name, f.blob]));
+  folderView.busy(0, files.length);
+  try {
+    await engineReady;
+    const r = await surveyFolder(files, { signal: ctrl.signal, alone, onProgress: (done, total) => surveying === ctrl && folderView.busy(done, total) });
+    if (surveying !== ctrl) return;
+    folder = { ...r, names: files.map((f) => f.name) };
+    folderView.show(r.survey);
+  } catch (e) {
+    if (surveying !== ctrl) return;
+    const err = /** @type {Error} */ (e);
+    if (ctrl.signal.aborted) folderView.failed('Stopped: the files were not all read.', 'stopped');
+    else folderView.failed(`The files could not be read: ${err.message}`, 'error');
+  } finally {
+    if (surveying === ctrl) surveying = null;
+  }
+}
+
+/**
+ * Opens one chain of the folder view in the viewer (the file and its ancestors as the survey
+ * found them by id); resolves whether it is shown.
+ * @param {string[]} chain
+ */
+async function openChain(chain) {
+  const files = chain.flatMap((name) => {
+    const blob = folderFiles.get(name);
+    return blob ? [{ name: baseName(name), blob }] : [];
+  });
+  await loadFiles(files, { fromFolder: true });
+  if (given !== files || body.dataset.state !== 'ready') return false;
+  $('viewer').scrollIntoView({ behavior: 'smooth', block: 'start' });
+  return true;
+}
+
+const folderView = new FolderView($('folder'), {
+  open: (chain) => void openChain(chain),
+  // A moved parent: the child's relinked copy, its parent's new path filled in.
+  relink: async (chain, relative) => {
+    if (!(await openChain(chain))) return;
+    viewer.saveView.choose(0);
+    viewer.saveView.relative.value = relative;
+    viewer.saveView.absolute.value = '';
+    viewer.message(`${baseName(chain[0])}: the relinked copy's parent path is filled in below (${relative}, from the child's folder). Choose "Relinked child…" to save it; the files are not changed.`);
+    $('export').scrollIntoView({ behavior: 'smooth', block: 'start' });
+    viewer.saveView.relative.focus({ preventScroll: true });
+  },
+  // A checkpoint chain merged into one standalone disk: "Save as VHD/VHDX…" of the whole chain.
+  merge: async (chain) => {
+    if (!(await openChain(chain))) return;
+    viewer.saveView.choose(0);
+    viewer.message(`${baseName(chain[0])} and its ${chain.length - 1 === 1 ? 'parent' : `${chain.length - 1} parents`}: "Save as VHD/VHDX…" below writes them merged into one standalone disk; the files are not changed.`);
+    $('export').scrollIntoView({ behavior: 'smooth', block: 'start' });
+    $('export-vhd').focus({ preventScroll: true });
+  },
+  stop: () => surveying?.abort(new DOMException('stopped', 'AbortError')),
+});
 
 $('explain-toggle').addEventListener('change', (/** @type {Event} */ e) => body.classList.toggle('show-explain', /** @type {HTMLInputElement} */ (e.target).checked));
 
@@ -147,6 +273,28 @@ function takeInput(input) {
   input.value = '';
 }
 $('file-input').addEventListener('change', (/** @type {Event} */ e) => takeInput(/** @type {HTMLInputElement} */ (e.target)));
+
+// "Choose a folder…": showDirectoryPicker where the browser has it, else the folder input.
+const folderInput = /** @type {HTMLInputElement} */ ($('folder-input'));
+folderInput.addEventListener('click', (e) => {
+  const pick = /** @type {{ showDirectoryPicker?: () => Promise<DirHandle> }} */ (/** @type {unknown} */ (window)).showDirectoryPicker;
+  if (typeof pick !== 'function') return;
+  e.preventDefault();
+  pick.call(window).then(
+    async (dir) => {
+      const { files, bounded } = await pickedFiles(dir);
+      await loadFolder(files, bounded);
+    },
+    (/** @type {Error} */ err) => {
+      if (err.name !== 'AbortError') viewer.message(`The folder could not be read: ${err.message}`, 'error');
+    },
+  );
+});
+folderInput.addEventListener('change', () => {
+  const { files, bounded } = chosenFiles(/** @type {FileList} */ (folderInput.files));
+  folderInput.value = '';
+  if (files.length) loadFolder(files, bounded);
+});
 
 let dragDepth = 0;
 document.addEventListener('dragenter', (e) => {
@@ -165,8 +313,14 @@ document.addEventListener('drop', (e) => {
   e.preventDefault();
   dragDepth = 0;
   body.classList.remove('dragging');
-  const files = [...(e.dataTransfer?.files || [])];
-  if (files.length) loadFiles(files.map((f) => ({ name: f.name, blob: f })));
+  if (!e.dataTransfer) return;
+  droppedFiles(e.dataTransfer).then(
+    ({ files, folder: isFolder, bounded }) => {
+      if (isFolder) return loadFolder(files, bounded);
+      if (files.length) return loadFiles(files);
+    },
+    (/** @type {Error} */ err) => viewer.message(`The folder could not be read: ${err.message}`, 'error'),
+  );
 });
 
 /**

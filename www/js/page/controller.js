@@ -198,6 +198,17 @@ export class Viewer {
 
   // ------------------------------------------------------------ opening files
 
+  /** Closes the disk shown, and stops what it was doing (other files are looked at). */
+  close() {
+    this.ctrl?.abort(new DOMException('other files were given', 'AbortError'));
+    this.ctrl = null;
+    this.disk?.close();
+    this.disk = null;
+    this.saveView.show(null);
+    this.clearMessages();
+    this.host.scanState(null);
+  }
+
   /**
    * Opens `inputs` (Files, Blobs, URLs) as the new set of files; resolves when they are shown.
    * @param {DiskInput[]} inputs

@@ -111,6 +111,26 @@ export class Engine {
   }
 
   /**
+   * A session `sid` in a Worker of its own, for one long synchronous job (a diff, a folder's
+   * survey): the caller ends it with `worker.terminate()`. `wasm`: as loadWasm().
+   * @param {number} sid
+   * @param {string} name the Worker's name (shown in browsers' tools)
+   * @param {Parameters<typeof compileWasm>[0]} [wasm]
+   */
+  static async alone(sid, name, wasm) {
+    const module = await compileWasm(wasm);
+    const worker = new Worker(workerUrl ?? new URL('../worker/worker.js', import.meta.url), { type: workerType, name });
+    const engine = new Engine(worker, sid);
+    worker.onmessage = (/** @type {MessageEvent<FromWorker>} */ e) => 'sid' in e.data && engine.receive(e.data);
+    worker.onerror = (e) => {
+      e.preventDefault();
+      engine.fail(new Error(`the viewer's worker stopped: ${e.message || 'it could not be started'}`));
+    };
+    post(worker, { init: module });
+    return engine;
+  }
+
+  /**
    * A Worker of its own for one long synchronous job (a diff: its reads block the Worker, so a
    * cancel cannot reach it there). It opens the same inputs as `this` (as `open` was given them;
    * sources kept here are shared), shows chain `chain` and runs `method`, and is stopped when that
@@ -123,16 +143,9 @@ export class Engine {
    * @returns {Promise<Result<M>>}
    */
   async job(chain, method, args, { signal, onProgress } = {}) {
-    const module = await compileWasm();
-    const worker = new Worker(workerUrl ?? new URL('../worker/worker.js', import.meta.url), { type: workerType, name: 'vhd-viewer job' });
-    const job = new Engine(worker, this.sid);
+    const job = await Engine.alone(this.sid, 'vhd-viewer job');
+    const worker = job.worker;
     job.proxied = this.proxied;
-    worker.onmessage = (/** @type {MessageEvent<FromWorker>} */ e) => 'sid' in e.data && job.receive(e.data);
-    worker.onerror = (e) => {
-      e.preventDefault();
-      job.fail(new Error(`the viewer's worker stopped: ${e.message || 'it could not be started'}`));
-    };
-    post(worker, { init: module });
     const stop = () => {
       job.fail(new DOMException('cancelled', 'AbortError'));
       worker.terminate();

@@ -48,7 +48,7 @@ export interface FilesView {
 declare global {
   interface Window {
     /** What the page has read and its state, for users' scripts and the tests (app.js). */
-    vhdViewer?: { readStats: { reads: number; bytes: number }; state: object };
+    vhdViewer?: { readStats: { reads: number; bytes: number }; state: object; loadFolder(files: { name: string; blob: Blob }[]): Promise<void> };
     /** The File System Access API's save dialog (Chromium only: not in TypeScript's DOM types). */
     showSaveFilePicker?(options?: {
       suggestedName?: string;

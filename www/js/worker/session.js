@@ -12,7 +12,7 @@ import { runCopy } from './save.js';
 /**
  * @import { WasmCopy, WasmDisk, WasmVolumes } from '../../pkg/vhd_viewer.js'
  * @import { Source } from '../common/source.js'
- * @import { BlockTable, ByteRange, ChainView, CopyRequest, Extent, LayerStructures, OpenedSummary, ResizePlan, SaveKind, Unreadable, Writable } from '../common/types.js'
+ * @import { BlockTable, ByteRange, ChainView, CopyRequest, Extent, LayerStructures, OpenedSummary, ResizePlan, SaveKind, Survey, Unreadable, Writable } from '../common/types.js'
  * @import { Bindings, Opened } from './types.js'
  */
 
@@ -98,6 +98,34 @@ export class Session {
     this.opened = opened;
     const files = opened.files.map(({ source: _s, blob: _b, wi: _w, ...f }) => f);
     return { files, chains: opened.chains, best: opened.best };
+  }
+
+  /**
+   * The survey of the inputs as one folder's files (`vhd-viewer chains --json`): each file's
+   * identifying structures only, read synchronously, exactly the bytes the core asks. The inputs'
+   * names are their paths under the folder. Blocks the Worker: the page runs it in a Worker of
+   * its own, stopped by ending it. `progress` is told how many files were reached.
+   * @param {(p: { done: number, total: number }) => void} progress
+   * @returns {Survey}
+   */
+  survey(progress) {
+    const read = syncReader(this.inputs);
+    const total = this.inputs.length;
+    const tell = throttled(progress);
+    let at = -1;
+    const survey = this.wasm.surveyFiles(
+      this.inputs.map((s) => s.name),
+      (/** @type {number} */ i, /** @type {number} */ offset, /** @type {number} */ len) => {
+        if (i !== at) {
+          at = i;
+          tell(i, total);
+        }
+        return read(i, offset, len);
+      },
+      Float64Array.from(this.inputs, (s) => s.byteLength),
+    );
+    tell(total, total);
+    return /** @type {Survey} */ (normalize(survey));
   }
 
   /** @returns {Opened} */

@@ -3,7 +3,7 @@
 // URLs) and answers the main thread's calls; the main thread only renders. The calls and their
 // types are the table of common/calls.d.ts (`Calls`, and the Worker's `Asks`). Messages:
 //   in:  { init: WebAssembly.Module, warm? }     first, once (warm: open a small disk first)
-//        { id, sid, method, args }              a call to session sid (`open` first)
+//        { id, sid, method, args }              a call to session sid (`open` or `survey` first)
 //        { abort: id, sid }                     stop that call
 //        { close: sid }                         end that session, free its memory
 //        { rid, sid, result } | { rid, error }  the answer to one of our asks
@@ -163,7 +163,7 @@ function sourcesOf(sid, inputs, signal) {
  * @typedef {{ signal: AbortSignal, writable: Writable }} CallContext
  */
 /**
- * The handler of each call of the table (common/calls.d.ts) but `open`.
+ * The handler of each call of the table (common/calls.d.ts) but `open` and `survey` (which make the session).
  * @type {Handlers<Session, CallContext>}
  */
 const METHODS = {
@@ -215,7 +215,7 @@ function movable(v) {
 
 /**
  * Calls the handler of `name` on `session`.
- * @template {Exclude<Method, 'open'>} N
+ * @template {Exclude<Method, 'open' | 'survey'>} N
  * @param {Session} session
  * @param {N} name
  * @param {Args<N>} args
@@ -247,17 +247,18 @@ async function run(sid, id, method, args) {
     const bindings = await /** @type {Promise<import('./types.js').Bindings>} */ (wasm);
     /** @type {Result<Method>} */
     let result;
-    if (method === 'open') {
-      const [inputs] = /** @type {Args<'open'>} */ (args);
+    if (method === 'open' || method === 'survey') {
+      const [inputs] = /** @type {Args<'open' | 'survey'>} */ (args);
       const session = new Session(bindings, await sourcesOf(sid, inputs, ctrl.signal));
       sessions.set(sid, session);
-      // The structures of one file, before its block table is read, go ahead as progress.
-      result = await session.open(ctrl.signal, (structures) => c.progress({ structures }));
+      // The structures of one file, before its block table is read, go ahead as progress; a
+      // survey tells how many files it has reached.
+      result = method === 'survey' ? session.survey(c.progress) : await session.open(ctrl.signal, (structures) => c.progress({ structures }));
     } else {
       const session = sessions.get(sid);
       if (!session) throw new Error('no files were opened');
       if (!Object.hasOwn(METHODS, method)) throw new Error(`the viewer's worker has no method ${method}`);
-      result = await handle(session, /** @type {Exclude<M, 'open'>} */ (method), /** @type {Args<Exclude<M, 'open'>>} */ (args), c);
+      result = await handle(session, /** @type {Exclude<M, 'open' | 'survey'>} */ (method), /** @type {Args<Exclude<M, 'open' | 'survey'>>} */ (args), c);
     }
     if (!ctrl.signal.aborted) reply({ id, sid, result, stats: stats() }, movable(result));
   } catch (e) {
