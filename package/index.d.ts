@@ -262,12 +262,27 @@ export function loadWasm(wasm?: WasmInput): Promise<unknown>;
 /** Starts the Worker the core runs in (done by the first disk or element; call it early to fetch its modules with the page). */
 export function startWorker(wasm?: WasmInput): Promise<unknown>;
 
-export type VhdViewerView = 'summary' | 'files' | 'changes' | 'footer' | 'chain' | 'bat' | 'bitmap' | 'hex' | 'findings';
+export type VhdViewerView = 'summary' | 'files' | 'changes' | 'footer' | 'chain' | 'bat' | 'bitmap' | 'hex' | 'findings' | 'save';
 export const VIEWS: [VhdViewerView, string][];
 
 export interface VhdLoadEventDetail {
   info: DiskInfo;
   names: string[];
+}
+/** Where the reader is: the element's attributes of the same names, and the page's URL fragment's keys. */
+export interface VhdNavigateEventDetail {
+  view?: VhdViewerView;
+  /** The file of the chain whose block is shown (0: the file opened). */
+  layer?: number;
+  /** The block shown up close: of `layer`, or without it the provenance map's square at that multiple of the block size. */
+  block?: number;
+  /** The virtual sector the hex tab shows, in the disk's logical sectors. */
+  sector?: number;
+  /** The partition of the files tab, and the folder or file shown in it. */
+  partition?: number;
+  path?: string;
+  /** The changes tab's path filter. */
+  changes?: string;
 }
 export interface VhdErrorEventDetail {
   error: Error;
@@ -278,6 +293,7 @@ export interface VhdErrorEventDetail {
 
 /**
  * <vhd-viewer src="disk.vhd" parent="parent.vhd grandparent.vhd" view="bat" views="footer bat hex" sector="63">
+ * Also `layer`, `block`, `partition`, `path`, `changes` (VhdNavigateEventDetail), reflected as the reader moves.
  * Without src it takes dropped or picked files. Theme it with --vhd-* custom properties.
  */
 export class VhdViewerElement extends HTMLElement {
@@ -302,6 +318,8 @@ export class VhdViewerElement extends HTMLElement {
 export interface VhdViewerEventMap extends HTMLElementEventMap {
   'vhd-load': CustomEvent<VhdLoadEventDetail>;
   'vhd-error': CustomEvent<VhdErrorEventDetail>;
+  /** The reader moved (or the place's attributes were set): its attributes are set to the place shown. */
+  'vhd-navigate': CustomEvent<VhdNavigateEventDetail>;
 }
 
 declare global {

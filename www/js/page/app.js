@@ -12,6 +12,7 @@ import { Viewer } from './controller.js';
 import { surveyFolder } from './api.js';
 import { FolderView } from './views/folder.js';
 import { droppedFiles, chosenFiles, pickedFiles, MAX_FILES } from './folders.js';
+import { parseFragment, formatFragment } from './location.js';
 
 /**
  * @import { Parts } from './controller.js'
@@ -77,6 +78,14 @@ const parts = {
 
 /** @type {Record<string, string>} the page's section of each view the controller reveals */
 const SECTIONS = { structures: 'structures', bat: 'bat', provenance: 'provenance', closeup: 'closeup', hex: 'hex', findings: 'findings', files: 'volumes', changes: 'changes' };
+/** @type {Record<string, string>} the page's section of each view a place names (location.js) */
+const VIEW_SECTIONS = { summary: 'summary', files: 'volumes', changes: 'changes', footer: 'structures', chain: 'files', bat: 'bat', bitmap: 'provenance', hex: 'hex', findings: 'findings', save: 'export' };
+/**
+ * The place the URL's fragment named when the page opened (location.js): the first disk shown
+ * goes there if it is the disk named (or none is named), and says nothing otherwise.
+ * @type {import('./location.js').Place | null}
+ */
+let linked = location.hash ? parseFragment(location.hash) : null;
 
 const viewer = new Viewer(parts, {
   state: (s) => {
@@ -96,6 +105,20 @@ const viewer = new Viewer(parts, {
     $('viewer').hidden = false;
   },
   saveIds: 'export-',
+  place: (id) => {
+    const p = linked;
+    linked = null;
+    return p && (p.disk === undefined || p.disk === id) ? p : {};
+  },
+  // The URL says where the reader is, without a history entry for each move.
+  moved: (place, id) => history.replaceState(history.state, '', formatFragment({ disk: id, ...place }) || location.pathname + location.search),
+  view: (v) => $(VIEW_SECTIONS[v])?.scrollIntoView({ block: 'start' }),
+});
+
+// A place pasted or followed on the page: the disk shown goes there if it is the disk named.
+window.addEventListener('hashchange', () => {
+  const p = parseFragment(location.hash);
+  if (viewer.disk && Object.keys(p).length && (p.disk === undefined || p.disk === viewer.diskId())) void viewer.goTo(p);
 });
 
 /** What the page has read from the files given, and the disk shown: for users' scripts and the tests. */
@@ -346,6 +369,20 @@ async function loadSamples() {
   $('samples').hidden = false;
 }
 
+/**
+ * Opens the disks at `urls` (`?src=URL&parent=URL…`), read with HTTP Range requests as the
+ * element's `src` is (the server must allow it: CORS, as package/README.md says).
+ * @param {string[]} urls
+ */
+async function loadUrls(urls) {
+  const files = /** @type {{ name: string, blob: Blob }[]} */ ([]);
+  given = files;
+  body.dataset.state = 'loading';
+  await engineReady;
+  if (given !== files) return;
+  await viewer.load(urls.map((u) => new URL(u, location.href).href));
+}
+
 /** @param {Sample} s */
 async function openSample(s) {
   const files = s.files || (s.file ? [s.file] : []);
@@ -371,3 +408,6 @@ body.dataset.state = 'idle';
 takeInput($('file-input'));
 // Opened from disk (the self-contained file), there are no samples beside the page to offer.
 if (location.protocol !== 'file:') loadSamples();
+const search = new URLSearchParams(location.search);
+const src = search.get('src');
+if (src) void loadUrls([src, ...search.getAll('parent')]);

@@ -15,12 +15,14 @@ import { showVirtualSector, showFileBytes } from './views/hex.js';
 import { renderFindings } from './views/findings.js';
 import { filesView } from './views/files.js';
 import { ChangesView } from './views/changes.js';
+import { VIEW_OF } from './location.js';
 import { download, exportRaw, exportVhd, exportCopy, exportInfo, SaveView, stem, copySummary, copyUnit } from './save.js';
 
 /**
  * @import { DiskInput, VhdDisk } from './api.js'
  * @import { LayerStructures } from '../common/types.js'
  * @import { ViewContext } from './types.js'
+ * @import { Place } from './location.js'
  */
 
 /**
@@ -39,7 +41,9 @@ import { download, exportRaw, exportVhd, exportCopy, exportInfo, SaveView, stem,
  */
 
 /**
- * What the page or the element does around the views.
+ * What the page or the element does around the views. `place`: where a disk opens (its unique
+ * id given: the top file's); `moved`: the reader moved (the place shown, keys of location.js);
+ * `view`: show a view by its name (location.js: VIEWS).
  * @typedef {{
  *   state(s: 'idle' | 'loading' | 'ready' | 'error'): void,
  *   scanState(s: 'running' | 'done' | 'stopped' | null): void,
@@ -47,7 +51,9 @@ import { download, exportRaw, exportVhd, exportCopy, exportInfo, SaveView, stem,
  *   shown?(disk: VhdDisk): void,
  *   structuresShown?(): void,
  *   failed?(error: Error & { code?: string | null }): void,
- *   firstSector?(): number,
+ *   place?(disk: string): Place,
+ *   moved?(place: Place, disk: string): void,
+ *   view?(view: string): void,
  *   filesAtOnce?: boolean,
  *   saveIds?: string,
  * }} Host
@@ -82,6 +88,10 @@ export class Viewer {
     this.scanned = false;
     /** @type {{ mode: HexMode, at: number, layer: number }} */
     this.hexState = { mode: 'virtual', at: 0, layer: 0 };
+    /** @type {Place} where the reader is (location.js), reported to the host as it changes */
+    this.place = {};
+    /** Whether the disk is opening at a place: the moves are not reported, nor the views revealed. */
+    this.restoring = false;
     /** @type {{ view: import('./types.js').FilesView, disk: VhdDisk, layer: number } | null} the files view shown */
     this.files = null;
     const $ = parts;
@@ -109,9 +119,14 @@ export class Viewer {
     $.batLayer.addEventListener('change', () => {
       const i = Number($.batLayer.value);
       if (this.disk) this.bat.show(this.disk, i, this.disk.names[i]);
+      this.moved({ layer: i, block: undefined });
     });
     $.filesLayer.addEventListener('change', () => void this.showFiles());
-    this.changesView = new ChangesView($.changes, { onPick: (row) => this.pickChange(row), onSave: (blob, name) => download(blob, name) });
+    this.changesView = new ChangesView($.changes, {
+      onPick: (row) => this.pickChange(row),
+      onSave: (blob, name) => download(blob, name),
+      onFilter: (text) => this.moved({ changes: text || undefined }),
+    });
     /** @type {{ disk: VhdDisk, from: number, to: number, other?: string } | null} what the Changes view shows (`other`: another disk, `from` -1) */
     this.changed = null;
     $.changesRun.addEventListener('click', () => this.compare());
@@ -298,11 +313,15 @@ export class Viewer {
     }
     if (disk !== this.disk) return;
     const { names, info, missingParent, fit } = disk;
+    // Where to open it (the page's URL, the element's attributes): the moves meanwhile are not reported.
+    const place = this.host.place?.(this.diskId()) ?? {};
+    this.restoring = true;
+    this.place = {};
     if (missingParent) this.message(missingParentText(names[names.length - 1], missingParent), missingParent.severity);
     renderFiles($.fileList, disk.files, disk.chains, k, choose);
     renderChain($.chain, info, names, missingParent, (i) => {
       this.selectLayer(i);
-      this.host.reveal('structures');
+      this.reveal('structures');
     });
     renderSummary($.summary, info, fit);
     const options = () => names.map((n, i) => h('option', { value: i }, `${i === 0 ? '' : `layer ${i}: `}${n}`));
@@ -343,8 +362,9 @@ export class Viewer {
     await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
     if (disk !== this.disk) return;
     const firstSparse = Math.max(0, disk.layers.findIndex((l) => l.blockSize > 0));
-    $.batLayer.value = String(firstSparse);
-    const maps = this.bat.show(disk, firstSparse, names[firstSparse]).catch((e) => this.message(`Block map: ${/** @type {Error} */ (e).message}`, 'error'));
+    const mapLayer = place.layer !== undefined && disk.layers[place.layer]?.blockSize ? place.layer : firstSparse;
+    $.batLayer.value = String(mapLayer);
+    const maps = this.bat.show(disk, mapLayer, names[mapLayer]).catch((e) => this.message(`Block map: ${/** @type {Error} */ (e).message}`, 'error'));
 
     // Provenance: the estimate now, the exact map on request.
     this.cellSize = disk.chunkSize;
@@ -365,14 +385,90 @@ export class Viewer {
       $.scan.disabled = true;
     }
     fill($.closeup, h('p', { class: 'empty' }, 'Click a square of the map above, or a block in the block map, to see its sectors and its sector bitmap here.'));
-    const first = this.host.firstSector?.() ?? 0;
+    const first = place.sector ?? 0;
     await Promise.all([
       maps,
       this.hexShow({ mode: 'virtual', at: Math.max(0, Math.min(first, Math.ceil(disk.size / disk.sectorSize) - 1)), layer: 0 }),
       // The page shows the files with everything else, before it says it is ready (so that nothing moves after).
       this.host.filesAtOnce ? this.showFiles() : null,
     ]);
-    if (disk === this.disk) this.host.state('ready');
+    if (disk !== this.disk) return;
+    await this.goTo(place);
+    if (disk !== this.disk) return;
+    this.restoring = false;
+    this.place = { ...place };
+    delete this.place.disk;
+    this.host.moved?.(this.place, this.diskId());
+    this.host.state('ready');
+  }
+
+  // ------------------------------------------------------------ where the reader is (location.js)
+
+  /** The unique id of the file shown (the top of its chain), as the core reads it; '' for none. */
+  diskId() {
+    const d = this.disk;
+    if (!d || d.chainIndex < 0) return '';
+    return d.files[d.chains[d.chainIndex][0]].identity?.uniqueId ?? '';
+  }
+
+  /**
+   * The reader moved: `patch` (undefined values remove their keys) joins the place shown, told
+   * to the host (the page's URL fragment, the element's attributes and event).
+   * @param {Place} patch
+   */
+  moved(patch) {
+    if (!this.disk || this.restoring) return;
+    /** @type {Record<string, unknown>} */
+    const place = { ...this.place, ...patch };
+    for (const [k, v] of Object.entries(place)) if (v === undefined) delete place[k];
+    this.place = /** @type {Place} */ (place);
+    this.host.moved?.(this.place, this.diskId());
+  }
+
+  /**
+   * Shows a part of the viewer (`host.reveal`): its view is where the reader is.
+   * @param {keyof typeof VIEW_OF} view
+   * @param {HTMLElement} [el]
+   */
+  reveal(view, el) {
+    this.moved({ view: VIEW_OF[view] });
+    if (!this.restoring) this.host.reveal(view, el);
+  }
+
+  /**
+   * Moves to `place`, the keys it has (location.js): the block map's layer, a block up close, a
+   * virtual sector in the hex view, a folder or file of the files view, the Changes filter, then
+   * the view. A place the disk does not have (a block past its end) is left out, said nowhere:
+   * the place was written for this disk's id, or for none.
+   * @param {Place} place
+   */
+  async goTo(place) {
+    const d = this.disk;
+    if (!d) return;
+    const $ = this.$;
+    /** @type {Promise<unknown>[]} */
+    const jobs = [];
+    const layer = place.layer !== undefined && place.layer < d.layerCount ? place.layer : undefined;
+    const bs = layer === undefined ? 0 : d.layers[layer].blockSize;
+    if (layer !== undefined && bs && $.batLayer.value !== String(layer)) {
+      $.batLayer.value = String(layer);
+      jobs.push(this.bat.show(d, layer, d.names[layer]).catch((e) => this.readFailed('Block map', e)));
+    }
+    if (place.block !== undefined) {
+      if (bs && place.block < Math.ceil(d.size / bs)) jobs.push(this.showCloseup({ layer, block: place.block, start: place.block * bs, len: bs }));
+      else if (!bs && place.block * d.chunkSize < d.size) jobs.push(this.showCloseup({ start: place.block * d.chunkSize, len: d.chunkSize }));
+    }
+    const sectors = Math.ceil(d.size / d.sectorSize);
+    if (place.sector !== undefined && place.sector < sectors && (this.hexState.mode !== 'virtual' || this.hexState.at !== place.sector)) {
+      jobs.push(this.hexShow({ mode: 'virtual', at: place.sector }));
+    }
+    if (place.partition !== undefined) jobs.push(this.openPath(place.partition, place.path ?? '/').catch((e) => this.readFailed(place.path ?? `Partition ${place.partition}`, e)));
+    if (place.changes !== undefined) this.changesView.filter.text = place.changes;
+    await Promise.all(jobs);
+    if (d === this.disk && place.view) {
+      this.moved({ view: place.view });
+      this.host.view?.(place.view);
+    }
   }
 
   /**
@@ -473,6 +569,7 @@ export class Viewer {
     };
     const view = filesView(this.$.files, api, {
       onPlace: (offset, len) => this.showOnDisk(offset, len),
+      onMove: (partition, path) => this.moved({ partition, path }),
       diskSize: d.size,
       layerNames: d.names.slice(layer),
     });
@@ -612,28 +709,46 @@ export class Viewer {
     const deleted = gone || row.kind === 'transient';
     const layer = gone ? c.from : c.to;
     this.$.filesLayer.value = String(layer);
-    void this.showFiles();
-    this.host.reveal('files');
-    const files = this.files;
-    if (!files) return;
+    this.reveal('files');
     try {
-      await files.view.ready;
-      const box = /** @type {HTMLInputElement | null} */ (this.$.files.querySelector('[data-action="deleted"]'));
-      if (box && box.checked !== deleted) {
-        box.checked = deleted;
-        box.dispatchEvent(new Event('change'));
-      }
-      await files.view.open(row.partition, row.path.slice(0, row.path.lastIndexOf('/')) || '/');
-      const open = /** @type {HTMLElement | null} */ (this.$.files.querySelector(`tr[data-path="${CSS.escape(row.path)}"] [data-action="open"]`));
-      open?.click();
-      const st = await d.stat(row.partition, row.path, { deleted, layer });
+      const st = await this.openPath(row.partition, row.path, deleted);
       /** @type {[number, number][]} */
       const ranges = [];
-      for (const r of st.runs ?? []) if (!r.sparse && r.disk_offset !== null) ranges.push([r.disk_offset, r.disk_offset + r.len]);
+      for (const r of st?.runs ?? []) if (!r.sparse && r.disk_offset !== null) ranges.push([r.disk_offset, r.disk_offset + r.len]);
       this.prov.mark(ranges);
     } catch (e) {
       this.readFailed(row.path, e);
     }
+  }
+
+  /**
+   * Shows `path` of partition `partition` in the files view (as of the layer chosen there): a
+   * folder listed, or a file's row picked (its panel) in its folder. Resolves its stat (null for
+   * the root).
+   * @param {number} partition
+   * @param {string} path
+   * @param {boolean} [deleted] deleted entries shown too (a deleted file)
+   */
+  async openPath(partition, path, deleted = false) {
+    const d = this.disk;
+    void this.showFiles();
+    const files = this.files;
+    if (!d || !files) return null;
+    await files.view.ready;
+    const box = /** @type {HTMLInputElement | null} */ (this.$.files.querySelector('[data-action="deleted"]'));
+    if (box && box.checked !== deleted) {
+      box.checked = deleted;
+      box.dispatchEvent(new Event('change'));
+    }
+    const st = path === '/' ? null : await d.stat(partition, path, { deleted, layer: files.layer });
+    if (!st || (st.type === 'dir' && !st.deleted)) {
+      await files.view.open(partition, path);
+      return st;
+    }
+    await files.view.open(partition, path.slice(0, path.lastIndexOf('/')) || '/');
+    const open = /** @type {HTMLElement | null} */ (this.$.files.querySelector(`tr[data-path="${CSS.escape(path)}"] [data-action="open"]`));
+    open?.click();
+    return st;
   }
 
   // ------------------------------------------------------------ maps, close-up, scan, check
@@ -650,12 +765,15 @@ export class Viewer {
 
   /** @param {{ layer?: number, block?: number, start: number, len: number }} opts */
   async showCloseup(opts) {
-    if (!this.disk) return; // other files are loading
+    const d = this.disk;
+    if (!d) return; // other files are loading
     const c = this.ctx();
-    this.host.reveal('closeup');
+    // A block of a file, or the provenance map's square (a multiple of the chunk size).
+    this.moved(opts.block === undefined ? { layer: undefined, block: Math.floor(opts.start / d.chunkSize) } : { layer: opts.layer, block: opts.block });
+    this.reveal('closeup');
     try {
       await this.closeupView.show(c, opts);
-      this.host.reveal('closeup');
+      this.reveal('closeup');
     } catch (e) {
       if (!c.signal.aborted) this.readFailed('Sectors', e);
     }
@@ -737,6 +855,7 @@ export class Viewer {
     if (!this.disk) return; // other files are loading
     const $ = this.$;
     Object.assign(this.hexState, { mode, at, layer });
+    this.moved({ sector: mode === 'virtual' ? at : undefined });
     for (const r of $.hexModes ?? []) r.checked = r.value === mode;
     if ($.hexLayer) {
       $.hexLayer.value = String(layer);
@@ -748,7 +867,7 @@ export class Viewer {
     $.hexPrev.setAttribute('aria-label', prev);
     $.hexNext.setAttribute('aria-label', next);
     $.hexAt.value = mode === 'virtual' ? String(at) : hex(at);
-    if (reveal) this.host.reveal('hex');
+    if (reveal) this.reveal('hex');
     const c = this.ctx();
     try {
       if (mode === 'virtual') await showVirtualSector(c, at, $.hexSource, $.hexDump);
@@ -803,7 +922,7 @@ export class Viewer {
     const markLen = row ? Math.min(Number(row.dataset.size), 64) : 1;
     await this.hexShow({ mode: 'file', layer, at: offset, markLen }, !row);
     if (row) {
-      this.host.reveal('structures', row);
+      this.reveal('structures', row);
       row.tabIndex = -1;
       row.focus({ preventScroll: true });
     }

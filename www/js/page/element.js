@@ -5,19 +5,25 @@
 // Attributes: `src` (the disk's URL, read with HTTP Range requests), `parent` (the URLs of its
 // parent, grandparent… separated by spaces, in any order: files are matched by the ids inside
 // them), `view` (the tab shown: summary, files (or volumes), changes, footer, chain, bat, bitmap, hex, findings, save), `views` (the
-// tabs offered, separated by spaces; all by default), `sector` (the virtual sector the hex tab
-// shows first, in the disk's logical sectors: 512 bytes, or 4096 for a VHDX that has them). Without `src` it asks for files to be dropped on it or picked; files can be
-// dropped on it at any time. Each element is independent: its own files, work and cancellation.
+// tabs offered, separated by spaces; all by default), and where it is (location.js, the keys of
+// the page's URL fragment): `sector` (the virtual sector the hex tab shows, in the disk's logical
+// sectors: 512 bytes, or 4096 for a VHDX that has them), `layer` and `block` (a block up close),
+// `partition` and `path` (a folder or file in the Files tab), `changes` (the Changes filter).
+// They move it when set, and are set as the reader moves, with a `vhd-navigate` event. Without
+// `src` it asks for files to be dropped on it or picked; files can be dropped on it at any time. Each element is independent: its own files, work and cancellation.
 // Styles live in its shadow root; theme it with --vhd-* custom properties (see element-css.js).
 // Reflects its state in `data-state` (idle, loading, ready, error) and fires `vhd-load` and
 // `vhd-error` events. The views and what they do are the controller's (controller.js), the same
 // one the page uses; this file is the element's attributes, tabs and shadow DOM.
-import { humanSize, parseNumber } from '../common/format.js';
+import { humanSize } from '../common/format.js';
 import { h, fill } from './dom.js';
 import { viewsSheet } from './views/css.js';
 import { ELEMENT_CSS } from './element-css.js';
 import { Viewer } from './controller.js';
 import { startWorker } from './engine.js';
+import { VIEWS, VIEW_OF, viewName, KEYS, fromAttributes, toAttributes } from './location.js';
+
+export { VIEWS };
 
 /**
  * @import { DiskInput } from './api.js'
@@ -30,27 +36,7 @@ import { startWorker } from './engine.js';
  *   drop: HTMLDivElement, tabs: HTMLDivElement, panels: Record<string, HTMLElement>, explain: HTMLInputElement, frame: HTMLDivElement }} Own
  */
 
-/**
- * The tabs, in order: [name, label].
- * @type {[view: string, label: string][]}
- */
-export const VIEWS = [
-  ['summary', 'Summary'],
-  ['files', 'Files'],
-  ['changes', 'Changes'],
-  ['footer', 'Footer and header'],
-  ['chain', 'Chain'],
-  ['bat', 'Block map'],
-  ['bitmap', 'Sector bitmaps'],
-  ['hex', 'Hex'],
-  ['findings', 'Findings'],
-  ['save', 'Save'],
-];
 const VIEW_NAMES = VIEWS.map(([v]) => v);
-/** Other names a view answers to: `volumes`, the partitions, is the Files tab's strip. */
-const ALIASES = /** @type {Record<string, string>} */ ({ volumes: 'files' });
-/** @param {string} v */
-const viewName = (v) => ALIASES[v] ?? v;
 
 /** @type {CSSStyleSheet | null} */
 let elementSheet = null;
@@ -65,7 +51,7 @@ function sheets() {
 let ids = 0;
 
 export class VhdViewerElement extends HTMLElement {
-  static observedAttributes = ['src', 'parent', 'view', 'views', 'sector'];
+  static observedAttributes = ['src', 'parent', 'views', ...KEYS];
 
   /**
    * Registers the element as `tag` (once); returns the class registered.
@@ -91,6 +77,10 @@ export class VhdViewerElement extends HTMLElement {
     this.current = null;
     this.queued = false;
     this.loading = false;
+    /** Whether the element is setting its own attributes (the reader moved): they move nothing. */
+    this.reflecting = false;
+    /** @type {Set<string>} the place's attributes changed, to move to once (after every one set in the same task) */
+    this.moves = new Set();
     // Set by build():
     /** @type {Own} */ this.$;
     /** @type {Viewer} */ this.viewer;
@@ -140,30 +130,41 @@ export class VhdViewerElement extends HTMLElement {
     return list.map((u) => new URL(u, base).href);
   }
 
-  /** The virtual sector the `sector` attribute asks for, or 0. */
-  sector() {
-    const s = parseNumber(this.getAttribute('sector') ?? '0');
-    return Number.isFinite(s) ? s : 0;
-  }
-
   /**
    * @param {string} name
    * @param {string | null} old
    * @param {string | null} value
    */
   attributeChangedCallback(name, old, value) {
-    if (old === value) return;
+    if (old === value || this.reflecting) return;
     if (name === 'src' || name === 'parent') {
       this.given = null;
       this.reload();
     } else if (name === 'view') {
-      if (value !== null && VIEW_NAMES.includes(viewName(value))) this.select(viewName(value));
+      const v = viewName(value);
+      if (v) this.select(v);
     } else if (name === 'views') {
       this.renderTabs();
-    } else if (name === 'sector' && this.disk && !this.loading) {
-      // While files load, the controller reads the attribute when it shows the first sector.
-      this.viewer.hexShow({ mode: 'virtual', at: Math.min(this.sector(), Math.ceil(this.disk.size / this.disk.sectorSize) - 1) });
+    } else if (this.disk && !this.loading) {
+      // While files load, the controller reads the attributes when it shows them.
+      if (!this.moves.size) queueMicrotask(() => this.move());
+      this.moves.add(name);
     }
+  }
+
+  /** Moves to the place the attributes changed name (a block with its layer, a path with its partition). */
+  move() {
+    const keys = this.moves;
+    this.moves = new Set();
+    if (!this.disk || this.loading) return;
+    const all = fromAttributes(this);
+    /** @type {Record<string, unknown>} */
+    const place = {};
+    const want = new Set(keys);
+    if (want.has('block')) want.add('layer');
+    if (want.has('path')) want.add('partition');
+    for (const k of want) place[k] = all[/** @type {keyof typeof all} */ (k)];
+    void this.viewer.goTo(place);
   }
 
   connectedCallback() {
@@ -301,8 +302,6 @@ export class VhdViewerElement extends HTMLElement {
       panel('save', p.save));
     root.append($.frame);
 
-    /** @type {Record<string, string>} the tab of each view the controller reveals */
-    const TABS = { structures: 'footer', bat: 'bat', provenance: 'bitmap', closeup: 'bitmap', hex: 'hex', findings: 'findings', files: 'files', changes: 'changes' };
     this.viewer = new Viewer(p, {
       state: (s) => {
         this.loading = s === 'loading';
@@ -321,9 +320,18 @@ export class VhdViewerElement extends HTMLElement {
         if (s) this.dataset.scan = s;
         else delete this.dataset.scan;
       },
-      reveal: (view) => {
-        const tab = TABS[view];
-        if (this.offered().includes(tab)) this.select(tab);
+      reveal: (view) => this.select(VIEW_OF[view]),
+      view: (v) => this.select(v),
+      place: () => fromAttributes(this),
+      moved: (place) => {
+        this.reflecting = true;
+        let changed;
+        try {
+          changed = toAttributes(this, { ...place, view: this.current ?? place.view });
+        } finally {
+          this.reflecting = false;
+        }
+        if (changed.length) this.dispatchEvent(new CustomEvent('vhd-navigate', { detail: { ...place, view: this.current ?? place.view } }));
       },
       shown: (d) => {
         $.title.textContent = d.names[0];
@@ -336,7 +344,6 @@ export class VhdViewerElement extends HTMLElement {
         if (this.state === 'error' && !this.disk) this.$.sub.textContent = 'cannot be shown';
         this.dispatchEvent(new CustomEvent('vhd-error', { detail: { error: e, code: e.code ?? null, message: e.message } }));
       },
-      firstSector: () => this.sector(),
       saveIds: id('save-'),
     });
 
@@ -365,7 +372,7 @@ export class VhdViewerElement extends HTMLElement {
   }
 
   offered() {
-    const list = [...new Set((this.getAttribute('views') ?? '').split(/[\s,]+/).map(viewName).filter((v) => VIEW_NAMES.includes(v)))];
+    const list = [...new Set((this.getAttribute('views') ?? '').split(/[\s,]+/).map(viewName).filter((v) => v !== undefined))];
     return list.length ? list : VIEW_NAMES;
   }
 
@@ -375,8 +382,8 @@ export class VhdViewerElement extends HTMLElement {
       h('button', { type: 'button', role: 'tab', 'data-view': v, 'aria-controls': `${this.uid}-${v}`, 'aria-selected': 'false', onclick: () => this.select(v), onkeydown: (/** @type {KeyboardEvent} */ e) => this.tabKey(e, v) }, label)));
     this.$.tabs.hidden = offered.length < 2 || !this.disk;
     const attr = this.getAttribute('view');
-    const want = this.current ?? (attr === null ? null : viewName(attr));
-    this.select(want !== null && offered.includes(want) ? want : offered[0]);
+    const want = this.current ?? viewName(attr);
+    this.select(want !== undefined && offered.includes(want) ? want : offered[0]);
   }
 
   /**
@@ -401,6 +408,7 @@ export class VhdViewerElement extends HTMLElement {
   select(v) {
     if (!this.offered().includes(v)) return;
     this.current = v;
+    this.viewer?.moved({ view: v });
     for (const b of this.$.tabs.querySelectorAll('button')) {
       const on = b.dataset.view === v;
       b.setAttribute('aria-selected', String(on));

@@ -29,6 +29,8 @@ export interface FilesApi {
 export interface FilesOptions {
   /** Show virtual-disk bytes `[offset, offset + len)` on the page's maps and hex view. */
   onPlace?: (offset: number, len: number) => void;
+  /** The reader moved to `path` of partition `partition`: a folder listed, or a file picked. */
+  onMove?: (partition: number, path: string) => void;
   /** The virtual disk's size in bytes, for drawing the strip to scale (else the partitions' end). */
   diskSize?: number;
   /** The chain's file names, layer 0 (the top of the disk read) first: the legend of a file's supply bar. */

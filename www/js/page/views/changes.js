@@ -73,12 +73,13 @@ export function destinations(report) {
 export class ChangesView {
   /**
    * @param {HTMLElement} root
-   * @param {{ onPick: (row: Row) => void, onSave: (blob: Blob, name: string) => void }} options
+   * @param {{ onPick: (row: Row) => void, onSave: (blob: Blob, name: string) => void, onFilter?: (text: string) => void }} options
    */
-  constructor(root, { onPick, onSave }) {
+  constructor(root, { onPick, onSave, onFilter }) {
     this.root = root;
     this.onPick = onPick;
     this.onSave = onSave;
+    this.onFilter = onFilter;
     /** @type {Row[]} */ this.rows = [];
     /** @type {DiffReport | null} */ this.report = null;
     this.sort = { key: 'bytes_held', asc: false };
@@ -126,6 +127,7 @@ export class ChangesView {
     const textFilter = h('input', { type: 'search', placeholder: 'Filter by path', 'aria-label': 'Filter by path', 'data-action': 'filter', value: this.filter.text });
     textFilter.addEventListener('input', () => {
       this.filter.text = textFilter.value;
+      this.onFilter?.(textFilter.value);
       this.renderRows();
     });
     const kinds = [...new Set(this.rows.map((r) => r.kind))].sort();

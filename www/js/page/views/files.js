@@ -361,6 +361,7 @@ export function filesView(root, api, options = {}) {
       if (from !== path) state.shown = ROWS;
       state.selected = from === path ? state.selected : parentOf(from) === path ? from : null;
       caveat.hidden = !state.deleted;
+      options.onMove?.(part, path);
       drawCrumbs();
       drawList();
       const n = entries.filter((e) => !e.deleted).length;
@@ -386,6 +387,7 @@ export function filesView(root, api, options = {}) {
       await list(e.path);
       return;
     }
+    if (state.part) options.onMove?.(state.part.index, e.path);
     await showPanel(e);
   }
 
