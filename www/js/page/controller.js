@@ -463,7 +463,11 @@ export class Viewer {
       jobs.push(this.hexShow({ mode: 'virtual', at: place.sector }));
     }
     if (place.partition !== undefined) jobs.push(this.openPath(place.partition, place.path ?? '/').catch((e) => this.readFailed(place.path ?? `Partition ${place.partition}`, e)));
-    if (place.changes !== undefined) this.changesView.filter.text = place.changes;
+    if (place.changes !== undefined) {
+      this.changesView.filter.text = place.changes;
+      // A link to the Changes view compares at once (a task with progress and Stop).
+      if (place.view === 'changes' && d.layerCount > 1 && !$.changesRun.disabled) void this.compare();
+    }
     await Promise.all(jobs);
     if (d === this.disk && place.view) {
       this.moved({ view: place.view });

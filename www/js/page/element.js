@@ -324,14 +324,16 @@ export class VhdViewerElement extends HTMLElement {
       view: (v) => this.select(v),
       place: () => fromAttributes(this),
       moved: (place) => {
+        // The tab shown (a view revealed may not be offered).
+        const now = place.view === undefined ? place : { ...place, view: this.current ?? place.view };
         this.reflecting = true;
         let changed;
         try {
-          changed = toAttributes(this, { ...place, view: this.current ?? place.view });
+          changed = toAttributes(this, now);
         } finally {
           this.reflecting = false;
         }
-        if (changed.length) this.dispatchEvent(new CustomEvent('vhd-navigate', { detail: { ...place, view: this.current ?? place.view } }));
+        if (changed.length) this.dispatchEvent(new CustomEvent('vhd-navigate', { detail: now }));
       },
       shown: (d) => {
         $.title.textContent = d.names[0];
