@@ -84,7 +84,7 @@ test('the page: ?src= opens remote disks by Range; the moves are in the fragment
   }
 });
 
-test('the page: a link opens a block up close; a link for another disk is ignored, silently', async () => {
+test('the page: a link opens a block up close, or the Changes view filtered; a link for another disk is ignored, silently', async () => {
   const page = await newPage();
   try {
     await page.goto(`${site.url}index.html?src=disks/fs-child.vhd&parent=disks/fs-base.vhd#view=bitmap&layer=0&block=1&sector=9`);
@@ -92,6 +92,15 @@ test('the page: a link opens a block up close; a link for another disk is ignore
     assert.match(await page.$eval('#closeup-body h3', (n) => n.textContent), /^Block 1 of fs-child\.vhd: virtual sectors /);
     assert.equal(await page.inputValue('#hex-at'), '9');
     assert.match(await hash(page), /&view=bitmap&layer=0&block=1&sector=9$/);
+
+    // The Changes view with its filter: compared at once, the table filtered (diff: 5 changes, 2 under /ChildDir).
+    await page.goto(`${site.url}index.html?src=disks/fs-child.vhd&parent=disks/fs-base.vhd#view=changes&changes=childdir`);
+    assert.equal(await settled(page), 'ready');
+    await page.waitForSelector('#changes-body[data-changes="done"]');
+    assert.equal(await page.inputValue('#changes-body [data-action="filter"]'), 'childdir');
+    assert.deepEqual(await page.$$eval('#changes-body tbody tr[data-path]', (rows) => rows.map((r) => r.dataset.path)).then((p) => p.sort()), ['/ChildDir', '/ChildDir/inside.txt']);
+    await page.fill('#changes-body [data-action="filter"]', 'a.bin');
+    await page.waitForFunction(() => location.hash.endsWith('&changes=a.bin'));
 
     await page.goto(`${site.url}index.html?src=disks/fs-base.vhd#disk=00000000-0000-0000-0000-000000000000&sector=9&block=1`);
     assert.equal(await settled(page), 'ready');

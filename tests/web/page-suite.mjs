@@ -653,6 +653,29 @@ export function pageTests(engine) {
     await page.close();
   });
 
+  test(`${engine}: a deep link: ?src= opens a remote chain at the block the fragment names; the reader's moves are kept in the fragment and reopen in a new page`, async () => {
+    const page = await browser.newPage();
+    const id = cliInfo(GRAND, [CHILD, BASE]).chain[0].unique_id;
+    await page.goto(`${site.url}?src=samples/grandchild.vhd&parent=samples/child.vhd&parent=samples/base.vhd#view=bitmap&layer=1&block=0`);
+    assert.equal(await settled(page), 'ready');
+    assert.match(await page.text('#closeup-body h3'), /^Block 0 of child\.vhd: /);
+    await page.fill('#hex-at', '66');
+    await page.evaluate(() => document.querySelector('#hex-form').requestSubmit());
+    const link = await page.waitFor(() => location.hash.includes('sector=66') && location.href);
+    assert.equal(new URL(link).hash, `#disk=${id}&view=bitmap&layer=1&block=0&sector=66`);
+    assert.deepEqual(await page.errors(), []);
+    await page.close();
+
+    const again = await browser.newPage();
+    await again.goto(link);
+    assert.equal(await settled(again), 'ready');
+    assert.match(await again.text('#closeup-body h3'), /^Block 0 of child\.vhd: /);
+    assert.equal(await again.evaluate(() => document.querySelector('#hex-at').value), '66');
+    await again.waitForText('#hex-source strong', /^Virtual sector 66$/);
+    assert.deepEqual(await again.errors(), []);
+    await again.close();
+  });
+
   test(`${engine}: the <vhd-viewer> element reads a remote chain over HTTP Range: values equal info --json, sectors equal cat, only parts travel`, async () => {
     const page = await browser.newPage();
     const from = log.length;
