@@ -78,6 +78,9 @@ test('the page: ?src= opens remote disks by Range; the moves are in the fragment
     assert.equal(await page.inputValue('#hex-at'), '5');
     assert.match(await folder(page, '#volumes'), /a$/);
     assert.equal(await hash(page), link, 'the place survives the reload');
+    // Moves in quick succession: the URL is rewritten at most every 400 ms, and ends at the last.
+    for (let i = 0; i < 12; i++) await page.click('#hex-next');
+    await page.waitForFunction(() => location.hash.includes('&sector=17&'));
     assert.deepEqual(page.errors, []);
   } finally {
     await page.close();

@@ -111,9 +111,33 @@ const viewer = new Viewer(parts, {
     return p && (p.disk === undefined || p.disk === id) ? p : {};
   },
   // The URL says where the reader is, without a history entry for each move.
-  moved: (place, id) => history.replaceState(history.state, '', formatFragment({ disk: id, ...place }) || location.pathname + location.search),
+  moved: (place, id) => writeFragment(formatFragment({ disk: id, ...place })),
   view: (v) => $(VIEW_SECTIONS[v])?.scrollIntoView({ block: 'start' }),
 });
+
+/** How often the URL's fragment is rewritten at most, in ms (Safari refuses more than 100 rewrites in 30 s). */
+const FRAGMENT_MS = 400;
+let fragmentAt = -Infinity;
+/** @type {ReturnType<typeof setTimeout> | null} */
+let fragmentTimer = null;
+let fragment = '';
+/**
+ * Puts `hash` in the URL (history.replaceState): at once, or (moves in quick succession: the hex
+ * view's arrows held down) the last one FRAGMENT_MS after the one before.
+ * @param {string} hash
+ */
+function writeFragment(hash) {
+  fragment = hash;
+  if (fragmentTimer) return;
+  const write = () => {
+    fragmentTimer = null;
+    fragmentAt = performance.now();
+    history.replaceState(history.state, '', fragment || location.pathname + location.search);
+  };
+  const wait = fragmentAt + FRAGMENT_MS - performance.now();
+  if (wait <= 0) write();
+  else fragmentTimer = setTimeout(write, wait);
+}
 
 // A place pasted or followed on the page: the disk shown goes there if it is the disk named.
 window.addEventListener('hashchange', () => {
