@@ -67,16 +67,20 @@ test('the page: ?src= opens remote disks by Range; the moves are in the fragment
     await page.waitForFunction(() => location.hash.includes('sector=5'));
     await page.click('#volumes tr[data-path="/Deep"] [data-action="open"]');
     await page.waitForFunction(() => location.hash.includes('path=/Deep'));
-    await page.click('#volumes tr[data-path="/Deep/a"] [data-action="open"]');
-    await page.waitForFunction(() => location.hash.includes('path=/Deep/a'));
+    for (const path of ['/Deep/a', '/Deep/a/b', '/Deep/a/b/bottom file.txt']) {
+      await page.click(`#volumes tr[data-path="${path}"] [data-action="open"]`);
+      await page.waitForFunction((p) => new URLSearchParams(location.hash.slice(1)).get('path') === p, path);
+    }
     const link = await hash(page);
-    assert.equal(link, `#disk=${id}&sector=5&partition=1&path=/Deep/a`);
+    assert.equal(link, `#disk=${id}&sector=5&partition=1&path=/Deep/a/b/bottom+file.txt`);
     assert.equal(await page.evaluate(() => history.length), entries, 'the fragment is replaced, not pushed');
 
     await page.reload();
     assert.equal(await settled(page), 'ready');
     assert.equal(await page.inputValue('#hex-at'), '5');
-    assert.match(await folder(page, '#volumes'), /a$/);
+    assert.match(await folder(page, '#volumes'), /b$/);
+    assert.equal(await page.$eval('#volumes tr.selected', (r) => r.dataset.path), '/Deep/a/b/bottom file.txt', 'the file is picked in its folder');
+    await page.waitForFunction(() => /bottom file\.txt/.test(document.querySelector('#volumes [data-field="panel"]:not([hidden])')?.textContent ?? ''));
     assert.equal(await hash(page), link, 'the place survives the reload');
     // Moves in quick succession: the URL is rewritten at most every 400 ms, and ends at the last.
     for (let i = 0; i < 12; i++) await page.click('#hex-next');
