@@ -10,7 +10,8 @@
 // sectors: 512 bytes, or 4096 for a VHDX that has them), `layer` and `block` (a block up close),
 // `partition` and `path` (a folder or file in the Files tab), `changes` (the Changes filter).
 // They move it when set, and are set as the reader moves, with a `vhd-navigate` event. Without
-// `src` it asks for files to be dropped on it or picked; files can be dropped on it at any time. Each element is independent: its own files, work and cancellation.
+// `src` it asks for files to be dropped on it or picked; files can be dropped on it at any time.
+// Each element is independent: its own files, work and cancellation.
 // Styles live in its shadow root; theme it with --vhd-* custom properties (see element-css.js).
 // Reflects its state in `data-state` (idle, loading, ready, error) and fires `vhd-load` and
 // `vhd-error` events. The views and what they do are the controller's (controller.js), the same
@@ -145,18 +146,22 @@ export class VhdViewerElement extends HTMLElement {
       if (v) this.select(v);
     } else if (name === 'views') {
       this.renderTabs();
-    } else if (this.disk && !this.loading) {
-      // While files load, the controller reads the attributes when it shows them.
+    } else {
+      // Before files are shown, the controller reads the attributes (`place`) when it shows them.
       if (!this.moves.size) queueMicrotask(() => this.move());
       this.moves.add(name);
     }
   }
 
-  /** Moves to the place the attributes changed name (a block with its layer, a path with its partition). */
+  /**
+   * Moves to the place the attributes changed name (a block with its layer, a path with its
+   * partition); while files load, when they are shown (those changed since the controller read
+   * them).
+   */
   move() {
+    if (!this.disk || this.loading) return;
     const keys = this.moves;
     this.moves = new Set();
-    if (!this.disk || this.loading) return;
     const all = fromAttributes(this);
     /** @type {Record<string, unknown>} */
     const place = {};
@@ -314,6 +319,7 @@ export class VhdViewerElement extends HTMLElement {
         if (s === 'ready' && this.viewer.disk) {
           const d = this.viewer.disk;
           this.dispatchEvent(new CustomEvent('vhd-load', { detail: { info: d.info, names: d.names } }));
+          if (this.moves.size) this.move();
         }
       },
       scanState: (s) => {
@@ -322,7 +328,10 @@ export class VhdViewerElement extends HTMLElement {
       },
       reveal: (view) => this.select(VIEW_OF[view]),
       view: (v) => this.select(v),
-      place: () => fromAttributes(this),
+      place: () => {
+        this.moves.clear();
+        return fromAttributes(this);
+      },
       moved: (place) => {
         // The tab shown (a view revealed may not be offered).
         const now = place.view === undefined ? place : { ...place, view: this.current ?? place.view };
