@@ -5,6 +5,7 @@ import { hex, humanSize, normalize, valueText, getPath, hexRows, parseNumber, ba
 import { mergeRanges, readRanges, bytesSource, urlSource, parseContentRange, RemoteError } from '../../www/js/common/source.js';
 import { layout, itemsOf, cellAt, rgba } from '../../www/js/page/cellmap.js';
 import { parseRange, serve, ifRangeMatches } from '../../scripts/serve.mjs';
+import { parseFragment, formatFragment, fromAttributes, toAttributes, viewName } from '../../www/js/page/location.js';
 import { mkdtempSync, writeFileSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +57,36 @@ test('format: hex dump rows', () => {
   assert.equal(rows[0].hex[0], '41');
   assert.equal(rows[0].ascii.slice(0, 4), 'A..b');
   assert.equal(rows[1].hex.length, 2);
+});
+
+test('location: a place as a URL fragment and as attributes, both ways; what is not a place is left out', () => {
+  const place = { disk: '6c0e2d4a-1b1f-4c2e-9f0a-0d7e5b1c2a33', view: 'files', layer: 1, block: 12, sector: 2048, partition: 1, path: '/Docs/a b+c.txt', changes: 'é&=#' };
+  const hash = formatFragment(place);
+  assert.equal(hash, '#disk=6c0e2d4a-1b1f-4c2e-9f0a-0d7e5b1c2a33&view=files&layer=1&block=12&sector=2048&partition=1&path=/Docs/a+b%2Bc.txt&changes=%C3%A9%26%3D%23');
+  assert.deepEqual(parseFragment(hash), place);
+  assert.deepEqual(parseFragment(hash.slice(1)), place);
+  assert.equal(formatFragment({}), '');
+  assert.deepEqual(parseFragment(''), {});
+  // Numbers as the hex view's field takes them; negative, fractional, huge and unknown values dropped.
+  assert.deepEqual(parseFragment('#sector=0x10&block=2M&layer=-1&partition=1.5&view=nowhere&bat'), { sector: 16, block: 2 ** 21 });
+  assert.deepEqual(parseFragment(`#sector=${'9'.repeat(400)}&view=volumes`), { view: 'files' });
+  assert.equal(viewName('volumes'), 'files');
+  assert.equal(viewName('bitmap'), 'bitmap');
+  assert.equal(viewName('toString'), undefined);
+  assert.equal(viewName(null), undefined);
+
+  // Attributes: the same keys (no disk); set to a place, only those that differ change.
+  const attrs = new Map([['block', '3'], ['view', 'volumes'], ['src', 'x.vhd']]);
+  const el = /** @type {Element} */ (/** @type {unknown} */ ({
+    getAttribute: (/** @type {string} */ k) => attrs.get(k) ?? null,
+    setAttribute: (/** @type {string} */ k, /** @type {string} */ v) => attrs.set(k, v),
+    removeAttribute: (/** @type {string} */ k) => attrs.delete(k),
+  }));
+  assert.deepEqual(fromAttributes(el), { view: 'files', block: 3 });
+  assert.deepEqual(toAttributes(el, { view: 'files', layer: 0, block: 3, path: '/x' }), ['layer', 'path']);
+  assert.deepEqual(Object.fromEntries(attrs), { block: '3', view: 'volumes', src: 'x.vhd', layer: '0', path: '/x' });
+  assert.deepEqual(toAttributes(el, { view: 'hex' }), ['view', 'layer', 'block', 'path']);
+  assert.deepEqual(Object.fromEntries(attrs), { view: 'hex', src: 'x.vhd' });
 });
 
 test('source: adjacent and overlapping ranges merge into one read, results in the order asked', async () => {

@@ -12,6 +12,8 @@
 // files view; `changes` the Changes view's path filter. The controller (controller.js) moves
 // there and reports the reader's moves; this module only reads and writes the text.
 
+import { parseNumber } from '../common/format.js';
+
 /**
  * A place in the viewer: every key optional.
  * @typedef {{ disk?: string, view?: string, layer?: number, block?: number, sector?: number, partition?: number, path?: string, changes?: string }} Place
@@ -40,7 +42,7 @@ const ALIASES = /** @type {Record<string, string>} */ ({ volumes: 'files' });
  */
 export function viewName(v) {
   if (v === null || v === undefined) return undefined;
-  const name = ALIASES[v] ?? v;
+  const name = Object.hasOwn(ALIASES, v) ? ALIASES[v] : v;
   return VIEW_NAMES.includes(name) ? name : undefined;
 }
 
@@ -67,8 +69,8 @@ function readPlace(get) {
     const v = get(key);
     if (v === null || v === '') continue;
     if (NUMBERS.has(key)) {
-      // Whole numbers only (decimal or 0x…), as the hex view's field takes them.
-      const n = /^0x[0-9a-f]+$/i.test(v) ? parseInt(v, 16) : /^\d+$/.test(v) ? Number(v) : NaN;
+      // As the hex view's field takes them: decimal, 0x…, 2M; whole numbers only.
+      const n = parseNumber(v);
       if (Number.isSafeInteger(n)) place[key] = n;
     } else if (key === 'view') {
       const name = viewName(v);
