@@ -126,7 +126,11 @@ export class CellMap {
     const r = this.canvas.getBoundingClientRect();
     const sx = this.canvas.width / r.width || 1;
     const sy = this.canvas.height / r.height || 1;
-    return cellAt((ev.clientX - r.left) * sx, (ev.clientY - r.top) * sy, this.lay);
+    // The event is the canvas's, so the point is on it: a box at a fractional place (296.25)
+    // with the pointer's whole pixels (296) would put its first row of pixels above it.
+    const x = Math.min(Math.max(0, (ev.clientX - r.left) * sx), this.canvas.width - 1);
+    const y = Math.min(Math.max(0, (ev.clientY - r.top) * sy), this.canvas.height - 1);
+    return cellAt(x, y, this.lay);
   }
 
   /** @param {number} c */
