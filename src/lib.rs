@@ -36,6 +36,7 @@ pub mod provenance;
 pub mod reader;
 pub mod relink;
 pub mod repair;
+pub mod report;
 pub mod resize;
 pub mod rules;
 pub mod trim;

@@ -8,6 +8,7 @@ mod diff;
 mod files;
 mod newfile;
 mod output;
+mod report;
 mod write;
 
 use std::io::{IsTerminal, Write};
@@ -226,6 +227,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// One self-contained HTML report to file: the files' SHA-256, the summary, the findings, the
+    /// pictures, the partitions, what a child changed, and every structure's fields.
+    #[command(
+        after_help = "The report needs no script to read and prints to PDF as it shows. Every byte of every file of the chain is read (for its SHA-256), every sector bitmap (as check reads them), and a child is compared with its parent (as diff). The same files give the same bytes.\n\nExamples:\n  vhd-viewer report disk.vhd > report.html\n  vhd-viewer report child.vhd --parent base.vhd > report.html"
+    )]
+    Report {
+        #[command(flatten)]
+        chain: ChainArgs,
+    },
     /// Can a differencing disk move onto a new base? Per file: changed only by the child, only
     /// by the new base, or by both (a conflict). Reports only; writes nothing.
     #[command(
@@ -414,6 +424,10 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Command::Diff { chain, other, from, to, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;
             diff::diff(&c, other.as_deref(), chain.force, from, to, json)
+        }
+        Command::Report { chain } => {
+            let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;
+            report::report(&c)
         }
         Command::RebaseCheck { chain, onto, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;
