@@ -6,7 +6,8 @@
 //!
 //! [`gather`] reads what the report says (the hashing reads every byte of every file, a window
 //! of [`WINDOW`] bytes at a time, so memory stays flat) and [`html`] writes it. The same disk
-//! gives the same bytes: nothing in it depends on the time or the machine.
+//! gives the same bytes: nothing in it depends on the time or the machine. It is well-formed XML
+//! as well as HTML (void elements closed, only XML's entities), so that tools of either kind read it.
 
 use std::fmt::Write as _;
 
@@ -208,9 +209,9 @@ fn sections(c: &Contents) -> Vec<(&'static str, &'static str)> {
 }
 
 fn write_all(h: &mut String, c: &Contents, title: &str) -> std::fmt::Result {
-    writeln!(h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">")?;
-    writeln!(h, "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")?;
-    writeln!(h, "<meta name=\"generator\" content=\"vhd-viewer {VERSION}\">")?;
+    writeln!(h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\" />")?;
+    writeln!(h, "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\" />")?;
+    writeln!(h, "<meta name=\"generator\" content=\"vhd-viewer {VERSION}\" />")?;
     writeln!(h, "<title>Report on {}</title>\n<style>\n{CSS}</style>\n</head>\n<body>", esc(title))?;
     writeln!(h, "<header>\n<h1>Report on {}</h1>", esc(title))?;
     writeln!(h, "<p>Written by vhd-viewer {VERSION}. The files were only read; each one's SHA-256 is below.</p>\n</header>")?;
@@ -266,12 +267,12 @@ fn summary(h: &mut String, info: &Info) -> std::fmt::Result {
             format!(
                 "{} by {} {} on {}",
                 v.timestamp.iso8601(),
-                esc(&v.creator_application),
+                esc(v.creator_application),
                 esc(&v.creator_version),
-                esc(&v.creator_host_os)
+                esc(v.creator_host_os)
             ),
         )?;
-        row(h, "Unique id", format!("<code>{}</code>", esc(&v.unique_id)))?;
+        row(h, "Unique id", format!("<code>{}</code>", esc(v.unique_id)))?;
     }
     if let Some(x) = &l.vhdx {
         row(h, "Creator", esc(&x.creator))?;

@@ -64,6 +64,8 @@ export interface Calls {
   diff: { args: [from: number, to: number]; result: DiffReport; progress: Steps };
   diffWith: { args: [other: number, to: number]; result: DiffReport; progress: Steps };
   rebaseCheck: { args: [onto: number]; result: Rebase; progress: Steps };
+  /** `vhd-viewer report`: the HTML file; progress in thousandths. */
+  report: { args: []; result: string; progress: Steps };
 }
 
 export type Method = keyof Calls;

@@ -422,6 +422,21 @@ export class VhdDisk {
     });
   }
 
+  /**
+   * The report (`vhd-viewer report`): one self-contained static HTML file, to file or print, with
+   * the tool's version and each file's SHA-256, the summary, the findings (the check's too), the
+   * pictures, the partitions, what a child changed and every structure's fields. Every byte of
+   * every file is read: it runs in a Worker of its own, so that cancelling stops it at once.
+   * Progress in thousandths.
+   * @param {TaskOptions} [options]
+   * @returns {Promise<string>}
+   */
+  report({ signal, onProgress } = {}) {
+    return this.engine.job(this.chainIndex, 'report', [], { signal, onProgress: (p) => onProgress?.(p.done, p.total) }).catch((e) => {
+      throw rethrown(e);
+    });
+  }
+
   /** Ends its session in the Worker: stops what it was doing and frees its memory. */
   close() {
     this.engine.close();

@@ -15,7 +15,7 @@ import { showVirtualSector, showFileBytes } from './views/hex.js';
 import { renderFindings } from './views/findings.js';
 import { filesView } from './views/files.js';
 import { ChangesView } from './views/changes.js';
-import { download, exportRaw, exportVhd, exportCopy, exportInfo, SaveView, stem, copySummary, copyUnit } from './save.js';
+import { download, exportRaw, exportVhd, exportCopy, exportInfo, exportReport, SaveView, stem, copySummary, copyUnit } from './save.js';
 
 /**
  * @import { DiskInput, VhdDisk } from './api.js'
@@ -175,7 +175,7 @@ export class Viewer {
       shown = now;
       $.taskProgress.max = total || 1;
       $.taskProgress.value = done;
-      $.taskCount.textContent = unit === 'bytes' ? `${humanSize(done)} of ${humanSize(total)}` : `${done} of ${total}${unit ? ' ' + unit : ''}`;
+      $.taskCount.textContent = unit === 'bytes' ? `${humanSize(done)} of ${humanSize(total)}` : unit === '%' ? `${Math.floor((done * 100) / (total || 1))}%` : `${done} of ${total}${unit ? ' ' + unit : ''}`;
     };
     try {
       return await job(ctrl.signal, progress);
@@ -435,6 +435,11 @@ export class Viewer {
       info: () => {
         const d = this.disk;
         if (d?.info) exportInfo(d.info, stem(d.names[0]) + '.info.json');
+      },
+      report: async () => {
+        const d = this.disk;
+        if (!d) return null;
+        return said(await this.runTask('Writing the report (every byte is read for its SHA-256)', (signal, progress) => exportReport(d, stem(d.names[0]) + '.report.html', { signal, onProgress: (done, total) => progress(done, total, '%') })));
       },
     };
   }

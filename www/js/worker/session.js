@@ -430,6 +430,18 @@ export class Session {
   }
 
   /**
+   * The report (`vhd-viewer report`): one static HTML file with each file's SHA-256 (every byte is
+   * read), the summary, the findings, the pictures, the partitions, what a child changed and every
+   * structure's fields. Reads synchronously: run it in a Worker of its own. Progress `{ done, total }`
+   * in thousandths.
+   * @param {(p: { done: number, total: number }) => void} progress
+   * @returns {string}
+   */
+  report(progress) {
+    return this.wasm.report(this.core, syncReader(this.sources), this.names, throttled(progress));
+  }
+
+  /**
    * Chain `k` of the files given, another than the one shown, made a disk (free it after use).
    * @param {number} k
    */

@@ -194,6 +194,8 @@ const METHODS = {
   diff: (s, [from, to], c) => s.diff(from, to, c.progress),
   diffWith: (s, [other, to], c) => s.diffWith(other, to, c.progress),
   rebaseCheck: (s, [onto], c) => s.rebaseCheck(onto, c.progress),
+  // The report: every byte hashed, the check, the diff (a job in a Worker of its own: it blocks).
+  report: (s, [], c) => s.report(c.progress),
 };
 
 /**
