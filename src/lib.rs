@@ -20,6 +20,7 @@ pub mod compact;
 pub mod convert;
 pub mod diff;
 pub mod disk;
+pub mod draw;
 pub mod error;
 pub mod fields;
 pub mod finding;
