@@ -21,7 +21,9 @@ pub(super) fn draw(disk: &Disk, sources: &[&dyn ReadAt], layer: usize, block: u6
     };
     let blocks = l.size().div_ceil(bs);
     if block >= blocks {
-        return Err(Error::Usage { message: format!("no block {block} in layer {layer}: it has blocks 0 to {}", blocks.saturating_sub(1)) });
+        return Err(Error::Usage {
+            message: format!("no block {block} in layer {layer}: it has blocks 0 to {}", blocks.saturating_sub(1)),
+        });
     }
     let ss = u64::from(l.logical_sector_size().max(1));
     let sectors = bs.min(l.size() - block * bs).div_ceil(ss);
@@ -59,7 +61,7 @@ pub(super) fn draw(disk: &Disk, sources: &[&dyn ReadAt], layer: usize, block: u6
         counts[usize::from(kind(i))] += 1;
     }
     let (cells, per) = summarise(sectors, MIXED, kind);
-    let mut svg = Svg::new(format!("vv-bitmap-{layer}-{block}"), style);
+    let mut svg = Svg::new("bitmap", style);
     let p = svg.p;
     let kinds = [
         Kind::new("held by this file (bit set)", p.layer(layer), 0),
@@ -71,7 +73,13 @@ pub(super) fn draw(disk: &Disk, sources: &[&dyn ReadAt], layer: usize, block: u6
     let title = format!("Sector bitmap of block {block}, layer {layer}");
     svg.heading(&title);
     svg.line(
-        &format!("{} of {} bytes, sectors {first} to {} of the disk ({})", plural(sectors, "sector"), ss, first + sectors - 1, human_size(bs)),
+        &format!(
+            "{} of {} bytes, sectors {first} to {} of the disk ({})",
+            plural(sectors, "sector"),
+            ss,
+            first + sectors - 1,
+            human_size(bs)
+        ),
         false,
     );
     svg.line(&square_says(per, "sector", ss), true);

@@ -16,7 +16,7 @@ pub(super) fn draw(disk: &Disk, layer: usize, style: &Style) -> Result<String> {
         return Err(Error::Usage { message: format!("layer {layer} is a fixed disk: it has no block table to draw") });
     };
     let table = l.block_table();
-    let mut svg = Svg::new(format!("vv-bat-{layer}"), style);
+    let mut svg = Svg::new("bat", style);
     let p = svg.p;
     let c = p.layer(layer);
     let name = |code: u8| table.legend.iter().find(|(k, _, _)| *k == code).map_or("", |(_, n, _)| *n);
@@ -43,7 +43,10 @@ pub(super) fn draw(disk: &Disk, layer: usize, style: &Style) -> Result<String> {
     let (cells, per) = summarise(table.blocks, MIXED, state);
     let ooo = table.out_of_order.iter().filter(|o| **o == 1).count() as u64;
     svg.heading(&format!("Block map of layer {layer}"));
-    svg.line(&format!("{} of {}, {} stored in the file", plural(table.blocks, "block"), human_size(bs), count(l.allocated_blocks())), false);
+    svg.line(
+        &format!("{} of {}, {} stored in the file", plural(table.blocks, "block"), human_size(bs), count(l.allocated_blocks())),
+        false,
+    );
     svg.line(&square_says(per, "block", bs), true);
     svg.grid(&kinds, &cells);
     let mut labels: Vec<(usize, String)> = Vec::new();
@@ -73,12 +76,8 @@ pub(super) fn draw(disk: &Disk, layer: usize, style: &Style) -> Result<String> {
 /// What one square stands for, in words.
 pub(super) fn square_says(per: u64, unit: &str, bytes_each: u64) -> String {
     if per == 1 {
-        format!("One square per {unit}, from the first at the top left, row after row.")
+        format!("One square per {unit}, in order from the top left.")
     } else {
-        format!(
-            "Each square stands for {} ({}), from the first at the top left, row after row.",
-            plural(per, unit),
-            human_size(per.saturating_mul(bytes_each))
-        )
+        format!("Each square: {} ({}), in order from the top left.", plural(per, unit), human_size(per.saturating_mul(bytes_each)))
     }
 }

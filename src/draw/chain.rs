@@ -14,7 +14,7 @@ const ARROW: u32 = 34;
 pub(super) fn draw(disk: &Disk, names: &[String], style: &Style) -> String {
     let links = chain_links(disk, names);
     let missing = disk.parent_missing();
-    let mut svg = Svg::new("vv-chain".to_string(), style);
+    let mut svg = Svg::new("chain", style);
     let p = svg.p;
     let heading = if links.len() > 1 || missing { "The chain, from the file opened down to its base" } else { "One disk, no parent" };
     svg.heading(heading);
@@ -34,7 +34,16 @@ pub(super) fn draw(disk: &Disk, names: &[String], style: &Style) -> String {
         let lines = [
             (format!("{which} · {}", l.file), true, p.fg),
             (format!("{} {} disk by “{}”", l.format.to_uppercase(), l.disk_type, l.creator_application.trim()), false, p.fg),
-            (format!("{} ({} bytes) · {} stored in this file", human_size(l.current_size), count(l.current_size), blocks(l.allocated_blocks)), false, p.fg),
+            (
+                format!(
+                    "{} ({} bytes) · {} stored in this file",
+                    human_size(l.current_size),
+                    count(l.current_size),
+                    blocks(l.allocated_blocks)
+                ),
+                false,
+                p.fg,
+            ),
             (format!("id {}", l.unique_id), false, p.muted),
         ];
         for (k, (text, bold, colour)) in lines.iter().enumerate() {

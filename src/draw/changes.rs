@@ -65,7 +65,7 @@ impl ChangesSummary {
 /// Draws the Changes bar of `summary` (what [`super::svg`] draws for [`super::Picture::Changes`]).
 pub fn changes_svg(summary: &ChangesSummary, style: &Style) -> Result<String> {
     check_width(style.width)?;
-    let mut svg = Svg::new("vv-changes".to_string(), style);
+    let mut svg = Svg::new("changes", style);
     let p = svg.p;
     let kinds = [
         Kind::new("files", p.layer(0), 0),
@@ -95,7 +95,11 @@ pub fn changes_svg(summary: &ChangesSummary, style: &Style) -> Result<String> {
         at = at.saturating_add(*bytes);
         let x1 = M + (u128::from(at) * u128::from(inner) / u128::from(total)) as u32;
         let fill = svg.fill(&kinds, k);
-        svg.raw(&format!("<rect x=\"{x0}\" y=\"{top}\" width=\"{}\" height=\"{BAR}\" fill=\"{fill}\" stroke=\"{}\"/>\n", (x1 - x0).max(2), p.bg));
+        svg.raw(&format!(
+            "<rect x=\"{x0}\" y=\"{top}\" width=\"{}\" height=\"{BAR}\" fill=\"{fill}\" stroke=\"{}\"/>\n",
+            (x1 - x0).max(2),
+            p.bg
+        ));
         labels.push((k, format!("{label}: {} ({} bytes)", human_size(*bytes), count(*bytes))));
     }
     svg.raw(&format!("<rect x=\"{M}\" y=\"{top}\" width=\"{inner}\" height=\"{BAR}\" fill=\"none\" stroke=\"{}\"/>\n", p.border));

@@ -189,10 +189,19 @@ pub(crate) struct Svg<'a> {
 }
 
 impl<'a> Svg<'a> {
-    /// A picture whose ids all start with `id` (unique per picture and its parameters, so that
-    /// several pictures inlined in one page do not share patterns).
-    pub(crate) fn new(id: String, style: &Style) -> Svg<'a> {
-        Svg { id, width: style.width, y: M, p: style.theme.palette(), body: String::new(), defs: String::new(), defined: Vec::new() }
+    /// A picture whose ids are `vv-KIND-` and a hash of what it draws (so that several
+    /// pictures inlined in one page never share a pattern or a title's id; the same picture
+    /// gets the same ids).
+    pub(crate) fn new(kind: &str, style: &Style) -> Svg<'a> {
+        Svg {
+            id: format!("vv-{kind}-{HASH}"),
+            width: style.width,
+            y: M,
+            p: style.theme.palette(),
+            body: String::new(),
+            defs: String::new(),
+            defined: Vec::new(),
+        }
     }
 
     /// The width inside the margins.
@@ -319,8 +328,17 @@ impl<'a> Svg<'a> {
         s.push_str(&format!("<rect width=\"{w}\" height=\"{h}\" fill=\"{}\"/>\n", self.p.bg));
         s.push_str(&self.body);
         s.push_str("</svg>\n");
-        s
+        s.replace(HASH, &format!("{:08x}", fnv1a(s.as_bytes()) as u32))
     }
+}
+
+/// Stands for the picture's hash in its ids until it is drawn whole (a character no text keeps:
+/// [`esc`] drops controls).
+const HASH: &str = "\u{1}";
+
+/// FNV-1a, 64 bits.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// `items` things of kinds `kind(i)` summarised into at most [`MAX_CELLS`] squares: each square
@@ -363,10 +381,10 @@ pub(crate) fn plural(n: u64, word: &str) -> String {
     format!("{} {word}{}", count(n), if n == 1 { "" } else { "s" })
 }
 
-/// `s` cut to about `max` pixels of text of `size` (an average glyph taken as 0.6 of the size),
+/// `s` cut to about `max` pixels of text of `size` (an average glyph taken as 0.55 of the size),
 /// with an ellipsis.
 fn fit(s: &str, max: u32, size: u32) -> String {
-    let room = (max * 10 / (size * 6)).max(1) as usize;
+    let room = (max * 20 / (size * 11)).max(1) as usize;
     if s.chars().count() <= room {
         return s.to_string();
     }
@@ -420,6 +438,6 @@ mod tests {
         assert_eq!(count(999), "999");
         assert_eq!(plural(1, "block"), "1 block");
         assert_eq!(plural(2000, "block"), "2,000 blocks");
-        assert_eq!(fit("abcdefghij", 36, 12), "abcd…");
+        assert_eq!(fit("abcdefghij", 33, 12), "abcd…");
     }
 }

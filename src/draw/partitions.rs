@@ -15,7 +15,7 @@ pub(super) fn draw(disk: &Disk, sources: &[&dyn ReadAt], style: &Style) -> Resul
     let mut reader = DiskReader::new(disk, sources.to_vec())?;
     let table = parts::read(&mut reader)?;
     let size = disk.size().max(1);
-    let mut svg = Svg::new("vv-partitions".to_string(), style);
+    let mut svg = Svg::new("partitions", style);
     let p = svg.p;
     let scheme = match table.scheme {
         Scheme::Mbr => "an MBR",
@@ -40,13 +40,7 @@ pub(super) fn draw(disk: &Disk, sources: &[&dyn ReadAt], style: &Style) -> Resul
         svg.raw(&format!("<rect x=\"{x0}\" y=\"{top}\" width=\"{w}\" height=\"{BAR}\" fill=\"{fill}\" stroke=\"{}\"/>\n", p.bg));
         if !label.is_empty() && w >= 24 {
             let (cx, y) = (x0 + w / 2, top + BAR / 2 + 5);
-            svg.raw(&format!(
-                "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"18\" rx=\"3\" fill=\"{}\"/>\n",
-                cx - 10,
-                y - 13,
-                20,
-                p.bg
-            ));
+            svg.raw(&format!("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"18\" rx=\"3\" fill=\"{}\"/>\n", cx - 10, y - 13, 20, p.bg));
             svg.text(cx, y, BODY, true, p.fg, "middle", label, w);
         }
     };

@@ -48,16 +48,20 @@ pub(super) fn draw(disk: &Disk, sources: &[&dyn ReadAt], names: &[String], style
         }
     };
     let squares: Vec<u8> = masks.iter().map(|m| kind(*m)).collect();
-    let mut svg = Svg::new("vv-provenance".to_string(), style);
+    let mut svg = Svg::new("provenance", style);
     let p = svg.p;
     let name = |k: usize| names.get(k).map_or(String::new(), |n| format!(" ({n})"));
-    let mut kinds: Vec<Kind> = (0..layers).map(|k| Kind::new(format!("layer {k}{}", name(k)), p.layer(k), ((k + k / 8) % 8) as u8)).collect();
+    let mut kinds: Vec<Kind> =
+        (0..layers).map(|k| Kind::new(format!("layer {k}{}", name(k)), p.layer(k), ((k + k / 8) % 8) as u8)).collect();
     kinds.push(Kind::new("reads as zeros", p.zero, 3));
     kinds.push(Kind::new("missing: cannot be read", p.missing, 5));
     kinds.push(Kind::new("several sources", p.mixed, 7));
     let title = "Which file supplies each part of the disk";
     svg.heading(title);
-    svg.line(&format!("{} disk of {} layer{}, from the sector bitmaps", human_size(size), layers, if layers == 1 { "" } else { "s" }), false);
+    svg.line(
+        &format!("{} disk of {} layer{}, from the sector bitmaps", human_size(size), layers, if layers == 1 { "" } else { "s" }),
+        false,
+    );
     svg.line(&square_says(per, "block", unit), true);
     svg.grid(&kinds, &squares);
     let mut labels: Vec<(usize, String)> = Vec::new();
