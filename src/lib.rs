@@ -51,6 +51,8 @@ mod wasm_copy;
 #[cfg(target_arch = "wasm32")]
 mod wasm_diff;
 #[cfg(target_arch = "wasm32")]
+mod wasm_draw;
+#[cfg(target_arch = "wasm32")]
 mod wasm_files;
 
 pub use disk::{Disk, Extent, Source};

@@ -53,35 +53,19 @@ pub struct DrawArgs {
 pub fn draw(args: DrawArgs) -> Result<i32, Error> {
     let c = OpenChain::open(&args.chain.file, &args.chain.parents, args.chain.force, false)?;
     let style = Style { theme: Theme::parse(&args.theme)?, width: args.width };
-    if args.block.is_some() && args.what != What::Bitmap {
-        return Err(Error::Usage { message: "a block is given only to `draw DISK bitmap BLOCK`".to_string() });
-    }
     // The files' own names, as the page knows them, so that its pictures are the same bytes.
     let names: Vec<String> =
         c.names.iter().map(|n| std::path::Path::new(n).file_name().map_or(n.clone(), |f| f.to_string_lossy().into_owned())).collect();
     let k = args.layer;
-    let svg = match args.what {
-        What::Changes => {
-            let report = super::diff::chain_report(&c, k + 1, k)?;
-            draw::changes_svg(&ChangesSummary::from(&report), &style)?
+    let svg = if args.what == What::Changes {
+        if args.block.is_some() {
+            return Err(Error::Usage { message: "a block is given only for a sector bitmap, not for changes".to_string() });
         }
-        What::Provenance | What::Partitions => {
-            let (disk, sources) = c.cut_ref(k)?;
-            let picture = if args.what == What::Provenance {
-                Picture::Provenance { names: names.get(k..).unwrap_or_default().to_vec() }
-            } else {
-                Picture::Partitions
-            };
-            draw::svg(&disk, &sources, &picture, &style)?
-        }
-        What::Chain | What::Bat | What::Bitmap => {
-            let picture = match args.what {
-                What::Chain => Picture::Chain { names },
-                What::Bat => Picture::Bat { layer: k },
-                _ => Picture::Bitmap { layer: k, block: args.block.unwrap_or(0) },
-            };
-            draw::svg(&c.disk, &c.sources(), &picture, &style)?
-        }
+        let report = super::diff::chain_report(&c, k + 1, k)?;
+        draw::changes_svg(&ChangesSummary::from(&report), &style)?
+    } else {
+        let kind = args.what.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
+        draw::svg(&c.disk, &c.sources(), &Picture::named(&kind, k, args.block, &names)?, &style)?
     };
     let mut out = std::io::stdout().lock();
     out.write_all(svg.as_bytes()).and_then(|_| out.flush()).map_err(io_err)?;

@@ -100,18 +100,48 @@ pub enum Picture {
         /// The block's index in the layer's BAT.
         block: u64,
     },
-    /// Which layer supplies each part of the disk, from the sector bitmaps (exact).
+    /// Which layer supplies each part of the disk as of layer `layer` (the chain from it down),
+    /// from the sector bitmaps (exact).
     Provenance {
-        /// The layers' file names, top first.
+        /// The chain is read from this layer down (0: the whole chain).
+        layer: usize,
+        /// The layers' file names, top first (of the whole chain).
         names: Vec<String>,
     },
-    /// The partition table's layout over the disk.
-    Partitions,
+    /// The partition table's layout over the disk as of layer `layer`.
+    Partitions {
+        /// The chain is read from this layer down (0: the whole chain).
+        layer: usize,
+    },
     /// Where the bytes a child holds went (a `diff` report's numbers).
     Changes(ChangesSummary),
 }
 
 impl Picture {
+    /// The picture the command line names `kind` (`chain`, `bat`, `bitmap`, `provenance`,
+    /// `partitions`; `changes` needs a report: [`changes_svg`]), of layer `layer` (whose block
+    /// map, bitmap, or the disk as of which), block `block` for a bitmap; `names` are the
+    /// layers' file names, top first.
+    pub fn named(kind: &str, layer: usize, block: Option<u64>, names: &[String]) -> Result<Picture> {
+        let names = names.to_vec();
+        Ok(match (kind, block) {
+            ("chain", None) => Picture::Chain { names },
+            ("bat", None) => Picture::Bat { layer },
+            ("bitmap", Some(block)) => Picture::Bitmap { layer, block },
+            ("bitmap", None) => return Err(Error::Usage { message: "a sector bitmap is a block's: give the block".to_string() }),
+            ("provenance", None) => Picture::Provenance { layer, names },
+            ("partitions", None) => Picture::Partitions { layer },
+            ("chain" | "bat" | "provenance" | "partitions", Some(_)) => {
+                return Err(Error::Usage { message: format!("a block is given only for a sector bitmap, not for {kind}") })
+            }
+            _ => {
+                return Err(Error::Usage {
+                    message: format!("no picture {kind:?}: the pictures are chain, bat, bitmap, provenance, partitions and changes"),
+                })
+            }
+        })
+    }
+
     /// The picture's kind in one word, as the command line names it: `chain`, `bat`, `bitmap`,
     /// `provenance`, `partitions`, `changes`.
     pub fn kind(&self) -> &'static str {
@@ -120,7 +150,7 @@ impl Picture {
             Picture::Bat { .. } => "bat",
             Picture::Bitmap { .. } => "bitmap",
             Picture::Provenance { .. } => "provenance",
-            Picture::Partitions => "partitions",
+            Picture::Partitions { .. } => "partitions",
             Picture::Changes(_) => "changes",
         }
     }
@@ -135,8 +165,14 @@ pub fn svg(disk: &Disk, sources: &[&dyn ReadAt], picture: &Picture, style: &Styl
         Picture::Chain { names } => Ok(chain::draw(disk, names, style)),
         Picture::Bat { layer } => blocks::draw(disk, *layer, style),
         Picture::Bitmap { layer, block } => bitmap::draw(disk, sources, *layer, *block, style),
-        Picture::Provenance { names } => provenance::draw(disk, sources, names, style),
-        Picture::Partitions => partitions::draw(disk, sources, style),
+        Picture::Provenance { layer, names } => {
+            let (disk, sources) = as_of(disk, sources, *layer)?;
+            provenance::draw(&disk, sources, names.get(*layer..).unwrap_or_default(), style)
+        }
+        Picture::Partitions { layer } => {
+            let (disk, sources) = as_of(disk, sources, *layer)?;
+            partitions::draw(&disk, sources, style)
+        }
         Picture::Changes(summary) => changes_svg(summary, style),
     }
 }
@@ -146,6 +182,12 @@ fn check_width(width: u32) -> Result<()> {
         return Err(Error::Usage { message: format!("a picture's width is {MIN_WIDTH} to {MAX_WIDTH} pixels, not {width}") });
     }
     Ok(())
+}
+
+/// The disk as of layer `k` and its files.
+fn as_of<'s, 'r>(disk: &Disk, sources: &'s [&'r dyn ReadAt], k: usize) -> Result<(Disk, &'s [&'r dyn ReadAt])> {
+    layer_of(disk, k)?;
+    Ok((disk.cut(k)?, sources.get(k..).unwrap_or_default()))
 }
 
 fn layer_of(disk: &Disk, layer: usize) -> Result<&crate::Layer> {
