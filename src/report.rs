@@ -16,9 +16,11 @@ use sha2::{Digest, Sha256};
 
 use crate::diff::{self, Progress};
 use crate::disk::Disk;
+use crate::draw::{self, ChangesSummary, Picture, Style};
 use crate::error::{Error, Result};
 use crate::fields::{Field, Structure};
 use crate::finding::{Finding, Severity};
+use crate::image::BlockRead;
 use crate::info::{self, Info, LayerInfo};
 use crate::parts::{self, Scheme, Table};
 use crate::reader::{DiskReader, ReadAt};
@@ -94,9 +96,8 @@ const HASHING: u64 = 800;
 const CHECKING: u64 = 100;
 const ALL: u64 = 1000;
 
-/// Reads what the report of `disk` says: `sources[i]` reads layer `i`'s file, `names[i]` names it;
-/// `figures` are the pictures (drawn by the caller, which knows the page's or the command line's
-/// style). `missing` are the findings about parents that could not be found (they belong to the
+/// Reads what the report of `disk` says: `sources[i]` reads layer `i`'s file, `names[i]` names it.
+/// `missing` are the findings about parents that could not be found (they belong to the
 /// chain, not to a layer). `progress(done, total)` is told how far it got in thousandths and stops
 /// it (error `cancelled`) by returning false.
 pub fn gather(
@@ -145,8 +146,36 @@ pub fn gather(
     } else {
         None
     };
+    let figures = figures_of(disk, sources, names, changes.as_ref().and_then(|c| c.as_ref().ok()));
     progress(ALL, ALL);
-    Ok(Contents { files, info, layers, findings, figures: Vec::new(), partitions, changes })
+    Ok(Contents { files, info, layers, findings, figures, partitions, changes })
+}
+
+/// The pictures of the report ([`draw`], in its default style): the chain, layer 0's block map
+/// and the sector bitmap of the first block it holds part of (else the first it holds whole),
+/// the provenance map, the partitions, and for a child where its bytes went.
+fn figures_of(disk: &Disk, sources: &[&dyn ReadAt], names: &[String], changes: Option<&diff::Report>) -> Vec<Figure> {
+    let style = Style::default();
+    let drawn =
+        |title: String, picture: Picture| Figure { title, svg: draw::svg(disk, sources, &picture, &style).map_err(|e| e.to_string()) };
+    let names = names.to_vec();
+    let top = &disk.layers[0];
+    let mut figures = vec![drawn("The chain".into(), Picture::Chain { names: names.clone() })];
+    if let Some(bs) = top.block_size() {
+        figures.push(drawn("The block map of layer 0".into(), Picture::Bat { layer: 0 }));
+        let blocks = top.size().div_ceil(bs.max(1));
+        let partial = (0..blocks).find(|&b| matches!(top.block_read(b), BlockRead::Partial { .. }));
+        if let Some(block) = partial.or_else(|| (0..blocks).find(|&b| matches!(top.block_read(b), BlockRead::Data(_)))) {
+            figures.push(drawn(format!("The sector bitmap of block {block} in layer 0"), Picture::Bitmap { layer: 0, block }));
+        }
+    }
+    figures.push(drawn("Which layer supplies each part of the disk".into(), Picture::Provenance { layer: 0, names }));
+    figures.push(drawn("The partitions".into(), Picture::Partitions { layer: 0 }));
+    if let Some(report) = changes {
+        let svg = draw::changes_svg(&ChangesSummary::from(report), &style).map_err(|e| e.to_string());
+        figures.push(Figure { title: "Where the bytes the child holds went".into(), svg });
+    }
+    figures
 }
 
 /// Characters with a meaning in HTML, written as entities.
@@ -350,8 +379,8 @@ fn figures(h: &mut String, list: &[Figure]) -> std::fmt::Result {
         return Ok(());
     }
     writeln!(h, "<section id=\"pictures\">\n<h2>Pictures</h2>")?;
-    for f in list {
-        writeln!(h, "<figure>\n<figcaption>{}</figcaption>", esc(&f.title))?;
+    for (i, f) in list.iter().enumerate() {
+        writeln!(h, "<figure>\n<figcaption>Picture {}. {}</figcaption>", i + 1, esc(&f.title))?;
         match &f.svg {
             Ok(svg) => writeln!(h, "{}", svg.trim())?,
             Err(why) => writeln!(h, "<p>Not drawn: {}</p>", esc(why))?,

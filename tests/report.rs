@@ -120,6 +120,19 @@ fn a_three_file_chain_reports_every_section_its_hashes_and_what_changed() {
     assert!(changed.contains("deleted") && changed.contains("/old.txt"), "{changed}");
     assert!(!changed.contains("added.txt"), "the child's change is not the grandchild's: {changed}");
 
+    // The pictures, inline, each as `vhd-viewer draw` draws it.
+    let pictures = doc.descendants().find(|n| n.attribute("id") == Some("pictures")).expect("a pictures section");
+    let svgs: Vec<_> = pictures.descendants().filter(|n| n.has_tag_name(("http://www.w3.org/2000/svg", "svg"))).collect();
+    assert_eq!(svgs.len(), 6, "chain, block map, bitmap, provenance, partitions, changes");
+    assert!(svgs.iter().all(|s| s.children().any(|c| c.has_tag_name(("http://www.w3.org/2000/svg", "title")))), "each with its title");
+    for args in [&["chain"][..], &["bat"], &["provenance"], &["partitions"], &["changes"]] {
+        let mut all = vec!["draw", "grand.vhd", "--parent", "child.vhd", "--parent", "base.vhd"];
+        all.extend_from_slice(args);
+        let o = cli_in(&dir, &all);
+        assert!(o.status.success(), "{all:?}: {}", stderr(&o));
+        assert!(html.contains(stdout(&o).trim()), "draw {args:?} is inlined as drawn");
+    }
+
     // The partition and its file system; the structures of each layer; the findings counted.
     let parts = section("partitions");
     assert!(parts.contains("fat16") && parts.contains("REPORT"), "{parts}");

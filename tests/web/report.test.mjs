@@ -50,10 +50,11 @@ test('save report: the command line\'s bytes; read without JavaScript, every sec
     const context = await browser.newContext({ javaScriptEnabled: false });
     const report = await context.newPage();
     await report.goto('file://' + path);
-    for (const [id, heading] of [['files', 'Files'], ['summary', 'Summary'], ['findings', 'Findings'], ['partitions', 'Partitions'], ['changes', 'What the child changed'], ['structures', 'Structures']]) {
+    for (const [id, heading] of [['files', 'Files'], ['summary', 'Summary'], ['findings', 'Findings'], ['pictures', 'Pictures'], ['partitions', 'Partitions'], ['changes', 'What the child changed'], ['structures', 'Structures']]) {
       assert.equal((await report.locator(`section#${id} > h2`).textContent())?.trim(), heading);
       assert.ok(await report.locator(`section#${id}`).isVisible(), `${id} is shown`);
     }
+    assert.equal(await report.locator('section#pictures svg').count(), 6, 'the six pictures, inline');
     const rows = await report.locator('section#files tbody tr').allTextContents();
     assert.equal(rows.length, 3);
     for (const [i, f] of [GRAND, CHILD, BASE].entries()) assert.ok(rows[i].includes(sha(readFileSync(f))), `the SHA-256 of ${f}`);
