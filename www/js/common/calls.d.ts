@@ -18,6 +18,7 @@ import type {
   LayerStructures,
   OpenedSummary,
   PartsTable,
+  PictureRequest,
   ResizePlan,
   SaveKind,
   Rebase,
@@ -64,6 +65,8 @@ export interface Calls {
   diff: { args: [from: number, to: number]; result: DiffReport; progress: Steps };
   diffWith: { args: [other: number, to: number]; result: DiffReport; progress: Steps };
   rebaseCheck: { args: [onto: number]; result: Rebase; progress: Steps };
+  /** A picture as SVG, the bytes `vhd-viewer draw` writes. */
+  draw: { args: [what: PictureRequest]; result: string };
 }
 
 export type Method = keyof Calls;
