@@ -200,6 +200,7 @@ fn a_2_tb_disk_is_summarised_and_bad_requests_are_refused() {
     refused(&["bat", "--layer", "1"], "no layer 1: the chain has layers 0 to 0");
     refused(&["chain", "--width", "100"], "a picture's width is 240 to 4096 pixels, not 100");
     refused(&["changes"], "not a differencing one");
+    refused(&["chain", "3"], "a block is given only for a sector bitmap, not for chain");
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -222,4 +223,23 @@ fn the_page_follows_the_pictures_palette() {
             assert!(el.contains(&format!("{name}: var({var}, {colour});")), "element-css.js: {name} is not {colour}");
         }
     }
+}
+
+/// The pictures the README and `docs/pictures.md` show are `draw`'s, for the test chain above:
+/// `UPDATE_PICTURES=1 cargo test --test draw` draws them again after a change of the pictures.
+#[test]
+fn the_documents_pictures_are_what_draw_makes() {
+    let dir = scratch("draw-docs");
+    let top = chain(&dir);
+    let docs = repo().join("docs/pictures");
+    for (file, args) in [("chain.svg", &["chain"][..]), ("bitmap.svg", &["bitmap", "0", "--layer", "1"][..])] {
+        let want = svg(&top, args);
+        let path = docs.join(file);
+        if std::env::var_os("UPDATE_PICTURES").is_some() {
+            write_atomic(&path, want.as_bytes());
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(have == want, "{} is not what draw {args:?} makes: UPDATE_PICTURES=1 cargo test --test draw", path.display());
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -18,6 +18,7 @@ import type {
   LayerStructures,
   OpenedSummary,
   PartsTable,
+  PictureRequest,
   ResizePlan,
   SaveKind,
   Rebase,
@@ -66,6 +67,8 @@ export interface Calls {
   rebaseCheck: { args: [onto: number]; result: Rebase; progress: Steps };
   /** `vhd-viewer report`: the HTML file; progress in thousandths. */
   report: { args: []; result: string; progress: Steps };
+  /** A picture as SVG, the bytes `vhd-viewer draw` writes. */
+  draw: { args: [what: PictureRequest]; result: string };
 }
 
 export type Method = keyof Calls;

@@ -217,6 +217,17 @@ export class VhdDisk {
   }
 
   /**
+   * A picture of the disk as SVG, the bytes `vhd-viewer draw` writes for the same files: the
+   * chain, a layer's block map (`bat`), a block's sector bitmap (`bitmap`), the provenance map,
+   * the partitions, or the Changes bar of a report `diff` gave (`changes`, with `report`).
+   * @param {import('../common/types.js').PictureRequest} what
+   * @returns {Promise<string>}
+   */
+  picture(what) {
+    return this.ask('draw', [what]);
+  }
+
+  /**
    * Virtual `[start, start + len)` sector by sector, in the disk's logical sectors (`sectorSize`
    * bytes each): `sources[i]` is the layer sector i is read
    * from (255: zeros, 254: a missing parent); with `layer` and `block`, that block's sector bitmap

@@ -196,6 +196,8 @@ const METHODS = {
   rebaseCheck: (s, [onto], c) => s.rebaseCheck(onto, c.progress),
   // The report: every byte hashed, the check, the diff (a job in a Worker of its own: it blocks).
   report: (s, [], c) => s.report(c.progress),
+  // A picture as SVG (src/wasm_draw.rs): the bitmap, provenance and partitions read synchronously.
+  draw: (s, [what]) => s.draw(what),
 };
 
 /**
