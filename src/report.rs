@@ -318,8 +318,10 @@ fn summary(h: &mut String, info: &Info) -> std::fmt::Result {
     if !info.chain.is_empty() {
         writeln!(h, "<h3>The chain</h3>\n<table>\n<thead><tr><th scope=\"col\">Layer</th><th scope=\"col\">File</th><th scope=\"col\">Type</th><th scope=\"col\">Unique id</th><th scope=\"col\">Parent it names</th><th scope=\"col\">Allocated blocks</th></tr></thead>\n<tbody>")?;
         for (i, link) in info.chain.iter().enumerate() {
+            let last = i + 1 == info.chain.len();
             let parent = match (&link.parent_unique_id, link.parent_verified) {
                 (Some(p), Some(true)) => format!("<code>{}</code> (the next layer: verified)", esc(p)),
+                (Some(p), _) if last && info.parent_missing => format!("<code>{}</code> <span class=\"bad\">(not found)</span>", esc(p)),
                 (Some(p), _) => format!("<code>{}</code> <span class=\"bad\">(not the next layer's)</span>", esc(p)),
                 (None, _) => "none".to_string(),
             };

@@ -162,4 +162,5 @@ fn a_lone_disk_has_no_changes_section_and_a_missing_parent_is_said() {
     let html = stdout(&o);
     assert!(html.contains("parent-not-found"), "the finding");
     assert!(html.contains("its parent was not found"), "the changes section says why it is empty");
+    assert!(html.contains("(not found)"), "the chain says which parent is missing");
 }
