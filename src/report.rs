@@ -308,7 +308,7 @@ fn summary(h: &mut String, info: &Info) -> std::fmt::Result {
         row(h, "Block size", size(u64::from(x.block_size)))?;
         row(h, "Sectors", format!("{} bytes logical, {} bytes physical", x.logical_sector_size, x.physical_sector_size))?;
         row(h, "Data id (DataWriteGuid)", format!("<code>{}</code>", esc(x.data_write_guid)))?;
-        row(h, "Log", if x.log_dirty { "dirty: replayed in memory, the file not written".into() } else { "clean".to_string() })?;
+        row(h, "Log", esc(x.log_words()))?;
     }
     if let Some(d) = &l.dynamic {
         row(h, "Block size", size(u64::from(d.block_size)))?;
