@@ -206,7 +206,7 @@ const CSS: &str = "body{font:14px/1.45 system-ui,sans-serif;color:#1b1b1b;backgr
 h1{font-size:1.6em;margin:0 0 .3em}h2{font-size:1.3em;margin:1.6em 0 .4em;border-bottom:1px solid #888}
 h3{font-size:1.1em;margin:1.2em 0 .3em}h4{font-size:1em;margin:1em 0 .3em}table{border-collapse:collapse;margin:.4em 0 1em;width:100%}
 th,td{border:1px solid #bbb;padding:.2em .45em;text-align:left;vertical-align:top}th{background:#eee}
-td.n{text-align:right;font-variant-numeric:tabular-nums}code,.h{font-family:ui-monospace,monospace;font-size:.92em;overflow-wrap:anywhere}
+td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}code,.h{font-family:ui-monospace,monospace;font-size:.92em;overflow-wrap:anywhere}
 .bad{color:#a00000;font-weight:600}.error{color:#a00000}.warning{color:#7a4a00}.info{color:#1b4f8a}
 figure{margin:1em 0;break-inside:avoid}figure svg{max-width:100%;height:auto}figcaption{font-weight:600;margin-bottom:.3em}
 nav ol{columns:2}
@@ -348,15 +348,20 @@ fn severity(s: Severity) -> &'static str {
     }
 }
 
+/// `1 error`, `2 errors`.
+fn counted(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
 fn findings(h: &mut String, list: &[Finding], files: &[FileHash]) -> std::fmt::Result {
     writeln!(h, "<section id=\"findings\">\n<h2>Findings</h2>")?;
     let count = |s| list.iter().filter(|f| f.severity == s).count();
     writeln!(
         h,
-        "<p>{} errors, {} warnings, {} notes. Every sector bitmap was read (as <code>vhd-viewer check</code> does).</p>",
-        count(Severity::Error),
-        count(Severity::Warning),
-        count(Severity::Info)
+        "<p>{}, {}, {}. Every sector bitmap was read (as <code>vhd-viewer check</code> does).</p>",
+        counted(count(Severity::Error), "error"),
+        counted(count(Severity::Warning), "warning"),
+        counted(count(Severity::Info), "note")
     )?;
     if !list.is_empty() {
         writeln!(h, "<table>\n<thead><tr><th scope=\"col\">Severity</th><th scope=\"col\">Code</th><th scope=\"col\">File</th><th scope=\"col\">Offset</th><th scope=\"col\">What</th></tr></thead>\n<tbody>")?;
