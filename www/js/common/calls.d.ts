@@ -65,8 +65,8 @@ export interface Calls {
   diff: { args: [from: number, to: number]; result: DiffReport; progress: Steps };
   diffWith: { args: [other: number, to: number]; result: DiffReport; progress: Steps };
   rebaseCheck: { args: [onto: number]; result: Rebase; progress: Steps };
-  /** A picture as SVG, the bytes `vhd-viewer draw` writes. */
-  draw: { args: [what: PictureRequest]; result: string };
+  /** A picture as SVG, the bytes `vhd-viewer draw` writes (progress: the provenance map's bytes). */
+  draw: { args: [what: PictureRequest]; result: string; progress: Steps };
 }
 
 export type Method = keyof Calls;

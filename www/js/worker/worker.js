@@ -195,7 +195,7 @@ const METHODS = {
   diffWith: (s, [other, to], c) => s.diffWith(other, to, c.progress),
   rebaseCheck: (s, [onto], c) => s.rebaseCheck(onto, c.progress),
   // A picture as SVG (src/wasm_draw.rs): the bitmap, provenance and partitions read synchronously.
-  draw: (s, [what]) => s.draw(what),
+  draw: (s, [what], c) => s.draw(what, c.progress),
 };
 
 /**
