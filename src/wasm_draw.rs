@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 use crate::draw::{self, ChangesSummary, Picture, Style, Theme};
 use crate::reader::ReadAt;
 use crate::wasm::{js_err, to_u64, WasmDisk};
-use crate::wasm_diff::js_files;
+use crate::wasm_diff::{js_files, teller};
 
 fn style(theme: &str, width: u32) -> Result<Style, JsValue> {
     Ok(Style { theme: Theme::parse(theme).map_err(js_err)?, width })
@@ -21,7 +21,8 @@ fn style(theme: &str, width: u32) -> Result<Style, JsValue> {
 /// `vhd-viewer draw DISK KIND [BLOCK] --layer LAYER --theme THEME --width WIDTH` (KIND `chain`,
 /// `bat`, `bitmap`, `provenance` or `partitions`; `block` is used for `bitmap` only), with
 /// `names` the layers' file names, top first. `read(layer, offset, len)` gives layer `layer`'s
-/// file bytes.
+/// file bytes; `progress(done, total)` is told how far the provenance map got, and stops it
+/// (error `cancelled`) by returning `false`.
 #[wasm_bindgen(js_name = drawPicture)]
 #[allow(clippy::too_many_arguments)]
 pub fn draw_picture(
@@ -33,13 +34,14 @@ pub fn draw_picture(
     names: Vec<String>,
     theme: &str,
     width: u32,
+    progress: js_sys::Function,
 ) -> Result<String, JsValue> {
     let block = if kind == "bitmap" { Some(to_u64(block, "the block")?) } else { None };
     let picture = Picture::named(kind, layer, block, &names).map_err(js_err)?;
     let d = disk.disk();
     let files = js_files(d, &read, &Rc::new(Cell::new(0)));
     let sources: Vec<&dyn ReadAt> = files.iter().map(|f| f as &dyn ReadAt).collect();
-    draw::svg(d, &sources, &picture, &style(theme, width)?).map_err(js_err)
+    draw::svg_with_progress(d, &sources, &picture, &style(theme, width)?, &mut teller(&progress)).map_err(js_err)
 }
 
 /// `vhd-viewer draw DISK changes --theme THEME --width WIDTH` of a report the page holds (the

@@ -17,6 +17,7 @@ pub mod palette;
 mod partitions;
 mod provenance;
 
+use crate::diff::Progress;
 use crate::error::{Error, Result};
 use crate::reader::ReadAt;
 use crate::Disk;
@@ -160,6 +161,19 @@ impl Picture {
 /// and the block map read nothing; the bitmap reads one block's bitmap; the provenance map every
 /// allocated block's bitmap; the partitions the table's sectors and each file system's first.
 pub fn svg(disk: &Disk, sources: &[&dyn ReadAt], picture: &Picture, style: &Style) -> Result<String> {
+    svg_with_progress(disk, sources, picture, style, &mut |_, _| true)
+}
+
+/// [`svg`], telling `progress(done, total)` how far the provenance map got (bytes of the disk
+/// planned), the one picture whose reads grow with the disk; `progress` returning false stops it
+/// (error `cancelled`).
+pub fn svg_with_progress(
+    disk: &Disk,
+    sources: &[&dyn ReadAt],
+    picture: &Picture,
+    style: &Style,
+    progress: &mut Progress<'_>,
+) -> Result<String> {
     check_width(style.width)?;
     match picture {
         Picture::Chain { names } => Ok(chain::draw(disk, names, style)),
@@ -167,7 +181,7 @@ pub fn svg(disk: &Disk, sources: &[&dyn ReadAt], picture: &Picture, style: &Styl
         Picture::Bitmap { layer, block } => bitmap::draw(disk, sources, *layer, *block, style),
         Picture::Provenance { layer, names } => {
             let (disk, sources) = as_of(disk, sources, *layer)?;
-            provenance::draw(&disk, sources, names.get(*layer..).unwrap_or_default(), style)
+            provenance::draw(&disk, sources, names.get(*layer..).unwrap_or_default(), style, progress)
         }
         Picture::Partitions { layer } => {
             let (disk, sources) = as_of(disk, sources, *layer)?;

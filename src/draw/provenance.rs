@@ -3,14 +3,15 @@
 
 use super::blocks::square_says;
 use super::{Kind, Style, Svg};
+use crate::diff::Progress;
 use crate::disk::Source;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::provenance::{layer_bit, mask_of, LAYER_BITS, MISSING, ZERO};
 use crate::reader::{DiskReader, ReadAt};
 use crate::values::human_size;
 use crate::Disk;
 
-pub(super) fn draw(disk: &Disk, sources: &[&dyn ReadAt], names: &[String], style: &Style) -> Result<String> {
+pub(super) fn draw(disk: &Disk, sources: &[&dyn ReadAt], names: &[String], style: &Style, progress: &mut Progress<'_>) -> Result<String> {
     let size = disk.size();
     let unit = disk.chunk_size();
     let per = size.div_ceil(unit).div_ceil(super::MAX_CELLS).max(1);
@@ -21,7 +22,16 @@ pub(super) fn draw(disk: &Disk, sources: &[&dyn ReadAt], names: &[String], style
     // Bytes supplied by each layer, then zeros, then missing.
     let mut bytes = vec![0u64; layers + 2];
     let mut reader = DiskReader::new(disk, sources.to_vec())?;
+    let mut told = 0;
     reader.for_each_extent(0, size, |e| {
+        // Told once a square at most.
+        let done = (e.offset + e.len) / cell;
+        if done > told {
+            told = done;
+            if !progress(e.offset + e.len, size) {
+                return Err(Error::Cancelled { what: "the provenance map" });
+            }
+        }
         let bit = mask_of(std::slice::from_ref(&e));
         let k = match e.source {
             Source::Data { layer, .. } => layer.min(layers - 1),

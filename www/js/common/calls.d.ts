@@ -67,8 +67,8 @@ export interface Calls {
   rebaseCheck: { args: [onto: number]; result: Rebase; progress: Steps };
   /** `vhd-viewer report`: the HTML file; progress in thousandths. */
   report: { args: []; result: string; progress: Steps };
-  /** A picture as SVG, the bytes `vhd-viewer draw` writes. */
-  draw: { args: [what: PictureRequest]; result: string };
+  /** A picture as SVG, the bytes `vhd-viewer draw` writes (progress: the provenance map's bytes). */
+  draw: { args: [what: PictureRequest]; result: string; progress: Steps };
 }
 
 export type Method = keyof Calls;

@@ -141,6 +141,11 @@ export class Viewer {
    */
   pictureBars() {
     const $ = this.$;
+    /** The provenance map reads every block's bitmap: with progress and Stop. */
+    const draw = (/** @type {VhdDisk} */ d, /** @type {import('../common/types.js').PictureRequest} */ r) =>
+      r.kind === 'provenance'
+        ? this.runTask('Drawing the provenance map', (signal, progress) => d.picture(r, { signal, onProgress: (done, total) => progress(done, total, 'bytes') }))
+        : d.picture(r);
     /**
      * @param {HTMLElement} after
      * @param {string} kind
@@ -153,7 +158,7 @@ export class Viewer {
         if (!d || !r) return null;
         const at = [r.layer ? `layer${r.layer}` : '', r.block !== undefined && r.block !== null ? `block${r.block}` : ''].filter(Boolean);
         return { disk: d, request: r, name: [stem(d.names[0]), r.kind, ...at].join('-') };
-      });
+      }, draw);
       after.after(b.el);
       return b;
     };

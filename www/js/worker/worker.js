@@ -197,7 +197,7 @@ const METHODS = {
   // The report: every byte hashed, the check, the diff (a job in a Worker of its own: it blocks).
   report: (s, [], c) => s.report(c.progress),
   // A picture as SVG (src/wasm_draw.rs): the bitmap, provenance and partitions read synchronously.
-  draw: (s, [what]) => s.draw(what),
+  draw: (s, [what], c) => s.draw(what, c.progress),
 };
 
 /**

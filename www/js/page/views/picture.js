@@ -50,9 +50,12 @@ export class PictureBar {
   /**
    * @param {string} kind the picture's name in words, for the buttons' labels
    * @param {() => { disk: VhdDisk, request: Omit<PictureRequest, 'theme' | 'width'>, name: string } | null} what
+   * @param {(disk: VhdDisk, request: PictureRequest) => Promise<string | undefined>} draw draws it
+   *   (a long one with progress and Stop; undefined when stopped)
    */
-  constructor(kind, what) {
+  constructor(kind, what, draw) {
     this.what = what;
+    this.draw = draw;
     this.status = h('span', { class: 'small', role: 'status' });
     /** @param {string} action @param {string} label @param {string} title @param {() => Promise<void>} run */
     const button = (action, label, title, run) =>
@@ -77,7 +80,8 @@ export class PictureBar {
   async svg() {
     const w = this.what();
     if (!w) throw new Error('there is no picture here yet');
-    const svg = await w.disk.picture({ ...w.request, theme: theme(), width: PICTURE_WIDTH });
+    const svg = await this.draw(w.disk, { ...w.request, theme: theme(), width: PICTURE_WIDTH });
+    if (svg === undefined) throw new Error('stopped');
     return { svg, name: w.name };
   }
 
