@@ -91,9 +91,10 @@ pub struct Contents {
     pub changes: Option<std::result::Result<diff::Report, String>>,
 }
 
-/// Progress is told in thousandths: hashing takes this many of them, the check and the diff share the rest.
-const HASHING: u64 = 800;
-const CHECKING: u64 = 100;
+/// Progress is told in thousandths: hashing takes the first [`HASHING`], then the check, the
+/// diff and the provenance map [`STEP`] each.
+const HASHING: u64 = 700;
+const STEP: u64 = 100;
 const ALL: u64 = 1000;
 
 /// Reads what the report of `disk` says: `sources[i]` reads layer `i`'s file, `names[i]` names it.
@@ -127,16 +128,14 @@ pub fn gather(
     let mut reader = DiskReader::new(disk, sources.to_vec())?;
     let mut stopped = false;
     findings.extend(crate::check::scan(&mut reader, &mut |done, total| {
-        stopped |= !progress(HASHING + done * CHECKING / total.max(1), ALL);
+        stopped |= !progress(HASHING + done * STEP / total.max(1), ALL);
     })?);
     if stopped {
         return Err(Error::Cancelled { what: "the report" });
     }
     let partitions = parts::read(&mut reader).map_err(|e| e.to_string());
     let changes = if disk.layers.len() > 1 {
-        let diffed = diff::layers(disk, sources, 1, 0, &mut |done, total| {
-            progress(HASHING + CHECKING + done * (ALL - HASHING - CHECKING) / total.max(1), ALL)
-        });
+        let diffed = diff::layers(disk, sources, 1, 0, &mut |done, total| progress(HASHING + STEP + done * STEP / total.max(1), ALL));
         match diffed {
             Err(e @ Error::Cancelled { .. }) => return Err(e),
             other => Some(other.map_err(|e| e.to_string())),
@@ -146,36 +145,46 @@ pub fn gather(
     } else {
         None
     };
-    let figures = figures_of(disk, sources, names, changes.as_ref().and_then(|c| c.as_ref().ok()));
+    let mut drawing = |done: u64, total: u64| progress(HASHING + 2 * STEP + done * STEP / total.max(1), ALL);
+    let figures = figures_of(disk, sources, names, changes.as_ref().and_then(|c| c.as_ref().ok()), &mut drawing)?;
     progress(ALL, ALL);
     Ok(Contents { files, info, layers, findings, figures, partitions, changes })
 }
 
 /// The pictures of the report ([`draw`], in its default style): the chain, layer 0's block map
 /// and the sector bitmap of the first block it holds part of (else the first it holds whole),
-/// the provenance map, the partitions, and for a child where its bytes went.
-fn figures_of(disk: &Disk, sources: &[&dyn ReadAt], names: &[String], changes: Option<&diff::Report>) -> Vec<Figure> {
+/// the provenance map (telling `progress` how far it got), the partitions, and for a child where
+/// its bytes went. A picture that cannot be drawn says why; only a stop is an error.
+fn figures_of(
+    disk: &Disk,
+    sources: &[&dyn ReadAt],
+    names: &[String],
+    changes: Option<&diff::Report>,
+    progress: &mut Progress<'_>,
+) -> Result<Vec<Figure>> {
     let style = Style::default();
-    let drawn =
-        |title: String, picture: Picture| Figure { title, svg: draw::svg(disk, sources, &picture, &style).map_err(|e| e.to_string()) };
+    let mut drawn = |title: String, picture: Picture| match draw::svg_with_progress(disk, sources, &picture, &style, progress) {
+        Err(e @ Error::Cancelled { .. }) => Err(e),
+        svg => Ok(Figure { title, svg: svg.map_err(|e| e.to_string()) }),
+    };
     let names = names.to_vec();
     let top = &disk.layers[0];
-    let mut figures = vec![drawn("The chain".into(), Picture::Chain { names: names.clone() })];
+    let mut figures = vec![drawn("The chain".into(), Picture::Chain { names: names.clone() })?];
     if let Some(bs) = top.block_size() {
-        figures.push(drawn("The block map of layer 0".into(), Picture::Bat { layer: 0 }));
+        figures.push(drawn("The block map of layer 0".into(), Picture::Bat { layer: 0 })?);
         let blocks = top.size().div_ceil(bs.max(1));
         let partial = (0..blocks).find(|&b| matches!(top.block_read(b), BlockRead::Partial { .. }));
         if let Some(block) = partial.or_else(|| (0..blocks).find(|&b| matches!(top.block_read(b), BlockRead::Data(_)))) {
-            figures.push(drawn(format!("The sector bitmap of block {block} in layer 0"), Picture::Bitmap { layer: 0, block }));
+            figures.push(drawn(format!("The sector bitmap of block {block} in layer 0"), Picture::Bitmap { layer: 0, block })?);
         }
     }
-    figures.push(drawn("Which layer supplies each part of the disk".into(), Picture::Provenance { layer: 0, names }));
-    figures.push(drawn("The partitions".into(), Picture::Partitions { layer: 0 }));
+    figures.push(drawn("Which layer supplies each part of the disk".into(), Picture::Provenance { layer: 0, names })?);
+    figures.push(drawn("The partitions".into(), Picture::Partitions { layer: 0 })?);
     if let Some(report) = changes {
         let svg = draw::changes_svg(&ChangesSummary::from(report), &style).map_err(|e| e.to_string());
         figures.push(Figure { title: "Where the bytes the child holds went".into(), svg });
     }
-    figures
+    Ok(figures)
 }
 
 /// Characters with a meaning in HTML, written as entities.
@@ -581,7 +590,14 @@ mod tests {
         let layer = open_layer(&bytes).unwrap();
         let disk = Disk::new(vec![layer], false).unwrap();
         let name = "<script>alert(1)</script>&.vhd".to_string();
-        let c = gather(&disk, &[&bytes], &[name], &[], &mut |_, _| true).unwrap();
+        let mut told = Vec::new();
+        let c = gather(&disk, &[&bytes], &[name], &[], &mut |done, total| {
+            told.push((done, total));
+            true
+        })
+        .unwrap();
+        assert!(told.windows(2).all(|w| w[0].0 <= w[1].0 && w[1].1 == ALL), "progress only grows: {told:?}");
+        assert_eq!(told.last(), Some(&(ALL, ALL)));
         let page = html(&c);
         assert!(!page.contains("<script"), "a file's name became markup");
         assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;&amp;.vhd"));
