@@ -69,6 +69,10 @@ fn a_three_file_chain_reports_every_section_its_hashes_and_what_changed() {
     let dir = chain();
     let html = report(&dir);
     assert_eq!(html, report(&dir), "two runs gave other bytes");
+    // Run from elsewhere, with the files' full paths: the same bytes (the files are named as the
+    // page names them, without their folders).
+    let (g, c, b) = (dir.join("grand.vhd"), dir.join("child.vhd"), dir.join("base.vhd"));
+    assert_eq!(vv(&["report", p(&g), "--parent", p(&c), "--parent", p(&b)], 0), html, "run from another folder");
 
     // It parses, as XML too, and nothing in it runs.
     let doc = roxmltree::Document::parse_with_options(&html, roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() })

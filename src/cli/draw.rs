@@ -54,8 +54,7 @@ pub fn draw(args: DrawArgs) -> Result<i32, Error> {
     let c = OpenChain::open(&args.chain.file, &args.chain.parents, args.chain.force, false)?;
     let style = Style { theme: Theme::parse(&args.theme)?, width: args.width };
     // The files' own names, as the page knows them, so that its pictures are the same bytes.
-    let names: Vec<String> =
-        c.names.iter().map(|n| std::path::Path::new(n).file_name().map_or(n.clone(), |f| f.to_string_lossy().into_owned())).collect();
+    let names = c.file_names();
     let k = args.layer;
     let svg = if args.what == What::Changes {
         if args.block.is_some() {

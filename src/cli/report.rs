@@ -8,7 +8,9 @@ use vhd_viewer::Error;
 use super::chain::OpenChain;
 use super::io_err;
 
-/// `report`: hashes every file, checks, compares a child with its parent, and writes the HTML.
+/// `report`: hashes every file, checks, compares a child with its parent, and writes the HTML;
+/// the files are named without their folders, as the page names them, so that it writes the
+/// page's bytes wherever it is run from.
 pub fn report(c: &OpenChain) -> Result<i32, Error> {
     let tty = std::io::stderr().is_terminal();
     let mut last = u64::MAX;
@@ -23,7 +25,7 @@ pub fn report(c: &OpenChain) -> Result<i32, Error> {
         }
         true
     };
-    let contents = report::gather(&c.disk, &c.sources(), &c.names, &c.unresolved, &mut progress)?;
+    let contents = report::gather(&c.disk, &c.sources(), &c.file_names(), &c.unresolved, &mut progress)?;
     let mut out = std::io::stdout().lock();
     out.write_all(report::html(&contents).as_bytes()).and_then(|_| out.flush()).map_err(io_err)?;
     Ok(0)

@@ -40,8 +40,7 @@ test('save report: the command line\'s bytes; read without JavaScript, every sec
   assert.deepEqual(page.errors, []);
   await page.close();
 
-  // The same files, named as the page names them (bare names, run in their folder).
-  const cli = execFileSync(cliPath(), ['report', 'grandchild.vhd', '--parent', 'child.vhd', '--parent', 'base.vhd'], { cwd: SAMPLES, maxBuffer: 64 << 20 });
+  const cli = execFileSync(cliPath(), ['report', GRAND, '--parent', CHILD, '--parent', BASE], { maxBuffer: 64 << 20 });
   const saved = readFileSync(path);
   assert.equal(sha(saved), sha(cli), 'the page and the command line write the same report');
 
