@@ -63,9 +63,10 @@ pub(super) fn draw(disk: &Disk, sources: &[&dyn ReadAt], layer: usize, block: u6
     let (cells, per) = summarise(sectors, MIXED, kind);
     let mut svg = Svg::new("bitmap", style);
     let p = svg.p;
+    let partial = matches!(read, BlockRead::Partial { .. });
     let kinds = [
-        Kind::new("held by this file (bit set)", p.layer(layer), 0),
-        Kind::new("left to the layer below (bit clear)", p.unalloc, 1),
+        Kind::new(if partial { "held by this file (bit set)" } else { "held by this file" }, p.layer(layer), 0),
+        Kind::new(if partial { "left to the layer below (bit clear)" } else { "read from the layer below" }, p.unalloc, 1),
         Kind::new("reads as zeros", p.zero, 3),
         Kind::new("a square of sectors of several kinds", p.mixed, 7),
     ];
@@ -93,10 +94,10 @@ pub(super) fn draw(disk: &Disk, sources: &[&dyn ReadAt], layer: usize, block: u6
     if cells.contains(&MIXED) {
         labels.push((usize::from(MIXED), kinds[usize::from(MIXED)].label.clone()));
     }
-    let desc = format!(
-        "Block {block} of layer {layer} {how}. {}.",
-        labels.iter().filter(|(k, _)| *k != usize::from(MIXED)).map(|(_, s)| s.as_str()).collect::<Vec<_>>().join("; ")
-    );
+    let counted = labels.iter().filter(|(k, _)| *k != usize::from(MIXED)).map(|(_, s)| s.as_str()).collect::<Vec<_>>().join("; ");
+    let mut chars = counted.chars();
+    let counted: String = chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default();
+    let desc = format!("Block {block} of layer {layer} {how}. {counted}.");
     svg.legend(&kinds, &labels);
     Ok(svg.finish(&title, &desc))
 }

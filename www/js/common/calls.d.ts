@@ -69,6 +69,8 @@ export interface Calls {
   report: { args: []; result: string; progress: Steps };
   /** A picture as SVG, the bytes `vhd-viewer draw` writes (progress: the provenance map's bytes). */
   draw: { args: [what: PictureRequest]; result: string; progress: Steps };
+  /** Where a diff report's held bytes went, as the core's Changes bar sums them. */
+  destinations: { args: [report: DiffReport]; result: [label: string, bytes: number][] };
 }
 
 export type Method = keyof Calls;

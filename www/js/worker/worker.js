@@ -198,6 +198,7 @@ const METHODS = {
   report: (s, [], c) => s.report(c.progress),
   // A picture as SVG (src/wasm_draw.rs): the bitmap, provenance and partitions read synchronously.
   draw: (s, [what], c) => s.draw(what, c.progress),
+  destinations: (s, [report]) => s.destinations(report),
 };
 
 /**
