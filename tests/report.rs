@@ -31,8 +31,9 @@ mdel -i grand.raw@@32256 ::/old.txt
 touch done
 "#;
 
-/// The chain's three files, in a folder of their own: `grand.vhd`, `child.vhd`, `base.vhd`.
-fn chain() -> PathBuf {
+/// The chain's three files, in a folder of their own for each test (`tag`): `grand.vhd`,
+/// `child.vhd`, `base.vhd`.
+fn chain(tag: &str) -> PathBuf {
     let img = script_image("report", "fat16-chain", SCRIPT, &[], "done", &[]);
     let raw = |n: &str| std::fs::read(img.join(n)).unwrap();
     let (base_raw, child_raw, grand_raw) = (raw("base.raw"), raw("child.raw"), raw("grand.raw"));
@@ -51,7 +52,7 @@ fn chain() -> PathBuf {
     let child = over(&base, "base.vhd", &base_raw, &child_raw, "report-child");
     let grand = over(&child, "child.vhd", &child_raw, &grand_raw, "report-grand");
     assert_eq!(base_raw[..PART as usize], grand_raw[..PART as usize]);
-    let dir = scratch("report-chain");
+    let dir = scratch(&format!("report-chain-{tag}"));
     for (name, d) in [("base.vhd", &base), ("child.vhd", &child), ("grand.vhd", &grand)] {
         std::fs::write(dir.join(name), d.build()).unwrap();
     }
@@ -66,7 +67,7 @@ fn report(dir: &Path) -> String {
 
 #[test]
 fn a_three_file_chain_reports_every_section_its_hashes_and_what_changed() {
-    let dir = chain();
+    let dir = chain("sections");
     let html = report(&dir);
     assert_eq!(html, report(&dir), "two runs gave other bytes");
     // Run from elsewhere, with the files' full paths: the same bytes (the files are named as the
@@ -151,7 +152,7 @@ fn a_three_file_chain_reports_every_section_its_hashes_and_what_changed() {
 
 #[test]
 fn a_lone_disk_has_no_changes_section_and_a_missing_parent_is_said() {
-    let dir = chain();
+    let dir = chain("lone");
     let o = cli_in(&dir, &["report", "base.vhd"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let html = stdout(&o);
