@@ -239,6 +239,12 @@ export class VhdDisk {
    */
   rebaseCheck(options: { onto: number } & TaskOptions): Promise<Rebase>;
   /**
+   * The report (`vhd-viewer report`): one self-contained static HTML file, readable without scripts and printable, with
+   * each file's SHA-256 (every byte is read), the summary, the findings, the pictures, the partitions, what a child changed
+   * and every structure's fields. Runs in a Worker of its own; progress in thousandths.
+   */
+  report(options?: TaskOptions): Promise<string>;
+  /**
    * A picture of the disk as SVG, the bytes `vhd-viewer draw` writes for the same files: `chain`, `bat` (layer `layer`'s
    * block map), `bitmap` (block `block` of layer `layer`), `provenance` and `partitions` (as of layer `layer`), or `changes`
    * (the Changes bar of a `report` from `diff`). The provenance map reads every block's bitmap, in a Worker of its own.
