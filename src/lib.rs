@@ -20,6 +20,7 @@ pub mod compact;
 pub mod convert;
 pub mod diff;
 pub mod disk;
+pub mod draw;
 pub mod error;
 pub mod fields;
 pub mod finding;
@@ -37,6 +38,7 @@ pub mod provenance;
 pub mod reader;
 pub mod relink;
 pub mod repair;
+pub mod report;
 pub mod resize;
 pub mod rules;
 pub mod trim;
@@ -50,6 +52,8 @@ mod wasm;
 mod wasm_copy;
 #[cfg(target_arch = "wasm32")]
 mod wasm_diff;
+#[cfg(target_arch = "wasm32")]
+mod wasm_draw;
 #[cfg(target_arch = "wasm32")]
 mod wasm_files;
 #[cfg(target_arch = "wasm32")]

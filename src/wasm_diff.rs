@@ -2,6 +2,7 @@
 //! for the page's Changes view (and whether a child can move to a new base: `rebaseCheck`). It reads as the files view does (`wasm_files.rs`): through a
 //! JavaScript function `read(layer, offset, len)` that returns a layer's file bytes at once (the
 //! page's Worker reads synchronously), and reports its progress to a function that may stop it.
+//! The page's "Save report" (`report`) reads the same way: it hashes, checks and diffs.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -113,6 +114,19 @@ pub fn rebase_check(
     to_js(&diff::rebase_check(&child, &base))
 }
 
+/// `vhd-viewer report` of `disk`'s chain: the HTML file ([`crate::report`]), `names[i]` naming
+/// layer `i`. `read(layer, offset, len)` gives layer `layer`'s file bytes (every byte of every
+/// file is read, for its SHA-256); `progress(done, total)` as for [`diff_layers`] (thousandths).
+#[wasm_bindgen]
+pub fn report(disk: &WasmDisk, read: js_sys::Function, names: Vec<String>, progress: js_sys::Function) -> Result<String, JsValue> {
+    let d = disk.disk();
+    let bytes = Rc::new(Cell::new(0));
+    let files = js_files(d, &read, &bytes);
+    let sources: Vec<&dyn ReadAt> = files.iter().map(|f| f as &dyn ReadAt).collect();
+    let contents = crate::report::gather(d, &sources, &names, &[], &mut teller(&progress)).map_err(js_err)?;
+    Ok(crate::report::html(&contents))
+}
+
 /// Each layer of `disk` read through `read`.
 pub(crate) fn js_files(disk: &crate::Disk, read: &js_sys::Function, bytes: &Rc<Cell<u64>>) -> Vec<JsFile> {
     js_files_from(disk, read, bytes, 0)
@@ -125,7 +139,7 @@ fn js_files_from(disk: &crate::Disk, read: &js_sys::Function, bytes: &Rc<Cell<u6
 
 /// The diff's progress told to `progress(done, total)`; it stops the diff by returning `false`
 /// (or by throwing).
-fn teller(progress: &js_sys::Function) -> impl FnMut(u64, u64) -> bool + '_ {
+pub(crate) fn teller(progress: &js_sys::Function) -> impl FnMut(u64, u64) -> bool + '_ {
     move |done, total| {
         progress
             .call2(&JsValue::NULL, &JsValue::from_f64(done as f64), &JsValue::from_f64(total as f64))

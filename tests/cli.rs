@@ -27,6 +27,7 @@ fn help_of_every_command_has_an_example() {
         Some("ls"),
         Some("get"),
         Some("owner"),
+        Some("report"),
     ] {
         let mut args: Vec<&str> = cmd.into_iter().collect();
         args.push("--help");

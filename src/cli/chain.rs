@@ -142,6 +142,12 @@ impl OpenChain {
         self.files.iter().zip(&self.names).filter_map(|(f, n)| f.get_ref().metadata().ok().map(|m| (m.dev(), m.ino(), n.clone()))).collect()
     }
 
+    /// The files' own names without their folders, as the page knows them: what `draw` and
+    /// `report` show, so that they write the page's bytes wherever they are run from.
+    pub fn file_names(&self) -> Vec<String> {
+        self.names.iter().map(|n| Path::new(n).file_name().map_or(n.clone(), |f| f.to_string_lossy().into_owned())).collect()
+    }
+
     /// The files, for a reader.
     pub fn sources(&self) -> Vec<&dyn ReadAt> {
         self.files.iter().map(|f| f as &dyn ReadAt).collect()

@@ -2,14 +2,17 @@
 //! `convert` (`merge`), `compact`, `relink` and `repair`, which write new files (`write.rs`); and
 //! `parts`, `ls`, `get` and `owner`, what is on the disk (`files.rs`); `diff` and
 //! `rebase-check`, what a differencing disk changed, file by file (`diff.rs`); `chains`, a folder
-//! of disks sorted into trees and problems (`survey.rs`).
+//! of disks sorted into trees and problems (`survey.rs`); `draw`, its pictures as SVG (`draw.rs`);
+//! `report`, one HTML file of all of it (`report.rs`).
 
 mod chain;
 mod diff;
+mod draw;
 mod files;
 mod newfile;
 mod output;
 mod survey;
+mod report;
 mod write;
 
 use std::io::{IsTerminal, Write};
@@ -29,7 +32,7 @@ use chain::OpenChain;
     version,
     about = "Look inside Microsoft VHD and VHDX disk images: fixed, dynamic and differencing.",
     long_about = "Look inside Microsoft VHD and VHDX disk images (fixed, dynamic and differencing): every structure with its file offset, integrity findings, which file supplies each part of the disk, and the disk's bytes through a differencing chain. What is on the disk: partitions, file systems and files, as of any layer of a chain, and what a differencing disk changed, file by file. Write new disks from them (convert or merge, compact, relink, repair), never touching the originals.\n\nA differencing disk finds its parent through its parent locators (relative to the child's folder first), then through the parent's unicode name in the same folder, or through --parent. The parent's identity is always verified (a VHD's unique id; a VHDX's DataWriteGuid, named by the child's parent_linkage).",
-    after_help = "Examples:\n  vhd-viewer info disk.vhd\n  vhd-viewer check child.vhd --parent base.vhd\n  vhd-viewer map child.vhd --json\n  vhd-viewer cat disk.vhd > disk.raw\n  vhd-viewer merge child.vhd merged.vhd\n  vhd-viewer repair damaged.vhd repaired.vhd\n  vhd-viewer parts disk.vhd\n  vhd-viewer ls child.vhd / -r --layer 1\n  vhd-viewer get disk.vhd /Windows/win.ini > win.ini\n  vhd-viewer owner child.vhd 2048\n  vhd-viewer diff child.vhd\n  vhd-viewer rebase-check child.vhd --onto new-base.vhd"
+    after_help = "Examples:\n  vhd-viewer info disk.vhd\n  vhd-viewer check child.vhd --parent base.vhd\n  vhd-viewer map child.vhd --json\n  vhd-viewer cat disk.vhd > disk.raw\n  vhd-viewer merge child.vhd merged.vhd\n  vhd-viewer repair damaged.vhd repaired.vhd\n  vhd-viewer parts disk.vhd\n  vhd-viewer ls child.vhd / -r --layer 1\n  vhd-viewer get disk.vhd /Windows/win.ini > win.ini\n  vhd-viewer owner child.vhd 2048\n  vhd-viewer diff child.vhd\n  vhd-viewer rebase-check child.vhd --onto new-base.vhd\n  vhd-viewer report child.vhd > report.html"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -241,6 +244,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// One self-contained HTML report to file: the files' SHA-256, the summary, the findings, the
+    /// pictures, the partitions, what a child changed, and every structure's fields.
+    #[command(
+        after_help = "The report needs no script to read and prints to PDF as it shows. Every byte of every file of the chain is read (for its SHA-256), every sector bitmap (as check reads them), and a child is compared with its parent (as diff). The same files give the same bytes.\n\nExamples:\n  vhd-viewer report disk.vhd > report.html\n  vhd-viewer report child.vhd --parent base.vhd > report.html"
+    )]
+    Report {
+        #[command(flatten)]
+        chain: ChainArgs,
+    },
+    /// A picture of the disk as SVG on stdout: the chain, a block map, a block's sector bitmap,
+    /// the provenance map, the partitions, or what a child changed.
+    #[command(
+        after_help = "The same disk gives the same bytes (no time stamps, no random ids), so documentation can commit or cache its pictures; the page's \"Save picture\" gives the same bytes. Labels are text, the picture's <title> and <desc> say what it shows in words, and each kind is told apart by a pattern as well as a colour. A map of more than 4096 blocks or sectors is summarised: each square stands for several.\n\nExamples:\n  vhd-viewer draw child.vhd chain > chain.svg\n  vhd-viewer draw child.vhd bat --layer 1 --theme dark > parent-blocks.svg\n  vhd-viewer draw child.vhd bitmap 12 > block-12.svg\n  vhd-viewer draw child.vhd provenance --width 960 > provenance.svg\n  vhd-viewer draw disk.vhd partitions > partitions.svg\n  vhd-viewer draw child.vhd changes --parent base.vhd > changes.svg"
+    )]
+    Draw(draw::DrawArgs),
     /// Can a differencing disk move onto a new base? Per file: changed only by the child, only
     /// by the new base, or by both (a conflict). Reports only; writes nothing.
     #[command(
@@ -431,6 +449,11 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;
             diff::diff(&c, other.as_deref(), chain.force, from, to, json)
         }
+        Command::Report { chain } => {
+            let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;
+            report::report(&c)
+        }
+        Command::Draw(args) => draw::draw(args),
         Command::RebaseCheck { chain, onto, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;
             diff::rebase_check(&c, &onto, chain.force, json)

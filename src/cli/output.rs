@@ -75,14 +75,7 @@ fn write_vhdx(out: &mut dyn Write, x: &vhd_viewer::info::VhdxInfo, explain: bool
         x.current_header, x.header_sequence_numbers[0], x.header_sequence_numbers[1], x.headers_valid[0], x.headers_valid[1]
     )?;
     writeln!(out, "Data id:    {} (DataWriteGuid)", x.data_write_guid)?;
-    let log = if !x.log_dirty {
-        "clean (closed properly: nothing to replay)".to_string()
-    } else if x.log_replayed {
-        format!("DIRTY: {} entries replayed in memory; the disk is shown after replay (the file is not written)", x.log_entries.len())
-    } else {
-        "DIRTY, and the log does not verify: the disk is read as stored".to_string()
-    };
-    writeln!(out, "Log:        {log}")?;
+    writeln!(out, "Log:        {}", x.log_words())?;
     // The entries left in the log region: replayed, or why not (a clean log's earlier sessions).
     const SHOWN: usize = 16;
     for e in x.log_region_entries.iter().take(SHOWN) {

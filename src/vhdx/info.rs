@@ -111,6 +111,22 @@ pub struct LogRegionEntryInfo {
     pub status: String,
 }
 
+impl VhdxInfo {
+    /// The log's state in words: clean, replayed in memory, or dirty and not verifying.
+    pub fn log_words(&self) -> String {
+        if !self.log_dirty {
+            "clean (closed properly: nothing to replay)".to_string()
+        } else if self.log_replayed {
+            format!(
+                "DIRTY: {} entries replayed in memory; the disk is shown after replay (the file is not written)",
+                self.log_entries.len()
+            )
+        } else {
+            "DIRTY, and the log does not verify: the disk is read as stored".to_string()
+        }
+    }
+}
+
 impl Vhdx {
     /// The summary of this VHDX's structures.
     pub(crate) fn info(&self) -> VhdxInfo {

@@ -16,7 +16,8 @@ import { renderFindings } from './views/findings.js';
 import { filesView } from './views/files.js';
 import { ChangesView } from './views/changes.js';
 import { VIEW_OF } from './location.js';
-import { download, exportRaw, exportVhd, exportCopy, exportInfo, SaveView, stem, copySummary, copyUnit } from './save.js';
+import { PictureBar } from './views/picture.js';
+import { download, exportRaw, exportVhd, exportCopy, exportInfo, exportReport, SaveView, stem, copySummary, copyUnit } from './save.js';
 
 /**
  * @import { DiskInput, VhdDisk } from './api.js'
@@ -120,6 +121,7 @@ export class Viewer {
       const i = Number($.batLayer.value);
       if (this.disk) this.bat.show(this.disk, i, this.disk.names[i]);
       this.moved({ layer: i, block: undefined });
+      this.refreshPictures();
     });
     $.filesLayer.addEventListener('change', () => void this.showFiles());
     this.changesView = new ChangesView($.changes, {
@@ -132,6 +134,9 @@ export class Viewer {
     $.changesRun.addEventListener('click', () => this.compare());
     $.rebaseRun.addEventListener('click', () => this.rebase());
     this.saveView = new SaveView($.save, host.saveIds ?? 'save-', this.saveActions());
+    /** @type {{ layer: number, block: number } | null} the block whose sector bitmap the close-up shows */
+    this.closeupAt = null;
+    this.pictures = this.pictureBars();
     $.scan.addEventListener('click', () => this.scan());
     $.checkRun.addEventListener('click', () => this.check());
     $.taskCancel.addEventListener('click', () => this.taskCtrl?.abort(new DOMException('cancelled', 'AbortError')));
@@ -143,6 +148,54 @@ export class Viewer {
     $.hexNext.addEventListener('click', () => this.step(1));
     for (const r of $.hexModes ?? []) r.addEventListener('change', () => this.hexShow({ mode: /** @type {HexMode} */ (r.value), at: 0 }));
     $.hexLayer?.addEventListener('change', () => this.hexShow({ mode: 'file', layer: Number($.hexLayer?.value), at: 0 }));
+  }
+
+  /**
+   * "Save picture" and "Copy as SVG" under each of the six pictures, each saying which picture
+   * is shown now (`vhd-viewer draw`'s arguments).
+   */
+  pictureBars() {
+    const $ = this.$;
+    /** The provenance map reads every block's bitmap: with progress and Stop. */
+    const draw = (/** @type {VhdDisk} */ d, /** @type {import('../common/types.js').PictureRequest} */ r) =>
+      r.kind === 'provenance'
+        ? this.runTask('Drawing the provenance map', (signal, progress) => d.picture(r, { signal, onProgress: (done, total) => progress(done, total, 'bytes') }))
+        : d.picture(r);
+    /**
+     * @param {HTMLElement} after
+     * @param {string} kind
+     * @param {(d: VhdDisk) => Omit<import('../common/types.js').PictureRequest, 'theme' | 'width'> | null} request
+     */
+    const bar = (after, kind, request) => {
+      const b = new PictureBar(kind, () => {
+        const d = this.disk;
+        const r = d && d.names.length ? request(d) : null;
+        if (!d || !r) return null;
+        const at = [r.layer ? `layer${r.layer}` : '', r.block !== undefined && r.block !== null ? `block${r.block}` : ''].filter(Boolean);
+        return { disk: d, request: r, name: [stem(d.names[0]), r.kind, ...at].join('-') };
+      }, draw);
+      after.after(b.el);
+      return b;
+    };
+    return [
+      bar($.chain, 'chain diagram', () => ({ kind: 'chain', layer: 0 })),
+      bar($.batLegend, 'block map', (d) => {
+        const layer = Number($.batLayer.value) || 0;
+        return d.layers[layer]?.blockSize ? { kind: 'bat', layer } : null;
+      }),
+      bar($.provLegend, 'provenance map', () => ({ kind: 'provenance', layer: 0 })),
+      bar($.closeup, 'sector bitmap', () => (this.closeupAt ? { kind: 'bitmap', ...this.closeupAt } : null)),
+      bar($.files, 'partition layout', () => ({ kind: 'partitions', layer: Number($.filesLayer.value) || 0 })),
+      bar($.changes, 'Changes bar', (d) => {
+        const report = this.changesView.report;
+        return this.changed?.disk === d && report ? { kind: 'changes', layer: this.changed.to, report } : null;
+      }),
+    ];
+  }
+
+  /** Shows or hides each picture's buttons after what is shown changed. */
+  refreshPictures() {
+    for (const b of this.pictures) b.refresh();
   }
 
   // ------------------------------------------------------------ messages and tasks
@@ -190,7 +243,7 @@ export class Viewer {
       shown = now;
       $.taskProgress.max = total || 1;
       $.taskProgress.value = done;
-      $.taskCount.textContent = unit === 'bytes' ? `${humanSize(done)} of ${humanSize(total)}` : `${done} of ${total}${unit ? ' ' + unit : ''}`;
+      $.taskCount.textContent = unit === 'bytes' ? `${humanSize(done)} of ${humanSize(total)}` : unit === '%' ? `${Math.floor((done * 100) / (total || 1))}%` : `${done} of ${total}${unit ? ' ' + unit : ''}`;
     };
     try {
       return await job(ctrl.signal, progress);
@@ -355,6 +408,8 @@ export class Viewer {
     fill($.checkBody);
     $.checkRun.disabled = false;
     this.saveView.show(disk);
+    this.closeupAt = null;
+    this.refreshPictures();
     this.host.shown?.(disk);
 
     // Let the structures and findings show before the maps, which take a while at a million
@@ -364,6 +419,7 @@ export class Viewer {
     const firstSparse = Math.max(0, disk.layers.findIndex((l) => l.blockSize > 0));
     const mapLayer = place.layer !== undefined && disk.layers[place.layer]?.blockSize ? place.layer : firstSparse;
     $.batLayer.value = String(mapLayer);
+    this.refreshPictures();
     const maps = this.bat.show(disk, mapLayer, names[mapLayer]).catch((e) => this.message(`Block map: ${/** @type {Error} */ (e).message}`, 'error'));
 
     // Provenance: the estimate now, the exact map on request.
@@ -547,6 +603,11 @@ export class Viewer {
         const d = this.disk;
         if (d?.info) exportInfo(d.info, stem(d.names[0]) + '.info.json');
       },
+      report: async () => {
+        const d = this.disk;
+        if (!d) return null;
+        return said(await this.runTask('Writing the report (every byte is read for its SHA-256)', (signal, progress) => exportReport(d, stem(d.names[0]) + '.report.html', { signal, onProgress: (done, total) => progress(done, total, '%') })));
+      },
     };
   }
 
@@ -594,6 +655,8 @@ export class Viewer {
     if (!d) return;
     const ss = d.sectorSize;
     const span = Math.max(ss, Math.min(len, d.chunkSize));
+    this.closeupAt = null;
+    this.refreshPictures();
     await this.closeupView.show(this.ctx(), { start: Math.floor(offset / ss) * ss, len: span }).catch((e) => this.readFailed('Sectors', e));
     await this.hexShow({ mode: 'virtual', at: Math.floor(offset / ss) }, true);
   }
@@ -628,7 +691,9 @@ export class Viewer {
       return;
     }
     const what = `${d.names[to]}${to ? ` (layer ${to})` : ''} against ${d.names[from]} (layer ${from}): ${report.partitions.reduce((n, p) => n + p.changes.length, 0)} changes.`;
-    this.changesView.show(report, what, stem(d.names[to]));
+    const sums = await d.destinations(report);
+    if (d !== this.disk) return;
+    this.changesView.show(report, what, stem(d.names[to]), sums);
     this.changed = { disk: d, from, to };
     this.changes('done');
   }
@@ -658,7 +723,9 @@ export class Viewer {
     }
     const n = report.partitions.reduce((k, p) => k + p.changes.length, 0);
     const what = `${d.names[to]}${to ? ` (layer ${to})` : ''} against ${oldName}, another disk (not of this chain: every allocated sector of both was compared): ${n} changes.`;
-    this.changesView.show(report, what, `${stem(d.names[to])}-vs-${stem(oldName)}`);
+    const sums = await d.destinations(report);
+    if (d !== this.disk) return;
+    this.changesView.show(report, what, `${stem(d.names[to])}-vs-${stem(oldName)}`, sums);
     this.changed = { disk: d, from: -1, to, other: oldName };
     this.changes('done');
   }
@@ -694,6 +761,7 @@ export class Viewer {
    */
   changes(s) {
     this.$.changes.dataset.changes = s;
+    this.refreshPictures();
   }
 
   /**
@@ -775,6 +843,8 @@ export class Viewer {
     // A block of a file, or the provenance map's square (a multiple of the chunk size).
     this.moved(opts.block === undefined ? { layer: undefined, block: Math.floor(opts.start / d.chunkSize) } : { layer: opts.layer, block: opts.block });
     this.reveal('closeup');
+    this.closeupAt = opts.layer !== undefined && opts.block !== undefined ? { layer: opts.layer, block: opts.block } : null;
+    this.refreshPictures();
     try {
       await this.closeupView.show(c, opts);
       this.reveal('closeup');

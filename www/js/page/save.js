@@ -137,6 +137,26 @@ export function exportInfo(info, fileName) {
 }
 
 /**
+ * "Save report…": the report (`vhd-viewer report`, `VhdDisk.report`), an HTML file.
+ * @param {VhdDisk} disk
+ * @param {string} fileName
+ * @param {TaskOptions} [opts]
+ */
+export function exportReport(disk, fileName, opts = {}) {
+  const made = async () => new Blob([await disk.report(opts)], { type: 'text/html' });
+  return save(fileName, { description: 'HTML report', accept: { 'text/html': ['.html'] } },
+    async (w) => {
+      const blob = await made();
+      await w.write(blob);
+      return { size: blob.size };
+    },
+    async () => {
+      const blob = await made();
+      return { size: blob.size, blob };
+    });
+}
+
+/**
  * What the controller does for the view. Each resolves with a sentence to show (or null when
  * nothing was saved: cancelled, or failed and said elsewhere).
  * @typedef {{
@@ -145,6 +165,7 @@ export function exportInfo(info, fileName) {
  *   copy(req: CopyRequest, fileName: string): Promise<{ text: string, report: CopyReport } | null>,
  *   resizePlan(layer: number, size: number, gptFix: boolean): Promise<{ plan: ResizePlan } | { refusal: string, code: string | null }>,
  *   info(): void,
+ *   report(): Promise<string | null>,
  * }} SaveActions
  */
 
@@ -211,6 +232,7 @@ export class SaveView {
     /** What the Azure-ready copy of the file chosen will be, said before it is written. */
     this.azureWhat = h('span', { id: id('azure-what') });
     this.infoButton = button('info', 'Save info as JSON', () => actions.info());
+    this.reportButton = button('report', 'Save report…', () => void this.run(() => actions.report()));
     this.trim = h('input', { type: 'checkbox', id: id('compact-trim') });
     this.compactButton = button('compact', 'Compact…', () => void this.copy({ op: 'compact', layer: this.chosen(), trim: this.trim.checked }, 'compact'));
     this.compactWhy = h('span', { class: 'why' });
@@ -273,6 +295,8 @@ export class SaveView {
         h('p', null, 'Fix the GPT: a GPT disk keeps a backup of its partition table at its very end. Growing moves that backup to the new end and sets the protective MBR to the new size, so that the disk needs no repair when it is next used; unchecked, they stay where they were (', h('code', null, '--no-gpt-fix'), ').')),
       h('h3', null, 'What this page shows'),
       h('div', { class: 'controls' }, this.infoButton, h('span', null, 'the same object as ', h('code', null, 'vhd-viewer info --json'))),
+      h('div', { class: 'save-row' }, h('div', { class: 'controls' }, this.reportButton),
+        h('p', null, 'One web page to file or print to PDF, readable without scripts: each file\'s SHA-256 (every byte is read), the summary, the findings, the pictures, the partitions, what a child changed and every structure\'s fields (', h('code', null, 'vhd-viewer report'), ').')),
       this.note,
       this.details);
     this.show(null);
@@ -341,7 +365,7 @@ export class SaveView {
     const d = this.disk;
     const k = this.chosen();
     const layer = d?.layers[k];
-    const all = [this.rawButton, this.vhdButton, this.azureButton, this.kind, this.blockSize, this.sectorSize, this.infoButton, this.compactButton, this.trim, this.repairButton, this.scrub, this.relinkButton, this.relative, this.absolute, this.resizeButton, this.resizeSize, this.gptFix];
+    const all = [this.rawButton, this.vhdButton, this.azureButton, this.kind, this.blockSize, this.sectorSize, this.infoButton, this.reportButton, this.compactButton, this.trim, this.repairButton, this.scrub, this.relinkButton, this.relative, this.absolute, this.resizeButton, this.resizeSize, this.gptFix];
     if (!d || !layer) {
       for (const c of all) c.disabled = true;
       this.relinkFields.hidden = true;
@@ -353,7 +377,7 @@ export class SaveView {
     // The whole disk needs every layer; one file's copy needs that file (and its parent to compact or relink a child).
     const missing = !!d.missingParent;
     for (const c of [this.rawButton, this.vhdButton, this.azureButton, this.kind, this.blockSize, this.sectorSize]) c.disabled = missing;
-    this.infoButton.disabled = false;
+    this.infoButton.disabled = this.reportButton.disabled = false;
     if (missing) this.note.textContent = 'The raw image needs the missing parent: add it to export the whole disk.';
     const parent = k + 1 < d.names.length ? d.names[k + 1] : null;
     // What each writer accepts is the core's rule (the same the command line applies), said as a sentence.

@@ -194,6 +194,11 @@ const METHODS = {
   diff: (s, [from, to], c) => s.diff(from, to, c.progress),
   diffWith: (s, [other, to], c) => s.diffWith(other, to, c.progress),
   rebaseCheck: (s, [onto], c) => s.rebaseCheck(onto, c.progress),
+  // The report: every byte hashed, the check, the diff (a job in a Worker of its own: it blocks).
+  report: (s, [], c) => s.report(c.progress),
+  // A picture as SVG (src/wasm_draw.rs): the bitmap, provenance and partitions read synchronously.
+  draw: (s, [what], c) => s.draw(what, c.progress),
+  destinations: (s, [report]) => s.destinations(report),
 };
 
 /**

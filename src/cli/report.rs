@@ -1,0 +1,32 @@
+//! `report`: one self-contained HTML file about the disk (`vhd_viewer::report`), on stdout.
+
+use std::io::{IsTerminal, Write};
+
+use vhd_viewer::report;
+use vhd_viewer::Error;
+
+use super::chain::OpenChain;
+use super::io_err;
+
+/// `report`: hashes every file, checks, compares a child with its parent, and writes the HTML;
+/// the files are named without their folders, as the page names them, so that it writes the
+/// page's bytes wherever it is run from.
+pub fn report(c: &OpenChain) -> Result<i32, Error> {
+    let tty = std::io::stderr().is_terminal();
+    let mut last = u64::MAX;
+    let mut progress = |done: u64, total: u64| {
+        let pct = done * 100 / total.max(1);
+        if tty && pct != last {
+            last = pct;
+            eprint!("\rreport: {pct}%");
+            if done >= total {
+                eprintln!();
+            }
+        }
+        true
+    };
+    let contents = report::gather(&c.disk, &c.sources(), &c.file_names(), &c.unresolved, &mut progress)?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(report::html(&contents).as_bytes()).and_then(|_| out.flush()).map_err(io_err)?;
+    Ok(0)
+}
