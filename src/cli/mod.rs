@@ -11,8 +11,8 @@ mod draw;
 mod files;
 mod newfile;
 mod output;
-mod survey;
 mod report;
+mod survey;
 mod write;
 
 use std::io::{IsTerminal, Write};
