@@ -179,11 +179,11 @@ export class Viewer {
     };
     return [
       bar($.chain, 'chain diagram', () => ({ kind: 'chain', layer: 0 })),
-      bar($.batLegend, 'block map', (d) => {
+      bar($.batHover, 'block map', (d) => {
         const layer = Number($.batLayer.value) || 0;
         return d.layers[layer]?.blockSize ? { kind: 'bat', layer } : null;
       }),
-      bar($.provLegend, 'provenance map', () => ({ kind: 'provenance', layer: 0 })),
+      bar($.provHover, 'provenance map', () => ({ kind: 'provenance', layer: 0 })),
       bar($.closeup, 'sector bitmap', () => (this.closeupAt ? { kind: 'bitmap', ...this.closeupAt } : null)),
       bar($.files, 'partition layout', () => ({ kind: 'partitions', layer: Number($.filesLayer.value) || 0 })),
       bar($.changes, 'Changes bar', (d) => {
