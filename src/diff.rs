@@ -127,7 +127,7 @@ pub struct MetaBytes {
 }
 
 /// Where a partition's held bytes went.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Held {
     /// Data of files.
     pub files: u64,

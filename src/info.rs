@@ -97,30 +97,32 @@ pub fn layer_info(layer: &Layer, file: &str) -> LayerInfo {
     }
 }
 
+/// Each layer of `disk` as a link of its chain (`files` are the layers' file names, top
+/// first): what `info`'s `chain` lists and the chain diagram draws.
+pub fn chain_links(disk: &Disk, files: &[String]) -> Vec<ChainLink> {
+    disk.layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let parent = l.parent_link();
+            ChainLink {
+                file: files.get(i).cloned().unwrap_or_default(),
+                disk_type: l.disk_type().name(),
+                format: l.format(),
+                creator_application: l.creator(),
+                current_size: l.size(),
+                unique_id: l.link_id_text(),
+                parent_verified: parent.as_ref().map(|_| disk.layers.get(i + 1).is_some_and(|n| l.parent_matches(n))),
+                parent_unique_id: parent.map(|(_, shown)| shown),
+                allocated_blocks: l.allocated_blocks(),
+            }
+        })
+        .collect()
+}
+
 /// Summarises a chain; `files[i]` names layer `i`.
 pub fn info(disk: &Disk, files: &[String]) -> Info {
     let name = |i: usize| files.get(i).cloned().unwrap_or_default();
-    let chain = if disk.layers.len() > 1 || disk.parent_missing() {
-        disk.layers
-            .iter()
-            .enumerate()
-            .map(|(i, l)| {
-                let parent = l.parent_link();
-                ChainLink {
-                    file: name(i),
-                    disk_type: l.disk_type().name(),
-                    format: l.format(),
-                    creator_application: l.creator(),
-                    current_size: l.size(),
-                    unique_id: l.link_id_text(),
-                    parent_verified: parent.as_ref().map(|_| disk.layers.get(i + 1).is_some_and(|n| l.parent_matches(n))),
-                    parent_unique_id: parent.map(|(_, shown)| shown),
-                    allocated_blocks: l.allocated_blocks(),
-                }
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let chain = if disk.layers.len() > 1 || disk.parent_missing() { chain_links(disk, files) } else { Vec::new() };
     Info { layer: layer_info(&disk.layers[0], &name(0)), chain, parent_missing: disk.parent_missing(), all_findings: disk.all_findings() }
 }

@@ -20,6 +20,7 @@ pub mod compact;
 pub mod convert;
 pub mod diff;
 pub mod disk;
+pub mod draw;
 pub mod error;
 pub mod fields;
 pub mod finding;
@@ -50,6 +51,8 @@ mod wasm;
 mod wasm_copy;
 #[cfg(target_arch = "wasm32")]
 mod wasm_diff;
+#[cfg(target_arch = "wasm32")]
+mod wasm_draw;
 #[cfg(target_arch = "wasm32")]
 mod wasm_files;
 #[cfg(target_arch = "wasm32")]

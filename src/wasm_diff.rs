@@ -125,7 +125,7 @@ fn js_files_from(disk: &crate::Disk, read: &js_sys::Function, bytes: &Rc<Cell<u6
 
 /// The diff's progress told to `progress(done, total)`; it stops the diff by returning `false`
 /// (or by throwing).
-fn teller(progress: &js_sys::Function) -> impl FnMut(u64, u64) -> bool + '_ {
+pub(crate) fn teller(progress: &js_sys::Function) -> impl FnMut(u64, u64) -> bool + '_ {
     move |done, total| {
         progress
             .call2(&JsValue::NULL, &JsValue::from_f64(done as f64), &JsValue::from_f64(total as f64))

@@ -43,7 +43,7 @@ fn complete(c: &OpenChain) -> Result<(), Error> {
 }
 
 /// The report of layer `from` (older) against layer `to` (newer) of one chain.
-fn chain_report(c: &OpenChain, from: usize, to: usize) -> Result<Report, Error> {
+pub(super) fn chain_report(c: &OpenChain, from: usize, to: usize) -> Result<Report, Error> {
     let n = c.disk.layers.len();
     if from >= n {
         complete(c)?;

@@ -2,10 +2,11 @@
 //! `convert` (`merge`), `compact`, `relink` and `repair`, which write new files (`write.rs`); and
 //! `parts`, `ls`, `get` and `owner`, what is on the disk (`files.rs`); `diff` and
 //! `rebase-check`, what a differencing disk changed, file by file (`diff.rs`); `chains`, a folder
-//! of disks sorted into trees and problems (`survey.rs`).
+//! of disks sorted into trees and problems (`survey.rs`); `draw`, its pictures as SVG (`draw.rs`).
 
 mod chain;
 mod diff;
+mod draw;
 mod files;
 mod newfile;
 mod output;
@@ -241,6 +242,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A picture of the disk as SVG on stdout: the chain, a block map, a block's sector bitmap,
+    /// the provenance map, the partitions, or what a child changed.
+    #[command(
+        after_help = "The same disk gives the same bytes (no time stamps, no random ids), so documentation can commit or cache its pictures; the page's \"Save picture\" gives the same bytes. Labels are text, the picture's <title> and <desc> say what it shows in words, and each kind is told apart by a pattern as well as a colour. A map of more than 4096 blocks or sectors is summarised: each square stands for several.\n\nExamples:\n  vhd-viewer draw child.vhd chain > chain.svg\n  vhd-viewer draw child.vhd bat --layer 1 --theme dark > parent-blocks.svg\n  vhd-viewer draw child.vhd bitmap 12 > block-12.svg\n  vhd-viewer draw child.vhd provenance --width 960 > provenance.svg\n  vhd-viewer draw disk.vhd partitions > partitions.svg\n  vhd-viewer draw child.vhd changes --parent base.vhd > changes.svg"
+    )]
+    Draw(draw::DrawArgs),
     /// Can a differencing disk move onto a new base? Per file: changed only by the child, only
     /// by the new base, or by both (a conflict). Reports only; writes nothing.
     #[command(
@@ -431,6 +438,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;
             diff::diff(&c, other.as_deref(), chain.force, from, to, json)
         }
+        Command::Draw(args) => draw::draw(args),
         Command::RebaseCheck { chain, onto, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;
             diff::rebase_check(&c, &onto, chain.force, json)

@@ -18,6 +18,7 @@ import type {
   LayerStructures,
   OpenedSummary,
   PartsTable,
+  PictureRequest,
   ResizePlan,
   SaveKind,
   Rebase,
@@ -67,6 +68,8 @@ export interface Calls {
   diff: { args: [from: number, to: number]; result: DiffReport; progress: Steps };
   diffWith: { args: [other: number, to: number]; result: DiffReport; progress: Steps };
   rebaseCheck: { args: [onto: number]; result: Rebase; progress: Steps };
+  /** A picture as SVG, the bytes `vhd-viewer draw` writes (progress: the provenance map's bytes). */
+  draw: { args: [what: PictureRequest]; result: string; progress: Steps };
 }
 
 export type Method = keyof Calls;

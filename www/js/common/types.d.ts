@@ -659,3 +659,17 @@ export interface DiskOwner {
   layer_file: string | null;
 }
 
+/**
+ * A picture as `vhd-viewer draw DISK KIND [BLOCK] --layer LAYER --theme THEME --width WIDTH`
+ * draws it (VhdDisk.picture): `chain`, `bat` (layer `layer`'s block map), `bitmap` (block
+ * `block` of layer `layer`), `provenance` and `partitions` (the disk as of layer `layer`), or
+ * `changes` (the Changes bar of `report`, a report `diff` gave).
+ */
+export interface PictureRequest {
+  kind: 'chain' | 'bat' | 'bitmap' | 'provenance' | 'partitions' | 'changes';
+  layer: number;
+  block?: number | null;
+  report?: DiffReport;
+  theme: 'light' | 'dark';
+  width: number;
+}

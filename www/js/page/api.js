@@ -217,6 +217,24 @@ export class VhdDisk {
   }
 
   /**
+   * A picture of the disk as SVG, the bytes `vhd-viewer draw` writes for the same files: the
+   * chain, a layer's block map (`bat`), a block's sector bitmap (`bitmap`), the provenance map,
+   * the partitions, or the Changes bar of a report `diff` gave (`changes`, with `report`). The
+   * provenance map reads every block's bitmap: it runs in a Worker of its own, so that cancelling
+   * stops it at once, and tells `onProgress(done, total)` the bytes of the disk worked out.
+   * @param {import('../common/types.js').PictureRequest} what
+   * @param {TaskOptions} [options]
+   * @returns {Promise<string>}
+   */
+  picture(what, { signal, onProgress } = {}) {
+    const options = { signal, onProgress: (/** @type {Progress<'draw'>} */ p) => onProgress?.(p.done, p.total) };
+    if (what.kind !== 'provenance') return this.ask('draw', [what], options);
+    return this.engine.job(this.chainIndex, 'draw', [what], options).catch((e) => {
+      throw rethrown(e);
+    });
+  }
+
+  /**
    * Virtual `[start, start + len)` sector by sector, in the disk's logical sectors (`sectorSize`
    * bytes each): `sources[i]` is the layer sector i is read
    * from (255: zeros, 254: a missing parent); with `layer` and `block`, that block's sector bitmap

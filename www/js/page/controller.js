@@ -15,6 +15,7 @@ import { showVirtualSector, showFileBytes } from './views/hex.js';
 import { renderFindings } from './views/findings.js';
 import { filesView } from './views/files.js';
 import { ChangesView } from './views/changes.js';
+import { PictureBar } from './views/picture.js';
 import { download, exportRaw, exportVhd, exportCopy, exportInfo, SaveView, stem, copySummary, copyUnit } from './save.js';
 
 /**
@@ -109,6 +110,7 @@ export class Viewer {
     $.batLayer.addEventListener('change', () => {
       const i = Number($.batLayer.value);
       if (this.disk) this.bat.show(this.disk, i, this.disk.names[i]);
+      this.refreshPictures();
     });
     $.filesLayer.addEventListener('change', () => void this.showFiles());
     this.changesView = new ChangesView($.changes, { onPick: (row) => this.pickChange(row), onSave: (blob, name) => download(blob, name) });
@@ -117,6 +119,9 @@ export class Viewer {
     $.changesRun.addEventListener('click', () => this.compare());
     $.rebaseRun.addEventListener('click', () => this.rebase());
     this.saveView = new SaveView($.save, host.saveIds ?? 'save-', this.saveActions());
+    /** @type {{ layer: number, block: number } | null} the block whose sector bitmap the close-up shows */
+    this.closeupAt = null;
+    this.pictures = this.pictureBars();
     $.scan.addEventListener('click', () => this.scan());
     $.checkRun.addEventListener('click', () => this.check());
     $.taskCancel.addEventListener('click', () => this.taskCtrl?.abort(new DOMException('cancelled', 'AbortError')));
@@ -128,6 +133,54 @@ export class Viewer {
     $.hexNext.addEventListener('click', () => this.step(1));
     for (const r of $.hexModes ?? []) r.addEventListener('change', () => this.hexShow({ mode: /** @type {HexMode} */ (r.value), at: 0 }));
     $.hexLayer?.addEventListener('change', () => this.hexShow({ mode: 'file', layer: Number($.hexLayer?.value), at: 0 }));
+  }
+
+  /**
+   * "Save picture" and "Copy as SVG" under each of the six pictures, each saying which picture
+   * is shown now (`vhd-viewer draw`'s arguments).
+   */
+  pictureBars() {
+    const $ = this.$;
+    /** The provenance map reads every block's bitmap: with progress and Stop. */
+    const draw = (/** @type {VhdDisk} */ d, /** @type {import('../common/types.js').PictureRequest} */ r) =>
+      r.kind === 'provenance'
+        ? this.runTask('Drawing the provenance map', (signal, progress) => d.picture(r, { signal, onProgress: (done, total) => progress(done, total, 'bytes') }))
+        : d.picture(r);
+    /**
+     * @param {HTMLElement} after
+     * @param {string} kind
+     * @param {(d: VhdDisk) => Omit<import('../common/types.js').PictureRequest, 'theme' | 'width'> | null} request
+     */
+    const bar = (after, kind, request) => {
+      const b = new PictureBar(kind, () => {
+        const d = this.disk;
+        const r = d && d.names.length ? request(d) : null;
+        if (!d || !r) return null;
+        const at = [r.layer ? `layer${r.layer}` : '', r.block !== undefined && r.block !== null ? `block${r.block}` : ''].filter(Boolean);
+        return { disk: d, request: r, name: [stem(d.names[0]), r.kind, ...at].join('-') };
+      }, draw);
+      after.after(b.el);
+      return b;
+    };
+    return [
+      bar($.chain, 'chain diagram', () => ({ kind: 'chain', layer: 0 })),
+      bar($.batLegend, 'block map', (d) => {
+        const layer = Number($.batLayer.value) || 0;
+        return d.layers[layer]?.blockSize ? { kind: 'bat', layer } : null;
+      }),
+      bar($.provLegend, 'provenance map', () => ({ kind: 'provenance', layer: 0 })),
+      bar($.closeup, 'sector bitmap', () => (this.closeupAt ? { kind: 'bitmap', ...this.closeupAt } : null)),
+      bar($.files, 'partition layout', () => ({ kind: 'partitions', layer: Number($.filesLayer.value) || 0 })),
+      bar($.changes, 'Changes bar', (d) => {
+        const report = this.changesView.report;
+        return this.changed?.disk === d && report ? { kind: 'changes', layer: this.changed.to, report } : null;
+      }),
+    ];
+  }
+
+  /** Shows or hides each picture's buttons after what is shown changed. */
+  refreshPictures() {
+    for (const b of this.pictures) b.refresh();
   }
 
   // ------------------------------------------------------------ messages and tasks
@@ -336,6 +389,8 @@ export class Viewer {
     fill($.checkBody);
     $.checkRun.disabled = false;
     this.saveView.show(disk);
+    this.closeupAt = null;
+    this.refreshPictures();
     this.host.shown?.(disk);
 
     // Let the structures and findings show before the maps, which take a while at a million
@@ -344,6 +399,7 @@ export class Viewer {
     if (disk !== this.disk) return;
     const firstSparse = Math.max(0, disk.layers.findIndex((l) => l.blockSize > 0));
     $.batLayer.value = String(firstSparse);
+    this.refreshPictures();
     const maps = this.bat.show(disk, firstSparse, names[firstSparse]).catch((e) => this.message(`Block map: ${/** @type {Error} */ (e).message}`, 'error'));
 
     // Provenance: the estimate now, the exact map on request.
@@ -493,6 +549,8 @@ export class Viewer {
     if (!d) return;
     const ss = d.sectorSize;
     const span = Math.max(ss, Math.min(len, d.chunkSize));
+    this.closeupAt = null;
+    this.refreshPictures();
     await this.closeupView.show(this.ctx(), { start: Math.floor(offset / ss) * ss, len: span }).catch((e) => this.readFailed('Sectors', e));
     await this.hexShow({ mode: 'virtual', at: Math.floor(offset / ss) }, true);
   }
@@ -593,6 +651,7 @@ export class Viewer {
    */
   changes(s) {
     this.$.changes.dataset.changes = s;
+    this.refreshPictures();
   }
 
   /**
@@ -653,6 +712,8 @@ export class Viewer {
     if (!this.disk) return; // other files are loading
     const c = this.ctx();
     this.host.reveal('closeup');
+    this.closeupAt = opts.layer !== undefined && opts.block !== undefined ? { layer: opts.layer, block: opts.block } : null;
+    this.refreshPictures();
     try {
       await this.closeupView.show(c, opts);
       this.host.reveal('closeup');

@@ -458,6 +458,24 @@ export class Session {
   }
 
   /**
+   * A picture of the disk as SVG: the bytes `vhd-viewer draw` writes for the same files (file
+   * names as given, top first). A bitmap, the provenance map and the partitions read the files
+   * synchronously (the provenance map every block's bitmap); the Changes bar is drawn from the
+   * report the page holds. Progress `{ done, total }`: bytes of the disk the provenance map has
+   * worked out.
+   * @param {import('../common/types.js').PictureRequest} what
+   * @param {(p: { done: number, total: number }) => void} progress
+   * @returns {string}
+   */
+  draw({ kind, layer, block, report, theme, width }, progress) {
+    if (kind === 'changes') {
+      if (!report) throw new Error('compare the layers first: the Changes bar is drawn from their report');
+      return this.wasm.drawChanges(report, theme, width);
+    }
+    return this.wasm.drawPicture(this.core, syncReader(this.sources), kind, layer, block ?? 0, this.names, theme, width, throttled(progress));
+  }
+
+  /**
    * Chain `k` of the files given, another than the one shown, made a disk (free it after use).
    * @param {number} k
    */

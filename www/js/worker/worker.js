@@ -194,6 +194,8 @@ const METHODS = {
   diff: (s, [from, to], c) => s.diff(from, to, c.progress),
   diffWith: (s, [other, to], c) => s.diffWith(other, to, c.progress),
   rebaseCheck: (s, [onto], c) => s.rebaseCheck(onto, c.progress),
+  // A picture as SVG (src/wasm_draw.rs): the bitmap, provenance and partitions read synchronously.
+  draw: (s, [what], c) => s.draw(what, c.progress),
 };
 
 /**
