@@ -23,11 +23,11 @@ function clickIn(page, host, sel) {
 
 /** Opens the files view's first partition and its first file; resolves when its panel shows. */
 async function openFirstFile(page) {
-  await page.waitFor(() => document.querySelector('#files-view [data-action="partition"]'));
+  await page.waitFor(() => !!document.querySelector('#files-view [data-action="partition"]'));
   await page.click('#files-view [data-action="partition"]');
-  await page.waitFor(() => document.querySelector('#files-view')?.dataset.state === 'ready' && document.querySelector('#files-view tbody tr[data-type="file"]'));
+  await page.waitFor(() => document.querySelector('#files-view')?.dataset.state === 'ready' && !!document.querySelector('#files-view tbody tr[data-type="file"]'));
   await page.click('#files-view tbody tr[data-type="file"] button[data-action="open"]');
-  await page.waitFor(() => document.querySelector('#files-view [data-field="panel"]:not([hidden]) [data-field="name"]'), null, { timeout: 60_000 });
+  await page.waitFor(() => !!document.querySelector('#files-view [data-field="panel"]:not([hidden]) [data-field="name"]'), null, { timeout: 60_000 });
 }
 
 for (const engine of ENGINES) {
@@ -53,13 +53,13 @@ for (const engine of ENGINES) {
         map.focus();
         map.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
       });
-      await page.waitFor(() => document.querySelector('#closeup-body canvas'));
+      await page.waitFor(() => !!document.querySelector('#closeup-body canvas'));
       await page.click('#prov-scan');
       await page.waitForText('#prov-state', /^Exact/, { timeout: 120_000 });
       await page.click('#changes-run');
       await page.waitFor(() => ['done', 'stopped'].includes(document.getElementById('changes-body').dataset.changes), null, { timeout: 120_000 });
       await page.click('#check-run');
-      await page.waitFor(() => document.querySelector('#check-body')?.textContent.trim());
+      await page.waitFor(() => !!document.querySelector('#check-body')?.textContent.trim());
       found.push(...(await audit(page, 'page, a file, a block, the exact map, the changes and the check shown')));
       assert.deepEqual(await page.errors(), []);
       await page.close();
@@ -72,7 +72,7 @@ for (const engine of ENGINES) {
       assert.ok(views.length >= 5, `the element offers ${views.join(', ')}`);
       for (const v of views) {
         await clickIn(el, '#remote', `[role=tab][data-view="${v}"]`);
-        await el.waitFor((view) => document.querySelector('#remote').shadowRoot.querySelector(`[role=tabpanel][data-view="${view}"]:not([hidden])`), v);
+        await el.waitFor((view) => !!document.querySelector('#remote').shadowRoot.querySelector(`[role=tabpanel][data-view="${view}"]:not([hidden])`), v);
         found.push(...(await audit(el, `element, view ${v}`)));
       }
       assert.deepEqual(await el.errors(), []);
@@ -83,3 +83,187 @@ for (const engine of ENGINES) {
     }
   });
 }
+
+// ------------------------------------------------------------------ Chromium only
+
+/** Whether the focused element shows where the focus is (an outline or a ring). Run in the page. */
+function focusShown() {
+  let el = document.activeElement;
+  while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
+  if (!el || el === document.body) return { what: 'nothing focused', shown: false };
+  // A visually hidden file input shows its focus on its label.
+  const shownOn = el.matches('input[type=file].visually-hidden') ? document.querySelector(`label[for="${el.id}"]`) : el;
+  const s = getComputedStyle(shownOn);
+  const shown = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2) || (s.boxShadow !== 'none' && s.boxShadow !== '');
+  const what = `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}${el.dataset.action ? `[data-action=${el.dataset.action}]` : ''} “${(el.getAttribute('aria-label') || el.textContent || '').trim().slice(0, 40)}”`;
+  return { what, shown };
+}
+
+/**
+ * Presses Tab (Shift+Tab with `back`) until the focus is on an element matching `selector`;
+ * each stop on the way must show its focus (recorded in `unshown`).
+ */
+async function tabTo(page, selector, unshown, { back = false, max = 400 } = {}) {
+  for (let i = 0; i < max; i++) {
+    await page.page.keyboard.press(back ? 'Shift+Tab' : 'Tab');
+    const f = await page.evaluate(focusShown);
+    // (Past the page's last stop the focus leaves the document for the browser's own.)
+    if (!f.shown && f.what !== 'nothing focused') unshown.add(f.what);
+    if (await page.evaluate((s) => document.activeElement?.matches(s), selector)) return;
+  }
+  throw new Error(`${selector} not reached in ${max} presses of ${back ? 'Shift+Tab' : 'Tab'}`);
+}
+
+test('chromium: keyboard only: a disk opened, the views, a block of the map, a file and the hex view with Tab, arrows and Enter; the focus shown at every stop', { timeout: 300_000 }, async () => {
+  const { base, child } = fsVhds();
+  const browser = await launch('chromium');
+  try {
+    const page = await browser.newPage();
+    const p = page.page;
+    const unshown = new Set();
+    await page.goto(site.url);
+    await page.waitForSelector('body[data-wasm="ready"]');
+    // Open: the file input reached with Tab, its chooser opened with Enter.
+    await tabTo(page, '#file-input', unshown);
+    const [chooser] = await Promise.all([p.waitForEvent('filechooser'), p.keyboard.press('Enter')]);
+    await chooser.setFiles([child, base]);
+    await page.waitFor(() => document.body.dataset.state === 'ready');
+
+    // The block map through the table of contents: a block chosen with the arrows, Enter.
+    await tabTo(page, '.toc a[href="#bat"]', unshown);
+    await p.keyboard.press('Enter');
+    await tabTo(page, '#bat-canvas', unshown);
+    await p.keyboard.press('ArrowRight');
+    await p.keyboard.press('Enter');
+    await page.waitForText('#closeup-body h3', /^Block 1 of /);
+
+    // A file: back to the contents, Files on the disk, a partition, a file row, Enter.
+    await tabTo(page, '.toc a[href="#volumes"]', unshown, { back: true });
+    await p.keyboard.press('Enter');
+    await tabTo(page, '#files-view [data-action="partition"]:not([disabled])', unshown);
+    await p.keyboard.press('Enter');
+    await page.waitFor(() => document.querySelector('#files-view')?.dataset.state === 'ready' && !!document.querySelector('#files-view tbody tr[data-type="file"]'));
+    await tabTo(page, '#files-view tbody button[data-action="open"]', unshown);
+    for (let i = 0; i < 50 && !(await page.evaluate(() => document.activeElement.closest('tr')?.dataset.type === 'file')); i++) await p.keyboard.press('ArrowDown');
+    const name = await page.evaluate(() => document.activeElement.closest('tr').dataset.path.split('/').pop());
+    await p.keyboard.press('Enter');
+    await page.waitFor((n) => document.querySelector('#files-view [data-field="panel"]:not([hidden]) [data-field="name"]')?.textContent === n, name, { timeout: 60_000 });
+
+    // The hex view: a sector typed, Enter.
+    await tabTo(page, '#hex-at', unshown);
+    await p.keyboard.press('Control+A');
+    await p.keyboard.type('3');
+    await p.keyboard.press('Enter');
+    await page.waitForText('#hex-source strong', /^Virtual sector 3$/);
+    await tabTo(page, '#hex-next', unshown);
+    await p.keyboard.press('Enter');
+    await page.waitForText('#hex-source strong', /^Virtual sector 4$/);
+
+    // And every other stop of the page, once round, shows its focus too.
+    const stops = new Set();
+    for (let i = 0; i < 1500; i++) {
+      await p.keyboard.press('Tab');
+      const f = await page.evaluate(focusShown);
+      // (Past the page's last stop the focus leaves the document for the browser's own.)
+      if (!f.shown && f.what !== 'nothing focused') unshown.add(f.what);
+      if (stops.has(f.what) && f.what.startsWith('input#hex-at')) break;
+      stops.add(f.what);
+    }
+    console.log(`keyboard: ${stops.size} stops on the page with a disk open`);
+    assert.deepEqual([...unshown], [], 'every focused element shows its focus');
+    assert.deepEqual(await page.errors(), []);
+    await page.close();
+  } finally {
+    await browser.close();
+  }
+});
+
+/** The table of runs beside canvas `selector` (the `nth` such), as [first item, count, kind] rows. Run in the page. */
+function runsOf([selector, nth = 0]) {
+  const table = document.querySelectorAll(selector)[nth].parentElement.nextElementSibling;
+  if (table?.tagName !== 'TABLE') return null;
+  return {
+    caption: table.caption?.textContent ?? '',
+    rows: [...table.tBodies[0].rows].map((r) => [parseInt(r.cells[0].textContent, 10), Number(r.cells[1].textContent), r.cells[2].textContent]),
+  };
+}
+
+test('chromium: each canvas has a table of its runs that agrees with its legend; a million cells make at most MAX_RUNS rows, fast', async () => {
+  const { base, child } = fsVhds();
+  const browser = await launch('chromium');
+  try {
+    const page = await browser.newPage();
+    await page.goto(site.url);
+    await page.waitForSelector('body[data-wasm="ready"]');
+    await page.setFiles('#file-input', [child, base]);
+    await page.waitFor(() => document.body.dataset.state === 'ready');
+    await page.click('#prov-scan');
+    await page.waitForText('#prov-state', /^Exact/, { timeout: 120_000 });
+    await page.evaluate(() => {
+      const map = document.querySelector('#bat-canvas');
+      map.focus();
+      map.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+    });
+    await page.waitFor(() => document.querySelectorAll('#closeup-body canvas').length === 2);
+    const legendOf = (sel) => page.evaluate((s) => [...document.querySelectorAll(s)].map((k) => k.textContent), sel);
+    const count = (rows) => rows.reduce((m, [, n, kind]) => m.set(kind, (m.get(kind) ?? 0) + n), new Map());
+    const contiguous = (rows, total) => {
+      let next = 0;
+      for (const [first, n] of rows) {
+        assert.equal(first, next, 'each run starts where the one before ended');
+        next += n;
+      }
+      assert.equal(next, total, 'the runs cover every item');
+    };
+
+    // The exact provenance map: every kind's squares add up to the legend's count of it.
+    const prov = await page.evaluate(runsOf, ['#prov-canvas']);
+    const provLegend = Object.fromEntries((await legendOf('#prov-legend .key')).slice(0, -1).map((k) => k.split(/: (?=\d+$)/)));
+    assert.match(prov.caption, /^Map of which file supplies each .* In words: \d+ squares, in \d+ runs of one kind\.$/);
+    contiguous(prov.rows, Object.values(provLegend).reduce((a, n) => a + Number(n), 0));
+    assert.deepEqual(Object.fromEntries([...count(prov.rows)].map(([k, n]) => [k, String(n)])), Object.fromEntries(Object.entries(provLegend).filter(([, n]) => n !== '0')));
+
+    // The block map: as many blocks as the map has, stored and not as its legend says.
+    const bat = await page.evaluate(runsOf, ['#bat-canvas']);
+    const blocks = Number((await page.text('#bat-legend')).match(/(\d+) blocks of/)[1]);
+    contiguous(bat.rows, blocks);
+    const batLegend = Object.fromEntries((await legendOf('#bat-legend .key')).slice(0, -1).map((k) => k.split(/: (?=\d+$)/)));
+    assert.equal(String(count(bat.rows).get('stored in the file') ?? 0), String(Number(batLegend['stored in the file']) + Number(batLegend['stored out of file order'] ?? 0)));
+
+    // The block's two maps: one row per run of sectors, adding up to the block's sectors.
+    for (const nth of [0, 1]) {
+      const r = await page.evaluate(runsOf, ['#closeup-body canvas', nth]);
+      assert.ok(r, `the closeup's map ${nth} has its table`);
+      contiguous(r.rows, Number(r.caption.match(/In words: (\d+) sectors/)[1]));
+    }
+
+    // A million cells: the table stops at MAX_RUNS rows and one that counts the rest.
+    const big = await page.evaluate(async () => {
+      const { CellMap, MAX_RUNS } = await import('./js/page/cellmap.js');
+      const box = document.createElement('div');
+      box.style.width = '800px';
+      const canvas = document.createElement('canvas');
+      canvas.setAttribute('aria-label', 'A test map.');
+      box.append(canvas);
+      document.body.append(box);
+      const map = new CellMap(canvas, { state: (i) => 1 + ((i >> 4) & 1), colors: () => new Uint32Array([0, 0xff0000ff, 0xff00ff00]), kind: (s) => `kind ${s}`, items: 'blocks', maxHeight: 420 });
+      const t0 = performance.now();
+      map.setCount(1_000_000);
+      const ms = performance.now() - t0;
+      const table = box.nextElementSibling;
+      const out = { ms, MAX_RUNS, rows: table.tBodies[0].rows.length, last: table.tBodies[0].rows[table.tBodies[0].rows.length - 1].textContent, caption: table.caption.textContent };
+      map.destroy();
+      box.remove();
+      return out;
+    });
+    console.log(`a million cells: drawn and described in ${big.ms.toFixed(0)} ms, ${big.rows} rows`);
+    assert.equal(big.rows, big.MAX_RUNS + 1);
+    assert.match(big.last, /^the rest\d+\d+ more squares, not listed here/);
+    assert.match(big.caption, /1000000 blocks, in more than 200 runs of one kind; each square holds \d+ of them/);
+    assert.ok(big.ms < 3000, `${big.ms} ms`);
+    assert.deepEqual(await page.errors(), []);
+    await page.close();
+  } finally {
+    await browser.close();
+  }
+});

@@ -230,7 +230,8 @@ export class ProvenanceView {
     // SVG picture has them (src/draw/provenance.rs).
     const layers = Array.from({ length: L }, (_, k) => k);
     this.patterns = [0, 3, ...layers.map(layerPattern), ...layers.map(layerPattern), 7, 5];
-    this.kinds = ['', 'zeros (never written)', ...names.map((n) => `${n}, maybe partly from below`), ...names, 'several files', 'missing parent (cannot be read)'];
+    // (As the legend names them.)
+    this.kinds = ['', 'zeros', ...names.map((n) => `${n}, maybe partly from below`), ...names, 'several files', 'missing parent'];
     this.update(masks);
   }
 
