@@ -4,7 +4,10 @@
 // canvases' tables of runs, and the maps' kinds still told apart under a colour-blindness filter.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ENGINES, launch } from './engines.mjs';
+import { ENGINES, launch, decodePng } from './engines.mjs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SAMPLES, tempDir } from './helpers.mjs';
 import { fsVhds } from './fs-fixtures.mjs';
 import { siteWithAxe, audit } from './axe.mjs';
 
@@ -85,6 +88,32 @@ for (const engine of ENGINES) {
 }
 
 // ------------------------------------------------------------------ Chromium only
+
+test('chromium: axe finds no WCAG 2.1 AA violation in the dark theme either (its colours\' contrast)', async () => {
+  const { base, child } = fsVhds();
+  const browser = await launch('chromium');
+  try {
+    const found = [];
+    const page = await browser.newPage();
+    await page.page.emulateMedia({ colorScheme: 'dark' });
+    await page.goto(site.url);
+    await page.waitForSelector('body[data-wasm="ready"]');
+    await page.setFiles('#file-input', [child, base]);
+    await page.waitFor(() => document.body.dataset.state === 'ready');
+    await openFirstFile(page);
+    found.push(...(await audit(page, 'page, dark, a chain and a file open')));
+    await page.close();
+    const el = await browser.newPage();
+    await el.page.emulateMedia({ colorScheme: 'dark' });
+    await el.goto(site.url + 'embed.html');
+    await el.waitFor(() => document.querySelector('#remote')?.dataset.state === 'ready');
+    found.push(...(await audit(el, 'element, dark')));
+    await el.close();
+    assert.deepEqual(found, [], `no violation:\n${found.map((v) => `${v.where}: ${v.id}: ${v.help}\n  ${v.nodes.join('\n  ')}`).join('\n')}`);
+  } finally {
+    await browser.close();
+  }
+});
 
 /** Whether the focused element shows where the focus is (an outline or a ring). Run in the page. */
 function focusShown() {
@@ -264,6 +293,140 @@ test('chromium: each canvas has a table of its runs that agrees with its legend;
     assert.deepEqual(await page.errors(), []);
     await page.close();
   } finally {
+    await browser.close();
+  }
+});
+
+/**
+ * Colour-blindness simulations as SVG feColorMatrix values (Machado, Oliveira and Fernandes
+ * 2009, severity 1): what a reader without red (protanopia) or green (deuteranopia) cones sees;
+ * and no colour at all.
+ */
+const SIMULATIONS = {
+  protanopia: '0.152286 1.052583 -0.204868 0 0  0.114503 0.786281 0.099216 0 0  -0.003882 -0.048116 1.051998 0 0  0 0 0 1 0',
+  deuteranopia: '0.367322 0.860646 -0.227968 0 0  0.280085 0.672501 0.047413 0 0  -0.011820 0.042940 0.968881 0 0  0 0 0 1 0',
+  // No colour at all (and a print in grey): brightness and pattern only.
+  greyscale: '0.2126 0.7152 0.0722 0 0  0.2126 0.7152 0.0722 0 0  0.2126 0.7152 0.0722 0 0  0 0 0 1 0',
+};
+
+/**
+ * What one square of a kind looks like in a screenshot: its mean colour and its texture (the
+ * mean brightness at each of the pattern tile's 36 places, less the square's mean).
+ */
+function looks(img, x0, y0, size) {
+  const mean = [0, 0, 0];
+  const phase = new Array(36).fill(0);
+  const seen = new Array(36).fill(0);
+  for (let y = y0; y < y0 + size; y++) {
+    for (let x = x0; x < x0 + size; x++) {
+      const px = img.rows[y].subarray(x * img.bpp, x * img.bpp + 3);
+      px.forEach((v, i) => (mean[i] += v));
+      const p = (y % 6) * 6 + (x % 6);
+      phase[p] += (px[0] + px[1] + px[2]) / 3;
+      seen[p]++;
+    }
+  }
+  const n = size * size;
+  const m = mean.map((v) => v / n);
+  const lum = (m[0] + m[1] + m[2]) / 3;
+  return { mean: m, texture: phase.map((v, i) => v / seen[i] - lum) };
+}
+
+/** How far apart two looks are: in colour (RGB distance) and in texture (mean difference). */
+function apart(a, b) {
+  return {
+    colour: Math.hypot(...a.mean.map((v, i) => v - b.mean[i])),
+    texture: a.texture.reduce((s, v, i) => s + Math.abs(v - b.texture[i]), 0) / 36,
+  };
+}
+
+test('chromium: under protanopia, deuteranopia and greyscale filters the maps\' kinds stay apart, by colour or by pattern', async () => {
+  const browser = await launch('chromium');
+  const tmp = tempDir('vhd-a11y-');
+  try {
+    const page = await browser.newPage();
+    await page.goto(site.url);
+    await page.waitForSelector('body[data-wasm="ready"]');
+    await page.setFiles('#file-input', ['grandchild.vhd', 'child.vhd', 'base.vhd'].map((n) => join(SAMPLES, n)));
+    await page.waitFor(() => document.body.dataset.state === 'ready');
+    await page.click('#prov-scan');
+    await page.waitForText('#prov-state', /^Exact/, { timeout: 120_000 });
+    // The filters, in the page.
+    await page.evaluate((sims) => {
+      const ns = 'http://www.w3.org/2000/svg';
+      const svg = document.createElementNS(ns, 'svg');
+      svg.setAttribute('width', '0');
+      svg.setAttribute('height', '0');
+      svg.setAttribute('aria-hidden', 'true');
+      for (const [id, values] of Object.entries(sims)) {
+        const f = document.createElementNS(ns, 'filter');
+        f.id = `sim-${id}`;
+        const m = document.createElementNS(ns, 'feColorMatrix');
+        m.setAttribute('type', 'matrix');
+        m.setAttribute('values', values);
+        f.append(m);
+        svg.append(f);
+      }
+      document.body.append(svg);
+    }, SIMULATIONS);
+    const report = [];
+    for (const [canvas, nth, least] of [['#prov-canvas', 0, 3], ['#closeup-body canvas', 1, 4]]) {
+      if (nth === 1) {
+        // Block 0 up close: its sectors come from each of the three files, and zeros. (Not
+        // before: a block picked is outlined on the provenance map.)
+        await page.evaluate(() => {
+          const map = document.querySelector('#bat-canvas');
+          map.focus();
+          map.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+        });
+        await page.waitFor(() => document.querySelectorAll('#closeup-body canvas').length === 2);
+      }
+      /** The map's layout once it holds still (a scroll bar appearing redraws it narrower). */
+      const layout = async () => {
+        let last = '';
+        for (;;) {
+          const now = await page.evaluate(async ([s, n]) => {
+            await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+            return JSON.stringify({ ...document.querySelectorAll(s)[n].dataset });
+          }, [canvas, nth]);
+          if (now === last) return JSON.parse(now);
+          last = now;
+        }
+      };
+      const { cell, cols, per, gap } = await layout();
+      const size = Number(cell) - Number(gap);
+      assert.ok(size >= 6, `${canvas}: squares of ${size} px show a whole pattern tile`);
+      // One square of each kind, where the table of runs says it is.
+      const rows = (await page.evaluate(runsOf, [canvas, nth])).rows;
+      const kinds = new Map();
+      for (const [first, , kind] of rows) if (!kinds.has(kind)) kinds.set(kind, Math.floor(first / Number(per)));
+      assert.ok(kinds.size >= least, `${canvas}: kinds on the map: ${[...kinds.keys()].join(', ')}`);
+      for (const sim of ['none', ...Object.keys(SIMULATIONS)]) {
+        await page.evaluate(([s, n, f]) => {
+          const c = document.querySelectorAll(s)[n];
+          c.style.filter = f === 'none' ? '' : `url(#sim-${f})`;
+        }, [canvas, nth, sim]);
+        assert.deepEqual(await layout(), { cell, cols, per, gap }, 'the map kept its layout');
+        const shot = join(tmp.dir, `${sim}.png`);
+        await page.page.locator(canvas).nth(nth).screenshot({ path: shot });
+        const img = decodePng(readFileSync(shot));
+        const seen = [...kinds].map(([kind, c]) => [kind, looks(img, (c % Number(cols)) * Number(cell), Math.floor(c / Number(cols)) * Number(cell), size)]);
+        for (let i = 0; i < seen.length; i++) {
+          for (let j = i + 1; j < seen.length; j++) {
+            const d = apart(seen[i][1], seen[j][1]);
+            const byColour = d.colour >= 30;
+            const byPattern = d.texture >= 4;
+            if (!byColour) report.push(`${canvas} ${sim}: ${seen[i][0]} and ${seen[j][0]}: colours ${d.colour.toFixed(0)} apart, patterns ${d.texture.toFixed(1)}`);
+            assert.ok(byColour || byPattern, `${canvas} ${sim}: ${seen[i][0]} and ${seen[j][0]} look alike: colours ${d.colour.toFixed(1)} apart, patterns ${d.texture.toFixed(1)}`);
+          }
+        }
+      }
+    }
+    console.log(`told apart by their patterns only:\n${report.join('\n') || '(none)'}`);
+    assert.deepEqual(await page.errors(), []);
+    await page.close();
+  } finally {
+    tmp.remove();
     await browser.close();
   }
 });
