@@ -59,10 +59,9 @@ table.fields tr.here td, table.fields tr.here th { background: var(--mark); }
 .legend { display: flex; flex-wrap: wrap; gap: 0.3rem 1rem; margin: 0.3rem 0; font-size: 0.9em; }
 .legend p { margin: 0; }
 .key { display: inline-flex; align-items: center; gap: 0.35em; }
-.swatch { display: inline-block; width: 0.9em; height: 0.9em; border-radius: 2px; border: 1px solid var(--border); }
+.swatch { display: inline-block; width: 0.9em; height: 0.9em; border-radius: 2px; border: 1px solid var(--border); --pat: color-mix(in srgb, var(--bg) 60%, transparent); }
 .swatch.pale { opacity: 0.45; }
 /* The maps' patterns (cellmap.js's patternTile, src/draw/mod.rs's Svg::fill) on the legend's swatches. */
-.swatch { --pat: color-mix(in srgb, var(--bg) 60%, transparent); width: 1.1em; height: 1.1em; }
 .swatch.p1 { background-image: repeating-linear-gradient(-45deg, transparent 0 3px, var(--pat) 3px 4.24px); }
 .swatch.p2 { background-image: radial-gradient(circle, var(--pat) 1.3px, transparent 1.6px); background-size: 6px 6px; }
 .swatch.p3 { background-image: repeating-linear-gradient(0deg, transparent 0 2.25px, var(--pat) 2.25px 3.75px, transparent 3.75px 6px); }
