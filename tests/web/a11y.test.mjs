@@ -199,9 +199,33 @@ test('chromium: keyboard only: a disk opened, the views, a block of the map, a f
       stops.add(f.what);
     }
     console.log(`keyboard: ${stops.size} stops on the page with a disk open`);
-    assert.deepEqual([...unshown], [], 'every focused element shows its focus');
     assert.deepEqual(await page.errors(), []);
     await page.close();
+
+    // The element: its views chosen with the arrow keys on its tabs; every stop shows its focus.
+    const el = await browser.newPage();
+    await el.goto(site.url + 'embed.html');
+    await el.waitFor(() => document.querySelector('#remote')?.dataset.state === 'ready');
+    const inRemote = () => document.activeElement?.id === 'remote';
+    for (let i = 0; i < 100 && !(await el.evaluate(inRemote)); i++) await el.page.keyboard.press('Tab');
+    const tab = () => {
+      const a = document.querySelector('#remote').shadowRoot.activeElement;
+      return a?.getAttribute('role') === 'tab' ? a.dataset.view : null;
+    };
+    for (let i = 0; i < 20 && !(await el.evaluate(tab)); i++) await el.page.keyboard.press('Tab');
+    const first = await el.evaluate(tab);
+    assert.ok(first, 'Tab reaches the element\'s tabs');
+    await el.page.keyboard.press('ArrowRight');
+    const second = await el.evaluate(tab);
+    assert.notEqual(second, first, 'the arrow moves to the next view');
+    await el.waitFor((v) => !!document.querySelector('#remote').shadowRoot.querySelector(`[role=tabpanel][data-view="${v}"]:not([hidden])`), second);
+    for (let i = 0; i < 60 && (await el.evaluate(() => document.activeElement?.tagName)) !== 'BODY'; i++) {
+      const f = await el.evaluate(focusShown);
+      if (!f.shown && f.what !== 'nothing focused') unshown.add(`element: ${f.what}`);
+      await el.page.keyboard.press('Tab');
+    }
+    await el.close();
+    assert.deepEqual([...unshown], [], 'every focused element shows its focus');
   } finally {
     await browser.close();
   }
