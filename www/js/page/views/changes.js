@@ -53,20 +53,22 @@ export function changesCsv(rows) {
 }
 
 /**
- * Where the held bytes went, summed over the partitions: [label, bytes, css colour variable].
+ * Where the held bytes went, summed over the partitions: [label, bytes, css colour variable,
+ * pattern] (the pattern as the Changes bar's SVG picture has it, src/draw/changes.rs; see
+ * cellmap.js's patternTile).
  * @param {DiffReport} report
- * @returns {[string, number, string][]}
+ * @returns {[string, number, string, number][]}
  */
 export function destinations(report) {
   const sum = (/** @type {'files' | 'filesystem_metadata' | 'free_space'} */ k) => report.partitions.reduce((n, p) => n + (p.held?.[k] ?? 0), 0);
-  const parts = /** @type {[string, number, string][]} */ ([
-    ['files', sum('files'), '--layer-0'],
-    ['file-system structures', sum('filesystem_metadata'), '--layer-1'],
-    ['free space (data the file system freed)', sum('free_space'), '--layer-2'],
-    ['outside the partitions', report.outside_partitions_bytes, '--layer-3'],
+  const parts = /** @type {[string, number, string, number][]} */ ([
+    ['files', sum('files'), '--layer-0', 0],
+    ['file-system structures', sum('filesystem_metadata'), '--layer-1', 1],
+    ['free space (data the file system freed)', sum('free_space'), '--layer-2', 2],
+    ['outside the partitions', report.outside_partitions_bytes, '--layer-3', 3],
   ]);
   const known = parts.reduce((n, [, b]) => n + b, 0);
-  if (report.held_bytes > known) parts.push(['elsewhere (partitions not read)', report.held_bytes - known, '--unalloc']);
+  if (report.held_bytes > known) parts.push(['elsewhere (partitions not read)', report.held_bytes - known, '--unalloc', 4]);
   return parts.filter(([, b]) => b > 0);
 }
 
@@ -114,9 +116,9 @@ export class ChangesView {
     const unrelated = report.mode === 'unrelated';
     const held = unrelated ? 'allocated in either disk' : 'the newer layers hold';
     const bar = h('div', { class: 'stack', role: 'img', 'data-field': 'destinations', 'aria-label': `Where the ${humanSize(report.held_bytes)} ${held} went: ${dest.map(([l, b]) => `${l} ${humanSize(b)}`).join(', ')}` },
-      dest.map(([label, bytes, color]) => h('span', { class: 'seg', title: `${label}: ${humanSize(bytes)}`, style: `flex-grow:${bytes / total};background:${cssColor(color, el)}` })));
-    const legend = h('ul', { class: 'legend' }, dest.map(([label, bytes, color]) =>
-      h('li', {}, h('span', { class: 'swatch', style: `background:${cssColor(color, el)}` }), `${label}: ${humanSize(bytes)} (${Math.round((bytes / total) * 100)} %)`)));
+      dest.map(([label, bytes, color, p]) => h('span', { class: `seg p${p}`, title: `${label}: ${humanSize(bytes)}`, style: `flex-grow:${bytes / total};background-color:${cssColor(color, el)}` })));
+    const legend = h('ul', { class: 'legend' }, dest.map(([label, bytes, color, p]) =>
+      h('li', {}, h('span', { class: `swatch p${p}`, style: `background-color:${cssColor(color, el)}` }), `${label}: ${humanSize(bytes)} (${Math.round((bytes / total) * 100)} %)`)));
     const identical = h('p', { 'data-field': 'identical' },
       unrelated
         ? `${humanSize(report.identical_bytes)} of the ${humanSize(report.held_bytes)} allocated in either disk (${Math.round((report.identical_bytes / total) * 100)} %) are the same in both. `
