@@ -44,6 +44,15 @@ for (const engine of ENGINES) {
       await page.waitForSelector('body[data-wasm="ready"]');
       found.push(...(await audit(page, 'page, nothing open')));
 
+      // A folder of disks given: its trees and problems.
+      await page.evaluate(async () => {
+        const names = ['vm/base.vhd', 'vm/child.vhd', 'vm/grandchild.vhd', 'vm/dynamic.vhd', 'other/child.vhdx'];
+        const files = await Promise.all(names.map(async (name) => ({ name, blob: await (await fetch(`samples/${name.split('/')[1]}`)).blob() })));
+        window.vhdViewer.loadFolder(files);
+      });
+      await page.waitFor(() => document.querySelector('#folder')?.dataset.state === 'done', null, { timeout: 60_000 });
+      found.push(...(await audit(page, 'page, a folder of disks')));
+
       // A child and its parent with file systems: every section of the viewer shows.
       await page.setFiles('#file-input', [child, base]);
       await page.waitFor(() => ['ready', 'error'].includes(document.body.dataset.state));
