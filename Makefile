@@ -35,6 +35,12 @@ $(WASM_PKG): $(WASM_RAW)
 package: wasm
 	node scripts/package.mjs
 
+# The pictures the README and docs/pictures.md show (docs/pictures/), drawn again by `vhd-viewer
+# draw` from the test chain of tests/draw.rs (which fails when they are not what draw makes).
+.PHONY: pictures
+pictures:
+	UPDATE_PICTURES=1 cargo test --test draw the_documents_pictures_are_what_draw_makes
+
 # The sample disks the page offers (www/samples/, generated, not committed).
 samples:
 	cargo run --quiet --release --example make_samples -- www/samples

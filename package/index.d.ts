@@ -25,6 +25,7 @@ import type {
   LayerStructures,
   MissingParent,
   PartsTable,
+  PictureRequest,
   PublicFile,
   Rebase,
   RemoteErrorCode,
@@ -59,6 +60,7 @@ export type {
   LayerStructures,
   MissingParent,
   PartsTable,
+  PictureRequest,
   Rebase,
   RemoteErrorCode,
   ResizePlan,
@@ -240,6 +242,14 @@ export class VhdDisk {
    * rebase-check --json`): the files changed by the child only, by the new base only, and by both. Runs in a Worker of its own.
    */
   rebaseCheck(options: { onto: number } & TaskOptions): Promise<Rebase>;
+  /**
+   * A picture of the disk as SVG, the bytes `vhd-viewer draw` writes for the same files: `chain`, `bat` (layer `layer`'s
+   * block map), `bitmap` (block `block` of layer `layer`), `provenance` and `partitions` (as of layer `layer`), or `changes`
+   * (the Changes bar of a `report` from `diff`). The provenance map reads every block's bitmap, in a Worker of its own.
+   */
+  picture(what: PictureRequest, options?: TaskOptions): Promise<string>;
+  /** Where the bytes a `diff` report's newer layers hold went: five `[label, bytes]` (files, file-system structures, free space, outside the partitions, elsewhere). */
+  destinations(report: DiffReport): Promise<[string, number][]>;
   /** Ends its session in the Worker and frees the memory. */
   close(): void;
 }

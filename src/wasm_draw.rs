@@ -11,7 +11,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::draw::{self, ChangesSummary, Picture, Style, Theme};
 use crate::reader::ReadAt;
-use crate::wasm::{js_err, to_u64, WasmDisk};
+use crate::wasm::{js_err, to_js, to_u64, WasmDisk};
 use crate::wasm_diff::{js_files, teller};
 
 fn style(theme: &str, width: u32) -> Result<Style, JsValue> {
@@ -42,6 +42,15 @@ pub fn draw_picture(
     let files = js_files(d, &read, &Rc::new(Cell::new(0)));
     let sources: Vec<&dyn ReadAt> = files.iter().map(|f| f as &dyn ReadAt).collect();
     draw::svg_with_progress(d, &sources, &picture, &style(theme, width)?, &mut teller(&progress)).map_err(js_err)
+}
+
+/// Where the bytes of a report the page holds went, as the Changes bar draws it: five
+/// `[label, bytes]`, in order (files, file-system structures, free space, outside the
+/// partitions, elsewhere).
+#[wasm_bindgen(js_name = changesDestinations)]
+pub fn changes_destinations(report: JsValue) -> Result<JsValue, JsValue> {
+    let summary: ChangesSummary = serde_wasm_bindgen::from_value(report)?;
+    to_js(&summary.destinations())
 }
 
 /// `vhd-viewer draw DISK changes --theme THEME --width WIDTH` of a report the page holds (the

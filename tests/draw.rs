@@ -173,8 +173,12 @@ fn a_2_tb_disk_is_summarised_and_bad_requests_are_refused() {
     let dir = scratch("draw-huge");
     let mut d = DiskBuilder::dynamic(2 << 40, 2 * MIB as u32);
     d.write(0, &[1; 512]).write((2 << 40) - 512, &[2; 512]);
-    let p = dir.join("huge.vhd");
+    // A name with markup and a control character: the picture stays XML.
+    let p = dir.join("huge <&'\"\u{1}>.vhd");
     std::fs::write(&p, d.build()).unwrap();
+    let chain = svg(&p, &["chain"]);
+    roxmltree::Document::parse(&chain).unwrap_or_else(|e| panic!("{e}: {chain}"));
+    assert!(chain.contains("top · huge &lt;&amp;&#39;&quot;&gt;.vhd"), "{chain}");
     for what in ["bat", "provenance"] {
         let t = std::time::Instant::now();
         let s = svg(&p, &[what]);
@@ -226,7 +230,7 @@ fn the_page_follows_the_pictures_palette() {
 }
 
 /// The pictures the README and `docs/pictures.md` show are `draw`'s, for the test chain above:
-/// `UPDATE_PICTURES=1 cargo test --test draw` draws them again after a change of the pictures.
+/// `make pictures` (`UPDATE_PICTURES=1`) draws them again after a change of the pictures.
 #[test]
 fn the_documents_pictures_are_what_draw_makes() {
     let dir = scratch("draw-docs");
@@ -239,7 +243,7 @@ fn the_documents_pictures_are_what_draw_makes() {
             write_atomic(&path, want.as_bytes());
         }
         let have = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(have == want, "{} is not what draw {args:?} makes: UPDATE_PICTURES=1 cargo test --test draw", path.display());
+        assert!(have == want, "{} is not what draw {args:?} makes: make pictures", path.display());
     }
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -46,9 +46,11 @@ impl From<&Report> for ChangesSummary {
 }
 
 impl ChangesSummary {
-    /// Where the held bytes went, in the bar's order: (label, bytes), the empty ones left out.
-    /// "elsewhere" is what the partitions' counts do not cover (a partition not read).
-    pub fn destinations(&self) -> Vec<(&'static str, u64)> {
+    /// Where the held bytes went, always these five in this order (the bar's, and the page's
+    /// Changes view's): files, file-system structures, free space, outside the partitions, and
+    /// elsewhere, what the partitions' counts do not cover (a partition not read); as (label,
+    /// bytes).
+    pub fn destinations(&self) -> [(&'static str, u64); 5] {
         let sum = |f: fn(&Held) -> u64| self.partitions.iter().fold(0u64, |n, p| n.saturating_add(f(&p.held)));
         let mut parts = vec![
             ("files", sum(|h| h.files)),
@@ -58,7 +60,7 @@ impl ChangesSummary {
         ];
         let known = parts.iter().fold(0u64, |n, (_, b)| n.saturating_add(*b));
         parts.push(("elsewhere (partitions not read)", self.held_bytes.saturating_sub(known)));
-        parts.into_iter().filter(|(_, b)| *b > 0).collect()
+        [parts[0], parts[1], parts[2], parts[3], parts[4]]
     }
 }
 
@@ -76,21 +78,21 @@ pub fn changes_svg(summary: &ChangesSummary, style: &Style) -> Result<String> {
     ];
     let title = format!("Where the {} the child holds went", human_size(summary.held_bytes));
     svg.heading(&title);
-    let identical = format!(
-        "{} of them ({} bytes) are identical rewrites: the parent's bytes again.",
-        human_size(summary.identical_bytes),
-        count(summary.identical_bytes)
-    );
+    let identical = match summary.identical_bytes {
+        0 => "None of them is an identical rewrite (the parent's bytes again).".to_string(),
+        n => format!("{} of them ({} bytes) are identical rewrites: the parent's bytes again.", human_size(n), count(n)),
+    };
     svg.line(&identical, true);
     let dest = summary.destinations();
     let total: u64 = dest.iter().fold(0u64, |n, (_, b)| n.saturating_add(*b)).max(1);
+    let dest: Vec<(usize, &str, u64)> = dest.iter().enumerate().filter(|(_, (_, b))| *b > 0).map(|(k, (l, b))| (k, *l, *b)).collect();
     let (inner, top) = (svg.inner(), svg.y);
     let fill = svg.fill(&kinds, 4);
     svg.raw(&format!("<rect x=\"{M}\" y=\"{top}\" width=\"{inner}\" height=\"{BAR}\" fill=\"{fill}\"/>\n"));
     let mut at = 0u64;
     let mut labels = Vec::new();
-    for (label, bytes) in &dest {
-        let k = kinds.iter().position(|k| label.starts_with(k.label.as_str())).unwrap_or(4);
+    for (k, label, bytes) in &dest {
+        let k = *k;
         let x0 = M + (u128::from(at) * u128::from(inner) / u128::from(total)) as u32;
         at = at.saturating_add(*bytes);
         let x1 = M + (u128::from(at) * u128::from(inner) / u128::from(total)) as u32;

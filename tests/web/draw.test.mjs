@@ -2,7 +2,8 @@
 // "Save picture (SVG)" under each of the six pictures saves the bytes `vhd-viewer draw` writes
 // for the same files (the chain, the block map, the provenance map, block 0's sector bitmap, the
 // partitions, the Changes bar), in the light and the dark scheme; "Save picture (PNG)" saves that
-// picture drawn at twice its size; "Copy as SVG" puts the same bytes on the clipboard.
+// picture drawn at twice its size; "Copy as SVG" puts the same bytes on the clipboard. The
+// element of the example article (the same chain, read over HTTP) saves the same bytes too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -83,6 +84,26 @@ test('the PNG is the picture drawn at twice its size; Copy as SVG copies its byt
     await page.click('[data-picture="chain diagram"] [data-action="picture-copy"]');
     await page.waitForFunction(() => document.querySelector('[data-picture="chain diagram"] [role="status"]')?.textContent === 'Copied the SVG.');
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), svg);
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test("the element's pictures: the remote chain of the example article saves draw's bytes", async () => {
+  const page = await env.newPage();
+  try {
+    await page.goto(env.url + 'embed.html');
+    await page.waitForFunction(() => document.querySelector('#remote')?.dataset.state === 'ready');
+    for (const [kind, args] of [['chain diagram', ['chain']], ['block map', ['bat']], ['partition layout', ['partitions']]]) {
+      // The buttons are in the element's tabs, hidden or not: clicked as a script would.
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.$eval('#remote', (el, k) => /** @type {HTMLElement} */ (el.shadowRoot.querySelector(`[data-picture="${k}"] [data-action="picture-svg"]`)).click(), kind),
+      ]);
+      const got = readFileSync(await download.path());
+      assert.ok(got.equals(Buffer.from(vv(['draw', TOP, ...args]))), `the element's ${kind} differs from draw ${args.join(' ')}`);
+    }
     assert.deepEqual(page.errors, []);
   } finally {
     await page.close();

@@ -70,6 +70,8 @@ export interface Calls {
   rebaseCheck: { args: [onto: number]; result: Rebase; progress: Steps };
   /** A picture as SVG, the bytes `vhd-viewer draw` writes (progress: the provenance map's bytes). */
   draw: { args: [what: PictureRequest]; result: string; progress: Steps };
+  /** Where a diff report's held bytes went, as the core's Changes bar sums them. */
+  destinations: { args: [report: DiffReport]; result: [label: string, bytes: number][] };
 }
 
 export type Method = keyof Calls;

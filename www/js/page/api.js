@@ -235,6 +235,17 @@ export class VhdDisk {
   }
 
   /**
+   * Where the bytes a `diff` report's newer layers hold went, as the core sums them: five
+   * `[label, bytes]`, in order (files, file-system structures, free space, outside the
+   * partitions, elsewhere: partitions not read).
+   * @param {DiffReport} report
+   * @returns {Promise<[string, number][]>}
+   */
+  destinations(report) {
+    return this.ask('destinations', [report]);
+  }
+
+  /**
    * Virtual `[start, start + len)` sector by sector, in the disk's logical sectors (`sectorSize`
    * bytes each): `sources[i]` is the layer sector i is read
    * from (255: zeros, 254: a missing parent); with `layer` and `block`, that block's sector bitmap

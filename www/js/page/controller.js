@@ -585,7 +585,9 @@ export class Viewer {
       return;
     }
     const what = `${d.names[to]}${to ? ` (layer ${to})` : ''} against ${d.names[from]} (layer ${from}): ${report.partitions.reduce((n, p) => n + p.changes.length, 0)} changes.`;
-    this.changesView.show(report, what, stem(d.names[to]));
+    const sums = await d.destinations(report);
+    if (d !== this.disk) return;
+    this.changesView.show(report, what, stem(d.names[to]), sums);
     this.changed = { disk: d, from, to };
     this.changes('done');
   }
@@ -615,7 +617,9 @@ export class Viewer {
     }
     const n = report.partitions.reduce((k, p) => k + p.changes.length, 0);
     const what = `${d.names[to]}${to ? ` (layer ${to})` : ''} against ${oldName}, another disk (not of this chain: every allocated sector of both was compared): ${n} changes.`;
-    this.changesView.show(report, what, `${stem(d.names[to])}-vs-${stem(oldName)}`);
+    const sums = await d.destinations(report);
+    if (d !== this.disk) return;
+    this.changesView.show(report, what, `${stem(d.names[to])}-vs-${stem(oldName)}`, sums);
     this.changed = { disk: d, from: -1, to, other: oldName };
     this.changes('done');
   }

@@ -476,6 +476,16 @@ export class Session {
   }
 
   /**
+   * Where the held bytes of `report` went: files, file-system structures, free space, outside
+   * the partitions, elsewhere (the core's sums, as its Changes bar draws them).
+   * @param {import('../common/types.js').DiffReport} report
+   * @returns {[string, number][]}
+   */
+  destinations(report) {
+    return /** @type {[string, number][]} */ (normalize(this.wasm.changesDestinations(report)));
+  }
+
+  /**
    * Chain `k` of the files given, another than the one shown, made a disk (free it after use).
    * @param {number} k
    */

@@ -196,6 +196,7 @@ const METHODS = {
   rebaseCheck: (s, [onto], c) => s.rebaseCheck(onto, c.progress),
   // A picture as SVG (src/wasm_draw.rs): the bitmap, provenance and partitions read synchronously.
   draw: (s, [what], c) => s.draw(what, c.progress),
+  destinations: (s, [report]) => s.destinations(report),
 };
 
 /**

@@ -53,23 +53,16 @@ export function changesCsv(rows) {
 }
 
 /**
- * Where the held bytes went, summed over the partitions: [label, bytes, css colour variable,
- * pattern] (the pattern as the Changes bar's SVG picture has it, src/draw/changes.rs; see
- * cellmap.js's patternTile).
- * @param {DiffReport} report
+/**
+ * Where the held bytes went (the core's five sums, VhdDisk.destinations, in its order), those not
+ * empty: [label, bytes, css colour variable, pattern], the colours and patterns of the core's
+ * Changes bar (src/draw/changes.rs; the patterns numbered as cellmap.js's patternTile).
+ * @param {[string, number][]} sums
  * @returns {[string, number, string, number][]}
  */
-export function destinations(report) {
-  const sum = (/** @type {'files' | 'filesystem_metadata' | 'free_space'} */ k) => report.partitions.reduce((n, p) => n + (p.held?.[k] ?? 0), 0);
-  const parts = /** @type {[string, number, string, number][]} */ ([
-    ['files', sum('files'), '--layer-0', 0],
-    ['file-system structures', sum('filesystem_metadata'), '--layer-1', 1],
-    ['free space (data the file system freed)', sum('free_space'), '--layer-2', 2],
-    ['outside the partitions', report.outside_partitions_bytes, '--layer-3', 3],
-  ]);
-  const known = parts.reduce((n, [, b]) => n + b, 0);
-  if (report.held_bytes > known) parts.push(['elsewhere (partitions not read)', report.held_bytes - known, '--unalloc', 4]);
-  return parts.filter(([, b]) => b > 0);
+export function destinations(sums) {
+  const colours = ['--layer-0', '--layer-1', '--layer-2', '--layer-3', '--unalloc'];
+  return sums.map(([label, bytes], i) => /** @type {[string, number, string, number]} */ ([label, bytes, colours[i], i])).filter(([, b]) => b > 0);
 }
 
 export class ChangesView {
@@ -100,18 +93,20 @@ export class ChangesView {
   }
 
   /**
-   * Shows `report`, what layer `to` changed over layer `from` (`what` says it in words).
+   * Shows `report`, what layer `to` changed over layer `from` (`what` says it in words), and where
+   * its held bytes went (`sums`: VhdDisk.destinations).
    * @param {DiffReport} report
    * @param {string} what
    * @param {string} baseName for the files saved
+   * @param {[string, number][]} sums
    */
-  show(report, what, baseName) {
+  show(report, what, baseName, sums) {
     this.report = report;
     this.rows = changeRows(report);
     this.baseName = baseName;
     const el = this.root;
     const total = Math.max(1, report.held_bytes);
-    const dest = destinations(report);
+    const dest = destinations(sums);
     // Two disks that are not one chain: the bytes are those allocated in either, and "identical" compares the two disks.
     const unrelated = report.mode === 'unrelated';
     const held = unrelated ? 'allocated in either disk' : 'the newer layers hold';
