@@ -452,8 +452,11 @@ function crc32(buf) {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-/** Cuts `box` out of an 8-bit RGB or RGBA PNG (not interlaced), as a new PNG. */
-export function cropPng(png, box) {
+/**
+ * The pixels of an 8-bit RGB or RGBA PNG (not interlaced): { width, height, bpp (3 or 4), rows
+ * (one Buffer of width * bpp bytes each), ihdr }.
+ */
+export function decodePng(png) {
   let at = 8;
   let ihdr;
   const idat = [];
@@ -468,7 +471,7 @@ export function cropPng(png, box) {
   const width = ihdr.readUInt32BE(0);
   const height = ihdr.readUInt32BE(4);
   const [depth, color, , , interlace] = ihdr.subarray(8);
-  if (depth !== 8 || (color !== 2 && color !== 6) || interlace) throw new Error(`cropPng: a PNG of depth ${depth}, colour type ${color}, interlace ${interlace}`);
+  if (depth !== 8 || (color !== 2 && color !== 6) || interlace) throw new Error(`decodePng: a PNG of depth ${depth}, colour type ${color}, interlace ${interlace}`);
   const bpp = color === 6 ? 4 : 3;
   const raw = inflateSync(Buffer.concat(idat));
   const stride = width * bpp;
@@ -489,6 +492,12 @@ export function cropPng(png, box) {
     rows.push(line);
     prev = line;
   }
+  return { width, height, bpp, rows, ihdr };
+}
+
+/** Cuts `box` out of an 8-bit RGB or RGBA PNG (not interlaced), as a new PNG. */
+export function cropPng(png, box) {
+  const { width, height, bpp, rows, ihdr } = decodePng(png);
   const x0 = Math.max(0, Math.min(width, box.x)), y0 = Math.max(0, Math.min(height, box.y));
   const w = Math.max(1, Math.min(width - x0, box.width)), h = Math.max(1, Math.min(height - y0, box.height));
   const out = Buffer.alloc(h * (w * bpp + 1));

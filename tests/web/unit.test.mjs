@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hex, humanSize, normalize, valueText, getPath, hexRows, parseNumber, baseName } from '../../www/js/common/format.js';
 import { mergeRanges, readRanges, bytesSource, urlSource, parseContentRange, RemoteError } from '../../www/js/common/source.js';
-import { layout, itemsOf, cellAt, rgba } from '../../www/js/page/cellmap.js';
+import { layout, itemsOf, cellAt, rgba, patternTile, layerPattern } from '../../www/js/page/cellmap.js';
 import { parseRange, serve, ifRangeMatches } from '../../scripts/serve.mjs';
 import { parseFragment, formatFragment, fromAttributes, toAttributes, viewName } from '../../www/js/page/location.js';
 import { mkdtempSync, writeFileSync, rmSync, utimesSync } from 'node:fs';
@@ -128,6 +128,19 @@ test('cell map: layout fits the box, aggregates past one pixel per item, hit-tes
   assert.equal(cellAt(-1, 0, mid), -1);
   assert.equal(layout(0, 600, 400).cells, 0);
   assert.equal(rgba('#102030'), 0xff302010);
+});
+
+test('cell map: the patterns are the SVG pictures\' (solid, then seven tiles all different), a layer\'s as draw gives it', () => {
+  const tiles = [0, 1, 2, 3, 4, 5, 6, 7].map((p) => [...patternTile(p)].map((a) => (a ? 1 : 0)).join(''));
+  assert.equal(tiles[0], '0'.repeat(36), 'pattern 0 is solid');
+  assert.equal(new Set(tiles).size, 8, 'each pattern its own tile');
+  for (const t of tiles.slice(1)) assert.ok(t.includes('1') && t.includes('0'), t);
+  // The diagonals as drawn: 1 rises (x + y = 5), 4 falls (x = y).
+  assert.equal(patternTile(1)[0 * 6 + 5], Math.fround(0.6));
+  assert.equal(patternTile(4)[3 * 6 + 3], Math.fround(0.6));
+  assert.equal(patternTile(8).join(), patternTile(0).join(), 'numbers cycle after eight');
+  // src/draw/provenance.rs: layer k's pattern is (k + k / 8) % 8, so the ninth layer differs from the first.
+  assert.deepEqual([0, 1, 2, 7, 8, 9, 15, 16].map(layerPattern), [0, 1, 2, 7, 1, 2, 0, 2]);
 });
 
 test('server: Range requests answer 206 with the bytes asked, content types are right', async () => {

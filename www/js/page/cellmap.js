@@ -2,6 +2,11 @@
 // bitmap): no DOM node per cell. Cells are squares laid out in rows; when there are more cells
 // than pixels, several items share a cell and it shows the strongest state among them. Hover and
 // click report the items under the pointer; arrow keys move a cursor, Enter picks.
+//
+// Colour is never the only difference between kinds: each state may have a pattern drawn over
+// its colour (the patterns of the SVG pictures, src/draw/mod.rs's `Svg::fill`, numbered alike),
+// and a visually hidden table beside the canvas names the runs of cells of one kind, for screen
+// readers (at most MAX_RUNS rows however many cells: the rest summarised in its last row).
 
 /**
  * Where cells go: `count` items in a box `width` pixels wide and at most `maxHeight` high.
@@ -71,10 +76,67 @@ export function rgba(css, alpha = 255) {
   return ((alpha << 24) | ((n & 0xff) << 16) | (n & 0xff00) | ((n >> 16) & 0xff)) >>> 0;
 }
 
+/** The most rows a map's table of runs has: the runs past them are counted in one more row. */
+export const MAX_RUNS = 200;
+
+/**
+ * Pattern `p`'s 6 by 6 tile as the SVG pictures draw it (src/draw/mod.rs, `Svg::fill`, whose
+ * numbers these are): for each pixel of the tile, how much of the background is laid over the
+ * colour there (0: none). 0 is solid; 1 diagonal rising, 2 dots, 3 horizontal lines, 4
+ * diagonal falling, 5 a grid, 6 vertical lines, 7 a checkerboard.
+ * @param {number} p
+ * @returns {Float32Array}
+ */
+export function patternTile(p) {
+  const tile = new Float32Array(36);
+  if (!p) return tile;
+  for (let y = 0; y < 6; y++) {
+    for (let x = 0; x < 6; x++) {
+      const on = [
+        false,
+        (x + y) % 6 === 5,
+        (x === 2 || x === 3) && (y === 2 || y === 3),
+        y === 3,
+        x === y,
+        x === 3 || y === 3,
+        x === 3,
+        x < 3 === y < 3,
+      ][p % 8];
+      if (on) tile[y * 6 + x] = p % 8 === 2 ? 0.7 : p % 8 === 7 ? 0.5 : 0.6;
+    }
+  }
+  return tile;
+}
+
+/**
+ * The pattern of layer `k` of a chain, as the SVG pictures give it (src/draw/provenance.rs).
+ * @param {number} k
+ */
+export const layerPattern = (k) => (k + (k >> 3)) % 8;
+
+/**
+ * Colour `color` with `a` of colour `over` laid on it (both as rgba() gives them).
+ * @param {number} color
+ * @param {number} over
+ * @param {number} a
+ */
+function blend(color, over, a) {
+  let out = color & 0xff000000;
+  for (const shift of [0, 8, 16]) {
+    const c = (color >>> shift) & 0xff;
+    const o = (over >>> shift) & 0xff;
+    out |= Math.round(c + (o - c) * a) << shift;
+  }
+  return out >>> 0;
+}
+
 /**
  * What a CellMap shows and whom it tells. state(i): a small integer per item, higher wins when
- * items share a cell; colors()[state].
- * @typedef {{ state(i:number):number, colors: () => Uint32Array, onHover?(first:number,last:number|null):void,
+ * items share a cell; colors()[state]; patterns()[state] the pattern over it (see patternTile;
+ * none: solid); kind(state) the state in words, for the table of runs, and `items` what an item
+ * are, plural ("blocks", "sectors", "squares of 1 MiB").
+ * @typedef {{ state(i:number):number, colors: () => Uint32Array, patterns?: () => ArrayLike<number>,
+ *   kind(state:number):string, items:string, onHover?(first:number,last:number|null):void,
  *   onPick?(first:number,last:number):void, maxHeight?:number, maxCell?:number, label?:string }} CellMapOptions
  */
 
@@ -95,6 +157,10 @@ export class CellMap {
     this.image = null;
     canvas.tabIndex = 0;
     canvas.setAttribute('role', 'img');
+    // The map in words: the runs of cells of one kind, read by screen readers, not shown.
+    this.runs = document.createElement('table');
+    this.runs.className = 'visually-hidden';
+    this.box().after(this.runs);
     canvas.addEventListener('mousemove', (ev) => this.hover(this.eventCell(ev)));
     canvas.addEventListener('mouseleave', () => this.hover(-1));
     canvas.addEventListener('click', (ev) => {
@@ -197,12 +263,26 @@ export class CellMap {
       this.canvas.style.width = w + 'px';
       this.canvas.style.height = h + 'px';
     }
+    // The layout, for whoever reads the picture (the tests find a kind's squares by it).
+    Object.assign(this.canvas.dataset, { cell: String(cell), cols: String(cols), per: String(per), gap: String(cell >= 4 ? 1 : 0) });
     const ctx = this.context();
     const image = ctx.createImageData(w, h);
     const px = new Uint32Array(image.data.buffer);
     const colors = this.opts.colors();
     const state = this.opts.state;
     const gap = cell >= 4 ? 1 : 0; // a hairline between cells when they are big enough
+    // Patterns where a cell is big enough to show one (4 px and more); the background laid over
+    // the colour, blended once per state and tile pixel.
+    const patterns = this.opts.patterns?.() ?? [];
+    const bg = colors[0];
+    /** @type {(Uint32Array | null)[]} */
+    const tiles = Array.from(colors, (color, s) => {
+      const tile = patternTile(cell >= 4 ? patterns[s] ?? 0 : 0);
+      return tile.some((a) => a) ? Uint32Array.from(tile, (a) => blend(color, bg, a)) : null;
+    });
+    /** @type {[first: number, last: number, state: number][]} */
+    const runs = [];
+    let more = 0;
     for (let c = 0; c < cells; c++) {
       let s = 0;
       const first = c * per;
@@ -211,16 +291,55 @@ export class CellMap {
         const v = state(i);
         if (v > s) s = v;
       }
+      const run = runs[runs.length - 1];
+      if (run && run[2] === s) run[1] = last;
+      else if (runs.length < MAX_RUNS) runs.push([first, last, s]);
+      else more++;
       const color = colors[s];
+      const tile = tiles[s];
       const x0 = (c % cols) * cell;
       const y0 = Math.floor(c / cols) * cell;
       for (let y = y0; y < y0 + cell - gap; y++) {
         const row = y * w;
-        for (let x = x0; x < x0 + cell - gap; x++) px[row + x] = color;
+        if (tile) for (let x = x0; x < x0 + cell - gap; x++) px[row + x] = tile[(y % 6) * 6 + (x % 6)];
+        else for (let x = x0; x < x0 + cell - gap; x++) px[row + x] = color;
       }
     }
     this.image = image;
     this.paint();
+    this.describeRuns(runs, more, per);
+  }
+
+  /**
+   * Fills the table of runs: one row per run of cells of one kind (the first MAX_RUNS), and a
+   * last row counting the cells past them.
+   * @param {[first: number, last: number, state: number][]} runs
+   * @param {number} more cells not in a run of the table
+   * @param {number} per items per cell
+   */
+  describeRuns(runs, more, per) {
+    const { items, kind } = this.opts;
+    const cell = (/** @type {string} */ tag, /** @type {string} */ text) => {
+      const td = document.createElement(tag);
+      td.textContent = text;
+      return td;
+    };
+    const row = (/** @type {HTMLElement[]} */ ...cells) => {
+      const tr = document.createElement('tr');
+      tr.append(...cells);
+      return tr;
+    };
+    const caption = document.createElement('caption');
+    caption.textContent = `${this.canvas.getAttribute('aria-label') ?? ''} In words: ${this.count} ${items}, in ${more ? `more than ${MAX_RUNS}` : runs.length} runs of one kind${per > 1 ? `; each square holds ${per} of them and is named by the strongest kind among them` : ''}.`;
+    const head = document.createElement('thead');
+    const th = (/** @type {string} */ t) => Object.assign(cell('th', t), { scope: 'col' });
+    head.append(row(th(items[0].toUpperCase() + items.slice(1)), th('Count'), th('Kind')));
+    const body = document.createElement('tbody');
+    for (const [first, last, s] of runs) {
+      body.append(row(Object.assign(cell('th', last - first > 1 ? `${first}–${last - 1}` : String(first)), { scope: 'row' }), cell('td', String(last - first)), cell('td', kind(s))));
+    }
+    if (more) body.append(row(cell('th', 'the rest'), cell('td', String(Math.max(0, this.count - (runs.at(-1)?.[1] ?? 0)))), cell('td', `${more} more squares, not listed here: the legend counts every kind`)));
+    this.runs.replaceChildren(caption, head, body);
   }
 
   /**
@@ -258,5 +377,6 @@ export class CellMap {
 
   destroy() {
     this.resizeObserver.disconnect();
+    this.runs.remove();
   }
 }

@@ -82,9 +82,10 @@ export function layerColor(i, el) {
 }
 
 /**
- * A legend: [[cssColor, label, extra class]].
- * @param {[color: string, label: string, cls?: string][]} items
+ * A legend: [[cssColor, label, extra class, pattern]]; the pattern (see cellmap.js's
+ * patternTile) drawn over the swatch's colour as on the map.
+ * @param {[color: string, label: string, cls?: string, pattern?: number][]} items
  */
 export function legend(items) {
-  return items.map(([color, label, cls]) => h('span', { class: 'key' }, h('span', { class: 'swatch ' + (cls || ''), style: `background:${color}` }), label));
+  return items.map(([color, label, cls, pattern]) => h('span', { class: 'key' }, h('span', { class: `swatch ${cls || ''} ${pattern ? 'p' + (pattern % 8) : ''}`, style: `background-color:${color}` }), label));
 }

@@ -219,7 +219,7 @@ export class VhdViewerElement extends HTMLElement {
     const $ = this.$;
     $.title = q('span', { class: 'title' });
     $.sub = q('span', { class: 'sub' });
-    $.input = q('input', { type: 'file', multiple: true, accept: '.vhd,.avhd,application/octet-stream', class: 'visually-hidden', tabindex: '-1' });
+    $.input = q('input', { type: 'file', multiple: true, accept: '.vhd,.avhd,application/octet-stream', class: 'visually-hidden', tabindex: '-1', 'aria-label': 'Disk files to open' });
     $.input.addEventListener('change', () => {
       const files = [.../** @type {FileList} */ ($.input.files)]; // a file input's files
       $.input.value = '';

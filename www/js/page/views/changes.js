@@ -53,14 +53,16 @@ export function changesCsv(rows) {
 }
 
 /**
+/**
  * Where the held bytes went (the core's five sums, VhdDisk.destinations, in its order), those not
- * empty: [label, bytes, css colour variable], the colours of the core's Changes bar.
+ * empty: [label, bytes, css colour variable, pattern], the colours and patterns of the core's
+ * Changes bar (src/draw/changes.rs; the patterns numbered as cellmap.js's patternTile).
  * @param {[string, number][]} sums
- * @returns {[string, number, string][]}
+ * @returns {[string, number, string, number][]}
  */
 export function destinations(sums) {
   const colours = ['--layer-0', '--layer-1', '--layer-2', '--layer-3', '--unalloc'];
-  return sums.map(([label, bytes], i) => /** @type {[string, number, string]} */ ([label, bytes, colours[i]])).filter(([, b]) => b > 0);
+  return sums.map(([label, bytes], i) => /** @type {[string, number, string, number]} */ ([label, bytes, colours[i], i])).filter(([, b]) => b > 0);
 }
 
 export class ChangesView {
@@ -110,9 +112,9 @@ export class ChangesView {
     const unrelated = report.mode === 'unrelated';
     const held = unrelated ? 'allocated in either disk' : 'the newer layers hold';
     const bar = h('div', { class: 'stack', role: 'img', 'data-field': 'destinations', 'aria-label': `Where the ${humanSize(report.held_bytes)} ${held} went: ${dest.map(([l, b]) => `${l} ${humanSize(b)}`).join(', ')}` },
-      dest.map(([label, bytes, color]) => h('span', { class: 'seg', title: `${label}: ${humanSize(bytes)}`, style: `flex-grow:${bytes / total};background:${cssColor(color, el)}` })));
-    const legend = h('ul', { class: 'legend' }, dest.map(([label, bytes, color]) =>
-      h('li', {}, h('span', { class: 'swatch', style: `background:${cssColor(color, el)}` }), `${label}: ${humanSize(bytes)} (${Math.round((bytes / total) * 100)} %)`)));
+      dest.map(([label, bytes, color, p]) => h('span', { class: `seg p${p}`, title: `${label}: ${humanSize(bytes)}`, style: `flex-grow:${bytes / total};background-color:${cssColor(color, el)}` })));
+    const legend = h('ul', { class: 'legend' }, dest.map(([label, bytes, color, p]) =>
+      h('li', {}, h('span', { class: `swatch p${p}`, style: `background-color:${cssColor(color, el)}` }), `${label}: ${humanSize(bytes)} (${Math.round((bytes / total) * 100)} %)`)));
     const identical = h('p', { 'data-field': 'identical' },
       unrelated
         ? `${humanSize(report.identical_bytes)} of the ${humanSize(report.held_bytes)} allocated in either disk (${Math.round((report.identical_bytes / total) * 100)} %) are the same in both. `

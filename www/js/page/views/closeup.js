@@ -1,7 +1,7 @@
 // A block up close: one cell per sector. Its sector bitmap in one file (bit set: the file holds
 // the sector), and for the virtual disk which file each sector is read from.
 import { h, fill, legend, cssColor, layerColor } from '../dom.js';
-import { CellMap, rgba } from '../cellmap.js';
+import { CellMap, rgba, layerPattern } from '../cellmap.js';
 import { hex, humanSize } from '../../common/format.js';
 
 /**
@@ -73,7 +73,7 @@ export class CloseupView {
         for (let s = 0; s < bitsN; s++) if (bitSet(bits, s, lsb)) set++;
         const what = bss !== ss ? `${bss}-byte sectors` : 'sectors';
         parts.push(h('p', {}, `Sector bitmap at file offset ${hex(range.offset)} (${range.len} bytes): `, h('strong', {}, `${set} of ${bitsN}`), ` ${what} are stored in ${names[layer]}${set < bitsN ? '; the others read as ' + (disk.layerCount > layer + 1 || ctx.parentMissing ? 'the parent’s' : 'zeros') : ''}. One square per sector; ${lsb ? 'least' : 'most'} significant bit of the first byte first.`));
-        parts.push(h('div', { class: 'legend' }, legend([[layerColor(layer, this.el), 'bit set: stored in this file'], [cssColor('--unalloc', this.el), 'bit clear']])));
+        parts.push(h('div', { class: 'legend' }, legend([[layerColor(layer, this.el), 'bit set: stored in this file'], [cssColor('--unalloc', this.el), 'bit clear', '', 1]])));
         const canvas = h('canvas', { 'aria-label': `Sector bitmap of block ${block}` });
         const hover = h('p', { class: 'hover', 'aria-live': 'polite' });
         parts.push(h('div', { class: 'mapbox' }, canvas), hover);
@@ -81,6 +81,10 @@ export class CloseupView {
           maxHeight: 260,
           state: (s) => (bitSet(bits, s, lsb) ? 2 : 1),
           colors: () => new Uint32Array([rgba(cssColor('--bg', this.el)), rgba(cssColor('--unalloc', this.el)), rgba(layerColor(layer, this.el))]),
+          // As the bitmap's SVG picture (src/draw/bitmap.rs): a clear bit hatched.
+          patterns: () => [0, 1, 0],
+          kind: (s) => (s === 2 ? 'bit set: stored in this file' : 'bit clear: not in this file'),
+          items: 'sectors of the block',
           onHover: (a) => {
             if (a >= 0) hover.textContent = `Sector ${a} of the block (virtual sector ${Math.floor((start + a * bss) / ss)}): bit ${bitSet(bits, a, lsb) ? 'set: stored at file offset ' + hex(data + a * bss) : 'clear: not in this file'}. Click for its bytes.`;
           },
@@ -100,9 +104,9 @@ export class CloseupView {
     parts.push(h('h4', {}, 'Where each sector is read from'));
     /** @type {Parameters<typeof legend>[0]} */
     const items = [];
-    for (let k = 0; k < L; k++) if (counts.get(k)) items.push([layerColor(k, this.el), `${names[k]}: ${counts.get(k)}`]);
-    if (counts.get(SECTOR_ZERO)) items.push([cssColor('--zero', this.el), `zeros: ${counts.get(SECTOR_ZERO)}`]);
-    if (counts.get(SECTOR_MISSING)) items.push([cssColor('--missing', this.el), `missing parent: ${counts.get(SECTOR_MISSING)}`]);
+    for (let k = 0; k < L; k++) if (counts.get(k)) items.push([layerColor(k, this.el), `${names[k]}: ${counts.get(k)}`, '', layerPattern(k)]);
+    if (counts.get(SECTOR_ZERO)) items.push([cssColor('--zero', this.el), `zeros: ${counts.get(SECTOR_ZERO)}`, '', 3]);
+    if (counts.get(SECTOR_MISSING)) items.push([cssColor('--missing', this.el), `missing parent: ${counts.get(SECTOR_MISSING)}`, '', 5]);
     parts.push(h('div', { class: 'legend' }, legend(items)));
     const canvas2 = h('canvas', { 'aria-label': 'Which file each sector comes from' });
     const hover2 = h('p', { class: 'hover', 'aria-live': 'polite' });
@@ -126,6 +130,10 @@ export class CloseupView {
       maxHeight: 260,
       state: (s) => stateOf(at(s)),
       colors: () => new Uint32Array(colors),
+      // As the provenance map's: zeros lined, each layer its pattern, the missing parent a grid.
+      patterns: () => [0, 3, ...Array.from({ length: L }, (_, k) => layerPattern(k)), 5],
+      kind: (s) => (s === 1 ? 'zeros' : s === 2 + L ? 'missing parent' : names[s - 2] ?? `layer ${s - 2}`),
+      items: 'sectors',
       onHover: (a) => {
         if (a >= 0) hover2.textContent = `Virtual sector ${first + a}: ${name(at(a))}. Click for its bytes.`;
       },

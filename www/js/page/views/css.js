@@ -59,8 +59,16 @@ table.fields tr.here td, table.fields tr.here th { background: var(--mark); }
 .legend { display: flex; flex-wrap: wrap; gap: 0.3rem 1rem; margin: 0.3rem 0; font-size: 0.9em; }
 .legend p { margin: 0; }
 .key { display: inline-flex; align-items: center; gap: 0.35em; }
-.swatch { display: inline-block; width: 0.9em; height: 0.9em; border-radius: 2px; border: 1px solid var(--border); }
+.swatch { display: inline-block; width: 0.9em; height: 0.9em; border-radius: 2px; border: 1px solid var(--border); --pat: color-mix(in srgb, var(--bg) 60%, transparent); }
 .swatch.pale { opacity: 0.45; }
+/* The maps' patterns (cellmap.js's patternTile, src/draw/mod.rs's Svg::fill) on the legends' swatches and the Changes bar. */
+.swatch.p1, .stack .seg.p1 { background-image: repeating-linear-gradient(-45deg, transparent 0 3px, var(--pat) 3px 4.24px); }
+.swatch.p2, .stack .seg.p2 { background-image: radial-gradient(circle, var(--pat) 1.3px, transparent 1.6px); background-size: 6px 6px; }
+.swatch.p3, .stack .seg.p3 { background-image: repeating-linear-gradient(0deg, transparent 0 2.25px, var(--pat) 2.25px 3.75px, transparent 3.75px 6px); }
+.swatch.p4, .stack .seg.p4 { background-image: repeating-linear-gradient(45deg, transparent 0 3px, var(--pat) 3px 4.24px); }
+.swatch.p5, .stack .seg.p5 { background-image: repeating-linear-gradient(0deg, transparent 0 2.5px, var(--pat) 2.5px 3.5px, transparent 3.5px 6px), repeating-linear-gradient(90deg, transparent 0 2.5px, var(--pat) 2.5px 3.5px, transparent 3.5px 6px); }
+.swatch.p6, .stack .seg.p6 { background-image: repeating-linear-gradient(90deg, transparent 0 2.25px, var(--pat) 2.25px 3.75px, transparent 3.75px 6px); }
+.swatch.p7, .stack .seg.p7 { background-image: conic-gradient(var(--pat) 25%, transparent 0 50%, var(--pat) 0 75%, transparent 0); background-size: 6px 6px; }
 .mapbox { width: 100%; overflow: hidden; background: var(--bg); border: 1px solid var(--border); border-radius: 4px; padding: 2px; }
 .mapbox canvas { display: block; image-rendering: pixelated; cursor: crosshair; }
 .hover { min-height: 3em; margin: 0.3rem 0 0; font-size: 0.92em; overflow-wrap: anywhere; }
@@ -89,7 +97,7 @@ ol.findings { list-style: none; padding: 0; margin: 0.3rem 0; }
 .controls select { max-width: 100%; min-width: 0; }
 
 /* The Changes view: where the held bytes went, and the changed files. */
-.stack { display: flex; height: 1.6rem; border-radius: 4px; overflow: hidden; border: 1px solid var(--border); margin: 0.5rem 0 0.3rem; }
+.stack { --pat: color-mix(in srgb, var(--bg) 60%, transparent); display: flex; height: 1.6rem; border-radius: 4px; overflow: hidden; border: 1px solid var(--border); margin: 0.5rem 0 0.3rem; }
 .stack .seg { min-width: 2px; }
 ul.legend { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: 0.3rem 1rem; margin: 0.2rem 0 0.6rem; }
 ul.legend .swatch { display: inline-block; width: 0.9em; height: 0.9em; border-radius: 2px; margin-right: 0.35em; vertical-align: -0.1em; }

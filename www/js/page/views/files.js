@@ -450,7 +450,8 @@ export function filesView(root, api, options = {}) {
       : s.storage === 'compressed' ? `NTFS-compressed, in units of ${humanSize(s.compression_unit || 0)}: the runs hold compressed bytes`
         : s.storage === 'runs' ? (s.runs.length === 0 ? 'no clusters (empty)' : `${s.runs.length} run${s.runs.length === 1 ? '' : 's'} on the disk${s.runs.length > 1 ? ' (fragmented)' : ''}${s.runs.some((r) => r.sparse) ? ', with holes (sparse)' : ''}`)
           : 'cannot be located';
-    const peek = h('div', { class: 'dump', 'data-field': 'peek' });
+    // Focusable, so that a keyboard scrolls it too.
+    const peek = h('div', { class: 'dump', 'data-field': 'peek', tabindex: '0', role: 'region', 'aria-label': 'The file’s first bytes' });
     const saveBox = h('div', { class: 'save' });
     const canRead = s.type !== 'dir' && s.storage !== null;
     fill(panel,

@@ -188,7 +188,6 @@ export class FolderView {
       tabindex: -1,
       'aria-level': level,
       'aria-expanded': kids ? 'true' : undefined,
-      'aria-label': `${node.file}: ${words}, ${node.format.toUpperCase()}, ${humanSize(node.size)}`,
       dataset: { file: node.file, role: node.role, format: node.format, id: node.id, size: String(node.size), orphan: String(!!node.orphan) },
     }, h('div', { class: 'folder-row' }, label, buttons));
     if (kids) li.append(h('ul', { role: 'group' }, node.children.map((c) => this.item(c, level + 1, chainOf, changed))));

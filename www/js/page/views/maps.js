@@ -1,7 +1,7 @@
 // The block map (one layer's BAT) and the provenance map (which layer supplies each part of the
 // virtual disk), both on canvas.
 import { h, fill, legend, cssColor, layerColor } from '../dom.js';
-import { CellMap, rgba } from '../cellmap.js';
+import { CellMap, rgba, layerPattern } from '../cellmap.js';
 import { hex, humanSize } from '../../common/format.js';
 
 /** @import { VhdDisk } from '../api.js' */
@@ -11,6 +11,12 @@ import { hex, humanSize } from '../../common/format.js';
 // undefined, zero, unmapped, invalid (4, 5), fully present (or a VHD's block in the file),
 // partially present.
 const STATE_COLOR = [1, 4, 5, 6, 8, 8, 2, 7];
+// Each colour index's pattern, as the block map's SVG picture draws the same kinds
+// (src/draw/blocks.rs): out of order dotted, undefined vertical lines, zero and unmapped lined,
+// partially present hatched, invalid a grid.
+const STATE_PATTERN = [0, 0, 0, 2, 6, 3, 4, 1, 5];
+// Each colour index in words, where the core's legend does not name it (a VHD's table).
+const STATE_WORDS = ['', 'not allocated', 'stored in the file', 'stored out of file order', 'undefined', 'reads as zeros', 'unmapped', 'partially present', 'invalid'];
 /** A state code whose block is stored in the file. */
 const inFile = (/** @type {number} */ s) => s === 6 || s === 7;
 
@@ -40,6 +46,9 @@ export class BatView {
       maxHeight: 420,
       state: (i) => (this.table.ooo[i] ? 3 : STATE_COLOR[this.state(i)]),
       colors: () => this.colors,
+      patterns: () => STATE_PATTERN,
+      kind: (s) => (s === 3 ? STATE_WORDS[3] : this.table.legend.find(([code]) => STATE_COLOR[code & 7] === s)?.[1] ?? STATE_WORDS[s]),
+      items: 'blocks',
       onHover: (a, b) => this.hover(a, b),
       onPick: (a) => this.pick(a),
     });
@@ -78,11 +87,11 @@ export class BatView {
     } else if (vhdx) {
       // A VHDX's payload blocks in their states, as the core names them.
       fill(this.legendEl,
-        legend(table.legend.map(([code, what, n]) => [swatches[STATE_COLOR[code & 7]], `${what}: ${n}`])),
+        legend(table.legend.map(([code, what, n]) => [swatches[STATE_COLOR[code & 7]], `${what}: ${n}`, '', STATE_PATTERN[STATE_COLOR[code & 7]]])),
         h('span', { class: 'key' }, `${blocks} blocks of ${humanSize(this.blockSize)}; stored in the file: ${allocated}`));
     } else {
       fill(this.legendEl,
-        legend([[css('--unalloc'), `not allocated: ${blocks - allocated}`], [c, `stored in the file: ${allocated - ooo}`], [css('--ooo'), `stored out of file order: ${ooo}`]]),
+        legend([[css('--unalloc'), `not allocated: ${blocks - allocated}`], [c, `stored in the file: ${allocated - ooo}`], [css('--ooo'), `stored out of file order: ${ooo}`, '', STATE_PATTERN[3]]]),
         h('span', { class: 'key' }, `${blocks} blocks of ${humanSize(this.blockSize)}`));
     }
     this.map.canvas.setAttribute('aria-label', `Block map of ${name}: ${blocks} blocks, ${allocated} stored in the file. Use the arrow keys to move, Enter to see a block's sectors.`);
@@ -186,10 +195,15 @@ export class ProvenanceView {
     /** @type {number} */ this.layers;
     /** @type {Uint32Array} */ this.colors;
     /** @type {Uint8Array} */ this.states;
+    /** @type {number[]} */ this.patterns;
+    /** @type {string[]} */ this.kinds;
     this.map = new CellMap(canvas, {
       maxHeight: 420,
       state: (i) => this.states[i],
       colors: () => this.colors,
+      patterns: () => this.patterns,
+      kind: (s) => this.kinds[s],
+      items: 'squares',
       onHover: (a, b) => this.hover(a, b),
       onPick: (a) => this.onPick?.(a * this.cellSize, this.cellSize),
     });
@@ -212,6 +226,12 @@ export class ProvenanceView {
     for (let k = 0; k < L; k++) colors.push(rgba(layerColor(k, this.map.canvas)));
     colors.push(rgba(cssColor('--mixed', this.map.canvas)), rgba(cssColor('--missing', this.map.canvas)));
     this.colors = new Uint32Array(colors);
+    // Patterns and words in the order of the colours (see maskState), as the provenance map's
+    // SVG picture has them (src/draw/provenance.rs).
+    const layers = Array.from({ length: L }, (_, k) => k);
+    this.patterns = [0, 3, ...layers.map(layerPattern), ...layers.map(layerPattern), 7, 5];
+    // (As the legend names them.)
+    this.kinds = ['', 'zeros', ...names.map((n) => `${n}, maybe partly from below`), ...names, 'several files', 'missing parent'];
     this.update(masks);
   }
 
@@ -228,13 +248,13 @@ export class ProvenanceView {
     }
     const cell = humanSize(this.cellSize);
     /** @type {Parameters<typeof legend>[0]} */
-    const items = [[cssColor('--zero', this.map.canvas), `zeros: ${counts[1]}`]];
+    const items = [[cssColor('--zero', this.map.canvas), `zeros: ${counts[1]}`, '', 3]];
     for (let k = 0; k < L; k++) {
-      if (counts[2 + L + k]) items.push([layerColor(k, this.map.canvas), `${this.names[k]}: ${counts[2 + L + k]}`]);
-      if (counts[2 + k]) items.push([layerColor(k, this.map.canvas), `${this.names[k]}, maybe partly from below: ${counts[2 + k]}`, 'pale']);
+      if (counts[2 + L + k]) items.push([layerColor(k, this.map.canvas), `${this.names[k]}: ${counts[2 + L + k]}`, '', layerPattern(k)]);
+      if (counts[2 + k]) items.push([layerColor(k, this.map.canvas), `${this.names[k]}, maybe partly from below: ${counts[2 + k]}`, 'pale', layerPattern(k)]);
     }
-    if (counts[2 + 2 * L]) items.push([cssColor('--mixed', this.map.canvas), `several files: ${counts[2 + 2 * L]}`]);
-    if (counts[3 + 2 * L]) items.push([cssColor('--missing', this.map.canvas), `missing parent: ${counts[3 + 2 * L]}`]);
+    if (counts[2 + 2 * L]) items.push([cssColor('--mixed', this.map.canvas), `several files: ${counts[2 + 2 * L]}`, '', 7]);
+    if (counts[3 + 2 * L]) items.push([cssColor('--missing', this.map.canvas), `missing parent: ${counts[3 + 2 * L]}`, '', 5]);
     fill(this.legendEl, legend(items), h('span', { class: 'key' }, `one square = ${cell} of the virtual disk`));
     this.map.canvas.setAttribute('aria-label', `Map of which file supplies each ${cell} of the virtual disk. Arrow keys move, Enter shows the sectors.`);
     if (this.map.count !== masks.length) this.map.setCount(masks.length);
