@@ -172,9 +172,12 @@ fn figures_of(
     let mut figures = vec![drawn("The chain".into(), Picture::Chain { names: names.clone() })?];
     if let Some(bs) = top.block_size() {
         figures.push(drawn("The block map of layer 0".into(), Picture::Bat { layer: 0 })?);
+        // The first block the layer holds part of, else the first it holds: among the blocks
+        // its table allocates (bounded by the table, whatever size the disk claims).
         let blocks = top.size().div_ceil(bs.max(1));
-        let partial = (0..blocks).find(|&b| matches!(top.block_read(b), BlockRead::Partial { .. }));
-        if let Some(block) = partial.or_else(|| (0..blocks).find(|&b| matches!(top.block_read(b), BlockRead::Data(_)))) {
+        let held: Vec<u64> = top.blocks_with_data().into_iter().filter(|&b| b < blocks).collect();
+        let partial = held.iter().copied().find(|&b| matches!(top.block_read(b), BlockRead::Partial { .. }));
+        if let Some(block) = partial.or_else(|| held.iter().copied().find(|&b| matches!(top.block_read(b), BlockRead::Data(_)))) {
             figures.push(drawn(format!("The sector bitmap of block {block} in layer 0"), Picture::Bitmap { layer: 0, block })?);
         }
     }
@@ -187,21 +190,10 @@ fn figures_of(
     Ok(figures)
 }
 
-/// Characters with a meaning in HTML, written as entities.
+/// `s` as HTML (and XML) text: markup escaped, control characters dropped, as the pictures'
+/// text is ([`crate::draw::esc`]): a creator's raw bytes or a label may hold any byte.
 fn esc(s: impl std::fmt::Display) -> String {
-    let s = s.to_string();
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::draw::esc(&s.to_string())
 }
 
 /// A size in words and in bytes: `4 MiB (4,194,304 bytes)`.
@@ -357,20 +349,15 @@ fn severity(s: Severity) -> &'static str {
     }
 }
 
-/// `1 error`, `2 errors`.
-fn counted(n: usize, what: &str) -> String {
-    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
-}
-
 fn findings(h: &mut String, list: &[Finding], files: &[FileHash]) -> std::fmt::Result {
     writeln!(h, "<section id=\"findings\">\n<h2>Findings</h2>")?;
     let count = |s| list.iter().filter(|f| f.severity == s).count();
     writeln!(
         h,
         "<p>{}, {}, {}. Every sector bitmap was read (as <code>vhd-viewer check</code> does).</p>",
-        counted(count(Severity::Error), "error"),
-        counted(count(Severity::Warning), "warning"),
-        counted(count(Severity::Info), "note")
+        crate::draw::plural(count(Severity::Error) as u64, "error"),
+        crate::draw::plural(count(Severity::Warning) as u64, "warning"),
+        crate::draw::plural(count(Severity::Info) as u64, "note")
     )?;
     if !list.is_empty() {
         writeln!(h, "<table>\n<thead><tr><th scope=\"col\">Severity</th><th scope=\"col\">Code</th><th scope=\"col\">File</th><th scope=\"col\">Offset</th><th scope=\"col\">What</th></tr></thead>\n<tbody>")?;
@@ -589,7 +576,8 @@ mod tests {
         let bytes = d.build();
         let layer = open_layer(&bytes).unwrap();
         let disk = Disk::new(vec![layer], false).unwrap();
-        let name = "<script>alert(1)</script>&.vhd".to_string();
+        // A name with a control character too (XML allows none): dropped, the page stays XML.
+        let name = "<script>alert(1)</script>&\u{1}.vhd".to_string();
         let mut told = Vec::new();
         let c = gather(&disk, &[&bytes], &[name], &[], &mut |done, total| {
             told.push((done, total));
@@ -600,6 +588,7 @@ mod tests {
         assert_eq!(told.last(), Some(&(ALL, ALL)));
         let page = html(&c);
         assert!(!page.contains("<script"), "a file's name became markup");
+        assert!(!page.contains('\u{1}'), "a control character is not XML");
         assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;&amp;.vhd"));
         assert!(page.contains(&c.files[0].sha256));
         assert_eq!(c.files[0].sha256, hex(&Sha256::digest(&bytes)));

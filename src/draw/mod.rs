@@ -241,7 +241,8 @@ pub(crate) struct Svg<'a> {
     pub(crate) p: &'a Palette,
     body: String,
     defs: String,
-    defined: Vec<u8>,
+    /// The kinds whose pattern is defined already.
+    defined: Vec<usize>,
 }
 
 impl<'a> Svg<'a> {
@@ -302,8 +303,8 @@ impl<'a> Svg<'a> {
             return kind.colour.to_string();
         }
         let id = format!("{}-k{k}", self.id);
-        if !self.defined.contains(&(k as u8)) {
-            self.defined.push(k as u8);
+        if !self.defined.contains(&k) {
+            self.defined.push(k);
             let bg = self.p.bg;
             let over = match kind.pattern % 8 {
                 1 => format!("<path d=\"M-1 1L1 -1M0 6L6 0M5 7L7 5\" stroke=\"{bg}\" stroke-opacity=\"0.6\" stroke-width=\"1.5\"/>"),
@@ -474,6 +475,18 @@ mod tests {
     #[test]
     fn escapes_markup_and_drops_controls() {
         assert_eq!(esc("a<b>&\"c'\u{0}\u{1b}d\te"), "a&lt;b&gt;&amp;&quot;c&#39;d e");
+    }
+
+    #[test]
+    fn each_of_many_kinds_gets_its_own_pattern() {
+        // A table of 4096 partitions is 4096 kinds: kind 258 is not kind 2.
+        let kinds: Vec<Kind> = (0..300).map(|i| Kind::new(format!("k{i}"), "#123456", 1)).collect();
+        let mut svg = Svg::new("t", &Style::default());
+        let (a, b) = (svg.fill(&kinds, 2), svg.fill(&kinds, 258));
+        assert_ne!(a, b);
+        let out = svg.finish("t", "t");
+        assert_eq!(out.matches("<pattern id=").count(), 2, "{out}");
+        assert!(out.contains("-k2\"") && out.contains("-k258\""), "{out}");
     }
 
     #[test]

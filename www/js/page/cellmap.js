@@ -292,7 +292,8 @@ export class CellMap {
         if (v > s) s = v;
       }
       const run = runs[runs.length - 1];
-      if (run && run[2] === s) run[1] = last;
+      // Once the table is full, a run that resumes past the cells left out is not stretched over them.
+      if (run && run[2] === s && !more) run[1] = last;
       else if (runs.length < MAX_RUNS) runs.push([first, last, s]);
       else more++;
       const color = colors[s];
