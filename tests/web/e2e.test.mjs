@@ -752,7 +752,7 @@ test('light and dark schemes, narrow screens, keyboard access', async () => {
   assert.ok(wide <= 400, `page is ${wide}px wide`);
   const over = await page.evaluate(() =>
     [...document.querySelectorAll('#viewer *')]
-      .filter((e) => e.getClientRects().length && !e.closest('.dump, canvas, .mapbox'))
+      .filter((e) => e.getClientRects().length && !e.closest('.dump, canvas, .mapbox, .visually-hidden'))
       .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5)
       .map((e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}.${e.className} ${Math.round(e.getBoundingClientRect().right)}px`),
   );

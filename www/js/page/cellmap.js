@@ -158,9 +158,13 @@ export class CellMap {
     canvas.tabIndex = 0;
     canvas.setAttribute('role', 'img');
     // The map in words: the runs of cells of one kind, read by screen readers, not shown.
+    // (In a hidden box of its own: a table is as wide as its text whatever width it is given,
+    // and would widen the page.)
     this.runs = document.createElement('table');
-    this.runs.className = 'visually-hidden';
-    this.box().after(this.runs);
+    this.runsBox = document.createElement('div');
+    this.runsBox.className = 'visually-hidden';
+    this.runsBox.append(this.runs);
+    this.box().after(this.runsBox);
     canvas.addEventListener('mousemove', (ev) => this.hover(this.eventCell(ev)));
     canvas.addEventListener('mouseleave', () => this.hover(-1));
     canvas.addEventListener('click', (ev) => {
@@ -378,6 +382,6 @@ export class CellMap {
 
   destroy() {
     this.resizeObserver.disconnect();
-    this.runs.remove();
+    this.runsBox.remove();
   }
 }
