@@ -1,6 +1,6 @@
 //! `diff` and `rebase-check`: what a differencing disk changed, file by file.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
 
 use vhd_viewer::diff::{self, Kind, Mode, Report};
@@ -13,25 +13,6 @@ use super::io_err;
 
 fn user_err(message: String) -> Error {
     Error::Usage { message }
-}
-
-/// Progress on stderr when it is a terminal.
-fn progress() -> impl FnMut(u64, u64) -> bool {
-    let tty = std::io::stderr().is_terminal();
-    let mut last = u64::MAX;
-    move |done, total| {
-        if tty && total > 0 {
-            let pct = done * 100 / total;
-            if pct != last {
-                eprint!("\rcomparing: {pct}%");
-                last = pct;
-                if done >= total {
-                    eprintln!();
-                }
-            }
-        }
-        true
-    }
 }
 
 /// Refuses a chain whose parent is missing where the layers compared need it.
@@ -62,14 +43,14 @@ pub(super) fn chain_report(c: &OpenChain, from: usize, to: usize) -> Result<Repo
         )));
     }
     complete(c)?;
-    diff::layers(&c.disk, &c.sources(), from, to, &mut progress())
+    diff::layers(&c.disk, &c.sources(), from, to, &mut super::percent("comparing"))
 }
 
 /// The report of two disks that are not one chain: every allocated sector of either.
 fn unrelated_report(a: &OpenChain, b: &OpenChain) -> Result<Report, Error> {
     complete(a)?;
     complete(b)?;
-    diff::disks((&a.disk, a.sources()), (&b.disk, b.sources()), &mut progress())
+    diff::disks((&a.disk, a.sources()), (&b.disk, b.sources()), &mut super::percent("comparing"))
 }
 
 /// `diff`.
@@ -189,7 +170,7 @@ pub fn rebase_check(c: &OpenChain, onto: &Path, force: bool, json: bool) -> Resu
         None => {
             let old = c.cut_ref(1)?;
             complete(&nb)?;
-            diff::disks((&old.0, old.1), (&nb.disk, nb.sources()), &mut progress())?
+            diff::disks((&old.0, old.1), (&nb.disk, nb.sources()), &mut super::percent("comparing"))?
         }
     };
     let r = diff::rebase_check(&child, &base);

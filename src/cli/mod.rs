@@ -461,6 +461,26 @@ fn run(cli: Cli) -> Result<i32, Error> {
     }
 }
 
+/// A progress function that writes `what: N%` on stderr when it is a terminal, each percent
+/// once, and ends the line when the work is done; it never stops the work.
+pub(crate) fn percent(what: &'static str) -> impl FnMut(u64, u64) -> bool {
+    let tty = std::io::stderr().is_terminal();
+    let mut last = u64::MAX;
+    move |done, total| {
+        if tty && total > 0 {
+            let pct = done * 100 / total;
+            if pct != last {
+                eprint!("\r{what}: {pct}%");
+                last = pct;
+                if done >= total {
+                    eprintln!();
+                }
+            }
+        }
+        true
+    }
+}
+
 pub(crate) fn io_err(e: std::io::Error) -> Error {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
         return Error::OutputClosed;

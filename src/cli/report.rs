@@ -1,6 +1,6 @@
 //! `report`: one self-contained HTML file about the disk (`vhd_viewer::report`), on stdout.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use vhd_viewer::report;
 use vhd_viewer::Error;
@@ -12,19 +12,7 @@ use super::io_err;
 /// the files are named without their folders, as the page names them, so that it writes the
 /// page's bytes wherever it is run from.
 pub fn report(c: &OpenChain) -> Result<i32, Error> {
-    let tty = std::io::stderr().is_terminal();
-    let mut last = u64::MAX;
-    let mut progress = |done: u64, total: u64| {
-        let pct = done * 100 / total.max(1);
-        if tty && pct != last {
-            last = pct;
-            eprint!("\rreport: {pct}%");
-            if done >= total {
-                eprintln!();
-            }
-        }
-        true
-    };
+    let mut progress = super::percent("report");
     let contents = report::gather(&c.disk, &c.sources(), &c.file_names(), &c.unresolved, &mut progress)?;
     let mut out = std::io::stdout().lock();
     out.write_all(report::html(&contents).as_bytes()).and_then(|_| out.flush()).map_err(io_err)?;

@@ -3,7 +3,6 @@
 //! `repair.rs`, `resize.rs`); here are the files: the inputs opened read-only, the output through
 //! [`NewFile`](super::newfile::NewFile).
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use vhd_viewer::rules::{Own, Writer};
 use vhd_viewer::trim::{FreeRanges, FreeSpace, TrimVolume};
@@ -110,18 +109,11 @@ fn volume_line(v: &TrimVolume) -> String {
 
 /// Progress on stderr when it is a terminal and the work is large.
 fn progress_printer(what: &'static str, total: u64) -> impl FnMut(u64, u64) {
-    let tty = std::io::stderr().is_terminal() && total >= 64 << 20;
-    let mut last = u64::MAX;
+    let big = total >= 64 << 20;
+    let mut percent = super::percent(what);
     move |done, total| {
-        if tty {
-            let pct = done * 100 / total.max(1);
-            if pct != last {
-                eprint!("\r{what}: {pct}%");
-                last = pct;
-                if done >= total {
-                    eprintln!();
-                }
-            }
+        if big {
+            percent(done, total);
         }
     }
 }

@@ -142,19 +142,6 @@ impl Picture {
             }
         })
     }
-
-    /// The picture's kind in one word, as the command line names it: `chain`, `bat`, `bitmap`,
-    /// `provenance`, `partitions`, `changes`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Picture::Chain { .. } => "chain",
-            Picture::Bat { .. } => "bat",
-            Picture::Bitmap { .. } => "bitmap",
-            Picture::Provenance { .. } => "provenance",
-            Picture::Partitions { .. } => "partitions",
-            Picture::Changes(_) => "changes",
-        }
-    }
 }
 
 /// Draws `picture` of `disk` (whose layers' files are `sources`, top first) as SVG. The chain

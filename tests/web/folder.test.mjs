@@ -325,6 +325,22 @@ test('a dropped folder is walked whole (every batch of entries), each file named
   for (let i = 0; i < MAX_DEPTH + 2; i++) deep = { d: deep };
   const bounded = await droppedFiles(drop([entryOf('deep', deep)]));
   assert.deepEqual(bounded.files, []);
+  // The bound is the same however the folder comes: a file MAX_DEPTH folders under the folder
+  // given is kept, one more deep is left out.
+  const nested = (n) => {
+    let t = { 'z.vhd': blob('z') };
+    for (let i = 0; i < n; i++) t = { d: t };
+    return t;
+  };
+  const path = (n) => ['deep', ...Array(n).fill('d'), 'z.vhd'].join('/');
+  assert.deepEqual((await droppedFiles(drop([entryOf('deep', nested(MAX_DEPTH))]))).files.map((f) => f.name), [path(MAX_DEPTH)]);
+  assert.deepEqual((await droppedFiles(drop([entryOf('deep', nested(MAX_DEPTH + 1))]))).files, []);
+  const input = [MAX_DEPTH, MAX_DEPTH + 1].map((n) => {
+    const f = new File(['z'], 'z.vhd');
+    Object.defineProperty(f, 'webkitRelativePath', { value: path(n) });
+    return f;
+  });
+  assert.deepEqual(chosenFiles(input).files.map((f) => f.name), [path(MAX_DEPTH)]);
   // Files only (no folder among them): the drop's files, by their names, as before.
   const plain = [new File(['1'], 'one.vhd'), new File(['2'], 'two.vhd')];
   const files = await droppedFiles(drop([entryOf('one.vhd', plain[0]), null], plain));

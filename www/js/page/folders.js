@@ -5,7 +5,8 @@
 // as the command line does. The walk is bounded in depth and in files; symbolic links are not
 // offered by these interfaces.
 
-/** Folders deeper than this are not walked (as `vhd-viewer chains`). */
+/** Files more folders deep than this under the folder given are left out, however the folder
+ * comes (dropped, an input's files, a picked handle); `vhd-viewer chains` walks 32 deep. */
 export const MAX_DEPTH = 16;
 /** Files given at most: beyond, the walk stops and says so. */
 export const MAX_FILES = 10000;
@@ -49,7 +50,7 @@ async function walkEntry(entry, depth, files) {
     files.push({ name: entry.fullPath.replace(/^\/+/, ''), blob: file });
     return false;
   }
-  if (!entry.isDirectory || depth >= MAX_DEPTH) return false;
+  if (!entry.isDirectory || depth > MAX_DEPTH) return false;
   const reader = /** @type {FileSystemDirectoryEntry} */ (entry).createReader();
   // readEntries answers a batch at a time (Chromium: 100), and an empty batch at the end.
   for (;;) {
@@ -69,7 +70,7 @@ async function walkEntry(entry, depth, files) {
 export function chosenFiles(list) {
   const all = [...list]
     .map((f) => ({ name: f.webkitRelativePath || f.name, blob: f }))
-    .filter((f) => f.name.split('/').length - 1 <= MAX_DEPTH + 1);
+    .filter((f) => f.name.split('/').length - 2 <= MAX_DEPTH);
   return { files: all.slice(0, MAX_FILES), bounded: all.length > MAX_FILES };
 }
 
