@@ -62,7 +62,9 @@ pub fn arrange(layers: &[&Layer]) -> Arranged {
             }
         }
     }
-    let parent_of = |i: usize| parent_id(layers[i]).and_then(|p| by_id.get(&p).copied()).filter(|&p| p != i);
+    // By any id the layer takes as its parent's (a VHDX's parent_linkage2 too), as a chain
+    // checks its links (`Layer::parent_matches`) and a folder's survey links its files.
+    let parent_of = |i: usize| layers[i].parent_ids().into_iter().find_map(|p| by_id.get(&Uuid(p)).copied()).filter(|&p| p != i);
     let mut is_parent = vec![false; layers.len()];
     for &i in &kept {
         if let Some(p) = parent_of(i) {
@@ -171,5 +173,25 @@ mod tests {
         assert_eq!(a.chains, vec![vec![0, 1]]);
         let a = run(&[layer(5, Some(5))]);
         assert_eq!(a.chains, vec![vec![0]]);
+    }
+
+    #[test]
+    fn a_vhdx_child_named_by_its_parent_linkage2_is_chained() {
+        use crate::reader::open_layer;
+        use crate::vhdx::writer::{Kind, VhdxBuilder};
+        use crate::vhdx::Guid;
+        let mut base = VhdxBuilder::new(4 << 20);
+        base.data_write_guid = Guid([0x42; 16]);
+        let mut child = VhdxBuilder::new(4 << 20);
+        child.data_write_guid = Guid([0x43; 16]);
+        child.kind = Kind::Differencing {
+            locator: vec![
+                ("parent_linkage".into(), format!("{{{}}}", Guid([0x99; 16]))),
+                ("parent_linkage2".into(), format!("{{{}}}", base.data_write_guid)),
+                ("relative_path".into(), ".\\parent.vhdx".into()),
+            ],
+        };
+        let (child, base) = (open_layer(&child.build()).unwrap(), open_layer(&base.build()).unwrap());
+        assert_eq!(arrange(&[&child, &base]).chains, vec![vec![0, 1]]);
     }
 }
