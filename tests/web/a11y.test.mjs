@@ -161,9 +161,13 @@ test('chromium: keyboard only: a disk opened, the views, a block of the map, a f
     const unshown = new Set();
     await page.goto(site.url);
     await page.waitForSelector('body[data-wasm="ready"]');
-    // Open: the file input reached with Tab, its chooser opened with Enter.
+    // Open: the file input reached with Tab, its chooser opened with Enter. (The chooser is
+    // awaited from before the Tabs: Playwright intercepts choosers only once it has told the
+    // browser to, which a loaded machine may not have done by the time Enter is pressed.)
+    const chosen = new Promise((resolve) => p.once('filechooser', resolve));
     await tabTo(page, '#file-input', unshown);
-    const [chooser] = await Promise.all([p.waitForEvent('filechooser'), p.keyboard.press('Enter')]);
+    await p.keyboard.press('Enter');
+    const chooser = await chosen;
     await chooser.setFiles([child, base]);
     await page.waitFor(() => document.body.dataset.state === 'ready');
 
