@@ -29,6 +29,7 @@ pub mod folder;
 pub mod fs;
 pub mod image;
 pub mod info;
+pub mod inspect;
 pub mod layer;
 pub mod layer_check;
 pub mod newdisk;
