@@ -26,10 +26,14 @@ fn disks() -> PathBuf {
     ONCE.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         run_ok(Command::new(cargo).current_dir(repo()).args(["build", "--quiet", "--example", "vhd_from_raw"]));
-        let script = std::fs::read_to_string(repo().join("tests/web/fixtures/make-windows-vhds.sh")).unwrap();
+        let fixtures = repo().join("tests/web/fixtures");
+        let script = std::fs::read_to_string(fixtures.join("make-windows-vhds.sh")).unwrap();
+        let empty = fixtures.join("empty-hive.py");
         let wrap = repo().join("target/debug/examples/vhd_from_raw");
-        let script = format!("set -- {}\n{script}", wrap.display());
-        script_image("windows", "disks", &script, &[], "windows-child.vhd", &["m"])
+        // The key of the cache holds the script, not the .py: it is named here by its content.
+        let py = std::fs::read_to_string(&empty).unwrap();
+        let script = format!("set -- {}\n# empty-hive.py {:016x}\n{script}", wrap.display(), fnv(py.as_bytes()));
+        script_image("windows", "disks", &script, &[("empty-hive.py", &empty)], "windows-child.vhd", &["m"])
     })
     .clone()
 }
