@@ -116,13 +116,12 @@ fn write_system(out: &mut dyn Write, s: &System) -> std::io::Result<()> {
     if !s.notes.is_empty() {
         writeln!(out, "  Notes:")?;
         for n in &s.notes {
-            let at = n.offset.map(|o| format!(" (byte {o})")).unwrap_or_default();
             let severity = match n.severity {
                 vhd_viewer::Severity::Info => "info",
                 vhd_viewer::Severity::Warning => "warning",
                 vhd_viewer::Severity::Error => "error",
             };
-            writeln!(out, "    {severity}: {}: {}{at}", n.path, n.message)?;
+            writeln!(out, "    {severity}: {}: {}", n.path, n.message)?;
         }
     }
     Ok(())

@@ -467,7 +467,7 @@ impl<R: ReadVirtual> Reader<'_, R> {
         let data = match self.fs.data(self.vol, e, None) {
             Ok(d) => d,
             Err(err) => {
-                self.note("unreadable", &e.path, format!("{} could not be read: {err}", e.path));
+                self.note("unreadable", &e.path, format!("could not be read: {err}"));
                 return None;
             }
         };
@@ -477,11 +477,11 @@ impl<R: ReadVirtual> Reader<'_, R> {
             buf.extend_from_slice(b);
             Ok(())
         }) {
-            self.note("unreadable", &e.path, format!("{} could not be read: {err}", e.path));
+            self.note("unreadable", &e.path, format!("could not be read: {err}"));
             return None;
         }
         if e.size > limit {
-            self.note("file-cut", &e.path, format!("{} holds {} bytes: only its first {limit} were read", e.path, e.size));
+            self.note("file-cut", &e.path, format!("it holds {} bytes: only its first {limit} were read", e.size));
         }
         Some(String::from_utf8_lossy(&buf).into_owned())
     }
@@ -518,7 +518,7 @@ impl<R: ReadVirtual> Reader<'_, R> {
                         code: "unreadable",
                         path: at.clone(),
                         offset: None,
-                        message: format!("{at} could not be read: {err}"),
+                        message: format!("could not be read: {err}"),
                     })
                 }
             };
@@ -530,7 +530,7 @@ impl<R: ReadVirtual> Reader<'_, R> {
                         code: "link-loop",
                         path: path.to_string(),
                         offset: None,
-                        message: format!("{path}: more than {MAX_LINKS} symbolic links to follow (a loop?): not read"),
+                        message: format!("more than {MAX_LINKS} symbolic links to follow (a loop?): not read"),
                     });
                 }
                 let Some(target) = self.text(&e, 4096) else { return Ok(None) };
