@@ -418,7 +418,8 @@ mod tests {
     fn compare_names_facts_users_programs() {
         let before = linux("old", &[("root", 0), ("ann", 1000), ("gone", 1002)], &[("bash", "5.2"), ("curl", "7"), ("vim", "9.0")]);
         let after = linux("new", &[("root", 0), ("ann", 1000), ("bob", 1001)], &[("bash", "5.2"), ("curl", "8"), ("git", "2.39")]);
-        let msgs: Vec<String> = compare(&[before.clone()], &[after.clone()]).into_iter().map(|c| c.message).collect();
+        let (b, a) = (std::slice::from_ref(&before), std::slice::from_ref(&after));
+        let msgs: Vec<String> = compare(b, a).into_iter().map(|c| c.message).collect();
         assert_eq!(
             msgs,
             [
@@ -430,13 +431,13 @@ mod tests {
                 "program removed: vim 9.0 (Debian)",
             ]
         );
-        let c = compare(&[before.clone()], &[after.clone()]);
+        let c = compare(b, a);
         assert_eq!(
             (c[0].kind, c[0].name.as_str(), c[0].source.as_ref().map(|s| s.path.as_str())),
             (ChangeKind::Field, "hostname", Some("/etc/hostname"))
         );
-        assert!(compare(&[after.clone()], &[after.clone()]).is_empty());
-        let gone = compare(&[after.clone()], &[]);
+        assert!(compare(a, a).is_empty());
+        let gone = compare(a, &[]);
         assert_eq!((gone.len(), gone[0].kind), (1, ChangeKind::SystemRemoved));
         let found = compare(&[], &[after]);
         assert_eq!(found[0].message, "system added: Debian GNU/Linux 12 (bookworm)");
