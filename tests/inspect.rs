@@ -19,14 +19,13 @@ use serde_json::{json, Value};
 /// The folder `make-linux-vhds.sh` filled (made once per content of the script).
 fn linux() -> PathBuf {
     static ONCE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    ONCE.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        run_ok(Command::new(cargo).current_dir(repo()).args(["build", "--quiet", "--example", "vhd_from_raw"]));
-        let wrap = repo().join("target/debug/examples/vhd_from_raw");
-        let script = std::fs::read_to_string(repo().join("tests/web/fixtures/make-linux-vhds.sh")).unwrap();
-        script_image("inspect", "linux", &format!("set -- {}\n{script}", wrap.display()), &[], "linux-child.vhd", &[])
-    })
-    .clone()
+    ONCE.get_or_init(|| fixture_script("inspect", "linux", "make-linux-vhds.sh", "linux-child.vhd", &[])).clone()
+}
+
+/// The folder `make-windows-vhds.sh` filled (the one `tests/inspect_windows.rs` reads).
+fn windows() -> PathBuf {
+    static ONCE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ONCE.get_or_init(|| fixture_script("windows", "disks", "make-windows-vhds.sh", "windows-child.vhd", &["m"])).clone()
 }
 
 fn inspect_json(args: &[&str]) -> Value {
@@ -232,9 +231,7 @@ fn a_disk_without_a_system() {
 /// 100 MiB dpkg status (one package, then a hole), the time zone only as a link. Beside it,
 /// `plain.vhd`: an ext4 volume with files and no system.
 fn hostile() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run_ok(Command::new(cargo).current_dir(repo()).args(["build", "--quiet", "--example", "vhd_from_raw"]));
-    let wrap = repo().join("target/debug/examples/vhd_from_raw");
+    let wrap = vhd_from_raw();
     let script = format!(
         r#"set -euo pipefail
 export TZ=UTC
@@ -285,4 +282,32 @@ fn hostile_files_are_bounded() {
     assert!(cut["message"].as_str().unwrap().contains(&format!("{}", 100u64 << 20)), "{cut}");
     // 32 MiB of holes read, not 100 MiB: well under a few seconds even in a debug build.
     assert!(t.elapsed().as_secs() < 30, "{:?}", t.elapsed());
+}
+
+#[test]
+fn windows_child_named_by_diff() {
+    let dir = windows();
+    let child = p(&dir.join("windows-child.vhd")).to_string();
+    let host = |layer: &str| inspect_json(&[&child, "--layer", layer])["systems"][0]["hostname"].clone();
+    let (before, after) = (host("1"), host("0"));
+    assert_ne!(before, after);
+    let j: Value = serde_json::from_str(&vv(&["diff", &child, "--json"], 0)).unwrap();
+    let systems = j["systems"].as_array().unwrap();
+    let renamed = systems.iter().find(|c| c["kind"] == "field" && c["name"] == "hostname").expect("the computer name's change");
+    assert_eq!((&renamed["old"], &renamed["new"], &renamed["os"]), (&before, &after, &json!("windows")));
+    assert_eq!(renamed["source"]["path"], "/Windows/System32/config/SYSTEM");
+    // The program the child installed: the one its layer lists and its parent does not.
+    let names = |layer: &str| -> Vec<String> {
+        let s = &inspect_json(&[&child, "--layer", layer])["systems"][0];
+        s["programs"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_string()).collect()
+    };
+    let (old, new) = (names("1"), names("0"));
+    let installed: Vec<&String> = new.iter().filter(|n| !old.contains(n)).collect();
+    assert_eq!(installed.len(), 1, "{new:?} against {old:?}");
+    let added: Vec<&Value> = systems.iter().filter(|c| c["kind"] == "program-added").collect();
+    assert_eq!(added.len(), 1, "{systems:?}");
+    assert_eq!(&added[0]["name"], installed[0].as_str());
+    let text = vv(&["diff", &child], 0);
+    assert!(text.contains(&format!("computer name: {} -> {}", before.as_str().unwrap(), after.as_str().unwrap())), "{text}");
+    assert!(text.contains(&format!("program installed: {}", installed[0])), "{text}");
 }
