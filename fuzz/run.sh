@@ -56,12 +56,12 @@ if command -v sfdisk >/dev/null && command -v sgdisk >/dev/null && command -v mk
   { printf '\x00'; tail -c +2 corpus/ext/volume; } > corpus/diff/ext
   rm -rf "$s"
 fi
-# registry: a hive written by hivex from the empty one the Windows test disks start from, with
-# keys in lists of several kinds and values of every type.
+# registry: a hive written by hivex from the empty one the Windows test disks start from
+# (make-windows-vhds.sh --empty-hive), with keys in lists of several kinds and values of every type.
 mkdir -p corpus/registry
 if command -v hivexsh >/dev/null && command -v python3 >/dev/null; then
   s=$(mktemp -d)
-  python3 ../tests/web/fixtures/empty-hive.py > "$s/empty"
+  bash ../tests/web/fixtures/make-windows-vhds.sh --empty-hive > "$s/empty"
   cp "$s/empty" corpus/registry/empty
   { printf 'add Microsoft\ncd Microsoft\n'
     for k in $(seq 1 40); do printf 'add Key %s\n' "$k"; done

@@ -23,19 +23,7 @@ const UNINSTALL: &str = "Microsoft\\Windows\\CurrentVersion\\Uninstall";
 /// The folder holding `windows.vhd` and `windows-child.vhd`, made once per content of the script.
 fn disks() -> PathBuf {
     static ONCE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    ONCE.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        run_ok(Command::new(cargo).current_dir(repo()).args(["build", "--quiet", "--example", "vhd_from_raw"]));
-        let fixtures = repo().join("tests/web/fixtures");
-        let script = std::fs::read_to_string(fixtures.join("make-windows-vhds.sh")).unwrap();
-        let empty = fixtures.join("empty-hive.py");
-        let wrap = repo().join("target/debug/examples/vhd_from_raw");
-        // The key of the cache holds the script, not the .py: it is named here by its content.
-        let py = std::fs::read_to_string(&empty).unwrap();
-        let script = format!("set -- {}\n# empty-hive.py {:016x}\n{script}", wrap.display(), fnv(py.as_bytes()));
-        script_image("windows", "disks", &script, &[("empty-hive.py", &empty)], "windows-child.vhd", &["m"])
-    })
-    .clone()
+    ONCE.get_or_init(|| fixture_script("windows", "disks", "make-windows-vhds.sh", "windows-child.vhd", &["m"])).clone()
 }
 
 /// The systems on `bytes` read as a raw disk.
@@ -180,6 +168,11 @@ fn the_parent_and_the_child_say_what_the_script_wrote_and_hivex_reads() {
             "the interface without an address left out"
         );
         check_with_hivex(s, k, &dir);
+        // The command line says the same.
+        let o = cli(&["inspect", "--json", "--layer", &k.to_string(), p(&disks().join("windows-child.vhd"))]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(json, serde_json::json!({ "systems": found }), "inspect --json as of layer {k}");
     }
 }
 
