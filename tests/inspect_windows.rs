@@ -134,12 +134,14 @@ fn the_parent_and_the_child_say_what_the_script_wrote_and_hivex_reads() {
             s.users.iter().map(|u| (u.name.as_str(), u.sid.as_deref().unwrap(), u.home.as_deref().unwrap())).collect();
         users.sort();
         let (alice, bob) = (format!("{SID}-1001"), format!("{SID}-1002"));
+        let carol = "S-1-5-21-1111111111-2222222222-3333333333-1001";
         let want = [
             ("Alice", alice.as_str(), "C:\\Users\\alice"),
             ("bob", bob.as_str(), "C:\\Users\\bob.DESKTOP"),
+            ("carol.CORP", carol, "C:\\Users\\carol.CORP"),
             ("systemprofile", "S-1-5-18", "%systemroot%\\system32\\config\\systemprofile"),
         ];
-        assert_eq!(users, want, "SAM's names where it has the RID, else the folder's");
+        assert_eq!(users, want, "SAM's names where it has the RID in the machine's domain, else the folder's");
 
         let programs: Vec<(&str, Option<&str>, Option<&str>)> =
             s.programs.iter().map(|p| (p.name.as_str(), p.version.as_deref(), p.publisher.as_deref())).collect();
@@ -176,13 +178,19 @@ fn the_parent_and_the_child_say_what_the_script_wrote_and_hivex_reads() {
     }
 }
 
+/// The virtual disk of `windows.vhd`, read once (by qemu-img).
+fn parent_raw() -> Vec<u8> {
+    static ONCE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    ONCE.get_or_init(|| qemu_raw(&disks().join("windows.vhd"))).clone()
+}
+
 /// An edit of one hive file.
 type Edit<'a> = (&'a str, Box<dyn FnOnce(&mut Vec<u8>) + 'a>);
 
 /// The raw virtual disk of `windows.vhd` with each hive named changed by its edit (written back
 /// where its clusters are).
 fn edited(edits: Vec<Edit>) -> Vec<u8> {
-    let mut raw = qemu_raw(&disks().join("windows.vhd"));
+    let mut raw = parent_raw();
     let table = vhd_viewer::parts::read(&mut raw).unwrap();
     let part = table.partitions.iter().find(|p| p.index == 1).unwrap().clone();
     for (name, edit) in edits {
@@ -272,5 +280,5 @@ fn a_damaged_key_and_a_broken_hive_give_notes_and_the_rest_answers() {
     assert!(programs.iter().all(|p| p.starts_with("Microsoft Visual") || p.starts_with("Notepad++")));
     let mut names: Vec<&str> = s.users.iter().map(|u| u.name.as_str()).collect();
     names.sort();
-    assert_eq!(names, ["alice", "bob.DESKTOP", "systemprofile"], "without SAM, the profile folders' names");
+    assert_eq!(names, ["alice", "bob.DESKTOP", "carol.CORP", "systemprofile"], "without SAM, the profile folders' names");
 }

@@ -24,6 +24,8 @@ const UNINSTALL: [&str; 2] =
     ["Microsoft\\Windows\\CurrentVersion\\Uninstall", "WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Uninstall"];
 /// The local accounts' names in `SAM`; each one's default value's type is its RID.
 const SAM_NAMES: &str = "SAM\\Domains\\Account\\Users\\Names";
+/// The key whose `V` value ends with the machine's SID (`S-1-5-21-a-b-c`, 24 bytes).
+const SAM_ACCOUNT: &str = "SAM\\Domains\\Account";
 
 /// The Windows system on the volume, when it holds `Windows/System32/config/SOFTWARE` and
 /// `SYSTEM`; `Ok(None)` when it does not.
@@ -136,6 +138,44 @@ fn open<'a>(path: &str, bytes: &'a [u8], notes: &mut Vec<Note>) -> Option<Read<'
     }
 }
 
+/// `SAM`'s local accounts.
+#[derive(Debug, Default)]
+struct Accounts {
+    /// The machine's SID (`S-1-5-21-a-b-c`), when `SAM` holds it.
+    machine: Option<String>,
+    /// RID to account name.
+    names: HashMap<u32, String>,
+}
+
+impl Accounts {
+    /// The local account name of `sid`: its RID's, when its domain is the machine's (or the
+    /// machine's SID is not known and `sid` is a machine or domain account's).
+    fn name(&self, sid: &str) -> Option<String> {
+        let (domain, rid) = sid.rsplit_once('-')?;
+        let local = match &self.machine {
+            Some(m) => m == domain,
+            None => domain.starts_with("S-1-5-21-"),
+        };
+        local.then(|| self.names.get(&rid.parse().ok()?).cloned())?
+    }
+}
+
+/// A binary security identifier as text (`S-1-5-21-...`): revision, count, 48-bit big-endian
+/// authority, that many little-endian 32-bit sub-authorities; `None` unless `b` is exactly one.
+fn sid_text(b: &[u8]) -> Option<String> {
+    let (&[rev, count], rest) = b.split_first_chunk::<2>()?;
+    let authority = rest.get(..6)?.iter().fold(0u64, |a, x| a << 8 | u64::from(*x));
+    let subs = rest.get(6..)?;
+    if rev != 1 || subs.len() != usize::from(count) * 4 {
+        return None;
+    }
+    let mut text = format!("S-1-{authority}");
+    for c in subs.chunks_exact(4) {
+        text.push_str(&format!("-{}", u32::from_le_bytes([c[0], c[1], c[2], c[3]])));
+    }
+    Some(text)
+}
+
 /// The text of `found`, its source kept in `s.sources` under `field`.
 fn set(s: &mut System, field: &'static str, found: Option<(String, Source)>) -> Option<String> {
     let (text, source) = found?;
@@ -195,13 +235,18 @@ impl<'a> Read<'a> {
         names.iter().find_map(|n| Some((self.text(&key, n, notes)?, self.source(path, n))))
     }
 
-    /// `SAM`'s local accounts: RID to name.
-    fn accounts(&self, notes: &mut Vec<Note>) -> HashMap<u32, String> {
-        self.subkeys(SAM_NAMES, notes).into_iter().filter_map(|k| Some((self.value(&k, "", notes)?.kind, k.name()))).collect()
+    /// `SAM`'s local accounts: the machine's SID when `SAM` says it, and RID to name.
+    fn accounts(&self, notes: &mut Vec<Note>) -> Accounts {
+        let machine = self.key(SAM_ACCOUNT, notes).and_then(|k| self.value(&k, "V", notes)).and_then(|v| {
+            let b = v.bytes();
+            sid_text(b.get(b.len().checked_sub(24)?..)?).filter(|s| s.starts_with("S-1-5-21-"))
+        });
+        let names = self.subkeys(SAM_NAMES, notes).into_iter().filter_map(|k| Some((self.value(&k, "", notes)?.kind, k.name()))).collect();
+        Accounts { machine, names }
     }
 
     /// What `SOFTWARE` says: the product, version, owner, install date, users and programs.
-    fn software(&self, s: &mut System, accounts: &HashMap<u32, String>, notes: &mut Vec<Note>) {
+    fn software(&self, s: &mut System, accounts: &Accounts, notes: &mut Vec<Note>) {
         s.product = set(s, "product", self.field(CURRENT_VERSION, &["ProductName"], notes));
         s.edition = set(s, "edition", self.field(CURRENT_VERSION, &["EditionID"], notes));
         s.version = set(s, "version", self.field(CURRENT_VERSION, &["DisplayVersion", "ReleaseId", "CurrentVersion"], notes));
@@ -224,8 +269,7 @@ impl<'a> Read<'a> {
         for k in self.subkeys(&profiles, notes) {
             let sid = k.name();
             let home = self.text(&k, "ProfileImagePath", notes);
-            let rid = sid.strip_prefix("S-1-5-21-").and_then(|r| r.rsplit('-').next()).and_then(|r| r.parse().ok());
-            let name = rid.and_then(|r| accounts.get(&r).cloned()).or_else(|| {
+            let name = accounts.name(&sid).or_else(|| {
                 let folder = home.as_deref()?.rsplit(['\\', '/']).next()?;
                 (!folder.is_empty()).then(|| folder.to_string())
             });
