@@ -163,11 +163,8 @@ fn the_parent_and_the_child_say_what_the_script_wrote_and_hivex_reads() {
             s.interfaces.iter().map(|i| (i.name.as_str(), i.dhcp, i.addresses.iter().map(String::as_str).collect())).collect();
         assert_eq!(
             ifs,
-            [
-                ("{4F6B2A1E-8C3D-4B5A-9E7F-112233445566}", true, vec!["192.168.1.23"]),
-                ("{9A0C5D7E-2B1F-4E3A-8C6D-665544332211}", false, vec!["10.0.0.5", "10.0.0.6"]),
-            ],
-            "the interface without an address left out"
+            [("Ethernet", true, vec!["192.168.1.23"]), ("{9A0C5D7E-2B1F-4E3A-8C6D-665544332211}", false, vec!["10.0.0.5", "10.0.0.6"]),],
+            "the connection's name where the network class has it, else the GUID; the interface without an address left out"
         );
         check_with_hivex(s, k, &dir);
         // The command line says the same.

@@ -24,6 +24,9 @@ const UNINSTALL: [&str; 2] =
     ["Microsoft\\Windows\\CurrentVersion\\Uninstall", "WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Uninstall"];
 /// The local accounts' names in `SAM`; each one's default value's type is its RID.
 const SAM_NAMES: &str = "SAM\\Domains\\Account\\Users\\Names";
+/// The device class of network adapters, under `Control\\Network`: each interface's connection
+/// name is in `{GUID}\\Connection\\Name`.
+const NETWORK_CLASS: &str = "{4D36E972-E325-11CE-BFC1-08002BE10318}";
 /// The key whose `V` value ends with the machine's SID (`S-1-5-21-a-b-c`, 24 bytes).
 const SAM_ACCOUNT: &str = "SAM\\Domains\\Account";
 
@@ -322,10 +325,43 @@ impl<'a> Read<'a> {
             };
             let addresses: Vec<String> = addresses.into_iter().filter(|a| !a.is_empty() && a != "0.0.0.0").collect();
             if !addresses.is_empty() {
-                let name = k.name();
-                let source = self.source(&format!("{path}\\{name}"), value);
-                s.interfaces.push(Interface { name, addresses, dhcp, source });
+                let guid = k.name();
+                // The name the user sees ("Ethernet", "Wi-Fi"), from the network class's key.
+                let connection = format!("{cs}\\Control\\Network\\{NETWORK_CLASS}\\{guid}\\Connection");
+                let name = self.key(&connection, notes).and_then(|c| self.text(&c, "Name", notes));
+                let source = self.source(&format!("{path}\\{guid}"), value);
+                s.interfaces.push(Interface { name: name.unwrap_or(guid), addresses, dhcp, source });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_binary_sid_reads_as_text_and_a_wrong_one_does_not() {
+        let mut b = vec![1, 4, 0, 0, 0, 0, 0, 5];
+        for x in [21u32, 1402562148, 2716339456, 3170215113] {
+            b.extend_from_slice(&x.to_le_bytes());
+        }
+        assert_eq!(sid_text(&b).as_deref(), Some("S-1-5-21-1402562148-2716339456-3170215113"));
+        assert_eq!(sid_text(&b[..b.len() - 1]), None, "a sub-authority cut short");
+        b[1] = 5;
+        assert_eq!(sid_text(&b), None, "more sub-authorities counted than held");
+        assert_eq!(sid_text(&[1]), None);
+    }
+
+    #[test]
+    fn a_local_name_only_for_the_machines_domain() {
+        let names = HashMap::from([(1001, "Alice".to_string())]);
+        let known = Accounts { machine: Some("S-1-5-21-1-2-3".into()), names: names.clone() };
+        assert_eq!(known.name("S-1-5-21-1-2-3-1001").as_deref(), Some("Alice"));
+        assert_eq!(known.name("S-1-5-21-9-9-9-1001"), None);
+        assert_eq!(known.name("S-1-5-21-1-2-3-1002"), None);
+        let unknown = Accounts { machine: None, names };
+        assert_eq!(unknown.name("S-1-5-21-9-9-9-1001").as_deref(), Some("Alice"), "the RID alone when SAM has no machine SID");
+        assert_eq!(unknown.name("S-1-5-18"), None);
     }
 }
