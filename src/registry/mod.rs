@@ -321,16 +321,15 @@ impl<'h, 'a> Key<'h, 'a> {
     pub fn value(&self, name: &str) -> Result<Option<Value<'a>>, HiveError> {
         for vk in self.value_records()? {
             let vk = vk?;
-            if same_name(&vk.0, name) {
+            if same_name(&vk.name, name) {
                 return self.value_of(vk).map(Some);
             }
         }
         Ok(None)
     }
 
-    /// Each value's name, cell and cell offset, from the key's value list.
-    #[allow(clippy::type_complexity)]
-    fn value_records(&self) -> Result<impl Iterator<Item = Result<(String, &'a [u8], u64), HiveError>> + '_, HiveError> {
+    /// Each value's record, from the key's value list.
+    fn value_records(&self) -> Result<impl Iterator<Item = Result<Vk<'a>, HiveError>> + '_, HiveError> {
         let count = u64::from(le32(self.cell, 0x24));
         let list = le32(self.cell, 0x28);
         let (c, at) = if count == 0 || list == NONE { (&[][..], 0) } else { self.hive.cell(list, self.at + 4 + 0x28)? };
@@ -344,12 +343,12 @@ impl<'h, 'a> Key<'h, 'a> {
             if (vk.len() as u64) < need {
                 return Err(HiveError::RecordShort { at: vk_at, what: "a value", need, len: vk.len() as u64 });
             }
-            Ok((name(&vk[VK_NAME..VK_NAME + name_len], le16(vk, 0x10) & 1 != 0), vk, vk_at))
+            Ok(Vk { name: name(&vk[VK_NAME..VK_NAME + name_len], le16(vk, 0x10) & 1 != 0), cell: vk, at: vk_at })
         }))
     }
 
-    /// The value of the `vk` record `c` at `at`, named `name`, with its data.
-    fn value_of(&self, (name, c, at): (String, &'a [u8], u64)) -> Result<Value<'a>, HiveError> {
+    /// The value of a `vk` record, with its data.
+    fn value_of(&self, Vk { name, cell: c, at }: Vk<'a>) -> Result<Value<'a>, HiveError> {
         let size = le32(c, 4);
         let len = u64::from(size & 0x7FFF_FFFF);
         let data = if size & 0x8000_0000 != 0 {
@@ -401,6 +400,13 @@ impl<'h, 'a> Key<'h, 'a> {
             None => Err(HiveError::RecordShort { at: cell_at, what: "a value's data", need: len, len: c.len() as u64 }),
         }
     }
+}
+
+/// A value's record (`vk`) before its data is read: its name, cell and the cell's offset.
+struct Vk<'a> {
+    name: String,
+    cell: &'a [u8],
+    at: u64,
 }
 
 /// A value (`vk` record) and its data.
