@@ -279,3 +279,26 @@ fn a_damaged_key_and_a_broken_hive_give_notes_and_the_rest_answers() {
     names.sort();
     assert_eq!(names, ["alice", "bob.DESKTOP", "carol.CORP", "systemprofile"], "without SAM, the profile folders' names");
 }
+
+#[test]
+fn windows_11_is_said_where_product_name_says_10() {
+    // CurrentBuild and CurrentBuildNumber "19045" become "22631" (the same length: edited in place).
+    let (from, to): (Vec<u8>, Vec<u8>) = ["19045", "22631"].map(|t| t.encode_utf16().flat_map(u16::to_le_bytes).collect()).into();
+    let mut raw = edited(vec![(
+        "SOFTWARE",
+        Box::new(move |h: &mut Vec<u8>| {
+            let mut found = 0;
+            for k in 0..h.len() - from.len() {
+                if h[k..k + from.len()] == from[..] {
+                    h[k..k + from.len()].copy_from_slice(&to);
+                    found += 1;
+                }
+            }
+            assert_eq!(found, 2, "CurrentBuild and CurrentBuildNumber");
+        }),
+    )]);
+    let s = &systems_raw(&mut raw)[0];
+    assert_eq!((s.product.as_deref(), s.build.as_deref()), (Some("Windows 10 Pro"), Some("22631.3803")), "as stored");
+    let notes: Vec<(&str, &str)> = s.notes.iter().map(|n| (n.code, n.message.as_str())).collect();
+    assert_eq!(notes, [("windows-11", "build 22631 is Windows 11, which keeps \"Windows 10 Pro\" in ProductName")]);
+}

@@ -24,6 +24,8 @@ const UNINSTALL: [&str; 2] =
     ["Microsoft\\Windows\\CurrentVersion\\Uninstall", "WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Uninstall"];
 /// The local accounts' names in `SAM`; each one's default value's type is its RID.
 const SAM_NAMES: &str = "SAM\\Domains\\Account\\Users\\Names";
+/// The first build of Windows 11.
+const WINDOWS_11: u32 = 22000;
 /// The device class of network adapters, under `Control\\Network`: each interface's connection
 /// name is in `{GUID}\\Connection\\Name`.
 const NETWORK_CLASS: &str = "{4D36E972-E325-11CE-BFC1-08002BE10318}";
@@ -258,6 +260,12 @@ impl<'a> Read<'a> {
         let ubr = cv.as_ref().and_then(|k| self.value(k, "UBR", notes)).and_then(|v| v.as_u32());
         let build = self.field(CURRENT_VERSION, &["CurrentBuild", "CurrentBuildNumber"], notes);
         s.build = set(s, "build", build.map(|(b, src)| (ubr.map_or_else(|| b.clone(), |u| format!("{b}.{u}")), src)));
+        // Windows 11 kept "Windows 10" in ProductName: its builds start at 22000.
+        let number = s.build.as_deref().and_then(|b| b.split('.').next()?.parse::<u32>().ok());
+        if let (Some(n @ WINDOWS_11..), Some(p)) = (number, s.product.as_deref().filter(|p| p.starts_with("Windows 10"))) {
+            let message = format!("build {n} is Windows 11, which keeps \"{p}\" in ProductName");
+            note(notes, Severity::Info, "windows-11", &self.path, None, message);
+        }
         if let Some(cv) = &cv {
             let date = self.value(cv, "InstallDate", notes).and_then(|v| v.as_u32()).filter(|d| *d != 0);
             let install = match date {
