@@ -58,17 +58,23 @@ pub fn inspect<R: ReadVirtual>(fs: &mut FileSystem, vol: &mut Volume<R>, partiti
         sources: BTreeMap::new(),
         notes: Vec::new(),
     };
-    let sam = find(fs, vol, "SAM");
-    let software_bytes = load(fs, vol, &software, &mut s.notes);
-    let system_bytes = load(fs, vol, &system, &mut s.notes);
-    let sam_bytes = sam.as_ref().and_then(|e| load(fs, vol, e, &mut s.notes));
-    let mut notes = std::mem::take(&mut s.notes);
-    let accounts = sam_bytes.as_deref().and_then(|b| open(&sam?.path, b, &mut notes)).map(|h| h.accounts(&mut notes));
-    if let Some(h) = software_bytes.as_deref().and_then(|b| open(&software.path, b, &mut notes)) {
-        h.software(&mut s, &accounts.unwrap_or_default(), &mut notes);
+    // One hive in memory at a time: SAM's names first, for SOFTWARE's profiles.
+    let mut notes = Vec::new();
+    let accounts = find(fs, vol, "SAM")
+        .and_then(|e| {
+            let bytes = load(fs, vol, &e, &mut notes)?;
+            Some(open(&e.path, &bytes, &mut notes)?.accounts(&mut notes))
+        })
+        .unwrap_or_default();
+    if let Some(bytes) = load(fs, vol, &software, &mut notes) {
+        if let Some(h) = open(&software.path, &bytes, &mut notes) {
+            h.software(&mut s, &accounts, &mut notes);
+        }
     }
-    if let Some(h) = system_bytes.as_deref().and_then(|b| open(&system.path, b, &mut notes)) {
-        h.system(&mut s, &mut notes);
+    if let Some(bytes) = load(fs, vol, &system, &mut notes) {
+        if let Some(h) = open(&system.path, &bytes, &mut notes) {
+            h.system(&mut s, &mut notes);
+        }
     }
     s.notes = notes;
     Ok(Some(s))
