@@ -678,6 +678,11 @@ fn run() -> Result<(), String> {
         b[24] = 0x3f;
         b[26] = 0xff;
         b[28..32].copy_from_slice(&plain[28..32]);
+        if !ntfs {
+            // Windows leaves the sector count 0 over NTFS (a reader takes it from the NTFS boot
+            // sector); over FAT it is written here, where libbde 20190102 looks for it.
+            b[32..36].copy_from_slice(&((size / SECTOR) as u32).to_le_bytes());
+        }
         b[36..40].copy_from_slice(&0x1fe0u32.to_le_bytes());
         b[48] = 1;
         b[50] = 6;
