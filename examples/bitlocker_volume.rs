@@ -24,7 +24,8 @@
 //! - Layouts: `win7` (the default: the first 8 KiB are stored encrypted elsewhere, in the "volume
 //!   header block"; the FVE boot sector names the three 64 KiB metadata blocks) or `vista` (NTFS
 //!   only: the NTFS boot sector with `-FVE-FS-` and the first metadata block's cluster, the first
-//!   16 sectors plain, 16 KiB metadata blocks).
+//!   16 sectors and the last (NTFS's copy of its boot sector, here the changed one) plain, 16 KiB
+//!   metadata blocks).
 //! - Everything (keys, salts, GUIDs, serial numbers) comes from `--seed` (a number, 0 by default):
 //!   the same arguments write the same bytes.
 //! - The metadata blocks and the relocated boot sectors take all-zero places of the plain image
@@ -725,6 +726,11 @@ fn run() -> Result<(), String> {
     }
     for b in blocks {
         out[b..b + block.len()].copy_from_slice(&block);
+    }
+    if o.vista {
+        // Vista keeps NTFS's last sector (its boot sector's copy) plain, as the changed boot
+        // sector (dislocker reads it so; libbde leaves that sector out of the volume).
+        out[size - SECTOR..].copy_from_slice(&boot);
     }
     std::fs::write(&o.output, &out).map_err(|e| format!("{}: {e}", o.output))?;
 
