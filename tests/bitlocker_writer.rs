@@ -17,44 +17,15 @@
 //! `-s`.
 
 mod common;
+use common::bitlocker::*;
 use common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The writer's binary, built once.
-fn writer() -> PathBuf {
-    static ONCE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    ONCE.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        run_ok(Command::new(cargo).current_dir(repo()).args(["build", "--quiet", "--example", "bitlocker_volume"]));
-        repo().join("target/debug/examples/bitlocker_volume")
-    })
-    .clone()
-}
-
-/// The plain volumes, made once: `ntfs.img` and `fat.img` (4 MiB each) holding a text file and a
-/// 300 kB file of known content.
+/// The plain volumes of the fixture VHDs: `ntfs.img` and `fat.img` (4 MiB each, a few files).
 fn plain() -> PathBuf {
-    static ONCE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    ONCE.get_or_init(|| {
-        let script = r#"set -euo pipefail
-export MTOOLS_SKIP_CHECK=1
-echo hello from a BitLocker volume > hello.txt
-seq 1 50000 > numbers.txt
-truncate -s 4M ntfs.img
-mkntfs -q -F -Q -c 4096 -s 512 -p 2048 -H 255 -S 63 -L BDENTFS ntfs.img >/dev/null 2>&1
-ntfscp -q -f ntfs.img hello.txt /hello.txt
-ntfscp -q -f ntfs.img numbers.txt /numbers.txt
-truncate -s 4M fat.img
-mkfs.vfat -n BDEFAT fat.img >/dev/null
-mcopy -i fat.img hello.txt ::/HELLO.TXT
-mcopy -i fat.img numbers.txt ::/NUMBERS.TXT
-touch done
-"#;
-        script_image("bitlocker", "plain", script, &[], "done", &[])
-    })
-    .clone()
+    bitlocker_vhds()
 }
 
 /// Writes `out` from `plain` with `args`; returns the manifest.
