@@ -8,7 +8,7 @@
 //! bitlocker_volume --in PLAIN.img --out ENC.img --method METHOD [--password P]
 //!     [--recovery-password 123456-...|auto] [--startup-key OUT.BEK|FOLDER] [--clear-key] [--tpm] [--tpm-pin]
 //!     [--encrypted-bytes N] [--state STATE] [--layout win7|vista] [--seed S]
-//!     [--description TEXT] [--manifest OUT.json]
+//!     [--description TEXT] [--manifest OUT.json] [--damage-block N]
 //! ```
 //!
 //! - METHOD: `aes-cbc-128`, `aes-cbc-256`, `aes-cbc-128-diffuser`, `aes-cbc-256-diffuser`,
@@ -31,6 +31,8 @@
 //! - The metadata blocks and the relocated boot sectors take all-zero places of the plain image
 //!   (a reader shows those places as zeros), so the decrypted volume equals the plain image byte
 //!   for byte.
+//! - `--damage-block N` (1 to 3) changes one byte of metadata block N's description after its
+//!   CRC-32 is taken: that block disagrees with the other two and fails its check.
 //! - The manifest (JSON) says what a reader should find: method, state, GUIDs, description,
 //!   offsets, sizes, each protector with its kind, ID, offset and secret.
 
@@ -376,9 +378,10 @@ struct Options {
     seed: u64,
     description: String,
     manifest: Option<String>,
+    damage_block: Option<usize>,
 }
 
-const USAGE: &str = "usage: bitlocker_volume --in PLAIN.img --out ENC.img --method aes-cbc-128|aes-cbc-256|aes-cbc-128-diffuser|aes-cbc-256-diffuser|aes-xts-128|aes-xts-256 [--password P] [--recovery-password DIGITS|auto] [--startup-key OUT.BEK|FOLDER] [--clear-key] [--tpm] [--tpm-pin] [--encrypted-bytes N] [--state encrypted|encrypting|encryption-paused|decrypting|decryption-paused] [--layout win7|vista] [--seed S] [--description TEXT] [--manifest OUT.json]";
+const USAGE: &str = "usage: bitlocker_volume --in PLAIN.img --out ENC.img --method aes-cbc-128|aes-cbc-256|aes-cbc-128-diffuser|aes-cbc-256-diffuser|aes-xts-128|aes-xts-256 [--password P] [--recovery-password DIGITS|auto] [--startup-key OUT.BEK|FOLDER] [--clear-key] [--tpm] [--tpm-pin] [--encrypted-bytes N] [--state encrypted|encrypting|encryption-paused|decrypting|decryption-paused] [--layout win7|vista] [--seed S] [--description TEXT] [--manifest OUT.json] [--damage-block 1|2|3]";
 
 fn options() -> Result<Options, String> {
     let mut o = Options {
@@ -397,6 +400,7 @@ fn options() -> Result<Options, String> {
         seed: 0,
         description: "VHDVIEWER-TEST E: 1/1/2024".into(),
         manifest: None,
+        damage_block: None,
     };
     let mut method = None;
     let mut args = std::env::args().skip(1);
@@ -425,6 +429,9 @@ fn options() -> Result<Options, String> {
             "--seed" => o.seed = value()?.parse().map_err(|_| "--seed takes a number")?,
             "--description" => o.description = value()?,
             "--manifest" => o.manifest = Some(value()?),
+            "--damage-block" => {
+                o.damage_block = Some(value()?.parse().ok().filter(|n| (1..=3).contains(n)).ok_or("--damage-block takes 1, 2 or 3")?)
+            }
             _ => return Err(format!("unknown argument {flag}")),
         }
     }
@@ -727,6 +734,13 @@ fn run() -> Result<(), String> {
     for b in blocks {
         out[b..b + block.len()].copy_from_slice(&block);
     }
+    // A damaged copy: one byte of the description's text in block N changed after its CRC-32 was
+    // taken (the key entries intact), so that block disagrees with the other two and fails its check.
+    let damaged = o.damage_block.map(|n| {
+        let at = blocks[n - 1] + 64 + 48 + entries.len() - 4;
+        out[at] ^= 0x20;
+        at
+    });
     if o.vista {
         // Vista keeps NTFS's last sector (its boot sector's copy) plain, as the changed boot
         // sector (dislocker reads it so; libbde leaves that sector out of the volume).
@@ -763,6 +777,8 @@ fn run() -> Result<(), String> {
             "vmk": hex(&vmk),
             "fvek": hex(&fvek_data),
             "protectors": protectors,
+            "damaged_block": o.damage_block,
+            "damaged_offset": damaged,
         });
         std::fs::write(path, serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n").map_err(|e| format!("{path}: {e}"))?;
     }

@@ -4,7 +4,8 @@
 //! volume GUID, description, each protector's ID and kind) and, opened with each key (password,
 //! recovery password, startup key file, clear key), reads byte for byte as the plain volume it
 //! was made from; likewise the partly encrypted states, the Vista layout, a FAT volume; a wrong
-//! password unlocks nothing; the same seed writes the same bytes.
+//! password unlocks nothing; a damaged metadata block fails dislocker's CRC-32 check while the
+//! other two pass it; the same seed writes the same bytes.
 //!
 //! What each reader cannot do, and how it is covered: libbde 20190102 cannot decrypt AES-XTS 256
 //! (its support came in July 2019): dislocker reads those with each key. libbde takes a Vista
@@ -334,4 +335,33 @@ fn wrong_keys_and_determinism() {
             .args(["--recovery-password", "111111-222222-333333-444444-555555-666666-777777-000001"]),
     );
     assert!(!bad.status.success() && stderr(&bad).contains("not a recovery password"), "{}", stderr(&bad));
+}
+
+/// A damaged metadata block (`--damage-block 1`): dislocker's CRC-32 check rejects block 1 and
+/// accepts block 2 (so the writer's CRC-32 is the one dislocker computes), and the volume still
+/// reads right through both readers.
+#[test]
+fn a_damaged_block_fails_its_check() {
+    let dir = scratch("bde-damaged");
+    let ntfs = plain().join("ntfs.img");
+    let m = write(&dir, &ntfs, "d.img", &["--method", "aes-xts-128", "--clear-key", "--damage-block", "1"]);
+    let image = dir.join("d.img");
+    let at = m["damaged_offset"].as_u64().unwrap() as usize;
+    let first = m["metadata_offsets"][0].as_u64().unwrap() as usize;
+    assert!((first..first + 65536).contains(&at), "{m}");
+    let o = output(Command::new("dislocker-file").args(["-vvvv", "-V", p(&image), "-c", "--", p(&dir.join("out.img"))]));
+    let log = format!("{}{}", stdout(&o), stderr(&o));
+    let checks: Vec<bool> = log
+        .lines()
+        .filter(|l| l.ends_with("for metadata validation"))
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            let k = w.iter().position(|x| *x == "==").unwrap();
+            w[k - 1] == w[k + 1]
+        })
+        .collect();
+    assert_eq!(checks[..2], [false, true], "{log}");
+    assert!(std::fs::read(dir.join("out.img")).unwrap() == std::fs::read(&ntfs).unwrap(), "dislocker read other bytes");
+    let keys = vec!["none:".to_string()];
+    assert_equal(&pybde(&image, &ntfs, &keys), &keys, std::fs::metadata(&ntfs).unwrap().len());
 }
