@@ -167,6 +167,37 @@ fn assert_described(image: &Path, m: &Value) {
     assert_eq!(field("Number of key protectors"), [protectors.len().to_string()], "{text}");
 }
 
+/// The manifest's offsets hold what it says: the three metadata blocks' signatures naming each
+/// other, the boot sectors' copy named by the block header, and each protector's VMK entry
+/// (entry type 2, value type 8) beginning with its ID (a GUID stored with its first three fields
+/// little-endian).
+fn assert_offsets(image: &Path, m: &Value) {
+    let image = std::fs::read(image).unwrap();
+    let le = |at: usize, n: usize| image[at..at + n].iter().rev().fold(0u64, |v, b| v << 8 | u64::from(*b));
+    let blocks: Vec<usize> = m["metadata_offsets"].as_array().unwrap().iter().map(|b| b.as_u64().unwrap() as usize).collect();
+    for &b in &blocks {
+        assert_eq!(&image[b..b + 8], b"-FVE-FS-");
+        for (k, &other) in blocks.iter().enumerate() {
+            assert_eq!(le(b + 32 + 8 * k, 8), other as u64);
+        }
+        if let Some(h) = m["volume_header_offset"].as_u64() {
+            assert_eq!(le(b + 56, 8), h);
+        }
+    }
+    for pr in m["protectors"].as_array().unwrap() {
+        let at = pr["offset"].as_u64().unwrap() as usize;
+        assert_eq!((le(at + 2, 2), le(at + 4, 2)), (2, 8), "{pr}");
+        let id = pr["id"].as_str().unwrap().replace('-', "");
+        let hex: String = [&image[at + 8..at + 12], &image[at + 12..at + 14], &image[at + 14..at + 16]]
+            .iter()
+            .flat_map(|f| f.iter().rev())
+            .chain(&image[at + 16..at + 24])
+            .map(|b| format!("{b:02X}"))
+            .collect();
+        assert_eq!(hex, id, "{pr}");
+    }
+}
+
 /// Every method with every protector kind: described by bdeinfo, and unlocked by each of the
 /// password, the recovery password and the startup key file, reading equal to the plain volume:
 /// by libbde (AES-XTS 256 aside, see the module's note), by dislocker with the startup key (with
@@ -200,6 +231,7 @@ fn every_method_with_every_protector() {
         assert_eq!(m["method"], *method);
         assert_eq!(m["protectors"].as_array().unwrap().len(), 5);
         assert_described(&dir.join("enc.img"), &m);
+        assert_offsets(&dir.join("enc.img"), &m);
         let keys = keys_of(&m);
         assert_eq!(keys.len(), 3);
         let answers = pybde(&dir.join("enc.img"), &plain, &keys);
@@ -277,6 +309,7 @@ fn vista_layout_and_fat() {
         &["--method", "aes-cbc-256-diffuser", "--layout", "vista", "--startup-key", p(&bek), "--password", "vista"],
     );
     assert_described(&dir.join("vista.img"), &m);
+    assert_offsets(&dir.join("vista.img"), &m);
     let mut image = std::fs::read(dir.join("vista.img")).unwrap();
     assert_eq!(&image[3..11], b"-FVE-FS-");
     assert_eq!(image[512..8192], std::fs::read(&ntfs).unwrap()[512..8192], "the first 16 sectors stay plain");
