@@ -564,7 +564,7 @@ fn run() -> Result<(), String> {
                     let salt: [u8; 16] = rng.bytes(16).try_into().unwrap_or_default();
                     props.extend(stretch_entry(0x1001, &salt, &rng.key32(), &mut sealer, &mut rng));
                 }
-                // A TPM-sealed blob: seeded bytes of the size Windows' are (no TPM can unseal it).
+                // In place of a TPM-sealed blob: 80 seeded bytes (no TPM can unseal them).
                 props.extend(entry(E_PROPERTY, V_TPM, &rng.bytes(0x50)));
                 if kind == Kind::Tpm {
                     (0x0100, "tpm")
@@ -589,9 +589,8 @@ fn run() -> Result<(), String> {
             }
             Kind::RecoveryPassword => {
                 let text = match o.recovery.as_deref() {
-                    Some("auto") => recovery_password_from(&mut rng),
-                    Some(t) => t.to_string(),
-                    None => unreachable!(),
+                    Some(t) if t != "auto" => t.to_string(),
+                    _ => recovery_password_from(&mut rng),
                 };
                 let salt: [u8; 16] = rng.bytes(16).try_into().unwrap_or_default();
                 let key = stretch(sha256(&recovery_key(&text)?), &salt);

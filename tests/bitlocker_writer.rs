@@ -170,7 +170,7 @@ fn assert_described(image: &Path, m: &Value) {
 /// The manifest's offsets hold what it says: the three metadata blocks' signatures naming each
 /// other, the boot sectors' copy named by the block header, and each protector's VMK entry
 /// (entry type 2, value type 8) beginning with its ID (a GUID stored with its first three fields
-/// little-endian).
+/// little-endian); a startup key's file is named `{ID}.BEK`, as Windows names it.
 fn assert_offsets(image: &Path, m: &Value) {
     let image = std::fs::read(image).unwrap();
     let le = |at: usize, n: usize| image[at..at + n].iter().rev().fold(0u64, |v, b| v << 8 | u64::from(*b));
@@ -185,6 +185,10 @@ fn assert_offsets(image: &Path, m: &Value) {
         }
     }
     for pr in m["protectors"].as_array().unwrap() {
+        if let Some(bek) = pr["bek_path"].as_str() {
+            assert_eq!(Path::new(bek).file_name().unwrap().to_str().unwrap(), format!("{}.BEK", pr["id"].as_str().unwrap()));
+            assert_eq!(std::fs::metadata(bek).unwrap().len(), 156, "libbde's notes: a BEK file is commonly 156 bytes");
+        }
         let at = pr["offset"].as_u64().unwrap() as usize;
         assert_eq!((le(at + 2, 2), le(at + 4, 2)), (2, 8), "{pr}");
         let id = pr["id"].as_str().unwrap().replace('-', "");
