@@ -229,8 +229,14 @@ fn a_disk_without_a_system() {
 /// A whole-disk ext4 (no table) whose files are hostile: `/etc/os-release` a loop of links (the
 /// system is found through `/usr/lib/os-release`), passwd binary garbage around two users, a
 /// 100 MiB dpkg status (one package, then a hole), the time zone only as a link. Beside it,
-/// `plain.vhd`: an ext4 volume with files and no system.
+/// `plain.vhd`: an ext4 volume with files and no system; `mbr.vhd`: an MBR disk (signature
+/// 1a2b3c4d) whose fstab names its partitions by PARTUUID, device name and an escaped label.
 fn hostile() -> PathBuf {
+    static ONCE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ONCE.get_or_init(make_hostile).clone()
+}
+
+fn make_hostile() -> PathBuf {
     let wrap = vhd_from_raw();
     let script = format!(
         r#"set -euo pipefail
@@ -245,10 +251,16 @@ truncate -s 100M t/var/lib/dpkg/status
 : > t/var/lib/rpm/rpmdb.sqlite
 mkfs.ext4 -q -F -L hostile -d t disk.raw 16M
 {wrap} dynamic disk.raw hostile.vhd
+mkdir -p m/etc; printf 'ID=alpine\nVERSION_ID=3.19.1\n' > m/etc/os-release
+printf 'PARTUUID=1a2b3c4d-01 / ext4 rw 0 1\n/dev/sda2 /data ext4 rw 0 2\n/dev/vda9 /none ext4 rw 0 2\nLABEL=data\\040disk /d2 ext4 rw 0 2\n' > m/etc/fstab
+mkfs.ext4 -q -F -L root -d m r.img 8M; mkfs.ext4 -q -F -L 'data disk' d.img 8M
+truncate -s 20M mbr.raw; printf 'label: dos\nlabel-id: 0x1a2b3c4d\nstart=2048, size=16384, type=83\nstart=18432, size=16384, type=83\n' | sfdisk -q mbr.raw
+dd if=r.img of=mbr.raw bs=512 seek=2048 conv=notrunc status=none; dd if=d.img of=mbr.raw bs=512 seek=18432 conv=notrunc status=none
+{wrap} dynamic mbr.raw mbr.vhd
 mkdir -p plain/etc; echo hello > plain/etc/motd
 mkfs.ext4 -q -F -L plain -d plain plain.raw 8M
 {wrap} dynamic plain.raw plain.vhd
-rm -rf t disk.raw plain plain.raw
+rm -rf t disk.raw plain plain.raw m r.img d.img mbr.raw
 "#,
         wrap = wrap.display()
     );
@@ -310,4 +322,23 @@ fn windows_child_named_by_diff() {
     let text = vv(&["diff", &child], 0);
     assert!(text.contains(&format!("computer name: {} -> {}", before.as_str().unwrap(), after.as_str().unwrap())), "{text}");
     assert!(text.contains(&format!("program installed: {}", installed[0])), "{text}");
+}
+
+#[test]
+fn fstab_on_an_mbr_disk() {
+    let disk = hostile().with_file_name("mbr.vhd");
+    let j = inspect_json(&[p(&disk)]);
+    let s = &j["systems"][0];
+    assert_eq!((s["partition"].as_u64(), s["id"].as_str(), s["product"].as_str()), (Some(1), Some("alpine"), None));
+    let mapped: Vec<(&str, Value, Value)> =
+        s["mounts"].as_array().unwrap().iter().map(|m| (m["target"].as_str().unwrap(), m["partition"].clone(), m["by"].clone())).collect();
+    assert_eq!(
+        mapped,
+        [
+            ("/", json!(1), json!("partuuid")),
+            ("/data", json!(2), json!("device")),
+            ("/none", json!(null), json!(null)),
+            ("/d2", json!(2), json!("label")),
+        ]
+    );
 }
