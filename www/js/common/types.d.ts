@@ -584,6 +584,83 @@ export interface PartsTable {
   structures: { name: string; offset: number; fields: Field[] }[];
 }
 
+// ---- What system is on the disk (`vhd-viewer inspect --json`, `WasmVolumes.systems()`; src/inspect/mod.rs).
+
+/** Where an answer was read: a file of the volume, and for the registry the key and value in it. */
+export interface SystemSource {
+  /** Absolute, with `/`: the file browser opens it. */
+  path: string;
+  key?: string;
+  value?: string;
+}
+
+/** One user (Windows: `sid`; Linux: `uid` and `shell`). */
+export interface SystemUser {
+  name: string;
+  sid?: string;
+  uid?: number;
+  home: string | null;
+  shell?: string;
+  source: SystemSource;
+}
+
+/** One installed program or package. */
+export interface SystemProgram {
+  name: string;
+  version: string | null;
+  publisher: string | null;
+  install_date?: string;
+  source: SystemSource;
+}
+
+/** A network interface's last addresses. */
+export interface SystemInterface {
+  name: string;
+  addresses: string[];
+  dhcp: boolean;
+  source: SystemSource;
+}
+
+/** A mount of `/etc/fstab`, mapped to a partition of the disk where found. */
+export interface SystemMount {
+  spec: string;
+  target: string;
+  fstype: string;
+  partition: number | null;
+}
+
+/** How the answers were read: a dirty or damaged hive, a file that could not be read. */
+export interface SystemNote {
+  severity: Severity;
+  code: string;
+  path: string;
+  offset: number | null;
+  message: string;
+}
+
+/** The operating system found on one volume. */
+export interface System {
+  partition: number;
+  os: 'windows' | 'linux';
+  product: string | null;
+  edition: string | null;
+  version: string | null;
+  build: string | null;
+  id: string | null;
+  hostname: string | null;
+  timezone: string | null;
+  install_date: string | null;
+  last_shutdown: string | null;
+  registered_owner: string | null;
+  users: SystemUser[];
+  programs: SystemProgram[];
+  interfaces: SystemInterface[];
+  mounts: SystemMount[];
+  /** Where each field above was read, by its name. */
+  sources: Record<string, SystemSource>;
+  notes: SystemNote[];
+}
+
 export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
 
 /** One line of `vhd-viewer ls --json`, an entry of `WasmVolumes.list()`. */

@@ -212,9 +212,11 @@ export function filesView(root, api, options = {}) {
       h('label', {}, deletedBox, ' Show deleted files')),
     caveat,
     browser);
-  const view = h('div', { class: 'files-view' },
-    h('h3', {}, 'Partitions'), scheme, strip, partList, browse, status);
+  // The picture of the partitions: above their list, or where the host shows it (the page's first screen).
+  const picture = [h('h3', {}, 'Partitions'), scheme, strip];
+  const view = h('div', { class: 'files-view' }, options.pictureRoot ? null : picture, partList, browse, status);
   fill(root, view);
+  if (options.pictureRoot) fill(options.pictureRoot, h('div', { class: 'files-view picture' }, picture));
 
   /** @param {unknown} e */
   const say = (e, bad = true) => {
@@ -240,7 +242,10 @@ export function filesView(root, api, options = {}) {
         type: 'button', class: 'seg', 'data-action': 'partition', 'data-partition': String(p.index), disabled: !!why,
         'aria-pressed': String(state.part?.index === p.index),
         title: `${partTitle(p)}, ${humanSize(p.sector_count * ss)} from sector ${p.start_sector}${why ? ` (${why})` : ''}`,
-        onclick: () => void open(p.index),
+        onclick: () => {
+          options.onPicture?.();
+          void open(p.index);
+        },
       }, p.label || (p.filesystem ? FS_WORDS[p.filesystem] : p.type_name), h('br'), humanSize(p.sector_count * ss));
       seg.style.left = `${(100 * p.start_sector * ss) / end}%`;
       seg.style.width = `${(100 * p.sector_count * ss) / end}%`;
@@ -625,6 +630,7 @@ export function filesView(root, api, options = {}) {
       if (state.saving) state.saving.cancelled = true;
       state.seq++;
       root.replaceChildren();
+      options.pictureRoot?.replaceChildren();
     },
   };
 }
