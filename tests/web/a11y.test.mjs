@@ -26,8 +26,8 @@ function clickIn(page, host, sel) {
 
 /** Opens the files view's first partition and its first file; resolves when its panel shows. */
 async function openFirstFile(page) {
-  await page.waitFor(() => !!document.querySelector('#files-view [data-action="partition"]'));
-  await page.click('#files-view [data-action="partition"]');
+  await page.waitFor(() => !!document.querySelector('#parts-picture [data-action="partition"]'));
+  await page.click('#parts-picture [data-action="partition"]');
   await page.waitFor(() => document.querySelector('#files-view')?.dataset.state === 'ready' && !!document.querySelector('#files-view tbody tr[data-type="file"]'));
   await page.click('#files-view tbody tr[data-type="file"] button[data-action="open"]');
   await page.waitFor(() => !!document.querySelector('#files-view [data-field="panel"]:not([hidden]) [data-field="name"]'), null, { timeout: 60_000 });
@@ -182,7 +182,7 @@ test('chromium: keyboard only: a disk opened, the views, a block of the map, a f
     // A file: back to the contents, Files on the disk, a partition, a file row, Enter.
     await tabTo(page, '.toc a[href="#volumes"]', unshown, { back: true });
     await p.keyboard.press('Enter');
-    await tabTo(page, '#files-view [data-action="partition"]:not([disabled])', unshown);
+    await tabTo(page, '#parts-picture [data-action="partition"]:not([disabled])', unshown);
     await p.keyboard.press('Enter');
     await page.waitFor(() => document.querySelector('#files-view')?.dataset.state === 'ready' && !!document.querySelector('#files-view tbody tr[data-type="file"]'));
     await tabTo(page, '#files-view tbody button[data-action="open"]', unshown);
