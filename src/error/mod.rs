@@ -12,12 +12,14 @@
 use std::fmt;
 
 pub mod fs;
+pub mod registry;
 pub mod vhd;
 pub mod vhdx;
 pub mod write;
 
 pub use crate::values::show_bytes;
 pub use fs::{ChainBreak, FsError};
+pub use registry::HiveError;
 pub use vhd::VhdError;
 pub use vhdx::VhdxError;
 pub use write::WriteError;
