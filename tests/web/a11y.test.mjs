@@ -8,7 +8,7 @@ import { ENGINES, launch, decodePng } from './engines.mjs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SAMPLES, tempDir } from './helpers.mjs';
-import { fsVhds } from './fs-fixtures.mjs';
+import { fsVhds, systemVhds } from './fs-fixtures.mjs';
 import { siteWithAxe, audit } from './axe.mjs';
 
 let site;
@@ -57,6 +57,16 @@ for (const engine of ENGINES) {
       await page.setFiles('#file-input', [child, base]);
       await page.waitFor(() => ['ready', 'error'].includes(document.body.dataset.state));
       found.push(...(await audit(page, 'page, a chain open')));
+
+      // A Windows system on the disk: its System card, the programs' list unfolded and filtered.
+      const windows = systemVhds('windows');
+      await page.setFiles('#file-input', [windows.child, windows.parent]);
+      await page.waitFor(() => document.body.dataset.state === 'ready' && Number(document.getElementById('systems').getAttribute('data-systems')) > 0, null, { timeout: 60_000 });
+      await page.click('#systems details.programs > summary');
+      await page.fill('#systems [data-action="filter-programs"]', 'a');
+      found.push(...(await audit(page, 'page, a System card with its programs listed')));
+      await page.setFiles('#file-input', [child, base]);
+      await page.waitFor(() => document.body.dataset.state === 'ready' && document.querySelector('#summary-body [data-field="file"]')?.textContent === 'child.vhd');
 
       // A file opened, a block's sectors, the exact map, what the child changed.
       await openFirstFile(page);

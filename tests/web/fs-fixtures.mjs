@@ -30,6 +30,31 @@ export function fsVhds() {
   return paths(dir);
 }
 
+/**
+ * The disks with a system on them, made by `tests/web/fixtures/make-{linux,windows}-vhds.sh`
+ * (the files `inspect`'s Rust tests use too), once per version of the script: `{ dir, parent,
+ * child }` (linux.vhd and linux-child.vhd, or windows.vhd and windows-child.vhd).
+ * @param {'linux' | 'windows'} os
+ */
+export function systemVhds(os) {
+  const script = join(ROOT, `tests/web/fixtures/make-${os}-vhds.sh`);
+  const dir = join(ROOT, 'tests/work/web-systems', `${os}-${createHash('sha256').update(readFileSync(script)).digest('hex').slice(0, 16)}`);
+  const found = () => ({ dir, parent: join(dir, `${os}.vhd`), child: join(dir, `${os}-child.vhd`) });
+  if (existsSync(found().child)) return found();
+  execFileSync('cargo', ['build', '--quiet', '--example', 'vhd_from_raw'], { cwd: ROOT, stdio: 'inherit' });
+  const tmp = `${dir}.building${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  execFileSync('bash', [script, join(ROOT, 'target/debug/examples/vhd_from_raw')], { cwd: tmp, stdio: ['ignore', 'inherit', 'inherit'] });
+  try {
+    renameSync(tmp, dir);
+  } catch (e) {
+    if (!existsSync(found().child)) throw e;
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return found();
+}
+
 function paths(dir) {
   // Without FUSE, the NTFS volume holds only a few files copied in with ntfscp (no streams,
   // sparse or compressed files): the tests of those skip.

@@ -314,6 +314,22 @@ export interface DiffReport {
     identical_bytes: number;
     error?: string;
   }[];
+  /** What the newer side changed in the operating systems (src/inspect: `compare`). */
+  systems: SystemChange[];
+}
+
+/** One thing a newer layer changed in a system: a fact, a user, a program (`diff --json`'s `systems`). */
+export interface SystemChange {
+  partition: number;
+  os: 'windows' | 'linux';
+  kind: 'system-added' | 'system-removed' | 'field' | 'user-added' | 'user-removed' | 'program-added' | 'program-removed' | 'program-changed';
+  /** The field's JSON name, the user's or the program's name. */
+  name: string;
+  old: string | null;
+  new: string | null;
+  source: SystemSource | null;
+  /** In plain words: `computer name: A -> B`, `program installed: X 1.2 (publisher)`. */
+  message: string;
 }
 
 /** A file given, as the Worker describes it to the main thread. */

@@ -136,6 +136,8 @@ export class Viewer {
       onPick: (row) => this.pickChange(row),
       onSave: (blob, name) => download(blob, name),
       onFilter: (text) => this.moved({ changes: text || undefined }),
+      // A system's change: its file as of the newer layer compared.
+      onSource: (partition, src) => this.openSource(partition, src, this.changed?.to),
     });
     /** @type {{ disk: VhdDisk, from: number, to: number, other?: string } | null} what the Changes view shows (`other`: another disk, `from` -1) */
     this.changed = null;
@@ -672,12 +674,7 @@ export class Viewer {
     this.systemsOf = of;
     const asOf = layer ? `layer ${layer} (${d.names[layer]})` : undefined;
     /** @type {import('./views/system.js').SystemActions} */
-    const actions = {
-      source: (partition, src) => {
-        this.reveal('files');
-        this.openPath(partition, src.path).catch((e) => this.readFailed(src.path, e));
-      },
-    };
+    const actions = { source: (partition, src) => this.openSource(partition, src) };
     renderSystems($.systems, { systems: null, asOf }, actions);
     try {
       const systems = await d.systems({ layer });
@@ -685,6 +682,22 @@ export class Viewer {
     } catch (e) {
       if (this.systemsOf === of && d === this.disk) renderSystems($.systems, { systems: null, error: /** @type {Error} */ (e).message, asOf }, actions);
     }
+  }
+
+  /**
+   * Opens the file a system's answer was read from in the files view (as of layer `layer`, when
+   * given: the files view's layer otherwise).
+   * @param {number} partition
+   * @param {import('../common/types.js').SystemSource} src
+   * @param {number} [layer]
+   */
+  openSource(partition, src, layer) {
+    if (layer !== undefined && this.$.filesLayer.value !== String(layer)) {
+      this.$.filesLayer.value = String(layer);
+      void this.showSystems();
+    }
+    this.reveal('files');
+    this.openPath(partition, src.path).catch((e) => this.readFailed(src.path, e));
   }
 
   /**

@@ -50,11 +50,16 @@ export const VIEWS_CSS = `
 .sys-table caption { text-align: left; font-weight: 600; }
 .sys-table th, .sys-table td { text-align: left; padding: 0.05rem 0.8rem 0.05rem 0; border-bottom: 1px solid var(--border); overflow-wrap: anywhere; vertical-align: top; font-weight: normal; }
 .sys-table thead th { color: var(--muted); }
+/* A user's name keeps its letters together; a SID or a path breaks where it must. */
+.sys-table tbody th { overflow-wrap: break-word; }
+.sys-table code { word-break: break-all; }
 .system details.programs > summary { cursor: pointer; font-weight: 600; margin: 0.2rem 0; }
 .system .scroll { max-height: 22rem; overflow: auto; }
 .system ul.notes { padding-left: 1.2rem; margin: 0.3rem 0; }
 .system ul.notes .warning, .system ul.notes .error { color: var(--bad); }
 details.fold > summary { cursor: pointer; margin: 0.3rem 0; }
+.system-changes ul { margin: 0.2rem 0 0.6rem; padding-left: 1.2rem; }
+.system-changes li { overflow-wrap: anywhere; }
 
 dl.summary { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 22rem), 1fr)); gap: 0.2rem 1.5rem; margin: 0; }
 dl.summary .row { display: grid; grid-template-columns: 12rem 1fr; gap: 0.5rem; border-bottom: 1px solid var(--border); padding: 0.2rem 0; }
@@ -179,6 +184,7 @@ table.repair-actions tr[data-kind="not_fixed"] td:first-child { color: var(--war
   table.fields tbody th { grid-column: 1 / -1; order: -1; min-width: 0; }
   table.fields td.raw { grid-column: 1 / -1; order: 1; max-width: none; display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 2; line-clamp: 2; overflow: hidden; }
   dl.summary .row { grid-template-columns: 1fr; gap: 0; }
+  .system dl.facts .row { grid-template-columns: 7rem minmax(0, 1fr); }
   .finding { grid-template-columns: 1fr; }
   .finding .where { grid-column: 1; }
   .dump { font-size: 0.7em; }
