@@ -643,6 +643,8 @@ export interface SystemMount {
   target: string;
   fstype: string;
   partition: number | null;
+  /** How the partition was found: `uuid`, `label`, `partuuid`, `partlabel` or `device`. */
+  by: string | null;
 }
 
 /** How the answers were read: a dirty or damaged hive, a file that could not be read. */

@@ -13,6 +13,9 @@ import { h, fill } from '../dom.js';
  * @typedef {{ source(partition: number, source: SystemSource): void }} SystemActions
  */
 
+/** How a mount of fstab was found among the partitions, in words. */
+const BY = /** @type {Record<string, string>} */ ({ uuid: 'file system UUID', label: 'label', partuuid: 'partition UUID', partlabel: 'partition name', device: 'device name' });
+
 /** The operating system's name in words. */
 const OS = { windows: 'Windows', linux: 'Linux' };
 
@@ -158,7 +161,7 @@ function card(s, actions, n) {
       ? table('Network interfaces (last addresses)', ['Interface', 'Addresses', 'From'], s.interfaces.map((i) => [[i.name, ' ', sourceLink(s, i.source, actions)], i.addresses.join(', '), i.dhcp ? 'DHCP' : 'static']), 'interfaces')
       : null,
     s.mounts.length
-      ? table('Mounts (/etc/fstab)', ['Mounted at', 'What', 'Type', 'Partition'], s.mounts.map((m) => [m.target, h('code', {}, m.spec), m.fstype, m.partition === null ? 'not on this disk' : String(m.partition)]), 'mounts')
+      ? table('Mounts (/etc/fstab)', ['Mounted at', 'What', 'Type', 'Partition'], s.mounts.map((m) => [m.target, h('code', {}, m.spec), m.fstype, m.partition === null ? 'not found on this disk' : `${m.partition}${m.by ? ` (by ${BY[m.by] ?? m.by})` : ''}`]), 'mounts')
       : null)),
     s.notes.length
       ? h('ul', { class: 'notes' }, s.notes.map((note) =>
