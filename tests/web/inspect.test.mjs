@@ -37,9 +37,16 @@ async function opened(files, viewport = { width: 1400, height: 900 }) {
   return page;
 }
 
-/** Waits until the System cards are read (as of the layer chosen); returns what each card shows. */
+/** Waits until the System cards are read (as of the layer chosen). */
+function read(page) {
+  return page.waitForFunction(() => !['reading', null].includes(document.getElementById('systems').getAttribute('data-systems')), null, { timeout: 120_000 });
+}
+
+/** Waits until the System cards are read; returns what each card shows (its programs' list unfolded). */
 async function cards(page) {
-  await page.waitForFunction(() => !['reading', null].includes(document.getElementById('systems').getAttribute('data-systems')), null, { timeout: 120_000 });
+  await read(page);
+  await page.$$eval('#systems details.programs', (list) => list.forEach((d) => (d.open = true)));
+  await page.waitForFunction(() => [...document.querySelectorAll('#systems details.programs')].every((d) => d.querySelector('tbody tr')));
   return page.$$eval('#systems article.system', (list) => list.map((a) => {
     const facts = Object.fromEntries([...a.querySelectorAll('dl.facts [data-sys]')].map((e) => [e.dataset.sys, e.dataset.value]));
     return {
@@ -106,6 +113,12 @@ test('a source link opens the file in the file browser, as of the layer the card
   const page = await opened([windows.child, windows.parent]);
   const [system] = inspect(windows);
   await cards(page);
+  // The programs' filter: the rows whose name holds what is typed.
+  const word = system.programs[0].name.slice(1, 4).toLowerCase();
+  await page.fill('#systems [data-action="filter-programs"]', word);
+  const rows = await page.$$eval('#systems details.programs tbody tr th', (t) => t.map((th) => th.firstChild?.textContent));
+  assert.deepEqual(rows, system.programs.filter((p) => p.name.toLowerCase().includes(word)).map((p) => p.name));
+  assert.ok(rows.length < system.programs.length || system.programs.every((p) => p.name.toLowerCase().includes(word)));
   const source = system.sources.hostname;
   const link = page.locator('#systems dl.facts [data-sys="hostname"] + [data-action="source"]');
   assert.equal(await link.getAttribute('data-path'), source.path);
@@ -121,7 +134,7 @@ test('a source link opens the file in the file browser, as of the layer the card
 
 test('the first 1400x900 screen holds the System card, the partitions\' picture, the chain\'s verdict and the health verdict', async () => {
   const page = await opened([windows.child, windows.parent]);
-  await cards(page);
+  await read(page);
   await page.evaluate(() => window.scrollTo(0, 0));
   const boxes = await page.evaluate(() => Object.fromEntries(['#systems article.system', '#parts-picture [data-field="strip"]', '#health .chain-verdict', '#health .health-verdict'].map((sel) => {
     const b = document.querySelector(sel)?.getBoundingClientRect();

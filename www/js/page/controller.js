@@ -47,7 +47,8 @@ import { download, exportRaw, exportVhd, exportCopy, exportInfo, exportReport, S
 /**
  * What the page or the element does around the views. `place`: where a disk opens (its unique
  * id given: the top file's); `moved`: the reader moved (the place shown, keys of location.js);
- * `view`: show a view by its name (location.js: VIEWS).
+ * `view`: show a view by its name (location.js: VIEWS); `filesAtOnce`: the files view and the
+ * System cards are read as soon as a disk is shown (the page), not when their view is (the element).
  * @typedef {{
  *   state(s: 'idle' | 'loading' | 'ready' | 'error'): void,
  *   scanState(s: 'running' | 'done' | 'stopped' | null): void,
@@ -389,6 +390,7 @@ export class Viewer {
     renderSummary($.summary, info, fit);
     renderHealth($.health, info, names, { findings: () => this.reveal('findings'), chain: () => this.reveal('chain') });
     this.systemsOf = null;
+    fill($.systems);
     const options = () => names.map((n, i) => h('option', { value: i }, `${i === 0 ? '' : `layer ${i}: `}${n}`));
     for (const sel of [$.layerSelect, $.batLayer, $.hexLayer]) if (sel) fill(sel, options());
     fill($.filesLayer, names.map((n, i) => h('option', { value: i }, i === 0 ? (names.length > 1 ? `the whole chain (as ${n} has it)` : n) : `as of layer ${i}: ${n}`)));
@@ -428,8 +430,9 @@ export class Viewer {
     // blocks; newer files given meanwhile win.
     await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
     if (disk !== this.disk) return;
-    // The System cards first: they answer what the disk is (read in the Worker, said meanwhile).
-    void this.showSystems();
+    // The page's System cards first: they answer what the disk is (read in the Worker, said
+    // meanwhile); the element reads them when its Summary tab is shown.
+    if (this.host.filesAtOnce) void this.showSystems();
     const firstSparse = Math.max(0, disk.layers.findIndex((l) => l.blockSize > 0));
     const mapLayer = place.layer !== undefined && disk.layers[place.layer]?.blockSize ? place.layer : firstSparse;
     $.batLayer.value = String(mapLayer);

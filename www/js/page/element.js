@@ -429,8 +429,9 @@ export class VhdViewerElement extends HTMLElement {
     }
     const shown = !!this.disk;
     for (const [name, p] of Object.entries(this.$.panels)) p.hidden = !shown || name !== v;
-    // The files on the disk are read when their tab is shown.
+    // The files on the disk, and the systems on it, are read when their tab is shown.
     if (shown && v === 'files') void this.viewer.showFiles();
+    if (shown && v === 'summary') void this.viewer.showSystems();
   }
 
   showEmpty() {

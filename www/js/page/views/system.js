@@ -88,9 +88,12 @@ function table(caption, heads, rows, cls = '') {
     h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c, i) => (i === 0 ? h('th', { scope: 'row' }, c) : h('td', {}, c)))))));
 }
 
+/** Programs drawn at most at once (a system may list tens of thousands): the filter finds the others. */
+const PROGRAM_ROWS = 500;
+
 /**
- * The installed programs: their count, and the list (folded) with a filter box; the filter hides
- * rows, so that hundreds of entries stay quick.
+ * The installed programs: their count, and the list (folded, drawn when unfolded) with a filter
+ * box; at most PROGRAM_ROWS rows are drawn, so that a long list stays quick.
  * @param {System} s
  * @param {SystemActions} actions
  * @param {number} n the card's number, for unique ids
@@ -99,34 +102,37 @@ function programs(s, actions, n) {
   const list = s.programs;
   const word = s.os === 'linux' ? 'package' : 'program';
   if (!list.length) return h('p', { class: 'small' }, `No installed ${word}s listed.`);
-  const rows = list.map((p) =>
-    h('tr', { 'data-name': p.name.toLowerCase() },
+  const row = (/** @type {System['programs'][number]} */ p) =>
+    h('tr', {},
       h('th', { scope: 'row' }, p.name, ' ', sourceLink(s, p.source, actions)),
       h('td', {}, p.version ?? ''),
       h('td', {}, p.publisher ?? ''),
-      s.os === 'windows' ? h('td', {}, p.install_date ?? '') : null));
+      s.os === 'windows' ? h('td', {}, p.install_date ?? '') : null);
+  const tbody = h('tbody');
   const count = h('span', { class: 'count', 'aria-live': 'polite' });
   const filter = h('input', { type: 'search', id: `sys-filter-${n}`, placeholder: 'name', 'data-action': 'filter-programs' });
   const show = () => {
     const q = filter.value.trim().toLowerCase();
-    let shown = 0;
-    for (const r of rows) {
-      const on = !q || (r.dataset.name ?? '').includes(q);
-      r.hidden = !on;
-      if (on) shown++;
-    }
-    count.textContent = q ? `${shown} of ${list.length} shown` : '';
+    const match = q ? list.filter((p) => p.name.toLowerCase().includes(q)) : list;
+    fill(tbody, match.slice(0, PROGRAM_ROWS).map(row));
+    count.textContent = match.length > PROGRAM_ROWS
+      ? `the first ${PROGRAM_ROWS} of ${match.length}${q ? ' found' : ''}: filter to see the others`
+      : q ? `${match.length} of ${list.length} shown` : '';
   };
   filter.addEventListener('input', show);
   const heads = ['Name', 'Version', s.os === 'linux' ? 'Maintainer' : 'Publisher', ...(s.os === 'windows' ? ['Installed'] : [])];
-  return h('details', { class: 'programs' },
+  const fold = h('details', { class: 'programs' },
     h('summary', {}, h('span', { 'data-sys': 'programs' }, String(list.length)), ` ${word}${list.length === 1 ? '' : 's'} installed`),
     h('div', { class: 'controls' }, h('label', { for: `sys-filter-${n}` }, 'Filter '), filter, ' ', count),
     h('div', { class: 'scroll' },
       h('table', { class: 'sys-table' },
         h('caption', { class: 'visually-hidden' }, `Installed ${word}s`),
         h('thead', {}, h('tr', {}, heads.map((t) => h('th', { scope: 'col' }, t)))),
-        h('tbody', {}, rows))));
+        tbody)));
+  fold.addEventListener('toggle', () => {
+    if (fold.open && !tbody.firstChild) show();
+  });
+  return fold;
 }
 
 /**
