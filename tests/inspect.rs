@@ -19,14 +19,13 @@ use serde_json::{json, Value};
 /// The folder `make-linux-vhds.sh` filled (made once per content of the script).
 fn linux() -> PathBuf {
     static ONCE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    ONCE.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        run_ok(Command::new(cargo).current_dir(repo()).args(["build", "--quiet", "--example", "vhd_from_raw"]));
-        let wrap = repo().join("target/debug/examples/vhd_from_raw");
-        let script = std::fs::read_to_string(repo().join("tests/web/fixtures/make-linux-vhds.sh")).unwrap();
-        script_image("inspect", "linux", &format!("set -- {}\n{script}", wrap.display()), &[], "linux-child.vhd", &[])
-    })
-    .clone()
+    ONCE.get_or_init(|| fixture_script("inspect", "linux", "make-linux-vhds.sh", "linux-child.vhd", &[])).clone()
+}
+
+/// The folder `make-windows-vhds.sh` filled (the one `tests/inspect_windows.rs` reads).
+fn windows() -> PathBuf {
+    static ONCE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ONCE.get_or_init(|| fixture_script("windows", "disks", "make-windows-vhds.sh", "windows-child.vhd", &["m"])).clone()
 }
 
 fn inspect_json(args: &[&str]) -> Value {
@@ -230,11 +229,10 @@ fn a_disk_without_a_system() {
 /// A whole-disk ext4 (no table) whose files are hostile: `/etc/os-release` a loop of links (the
 /// system is found through `/usr/lib/os-release`), passwd binary garbage around two users, a
 /// 100 MiB dpkg status (one package, then a hole), the time zone only as a link. Beside it,
-/// `plain.vhd`: an ext4 volume with files and no system.
+/// `plain.vhd`: an ext4 volume with files and no system; `mbr.vhd`: an MBR disk (signature
+/// 1a2b3c4d) whose fstab names its partitions by PARTUUID, device name and an escaped label.
 fn hostile() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run_ok(Command::new(cargo).current_dir(repo()).args(["build", "--quiet", "--example", "vhd_from_raw"]));
-    let wrap = repo().join("target/debug/examples/vhd_from_raw");
+    let wrap = vhd_from_raw();
     let script = format!(
         r#"set -euo pipefail
 export TZ=UTC
@@ -248,10 +246,16 @@ truncate -s 100M t/var/lib/dpkg/status
 : > t/var/lib/rpm/rpmdb.sqlite
 mkfs.ext4 -q -F -L hostile -d t disk.raw 16M
 {wrap} dynamic disk.raw hostile.vhd
+mkdir -p m/etc; printf 'ID=alpine\nVERSION_ID=3.19.1\n' > m/etc/os-release
+printf 'PARTUUID=1a2b3c4d-01 / ext4 rw 0 1\n/dev/sda2 /data ext4 rw 0 2\n/dev/vda9 /none ext4 rw 0 2\nLABEL=data\\040disk /d2 ext4 rw 0 2\n' > m/etc/fstab
+mkfs.ext4 -q -F -L root -d m r.img 8M; mkfs.ext4 -q -F -L 'data disk' d.img 8M
+truncate -s 20M mbr.raw; printf 'label: dos\nlabel-id: 0x1a2b3c4d\nstart=2048, size=16384, type=83\nstart=18432, size=16384, type=83\n' | sfdisk -q mbr.raw
+dd if=r.img of=mbr.raw bs=512 seek=2048 conv=notrunc status=none; dd if=d.img of=mbr.raw bs=512 seek=18432 conv=notrunc status=none
+{wrap} dynamic mbr.raw mbr.vhd
 mkdir -p plain/etc; echo hello > plain/etc/motd
 mkfs.ext4 -q -F -L plain -d plain plain.raw 8M
 {wrap} dynamic plain.raw plain.vhd
-rm -rf t disk.raw plain plain.raw
+rm -rf t disk.raw plain plain.raw m r.img d.img mbr.raw
 "#,
         wrap = wrap.display()
     );
@@ -285,4 +289,51 @@ fn hostile_files_are_bounded() {
     assert!(cut["message"].as_str().unwrap().contains(&format!("{}", 100u64 << 20)), "{cut}");
     // 32 MiB of holes read, not 100 MiB: well under a few seconds even in a debug build.
     assert!(t.elapsed().as_secs() < 30, "{:?}", t.elapsed());
+}
+
+#[test]
+fn windows_child_named_by_diff() {
+    let dir = windows();
+    let child = p(&dir.join("windows-child.vhd")).to_string();
+    let host = |layer: &str| inspect_json(&[&child, "--layer", layer])["systems"][0]["hostname"].clone();
+    let (before, after) = (host("1"), host("0"));
+    assert_ne!(before, after);
+    let j: Value = serde_json::from_str(&vv(&["diff", &child, "--json"], 0)).unwrap();
+    let systems = j["systems"].as_array().unwrap();
+    let renamed = systems.iter().find(|c| c["kind"] == "field" && c["name"] == "hostname").expect("the computer name's change");
+    assert_eq!((&renamed["old"], &renamed["new"], &renamed["os"]), (&before, &after, &json!("windows")));
+    assert_eq!(renamed["source"]["path"], "/Windows/System32/config/SYSTEM");
+    // The program the child installed: the one its layer lists and its parent does not.
+    let names = |layer: &str| -> Vec<String> {
+        let s = &inspect_json(&[&child, "--layer", layer])["systems"][0];
+        s["programs"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_string()).collect()
+    };
+    let (old, new) = (names("1"), names("0"));
+    let installed: Vec<&String> = new.iter().filter(|n| !old.contains(n)).collect();
+    assert_eq!(installed.len(), 1, "{new:?} against {old:?}");
+    let added: Vec<&Value> = systems.iter().filter(|c| c["kind"] == "program-added").collect();
+    assert_eq!(added.len(), 1, "{systems:?}");
+    assert_eq!(&added[0]["name"], installed[0].as_str());
+    let text = vv(&["diff", &child], 0);
+    assert!(text.contains(&format!("computer name: {} -> {}", before.as_str().unwrap(), after.as_str().unwrap())), "{text}");
+    assert!(text.contains(&format!("program installed: {}", installed[0])), "{text}");
+}
+
+#[test]
+fn fstab_on_an_mbr_disk() {
+    let disk = hostile().with_file_name("mbr.vhd");
+    let j = inspect_json(&[p(&disk)]);
+    let s = &j["systems"][0];
+    assert_eq!((s["partition"].as_u64(), s["id"].as_str(), s["product"].as_str()), (Some(1), Some("alpine"), None));
+    let mapped: Vec<(&str, Value, Value)> =
+        s["mounts"].as_array().unwrap().iter().map(|m| (m["target"].as_str().unwrap(), m["partition"].clone(), m["by"].clone())).collect();
+    assert_eq!(
+        mapped,
+        [
+            ("/", json!(1), json!("partuuid")),
+            ("/data", json!(2), json!("device")),
+            ("/none", json!(null), json!(null)),
+            ("/d2", json!(2), json!("label")),
+        ]
+    );
 }

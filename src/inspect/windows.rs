@@ -197,10 +197,7 @@ impl<'a> Read<'a> {
 
     /// `SAM`'s local accounts: RID to name.
     fn accounts(&self, notes: &mut Vec<Note>) -> HashMap<u32, String> {
-        self.subkeys(SAM_NAMES, notes)
-            .into_iter()
-            .filter_map(|k| Some((self.value(&k, "", notes)?.kind, k.name())))
-            .collect()
+        self.subkeys(SAM_NAMES, notes).into_iter().filter_map(|k| Some((self.value(&k, "", notes)?.kind, k.name()))).collect()
     }
 
     /// What `SOFTWARE` says: the product, version, owner, install date, users and programs.
@@ -217,11 +214,9 @@ impl<'a> Read<'a> {
             let date = self.value(cv, "InstallDate", notes).and_then(|v| v.as_u32()).filter(|d| *d != 0);
             let install = match date {
                 Some(d) => Some((iso8601(i64::from(d)), "InstallDate")),
-                None => self
-                    .value(cv, "InstallTime", notes)
-                    .and_then(|v| v.as_u64())
-                    .and_then(nt_time)
-                    .map(|t| (iso8601(t), "InstallTime")),
+                None => {
+                    self.value(cv, "InstallTime", notes).and_then(|v| v.as_u64()).and_then(nt_time).map(|t| (iso8601(t), "InstallTime"))
+                }
             };
             s.install_date = set(s, "install_date", install.map(|(d, n)| (d, self.source(CURRENT_VERSION, n))));
         }
@@ -256,10 +251,7 @@ impl<'a> Read<'a> {
     /// last shutdown and network interfaces.
     fn system(&self, s: &mut System, notes: &mut Vec<Note>) {
         let select = self.key("Select", notes);
-        let current = ["Current", "Default"]
-            .iter()
-            .find_map(|n| self.value(select.as_ref()?, n, notes)?.as_u32())
-            .unwrap_or(1);
+        let current = ["Current", "Default"].iter().find_map(|n| self.value(select.as_ref()?, n, notes)?.as_u32()).unwrap_or(1);
         let cs = format!("ControlSet{current:03}");
         let path = format!("{cs}\\Control\\ComputerName\\ComputerName");
         s.hostname = set(s, "hostname", self.field(&path, &["ComputerName"], notes));
@@ -277,7 +269,12 @@ impl<'a> Read<'a> {
             let (value, addresses) = if dhcp {
                 ("DhcpIPAddress", self.text(&k, "DhcpIPAddress", notes).into_iter().collect())
             } else {
-                ("IPAddress", self.value(&k, "IPAddress", notes).and_then(|v| v.as_multi().or_else(|| v.as_string().map(|t| vec![t]))).unwrap_or_default())
+                (
+                    "IPAddress",
+                    self.value(&k, "IPAddress", notes)
+                        .and_then(|v| v.as_multi().or_else(|| v.as_string().map(|t| vec![t])))
+                        .unwrap_or_default(),
+                )
             };
             let addresses: Vec<String> = addresses.into_iter().filter(|a| !a.is_empty() && a != "0.0.0.0").collect();
             if !addresses.is_empty() {

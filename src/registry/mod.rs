@@ -362,7 +362,12 @@ impl<'h, 'a> Key<'h, 'a> {
             let count = u64::from(le16(c, 2));
             let (list, list_at) = self.hive.cell(le32(c, 4), cell_at + 4 + 4)?;
             if (list.len() as u64) < count * 4 {
-                return Err(HiveError::RecordShort { at: list_at, what: "a big-data segment list", need: count * 4, len: list.len() as u64 });
+                return Err(HiveError::RecordShort {
+                    at: list_at,
+                    what: "a big-data segment list",
+                    need: count * 4,
+                    len: list.len() as u64,
+                });
             }
             let mut out = Vec::new();
             for k in 0..count as usize {
