@@ -37,9 +37,10 @@ export const VIEWS_CSS = `
 .systems > p { grid-column: 1 / -1; margin: 0.2rem 0; }
 .system { border: 1px solid var(--border); border-left: 6px solid var(--accent); border-radius: 8px; padding: 0.5rem 0.8rem; background: var(--bg); min-width: 0; }
 .system h3 { margin: 0; font-size: 1.15rem; overflow-wrap: anywhere; }
-.system .where { margin: 0 0 0.3rem; color: var(--muted); }
-.system .columns { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 24rem), 1fr)); gap: 0 1.5rem; }
-.system .columns > div { min-width: 0; }
+.system .where { color: var(--muted); font-weight: normal; font-size: 0.75em; }
+.system .columns { columns: 2 24rem; column-gap: 1.5rem; }
+.system .columns > * { break-inside: avoid; }
+.system .columns > :first-child { margin-top: 0; }
 .system dl.facts { margin: 0.2rem 0; }
 .system dl.facts .row { display: grid; grid-template-columns: 9rem minmax(0, 1fr); gap: 0.4rem; }
 .system dt { color: var(--muted); }
@@ -50,9 +51,10 @@ export const VIEWS_CSS = `
 .sys-table caption { text-align: left; font-weight: 600; }
 .sys-table th, .sys-table td { text-align: left; padding: 0.05rem 0.8rem 0.05rem 0; border-bottom: 1px solid var(--border); overflow-wrap: anywhere; vertical-align: top; font-weight: normal; }
 .sys-table thead th { color: var(--muted); }
-/* A user's name keeps its letters together; a SID or a path breaks where it must. */
+/* A name keeps its letters together; a SID, a GUID or a path breaks where it must. */
 .sys-table tbody th { overflow-wrap: break-word; }
 .sys-table code { word-break: break-all; }
+.sys-table .nowrap { white-space: nowrap; }
 .system details.programs > summary { cursor: pointer; font-weight: 600; margin: 0.2rem 0; }
 .system .scroll { max-height: 22rem; overflow: auto; }
 .system ul.notes { padding-left: 1.2rem; margin: 0.3rem 0; }

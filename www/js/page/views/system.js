@@ -149,10 +149,10 @@ function card(s, actions, n) {
     ...(s.os === 'linux' ? [u.shell ?? ''] : []),
   ]);
   return h('article', { class: `system ${s.os}`, 'data-os': s.os, 'data-partition': String(s.partition), 'aria-labelledby': `sys-title-${n}` },
-    h('h3', { id: `sys-title-${n}` }, h('span', { 'data-sys': 'title' }, systemTitle(s)), ' ', sourceLink(s, s.sources.product, actions)),
-    h('p', { class: 'small where' }, s.partition ? `On partition ${s.partition}` : 'On the whole disk (no partition table)', s.edition ? `; edition ${s.edition}` : ''),
+    h('h3', { id: `sys-title-${n}` }, h('span', { 'data-sys': 'title' }, systemTitle(s)), ' ', sourceLink(s, s.sources.product, actions), ' ',
+      h('span', { class: 'small where' }, s.partition ? `on partition ${s.partition}` : 'on the whole disk (no partition table)', s.edition ? `, edition ${s.edition}` : '')),
+    // Its parts flow in as many columns as fit (CSS columns balance them), none split.
     h('div', { class: 'columns' },
-    h('div', {},
     h('dl', { class: 'facts' },
       fact(s, 'hostname', 'Computer name', actions),
       fact(s, 'timezone', 'Time zone', actions),
@@ -160,15 +160,14 @@ function card(s, actions, n) {
       fact(s, 'last_shutdown', 'Last shut down', actions),
       fact(s, 'registered_owner', 'Registered owner', actions),
       s.os === 'linux' ? fact(s, 'version', 'Version', actions) : null),
-    programs(s, actions, n)),
-    h('div', {},
+    programs(s, actions, n),
     users.length ? table(`${users.length} user${users.length === 1 ? '' : 's'}`, ['Name', s.os === 'windows' ? 'SID' : 'UID', 'Home', ...(s.os === 'linux' ? ['Shell'] : [])], users, 'users') : null,
     s.interfaces.length
-      ? table('Network interfaces (last addresses)', ['Interface', 'Addresses', 'From'], s.interfaces.map((i) => [[i.name, ' ', sourceLink(s, i.source, actions)], i.addresses.join(', '), i.dhcp ? 'DHCP' : 'static']), 'interfaces')
+      ? table('Network interfaces (last addresses)', ['Interface', 'Addresses', 'From'], s.interfaces.map((i) => [[h('code', {}, i.name), ' ', sourceLink(s, i.source, actions)], i.addresses.join(', '), h('span', { class: 'nowrap' }, i.dhcp ? 'DHCP' : 'static')]), 'interfaces')
       : null,
     s.mounts.length
-      ? table('Mounts (/etc/fstab)', ['Mounted at', 'What', 'Type', 'Partition'], s.mounts.map((m) => [m.target, h('code', {}, m.spec), m.fstype, m.partition === null ? 'not found on this disk' : `${m.partition}${m.by ? ` (by ${BY[m.by] ?? m.by})` : ''}`]), 'mounts')
-      : null)),
+      ? table('Mounts (/etc/fstab)', ['Mounted at', 'What', 'Partition'], s.mounts.map((m) => [m.target, [h('code', {}, m.spec), ` (${m.fstype})`], m.partition === null ? 'not on this disk' : `${m.partition}${m.by ? `, by ${BY[m.by] ?? m.by}` : ''}`]), 'mounts')
+      : null),
     s.notes.length
       ? h('ul', { class: 'notes' }, s.notes.map((note) =>
         h('li', { class: `note ${note.severity}`, 'data-code': note.code }, note.message, note.offset === null ? '' : ` (at byte ${note.offset} of ${note.path})`)))
