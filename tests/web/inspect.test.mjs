@@ -6,12 +6,13 @@
 // names what the child changed in the system as `diff --json` does; the first 1400x900 viewport
 // holds the card, the partitions' picture, the chain's verdict and the health verdict; the footer
 // copy is folded when identical to the footer and open when it differs; 400 px wide, nothing
-// sticks out.
+// sticks out; a hive not closed cleanly is said to be; the element's Summary tab shows the card.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { start, settled, tempDir, SAMPLES } from './helpers.mjs';
+import { start, settled, tempDir, SAMPLES, ROOT } from './helpers.mjs';
 import { systemVhds, cli } from './fs-fixtures.mjs';
 
 const linux = systemVhds('linux');
@@ -207,4 +208,36 @@ test('the <vhd-viewer> element shows the System card in its Summary tab', async 
   assert.equal(title, inspect(linux)[0].product);
   assert.deepEqual(page.errors, []);
   await page.close();
+});
+
+test('a hive not closed cleanly: the card says so (its logs named) and still answers, as inspect --json does', async () => {
+  const t = tempDir();
+  try {
+    // The parent's raw disk with SYSTEM's second sequence number one past its first: its base
+    // block (the file's first 4 KiB, found in the raw disk) edited, its checksum set right.
+    const raw = cli(['cat', windows.parent], windows.parent);
+    const hive = cli(['get', windows.parent, '/Windows/System32/config/SYSTEM', '--partition', '1'], windows.parent);
+    const at = raw.indexOf(hive.subarray(0, 4096));
+    assert.ok(at > 0 && at % 512 === 0, 'the hive\'s base block is on the disk');
+    raw.writeUInt32LE(raw.readUInt32LE(at + 4) + 1, at + 8);
+    let sum = 0;
+    for (let i = 0; i < 0x1fc; i += 4) sum ^= raw.readUInt32LE(at + i);
+    raw.writeUInt32LE(sum >>> 0, at + 0x1fc);
+    writeFileSync(join(t.dir, 'dirty.raw'), raw);
+    const dirty = join(t.dir, 'dirty.vhd');
+    execFileSync('cargo', ['build', '--quiet', '--example', 'vhd_from_raw'], { cwd: ROOT, stdio: 'inherit' });
+    execFileSync(join(ROOT, 'target/debug/examples/vhd_from_raw'), ['dynamic', join(t.dir, 'dirty.raw'), dirty]);
+    const [want] = JSON.parse(cli(['inspect', dirty, '--json'], dirty).toString('utf8')).systems;
+    assert.deepEqual(want.notes.map((n) => n.code), ['hive-dirty']);
+    const page = await opened([dirty]);
+    const [shown] = await cards(page);
+    assert.equal(shown.facts.hostname, want.hostname, 'read as stored');
+    const notes = await page.$$eval('#systems li.note', (l) => l.map((li) => [li.dataset.code, li.textContent]));
+    assert.deepEqual(notes.map(([code]) => code), ['hive-dirty']);
+    assert.ok(notes[0][1].startsWith(want.notes[0].message), notes[0][1]);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  } finally {
+    t.remove();
+  }
 });

@@ -24,7 +24,7 @@ const OS = { windows: 'Windows', linux: 'Linux' };
  * (bookworm)" (Linux's PRETTY_NAME says it whole).
  * @param {System} s
  */
-export function systemTitle(s) {
+function systemTitle(s) {
   const name = s.product ?? OS[s.os];
   if (s.os === 'linux') return s.product ? name : [name, s.version].filter(Boolean).join(' ');
   const version = s.version && !name.includes(s.version) ? ` ${s.version}` : '';
@@ -223,10 +223,10 @@ export function renderHealth(el, info, names, actions) {
     ? chainOk ? `a chain of ${names.length} files, every one given and every link verified` : info.parent_missing ? `a chain of ${names.length} files whose last parent is missing: the disk cannot be read whole` : `a chain of ${names.length} files with a broken link`
     : info.parent_missing ? 'a differencing disk whose parent is missing' : 'one disk, no parent';
   fill(el,
-    h('p', { class: `verdict health-verdict ${counts.error ? 'bad' : 'good'}`, 'data-verdict': counts.error ? 'bad' : 'good' },
+    h('p', { class: `verdict health-verdict ${counts.error ? 'bad' : 'good'}` },
       h('strong', {}, 'Health: '), counts.error + counts.warning + counts.info === 0 ? 'nothing wrong was found in the structures' : 'found ',
       counts.error + counts.warning + counts.info === 0 ? null : [sev[0], ', ', sev[1], ', ', sev[2]], '.'),
-    h('p', { class: `verdict chain-verdict ${chainOk ? 'good' : 'bad'}`, 'data-verdict': chainOk ? 'good' : 'bad' },
+    h('p', { class: `verdict chain-verdict ${chainOk ? 'good' : 'bad'}` },
       h('strong', {}, 'Chain: '), names.join(' → '), `: ${chainWords}. `,
       h('button', { type: 'button', class: 'link', 'data-action': 'chain', onclick: actions.chain }, 'See the chain')));
 }
