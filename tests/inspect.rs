@@ -232,6 +232,11 @@ fn a_disk_without_a_system() {
 /// `plain.vhd`: an ext4 volume with files and no system; `mbr.vhd`: an MBR disk (signature
 /// 1a2b3c4d) whose fstab names its partitions by PARTUUID, device name and an escaped label.
 fn hostile() -> PathBuf {
+    static ONCE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ONCE.get_or_init(make_hostile).clone()
+}
+
+fn make_hostile() -> PathBuf {
     let wrap = vhd_from_raw();
     let script = format!(
         r#"set -euo pipefail

@@ -483,7 +483,8 @@ impl<R: ReadVirtual> Reader<'_, R> {
         if e.size > limit {
             self.note("file-cut", &e.path, format!("it holds {} bytes: only its first {limit} were read", e.size));
         }
-        Some(String::from_utf8_lossy(&buf).into_owned())
+        // Valid UTF-8 (the usual case) is kept as it is, not copied.
+        Some(String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
     }
 
     /// The entry at absolute `path`, its symbolic links followed (the last one too with

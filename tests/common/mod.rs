@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// The BitLocker test volumes (the writer and its VHDs).
+pub mod bitlocker;
+
 // ---------------------------------------------------------------------------------------------
 // Places
 
