@@ -133,8 +133,8 @@ test('a source link opens the file in the file browser, as of the layer the card
   await page.close();
 });
 
-test('the first 1400x900 screen holds the System card, the partitions\' picture, the chain\'s verdict and the health verdict', async () => {
-  const page = await opened([windows.child, windows.parent]);
+for (const [os, disks] of /** @type {const} */ ([['linux', linux], ['windows', windows]])) test(`${os}: the first 1400x900 screen holds the System card, the partitions' picture, the chain's verdict and the health verdict`, async () => {
+  const page = await opened([disks.child, disks.parent]);
   await read(page);
   await page.evaluate(() => window.scrollTo(0, 0));
   const boxes = await page.evaluate(() => Object.fromEntries(['#systems article.system', '#parts-picture [data-field="strip"]', '#health .chain-verdict', '#health .health-verdict'].map((sel) => {

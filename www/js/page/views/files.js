@@ -24,6 +24,9 @@ const ROWS = 1000;
 export const FILES_CSS = `
 .files-view { display: flex; flex-direction: column; gap: 0.8rem; max-width: 100%; }
 .files-view h3, .files-view h4 { margin: 0.2rem 0; }
+/* The picture where the host shows it (the page's first screen): tight, its words above the strip. */
+.files-view.picture { gap: 0.3rem; }
+.files-view.picture p { margin: 0; }
 .files-view .strip { position: relative; height: 3.2rem; border: 1px solid var(--border); border-radius: 4px; background: repeating-linear-gradient(135deg, transparent 0 6px, color-mix(in srgb, var(--muted) 14%, transparent) 6px 8px); overflow: hidden; }
 .files-view .strip .seg { position: absolute; top: 0; bottom: 0; min-width: 6px; border: none; border-right: 1px solid var(--bg); padding: 0.15rem 0.3rem; overflow: hidden; text-align: left; font-size: 0.78em; line-height: 1.25; white-space: nowrap; background: color-mix(in srgb, var(--c) 35%, var(--bg)); color: var(--fg); cursor: pointer; }
 .files-view .strip .seg[aria-pressed='true'] { outline: 3px solid var(--accent); outline-offset: -3px; font-weight: 600; }
