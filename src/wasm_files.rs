@@ -20,6 +20,7 @@ use crate::disk::{BitmapCache, Disk, Steps};
 use crate::error::{Error, FsError, Result};
 use crate::fs::supply::{supplier, supply_of, Supply};
 use crate::fs::{self, EntryKind, FileData, FileSystem, LsLine, ReadVirtual, Volume};
+use crate::inspect;
 use crate::parts::{self, Partition, Table};
 use crate::reader::{DiskReader, ReadAt};
 use crate::wasm::{coded, js_err, misuse, to_js, to_u64, WasmDisk};
@@ -433,6 +434,14 @@ impl WasmVolumes {
     pub fn sector_size_refusal(&mut self, sector_size: u32) -> Result<Option<String>, JsValue> {
         let table = self.table().map_err(js_err)?;
         Ok(crate::convert::check_sector_size(table, sector_size).err().map(|e| e.to_string()))
+    }
+
+    /// The operating systems on the disk's volumes, as `vhd-viewer inspect --json` lists them
+    /// under `systems` (`inspect::System`: product, version, computer name, users, programs,
+    /// each answer's source). Reads the registry hives or `/etc` files through the chain.
+    pub fn systems(&mut self) -> Result<JsValue, JsValue> {
+        let table = self.table().map_err(js_err)?.clone();
+        to_js(&inspect::systems(&mut self.chain.clone(), &table))
     }
 
     /// Bytes read from the files so far.

@@ -17,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { serve } from '../../scripts/serve.mjs';
 import { launch, FEATURES } from './engines.mjs';
 import { cliInfo, cliCat, cliPath, tempDir, screenshotPath, text, at, ROOT, WWW, SAMPLES } from './helpers.mjs';
-import { fsVhds, cli } from './fs-fixtures.mjs';
+import { fsVhds, systemVhds, cli } from './fs-fixtures.mjs';
 import { trimDisks, bigDisk, cliTrim } from './trim-fixtures.mjs';
 import { folderFixture, cliChains, treeShape, shownTree, shownProblems, expectedProblems, siteWithFolder, giveFolder } from './folder-fixture.mjs';
 
@@ -387,6 +387,46 @@ export function pageTests(engine) {
     const saved = await page.download('#files-view [data-field="panel"] [data-action="save"]');
     assert.equal(saved.name, 'a.bin');
     assert.deepEqual(readFileSync(saved.path), cli(['get', child, '/a.bin', '--partition', '1', '--parent', base], child), 'the saved file equals vhd-viewer get');
+    assert.deepEqual(await page.errors(), []);
+    await page.close();
+  });
+
+  test(`${engine}: the System card of a Windows chain equals inspect --json as of the child and of its parent; a source link opens the hive in the file browser`, async () => {
+    const w = systemVhds('windows');
+    /** inspect --json's one system, as of layer `layer`. */
+    const inspect = (layer) => JSON.parse(cli(['inspect', w.child, '--parent', w.parent, '--json', ...(layer ? ['--layer', String(layer)] : [])], w.child).toString('utf8')).systems[0];
+    /** What the card shows: its facts (their values as the core gives them), users and programs' count. */
+    const card = async () => {
+      await page.waitFor(() => Number(document.getElementById('systems').getAttribute('data-systems')) > 0, null, { timeout: 60_000 });
+      return page.evaluate(() => {
+        const a = document.querySelector('#systems article.system');
+        return {
+          facts: Object.fromEntries([...a.querySelectorAll('dl.facts [data-sys]')].map((e) => [e.dataset.sys, e.dataset.value])),
+          users: [...a.querySelectorAll('[data-sys="user"]')].map((e) => e.textContent),
+          programs: Number(a.querySelector('[data-sys="programs"]')?.textContent),
+        };
+      });
+    };
+    const want = (s) => ({
+      facts: Object.fromEntries(['hostname', 'timezone', 'install_date', 'last_shutdown', 'registered_owner'].filter((k) => s[k] !== null).map((k) => [k, s[k]])),
+      users: s.users.map((u) => u.name),
+      programs: s.programs.length,
+    });
+    const page = await viewer();
+    await page.setFiles(UI.fileInput, [w.child, w.parent]);
+    assert.equal(await settled(page), 'ready');
+    const child = inspect(0);
+    assert.deepEqual(await card(), want(child));
+    await page.select('#files-layer', '1');
+    await page.waitFor(() => /as of layer 1/.test(document.getElementById('systems').textContent ?? '') && document.getElementById('systems').getAttribute('data-systems') !== 'reading', null, { timeout: 60_000 });
+    const parent = inspect(1);
+    assert.notEqual(parent.hostname, child.hostname);
+    assert.deepEqual(await card(), want(parent));
+    // The computer name's source: the SYSTEM hive, opened in the file browser.
+    await page.click('#systems dl.facts [data-sys="hostname"] + [data-action="source"]');
+    const name = parent.sources.hostname.path.split('/').pop();
+    await page.waitFor((n) => document.querySelector('#files-view [data-field="panel"]:not([hidden]) [data-field="name"]')?.textContent === n, name, { timeout: 60_000 });
+    await page.screenshot(shot('system-card'), { selector: '#overview' });
     assert.deepEqual(await page.errors(), []);
     await page.close();
   });

@@ -24,6 +24,7 @@ import type {
   Rebase,
   SectorsView,
   Survey,
+  System,
   Unreadable,
   WorkerInput,
   Writable,
@@ -61,6 +62,7 @@ export interface Calls {
   copy: { args: [req: CopyRequest, toFile: boolean]; result: CopyReport & { blob?: Blob }; progress: Steps };
   resizePlan: { args: [layer: number, size: number, gptFix: boolean]; result: ResizePlan };
   partitions: { args: [k: number]; result: PartsTable };
+  systems: { args: [k: number]; result: System[] };
   list: { args: [k: number, partition: number, path: string, deleted: boolean]; result: FileEntry[] };
   stat: { args: [k: number, partition: number, path: string, deleted: boolean]; result: FileStat };
   readPath: { args: [k: number, partition: number, path: string, stream: string | undefined, deleted: boolean, offset: number, len: number]; result: Uint8Array };

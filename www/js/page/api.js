@@ -8,7 +8,7 @@ import { Engine } from './engine.js';
 
 /**
  * @import { Source } from '../common/source.js'
- * @import { ChainView, CopyReport, CopyRequest, DiffReport, Rebase, DiskLayer, Extent, FileEntry, FileStat, Finding, FitReport, Info, LayerStructures, MissingParent, OpenedSummary, PartsTable, PublicFile, ResizePlan, SaveKind, Survey, Unreadable, Writable } from '../common/types.js'
+ * @import { ChainView, CopyReport, CopyRequest, DiffReport, Rebase, DiskLayer, Extent, FileEntry, FileStat, Finding, FitReport, Info, LayerStructures, MissingParent, OpenedSummary, PartsTable, PublicFile, ResizePlan, SaveKind, Survey, System, Unreadable, Writable } from '../common/types.js'
  * @import { Args, Method, Progress, Result } from '../common/calls.js'
  * @import { CallOptions } from './engine.js'
  */
@@ -373,6 +373,16 @@ export class VhdDisk {
    */
   partitions({ layer = 0 } = {}) {
     return this.ask('partitions', [layer]);
+  }
+
+  /**
+   * The operating system on each volume that holds one (`vhd-viewer inspect --json`'s
+   * `systems`): Windows from its registry hives, Linux from `/etc`; each answer with its source.
+   * @param {{ layer?: number }} [options]
+   * @returns {Promise<System[]>}
+   */
+  systems({ layer = 0 } = {}) {
+    return this.ask('systems', [layer]);
   }
 
   /**

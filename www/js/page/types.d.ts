@@ -35,6 +35,10 @@ export interface FilesOptions {
   diskSize?: number;
   /** The chain's file names, layer 0 (the top of the disk read) first: the legend of a file's supply bar. */
   layerNames?: string[];
+  /** Where the partitions' picture (the strip drawn to scale) goes, when not above their list: the page's first screen. */
+  pictureRoot?: HTMLElement;
+  /** A partition of the picture was chosen (the host shows the list it opens in). */
+  onPicture?: () => void;
 }
 
 /** What `filesView()` returns. */

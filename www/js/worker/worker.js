@@ -20,7 +20,7 @@ import { normalize } from '../common/format.js';
 
 /**
  * @import { Source } from '../common/source.js'
- * @import { DiskOwner, FileEntry, FileStat, PartsTable, Writable, WorkerInput } from '../common/types.js'
+ * @import { DiskOwner, FileEntry, FileStat, PartsTable, System, Writable, WorkerInput } from '../common/types.js'
  * @import { AskMessage, AskName, Asks, Args, FromWorker, Handlers, Method, Progress, Result, ToWorker } from '../common/calls.js'
  */
 
@@ -186,6 +186,8 @@ const METHODS = {
   // The files on the disk as of layer k (0: the whole chain): WasmVolumes, read synchronously;
   // what they answer is what src/wasm_files.rs serialises (the shapes of common/types.d.ts).
   partitions: (s, [k]) => /** @type {PartsTable} */ (normalize(s.files(k).partitions())),
+  // The operating systems on the volumes (src/inspect): the hives and /etc files read synchronously.
+  systems: (s, [k]) => /** @type {System[]} */ (normalize(s.files(k).systems())),
   list: (s, [k, partition, path, deleted]) => /** @type {FileEntry[]} */ (normalize(s.files(k).list(partition, path, deleted))),
   stat: (s, [k, partition, path, deleted]) => /** @type {FileStat} */ (normalize(s.files(k).stat(partition, path, deleted))),
   readPath: (s, [k, partition, path, stream, deleted, offset, len]) => s.files(k).read(partition, path, stream, deleted, offset, len),

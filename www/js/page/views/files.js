@@ -24,6 +24,9 @@ const ROWS = 1000;
 export const FILES_CSS = `
 .files-view { display: flex; flex-direction: column; gap: 0.8rem; max-width: 100%; }
 .files-view h3, .files-view h4 { margin: 0.2rem 0; }
+/* The picture where the host shows it (the page's first screen): tight, its words above the strip. */
+.files-view.picture { gap: 0.3rem; }
+.files-view.picture p { margin: 0; }
 .files-view .strip { position: relative; height: 3.2rem; border: 1px solid var(--border); border-radius: 4px; background: repeating-linear-gradient(135deg, transparent 0 6px, color-mix(in srgb, var(--muted) 14%, transparent) 6px 8px); overflow: hidden; }
 .files-view .strip .seg { position: absolute; top: 0; bottom: 0; min-width: 6px; border: none; border-right: 1px solid var(--bg); padding: 0.15rem 0.3rem; overflow: hidden; text-align: left; font-size: 0.78em; line-height: 1.25; white-space: nowrap; background: color-mix(in srgb, var(--c) 35%, var(--bg)); color: var(--fg); cursor: pointer; }
 .files-view .strip .seg[aria-pressed='true'] { outline: 3px solid var(--accent); outline-offset: -3px; font-weight: 600; }
@@ -212,9 +215,11 @@ export function filesView(root, api, options = {}) {
       h('label', {}, deletedBox, ' Show deleted files')),
     caveat,
     browser);
-  const view = h('div', { class: 'files-view' },
-    h('h3', {}, 'Partitions'), scheme, strip, partList, browse, status);
+  // The picture of the partitions: above their list, or where the host shows it (the page's first screen).
+  const picture = [h('h3', {}, 'Partitions'), scheme, strip];
+  const view = h('div', { class: 'files-view' }, options.pictureRoot ? null : picture, partList, browse, status);
   fill(root, view);
+  if (options.pictureRoot) fill(options.pictureRoot, h('div', { class: 'files-view picture' }, picture));
 
   /** @param {unknown} e */
   const say = (e, bad = true) => {
@@ -240,7 +245,10 @@ export function filesView(root, api, options = {}) {
         type: 'button', class: 'seg', 'data-action': 'partition', 'data-partition': String(p.index), disabled: !!why,
         'aria-pressed': String(state.part?.index === p.index),
         title: `${partTitle(p)}, ${humanSize(p.sector_count * ss)} from sector ${p.start_sector}${why ? ` (${why})` : ''}`,
-        onclick: () => void open(p.index),
+        onclick: () => {
+          options.onPicture?.();
+          void open(p.index);
+        },
       }, p.label || (p.filesystem ? FS_WORDS[p.filesystem] : p.type_name), h('br'), humanSize(p.sector_count * ss));
       seg.style.left = `${(100 * p.start_sector * ss) / end}%`;
       seg.style.width = `${(100 * p.sector_count * ss) / end}%`;
@@ -625,6 +633,7 @@ export function filesView(root, api, options = {}) {
       if (state.saving) state.saving.cancelled = true;
       state.seq++;
       root.replaceChildren();
+      options.pictureRoot?.replaceChildren();
     },
   };
 }
