@@ -60,7 +60,7 @@ impl Key {
             Key::Password(_) => "a password",
             Key::RecoveryPassword(_) => "a recovery password",
             Key::KeyFile(_) => "a startup key file",
-            Key::ClearKey => "no key (it is not suspended)",
+            Key::ClearKey => "a clear key (it is not suspended)",
         }
     }
 }

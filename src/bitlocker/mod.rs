@@ -113,10 +113,14 @@ pub enum State {
     Suspended,
     /// Decrypted (the metadata is still there).
     Decrypted,
-    /// Being encrypted (or paused while being encrypted): the front is encrypted.
+    /// Being encrypted: the front is encrypted, the rest still plain.
     Encrypting,
-    /// Being decrypted (or paused while being decrypted): the front is still encrypted.
+    /// Encryption paused part way.
+    EncryptionPaused,
+    /// Being decrypted: the front is still encrypted, the rest already plain.
     Decrypting,
+    /// Decryption paused part way.
+    DecryptionPaused,
 }
 
 /// What kind of key protects a copy of the volume master key.
@@ -273,8 +277,10 @@ pub struct BitLocker {
 pub struct Summary {
     /// The method's name (`aes-xts-128`, ...), or `unknown`.
     pub method: &'static str,
-    /// The state.
+    /// The state: `suspended` when wholly encrypted with a clear key on the volume.
     pub state: State,
+    /// True when a clear key is on the volume: protection is off, and it opens without a key.
+    pub suspended: bool,
     /// Which BitLocker wrote it.
     pub version: Version,
     /// The volume's identifier.
@@ -302,6 +308,7 @@ impl BitLocker {
         Summary {
             method: self.method.map_or("unknown", Method::name),
             state: self.state,
+            suspended: self.protectors.iter().any(|p| p.kind == ProtectorKind::ClearKey),
             version: self.version,
             volume_id: windows_guid(&self.guid),
             description: self.description.clone(),
@@ -724,6 +731,8 @@ pub fn read<R: ReadVirtual>(vol: &mut Volume<R>) -> Result<BitLocker> {
         1 => State::Decrypted,
         4 if clear => State::Suspended,
         4 => State::Encrypted,
+        5 if next == 1 => State::DecryptionPaused,
+        5 => State::EncryptionPaused,
         _ if next == 1 => State::Decrypting,
         _ => State::Encrypting,
     };
