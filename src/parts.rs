@@ -246,17 +246,30 @@ impl Table {
         src: &mut R,
         index: u32,
         key: &crate::bitlocker::Key,
-        progress: &mut dyn FnMut(u32) -> bool,
+        progress: &mut dyn FnMut(u64, u64) -> bool,
     ) -> Result<()> {
+        let unlock = self.bitlocker(src, index)?.unlock(key, progress)?;
+        self.unlocked(src, index, unlock);
+        Ok(())
+    }
+
+    /// BitLocker partition `index`'s metadata, read again (to unlock it step by step:
+    /// [`crate::bitlocker::BitLocker::unlocking`], then [`Table::unlocked`]).
+    pub fn bitlocker<R: ReadVirtual>(&self, src: &mut R, index: u32) -> Result<crate::bitlocker::BitLocker> {
         let partitions: Vec<u32> = self.partitions.iter().map(|p| p.index).collect();
-        let p = self.partitions.iter_mut().find(|p| p.index == index).ok_or(Error::NoSuchPartition { index, partitions })?;
+        let p = self.partitions.iter().find(|p| p.index == index).ok_or(Error::NoSuchPartition { index, partitions })?;
         if p.filesystem != Some(FsKind::BitLocker) {
             return Err(Error::Usage { message: format!("partition {index} is not a BitLocker volume") });
         }
-        let meta = crate::bitlocker::read(&mut Volume::new(&mut *src, p.offset(), p.len()))?;
-        let unlock = meta.unlock(key, progress)?;
-        opened(src, p, unlock);
-        Ok(())
+        crate::bitlocker::read(&mut Volume::new(&mut *src, p.offset(), p.len()))
+    }
+
+    /// Partition `index` unlocked by `unlock` (from its [`Table::bitlocker`]): its file system
+    /// inside is identified, and its files read as any other partition's.
+    pub fn unlocked<R: ReadVirtual>(&mut self, src: &mut R, index: u32, unlock: crate::bitlocker::Unlock) {
+        if let Some(p) = self.partitions.iter_mut().find(|p| p.index == index) {
+            opened(src, p, unlock);
+        }
     }
 
     /// Unlocks every BitLocker partition that `key` opens; the error of the first it does not.
@@ -264,7 +277,7 @@ impl Table {
         &mut self,
         src: &mut R,
         key: &crate::bitlocker::Key,
-        progress: &mut dyn FnMut(u32) -> bool,
+        progress: &mut dyn FnMut(u64, u64) -> bool,
     ) -> Result<()> {
         let locked: Vec<u32> =
             self.partitions.iter().filter(|p| p.filesystem == Some(FsKind::BitLocker) && p.unlock.is_none()).map(|p| p.index).collect();
@@ -1312,7 +1325,7 @@ fn identify<R: ReadVirtual>(src: &mut R, t: &mut Table) {
                 Ok(meta) => {
                     p.bitlocker = Some(meta.summary());
                     if meta.state == crate::bitlocker::State::Suspended {
-                        match meta.unlock(&crate::bitlocker::Key::ClearKey, &mut |_| true) {
+                        match meta.unlock(&crate::bitlocker::Key::ClearKey, &mut |_, _| true) {
                             Ok(u) => opened(src, p, u),
                             Err(e) => findings.push(Finding::error("bitlocker-clear-key", p.offset(), e.to_string())),
                         }

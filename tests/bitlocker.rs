@@ -165,7 +165,7 @@ fn every_method_and_protector_is_described_and_each_key_unlocks_it() {
         assert_eq!(keys.len(), 3, "{m}");
         for (i, key) in keys.iter().enumerate() {
             let mut t = locked.clone();
-            t.unlock(&mut img, 0, key, &mut |_| true).unwrap_or_else(|e| panic!("{m} {key:?}: {e}"));
+            t.unlock(&mut img, 0, key, &mut |_, _| true).unwrap_or_else(|e| panic!("{m} {key:?}: {e}"));
             let p = &t.partitions[0];
             assert!(p.readable());
             assert_eq!(p.bitlocker.as_ref().unwrap().unlocked, Some("ntfs"));
@@ -195,7 +195,7 @@ fn suspended_partial_vista_and_fat_volumes_read_right() {
         let mut t = table(&mut img);
         assert_described(&t, &manifest(name));
         assert_eq!(t.partitions[0].bitlocker.as_ref().unwrap().percent_encrypted, percent);
-        t.unlock(&mut img, 0, &Key::Password("pw".into()), &mut |_| true).unwrap();
+        t.unlock(&mut img, 0, &Key::Password("pw".into()), &mut |_, _| true).unwrap();
         assert!(plain_of(&t, &mut img) == plain, "{name}");
         assert_files(&t, &mut img, false);
     }
@@ -203,13 +203,13 @@ fn suspended_partial_vista_and_fat_volumes_read_right() {
     let mut img = image("vista");
     let mut t = table(&mut img);
     assert_described(&t, &manifest("vista"));
-    t.unlock(&mut img, 0, &Key::Password("vista".into()), &mut |_| true).unwrap();
+    t.unlock(&mut img, 0, &Key::Password("vista".into()), &mut |_, _| true).unwrap();
     assert!(plain_of(&t, &mut img) == plain);
     // FAT inside.
     let mut img = image("fat");
     let mut t = table(&mut img);
     assert_described(&t, &manifest("fat"));
-    t.unlock(&mut img, 0, &Key::Password("fat".into()), &mut |_| true).unwrap();
+    t.unlock(&mut img, 0, &Key::Password("fat".into()), &mut |_, _| true).unwrap();
     assert_eq!(t.partitions[0].bitlocker.as_ref().unwrap().unlocked, Some("fat12"));
     assert!(plain_of(&t, &mut img) == std::fs::read(volumes().join("fatplain.img")).unwrap());
     assert_files(&t, &mut img, true);
@@ -221,7 +221,7 @@ fn wrong_keys_are_told_apart_and_unlock_nothing() {
     let t = table(&mut img);
     let mut code = |key: Key| {
         let mut t = t.clone();
-        let e = t.unlock(&mut img, 0, &key, &mut |_| true).unwrap_err();
+        let e = t.unlock(&mut img, 0, &key, &mut |_, _| true).unwrap_err();
         assert!(t.partitions[0].unlock.is_none() && !t.partitions[0].readable());
         (e.code(), e.to_string())
     };
@@ -245,7 +245,7 @@ fn wrong_keys_are_told_apart_and_unlock_nothing() {
     assert!(text.ends_with("its key protectors are TPM, TPM and PIN, startup key, recovery password, password"), "{text}");
     // Stopped during the stretch.
     let mut t2 = t.clone();
-    let e = t2.unlock(&mut img, 0, &Key::Password("x".into()), &mut |done| done < 1 << 16).unwrap_err();
+    let e = t2.unlock(&mut img, 0, &Key::Password("x".into()), &mut |done, _| done < 1 << 16).unwrap_err();
     assert_eq!(e.code(), "bitlocker-stopped");
 }
 
@@ -261,7 +261,7 @@ fn damaged_metadata_gives_findings_with_offsets() {
     let mut t = parts::read(&mut img).unwrap();
     let f: Vec<_> = t.findings.iter().map(|f| (f.code, f.offset)).collect();
     assert_eq!(f, [("bitlocker-metadata-block", Some(blocks[0]))]);
-    t.unlock(&mut img, 0, &key, &mut |_| true).unwrap();
+    t.unlock(&mut img, 0, &key, &mut |_, _| true).unwrap();
     assert_files(&t, &mut img, false);
     // Block 3 differs in an entry: named at the byte.
     let mut img = good.clone();
@@ -278,7 +278,7 @@ fn damaged_metadata_gives_findings_with_offsets() {
     let t = parts::read(&mut img).unwrap();
     assert!(t.findings.iter().any(|f| f.code == "bitlocker-metadata" && f.offset == Some(0)), "{:?}", t.findings);
     assert!(t.partitions[0].bitlocker.is_none());
-    let e = t.clone().unlock(&mut img, 0, &key, &mut |_| true).unwrap_err();
+    let e = t.clone().unlock(&mut img, 0, &key, &mut |_, _| true).unwrap_err();
     assert_eq!(e.code(), "bitlocker-metadata");
     // The wrapped FVEK damaged in every copy: the password opens the VMK, the FVEK's tag fails.
     let mut img = good.clone();
@@ -288,7 +288,7 @@ fn damaged_metadata_gives_findings_with_offsets() {
         img[(b + fvek) as usize + 40] ^= 1;
     }
     let mut t = parts::read(&mut img).unwrap();
-    let e = t.unlock(&mut img, 0, &key, &mut |_| true).unwrap_err();
+    let e = t.unlock(&mut img, 0, &key, &mut |_, _| true).unwrap_err();
     assert_eq!((e.code(), e.offset()), ("bitlocker-fvek", Some(blocks[0] + fvek)), "{e}");
     // An entry's size past the metadata's end: a finding at the entry, never a panic.
     let mut img = good.clone();

@@ -21,7 +21,7 @@ use crate::error::{BitLockerError, Result};
 
 /// Rounds of the key stretch.
 pub const STRETCH_ROUNDS: u32 = 1 << 20;
-/// Rounds between two calls of the stretch's progress callback.
+/// Rounds between two calls of an unlock's progress callback.
 pub const STRETCH_STEP: u32 = 1 << 14;
 
 /// What unlocks a volume.
@@ -91,36 +91,55 @@ pub fn recovery_key(text: &str) -> Result<[u8; 16]> {
 /// SHA-256's initial state.
 const H0: [u32; 8] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
 
-/// The stretch: 2^20 rounds of SHA-256 over (last, initial, salt, count). `progress` is called
-/// with the rounds done every [`STRETCH_STEP`] rounds; it returns false to stop (then `None`).
+/// The stretch: 2^20 rounds of SHA-256 over (last, initial, salt, count), a few rounds at a time.
 ///
 /// The 88 bytes hashed are always two padded 64-byte blocks, so each round is two calls of the
 /// compression function on blocks kept in place: the last hash and the count are written into
 /// them, nothing else changes (no hasher's buffering per round: in a debug build, where sha2
 /// alone is optimised, that buffering was most of the time).
-pub fn stretch(initial: &[u8; 32], salt: &[u8; 16], progress: &mut dyn FnMut(u32) -> bool) -> Option<[u8; 32]> {
-    let mut blocks = [GenericArray::<u8, U64>::default(), GenericArray::<u8, U64>::default()];
-    blocks[0][32..64].copy_from_slice(initial);
-    blocks[1][..16].copy_from_slice(salt);
-    blocks[1][24] = 0x80;
-    blocks[1][56..64].copy_from_slice(&(88u64 * 8).to_be_bytes());
-    let mut state = H0;
-    for count in 0..u64::from(STRETCH_ROUNDS) {
-        blocks[1][16..24].copy_from_slice(&count.to_le_bytes());
-        state = H0;
-        sha2::compress256(&mut state, &blocks);
-        for (i, w) in state.iter().enumerate() {
-            blocks[0][4 * i..4 * i + 4].copy_from_slice(&w.to_be_bytes());
-        }
-        if (count + 1) % u64::from(STRETCH_STEP) == 0 && !progress((count + 1) as u32) {
-            return None;
-        }
+pub struct Stretch {
+    blocks: [GenericArray<u8, U64>; 2],
+    state: [u32; 8],
+    count: u64,
+}
+
+impl Stretch {
+    /// The stretch of `initial` with `salt`, no round done.
+    pub fn new(initial: &[u8; 32], salt: &[u8; 16]) -> Stretch {
+        let mut blocks = [GenericArray::<u8, U64>::default(), GenericArray::<u8, U64>::default()];
+        blocks[0][32..64].copy_from_slice(initial);
+        blocks[1][..16].copy_from_slice(salt);
+        blocks[1][24] = 0x80;
+        blocks[1][56..64].copy_from_slice(&(88u64 * 8).to_be_bytes());
+        Stretch { blocks, state: H0, count: 0 }
     }
-    let mut out = [0u8; 32];
-    for (i, w) in state.iter().enumerate() {
-        out[4 * i..4 * i + 4].copy_from_slice(&w.to_be_bytes());
+
+    /// Runs up to `rounds` more rounds; true when all are done.
+    pub fn run(&mut self, rounds: u32) -> bool {
+        let end = (self.count + u64::from(rounds)).min(u64::from(STRETCH_ROUNDS));
+        while self.count < end {
+            self.blocks[1][16..24].copy_from_slice(&self.count.to_le_bytes());
+            self.state = H0;
+            sha2::compress256(&mut self.state, &self.blocks);
+            for (i, w) in self.state.iter().enumerate() {
+                self.blocks[0][4 * i..4 * i + 4].copy_from_slice(&w.to_be_bytes());
+            }
+            self.count += 1;
+        }
+        self.count == u64::from(STRETCH_ROUNDS)
     }
-    Some(out)
+
+    /// Rounds done.
+    pub fn done(&self) -> u64 {
+        self.count
+    }
+
+    /// The key: the last hash.
+    pub fn key(&self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        out.copy_from_slice(&self.blocks[0][..32]);
+        out
+    }
 }
 
 /// The initial hash of a password: SHA-256 of SHA-256 of its UTF-16LE.
@@ -186,63 +205,115 @@ impl std::fmt::Debug for Unlock {
     }
 }
 
-impl BitLocker {
-    /// Unlocks the volume with `key`; `progress` follows a stretch (rounds done of
-    /// [`STRETCH_ROUNDS`]) and returns false to stop it. A key that opens no protector is
-    /// [`BitLockerError::WrongKey`], never a volume of garbage.
-    pub fn unlock(&self, key: &Key, progress: &mut dyn FnMut(u32) -> bool) -> Result<Unlock> {
-        let at = self.blocks[self.block_read];
-        let kinds: &[ProtectorKind] = match key {
-            Key::Password(_) => &[ProtectorKind::Password],
-            Key::RecoveryPassword(_) => &[ProtectorKind::RecoveryPassword],
-            Key::KeyFile(_) => &[ProtectorKind::StartupKey],
-            Key::ClearKey => &[ProtectorKind::ClearKey],
+/// What a key gives before a protector's salt.
+enum Given {
+    /// The hash a stretch starts from (a password, a recovery password).
+    Initial([u8; 32]),
+    /// The key itself (a startup key file).
+    Direct([u8; 32]),
+    /// Each clear-key protector's own key.
+    Clear,
+}
+
+/// An unlock under way: each protector the key may open tried in turn, a stretch run a few
+/// rounds at a time ([`Unlocking::step`]), so that its caller can show progress and stop it.
+pub struct Unlocking {
+    meta: BitLocker,
+    words: &'static str,
+    candidates: Vec<usize>,
+    next: usize,
+    given: Given,
+    stretch: Option<Stretch>,
+    stretched: u64,
+    last_offset: u64,
+}
+
+impl Unlocking {
+    /// Goes on for at most `rounds` stretch rounds: the volume unlocked, `None` when more
+    /// rounds are needed, or [`BitLockerError::WrongKey`] when no protector opened.
+    pub fn step(&mut self, rounds: u32) -> Result<Option<Unlock>> {
+        loop {
+            let Some(p) = self.candidates.get(self.next).map(|&i| &self.meta.protectors[i]) else {
+                return Err(BitLockerError::WrongKey { offset: self.last_offset, kind: self.words }.into());
+            };
+            let Some(w) = &p.wrapped else { unreachable!("candidates have a wrapped key") };
+            self.last_offset = w.offset;
+            let k = match (&self.given, p.salt, p.clear_key) {
+                (Given::Initial(init), Some(salt), _) => {
+                    let s = self.stretch.get_or_insert_with(|| Stretch::new(init, &salt));
+                    if !s.run(rounds) {
+                        return Ok(None);
+                    }
+                    let k = s.key();
+                    self.stretch = None;
+                    self.stretched += 1;
+                    k
+                }
+                (Given::Direct(k), _, _) => *k,
+                (Given::Clear, _, Some(k)) => k,
+                _ => {
+                    self.next += 1;
+                    continue;
+                }
+            };
+            self.next += 1;
+            if let Some(vmk) = unwrap(&k, w).as_deref().and_then(key_of).and_then(|(_, k)| <[u8; 32]>::try_from(k.get(..32)?).ok()) {
+                return self.meta.with_vmk(&vmk).map(Some);
+            }
+        }
+    }
+
+    /// Stretch rounds done and to do in all (0 of 0 for a key that needs none).
+    pub fn progress(&self) -> (u64, u64) {
+        let rounds = u64::from(STRETCH_ROUNDS);
+        let total = match self.given {
+            Given::Initial(_) => self.candidates.iter().filter(|&&i| self.meta.protectors[i].salt.is_some()).count() as u64 * rounds,
+            _ => 0,
         };
-        let candidates: Vec<_> = self.protectors.iter().filter(|p| kinds.contains(&p.kind) && p.wrapped.is_some()).collect();
+        (self.stretched * rounds + self.stretch.as_ref().map_or(0, Stretch::done), total)
+    }
+}
+
+impl BitLocker {
+    /// Starts unlocking the volume with `key`: an error at once when the volume has no protector
+    /// of its kind or the key is malformed (a recovery password's check digits, a key file).
+    pub fn unlocking(&self, key: &Key) -> Result<Unlocking> {
+        let kind = match key {
+            Key::Password(_) => ProtectorKind::Password,
+            Key::RecoveryPassword(_) => ProtectorKind::RecoveryPassword,
+            Key::KeyFile(_) => ProtectorKind::StartupKey,
+            Key::ClearKey => ProtectorKind::ClearKey,
+        };
+        let candidates: Vec<usize> =
+            (0..self.protectors.len()).filter(|&i| self.protectors[i].kind == kind && self.protectors[i].wrapped.is_some()).collect();
         if candidates.is_empty() {
             let has = self.protectors.iter().map(|p| p.kind.words()).collect();
-            return Err(BitLockerError::NoProtector {
-                offset: self.structures.get(1).map_or(at, |s| s.offset),
-                kind: key.kind_words(),
-                has,
-            }
-            .into());
+            let offset = self.structures.get(1).map_or(self.blocks[self.block_read], |s| s.offset);
+            return Err(BitLockerError::NoProtector { offset, kind: key.kind_words(), has }.into());
         }
-        // What the key gives before a protector's salt: the initial hash, or the key itself.
-        let (initial, file) = match key {
-            Key::Password(p) => (Some(password_hash(p)), None),
-            Key::RecoveryPassword(r) => (Some(Sha256::digest(recovery_key(r)?).into()), None),
-            Key::KeyFile(b) => (None, Some(key_file(b)?)),
-            Key::ClearKey => (None, None),
+        let given = match key {
+            Key::Password(p) => Given::Initial(password_hash(p)),
+            Key::RecoveryPassword(r) => Given::Initial(Sha256::digest(recovery_key(r)?).into()),
+            Key::KeyFile(b) => Given::Direct(key_file(b)?.1),
+            Key::ClearKey => Given::Clear,
         };
-        let mut last_offset = 0;
-        let mut stretched: Vec<([u8; 16], [u8; 32])> = Vec::new();
-        for p in candidates {
-            let Some(w) = &p.wrapped else { continue };
-            last_offset = w.offset;
-            let k = match (&initial, &file) {
-                (Some(init), _) => {
-                    let Some(salt) = p.salt else { continue };
-                    match stretched.iter().find(|(s, _)| *s == salt) {
-                        Some((_, k)) => *k,
-                        None => {
-                            let k = stretch(init, &salt, progress).ok_or(BitLockerError::Stopped)?;
-                            stretched.push((salt, k));
-                            k
-                        }
-                    }
-                }
-                (None, Some((_, k))) => *k,
-                (None, None) => match p.clear_key {
-                    Some(k) => k,
-                    None => continue,
-                },
-            };
-            if let Some(vmk) = unwrap(&k, w).as_deref().and_then(key_of).and_then(|(_, k)| <[u8; 32]>::try_from(k.get(..32)?).ok()) {
-                return self.with_vmk(&vmk);
+        Ok(Unlocking { meta: self.clone(), words: key.words(), candidates, next: 0, given, stretch: None, stretched: 0, last_offset: 0 })
+    }
+
+    /// Unlocks the volume with `key`; `progress(done, total)` follows the stretch (in rounds)
+    /// and returns false to stop it. A key that opens no protector is
+    /// [`BitLockerError::WrongKey`], never a volume of garbage.
+    pub fn unlock(&self, key: &Key, progress: &mut dyn FnMut(u64, u64) -> bool) -> Result<Unlock> {
+        let mut u = self.unlocking(key)?;
+        loop {
+            if let Some(done) = u.step(STRETCH_STEP)? {
+                return Ok(done);
+            }
+            let (done, total) = u.progress();
+            if !progress(done, total) {
+                return Err(BitLockerError::Stopped.into());
             }
         }
-        Err(BitLockerError::WrongKey { offset: last_offset, kind: key.words() }.into())
     }
 
     /// Unlocks with the volume master key itself.
@@ -297,25 +368,14 @@ mod tests {
     }
 
     #[test]
-    fn the_stretch_is_the_formats_and_stops_when_asked() {
+    fn the_stretch_is_the_formats_run_a_step_at_a_time() {
         let (initial, salt) = (password_hash("bde-TEST"), [7u8; 16]);
+        let mut s = Stretch::new(&initial, &salt);
         let mut steps = 0;
-        assert_eq!(
-            stretch(&initial, &salt, &mut |_| {
-                steps += 1;
-                true
-            }),
-            Some(stretch_by_the_words(&initial, &salt))
-        );
-        assert_eq!(steps, STRETCH_ROUNDS / STRETCH_STEP);
-        let mut calls = 0;
-        assert_eq!(
-            stretch(&[1; 32], &[2; 16], &mut |_| {
-                calls += 1;
-                calls < 3
-            }),
-            None
-        );
-        assert_eq!(calls, 3);
+        while !s.run(STRETCH_STEP) {
+            steps += 1;
+        }
+        assert_eq!((steps + 1, s.done()), (STRETCH_ROUNDS / STRETCH_STEP, u64::from(STRETCH_ROUNDS)));
+        assert_eq!(s.key(), stretch_by_the_words(&initial, &salt));
     }
 }

@@ -478,7 +478,15 @@ pub fn read<R: ReadVirtual>(vol: &mut Volume<R>) -> Result<BitLocker> {
     let mut findings = Vec::new();
     let mut b = [0u8; 512];
     vol.read_at(0, &mut b)?;
-    let boot = boot(&b, base, &mut structures);
+    let mut boot = boot(&b, base, &mut structures);
+    if !matches!(boot.sector_size, 512 | 1024 | 2048 | 4096) {
+        findings.push(Finding::error(
+            "bitlocker-sector-size",
+            base + 11,
+            format!("the BitLocker boot sector's bytes per sector {} is none of 512, 1024, 2048, 4096: read as 512", boot.sector_size),
+        ));
+        boot.sector_size = 512;
+    }
     let mut blocks = boot.blocks;
     let mut got: Option<(usize, Vec<u8>)> = None;
     let mut first_why = None;
@@ -499,7 +507,7 @@ pub fn read<R: ReadVirtual>(vol: &mut Volume<R>) -> Result<BitLocker> {
             Err(why) => {
                 findings.push(Finding::error(
                     "bitlocker-metadata-block",
-                    base + blocks[i],
+                    base.saturating_add(blocks[i]),
                     format!("BitLocker metadata block {} at byte {:#x} of the volume cannot be read: {why}", i + 1, blocks[i]),
                 ));
                 first_why.get_or_insert(why);
@@ -714,7 +722,7 @@ pub fn read<R: ReadVirtual>(vol: &mut Volume<R>) -> Result<BitLocker> {
             "the BitLocker metadata holds no key protector: the volume cannot be unlocked",
         ));
     }
-    let sector = u64::from(boot.sector_size.max(512));
+    let sector = u64::from(boot.sector_size);
     let (header_offset, header_size) = match (hv, virt) {
         (1, _) => (0, 0),
         (_, Some((o, n))) => (o, n),

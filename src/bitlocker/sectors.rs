@@ -54,7 +54,7 @@ impl Decryptor {
         }
         Some(Decryptor {
             cipher,
-            sector: u64::from(meta.sector_size.max(512)),
+            sector: u64::from(meta.sector_size),
             vista: meta.version == Version::Vista,
             encrypted_size: meta.encrypted_size,
             header_offset: meta.header_offset,
@@ -108,8 +108,8 @@ impl Decryptor {
             }
         } else if at < self.header_size {
             // The first sectors are kept (encrypted where the conversion has reached) elsewhere.
-            let from = self.header_offset + at;
-            src.read_virtual(start + from, s)?;
+            let from = self.header_offset.saturating_add(at);
+            src.read_virtual(start.saturating_add(from), s)?;
             if from < self.encrypted_size {
                 self.decrypt(from, s);
             }

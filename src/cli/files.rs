@@ -2,7 +2,6 @@
 
 use std::io::Write;
 
-use vhd_viewer::bitlocker::keys::STRETCH_ROUNDS;
 use vhd_viewer::bitlocker::Key;
 use vhd_viewer::fs::supply::supplier;
 use vhd_viewer::fs::{self, Entry, EntryKind, FileSystem, Volume};
@@ -45,7 +44,7 @@ pub(super) fn table(reader: &mut DiskReader<'_>, key: Option<&Key>) -> Result<Ta
     let mut table = parts::read(reader)?;
     if let Some(key) = key {
         let mut shown = super::percent("unlocking");
-        table.unlock_all(reader, key, &mut |done| shown(u64::from(done), u64::from(STRETCH_ROUNDS)))?;
+        table.unlock_all(reader, key, &mut |done, total| shown(done, total))?;
     }
     Ok(table)
 }
