@@ -8,7 +8,7 @@
 //! bitlocker_volume --in PLAIN.img --out ENC.img --method METHOD [--password P]
 //!     [--recovery-password 123456-...|auto] [--startup-key OUT.BEK|FOLDER] [--clear-key] [--tpm] [--tpm-pin]
 //!     [--encrypted-bytes N] [--state STATE] [--layout win7|vista] [--seed S]
-//!     [--description TEXT] [--manifest OUT.json]
+//!     [--description TEXT] [--manifest OUT.json] [--damage-block N]
 //! ```
 //!
 //! - METHOD: `aes-cbc-128`, `aes-cbc-256`, `aes-cbc-128-diffuser`, `aes-cbc-256-diffuser`,
@@ -24,12 +24,15 @@
 //! - Layouts: `win7` (the default: the first 8 KiB are stored encrypted elsewhere, in the "volume
 //!   header block"; the FVE boot sector names the three 64 KiB metadata blocks) or `vista` (NTFS
 //!   only: the NTFS boot sector with `-FVE-FS-` and the first metadata block's cluster, the first
-//!   16 sectors plain, 16 KiB metadata blocks).
+//!   16 sectors and the last (NTFS's copy of its boot sector, here the changed one) plain, 16 KiB
+//!   metadata blocks).
 //! - Everything (keys, salts, GUIDs, serial numbers) comes from `--seed` (a number, 0 by default):
 //!   the same arguments write the same bytes.
 //! - The metadata blocks and the relocated boot sectors take all-zero places of the plain image
 //!   (a reader shows those places as zeros), so the decrypted volume equals the plain image byte
 //!   for byte.
+//! - `--damage-block N` (1 to 3) changes one byte of metadata block N's description after its
+//!   CRC-32 is taken: that block disagrees with the other two and fails its check.
 //! - The manifest (JSON) says what a reader should find: method, state, GUIDs, description,
 //!   offsets, sizes, each protector with its kind, ID, offset and secret.
 
@@ -375,9 +378,10 @@ struct Options {
     seed: u64,
     description: String,
     manifest: Option<String>,
+    damage_block: Option<usize>,
 }
 
-const USAGE: &str = "usage: bitlocker_volume --in PLAIN.img --out ENC.img --method aes-cbc-128|aes-cbc-256|aes-cbc-128-diffuser|aes-cbc-256-diffuser|aes-xts-128|aes-xts-256 [--password P] [--recovery-password DIGITS|auto] [--startup-key OUT.BEK|FOLDER] [--clear-key] [--tpm] [--tpm-pin] [--encrypted-bytes N] [--state encrypted|encrypting|encryption-paused|decrypting|decryption-paused] [--layout win7|vista] [--seed S] [--description TEXT] [--manifest OUT.json]";
+const USAGE: &str = "usage: bitlocker_volume --in PLAIN.img --out ENC.img --method aes-cbc-128|aes-cbc-256|aes-cbc-128-diffuser|aes-cbc-256-diffuser|aes-xts-128|aes-xts-256 [--password P] [--recovery-password DIGITS|auto] [--startup-key OUT.BEK|FOLDER] [--clear-key] [--tpm] [--tpm-pin] [--encrypted-bytes N] [--state encrypted|encrypting|encryption-paused|decrypting|decryption-paused] [--layout win7|vista] [--seed S] [--description TEXT] [--manifest OUT.json] [--damage-block 1|2|3]";
 
 fn options() -> Result<Options, String> {
     let mut o = Options {
@@ -396,6 +400,7 @@ fn options() -> Result<Options, String> {
         seed: 0,
         description: "VHDVIEWER-TEST E: 1/1/2024".into(),
         manifest: None,
+        damage_block: None,
     };
     let mut method = None;
     let mut args = std::env::args().skip(1);
@@ -424,6 +429,9 @@ fn options() -> Result<Options, String> {
             "--seed" => o.seed = value()?.parse().map_err(|_| "--seed takes a number")?,
             "--description" => o.description = value()?,
             "--manifest" => o.manifest = Some(value()?),
+            "--damage-block" => {
+                o.damage_block = Some(value()?.parse().ok().filter(|n| (1..=3).contains(n)).ok_or("--damage-block takes 1, 2 or 3")?)
+            }
             _ => return Err(format!("unknown argument {flag}")),
         }
     }
@@ -556,7 +564,7 @@ fn run() -> Result<(), String> {
                     let salt: [u8; 16] = rng.bytes(16).try_into().unwrap_or_default();
                     props.extend(stretch_entry(0x1001, &salt, &rng.key32(), &mut sealer, &mut rng));
                 }
-                // A TPM-sealed blob: seeded bytes of the size Windows' are (no TPM can unseal it).
+                // In place of a TPM-sealed blob: 80 seeded bytes (no TPM can unseal them).
                 props.extend(entry(E_PROPERTY, V_TPM, &rng.bytes(0x50)));
                 if kind == Kind::Tpm {
                     (0x0100, "tpm")
@@ -581,9 +589,8 @@ fn run() -> Result<(), String> {
             }
             Kind::RecoveryPassword => {
                 let text = match o.recovery.as_deref() {
-                    Some("auto") => recovery_password_from(&mut rng),
-                    Some(t) => t.to_string(),
-                    None => unreachable!(),
+                    Some(t) if t != "auto" => t.to_string(),
+                    _ => recovery_password_from(&mut rng),
                 };
                 let salt: [u8; 16] = rng.bytes(16).try_into().unwrap_or_default();
                 let key = stretch(sha256(&recovery_key(&text)?), &salt);
@@ -726,6 +733,18 @@ fn run() -> Result<(), String> {
     for b in blocks {
         out[b..b + block.len()].copy_from_slice(&block);
     }
+    // A damaged copy: one byte of the description's text in block N changed after its CRC-32 was
+    // taken (the key entries intact), so that block disagrees with the other two and fails its check.
+    let damaged = o.damage_block.map(|n| {
+        let at = blocks[n - 1] + 64 + 48 + entries.len() - 4;
+        out[at] ^= 0x20;
+        at
+    });
+    if o.vista {
+        // Vista keeps NTFS's last sector (its boot sector's copy) plain, as the changed boot
+        // sector (dislocker reads it so; libbde leaves that sector out of the volume).
+        out[size - SECTOR..].copy_from_slice(&boot);
+    }
     std::fs::write(&o.output, &out).map_err(|e| format!("{}: {e}", o.output))?;
 
     if let Some(path) = &o.manifest {
@@ -757,6 +776,8 @@ fn run() -> Result<(), String> {
             "vmk": hex(&vmk),
             "fvek": hex(&fvek_data),
             "protectors": protectors,
+            "damaged_block": o.damage_block,
+            "damaged_offset": damaged,
         });
         std::fs::write(path, serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n").map_err(|e| format!("{path}: {e}"))?;
     }

@@ -24,6 +24,7 @@ use crate::error::FsError;
 use crate::error::{Error, Result};
 use crate::fs::survey::{data_ranges, joined, push_range, Facts, FileId};
 use crate::fs::{self, Entry, EntryKind, FileData, FileSystem, ReadVirtual, Run, Volume};
+use crate::inspect::{self, SystemChange};
 use crate::parts::{self, Role};
 use crate::reader::{DiskReader, ReadAt};
 
@@ -174,6 +175,10 @@ pub struct Report {
     pub bytes_read: u64,
     /// Per partition.
     pub partitions: Vec<PartitionDiff>,
+    /// What the newer side changed in the operating systems on the disk (a program installed, a
+    /// user added, the computer name), for the partitions where a file the inspection reads
+    /// changed ([`crate::inspect::reads`]).
+    pub systems: Vec<SystemChange>,
 }
 
 /// A progress callback: `(done, total)`; returning false stops the diff (error `cancelled`).
@@ -308,6 +313,8 @@ pub fn diff<P: ReadVirtual, C: ReadVirtual>(
     let identical_bytes = held_bytes - total(&changed);
     let mut inside: Ranges = Vec::new();
     let mut partitions = Vec::new();
+    let mut systems = Vec::new();
+    let mut parent_table = None;
     for p in parts {
         let (start, end) = (p.offset(), p.offset().saturating_add(p.len()).min(size));
         push_range(&mut inside, start, end);
@@ -333,6 +340,16 @@ pub fn diff<P: ReadVirtual, C: ReadVirtual>(
                 pd.error = Some(e.to_string());
             }
         }
+        // The systems on both sides, when the child changed a file they are read from.
+        if pd.changes.iter().any(|c| inspect::reads(&c.path) || c.old_path.as_deref().is_some_and(inspect::reads)) {
+            let pt = parent_table.get_or_insert_with(|| parts::read(&mut parent).ok());
+            let before = pt.as_ref().and_then(|t| {
+                let q = t.partitions.iter().find(|q| q.index == p.index)?;
+                inspect::system_on(&mut parent, t, q)
+            });
+            let after = inspect::system_on(&mut child, &table, p);
+            systems.extend(inspect::compare(before.as_slice(), after.as_slice()));
+        }
         partitions.push(pd);
         done += 1;
         if !progress(done, all) {
@@ -345,7 +362,15 @@ pub fn diff<P: ReadVirtual, C: ReadVirtual>(
         push_range(&mut merged, s, e);
     }
     let outside = held_bytes - merged.iter().map(|r| overlap(&held, r.0, r.1)).sum::<u64>();
-    Ok(Report { mode, held_bytes, identical_bytes, outside_partitions_bytes: outside, bytes_read: parent.bytes + child.bytes, partitions })
+    Ok(Report {
+        mode,
+        held_bytes,
+        identical_bytes,
+        outside_partitions_bytes: outside,
+        bytes_read: parent.bytes + child.bytes,
+        partitions,
+        systems,
+    })
 }
 
 /// Layer `from` (older) of the chain `disk` against layer `to` (newer, `to < from`): only
@@ -1030,6 +1055,7 @@ mod tests {
             identical_bytes: 0,
             outside_partitions_bytes: 0,
             bytes_read: 0,
+            systems: Vec::new(),
             partitions: vec![PartitionDiff {
                 index: 1,
                 filesystem: Some("ntfs"),

@@ -38,6 +38,7 @@ pub mod parts;
 pub mod plan;
 pub mod provenance;
 pub mod reader;
+pub mod registry;
 pub mod relink;
 pub mod repair;
 pub mod report;

@@ -105,6 +105,13 @@ pub struct Partition {
     pub filesystem: Option<FsKind>,
     /// The volume label.
     pub label: Option<String>,
+    /// The file system's UUID as Linux names it (fstab's `UUID=`; [`fs::FileSystem::uuid`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uuid: Option<String>,
+    /// The partition's own id as Linux names it (fstab's `PARTUUID=`): a GPT entry's unique GUID,
+    /// an MBR partition's disk signature and number (`1a2b3c4d-01`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partuuid: Option<String>,
     /// Bytes per cluster (ext: per block).
     pub cluster_size: Option<u64>,
     /// Where cluster 2 (FAT) or cluster 0 (NTFS, ext) starts, in bytes from the partition's start.
@@ -523,6 +530,8 @@ pub fn read<R: ReadVirtual>(src: &mut R) -> Result<Table> {
                 aligned_4k: true,
                 filesystem: None,
                 label: None,
+                uuid: None,
+                partuuid: None,
                 cluster_size: None,
                 data_offset: None,
                 bitlocker: None,
@@ -601,6 +610,11 @@ pub fn read<R: ReadVirtual>(src: &mut R) -> Result<Table> {
         read_gpt(src, sectors, &mut t)?;
     } else {
         read_mbr_partitions(src, sectors, &entries, &mut t)?;
+        // Linux's PARTUUID of an MBR partition: the disk signature and the partition's number.
+        let sig = le32(&mbr, 0x1B8);
+        for p in t.partitions.iter_mut().filter(|_| sig != 0) {
+            p.partuuid = Some(format!("{sig:08x}-{:02x}", p.index));
+        }
     }
     check_layout(sectors, &mut t);
     identify(src, &mut t);
@@ -709,6 +723,8 @@ fn part(index: u32, (start, count, ss): (u64, u64, u32), ty: u8, role: Role, at:
         aligned_4k: aligned_4k(start, ss),
         filesystem: None,
         label: None,
+        uuid: None,
+        partuuid: None,
         cluster_size: None,
         data_offset: None,
         bitlocker: None,
@@ -1229,6 +1245,8 @@ fn read_gpt<R: ReadVirtual>(src: &mut R, sectors: u64, t: &mut Table) -> Result<
             aligned_4k: aligned_4k(first, t.sector_size),
             filesystem: None,
             label: None,
+            uuid: None,
+            partuuid: Some(Guid::at(e, 16).to_string()),
             cluster_size: None,
             data_offset: None,
             bitlocker: None,
@@ -1340,6 +1358,7 @@ fn identify<R: ReadVirtual>(src: &mut R, t: &mut Table) {
         if let Ok(Some(mut f)) = fs::FileSystem::open(&mut vol) {
             p.cluster_size = Some(f.cluster_size());
             p.label = f.label(&mut vol);
+            p.uuid = f.uuid(&mut vol);
             p.data_offset = Some(match &f {
                 fs::FileSystem::Fat(fat) => fat.bpb.data_offset(),
                 _ => 0,

@@ -153,6 +153,18 @@ fn write_report(out: &mut dyn Write, r: &Report, what: &str) -> std::io::Result<
             let list: Vec<String> = p.filesystem_metadata.iter().map(|m| format!("{} {}", m.name, human_size(m.bytes_held))).collect();
             writeln!(out, "  file-system metadata held: {}", list.join(", "))?;
         }
+        let systems: Vec<_> = r.systems.iter().filter(|s| s.partition == p.index).collect();
+        if !systems.is_empty() {
+            writeln!(out, "  system changes ({}):", systems.len())?;
+            for s in systems {
+                writeln!(
+                    out,
+                    "    {}{}",
+                    s.message,
+                    s.source.as_ref().map(|s| format!("  [{}]", super::inspect::place(s))).unwrap_or_default()
+                )?;
+            }
+        }
     }
     Ok(())
 }

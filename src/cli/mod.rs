@@ -3,12 +3,14 @@
 //! `parts`, `ls`, `get` and `owner`, what is on the disk (`files.rs`); `diff` and
 //! `rebase-check`, what a differencing disk changed, file by file (`diff.rs`); `chains`, a folder
 //! of disks sorted into trees and problems (`survey.rs`); `draw`, its pictures as SVG (`draw.rs`);
-//! `report`, one HTML file of all of it (`report.rs`).
+//! `report`, one HTML file of all of it (`report.rs`); `inspect`, the operating systems on the
+//! disk (`inspect.rs`).
 
 mod chain;
 mod diff;
 mod draw;
 mod files;
+mod inspect;
 mod newfile;
 mod output;
 mod report;
@@ -32,7 +34,7 @@ use chain::OpenChain;
     version,
     about = "Look inside Microsoft VHD and VHDX disk images: fixed, dynamic and differencing.",
     long_about = "Look inside Microsoft VHD and VHDX disk images (fixed, dynamic and differencing): every structure with its file offset, integrity findings, which file supplies each part of the disk, and the disk's bytes through a differencing chain. What is on the disk: partitions, file systems and files, as of any layer of a chain, and what a differencing disk changed, file by file. Write new disks from them (convert or merge, compact, relink, repair), never touching the originals.\n\nA differencing disk finds its parent through its parent locators (relative to the child's folder first), then through the parent's unicode name in the same folder, or through --parent. The parent's identity is always verified (a VHD's unique id; a VHDX's DataWriteGuid, named by the child's parent_linkage).",
-    after_help = "Examples:\n  vhd-viewer info disk.vhd\n  vhd-viewer check child.vhd --parent base.vhd\n  vhd-viewer map child.vhd --json\n  vhd-viewer cat disk.vhd > disk.raw\n  vhd-viewer merge child.vhd merged.vhd\n  vhd-viewer repair damaged.vhd repaired.vhd\n  vhd-viewer parts disk.vhd\n  vhd-viewer ls child.vhd / -r --layer 1\n  vhd-viewer get disk.vhd /Windows/win.ini > win.ini\n  vhd-viewer owner child.vhd 2048\n  vhd-viewer diff child.vhd\n  vhd-viewer rebase-check child.vhd --onto new-base.vhd\n  vhd-viewer report child.vhd > report.html"
+    after_help = "Examples:\n  vhd-viewer info disk.vhd\n  vhd-viewer check child.vhd --parent base.vhd\n  vhd-viewer map child.vhd --json\n  vhd-viewer cat disk.vhd > disk.raw\n  vhd-viewer merge child.vhd merged.vhd\n  vhd-viewer repair damaged.vhd repaired.vhd\n  vhd-viewer parts disk.vhd\n  vhd-viewer ls child.vhd / -r --layer 1\n  vhd-viewer get disk.vhd /Windows/win.ini > win.ini\n  vhd-viewer owner child.vhd 2048\n  vhd-viewer inspect disk.vhd\n  vhd-viewer diff child.vhd\n  vhd-viewer rebase-check child.vhd --onto new-base.vhd\n  vhd-viewer report child.vhd > report.html"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -192,6 +194,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What system is on the disk: each volume's operating system (Windows, Linux), its name,
+    /// version, computer name, time zone, users and installed programs, through the chain.
+    #[command(
+        after_help = "Windows is read from the registry hives under Windows/System32/config (SOFTWARE, SYSTEM, SAM), Linux from /etc/os-release (or /usr/lib/os-release), /etc/hostname, /etc/timezone or the /etc/localtime link, /etc/passwd (users with a login shell or a home under /home), /var/lib/dpkg/status (installed packages; an RPM database is named, not read) and /etc/fstab (each mount mapped to this disk's partition by UUID, LABEL, PARTUUID, PARTLABEL or device name). Linux's install date is when its root file system was made, its last shutdown when that file system was last unmounted cleanly (ext superblock). Every answer says where it was read (the file, or the hive, key and value), so it can be checked with `get` or `ls`. A file is read up to 4 MiB (dpkg's status up to 32 MiB); what is cut, damaged or unreadable is a note, never a failure.\n\n--json: {\"systems\": [{\"partition\", \"os\" (windows, linux), \"product\", \"edition\", \"version\", \"build\", \"id\", \"hostname\", \"timezone\", \"install_date\", \"last_shutdown\" (ISO 8601 UTC), \"registered_owner\", \"users\": [{\"name\", \"sid\" (Windows) or \"uid\" and \"shell\" (Linux), \"home\", \"source\"}], \"programs\": [{\"name\", \"version\", \"publisher\", \"install_date\", \"source\"}], \"interfaces\": [{\"name\", \"addresses\", \"dhcp\", \"source\"}], \"mounts\": [{\"spec\", \"target\", \"fstype\", \"partition\", \"by\"}], \"sources\": {FIELD: {\"path\", \"key\", \"value\"}}, \"notes\": [{\"severity\", \"code\", \"path\", \"offset\", \"message\"}]}]}; a fact the system does not record is null. `diff` names what a child changed in them (\"systems\").\n\nExit status: 0 (also when no operating system is found: the text says so, the JSON's list is empty), 2 the disk cannot be read.\n\nExamples:\n  vhd-viewer inspect disk.vhd\n  vhd-viewer inspect child.vhd --json\n  vhd-viewer inspect child.vhd --layer 1   # the system before the child's changes"
+    )]
+    Inspect {
+        #[command(flatten)]
+        chain: ChainArgs,
+        #[command(flatten)]
+        layer: LayerArg,
+        /// Print JSON: {"systems": [...]}.
+        #[arg(long)]
+        json: bool,
+    },
     /// A file's bytes on stdout, read through the chain.
     #[command(
         after_help = "On NTFS, PATH:STREAM reads an alternate data stream. A deleted file is read when no live file has the path (FAT: its clusters taken as contiguous).\n\nExamples:\n  vhd-viewer get disk.vhd /Windows/win.ini > win.ini\n  vhd-viewer get child.vhd /notes.txt --layer 1   # as it was in the parent\n  vhd-viewer get disk.vhd /a.txt:Zone.Identifier --partition 3"
@@ -244,7 +260,7 @@ enum Command {
     /// What a differencing disk changed, file by file: added, deleted, modified, renamed,
     /// metadata-only and transient files, and where every byte the child holds went.
     #[command(
-        after_help = "Compares the disk as of the child's parent (--from 1) with the disk as of the child (--to 0), bounded by what the child holds: its sector bitmaps, the held sectors and the parent's at the same places (equal bytes are identical rewrites, not changes), and both sides' file-system metadata. Files are matched by identity, never by directory slot: NTFS record and sequence number, ext inode and generation, FAT start cluster and creation time, then path. A deleted entry the child wrote, whose data the child holds, is a transient file (created and deleted while the child was in use); FAT loses its first character unless long-name entries keep it. Windows' boot noise (pagefile, hiberfil, registry logs, Prefetch, event logs) is flagged, not hidden.\n\nWith two disks that are not one chain (diff A.vhd B.vhd), every allocated sector of both is read, and the output says so (\"mode\": \"unrelated\").\n\n--json keys: held_bytes, identical_bytes, outside_partitions_bytes, mode, bytes_read, partitions[index, filesystem, held_bytes, identical_bytes, changes[path, type, kind, old_path, content_changed, size, old_size, bytes_held, identical_bytes, noise, name_complete], filesystem_metadata[name, bytes_held], held{files, filesystem_metadata, free_space}].\n\nExamples:\n  vhd-viewer diff child.vhd\n  vhd-viewer diff child.vhd --parent base.vhd --json\n  vhd-viewer diff top.vhd --from 2 --to 0   # two layers of one chain\n  vhd-viewer diff old.vhd new.vhd            # two disks that are not one chain"
+        after_help = "Compares the disk as of the child's parent (--from 1) with the disk as of the child (--to 0), bounded by what the child holds: its sector bitmaps, the held sectors and the parent's at the same places (equal bytes are identical rewrites, not changes), and both sides' file-system metadata. Files are matched by identity, never by directory slot: NTFS record and sequence number, ext inode and generation, FAT start cluster and creation time, then path. A deleted entry the child wrote, whose data the child holds, is a transient file (created and deleted while the child was in use); FAT loses its first character unless long-name entries keep it. Windows' boot noise (pagefile, hiberfil, registry logs, Prefetch, event logs) is flagged, not hidden.\n\nWith two disks that are not one chain (diff A.vhd B.vhd), every allocated sector of both is read, and the output says so (\"mode\": \"unrelated\").\n\n--json keys: held_bytes, identical_bytes, outside_partitions_bytes, mode, bytes_read, partitions[index, filesystem, held_bytes, identical_bytes, changes[path, type, kind, old_path, content_changed, size, old_size, bytes_held, identical_bytes, noise, name_complete], filesystem_metadata[name, bytes_held], held{files, filesystem_metadata, free_space}], systems[partition, os, kind (field, user-added, user-removed, program-added, program-removed, program-changed, system-added, system-removed), name, old, new, source, message]: what the child changed in an operating system (as `inspect` reads it), for a partition where a file it reads changed.\n\nExamples:\n  vhd-viewer diff child.vhd\n  vhd-viewer diff child.vhd --parent base.vhd --json\n  vhd-viewer diff top.vhd --from 2 --to 0   # two layers of one chain\n  vhd-viewer diff old.vhd new.vhd            # two disks that are not one chain"
     )]
     Diff {
         #[command(flatten)]
@@ -505,6 +521,10 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Command::Ls { chain, layer, key, path, partition, recursive, deleted, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
             files::ls(&c, key.key()?.as_ref(), &path, partition, recursive, deleted, json)
+        }
+        Command::Inspect { chain, layer, json } => {
+            let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
+            inspect::inspect(&c, json)
         }
         Command::Get { chain, layer, key, path, partition } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;

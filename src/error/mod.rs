@@ -13,6 +13,7 @@ use std::fmt;
 
 pub mod bitlocker;
 pub mod fs;
+pub mod registry;
 pub mod vhd;
 pub mod vhdx;
 pub mod write;
@@ -20,6 +21,7 @@ pub mod write;
 pub use crate::values::show_bytes;
 pub use bitlocker::BitLockerError;
 pub use fs::{ChainBreak, FsError};
+pub use registry::HiveError;
 pub use vhd::VhdError;
 pub use vhdx::VhdxError;
 pub use write::WriteError;

@@ -40,6 +40,15 @@ pub fn kind_of_superblock(sb: &[u8]) -> Option<FsKind> {
     })
 }
 
+/// 16 bytes as a UUID's text, in their order (`0123abcd-...`, lower case, as `blkid` writes it).
+pub fn uuid_text(b: &[u8]) -> String {
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    if h.len() != 32 {
+        return h;
+    }
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}
+
 /// The parts of the superblock this reader uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Superblock {
@@ -74,6 +83,18 @@ pub struct Superblock {
     /// With `meta_bg`: the first meta block group (the groups of one block of descriptors)
     /// whose descriptors lie in its own groups rather than after the superblock.
     pub first_meta_bg: u64,
+    /// The file system's UUID (`s_uuid`, byte 0x68), as `blkid` and fstab's `UUID=` write it.
+    pub uuid: String,
+    /// When the file system was made (`s_mkfs_time`, byte 0x108), seconds since 1970; 0 when
+    /// not recorded.
+    pub mkfs_time: u32,
+    /// When it was last mounted (`s_mtime`, byte 0x2C); 0 when never.
+    pub mount_time: u32,
+    /// When the superblock was last written (`s_wtime`, byte 0x30): at unmount, for a file
+    /// system unmounted cleanly.
+    pub write_time: u32,
+    /// True when the file system was unmounted cleanly (`s_state`, byte 0x3A, bit 0).
+    pub clean: bool,
 }
 
 impl Superblock {
@@ -132,6 +153,11 @@ impl Superblock {
             label,
             journal_inode: le32(sb, 0xE0),
             first_meta_bg: u64::from(le32(sb, 0x104)),
+            uuid: uuid_text(&sb[0x68..0x78]),
+            mkfs_time: if sb.len() >= 0x10C { le32(sb, 0x108) } else { 0 },
+            mount_time: le32(sb, 0x2C),
+            write_time: le32(sb, 0x30),
+            clean: le16(sb, 0x3A) & 1 != 0,
         })
     }
 

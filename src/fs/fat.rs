@@ -39,6 +39,9 @@ pub struct Bpb {
     pub first_data_sector: u64,
     /// Number of data clusters (clusters 2 .. clusters + 2).
     pub clusters: u32,
+    /// The volume serial number (the extended boot record's volume id), when the boot sector
+    /// has one (signature 0x29).
+    pub serial: Option<u32>,
 }
 
 impl Bpb {
@@ -113,6 +116,7 @@ impl Bpb {
             root_dir_sector,
             first_data_sector,
             clusters,
+            serial: (b[sig_at] == 0x29).then(|| le32(b, sig_at + 1)),
         })
     }
 

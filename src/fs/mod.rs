@@ -635,6 +635,16 @@ impl FileSystem {
         }
     }
 
+    /// The file system's UUID as Linux's `blkid` (and fstab's `UUID=`) writes it: ext's
+    /// superblock UUID, FAT's volume serial `XXXX-XXXX`, NTFS's 64-bit serial in 16 hex digits.
+    pub fn uuid<R: ReadVirtual>(&self, vol: &mut Volume<R>) -> Option<String> {
+        match self {
+            FileSystem::Fat(f) => f.bpb.serial.map(|s| format!("{:04X}-{:04X}", s >> 16, s & 0xFFFF)),
+            FileSystem::Ntfs(_) => vol.read_vec(0, 512).ok().map(|b| format!("{:016X}", crate::bytes::le64(&b, 0x48))),
+            FileSystem::Ext(e) => Some(e.sb.uuid.clone()),
+        }
+    }
+
     /// The root directory.
     pub fn root(&self) -> Entry {
         match self {

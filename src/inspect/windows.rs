@@ -1,12 +1,287 @@
-//! Windows, from its registry hives under `Windows/System32/config`.
+//! Windows, from its registry hives under `Windows/System32/config`: `SOFTWARE` (the product,
+//! version and build, owner, install date, user profiles, installed programs), `SYSTEM` (through
+//! `Select\Current`'s control set: the computer name, time zone, last shutdown, network
+//! interfaces) and `SAM` when present (the local accounts' names). Each hive is read whole into
+//! memory (at most [`MAX_HIVE`] bytes) by [`crate::registry`]; one that cannot be read, or a key
+//! or value in it that is damaged, gives a [`Note`] naming the hive and the byte, and the rest
+//! still answers. A dirty hive is read as stored: its logs are named, not replayed.
 
-use super::System;
+use std::collections::{BTreeMap, HashMap};
+
+use super::{Interface, Note, Os, Program, Source, System, User};
 use crate::error::Result;
-use crate::fs::{FileSystem, ReadVirtual, Volume};
+use crate::finding::Severity;
+use crate::fs::ntfs::nt_time;
+use crate::fs::{iso8601, EntryKind, FileSystem, ReadVirtual, Volume};
+use crate::registry::{Hive, HiveError, Key, Value, CHECKSUM_AT, MAX_HIVE};
+
+/// Where the hives are.
+const CONFIG: &str = "/Windows/System32/config";
+/// The key of the version and the install.
+const CURRENT_VERSION: &str = "Microsoft\\Windows NT\\CurrentVersion";
+/// The installed programs' keys: 64-bit (or native) and 32-bit on 64-bit Windows.
+const UNINSTALL: [&str; 2] =
+    ["Microsoft\\Windows\\CurrentVersion\\Uninstall", "WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Uninstall"];
+/// The local accounts' names in `SAM`; each one's default value's type is its RID.
+const SAM_NAMES: &str = "SAM\\Domains\\Account\\Users\\Names";
 
 /// The Windows system on the volume, when it holds `Windows/System32/config/SOFTWARE` and
 /// `SYSTEM`; `Ok(None)` when it does not.
 pub fn inspect<R: ReadVirtual>(fs: &mut FileSystem, vol: &mut Volume<R>, partition: u32) -> Result<Option<System>> {
-    let _ = (fs, vol, partition);
-    Ok(None)
+    let (Some(software), Some(system)) = (find(fs, vol, "SOFTWARE"), find(fs, vol, "SYSTEM")) else {
+        return Ok(None);
+    };
+    let mut s = System {
+        partition,
+        os: Os::Windows,
+        product: None,
+        edition: None,
+        version: None,
+        build: None,
+        id: None,
+        hostname: None,
+        timezone: None,
+        install_date: None,
+        last_shutdown: None,
+        registered_owner: None,
+        users: Vec::new(),
+        programs: Vec::new(),
+        interfaces: Vec::new(),
+        mounts: Vec::new(),
+        sources: BTreeMap::new(),
+        notes: Vec::new(),
+    };
+    let sam = find(fs, vol, "SAM");
+    let software_bytes = load(fs, vol, &software, &mut s.notes);
+    let system_bytes = load(fs, vol, &system, &mut s.notes);
+    let sam_bytes = sam.as_ref().and_then(|e| load(fs, vol, e, &mut s.notes));
+    let mut notes = std::mem::take(&mut s.notes);
+    let accounts = sam_bytes.as_deref().and_then(|b| open(&sam?.path, b, &mut notes)).map(|h| h.accounts(&mut notes));
+    if let Some(h) = software_bytes.as_deref().and_then(|b| open(&software.path, b, &mut notes)) {
+        h.software(&mut s, &accounts.unwrap_or_default(), &mut notes);
+    }
+    if let Some(h) = system_bytes.as_deref().and_then(|b| open(&system.path, b, &mut notes)) {
+        h.system(&mut s, &mut notes);
+    }
+    s.notes = notes;
+    Ok(Some(s))
+}
+
+/// The file `name` in the hives' folder, if it is there.
+fn find<R: ReadVirtual>(fs: &mut FileSystem, vol: &mut Volume<R>, name: &str) -> Option<crate::fs::Entry> {
+    fs.lookup(vol, &format!("{CONFIG}/{name}"), false).ok().filter(|e| e.kind == EntryKind::File)
+}
+
+/// A note of `severity` about `path`.
+fn note(notes: &mut Vec<Note>, severity: Severity, code: &'static str, path: &str, offset: Option<u64>, message: String) {
+    let n = Note { severity, code, path: path.to_string(), offset, message };
+    if !notes.contains(&n) {
+        notes.push(n);
+    }
+}
+
+/// The bytes of the hive file `entry`, or a note saying why not.
+fn load<R: ReadVirtual>(fs: &mut FileSystem, vol: &mut Volume<R>, entry: &crate::fs::Entry, notes: &mut Vec<Note>) -> Option<Vec<u8>> {
+    if entry.size > MAX_HIVE {
+        let e = HiveError::TooLarge { len: entry.size, max: MAX_HIVE };
+        note(notes, Severity::Warning, "hive-too-large", &entry.path, None, format!("not read: {e}"));
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(entry.size as usize);
+    match fs.read(vol, entry, None, &mut |b| {
+        bytes.extend_from_slice(b);
+        Ok(())
+    }) {
+        Ok(()) => {}
+        Err(e) => {
+            note(notes, Severity::Error, "unreadable", &entry.path, None, format!("the hive could not be read: {e}"));
+            return None;
+        }
+    }
+    if let Some(parsed) = Hive::parse(&bytes).ok().filter(|h| h.header.dirty()) {
+        let logs: Vec<String> = ["LOG1", "LOG2"]
+            .iter()
+            .filter_map(|ext| fs.lookup(vol, &format!("{}.{ext}", entry.path), false).ok())
+            .map(|e| e.name)
+            .collect();
+        let (s1, s2) = (parsed.header.sequence1, parsed.header.sequence2);
+        let logs = if logs.is_empty() { "no .LOG1 or .LOG2 beside it".to_string() } else { logs.join(" and ") };
+        let message = format!(
+            "the hive was not closed cleanly (sequence numbers {s1} and {s2}): read as stored, without the writes its logs hold ({logs})"
+        );
+        note(notes, Severity::Warning, "hive-dirty", &entry.path, Some(4), message);
+    }
+    Some(bytes)
+}
+
+/// `bytes` read as the hive at `path`, or a note saying why not; notes its checksum and length.
+fn open<'a>(path: &str, bytes: &'a [u8], notes: &mut Vec<Note>) -> Option<Read<'a>> {
+    match Hive::parse(bytes) {
+        Ok(hive) => {
+            if !hive.header.checksum_ok() {
+                let (found, want) = (hive.header.checksum, hive.header.checksum_computed);
+                let message = format!("the base block's checksum is {found:#010x}, its bytes give {want:#010x}");
+                note(notes, Severity::Warning, "hive-damaged", path, Some(CHECKSUM_AT), message);
+            }
+            if hive.truncated() {
+                let message = format!("the base block counts {} bytes of hive bins; the file ends before", hive.header.bins_size);
+                note(notes, Severity::Error, "hive-damaged", path, Some(0x28), message);
+            }
+            Some(Read { path: path.to_string(), hive })
+        }
+        Err(e) => {
+            note(notes, Severity::Error, "hive-damaged", path, Some(e.offset()), format!("not read as a hive: {e}"));
+            None
+        }
+    }
+}
+
+/// The text of `found`, its source kept in `s.sources` under `field`.
+fn set(s: &mut System, field: &'static str, found: Option<(String, Source)>) -> Option<String> {
+    let (text, source) = found?;
+    s.sources.insert(field, source);
+    Some(text)
+}
+
+/// A hive being read, and where it is on the volume.
+struct Read<'a> {
+    path: String,
+    hive: Hive<'a>,
+}
+
+impl<'a> Read<'a> {
+    fn source(&self, key: &str, value: &str) -> Source {
+        Source { path: self.path.clone(), key: Some(key.to_string()), value: Some(value.to_string()) }
+    }
+
+    fn damaged(&self, notes: &mut Vec<Note>, e: HiveError) {
+        note(notes, Severity::Error, "hive-damaged", &self.path, Some(e.offset()), e.to_string());
+    }
+
+    /// The key at `path`, `None` when absent or damaged (noted).
+    fn key(&self, path: &str, notes: &mut Vec<Note>) -> Option<Key<'_, 'a>> {
+        self.hive.key(path).unwrap_or_else(|e| {
+            self.damaged(notes, e);
+            None
+        })
+    }
+
+    /// The subkeys of the key at `path` (none when absent or damaged: noted).
+    fn subkeys(&self, path: &str, notes: &mut Vec<Note>) -> Vec<Key<'_, 'a>> {
+        self.key(path, notes).map_or_else(Vec::new, |k| {
+            k.subkeys().unwrap_or_else(|e| {
+                self.damaged(notes, e);
+                Vec::new()
+            })
+        })
+    }
+
+    /// The value `name` of `key`, `None` when absent or damaged (noted).
+    fn value(&self, key: &Key<'_, 'a>, name: &str, notes: &mut Vec<Note>) -> Option<Value<'a>> {
+        key.value(name).unwrap_or_else(|e| {
+            self.damaged(notes, e);
+            None
+        })
+    }
+
+    /// The text of value `name` of `key`, `None` when absent, empty or not text.
+    fn text(&self, key: &Key<'_, 'a>, name: &str, notes: &mut Vec<Note>) -> Option<String> {
+        self.value(key, name, notes)?.as_string().filter(|t| !t.trim().is_empty())
+    }
+
+    /// The first of `names` of the key at `path` that holds text, with its source.
+    fn field(&self, path: &str, names: &[&str], notes: &mut Vec<Note>) -> Option<(String, Source)> {
+        let key = self.key(path, notes)?;
+        names.iter().find_map(|n| Some((self.text(&key, n, notes)?, self.source(path, n))))
+    }
+
+    /// `SAM`'s local accounts: RID to name.
+    fn accounts(&self, notes: &mut Vec<Note>) -> HashMap<u32, String> {
+        self.subkeys(SAM_NAMES, notes).into_iter().filter_map(|k| Some((self.value(&k, "", notes)?.kind, k.name()))).collect()
+    }
+
+    /// What `SOFTWARE` says: the product, version, owner, install date, users and programs.
+    fn software(&self, s: &mut System, accounts: &HashMap<u32, String>, notes: &mut Vec<Note>) {
+        s.product = set(s, "product", self.field(CURRENT_VERSION, &["ProductName"], notes));
+        s.edition = set(s, "edition", self.field(CURRENT_VERSION, &["EditionID"], notes));
+        s.version = set(s, "version", self.field(CURRENT_VERSION, &["DisplayVersion", "ReleaseId", "CurrentVersion"], notes));
+        s.registered_owner = set(s, "registered_owner", self.field(CURRENT_VERSION, &["RegisteredOwner"], notes));
+        let cv = self.key(CURRENT_VERSION, notes);
+        let ubr = cv.as_ref().and_then(|k| self.value(k, "UBR", notes)).and_then(|v| v.as_u32());
+        let build = self.field(CURRENT_VERSION, &["CurrentBuild", "CurrentBuildNumber"], notes);
+        s.build = set(s, "build", build.map(|(b, src)| (ubr.map_or_else(|| b.clone(), |u| format!("{b}.{u}")), src)));
+        if let Some(cv) = &cv {
+            let date = self.value(cv, "InstallDate", notes).and_then(|v| v.as_u32()).filter(|d| *d != 0);
+            let install = match date {
+                Some(d) => Some((iso8601(i64::from(d)), "InstallDate")),
+                None => {
+                    self.value(cv, "InstallTime", notes).and_then(|v| v.as_u64()).and_then(nt_time).map(|t| (iso8601(t), "InstallTime"))
+                }
+            };
+            s.install_date = set(s, "install_date", install.map(|(d, n)| (d, self.source(CURRENT_VERSION, n))));
+        }
+        let profiles = format!("{CURRENT_VERSION}\\ProfileList");
+        for k in self.subkeys(&profiles, notes) {
+            let sid = k.name();
+            let home = self.text(&k, "ProfileImagePath", notes);
+            let rid = sid.strip_prefix("S-1-5-21-").and_then(|r| r.rsplit('-').next()).and_then(|r| r.parse().ok());
+            let name = rid.and_then(|r| accounts.get(&r).cloned()).or_else(|| {
+                let folder = home.as_deref()?.rsplit(['\\', '/']).next()?;
+                (!folder.is_empty()).then(|| folder.to_string())
+            });
+            let source = self.source(&format!("{profiles}\\{sid}"), "ProfileImagePath");
+            s.users.push(User { name: name.unwrap_or_else(|| sid.clone()), sid: Some(sid), uid: None, home, shell: None, source });
+        }
+        for base in UNINSTALL {
+            for k in self.subkeys(base, notes) {
+                let Some(name) = self.text(&k, "DisplayName", notes) else { continue };
+                s.programs.push(Program {
+                    name,
+                    version: self.text(&k, "DisplayVersion", notes),
+                    publisher: self.text(&k, "Publisher", notes),
+                    install_date: self.text(&k, "InstallDate", notes),
+                    source: self.source(&format!("{base}\\{}", k.name()), "DisplayName"),
+                });
+            }
+        }
+        s.programs.sort_by_cached_key(|p| (p.name.to_lowercase(), p.version.clone()));
+    }
+
+    /// What `SYSTEM` says, through the current control set: the computer's name, time zone,
+    /// last shutdown and network interfaces.
+    fn system(&self, s: &mut System, notes: &mut Vec<Note>) {
+        let select = self.key("Select", notes);
+        let current = ["Current", "Default"].iter().find_map(|n| self.value(select.as_ref()?, n, notes)?.as_u32()).unwrap_or(1);
+        let cs = format!("ControlSet{current:03}");
+        let path = format!("{cs}\\Control\\ComputerName\\ComputerName");
+        s.hostname = set(s, "hostname", self.field(&path, &["ComputerName"], notes));
+        let path = format!("{cs}\\Control\\TimeZoneInformation");
+        s.timezone = set(s, "timezone", self.field(&path, &["TimeZoneKeyName"], notes));
+        let path = format!("{cs}\\Control\\Windows");
+        let shutdown = self.key(&path, notes).and_then(|k| self.value(&k, "ShutdownTime", notes));
+        if let Some(t) = shutdown.and_then(|v| Some(u64::from_le_bytes(v.bytes().get(..8)?.try_into().ok()?))).and_then(nt_time) {
+            s.last_shutdown = Some(iso8601(t));
+            s.sources.insert("last_shutdown", self.source(&path, "ShutdownTime"));
+        }
+        let path = format!("{cs}\\Services\\Tcpip\\Parameters\\Interfaces");
+        for k in self.subkeys(&path, notes) {
+            let dhcp = self.value(&k, "EnableDHCP", notes).and_then(|v| v.as_u32()) == Some(1);
+            let (value, addresses) = if dhcp {
+                ("DhcpIPAddress", self.text(&k, "DhcpIPAddress", notes).into_iter().collect())
+            } else {
+                (
+                    "IPAddress",
+                    self.value(&k, "IPAddress", notes)
+                        .and_then(|v| v.as_multi().or_else(|| v.as_string().map(|t| vec![t])))
+                        .unwrap_or_default(),
+                )
+            };
+            let addresses: Vec<String> = addresses.into_iter().filter(|a| !a.is_empty() && a != "0.0.0.0").collect();
+            if !addresses.is_empty() {
+                let name = k.name();
+                let source = self.source(&format!("{path}\\{name}"), value);
+                s.interfaces.push(Interface { name, addresses, dhcp, source });
+            }
+        }
+    }
 }

@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// The BitLocker test volumes (the writer and its VHDs).
+pub mod bitlocker;
+
 // ---------------------------------------------------------------------------------------------
 // Places
 
@@ -589,6 +592,20 @@ pub fn script_image(sub: &str, name: &str, script: &str, inputs: &[(&str, &Path)
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::rename(&tmp, &dir).unwrap();
     dir
+}
+
+/// The vhd_from_raw example's binary (`examples/vhd_from_raw.rs`), built first.
+pub fn vhd_from_raw() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run_ok(Command::new(cargo).current_dir(repo()).args(["build", "--quiet", "--example", "vhd_from_raw"]));
+    repo().join("target/debug/examples/vhd_from_raw")
+}
+
+/// The folder a script of `tests/web/fixtures/` (`file`, which takes the vhd_from_raw example's
+/// binary as `$1`) filled, made once per content of the script as [`script_image`] makes it.
+pub fn fixture_script(sub: &str, name: &str, file: &str, done: &str, junk: &[&str]) -> PathBuf {
+    let script = std::fs::read_to_string(repo().join("tests/web/fixtures").join(file)).unwrap();
+    script_image(sub, name, &format!("set -- {}\n{script}", vhd_from_raw().display()), &[], done, junk)
 }
 
 /// A dynamic VHD (2 MiB blocks) holding `raw`'s non-zero 64 KiB pieces, its unique id from `seed`.
