@@ -1328,8 +1328,8 @@ fn opened<R: ReadVirtual>(src: &mut R, p: &mut Partition, unlock: crate::bitlock
     p.unlock = Some(unlock);
 }
 
-/// Finds each partition's file system, label and cluster size; a suspended BitLocker volume is
-/// unlocked with the clear key it keeps.
+/// Finds each partition's file system, label and cluster size; a BitLocker volume with a clear
+/// key on it (protection suspended) is unlocked with it.
 fn identify<R: ReadVirtual>(src: &mut R, t: &mut Table) {
     let (mut structures, mut findings) = (Vec::new(), Vec::new());
     for p in &mut t.partitions {
@@ -1342,7 +1342,7 @@ fn identify<R: ReadVirtual>(src: &mut R, t: &mut Table) {
             match crate::bitlocker::read(&mut vol) {
                 Ok(meta) => {
                     p.bitlocker = Some(meta.summary());
-                    if meta.state == crate::bitlocker::State::Suspended {
+                    if meta.protectors.iter().any(|k| k.kind == crate::bitlocker::ProtectorKind::ClearKey) {
                         match meta.unlock(&crate::bitlocker::Key::ClearKey, &mut |_, _| true) {
                             Ok(u) => opened(src, p, u),
                             Err(e) => findings.push(Finding::error("bitlocker-clear-key", p.offset(), e.to_string())),

@@ -466,7 +466,26 @@ fn read_block<R: ReadVirtual>(vol: &mut Volume<R>, at: u64) -> std::result::Resu
     if at + (BLOCK_HEADER + size) as u64 > vol.len() {
         return Err(format!("its {size} bytes of metadata reach past the volume's end"));
     }
-    vol.read_vec(at, BLOCK_HEADER + size).map_err(|e| e.to_string())
+    // The validation after it (its CRC-32), when the volume holds it.
+    let with = (BLOCK_HEADER + size + 24).min((vol.len() - at) as usize);
+    let mut bytes = vol.read_vec(at, with).map_err(|e| e.to_string())?;
+    if let Some((used, false)) = validation(&bytes) {
+        return Err(format!("its CRC-32 (at its byte {}) does not match its first {used} bytes: it is damaged", used + 4));
+    }
+    bytes.truncate(BLOCK_HEADER + size);
+    Ok(bytes)
+}
+
+/// A metadata block's validation: where the bytes it covers end and whether its CRC-32 matches
+/// them; `None` when the block has none where its header's size says (8 bytes: size 8, version,
+/// CRC-32 of the block's bytes before it; the size is in bytes for Vista, in 16-byte units after).
+fn validation(b: &[u8]) -> Option<(usize, bool)> {
+    let f = usize::from(le16(b, 8));
+    let used = if le16(b, 10) == 1 { f } else { f * 16 };
+    if used < BLOCK_HEADER + METADATA_HEADER || used + 8 > b.len() || le16(b, used) != 8 {
+        return None;
+    }
+    Some((used, crate::parts::crc32(&b[..used]) == le32(b, used + 4)))
 }
 
 /// Reads the BitLocker metadata of the volume `vol` (a partition's window; its first sector is

@@ -1,7 +1,7 @@
 //! The sectors of an unlocked volume: AES-CBC (the IV is the sector's byte offset encrypted with
 //! the key) with or without the Elephant diffuser, or AES-XTS (the tweak is the sector's
 //! number); the first sectors read from where the metadata keeps them (Windows 7 and later) or
-//! with the boot sector's two fields put back (Vista); the metadata blocks' areas read as zeros;
+//! with the boot sector's two fields put back, in it and in its copy at the end (Vista); the metadata blocks' areas read as zeros;
 //! what lies past the encrypted size (a conversion under way) read as it is.
 
 use aes::cipher::consts::U16;
@@ -98,7 +98,8 @@ impl Decryptor {
     fn sector_at<R: ReadVirtual + ?Sized>(&self, src: &mut R, start: u64, at: u64, s: &mut [u8]) -> Result<()> {
         let ss = self.sector;
         if self.vista {
-            if at == 0 {
+            // The boot sector and its copy in the last sector are stored plain, as BitLocker's.
+            if at == 0 || at + ss == self.encrypted_size {
                 s[3..11].copy_from_slice(b"NTFS    ");
                 s[56..64].copy_from_slice(&self.mft_mirror.to_le_bytes());
                 return Ok(());
