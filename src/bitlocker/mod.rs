@@ -25,8 +25,10 @@ pub use keys::{Key, Unlock};
 
 /// The signature at byte 3 of the boot sector and at the start of each metadata block.
 pub const SIGNATURE: &[u8; 8] = b"-FVE-FS-";
-/// BitLocker To Go's identifier at byte 424 of its FAT32-looking boot sector.
-pub const TO_GO_GUID: Guid =
+/// The BitLocker identifier, 4967d63b-2e29-4ad8-8399-f6a339e3d001, at byte 160 of the boot
+/// sector (at 424 of To Go's FAT32-looking one, whose last byte libbde's notes give otherwise:
+/// only the first fifteen are compared there).
+pub const BITLOCKER_GUID: Guid =
     Guid::from_text_order([0x49, 0x67, 0xd6, 0x3b, 0x2e, 0x29, 0x4a, 0xd8, 0x83, 0x99, 0xf6, 0xa3, 0x39, 0xe3, 0xd0, 0x01]);
 /// The most bytes of one metadata block read (its header, the metadata header and entries).
 pub const MAX_METADATA: usize = 64 << 10;
@@ -38,7 +40,7 @@ const METADATA_HEADER: usize = 48;
 
 /// True when these first bytes of a volume are a BitLocker boot sector.
 pub fn is_bitlocker(head: &[u8]) -> bool {
-    head.get(3..11) == Some(SIGNATURE) || (head.get(3..11) == Some(b"MSWIN4.1") && head.len() >= 440 && Guid::at(head, 424) == TO_GO_GUID)
+    head.get(3..11) == Some(SIGNATURE) || (head.get(3..11) == Some(b"MSWIN4.1") && head.get(424..439) == Some(&BITLOCKER_GUID.0[..15]))
 }
 
 /// Which BitLocker wrote the volume.
@@ -430,8 +432,8 @@ fn boot(b: &[u8], base: u64, structures: &mut Vec<Structure>) -> Boot {
             "bitlocker_id",
             "BitLocker identifier",
             Guid::at(b, at).to_string(),
-            "4967d63b-… : BitLocker (To Go ends d01)",
-            true,
+            "4967d63b-2e29-4ad8-8399-f6a339e3d001: BitLocker",
+            Guid::at(b, at).0[..15] == BITLOCKER_GUID.0[..15],
         ));
         let names = [
             ("fve_metadata_1", "FVE metadata block 1 offset"),
@@ -831,7 +833,6 @@ fn protector(e: &Entry, base: u64, findings: &mut Vec<Finding>) -> Protector {
     // The nested entries start after the VMK's 28 bytes, i.e. at e.at + 8 + 28 in the block.
     let nested_base = base + e.at as u64 + 8 + 28;
     for n in entries(&d[28..], 0, nested_base, findings) {
-        let shifted = Entry { at: n.at, ..n };
         match n.vtype {
             1 if n.data.len() >= 4 + 32 => {
                 let mut k = [0u8; 32];
@@ -843,7 +844,7 @@ fn protector(e: &Entry, base: u64, findings: &mut Vec<Finding>) -> Protector {
                 s.copy_from_slice(&n.data[4..20]);
                 p.salt = Some(s);
             }
-            5 => p.wrapped = wrapped(&shifted, nested_base),
+            5 => p.wrapped = wrapped(&n, nested_base),
             _ => {}
         }
     }
