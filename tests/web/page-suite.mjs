@@ -392,7 +392,7 @@ export function pageTests(engine) {
     await page.close();
   });
 
-  test(`${engine}: a BitLocker partition: described as parts --json says, a wrong password refused, unlocked by its recovery password in the Worker (never in the URL or storage): listings equal ls --json, a saved file equals get`, async () => {
+  test(`${engine}: a BitLocker partition: described as parts --json says, its unlock stopped, a wrong password refused, unlocked by its recovery password in the Worker (never in the URL or storage): listings equal ls --json, a saved file equals get`, async () => {
     const { dir, cases } = bitlockerVhds();
     const c = cases.find((x) => x.name === 'xts128');
     const secret = (kind, field) => c.manifest.protectors.find((p) => p.kind === kind)[field];
@@ -408,7 +408,15 @@ export function pageTests(engine) {
     const about = await page.evaluate((sel) => document.querySelector(`${sel} [data-field="bitlocker"]`).textContent, card);
     assert.ok(about.includes('AES-XTS 128-bit') && about.includes(p.bitlocker.volume_id), about);
     for (const pr of p.bitlocker.protectors) assert.ok(about.includes(pr.id), `${pr.kind} ${pr.id} is shown`);
+    // Stop during the recovery password's stretch: stopped, still locked.
+    await page.select(`${card} [data-field="unlock-kind"]`, 'recovery-password');
+    await page.fill(`${card} [data-field="unlock-secret"]`, recovery);
+    await page.click(`${card} [data-action="unlock"]`);
+    await page.click(`${card} [data-action="stop-unlock"]`);
+    await page.waitFor(() => document.querySelector('#files-view').dataset.unlock === 'stopped', null, { timeout: 60_000 });
+    assert.ok(await page.evaluate((sel) => !!document.querySelector(`${sel} form[data-field="unlock"]`), card), 'still locked');
     // A wrong password: the core's words, and the partition stays locked.
+    await page.select(`${card} [data-field="unlock-kind"]`, 'password');
     await page.fill(`${card} [data-field="unlock-secret"]`, 'not the password');
     await page.click(`${card} [data-action="unlock"]`);
     await page.waitFor(() => document.querySelector('#files-view').dataset.unlock === 'error', null, { timeout: 60_000 });
