@@ -355,3 +355,42 @@ fn the_command_line_unlocks_with_each_flag_and_agrees_with_pybde() {
     let (_, err) = vv_both(&["cat", p(&vhd), "--partition", "1", "--decrypted"], 2);
     assert!(err.contains("a locked BitLocker volume"), "{err}");
 }
+
+#[test]
+fn diff_compares_a_bitlocker_volume_file_by_file_with_its_key() {
+    let ex = common::bitlocker::writer();
+    let script = format!(
+        r#"set -euo pipefail
+echo one > one.txt
+echo added by the child > added.txt
+truncate -s 4M plain-parent.img
+mkntfs -q -F -Q -c 4096 -L BDEDIFF plain-parent.img >/dev/null 2>&1
+ntfscp -q -f plain-parent.img one.txt /one.txt
+cp plain-parent.img plain-child.img
+ntfscp -q -f plain-child.img added.txt /added.txt
+for side in parent child; do
+  {w} --in plain-$side.img --out $side.raw --method aes-xts-128 --password pw --seed 9 --manifest $side.json >/dev/null
+done
+{v} dynamic parent.raw parent.vhd
+{v} child parent.raw parent.vhd child.raw child.vhd
+touch done
+"#,
+        w = ex.display(),
+        v = ex.with_file_name("vhd_from_raw").display()
+    );
+    let dir = script_image("bitlocker", "diff", &script, &[], "done", &[]);
+    let child = dir.join("child.vhd");
+    let parent = dir.join("parent.vhd");
+    let j: Value = serde_json::from_str(&vv(&["diff", p(&child), "--parent", p(&parent), "--json", "--password", "pw"], 0)).unwrap();
+    let changes: Vec<(&str, &str)> = j["partitions"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["path"].as_str().unwrap(), c["kind"].as_str().unwrap()))
+        .filter(|(path, _)| !path.starts_with("/$"))
+        .collect();
+    assert_eq!(changes, [("/added.txt", "added")], "{j}");
+    // Without the key, the volume's files are not compared.
+    let j: Value = serde_json::from_str(&vv(&["diff", p(&child), "--parent", p(&parent), "--json"], 0)).unwrap();
+    assert!(j["partitions"][0]["changes"].as_array().unwrap().is_empty(), "{j}");
+}

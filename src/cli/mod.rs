@@ -273,6 +273,8 @@ enum Command {
         /// The newer layer (the child side): 0 is the file opened.
         #[arg(long, value_name = "J", default_value = "0")]
         to: usize,
+        #[command(flatten)]
+        key: KeyArgs,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -534,9 +536,9 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
             files::owner(&c, key.key()?.as_ref(), sector, json)
         }
-        Command::Diff { chain, other, from, to, json } => {
+        Command::Diff { chain, other, from, to, key, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;
-            diff::diff(&c, other.as_deref(), chain.force, from, to, json)
+            diff::diff(&c, other.as_deref(), chain.force, from, to, key.key()?.as_ref(), json)
         }
         Command::Report { chain } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;
