@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bitlocker;
 pub mod bytes;
 pub mod chains;
 pub mod check;

@@ -105,12 +105,21 @@ enum Command {
         chain: ChainArgs,
         #[command(flatten)]
         layer: LayerArg,
-        /// Virtual offset to start at (bytes; K, M, G suffixes and 0x accepted).
+        /// Virtual offset to start at (bytes; K, M, G suffixes and 0x accepted); with
+        /// --partition, bytes from the partition's start.
         #[arg(long, value_parser = parse_size, default_value = "0")]
         offset: u64,
-        /// How many bytes to write (default: to the end of the disk).
+        /// How many bytes to write (default: to the end of the disk, or of the partition).
         #[arg(long, value_parser = parse_size)]
         length: Option<u64>,
+        /// Only this partition's bytes (as `parts` numbers them).
+        #[arg(long, short = 'p')]
+        partition: Option<u32>,
+        /// With --partition: a BitLocker volume's plain bytes, unlocked with a key below.
+        #[arg(long, requires = "partition")]
+        decrypted: bool,
+        #[command(flatten)]
+        key: KeyArgs,
     },
     /// Writes the disk, read through its chain (or as of layer K), as one new standalone disk:
     /// dynamic, fixed or raw. This is how a differencing chain is merged (also `merge`).
@@ -152,6 +161,8 @@ enum Command {
         chain: ChainArgs,
         #[command(flatten)]
         layer: LayerArg,
+        #[command(flatten)]
+        key: KeyArgs,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -165,6 +176,8 @@ enum Command {
         chain: ChainArgs,
         #[command(flatten)]
         layer: LayerArg,
+        #[command(flatten)]
+        key: KeyArgs,
         /// The directory (or file) to list.
         #[arg(default_value = "/")]
         path: String,
@@ -204,6 +217,8 @@ enum Command {
         chain: ChainArgs,
         #[command(flatten)]
         layer: LayerArg,
+        #[command(flatten)]
+        key: KeyArgs,
         /// The file.
         path: String,
         /// The partition (as `parts` numbers them).
@@ -219,6 +234,8 @@ enum Command {
         chain: ChainArgs,
         #[command(flatten)]
         layer: LayerArg,
+        #[command(flatten)]
+        key: KeyArgs,
         /// The virtual sector, in the disk's logical sectors (512 bytes, or a VHDX's 4096; `parts`
         /// says which); 0x accepted.
         #[arg(value_parser = parse_size)]
@@ -256,6 +273,8 @@ enum Command {
         /// The newer layer (the child side): 0 is the file opened.
         #[arg(long, value_name = "J", default_value = "0")]
         to: usize,
+        #[command(flatten)]
+        key: KeyArgs,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -298,6 +317,54 @@ struct LayerArg {
     /// the chain cut at K.
     #[arg(long = "layer", value_name = "K", default_value = "0")]
     k: usize,
+}
+
+/// What unlocks a BitLocker volume (one at most; a suspended volume needs none). The same flags
+/// are the hook for `inspect` and every command that reads files.
+#[derive(Args)]
+#[group(multiple = false)]
+pub(crate) struct KeyArgs {
+    /// Unlock BitLocker volumes with this password (visible to other users in the process list:
+    /// --password-file is safer).
+    #[arg(long, value_name = "PASSWORD")]
+    password: Option<String>,
+    /// Unlock BitLocker volumes with the password in this file's first line (`-`: standard input).
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+    /// Unlock BitLocker volumes with this 48-digit recovery password (dashes optional).
+    #[arg(long, value_name = "DIGITS")]
+    recovery_password: Option<String>,
+    /// Unlock BitLocker volumes with this startup key file (`{ID}.BEK`).
+    #[arg(long, value_name = "FILE.BEK")]
+    key_file: Option<PathBuf>,
+}
+
+impl KeyArgs {
+    /// The key given, if any.
+    pub(crate) fn key(&self) -> Result<Option<vhd_viewer::bitlocker::Key>, Error> {
+        use vhd_viewer::bitlocker::Key;
+        let read = |p: &PathBuf| -> Result<Vec<u8>, Error> {
+            if p.as_os_str() == "-" {
+                let mut v = Vec::new();
+                std::io::Read::read_to_end(&mut std::io::stdin(), &mut v).map_err(io_err)?;
+                Ok(v)
+            } else {
+                std::fs::read(p).map_err(|e| Error::CannotOpen { file: p.display().to_string(), message: e.to_string() })
+            }
+        };
+        Ok(if let Some(p) = &self.password {
+            Some(Key::Password(p.clone()))
+        } else if let Some(f) = &self.password_file {
+            let text = String::from_utf8_lossy(&read(f)?).into_owned();
+            Some(Key::Password(text.lines().next().unwrap_or("").to_string()))
+        } else if let Some(r) = &self.recovery_password {
+            Some(Key::RecoveryPassword(r.clone()))
+        } else if let Some(f) = &self.key_file {
+            Some(Key::KeyFile(read(f)?))
+        } else {
+            None
+        })
+    }
 }
 
 #[derive(Args)]
@@ -422,7 +489,11 @@ fn run(cli: Cli) -> Result<i32, Error> {
             output::write_map(&mut raw_stdout(), &mut reader, offset, len, &c.names, json, c.base)?;
             Ok(0)
         }
-        Command::Cat { chain, layer, offset, length } => {
+        Command::Cat { chain, layer, offset, length, partition: Some(n), decrypted, key } => {
+            let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
+            files::cat_partition(&c, n, decrypted, key.key()?.as_ref(), offset, length)
+        }
+        Command::Cat { chain, layer, offset, length, partition: None, .. } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
             let mut reader = DiskReader::new(&c.disk, c.sources())?;
             let size = c.disk.size();
@@ -445,29 +516,29 @@ fn run(cli: Cli) -> Result<i32, Error> {
             cat(&mut reader, &c.files(), offset, len)?;
             Ok(0)
         }
-        Command::Parts { chain, layer, json } => {
+        Command::Parts { chain, layer, key, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
-            files::parts(&c, json)
+            files::parts(&c, key.key()?.as_ref(), json)
         }
-        Command::Ls { chain, layer, path, partition, recursive, deleted, json } => {
+        Command::Ls { chain, layer, key, path, partition, recursive, deleted, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
-            files::ls(&c, &path, partition, recursive, deleted, json)
+            files::ls(&c, key.key()?.as_ref(), &path, partition, recursive, deleted, json)
         }
         Command::Inspect { chain, layer, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
             inspect::inspect(&c, json)
         }
-        Command::Get { chain, layer, path, partition } => {
+        Command::Get { chain, layer, key, path, partition } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
-            files::get(&c, &path, partition)
+            files::get(&c, key.key()?.as_ref(), &path, partition)
         }
-        Command::Owner { chain, layer, sector, json } => {
+        Command::Owner { chain, layer, key, sector, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
-            files::owner(&c, sector, json)
+            files::owner(&c, key.key()?.as_ref(), sector, json)
         }
-        Command::Diff { chain, other, from, to, json } => {
+        Command::Diff { chain, other, from, to, key, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;
-            diff::diff(&c, other.as_deref(), chain.force, from, to, json)
+            diff::diff(&c, other.as_deref(), chain.force, from, to, key.key()?.as_ref(), json)
         }
         Command::Report { chain } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;

@@ -26,6 +26,7 @@ import type {
   Survey,
   System,
   Unreadable,
+  UnlockKind,
   WorkerInput,
   Writable,
 } from './types.js';
@@ -67,6 +68,8 @@ export interface Calls {
   stat: { args: [k: number, partition: number, path: string, deleted: boolean]; result: FileStat };
   readPath: { args: [k: number, partition: number, path: string, stream: string | undefined, deleted: boolean, offset: number, len: number]; result: Uint8Array };
   owner: { args: [k: number, offset: number]; result: DiskOwner };
+  /** A BitLocker partition unlocked in the Worker (the secret never comes back); progress: key stretch rounds. */
+  unlock: { args: [k: number, partition: number, kind: UnlockKind, secret: string | Uint8Array]; result: PartsTable; progress: Steps };
   diff: { args: [from: number, to: number]; result: DiffReport; progress: Steps };
   diffWith: { args: [other: number, to: number]; result: DiffReport; progress: Steps };
   rebaseCheck: { args: [onto: number]; result: Rebase; progress: Steps };

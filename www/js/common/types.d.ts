@@ -567,7 +567,25 @@ export type WorkerInput =
 // ---- The files view (views/files.js) and the core's WasmVolumes (src/wasm_files.rs), after normalize().
 
 /** A file system the core recognises (`parts --json`). */
-export type FsName = 'fat12' | 'fat16' | 'fat32' | 'exfat' | 'ntfs' | 'ext2' | 'ext3' | 'ext4';
+export type FsName = 'fat12' | 'fat16' | 'fat32' | 'exfat' | 'ntfs' | 'ext2' | 'ext3' | 'ext4' | 'bitlocker';
+
+/** The key a BitLocker volume is unlocked with in the page. */
+export type UnlockKind = 'password' | 'recovery-password' | 'key-file';
+
+/** A BitLocker partition's `bitlocker` object (`parts --json`). */
+export interface BitLockerSummary {
+  method: string;
+  state: 'encrypted' | 'suspended' | 'decrypted' | 'encrypting' | 'encryption-paused' | 'decrypting' | 'decryption-paused';
+  suspended: boolean;
+  version: 'vista' | 'windows7' | 'to-go';
+  volume_id: string;
+  description: string | null;
+  encrypted_bytes: number;
+  percent_encrypted: number;
+  protectors: { kind: string; value: number; id: string; offset: number; modified: string | null }[];
+  /** The file system inside once unlocked, else null. */
+  unlocked: FsName | null;
+}
 
 /** One partition of `parts --json`. */
 export interface Partition {
@@ -587,6 +605,8 @@ export interface Partition {
   label: string | null;
   cluster_size: number | null;
   data_offset: number | null;
+  /** A BitLocker volume's description. */
+  bitlocker?: BitLockerSummary;
 }
 
 /** `vhd-viewer parts --json`, `WasmVolumes.partitions()`. */

@@ -421,6 +421,21 @@ export class VhdDisk {
   }
 
   /**
+   * Unlocks BitLocker partition `partition` with a password, a 48-digit recovery password or a
+   * startup key file's bytes. The key goes to the Worker and stays there (never stored, never
+   * sent back); `onProgress(done, total)` follows its key stretch, `signal` stops it. Resolves to
+   * the partition table with the volume's file system named; its files then read as any other's.
+   * @param {number} partition
+   * @param {import('../common/types.js').UnlockKind} kind
+   * @param {string | Uint8Array} secret
+   * @param {TaskOptions & { layer?: number }} [options]
+   * @returns {Promise<PartsTable>}
+   */
+  unlock(partition, kind, secret, { layer = 0, signal, onProgress } = {}) {
+    return this.ask('unlock', [layer, partition, kind, secret], { signal, onProgress: (p) => onProgress?.(p.done, p.total) });
+  }
+
+  /**
    * What owns virtual byte `offset`: the partition, and the file or file-system structure there.
    * @param {number} offset
    * @param {{ layer?: number }} [options]

@@ -648,6 +648,7 @@ export class Viewer {
       list: (p, path, deleted) => d.list(p, path, { deleted, layer }),
       stat: (p, path, deleted) => d.stat(p, path, { deleted, layer }),
       read: (p, path, stream, deleted, offset, len) => d.readPath(p, path, { stream, deleted, offset, length: len, layer }),
+      unlock: (p, kind, secret, signal, onProgress) => d.unlock(p, kind, secret, { layer, signal, onProgress }),
     };
     const view = filesView(this.$.files, api, {
       onPlace: (offset, len) => this.showOnDisk(offset, len),
