@@ -428,6 +428,10 @@ export function pageTests(engine) {
     const name = parent.sources.hostname.path.split('/').pop();
     await page.waitFor((n) => document.querySelector('#files-view [data-field="panel"]:not([hidden]) [data-field="name"]')?.textContent === n, name, { timeout: 60_000 });
     await page.screenshot(shot('system-card'), { selector: '#overview' });
+    assert.deepEqual(await page.errors(), []);
+    await page.close();
+  });
+
   test(`${engine}: a BitLocker partition: described as parts --json says, its unlock stopped, a wrong password refused, unlocked by its recovery password in the Worker (never in the URL or storage): listings equal ls --json, a saved file equals get`, async () => {
     const { dir, cases } = bitlockerVhds();
     const c = cases.find((x) => x.name === 'xts128');
