@@ -302,3 +302,38 @@ fn windows_11_is_said_where_product_name_says_10() {
     let notes: Vec<(&str, &str)> = s.notes.iter().map(|n| (n.code, n.message.as_str())).collect();
     assert_eq!(notes, [("windows-11", "build 22631 is Windows 11, which keeps \"Windows 10 Pro\" in ProductName")]);
 }
+
+#[test]
+fn a_windows_volume_inside_bitlocker_is_inspected_once_unlocked() {
+    // The parent's NTFS volume encrypted by the BitLocker test writer, put back where it was.
+    let mut raw = parent_raw();
+    let table = vhd_viewer::parts::read(&mut raw).unwrap();
+    let part = table.partitions.iter().find(|p| p.index == 1).unwrap();
+    let (at, len) = (part.offset() as usize, part.len() as usize);
+    let dir = scratch("inspect-bitlocker");
+    std::fs::write(dir.join("plain.img"), &raw[at..at + len]).unwrap();
+    let bde = common::bitlocker::writer();
+    run_ok(Command::new(&bde).arg("--in").arg(dir.join("plain.img")).arg("--out").arg(dir.join("enc.img")).args([
+        "--method",
+        "aes-xts-128",
+        "--password",
+        "bde-TEST",
+        "--seed",
+        "25",
+    ]));
+    let enc = std::fs::read(dir.join("enc.img")).unwrap();
+    assert_eq!(enc.len(), len);
+    raw[at..at + len].copy_from_slice(&enc);
+    std::fs::write(dir.join("disk.raw"), &raw).unwrap();
+    run_ok(Command::new(bde.with_file_name("vhd_from_raw")).arg("dynamic").arg(dir.join("disk.raw")).arg(dir.join("disk.vhd")));
+    let disk = dir.join("disk.vhd");
+
+    let plain: serde_json::Value = serde_json::from_str(&vv(&["inspect", p(&disks().join("windows.vhd")), "--json"], 0)).unwrap();
+    let locked: serde_json::Value = serde_json::from_str(&vv(&["inspect", p(&disk), "--json"], 0)).unwrap();
+    assert_eq!(locked["systems"], serde_json::json!([]), "nothing is read of a locked volume");
+    let unlocked: serde_json::Value = serde_json::from_str(&vv(&["inspect", p(&disk), "--json", "--password", "bde-TEST"], 0)).unwrap();
+    assert_eq!(unlocked, plain, "the unlocked volume answers as the plain one");
+    assert_eq!(unlocked["systems"][0]["hostname"], "DESKTOP-ALICE01");
+    let (_, err) = vv_both(&["inspect", p(&disk), "--json", "--password", "not the password"], 2);
+    assert!(err.contains("does not unlock"), "{err}");
+}

@@ -204,6 +204,8 @@ enum Command {
         chain: ChainArgs,
         #[command(flatten)]
         layer: LayerArg,
+        #[command(flatten)]
+        key: KeyArgs,
         /// Print JSON: {"systems": [...]}.
         #[arg(long)]
         json: bool,
@@ -524,9 +526,9 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
             files::ls(&c, key.key()?.as_ref(), &path, partition, recursive, deleted, json)
         }
-        Command::Inspect { chain, layer, json } => {
+        Command::Inspect { chain, layer, key, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
-            inspect::inspect(&c, json)
+            inspect::inspect(&c, key.key()?.as_ref(), json)
         }
         Command::Get { chain, layer, key, path, partition } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
