@@ -74,6 +74,8 @@ pub enum Role {
     Gpt,
     /// The whole disk (no table).
     Whole,
+    /// An LVM2 logical volume (in [`Table::volumes`], not in the table itself).
+    Volume,
 }
 
 /// One partition.
@@ -122,6 +124,9 @@ pub struct Partition {
     /// What decrypts it, once unlocked ([`Table::unlock`]); never written out.
     #[serde(skip)]
     pub unlock: Option<crate::bitlocker::Unlock>,
+    /// An LVM2 logical volume's extents on the disk, when this is one ([`Table::volume`]).
+    #[serde(skip)]
+    pub extents: Option<std::sync::Arc<crate::lvm::Map>>,
 }
 
 impl Partition {
@@ -136,6 +141,9 @@ impl Partition {
 
     /// Its window on `src` (the whole disk): the plain volume inside once it is unlocked.
     pub fn volume<R: ReadVirtual>(&self, src: R) -> Volume<R> {
+        if let Some(map) = &self.extents {
+            return Volume::mapped(src, self.offset(), map.clone());
+        }
         match &self.unlock {
             Some(u) => Volume::unlocked(src, self.offset(), self.len(), u.clone()),
             None => Volume::new(src, self.offset(), self.len()),
@@ -193,6 +201,8 @@ pub struct Table {
     pub findings: Vec<Finding>,
     /// Where the table's own sectors are.
     pub areas: Vec<Area>,
+    /// The LVM2 logical volumes of the physical volumes in the partitions (or the whole disk).
+    pub volumes: Vec<crate::lvm::LogicalVolume>,
 }
 
 impl Table {
@@ -205,6 +215,7 @@ impl Table {
             structures: Vec::new(),
             findings: Vec::new(),
             areas: Vec::new(),
+            volumes: Vec::new(),
         }
     }
 
@@ -224,6 +235,8 @@ pub struct TableJson<'a> {
     pub disk_guid: &'a Option<String>,
     /// The partitions.
     pub partitions: &'a [Partition],
+    /// The LVM2 logical volumes.
+    pub volumes: &'a [crate::lvm::LogicalVolume],
     /// The findings.
     pub findings: &'a [Finding],
     /// The structures, field by field.
@@ -241,6 +254,31 @@ impl Table {
             .ok_or_else(|| Error::NoSuchPartition { index, partitions: self.partitions.iter().map(|p| p.index).collect() })?;
         if !p.readable() {
             return Err(Error::NotReadable { index, offset: p.offset(), recognised: p.filesystem.map(|k| k.name()) });
+        }
+        Ok(p)
+    }
+
+    /// LVM2 logical volume `name` (`VG/LV`) as a partition, when its file system is one this
+    /// viewer reads; otherwise the error says which volumes there are, or why this one is not read.
+    pub fn volume(&self, name: &str) -> Result<&Partition> {
+        let v = self.volumes.iter().find(|v| v.name() == name).ok_or_else(|| Error::Usage {
+            message: if self.volumes.is_empty() {
+                format!("no LVM2 logical volume {name}: the disk has none")
+            } else {
+                let names: Vec<String> = self.volumes.iter().map(|v| v.name()).collect();
+                format!("no LVM2 logical volume {name}; the disk has {}", names.join(", "))
+            },
+        })?;
+        let p = v.partition.as_ref().ok_or_else(|| Error::Usage {
+            message: format!("logical volume {name} is not read: {}", v.unreadable.as_deref().unwrap_or("its extents are not on this disk")),
+        })?;
+        if !p.readable() {
+            return Err(Error::Usage {
+                message: format!(
+                    "logical volume {name} holds {}, not a file system this viewer reads",
+                    p.filesystem.map_or("nothing recognised", |k| k.name())
+                ),
+            });
         }
         Ok(p)
     }
@@ -301,6 +339,7 @@ impl Table {
             sector_size: self.sector_size,
             disk_guid: &self.disk_guid,
             partitions: &self.partitions,
+            volumes: &self.volumes,
             findings: &self.findings,
             structures: &self.structures,
         }
@@ -415,6 +454,11 @@ pub fn owner_with(
 
 /// CRC-32 (IEEE 802.3, as GPT uses it).
 pub fn crc32(data: &[u8]) -> u32 {
+    !crc32_update(!0, data)
+}
+
+/// The CRC-32 register after `data`, from `seed`, without the final inversion (lvm2's `calc_crc`).
+pub fn crc32_update(seed: u32, data: &[u8]) -> u32 {
     static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
     let t = TABLE.get_or_init(|| {
         let mut t = [0u32; 256];
@@ -427,7 +471,7 @@ pub fn crc32(data: &[u8]) -> u32 {
         }
         t
     });
-    !data.iter().fold(!0u32, |c, &b| t[((c ^ u32::from(b)) & 0xFF) as usize] ^ (c >> 8))
+    data.iter().fold(seed, |c, &b| t[((c ^ u32::from(b)) & 0xFF) as usize] ^ (c >> 8))
 }
 
 fn mbr_type_name(t: u8) -> &'static str {
@@ -536,6 +580,7 @@ pub fn read<R: ReadVirtual>(src: &mut R) -> Result<Table> {
                 data_offset: None,
                 bitlocker: None,
                 unlock: None,
+                extents: None,
             });
         }
         identify(src, &mut t);
@@ -729,6 +774,7 @@ fn part(index: u32, (start, count, ss): (u64, u64, u32), ty: u8, role: Role, at:
         data_offset: None,
         bitlocker: None,
         unlock: None,
+        extents: None,
     }
 }
 
@@ -1251,6 +1297,7 @@ fn read_gpt<R: ReadVirtual>(src: &mut R, sectors: u64, t: &mut Table) -> Result<
             data_offset: None,
             bitlocker: None,
             unlock: None,
+            extents: None,
         });
     }
     Ok(())
@@ -1333,10 +1380,39 @@ fn opened<R: ReadVirtual>(src: &mut R, p: &mut Partition, unlock: crate::bitlock
 fn identify<R: ReadVirtual>(src: &mut R, t: &mut Table) {
     let (mut structures, mut findings) = (Vec::new(), Vec::new());
     for p in &mut t.partitions {
-        if p.role == Role::Extended || p.sector_count == 0 {
-            continue;
+        identify_one(src, p, &mut structures, &mut findings);
+    }
+    t.structures.extend(structures);
+    t.findings.extend(findings);
+    // LVM2: a PV in any partition holding no file system (or on the whole disk).
+    let mut devices: Vec<(u64, u64, u32)> =
+        t.partitions.iter().filter(|p| p.role != Role::Extended && p.filesystem.is_none()).map(|p| (p.offset(), p.len(), p.index)).collect();
+    if t.partitions.is_empty() {
+        devices.push((0, src.size(), 0));
+    }
+    let mut found = crate::lvm::scan(src, &devices, t.sector_size);
+    let (mut structures, mut findings) = (Vec::new(), Vec::new());
+    for v in &mut found.volumes {
+        if let Some(p) = &mut v.partition {
+            identify_one(src, p, &mut structures, &mut findings);
+            (v.filesystem, v.label, v.uuid) = (p.filesystem, p.label.clone(), p.uuid.clone());
         }
-        let mut vol = Volume::new(&mut *src, p.offset(), p.len());
+    }
+    t.structures.extend(found.structures);
+    t.structures.extend(structures);
+    t.findings.extend(found.findings);
+    t.findings.extend(findings);
+    t.volumes = found.volumes;
+}
+
+/// The file system of partition (or logical volume) `p`: its kind, label, UUID, cluster size; a
+/// BitLocker volume's metadata (unlocked at once when it has a clear key).
+fn identify_one<R: ReadVirtual>(src: &mut R, p: &mut Partition, structures: &mut Vec<Structure>, findings: &mut Vec<Finding>) {
+    if p.role == Role::Extended || p.sector_count == 0 {
+        return;
+    }
+    {
+        let mut vol = p.volume(&mut *src);
         p.filesystem = fs::probe(&mut vol);
         if p.filesystem == Some(FsKind::BitLocker) {
             match crate::bitlocker::read(&mut vol) {
@@ -1353,7 +1429,7 @@ fn identify<R: ReadVirtual>(src: &mut R, t: &mut Table) {
                 }
                 Err(e) => findings.push(Finding::error("bitlocker-metadata", p.offset(), e.to_string())),
             }
-            continue;
+            return;
         }
         if let Ok(Some(mut f)) = fs::FileSystem::open(&mut vol) {
             p.cluster_size = Some(f.cluster_size());
@@ -1365,8 +1441,6 @@ fn identify<R: ReadVirtual>(src: &mut R, t: &mut Table) {
             });
         }
     }
-    t.structures.extend(structures);
-    t.findings.extend(findings);
 }
 
 /// Where one cluster of a partition falls in a VHD's sector bitmaps.

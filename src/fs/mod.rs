@@ -111,13 +111,21 @@ pub struct Volume<R> {
     order: VecDeque<u64>,
     bytes_fetched: u64,
     unlock: Option<crate::bitlocker::Unlock>,
+    extents: Option<std::sync::Arc<crate::lvm::Map>>,
 }
 
 impl<R: ReadVirtual> Volume<R> {
     /// The window `[start, start + len)` of `src`, clipped to its size.
     pub fn new(src: R, start: u64, len: u64) -> Self {
         let len = len.min(src.size().saturating_sub(start));
-        Volume { src, start, len, pos: 0, pages: HashMap::new(), order: VecDeque::new(), bytes_fetched: 0, unlock: None }
+        Volume { src, start, len, pos: 0, pages: HashMap::new(), order: VecDeque::new(), bytes_fetched: 0, unlock: None, extents: None }
+    }
+
+    /// An LVM2 logical volume on `src`: its bytes where `map` puts its extents (`start`, its
+    /// first byte on the disk, names it in errors).
+    pub fn mapped(src: R, start: u64, map: std::sync::Arc<crate::lvm::Map>) -> Self {
+        let len = map.len();
+        Volume { src, start, len, pos: 0, pages: HashMap::new(), order: VecDeque::new(), bytes_fetched: 0, unlock: None, extents: Some(map) }
     }
 
     /// The window `[start, start + len)` of `src` holding an unlocked BitLocker volume, read as
@@ -129,6 +137,9 @@ impl<R: ReadVirtual> Volume<R> {
     /// Fills `buf` with the volume's bytes at `at` from the source, decrypted when unlocked.
     fn fetch(&mut self, at: u64, buf: &mut [u8]) -> Result<()> {
         self.bytes_fetched += buf.len() as u64;
+        if let Some(map) = &self.extents {
+            return map.read(&mut self.src, at, buf);
+        }
         match &self.unlock {
             Some(u) => u.0.read(&mut self.src, self.start, self.len, at, buf),
             None => self.src.read_virtual(self.start + at, buf),
