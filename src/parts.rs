@@ -150,6 +150,19 @@ impl Partition {
         }
     }
 
+    /// `VG/LV` when this is an LVM2 logical volume ([`Table::volume`]).
+    pub fn volume_name(&self) -> Option<&str> {
+        self.name.as_deref().filter(|_| self.role == Role::Volume)
+    }
+
+    /// How the command line names it: `partition 2`, or `volume vg/root`.
+    pub fn place(&self) -> String {
+        match self.volume_name() {
+            Some(v) => format!("volume {v}"),
+            None => format!("partition {}", self.index),
+        }
+    }
+
     /// Virtual byte offset of the first sector.
     pub fn offset(&self) -> u64 {
         self.start_sector.saturating_mul(u64::from(self.sector_size))
@@ -258,8 +271,8 @@ impl Table {
         Ok(p)
     }
 
-    /// LVM2 logical volume `name` (`VG/LV`) as a partition, when its file system is one this
-    /// viewer reads; otherwise the error says which volumes there are, or why this one is not read.
+    /// LVM2 logical volume `name` (`VG/LV`) as a partition whose bytes are its extents;
+    /// otherwise the error says which volumes there are, or why this one is not read.
     pub fn volume(&self, name: &str) -> Result<&Partition> {
         let v = self.volumes.iter().find(|v| v.name() == name).ok_or_else(|| Error::Usage {
             message: if self.volumes.is_empty() {
@@ -269,9 +282,14 @@ impl Table {
                 format!("no LVM2 logical volume {name}; the disk has {}", names.join(", "))
             },
         })?;
-        let p = v.partition.as_ref().ok_or_else(|| Error::Usage {
+        v.partition.as_ref().ok_or_else(|| Error::Usage {
             message: format!("logical volume {name} is not read: {}", v.unreadable.as_deref().unwrap_or("its extents are not on this disk")),
-        })?;
+        })
+    }
+
+    /// LVM2 logical volume `name` ([`Table::volume`]), when its file system is one this viewer reads.
+    pub fn readable_volume(&self, name: &str) -> Result<&Partition> {
+        let p = self.volume(name)?;
         if !p.readable() {
             return Err(Error::Usage {
                 message: format!(

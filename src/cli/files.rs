@@ -17,13 +17,15 @@ fn user_err(message: String) -> Error {
     Error::Usage { message }
 }
 
-/// The partitions whose file system is read, or the one asked for.
-fn chosen(table: &Table, partition: Option<u32>) -> Result<Vec<&Partition>, Error> {
+/// The partitions and LVM2 logical volumes whose file system is read, or the one asked for.
+fn chosen<'t>(table: &'t Table, on: &On) -> Result<Vec<&'t Partition>, Error> {
     let readable = |p: &&Partition| p.readable();
-    match partition {
-        Some(n) => Ok(vec![table.readable_partition(n)?]),
-        None => {
-            let v: Vec<&Partition> = table.partitions.iter().filter(readable).collect();
+    match on {
+        On { partition: Some(n), .. } => Ok(vec![table.readable_partition(*n)?]),
+        On { volume: Some(v), .. } => Ok(vec![table.readable_volume(v)?]),
+        On { .. } => {
+            let lvs = table.volumes.iter().filter_map(|v| v.partition.as_ref());
+            let v: Vec<&Partition> = table.partitions.iter().chain(lvs).filter(readable).collect();
             if v.is_empty() {
                 return Err(user_err(
                     "no partition holds a file system this viewer reads (FAT12/16/32, NTFS, ext2/3/4); see `vhd-viewer parts`".into(),
@@ -32,6 +34,16 @@ fn chosen(table: &Table, partition: Option<u32>) -> Result<Vec<&Partition>, Erro
             Ok(v)
         }
     }
+}
+
+/// Which partition or LVM2 logical volume a command reads (`--partition N`, `--volume VG/LV`;
+/// neither: every one whose file system is read).
+#[derive(Debug, Clone, Default)]
+pub struct On {
+    /// `--partition N`.
+    pub partition: Option<u32>,
+    /// `--volume VG/LV`.
+    pub volume: Option<String>,
 }
 
 fn opened<'r, 'a>(reader: &'r mut DiskReader<'a>, p: &Partition) -> Result<(Volume<&'r mut DiskReader<'a>>, FileSystem), Error> {
@@ -50,10 +62,11 @@ pub(super) fn table(reader: &mut DiskReader<'_>, key: Option<&Key>) -> Result<Ta
 }
 
 /// `cat --partition N [--decrypted]`: the partition's bytes, or the plain bytes of the unlocked
-/// BitLocker volume it holds, from `offset` for `length` bytes (to its end by default).
+/// BitLocker volume it holds; `cat --volume VG/LV`: the logical volume's bytes; from `offset`
+/// for `length` bytes (to its end by default).
 pub fn cat_partition(
     c: &OpenChain,
-    index: u32,
+    on: &On,
     decrypted: bool,
     key: Option<&Key>,
     offset: u64,
@@ -61,15 +74,10 @@ pub fn cat_partition(
 ) -> Result<i32, Error> {
     let mut reader = DiskReader::new(&c.disk, c.sources())?;
     let table = table(&mut reader, key)?;
-    let partitions = table.partitions.iter().map(|p| p.index).collect();
-    let p = table.partitions.iter().find(|p| p.index == index).ok_or(Error::NoSuchPartition { index, partitions })?;
-    if decrypted && p.unlock.is_none() {
-        return Err(user_err(format!(
-            "partition {index} is {}: --decrypted needs an unlocked BitLocker volume (--password, --password-file, --recovery-password or --key-file)",
-            if p.filesystem == Some(fs::FsKind::BitLocker) { "a locked BitLocker volume" } else { "not a BitLocker volume" }
-        )));
-    }
-    let mut vol = if decrypted { p.volume(&mut reader) } else { Volume::new(&mut reader, p.offset(), p.len()) };
+    let mut vol = match on {
+        On { volume: Some(v), .. } => table.volume(v)?.volume(&mut reader),
+        On { partition, .. } => partition_bytes(&table, &mut reader, partition.unwrap_or(0), decrypted)?,
+    };
     if offset > vol.len() {
         return Err(Error::ReadPastEnd { offset, len: None, size: vol.len() });
     }
@@ -85,6 +93,24 @@ pub fn cat_partition(
     }
     out.flush().map_err(io_err)?;
     Ok(0)
+}
+
+/// Partition `index`'s bytes on `reader`, or the plain bytes of the unlocked BitLocker volume it holds.
+fn partition_bytes<'r, 'a>(
+    table: &Table,
+    reader: &'r mut DiskReader<'a>,
+    index: u32,
+    decrypted: bool,
+) -> Result<Volume<&'r mut DiskReader<'a>>, Error> {
+    let partitions = table.partitions.iter().map(|p| p.index).collect();
+    let p = table.partitions.iter().find(|p| p.index == index).ok_or(Error::NoSuchPartition { index, partitions })?;
+    if decrypted && p.unlock.is_none() {
+        return Err(user_err(format!(
+            "partition {index} is {}: --decrypted needs an unlocked BitLocker volume (--password, --password-file, --recovery-password or --key-file)",
+            if p.filesystem == Some(fs::FsKind::BitLocker) { "a locked BitLocker volume" } else { "not a BitLocker volume" }
+        )));
+    }
+    Ok(if decrypted { p.volume(reader) } else { Volume::new(reader, p.offset(), p.len()) })
 }
 
 /// `parts`.
@@ -199,14 +225,14 @@ pub fn ls(
     c: &OpenChain,
     key: Option<&Key>,
     path: &str,
-    partition: Option<u32>,
+    on: &On,
     recursive: bool,
     deleted: bool,
     json: bool,
 ) -> Result<i32, Error> {
     let mut reader = DiskReader::new(&c.disk, c.sources())?;
     let table = table(&mut reader, key)?;
-    let chosen: Vec<Partition> = chosen(&table, partition)?.into_iter().cloned().collect();
+    let chosen: Vec<Partition> = chosen(&table, on)?.into_iter().cloned().collect();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let several = chosen.len() > 1;
     let mut found_any = false;
@@ -223,7 +249,8 @@ pub fn ls(
         found_any = true;
         let mut line = |e: &Entry| -> Result<bool, Error> {
             if json {
-                let l = fs::LsLine::new(p.index, e);
+                let mut l = fs::LsLine::new(p.index, e);
+                l.volume = p.volume_name();
                 serde_json::to_writer(&mut out, &l).map_err(std::io::Error::from).map_err(io_err)?;
                 writeln!(out).map_err(io_err)?;
             } else {
@@ -233,7 +260,7 @@ pub fn ls(
                     EntryKind::Symlink => 'l',
                     EntryKind::Other => '?',
                 };
-                let prefix = if several { format!("{}: ", p.index) } else { String::new() };
+                let prefix = if several { format!("{}: ", p.volume_name().map_or(p.index.to_string(), str::to_string)) } else { String::new() };
                 writeln!(
                     out,
                     "{t}{} {:>12}  {:<20}  {prefix}{}{}",
@@ -274,10 +301,10 @@ pub fn ls(
 }
 
 /// `get`.
-pub fn get(c: &OpenChain, key: Option<&Key>, path: &str, partition: Option<u32>) -> Result<i32, Error> {
+pub fn get(c: &OpenChain, key: Option<&Key>, path: &str, on: &On) -> Result<i32, Error> {
     let mut reader = DiskReader::new(&c.disk, c.sources())?;
     let table = table(&mut reader, key)?;
-    let chosen: Vec<Partition> = chosen(&table, partition)?.into_iter().cloned().collect();
+    let chosen: Vec<Partition> = chosen(&table, on)?.into_iter().cloned().collect();
     // Where the path is: one partition, or an error naming them.
     let mut hits = Vec::new();
     let mut last_err = None;
@@ -290,8 +317,8 @@ pub fn get(c: &OpenChain, key: Option<&Key>, path: &str, partition: Option<u32>)
     }
     if hits.len() > 1 {
         return Err(user_err(format!(
-            "{path} is on partitions {}: choose one with --partition",
-            hits.iter().map(|h| h.0.index.to_string()).collect::<Vec<_>>().join(" and ")
+            "{path} is on {}: choose one with --partition or --volume",
+            hits.iter().map(|h| h.0.place()).collect::<Vec<_>>().join(" and ")
         )));
     }
     let Some((p, e, stream)) = hits.pop() else {

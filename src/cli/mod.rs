@@ -115,6 +115,9 @@ enum Command {
         /// Only this partition's bytes (as `parts` numbers them).
         #[arg(long, short = 'p')]
         partition: Option<u32>,
+        /// An LVM2 logical volume instead (`VG/LV`, as `parts` lists them).
+        #[arg(long, conflicts_with = "partition")]
+        volume: Option<String>,
         /// With --partition: a BitLocker volume's plain bytes, unlocked with a key below.
         #[arg(long, requires = "partition")]
         decrypted: bool,
@@ -184,6 +187,9 @@ enum Command {
         /// The partition (as `parts` numbers them).
         #[arg(long, short = 'p')]
         partition: Option<u32>,
+        /// An LVM2 logical volume instead (`VG/LV`, as `parts` lists them).
+        #[arg(long, conflicts_with = "partition")]
+        volume: Option<String>,
         /// List the directories under it too.
         #[arg(short = 'r', long)]
         recursive: bool,
@@ -226,6 +232,9 @@ enum Command {
         /// The partition (as `parts` numbers them).
         #[arg(long, short = 'p')]
         partition: Option<u32>,
+        /// An LVM2 logical volume instead (`VG/LV`, as `parts` lists them).
+        #[arg(long, conflicts_with = "partition")]
+        volume: Option<String>,
     },
     /// Which file owns a virtual sector (like sleuthkit's `ifind -d`), and which layer supplies it.
     #[command(
@@ -491,11 +500,11 @@ fn run(cli: Cli) -> Result<i32, Error> {
             output::write_map(&mut raw_stdout(), &mut reader, offset, len, &c.names, json, c.base)?;
             Ok(0)
         }
-        Command::Cat { chain, layer, offset, length, partition: Some(n), decrypted, key } => {
+        Command::Cat { chain, layer, offset, length, partition, volume, decrypted, key } if partition.is_some() || volume.is_some() => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
-            files::cat_partition(&c, n, decrypted, key.key()?.as_ref(), offset, length)
+            files::cat_partition(&c, &files::On { partition, volume }, decrypted, key.key()?.as_ref(), offset, length)
         }
-        Command::Cat { chain, layer, offset, length, partition: None, .. } => {
+        Command::Cat { chain, layer, offset, length, .. } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
             let mut reader = DiskReader::new(&c.disk, c.sources())?;
             let size = c.disk.size();
@@ -522,17 +531,17 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
             files::parts(&c, key.key()?.as_ref(), json)
         }
-        Command::Ls { chain, layer, key, path, partition, recursive, deleted, json } => {
+        Command::Ls { chain, layer, key, path, partition, volume, recursive, deleted, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
-            files::ls(&c, key.key()?.as_ref(), &path, partition, recursive, deleted, json)
+            files::ls(&c, key.key()?.as_ref(), &path, &files::On { partition, volume }, recursive, deleted, json)
         }
         Command::Inspect { chain, layer, key, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
             inspect::inspect(&c, key.key()?.as_ref(), json)
         }
-        Command::Get { chain, layer, key, path, partition } => {
+        Command::Get { chain, layer, key, path, partition, volume } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
-            files::get(&c, key.key()?.as_ref(), &path, partition)
+            files::get(&c, key.key()?.as_ref(), &path, &files::On { partition, volume })
         }
         Command::Owner { chain, layer, key, sector, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;

@@ -432,6 +432,9 @@ impl Entry {
 pub struct LsLine<'a> {
     /// The partition's index.
     pub partition: u32,
+    /// The LVM2 logical volume (`VG/LV`) it is on, when it is on one (`partition` then holds its first extent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume: Option<&'a str>,
     /// The absolute path.
     pub path: &'a str,
     /// What it is.
@@ -457,6 +460,7 @@ impl<'a> LsLine<'a> {
     pub fn new(partition: u32, e: &'a Entry) -> Self {
         LsLine {
             partition,
+            volume: None,
             path: &e.path,
             kind: e.kind,
             size: e.size,
