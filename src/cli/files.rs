@@ -207,6 +207,36 @@ pub fn parts(c: &OpenChain, key: Option<&Key>, json: bool) -> Result<i32, Error>
             }
         }
     }
+    if !table.volumes.is_empty() {
+        w(&mut out, String::new())?;
+        w(&mut out, format!("LVM2 logical volumes:\n  {:<24} {:>10}  {:<26} {:<6} {:<16}", "VG/LV", "Size", "Segments", "FS", "Label"))?;
+    }
+    for v in &table.volumes {
+        let segs: Vec<String> = v
+            .segments
+            .iter()
+            .map(|s| {
+                let on: Vec<String> = s.pvs.iter().map(|p| p.partition.map_or(format!("{} (absent)", p.pv), |i| format!("#{i}"))).collect();
+                match (s.kind.as_str(), s.stripes) {
+                    ("striped", 1) => format!("linear on {}", on.join(",")),
+                    ("striped", n) => format!("{n} stripes of {} on {}", human_size(s.stripe_size), on.join(",")),
+                    (k, _) => k.to_string(),
+                }
+            })
+            .collect();
+        w(
+            &mut out,
+            format!(
+                "  {:<24} {:>10}  {:<26} {:<6} {:<16}{}",
+                v.name(),
+                human_size(v.size),
+                segs.join("; "),
+                v.filesystem.map_or("-", |k| k.name()),
+                v.label.as_deref().unwrap_or("-"),
+                v.unreadable.as_ref().map_or(String::new(), |why| format!("  not read: {why}"))
+            ),
+        )?;
+    }
     if !table.findings.is_empty() {
         writeln!(out).map_err(io_err)?;
         super::output::write_findings(&mut out, &table.findings, &[]).map_err(io_err)?;
