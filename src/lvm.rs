@@ -171,6 +171,17 @@ impl Map {
         Some((base + (chunk / n) * p.stripe_size + inside, run))
     }
 
+    /// The LV's byte at disk byte `disk`, when one of its extents holds it.
+    pub fn reverse(&self, disk: u64) -> Option<u64> {
+        self.pieces.iter().find_map(|p| {
+            let n = p.bases.len() as u64;
+            let area = p.len / n;
+            let (i, base) = p.bases.iter().enumerate().find(|(_, &b)| disk >= b && disk - b < area)?;
+            let rel = disk - base;
+            Some(p.start + ((rel / p.stripe_size) * n + i as u64) * p.stripe_size + rel % p.stripe_size)
+        })
+    }
+
     /// Fills `buf` with the LV's bytes at `at`, read from `src` (the whole disk).
     pub fn read<R: ReadVirtual>(&self, src: &mut R, at: u64, buf: &mut [u8]) -> Result<()> {
         let mut done = 0usize;
@@ -821,6 +832,10 @@ mod tests {
         assert_eq!(m.locate(5), Some((103, 1)));
         assert_eq!(m.locate(9), Some((51, 3)));
         assert_eq!(m.locate(12), None);
+        for at in 0..12 {
+            assert_eq!(m.reverse(m.locate(at).unwrap().0), Some(at));
+        }
+        assert_eq!(m.reverse(99), None);
     }
 
     #[test]

@@ -373,6 +373,9 @@ pub struct DiskOwner {
     pub sector_size: u32,
     /// The partition it lies in.
     pub partition: Option<u32>,
+    /// The LVM2 logical volume (`VG/LV`) whose extent holds it, when one does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume: Option<String>,
     /// That partition's file system, if read.
     pub filesystem: Option<&'static str>,
     /// `file`, `dir`, `structure`, `free`, `outside` or `unknown`.
@@ -400,24 +403,24 @@ pub struct DiskOwner {
 /// `layer` and `layer_file` are left for the caller, which knows the chain.
 pub fn owner<R: ReadVirtual>(src: &mut R, table: &Table, offset: u64) -> Result<DiskOwner> {
     let size = src.size();
-    owner_with(table, offset, size, |p| {
+    owner_with(table, offset, size, |p, at| {
         let mut vol = p.volume(&mut *src);
         match fs::FileSystem::open(&mut vol) {
-            Ok(Some(mut fsys)) => Ok(Some((fsys.kind(), fsys.owner(&mut vol, offset - p.offset())?))),
+            Ok(Some(mut fsys)) => Ok(Some((fsys.kind(), fsys.owner(&mut vol, at)?))),
             _ => Ok(None),
         }
     })
 }
 
-/// [`owner`] for a caller that keeps file systems open: `fs_owner` is given the partition
-/// holding the byte and answers with its file system and what owns the byte in it (the
-/// byte's volume offset is `offset - p.offset()`), or `None` when it holds no file system this
-/// viewer reads. `size` is the disk's.
+/// [`owner`] for a caller that keeps file systems open: `fs_owner` is given the partition (or
+/// LVM2 logical volume) holding the byte and the byte's offset in it, and answers with its file
+/// system and what owns the byte in it, or `None` when it holds no file system this viewer
+/// reads. `size` is the disk's.
 pub fn owner_with(
     table: &Table,
     offset: u64,
     size: u64,
-    fs_owner: impl FnOnce(&Partition) -> Result<Option<(FsKind, fs::Owner)>>,
+    fs_owner: impl FnOnce(&Partition, u64) -> Result<Option<(FsKind, fs::Owner)>>,
 ) -> Result<DiskOwner> {
     let sector = offset / u64::from(table.sector_size.max(1));
     let part = table
@@ -425,10 +428,14 @@ pub fn owner_with(
         .iter()
         .filter(|p| p.role != Role::Extended)
         .find(|p| sector >= p.start_sector && sector - p.start_sector < p.sector_count);
+    // A physical volume's byte: the logical volume whose extent holds it.
+    let lv = table.volumes.iter().filter_map(|v| v.partition.as_ref()).find_map(|p| Some((p, p.extents.as_ref()?.reverse(offset)?)));
+    let held = part.map(|p| lv.map_or((p, offset - p.offset()), |(l, at)| (l, at)));
     let mut o = DiskOwner {
         sector,
         sector_size: table.sector_size,
         partition: part.map(|p| p.index),
+        volume: held.and_then(|(p, _)| p.volume_name()).map(str::to_string),
         filesystem: None,
         kind: String::new(),
         path: None,
@@ -440,7 +447,7 @@ pub fn owner_with(
         layer: None,
         layer_file: None,
     };
-    match part {
+    match held {
         None => match table.areas.iter().find(|a| offset >= a.offset && offset - a.offset < a.len) {
             Some(a) => {
                 o.kind = "structure".into();
@@ -451,7 +458,7 @@ pub fn owner_with(
                 o.what = if offset < size { "no partition (space between or after the partitions)" } else { "past the disk's end" }.into();
             }
         },
-        Some(p) => match fs_owner(p)? {
+        Some((p, at)) => match fs_owner(p, at)? {
             Some((kind, w)) => {
                 o.kind = w.kind.to_string();
                 o.id = w.id;
@@ -463,7 +470,7 @@ pub fn owner_with(
             }
             None => {
                 o.kind = "unknown".into();
-                o.what = format!("partition {}: no file system this viewer reads", p.index);
+                o.what = format!("{}: no file system this viewer reads", p.place());
             }
         },
     }

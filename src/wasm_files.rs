@@ -472,9 +472,17 @@ impl WasmVolumes {
         let table = self.table().map_err(js_err)?.clone();
         // Through the partition kept open: its file system, its page cache and the index of
         // which record holds which clusters (NTFS) are read once, not at every call.
-        let mut o = parts::owner_with(&table, offset, size, |p| match self.opened(p.index) {
-            Ok(op) => Ok(Some((op.fs.kind(), op.fs.owner(&mut op.vol, offset - p.offset())?))),
-            Err(_) => Ok(None),
+        let chain = self.chain.clone();
+        let mut o = parts::owner_with(&table, offset, size, |p, at| match p.volume_name() {
+            // An LVM2 logical volume: opened for this answer.
+            Some(_) => match p.open(chain) {
+                Ok((mut vol, mut fs)) => Ok(Some((fs.kind(), fs.owner(&mut vol, at)?))),
+                Err(_) => Ok(None),
+            },
+            None => match self.opened(p.index) {
+                Ok(op) => Ok(Some((op.fs.kind(), op.fs.owner(&mut op.vol, at)?))),
+                Err(_) => Ok(None),
+            },
         })
         .map_err(js_err)?;
         o.source = source;

@@ -283,3 +283,30 @@ fn metadata_written_here_reads_and_hostile_metadata_is_bounded() {
         assert!(codes(&t).contains(&"lvm-text"), "{:?}", t.findings);
     }
 }
+
+#[test]
+fn owner_names_the_file_of_a_logical_volume_that_holds_a_disk_byte() {
+    let Some(dir) = fixture() else { return };
+    let mut img = raw(&dir);
+    let t = parts::read(&mut img).unwrap();
+    let big = std::fs::read(dir.join("src-home/alice/docs/big.bin")).unwrap();
+    // pv1's extents (stripe 1 of home, then free), 64 KiB apart: big.bin's bytes are where owner says.
+    let mut hits = 0;
+    for off in (PV1 + (1 << 20)..PV1 + (6 << 20)).step_by(64 << 10) {
+        let o = parts::owner(&mut img, &t, off as u64).unwrap();
+        assert_eq!(o.partition, Some(3));
+        if o.path.as_deref() == Some("/alice/docs/big.bin") {
+            assert_eq!(o.volume.as_deref(), Some("vgdata/home"));
+            let at = o.file_offset.unwrap() as usize;
+            let n = 4096.min(big.len() - at);
+            assert_eq!(img[off..off + n], big[at..at + n], "disk byte {off}");
+            hits += 1;
+        }
+    }
+    assert!(hits >= 8, "{hits} chunks of big.bin found on pv1");
+    // The command line says so too.
+    let o = parts::owner(&mut img, &t, (PV0 + (1 << 20)) as u64).unwrap();
+    assert_eq!(o.volume.as_deref(), Some("vgdata/root"));
+    let (out, _) = vv_both(&["owner", p(&dir.join("lvm.vhd")), &((PV0 + (1 << 20)) / 512).to_string()], 0);
+    assert!(out.contains("logical volume vgdata/root on partition 2 (ext4)"), "{out}");
+}

@@ -409,7 +409,11 @@ pub fn owner(c: &OpenChain, key: Option<&Key>, sector: u64, json: bool) -> Resul
     let part = o.partition;
     let mut out = std::io::stdout().lock();
     let at = |o: Option<u64>| o.map_or(String::new(), |o| format!(" (byte {o} of it)"));
-    let part_text = part.map_or("outside any partition".to_string(), |p| format!("partition {p} ({})", fsname.unwrap_or("-")));
+    let part_text = match (&o.volume, part) {
+        (Some(v), Some(p)) => format!("logical volume {v} on partition {p} ({})", fsname.unwrap_or("-")),
+        (_, Some(p)) => format!("partition {p} ({})", fsname.unwrap_or("-")),
+        _ => "outside any partition".to_string(),
+    };
     let owner_text = match kind {
         "file" | "dir" => format!("{} {what}{}{}", kind, if deleted { " (deleted)" } else { "" }, at(file_offset)),
         "free" => format!("free space: {what}"),
