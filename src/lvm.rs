@@ -58,6 +58,9 @@ pub struct PhysicalVolume {
     pub len: u64,
     /// The partition holding it (0: the whole disk).
     pub partition: u32,
+    /// Its own bytes (the label's sectors, the metadata areas), offsets in the PV: no extent may hold them.
+    #[serde(skip)]
+    pub reserved: Vec<(u64, u64)>,
 }
 
 /// Where one stripe of a segment lies.
@@ -182,6 +185,29 @@ impl Map {
         })
     }
 
+    /// Calls `f(disk, len, lv)` for each run of the disk bytes `[start, end)` that holds the LV's
+    /// bytes `[lv, lv + len)`: stripe chunk by stripe chunk, in the pieces' order.
+    pub fn runs(&self, start: u64, end: u64, mut f: impl FnMut(u64, u64, u64)) {
+        for p in &self.pieces {
+            let n = p.bases.len() as u64;
+            let area = p.len / n;
+            for (i, &b) in p.bases.iter().enumerate() {
+                let (mut a, e) = (start.max(b), end.min(b + area));
+                while a < e {
+                    let rel = a - b;
+                    let run = (p.stripe_size - rel % p.stripe_size).min(e - a);
+                    f(a, run, p.start + ((rel / p.stripe_size) * n + i as u64) * p.stripe_size + rel % p.stripe_size);
+                    a += run;
+                }
+            }
+        }
+    }
+
+    /// Every disk byte range its extents take.
+    pub fn areas(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.pieces.iter().flat_map(|p| p.bases.iter().map(move |&b| (b, b + p.len / p.bases.len() as u64)))
+    }
+
     /// Fills `buf` with the LV's bytes at `at`, read from `src` (the whole disk).
     pub fn read<R: ReadVirtual>(&self, src: &mut R, at: u64, buf: &mut [u8]) -> Result<()> {
         let mut done = 0usize;
@@ -304,7 +330,9 @@ fn read_pv<R: ReadVirtual>(
         }
     }
     found.structures.push(Structure { name: format!("LVM2 PV header (partition {partition})"), offset: hbase, fields });
-    found.pvs.push(PhysicalVolume { id: id.clone(), offset, len, partition });
+    let mut reserved = vec![(0, 4 * 512)];
+    reserved.extend(mdas.iter().map(|&(o, l)| (o, o.saturating_add(l))));
+    found.pvs.push(PhysicalVolume { id: id.clone(), offset, len, partition, reserved });
     for (o, l) in mdas {
         read_mda(src, (offset, len, partition), (o, l), found, texts)?;
     }
@@ -738,6 +766,11 @@ fn volume_group(name: &str, text: &Text, sector_size: u32, found: &mut Found) {
                     why.get_or_insert(format!("its extents {first}..{} on {pv} lie past that PV's end", first.saturating_add(area)));
                     continue;
                 }
+                let (a, b) = (pe_start + first * extent, pe_start + (first + area) * extent);
+                if dev.reserved.iter().any(|&(s, e)| a < e && s < b) {
+                    why.get_or_insert(format!("its extents {first}..{} on {pv} overlap that PV's label or metadata area", first + area));
+                    continue;
+                }
                 bases.push(dev.offset + pe_start + first * extent);
             }
             let bytes = extent_count.saturating_mul(extent);
@@ -836,6 +869,13 @@ mod tests {
             assert_eq!(m.reverse(m.locate(at).unwrap().0), Some(at));
         }
         assert_eq!(m.reverse(99), None);
+        let mut runs = Vec::new();
+        m.runs(0, 1000, |d, n, lv| runs.push((d, n, lv)));
+        assert_eq!(runs, [(100, 2, 0), (102, 2, 4), (200, 2, 2), (202, 2, 6), (50, 4, 8)]);
+        runs.clear();
+        m.runs(101, 201, |d, n, lv| runs.push((d, n, lv)));
+        assert_eq!(runs, [(101, 1, 1), (102, 2, 4), (200, 1, 2)]);
+        assert_eq!(m.areas().collect::<Vec<_>>(), [(100, 104), (200, 204), (50, 54)]);
     }
 
     #[test]

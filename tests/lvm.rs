@@ -310,3 +310,32 @@ fn owner_names_the_file_of_a_logical_volume_that_holds_a_disk_byte() {
     let (out, _) = vv_both(&["owner", p(&dir.join("lvm.vhd")), &((PV0 + (1 << 20)) / 512).to_string()], 0);
     assert!(out.contains("logical volume vgdata/root on partition 2 (ext4)"), "{out}");
 }
+
+#[test]
+fn compact_trim_gives_back_a_logical_volumes_free_space_and_keeps_its_files() {
+    let Some(dir) = fixture() else { return };
+    let work = scratch("lvm-trim");
+    let out = work.join("trimmed.vhd");
+    let (summary, _) = vv_both(&["compact", p(&dir.join("lvm.vhd")), p(&out), "--trim", "--json"], 0);
+    let s: Value = serde_json::from_str(&summary).unwrap();
+    let vols = s["volumes"].as_array().unwrap();
+    for lv in ["vgdata/root", "vgdata/home"] {
+        let v = vols.iter().find(|v| v["volume"] == lv).unwrap_or_else(|| panic!("{summary}"));
+        assert_eq!(v["trimmed"], true, "{v}");
+        assert!(v["free_bytes"].as_u64().unwrap() > 1 << 20, "{v}");
+    }
+    // The physical volumes' partitions (no file system of their own) are kept whole.
+    for n in [2, 3] {
+        assert_eq!(vols.iter().find(|v| v["partition"] == n && v["volume"].is_null()).unwrap()["trimmed"], false);
+    }
+    // The deleted file's bytes in home's free space are gone; every file and the LVM2 metadata stay.
+    let nonzero = |disk: &Path| cli(&["cat", p(disk), "--volume", "vgdata/home"]).stdout.iter().filter(|&&b| b != 0).count();
+    let (before, after) = (nonzero(&dir.join("lvm.vhd")), nonzero(&out));
+    assert!(before - after > 150_000, "non-zero bytes of home: {before} before, {after} after");
+    assert_eq!(cli(&["parts", p(&out), "--json"]).stdout, cli(&["parts", p(&dir.join("lvm.vhd")), "--json"]).stdout);
+    for (lv, tree) in [("vgdata/root", "src-root"), ("vgdata/home", "src-home")] {
+        for (path, bytes) in files(&dir.join(tree)) {
+            assert!(cli(&["get", p(&out), &path, "--volume", lv]).stdout == bytes, "{lv}{path} differs after --trim");
+        }
+    }
+}
