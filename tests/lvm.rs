@@ -339,3 +339,23 @@ fn compact_trim_gives_back_a_logical_volumes_free_space_and_keeps_its_files() {
         }
     }
 }
+
+#[test]
+fn diff_names_what_a_child_changed_inside_a_striped_logical_volume() {
+    let Some(dir) = fixture() else { return };
+    let (out, _) = vv_both(&["diff", p(&dir.join("child.vhd")), "--json"], 0);
+    let r: Value = serde_json::from_str(&out).unwrap();
+    let parts = r["partitions"].as_array().unwrap();
+    let home = parts.iter().find(|p| p["volume"] == "vgdata/home").unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(home["filesystem"], "ext4");
+    let added: Vec<&Value> = home["changes"].as_array().unwrap().iter().filter(|c| c["kind"] == "added").collect();
+    assert_eq!(added.len(), 1, "{home}");
+    assert_eq!(added[0]["path"], "/alice/added.txt");
+    // Every byte the child holds is inside a partition; home's are counted through its extents.
+    assert_eq!(r["outside_partitions_bytes"], 0);
+    let pv_held: u64 = parts.iter().filter(|p| p["index"] != 1 && p["volume"].is_null()).map(|p| p["held_bytes"].as_u64().unwrap()).sum();
+    assert_eq!(home["held_bytes"].as_u64().unwrap(), pv_held, "{out}");
+    let root = parts.iter().find(|p| p["volume"] == "vgdata/root").unwrap();
+    assert!(root["changes"].as_array().unwrap().is_empty());
+    assert_eq!(cli(&["get", p(&dir.join("child.vhd")), "/alice/added.txt", "--volume", "vgdata/home"]).stdout, b"added in the child\n");
+}
