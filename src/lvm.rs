@@ -249,12 +249,7 @@ struct Text {
 
 /// Reads the PV label of the device `[offset, offset + len)` of `src` (partition `partition`),
 /// when it has one; its metadata texts go to `texts`.
-fn read_pv<R: ReadVirtual>(
-    src: &mut R,
-    (offset, len, partition): (u64, u64, u32),
-    found: &mut Found,
-    texts: &mut Vec<Text>,
-) -> Result<()> {
+fn read_pv<R: ReadVirtual>(src: &mut R, (offset, len, partition): (u64, u64, u32), found: &mut Found, texts: &mut Vec<Text>) -> Result<()> {
     if len < 4 * 512 {
         return Ok(());
     }
@@ -276,8 +271,22 @@ fn read_pv<R: ReadVirtual>(
         fields: vec![
             r.row((0, 8), "id", "Identifier", "LABELONE".into(), "marks an LVM2 physical volume's label", true),
             r.row((8, 8), "sector", "Sector", sector.to_string(), "the label's own sector (of 512 bytes)", sector == s as u64),
-            r.row((16, 4), "checksum", "Checksum", format!("{stored:#010x}"), "lvm2's CRC-32 of the label's bytes 20 to 511", stored == computed),
-            r.row((20, 4), "offset", "Contents offset", content.to_string(), "where the PV header starts in the label", (32..=400).contains(&content)),
+            r.row(
+                (16, 4),
+                "checksum",
+                "Checksum",
+                format!("{stored:#010x}"),
+                "lvm2's CRC-32 of the label's bytes 20 to 511",
+                stored == computed,
+            ),
+            r.row(
+                (20, 4),
+                "offset",
+                "Contents offset",
+                content.to_string(),
+                "where the PV header starts in the label",
+                (32..=400).contains(&content),
+            ),
             r.row((24, 8), "type", "Type", String::from_utf8_lossy(&label[24..32]).into(), "LVM2 001", &label[24..32] == LABEL_TYPE),
         ],
     });
@@ -318,11 +327,22 @@ fn read_pv<R: ReadVirtual>(
                 break;
             }
             if n == MAX_AREAS {
-                found.findings.push(Finding::error("lvm-areas", hbase + at as u64, format!("the PV header lists more than {MAX_AREAS} {list} areas")));
+                found.findings.push(Finding::error(
+                    "lvm-areas",
+                    hbase + at as u64,
+                    format!("the PV header lists more than {MAX_AREAS} {list} areas"),
+                ));
                 return Ok(());
             }
             let (key, name) = if list == "data" { ("data_area", "Data area") } else { ("metadata_area", "Metadata area") };
-            fields.push(hr.row((at, 16), key, name, format!("offset {o}, size {l}"), "an area's offset and size in bytes (size 0: to the end)", o < len));
+            fields.push(hr.row(
+                (at, 16),
+                key,
+                name,
+                format!("offset {o}, size {l}"),
+                "an area's offset and size in bytes (size 0: to the end)",
+                o < len,
+            ));
             if list == "metadata" {
                 mdas.push((o, l));
             }
@@ -362,7 +382,7 @@ fn read_mda<R: ReadVirtual>(
     found: &mut Found,
     texts: &mut Vec<Text>,
 ) -> Result<()> {
-    if mo.checked_add(ml).is_none_or(|e| e > len) || ml < 1024 {
+    if !mo.checked_add(ml).is_some_and(|e| e <= len) || ml < 1024 {
         found.findings.push(Finding::error(
             "lvm-mda-range",
             offset,
@@ -383,19 +403,37 @@ fn read_mda<R: ReadVirtual>(
         name: format!("LVM2 metadata area header (partition {partition}, at {mo})"),
         offset: base,
         fields: vec![
-            r.row((0, 4), "checksum", "Checksum", format!("{stored:#010x}"), "lvm2's CRC-32 of the header's bytes 4 to 511", stored == computed),
+            r.row(
+                (0, 4),
+                "checksum",
+                "Checksum",
+                format!("{stored:#010x}"),
+                "lvm2's CRC-32 of the header's bytes 4 to 511",
+                stored == computed,
+            ),
             r.row((4, 16), "magic", "Magic", String::from_utf8_lossy(&h[4..20]).into(), "\" LVM2 x[5A%r0N*>\"", &h[4..20] == MDA_MAGIC),
             r.row((20, 4), "version", "Version", le32(&h, 20).to_string(), "1", le32(&h, 20) == 1),
             r.row((24, 8), "start", "Start", start.to_string(), "the area's offset in the PV", start == mo),
             r.row((32, 8), "size", "Size", size.to_string(), "the area's size in bytes", size == ml),
-            r.row((40, 8), "text_offset", "Metadata offset", ro.to_string(), "where the newest metadata text starts, from the area's start", ro < ml),
+            r.row(
+                (40, 8),
+                "text_offset",
+                "Metadata offset",
+                ro.to_string(),
+                "where the newest metadata text starts, from the area's start",
+                ro < ml,
+            ),
             r.row((48, 8), "text_size", "Metadata size", rl.to_string(), "the text's length in bytes", rl < ml),
             r.row((56, 4), "text_checksum", "Metadata checksum", format!("{rc:#010x}"), "lvm2's CRC-32 of the text", true),
             r.row((60, 4), "flags", "Flags", format!("{rf:#x}"), "1: the area is ignored", rf & !1 == 0),
         ],
     });
     if &h[4..20] != MDA_MAGIC {
-        found.findings.push(Finding::error("lvm-mda-magic", base + 4, "the metadata area header's magic is not \" LVM2 x[5A%r0N*>\": the area is not read"));
+        found.findings.push(Finding::error(
+            "lvm-mda-magic",
+            base + 4,
+            "the metadata area header's magic is not \" LVM2 x[5A%r0N*>\": the area is not read",
+        ));
         return Ok(());
     }
     if stored != computed {
@@ -417,7 +455,11 @@ fn read_mda<R: ReadVirtual>(
         return Ok(());
     }
     if rl > MAX_TEXT {
-        found.findings.push(Finding::error("lvm-text-size", base + 48, format!("the metadata text is {rl} bytes; at most {MAX_TEXT} are read")));
+        found.findings.push(Finding::error(
+            "lvm-text-size",
+            base + 48,
+            format!("the metadata text is {rl} bytes; at most {MAX_TEXT} are read"),
+        ));
         return Ok(());
     }
     // The area is a ring after its 512-byte header: the text may wrap to the start.
@@ -447,7 +489,9 @@ fn read_mda<R: ReadVirtual>(
             let seqno = get_int(items, "seqno").unwrap_or(0);
             texts.push(Text { at: text_at, seqno, vg, value, checksum_ok, body });
         }
-        Err((at, why)) => found.findings.push(Finding::error("lvm-text", text_at + at as u64, format!("the metadata text cannot be parsed: {why}"))),
+        Err((at, why)) => {
+            found.findings.push(Finding::error("lvm-text", text_at + at as u64, format!("the metadata text cannot be parsed: {why}")))
+        }
     }
     Ok(())
 }
@@ -657,7 +701,10 @@ pub fn scan<R: ReadVirtual>(src: &mut R, devices: &[(u64, u64, u32)], sector_siz
                 found.findings.push(Finding::warning(
                     "lvm-metadata-stale",
                     t.at,
-                    format!("this copy of volume group {name}'s metadata has sequence number {}, another {}: the newer is read", t.seqno, best.seqno),
+                    format!(
+                        "this copy of volume group {name}'s metadata has sequence number {}, another {}: the newer is read",
+                        t.seqno, best.seqno
+                    ),
                 ));
             } else if t.body != best.body && t.value != best.value {
                 found.findings.push(Finding::error(
@@ -689,7 +736,11 @@ fn volume_group(name: &str, text: &Text, sector_size: u32, found: &mut Found) {
     }
     let lvs = get(vg, "logical_volumes").map(Value::items).unwrap_or(&[]);
     if lvs.len() > MAX_LVS {
-        found.findings.push(Finding::error("lvm-lvs", text.at, format!("volume group {name} has {} LVs; the first {MAX_LVS} are read", lvs.len())));
+        found.findings.push(Finding::error(
+            "lvm-lvs",
+            text.at,
+            format!("volume group {name} has {} LVs; the first {MAX_LVS} are read", lvs.len()),
+        ));
     }
     for (lv, v) in lvs.iter().take(MAX_LVS) {
         let it = v.items();
@@ -723,7 +774,9 @@ fn volume_group(name: &str, text: &Text, sector_size: u32, found: &mut Found) {
             let kind = get_str(si, "type").unwrap_or("").to_string();
             let mut seg = Segment { start_extent, extent_count, kind: kind.clone(), stripes: 0, stripe_size: 0, pvs: Vec::new() };
             if kind != "striped" {
-                why.get_or_insert(format!("its segment at extent {start_extent} is of type `{kind}`, which this viewer names but does not read"));
+                why.get_or_insert(format!(
+                    "its segment at extent {start_extent} is of type `{kind}`, which this viewer names but does not read"
+                ));
                 found.findings.push(Finding::info(
                     "lvm-segment-type",
                     text.at,
@@ -751,7 +804,12 @@ fn volume_group(name: &str, text: &Text, sector_size: u32, found: &mut Found) {
                 };
                 let known = pvs.get(pv.as_str());
                 let here = known.and_then(|(id, ..)| found.pvs.iter().find(|p| &p.id == id));
-                seg.pvs.push(Stripe { pv: pv.clone(), id: known.map(|k| k.0.clone()), start_extent: first, partition: here.map(|p| p.partition) });
+                seg.pvs.push(Stripe {
+                    pv: pv.clone(),
+                    id: known.map(|k| k.0.clone()),
+                    start_extent: first,
+                    partition: here.map(|p| p.partition),
+                });
                 let (Some((_, pe_start, pe_count)), Some(dev)) = (known, here) else {
                     why.get_or_insert(match known {
                         Some((id, ..)) => format!("it needs physical volume {pv} ({id}), which is not on this disk"),
@@ -759,10 +817,8 @@ fn volume_group(name: &str, text: &Text, sector_size: u32, found: &mut Found) {
                     });
                     continue;
                 };
-                let area = if count == 0 { 0 } else { extent_count / count };
-                if first.saturating_add(area) > *pe_count
-                    || pe_start.saturating_add((first + area).saturating_mul(extent)) > dev.len
-                {
+                let area = extent_count.checked_div(count).unwrap_or(0);
+                if first.saturating_add(area) > *pe_count || pe_start.saturating_add((first + area).saturating_mul(extent)) > dev.len {
                     why.get_or_insert(format!("its extents {first}..{} on {pv} lie past that PV's end", first.saturating_add(area)));
                     continue;
                 }
@@ -847,7 +903,10 @@ mod tests {
         let vg = get(v.items(), "vg").unwrap().items();
         assert_eq!(get_str(vg, "id"), Some("a-b"));
         assert_eq!(get_int(vg, "seqno"), Some(3));
-        assert_eq!(get(vg, "list"), Some(&Value::List(vec![Value::Str("pv0".into()), Value::Int(0), Value::Str("pv1".into()), Value::Int(7)])));
+        assert_eq!(
+            get(vg, "list"),
+            Some(&Value::List(vec![Value::Str("pv0".into()), Value::Int(0), Value::Str("pv1".into()), Value::Int(7)]))
+        );
         assert_eq!(get(get(vg, "x").unwrap().items(), "y"), Some(&Value::Int(-1)));
         assert_eq!(parse(b"vg { a = 1 ").unwrap_err().0, 11);
         assert!(parse(b"a = \"open").is_err());
@@ -859,7 +918,13 @@ mod tests {
 
     #[test]
     fn a_striped_map_reads_chunk_by_chunk_across_its_stripes() {
-        let m = Map { pieces: vec![Piece { start: 0, len: 8, stripe_size: 2, bases: vec![100, 200] }, Piece { start: 8, len: 4, stripe_size: 4, bases: vec![50] }], len: 12 };
+        let m = Map {
+            pieces: vec![
+                Piece { start: 0, len: 8, stripe_size: 2, bases: vec![100, 200] },
+                Piece { start: 8, len: 4, stripe_size: 4, bases: vec![50] },
+            ],
+            len: 12,
+        };
         assert_eq!(m.locate(0), Some((100, 2)));
         assert_eq!(m.locate(3), Some((201, 1)));
         assert_eq!(m.locate(5), Some((103, 1)));

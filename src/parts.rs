@@ -283,7 +283,10 @@ impl Table {
             },
         })?;
         v.partition.as_ref().ok_or_else(|| Error::Usage {
-            message: format!("logical volume {name} is not read: {}", v.unreadable.as_deref().unwrap_or("its extents are not on this disk")),
+            message: format!(
+                "logical volume {name} is not read: {}",
+                v.unreadable.as_deref().unwrap_or("its extents are not on this disk")
+            ),
         })
     }
 
@@ -1410,8 +1413,12 @@ fn identify<R: ReadVirtual>(src: &mut R, t: &mut Table) {
     t.structures.extend(structures);
     t.findings.extend(findings);
     // LVM2: a PV in any partition holding no file system (or on the whole disk).
-    let mut devices: Vec<(u64, u64, u32)> =
-        t.partitions.iter().filter(|p| p.role != Role::Extended && p.filesystem.is_none()).map(|p| (p.offset(), p.len(), p.index)).collect();
+    let mut devices: Vec<(u64, u64, u32)> = t
+        .partitions
+        .iter()
+        .filter(|p| p.role != Role::Extended && p.filesystem.is_none())
+        .map(|p| (p.offset(), p.len(), p.index))
+        .collect();
     if t.partitions.is_empty() {
         devices.push((0, src.size(), 0));
     }

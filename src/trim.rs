@@ -232,7 +232,7 @@ impl FreeRanges for FreeSpace {
             }
         }
         if !mapped.is_empty() {
-            mapped.extend(out.drain(..));
+            mapped.append(out);
             mapped.sort_unstable();
             for (a, b) in mapped {
                 push_range(out, a, b);

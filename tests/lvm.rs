@@ -262,10 +262,22 @@ fn metadata_written_here_reads_and_hostile_metadata_is_bounded() {
         ("start_extent = 0\nextent_count = 9\ntype = \"striped\"\nstripe_count = 1\nstripes = [\"pv0\", 0]", "past that PV's end"),
         ("start_extent = 0\nextent_count = 1\ntype = \"thin-pool\"", "`thin-pool`"),
         ("start_extent = 0\nextent_count = 1\ntype = \"striped\"\nstripe_count = 1\nstripes = [\"pv7\", 0]", "not a physical volume"),
-        ("start_extent = 5\nextent_count = 1\ntype = \"striped\"\nstripe_count = 1\nstripes = [\"pv0\", 0]", "not a readable striped segment"),
-        ("start_extent = 0\nextent_count = 9223372036854775807\ntype = \"striped\"\nstripe_count = 1\nstripes = [\"pv0\", 0]", "past that PV's end"),
-        ("start_extent = 0\nextent_count = 18446744073709551615\ntype = \"striped\"\nstripe_count = 1\nstripes = [\"pv0\", 0]", "not a readable striped segment"),
-        ("start_extent = 0\nextent_count = 2\ntype = \"striped\"\nstripe_count = 2\nstripe_size = 0\nstripes = [\"pv0\", 0, \"pv0\", 1]", "stripe size 0"),
+        (
+            "start_extent = 5\nextent_count = 1\ntype = \"striped\"\nstripe_count = 1\nstripes = [\"pv0\", 0]",
+            "not a readable striped segment",
+        ),
+        (
+            "start_extent = 0\nextent_count = 9223372036854775807\ntype = \"striped\"\nstripe_count = 1\nstripes = [\"pv0\", 0]",
+            "past that PV's end",
+        ),
+        (
+            "start_extent = 0\nextent_count = 18446744073709551615\ntype = \"striped\"\nstripe_count = 1\nstripes = [\"pv0\", 0]",
+            "not a readable striped segment",
+        ),
+        (
+            "start_extent = 0\nextent_count = 2\ntype = \"striped\"\nstripe_count = 2\nstripe_size = 0\nstripes = [\"pv0\", 0, \"pv0\", 1]",
+            "stripe size 0",
+        ),
     ] {
         let text = format!("{VG}lv {{\nid = \"y\"\nstatus = [\"VISIBLE\"]\nsegment1 {{\n{seg}\n}}\n}}\n}}\n}}\n");
         let mut img = pv_with_text(text.as_bytes());

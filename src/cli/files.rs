@@ -64,14 +64,7 @@ pub(super) fn table(reader: &mut DiskReader<'_>, key: Option<&Key>) -> Result<Ta
 /// `cat --partition N [--decrypted]`: the partition's bytes, or the plain bytes of the unlocked
 /// BitLocker volume it holds; `cat --volume VG/LV`: the logical volume's bytes; from `offset`
 /// for `length` bytes (to its end by default).
-pub fn cat_partition(
-    c: &OpenChain,
-    on: &On,
-    decrypted: bool,
-    key: Option<&Key>,
-    offset: u64,
-    length: Option<u64>,
-) -> Result<i32, Error> {
+pub fn cat_partition(c: &OpenChain, on: &On, decrypted: bool, key: Option<&Key>, offset: u64, length: Option<u64>) -> Result<i32, Error> {
     let mut reader = DiskReader::new(&c.disk, c.sources())?;
     let table = table(&mut reader, key)?;
     let mut vol = match on {
@@ -251,15 +244,7 @@ fn exit_status(table: &Table) -> i32 {
 }
 
 /// `ls`.
-pub fn ls(
-    c: &OpenChain,
-    key: Option<&Key>,
-    path: &str,
-    on: &On,
-    recursive: bool,
-    deleted: bool,
-    json: bool,
-) -> Result<i32, Error> {
+pub fn ls(c: &OpenChain, key: Option<&Key>, path: &str, on: &On, recursive: bool, deleted: bool, json: bool) -> Result<i32, Error> {
     let mut reader = DiskReader::new(&c.disk, c.sources())?;
     let table = table(&mut reader, key)?;
     let chosen: Vec<Partition> = chosen(&table, on)?.into_iter().cloned().collect();
@@ -290,7 +275,8 @@ pub fn ls(
                     EntryKind::Symlink => 'l',
                     EntryKind::Other => '?',
                 };
-                let prefix = if several { format!("{}: ", p.volume_name().map_or(p.index.to_string(), str::to_string)) } else { String::new() };
+                let prefix =
+                    if several { format!("{}: ", p.volume_name().map_or(p.index.to_string(), str::to_string)) } else { String::new() };
                 writeln!(
                     out,
                     "{t}{} {:>12}  {:<20}  {prefix}{}{}",

@@ -125,7 +125,17 @@ impl<R: ReadVirtual> Volume<R> {
     /// first byte on the disk, names it in errors).
     pub fn mapped(src: R, start: u64, map: std::sync::Arc<crate::lvm::Map>) -> Self {
         let len = map.len();
-        Volume { src, start, len, pos: 0, pages: HashMap::new(), order: VecDeque::new(), bytes_fetched: 0, unlock: None, extents: Some(map) }
+        Volume {
+            src,
+            start,
+            len,
+            pos: 0,
+            pages: HashMap::new(),
+            order: VecDeque::new(),
+            bytes_fetched: 0,
+            unlock: None,
+            extents: Some(map),
+        }
     }
 
     /// The window `[start, start + len)` of `src` holding an unlocked BitLocker volume, read as
