@@ -26,10 +26,13 @@ use crate::fs::ReadVirtual;
 
 /// The most bytes of metadata text read from one metadata area.
 pub const MAX_TEXT: u64 = 4 << 20;
+/// The most bytes of metadata text kept from all the disk's metadata areas together.
+pub const MAX_TEXT_TOTAL: u64 = 16 << 20;
 /// The deepest nesting of sections and lists in the metadata text.
 const MAX_DEPTH: usize = 16;
-/// The most values (sections, keys, list items) parsed from one metadata text.
+/// The most values (sections, keys, list items) parsed from one metadata text, and from all.
 const MAX_ITEMS: usize = 200_000;
+const MAX_ITEMS_TOTAL: usize = 400_000;
 /// The most LVs, segments per LV, and stripes per segment taken from one VG.
 const MAX_LVS: usize = 1024;
 const MAX_SEGMENTS: usize = 4096;
@@ -238,6 +241,8 @@ pub struct Found {
 
 /// One metadata text read from a metadata area.
 struct Text {
+    /// How many values its tree holds.
+    items: usize,
     /// Virtual byte offset of the text.
     at: u64,
     seqno: u64,
@@ -462,6 +467,15 @@ fn read_mda<R: ReadVirtual>(
         ));
         return Ok(());
     }
+    let kept: u64 = texts.iter().map(|t| t.body.len() as u64).sum();
+    if kept + rl > MAX_TEXT_TOTAL {
+        found.findings.push(Finding::error(
+            "lvm-text-total",
+            base + 48,
+            format!("this metadata text ({rl} bytes) is not read: the disk's metadata texts already read take {kept} of the {MAX_TEXT_TOTAL} bytes allowed"),
+        ));
+        return Ok(());
+    }
     // The area is a ring after its 512-byte header: the text may wrap to the start.
     let mut body = vec![0u8; rl as usize];
     let first = rl.min(ml - ro) as usize;
@@ -478,8 +492,10 @@ fn read_mda<R: ReadVirtual>(
         ));
     }
     let text_at = base + ro;
-    match parse(&body) {
-        Ok(value) => {
+    // The values of all the texts kept are bounded too (the parsed tree is larger than its text).
+    let used: usize = texts.iter().map(|t| t.items).sum();
+    match parse_at_most(&body, MAX_ITEMS.min(MAX_ITEMS_TOTAL.saturating_sub(used))) {
+        Ok((value, count)) => {
             let Some((vg, Value::Section(items))) =
                 value.items().iter().find(|(_, v)| matches!(v, Value::Section(_))).map(|(k, v)| (k.clone(), v))
             else {
@@ -487,7 +503,7 @@ fn read_mda<R: ReadVirtual>(
                 return Ok(());
             };
             let seqno = get_int(items, "seqno").unwrap_or(0);
-            texts.push(Text { at: text_at, seqno, vg, value, checksum_ok, body });
+            texts.push(Text { at: text_at, seqno, vg, value, checksum_ok, body, items: count });
         }
         Err((at, why)) => {
             found.findings.push(Finding::error("lvm-text", text_at + at as u64, format!("the metadata text cannot be parsed: {why}")))
@@ -540,15 +556,21 @@ fn get_str<'a>(items: &'a [(String, Value)], key: &str) -> Option<&'a str> {
 /// values integers, strings and lists; `#` comments. Bounded in depth and items; the error
 /// names the byte where it stopped.
 pub fn parse(text: &[u8]) -> std::result::Result<Value, (usize, String)> {
-    let mut p = Parser { s: text, i: 0, items: 0 };
+    parse_at_most(text, MAX_ITEMS).map(|(v, _)| v)
+}
+
+/// [`parse`] with at most `limit` values; the value and how many it holds.
+fn parse_at_most(text: &[u8], limit: usize) -> std::result::Result<(Value, usize), (usize, String)> {
+    let mut p = Parser { s: text, i: 0, items: 0, limit };
     let items = p.section(0, true)?;
-    Ok(Value::Section(items))
+    Ok((Value::Section(items), p.items))
 }
 
 struct Parser<'a> {
     s: &'a [u8],
     i: usize,
     items: usize,
+    limit: usize,
 }
 
 impl Parser<'_> {
@@ -572,8 +594,8 @@ impl Parser<'_> {
 
     fn count(&mut self) -> std::result::Result<(), (usize, String)> {
         self.items += 1;
-        if self.items > MAX_ITEMS {
-            return self.err(format!("more than {MAX_ITEMS} values"));
+        if self.items > self.limit {
+            return self.err(format!("more than {} values", self.limit));
         }
         Ok(())
     }
@@ -774,13 +796,16 @@ fn volume_group(name: &str, text: &Text, sector_size: u32, found: &mut Found) {
             let kind = get_str(si, "type").unwrap_or("").to_string();
             let mut seg = Segment { start_extent, extent_count, kind: kind.clone(), stripes: 0, stripe_size: 0, pvs: Vec::new() };
             if kind != "striped" {
+                // One finding per LV: its first segment of another type.
+                if !vol.segments.iter().any(|s| s.kind != "striped") {
+                    found.findings.push(Finding::info(
+                        "lvm-segment-type",
+                        text.at,
+                        format!("logical volume {name}/{lv} has a `{kind}` segment (thin pools, thin volumes, RAID, mirrors, snapshots and caches are named, not read)"),
+                    ));
+                }
                 why.get_or_insert(format!(
                     "its segment at extent {start_extent} is of type `{kind}`, which this viewer names but does not read"
-                ));
-                found.findings.push(Finding::info(
-                    "lvm-segment-type",
-                    text.at,
-                    format!("logical volume {name}/{lv} has a `{kind}` segment (thin pools, thin volumes, RAID, mirrors, snapshots and caches are named, not read)"),
                 ));
                 vol.segments.push(seg);
                 continue;
