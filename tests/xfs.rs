@@ -3,7 +3,7 @@
 //! fragmented into a B+tree extent map, a preallocated extent, deleted files, a log left dirty)
 //! by `tests/web/fixtures/make-xfs-vhds.sh`. Listings are compared with `xfs_db -r -c 'ls DIR'`,
 //! times with `xfs_db`'s inode print, file bytes with the sources' and the mount's SHA-256, free
-//! space with `xfs_db -c 'freesp -s'`.
+//! space with each AGF's count, and `diff` of the mount's changes (a differencing disk).
 
 mod common;
 use common::*;
@@ -106,6 +106,9 @@ fn listings_match_xfs_db_in_every_directory_form() {
     assert_eq!(format("/short"), "core.format = 1 (local)");
     assert_eq!(format("/block"), "core.format = 2 (extents)");
     assert_eq!(format("/node"), "core.format = 3 (btree)");
+    if written {
+        assert_eq!(format("/frag/holes.bin"), "core.format = 3 (btree)", "a file with a B+tree extent map");
+    }
 }
 
 #[test]
@@ -248,4 +251,28 @@ fn a_damaged_superblock_is_refused_naming_its_offset() {
     let mut vol = Volume::whole(img);
     let err = FileSystem::open(&mut vol).err().expect("a damaged superblock opened").to_string();
     assert!(err.contains("CRC-32C") && err.contains("byte 0x0"), "{err}");
+}
+
+#[test]
+fn diff_names_what_the_kernel_mount_changed() {
+    let dir = disks();
+    if !mounted(&dir) {
+        return;
+    }
+    let out = cli(&["diff", "--json", dir.join("child.vhd").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let p = &v["partitions"][0];
+    assert_eq!(p["filesystem"], "xfs");
+    let paths = |change: &str| -> BTreeSet<String> {
+        p["changes"].as_array().unwrap().iter().filter(|c| c["kind"] == change).map(|c| c["path"].as_str().unwrap().to_string()).collect()
+    };
+    let added = paths("added");
+    for f in ["/frag/holes.bin", "/frag/prealloc.bin", "/frag/longlink", "/gone/removed-file-1.txt", "/gone/removed-file-40.txt"] {
+        assert!(added.contains(f), "{f} not added: {added:?}");
+    }
+    assert_eq!(added.len(), 43, "{added:?}");
+    let transient = paths("transient");
+    assert_eq!(transient, ["/gone/big-removed.bin", "/gone/removed-file-2.txt", "/gone/removed-file-4.txt"].map(String::from).into());
+    assert!(paths("deleted").is_empty() && paths("modified").is_empty(), "{p}");
 }

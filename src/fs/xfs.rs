@@ -19,6 +19,11 @@ use crate::error::{Error, Result};
 pub const MAGIC: &[u8; 4] = b"XFSB";
 /// The most extents one file's map may hold.
 pub const MAX_EXTENTS: usize = 1 << 20;
+/// The most blocks one B+tree walk reads (an extent map's, or a free-space tree's for one window):
+/// a tree whose pointers loop or repeat stops there.
+pub const MAX_MAP_BLOCKS: usize = 1 << 16;
+/// The most bytes of a directory's data blocks read for one listing.
+pub const MAX_DIR_BYTES: u64 = 256 << 20;
 /// The deepest B+tree this reader descends (the kernel's are at most 9 levels).
 pub const MAX_LEVELS: u32 = 9;
 /// Where a directory's leaf blocks start in its file offsets (32 GiB): its data blocks are below.
@@ -127,8 +132,11 @@ impl Superblock {
         if ag_blocks < 16 || ag_count == 0 || !(1..=31).contains(&agblklog) || ag_blocks > 1 << agblklog || blocks == 0 {
             return Err(format!("{ag_count} allocation groups of {ag_blocks} blocks (log {agblklog}) are not possible"));
         }
-        if blocks > ag_blocks.saturating_mul(ag_count) {
+        if blocks > ag_blocks.saturating_mul(ag_count) || blocks.checked_mul(block_size).is_none() {
             return Err(format!("{blocks} blocks do not fit in {ag_count} groups of {ag_blocks}"));
+        }
+        if (b.len() as u64) < sector_size {
+            return Err(format!("the superblock's sector of {sector_size} bytes was not read whole"));
         }
         let dirblklog = u32::from(b[0xC0]);
         if blocklog + dirblklog > 16 {
@@ -185,9 +193,9 @@ impl Superblock {
     /// inside the file system.
     pub fn fsb_offset(&self, fsb: u64) -> Option<u64> {
         let (ag, agb) = (fsb >> self.agblk_log, fsb & ((1u64 << self.agblk_log) - 1));
-        (ag < self.ag_count && agb < self.ag_blocks)
-            .then(|| (ag * self.ag_blocks + agb) * self.block_size)
-            .filter(|&at| at < self.blocks * self.block_size)
+        let lin = ag.checked_mul(self.ag_blocks)?.checked_add(agb)?;
+        // `blocks * block_size` fits (checked by `parse`), so does `lin * block_size`.
+        (ag < self.ag_count && agb < self.ag_blocks && lin < self.blocks).then(|| lin * self.block_size)
     }
 
     /// The volume byte offset of inode `ino`, if the number is possible.
@@ -384,8 +392,8 @@ impl Xfs {
         let hdr = self.sb.long_header();
         for &p in ptrs {
             *read += 1;
-            if *read > MAX_EXTENTS {
-                return Err(self.bad(vol.start(), 0, format!("inode {n}'s extent map has more than {MAX_EXTENTS} blocks")));
+            if *read > MAX_MAP_BLOCKS {
+                return Err(self.bad(vol.start(), 0, format!("inode {n}'s extent map has more than {MAX_MAP_BLOCKS} blocks (or loops)")));
             }
             let at = self
                 .sb
@@ -561,7 +569,7 @@ impl Xfs {
             }
             return Ok(found);
         }
-        let size = ino.size.min(DIR_LEAF_OFFSET);
+        let size = ino.size.min(DIR_LEAF_OFFSET).min(MAX_DIR_BYTES);
         let data = FileData::Runs { runs: self.runs(vol, ino, size)?, size };
         let dbs = self.sb.dir_block_size as usize;
         let mut block = Vec::with_capacity(dbs);
@@ -828,6 +836,9 @@ impl Xfs {
     fn free_runs<R: ReadVirtual>(&self, vol: &mut Volume<R>, ag: u64, lo: u64, hi: u64, each: &mut dyn FnMut(u64, u64)) -> Result<()> {
         let sb = &self.sb;
         let (bs, ss) = (sb.block_size, sb.sector_size);
+        if ag >= sb.ag_count || sb.ag_start(ag) >= sb.blocks {
+            return Ok(());
+        }
         let agf_at = sb.ag_start(ag) * bs + ss;
         let agf = vol.read_vec(agf_at, ss as usize)?;
         if &agf[0..4] != b"XAGF" || u64::from(be32(&agf, 8)) != ag {
@@ -843,9 +854,9 @@ impl Xfs {
         let hdr = sb.short_header();
         let magic: &[u8; 4] = if sb.version == 5 { b"AB3B" } else { b"ABTB" };
         let mut stack = vec![(root, levels - 1)];
-        let mut budget = sb.ag_blocks;
+        let mut budget = sb.ag_blocks.min(MAX_MAP_BLOCKS as u64);
         while let Some((b, level)) = stack.pop() {
-            if b >= sb.ag_blocks || budget == 0 {
+            if b >= sb.ag_blocks || sb.ag_start(ag) + b >= sb.blocks || budget == 0 {
                 return Err(self.bad(
                     vol.start(),
                     agf_at,
@@ -899,11 +910,14 @@ impl Xfs {
         let bs = sb.block_size;
         let mut out: Vec<Structure> = Vec::new();
         for ag in 0..sb.ag_count.min(1 << 16) {
+            if sb.ag_start(ag) >= sb.blocks {
+                break;
+            }
             let at = sb.ag_start(ag) * bs;
             out.push((at, at + 4 * sb.sector_size, "AG headers (superblock, AGF, AGI, AGFL)"));
         }
         if let Some(l) = sb.fsb_offset(sb.log_start).filter(|_| sb.log_start != 0) {
-            out.push((l, l + sb.log_blocks * bs, "log"));
+            out.push((l, l.saturating_add(sb.log_blocks * bs), "log"));
         }
         out
     }
