@@ -276,3 +276,25 @@ fn diff_names_what_the_kernel_mount_changed() {
     assert_eq!(transient, ["/gone/big-removed.bin", "/gone/removed-file-2.txt", "/gone/removed-file-4.txt"].map(String::from).into());
     assert!(paths("deleted").is_empty() && paths("modified").is_empty(), "{p}");
 }
+
+#[test]
+fn a_hostile_extent_map_pointer_is_refused_naming_the_offset() {
+    let dir = disks();
+    let work = std::env::temp_dir().join(format!("xfs-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&work).unwrap();
+    let img = work.join("h.img");
+    run_ok(Command::new("cp").arg("--sparse=always").arg(dir.join("v4.img")).arg(&img));
+    let node: u64 = xfs_db(&img, &["path /node", "print core.nextents"]).trim().trim_start_matches("core.nextents = ").parse().unwrap();
+    assert!(node > 1, "/node's map has {node} extents: the test needs a B+tree");
+    let wrap = vhd_from_raw();
+    // The map's root points at block 64 (0x40000: not a BMAP block), then past
+    // the file system's end.
+    for (ptr, want) in [("64", "at byte 0x40000: XFS: inode"), ("9999999999", "outside the file system")] {
+        run_ok(Command::new("xfs_db").args(["-x", "-c", "path /node", "-c", &format!("write u.bmbt.ptrs[1] {ptr}")]).arg(&img));
+        run_ok(Command::new(&wrap).arg("dynamic").arg(&img).arg(work.join("h.vhd")));
+        let out = cli(&["ls", work.join("h.vhd").to_str().unwrap(), "/node"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(want) && !err.contains("panicked"), "{ptr}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&work);
+}

@@ -372,17 +372,19 @@ impl Xfs {
                 }
                 let ptrs: Vec<u64> = (0..recs).map(|k| be64(f, 4 + maxrecs * 8 + 8 * k)).collect();
                 let mut blocks_read = 0usize;
-                self.bmbt(vol, n, &ptrs, level - 1, &mut out, &mut blocks_read)?;
+                self.bmbt(vol, (n, ino.at), &ptrs, level - 1, &mut out, &mut blocks_read)?;
             }
             _ => return Err(self.bad(vol.start(), ino.at, format!("inode {n}'s data fork is in format {}, not extents", ino.format))),
         }
         Ok(out)
     }
 
+    /// Appends the extents under extent map blocks `ptrs` (of level `level`) of inode `n` (at
+    /// volume byte `ino_at`), counting the blocks read in `read`.
     fn bmbt<R: ReadVirtual>(
         &self,
         vol: &mut Volume<R>,
-        n: u64,
+        (n, ino_at): (u64, u64),
         ptrs: &[u64],
         level: u32,
         out: &mut Vec<Extent>,
@@ -393,12 +395,15 @@ impl Xfs {
         for &p in ptrs {
             *read += 1;
             if *read > MAX_MAP_BLOCKS {
-                return Err(self.bad(vol.start(), 0, format!("inode {n}'s extent map has more than {MAX_MAP_BLOCKS} blocks (or loops)")));
+                return Err(self.bad(
+                    vol.start(),
+                    ino_at,
+                    format!("inode {n}'s extent map has more than {MAX_MAP_BLOCKS} blocks (or loops)"),
+                ));
             }
-            let at = self
-                .sb
-                .fsb_offset(p)
-                .ok_or_else(|| self.bad(vol.start(), 0, format!("inode {n}'s extent map points at block {p}, outside the file system")))?;
+            let at = self.sb.fsb_offset(p).ok_or_else(|| {
+                self.bad(vol.start(), ino_at, format!("inode {n}'s extent map points at block {p}, outside the file system"))
+            })?;
             let b = vol.read_vec(at, bs)?;
             let magic = if self.sb.version == 5 { b"BMA3" } else { b"BMAP" };
             let (lv, recs) = (u32::from(be16(&b, 4)), usize::from(be16(&b, 6)));
@@ -426,7 +431,7 @@ impl Xfs {
                     return Err(self.bad(vol.start(), at, format!("extent map block {p} claims {recs} records")));
                 }
                 let child: Vec<u64> = (0..recs).map(|k| be64(&b, hdr + maxrecs * 8 + 8 * k)).collect();
-                self.bmbt(vol, n, &child, level - 1, out, read)?;
+                self.bmbt(vol, (n, ino_at), &child, level - 1, out, read)?;
             }
         }
         Ok(())
