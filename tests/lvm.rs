@@ -3,7 +3,8 @@
 //! volume group, LVs and segments compared with `lvs`/`pvs`/`vgs --reportformat json`, the files
 //! of each LV compared with the trees they were made from, in the VHD and the VHDX; then damage
 //! (checksums, a missing PV, stale and disagreeing copies, hostile metadata text) read as
-//! findings, never a panic.
+//! findings, never a panic; `owner`, `diff` and `compact --trim` through the extents; and the Red
+//! Hat layout (GPT, /boot XFS, XFS root and home logical volumes, home striped).
 
 mod common;
 use common::*;
@@ -370,4 +371,37 @@ fn diff_names_what_a_child_changed_inside_a_striped_logical_volume() {
     let root = parts.iter().find(|p| p["volume"] == "vgdata/root").unwrap();
     assert!(root["changes"].as_array().unwrap().is_empty());
     assert_eq!(cli(&["get", p(&dir.join("child.vhd")), "/alice/added.txt", "--volume", "vgdata/home"]).stdout, b"added in the child\n");
+}
+
+#[test]
+fn a_red_hat_style_disk_reads_its_xfs_logical_volumes() {
+    let Some(dir) = fixture() else { return };
+    for disk in ["rhel.vhd", "rhel.vhdx"] {
+        let d = dir.join(disk);
+        let (out, _) = vv_both(&["parts", p(&d), "--json"], 0);
+        let t: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!((&t["partitions"][0]["filesystem"], &t["partitions"][0]["label"]), (&Value::from("xfs"), &Value::from("boot")));
+        let vols: Vec<(&str, &str, u64)> = t["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| (v["lv"].as_str().unwrap(), v["filesystem"].as_str().unwrap(), v["segments"][0]["stripes"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(vols, [("root", "xfs", 1), ("home", "xfs", 2)]);
+        let segs = report(&dir, "rhel-lvs.json", "seg");
+        for v in t["volumes"].as_array().unwrap() {
+            let s = segs.iter().find(|s| s["lv_name"] == v["lv"]).unwrap();
+            assert_eq!(v["size"].as_u64().unwrap(), num(&s["lv_size"]));
+        }
+        for (lv, tree) in [("rhel/root", "xfs-root"), ("rhel/home", "xfs-home")] {
+            for (path, bytes) in files(&dir.join(tree)) {
+                assert!(cli(&["get", p(&d), &path, "--volume", lv]).stdout == bytes, "{disk} {lv}{path}");
+            }
+        }
+        // inspect finds the system on the root logical volume.
+        let (out, _) = vv_both(&["inspect", p(&d), "--json"], 0);
+        let s: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(s["systems"][0]["os"], "linux", "{out}");
+        assert!(out.contains("Red Hat Enterprise Linux"), "{out}");
+    }
 }
