@@ -103,7 +103,12 @@ impl FreeSpace {
                     Some(cursor)
                 }
                 Err(why) => {
-                    v.reason = Some(why);
+                    let pv = p.extents.is_none()
+                        && table.volumes.iter().flat_map(|l| &l.segments).flat_map(|s| &s.pvs).any(|x| x.partition == Some(p.index));
+                    v.reason = Some(match pv {
+                        true => "it is an LVM2 physical volume: its logical volumes are trimmed on their own".into(),
+                        false => why,
+                    });
                     None
                 }
             };

@@ -339,7 +339,9 @@ fn compact_trim_gives_back_a_logical_volumes_free_space_and_keeps_its_files() {
     }
     // The physical volumes' partitions (no file system of their own) are kept whole.
     for n in [2, 3] {
-        assert_eq!(vols.iter().find(|v| v["partition"] == n && v["volume"].is_null()).unwrap()["trimmed"], false);
+        let pv = vols.iter().find(|v| v["partition"] == n && v["volume"].is_null()).unwrap();
+        assert_eq!(pv["trimmed"], false);
+        assert!(pv["reason"].as_str().unwrap().contains("LVM2 physical volume"), "{pv}");
     }
     // The deleted file's bytes in home's free space are gone; every file and the LVM2 metadata stay.
     let nonzero = |disk: &Path| cli(&["cat", p(disk), "--volume", "vgdata/home"]).stdout.iter().filter(|&&b| b != 0).count();
