@@ -43,6 +43,7 @@ pub mod repair;
 pub mod report;
 pub mod resize;
 pub mod rules;
+pub mod search;
 pub mod trim;
 pub mod values;
 pub mod vhd;
