@@ -93,9 +93,7 @@ impl Pattern {
             return Err(usage(format!("the pattern is {len} bytes: at most {MAX_PATTERN}")));
         }
         if needles.iter().all(|(n, _)| n.iter().all(|&b| b == 0)) {
-            return Err(usage(
-                "the pattern is zero bytes only: it would match all of the space no layer holds, which is not read".into(),
-            ));
+            return Err(usage("the pattern is zero bytes only: it would match all of the space no layer holds, which is not read".into()));
         }
         Ok(Pattern { needles, ignore_case: opts.ignore_case })
     }

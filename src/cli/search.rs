@@ -1,0 +1,144 @@
+//! `search`: every place a word or bytes occur on the virtual disk, through the chain, each with
+//! the layer that supplies it and what owns it (a file and the offset in it, a deleted file, a
+//! file-system structure, free space, or no partition).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::atomic::Ordering;
+
+use serde::Serialize;
+use vhd_viewer::fs::{FileSystem, Volume};
+use vhd_viewer::parts::{self, DiskOwner, Table};
+use vhd_viewer::reader::DiskReader;
+use vhd_viewer::search::{self, Found, Pattern, PatternOptions, Scope};
+use vhd_viewer::Error;
+
+use super::chain::OpenChain;
+use super::{io_err, percent};
+
+/// One hit as `--json` writes it.
+#[derive(Serialize)]
+struct HitJson<'a> {
+    offset: u64,
+    length: u64,
+    encoding: &'static str,
+    layer: Option<usize>,
+    partition: Option<u32>,
+    owner: OwnerJson<'a>,
+}
+
+/// What owns a hit's first byte.
+#[derive(Serialize)]
+struct OwnerJson<'a> {
+    /// `file`, `deleted file`, `dir`, `deleted dir`, `structure`, `free`, `outside`, `unknown`.
+    kind: String,
+    path: Option<&'a str>,
+    file_offset: Option<u64>,
+    /// The file system's number for the file (NTFS record, ext inode, FAT first cluster).
+    id: Option<u64>,
+    /// The path, or the structure or space in words.
+    what: &'a str,
+    filesystem: Option<&'static str>,
+}
+
+/// The owner's kind as `search` words it: a deleted file's kind says so.
+fn kind(o: &DiskOwner) -> String {
+    if o.deleted {
+        format!("deleted {}", o.kind)
+    } else {
+        o.kind.clone()
+    }
+}
+
+/// The partitions' file systems, opened when a hit first lies in them (`None`: not readable).
+struct Owners {
+    table: Table,
+    open: HashMap<u32, Option<FileSystem>>,
+}
+
+impl Owners {
+    fn owner(&mut self, reader: &mut DiskReader<'_>, offset: u64) -> Result<DiskOwner, Error> {
+        let size = reader.disk.size();
+        let open = &mut self.open;
+        parts::owner_with(&self.table, offset, size, |p| {
+            let mut vol = Volume::new(&mut *reader, p.offset(), p.len());
+            let fsys = match open.entry(p.index) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(FileSystem::open(&mut vol).ok().flatten()),
+            };
+            match fsys {
+                Some(f) => Ok(Some((f.kind(), f.owner(&mut vol, offset - p.offset())?))),
+                None => Ok(None),
+            }
+        })
+    }
+}
+
+/// Runs `search`. `layer` is `--only-layer` (numbered in the whole chain).
+pub fn search(c: &OpenChain, text: &str, opts: PatternOptions, only_layer: Option<usize>, json: bool) -> Result<i32, Error> {
+    let pattern = Pattern::new(text, opts)?;
+    let scope = match only_layer {
+        None => Scope::Disk,
+        Some(k) if k >= c.base && k - c.base < c.disk.layers.len() => Scope::Layer(k - c.base),
+        Some(k) => {
+            return Err(Error::Usage {
+                message: format!("--only-layer {k}: the chain read has layers {} to {}", c.base, c.base + c.disk.layers.len() - 1),
+            })
+        }
+    };
+    let mut reader = DiskReader::new(&c.disk, c.sources())?;
+    let table = parts::read(&mut reader)?;
+    let mut owners = Owners { table, open: HashMap::new() };
+    let stop = super::newfile::watch_interrupts()?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut shown = percent("searching");
+    let mut progress = |done: u64, total: u64| {
+        shown(done, total);
+        !stop.load(Ordering::Relaxed)
+    };
+    let base = c.base;
+    let mut found = |reader: &mut DiskReader<'_>, hits: &[Found]| -> Result<(), Error> {
+        for f in hits {
+            let o = owners.owner(reader, f.hit.offset)?;
+            let layer = f.layer.map(|l| l + base);
+            let written = if json {
+                let line = HitJson {
+                    offset: f.hit.offset,
+                    length: f.hit.length,
+                    encoding: f.hit.encoding.name(),
+                    layer,
+                    partition: o.partition,
+                    owner: OwnerJson {
+                        kind: kind(&o),
+                        path: o.path.as_deref(),
+                        file_offset: o.file_offset,
+                        id: o.id,
+                        what: &o.what,
+                        filesystem: o.filesystem,
+                    },
+                };
+                serde_json::to_writer(&mut out, &line).map_err(std::io::Error::from).and_then(|_| writeln!(out))
+            } else {
+                let supplier = match layer {
+                    Some(l) => format!("layer {l} ({})", c.names.get(l - base).map_or("", String::as_str)),
+                    None => "zeros".into(),
+                };
+                let part = o.partition.map_or("no partition".into(), |p| format!("partition {p}"));
+                let at = match (o.path.is_some(), o.file_offset) {
+                    (true, Some(at)) => format!(", byte {at} of it"),
+                    _ => String::new(),
+                };
+                writeln!(out, "{:#x}\t{}\t{supplier}\t{part}\t{}: {}{at}", f.hit.offset, f.hit.encoding.name(), kind(&o), o.what)
+            };
+            written.map_err(io_err)?;
+        }
+        Ok(())
+    };
+    let done = search::search(&mut reader, &pattern, scope, &mut found, &mut progress)?;
+    out.flush().map_err(io_err)?;
+    if !done.complete {
+        eprintln!("\nvhd-viewer: search interrupted: {} hits so far", done.hits);
+        return Ok(130);
+    }
+    Ok(if done.hits > 0 { 0 } else { 1 })
+}
