@@ -12,7 +12,7 @@
 use memchr::memmem::Finder;
 use serde::Serialize;
 
-use crate::disk::{Source, Steps};
+use crate::disk::{Disk, Extent, Source, Steps};
 use crate::error::{Error, Result};
 use crate::reader::{missing_error, DiskReader};
 
@@ -227,116 +227,181 @@ pub struct Found {
     pub layer: Option<usize>,
 }
 
-/// What [`search`] did.
+/// What a search did so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Searched {
     /// Bytes of the layers' files read and searched.
     pub data_bytes: u64,
     /// Hits found.
     pub hits: u64,
-    /// False when `progress` stopped it.
+    /// How far it has come: virtual disk bytes before this are searched.
+    pub position: u64,
+    /// False when it was stopped before the disk's end.
     pub complete: bool,
 }
 
-/// Searches `reader`'s disk for `pattern` in `scope`, reading only what its layers hold, at most
-/// 1 MiB at a time. Calls `found` with the hits of each piece, in order of offset (it may use
-/// the reader, e.g. to find their owners), and `progress(done, total)` in virtual bytes after
-/// each piece; `progress` returns false to stop. A part the chain cannot supply (a missing
-/// parent, a file cut short) is an error naming it, as reading it is.
+/// What [`Search::step`] gives each piece's hits to: the reader (to find their owners) and the
+/// hits, in order of offset.
+pub type FoundFn<'f> = dyn FnMut(&mut DiskReader<'_>, &[Found]) -> Result<()> + 'f;
+
+/// A search that goes a step at a time, so that a caller can show progress and stop it between
+/// steps (the page's Worker); [`search`] runs one to the end. It reads only what the layers hold,
+/// at most 1 MiB at a time, and keeps no more than one step's extents and one piece's hits.
+pub struct Search {
+    scope: Scope,
+    steps: Steps,
+    matcher: Matcher,
+    edge: u64,
+    /// Virtual bytes before this are planned.
+    planned: u64,
+    /// The planned extents not yet searched, and how far into the first one.
+    pending: std::collections::VecDeque<Extent>,
+    at: u64,
+    buf: Vec<u8>,
+    zeros: Vec<u8>,
+    hits: Vec<Hit>,
+    /// The supplier of each piece fed since the bytes a later hit may start in: (offset, layer).
+    suppliers: Vec<(u64, Option<usize>)>,
+    done: Searched,
+}
+
+impl Search {
+    /// A search of `disk` (the reader's) for `pattern` in `scope`.
+    pub fn new(disk: &Disk, pattern: &Pattern, scope: Scope) -> Result<Search> {
+        if let Scope::Layer(k) = scope {
+            if k >= disk.layers.len() {
+                return Err(Error::NoSuchLayer { layer: k, layers: disk.layers.len() });
+            }
+        }
+        let edge = pattern.max_len() as u64 - 1;
+        Ok(Search {
+            scope,
+            steps: Steps::new(disk),
+            matcher: Matcher::new(pattern),
+            edge,
+            planned: 0,
+            pending: Default::default(),
+            at: 0,
+            buf: vec![0u8; PIECE],
+            zeros: vec![0u8; edge as usize],
+            hits: Vec::new(),
+            suppliers: Vec::new(),
+            done: Searched::default(),
+        })
+    }
+
+    /// What it did so far.
+    pub fn searched(&self) -> Searched {
+        self.done
+    }
+
+    /// Searches on until about `budget` bytes of the layers' files are read (at least one piece,
+    /// or one stretch no layer holds) or the disk's end, calling `found` with each piece's hits.
+    /// True when the disk's end is reached. A part the chain cannot supply (a missing parent, a
+    /// file cut short) is an error naming it, as reading it is.
+    pub fn step(&mut self, reader: &mut DiskReader<'_>, budget: u64, found: &mut FoundFn<'_>) -> Result<bool> {
+        let disk = reader.disk;
+        let size = disk.size();
+        let mut spent = 0;
+        loop {
+            let Some(&e) = self.pending.front() else {
+                if self.planned >= size {
+                    self.done.position = size;
+                    self.done.complete = true;
+                    return Ok(true);
+                }
+                if spent >= budget.max(1) {
+                    return Ok(false);
+                }
+                let stop = self.steps.end(disk, self.planned, size);
+                self.pending.extend(reader.plan(self.planned, stop - self.planned)?);
+                self.planned = stop;
+                // Planning a stretch costs about as much as reading a bitmap.
+                spent += 4096;
+                continue;
+            };
+            match e.source {
+                Source::Data { layer, file_offset } if self.scope == Scope::Disk || self.scope == Scope::Layer(layer) => {
+                    if spent >= budget.max(1) {
+                        return Ok(false);
+                    }
+                    let n = (e.len - self.at).min(PIECE as u64) as usize;
+                    let offset = e.offset + self.at;
+                    reader.read_file(layer, file_offset + self.at, &mut self.buf[..n])?;
+                    self.suppliers.push((offset, Some(layer)));
+                    self.matcher.feed(offset, &self.buf[..n], &mut self.hits);
+                    self.done.data_bytes += n as u64;
+                    spent += n as u64;
+                    self.at += n as u64;
+                    self.report(reader, found)?;
+                    if self.at < e.len {
+                        self.done.position = offset + n as u64;
+                        continue;
+                    }
+                }
+                Source::Zero if self.scope == Scope::Disk => {
+                    // Only a hit reaching in from either side can touch zeros no layer holds.
+                    let head = self.edge.min(e.len);
+                    let tail = e.len.saturating_sub(self.edge).max(head);
+                    self.suppliers.push((e.offset, None));
+                    self.matcher.feed(e.offset, &self.zeros[..head as usize], &mut self.hits);
+                    if tail < e.len {
+                        self.matcher.feed(e.offset + tail, &self.zeros[..(e.len - tail) as usize], &mut self.hits);
+                    }
+                    self.report(reader, found)?;
+                }
+                Source::Missing { .. } if self.scope == Scope::Disk => return Err(missing_error(disk, &e)),
+                _ => self.matcher.reset(),
+            }
+            self.pending.pop_front();
+            self.at = 0;
+            self.done.position = e.offset + e.len;
+        }
+    }
+
+    /// Hands the hits found so far to `found`, each with the supplier of its first byte.
+    fn report(&mut self, reader: &mut DiskReader<'_>, found: &mut FoundFn<'_>) -> Result<()> {
+        if !self.hits.is_empty() {
+            let suppliers = &self.suppliers;
+            let list: Vec<Found> = self
+                .hits
+                .iter()
+                .map(|&hit| {
+                    let i = suppliers.partition_point(|s| s.0 <= hit.offset);
+                    Found { hit, layer: i.checked_sub(1).and_then(|i| suppliers[i].1) }
+                })
+                .collect();
+            self.done.hits += list.len() as u64;
+            self.hits.clear();
+            found(reader, &list)?;
+        }
+        // Keep the suppliers of the bytes a later hit may start in.
+        let from = self.matcher.kept_from();
+        let i = self.suppliers.partition_point(|s| s.0 <= from).saturating_sub(1);
+        self.suppliers.drain(..i);
+        Ok(())
+    }
+}
+
+/// Searches `reader`'s disk for `pattern` in `scope` to the end (see [`Search`]), calling
+/// `found` with each piece's hits and `progress(done, total)` in virtual bytes between steps;
+/// `progress` returns false to stop (then `complete` is false).
 pub fn search(
     reader: &mut DiskReader<'_>,
     pattern: &Pattern,
     scope: Scope,
-    found: &mut dyn FnMut(&mut DiskReader<'_>, &[Found]) -> Result<()>,
+    found: &mut FoundFn<'_>,
     progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<Searched> {
-    let disk = reader.disk;
-    if let Scope::Layer(k) = scope {
-        if k >= disk.layers.len() {
-            return Err(Error::NoSuchLayer { layer: k, layers: disk.layers.len() });
+    let mut s = Search::new(reader.disk, pattern, scope)?;
+    let size = reader.disk.size();
+    while !s.step(reader, 4 * PIECE as u64, found)? {
+        if !progress(s.searched().position, size) {
+            break;
         }
     }
-    let size = disk.size();
-    let steps = Steps::new(disk);
-    let mut m = Matcher::new(pattern);
-    let edge = pattern.max_len() as u64 - 1;
-    let mut buf = vec![0u8; PIECE];
-    let zeros = vec![0u8; edge as usize];
-    let mut hits = Vec::new();
-    // The supplier of each piece fed since the last hits were reported: (offset, layer).
-    let mut suppliers: Vec<(u64, Option<usize>)> = Vec::new();
-    let mut done = Searched { complete: true, ..Searched::default() };
-    let mut pos = 0;
-    while pos < size {
-        let stop = steps.end(disk, pos, size);
-        for e in reader.plan(pos, stop - pos)? {
-            match e.source {
-                Source::Data { layer, file_offset } if scope == Scope::Disk || scope == Scope::Layer(layer) => {
-                    let mut at = 0;
-                    while at < e.len {
-                        let n = (e.len - at).min(PIECE as u64) as usize;
-                        reader.read_file(layer, file_offset + at, &mut buf[..n])?;
-                        suppliers.push((e.offset + at, Some(layer)));
-                        m.feed(e.offset + at, &buf[..n], &mut hits);
-                        done.data_bytes += n as u64;
-                        at += n as u64;
-                        report(reader, &m, &mut hits, &mut suppliers, &mut done, found)?;
-                        if !progress(e.offset + at, size) {
-                            done.complete = false;
-                            return Ok(done);
-                        }
-                    }
-                }
-                Source::Zero if scope == Scope::Disk => {
-                    // Only a hit reaching in from either side can touch zeros no layer holds.
-                    let head = edge.min(e.len);
-                    let tail = e.len.saturating_sub(edge).max(head);
-                    suppliers.push((e.offset, None));
-                    m.feed(e.offset, &zeros[..head as usize], &mut hits);
-                    if tail < e.len {
-                        m.feed(e.offset + tail, &zeros[..(e.len - tail) as usize], &mut hits);
-                    }
-                    report(reader, &m, &mut hits, &mut suppliers, &mut done, found)?;
-                }
-                Source::Missing { .. } if scope == Scope::Disk => return Err(missing_error(disk, &e)),
-                _ => m.reset(),
-            }
-        }
-        pos = stop;
-        if !progress(pos, size) {
-            done.complete = false;
-            return Ok(done);
-        }
-    }
-    Ok(done)
-}
-
-/// Hands the hits found so far to `found`, each with the supplier of its first byte.
-fn report(
-    reader: &mut DiskReader<'_>,
-    m: &Matcher,
-    hits: &mut Vec<Hit>,
-    suppliers: &mut Vec<(u64, Option<usize>)>,
-    done: &mut Searched,
-    found: &mut dyn FnMut(&mut DiskReader<'_>, &[Found]) -> Result<()>,
-) -> Result<()> {
-    if !hits.is_empty() {
-        let list: Vec<Found> = hits
-            .iter()
-            .map(|&hit| {
-                let i = suppliers.partition_point(|s| s.0 <= hit.offset);
-                Found { hit, layer: i.checked_sub(1).and_then(|i| suppliers[i].1) }
-            })
-            .collect();
-        done.hits += list.len() as u64;
-        hits.clear();
-        found(reader, &list)?;
-    }
-    // Keep the suppliers of the bytes a later hit may start in.
-    let from = m.kept_from();
-    let i = suppliers.partition_point(|s| s.0 <= from).saturating_sub(1);
-    suppliers.drain(..i);
-    Ok(())
+    progress(s.searched().position, size);
+    Ok(s.searched())
 }
 
 #[cfg(test)]

@@ -250,3 +250,35 @@ fn an_empty_2040g_disk_is_searched_without_reading_its_data() {
     assert_eq!(done.data_bytes + 2 * 512, read, "the data searched and two bitmaps");
     assert!(started.elapsed().as_secs() < 20, "took {:?}", started.elapsed());
 }
+
+#[test]
+fn a_search_stepped_a_piece_at_a_time_finds_the_same_hits() {
+    use vhd_viewer::reader::{open_layer, DiskReader, KnownLen, ReadAt};
+    use vhd_viewer::search::{Pattern, PatternOptions, Scope, Search};
+    let dir = disks();
+    let (_, all) = search(&dir.join("child.vhd"), &[WORD]);
+    let files: Vec<_> = ["child.vhd", "base.vhd"].iter().map(|n| KnownLen::new(std::fs::File::open(dir.join(n)).unwrap())).collect();
+    let layers = files.iter().map(|f| open_layer(f).unwrap()).collect();
+    let disk = vhd_viewer::Disk::new(layers, false).unwrap();
+    let mut r = DiskReader::new(&disk, files.iter().map(|f| f as &dyn ReadAt).collect()).unwrap();
+    let mut s = Search::new(&disk, &Pattern::new(WORD, PatternOptions::default()).unwrap(), Scope::Disk).unwrap();
+    let mut got = Vec::new();
+    let mut steps = 0;
+    let mut last = 0;
+    while !s
+        .step(&mut r, 1, &mut |_, hits| {
+            got.extend(hits.iter().map(|f| (f.hit.offset, f.layer)));
+            Ok(())
+        })
+        .unwrap()
+    {
+        assert!(s.searched().position >= last, "progress goes forward");
+        last = s.searched().position;
+        steps += 1;
+    }
+    assert!(steps > 10, "{steps} steps");
+    assert_eq!(s.searched().position, disk.size());
+    let want: Vec<(u64, Option<usize>)> =
+        all.iter().map(|h| (h["offset"].as_u64().unwrap(), h["layer"].as_u64().map(|l| l as usize))).collect();
+    assert_eq!(got, want);
+}
