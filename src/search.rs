@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::disk::{Disk, Extent, Source, Steps};
 use crate::error::{Error, Result};
+use crate::parts::DiskOwner;
 use crate::reader::{missing_error, DiskReader};
 
 /// The longest pattern: 4 KiB of bytes (its UTF-16 form may be twice that).
@@ -225,6 +226,63 @@ pub struct Found {
     pub hit: Hit,
     /// The layer (an index in the reader's disk) that supplies its first byte.
     pub layer: Option<usize>,
+}
+
+/// One hit as `search --json` writes it (and the page lists it): where, how, which layer, whose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HitLine {
+    /// The virtual disk offset of its first byte.
+    pub offset: u64,
+    /// Its length in bytes.
+    pub length: u64,
+    /// Which of the pattern's forms matched.
+    pub encoding: Encoding,
+    /// The layer that supplies its first byte (`None`: zeros no layer holds), numbered in the
+    /// whole chain.
+    pub layer: Option<usize>,
+    /// The partition it lies in.
+    pub partition: Option<u32>,
+    /// What owns its first byte.
+    pub owner: HitOwner,
+}
+
+/// What owns a hit's first byte.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HitOwner {
+    /// `file`, `deleted file`, `dir`, `deleted dir`, `structure`, `free`, `outside`, `unknown`.
+    pub kind: String,
+    /// The file's or directory's path.
+    pub path: Option<String>,
+    /// Where in the file the byte lies.
+    pub file_offset: Option<u64>,
+    /// The file system's number for the file (NTFS record, ext inode, FAT first cluster).
+    pub id: Option<u64>,
+    /// The path, or the structure or space in words.
+    pub what: String,
+    /// The partition's file system.
+    pub filesystem: Option<&'static str>,
+}
+
+impl HitLine {
+    /// `found` (its layer an index in a disk whose layer 0 is the chain's layer `base`) owned by
+    /// `o` ([`crate::parts::owner`]'s answer for its offset).
+    pub fn new(found: &Found, o: DiskOwner, base: usize) -> HitLine {
+        HitLine {
+            offset: found.hit.offset,
+            length: found.hit.length,
+            encoding: found.hit.encoding,
+            layer: found.layer.map(|l| l + base),
+            partition: o.partition,
+            owner: HitOwner {
+                kind: if o.deleted { format!("deleted {}", o.kind) } else { o.kind },
+                path: o.path,
+                file_offset: o.file_offset,
+                id: o.id,
+                what: o.what,
+                filesystem: o.filesystem,
+            },
+        }
+    }
 }
 
 /// What a search did so far.

@@ -6,49 +6,14 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::sync::atomic::Ordering;
 
-use serde::Serialize;
 use vhd_viewer::fs::{FileSystem, Volume};
 use vhd_viewer::parts::{self, DiskOwner, Table};
 use vhd_viewer::reader::DiskReader;
-use vhd_viewer::search::{self, Found, Pattern, PatternOptions, Scope};
+use vhd_viewer::search::{self, Found, HitLine, Pattern, PatternOptions, Scope};
 use vhd_viewer::Error;
 
 use super::chain::OpenChain;
 use super::{io_err, percent};
-
-/// One hit as `--json` writes it.
-#[derive(Serialize)]
-struct HitJson<'a> {
-    offset: u64,
-    length: u64,
-    encoding: &'static str,
-    layer: Option<usize>,
-    partition: Option<u32>,
-    owner: OwnerJson<'a>,
-}
-
-/// What owns a hit's first byte.
-#[derive(Serialize)]
-struct OwnerJson<'a> {
-    /// `file`, `deleted file`, `dir`, `deleted dir`, `structure`, `free`, `outside`, `unknown`.
-    kind: String,
-    path: Option<&'a str>,
-    file_offset: Option<u64>,
-    /// The file system's number for the file (NTFS record, ext inode, FAT first cluster).
-    id: Option<u64>,
-    /// The path, or the structure or space in words.
-    what: &'a str,
-    filesystem: Option<&'static str>,
-}
-
-/// The owner's kind as `search` words it: a deleted file's kind says so.
-fn kind(o: &DiskOwner) -> String {
-    if o.deleted {
-        format!("deleted {}", o.kind)
-    } else {
-        o.kind.clone()
-    }
-}
 
 /// The partitions' file systems, opened when a hit first lies in them (`None`: not readable).
 struct Owners {
@@ -99,36 +64,21 @@ pub fn search(c: &OpenChain, text: &str, opts: PatternOptions, only_layer: Optio
     let base = c.base;
     let mut found = |reader: &mut DiskReader<'_>, hits: &[Found]| -> Result<(), Error> {
         for f in hits {
-            let o = owners.owner(reader, f.hit.offset)?;
-            let layer = f.layer.map(|l| l + base);
+            let line = HitLine::new(f, owners.owner(reader, f.hit.offset)?, base);
             let written = if json {
-                let line = HitJson {
-                    offset: f.hit.offset,
-                    length: f.hit.length,
-                    encoding: f.hit.encoding.name(),
-                    layer,
-                    partition: o.partition,
-                    owner: OwnerJson {
-                        kind: kind(&o),
-                        path: o.path.as_deref(),
-                        file_offset: o.file_offset,
-                        id: o.id,
-                        what: &o.what,
-                        filesystem: o.filesystem,
-                    },
-                };
                 serde_json::to_writer(&mut out, &line).map_err(std::io::Error::from).and_then(|_| writeln!(out))
             } else {
-                let supplier = match layer {
+                let supplier = match line.layer {
                     Some(l) => format!("layer {l} ({})", c.names.get(l - base).map_or("", String::as_str)),
                     None => "zeros".into(),
                 };
-                let part = o.partition.map_or("no partition".into(), |p| format!("partition {p}"));
+                let part = line.partition.map_or("no partition".into(), |p| format!("partition {p}"));
+                let o = &line.owner;
                 let at = match (o.path.is_some(), o.file_offset) {
                     (true, Some(at)) => format!(", byte {at} of it"),
                     _ => String::new(),
                 };
-                writeln!(out, "{:#x}\t{}\t{supplier}\t{part}\t{}: {}{at}", f.hit.offset, f.hit.encoding.name(), kind(&o), o.what)
+                writeln!(out, "{:#x}\t{}\t{supplier}\t{part}\t{}: {}{at}", line.offset, line.encoding.name(), o.kind, o.what)
             };
             written.map_err(io_err)?;
         }
