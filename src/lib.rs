@@ -61,6 +61,8 @@ mod wasm_draw;
 mod wasm_files;
 #[cfg(target_arch = "wasm32")]
 mod wasm_folder;
+#[cfg(target_arch = "wasm32")]
+mod wasm_search;
 
 pub use disk::{Disk, Extent, Source};
 pub use error::{Error, Result};
