@@ -282,3 +282,20 @@ fn a_search_stepped_a_piece_at_a_time_finds_the_same_hits() {
         all.iter().map(|h| (h["offset"].as_u64().unwrap(), h["layer"].as_u64().map(|l| l as usize))).collect();
     assert_eq!(got, want);
 }
+
+#[test]
+fn without_its_parent_a_child_is_searched_only_in_what_it_holds() {
+    let dir = disks();
+    let alone = scratch("search-alone");
+    std::fs::copy(dir.join("child.vhd"), alone.join("child.vhd")).unwrap();
+    let child = alone.join("child.vhd");
+    let o = cli(&["search", p(&child), WORD]);
+    assert_eq!(o.status.code(), Some(2), "the parent's part cannot be read: {}", stderr(&o));
+    assert!(stderr(&o).contains("parent"), "{}", stderr(&o));
+    let (code, own) = search(&child, &["--only-layer", "0", WORD]);
+    let (_, with_parent) = search(&dir.join("child.vhd"), &["--only-layer", "0", WORD]);
+    assert_eq!(code, 0);
+    let at = |hits: &[Value]| hits.iter().map(|h| h["offset"].as_u64().unwrap()).collect::<Vec<_>>();
+    assert_eq!(at(&own), at(&with_parent), "what the child holds is found without its parent");
+    assert!(own.iter().all(|h| h["owner"]["kind"] == "unknown"), "the partition table is the parent's: {own:?}");
+}

@@ -17,15 +17,36 @@ use super::{io_err, percent};
 
 /// The partitions' file systems, opened when a hit first lies in them (`None`: not readable).
 struct Owners {
-    table: Table,
+    /// The partition table, or why it cannot be read (a child searched without its parent).
+    table: Result<Table, String>,
     open: HashMap<u32, Option<FileSystem>>,
 }
 
 impl Owners {
     fn owner(&mut self, reader: &mut DiskReader<'_>, offset: u64) -> Result<DiskOwner, Error> {
         let size = reader.disk.size();
+        let table = match &self.table {
+            Ok(t) => t,
+            Err(why) => {
+                return Ok(DiskOwner {
+                    sector: offset / u64::from(reader.disk.sector_size()),
+                    sector_size: reader.disk.sector_size(),
+                    partition: None,
+                    filesystem: None,
+                    kind: "unknown".into(),
+                    path: None,
+                    what: format!("the partition table cannot be read: {why}"),
+                    id: None,
+                    file_offset: None,
+                    deleted: false,
+                    source: "data",
+                    layer: None,
+                    layer_file: None,
+                })
+            }
+        };
         let open = &mut self.open;
-        parts::owner_with(&self.table, offset, size, |p| {
+        parts::owner_with(table, offset, size, |p| {
             let mut vol = Volume::new(&mut *reader, p.offset(), p.len());
             let fsys = match open.entry(p.index) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
@@ -52,7 +73,9 @@ pub fn search(c: &OpenChain, text: &str, opts: PatternOptions, only_layer: Optio
         }
     };
     let mut reader = DiskReader::new(&c.disk, c.sources())?;
-    let table = parts::read(&mut reader)?;
+    // Without its parent, a child still gives what it holds (--only-layer): its hits' owners are
+    // then unknown when the table lies in the parent's part.
+    let table = parts::read(&mut reader).map_err(|e| e.to_string());
     let mut owners = Owners { table, open: HashMap::new() };
     let stop = super::newfile::watch_interrupts()?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
