@@ -4,7 +4,9 @@
 //! bytes. A [`Matcher`] is fed the disk's bytes piece by piece and keeps the pattern's length
 //! less one byte between pieces, so that a hit across a block or a layer boundary is found; like
 //! `grep -obaF`, hits of one encoding never overlap (the leftmost first, then the next one after
-//! its end). [`search`] walks a disk with a [`DiskReader`] and reads only what a layer holds: a
+//! its end). A [`Search`] walks a disk with a [`DiskReader`] a step at a time (the page's Worker
+//! shows progress and stops between steps; [`search`] runs one to the end, for the command
+//! line), and reads only what a layer holds: a
 //! stretch no layer holds reads as zeros and is not read, only its edges are fed to the matcher
 //! (a hit reaching into it from data around it is found). A pattern of zero bytes only would
 //! match all of that unread space, so it is refused.
