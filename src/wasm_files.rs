@@ -469,14 +469,7 @@ impl WasmVolumes {
         let at = offset / ss * ss;
         let plan = self.chain.0.with_reader(|r| r.plan(at, ss)).map_err(js_err)?;
         let (source, layer) = supplier(plan.first().map(|e| e.source));
-        let table = self.table().map_err(js_err)?.clone();
-        // Through the partition kept open: its file system, its page cache and the index of
-        // which record holds which clusters (NTFS) are read once, not at every call.
-        let mut o = parts::owner_with(&table, offset, size, |p| match self.opened(p.index) {
-            Ok(op) => Ok(Some((op.fs.kind(), op.fs.owner(&mut op.vol, offset - p.offset())?))),
-            Err(_) => Ok(None),
-        })
-        .map_err(js_err)?;
+        let mut o = self.owner_at(offset).map_err(js_err)?;
         o.source = source;
         o.layer = layer;
         to_js(&o)
@@ -506,6 +499,23 @@ impl WasmVolumes {
 }
 
 impl WasmVolumes {
+    /// Who owns virtual byte `offset` ([`parts::owner_with`]; `source` and `layer` left to the
+    /// caller), through the partition kept open: its file system, its page cache and the index
+    /// of which record holds which clusters (NTFS) are read once, not at every call.
+    pub(crate) fn owner_at(&mut self, offset: u64) -> Result<parts::DiskOwner> {
+        let size = self.chain.size();
+        let table = self.table()?.clone();
+        parts::owner_with(&table, offset, size, |p| match self.opened(p.index) {
+            Ok(op) => Ok(Some((op.fs.kind(), op.fs.owner(&mut op.vol, offset - p.offset())?))),
+            Err(_) => Ok(None),
+        })
+    }
+
+    /// Runs `f` with a reader of the disk, keeping its bitmaps for the next.
+    pub(crate) fn with_reader<T>(&self, f: impl FnOnce(&mut DiskReader<'_>) -> Result<T>) -> Result<T> {
+        self.chain.0.with_reader(f)
+    }
+
     fn table(&mut self) -> Result<&Table> {
         let table = match self.table.take() {
             Some(t) => t,

@@ -4,7 +4,7 @@
 //! `rebase-check`, what a differencing disk changed, file by file (`diff.rs`); `chains`, a folder
 //! of disks sorted into trees and problems (`survey.rs`); `draw`, its pictures as SVG (`draw.rs`);
 //! `report`, one HTML file of all of it (`report.rs`); `inspect`, the operating systems on the
-//! disk (`inspect.rs`).
+//! disk (`inspect.rs`); `search`, where bytes or words occur and what owns them (`search.rs`).
 
 mod chain;
 mod diff;
@@ -14,6 +14,7 @@ mod inspect;
 mod newfile;
 mod output;
 mod report;
+mod search;
 mod survey;
 mod write;
 
@@ -207,6 +208,36 @@ enum Command {
         #[command(flatten)]
         key: KeyArgs,
         /// Print JSON: {"systems": [...]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every place a word or bytes occur on the virtual disk, through the chain: each hit's
+    /// offset, the layer that supplies it, and what owns it (like `grep -obaF` and `ifind -d`).
+    #[command(
+        after_help = "A text is found as UTF-8 (ASCII) and as UTF-16LE, each hit saying which; --utf16 finds only UTF-16LE; --hex searches raw bytes (`de ad be ef` or `deadbeef`). Like grep -o, hits of one form do not overlap (the leftmost, then the next after its end). Only what the layers hold is read: a stretch no layer holds is zeros, and a hit reaching into it is still found; a pattern of zero bytes only is refused. Hits across block and layer boundaries are found. --only-layer K searches only what layer K itself holds (what a child wrote).\n\nEach hit's owner is that of its first byte: a file (path, byte offset in it), a deleted file, a directory, a file-system structure, free space, or outside any partition.\n\n--json: one object a line: {\"offset\" (virtual disk bytes), \"length\", \"encoding\" (utf-8, utf-16le, bytes), \"layer\" (null: zeros no layer holds), \"partition\", \"owner\": {\"kind\" (file, deleted file, dir, deleted dir, structure, free, outside, unknown), \"path\", \"file_offset\", \"id\" (NTFS record, ext inode, FAT first cluster), \"what\", \"filesystem\"}}.\n\nExit status: 0 hits found, 1 none, 2 an error, 130 interrupted (the hits so far are written).\n\nExamples:\n  vhd-viewer search disk.vhd password\n  vhd-viewer search child.vhd 'secret plan' --ignore-case --json\n  vhd-viewer search disk.vhd 'de ad be ef' --hex\n  vhd-viewer search child.vhd invoice --only-layer 0   # only what the child wrote"
+    )]
+    Search {
+        #[command(flatten)]
+        chain: ChainArgs,
+        #[command(flatten)]
+        layer: LayerArg,
+        #[command(flatten)]
+        key: KeyArgs,
+        /// The text (or with --hex the bytes) to find.
+        pattern: String,
+        /// The pattern is hexadecimal bytes.
+        #[arg(long)]
+        hex: bool,
+        /// Find the text only as UTF-16LE.
+        #[arg(long)]
+        utf16: bool,
+        /// ASCII letters match either case.
+        #[arg(long, short = 'i')]
+        ignore_case: bool,
+        /// Search only what layer K itself holds (0 is the file opened).
+        #[arg(long, value_name = "K")]
+        only_layer: Option<usize>,
+        /// One JSON object a line.
         #[arg(long)]
         json: bool,
     },
@@ -529,6 +560,10 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Command::Inspect { chain, layer, key, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
             inspect::inspect(&c, key.key()?.as_ref(), json)
+        }
+        Command::Search { chain, layer, key, pattern, hex, utf16, ignore_case, only_layer, json } => {
+            let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
+            search::search(&c, key.key()?.as_ref(), &pattern, vhd_viewer::search::PatternOptions { hex, utf16, ignore_case }, only_layer, json)
         }
         Command::Get { chain, layer, key, path, partition } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
