@@ -63,7 +63,14 @@ impl Owners {
 
 /// Runs `search`. `layer` is `--only-layer` (numbered in the whole chain); `key` unlocks BitLocker
 /// volumes so that hits in them are owned by their files (the bytes searched are the disk's).
-pub fn search(c: &OpenChain, key: Option<&Key>, text: &str, opts: PatternOptions, only_layer: Option<usize>, json: bool) -> Result<i32, Error> {
+pub fn search(
+    c: &OpenChain,
+    key: Option<&Key>,
+    text: &str,
+    opts: PatternOptions,
+    only_layer: Option<usize>,
+    json: bool,
+) -> Result<i32, Error> {
     let pattern = Pattern::new(text, opts)?;
     let scope = match only_layer {
         None => Scope::Disk,
