@@ -21,6 +21,7 @@ pub mod free;
 pub mod ntfs;
 pub mod supply;
 pub mod survey;
+pub mod timeline;
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
