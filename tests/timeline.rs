@@ -32,6 +32,8 @@ if [ -e /dev/fuse ] && ntfs-3g -o streams_interface=windows ntfs.img m </dev/nul
   mkdir -p m/Dir/Sub; echo a > m/Dir/a.txt; echo v > m/s.txt; echo hidden > "m/s.txt:secret"
   ln m/s.txt m/Dir/hard; head -c 100000 /dev/urandom > m/Dir/Sub/big.bin
   echo g > m/gone.txt; rm m/gone.txt
+  # 150 named streams: the record's attributes spill into extension records ($ATTRIBUTE_LIST).
+  echo main > m/streams.txt; for k in $(seq 1 150); do printf 'stream %s %0300d\n' $k $k > "m/streams.txt:s$k"; done
   sync; umount m
 else
   ntfscp -q -f ntfs.img h /s.txt; ntfscp -q -f ntfs.img empty /empty
@@ -132,11 +134,11 @@ fn the_body_file_is_fls_line_for_line_on_fat_ntfs_and_ext4_through_a_chain() {
             }
         }
     }
-    // What the comparison covers: a FAT deleted long name, an NTFS stream, $FILE_NAME line and
-    // deleted file, an ext symlink.
+    // What the comparison covers: a FAT deleted long name, an NTFS stream, $FILE_NAME line,
+    // deleted file and attributes in extension records (sleuthkit's renumbered ids), an ext symlink.
     let child = dir.join("child.vhd");
     let all: Vec<String> = PARTS.iter().flat_map(|(p, _)| ours(&child, *p, &["--deleted"])).collect();
-    for want in ["0|/Deleted long name.txt (deleted)|", "0|/s.txt:secret|", "0|/Dir/a.txt ($FILE_NAME)|", "0|/gone.txt (deleted)|", "0|/link -> Deep/Inner/file.txt|"] {
+    for want in ["0|/Deleted long name.txt (deleted)|", "0|/s.txt:secret|", "0|/Dir/a.txt ($FILE_NAME)|", "0|/gone.txt (deleted)|", "0|/streams.txt:s150|", "0|/link -> Deep/Inner/file.txt|"] {
         assert!(all.iter().any(|l| l.starts_with(want)), "no line {want}");
     }
 }

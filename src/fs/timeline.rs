@@ -485,49 +485,76 @@ fn virtual_lines(fs: &FileSystem) -> Vec<Line> {
     }
 }
 
-/// An attribute of an NTFS file as sleuthkit sees it: type, id, name, size, and the value of a
-/// resident one (a `$FILE_NAME`'s).
+/// An attribute of an NTFS file as sleuthkit sees it: type, id, name, size.
 struct Attr {
     ty: u32,
     id: u16,
     name: String,
     size: u64,
-    value: Option<Vec<u8>>,
 }
 
-/// The attributes of record `rec` (and, through its `$ATTRIBUTE_LIST`, of its extension
-/// records): the first piece of each.
-fn ntfs_attrs<R: ReadVirtual>(n: &Ntfs, vol: &mut Volume<R>, rec: &Record) -> Result<Vec<Attr>> {
-    let of = |a: &super::ntfs::Attribute| Attr {
-        ty: a.ty,
-        id: a.instance,
-        name: a.name.clone(),
-        size: a.resident.as_ref().map_or_else(|| a.non_resident.as_ref().map_or(0, |r| r.data_size), |v| v.len() as u64),
-        value: a.resident.clone(),
+/// The `$FILE_NAME` whose times sleuthkit shows: the last one not in the DOS namespace that it
+/// reads (the base record's, then the extension records'), by the id in its attribute header.
+struct LastName {
+    id: u16,
+    value: Vec<u8>,
+}
+
+/// The attributes of record `rec` as sleuthkit numbers them, and its [`LastName`]. With an
+/// `$ATTRIBUTE_LIST`, sleuthkit (`ntfs_proc_attrlist`) keeps the base record's ids and gives each
+/// attribute first met in an extension record a new id, counting up from the largest id of the
+/// list (and of the list's own attribute); it reads the extension records after the base one.
+fn ntfs_attrs<R: ReadVirtual>(n: &Ntfs, vol: &mut Volume<R>, rec: &Record) -> Result<(Vec<Attr>, Option<LastName>)> {
+    let size = |a: &super::ntfs::Attribute| a.resident.as_ref().map_or_else(|| a.non_resident.as_ref().map_or(0, |r| r.data_size), |v| v.len() as u64);
+    let mut last: Option<LastName> = None;
+    let note_names = |r: &Record, last: &mut Option<LastName>| {
+        for a in r.attributes.iter().filter(|a| a.ty == ty::FILE_NAME) {
+            if let Some(v) = a.resident.as_ref().filter(|v| v.len() >= 0x42 && v[0x41] != 2) {
+                *last = Some(LastName { id: a.instance, value: v.clone() });
+            }
+        }
     };
+    note_names(rec, &mut last);
     let Some(list) = n.attribute_list(vol, rec)? else {
-        return Ok(rec.attributes.iter().filter(|a| a.non_resident.as_ref().map_or(true, |r| r.lowest_vcn == 0)).map(of).collect());
+        let attrs = rec
+            .attributes
+            .iter()
+            .filter(|a| a.non_resident.as_ref().map_or(true, |r| r.lowest_vcn == 0))
+            .map(|a| Attr { ty: a.ty, id: a.instance, name: a.name.clone(), size: size(a) })
+            .collect();
+        return Ok((attrs, last));
     };
-    let mut out = Vec::new();
+    let own = rec.find(ty::ATTRIBUTE_LIST, "").map_or(0, |a| a.instance);
+    let mut next = list.iter().map(|l| l.instance).max().unwrap_or(0).max(own);
     let mut others: Vec<Record> = Vec::new();
-    for le in list.iter().filter(|l| l.lowest_vcn == 0) {
-        let r = if le.record == rec.number {
-            rec
-        } else {
-            if !others.iter().any(|o| o.number == le.record) {
-                if others.len() >= 64 {
-                    continue;
-                }
-                let Ok(o) = n.record(vol, le.record) else { continue };
+    let mut out: Vec<Attr> = Vec::new();
+    let mut met: Vec<(u32, &str)> = Vec::new();
+    for le in &list {
+        if le.record != rec.number && !others.iter().any(|o| o.number == le.record) && others.len() < 256 {
+            if let Ok(o) = n.record(vol, le.record) {
                 others.push(o);
             }
-            others.iter().find(|o| o.number == le.record).unwrap_or(rec)
-        };
-        if let Some(a) = r.attributes.iter().find(|a| a.ty == le.ty && a.instance == le.instance) {
-            out.push(of(a));
         }
+        if met.contains(&(le.ty, le.name.as_str())) {
+            continue;
+        }
+        met.push((le.ty, le.name.as_str()));
+        let id = if le.record == rec.number {
+            le.instance
+        } else {
+            next = next.wrapping_add(1);
+            next
+        };
+        // The attribute's first piece gives its size.
+        let first = list.iter().find(|l| l.ty == le.ty && l.name == le.name && l.lowest_vcn == 0).unwrap_or(le);
+        let holder = if first.record == rec.number { Some(rec) } else { others.iter().find(|o| o.number == first.record) };
+        let Some(a) = holder.and_then(|r| r.attributes.iter().find(|a| a.ty == first.ty && a.instance == first.instance)) else { continue };
+        out.push(Attr { ty: le.ty, id, name: le.name.clone(), size: size(a) });
     }
-    Ok(out)
+    for o in &others {
+        note_names(o, &mut last);
+    }
+    Ok((out, last))
 }
 
 /// The lines of an NTFS entry.
@@ -549,7 +576,7 @@ fn ntfs_lines<R: ReadVirtual>(n: &Ntfs, vol: &mut Volume<R>, e: &Entry, layer_of
     let ty_char = if rec.is_dir() { 'd' } else { 'r' };
     let name_ty = if e.deleted { '-' } else { ty_char };
     let mode = format!("{name_ty}/{}", mode_string(ty_char, dos_mode(dos)));
-    let attrs = ntfs_attrs(n, vol, &rec)?;
+    let (attrs, last) = ntfs_attrs(n, vol, &rec)?;
     let base = |source: Source, path: String, inode: String, size: u64, t: [u32; 4]| Line {
         path,
         source,
@@ -567,15 +594,13 @@ fn ntfs_lines<R: ReadVirtual>(n: &Ntfs, vol: &mut Volume<R>, e: &Entry, layer_of
         layer,
     };
     let si_t = [at(&si, 0x18), at(&si, 0x08), at(&si, 0x10), at(&si, 0x00)];
-    let fname = attrs.iter().rfind(|a| a.ty == ty::FILE_NAME && a.value.as_ref().is_some_and(|v| v.len() >= 0x42 && v[0x41] != 2));
     let mut printed = false;
     for a in &attrs {
         let shown = match a.ty {
             ty::DATA => true,
             ty::INDEX_ROOT => true,
             ty::FILE_NAME => {
-                if fname.is_some_and(|f| f.id == a.id) {
-                    let v = a.value.as_deref().unwrap_or_default();
+                if let Some(v) = last.as_ref().filter(|l| l.id == a.id).map(|l| l.value.as_slice()) {
                     let t = [at(v, 0x20), at(v, 0x10), at(v, 0x18), at(v, 0x08)];
                     out.push(base(Source::Fn, e.path.clone(), format!("{}-48-{}", e.id, a.id), a.size, t));
                 }
