@@ -733,6 +733,19 @@ pub fn walk<R: ReadVirtual>(
     deleted: bool,
     each: &mut dyn FnMut(&Entry) -> Result<bool>,
 ) -> Result<()> {
+    walk_with(fs, vol, start, recursive, deleted, &mut |_, _, e| each(e))
+}
+
+/// [`walk`], with the file system and the volume handed to `each` too (to read more of each
+/// entry as it comes).
+pub fn walk_with<R: ReadVirtual>(
+    fs: &mut FileSystem,
+    vol: &mut Volume<R>,
+    start: &Entry,
+    recursive: bool,
+    deleted: bool,
+    each: &mut dyn FnMut(&mut FileSystem, &mut Volume<R>, &Entry) -> Result<bool>,
+) -> Result<()> {
     let mut seen = std::collections::HashSet::new();
     seen.insert(start.id);
     walk_in(fs, vol, start, recursive, deleted, each, &mut seen, 0).map(|_| ())
@@ -745,12 +758,12 @@ fn walk_in<R: ReadVirtual>(
     dir: &Entry,
     recursive: bool,
     deleted: bool,
-    each: &mut dyn FnMut(&Entry) -> Result<bool>,
+    each: &mut dyn FnMut(&mut FileSystem, &mut Volume<R>, &Entry) -> Result<bool>,
     seen: &mut std::collections::HashSet<u64>,
     depth: usize,
 ) -> Result<bool> {
     for e in fs.list(vol, dir, deleted)? {
-        if !each(&e)? {
+        if !each(fs, vol, &e)? {
             return Ok(false);
         }
         if recursive

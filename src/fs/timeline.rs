@@ -30,7 +30,7 @@
 use serde::Serialize;
 
 use super::ntfs::{nt_time, ty, Ntfs, Record};
-use super::{fat, walk, Entry, EntryKind, FileData, FileSystem, ReadVirtual, Volume};
+use super::{fat, walk_with, Entry, EntryKind, FileData, FileSystem, ReadVirtual, Volume};
 use crate::bytes::{le16, le32, le64};
 use crate::error::Result;
 
@@ -229,30 +229,25 @@ pub fn lines<R: ReadVirtual>(
     if !go {
         return Ok(());
     }
-    let mut batch = Vec::new();
     let mut failed = None;
     let mut stopped = false;
-    // `walk` holds the file system: lines are made for each entry inside it, with what the
-    // entry says; the readers below need the file system too, so entries go through a batch.
-    walk(fs, vol, &root, true, deleted, &mut |e| {
-        batch.push(e.clone());
-        Ok(true)
-    })?;
-    for e in batch.drain(..) {
+    walk_with(fs, vol, &root, true, deleted, &mut |fs, vol, e| {
         let mut out = Vec::new();
-        if let Err(err) = entry_lines(fs, vol, &e, layer_of, &mut out) {
+        // An entry whose metadata cannot be read is left out; the first such error is returned
+        // once the rest is listed.
+        if let Err(err) = entry_lines(fs, vol, e, layer_of, &mut out) {
             failed.get_or_insert(err);
-            continue;
         }
         for l in out {
             if !each(l)? {
                 stopped = true;
-                break;
+                return Ok(false);
             }
         }
-        if stopped {
-            return Ok(());
-        }
+        Ok(true)
+    })?;
+    if stopped {
+        return Ok(());
     }
     for l in virtual_lines(fs) {
         if !each(l)? {
