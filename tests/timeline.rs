@@ -138,7 +138,14 @@ fn the_body_file_is_fls_line_for_line_on_fat_ntfs_and_ext4_through_a_chain() {
     // deleted file and attributes in extension records (sleuthkit's renumbered ids), an ext symlink.
     let child = dir.join("child.vhd");
     let all: Vec<String> = PARTS.iter().flat_map(|(p, _)| ours(&child, *p, &["--deleted"])).collect();
-    for want in ["0|/Deleted long name.txt (deleted)|", "0|/s.txt:secret|", "0|/Dir/a.txt ($FILE_NAME)|", "0|/gone.txt (deleted)|", "0|/streams.txt:s150|", "0|/link -> Deep/Inner/file.txt|"] {
+    for want in [
+        "0|/Deleted long name.txt (deleted)|",
+        "0|/s.txt:secret|",
+        "0|/Dir/a.txt ($FILE_NAME)|",
+        "0|/gone.txt (deleted)|",
+        "0|/streams.txt:s150|",
+        "0|/link -> Deep/Inner/file.txt|",
+    ] {
         assert!(all.iter().any(|l| l.starts_with(want)), "no line {want}");
     }
 }

@@ -88,7 +88,9 @@ pub fn timeline(c: &OpenChain, partition: Option<u32>, deleted: bool, format: Fo
     }
     out.flush().map_err(io_err)?;
     if cut_short {
-        eprintln!("vhd-viewer: timeline: stopped at {MAX_LINES} lines (the sorted output holds them all); --bodyfile streams without a bound");
+        eprintln!(
+            "vhd-viewer: timeline: stopped at {MAX_LINES} lines (the sorted output holds them all); --bodyfile streams without a bound"
+        );
         return Ok(1);
     }
     Ok(0)

@@ -736,6 +736,9 @@ pub fn walk<R: ReadVirtual>(
     walk_with(fs, vol, start, recursive, deleted, &mut |_, _, e| each(e))
 }
 
+/// What [`walk_with`] calls with each entry.
+pub type WalkEach<'a, R> = dyn FnMut(&mut FileSystem, &mut Volume<R>, &Entry) -> Result<bool> + 'a;
+
 /// [`walk`], with the file system and the volume handed to `each` too (to read more of each
 /// entry as it comes).
 pub fn walk_with<R: ReadVirtual>(
@@ -744,7 +747,7 @@ pub fn walk_with<R: ReadVirtual>(
     start: &Entry,
     recursive: bool,
     deleted: bool,
-    each: &mut dyn FnMut(&mut FileSystem, &mut Volume<R>, &Entry) -> Result<bool>,
+    each: &mut WalkEach<'_, R>,
 ) -> Result<()> {
     let mut seen = std::collections::HashSet::new();
     seen.insert(start.id);
@@ -758,7 +761,7 @@ fn walk_in<R: ReadVirtual>(
     dir: &Entry,
     recursive: bool,
     deleted: bool,
-    each: &mut dyn FnMut(&mut FileSystem, &mut Volume<R>, &Entry) -> Result<bool>,
+    each: &mut WalkEach<'_, R>,
     seen: &mut std::collections::HashSet<u64>,
     depth: usize,
 ) -> Result<bool> {

@@ -209,9 +209,9 @@ pub fn csv(r: &Row) -> String {
 /// holds any of them), for a chain (0 the file opened, 1 its parent, ...); `None` when not known.
 pub type LayerOf<'f, R> = dyn FnMut(&mut Volume<R>, u64, u64) -> Option<usize> + 'f;
 
-/// Walks the whole volume and calls `each` with its lines, in the order of the walk (each
-/// directory's entries, then those under each), then sleuthkit's virtual files. `each` returns
-/// false to stop.
+/// Walks the whole volume and calls `each` with its lines as it goes (FAT's volume label first,
+/// then each entry, a directory's content right after it), then sleuthkit's virtual files.
+/// `each` returns false to stop.
 pub fn lines<R: ReadVirtual>(
     fs: &mut FileSystem,
     vol: &mut Volume<R>,
@@ -500,7 +500,9 @@ struct LastName {
 /// attribute first met in an extension record a new id, counting up from the largest id of the
 /// list (and of the list's own attribute); it reads the extension records after the base one.
 fn ntfs_attrs<R: ReadVirtual>(n: &Ntfs, vol: &mut Volume<R>, rec: &Record) -> Result<(Vec<Attr>, Option<LastName>)> {
-    let size = |a: &super::ntfs::Attribute| a.resident.as_ref().map_or_else(|| a.non_resident.as_ref().map_or(0, |r| r.data_size), |v| v.len() as u64);
+    let size = |a: &super::ntfs::Attribute| {
+        a.resident.as_ref().map_or_else(|| a.non_resident.as_ref().map_or(0, |r| r.data_size), |v| v.len() as u64)
+    };
     let mut last: Option<LastName> = None;
     let note_names = |r: &Record, last: &mut Option<LastName>| {
         for a in r.attributes.iter().filter(|a| a.ty == ty::FILE_NAME) {
@@ -605,7 +607,7 @@ fn ntfs_lines<R: ReadVirtual>(n: &Ntfs, vol: &mut Volume<R>, e: &Entry, layer_of
         };
         if shown {
             printed = true;
-            let ads = !a.name.is_empty() && !(a.ty == ty::INDEX_ROOT && a.name == "$I30");
+            let ads = !(a.name.is_empty() || a.ty == ty::INDEX_ROOT && a.name == "$I30");
             let path = if ads { format!("{}:{}", e.path, a.name) } else { e.path.clone() };
             out.push(base(Source::Si, path, format!("{}-{}-{}", e.id, a.ty, a.id), a.size, si_t));
         }
