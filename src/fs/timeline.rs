@@ -365,14 +365,15 @@ fn entry_lines<R: ReadVirtual>(
     Ok(())
 }
 
-/// A symbolic link's target (at most [`MAX_LINK`] bytes).
+/// A symbolic link's target (its first [`MAX_LINK`] bytes: a damaged inode's size is not trusted).
 fn read_link<R: ReadVirtual>(fs: &mut FileSystem, vol: &mut Volume<R>, e: &Entry) -> Result<String> {
+    let (data, _) = fs.data(vol, e, None)?.window(0, MAX_LINK as u64);
     let mut t = Vec::new();
-    fs.read(vol, &Entry { size: e.size.min(MAX_LINK as u64), ..e.clone() }, None, &mut |b| {
-        t.extend_from_slice(&b[..b.len().min(MAX_LINK - t.len().min(MAX_LINK))]);
+    super::read_data(vol, &data, &mut |b| {
+        t.extend_from_slice(b);
         Ok(())
     })?;
-    t.truncate(e.size.min(MAX_LINK as u64) as usize);
+    t.truncate(MAX_LINK);
     Ok(String::from_utf8_lossy(&t).into_owned())
 }
 
