@@ -326,6 +326,9 @@ fn entry_lines<R: ReadVirtual>(
             let ino = x.inode(vol, e.id)?;
             let at = x.inode_offset(vol, e.id)?;
             let layer = layer_of(vol, at, x.sb.inode_size);
+            // sleuthkit reads the creation time on ext4 only (ext2/3 inodes of 256 bytes hold one
+            // too, which mke2fs -d fills; the ext2/3 drivers do not keep it).
+            let crtime = if x.kind() == super::FsKind::Ext4 { secs(ino.crtime) } else { 0 };
             let ty = match ino.mode & 0xF000 {
                 0x8000 => 'r',
                 0x4000 => 'd',
@@ -356,7 +359,7 @@ fn entry_lines<R: ReadVirtual>(
                 atime: ino.atime as u32,
                 mtime: ino.mtime as u32,
                 ctime: ino.ctime as u32,
-                crtime: secs(ino.crtime),
+                crtime,
                 layer,
             });
         }
