@@ -621,3 +621,68 @@ fn ntfs_lines<R: ReadVirtual>(n: &Ntfs, vol: &mut Volume<R>, e: &Entry, layer_of
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(path: &str, source: Source, times: [u32; 4]) -> Line {
+        Line {
+            path: path.into(),
+            source,
+            link: None,
+            deleted: false,
+            inode: "5".into(),
+            mode: "r/rrwxrwxrwx".into(),
+            uid: 0,
+            gid: 0,
+            size: 1,
+            atime: times[0],
+            mtime: times[1],
+            ctime: times[2],
+            crtime: times[3],
+            layer: Some(0),
+        }
+    }
+
+    #[test]
+    fn the_mode_string_is_sleuthkits() {
+        assert_eq!(mode_string('r', 0o644), "rrw-r--r--");
+        assert_eq!(mode_string('d', 0o755), "drwxr-xr-x");
+        assert_eq!(mode_string('r', 0o4755), "rrwsr-xr-x");
+        assert_eq!(mode_string('r', 0o2644), "rrw-r-Sr--");
+        assert_eq!(mode_string('d', 0o1777), "drwxrwxrwt");
+        assert_eq!(mode_string('d', 0o1776), "drwxrwxrwT");
+        // DOS attributes: read-only takes r away, hidden w.
+        assert_eq!(mode_string('r', dos_mode(0x20)), "rrwxrwxrwx");
+        assert_eq!(mode_string('r', dos_mode(0x01)), "r-wx-wx-wx");
+        assert_eq!(mode_string('r', dos_mode(0x06)), "rr-xr-xr-x");
+    }
+
+    #[test]
+    fn the_name_column_says_what_fls_says() {
+        let mut l = line("/a\tb\u{1}", Source::Fn, [0; 4]);
+        l.deleted = true;
+        assert_eq!(l.name(), "/a^b^ ($FILE_NAME) (deleted)");
+        let mut l = line("/link", Source::Entry, [1, 2, 3, 0]);
+        l.link = Some("target".into());
+        assert_eq!(l.body(), "0|/link -> target|5|r/rrwxrwxrwx|0|0|1|1|2|3|0");
+    }
+
+    #[test]
+    fn ntfs_times_before_1970_or_past_2106_are_zero() {
+        assert_eq!(nt_secs(0), 0);
+        assert_eq!(nt_secs(116_444_736_000_000_000 - 1), 0);
+        assert_eq!(nt_secs(116_444_736_000_000_000 + 10_000_000), 1);
+        assert_eq!(nt_secs(116_444_736_000_000_000 + (1u64 << 32) * 10_000_000), 0);
+    }
+
+    #[test]
+    fn rows_are_sorted_by_time_then_path_and_kind_and_csv_quotes_paths() {
+        let lines = vec![line("/b", Source::Si, [30, 10, 0, 10]), line("/a \"q\"", Source::Fn, [10, 20, 0, 0])];
+        let order: Vec<(usize, &str, u32)> = sorted(&lines);
+        assert_eq!(order, vec![(1, "a", 10), (0, "b", 10), (0, "m", 10), (1, "m", 20), (0, "a", 30)]);
+        let r = row(2, &lines[1], "a", 10);
+        assert_eq!(csv(&r), "1970-01-01T00:00:10Z,10,a,fn,2,\"/a \"\"q\"\"\",5,1,false,0");
+    }
+}
