@@ -29,7 +29,9 @@
 
 use serde::Serialize;
 
-use super::ntfs::{nt_time, ty, Ntfs, Record};
+use std::collections::{HashMap, HashSet};
+
+use super::ntfs::{nt_time, ty, ListEntry, Ntfs, Record};
 use super::{fat, walk_with, Entry, EntryKind, FileData, FileSystem, ReadVirtual, Volume};
 use crate::bytes::{le16, le32, le64};
 use crate::error::Result;
@@ -37,6 +39,9 @@ use crate::error::Result;
 /// The most lines [`collect`] holds for sorted output (about 200 bytes each: 2 million lines are
 /// some 400 MB). Past it the listing stops and says so.
 pub const MAX_LINES: usize = 2_000_000;
+
+/// The extension records read for one NTFS file at most (sleuthkit reads 256).
+const MAX_EXTENSIONS: usize = 256;
 
 /// The bytes of a symbolic link's target read at most.
 const MAX_LINK: usize = 4096;
@@ -527,19 +532,26 @@ fn ntfs_attrs<R: ReadVirtual>(n: &Ntfs, vol: &mut Volume<R>, rec: &Record) -> Re
     };
     let own = rec.find(ty::ATTRIBUTE_LIST, "").map_or(0, |a| a.instance);
     let mut next = list.iter().map(|l| l.instance).max().unwrap_or(0).max(own);
+    // Each attribute's first piece (the one from cluster 0), found in one pass: a hostile list
+    // of thousands of entries costs no more than a listing of them.
+    let mut first: HashMap<(u32, &str), &ListEntry> = HashMap::new();
+    for l in list.iter().rev() {
+        if l.lowest_vcn == 0 || !first.contains_key(&(l.ty, l.name.as_str())) {
+            first.insert((l.ty, l.name.as_str()), l);
+        }
+    }
     let mut others: Vec<Record> = Vec::new();
     let mut out: Vec<Attr> = Vec::new();
-    let mut met: Vec<(u32, &str)> = Vec::new();
+    let mut met: HashSet<(u32, &str)> = HashSet::new();
     for le in &list {
-        if le.record != rec.number && !others.iter().any(|o| o.number == le.record) && others.len() < 256 {
+        if le.record != rec.number && others.len() < MAX_EXTENSIONS && !others.iter().any(|o| o.number == le.record) {
             if let Ok(o) = n.record(vol, le.record) {
                 others.push(o);
             }
         }
-        if met.contains(&(le.ty, le.name.as_str())) {
+        if !met.insert((le.ty, le.name.as_str())) {
             continue;
         }
-        met.push((le.ty, le.name.as_str()));
         let id = if le.record == rec.number {
             le.instance
         } else {
@@ -547,7 +559,7 @@ fn ntfs_attrs<R: ReadVirtual>(n: &Ntfs, vol: &mut Volume<R>, rec: &Record) -> Re
             next
         };
         // The attribute's first piece gives its size.
-        let first = list.iter().find(|l| l.ty == le.ty && l.name == le.name && l.lowest_vcn == 0).unwrap_or(le);
+        let first = first.get(&(le.ty, le.name.as_str())).copied().unwrap_or(le);
         let holder = if first.record == rec.number { Some(rec) } else { others.iter().find(|o| o.number == first.record) };
         let Some(a) = holder.and_then(|r| r.attributes.iter().find(|a| a.ty == first.ty && a.instance == first.instance)) else { continue };
         out.push(Attr { ty: le.ty, id, name: le.name.clone(), size: size(a) });
