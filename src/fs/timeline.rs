@@ -48,8 +48,7 @@ const MAX_LINK: usize = 4096;
 
 /// Which times a line carries: a file system's own, or NTFS's `$STANDARD_INFORMATION` or
 /// `$FILE_NAME` ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
     /// FAT's directory entry or ext's inode.
     Entry,
@@ -62,14 +61,13 @@ pub enum Source {
 }
 
 /// One line of the body file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
     /// The absolute path (`/` first), with `:STREAM` for an NTFS named stream.
     pub path: String,
     /// Which times it carries.
     pub source: Source,
     /// A symbolic link's target.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
     /// A deleted entry.
     pub deleted: bool,
