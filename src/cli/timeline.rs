@@ -3,9 +3,7 @@
 
 use std::io::Write;
 
-use vhd_viewer::fs::supply::supplier;
 use vhd_viewer::fs::timeline::{self, Line, MAX_LINES};
-use vhd_viewer::fs::Volume;
 use vhd_viewer::parts::{self, Partition};
 use vhd_viewer::reader::DiskReader;
 use vhd_viewer::Error;
@@ -26,19 +24,6 @@ pub enum Format {
     Json,
 }
 
-/// The newest layer (lowest number) supplying any byte of `[at, at + len)` of the volume.
-fn layer_of(vol: &mut Volume<&mut DiskReader<'_>>, at: u64, len: u64) -> Option<usize> {
-    let start = vol.start() + at;
-    let mut best: Option<usize> = None;
-    let _ = vol.source().for_each_extent(start, len, |e| {
-        if let (_, Some(l)) = supplier(Some(e.source)) {
-            best = Some(best.map_or(l, |b| b.min(l)));
-        }
-        Ok(())
-    });
-    best
-}
-
 /// `timeline`.
 pub fn timeline(c: &OpenChain, partition: Option<u32>, deleted: bool, format: Format) -> Result<i32, Error> {
     let mut reader = DiskReader::new(&c.disk, c.sources())?;
@@ -51,23 +36,19 @@ pub fn timeline(c: &OpenChain, partition: Option<u32>, deleted: bool, format: Fo
     // The sorted forms hold every line (and its partition) until the end.
     let (mut lines, mut of_part): (Vec<Line>, Vec<u32>) = (Vec::new(), Vec::new());
     let mut cut_short = false;
-    for p in &chosen {
-        let (mut vol, mut fsys) = p.open(&mut reader)?;
-        let mut each = |l: Line| -> Result<bool, Error> {
-            if format == Format::Body {
-                writeln!(out, "{}", l.body()).map_err(io_err)?;
-                return Ok(true);
-            }
-            if lines.len() >= MAX_LINES {
-                cut_short = true;
-                return Ok(false);
-            }
-            lines.push(l);
-            of_part.push(p.index);
-            Ok(true)
-        };
-        timeline::lines(&mut fsys, &mut vol, deleted, &mut layer_of, &mut each)?;
-    }
+    timeline::chain_lines(&mut reader, &chosen, deleted, &mut |partition, l| {
+        if format == Format::Body {
+            writeln!(out, "{}", l.body()).map_err(io_err)?;
+            return Ok(true);
+        }
+        if lines.len() >= MAX_LINES {
+            cut_short = true;
+            return Ok(false);
+        }
+        lines.push(l);
+        of_part.push(partition);
+        Ok(true)
+    })?;
     if format != Format::Body {
         for (i, kind, t) in timeline::sorted(&lines) {
             let r = timeline::row(of_part[i], &lines[i], kind, t);

@@ -32,9 +32,12 @@ use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
 use super::ntfs::{nt_time, ty, ListEntry, Ntfs, Record};
+use super::supply::supplier;
 use super::{fat, walk_with, Entry, EntryKind, FileData, FileSystem, ReadVirtual, Volume};
 use crate::bytes::{le16, le32, le64};
 use crate::error::Result;
+use crate::parts::Partition;
+use crate::reader::DiskReader;
 
 /// The most lines [`collect`] holds for sorted output (about 200 bytes each: 2 million lines are
 /// some 400 MB). Past it the listing stops and says so.
@@ -261,6 +264,44 @@ pub fn lines<R: ReadVirtual>(
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// The newest layer (lowest number) of the chain `reader` reads supplying any byte of
+/// `[at, at + len)` of the volume; `None` where no layer holds them (zeros).
+pub fn layer_in_chain(vol: &mut Volume<&mut DiskReader<'_>>, at: u64, len: u64) -> Option<usize> {
+    let start = vol.start().saturating_add(at);
+    let mut best: Option<usize> = None;
+    let found = vol.source().for_each_extent(start, len, |e| {
+        if let (_, Some(l)) = supplier(Some(e.source)) {
+            best = Some(best.map_or(l, |b| b.min(l)));
+        }
+        Ok(())
+    });
+    found.ok().and(best)
+}
+
+/// The lines of each of `partitions` of the chain `reader` reads, in turn, with the partition's
+/// index and the layer supplying each entry's metadata (what `vhd-viewer timeline` writes).
+/// `each` returns false to stop.
+pub fn chain_lines(
+    reader: &mut DiskReader<'_>,
+    partitions: &[Partition],
+    deleted: bool,
+    each: &mut dyn FnMut(u32, Line) -> Result<bool>,
+) -> Result<()> {
+    for p in partitions {
+        let (mut vol, mut fsys) = p.open(&mut *reader)?;
+        let mut stopped = false;
+        lines(&mut fsys, &mut vol, deleted, &mut layer_in_chain, &mut |l| {
+            let go = each(p.index, l)?;
+            stopped = !go;
+            Ok(go)
+        })?;
+        if stopped {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// `ls`-style mode string (sleuthkit's `tsk_fs_meta_make_ls`): the metadata's type and the
