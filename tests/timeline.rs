@@ -27,6 +27,7 @@ mcopy -i fat.img h "::/Deep/Inner/A long file name.txt"; mcopy -i fat.img h ::/O
 mcopy -i fat.img empty ::/EMPTY.DAT; mcopy -i fat.img h ::/GONE.TXT; mdel -i fat.img ::/GONE.TXT
 mcopy -i fat.img h "::/Deleted long name.txt"; mdel -i fat.img "::/Deleted long name.txt"
 mattrib -i fat.img +r ::/Other/KEEP.TXT; mattrib -i fat.img +h ::/EMPTY.DAT
+mmd -i fat.img ::/Deep/GoneDir; mcopy -i fat.img h "::/Deep/GoneDir/inner file.txt"; mdeltree -i fat.img ::/Deep/GoneDir
 truncate -s 16M ntfs.img; mkntfs -q -F -c 4096 -p 34816 -H 255 -S 63 -L TIMENTFS ntfs.img >/dev/null 2>&1
 mkdir -p m
 if [ -e /dev/fuse ] && ntfs-3g -o streams_interface=windows ntfs.img m </dev/null >/dev/null 2>&1; then
@@ -39,10 +40,12 @@ if [ -e /dev/fuse ] && ntfs-3g -o streams_interface=windows ntfs.img m </dev/nul
 else
   ntfscp -q -f ntfs.img h /s.txt; ntfscp -q -f ntfs.img empty /empty
 fi
-mkdir -p e/Deep/Inner e/Other; echo x > e/Deep/Inner/file.txt; echo y > e/Other/keep.txt; : > e/empty
+mkdir -p e/Deep/Inner e/Other e/GoneDir; echo x > e/Deep/Inner/file.txt; echo y > e/Other/keep.txt; : > e/empty
+echo w > e/GoneDir/within.txt
 ln -s Deep/Inner/file.txt e/link; ln -s "Deep/Inner/$(printf 'n%.0s' $(seq 1 80)).txt" e/longlink
 ln e/Other/keep.txt e/hard; echo z > e/gone.txt
 mkfs.ext4 -q -F -b 4096 -L TIMEEXT -d e ext.img 16M; debugfs -w -R "rm /gone.txt" ext.img >/dev/null 2>&1
+debugfs -w -R "rm /GoneDir/within.txt" ext.img >/dev/null 2>&1; debugfs -w -R "rmdir /GoneDir" ext.img >/dev/null 2>&1
 mkfs.ext2 -q -F -b 1024 -L TIMEEXT2 -d e ext2.img 8M
 dd if=fat.img of=base.raw bs=512 seek=2048 conv=notrunc status=none
 dd if=ntfs.img of=base.raw bs=512 seek=34816 conv=notrunc status=none
@@ -146,7 +149,8 @@ fn the_body_file_is_fls_line_for_line_on_fat_ntfs_and_ext4_through_a_chain() {
         }
     }
     // What the comparison covers: a FAT deleted long name, an NTFS stream, $FILE_NAME line,
-    // deleted file and attributes in extension records (sleuthkit's renumbered ids), an ext symlink.
+    // deleted file and attributes in extension records (sleuthkit's renumbered ids), an ext
+    // symlink, files in deleted directories (entered as fls -r enters them).
     let child = dir.join("child.vhd");
     let all: Vec<String> = PARTS.iter().flat_map(|(p, _)| ours(&child, *p, &["--deleted"])).collect();
     for want in [

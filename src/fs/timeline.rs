@@ -237,7 +237,7 @@ pub fn lines<R: ReadVirtual>(
     }
     let mut failed = None;
     let mut stopped = false;
-    walk_with(fs, vol, &root, true, deleted, &mut |fs, vol, e| {
+    walk_with(fs, vol, &root, true, deleted, deleted, &mut |fs, vol, e| {
         let mut out = Vec::new();
         // An entry whose metadata cannot be read is left out; the first such error is returned
         // once the rest is listed.
