@@ -6,7 +6,8 @@
 //! - NTFS: a line per `$DATA` attribute (a named one as `name:stream`, inode `N-128-ID`) and per
 //!   `$INDEX_ROOT` (`$I30` unnamed, inode `N-144-ID`), each with that attribute's size and the
 //!   `$STANDARD_INFORMATION` times; one more line ` ($FILE_NAME)` (`N-48-ID`, the size of the
-//!   `$FILE_NAME` attribute) with the times of the record's last non-DOS `$FILE_NAME`. UID is
+//!   `$FILE_NAME` attribute) with the times of the last non-DOS `$FILE_NAME` sleuthkit reads
+//!   (none when that one is in an extension record: sleuthkit renumbers those). UID is
 //!   `$STANDARD_INFORMATION`'s owner id. The mode: `x` always, `r` unless read-only, `w` unless
 //!   hidden (FAT likewise).
 //! - ext: one line per name, the inode's mode, owner, size and atime, mtime, ctime, crtime; a
@@ -22,10 +23,12 @@
 //!
 //! Deleted entries (with `deleted`) are those [`FileSystem::list`] finds: FAT slots, NTFS
 //! records no longer in use (sleuthkit finds NTFS names in the slack of directory indexes
-//! instead, so the two lists can differ), ext names left in directory slack.
+//! instead, so the two lists can differ), ext names left in directory slack; deleted
+//! directories are entered, as `fls -r` enters them.
 //!
 //! Each line also says which layer of a chain supplies its metadata (the directory entry, the
-//! MFT record, the inode): the newest layer holding any of its sectors (the lowest number: 0 is the file opened).
+//! MFT record, the inode): the newest layer holding any of its sectors (the lowest number: 0 is
+//! the file opened).
 
 use serde::Serialize;
 
@@ -39,8 +42,8 @@ use crate::error::Result;
 use crate::parts::Partition;
 use crate::reader::DiskReader;
 
-/// The most lines [`collect`] holds for sorted output (about 200 bytes each: 2 million lines are
-/// some 400 MB). Past it the listing stops and says so.
+/// The most lines held for output sorted by time (about 200 bytes each: 2 million lines are
+/// some 400 MB); the command line stops there and says so. The body file is not held.
 pub const MAX_LINES: usize = 2_000_000;
 
 /// The extension records read for one NTFS file at most (sleuthkit reads 256).
