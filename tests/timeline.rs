@@ -194,15 +194,19 @@ fn csv_and_json_are_sorted_by_time_one_row_per_time() {
     assert!(o.status.success(), "{}", stderr(&o));
     let rows: Vec<Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(rows.len(), times, "one row per time of each line");
-    assert!(rows.windows(2).all(|w| w[0]["unix"].as_u64() <= w[1]["unix"].as_u64()), "sorted by time");
-    for k in ["time", "kind", "attribute", "partition", "path", "inode", "size", "deleted", "layer"] {
+    let at = |r: &Value| (r["unix"].as_u64().unwrap(), r["nanos"].as_u64().unwrap());
+    assert!(rows.windows(2).all(|w| at(&w[0]) <= at(&w[1])), "sorted by time");
+    // NTFS keeps 100 ns steps: ntfs-3g writes them, and the ISO time shows them.
+    let fine = rows.iter().find(|r| r["nanos"].as_u64() != Some(0)).expect("a time with nanoseconds");
+    assert!(fine["time"].as_str().unwrap().contains('.'), "{fine}");
+    for k in ["time", "unix", "nanos", "kind", "attribute", "partition", "path", "inode", "size", "deleted", "layer"] {
         assert!(rows[0].get(k).is_some(), "no {k}: {}", rows[0]);
     }
     assert!(rows.iter().any(|r| r["attribute"] == "fn") && rows.iter().any(|r| r["attribute"] == "si"));
     let o = cli(&["timeline", p_str(&vhd), "--partition", "2", "--csv"]);
     let text = stdout(&o);
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("time,unix,kind,attribute,partition,path,inode,size,deleted,layer"));
+    assert_eq!(lines.next(), Some("time,unix,nanos,kind,attribute,partition,path,inode,size,deleted,layer"));
     let unix: Vec<u64> = lines.map(|l| l.split(',').nth(1).unwrap().parse().unwrap()).collect();
     assert_eq!(unix.len(), times);
     assert!(unix.windows(2).all(|w| w[0] <= w[1]));

@@ -199,7 +199,7 @@ enum Command {
     /// Every file's and directory's times (NTFS: $STANDARD_INFORMATION and $FILE_NAME; ext:
     /// atime, mtime, ctime, crtime; FAT: created, modified, accessed), through the chain.
     #[command(
-        after_help = "Without a format, one line per time, sorted: TIME KIND SIZE LAYER PATH. --bodyfile writes sleuthkit's body file as `fls -r -m /` does (mactime reads it); --csv and --json one row per time, sorted: {\"time\", \"unix\", \"kind\" (m, a, c, b), \"attribute\" (NTFS: si or fn), \"partition\", \"path\", \"inode\", \"size\", \"deleted\", \"layer\"}; layer is the newest layer supplying the entry's metadata (its directory entry, MFT record or inode).\n\nExamples:\n  vhd-viewer timeline disk.vhd --bodyfile > body.txt && mactime -b body.txt\n  vhd-viewer timeline child.vhd --partition 2 --deleted --csv > times.csv"
+        after_help = "Without a format, one line per time, sorted: TIME KIND SIZE LAYER PATH. --bodyfile writes sleuthkit's body file as `fls -r -m /` does (mactime reads it); --csv and --json one row per time, sorted: {\"time\", \"unix\", \"nanos\", \"kind\" (m, a, c, b), \"attribute\" (NTFS: si or fn), \"partition\", \"path\", \"inode\", \"size\", \"deleted\", \"layer\"}; layer is the newest layer supplying the entry's metadata (its directory entry, MFT record or inode).\n\nExamples:\n  vhd-viewer timeline disk.vhd --bodyfile > body.txt && mactime -b body.txt\n  vhd-viewer timeline child.vhd --partition 2 --deleted --csv > times.csv"
     )]
     Timeline {
         #[command(flatten)]

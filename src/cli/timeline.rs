@@ -50,8 +50,8 @@ pub fn timeline(c: &OpenChain, partition: Option<u32>, deleted: bool, format: Fo
         Ok(true)
     })?;
     if format != Format::Body {
-        for (i, kind, t) in timeline::sorted(&lines) {
-            let r = timeline::row(of_part[i], &lines[i], kind, t);
+        for (i, kind) in timeline::sorted(&lines) {
+            let r = timeline::row(of_part[i], &lines[i], kind);
             match format {
                 Format::Csv => writeln!(out, "{}", timeline::csv(&r)).map_err(io_err)?,
                 Format::Json => {

@@ -269,12 +269,26 @@ pub struct Inode {
     pub uid: u32,
     /// Group (`i_gid` and its high 16 bits).
     pub gid: u32,
+    /// Nanoseconds of atime, mtime, ctime and crtime, where the inode's extra fields hold them
+    /// (ext4's large inodes), else 0.
+    pub nanos: [u32; 4],
     /// Flags (0x80000 extents, 0x10000000 inline data).
     pub flags: u32,
     /// The 60 bytes of `i_block`.
     pub block: [u8; 60],
     /// 512-byte units allocated.
     pub blocks512: u64,
+}
+
+/// The nanoseconds of the `*_extra` field at `at` (its high 30 bits), when the inode's
+/// `i_extra_isize` covers it.
+fn extra_nanos(b: &[u8], at: usize) -> u32 {
+    let covered = b.len() >= at + 4 && b.len() > 0x81 && 0x80 + usize::from(le16(b, 0x80)) >= at + 4;
+    if covered {
+        le32(b, at) >> 2
+    } else {
+        0
+    }
 }
 
 impl Inode {
@@ -298,6 +312,7 @@ impl Inode {
             links: le16(b, 0x1A),
             uid: u32::from(le16(b, 0x02)) | u32::from(le16(b, 0x78)) << 16,
             gid: u32::from(le16(b, 0x18)) | u32::from(le16(b, 0x7A)) << 16,
+            nanos: [0x8C, 0x88, 0x84, 0x94].map(|at| extra_nanos(b, at)),
             flags: le32(b, 0x20),
             block,
             blocks512: u64::from(le32(b, 0x1C)),

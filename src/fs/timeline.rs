@@ -95,6 +95,10 @@ pub struct Line {
     pub ctime: u32,
     /// Creation.
     pub crtime: u32,
+    /// The nanoseconds of atime, mtime, ctime and crtime, where the file system keeps them
+    /// (NTFS: 100 ns steps; ext4's large inodes; FAT's creation time: 10 ms), else 0. The body
+    /// file has whole seconds; the sorted rows have these too.
+    pub nanos: [u32; 4],
     /// The layer that supplies its metadata (`None` for sleuthkit's virtual files).
     pub layer: Option<usize>,
 }
@@ -134,9 +138,19 @@ impl Line {
         )
     }
 
-    /// Its times with their letters (`a`, `m`, `c`, `b`), the ones it has (not 0).
-    pub fn times(&self) -> impl Iterator<Item = (&'static str, u32)> + '_ {
-        [("m", self.mtime), ("a", self.atime), ("c", self.ctime), ("b", self.crtime)].into_iter().filter(|(_, t)| *t != 0)
+    /// The time of kind `kind` (`a`, `m`, `c`, `b`): seconds since 1970 (0: none) and nanoseconds.
+    pub fn time(&self, kind: &str) -> (u32, u32) {
+        match kind {
+            "a" => (self.atime, self.nanos[0]),
+            "m" => (self.mtime, self.nanos[1]),
+            "c" => (self.ctime, self.nanos[2]),
+            _ => (self.crtime, self.nanos[3]),
+        }
+    }
+
+    /// The kinds of time it has (not 0), in the order `m`, `a`, `c`, `b`.
+    pub fn kinds(&self) -> impl Iterator<Item = &'static str> + '_ {
+        ["m", "a", "c", "b"].into_iter().filter(|k| self.time(k).0 != 0)
     }
 }
 
@@ -149,6 +163,8 @@ pub struct Row<'a> {
     pub time: String,
     /// Seconds since 1970.
     pub unix: u32,
+    /// Nanoseconds past `unix` (0 where the file system keeps whole seconds).
+    pub nanos: u32,
     /// `m` (modified), `a` (accessed), `c` (metadata changed), `b` (born, created).
     pub kind: &'static str,
     /// `si` or `fn` for NTFS's two sets of times, absent for the others.
@@ -166,20 +182,28 @@ pub struct Row<'a> {
     pub layer: Option<usize>,
 }
 
-/// The rows of `lines`, sorted by time (then path, then kind): (line index, kind, time).
-pub fn sorted(lines: &[Line]) -> Vec<(usize, &'static str, u32)> {
-    let mut v: Vec<(usize, &'static str, u32)> =
-        lines.iter().enumerate().flat_map(|(i, l)| l.times().map(move |(k, t)| (i, k, t))).collect();
-    v.sort_by(|a, b| (a.2, &lines[a.0].path, a.1).cmp(&(b.2, &lines[b.0].path, b.1)));
+/// The rows of `lines`, sorted by time (then path, then kind): (line index, kind).
+pub fn sorted(lines: &[Line]) -> Vec<(usize, &'static str)> {
+    let mut v: Vec<(usize, &'static str)> = lines.iter().enumerate().flat_map(|(i, l)| l.kinds().map(move |k| (i, k))).collect();
+    v.sort_by(|a, b| (lines[a.0].time(a.1), &lines[a.0].path, a.1).cmp(&(lines[b.0].time(b.1), &lines[b.0].path, b.1)));
     v
 }
 
-/// The row of `line`'s time `kind` at `time`.
-pub fn row<'a>(partition: u32, line: &'a Line, kind: &'static str, time: u32) -> Row<'a> {
+/// The row of `line`'s time of kind `kind`, on partition `partition`.
+pub fn row<'a>(partition: u32, line: &'a Line, kind: &'static str) -> Row<'a> {
+    let (unix, nanos) = line.time(kind);
+    let mut time = super::iso8601(i64::from(unix));
+    if nanos != 0 {
+        time.pop();
+        time.push('.');
+        time.push_str(format!("{nanos:09}").trim_end_matches('0'));
+        time.push('Z');
+    }
     Row {
         partition,
-        time: super::iso8601(i64::from(time)),
-        unix: time,
+        time,
+        unix,
+        nanos,
         kind,
         attribute: match line.source {
             Source::Si => Some("si"),
@@ -195,14 +219,15 @@ pub fn row<'a>(partition: u32, line: &'a Line, kind: &'static str, time: u32) ->
 }
 
 /// The CSV header of [`csv`].
-pub const CSV_HEADER: &str = "time,unix,kind,attribute,partition,path,inode,size,deleted,layer";
+pub const CSV_HEADER: &str = "time,unix,nanos,kind,attribute,partition,path,inode,size,deleted,layer";
 
 /// A row as a CSV line (RFC 4180 quoting of the path).
 pub fn csv(r: &Row) -> String {
     format!(
-        "{},{},{},{},{},\"{}\",{},{},{},{}",
+        "{},{},{},{},{},{},\"{}\",{},{},{},{}",
         r.time,
         r.unix,
+        r.nanos,
         r.kind,
         r.attribute.unwrap_or(""),
         r.partition,
@@ -353,6 +378,12 @@ fn nt_secs(t: u64) -> u32 {
     nt_time(t).and_then(|t| u32::try_from(t).ok()).unwrap_or(0)
 }
 
+/// An NTFS time as ([`nt_secs`], nanoseconds; 0 with no time).
+fn nt_stamp(t: u64) -> (u32, u32) {
+    let secs = nt_secs(t);
+    (secs, if secs == 0 { 0 } else { (t % 10_000_000) as u32 * 100 })
+}
+
 /// The lines of one entry.
 fn entry_lines<R: ReadVirtual>(
     fs: &mut FileSystem,
@@ -407,6 +438,7 @@ fn entry_lines<R: ReadVirtual>(
                 mtime: ino.mtime as u32,
                 ctime: ino.ctime as u32,
                 crtime,
+                nanos: [ino.nanos[0], ino.nanos[1], ino.nanos[2], if crtime == 0 { 0 } else { ino.nanos[3] }],
                 layer,
             });
         }
@@ -452,6 +484,7 @@ fn fat_line(f: &fat::Fat, path: String, d: &[u8], at: u64, size: u64, deleted: b
     let attr = d[0x0B];
     let ty = if attr & 0x10 != 0 { 'd' } else { 'r' };
     let created = fat::fat_time(le16(d, 0x10), le16(d, 0x0E)).map(|t| t + i64::from(d[0x0D] >= 100));
+    let created_nanos = if created.is_some() { u32::from(d[0x0D] % 100) * 10_000_000 } else { 0 };
     Line {
         path,
         source: Source::Entry,
@@ -466,6 +499,7 @@ fn fat_line(f: &fat::Fat, path: String, d: &[u8], at: u64, size: u64, deleted: b
         mtime: secs(fat::fat_time(le16(d, 0x18), le16(d, 0x16))),
         ctime: 0,
         crtime: secs(created),
+        nanos: [0, 0, 0, created_nanos],
         layer,
     }
 }
@@ -512,6 +546,7 @@ fn virtual_lines(fs: &FileSystem) -> Vec<Line> {
         mtime: 0,
         ctime: 0,
         crtime: 0,
+        nanos: [0; 4],
         layer: None,
     };
     match fs {
@@ -617,7 +652,7 @@ fn ntfs_lines<R: ReadVirtual>(n: &Ntfs, vol: &mut Volume<R>, e: &Entry, layer_of
     let rec = n.record(vol, e.id)?;
     let layer = n.record_offset(e.id).and_then(|at| layer_of(vol, at, n.record_size()));
     let si = rec.find(ty::STANDARD_INFORMATION, "").and_then(|a| a.resident.clone()).unwrap_or_default();
-    let at = |v: &[u8], o: usize| if v.len() >= o + 8 { nt_secs(le64(v, o)) } else { 0 };
+    let at = |v: &[u8], o: usize| if v.len() >= o + 8 { nt_stamp(le64(v, o)) } else { (0, 0) };
     let dos = if si.len() >= 0x24 { le32(&si, 0x20) } else { 0 };
     // The owner id is at byte 0x30 of a 72-byte $STANDARD_INFORMATION. sleuthkit reads it
     // from a 48-byte one (NTFS 1.2's, which mkntfs still writes for some system files) too: it
@@ -632,7 +667,7 @@ fn ntfs_lines<R: ReadVirtual>(n: &Ntfs, vol: &mut Volume<R>, e: &Entry, layer_of
     let name_ty = if e.deleted { '-' } else { ty_char };
     let mode = format!("{name_ty}/{}", mode_string(ty_char, dos_mode(dos)));
     let (attrs, last) = ntfs_attrs(n, vol, &rec)?;
-    let base = |source: Source, path: String, inode: String, size: u64, t: [u32; 4]| Line {
+    let base = |source: Source, path: String, inode: String, size: u64, t: [(u32, u32); 4]| Line {
         path,
         source,
         link: None,
@@ -642,10 +677,11 @@ fn ntfs_lines<R: ReadVirtual>(n: &Ntfs, vol: &mut Volume<R>, e: &Entry, layer_of
         uid,
         gid: 0,
         size,
-        atime: t[0],
-        mtime: t[1],
-        ctime: t[2],
-        crtime: t[3],
+        atime: t[0].0,
+        mtime: t[1].0,
+        ctime: t[2].0,
+        crtime: t[3].0,
+        nanos: t.map(|(_, n)| n),
         layer,
     };
     let si_t = [at(&si, 0x18), at(&si, 0x08), at(&si, 0x10), at(&si, 0x00)];
@@ -695,6 +731,7 @@ mod tests {
             mtime: times[1],
             ctime: times[2],
             crtime: times[3],
+            nanos: [0, 500, 0, 0],
             layer: Some(0),
         }
     }
@@ -734,9 +771,13 @@ mod tests {
     #[test]
     fn rows_are_sorted_by_time_then_path_and_kind_and_csv_quotes_paths() {
         let lines = vec![line("/b", Source::Si, [30, 10, 0, 10]), line("/a \"q\"", Source::Fn, [10, 20, 0, 0])];
-        let order: Vec<(usize, &str, u32)> = sorted(&lines);
-        assert_eq!(order, vec![(1, "a", 10), (0, "b", 10), (0, "m", 10), (1, "m", 20), (0, "a", 30)]);
-        let r = row(2, &lines[1], "a", 10);
-        assert_eq!(csv(&r), "1970-01-01T00:00:10Z,10,a,fn,2,\"/a \"\"q\"\"\",5,1,false,0");
+        // /b's m is 10 s and 500 ns: after its b (10 s).
+        let order: Vec<(usize, &str)> = sorted(&lines);
+        assert_eq!(order, vec![(1, "a"), (0, "b"), (0, "m"), (1, "m"), (0, "a")]);
+        let r = row(2, &lines[1], "a");
+        assert_eq!(csv(&r), "1970-01-01T00:00:10Z,10,0,a,fn,2,\"/a \"\"q\"\"\",5,1,false,0");
+        let r = row(2, &lines[0], "m");
+        assert_eq!((r.time.as_str(), r.unix, r.nanos), ("1970-01-01T00:00:10.0000005Z", 10, 500));
+        assert_eq!(nt_stamp(116_444_736_000_000_000 + 10_000_000 + 1234), (1, 123_400));
     }
 }
