@@ -46,6 +46,7 @@ ln -s Deep/Inner/file.txt e/link; ln -s "Deep/Inner/$(printf 'n%.0s' $(seq 1 80)
 ln e/Other/keep.txt e/hard; echo z > e/gone.txt
 mkfs.ext4 -q -F -b 4096 -L TIMEEXT -d e ext.img 16M; debugfs -w -R "rm /gone.txt" ext.img >/dev/null 2>&1
 debugfs -w -R "rm /GoneDir/within.txt" ext.img >/dev/null 2>&1; debugfs -w -R "rmdir /GoneDir" ext.img >/dev/null 2>&1
+debugfs -w -R "sif /Other/keep.txt mtime_extra 4000" ext.img >/dev/null 2>&1
 mkfs.ext2 -q -F -b 1024 -L TIMEEXT2 -d e ext2.img 8M
 dd if=fat.img of=base.raw bs=512 seek=2048 conv=notrunc status=none
 dd if=ntfs.img of=base.raw bs=512 seek=34816 conv=notrunc status=none
@@ -199,6 +200,11 @@ fn csv_and_json_are_sorted_by_time_one_row_per_time() {
     // NTFS keeps 100 ns steps: ntfs-3g writes them, and the ISO time shows them.
     let fine = rows.iter().find(|r| r["nanos"].as_u64() != Some(0)).expect("a time with nanoseconds");
     assert!(fine["time"].as_str().unwrap().contains('.'), "{fine}");
+    // ext4: an inode's mtime_extra 4000 is 1000 ns (its high 30 bits).
+    let o = cli(&["timeline", p_str(&vhd), "--partition", "3", "--json"]);
+    let ext: Vec<Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let m = ext.iter().find(|r| r["path"] == "/Other/keep.txt" && r["kind"] == "m").unwrap();
+    assert_eq!(m["nanos"], 1000, "{m}");
     for k in ["time", "unix", "nanos", "kind", "attribute", "partition", "path", "inode", "size", "deleted", "layer"] {
         assert!(rows[0].get(k).is_some(), "no {k}: {}", rows[0]);
     }
