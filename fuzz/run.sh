@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${FUZZ_SECONDS:-8}"
-targets=(footer header locator bat bitmap whole parts fat ntfs ext diff vhdx_header vhdx_region_table vhdx_log_entry vhdx_metadata vhdx_bat inspect)
+targets=(footer header locator bat bitmap whole parts fat ntfs ext diff vhdx_header vhdx_region_table vhdx_log_entry vhdx_metadata vhdx_bat inspect registry bitlocker)
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
   fuzz=(cargo +nightly fuzz)
   build_opts=(-O)
@@ -54,6 +54,39 @@ if command -v sfdisk >/dev/null && command -v sgdisk >/dev/null && command -v mk
   { printf '\x00'; cat corpus/fat/fat12; } > corpus/diff/fat12
   { printf '\x00'; tail -c +2 corpus/ntfs/volume; } > corpus/diff/ntfs
   { printf '\x00'; tail -c +2 corpus/ext/volume; } > corpus/diff/ext
+  # bitlocker: a volume of the test writer with its first metadata block moved to 0x1000 and its
+  # copies to 0x5000 and 0x9000 (the boot sector's offsets rewritten), cut at 0xd000.
+  mkdir -p corpus/bitlocker
+  if cargo run --quiet --manifest-path ../Cargo.toml --example bitlocker_volume -- --in "$s/ntfs" --out "$s/bde" \
+      --method aes-xts-128 --clear-key --startup-key "$s/key.bek" --manifest "$s/bde.json" >/dev/null; then
+    python3 - "$s/bde" "$s/bde.json" corpus/bitlocker/volume <<'PY'
+import json, struct, sys
+image, manifest, out = open(sys.argv[1], 'rb').read(), json.load(open(sys.argv[2])), sys.argv[3]
+block = image[manifest["metadata_offsets"][0]:][:0x4000]
+seed = bytearray(0xd000)
+seed[:512] = image[:512]
+for k, at in enumerate((0x1000, 0x5000, 0x9000)):
+    struct.pack_into('<Q', seed, 176 + 8 * k, at)
+    seed[at:at + len(block)] = block
+open(out, 'wb').write(seed)
+PY
+    cp "$s/key.bek" corpus/bitlocker/bek
+  fi
+  rm -rf "$s"
+fi
+# registry: a hive written by hivex from the empty one the Windows test disks start from
+# (make-windows-vhds.sh --empty-hive), with keys in lists of several kinds and values of every type.
+mkdir -p corpus/registry
+if command -v hivexsh >/dev/null && command -v python3 >/dev/null; then
+  s=$(mktemp -d)
+  bash ../tests/web/fixtures/make-windows-vhds.sh --empty-hive > "$s/empty"
+  cp "$s/empty" corpus/registry/empty
+  { printf 'add Microsoft\ncd Microsoft\n'
+    for k in $(seq 1 40); do printf 'add Key %s\n' "$k"; done
+    printf 'cd Key 7\nsetval 6\nText\nstring:Windows 10 Pro\nN\ndword:0x12345678\nQ\nqword:0x0123456789abcdef\n'
+    printf 'Multi\nhex:7:61,00,00,00,62,00,00,00,00,00\nBin\nhex:3:01,02,03,04,05,06,07,08\n@\nhex:1001:\ncommit %s\n' "$s/hive"
+  } | hivexsh -w "$s/empty" >/dev/null
+  cp "$s/hive" corpus/registry/hive
   rm -rf "$s"
 fi
 "${fuzz[@]}" build "${build_opts[@]}"

@@ -25,6 +25,7 @@ import type {
   LayerStructures,
   MissingParent,
   PartsTable,
+  System,
   PictureRequest,
   PublicFile,
   Rebase,
@@ -60,6 +61,7 @@ export type {
   LayerStructures,
   MissingParent,
   PartsTable,
+  System,
   PictureRequest,
   Rebase,
   RemoteErrorCode,
@@ -223,6 +225,11 @@ export class VhdDisk {
   resizePlan(layer: number, size: number, gptFix?: boolean): Promise<ResizePlan>;
   /** The partition table and each partition's file system (`vhd-viewer parts --json`), as of layer `layer` (0: the whole chain). */
   partitions(options?: { layer?: number }): Promise<PartsTable>;
+  /**
+   * The operating system on each volume that holds one (`vhd-viewer inspect --json`'s `systems`), as of layer `layer`:
+   * Windows from its registry hives, Linux from `/etc` and dpkg's status; each answer with the file (and key, value) it came from.
+   */
+  systems(options?: { layer?: number }): Promise<System[]>;
   /** A folder's entries (`vhd-viewer ls PATH --partition N --json`). */
   list(partition: number, path: string, options?: { deleted?: boolean; layer?: number }): Promise<FileEntry[]>;
   /** One file or folder: its entry, times, streams, runs on the virtual disk and which layer holds each part. */

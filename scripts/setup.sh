@@ -3,7 +3,8 @@
 # nothing when everything is there. Usage: scripts/setup.sh [native|web|all]
 #   native: the tools the Rust tests compare against (qemu-utils, 7zip, libvhdi-utils, xz-utils),
 #           and those that make and read the file-system test images (sleuthkit, mtools,
-#           dosfstools, ntfs-3g, e2fsprogs, fdisk, gdisk), libbde and dislocker (BitLocker)
+#           dosfstools, ntfs-3g, e2fsprogs, fdisk, gdisk), libbde and dislocker (BitLocker), and
+#           hivex's hivexsh/hivexget (libhivex-bin), which write and read the Windows test disks' hives
 #   web:    the wasm32 target, wasm-bindgen-cli at the version in Cargo.lock, npm packages
 #   all:    both, plus the three browser engines the page is tested in (the default): chromium
 #           (and chromium-driver), firefox-esr, and WebKitGTK's WebKitWebDriver and MiniBrowser
@@ -25,7 +26,7 @@ case "$what" in
     # libvhdi's Python binding reads data (vhdiinfo only prints headers): the known-defect tests.
     /usr/bin/python3 -c 'import pyvhdi' 2>/dev/null || apt_packages+=(python3-libvhdi)
     need_cmd fls sleuthkit; need_cmd mcopy mtools; need_cmd mkfs.vfat dosfstools; need_cmd mkntfs ntfs-3g
-    need_cmd mkfs.ext4 e2fsprogs; need_cmd sfdisk fdisk; need_cmd sgdisk gdisk
+    need_cmd mkfs.ext4 e2fsprogs; need_cmd sfdisk fdisk; need_cmd sgdisk gdisk; need_cmd hivexsh libhivex-bin
     # libbde (bdeinfo, pybde) and dislocker read the BitLocker test volumes (tests/bitlocker_writer.rs).
     need_cmd bdeinfo libbde-utils; need_cmd dislocker-file dislocker
     /usr/bin/python3 -c 'import pybde' 2>/dev/null || apt_packages+=(python3-libbde) ;;

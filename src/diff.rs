@@ -297,6 +297,19 @@ pub fn diff<P: ReadVirtual, C: ReadVirtual>(
     mode: Mode,
     progress: &mut Progress<'_>,
 ) -> Result<Report> {
+    diff_with(parent, child, held, mode, None, progress)
+}
+
+/// [`diff`], the child's BitLocker volumes unlocked with `key` when one is given, both sides
+/// then read through what it opens.
+pub fn diff_with<P: ReadVirtual, C: ReadVirtual>(
+    parent: P,
+    child: C,
+    held: &[(u64, u64)],
+    mode: Mode,
+    key: Option<&crate::bitlocker::Key>,
+    progress: &mut Progress<'_>,
+) -> Result<Report> {
     let mut parent = Counted { inner: parent, bytes: 0 };
     let mut child = Counted { inner: child, bytes: 0 };
     let size = child.size();
@@ -304,7 +317,10 @@ pub fn diff<P: ReadVirtual, C: ReadVirtual>(
     let held: Ranges = window(&union(held, &[]), 0, size);
     let held_bytes = total(&held);
     // Progress: the held bytes compared, then one step per partition.
-    let table = parts::read(&mut child)?;
+    let mut table = parts::read(&mut child)?;
+    if let Some(key) = key {
+        table.unlock_all(&mut child, key, &mut |_, _| true)?;
+    }
     let parts: Vec<&parts::Partition> =
         table.partitions.iter().filter(|p| p.role != Role::Extended && !p.is_empty() && p.offset() < size).collect();
     let all = held_bytes + parts.len() as u64;
@@ -331,8 +347,13 @@ pub fn diff<P: ReadVirtual, C: ReadVirtual>(
             error: None,
         };
         if p.filesystem.is_some() {
-            let mut pv = Volume::new(&mut parent, start, end - start);
-            let mut cv = Volume::new(&mut child, start, end - start);
+            let (mut pv, mut cv) = match &p.unlock {
+                Some(u) => (
+                    Volume::unlocked(&mut parent, start, end - start, u.clone()),
+                    Volume::unlocked(&mut child, start, end - start, u.clone()),
+                ),
+                None => (Volume::new(&mut parent, start, end - start), Volume::new(&mut child, start, end - start)),
+            };
             if let Err(e) = partition(&mut pv, &mut cv, &ph, &pc, &mut pd) {
                 if let Error::Cancelled { .. } = e {
                     return Err(e);
@@ -375,22 +396,34 @@ pub fn diff<P: ReadVirtual, C: ReadVirtual>(
 
 /// Layer `from` (older) of the chain `disk` against layer `to` (newer, `to < from`): only
 /// what layers `to..from` hold is compared. `sources[i]` reads layer `i`'s file.
-pub fn layers(disk: &Disk, sources: &[&dyn ReadAt], from: usize, to: usize, progress: &mut Progress<'_>) -> Result<Report> {
+pub fn layers(
+    disk: &Disk,
+    sources: &[&dyn ReadAt],
+    from: usize,
+    to: usize,
+    key: Option<&crate::bitlocker::Key>,
+    progress: &mut Progress<'_>,
+) -> Result<Report> {
     let (pd, cd) = (disk.cut(from)?, disk.cut(to)?);
     let (ps, cs) = (sources.get(from..).unwrap_or_default(), sources.get(to..).unwrap_or_default());
     let mut cr = DiskReader::new(&cd, cs.to_vec())?;
     let held = held_ranges(&mut cr, from.saturating_sub(to))?;
     let pr = DiskReader::new(&pd, ps.to_vec())?;
-    diff(pr, cr, &held, Mode::Chain, progress)
+    diff_with(pr, cr, &held, Mode::Chain, key, progress)
 }
 
 /// Disk `old` against disk `new` (each a chain with the readers of its files), not one chain:
 /// every allocated sector of either is compared.
-pub fn disks(old: (&Disk, Vec<&dyn ReadAt>), new: (&Disk, Vec<&dyn ReadAt>), progress: &mut Progress<'_>) -> Result<Report> {
+pub fn disks(
+    old: (&Disk, Vec<&dyn ReadAt>),
+    new: (&Disk, Vec<&dyn ReadAt>),
+    key: Option<&crate::bitlocker::Key>,
+    progress: &mut Progress<'_>,
+) -> Result<Report> {
     let mut ar = DiskReader::new(old.0, old.1)?;
     let mut br = DiskReader::new(new.0, new.1)?;
     let held = union(&allocated_ranges(&mut ar)?, &allocated_ranges(&mut br)?);
-    diff(ar, br, &held, Mode::Unrelated, progress)
+    diff_with(ar, br, &held, Mode::Unrelated, key, progress)
 }
 
 /// Where the chain `onto` holds the old base of `child` (its layer 1), by identity: `Some(k)`

@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bitlocker;
 pub mod bytes;
 pub mod chains;
 pub mod check;
@@ -43,6 +44,7 @@ pub mod repair;
 pub mod report;
 pub mod resize;
 pub mod rules;
+pub mod search;
 pub mod trim;
 pub mod values;
 pub mod vhd;
@@ -60,6 +62,8 @@ mod wasm_draw;
 mod wasm_files;
 #[cfg(target_arch = "wasm32")]
 mod wasm_folder;
+#[cfg(target_arch = "wasm32")]
+mod wasm_search;
 
 pub use disk::{Disk, Extent, Source};
 pub use error::{Error, Result};

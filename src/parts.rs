@@ -116,16 +116,30 @@ pub struct Partition {
     pub cluster_size: Option<u64>,
     /// Where cluster 2 (FAT) or cluster 0 (NTFS, ext) starts, in bytes from the partition's start.
     pub data_offset: Option<u64>,
+    /// A BitLocker volume's method, state, protectors and, once unlocked, the file system inside.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bitlocker: Option<crate::bitlocker::Summary>,
+    /// What decrypts it, once unlocked ([`Table::unlock`]); never written out.
+    #[serde(skip)]
+    pub unlock: Option<crate::bitlocker::Unlock>,
 }
 
 impl Partition {
     /// Its file system, opened on `src` (the whole disk): the error says when what it holds turns
     /// out not to be one this viewer reads after all.
     pub fn open<R: ReadVirtual>(&self, src: R) -> Result<(Volume<R>, fs::FileSystem)> {
-        let mut vol = Volume::new(src, self.offset(), self.len());
+        let mut vol = self.volume(src);
         let fs =
             fs::FileSystem::open(&mut vol)?.ok_or(Error::NotReadable { index: self.index, offset: self.offset(), recognised: None })?;
         Ok((vol, fs))
+    }
+
+    /// Its window on `src` (the whole disk): the plain volume inside once it is unlocked.
+    pub fn volume<R: ReadVirtual>(&self, src: R) -> Volume<R> {
+        match &self.unlock {
+            Some(u) => Volume::unlocked(src, self.offset(), self.len(), u.clone()),
+            None => Volume::new(src, self.offset(), self.len()),
+        }
     }
 
     /// Virtual byte offset of the first sector.
@@ -141,9 +155,11 @@ impl Partition {
         self.sector_count == 0
     }
     /// True when its file system is one this viewer reads (not the extended container, not
-    /// exFAT, which is only recognised).
+    /// exFAT, which is only recognised; a BitLocker volume once unlocked).
     pub fn readable(&self) -> bool {
-        self.role != Role::Extended && self.filesystem.is_some_and(|k| k != FsKind::ExFat) && self.cluster_size.is_some()
+        self.role != Role::Extended
+            && self.filesystem.is_some_and(|k| k != FsKind::ExFat && (k != FsKind::BitLocker || self.unlock.is_some()))
+            && self.cluster_size.is_some()
     }
 }
 
@@ -229,6 +245,55 @@ impl Table {
         Ok(p)
     }
 
+    /// Unlocks BitLocker partition `index` with `key` (`progress` follows the key stretch and
+    /// stops it by returning false): its `bitlocker` object then names the file system inside,
+    /// and its files read as any other partition's.
+    pub fn unlock<R: ReadVirtual>(
+        &mut self,
+        src: &mut R,
+        index: u32,
+        key: &crate::bitlocker::Key,
+        progress: &mut dyn FnMut(u64, u64) -> bool,
+    ) -> Result<()> {
+        let unlock = self.bitlocker(src, index)?.unlock(key, progress)?;
+        self.unlocked(src, index, unlock);
+        Ok(())
+    }
+
+    /// BitLocker partition `index`'s metadata, read again (to unlock it step by step:
+    /// [`crate::bitlocker::BitLocker::unlocking`], then [`Table::unlocked`]).
+    pub fn bitlocker<R: ReadVirtual>(&self, src: &mut R, index: u32) -> Result<crate::bitlocker::BitLocker> {
+        let partitions: Vec<u32> = self.partitions.iter().map(|p| p.index).collect();
+        let p = self.partitions.iter().find(|p| p.index == index).ok_or(Error::NoSuchPartition { index, partitions })?;
+        if p.filesystem != Some(FsKind::BitLocker) {
+            return Err(Error::Usage { message: format!("partition {index} is not a BitLocker volume") });
+        }
+        crate::bitlocker::read(&mut Volume::new(&mut *src, p.offset(), p.len()))
+    }
+
+    /// Partition `index` unlocked by `unlock` (from its [`Table::bitlocker`]): its file system
+    /// inside is identified, and its files read as any other partition's.
+    pub fn unlocked<R: ReadVirtual>(&mut self, src: &mut R, index: u32, unlock: crate::bitlocker::Unlock) {
+        if let Some(p) = self.partitions.iter_mut().find(|p| p.index == index) {
+            opened(src, p, unlock);
+        }
+    }
+
+    /// Unlocks every BitLocker partition that `key` opens; the error of the first it does not.
+    pub fn unlock_all<R: ReadVirtual>(
+        &mut self,
+        src: &mut R,
+        key: &crate::bitlocker::Key,
+        progress: &mut dyn FnMut(u64, u64) -> bool,
+    ) -> Result<()> {
+        let locked: Vec<u32> =
+            self.partitions.iter().filter(|p| p.filesystem == Some(FsKind::BitLocker) && p.unlock.is_none()).map(|p| p.index).collect();
+        if locked.is_empty() {
+            return Err(Error::Usage { message: "a key was given, but the disk has no BitLocker volume".into() });
+        }
+        locked.into_iter().try_for_each(|i| self.unlock(src, i, key, progress))
+    }
+
     /// The table as `parts --json` writes it.
     pub fn json(&self) -> TableJson<'_> {
         TableJson {
@@ -279,7 +344,7 @@ pub struct DiskOwner {
 pub fn owner<R: ReadVirtual>(src: &mut R, table: &Table, offset: u64) -> Result<DiskOwner> {
     let size = src.size();
     owner_with(table, offset, size, |p| {
-        let mut vol = Volume::new(&mut *src, p.offset(), p.len());
+        let mut vol = p.volume(&mut *src);
         match fs::FileSystem::open(&mut vol) {
             Ok(Some(mut fsys)) => Ok(Some((fsys.kind(), fsys.owner(&mut vol, offset - p.offset())?))),
             _ => Ok(None),
@@ -469,6 +534,8 @@ pub fn read<R: ReadVirtual>(src: &mut R) -> Result<Table> {
                 partuuid: None,
                 cluster_size: None,
                 data_offset: None,
+                bitlocker: None,
+                unlock: None,
             });
         }
         identify(src, &mut t);
@@ -660,6 +727,8 @@ fn part(index: u32, (start, count, ss): (u64, u64, u32), ty: u8, role: Role, at:
         partuuid: None,
         cluster_size: None,
         data_offset: None,
+        bitlocker: None,
+        unlock: None,
     }
 }
 
@@ -1180,6 +1249,8 @@ fn read_gpt<R: ReadVirtual>(src: &mut R, sectors: u64, t: &mut Table) -> Result<
             partuuid: Some(Guid::at(e, 16).to_string()),
             cluster_size: None,
             data_offset: None,
+            bitlocker: None,
+            unlock: None,
         });
     }
     Ok(())
@@ -1239,14 +1310,51 @@ fn check_layout(sectors: u64, t: &mut Table) {
     t.findings.extend(overlaps.into_iter().take(64));
 }
 
-/// Finds each partition's file system, label and cluster size.
+/// Partition `p` unlocked by `unlock`: the file system inside, its label and cluster size.
+fn opened<R: ReadVirtual>(src: &mut R, p: &mut Partition, unlock: crate::bitlocker::Unlock) {
+    let mut vol = Volume::unlocked(&mut *src, p.offset(), p.len(), unlock.clone());
+    let inner = fs::probe(&mut vol);
+    if let Ok(Some(mut f)) = fs::FileSystem::open(&mut vol) {
+        p.cluster_size = Some(f.cluster_size());
+        p.label = f.label(&mut vol);
+        p.data_offset = Some(match &f {
+            fs::FileSystem::Fat(fat) => fat.bpb.data_offset(),
+            _ => 0,
+        });
+    }
+    if let Some(b) = &mut p.bitlocker {
+        b.unlocked = inner.map(FsKind::name);
+    }
+    p.unlock = Some(unlock);
+}
+
+/// Finds each partition's file system, label and cluster size; a BitLocker volume with a clear
+/// key on it (protection suspended) is unlocked with it.
 fn identify<R: ReadVirtual>(src: &mut R, t: &mut Table) {
+    let (mut structures, mut findings) = (Vec::new(), Vec::new());
     for p in &mut t.partitions {
         if p.role == Role::Extended || p.sector_count == 0 {
             continue;
         }
         let mut vol = Volume::new(&mut *src, p.offset(), p.len());
         p.filesystem = fs::probe(&mut vol);
+        if p.filesystem == Some(FsKind::BitLocker) {
+            match crate::bitlocker::read(&mut vol) {
+                Ok(meta) => {
+                    p.bitlocker = Some(meta.summary());
+                    if meta.protectors.iter().any(|k| k.kind == crate::bitlocker::ProtectorKind::ClearKey) {
+                        match meta.unlock(&crate::bitlocker::Key::ClearKey, &mut |_, _| true) {
+                            Ok(u) => opened(src, p, u),
+                            Err(e) => findings.push(Finding::error("bitlocker-clear-key", p.offset(), e.to_string())),
+                        }
+                    }
+                    structures.extend(meta.structures);
+                    findings.extend(meta.findings);
+                }
+                Err(e) => findings.push(Finding::error("bitlocker-metadata", p.offset(), e.to_string())),
+            }
+            continue;
+        }
         if let Ok(Some(mut f)) = fs::FileSystem::open(&mut vol) {
             p.cluster_size = Some(f.cluster_size());
             p.label = f.label(&mut vol);
@@ -1257,6 +1365,8 @@ fn identify<R: ReadVirtual>(src: &mut R, t: &mut Table) {
             });
         }
     }
+    t.structures.extend(structures);
+    t.findings.extend(findings);
 }
 
 /// Where one cluster of a partition falls in a VHD's sector bitmaps.

@@ -135,7 +135,7 @@ pub fn gather(
     }
     let partitions = parts::read(&mut reader).map_err(|e| e.to_string());
     let changes = if disk.layers.len() > 1 {
-        let diffed = diff::layers(disk, sources, 1, 0, &mut |done, total| progress(HASHING + STEP + done * STEP / total.max(1), ALL));
+        let diffed = diff::layers(disk, sources, 1, 0, None, &mut |done, total| progress(HASHING + STEP + done * STEP / total.max(1), ALL));
         match diffed {
             Err(e @ Error::Cancelled { .. }) => return Err(e),
             other => Some(other.map_err(|e| e.to_string())),

@@ -49,7 +49,7 @@ fn chain_report(d: &crate::Disk, read: &js_sys::Function, from: usize, to: usize
     let bytes = Rc::new(Cell::new(0));
     let files = js_files(d, read, &bytes);
     let sources: Vec<&dyn ReadAt> = files.iter().map(|f| f as &dyn ReadAt).collect();
-    diff::layers(d, &sources, from, to, &mut teller(progress))
+    diff::layers(d, &sources, from, to, None, &mut teller(progress))
 }
 
 /// A disk, the function that reads its files, and the layer number `read` calls its first layer.
@@ -65,7 +65,7 @@ fn unrelated_report(
     let (of, nf) = (js_files_from(od, read_old, &bytes, first_old), js_files_from(nd, read_new, &bytes, first_new));
     let (os, ns): (Vec<&dyn ReadAt>, Vec<&dyn ReadAt>) =
         (of.iter().map(|f| f as &dyn ReadAt).collect(), nf.iter().map(|f| f as &dyn ReadAt).collect());
-    diff::disks((od, os), (nd, ns), &mut teller(progress))
+    diff::disks((od, os), (nd, ns), None, &mut teller(progress))
 }
 
 /// `vhd-viewer diff OLD NEW --json`: two disks that are not one chain (`old` and `new`, each a

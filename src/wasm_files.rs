@@ -16,10 +16,13 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::bitlocker::keys::Unlocking;
+use crate::bitlocker::Key;
 use crate::disk::{BitmapCache, Disk, Steps};
 use crate::error::{Error, FsError, Result};
 use crate::fs::supply::{supplier, supply_of, Supply};
 use crate::fs::{self, EntryKind, FileData, FileSystem, LsLine, ReadVirtual, Volume};
+use crate::inspect;
 use crate::parts::{self, Partition, Table};
 use crate::reader::{DiskReader, ReadAt};
 use crate::wasm::{coded, js_err, misuse, to_js, to_u64, WasmDisk};
@@ -263,6 +266,26 @@ struct StatRun {
     sparse: bool,
 }
 
+/// A BitLocker unlock under way ([`WasmVolumes::unlock_start`]), run a step at a time so that
+/// the Worker hears Stop between steps.
+#[wasm_bindgen]
+pub struct WasmUnlock {
+    partition: u32,
+    job: Unlocking,
+}
+
+#[wasm_bindgen]
+impl WasmUnlock {
+    /// Key stretch rounds done.
+    pub fn done(&self) -> f64 {
+        self.job.progress().0 as f64
+    }
+    /// Key stretch rounds in all (0 for a key file).
+    pub fn total(&self) -> f64 {
+        self.job.progress().1 as f64
+    }
+}
+
 #[wasm_bindgen]
 impl WasmVolumes {
     /// The volumes of `disk` (a chain from `WasmFiles.disk()` or `WasmDisk.asOfLayer(k)`),
@@ -282,6 +305,38 @@ impl WasmVolumes {
     pub fn partitions(&mut self) -> Result<JsValue, JsValue> {
         let table = self.table().map_err(js_err)?;
         to_js(&table.json())
+    }
+
+    /// Starts unlocking BitLocker partition `partition` with `kind` (`password`,
+    /// `recovery-password` or `key-file`) and `secret` (the text, or the `.BEK` file's bytes as a
+    /// `Uint8Array`). The secret is not kept: what the job keeps is what the key stretch needs,
+    /// and once unlocked, only what decrypts the volume stays, in this object (freed with it).
+    #[wasm_bindgen(js_name = unlockStart)]
+    pub fn unlock_start(&mut self, partition: u32, kind: &str, secret: JsValue) -> Result<WasmUnlock, JsValue> {
+        let key = match kind {
+            "password" => Key::Password(secret.as_string().ok_or_else(|| misuse("a password is text"))?),
+            "recovery-password" => Key::RecoveryPassword(secret.as_string().ok_or_else(|| misuse("a recovery password is text"))?),
+            "key-file" => Key::KeyFile(secret.dyn_into::<js_sys::Uint8Array>().map_err(|_| misuse("a key file is a Uint8Array"))?.to_vec()),
+            _ => return Err(misuse("the kind of key is password, recovery-password or key-file")),
+        };
+        let mut chain = self.chain.clone();
+        let meta = self.table().map_err(js_err)?.bitlocker(&mut chain, partition).map_err(js_err)?;
+        Ok(WasmUnlock { partition, job: meta.unlocking(&key).map_err(js_err)? })
+    }
+
+    /// Runs `job` for at most `rounds` more rounds of its key stretch: true once the partition
+    /// is unlocked (its files then read as any other's; `partitions()` says what is inside),
+    /// false while rounds remain; throws `bitlocker-wrong-key` when the key opens nothing.
+    #[wasm_bindgen(js_name = unlockStep)]
+    pub fn unlock_step(&mut self, job: &mut WasmUnlock, rounds: u32) -> Result<bool, JsValue> {
+        let Some(unlock) = job.job.step(rounds).map_err(js_err)? else { return Ok(false) };
+        self.table().map_err(js_err)?;
+        let mut chain = self.chain.clone();
+        if let Some(t) = self.table.as_mut() {
+            t.unlocked(&mut chain, job.partition, unlock);
+        }
+        self.open.retain(|o| o.index != job.partition);
+        Ok(true)
     }
 
     /// The entries of directory `path` of partition `partition`, as the lines of `vhd-viewer
@@ -414,14 +469,7 @@ impl WasmVolumes {
         let at = offset / ss * ss;
         let plan = self.chain.0.with_reader(|r| r.plan(at, ss)).map_err(js_err)?;
         let (source, layer) = supplier(plan.first().map(|e| e.source));
-        let table = self.table().map_err(js_err)?.clone();
-        // Through the partition kept open: its file system, its page cache and the index of
-        // which record holds which clusters (NTFS) are read once, not at every call.
-        let mut o = parts::owner_with(&table, offset, size, |p| match self.opened(p.index) {
-            Ok(op) => Ok(Some((op.fs.kind(), op.fs.owner(&mut op.vol, offset - p.offset())?))),
-            Err(_) => Ok(None),
-        })
-        .map_err(js_err)?;
+        let mut o = self.owner_at(offset).map_err(js_err)?;
         o.source = source;
         o.layer = layer;
         to_js(&o)
@@ -435,6 +483,14 @@ impl WasmVolumes {
         Ok(crate::convert::check_sector_size(table, sector_size).err().map(|e| e.to_string()))
     }
 
+    /// The operating systems on the disk's volumes, as `vhd-viewer inspect --json` lists them
+    /// under `systems` (`inspect::System`: product, version, computer name, users, programs,
+    /// each answer's source). Reads the registry hives or `/etc` files through the chain.
+    pub fn systems(&mut self) -> Result<JsValue, JsValue> {
+        let table = self.table().map_err(js_err)?.clone();
+        to_js(&inspect::systems(&mut self.chain.clone(), &table))
+    }
+
     /// Bytes read from the files so far.
     #[wasm_bindgen(js_name = bytesRead)]
     pub fn bytes_read(&self) -> f64 {
@@ -443,6 +499,23 @@ impl WasmVolumes {
 }
 
 impl WasmVolumes {
+    /// Who owns virtual byte `offset` ([`parts::owner_with`]; `source` and `layer` left to the
+    /// caller), through the partition kept open: its file system, its page cache and the index
+    /// of which record holds which clusters (NTFS) are read once, not at every call.
+    pub(crate) fn owner_at(&mut self, offset: u64) -> Result<parts::DiskOwner> {
+        let size = self.chain.size();
+        let table = self.table()?.clone();
+        parts::owner_with(&table, offset, size, |p| match self.opened(p.index) {
+            Ok(op) => Ok(Some((op.fs.kind(), op.fs.owner(&mut op.vol, offset - p.offset())?))),
+            Err(_) => Ok(None),
+        })
+    }
+
+    /// Runs `f` with a reader of the disk, keeping its bitmaps for the next.
+    pub(crate) fn with_reader<T>(&self, f: impl FnOnce(&mut DiskReader<'_>) -> Result<T>) -> Result<T> {
+        self.chain.0.with_reader(f)
+    }
+
     fn table(&mut self) -> Result<&Table> {
         let table = match self.table.take() {
             Some(t) => t,

@@ -23,15 +23,7 @@ const UNINSTALL: &str = "Microsoft\\Windows\\CurrentVersion\\Uninstall";
 /// The folder holding `windows.vhd` and `windows-child.vhd`, made once per content of the script.
 fn disks() -> PathBuf {
     static ONCE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    ONCE.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        run_ok(Command::new(cargo).current_dir(repo()).args(["build", "--quiet", "--example", "vhd_from_raw"]));
-        let script = std::fs::read_to_string(repo().join("tests/web/fixtures/make-windows-vhds.sh")).unwrap();
-        let wrap = repo().join("target/debug/examples/vhd_from_raw");
-        let script = format!("set -- {}\n{script}", wrap.display());
-        script_image("windows", "disks", &script, &[], "windows-child.vhd", &["m"])
-    })
-    .clone()
+    ONCE.get_or_init(|| fixture_script("windows", "disks", "make-windows-vhds.sh", "windows-child.vhd", &["m"])).clone()
 }
 
 /// The systems on `bytes` read as a raw disk.
@@ -142,12 +134,14 @@ fn the_parent_and_the_child_say_what_the_script_wrote_and_hivex_reads() {
             s.users.iter().map(|u| (u.name.as_str(), u.sid.as_deref().unwrap(), u.home.as_deref().unwrap())).collect();
         users.sort();
         let (alice, bob) = (format!("{SID}-1001"), format!("{SID}-1002"));
+        let carol = "S-1-5-21-1111111111-2222222222-3333333333-1001";
         let want = [
             ("Alice", alice.as_str(), "C:\\Users\\alice"),
             ("bob", bob.as_str(), "C:\\Users\\bob.DESKTOP"),
+            ("carol.CORP", carol, "C:\\Users\\carol.CORP"),
             ("systemprofile", "S-1-5-18", "%systemroot%\\system32\\config\\systemprofile"),
         ];
-        assert_eq!(users, want, "SAM's names where it has the RID, else the folder's");
+        assert_eq!(users, want, "SAM's names where it has the RID in the machine's domain, else the folder's");
 
         let programs: Vec<(&str, Option<&str>, Option<&str>)> =
             s.programs.iter().map(|p| (p.name.as_str(), p.version.as_deref(), p.publisher.as_deref())).collect();
@@ -169,14 +163,22 @@ fn the_parent_and_the_child_say_what_the_script_wrote_and_hivex_reads() {
             s.interfaces.iter().map(|i| (i.name.as_str(), i.dhcp, i.addresses.iter().map(String::as_str).collect())).collect();
         assert_eq!(
             ifs,
-            [
-                ("{4F6B2A1E-8C3D-4B5A-9E7F-112233445566}", true, vec!["192.168.1.23"]),
-                ("{9A0C5D7E-2B1F-4E3A-8C6D-665544332211}", false, vec!["10.0.0.5", "10.0.0.6"]),
-            ],
-            "the interface without an address left out"
+            [("Ethernet", true, vec!["192.168.1.23"]), ("{9A0C5D7E-2B1F-4E3A-8C6D-665544332211}", false, vec!["10.0.0.5", "10.0.0.6"]),],
+            "the connection's name where the network class has it, else the GUID; the interface without an address left out"
         );
         check_with_hivex(s, k, &dir);
+        // The command line says the same.
+        let o = cli(&["inspect", "--json", "--layer", &k.to_string(), p(&disks().join("windows-child.vhd"))]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(json, serde_json::json!({ "systems": found }), "inspect --json as of layer {k}");
     }
+}
+
+/// The virtual disk of `windows.vhd`, read once (by qemu-img).
+fn parent_raw() -> Vec<u8> {
+    static ONCE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    ONCE.get_or_init(|| qemu_raw(&disks().join("windows.vhd"))).clone()
 }
 
 /// An edit of one hive file.
@@ -185,7 +187,7 @@ type Edit<'a> = (&'a str, Box<dyn FnOnce(&mut Vec<u8>) + 'a>);
 /// The raw virtual disk of `windows.vhd` with each hive named changed by its edit (written back
 /// where its clusters are).
 fn edited(edits: Vec<Edit>) -> Vec<u8> {
-    let mut raw = qemu_raw(&disks().join("windows.vhd"));
+    let mut raw = parent_raw();
     let table = vhd_viewer::parts::read(&mut raw).unwrap();
     let part = table.partitions.iter().find(|p| p.index == 1).unwrap().clone();
     for (name, edit) in edits {
@@ -275,5 +277,63 @@ fn a_damaged_key_and_a_broken_hive_give_notes_and_the_rest_answers() {
     assert!(programs.iter().all(|p| p.starts_with("Microsoft Visual") || p.starts_with("Notepad++")));
     let mut names: Vec<&str> = s.users.iter().map(|u| u.name.as_str()).collect();
     names.sort();
-    assert_eq!(names, ["alice", "bob.DESKTOP", "systemprofile"], "without SAM, the profile folders' names");
+    assert_eq!(names, ["alice", "bob.DESKTOP", "carol.CORP", "systemprofile"], "without SAM, the profile folders' names");
+}
+
+#[test]
+fn windows_11_is_said_where_product_name_says_10() {
+    // CurrentBuild and CurrentBuildNumber "19045" become "22631" (the same length: edited in place).
+    let (from, to): (Vec<u8>, Vec<u8>) = ["19045", "22631"].map(|t| t.encode_utf16().flat_map(u16::to_le_bytes).collect()).into();
+    let mut raw = edited(vec![(
+        "SOFTWARE",
+        Box::new(move |h: &mut Vec<u8>| {
+            let mut found = 0;
+            for k in 0..h.len() - from.len() {
+                if h[k..k + from.len()] == from[..] {
+                    h[k..k + from.len()].copy_from_slice(&to);
+                    found += 1;
+                }
+            }
+            assert_eq!(found, 2, "CurrentBuild and CurrentBuildNumber");
+        }),
+    )]);
+    let s = &systems_raw(&mut raw)[0];
+    assert_eq!((s.product.as_deref(), s.build.as_deref()), (Some("Windows 10 Pro"), Some("22631.3803")), "as stored");
+    let notes: Vec<(&str, &str)> = s.notes.iter().map(|n| (n.code, n.message.as_str())).collect();
+    assert_eq!(notes, [("windows-11", "build 22631 is Windows 11, which keeps \"Windows 10 Pro\" in ProductName")]);
+}
+
+#[test]
+fn a_windows_volume_inside_bitlocker_is_inspected_once_unlocked() {
+    // The parent's NTFS volume encrypted by the BitLocker test writer, put back where it was.
+    let mut raw = parent_raw();
+    let table = vhd_viewer::parts::read(&mut raw).unwrap();
+    let part = table.partitions.iter().find(|p| p.index == 1).unwrap();
+    let (at, len) = (part.offset() as usize, part.len() as usize);
+    let dir = scratch("inspect-bitlocker");
+    std::fs::write(dir.join("plain.img"), &raw[at..at + len]).unwrap();
+    let bde = common::bitlocker::writer();
+    run_ok(Command::new(&bde).arg("--in").arg(dir.join("plain.img")).arg("--out").arg(dir.join("enc.img")).args([
+        "--method",
+        "aes-xts-128",
+        "--password",
+        "bde-TEST",
+        "--seed",
+        "25",
+    ]));
+    let enc = std::fs::read(dir.join("enc.img")).unwrap();
+    assert_eq!(enc.len(), len);
+    raw[at..at + len].copy_from_slice(&enc);
+    std::fs::write(dir.join("disk.raw"), &raw).unwrap();
+    run_ok(Command::new(bde.with_file_name("vhd_from_raw")).arg("dynamic").arg(dir.join("disk.raw")).arg(dir.join("disk.vhd")));
+    let disk = dir.join("disk.vhd");
+
+    let plain: serde_json::Value = serde_json::from_str(&vv(&["inspect", p(&disks().join("windows.vhd")), "--json"], 0)).unwrap();
+    let locked: serde_json::Value = serde_json::from_str(&vv(&["inspect", p(&disk), "--json"], 0)).unwrap();
+    assert_eq!(locked["systems"], serde_json::json!([]), "nothing is read of a locked volume");
+    let unlocked: serde_json::Value = serde_json::from_str(&vv(&["inspect", p(&disk), "--json", "--password", "bde-TEST"], 0)).unwrap();
+    assert_eq!(unlocked, plain, "the unlocked volume answers as the plain one");
+    assert_eq!(unlocked["systems"][0]["hostname"], "DESKTOP-ALICE01");
+    let (_, err) = vv_both(&["inspect", p(&disk), "--json", "--password", "not the password"], 2);
+    assert!(err.contains("does not unlock"), "{err}");
 }

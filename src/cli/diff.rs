@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
+use vhd_viewer::bitlocker::Key;
 use vhd_viewer::diff::{self, Kind, Mode, Report};
 use vhd_viewer::error::ParentNeed;
 use vhd_viewer::values::human_size;
@@ -24,7 +25,7 @@ fn complete(c: &OpenChain) -> Result<(), Error> {
 }
 
 /// The report of layer `from` (older) against layer `to` (newer) of one chain.
-pub(super) fn chain_report(c: &OpenChain, from: usize, to: usize) -> Result<Report, Error> {
+pub(super) fn chain_report(c: &OpenChain, from: usize, to: usize, key: Option<&Key>) -> Result<Report, Error> {
     let n = c.disk.layers.len();
     if from >= n {
         complete(c)?;
@@ -43,22 +44,22 @@ pub(super) fn chain_report(c: &OpenChain, from: usize, to: usize) -> Result<Repo
         )));
     }
     complete(c)?;
-    diff::layers(&c.disk, &c.sources(), from, to, &mut super::percent("comparing"))
+    diff::layers(&c.disk, &c.sources(), from, to, key, &mut super::percent("comparing"))
 }
 
 /// The report of two disks that are not one chain: every allocated sector of either.
-fn unrelated_report(a: &OpenChain, b: &OpenChain) -> Result<Report, Error> {
+fn unrelated_report(a: &OpenChain, b: &OpenChain, key: Option<&Key>) -> Result<Report, Error> {
     complete(a)?;
     complete(b)?;
-    diff::disks((&a.disk, a.sources()), (&b.disk, b.sources()), &mut super::percent("comparing"))
+    diff::disks((&a.disk, a.sources()), (&b.disk, b.sources()), key, &mut super::percent("comparing"))
 }
 
 /// `diff`.
-pub fn diff(c: &OpenChain, other: Option<&Path>, force: bool, from: usize, to: usize, json: bool) -> Result<i32, Error> {
+pub fn diff(c: &OpenChain, other: Option<&Path>, force: bool, from: usize, to: usize, key: Option<&Key>, json: bool) -> Result<i32, Error> {
     let (report, what) = match other {
         Some(b) => {
             let oc = OpenChain::open(b, &[], force, false)?;
-            let r = unrelated_report(c, &oc)?;
+            let r = unrelated_report(c, &oc, key)?;
             (
                 r,
                 format!(
@@ -68,7 +69,7 @@ pub fn diff(c: &OpenChain, other: Option<&Path>, force: bool, from: usize, to: u
             )
         }
         None => {
-            let r = chain_report(c, from, to)?;
+            let r = chain_report(c, from, to, key)?;
             (r, format!("layer {from} ({}) against layer {to} ({})", c.names[from], c.names[to]))
         }
     };
@@ -174,15 +175,15 @@ pub fn rebase_check(c: &OpenChain, onto: &Path, force: bool, json: bool) -> Resu
     if c.disk.layers.len() < 2 {
         return Err(user_err(format!("{} is not a differencing disk: it has no old base to compare with", c.names[0])));
     }
-    let child = chain_report(c, 1, 0)?;
+    let child = chain_report(c, 1, 0, None)?;
     let nb = OpenChain::open(onto, &[], force, false)?;
     let base = match diff::old_base_in(&c.disk, &nb.disk) {
         Some(0) => return Err(user_err(format!("{} is the child's own parent: nothing to rebase onto", onto.display()))),
-        Some(k) => chain_report(&nb, k, 0)?,
+        Some(k) => chain_report(&nb, k, 0, None)?,
         None => {
             let old = c.cut_ref(1)?;
             complete(&nb)?;
-            diff::disks((&old.0, old.1), (&nb.disk, nb.sources()), &mut super::percent("comparing"))?
+            diff::disks((&old.0, old.1), (&nb.disk, nb.sources()), None, &mut super::percent("comparing"))?
         }
     };
     let r = diff::rebase_check(&child, &base);

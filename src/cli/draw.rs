@@ -60,7 +60,7 @@ pub fn draw(args: DrawArgs) -> Result<i32, Error> {
         if args.block.is_some() {
             return Err(Error::Usage { message: "a block is given only for a sector bitmap, not for changes".to_string() });
         }
-        let report = super::diff::chain_report(&c, k + 1, k)?;
+        let report = super::diff::chain_report(&c, k + 1, k, None)?;
         draw::changes_svg(&ChangesSummary::from(&report), &style)?
     } else {
         let kind = args.what.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();

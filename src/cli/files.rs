@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use vhd_viewer::bitlocker::Key;
 use vhd_viewer::fs::supply::supplier;
 use vhd_viewer::fs::{self, Entry, EntryKind, FileSystem, Volume};
 use vhd_viewer::parts::{self, Partition, Role, Table};
@@ -37,10 +38,59 @@ fn opened<'r, 'a>(reader: &'r mut DiskReader<'a>, p: &Partition) -> Result<(Volu
     p.open(reader)
 }
 
-/// `parts`.
-pub fn parts(c: &OpenChain, json: bool) -> Result<i32, Error> {
+/// The partition table, each BitLocker volume unlocked with `key` when one is given (the key
+/// stretch's progress on stderr).
+pub(super) fn table(reader: &mut DiskReader<'_>, key: Option<&Key>) -> Result<Table, Error> {
+    let mut table = parts::read(reader)?;
+    if let Some(key) = key {
+        let mut shown = super::percent("unlocking");
+        table.unlock_all(reader, key, &mut |done, total| shown(done, total))?;
+    }
+    Ok(table)
+}
+
+/// `cat --partition N [--decrypted]`: the partition's bytes, or the plain bytes of the unlocked
+/// BitLocker volume it holds, from `offset` for `length` bytes (to its end by default).
+pub fn cat_partition(
+    c: &OpenChain,
+    index: u32,
+    decrypted: bool,
+    key: Option<&Key>,
+    offset: u64,
+    length: Option<u64>,
+) -> Result<i32, Error> {
     let mut reader = DiskReader::new(&c.disk, c.sources())?;
-    let table = parts::read(&mut reader)?;
+    let table = table(&mut reader, key)?;
+    let partitions = table.partitions.iter().map(|p| p.index).collect();
+    let p = table.partitions.iter().find(|p| p.index == index).ok_or(Error::NoSuchPartition { index, partitions })?;
+    if decrypted && p.unlock.is_none() {
+        return Err(user_err(format!(
+            "partition {index} is {}: --decrypted needs an unlocked BitLocker volume (--password, --password-file, --recovery-password or --key-file)",
+            if p.filesystem == Some(fs::FsKind::BitLocker) { "a locked BitLocker volume" } else { "not a BitLocker volume" }
+        )));
+    }
+    let mut vol = if decrypted { p.volume(&mut reader) } else { Volume::new(&mut reader, p.offset(), p.len()) };
+    if offset > vol.len() {
+        return Err(Error::ReadPastEnd { offset, len: None, size: vol.len() });
+    }
+    let end = offset.saturating_add(length.unwrap_or(u64::MAX)).min(vol.len());
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+    let mut buf = vec![0u8; 1 << 20];
+    let mut at = offset;
+    while at < end {
+        let n = (end - at).min(buf.len() as u64) as usize;
+        vol.read_uncached(at, &mut buf[..n])?;
+        out.write_all(&buf[..n]).map_err(io_err)?;
+        at += n as u64;
+    }
+    out.flush().map_err(io_err)?;
+    Ok(0)
+}
+
+/// `parts`.
+pub fn parts(c: &OpenChain, key: Option<&Key>, json: bool) -> Result<i32, Error> {
+    let mut reader = DiskReader::new(&c.disk, c.sources())?;
+    let table = table(&mut reader, key)?;
     let mut out = std::io::stdout().lock();
     if json {
         let j = table.json();
@@ -145,9 +195,17 @@ fn exit_status(table: &Table) -> i32 {
 }
 
 /// `ls`.
-pub fn ls(c: &OpenChain, path: &str, partition: Option<u32>, recursive: bool, deleted: bool, json: bool) -> Result<i32, Error> {
+pub fn ls(
+    c: &OpenChain,
+    key: Option<&Key>,
+    path: &str,
+    partition: Option<u32>,
+    recursive: bool,
+    deleted: bool,
+    json: bool,
+) -> Result<i32, Error> {
     let mut reader = DiskReader::new(&c.disk, c.sources())?;
-    let table = parts::read(&mut reader)?;
+    let table = table(&mut reader, key)?;
     let chosen: Vec<Partition> = chosen(&table, partition)?.into_iter().cloned().collect();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let several = chosen.len() > 1;
@@ -216,9 +274,9 @@ pub fn ls(c: &OpenChain, path: &str, partition: Option<u32>, recursive: bool, de
 }
 
 /// `get`.
-pub fn get(c: &OpenChain, path: &str, partition: Option<u32>) -> Result<i32, Error> {
+pub fn get(c: &OpenChain, key: Option<&Key>, path: &str, partition: Option<u32>) -> Result<i32, Error> {
     let mut reader = DiskReader::new(&c.disk, c.sources())?;
-    let table = parts::read(&mut reader)?;
+    let table = table(&mut reader, key)?;
     let chosen: Vec<Partition> = chosen(&table, partition)?.into_iter().cloned().collect();
     // Where the path is: one partition, or an error naming them.
     let mut hits = Vec::new();
@@ -268,7 +326,7 @@ fn find<R: fs::ReadVirtual>(fsys: &mut FileSystem, vol: &mut Volume<R>, path: &s
 }
 
 /// `owner`: `sector` is in the disk's logical sectors (512 bytes, or a VHDX's 4096).
-pub fn owner(c: &OpenChain, sector: u64, json: bool) -> Result<i32, Error> {
+pub fn owner(c: &OpenChain, key: Option<&Key>, sector: u64, json: bool) -> Result<i32, Error> {
     let mut reader = DiskReader::new(&c.disk, c.sources())?;
     let size = c.disk.size();
     let ss = u64::from(c.disk.sector_size());
@@ -278,7 +336,7 @@ pub fn owner(c: &OpenChain, sector: u64, json: bool) -> Result<i32, Error> {
     let offset = sector * ss;
     // Which layer supplies the sector.
     let (source, layer) = supplier(reader.plan(offset, ss)?.first().map(|e| e.source));
-    let table = parts::read(&mut reader)?;
+    let table = table(&mut reader, key)?;
     let mut o = parts::owner(&mut reader, &table, offset)?;
     o.source = source;
     o.layer_file = layer.and_then(|l| c.names.get(l)).cloned();

@@ -3,8 +3,8 @@
 
 use std::io::Write;
 
+use vhd_viewer::bitlocker::Key;
 use vhd_viewer::inspect::{self, Source, System};
-use vhd_viewer::parts;
 use vhd_viewer::reader::DiskReader;
 use vhd_viewer::Error;
 
@@ -28,10 +28,10 @@ struct Answer<'a> {
     systems: &'a [System],
 }
 
-/// `inspect`.
-pub fn inspect(c: &OpenChain, json: bool) -> Result<i32, Error> {
+/// `inspect`, each BitLocker volume unlocked with `key` when one is given.
+pub fn inspect(c: &OpenChain, key: Option<&Key>, json: bool) -> Result<i32, Error> {
     let mut reader = DiskReader::new(&c.disk, c.sources())?;
-    let table = parts::read(&mut reader)?;
+    let table = super::files::table(&mut reader, key)?;
     let systems = inspect::systems(&mut reader, &table);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if json {

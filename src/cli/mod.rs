@@ -4,7 +4,7 @@
 //! `rebase-check`, what a differencing disk changed, file by file (`diff.rs`); `chains`, a folder
 //! of disks sorted into trees and problems (`survey.rs`); `draw`, its pictures as SVG (`draw.rs`);
 //! `report`, one HTML file of all of it (`report.rs`); `inspect`, the operating systems on the
-//! disk (`inspect.rs`).
+//! disk (`inspect.rs`); `search`, where bytes or words occur and what owns them (`search.rs`).
 
 mod chain;
 mod diff;
@@ -14,6 +14,7 @@ mod inspect;
 mod newfile;
 mod output;
 mod report;
+mod search;
 mod survey;
 mod timeline;
 mod write;
@@ -106,12 +107,21 @@ enum Command {
         chain: ChainArgs,
         #[command(flatten)]
         layer: LayerArg,
-        /// Virtual offset to start at (bytes; K, M, G suffixes and 0x accepted).
+        /// Virtual offset to start at (bytes; K, M, G suffixes and 0x accepted); with
+        /// --partition, bytes from the partition's start.
         #[arg(long, value_parser = parse_size, default_value = "0")]
         offset: u64,
-        /// How many bytes to write (default: to the end of the disk).
+        /// How many bytes to write (default: to the end of the disk, or of the partition).
         #[arg(long, value_parser = parse_size)]
         length: Option<u64>,
+        /// Only this partition's bytes (as `parts` numbers them).
+        #[arg(long, short = 'p')]
+        partition: Option<u32>,
+        /// With --partition: a BitLocker volume's plain bytes, unlocked with a key below.
+        #[arg(long, requires = "partition")]
+        decrypted: bool,
+        #[command(flatten)]
+        key: KeyArgs,
     },
     /// Writes the disk, read through its chain (or as of layer K), as one new standalone disk:
     /// dynamic, fixed or raw. This is how a differencing chain is merged (also `merge`).
@@ -153,6 +163,8 @@ enum Command {
         chain: ChainArgs,
         #[command(flatten)]
         layer: LayerArg,
+        #[command(flatten)]
+        key: KeyArgs,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -166,6 +178,8 @@ enum Command {
         chain: ChainArgs,
         #[command(flatten)]
         layer: LayerArg,
+        #[command(flatten)]
+        key: KeyArgs,
         /// The directory (or file) to list.
         #[arg(default_value = "/")]
         path: String,
@@ -192,6 +206,8 @@ enum Command {
         chain: ChainArgs,
         #[command(flatten)]
         layer: LayerArg,
+        #[command(flatten)]
+        key: KeyArgs,
         /// Print JSON: {"systems": [...]}.
         #[arg(long)]
         json: bool,
@@ -222,6 +238,36 @@ enum Command {
         #[arg(long, group = "timeline_format")]
         json: bool,
     },
+    /// Every place a word or bytes occur on the virtual disk, through the chain: each hit's
+    /// offset, the layer that supplies it, and what owns it (like `grep -obaF` and `ifind -d`).
+    #[command(
+        after_help = "A text is found as UTF-8 (ASCII) and as UTF-16LE, each hit saying which; --utf16 finds only UTF-16LE; --hex searches raw bytes (`de ad be ef` or `deadbeef`). Like grep -o, hits of one form do not overlap (the leftmost, then the next after its end). Only what the layers hold is read: a stretch no layer holds is zeros, and a hit reaching into it is still found; a pattern of zero bytes only is refused. Hits across block and layer boundaries are found. --only-layer K searches only what layer K itself holds (what a child wrote).\n\nEach hit's owner is that of its first byte: a file (path, byte offset in it), a deleted file, a directory, a file-system structure, free space, or outside any partition.\n\n--json: one object a line: {\"offset\" (virtual disk bytes), \"length\", \"encoding\" (utf-8, utf-16le, bytes), \"layer\" (null: zeros no layer holds), \"partition\", \"owner\": {\"kind\" (file, deleted file, dir, deleted dir, structure, free, outside, unknown), \"path\", \"file_offset\", \"id\" (NTFS record, ext inode, FAT first cluster), \"what\", \"filesystem\"}}.\n\nExit status: 0 hits found, 1 none, 2 an error, 130 interrupted (the hits so far are written).\n\nExamples:\n  vhd-viewer search disk.vhd password\n  vhd-viewer search child.vhd 'secret plan' --ignore-case --json\n  vhd-viewer search disk.vhd 'de ad be ef' --hex\n  vhd-viewer search child.vhd invoice --only-layer 0   # only what the child wrote"
+    )]
+    Search {
+        #[command(flatten)]
+        chain: ChainArgs,
+        #[command(flatten)]
+        layer: LayerArg,
+        #[command(flatten)]
+        key: KeyArgs,
+        /// The text (or with --hex the bytes) to find.
+        pattern: String,
+        /// The pattern is hexadecimal bytes.
+        #[arg(long)]
+        hex: bool,
+        /// Find the text only as UTF-16LE.
+        #[arg(long)]
+        utf16: bool,
+        /// ASCII letters match either case.
+        #[arg(long, short = 'i')]
+        ignore_case: bool,
+        /// Search only what layer K itself holds (0 is the file opened).
+        #[arg(long, value_name = "K")]
+        only_layer: Option<usize>,
+        /// One JSON object a line.
+        #[arg(long)]
+        json: bool,
+    },
     /// A file's bytes on stdout, read through the chain.
     #[command(
         after_help = "On NTFS, PATH:STREAM reads an alternate data stream. A deleted file is read when no live file has the path (FAT: its clusters taken as contiguous).\n\nExamples:\n  vhd-viewer get disk.vhd /Windows/win.ini > win.ini\n  vhd-viewer get child.vhd /notes.txt --layer 1   # as it was in the parent\n  vhd-viewer get disk.vhd /a.txt:Zone.Identifier --partition 3"
@@ -231,6 +277,8 @@ enum Command {
         chain: ChainArgs,
         #[command(flatten)]
         layer: LayerArg,
+        #[command(flatten)]
+        key: KeyArgs,
         /// The file.
         path: String,
         /// The partition (as `parts` numbers them).
@@ -246,6 +294,8 @@ enum Command {
         chain: ChainArgs,
         #[command(flatten)]
         layer: LayerArg,
+        #[command(flatten)]
+        key: KeyArgs,
         /// The virtual sector, in the disk's logical sectors (512 bytes, or a VHDX's 4096; `parts`
         /// says which); 0x accepted.
         #[arg(value_parser = parse_size)]
@@ -283,6 +333,8 @@ enum Command {
         /// The newer layer (the child side): 0 is the file opened.
         #[arg(long, value_name = "J", default_value = "0")]
         to: usize,
+        #[command(flatten)]
+        key: KeyArgs,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -325,6 +377,54 @@ struct LayerArg {
     /// the chain cut at K.
     #[arg(long = "layer", value_name = "K", default_value = "0")]
     k: usize,
+}
+
+/// What unlocks a BitLocker volume (one at most; a suspended volume needs none). The same flags
+/// are the hook for `inspect` and every command that reads files.
+#[derive(Args)]
+#[group(multiple = false)]
+pub(crate) struct KeyArgs {
+    /// Unlock BitLocker volumes with this password (visible to other users in the process list:
+    /// --password-file is safer).
+    #[arg(long, value_name = "PASSWORD")]
+    password: Option<String>,
+    /// Unlock BitLocker volumes with the password in this file's first line (`-`: standard input).
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+    /// Unlock BitLocker volumes with this 48-digit recovery password (dashes optional).
+    #[arg(long, value_name = "DIGITS")]
+    recovery_password: Option<String>,
+    /// Unlock BitLocker volumes with this startup key file (`{ID}.BEK`).
+    #[arg(long, value_name = "FILE.BEK")]
+    key_file: Option<PathBuf>,
+}
+
+impl KeyArgs {
+    /// The key given, if any.
+    pub(crate) fn key(&self) -> Result<Option<vhd_viewer::bitlocker::Key>, Error> {
+        use vhd_viewer::bitlocker::Key;
+        let read = |p: &PathBuf| -> Result<Vec<u8>, Error> {
+            if p.as_os_str() == "-" {
+                let mut v = Vec::new();
+                std::io::Read::read_to_end(&mut std::io::stdin(), &mut v).map_err(io_err)?;
+                Ok(v)
+            } else {
+                std::fs::read(p).map_err(|e| Error::CannotOpen { file: p.display().to_string(), message: e.to_string() })
+            }
+        };
+        Ok(if let Some(p) = &self.password {
+            Some(Key::Password(p.clone()))
+        } else if let Some(f) = &self.password_file {
+            let text = String::from_utf8_lossy(&read(f)?).into_owned();
+            Some(Key::Password(text.lines().next().unwrap_or("").to_string()))
+        } else if let Some(r) = &self.recovery_password {
+            Some(Key::RecoveryPassword(r.clone()))
+        } else if let Some(f) = &self.key_file {
+            Some(Key::KeyFile(read(f)?))
+        } else {
+            None
+        })
+    }
 }
 
 #[derive(Args)]
@@ -449,7 +549,11 @@ fn run(cli: Cli) -> Result<i32, Error> {
             output::write_map(&mut raw_stdout(), &mut reader, offset, len, &c.names, json, c.base)?;
             Ok(0)
         }
-        Command::Cat { chain, layer, offset, length } => {
+        Command::Cat { chain, layer, offset, length, partition: Some(n), decrypted, key } => {
+            let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
+            files::cat_partition(&c, n, decrypted, key.key()?.as_ref(), offset, length)
+        }
+        Command::Cat { chain, layer, offset, length, partition: None, .. } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
             let mut reader = DiskReader::new(&c.disk, c.sources())?;
             let size = c.disk.size();
@@ -472,17 +576,17 @@ fn run(cli: Cli) -> Result<i32, Error> {
             cat(&mut reader, &c.files(), offset, len)?;
             Ok(0)
         }
-        Command::Parts { chain, layer, json } => {
+        Command::Parts { chain, layer, key, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
-            files::parts(&c, json)
+            files::parts(&c, key.key()?.as_ref(), json)
         }
-        Command::Ls { chain, layer, path, partition, recursive, deleted, json } => {
+        Command::Ls { chain, layer, key, path, partition, recursive, deleted, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
-            files::ls(&c, &path, partition, recursive, deleted, json)
+            files::ls(&c, key.key()?.as_ref(), &path, partition, recursive, deleted, json)
         }
-        Command::Inspect { chain, layer, json } => {
+        Command::Inspect { chain, layer, key, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
-            inspect::inspect(&c, json)
+            inspect::inspect(&c, key.key()?.as_ref(), json)
         }
         Command::Timeline { chain, layer, partition, deleted, bodyfile, csv, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
@@ -494,17 +598,28 @@ fn run(cli: Cli) -> Result<i32, Error> {
             };
             timeline::timeline(&c, partition, deleted, format)
         }
-        Command::Get { chain, layer, path, partition } => {
+        Command::Search { chain, layer, key, pattern, hex, utf16, ignore_case, only_layer, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
-            files::get(&c, &path, partition)
+            search::search(
+                &c,
+                key.key()?.as_ref(),
+                &pattern,
+                vhd_viewer::search::PatternOptions { hex, utf16, ignore_case },
+                only_layer,
+                json,
+            )
         }
-        Command::Owner { chain, layer, sector, json } => {
+        Command::Get { chain, layer, key, path, partition } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
-            files::owner(&c, sector, json)
+            files::get(&c, key.key()?.as_ref(), &path, partition)
         }
-        Command::Diff { chain, other, from, to, json } => {
+        Command::Owner { chain, layer, key, sector, json } => {
+            let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
+            files::owner(&c, key.key()?.as_ref(), sector, json)
+        }
+        Command::Diff { chain, other, from, to, key, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;
-            diff::diff(&c, other.as_deref(), chain.force, from, to, json)
+            diff::diff(&c, other.as_deref(), chain.force, from, to, key.key()?.as_ref(), json)
         }
         Command::Report { chain } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;

@@ -11,6 +11,7 @@
 
 use std::fmt;
 
+pub mod bitlocker;
 pub mod fs;
 pub mod registry;
 pub mod vhd;
@@ -18,6 +19,7 @@ pub mod vhdx;
 pub mod write;
 
 pub use crate::values::show_bytes;
+pub use bitlocker::BitLockerError;
 pub use fs::{ChainBreak, FsError};
 pub use registry::HiveError;
 pub use vhd::VhdError;
@@ -248,6 +250,8 @@ pub enum Error {
     // File systems and usage: one variant per condition.
     /// A volume's files could not be read as asked (its condition says why).
     FileSystem(FsError),
+    /// A BitLocker volume could not be described or unlocked (its condition says why).
+    BitLocker(BitLockerError),
     /// The caller asked for something that cannot be done (a partition that is not there, a
     /// directory given where a file is wanted, ...): code `usage`.
     Usage {
@@ -264,6 +268,12 @@ pub enum Error {
 impl From<FsError> for Error {
     fn from(e: FsError) -> Self {
         Error::FileSystem(e)
+    }
+}
+
+impl From<BitLockerError> for Error {
+    fn from(e: BitLockerError) -> Self {
+        Error::BitLocker(e)
     }
 }
 
@@ -340,6 +350,7 @@ impl Error {
             | Error::Usage { .. }
             | Error::Cancelled { .. } => None,
             Error::FileSystem(e) => e.offset(),
+            Error::BitLocker(e) => e.offset(),
             Error::Vhd(e) => Some(e.offset()),
             Error::Vhdx(e) => Some(e.offset()),
             Error::Write(e) => e.offset(),
@@ -395,6 +406,7 @@ impl Error {
             Error::BitmapCache => "bitmap-cache",
             Error::Write(e) => e.code(),
             Error::FileSystem(e) => e.code(),
+            Error::BitLocker(e) => e.code(),
             Error::Usage { .. } => "usage",
             Error::Cancelled { .. } => "cancelled",
         }
@@ -567,6 +579,7 @@ impl fmt::Display for Error {
             }
             Error::Write(e) => e.fmt(f),
             Error::FileSystem(e) => e.fmt(f),
+            Error::BitLocker(e) => e.fmt(f),
             Error::Usage { message } => f.write_str(message),
             Error::Cancelled { what } => write!(f, "{what} was stopped"),
         }
@@ -709,13 +722,25 @@ mod tests {
                     FsError::NtfsIndexLoop { .. } => 27,
                 }
             }
+            Error::BitLocker(e) => {
+                500 + match e {
+                    BitLockerError::NoMetadata { .. } => 0,
+                    BitLockerError::NoProtector { .. } => 1,
+                    BitLockerError::WrongKey { .. } => 2,
+                    BitLockerError::RecoveryPassword { .. } => 3,
+                    BitLockerError::KeyFile { .. } => 4,
+                    BitLockerError::Fvek { .. } => 5,
+                    BitLockerError::Method { .. } => 6,
+                    BitLockerError::Stopped => 7,
+                }
+            }
             // Not a condition: it names the file its error was met in.
             Error::InFile { error, .. } => index(error),
         }
     }
 
     /// How many conditions each range of [`index`] has.
-    const COUNTS: [(usize, usize); 6] = [(0, 29), (100, 6), (200, 15), (300, 15), (330, 5), (400, 28)];
+    const COUNTS: [(usize, usize); 7] = [(0, 29), (100, 6), (200, 15), (300, 15), (330, 5), (400, 28), (500, 8)];
 
     const WORDS: MismatchWords = MismatchWords { field: "its parent unique id field", id: "unique id", meaning: "m", hint: FORCE_HINT };
 
@@ -832,6 +857,17 @@ mod tests {
             FsError::NtfsIndexLoop { offset: 0x105548, max: 64 },
         ];
         v.extend(fs.into_iter().map(Error::from));
+        let bde = [
+            BitLockerError::NoMetadata { offset: 0x100000, why: s("no signature") },
+            BitLockerError::NoProtector { offset: 0x2100000, kind: "a password", has: vec!["recovery password"] },
+            BitLockerError::WrongKey { offset: 0x2100400, kind: "this password" },
+            BitLockerError::RecoveryPassword { why: s("group 2 is not a multiple of 11") },
+            BitLockerError::KeyFile { offset: 4, why: s("version 2") },
+            BitLockerError::Fvek { offset: 0x2100600, why: s("16 bytes, not 64") },
+            BitLockerError::Method { offset: 0x2100064, value: 0x9000 },
+            BitLockerError::Stopped,
+        ];
+        v.extend(bde.into_iter().map(Error::from));
         v
     }
 

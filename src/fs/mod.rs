@@ -111,13 +111,29 @@ pub struct Volume<R> {
     pages: HashMap<u64, Vec<u8>>,
     order: VecDeque<u64>,
     bytes_fetched: u64,
+    unlock: Option<crate::bitlocker::Unlock>,
 }
 
 impl<R: ReadVirtual> Volume<R> {
     /// The window `[start, start + len)` of `src`, clipped to its size.
     pub fn new(src: R, start: u64, len: u64) -> Self {
         let len = len.min(src.size().saturating_sub(start));
-        Volume { src, start, len, pos: 0, pages: HashMap::new(), order: VecDeque::new(), bytes_fetched: 0 }
+        Volume { src, start, len, pos: 0, pages: HashMap::new(), order: VecDeque::new(), bytes_fetched: 0, unlock: None }
+    }
+
+    /// The window `[start, start + len)` of `src` holding an unlocked BitLocker volume, read as
+    /// the plain volume inside (each page decrypted as it is fetched).
+    pub fn unlocked(src: R, start: u64, len: u64, unlock: crate::bitlocker::Unlock) -> Self {
+        Volume { unlock: Some(unlock), ..Self::new(src, start, len) }
+    }
+
+    /// Fills `buf` with the volume's bytes at `at` from the source, decrypted when unlocked.
+    fn fetch(&mut self, at: u64, buf: &mut [u8]) -> Result<()> {
+        self.bytes_fetched += buf.len() as u64;
+        match &self.unlock {
+            Some(u) => u.0.read(&mut self.src, self.start, self.len, at, buf),
+            None => self.src.read_virtual(self.start + at, buf),
+        }
     }
 
     /// The whole of `src`.
@@ -163,8 +179,7 @@ impl<R: ReadVirtual> Volume<R> {
             let at = index * PAGE;
             let n = PAGE.min(self.len - at) as usize;
             let mut buf = vec![0u8; n];
-            self.src.read_virtual(self.start + at, &mut buf)?;
-            self.bytes_fetched += n as u64;
+            self.fetch(at, &mut buf)?;
             self.pages.insert(index, buf);
             self.order.push_back(index);
             while self.order.len() > PAGES {
@@ -204,8 +219,7 @@ impl<R: ReadVirtual> Volume<R> {
     /// Fills `buf` straight from the source, not through the cache (file contents).
     pub fn read_uncached(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
         self.check(offset, buf.len() as u64)?;
-        self.bytes_fetched += buf.len() as u64;
-        self.src.read_virtual(self.start + offset, buf)
+        self.fetch(offset, buf)
     }
 }
 
@@ -286,6 +300,8 @@ pub enum FsKind {
     Ext3,
     /// ext4.
     Ext4,
+    /// A BitLocker volume (its file system is read once it is unlocked).
+    BitLocker,
 }
 
 impl FsKind {
@@ -300,6 +316,7 @@ impl FsKind {
             FsKind::Ext2 => "ext2",
             FsKind::Ext3 => "ext3",
             FsKind::Ext4 => "ext4",
+            FsKind::BitLocker => "bitlocker",
         }
     }
 }
@@ -313,6 +330,9 @@ pub fn probe<R: ReadVirtual>(vol: &mut Volume<R>) -> Option<FsKind> {
 
 /// [`probe`] on the volume's first bytes (2 KiB are enough for every kind).
 pub fn probe_bytes(head: &[u8]) -> Option<FsKind> {
+    if crate::bitlocker::is_bitlocker(head) {
+        return Some(FsKind::BitLocker);
+    }
     if head.get(3..11) == Some(b"NTFS    ") {
         return Some(FsKind::Ntfs);
     }
@@ -575,7 +595,7 @@ impl FileSystem {
             Some(FsKind::Fat12 | FsKind::Fat16 | FsKind::Fat32) => Some(FileSystem::Fat(fat::Fat::open(vol)?)),
             Some(FsKind::Ntfs) => Some(FileSystem::Ntfs(ntfs::Ntfs::open(vol)?)),
             Some(FsKind::Ext2 | FsKind::Ext3 | FsKind::Ext4) => Some(FileSystem::Ext(ext::Ext::open(vol)?)),
-            Some(FsKind::ExFat) | None => None,
+            Some(FsKind::ExFat | FsKind::BitLocker) | None => None,
         })
     }
 

@@ -6,7 +6,7 @@
 //! or value in it that is damaged, gives a [`Note`] naming the hive and the byte, and the rest
 //! still answers. A dirty hive is read as stored: its logs are named, not replayed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use super::{Interface, Note, Os, Program, Source, System, User};
 use crate::error::Result;
@@ -24,6 +24,13 @@ const UNINSTALL: [&str; 2] =
     ["Microsoft\\Windows\\CurrentVersion\\Uninstall", "WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Uninstall"];
 /// The local accounts' names in `SAM`; each one's default value's type is its RID.
 const SAM_NAMES: &str = "SAM\\Domains\\Account\\Users\\Names";
+/// The first build of Windows 11.
+const WINDOWS_11: u32 = 22000;
+/// The device class of network adapters, under `Control\\Network`: each interface's connection
+/// name is in `{GUID}\\Connection\\Name`.
+const NETWORK_CLASS: &str = "{4D36E972-E325-11CE-BFC1-08002BE10318}";
+/// The key whose `V` value ends with the machine's SID (`S-1-5-21-a-b-c`, 24 bytes).
+const SAM_ACCOUNT: &str = "SAM\\Domains\\Account";
 
 /// The Windows system on the volume, when it holds `Windows/System32/config/SOFTWARE` and
 /// `SYSTEM`; `Ok(None)` when it does not.
@@ -31,37 +38,24 @@ pub fn inspect<R: ReadVirtual>(fs: &mut FileSystem, vol: &mut Volume<R>, partiti
     let (Some(software), Some(system)) = (find(fs, vol, "SOFTWARE"), find(fs, vol, "SYSTEM")) else {
         return Ok(None);
     };
-    let mut s = System {
-        partition,
-        os: Os::Windows,
-        product: None,
-        edition: None,
-        version: None,
-        build: None,
-        id: None,
-        hostname: None,
-        timezone: None,
-        install_date: None,
-        last_shutdown: None,
-        registered_owner: None,
-        users: Vec::new(),
-        programs: Vec::new(),
-        interfaces: Vec::new(),
-        mounts: Vec::new(),
-        sources: BTreeMap::new(),
-        notes: Vec::new(),
-    };
-    let sam = find(fs, vol, "SAM");
-    let software_bytes = load(fs, vol, &software, &mut s.notes);
-    let system_bytes = load(fs, vol, &system, &mut s.notes);
-    let sam_bytes = sam.as_ref().and_then(|e| load(fs, vol, e, &mut s.notes));
-    let mut notes = std::mem::take(&mut s.notes);
-    let accounts = sam_bytes.as_deref().and_then(|b| open(&sam?.path, b, &mut notes)).map(|h| h.accounts(&mut notes));
-    if let Some(h) = software_bytes.as_deref().and_then(|b| open(&software.path, b, &mut notes)) {
-        h.software(&mut s, &accounts.unwrap_or_default(), &mut notes);
+    let mut s = System::new(partition, Os::Windows);
+    // One hive in memory at a time: SAM's names first, for SOFTWARE's profiles.
+    let mut notes = Vec::new();
+    let accounts = find(fs, vol, "SAM")
+        .and_then(|e| {
+            let bytes = load(fs, vol, &e, &mut notes)?;
+            Some(open(&e.path, &bytes, &mut notes)?.accounts(&mut notes))
+        })
+        .unwrap_or_default();
+    if let Some(bytes) = load(fs, vol, &software, &mut notes) {
+        if let Some(h) = open(&software.path, &bytes, &mut notes) {
+            h.software(&mut s, &accounts, &mut notes);
+        }
     }
-    if let Some(h) = system_bytes.as_deref().and_then(|b| open(&system.path, b, &mut notes)) {
-        h.system(&mut s, &mut notes);
+    if let Some(bytes) = load(fs, vol, &system, &mut notes) {
+        if let Some(h) = open(&system.path, &bytes, &mut notes) {
+            h.system(&mut s, &mut notes);
+        }
     }
     s.notes = notes;
     Ok(Some(s))
@@ -136,6 +130,44 @@ fn open<'a>(path: &str, bytes: &'a [u8], notes: &mut Vec<Note>) -> Option<Read<'
     }
 }
 
+/// `SAM`'s local accounts.
+#[derive(Debug, Default)]
+struct Accounts {
+    /// The machine's SID (`S-1-5-21-a-b-c`), when `SAM` holds it.
+    machine: Option<String>,
+    /// RID to account name.
+    names: HashMap<u32, String>,
+}
+
+impl Accounts {
+    /// The local account name of `sid`: its RID's, when its domain is the machine's (or the
+    /// machine's SID is not known and `sid` is a machine or domain account's).
+    fn name(&self, sid: &str) -> Option<String> {
+        let (domain, rid) = sid.rsplit_once('-')?;
+        let local = match &self.machine {
+            Some(m) => m == domain,
+            None => domain.starts_with("S-1-5-21-"),
+        };
+        local.then(|| self.names.get(&rid.parse().ok()?).cloned())?
+    }
+}
+
+/// A binary security identifier as text (`S-1-5-21-...`): revision, count, 48-bit big-endian
+/// authority, that many little-endian 32-bit sub-authorities; `None` unless `b` is exactly one.
+fn sid_text(b: &[u8]) -> Option<String> {
+    let (&[rev, count], rest) = b.split_first_chunk::<2>()?;
+    let authority = rest.get(..6)?.iter().fold(0u64, |a, x| a << 8 | u64::from(*x));
+    let subs = rest.get(6..)?;
+    if rev != 1 || subs.len() != usize::from(count) * 4 {
+        return None;
+    }
+    let mut text = format!("S-1-{authority}");
+    for c in subs.chunks_exact(4) {
+        text.push_str(&format!("-{}", u32::from_le_bytes([c[0], c[1], c[2], c[3]])));
+    }
+    Some(text)
+}
+
 /// The text of `found`, its source kept in `s.sources` under `field`.
 fn set(s: &mut System, field: &'static str, found: Option<(String, Source)>) -> Option<String> {
     let (text, source) = found?;
@@ -195,13 +227,18 @@ impl<'a> Read<'a> {
         names.iter().find_map(|n| Some((self.text(&key, n, notes)?, self.source(path, n))))
     }
 
-    /// `SAM`'s local accounts: RID to name.
-    fn accounts(&self, notes: &mut Vec<Note>) -> HashMap<u32, String> {
-        self.subkeys(SAM_NAMES, notes).into_iter().filter_map(|k| Some((self.value(&k, "", notes)?.kind, k.name()))).collect()
+    /// `SAM`'s local accounts: the machine's SID when `SAM` says it, and RID to name.
+    fn accounts(&self, notes: &mut Vec<Note>) -> Accounts {
+        let machine = self.key(SAM_ACCOUNT, notes).and_then(|k| self.value(&k, "V", notes)).and_then(|v| {
+            let b = v.bytes();
+            sid_text(b.get(b.len().checked_sub(24)?..)?).filter(|s| s.starts_with("S-1-5-21-"))
+        });
+        let names = self.subkeys(SAM_NAMES, notes).into_iter().filter_map(|k| Some((self.value(&k, "", notes)?.kind, k.name()))).collect();
+        Accounts { machine, names }
     }
 
     /// What `SOFTWARE` says: the product, version, owner, install date, users and programs.
-    fn software(&self, s: &mut System, accounts: &HashMap<u32, String>, notes: &mut Vec<Note>) {
+    fn software(&self, s: &mut System, accounts: &Accounts, notes: &mut Vec<Note>) {
         s.product = set(s, "product", self.field(CURRENT_VERSION, &["ProductName"], notes));
         s.edition = set(s, "edition", self.field(CURRENT_VERSION, &["EditionID"], notes));
         s.version = set(s, "version", self.field(CURRENT_VERSION, &["DisplayVersion", "ReleaseId", "CurrentVersion"], notes));
@@ -210,6 +247,12 @@ impl<'a> Read<'a> {
         let ubr = cv.as_ref().and_then(|k| self.value(k, "UBR", notes)).and_then(|v| v.as_u32());
         let build = self.field(CURRENT_VERSION, &["CurrentBuild", "CurrentBuildNumber"], notes);
         s.build = set(s, "build", build.map(|(b, src)| (ubr.map_or_else(|| b.clone(), |u| format!("{b}.{u}")), src)));
+        // Windows 11 kept "Windows 10" in ProductName: its builds start at 22000.
+        let number = s.build.as_deref().and_then(|b| b.split('.').next()?.parse::<u32>().ok());
+        if let (Some(n @ WINDOWS_11..), Some(p)) = (number, s.product.as_deref().filter(|p| p.starts_with("Windows 10"))) {
+            let message = format!("build {n} is Windows 11, which keeps \"{p}\" in ProductName");
+            note(notes, Severity::Info, "windows-11", &self.path, None, message);
+        }
         if let Some(cv) = &cv {
             let date = self.value(cv, "InstallDate", notes).and_then(|v| v.as_u32()).filter(|d| *d != 0);
             let install = match date {
@@ -224,8 +267,7 @@ impl<'a> Read<'a> {
         for k in self.subkeys(&profiles, notes) {
             let sid = k.name();
             let home = self.text(&k, "ProfileImagePath", notes);
-            let rid = sid.strip_prefix("S-1-5-21-").and_then(|r| r.rsplit('-').next()).and_then(|r| r.parse().ok());
-            let name = rid.and_then(|r| accounts.get(&r).cloned()).or_else(|| {
+            let name = accounts.name(&sid).or_else(|| {
                 let folder = home.as_deref()?.rsplit(['\\', '/']).next()?;
                 (!folder.is_empty()).then(|| folder.to_string())
             });
@@ -278,10 +320,43 @@ impl<'a> Read<'a> {
             };
             let addresses: Vec<String> = addresses.into_iter().filter(|a| !a.is_empty() && a != "0.0.0.0").collect();
             if !addresses.is_empty() {
-                let name = k.name();
-                let source = self.source(&format!("{path}\\{name}"), value);
-                s.interfaces.push(Interface { name, addresses, dhcp, source });
+                let guid = k.name();
+                // The name the user sees ("Ethernet", "Wi-Fi"), from the network class's key.
+                let connection = format!("{cs}\\Control\\Network\\{NETWORK_CLASS}\\{guid}\\Connection");
+                let name = self.key(&connection, notes).and_then(|c| self.text(&c, "Name", notes));
+                let source = self.source(&format!("{path}\\{guid}"), value);
+                s.interfaces.push(Interface { name: name.unwrap_or(guid), addresses, dhcp, source });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_binary_sid_reads_as_text_and_a_wrong_one_does_not() {
+        let mut b = vec![1, 4, 0, 0, 0, 0, 0, 5];
+        for x in [21u32, 1402562148, 2716339456, 3170215113] {
+            b.extend_from_slice(&x.to_le_bytes());
+        }
+        assert_eq!(sid_text(&b).as_deref(), Some("S-1-5-21-1402562148-2716339456-3170215113"));
+        assert_eq!(sid_text(&b[..b.len() - 1]), None, "a sub-authority cut short");
+        b[1] = 5;
+        assert_eq!(sid_text(&b), None, "more sub-authorities counted than held");
+        assert_eq!(sid_text(&[1]), None);
+    }
+
+    #[test]
+    fn a_local_name_only_for_the_machines_domain() {
+        let names = HashMap::from([(1001, "Alice".to_string())]);
+        let known = Accounts { machine: Some("S-1-5-21-1-2-3".into()), names: names.clone() };
+        assert_eq!(known.name("S-1-5-21-1-2-3-1001").as_deref(), Some("Alice"));
+        assert_eq!(known.name("S-1-5-21-9-9-9-1001"), None);
+        assert_eq!(known.name("S-1-5-21-1-2-3-1002"), None);
+        let unknown = Accounts { machine: None, names };
+        assert_eq!(unknown.name("S-1-5-21-9-9-9-1001").as_deref(), Some("Alice"), "the RID alone when SAM has no machine SID");
+        assert_eq!(unknown.name("S-1-5-18"), None);
     }
 }

@@ -313,30 +313,42 @@ impl<'h, 'a> Key<'h, 'a> {
 
     /// Its values, in the order stored.
     pub fn values(&self) -> Result<Vec<Value<'a>>, HiveError> {
+        self.value_records()?.map(|vk| self.value_of(vk?)).collect()
+    }
+
+    /// The value named `name` (case-insensitive; `""` is the key's default value), if there is
+    /// one. Only its own data is read: another value's damage does not stop it.
+    pub fn value(&self, name: &str) -> Result<Option<Value<'a>>, HiveError> {
+        for vk in self.value_records()? {
+            let vk = vk?;
+            if same_name(&vk.name, name) {
+                return self.value_of(vk).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Each value's record, from the key's value list.
+    fn value_records(&self) -> Result<impl Iterator<Item = Result<Vk<'a>, HiveError>> + '_, HiveError> {
         let count = u64::from(le32(self.cell, 0x24));
         let list = le32(self.cell, 0x28);
-        if count == 0 || list == NONE {
-            return Ok(Vec::new());
-        }
-        let (c, at) = self.hive.cell(list, self.at + 4 + 0x28)?;
+        let (c, at) = if count == 0 || list == NONE { (&[][..], 0) } else { self.hive.cell(list, self.at + 4 + 0x28)? };
         if (c.len() as u64) < count * 4 {
             return Err(HiveError::RecordShort { at, what: "a value list", need: count * 4, len: c.len() as u64 });
         }
-        (0..count as usize).map(|k| self.value_at(le32(c, k * 4), at + 4 + k as u64 * 4)).collect()
+        Ok((0..c.len().min(count as usize * 4) / 4).map(move |k| {
+            let (vk, vk_at) = self.hive.record(le32(c, k * 4), at + 4 + k as u64 * 4, "vk")?;
+            let name_len = usize::from(le16(vk, 2));
+            let need = (VK_NAME + name_len) as u64;
+            if (vk.len() as u64) < need {
+                return Err(HiveError::RecordShort { at: vk_at, what: "a value", need, len: vk.len() as u64 });
+            }
+            Ok(Vk { name: name(&vk[VK_NAME..VK_NAME + name_len], le16(vk, 0x10) & 1 != 0), cell: vk, at: vk_at })
+        }))
     }
 
-    /// The value named `name` (case-insensitive; `""` is the key's default value), if there is one.
-    pub fn value(&self, name: &str) -> Result<Option<Value<'a>>, HiveError> {
-        Ok(self.values()?.into_iter().find(|v| same_name(&v.name, name)))
-    }
-
-    fn value_at(&self, off: u32, from: u64) -> Result<Value<'a>, HiveError> {
-        let (c, at) = self.hive.record(off, from, "vk")?;
-        let name_len = usize::from(le16(c, 2));
-        let need = (VK_NAME + name_len) as u64;
-        if (c.len() as u64) < need {
-            return Err(HiveError::RecordShort { at, what: "a value", need, len: c.len() as u64 });
-        }
+    /// The value of a `vk` record, with its data.
+    fn value_of(&self, Vk { name, cell: c, at }: Vk<'a>) -> Result<Value<'a>, HiveError> {
         let size = le32(c, 4);
         let len = u64::from(size & 0x7FFF_FFFF);
         let data = if size & 0x8000_0000 != 0 {
@@ -347,7 +359,7 @@ impl<'h, 'a> Key<'h, 'a> {
         } else {
             self.data(le32(c, 8), at, len)?
         };
-        Ok(Value { name: name(&c[VK_NAME..VK_NAME + name_len], le16(c, 0x10) & 1 != 0), kind: le32(c, 0x0C), data, offset: at })
+        Ok(Value { name, kind: le32(c, 0x0C), data, offset: at })
     }
 
     /// `len` bytes of a value's data in the cell at `off` (or in the segments of a `db` record
@@ -388,6 +400,13 @@ impl<'h, 'a> Key<'h, 'a> {
             None => Err(HiveError::RecordShort { at: cell_at, what: "a value's data", need: len, len: c.len() as u64 }),
         }
     }
+}
+
+/// A value's record (`vk`) before its data is read: its name, cell and the cell's offset.
+struct Vk<'a> {
+    name: String,
+    cell: &'a [u8],
+    at: u64,
 }
 
 /// A value (`vk` record) and its data.

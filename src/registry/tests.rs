@@ -318,3 +318,21 @@ fn cells_past_the_end_or_of_no_size_are_refused_with_their_byte() {
     let file = b.finish(root, (1, 1));
     assert!(matches!(Hive::parse(&file).unwrap().root(), Err(HiveError::RecordShort { what: "a key", .. })));
 }
+
+#[test]
+fn a_value_is_read_past_another_values_damaged_data() {
+    let mut b = Build::new();
+    let text = utf16z("good");
+    let text_cell = b.cell(&text);
+    let bad = b.cell(&vk("Bad", kind::BINARY, 100, 0x7FFF_0000));
+    let good = b.cell(&vk("Good", kind::SZ, text.len() as u32, text_cell));
+    let vlist = b.cell(&offsets(&[bad, good]));
+    let root = b.cell(&nk("ROOT", true, (0, NONE), (2, vlist)));
+    let file = b.finish(root, (1, 1));
+    let h = Hive::parse(&file).unwrap();
+    let k = h.root().unwrap();
+    assert_eq!(k.value("good").unwrap().unwrap().as_string().as_deref(), Some("good"));
+    let err = k.value("Bad").unwrap_err();
+    assert_eq!(err, HiveError::CellOutside { from: 0x1000 + u64::from(bad) + 4 + 8, at: 0x7FFF_1000, end: 0x2000 });
+    assert_eq!(k.values().unwrap_err(), err);
+}

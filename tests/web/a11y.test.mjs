@@ -8,7 +8,7 @@ import { ENGINES, launch, decodePng } from './engines.mjs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SAMPLES, tempDir } from './helpers.mjs';
-import { fsVhds } from './fs-fixtures.mjs';
+import { fsVhds, systemVhds } from './fs-fixtures.mjs';
 import { siteWithAxe, audit } from './axe.mjs';
 
 let site;
@@ -26,8 +26,8 @@ function clickIn(page, host, sel) {
 
 /** Opens the files view's first partition and its first file; resolves when its panel shows. */
 async function openFirstFile(page) {
-  await page.waitFor(() => !!document.querySelector('#files-view [data-action="partition"]'));
-  await page.click('#files-view [data-action="partition"]');
+  await page.waitFor(() => !!document.querySelector('#parts-picture [data-action="partition"]'));
+  await page.click('#parts-picture [data-action="partition"]');
   await page.waitFor(() => document.querySelector('#files-view')?.dataset.state === 'ready' && !!document.querySelector('#files-view tbody tr[data-type="file"]'));
   await page.click('#files-view tbody tr[data-type="file"] button[data-action="open"]');
   await page.waitFor(() => !!document.querySelector('#files-view [data-field="panel"]:not([hidden]) [data-field="name"]'), null, { timeout: 60_000 });
@@ -57,6 +57,16 @@ for (const engine of ENGINES) {
       await page.setFiles('#file-input', [child, base]);
       await page.waitFor(() => ['ready', 'error'].includes(document.body.dataset.state));
       found.push(...(await audit(page, 'page, a chain open')));
+
+      // A Windows system on the disk: its System card, the programs' list unfolded and filtered.
+      const windows = systemVhds('windows');
+      await page.setFiles('#file-input', [windows.child, windows.parent]);
+      await page.waitFor(() => document.body.dataset.state === 'ready' && Number(document.getElementById('systems').getAttribute('data-systems')) > 0, null, { timeout: 60_000 });
+      await page.click('#systems details.programs > summary');
+      await page.fill('#systems [data-action="filter-programs"]', 'a');
+      found.push(...(await audit(page, 'page, a System card with its programs listed')));
+      await page.setFiles('#file-input', [child, base]);
+      await page.waitFor(() => document.body.dataset.state === 'ready' && document.querySelector('#summary-body [data-field="file"]')?.textContent === 'child.vhd');
 
       // A file opened, a block's sectors, the exact map, what the child changed.
       await openFirstFile(page);
@@ -182,7 +192,7 @@ test('chromium: keyboard only: a disk opened, the views, a block of the map, a f
     // A file: back to the contents, Files on the disk, a partition, a file row, Enter.
     await tabTo(page, '.toc a[href="#volumes"]', unshown, { back: true });
     await p.keyboard.press('Enter');
-    await tabTo(page, '#files-view [data-action="partition"]:not([disabled])', unshown);
+    await tabTo(page, '#parts-picture [data-action="partition"]:not([disabled])', unshown);
     await p.keyboard.press('Enter');
     await page.waitFor(() => document.querySelector('#files-view')?.dataset.state === 'ready' && !!document.querySelector('#files-view tbody tr[data-type="file"]'));
     await tabTo(page, '#files-view tbody button[data-action="open"]', unshown);

@@ -334,8 +334,8 @@ test('the files on a VHDX (qemu-img, from a disk with FAT16, NTFS and ext4) equa
   await page.setInputFiles('#file-input', [vhdx]);
   assert.equal(await settled(page), 'ready');
   for (const part of [1, 2, 3]) {
-    await page.click(`#files-view [data-action="partition"][data-partition="${part}"]`);
-    await page.waitForFunction((p) => document.querySelector('#files-view')?.dataset.state === 'ready' && document.querySelector(`#files-view [data-action="partition"][data-partition="${p}"]`)?.getAttribute('aria-pressed') === 'true' && document.querySelectorAll('#files-view tbody tr[data-path]').length > 0, part);
+    await page.click(`#parts-picture [data-action="partition"][data-partition="${part}"]`);
+    await page.waitForFunction((p) => document.querySelector('#files-view')?.dataset.state === 'ready' && document.querySelector(`#parts-picture [data-action="partition"][data-partition="${p}"]`)?.getAttribute('aria-pressed') === 'true' && document.querySelectorAll('#files-view tbody tr[data-path]').length > 0, part);
     const rows = await page.$$eval('#files-view tbody tr[data-path]', (r) => r.map((x) => x.dataset.path).sort());
     const want = execFileSync(cliPath(), ['ls', vhdx, '/', '--json', '--partition', String(part)], { encoding: 'utf8' }).split('\n').filter(Boolean).map((l) => JSON.parse(l).path).sort();
     assert.deepEqual(rows, want, `partition ${part}`);

@@ -1,33 +1,59 @@
 // Shared by the files view's tests: VHDs holding real file systems (made by mkfs.vfat + mtools,
 // mkntfs + ntfs-3g, mkfs.ext4 -d; tests/web/fixtures/make-fs-vhds.sh), the Windows 10 sample,
-// and the core opened on them in Node with synchronous reads (fs.readSync), as a Worker would.
+// the Linux and Windows disks of `inspect` (make-linux-vhds.sh, make-windows-vhds.sh), and the
+// core opened on them in Node with synchronous reads (fs.readSync), as a Worker would.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, readSync, fstatSync, closeSync } from 'node:fs';
 import { join, dirname, basename } from 'node:path';
 import { ROOT, cliPath } from './helpers.mjs';
 
-const SCRIPT = join(ROOT, 'tests/web/fixtures/make-fs-vhds.sh');
-
 /** The fixture folder (built once per version of the script): base.vhd, child.vhd, win10.vhd. */
 export function fsVhds() {
-  const script = readFileSync(SCRIPT);
-  const dir = join(ROOT, 'tests/work/web-files', createHash('sha256').update(script).digest('hex').slice(0, 16));
-  if (existsSync(join(dir, 'child.vhd')) && existsSync(join(dir, 'win10.vhd'))) return paths(dir);
+  const dir = scriptFolder('make-fs-vhds.sh', 'web-files', 'win10.vhd', (tmp) => {
+    writeFileSync(join(tmp, 'win10.vhd'), execFileSync('xz', ['-dc', join(ROOT, 'tests/data/win10-dynamic-2G.vhd.xz')], { maxBuffer: 1 << 30 }));
+  });
+  return paths(dir);
+}
+
+/**
+ * The disks with a system on them, made by `tests/web/fixtures/make-{linux,windows}-vhds.sh`
+ * (the scripts of `inspect`'s Rust tests): `{ dir, parent, child }` (linux.vhd and
+ * linux-child.vhd, or windows.vhd and windows-child.vhd).
+ * @param {'linux' | 'windows'} os
+ */
+export function systemVhds(os) {
+  const dir = scriptFolder(`make-${os}-vhds.sh`, `web-${os}`, `${os}-child.vhd`);
+  return { dir, parent: join(dir, `${os}.vhd`), child: join(dir, `${os}-child.vhd`) };
+}
+
+/**
+ * The folder `tests/web/fixtures/SCRIPT` fills (run with the vhd_from_raw example's binary), made
+ * once per version of the script under tests/work/SUB/: `done` is a file it holds once made;
+ * `more(folder)` adds files of the tests' own before the folder appears whole, by a rename.
+ * @param {string} script
+ * @param {string} sub
+ * @param {string} done
+ * @param {(folder: string) => void} [more]
+ */
+function scriptFolder(script, sub, done, more) {
+  const path = join(ROOT, 'tests/web/fixtures', script);
+  const dir = join(ROOT, 'tests/work', sub, createHash('sha256').update(readFileSync(path)).digest('hex').slice(0, 16));
+  if (existsSync(join(dir, done))) return dir;
   execFileSync('cargo', ['build', '--quiet', '--example', 'vhd_from_raw'], { cwd: ROOT, stdio: 'inherit' });
   const tmp = `${dir}.building${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  execFileSync('bash', [SCRIPT, join(ROOT, 'target/debug/examples/vhd_from_raw')], { cwd: tmp, stdio: ['ignore', 'inherit', 'inherit'] });
-  writeFileSync(join(tmp, 'win10.vhd'), execFileSync('xz', ['-dc', join(ROOT, 'tests/data/win10-dynamic-2G.vhd.xz')], { maxBuffer: 1 << 30 }));
-  // The folder appears whole, by a rename; a test running beside this one may have made it first.
+  execFileSync('bash', [path, join(ROOT, 'target/debug/examples/vhd_from_raw')], { cwd: tmp, stdio: ['ignore', 'inherit', 'inherit'] });
+  more?.(tmp);
+  // A test running beside this one may have made it first.
   try {
     renameSync(tmp, dir);
   } catch (e) {
-    if (!existsSync(join(dir, 'win10.vhd'))) throw e;
+    if (!existsSync(join(dir, done))) throw e;
     rmSync(tmp, { recursive: true, force: true });
   }
-  return paths(dir);
+  return dir;
 }
 
 function paths(dir) {

@@ -17,7 +17,8 @@ import { pathToFileURL } from 'node:url';
 import { serve } from '../../scripts/serve.mjs';
 import { launch, FEATURES } from './engines.mjs';
 import { cliInfo, cliCat, cliPath, tempDir, screenshotPath, text, at, ROOT, WWW, SAMPLES } from './helpers.mjs';
-import { fsVhds, cli } from './fs-fixtures.mjs';
+import { fsVhds, systemVhds, cli } from './fs-fixtures.mjs';
+import { bitlockerVhds } from './bitlocker-fixtures.mjs';
 import { trimDisks, bigDisk, cliTrim } from './trim-fixtures.mjs';
 import { folderFixture, cliChains, treeShape, shownTree, shownProblems, expectedProblems, siteWithFolder, giveFolder } from './folder-fixture.mjs';
 
@@ -387,6 +388,96 @@ export function pageTests(engine) {
     const saved = await page.download('#files-view [data-field="panel"] [data-action="save"]');
     assert.equal(saved.name, 'a.bin');
     assert.deepEqual(readFileSync(saved.path), cli(['get', child, '/a.bin', '--partition', '1', '--parent', base], child), 'the saved file equals vhd-viewer get');
+    assert.deepEqual(await page.errors(), []);
+    await page.close();
+  });
+
+  test(`${engine}: the System card of a Windows chain equals inspect --json as of the child and of its parent; a source link opens the hive in the file browser`, async () => {
+    const w = systemVhds('windows');
+    /** inspect --json's one system, as of layer `layer`. */
+    const inspect = (layer) => JSON.parse(cli(['inspect', w.child, '--parent', w.parent, '--json', ...(layer ? ['--layer', String(layer)] : [])], w.child).toString('utf8')).systems[0];
+    /** What the card shows: its facts (their values as the core gives them), users and programs' count. */
+    const card = async () => {
+      await page.waitFor(() => Number(document.getElementById('systems').getAttribute('data-systems')) > 0, null, { timeout: 60_000 });
+      return page.evaluate(() => {
+        const a = document.querySelector('#systems article.system');
+        return {
+          facts: Object.fromEntries([...a.querySelectorAll('dl.facts [data-sys]')].map((e) => [e.dataset.sys, e.dataset.value])),
+          users: [...a.querySelectorAll('[data-sys="user"]')].map((e) => e.textContent),
+          programs: Number(a.querySelector('[data-sys="programs"]')?.textContent),
+        };
+      });
+    };
+    const want = (s) => ({
+      facts: Object.fromEntries(['hostname', 'timezone', 'install_date', 'last_shutdown', 'registered_owner'].filter((k) => s[k] !== null).map((k) => [k, s[k]])),
+      users: s.users.map((u) => u.name),
+      programs: s.programs.length,
+    });
+    const page = await viewer();
+    await page.setFiles(UI.fileInput, [w.child, w.parent]);
+    assert.equal(await settled(page), 'ready');
+    const child = inspect(0);
+    assert.deepEqual(await card(), want(child));
+    await page.select('#files-layer', '1');
+    await page.waitFor(() => /as of layer 1/.test(document.getElementById('systems').textContent ?? '') && document.getElementById('systems').getAttribute('data-systems') !== 'reading', null, { timeout: 60_000 });
+    const parent = inspect(1);
+    assert.notEqual(parent.hostname, child.hostname);
+    assert.deepEqual(await card(), want(parent));
+    // The computer name's source: the SYSTEM hive, opened in the file browser.
+    await page.click('#systems dl.facts [data-sys="hostname"] + [data-action="source"]');
+    const name = parent.sources.hostname.path.split('/').pop();
+    await page.waitFor((n) => document.querySelector('#files-view [data-field="panel"]:not([hidden]) [data-field="name"]')?.textContent === n, name, { timeout: 60_000 });
+    await page.screenshot(shot('system-card'), { selector: '#overview' });
+    assert.deepEqual(await page.errors(), []);
+    await page.close();
+  });
+
+  test(`${engine}: a BitLocker partition: described as parts --json says, its unlock stopped, a wrong password refused, unlocked by its recovery password in the Worker (never in the URL or storage): listings equal ls --json, a saved file equals get`, async () => {
+    const { dir, cases } = bitlockerVhds();
+    const c = cases.find((x) => x.name === 'xts128');
+    const secret = (kind, field) => c.manifest.protectors.find((p) => p.kind === kind)[field];
+    const recovery = secret('recovery-password', 'recovery_password');
+    const parts = JSON.parse(cli(['parts', c.vhd, '--json'], c.vhd).toString('utf8'));
+    const p = parts.partitions.find((x) => x.filesystem === 'bitlocker');
+    const page = await viewer();
+    await page.setFiles(UI.fileInput, [c.vhd]);
+    assert.equal(await settled(page), 'ready');
+    await page.evaluate(() => document.getElementById('volumes').scrollIntoView());
+    const card = `#files-view li[data-partition="${p.index}"]`;
+    await page.waitFor((sel) => !!document.querySelector(`${sel} form[data-field="unlock"]`), card, { timeout: 60_000 });
+    const about = await page.evaluate((sel) => document.querySelector(`${sel} [data-field="bitlocker"]`).textContent, card);
+    assert.ok(about.includes('AES-XTS 128-bit') && about.includes(p.bitlocker.volume_id), about);
+    for (const pr of p.bitlocker.protectors) assert.ok(about.includes(pr.id), `${pr.kind} ${pr.id} is shown`);
+    // Stop during the recovery password's stretch: stopped, still locked.
+    await page.select(`${card} [data-field="unlock-kind"]`, 'recovery-password');
+    await page.fill(`${card} [data-field="unlock-secret"]`, recovery);
+    await page.click(`${card} [data-action="unlock"]`);
+    await page.click(`${card} [data-action="stop-unlock"]`);
+    await page.waitFor(() => document.querySelector('#files-view').dataset.unlock === 'stopped', null, { timeout: 60_000 });
+    assert.ok(await page.evaluate((sel) => !!document.querySelector(`${sel} form[data-field="unlock"]`), card), 'still locked');
+    // A wrong password: the core's words, and the partition stays locked.
+    await page.select(`${card} [data-field="unlock-kind"]`, 'password');
+    await page.fill(`${card} [data-field="unlock-secret"]`, 'not the password');
+    await page.click(`${card} [data-action="unlock"]`);
+    await page.waitFor(() => document.querySelector('#files-view').dataset.unlock === 'error', null, { timeout: 60_000 });
+    const refused = await page.evaluate((sel) => document.querySelector(`${sel} [data-field="unlock-status"]`).textContent, card);
+    assert.match(refused, /this password does not unlock the volume/);
+    // The recovery password: the stretch runs in the Worker; the files are listed.
+    await page.select(`${card} [data-field="unlock-kind"]`, 'recovery-password');
+    await page.fill(`${card} [data-field="unlock-secret"]`, recovery);
+    await page.click(`${card} [data-action="unlock"]`);
+    await page.waitFor(() => document.querySelector('#files-view').dataset.unlock === 'done' && document.querySelectorAll('#files-view tbody tr[data-path]').length > 0, null, { timeout: 120_000 });
+    const ls = cli(['ls', c.vhd, '/', '--json', '--partition', String(p.index), '--recovery-password', recovery], c.vhd)
+      .toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).path).filter((x) => !x.startsWith('/$')).sort();
+    const shown = await page.evaluate(() => [...document.querySelectorAll('#files-view tbody tr[data-path]')].map((r) => r.dataset.path).filter((x) => !x.startsWith('/$')).sort());
+    assert.deepEqual(shown, ls);
+    await page.click('#files-view tr[data-path="/random.bin"] [data-action="open"]');
+    await page.waitFor(() => !!document.querySelector('#files-view [data-field="panel"]:not([hidden]) [data-action="save"]'), null, { timeout: 60_000 });
+    const saved = await page.download('#files-view [data-field="panel"] [data-action="save"]');
+    assert.deepEqual(readFileSync(saved.path), readFileSync(join(dir, 'random.bin')), 'the saved file equals what was written');
+    // The key went nowhere but the Worker: not in the address, not in the page's storage, not in the form.
+    const kept = await page.evaluate(() => [location.href, JSON.stringify({ ...localStorage }), JSON.stringify({ ...sessionStorage }), document.body.innerHTML].join('\n'));
+    assert.ok(!kept.includes(recovery) && !kept.includes('not the password'), 'the key is kept only by the Worker');
     assert.deepEqual(await page.errors(), []);
     await page.close();
   });

@@ -69,8 +69,8 @@ test('a GPT disk of 4096-byte sectors: the partition at 1 MiB, its files listed,
     await page.waitForFunction(() => document.querySelector('#files-view')?.dataset.state === 'ready' && document.querySelectorAll('#files-view tbody tr[data-path]').length > 0);
 
     // The table, in the disk's sectors: no false findings, the partition where fdisk put it.
-    assert.match(await page.textContent('#files-view [data-field="scheme"]'), /A GPT partition table .* with 1 partition\./);
-    const seg = await page.$eval('#files-view [data-action="partition"][data-partition="1"]', (b) => ({ title: b.title, text: b.textContent, left: b.style.left, width: b.style.width }));
+    assert.match(await page.textContent('#parts-picture [data-field="scheme"]'), /A GPT partition table .* with 1 partition\./);
+    const seg = await page.$eval('#parts-picture [data-action="partition"][data-partition="1"]', (b) => ({ title: b.title, text: b.textContent, left: b.style.left, width: b.style.width }));
     assert.match(seg.title, /62 MiB from sector 256\b/);
     assert.match(seg.text, /PAGE4K/);
     // Drawn to scale: 1 MiB of 64 MiB from the left, 62 MiB wide.

@@ -24,7 +24,9 @@ import type {
   Rebase,
   SectorsView,
   Survey,
+  System,
   Unreadable,
+  UnlockKind,
   WorkerInput,
   Writable,
 } from './types.js';
@@ -61,10 +63,13 @@ export interface Calls {
   copy: { args: [req: CopyRequest, toFile: boolean]; result: CopyReport & { blob?: Blob }; progress: Steps };
   resizePlan: { args: [layer: number, size: number, gptFix: boolean]; result: ResizePlan };
   partitions: { args: [k: number]; result: PartsTable };
+  systems: { args: [k: number]; result: System[] };
   list: { args: [k: number, partition: number, path: string, deleted: boolean]; result: FileEntry[] };
   stat: { args: [k: number, partition: number, path: string, deleted: boolean]; result: FileStat };
   readPath: { args: [k: number, partition: number, path: string, stream: string | undefined, deleted: boolean, offset: number, len: number]; result: Uint8Array };
   owner: { args: [k: number, offset: number]; result: DiskOwner };
+  /** A BitLocker partition unlocked in the Worker (the secret never comes back); progress: key stretch rounds. */
+  unlock: { args: [k: number, partition: number, kind: UnlockKind, secret: string | Uint8Array]; result: PartsTable; progress: Steps };
   diff: { args: [from: number, to: number]; result: DiffReport; progress: Steps };
   diffWith: { args: [other: number, to: number]; result: DiffReport; progress: Steps };
   rebaseCheck: { args: [onto: number]; result: Rebase; progress: Steps };

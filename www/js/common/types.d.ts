@@ -314,6 +314,22 @@ export interface DiffReport {
     identical_bytes: number;
     error?: string;
   }[];
+  /** What the newer side changed in the operating systems (src/inspect: `compare`). */
+  systems: SystemChange[];
+}
+
+/** One thing a newer layer changed in a system: a fact, a user, a program (`diff --json`'s `systems`). */
+export interface SystemChange {
+  partition: number;
+  os: 'windows' | 'linux';
+  kind: 'system-added' | 'system-removed' | 'field' | 'user-added' | 'user-removed' | 'program-added' | 'program-removed' | 'program-changed';
+  /** The field's JSON name, the user's or the program's name. */
+  name: string;
+  old: string | null;
+  new: string | null;
+  source: SystemSource | null;
+  /** In plain words: `computer name: A -> B`, `program installed: X 1.2 (publisher)`. */
+  message: string;
 }
 
 /** A file given, as the Worker describes it to the main thread. */
@@ -551,7 +567,25 @@ export type WorkerInput =
 // ---- The files view (views/files.js) and the core's WasmVolumes (src/wasm_files.rs), after normalize().
 
 /** A file system the core recognises (`parts --json`). */
-export type FsName = 'fat12' | 'fat16' | 'fat32' | 'exfat' | 'ntfs' | 'ext2' | 'ext3' | 'ext4';
+export type FsName = 'fat12' | 'fat16' | 'fat32' | 'exfat' | 'ntfs' | 'ext2' | 'ext3' | 'ext4' | 'bitlocker';
+
+/** The key a BitLocker volume is unlocked with in the page. */
+export type UnlockKind = 'password' | 'recovery-password' | 'key-file';
+
+/** A BitLocker partition's `bitlocker` object (`parts --json`). */
+export interface BitLockerSummary {
+  method: string;
+  state: 'encrypted' | 'suspended' | 'decrypted' | 'encrypting' | 'encryption-paused' | 'decrypting' | 'decryption-paused';
+  suspended: boolean;
+  version: 'vista' | 'windows7' | 'to-go';
+  volume_id: string;
+  description: string | null;
+  encrypted_bytes: number;
+  percent_encrypted: number;
+  protectors: { kind: string; value: number; id: string; offset: number; modified: string | null }[];
+  /** The file system inside once unlocked, else null. */
+  unlocked: FsName | null;
+}
 
 /** One partition of `parts --json`. */
 export interface Partition {
@@ -571,6 +605,8 @@ export interface Partition {
   label: string | null;
   cluster_size: number | null;
   data_offset: number | null;
+  /** A BitLocker volume's description. */
+  bitlocker?: BitLockerSummary;
 }
 
 /** `vhd-viewer parts --json`, `WasmVolumes.partitions()`. */
@@ -582,6 +618,85 @@ export interface PartsTable {
   partitions: Partition[];
   findings: Finding[];
   structures: { name: string; offset: number; fields: Field[] }[];
+}
+
+// ---- What system is on the disk (`vhd-viewer inspect --json`, `WasmVolumes.systems()`; src/inspect/mod.rs).
+
+/** Where an answer was read: a file of the volume, and for the registry the key and value in it. */
+export interface SystemSource {
+  /** Absolute, with `/`: the file browser opens it. */
+  path: string;
+  key?: string;
+  value?: string;
+}
+
+/** One user (Windows: `sid`; Linux: `uid` and `shell`). */
+export interface SystemUser {
+  name: string;
+  sid?: string;
+  uid?: number;
+  home: string | null;
+  shell?: string;
+  source: SystemSource;
+}
+
+/** One installed program or package. */
+export interface SystemProgram {
+  name: string;
+  version: string | null;
+  publisher: string | null;
+  install_date?: string;
+  source: SystemSource;
+}
+
+/** A network interface's last addresses. */
+export interface SystemInterface {
+  name: string;
+  addresses: string[];
+  dhcp: boolean;
+  source: SystemSource;
+}
+
+/** A mount of `/etc/fstab`, mapped to a partition of the disk where found. */
+export interface SystemMount {
+  spec: string;
+  target: string;
+  fstype: string;
+  partition: number | null;
+  /** How the partition was found: `uuid`, `label`, `partuuid`, `partlabel` or `device`. */
+  by: string | null;
+}
+
+/** How the answers were read: a dirty or damaged hive, a file that could not be read. */
+export interface SystemNote {
+  severity: Severity;
+  code: string;
+  path: string;
+  offset: number | null;
+  message: string;
+}
+
+/** The operating system found on one volume. */
+export interface System {
+  partition: number;
+  os: 'windows' | 'linux';
+  product: string | null;
+  edition: string | null;
+  version: string | null;
+  build: string | null;
+  id: string | null;
+  hostname: string | null;
+  timezone: string | null;
+  install_date: string | null;
+  last_shutdown: string | null;
+  registered_owner: string | null;
+  users: SystemUser[];
+  programs: SystemProgram[];
+  interfaces: SystemInterface[];
+  mounts: SystemMount[];
+  /** Where each field above was read, by its name. */
+  sources: Record<string, SystemSource>;
+  notes: SystemNote[];
 }
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'other';

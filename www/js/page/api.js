@@ -8,7 +8,7 @@ import { Engine } from './engine.js';
 
 /**
  * @import { Source } from '../common/source.js'
- * @import { ChainView, CopyReport, CopyRequest, DiffReport, Rebase, DiskLayer, Extent, FileEntry, FileStat, Finding, FitReport, Info, LayerStructures, MissingParent, OpenedSummary, PartsTable, PublicFile, ResizePlan, SaveKind, Survey, Unreadable, Writable } from '../common/types.js'
+ * @import { ChainView, CopyReport, CopyRequest, DiffReport, Rebase, DiskLayer, Extent, FileEntry, FileStat, Finding, FitReport, Info, LayerStructures, MissingParent, OpenedSummary, PartsTable, PublicFile, ResizePlan, SaveKind, Survey, System, Unreadable, Writable } from '../common/types.js'
  * @import { Args, Method, Progress, Result } from '../common/calls.js'
  * @import { CallOptions } from './engine.js'
  */
@@ -376,6 +376,16 @@ export class VhdDisk {
   }
 
   /**
+   * The operating system on each volume that holds one (`vhd-viewer inspect --json`'s
+   * `systems`): Windows from its registry hives, Linux from `/etc`; each answer with its source.
+   * @param {{ layer?: number }} [options]
+   * @returns {Promise<System[]>}
+   */
+  systems({ layer = 0 } = {}) {
+    return this.ask('systems', [layer]);
+  }
+
+  /**
    * A folder's entries (`vhd-viewer ls PATH --partition N --json`; with `deleted`, deleted ones too).
    * @param {number} partition
    * @param {string} path
@@ -408,6 +418,21 @@ export class VhdDisk {
    */
   readPath(partition, path, { offset = 0, length = 1 << 20, stream, deleted = false, layer = 0, signal } = {}) {
     return this.ask('readPath', [layer, partition, path, stream, deleted, offset, length], { signal });
+  }
+
+  /**
+   * Unlocks BitLocker partition `partition` with a password, a 48-digit recovery password or a
+   * startup key file's bytes. The key goes to the Worker and stays there (never stored, never
+   * sent back); `onProgress(done, total)` follows its key stretch, `signal` stops it. Resolves to
+   * the partition table with the volume's file system named; its files then read as any other's.
+   * @param {number} partition
+   * @param {import('../common/types.js').UnlockKind} kind
+   * @param {string | Uint8Array} secret
+   * @param {TaskOptions & { layer?: number }} [options]
+   * @returns {Promise<PartsTable>}
+   */
+  unlock(partition, kind, secret, { layer = 0, signal, onProgress } = {}) {
+    return this.ask('unlock', [layer, partition, kind, secret], { signal, onProgress: (p) => onProgress?.(p.done, p.total) });
   }
 
   /**

@@ -35,6 +35,9 @@ const parts = {
   fileList: $('file-list'),
   chain: $('chain'),
   summary: $('summary-body'),
+  systems: $('systems'),
+  health: $('health'),
+  partsPicture: $('parts-picture'),
   layerSelect: $('layer-select'),
   structures: $('structures-body'),
   batLayer: $('bat-layer'),
@@ -77,9 +80,9 @@ const parts = {
 };
 
 /** @type {Record<string, string>} the page's section of each view the controller reveals */
-const SECTIONS = { structures: 'structures', bat: 'bat', provenance: 'provenance', closeup: 'closeup', hex: 'hex', findings: 'findings', files: 'volumes', changes: 'changes' };
+const SECTIONS = { structures: 'structures', bat: 'bat', provenance: 'provenance', closeup: 'closeup', hex: 'hex', findings: 'findings', files: 'volumes', changes: 'changes', chain: 'files' };
 /** @type {Record<string, string>} the page's section of each view a place names (location.js) */
-const VIEW_SECTIONS = { summary: 'summary', files: 'volumes', changes: 'changes', footer: 'structures', chain: 'files', bat: 'bat', bitmap: 'provenance', hex: 'hex', findings: 'findings', save: 'export' };
+const VIEW_SECTIONS = { summary: 'overview', files: 'volumes', changes: 'changes', footer: 'structures', chain: 'files', bat: 'bat', bitmap: 'provenance', hex: 'hex', findings: 'findings', save: 'export' };
 /**
  * The place the URL's fragment named when the page opened (location.js): the first disk shown
  * goes there if it is the disk named (or none is named), and says nothing otherwise.

@@ -17,6 +17,7 @@ import { filesView } from './views/files.js';
 import { ChangesView } from './views/changes.js';
 import { VIEW_OF } from './location.js';
 import { PictureBar } from './views/picture.js';
+import { renderSystems, renderHealth } from './views/system.js';
 import { download, exportRaw, exportVhd, exportCopy, exportInfo, exportReport, SaveView, stem, copySummary, copyUnit } from './save.js';
 
 /**
@@ -27,14 +28,16 @@ import { download, exportRaw, exportVhd, exportCopy, exportInfo, exportReport, S
  */
 
 /**
- * The elements the controller fills and listens to. `hexLayer`, `hexModes` and `hexAtLabel` are
+ * The elements the controller fills and listens to (`systems` and `health`: the first screen's
+ * System cards and health verdict). `partsPicture`, optional: where the partitions' picture goes
+ * instead of above their list (the page's first screen). `hexLayer`, `hexModes` and `hexAtLabel` are
  * optional (the element's hex view shows virtual sectors only).
- * @typedef {{ messages: HTMLElement, fileList: HTMLElement, chain: HTMLElement, summary: HTMLElement,
+ * @typedef {{ messages: HTMLElement, fileList: HTMLElement, chain: HTMLElement, summary: HTMLElement, systems: HTMLElement, health: HTMLElement,
  *   layerSelect: HTMLSelectElement, structures: HTMLElement, batLayer: HTMLSelectElement, batLegend: HTMLElement,
  *   batCanvas: HTMLCanvasElement, batHover: HTMLElement, provLead: HTMLElement, scan: HTMLButtonElement, provState: HTMLElement,
  *   provLegend: HTMLElement, provCanvas: HTMLCanvasElement, provHover: HTMLElement, closeup: HTMLElement, hexForm: HTMLFormElement,
  *   hexAt: HTMLInputElement, hexPrev: HTMLButtonElement, hexNext: HTMLButtonElement, hexSource: HTMLElement, hexDump: HTMLElement,
- *   hexLayer?: HTMLSelectElement, hexModes?: HTMLInputElement[], hexAtLabel?: HTMLElement,
+ *   hexLayer?: HTMLSelectElement, hexModes?: HTMLInputElement[], hexAtLabel?: HTMLElement, partsPicture?: HTMLElement,
  *   findings: HTMLElement, checkRun: HTMLButtonElement, checkBody: HTMLElement, files: HTMLElement, filesLayer: HTMLSelectElement,
  *   changes: HTMLElement, changesFrom: HTMLSelectElement, changesTo: HTMLSelectElement, changesRun: HTMLButtonElement, save: HTMLElement,
  *   rebaseOnto: HTMLSelectElement, rebaseRun: HTMLButtonElement,
@@ -44,11 +47,12 @@ import { download, exportRaw, exportVhd, exportCopy, exportInfo, exportReport, S
 /**
  * What the page or the element does around the views. `place`: where a disk opens (its unique
  * id given: the top file's); `moved`: the reader moved (the place shown, keys of location.js);
- * `view`: show a view by its name (location.js: VIEWS).
+ * `view`: show a view by its name (location.js: VIEWS); `filesAtOnce`: the files view and the
+ * System cards are read as soon as a disk is shown (the page), not when their view is (the element).
  * @typedef {{
  *   state(s: 'idle' | 'loading' | 'ready' | 'error'): void,
  *   scanState(s: 'running' | 'done' | 'stopped' | null): void,
- *   reveal(view: 'structures' | 'bat' | 'provenance' | 'closeup' | 'hex' | 'findings' | 'files' | 'changes', el?: HTMLElement): void,
+ *   reveal(view: 'structures' | 'bat' | 'provenance' | 'closeup' | 'hex' | 'findings' | 'files' | 'changes' | 'chain', el?: HTMLElement): void,
  *   shown?(disk: VhdDisk): void,
  *   structuresShown?(): void,
  *   failed?(error: Error & { code?: string | null }): void,
@@ -123,11 +127,18 @@ export class Viewer {
       this.moved({ layer: i, block: undefined });
       this.refreshPictures();
     });
-    $.filesLayer.addEventListener('change', () => void this.showFiles());
+    $.filesLayer.addEventListener('change', () => {
+      void this.showFiles();
+      void this.showSystems();
+    });
+    /** @type {{ disk: VhdDisk, layer: number } | null} the disk and layer the System cards are read from */
+    this.systemsOf = null;
     this.changesView = new ChangesView($.changes, {
       onPick: (row) => this.pickChange(row),
       onSave: (blob, name) => download(blob, name),
       onFilter: (text) => this.moved({ changes: text || undefined }),
+      // A system's change: its file as of the newer layer compared.
+      onSource: (partition, src) => this.openSource(partition, src, this.changed?.to),
     });
     /** @type {{ disk: VhdDisk, from: number, to: number, other?: string } | null} what the Changes view shows (`other`: another disk, `from` -1) */
     this.changed = null;
@@ -377,6 +388,9 @@ export class Viewer {
       this.reveal('structures');
     });
     renderSummary($.summary, info, fit);
+    renderHealth($.health, info, names, { findings: () => this.reveal('findings'), chain: () => this.reveal('chain') });
+    this.systemsOf = null;
+    fill($.systems);
     const options = () => names.map((n, i) => h('option', { value: i }, `${i === 0 ? '' : `layer ${i}: `}${n}`));
     for (const sel of [$.layerSelect, $.batLayer, $.hexLayer]) if (sel) fill(sel, options());
     fill($.filesLayer, names.map((n, i) => h('option', { value: i }, i === 0 ? (names.length > 1 ? `the whole chain (as ${n} has it)` : n) : `as of layer ${i}: ${n}`)));
@@ -416,6 +430,9 @@ export class Viewer {
     // blocks; newer files given meanwhile win.
     await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
     if (disk !== this.disk) return;
+    // The page's System cards first: they answer what the disk is (read in the Worker, said
+    // meanwhile); the element reads them when its Summary tab is shown.
+    if (this.host.filesAtOnce) void this.showSystems();
     const firstSparse = Math.max(0, disk.layers.findIndex((l) => l.blockSize > 0));
     const mapLayer = place.layer !== undefined && disk.layers[place.layer]?.blockSize ? place.layer : firstSparse;
     $.batLayer.value = String(mapLayer);
@@ -631,17 +648,60 @@ export class Viewer {
       list: (p, path, deleted) => d.list(p, path, { deleted, layer }),
       stat: (p, path, deleted) => d.stat(p, path, { deleted, layer }),
       read: (p, path, stream, deleted, offset, len) => d.readPath(p, path, { stream, deleted, offset, length: len, layer }),
+      unlock: (p, kind, secret, signal, onProgress) => d.unlock(p, kind, secret, { layer, signal, onProgress }),
     };
     const view = filesView(this.$.files, api, {
       onPlace: (offset, len) => this.showOnDisk(offset, len),
       onMove: (partition, path) => this.moved({ partition, path }),
       diskSize: d.size,
       layerNames: d.names.slice(layer),
+      pictureRoot: this.$.partsPicture,
+      onPicture: () => this.reveal('files'),
     });
     this.files = { view, disk: d, layer };
     return view.ready.catch(() => {
       /* the view says why */
     });
+  }
+
+  /**
+   * The System card of each volume holding an operating system, as of the layer the files view
+   * shows (the whole chain by default): "reading" at once, then what the core's inspect found.
+   */
+  async showSystems() {
+    const d = this.disk;
+    if (!d || !d.names.length) return;
+    const $ = this.$;
+    const layer = Number($.filesLayer.value) || 0;
+    if (this.systemsOf?.disk === d && this.systemsOf.layer === layer) return;
+    const of = { disk: d, layer };
+    this.systemsOf = of;
+    const asOf = layer ? `layer ${layer} (${d.names[layer]})` : undefined;
+    /** @type {import('./views/system.js').SystemActions} */
+    const actions = { source: (partition, src) => this.openSource(partition, src) };
+    renderSystems($.systems, { systems: null, asOf }, actions);
+    try {
+      const systems = await d.systems({ layer });
+      if (this.systemsOf === of) renderSystems($.systems, { systems, asOf }, actions);
+    } catch (e) {
+      if (this.systemsOf === of && d === this.disk) renderSystems($.systems, { systems: null, error: /** @type {Error} */ (e).message, asOf }, actions);
+    }
+  }
+
+  /**
+   * Opens the file a system's answer was read from in the files view (as of layer `layer`, when
+   * given: the files view's layer otherwise).
+   * @param {number} partition
+   * @param {import('../common/types.js').SystemSource} src
+   * @param {number} [layer]
+   */
+  openSource(partition, src, layer) {
+    if (layer !== undefined && this.$.filesLayer.value !== String(layer)) {
+      this.$.filesLayer.value = String(layer);
+      void this.showSystems();
+    }
+    this.reveal('files');
+    this.openPath(partition, src.path).catch((e) => this.readFailed(src.path, e));
   }
 
   /**

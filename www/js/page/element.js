@@ -244,6 +244,8 @@ export class VhdViewerElement extends HTMLElement {
       fileList: q('div'),
       chain: q('div', { class: 'chain-body' }),
       summary: q('div', { class: 'summary-body' }),
+      systems: q('div', { class: 'systems' }),
+      health: q('div', { class: 'health' }),
       layerSelect: q('select', { 'aria-label': 'File' }),
       structures: q('div', { class: 'structures-body' }),
       batLayer: q('select', { 'aria-label': 'File' }),
@@ -291,7 +293,7 @@ export class VhdViewerElement extends HTMLElement {
     $.frame = q('div', { class: 'frame', part: 'frame' },
       q('div', { class: 'bar', part: 'header' }, $.title, $.sub, $.openButton, $.input),
       $.drop, p.messages, p.task, $.tabs,
-      panel('summary', p.summary),
+      panel('summary', p.health, p.systems, p.summary),
       panel('files', q('div', { class: 'controls' }, q('label', {}, 'Disk ', p.filesLayer)), p.files),
       panel('changes', q('div', { class: 'controls' }, q('label', {}, 'Newer ', p.changesTo), q('label', {}, ' against older ', p.changesFrom), p.changesRun),
         q('div', { class: 'controls', hidden: true }, q('label', {}, 'Can this child move to a new base? Onto ', p.rebaseOnto), p.rebaseRun), p.changes),
@@ -427,8 +429,9 @@ export class VhdViewerElement extends HTMLElement {
     }
     const shown = !!this.disk;
     for (const [name, p] of Object.entries(this.$.panels)) p.hidden = !shown || name !== v;
-    // The files on the disk are read when their tab is shown.
+    // The files on the disk, and the systems on it, are read when their tab is shown.
     if (shown && v === 'files') void this.viewer.showFiles();
+    if (shown && v === 'summary') void this.viewer.showSystems();
   }
 
   showEmpty() {

@@ -48,9 +48,9 @@ export function viewName(v) {
 
 /**
  * The view (tab) that shows each part the controller reveals.
- * @type {Record<'structures' | 'bat' | 'provenance' | 'closeup' | 'hex' | 'findings' | 'files' | 'changes', string>}
+ * @type {Record<'structures' | 'bat' | 'provenance' | 'closeup' | 'hex' | 'findings' | 'files' | 'changes' | 'chain', string>}
  */
-export const VIEW_OF = { structures: 'footer', bat: 'bat', provenance: 'bitmap', closeup: 'bitmap', hex: 'hex', findings: 'findings', files: 'files', changes: 'changes' };
+export const VIEW_OF = { structures: 'footer', bat: 'bat', provenance: 'bitmap', closeup: 'bitmap', hex: 'hex', findings: 'findings', files: 'files', changes: 'changes', chain: 'chain' };
 
 /** The keys of a place besides `disk`, in the order they are written; also the element's attributes. */
 export const KEYS = /** @type {const} */ (['view', 'layer', 'block', 'sector', 'partition', 'path', 'changes']);

@@ -1,7 +1,7 @@
 // The page's own types (the main thread's: its views and the DOM), for TypeScript's checker only;
 // the data shapes it shares with the Worker and the npm package are in common/types.d.ts.
 
-import type { FileEntry, FileStat, PartsTable } from '../common/types.js';
+import type { FileEntry, FileStat, PartsTable, UnlockKind } from '../common/types.js';
 
 /**
  * What an element can be given as children (dom.js): nodes, text (numbers too) and nested lists of
@@ -23,6 +23,8 @@ export interface FilesApi {
   list(partition: number, path: string, deleted: boolean): Promise<FileEntry[]>;
   stat(partition: number, path: string, deleted: boolean): Promise<FileStat>;
   read(partition: number, path: string, stream: string | undefined, deleted: boolean, offset: number, len: number): Promise<Uint8Array>;
+  /** Unlocks a BitLocker partition in the Worker; resolves to the table with it unlocked. */
+  unlock(partition: number, kind: UnlockKind, secret: string | Uint8Array, signal: AbortSignal, onProgress: (done: number, total: number) => void): Promise<PartsTable>;
 }
 
 /** The files view's callbacks and options. */
@@ -35,6 +37,10 @@ export interface FilesOptions {
   diskSize?: number;
   /** The chain's file names, layer 0 (the top of the disk read) first: the legend of a file's supply bar. */
   layerNames?: string[];
+  /** Where the partitions' picture (the strip drawn to scale) goes, when not above their list: the page's first screen. */
+  pictureRoot?: HTMLElement;
+  /** A partition of the picture was chosen (the host shows the list it opens in). */
+  onPicture?: () => void;
 }
 
 /** What `filesView()` returns. */

@@ -445,6 +445,35 @@ export class Session {
   }
 
   /**
+   * Unlocks BitLocker partition `partition` of the disk as of layer `k` with a password, a
+   * recovery password or a startup key file's bytes: the key stretch runs here, a step at a time
+   * (progress `{ done, total }` in rounds; `signal` stops it between steps). The secret stays in
+   * this Worker: the answer is the partition table, which names no key; what decrypts the volume
+   * lives in the layer's WasmVolumes until the disk is closed.
+   * @param {number} k
+   * @param {number} partition
+   * @param {'password' | 'recovery-password' | 'key-file'} kind
+   * @param {string | Uint8Array} secret
+   * @param {AbortSignal} signal
+   * @param {(p: { done: number, total: number }) => void} progress
+   */
+  async unlock(k, partition, kind, secret, signal, progress) {
+    const v = this.files(k);
+    const job = v.unlockStart(partition, kind, secret);
+    try {
+      while (!v.unlockStep(job, 1 << 15)) {
+        progress({ done: job.done(), total: job.total() });
+        // Lets the Worker hear a Stop between steps.
+        await new Promise((r) => setTimeout(r, 0));
+        signal.throwIfAborted();
+      }
+    } finally {
+      job.free();
+    }
+    return /** @type {import('../common/types.js').PartsTable} */ (normalize(v.partitions()));
+  }
+
+  /**
    * What layers `to`..`from` - 1 of the chain changed over layer `from`, file by file (`vhd-viewer
    * diff --from FROM --to TO --json`). Reads synchronously: run it in a Worker of its own.
    * Progress `{ done, total }` (bytes compared, then one step per partition).

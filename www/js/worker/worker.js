@@ -20,7 +20,7 @@ import { normalize } from '../common/format.js';
 
 /**
  * @import { Source } from '../common/source.js'
- * @import { DiskOwner, FileEntry, FileStat, PartsTable, Writable, WorkerInput } from '../common/types.js'
+ * @import { DiskOwner, FileEntry, FileStat, PartsTable, System, Writable, WorkerInput } from '../common/types.js'
  * @import { AskMessage, AskName, Asks, Args, FromWorker, Handlers, Method, Progress, Result, ToWorker } from '../common/calls.js'
  */
 
@@ -186,10 +186,14 @@ const METHODS = {
   // The files on the disk as of layer k (0: the whole chain): WasmVolumes, read synchronously;
   // what they answer is what src/wasm_files.rs serialises (the shapes of common/types.d.ts).
   partitions: (s, [k]) => /** @type {PartsTable} */ (normalize(s.files(k).partitions())),
+  // The operating systems on the volumes (src/inspect): the hives and /etc files read synchronously.
+  systems: (s, [k]) => /** @type {System[]} */ (normalize(s.files(k).systems())),
   list: (s, [k, partition, path, deleted]) => /** @type {FileEntry[]} */ (normalize(s.files(k).list(partition, path, deleted))),
   stat: (s, [k, partition, path, deleted]) => /** @type {FileStat} */ (normalize(s.files(k).stat(partition, path, deleted))),
   readPath: (s, [k, partition, path, stream, deleted, offset, len]) => s.files(k).read(partition, path, stream, deleted, offset, len),
   owner: (s, [k, offset]) => /** @type {DiskOwner} */ (normalize(s.files(k).owner(offset))),
+  // A BitLocker partition unlocked; the secret stays here (the answer is the table).
+  unlock: (s, [k, partition, kind, secret], c) => s.unlock(k, partition, kind, secret, c.signal, c.progress),
   // What layers `to`..`from` - 1 changed, file by file (a job in a Worker of its own: it blocks).
   diff: (s, [from, to], c) => s.diff(from, to, c.progress),
   diffWith: (s, [other, to], c) => s.diffWith(other, to, c.progress),

@@ -5,7 +5,7 @@
 import { h, fill, cssColor } from '../dom.js';
 import { humanSize } from '../../common/format.js';
 
-/** @import { DiffChange, DiffReport, Rebase } from '../../common/types.js' */
+/** @import { DiffChange, DiffReport, Rebase, SystemSource } from '../../common/types.js' */
 
 /** The table's columns: [key, heading]. */
 const COLUMNS = /** @type {const} */ ([
@@ -65,13 +65,34 @@ export function destinations(sums) {
   return sums.map(([label, bytes], i) => /** @type {[string, number, string, number]} */ ([label, bytes, colours[i], i])).filter(([, b]) => b > 0);
 }
 
+/**
+ * What the newer layer changed in the operating systems (a program installed, a user added, the
+ * computer name), as the core's diff says them, each with a link to the file it was read from;
+ * nothing when the systems' files did not change.
+ * @param {DiffReport} report
+ * @param {((partition: number, source: SystemSource) => void) | undefined} onSource
+ */
+function systemChanges(report, onSource) {
+  const list = report.systems ?? [];
+  if (!list.length) return null;
+  return h('section', { class: 'system-changes', 'data-field': 'systems', 'aria-label': 'What changed in the systems' },
+    h('h3', {}, `In the system${new Set(list.map((c) => c.partition)).size > 1 ? 's' : ''} (${list.length})`),
+    h('ul', {}, list.map((c) => {
+      const src = c.source;
+      return h('li', { 'data-kind': c.kind, 'data-partition': String(c.partition) },
+        c.message, ` (partition ${c.partition})`,
+        src && onSource ? [' ', h('button', { type: 'button', class: 'link', 'data-action': 'source', 'data-path': src.path, title: [src.path, src.key, src.value].filter(Boolean).join(' › '), onclick: () => onSource(c.partition, src) }, 'show the file')] : null);
+    })));
+}
+
 export class ChangesView {
   /**
    * @param {HTMLElement} root
-   * @param {{ onPick: (row: Row) => void, onSave: (blob: Blob, name: string) => void, onFilter?: (text: string) => void }} options
+   * @param {{ onPick: (row: Row) => void, onSave: (blob: Blob, name: string) => void, onFilter?: (text: string) => void, onSource?: (partition: number, source: SystemSource) => void }} options
    */
-  constructor(root, { onPick, onSave, onFilter }) {
+  constructor(root, { onPick, onSave, onFilter, onSource }) {
     this.root = root;
+    this.onSource = onSource;
     this.onPick = onPick;
     this.onSave = onSave;
     this.onFilter = onFilter;
@@ -143,6 +164,7 @@ export class ChangesView {
     this.count = h('p', { class: 'small', 'data-field': 'count', 'aria-live': 'polite' });
     fill(el,
       h('p', { 'data-field': 'what' }, what),
+      systemChanges(report, this.onSource),
       bar, legend, identical, errors,
       h('div', { class: 'controls' }, textFilter, kindFilter, saveJson, saveCsv),
       this.count,

@@ -29,6 +29,40 @@ export const VIEWS_CSS = `
 .bad { color: var(--bad); }
 .flag { color: var(--bad); font-size: 0.9em; }
 
+/* The first screen: the health verdict and the System card of each volume with a system. */
+.health .verdict { margin: 0.2rem 0; }
+.health button.link { font-family: inherit; font-size: inherit; }
+.health .count.error:not([data-count='0']) { color: var(--bad); font-weight: 600; }
+.systems { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 34rem), 1fr)); gap: 0.6rem 1rem; margin-top: 0.4rem; }
+.systems > p { grid-column: 1 / -1; margin: 0.2rem 0; }
+.system { border: 1px solid var(--border); border-left: 6px solid var(--accent); border-radius: 8px; padding: 0.5rem 0.8rem; background: var(--bg); min-width: 0; }
+.system h3 { margin: 0; font-size: 1.15rem; overflow-wrap: anywhere; }
+.system .where { color: var(--muted); font-weight: normal; font-size: 0.75em; }
+.system .columns { columns: 2 24rem; column-gap: 1.5rem; }
+.system .columns > * { break-inside: avoid; }
+.system .columns > :first-child { margin-top: 0; }
+.system dl.facts { margin: 0.2rem 0; }
+.system dl.facts .row { display: grid; grid-template-columns: 9rem minmax(0, 1fr); gap: 0.4rem; }
+.system dt { color: var(--muted); }
+.system dd { margin: 0; overflow-wrap: anywhere; }
+.system .source-link { font-size: 0.85em; text-decoration: none; padding: 0 0.15em; }
+.health { display: flex; flex-wrap: wrap; gap: 0 2rem; }
+.sys-table { border-collapse: collapse; margin: 0.3rem 0; font-size: 0.92em; width: 100%; }
+.sys-table caption { text-align: left; font-weight: 600; }
+.sys-table th, .sys-table td { text-align: left; padding: 0.05rem 0.8rem 0.05rem 0; border-bottom: 1px solid var(--border); overflow-wrap: anywhere; vertical-align: top; font-weight: normal; }
+.sys-table thead th { color: var(--muted); }
+/* A name keeps its letters together; a SID, a GUID or a path breaks where it must. */
+.sys-table tbody th { overflow-wrap: break-word; }
+.sys-table code { word-break: break-all; }
+.sys-table .nowrap { white-space: nowrap; }
+.system details.programs > summary { cursor: pointer; font-weight: 600; margin: 0.2rem 0; }
+.system .scroll { max-height: 22rem; overflow: auto; }
+.system ul.notes { padding-left: 1.2rem; margin: 0.3rem 0; }
+.system ul.notes .warning, .system ul.notes .error { color: var(--bad); }
+details.fold > summary { cursor: pointer; margin: 0.3rem 0; }
+.system-changes ul { margin: 0.2rem 0 0.6rem; padding-left: 1.2rem; }
+.system-changes li { overflow-wrap: anywhere; }
+
 dl.summary { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 22rem), 1fr)); gap: 0.2rem 1.5rem; margin: 0; }
 dl.summary .row { display: grid; grid-template-columns: 12rem 1fr; gap: 0.5rem; border-bottom: 1px solid var(--border); padding: 0.2rem 0; }
 dl.summary dt { color: var(--muted); }
@@ -152,6 +186,7 @@ table.repair-actions tr[data-kind="not_fixed"] td:first-child { color: var(--war
   table.fields tbody th { grid-column: 1 / -1; order: -1; min-width: 0; }
   table.fields td.raw { grid-column: 1 / -1; order: 1; max-width: none; display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 2; line-clamp: 2; overflow: hidden; }
   dl.summary .row { grid-template-columns: 1fr; gap: 0; }
+  .system dl.facts .row { grid-template-columns: 7rem minmax(0, 1fr); }
   .finding { grid-template-columns: 1fr; }
   .finding .where { grid-column: 1; }
   .dump { font-size: 0.7em; }

@@ -24,6 +24,9 @@ const ROWS = 1000;
 export const FILES_CSS = `
 .files-view { display: flex; flex-direction: column; gap: 0.8rem; max-width: 100%; }
 .files-view h3, .files-view h4 { margin: 0.2rem 0; }
+/* The picture where the host shows it (the page's first screen): tight, its words above the strip. */
+.files-view.picture { gap: 0.3rem; }
+.files-view.picture p { margin: 0; }
 .files-view .strip { position: relative; height: 3.2rem; border: 1px solid var(--border); border-radius: 4px; background: repeating-linear-gradient(135deg, transparent 0 6px, color-mix(in srgb, var(--muted) 14%, transparent) 6px 8px); overflow: hidden; }
 .files-view .strip .seg { position: absolute; top: 0; bottom: 0; min-width: 6px; border: none; border-right: 1px solid var(--bg); padding: 0.15rem 0.3rem; overflow: hidden; text-align: left; font-size: 0.78em; line-height: 1.25; white-space: nowrap; background: color-mix(in srgb, var(--c) 35%, var(--bg)); color: var(--fg); cursor: pointer; }
 .files-view .strip .seg[aria-pressed='true'] { outline: 3px solid var(--accent); outline-offset: -3px; font-weight: 600; }
@@ -32,6 +35,8 @@ export const FILES_CSS = `
 .files-view .parts li { border: 1px solid var(--border); border-left: 8px solid var(--c); border-radius: 6px; padding: 0.35rem 0.6rem; overflow-wrap: anywhere; }
 .files-view .parts li.current { border-color: var(--accent); border-left-color: var(--c); box-shadow: 0 0 0 1px var(--accent); }
 .files-view .parts .misaligned { color: var(--warn); }
+.files-view form.unlock { display: flex; flex-wrap: wrap; gap: 0.3rem 0.5rem; align-items: center; margin-top: 0.3rem; }
+.files-view form.unlock input:not([type='file']) { flex: 1 1 9rem; min-width: 0; font-family: inherit; }
 .files-view .toolbar { display: flex; flex-wrap: wrap; gap: 0.4rem 0.8rem; align-items: center; }
 .files-view nav.crumbs { display: flex; flex-wrap: wrap; gap: 0.1rem; align-items: center; overflow-wrap: anywhere; }
 .files-view nav.crumbs button { font-family: inherit; }
@@ -92,7 +97,9 @@ function adoptStyles(/** @type {Node} */ root) {
   }
 }
 
-const FS_WORDS = /** @type {Record<string, string>} */ ({ fat12: 'FAT12', fat16: 'FAT16', fat32: 'FAT32', exfat: 'exFAT', ntfs: 'NTFS', ext2: 'ext2', ext3: 'ext3', ext4: 'ext4' });
+const FS_WORDS = /** @type {Record<string, string>} */ ({ fat12: 'FAT12', fat16: 'FAT16', fat32: 'FAT32', exfat: 'exFAT', ntfs: 'NTFS', ext2: 'ext2', ext3: 'ext3', ext4: 'ext4', bitlocker: 'BitLocker' });
+const METHOD_WORDS = /** @type {Record<string, string>} */ ({ 'aes-cbc-128': 'AES-CBC 128-bit', 'aes-cbc-256': 'AES-CBC 256-bit', 'aes-cbc-128-diffuser': 'AES-CBC 128-bit with the Elephant diffuser', 'aes-cbc-256-diffuser': 'AES-CBC 256-bit with the Elephant diffuser', 'aes-xts-128': 'AES-XTS 128-bit', 'aes-xts-256': 'AES-XTS 256-bit' });
+const PROTECTOR_WORDS = /** @type {Record<string, string>} */ ({ 'clear-key': 'clear key (protection suspended)', tpm: 'TPM', 'startup-key': 'startup key file', 'tpm-pin': 'TPM and PIN', 'recovery-password': 'recovery password', password: 'password', other: 'other' });
 const KIND_WORDS = /** @type {Record<string, string>} */ ({ file: 'file', dir: 'folder', symlink: 'link', other: 'other' });
 
 /** What a file system calls a file's number. */
@@ -104,7 +111,8 @@ function idWords(/** @type {string | null} */ fs) {
 
 /** A partition in words: its type, or file system and label. */
 function partTitle(/** @type {Partition} */ p) {
-  const fs = p.filesystem ? FS_WORDS[p.filesystem] : null;
+  const inner = p.bitlocker?.unlocked;
+  const fs = p.filesystem ? FS_WORDS[p.filesystem] + (inner ? ` · ${FS_WORDS[inner] || inner}` : '') : null;
   return [`Partition ${p.index}`, fs || p.type_name, p.label ? `“${p.label}”` : null].filter(Boolean).join(' · ');
 }
 
@@ -112,6 +120,7 @@ function partTitle(/** @type {Partition} */ p) {
 function unreadableWhy(/** @type {Partition} */ p) {
   if (p.role === 'extended') return 'the container of the logical partitions';
   if (p.filesystem === 'exfat') return 'exFAT is recognised but not read';
+  if (p.filesystem === 'bitlocker' && p.cluster_size === null) return p.bitlocker?.unlocked === null ? 'the BitLocker volume is locked: unlock it with its key' : 'no file system this viewer reads inside the BitLocker volume';
   if (!p.filesystem || p.cluster_size === null) return 'no file system this viewer reads';
   return null;
 }
@@ -212,9 +221,11 @@ export function filesView(root, api, options = {}) {
       h('label', {}, deletedBox, ' Show deleted files')),
     caveat,
     browser);
-  const view = h('div', { class: 'files-view' },
-    h('h3', {}, 'Partitions'), scheme, strip, partList, browse, status);
+  // The picture of the partitions: above their list, or where the host shows it (the page's first screen).
+  const picture = [h('h3', {}, 'Partitions'), scheme, strip];
+  const view = h('div', { class: 'files-view' }, options.pictureRoot ? null : picture, partList, browse, status);
   fill(root, view);
+  if (options.pictureRoot) fill(options.pictureRoot, h('div', { class: 'files-view picture' }, picture));
 
   /** @param {unknown} e */
   const say = (e, bad = true) => {
@@ -240,7 +251,10 @@ export function filesView(root, api, options = {}) {
         type: 'button', class: 'seg', 'data-action': 'partition', 'data-partition': String(p.index), disabled: !!why,
         'aria-pressed': String(state.part?.index === p.index),
         title: `${partTitle(p)}, ${humanSize(p.sector_count * ss)} from sector ${p.start_sector}${why ? ` (${why})` : ''}`,
-        onclick: () => void open(p.index),
+        onclick: () => {
+          options.onPicture?.();
+          void open(p.index);
+        },
       }, p.label || (p.filesystem ? FS_WORDS[p.filesystem] : p.type_name), h('br'), humanSize(p.sector_count * ss));
       seg.style.left = `${(100 * p.start_sector * ss) / end}%`;
       seg.style.width = `${(100 * p.sector_count * ss) / end}%`;
@@ -258,6 +272,7 @@ export function filesView(root, api, options = {}) {
           : h('span', { class: 'misaligned', 'data-field': 'aligned' }, `⚠ Not 4 KiB aligned: it starts ${(p.start_sector * ss) % 4096} bytes past a 4 KiB boundary, so each of its clusters spans two 4 KiB pieces of the disk (slower on modern drives, and its clusters straddle bytes of the VHD’s sector bitmaps).`),
         p.cluster_size ? h('span', { class: 'small' }, h('br'), `Clusters of ${humanSize(p.cluster_size)}`) : null,
         h('br'),
+        p.bitlocker ? bitlockerBox(p) : null,
         why ? h('span', { class: 'small' }, `Files not shown: ${why}.`)
           : h('button', { type: 'button', 'data-action': 'browse', 'data-partition': String(p.index), onclick: () => void open(p.index) }, 'Browse files'),
         ' ',
@@ -265,6 +280,81 @@ export function filesView(root, api, options = {}) {
       li.style.setProperty('--c', color(i));
       return li;
     }));
+  }
+
+  /**
+   * What a BitLocker partition is (method, state, protectors) and, while it is locked, the form
+   * that unlocks it: the key goes to the Worker (the field is emptied at once) and stays there.
+   * @param {Partition} p
+   */
+  function bitlockerBox(p) {
+    const b = /** @type {import('../../common/types.js').BitLockerSummary} */ (p.bitlocker);
+    const state = b.state === 'encrypted' || b.state === 'suspended' ? b.state.replace('-', ' ') : `${b.state.replace('-', ' ')}, ${b.percent_encrypted}% encrypted`;
+    const about = h('span', { class: 'small', 'data-field': 'bitlocker' },
+      `BitLocker, ${METHOD_WORDS[b.method] || b.method}, ${state}. Volume ${b.volume_id}${b.description ? `, “${b.description}”` : ''}. Protectors: `,
+      b.protectors.map((k, i) => [i ? '; ' : '', `${PROTECTOR_WORDS[k.kind] || k.kind} ${k.id}`]), '.');
+    if (b.unlocked !== null || b.suspended) return h('span', {}, h('br'), about, h('br'));
+    const uid = `unlock-${p.index}`;
+    const kind = h('select', { id: `${uid}-kind`, 'data-field': 'unlock-kind' },
+      h('option', { value: 'password' }, 'Password'),
+      h('option', { value: 'recovery-password' }, 'Recovery password (48 digits)'),
+      h('option', { value: 'key-file' }, 'Startup key file (.BEK)'));
+    const secret = h('input', { id: `${uid}-secret`, type: 'password', autocomplete: 'off', spellcheck: 'false', 'data-field': 'unlock-secret' });
+    const file = h('input', { id: `${uid}-file`, type: 'file', accept: '.bek,.BEK', hidden: true, 'data-field': 'unlock-file' });
+    const secretLabel = h('label', { for: `${uid}-secret` }, 'Key');
+    const fileLabel = h('label', { for: `${uid}-file`, hidden: true }, 'Key file');
+    kind.addEventListener('change', () => {
+      const isFile = kind.value === 'key-file';
+      for (const el of [secret, secretLabel]) el.hidden = isFile;
+      for (const el of [file, fileLabel]) el.hidden = !isFile;
+      secret.type = kind.value === 'password' ? 'password' : 'text';
+    });
+    const progress = h('progress', { max: '1', value: '0', hidden: true, 'data-field': 'unlock-progress' });
+    const stop = h('button', { type: 'button', hidden: true, 'data-action': 'stop-unlock' }, 'Stop');
+    const status = h('span', { role: 'status', 'data-field': 'unlock-status' });
+    const go = h('button', { type: 'submit', 'data-action': 'unlock' }, 'Unlock');
+    const form = h('form', { class: 'unlock', 'data-field': 'unlock', 'aria-label': `Unlock partition ${p.index}` },
+      h('label', { for: `${uid}-kind` }, 'Unlock with'), ' ', kind, ' ', secretLabel, ' ', secret, fileLabel, ' ', file, ' ', go, ' ', progress, ' ', stop, ' ', status);
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      void (async () => {
+        const how = /** @type {import('../../common/types.js').UnlockKind} */ (kind.value);
+        const picked = file.files?.[0];
+        const key = how === 'key-file' ? (picked ? new Uint8Array(await picked.arrayBuffer()) : null) : secret.value;
+        secret.value = '';
+        file.value = '';
+        if (!key || !key.length) {
+          status.textContent = how === 'key-file' ? 'Choose the .BEK file first.' : 'Type the key first.';
+          return;
+        }
+        const ctrl = new AbortController();
+        stop.onclick = () => ctrl.abort();
+        go.disabled = true;
+        progress.hidden = stop.hidden = false;
+        progress.removeAttribute('value');
+        status.className = '';
+        status.textContent = how === 'key-file' ? 'Unlocking…' : 'Working out the key (about a million SHA-256 rounds)…';
+        root.dataset.unlock = 'running';
+        try {
+          table = await api.unlock(p.index, how, key, ctrl.signal, (done, total) => {
+            progress.max = total;
+            progress.value = done;
+          });
+          root.dataset.unlock = 'done';
+          drawPartitions();
+          await open(p.index);
+        } catch (e) {
+          const stopped = ctrl.signal.aborted;
+          status.className = stopped ? '' : 'bad';
+          status.textContent = stopped ? 'Stopped.' : `Not unlocked: ${e instanceof Error ? e.message : String(e)}`;
+          root.dataset.unlock = stopped ? 'stopped' : 'error';
+        } finally {
+          go.disabled = false;
+          progress.hidden = stop.hidden = true;
+        }
+      })();
+    });
+    return h('span', {}, h('br'), about, h('br'), form);
   }
 
   /**
@@ -625,6 +715,7 @@ export function filesView(root, api, options = {}) {
       if (state.saving) state.saving.cancelled = true;
       state.seq++;
       root.replaceChildren();
+      options.pictureRoot?.replaceChildren();
     },
   };
 }

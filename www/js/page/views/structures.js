@@ -56,7 +56,8 @@ function extra(key, v) {
 }
 
 /**
- * The summary's fields, then whether Azure takes the disk (when `fit` is given).
+ * The summary's fields (folded: the first screen is the System card and the verdicts), then
+ * whether Azure takes the disk (when `fit` is given).
  * @param {Element} el
  * @param {Info} info
  * @param {FitReport | null} [fit]
@@ -66,10 +67,12 @@ export function renderSummary(el, info, fit = null) {
   const rows = SUMMARY.filter(([k]) => info[k] !== undefined && (isDiff || !k.startsWith('parent_')));
   fill(
     el,
-    h('dl', { class: 'summary' }, rows.map(([k, label, what]) =>
+    h('details', { class: 'fold summary-fields' },
+      h('summary', {}, `The disk’s ${rows.length} fields: type, sizes, creator, ids, checksums…`),
+      h('dl', { class: 'summary' }, rows.map(([k, label, what]) =>
       h('div', { class: 'row' + (info[k] === false && k.endsWith('valid') ? ' bad' : '') },
         h('dt', { title: what }, label),
-        h('dd', {}, field(k, info[k]), extra(k, info[k]), what ? h('span', { class: 'explain' }, what) : null)))),
+        h('dd', {}, field(k, info[k]), extra(k, info[k]), what ? h('span', { class: 'explain' }, what) : null))))),
     fit ? fitPart(fit) : null,
   );
 }
@@ -121,7 +124,10 @@ export function renderStructures(el, info) {
       copy.identical ? 'Identical to the footer at the end' : diffs.length ? 'Differs from the footer at the end in: ' : 'Not identical to the footer at the end',
       diffs.length ? field('footer_copy.differences', diffs) : null,
       ' (', field('footer_copy.identical', copy.identical, 'span', {}, ['identical to the footer', 'different from the footer']), '; its checksum is ', field('footer_copy.checksum_valid', copy.checksum_valid, 'span', {}, ['correct', 'wrong']), ')'));
-    parts.push(fieldTable(copy.fields.map((f, i) => ({ f, i })), 'footer_copy.fields', 'The copy at byte 0', { differs: diffs, base: 0 }));
+    // Identical to the footer: its table folded, a click away; different: open, its differences marked.
+    parts.push(h('details', { class: 'fold footer-copy', open: !copy.identical },
+      h('summary', {}, copy.identical ? 'Identical to the footer: show its fields anyway' : 'Its fields'),
+      fieldTable(copy.fields.map((f, i) => ({ f, i })), 'footer_copy.fields', 'The copy at byte 0', { differs: diffs, base: 0 })));
   }
   if (info.header_offset !== undefined) {
     parts.push(h('h3', {}, 'Dynamic disk header'));
@@ -157,7 +163,12 @@ export function highlightOffset(el, offset) {
     const o = Number(tr.dataset.offset);
     const hit = offset !== null && offset >= o && offset < o + Number(tr.dataset.size);
     tr.classList.toggle('here', hit);
-    if (hit && !first) first = tr;
+    if (hit && !first) {
+      first = tr;
+      // A folded table (the footer copy's) opens to show it.
+      const fold = tr.closest('details');
+      if (fold) fold.open = true;
+    }
   }
   return first;
 }
