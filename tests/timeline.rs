@@ -280,3 +280,19 @@ touch done
     assert_eq!(text.lines().filter(|l| l.contains("/file.txt|")).count(), 1, "A/file.txt once, B (A again) not entered:\n{text}");
     assert!(text.lines().count() < 20, "{text}");
 }
+
+#[test]
+fn a_bitlocker_volume_unlocked_gives_the_plain_volumes_times() {
+    let dir = common::bitlocker::bitlocker_vhds();
+    let vhd = dir.join("xts128.vhd");
+    let man = common::bitlocker::bitlocker_manifest("xts128");
+    let password =
+        man["protectors"].as_array().unwrap().iter().find(|k| k["kind"] == "password").unwrap()["password"].as_str().unwrap().to_string();
+    let theirs = fls(&dir.join("ntfs.img"), 0, true);
+    let mine = as_sleuthkit(ours(&vhd, 1, &["--deleted", "--password", &password]), &theirs);
+    assert!(theirs.len() > 8);
+    assert_eq!(mine, theirs);
+    // Locked, there is no file system to list.
+    let o = cli(&["timeline", p_str(&vhd), "--partition", "1", "--bodyfile"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

@@ -222,6 +222,8 @@ enum Command {
         chain: ChainArgs,
         #[command(flatten)]
         layer: LayerArg,
+        #[command(flatten)]
+        key: KeyArgs,
         /// The partition (as `parts` numbers them); without it, every partition whose file system is read.
         #[arg(long, short = 'p')]
         partition: Option<u32>,
@@ -588,7 +590,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
             inspect::inspect(&c, key.key()?.as_ref(), json)
         }
-        Command::Timeline { chain, layer, partition, deleted, bodyfile, csv, json } => {
+        Command::Timeline { chain, layer, key, partition, deleted, bodyfile, csv, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
             let format = match (bodyfile, csv, json) {
                 (true, _, _) => timeline::Format::Body,
@@ -596,7 +598,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 (_, _, true) => timeline::Format::Json,
                 _ => timeline::Format::Text,
             };
-            timeline::timeline(&c, partition, deleted, format)
+            timeline::timeline(&c, key.key()?.as_ref(), partition, deleted, format)
         }
         Command::Search { chain, layer, key, pattern, hex, utf16, ignore_case, only_layer, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;

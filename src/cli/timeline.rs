@@ -3,8 +3,9 @@
 
 use std::io::Write;
 
+use vhd_viewer::bitlocker::Key;
 use vhd_viewer::fs::timeline::{self, Line, MAX_LINES};
-use vhd_viewer::parts::{self, Partition};
+use vhd_viewer::parts::Partition;
 use vhd_viewer::reader::DiskReader;
 use vhd_viewer::Error;
 
@@ -24,10 +25,10 @@ pub enum Format {
     Json,
 }
 
-/// `timeline`.
-pub fn timeline(c: &OpenChain, partition: Option<u32>, deleted: bool, format: Format) -> Result<i32, Error> {
+/// `timeline` (BitLocker volumes unlocked with `key` when one is given).
+pub fn timeline(c: &OpenChain, key: Option<&Key>, partition: Option<u32>, deleted: bool, format: Format) -> Result<i32, Error> {
     let mut reader = DiskReader::new(&c.disk, c.sources())?;
-    let table = parts::read(&mut reader)?;
+    let table = super::files::table(&mut reader, key)?;
     let chosen: Vec<Partition> = super::files::chosen(&table, partition)?.into_iter().cloned().collect();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if format == Format::Csv {
