@@ -399,6 +399,13 @@ async function native() {
     add('vhd-viewer ls -r', await measure(ours), { lines: count(ours) });
     add('vhd-viewer ls -r --json', await measure([...ours, '--json']));
     add('fls -r -p', await measure(theirs), { lines: count(theirs), note: 'on the flattened disk (.raw)' });
+    // Issue 26: every file's times as a body file, against fls -r -m on the flattened disk.
+    const tOurs = [VV, 'timeline', input.vhd, '--partition', '1', '--bodyfile'];
+    const tTheirs = ['fls', '-r', '-m', '/', '-o', String(input.start), input.raw];
+    const addT = (tool, m, extra = {}) => rows.push({ op: 'timeline', input: input.key, label: input.label, tool, ...m, ...extra });
+    addT('vhd-viewer timeline --bodyfile', await measure(tOurs), { lines: count(tOurs) });
+    addT('vhd-viewer timeline --json', await measure([VV, 'timeline', input.vhd, '--partition', '1', '--json']), { note: 'sorted by time' });
+    addT('fls -r -m', await measure(tTheirs), { lines: count(tTheirs), note: 'on the flattened disk (.raw)' });
   }
 }
 
@@ -730,6 +737,11 @@ function targets() {
     const f = rows.find((r) => r.op === 'ls -r' && r.input === input.key && r.tool.startsWith('fls'));
     if (ours && f && !ours.failed && !f.failed) {
       out.push(`- recursive listing no slower than fls -r, ${input.label}: ${fmtMs(ours.ms)} vs ${fmtMs(f.ms)} (${ours.lines} vs ${f.lines} lines), peak RSS ${fmtKiB(ours.rssKiB)} vs ${fmtKiB(f.rssKiB)}: ${mark(ours.ms <= f.ms * 1.05)}`);
+    }
+    const t = rows.find((r) => r.op === 'timeline' && r.input === input.key && r.tool === 'vhd-viewer timeline --bodyfile');
+    const tf = rows.find((r) => r.op === 'timeline' && r.input === input.key && r.tool.startsWith('fls'));
+    if (t && tf && !t.failed && !tf.failed) {
+      out.push(`- timeline no slower than fls -r -m, ${input.label}: ${fmtMs(t.ms)} vs ${fmtMs(tf.ms)} (${t.lines} vs ${tf.lines} lines), peak RSS ${fmtKiB(t.rssKiB)} vs ${fmtKiB(tf.rssKiB)}: ${mark(t.ms <= tf.ms * 1.05)}`);
     }
   }
   // RSS flat in the disk's size.

@@ -18,7 +18,7 @@ fn user_err(message: String) -> Error {
 }
 
 /// The partitions whose file system is read, or the one asked for.
-fn chosen(table: &Table, partition: Option<u32>) -> Result<Vec<&Partition>, Error> {
+pub(super) fn chosen(table: &Table, partition: Option<u32>) -> Result<Vec<&Partition>, Error> {
     let readable = |p: &&Partition| p.readable();
     match partition {
         Some(n) => Ok(vec![table.readable_partition(n)?]),

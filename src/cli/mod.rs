@@ -16,6 +16,7 @@ mod output;
 mod report;
 mod search;
 mod survey;
+mod timeline;
 mod write;
 
 use std::io::{IsTerminal, Write};
@@ -209,6 +210,34 @@ enum Command {
         key: KeyArgs,
         /// Print JSON: {"systems": [...]}.
         #[arg(long)]
+        json: bool,
+    },
+    /// Every file's and directory's times (NTFS: $STANDARD_INFORMATION and $FILE_NAME; ext:
+    /// atime, mtime, ctime, crtime; FAT: created, modified, accessed), through the chain.
+    #[command(
+        after_help = "Without a format, one line per time, sorted: TIME KIND SIZE LAYER PATH. --bodyfile writes sleuthkit's body file as `fls -r -m /` does (mactime reads it); --csv and --json one row per time, sorted: {\"time\", \"unix\", \"nanos\", \"kind\" (m, a, c, b), \"attribute\" (NTFS: si or fn), \"partition\", \"path\", \"inode\", \"size\", \"deleted\", \"layer\"}; layer is the newest layer supplying the entry's metadata (its directory entry, MFT record or inode).\n\nExamples:\n  vhd-viewer timeline disk.vhd --bodyfile > body.txt && mactime -b body.txt\n  vhd-viewer timeline child.vhd --partition 2 --deleted --csv > times.csv"
+    )]
+    Timeline {
+        #[command(flatten)]
+        chain: ChainArgs,
+        #[command(flatten)]
+        layer: LayerArg,
+        #[command(flatten)]
+        key: KeyArgs,
+        /// The partition (as `parts` numbers them); without it, every partition whose file system is read.
+        #[arg(long, short = 'p')]
+        partition: Option<u32>,
+        /// Deleted entries too (FAT directory slots, NTFS records no longer in use, ext names left in directory slack).
+        #[arg(long)]
+        deleted: bool,
+        /// sleuthkit's body file (`fls -r -m /`).
+        #[arg(long, group = "timeline_format")]
+        bodyfile: bool,
+        /// CSV sorted by time.
+        #[arg(long, group = "timeline_format")]
+        csv: bool,
+        /// JSON lines sorted by time.
+        #[arg(long, group = "timeline_format")]
         json: bool,
     },
     /// Every place a word or bytes occur on the virtual disk, through the chain: each hit's
@@ -560,6 +589,16 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Command::Inspect { chain, layer, key, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
             inspect::inspect(&c, key.key()?.as_ref(), json)
+        }
+        Command::Timeline { chain, layer, key, partition, deleted, bodyfile, csv, json } => {
+            let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
+            let format = match (bodyfile, csv, json) {
+                (true, _, _) => timeline::Format::Body,
+                (_, true, _) => timeline::Format::Csv,
+                (_, _, true) => timeline::Format::Json,
+                _ => timeline::Format::Text,
+            };
+            timeline::timeline(&c, key.key()?.as_ref(), partition, deleted, format)
         }
         Command::Search { chain, layer, key, pattern, hex, utf16, ignore_case, only_layer, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;

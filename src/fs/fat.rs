@@ -188,7 +188,7 @@ pub fn times<R: ReadVirtual>(vol: &mut Volume<R>, e: &Entry) -> Result<Times> {
 }
 
 /// Seconds since 1970 of a FAT date and time (local time, taken as UTC).
-fn fat_time(date: u16, time: u16) -> Option<i64> {
+pub fn fat_time(date: u16, time: u16) -> Option<i64> {
     if date == 0 {
         return None;
     }

@@ -21,6 +21,7 @@ pub mod free;
 pub mod ntfs;
 pub mod supply;
 pub mod survey;
+pub mod timeline;
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -752,32 +753,54 @@ pub fn walk<R: ReadVirtual>(
     deleted: bool,
     each: &mut dyn FnMut(&Entry) -> Result<bool>,
 ) -> Result<()> {
-    let mut seen = std::collections::HashSet::new();
-    seen.insert(start.id);
-    walk_in(fs, vol, start, recursive, deleted, each, &mut seen, 0).map(|_| ())
+    walk_with(fs, vol, start, recursive, deleted, false, &mut |_, _, e| each(e))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What [`walk_with`] calls with each entry.
+pub type WalkEach<'a, R> = dyn FnMut(&mut FileSystem, &mut Volume<R>, &Entry) -> Result<bool> + 'a;
+
+/// [`walk`], with the file system and the volume handed to `each` too (to read more of each
+/// entry as it comes), and, with `enter_deleted`, deleted directories entered as sleuthkit's
+/// `fls -r` enters them (what can still be read of them: a FAT directory's first cluster, an
+/// ext directory's blocks; one that cannot be read is passed over).
+pub fn walk_with<R: ReadVirtual>(
+    fs: &mut FileSystem,
+    vol: &mut Volume<R>,
+    start: &Entry,
+    recursive: bool,
+    deleted: bool,
+    enter_deleted: bool,
+    each: &mut WalkEach<'_, R>,
+) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    seen.insert(start.id);
+    walk_in(fs, vol, start, (recursive, deleted, enter_deleted), each, &mut seen, 0).map(|_| ())
+}
+
 fn walk_in<R: ReadVirtual>(
     fs: &mut FileSystem,
     vol: &mut Volume<R>,
     dir: &Entry,
-    recursive: bool,
-    deleted: bool,
-    each: &mut dyn FnMut(&Entry) -> Result<bool>,
+    (recursive, deleted, enter_deleted): (bool, bool, bool),
+    each: &mut WalkEach<'_, R>,
     seen: &mut std::collections::HashSet<u64>,
     depth: usize,
 ) -> Result<bool> {
-    for e in fs.list(vol, dir, deleted)? {
-        if !each(&e)? {
+    let entries = match fs.list(vol, dir, deleted) {
+        Ok(v) => v,
+        Err(_) if dir.deleted => return Ok(true),
+        Err(e) => return Err(e),
+    };
+    for e in entries {
+        if !each(fs, vol, &e)? {
             return Ok(false);
         }
         if recursive
             && e.kind == EntryKind::Dir
-            && !e.deleted
+            && (!e.deleted || enter_deleted)
             && depth < MAX_DEPTH
             && seen.insert(e.id)
-            && !walk_in(fs, vol, &e, recursive, deleted, each, seen, depth + 1)?
+            && !walk_in(fs, vol, &e, (recursive, deleted, enter_deleted), each, seen, depth + 1)?
         {
             return Ok(false);
         }
