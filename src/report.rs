@@ -435,7 +435,7 @@ fn partitions(h: &mut String, table: &std::result::Result<Table, String>) -> std
         writeln!(h, "</tbody>\n</table>")?;
         for p in &t.partitions {
             if let Some(b) = &p.bitlocker {
-                writeln!(h, "<p>Partition {}: {}</p>", p.index, esc(&b.words()))?;
+                writeln!(h, "<p>Partition {}: {}</p>", p.index, esc(b.words()))?;
             }
         }
     }

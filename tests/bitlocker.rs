@@ -400,7 +400,8 @@ fn parts_and_the_report_say_a_bitlocker_partition_in_words() {
     let dir = volumes();
     let man = manifest("xts128");
     let ids: Vec<String> = man["protectors"].as_array().unwrap().iter().map(|k| format!("{{{}}}", k["id"].as_str().unwrap())).collect();
-    let password = man["protectors"].as_array().unwrap().iter().find(|k| k["kind"] == "password").unwrap()["password"].as_str().unwrap().to_string();
+    let password =
+        man["protectors"].as_array().unwrap().iter().find(|k| k["kind"] == "password").unwrap()["password"].as_str().unwrap().to_string();
     let vhd = dir.join("xts128.vhd");
     let locked = vv(&["parts", p(&vhd)], 0);
     let pw_id = man["protectors"].as_array().unwrap().iter().find(|k| k["kind"] == "password").unwrap()["id"].as_str().unwrap().to_string();
@@ -415,7 +416,11 @@ fn parts_and_the_report_say_a_bitlocker_partition_in_words() {
     assert!(partly.contains(&format!("aes-xts-128, encrypting, {pct}% encrypted;")), "{partly}");
     // The report's partitions section says the same, unlocked by the key given.
     let html = vv(&["report", p(&vhd), "--password", &password], 0);
-    assert!(html.contains("<p>Partition 1: BitLocker (Windows 7+) aes-xts-128, encrypted; protectors: ") && html.contains("; unlocked: ntfs</p>"), "{html}");
+    assert!(
+        html.contains("<p>Partition 1: BitLocker (Windows 7+) aes-xts-128, encrypted; protectors: ")
+            && html.contains("; unlocked: ntfs</p>"),
+        "{html}"
+    );
     let (_, err) = vv_both(&["report", p(&vhd), "--password", "wrong"], 2);
     assert!(err.contains("this password does not unlock the volume"), "{err}");
 }

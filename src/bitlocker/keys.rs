@@ -334,7 +334,16 @@ impl BitLocker {
     /// of its kind or the key is malformed (a recovery password's check digits, a key file).
     pub fn unlocking(&self, key: &Key) -> Result<Unlocking> {
         let at = self.structures.get(1).map_or(self.blocks[self.block_read], |s| s.offset);
-        let job = |given| Unlocking { meta: self.clone(), words: key.words(), candidates: Vec::new(), next: 0, given, stretch: None, stretched: 0, last_offset: at };
+        let job = |given| Unlocking {
+            meta: self.clone(),
+            words: key.words(),
+            candidates: Vec::new(),
+            next: 0,
+            given,
+            stretch: None,
+            stretched: 0,
+            last_offset: at,
+        };
         let (kind, given) = match key {
             Key::Password(p) => (ProtectorKind::Password, Given::Initial(password_hash(p))),
             Key::RecoveryPassword(r) => (ProtectorKind::RecoveryPassword, Given::Initial(Sha256::digest(recovery_key(r)?).into())),
