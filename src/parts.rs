@@ -280,14 +280,21 @@ impl Table {
     }
 
     /// Unlocks every BitLocker partition that `key` opens; the error of the first it does not.
+    /// The keys of volumes unlocked before ([`crate::bitlocker::Key::Unlocked`]) open theirs
+    /// and leave the others locked.
     pub fn unlock_all<R: ReadVirtual>(
         &mut self,
         src: &mut R,
         key: &crate::bitlocker::Key,
         progress: &mut dyn FnMut(u64, u64) -> bool,
     ) -> Result<()> {
-        let locked: Vec<u32> =
+        let mut locked: Vec<u32> =
             self.partitions.iter().filter(|p| p.filesystem == Some(FsKind::BitLocker) && p.unlock.is_none()).map(|p| p.index).collect();
+        if let crate::bitlocker::Key::Unlocked(keys) = key {
+            let ours = |p: &Partition| p.bitlocker.as_ref().is_some_and(|b| keys.iter().any(|k| k.volume_id() == b.volume_id));
+            locked.retain(|&i| self.partitions.iter().any(|p| p.index == i && ours(p)));
+            return locked.into_iter().try_for_each(|i| self.unlock(src, i, key, progress));
+        }
         if locked.is_empty() {
             return Err(Error::Usage { message: "a key was given, but the disk has no BitLocker volume".into() });
         }

@@ -339,6 +339,15 @@ impl WasmVolumes {
         Ok(true)
     }
 
+    /// What opens the BitLocker volumes unlocked here again, without their keys' stretch: one
+    /// `Uint8Array` per volume, which the Worker hands to the Worker of a diff or a report
+    /// (`diffLayers`' `keys`) over a channel of their own, never through the main thread.
+    #[wasm_bindgen(js_name = volumeKeys)]
+    pub fn volume_keys(&self) -> js_sys::Array {
+        let unlocked = self.table.iter().flat_map(|t| &t.partitions).filter_map(|p| p.unlock.as_ref());
+        unlocked.map(|u| js_sys::Uint8Array::from(&u.volume_key().to_bytes()[..])).collect()
+    }
+
     /// The entries of directory `path` of partition `partition`, as the lines of `vhd-viewer
     /// ls PATH --partition N --json` (deleted ones too with `deleted`).
     pub fn list(&mut self, partition: u32, path: &str, deleted: bool) -> Result<JsValue, JsValue> {

@@ -21,7 +21,7 @@ use crate::fields::{Raw, Structure};
 use crate::finding::Finding;
 use crate::fs::{ReadVirtual, Volume};
 
-pub use keys::{Key, Unlock};
+pub use keys::{Key, Unlock, VolumeKey};
 
 /// The signature at byte 3 of the boot sector and at the start of each metadata block.
 pub const SIGNATURE: &[u8; 8] = b"-FVE-FS-";
@@ -297,6 +297,38 @@ pub struct Summary {
     pub protectors: Vec<Protector>,
     /// Once unlocked, the file system inside (`ntfs`, `fat32`, ...), or `null` while locked.
     pub unlocked: Option<&'static str>,
+}
+
+impl Summary {
+    /// In one line, as `parts` and the report say it: the version, method, state (and how far
+    /// a conversion got), each protector with its ID, and the file system inside once unlocked.
+    pub fn words(&self) -> String {
+        let version = match self.version {
+            Version::Vista => "Vista",
+            Version::Windows7 => "Windows 7+",
+            Version::ToGo => "To Go",
+        };
+        let state = match self.state {
+            State::Encrypted => "encrypted",
+            State::Suspended => "suspended (a clear key is on the volume)",
+            State::Decrypted => "decrypted",
+            State::Encrypting => "encrypting",
+            State::EncryptionPaused => "encryption paused",
+            State::Decrypting => "decrypting",
+            State::DecryptionPaused => "decryption paused",
+        };
+        let partly = if self.percent_encrypted < 100 { format!(", {}% encrypted", self.percent_encrypted) } else { String::new() };
+        let protectors: Vec<String> = self.protectors.iter().map(|p| format!("{} {}", p.kind.words(), p.id)).collect();
+        let inside = match self.unlocked {
+            Some(fs) => format!("unlocked: {fs}"),
+            None => "locked".to_string(),
+        };
+        format!(
+            "BitLocker ({version}) {}, {state}{partly}; protectors: {}; {inside}",
+            self.method,
+            if protectors.is_empty() { "none".to_string() } else { protectors.join(", ") }
+        )
+    }
 }
 
 impl BitLocker {

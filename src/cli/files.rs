@@ -152,6 +152,9 @@ pub fn parts(c: &OpenChain, key: Option<&Key>, json: bool) -> Result<i32, Error>
                 }
             ),
         )?;
+        if let Some(b) = &p.bitlocker {
+            w(&mut out, format!("       {}", b.words()))?;
+        }
         // The seed's question: where a cluster lands in the sector bitmaps.
         if let (Some(cs), Some(bs), Some(data)) = (p.cluster_size, block, p.data_offset) {
             let first =

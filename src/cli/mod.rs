@@ -349,6 +349,8 @@ enum Command {
     Report {
         #[command(flatten)]
         chain: ChainArgs,
+        #[command(flatten)]
+        key: KeyArgs,
     },
     /// A picture of the disk as SVG on stdout: the chain, a block map, a block's sector bitmap,
     /// the provenance map, the partitions, or what a child changed.
@@ -623,9 +625,9 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;
             diff::diff(&c, other.as_deref(), chain.force, from, to, key.key()?.as_ref(), json)
         }
-        Command::Report { chain } => {
+        Command::Report { chain, key } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;
-            report::report(&c)
+            report::report(&c, key.key()?.as_ref())
         }
         Command::Draw(args) => draw::draw(args),
         Command::RebaseCheck { chain, onto, json } => {

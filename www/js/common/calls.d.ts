@@ -70,6 +70,10 @@ export interface Calls {
   owner: { args: [k: number, offset: number]; result: DiskOwner };
   /** A BitLocker partition unlocked in the Worker (the secret never comes back); progress: key stretch rounds. */
   unlock: { args: [k: number, partition: number, kind: UnlockKind, secret: string | Uint8Array]; result: PartsTable; progress: Steps };
+  /** The keys of the BitLocker volumes unlocked in this session, posted on `port` to a job's Worker (the answer names none). */
+  handKeys: { args: [port: MessagePort]; result: null };
+  /** A job's session: the keys `handKeys` posts on `port`, kept for its diff or report. */
+  takeKeys: { args: [port: MessagePort]; result: null };
   diff: { args: [from: number, to: number]; result: DiffReport; progress: Steps };
   diffWith: { args: [other: number, to: number]; result: DiffReport; progress: Steps };
   rebaseCheck: { args: [onto: number]; result: Rebase; progress: Steps };

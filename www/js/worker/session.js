@@ -65,6 +65,8 @@ export class Session {
     this.sources = [];
     /** @type {Map<number, WasmVolumes>} the file systems as of each layer asked about */
     this.volumes = new Map();
+    /** @type {Uint8Array[]} a job's session: the keys of the volumes unlocked in the page's (takeKeys) */
+    this.keys = [];
   }
 
   /** Frees the WebAssembly objects (the session ends). */
@@ -474,6 +476,37 @@ export class Session {
   }
 
   /**
+   * Posts on `port` (to a job's Worker: engine.js, job) what opens the BitLocker volumes unlocked
+   * in this session again, without their keys' stretch; the answer to the main thread is null.
+   * @param {MessagePort} port
+   * @returns {null}
+   */
+  handKeys(port) {
+    /** @type {Uint8Array[]} */
+    const keys = [];
+    for (const v of this.volumes.values()) for (const k of v.volumeKeys()) keys.push(k);
+    port.postMessage(keys, keys.map((k) => k.buffer));
+    port.close();
+    return null;
+  }
+
+  /**
+   * A job's session: keeps the keys another Worker's `handKeys` posts on `port`, for its diff or
+   * report to open the volumes unlocked in the page.
+   * @param {MessagePort} port
+   * @returns {Promise<null>}
+   */
+  takeKeys(port) {
+    return new Promise((resolve) => {
+      port.onmessage = (e) => {
+        this.keys = e.data;
+        port.close();
+        resolve(null);
+      };
+    });
+  }
+
+  /**
    * What layers `to`..`from` - 1 of the chain changed over layer `from`, file by file (`vhd-viewer
    * diff --from FROM --to TO --json`). Reads synchronously: run it in a Worker of its own.
    * Progress `{ done, total }` (bytes compared, then one step per partition).
@@ -482,7 +515,7 @@ export class Session {
    * @param {(p: { done: number, total: number }) => void} progress
    */
   diff(from, to, progress) {
-    const report = this.wasm.diffLayers(this.core, syncReader(this.sources), from, to, throttled(progress));
+    const report = this.wasm.diffLayers(this.core, syncReader(this.sources), from, to, this.keys, throttled(progress));
     return /** @type {import('../common/types.js').DiffReport} */ (normalize(report));
   }
 
@@ -495,7 +528,7 @@ export class Session {
    * @returns {string}
    */
   report(progress) {
-    return this.wasm.report(this.core, syncReader(this.sources), this.names, throttled(progress));
+    return this.wasm.report(this.core, syncReader(this.sources), this.names, this.keys, throttled(progress));
   }
 
   /**
@@ -570,7 +603,7 @@ export class Session {
     const old = this.otherChain(other);
     const cut = to > 0 ? this.core.asOfLayer(to) : null;
     try {
-      const report = this.wasm.diffDisks(old.disk, syncReader(old.sources), cut ?? this.core, syncReader(this.sources.slice(to)), throttled(progress));
+      const report = this.wasm.diffDisks(old.disk, syncReader(old.sources), cut ?? this.core, syncReader(this.sources.slice(to)), this.keys, throttled(progress));
       return /** @type {import('../common/types.js').DiffReport} */ (normalize(report));
     } finally {
       cut?.free();

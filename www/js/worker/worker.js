@@ -194,6 +194,10 @@ const METHODS = {
   owner: (s, [k, offset]) => /** @type {DiskOwner} */ (normalize(s.files(k).owner(offset))),
   // A BitLocker partition unlocked; the secret stays here (the answer is the table).
   unlock: (s, [k, partition, kind, secret], c) => s.unlock(k, partition, kind, secret, c.signal, c.progress),
+  // The unlocked volumes' keys go from this Worker to a job's over a channel of their own, never
+  // through the main thread (engine.js: job).
+  handKeys: (s, [port]) => s.handKeys(port),
+  takeKeys: (s, [port]) => s.takeKeys(port),
   // What layers `to`..`from` - 1 changed, file by file (a job in a Worker of its own: it blocks).
   diff: (s, [from, to], c) => s.diff(from, to, c.progress),
   diffWith: (s, [other, to], c) => s.diffWith(other, to, c.progress),
