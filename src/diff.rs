@@ -349,8 +349,8 @@ pub fn diff_with<P: ReadVirtual, C: ReadVirtual>(
         if p.filesystem.is_some() {
             let (mut pv, mut cv) = match &p.unlock {
                 Some(u) => (
-                    Volume::unlocked(&mut parent, start, end - start, u.clone()),
-                    Volume::unlocked(&mut child, start, end - start, u.clone()),
+                    Volume::unlocked(&mut parent, start, end - start, u.decrypt()),
+                    Volume::unlocked(&mut child, start, end - start, u.decrypt()),
                 ),
                 None => (Volume::new(&mut parent, start, end - start), Volume::new(&mut child, start, end - start)),
             };

@@ -45,6 +45,7 @@ pub mod report;
 pub mod resize;
 pub mod rules;
 pub mod search;
+pub mod timeline;
 pub mod trim;
 pub mod values;
 pub mod vhd;

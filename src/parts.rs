@@ -13,7 +13,7 @@
 
 use serde::Serialize;
 
-use crate::bytes::{le16, le32, le64, utf16le_nul, Guid};
+use crate::bytes::{crc32, le16, le32, le64, utf16le_nul, Guid};
 use crate::error::{Error, Result};
 use crate::fields::{Raw, Structure};
 use crate::finding::{Finding, Severity};
@@ -137,7 +137,7 @@ impl Partition {
     /// Its window on `src` (the whole disk): the plain volume inside once it is unlocked.
     pub fn volume<R: ReadVirtual>(&self, src: R) -> Volume<R> {
         match &self.unlock {
-            Some(u) => Volume::unlocked(src, self.offset(), self.len(), u.clone()),
+            Some(u) => Volume::unlocked(src, self.offset(), self.len(), u.decrypt()),
             None => Volume::new(src, self.offset(), self.len()),
         }
     }
@@ -418,23 +418,6 @@ pub fn owner_with(
         },
     }
     Ok(o)
-}
-
-/// CRC-32 (IEEE 802.3, as GPT uses it).
-pub fn crc32(data: &[u8]) -> u32 {
-    static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
-    let t = TABLE.get_or_init(|| {
-        let mut t = [0u32; 256];
-        for (i, e) in t.iter_mut().enumerate() {
-            let mut c = i as u32;
-            for _ in 0..8 {
-                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
-            }
-            *e = c;
-        }
-        t
-    });
-    !data.iter().fold(!0u32, |c, &b| t[((c ^ u32::from(b)) & 0xFF) as usize] ^ (c >> 8))
 }
 
 fn mbr_type_name(t: u8) -> &'static str {
@@ -1319,7 +1302,7 @@ fn check_layout(sectors: u64, t: &mut Table) {
 
 /// Partition `p` unlocked by `unlock`: the file system inside, its label and cluster size.
 fn opened<R: ReadVirtual>(src: &mut R, p: &mut Partition, unlock: crate::bitlocker::Unlock) {
-    let mut vol = Volume::unlocked(&mut *src, p.offset(), p.len(), unlock.clone());
+    let mut vol = Volume::unlocked(&mut *src, p.offset(), p.len(), unlock.decrypt());
     let inner = fs::probe(&mut vol);
     if let Ok(Some(mut f)) = fs::FileSystem::open(&mut vol) {
         p.cluster_size = Some(f.cluster_size());

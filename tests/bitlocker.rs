@@ -228,7 +228,7 @@ fn damage(img: &mut [u8], block: u64, at: usize, f: impl Fn(&mut u8), refresh: b
     f(&mut img[b + at]);
     if refresh {
         let used = usize::from(u16::from_le_bytes([img[b + 8], img[b + 9]])) * 16;
-        let crc = vhd_viewer::parts::crc32(&img[b..b + used]);
+        let crc = vhd_viewer::bytes::crc32(&img[b..b + used]);
         img[b + used + 4..b + used + 8].copy_from_slice(&crc.to_le_bytes());
     }
 }

@@ -236,6 +236,11 @@ pub fn key_file(bytes: &[u8]) -> Result<(Guid, [u8; 32])> {
 pub struct Unlock(pub(crate) Arc<Decryptor>, Arc<VolumeKey>);
 
 impl Unlock {
+    /// What decrypts the volume's sectors, for [`crate::fs::Volume::unlocked`].
+    pub fn decrypt(&self) -> Arc<dyn crate::fs::Decrypt> {
+        self.0.clone()
+    }
+
     /// What opens this volume again without a key's stretch ([`Key::Unlocked`]).
     pub fn volume_key(&self) -> &VolumeKey {
         &self.1

@@ -4,9 +4,9 @@
 use std::io::Write;
 
 use vhd_viewer::bitlocker::Key;
-use vhd_viewer::fs::timeline::{self, Line, MAX_LINES};
 use vhd_viewer::parts::Partition;
 use vhd_viewer::reader::DiskReader;
+use vhd_viewer::timeline::{self, Line, MAX_LINES};
 use vhd_viewer::Error;
 
 use super::chain::OpenChain;

@@ -21,10 +21,10 @@ pub mod free;
 pub mod ntfs;
 pub mod supply;
 pub mod survey;
-pub mod timeline;
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -94,6 +94,14 @@ impl<T: ReadVirtual + ?Sized> ReadVirtual for &mut T {
     }
 }
 
+/// What gives the plain bytes of a volume stored transformed: an unlocked BitLocker volume's
+/// sectors, decrypted ([`crate::bitlocker`] implements it; a [`Volume::unlocked`] reads through it).
+pub trait Decrypt {
+    /// Fills `buf` with the plain bytes at byte `offset` of the volume `[start, start + len)` of
+    /// `src`.
+    fn read(&self, src: &mut dyn ReadVirtual, start: u64, len: u64, offset: u64, buf: &mut [u8]) -> Result<()>;
+}
+
 /// Bytes of a page of a [`Volume`]'s cache.
 pub const PAGE: u64 = 8 << 10;
 /// Pages a [`Volume`] keeps (16 MiB).
@@ -111,7 +119,7 @@ pub struct Volume<R> {
     pages: HashMap<u64, Vec<u8>>,
     order: VecDeque<u64>,
     bytes_fetched: u64,
-    unlock: Option<crate::bitlocker::Unlock>,
+    unlock: Option<Arc<dyn Decrypt>>,
 }
 
 impl<R: ReadVirtual> Volume<R> {
@@ -121,17 +129,17 @@ impl<R: ReadVirtual> Volume<R> {
         Volume { src, start, len, pos: 0, pages: HashMap::new(), order: VecDeque::new(), bytes_fetched: 0, unlock: None }
     }
 
-    /// The window `[start, start + len)` of `src` holding an unlocked BitLocker volume, read as
-    /// the plain volume inside (each page decrypted as it is fetched).
-    pub fn unlocked(src: R, start: u64, len: u64, unlock: crate::bitlocker::Unlock) -> Self {
-        Volume { unlock: Some(unlock), ..Self::new(src, start, len) }
+    /// The window `[start, start + len)` of `src` holding an unlocked volume (BitLocker's), read
+    /// as the plain volume inside: each page through `decrypt` as it is fetched.
+    pub fn unlocked(src: R, start: u64, len: u64, decrypt: Arc<dyn Decrypt>) -> Self {
+        Volume { unlock: Some(decrypt), ..Self::new(src, start, len) }
     }
 
     /// Fills `buf` with the volume's bytes at `at` from the source, decrypted when unlocked.
     fn fetch(&mut self, at: u64, buf: &mut [u8]) -> Result<()> {
         self.bytes_fetched += buf.len() as u64;
         match &self.unlock {
-            Some(u) => u.0.read(&mut self.src, self.start, self.len, at, buf),
+            Some(d) => d.read(&mut self.src, self.start, self.len, at, buf),
             None => self.src.read_virtual(self.start + at, buf),
         }
     }
@@ -328,9 +336,24 @@ pub fn probe<R: ReadVirtual>(vol: &mut Volume<R>) -> Option<FsKind> {
     probe_bytes(&head)
 }
 
+/// BitLocker's signature at byte 3 of the boot sector and at the start of each metadata block.
+pub const BITLOCKER_SIGNATURE: &[u8; 8] = b"-FVE-FS-";
+/// The BitLocker identifier, 4967d63b-2e29-4ad8-8399-f6a339e3d001, at byte 160 of the boot
+/// sector (at 424 of To Go's FAT32-looking one, whose last byte libbde's notes give otherwise:
+/// only the first fifteen are compared there).
+pub const BITLOCKER_GUID: crate::bytes::Guid =
+    crate::bytes::Guid::from_text_order([0x49, 0x67, 0xd6, 0x3b, 0x2e, 0x29, 0x4a, 0xd8, 0x83, 0x99, 0xf6, 0xa3, 0x39, 0xe3, 0xd0, 0x01]);
+/// True when these first bytes of a volume are a BitLocker boot sector (read by
+/// `crate::bitlocker`, which is put over this module: its decryption reaches a [`Volume`] through
+/// [`Decrypt`]).
+pub fn is_bitlocker(head: &[u8]) -> bool {
+    head.get(3..11) == Some(BITLOCKER_SIGNATURE)
+        || (head.get(3..11) == Some(b"MSWIN4.1") && head.get(424..439) == Some(&BITLOCKER_GUID.0[..15]))
+}
+
 /// [`probe`] on the volume's first bytes (2 KiB are enough for every kind).
 pub fn probe_bytes(head: &[u8]) -> Option<FsKind> {
-    if crate::bitlocker::is_bitlocker(head) {
+    if is_bitlocker(head) {
         return Some(FsKind::BitLocker);
     }
     if head.get(3..11) == Some(b"NTFS    ") {

@@ -34,11 +34,11 @@ use serde::Serialize;
 
 use std::collections::{HashMap, HashSet};
 
-use super::ntfs::{nt_time, ty, ListEntry, Ntfs, Record};
-use super::supply::supplier;
-use super::{fat, walk_with, Entry, EntryKind, FileData, FileSystem, ReadVirtual, Volume};
 use crate::bytes::{le16, le32, le64};
 use crate::error::Result;
+use crate::fs::ntfs::{nt_time, ty, ListEntry, Ntfs, Record};
+use crate::fs::supply::supplier;
+use crate::fs::{self, fat, walk_with, Entry, EntryKind, FileData, FileSystem, ReadVirtual, Volume};
 use crate::parts::Partition;
 use crate::reader::DiskReader;
 
@@ -192,7 +192,7 @@ pub fn sorted(lines: &[Line]) -> Vec<(usize, &'static str)> {
 /// The row of `line`'s time of kind `kind`, on partition `partition`.
 pub fn row<'a>(partition: u32, line: &'a Line, kind: &'static str) -> Row<'a> {
     let (unix, nanos) = line.time(kind);
-    let mut time = super::iso8601(i64::from(unix));
+    let mut time = fs::iso8601(i64::from(unix));
     if nanos != 0 {
         time.pop();
         time.push('.');
@@ -406,7 +406,7 @@ fn entry_lines<R: ReadVirtual>(
             let layer = layer_of(vol, at, x.sb.inode_size);
             // sleuthkit reads the creation time on ext4 only (ext2/3 inodes of 256 bytes hold one
             // too, which mke2fs -d fills; the ext2/3 drivers do not keep it).
-            let crtime = if x.kind() == super::FsKind::Ext4 { secs(ino.crtime) } else { 0 };
+            let crtime = if x.kind() == fs::FsKind::Ext4 { secs(ino.crtime) } else { 0 };
             let ty = match ino.mode & 0xF000 {
                 0x8000 => 'r',
                 0x4000 => 'd',
@@ -451,7 +451,7 @@ fn entry_lines<R: ReadVirtual>(
 fn read_link<R: ReadVirtual>(fs: &mut FileSystem, vol: &mut Volume<R>, e: &Entry) -> Result<String> {
     let (data, _) = fs.data(vol, e, None)?.window(0, MAX_LINK as u64);
     let mut t = Vec::new();
-    super::read_data(vol, &data, &mut |b| {
+    fs::read_data(vol, &data, &mut |b| {
         t.extend_from_slice(b);
         Ok(())
     })?;
@@ -586,7 +586,7 @@ struct LastName {
 /// attribute first met in an extension record a new id, counting up from the largest id of the
 /// list (and of the list's own attribute); it reads the extension records after the base one.
 fn ntfs_attrs<R: ReadVirtual>(n: &Ntfs, vol: &mut Volume<R>, rec: &Record) -> Result<(Vec<Attr>, Option<LastName>)> {
-    let size = |a: &super::ntfs::Attribute| {
+    let size = |a: &fs::ntfs::Attribute| {
         a.resident.as_ref().map_or_else(|| a.non_resident.as_ref().map_or(0, |r| r.data_size), |v| v.len() as u64)
     };
     let mut last: Option<LastName> = None;
