@@ -22,6 +22,8 @@ import type {
   ResizePlan,
   SaveKind,
   Rebase,
+  SearchOptions,
+  SearchStep,
   SectorsView,
   Survey,
   System,
@@ -70,6 +72,8 @@ export interface Calls {
   owner: { args: [k: number, offset: number]; result: DiskOwner };
   /** A BitLocker partition unlocked in the Worker (the secret never comes back); progress: key stretch rounds. */
   unlock: { args: [k: number, partition: number, kind: UnlockKind, secret: string | Uint8Array]; result: PartsTable; progress: Steps };
+  /** `vhd-viewer search` a step at a time: each step's hits come as progress; the answer is the bytes read. */
+  search: { args: [pattern: string, options: SearchOptions]; result: { searched: number; read: number }; progress: SearchStep };
   diff: { args: [from: number, to: number]; result: DiffReport; progress: Steps };
   diffWith: { args: [other: number, to: number]; result: DiffReport; progress: Steps };
   rebaseCheck: { args: [onto: number]; result: Rebase; progress: Steps };

@@ -194,6 +194,8 @@ const METHODS = {
   owner: (s, [k, offset]) => /** @type {DiskOwner} */ (normalize(s.files(k).owner(offset))),
   // A BitLocker partition unlocked; the secret stays here (the answer is the table).
   unlock: (s, [k, partition, kind, secret], c) => s.unlock(k, partition, kind, secret, c.signal, c.progress),
+  // Every place a word or bytes occur, a step at a time (Stop heard between steps).
+  search: (s, [pattern, options], c) => s.search(pattern, options, c.signal, c.progress),
   // What layers `to`..`from` - 1 changed, file by file (a job in a Worker of its own: it blocks).
   diff: (s, [from, to], c) => s.diff(from, to, c.progress),
   diffWith: (s, [other, to], c) => s.diffWith(other, to, c.progress),
