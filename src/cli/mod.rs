@@ -563,7 +563,14 @@ fn run(cli: Cli) -> Result<i32, Error> {
         }
         Command::Search { chain, layer, key, pattern, hex, utf16, ignore_case, only_layer, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
-            search::search(&c, key.key()?.as_ref(), &pattern, vhd_viewer::search::PatternOptions { hex, utf16, ignore_case }, only_layer, json)
+            search::search(
+                &c,
+                key.key()?.as_ref(),
+                &pattern,
+                vhd_viewer::search::PatternOptions { hex, utf16, ignore_case },
+                only_layer,
+                json,
+            )
         }
         Command::Get { chain, layer, key, path, partition } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;

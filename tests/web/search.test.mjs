@@ -8,6 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { normalize } from '../../www/js/common/format.js';
 import { fsVhds, coreBindings, openChain, cliSearch as cliSearchOn } from './fs-fixtures.mjs';
+import { bitlockerVhds } from './bitlocker-fixtures.mjs';
 import { launch } from './engines.mjs';
 import { serve } from '../../scripts/serve.mjs';
 import { WWW, shownHits, hitFields } from './helpers.mjs';
@@ -20,11 +21,15 @@ before(async () => {
 });
 after(() => opened.forEach((c) => c.close()));
 
-/** Every hit of a search stepped `budget` bytes at a time, and the number of steps. */
-function stepped(args, budget) {
-  const c = openChain(b, [vhds.child, vhds.base]);
+/**
+ * Every hit of a search stepped `budget` bytes at a time, and the number of steps; of the chain
+ * `files` (the test chain by default), `ready(vols)` run on its volumes first.
+ */
+function stepped(args, budget, files = [vhds.child, vhds.base], ready = (_vols) => {}) {
+  const c = openChain(b, files);
   opened.push(c);
   const vols = new b.WasmVolumes(c.disk, c.reader(0));
+  ready(vols);
   const search = new b.WasmSearch(vols, ...args);
   const hits = [];
   let steps = 0;
@@ -69,6 +74,23 @@ test('only a layer, UTF-16 only, ignoring case, bytes: as the command line', () 
     assert.ok(theirs.length > 0, `${cliArgs.join(' ')}: no hit`);
     assert.deepEqual(stepped(args, 1 << 20).hits, theirs, cliArgs.join(' '));
   }
+});
+
+test('a BitLocker volume unlocked in the volumes is searched in its plain bytes, as search --password', () => {
+  const { cases } = bitlockerVhds();
+  const vhd = cases.find((c) => c.name === 'fat').vhd;
+  const word = 'hello from a BitLocker volume';
+  const args = [word, false, false, false, undefined];
+  assert.deepEqual(stepped(args, 1 << 20, [vhd]).hits, [], 'locked: the ciphertext holds no such word');
+  const unlock = (vols) => {
+    const job = vols.unlockStart(1, 'password', 'bde-TEST');
+    while (!vols.unlockStep(job, 1 << 20));
+    job.free();
+  };
+  const { hits } = stepped(args, 1 << 20, [vhd], unlock);
+  const theirs = cliSearchOn(vhd, ['--password', 'bde-TEST', word]);
+  assert.ok(theirs.length > 0 && theirs.every((h) => h.decrypted === true), JSON.stringify(theirs));
+  assert.deepEqual(hits, theirs);
 });
 
 test('a refused pattern is an error in words', () => {

@@ -810,6 +810,8 @@ export interface SearchHit {
   /** The layer that supplies its first byte (null: zeros no layer holds). */
   layer: number | null;
   partition: number | null;
+  /** True when it lies in an unlocked BitLocker volume, found in its plain bytes (absent otherwise). */
+  decrypted?: boolean;
   owner: {
     kind: 'file' | 'deleted file' | 'dir' | 'deleted dir' | 'structure' | 'free' | 'outside' | 'unknown';
     path: string | null;

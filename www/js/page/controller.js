@@ -731,7 +731,8 @@ export class Viewer {
   }
 
   /**
-   * A search's hit: its first sector in the hex view with its bytes marked, and a file that owns
+   * A search's hit: its first sector in the hex view with its bytes marked (not a decrypted
+   * hit's, which the disk holds encrypted), and a file that owns
    * it in the file browser (as of the whole chain, where the search looked); with `file`, the
    * file browser is revealed instead of the hex view.
    * @param {import('../common/types.js').SearchHit} hit
@@ -750,7 +751,10 @@ export class Viewer {
       const path = o.path;
       this.openPath(hit.partition, path, o.kind === 'deleted file').catch((e) => this.readFailed(path, e));
     }
-    await this.hexShow({ mode: 'virtual', at: Math.floor(hit.offset / d.sectorSize), mark: [hit.offset, hit.offset + hit.length] }, !file);
+    // The hex view shows the disk's bytes: a hit in an unlocked volume's plain bytes is not
+    // marked on its encrypted sector.
+    const mark = hit.decrypted ? undefined : /** @type {[number, number]} */ ([hit.offset, hit.offset + hit.length]);
+    await this.hexShow({ mode: 'virtual', at: Math.floor(hit.offset / d.sectorSize), mark }, !file);
   }
 
   // ------------------------------------------------------------ what a differencing disk changed

@@ -1,8 +1,9 @@
 // The search box: every place a word or bytes occur on the disk (`vhd-viewer search`), run in the
 // disk's Worker a step at a time with progress and Stop, the hits listed as they come with the
 // layer that supplies each and what owns it (a file and the offset in it, a deleted file, a
-// file-system structure, free space, outside the partitions). A hit's offset shows it in the hex
-// view (and its file in the file browser); its path opens the file there.
+// file-system structure, free space, outside the partitions). A BitLocker volume unlocked in the
+// file browser is searched in its plain bytes (its hits say "decrypted"). A hit's offset shows it
+// in the hex view (and its file in the file browser); its path opens the file there.
 import { h, fill } from '../dom.js';
 import { hex, humanSize } from '../../common/format.js';
 
@@ -215,6 +216,6 @@ export class SearchView {
         ? h('button', { type: 'button', class: 'link', 'data-action': 'open', 'aria-label': `Open ${o.path} in the file browser`, onclick: () => this.actions.open(hit) }, o.path)
         : where),
       h('td', { class: 'mono' }, o.file_offset === null ? '' : hex(o.file_offset)),
-      h('td', {}, ENCODING[hit.encoding] ?? hit.encoding));
+      h('td', {}, `${ENCODING[hit.encoding] ?? hit.encoding}${hit.decrypted ? ', decrypted' : ''}`));
   }
 }
