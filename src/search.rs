@@ -9,14 +9,17 @@
 //! line), and reads only what a layer holds: a
 //! stretch no layer holds reads as zeros and is not read, only its edges are fed to the matcher
 //! (a hit reaching into it from data around it is found). A pattern of zero bytes only would
-//! match all of that unread space, so it is refused.
+//! match all of that unread space, so it is refused. Inside an unlocked BitLocker volume
+//! ([`Search::decrypting`]) the volume's plain bytes are searched instead of its sectors.
 
 use memchr::memmem::Finder;
 use serde::Serialize;
 
+use crate::bitlocker::Unlock;
 use crate::disk::{Disk, Extent, Source, Steps};
 use crate::error::{Error, Result};
-use crate::parts::DiskOwner;
+use crate::fs::{ReadVirtual, Volume};
+use crate::parts::{DiskOwner, Table};
 use crate::reader::{missing_error, DiskReader};
 
 /// The longest pattern: 4 KiB of bytes (its UTF-16 form may be twice that).
@@ -228,6 +231,8 @@ pub struct Found {
     pub hit: Hit,
     /// The layer (an index in the reader's disk) that supplies its first byte.
     pub layer: Option<usize>,
+    /// True when it was found in the plain bytes of an unlocked BitLocker volume.
+    pub decrypted: bool,
 }
 
 /// One hit as `search --json` writes it (and the page lists it): where, how, which layer, whose.
@@ -246,6 +251,11 @@ pub struct HitLine {
     pub partition: Option<u32>,
     /// What owns its first byte.
     pub owner: HitOwner,
+    /// True (written only then) when it lies in an unlocked BitLocker volume, found in its plain
+    /// bytes: `offset` is then where that plain byte lies on the virtual disk, as if decrypted
+    /// in place.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub decrypted: bool,
 }
 
 /// What owns a hit's first byte.
@@ -274,6 +284,7 @@ impl HitLine {
             length: found.hit.length,
             encoding: found.hit.encoding,
             layer: found.layer.map(|l| l + base),
+            decrypted: found.decrypted,
             partition: o.partition,
             owner: HitOwner {
                 kind: if o.deleted { format!("deleted {}", o.kind) } else { o.kind },
@@ -320,8 +331,12 @@ pub struct Search {
     buf: Vec<u8>,
     zeros: Vec<u8>,
     hits: Vec<Hit>,
-    /// The supplier of each piece fed since the bytes a later hit may start in: (offset, layer).
-    suppliers: Vec<(u64, Option<usize>)>,
+    /// The supplier of each piece fed since the bytes a later hit may start in: (offset, layer,
+    /// decrypted).
+    suppliers: Vec<(u64, Option<usize>, bool)>,
+    /// The unlocked BitLocker volumes, whose plain bytes are searched: (start, length, key), in
+    /// order of start.
+    plain: Vec<(u64, u64, Unlock)>,
     done: Searched,
 }
 
@@ -346,8 +361,48 @@ impl Search {
             zeros: vec![0u8; edge as usize],
             hits: Vec::new(),
             suppliers: Vec::new(),
+            plain: Vec::new(),
             done: Searched::default(),
         })
+    }
+
+    /// Searches the plain bytes of `table`'s unlocked BitLocker volumes instead of their
+    /// encrypted sectors: where a layer holds a sector of such a volume, the volume's plain bytes
+    /// there are searched (and their hits say `decrypted`); what no layer holds stays zeros, not
+    /// read, as elsewhere.
+    pub fn decrypting(mut self, table: &Table) -> Search {
+        self.plain = table.partitions.iter().filter_map(|p| Some((p.offset(), p.len(), p.unlock.clone()?))).collect();
+        self.plain.sort_by_key(|w| w.0);
+        self
+    }
+
+    /// Reads `buf.len()` bytes of the disk at `offset` from `layer`'s file at `file_offset`, or
+    /// the plain bytes there of an unlocked volume, cutting `buf` at a volume's edge: the bytes
+    /// read and whether they are plain.
+    fn read_piece(
+        &self,
+        reader: &mut DiskReader<'_>,
+        layer: usize,
+        file_offset: u64,
+        offset: u64,
+        buf: &mut [u8],
+    ) -> Result<(usize, bool)> {
+        let mut n = buf.len() as u64;
+        for (start, len, unlock) in &self.plain {
+            let end = start.saturating_add(*len);
+            if offset >= *start && offset < end {
+                n = n.min(end - offset);
+                let mut vol = Volume::unlocked(&mut *reader, *start, *len, unlock.clone());
+                vol.read_virtual(offset - start, &mut buf[..n as usize])?;
+                return Ok((n as usize, true));
+            }
+            if *start > offset {
+                n = n.min(start - offset);
+                break;
+            }
+        }
+        reader.read_file(layer, file_offset, &mut buf[..n as usize])?;
+        Ok((n as usize, false))
     }
 
     /// What it did so far.
@@ -387,8 +442,11 @@ impl Search {
                     }
                     let n = (e.len - self.at).min(PIECE as u64) as usize;
                     let offset = e.offset + self.at;
-                    reader.read_file(layer, file_offset + self.at, &mut self.buf[..n])?;
-                    self.suppliers.push((offset, Some(layer)));
+                    let mut buf = std::mem::take(&mut self.buf);
+                    let read = self.read_piece(reader, layer, file_offset + self.at, offset, &mut buf[..n]);
+                    self.buf = buf;
+                    let (n, decrypted) = read?;
+                    self.suppliers.push((offset, Some(layer), decrypted));
                     self.matcher.feed(offset, &self.buf[..n], &mut self.hits);
                     self.done.data_bytes += n as u64;
                     spent += n as u64;
@@ -403,7 +461,7 @@ impl Search {
                     // Only a hit reaching in from either side can touch zeros no layer holds.
                     let head = self.edge.min(e.len);
                     let tail = e.len.saturating_sub(self.edge).max(head);
-                    self.suppliers.push((e.offset, None));
+                    self.suppliers.push((e.offset, None, false));
                     self.matcher.feed(e.offset, &self.zeros[..head as usize], &mut self.hits);
                     if tail < e.len {
                         self.matcher.feed(e.offset + tail, &self.zeros[..(e.len - tail) as usize], &mut self.hits);
@@ -428,7 +486,8 @@ impl Search {
                 .iter()
                 .map(|&hit| {
                     let i = suppliers.partition_point(|s| s.0 <= hit.offset);
-                    Found { hit, layer: i.checked_sub(1).and_then(|i| suppliers[i].1) }
+                    let s = i.checked_sub(1).map(|i| suppliers[i]);
+                    Found { hit, layer: s.and_then(|s| s.1), decrypted: s.is_some_and(|s| s.2) }
                 })
                 .collect();
             self.done.hits += list.len() as u64;
@@ -443,17 +502,15 @@ impl Search {
     }
 }
 
-/// Searches `reader`'s disk for `pattern` in `scope` to the end (see [`Search`]), calling
-/// `found` with each piece's hits and `progress(done, total)` in virtual bytes between steps;
-/// `progress` returns false to stop (then `complete` is false).
+/// Runs search `s` of `reader`'s disk to the end, calling `found` with each piece's hits and
+/// `progress(done, total)` in virtual bytes between steps; `progress` returns false to stop
+/// (then `complete` is false).
 pub fn search(
     reader: &mut DiskReader<'_>,
-    pattern: &Pattern,
-    scope: Scope,
+    mut s: Search,
     found: &mut FoundFn<'_>,
     progress: &mut dyn FnMut(u64, u64) -> bool,
 ) -> Result<Searched> {
-    let mut s = Search::new(reader.disk, pattern, scope)?;
     let size = reader.disk.size();
     while !s.step(reader, 4 * PIECE as u64, found)? {
         if !progress(s.searched().position, size) {

@@ -525,7 +525,8 @@ impl WasmVolumes {
         self.chain.0.with_reader(f)
     }
 
-    fn table(&mut self) -> Result<&Table> {
+    /// The partition table (its unlocked BitLocker volumes among them), read once.
+    pub(crate) fn table(&mut self) -> Result<&Table> {
         let table = match self.table.take() {
             Some(t) => t,
             None => parts::read(&mut self.chain)?,

@@ -20,11 +20,12 @@ pub struct WasmSearch {
 impl WasmSearch {
     /// A search of `volumes`' disk for `pattern`: a text (found as UTF-8 and UTF-16LE; only
     /// UTF-16LE with `utf16`; ASCII letters in either case with `ignore_case`) or, with `hex`,
-    /// bytes. `only_layer` (an index in that disk) searches only what that layer holds. A
-    /// refused pattern (empty, zeros only, bad hexadecimal) is an error in words.
+    /// bytes. `only_layer` (an index in that disk) searches only what that layer holds. The
+    /// BitLocker volumes unlocked in `volumes` are searched in their plain bytes. A refused
+    /// pattern (empty, zeros only, bad hexadecimal) is an error in words.
     #[wasm_bindgen(constructor)]
     pub fn new(
-        volumes: &WasmVolumes,
+        volumes: &mut WasmVolumes,
         pattern: &str,
         hex: bool,
         utf16: bool,
@@ -33,7 +34,12 @@ impl WasmSearch {
     ) -> Result<WasmSearch, JsValue> {
         let pattern = Pattern::new(pattern, PatternOptions { hex, utf16, ignore_case }).map_err(js_err)?;
         let scope = only_layer.map_or(Scope::Disk, |k| Scope::Layer(k as usize));
-        let search = volumes.with_reader(|r| Search::new(r.disk, &pattern, scope)).map_err(js_err)?;
+        let mut search = volumes.with_reader(|r| Search::new(r.disk, &pattern, scope)).map_err(js_err)?;
+        // A table that cannot be read (a child without its parent) unlocks nothing: the hits'
+        // owners say why.
+        if let Ok(t) = volumes.table() {
+            search = search.decrypting(t);
+        }
         Ok(WasmSearch { search })
     }
 }

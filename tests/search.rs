@@ -212,7 +212,7 @@ fn hostile_patterns() {
 #[test]
 fn an_empty_2040g_disk_is_searched_without_reading_its_data() {
     use vhd_viewer::reader::{open_layer, Counting, DiskReader, KnownLen, ReadAt};
-    use vhd_viewer::search::{search, Pattern, PatternOptions, Scope};
+    use vhd_viewer::search::{search, Pattern, PatternOptions, Scope, Search};
     const GIB: u64 = 1 << 30;
     let spec = QemuSpec {
         name: "qemu-dynamic-2040G",
@@ -233,8 +233,7 @@ fn an_empty_2040g_disk_is_searched_without_reading_its_data() {
     let started = std::time::Instant::now();
     let done = search(
         &mut r,
-        &pattern,
-        Scope::Disk,
+        Search::new(&disk, &pattern, Scope::Disk).unwrap(),
         &mut |_, hits| {
             offsets.extend(hits.iter().map(|f| f.hit.offset));
             Ok(())
@@ -298,4 +297,29 @@ fn without_its_parent_a_child_is_searched_only_in_what_it_holds() {
     let at = |hits: &[Value]| hits.iter().map(|h| h["offset"].as_u64().unwrap()).collect::<Vec<_>>();
     assert_eq!(at(&own), at(&with_parent), "what the child holds is found without its parent");
     assert!(own.iter().all(|h| h["owner"]["kind"] == "unknown"), "the partition table is the parent's: {own:?}");
+}
+
+/// With the key, an unlocked BitLocker volume is searched in its plain bytes: a word of a file
+/// written into it is found exactly where `grep -obaF` finds it in the plain volume the test
+/// writer encrypted (at the partition's offset on the disk), each hit `decrypted` and owned by
+/// the file; without the key, in the ciphertext, it is not found. The FAT case: its file's data
+/// is its own clusters.
+#[test]
+fn an_unlocked_bitlocker_volume_is_searched_in_its_plain_bytes() {
+    let dir = common::bitlocker::bitlocker_vhds();
+    let vhd = dir.join("fat.vhd");
+    let word = "hello from a BitLocker volume";
+    let (code, locked) = search(&vhd, &[word]);
+    assert_eq!((code, locked.len()), (1, 0), "the ciphertext holds no such word: {locked:?}");
+    let (code, hits) = search(&vhd, &["--password", "bde-TEST", word]);
+    assert_eq!(code, 0);
+    let parts: Value = serde_json::from_slice(&cli(&["parts", p(&vhd), "--json"]).stdout).unwrap();
+    let start = parts["partitions"].as_array().unwrap().iter().find(|x| x["index"] == 1).unwrap()["start_sector"].as_u64().unwrap() * 512;
+    let want: Vec<u64> = grep(&dir.join("fat.img"), word.as_bytes()).iter().map(|o| o + start).collect();
+    assert!(!want.is_empty());
+    assert_eq!(offsets(&hits, "utf-8"), want);
+    assert!(hits.iter().all(|h| h["decrypted"] == true && h["partition"] == 1), "{hits:?}");
+    let file = hits.iter().find(|h| h["owner"]["path"] == "/HELLO.TXT").unwrap_or_else(|| panic!("no hit in /HELLO.TXT: {hits:?}"));
+    assert_eq!(file["owner"]["kind"], "file");
+    assert_eq!(file["owner"]["file_offset"], 0);
 }

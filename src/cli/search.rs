@@ -62,7 +62,8 @@ impl Owners {
 }
 
 /// Runs `search`. `layer` is `--only-layer` (numbered in the whole chain); `key` unlocks BitLocker
-/// volumes so that hits in them are owned by their files (the bytes searched are the disk's).
+/// volumes, whose plain bytes are then searched (their hits say `decrypted`) and owned by their
+/// files.
 pub fn search(
     c: &OpenChain,
     key: Option<&Key>,
@@ -89,6 +90,11 @@ pub fn search(
         Some(_) => Ok(super::files::table(&mut reader, key)?),
         None => parts::read(&mut reader).map_err(|e| e.to_string()),
     };
+    // An unlocked volume's plain bytes are searched, not its encrypted sectors.
+    let mut s = search::Search::new(&c.disk, &pattern, scope)?;
+    if let Ok(t) = &table {
+        s = s.decrypting(t);
+    }
     let mut owners = Owners { table, open: HashMap::new() };
     let stop = super::newfile::watch_interrupts()?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -114,13 +120,14 @@ pub fn search(
                     (true, Some(at)) => format!(", byte {at} of it"),
                     _ => String::new(),
                 };
-                writeln!(out, "{:#x}\t{}\t{supplier}\t{part}\t{}: {}{at}", line.offset, line.encoding.name(), o.kind, o.what)
+                let plain = if line.decrypted { ", decrypted" } else { "" };
+                writeln!(out, "{:#x}\t{}{plain}\t{supplier}\t{part}\t{}: {}{at}", line.offset, line.encoding.name(), o.kind, o.what)
             };
             written.map_err(io_err)?;
         }
         Ok(())
     };
-    let done = search::search(&mut reader, &pattern, scope, &mut found, &mut progress)?;
+    let done = search::search(&mut reader, s, &mut found, &mut progress)?;
     out.flush().map_err(io_err)?;
     if !done.complete {
         eprintln!("\nvhd-viewer: search interrupted: {} hits so far", done.hits);

@@ -16,8 +16,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { serve } from '../../scripts/serve.mjs';
 import { launch, FEATURES } from './engines.mjs';
-import { cliInfo, cliCat, cliPath, tempDir, screenshotPath, text, at, ROOT, WWW, SAMPLES } from './helpers.mjs';
-import { fsVhds, systemVhds, cli } from './fs-fixtures.mjs';
+import { cliInfo, cliCat, cliPath, tempDir, screenshotPath, text, at, shownHits, hitFields, ROOT, WWW, SAMPLES } from './helpers.mjs';
+import { fsVhds, systemVhds, cli, cliSearch } from './fs-fixtures.mjs';
 import { bitlockerVhds } from './bitlocker-fixtures.mjs';
 import { trimDisks, bigDisk, cliTrim } from './trim-fixtures.mjs';
 import { folderFixture, cliChains, treeShape, shownTree, shownProblems, expectedProblems, siteWithFolder, giveFolder } from './folder-fixture.mjs';
@@ -428,6 +428,27 @@ export function pageTests(engine) {
     const name = parent.sources.hostname.path.split('/').pop();
     await page.waitFor((n) => document.querySelector('#files-view [data-field="panel"]:not([hidden]) [data-field="name"]')?.textContent === n, name, { timeout: 60_000 });
     await page.screenshot(shot('system-card'), { selector: '#overview' });
+    assert.deepEqual(await page.errors(), []);
+    await page.close();
+  });
+
+  test(`${engine}: the search box lists the hits of search --json through a chain with their owners; a hit in a file shows its bytes marked in the hex view and the file in the file browser`, async () => {
+    const { base, child } = fsVhds();
+    const page = await viewer();
+    await page.setFiles(UI.fileInput, [child, base]);
+    assert.equal(await settled(page), 'ready');
+    await page.fill('#search-view input[type=search]', 'bottom');
+    await page.click('#search-view button[type=submit]');
+    await page.waitFor(() => document.getElementById('search-view').dataset.state === 'done', null, { timeout: 120_000 });
+    const theirs = cliSearch(child, ['bottom']);
+    assert.ok(theirs.some((h) => h.owner.kind === 'file'));
+    assert.deepEqual(await shownHits(page), theirs.map(hitFields));
+    const hit = theirs.find((h) => h.owner.kind === 'file' && h.encoding === 'utf-8' && (h.offset % 512) + h.length <= 512);
+    await page.click(`#search-view tr[data-offset="${hit.offset}"] [data-action=show]`);
+    await page.waitFor((o) => document.getElementById('hex-source').dataset.offset === String(Math.floor(o / 512) * 512) && document.querySelectorAll('#hex-dump .mark').length === 6, hit.offset, { timeout: 60_000 });
+    const name = hit.owner.path.split('/').pop();
+    await page.waitFor((n) => document.querySelector('#files-view [data-field="panel"]:not([hidden]) [data-field="name"]')?.textContent === n, name, { timeout: 60_000 });
+    await page.screenshot(shot('search'), { selector: '#search' });
     assert.deepEqual(await page.errors(), []);
     await page.close();
   });

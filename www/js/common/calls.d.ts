@@ -22,6 +22,8 @@ import type {
   ResizePlan,
   SaveKind,
   Rebase,
+  SearchOptions,
+  SearchStep,
   SectorsView,
   Survey,
   System,
@@ -74,6 +76,8 @@ export interface Calls {
   handKeys: { args: [port: MessagePort]; result: null };
   /** A job's session: the keys `handKeys` posts on `port`, kept for its diff or report. */
   takeKeys: { args: [port: MessagePort]; result: null };
+  /** `vhd-viewer search` a step at a time: each step's hits come as progress; the answer is the bytes read. */
+  search: { args: [pattern: string, options: SearchOptions]; result: { searched: number; read: number }; progress: SearchStep };
   diff: { args: [from: number, to: number]; result: DiffReport; progress: Steps };
   diffWith: { args: [other: number, to: number]; result: DiffReport; progress: Steps };
   rebaseCheck: { args: [onto: number]; result: Rebase; progress: Steps };

@@ -18,6 +18,7 @@ import { ChangesView } from './views/changes.js';
 import { VIEW_OF } from './location.js';
 import { PictureBar } from './views/picture.js';
 import { renderSystems, renderHealth } from './views/system.js';
+import { SearchView } from './views/search.js';
 import { download, exportRaw, exportVhd, exportCopy, exportInfo, exportReport, SaveView, stem, copySummary, copyUnit } from './save.js';
 
 /**
@@ -40,7 +41,7 @@ import { download, exportRaw, exportVhd, exportCopy, exportInfo, exportReport, S
  *   hexLayer?: HTMLSelectElement, hexModes?: HTMLInputElement[], hexAtLabel?: HTMLElement, partsPicture?: HTMLElement,
  *   findings: HTMLElement, checkRun: HTMLButtonElement, checkBody: HTMLElement, files: HTMLElement, filesLayer: HTMLSelectElement,
  *   changes: HTMLElement, changesFrom: HTMLSelectElement, changesTo: HTMLSelectElement, changesRun: HTMLButtonElement, save: HTMLElement,
- *   rebaseOnto: HTMLSelectElement, rebaseRun: HTMLButtonElement,
+ *   rebaseOnto: HTMLSelectElement, rebaseRun: HTMLButtonElement, search: HTMLElement,
  *   task: HTMLElement, taskLabel: HTMLElement, taskProgress: HTMLProgressElement, taskCount: HTMLElement, taskCancel: HTMLButtonElement }} Parts
  */
 
@@ -52,7 +53,7 @@ import { download, exportRaw, exportVhd, exportCopy, exportInfo, exportReport, S
  * @typedef {{
  *   state(s: 'idle' | 'loading' | 'ready' | 'error'): void,
  *   scanState(s: 'running' | 'done' | 'stopped' | null): void,
- *   reveal(view: 'structures' | 'bat' | 'provenance' | 'closeup' | 'hex' | 'findings' | 'files' | 'changes' | 'chain', el?: HTMLElement): void,
+ *   reveal(view: 'structures' | 'bat' | 'provenance' | 'closeup' | 'hex' | 'findings' | 'files' | 'changes' | 'chain' | 'search', el?: HTMLElement): void,
  *   shown?(disk: VhdDisk): void,
  *   structuresShown?(): void,
  *   failed?(error: Error & { code?: string | null }): void,
@@ -145,6 +146,11 @@ export class Viewer {
     $.changesRun.addEventListener('click', () => this.compare());
     $.rebaseRun.addEventListener('click', () => this.rebase());
     this.saveView = new SaveView($.save, host.saveIds ?? 'save-', this.saveActions());
+    // A hit: its bytes in the hex view, and a file's in the file browser (as of the whole chain).
+    this.searchView = new SearchView($.search, {
+      show: (hit) => this.showHit(hit, false),
+      open: (hit) => this.showHit(hit, true),
+    });
     /** @type {{ layer: number, block: number } | null} the block whose sector bitmap the close-up shows */
     this.closeupAt = null;
     this.pictures = this.pictureBars();
@@ -284,6 +290,7 @@ export class Viewer {
     this.disk?.close();
     this.disk = null;
     this.saveView.show(null);
+    this.searchView.show(null);
     this.clearMessages();
     this.host.scanState(null);
   }
@@ -300,6 +307,7 @@ export class Viewer {
     this.disk?.close();
     this.disk = null;
     this.saveView.show(null);
+    this.searchView.show(null);
     this.clearMessages();
     this.host.scanState(null);
     this.host.state('loading');
@@ -422,6 +430,7 @@ export class Viewer {
     fill($.checkBody);
     $.checkRun.disabled = false;
     this.saveView.show(disk);
+    this.searchView.show(disk);
     this.closeupAt = null;
     this.refreshPictures();
     this.host.shown?.(disk);
@@ -721,6 +730,33 @@ export class Viewer {
     await this.hexShow({ mode: 'virtual', at: Math.floor(offset / ss) }, true);
   }
 
+  /**
+   * A search's hit: its first sector in the hex view with its bytes marked (not a decrypted
+   * hit's, which the disk holds encrypted), and a file that owns
+   * it in the file browser (as of the whole chain, where the search looked); with `file`, the
+   * file browser is revealed instead of the hex view.
+   * @param {import('../common/types.js').SearchHit} hit
+   * @param {boolean} file
+   */
+  async showHit(hit, file) {
+    const d = this.disk;
+    if (!d) return;
+    const o = hit.owner;
+    if (o.path && hit.partition !== null && (o.kind === 'file' || o.kind === 'deleted file')) {
+      if (this.$.filesLayer.value !== '0') {
+        this.$.filesLayer.value = '0';
+        void this.showSystems();
+      }
+      if (file) this.reveal('files');
+      const path = o.path;
+      this.openPath(hit.partition, path, o.kind === 'deleted file').catch((e) => this.readFailed(path, e));
+    }
+    // The hex view shows the disk's bytes: a hit in an unlocked volume's plain bytes is not
+    // marked on its encrypted sector.
+    const mark = hit.decrypted ? undefined : /** @type {[number, number]} */ ([hit.offset, hit.offset + hit.length]);
+    await this.hexShow({ mode: 'virtual', at: Math.floor(hit.offset / d.sectorSize), mark }, !file);
+  }
+
   // ------------------------------------------------------------ what a differencing disk changed
 
   /** What the newer layer chosen changed over the older one, file by file; with progress and Stop. */
@@ -981,11 +1017,11 @@ export class Viewer {
 
   /**
    * Shows virtual sector `at` (in the disk's logical sectors, `disk.sectorSize` bytes each) or
-   * bytes of a file from byte `at`.
-   * @param {{ mode?: HexMode, at?: number, layer?: number, markLen?: number }} [where]
+   * bytes of a file from byte `at`; `mark`, virtual bytes `[from, to)` marked (a search's hit).
+   * @param {{ mode?: HexMode, at?: number, layer?: number, markLen?: number, mark?: [from: number, to: number] }} [where]
    * @param {boolean} [reveal]
    */
-  async hexShow({ mode = this.hexState.mode, at = this.hexState.at, layer = this.hexState.layer, markLen = 1 } = {}, reveal = false) {
+  async hexShow({ mode = this.hexState.mode, at = this.hexState.at, layer = this.hexState.layer, markLen = 1, mark } = {}, reveal = false) {
     if (!this.disk) return; // other files are loading
     const $ = this.$;
     Object.assign(this.hexState, { mode, at, layer });
@@ -1004,7 +1040,7 @@ export class Viewer {
     if (reveal) this.reveal('hex');
     const c = this.ctx();
     try {
-      if (mode === 'virtual') await showVirtualSector(c, at, $.hexSource, $.hexDump);
+      if (mode === 'virtual') await showVirtualSector(c, at, $.hexSource, $.hexDump, mark);
       else await showFileBytes(c, layer, at, $.hexSource, $.hexDump, markLen);
     } catch (e) {
       if (c.signal.aborted) return;

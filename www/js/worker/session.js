@@ -507,6 +507,34 @@ export class Session {
   }
 
   /**
+   * Every place `pattern` occurs on the disk (`vhd-viewer search --json`), a step of about 4 MiB
+   * of the layers' files at a time: each step's hits go to `progress` with the bytes searched,
+   * and `signal` stops it between steps. The disk's file systems (and any BitLocker volume
+   * unlocked) are the whole chain's, `files(0)`, which name each hit's owner.
+   * @param {string} pattern
+   * @param {import('../common/types.js').SearchOptions} options
+   * @param {AbortSignal} signal
+   * @param {(p: import('../common/types.js').SearchStep) => void} progress
+   */
+  async search(pattern, { hex, utf16, ignoreCase, onlyLayer }, signal, progress) {
+    const v = this.files(0);
+    const job = new this.wasm.WasmSearch(v, pattern, hex, utf16, ignoreCase, onlyLayer ?? undefined);
+    const total = this.core.size();
+    try {
+      for (;;) {
+        const s = /** @type {{ hits: import('../common/types.js').SearchHit[], position: number, data_bytes: number, done: boolean }} */ (normalize(v.searchStep(job, 4 << 20)));
+        progress({ done: s.position, total, read: s.data_bytes, hits: s.hits });
+        if (s.done) return { searched: s.position, read: s.data_bytes };
+        // Lets the Worker hear a Stop between steps.
+        await new Promise((r) => setTimeout(r, 0));
+        signal.throwIfAborted();
+      }
+    } finally {
+      job.free();
+    }
+  }
+
+  /**
    * What layers `to`..`from` - 1 of the chain changed over layer `from`, file by file (`vhd-viewer
    * diff --from FROM --to TO --json`). Reads synchronously: run it in a Worker of its own.
    * Progress `{ done, total }` (bytes compared, then one step per partition).

@@ -198,6 +198,8 @@ const METHODS = {
   // through the main thread (engine.js: job).
   handKeys: (s, [port]) => s.handKeys(port),
   takeKeys: (s, [port]) => s.takeKeys(port),
+  // Every place a word or bytes occur, a step at a time (Stop heard between steps).
+  search: (s, [pattern, options], c) => s.search(pattern, options, c.signal, c.progress),
   // What layers `to`..`from` - 1 changed, file by file (a job in a Worker of its own: it blocks).
   diff: (s, [from, to], c) => s.diff(from, to, c.progress),
   diffWith: (s, [other, to], c) => s.diffWith(other, to, c.progress),
