@@ -516,7 +516,7 @@ impl WasmVolumes {
         self.chain.0.with_reader(f)
     }
 
-    fn table(&mut self) -> Result<&Table> {
+    pub(crate) fn table(&mut self) -> Result<&Table> {
         let table = match self.table.take() {
             Some(t) => t,
             None => parts::read(&mut self.chain)?,
