@@ -13,7 +13,7 @@ use crate::wasm::js_err;
 use crate::wasm_diff::teller;
 use crate::wasm_files::WasmVolumes;
 
-/// Lines read between two calls of the progress function.
+/// Lines read between two calls of the progress function (called at each partition's first line too).
 const PROGRESS_EVERY: usize = 1000;
 
 impl WasmVolumes {
@@ -29,9 +29,10 @@ impl WasmVolumes {
                 if lines.len() >= MAX_LINES {
                     return Err(Error::Usage { message: format!("the timeline stops at {MAX_LINES} lines") });
                 }
+                let told = lines.len() % PROGRESS_EVERY == 0 || parts.last() != Some(&p);
                 lines.push(l);
                 parts.push(p);
-                if lines.len() % PROGRESS_EVERY == 0 && !tell(lines.len() as u64, 0) {
+                if told && !tell(lines.len() as u64, 0) {
                     stopped = true;
                     return Ok(false);
                 }
