@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fsVhds, coreBindings, openChain, cli } from './fs-fixtures.mjs';
+import { filterRows, histogram, fullRange, narrowed, DAY } from '../../www/js/page/views/timeline.js';
 
 const vhds = fsVhds();
 const KINDS = ['m', 'a', 'c', 'b'];
@@ -78,4 +79,23 @@ test('the chain read through gives rows of both layers; a progress function answ
   const t = volumes(0).timeline(false, () => true);
   assert.deepEqual([...new Set(Array.from(t.layer))].filter((l) => l >= 0).sort(), [0, 1]);
   assert.throws(() => volumes(0).timeline(false, () => false), /cancelled|stopped/i);
+});
+
+test("the view's filter keeps the rows of `timeline --json` in the range, of the kinds and path chosen; its histogram counts them", () => {
+  const t = volumes(0).timeline(true, () => true);
+  const all = rows(t);
+  const [lo, hi] = fullRange(t);
+  assert.equal(filterRows(t, { lo, hi, path: '', kinds: [true, true, true, true], attributes: [true, true, true], deleted: true }).length, all.length);
+  const mid = all[Math.floor(all.length / 2)].unix;
+  const [a, b] = narrowed(mid - 10, mid + 10, 0, 1);
+  assert.equal(b - a, DAY, 'a range is a day at the narrowest');
+  const f = { lo: a, hi: b, path: 'DIR', kinds: [true, false, false, true], attributes: [true, false, true], deleted: false };
+  const mine = Array.from(filterRows(t, f), (r) => all[r]);
+  const theirs = all.filter((r) => r.unix >= a && r.unix < b && ['m', 'b'].includes(r.kind) && r.attribute !== 'si' && !r.deleted && r.path.toLowerCase().includes('dir'));
+  assert.ok(theirs.length > 0, 'some rows pass every part of the filter');
+  assert.deepEqual(mine, theirs);
+  const kept = filterRows(t, { ...f, lo, hi, path: '' });
+  assert.ok(kept.length > theirs.length && kept.length < all.length, `${kept.length} of ${all.length} kept by kind alone`);
+  const counts = histogram(t, kept, lo, hi, 40);
+  assert.equal(counts.reduce((s, n) => s + n, 0), kept.length);
 });
