@@ -80,9 +80,11 @@ for (const engine of ENGINES) {
       await page.waitForText('#prov-state', /^Exact/, { timeout: 120_000 });
       await page.click('#changes-run');
       await page.waitFor(() => ['done', 'stopped'].includes(document.getElementById('changes-body').dataset.changes), null, { timeout: 120_000 });
+      await page.click('#timeline-run');
+      await page.waitFor(() => document.querySelectorAll('#timeline .tl-row').length > 0, null, { timeout: 120_000 });
       await page.click('#check-run');
       await page.waitFor(() => !!document.querySelector('#check-body')?.textContent.trim());
-      found.push(...(await audit(page, 'page, a file, a block, the exact map, the changes and the check shown')));
+      found.push(...(await audit(page, 'page, a file, a block, the exact map, the changes, the timeline and the check shown')));
       assert.deepEqual(await page.errors(), []);
       await page.close();
 
