@@ -65,6 +65,8 @@ mod wasm_files;
 mod wasm_folder;
 #[cfg(target_arch = "wasm32")]
 mod wasm_search;
+#[cfg(target_arch = "wasm32")]
+mod wasm_timeline;
 
 pub use disk::{Disk, Extent, Source};
 pub use error::{Error, Result};

@@ -80,12 +80,14 @@ for (const engine of ENGINES) {
       await page.waitForText('#prov-state', /^Exact/, { timeout: 120_000 });
       await page.click('#changes-run');
       await page.waitFor(() => ['done', 'stopped'].includes(document.getElementById('changes-body').dataset.changes), null, { timeout: 120_000 });
+      await page.click('#timeline-run');
+      await page.waitFor(() => document.querySelectorAll('#timeline .tl-row').length > 0, null, { timeout: 120_000 });
       await page.click('#check-run');
       await page.waitFor(() => !!document.querySelector('#check-body')?.textContent.trim());
       await page.fill('#search-view input[type=search]', 'bottom');
       await page.click('#search-view button[type=submit]');
       await page.waitFor(() => document.getElementById('search-view').dataset.state === 'done' && Number(document.getElementById('search-view').dataset.hits) > 0, null, { timeout: 120_000 });
-      found.push(...(await audit(page, 'page, a file, a block, the exact map, the changes, the check and a search shown')));
+      found.push(...(await audit(page, 'page, a file, a block, the exact map, the changes, the timeline, the check and a search shown')));
       assert.deepEqual(await page.errors(), []);
       await page.close();
 

@@ -533,6 +533,47 @@ export function pageTests(engine) {
     await page.close();
   });
 
+  test(`${engine}: the Timeline of a differencing chain: as many times as timeline --json, a path filter and a brush narrow it, a row opens its file, the body file saved equals timeline --bodyfile`, async () => {
+    const { base, child } = fsVhds();
+    const want = cli(['timeline', child, '--parent', base, '--json'], child).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const page = await viewer();
+    await page.setFiles(UI.fileInput, [child, base]);
+    assert.equal(await settled(page), 'ready');
+    await page.evaluate(() => document.getElementById('timeline').scrollIntoView());
+    await page.click('#timeline-run');
+    await page.waitFor(() => document.querySelectorAll('#timeline .tl-row').length > 0, null, { timeout: 120_000 });
+    const count = () => page.evaluate(() => document.querySelector('#timeline .tl-count').textContent);
+    const all = new RegExp(`^${want.length.toLocaleString('en')} times shown of `);
+    assert.match(await count(), all, 'deleted entries hidden at first');
+    // The first rows shown are the earliest times, as timeline --json sorts them.
+    const firstTime = await page.evaluate(() => document.querySelector('#timeline .tl-row .tl-time').textContent);
+    assert.equal(firstTime, want[0].time);
+    // The keyboard narrows the range (Enter: its middle half), Home shows every time again.
+    await page.evaluate(() => {
+      const c = document.querySelector('#timeline .tl-histogram');
+      c.focus();
+      c.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+    });
+    assert.match(await page.evaluate(() => document.querySelector('#timeline .tl-range').textContent), /^From \S+Z to \S+Z$/);
+    await page.evaluate(() => document.querySelector('#timeline .tl-histogram').dispatchEvent(new KeyboardEvent('keydown', { key: 'Home', bubbles: true })));
+    assert.match(await count(), all);
+    // The path filter: the file the child added, its times only; its row opens it in the files view.
+    const added = want.filter((r) => r.path.toLowerCase().includes('added in child'));
+    assert.ok(added.length > 0, 'the fixture: the child added a file');
+    await page.evaluate(() => {
+      const i = document.querySelector('#timeline input[type="search"]');
+      i.value = 'Added in child';
+      i.dispatchEvent(new Event('input'));
+    });
+    assert.match(await count(), new RegExp(`^${added.length} times shown`));
+    await page.click('#timeline .tl-row');
+    await page.waitFor(() => document.querySelector('#files-view [data-field="panel"]:not([hidden]) [data-field="name"]')?.textContent === 'Added in child.txt', null, { timeout: 60_000 });
+    const saved = await page.download('#timeline-body');
+    assert.equal(readFileSync(saved.path, 'utf8'), cli(['timeline', child, '--parent', base, '--bodyfile'], child).toString('utf8'));
+    assert.deepEqual(await page.errors(), []);
+    await page.close();
+  });
+
   test(`${engine}: two disks that are not one chain, dropped together: the Changes table equals diff OLD NEW --json`, async () => {
     const { base, child } = fsVhds();
     // The child merged into a standalone disk (a new unique id): not base.vhd's child any more.

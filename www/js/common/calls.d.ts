@@ -27,6 +27,7 @@ import type {
   SectorsView,
   Survey,
   System,
+  TimelineColumns,
   Unreadable,
   UnlockKind,
   WorkerInput,
@@ -81,6 +82,10 @@ export interface Calls {
   diff: { args: [from: number, to: number]; result: DiffReport; progress: Steps };
   diffWith: { args: [other: number, to: number]; result: DiffReport; progress: Steps };
   rebaseCheck: { args: [onto: number]; result: Rebase; progress: Steps };
+  /** `vhd-viewer timeline --json` as of layer k, as columns; progress: lines read. */
+  timeline: { args: [k: number, deleted: boolean]; result: TimelineColumns; progress: Steps };
+  /** The bytes `timeline --bodyfile` (`body`) or `--csv` (`csv`) writes, as of layer k. */
+  timelineText: { args: [k: number, deleted: boolean, format: 'body' | 'csv']; result: string; progress: Steps };
   /** `vhd-viewer report`: the HTML file; progress in thousandths. */
   report: { args: []; result: string; progress: Steps };
   /** A picture as SVG, the bytes `vhd-viewer draw` writes (progress: the provenance map's bytes). */

@@ -8,7 +8,7 @@ import { Engine } from './engine.js';
 
 /**
  * @import { Source } from '../common/source.js'
- * @import { ChainView, CopyReport, CopyRequest, DiffReport, Rebase, DiskLayer, Extent, FileEntry, FileStat, Finding, FitReport, Info, LayerStructures, MissingParent, OpenedSummary, PartsTable, PublicFile, ResizePlan, SaveKind, Survey, System, Unreadable, Writable } from '../common/types.js'
+ * @import { ChainView, CopyReport, CopyRequest, DiffReport, Rebase, DiskLayer, Extent, FileEntry, FileStat, Finding, FitReport, Info, LayerStructures, MissingParent, OpenedSummary, PartsTable, PublicFile, ResizePlan, SaveKind, Survey, System, TimelineColumns, Unreadable, Writable } from '../common/types.js'
  * @import { Args, Method, Progress, Result } from '../common/calls.js'
  * @import { CallOptions } from './engine.js'
  */
@@ -490,6 +490,32 @@ export class VhdDisk {
    */
   rebaseCheck({ onto, signal, onProgress }) {
     return this.engine.job(this.chainIndex, 'rebaseCheck', [onto], { signal, onProgress: (p) => onProgress?.(p.done, p.total) }).catch((e) => {
+      throw rethrown(e);
+    });
+  }
+
+  /**
+   * Every file's and directory's times as of layer `layer` (`vhd-viewer timeline --json`, deleted
+   * entries too with `deleted`), as the core's columns (`TimelineColumns`), sorted by time. Runs
+   * in a Worker of its own, so that cancelling stops it at once; progress: lines read (total 0).
+   * BitLocker volumes unlocked in the page are not read there.
+   * @param {{ layer?: number, deleted?: boolean } & TaskOptions} [options]
+   * @returns {Promise<TimelineColumns>}
+   */
+  timeline({ layer = 0, deleted = false, signal, onProgress } = {}) {
+    return this.engine.job(this.chainIndex, 'timeline', [layer, deleted], { signal, onProgress: (p) => onProgress?.(p.done, p.total) }).catch((e) => {
+      throw rethrown(e);
+    });
+  }
+
+  /**
+   * The timeline as the text `vhd-viewer timeline --bodyfile` (`body`) or `--csv` (`csv`) writes,
+   * as of layer `layer`. Runs in a Worker of its own, as `timeline`.
+   * @param {{ format: 'body' | 'csv', layer?: number, deleted?: boolean } & TaskOptions} options
+   * @returns {Promise<string>}
+   */
+  timelineText({ format, layer = 0, deleted = false, signal, onProgress }) {
+    return this.engine.job(this.chainIndex, 'timelineText', [layer, deleted, format], { signal, onProgress: (p) => onProgress?.(p.done, p.total) }).catch((e) => {
       throw rethrown(e);
     });
   }

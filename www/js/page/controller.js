@@ -15,6 +15,7 @@ import { showVirtualSector, showFileBytes } from './views/hex.js';
 import { renderFindings } from './views/findings.js';
 import { filesView } from './views/files.js';
 import { ChangesView } from './views/changes.js';
+import { TimelineView } from './views/timeline.js';
 import { VIEW_OF } from './location.js';
 import { PictureBar } from './views/picture.js';
 import { renderSystems, renderHealth } from './views/system.js';
@@ -42,6 +43,7 @@ import { download, exportRaw, exportVhd, exportCopy, exportInfo, exportReport, S
  *   findings: HTMLElement, checkRun: HTMLButtonElement, checkBody: HTMLElement, files: HTMLElement, filesLayer: HTMLSelectElement,
  *   changes: HTMLElement, changesFrom: HTMLSelectElement, changesTo: HTMLSelectElement, changesRun: HTMLButtonElement, save: HTMLElement,
  *   rebaseOnto: HTMLSelectElement, rebaseRun: HTMLButtonElement, search: HTMLElement,
+ *   timeline?: HTMLElement, timelineRun?: HTMLButtonElement, timelineBody?: HTMLButtonElement, timelineCsv?: HTMLButtonElement,
  *   task: HTMLElement, taskLabel: HTMLElement, taskProgress: HTMLProgressElement, taskCount: HTMLElement, taskCancel: HTMLButtonElement }} Parts
  */
 
@@ -144,6 +146,13 @@ export class Viewer {
     /** @type {{ disk: VhdDisk, from: number, to: number, other?: string } | null} what the Changes view shows (`other`: another disk, `from` -1) */
     this.changed = null;
     $.changesRun.addEventListener('click', () => this.compare());
+    // The Timeline (the page only): every time as of the files view's layer; a row opens its file.
+    this.timelineView = $.timeline ? new TimelineView($.timeline, { onPick: (r) => void this.openTimelineRow(r) }) : null;
+    /** @type {{ disk: VhdDisk, layer: number } | null} what the Timeline shows */
+    this.timed = null;
+    $.timelineRun?.addEventListener('click', () => this.timeline());
+    $.timelineBody?.addEventListener('click', () => this.saveTimeline('body'));
+    $.timelineCsv?.addEventListener('click', () => this.saveTimeline('csv'));
     $.rebaseRun.addEventListener('click', () => this.rebase());
     this.saveView = new SaveView($.save, host.saveIds ?? 'save-', this.saveActions());
     // A hit: its bytes in the hex view, and a file's in the file browser (as of the whole chain).
@@ -256,8 +265,13 @@ export class Viewer {
       // Twice a second: each update is a rendering pass, and WebKit's Worker reads wait for
       // its main thread (the scan's reads slowed by half with updates every 150 ms, measured).
       const now = performance.now();
-      if (done < total && now - shown < PROGRESS_MS) return;
+      if ((done < total || !total) && now - shown < PROGRESS_MS) return;
       shown = now;
+      // A total not known (0): the bar stays indeterminate, the count says how far.
+      if (!total) {
+        $.taskCount.textContent = `${done.toLocaleString('en')} ${unit}`;
+        return;
+      }
       $.taskProgress.max = total || 1;
       $.taskProgress.value = done;
       $.taskCount.textContent = unit === 'bytes' ? `${humanSize(done)} of ${humanSize(total)}` : unit === '%' ? `${Math.floor((done * 100) / (total || 1))}%` : `${done} of ${total}${unit ? ' ' + unit : ''}`;
@@ -758,6 +772,48 @@ export class Viewer {
   }
 
   // ------------------------------------------------------------ what a differencing disk changed
+
+  /** Every file's times as of the files view's layer, in the Timeline; with progress and Stop. */
+  async timeline() {
+    const d = this.disk;
+    const $ = this.$;
+    if (!d || !this.timelineView) return;
+    const layer = Number($.filesLayer.value) || 0;
+    const t = await this.runTask(`Reading every file's times on ${d.names[layer]}`, (signal, progress) =>
+      d.timeline({ layer, deleted: true, signal, onProgress: (done) => progress(done, 0, 'entries') }));
+    if (!t || d !== this.disk) return;
+    this.timed = { disk: d, layer };
+    this.timelineView.show(t);
+    for (const b of [$.timelineBody, $.timelineCsv]) if (b) b.disabled = false;
+  }
+
+  /**
+   * The Timeline saved as the core writes it (`timeline --bodyfile` or `--csv`), deleted entries
+   * as the view's toggle says.
+   * @param {'body' | 'csv'} format
+   */
+  async saveTimeline(format) {
+    const d = this.disk;
+    const shown = this.timed;
+    if (!d || !shown || shown.disk !== d || !this.timelineView) return;
+    const deleted = this.timelineView.filter.deleted;
+    const text = await this.runTask(format === 'body' ? 'Writing the body file' : 'Writing the CSV', (signal, progress) =>
+      d.timelineText({ format, layer: shown.layer, deleted, signal, onProgress: (done) => progress(done, 0, 'entries') }));
+    if (text === undefined) return;
+    download(new Blob([text], { type: format === 'body' ? 'text/plain' : 'text/csv' }), `${stem(d.names[shown.layer])}.timeline.${format === 'body' ? 'body.txt' : 'csv'}`);
+  }
+
+  /**
+   * A Timeline row picked: its file in the files view, as of the layer the Timeline shows.
+   * @param {{ partition: number, path: string, deleted: boolean }} row
+   */
+  async openTimelineRow(row) {
+    const shown = this.timed;
+    if (!shown || shown.disk !== this.disk) return;
+    this.$.filesLayer.value = String(shown.layer);
+    this.reveal('files');
+    await this.openPath(row.partition, row.path, row.deleted);
+  }
 
   /** What the newer layer chosen changed over the older one, file by file; with progress and Stop. */
   async compare() {

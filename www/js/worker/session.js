@@ -548,6 +548,32 @@ export class Session {
   }
 
   /**
+   * Every file's and directory's times on the disk as of layer `k` (`vhd-viewer timeline --json`,
+   * deleted entries too with `deleted`), as the core's columns (src/wasm_timeline.rs). Reads
+   * synchronously: run it in a Worker of its own. Progress `{ done, total }`: lines read, total 0.
+   * @param {number} k
+   * @param {boolean} deleted
+   * @param {(p: { done: number, total: number }) => void} progress
+   * @returns {import('../common/types.js').TimelineColumns}
+   */
+  timeline(k, deleted, progress) {
+    return this.files(k).timeline(deleted, throttled(progress));
+  }
+
+  /**
+   * The timeline as the file `vhd-viewer timeline --bodyfile` (`body`) or `--csv` (`csv`) writes,
+   * as of layer `k`. Reads synchronously, as `timeline`.
+   * @param {number} k
+   * @param {boolean} deleted
+   * @param {'body' | 'csv'} format
+   * @param {(p: { done: number, total: number }) => void} progress
+   * @returns {string}
+   */
+  timelineText(k, deleted, format, progress) {
+    return this.files(k).timelineText(deleted, format, throttled(progress));
+  }
+
+  /**
    * The report (`vhd-viewer report`): one static HTML file with each file's SHA-256 (every byte is
    * read), the summary, the findings, the pictures, the partitions, what a child changed and every
    * structure's fields. Reads synchronously: run it in a Worker of its own. Progress `{ done, total }`

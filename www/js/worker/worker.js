@@ -204,6 +204,9 @@ const METHODS = {
   diff: (s, [from, to], c) => s.diff(from, to, c.progress),
   diffWith: (s, [other, to], c) => s.diffWith(other, to, c.progress),
   rebaseCheck: (s, [onto], c) => s.rebaseCheck(onto, c.progress),
+  // Every file's times as of layer k, or its body file / CSV (a job in a Worker of its own: it blocks).
+  timeline: (s, [k, deleted], c) => s.timeline(k, deleted, c.progress),
+  timelineText: (s, [k, deleted, format], c) => s.timelineText(k, deleted, format, c.progress),
   // The report: every byte hashed, the check, the diff (a job in a Worker of its own: it blocks).
   report: (s, [], c) => s.report(c.progress),
   // A picture as SVG (src/wasm_draw.rs): the bitmap, provenance and partitions read synchronously.
