@@ -672,7 +672,8 @@ impl Xfs {
     }
 
     /// The entries of directory `dir`; with `deleted`, names left in the free space of its
-    /// blocks too (their inodes are freed: a freed inode's type is the entry's, its size 0).
+    /// blocks too, with the type the entry kept, size 0 and no data (their inodes are freed,
+    /// or reused by another file since), modified when the inode was freed (its change time).
     pub fn list<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, dir: &Entry, deleted: bool) -> Result<Vec<Entry>> {
         let ino = self.inode(vol, dir.id)?;
         if ino.kind() != EntryKind::Dir {
@@ -681,15 +682,17 @@ impl Xfs {
         let mut out = Vec::new();
         for (n, name, ftype, del) in self.names(vol, &ino, deleted)? {
             match self.inode(vol, n) {
-                Ok(i) if i.mode != 0 => out.push(self.entry(&dir.path, &name, &i, del)),
+                Ok(i) if !del && i.mode != 0 => out.push(self.entry(&dir.path, &name, &i, false)),
                 Ok(i) if del => {
+                    // The inode was freed (or reused since): the entry's own type, no data.
                     let kind = match ftype {
                         1 => EntryKind::File,
                         2 => EntryKind::Dir,
                         7 => EntryKind::Symlink,
                         _ => EntryKind::Other,
                     };
-                    out.push(Entry { kind, size: 0, modified: i.times[2], ..self.entry(&dir.path, &name, &i, true) });
+                    let modified = if i.mode == 0 { i.times[2] } else { None };
+                    out.push(Entry { kind, size: 0, modified, ..self.entry(&dir.path, &name, &i, true) });
                 }
                 Ok(i) => return Err(self.bad(vol.start(), i.at, format!("{} names inode {n}, which is free", join(&dir.path, &name)))),
                 Err(e) if !del => return Err(e),
@@ -699,12 +702,12 @@ impl Xfs {
         Ok(out)
     }
 
-    /// Where the bytes of `e` are.
+    /// Where the bytes of `e` are; none for a deleted entry (XFS frees its inode's extents).
     pub fn data<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, e: &Entry) -> Result<FileData> {
-        let ino = self.inode(vol, e.id)?;
-        if e.deleted && ino.mode == 0 {
+        if e.deleted {
             return Ok(FileData::Inline(Vec::new()));
         }
+        let ino = self.inode(vol, e.id)?;
         self.inode_data(vol, &ino)
     }
 
