@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${FUZZ_SECONDS:-8}"
-targets=(footer header locator bat bitmap whole parts fat ntfs ext diff vhdx_header vhdx_region_table vhdx_log_entry vhdx_metadata vhdx_bat inspect registry bitlocker)
+targets=(footer header locator bat bitmap whole parts fat ntfs ext diff vhdx_header vhdx_region_table vhdx_log_entry vhdx_metadata vhdx_bat inspect registry bitlocker xfs)
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
   fuzz=(cargo +nightly fuzz)
   build_opts=(-O)
@@ -72,6 +72,20 @@ open(out, 'wb').write(seed)
 PY
     cp "$s/key.bek" corpus/bitlocker/bek
   fi
+  rm -rf "$s"
+fi
+# xfs: a v5 and a v4 volume of mkfs.xfs -p (a directory, a file, a symlink), their first 64 KiB
+# (superblocks, AG headers, the root's inode chunk); v4 has no CRCs for mutations to break.
+mkdir -p corpus/xfs
+if command -v mkfs.xfs >/dev/null; then
+  s=$(mktemp -d)
+  printf 'x\n' > "$s/f"
+  printf '/dev/null\n0 0\nd--755 0 0\nd d--755 0 0\n f ---644 0 0 %s\n$\nl l--777 0 0 d/f\n$\n' "$s/f" > "$s/proto"
+  for crc in 0 1; do
+    truncate -s 32M "$s/xfs$crc"
+    TEST_DIR=1 TEST_DEV=1 QA_CHECK_FS=1 mkfs.xfs -q -f -b size=1024 -d agcount=2 -m crc=$crc -p "$s/proto" "$s/xfs$crc" >/dev/null 2>&1 || true
+    { printf '\x01'; head -c 65535 "$s/xfs$crc"; } > "corpus/xfs/v$((crc + 4))"
+  done
   rm -rf "$s"
 fi
 # registry: a hive written by hivex from the empty one the Windows test disks start from

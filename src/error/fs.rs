@@ -251,6 +251,20 @@ pub enum FsError {
         /// What is wrong.
         message: String,
     },
+    /// An XFS superblock that cannot be read (bad magic, impossible geometry, a wrong CRC).
+    XfsSuperblock {
+        /// Where the superblock is on the virtual disk.
+        offset: u64,
+        /// What is wrong.
+        damage: String,
+    },
+    /// An XFS structure (an inode, an extent map, a B+tree block, a directory block) is damaged.
+    XfsDamaged {
+        /// Where the structure (or the volume) is on the virtual disk.
+        offset: u64,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// How a FAT cluster chain breaks ([`FsError::FatChain`]).
@@ -294,7 +308,9 @@ impl FsError {
             | FsError::NtfsIndexRecordSize { offset, .. }
             | FsError::NtfsIndexLoop { offset, .. }
             | FsError::ExtSuperblock { offset, .. }
-            | FsError::ExtDamaged { offset, .. } => Some(*offset),
+            | FsError::ExtDamaged { offset, .. }
+            | FsError::XfsSuperblock { offset, .. }
+            | FsError::XfsDamaged { offset, .. } => Some(*offset),
             FsError::NoSuchFile { .. } | FsError::NotADirectory { .. } => None,
         }
     }
@@ -330,6 +346,8 @@ impl FsError {
             FsError::NtfsCompressionUnit { .. } => "ntfs-compression-unit",
             FsError::ExtSuperblock { .. } => "ext-superblock",
             FsError::ExtDamaged { .. } => "ext-damaged",
+            FsError::XfsSuperblock { .. } => "xfs-superblock",
+            FsError::XfsDamaged { .. } => "xfs-damaged",
         }
     }
 }
@@ -412,6 +430,8 @@ impl fmt::Display for FsError {
             ),
             FsError::ExtSuperblock { damage, .. } => write!(f, "ext superblock: {damage}"),
             FsError::ExtDamaged { message, .. } => write!(f, "ext: {message}"),
+            FsError::XfsSuperblock { damage, .. } => write!(f, "XFS superblock: {damage}"),
+            FsError::XfsDamaged { message, .. } => write!(f, "XFS: {message}"),
         }
     }
 }

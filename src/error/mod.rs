@@ -720,6 +720,8 @@ mod tests {
                     FsError::NtfsIndexNode { .. } => 25,
                     FsError::NtfsIndexRecordSize { .. } => 26,
                     FsError::NtfsIndexLoop { .. } => 27,
+                    FsError::XfsSuperblock { .. } => 40,
+                    FsError::XfsDamaged { .. } => 41,
                 }
             }
             Error::BitLocker(e) => {

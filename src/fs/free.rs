@@ -2,7 +2,7 @@
 //! `compact --trim` need not keep ([`crate::trim::FreeSpace`] puts the volumes of a disk
 //! together). The format knowledge is each file system's: NTFS's `$Bitmap`
 //! ([`super::ntfs::BitmapMap`]), the FAT ([`super::fat::FatMap`]), ext's block-group bitmaps
-//! ([`super::ext::ExtMap`]). What they share is here: the map as *units* (clusters or blocks)
+//! ([`super::ext::ExtMap`]), XFS's free-space B+trees ([`super::xfs::XfsMap`]). What they share is here: the map as *units* (clusters or blocks)
 //! of a fixed size from a base offset in the volume, a window of them held as bits, and the
 //! cursor that turns the windows into byte ranges of the volume.
 //!
@@ -11,7 +11,7 @@
 //! window, and ranges are asked in ascending order, so each window is read once.
 
 use super::survey::push_range;
-use super::{ext, fat, ntfs, FileSystem, ReadVirtual, Volume};
+use super::{ext, fat, ntfs, xfs, FileSystem, ReadVirtual, Volume};
 use crate::error::Result;
 
 /// The most units a window holds (32 KiB of bits).
@@ -132,6 +132,8 @@ pub enum Map {
     Ntfs(ntfs::BitmapMap),
     /// ext2/3/4: the block groups' bitmaps.
     Ext(ext::ExtMap),
+    /// XFS: the allocation groups' free-space B+trees.
+    Xfs(xfs::XfsMap),
 }
 
 impl Map {
@@ -142,6 +144,7 @@ impl Map {
             FileSystem::Fat(f) => f.free_map(vol)?.map(Map::Fat),
             FileSystem::Ntfs(n) => n.free_map(vol)?.map(Map::Ntfs),
             FileSystem::Ext(x) => x.free_map(vol)?.map(Map::Ext),
+            FileSystem::Xfs(x) => x.free_map(vol)?.map(Map::Xfs),
         })
     }
 
@@ -151,6 +154,7 @@ impl Map {
             Map::Fat(m) => m.geometry(),
             Map::Ntfs(m) => m.geometry(),
             Map::Ext(m) => m.geometry(),
+            Map::Xfs(m) => m.geometry(),
         }
     }
 
@@ -158,7 +162,7 @@ impl Map {
     fn window_units(&self) -> u64 {
         match self {
             Map::Ext(m) => m.window_units(),
-            Map::Fat(_) | Map::Ntfs(_) => WINDOW_UNITS,
+            Map::Fat(_) | Map::Ntfs(_) | Map::Xfs(_) => WINDOW_UNITS,
         }
     }
 
@@ -167,6 +171,7 @@ impl Map {
             Map::Fat(m) => m.fill(vol, win),
             Map::Ntfs(m) => m.fill(vol, win),
             Map::Ext(m) => m.fill(vol, win),
+            Map::Xfs(m) => m.fill(vol, win),
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod free;
 pub mod ntfs;
 pub mod supply;
 pub mod survey;
+pub mod xfs;
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -310,6 +311,8 @@ pub enum FsKind {
     Ext4,
     /// A BitLocker volume (its file system is read once it is unlocked).
     BitLocker,
+    /// XFS (v4 or v5).
+    Xfs,
 }
 
 impl FsKind {
@@ -325,6 +328,7 @@ impl FsKind {
             FsKind::Ext3 => "ext3",
             FsKind::Ext4 => "ext4",
             FsKind::BitLocker => "bitlocker",
+            FsKind::Xfs => "xfs",
         }
     }
 }
@@ -361,6 +365,9 @@ pub fn probe_bytes(head: &[u8]) -> Option<FsKind> {
     }
     if head.get(3..11) == Some(b"EXFAT   ") {
         return Some(FsKind::ExFat);
+    }
+    if let Some(k) = xfs::probe(head) {
+        return Some(k);
     }
     if let Ok(bpb) = fat::Bpb::parse(head) {
         return Some(bpb.kind);
@@ -609,6 +616,8 @@ pub enum FileSystem {
     Ntfs(ntfs::Ntfs),
     /// ext2/3/4.
     Ext(ext::Ext),
+    /// XFS.
+    Xfs(xfs::Xfs),
 }
 
 impl FileSystem {
@@ -618,6 +627,7 @@ impl FileSystem {
             Some(FsKind::Fat12 | FsKind::Fat16 | FsKind::Fat32) => Some(FileSystem::Fat(fat::Fat::open(vol)?)),
             Some(FsKind::Ntfs) => Some(FileSystem::Ntfs(ntfs::Ntfs::open(vol)?)),
             Some(FsKind::Ext2 | FsKind::Ext3 | FsKind::Ext4) => Some(FileSystem::Ext(ext::Ext::open(vol)?)),
+            Some(FsKind::Xfs) => Some(FileSystem::Xfs(xfs::Xfs::open(vol)?)),
             Some(FsKind::ExFat | FsKind::BitLocker) | None => None,
         })
     }
@@ -628,6 +638,7 @@ impl FileSystem {
             FileSystem::Fat(f) => f.bpb.kind,
             FileSystem::Ntfs(_) => FsKind::Ntfs,
             FileSystem::Ext(e) => e.kind(),
+            FileSystem::Xfs(_) => FsKind::Xfs,
         }
     }
 
@@ -638,6 +649,7 @@ impl FileSystem {
             FileSystem::Fat(f) => f.bpb.total_sectors.saturating_mul(u64::from(f.bpb.bytes_per_sector)),
             FileSystem::Ntfs(n) => n.volume_size(),
             FileSystem::Ext(e) => e.sb.blocks.saturating_mul(e.sb.block_size),
+            FileSystem::Xfs(x) => x.sb.blocks.saturating_mul(x.sb.block_size),
         }
     }
 
@@ -647,6 +659,7 @@ impl FileSystem {
             FileSystem::Fat(f) => f.bpb.cluster_size(),
             FileSystem::Ntfs(n) => n.cluster_size(),
             FileSystem::Ext(e) => e.block_size(),
+            FileSystem::Xfs(x) => x.block_size(),
         }
     }
 
@@ -656,6 +669,7 @@ impl FileSystem {
             FileSystem::Fat(f) => f.label(vol),
             FileSystem::Ntfs(n) => n.label(vol),
             FileSystem::Ext(e) => e.label(),
+            FileSystem::Xfs(x) => x.label(),
         }
     }
 
@@ -666,6 +680,7 @@ impl FileSystem {
             FileSystem::Fat(f) => f.bpb.serial.map(|s| format!("{:04X}-{:04X}", s >> 16, s & 0xFFFF)),
             FileSystem::Ntfs(_) => vol.read_vec(0, 512).ok().map(|b| format!("{:016X}", crate::bytes::le64(&b, 0x48))),
             FileSystem::Ext(e) => Some(e.sb.uuid.clone()),
+            FileSystem::Xfs(x) => Some(x.sb.uuid.clone()),
         }
     }
 
@@ -675,6 +690,7 @@ impl FileSystem {
             FileSystem::Fat(f) => f.root(),
             FileSystem::Ntfs(n) => n.root(),
             FileSystem::Ext(e) => e.root(),
+            FileSystem::Xfs(x) => x.root(),
         }
     }
 
@@ -684,6 +700,7 @@ impl FileSystem {
             FileSystem::Fat(f) => f.list(vol, dir, deleted)?,
             FileSystem::Ntfs(n) => n.list(vol, dir, deleted)?,
             FileSystem::Ext(e) => e.list(vol, dir, deleted)?,
+            FileSystem::Xfs(x) => x.list(vol, dir, deleted)?,
         };
         v.truncate(MAX_DIR_ENTRIES);
         Ok(v)
@@ -695,6 +712,7 @@ impl FileSystem {
             FileSystem::Fat(f) => f.data(vol, entry),
             FileSystem::Ntfs(n) => n.data(vol, entry, stream),
             FileSystem::Ext(e) => e.data(vol, entry),
+            FileSystem::Xfs(x) => x.data(vol, entry),
         }
     }
 
@@ -728,7 +746,7 @@ impl FileSystem {
     }
 
     fn case_insensitive(&self) -> bool {
-        !matches!(self, FileSystem::Ext(_))
+        !matches!(self, FileSystem::Ext(_) | FileSystem::Xfs(_))
     }
 
     /// The times of `entry` (read again from its directory entry, MFT record or inode).
@@ -737,6 +755,7 @@ impl FileSystem {
             FileSystem::Fat(_) => fat::times(vol, entry),
             FileSystem::Ntfs(n) => n.times(vol, entry),
             FileSystem::Ext(e) => e.times(vol, entry),
+            FileSystem::Xfs(x) => x.times(vol, entry),
         }
     }
 
@@ -759,6 +778,7 @@ impl FileSystem {
             FileSystem::Fat(f) => f.owner(vol, offset),
             FileSystem::Ntfs(n) => n.owner(vol, offset),
             FileSystem::Ext(e) => e.owner(vol, offset),
+            FileSystem::Xfs(x) => x.owner(vol, offset),
         }
     }
 }

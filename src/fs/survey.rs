@@ -89,6 +89,7 @@ impl FileSystem {
             FileSystem::Fat(_) => fat::facts(vol, entry),
             FileSystem::Ntfs(n) => n.facts(vol, entry),
             FileSystem::Ext(x) => x.facts(vol, entry),
+            FileSystem::Xfs(x) => x.facts(vol, entry),
         }
     }
 
@@ -108,7 +109,7 @@ impl FileSystem {
     /// True when a deleted file's runs still say where its data was (ext clears a deleted
     /// inode's extents: its inode can be followed, its data cannot).
     pub fn deleted_runs_kept(&self) -> bool {
-        !matches!(self, FileSystem::Ext(_))
+        !matches!(self, FileSystem::Ext(_) | FileSystem::Xfs(_))
     }
 
     /// Deleted entries, with a name, whose records lie in the `changed` volume bytes (NTFS:
@@ -117,7 +118,7 @@ impl FileSystem {
     pub fn freed_entries<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, changed: &[(u64, u64)], limit: usize) -> Vec<Entry> {
         match self {
             FileSystem::Ntfs(n) => n.freed_entries(vol, changed, limit),
-            FileSystem::Fat(_) | FileSystem::Ext(_) => Vec::new(),
+            FileSystem::Fat(_) | FileSystem::Ext(_) | FileSystem::Xfs(_) => Vec::new(),
         }
     }
 
@@ -129,6 +130,7 @@ impl FileSystem {
             FileSystem::Fat(f) => f.structures(vol),
             FileSystem::Ntfs(n) => n.structures(vol),
             FileSystem::Ext(x) => x.structures(vol),
+            FileSystem::Xfs(x) => x.structures(vol),
         }
     }
 
@@ -138,6 +140,7 @@ impl FileSystem {
     pub fn map_blocks<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, ids: &[u64]) -> Option<(&'static str, Vec<(u64, u64)>)> {
         match self {
             FileSystem::Ext(x) => Some(("extent trees and indirect blocks", x.map_blocks(vol, ids))),
+            FileSystem::Xfs(x) => Some(("extent map B+tree blocks", x.map_blocks(vol, ids))),
             FileSystem::Fat(_) | FileSystem::Ntfs(_) => None,
         }
     }
@@ -149,6 +152,7 @@ impl FileSystem {
             FileSystem::Fat(f) => f.in_use(vol, at),
             FileSystem::Ntfs(n) => n.in_use(vol, at),
             FileSystem::Ext(x) => x.in_use(vol, at),
+            FileSystem::Xfs(x) => x.in_use(vol, at),
         }
     }
 }

@@ -567,7 +567,7 @@ export type WorkerInput =
 // ---- The files view (views/files.js) and the core's WasmVolumes (src/wasm_files.rs), after normalize().
 
 /** A file system the core recognises (`parts --json`). */
-export type FsName = 'fat12' | 'fat16' | 'fat32' | 'exfat' | 'ntfs' | 'ext2' | 'ext3' | 'ext4' | 'bitlocker';
+export type FsName = 'fat12' | 'fat16' | 'fat32' | 'exfat' | 'ntfs' | 'ext2' | 'ext3' | 'ext4' | 'xfs' | 'bitlocker';
 
 /** The key a BitLocker volume is unlocked with in the page. */
 export type UnlockKind = 'password' | 'recovery-password' | 'key-file';

@@ -97,7 +97,7 @@ function adoptStyles(/** @type {Node} */ root) {
   }
 }
 
-const FS_WORDS = /** @type {Record<string, string>} */ ({ fat12: 'FAT12', fat16: 'FAT16', fat32: 'FAT32', exfat: 'exFAT', ntfs: 'NTFS', ext2: 'ext2', ext3: 'ext3', ext4: 'ext4', bitlocker: 'BitLocker' });
+const FS_WORDS = /** @type {Record<string, string>} */ ({ fat12: 'FAT12', fat16: 'FAT16', fat32: 'FAT32', exfat: 'exFAT', ntfs: 'NTFS', ext2: 'ext2', ext3: 'ext3', ext4: 'ext4', xfs: 'XFS', bitlocker: 'BitLocker' });
 const METHOD_WORDS = /** @type {Record<string, string>} */ ({ 'aes-cbc-128': 'AES-CBC 128-bit', 'aes-cbc-256': 'AES-CBC 256-bit', 'aes-cbc-128-diffuser': 'AES-CBC 128-bit with the Elephant diffuser', 'aes-cbc-256-diffuser': 'AES-CBC 256-bit with the Elephant diffuser', 'aes-xts-128': 'AES-XTS 128-bit', 'aes-xts-256': 'AES-XTS 256-bit' });
 const PROTECTOR_WORDS = /** @type {Record<string, string>} */ ({ 'clear-key': 'clear key (protection suspended)', tpm: 'TPM', 'startup-key': 'startup key file', 'tpm-pin': 'TPM and PIN', 'recovery-password': 'recovery password', password: 'password', other: 'other' });
 const KIND_WORDS = /** @type {Record<string, string>} */ ({ file: 'file', dir: 'folder', symlink: 'link', other: 'other' });
@@ -702,7 +702,7 @@ export function filesView(root, api, options = {}) {
       // Listed, not focused: the first screen stays on what the disk is (the overview above).
       if (first) await open(first.index, '/', false);
       else {
-        say('No partition holds a file system this viewer reads (FAT12/16/32, NTFS, ext2/3/4).', false);
+        say('No partition holds a file system this viewer reads (FAT12/16/32, NTFS, ext2/3/4, XFS).', false);
         root.dataset.state = 'ready';
       }
     } catch (e) {
