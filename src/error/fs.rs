@@ -125,6 +125,14 @@ pub enum FsError {
         /// Clusters the chain holds.
         held: u64,
     },
+    /// An exFAT structure is damaged: its boot region, its allocation bitmap or up-case table,
+    /// a directory entry set, or a deleted file's clusters now held by another.
+    ExFatDamaged {
+        /// Where the damage is on the virtual disk.
+        offset: u64,
+        /// What is wrong.
+        why: String,
+    },
     /// The `ntfs` crate refused the volume (its boot sector or an index), in its words.
     NtfsDamaged {
         /// Where the volume starts on the virtual disk.
@@ -294,7 +302,8 @@ impl FsError {
             | FsError::NtfsIndexRecordSize { offset, .. }
             | FsError::NtfsIndexLoop { offset, .. }
             | FsError::ExtSuperblock { offset, .. }
-            | FsError::ExtDamaged { offset, .. } => Some(*offset),
+            | FsError::ExtDamaged { offset, .. }
+            | FsError::ExFatDamaged { offset, .. } => Some(*offset),
             FsError::NoSuchFile { .. } | FsError::NotADirectory { .. } => None,
         }
     }
@@ -330,6 +339,7 @@ impl FsError {
             FsError::NtfsCompressionUnit { .. } => "ntfs-compression-unit",
             FsError::ExtSuperblock { .. } => "ext-superblock",
             FsError::ExtDamaged { .. } => "ext-damaged",
+            FsError::ExFatDamaged { .. } => "exfat-damaged",
         }
     }
 }
@@ -378,6 +388,7 @@ impl fmt::Display for FsError {
                 "{path} is {size} bytes ({need} clusters) but its cluster chain from cluster {start} ends after {held} clusters"
             ),
             FsError::NtfsDamaged { message, .. } => write!(f, "NTFS: {message}"),
+            FsError::ExFatDamaged { why, .. } => write!(f, "exFAT: {why}"),
             FsError::NtfsIndexEntry { length, room, .. } if usize::from(*length) < NTFS_INDEX_ENTRY_HEADER => write!(
                 f,
                 "NTFS: a directory index entry gives its length as {length} bytes, shorter than its own {NTFS_INDEX_ENTRY_HEADER}-byte header ({room} bytes are left of its index node)"
