@@ -118,7 +118,10 @@ fn the_command_line_reads_the_vhd_and_the_vhdx_alike() {
     // parts --json: the label, cluster size and where cluster 2 starts.
     let parts: serde_json::Value = serde_json::from_str(&vv(&["parts", "--json", p(&vhd)], 0)).unwrap();
     let part = &parts["partitions"][0];
-    assert_eq!((part["filesystem"].as_str(), part["label"].as_str(), part["cluster_size"].as_u64()), (Some("exfat"), Some("Data Disk"), Some(4096)));
+    assert_eq!(
+        (part["filesystem"].as_str(), part["label"].as_str(), part["cluster_size"].as_u64()),
+        (Some("exfat"), Some("Data Disk"), Some(4096))
+    );
     assert!(part["data_offset"].as_u64().unwrap() > 0);
     // owner: a sector of the FAT, and one of a file.
     let data_offset = part["data_offset"].as_u64().unwrap();

@@ -720,6 +720,7 @@ mod tests {
                     FsError::NtfsIndexNode { .. } => 25,
                     FsError::NtfsIndexRecordSize { .. } => 26,
                     FsError::NtfsIndexLoop { .. } => 27,
+                    FsError::ExFatDamaged { .. } => 28,
                 }
             }
             Error::BitLocker(e) => {
@@ -740,7 +741,7 @@ mod tests {
     }
 
     /// How many conditions each range of [`index`] has.
-    const COUNTS: [(usize, usize); 7] = [(0, 29), (100, 6), (200, 15), (300, 15), (330, 5), (400, 28), (500, 8)];
+    const COUNTS: [(usize, usize); 7] = [(0, 29), (100, 6), (200, 15), (300, 15), (330, 5), (400, 29), (500, 8)];
 
     const WORDS: MismatchWords = MismatchWords { field: "its parent unique id field", id: "unique id", meaning: "m", hint: FORCE_HINT };
 
@@ -855,6 +856,7 @@ mod tests {
             FsError::NtfsIndexNode { offset: 0x105548, start: 48, end: 32 },
             FsError::NtfsIndexRecordSize { offset: 0x200000, size: 0xFFFF_FFFF },
             FsError::NtfsIndexLoop { offset: 0x105548, max: 64 },
+            FsError::ExFatDamaged { offset: 0x100600, why: s("entry type 0x85 is not a stream extension") },
         ];
         v.extend(fs.into_iter().map(Error::from));
         let bde = [

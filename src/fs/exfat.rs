@@ -166,7 +166,8 @@ fn exfat_time(stamp: u32, ten_ms: u8, utc: u8) -> Option<i64> {
     if !(1..=12).contains(&m) || d == 0 {
         return None;
     }
-    let secs = i64::from(stamp >> 11 & 31) * 3600 + i64::from(stamp >> 5 & 63) * 60 + i64::from(stamp & 31) * 2 + i64::from(ten_ms.min(199)) / 100;
+    let secs =
+        i64::from(stamp >> 11 & 31) * 3600 + i64::from(stamp >> 5 & 63) * 60 + i64::from(stamp & 31) * 2 + i64::from(ten_ms.min(199)) / 100;
     let offset = if utc & 0x80 != 0 { i64::from(((utc << 1) as i8) >> 1) * 15 * 60 } else { 0 };
     Some(crate::values::days_from_civil(y, m, d) * 86_400 + secs - offset)
 }
@@ -255,7 +256,10 @@ impl ExFat {
                 findings.push(Finding::error(
                     "exfat-boot-checksum",
                     base + 11 * bps,
-                    format!("{main}; {}", if used { "the backup boot region is whole and is read instead" } else { "the backup boot region is no better" }),
+                    format!(
+                        "{main}; {}",
+                        if used { "the backup boot region is whole and is read instead" } else { "the backup boot region is no better" }
+                    ),
                 ));
                 backup.unwrap_or(boot)
             }
@@ -301,7 +305,9 @@ impl ExFat {
                 };
                 match runs {
                     Ok(runs) => self.bitmap = Some((len, runs)),
-                    Err(why) => self.findings.push(Finding::error("exfat-bitmap", base, format!("the allocation bitmap (cluster {c}): {why}"))),
+                    Err(why) => {
+                        self.findings.push(Finding::error("exfat-bitmap", base, format!("the allocation bitmap (cluster {c}): {why}")))
+                    }
                 }
             }
         }
@@ -453,7 +459,11 @@ impl ExFat {
         let mut b = [0u8; 32];
         vol.read_at(at, &mut b)?;
         if b[0] & 0x7F != 0x40 {
-            return Err(FsError::ExFatDamaged { offset: vol.start() + at, why: format!("entry type {:#04x} is not a stream extension", b[0]) }.into());
+            return Err(FsError::ExFatDamaged {
+                offset: vol.start() + at,
+                why: format!("entry type {:#04x} is not a stream extension", b[0]),
+            }
+            .into());
         }
         Ok(b)
     }
@@ -631,7 +641,9 @@ impl ExFat {
             return Ok(true);
         }
         let byte = bit / 8;
-        let at = runs.iter().find_map(|r| r.volume_offset.filter(|_| byte >= r.file_offset && byte - r.file_offset < r.len).map(|v| v + byte - r.file_offset));
+        let at = runs.iter().find_map(|r| {
+            r.volume_offset.filter(|_| byte >= r.file_offset && byte - r.file_offset < r.len).map(|v| v + byte - r.file_offset)
+        });
         let Some(at) = at else { return Ok(true) };
         let mut b = [0u8; 1];
         vol.read_at(at, &mut b)?;
@@ -786,7 +798,10 @@ impl ExFat {
             return Ok(o);
         }
         Ok(if allocated {
-            Owner { kind: "unknown", ..Owner::structure(format!("cluster {cluster}: in use in the bitmap, but no file holds it (lost cluster)")) }
+            Owner {
+                kind: "unknown",
+                ..Owner::structure(format!("cluster {cluster}: in use in the bitmap, but no file holds it (lost cluster)"))
+            }
         } else {
             Owner::free(format!("cluster {cluster}: free"))
         })
@@ -804,7 +819,12 @@ impl ExFat {
         }
         let Some((_, runs)) = &self.bitmap else { return Err("its allocation bitmap cannot be found or read".into()) };
         let runs = runs.clone();
-        Ok(ExFatMap { data_offset: self.boot.data_offset(), cluster: self.boot.cluster_size(), clusters: u64::from(self.boot.clusters), runs })
+        Ok(ExFatMap {
+            data_offset: self.boot.data_offset(),
+            cluster: self.boot.cluster_size(),
+            clusters: u64::from(self.boot.clusters),
+            runs,
+        })
     }
 }
 
