@@ -214,6 +214,21 @@ fn damage_gives_findings_and_errors_never_a_panic() {
         let r = fs.root();
         assert!(fs.list(&mut vol, &r, true).unwrap().is_empty());
     }
+    // The deleted file's first cluster marked in use again in the bitmap: its data is gone.
+    let mut img = good.clone();
+    let root_at = (heap + (u64::from(le32(&img, 96)) - 2) * 4096) as usize;
+    let bitmap_entry = (0..128).map(|k| root_at + 32 * k).find(|&at| img[at] == 0x81).expect("a bitmap entry");
+    let bitmap_at = (heap + (u64::from(le32(&img, bitmap_entry + 20)) - 2) * 4096) as usize;
+    let mut fs = open(&mut img).unwrap();
+    let mut vol = vhd_viewer::fs::Volume::whole(&mut img);
+    let gone = fs.lookup(&mut vol, "/deleted.bin", true).unwrap();
+    assert!(gone.deleted);
+    drop(vol);
+    let bit = gone.id as usize - 2;
+    img[bitmap_at + bit / 8] |= 1 << (bit % 8);
+    let mut vol = vhd_viewer::fs::Volume::whole(&mut img);
+    let e = fs.data(&mut vol, &gone, None).unwrap_err();
+    assert!(e.code() == "exfat-damaged" && e.to_string().contains(&format!("cluster {} is in use again", gone.id)), "{e}");
     // A heap claimed larger than the volume: refused, naming the boot sector.
     let mut img = good.clone();
     put_le32(&mut img, 92, u32::MAX - 20);

@@ -611,7 +611,7 @@ impl ExFat {
         let mut runs = self.runs_of_stream(vol, first, size, s[1] & 2 != 0 || e.deleted)?;
         if e.deleted {
             let n = size.div_ceil(self.boot.cluster_size());
-            if let Some(c) = (u64::from(first)..u64::from(first) + n).find(|&c| self.allocated(vol, c as u32).unwrap_or(true)) {
+            if let Some(c) = self.first_in_use(vol, u64::from(first), n) {
                 let why = format!("the deleted file's cluster {c} is in use again: its data is gone");
                 return Err(FsError::ExFatDamaged { offset: vol.start() + at, why }.into());
             }
@@ -648,6 +648,32 @@ impl ExFat {
         let mut b = [0u8; 1];
         vol.read_at(at, &mut b)?;
         Ok(b[0] & 1 << (bit % 8) != 0)
+    }
+
+    /// The first of clusters `first .. first + n` that the bitmap marks in use (or cannot say
+    /// of), read a piece of the bitmap at a time.
+    fn first_in_use<R: ReadVirtual>(&self, vol: &mut Volume<R>, first: u64, n: u64) -> Option<u64> {
+        const PIECE: u64 = 64 << 10;
+        let Some((len, runs)) = &self.bitmap else { return Some(first) };
+        let (from, to) = (first.saturating_sub(2), first.saturating_sub(2).saturating_add(n));
+        let mut bit = from;
+        while bit < to {
+            let byte = bit / 8;
+            let run = runs.iter().find(|r| byte >= r.file_offset && byte - r.file_offset < r.len && byte < *len);
+            let Some((r, at)) = run.and_then(|r| r.volume_offset.map(|v| (r, v))) else { return Some(bit + 2) };
+            let take = PIECE.min(r.file_offset + r.len - byte).min(len - byte).min((to - bit).div_ceil(8) + 1);
+            let Ok(b) = vol.read_vec(at + (byte - r.file_offset), take as usize) else { return Some(bit + 2) };
+            for (k, x) in b.iter().enumerate() {
+                for j in 0..8 {
+                    let c = (byte + k as u64) * 8 + j;
+                    if c >= from && c < to && x & (1 << j) != 0 {
+                        return Some(c + 2);
+                    }
+                }
+            }
+            bit = (byte + take) * 8;
+        }
+        None
     }
 
     /// The set of `e` again (file entry and stream extension), found through its parent
