@@ -139,6 +139,18 @@ fn the_command_line_reads_the_vhd_and_the_vhdx_alike() {
 }
 
 #[test]
+fn diff_names_what_the_child_changed() {
+    let Some(dir) = fixture() else { return };
+    let out = vv(&["diff", p(&dir.join("child.vhd"))], 0);
+    // Each path under its heading, the headings in this order.
+    let at = |what: &str| out.find(what).unwrap_or_else(|| panic!("no {what:?}: {out}"));
+    assert!(at("  added (1)") < at("/new.txt") && at("/new.txt") < at("  deleted (1)"), "{out}");
+    assert!(at("  deleted (1)") < at("/small.bin") && at("/small.bin") < at("  modified (1)"), "{out}");
+    assert!(at("  modified (1)") < at("/hello.txt  (was 6 bytes)"), "{out}");
+    assert!(out.contains("allocation bitmap"), "the bitmap is named as the file system's own: {out}");
+}
+
+#[test]
 fn compact_trim_gives_back_free_clusters_and_keeps_the_files() {
     let Some(dir) = fixture() else { return };
     let out = scratch("exfat-trim");
