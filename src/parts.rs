@@ -154,11 +154,11 @@ impl Partition {
     pub fn is_empty(&self) -> bool {
         self.sector_count == 0
     }
-    /// True when its file system is one this viewer reads (not the extended container, not
-    /// exFAT, which is only recognised; a BitLocker volume once unlocked).
+    /// True when its file system is one this viewer reads (not the extended container; a
+    /// BitLocker volume once unlocked).
     pub fn readable(&self) -> bool {
         self.role != Role::Extended
-            && self.filesystem.is_some_and(|k| k != FsKind::ExFat && (k != FsKind::BitLocker || self.unlock.is_some()))
+            && self.filesystem.is_some_and(|k| k != FsKind::BitLocker || self.unlock.is_some())
             && self.cluster_size.is_some()
     }
 }
@@ -1309,6 +1309,7 @@ fn opened<R: ReadVirtual>(src: &mut R, p: &mut Partition, unlock: crate::bitlock
         p.label = f.label(&mut vol);
         p.data_offset = Some(match &f {
             fs::FileSystem::Fat(fat) => fat.bpb.data_offset(),
+            fs::FileSystem::ExFat(x) => x.boot.data_offset(),
             _ => 0,
         });
     }
@@ -1351,8 +1352,12 @@ fn identify<R: ReadVirtual>(src: &mut R, t: &mut Table) {
             p.uuid = f.uuid(&mut vol);
             p.data_offset = Some(match &f {
                 fs::FileSystem::Fat(fat) => fat.bpb.data_offset(),
+                fs::FileSystem::ExFat(x) => x.boot.data_offset(),
                 _ => 0,
             });
+            if let fs::FileSystem::ExFat(x) = &f {
+                findings.extend_from_slice(x.findings());
+            }
         }
     }
     t.structures.extend(structures);

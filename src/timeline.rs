@@ -443,6 +443,39 @@ fn entry_lines<R: ReadVirtual>(
             });
         }
         FileSystem::Ntfs(n) => ntfs_lines(n, vol, e, layer_of, out)?,
+        // Its times as the reader gives them (to the second); not compared with fls, which numbers
+        // exFAT's entries its own way.
+        FileSystem::ExFat(_) => {
+            let t = fs.times(vol, e)?;
+            let layer = match e.entry_offset {
+                Some(at) => layer_of(vol, at, 32),
+                None => None,
+            };
+            let ty = match e.kind {
+                EntryKind::File => 'r',
+                EntryKind::Dir => 'd',
+                EntryKind::Symlink => 'l',
+                EntryKind::Other => '-',
+            };
+            let secs = |t: Option<i64>| t.map_or(0, |v| v as u32);
+            out.push(Line {
+                path: e.path.clone(),
+                source: Source::Entry,
+                link: None,
+                deleted: e.deleted,
+                inode: e.id.to_string(),
+                mode: format!("{ty}/{}", mode_string(ty, if e.kind == EntryKind::Dir { 0o777 } else { 0o666 })),
+                uid: 0,
+                gid: 0,
+                size: e.size,
+                atime: secs(t.accessed),
+                mtime: secs(t.modified),
+                ctime: 0,
+                crtime: secs(t.created),
+                nanos: [0; 4],
+                layer,
+            });
+        }
         // sleuthkit 4.11 reads no XFS: the line is made as ext's is (times to the second).
         FileSystem::Xfs(x) => {
             let ino = x.inode(vol, e.id)?;
@@ -594,7 +627,7 @@ fn virtual_lines(fs: &FileSystem) -> Vec<Line> {
         }
         FileSystem::Ntfs(n) => vec![line("/$OrphanFiles", n.record_count(), 'V', 0)],
         FileSystem::Ext(x) => vec![line("/$OrphanFiles", x.sb.inodes + 1, 'V', 0)],
-        FileSystem::Xfs(_) => Vec::new(),
+        FileSystem::ExFat(_) | FileSystem::Xfs(_) => Vec::new(),
     }
 }
 

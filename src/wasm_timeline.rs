@@ -7,8 +7,8 @@
 use wasm_bindgen::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::fs::timeline::{self, Line, Source, MAX_LINES};
 use crate::parts::Partition;
+use crate::timeline::{self, Line, Source, MAX_LINES};
 use crate::wasm::js_err;
 use crate::wasm_diff::teller;
 use crate::wasm_files::WasmVolumes;

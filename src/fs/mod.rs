@@ -15,6 +15,7 @@
 //! [`survey`], so that `crate::diff` names no file system; which layer supplies a file's parts in
 //! [`supply`]; every condition that stops a read in [`crate::error::FsError`].
 
+pub mod exfat;
 pub mod ext;
 pub mod fat;
 pub mod free;
@@ -299,7 +300,7 @@ pub enum FsKind {
     Fat16,
     /// FAT with 32-bit entries.
     Fat32,
-    /// exFAT (recognised, not read).
+    /// exFAT.
     ExFat,
     /// NTFS.
     Ntfs,
@@ -612,6 +613,8 @@ pub const MAX_DEPTH: usize = 256;
 pub enum FileSystem {
     /// FAT12/16/32.
     Fat(fat::Fat),
+    /// exFAT.
+    ExFat(exfat::ExFat),
     /// NTFS.
     Ntfs(ntfs::Ntfs),
     /// ext2/3/4.
@@ -627,8 +630,9 @@ impl FileSystem {
             Some(FsKind::Fat12 | FsKind::Fat16 | FsKind::Fat32) => Some(FileSystem::Fat(fat::Fat::open(vol)?)),
             Some(FsKind::Ntfs) => Some(FileSystem::Ntfs(ntfs::Ntfs::open(vol)?)),
             Some(FsKind::Ext2 | FsKind::Ext3 | FsKind::Ext4) => Some(FileSystem::Ext(ext::Ext::open(vol)?)),
+            Some(FsKind::ExFat) => Some(FileSystem::ExFat(exfat::ExFat::open(vol)?)),
             Some(FsKind::Xfs) => Some(FileSystem::Xfs(xfs::Xfs::open(vol)?)),
-            Some(FsKind::ExFat | FsKind::BitLocker) | None => None,
+            Some(FsKind::BitLocker) | None => None,
         })
     }
 
@@ -636,6 +640,7 @@ impl FileSystem {
     pub fn kind(&self) -> FsKind {
         match self {
             FileSystem::Fat(f) => f.bpb.kind,
+            FileSystem::ExFat(_) => FsKind::ExFat,
             FileSystem::Ntfs(_) => FsKind::Ntfs,
             FileSystem::Ext(e) => e.kind(),
             FileSystem::Xfs(_) => FsKind::Xfs,
@@ -647,6 +652,7 @@ impl FileSystem {
     pub fn volume_size(&self) -> u64 {
         match self {
             FileSystem::Fat(f) => f.bpb.total_sectors.saturating_mul(u64::from(f.bpb.bytes_per_sector)),
+            FileSystem::ExFat(x) => x.boot.volume_size(),
             FileSystem::Ntfs(n) => n.volume_size(),
             FileSystem::Ext(e) => e.sb.blocks.saturating_mul(e.sb.block_size),
             FileSystem::Xfs(x) => x.sb.blocks.saturating_mul(x.sb.block_size),
@@ -657,6 +663,7 @@ impl FileSystem {
     pub fn cluster_size(&self) -> u64 {
         match self {
             FileSystem::Fat(f) => f.bpb.cluster_size(),
+            FileSystem::ExFat(x) => x.boot.cluster_size(),
             FileSystem::Ntfs(n) => n.cluster_size(),
             FileSystem::Ext(e) => e.block_size(),
             FileSystem::Xfs(x) => x.block_size(),
@@ -667,6 +674,7 @@ impl FileSystem {
     pub fn label<R: ReadVirtual>(&mut self, vol: &mut Volume<R>) -> Option<String> {
         match self {
             FileSystem::Fat(f) => f.label(vol),
+            FileSystem::ExFat(x) => x.label(),
             FileSystem::Ntfs(n) => n.label(vol),
             FileSystem::Ext(e) => e.label(),
             FileSystem::Xfs(x) => x.label(),
@@ -678,6 +686,7 @@ impl FileSystem {
     pub fn uuid<R: ReadVirtual>(&self, vol: &mut Volume<R>) -> Option<String> {
         match self {
             FileSystem::Fat(f) => f.bpb.serial.map(|s| format!("{:04X}-{:04X}", s >> 16, s & 0xFFFF)),
+            FileSystem::ExFat(x) => Some(format!("{:04X}-{:04X}", x.boot.serial >> 16, x.boot.serial & 0xFFFF)),
             FileSystem::Ntfs(_) => vol.read_vec(0, 512).ok().map(|b| format!("{:016X}", crate::bytes::le64(&b, 0x48))),
             FileSystem::Ext(e) => Some(e.sb.uuid.clone()),
             FileSystem::Xfs(x) => Some(x.sb.uuid.clone()),
@@ -688,6 +697,7 @@ impl FileSystem {
     pub fn root(&self) -> Entry {
         match self {
             FileSystem::Fat(f) => f.root(),
+            FileSystem::ExFat(x) => x.root(),
             FileSystem::Ntfs(n) => n.root(),
             FileSystem::Ext(e) => e.root(),
             FileSystem::Xfs(x) => x.root(),
@@ -698,6 +708,7 @@ impl FileSystem {
     pub fn list<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, dir: &Entry, deleted: bool) -> Result<Vec<Entry>> {
         let mut v = match self {
             FileSystem::Fat(f) => f.list(vol, dir, deleted)?,
+            FileSystem::ExFat(x) => x.list(vol, dir, deleted)?,
             FileSystem::Ntfs(n) => n.list(vol, dir, deleted)?,
             FileSystem::Ext(e) => e.list(vol, dir, deleted)?,
             FileSystem::Xfs(x) => x.list(vol, dir, deleted)?,
@@ -710,6 +721,7 @@ impl FileSystem {
     pub fn data<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, entry: &Entry, stream: Option<&str>) -> Result<FileData> {
         match self {
             FileSystem::Fat(f) => f.data(vol, entry),
+            FileSystem::ExFat(x) => x.data(vol, entry),
             FileSystem::Ntfs(n) => n.data(vol, entry, stream),
             FileSystem::Ext(e) => e.data(vol, entry),
             FileSystem::Xfs(x) => x.data(vol, entry),
@@ -736,7 +748,7 @@ impl FileSystem {
                 .iter()
                 .find(|e| e.name == part && !e.deleted)
                 .or_else(|| list.iter().find(|e| e.name == part))
-                .or_else(|| list.iter().find(|e| !e.deleted && e.name.eq_ignore_ascii_case(part) && self.case_insensitive()));
+                .or_else(|| list.iter().find(|e| !e.deleted && self.same_name(&e.name, part)));
             cur = match found {
                 Some(e) => e.clone(),
                 None => return Err(FsError::NoSuchFile { path: path.to_string(), name: part.to_string(), dir: cur.path }.into()),
@@ -745,14 +757,21 @@ impl FileSystem {
         Ok(cur)
     }
 
-    fn case_insensitive(&self) -> bool {
-        !matches!(self, FileSystem::Ext(_) | FileSystem::Xfs(_))
+    /// True when the file system takes `a` and `b` for the same name: ext and XFS never (they are
+    /// case sensitive), exFAT through its up-case table, FAT and NTFS ignoring ASCII case.
+    fn same_name(&self, a: &str, b: &str) -> bool {
+        match self {
+            FileSystem::Ext(_) | FileSystem::Xfs(_) => false,
+            FileSystem::ExFat(x) => x.same_name(a, b),
+            _ => a.eq_ignore_ascii_case(b),
+        }
     }
 
     /// The times of `entry` (read again from its directory entry, MFT record or inode).
     pub fn times<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, entry: &Entry) -> Result<Times> {
         match self {
             FileSystem::Fat(_) => fat::times(vol, entry),
+            FileSystem::ExFat(x) => x.times(vol, entry),
             FileSystem::Ntfs(n) => n.times(vol, entry),
             FileSystem::Ext(e) => e.times(vol, entry),
             FileSystem::Xfs(x) => x.times(vol, entry),
@@ -776,6 +795,7 @@ impl FileSystem {
     pub fn owner<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, offset: u64) -> Result<Owner> {
         match self {
             FileSystem::Fat(f) => f.owner(vol, offset),
+            FileSystem::ExFat(x) => x.owner(vol, offset),
             FileSystem::Ntfs(n) => n.owner(vol, offset),
             FileSystem::Ext(e) => e.owner(vol, offset),
             FileSystem::Xfs(x) => x.owner(vol, offset),

@@ -119,7 +119,6 @@ function partTitle(/** @type {Partition} */ p) {
 /** Why a partition's files cannot be browsed, or null when they can. */
 function unreadableWhy(/** @type {Partition} */ p) {
   if (p.role === 'extended') return 'the container of the logical partitions';
-  if (p.filesystem === 'exfat') return 'exFAT is recognised but not read';
   if (p.filesystem === 'bitlocker' && p.cluster_size === null) return p.bitlocker?.unlocked === null ? 'the BitLocker volume is locked: unlock it with its key' : 'no file system this viewer reads inside the BitLocker volume';
   if (!p.filesystem || p.cluster_size === null) return 'no file system this viewer reads';
   return null;
