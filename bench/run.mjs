@@ -35,6 +35,8 @@ const VV = join(ROOT, 'target/release/vhd-viewer');
 const INPUTS_BIN = join(ROOT, 'target/release/examples/bench_inputs');
 const GIB = 2 ** 30;
 const MIB = 2 ** 20;
+// The word `search` looks for (issue 26).
+const SEARCH_WORD = 'zebracorn';
 
 const argv = process.argv.slice(2);
 if (argv.includes('--help') || argv.includes('-h')) {
@@ -326,6 +328,14 @@ async function native() {
       rmSync(ours, { force: true });
       rmSync(theirs, { force: true });
     }
+    // Issue 26: search of the 4 GiB disk for a word (as UTF-8 and UTF-16LE, each hit's owner
+    // found) against flattening it into grep (one encoding), in the same run.
+    if (input.key === 'data-4g') {
+      // Both exit with 1 when the word is not found: not a failure here.
+      const found = (cmd) => ['sh', '-c', `${cmd} || [ $? -eq 1 ]`];
+      add('search', 'vhd-viewer search', await measure(found(`"${VV}" search "${f}" ${SEARCH_WORD}`)), { bytes: size });
+      add('search', 'vhd-viewer cat | grep -obaF', await measure(found(`"${VV}" cat "${f}" | LC_ALL=C grep -obaF ${SEARCH_WORD}`)), { bytes: size, note: 'UTF-8 only' });
+    }
     // Issue 22 on the 4 GiB disk (no file system: nothing free, every block kept): compact --trim
     // against qemu-img's copy to the same format, and convert --to vhdx against qemu-img's VHDX.
     if (input.key === 'data-4g') {
@@ -389,6 +399,13 @@ async function native() {
     add('vhd-viewer ls -r', await measure(ours), { lines: count(ours) });
     add('vhd-viewer ls -r --json', await measure([...ours, '--json']));
     add('fls -r -p', await measure(theirs), { lines: count(theirs), note: 'on the flattened disk (.raw)' });
+    // Issue 26: every file's times as a body file, against fls -r -m on the flattened disk.
+    const tOurs = [VV, 'timeline', input.vhd, '--partition', '1', '--bodyfile'];
+    const tTheirs = ['fls', '-r', '-m', '/', '-o', String(input.start), input.raw];
+    const addT = (tool, m, extra = {}) => rows.push({ op: 'timeline', input: input.key, label: input.label, tool, ...m, ...extra });
+    addT('vhd-viewer timeline --bodyfile', await measure(tOurs), { lines: count(tOurs) });
+    addT('vhd-viewer timeline --json', await measure([VV, 'timeline', input.vhd, '--partition', '1', '--json']), { note: 'sorted by time' });
+    addT('fls -r -m', await measure(tTheirs), { lines: count(tTheirs), note: 'on the flattened disk (.raw)' });
   }
 }
 
@@ -685,6 +702,12 @@ function targets() {
       out.push(`- convert to a dynamic VHD no slower than qemu-img convert -O vpc, ${ours.label}: ${fmtMs(ours.ms)} vs ${fmtMs(q.ms)}, peak RSS ${fmtKiB(ours.rssKiB)} vs ${fmtKiB(q.rssKiB)}: ${mark(ours.ms <= q.ms * 1.05)}`);
     }
   }
+  {
+    const ours = rows.find((r) => r.op === 'search' && r.tool === 'vhd-viewer search');
+    const g = rows.find((r) => r.op === 'search' && r.tool !== 'vhd-viewer search');
+    if (ours && g && ours.failed) out.push(`- search of the 4 GiB disk no slower than cat | grep -obaF: failed (${ours.error.split('\n')[0]}): MISSED`);
+    else if (ours && g && !g.failed) out.push(`- search of the 4 GiB disk no slower than cat | grep -obaF: ${fmtMs(ours.ms)} vs ${fmtMs(g.ms)}, peak RSS ${fmtKiB(ours.rssKiB)} vs ${fmtKiB(g.rssKiB)}: ${mark(ours.ms <= g.ms * 1.05)}`);
+  }
   // Issue 22: the trimmed copies' size, and compact --trim / convert --to vhdx against qemu-img.
   for (const r of rows.filter((o) => o.op === 'compact --trim' && o.kept != null && o.tool.startsWith('vhd'))) {
     const limit = r.kept + r.kept / 20 + 16 * MIB;
@@ -714,6 +737,11 @@ function targets() {
     const f = rows.find((r) => r.op === 'ls -r' && r.input === input.key && r.tool.startsWith('fls'));
     if (ours && f && !ours.failed && !f.failed) {
       out.push(`- recursive listing no slower than fls -r, ${input.label}: ${fmtMs(ours.ms)} vs ${fmtMs(f.ms)} (${ours.lines} vs ${f.lines} lines), peak RSS ${fmtKiB(ours.rssKiB)} vs ${fmtKiB(f.rssKiB)}: ${mark(ours.ms <= f.ms * 1.05)}`);
+    }
+    const t = rows.find((r) => r.op === 'timeline' && r.input === input.key && r.tool === 'vhd-viewer timeline --bodyfile');
+    const tf = rows.find((r) => r.op === 'timeline' && r.input === input.key && r.tool.startsWith('fls'));
+    if (t && tf && !t.failed && !tf.failed) {
+      out.push(`- timeline no slower than fls -r -m, ${input.label}: ${fmtMs(t.ms)} vs ${fmtMs(tf.ms)} (${t.lines} vs ${tf.lines} lines), peak RSS ${fmtKiB(t.rssKiB)} vs ${fmtKiB(tf.rssKiB)}: ${mark(t.ms <= tf.ms * 1.05)}`);
     }
   }
   // RSS flat in the disk's size.

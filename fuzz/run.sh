@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${FUZZ_SECONDS:-8}"
-targets=(footer header locator bat bitmap whole parts fat ntfs ext diff vhdx_header vhdx_region_table vhdx_log_entry vhdx_metadata vhdx_bat inspect registry bitlocker xfs lvm)
+targets=(footer header locator bat bitmap whole parts fat exfat ntfs ext diff vhdx_header vhdx_region_table vhdx_log_entry vhdx_metadata vhdx_bat inspect registry bitlocker xfs lvm)
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
   fuzz=(cargo +nightly fuzz)
   build_opts=(-O)
@@ -19,7 +19,7 @@ fi
 cargo run --quiet --example make_seeds -- corpus
 # Seeds of the partition and file-system targets, made by the real tools (scripts/setup.sh native
 # installs them); the targets run from an empty corpus without them.
-mkdir -p corpus/parts corpus/fat corpus/ntfs corpus/ext corpus/diff corpus/lvm
+mkdir -p corpus/parts corpus/fat corpus/exfat corpus/ntfs corpus/ext corpus/diff corpus/lvm
 # LVM2: the first MiB of a physical volume lvm2 made (tests/lvm.rs's fixture), when it is there.
 for f in ../tests/work/lvm/lvm-*/lvm.raw; do
   if [ -f "$f" ]; then dd if="$f" of=corpus/lvm/pv0 bs=512 skip=18432 count=2048 status=none; fi
@@ -40,6 +40,11 @@ if command -v sfdisk >/dev/null && command -v sgdisk >/dev/null && command -v mk
     MTOOLS_SKIP_CHECK=1 mcopy -i "$s/fat" "$s/f" ::/gone.txt && MTOOLS_SKIP_CHECK=1 mdel -i "$s/fat" ::/gone.txt
     head -c 65536 "$s/fat" > "corpus/fat/fat$1"
   done
+  # exFAT: clusters of 512 bytes aligned to 4 KiB, so that the root directory, the bitmap and
+  # the up-case table are inside the first 64 KiB.
+  if command -v mkfs.exfat >/dev/null; then
+    truncate -s 2M "$s/exfat"; mkfs.exfat -c 512 -b 4096 -L seed "$s/exfat" >/dev/null && head -c 65536 "$s/exfat" > corpus/exfat/volume
+  fi
   truncate -s 2M "$s/ntfs"; mkntfs -q -F -c 512 "$s/ntfs" >/dev/null 2>&1 || true
   { printf '\x04'; head -c 65535 "$s/ntfs"; } > corpus/ntfs/volume
   mkdir -p "$s/tree/dir"; printf 'x\n' > "$s/tree/dir/file"; ln -s dir/file "$s/tree/link"

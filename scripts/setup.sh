@@ -26,6 +26,8 @@ case "$what" in
     # libvhdi's Python binding reads data (vhdiinfo only prints headers): the known-defect tests.
     /usr/bin/python3 -c 'import pyvhdi' 2>/dev/null || apt_packages+=(python3-libvhdi)
     need_cmd fls sleuthkit; need_cmd mcopy mtools; need_cmd mkfs.vfat dosfstools; need_cmd mkntfs ntfs-3g
+    # exFAT test volumes (tests/exfat.rs): mkfs.exfat and fsck.exfat, files written through exfat-fuse.
+    need_cmd mkfs.exfat exfatprogs; need_cmd mount.exfat-fuse exfat-fuse
     need_cmd mkfs.ext4 e2fsprogs; need_cmd sfdisk fdisk; need_cmd sgdisk gdisk; need_cmd hivexsh libhivex-bin
     # libbde (bdeinfo, pybde) and dislocker read the BitLocker test volumes (tests/bitlocker_writer.rs).
     need_cmd bdeinfo libbde-utils; need_cmd dislocker-file dislocker

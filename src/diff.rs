@@ -339,7 +339,7 @@ pub fn diff_with<P: ReadVirtual, C: ReadVirtual>(
         table.unlock_all(&mut child, key, &mut |_, _| true)?;
     }
     // The partitions, then the LVM2 logical volumes (read through their extents).
-    let lvs = table.volumes.iter().filter_map(|v| v.partition.as_ref());
+    let lvs = table.volume_partitions.iter();
     let parts: Vec<&parts::Partition> =
         table.partitions.iter().filter(|p| p.role != Role::Extended && !p.is_empty() && p.offset() < size).chain(lvs).collect();
     let all = held_bytes + parts.len() as u64;
@@ -374,8 +374,8 @@ pub fn diff_with<P: ReadVirtual, C: ReadVirtual>(
             let (mut pv, mut cv) = match &p.unlock {
                 _ if p.extents.is_some() => (p.volume(&mut parent), p.volume(&mut child)),
                 Some(u) => (
-                    Volume::unlocked(&mut parent, start, end - start, u.clone()),
-                    Volume::unlocked(&mut child, start, end - start, u.clone()),
+                    Volume::mapped(&mut parent, start, end - start, u.decrypt()),
+                    Volume::mapped(&mut child, start, end - start, u.decrypt()),
                 ),
                 None => (Volume::new(&mut parent, start, end - start), Volume::new(&mut child, start, end - start)),
             };

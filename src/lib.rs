@@ -45,6 +45,8 @@ pub mod repair;
 pub mod report;
 pub mod resize;
 pub mod rules;
+pub mod search;
+pub mod timeline;
 pub mod trim;
 pub mod values;
 pub mod vhd;
@@ -62,6 +64,10 @@ mod wasm_draw;
 mod wasm_files;
 #[cfg(target_arch = "wasm32")]
 mod wasm_folder;
+#[cfg(target_arch = "wasm32")]
+mod wasm_search;
+#[cfg(target_arch = "wasm32")]
+mod wasm_timeline;
 
 pub use disk::{Disk, Extent, Source};
 pub use error::{Error, Result};

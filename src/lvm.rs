@@ -47,7 +47,7 @@ const CRC_SEED: u32 = 0xf597_a6cf;
 
 /// lvm2's checksum of `data` (`calc_crc` with its seed).
 pub fn crc(data: &[u8]) -> u32 {
-    crate::parts::crc32_update(CRC_SEED, data)
+    crate::bytes::crc32_update(CRC_SEED, data)
 }
 
 /// One physical volume found on the disk.
@@ -120,10 +120,10 @@ pub struct LogicalVolume {
     /// Why its bytes are not read, when they are not (a PV not on this disk, a thin or RAID segment).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unreadable: Option<String>,
-    /// The LV read as a partition (its extents on the disk), when all are on this disk's PVs:
-    /// what [`crate::parts::Table::volume`] gives, opened as any partition is.
+    /// Where its bytes are on the disk, when all its extents are on this disk's PVs and its
+    /// segments are read ([`crate::parts`] makes a partition of it).
     #[serde(skip)]
-    pub partition: Option<crate::parts::Partition>,
+    pub map: Option<Arc<Map>>,
 }
 
 impl LogicalVolume {
@@ -212,7 +212,7 @@ impl Map {
     }
 
     /// Fills `buf` with the LV's bytes at `at`, read from `src` (the whole disk).
-    pub fn read<R: ReadVirtual>(&self, src: &mut R, at: u64, buf: &mut [u8]) -> Result<()> {
+    pub fn read<R: ReadVirtual + ?Sized>(&self, src: &mut R, at: u64, buf: &mut [u8]) -> Result<()> {
         let mut done = 0usize;
         while done < buf.len() {
             let pos = at + done as u64;
@@ -223,6 +223,16 @@ impl Map {
             done += n;
         }
         Ok(())
+    }
+}
+
+impl crate::fs::Mapping for Map {
+    fn read(&self, src: &mut dyn ReadVirtual, _start: u64, _len: u64, offset: u64, buf: &mut [u8]) -> Result<()> {
+        Map::read(self, src, offset, buf)
+    }
+
+    fn size(&self) -> Option<u64> {
+        Some(self.len)
     }
 }
 
@@ -700,7 +710,7 @@ impl Parser<'_> {
 
 /// Finds the LVM2 PVs among `devices` (virtual byte offset, length, partition number) of `src`
 /// and the logical volumes of their volume groups.
-pub fn scan<R: ReadVirtual>(src: &mut R, devices: &[(u64, u64, u32)], sector_size: u32) -> Found {
+pub fn scan<R: ReadVirtual>(src: &mut R, devices: &[(u64, u64, u32)]) -> Found {
     let mut found = Found::default();
     let mut texts = Vec::new();
     for &d in devices {
@@ -736,13 +746,13 @@ pub fn scan<R: ReadVirtual>(src: &mut R, devices: &[(u64, u64, u32)], sector_siz
                 ));
             }
         }
-        volume_group(&name, best, sector_size, &mut found);
+        volume_group(&name, best, &mut found);
     }
     found
 }
 
 /// The LVs of the VG whose newest metadata is `text`.
-fn volume_group(name: &str, text: &Text, sector_size: u32, found: &mut Found) {
+fn volume_group(name: &str, text: &Text, found: &mut Found) {
     let vg = get(text.value.items(), name).map(Value::items).unwrap_or(&[]);
     let Some(extent) = get_int(vg, "extent_size").filter(|&e| e > 0 && e <= 1 << 32).map(|e| e * 512) else {
         found.findings.push(Finding::error("lvm-extent-size", text.at, format!("volume group {name} has no valid extent_size")));
@@ -780,7 +790,7 @@ fn volume_group(name: &str, text: &Text, sector_size: u32, found: &mut Found) {
             label: None,
             uuid: None,
             unreadable: None,
-            partition: None,
+            map: None,
         };
         let mut pieces = Vec::new();
         let mut why: Option<String> = None;
@@ -884,37 +894,9 @@ fn volume_group(name: &str, text: &Text, sector_size: u32, found: &mut Found) {
                 found.findings.push(Finding::warning("lvm-lv-unreadable", text.at, format!("logical volume {name}/{lv} is not read: {w}")));
                 vol.unreadable = Some(w);
             }
-            None => vol.partition = Some(as_partition(&vol, Map { pieces, len: vol.size }, sector_size)),
+            None => vol.map = Some(Arc::new(Map { pieces, len: vol.size })),
         }
         found.volumes.push(vol);
-    }
-}
-
-/// LV `vol` as a partition whose bytes are where `map` puts them: named `VG/LV`, numbered as
-/// the partition holding its first extent.
-fn as_partition(vol: &LogicalVolume, map: Map, sector_size: u32) -> crate::parts::Partition {
-    let first = map.locate(0).map_or(0, |(d, _)| d);
-    let ss = u64::from(sector_size);
-    crate::parts::Partition {
-        index: vol.segments.first().and_then(|s| s.pvs.first()).and_then(|p| p.partition).unwrap_or(0),
-        start_sector: first / ss,
-        sector_count: map.len() / ss,
-        sector_size,
-        type_code: vol.id.clone(),
-        type_name: "LVM2 logical volume",
-        name: Some(vol.name()),
-        role: crate::parts::Role::Volume,
-        entry_offset: None,
-        aligned_4k: first % 4096 == 0,
-        filesystem: None,
-        label: None,
-        uuid: None,
-        partuuid: None,
-        cluster_size: None,
-        data_offset: None,
-        bitlocker: None,
-        unlock: None,
-        extents: Some(Arc::new(map)),
     }
 }
 

@@ -13,7 +13,7 @@
 
 use serde::Serialize;
 
-use crate::bytes::{le16, le32, le64, utf16le_nul, Guid};
+use crate::bytes::{crc32, le16, le32, le64, utf16le_nul, Guid};
 use crate::error::{Error, Result};
 use crate::fields::{Raw, Structure};
 use crate::finding::{Finding, Severity};
@@ -141,11 +141,13 @@ impl Partition {
 
     /// Its window on `src` (the whole disk): the plain volume inside once it is unlocked.
     pub fn volume<R: ReadVirtual>(&self, src: R) -> Volume<R> {
-        if let Some(map) = &self.extents {
-            return Volume::mapped(src, self.offset(), map.clone());
-        }
-        match &self.unlock {
-            Some(u) => Volume::unlocked(src, self.offset(), self.len(), u.clone()),
+        let mapping: Option<std::sync::Arc<dyn fs::Mapping>> = match (&self.extents, &self.unlock) {
+            (Some(map), _) => Some(map.clone()),
+            (None, Some(u)) => Some(u.decrypt()),
+            (None, None) => None,
+        };
+        match mapping {
+            Some(m) => Volume::mapped(src, self.offset(), self.len(), m),
             None => Volume::new(src, self.offset(), self.len()),
         }
     }
@@ -175,11 +177,11 @@ impl Partition {
     pub fn is_empty(&self) -> bool {
         self.sector_count == 0
     }
-    /// True when its file system is one this viewer reads (not the extended container, not
-    /// exFAT, which is only recognised; a BitLocker volume once unlocked).
+    /// True when its file system is one this viewer reads (not the extended container; a
+    /// BitLocker volume once unlocked).
     pub fn readable(&self) -> bool {
         self.role != Role::Extended
-            && self.filesystem.is_some_and(|k| k != FsKind::ExFat && (k != FsKind::BitLocker || self.unlock.is_some()))
+            && self.filesystem.is_some_and(|k| k != FsKind::BitLocker || self.unlock.is_some())
             && self.cluster_size.is_some()
     }
 }
@@ -216,6 +218,9 @@ pub struct Table {
     pub areas: Vec<Area>,
     /// The LVM2 logical volumes of the physical volumes in the partitions (or the whole disk).
     pub volumes: Vec<crate::lvm::LogicalVolume>,
+    /// Those of [`Table::volumes`] that are read, as partitions whose bytes are their extents
+    /// (named `VG/LV`, [`Role::Volume`]), in the same order.
+    pub volume_partitions: Vec<Partition>,
 }
 
 impl Table {
@@ -229,6 +234,7 @@ impl Table {
             findings: Vec::new(),
             areas: Vec::new(),
             volumes: Vec::new(),
+            volume_partitions: Vec::new(),
         }
     }
 
@@ -282,7 +288,7 @@ impl Table {
                 format!("no LVM2 logical volume {name}; the disk has {}", names.join(", "))
             },
         })?;
-        v.partition.as_ref().ok_or_else(|| Error::Usage {
+        self.volume_partitions.iter().find(|p| p.volume_name() == Some(name)).ok_or_else(|| Error::Usage {
             message: format!(
                 "logical volume {name} is not read: {}",
                 v.unreadable.as_deref().unwrap_or("its extents are not on this disk")
@@ -339,14 +345,21 @@ impl Table {
     }
 
     /// Unlocks every BitLocker partition that `key` opens; the error of the first it does not.
+    /// The keys of volumes unlocked before ([`crate::bitlocker::Key::Unlocked`]) open theirs
+    /// and leave the others locked.
     pub fn unlock_all<R: ReadVirtual>(
         &mut self,
         src: &mut R,
         key: &crate::bitlocker::Key,
         progress: &mut dyn FnMut(u64, u64) -> bool,
     ) -> Result<()> {
-        let locked: Vec<u32> =
+        let mut locked: Vec<u32> =
             self.partitions.iter().filter(|p| p.filesystem == Some(FsKind::BitLocker) && p.unlock.is_none()).map(|p| p.index).collect();
+        if let crate::bitlocker::Key::Unlocked(keys) = key {
+            let ours = |p: &Partition| p.bitlocker.as_ref().is_some_and(|b| keys.iter().any(|k| k.volume_id() == b.volume_id));
+            locked.retain(|&i| self.partitions.iter().any(|p| p.index == i && ours(p)));
+            return locked.into_iter().try_for_each(|i| self.unlock(src, i, key, progress));
+        }
         if locked.is_empty() {
             return Err(Error::Usage { message: "a key was given, but the disk has no BitLocker volume".into() });
         }
@@ -432,7 +445,7 @@ pub fn owner_with(
         .filter(|p| p.role != Role::Extended)
         .find(|p| sector >= p.start_sector && sector - p.start_sector < p.sector_count);
     // A physical volume's byte: the logical volume whose extent holds it.
-    let lv = table.volumes.iter().filter_map(|v| v.partition.as_ref()).find_map(|p| Some((p, p.extents.as_ref()?.reverse(offset)?)));
+    let lv = table.volume_partitions.iter().find_map(|p| Some((p, p.extents.as_ref()?.reverse(offset)?)));
     let held = part.map(|p| lv.map_or((p, offset - p.offset()), |(l, at)| (l, at)));
     let mut o = DiskOwner {
         sector,
@@ -478,28 +491,6 @@ pub fn owner_with(
         },
     }
     Ok(o)
-}
-
-/// CRC-32 (IEEE 802.3, as GPT uses it).
-pub fn crc32(data: &[u8]) -> u32 {
-    !crc32_update(!0, data)
-}
-
-/// The CRC-32 register after `data`, from `seed`, without the final inversion (lvm2's `calc_crc`).
-pub fn crc32_update(seed: u32, data: &[u8]) -> u32 {
-    static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
-    let t = TABLE.get_or_init(|| {
-        let mut t = [0u32; 256];
-        for (i, e) in t.iter_mut().enumerate() {
-            let mut c = i as u32;
-            for _ in 0..8 {
-                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
-            }
-            *e = c;
-        }
-        t
-    });
-    data.iter().fold(seed, |c, &b| t[((c ^ u32::from(b)) & 0xFF) as usize] ^ (c >> 8))
 }
 
 fn mbr_type_name(t: u8) -> &'static str {
@@ -1387,13 +1378,14 @@ fn check_layout(sectors: u64, t: &mut Table) {
 
 /// Partition `p` unlocked by `unlock`: the file system inside, its label and cluster size.
 fn opened<R: ReadVirtual>(src: &mut R, p: &mut Partition, unlock: crate::bitlocker::Unlock) {
-    let mut vol = Volume::unlocked(&mut *src, p.offset(), p.len(), unlock.clone());
+    let mut vol = Volume::mapped(&mut *src, p.offset(), p.len(), unlock.decrypt());
     let inner = fs::probe(&mut vol);
     if let Ok(Some(mut f)) = fs::FileSystem::open(&mut vol) {
         p.cluster_size = Some(f.cluster_size());
         p.label = f.label(&mut vol);
         p.data_offset = Some(match &f {
             fs::FileSystem::Fat(fat) => fat.bpb.data_offset(),
+            fs::FileSystem::ExFat(x) => x.boot.data_offset(),
             _ => 0,
         });
     }
@@ -1422,12 +1414,14 @@ fn identify<R: ReadVirtual>(src: &mut R, t: &mut Table) {
     if t.partitions.is_empty() {
         devices.push((0, src.size(), 0));
     }
-    let mut found = crate::lvm::scan(src, &devices, t.sector_size);
+    let mut found = crate::lvm::scan(src, &devices);
     let (mut structures, mut findings) = (Vec::new(), Vec::new());
     for v in &mut found.volumes {
-        if let Some(p) = &mut v.partition {
-            identify_one(src, p, &mut structures, &mut findings);
+        if let Some(map) = &v.map {
+            let mut p = volume_partition(v, map.clone(), t.sector_size);
+            identify_one(src, &mut p, &mut structures, &mut findings);
             (v.filesystem, v.label, v.uuid) = (p.filesystem, p.label.clone(), p.uuid.clone());
+            t.volume_partitions.push(p);
         }
     }
     t.structures.extend(found.structures);
@@ -1435,6 +1429,34 @@ fn identify<R: ReadVirtual>(src: &mut R, t: &mut Table) {
     t.findings.extend(found.findings);
     t.findings.extend(findings);
     t.volumes = found.volumes;
+}
+
+/// LVM2 logical volume `vol` as a partition whose bytes are where `map` puts them: named `VG/LV`,
+/// numbered as the partition holding its first extent.
+fn volume_partition(vol: &crate::lvm::LogicalVolume, map: std::sync::Arc<crate::lvm::Map>, sector_size: u32) -> Partition {
+    let first = map.locate(0).map_or(0, |(d, _)| d);
+    let ss = u64::from(sector_size);
+    Partition {
+        index: vol.segments.first().and_then(|s| s.pvs.first()).and_then(|p| p.partition).unwrap_or(0),
+        start_sector: first / ss,
+        sector_count: map.len() / ss,
+        sector_size,
+        type_code: vol.id.clone(),
+        type_name: "LVM2 logical volume",
+        name: Some(vol.name()),
+        role: Role::Volume,
+        entry_offset: None,
+        aligned_4k: first % 4096 == 0,
+        filesystem: None,
+        label: None,
+        uuid: None,
+        partuuid: None,
+        cluster_size: None,
+        data_offset: None,
+        bitlocker: None,
+        unlock: None,
+        extents: Some(map),
+    }
 }
 
 /// The file system of partition (or logical volume) `p`: its kind, label, UUID, cluster size; a
@@ -1469,8 +1491,12 @@ fn identify_one<R: ReadVirtual>(src: &mut R, p: &mut Partition, structures: &mut
             p.uuid = f.uuid(&mut vol);
             p.data_offset = Some(match &f {
                 fs::FileSystem::Fat(fat) => fat.bpb.data_offset(),
+                fs::FileSystem::ExFat(x) => x.boot.data_offset(),
                 _ => 0,
             });
+            if let fs::FileSystem::ExFat(x) = &f {
+                findings.extend_from_slice(x.findings());
+            }
         }
     }
 }

@@ -106,6 +106,7 @@ pub fn gather(
     sources: &[&dyn ReadAt],
     names: &[String],
     missing: &[Finding],
+    key: Option<&crate::bitlocker::Key>,
     progress: &mut Progress<'_>,
 ) -> Result<Contents> {
     if sources.len() != disk.layers.len() {
@@ -133,9 +134,12 @@ pub fn gather(
     if stopped {
         return Err(Error::Cancelled { what: "the report" });
     }
-    let partitions = parts::read(&mut reader).map_err(|e| e.to_string());
+    let mut partitions = parts::read(&mut reader).map_err(|e| e.to_string());
+    if let (Ok(t), Some(key)) = (&mut partitions, key) {
+        t.unlock_all(&mut reader, key, &mut |_, _| true)?;
+    }
     let changes = if disk.layers.len() > 1 {
-        let diffed = diff::layers(disk, sources, 1, 0, None, &mut |done, total| progress(HASHING + STEP + done * STEP / total.max(1), ALL));
+        let diffed = diff::layers(disk, sources, 1, 0, key, &mut |done, total| progress(HASHING + STEP + done * STEP / total.max(1), ALL));
         match diffed {
             Err(e @ Error::Cancelled { .. }) => return Err(e),
             other => Some(other.map_err(|e| e.to_string())),
@@ -429,6 +433,11 @@ fn partitions(h: &mut String, table: &std::result::Result<Table, String>) -> std
             )?;
         }
         writeln!(h, "</tbody>\n</table>")?;
+        for p in &t.partitions {
+            if let Some(b) = &p.bitlocker {
+                writeln!(h, "<p>Partition {}: {}</p>", p.index, esc(b.words()))?;
+            }
+        }
     }
     for f in &t.findings {
         writeln!(h, "<p class=\"{}\">{}: {}</p>", severity(f.severity), f.code, esc(&f.message))?;
@@ -579,7 +588,7 @@ mod tests {
         // A name with a control character too (XML allows none): dropped, the page stays XML.
         let name = "<script>alert(1)</script>&\u{1}.vhd".to_string();
         let mut told = Vec::new();
-        let c = gather(&disk, &[&bytes], &[name], &[], &mut |done, total| {
+        let c = gather(&disk, &[&bytes], &[name], &[], None, &mut |done, total| {
             told.push((done, total));
             true
         })
@@ -593,6 +602,6 @@ mod tests {
         assert!(page.contains(&c.files[0].sha256));
         assert_eq!(c.files[0].sha256, hex(&Sha256::digest(&bytes)));
         assert!(c.changes.is_none());
-        assert!(matches!(gather(&disk, &[&bytes], &["a".into()], &[], &mut |_, _| false), Err(Error::Cancelled { .. })));
+        assert!(matches!(gather(&disk, &[&bytes], &["a".into()], &[], None, &mut |_, _| false), Err(Error::Cancelled { .. })));
     }
 }

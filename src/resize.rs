@@ -33,13 +33,14 @@
 
 use std::collections::BTreeMap;
 
+use crate::bytes::crc32;
 use crate::check::Progress;
 use crate::compact::{clear, gcd, read, sector_bits};
 use crate::error::{Result, WriteError};
 use crate::fs::{FileSystem, Volume};
 use crate::image::{BlockRead, DiskType};
 use crate::newdisk::{finish_into, NewLayout};
-use crate::parts::{self, crc32, Role, Scheme, Table};
+use crate::parts::{self, Role, Scheme, Table};
 use crate::reader::{DiskReader, ReadAt};
 use crate::rules::Writer;
 use crate::vhd::writer::WriteAt;

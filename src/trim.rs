@@ -10,7 +10,7 @@ use crate::disk::{BitmapCache, Steps};
 use crate::error::Result;
 use crate::fs::free::{FreeCursor, Map};
 use crate::fs::survey::push_range;
-use crate::fs::{self, FileSystem, FsKind, ReadVirtual, Volume};
+use crate::fs::{FileSystem, ReadVirtual, Volume};
 use crate::parts::{self, Partition, Role};
 use crate::reader::{DiskReader, ReadAt};
 use crate::Disk;
@@ -83,7 +83,7 @@ impl FreeSpace {
         let mut parts: Vec<&Partition> = table.partitions.iter().filter(|p| p.role != Role::Extended && !p.is_empty()).collect();
         parts.sort_by_key(|p| (p.offset(), p.index));
         // The LVM2 logical volumes after the partitions (their physical volumes are kept whole).
-        parts.extend(table.volumes.iter().filter_map(|v| v.partition.as_ref()));
+        parts.extend(table.volume_partitions.iter());
         for p in &parts {
             let mut vol = if p.extents.is_some() { p.volume(&mut reader) } else { Volume::new(&mut reader, p.offset(), p.len()) };
             extents.push(p.extents.clone());
@@ -167,9 +167,6 @@ impl FreeSpace {
 fn open_cursor<R: ReadVirtual>(vol: &mut Volume<R>) -> std::result::Result<(FreeCursor, u64), String> {
     let mut fs = match FileSystem::open(vol) {
         Ok(Some(fs)) => fs,
-        Ok(None) if fs::probe(vol) == Some(FsKind::ExFat) => {
-            return Err("it holds exFAT, whose allocation bitmap this viewer does not read, so it is kept as it is".into())
-        }
         Ok(None) => return Err("no file system this viewer reads is in it, so it is kept as it is".into()),
         Err(e) => return Err(format!("its file system cannot be opened: {e}")),
     };
@@ -210,7 +207,7 @@ impl FreeRanges for FreeSpace {
             if let Some(map) = &self.extents[i] {
                 // A logical volume: each run of the disk range that holds its bytes, asked in
                 // its own offsets and put back where its extents are.
-                let mut vol = Volume::mapped(&mut reader, v.start, map.clone());
+                let mut vol = Volume::mapped(&mut reader, v.start, map.len(), map.clone());
                 let mut runs = Vec::new();
                 map.runs(start, end, |disk, len, lv| runs.push((disk, len, lv)));
                 let mut done = Ok(());
@@ -366,7 +363,7 @@ mod tests {
     }
 
     #[test]
-    fn exfat_is_recognised_and_kept_whole() {
+    fn an_exfat_whose_boot_sector_is_damaged_is_kept_whole() {
         let mut vol = vec![0u8; 4096 * 512];
         vol[3..11].copy_from_slice(b"EXFAT   ");
         vol[510..512].copy_from_slice(&[0x55, 0xAA]);
@@ -375,7 +372,7 @@ mod tests {
         assert!(out.is_empty());
         let v = &free.volumes()[0];
         assert_eq!((v.filesystem.as_deref(), v.trimmed), (Some("exfat"), false));
-        assert!(v.reason.as_deref().unwrap().contains("exFAT"), "{v:?}");
+        assert!(v.reason.as_deref().unwrap().contains("exFAT: the boot sector: bytes per sector"), "{v:?}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
+use crate::bitlocker::{Key, VolumeKey};
 use crate::diff::{self, Report};
 use crate::error::{Error, Result};
 use crate::reader::ReadAt;
@@ -18,13 +19,15 @@ use crate::wasm_files::JsFile;
 /// `vhd-viewer diff --from FROM --to TO --json` of `disk`'s chain: layer `from` (older, e.g. 1,
 /// the parent) against layer `to` (newer, e.g. 0, the file opened). `read(layer, offset, len)`
 /// gives layer `layer`'s file bytes; `progress(done, total)` is told how far it got, and stops
-/// the diff (error `cancelled`) by returning `false`.
+/// the diff (error `cancelled`) by returning `false`. `keys` (`WasmVolumes.volumeKeys()`, or
+/// empty) open the BitLocker volumes unlocked in the page, on both sides.
 #[wasm_bindgen(js_name = diffLayers)]
 pub fn diff_layers(
     disk: &WasmDisk,
     read: js_sys::Function,
     from: usize,
     to: usize,
+    keys: js_sys::Array,
     progress: js_sys::Function,
 ) -> Result<JsValue, JsValue> {
     let d = disk.disk();
@@ -40,16 +43,34 @@ pub fn diff_layers(
             ),
         }));
     }
-    let report = chain_report(d, &read, from, to, &progress).map_err(js_err)?;
+    let key = volume_keys(&keys)?;
+    let report = chain_report(d, &read, from, to, key.as_ref(), &progress).map_err(js_err)?;
     to_js(&report)
 }
 
+/// The keys `WasmVolumes.volumeKeys()` gave, as one [`Key`]; `None` when there are none.
+fn volume_keys(keys: &js_sys::Array) -> Result<Option<Key>, JsValue> {
+    let misuse = || js_err(Error::Usage { message: "a volume key is 48 bytes from WasmVolumes.volumeKeys()".into() });
+    let keys = keys
+        .iter()
+        .map(|k| k.dyn_into::<js_sys::Uint8Array>().ok().and_then(|b| VolumeKey::from_bytes(&b.to_vec())).ok_or_else(misuse))
+        .collect::<Result<Vec<_>, JsValue>>()?;
+    Ok((!keys.is_empty()).then_some(Key::Unlocked(keys)))
+}
+
 /// Layer `from` of `disk` against layer `to`, each layer read through `read`.
-fn chain_report(d: &crate::Disk, read: &js_sys::Function, from: usize, to: usize, progress: &js_sys::Function) -> Result<Report> {
+fn chain_report(
+    d: &crate::Disk,
+    read: &js_sys::Function,
+    from: usize,
+    to: usize,
+    key: Option<&Key>,
+    progress: &js_sys::Function,
+) -> Result<Report> {
     let bytes = Rc::new(Cell::new(0));
     let files = js_files(d, read, &bytes);
     let sources: Vec<&dyn ReadAt> = files.iter().map(|f| f as &dyn ReadAt).collect();
-    diff::layers(d, &sources, from, to, None, &mut teller(progress))
+    diff::layers(d, &sources, from, to, key, &mut teller(progress))
 }
 
 /// A disk, the function that reads its files, and the layer number `read` calls its first layer.
@@ -59,27 +80,30 @@ type Side<'a> = (&'a crate::Disk, &'a js_sys::Function, u32);
 fn unrelated_report(
     (od, read_old, first_old): Side<'_>,
     (nd, read_new, first_new): Side<'_>,
+    key: Option<&Key>,
     progress: &js_sys::Function,
 ) -> Result<Report> {
     let bytes = Rc::new(Cell::new(0));
     let (of, nf) = (js_files_from(od, read_old, &bytes, first_old), js_files_from(nd, read_new, &bytes, first_new));
     let (os, ns): (Vec<&dyn ReadAt>, Vec<&dyn ReadAt>) =
         (of.iter().map(|f| f as &dyn ReadAt).collect(), nf.iter().map(|f| f as &dyn ReadAt).collect());
-    diff::disks((od, os), (nd, ns), None, &mut teller(progress))
+    diff::disks((od, os), (nd, ns), key, &mut teller(progress))
 }
 
 /// `vhd-viewer diff OLD NEW --json`: two disks that are not one chain (`old` and `new`, each a
 /// chain), every allocated sector of either compared. `read_old(layer, offset, len)` and
-/// `read_new(...)` give each chain's file bytes; `progress` as for [`diff_layers`].
+/// `read_new(...)` give each chain's file bytes; `keys` and `progress` as for [`diff_layers`].
 #[wasm_bindgen(js_name = diffDisks)]
 pub fn diff_disks(
     old: &WasmDisk,
     read_old: js_sys::Function,
     new: &WasmDisk,
     read_new: js_sys::Function,
+    keys: js_sys::Array,
     progress: js_sys::Function,
 ) -> Result<JsValue, JsValue> {
-    let report = unrelated_report((old.disk(), &read_old, 0), (new.disk(), &read_new, 0), &progress).map_err(js_err)?;
+    let key = volume_keys(&keys)?;
+    let report = unrelated_report((old.disk(), &read_old, 0), (new.disk(), &read_new, 0), key.as_ref(), &progress).map_err(js_err)?;
     to_js(&report)
 }
 
@@ -100,15 +124,15 @@ pub fn rebase_check(
     if d.layers.len() < 2 {
         return Err(js_err(Error::NotDifferencing { disk_type: d.layers[0].disk_type().name(), task: "rebase" }));
     }
-    let child = chain_report(d, &read, 1, 0, &progress).map_err(js_err)?;
+    let child = chain_report(d, &read, 1, 0, None, &progress).map_err(js_err)?;
     let nb = onto.disk();
     let base = match diff::old_base_in(d, nb) {
         Some(0) => return Err(js_err(Error::Usage { message: "that disk is the child's own parent: nothing to move onto".into() })),
-        Some(k) => chain_report(nb, &read_onto, k, 0, &progress).map_err(js_err)?,
+        Some(k) => chain_report(nb, &read_onto, k, 0, None, &progress).map_err(js_err)?,
         None => {
             // The old base: this chain from layer 1 on.
             let od = d.cut(1).map_err(js_err)?;
-            unrelated_report((&od, &read, 1), (nb, &read_onto, 0), &progress).map_err(js_err)?
+            unrelated_report((&od, &read, 1), (nb, &read_onto, 0), None, &progress).map_err(js_err)?
         }
     };
     to_js(&diff::rebase_check(&child, &base))
@@ -116,14 +140,22 @@ pub fn rebase_check(
 
 /// `vhd-viewer report` of `disk`'s chain: the HTML file ([`crate::report`]), `names[i]` naming
 /// layer `i`. `read(layer, offset, len)` gives layer `layer`'s file bytes (every byte of every
-/// file is read, for its SHA-256); `progress(done, total)` as for [`diff_layers`] (thousandths).
+/// file is read, for its SHA-256); `keys` as for [`diff_layers`]; `progress(done, total)` as for
+/// [`diff_layers`] (thousandths).
 #[wasm_bindgen]
-pub fn report(disk: &WasmDisk, read: js_sys::Function, names: Vec<String>, progress: js_sys::Function) -> Result<String, JsValue> {
+pub fn report(
+    disk: &WasmDisk,
+    read: js_sys::Function,
+    names: Vec<String>,
+    keys: js_sys::Array,
+    progress: js_sys::Function,
+) -> Result<String, JsValue> {
+    let key = volume_keys(&keys)?;
     let d = disk.disk();
     let bytes = Rc::new(Cell::new(0));
     let files = js_files(d, &read, &bytes);
     let sources: Vec<&dyn ReadAt> = files.iter().map(|f| f as &dyn ReadAt).collect();
-    let contents = crate::report::gather(d, &sources, &names, &[], &mut teller(&progress)).map_err(js_err)?;
+    let contents = crate::report::gather(d, &sources, &names, &[], key.as_ref(), &mut teller(&progress)).map_err(js_err)?;
     Ok(crate::report::html(&contents))
 }
 

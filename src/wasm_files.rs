@@ -339,6 +339,15 @@ impl WasmVolumes {
         Ok(true)
     }
 
+    /// What opens the BitLocker volumes unlocked here again, without their keys' stretch: one
+    /// `Uint8Array` per volume, which the Worker hands to the Worker of a diff or a report
+    /// (`diffLayers`' `keys`) over a channel of their own, never through the main thread.
+    #[wasm_bindgen(js_name = volumeKeys)]
+    pub fn volume_keys(&self) -> js_sys::Array {
+        let unlocked = self.table.iter().flat_map(|t| &t.partitions).filter_map(|p| p.unlock.as_ref());
+        unlocked.map(|u| js_sys::Uint8Array::from(&u.volume_key().to_bytes()[..])).collect()
+    }
+
     /// The entries of directory `path` of partition `partition`, as the lines of `vhd-viewer
     /// ls PATH --partition N --json` (deleted ones too with `deleted`).
     pub fn list(&mut self, partition: u32, path: &str, deleted: bool) -> Result<JsValue, JsValue> {
@@ -469,22 +478,7 @@ impl WasmVolumes {
         let at = offset / ss * ss;
         let plan = self.chain.0.with_reader(|r| r.plan(at, ss)).map_err(js_err)?;
         let (source, layer) = supplier(plan.first().map(|e| e.source));
-        let table = self.table().map_err(js_err)?.clone();
-        // Through the partition kept open: its file system, its page cache and the index of
-        // which record holds which clusters (NTFS) are read once, not at every call.
-        let chain = self.chain.clone();
-        let mut o = parts::owner_with(&table, offset, size, |p, at| match p.volume_name() {
-            // An LVM2 logical volume: opened for this answer.
-            Some(_) => match p.open(chain) {
-                Ok((mut vol, mut fs)) => Ok(Some((fs.kind(), fs.owner(&mut vol, at)?))),
-                Err(_) => Ok(None),
-            },
-            None => match self.opened(p.index) {
-                Ok(op) => Ok(Some((op.fs.kind(), op.fs.owner(&mut op.vol, at)?))),
-                Err(_) => Ok(None),
-            },
-        })
-        .map_err(js_err)?;
+        let mut o = self.owner_at(offset).map_err(js_err)?;
         o.source = source;
         o.layer = layer;
         to_js(&o)
@@ -514,7 +508,33 @@ impl WasmVolumes {
 }
 
 impl WasmVolumes {
-    fn table(&mut self) -> Result<&Table> {
+    /// Who owns virtual byte `offset` ([`parts::owner_with`]; `source` and `layer` left to the
+    /// caller), through the partition kept open: its file system, its page cache and the index
+    /// of which record holds which clusters (NTFS) are read once, not at every call.
+    pub(crate) fn owner_at(&mut self, offset: u64) -> Result<parts::DiskOwner> {
+        let size = self.chain.size();
+        let table = self.table()?.clone();
+        let chain = self.chain.clone();
+        parts::owner_with(&table, offset, size, |p, at| match p.volume_name() {
+            // An LVM2 logical volume: opened for this answer.
+            Some(_) => match p.open(chain) {
+                Ok((mut vol, mut fs)) => Ok(Some((fs.kind(), fs.owner(&mut vol, at)?))),
+                Err(_) => Ok(None),
+            },
+            None => match self.opened(p.index) {
+                Ok(op) => Ok(Some((op.fs.kind(), op.fs.owner(&mut op.vol, at)?))),
+                Err(_) => Ok(None),
+            },
+        })
+    }
+
+    /// Runs `f` with a reader of the disk, keeping its bitmaps for the next.
+    pub(crate) fn with_reader<T>(&self, f: impl FnOnce(&mut DiskReader<'_>) -> Result<T>) -> Result<T> {
+        self.chain.0.with_reader(f)
+    }
+
+    /// The partition table (its unlocked BitLocker volumes among them), read once.
+    pub(crate) fn table(&mut self) -> Result<&Table> {
         let table = match self.table.take() {
             Some(t) => t,
             None => parts::read(&mut self.chain)?,

@@ -228,7 +228,7 @@ fn damage(img: &mut [u8], block: u64, at: usize, f: impl Fn(&mut u8), refresh: b
     f(&mut img[b + at]);
     if refresh {
         let used = usize::from(u16::from_le_bytes([img[b + 8], img[b + 9]])) * 16;
-        let crc = vhd_viewer::parts::crc32(&img[b..b + used]);
+        let crc = vhd_viewer::bytes::crc32(&img[b..b + used]);
         img[b + used + 4..b + used + 8].copy_from_slice(&crc.to_le_bytes());
     }
 }
@@ -393,4 +393,60 @@ touch done
     // Without the key, the volume's files are not compared.
     let j: Value = serde_json::from_str(&vv(&["diff", p(&child), "--parent", p(&parent), "--json"], 0)).unwrap();
     assert!(j["partitions"][0]["changes"].as_array().unwrap().is_empty(), "{j}");
+}
+
+#[test]
+fn parts_and_the_report_say_a_bitlocker_partition_in_words() {
+    let dir = volumes();
+    let man = manifest("xts128");
+    let ids: Vec<String> = man["protectors"].as_array().unwrap().iter().map(|k| format!("{{{}}}", k["id"].as_str().unwrap())).collect();
+    let password =
+        man["protectors"].as_array().unwrap().iter().find(|k| k["kind"] == "password").unwrap()["password"].as_str().unwrap().to_string();
+    let vhd = dir.join("xts128.vhd");
+    let locked = vv(&["parts", p(&vhd)], 0);
+    let pw_id = man["protectors"].as_array().unwrap().iter().find(|k| k["kind"] == "password").unwrap()["id"].as_str().unwrap().to_string();
+    assert!(locked.contains("BitLocker (Windows 7+) aes-xts-128, encrypted; protectors: TPM {"), "{locked}");
+    assert!(locked.contains(&format!("password {{{pw_id}}}")), "{locked}");
+    assert!(locked.contains("; locked") && ids.iter().all(|id| locked.contains(id.as_str())), "{locked}");
+    let open = vv(&["parts", p(&vhd), "--password", &password], 0);
+    assert!(open.contains("; unlocked: ntfs"), "{open}");
+    // A conversion under way says how far it got.
+    let partly = vv(&["parts", p(&dir.join("encrypting.vhd"))], 0);
+    let pct = manifest("encrypting")["encrypted_size"].as_u64().unwrap() * 100 / (8192 * 512);
+    assert!(partly.contains(&format!("aes-xts-128, encrypting, {pct}% encrypted;")), "{partly}");
+    // The report's partitions section says the same, unlocked by the key given.
+    let html = vv(&["report", p(&vhd), "--password", &password], 0);
+    assert!(
+        html.contains("<p>Partition 1: BitLocker (Windows 7+) aes-xts-128, encrypted; protectors: ")
+            && html.contains("; unlocked: ntfs</p>"),
+        "{html}"
+    );
+    let (_, err) = vv_both(&["report", p(&vhd), "--password", "wrong"], 2);
+    assert!(err.contains("this password does not unlock the volume"), "{err}");
+}
+
+#[test]
+fn a_to_go_boot_sector_is_read_and_unlocked_as_pybde_unlocks_it() {
+    // The FAT case's volume with its boot sector made To Go's (not written by the writer, which
+    // has no To Go layout): OEM name MSWIN4.1, the identifier and the three metadata offsets at
+    // 424 instead of 160. The metadata blocks and the sectors are the same.
+    let mut img = image("fat");
+    img[3..11].copy_from_slice(b"MSWIN4.1");
+    let moved = img[160..200].to_vec();
+    img[424..464].copy_from_slice(&moved);
+    img[160..200].fill(0);
+    let mut t = table(&mut img);
+    let b = t.partitions[0].bitlocker.as_ref().unwrap();
+    assert_eq!((b.version, b.method, b.unlocked), (bitlocker::Version::ToGo, "aes-xts-128", None), "{b:?}");
+    assert!(b.words().starts_with("BitLocker (To Go) aes-xts-128, encrypted;"), "{}", b.words());
+    t.unlock(&mut img, 0, &Key::Password("bde-TEST".into()), &mut |_, _| true).unwrap();
+    assert_files(&t, &mut img, true);
+    let ours = plain_of(&t, &mut img);
+    assert!(ours == std::fs::read(volumes().join("fat.img")).unwrap());
+    // libbde reads it as To Go too, to the same bytes (but the last sector it may leave out).
+    let stored = volumes().join("togo-stored.tmp");
+    std::fs::write(&stored, &img).unwrap();
+    let theirs = pybde_plain(&stored, "bde-TEST");
+    let _ = std::fs::remove_file(&stored);
+    assert!(theirs.len() >= ours.len() - 512 && ours[..theirs.len()] == theirs[..], "pybde: {} bytes", theirs.len());
 }

@@ -152,7 +152,7 @@ const PV1: usize = 67584 * 512;
 fn damage_is_a_finding_naming_its_byte() {
     let Some(dir) = fixture() else { return };
     let good = raw(&dir);
-    let lvs = |t: &parts::Table| t.volumes.iter().map(|v| (v.name(), v.partition.is_some())).collect::<Vec<_>>();
+    let lvs = |t: &parts::Table| t.volumes.iter().map(|v| (v.name(), v.map.is_some())).collect::<Vec<_>>();
 
     // The label's checksum.
     let mut img = good.clone();
@@ -178,7 +178,7 @@ fn damage_is_a_finding_naming_its_byte() {
     let t = parts::read(&mut img).unwrap();
     assert!(codes(&t).contains(&"lvm-text-checksum"), "{:?}", t.findings);
     assert_eq!(lvs(&t).len(), 2);
-    assert!(t.volumes.iter().all(|v| v.partition.is_some()));
+    assert!(t.volumes.iter().all(|v| v.map.is_some()));
 
     // The metadata area header's checksum.
     let mut img = good.clone();

@@ -15,8 +15,7 @@ fuzz_target!(|data: &[u8]| {
     let mut disk = Padded { head: data.to_vec(), size: SIZE };
     let Ok(t) = read(&mut disk) else { return };
     assert!(t.volumes.len() <= 1024);
-    for v in &t.volumes {
-        let Some(p) = &v.partition else { continue };
+    for p in &t.volume_partitions {
         let mut vol = p.volume(&mut disk);
         let mut buf = vec![0u8; 64 << 10];
         let n = buf.len().min(vol.len() as usize);

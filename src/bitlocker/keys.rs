@@ -35,6 +35,46 @@ pub enum Key {
     KeyFile(Vec<u8>),
     /// None: the clear key a suspended volume keeps.
     ClearKey,
+    /// The keys of volumes unlocked before (the page's Worker hands them to the Worker that
+    /// runs a diff): each opens the volume of its GUID, and leaves the others locked.
+    Unlocked(Vec<VolumeKey>),
+}
+
+/// What an unlocked volume was opened with, to open it again without its key's stretch: its
+/// GUID and its volume master key. Shows no key material.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VolumeKey {
+    guid: Guid,
+    vmk: [u8; 32],
+}
+
+impl std::fmt::Debug for VolumeKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "VolumeKey {{ {} }}", super::windows_guid(&self.guid))
+    }
+}
+
+impl VolumeKey {
+    /// Its 48 bytes (the GUID, then the key), to pass between the page's Workers.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        [&self.guid.0[..], &self.vmk[..]].concat()
+    }
+
+    /// From [`VolumeKey::to_bytes`]'s 48 bytes; `None` for any other length.
+    pub fn from_bytes(b: &[u8]) -> Option<VolumeKey> {
+        let vmk = <[u8; 32]>::try_from(b.get(16..)?).ok()?;
+        Some(VolumeKey { guid: Guid::at(b, 0), vmk })
+    }
+
+    /// Whether it opens the volume of `meta`.
+    pub fn opens(&self, meta: &BitLocker) -> bool {
+        self.guid == meta.guid
+    }
+
+    /// The GUID of the volume it opens, as `parts --json` writes it (`volume_id`).
+    pub fn volume_id(&self) -> String {
+        super::windows_guid(&self.guid)
+    }
 }
 
 impl std::fmt::Debug for Key {
@@ -52,6 +92,7 @@ impl Key {
             Key::RecoveryPassword(_) => "this recovery password",
             Key::KeyFile(_) => "this startup key file",
             Key::ClearKey => "the clear key",
+            Key::Unlocked(_) => "the keys of the volumes unlocked",
         }
     }
 
@@ -61,6 +102,7 @@ impl Key {
             Key::RecoveryPassword(_) => "a recovery password",
             Key::KeyFile(_) => "a startup key file",
             Key::ClearKey => "a clear key (it is not suspended)",
+            Key::Unlocked(_) => "the key of a volume unlocked before (it is another volume)",
         }
     }
 }
@@ -188,9 +230,22 @@ pub fn key_file(bytes: &[u8]) -> Result<(Guid, [u8; 32])> {
     Err(bad(48, "it holds no external key entry").into())
 }
 
-/// An unlocked volume: what decrypts its sectors. Cloning shares it; it shows no key material.
+/// An unlocked volume: what decrypts its sectors, and what opened it. Cloning shares it; it shows
+/// no key material.
 #[derive(Clone)]
-pub struct Unlock(pub(crate) Arc<Decryptor>);
+pub struct Unlock(pub(crate) Arc<Decryptor>, Arc<VolumeKey>);
+
+impl Unlock {
+    /// What decrypts the volume's sectors, for [`crate::fs::Volume::unlocked`].
+    pub fn decrypt(&self) -> Arc<dyn crate::fs::Mapping> {
+        self.0.clone()
+    }
+
+    /// What opens this volume again without a key's stretch ([`Key::Unlocked`]).
+    pub fn volume_key(&self) -> &VolumeKey {
+        &self.1
+    }
+}
 
 impl PartialEq for Unlock {
     fn eq(&self, other: &Self) -> bool {
@@ -213,6 +268,8 @@ enum Given {
     Direct([u8; 32]),
     /// Each clear-key protector's own key.
     Clear,
+    /// The volume opened already (by a [`VolumeKey`]).
+    Ready(Unlock),
 }
 
 /// An unlock under way: each protector the key may open tried in turn, a stretch run a few
@@ -232,6 +289,9 @@ impl Unlocking {
     /// Goes on for at most `rounds` stretch rounds: the volume unlocked, `None` when more
     /// rounds are needed, or [`BitLockerError::WrongKey`] when no protector opened.
     pub fn step(&mut self, rounds: u32) -> Result<Option<Unlock>> {
+        if let Given::Ready(u) = &self.given {
+            return Ok(Some(u.clone()));
+        }
         loop {
             let Some(p) = self.candidates.get(self.next).map(|&i| &self.meta.protectors[i]) else {
                 return Err(BitLockerError::WrongKey { offset: self.last_offset, kind: self.words }.into());
@@ -278,26 +338,36 @@ impl BitLocker {
     /// Starts unlocking the volume with `key`: an error at once when the volume has no protector
     /// of its kind or the key is malformed (a recovery password's check digits, a key file).
     pub fn unlocking(&self, key: &Key) -> Result<Unlocking> {
-        let kind = match key {
-            Key::Password(_) => ProtectorKind::Password,
-            Key::RecoveryPassword(_) => ProtectorKind::RecoveryPassword,
-            Key::KeyFile(_) => ProtectorKind::StartupKey,
-            Key::ClearKey => ProtectorKind::ClearKey,
+        let at = self.structures.get(1).map_or(self.blocks[self.block_read], |s| s.offset);
+        let job = |given| Unlocking {
+            meta: self.clone(),
+            words: key.words(),
+            candidates: Vec::new(),
+            next: 0,
+            given,
+            stretch: None,
+            stretched: 0,
+            last_offset: at,
+        };
+        let (kind, given) = match key {
+            Key::Password(p) => (ProtectorKind::Password, Given::Initial(password_hash(p))),
+            Key::RecoveryPassword(r) => (ProtectorKind::RecoveryPassword, Given::Initial(Sha256::digest(recovery_key(r)?).into())),
+            Key::KeyFile(b) => (ProtectorKind::StartupKey, Given::Direct(key_file(b)?.1)),
+            Key::ClearKey => (ProtectorKind::ClearKey, Given::Clear),
+            Key::Unlocked(keys) => {
+                return match keys.iter().find(|k| k.opens(self)) {
+                    Some(k) => Ok(job(Given::Ready(self.with_vmk(&k.vmk)?))),
+                    None => Err(BitLockerError::WrongKey { offset: at, kind: key.words() }.into()),
+                };
+            }
         };
         let candidates: Vec<usize> =
             (0..self.protectors.len()).filter(|&i| self.protectors[i].kind == kind && self.protectors[i].wrapped.is_some()).collect();
         if candidates.is_empty() {
             let has = self.protectors.iter().map(|p| p.kind.words()).collect();
-            let offset = self.structures.get(1).map_or(self.blocks[self.block_read], |s| s.offset);
-            return Err(BitLockerError::NoProtector { offset, kind: key.kind_words(), has }.into());
+            return Err(BitLockerError::NoProtector { offset: at, kind: key.kind_words(), has }.into());
         }
-        let given = match key {
-            Key::Password(p) => Given::Initial(password_hash(p)),
-            Key::RecoveryPassword(r) => Given::Initial(Sha256::digest(recovery_key(r)?).into()),
-            Key::KeyFile(b) => Given::Direct(key_file(b)?.1),
-            Key::ClearKey => Given::Clear,
-        };
-        Ok(Unlocking { meta: self.clone(), words: key.words(), candidates, next: 0, given, stretch: None, stretched: 0, last_offset: 0 })
+        Ok(Unlocking { candidates, ..job(given) })
     }
 
     /// Unlocks the volume with `key`; `progress(done, total)` follows the stretch (in rounds)
@@ -329,7 +399,7 @@ impl BitLocker {
             offset: w.offset,
             why: format!("it has {} bytes, too few for {}", fvek.len(), method.name()),
         })?;
-        Ok(Unlock(Arc::new(d)))
+        Ok(Unlock(Arc::new(d), Arc::new(VolumeKey { guid: self.guid, vmk: *vmk })))
     }
 }
 

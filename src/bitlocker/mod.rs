@@ -21,15 +21,9 @@ use crate::fields::{Raw, Structure};
 use crate::finding::Finding;
 use crate::fs::{ReadVirtual, Volume};
 
-pub use keys::{Key, Unlock};
+pub use crate::fs::{is_bitlocker, BITLOCKER_GUID, BITLOCKER_SIGNATURE as SIGNATURE};
+pub use keys::{Key, Unlock, VolumeKey};
 
-/// The signature at byte 3 of the boot sector and at the start of each metadata block.
-pub const SIGNATURE: &[u8; 8] = b"-FVE-FS-";
-/// The BitLocker identifier, 4967d63b-2e29-4ad8-8399-f6a339e3d001, at byte 160 of the boot
-/// sector (at 424 of To Go's FAT32-looking one, whose last byte libbde's notes give otherwise:
-/// only the first fifteen are compared there).
-pub const BITLOCKER_GUID: Guid =
-    Guid::from_text_order([0x49, 0x67, 0xd6, 0x3b, 0x2e, 0x29, 0x4a, 0xd8, 0x83, 0x99, 0xf6, 0xa3, 0x39, 0xe3, 0xd0, 0x01]);
 /// The most bytes of one metadata block read (its header, the metadata header and entries).
 pub const MAX_METADATA: usize = 64 << 10;
 /// The most entries read from one metadata block, and nested in one entry.
@@ -37,11 +31,6 @@ const MAX_ENTRIES: usize = 512;
 /// Bytes of the block header, then of the metadata header.
 const BLOCK_HEADER: usize = 64;
 const METADATA_HEADER: usize = 48;
-
-/// True when these first bytes of a volume are a BitLocker boot sector.
-pub fn is_bitlocker(head: &[u8]) -> bool {
-    head.get(3..11) == Some(SIGNATURE) || (head.get(3..11) == Some(b"MSWIN4.1") && head.get(424..439) == Some(&BITLOCKER_GUID.0[..15]))
-}
 
 /// Which BitLocker wrote the volume.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -299,6 +288,38 @@ pub struct Summary {
     pub unlocked: Option<&'static str>,
 }
 
+impl Summary {
+    /// In one line, as `parts` and the report say it: the version, method, state (and how far
+    /// a conversion got), each protector with its ID, and the file system inside once unlocked.
+    pub fn words(&self) -> String {
+        let version = match self.version {
+            Version::Vista => "Vista",
+            Version::Windows7 => "Windows 7+",
+            Version::ToGo => "To Go",
+        };
+        let state = match self.state {
+            State::Encrypted => "encrypted",
+            State::Suspended => "suspended (a clear key is on the volume)",
+            State::Decrypted => "decrypted",
+            State::Encrypting => "encrypting",
+            State::EncryptionPaused => "encryption paused",
+            State::Decrypting => "decrypting",
+            State::DecryptionPaused => "decryption paused",
+        };
+        let partly = if self.percent_encrypted < 100 { format!(", {}% encrypted", self.percent_encrypted) } else { String::new() };
+        let protectors: Vec<String> = self.protectors.iter().map(|p| format!("{} {}", p.kind.words(), p.id)).collect();
+        let inside = match self.unlocked {
+            Some(fs) => format!("unlocked: {fs}"),
+            None => "locked".to_string(),
+        };
+        format!(
+            "BitLocker ({version}) {}, {state}{partly}; protectors: {}; {inside}",
+            self.method,
+            if protectors.is_empty() { "none".to_string() } else { protectors.join(", ") }
+        )
+    }
+}
+
 impl BitLocker {
     /// Its `parts --json` summary (locked).
     pub fn summary(&self) -> Summary {
@@ -487,7 +508,7 @@ fn validation(b: &[u8]) -> Option<(usize, bool)> {
     if used < BLOCK_HEADER + METADATA_HEADER || used + 8 > b.len() || le16(b, used) != 8 {
         return None;
     }
-    Some((used, crate::parts::crc32(&b[..used]) == le32(b, used + 4)))
+    Some((used, crate::bytes::crc32(&b[..used]) == le32(b, used + 4)))
 }
 
 /// Reads the BitLocker metadata of the volume `vol` (a partition's window; its first sector is

@@ -12,7 +12,7 @@ use xts_mode::{get_tweak_default, Xts128};
 
 use super::{BitLocker, Method, Version};
 use crate::error::Result;
-use crate::fs::ReadVirtual;
+use crate::fs::{Mapping, ReadVirtual};
 
 /// The cipher of the sectors.
 enum Cipher {
@@ -76,7 +76,7 @@ impl Decryptor {
 
     /// Fills `buf` with the plain bytes at byte `offset` of the volume `[start, start + len)` of
     /// `src`. Reads whole sectors (a sector the volume's end cuts is read as it is).
-    pub(crate) fn read<R: ReadVirtual + ?Sized>(&self, src: &mut R, start: u64, len: u64, offset: u64, buf: &mut [u8]) -> Result<()> {
+    fn plain<R: ReadVirtual + ?Sized>(&self, src: &mut R, start: u64, len: u64, offset: u64, buf: &mut [u8]) -> Result<()> {
         let ss = self.sector;
         let first = offset / ss * ss;
         let end = (offset + buf.len() as u64).div_ceil(ss) * ss;
@@ -177,5 +177,11 @@ fn diffuser_b(d: &mut [u32]) {
         for i in 0..n {
             d[i] = d[i].wrapping_add(d[(i + 2) % n] ^ d[(i + 5) % n].rotate_left(RB[i % 4]));
         }
+    }
+}
+
+impl Mapping for Decryptor {
+    fn read(&self, src: &mut dyn ReadVirtual, start: u64, len: u64, offset: u64, buf: &mut [u8]) -> Result<()> {
+        self.plain(src, start, len, offset, buf)
     }
 }

@@ -18,13 +18,13 @@ fn user_err(message: String) -> Error {
 }
 
 /// The partitions and LVM2 logical volumes whose file system is read, or the one asked for.
-fn chosen<'t>(table: &'t Table, on: &On) -> Result<Vec<&'t Partition>, Error> {
+pub(super) fn chosen<'t>(table: &'t Table, on: &On) -> Result<Vec<&'t Partition>, Error> {
     let readable = |p: &&Partition| p.readable();
     match on {
         On { partition: Some(n), .. } => Ok(vec![table.readable_partition(*n)?]),
         On { volume: Some(v), .. } => Ok(vec![table.readable_volume(v)?]),
         On { .. } => {
-            let lvs = table.volumes.iter().filter_map(|v| v.partition.as_ref());
+            let lvs = table.volume_partitions.iter();
             let v: Vec<&Partition> = table.partitions.iter().chain(lvs).filter(readable).collect();
             if v.is_empty() {
                 return Err(user_err(
@@ -171,6 +171,9 @@ pub fn parts(c: &OpenChain, key: Option<&Key>, json: bool) -> Result<i32, Error>
                 }
             ),
         )?;
+        if let Some(b) = &p.bitlocker {
+            w(&mut out, format!("       {}", b.words()))?;
+        }
         // The seed's question: where a cluster lands in the sector bitmaps.
         if let (Some(cs), Some(bs), Some(data)) = (p.cluster_size, block, p.data_offset) {
             let first =

@@ -4,7 +4,7 @@
 //! `rebase-check`, what a differencing disk changed, file by file (`diff.rs`); `chains`, a folder
 //! of disks sorted into trees and problems (`survey.rs`); `draw`, its pictures as SVG (`draw.rs`);
 //! `report`, one HTML file of all of it (`report.rs`); `inspect`, the operating systems on the
-//! disk (`inspect.rs`).
+//! disk (`inspect.rs`); `search`, where bytes or words occur and what owns them (`search.rs`).
 
 mod chain;
 mod diff;
@@ -14,7 +14,9 @@ mod inspect;
 mod newfile;
 mod output;
 mod report;
+mod search;
 mod survey;
+mod timeline;
 mod write;
 
 use std::io::{IsTerminal, Write};
@@ -216,6 +218,67 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Every file's and directory's times (NTFS: $STANDARD_INFORMATION and $FILE_NAME; ext:
+    /// atime, mtime, ctime, crtime; FAT: created, modified, accessed), through the chain.
+    #[command(
+        after_help = "Without a format, one line per time, sorted: TIME KIND SIZE LAYER PATH. --bodyfile writes sleuthkit's body file as `fls -r -m /` does (mactime reads it); --csv and --json one row per time, sorted: {\"time\", \"unix\", \"nanos\", \"kind\" (m, a, c, b), \"attribute\" (NTFS: si or fn), \"partition\", \"path\", \"inode\", \"size\", \"deleted\", \"layer\"}; layer is the newest layer supplying the entry's metadata (its directory entry, MFT record or inode).\n\nExamples:\n  vhd-viewer timeline disk.vhd --bodyfile > body.txt && mactime -b body.txt\n  vhd-viewer timeline child.vhd --partition 2 --deleted --csv > times.csv"
+    )]
+    Timeline {
+        #[command(flatten)]
+        chain: ChainArgs,
+        #[command(flatten)]
+        layer: LayerArg,
+        #[command(flatten)]
+        key: KeyArgs,
+        /// The partition (as `parts` numbers them); without it, every partition whose file system is read.
+        #[arg(long, short = 'p')]
+        partition: Option<u32>,
+        /// An LVM2 logical volume instead (`VG/LV`, as `parts` lists them).
+        #[arg(long, conflicts_with = "partition")]
+        volume: Option<String>,
+        /// Deleted entries too (FAT directory slots, NTFS records no longer in use, ext names left in directory slack).
+        #[arg(long)]
+        deleted: bool,
+        /// sleuthkit's body file (`fls -r -m /`).
+        #[arg(long, group = "timeline_format")]
+        bodyfile: bool,
+        /// CSV sorted by time.
+        #[arg(long, group = "timeline_format")]
+        csv: bool,
+        /// JSON lines sorted by time.
+        #[arg(long, group = "timeline_format")]
+        json: bool,
+    },
+    /// Every place a word or bytes occur on the virtual disk, through the chain: each hit's
+    /// offset, the layer that supplies it, and what owns it (like `grep -obaF` and `ifind -d`).
+    #[command(
+        after_help = "A text is found as UTF-8 (ASCII) and as UTF-16LE, each hit saying which; --utf16 finds only UTF-16LE; --hex searches raw bytes (`de ad be ef` or `deadbeef`). Like grep -o, hits of one form do not overlap (the leftmost, then the next after its end). Only what the layers hold is read: a stretch no layer holds is zeros, and a hit reaching into it is still found; a pattern of zero bytes only is refused. Hits across block and layer boundaries are found. --only-layer K searches only what layer K itself holds (what a child wrote). A BitLocker volume unlocked by a key flag is searched in its plain bytes; such a hit says \"decrypted\": true, its offset where its plain byte lies as if the volume were decrypted in place.\n\nEach hit's owner is that of its first byte: a file (path, byte offset in it), a deleted file, a directory, a file-system structure, free space, or outside any partition.\n\n--json: one object a line: {\"offset\" (virtual disk bytes), \"length\", \"encoding\" (utf-8, utf-16le, bytes), \"layer\" (null: zeros no layer holds), \"partition\", \"owner\": {\"kind\" (file, deleted file, dir, deleted dir, structure, free, outside, unknown), \"path\", \"file_offset\", \"id\" (NTFS record, ext inode, FAT first cluster), \"what\", \"filesystem\"}, \"decrypted\" (only when true)}.\n\nExit status: 0 hits found, 1 none, 2 an error, 130 interrupted (the hits so far are written).\n\nExamples:\n  vhd-viewer search disk.vhd password\n  vhd-viewer search child.vhd 'secret plan' --ignore-case --json\n  vhd-viewer search disk.vhd 'de ad be ef' --hex\n  vhd-viewer search child.vhd invoice --only-layer 0   # only what the child wrote"
+    )]
+    Search {
+        #[command(flatten)]
+        chain: ChainArgs,
+        #[command(flatten)]
+        layer: LayerArg,
+        #[command(flatten)]
+        key: KeyArgs,
+        /// The text (or with --hex the bytes) to find.
+        pattern: String,
+        /// The pattern is hexadecimal bytes.
+        #[arg(long)]
+        hex: bool,
+        /// Find the text only as UTF-16LE.
+        #[arg(long)]
+        utf16: bool,
+        /// ASCII letters match either case.
+        #[arg(long, short = 'i')]
+        ignore_case: bool,
+        /// Search only what layer K itself holds (0 is the file opened).
+        #[arg(long, value_name = "K")]
+        only_layer: Option<usize>,
+        /// One JSON object a line.
+        #[arg(long)]
+        json: bool,
+    },
     /// A file's bytes on stdout, read through the chain.
     #[command(
         after_help = "On NTFS, PATH:STREAM reads an alternate data stream. A deleted file is read when no live file has the path (FAT: its clusters taken as contiguous).\n\nExamples:\n  vhd-viewer get disk.vhd /Windows/win.ini > win.ini\n  vhd-viewer get child.vhd /notes.txt --layer 1   # as it was in the parent\n  vhd-viewer get disk.vhd /a.txt:Zone.Identifier --partition 3"
@@ -298,6 +361,8 @@ enum Command {
     Report {
         #[command(flatten)]
         chain: ChainArgs,
+        #[command(flatten)]
+        key: KeyArgs,
     },
     /// A picture of the disk as SVG on stdout: the chain, a block map, a block's sector bitmap,
     /// the provenance map, the partitions, or what a child changed.
@@ -539,6 +604,27 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
             inspect::inspect(&c, key.key()?.as_ref(), json)
         }
+        Command::Timeline { chain, layer, key, partition, volume, deleted, bodyfile, csv, json } => {
+            let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
+            let format = match (bodyfile, csv, json) {
+                (true, _, _) => timeline::Format::Body,
+                (_, true, _) => timeline::Format::Csv,
+                (_, _, true) => timeline::Format::Json,
+                _ => timeline::Format::Text,
+            };
+            timeline::timeline(&c, key.key()?.as_ref(), &files::On { partition, volume }, deleted, format)
+        }
+        Command::Search { chain, layer, key, pattern, hex, utf16, ignore_case, only_layer, json } => {
+            let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
+            search::search(
+                &c,
+                key.key()?.as_ref(),
+                &pattern,
+                vhd_viewer::search::PatternOptions { hex, utf16, ignore_case },
+                only_layer,
+                json,
+            )
+        }
         Command::Get { chain, layer, key, path, partition, volume } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
             files::get(&c, key.key()?.as_ref(), &path, &files::On { partition, volume })
@@ -551,9 +637,9 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;
             diff::diff(&c, other.as_deref(), chain.force, from, to, key.key()?.as_ref(), json)
         }
-        Command::Report { chain } => {
+        Command::Report { chain, key } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?;
-            report::report(&c)
+            report::report(&c, key.key()?.as_ref())
         }
         Command::Draw(args) => draw::draw(args),
         Command::RebaseCheck { chain, onto, json } => {

@@ -20,7 +20,7 @@ use vhd_viewer::Error;
 
 /// From now on, Ctrl-C, SIGTERM and SIGHUP set the returned flag instead of ending the program;
 /// a second one ends it as usual.
-fn watch_interrupts() -> Result<Arc<AtomicBool>, Error> {
+pub(super) fn watch_interrupts() -> Result<Arc<AtomicBool>, Error> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
         // The default action runs when the flag is already set (the second signal); the first

@@ -10,10 +10,10 @@ use super::io_err;
 
 /// `report`: hashes every file, checks, compares a child with its parent, and writes the HTML;
 /// the files are named without their folders, as the page names them, so that it writes the
-/// page's bytes wherever it is run from.
-pub fn report(c: &OpenChain) -> Result<i32, Error> {
+/// page's bytes wherever it is run from. `key` unlocks the BitLocker volumes.
+pub fn report(c: &OpenChain, key: Option<&vhd_viewer::bitlocker::Key>) -> Result<i32, Error> {
     let mut progress = super::percent("report");
-    let contents = report::gather(&c.disk, &c.sources(), &c.file_names(), &c.unresolved, &mut progress)?;
+    let contents = report::gather(&c.disk, &c.sources(), &c.file_names(), &c.unresolved, key, &mut progress)?;
     let mut out = std::io::stdout().lock();
     out.write_all(report::html(&contents).as_bytes()).and_then(|_| out.flush()).map_err(io_err)?;
     Ok(0)

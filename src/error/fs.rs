@@ -125,6 +125,14 @@ pub enum FsError {
         /// Clusters the chain holds.
         held: u64,
     },
+    /// An exFAT structure is damaged: its boot region, its allocation bitmap or up-case table,
+    /// a directory entry set, or a deleted file's clusters now held by another.
+    ExFatDamaged {
+        /// Where the damage is on the virtual disk.
+        offset: u64,
+        /// What is wrong.
+        why: String,
+    },
     /// The `ntfs` crate refused the volume (its boot sector or an index), in its words.
     NtfsDamaged {
         /// Where the volume starts on the virtual disk.
@@ -310,7 +318,8 @@ impl FsError {
             | FsError::ExtSuperblock { offset, .. }
             | FsError::ExtDamaged { offset, .. }
             | FsError::XfsSuperblock { offset, .. }
-            | FsError::XfsDamaged { offset, .. } => Some(*offset),
+            | FsError::XfsDamaged { offset, .. }
+            | FsError::ExFatDamaged { offset, .. } => Some(*offset),
             FsError::NoSuchFile { .. } | FsError::NotADirectory { .. } => None,
         }
     }
@@ -348,6 +357,7 @@ impl FsError {
             FsError::ExtDamaged { .. } => "ext-damaged",
             FsError::XfsSuperblock { .. } => "xfs-superblock",
             FsError::XfsDamaged { .. } => "xfs-damaged",
+            FsError::ExFatDamaged { .. } => "exfat-damaged",
         }
     }
 }
@@ -396,6 +406,7 @@ impl fmt::Display for FsError {
                 "{path} is {size} bytes ({need} clusters) but its cluster chain from cluster {start} ends after {held} clusters"
             ),
             FsError::NtfsDamaged { message, .. } => write!(f, "NTFS: {message}"),
+            FsError::ExFatDamaged { why, .. } => write!(f, "exFAT: {why}"),
             FsError::NtfsIndexEntry { length, room, .. } if usize::from(*length) < NTFS_INDEX_ENTRY_HEADER => write!(
                 f,
                 "NTFS: a directory index entry gives its length as {length} bytes, shorter than its own {NTFS_INDEX_ENTRY_HEADER}-byte header ({room} bytes are left of its index node)"

@@ -720,8 +720,9 @@ mod tests {
                     FsError::NtfsIndexNode { .. } => 25,
                     FsError::NtfsIndexRecordSize { .. } => 26,
                     FsError::NtfsIndexLoop { .. } => 27,
-                    FsError::XfsSuperblock { .. } => 40,
-                    FsError::XfsDamaged { .. } => 41,
+                    FsError::XfsSuperblock { .. } => 28,
+                    FsError::XfsDamaged { .. } => 29,
+                    FsError::ExFatDamaged { .. } => 30,
                 }
             }
             Error::BitLocker(e) => {
@@ -742,7 +743,7 @@ mod tests {
     }
 
     /// How many conditions each range of [`index`] has.
-    const COUNTS: [(usize, usize); 7] = [(0, 29), (100, 6), (200, 15), (300, 15), (330, 5), (400, 28), (500, 8)];
+    const COUNTS: [(usize, usize); 7] = [(0, 29), (100, 6), (200, 15), (300, 15), (330, 5), (400, 31), (500, 8)];
 
     const WORDS: MismatchWords = MismatchWords { field: "its parent unique id field", id: "unique id", meaning: "m", hint: FORCE_HINT };
 
@@ -857,6 +858,9 @@ mod tests {
             FsError::NtfsIndexNode { offset: 0x105548, start: 48, end: 32 },
             FsError::NtfsIndexRecordSize { offset: 0x200000, size: 0xFFFF_FFFF },
             FsError::NtfsIndexLoop { offset: 0x105548, max: 64 },
+            FsError::XfsSuperblock { offset: 0x100000, damage: s("its CRC-32C is 0x1234abcd, its contents give 0x0") },
+            FsError::XfsDamaged { offset: 0x108000, message: s("B+tree block at level 3 under a level-1 node") },
+            FsError::ExFatDamaged { offset: 0x100600, why: s("entry type 0x85 is not a stream extension") },
         ];
         v.extend(fs.into_iter().map(Error::from));
         let bde = [

@@ -265,12 +265,30 @@ pub struct Inode {
     pub dtime: u32,
     /// Hard links.
     pub links: u16,
+    /// Owner (`i_uid` and its high 16 bits).
+    pub uid: u32,
+    /// Group (`i_gid` and its high 16 bits).
+    pub gid: u32,
+    /// Nanoseconds of atime, mtime, ctime and crtime, where the inode's extra fields hold them
+    /// (ext4's large inodes), else 0.
+    pub nanos: [u32; 4],
     /// Flags (0x80000 extents, 0x10000000 inline data).
     pub flags: u32,
     /// The 60 bytes of `i_block`.
     pub block: [u8; 60],
     /// 512-byte units allocated.
     pub blocks512: u64,
+}
+
+/// The nanoseconds of the `*_extra` field at `at` (its high 30 bits), when the inode's
+/// `i_extra_isize` covers it.
+fn extra_nanos(b: &[u8], at: usize) -> u32 {
+    let covered = b.len() >= at + 4 && b.len() > 0x81 && 0x80 + usize::from(le16(b, 0x80)) >= at + 4;
+    if covered {
+        le32(b, at) >> 2
+    } else {
+        0
+    }
 }
 
 impl Inode {
@@ -292,6 +310,9 @@ impl Inode {
             crtime: (b.len() >= 0x94 && le16(b, 0x80) >= 0x14).then(|| i64::from(le32(b, 0x90))).filter(|t| *t != 0),
             dtime: le32(b, 0x14),
             links: le16(b, 0x1A),
+            uid: u32::from(le16(b, 0x02)) | u32::from(le16(b, 0x78)) << 16,
+            gid: u32::from(le16(b, 0x18)) | u32::from(le16(b, 0x7A)) << 16,
+            nanos: [0x8C, 0x88, 0x84, 0x94].map(|at| extra_nanos(b, at)),
             flags: le32(b, 0x20),
             block,
             blocks512: u64::from(le32(b, 0x1C)),
@@ -398,11 +419,22 @@ impl Ext {
         if n == 0 || n > self.sb.inodes {
             return Err(self.bad(vol.start(), 1024, format!("inode {n} does not exist (the volume has {})", self.sb.inodes)));
         }
-        let (g, i) = ((n - 1) / self.sb.inodes_per_group, (n - 1) % self.sb.inodes_per_group);
-        let grp = self.group(vol, g)?;
-        let at = grp.inode_table.saturating_mul(self.sb.block_size).saturating_add(i * self.sb.inode_size);
+        let at = self.inode_offset(vol, n)?;
         let raw = vol.read_vec(at, self.sb.inode_size as usize)?;
         Ok(Inode::parse(&raw, n))
+    }
+
+    /// Where inode `n` is (a volume byte offset; `n` from 1 to the volume's inode count).
+    pub fn inode_offset<R: ReadVirtual>(&self, vol: &mut Volume<R>, n: u64) -> Result<u64> {
+        let n = n.max(1);
+        let (g, i) = ((n - 1) / self.sb.inodes_per_group, (n - 1) % self.sb.inodes_per_group);
+        let grp = self.group(vol, g)?;
+        Ok(grp.inode_table.saturating_mul(self.sb.block_size).saturating_add(i * self.sb.inode_size))
+    }
+
+    /// How many inodes the volume has (sleuthkit numbers its `$OrphanFiles` one past them).
+    pub fn inode_count(&self) -> u64 {
+        self.sb.inodes
     }
 
     /// The root directory.

@@ -188,7 +188,7 @@ pub fn times<R: ReadVirtual>(vol: &mut Volume<R>, e: &Entry) -> Result<Times> {
 }
 
 /// Seconds since 1970 of a FAT date and time (local time, taken as UTC).
-fn fat_time(date: u16, time: u16) -> Option<i64> {
+pub fn fat_time(date: u16, time: u16) -> Option<i64> {
     if date == 0 {
         return None;
     }
@@ -196,19 +196,9 @@ fn fat_time(date: u16, time: u16) -> Option<i64> {
     if !(1..=12).contains(&m) || d == 0 {
         return None;
     }
-    let days = days_from_civil(y, m, d);
+    let days = crate::values::days_from_civil(y, m, d);
     let secs = i64::from(time >> 11) * 3600 + i64::from(time >> 5 & 63) * 60 + i64::from(time & 31) * 2;
     Some(days * 86_400 + secs)
-}
-
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = i64::from((m + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// Parses the slots of a directory's bytes (`offsets[i]` is slot `i`'s volume offset). Long names are joined to the short entry they precede when their checksum fits; a

@@ -1,7 +1,7 @@
 //! Free space from a file system's allocation map, read forward a window at a time: what
 //! `compact --trim` need not keep ([`crate::trim::FreeSpace`] puts the volumes of a disk
 //! together). The format knowledge is each file system's: NTFS's `$Bitmap`
-//! ([`super::ntfs::BitmapMap`]), the FAT ([`super::fat::FatMap`]), ext's block-group bitmaps
+//! ([`super::ntfs::BitmapMap`]), the FAT ([`super::fat::FatMap`]), exFAT's allocation bitmap ([`super::exfat::ExFatMap`]), ext's block-group bitmaps
 //! ([`super::ext::ExtMap`]), XFS's free-space B+trees ([`super::xfs::XfsMap`]). What they share is here: the map as *units* (clusters or blocks)
 //! of a fixed size from a base offset in the volume, a window of them held as bits, and the
 //! cursor that turns the windows into byte ranges of the volume.
@@ -11,7 +11,7 @@
 //! window, and ranges are asked in ascending order, so each window is read once.
 
 use super::survey::push_range;
-use super::{ext, fat, ntfs, xfs, FileSystem, ReadVirtual, Volume};
+use super::{exfat, ext, fat, ntfs, xfs, FileSystem, ReadVirtual, Volume};
 use crate::error::Result;
 
 /// The most units a window holds (32 KiB of bits).
@@ -128,6 +128,8 @@ impl Window {
 pub enum Map {
     /// FAT12/16/32: the first FAT.
     Fat(fat::FatMap),
+    /// exFAT: the allocation bitmap.
+    ExFat(exfat::ExFatMap),
     /// NTFS: `$Bitmap`.
     Ntfs(ntfs::BitmapMap),
     /// ext2/3/4: the block groups' bitmaps.
@@ -142,6 +144,7 @@ impl Map {
     pub fn open<R: ReadVirtual>(fs: &mut FileSystem, vol: &mut Volume<R>) -> Result<std::result::Result<Map, String>> {
         Ok(match fs {
             FileSystem::Fat(f) => f.free_map(vol)?.map(Map::Fat),
+            FileSystem::ExFat(x) => x.free_map().map(Map::ExFat),
             FileSystem::Ntfs(n) => n.free_map(vol)?.map(Map::Ntfs),
             FileSystem::Ext(x) => x.free_map(vol)?.map(Map::Ext),
             FileSystem::Xfs(x) => x.free_map(vol)?.map(Map::Xfs),
@@ -152,6 +155,7 @@ impl Map {
     fn geometry(&self) -> (u64, u64, u64) {
         match self {
             Map::Fat(m) => m.geometry(),
+            Map::ExFat(m) => m.geometry(),
             Map::Ntfs(m) => m.geometry(),
             Map::Ext(m) => m.geometry(),
             Map::Xfs(m) => m.geometry(),
@@ -162,13 +166,14 @@ impl Map {
     fn window_units(&self) -> u64 {
         match self {
             Map::Ext(m) => m.window_units(),
-            Map::Fat(_) | Map::Ntfs(_) | Map::Xfs(_) => WINDOW_UNITS,
+            Map::Fat(_) | Map::ExFat(_) | Map::Ntfs(_) | Map::Xfs(_) => WINDOW_UNITS,
         }
     }
 
     fn fill<R: ReadVirtual>(&self, vol: &mut Volume<R>, win: &mut Window) -> Result<()> {
         match self {
             Map::Fat(m) => m.fill(vol, win),
+            Map::ExFat(m) => m.fill(vol, win),
             Map::Ntfs(m) => m.fill(vol, win),
             Map::Ext(m) => m.fill(vol, win),
             Map::Xfs(m) => m.fill(vol, win),

@@ -15,6 +15,7 @@
 //! [`survey`], so that `crate::diff` names no file system; which layer supplies a file's parts in
 //! [`supply`]; every condition that stops a read in [`crate::error::FsError`].
 
+pub mod exfat;
 pub mod ext;
 pub mod fat;
 pub mod free;
@@ -25,6 +26,7 @@ pub mod xfs;
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -94,6 +96,21 @@ impl<T: ReadVirtual + ?Sized> ReadVirtual for &mut T {
     }
 }
 
+/// What gives a volume's bytes when they are not a plain window of the disk: an unlocked
+/// BitLocker volume's, decrypted ([`crate::bitlocker`]); an LVM2 logical volume's, gathered from
+/// its extents ([`crate::lvm`]). A [`Volume::mapped`] reads through it.
+pub trait Mapping {
+    /// Fills `buf` with the volume's bytes at its byte `offset`, read from `src` (the whole disk);
+    /// `[start, start + len)` is the volume's window on it.
+    fn read(&self, src: &mut dyn ReadVirtual, start: u64, len: u64, offset: u64, buf: &mut [u8]) -> Result<()>;
+
+    /// The volume's length when the mapping fixes it (an LVM2 logical volume's extents may lie
+    /// anywhere on the disk); `None`: the window's, clipped to the disk.
+    fn size(&self) -> Option<u64> {
+        None
+    }
+}
+
 /// Bytes of a page of a [`Volume`]'s cache.
 pub const PAGE: u64 = 8 << 10;
 /// Pages a [`Volume`] keeps (16 MiB).
@@ -111,48 +128,29 @@ pub struct Volume<R> {
     pages: HashMap<u64, Vec<u8>>,
     order: VecDeque<u64>,
     bytes_fetched: u64,
-    unlock: Option<crate::bitlocker::Unlock>,
-    extents: Option<std::sync::Arc<crate::lvm::Map>>,
+    mapping: Option<Arc<dyn Mapping>>,
 }
 
 impl<R: ReadVirtual> Volume<R> {
     /// The window `[start, start + len)` of `src`, clipped to its size.
     pub fn new(src: R, start: u64, len: u64) -> Self {
         let len = len.min(src.size().saturating_sub(start));
-        Volume { src, start, len, pos: 0, pages: HashMap::new(), order: VecDeque::new(), bytes_fetched: 0, unlock: None, extents: None }
+        Volume { src, start, len, pos: 0, pages: HashMap::new(), order: VecDeque::new(), bytes_fetched: 0, mapping: None }
     }
 
-    /// An LVM2 logical volume on `src`: its bytes where `map` puts its extents (`start`, its
-    /// first byte on the disk, names it in errors).
-    pub fn mapped(src: R, start: u64, map: std::sync::Arc<crate::lvm::Map>) -> Self {
-        let len = map.len();
-        Volume {
-            src,
-            start,
-            len,
-            pos: 0,
-            pages: HashMap::new(),
-            order: VecDeque::new(),
-            bytes_fetched: 0,
-            unlock: None,
-            extents: Some(map),
-        }
+    /// The volume `[start, start + len)` of `src` whose bytes `mapping` gives, each page through
+    /// it as it is fetched: an unlocked BitLocker volume (the plain volume inside its window), an
+    /// LVM2 logical volume (its extents; `start`, its first byte on the disk, names it in errors).
+    pub fn mapped(src: R, start: u64, len: u64, mapping: Arc<dyn Mapping>) -> Self {
+        let v = Self::new(src, start, len);
+        Volume { len: mapping.size().unwrap_or(v.len), mapping: Some(mapping), ..v }
     }
 
-    /// The window `[start, start + len)` of `src` holding an unlocked BitLocker volume, read as
-    /// the plain volume inside (each page decrypted as it is fetched).
-    pub fn unlocked(src: R, start: u64, len: u64, unlock: crate::bitlocker::Unlock) -> Self {
-        Volume { unlock: Some(unlock), ..Self::new(src, start, len) }
-    }
-
-    /// Fills `buf` with the volume's bytes at `at` from the source, decrypted when unlocked.
+    /// Fills `buf` with the volume's bytes at `at` from the source, through its mapping when it has one.
     fn fetch(&mut self, at: u64, buf: &mut [u8]) -> Result<()> {
         self.bytes_fetched += buf.len() as u64;
-        if let Some(map) = &self.extents {
-            return map.read(&mut self.src, at, buf);
-        }
-        match &self.unlock {
-            Some(u) => u.0.read(&mut self.src, self.start, self.len, at, buf),
+        match &self.mapping {
+            Some(d) => d.read(&mut self.src, self.start, self.len, at, buf),
             None => self.src.read_virtual(self.start + at, buf),
         }
     }
@@ -311,7 +309,7 @@ pub enum FsKind {
     Fat16,
     /// FAT with 32-bit entries.
     Fat32,
-    /// exFAT (recognised, not read).
+    /// exFAT.
     ExFat,
     /// NTFS.
     Ntfs,
@@ -352,9 +350,24 @@ pub fn probe<R: ReadVirtual>(vol: &mut Volume<R>) -> Option<FsKind> {
     probe_bytes(&head)
 }
 
+/// BitLocker's signature at byte 3 of the boot sector and at the start of each metadata block.
+pub const BITLOCKER_SIGNATURE: &[u8; 8] = b"-FVE-FS-";
+/// The BitLocker identifier, 4967d63b-2e29-4ad8-8399-f6a339e3d001, at byte 160 of the boot
+/// sector (at 424 of To Go's FAT32-looking one, whose last byte libbde's notes give otherwise:
+/// only the first fifteen are compared there).
+pub const BITLOCKER_GUID: crate::bytes::Guid =
+    crate::bytes::Guid::from_text_order([0x49, 0x67, 0xd6, 0x3b, 0x2e, 0x29, 0x4a, 0xd8, 0x83, 0x99, 0xf6, 0xa3, 0x39, 0xe3, 0xd0, 0x01]);
+/// True when these first bytes of a volume are a BitLocker boot sector (read by
+/// `crate::bitlocker`, which is put over this module: its decryption reaches a [`Volume`] through
+/// [`Mapping`]).
+pub fn is_bitlocker(head: &[u8]) -> bool {
+    head.get(3..11) == Some(BITLOCKER_SIGNATURE)
+        || (head.get(3..11) == Some(b"MSWIN4.1") && head.get(424..439) == Some(&BITLOCKER_GUID.0[..15]))
+}
+
 /// [`probe`] on the volume's first bytes (2 KiB are enough for every kind).
 pub fn probe_bytes(head: &[u8]) -> Option<FsKind> {
-    if crate::bitlocker::is_bitlocker(head) {
+    if is_bitlocker(head) {
         return Some(FsKind::BitLocker);
     }
     if head.get(3..11) == Some(b"NTFS    ") {
@@ -613,6 +626,8 @@ pub const MAX_DEPTH: usize = 256;
 pub enum FileSystem {
     /// FAT12/16/32.
     Fat(fat::Fat),
+    /// exFAT.
+    ExFat(exfat::ExFat),
     /// NTFS.
     Ntfs(ntfs::Ntfs),
     /// ext2/3/4.
@@ -628,8 +643,9 @@ impl FileSystem {
             Some(FsKind::Fat12 | FsKind::Fat16 | FsKind::Fat32) => Some(FileSystem::Fat(fat::Fat::open(vol)?)),
             Some(FsKind::Ntfs) => Some(FileSystem::Ntfs(ntfs::Ntfs::open(vol)?)),
             Some(FsKind::Ext2 | FsKind::Ext3 | FsKind::Ext4) => Some(FileSystem::Ext(ext::Ext::open(vol)?)),
+            Some(FsKind::ExFat) => Some(FileSystem::ExFat(exfat::ExFat::open(vol)?)),
             Some(FsKind::Xfs) => Some(FileSystem::Xfs(xfs::Xfs::open(vol)?)),
-            Some(FsKind::ExFat | FsKind::BitLocker) | None => None,
+            Some(FsKind::BitLocker) | None => None,
         })
     }
 
@@ -637,6 +653,7 @@ impl FileSystem {
     pub fn kind(&self) -> FsKind {
         match self {
             FileSystem::Fat(f) => f.bpb.kind,
+            FileSystem::ExFat(_) => FsKind::ExFat,
             FileSystem::Ntfs(_) => FsKind::Ntfs,
             FileSystem::Ext(e) => e.kind(),
             FileSystem::Xfs(_) => FsKind::Xfs,
@@ -648,6 +665,7 @@ impl FileSystem {
     pub fn volume_size(&self) -> u64 {
         match self {
             FileSystem::Fat(f) => f.bpb.total_sectors.saturating_mul(u64::from(f.bpb.bytes_per_sector)),
+            FileSystem::ExFat(x) => x.boot.volume_size(),
             FileSystem::Ntfs(n) => n.volume_size(),
             FileSystem::Ext(e) => e.sb.blocks.saturating_mul(e.sb.block_size),
             FileSystem::Xfs(x) => x.sb.blocks.saturating_mul(x.sb.block_size),
@@ -658,6 +676,7 @@ impl FileSystem {
     pub fn cluster_size(&self) -> u64 {
         match self {
             FileSystem::Fat(f) => f.bpb.cluster_size(),
+            FileSystem::ExFat(x) => x.boot.cluster_size(),
             FileSystem::Ntfs(n) => n.cluster_size(),
             FileSystem::Ext(e) => e.block_size(),
             FileSystem::Xfs(x) => x.block_size(),
@@ -668,6 +687,7 @@ impl FileSystem {
     pub fn label<R: ReadVirtual>(&mut self, vol: &mut Volume<R>) -> Option<String> {
         match self {
             FileSystem::Fat(f) => f.label(vol),
+            FileSystem::ExFat(x) => x.label(),
             FileSystem::Ntfs(n) => n.label(vol),
             FileSystem::Ext(e) => e.label(),
             FileSystem::Xfs(x) => x.label(),
@@ -679,6 +699,7 @@ impl FileSystem {
     pub fn uuid<R: ReadVirtual>(&self, vol: &mut Volume<R>) -> Option<String> {
         match self {
             FileSystem::Fat(f) => f.bpb.serial.map(|s| format!("{:04X}-{:04X}", s >> 16, s & 0xFFFF)),
+            FileSystem::ExFat(x) => Some(format!("{:04X}-{:04X}", x.boot.serial >> 16, x.boot.serial & 0xFFFF)),
             FileSystem::Ntfs(_) => vol.read_vec(0, 512).ok().map(|b| format!("{:016X}", crate::bytes::le64(&b, 0x48))),
             FileSystem::Ext(e) => Some(e.sb.uuid.clone()),
             FileSystem::Xfs(x) => Some(x.sb.uuid.clone()),
@@ -689,6 +710,7 @@ impl FileSystem {
     pub fn root(&self) -> Entry {
         match self {
             FileSystem::Fat(f) => f.root(),
+            FileSystem::ExFat(x) => x.root(),
             FileSystem::Ntfs(n) => n.root(),
             FileSystem::Ext(e) => e.root(),
             FileSystem::Xfs(x) => x.root(),
@@ -699,6 +721,7 @@ impl FileSystem {
     pub fn list<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, dir: &Entry, deleted: bool) -> Result<Vec<Entry>> {
         let mut v = match self {
             FileSystem::Fat(f) => f.list(vol, dir, deleted)?,
+            FileSystem::ExFat(x) => x.list(vol, dir, deleted)?,
             FileSystem::Ntfs(n) => n.list(vol, dir, deleted)?,
             FileSystem::Ext(e) => e.list(vol, dir, deleted)?,
             FileSystem::Xfs(x) => x.list(vol, dir, deleted)?,
@@ -711,6 +734,7 @@ impl FileSystem {
     pub fn data<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, entry: &Entry, stream: Option<&str>) -> Result<FileData> {
         match self {
             FileSystem::Fat(f) => f.data(vol, entry),
+            FileSystem::ExFat(x) => x.data(vol, entry),
             FileSystem::Ntfs(n) => n.data(vol, entry, stream),
             FileSystem::Ext(e) => e.data(vol, entry),
             FileSystem::Xfs(x) => x.data(vol, entry),
@@ -737,7 +761,7 @@ impl FileSystem {
                 .iter()
                 .find(|e| e.name == part && !e.deleted)
                 .or_else(|| list.iter().find(|e| e.name == part))
-                .or_else(|| list.iter().find(|e| !e.deleted && e.name.eq_ignore_ascii_case(part) && self.case_insensitive()));
+                .or_else(|| list.iter().find(|e| !e.deleted && self.same_name(&e.name, part)));
             cur = match found {
                 Some(e) => e.clone(),
                 None => return Err(FsError::NoSuchFile { path: path.to_string(), name: part.to_string(), dir: cur.path }.into()),
@@ -746,14 +770,21 @@ impl FileSystem {
         Ok(cur)
     }
 
-    fn case_insensitive(&self) -> bool {
-        !matches!(self, FileSystem::Ext(_) | FileSystem::Xfs(_))
+    /// True when the file system takes `a` and `b` for the same name: ext and XFS never (they are
+    /// case sensitive), exFAT through its up-case table, FAT and NTFS ignoring ASCII case.
+    fn same_name(&self, a: &str, b: &str) -> bool {
+        match self {
+            FileSystem::Ext(_) | FileSystem::Xfs(_) => false,
+            FileSystem::ExFat(x) => x.same_name(a, b),
+            _ => a.eq_ignore_ascii_case(b),
+        }
     }
 
     /// The times of `entry` (read again from its directory entry, MFT record or inode).
     pub fn times<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, entry: &Entry) -> Result<Times> {
         match self {
             FileSystem::Fat(_) => fat::times(vol, entry),
+            FileSystem::ExFat(x) => x.times(vol, entry),
             FileSystem::Ntfs(n) => n.times(vol, entry),
             FileSystem::Ext(e) => e.times(vol, entry),
             FileSystem::Xfs(x) => x.times(vol, entry),
@@ -777,6 +808,7 @@ impl FileSystem {
     pub fn owner<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, offset: u64) -> Result<Owner> {
         match self {
             FileSystem::Fat(f) => f.owner(vol, offset),
+            FileSystem::ExFat(x) => x.owner(vol, offset),
             FileSystem::Ntfs(n) => n.owner(vol, offset),
             FileSystem::Ext(e) => e.owner(vol, offset),
             FileSystem::Xfs(x) => x.owner(vol, offset),
@@ -797,32 +829,54 @@ pub fn walk<R: ReadVirtual>(
     deleted: bool,
     each: &mut dyn FnMut(&Entry) -> Result<bool>,
 ) -> Result<()> {
-    let mut seen = std::collections::HashSet::new();
-    seen.insert(start.id);
-    walk_in(fs, vol, start, recursive, deleted, each, &mut seen, 0).map(|_| ())
+    walk_with(fs, vol, start, recursive, deleted, false, &mut |_, _, e| each(e))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What [`walk_with`] calls with each entry.
+pub type WalkEach<'a, R> = dyn FnMut(&mut FileSystem, &mut Volume<R>, &Entry) -> Result<bool> + 'a;
+
+/// [`walk`], with the file system and the volume handed to `each` too (to read more of each
+/// entry as it comes), and, with `enter_deleted`, deleted directories entered as sleuthkit's
+/// `fls -r` enters them (what can still be read of them: a FAT directory's first cluster, an
+/// ext directory's blocks; one that cannot be read is passed over).
+pub fn walk_with<R: ReadVirtual>(
+    fs: &mut FileSystem,
+    vol: &mut Volume<R>,
+    start: &Entry,
+    recursive: bool,
+    deleted: bool,
+    enter_deleted: bool,
+    each: &mut WalkEach<'_, R>,
+) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    seen.insert(start.id);
+    walk_in(fs, vol, start, (recursive, deleted, enter_deleted), each, &mut seen, 0).map(|_| ())
+}
+
 fn walk_in<R: ReadVirtual>(
     fs: &mut FileSystem,
     vol: &mut Volume<R>,
     dir: &Entry,
-    recursive: bool,
-    deleted: bool,
-    each: &mut dyn FnMut(&Entry) -> Result<bool>,
+    (recursive, deleted, enter_deleted): (bool, bool, bool),
+    each: &mut WalkEach<'_, R>,
     seen: &mut std::collections::HashSet<u64>,
     depth: usize,
 ) -> Result<bool> {
-    for e in fs.list(vol, dir, deleted)? {
-        if !each(&e)? {
+    let entries = match fs.list(vol, dir, deleted) {
+        Ok(v) => v,
+        Err(_) if dir.deleted => return Ok(true),
+        Err(e) => return Err(e),
+    };
+    for e in entries {
+        if !each(fs, vol, &e)? {
             return Ok(false);
         }
         if recursive
             && e.kind == EntryKind::Dir
-            && !e.deleted
+            && (!e.deleted || enter_deleted)
             && depth < MAX_DEPTH
             && seen.insert(e.id)
-            && !walk_in(fs, vol, &e, recursive, deleted, each, seen, depth + 1)?
+            && !walk_in(fs, vol, &e, (recursive, deleted, enter_deleted), each, seen, depth + 1)?
         {
             return Ok(false);
         }

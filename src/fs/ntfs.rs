@@ -540,7 +540,7 @@ impl Ntfs {
 
     /// The entries of record `rec`'s `$ATTRIBUTE_LIST` (resident, or non-resident and read
     /// through its runs, at most 1 MiB of it); `None` when it has none.
-    fn attribute_list<R: ReadVirtual>(&self, vol: &mut Volume<R>, rec: &Record) -> Result<Option<Vec<ListEntry>>> {
+    pub fn attribute_list<R: ReadVirtual>(&self, vol: &mut Volume<R>, rec: &Record) -> Result<Option<Vec<ListEntry>>> {
         let Some(list) = rec.find(ty::ATTRIBUTE_LIST, "") else { return Ok(None) };
         let value = match (&list.resident, &list.non_resident) {
             (Some(v), _) => v.clone(),

@@ -87,16 +87,17 @@ impl FileSystem {
     pub fn facts<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, entry: &Entry) -> Facts {
         match self {
             FileSystem::Fat(_) => fat::facts(vol, entry),
+            FileSystem::ExFat(x) => x.facts(vol, entry),
             FileSystem::Ntfs(n) => n.facts(vol, entry),
             FileSystem::Ext(x) => x.facts(vol, entry),
             FileSystem::Xfs(x) => x.facts(vol, entry),
         }
     }
 
-    /// True when files are matched by path as well as by id: FAT's id (first cluster and
-    /// creation time) changes when a program saves by writing a new file.
+    /// True when files are matched by path as well as by id: FAT's and exFAT's id (first
+    /// cluster and creation time) changes when a program saves by writing a new file.
     pub fn match_by_path(&self) -> bool {
-        matches!(self, FileSystem::Fat(_))
+        matches!(self, FileSystem::Fat(_) | FileSystem::ExFat(_))
     }
 
     /// True when deleted entries stay in directories (FAT, ext) and [`FileSystem::list`] gives
@@ -118,7 +119,7 @@ impl FileSystem {
     pub fn freed_entries<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, changed: &[(u64, u64)], limit: usize) -> Vec<Entry> {
         match self {
             FileSystem::Ntfs(n) => n.freed_entries(vol, changed, limit),
-            FileSystem::Fat(_) | FileSystem::Ext(_) | FileSystem::Xfs(_) => Vec::new(),
+            FileSystem::Fat(_) | FileSystem::ExFat(_) | FileSystem::Ext(_) | FileSystem::Xfs(_) => Vec::new(),
         }
     }
 
@@ -128,6 +129,7 @@ impl FileSystem {
     pub fn structures<R: ReadVirtual>(&mut self, vol: &mut Volume<R>) -> Vec<Structure> {
         match self {
             FileSystem::Fat(f) => f.structures(vol),
+            FileSystem::ExFat(x) => x.structures(vol),
             FileSystem::Ntfs(n) => n.structures(vol),
             FileSystem::Ext(x) => x.structures(vol),
             FileSystem::Xfs(x) => x.structures(vol),
@@ -141,7 +143,7 @@ impl FileSystem {
         match self {
             FileSystem::Ext(x) => Some(("extent trees and indirect blocks", x.map_blocks(vol, ids))),
             FileSystem::Xfs(x) => Some(("extent map B+tree blocks", x.map_blocks(vol, ids))),
-            FileSystem::Fat(_) | FileSystem::Ntfs(_) => None,
+            FileSystem::Fat(_) | FileSystem::ExFat(_) | FileSystem::Ntfs(_) => None,
         }
     }
 
@@ -150,6 +152,7 @@ impl FileSystem {
     pub fn in_use<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, at: u64) -> bool {
         match self {
             FileSystem::Fat(f) => f.in_use(vol, at),
+            FileSystem::ExFat(x) => x.in_use(vol, at),
             FileSystem::Ntfs(n) => n.in_use(vol, at),
             FileSystem::Ext(x) => x.in_use(vol, at),
             FileSystem::Xfs(x) => x.in_use(vol, at),

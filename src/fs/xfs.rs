@@ -30,6 +30,7 @@ pub const MAX_LEVELS: u32 = 9;
 const DIR_LEAF_OFFSET: u64 = 1 << 35;
 
 const INCOMPAT_FTYPE: u32 = 0x1;
+const INCOMPAT_SPINODES: u32 = 0x2;
 const INCOMPAT_NEEDSREPAIR: u32 = 0x10;
 const VERSION2_FTYPE: u32 = 0x200;
 const DIFLAG2_BIGTIME: u64 = 0x8;
@@ -671,7 +672,8 @@ impl Xfs {
     }
 
     /// The entries of directory `dir`; with `deleted`, names left in the free space of its
-    /// blocks too (their inodes are freed: a freed inode's type is the entry's, its size 0).
+    /// blocks too, with the type the entry kept, size 0 and no data (their inodes are freed,
+    /// or reused by another file since), modified when the inode was freed (its change time).
     pub fn list<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, dir: &Entry, deleted: bool) -> Result<Vec<Entry>> {
         let ino = self.inode(vol, dir.id)?;
         if ino.kind() != EntryKind::Dir {
@@ -680,15 +682,17 @@ impl Xfs {
         let mut out = Vec::new();
         for (n, name, ftype, del) in self.names(vol, &ino, deleted)? {
             match self.inode(vol, n) {
-                Ok(i) if i.mode != 0 => out.push(self.entry(&dir.path, &name, &i, del)),
+                Ok(i) if !del && i.mode != 0 => out.push(self.entry(&dir.path, &name, &i, false)),
                 Ok(i) if del => {
+                    // The inode was freed (or reused since): the entry's own type, no data.
                     let kind = match ftype {
                         1 => EntryKind::File,
                         2 => EntryKind::Dir,
                         7 => EntryKind::Symlink,
                         _ => EntryKind::Other,
                     };
-                    out.push(Entry { kind, size: 0, modified: i.times[2], ..self.entry(&dir.path, &name, &i, true) });
+                    let modified = if i.mode == 0 { i.times[2] } else { None };
+                    out.push(Entry { kind, size: 0, modified, ..self.entry(&dir.path, &name, &i, true) });
                 }
                 Ok(i) => return Err(self.bad(vol.start(), i.at, format!("{} names inode {n}, which is free", join(&dir.path, &name)))),
                 Err(e) if !del => return Err(e),
@@ -698,12 +702,12 @@ impl Xfs {
         Ok(out)
     }
 
-    /// Where the bytes of `e` are.
+    /// Where the bytes of `e` are; none for a deleted entry (XFS frees its inode's extents).
     pub fn data<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, e: &Entry) -> Result<FileData> {
-        let ino = self.inode(vol, e.id)?;
-        if e.deleted && ino.mode == 0 {
+        if e.deleted {
             return Ok(FileData::Inline(Vec::new()));
         }
+        let ino = self.inode(vol, e.id)?;
         self.inode_data(vol, &ino)
     }
 
@@ -908,9 +912,9 @@ impl Xfs {
         Ok(())
     }
 
-    /// The structures at fixed places, for a comparison: each AG's headers (superblock, AGF,
-    /// AGI, AGFL) and the internal log.
-    pub fn structures<R: ReadVirtual>(&self, _vol: &mut Volume<R>) -> Vec<Structure> {
+    /// The structures, for a comparison: each AG's headers (superblock, AGF, AGI, AGFL), its
+    /// allocated inode chunks (from its inode B+tree), and the internal log.
+    pub fn structures<R: ReadVirtual>(&self, vol: &mut Volume<R>) -> Vec<Structure> {
         let sb = &self.sb;
         let bs = sb.block_size;
         let mut out: Vec<Structure> = Vec::new();
@@ -920,11 +924,68 @@ impl Xfs {
             }
             let at = sb.ag_start(ag) * bs;
             out.push((at, at + 4 * sb.sector_size, "AG headers (superblock, AGF, AGI, AGFL)"));
+            // Damaged inode B+trees add no chunks: the chunks are named where they can be read.
+            let _ = self.inode_chunks(vol, ag, &mut |a, b| out.push((a, b, "inode chunks")));
         }
         if let Some(l) = sb.fsb_offset(sb.log_start).filter(|_| sb.log_start != 0) {
             out.push((l, l.saturating_add(sb.log_blocks * bs), "log"));
         }
         out
+    }
+
+    /// Calls `each(start, end)` with the volume bytes of AG `ag`'s allocated inode chunks (64
+    /// inodes each, less a sparse chunk's holes of 4), from its inode B+tree (bounded as
+    /// [`Xfs::free_runs`]).
+    fn inode_chunks<R: ReadVirtual>(&self, vol: &mut Volume<R>, ag: u64, each: &mut dyn FnMut(u64, u64)) -> Result<()> {
+        let sb = &self.sb;
+        let (bs, ss) = (sb.block_size, sb.sector_size);
+        let agi_at = sb.ag_start(ag) * bs + 2 * ss;
+        let agi = vol.read_vec(agi_at, ss as usize)?;
+        if &agi[0..4] != b"XAGI" || u64::from(be32(&agi, 8)) != ag || (sb.version == 5 && !crc_ok(&agi, 0x138)) {
+            return Err(self.bad(vol.start(), agi_at, format!("AG {ag}'s AGI lacks the magic XAGI, its number or its CRC-32C")));
+        }
+        let (root, levels) = (u64::from(be32(&agi, 0x14)), be32(&agi, 0x18));
+        if levels == 0 || levels > MAX_LEVELS {
+            return Err(self.bad(vol.start(), agi_at, format!("AG {ag}'s inode B+tree claims {levels} levels")));
+        }
+        let sparse = sb.incompat & INCOMPAT_SPINODES != 0;
+        let hdr = sb.short_header();
+        let magic: &[u8; 4] = if sb.version == 5 { b"IAB3" } else { b"IABT" };
+        let mut stack = vec![(root, levels - 1)];
+        let mut budget = MAX_MAP_BLOCKS;
+        while let Some((b, level)) = stack.pop() {
+            if b >= sb.ag_blocks || sb.ag_start(ag) + b >= sb.blocks || budget == 0 {
+                return Err(self.bad(vol.start(), agi_at, format!("AG {ag}'s inode B+tree points at block {b}, outside the AG, or loops")));
+            }
+            budget -= 1;
+            let at = (sb.ag_start(ag) + b) * bs;
+            let blk = vol.read_vec(at, bs as usize)?;
+            let (lv, recs) = (u32::from(be16(&blk, 4)), usize::from(be16(&blk, 6)));
+            if &blk[0..4] != magic || lv != level || (sb.version == 5 && !crc_ok(&blk, 0x34)) {
+                return Err(self.bad(vol.start(), at, format!("AG {ag}'s inode B+tree block {b} is damaged (magic, level or CRC-32C)")));
+            }
+            let space = bs as usize - hdr;
+            if level == 0 {
+                for k in 0..recs.min(space / 16) {
+                    let r = hdr + 16 * k;
+                    let (agino, holes) = (u64::from(be32(&blk, r)), if sparse { be16(&blk, r + 4) } else { 0 });
+                    for g in (0..16).filter(|g| holes & (1 << g) == 0) {
+                        let ino = agino + 4 * g;
+                        let blkno = ino >> sb.inopb_log;
+                        if blkno < sb.ag_blocks {
+                            let a = (sb.ag_start(ag) + blkno) * bs + (ino & ((1 << sb.inopb_log) - 1)) * sb.inode_size;
+                            each(a, a + 4 * sb.inode_size);
+                        }
+                    }
+                }
+            } else {
+                let maxrecs = space / 8;
+                for k in (0..recs.min(maxrecs)).rev() {
+                    stack.push((u64::from(be32(&blk, hdr + maxrecs * 4 + 4 * k)), level - 1));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The blocks of inodes `ids`' B+tree extent maps, as sorted byte ranges (bounded).

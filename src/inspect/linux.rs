@@ -51,26 +51,7 @@ pub fn inspect<R: ReadVirtual>(fs: &mut FileSystem, vol: &mut Volume<R>, partiti
     let Some((release_path, release)) = r.first_text(&["/etc/os-release", "/usr/lib/os-release"], MAX_FILE) else {
         return Ok(None);
     };
-    let mut s = System {
-        partition,
-        os: Os::Linux,
-        product: None,
-        edition: None,
-        version: None,
-        build: None,
-        id: None,
-        hostname: None,
-        timezone: None,
-        install_date: None,
-        last_shutdown: None,
-        registered_owner: None,
-        users: Vec::new(),
-        programs: Vec::new(),
-        interfaces: Vec::new(),
-        mounts: Vec::new(),
-        sources: BTreeMap::new(),
-        notes: Vec::new(),
-    };
+    let mut s = System::new(partition, Os::Linux);
     let fields = os_release(&release);
     let src = |value: &str| Source { path: release_path.clone(), key: None, value: Some(value.to_string()) };
     for (field, key) in [("product", "PRETTY_NAME"), ("version", "VERSION_ID"), ("id", "ID")] {

@@ -164,11 +164,37 @@ pub struct System {
     pub notes: Vec<Note>,
 }
 
+impl System {
+    /// A system of kind `os` on `partition` of which nothing is known yet.
+    pub fn new(partition: u32, os: Os) -> System {
+        System {
+            partition,
+            os,
+            product: None,
+            edition: None,
+            version: None,
+            build: None,
+            id: None,
+            hostname: None,
+            timezone: None,
+            install_date: None,
+            last_shutdown: None,
+            registered_owner: None,
+            users: Vec::new(),
+            programs: Vec::new(),
+            interfaces: Vec::new(),
+            mounts: Vec::new(),
+            sources: BTreeMap::new(),
+            notes: Vec::new(),
+        }
+    }
+}
+
 /// The systems on the disk `src` reads, one for each readable volume of `table` that holds one,
 /// in the table's order (the partitions, then the LVM2 logical volumes). A volume whose file system cannot be opened is passed over (`parts`
 /// says why); what goes wrong inside a system's files is in its [`System::notes`].
 pub fn systems<R: ReadVirtual>(src: &mut R, table: &Table) -> Vec<System> {
-    let lvs = table.volumes.iter().filter_map(|v| v.partition.as_ref());
+    let lvs = table.volume_partitions.iter();
     table.partitions.iter().chain(lvs).filter_map(|p| system_on(&mut *src, table, p)).collect()
 }
 

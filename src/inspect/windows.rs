@@ -6,7 +6,7 @@
 //! or value in it that is damaged, gives a [`Note`] naming the hive and the byte, and the rest
 //! still answers. A dirty hive is read as stored: its logs are named, not replayed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use super::{Interface, Note, Os, Program, Source, System, User};
 use crate::error::Result;
@@ -38,26 +38,7 @@ pub fn inspect<R: ReadVirtual>(fs: &mut FileSystem, vol: &mut Volume<R>, partiti
     let (Some(software), Some(system)) = (find(fs, vol, "SOFTWARE"), find(fs, vol, "SYSTEM")) else {
         return Ok(None);
     };
-    let mut s = System {
-        partition,
-        os: Os::Windows,
-        product: None,
-        edition: None,
-        version: None,
-        build: None,
-        id: None,
-        hostname: None,
-        timezone: None,
-        install_date: None,
-        last_shutdown: None,
-        registered_owner: None,
-        users: Vec::new(),
-        programs: Vec::new(),
-        interfaces: Vec::new(),
-        mounts: Vec::new(),
-        sources: BTreeMap::new(),
-        notes: Vec::new(),
-    };
+    let mut s = System::new(partition, Os::Windows);
     // One hive in memory at a time: SAM's names first, for SOFTWARE's profiles.
     let mut notes = Vec::new();
     let accounts = find(fs, vol, "SAM")

@@ -1,5 +1,5 @@
 // Accessibility: an axe-core audit (WCAG 2.1 AA) of every view of the page and of the
-// <vhd-viewer> element in the three engines; in Chromium, a keyboard-only walk (open a disk, the
+// <vhd-viewer> element in the three engines (a search's hits among them); in Chromium, a keyboard-only walk (open a disk, the
 // views, a file, the hex view with Tab, arrow keys and Enter), a visible focus on every stop, the
 // canvases' tables of runs, and the maps' kinds still told apart under a colour-blindness filter.
 import { test, before, after } from 'node:test';
@@ -80,9 +80,14 @@ for (const engine of ENGINES) {
       await page.waitForText('#prov-state', /^Exact/, { timeout: 120_000 });
       await page.click('#changes-run');
       await page.waitFor(() => ['done', 'stopped'].includes(document.getElementById('changes-body').dataset.changes), null, { timeout: 120_000 });
+      await page.click('#timeline-run');
+      await page.waitFor(() => document.querySelectorAll('#timeline .tl-row').length > 0, null, { timeout: 120_000 });
       await page.click('#check-run');
       await page.waitFor(() => !!document.querySelector('#check-body')?.textContent.trim());
-      found.push(...(await audit(page, 'page, a file, a block, the exact map, the changes and the check shown')));
+      await page.fill('#search-view input[type=search]', 'bottom');
+      await page.click('#search-view button[type=submit]');
+      await page.waitFor(() => document.getElementById('search-view').dataset.state === 'done' && Number(document.getElementById('search-view').dataset.hits) > 0, null, { timeout: 120_000 });
+      found.push(...(await audit(page, 'page, a file, a block, the exact map, the changes, the timeline, the check and a search shown')));
       assert.deepEqual(await page.errors(), []);
       await page.close();
 

@@ -58,9 +58,12 @@ test('the strip and partitions; the keyboard walks folders; deleted files on a t
     assert.match(cards[1], /4 KiB aligned/);
     assert.match(await page.$eval('#files [data-field="scheme"]', (n) => n.textContent), /MBR partition table with 3 partitions/);
 
-    // The listing: folders first, by name; the first row has the focus.
+    // The listing: folders first, by name. Listed by itself on opening, it leaves the focus (and
+    // the page) where they were; the first row is the one the keyboard reaches.
     const root = await names(page);
     assert.deepEqual(root.slice(0, 2), ['/Deep', '/Many']);
+    assert.equal(await focused(page), undefined, 'an automatic listing takes no focus');
+    await page.focus('#files tbody [data-action="open"][tabindex="0"]');
     assert.equal(await focused(page), '/Deep');
     await page.keyboard.press('ArrowDown');
     assert.equal(await focused(page), '/Many');
@@ -189,6 +192,7 @@ test('on any api with the same shapes: a folder of 2500 files is drawn a thousan
     await page.waitForSelector('#files[data-state="ready"]');
     assert.match(await page.$eval('#files [data-field="aligned"]', (n) => n.textContent), /Not 4 KiB aligned/);
     assert.equal((await names(page)).length, 1000);
+    await page.focus('#files tbody [data-action="open"][tabindex="0"]');
     await page.keyboard.press('End');
     assert.equal(await focused(page), '/file 999.txt');
     await page.click('#files [data-action="more"]');

@@ -110,3 +110,19 @@ export function openChain(b, files) {
 export function cli(args, file) {
   return execFileSync(cliPath(), args.map((a) => (a === file ? basename(file) : a)), { cwd: dirname(file), maxBuffer: 1 << 30 });
 }
+
+/**
+ * `vhd-viewer search DISK ARGS... --json`'s hits (none when it exits 1, no hit), each line parsed.
+ * @param {string} disk
+ * @param {string[]} args
+ */
+export function cliSearch(disk, args) {
+  let out;
+  try {
+    out = cli(['search', disk, '--json', ...args], disk);
+  } catch (e) {
+    if (e.status !== 1) throw e;
+    out = e.stdout;
+  }
+  return out.toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}

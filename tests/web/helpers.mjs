@@ -271,3 +271,24 @@ export async function stopSave(page, start, said = /cancelled/) {
   assert.equal(await page.evaluate(() => window.__saved.base64), undefined, 'the file was not closed (kept)');
   assert.match(await page.textContent('#messages'), said);
 }
+
+/**
+ * The hits the page's search view lists (`root`: its element), each with the fields of a line of
+ * `search --json` it shows (read through its rows' data attributes).
+ * @param {{ evaluate: Function }} page
+ */
+export function shownHits(page, root = '#search-view') {
+  return page.evaluate((r) => [...document.querySelectorAll(`${r} tbody tr[data-offset]`)].map((tr) => {
+    const d = tr.dataset;
+    const num = (v) => (v === undefined ? null : Number(v));
+    return { offset: Number(d.offset), length: Number(d.length), encoding: d.encoding, layer: num(d.layer), partition: num(d.partition), kind: d.kind, path: d.path ?? null, file_offset: num(d.fileOffset) };
+  }), root);
+}
+
+/**
+ * A line of `search --json` as shownHits gives it.
+ * @param {{ offset: number, length: number, encoding: string, layer: number | null, partition: number | null, owner: { kind: string, path: string | null, file_offset: number | null } }} h
+ */
+export function hitFields(h) {
+  return { offset: h.offset, length: h.length, encoding: h.encoding, layer: h.layer, partition: h.partition, kind: h.owner.kind, path: h.owner.path, file_offset: h.owner.file_offset };
+}

@@ -16,8 +16,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { serve } from '../../scripts/serve.mjs';
 import { launch, FEATURES } from './engines.mjs';
-import { cliInfo, cliCat, cliPath, tempDir, screenshotPath, text, at, ROOT, WWW, SAMPLES } from './helpers.mjs';
-import { fsVhds, systemVhds, cli } from './fs-fixtures.mjs';
+import { cliInfo, cliCat, cliPath, tempDir, screenshotPath, text, at, shownHits, hitFields, ROOT, WWW, SAMPLES } from './helpers.mjs';
+import { fsVhds, systemVhds, cli, cliSearch } from './fs-fixtures.mjs';
 import { bitlockerVhds } from './bitlocker-fixtures.mjs';
 import { trimDisks, bigDisk, cliTrim } from './trim-fixtures.mjs';
 import { folderFixture, cliChains, treeShape, shownTree, shownProblems, expectedProblems, siteWithFolder, giveFolder } from './folder-fixture.mjs';
@@ -432,6 +432,27 @@ export function pageTests(engine) {
     await page.close();
   });
 
+  test(`${engine}: the search box lists the hits of search --json through a chain with their owners; a hit in a file shows its bytes marked in the hex view and the file in the file browser`, async () => {
+    const { base, child } = fsVhds();
+    const page = await viewer();
+    await page.setFiles(UI.fileInput, [child, base]);
+    assert.equal(await settled(page), 'ready');
+    await page.fill('#search-view input[type=search]', 'bottom');
+    await page.click('#search-view button[type=submit]');
+    await page.waitFor(() => document.getElementById('search-view').dataset.state === 'done', null, { timeout: 120_000 });
+    const theirs = cliSearch(child, ['bottom']);
+    assert.ok(theirs.some((h) => h.owner.kind === 'file'));
+    assert.deepEqual(await shownHits(page), theirs.map(hitFields));
+    const hit = theirs.find((h) => h.owner.kind === 'file' && h.encoding === 'utf-8' && (h.offset % 512) + h.length <= 512);
+    await page.click(`#search-view tr[data-offset="${hit.offset}"] [data-action=show]`);
+    await page.waitFor((o) => document.getElementById('hex-source').dataset.offset === String(Math.floor(o / 512) * 512) && document.querySelectorAll('#hex-dump .mark').length === 6, hit.offset, { timeout: 60_000 });
+    const name = hit.owner.path.split('/').pop();
+    await page.waitFor((n) => document.querySelector('#files-view [data-field="panel"]:not([hidden]) [data-field="name"]')?.textContent === n, name, { timeout: 60_000 });
+    await page.screenshot(shot('search'), { selector: '#search' });
+    assert.deepEqual(await page.errors(), []);
+    await page.close();
+  });
+
   test(`${engine}: a BitLocker partition: described as parts --json says, its unlock stopped, a wrong password refused, unlocked by its recovery password in the Worker (never in the URL or storage): listings equal ls --json, a saved file equals get`, async () => {
     const { dir, cases } = bitlockerVhds();
     const c = cases.find((x) => x.name === 'xts128');
@@ -508,6 +529,47 @@ export function pageTests(engine) {
     // Saved as JSON: the same answer as the command line.
     const saved = await page.download('#changes-body [data-action="save-json"]');
     assert.deepEqual(JSON.parse(readFileSync(saved.path, 'utf8')), want);
+    assert.deepEqual(await page.errors(), []);
+    await page.close();
+  });
+
+  test(`${engine}: the Timeline of a differencing chain: as many times as timeline --json, a path filter and a brush narrow it, a row opens its file, the body file saved equals timeline --bodyfile`, async () => {
+    const { base, child } = fsVhds();
+    const want = cli(['timeline', child, '--parent', base, '--json'], child).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const page = await viewer();
+    await page.setFiles(UI.fileInput, [child, base]);
+    assert.equal(await settled(page), 'ready');
+    await page.evaluate(() => document.getElementById('timeline').scrollIntoView());
+    await page.click('#timeline-run');
+    await page.waitFor(() => document.querySelectorAll('#timeline .tl-row').length > 0, null, { timeout: 120_000 });
+    const count = () => page.evaluate(() => document.querySelector('#timeline .tl-count').textContent);
+    const all = new RegExp(`^${want.length.toLocaleString('en')} times shown of `);
+    assert.match(await count(), all, 'deleted entries hidden at first');
+    // The first rows shown are the earliest times, as timeline --json sorts them.
+    const firstTime = await page.evaluate(() => document.querySelector('#timeline .tl-row .tl-time').textContent);
+    assert.equal(firstTime, want[0].time);
+    // The keyboard narrows the range (Enter: its middle half), Home shows every time again.
+    await page.evaluate(() => {
+      const c = document.querySelector('#timeline .tl-histogram');
+      c.focus();
+      c.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+    });
+    assert.match(await page.evaluate(() => document.querySelector('#timeline .tl-range').textContent), /^From \S+Z to \S+Z$/);
+    await page.evaluate(() => document.querySelector('#timeline .tl-histogram').dispatchEvent(new KeyboardEvent('keydown', { key: 'Home', bubbles: true })));
+    assert.match(await count(), all);
+    // The path filter: the file the child added, its times only; its row opens it in the files view.
+    const added = want.filter((r) => r.path.toLowerCase().includes('added in child'));
+    assert.ok(added.length > 0, 'the fixture: the child added a file');
+    await page.evaluate(() => {
+      const i = document.querySelector('#timeline input[type="search"]');
+      i.value = 'Added in child';
+      i.dispatchEvent(new Event('input'));
+    });
+    assert.match(await count(), new RegExp(`^${added.length} times shown`));
+    await page.click('#timeline .tl-row');
+    await page.waitFor(() => document.querySelector('#files-view [data-field="panel"]:not([hidden]) [data-field="name"]')?.textContent === 'Added in child.txt', null, { timeout: 60_000 });
+    const saved = await page.download('#timeline-body');
+    assert.equal(readFileSync(saved.path, 'utf8'), cli(['timeline', child, '--parent', base, '--bodyfile'], child).toString('utf8'));
     assert.deepEqual(await page.errors(), []);
     await page.close();
   });

@@ -22,9 +22,12 @@ import type {
   ResizePlan,
   SaveKind,
   Rebase,
+  SearchOptions,
+  SearchStep,
   SectorsView,
   Survey,
   System,
+  TimelineColumns,
   Unreadable,
   UnlockKind,
   WorkerInput,
@@ -70,9 +73,19 @@ export interface Calls {
   owner: { args: [k: number, offset: number]; result: DiskOwner };
   /** A BitLocker partition unlocked in the Worker (the secret never comes back); progress: key stretch rounds. */
   unlock: { args: [k: number, partition: number, kind: UnlockKind, secret: string | Uint8Array]; result: PartsTable; progress: Steps };
+  /** The keys of the BitLocker volumes unlocked in this session, posted on `port` to a job's Worker (the answer names none). */
+  handKeys: { args: [port: MessagePort]; result: null };
+  /** A job's session: the keys `handKeys` posts on `port`, kept for its diff or report. */
+  takeKeys: { args: [port: MessagePort]; result: null };
+  /** `vhd-viewer search` a step at a time: each step's hits come as progress; the answer is the bytes read. */
+  search: { args: [pattern: string, options: SearchOptions]; result: { searched: number; read: number }; progress: SearchStep };
   diff: { args: [from: number, to: number]; result: DiffReport; progress: Steps };
   diffWith: { args: [other: number, to: number]; result: DiffReport; progress: Steps };
   rebaseCheck: { args: [onto: number]; result: Rebase; progress: Steps };
+  /** `vhd-viewer timeline --json` as of layer k, as columns; progress: lines read. */
+  timeline: { args: [k: number, deleted: boolean]; result: TimelineColumns; progress: Steps };
+  /** The bytes `timeline --bodyfile` (`body`) or `--csv` (`csv`) writes, as of layer k. */
+  timelineText: { args: [k: number, deleted: boolean, format: 'body' | 'csv']; result: string; progress: Steps };
   /** `vhd-viewer report`: the HTML file; progress in thousandths. */
   report: { args: []; result: string; progress: Steps };
   /** A picture as SVG, the bytes `vhd-viewer draw` writes (progress: the provenance map's bytes). */

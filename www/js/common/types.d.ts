@@ -788,3 +788,66 @@ export interface PictureRequest {
   theme: 'light' | 'dark';
   width: number;
 }
+
+/** A search's options (`vhd-viewer search`'s flags). */
+export interface SearchOptions {
+  /** The pattern is bytes in hexadecimal (`--hex`). */
+  hex: boolean;
+  /** A text found as UTF-16LE only (`--utf16`). */
+  utf16: boolean;
+  /** ASCII letters in either case (`--ignore-case`). */
+  ignoreCase: boolean;
+  /** Only what this layer holds (`--only-layer K`); null: the whole disk. */
+  onlyLayer: number | null;
+}
+
+/** One hit of a search: a line of `vhd-viewer search --json`. */
+export interface SearchHit {
+  /** On the virtual disk. */
+  offset: number;
+  length: number;
+  encoding: 'utf-8' | 'utf-16le' | 'bytes';
+  /** The layer that supplies its first byte (null: zeros no layer holds). */
+  layer: number | null;
+  partition: number | null;
+  /** True when it lies in an unlocked BitLocker volume, found in its plain bytes (absent otherwise). */
+  decrypted?: boolean;
+  owner: {
+    kind: 'file' | 'deleted file' | 'dir' | 'deleted dir' | 'structure' | 'free' | 'outside' | 'unknown';
+    path: string | null;
+    file_offset: number | null;
+    id: number | null;
+    what: string;
+    filesystem: FsName | null;
+  };
+}
+
+/** A search's progress: virtual disk bytes searched of the disk's size, and this step's hits. */
+export interface SearchStep {
+  done: number;
+  total: number;
+  /** Bytes of the layers' files read so far. */
+  read: number;
+  hits: SearchHit[];
+}
+
+/**
+ * Every file's and directory's times (`vhd-viewer timeline --json`), as the core's columns
+ * (WasmVolumes.timeline). Per body-file line (index i): `path[i]`, `inode[i]`, `partition[i]`,
+ * `size[i]`, `deleted[i]` (1: deleted), `layer[i]` (-1: none), `attribute[i]` (0 none, 1 NTFS
+ * `$STANDARD_INFORMATION`, 2 `$FILE_NAME`). Per row (index r, sorted by time): `line[r]`,
+ * `kind[r]` (0 m, 1 a, 2 c, 3 b), `unix[r]` (seconds), `nanos[r]`.
+ */
+export interface TimelineColumns {
+  path: string[];
+  inode: string[];
+  partition: Uint32Array;
+  size: Float64Array;
+  deleted: Uint8Array;
+  layer: Int32Array;
+  attribute: Uint8Array;
+  line: Uint32Array;
+  kind: Uint8Array;
+  unix: Float64Array;
+  nanos: Uint32Array;
+}

@@ -8,7 +8,7 @@ import { Engine } from './engine.js';
 
 /**
  * @import { Source } from '../common/source.js'
- * @import { ChainView, CopyReport, CopyRequest, DiffReport, Rebase, DiskLayer, Extent, FileEntry, FileStat, Finding, FitReport, Info, LayerStructures, MissingParent, OpenedSummary, PartsTable, PublicFile, ResizePlan, SaveKind, Survey, System, Unreadable, Writable } from '../common/types.js'
+ * @import { ChainView, CopyReport, CopyRequest, DiffReport, Rebase, DiskLayer, Extent, FileEntry, FileStat, Finding, FitReport, Info, LayerStructures, MissingParent, OpenedSummary, PartsTable, PublicFile, ResizePlan, SaveKind, Survey, System, TimelineColumns, Unreadable, Writable } from '../common/types.js'
  * @import { Args, Method, Progress, Result } from '../common/calls.js'
  * @import { CallOptions } from './engine.js'
  */
@@ -445,6 +445,24 @@ export class VhdDisk {
   }
 
   /**
+   * Every place a word or bytes occur on the disk (`vhd-viewer search PATTERN --json`): a text
+   * found as UTF-8 and UTF-16LE (only UTF-16LE with `utf16`; ASCII letters in either case with
+   * `ignoreCase`), or with `hex` the bytes written in hexadecimal; with `onlyLayer`, only what
+   * that layer of the chain holds. Each hit says its layer, partition and owner (a file and the
+   * offset in it, a deleted file, a structure, free space, outside the partitions). Runs in the
+   * disk's Worker a step at a time: `onHits(hits, done, total)` gets each step's hits and the
+   * virtual bytes searched; `signal` stops it between steps. Resolves to the bytes searched and
+   * the bytes of the files read; a refused pattern (empty, zeros only, bad hexadecimal) rejects.
+   * @param {string} pattern
+   * @param {{ hex?: boolean, utf16?: boolean, ignoreCase?: boolean, onlyLayer?: number | null, signal?: AbortSignal,
+   *   onHits?: (hits: import('../common/types.js').SearchHit[], done: number, total: number) => void }} [options]
+   * @returns {Promise<{ searched: number, read: number }>}
+   */
+  search(pattern, { hex = false, utf16 = false, ignoreCase = false, onlyLayer = null, signal, onHits } = {}) {
+    return this.ask('search', [pattern, { hex, utf16, ignoreCase, onlyLayer }], { signal, onProgress: (p) => onHits?.(p.hits, p.done, p.total) });
+  }
+
+  /**
    * What a differencing disk changed, file by file (`vhd-viewer diff --from FROM --to TO --json`):
    * layer `from` (older; default 1, the parent) against layer `to` (newer; default 0, the file
    * opened). With `other`, the index of another chain of the files given (`chains`): that disk
@@ -472,6 +490,32 @@ export class VhdDisk {
    */
   rebaseCheck({ onto, signal, onProgress }) {
     return this.engine.job(this.chainIndex, 'rebaseCheck', [onto], { signal, onProgress: (p) => onProgress?.(p.done, p.total) }).catch((e) => {
+      throw rethrown(e);
+    });
+  }
+
+  /**
+   * Every file's and directory's times as of layer `layer` (`vhd-viewer timeline --json`, deleted
+   * entries too with `deleted`), as the core's columns (`TimelineColumns`), sorted by time. Runs
+   * in a Worker of its own, so that cancelling stops it at once; progress: lines read (total 0).
+   * BitLocker volumes unlocked in the page are not read there.
+   * @param {{ layer?: number, deleted?: boolean } & TaskOptions} [options]
+   * @returns {Promise<TimelineColumns>}
+   */
+  timeline({ layer = 0, deleted = false, signal, onProgress } = {}) {
+    return this.engine.job(this.chainIndex, 'timeline', [layer, deleted], { signal, onProgress: (p) => onProgress?.(p.done, p.total) }).catch((e) => {
+      throw rethrown(e);
+    });
+  }
+
+  /**
+   * The timeline as the text `vhd-viewer timeline --bodyfile` (`body`) or `--csv` (`csv`) writes,
+   * as of layer `layer`. Runs in a Worker of its own, as `timeline`.
+   * @param {{ format: 'body' | 'csv', layer?: number, deleted?: boolean } & TaskOptions} options
+   * @returns {Promise<string>}
+   */
+  timelineText({ format, layer = 0, deleted = false, signal, onProgress }) {
+    return this.engine.job(this.chainIndex, 'timelineText', [layer, deleted, format], { signal, onProgress: (p) => onProgress?.(p.done, p.total) }).catch((e) => {
       throw rethrown(e);
     });
   }

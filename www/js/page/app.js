@@ -63,8 +63,13 @@ const parts = {
   findings: $('findings-body'),
   checkRun: $('check-run'),
   checkBody: $('check-body'),
+  search: $('search-view'),
   files: $('files-view'),
   filesLayer: $('files-layer'),
+  timeline: $('timeline-body-view'),
+  timelineRun: $('timeline-run'),
+  timelineBody: $('timeline-body'),
+  timelineCsv: $('timeline-csv'),
   changes: $('changes-body'),
   changesFrom: $('changes-from'),
   changesTo: $('changes-to'),
@@ -80,9 +85,9 @@ const parts = {
 };
 
 /** @type {Record<string, string>} the page's section of each view the controller reveals */
-const SECTIONS = { structures: 'structures', bat: 'bat', provenance: 'provenance', closeup: 'closeup', hex: 'hex', findings: 'findings', files: 'volumes', changes: 'changes', chain: 'files' };
+const SECTIONS = { structures: 'structures', bat: 'bat', provenance: 'provenance', closeup: 'closeup', hex: 'hex', findings: 'findings', files: 'volumes', changes: 'changes', chain: 'files', search: 'search' };
 /** @type {Record<string, string>} the page's section of each view a place names (location.js) */
-const VIEW_SECTIONS = { summary: 'overview', files: 'volumes', changes: 'changes', footer: 'structures', chain: 'files', bat: 'bat', bitmap: 'provenance', hex: 'hex', findings: 'findings', save: 'export' };
+const VIEW_SECTIONS = { summary: 'overview', files: 'volumes', changes: 'changes', footer: 'structures', chain: 'files', bat: 'bat', bitmap: 'provenance', hex: 'hex', search: 'search', findings: 'findings', save: 'export' };
 /**
  * The place the URL's fragment named when the page opened (location.js): the first disk shown
  * goes there if it is the disk named (or none is named), and says nothing otherwise.

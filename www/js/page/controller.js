@@ -15,9 +15,11 @@ import { showVirtualSector, showFileBytes } from './views/hex.js';
 import { renderFindings } from './views/findings.js';
 import { filesView } from './views/files.js';
 import { ChangesView } from './views/changes.js';
+import { TimelineView } from './views/timeline.js';
 import { VIEW_OF } from './location.js';
 import { PictureBar } from './views/picture.js';
 import { renderSystems, renderHealth } from './views/system.js';
+import { SearchView } from './views/search.js';
 import { download, exportRaw, exportVhd, exportCopy, exportInfo, exportReport, SaveView, stem, copySummary, copyUnit } from './save.js';
 
 /**
@@ -40,7 +42,8 @@ import { download, exportRaw, exportVhd, exportCopy, exportInfo, exportReport, S
  *   hexLayer?: HTMLSelectElement, hexModes?: HTMLInputElement[], hexAtLabel?: HTMLElement, partsPicture?: HTMLElement,
  *   findings: HTMLElement, checkRun: HTMLButtonElement, checkBody: HTMLElement, files: HTMLElement, filesLayer: HTMLSelectElement,
  *   changes: HTMLElement, changesFrom: HTMLSelectElement, changesTo: HTMLSelectElement, changesRun: HTMLButtonElement, save: HTMLElement,
- *   rebaseOnto: HTMLSelectElement, rebaseRun: HTMLButtonElement,
+ *   rebaseOnto: HTMLSelectElement, rebaseRun: HTMLButtonElement, search: HTMLElement,
+ *   timeline?: HTMLElement, timelineRun?: HTMLButtonElement, timelineBody?: HTMLButtonElement, timelineCsv?: HTMLButtonElement,
  *   task: HTMLElement, taskLabel: HTMLElement, taskProgress: HTMLProgressElement, taskCount: HTMLElement, taskCancel: HTMLButtonElement }} Parts
  */
 
@@ -52,7 +55,7 @@ import { download, exportRaw, exportVhd, exportCopy, exportInfo, exportReport, S
  * @typedef {{
  *   state(s: 'idle' | 'loading' | 'ready' | 'error'): void,
  *   scanState(s: 'running' | 'done' | 'stopped' | null): void,
- *   reveal(view: 'structures' | 'bat' | 'provenance' | 'closeup' | 'hex' | 'findings' | 'files' | 'changes' | 'chain', el?: HTMLElement): void,
+ *   reveal(view: 'structures' | 'bat' | 'provenance' | 'closeup' | 'hex' | 'findings' | 'files' | 'changes' | 'chain' | 'search', el?: HTMLElement): void,
  *   shown?(disk: VhdDisk): void,
  *   structuresShown?(): void,
  *   failed?(error: Error & { code?: string | null }): void,
@@ -143,8 +146,20 @@ export class Viewer {
     /** @type {{ disk: VhdDisk, from: number, to: number, other?: string } | null} what the Changes view shows (`other`: another disk, `from` -1) */
     this.changed = null;
     $.changesRun.addEventListener('click', () => this.compare());
+    // The Timeline (the page only): every time as of the files view's layer; a row opens its file.
+    this.timelineView = $.timeline ? new TimelineView($.timeline, { onPick: (r) => void this.openTimelineRow(r) }) : null;
+    /** @type {{ disk: VhdDisk, layer: number } | null} what the Timeline shows */
+    this.timed = null;
+    $.timelineRun?.addEventListener('click', () => this.timeline());
+    $.timelineBody?.addEventListener('click', () => this.saveTimeline('body'));
+    $.timelineCsv?.addEventListener('click', () => this.saveTimeline('csv'));
     $.rebaseRun.addEventListener('click', () => this.rebase());
     this.saveView = new SaveView($.save, host.saveIds ?? 'save-', this.saveActions());
+    // A hit: its bytes in the hex view, and a file's in the file browser (as of the whole chain).
+    this.searchView = new SearchView($.search, {
+      show: (hit) => this.showHit(hit, false),
+      open: (hit) => this.showHit(hit, true),
+    });
     /** @type {{ layer: number, block: number } | null} the block whose sector bitmap the close-up shows */
     this.closeupAt = null;
     this.pictures = this.pictureBars();
@@ -250,8 +265,13 @@ export class Viewer {
       // Twice a second: each update is a rendering pass, and WebKit's Worker reads wait for
       // its main thread (the scan's reads slowed by half with updates every 150 ms, measured).
       const now = performance.now();
-      if (done < total && now - shown < PROGRESS_MS) return;
+      if ((done < total || !total) && now - shown < PROGRESS_MS) return;
       shown = now;
+      // A total not known (0): the bar stays indeterminate, the count says how far.
+      if (!total) {
+        $.taskCount.textContent = `${done.toLocaleString('en')} ${unit}`;
+        return;
+      }
       $.taskProgress.max = total || 1;
       $.taskProgress.value = done;
       $.taskCount.textContent = unit === 'bytes' ? `${humanSize(done)} of ${humanSize(total)}` : unit === '%' ? `${Math.floor((done * 100) / (total || 1))}%` : `${done} of ${total}${unit ? ' ' + unit : ''}`;
@@ -284,6 +304,7 @@ export class Viewer {
     this.disk?.close();
     this.disk = null;
     this.saveView.show(null);
+    this.searchView.show(null);
     this.clearMessages();
     this.host.scanState(null);
   }
@@ -300,6 +321,7 @@ export class Viewer {
     this.disk?.close();
     this.disk = null;
     this.saveView.show(null);
+    this.searchView.show(null);
     this.clearMessages();
     this.host.scanState(null);
     this.host.state('loading');
@@ -422,6 +444,7 @@ export class Viewer {
     fill($.checkBody);
     $.checkRun.disabled = false;
     this.saveView.show(disk);
+    this.searchView.show(disk);
     this.closeupAt = null;
     this.refreshPictures();
     this.host.shown?.(disk);
@@ -721,7 +744,76 @@ export class Viewer {
     await this.hexShow({ mode: 'virtual', at: Math.floor(offset / ss) }, true);
   }
 
+  /**
+   * A search's hit: its first sector in the hex view with its bytes marked (not a decrypted
+   * hit's, which the disk holds encrypted), and a file that owns
+   * it in the file browser (as of the whole chain, where the search looked); with `file`, the
+   * file browser is revealed instead of the hex view.
+   * @param {import('../common/types.js').SearchHit} hit
+   * @param {boolean} file
+   */
+  async showHit(hit, file) {
+    const d = this.disk;
+    if (!d) return;
+    const o = hit.owner;
+    if (o.path && hit.partition !== null && (o.kind === 'file' || o.kind === 'deleted file')) {
+      if (this.$.filesLayer.value !== '0') {
+        this.$.filesLayer.value = '0';
+        void this.showSystems();
+      }
+      if (file) this.reveal('files');
+      const path = o.path;
+      this.openPath(hit.partition, path, o.kind === 'deleted file').catch((e) => this.readFailed(path, e));
+    }
+    // The hex view shows the disk's bytes: a hit in an unlocked volume's plain bytes is not
+    // marked on its encrypted sector.
+    const mark = hit.decrypted ? undefined : /** @type {[number, number]} */ ([hit.offset, hit.offset + hit.length]);
+    await this.hexShow({ mode: 'virtual', at: Math.floor(hit.offset / d.sectorSize), mark }, !file);
+  }
+
   // ------------------------------------------------------------ what a differencing disk changed
+
+  /** Every file's times as of the files view's layer, in the Timeline; with progress and Stop. */
+  async timeline() {
+    const d = this.disk;
+    const $ = this.$;
+    if (!d || !this.timelineView) return;
+    const layer = Number($.filesLayer.value) || 0;
+    const t = await this.runTask(`Reading every file's times on ${d.names[layer]}`, (signal, progress) =>
+      d.timeline({ layer, deleted: true, signal, onProgress: (done) => progress(done, 0, 'entries') }));
+    if (!t || d !== this.disk) return;
+    this.timed = { disk: d, layer };
+    this.timelineView.show(t);
+    for (const b of [$.timelineBody, $.timelineCsv]) if (b) b.disabled = false;
+  }
+
+  /**
+   * The Timeline saved as the core writes it (`timeline --bodyfile` or `--csv`), deleted entries
+   * as the view's toggle says.
+   * @param {'body' | 'csv'} format
+   */
+  async saveTimeline(format) {
+    const d = this.disk;
+    const shown = this.timed;
+    if (!d || !shown || shown.disk !== d || !this.timelineView) return;
+    const deleted = this.timelineView.filter.deleted;
+    const text = await this.runTask(format === 'body' ? 'Writing the body file' : 'Writing the CSV', (signal, progress) =>
+      d.timelineText({ format, layer: shown.layer, deleted, signal, onProgress: (done) => progress(done, 0, 'entries') }));
+    if (text === undefined) return;
+    download(new Blob([text], { type: format === 'body' ? 'text/plain' : 'text/csv' }), `${stem(d.names[shown.layer])}.timeline.${format === 'body' ? 'body.txt' : 'csv'}`);
+  }
+
+  /**
+   * A Timeline row picked: its file in the files view, as of the layer the Timeline shows.
+   * @param {{ partition: number, path: string, deleted: boolean }} row
+   */
+  async openTimelineRow(row) {
+    const shown = this.timed;
+    if (!shown || shown.disk !== this.disk) return;
+    this.$.filesLayer.value = String(shown.layer);
+    this.reveal('files');
+    await this.openPath(row.partition, row.path, row.deleted);
+  }
 
   /** What the newer layer chosen changed over the older one, file by file; with progress and Stop. */
   async compare() {
@@ -981,11 +1073,11 @@ export class Viewer {
 
   /**
    * Shows virtual sector `at` (in the disk's logical sectors, `disk.sectorSize` bytes each) or
-   * bytes of a file from byte `at`.
-   * @param {{ mode?: HexMode, at?: number, layer?: number, markLen?: number }} [where]
+   * bytes of a file from byte `at`; `mark`, virtual bytes `[from, to)` marked (a search's hit).
+   * @param {{ mode?: HexMode, at?: number, layer?: number, markLen?: number, mark?: [from: number, to: number] }} [where]
    * @param {boolean} [reveal]
    */
-  async hexShow({ mode = this.hexState.mode, at = this.hexState.at, layer = this.hexState.layer, markLen = 1 } = {}, reveal = false) {
+  async hexShow({ mode = this.hexState.mode, at = this.hexState.at, layer = this.hexState.layer, markLen = 1, mark } = {}, reveal = false) {
     if (!this.disk) return; // other files are loading
     const $ = this.$;
     Object.assign(this.hexState, { mode, at, layer });
@@ -1004,7 +1096,7 @@ export class Viewer {
     if (reveal) this.reveal('hex');
     const c = this.ctx();
     try {
-      if (mode === 'virtual') await showVirtualSector(c, at, $.hexSource, $.hexDump);
+      if (mode === 'virtual') await showVirtualSector(c, at, $.hexSource, $.hexDump, mark);
       else await showFileBytes(c, layer, at, $.hexSource, $.hexDump, markLen);
     } catch (e) {
       if (c.signal.aborted) return;

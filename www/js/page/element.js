@@ -4,7 +4,7 @@
 //
 // Attributes: `src` (the disk's URL, read with HTTP Range requests), `parent` (the URLs of its
 // parent, grandparent… separated by spaces, in any order: files are matched by the ids inside
-// them), `view` (the tab shown: summary, files (or volumes), changes, footer, chain, bat, bitmap, hex, findings, save), `views` (the
+// them), `view` (the tab shown: summary, files (or volumes), changes, footer, chain, bat, bitmap, hex, search, findings, save), `views` (the
 // tabs offered, separated by spaces; all by default), and where it is (location.js, the keys of
 // the page's URL fragment): `sector` (the virtual sector the hex tab shows, in the disk's logical
 // sectors: 512 bytes, or 4096 for a VHDX that has them), `layer` and `block` (a block up close),
@@ -277,6 +277,7 @@ export class VhdViewerElement extends HTMLElement {
       rebaseOnto: q('select', { 'aria-label': 'New base' }),
       rebaseRun: q('button', { type: 'button', 'data-action': 'rebase' }, 'Check'),
       save: q('div', { class: 'save-body' }),
+      search: q('div', { class: 'search-view' }),
       // The task's name is announced, not each count (the progress bar holds the value).
       task: q('div', { class: 'task', hidden: true }),
       taskLabel: q('span', { role: 'status' }),
@@ -303,6 +304,7 @@ export class VhdViewerElement extends HTMLElement {
         q('div', { class: 'controls' }, batFiles), p.batLegend, q('div', { class: 'mapbox' }, p.batCanvas), p.batHover),
       panel('bitmap', p.provLead, q('div', { class: 'controls' }, p.scan, p.provState), p.provLegend, q('div', { class: 'mapbox' }, p.provCanvas), p.provHover, p.closeup),
       panel('hex', p.hexForm, p.hexSource, p.hexDump),
+      panel('search', p.search),
       panel('findings', p.findings,
         q('p', { class: 'small' }, 'The full check also reads every block’s sector bitmap and the sectors a dynamic disk marks unused (left-over data), as vhd-viewer check does.'),
         q('div', { class: 'controls' }, p.checkRun), p.checkBody),

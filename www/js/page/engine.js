@@ -133,8 +133,10 @@ export class Engine {
   /**
    * A Worker of its own for one long synchronous job (a diff: its reads block the Worker, so a
    * cancel cannot reach it there). It opens the same inputs as `this` (as `open` was given them;
-   * sources kept here are shared), shows chain `chain` and runs `method`, and is stopped when that
-   * answers, or at once when `signal` aborts. Resolves its answer.
+   * sources kept here are shared), shows chain `chain`, takes the keys of the BitLocker volumes
+   * unlocked in this session from its Worker (over a channel between the two Workers: they never
+   * come to this thread) and runs `method`, and is stopped when that answers, or at once when
+   * `signal` aborts. Resolves its answer.
    * @template {Method} M
    * @param {number} chain
    * @param {M} method
@@ -155,6 +157,8 @@ export class Engine {
       signal?.throwIfAborted();
       await job.call('open', [this.given], { signal });
       await job.call('chain', [chain], { signal });
+      const { port1, port2 } = new MessageChannel();
+      await Promise.all([this.call('handKeys', [port1], { signal, transfer: [port1] }), job.call('takeKeys', [port2], { signal, transfer: [port2] })]);
       return await job.call(method, args, { signal, onProgress });
     } finally {
       signal?.removeEventListener('abort', stop);

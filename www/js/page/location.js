@@ -29,6 +29,7 @@ export const VIEWS = /** @type {[view: string, label: string][]} */ ([
   ['bat', 'Block map'],
   ['bitmap', 'Sector bitmaps'],
   ['hex', 'Hex'],
+  ['search', 'Search'],
   ['findings', 'Findings'],
   ['save', 'Save'],
 ]);
@@ -48,9 +49,9 @@ export function viewName(v) {
 
 /**
  * The view (tab) that shows each part the controller reveals.
- * @type {Record<'structures' | 'bat' | 'provenance' | 'closeup' | 'hex' | 'findings' | 'files' | 'changes' | 'chain', string>}
+ * @type {Record<'structures' | 'bat' | 'provenance' | 'closeup' | 'hex' | 'findings' | 'files' | 'changes' | 'chain' | 'search', string>}
  */
-export const VIEW_OF = { structures: 'footer', bat: 'bat', provenance: 'bitmap', closeup: 'bitmap', hex: 'hex', findings: 'findings', files: 'files', changes: 'changes', chain: 'chain' };
+export const VIEW_OF = { structures: 'footer', bat: 'bat', provenance: 'bitmap', closeup: 'bitmap', hex: 'hex', findings: 'findings', files: 'files', changes: 'changes', chain: 'chain', search: 'search' };
 
 /** The keys of a place besides `disk`, in the order they are written; also the element's attributes. */
 export const KEYS = /** @type {const} */ (['view', 'layer', 'block', 'sector', 'partition', 'path', 'changes']);

@@ -65,6 +65,8 @@ export class Session {
     this.sources = [];
     /** @type {Map<number, WasmVolumes>} the file systems as of each layer asked about */
     this.volumes = new Map();
+    /** @type {Uint8Array[]} a job's session: the keys of the volumes unlocked in the page's (takeKeys) */
+    this.keys = [];
   }
 
   /** Frees the WebAssembly objects (the session ends). */
@@ -474,6 +476,65 @@ export class Session {
   }
 
   /**
+   * Posts on `port` (to a job's Worker: engine.js, job) what opens the BitLocker volumes unlocked
+   * in this session again, without their keys' stretch; the answer to the main thread is null.
+   * @param {MessagePort} port
+   * @returns {null}
+   */
+  handKeys(port) {
+    /** @type {Uint8Array[]} */
+    const keys = [];
+    for (const v of this.volumes.values()) for (const k of v.volumeKeys()) keys.push(k);
+    port.postMessage(keys, keys.map((k) => k.buffer));
+    port.close();
+    return null;
+  }
+
+  /**
+   * A job's session: keeps the keys another Worker's `handKeys` posts on `port`, for its diff or
+   * report to open the volumes unlocked in the page.
+   * @param {MessagePort} port
+   * @returns {Promise<null>}
+   */
+  takeKeys(port) {
+    return new Promise((resolve) => {
+      port.onmessage = (e) => {
+        this.keys = e.data;
+        port.close();
+        resolve(null);
+      };
+    });
+  }
+
+  /**
+   * Every place `pattern` occurs on the disk (`vhd-viewer search --json`), a step of about 4 MiB
+   * of the layers' files at a time: each step's hits go to `progress` with the bytes searched,
+   * and `signal` stops it between steps. The disk's file systems (and any BitLocker volume
+   * unlocked) are the whole chain's, `files(0)`, which name each hit's owner.
+   * @param {string} pattern
+   * @param {import('../common/types.js').SearchOptions} options
+   * @param {AbortSignal} signal
+   * @param {(p: import('../common/types.js').SearchStep) => void} progress
+   */
+  async search(pattern, { hex, utf16, ignoreCase, onlyLayer }, signal, progress) {
+    const v = this.files(0);
+    const job = new this.wasm.WasmSearch(v, pattern, hex, utf16, ignoreCase, onlyLayer ?? undefined);
+    const total = this.core.size();
+    try {
+      for (;;) {
+        const s = /** @type {{ hits: import('../common/types.js').SearchHit[], position: number, data_bytes: number, done: boolean }} */ (normalize(v.searchStep(job, 4 << 20)));
+        progress({ done: s.position, total, read: s.data_bytes, hits: s.hits });
+        if (s.done) return { searched: s.position, read: s.data_bytes };
+        // Lets the Worker hear a Stop between steps.
+        await new Promise((r) => setTimeout(r, 0));
+        signal.throwIfAborted();
+      }
+    } finally {
+      job.free();
+    }
+  }
+
+  /**
    * What layers `to`..`from` - 1 of the chain changed over layer `from`, file by file (`vhd-viewer
    * diff --from FROM --to TO --json`). Reads synchronously: run it in a Worker of its own.
    * Progress `{ done, total }` (bytes compared, then one step per partition).
@@ -482,8 +543,34 @@ export class Session {
    * @param {(p: { done: number, total: number }) => void} progress
    */
   diff(from, to, progress) {
-    const report = this.wasm.diffLayers(this.core, syncReader(this.sources), from, to, throttled(progress));
+    const report = this.wasm.diffLayers(this.core, syncReader(this.sources), from, to, this.keys, throttled(progress));
     return /** @type {import('../common/types.js').DiffReport} */ (normalize(report));
+  }
+
+  /**
+   * Every file's and directory's times on the disk as of layer `k` (`vhd-viewer timeline --json`,
+   * deleted entries too with `deleted`), as the core's columns (src/wasm_timeline.rs). Reads
+   * synchronously: run it in a Worker of its own. Progress `{ done, total }`: lines read, total 0.
+   * @param {number} k
+   * @param {boolean} deleted
+   * @param {(p: { done: number, total: number }) => void} progress
+   * @returns {import('../common/types.js').TimelineColumns}
+   */
+  timeline(k, deleted, progress) {
+    return this.files(k).timeline(deleted, throttled(progress));
+  }
+
+  /**
+   * The timeline as the file `vhd-viewer timeline --bodyfile` (`body`) or `--csv` (`csv`) writes,
+   * as of layer `k`. Reads synchronously, as `timeline`.
+   * @param {number} k
+   * @param {boolean} deleted
+   * @param {'body' | 'csv'} format
+   * @param {(p: { done: number, total: number }) => void} progress
+   * @returns {string}
+   */
+  timelineText(k, deleted, format, progress) {
+    return this.files(k).timelineText(deleted, format, throttled(progress));
   }
 
   /**
@@ -495,7 +582,7 @@ export class Session {
    * @returns {string}
    */
   report(progress) {
-    return this.wasm.report(this.core, syncReader(this.sources), this.names, throttled(progress));
+    return this.wasm.report(this.core, syncReader(this.sources), this.names, this.keys, throttled(progress));
   }
 
   /**
@@ -570,7 +657,7 @@ export class Session {
     const old = this.otherChain(other);
     const cut = to > 0 ? this.core.asOfLayer(to) : null;
     try {
-      const report = this.wasm.diffDisks(old.disk, syncReader(old.sources), cut ?? this.core, syncReader(this.sources.slice(to)), throttled(progress));
+      const report = this.wasm.diffDisks(old.disk, syncReader(old.sources), cut ?? this.core, syncReader(this.sources.slice(to)), this.keys, throttled(progress));
       return /** @type {import('../common/types.js').DiffReport} */ (normalize(report));
     } finally {
       cut?.free();

@@ -194,10 +194,19 @@ const METHODS = {
   owner: (s, [k, offset]) => /** @type {DiskOwner} */ (normalize(s.files(k).owner(offset))),
   // A BitLocker partition unlocked; the secret stays here (the answer is the table).
   unlock: (s, [k, partition, kind, secret], c) => s.unlock(k, partition, kind, secret, c.signal, c.progress),
+  // The unlocked volumes' keys go from this Worker to a job's over a channel of their own, never
+  // through the main thread (engine.js: job).
+  handKeys: (s, [port]) => s.handKeys(port),
+  takeKeys: (s, [port]) => s.takeKeys(port),
+  // Every place a word or bytes occur, a step at a time (Stop heard between steps).
+  search: (s, [pattern, options], c) => s.search(pattern, options, c.signal, c.progress),
   // What layers `to`..`from` - 1 changed, file by file (a job in a Worker of its own: it blocks).
   diff: (s, [from, to], c) => s.diff(from, to, c.progress),
   diffWith: (s, [other, to], c) => s.diffWith(other, to, c.progress),
   rebaseCheck: (s, [onto], c) => s.rebaseCheck(onto, c.progress),
+  // Every file's times as of layer k, or its body file / CSV (a job in a Worker of its own: it blocks).
+  timeline: (s, [k, deleted], c) => s.timeline(k, deleted, c.progress),
+  timelineText: (s, [k, deleted, format], c) => s.timelineText(k, deleted, format, c.progress),
   // The report: every byte hashed, the check, the diff (a job in a Worker of its own: it blocks).
   report: (s, [], c) => s.report(c.progress),
   // A picture as SVG (src/wasm_draw.rs): the bitmap, provenance and partitions read synchronously.

@@ -140,6 +140,10 @@ table.changes th, table.changes td { text-align: left; padding: 0.2rem 0.5rem; b
 table.changes th button { all: unset; cursor: pointer; font-weight: 600; }
 table.changes th button:focus-visible { outline: 2px solid var(--accent); }
 table.changes td:nth-child(n+3) { white-space: nowrap; font-variant-numeric: tabular-nums; }
+.search-form fieldset { border: none; margin: 0; padding: 0; display: inline-flex; flex-wrap: wrap; gap: 0.3rem 1rem; }
+.search-form input[type='search'] { min-width: min(16rem, 100%); }
+.search-progress progress { width: min(20rem, 100%); }
+table.search-hits td { overflow-wrap: anywhere; }
 table.changes button.link { all: unset; cursor: pointer; color: var(--accent); text-decoration: underline; overflow-wrap: anywhere; }
 table.changes button.link:focus-visible { outline: 2px solid var(--accent); }
 table.changes tr.noise td { color: var(--muted); }

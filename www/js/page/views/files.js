@@ -119,7 +119,6 @@ function partTitle(/** @type {Partition} */ p) {
 /** Why a partition's files cannot be browsed, or null when they can. */
 function unreadableWhy(/** @type {Partition} */ p) {
   if (p.role === 'extended') return 'the container of the logical partitions';
-  if (p.filesystem === 'exfat') return 'exFAT is recognised but not read';
   if (p.filesystem === 'bitlocker' && p.cluster_size === null) return p.bitlocker?.unlocked === null ? 'the BitLocker volume is locked: unlock it with its key' : 'no file system this viewer reads inside the BitLocker volume';
   if (!p.filesystem || p.cluster_size === null) return 'no file system this viewer reads';
   return null;
@@ -358,17 +357,19 @@ export function filesView(root, api, options = {}) {
   }
 
   /**
-   * Opens partition `index` at `path`.
+   * Opens partition `index` at `path`; `focus` moves the keyboard focus (and the page) to the
+   * listing's first row, as a reader's own choice of a partition does.
    * @param {number} index
    * @param {string} [path]
+   * @param {boolean} [focus]
    */
-  async function open(index, path = '/') {
+  async function open(index, path = '/', focus = true) {
     const p = table?.partitions.find((x) => x.index === index);
     if (!p) throw new Error(`there is no partition ${index}`);
     state.part = p;
     drawPartitions();
     browse.hidden = false;
-    await list(path);
+    await list(path, focus);
   }
 
   // ---- The listing.
@@ -697,7 +698,8 @@ export function filesView(root, api, options = {}) {
       table = await api.partitions();
       drawPartitions();
       const first = table.partitions.find((p) => !unreadableWhy(p));
-      if (first) await open(first.index);
+      // Listed, not focused: the first screen stays on what the disk is (the overview above).
+      if (first) await open(first.index, '/', false);
       else {
         say('No partition holds a file system this viewer reads (FAT12/16/32, NTFS, ext2/3/4, XFS).', false);
         root.dataset.state = 'ready';

@@ -58,8 +58,9 @@ function missingWords(ctx, e) {
  * @param {number} sector
  * @param {HTMLElement} sourceEl
  * @param {Element} dumpEl
+ * @param {[from: number, to: number]} [mark] virtual bytes marked
  */
-export async function showVirtualSector(ctx, sector, sourceEl, dumpEl) {
+export async function showVirtualSector(ctx, sector, sourceEl, dumpEl, mark) {
   const { disk, names, signal } = ctx;
   const size = disk.sectorSize;
   const offset = sector * size;
@@ -78,7 +79,7 @@ export async function showVirtualSector(ctx, sector, sourceEl, dumpEl) {
   sourceEl.dataset.layer = String(extents.find((e) => e.kind === 'data')?.layer ?? '');
   sourceEl.dataset.kind = extents.map((e) => e.kind).join(',');
   const missing = extents.filter((e) => e.kind === 'missing').map((e) => /** @type {[number, number]} */ ([e.offset, e.offset + e.len]));
-  dump(dumpEl, bytes, offset, { missing });
+  dump(dumpEl, bytes, offset, { missing, markFrom: mark?.[0], markTo: mark?.[1] });
   return extents;
 }
 
