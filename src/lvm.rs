@@ -234,6 +234,10 @@ impl crate::fs::Mapping for Map {
     fn size(&self) -> Option<u64> {
         Some(self.len)
     }
+
+    fn locate(&self, _start: u64, offset: u64) -> Option<(u64, u64)> {
+        Map::locate(self, offset)
+    }
 }
 
 /// What was found: the PVs, the LVs, their structures and findings.

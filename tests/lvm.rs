@@ -3,7 +3,7 @@
 //! volume group, LVs and segments compared with `lvs`/`pvs`/`vgs --reportformat json`, the files
 //! of each LV compared with the trees they were made from, in the VHD and the VHDX; then damage
 //! (checksums, a missing PV, stale and disagreeing copies, hostile metadata text) read as
-//! findings, never a panic; `owner`, `diff` and `compact --trim` through the extents; and the Red
+//! findings, never a panic; `owner`, `diff`, `timeline` and `compact --trim` through the extents; and the Red
 //! Hat layout (GPT, /boot XFS, XFS root and home logical volumes, home striped).
 
 mod common;
@@ -373,6 +373,17 @@ fn diff_names_what_a_child_changed_inside_a_striped_logical_volume() {
     let root = parts.iter().find(|p| p["volume"] == "vgdata/root").unwrap();
     assert!(root["changes"].as_array().unwrap().is_empty());
     assert_eq!(cli(&["get", p(&dir.join("child.vhd")), "/alice/added.txt", "--volume", "vgdata/home"]).stdout, b"added in the child\n");
+    // timeline --volume: each entry's layer found through the extents (the child's for the
+    // added file's inode, the parent's for every entry of the unchanged root).
+    let rows = |lv: &str| -> Vec<Value> {
+        let (out, _) = vv_both(&["timeline", p(&dir.join("child.vhd")), "--volume", lv, "--json"], 0);
+        out.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    let home = rows("vgdata/home");
+    let added: Vec<&Value> = home.iter().filter(|r| r["path"] == "/alice/added.txt").collect();
+    assert!(!added.is_empty() && added.iter().all(|r| r["layer"] == 0), "{home:?}");
+    let root = rows("vgdata/root");
+    assert!(!root.is_empty() && root.iter().all(|r| r["layer"] == 1), "{root:?}");
 }
 
 #[test]

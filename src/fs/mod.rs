@@ -109,6 +109,13 @@ pub trait Mapping {
     fn size(&self) -> Option<u64> {
         None
     }
+
+    /// Where the volume's byte `offset` is on the disk, and how many bytes from there follow it
+    /// there (`None`: nowhere). By default at `offset` of its window from `start`, as a decrypted
+    /// volume's bytes are; an LVM2 logical volume's where its extents are.
+    fn locate(&self, start: u64, offset: u64) -> Option<(u64, u64)> {
+        Some((start.saturating_add(offset), u64::MAX))
+    }
 }
 
 /// Bytes of a page of a [`Volume`]'s cache.
@@ -164,6 +171,18 @@ impl<R: ReadVirtual> Volume<R> {
     /// Where the window starts on the disk.
     pub fn start(&self) -> u64 {
         self.start
+    }
+
+    /// Where the volume's byte `at` is on the disk, and how many of its bytes from there follow
+    /// it there up to its end: the window's, or through its mapping (an LVM2 logical volume's
+    /// extent and stripe). `None` past its end or where nothing holds it.
+    pub fn disk_run(&self, at: u64) -> Option<(u64, u64)> {
+        let left = self.len.checked_sub(at).filter(|&n| n > 0)?;
+        let (disk, run) = match &self.mapping {
+            Some(m) => m.locate(self.start, at)?,
+            None => (self.start.saturating_add(at), left),
+        };
+        Some((disk, run.min(left))).filter(|&(_, r)| r > 0)
     }
 
     /// The window's length.
