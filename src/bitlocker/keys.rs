@@ -236,7 +236,7 @@ pub fn key_file(bytes: &[u8]) -> Result<(Guid, [u8; 32])> {
 pub struct Unlock(pub(crate) Arc<Decryptor>, Arc<VolumeKey>);
 
 impl Unlock {
-    /// What decrypts the volume's sectors, for [`crate::fs::Volume::unlocked`].
+    /// What decrypts the volume's sectors, for [`crate::fs::Volume::mapped`].
     pub fn decrypt(&self) -> Arc<dyn crate::fs::Mapping> {
         self.0.clone()
     }
