@@ -49,7 +49,7 @@ pub fn diff_layers(
 }
 
 /// The keys `WasmVolumes.volumeKeys()` gave, as one [`Key`]; `None` when there are none.
-fn volume_keys(keys: &js_sys::Array) -> Result<Option<Key>, JsValue> {
+pub(crate) fn volume_keys(keys: &js_sys::Array) -> Result<Option<Key>, JsValue> {
     let misuse = || js_err(Error::Usage { message: "a volume key is 48 bytes from WasmVolumes.volumeKeys()".into() });
     let keys = keys
         .iter()

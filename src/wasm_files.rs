@@ -348,6 +348,20 @@ impl WasmVolumes {
         unlocked.map(|u| js_sys::Uint8Array::from(&u.volume_key().to_bytes()[..])).collect()
     }
 
+    /// Opens again the BitLocker volumes whose keys another Worker's `volumeKeys()` gave (a job's
+    /// Worker: the timeline's, handed them over a channel of their own), without a stretch.
+    #[wasm_bindgen(js_name = unlockWith)]
+    pub fn unlock_with(&mut self, keys: js_sys::Array) -> Result<(), JsValue> {
+        let Some(key) = crate::wasm_diff::volume_keys(&keys)? else { return Ok(()) };
+        self.table().map_err(js_err)?;
+        let mut chain = self.chain.clone();
+        if let Some(t) = self.table.as_mut() {
+            t.unlock_all(&mut chain, &key, &mut |_, _| true).map_err(js_err)?;
+        }
+        self.open.clear();
+        Ok(())
+    }
+
     /// The entries of directory `path` of partition `partition`, as the lines of `vhd-viewer
     /// ls PATH --partition N --json` (deleted ones too with `deleted`).
     pub fn list(&mut self, partition: u32, path: &str, deleted: bool) -> Result<JsValue, JsValue> {
