@@ -16,7 +16,7 @@
 //!   first sector after the FATs), atime the access day, ctime 0, crtime the creation time
 //!   (its hundredths rounding up a second as sleuthkit does); a directory's size its clusters'
 //!   bytes; the volume label's entry, and sleuthkit's virtual files `$MBR`, `$FAT1`, `$FAT2`.
-//! - Every file system: `$OrphanFiles` (a virtual directory, inode one past the last). Its
+//! - FAT, NTFS and ext: `$OrphanFiles` (a virtual directory, inode one past the last). Its
 //!   content (sleuthkit's `OrphanFile-N`, records or inodes no directory names) is not listed.
 //! - Times are printed as sleuthkit prints them: seconds as an unsigned 32-bit number, 0 for
 //!   none.

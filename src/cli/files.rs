@@ -26,7 +26,8 @@ pub(super) fn chosen(table: &Table, partition: Option<u32>) -> Result<Vec<&Parti
             let v: Vec<&Partition> = table.partitions.iter().filter(readable).collect();
             if v.is_empty() {
                 return Err(user_err(
-                    "no partition holds a file system this viewer reads (FAT12/16/32, NTFS, ext2/3/4, XFS); see `vhd-viewer parts`".into(),
+                    "no partition holds a file system this viewer reads (FAT12/16/32, exFAT, NTFS, ext2/3/4, XFS); see `vhd-viewer parts`"
+                        .into(),
                 ));
             }
             Ok(v)
