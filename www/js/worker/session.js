@@ -496,8 +496,9 @@ export class Session {
     /** @type {Uint8Array[]} */
     const keys = [];
     for (const v of this.volumes.values()) for (const k of v.volumeKeys()) keys.push(k);
+    // Not closed here: Firefox may drop a message still in flight on a port closed at once (the
+    // job's Worker then waited for its keys for ever); the receiver closes the channel.
     port.postMessage(keys, keys.map((k) => k.buffer));
-    port.close();
     return null;
   }
 
