@@ -19,7 +19,7 @@ fi
 cargo run --quiet --example make_seeds -- corpus
 # Seeds of the partition and file-system targets, made by the real tools (scripts/setup.sh native
 # installs them); the targets run from an empty corpus without them.
-mkdir -p corpus/parts corpus/fat corpus/exfat corpus/ntfs corpus/ext corpus/diff
+mkdir -p corpus/parts corpus/fat corpus/exfat corpus/ntfs corpus/ext corpus/diff corpus/inspect
 if command -v sfdisk >/dev/null && command -v sgdisk >/dev/null && command -v mkfs.vfat >/dev/null \
     && command -v mcopy >/dev/null && command -v mkntfs >/dev/null && command -v mkfs.ext2 >/dev/null; then
   s=$(mktemp -d)
