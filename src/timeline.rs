@@ -368,6 +368,16 @@ fn dos_mode(attr: u32) -> u32 {
     m
 }
 
+/// The body file's letter for an entry of `kind` (`other` for a device, socket, fifo...).
+fn type_letter(kind: EntryKind, other: char) -> char {
+    match kind {
+        EntryKind::File => 'r',
+        EntryKind::Dir => 'd',
+        EntryKind::Symlink => 'l',
+        EntryKind::Other => other,
+    }
+}
+
 fn secs(t: Option<i64>) -> u32 {
     t.map_or(0, |t| t as u32)
 }
@@ -417,12 +427,7 @@ fn entry_lines<R: ReadVirtual>(
                 0xC000 => 's',
                 _ => '-',
             };
-            let name_ty = match e.kind {
-                EntryKind::File => 'r',
-                EntryKind::Dir => 'd',
-                EntryKind::Symlink => 'l',
-                EntryKind::Other => ty,
-            };
+            let name_ty = type_letter(e.kind, ty);
             let link = if ino.kind() == EntryKind::Symlink { Some(read_link(fs, vol, e)?) } else { None };
             out.push(Line {
                 path: e.path.clone(),
@@ -451,13 +456,7 @@ fn entry_lines<R: ReadVirtual>(
                 Some(at) => layer_of(vol, at, 32),
                 None => None,
             };
-            let ty = match e.kind {
-                EntryKind::File => 'r',
-                EntryKind::Dir => 'd',
-                EntryKind::Symlink => 'l',
-                EntryKind::Other => '-',
-            };
-            let secs = |t: Option<i64>| t.map_or(0, |v| v as u32);
+            let ty = type_letter(e.kind, '-');
             out.push(Line {
                 path: e.path.clone(),
                 source: Source::Entry,
@@ -480,14 +479,8 @@ fn entry_lines<R: ReadVirtual>(
         FileSystem::Xfs(x) => {
             let ino = x.inode(vol, e.id)?;
             let layer = layer_of(vol, ino.at, ino.core.len().max(1) as u64);
-            let ty = match ino.kind() {
-                EntryKind::File => 'r',
-                EntryKind::Dir => 'd',
-                EntryKind::Symlink => 'l',
-                EntryKind::Other => '-',
-            };
+            let ty = type_letter(ino.kind(), '-');
             let be32 = |at: usize| ino.core.get(at..at + 4).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-            let secs = |t: Option<i64>| t.map_or(0, |v| v as u32);
             let link = if ino.kind() == EntryKind::Symlink { Some(read_link(fs, vol, e)?) } else { None };
             out.push(Line {
                 path: e.path.clone(),
