@@ -19,7 +19,7 @@ fi
 cargo run --quiet --example make_seeds -- corpus
 # Seeds of the partition and file-system targets, made by the real tools (scripts/setup.sh native
 # installs them); the targets run from an empty corpus without them.
-mkdir -p corpus/parts corpus/fat corpus/exfat corpus/ntfs corpus/ext corpus/diff corpus/lvm
+mkdir -p corpus/parts corpus/fat corpus/exfat corpus/ntfs corpus/ext corpus/diff corpus/lvm corpus/inspect
 # LVM2: the first MiB of a physical volume lvm2 made (tests/lvm.rs's fixture), when it is there.
 for f in ../tests/work/lvm/lvm-*/lvm.raw; do
   if [ -f "$f" ]; then dd if="$f" of=corpus/lvm/pv0 bs=512 skip=18432 count=2048 status=none; fi

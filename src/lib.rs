@@ -19,6 +19,7 @@ pub mod chains;
 pub mod check;
 pub mod compact;
 pub mod convert;
+pub mod crc32c;
 pub mod diff;
 pub mod disk;
 pub mod draw;

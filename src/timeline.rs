@@ -16,7 +16,7 @@
 //!   first sector after the FATs), atime the access day, ctime 0, crtime the creation time
 //!   (its hundredths rounding up a second as sleuthkit does); a directory's size its clusters'
 //!   bytes; the volume label's entry, and sleuthkit's virtual files `$MBR`, `$FAT1`, `$FAT2`.
-//! - Every file system: `$OrphanFiles` (a virtual directory, inode one past the last). Its
+//! - FAT, NTFS and ext: `$OrphanFiles` (a virtual directory, inode one past the last). Its
 //!   content (sleuthkit's `OrphanFile-N`, records or inodes no directory names) is not listed.
 //! - Times are printed as sleuthkit prints them: seconds as an unsigned 32-bit number, 0 for
 //!   none.
@@ -376,6 +376,16 @@ fn dos_mode(attr: u32) -> u32 {
     m
 }
 
+/// The body file's letter for an entry of `kind` (`other` for a device, socket, fifo...).
+fn type_letter(kind: EntryKind, other: char) -> char {
+    match kind {
+        EntryKind::File => 'r',
+        EntryKind::Dir => 'd',
+        EntryKind::Symlink => 'l',
+        EntryKind::Other => other,
+    }
+}
+
 fn secs(t: Option<i64>) -> u32 {
     t.map_or(0, |t| t as u32)
 }
@@ -425,12 +435,7 @@ fn entry_lines<R: ReadVirtual>(
                 0xC000 => 's',
                 _ => '-',
             };
-            let name_ty = match e.kind {
-                EntryKind::File => 'r',
-                EntryKind::Dir => 'd',
-                EntryKind::Symlink => 'l',
-                EntryKind::Other => ty,
-            };
+            let name_ty = type_letter(e.kind, ty);
             let link = if ino.kind() == EntryKind::Symlink { Some(read_link(fs, vol, e)?) } else { None };
             out.push(Line {
                 path: e.path.clone(),
@@ -459,13 +464,7 @@ fn entry_lines<R: ReadVirtual>(
                 Some(at) => layer_of(vol, at, 32),
                 None => None,
             };
-            let ty = match e.kind {
-                EntryKind::File => 'r',
-                EntryKind::Dir => 'd',
-                EntryKind::Symlink => 'l',
-                EntryKind::Other => '-',
-            };
-            let secs = |t: Option<i64>| t.map_or(0, |v| v as u32);
+            let ty = type_letter(e.kind, '-');
             out.push(Line {
                 path: e.path.clone(),
                 source: Source::Entry,
@@ -488,14 +487,8 @@ fn entry_lines<R: ReadVirtual>(
         FileSystem::Xfs(x) => {
             let ino = x.inode(vol, e.id)?;
             let layer = layer_of(vol, ino.at, ino.core.len().max(1) as u64);
-            let ty = match ino.kind() {
-                EntryKind::File => 'r',
-                EntryKind::Dir => 'd',
-                EntryKind::Symlink => 'l',
-                EntryKind::Other => '-',
-            };
+            let ty = type_letter(ino.kind(), '-');
             let be32 = |at: usize| ino.core.get(at..at + 4).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-            let secs = |t: Option<i64>| t.map_or(0, |v| v as u32);
             let link = if ino.kind() == EntryKind::Symlink { Some(read_link(fs, vol, e)?) } else { None };
             out.push(Line {
                 path: e.path.clone(),

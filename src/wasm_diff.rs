@@ -9,12 +9,12 @@ use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
-use crate::bitlocker::{Key, VolumeKey};
+use crate::bitlocker::Key;
 use crate::diff::{self, Report};
 use crate::error::{Error, Result};
 use crate::reader::ReadAt;
 use crate::wasm::{js_err, to_js, WasmDisk};
-use crate::wasm_files::JsFile;
+use crate::wasm_files::{volume_keys, JsFile};
 
 /// `vhd-viewer diff --from FROM --to TO --json` of `disk`'s chain: layer `from` (older, e.g. 1,
 /// the parent) against layer `to` (newer, e.g. 0, the file opened). `read(layer, offset, len)`
@@ -46,16 +46,6 @@ pub fn diff_layers(
     let key = volume_keys(&keys)?;
     let report = chain_report(d, &read, from, to, key.as_ref(), &progress).map_err(js_err)?;
     to_js(&report)
-}
-
-/// The keys `WasmVolumes.volumeKeys()` gave, as one [`Key`]; `None` when there are none.
-fn volume_keys(keys: &js_sys::Array) -> Result<Option<Key>, JsValue> {
-    let misuse = || js_err(Error::Usage { message: "a volume key is 48 bytes from WasmVolumes.volumeKeys()".into() });
-    let keys = keys
-        .iter()
-        .map(|k| k.dyn_into::<js_sys::Uint8Array>().ok().and_then(|b| VolumeKey::from_bytes(&b.to_vec())).ok_or_else(misuse))
-        .collect::<Result<Vec<_>, JsValue>>()?;
-    Ok((!keys.is_empty()).then_some(Key::Unlocked(keys)))
 }
 
 /// Layer `from` of `disk` against layer `to`, each layer read through `read`.

@@ -17,7 +17,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::bitlocker::keys::Unlocking;
-use crate::bitlocker::Key;
+use crate::bitlocker::{Key, VolumeKey};
 use crate::disk::{BitmapCache, Disk, Steps};
 use crate::error::{Error, FsError, Result};
 use crate::fs::supply::{supplier, supply_of, Supply};
@@ -348,6 +348,20 @@ impl WasmVolumes {
         unlocked.map(|u| js_sys::Uint8Array::from(&u.volume_key().to_bytes()[..])).collect()
     }
 
+    /// Opens again the BitLocker volumes whose keys another Worker's `volumeKeys()` gave (a job's
+    /// Worker: the timeline's, handed them over a channel of their own), without a stretch.
+    #[wasm_bindgen(js_name = unlockWith)]
+    pub fn unlock_with(&mut self, keys: js_sys::Array) -> Result<(), JsValue> {
+        let Some(key) = volume_keys(&keys)? else { return Ok(()) };
+        self.table().map_err(js_err)?;
+        let mut chain = self.chain.clone();
+        if let Some(t) = self.table.as_mut() {
+            t.unlock_all(&mut chain, &key, &mut |_, _| true).map_err(js_err)?;
+        }
+        self.open.clear();
+        Ok(())
+    }
+
     /// The entries of directory `path` of partition `partition`, as the lines of `vhd-viewer
     /// ls PATH --partition N --json` (deleted ones too with `deleted`).
     pub fn list(&mut self, partition: u32, path: &str, deleted: bool) -> Result<JsValue, JsValue> {
@@ -557,4 +571,14 @@ impl WasmVolumes {
         }
         self.open.last_mut().ok_or_else(|| misuse("no partition open"))
     }
+}
+
+/// The keys `WasmVolumes.volumeKeys()` gave, as one [`Key`]; `None` when there are none.
+pub(crate) fn volume_keys(keys: &js_sys::Array) -> Result<Option<Key>, JsValue> {
+    let misuse = || js_err(Error::Usage { message: "a volume key is 48 bytes from WasmVolumes.volumeKeys()".into() });
+    let keys = keys
+        .iter()
+        .map(|k| k.dyn_into::<js_sys::Uint8Array>().ok().and_then(|b| VolumeKey::from_bytes(&b.to_vec())).ok_or_else(misuse))
+        .collect::<Result<Vec<_>, JsValue>>()?;
+    Ok((!keys.is_empty()).then_some(Key::Unlocked(keys)))
 }

@@ -1,6 +1,6 @@
-//! JavaScript binding of [`crate::fs::timeline`] for the page's Timeline view: every file's and
+//! JavaScript binding of [`crate::timeline`] for the page's Timeline view: every file's and
 //! directory's times on the volumes a `WasmVolumes` reads (a chain as of a layer, its BitLocker
-//! volumes unlocked included), as compact columns (typed arrays, not one object per row, so that
+//! volumes unlocked included: in the timeline's own Worker, with `WasmVolumes.unlockWith`), as compact columns (typed arrays, not one object per row, so that
 //! 200,000 rows cross to the page quickly), and the body file and CSV as `vhd-viewer timeline
 //! --bodyfile` / `--csv` write them.
 

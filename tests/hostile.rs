@@ -395,7 +395,7 @@ fn cases() -> Vec<Case> {
 /// region tables at 192 and 256 KiB, the log at 1 MiB, the metadata region at 2 MiB, the BAT at
 /// 3 MiB, the blocks after).
 fn vhdx_cases() -> Vec<Case> {
-    use vhd_viewer::vhdx::crc32c::crc32c_with_zeroed;
+    use vhd_viewer::crc32c::crc32c_with_zeroed;
     let fix = |f: &mut [u8], at: usize, len: usize| {
         let crc = crc32c_with_zeroed(&f[at..at + len], 4);
         f[at + 4..at + 8].copy_from_slice(&crc.to_le_bytes());

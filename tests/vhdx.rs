@@ -482,7 +482,7 @@ fn hostile_cases() -> Vec<(&'static str, Vec<u8>, &'static str, u64, bool)> {
         // The BAT region's offset: far past the end of the file.
         region[at + 16 + 16..at + 16 + 24].copy_from_slice(&(1u64 << 40).to_le_bytes());
         region[at + 4..at + 8].fill(0);
-        let crc = vhd_viewer::vhdx::crc32c::crc32c(&region[at..at + 0x10000]);
+        let crc = vhd_viewer::crc32c::crc32c(&region[at..at + 0x10000]);
         region[at + 4..at + 8].copy_from_slice(&crc.to_le_bytes());
     }
     v.push(("a region table pointing past the end", region, "out-of-file", 1 << 40, true));

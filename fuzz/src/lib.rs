@@ -432,7 +432,7 @@ pub mod vhdx_at {
 /// Sets the CRC-32C at `crc_at` (relative to `at`) of the `len` bytes at `at`.
 pub fn fix_vhdx_crc(file: &mut Spliced<'_>, at: usize, len: usize, crc_at: usize) {
     let Some(s) = bytes_at(file, at as u64, len as u64).filter(|s| s.len() >= crc_at + 4) else { return };
-    let crc = vhd_viewer::vhdx::crc32c::crc32c_with_zeroed(&s, crc_at);
+    let crc = vhd_viewer::crc32c::crc32c_with_zeroed(&s, crc_at);
     file.splice(at + crc_at, &crc.to_le_bytes());
 }
 

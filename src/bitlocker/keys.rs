@@ -296,7 +296,11 @@ impl Unlocking {
             let Some(p) = self.candidates.get(self.next).map(|&i| &self.meta.protectors[i]) else {
                 return Err(BitLockerError::WrongKey { offset: self.last_offset, kind: self.words }.into());
             };
-            let Some(w) = &p.wrapped else { unreachable!("candidates have a wrapped key") };
+            // Candidates are chosen among protectors with a wrapped key; one without is passed over.
+            let Some(w) = &p.wrapped else {
+                self.next += 1;
+                continue;
+            };
             self.last_offset = w.offset;
             let k = match (&self.given, p.salt, p.clear_key) {
                 (Given::Initial(init), Some(salt), _) => {

@@ -28,7 +28,8 @@ pub(super) fn chosen<'t>(table: &'t Table, on: &On) -> Result<Vec<&'t Partition>
             let v: Vec<&Partition> = table.partitions.iter().chain(lvs).filter(readable).collect();
             if v.is_empty() {
                 return Err(user_err(
-                    "no partition holds a file system this viewer reads (FAT12/16/32, NTFS, ext2/3/4, XFS); see `vhd-viewer parts`".into(),
+                    "no partition holds a file system this viewer reads (FAT12/16/32, exFAT, NTFS, ext2/3/4, XFS); see `vhd-viewer parts`"
+                        .into(),
                 ));
             }
             Ok(v)

@@ -172,7 +172,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// List files and directories (FAT12/16/32, NTFS, ext2/3/4, XFS), through the chain.
+    /// List files and directories (FAT12/16/32, exFAT, NTFS, ext2/3/4, XFS), through the chain.
     #[command(
         after_help = "With --json, one JSON object per line: {\"partition\", \"path\", \"type\", \"size\", \"modified\", \"deleted\", ...}; an NTFS file with alternate data streams has \"streams\": [{\"name\", \"size\"}] (without --json, a line PATH:STREAM each; `get PATH:STREAM` reads one). Without --partition, every partition whose file system is read.\n\nExamples:\n  vhd-viewer ls disk.vhd\n  vhd-viewer ls disk.vhd /Users -r --partition 2\n  vhd-viewer ls child.vhd / -r --deleted --json\n  vhd-viewer ls child.vhd / -r --layer 1   # the files before the child's changes"
     )]

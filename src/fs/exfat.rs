@@ -403,12 +403,19 @@ impl ExFat {
     pub fn chain<R: ReadVirtual>(&self, vol: &mut Volume<R>, start: u32, max: u64) -> Result<Vec<u32>> {
         let fat_at = vol.start() + self.boot.fat_at();
         let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut c = start;
-        let limit = max.min(u64::from(self.boot.clusters));
+        // No chain is longer than the clusters the volume holds (a boot sector may claim more
+        // than the partition has), and a cluster met twice is a loop, said at once.
+        let fit = vol.len().saturating_sub(self.boot.cluster_offset(2)) / self.boot.cluster_size().max(1);
+        let limit = max.min(u64::from(self.boot.clusters)).min(fit);
         while (out.len() as u64) < limit {
             if !self.boot.valid_cluster(c) {
                 let broken = ChainBreak::Outside { last: self.boot.clusters.saturating_add(1) };
                 return Err(FsError::FatChain { fat_at, start, cluster: c, broken }.into());
+            }
+            if !seen.insert(c) {
+                return Err(FsError::FatChainLoop { fat_at, start, cluster: c }.into());
             }
             out.push(c);
             let next = self.entry(vol, c)?;
@@ -420,11 +427,6 @@ impl ExFat {
                 return Err(FsError::FatChain { fat_at, start, cluster: c, broken }.into());
             }
             c = next;
-        }
-        let mut sorted = out.clone();
-        sorted.sort_unstable();
-        if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
-            return Err(FsError::FatChainLoop { fat_at, start, cluster: w[0] }.into());
         }
         Ok(out)
     }

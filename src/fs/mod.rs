@@ -867,8 +867,10 @@ pub fn walk_with<R: ReadVirtual>(
     enter_deleted: bool,
     each: &mut WalkEach<'_, R>,
 ) -> Result<()> {
+    // Directories met, by id and whether met deleted: a deleted directory whose number a live
+    // one took since (an XFS inode reused at once, a FAT cluster) never hides the live one.
     let mut seen = std::collections::HashSet::new();
-    seen.insert(start.id);
+    seen.insert((start.id, start.deleted));
     walk_in(fs, vol, start, (recursive, deleted, enter_deleted), each, &mut seen, 0).map(|_| ())
 }
 
@@ -878,7 +880,7 @@ fn walk_in<R: ReadVirtual>(
     dir: &Entry,
     (recursive, deleted, enter_deleted): (bool, bool, bool),
     each: &mut WalkEach<'_, R>,
-    seen: &mut std::collections::HashSet<u64>,
+    seen: &mut std::collections::HashSet<(u64, bool)>,
     depth: usize,
 ) -> Result<bool> {
     let entries = match fs.list(vol, dir, deleted) {
@@ -894,7 +896,7 @@ fn walk_in<R: ReadVirtual>(
             && e.kind == EntryKind::Dir
             && (!e.deleted || enter_deleted)
             && depth < MAX_DEPTH
-            && seen.insert(e.id)
+            && seen.insert((e.id, e.deleted))
             && !walk_in(fs, vol, &e, (recursive, deleted, enter_deleted), each, seen, depth + 1)?
         {
             return Ok(false);

@@ -2,8 +2,8 @@
 //! header, a region table and a parent locator, each with its CRC-32C where it has one. The
 //! decoders are in [`super::format`].
 
-use super::crc32c::{crc32c, crc32c_with_zeroed};
 use super::format::{header_off, region_off, Guid, RegionEntry, HEADER_SIZE, LOCATOR_TYPE_VHDX, REGION_TABLE_SIZE};
+use crate::crc32c::{crc32c, crc32c_with_zeroed};
 
 /// The fields of a header (2.2.2) a writer chooses; the rest of its 4 KiB is zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! failing: whether the result is good is for its own checks to say. All integers are
 //! little-endian; strings are UTF-16LE.
 
-use super::crc32c::crc32c_with_zeroed;
+use crate::crc32c::crc32c_with_zeroed;
 
 /// `vhdxfile`, at byte 0 of every VHDX file.
 pub const SIGNATURE: &[u8; 8] = b"vhdxfile";

@@ -3,9 +3,9 @@
 //! closed cleanly. [`replay`] finds the active sequence and returns the writes it makes, which
 //! the opener applies in memory (the file is never written).
 
-use super::crc32c::crc32c_with_zeroed;
 use super::format::{log_off, LogDescriptor, LogEntryHeader};
 use crate::bytes::{le32, Guid};
+use crate::crc32c::crc32c_with_zeroed;
 use crate::image::Located;
 
 /// Size of a log sector.

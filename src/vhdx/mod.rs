@@ -11,7 +11,6 @@
 
 mod check;
 pub(crate) mod copy;
-pub mod crc32c;
 pub mod encode;
 pub mod fields;
 pub mod format;

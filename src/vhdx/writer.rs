@@ -8,9 +8,9 @@
 //! region at 2 MiB (1 MiB), the BAT at 3 MiB, then the payload blocks in block order and the
 //! sector bitmap blocks after them.
 
-use super::crc32c::crc32c_with_zeroed;
 use super::format::{Guid, HEADER_OFFSETS, MIB};
 use super::layout::{encode_header, VhdxLayout, VhdxParams, BAT_OFFSET, LOG_OFFSET};
+use crate::crc32c::crc32c_with_zeroed;
 use crate::image::BlockState;
 use crate::image::WriteAt;
 

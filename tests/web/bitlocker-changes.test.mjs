@@ -66,7 +66,7 @@ after(async () => {
   tmp?.remove();
 });
 
-test('a child of a BitLocker volume unlocked in the Files view: the Changes table equals diff --json --password, the report equals report --password', async () => {
+test('a child of a BitLocker volume unlocked in the Files view: the Changes table equals diff --json --password, the report equals report --password, the Timeline timeline --password', async () => {
   const { parent, child, dir } = fixture();
   const cli = (/** @type {string[]} */ args) => execFileSync(cliPath(), args, { cwd: dir, maxBuffer: 64 << 20 });
   const want = JSON.parse(cli(['diff', 'child.vhd', '--parent', 'parent.vhd', '--json', '--password', PASSWORD]).toString('utf8'));
@@ -124,6 +124,18 @@ test('a child of a BitLocker volume unlocked in the Files view: the Changes tabl
   const report = readFileSync(path);
   assert.ok(report.includes('/added.txt'), 'the report names the file the child added');
   assert.deepEqual(report, cli(['report', 'child.vhd', '--parent', 'parent.vhd', '--password', PASSWORD]), 'the report equals report --password');
+
+  // The Timeline, a job of its own too: the volume's files' times, as timeline --password.
+  const times = cli(['timeline', 'child.vhd', '--parent', 'parent.vhd', '--json', '--password', PASSWORD]).toString('utf8').split('\n').filter(Boolean);
+  assert.ok(times.some((l) => JSON.parse(l).path === '/added.txt'), 'the command line times the file the child added');
+  await p.evaluate(() => document.getElementById('timeline').scrollIntoView());
+  await p.click('#timeline-run');
+  await p.waitForFunction(() => document.querySelectorAll('#timeline .tl-row').length > 0, null, { timeout: 120_000 });
+  const shown = await p.evaluate(() => document.querySelector('#timeline .tl-count').textContent);
+  assert.match(shown, new RegExp(`^${times.length.toLocaleString('en')} times shown of `), 'unlocked: the Timeline holds the volume\'s times');
+  const [body] = await Promise.all([p.waitForEvent('download', { timeout: 120_000 }), p.click('#timeline-body')]);
+  await body.saveAs(join(tmp.dir, 'body.txt'));
+  assert.equal(readFileSync(join(tmp.dir, 'body.txt'), 'utf8'), cli(['timeline', 'child.vhd', '--parent', 'parent.vhd', '--bodyfile', '--password', PASSWORD]).toString('utf8'));
 
   const posted = await p.evaluate(() => JSON.stringify(/** @type {any} */ (window).heard, (k, v) => (ArrayBuffer.isView(v) ? [...v] : v)));
   assert.ok(!posted.includes(PASSWORD), 'the password never came to the main thread');

@@ -498,8 +498,10 @@ export function decodePng(png) {
 /** Cuts `box` out of an 8-bit RGB or RGBA PNG (not interlaced), as a new PNG. */
 export function cropPng(png, box) {
   const { width, height, bpp, rows, ihdr } = decodePng(png);
-  const x0 = Math.max(0, Math.min(width, box.x)), y0 = Math.max(0, Math.min(height, box.y));
-  const w = Math.max(1, Math.min(width - x0, box.width)), h = Math.max(1, Math.min(height - y0, box.height));
+  // A box WebKit measured as NaN (seen with a section far down a very tall page) is taken from 0.
+  const n = (/** @type {number} */ v) => (Number.isFinite(v) ? v : 0);
+  const x0 = Math.max(0, Math.min(width - 1, n(box.x))), y0 = Math.max(0, Math.min(height - 1, n(box.y)));
+  const w = Math.max(1, Math.min(width - x0, n(box.width) || width)), h = Math.max(1, Math.min(height - y0, n(box.height) || height));
   const out = Buffer.alloc(h * (w * bpp + 1));
   for (let y = 0; y < h; y++) rows[y0 + y].copy(out, y * (w * bpp + 1) + 1, x0 * bpp, (x0 + w) * bpp);
   const chunk = (type, data) => {

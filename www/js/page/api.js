@@ -498,7 +498,8 @@ export class VhdDisk {
    * Every file's and directory's times as of layer `layer` (`vhd-viewer timeline --json`, deleted
    * entries too with `deleted`), as the core's columns (`TimelineColumns`), sorted by time. Runs
    * in a Worker of its own, so that cancelling stops it at once; progress: lines read (total 0).
-   * BitLocker volumes unlocked in the page are not read there.
+   * The BitLocker volumes unlocked in the page are read there too (their keys handed to that
+   * Worker by the page's, never through this thread).
    * @param {{ layer?: number, deleted?: boolean } & TaskOptions} [options]
    * @returns {Promise<TimelineColumns>}
    */

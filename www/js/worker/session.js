@@ -447,6 +447,17 @@ export class Session {
   }
 
   /**
+   * `files(k)` with the BitLocker volumes a job's session was handed (`takeKeys`) opened: the
+   * timeline's job sees inside the volumes unlocked in the page.
+   * @param {number} k
+   */
+  unlockedFiles(k) {
+    const v = this.files(k);
+    if (this.keys.length > 0) v.unlockWith(this.keys);
+    return v;
+  }
+
+  /**
    * Unlocks BitLocker partition `partition` of the disk as of layer `k` with a password, a
    * recovery password or a startup key file's bytes: the key stretch runs here, a step at a time
    * (progress `{ done, total }` in rounds; `signal` stops it between steps). The secret stays in
@@ -485,8 +496,9 @@ export class Session {
     /** @type {Uint8Array[]} */
     const keys = [];
     for (const v of this.volumes.values()) for (const k of v.volumeKeys()) keys.push(k);
+    // Not closed here: Firefox may drop a message still in flight on a port closed at once (the
+    // job's Worker then waited for its keys for ever); the receiver closes the channel.
     port.postMessage(keys, keys.map((k) => k.buffer));
-    port.close();
     return null;
   }
 
@@ -557,7 +569,7 @@ export class Session {
    * @returns {import('../common/types.js').TimelineColumns}
    */
   timeline(k, deleted, progress) {
-    return this.files(k).timeline(deleted, throttled(progress));
+    return this.unlockedFiles(k).timeline(deleted, throttled(progress));
   }
 
   /**
@@ -570,7 +582,7 @@ export class Session {
    * @returns {string}
    */
   timelineText(k, deleted, format, progress) {
-    return this.files(k).timelineText(deleted, format, throttled(progress));
+    return this.unlockedFiles(k).timelineText(deleted, format, throttled(progress));
   }
 
   /**

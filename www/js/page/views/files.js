@@ -701,7 +701,7 @@ export function filesView(root, api, options = {}) {
       // Listed, not focused: the first screen stays on what the disk is (the overview above).
       if (first) await open(first.index, '/', false);
       else {
-        say('No partition holds a file system this viewer reads (FAT12/16/32, NTFS, ext2/3/4, XFS).', false);
+        say('No partition holds a file system this viewer reads (FAT12/16/32, exFAT, NTFS, ext2/3/4, XFS).', false);
         root.dataset.state = 'ready';
       }
     } catch (e) {
