@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${FUZZ_SECONDS:-8}"
-targets=(footer header locator bat bitmap whole parts fat exfat ntfs ext diff vhdx_header vhdx_region_table vhdx_log_entry vhdx_metadata vhdx_bat inspect registry bitlocker xfs)
+targets=(footer header locator bat bitmap whole parts fat exfat ntfs ext diff vhdx_header vhdx_region_table vhdx_log_entry vhdx_metadata vhdx_bat inspect registry bitlocker xfs lvm)
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
   fuzz=(cargo +nightly fuzz)
   build_opts=(-O)
@@ -19,7 +19,11 @@ fi
 cargo run --quiet --example make_seeds -- corpus
 # Seeds of the partition and file-system targets, made by the real tools (scripts/setup.sh native
 # installs them); the targets run from an empty corpus without them.
-mkdir -p corpus/parts corpus/fat corpus/exfat corpus/ntfs corpus/ext corpus/diff corpus/inspect
+mkdir -p corpus/parts corpus/fat corpus/exfat corpus/ntfs corpus/ext corpus/diff corpus/lvm corpus/inspect
+# LVM2: the first MiB of a physical volume lvm2 made (tests/lvm.rs's fixture), when it is there.
+for f in ../tests/work/lvm/lvm-*/lvm.raw; do
+  if [ -f "$f" ]; then dd if="$f" of=corpus/lvm/pv0 bs=512 skip=18432 count=2048 status=none; fi
+done
 if command -v sfdisk >/dev/null && command -v sgdisk >/dev/null && command -v mkfs.vfat >/dev/null \
     && command -v mcopy >/dev/null && command -v mkntfs >/dev/null && command -v mkfs.ext2 >/dev/null; then
   s=$(mktemp -d)

@@ -31,6 +31,8 @@ case "$what" in
     need_cmd mkfs.ext4 e2fsprogs; need_cmd sfdisk fdisk; need_cmd sgdisk gdisk; need_cmd hivexsh libhivex-bin
     # libbde (bdeinfo, pybde) and dislocker read the BitLocker test volumes (tests/bitlocker_writer.rs).
     need_cmd bdeinfo libbde-utils; need_cmd dislocker-file dislocker
+    # lvm2 makes the LVM2 test disk on loop devices (tests/lvm.rs).
+    need_cmd pvcreate lvm2
     # mkfs.xfs -p and xfs_db make and read the XFS test disks (tests/xfs.rs).
     need_cmd xfs_db xfsprogs
     /usr/bin/python3 -c 'import pybde' 2>/dev/null || apt_packages+=(python3-libbde) ;;

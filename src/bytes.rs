@@ -134,6 +134,11 @@ impl Serialize for Guid {
 
 /// CRC-32 (IEEE 802.3, as GPT and BitLocker's metadata use it).
 pub fn crc32(data: &[u8]) -> u32 {
+    !crc32_update(!0, data)
+}
+
+/// The CRC-32 register after `data`, from `seed`, without the final inversion (lvm2's `calc_crc`).
+pub fn crc32_update(seed: u32, data: &[u8]) -> u32 {
     static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
     let t = TABLE.get_or_init(|| {
         let mut t = [0u32; 256];
@@ -146,7 +151,7 @@ pub fn crc32(data: &[u8]) -> u32 {
         }
         t
     });
-    !data.iter().fold(!0u32, |c, &b| t[((c ^ u32::from(b)) & 0xFF) as usize] ^ (c >> 8))
+    data.iter().fold(seed, |c, &b| t[((c ^ u32::from(b)) & 0xFF) as usize] ^ (c >> 8))
 }
 
 #[cfg(test)]

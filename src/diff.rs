@@ -141,8 +141,11 @@ pub struct Held {
 /// One partition's changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PartitionDiff {
-    /// Its number (as `parts` numbers them).
+    /// Its number (as `parts` numbers them; an LVM2 logical volume: its first extent's partition).
     pub index: u32,
+    /// The LVM2 logical volume (`VG/LV`), when it is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume: Option<String>,
     /// Its file system on the child side (`fat16`, `ntfs`, ...), if one is read.
     pub filesystem: Option<&'static str>,
     /// Changed files, by kind then path.
@@ -212,6 +215,20 @@ pub fn union(a: &[(u64, u64)], b: &[(u64, u64)]) -> Ranges {
 fn window(ranges: &[(u64, u64)], start: u64, end: u64) -> Ranges {
     let from = ranges.partition_point(|r| r.1 <= start);
     ranges[from..].iter().take_while(|r| r.0 < end).map(|r| (r.0.max(start) - start, r.1.min(end) - start)).collect()
+}
+
+/// The disk byte ranges `ranges` as an LVM2 logical volume's own offsets, where its extents `map` hold them.
+fn through(map: &crate::lvm::Map, ranges: &[(u64, u64)]) -> Ranges {
+    let mut lv = Vec::new();
+    for &(s, e) in ranges {
+        map.runs(s, e, |_, len, at| lv.push((at, at + len)));
+    }
+    lv.sort_unstable();
+    let mut out = Vec::new();
+    for (s, e) in lv {
+        push_range(&mut out, s, e);
+    }
+    out
 }
 
 fn total(ranges: &[(u64, u64)]) -> u64 {
@@ -321,8 +338,10 @@ pub fn diff_with<P: ReadVirtual, C: ReadVirtual>(
     if let Some(key) = key {
         table.unlock_all(&mut child, key, &mut |_, _| true)?;
     }
+    // The partitions, then the LVM2 logical volumes (read through their extents).
+    let lvs = table.volume_partitions.iter();
     let parts: Vec<&parts::Partition> =
-        table.partitions.iter().filter(|p| p.role != Role::Extended && !p.is_empty() && p.offset() < size).collect();
+        table.partitions.iter().filter(|p| p.role != Role::Extended && !p.is_empty() && p.offset() < size).chain(lvs).collect();
     let all = held_bytes + parts.len() as u64;
     let mut done = 0u64;
     let changed = compare(&mut parent, &mut child, &held, &mut done, all, progress)?;
@@ -333,11 +352,16 @@ pub fn diff_with<P: ReadVirtual, C: ReadVirtual>(
     let mut parent_table = None;
     for p in parts {
         let (start, end) = (p.offset(), p.offset().saturating_add(p.len()).min(size));
-        push_range(&mut inside, start, end);
-        let ph = window(&held, start, end);
-        let pc = window(&changed, start, end);
+        let (ph, pc) = match &p.extents {
+            Some(map) => (through(map, &held), through(map, &changed)),
+            None => {
+                push_range(&mut inside, start, end);
+                (window(&held, start, end), window(&changed, start, end))
+            }
+        };
         let mut pd = PartitionDiff {
             index: p.index,
+            volume: p.volume_name().map(str::to_string),
             filesystem: None,
             changes: Vec::new(),
             filesystem_metadata: Vec::new(),
@@ -348,9 +372,10 @@ pub fn diff_with<P: ReadVirtual, C: ReadVirtual>(
         };
         if p.filesystem.is_some() {
             let (mut pv, mut cv) = match &p.unlock {
+                _ if p.extents.is_some() => (p.volume(&mut parent), p.volume(&mut child)),
                 Some(u) => (
-                    Volume::unlocked(&mut parent, start, end - start, u.decrypt()),
-                    Volume::unlocked(&mut child, start, end - start, u.decrypt()),
+                    Volume::mapped(&mut parent, start, end - start, u.decrypt()),
+                    Volume::mapped(&mut child, start, end - start, u.decrypt()),
                 ),
                 None => (Volume::new(&mut parent, start, end - start), Volume::new(&mut child, start, end - start)),
             };
@@ -365,7 +390,10 @@ pub fn diff_with<P: ReadVirtual, C: ReadVirtual>(
         if pd.changes.iter().any(|c| inspect::reads(&c.path) || c.old_path.as_deref().is_some_and(inspect::reads)) {
             let pt = parent_table.get_or_insert_with(|| parts::read(&mut parent).ok());
             let before = pt.as_ref().and_then(|t| {
-                let q = t.partitions.iter().find(|q| q.index == p.index)?;
+                let q = match p.volume_name() {
+                    Some(lv) => t.volume(lv).ok()?,
+                    None => t.partitions.iter().find(|q| q.index == p.index)?,
+                };
                 inspect::system_on(&mut parent, t, q)
             });
             let after = inspect::system_on(&mut child, &table, p);
@@ -1091,6 +1119,7 @@ mod tests {
             systems: Vec::new(),
             partitions: vec![PartitionDiff {
                 index: 1,
+                volume: None,
                 filesystem: Some("ntfs"),
                 changes,
                 filesystem_metadata: Vec::new(),

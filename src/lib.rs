@@ -34,6 +34,7 @@ pub mod info;
 pub mod inspect;
 pub mod layer;
 pub mod layer_check;
+pub mod lvm;
 pub mod newdisk;
 pub mod parts;
 pub mod plan;

@@ -74,6 +74,8 @@ pub enum Role {
     Gpt,
     /// The whole disk (no table).
     Whole,
+    /// An LVM2 logical volume (in [`Table::volumes`], not in the table itself).
+    Volume,
 }
 
 /// One partition.
@@ -122,6 +124,9 @@ pub struct Partition {
     /// What decrypts it, once unlocked ([`Table::unlock`]); never written out.
     #[serde(skip)]
     pub unlock: Option<crate::bitlocker::Unlock>,
+    /// An LVM2 logical volume's extents on the disk, when this is one ([`Table::volume`]).
+    #[serde(skip)]
+    pub extents: Option<std::sync::Arc<crate::lvm::Map>>,
 }
 
 impl Partition {
@@ -136,9 +141,27 @@ impl Partition {
 
     /// Its window on `src` (the whole disk): the plain volume inside once it is unlocked.
     pub fn volume<R: ReadVirtual>(&self, src: R) -> Volume<R> {
-        match &self.unlock {
-            Some(u) => Volume::unlocked(src, self.offset(), self.len(), u.decrypt()),
+        let mapping: Option<std::sync::Arc<dyn fs::Mapping>> = match (&self.extents, &self.unlock) {
+            (Some(map), _) => Some(map.clone()),
+            (None, Some(u)) => Some(u.decrypt()),
+            (None, None) => None,
+        };
+        match mapping {
+            Some(m) => Volume::mapped(src, self.offset(), self.len(), m),
             None => Volume::new(src, self.offset(), self.len()),
+        }
+    }
+
+    /// `VG/LV` when this is an LVM2 logical volume ([`Table::volume`]).
+    pub fn volume_name(&self) -> Option<&str> {
+        self.name.as_deref().filter(|_| self.role == Role::Volume)
+    }
+
+    /// How the command line names it: `partition 2`, or `volume vg/root`.
+    pub fn place(&self) -> String {
+        match self.volume_name() {
+            Some(v) => format!("volume {v}"),
+            None => format!("partition {}", self.index),
         }
     }
 
@@ -193,6 +216,11 @@ pub struct Table {
     pub findings: Vec<Finding>,
     /// Where the table's own sectors are.
     pub areas: Vec<Area>,
+    /// The LVM2 logical volumes of the physical volumes in the partitions (or the whole disk).
+    pub volumes: Vec<crate::lvm::LogicalVolume>,
+    /// Those of [`Table::volumes`] that are read, as partitions whose bytes are their extents
+    /// (named `VG/LV`, [`Role::Volume`]), in the same order.
+    pub volume_partitions: Vec<Partition>,
 }
 
 impl Table {
@@ -205,6 +233,8 @@ impl Table {
             structures: Vec::new(),
             findings: Vec::new(),
             areas: Vec::new(),
+            volumes: Vec::new(),
+            volume_partitions: Vec::new(),
         }
     }
 
@@ -224,6 +254,8 @@ pub struct TableJson<'a> {
     pub disk_guid: &'a Option<String>,
     /// The partitions.
     pub partitions: &'a [Partition],
+    /// The LVM2 logical volumes.
+    pub volumes: &'a [crate::lvm::LogicalVolume],
     /// The findings.
     pub findings: &'a [Finding],
     /// The structures, field by field.
@@ -241,6 +273,39 @@ impl Table {
             .ok_or_else(|| Error::NoSuchPartition { index, partitions: self.partitions.iter().map(|p| p.index).collect() })?;
         if !p.readable() {
             return Err(Error::NotReadable { index, offset: p.offset(), recognised: p.filesystem.map(|k| k.name()) });
+        }
+        Ok(p)
+    }
+
+    /// LVM2 logical volume `name` (`VG/LV`) as a partition whose bytes are its extents;
+    /// otherwise the error says which volumes there are, or why this one is not read.
+    pub fn volume(&self, name: &str) -> Result<&Partition> {
+        let v = self.volumes.iter().find(|v| v.name() == name).ok_or_else(|| Error::Usage {
+            message: if self.volumes.is_empty() {
+                format!("no LVM2 logical volume {name}: the disk has none")
+            } else {
+                let names: Vec<String> = self.volumes.iter().map(|v| v.name()).collect();
+                format!("no LVM2 logical volume {name}; the disk has {}", names.join(", "))
+            },
+        })?;
+        self.volume_partitions.iter().find(|p| p.volume_name() == Some(name)).ok_or_else(|| Error::Usage {
+            message: format!(
+                "logical volume {name} is not read: {}",
+                v.unreadable.as_deref().unwrap_or("its extents are not on this disk")
+            ),
+        })
+    }
+
+    /// LVM2 logical volume `name` ([`Table::volume`]), when its file system is one this viewer reads.
+    pub fn readable_volume(&self, name: &str) -> Result<&Partition> {
+        let p = self.volume(name)?;
+        if !p.readable() {
+            return Err(Error::Usage {
+                message: format!(
+                    "logical volume {name} holds {}, not a file system this viewer reads",
+                    p.filesystem.map_or("nothing recognised", |k| k.name())
+                ),
+            });
         }
         Ok(p)
     }
@@ -308,6 +373,7 @@ impl Table {
             sector_size: self.sector_size,
             disk_guid: &self.disk_guid,
             partitions: &self.partitions,
+            volumes: &self.volumes,
             findings: &self.findings,
             structures: &self.structures,
         }
@@ -323,6 +389,9 @@ pub struct DiskOwner {
     pub sector_size: u32,
     /// The partition it lies in.
     pub partition: Option<u32>,
+    /// The LVM2 logical volume (`VG/LV`) whose extent holds it, when one does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume: Option<String>,
     /// That partition's file system, if read.
     pub filesystem: Option<&'static str>,
     /// `file`, `dir`, `structure`, `free`, `outside` or `unknown`.
@@ -350,24 +419,24 @@ pub struct DiskOwner {
 /// `layer` and `layer_file` are left for the caller, which knows the chain.
 pub fn owner<R: ReadVirtual>(src: &mut R, table: &Table, offset: u64) -> Result<DiskOwner> {
     let size = src.size();
-    owner_with(table, offset, size, |p| {
+    owner_with(table, offset, size, |p, at| {
         let mut vol = p.volume(&mut *src);
         match fs::FileSystem::open(&mut vol) {
-            Ok(Some(mut fsys)) => Ok(Some((fsys.kind(), fsys.owner(&mut vol, offset - p.offset())?))),
+            Ok(Some(mut fsys)) => Ok(Some((fsys.kind(), fsys.owner(&mut vol, at)?))),
             _ => Ok(None),
         }
     })
 }
 
-/// [`owner`] for a caller that keeps file systems open: `fs_owner` is given the partition
-/// holding the byte and answers with its file system and what owns the byte in it (the
-/// byte's volume offset is `offset - p.offset()`), or `None` when it holds no file system this
-/// viewer reads. `size` is the disk's.
+/// [`owner`] for a caller that keeps file systems open: `fs_owner` is given the partition (or
+/// LVM2 logical volume) holding the byte and the byte's offset in it, and answers with its file
+/// system and what owns the byte in it, or `None` when it holds no file system this viewer
+/// reads. `size` is the disk's.
 pub fn owner_with(
     table: &Table,
     offset: u64,
     size: u64,
-    fs_owner: impl FnOnce(&Partition) -> Result<Option<(FsKind, fs::Owner)>>,
+    fs_owner: impl FnOnce(&Partition, u64) -> Result<Option<(FsKind, fs::Owner)>>,
 ) -> Result<DiskOwner> {
     let sector = offset / u64::from(table.sector_size.max(1));
     let part = table
@@ -375,10 +444,14 @@ pub fn owner_with(
         .iter()
         .filter(|p| p.role != Role::Extended)
         .find(|p| sector >= p.start_sector && sector - p.start_sector < p.sector_count);
+    // A physical volume's byte: the logical volume whose extent holds it.
+    let lv = table.volume_partitions.iter().find_map(|p| Some((p, p.extents.as_ref()?.reverse(offset)?)));
+    let held = part.map(|p| lv.map_or((p, offset - p.offset()), |(l, at)| (l, at)));
     let mut o = DiskOwner {
         sector,
         sector_size: table.sector_size,
         partition: part.map(|p| p.index),
+        volume: held.and_then(|(p, _)| p.volume_name()).map(str::to_string),
         filesystem: None,
         kind: String::new(),
         path: None,
@@ -390,7 +463,7 @@ pub fn owner_with(
         layer: None,
         layer_file: None,
     };
-    match part {
+    match held {
         None => match table.areas.iter().find(|a| offset >= a.offset && offset - a.offset < a.len) {
             Some(a) => {
                 o.kind = "structure".into();
@@ -401,7 +474,7 @@ pub fn owner_with(
                 o.what = if offset < size { "no partition (space between or after the partitions)" } else { "past the disk's end" }.into();
             }
         },
-        Some(p) => match fs_owner(p)? {
+        Some((p, at)) => match fs_owner(p, at)? {
             Some((kind, w)) => {
                 o.kind = w.kind.to_string();
                 o.id = w.id;
@@ -413,7 +486,7 @@ pub fn owner_with(
             }
             None => {
                 o.kind = "unknown".into();
-                o.what = format!("partition {}: no file system this viewer reads", p.index);
+                o.what = format!("{}: no file system this viewer reads", p.place());
             }
         },
     }
@@ -526,6 +599,7 @@ pub fn read<R: ReadVirtual>(src: &mut R) -> Result<Table> {
                 data_offset: None,
                 bitlocker: None,
                 unlock: None,
+                extents: None,
             });
         }
         identify(src, &mut t);
@@ -719,6 +793,7 @@ fn part(index: u32, (start, count, ss): (u64, u64, u32), ty: u8, role: Role, at:
         data_offset: None,
         bitlocker: None,
         unlock: None,
+        extents: None,
     }
 }
 
@@ -1241,6 +1316,7 @@ fn read_gpt<R: ReadVirtual>(src: &mut R, sectors: u64, t: &mut Table) -> Result<
             data_offset: None,
             bitlocker: None,
             unlock: None,
+            extents: None,
         });
     }
     Ok(())
@@ -1302,7 +1378,7 @@ fn check_layout(sectors: u64, t: &mut Table) {
 
 /// Partition `p` unlocked by `unlock`: the file system inside, its label and cluster size.
 fn opened<R: ReadVirtual>(src: &mut R, p: &mut Partition, unlock: crate::bitlocker::Unlock) {
-    let mut vol = Volume::unlocked(&mut *src, p.offset(), p.len(), unlock.decrypt());
+    let mut vol = Volume::mapped(&mut *src, p.offset(), p.len(), unlock.decrypt());
     let inner = fs::probe(&mut vol);
     if let Ok(Some(mut f)) = fs::FileSystem::open(&mut vol) {
         p.cluster_size = Some(f.cluster_size());
@@ -1324,10 +1400,73 @@ fn opened<R: ReadVirtual>(src: &mut R, p: &mut Partition, unlock: crate::bitlock
 fn identify<R: ReadVirtual>(src: &mut R, t: &mut Table) {
     let (mut structures, mut findings) = (Vec::new(), Vec::new());
     for p in &mut t.partitions {
-        if p.role == Role::Extended || p.sector_count == 0 {
-            continue;
+        identify_one(src, p, &mut structures, &mut findings);
+    }
+    t.structures.extend(structures);
+    t.findings.extend(findings);
+    // LVM2: a PV in any partition holding no file system (or on the whole disk).
+    let mut devices: Vec<(u64, u64, u32)> = t
+        .partitions
+        .iter()
+        .filter(|p| p.role != Role::Extended && p.filesystem.is_none())
+        .map(|p| (p.offset(), p.len(), p.index))
+        .collect();
+    if t.partitions.is_empty() {
+        devices.push((0, src.size(), 0));
+    }
+    let mut found = crate::lvm::scan(src, &devices);
+    let (mut structures, mut findings) = (Vec::new(), Vec::new());
+    for v in &mut found.volumes {
+        if let Some(map) = &v.map {
+            let mut p = volume_partition(v, map.clone(), t.sector_size);
+            identify_one(src, &mut p, &mut structures, &mut findings);
+            (v.filesystem, v.label, v.uuid) = (p.filesystem, p.label.clone(), p.uuid.clone());
+            t.volume_partitions.push(p);
         }
-        let mut vol = Volume::new(&mut *src, p.offset(), p.len());
+    }
+    t.structures.extend(found.structures);
+    t.structures.extend(structures);
+    t.findings.extend(found.findings);
+    t.findings.extend(findings);
+    t.volumes = found.volumes;
+}
+
+/// LVM2 logical volume `vol` as a partition whose bytes are where `map` puts them: named `VG/LV`,
+/// numbered as the partition holding its first extent.
+fn volume_partition(vol: &crate::lvm::LogicalVolume, map: std::sync::Arc<crate::lvm::Map>, sector_size: u32) -> Partition {
+    let first = map.locate(0).map_or(0, |(d, _)| d);
+    let ss = u64::from(sector_size);
+    Partition {
+        index: vol.segments.first().and_then(|s| s.pvs.first()).and_then(|p| p.partition).unwrap_or(0),
+        start_sector: first / ss,
+        sector_count: map.len() / ss,
+        sector_size,
+        type_code: vol.id.clone(),
+        type_name: "LVM2 logical volume",
+        name: Some(vol.name()),
+        role: Role::Volume,
+        entry_offset: None,
+        aligned_4k: first % 4096 == 0,
+        filesystem: None,
+        label: None,
+        uuid: None,
+        partuuid: None,
+        cluster_size: None,
+        data_offset: None,
+        bitlocker: None,
+        unlock: None,
+        extents: Some(map),
+    }
+}
+
+/// The file system of partition (or logical volume) `p`: its kind, label, UUID, cluster size; a
+/// BitLocker volume's metadata (unlocked at once when it has a clear key).
+fn identify_one<R: ReadVirtual>(src: &mut R, p: &mut Partition, structures: &mut Vec<Structure>, findings: &mut Vec<Finding>) {
+    if p.role == Role::Extended || p.sector_count == 0 {
+        return;
+    }
+    {
+        let mut vol = p.volume(&mut *src);
         p.filesystem = fs::probe(&mut vol);
         if p.filesystem == Some(FsKind::BitLocker) {
             match crate::bitlocker::read(&mut vol) {
@@ -1344,7 +1483,7 @@ fn identify<R: ReadVirtual>(src: &mut R, t: &mut Table) {
                 }
                 Err(e) => findings.push(Finding::error("bitlocker-metadata", p.offset(), e.to_string())),
             }
-            continue;
+            return;
         }
         if let Ok(Some(mut f)) = fs::FileSystem::open(&mut vol) {
             p.cluster_size = Some(f.cluster_size());
@@ -1360,8 +1499,6 @@ fn identify<R: ReadVirtual>(src: &mut R, t: &mut Table) {
             }
         }
     }
-    t.structures.extend(structures);
-    t.findings.extend(findings);
 }
 
 /// Where one cluster of a partition falls in a VHD's sector bitmaps.

@@ -392,7 +392,7 @@ impl Search {
             let end = start.saturating_add(*len);
             if offset >= *start && offset < end {
                 n = n.min(end - offset);
-                let mut vol = Volume::unlocked(&mut *reader, *start, *len, unlock.decrypt());
+                let mut vol = Volume::mapped(&mut *reader, *start, *len, unlock.decrypt());
                 vol.read_virtual(offset - start, &mut buf[..n as usize])?;
                 return Ok((n as usize, true));
             }

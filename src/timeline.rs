@@ -297,15 +297,23 @@ pub fn lines<R: ReadVirtual>(
 /// The newest layer (lowest number) of the chain `reader` reads supplying any byte of
 /// `[at, at + len)` of the volume; `None` where no layer holds them (zeros).
 pub fn layer_in_chain(vol: &mut Volume<&mut DiskReader<'_>>, at: u64, len: u64) -> Option<usize> {
-    let start = vol.start().saturating_add(at);
+    // Run by run of the disk (an LVM2 logical volume's bytes are where its extents are).
+    let (mut pos, end) = (at, at.saturating_add(len));
     let mut best: Option<usize> = None;
-    let found = vol.source().for_each_extent(start, len, |e| {
-        if let (_, Some(l)) = supplier(Some(e.source)) {
-            best = Some(best.map_or(l, |b| b.min(l)));
-        }
-        Ok(())
-    });
-    found.ok().and(best)
+    while pos < end {
+        let Some((disk, run)) = vol.disk_run(pos) else { break };
+        let n = run.min(end - pos);
+        vol.source()
+            .for_each_extent(disk, n, |e| {
+                if let (_, Some(l)) = supplier(Some(e.source)) {
+                    best = Some(best.map_or(l, |b| b.min(l)));
+                }
+                Ok(())
+            })
+            .ok()?;
+        pos += n;
+    }
+    best
 }
 
 /// The lines of each of `partitions` of the chain `reader` reads, in turn, with the partition's

@@ -2,6 +2,8 @@
 //! every recognised file system on it marks free. Space that no recognised file system covers
 //! (unknown partitions, gaps, a partition table's own sectors) is never free here.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::disk::{BitmapCache, Steps};
@@ -27,8 +29,11 @@ pub trait FreeRanges {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TrimVolume {
     /// The partition's number as `parts` numbers it (from 1); `None` for a file system that
-    /// fills the disk without a partition table.
+    /// fills the disk without a partition table. An LVM2 logical volume: its first extent's.
     pub partition: Option<u32>,
+    /// The LVM2 logical volume (`VG/LV`), when it is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume: Option<String>,
     /// Virtual byte offset of its first byte.
     pub start: u64,
     /// Its length in bytes.
@@ -57,6 +62,8 @@ pub struct FreeSpace {
     volumes: Vec<TrimVolume>,
     /// Per volume, its cursor when it is trimmed.
     cursors: Vec<Option<FreeCursor>>,
+    /// Per volume, an LVM2 logical volume's extents on the disk.
+    extents: Vec<Option<Arc<crate::lvm::Map>>>,
     /// The bitmaps a reader of the disk has read, kept between calls.
     reader_parts: Option<(BitmapCache, Steps)>,
     bytes_read: u64,
@@ -72,12 +79,17 @@ impl FreeSpace {
         let mut volumes = Vec::new();
         let mut cursors = Vec::new();
         let mut bytes_read = 0u64;
+        let mut extents = Vec::new();
         let mut parts: Vec<&Partition> = table.partitions.iter().filter(|p| p.role != Role::Extended && !p.is_empty()).collect();
         parts.sort_by_key(|p| (p.offset(), p.index));
+        // The LVM2 logical volumes after the partitions (their physical volumes are kept whole).
+        parts.extend(table.volume_partitions.iter());
         for p in &parts {
-            let mut vol = Volume::new(&mut reader, p.offset(), p.len());
+            let mut vol = if p.extents.is_some() { p.volume(&mut reader) } else { Volume::new(&mut reader, p.offset(), p.len()) };
+            extents.push(p.extents.clone());
             let mut v = TrimVolume {
                 partition: (p.role != Role::Whole).then_some(p.index),
+                volume: p.volume_name().map(str::to_string),
                 start: vol.start(),
                 len: vol.len(),
                 filesystem: p.filesystem.map(|k| k.name().to_string()),
@@ -91,7 +103,12 @@ impl FreeSpace {
                     Some(cursor)
                 }
                 Err(why) => {
-                    v.reason = Some(why);
+                    let pv = p.extents.is_none()
+                        && table.volumes.iter().flat_map(|l| &l.segments).flat_map(|s| &s.pvs).any(|x| x.partition == Some(p.index));
+                    v.reason = Some(match pv {
+                        true => "it is an LVM2 physical volume: its logical volumes are trimmed on their own".into(),
+                        false => why,
+                    });
                     None
                 }
             };
@@ -102,13 +119,28 @@ impl FreeSpace {
         }
         // A volume that overlaps another (a damaged table) is kept whole, and so is the other:
         // what one calls free the other may hold.
+        // Logical volumes: their extents on the disk, each pair compared (a partition holding a
+        // physical volume holds no file system, so it is never trimmed).
+        let areas: Vec<Vec<(u64, u64)>> = (0..volumes.len())
+            .map(|i| match &extents[i] {
+                Some(m) => m.areas().collect(),
+                None => vec![(volumes[i].start, volumes[i].start.saturating_add(volumes[i].len))],
+            })
+            .collect();
         for i in 0..volumes.len() {
             for j in i + 1..volumes.len() {
                 let (a, b) = (&volumes[i], &volumes[j]);
-                if b.start >= a.start.saturating_add(a.len) {
+                let lvs = extents[i].is_some() || extents[j].is_some();
+                let (ai, bj) = (&areas[i], &areas[j]);
+                let overlap = ai.iter().any(|x| bj.iter().any(|y| x.0 < y.1 && y.0 < x.1));
+                if !overlap || lvs && (extents[i].is_none() && a.filesystem.is_none() || extents[j].is_none() && b.filesystem.is_none()) {
                     continue;
                 }
-                let name = |v: &TrimVolume| v.partition.map_or_else(|| "the whole-disk volume".to_string(), |n| format!("partition {n}"));
+                let name = |v: &TrimVolume| match (&v.volume, v.partition) {
+                    (Some(lv), _) => format!("logical volume {lv}"),
+                    (None, Some(n)) => format!("partition {n}"),
+                    (None, None) => "the whole-disk volume".to_string(),
+                };
                 let (na, nb) = (name(a), name(b));
                 for (k, other) in [(i, nb), (j, na)] {
                     volumes[k].trimmed = false;
@@ -117,7 +149,7 @@ impl FreeSpace {
                 }
             }
         }
-        Ok(FreeSpace { volumes, cursors, reader_parts: Some(reader.into_parts()), bytes_read })
+        Ok(FreeSpace { volumes, cursors, extents, reader_parts: Some(reader.into_parts()), bytes_read })
     }
 
     /// The volumes found, in disk order, each trimmed or kept whole with its reason.
@@ -153,7 +185,11 @@ impl FreeRanges for FreeSpace {
         let wanted: Vec<usize> = (0..self.volumes.len())
             .filter(|&i| {
                 let v = &self.volumes[i];
-                self.cursors[i].is_some() && v.start < end && start < v.start.saturating_add(v.len)
+                self.cursors[i].is_some()
+                    && match &self.extents[i] {
+                        Some(m) => m.areas().any(|(a, b)| a < end && start < b),
+                        None => v.start < end && start < v.start.saturating_add(v.len),
+                    }
             })
             .collect();
         if wanted.is_empty() {
@@ -164,9 +200,29 @@ impl FreeRanges for FreeSpace {
             None => DiskReader::new(disk, sources.to_vec())?,
         };
         let mut ranges = Vec::new();
+        let mut mapped = Vec::new();
         for i in wanted {
             let v = &self.volumes[i];
             let Some(cursor) = self.cursors[i].as_mut() else { continue };
+            if let Some(map) = &self.extents[i] {
+                // A logical volume: each run of the disk range that holds its bytes, asked in
+                // its own offsets and put back where its extents are.
+                let mut vol = Volume::mapped(&mut reader, v.start, map.len(), map.clone());
+                let mut runs = Vec::new();
+                map.runs(start, end, |disk, len, lv| runs.push((disk, len, lv)));
+                let mut done = Ok(());
+                for (disk, len, lv) in runs {
+                    ranges.clear();
+                    done = cursor.free_in(&mut vol, lv, lv + len, &mut ranges);
+                    if done.is_err() {
+                        break;
+                    }
+                    mapped.extend(ranges.iter().map(|&(a, b)| (disk + (a - lv), disk + (b - lv))));
+                }
+                self.bytes_read += vol.bytes_fetched();
+                done?;
+                continue;
+            }
             let mut vol = Volume::new(&mut reader, v.start, v.len);
             let (s, e) = (start.max(v.start) - v.start, end.min(v.start + v.len) - v.start);
             ranges.clear();
@@ -175,6 +231,13 @@ impl FreeRanges for FreeSpace {
             done?;
             for &(a, b) in &ranges {
                 push_range(out, v.start + a, v.start + b);
+            }
+        }
+        if !mapped.is_empty() {
+            mapped.append(out);
+            mapped.sort_unstable();
+            for (a, b) in mapped {
+                push_range(out, a, b);
             }
         }
         self.reader_parts = Some(reader.into_parts());

@@ -528,9 +528,17 @@ impl WasmVolumes {
     pub(crate) fn owner_at(&mut self, offset: u64) -> Result<parts::DiskOwner> {
         let size = self.chain.size();
         let table = self.table()?.clone();
-        parts::owner_with(&table, offset, size, |p| match self.opened(p.index) {
-            Ok(op) => Ok(Some((op.fs.kind(), op.fs.owner(&mut op.vol, offset - p.offset())?))),
-            Err(_) => Ok(None),
+        let chain = self.chain.clone();
+        parts::owner_with(&table, offset, size, |p, at| match p.volume_name() {
+            // An LVM2 logical volume: opened for this answer.
+            Some(_) => match p.open(chain) {
+                Ok((mut vol, mut fs)) => Ok(Some((fs.kind(), fs.owner(&mut vol, at)?))),
+                Err(_) => Ok(None),
+            },
+            None => match self.opened(p.index) {
+                Ok(op) => Ok(Some((op.fs.kind(), op.fs.owner(&mut op.vol, at)?))),
+                Err(_) => Ok(None),
+            },
         })
     }
 

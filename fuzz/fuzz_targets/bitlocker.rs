@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = meta.summary();
     for key in [Key::ClearKey, Key::KeyFile(data[..data.len().min(512)].to_vec())] {
         if let Ok(unlock) = meta.unlock(&key, &mut |_, _| true) {
-            let mut plain = Volume::unlocked(Padded { head: data.to_vec(), size: SIZE }, 0, SIZE, unlock.decrypt());
+            let mut plain = Volume::mapped(Padded { head: data.to_vec(), size: SIZE }, 0, SIZE, unlock.decrypt());
             let mut buf = vec![0u8; 64 << 10];
             let _ = plain.read_at(0, &mut buf);
             let _ = plain.read_uncached(SIZE - 700, &mut buf[..700]);

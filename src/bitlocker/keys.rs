@@ -236,8 +236,8 @@ pub fn key_file(bytes: &[u8]) -> Result<(Guid, [u8; 32])> {
 pub struct Unlock(pub(crate) Arc<Decryptor>, Arc<VolumeKey>);
 
 impl Unlock {
-    /// What decrypts the volume's sectors, for [`crate::fs::Volume::unlocked`].
-    pub fn decrypt(&self) -> Arc<dyn crate::fs::Decrypt> {
+    /// What decrypts the volume's sectors, for [`crate::fs::Volume::mapped`].
+    pub fn decrypt(&self) -> Arc<dyn crate::fs::Mapping> {
         self.0.clone()
     }
 

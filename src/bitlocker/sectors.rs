@@ -12,7 +12,7 @@ use xts_mode::{get_tweak_default, Xts128};
 
 use super::{BitLocker, Method, Version};
 use crate::error::Result;
-use crate::fs::{Decrypt, ReadVirtual};
+use crate::fs::{Mapping, ReadVirtual};
 
 /// The cipher of the sectors.
 enum Cipher {
@@ -180,7 +180,7 @@ fn diffuser_b(d: &mut [u32]) {
     }
 }
 
-impl Decrypt for Decryptor {
+impl Mapping for Decryptor {
     fn read(&self, src: &mut dyn ReadVirtual, start: u64, len: u64, offset: u64, buf: &mut [u8]) -> Result<()> {
         self.plain(src, start, len, offset, buf)
     }

@@ -99,8 +99,8 @@ fn write_report(out: &mut dyn Write, r: &Report, what: &str) -> std::io::Result<
         writeln!(out)?;
         writeln!(
             out,
-            "Partition {} ({}): held {}, identical {}; files {}, file-system metadata {}, free space {}",
-            p.index,
+            "{} ({}): held {}, identical {}; files {}, file-system metadata {}, free space {}",
+            p.volume.as_ref().map_or(format!("Partition {}", p.index), |lv| format!("Logical volume {lv}")),
             p.filesystem.unwrap_or("no file system read"),
             human_size(p.held_bytes),
             human_size(p.identical_bytes),

@@ -17,13 +17,15 @@ fn user_err(message: String) -> Error {
     Error::Usage { message }
 }
 
-/// The partitions whose file system is read, or the one asked for.
-pub(super) fn chosen(table: &Table, partition: Option<u32>) -> Result<Vec<&Partition>, Error> {
+/// The partitions and LVM2 logical volumes whose file system is read, or the one asked for.
+pub(super) fn chosen<'t>(table: &'t Table, on: &On) -> Result<Vec<&'t Partition>, Error> {
     let readable = |p: &&Partition| p.readable();
-    match partition {
-        Some(n) => Ok(vec![table.readable_partition(n)?]),
-        None => {
-            let v: Vec<&Partition> = table.partitions.iter().filter(readable).collect();
+    match on {
+        On { partition: Some(n), .. } => Ok(vec![table.readable_partition(*n)?]),
+        On { volume: Some(v), .. } => Ok(vec![table.readable_volume(v)?]),
+        On { .. } => {
+            let lvs = table.volume_partitions.iter();
+            let v: Vec<&Partition> = table.partitions.iter().chain(lvs).filter(readable).collect();
             if v.is_empty() {
                 return Err(user_err(
                     "no partition holds a file system this viewer reads (FAT12/16/32, exFAT, NTFS, ext2/3/4, XFS); see `vhd-viewer parts`"
@@ -33,6 +35,16 @@ pub(super) fn chosen(table: &Table, partition: Option<u32>) -> Result<Vec<&Parti
             Ok(v)
         }
     }
+}
+
+/// Which partition or LVM2 logical volume a command reads (`--partition N`, `--volume VG/LV`;
+/// neither: every one whose file system is read).
+#[derive(Debug, Clone, Default)]
+pub struct On {
+    /// `--partition N`.
+    pub partition: Option<u32>,
+    /// `--volume VG/LV`.
+    pub volume: Option<String>,
 }
 
 fn opened<'r, 'a>(reader: &'r mut DiskReader<'a>, p: &Partition) -> Result<(Volume<&'r mut DiskReader<'a>>, FileSystem), Error> {
@@ -51,26 +63,15 @@ pub(super) fn table(reader: &mut DiskReader<'_>, key: Option<&Key>) -> Result<Ta
 }
 
 /// `cat --partition N [--decrypted]`: the partition's bytes, or the plain bytes of the unlocked
-/// BitLocker volume it holds, from `offset` for `length` bytes (to its end by default).
-pub fn cat_partition(
-    c: &OpenChain,
-    index: u32,
-    decrypted: bool,
-    key: Option<&Key>,
-    offset: u64,
-    length: Option<u64>,
-) -> Result<i32, Error> {
+/// BitLocker volume it holds; `cat --volume VG/LV`: the logical volume's bytes; from `offset`
+/// for `length` bytes (to its end by default).
+pub fn cat_partition(c: &OpenChain, on: &On, decrypted: bool, key: Option<&Key>, offset: u64, length: Option<u64>) -> Result<i32, Error> {
     let mut reader = DiskReader::new(&c.disk, c.sources())?;
     let table = table(&mut reader, key)?;
-    let partitions = table.partitions.iter().map(|p| p.index).collect();
-    let p = table.partitions.iter().find(|p| p.index == index).ok_or(Error::NoSuchPartition { index, partitions })?;
-    if decrypted && p.unlock.is_none() {
-        return Err(user_err(format!(
-            "partition {index} is {}: --decrypted needs an unlocked BitLocker volume (--password, --password-file, --recovery-password or --key-file)",
-            if p.filesystem == Some(fs::FsKind::BitLocker) { "a locked BitLocker volume" } else { "not a BitLocker volume" }
-        )));
-    }
-    let mut vol = if decrypted { p.volume(&mut reader) } else { Volume::new(&mut reader, p.offset(), p.len()) };
+    let mut vol = match on {
+        On { volume: Some(v), .. } => table.volume(v)?.volume(&mut reader),
+        On { partition, .. } => partition_bytes(&table, &mut reader, partition.unwrap_or(0), decrypted)?,
+    };
     if offset > vol.len() {
         return Err(Error::ReadPastEnd { offset, len: None, size: vol.len() });
     }
@@ -86,6 +87,24 @@ pub fn cat_partition(
     }
     out.flush().map_err(io_err)?;
     Ok(0)
+}
+
+/// Partition `index`'s bytes on `reader`, or the plain bytes of the unlocked BitLocker volume it holds.
+fn partition_bytes<'r, 'a>(
+    table: &Table,
+    reader: &'r mut DiskReader<'a>,
+    index: u32,
+    decrypted: bool,
+) -> Result<Volume<&'r mut DiskReader<'a>>, Error> {
+    let partitions = table.partitions.iter().map(|p| p.index).collect();
+    let p = table.partitions.iter().find(|p| p.index == index).ok_or(Error::NoSuchPartition { index, partitions })?;
+    if decrypted && p.unlock.is_none() {
+        return Err(user_err(format!(
+            "partition {index} is {}: --decrypted needs an unlocked BitLocker volume (--password, --password-file, --recovery-password or --key-file)",
+            if p.filesystem == Some(fs::FsKind::BitLocker) { "a locked BitLocker volume" } else { "not a BitLocker volume" }
+        )));
+    }
+    Ok(if decrypted { p.volume(reader) } else { Volume::new(reader, p.offset(), p.len()) })
 }
 
 /// `parts`.
@@ -185,6 +204,36 @@ pub fn parts(c: &OpenChain, key: Option<&Key>, json: bool) -> Result<i32, Error>
             }
         }
     }
+    if !table.volumes.is_empty() {
+        w(&mut out, String::new())?;
+        w(&mut out, format!("LVM2 logical volumes:\n  {:<24} {:>10}  {:<26} {:<6} {:<16}", "VG/LV", "Size", "Segments", "FS", "Label"))?;
+    }
+    for v in &table.volumes {
+        let segs: Vec<String> = v
+            .segments
+            .iter()
+            .map(|s| {
+                let on: Vec<String> = s.pvs.iter().map(|p| p.partition.map_or(format!("{} (absent)", p.pv), |i| format!("#{i}"))).collect();
+                match (s.kind.as_str(), s.stripes) {
+                    ("striped", 1) => format!("linear on {}", on.join(",")),
+                    ("striped", n) => format!("{n} stripes of {} on {}", human_size(s.stripe_size), on.join(",")),
+                    (k, _) => k.to_string(),
+                }
+            })
+            .collect();
+        w(
+            &mut out,
+            format!(
+                "  {:<24} {:>10}  {:<26} {:<6} {:<16}{}",
+                v.name(),
+                human_size(v.size),
+                segs.join("; "),
+                v.filesystem.map_or("-", |k| k.name()),
+                v.label.as_deref().unwrap_or("-"),
+                v.unreadable.as_ref().map_or(String::new(), |why| format!("  not read: {why}"))
+            ),
+        )?;
+    }
     if !table.findings.is_empty() {
         writeln!(out).map_err(io_err)?;
         super::output::write_findings(&mut out, &table.findings, &[]).map_err(io_err)?;
@@ -199,18 +248,10 @@ fn exit_status(table: &Table) -> i32 {
 }
 
 /// `ls`.
-pub fn ls(
-    c: &OpenChain,
-    key: Option<&Key>,
-    path: &str,
-    partition: Option<u32>,
-    recursive: bool,
-    deleted: bool,
-    json: bool,
-) -> Result<i32, Error> {
+pub fn ls(c: &OpenChain, key: Option<&Key>, path: &str, on: &On, recursive: bool, deleted: bool, json: bool) -> Result<i32, Error> {
     let mut reader = DiskReader::new(&c.disk, c.sources())?;
     let table = table(&mut reader, key)?;
-    let chosen: Vec<Partition> = chosen(&table, partition)?.into_iter().cloned().collect();
+    let chosen: Vec<Partition> = chosen(&table, on)?.into_iter().cloned().collect();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let several = chosen.len() > 1;
     let mut found_any = false;
@@ -227,7 +268,8 @@ pub fn ls(
         found_any = true;
         let mut line = |e: &Entry| -> Result<bool, Error> {
             if json {
-                let l = fs::LsLine::new(p.index, e);
+                let mut l = fs::LsLine::new(p.index, e);
+                l.volume = p.volume_name();
                 serde_json::to_writer(&mut out, &l).map_err(std::io::Error::from).map_err(io_err)?;
                 writeln!(out).map_err(io_err)?;
             } else {
@@ -237,7 +279,8 @@ pub fn ls(
                     EntryKind::Symlink => 'l',
                     EntryKind::Other => '?',
                 };
-                let prefix = if several { format!("{}: ", p.index) } else { String::new() };
+                let prefix =
+                    if several { format!("{}: ", p.volume_name().map_or(p.index.to_string(), str::to_string)) } else { String::new() };
                 writeln!(
                     out,
                     "{t}{} {:>12}  {:<20}  {prefix}{}{}",
@@ -278,10 +321,10 @@ pub fn ls(
 }
 
 /// `get`.
-pub fn get(c: &OpenChain, key: Option<&Key>, path: &str, partition: Option<u32>) -> Result<i32, Error> {
+pub fn get(c: &OpenChain, key: Option<&Key>, path: &str, on: &On) -> Result<i32, Error> {
     let mut reader = DiskReader::new(&c.disk, c.sources())?;
     let table = table(&mut reader, key)?;
-    let chosen: Vec<Partition> = chosen(&table, partition)?.into_iter().cloned().collect();
+    let chosen: Vec<Partition> = chosen(&table, on)?.into_iter().cloned().collect();
     // Where the path is: one partition, or an error naming them.
     let mut hits = Vec::new();
     let mut last_err = None;
@@ -294,8 +337,8 @@ pub fn get(c: &OpenChain, key: Option<&Key>, path: &str, partition: Option<u32>)
     }
     if hits.len() > 1 {
         return Err(user_err(format!(
-            "{path} is on partitions {}: choose one with --partition",
-            hits.iter().map(|h| h.0.index.to_string()).collect::<Vec<_>>().join(" and ")
+            "{path} is on {}: choose one with --partition or --volume",
+            hits.iter().map(|h| h.0.place()).collect::<Vec<_>>().join(" and ")
         )));
     }
     let Some((p, e, stream)) = hits.pop() else {
@@ -356,7 +399,11 @@ pub fn owner(c: &OpenChain, key: Option<&Key>, sector: u64, json: bool) -> Resul
     let part = o.partition;
     let mut out = std::io::stdout().lock();
     let at = |o: Option<u64>| o.map_or(String::new(), |o| format!(" (byte {o} of it)"));
-    let part_text = part.map_or("outside any partition".to_string(), |p| format!("partition {p} ({})", fsname.unwrap_or("-")));
+    let part_text = match (&o.volume, part) {
+        (Some(v), Some(p)) => format!("logical volume {v} on partition {p} ({})", fsname.unwrap_or("-")),
+        (_, Some(p)) => format!("partition {p} ({})", fsname.unwrap_or("-")),
+        _ => "outside any partition".to_string(),
+    };
     let owner_text = match kind {
         "file" | "dir" => format!("{} {what}{}{}", kind, if deleted { " (deleted)" } else { "" }, at(file_offset)),
         "free" => format!("free space: {what}"),

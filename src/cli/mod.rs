@@ -117,6 +117,9 @@ enum Command {
         /// Only this partition's bytes (as `parts` numbers them).
         #[arg(long, short = 'p')]
         partition: Option<u32>,
+        /// An LVM2 logical volume instead (`VG/LV`, as `parts` lists them).
+        #[arg(long, conflicts_with = "partition")]
+        volume: Option<String>,
         /// With --partition: a BitLocker volume's plain bytes, unlocked with a key below.
         #[arg(long, requires = "partition")]
         decrypted: bool,
@@ -186,6 +189,9 @@ enum Command {
         /// The partition (as `parts` numbers them).
         #[arg(long, short = 'p')]
         partition: Option<u32>,
+        /// An LVM2 logical volume instead (`VG/LV`, as `parts` lists them).
+        #[arg(long, conflicts_with = "partition")]
+        volume: Option<String>,
         /// List the directories under it too.
         #[arg(short = 'r', long)]
         recursive: bool,
@@ -227,6 +233,9 @@ enum Command {
         /// The partition (as `parts` numbers them); without it, every partition whose file system is read.
         #[arg(long, short = 'p')]
         partition: Option<u32>,
+        /// An LVM2 logical volume instead (`VG/LV`, as `parts` lists them).
+        #[arg(long, conflicts_with = "partition")]
+        volume: Option<String>,
         /// Deleted entries too (FAT directory slots, NTFS records no longer in use, ext names left in directory slack).
         #[arg(long)]
         deleted: bool,
@@ -286,6 +295,9 @@ enum Command {
         /// The partition (as `parts` numbers them).
         #[arg(long, short = 'p')]
         partition: Option<u32>,
+        /// An LVM2 logical volume instead (`VG/LV`, as `parts` lists them).
+        #[arg(long, conflicts_with = "partition")]
+        volume: Option<String>,
     },
     /// Which file owns a virtual sector (like sleuthkit's `ifind -d`), and which layer supplies it.
     #[command(
@@ -553,11 +565,11 @@ fn run(cli: Cli) -> Result<i32, Error> {
             output::write_map(&mut raw_stdout(), &mut reader, offset, len, &c.names, json, c.base)?;
             Ok(0)
         }
-        Command::Cat { chain, layer, offset, length, partition: Some(n), decrypted, key } => {
+        Command::Cat { chain, layer, offset, length, partition, volume, decrypted, key } if partition.is_some() || volume.is_some() => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
-            files::cat_partition(&c, n, decrypted, key.key()?.as_ref(), offset, length)
+            files::cat_partition(&c, &files::On { partition, volume }, decrypted, key.key()?.as_ref(), offset, length)
         }
-        Command::Cat { chain, layer, offset, length, partition: None, .. } => {
+        Command::Cat { chain, layer, offset, length, .. } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
             let mut reader = DiskReader::new(&c.disk, c.sources())?;
             let size = c.disk.size();
@@ -584,15 +596,15 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
             files::parts(&c, key.key()?.as_ref(), json)
         }
-        Command::Ls { chain, layer, key, path, partition, recursive, deleted, json } => {
+        Command::Ls { chain, layer, key, path, partition, volume, recursive, deleted, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
-            files::ls(&c, key.key()?.as_ref(), &path, partition, recursive, deleted, json)
+            files::ls(&c, key.key()?.as_ref(), &path, &files::On { partition, volume }, recursive, deleted, json)
         }
         Command::Inspect { chain, layer, key, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
             inspect::inspect(&c, key.key()?.as_ref(), json)
         }
-        Command::Timeline { chain, layer, key, partition, deleted, bodyfile, csv, json } => {
+        Command::Timeline { chain, layer, key, partition, volume, deleted, bodyfile, csv, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
             let format = match (bodyfile, csv, json) {
                 (true, _, _) => timeline::Format::Body,
@@ -600,7 +612,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 (_, _, true) => timeline::Format::Json,
                 _ => timeline::Format::Text,
             };
-            timeline::timeline(&c, key.key()?.as_ref(), partition, deleted, format)
+            timeline::timeline(&c, key.key()?.as_ref(), &files::On { partition, volume }, deleted, format)
         }
         Command::Search { chain, layer, key, pattern, hex, utf16, ignore_case, only_layer, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
@@ -613,9 +625,9 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 json,
             )
         }
-        Command::Get { chain, layer, key, path, partition } => {
+        Command::Get { chain, layer, key, path, partition, volume } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;
-            files::get(&c, key.key()?.as_ref(), &path, partition)
+            files::get(&c, key.key()?.as_ref(), &path, &files::On { partition, volume })
         }
         Command::Owner { chain, layer, key, sector, json } => {
             let c = OpenChain::open(&chain.file, &chain.parents, chain.force, false)?.cut(layer.k)?;

@@ -20,7 +20,8 @@ use super::{io_err, percent};
 struct Owners {
     /// The partition table, or why it cannot be read (a child searched without its parent).
     table: Result<Table, String>,
-    open: HashMap<u32, Option<FileSystem>>,
+    /// By [`Partition::place`](vhd_viewer::parts::Partition::place) (a logical volume shares its partition's number).
+    open: HashMap<String, Option<FileSystem>>,
 }
 
 impl Owners {
@@ -33,6 +34,7 @@ impl Owners {
                     sector: offset / u64::from(reader.disk.sector_size()),
                     sector_size: reader.disk.sector_size(),
                     partition: None,
+                    volume: None,
                     filesystem: None,
                     kind: "unknown".into(),
                     path: None,
@@ -47,14 +49,14 @@ impl Owners {
             }
         };
         let open = &mut self.open;
-        parts::owner_with(table, offset, size, |p| {
+        parts::owner_with(table, offset, size, |p, at| {
             let mut vol = p.volume(&mut *reader);
-            let fsys = match open.entry(p.index) {
+            let fsys = match open.entry(p.place()) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::hash_map::Entry::Vacant(e) => e.insert(FileSystem::open(&mut vol).ok().flatten()),
             };
             match fsys {
-                Some(f) => Ok(Some((f.kind(), f.owner(&mut vol, offset - p.offset())?))),
+                Some(f) => Ok(Some((f.kind(), f.owner(&mut vol, at)?))),
                 None => Ok(None),
             }
         })

@@ -26,10 +26,10 @@ pub enum Format {
 }
 
 /// `timeline` (BitLocker volumes unlocked with `key` when one is given).
-pub fn timeline(c: &OpenChain, key: Option<&Key>, partition: Option<u32>, deleted: bool, format: Format) -> Result<i32, Error> {
+pub fn timeline(c: &OpenChain, key: Option<&Key>, on: &super::files::On, deleted: bool, format: Format) -> Result<i32, Error> {
     let mut reader = DiskReader::new(&c.disk, c.sources())?;
     let table = super::files::table(&mut reader, key)?;
-    let chosen: Vec<Partition> = super::files::chosen(&table, partition)?.into_iter().cloned().collect();
+    let chosen: Vec<Partition> = super::files::chosen(&table, on)?.into_iter().cloned().collect();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if format == Format::Csv {
         writeln!(out, "{}", timeline::CSV_HEADER).map_err(io_err)?;

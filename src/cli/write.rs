@@ -98,7 +98,11 @@ fn free_space(c: &OpenChain, trim: bool, say: bool) -> Result<Option<FreeSpace>,
 
 /// One volume of `--trim`'s report, in words.
 fn volume_line(v: &TrimVolume) -> String {
-    let place = v.partition.map_or_else(|| "the whole disk".to_string(), |n| format!("partition {n}"));
+    let place = match (&v.volume, v.partition) {
+        (Some(lv), _) => format!("logical volume {lv}"),
+        (None, Some(n)) => format!("partition {n}"),
+        (None, None) => "the whole disk".to_string(),
+    };
     let fs = v.filesystem.as_deref().unwrap_or("no file system read");
     match (&v.reason, v.trimmed) {
         (_, true) => format!("trim: {place} ({fs}, {}): {} free, given back", human_size(v.len), human_size(v.free_bytes)),

@@ -96,12 +96,26 @@ impl<T: ReadVirtual + ?Sized> ReadVirtual for &mut T {
     }
 }
 
-/// What gives the plain bytes of a volume stored transformed: an unlocked BitLocker volume's
-/// sectors, decrypted ([`crate::bitlocker`] implements it; a [`Volume::unlocked`] reads through it).
-pub trait Decrypt {
-    /// Fills `buf` with the plain bytes at byte `offset` of the volume `[start, start + len)` of
-    /// `src`.
+/// What gives a volume's bytes when they are not a plain window of the disk: an unlocked
+/// BitLocker volume's, decrypted ([`crate::bitlocker`]); an LVM2 logical volume's, gathered from
+/// its extents ([`crate::lvm`]). A [`Volume::mapped`] reads through it.
+pub trait Mapping {
+    /// Fills `buf` with the volume's bytes at its byte `offset`, read from `src` (the whole disk);
+    /// `[start, start + len)` is the volume's window on it.
     fn read(&self, src: &mut dyn ReadVirtual, start: u64, len: u64, offset: u64, buf: &mut [u8]) -> Result<()>;
+
+    /// The volume's length when the mapping fixes it (an LVM2 logical volume's extents may lie
+    /// anywhere on the disk); `None`: the window's, clipped to the disk.
+    fn size(&self) -> Option<u64> {
+        None
+    }
+
+    /// Where the volume's byte `offset` is on the disk, and how many bytes from there follow it
+    /// there (`None`: nowhere). By default at `offset` of its window from `start`, as a decrypted
+    /// volume's bytes are; an LVM2 logical volume's where its extents are.
+    fn locate(&self, start: u64, offset: u64) -> Option<(u64, u64)> {
+        Some((start.saturating_add(offset), u64::MAX))
+    }
 }
 
 /// Bytes of a page of a [`Volume`]'s cache.
@@ -121,26 +135,28 @@ pub struct Volume<R> {
     pages: HashMap<u64, Vec<u8>>,
     order: VecDeque<u64>,
     bytes_fetched: u64,
-    unlock: Option<Arc<dyn Decrypt>>,
+    mapping: Option<Arc<dyn Mapping>>,
 }
 
 impl<R: ReadVirtual> Volume<R> {
     /// The window `[start, start + len)` of `src`, clipped to its size.
     pub fn new(src: R, start: u64, len: u64) -> Self {
         let len = len.min(src.size().saturating_sub(start));
-        Volume { src, start, len, pos: 0, pages: HashMap::new(), order: VecDeque::new(), bytes_fetched: 0, unlock: None }
+        Volume { src, start, len, pos: 0, pages: HashMap::new(), order: VecDeque::new(), bytes_fetched: 0, mapping: None }
     }
 
-    /// The window `[start, start + len)` of `src` holding an unlocked volume (BitLocker's), read
-    /// as the plain volume inside: each page through `decrypt` as it is fetched.
-    pub fn unlocked(src: R, start: u64, len: u64, decrypt: Arc<dyn Decrypt>) -> Self {
-        Volume { unlock: Some(decrypt), ..Self::new(src, start, len) }
+    /// The volume `[start, start + len)` of `src` whose bytes `mapping` gives, each page through
+    /// it as it is fetched: an unlocked BitLocker volume (the plain volume inside its window), an
+    /// LVM2 logical volume (its extents; `start`, its first byte on the disk, names it in errors).
+    pub fn mapped(src: R, start: u64, len: u64, mapping: Arc<dyn Mapping>) -> Self {
+        let v = Self::new(src, start, len);
+        Volume { len: mapping.size().unwrap_or(v.len), mapping: Some(mapping), ..v }
     }
 
-    /// Fills `buf` with the volume's bytes at `at` from the source, decrypted when unlocked.
+    /// Fills `buf` with the volume's bytes at `at` from the source, through its mapping when it has one.
     fn fetch(&mut self, at: u64, buf: &mut [u8]) -> Result<()> {
         self.bytes_fetched += buf.len() as u64;
-        match &self.unlock {
+        match &self.mapping {
             Some(d) => d.read(&mut self.src, self.start, self.len, at, buf),
             None => self.src.read_virtual(self.start + at, buf),
         }
@@ -155,6 +171,18 @@ impl<R: ReadVirtual> Volume<R> {
     /// Where the window starts on the disk.
     pub fn start(&self) -> u64 {
         self.start
+    }
+
+    /// Where the volume's byte `at` is on the disk, and how many of its bytes from there follow
+    /// it there up to its end: the window's, or through its mapping (an LVM2 logical volume's
+    /// extent and stripe). `None` past its end or where nothing holds it.
+    pub fn disk_run(&self, at: u64) -> Option<(u64, u64)> {
+        let left = self.len.checked_sub(at).filter(|&n| n > 0)?;
+        let (disk, run) = match &self.mapping {
+            Some(m) => m.locate(self.start, at)?,
+            None => (self.start.saturating_add(at), left),
+        };
+        Some((disk, run.min(left))).filter(|&(_, r)| r > 0)
     }
 
     /// The window's length.
@@ -350,7 +378,7 @@ pub const BITLOCKER_GUID: crate::bytes::Guid =
     crate::bytes::Guid::from_text_order([0x49, 0x67, 0xd6, 0x3b, 0x2e, 0x29, 0x4a, 0xd8, 0x83, 0x99, 0xf6, 0xa3, 0x39, 0xe3, 0xd0, 0x01]);
 /// True when these first bytes of a volume are a BitLocker boot sector (read by
 /// `crate::bitlocker`, which is put over this module: its decryption reaches a [`Volume`] through
-/// [`Decrypt`]).
+/// [`Mapping`]).
 pub fn is_bitlocker(head: &[u8]) -> bool {
     head.get(3..11) == Some(BITLOCKER_SIGNATURE)
         || (head.get(3..11) == Some(b"MSWIN4.1") && head.get(424..439) == Some(&BITLOCKER_GUID.0[..15]))
@@ -453,6 +481,9 @@ impl Entry {
 pub struct LsLine<'a> {
     /// The partition's index.
     pub partition: u32,
+    /// The LVM2 logical volume (`VG/LV`) it is on, when it is on one (`partition` then holds its first extent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume: Option<&'a str>,
     /// The absolute path.
     pub path: &'a str,
     /// What it is.
@@ -478,6 +509,7 @@ impl<'a> LsLine<'a> {
     pub fn new(partition: u32, e: &'a Entry) -> Self {
         LsLine {
             partition,
+            volume: None,
             path: &e.path,
             kind: e.kind,
             size: e.size,

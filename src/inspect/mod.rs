@@ -191,10 +191,11 @@ impl System {
 }
 
 /// The systems on the disk `src` reads, one for each readable volume of `table` that holds one,
-/// in the table's order. A volume whose file system cannot be opened is passed over (`parts`
+/// in the table's order (the partitions, then the LVM2 logical volumes). A volume whose file system cannot be opened is passed over (`parts`
 /// says why); what goes wrong inside a system's files is in its [`System::notes`].
 pub fn systems<R: ReadVirtual>(src: &mut R, table: &Table) -> Vec<System> {
-    table.partitions.iter().filter_map(|p| system_on(&mut *src, table, p)).collect()
+    let lvs = table.volume_partitions.iter();
+    table.partitions.iter().chain(lvs).filter_map(|p| system_on(&mut *src, table, p)).collect()
 }
 
 /// The system on partition `p` of `table` (the disk `src` reads), if it holds one.
