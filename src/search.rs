@@ -232,9 +232,9 @@ impl Scope {
         match only_layer {
             None => Ok(Scope::Disk),
             Some(k) if k >= base && k - base < layers => Ok(Scope::Layer(k - base)),
-            Some(k) => Err(Error::Usage {
-                message: format!("only layer {k}: the chain read has layers {base} to {}", base + layers.max(1) - 1),
-            }),
+            Some(k) => {
+                Err(Error::Usage { message: format!("only layer {k}: the chain read has layers {base} to {}", base + layers.max(1) - 1) })
+            }
         }
     }
 }

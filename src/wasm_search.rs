@@ -81,8 +81,11 @@ impl WasmVolumes {
                 })
             })
             .map_err(js_err)?;
-        let hits =
-            found.iter().map(|f| Ok(HitLine::new(f, self.owner_at(f.hit.offset)?, search.base))).collect::<crate::Result<_>>().map_err(js_err)?;
+        let hits = found
+            .iter()
+            .map(|f| Ok(HitLine::new(f, self.owner_at(f.hit.offset)?, search.base)))
+            .collect::<crate::Result<_>>()
+            .map_err(js_err)?;
         let s = search.search.searched();
         to_js(&Step { hits, position: s.position, data_bytes: s.data_bytes, done })
     }
