@@ -3,7 +3,9 @@
 //! (every file's sha256 and size, `fsck.exfat -n` clean), as a VHD and a VHDX; names are matched
 //! through the up-case table; a deleted file is read while its clusters are free; `owner` names
 //! files and structures; `compact --trim` gives back the free clusters and keeps every file; and
-//! damage (boot checksum, FAT loops, absurd entry sets) gives findings and errors, not panics.
+//! damage (boot checksum, FAT loops, absurd entry sets) gives findings and errors, not panics;
+//! the times of a directory's entries are read with its listing (bytes read grow linearly with
+//! the number of files, not as its square).
 
 mod common;
 
@@ -246,4 +248,85 @@ fn damage_gives_findings_and_errors_never_a_panic() {
     put_le32(&mut img, 92, u32::MAX - 20);
     let e = open(&mut img).err().expect("refused");
     assert!(e.to_string().contains("cluster count (byte 92)"), "{e}");
+}
+
+/// A bare exFAT volume (no partition table) with `/Few` (200 empty files) and `/Lots` (2,000),
+/// written through exfat-fuse; SKIP where the machine refuses a loop device or FUSE.
+const MANY: &str = r#"set -euo pipefail
+export LC_ALL=C TZ=UTC
+truncate -s 16M p.img
+mkfs.exfat -c 4096 p.img >/dev/null
+mkdir -p m
+loop=$(losetup -f --show p.img 2>/dev/null) || { echo "no loop device: losetup refused" > SKIP; exit 0; }
+if ! mount.exfat-fuse "$loop" m </dev/null >/dev/null 2>&1; then
+  losetup -d "$loop"
+  echo "exfat-fuse could not mount (no FUSE here?)" > SKIP
+  exit 0
+fi
+cleanup() { umount m 2>/dev/null || true; losetup -d "$loop" 2>/dev/null || true; }
+trap cleanup EXIT
+mkdir m/Few m/Lots
+(cd m/Few && touch $(seq -f 'f%04g' 1 200))
+(cd m/Lots && touch $(seq -f 'f%04g' 1 2000))
+sync
+cleanup
+trap - EXIT
+touch done
+"#;
+
+/// Bytes of an image, counting what is read.
+struct Counted {
+    raw: Vec<u8>,
+    bytes: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl vhd_viewer::fs::ReadVirtual for Counted {
+    fn size(&self) -> u64 {
+        self.raw.len() as u64
+    }
+    fn sector_size(&self) -> u32 {
+        512
+    }
+    fn read_virtual(&mut self, offset: u64, buf: &mut [u8]) -> vhd_viewer::Result<()> {
+        self.bytes.set(self.bytes.get() + buf.len() as u64);
+        self.raw.read_virtual(offset, buf)
+    }
+}
+
+#[test]
+fn a_directorys_times_are_read_with_its_listing_linear_in_its_files() {
+    use vhd_viewer::fs::ReadVirtual;
+    let dir = script_image("exfat", "many", MANY, &[], "done", &["m"]);
+    if let Ok(why) = std::fs::read_to_string(dir.join("SKIP")) {
+        eprintln!("skipped: {}", why.trim());
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
+    let bytes = std::rc::Rc::new(std::cell::Cell::new(0));
+    let mut src = Counted { raw: std::fs::read(dir.join("p.img")).unwrap(), bytes: bytes.clone() };
+    assert_eq!(src.size(), 16 << 20);
+    let t = parts::read(&mut src).unwrap();
+    let (mut vol, mut fs) = t.partitions[0].open(&mut src).unwrap();
+    // Bytes read to list a folder and give every entry's times (as the timeline asks them), and
+    // how many times were given.
+    let mut read = |path: &str| {
+        let before = bytes.get();
+        let d = fs.lookup(&mut vol, path, false).unwrap();
+        let entries = fs.list(&mut vol, &d, true).unwrap();
+        let listed = bytes.get() - before;
+        let mut set = 0;
+        for e in &entries {
+            let t = fs.times(&mut vol, e).unwrap();
+            set += usize::from(t.created.is_some() && t.modified.is_some() && t.accessed.is_some());
+        }
+        (entries.len(), set, listed, bytes.get() - before)
+    };
+    let (few, few_set, few_listed, few_bytes) = read("/Few");
+    let (lots, lots_set, lots_listed, lots_bytes) = read("/Lots");
+    assert_eq!((few, few_set, lots, lots_set), (200, 200, 2000, 2000), "every file listed with its three times");
+    // The times come with the listing: nothing more is read for them.
+    assert_eq!((few_bytes, lots_bytes), (few_listed, lots_listed));
+    // Ten times the files, about ten times the bytes (the directory's entry sets), not a hundred.
+    assert!(lots_bytes <= 12 * few_bytes, "{lots_bytes} bytes for 2,000 files, {few_bytes} for 200");
+    eprintln!("exFAT times: {few_bytes} bytes read for 200 files, {lots_bytes} for 2,000");
 }

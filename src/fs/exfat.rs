@@ -172,9 +172,11 @@ fn exfat_time(stamp: u32, ten_ms: u8, utc: u8) -> Option<i64> {
     Some(crate::values::days_from_civil(y, m, d) * 86_400 + secs - offset)
 }
 
-/// One directory entry set as found.
-#[derive(Debug, Clone)]
-struct Set {
+/// Where an entry set lies, with its file entry and stream extension: what an entry's times and
+/// facts are read from. The listing keeps it in each [`Entry`] (`Entry::exfat`), so that a
+/// timeline or a comparison of a directory of N files reads the directory once, not N times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetHead {
     /// The file entry (and the stream extension's) volume offsets.
     file_at: u64,
     stream_at: u64,
@@ -182,13 +184,19 @@ struct Set {
     secondaries: u8,
     /// The file entry and stream extension (64 bytes).
     head: [u8; 64],
+}
+
+/// One directory entry set as found.
+#[derive(Debug, Clone)]
+struct Set {
+    at: SetHead,
     name: String,
     deleted: bool,
     checksum_ok: bool,
     hash_ok: bool,
 }
 
-impl Set {
+impl SetHead {
     fn attributes(&self) -> u16 {
         le16(&self.head, 4)
     }
@@ -528,10 +536,7 @@ impl ExFat {
             head.copy_from_slice(&set[..64]);
             let hash_ok = name_len > 0 && units.len() == name_len && self.name_hash(&name) == le16(set, 32 + 4);
             out.push(Set {
-                file_at: offsets[i],
-                stream_at: offsets[i + 1],
-                secondaries: e[1],
-                head,
+                at: SetHead { file_at: offsets[i], stream_at: offsets[i + 1], secondaries: e[1], head },
                 name,
                 deleted: is_deleted,
                 checksum_ok: set_checksum(set) == le16(set, 2),
@@ -560,7 +565,8 @@ impl ExFat {
         Ok(self.dir_sets(vol, dir, deleted)?.into_iter().map(|s| self.entry_of(&dir.path, &s)).collect())
     }
 
-    fn entry_of(&self, dir: &str, s: &Set) -> Entry {
+    fn entry_of(&self, dir: &str, set: &Set) -> Entry {
+        let s = &set.at;
         let attr = s.attributes();
         let mut attributes = Vec::new();
         for (bit, word) in [(0x01, "read-only"), (0x02, "hidden"), (0x04, "system"), (0x20, "archive")] {
@@ -571,24 +577,25 @@ impl ExFat {
         if s.head[32 + 1] & 2 != 0 {
             attributes.push("contiguous");
         }
-        if !s.checksum_ok {
+        if !set.checksum_ok {
             attributes.push("bad-set-checksum");
         }
-        if !s.hash_ok {
+        if !set.hash_ok {
             attributes.push("bad-name-hash");
         }
         let is_dir = attr & 0x10 != 0;
         Entry {
-            path: join(dir, &s.name),
-            name: s.name.clone(),
+            path: join(dir, &set.name),
+            name: set.name.clone(),
             kind: if is_dir { EntryKind::Dir } else { EntryKind::File },
             size: if is_dir { 0 } else { s.data_length() },
             modified: exfat_time(le32(&s.head, 12), s.head[21], s.head[23]),
-            deleted: s.deleted,
+            deleted: set.deleted,
             id: u64::from(s.first_cluster()),
             attributes,
             entry_offset: Some(s.stream_at),
             streams: Vec::new(),
+            exfat: Some(Box::new(s.clone())),
         }
     }
 
@@ -678,32 +685,16 @@ impl ExFat {
         None
     }
 
-    /// The set of `e` again (file entry and stream extension), found through its parent
-    /// directory when the file entry is in the cluster before its stream extension's.
-    fn set_of<R: ReadVirtual>(&self, vol: &mut Volume<R>, e: &Entry) -> Result<Option<Set>> {
-        let Some(at) = e.entry_offset else { return Ok(None) };
-        let parent_path = e.path.rsplit_once('/').map_or("/", |(p, _)| if p.is_empty() { "/" } else { p });
-        let mut dir = self.root();
-        for part in parent_path.split('/').filter(|p| !p.is_empty()) {
-            let found = self.dir_sets(vol, &dir, false)?.into_iter().find(|s| s.name == part && s.attributes() & 0x10 != 0);
-            match found {
-                Some(s) => dir = self.entry_of(&dir.path, &s),
-                None => return Ok(None),
-            }
-        }
-        Ok(self.dir_sets(vol, &dir, true)?.into_iter().find(|s| s.stream_at == at))
-    }
-
     /// The times in `e`'s file entry: created, modified, accessed.
-    pub fn times<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, e: &Entry) -> Result<Times> {
-        let Some(s) = self.set_of(vol, e)? else { return Ok(Times { modified: e.modified, ..Times::default() }) };
+    pub fn times(&self, e: &Entry) -> Times {
+        let Some(s) = e.exfat.as_deref() else { return Times { modified: e.modified, ..Times::default() } };
         let h = &s.head;
-        Ok(Times {
+        Times {
             created: exfat_time(le32(h, 8), h[20], h[22]),
             modified: exfat_time(le32(h, 12), h[21], h[23]),
             accessed: exfat_time(le32(h, 16), 0, h[24]),
             changed: None,
-        })
+        }
     }
 
     /// The regions at fixed places and the tables in the heap: boot regions, FATs, the
@@ -742,9 +733,9 @@ impl ExFat {
 
     /// What the entry set says of `e` for a comparison: its id (first cluster and creation
     /// time), its attributes and times (the access time left out), where the set lies.
-    pub fn facts<R: ReadVirtual>(&self, vol: &mut Volume<R>, e: &Entry) -> Facts {
+    pub fn facts(&self, e: &Entry) -> Facts {
         let mut f = Facts::default();
-        let Ok(Some(s)) = self.set_of(vol, e) else { return f };
+        let Some(s) = e.exfat.as_deref() else { return f };
         f.entry_at = Some((s.file_at, s.stream_at + 32 * u64::from(s.secondaries)));
         let h = &s.head;
         f.meta = [&h[4..6], &h[8..16], &h[20..22], &h[22..24]].concat();

@@ -27,6 +27,11 @@ export function systemVhds(os) {
   return { dir, parent: join(dir, `${os}.vhd`), child: join(dir, `${os}-child.vhd`) };
 }
 
+/** The disk of tests/web/fixtures/make-timeline-vhd.sh (ext4, 50,000 files: 200,000 times), made once. */
+export function timelineVhd() {
+  return join(scriptFolder('make-timeline-vhd.sh', 'web-timeline', 'many.vhd'), 'many.vhd');
+}
+
 /**
  * The folder `tests/web/fixtures/SCRIPT` fills (run with the vhd_from_raw example's binary), made
  * once per version of the script under tests/work/SUB/: `done` is a file it holds once made;

@@ -533,7 +533,7 @@ export function pageTests(engine) {
     await page.close();
   });
 
-  test(`${engine}: the Timeline of a differencing chain: as many times as timeline --json, a path filter and a brush narrow it, a row opens its file, the body file saved equals timeline --bodyfile`, async () => {
+  test(`${engine}: the Timeline of a differencing chain: as many times as timeline --json, a path filter and a brush narrow it, a row opens its file, the body file and the CSV saved equal timeline --bodyfile and --csv`, async () => {
     const { base, child } = fsVhds();
     const want = cli(['timeline', child, '--parent', base, '--json'], child).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
     const page = await viewer();
@@ -570,6 +570,8 @@ export function pageTests(engine) {
     await page.waitFor(() => document.querySelector('#files-view [data-field="panel"]:not([hidden]) [data-field="name"]')?.textContent === 'Added in child.txt', null, { timeout: 60_000 });
     const saved = await page.download('#timeline-body');
     assert.equal(readFileSync(saved.path, 'utf8'), cli(['timeline', child, '--parent', base, '--bodyfile'], child).toString('utf8'));
+    const csv = await page.download('#timeline-csv');
+    assert.equal(readFileSync(csv.path, 'utf8'), cli(['timeline', child, '--parent', base, '--csv'], child).toString('utf8'));
     assert.deepEqual(await page.errors(), []);
     await page.close();
   });
