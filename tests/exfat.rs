@@ -272,7 +272,11 @@ fn a_deleted_fragmented_file_is_read_by_its_chain_only_while_the_fat_holds_it() 
     let gone = fs.lookup(&mut vol, "/frag-deleted.bin", true).unwrap();
     assert!(gone.deleted && !gone.attributes.contains(&"contiguous") && gone.size == 140_000, "{gone:?}");
     let e = fs.data(&mut vol, &gone, None).unwrap_err();
-    assert!(e.to_string().contains(&format!("its FAT chain (from cluster {}) was cleared", gone.id)) && e.to_string().contains("cannot be recovered"), "{e}");
+    assert!(
+        e.to_string().contains(&format!("its FAT chain (from cluster {}) was cleared", gone.id))
+            && e.to_string().contains("cannot be recovered"),
+        "{e}"
+    );
     let out = cli(&["get", "--partition", "1", p(&dir.join("exfat.vhd")), "/frag-deleted.bin"]);
     assert!(!out.status.success() && out.stdout.is_empty() && stderr(&out).contains("cannot be recovered"), "{}", stderr(&out));
     // A delete that leaves the FAT as it was (Windows'): the live fragmented.bin's entry set
@@ -285,7 +289,8 @@ fn a_deleted_fragmented_file_is_read_by_its_chain_only_while_the_fat_holds_it() 
     let FileData::Runs { runs, .. } = fs.data(&mut vol, &frag, None).unwrap() else { panic!() };
     assert!(runs.len() > 1 && !frag.attributes.contains(&"contiguous"));
     let heap = u64::from(le32(&img, 88)) * 512;
-    let clusters: Vec<u64> = runs.iter().flat_map(|r| (0..r.len / 4096).map(move |k| (r.volume_offset.unwrap() - heap) / 4096 + 2 + k)).collect();
+    let clusters: Vec<u64> =
+        runs.iter().flat_map(|r| (0..r.len / 4096).map(move |k| (r.volume_offset.unwrap() - heap) / 4096 + 2 + k)).collect();
     let stream = frag.entry_offset.unwrap() as usize;
     let file_entry = stream - 32;
     assert_eq!((img[file_entry], img[stream]), (0x85, 0xC0));
