@@ -270,7 +270,9 @@ fn a_deleted_fragmented_file_is_read_by_its_chain_only_while_the_fat_holds_it() 
     let mut fs = open(&mut img);
     let mut vol = vhd_viewer::fs::Volume::whole(&mut img);
     let gone = fs.lookup(&mut vol, "/frag-deleted.bin", true).unwrap();
+    // Its set's checksum is the one written while it was in use (InUse bits set).
     assert!(gone.deleted && !gone.attributes.contains(&"contiguous") && gone.size == 140_000, "{gone:?}");
+    assert!(!gone.attributes.contains(&"bad-set-checksum"), "{gone:?}");
     let e = fs.data(&mut vol, &gone, None).unwrap_err();
     assert!(
         e.to_string().contains(&format!("its FAT chain (from cluster {}) was cleared", gone.id))

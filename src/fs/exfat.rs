@@ -157,6 +157,19 @@ pub fn set_checksum(b: &[u8]) -> u16 {
     b.iter().enumerate().filter(|(i, _)| !matches!(i, 2 | 3)).fold(0u16, |sum, (_, &x)| sum.rotate_right(1).wrapping_add(u16::from(x)))
 }
 
+/// The checksum a set had while in use: a deleted set's entries have lost their InUse bit (bit 7
+/// of each type byte) since the checksum was written.
+fn live_checksum(set: &[u8], deleted: bool) -> u16 {
+    if !deleted {
+        return set_checksum(set);
+    }
+    let mut live = set.to_vec();
+    for k in (0..live.len()).step_by(32) {
+        live[k] |= 0x80;
+    }
+    set_checksum(&live)
+}
+
 /// Seconds since 1970 UTC of an exFAT timestamp, its 10 ms increment and its UTC offset (bit 7
 /// set: the low 7 bits are a signed count of 15 minutes); a time without an offset is taken as UTC.
 fn exfat_time(stamp: u32, ten_ms: u8, utc: u8) -> Option<i64> {
@@ -535,7 +548,7 @@ impl ExFat {
                 head,
                 name,
                 deleted: is_deleted,
-                checksum_ok: set_checksum(set) == le16(set, 2),
+                checksum_ok: live_checksum(set, is_deleted) == le16(set, 2),
                 hash_ok,
             });
             // A live set is skipped whole; a deleted one's slots may hold a newer set's.
