@@ -3,7 +3,8 @@
 //! up-case table (case-insensitive names through it), and directory entry sets (file, stream
 //! extension and file name entries, with the set checksum and the name hash). Files are
 //! contiguous (NoFatChain) or FAT-chained; bytes past the valid data length read as zeros;
-//! deleted sets (InUse clear) are listed and read where their clusters are still free.
+//! deleted sets (InUse clear) are listed and read where their clusters are still free (a
+//! FAT-chained one by its chain where the FAT still holds it).
 //!
 //! An [`Entry`]'s `entry_offset` is the volume offset of its stream extension entry (where its
 //! clusters and lengths are), `id` its first cluster.
@@ -154,6 +155,19 @@ pub fn table_checksum(b: &[u8]) -> u32 {
 /// The checksum of a directory entry set's bytes (its own field, bytes 2 and 3, left out).
 pub fn set_checksum(b: &[u8]) -> u16 {
     b.iter().enumerate().filter(|(i, _)| !matches!(i, 2 | 3)).fold(0u16, |sum, (_, &x)| sum.rotate_right(1).wrapping_add(u16::from(x)))
+}
+
+/// The checksum a set had while in use: a deleted set's entries have lost their InUse bit (bit 7
+/// of each type byte) since the checksum was written.
+fn live_checksum(set: &[u8], deleted: bool) -> u16 {
+    if !deleted {
+        return set_checksum(set);
+    }
+    let mut live = set.to_vec();
+    for k in (0..live.len()).step_by(32) {
+        live[k] |= 0x80;
+    }
+    set_checksum(&live)
 }
 
 /// Seconds since 1970 UTC of an exFAT timestamp, its 10 ms increment and its UTC offset (bit 7
@@ -539,7 +553,7 @@ impl ExFat {
                 at: SetHead { file_at: offsets[i], stream_at: offsets[i + 1], secondaries: e[1], head },
                 name,
                 deleted: is_deleted,
-                checksum_ok: set_checksum(set) == le16(set, 2),
+                checksum_ok: live_checksum(set, is_deleted) == le16(set, 2),
                 hash_ok,
             });
             // A live set is skipped whole; a deleted one's slots may hold a newer set's.
@@ -617,8 +631,13 @@ impl ExFat {
             let why = format!("the valid data length {valid} is past the data length {size}");
             return Err(FsError::ExFatDamaged { offset: vol.start() + at, why }.into());
         }
-        let mut runs = self.runs_of_stream(vol, first, size, s[1] & 2 != 0 || e.deleted)?;
-        if e.deleted {
+        let chained = s[1] & 2 == 0;
+        let mut runs = if e.deleted && chained {
+            self.deleted_chain(vol, at, first, size)?
+        } else {
+            self.runs_of_stream(vol, first, size, !chained || e.deleted)?
+        };
+        if e.deleted && !chained {
             let n = size.div_ceil(self.boot.cluster_size());
             if let Some(c) = self.first_in_use(vol, u64::from(first), n) {
                 let why = format!("the deleted file's cluster {c} is in use again: its data is gone");
@@ -638,6 +657,43 @@ impl ExFat {
             runs.push(Run { file_offset: valid, len: size - valid, volume_offset: None });
         }
         Ok(FileData::Runs { runs, size })
+    }
+
+    /// The runs of a deleted FAT-chained file whose stream extension is at `at`: its chain where
+    /// the FAT still holds it (Windows leaves it; exfat-fuse clears it) and every cluster of it is
+    /// free in the bitmap, else an error saying that its data cannot be recovered.
+    fn deleted_chain<R: ReadVirtual>(&self, vol: &mut Volume<R>, at: u64, first: u32, size: u64) -> Result<Vec<Run>> {
+        let cs = self.boot.cluster_size();
+        let need = size.div_ceil(cs);
+        let offset = vol.start() + at;
+        let gone = |why: String| -> crate::error::Error {
+            FsError::ExFatDamaged { offset, why: format!("the deleted file {why}: its data cannot be recovered") }.into()
+        };
+        if !self.boot.valid_cluster(first) {
+            return Err(gone(format!("starts at cluster {first}, not one of the volume's")));
+        }
+        // A single cluster needs no chain; a longer file's first FAT entry freed means that the
+        // chain was cleared on delete.
+        let chain = if need == 1 {
+            vec![first]
+        } else if self.entry(vol, first)? == 0 {
+            return Err(gone(format!("was in pieces and its FAT chain (from cluster {first}) was cleared")));
+        } else {
+            match self.chain(vol, first, need) {
+                Ok(c) if c.len() as u64 == need => c,
+                Ok(c) => return Err(gone(format!("holds {size} bytes but its FAT chain ends after {} clusters", c.len()))),
+                Err(err) => return Err(gone(format!("was in pieces and its FAT chain is broken ({err})"))),
+            }
+        };
+        let mut runs = Vec::new();
+        for (i, &c) in chain.iter().enumerate() {
+            if self.allocated(vol, c)? {
+                let why = format!("the deleted file's cluster {c} is in use again: its data is gone");
+                return Err(FsError::ExFatDamaged { offset, why }.into());
+            }
+            Run::push(&mut runs, Run { file_offset: i as u64 * cs, len: cs, volume_offset: Some(self.boot.cluster_offset(c)) });
+        }
+        Ok(runs)
     }
 
     /// True when the bitmap marks cluster `c` in use (an error when it has no bitmap).
