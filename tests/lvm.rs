@@ -269,7 +269,7 @@ fn metadata_written_here_reads_and_hostile_metadata_is_bounded() {
         ),
         (
             "start_extent = 0\nextent_count = 9223372036854775807\ntype = \"striped\"\nstripe_count = 1\nstripes = [\"pv0\", 0]",
-            "past that PV's end",
+            "past 2^64 bytes",
         ),
         (
             "start_extent = 0\nextent_count = 18446744073709551615\ntype = \"striped\"\nstripe_count = 1\nstripes = [\"pv0\", 0]",
