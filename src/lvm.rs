@@ -289,6 +289,19 @@ pub struct Found {
     pub findings: Vec<Finding>,
 }
 
+impl Found {
+    /// The PVs' own bytes on the disk (virtual byte offset, length, what they are): each label's
+    /// four sectors and each metadata area.
+    pub fn areas(&self) -> impl Iterator<Item = (u64, u64, String)> + '_ {
+        self.pvs.iter().flat_map(|p| {
+            p.reserved.iter().enumerate().map(move |(i, &(s, e))| {
+                let what = if i == 0 { "LVM2 physical volume label" } else { "LVM2 metadata area" };
+                (p.offset + s, e.min(p.len).saturating_sub(s), format!("{what} (partition {})", p.partition))
+            })
+        })
+    }
+}
+
 /// One metadata text read from a metadata area.
 struct Text {
     /// Virtual byte offset of the text's first byte.
