@@ -275,6 +275,52 @@ impl crate::fs::Mapping for Map {
     }
 }
 
+/// A volume inside an LV: `outer` (an unlocked BitLocker volume's decryption) reading the LV's
+/// bytes where `map` puts them.
+pub struct Inside {
+    /// The LV's extents.
+    pub map: Arc<Map>,
+    /// What reads the volume from the LV's bytes, as from a disk of its own.
+    pub outer: Arc<dyn crate::fs::Mapping>,
+}
+
+impl crate::fs::Mapping for Inside {
+    fn read(&self, src: &mut dyn ReadVirtual, _start: u64, _len: u64, offset: u64, buf: &mut [u8]) -> Result<()> {
+        let len = self.map.len;
+        self.outer.read(&mut Through { src, map: &self.map }, 0, len, offset, buf)
+    }
+
+    fn size(&self) -> Option<u64> {
+        Some(self.outer.size().map_or(self.map.len, |n| n.min(self.map.len)))
+    }
+
+    fn locate(&self, _start: u64, offset: u64) -> Option<(u64, u64)> {
+        let (at, run) = self.outer.locate(0, offset)?;
+        let (disk, more) = self.map.locate(at)?;
+        Some((disk, run.min(more)))
+    }
+}
+
+/// An LV's bytes as a disk of their own.
+struct Through<'a> {
+    src: &'a mut dyn ReadVirtual,
+    map: &'a Map,
+}
+
+impl ReadVirtual for Through<'_> {
+    fn size(&self) -> u64 {
+        self.map.len
+    }
+
+    fn sector_size(&self) -> u32 {
+        self.src.sector_size()
+    }
+
+    fn read_virtual(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        self.map.read(&mut *self.src, offset, buf)
+    }
+}
+
 /// What was found: the PVs, the LVs, their structures and findings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Found {

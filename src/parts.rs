@@ -139,10 +139,12 @@ impl Partition {
         Ok((vol, fs))
     }
 
-    /// Its window on `src` (the whole disk): the plain volume inside once it is unlocked.
+    /// Its window on `src` (the whole disk): the plain volume inside once it is unlocked (an
+    /// LVM2 logical volume's through its extents).
     pub fn volume<R: ReadVirtual>(&self, src: R) -> Volume<R> {
         let mapping: Option<std::sync::Arc<dyn fs::Mapping>> = match (&self.extents, &self.unlock) {
-            (Some(map), _) => Some(map.clone()),
+            (Some(map), Some(u)) => Some(std::sync::Arc::new(crate::lvm::Inside { map: map.clone(), outer: u.decrypt() })),
+            (Some(map), None) => Some(map.clone()),
             (None, Some(u)) => Some(u.decrypt()),
             (None, None) => None,
         };

@@ -620,3 +620,27 @@ fn copies_of_the_metadata_are_chosen_by_checksum_and_uuid() {
     assert_eq!(codes(&f), ["lvm-vg-name"]);
     assert_eq!(f.volumes.iter().map(|v| v.lv.as_str()).collect::<Vec<_>>(), ["a", "b"]);
 }
+
+#[test]
+fn a_bitlocker_volume_inside_a_logical_volume_reads_decrypted() {
+    // The suspended (clear key) case's volume as a linear LV of a whole-disk PV, its extents after
+    // the PV's first MiB: its BitLocker read through the extents, its NTFS inside decrypted.
+    let dir = common::bitlocker::bitlocker_vhds();
+    let vhd = dir.join("suspended.vhd");
+    let vol = cli(&["cat", p(&vhd), "--partition", "1"]).stdout;
+    let extents = vol.len().div_ceil(1 << 20) as u64;
+    let mut img = vec![0u8; (2 + extents as usize) << 20];
+    put_pv(&mut img, 0, UUID, &[(4096, (1 << 20) - 4096)], vg_text("vg", "v", 1, &[UUID], extents, &lv("lv", extents, LINEAR)).as_bytes(), 512);
+    img[1 << 20..(1 << 20) + vol.len()].copy_from_slice(&vol);
+    let t = parts::read(&mut img).unwrap();
+    let p = t.volume("vg/lv").unwrap();
+    assert_eq!(p.bitlocker.as_ref().and_then(|b| b.unlocked), Some("ntfs"), "{:?}", t.findings);
+    let plain = std::fs::read(dir.join("ntfs.img")).unwrap();
+    let mut v = p.volume(&mut img);
+    assert!(v.read_vec(0, plain.len()).unwrap() == plain);
+    drop(v);
+    let (mut v, mut fs) = t.readable_volume("vg/lv").unwrap().open(&mut img).unwrap();
+    let root = fs.root();
+    let names: Vec<String> = fs.list(&mut v, &root, false).unwrap().into_iter().map(|e| e.name).collect();
+    assert!(names.iter().any(|n| n == "hello.txt"), "{names:?}");
+}
