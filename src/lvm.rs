@@ -26,8 +26,8 @@ use crate::fs::ReadVirtual;
 
 /// The most bytes of metadata text read from one metadata area.
 pub const MAX_TEXT: u64 = 4 << 20;
-/// The most bytes of metadata text kept from all the disk's metadata areas together.
-pub const MAX_TEXT_TOTAL: u64 = 16 << 20;
+/// The most bytes of metadata text read from all the disk's metadata areas together (parsed or not).
+const MAX_TEXT_TOTAL: u64 = 16 << 20;
 /// The deepest nesting of sections and lists in the metadata text.
 const MAX_DEPTH: usize = 16;
 /// The most values (sections, keys, list items) parsed from one metadata text, and from all.

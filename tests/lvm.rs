@@ -60,6 +60,7 @@ fn volumes_match_lvm2s_own_report_in_vhd_and_vhdx() {
                 assert_eq!(g["stripe_size"].as_u64().unwrap(), num(&s["stripe_size"]));
                 // Each stripe's PV (by UUID) and first extent, as lvm2 lists them ("/dev/loopN:6-9").
                 let ranges: Vec<&str> = s["seg_pe_ranges"].as_str().unwrap().split_whitespace().collect();
+                assert_eq!(g["pvs"].as_array().unwrap().len(), ranges.len(), "{name}");
                 for (stripe, range) in g["pvs"].as_array().unwrap().iter().zip(&ranges) {
                     let (dev, span) = range.rsplit_once(':').unwrap();
                     let uuid = pvs.iter().find(|p| p["pv_name"] == dev).unwrap()["pv_uuid"].as_str().unwrap();
@@ -78,6 +79,14 @@ fn volumes_match_lvm2s_own_report_in_vhd_and_vhdx() {
         let names: Vec<&str> = t["structures"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
         for n in ["LVM2 label (partition 2)", "LVM2 PV header (partition 3)", "LVM2 metadata area header (partition 3, at 4096)"] {
             assert!(names.contains(&n), "{names:?}");
+        }
+        // lvm2's own checksums, as lvm::crc computes them: each metadata area header's and its text's.
+        let img = raw(&dir);
+        for mda in [PV0 + 4096, PV1 + 4096] {
+            let stored = |at: usize| u32::from_le_bytes(img[at..at + 4].try_into().unwrap());
+            assert_eq!(lvm::crc(&img[mda + 4..mda + 512]), stored(mda));
+            let (o, len) = (lvm_text_offset(&img, mda), u64::from_le_bytes(img[mda + 48..mda + 56].try_into().unwrap()) as usize);
+            assert_eq!(lvm::crc(&img[mda + o..mda + o + len]), stored(mda + 56));
         }
         let label = t["structures"].as_array().unwrap().iter().find(|s| s["name"] == "LVM2 label (partition 2)").unwrap();
         assert_eq!(label["offset"].as_u64().unwrap(), 18432 * 512 + 512);
@@ -169,14 +178,15 @@ fn damage_is_a_finding_naming_its_byte() {
     let why = t.volumes[1].unreadable.as_deref().unwrap();
     assert!(why.contains("pv1") && why.contains("not on this disk"), "{why}");
 
-    // A metadata text's bytes changed: its checksum fails, and the other PV's copy is read.
+    // A metadata text's bytes changed (its seqno kept): its checksum fails, and the other PV's
+    // copy is read, the damaged one neither stale nor disagreeing.
     let mut img = good.clone();
     let mda = PV0 + 4096;
     let text = mda + lvm_text_offset(&img, mda);
-    let at = text + img[text..].windows(5).position(|w| w == b"seqno").unwrap();
+    let at = text + img[text..].windows(6).position(|w| w == b"status").unwrap();
     img[at] = b'S';
     let t = parts::read(&mut img).unwrap();
-    assert!(codes(&t).contains(&"lvm-text-checksum"), "{:?}", t.findings);
+    assert_eq!(codes(&t), ["lvm-text-checksum"], "{:?}", t.findings);
     assert_eq!(lvs(&t).len(), 2);
     assert!(t.volumes.iter().all(|v| v.map.is_some()));
 
@@ -423,6 +433,10 @@ fn a_red_hat_style_disk_reads_its_xfs_logical_volumes() {
             .map(|v| (v["lv"].as_str().unwrap(), v["filesystem"].as_str().unwrap(), v["segments"][0]["stripes"].as_u64().unwrap()))
             .collect();
         assert_eq!(vols, [("root", "xfs", 1), ("home", "xfs", 2)]);
+        // Each PV's two metadata areas (pvcreate --pvmetadatacopies 2), both read, nothing wrong.
+        let mdas = t["structures"].as_array().unwrap().iter().filter(|s| s["name"].as_str().unwrap().starts_with("LVM2 metadata area header"));
+        assert_eq!(mdas.count(), 4, "{out}");
+        assert!(t["findings"].as_array().unwrap().is_empty(), "{out}");
         let segs = report(&dir, "rhel-lvs.json", "seg");
         for v in t["volumes"].as_array().unwrap() {
             let s = segs.iter().find(|s| s["lv_name"] == v["lv"]).unwrap();
