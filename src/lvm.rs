@@ -9,9 +9,14 @@
 //! the PVs' extents, which start at the PV's `pe_start`. Other segment types (thin pools, RAID,
 //! mirrors, snapshots, caches) are named with a finding and not read.
 //!
-//! Offsets in findings and structures are virtual disk bytes. Everything is bounded: the
-//! metadata text (at most [`MAX_TEXT`] bytes), its nesting and item count, the numbers of PVs,
-//! LVs, segments and stripes, and every extent range is checked against its PV.
+//! The structures are the labels, PV headers and metadata area headers, and from the newest
+//! text the volume group, its PVs, LVs and segments, each field at the bytes of the text where
+//! it is written. Offsets in findings and structures are virtual disk bytes (after a ring's
+//! wrap, where the wrapped bytes are). Everything is bounded: each device is cut to the disk
+//! and read once, each metadata area once; the metadata text (at most [`MAX_TEXT`] bytes from
+//! one area, 16 MiB read from all, parsed or not), its nesting and value count, the numbers of
+//! LVs (across all VGs), segments and stripes; every extent range is checked against its PV in
+//! checked arithmetic, and an LV's areas on the disk may not overlap.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -275,27 +280,26 @@ impl crate::fs::Mapping for Map {
     }
 }
 
-/// A volume inside an LV: `outer` (an unlocked BitLocker volume's decryption) reading the LV's
-/// bytes where `map` puts them.
+/// An unlocked BitLocker volume inside an LV: decrypted from the LV's bytes where `map` puts them.
 pub struct Inside {
     /// The LV's extents.
     pub map: Arc<Map>,
-    /// What reads the volume from the LV's bytes, as from a disk of its own.
-    pub outer: Arc<dyn crate::fs::Mapping>,
+    /// What decrypts the volume, reading the LV's bytes as a disk of its own.
+    pub unlock: crate::bitlocker::Unlock,
 }
 
 impl crate::fs::Mapping for Inside {
     fn read(&self, src: &mut dyn ReadVirtual, _start: u64, _len: u64, offset: u64, buf: &mut [u8]) -> Result<()> {
         let len = self.map.len;
-        self.outer.read(&mut Through { src, map: &self.map }, 0, len, offset, buf)
+        self.unlock.decrypt().read(&mut Through { src, map: &self.map }, 0, len, offset, buf)
     }
 
     fn size(&self) -> Option<u64> {
-        Some(self.outer.size().map_or(self.map.len, |n| n.min(self.map.len)))
+        Some(self.unlock.decrypt().size().map_or(self.map.len, |n| n.min(self.map.len)))
     }
 
     fn locate(&self, _start: u64, offset: u64) -> Option<(u64, u64)> {
-        let (at, run) = self.outer.locate(0, offset)?;
+        let (at, run) = self.unlock.decrypt().locate(0, offset)?;
         let (disk, more) = self.map.locate(at)?;
         Some((disk, run.min(more)))
     }
@@ -580,12 +584,26 @@ fn read_mda<R: ReadVirtual>(
     let size = le64(&h, 32);
     let (ro, rl, rc, rf) = (le64(&h, 40), le64(&h, 48), le32(&h, 56), le32(&h, 60));
     let mut fields = vec![
-        r.row((0, 4), "checksum", "Checksum", format!("{stored:#010x}"), "lvm2's CRC-32 of the header's bytes 4 to 511", stored == computed),
+        r.row(
+            (0, 4),
+            "checksum",
+            "Checksum",
+            format!("{stored:#010x}"),
+            "lvm2's CRC-32 of the header's bytes 4 to 511",
+            stored == computed,
+        ),
         r.row((4, 16), "magic", "Magic", String::from_utf8_lossy(&h[4..20]).into(), "\" LVM2 x[5A%r0N*>\"", &h[4..20] == MDA_MAGIC),
         r.row((20, 4), "version", "Version", version.to_string(), "1", version == 1),
         r.row((24, 8), "start", "Start", start.to_string(), "the area's offset in the PV", start == mo),
         r.row((32, 8), "size", "Size", size.to_string(), "the area's size in bytes", size == ml),
-        r.row((40, 8), "text_offset", "Metadata offset", ro.to_string(), "where the newest metadata text starts, from the area's start", ro < size),
+        r.row(
+            (40, 8),
+            "text_offset",
+            "Metadata offset",
+            ro.to_string(),
+            "where the newest metadata text starts, from the area's start",
+            ro < size,
+        ),
         r.row((48, 8), "text_size", "Metadata size", rl.to_string(), "the text's length in bytes", rl < size),
         r.row((56, 4), "text_checksum", "Metadata checksum", format!("{rc:#010x}"), "lvm2's CRC-32 of the text", true),
         r.row((60, 4), "flags", "Flags", format!("{rf:#x}"), "1: the area is ignored", rf & !1 == 0),
@@ -648,7 +666,11 @@ fn read_text<R: ReadVirtual>(
         return None;
     }
     if rl > MAX_TEXT {
-        found.findings.push(Finding::error("lvm-text-size", base + 48, format!("the metadata text is {rl} bytes; at most {MAX_TEXT} are read")));
+        found.findings.push(Finding::error(
+            "lvm-text-size",
+            base + 48,
+            format!("the metadata text is {rl} bytes; at most {MAX_TEXT} are read"),
+        ));
         return None;
     }
     if scan.read + rl > MAX_TEXT_TOTAL {
@@ -667,10 +689,13 @@ fn read_text<R: ReadVirtual>(
     let mut body = vec![0u8; rl as usize];
     let first = rl.min(size - ro);
     let (at, wrapped) = (base + ro, base + 512);
-    if let Err(e) = src
-        .read_virtual(at, &mut body[..first as usize])
-        .and_then(|()| if first < rl { src.read_virtual(wrapped, &mut body[first as usize..]) } else { Ok(()) })
-    {
+    if let Err(e) = src.read_virtual(at, &mut body[..first as usize]).and_then(|()| {
+        if first < rl {
+            src.read_virtual(wrapped, &mut body[first as usize..])
+        } else {
+            Ok(())
+        }
+    }) {
         found.findings.push(Finding::error("lvm-read", at, format!("the metadata text cannot be read: {e}")));
         return None;
     }
@@ -1107,7 +1132,10 @@ fn volume_group(
             findings.push(Finding::error(
                 "lvm-lvs",
                 at,
-                format!("the disk's volume groups have more than {MAX_LVS} LVs: {name}/{lv} and the {} after it are not read", lvs.len() - n - 1),
+                format!(
+                    "the disk's volume groups have more than {MAX_LVS} LVs: {name}/{lv} and the {} after it are not read",
+                    lvs.len() - n - 1
+                ),
             ));
             return;
         }
@@ -1176,7 +1204,12 @@ fn volume_group(
                 };
                 let known = vg_pvs.get(pv.as_str());
                 let here = known.and_then(|(id, ..)| pvs.get(id.as_str()));
-                seg.pvs.push(Stripe { pv: pv.clone(), id: known.map(|k| k.0.clone()), start_extent: first, partition: here.map(|p| p.partition) });
+                seg.pvs.push(Stripe {
+                    pv: pv.clone(),
+                    id: known.map(|k| k.0.clone()),
+                    start_extent: first,
+                    partition: here.map(|p| p.partition),
+                });
                 let (Some((_, pe_start, pe_count)), Some(dev)) = (known, here) else {
                     why.get_or_insert(match known {
                         Some((id, ..)) => format!("it needs physical volume {pv} ({id}), which is not on this disk"),
@@ -1208,8 +1241,7 @@ fn volume_group(
                 && start_extent == next
                 && extent_count > 0
                 && extent_count % count == 0
-                && (count == 1
-                    || seg.stripe_size >= 4096 && seg.stripe_size.is_power_of_two() && extent % seg.stripe_size == 0);
+                && (count == 1 || seg.stripe_size >= 4096 && seg.stripe_size.is_power_of_two() && extent % seg.stripe_size == 0);
             if !sane {
                 why.get_or_insert(format!(
                     "its segment at extent {start_extent} is not a readable striped segment ({count} stripes of {n} listed, {extent_count} extents, stripe size {})",

@@ -143,7 +143,7 @@ impl Partition {
     /// LVM2 logical volume's through its extents).
     pub fn volume<R: ReadVirtual>(&self, src: R) -> Volume<R> {
         let mapping: Option<std::sync::Arc<dyn fs::Mapping>> = match (&self.extents, &self.unlock) {
-            (Some(map), Some(u)) => Some(std::sync::Arc::new(crate::lvm::Inside { map: map.clone(), outer: u.decrypt() })),
+            (Some(map), Some(u)) => Some(std::sync::Arc::new(crate::lvm::Inside { map: map.clone(), unlock: u.clone() })),
             (Some(map), None) => Some(map.clone()),
             (None, Some(u)) => Some(u.decrypt()),
             (None, None) => None,

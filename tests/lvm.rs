@@ -434,7 +434,8 @@ fn a_red_hat_style_disk_reads_its_xfs_logical_volumes() {
             .collect();
         assert_eq!(vols, [("root", "xfs", 1), ("home", "xfs", 2)]);
         // Each PV's two metadata areas (pvcreate --pvmetadatacopies 2), both read, nothing wrong.
-        let mdas = t["structures"].as_array().unwrap().iter().filter(|s| s["name"].as_str().unwrap().starts_with("LVM2 metadata area header"));
+        let mdas =
+            t["structures"].as_array().unwrap().iter().filter(|s| s["name"].as_str().unwrap().starts_with("LVM2 metadata area header"));
         assert_eq!(mdas.count(), 4, "{out}");
         assert!(t["findings"].as_array().unwrap().is_empty(), "{out}");
         let segs = report(&dir, "rhel-lvs.json", "seg");
@@ -479,7 +480,8 @@ const UUID1: &[u8; 32] = b"HHHHHHIIIIJJJJKKKKLLLLMMMMNNNNNN";
 #[test]
 fn hostile_layouts_are_refused_with_a_finding_never_a_panic_or_endless_work() {
     // A partition claiming 2^64 bytes on a 4 MiB disk, its PV's extents near 2^64: cut to the disk.
-    let text = vg_text("vg", "v", 1, &[UUID], 1 << 44, &lv("lv", 1, "type = \"striped\"\nstripe_count = 1\nstripes = [\"pv0\", 17592186044415]"));
+    let text =
+        vg_text("vg", "v", 1, &[UUID], 1 << 44, &lv("lv", 1, "type = \"striped\"\nstripe_count = 1\nstripes = [\"pv0\", 17592186044415]"));
     let mut img = pv_with_text(text.as_bytes());
     let f = lvm::scan(&mut img, &[(0, u64::MAX, 1)]);
     assert!(f.volumes[0].unreadable.as_deref().unwrap().contains("past that PV's end"), "{:?}", f.volumes);
@@ -505,7 +507,10 @@ fn hostile_layouts_are_refused_with_a_finding_never_a_panic_or_endless_work() {
     assert_eq!(f.findings.iter().filter(|f| f.code == "lvm-lvs").count(), 1);
     // One device named twice is read once; two devices with one PV UUID: a finding, the first read.
     let f = lvm::scan(&mut img, &[(0, 4 << 20, 1), (0, 4 << 20, 3)]);
-    assert!(f.findings.iter().all(|f| f.code != "lvm-pv-duplicate") && f.structures.iter().filter(|s| s.name.starts_with("LVM2 label")).count() == 1);
+    assert!(
+        f.findings.iter().all(|f| f.code != "lvm-pv-duplicate")
+            && f.structures.iter().filter(|s| s.name.starts_with("LVM2 label")).count() == 1
+    );
     let mut img = vec![0u8; 8 << 20];
     put_pv(&mut img[..4 << 20], 0, UUID, &[(4096, (1 << 20) - 4096)], vg_text("a", "a", 1, &[UUID], 3, "").as_bytes(), 512);
     img.copy_within(..4 << 20, 4 << 20);
@@ -644,7 +649,14 @@ fn a_bitlocker_volume_inside_a_logical_volume_reads_decrypted() {
     let vol = cli(&["cat", p(&vhd), "--partition", "1"]).stdout;
     let extents = vol.len().div_ceil(1 << 20) as u64;
     let mut img = vec![0u8; (2 + extents as usize) << 20];
-    put_pv(&mut img, 0, UUID, &[(4096, (1 << 20) - 4096)], vg_text("vg", "v", 1, &[UUID], extents, &lv("lv", extents, LINEAR)).as_bytes(), 512);
+    put_pv(
+        &mut img,
+        0,
+        UUID,
+        &[(4096, (1 << 20) - 4096)],
+        vg_text("vg", "v", 1, &[UUID], extents, &lv("lv", extents, LINEAR)).as_bytes(),
+        512,
+    );
     img[1 << 20..(1 << 20) + vol.len()].copy_from_slice(&vol);
     let t = parts::read(&mut img).unwrap();
     let p = t.volume("vg/lv").unwrap();
