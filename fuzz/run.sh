@@ -5,16 +5,17 @@
 # included) fails the run; libFuzzer leaves the input in fuzz/artifacts/<target>/, to be turned
 # into a regression test (tests/fuzz_regressions.rs).
 # With the nightly toolchain the targets run under AddressSanitizer; without it, without one.
+# Optimised, with debug assertions and overflow checks (-a): an overflow is a crash, not a wrong byte.
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${FUZZ_SECONDS:-8}"
 targets=(footer header locator bat bitmap whole parts fat exfat ntfs ext diff vhdx_header vhdx_region_table vhdx_log_entry vhdx_metadata vhdx_bat inspect registry bitlocker xfs lvm)
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
   fuzz=(cargo +nightly fuzz)
-  build_opts=(-O)
+  build_opts=(-O -a)
 else
   fuzz=(cargo fuzz)
-  build_opts=(-O -s none)
+  build_opts=(-O -a -s none)
 fi
 cargo run --quiet --example make_seeds -- corpus
 # Seeds of the partition and file-system targets, made by the real tools (scripts/setup.sh native

@@ -139,10 +139,12 @@ impl Partition {
         Ok((vol, fs))
     }
 
-    /// Its window on `src` (the whole disk): the plain volume inside once it is unlocked.
+    /// Its window on `src` (the whole disk): the plain volume inside once it is unlocked (an
+    /// LVM2 logical volume's through its extents).
     pub fn volume<R: ReadVirtual>(&self, src: R) -> Volume<R> {
         let mapping: Option<std::sync::Arc<dyn fs::Mapping>> = match (&self.extents, &self.unlock) {
-            (Some(map), _) => Some(map.clone()),
+            (Some(map), Some(u)) => Some(std::sync::Arc::new(crate::lvm::Inside { map: map.clone(), unlock: u.clone() })),
+            (Some(map), None) => Some(map.clone()),
             (None, Some(u)) => Some(u.decrypt()),
             (None, None) => None,
         };
@@ -221,6 +223,9 @@ pub struct Table {
     /// Those of [`Table::volumes`] that are read, as partitions whose bytes are their extents
     /// (named `VG/LV`, [`Role::Volume`]), in the same order.
     pub volume_partitions: Vec<Partition>,
+    /// Where the LVM2 physical volumes' own bytes are (labels, metadata areas).
+    #[serde(skip)]
+    pub lvm_areas: Vec<Area>,
 }
 
 impl Table {
@@ -235,6 +240,7 @@ impl Table {
             areas: Vec::new(),
             volumes: Vec::new(),
             volume_partitions: Vec::new(),
+            lvm_areas: Vec::new(),
         }
     }
 
@@ -445,8 +451,11 @@ pub fn owner_with(
         .filter(|p| p.role != Role::Extended)
         .find(|p| sector >= p.start_sector && sector - p.start_sector < p.sector_count);
     // A physical volume's byte: the logical volume whose extent holds it.
+    // (On a whole-disk PV too, which no partition holds.) A PV's label or metadata area: LVM2's.
     let lv = table.volume_partitions.iter().find_map(|p| Some((p, p.extents.as_ref()?.reverse(offset)?)));
-    let held = part.map(|p| lv.map_or((p, offset - p.offset()), |(l, at)| (l, at)));
+    let within = |a: &&Area| offset >= a.offset && offset - a.offset < a.len;
+    let pv_area = table.lvm_areas.iter().find(within).filter(|_| lv.is_none());
+    let held = lv.or_else(|| part.filter(|_| pv_area.is_none()).map(|p| (p, offset - p.offset())));
     let mut o = DiskOwner {
         sector,
         sector_size: table.sector_size,
@@ -464,7 +473,7 @@ pub fn owner_with(
         layer_file: None,
     };
     match held {
-        None => match table.areas.iter().find(|a| offset >= a.offset && offset - a.offset < a.len) {
+        None => match pv_area.or_else(|| table.areas.iter().find(within)) {
             Some(a) => {
                 o.kind = "structure".into();
                 o.what = a.what.clone();
@@ -1424,6 +1433,7 @@ fn identify<R: ReadVirtual>(src: &mut R, t: &mut Table) {
             t.volume_partitions.push(p);
         }
     }
+    t.lvm_areas = found.areas().map(|(offset, len, what)| Area { offset, len, what }).collect();
     t.structures.extend(found.structures);
     t.structures.extend(structures);
     t.findings.extend(found.findings);

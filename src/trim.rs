@@ -97,7 +97,9 @@ impl FreeSpace {
                 trimmed: false,
                 reason: None,
             };
-            let cursor = match open_cursor(&mut vol) {
+            // An LV whose volume group's copies of metadata disagree: what one calls free the other may hold.
+            let disputed = p.volume_name().and_then(|n| table.volumes.iter().find(|v| v.name() == n)?.disputed.clone());
+            let cursor = match disputed.map_or_else(|| open_cursor(&mut vol), Err) {
                 Ok((cursor, free)) => {
                     v.free_bytes = free;
                     Some(cursor)

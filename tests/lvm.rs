@@ -60,6 +60,7 @@ fn volumes_match_lvm2s_own_report_in_vhd_and_vhdx() {
                 assert_eq!(g["stripe_size"].as_u64().unwrap(), num(&s["stripe_size"]));
                 // Each stripe's PV (by UUID) and first extent, as lvm2 lists them ("/dev/loopN:6-9").
                 let ranges: Vec<&str> = s["seg_pe_ranges"].as_str().unwrap().split_whitespace().collect();
+                assert_eq!(g["pvs"].as_array().unwrap().len(), ranges.len(), "{name}");
                 for (stripe, range) in g["pvs"].as_array().unwrap().iter().zip(&ranges) {
                     let (dev, span) = range.rsplit_once(':').unwrap();
                     let uuid = pvs.iter().find(|p| p["pv_name"] == dev).unwrap()["pv_uuid"].as_str().unwrap();
@@ -78,6 +79,14 @@ fn volumes_match_lvm2s_own_report_in_vhd_and_vhdx() {
         let names: Vec<&str> = t["structures"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
         for n in ["LVM2 label (partition 2)", "LVM2 PV header (partition 3)", "LVM2 metadata area header (partition 3, at 4096)"] {
             assert!(names.contains(&n), "{names:?}");
+        }
+        // lvm2's own checksums, as lvm::crc computes them: each metadata area header's and its text's.
+        let img = raw(&dir);
+        for mda in [PV0 + 4096, PV1 + 4096] {
+            let stored = |at: usize| u32::from_le_bytes(img[at..at + 4].try_into().unwrap());
+            assert_eq!(lvm::crc(&img[mda + 4..mda + 512]), stored(mda));
+            let (o, len) = (lvm_text_offset(&img, mda), u64::from_le_bytes(img[mda + 48..mda + 56].try_into().unwrap()) as usize);
+            assert_eq!(lvm::crc(&img[mda + o..mda + o + len]), stored(mda + 56));
         }
         let label = t["structures"].as_array().unwrap().iter().find(|s| s["name"] == "LVM2 label (partition 2)").unwrap();
         assert_eq!(label["offset"].as_u64().unwrap(), 18432 * 512 + 512);
@@ -169,14 +178,15 @@ fn damage_is_a_finding_naming_its_byte() {
     let why = t.volumes[1].unreadable.as_deref().unwrap();
     assert!(why.contains("pv1") && why.contains("not on this disk"), "{why}");
 
-    // A metadata text's bytes changed: its checksum fails, and the other PV's copy is read.
+    // A metadata text's bytes changed (its seqno kept): its checksum fails, and the other PV's
+    // copy is read, the damaged one neither stale nor disagreeing.
     let mut img = good.clone();
     let mda = PV0 + 4096;
     let text = mda + lvm_text_offset(&img, mda);
-    let at = text + img[text..].windows(5).position(|w| w == b"seqno").unwrap();
+    let at = text + img[text..].windows(6).position(|w| w == b"status").unwrap();
     img[at] = b'S';
     let t = parts::read(&mut img).unwrap();
-    assert!(codes(&t).contains(&"lvm-text-checksum"), "{:?}", t.findings);
+    assert_eq!(codes(&t), ["lvm-text-checksum"], "{:?}", t.findings);
     assert_eq!(lvs(&t).len(), 2);
     assert!(t.volumes.iter().all(|v| v.map.is_some()));
 
@@ -213,31 +223,53 @@ fn lvm_text_offset(img: &[u8], mda: usize) -> usize {
 /// A PV whose metadata text is `text` (checksums right), on a whole disk of 4 MiB.
 fn pv_with_text(text: &[u8]) -> Vec<u8> {
     let mut img = vec![0u8; 4 << 20];
-    let l = 512;
+    let text = &text[..text.len().min((1 << 20) - 4096 - 512)];
+    put_pv(&mut img, 0, UUID, &[(4096, (1 << 20) - 4096)], text, 512);
+    img
+}
+
+const UUID: &[u8; 32] = b"AAAAAABBBBCCCCDDDDEEEEFFFFGGGGGG";
+
+/// Writes a PV at `base` of `img` (to its end; UUID `uuid`; its label in sector 1, its data
+/// area at 1 MiB) whose metadata areas `mdas` (offset, size) each hold `text` at `ro` from the
+/// area's start, wrapping past the area's end to just after its header; checksums right.
+fn put_pv(img: &mut [u8], base: usize, uuid: &[u8; 32], mdas: &[(usize, usize)], text: &[u8], ro: usize) {
+    let len = (img.len() - base) as u64;
+    let l = base + 512;
     img[l..l + 8].copy_from_slice(b"LABELONE");
     img[l + 8] = 1;
     img[l + 20] = 32;
     img[l + 24..l + 32].copy_from_slice(b"LVM2 001");
-    img[l + 32..l + 64].copy_from_slice(b"AAAAAABBBBCCCCDDDDEEEEFFFFGGGGGG");
-    img[l + 64..l + 72].copy_from_slice(&(4u64 << 20).to_le_bytes());
-    img[l + 72..l + 80].copy_from_slice(&(1u64 << 20).to_le_bytes()); // data area
-    img[l + 104..l + 112].copy_from_slice(&4096u64.to_le_bytes()); // metadata area
-    img[l + 112..l + 120].copy_from_slice(&((1u64 << 20) - 4096).to_le_bytes());
+    img[l + 32..l + 64].copy_from_slice(uuid);
+    img[l + 64..l + 72].copy_from_slice(&len.to_le_bytes());
+    img[l + 72..l + 80].copy_from_slice(&(1u64 << 20).to_le_bytes()); // data area, then a terminator
+    let mut at = l + 104;
+    for &(o, size) in mdas {
+        img[at..at + 8].copy_from_slice(&(o as u64).to_le_bytes());
+        img[at + 8..at + 16].copy_from_slice(&(size as u64).to_le_bytes());
+        at += 16;
+        let m = base + o;
+        img[m + 4..m + 20].copy_from_slice(b"\x20LVM2\x20x[5A%r0N*>");
+        img[m + 20] = 1;
+        img[m + 24..m + 32].copy_from_slice(&(o as u64).to_le_bytes());
+        img[m + 32..m + 40].copy_from_slice(&(size as u64).to_le_bytes());
+        img[m + 40..m + 48].copy_from_slice(&(ro as u64).to_le_bytes());
+        img[m + 48..m + 56].copy_from_slice(&(text.len() as u64).to_le_bytes());
+        img[m + 56..m + 60].copy_from_slice(&lvm::crc(text).to_le_bytes());
+        let first = text.len().min(size - ro);
+        img[m + ro..m + ro + first].copy_from_slice(&text[..first]);
+        img[m + 512..m + 512 + text.len() - first].copy_from_slice(&text[first..]);
+        mda_checksum(img, m);
+    }
+    img[at..at + 16].fill(0);
     let c = lvm::crc(&img[l + 20..l + 512]);
     img[l + 16..l + 20].copy_from_slice(&c.to_le_bytes());
-    let m = 4096;
-    img[m + 4..m + 20].copy_from_slice(b"\x20LVM2\x20x[5A%r0N*>");
-    img[m + 20] = 1;
-    img[m + 24..m + 32].copy_from_slice(&4096u64.to_le_bytes());
-    img[m + 32..m + 40].copy_from_slice(&((1u64 << 20) - 4096).to_le_bytes());
-    let text = &text[..text.len().min((1 << 20) - 4096 - 512)];
-    img[m + 40..m + 48].copy_from_slice(&512u64.to_le_bytes());
-    img[m + 48..m + 56].copy_from_slice(&(text.len() as u64).to_le_bytes());
-    img[m + 56..m + 60].copy_from_slice(&lvm::crc(text).to_le_bytes());
-    img[m + 512..m + 512 + text.len()].copy_from_slice(text);
+}
+
+/// Puts back the checksum of the metadata area header at `m`.
+fn mda_checksum(img: &mut [u8], m: usize) {
     let c = lvm::crc(&img[m + 4..m + 512]);
     img[m..m + 4].copy_from_slice(&c.to_le_bytes());
-    img
 }
 
 const VG: &str = "vg {\nid = \"x\"\nseqno = 1\nextent_size = 2048\nphysical_volumes {\npv0 {\nid = \"AAAAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGGGG\"\npe_start = 2048\npe_count = 3\n}\n}\nlogical_volumes {\n";
@@ -269,7 +301,7 @@ fn metadata_written_here_reads_and_hostile_metadata_is_bounded() {
         ),
         (
             "start_extent = 0\nextent_count = 9223372036854775807\ntype = \"striped\"\nstripe_count = 1\nstripes = [\"pv0\", 0]",
-            "past that PV's end",
+            "past 2^64 bytes",
         ),
         (
             "start_extent = 0\nextent_count = 18446744073709551615\ntype = \"striped\"\nstripe_count = 1\nstripes = [\"pv0\", 0]",
@@ -356,6 +388,33 @@ fn compact_trim_gives_back_a_logical_volumes_free_space_and_keeps_its_files() {
 }
 
 #[test]
+fn compact_trim_keeps_whole_the_logical_volumes_of_disagreeing_metadata() {
+    // pv1's newest text changed but for its seqno (checksums put right): two layouts of one
+    // sequence number; what one calls free the other may hold, so no LV of vgdata is trimmed.
+    let Some(dir) = fixture() else { return };
+    let mut img = raw(&dir);
+    let mda = PV1 + 4096;
+    let (o, len) = (lvm_text_offset(&img, mda), u64::from_le_bytes(img[mda + 48..mda + 56].try_into().unwrap()) as usize);
+    let text = mda + o;
+    let at = text + img[text..text + len].windows(15).position(|w| w == b"creation_host =").unwrap() + 17;
+    img[at] ^= 0x20;
+    let c = lvm::crc(&img[text..text + len]);
+    img[mda + 56..mda + 60].copy_from_slice(&c.to_le_bytes());
+    mda_checksum(&mut img, mda);
+    let work = scratch("lvm-disagree");
+    let (raw_path, vhd, out) = (work.join("d.raw"), work.join("d.vhd"), work.join("t.vhd"));
+    std::fs::write(&raw_path, &img).unwrap();
+    run_ok(std::process::Command::new(vhd_from_raw()).args(["dynamic", p(&raw_path), p(&vhd)]));
+    let (summary, _) = vv_both(&["compact", p(&vhd), p(&out), "--trim", "--json"], 0);
+    let s: Value = serde_json::from_str(&summary).unwrap();
+    for lv in ["vgdata/root", "vgdata/home"] {
+        let v = s["volumes"].as_array().unwrap().iter().find(|v| v["volume"] == lv).unwrap_or_else(|| panic!("{summary}"));
+        assert_eq!(v["trimmed"], false, "{v}");
+        assert!(v["reason"].as_str().unwrap().contains("differ"), "{v}");
+    }
+}
+
+#[test]
 fn diff_names_what_a_child_changed_inside_a_striped_logical_volume() {
     let Some(dir) = fixture() else { return };
     let (out, _) = vv_both(&["diff", p(&dir.join("child.vhd")), "--json"], 0);
@@ -401,6 +460,11 @@ fn a_red_hat_style_disk_reads_its_xfs_logical_volumes() {
             .map(|v| (v["lv"].as_str().unwrap(), v["filesystem"].as_str().unwrap(), v["segments"][0]["stripes"].as_u64().unwrap()))
             .collect();
         assert_eq!(vols, [("root", "xfs", 1), ("home", "xfs", 2)]);
+        // Each PV's two metadata areas (pvcreate --pvmetadatacopies 2), both read, nothing wrong.
+        let mdas =
+            t["structures"].as_array().unwrap().iter().filter(|s| s["name"].as_str().unwrap().starts_with("LVM2 metadata area header"));
+        assert_eq!(mdas.count(), 4, "{out}");
+        assert!(t["findings"].as_array().unwrap().is_empty(), "{out}");
         let segs = report(&dir, "rhel-lvs.json", "seg");
         for v in t["volumes"].as_array().unwrap() {
             let s = segs.iter().find(|s| s["lv_name"] == v["lv"]).unwrap();
@@ -417,4 +481,219 @@ fn a_red_hat_style_disk_reads_its_xfs_logical_volumes() {
         assert_eq!(s["systems"][0]["os"], "linux", "{out}");
         assert!(out.contains("Red Hat Enterprise Linux"), "{out}");
     }
+}
+
+/// The metadata text of volume group `vg` (UUID `id`, sequence number `seq`, extents of 1 MiB)
+/// whose PVs `pv0`, `pv1`... have the UUIDs `pvs` (their extents from 1 MiB, `count` of them),
+/// and whose logical volumes are the sections `lvs`.
+fn vg_text(vg: &str, id: &str, seq: u32, pvs: &[&[u8; 32]], count: u64, lvs: &str) -> String {
+    let mut t = format!("{vg} {{\nid = \"{id}\"\nseqno = {seq}\nextent_size = 2048\nphysical_volumes {{\n");
+    for (i, u) in pvs.iter().enumerate() {
+        let u = std::str::from_utf8(*u).unwrap();
+        let dashed = [&u[..6], &u[6..10], &u[10..14], &u[14..18], &u[18..22], &u[22..26], &u[26..]].join("-");
+        t += &format!("pv{i} {{\nid = \"{dashed}\"\npe_start = 2048\npe_count = {count}\n}}\n");
+    }
+    t + &format!("}}\nlogical_volumes {{\n{lvs}}}\n}}\n")
+}
+
+/// A visible LV `name` of one segment of `extents` extents (`rest`: its type and stripes).
+fn lv(name: &str, extents: u64, rest: &str) -> String {
+    format!("{name} {{\nid = \"{name}-id\"\nstatus = [\"READ\", \"VISIBLE\"]\nsegment1 {{\nstart_extent = 0\nextent_count = {extents}\n{rest}\n}}\n}}\n")
+}
+
+const LINEAR: &str = "type = \"striped\"\nstripe_count = 1\nstripes = [\"pv0\", 0]";
+const UUID1: &[u8; 32] = b"HHHHHHIIIIJJJJKKKKLLLLMMMMNNNNNN";
+
+#[test]
+fn hostile_layouts_are_refused_with_a_finding_never_a_panic_or_endless_work() {
+    // A partition claiming 2^64 bytes on a 4 MiB disk, its PV's extents near 2^64: cut to the disk.
+    let text =
+        vg_text("vg", "v", 1, &[UUID], 1 << 44, &lv("lv", 1, "type = \"striped\"\nstripe_count = 1\nstripes = [\"pv0\", 17592186044415]"));
+    let mut img = pv_with_text(text.as_bytes());
+    let f = lvm::scan(&mut img, &[(0, u64::MAX, 1)]);
+    assert!(f.volumes[0].unreadable.as_deref().unwrap().contains("past that PV's end"), "{:?}", f.volumes);
+    // Stripe sizes lvm2 refuses (2 KiB, 12 KiB) are refused; 4 KiB is read.
+    for (size, ok) in [(4, false), (24, false), (8, true)] {
+        let stripes = format!("type = \"striped\"\nstripe_count = 2\nstripe_size = {size}\nstripes = [\"pv0\", 0, \"pv0\", 1]");
+        let mut img = pv_with_text(vg_text("vg", "v", 1, &[UUID], 3, &lv("lv", 2, &stripes)).as_bytes());
+        let t = parts::read(&mut img).unwrap();
+        assert_eq!(t.volumes[0].unreadable.is_none(), ok, "{size}: {:?}", t.volumes[0].unreadable);
+    }
+    // A thin LV has the size of its extents, and one finding.
+    let mut img = pv_with_text(vg_text("vg", "v", 1, &[UUID], 3, &lv("thin", 3, "type = \"thin\"\nthin_pool = \"pool\"")).as_bytes());
+    let t = parts::read(&mut img).unwrap();
+    assert_eq!(t.volumes[0].size, 3 << 20);
+    assert_eq!(t.findings.iter().filter(|f| f.code.starts_with("lvm")).count(), 1, "{:?}", t.findings);
+    // Two VGs of 600 LVs each: 1024 read in all, a finding at the first left out.
+    let mut img = vec![0u8; 8 << 20];
+    let many = |p: &str| (0..600).map(|i| format!("{p}{i} {{\nid = \"x\"\nstatus = [\"VISIBLE\"]\n}}\n")).collect::<String>();
+    put_pv(&mut img[..4 << 20], 0, UUID, &[(4096, (1 << 20) - 4096)], vg_text("a", "a", 1, &[UUID], 3, &many("a")).as_bytes(), 512);
+    put_pv(&mut img[4 << 20..], 0, UUID1, &[(4096, (1 << 20) - 4096)], vg_text("b", "b", 1, &[UUID1], 3, &many("b")).as_bytes(), 512);
+    let f = lvm::scan(&mut img, &[(0, 4 << 20, 1), (4 << 20, 4 << 20, 2)]);
+    assert_eq!(f.volumes.len(), 1024);
+    assert_eq!(f.findings.iter().filter(|f| f.code == "lvm-lvs").count(), 1);
+    // One device named twice is read once; two devices with one PV UUID: a finding, the first read.
+    let f = lvm::scan(&mut img, &[(0, 4 << 20, 1), (0, 4 << 20, 3)]);
+    assert!(
+        f.findings.iter().all(|f| f.code != "lvm-pv-duplicate")
+            && f.structures.iter().filter(|s| s.name.starts_with("LVM2 label")).count() == 1
+    );
+    let mut img = vec![0u8; 8 << 20];
+    put_pv(&mut img[..4 << 20], 0, UUID, &[(4096, (1 << 20) - 4096)], vg_text("a", "a", 1, &[UUID], 3, "").as_bytes(), 512);
+    img.copy_within(..4 << 20, 4 << 20);
+    let f = lvm::scan(&mut img, &[(0, 4 << 20, 1), (4 << 20, 4 << 20, 2)]);
+    let dup = f.findings.iter().find(|f| f.code == "lvm-pv-duplicate").unwrap();
+    assert_eq!(dup.offset, Some((4 << 20) + 512 + 32));
+    // Texts that fail to parse count against the bytes read: five of 3.5 MiB, the fifth not read.
+    let junk = vec![b'@'; 7 << 19];
+    let mut img = vec![0u8; 5 << 22];
+    let devices: Vec<(u64, u64, u32)> = (0..5u32).map(|i| (u64::from(i) << 22, 4 << 20, i + 1)).collect();
+    for i in 0..5 {
+        let mut u = *UUID;
+        u[0] = b'0' + i as u8;
+        put_pv(&mut img[i << 22..(i + 1) << 22], 0, &u, &[(4096, (4 << 20) - 4096)], &junk, 512);
+    }
+    let f = lvm::scan(&mut img, &devices);
+    let codes: Vec<&str> = f.findings.iter().map(|f| f.code).collect();
+    assert_eq!(codes, ["lvm-text", "lvm-text", "lvm-text", "lvm-text", "lvm-text-total"]);
+}
+
+#[test]
+fn metadata_areas_labels_and_structures_are_read_as_lvm2_reads_them() {
+    // A text that wraps past its area's end: read whole; a damaged byte after the wrap is named where it is.
+    let text = vg_text("vg", "v", 1, &[UUID], 2, &lv("lv", 2, LINEAR));
+    let mda = (4096, 64 << 10);
+    let ro = mda.1 - 100;
+    let mut img = vec![0u8; 4 << 20];
+    put_pv(&mut img, 0, UUID, &[mda], text.as_bytes(), ro);
+    let t = parts::read(&mut img).unwrap();
+    assert!(t.findings.iter().all(|f| !f.code.starts_with("lvm")), "{:?}", t.findings);
+    assert!(t.volume("vg/lv").is_ok());
+    // The VG, PV, LV and segment as structures, each field at its bytes in the text (after the wrap).
+    let s = t.structures.iter().find(|s| s.name == "LVM2 segment vg/lv/segment1").unwrap();
+    let f = s.fields.iter().find(|f| f.key == "extent_count").unwrap();
+    assert_eq!(f.value, "2");
+    assert!(f.offset > 4096 + 512 && f.offset < (4096 + ro) as u64);
+    assert_eq!(&img[f.offset as usize..f.offset as usize + f.size as usize], b"extent_count = 2");
+    for name in ["LVM2 volume group vg", "LVM2 physical volume vg/pv0", "LVM2 logical volume vg/lv"] {
+        let s = t.structures.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("{name}"));
+        for f in &s.fields {
+            assert!(img[f.offset as usize..].starts_with(f.key.as_bytes()), "{name} {}", f.key);
+        }
+    }
+    let mut bad = text.clone().into_bytes();
+    bad[300] = b'@';
+    put_pv(&mut img, 0, UUID, &[mda], &bad, ro);
+    let t = parts::read(&mut img).unwrap();
+    let f = t.findings.iter().find(|f| f.code == "lvm-text").unwrap();
+    assert_eq!(f.offset, Some(4096 + 512 + 200));
+    assert_eq!(img[4096 + 512 + 200], b'@');
+
+    // A version lvm2 does not write: the area is refused. A damaged text: its checksum row is not ok.
+    let mut img = pv_with_text(text.as_bytes());
+    img[4096 + 20] = 2;
+    mda_checksum(&mut img, 4096);
+    let t = parts::read(&mut img).unwrap();
+    assert!(t.findings.iter().any(|f| f.code == "lvm-mda-header" && f.offset == Some(4096 + 20)), "{:?}", t.findings);
+    assert!(t.volumes.is_empty());
+    let mut img = pv_with_text(text.as_bytes());
+    let row = |img: &mut Vec<u8>| {
+        let t = parts::read(img).unwrap();
+        let s = t.structures.iter().find(|s| s.name.starts_with("LVM2 metadata area header")).unwrap();
+        s.fields.iter().find(|f| f.key == "text_checksum").unwrap().ok
+    };
+    assert!(row(&mut img));
+    img[4096 + 512 + 10] ^= 1;
+    assert!(!row(&mut img));
+
+    // A label with a wrong checksum in sector 0 is passed over for the whole one in sector 1; an
+    // area list ends at offset 0 whatever its size; a second metadata area at the PV's end.
+    let mut img = vec![0u8; 4 << 20];
+    put_pv(&mut img, 0, UUID, &[(4096, 64 << 10), ((4 << 20) - (64 << 10), 64 << 10)], text.as_bytes(), 512);
+    img[..8].copy_from_slice(b"LABELONE");
+    img[512 + 96] = 77; // the data area list's terminator: offset 0, size 77
+    let c = lvm::crc(&img[512 + 20..1024]);
+    img[512 + 16..512 + 20].copy_from_slice(&c.to_le_bytes());
+    let t = parts::read(&mut img).unwrap();
+    assert!(t.findings.iter().all(|f| !f.code.starts_with("lvm")), "{:?}", t.findings);
+    assert_eq!(t.structures.iter().filter(|s| s.name.starts_with("LVM2 metadata area header")).count(), 2, "{:?}", t.structures);
+    assert_eq!(t.structures.iter().find(|s| s.name.starts_with("LVM2 label")).unwrap().offset, 512);
+
+    // A whole-disk PV: a byte of its LV is the LV's, a byte of its label or metadata area LVM2's.
+    let owner = |img: &mut Vec<u8>, at| {
+        let t = parts::read(img).unwrap();
+        parts::owner(img, &t, at).unwrap()
+    };
+    let o = owner(&mut img, (1 << 20) + 5);
+    assert_eq!((o.volume.as_deref(), o.kind.as_str()), (Some("vg/lv"), "unknown"), "{}", o.what);
+    for (at, what) in [(512, "LVM2 physical volume label (partition 0)"), (4096 + 700, "LVM2 metadata area (partition 0)")] {
+        let o = owner(&mut img, at);
+        assert_eq!((o.kind.as_str(), o.what.as_str()), ("structure", what));
+    }
+}
+
+#[test]
+fn copies_of_the_metadata_are_chosen_by_checksum_and_uuid() {
+    let two = |a: &str, b: &str| {
+        let mut img = vec![0u8; 8 << 20];
+        put_pv(&mut img[..4 << 20], 0, UUID, &[(4096, (1 << 20) - 4096)], a.as_bytes(), 512);
+        put_pv(&mut img[4 << 20..], 0, UUID1, &[(4096, (1 << 20) - 4096)], b.as_bytes(), 512);
+        img
+    };
+    let scan = |img: &mut Vec<u8>| lvm::scan(img, &[(0, 4 << 20, 1), (4 << 20, 4 << 20, 2)]);
+    let codes = |f: &lvm::Found| f.findings.iter().map(|f| f.code).collect::<Vec<_>>();
+    let pvs: &[&[u8; 32]] = &[UUID, UUID1];
+    // A newer copy whose checksum is wrong is not read, and does not make the older "stale".
+    let (old, new) = (vg_text("vg", "v", 1, pvs, 3, &lv("old", 1, LINEAR)), vg_text("vg", "v", 2, pvs, 3, &lv("new", 1, LINEAR)));
+    let mut img = two(&new, &old);
+    img[4096 + 512 + new.find("new {").unwrap()] = b'm';
+    let f = scan(&mut img);
+    assert_eq!(codes(&f), ["lvm-text-checksum"]);
+    assert_eq!(f.volumes[0].lv, "old");
+    // Intact, the newer is read and the older is stale.
+    let mut img = two(&new, &old);
+    let f = scan(&mut img);
+    assert_eq!((codes(&f), f.volumes[0].lv.as_str()), (vec!["lvm-metadata-stale"], "new"));
+    // One seqno, two layouts: disagree, and the LVs are kept whole by compact --trim.
+    let other = vg_text("vg", "v", 2, pvs, 3, &lv("new", 2, LINEAR));
+    let mut img = two(&new, &other);
+    let f = scan(&mut img);
+    assert_eq!(codes(&f), ["lvm-metadata-disagree"]);
+    assert!(f.volumes[0].disputed.is_some());
+    // Two VGs of one name but different UUIDs are two VGs.
+    let mut img = two(&vg_text("vg", "v1", 1, &[UUID], 3, &lv("a", 1, LINEAR)), &vg_text("vg", "v2", 1, &[UUID1], 3, &lv("b", 1, LINEAR)));
+    let f = scan(&mut img);
+    assert_eq!(codes(&f), ["lvm-vg-name"]);
+    assert_eq!(f.volumes.iter().map(|v| v.lv.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+}
+
+#[test]
+fn a_bitlocker_volume_inside_a_logical_volume_reads_decrypted() {
+    // The suspended (clear key) case's volume as a linear LV of a whole-disk PV, its extents after
+    // the PV's first MiB: its BitLocker read through the extents, its NTFS inside decrypted.
+    let dir = common::bitlocker::bitlocker_vhds();
+    let vhd = dir.join("suspended.vhd");
+    let vol = cli(&["cat", p(&vhd), "--partition", "1"]).stdout;
+    let extents = vol.len().div_ceil(1 << 20) as u64;
+    let mut img = vec![0u8; (2 + extents as usize) << 20];
+    put_pv(
+        &mut img,
+        0,
+        UUID,
+        &[(4096, (1 << 20) - 4096)],
+        vg_text("vg", "v", 1, &[UUID], extents, &lv("lv", extents, LINEAR)).as_bytes(),
+        512,
+    );
+    img[1 << 20..(1 << 20) + vol.len()].copy_from_slice(&vol);
+    let t = parts::read(&mut img).unwrap();
+    let p = t.volume("vg/lv").unwrap();
+    assert_eq!(p.bitlocker.as_ref().and_then(|b| b.unlocked), Some("ntfs"), "{:?}", t.findings);
+    let plain = std::fs::read(dir.join("ntfs.img")).unwrap();
+    let mut v = p.volume(&mut img);
+    assert!(v.read_vec(0, plain.len()).unwrap() == plain);
+    drop(v);
+    let (mut v, mut fs) = t.readable_volume("vg/lv").unwrap().open(&mut img).unwrap();
+    let root = fs.root();
+    let names: Vec<String> = fs.list(&mut v, &root, false).unwrap().into_iter().map(|e| e.name).collect();
+    assert!(names.iter().any(|n| n == "hello.txt"), "{names:?}");
 }
