@@ -61,6 +61,8 @@ pub struct PhysicalVolume {
     pub len: u64,
     /// The partition holding it (0: the whole disk).
     pub partition: u32,
+    /// The volume group its metadata names, when a metadata area is read.
+    pub vg: Option<String>,
     /// Its own bytes (the label's sectors, the metadata areas), offsets in the PV: no extent may hold them.
     #[serde(skip)]
     pub reserved: Vec<(u64, u64)>,
@@ -371,11 +373,11 @@ fn read_pv<R: ReadVirtual>(src: &mut R, (offset, len, partition): (u64, u64, u32
     found.structures.push(Structure { name: format!("LVM2 PV header (partition {partition})"), offset: hbase, fields });
     let mut reserved = vec![(0, 4 * 512)];
     reserved.extend(mdas.iter().map(|&(o, l)| (o, o.saturating_add(l))));
-    found.pvs.push(PhysicalVolume { id: id.clone(), offset, len, partition, reserved });
-    for (o, l) in mdas {
-        read_mda(src, (offset, len, partition), (o, l), found, texts)?;
-    }
-    Ok(())
+    let first = texts.len();
+    let read = mdas.into_iter().try_for_each(|(o, l)| read_mda(src, (offset, len, partition), (o, l), found, texts));
+    let vg = texts.get(first..).and_then(|t| t.first()).map(|t| t.vg.clone());
+    found.pvs.push(PhysicalVolume { id: id.clone(), offset, len, partition, vg, reserved });
+    read
 }
 
 /// The 32 characters of a PV UUID as lvm2 writes it: 6-4-4-4-4-4-6.

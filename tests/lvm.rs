@@ -45,6 +45,9 @@ fn volumes_match_lvm2s_own_report_in_vhd_and_vhdx() {
         let vols = t["volumes"].as_array().unwrap();
         assert_eq!(vols.len(), 2, "{out}");
         assert!(t["findings"].as_array().unwrap().is_empty(), "{out}");
+        // Partitions 2 and 3 hold the PVs: each names its volume group; /boot names none.
+        let groups: Vec<&Value> = t["partitions"].as_array().unwrap().iter().map(|p| &p["volume_group"]).collect();
+        assert_eq!(groups, [&Value::Null, &vg["vg_name"], &vg["vg_name"]], "{out}");
         for v in vols {
             let name = v["lv"].as_str().unwrap();
             assert_eq!(v["vg"], vg["vg_name"]);

@@ -946,10 +946,10 @@ export class Viewer {
   }
 
   /**
-   * Shows `path` of partition `partition` in the files view (as of the layer chosen there): a
-   * folder listed, or a file's row picked (its panel) in its folder. Resolves its stat (null for
-   * the root).
-   * @param {number} partition
+   * Shows `path` of partition `partition` (or LVM2 logical volume `VG/LV`) in the files view (as
+   * of the layer chosen there): a folder listed, or a file's row picked (its panel) in its
+   * folder. Resolves its stat (null for the root).
+   * @param {import('../common/types.js').VolumeRef} partition
    * @param {string} path
    * @param {boolean} [deleted] deleted entries shown too (a deleted file)
    */
