@@ -387,6 +387,8 @@ fn diff_names_what_a_child_changed_inside_a_striped_logical_volume() {
     assert!(!added.is_empty() && added.iter().all(|r| r["layer"] == 0), "{home:?}");
     let root = rows("vgdata/root");
     assert!(!root.is_empty() && root.iter().all(|r| r["layer"] == 1), "{root:?}");
+    // Each row names its logical volume, not only the partition of its first extent.
+    assert!(home.iter().all(|r| r["volume"] == "vgdata/home") && root.iter().all(|r| r["volume"] == "vgdata/root"), "{home:?}");
 }
 
 #[test]

@@ -28,6 +28,17 @@ export function systemVhds(os) {
 }
 
 /**
+ * The LVM2 disks made by `tests/web/fixtures/make-lvm-vhds.sh` (lvm2's own tools on loop devices:
+ * the Rust tests' script): `{ dir, skipped }`, `skipped` the reason where the machine refuses
+ * (no root, no loop devices), else lvm.vhd, child.vhd, rhel.vhd and rhel.vhdx in `dir`.
+ */
+export function lvmVhds() {
+  const dir = scriptFolder('make-lvm-vhds.sh', 'web-lvm', 'done');
+  const why = join(dir, 'skipped');
+  return { dir, skipped: existsSync(why) ? readFileSync(why, 'utf8').trim() : null };
+}
+
+/**
  * The folder `tests/web/fixtures/SCRIPT` fills (run with the vhd_from_raw example's binary), made
  * once per version of the script under tests/work/SUB/: `done` is a file it holds once made;
  * `more(folder)` adds files of the tests' own before the folder appears whole, by a rename.
