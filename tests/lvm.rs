@@ -421,5 +421,28 @@ fn a_red_hat_style_disk_reads_its_xfs_logical_volumes() {
         let s: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(s["systems"][0]["os"], "linux", "{out}");
         assert!(out.contains("Red Hat Enterprise Linux"), "{out}");
+        // search: a hit in a logical volume names it, and its file there.
+        let (out, _) = vv_both(&["search", p(&d), "Red Hat Enterprise", "--json"], 0);
+        let hit: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+        assert_eq!((&hit["volume"], &hit["owner"]["path"]), (&Value::from("rhel/root"), &Value::from("/etc/os-release")), "{out}");
     }
+}
+
+#[test]
+fn fstab_names_logical_volumes_by_device_mapper_and_vg_names() {
+    let Some(dir) = fixture() else { return };
+    let t = parts::read(&mut raw(&dir)).unwrap();
+    let text = "/dev/mapper/vgdata-root / ext4 defaults 0 0\n/dev/vgdata/home /home ext4 defaults 0 0\nLABEL=HOME /h2 ext4 defaults 0 0\n/dev/mapper/vgdata-swap none swap sw 0 0\n";
+    let got: Vec<(Option<String>, Option<u32>, Option<&str>)> =
+        vhd_viewer::inspect::linux::fstab(text, &t).into_iter().map(|m| (m.volume, m.partition, m.by)).collect();
+    let vol = |n: &str| t.volume(n).unwrap().index;
+    assert_eq!(
+        got,
+        [
+            (Some("vgdata/root".into()), Some(vol("vgdata/root")), Some("lvm")),
+            (Some("vgdata/home".into()), Some(vol("vgdata/home")), Some("lvm")),
+            (Some("vgdata/home".into()), Some(vol("vgdata/home")), Some("label")),
+            (None, None, None),
+        ]
+    );
 }

@@ -693,7 +693,9 @@ export interface SystemMount {
   target: string;
   fstype: string;
   partition: number | null;
-  /** How the partition was found: `uuid`, `label`, `partuuid`, `partlabel` or `device`. */
+  /** The LVM2 logical volume (`VG/LV`) it is (`partition` then holds its first extent). */
+  volume?: string;
+  /** How the partition was found: `uuid`, `label`, `partuuid`, `partlabel`, `device` or `lvm`. */
   by: string | null;
 }
 
@@ -709,6 +711,8 @@ export interface SystemNote {
 /** The operating system found on one volume. */
 export interface System {
   partition: number;
+  /** The LVM2 logical volume (`VG/LV`) it is on (`partition` then holds its first extent). */
+  volume?: string;
   os: 'windows' | 'linux';
   product: string | null;
   edition: string | null;
@@ -794,6 +798,8 @@ export interface DiskOwner {
   sector: number;
   sector_size: number;
   partition: number | null;
+  /** The LVM2 logical volume (`VG/LV`) whose extent holds the byte (absent otherwise). */
+  volume?: string;
   filesystem: FsName | null;
   kind: 'file' | 'dir' | 'structure' | 'free' | 'outside' | 'unknown';
   path: string | null;
@@ -842,6 +848,8 @@ export interface SearchHit {
   /** The layer that supplies its first byte (null: zeros no layer holds). */
   layer: number | null;
   partition: number | null;
+  /** The LVM2 logical volume (`VG/LV`) whose extent holds it (absent otherwise). */
+  volume?: string;
   /** True when it lies in an unlocked BitLocker volume, found in its plain bytes (absent otherwise). */
   decrypted?: boolean;
   owner: {

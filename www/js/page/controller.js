@@ -714,7 +714,7 @@ export class Viewer {
   /**
    * Opens the file a system's answer was read from in the files view (as of layer `layer`, when
    * given: the files view's layer otherwise).
-   * @param {number} partition
+   * @param {import('../common/types.js').VolumeRef} partition
    * @param {import('../common/types.js').SystemSource} src
    * @param {number} [layer]
    */
@@ -763,7 +763,7 @@ export class Viewer {
       }
       if (file) this.reveal('files');
       const path = o.path;
-      this.openPath(hit.partition, path, o.kind === 'deleted file').catch((e) => this.readFailed(path, e));
+      this.openPath(hit.volume ?? hit.partition, path, o.kind === 'deleted file').catch((e) => this.readFailed(path, e));
     }
     // The hex view shows the disk's bytes: a hit in an unlocked volume's plain bytes is not
     // marked on its encrypted sector.
