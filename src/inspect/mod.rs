@@ -414,6 +414,7 @@ mod tests {
     fn linux(hostname: &str, users: &[(&str, u32)], programs: &[(&str, &str)]) -> System {
         System {
             partition: 3,
+            volume: None,
             os: Os::Linux,
             product: Some("Debian GNU/Linux 12 (bookworm)".into()),
             edition: None,
