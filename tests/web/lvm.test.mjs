@@ -47,7 +47,7 @@ async function filesPage(files) {
  * the view then lists: [path, type, size], sorted. `root` is what the path's first step reads.
  */
 async function listed(page, name, dir, root) {
-  await page.evaluate(([n, d]) => (location.hash = `#partition=${n}&path=${d}`), [name, dir]);
+  await page.evaluate(([n, d]) => (location.hash = `#partition=${n}&path=${encodeURIComponent(d)}`), [name, dir]);
   const last = dir === '/' ? null : dir.split('/').pop();
   await page.waitForFunction(([r, l]) => {
     const v = document.querySelector('#files-view');
@@ -128,8 +128,9 @@ test('child.vhd on lvm.vhd: the file the child added to a logical volume is ther
   const ls = (layer) => lines(['ls', child, '/alice', '--json', '--volume', 'vgdata/home', '--parent', base, '--layer', String(layer)], child).map((e) => e.path).sort();
   assert.ok(ls(0).includes('/alice/added.txt') && !ls(1).includes('/alice/added.txt'), 'the fixture: the child added a file');
   assert.deepEqual((await listed(page, 'vgdata/home', '/alice', 'HOME')).map((r) => r[0]), ls(0));
+  // As of the parent: the view is made again, and opens the first partition (BOOT) by itself.
   await page.selectOption('#files-layer', '1');
-  await page.waitForFunction(() => document.querySelector('#files-view')?.dataset.state === 'ready', null, { timeout: 60_000 });
+  await page.waitForFunction(() => document.querySelector('#files-view')?.dataset.state === 'ready' && document.querySelector('#files-view [data-field="breadcrumb"] [data-path="/"]')?.textContent === 'BOOT', null, { timeout: 60_000 });
   assert.deepEqual((await listed(page, 'vgdata/home', '/alice', 'HOME')).map((r) => r[0]), ls(1));
   assert.deepEqual(page.errors, []);
   await page.close();
