@@ -87,7 +87,7 @@ for (const disk of ['lvm.vhd', 'rhel.vhd']) {
       assert.equal(c.title, `Logical volume ${v.vg}/${v.lv} · ${v.filesystem === 'xfs' ? 'XFS' : 'ext4'} · “${v.label}”`);
       assert.ok(c.size.startsWith(humanSize(v.size)), c.size);
       const striped = v.segments.find((s) => s.stripes > 1);
-      assert.match(c.layout, striped ? new RegExp(`^striped over ${striped.stripes} areas in ${humanSize(striped.stripe_size)} chunks`) : /^linear/);
+      assert.match(c.layout, striped ? new RegExp(`^striped \\(${striped.stripes} stripes, ${humanSize(striped.stripe_size)} chunks\\)`) : /^linear/);
       assert.ok(c.layout.endsWith(`${v.segments.length} segment${v.segments.length === 1 ? '' : 's'}`), c.layout);
       assert.ok(c.browse, `${v.lv} can be browsed`);
     });

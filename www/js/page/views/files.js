@@ -141,14 +141,18 @@ function lvTitle(/** @type {LogicalVolume} */ v) {
 
 /** How a logical volume's segments lay its bytes out, in words. */
 function lvLayout(/** @type {LogicalVolume} */ v) {
-  const kinds = v.segments.map((s) => (s.type !== 'striped' ? `${s.type} (not read)` : s.stripes > 1 ? `striped over ${s.stripes} areas in ${humanSize(s.stripe_size)} chunks` : 'linear'));
+  const kinds = v.segments.map((s) => (s.type !== 'striped' ? `${s.type} (not read)` : s.stripes > 1 ? `striped (${s.stripes} stripes, ${humanSize(s.stripe_size)} chunks)` : 'linear'));
   const n = v.segments.length;
   return `${[...new Set(kinds)].join(', ')}; ${n} segment${n === 1 ? '' : 's'}`;
 }
 
 /** The partitions holding a logical volume's extents, in words. */
 function lvPlaces(/** @type {LogicalVolume} */ v) {
-  const on = [...new Set(v.segments.flatMap((s) => s.pvs.map((x) => (x.partition === null ? `${x.pv} (not on this disk)` : x.partition ? `partition ${x.partition}` : 'the whole disk'))))];
+  const pvs = v.segments.flatMap((s) => s.pvs);
+  const parts = [...new Set(pvs.map((x) => x.partition).filter((n) => n !== null))];
+  const absent = [...new Set(pvs.filter((x) => x.partition === null).map((x) => x.pv))];
+  const on = parts.includes(0) ? ['the whole disk'] : parts.length ? [`partition${parts.length > 1 ? 's' : ''} ${parts.join(' and ')}`] : [];
+  if (absent.length) on.push(`${absent.join(', ')} (not on this disk)`);
   return on.length ? `on ${on.join(', ')}` : '';
 }
 
@@ -162,7 +166,7 @@ function lvUnreadableWhy(/** @type {LogicalVolume} */ v) {
 /** Why a partition's files cannot be browsed, or null when they can. */
 function unreadableWhy(/** @type {Partition} */ p) {
   if (p.role === 'extended') return 'the container of the logical partitions';
-  if (p.volume_group) return `an LVM2 physical volume of volume group ${p.volume_group}: its logical volumes are listed below`;
+  if (p.volume_group) return 'its logical volumes are listed below';
   if (p.filesystem === 'bitlocker' && p.cluster_size === null) return p.bitlocker?.unlocked === null ? 'the BitLocker volume is locked: unlock it with its key' : 'no file system this viewer reads inside the BitLocker volume';
   if (!p.filesystem || p.cluster_size === null) return 'no file system this viewer reads';
   return null;
