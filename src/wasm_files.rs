@@ -409,12 +409,14 @@ impl WasmVolumes {
     pub fn stat(&mut self, partition: JsValue, path: &str, deleted: bool) -> Result<JsValue, JsValue> {
         let o = self.opened(&Place::of(&partition)?)?;
         let (index, volume) = (o.index, o.volume.clone());
-        let start = o.vol.start();
         let e = o.fs.lookup(&mut o.vol, path, deleted).map_err(js_err)?;
         let (data, data_error) = match o.fs.data(&mut o.vol, &e, None) {
             Ok(d) => (Some(d), None),
             Err(err) => (None, Some(err.to_string())),
         };
+        // Its runs and its entry where they are on the disk (a logical volume's through its extents).
+        let on_disk = data.as_ref().map(|d| o.vol.disk_runs(d.runs()));
+        let entry_disk_offset = e.entry_offset.and_then(|v| o.vol.disk_run(v)).map(|(d, _)| d);
         let times = o.fs.times(&mut o.vol, &e).unwrap_or(fs::Times { modified: e.modified, ..fs::Times::default() });
         // Named streams wherever their attributes are (extension records too), from the lookup.
         let streams = e.streams.clone();
@@ -424,22 +426,13 @@ impl WasmVolumes {
             Some(FileData::Runs { .. }) => (Some("runs"), None),
             Some(FileData::Compressed { unit, .. }) => (Some("compressed"), Some(*unit)),
         };
-        let runs = data
-            .as_ref()
-            .map(|d| {
-                d.runs()
-                    .iter()
-                    .map(|r| StatRun {
-                        file_offset: r.file_offset,
-                        len: r.len,
-                        disk_offset: r.volume_offset.map(|v| v + start),
-                        sparse: r.volume_offset.is_none(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let (supply, supply_truncated) = match &data {
-            Some(d) => self.chain.0.with_reader(|r| supply_of(r, start, d.runs(), e.size)).map_err(js_err)?,
+        let runs = on_disk
+            .iter()
+            .flatten()
+            .map(|r| StatRun { file_offset: r.file_offset, len: r.len, disk_offset: r.volume_offset, sparse: r.volume_offset.is_none() })
+            .collect();
+        let (supply, supply_truncated) = match &on_disk {
+            Some(d) => self.chain.0.with_reader(|r| supply_of(r, 0, d, e.size)).map_err(js_err)?,
             None => (Vec::new(), false),
         };
         let line = LsLine::new(index, &e);
@@ -455,7 +448,7 @@ impl WasmVolumes {
             attributes: line.attributes,
             name: &e.name,
             times: times.into(),
-            entry_disk_offset: e.entry_offset.map(|v| v + start),
+            entry_disk_offset,
             storage,
             compression_unit: unit,
             runs,

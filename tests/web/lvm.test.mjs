@@ -4,7 +4,8 @@
 // logical volume's folders, reached through the URL (`partition=VG/LV`), list as `ls -r --json
 // --volume VG/LV`; a file saved from the striped volume is `get --volume`'s bytes; a child's new
 // file in a volume is there as of the child only; and "Compact" with "give back free space" writes
-// the file `compact --trim` writes. Skipped, with the fixture's reason, where the machine refuses
+// the file `compact --trim` writes. In Node, the Worker's WasmVolumes: stat() and owner() of a
+// striped volume's file name the volume, as `owner --json` does. Skipped, with the fixture's reason, where the machine refuses
 // loop devices. page-suite.mjs reads a file of the striped volume of rhel.vhdx in all three engines.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +13,8 @@ import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { start, pageWith, tempDir } from './helpers.mjs';
-import { lvmVhds, cli } from './fs-fixtures.mjs';
+import { lvmVhds, cli, coreBindings, openChain } from './fs-fixtures.mjs';
+import { normalize } from '../../www/js/common/format.js';
 import { cliTrim } from './trim-fixtures.mjs';
 import { humanSize } from '../../www/js/common/format.js';
 
@@ -150,4 +152,27 @@ test('rhel.vhd: Compact with "give back free space" writes the file compact --tr
   assert.equal(sha(readFileSync(path)), sha(readFileSync(out)), 'the page and the command line write the same file');
   assert.deepEqual(page.errors, []);
   await page.close();
+});
+
+test('rhel.vhd, WasmVolumes in Node: stat() of a file in the striped volume names it, and owner() of each of its runs\' bytes is owner --json\'s', async (t) => {
+  if (lvm.skipped) return t.skip(lvm.skipped);
+  const file = join(lvm.dir, 'rhel.vhd');
+  const b = await coreBindings();
+  const chain = openChain(b, [file]);
+  const vols = new b.WasmVolumes(chain.disk, chain.reader());
+  try {
+    const s = normalize(vols.stat('rhel/home', '/alice/big.bin', false));
+    assert.equal(s.volume, 'rhel/home');
+    assert.ok(s.runs.length > 1, 'striped in 64 KiB chunks: more than one run on the disk');
+    for (const r of s.runs.slice(0, 4)) {
+      const sector = Math.floor(r.disk_offset / 512) + 1;
+      const mine = normalize(vols.owner(sector * 512));
+      const theirs = JSON.parse(cli(['owner', file, String(sector), '--json'], file).toString('utf8'));
+      assert.deepEqual({ ...mine, layer_file: theirs.layer_file }, theirs, `sector ${sector}`);
+      assert.deepEqual([mine.volume, mine.path], ['rhel/home', '/alice/big.bin']);
+    }
+  } finally {
+    vols.free();
+    chain.close();
+  }
 });
