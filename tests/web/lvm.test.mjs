@@ -5,7 +5,8 @@
 // --volume VG/LV`; a file saved from the striped volume is `get --volume`'s bytes; a child's new
 // file in a volume is there as of the child only; and "Compact" with "give back free space" writes
 // the file `compact --trim` writes. In Node, the Worker's WasmVolumes: stat() and owner() of a
-// striped volume's file name the volume, as `owner --json` does. Skipped, with the fixture's reason, where the machine refuses
+// striped volume's file name the volume, as `owner --json` does; a search hit in a volume names
+// it and opens its file there. Skipped, with the fixture's reason, where the machine refuses
 // loop devices. page-suite.mjs reads a file of the striped volume of rhel.vhdx in all three engines.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -175,4 +176,25 @@ test('rhel.vhd, WasmVolumes in Node: stat() of a file in the striped volume name
     vols.free();
     chain.close();
   }
+});
+
+test('rhel.vhd: a search hit in a logical volume names the volume, and opens its file there', async (t) => {
+  if (lvm.skipped) return t.skip(lvm.skipped);
+  const file = join(lvm.dir, 'rhel.vhd');
+  const [hit] = lines(['search', file, 'Red Hat Enterprise', '--json'], file);
+  assert.deepEqual([hit.volume, hit.owner.path], ['rhel/root', '/etc/os-release'], 'the command line names the volume');
+  const page = await pageWith(env, [file]);
+  await page.evaluate(() => {
+    const f = document.querySelector('#search-view form');
+    f.querySelector('input[type=search]').value = 'Red Hat Enterprise';
+    f.requestSubmit();
+  });
+  await page.waitForFunction(() => document.getElementById('search-view').dataset.state === 'done', null, { timeout: 120_000 });
+  const row = `#search-view tr[data-offset="${hit.offset}"]`;
+  assert.ok((await page.$$eval(`${row} td`, (tds) => tds.map((x) => x.textContent))).includes('rhel/root'), 'the row names the volume');
+  await page.click(`${row} [data-action=open]`);
+  await page.waitForFunction(() => document.querySelector('#files-view [data-field="panel"]:not([hidden]) [data-field="path"]')?.textContent === '/etc/os-release', null, { timeout: 60_000 });
+  assert.equal(await page.textContent('#files-view [data-field="breadcrumb"] [data-path="/"]'), 'root');
+  assert.deepEqual(page.errors, []);
+  await page.close();
 });
