@@ -4,9 +4,9 @@
 // logical volume's folders, reached through the URL (`partition=VG/LV`), list as `ls -r --json
 // --volume VG/LV`; a file saved from the striped volume is `get --volume`'s bytes; a child's new
 // file in a volume is there as of the child only; and "Compact" with "give back free space" writes
-// the file `compact --trim` writes. In Node, the Worker's WasmVolumes: stat() and owner() of a
-// striped volume's file name the volume, as `owner --json` does; a search hit in a volume names
-// it and opens its file there. Skipped, with the fixture's reason, where the machine refuses
+// the file `compact --trim` writes; a search hit in a volume names it and opens its file there.
+// In Node, the Worker's WasmVolumes: stat() and owner() of a striped volume's file name the
+// volume, as `owner --json` does. Skipped, with the fixture's reason, where the machine refuses
 // loop devices. page-suite.mjs reads a file of the striped volume of rhel.vhdx in all three engines.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
