@@ -285,7 +285,7 @@ export function loadWasm(wasm?: WasmInput): Promise<unknown>;
 /** Starts the Worker the core runs in (done by the first disk or element; call it early to fetch its modules with the page). */
 export function startWorker(wasm?: WasmInput): Promise<unknown>;
 
-export type VhdViewerView = 'summary' | 'files' | 'changes' | 'footer' | 'chain' | 'bat' | 'bitmap' | 'hex' | 'findings' | 'save';
+export type VhdViewerView = 'summary' | 'files' | 'changes' | 'timeline' | 'footer' | 'chain' | 'bat' | 'bitmap' | 'hex' | 'search' | 'findings' | 'save';
 export const VIEWS: [VhdViewerView, string][];
 
 export interface VhdLoadEventDetail {

@@ -224,6 +224,21 @@ pub enum Scope {
     Layer(usize),
 }
 
+impl Scope {
+    /// The scope `only_layer` says (a layer numbered in the whole chain; `None`: the whole disk)
+    /// in a disk whose layer 0 is the chain's layer `base` and which has `layers` layers; a layer
+    /// outside them is an error naming the layers there are.
+    pub fn only(only_layer: Option<usize>, base: usize, layers: usize) -> Result<Scope> {
+        match only_layer {
+            None => Ok(Scope::Disk),
+            Some(k) if k >= base && k - base < layers => Ok(Scope::Layer(k - base)),
+            Some(k) => {
+                Err(Error::Usage { message: format!("only layer {k}: the chain read has layers {base} to {}", base + layers.max(1) - 1) })
+            }
+        }
+    }
+}
+
 /// A hit with the layer that supplies its first byte (`None`: zeros no layer holds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Found {

@@ -14,15 +14,19 @@ use crate::wasm_files::WasmVolumes;
 #[wasm_bindgen]
 pub struct WasmSearch {
     search: Search,
+    /// The chain's layer that the searched disk's layer 0 is: hits are numbered in the chain.
+    base: usize,
 }
 
 #[wasm_bindgen]
 impl WasmSearch {
     /// A search of `volumes`' disk for `pattern`: a text (found as UTF-8 and UTF-16LE; only
     /// UTF-16LE with `utf16`; ASCII letters in either case with `ignore_case`) or, with `hex`,
-    /// bytes. `only_layer` (an index in that disk) searches only what that layer holds. The
-    /// BitLocker volumes unlocked in `volumes` are searched in their plain bytes. A refused
-    /// pattern (empty, zeros only, bad hexadecimal) is an error in words.
+    /// bytes. `volumes` is the disk as of the chain's layer `as_of` (0 when absent: the whole
+    /// chain); `only_layer` (numbered in the whole chain, as the hits' layers are) searches only
+    /// what that layer holds. The BitLocker volumes unlocked in `volumes` are searched in their
+    /// plain bytes. A refused pattern (empty, zeros only, bad hexadecimal) or a layer outside
+    /// the disk is an error in words.
     #[wasm_bindgen(constructor)]
     pub fn new(
         volumes: &mut WasmVolumes,
@@ -31,16 +35,19 @@ impl WasmSearch {
         utf16: bool,
         ignore_case: bool,
         only_layer: Option<u32>,
+        as_of: Option<u32>,
     ) -> Result<WasmSearch, JsValue> {
         let pattern = Pattern::new(pattern, PatternOptions { hex, utf16, ignore_case }).map_err(js_err)?;
-        let scope = only_layer.map_or(Scope::Disk, |k| Scope::Layer(k as usize));
-        let mut search = volumes.with_reader(|r| Search::new(r.disk, &pattern, scope)).map_err(js_err)?;
+        let base = as_of.unwrap_or(0) as usize;
+        let mut search = volumes
+            .with_reader(|r| Search::new(r.disk, &pattern, Scope::only(only_layer.map(|k| k as usize), base, r.disk.layers.len())?))
+            .map_err(js_err)?;
         // A table that cannot be read (a child without its parent) unlocks nothing: the hits'
         // owners say why.
         if let Ok(t) = volumes.table() {
             search = search.decrypting(t);
         }
-        Ok(WasmSearch { search })
+        Ok(WasmSearch { search, base })
     }
 }
 
@@ -48,7 +55,7 @@ impl WasmSearch {
 #[derive(Serialize)]
 struct Step {
     /// The hits of this step, as the lines of `vhd-viewer search --json` (layers numbered in
-    /// the disk searched).
+    /// the whole chain).
     hits: Vec<HitLine>,
     /// Virtual disk bytes before this are searched.
     position: u64,
@@ -74,8 +81,11 @@ impl WasmVolumes {
                 })
             })
             .map_err(js_err)?;
-        let hits =
-            found.iter().map(|f| Ok(HitLine::new(f, self.owner_at(f.hit.offset)?, 0))).collect::<crate::Result<_>>().map_err(js_err)?;
+        let hits = found
+            .iter()
+            .map(|f| Ok(HitLine::new(f, self.owner_at(f.hit.offset)?, search.base)))
+            .collect::<crate::Result<_>>()
+            .map_err(js_err)?;
         let s = search.search.searched();
         to_js(&Step { hits, position: s.position, data_bytes: s.data_bytes, done })
     }

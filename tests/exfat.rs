@@ -2,8 +2,11 @@
 //! by `tests/web/fixtures/make-exfat-vhds.sh`) is listed and read as the driver read it back
 //! (every file's sha256 and size, `fsck.exfat -n` clean), as a VHD and a VHDX; names are matched
 //! through the up-case table; a deleted file is read while its clusters are free; `owner` names
-//! files and structures; `compact --trim` gives back the free clusters and keeps every file; and
-//! damage (boot checksum, FAT loops, absurd entry sets) gives findings and errors, not panics.
+//! files and structures; `compact --trim` gives back the free clusters and keeps every file (of
+//! the VHD and the VHDX, which `qemu-img check` finds clean and whose allocated extents shrink); and
+//! damage (boot checksum, FAT loops, absurd entry sets) gives findings and errors, not panics;
+//! the times of a directory's entries are read with its listing (bytes read grow linearly with
+//! the number of files, not as its square).
 
 mod common;
 
@@ -155,19 +158,25 @@ fn compact_trim_gives_back_free_clusters_and_keeps_the_files() {
     let Some(dir) = fixture() else { return };
     let out = scratch("exfat-trim");
     let _ = std::fs::create_dir_all(&out);
-    let (plain, trimmed) = (out.join("plain.vhd"), out.join("trimmed.vhd"));
-    let src = dir.join("exfat.vhd");
-    vv(&["compact", p(&src), p(&plain)], 0);
-    let report = vv(&["compact", "--trim", p(&src), p(&trimmed)], 0);
-    assert!(!report.contains("kept as it is"), "{report}");
-    let (a, b) = (std::fs::metadata(&plain).unwrap().len(), std::fs::metadata(&trimmed).unwrap().len());
-    // The 6 MB deleted are given back.
-    assert!(b < a, "trimmed {b} bytes, untrimmed {a}");
     let ls = |f: &PathBuf| vv(&["ls", "-r", "--json", "--partition", "1", p(f)], 0);
-    assert_eq!(ls(&trimmed), ls(&src));
-    for (path, (_, sum)) in manifest(&dir) {
-        let got = run_ok(Command::new(bin()).args(["get", "--partition", "1", p(&trimmed), &path]));
-        assert_eq!(&sha256(&got.stdout), &sum, "{path}");
+    for ext in ["vhd", "vhdx"] {
+        let src = dir.join(format!("exfat.{ext}"));
+        let (plain, trimmed) = (out.join(format!("plain.{ext}")), out.join(format!("trimmed.{ext}")));
+        vv(&["compact", p(&src), p(&plain)], 0);
+        let report = vv(&["compact", "--trim", p(&src), p(&trimmed)], 0);
+        assert!(!report.contains("kept as it is"), "{report}");
+        let (a, b) = (std::fs::metadata(&plain).unwrap().len(), std::fs::metadata(&trimmed).unwrap().len());
+        assert!(b + (4 << 20) <= a, "{ext}: trimmed {b} bytes, untrimmed {a}");
+        if ext == "vhdx" {
+            let (before, after) = (vhdx_allocated_blocks(&src), vhdx_allocated_blocks(&trimmed));
+            // The 6 MB deleted: at least four whole 1 MiB blocks.
+            assert!(after + 4 <= before, "{before} blocks allocated before, {after} after");
+        }
+        assert_eq!(ls(&trimmed), ls(&src));
+        for (path, (_, sum)) in manifest(&dir) {
+            let got = run_ok(Command::new(bin()).args(["get", "--partition", "1", p(&trimmed), &path]));
+            assert_eq!(&sha256(&got.stdout), &sum, "{ext} {path}");
+        }
     }
 }
 
@@ -177,6 +186,14 @@ fn le32(b: &[u8], at: usize) -> u32 {
 
 fn put_le32(b: &mut [u8], at: usize, v: u32) {
     b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+/// Where the allocation bitmap of the volume `img` starts (its entry in the root's first cluster).
+fn bitmap_at(img: &[u8]) -> usize {
+    let heap = u64::from(le32(img, 88)) * 512;
+    let root_at = (heap + (u64::from(le32(img, 96)) - 2) * 4096) as usize;
+    let bitmap_entry = (0..128).map(|k| root_at + 32 * k).find(|&at| img[at] == 0x81).expect("a bitmap entry");
+    (heap + (u64::from(le32(img, bitmap_entry + 20)) - 2) * 4096) as usize
 }
 
 /// The partition's bytes of the fixture.
@@ -228,9 +245,7 @@ fn damage_gives_findings_and_errors_never_a_panic() {
     }
     // The deleted file's first cluster marked in use again in the bitmap: its data is gone.
     let mut img = good.clone();
-    let root_at = (heap + (u64::from(le32(&img, 96)) - 2) * 4096) as usize;
-    let bitmap_entry = (0..128).map(|k| root_at + 32 * k).find(|&at| img[at] == 0x81).expect("a bitmap entry");
-    let bitmap_at = (heap + (u64::from(le32(&img, bitmap_entry + 20)) - 2) * 4096) as usize;
+    let bitmap_at = bitmap_at(&img);
     let mut fs = open(&mut img).unwrap();
     let mut vol = vhd_viewer::fs::Volume::whole(&mut img);
     let gone = fs.lookup(&mut vol, "/deleted.bin", true).unwrap();
@@ -246,4 +261,140 @@ fn damage_gives_findings_and_errors_never_a_panic() {
     put_le32(&mut img, 92, u32::MAX - 20);
     let e = open(&mut img).err().expect("refused");
     assert!(e.to_string().contains("cluster count (byte 92)"), "{e}");
+}
+
+#[test]
+fn a_deleted_fragmented_file_is_read_by_its_chain_only_while_the_fat_holds_it() {
+    let Some(dir) = fixture() else { return };
+    let open = |img: &mut Vec<u8>| -> FileSystem { FileSystem::open(&mut vhd_viewer::fs::Volume::whole(img)).unwrap().expect("exFAT") };
+    // exfat-fuse cleared its FAT chain on delete: no bytes, the reason said.
+    let mut img = volume(&dir);
+    let mut fs = open(&mut img);
+    let mut vol = vhd_viewer::fs::Volume::whole(&mut img);
+    let gone = fs.lookup(&mut vol, "/frag-deleted.bin", true).unwrap();
+    // Its set's checksum is the one written while it was in use (InUse bits set).
+    assert!(gone.deleted && !gone.attributes.contains(&"contiguous") && gone.size == 140_000, "{gone:?}");
+    assert!(!gone.attributes.contains(&"bad-set-checksum"), "{gone:?}");
+    let e = fs.data(&mut vol, &gone, None).unwrap_err();
+    assert!(
+        e.to_string().contains(&format!("its FAT chain (from cluster {}) was cleared", gone.id))
+            && e.to_string().contains("cannot be recovered"),
+        "{e}"
+    );
+    let out = cli(&["get", "--partition", "1", p(&dir.join("exfat.vhd")), "/frag-deleted.bin"]);
+    assert!(!out.status.success() && out.stdout.is_empty() && stderr(&out).contains("cannot be recovered"), "{}", stderr(&out));
+    // A delete that leaves the FAT as it was (Windows'): the live fragmented.bin's entry set
+    // marked not in use and its clusters freed in the bitmap. Read by its chain: the bytes written.
+    let mut img = volume(&dir);
+    let bitmap = bitmap_at(&img);
+    let mut fs = open(&mut img);
+    let mut vol = vhd_viewer::fs::Volume::whole(&mut img);
+    let frag = fs.lookup(&mut vol, "/fragmented.bin", false).unwrap();
+    let FileData::Runs { runs, .. } = fs.data(&mut vol, &frag, None).unwrap() else { panic!() };
+    assert!(runs.len() > 1 && !frag.attributes.contains(&"contiguous"));
+    let heap = u64::from(le32(&img, 88)) * 512;
+    let clusters: Vec<u64> =
+        runs.iter().flat_map(|r| (0..r.len / 4096).map(move |k| (r.volume_offset.unwrap() - heap) / 4096 + 2 + k)).collect();
+    let stream = frag.entry_offset.unwrap() as usize;
+    let file_entry = stream - 32;
+    assert_eq!((img[file_entry], img[stream]), (0x85, 0xC0));
+    for k in 0..=usize::from(img[file_entry + 1]) {
+        img[file_entry + 32 * k] &= 0x7F;
+    }
+    for &c in &clusters {
+        img[bitmap + (c as usize - 2) / 8] &= !(1 << ((c - 2) % 8));
+    }
+    let mut fs = open(&mut img);
+    let mut vol = vhd_viewer::fs::Volume::whole(&mut img);
+    let e = fs.lookup(&mut vol, "/fragmented.bin", true).unwrap();
+    assert!(e.deleted, "{e:?}");
+    assert_eq!(sha256(&bytes_of(&mut fs, &mut vol, &e)), manifest(&dir)["/fragmented.bin"].1);
+    // One of its later clusters in use again: its data is gone.
+    let c = *clusters.last().unwrap();
+    drop(vol);
+    img[bitmap + (c as usize - 2) / 8] |= 1 << ((c - 2) % 8);
+    let mut vol = vhd_viewer::fs::Volume::whole(&mut img);
+    let err = fs.data(&mut vol, &e, None).unwrap_err();
+    assert!(err.to_string().contains(&format!("cluster {c} is in use again")), "{err}");
+}
+
+/// A bare exFAT volume (no partition table) with `/Few` (200 empty files) and `/Lots` (2,000),
+/// written through exfat-fuse; SKIP where the machine refuses a loop device or FUSE.
+const MANY: &str = r#"set -euo pipefail
+export LC_ALL=C TZ=UTC
+truncate -s 16M p.img
+mkfs.exfat -c 4096 p.img >/dev/null
+mkdir -p m
+loop=$(losetup -f --show p.img 2>/dev/null) || { echo "no loop device: losetup refused" > SKIP; exit 0; }
+if ! mount.exfat-fuse "$loop" m </dev/null >/dev/null 2>&1; then
+  losetup -d "$loop"
+  echo "exfat-fuse could not mount (no FUSE here?)" > SKIP
+  exit 0
+fi
+cleanup() { umount m 2>/dev/null || true; losetup -d "$loop" 2>/dev/null || true; }
+trap cleanup EXIT
+mkdir m/Few m/Lots
+(cd m/Few && touch $(seq -f 'f%04g' 1 200))
+(cd m/Lots && touch $(seq -f 'f%04g' 1 2000))
+sync
+cleanup
+trap - EXIT
+touch done
+"#;
+
+/// Bytes of an image, counting what is read.
+struct Counted {
+    raw: Vec<u8>,
+    bytes: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl vhd_viewer::fs::ReadVirtual for Counted {
+    fn size(&self) -> u64 {
+        self.raw.len() as u64
+    }
+    fn sector_size(&self) -> u32 {
+        512
+    }
+    fn read_virtual(&mut self, offset: u64, buf: &mut [u8]) -> vhd_viewer::Result<()> {
+        self.bytes.set(self.bytes.get() + buf.len() as u64);
+        self.raw.read_virtual(offset, buf)
+    }
+}
+
+#[test]
+fn a_directorys_times_are_read_with_its_listing_linear_in_its_files() {
+    use vhd_viewer::fs::ReadVirtual;
+    let dir = script_image("exfat", "many", MANY, &[], "done", &["m"]);
+    if let Ok(why) = std::fs::read_to_string(dir.join("SKIP")) {
+        eprintln!("skipped: {}", why.trim());
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
+    let bytes = std::rc::Rc::new(std::cell::Cell::new(0));
+    let mut src = Counted { raw: std::fs::read(dir.join("p.img")).unwrap(), bytes: bytes.clone() };
+    assert_eq!(src.size(), 16 << 20);
+    let t = parts::read(&mut src).unwrap();
+    let (mut vol, mut fs) = t.partitions[0].open(&mut src).unwrap();
+    // Bytes read to list a folder and give every entry's times (as the timeline asks them), and
+    // how many times were given.
+    let mut read = |path: &str| {
+        let before = bytes.get();
+        let d = fs.lookup(&mut vol, path, false).unwrap();
+        let entries = fs.list(&mut vol, &d, true).unwrap();
+        let listed = bytes.get() - before;
+        let mut set = 0;
+        for e in &entries {
+            let t = fs.times(&mut vol, e).unwrap();
+            set += usize::from(t.created.is_some() && t.modified.is_some() && t.accessed.is_some());
+        }
+        (entries.len(), set, listed, bytes.get() - before)
+    };
+    let (few, few_set, few_listed, few_bytes) = read("/Few");
+    let (lots, lots_set, lots_listed, lots_bytes) = read("/Lots");
+    assert_eq!((few, few_set, lots, lots_set), (200, 200, 2000, 2000), "every file listed with its three times");
+    // The times come with the listing: nothing more is read for them.
+    assert_eq!((few_bytes, lots_bytes), (few_listed, lots_listed));
+    // Ten times the files, about ten times the bytes (the directory's entry sets), not a hundred.
+    assert!(lots_bytes <= 12 * few_bytes, "{lots_bytes} bytes for 2,000 files, {few_bytes} for 200");
+    eprintln!("exFAT times: {few_bytes} bytes read for 200 files, {lots_bytes} for 2,000");
 }

@@ -281,7 +281,7 @@ enum Command {
     },
     /// A file's bytes on stdout, read through the chain.
     #[command(
-        after_help = "On NTFS, PATH:STREAM reads an alternate data stream. A deleted file is read when no live file has the path (FAT: its clusters taken as contiguous).\n\nExamples:\n  vhd-viewer get disk.vhd /Windows/win.ini > win.ini\n  vhd-viewer get child.vhd /notes.txt --layer 1   # as it was in the parent\n  vhd-viewer get disk.vhd /a.txt:Zone.Identifier --partition 3"
+        after_help = "On NTFS, PATH:STREAM reads an alternate data stream. A deleted file is read when no live file has the path (FAT: its clusters taken as contiguous; exFAT: by its FAT chain where the FAT still holds it).\n\nExamples:\n  vhd-viewer get disk.vhd /Windows/win.ini > win.ini\n  vhd-viewer get child.vhd /notes.txt --layer 1   # as it was in the parent\n  vhd-viewer get disk.vhd /a.txt:Zone.Identifier --partition 3"
     )]
     Get {
         #[command(flatten)]

@@ -75,15 +75,7 @@ pub fn search(
     json: bool,
 ) -> Result<i32, Error> {
     let pattern = Pattern::new(text, opts)?;
-    let scope = match only_layer {
-        None => Scope::Disk,
-        Some(k) if k >= c.base && k - c.base < c.disk.layers.len() => Scope::Layer(k - c.base),
-        Some(k) => {
-            return Err(Error::Usage {
-                message: format!("--only-layer {k}: the chain read has layers {} to {}", c.base, c.base + c.disk.layers.len() - 1),
-            })
-        }
-    };
+    let scope = Scope::only(only_layer, c.base, c.disk.layers.len())?;
     let mut reader = DiskReader::new(&c.disk, c.sources())?;
     // Without its parent, a child still gives what it holds (--only-layer): its hits' owners are
     // then unknown when the table lies in the parent's part.

@@ -3,7 +3,8 @@
 //! up-case table (case-insensitive names through it), and directory entry sets (file, stream
 //! extension and file name entries, with the set checksum and the name hash). Files are
 //! contiguous (NoFatChain) or FAT-chained; bytes past the valid data length read as zeros;
-//! deleted sets (InUse clear) are listed and read where their clusters are still free.
+//! deleted sets (InUse clear) are listed and read where their clusters are still free (a
+//! FAT-chained one by its chain where the FAT still holds it).
 //!
 //! An [`Entry`]'s `entry_offset` is the volume offset of its stream extension entry (where its
 //! clusters and lengths are), `id` its first cluster.
@@ -156,6 +157,19 @@ pub fn set_checksum(b: &[u8]) -> u16 {
     b.iter().enumerate().filter(|(i, _)| !matches!(i, 2 | 3)).fold(0u16, |sum, (_, &x)| sum.rotate_right(1).wrapping_add(u16::from(x)))
 }
 
+/// The checksum a set had while in use: a deleted set's entries have lost their InUse bit (bit 7
+/// of each type byte) since the checksum was written.
+fn live_checksum(set: &[u8], deleted: bool) -> u16 {
+    if !deleted {
+        return set_checksum(set);
+    }
+    let mut live = set.to_vec();
+    for k in (0..live.len()).step_by(32) {
+        live[k] |= 0x80;
+    }
+    set_checksum(&live)
+}
+
 /// Seconds since 1970 UTC of an exFAT timestamp, its 10 ms increment and its UTC offset (bit 7
 /// set: the low 7 bits are a signed count of 15 minutes); a time without an offset is taken as UTC.
 fn exfat_time(stamp: u32, ten_ms: u8, utc: u8) -> Option<i64> {
@@ -172,9 +186,11 @@ fn exfat_time(stamp: u32, ten_ms: u8, utc: u8) -> Option<i64> {
     Some(crate::values::days_from_civil(y, m, d) * 86_400 + secs - offset)
 }
 
-/// One directory entry set as found.
-#[derive(Debug, Clone)]
-struct Set {
+/// Where an entry set lies, with its file entry and stream extension: what an entry's times and
+/// facts are read from. The listing keeps it in each [`Entry`] (`Entry::exfat`), so that a
+/// timeline or a comparison of a directory of N files reads the directory once, not N times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetHead {
     /// The file entry (and the stream extension's) volume offsets.
     file_at: u64,
     stream_at: u64,
@@ -182,13 +198,19 @@ struct Set {
     secondaries: u8,
     /// The file entry and stream extension (64 bytes).
     head: [u8; 64],
+}
+
+/// One directory entry set as found.
+#[derive(Debug, Clone)]
+struct Set {
+    at: SetHead,
     name: String,
     deleted: bool,
     checksum_ok: bool,
     hash_ok: bool,
 }
 
-impl Set {
+impl SetHead {
     fn attributes(&self) -> u16 {
         le16(&self.head, 4)
     }
@@ -528,13 +550,10 @@ impl ExFat {
             head.copy_from_slice(&set[..64]);
             let hash_ok = name_len > 0 && units.len() == name_len && self.name_hash(&name) == le16(set, 32 + 4);
             out.push(Set {
-                file_at: offsets[i],
-                stream_at: offsets[i + 1],
-                secondaries: e[1],
-                head,
+                at: SetHead { file_at: offsets[i], stream_at: offsets[i + 1], secondaries: e[1], head },
                 name,
                 deleted: is_deleted,
-                checksum_ok: set_checksum(set) == le16(set, 2),
+                checksum_ok: live_checksum(set, is_deleted) == le16(set, 2),
                 hash_ok,
             });
             // A live set is skipped whole; a deleted one's slots may hold a newer set's.
@@ -560,7 +579,8 @@ impl ExFat {
         Ok(self.dir_sets(vol, dir, deleted)?.into_iter().map(|s| self.entry_of(&dir.path, &s)).collect())
     }
 
-    fn entry_of(&self, dir: &str, s: &Set) -> Entry {
+    fn entry_of(&self, dir: &str, set: &Set) -> Entry {
+        let s = &set.at;
         let attr = s.attributes();
         let mut attributes = Vec::new();
         for (bit, word) in [(0x01, "read-only"), (0x02, "hidden"), (0x04, "system"), (0x20, "archive")] {
@@ -571,24 +591,25 @@ impl ExFat {
         if s.head[32 + 1] & 2 != 0 {
             attributes.push("contiguous");
         }
-        if !s.checksum_ok {
+        if !set.checksum_ok {
             attributes.push("bad-set-checksum");
         }
-        if !s.hash_ok {
+        if !set.hash_ok {
             attributes.push("bad-name-hash");
         }
         let is_dir = attr & 0x10 != 0;
         Entry {
-            path: join(dir, &s.name),
-            name: s.name.clone(),
+            path: join(dir, &set.name),
+            name: set.name.clone(),
             kind: if is_dir { EntryKind::Dir } else { EntryKind::File },
             size: if is_dir { 0 } else { s.data_length() },
             modified: exfat_time(le32(&s.head, 12), s.head[21], s.head[23]),
-            deleted: s.deleted,
+            deleted: set.deleted,
             id: u64::from(s.first_cluster()),
             attributes,
             entry_offset: Some(s.stream_at),
             streams: Vec::new(),
+            exfat: Some(Box::new(s.clone())),
         }
     }
 
@@ -610,8 +631,13 @@ impl ExFat {
             let why = format!("the valid data length {valid} is past the data length {size}");
             return Err(FsError::ExFatDamaged { offset: vol.start() + at, why }.into());
         }
-        let mut runs = self.runs_of_stream(vol, first, size, s[1] & 2 != 0 || e.deleted)?;
-        if e.deleted {
+        let chained = s[1] & 2 == 0;
+        let mut runs = if e.deleted && chained {
+            self.deleted_chain(vol, at, first, size)?
+        } else {
+            self.runs_of_stream(vol, first, size, !chained || e.deleted)?
+        };
+        if e.deleted && !chained {
             let n = size.div_ceil(self.boot.cluster_size());
             if let Some(c) = self.first_in_use(vol, u64::from(first), n) {
                 let why = format!("the deleted file's cluster {c} is in use again: its data is gone");
@@ -631,6 +657,43 @@ impl ExFat {
             runs.push(Run { file_offset: valid, len: size - valid, volume_offset: None });
         }
         Ok(FileData::Runs { runs, size })
+    }
+
+    /// The runs of a deleted FAT-chained file whose stream extension is at `at`: its chain where
+    /// the FAT still holds it (Windows leaves it; exfat-fuse clears it) and every cluster of it is
+    /// free in the bitmap, else an error saying that its data cannot be recovered.
+    fn deleted_chain<R: ReadVirtual>(&self, vol: &mut Volume<R>, at: u64, first: u32, size: u64) -> Result<Vec<Run>> {
+        let cs = self.boot.cluster_size();
+        let need = size.div_ceil(cs);
+        let offset = vol.start() + at;
+        let gone = |why: String| -> crate::error::Error {
+            FsError::ExFatDamaged { offset, why: format!("the deleted file {why}: its data cannot be recovered") }.into()
+        };
+        if !self.boot.valid_cluster(first) {
+            return Err(gone(format!("starts at cluster {first}, not one of the volume's")));
+        }
+        // A single cluster needs no chain; a longer file's first FAT entry freed means that the
+        // chain was cleared on delete.
+        let chain = if need == 1 {
+            vec![first]
+        } else if self.entry(vol, first)? == 0 {
+            return Err(gone(format!("was in pieces and its FAT chain (from cluster {first}) was cleared")));
+        } else {
+            match self.chain(vol, first, need) {
+                Ok(c) if c.len() as u64 == need => c,
+                Ok(c) => return Err(gone(format!("holds {size} bytes but its FAT chain ends after {} clusters", c.len()))),
+                Err(err) => return Err(gone(format!("was in pieces and its FAT chain is broken ({err})"))),
+            }
+        };
+        let mut runs = Vec::new();
+        for (i, &c) in chain.iter().enumerate() {
+            if self.allocated(vol, c)? {
+                let why = format!("the deleted file's cluster {c} is in use again: its data is gone");
+                return Err(FsError::ExFatDamaged { offset, why }.into());
+            }
+            Run::push(&mut runs, Run { file_offset: i as u64 * cs, len: cs, volume_offset: Some(self.boot.cluster_offset(c)) });
+        }
+        Ok(runs)
     }
 
     /// True when the bitmap marks cluster `c` in use (an error when it has no bitmap).
@@ -678,32 +741,16 @@ impl ExFat {
         None
     }
 
-    /// The set of `e` again (file entry and stream extension), found through its parent
-    /// directory when the file entry is in the cluster before its stream extension's.
-    fn set_of<R: ReadVirtual>(&self, vol: &mut Volume<R>, e: &Entry) -> Result<Option<Set>> {
-        let Some(at) = e.entry_offset else { return Ok(None) };
-        let parent_path = e.path.rsplit_once('/').map_or("/", |(p, _)| if p.is_empty() { "/" } else { p });
-        let mut dir = self.root();
-        for part in parent_path.split('/').filter(|p| !p.is_empty()) {
-            let found = self.dir_sets(vol, &dir, false)?.into_iter().find(|s| s.name == part && s.attributes() & 0x10 != 0);
-            match found {
-                Some(s) => dir = self.entry_of(&dir.path, &s),
-                None => return Ok(None),
-            }
-        }
-        Ok(self.dir_sets(vol, &dir, true)?.into_iter().find(|s| s.stream_at == at))
-    }
-
     /// The times in `e`'s file entry: created, modified, accessed.
-    pub fn times<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, e: &Entry) -> Result<Times> {
-        let Some(s) = self.set_of(vol, e)? else { return Ok(Times { modified: e.modified, ..Times::default() }) };
+    pub fn times(&self, e: &Entry) -> Times {
+        let Some(s) = e.exfat.as_deref() else { return Times { modified: e.modified, ..Times::default() } };
         let h = &s.head;
-        Ok(Times {
+        Times {
             created: exfat_time(le32(h, 8), h[20], h[22]),
             modified: exfat_time(le32(h, 12), h[21], h[23]),
             accessed: exfat_time(le32(h, 16), 0, h[24]),
             changed: None,
-        })
+        }
     }
 
     /// The regions at fixed places and the tables in the heap: boot regions, FATs, the
@@ -742,9 +789,9 @@ impl ExFat {
 
     /// What the entry set says of `e` for a comparison: its id (first cluster and creation
     /// time), its attributes and times (the access time left out), where the set lies.
-    pub fn facts<R: ReadVirtual>(&self, vol: &mut Volume<R>, e: &Entry) -> Facts {
+    pub fn facts(&self, e: &Entry) -> Facts {
         let mut f = Facts::default();
-        let Ok(Some(s)) = self.set_of(vol, e) else { return f };
+        let Some(s) = e.exfat.as_deref() else { return f };
         f.entry_at = Some((s.file_at, s.stream_at + 32 * u64::from(s.secondaries)));
         let h = &s.head;
         f.meta = [&h[4..6], &h[8..16], &h[20..22], &h[22..24]].concat();

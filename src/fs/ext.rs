@@ -628,6 +628,7 @@ impl Ext {
             attributes: Vec::new(),
             entry_offset: None,
             streams: Vec::new(),
+            exfat: None,
         }
     }
 

@@ -444,6 +444,7 @@ impl Fat {
                     attributes,
                     entry_offset: Some(s.offset),
                     streams: Vec::new(),
+                    exfat: None,
                 }
             })
             .collect())

@@ -475,6 +475,9 @@ pub struct Entry {
     /// NTFS: its named data streams (alternate data streams), wherever their attributes are
     /// (the base record or extension records reached through `$ATTRIBUTE_LIST`).
     pub streams: Vec<Stream>,
+    /// exFAT: its entry set as the listing read it (its times and facts are read from it).
+    #[serde(skip)]
+    pub exfat: Option<Box<exfat::SetHead>>,
 }
 
 /// A named data stream of an NTFS file (an alternate data stream).
@@ -501,6 +504,7 @@ impl Entry {
             attributes: Vec::new(),
             entry_offset,
             streams: Vec::new(),
+            exfat: None,
         }
     }
 }
@@ -832,7 +836,7 @@ impl FileSystem {
     pub fn times<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, entry: &Entry) -> Result<Times> {
         match self {
             FileSystem::Fat(_) => fat::times(vol, entry),
-            FileSystem::ExFat(x) => x.times(vol, entry),
+            FileSystem::ExFat(x) => Ok(x.times(entry)),
             FileSystem::Ntfs(n) => n.times(vol, entry),
             FileSystem::Ext(e) => e.times(vol, entry),
             FileSystem::Xfs(x) => x.times(vol, entry),

@@ -740,6 +740,7 @@ impl Ntfs {
             attributes,
             entry_offset: self.record_offset(rec.number),
             streams: self.streams_in(vol, rec, list.as_deref(), &mut ext),
+            exfat: None,
         }
     }
 
@@ -1164,6 +1165,7 @@ impl Ntfs {
                 attributes: Vec::new(),
                 entry_offset: self.record_offset(k),
                 streams: Vec::new(),
+                exfat: None,
             });
         }
         out

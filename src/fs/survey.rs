@@ -87,7 +87,7 @@ impl FileSystem {
     pub fn facts<R: ReadVirtual>(&mut self, vol: &mut Volume<R>, entry: &Entry) -> Facts {
         match self {
             FileSystem::Fat(_) => fat::facts(vol, entry),
-            FileSystem::ExFat(x) => x.facts(vol, entry),
+            FileSystem::ExFat(x) => x.facts(entry),
             FileSystem::Ntfs(n) => n.facts(vol, entry),
             FileSystem::Ext(x) => x.facts(vol, entry),
             FileSystem::Xfs(x) => x.facts(vol, entry),

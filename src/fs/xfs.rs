@@ -528,6 +528,7 @@ impl Xfs {
             attributes: Vec::new(),
             entry_offset: None,
             streams: Vec::new(),
+            exfat: None,
         }
     }
 

@@ -378,6 +378,15 @@ pub fn assert_same_bytes(what: &str, ours: &[u8], theirs: &[u8]) {
 // ---------------------------------------------------------------------------------------------
 // qemu-made fixtures
 
+/// The payload blocks `vhdx` holds (`info --json`'s `allocated_blocks`), after `qemu-img check`
+/// has found it clean.
+pub fn vhdx_allocated_blocks(vhdx: &Path) -> u64 {
+    let o = output(Command::new("qemu-img").args(["check", "-f", "vhdx"]).arg(vhdx));
+    assert!(o.status.success(), "qemu-img check {}: {}{}", vhdx.display(), stdout(&o), stderr(&o));
+    let info: serde_json::Value = serde_json::from_slice(&run_ok(Command::new(bin()).arg("info").arg("--json").arg(vhdx)).stdout).unwrap();
+    info["allocated_blocks"].as_u64().unwrap()
+}
+
 /// A disk `qemu-img create -f vpc` makes, with data `qemu-io` writes.
 #[derive(Clone, Debug)]
 pub struct QemuSpec {

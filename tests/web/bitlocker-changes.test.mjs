@@ -2,14 +2,16 @@
 // view, the Changes view and the report see inside it. The key stays in the page's Worker; what
 // opens the volume goes from it to the diff's Worker over a channel of their own, never through
 // the main thread. The Changes table equals `diff --json --password`, the saved report is byte
-// for byte `report --password`. (The three engines run the unlock itself in page-suite.mjs.)
+// for byte `report --password`, the Timeline `timeline --password`; the search box searches the
+// volume's plain bytes as of the layer the Files view shows, as `search --layer K --password`
+// (what the child wrote found as of the child, not as of the parent). (The three engines run the unlock itself in page-suite.mjs.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { start, cliPath, tempDir, settled, ROOT } from './helpers.mjs';
+import { start, cliPath, tempDir, settled, shownHits, hitFields, ROOT } from './helpers.mjs';
 import { bitlockerVhds } from './bitlocker-fixtures.mjs';
 
 const PASSWORD = 'a child of a BitLocker volume';
@@ -136,6 +138,38 @@ test('a child of a BitLocker volume unlocked in the Files view: the Changes tabl
   const [body] = await Promise.all([p.waitForEvent('download', { timeout: 120_000 }), p.click('#timeline-body')]);
   await body.saveAs(join(tmp.dir, 'body.txt'));
   assert.equal(readFileSync(join(tmp.dir, 'body.txt'), 'utf8'), cli(['timeline', 'child.vhd', '--parent', 'parent.vhd', '--bodyfile', '--password', PASSWORD]).toString('utf8'));
+
+  // The search box, as of the child and as of the parent (the volume unlocked as of the child,
+  // opened in the parent's layer with the key the page's Worker holds), as search --layer K.
+  const cliSearch = (/** @type {string[]} */ args) => {
+    try {
+      return cli(['search', 'child.vhd', '--parent', 'parent.vhd', '--json', '--password', PASSWORD, ...args]).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    } catch (e) {
+      if (/** @type {{ status?: number }} */ (e).status === 1) return []; // no hit
+      throw e;
+    }
+  };
+  const search = async (/** @type {string} */ word) => {
+    await p.evaluate((w) => {
+      const f = /** @type {HTMLFormElement} */ (document.querySelector('#search-view form'));
+      /** @type {HTMLInputElement} */ (f.querySelector('input[type=search]')).value = w;
+      f.requestSubmit();
+    }, word);
+    await p.waitForFunction(() => ['done', 'stopped', 'failed'].includes(document.getElementById('search-view').dataset.state), null, { timeout: 120_000 });
+    assert.equal(await p.evaluate(() => document.getElementById('search-view').dataset.state), 'done', word);
+    return shownHits(p);
+  };
+  const added = 'added by the child';
+  const ofChild = cliSearch([added]);
+  assert.ok(ofChild.length > 0 && ofChild.every((h) => h.decrypted && h.owner.what.includes('/added.txt')), JSON.stringify(ofChild));
+  assert.deepEqual(await search(added), ofChild.map(hitFields), 'as of the child: search --password');
+  await p.selectOption('#files-layer', '1');
+  assert.deepEqual(cliSearch(['--layer', '1', added]), [], 'the command line: not on the disk as of the parent');
+  assert.deepEqual(await search(added), [], 'as of the parent: not found');
+  assert.match(await p.evaluate(() => document.querySelector('#search-view [role=status]').textContent), /as of parent\.vhd/);
+  const mirror = cliSearch(['--layer', '1', '$MFTMirr']);
+  assert.ok(mirror.length > 0 && mirror.every((h) => h.decrypted), 'as of the parent, the volume is read in its plain bytes');
+  assert.deepEqual(await search('$MFTMirr'), mirror.map(hitFields), 'as of the parent: search --layer 1 --password');
 
   const posted = await p.evaluate(() => JSON.stringify(/** @type {any} */ (window).heard, (k, v) => (ArrayBuffer.isView(v) ? [...v] : v)));
   assert.ok(!posted.includes(PASSWORD), 'the password never came to the main thread');

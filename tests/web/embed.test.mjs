@@ -433,6 +433,37 @@ test('the element\'s Changes tab compares a remote child with its parent (a Work
   await page.close();
 });
 
+test('the element\'s Timeline tab lists the times timeline --json gives for its remote chain; a row opens its file in the Files tab', async () => {
+  const { base, child } = fsVhds();
+  const want = cli(['timeline', child, '--parent', base, '--json'], child).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const page = await testPage('<vhd-viewer id="v" src="fs-child.vhd" parent="fs-base.vhd" view="timeline"></vhd-viewer>', 'timeline.html');
+  assert.equal(await settledEl(page, '#v'), 'ready');
+  const shadow = (fn, arg) => page.$eval('#v', fn, arg);
+  assert.equal(await shadow((el) => el.shadowRoot.querySelector('[role="tab"][aria-selected="true"]').dataset.view), 'timeline');
+  await shadow((el) => el.shadowRoot.querySelector('[data-action="timeline"]').click());
+  await page.waitForFunction(() => document.querySelector('#v').shadowRoot.querySelectorAll('.tl-row').length > 0, null, { timeout: 120_000 });
+  const count = () => shadow((el) => el.shadowRoot.querySelector('.tl-count').textContent);
+  assert.match(await count(), new RegExp(`^${want.length.toLocaleString('en')} times shown of `));
+  // The rows in sight are the first times of timeline --json, in its order.
+  const shown = await shadow((el) => [...el.shadowRoot.querySelectorAll('.tl-row')].map((r) => [r.querySelector('.tl-time').textContent, r.querySelector('.tl-path').textContent]));
+  assert.ok(shown.length >= Math.min(10, want.length), `${shown.length} rows in sight`);
+  assert.deepEqual(shown, want.slice(0, shown.length).map((r) => [r.time, r.path]));
+  const added = want.filter((r) => r.path === '/Added in child.txt');
+  assert.ok(added.length > 0, 'the fixture: the child added a file');
+  await shadow((el) => {
+    const i = el.shadowRoot.querySelector('.timeline-view input[type="search"]');
+    i.value = 'Added in child';
+    i.dispatchEvent(new Event('input'));
+  });
+  assert.match(await count(), new RegExp(`^${added.length} times shown`));
+  await shadow((el) => el.shadowRoot.querySelector('.tl-row').click());
+  await page.waitForFunction(() => document.querySelector('#v').shadowRoot.querySelector('.files-body [data-field="panel"]:not([hidden]) [data-field="name"]')?.textContent === 'Added in child.txt', null, { timeout: 60_000 });
+  assert.equal(await shadow((el) => el.shadowRoot.querySelector('[role="tab"][aria-selected="true"]').dataset.view), 'files');
+  assert.equal(await page.$eval('#v', (el) => el.getAttribute('view')), 'files');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('view="volumes" (the partitions) opens the Files tab, whose strip they are', async () => {
   const page = await testPage('<vhd-viewer id="v" src="fs-child.vhd" parent="fs-base.vhd" view="volumes" views="summary volumes hex"></vhd-viewer>', 'volumes.html');
   assert.equal(await settledEl(page, '#v'), 'ready');

@@ -27,13 +27,76 @@ export function systemVhds(os) {
   return { dir, parent: join(dir, `${os}.vhd`), child: join(dir, `${os}-child.vhd`) };
 }
 
+/** The disk of tests/web/fixtures/make-timeline-vhd.sh (ext4, 50,000 files: 200,000 times), made once. */
+export function timelineVhd() {
+  return join(scriptFolder('make-timeline-vhd.sh', 'web-timeline', 'many.vhd'), 'many.vhd');
+}
+
 /**
- * The LVM2 disks made by `tests/web/fixtures/make-lvm-vhds.sh` (lvm2's own tools on loop devices:
- * the Rust tests' script): `{ dir, skipped }`, `skipped` the reason where the machine refuses
+ * The XFS and exFAT disks of `tests/xfs.rs` and `tests/exfat.rs` (make-xfs-vhds.sh,
+ * make-exfat-vhds.sh, in the same folders): `{ xfs, exfat }`. `xfs` is `{ dir, vhd, vhdx, tree, deleted }`: the GPT
+ * disk as a VHD and as qemu-img's VHDX, tree.txt's "path sha256" lines, and whether the kernel
+ * mounted it to delete files (else `deleted` is false). `exfat` is `{ dir, vhd, manifest,
+ * deletedSha }` (the driver's "sha256  size  /path" lines), or null where the machine refused
+ * FUSE (its reason printed).
+ */
+export function linuxDataVhds() {
+  const x = rustFixture('xfs', 'disks', 'make-xfs-vhds.sh', ['vhd_from_raw'], 'v4.vhd', ['m', 'src']);
+  const e = rustFixture('exfat', 'data', 'make-exfat-vhds.sh', ['vhd_from_raw', 'vhdx_from_raw'], 'done', ['m']);
+  const skip = join(e, 'SKIP');
+  if (existsSync(skip)) console.log(`exFAT skipped: ${readFileSync(skip, 'utf8').trim()}`);
+  return {
+    xfs: { dir: x, vhd: join(x, 'gpt.vhd'), vhdx: join(x, 'gpt.vhdx'), tree: readFileSync(join(x, 'tree.txt'), 'utf8').trim().split('\n').map((l) => l.split(' ')), deleted: !existsSync(join(x, 'nomount')) },
+    exfat: existsSync(skip) ? null : {
+      dir: e,
+      vhd: join(e, 'exfat.vhd'),
+      manifest: readFileSync(join(e, 'manifest.txt'), 'utf8').trim().split('\n').map((l) => l.split('  ')),
+      deletedSha: readFileSync(join(e, 'deleted.txt'), 'utf8').trim(),
+    },
+  };
+}
+
+/**
+ * The folder the Rust tests' `script_image` (tests/common) makes from `tests/web/fixtures/FILE`
+ * run with the `examples`' binaries as its arguments, under tests/work/SUB/NAME-KEY: the same key
+ * (FNV-1a of the script as it runs), so that the Rust and the web tests make it once between them.
+ * @param {string} sub
+ * @param {string} name
+ * @param {string} file
+ * @param {string[]} examples
+ * @param {string} done
+ * @param {string[]} junk folders removed once made
+ */
+function rustFixture(sub, name, file, examples, done, junk) {
+  const bins = examples.map((x) => join(ROOT, 'target/debug/examples', x));
+  const script = `set -- ${bins.join(' ')}\n${readFileSync(join(ROOT, 'tests/web/fixtures', file), 'utf8')}`;
+  let h = 0xcbf29ce484222325n;
+  for (const b of Buffer.from(`${script}[] v1`)) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
+  const dir = join(ROOT, 'tests/work', sub, `${name}-${h.toString(16).padStart(16, '0')}`);
+  if (existsSync(join(dir, done)) || existsSync(join(dir, 'SKIP'))) return dir;
+  execFileSync('cargo', ['build', '--quiet', ...examples.flatMap((x) => ['--example', x])], { cwd: ROOT, stdio: 'inherit' });
+  const tmp = `${dir}.building${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  writeFileSync(join(tmp, 'make.sh'), script);
+  execFileSync('bash', ['make.sh'], { cwd: tmp, stdio: ['ignore', 'inherit', 'inherit'] });
+  for (const j of junk) rmSync(join(tmp, j), { recursive: true, force: true });
+  try {
+    renameSync(tmp, dir);
+  } catch (err) {
+    if (!existsSync(join(dir, done)) && !existsSync(join(dir, 'SKIP'))) throw err;
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return dir;
+}
+
+/**
+ * The LVM2 disks of `tests/lvm.rs` (make-lvm-vhds.sh: lvm2's own tools on loop devices, in the
+ * same folder): `{ dir, skipped }`, `skipped` the reason where the machine refuses
  * (no root, no loop devices), else lvm.vhd, child.vhd, rhel.vhd and rhel.vhdx in `dir`.
  */
 export function lvmVhds() {
-  const dir = scriptFolder('make-lvm-vhds.sh', 'web-lvm', 'done');
+  const dir = rustFixture('lvm', 'lvm', 'make-lvm-vhds.sh', ['vhd_from_raw'], 'done', ['lvm-etc']);
   const why = join(dir, 'skipped');
   return { dir, skipped: existsSync(why) ? readFileSync(why, 'utf8').trim() : null };
 }

@@ -17,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { serve } from '../../scripts/serve.mjs';
 import { launch, FEATURES } from './engines.mjs';
 import { cliInfo, cliCat, cliPath, tempDir, screenshotPath, text, at, shownHits, hitFields, ROOT, WWW, SAMPLES } from './helpers.mjs';
-import { fsVhds, systemVhds, lvmVhds, cli, cliSearch } from './fs-fixtures.mjs';
+import { fsVhds, systemVhds, linuxDataVhds, lvmVhds, cli, cliSearch } from './fs-fixtures.mjs';
 import { bitlockerVhds } from './bitlocker-fixtures.mjs';
 import { trimDisks, bigDisk, cliTrim } from './trim-fixtures.mjs';
 import { folderFixture, cliChains, treeShape, shownTree, shownProblems, expectedProblems, siteWithFolder, giveFolder } from './folder-fixture.mjs';
@@ -412,6 +412,40 @@ export function pageTests(engine) {
     await page.close();
   });
 
+  test(`${engine}: XFS (a VHDX made by qemu-img) and exFAT data disks: the partitions strip names the file system, a folder's listing with its deleted entries equals ls --deleted --json, a saved file is the bytes written`, async () => {
+    const { xfs, exfat } = linuxDataVhds();
+    const sums = (rows) => new Map(rows);
+    const cases = [
+      { disk: xfs.vhdx, words: 'XFS', id: 'Inode', dir: xfs.deleted ? '/gone' : '/', file: xfs.deleted ? '/gone/removed-file-40.txt' : '/big.bin', sum: sums(xfs.tree) },
+      exfat && { disk: exfat.vhd, words: 'exFAT', id: 'First cluster', dir: '/', file: '/fragmented.bin', sum: new Map(exfat.manifest.map(([sum, , path]) => [path, sum])) },
+    ].filter(Boolean);
+    const page = await viewer();
+    for (const c of cases) {
+      const ls = cli(['ls', c.disk, c.dir, '--deleted', '--json', '--partition', '1'], c.disk)
+        .toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).map((e) => [e.path, e.type, e.type === 'dir' ? null : e.size, e.deleted]).sort();
+      assert.ok(ls.some((e) => e[3]), `${c.words}: the fixture has a deleted entry in ${c.dir}`);
+      await page.setFiles(UI.fileInput, [c.disk]);
+      assert.equal(await settled(page), 'ready');
+      await page.evaluate(() => document.getElementById('volumes').scrollIntoView());
+      // The strip's partition, in words (its title: the partition's number, file system and label).
+      await page.waitFor((w) => document.querySelector('[data-field="strip"] [data-partition="1"]')?.getAttribute('title')?.startsWith(`Partition 1 · ${w} · `), c.words, { timeout: 60_000 });
+      await page.waitFor(() => document.querySelector('#files-view')?.dataset.state === 'ready' && document.querySelectorAll('#files-view tbody tr[data-path]').length > 0, null, { timeout: 60_000 });
+      await page.select('#files-view [data-action="deleted"]', true);
+      if (c.dir !== '/') await page.click(`#files-view tr[data-path="${c.dir}"] [data-action="open"]`);
+      const shown = () => page.evaluate(() => [...document.querySelectorAll('#files-view tbody tr[data-path]')].map((r) => [r.dataset.path, r.dataset.type, r.dataset.type === 'dir' ? null : Number(r.querySelector('td.c-size').getAttribute('title').replace(/\D/g, '')), r.dataset.deleted === 'true' && r.classList.contains('deleted')]).sort());
+      await page.waitFor((n) => document.querySelector('#files-view')?.dataset.state === 'ready' && document.querySelectorAll('#files-view tbody tr[data-path]').length === n, ls.length, { timeout: 60_000 });
+      assert.deepEqual(await shown(), ls, `${c.words}: ${c.dir} with its deleted entries, as ls --deleted --json`);
+      await page.click(`#files-view tr[data-path="${c.file}"] [data-action="open"]`);
+      await page.waitFor(() => !!document.querySelector('#files-view [data-field="panel"]:not([hidden]) [data-action="save"]'), null, { timeout: 60_000 });
+      const idName = await page.evaluate(() => document.querySelector('#files-view [data-field="panel"] [data-field="id"]').previousElementSibling.textContent);
+      assert.equal(idName, c.id, `what ${c.words} calls a file's number`);
+      const saved = await page.download('#files-view [data-field="panel"] [data-action="save"]');
+      assert.equal(sha256(readFileSync(saved.path)), c.sum.get(c.file), `${c.words}: the saved ${c.file} is the bytes written`);
+    }
+    assert.deepEqual(await page.errors(), []);
+    await page.close();
+  });
+
   test(`${engine}: the System card of a Windows chain equals inspect --json as of the child and of its parent; a source link opens the hive in the file browser`, async () => {
     const w = systemVhds('windows');
     /** inspect --json's one system, as of layer `layer`. */
@@ -553,7 +587,7 @@ export function pageTests(engine) {
     await page.close();
   });
 
-  test(`${engine}: the Timeline of a differencing chain: as many times as timeline --json, a path filter and a brush narrow it, a row opens its file, the body file saved equals timeline --bodyfile`, async () => {
+  test(`${engine}: the Timeline of a differencing chain: as many times as timeline --json, a path filter and a brush narrow it, a row opens its file, the body file and the CSV saved equal timeline --bodyfile and --csv`, async () => {
     const { base, child } = fsVhds();
     const want = cli(['timeline', child, '--parent', base, '--json'], child).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
     const page = await viewer();
@@ -590,6 +624,8 @@ export function pageTests(engine) {
     await page.waitFor(() => document.querySelector('#files-view [data-field="panel"]:not([hidden]) [data-field="name"]')?.textContent === 'Added in child.txt', null, { timeout: 60_000 });
     const saved = await page.download('#timeline-body');
     assert.equal(readFileSync(saved.path, 'utf8'), cli(['timeline', child, '--parent', base, '--bodyfile'], child).toString('utf8'));
+    const csv = await page.download('#timeline-csv');
+    assert.equal(readFileSync(csv.path, 'utf8'), cli(['timeline', child, '--parent', base, '--csv'], child).toString('utf8'));
     assert.deepEqual(await page.errors(), []);
     await page.close();
   });

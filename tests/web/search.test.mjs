@@ -23,12 +23,13 @@ after(() => opened.forEach((c) => c.close()));
 
 /**
  * Every hit of a search stepped `budget` bytes at a time, and the number of steps; of the chain
- * `files` (the test chain by default), `ready(vols)` run on its volumes first.
+ * `files` (the test chain by default) as of its layer `k`, `ready(vols)` run on its volumes first.
  */
-function stepped(args, budget, files = [vhds.child, vhds.base], ready = (_vols) => {}) {
+function stepped(args, budget, files = [vhds.child, vhds.base], ready = (_vols) => {}, k = 0) {
   const c = openChain(b, files);
   opened.push(c);
-  const vols = new b.WasmVolumes(c.disk, c.reader(0));
+  const disk = k ? c.disk.asOfLayer(k) : c.disk;
+  const vols = new b.WasmVolumes(disk, c.reader(k));
   ready(vols);
   const search = new b.WasmSearch(vols, ...args);
   const hits = [];
@@ -74,6 +75,26 @@ test('only a layer, UTF-16 only, ignoring case, bytes: as the command line', () 
     assert.ok(theirs.length > 0, `${cliArgs.join(' ')}: no hit`);
     assert.deepEqual(stepped(args, 1 << 20).hits, theirs, cliArgs.join(' '));
   }
+});
+
+test('as of a layer: the hits of search --layer K, numbered in the whole chain (--only-layer too)', () => {
+  for (const [args, cliArgs] of [
+    [['bottom', false, false, false, undefined, 1], ['bottom', '--layer', '1']],
+    [['bottom', false, false, false, 1, 1], ['bottom', '--layer', '1', '--only-layer', '1']],
+  ]) {
+    const theirs = cliSearch(cliArgs);
+    assert.ok(theirs.length > 0 && theirs.every((h) => h.layer === 1 || h.layer === null), `${cliArgs.join(' ')}: ${JSON.stringify(theirs)}`);
+    assert.deepEqual(stepped(args, 1 << 20, undefined, undefined, 1).hits, theirs, cliArgs.join(' '));
+  }
+  // What the child wrote is not on the disk as of its parent.
+  assert.ok(cliSearch(['made in the child']).length > 0);
+  assert.deepEqual(cliSearch(['made in the child', '--layer', '1']), []);
+  assert.deepEqual(stepped(['made in the child', false, false, false, undefined, 1], 1 << 20, undefined, undefined, 1).hits, []);
+  // A layer the disk as of layer 1 does not have.
+  const c = openChain(b, [vhds.child, vhds.base]);
+  opened.push(c);
+  const vols = new b.WasmVolumes(c.disk.asOfLayer(1), c.reader(1));
+  assert.throws(() => new b.WasmSearch(vols, 'bottom', false, false, false, 0, 1), /layer 0: the chain read has layers 1 to 1/);
 });
 
 test('a BitLocker volume unlocked in the volumes is searched in its plain bytes, as search --password', () => {

@@ -3,7 +3,8 @@
 // be byte for byte the file `vhd-viewer compact --trim` writes from the same input, in the
 // input's format (a VHD's copy a VHD, a VHDX's a VHDX), and the page's summary must give the
 // command line's numbers. The disks are the issue's three kinds (make-trim-disks.sh at an eighth
-// of its sizes: ext4 on the whole disk, FAT32 in GPT, NTFS in MBR), as VHD and VHDX, and a
+// of its sizes: ext4 on the whole disk, FAT32 in GPT, NTFS in MBR), as VHD and VHDX, XFS and
+// exFAT (the disks of tests/xfs.rs and tests/exfat.rs), and a
 // 256 GiB dynamic VHDX whose ext4 holds 1 GiB of files (TRIM_BIG_KEPT_MIB), streamed into a real
 // FileSystemWritableFileStream (of the origin's private file system, given by a stand-in for
 // the save dialog) with progress and Stop, the core's memory bounded and only the file's
@@ -17,7 +18,8 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { start, settled, cliPath, tempDir, pageWith, opfsPicker, fromOpfs, shaFile } from './helpers.mjs';
 import { trimDisks, bigDisk, cliTrim } from './trim-fixtures.mjs';
-import { humanSize } from '../../www/js/common/format.js';
+import { FS_WORDS, humanSize } from '../../www/js/common/format.js';
+import { linuxDataVhds } from './fs-fixtures.mjs';
 
 const sha = (b) => createHash('sha256').update(b).digest('hex');
 const MIB = 1 << 20;
@@ -55,7 +57,7 @@ async function sameSummary(page, report) {
   volumes.forEach((v, i) => {
     assert.equal(rows[i].trimmed, String(v.trimmed));
     assert.equal(rows[i].cells[0], v.partition === null ? 'whole disk' : String(v.partition));
-    assert.equal(rows[i].cells[3], v.filesystem ?? 'not recognised');
+    assert.equal(rows[i].cells[3], v.filesystem === null ? 'not recognised' : FS_WORDS[v.filesystem]);
     if (!v.trimmed) assert.match(rows[i].cells[5], /^kept/);
   });
   return note;
@@ -89,6 +91,25 @@ for (const kind of ['ext4', 'fat32', 'ntfs']) {
     });
   }
 }
+
+test('compact --trim, XFS in GPT (a VHDX made by qemu-img) and exFAT in MBR (a VHD): the download is the file the command line writes; the summary its numbers', async () => {
+  const { xfs, exfat } = linuxDataVhds();
+  for (const [kind, input, format] of [['xfs', xfs.vhdx, 'vhdx'], ['exfat', exfat?.vhd, 'vhd']]) {
+    if (!input) continue;
+    const page = await pageWith(env, [input]);
+    await page.check('#export-compact-trim');
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 180_000 }), page.click('#export-compact')]);
+    const path = join(tmp.dir, `page-${kind}-compact.${format}`);
+    await download.saveAs(path);
+    const cli = join(tmp.dir, `cli-${kind}-compact.${format}`);
+    const report = cliTrim(input, cli);
+    assert.equal(sha(readFileSync(path)), sha(readFileSync(cli)), `${kind}: the page and the command line write the same file`);
+    assert.ok(report.volumes.some((v) => v.filesystem === kind && v.trimmed && v.free_bytes > 0), JSON.stringify(report.volumes));
+    await sameSummary(page, report);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  }
+});
 
 for (const format of ['vhd', 'vhdx']) {
   test(`compact --trim, an ext4 ${format} child over its base: what it holds in free space is left to its parent, as the command line leaves it`, async () => {

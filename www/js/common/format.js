@@ -104,6 +104,9 @@ export function parseNumber(text) {
   return Number.isSafeInteger(v) ? v : NaN;
 }
 
+/** The file systems' names (`parts --json`'s `filesystem`) in words. */
+export const FS_WORDS = /** @type {Record<string, string>} */ ({ fat12: 'FAT12', fat16: 'FAT16', fat32: 'FAT32', exfat: 'exFAT', ntfs: 'NTFS', ext2: 'ext2', ext3: 'ext3', ext4: 'ext4', xfs: 'XFS', bitlocker: 'BitLocker' });
+
 /**
  * The last part of a path written with `/` or `\`.
  * @param {unknown} path

@@ -835,7 +835,9 @@ export interface SearchOptions {
   utf16: boolean;
   /** ASCII letters in either case (`--ignore-case`). */
   ignoreCase: boolean;
-  /** Only what this layer holds (`--only-layer K`); null: the whole disk. */
+  /** The disk as of this layer of the chain (`--layer K`); 0: the whole chain. */
+  layer: number;
+  /** Only what this layer holds (`--only-layer K`, numbered in the whole chain); null: the whole disk. */
   onlyLayer: number | null;
 }
 

@@ -447,19 +447,20 @@ export class VhdDisk {
   /**
    * Every place a word or bytes occur on the disk (`vhd-viewer search PATTERN --json`): a text
    * found as UTF-8 and UTF-16LE (only UTF-16LE with `utf16`; ASCII letters in either case with
-   * `ignoreCase`), or with `hex` the bytes written in hexadecimal; with `onlyLayer`, only what
-   * that layer of the chain holds. Each hit says its layer, partition and owner (a file and the
+   * `ignoreCase`), or with `hex` the bytes written in hexadecimal; in the disk as of `layer` (the
+   * BitLocker volumes unlocked in any layer opened with their keys), and with `onlyLayer`, only
+   * what that layer of the chain holds. Each hit says its layer, partition and owner (a file and the
    * offset in it, a deleted file, a structure, free space, outside the partitions). Runs in the
    * disk's Worker a step at a time: `onHits(hits, done, total)` gets each step's hits and the
    * virtual bytes searched; `signal` stops it between steps. Resolves to the bytes searched and
    * the bytes of the files read; a refused pattern (empty, zeros only, bad hexadecimal) rejects.
    * @param {string} pattern
-   * @param {{ hex?: boolean, utf16?: boolean, ignoreCase?: boolean, onlyLayer?: number | null, signal?: AbortSignal,
+   * @param {{ hex?: boolean, utf16?: boolean, ignoreCase?: boolean, layer?: number, onlyLayer?: number | null, signal?: AbortSignal,
    *   onHits?: (hits: import('../common/types.js').SearchHit[], done: number, total: number) => void }} [options]
    * @returns {Promise<{ searched: number, read: number }>}
    */
-  search(pattern, { hex = false, utf16 = false, ignoreCase = false, onlyLayer = null, signal, onHits } = {}) {
-    return this.ask('search', [pattern, { hex, utf16, ignoreCase, onlyLayer }], { signal, onProgress: (p) => onHits?.(p.hits, p.done, p.total) });
+  search(pattern, { hex = false, utf16 = false, ignoreCase = false, layer = 0, onlyLayer = null, signal, onHits } = {}) {
+    return this.ask('search', [pattern, { hex, utf16, ignoreCase, layer, onlyLayer }], { signal, onProgress: (p) => onHits?.(p.hits, p.done, p.total) });
   }
 
   /**

@@ -87,7 +87,7 @@ const parts = {
 /** @type {Record<string, string>} the page's section of each view the controller reveals */
 const SECTIONS = { structures: 'structures', bat: 'bat', provenance: 'provenance', closeup: 'closeup', hex: 'hex', findings: 'findings', files: 'volumes', changes: 'changes', chain: 'files', search: 'search' };
 /** @type {Record<string, string>} the page's section of each view a place names (location.js) */
-const VIEW_SECTIONS = { summary: 'overview', files: 'volumes', changes: 'changes', footer: 'structures', chain: 'files', bat: 'bat', bitmap: 'provenance', hex: 'hex', search: 'search', findings: 'findings', save: 'export' };
+const VIEW_SECTIONS = { summary: 'overview', files: 'volumes', changes: 'changes', timeline: 'timeline', footer: 'structures', chain: 'files', bat: 'bat', bitmap: 'provenance', hex: 'hex', search: 'search', findings: 'findings', save: 'export' };
 /**
  * The place the URL's fragment named when the page opened (location.js): the first disk shown
  * goes there if it is the disk named (or none is named), and says nothing otherwise.

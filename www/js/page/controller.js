@@ -43,7 +43,7 @@ import { download, exportRaw, exportVhd, exportCopy, exportInfo, exportReport, S
  *   findings: HTMLElement, checkRun: HTMLButtonElement, checkBody: HTMLElement, files: HTMLElement, filesLayer: HTMLSelectElement,
  *   changes: HTMLElement, changesFrom: HTMLSelectElement, changesTo: HTMLSelectElement, changesRun: HTMLButtonElement, save: HTMLElement,
  *   rebaseOnto: HTMLSelectElement, rebaseRun: HTMLButtonElement, search: HTMLElement,
- *   timeline?: HTMLElement, timelineRun?: HTMLButtonElement, timelineBody?: HTMLButtonElement, timelineCsv?: HTMLButtonElement,
+ *   timeline: HTMLElement, timelineRun: HTMLButtonElement, timelineBody: HTMLButtonElement, timelineCsv: HTMLButtonElement,
  *   task: HTMLElement, taskLabel: HTMLElement, taskProgress: HTMLProgressElement, taskCount: HTMLElement, taskCancel: HTMLButtonElement }} Parts
  */
 
@@ -146,19 +146,21 @@ export class Viewer {
     /** @type {{ disk: VhdDisk, from: number, to: number, other?: string } | null} what the Changes view shows (`other`: another disk, `from` -1) */
     this.changed = null;
     $.changesRun.addEventListener('click', () => this.compare());
-    // The Timeline (the page only): every time as of the files view's layer; a row opens its file.
-    this.timelineView = $.timeline ? new TimelineView($.timeline, { onPick: (r) => void this.openTimelineRow(r) }) : null;
+    // The Timeline: every time as of the files view's layer; a row opens its file.
+    this.timelineView = new TimelineView($.timeline, { onPick: (r) => void this.openTimelineRow(r) });
     /** @type {{ disk: VhdDisk, layer: number } | null} what the Timeline shows */
     this.timed = null;
-    $.timelineRun?.addEventListener('click', () => this.timeline());
-    $.timelineBody?.addEventListener('click', () => this.saveTimeline('body'));
-    $.timelineCsv?.addEventListener('click', () => this.saveTimeline('csv'));
+    $.timelineRun.addEventListener('click', () => this.timeline());
+    $.timelineBody.addEventListener('click', () => this.saveTimeline('body'));
+    $.timelineCsv.addEventListener('click', () => this.saveTimeline('csv'));
     $.rebaseRun.addEventListener('click', () => this.rebase());
     this.saveView = new SaveView($.save, host.saveIds ?? 'save-', this.saveActions());
-    // A hit: its bytes in the hex view, and a file's in the file browser (as of the whole chain).
+    // The disk searched as of the files view's layer; a hit: its bytes in the hex view, and a
+    // file's in the file browser (as of the layer searched).
     this.searchView = new SearchView($.search, {
-      show: (hit) => this.showHit(hit, false),
-      open: (hit) => this.showHit(hit, true),
+      layer: () => Number($.filesLayer.value) || 0,
+      show: (hit, layer) => this.showHit(hit, layer, false),
+      open: (hit, layer) => this.showHit(hit, layer, true),
     });
     /** @type {{ layer: number, block: number } | null} the block whose sector bitmap the close-up shows */
     this.closeupAt = null;
@@ -746,19 +748,20 @@ export class Viewer {
 
   /**
    * A search's hit: its first sector in the hex view with its bytes marked (not a decrypted
-   * hit's, which the disk holds encrypted), and a file that owns
-   * it in the file browser (as of the whole chain, where the search looked); with `file`, the
-   * file browser is revealed instead of the hex view.
+   * hit's, which the disk holds encrypted), and a file that owns it in the file browser (as of
+   * `layer`, where the search looked); with `file`, the file browser is revealed instead of the
+   * hex view.
    * @param {import('../common/types.js').SearchHit} hit
+   * @param {number} layer
    * @param {boolean} file
    */
-  async showHit(hit, file) {
+  async showHit(hit, layer, file) {
     const d = this.disk;
     if (!d) return;
     const o = hit.owner;
     if (o.path && hit.partition !== null && (o.kind === 'file' || o.kind === 'deleted file')) {
-      if (this.$.filesLayer.value !== '0') {
-        this.$.filesLayer.value = '0';
+      if (this.$.filesLayer.value !== String(layer)) {
+        this.$.filesLayer.value = String(layer);
         void this.showSystems();
       }
       if (file) this.reveal('files');
@@ -777,14 +780,14 @@ export class Viewer {
   async timeline() {
     const d = this.disk;
     const $ = this.$;
-    if (!d || !this.timelineView) return;
+    if (!d) return;
     const layer = Number($.filesLayer.value) || 0;
     const t = await this.runTask(`Reading every file's times on ${d.names[layer]}`, (signal, progress) =>
       d.timeline({ layer, deleted: true, signal, onProgress: (done) => progress(done, 0, 'entries') }));
     if (!t || d !== this.disk) return;
     this.timed = { disk: d, layer };
     this.timelineView.show(t);
-    for (const b of [$.timelineBody, $.timelineCsv]) if (b) b.disabled = false;
+    for (const b of [$.timelineBody, $.timelineCsv]) b.disabled = false;
   }
 
   /**
@@ -795,7 +798,7 @@ export class Viewer {
   async saveTimeline(format) {
     const d = this.disk;
     const shown = this.timed;
-    if (!d || !shown || shown.disk !== d || !this.timelineView) return;
+    if (!d || !shown || shown.disk !== d) return;
     const deleted = this.timelineView.filter.deleted;
     const text = await this.runTask(format === 'body' ? 'Writing the body file' : 'Writing the CSV', (signal, progress) =>
       d.timelineText({ format, layer: shown.layer, deleted, signal, onProgress: (done) => progress(done, 0, 'entries') }));

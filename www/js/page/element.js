@@ -4,7 +4,7 @@
 //
 // Attributes: `src` (the disk's URL, read with HTTP Range requests), `parent` (the URLs of its
 // parent, grandparent… separated by spaces, in any order: files are matched by the ids inside
-// them), `view` (the tab shown: summary, files (or volumes), changes, footer, chain, bat, bitmap, hex, search, findings, save), `views` (the
+// them), `view` (the tab shown: summary, files (or volumes), changes, timeline, footer, chain, bat, bitmap, hex, search, findings, save), `views` (the
 // tabs offered, separated by spaces; all by default), and where it is (location.js, the keys of
 // the page's URL fragment): `sector` (the virtual sector the hex tab shows, in the disk's logical
 // sectors: 512 bytes, or 4096 for a VHDX that has them), `layer` and `block` (a block up close),
@@ -278,6 +278,10 @@ export class VhdViewerElement extends HTMLElement {
       rebaseRun: q('button', { type: 'button', 'data-action': 'rebase' }, 'Check'),
       save: q('div', { class: 'save-body' }),
       search: q('div', { class: 'search-view' }),
+      timeline: q('div', { class: 'timeline-view' }),
+      timelineRun: q('button', { type: 'button', 'data-action': 'timeline' }, 'List every time'),
+      timelineBody: q('button', { type: 'button', 'data-action': 'timeline-body', disabled: true }, 'Save as body file'),
+      timelineCsv: q('button', { type: 'button', 'data-action': 'timeline-csv', disabled: true }, 'Save as CSV'),
       // The task's name is announced, not each count (the progress bar holds the value).
       task: q('div', { class: 'task', hidden: true }),
       taskLabel: q('span', { role: 'status' }),
@@ -298,6 +302,8 @@ export class VhdViewerElement extends HTMLElement {
       panel('files', q('div', { class: 'controls' }, q('label', {}, 'Disk ', p.filesLayer)), p.files),
       panel('changes', q('div', { class: 'controls' }, q('label', {}, 'Newer ', p.changesTo), q('label', {}, ' against older ', p.changesFrom), p.changesRun),
         q('div', { class: 'controls', hidden: true }, q('label', {}, 'Can this child move to a new base? Onto ', p.rebaseOnto), p.rebaseRun), p.changes),
+      panel('timeline', q('p', { class: 'lead' }, 'Every file\'s and directory\'s times, as of the disk chosen in the Files tab, with the layer that last wrote each entry.'),
+        q('div', { class: 'controls' }, p.timelineRun, p.timelineBody, p.timelineCsv), p.timeline),
       panel('footer', q('div', { class: 'controls' }, files, q('label', {}, $.explain, ' Show what each field means')), p.structures),
       panel('chain', p.fileList, p.chain),
       panel('bat', q('p', { class: 'lead' }, 'Where each block of the virtual disk is stored in the file: one square per block. Point at one for details, click it (or Enter) for its sectors.'),

@@ -25,6 +25,7 @@ export const VIEWS = /** @type {[view: string, label: string][]} */ ([
   ['summary', 'Summary'],
   ['files', 'Files'],
   ['changes', 'Changes'],
+  ['timeline', 'Timeline'],
   ['footer', 'Footer and header'],
   ['chain', 'Chain'],
   ['bat', 'Block map'],

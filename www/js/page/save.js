@@ -10,7 +10,7 @@
 // the view shows what it reports. "Resize…" (`vhd-viewer resize`) says what the size typed does
 // as it is typed, and shows the core's plan (or its refusal) before anything is written.
 import { h, fill } from './dom.js';
-import { humanSize, parseNumber } from '../common/format.js';
+import { FS_WORDS, humanSize, parseNumber } from '../common/format.js';
 
 /**
  * @import { TaskOptions, VhdDisk } from './api.js'
@@ -282,7 +282,7 @@ export class SaveView {
       h('div', { class: 'save-row' },
         h('div', { class: 'controls' }, this.compactButton, h('label', { class: 'check' }, this.trim, ' also give back the file systems\' free space')),
         h('p', null, 'Leaves out what the file holds for nothing: a dynamic disk\'s blocks that hold only zeros, a differencing disk\'s sectors identical to its parent\'s. Same unique id and format (a VHD stays a VHD, a VHDX a VHDX): its children still link to it (', h('code', null, 'vhd-viewer compact'), '). ', this.compactWhy),
-        h('p', null, 'With the free space given back (', h('code', null, 'vhd-viewer compact --trim'), '): what the NTFS, FAT and ext file systems on the disk mark as free is not kept either, so the space of deleted files comes back without running anything inside the virtual machine. Free sectors in a block that is kept are written as zeros: the copy holds nothing of the deleted files, and compresses well. Partitions whose file system is not recognised, and the space outside any partition, are kept as they are. On a differencing disk, what the child holds in free space is left to its parent.')),
+        h('p', null, 'With the free space given back (', h('code', null, 'vhd-viewer compact --trim'), '): what the FAT, exFAT, NTFS, ext and XFS file systems on the disk mark as free is not kept either, so the space of deleted files comes back without running anything inside the virtual machine. Free sectors in a block that is kept are written as zeros: the copy holds nothing of the deleted files, and compresses well. Partitions whose file system is not recognised, and the space outside any partition, are kept as they are. On a differencing disk, what the child holds in free space is left to its parent.')),
       h('div', { class: 'save-row' }, h('div', { class: 'controls' }, this.repairButton, h('label', { class: 'check' }, this.scrub, ' also zero the left-over bytes behind clear bitmap bits')), h('p', null, 'Fixes each defect that can be fixed (a footer from its copy, checksums, a cut-off end, block table entries pointing outside the file; in a VHDX, a damaged header or region table from the other one, and a log left by a disk not closed cleanly, replayed into the copy) and lists what was fixed, what was lost and what was left, with offsets (', h('code', null, 'vhd-viewer repair'), '). ', this.repairWhy)),
       h('div', { class: 'save-row' }, h('div', { class: 'controls' }, this.relinkButton), h('p', null, 'For a differencing disk whose parent moved: a copy whose parent locators point to the parent\'s new place. Give the files side by side to keep the default (', h('code', null, 'vhd-viewer relink'), '). ', this.relinkWhy), this.relinkFields),
       h('div', { class: 'save-row' },
@@ -582,7 +582,7 @@ function volumesTable(r) {
         h('td', null, v.partition === null ? 'whole disk' : String(v.partition)),
         h('td', { class: 'num' }, `0x${v.start.toString(16)}`),
         h('td', { class: 'num' }, humanSize(v.len)),
-        h('td', null, v.filesystem ?? 'not recognised'),
+        h('td', null, v.filesystem === null ? 'not recognised' : FS_WORDS[v.filesystem] || v.filesystem),
         h('td', { class: 'num' }, v.filesystem === null ? '—' : humanSize(v.free_bytes)),
         h('td', null, v.trimmed ? 'given back' : `kept: ${v.reason ?? 'not trimmed'}`)))));
 }

@@ -447,13 +447,26 @@ export class Session {
   }
 
   /**
-   * `files(k)` with the BitLocker volumes a job's session was handed (`takeKeys`) opened: the
-   * timeline's job sees inside the volumes unlocked in the page.
+   * What opens, without their keys' stretch, every BitLocker volume unlocked in this session
+   * (in the volumes of any layer) or handed to it (`takeKeys`): copies, free to transfer.
+   * @returns {Uint8Array[]}
+   */
+  heldKeys() {
+    const keys = this.keys.map((k) => k.slice());
+    for (const v of this.volumes.values()) for (const k of v.volumeKeys()) keys.push(k);
+    return keys;
+  }
+
+  /**
+   * `files(k)` with every BitLocker volume this session holds the key of (`heldKeys`) opened: a
+   * search as of a layer, and the timeline's job, see inside the volumes unlocked in the page
+   * whatever layer they were unlocked in.
    * @param {number} k
    */
   unlockedFiles(k) {
     const v = this.files(k);
-    if (this.keys.length > 0) v.unlockWith(this.keys);
+    const keys = this.heldKeys();
+    if (keys.length > 0) v.unlockWith(keys);
     return v;
   }
 
@@ -493,9 +506,7 @@ export class Session {
    * @returns {null}
    */
   handKeys(port) {
-    /** @type {Uint8Array[]} */
-    const keys = [];
-    for (const v of this.volumes.values()) for (const k of v.volumeKeys()) keys.push(k);
+    const keys = this.heldKeys();
     // Not closed here: Firefox may drop a message still in flight on a port closed at once (the
     // job's Worker then waited for its keys for ever); the receiver closes the channel.
     port.postMessage(keys, keys.map((k) => k.buffer));
@@ -521,16 +532,17 @@ export class Session {
   /**
    * Every place `pattern` occurs on the disk (`vhd-viewer search --json`), a step of about 4 MiB
    * of the layers' files at a time: each step's hits go to `progress` with the bytes searched,
-   * and `signal` stops it between steps. The disk's file systems (and any BitLocker volume
-   * unlocked) are the whole chain's, `files(0)`, which name each hit's owner.
+   * and `signal` stops it between steps. The disk is the chain as of `layer`, its file systems
+   * (`unlockedFiles(layer)`: every BitLocker volume whose key this session holds opened) name
+   * each hit's owner; hits and `onlyLayer` are numbered in the whole chain.
    * @param {string} pattern
    * @param {import('../common/types.js').SearchOptions} options
    * @param {AbortSignal} signal
    * @param {(p: import('../common/types.js').SearchStep) => void} progress
    */
-  async search(pattern, { hex, utf16, ignoreCase, onlyLayer }, signal, progress) {
-    const v = this.files(0);
-    const job = new this.wasm.WasmSearch(v, pattern, hex, utf16, ignoreCase, onlyLayer ?? undefined);
+  async search(pattern, { hex, utf16, ignoreCase, layer, onlyLayer }, signal, progress) {
+    const v = this.unlockedFiles(layer);
+    const job = new this.wasm.WasmSearch(v, pattern, hex, utf16, ignoreCase, onlyLayer ?? undefined, layer);
     const total = this.core.size();
     try {
       for (;;) {

@@ -144,6 +144,16 @@ table.changes td:nth-child(n+3) { white-space: nowrap; font-variant-numeric: tab
 .search-form input[type='search'] { min-width: min(16rem, 100%); }
 .search-progress progress { width: min(20rem, 100%); }
 table.search-hits td { overflow-wrap: anywhere; }
+
+/* The Timeline (timeline.js): the histogram, and a virtual list of fixed-height rows. */
+.tl-histogram { display: block; width: 100%; height: 120px; cursor: crosshair; }
+.tl-list { position: relative; height: 24rem; max-height: 70vh; overflow: auto; border: 1px solid var(--border, #ccc); }
+.tl-spacer { position: relative; }
+.tl-row { position: absolute; left: 0; right: 0; height: 24px; line-height: 24px; display: flex; gap: 0.75em; padding: 0 0.5em; white-space: nowrap; overflow: hidden; cursor: pointer; }
+.tl-row:hover, .tl-cursor { background: var(--highlight, rgba(80, 120, 200, 0.15)); }
+.tl-time { font-variant-numeric: tabular-nums; }
+.tl-path { flex: 1; overflow: hidden; text-overflow: ellipsis; }
+@media (max-width: 500px) { .tl-kind, .tl-size { display: none; } }
 table.changes button.link { all: unset; cursor: pointer; color: var(--accent); text-decoration: underline; overflow-wrap: anywhere; }
 table.changes button.link:focus-visible { outline: 2px solid var(--accent); }
 table.changes tr.noise td { color: var(--muted); }

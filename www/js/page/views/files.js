@@ -4,7 +4,7 @@
 // "Save file", read in windows with progress and cancel. Everything is read through an
 // asynchronous `api` (the Worker's WasmVolumes), so this module does no reading of its own.
 import { h, fill } from '../dom.js';
-import { hex, humanSize } from '../../common/format.js';
+import { FS_WORDS, hex, humanSize } from '../../common/format.js';
 import { dump } from './hex.js';
 
 /**
@@ -97,7 +97,6 @@ function adoptStyles(/** @type {Node} */ root) {
   }
 }
 
-const FS_WORDS = /** @type {Record<string, string>} */ ({ fat12: 'FAT12', fat16: 'FAT16', fat32: 'FAT32', exfat: 'exFAT', ntfs: 'NTFS', ext2: 'ext2', ext3: 'ext3', ext4: 'ext4', xfs: 'XFS', bitlocker: 'BitLocker' });
 const METHOD_WORDS = /** @type {Record<string, string>} */ ({ 'aes-cbc-128': 'AES-CBC 128-bit', 'aes-cbc-256': 'AES-CBC 256-bit', 'aes-cbc-128-diffuser': 'AES-CBC 128-bit with the Elephant diffuser', 'aes-cbc-256-diffuser': 'AES-CBC 256-bit with the Elephant diffuser', 'aes-xts-128': 'AES-XTS 128-bit', 'aes-xts-256': 'AES-XTS 256-bit' });
 const PROTECTOR_WORDS = /** @type {Record<string, string>} */ ({ 'clear-key': 'clear key (protection suspended)', tpm: 'TPM', 'startup-key': 'startup key file', 'tpm-pin': 'TPM and PIN', 'recovery-password': 'recovery password', password: 'password', other: 'other' });
 const KIND_WORDS = /** @type {Record<string, string>} */ ({ file: 'file', dir: 'folder', symlink: 'link', other: 'other' });
@@ -105,7 +104,7 @@ const KIND_WORDS = /** @type {Record<string, string>} */ ({ file: 'file', dir: '
 /** What a file system calls a file's number. */
 function idWords(/** @type {string | null} */ fs) {
   if (fs === 'ntfs') return 'MFT record';
-  if (fs && fs.startsWith('ext')) return 'Inode';
+  if (fs && (fs.startsWith('ext') || fs === 'xfs')) return 'Inode';
   return 'First cluster';
 }
 
@@ -256,7 +255,7 @@ export function filesView(root, api, options = {}) {
     void list(state.path, false);
   });
   const caveat = h('p', { class: 'caveat', 'data-field': 'deleted-caveat', hidden: true },
-    'Deleted entries (struck through, in red) are recovered from what the file system left behind. FAT forgets the first letter of a short name (shown as “_”) and where a deleted file’s later clusters were; NTFS and ext keep more. The space of a deleted file may since have been reused, so its bytes may now belong to another file.');
+    'Deleted entries (struck through, in red) are recovered from what the file system left behind. FAT forgets the first letter of a short name (shown as “_”) and where a deleted file’s later clusters were; exFAT, NTFS, ext and XFS keep more. The space of a deleted file may since have been reused, so its bytes may now belong to another file.');
   const tbody = h('tbody');
   const headRow = h('tr');
   const listing = h('div', { class: 'listing', 'data-field': 'listing' },

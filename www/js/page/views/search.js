@@ -2,8 +2,9 @@
 // disk's Worker a step at a time with progress and Stop, the hits listed as they come with the
 // layer that supplies each and what owns it (a file and the offset in it, a deleted file, a
 // file-system structure, free space, outside the partitions). A BitLocker volume unlocked in the
-// file browser is searched in its plain bytes (its hits say "decrypted"). A hit's offset shows it
-// in the hex view (and its file in the file browser); its path opens the file there.
+// file browser is searched in its plain bytes (its hits say "decrypted"). The disk is searched as
+// of the layer its caller says (the file browser's). A hit's offset shows it in the hex view (and
+// its file in the file browser, as of that layer); its path opens the file there.
 import { h, fill } from '../dom.js';
 import { hex, humanSize } from '../../common/format.js';
 
@@ -13,9 +14,10 @@ import { hex, humanSize } from '../../common/format.js';
  */
 
 /**
- * What the hits' buttons do: `show` the hit in the hex view (and its file in the file browser),
- * `open` its file in the file browser.
- * @typedef {{ show(hit: SearchHit): void, open(hit: SearchHit): void }} SearchActions
+ * `layer`: the layer of the chain the disk is searched as of (0: the whole chain). What the hits'
+ * buttons do: `show` the hit in the hex view (and its file in the file browser, as of the layer
+ * searched), `open` its file in the file browser.
+ * @typedef {{ layer(): number, show(hit: SearchHit, layer: number): void, open(hit: SearchHit, layer: number): void }} SearchActions
  */
 
 /** The most hits drawn: the rest are counted, not listed (a common word can hit millions of times). */
@@ -51,6 +53,8 @@ export class SearchView {
     /** @type {SearchHit[]} the hits drawn */
     this.drawn = [];
     this.count = 0;
+    /** the layer the last search ran as of */
+    this.asOf = 0;
     const id = (/** @type {string} */ n) => `search-${n}`;
     this.pattern = h('input', { type: 'search', id: id('pattern'), name: 'pattern', required: true, autocomplete: 'off', spellcheck: 'false', placeholder: 'a word, or bytes in hex' });
     this.text = h('input', { type: 'radio', name: 'search-kind', value: 'text', checked: true });
@@ -120,7 +124,7 @@ export class SearchView {
     fill(this.layer, h('option', { value: '' }, names.length > 1 ? 'the whole chain' : 'the whole disk'),
       names.length > 1 ? names.map((n, i) => h('option', { value: String(i) }, `only what layer ${i} holds: ${n}`)) : []);
     this.layer.closest('label')?.toggleAttribute('hidden', names.length < 2);
-    fill(this.status, disk ? 'Search the whole disk for a word (as UTF-8 and UTF-16 text) or for bytes written in hexadecimal. Each hit says which file of the chain holds it and what owns it.' : '');
+    fill(this.status, disk ? 'Search the whole disk for a word (as UTF-8 and UTF-16 text) or for bytes written in hexadecimal. Each hit says which file of the chain holds it and what owns it. A chain is searched as of the layer the file browser shows.' : '');
     this.state('idle');
   }
 
@@ -137,10 +141,13 @@ export class SearchView {
     fill(this.body);
     this.table.hidden = true;
     const onlyLayer = this.layer.value === '' ? null : Number(this.layer.value);
+    const layer = this.actions.layer();
+    this.asOf = layer;
+    const asOf = layer > 0 ? ` as of ${d.names[layer]}` : '';
     const hexBytes = this.hexKind.checked;
     this.progress.max = d.size || 1;
     this.progress.value = 0;
-    fill(this.status, 'Searching…');
+    fill(this.status, `Searching${asOf}…`);
     this.state('running');
     const start = performance.now();
     try {
@@ -148,6 +155,7 @@ export class SearchView {
         hex: hexBytes,
         utf16: !hexBytes && this.utf16.checked,
         ignoreCase: !hexBytes && this.ignoreCase.checked,
+        layer,
         onlyLayer,
         signal: ctrl.signal,
         onHits: (hits, done, total) => {
@@ -155,13 +163,13 @@ export class SearchView {
           this.add(hits);
           this.progress.max = total || 1;
           this.progress.value = done;
-          fill(this.status, `Searched ${humanSize(done)} of ${humanSize(total)}: ${this.counted()}.`);
+          fill(this.status, `Searched ${humanSize(done)} of ${humanSize(total)}${asOf}: ${this.counted()}.`);
           this.root.dataset.hits = String(this.count);
         },
       });
       if (ctrl !== this.ctrl) return;
       const secs = ((performance.now() - start) / 1000).toFixed(1);
-      fill(this.status, `${this.counted()} in ${humanSize(r.searched)} of the disk (${humanSize(r.read)} of the files read, ${secs} s).`);
+      fill(this.status, `${this.counted()} in ${humanSize(r.searched)} of the disk${asOf} (${humanSize(r.read)} of the files read, ${secs} s).`);
       this.state('done');
     } catch (e) {
       if (ctrl !== this.ctrl) return;
@@ -204,16 +212,17 @@ export class SearchView {
    */
   row(hit) {
     const o = hit.owner;
+    const layer = this.asOf;
     const file = o.kind === 'file' || o.kind === 'deleted file';
     const where = o.path ?? o.what;
     const n = (/** @type {number | null} */ v) => (v === null ? undefined : String(v));
     const data = { 'data-offset': String(hit.offset), 'data-length': String(hit.length), 'data-encoding': hit.encoding, 'data-layer': n(hit.layer), 'data-partition': n(hit.partition), 'data-kind': o.kind, 'data-path': o.path ?? undefined, 'data-file-offset': n(o.file_offset) };
     return h('tr', data,
-      h('td', {}, h('button', { type: 'button', class: 'link mono', 'data-action': 'show', 'aria-label': `Show the hit at ${hex(hit.offset)} in the hex view${file ? ' and its file' : ''}`, onclick: () => this.actions.show(hit) }, hex(hit.offset))),
+      h('td', {}, h('button', { type: 'button', class: 'link mono', 'data-action': 'show', 'aria-label': `Show the hit at ${hex(hit.offset)} in the hex view${file ? ' and its file' : ''}`, onclick: () => this.actions.show(hit, layer) }, hex(hit.offset))),
       h('td', {}, hit.layer === null ? 'zeros' : String(hit.layer)),
       h('td', {}, hit.volume ?? (hit.partition === null ? '–' : String(hit.partition))),
       h('td', {}, `${KIND[o.kind] ?? o.kind}${where ? ': ' : ''}`, file && o.path
-        ? h('button', { type: 'button', class: 'link', 'data-action': 'open', 'aria-label': `Open ${o.path} in the file browser`, onclick: () => this.actions.open(hit) }, o.path)
+        ? h('button', { type: 'button', class: 'link', 'data-action': 'open', 'aria-label': `Open ${o.path} in the file browser`, onclick: () => this.actions.open(hit, layer) }, o.path)
         : where),
       h('td', { class: 'mono' }, o.file_offset === null ? '' : hex(o.file_offset)),
       h('td', {}, `${ENCODING[hit.encoding] ?? hit.encoding}${hit.decrypted ? ', decrypted' : ''}`));
