@@ -66,6 +66,8 @@ struct PhysicalVolume {
     pub len: u64,
     /// The partition holding it (0: the whole disk).
     pub partition: u32,
+    /// The volume group its metadata names, when a metadata area is read.
+    pub vg: Option<String>,
     /// Its own bytes (the label's sectors, the metadata areas), offsets in the PV: no extent may hold them.
     pub reserved: Vec<(u64, u64)>,
 }
@@ -340,6 +342,12 @@ pub struct Found {
 }
 
 impl Found {
+    /// Each physical volume's partition and virtual byte offset, with the volume group its
+    /// metadata names (PVs whose metadata was not read are left out).
+    pub fn pv_groups(&self) -> impl Iterator<Item = (u32, u64, &str)> + '_ {
+        self.pvs.iter().filter_map(|p| Some((p.partition, p.offset, p.vg.as_deref()?)))
+    }
+
     /// The PVs' own bytes on the disk (virtual byte offset, length, what they are): each label's
     /// four sectors and each metadata area.
     pub fn areas(&self) -> impl Iterator<Item = (u64, u64, String)> + '_ {
@@ -531,11 +539,14 @@ fn read_pv<R: ReadVirtual>(src: &mut R, (offset, len, partition): (u64, u64, u32
     }
     let mut reserved = vec![(0, 4 * 512)];
     reserved.extend(mdas.iter().map(|&(o, l)| (o, o.saturating_add(l))));
-    found.pvs.push(PhysicalVolume { id: id.clone(), offset, len, partition, reserved });
-    for (o, l) in mdas {
-        read_mda(src, (offset, len, partition), (o, l), found, scan)?;
+    found.pvs.push(PhysicalVolume { id: id.clone(), offset, len, partition, vg: None, reserved });
+    let first = scan.texts.len();
+    let read = mdas.into_iter().try_for_each(|(o, l)| read_mda(src, (offset, len, partition), (o, l), found, scan));
+    let vg = scan.texts.get(first..).and_then(|t| t.first()).map(|t| t.vg.clone());
+    if let Some(pv) = found.pvs.last_mut() {
+        pv.vg = vg;
     }
-    Ok(())
+    read
 }
 
 /// The 32 characters of a PV UUID as lvm2 writes it: 6-4-4-4-4-4-6.

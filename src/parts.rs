@@ -124,6 +124,9 @@ pub struct Partition {
     /// What decrypts it, once unlocked ([`Table::unlock`]); never written out.
     #[serde(skip)]
     pub unlock: Option<crate::bitlocker::Unlock>,
+    /// The LVM2 volume group whose physical volume this partition (or the whole disk) holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume_group: Option<String>,
     /// An LVM2 logical volume's extents on the disk, when this is one ([`Table::volume`]).
     #[serde(skip)]
     pub extents: Option<std::sync::Arc<crate::lvm::Map>>,
@@ -608,6 +611,7 @@ pub fn read<R: ReadVirtual>(src: &mut R) -> Result<Table> {
                 data_offset: None,
                 bitlocker: None,
                 unlock: None,
+                volume_group: None,
                 extents: None,
             });
         }
@@ -802,6 +806,7 @@ fn part(index: u32, (start, count, ss): (u64, u64, u32), ty: u8, role: Role, at:
         data_offset: None,
         bitlocker: None,
         unlock: None,
+        volume_group: None,
         extents: None,
     }
 }
@@ -1325,6 +1330,7 @@ fn read_gpt<R: ReadVirtual>(src: &mut R, sectors: u64, t: &mut Table) -> Result<
             data_offset: None,
             bitlocker: None,
             unlock: None,
+            volume_group: None,
             extents: None,
         });
     }
@@ -1434,6 +1440,11 @@ fn identify<R: ReadVirtual>(src: &mut R, t: &mut Table) {
         }
     }
     t.lvm_areas = found.areas().map(|(offset, len, what)| Area { offset, len, what }).collect();
+    for (index, offset, vg) in found.pv_groups() {
+        if let Some(p) = t.partitions.iter_mut().find(|p| p.index == index && p.offset() == offset) {
+            p.volume_group = Some(vg.to_string());
+        }
+    }
     t.structures.extend(found.structures);
     t.structures.extend(structures);
     t.findings.extend(found.findings);
@@ -1465,6 +1476,7 @@ fn volume_partition(vol: &crate::lvm::LogicalVolume, map: std::sync::Arc<crate::
         data_offset: None,
         bitlocker: None,
         unlock: None,
+        volume_group: None,
         extents: Some(map),
     }
 }

@@ -264,6 +264,9 @@ pub struct HitLine {
     pub layer: Option<usize>,
     /// The partition it lies in.
     pub partition: Option<u32>,
+    /// The LVM2 logical volume (`VG/LV`) whose extent holds it, when one does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume: Option<String>,
     /// What owns its first byte.
     pub owner: HitOwner,
     /// True (written only then) when it lies in an unlocked BitLocker volume, found in its plain
@@ -301,6 +304,7 @@ impl HitLine {
             layer: found.layer.map(|l| l + base),
             decrypted: found.decrypted,
             partition: o.partition,
+            volume: o.volume,
             owner: HitOwner {
                 kind: if o.deleted { format!("deleted {}", o.kind) } else { o.kind },
                 path: o.path,

@@ -157,8 +157,11 @@ impl Line {
 /// One row of the sorted timeline: a time of a [`Line`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Row<'a> {
-    /// The partition's index.
+    /// The partition's index (an LVM2 logical volume's: the partition of its first extent).
     pub partition: u32,
+    /// The LVM2 logical volume (`VG/LV`), when the entry is in one (set by the caller).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume: Option<&'a str>,
     /// ISO 8601 UTC.
     pub time: String,
     /// Seconds since 1970.
@@ -201,6 +204,7 @@ pub fn row<'a>(partition: u32, line: &'a Line, kind: &'static str) -> Row<'a> {
     }
     Row {
         partition,
+        volume: None,
         time,
         unix,
         nanos,
@@ -316,20 +320,20 @@ pub fn layer_in_chain(vol: &mut Volume<&mut DiskReader<'_>>, at: u64, len: u64) 
     best
 }
 
-/// The lines of each of `partitions` of the chain `reader` reads, in turn, with the partition's
-/// index and the layer supplying each entry's metadata (what `vhd-viewer timeline` writes).
+/// The lines of each of `partitions` of the chain `reader` reads, in turn, with the partition
+/// (or LVM2 logical volume) and the layer supplying each entry's metadata (what `vhd-viewer timeline` writes).
 /// `each` returns false to stop.
-pub fn chain_lines(
+pub fn chain_lines<'p>(
     reader: &mut DiskReader<'_>,
-    partitions: &[Partition],
+    partitions: &'p [Partition],
     deleted: bool,
-    each: &mut dyn FnMut(u32, Line) -> Result<bool>,
+    each: &mut dyn FnMut(&'p Partition, Line) -> Result<bool>,
 ) -> Result<()> {
     for p in partitions {
         let (mut vol, mut fsys) = p.open(&mut *reader)?;
         let mut stopped = false;
         lines(&mut fsys, &mut vol, deleted, &mut layer_in_chain, &mut |l| {
-            let go = each(p.index, l)?;
+            let go = each(p, l)?;
             stopped = !go;
             Ok(go)
         })?;

@@ -179,16 +179,41 @@ impl ReadVirtual for ChainRef {
     }
 }
 
-/// One partition opened.
+/// A volume the files calls name: a partition by its number, or an LVM2 logical volume by its
+/// `VG/LV` (the page's `partition` argument is one or the other).
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Place {
+    Partition(u32),
+    Volume(String),
+}
+
+impl Place {
+    /// The place JavaScript's `partition` argument names: a number or a `VG/LV` string.
+    fn of(v: &JsValue) -> Result<Place, JsValue> {
+        if let Some(name) = v.as_string() {
+            return Ok(Place::Volume(name));
+        }
+        match v.as_f64() {
+            Some(n) if n >= 0.0 && n <= f64::from(u32::MAX) && n.fract() == 0.0 => Ok(Place::Partition(n as u32)),
+            _ => Err(misuse("a volume is a partition's number or an LVM2 logical volume's VG/LV")),
+        }
+    }
+}
+
+/// One partition or logical volume opened.
 struct Opened {
+    place: Place,
+    /// The partition's number (a logical volume's: the partition of its first extent).
     index: u32,
+    /// `VG/LV` when it is an LVM2 logical volume.
+    volume: Option<String>,
     vol: Volume<ChainRef>,
     fs: FileSystem,
 }
 
 /// The entry looked up last, and its data, so that reading a file window by window looks it up once.
 struct Last {
-    key: (u32, String, Option<String>, bool),
+    key: (Place, String, Option<String>, bool),
     data: FileData,
 }
 
@@ -207,6 +232,9 @@ pub struct WasmVolumes {
 #[derive(Serialize)]
 struct Stat<'a> {
     partition: u32,
+    /// The LVM2 logical volume (`VG/LV`) it is on, when it is on one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    volume: Option<&'a str>,
     path: &'a str,
     #[serde(rename = "type")]
     kind: EntryKind,
@@ -335,7 +363,7 @@ impl WasmVolumes {
         if let Some(t) = self.table.as_mut() {
             t.unlocked(&mut chain, job.partition, unlock);
         }
-        self.open.retain(|o| o.index != job.partition);
+        self.open.retain(|o| o.place != Place::Partition(job.partition));
         Ok(true)
     }
 
@@ -362,29 +390,33 @@ impl WasmVolumes {
         Ok(())
     }
 
-    /// The entries of directory `path` of partition `partition`, as the lines of `vhd-viewer
-    /// ls PATH --partition N --json` (deleted ones too with `deleted`).
-    pub fn list(&mut self, partition: u32, path: &str, deleted: bool) -> Result<JsValue, JsValue> {
-        let o = self.opened(partition)?;
+    /// The entries of directory `path` of `partition` (a partition's number, or an LVM2 logical
+    /// volume's `VG/LV`), as the lines of `vhd-viewer ls PATH --partition N --json` (`--volume
+    /// VG/LV`; deleted ones too with `deleted`).
+    pub fn list(&mut self, partition: JsValue, path: &str, deleted: bool) -> Result<JsValue, JsValue> {
+        let o = self.opened(&Place::of(&partition)?)?;
         let dir = o.fs.lookup(&mut o.vol, path, deleted).map_err(js_err)?;
         if dir.kind != EntryKind::Dir {
             return Err(js_err(FsError::NotADirectory { path: path.to_string() }.into()));
         }
         let entries = o.fs.list(&mut o.vol, &dir, deleted).map_err(js_err)?;
-        to_js(&entries.iter().map(|e| LsLine::new(partition, e)).collect::<Vec<_>>())
+        to_js(&entries.iter().map(|e| LsLine { volume: o.volume.as_deref(), ..LsLine::new(o.index, e) }).collect::<Vec<_>>())
     }
 
     /// One entry (`path`, deleted ones too with `deleted`) with its name, where its directory
     /// entry or record is on the disk, its data runs as virtual-disk byte ranges, and its
-    /// alternate data streams (NTFS).
-    pub fn stat(&mut self, partition: u32, path: &str, deleted: bool) -> Result<JsValue, JsValue> {
-        let o = self.opened(partition)?;
-        let start = o.vol.start();
+    /// alternate data streams (NTFS). `partition` as for `list()`.
+    pub fn stat(&mut self, partition: JsValue, path: &str, deleted: bool) -> Result<JsValue, JsValue> {
+        let o = self.opened(&Place::of(&partition)?)?;
+        let (index, volume) = (o.index, o.volume.clone());
         let e = o.fs.lookup(&mut o.vol, path, deleted).map_err(js_err)?;
         let (data, data_error) = match o.fs.data(&mut o.vol, &e, None) {
             Ok(d) => (Some(d), None),
             Err(err) => (None, Some(err.to_string())),
         };
+        // Its runs and its entry where they are on the disk (a logical volume's through its extents).
+        let on_disk = data.as_ref().map(|d| o.vol.disk_runs(d.runs()));
+        let entry_disk_offset = e.entry_offset.and_then(|v| o.vol.disk_run(v)).map(|(d, _)| d);
         let times = o.fs.times(&mut o.vol, &e).unwrap_or(fs::Times { modified: e.modified, ..fs::Times::default() });
         // Named streams wherever their attributes are (extension records too), from the lookup.
         let streams = e.streams.clone();
@@ -394,27 +426,19 @@ impl WasmVolumes {
             Some(FileData::Runs { .. }) => (Some("runs"), None),
             Some(FileData::Compressed { unit, .. }) => (Some("compressed"), Some(*unit)),
         };
-        let runs = data
-            .as_ref()
-            .map(|d| {
-                d.runs()
-                    .iter()
-                    .map(|r| StatRun {
-                        file_offset: r.file_offset,
-                        len: r.len,
-                        disk_offset: r.volume_offset.map(|v| v + start),
-                        sparse: r.volume_offset.is_none(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let (supply, supply_truncated) = match &data {
-            Some(d) => self.chain.0.with_reader(|r| supply_of(r, start, d.runs(), e.size)).map_err(js_err)?,
+        let runs = on_disk
+            .iter()
+            .flatten()
+            .map(|r| StatRun { file_offset: r.file_offset, len: r.len, disk_offset: r.volume_offset, sparse: r.volume_offset.is_none() })
+            .collect();
+        let (supply, supply_truncated) = match &on_disk {
+            Some(d) => self.chain.0.with_reader(|r| supply_of(r, 0, d, e.size)).map_err(js_err)?,
             None => (Vec::new(), false),
         };
-        let line = LsLine::new(partition, &e);
+        let line = LsLine::new(index, &e);
         to_js(&Stat {
-            partition,
+            partition: index,
+            volume: volume.as_deref(),
             path: line.path,
             kind: line.kind,
             size: line.size,
@@ -424,7 +448,7 @@ impl WasmVolumes {
             attributes: line.attributes,
             name: &e.name,
             times: times.into(),
-            entry_disk_offset: e.entry_offset.map(|v| v + start),
+            entry_disk_offset,
             storage,
             compression_unit: unit,
             runs,
@@ -437,10 +461,10 @@ impl WasmVolumes {
 
     /// `len` bytes (at most 64 MiB) of file `path` from byte `offset` (fewer at its end; none
     /// past it): its unnamed data, or the NTFS stream `stream`. The bytes `vhd-viewer get`
-    /// writes, a window at a time.
+    /// writes, a window at a time. `partition` as for `list()`.
     pub fn read(
         &mut self,
-        partition: u32,
+        partition: JsValue,
         path: &str,
         stream: Option<String>,
         deleted: bool,
@@ -451,10 +475,11 @@ impl WasmVolumes {
         if len > MAX_WINDOW {
             return Err(misuse(&format!("read() gives at most {MAX_WINDOW} bytes at a time, not {len}")));
         }
-        let key = (partition, path.to_string(), stream.clone(), deleted);
+        let place = Place::of(&partition)?;
+        let key = (place.clone(), path.to_string(), stream.clone(), deleted);
         if self.last.as_ref().map(|l| &l.key) != Some(&key) {
             self.last = None;
-            let o = self.opened(partition)?;
+            let o = self.opened(&place)?;
             let entry = o.fs.lookup(&mut o.vol, path, deleted).map_err(js_err)?;
             if entry.kind == EntryKind::Dir && stream.is_none() {
                 return Err(coded("is-a-directory", None, &format!("{path} is a directory")));
@@ -464,7 +489,7 @@ impl WasmVolumes {
         }
         let Some(last) = self.last.as_ref() else { return Ok(Vec::new()) };
         let data = last.data.window(offset, len);
-        let o = self.opened(partition)?;
+        let o = self.opened(&place)?;
         let mut out = Vec::with_capacity(len.min(1 << 20) as usize);
         let skip = data.1 as usize;
         let mut seen = 0usize;
@@ -528,17 +553,12 @@ impl WasmVolumes {
     pub(crate) fn owner_at(&mut self, offset: u64) -> Result<parts::DiskOwner> {
         let size = self.chain.size();
         let table = self.table()?.clone();
-        let chain = self.chain.clone();
-        parts::owner_with(&table, offset, size, |p, at| match p.volume_name() {
-            // An LVM2 logical volume: opened for this answer.
-            Some(_) => match p.open(chain) {
-                Ok((mut vol, mut fs)) => Ok(Some((fs.kind(), fs.owner(&mut vol, at)?))),
-                Err(_) => Ok(None),
-            },
-            None => match self.opened(p.index) {
+        parts::owner_with(&table, offset, size, |p, at| {
+            let place = p.volume_name().map_or(Place::Partition(p.index), |v| Place::Volume(v.to_string()));
+            match self.opened(&place) {
                 Ok(op) => Ok(Some((op.fs.kind(), op.fs.owner(&mut op.vol, at)?))),
                 Err(_) => Ok(None),
-            },
+            }
         })
     }
 
@@ -556,18 +576,25 @@ impl WasmVolumes {
         Ok(self.table.insert(table))
     }
 
-    /// Partition `index`, opened (the most recently used kept, a few at most).
-    fn opened(&mut self, index: u32) -> Result<&mut Opened, JsValue> {
-        if let Some(i) = self.open.iter().position(|o| o.index == index) {
+    /// Partition or logical volume `place`, opened (the most recently used kept, a few at most).
+    fn opened(&mut self, place: &Place) -> Result<&mut Opened, JsValue> {
+        if let Some(i) = self.open.iter().position(|o| &o.place == place) {
             let o = self.open.remove(i);
             self.open.push(o);
         } else {
-            let p: Partition = self.table().map_err(js_err)?.readable_partition(index).map_err(js_err)?.clone();
+            let table = self.table().map_err(js_err)?;
+            let p: Partition = match place {
+                Place::Partition(index) => table.readable_partition(*index),
+                Place::Volume(name) => table.readable_volume(name),
+            }
+            .map_err(js_err)?
+            .clone();
             let (vol, fs) = p.open(self.chain.clone()).map_err(js_err)?;
             if self.open.len() >= OPEN_PARTITIONS {
                 self.open.remove(0);
             }
-            self.open.push(Opened { index, vol, fs });
+            let volume = p.volume_name().map(str::to_string);
+            self.open.push(Opened { place: place.clone(), index: p.index, volume, vol, fs });
         }
         self.open.last_mut().ok_or_else(|| misuse("no partition open"))
     }

@@ -29,9 +29,9 @@ impl WasmVolumes {
                 if lines.len() >= MAX_LINES {
                     return Err(Error::Usage { message: format!("the timeline stops at {MAX_LINES} lines") });
                 }
-                let told = lines.len() % PROGRESS_EVERY == 0 || parts.last() != Some(&p);
+                let told = lines.len() % PROGRESS_EVERY == 0 || parts.last() != Some(&p.index);
                 lines.push(l);
-                parts.push(p);
+                parts.push(p.index);
                 if told && !tell(lines.len() as u64, 0) {
                     stopped = true;
                     return Ok(false);

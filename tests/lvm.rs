@@ -45,6 +45,9 @@ fn volumes_match_lvm2s_own_report_in_vhd_and_vhdx() {
         let vols = t["volumes"].as_array().unwrap();
         assert_eq!(vols.len(), 2, "{out}");
         assert!(t["findings"].as_array().unwrap().is_empty(), "{out}");
+        // Partitions 2 and 3 hold the PVs: each names its volume group; /boot names none.
+        let groups: Vec<&Value> = t["partitions"].as_array().unwrap().iter().map(|p| &p["volume_group"]).collect();
+        assert_eq!(groups, [&Value::Null, &vg["vg_name"], &vg["vg_name"]], "{out}");
         for v in vols {
             let name = v["lv"].as_str().unwrap();
             assert_eq!(v["vg"], vg["vg_name"]);
@@ -443,6 +446,8 @@ fn diff_names_what_a_child_changed_inside_a_striped_logical_volume() {
     assert!(!added.is_empty() && added.iter().all(|r| r["layer"] == 0), "{home:?}");
     let root = rows("vgdata/root");
     assert!(!root.is_empty() && root.iter().all(|r| r["layer"] == 1), "{root:?}");
+    // Each row names its logical volume, not only the partition of its first extent.
+    assert!(home.iter().all(|r| r["volume"] == "vgdata/home") && root.iter().all(|r| r["volume"] == "vgdata/root"), "{home:?}");
 }
 
 #[test]
@@ -480,6 +485,10 @@ fn a_red_hat_style_disk_reads_its_xfs_logical_volumes() {
         let s: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(s["systems"][0]["os"], "linux", "{out}");
         assert!(out.contains("Red Hat Enterprise Linux"), "{out}");
+        // search: a hit in a logical volume names it, and its file there.
+        let (out, _) = vv_both(&["search", p(&d), "Red Hat Enterprise", "--json"], 0);
+        let hit: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+        assert_eq!((&hit["volume"], &hit["owner"]["path"]), (&Value::from("rhel/root"), &Value::from("/etc/os-release")), "{out}");
     }
 }
 
@@ -696,4 +705,23 @@ fn a_bitlocker_volume_inside_a_logical_volume_reads_decrypted() {
     let root = fs.root();
     let names: Vec<String> = fs.list(&mut v, &root, false).unwrap().into_iter().map(|e| e.name).collect();
     assert!(names.iter().any(|n| n == "hello.txt"), "{names:?}");
+}
+
+#[test]
+fn fstab_names_logical_volumes_by_device_mapper_and_vg_names() {
+    let Some(dir) = fixture() else { return };
+    let t = parts::read(&mut raw(&dir)).unwrap();
+    let text = "/dev/mapper/vgdata-root / ext4 defaults 0 0\n/dev/vgdata/home /home ext4 defaults 0 0\nLABEL=HOME /h2 ext4 defaults 0 0\n/dev/mapper/vgdata-swap none swap sw 0 0\n";
+    let got: Vec<(Option<String>, Option<u32>, Option<&str>)> =
+        vhd_viewer::inspect::linux::fstab(text, &t).into_iter().map(|m| (m.volume, m.partition, m.by)).collect();
+    let vol = |n: &str| t.volume(n).unwrap().index;
+    assert_eq!(
+        got,
+        [
+            (Some("vgdata/root".into()), Some(vol("vgdata/root")), Some("lvm")),
+            (Some("vgdata/home".into()), Some(vol("vgdata/home")), Some("lvm")),
+            (Some("vgdata/home".into()), Some(vol("vgdata/home")), Some("label")),
+            (None, None, None),
+        ]
+    );
 }

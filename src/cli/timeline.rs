@@ -34,8 +34,8 @@ pub fn timeline(c: &OpenChain, key: Option<&Key>, on: &super::files::On, deleted
     if format == Format::Csv {
         writeln!(out, "{}", timeline::CSV_HEADER).map_err(io_err)?;
     }
-    // The sorted forms hold every line (and its partition) until the end.
-    let (mut lines, mut of_part): (Vec<Line>, Vec<u32>) = (Vec::new(), Vec::new());
+    // The sorted forms hold every line (and its partition or volume) until the end.
+    let (mut lines, mut of_part): (Vec<Line>, Vec<&Partition>) = (Vec::new(), Vec::new());
     let mut cut_short = false;
     timeline::chain_lines(&mut reader, &chosen, deleted, &mut |partition, l| {
         if format == Format::Body {
@@ -52,7 +52,7 @@ pub fn timeline(c: &OpenChain, key: Option<&Key>, on: &super::files::On, deleted
     })?;
     if format != Format::Body {
         for (i, kind) in timeline::sorted(&lines) {
-            let r = timeline::row(of_part[i], &lines[i], kind);
+            let r = timeline::Row { volume: of_part[i].volume_name(), ..timeline::row(of_part[i].index, &lines[i], kind) };
             match format {
                 Format::Csv => writeln!(out, "{}", timeline::csv(&r)).map_err(io_err)?,
                 Format::Json => {

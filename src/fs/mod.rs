@@ -185,6 +185,35 @@ impl<R: ReadVirtual> Volume<R> {
         Some((disk, run.min(left))).filter(|&(_, r)| r > 0)
     }
 
+    /// `runs` (offsets in the volume) as runs whose offsets are the disk's: cut where the
+    /// volume's bytes are not contiguous on the disk (an LVM2 logical volume's extents and
+    /// stripes); a part the volume maps nowhere reads as a hole.
+    pub fn disk_runs(&self, runs: &[Run]) -> Vec<Run> {
+        let mut out = Vec::new();
+        for r in runs {
+            let Some(v) = r.volume_offset else {
+                Run::push(&mut out, *r);
+                continue;
+            };
+            let mut done = 0;
+            while done < r.len {
+                let file_offset = r.file_offset + done;
+                match self.disk_run(v.saturating_add(done)) {
+                    Some((disk, n)) => {
+                        let n = n.min(r.len - done);
+                        Run::push(&mut out, Run { file_offset, len: n, volume_offset: Some(disk) });
+                        done += n;
+                    }
+                    None => {
+                        Run::push(&mut out, Run { file_offset, len: r.len - done, volume_offset: None });
+                        break;
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// The window's length.
     pub fn len(&self) -> u64 {
         self.len

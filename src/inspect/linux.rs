@@ -14,7 +14,7 @@ use super::{Mount, Note, Os, Program, Source, System, User};
 use crate::error::{Error, FsError, Result};
 use crate::finding::Severity;
 use crate::fs::{iso8601, join, read_data, Entry, EntryKind, FileSystem, ReadVirtual, Volume};
-use crate::parts::Table;
+use crate::parts::{Partition, Table};
 
 /// The most bytes read of one file (os-release, passwd, fstab, ...): 4 MiB.
 pub const MAX_FILE: u64 = 4 << 20;
@@ -333,9 +333,10 @@ pub fn dpkg(text: &str, path: &str, notes: &mut Vec<Note>) -> Vec<Program> {
     out
 }
 
-/// fstab's mounts (`spec target type options dump pass`), each mapped to the partition of
-/// `table` it names: by the file system's UUID or label, the partition's PARTUUID or GPT name,
-/// or a device name (`/dev/sda2`, taken as this disk).
+/// fstab's mounts (`spec target type options dump pass`), each mapped to the partition or LVM2
+/// logical volume of `table` it names: by the file system's UUID or label, the partition's
+/// PARTUUID or GPT name, a device name (`/dev/sda2`, taken as this disk), or a logical volume's
+/// (`/dev/mapper/VG-LV`, `/dev/VG/LV`).
 pub fn fstab(text: &str, table: &Table) -> Vec<Mount> {
     let mut out = Vec::new();
     for line in text.lines().map(str::trim) {
@@ -349,11 +350,11 @@ pub fn fstab(text: &str, table: &Table) -> Vec<Mount> {
         if out.len() >= MAX_ITEMS {
             break;
         }
-        let (partition, by) = match mapped(&f[0], table) {
-            Some((p, by)) => (Some(p), Some(by)),
-            None => (None, None),
+        let (partition, volume, by) = match mapped(&f[0], table) {
+            Some((p, by)) => (Some(p.index), p.volume_name().map(str::to_string), Some(by)),
+            None => (None, None, None),
         };
-        out.push(Mount { spec: f[0].clone(), target: f[1].clone(), fstype: f[2].clone(), partition, by });
+        out.push(Mount { spec: f[0].clone(), target: f[1].clone(), fstype: f[2].clone(), partition, volume, by });
     }
     out
 }
@@ -376,8 +377,11 @@ fn octal_escapes(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The partition fstab's `spec` names, and how it was found.
-fn mapped(spec: &str, table: &Table) -> Option<(u32, &'static str)> {
+/// The partition (or logical volume) fstab's `spec` names, and how it was found.
+fn mapped<'t>(spec: &str, table: &'t Table) -> Option<(&'t Partition, &'static str)> {
+    if let Some(name) = lv_device(spec) {
+        return table.volume_partitions.iter().find(|p| p.volume_name() == Some(name.as_str())).map(|p| (p, "lvm"));
+    }
     let (how, value) = if let Some((k, v)) = spec.split_once('=') {
         (k, v.trim_matches('"').to_string())
     } else if let Some(rest) = spec.strip_prefix("/dev/disk/by-") {
@@ -385,11 +389,11 @@ fn mapped(spec: &str, table: &Table) -> Option<(u32, &'static str)> {
         (k, octal_escapes(&v.replace("\\x20", " ")))
     } else {
         let n = device_number(spec)?;
-        return table.partitions.iter().find(|p| p.index == n && n != 0).map(|p| (p.index, "device"));
+        return table.partitions.iter().find(|p| p.index == n && n != 0).map(|p| (p, "device"));
     };
     let eq =
         |a: &Option<String>, exact: bool| a.as_deref().is_some_and(|a| if exact { a == value } else { a.eq_ignore_ascii_case(&value) });
-    let found = table.partitions.iter().find(|p| match how.to_ascii_lowercase().as_str() {
+    let found = table.partitions.iter().chain(&table.volume_partitions).find(|p| match how.to_ascii_lowercase().as_str() {
         "uuid" => eq(&p.uuid, false),
         "label" => eq(&p.label, true),
         "partuuid" => eq(&p.partuuid, false),
@@ -402,7 +406,31 @@ fn mapped(spec: &str, table: &Table) -> Option<(u32, &'static str)> {
         "partuuid" => "partuuid",
         _ => "partlabel",
     };
-    Some((found.index, by))
+    Some((found, by))
+}
+
+/// `VG/LV` of a logical volume's device name: `/dev/mapper/VG-LV` (device-mapper doubles a
+/// name's own `-`) or `/dev/VG/LV`.
+fn lv_device(spec: &str) -> Option<String> {
+    if let Some(dm) = spec.strip_prefix("/dev/mapper/") {
+        // The single `-` between the two names; `--` is a `-` of a name.
+        let b = dm.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'-' {
+                if b.get(i + 1) == Some(&b'-') {
+                    i += 2;
+                    continue;
+                }
+                let (vg, lv) = (&dm[..i], &dm[i + 1..]);
+                return (!vg.is_empty() && !lv.is_empty()).then(|| format!("{}/{}", vg.replace("--", "-"), lv.replace("--", "-")));
+            }
+            i += 1;
+        }
+        return None;
+    }
+    let (vg, lv) = spec.strip_prefix("/dev/")?.split_once('/')?;
+    (!vg.is_empty() && !lv.is_empty() && !lv.contains('/') && vg != "disk").then(|| format!("{vg}/{lv}"))
 }
 
 /// The partition number of the first disk's device name: `/dev/sda2`, `/dev/vda2`,
@@ -588,6 +616,12 @@ mod tests {
         assert_eq!(device_number("/dev/nvme0n1p15"), Some(15));
         assert_eq!(device_number("/dev/sdb2"), None);
         assert_eq!(device_number("/dev/sda"), None);
+        assert_eq!(lv_device("/dev/mapper/rhel-root").as_deref(), Some("rhel/root"));
+        assert_eq!(lv_device("/dev/mapper/my--vg-lv--home").as_deref(), Some("my-vg/lv-home"));
+        assert_eq!(lv_device("/dev/mapper/rhel--root"), None);
+        assert_eq!(lv_device("/dev/rhel/home").as_deref(), Some("rhel/home"));
+        assert_eq!(lv_device("/dev/disk/by-uuid"), None);
+        assert_eq!(lv_device("/dev/sda2"), None);
         assert_eq!(octal_escapes("/mnt/my\\040disk"), "/mnt/my disk");
     }
 }

@@ -100,10 +100,15 @@ pub struct Mount {
     pub target: String,
     /// The file system type fstab gives.
     pub fstype: String,
-    /// The partition of this disk it is, when found.
+    /// The partition of this disk it is, when found (a logical volume's: the partition of its
+    /// first extent).
     pub partition: Option<u32>,
+    /// The LVM2 logical volume (`VG/LV`) it is, when it is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume: Option<String>,
     /// How it was found: `uuid` (the file system's), `label`, `partuuid`, `partlabel` (the GPT
-    /// entry's), or `device` (a name such as `/dev/sda2`, taken as this disk's).
+    /// entry's), `device` (a name such as `/dev/sda2`, taken as this disk's), or `lvm` (a
+    /// logical volume's `/dev/mapper/VG-LV` or `/dev/VG/LV`).
     pub by: Option<&'static str>,
 }
 
@@ -126,8 +131,12 @@ pub struct Note {
 /// The system found on one volume. Fields are `None` (or empty) where the system does not say.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct System {
-    /// The partition's number (0: the whole disk, no partition table).
+    /// The partition's number (0: the whole disk, no partition table; a logical volume's: the
+    /// partition of its first extent).
     pub partition: u32,
+    /// The LVM2 logical volume (`VG/LV`) it is on, when it is on one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume: Option<String>,
     /// Which kind.
     pub os: Os,
     /// Windows: `ProductName`; Linux: `PRETTY_NAME`.
@@ -169,6 +178,7 @@ impl System {
     pub fn new(partition: u32, os: Os) -> System {
         System {
             partition,
+            volume: None,
             os,
             product: None,
             edition: None,
@@ -204,10 +214,12 @@ pub fn system_on<R: ReadVirtual>(src: &mut R, table: &Table, p: &Partition) -> O
         return None;
     }
     let (mut vol, mut fs) = p.open(&mut *src).ok()?;
-    if let Ok(Some(s)) = windows::inspect(&mut fs, &mut vol, p.index) {
-        return Some(s);
-    }
-    linux::inspect(&mut fs, &mut vol, p.index, table).ok().flatten()
+    let mut s = match windows::inspect(&mut fs, &mut vol, p.index) {
+        Ok(Some(s)) => s,
+        _ => linux::inspect(&mut fs, &mut vol, p.index, table).ok().flatten()?,
+    };
+    s.volume = p.volume_name().map(str::to_string);
+    Some(s)
 }
 
 /// True when the file at `path` (absolute, on a volume) is one the readers look at: a change to
@@ -402,6 +414,7 @@ mod tests {
     fn linux(hostname: &str, users: &[(&str, u32)], programs: &[(&str, &str)]) -> System {
         System {
             partition: 3,
+            volume: None,
             os: Os::Linux,
             product: Some("Debian GNU/Linux 12 (bookworm)".into()),
             edition: None,

@@ -91,6 +91,17 @@ function rustFixture(sub, name, file, examples, done, junk) {
 }
 
 /**
+ * The LVM2 disks of `tests/lvm.rs` (make-lvm-vhds.sh: lvm2's own tools on loop devices, in the
+ * same folder): `{ dir, skipped }`, `skipped` the reason where the machine refuses
+ * (no root, no loop devices), else lvm.vhd, child.vhd, rhel.vhd and rhel.vhdx in `dir`.
+ */
+export function lvmVhds() {
+  const dir = rustFixture('lvm', 'lvm', 'make-lvm-vhds.sh', ['vhd_from_raw'], 'done', ['lvm-etc']);
+  const why = join(dir, 'skipped');
+  return { dir, skipped: existsSync(why) ? readFileSync(why, 'utf8').trim() : null };
+}
+
+/**
  * The folder `tests/web/fixtures/SCRIPT` fills (run with the vhd_from_raw example's binary), made
  * once per version of the script under tests/work/SUB/: `done` is a file it holds once made;
  * `more(folder)` adds files of the tests' own before the folder appears whole, by a rename.

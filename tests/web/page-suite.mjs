@@ -17,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { serve } from '../../scripts/serve.mjs';
 import { launch, FEATURES } from './engines.mjs';
 import { cliInfo, cliCat, cliPath, tempDir, screenshotPath, text, at, shownHits, hitFields, ROOT, WWW, SAMPLES } from './helpers.mjs';
-import { fsVhds, systemVhds, linuxDataVhds, cli, cliSearch } from './fs-fixtures.mjs';
+import { fsVhds, systemVhds, linuxDataVhds, lvmVhds, cli, cliSearch } from './fs-fixtures.mjs';
 import { bitlockerVhds } from './bitlocker-fixtures.mjs';
 import { trimDisks, bigDisk, cliTrim } from './trim-fixtures.mjs';
 import { folderFixture, cliChains, treeShape, shownTree, shownProblems, expectedProblems, siteWithFolder, giveFolder } from './folder-fixture.mjs';
@@ -388,6 +388,26 @@ export function pageTests(engine) {
     const saved = await page.download('#files-view [data-field="panel"] [data-action="save"]');
     assert.equal(saved.name, 'a.bin');
     assert.deepEqual(readFileSync(saved.path), cli(['get', child, '/a.bin', '--partition', '1', '--parent', base], child), 'the saved file equals vhd-viewer get');
+    assert.deepEqual(await page.errors(), []);
+    await page.close();
+  });
+
+  test(`${engine}: a Red Hat VHDX's LVM2 logical volumes: the striped one's file opens from the URL and saves as get --volume`, async (t) => {
+    const lvm = lvmVhds();
+    if (lvm.skipped) return t.skip(lvm.skipped);
+    const disk = join(lvm.dir, 'rhel.vhdx');
+    const page = await viewer();
+    await page.setFiles(UI.fileInput, [disk]);
+    assert.equal(await settled(page), 'ready');
+    await page.evaluate(() => document.getElementById('volumes').scrollIntoView());
+    await page.waitFor(() => document.querySelector('#files-view')?.dataset.state === 'ready', null, { timeout: 60_000 });
+    const names = await page.evaluate(() => [...document.querySelectorAll('#files-view [data-field="volumes"] li')].map((l) => l.dataset.volume));
+    assert.deepEqual(names, JSON.parse(cli(['parts', disk, '--json'], disk).toString('utf8')).volumes.map((v) => `${v.vg}/${v.lv}`));
+    await page.evaluate(() => (location.hash = '#partition=rhel/home&path=/alice/big.bin'));
+    await page.waitFor(() => document.querySelector('#files-view [data-field="panel"]:not([hidden]) [data-field="path"]')?.textContent === '/alice/big.bin', null, { timeout: 60_000 });
+    const saved = await page.download('#files-view [data-field="panel"] [data-action="save"]');
+    assert.equal(saved.name, 'big.bin');
+    assert.deepEqual(readFileSync(saved.path), cli(['get', disk, '/alice/big.bin', '--volume', 'rhel/home'], disk), 'the saved file equals vhd-viewer get --volume');
     assert.deepEqual(await page.errors(), []);
     await page.close();
   });

@@ -12,6 +12,7 @@ import type {
   DiskOwner,
   Extent,
   FileEntry,
+  VolumeRef,
   FileStat,
   Finding,
   Info,
@@ -67,9 +68,9 @@ export interface Calls {
   resizePlan: { args: [layer: number, size: number, gptFix: boolean]; result: ResizePlan };
   partitions: { args: [k: number]; result: PartsTable };
   systems: { args: [k: number]; result: System[] };
-  list: { args: [k: number, partition: number, path: string, deleted: boolean]; result: FileEntry[] };
-  stat: { args: [k: number, partition: number, path: string, deleted: boolean]; result: FileStat };
-  readPath: { args: [k: number, partition: number, path: string, stream: string | undefined, deleted: boolean, offset: number, len: number]; result: Uint8Array };
+  list: { args: [k: number, partition: VolumeRef, path: string, deleted: boolean]; result: FileEntry[] };
+  stat: { args: [k: number, partition: VolumeRef, path: string, deleted: boolean]; result: FileStat };
+  readPath: { args: [k: number, partition: VolumeRef, path: string, stream: string | undefined, deleted: boolean, offset: number, len: number]; result: Uint8Array };
   owner: { args: [k: number, offset: number]; result: DiskOwner };
   /** A BitLocker partition unlocked in the Worker (the secret never comes back); progress: key stretch rounds. */
   unlock: { args: [k: number, partition: number, kind: UnlockKind, secret: string | Uint8Array]; result: PartsTable; progress: Steps };

@@ -599,6 +599,8 @@ export interface Partition {
   type_name: string;
   name: string | null;
   role: 'primary' | 'extended' | 'logical' | 'gpt' | 'whole';
+  /** The LVM2 volume group whose physical volume it holds. */
+  volume_group?: string;
   entry_offset: number | null;
   aligned_4k: boolean;
   filesystem: FsName | null;
@@ -616,8 +618,36 @@ export interface PartsTable {
   sector_size: number;
   disk_guid: string | null;
   partitions: Partition[];
+  /** The LVM2 logical volumes of the physical volumes in the partitions. */
+  volumes: LogicalVolume[];
   findings: Finding[];
   structures: { name: string; offset: number; fields: Field[] }[];
+}
+
+/** What the files calls name: a partition's number, or an LVM2 logical volume's `VG/LV`. */
+export type VolumeRef = number | string;
+
+/** One LVM2 logical volume (`parts --json`'s `volumes`, src/lvm.rs). */
+export interface LogicalVolume {
+  vg: string;
+  lv: string;
+  /** Its UUID. */
+  id: string;
+  size: number;
+  segments: {
+    start_extent: number;
+    extent_count: number;
+    /** `striped` (linear with one stripe), `thin-pool`, `raid1`, ... */
+    type: string;
+    stripes: number;
+    stripe_size: number;
+    pvs: { pv: string; id: string | null; start_extent: number; partition: number | null }[];
+  }[];
+  filesystem: FsName | null;
+  label: string | null;
+  uuid?: string;
+  /** Why its files are not read (a thin or RAID segment, a physical volume not on this disk). */
+  unreadable?: string;
 }
 
 // ---- What system is on the disk (`vhd-viewer inspect --json`, `WasmVolumes.systems()`; src/inspect/mod.rs).
@@ -663,7 +693,9 @@ export interface SystemMount {
   target: string;
   fstype: string;
   partition: number | null;
-  /** How the partition was found: `uuid`, `label`, `partuuid`, `partlabel` or `device`. */
+  /** The LVM2 logical volume (`VG/LV`) it is (`partition` then holds its first extent). */
+  volume?: string;
+  /** How the partition was found: `uuid`, `label`, `partuuid`, `partlabel`, `device` or `lvm`. */
   by: string | null;
 }
 
@@ -679,6 +711,8 @@ export interface SystemNote {
 /** The operating system found on one volume. */
 export interface System {
   partition: number;
+  /** The LVM2 logical volume (`VG/LV`) it is on (`partition` then holds its first extent). */
+  volume?: string;
   os: 'windows' | 'linux';
   product: string | null;
   edition: string | null;
@@ -704,6 +738,8 @@ export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
 /** One line of `vhd-viewer ls --json`, an entry of `WasmVolumes.list()`. */
 export interface FileEntry {
   partition: number;
+  /** The LVM2 logical volume (`VG/LV`) it is on (`partition` then holds its first extent). */
+  volume?: string;
   /** Absolute, with `/`. */
   path: string;
   type: EntryType;
@@ -762,6 +798,8 @@ export interface DiskOwner {
   sector: number;
   sector_size: number;
   partition: number | null;
+  /** The LVM2 logical volume (`VG/LV`) whose extent holds the byte (absent otherwise). */
+  volume?: string;
   filesystem: FsName | null;
   kind: 'file' | 'dir' | 'structure' | 'free' | 'outside' | 'unknown';
   path: string | null;
@@ -812,6 +850,8 @@ export interface SearchHit {
   /** The layer that supplies its first byte (null: zeros no layer holds). */
   layer: number | null;
   partition: number | null;
+  /** The LVM2 logical volume (`VG/LV`) whose extent holds it (absent otherwise). */
+  volume?: string;
   /** True when it lies in an unlocked BitLocker volume, found in its plain bytes (absent otherwise). */
   decrypted?: boolean;
   owner: {

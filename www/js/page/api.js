@@ -387,7 +387,7 @@ export class VhdDisk {
 
   /**
    * A folder's entries (`vhd-viewer ls PATH --partition N --json`; with `deleted`, deleted ones too).
-   * @param {number} partition
+   * @param {import('../common/types.js').VolumeRef} partition a partition's number, or an LVM2 logical volume's `VG/LV`
    * @param {string} path
    * @param {{ deleted?: boolean, layer?: number }} [options]
    * @returns {Promise<FileEntry[]>}
@@ -399,7 +399,7 @@ export class VhdDisk {
   /**
    * One file or folder: its entry, times, streams, data runs on the virtual disk and which layer
    * holds each part of it.
-   * @param {number} partition
+   * @param {import('../common/types.js').VolumeRef} partition a partition's number, or an LVM2 logical volume's `VG/LV`
    * @param {string} path
    * @param {{ deleted?: boolean, layer?: number }} [options]
    * @returns {Promise<FileStat>}
@@ -411,7 +411,7 @@ export class VhdDisk {
   /**
    * Bytes of a file (`vhd-viewer get`): at most `length` (64 MiB at most) from `offset`, of its
    * NTFS stream `stream` if given.
-   * @param {number} partition
+   * @param {import('../common/types.js').VolumeRef} partition a partition's number, or an LVM2 logical volume's `VG/LV`
    * @param {string} path
    * @param {{ offset?: number, length?: number, stream?: string, deleted?: boolean, layer?: number, signal?: AbortSignal }} [options]
    * @returns {Promise<Uint8Array>}

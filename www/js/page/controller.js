@@ -716,7 +716,7 @@ export class Viewer {
   /**
    * Opens the file a system's answer was read from in the files view (as of layer `layer`, when
    * given: the files view's layer otherwise).
-   * @param {number} partition
+   * @param {import('../common/types.js').VolumeRef} partition
    * @param {import('../common/types.js').SystemSource} src
    * @param {number} [layer]
    */
@@ -766,7 +766,7 @@ export class Viewer {
       }
       if (file) this.reveal('files');
       const path = o.path;
-      this.openPath(hit.partition, path, o.kind === 'deleted file').catch((e) => this.readFailed(path, e));
+      this.openPath(hit.volume ?? hit.partition, path, o.kind === 'deleted file').catch((e) => this.readFailed(path, e));
     }
     // The hex view shows the disk's bytes: a hit in an unlocked volume's plain bytes is not
     // marked on its encrypted sector.
@@ -949,10 +949,10 @@ export class Viewer {
   }
 
   /**
-   * Shows `path` of partition `partition` in the files view (as of the layer chosen there): a
-   * folder listed, or a file's row picked (its panel) in its folder. Resolves its stat (null for
-   * the root).
-   * @param {number} partition
+   * Shows `path` of partition `partition` (or LVM2 logical volume `VG/LV`) in the files view (as
+   * of the layer chosen there): a folder listed, or a file's row picked (its panel) in its
+   * folder. Resolves its stat (null for the root).
+   * @param {import('../common/types.js').VolumeRef} partition
    * @param {string} path
    * @param {boolean} [deleted] deleted entries shown too (a deleted file)
    */

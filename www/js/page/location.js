@@ -8,15 +8,16 @@
 // written by hand in a tutorial) applies to the first disk opened. `view` is one of the element's
 // tab names (VIEWS); `layer` and `block` a block of a file of the chain (its sectors up close;
 // `block` without `layer`: the square of the provenance map at that multiple of the block size);
-// `sector` the virtual sector of the hex view; `partition` and `path` a folder or file of the
-// files view; `changes` the Changes view's path filter. The controller (controller.js) moves
-// there and reports the reader's moves; this module only reads and writes the text.
+// `sector` the virtual sector of the hex view; `partition` (a number, or an LVM2 logical volume's
+// `VG/LV`) and `path` a folder or file of the files view; `changes` the Changes view's path
+// filter. The controller (controller.js) moves there and reports the reader's moves; this module
+// only reads and writes the text.
 
 import { parseNumber } from '../common/format.js';
 
 /**
  * A place in the viewer: every key optional.
- * @typedef {{ disk?: string, view?: string, layer?: number, block?: number, sector?: number, partition?: number, path?: string, changes?: string }} Place
+ * @typedef {{ disk?: string, view?: string, layer?: number, block?: number, sector?: number, partition?: number | string, path?: string, changes?: string }} Place
  */
 
 /** The element's tabs, in order: [name, label]; a place's `view` is one of these names. */
@@ -74,6 +75,8 @@ function readPlace(get) {
       // As the hex view's field takes them: decimal, 0x…, 2M; whole numbers only.
       const n = parseNumber(v);
       if (Number.isSafeInteger(n)) place[key] = n;
+      // An LVM2 logical volume is named `VG/LV`.
+      else if (key === 'partition' && /^[^/]+\/[^/]+$/.test(v)) place[key] = v;
     } else if (key === 'view') {
       const name = viewName(v);
       if (name) place.view = name;

@@ -1,7 +1,7 @@
 // The page's own types (the main thread's: its views and the DOM), for TypeScript's checker only;
 // the data shapes it shares with the Worker and the npm package are in common/types.d.ts.
 
-import type { FileEntry, FileStat, PartsTable, UnlockKind } from '../common/types.js';
+import type { FileEntry, FileStat, PartsTable, UnlockKind, VolumeRef } from '../common/types.js';
 
 /**
  * What an element can be given as children (dom.js): nodes, text (numbers too) and nested lists of
@@ -20,9 +20,9 @@ export interface ViewContext {
 /** What the files view reads through (the Worker's WasmVolumes, made asynchronous). */
 export interface FilesApi {
   partitions(): Promise<PartsTable>;
-  list(partition: number, path: string, deleted: boolean): Promise<FileEntry[]>;
-  stat(partition: number, path: string, deleted: boolean): Promise<FileStat>;
-  read(partition: number, path: string, stream: string | undefined, deleted: boolean, offset: number, len: number): Promise<Uint8Array>;
+  list(partition: VolumeRef, path: string, deleted: boolean): Promise<FileEntry[]>;
+  stat(partition: VolumeRef, path: string, deleted: boolean): Promise<FileStat>;
+  read(partition: VolumeRef, path: string, stream: string | undefined, deleted: boolean, offset: number, len: number): Promise<Uint8Array>;
   /** Unlocks a BitLocker partition in the Worker; resolves to the table with it unlocked. */
   unlock(partition: number, kind: UnlockKind, secret: string | Uint8Array, signal: AbortSignal, onProgress: (done: number, total: number) => void): Promise<PartsTable>;
 }
@@ -32,7 +32,7 @@ export interface FilesOptions {
   /** Show virtual-disk bytes `[offset, offset + len)` on the page's maps and hex view. */
   onPlace?: (offset: number, len: number) => void;
   /** The reader moved to `path` of partition `partition`: a folder listed, or a file picked. */
-  onMove?: (partition: number, path: string) => void;
+  onMove?: (partition: VolumeRef, path: string) => void;
   /** The virtual disk's size in bytes, for drawing the strip to scale (else the partitions' end). */
   diskSize?: number;
   /** The chain's file names, layer 0 (the top of the disk read) first: the legend of a file's supply bar. */
@@ -47,8 +47,8 @@ export interface FilesOptions {
 export interface FilesView {
   /** Settles when the partitions are drawn (and the first readable partition listed). */
   ready: Promise<void>;
-  /** Opens partition `index` at `path` (`/` by default). */
-  open(index: number, path?: string): Promise<void>;
+  /** Opens partition `index` (or LVM2 logical volume `VG/LV`) at `path` (`/` by default). */
+  open(index: VolumeRef, path?: string): Promise<void>;
   /** Stops a save in progress and empties the root. */
   destroy(): void;
 }

@@ -8,7 +8,7 @@ import { FS_WORDS, hex, humanSize } from '../../common/format.js';
 import { dump } from './hex.js';
 
 /**
- * @import { FileEntry, FileStat, FileSupply, Partition, PartsTable } from '../../common/types.js'
+ * @import { FileEntry, FileStat, FileSupply, FsName, LogicalVolume, Partition, PartsTable, VolumeRef } from '../../common/types.js'
  * @import { Child, FilesApi, FilesOptions, FilesView } from '../types.js'
  */
 
@@ -115,9 +115,57 @@ function partTitle(/** @type {Partition} */ p) {
   return [`Partition ${p.index}`, fs || p.type_name, p.label ? `“${p.label}”` : null].filter(Boolean).join(' · ');
 }
 
+/**
+ * What the browser shows: a partition or an LVM2 logical volume, `ref` naming it to the core.
+ * @typedef {{ ref: VolumeRef, filesystem: FsName | null, label: string | null, name: string }} Browsed
+ */
+
+/** A partition as the browser shows it. */
+function partBrowsed(/** @type {Partition} */ p) {
+  return { ref: p.index, filesystem: p.filesystem, label: p.label, name: `Partition ${p.index}` };
+}
+
+/** An LVM2 logical volume's `VG/LV`. */
+const lvName = (/** @type {LogicalVolume} */ v) => `${v.vg}/${v.lv}`;
+
+/** A logical volume as the browser shows it. */
+function lvBrowsed(/** @type {LogicalVolume} */ v) {
+  return { ref: lvName(v), filesystem: v.filesystem, label: v.label, name: `Volume ${lvName(v)}` };
+}
+
+/** A logical volume in words: its name, file system and label. */
+function lvTitle(/** @type {LogicalVolume} */ v) {
+  return [`Logical volume ${lvName(v)}`, v.filesystem ? FS_WORDS[v.filesystem] : null, v.label ? `“${v.label}”` : null].filter(Boolean).join(' · ');
+}
+
+/** How a logical volume's segments lay its bytes out, in words. */
+function lvLayout(/** @type {LogicalVolume} */ v) {
+  const kinds = v.segments.map((s) => (s.type !== 'striped' ? `${s.type} (not read)` : s.stripes > 1 ? `striped (${s.stripes} stripes, ${humanSize(s.stripe_size)} chunks)` : 'linear'));
+  const n = v.segments.length;
+  return `${[...new Set(kinds)].join(', ')}; ${n} segment${n === 1 ? '' : 's'}`;
+}
+
+/** The partitions holding a logical volume's extents, in words. */
+function lvPlaces(/** @type {LogicalVolume} */ v) {
+  const pvs = v.segments.flatMap((s) => s.pvs);
+  const parts = [...new Set(pvs.map((x) => x.partition).filter((n) => n !== null))];
+  const absent = [...new Set(pvs.filter((x) => x.partition === null).map((x) => x.pv))];
+  const on = parts.includes(0) ? ['the whole disk'] : parts.length ? [`partition${parts.length > 1 ? 's' : ''} ${parts.join(' and ')}`] : [];
+  if (absent.length) on.push(`${absent.join(', ')} (not on this disk)`);
+  return on.length ? `on ${on.join(', ')}` : '';
+}
+
+/** Why a logical volume's files cannot be browsed, or null when they can. */
+function lvUnreadableWhy(/** @type {LogicalVolume} */ v) {
+  if (v.unreadable) return v.unreadable;
+  if (!v.filesystem || v.filesystem === 'bitlocker') return 'no file system this viewer reads';
+  return null;
+}
+
 /** Why a partition's files cannot be browsed, or null when they can. */
 function unreadableWhy(/** @type {Partition} */ p) {
   if (p.role === 'extended') return 'the container of the logical partitions';
+  if (p.volume_group) return 'its logical volumes are listed below';
   if (p.filesystem === 'bitlocker' && p.cluster_size === null) return p.bitlocker?.unlocked === null ? 'the BitLocker volume is locked: unlock it with its key' : 'no file system this viewer reads inside the BitLocker volume';
   if (!p.filesystem || p.cluster_size === null) return 'no file system this viewer reads';
   return null;
@@ -180,7 +228,7 @@ export function filesView(root, api, options = {}) {
   /** @type {PartsTable | null} */
   let table = null;
   const state = {
-    /** @type {Partition | null} */ part: null,
+    /** @type {Browsed | null} */ part: null,
     path: '/',
     deleted: false,
     /** @type {FileEntry[]} */ entries: [],
@@ -197,6 +245,8 @@ export function filesView(root, api, options = {}) {
   const status = h('p', { class: 'status', 'data-field': 'status', role: 'status' });
   const strip = h('div', { class: 'strip', 'data-field': 'strip', role: 'group', 'aria-label': 'The disk from its first byte to its last' });
   const partList = h('ul', { class: 'parts', 'data-field': 'partitions' });
+  const lvHead = h('h3', { hidden: true }, 'Logical volumes (LVM2)');
+  const lvList = h('ul', { class: 'parts', 'data-field': 'volumes', hidden: true });
   const scheme = h('p', { 'data-field': 'scheme' });
   const crumbs = h('nav', { class: 'crumbs', 'data-field': 'breadcrumb', 'aria-label': 'Folder' });
   const deletedBox = h('input', { type: 'checkbox', 'data-action': 'deleted' });
@@ -221,7 +271,7 @@ export function filesView(root, api, options = {}) {
     browser);
   // The picture of the partitions: above their list, or where the host shows it (the page's first screen).
   const picture = [h('h3', {}, 'Partitions'), scheme, strip];
-  const view = h('div', { class: 'files-view' }, options.pictureRoot ? null : picture, partList, browse, status);
+  const view = h('div', { class: 'files-view' }, options.pictureRoot ? null : picture, partList, lvHead, lvList, browse, status);
   fill(root, view);
   if (options.pictureRoot) fill(options.pictureRoot, h('div', { class: 'files-view picture' }, picture));
 
@@ -241,19 +291,23 @@ export function filesView(root, api, options = {}) {
     scheme.textContent =
       t.scheme === 'mbr' ? `An MBR partition table with ${parts.length} partition${parts.length === 1 ? '' : 's'}.`
         : t.scheme === 'gpt' ? `A GPT partition table (disk GUID ${t.disk_guid}) with ${parts.length} partition${parts.length === 1 ? '' : 's'}.`
-          : parts.length ? 'No partition table: the file system starts at the disk’s first sector.' : 'No partition table and no file system this viewer recognises.';
+          : parts.length ? 'No partition table: the file system starts at the disk’s first sector.' : t.volumes.length ? 'No partition table: the disk is an LVM2 physical volume.' : 'No partition table and no file system this viewer recognises.';
+    for (const vg of new Set(t.volumes.map((v) => v.vg))) {
+      const lvs = t.volumes.filter((v) => v.vg === vg);
+      scheme.textContent += ` LVM2 volume group ${vg} with ${lvs.length} logical volume${lvs.length === 1 ? '' : 's'} (${lvs.map((v) => v.lv).join(', ')}).`;
+    }
     const color = (/** @type {number} */ i) => `var(--layer-${i % 8})`;
     fill(strip, parts.map((p, i) => {
       const why = unreadableWhy(p);
       const seg = h('button', {
         type: 'button', class: 'seg', 'data-action': 'partition', 'data-partition': String(p.index), disabled: !!why,
-        'aria-pressed': String(state.part?.index === p.index),
+        'aria-pressed': String(state.part?.ref === p.index),
         title: `${partTitle(p)}, ${humanSize(p.sector_count * ss)} from sector ${p.start_sector}${why ? ` (${why})` : ''}`,
         onclick: () => {
           options.onPicture?.();
           void open(p.index);
         },
-      }, p.label || (p.filesystem ? FS_WORDS[p.filesystem] : p.type_name), h('br'), humanSize(p.sector_count * ss));
+      }, p.label || (p.filesystem ? FS_WORDS[p.filesystem] : p.volume_group ? `LVM2 ${p.volume_group}` : p.type_name), h('br'), humanSize(p.sector_count * ss));
       seg.style.left = `${(100 * p.start_sector * ss) / end}%`;
       seg.style.width = `${(100 * p.sector_count * ss) / end}%`;
       seg.style.setProperty('--c', color(i));
@@ -261,7 +315,7 @@ export function filesView(root, api, options = {}) {
     }));
     fill(partList, parts.map((p, i) => {
       const why = unreadableWhy(p);
-      const li = h('li', { class: state.part?.index === p.index ? 'current' : '', 'data-partition': String(p.index) },
+      const li = h('li', { class: state.part?.ref === p.index ? 'current' : '', 'data-partition': String(p.index) },
         h('strong', {}, partTitle(p)), h('br'),
         h('span', {}, `${humanSize(p.sector_count * ss)} from sector ${p.start_sector}${ss === 512 ? '' : ` of ${ss} bytes`} (byte ${hex(p.start_sector * ss)})`), h('br'),
         h('span', { class: 'small' }, `Type ${p.role === 'gpt' ? '' : p.type + ' '}${p.type_name}${p.name ? `, named “${p.name}”` : ''}`), h('br'),
@@ -271,11 +325,25 @@ export function filesView(root, api, options = {}) {
         p.cluster_size ? h('span', { class: 'small' }, h('br'), `Clusters of ${humanSize(p.cluster_size)}`) : null,
         h('br'),
         p.bitlocker ? bitlockerBox(p) : null,
+        p.volume_group ? [h('span', { 'data-field': 'volume-group' }, `LVM2 physical volume of volume group ${p.volume_group}`), h('br')] : null,
         why ? h('span', { class: 'small' }, `Files not shown: ${why}.`)
           : h('button', { type: 'button', 'data-action': 'browse', 'data-partition': String(p.index), onclick: () => void open(p.index) }, 'Browse files'),
         ' ',
         h('button', { type: 'button', class: 'link', 'data-action': 'place', title: 'Show the partition on the disk’s maps and in the hex view', onclick: () => onPlace(p.start_sector * ss, p.sector_count * ss) }, 'show on the disk'));
       li.style.setProperty('--c', color(i));
+      return li;
+    }));
+    lvHead.hidden = lvList.hidden = !t.volumes.length;
+    fill(lvList, t.volumes.map((v, i) => {
+      const why = lvUnreadableWhy(v);
+      const name = lvName(v);
+      const li = h('li', { class: state.part?.ref === name ? 'current' : '', 'data-volume': name },
+        h('strong', { 'data-field': 'volume-title' }, lvTitle(v)), h('br'),
+        h('span', { 'data-field': 'volume-size' }, `${humanSize(v.size)} ${lvPlaces(v)}`), h('br'),
+        h('span', { class: 'small', 'data-field': 'volume-layout' }, lvLayout(v)), h('br'),
+        why ? h('span', { class: 'small', 'data-field': 'volume-unreadable' }, `Files not shown: ${why}.`)
+          : h('button', { type: 'button', 'data-action': 'browse', 'data-volume': name, onclick: () => void open(name) }, 'Browse files'));
+      li.style.setProperty('--c', color(parts.length + i));
       return li;
     }));
   }
@@ -356,16 +424,17 @@ export function filesView(root, api, options = {}) {
   }
 
   /**
-   * Opens partition `index` at `path`; `focus` moves the keyboard focus (and the page) to the
-   * listing's first row, as a reader's own choice of a partition does.
-   * @param {number} index
+   * Opens partition `index` (or LVM2 logical volume `VG/LV`) at `path`; `focus` moves the
+   * keyboard focus (and the page) to the listing's first row, as a reader's own choice of a
+   * partition does.
+   * @param {VolumeRef} index
    * @param {string} [path]
    * @param {boolean} [focus]
    */
   async function open(index, path = '/', focus = true) {
-    const p = table?.partitions.find((x) => x.index === index);
-    if (!p) throw new Error(`there is no partition ${index}`);
-    state.part = p;
+    const p = typeof index === 'string' ? table?.volumes.find((v) => lvName(v) === index) : table?.partitions.find((x) => x.index === index);
+    if (!p) throw new Error(typeof index === 'string' ? `there is no logical volume ${index}` : `there is no partition ${index}`);
+    state.part = 'vg' in p ? lvBrowsed(p) : partBrowsed(p);
     drawPartitions();
     browse.hidden = false;
     await list(path, focus);
@@ -385,7 +454,7 @@ export function filesView(root, api, options = {}) {
   function drawCrumbs() {
     const parts = state.path.split('/').filter(Boolean);
     /** @type {Child[]} */
-    const items = [h('button', { type: 'button', class: 'link', 'data-action': 'crumb', 'data-path': '/', onclick: () => void list('/') }, state.part ? `${state.part.label || 'Partition ' + state.part.index}` : '/')];
+    const items = [h('button', { type: 'button', class: 'link', 'data-action': 'crumb', 'data-path': '/', onclick: () => void list('/') }, state.part ? `${state.part.label || state.part.name}` : '/')];
     parts.forEach((name, i) => {
       const p = '/' + parts.slice(0, i + 1).join('/');
       items.push(h('span', { 'aria-hidden': 'true' }, ' / '), i === parts.length - 1
@@ -439,7 +508,7 @@ export function filesView(root, api, options = {}) {
   async function list(path, focus = true) {
     if (!state.part) return;
     const seq = ++state.seq;
-    const part = state.part.index;
+    const part = state.part.ref;
     root.dataset.state = 'loading';
     say('Reading the folder…', false);
     try {
@@ -477,7 +546,7 @@ export function filesView(root, api, options = {}) {
       await list(e.path);
       return;
     }
-    if (state.part) options.onMove?.(state.part.index, e.path);
+    if (state.part) options.onMove?.(state.part.ref, e.path);
     await showPanel(e);
   }
 
@@ -516,11 +585,11 @@ export function filesView(root, api, options = {}) {
   /** @param {FileEntry} e */
   async function showPanel(e) {
     const seq = state.seq;
-    const part = /** @type {Partition} */ (state.part);
+    const part = /** @type {Browsed} */ (state.part);
     /** @type {FileStat} */
     let s;
     try {
-      s = await api.stat(part.index, e.path, e.deleted);
+      s = await api.stat(part.ref, e.path, e.deleted);
     } catch (err) {
       say(err);
       return;
@@ -572,7 +641,7 @@ export function filesView(root, api, options = {}) {
     if (!canRead) return;
     drawSave(saveBox, s);
     try {
-      const bytes = await api.read(part.index, s.path, undefined, s.deleted, 0, Math.min(PEEK, s.size));
+      const bytes = await api.read(part.ref, s.path, undefined, s.deleted, 0, Math.min(PEEK, s.size));
       if (seq === state.seq) {
         if (bytes.length) dump(peek, bytes, 0);
         else peek.textContent = 'The file is empty.';
@@ -647,7 +716,7 @@ export function filesView(root, api, options = {}) {
     if (state.saving) state.saving.cancelled = true;
     const job = { cancelled: false };
     state.saving = job;
-    const part = /** @type {Partition} */ (state.part);
+    const part = /** @type {Browsed} */ (state.part);
     const progress = h('progress', { max: String(Math.max(size, 1)), value: '0', 'data-field': 'save-progress' });
     const words = h('span', { 'data-field': 'save-status' }, 'Reading…');
     const cancel = h('button', { type: 'button', 'data-action': 'cancel-save', onclick: () => (job.cancelled = true) }, 'Cancel');
@@ -660,7 +729,7 @@ export function filesView(root, api, options = {}) {
     try {
       while (done < size) {
         if (job.cancelled) break;
-        const piece = await api.read(part.index, s.path, stream, s.deleted, done, Math.min(SAVE_WINDOW, size - done));
+        const piece = await api.read(part.ref, s.path, stream, s.deleted, done, Math.min(SAVE_WINDOW, size - done));
         if (!piece.length) throw new Error(`the file ended at byte ${done} of ${size}`);
         pieces.push(piece);
         done += piece.length;
@@ -697,8 +766,9 @@ export function filesView(root, api, options = {}) {
       table = await api.partitions();
       drawPartitions();
       const first = table.partitions.find((p) => !unreadableWhy(p));
+      const lv = table.volumes.find((v) => !lvUnreadableWhy(v));
       // Listed, not focused: the first screen stays on what the disk is (the overview above).
-      if (first) await open(first.index, '/', false);
+      if (first || lv) await open(first ? first.index : lvName(/** @type {LogicalVolume} */ (lv)), '/', false);
       else {
         say('No partition holds a file system this viewer reads (FAT12/16/32, exFAT, NTFS, ext2/3/4, XFS).', false);
         root.dataset.state = 'ready';

@@ -220,7 +220,7 @@ export class SearchView {
     return h('tr', data,
       h('td', {}, h('button', { type: 'button', class: 'link mono', 'data-action': 'show', 'aria-label': `Show the hit at ${hex(hit.offset)} in the hex view${file ? ' and its file' : ''}`, onclick: () => this.actions.show(hit, layer) }, hex(hit.offset))),
       h('td', {}, hit.layer === null ? 'zeros' : String(hit.layer)),
-      h('td', {}, hit.partition === null ? '–' : String(hit.partition)),
+      h('td', {}, hit.volume ?? (hit.partition === null ? '–' : String(hit.partition))),
       h('td', {}, `${KIND[o.kind] ?? o.kind}${where ? ': ' : ''}`, file && o.path
         ? h('button', { type: 'button', class: 'link', 'data-action': 'open', 'aria-label': `Open ${o.path} in the file browser`, onclick: () => this.actions.open(hit, layer) }, o.path)
         : where),

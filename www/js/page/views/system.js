@@ -10,11 +10,11 @@ import { h, fill } from '../dom.js';
 
 /**
  * What the card's links do: `source` opens a file of partition `partition` in the file browser.
- * @typedef {{ source(partition: number, source: SystemSource): void }} SystemActions
+ * @typedef {{ source(partition: import('../../common/types.js').VolumeRef, source: SystemSource): void }} SystemActions
  */
 
 /** How a mount of fstab was found among the partitions, in words. */
-const BY = /** @type {Record<string, string>} */ ({ uuid: 'file system UUID', label: 'label', partuuid: 'partition UUID', partlabel: 'partition name', device: 'device name' });
+const BY = /** @type {Record<string, string>} */ ({ uuid: 'file system UUID', label: 'label', partuuid: 'partition UUID', partlabel: 'partition name', device: 'device name', lvm: 'logical volume name' });
 
 /** The operating system's name in words. */
 const OS = { windows: 'Windows', linux: 'Linux' };
@@ -45,7 +45,7 @@ function sourceLink(s, src, actions) {
   const full = `${src.path}${inside ? ` (${src.key ? `key ${src.key}` : ''}${src.key && src.value ? ', ' : ''}${src.value ? `value ${src.value}` : ''})` : ''}`;
   return h('button', {
     type: 'button', class: 'link source-link', 'data-action': 'source', 'data-path': src.path, title: `Read from ${file}${inside ? ` › ${inside}` : ''}: open ${src.path} in the file browser`,
-    'aria-label': `Source: ${full}; open it in the file browser`, onclick: () => actions.source(s.partition, src),
+    'aria-label': `Source: ${full}; open it in the file browser`, onclick: () => actions.source(s.volume ?? s.partition, src),
   }, h('span', { 'aria-hidden': 'true' }, '↗'));
 }
 
@@ -150,7 +150,7 @@ function card(s, actions, n) {
   ]);
   return h('article', { class: `system ${s.os}`, 'data-os': s.os, 'data-partition': String(s.partition), 'aria-labelledby': `sys-title-${n}` },
     h('h3', { id: `sys-title-${n}` }, h('span', { 'data-sys': 'title' }, systemTitle(s)), ' ', sourceLink(s, s.sources.product, actions), ' ',
-      h('span', { class: 'small where' }, s.partition ? `on partition ${s.partition}` : 'on the whole disk (no partition table)', s.edition ? `, edition ${s.edition}` : '')),
+      h('span', { class: 'small where' }, s.volume ? `on logical volume ${s.volume}` : s.partition ? `on partition ${s.partition}` : 'on the whole disk (no partition table)', s.edition ? `, edition ${s.edition}` : '')),
     // Its parts flow in as many columns as fit (CSS columns balance them), none split.
     h('div', { class: 'columns' },
     h('dl', { class: 'facts' },
@@ -166,7 +166,7 @@ function card(s, actions, n) {
       ? table('Network interfaces (last addresses)', ['Interface', 'Addresses', 'From'], s.interfaces.map((i) => [[h('code', {}, i.name), ' ', sourceLink(s, i.source, actions)], i.addresses.join(', '), h('span', { class: 'nowrap' }, i.dhcp ? 'DHCP' : 'static')]), 'interfaces')
       : null,
     s.mounts.length
-      ? table('Mounts (/etc/fstab)', ['Mounted at', 'What', 'Partition'], s.mounts.map((m) => [m.target, [h('code', {}, m.spec), ` (${m.fstype})`], m.partition === null ? 'not on this disk' : `${m.partition}${m.by ? `, by ${BY[m.by] ?? m.by}` : ''}`]), 'mounts')
+      ? table('Mounts (/etc/fstab)', ['Mounted at', 'What', 'Partition'], s.mounts.map((m) => [m.target, [h('code', {}, m.spec), ` (${m.fstype})`], m.partition === null ? 'not on this disk' : `${m.volume ?? m.partition}${m.by ? `, by ${BY[m.by] ?? m.by}` : ''}`]), 'mounts')
       : null),
     s.notes.length
       ? h('ul', { class: 'notes' }, s.notes.map((note) =>
