@@ -876,7 +876,7 @@ export interface SearchStep {
 /**
  * Every file's and directory's times (`vhd-viewer timeline --json`), as the core's columns
  * (WasmVolumes.timeline). Per body-file line (index i): `path[i]`, `inode[i]`, `partition[i]`,
- * `size[i]`, `deleted[i]` (1: deleted), `layer[i]` (-1: none), `attribute[i]` (0 none, 1 NTFS
+ * `volume[i]` (an LVM2 logical volume's `VG/LV`, or null), `size[i]`, `deleted[i]` (1: deleted), `layer[i]` (-1: none), `attribute[i]` (0 none, 1 NTFS
  * `$STANDARD_INFORMATION`, 2 `$FILE_NAME`). Per row (index r, sorted by time): `line[r]`,
  * `kind[r]` (0 m, 1 a, 2 c, 3 b), `unix[r]` (seconds), `nanos[r]`.
  */
@@ -884,6 +884,7 @@ export interface TimelineColumns {
   path: string[];
   inode: string[];
   partition: Uint32Array;
+  volume: (string | null)[];
   size: Float64Array;
   deleted: Uint8Array;
   layer: Int32Array;

@@ -808,7 +808,7 @@ export class Viewer {
 
   /**
    * A Timeline row picked: its file in the files view, as of the layer the Timeline shows.
-   * @param {{ partition: number, path: string, deleted: boolean }} row
+   * @param {{ partition: import('../common/types.js').VolumeRef, path: string, deleted: boolean }} row
    */
   async openTimelineRow(row) {
     const shown = this.timed;

@@ -108,7 +108,7 @@ function iso(seconds, nanos) {
 export class TimelineView {
   /**
    * @param {HTMLElement} root where the view draws
-   * @param {{ onPick: (row: { partition: number, path: string, deleted: boolean }) => void }} hooks
+   * @param {{ onPick: (row: { partition: import('../../common/types.js').VolumeRef, path: string, deleted: boolean }) => void }} hooks
    */
   constructor(root, hooks) {
     this.root = root;
@@ -253,7 +253,7 @@ export class TimelineView {
         h('span', { class: 'tl-time' }, iso(t.unix[r], t.nanos[r])),
         h('span', { class: 'tl-kind' }, `${KIND_WORDS[t.kind[r]]}${ATTRIBUTE_WORDS[t.attribute[i]]}`),
         h('span', { class: 'tl-path' }, `${t.path[i]}${t.deleted[i] ? ' (deleted)' : ''}`),
-        h('span', { class: 'tl-size' }, `${humanSize(t.size[i])} · partition ${t.partition[i]}${layer}`)));
+        h('span', { class: 'tl-size' }, `${humanSize(t.size[i])} · ${t.volume[i] ? `volume ${t.volume[i]}` : `partition ${t.partition[i]}`}${layer}`)));
     }
     fill(this.spacer, ...items);
   }
@@ -311,6 +311,6 @@ export class TimelineView {
     const t = /** @type {TimelineColumns} */ (this.t);
     const i = t.line[this.rows[n]];
     this.cursor = n;
-    this.hooks.onPick({ partition: t.partition[i], path: t.path[i].replace(/:[^/]*$/, ''), deleted: t.deleted[i] === 1 });
+    this.hooks.onPick({ partition: t.volume[i] ?? t.partition[i], path: t.path[i].replace(/:[^/]*$/, ''), deleted: t.deleted[i] === 1 });
   }
 }
