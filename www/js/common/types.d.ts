@@ -762,6 +762,8 @@ export interface DiskOwner {
   sector: number;
   sector_size: number;
   partition: number | null;
+  /** The LVM2 logical volume (`VG/LV`) holding it, when one does (absent otherwise). */
+  volume?: string;
   filesystem: FsName | null;
   kind: 'file' | 'dir' | 'structure' | 'free' | 'outside' | 'unknown';
   path: string | null;
