@@ -1,12 +1,14 @@
 // The hex view says who owns the sector it shows (WasmVolumes.owner through the Worker), in
-// Chromium: for sectors of the FAT16, NTFS and ext4 fixtures (a file's, a deleted file's, a
-// file-system structure, free space, outside any partition) its fields are those of the command
+// Chromium: for sectors of the FAT16, NTFS and ext4 fixtures (a file's, a file-system structure,
+// free space, outside any partition) and of the exFAT one (a deleted file's, its clusters free) its fields are those of the command
 // line's `owner --json`, its words name them, and a file's name opens the file in the file
 // browser; as of the parent and of the child, over a sector the child gave to a new file; stepping
-// through sectors quickly leaves the last sector's owner shown.
+// through sectors quickly leaves the last sector's owner shown; a BitLocker volume unlocked in the
+// files view: the sector shown is owned by its file, as owner --password says.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { fsVhds, cli, cliSearch } from './fs-fixtures.mjs';
+import { fsVhds, linuxDataVhds, cli, cliSearch } from './fs-fixtures.mjs';
+import { bitlockerVhds } from './bitlocker-fixtures.mjs';
 import { launch } from './engines.mjs';
 import { serve } from '../../scripts/serve.mjs';
 import { WWW } from './helpers.mjs';
@@ -24,7 +26,7 @@ after(async () => {
 });
 
 /** `owner DISK SECTOR --json`. */
-const cliOwner = (disk, sector) => JSON.parse(cli(['owner', disk, String(sector), '--json'], disk).toString('utf8'));
+const cliOwner = (disk, sector, more = []) => JSON.parse(cli(['owner', disk, String(sector), '--json', ...more], disk).toString('utf8'));
 
 /** A page with `files` (top first) open. */
 async function opened(files) {
@@ -89,17 +91,14 @@ test('chromium: the hex view says who owns the sector shown, as owner --json; a 
   const kinds = [];
   for (const sector of [0, 1, 2048, 43008, 124928, 2048 + 40960 - 1, 124928 + 38912 - 1]) kinds.push((await same(page, child, sector)).kind);
   for (const k of ['structure', 'outside', 'free']) assert.ok(kinds.includes(k), `${k} among ${kinds.join()}`);
-  // A file's sector and a deleted file's (FAT16, NTFS, ext4 hold "hello" or "bottom").
-  const hits = [...cliSearch(child, ['hello']), ...cliSearch(child, ['bottom'])];
-  const file = hits.find((h) => h.owner.kind === 'file' && h.partition === 2) ?? hits.find((h) => h.owner.kind === 'file');
-  const gone = hits.find((h) => h.owner.kind === 'deleted file');
-  assert.ok(file && gone, JSON.stringify(hits.map((h) => h.owner)));
-  const o = await same(page, child, Math.floor(file.offset / 512));
-  assert.equal(o.kind, 'file');
-  await openOwner(page, o.path);
-  const d = await same(page, child, Math.floor(gone.offset / 512));
-  assert.equal(d.deleted, true);
-  await openOwner(page, d.path);
+  // A file's sector on the FAT16 volume ("hello") and on the ext4 one ("bottom"): its name opens it.
+  for (const [word, fs] of [['hello', 'fat16'], ['bottom', 'ext4']]) {
+    const hit = cliSearch(child, [word]).find((x) => x.owner.kind === 'file' && x.owner.filesystem === fs);
+    assert.ok(hit, `${word} in a file on ${fs}`);
+    const o = await same(page, child, Math.floor(hit.offset / 512));
+    assert.equal(o.kind, 'file');
+    await openOwner(page, o.path);
+  }
   // Sectors stepped through quickly: the last one's owner is the one shown.
   const last = await page.evaluate(() => {
     for (let k = 0; k < 5; k++) document.getElementById('hex-next').click();
@@ -113,7 +112,7 @@ test('chromium: the hex view says who owns the sector shown, as owner --json; a 
 
 test('chromium: as of the parent and of the child, the owner of a sector the child gave to a new file', { timeout: 300_000 }, async () => {
   const { child, base } = vhds;
-  const hit = cliSearch(child, ['made in the child'])[0];
+  const hit = cliSearch(child, ['made in the child']).find((x) => x.owner.path === '/Added in child.txt');
   const sector = Math.floor(hit.offset / 512);
   const ofChild = cliOwner(child, sector);
   const ofParent = cliOwner(base, sector);
@@ -128,4 +127,44 @@ test('chromium: as of the parent and of the child, the owner of a sector the chi
   await openOwner(chain, ofChild.path);
   assert.deepEqual(await chain.errors(), []);
   await chain.close();
+});
+
+test('chromium: a deleted file whose clusters are free (exFAT): its sector owned by it, as owner --json, and opened', { timeout: 300_000 }, async (t) => {
+  const { exfat } = linuxDataVhds();
+  if (!exfat) return t.skip('no exFAT fixture on this machine');
+  const disk = exfat.vhd;
+  const entry = cli(['ls', disk, '/', '--deleted', '--json'], disk).toString('utf8').trim().split('\n').map((l) => JSON.parse(l)).find((e) => e.path === '/deleted.bin');
+  const part = JSON.parse(cli(['parts', disk, '--json'], disk).toString('utf8')).partitions[0];
+  // Its second sector: cluster `id` (the first), 512 bytes in.
+  const sector = part.start_sector + (part.data_offset + (entry.id - 2) * part.cluster_size) / 512 + 1;
+  const page = await opened([disk]);
+  const o = await same(page, disk, sector);
+  assert.deepEqual([o.kind, o.deleted, o.path, o.file_offset], ['file', true, '/deleted.bin', 512]);
+  assert.match(await page.text('#hex-owner'), /the deleted file \/deleted\.bin, bytes 512–1023 of it, in the exFAT volume in partition 1/);
+  await openOwner(page, o.path);
+  assert.deepEqual(await page.errors(), []);
+  await page.close();
+});
+
+test('chromium: a BitLocker volume unlocked in the files view: the sector shown is owned by its file, as owner --password', { timeout: 300_000 }, async () => {
+  const vhd = bitlockerVhds().cases.find((c) => c.name === 'fat').vhd;
+  const [hit] = cliSearch(vhd, ['--password', 'bde-TEST', 'hello from a BitLocker volume']);
+  const sector = Math.floor(hit.offset / 512);
+  const locked = cliOwner(vhd, sector);
+  const unlocked = cliOwner(vhd, sector, ['--password', 'bde-TEST']);
+  assert.equal(unlocked.kind, 'file');
+  assert.notDeepEqual(fieldsOf(locked), fieldsOf(unlocked));
+  const page = await opened([vhd]);
+  assert.deepEqual((await ownerShown(page, sector)).fields, fieldsOf(locked));
+  await page.evaluate(() => document.getElementById('volumes').scrollIntoView());
+  const card = `#files-view li[data-partition="${hit.partition}"]`;
+  await page.waitFor((sel) => !!document.querySelector(`${sel} form[data-field="unlock"]`), card, { timeout: 60_000 });
+  await page.select(`${card} [data-field="unlock-kind"]`, 'password');
+  await page.fill(`${card} [data-field="unlock-secret"]`, 'bde-TEST');
+  await page.click(`${card} [data-action="unlock"]`);
+  await page.waitFor((s) => document.getElementById('hex-owner').dataset.kind === 'file' && document.getElementById('hex-owner').dataset.sector === String(s), sector, { timeout: 120_000 });
+  assert.deepEqual((await ownerShown(page, sector)).fields, fieldsOf(unlocked));
+  await openOwner(page, unlocked.path);
+  assert.deepEqual(await page.errors(), []);
+  await page.close();
 });

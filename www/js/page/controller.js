@@ -675,7 +675,12 @@ export class Viewer {
       list: (p, path, deleted) => d.list(p, path, { deleted, layer }),
       stat: (p, path, deleted) => d.stat(p, path, { deleted, layer }),
       read: (p, path, stream, deleted, offset, len) => d.readPath(p, path, { stream, deleted, offset, length: len, layer }),
-      unlock: (p, kind, secret, signal, onProgress) => d.unlock(p, kind, secret, { layer, signal, onProgress }),
+      // An unlocked volume's sectors are owned by its files now: the hex view's owner asked again.
+      unlock: async (p, kind, secret, signal, onProgress) => {
+        const table = await d.unlock(p, kind, secret, { layer, signal, onProgress });
+        this.sayOwner(this.hexState.mode === 'virtual' ? this.hexState.at : null, true);
+        return table;
+      },
     };
     const view = filesView(this.$.files, api, {
       onPlace: (offset, len) => this.showOnDisk(offset, len),
@@ -1120,10 +1125,11 @@ export class Viewer {
    * Says under the hex view who owns virtual sector `at` (none: a file's bytes are shown), as of
    * the whole chain, as the hex view reads it; asked once per sector shown and never awaited: an
    * answer for a sector no longer shown is dropped. A file's or folder's name opens it in the
-   * files view.
+   * files view. `again`: asked even when the sector is the one shown (a volume was unlocked).
    * @param {number | null} at
+   * @param {boolean} [again]
    */
-  sayOwner(at) {
+  sayOwner(at, again = false) {
     const el = this.$.hexOwner;
     const d = this.disk;
     if (!el || !d) return;
@@ -1132,7 +1138,7 @@ export class Viewer {
       this.ownerOf = null;
       return;
     }
-    if (this.ownerOf?.disk === d && this.ownerOf.at === at) return;
+    if (!again && this.ownerOf?.disk === d && this.ownerOf.at === at) return;
     const asked = { disk: d, at };
     this.ownerOf = asked;
     el.dataset.state = 'asking';
