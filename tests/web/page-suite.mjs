@@ -486,7 +486,7 @@ export function pageTests(engine) {
     await page.close();
   });
 
-  test(`${engine}: the search box lists the hits of search --json through a chain with their owners; a hit in a file shows its bytes marked in the hex view and the file in the file browser`, async () => {
+  test(`${engine}: the search box lists the hits of search --json through a chain with their owners; a hit in a file shows its bytes marked in the hex view, its owner, and the file in the file browser`, async () => {
     const { base, child } = fsVhds();
     const page = await viewer();
     await page.setFiles(UI.fileInput, [child, base]);
@@ -500,6 +500,8 @@ export function pageTests(engine) {
     const hit = theirs.find((h) => h.owner.kind === 'file' && h.encoding === 'utf-8' && (h.offset % 512) + h.length <= 512);
     await page.click(`#search-view tr[data-offset="${hit.offset}"] [data-action=show]`);
     await page.waitFor((o) => document.getElementById('hex-source').dataset.offset === String(Math.floor(o / 512) * 512) && document.querySelectorAll('#hex-dump .mark').length === 6, hit.offset, { timeout: 60_000 });
+    // The hex view says who owns the sector: the hit's file.
+    await page.waitFor((p) => document.getElementById('hex-owner').dataset.path === p, hit.owner.path, { timeout: 60_000 });
     const name = hit.owner.path.split('/').pop();
     await page.waitFor((n) => document.querySelector('#files-view [data-field="panel"]:not([hidden]) [data-field="name"]')?.textContent === n, name, { timeout: 60_000 });
     await page.screenshot(shot('search'), { selector: '#search' });

@@ -56,6 +56,7 @@ const parts = {
   hexPrev: $('hex-prev'),
   hexNext: $('hex-next'),
   hexSource: $('hex-source'),
+  hexOwner: $('hex-owner'),
   hexDump: $('hex-dump'),
   hexLayer: $('hex-layer'),
   hexModes: [.../** @type {NodeListOf<HTMLInputElement>} */ (document.querySelectorAll('input[name="hex-mode"]'))],

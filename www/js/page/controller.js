@@ -11,7 +11,7 @@ import { renderSummary, renderStructures, highlightOffset } from './views/struct
 import { renderFiles, renderChain, missingParentText } from './views/chain.js';
 import { BatView, ProvenanceView } from './views/maps.js';
 import { CloseupView } from './views/closeup.js';
-import { showVirtualSector, showFileBytes } from './views/hex.js';
+import { showVirtualSector, showFileBytes, showOwner } from './views/hex.js';
 import { renderFindings } from './views/findings.js';
 import { filesView } from './views/files.js';
 import { ChangesView } from './views/changes.js';
@@ -38,7 +38,7 @@ import { download, exportRaw, exportVhd, exportCopy, exportInfo, exportReport, S
  *   layerSelect: HTMLSelectElement, structures: HTMLElement, batLayer: HTMLSelectElement, batLegend: HTMLElement,
  *   batCanvas: HTMLCanvasElement, batHover: HTMLElement, provLead: HTMLElement, scan: HTMLButtonElement, provState: HTMLElement,
  *   provLegend: HTMLElement, provCanvas: HTMLCanvasElement, provHover: HTMLElement, closeup: HTMLElement, hexForm: HTMLFormElement,
- *   hexAt: HTMLInputElement, hexPrev: HTMLButtonElement, hexNext: HTMLButtonElement, hexSource: HTMLElement, hexDump: HTMLElement,
+ *   hexAt: HTMLInputElement, hexPrev: HTMLButtonElement, hexNext: HTMLButtonElement, hexSource: HTMLElement, hexOwner?: HTMLElement, hexDump: HTMLElement,
  *   hexLayer?: HTMLSelectElement, hexModes?: HTMLInputElement[], hexAtLabel?: HTMLElement, partsPicture?: HTMLElement,
  *   findings: HTMLElement, checkRun: HTMLButtonElement, checkBody: HTMLElement, files: HTMLElement, filesLayer: HTMLSelectElement,
  *   changes: HTMLElement, changesFrom: HTMLSelectElement, changesTo: HTMLSelectElement, changesRun: HTMLButtonElement, save: HTMLElement,
@@ -96,6 +96,8 @@ export class Viewer {
     this.scanned = false;
     /** @type {{ mode: HexMode, at: number, layer: number }} */
     this.hexState = { mode: 'virtual', at: 0, layer: 0 };
+    /** @type {{ disk: VhdDisk, at: number } | null} the sector whose owner the hex view says (or is asking) */
+    this.ownerOf = null;
     /** @type {Place} where the reader is (location.js), reported to the host as it changes */
     this.place = {};
     /** Whether the disk is opening at a place: the moves are not reported, nor the views revealed. */
@@ -147,7 +149,7 @@ export class Viewer {
     this.changed = null;
     $.changesRun.addEventListener('click', () => this.compare());
     // The Timeline: every time as of the files view's layer; a row opens its file.
-    this.timelineView = new TimelineView($.timeline, { onPick: (r) => void this.openTimelineRow(r) });
+    this.timelineView = new TimelineView($.timeline, { onPick: (r) => this.openTimelineRow(r) });
     /** @type {{ disk: VhdDisk, layer: number } | null} what the Timeline shows */
     this.timed = null;
     $.timelineRun.addEventListener('click', () => this.timeline());
@@ -673,7 +675,12 @@ export class Viewer {
       list: (p, path, deleted) => d.list(p, path, { deleted, layer }),
       stat: (p, path, deleted) => d.stat(p, path, { deleted, layer }),
       read: (p, path, stream, deleted, offset, len) => d.readPath(p, path, { stream, deleted, offset, length: len, layer }),
-      unlock: (p, kind, secret, signal, onProgress) => d.unlock(p, kind, secret, { layer, signal, onProgress }),
+      // An unlocked volume's sectors are owned by its files now: the hex view's owner asked again.
+      unlock: async (p, kind, secret, signal, onProgress) => {
+        const table = await d.unlock(p, kind, secret, { layer, signal, onProgress });
+        this.sayOwner(this.hexState.mode === 'virtual' ? this.hexState.at : null, true);
+        return table;
+      },
     };
     const view = filesView(this.$.files, api, {
       onPlace: (offset, len) => this.showOnDisk(offset, len),
@@ -721,12 +728,23 @@ export class Viewer {
    * @param {number} [layer]
    */
   openSource(partition, src, layer) {
+    this.openIn(partition, src.path, { layer });
+  }
+
+  /**
+   * Opens `path` of partition `partition` in the files view as of layer `layer` (when given: the
+   * files view's layer otherwise), revealed unless `reveal` is false; `deleted` for a deleted one.
+   * @param {import('../common/types.js').VolumeRef} partition
+   * @param {string} path
+   * @param {{ layer?: number, deleted?: boolean, reveal?: boolean }} [options]
+   */
+  openIn(partition, path, { layer, deleted = false, reveal = true } = {}) {
     if (layer !== undefined && this.$.filesLayer.value !== String(layer)) {
       this.$.filesLayer.value = String(layer);
       void this.showSystems();
     }
-    this.reveal('files');
-    this.openPath(partition, src.path).catch((e) => this.readFailed(src.path, e));
+    if (reveal) this.reveal('files');
+    this.openPath(partition, path, deleted).catch((e) => this.readFailed(path, e));
   }
 
   /**
@@ -760,13 +778,7 @@ export class Viewer {
     if (!d) return;
     const o = hit.owner;
     if (o.path && hit.partition !== null && (o.kind === 'file' || o.kind === 'deleted file')) {
-      if (this.$.filesLayer.value !== String(layer)) {
-        this.$.filesLayer.value = String(layer);
-        void this.showSystems();
-      }
-      if (file) this.reveal('files');
-      const path = o.path;
-      this.openPath(hit.volume ?? hit.partition, path, o.kind === 'deleted file').catch((e) => this.readFailed(path, e));
+      this.openIn(hit.volume ?? hit.partition, o.path, { layer, deleted: o.kind === 'deleted file', reveal: file });
     }
     // The hex view shows the disk's bytes: a hit in an unlocked volume's plain bytes is not
     // marked on its encrypted sector.
@@ -810,12 +822,10 @@ export class Viewer {
    * A Timeline row picked: its file in the files view, as of the layer the Timeline shows.
    * @param {{ partition: import('../common/types.js').VolumeRef, path: string, deleted: boolean }} row
    */
-  async openTimelineRow(row) {
+  openTimelineRow(row) {
     const shown = this.timed;
     if (!shown || shown.disk !== this.disk) return;
-    this.$.filesLayer.value = String(shown.layer);
-    this.reveal('files');
-    await this.openPath(row.partition, row.path, row.deleted);
+    this.openIn(row.partition, row.path, { layer: shown.layer, deleted: row.deleted });
   }
 
   /** What the newer layer chosen changed over the older one, file by file; with progress and Stop. */
@@ -1098,6 +1108,7 @@ export class Viewer {
     $.hexAt.value = mode === 'virtual' ? String(at) : hex(at);
     if (reveal) this.reveal('hex');
     const c = this.ctx();
+    this.sayOwner(mode === 'virtual' ? at : null);
     try {
       if (mode === 'virtual') await showVirtualSector(c, at, $.hexSource, $.hexDump, mark);
       else await showFileBytes(c, layer, at, $.hexSource, $.hexDump, markLen);
@@ -1106,6 +1117,42 @@ export class Viewer {
       fill($.hexSource, h('span', { class: 'bad' }, /** @type {Error} */ (e).message));
       this.readFailed(mode === 'virtual' ? `Sector ${at}` : `Bytes of ${this.disk?.names[layer]}`, e);
     }
+  }
+
+  /**
+   * Says under the hex view who owns virtual sector `at` (none: a file's bytes are shown), as of
+   * the whole chain, as the hex view reads it; asked once per sector shown and never awaited: an
+   * answer for a sector no longer shown is dropped. A file's or folder's name opens it in the
+   * files view. `again`: asked even when the sector is the one shown (a volume was unlocked).
+   * @param {number | null} at
+   * @param {boolean} [again]
+   */
+  sayOwner(at, again = false) {
+    const el = this.$.hexOwner;
+    const d = this.disk;
+    if (!el || !d) return;
+    el.hidden = at === null;
+    if (at === null) {
+      this.ownerOf = null;
+      return;
+    }
+    if (!again && this.ownerOf?.disk === d && this.ownerOf.at === at) return;
+    const asked = { disk: d, at };
+    this.ownerOf = asked;
+    el.dataset.state = 'asking';
+    fill(el, h('strong', {}, 'Owner: '), 'looking…');
+    d.owner(at * d.sectorSize).then(
+      (o) => {
+        if (this.ownerOf !== asked) return;
+        showOwner(el, o, (o) => {
+          if (o.partition !== null && o.path) this.openIn(o.volume ?? o.partition, o.path, { layer: 0, deleted: o.deleted });
+        });
+      },
+      (e) => {
+        if (this.ownerOf !== asked) return;
+        el.dataset.state = 'failed';
+        fill(el, h('strong', {}, 'Owner: '), h('span', { class: 'bad' }, `cannot be said: ${/** @type {Error} */ (e).message}`));
+      });
   }
 
   hexSubmit() {

@@ -108,7 +108,7 @@ table.fields tr.here td, table.fields tr.here th { background: var(--mark); }
 .hover { min-height: 3em; margin: 0.3rem 0 0; font-size: 0.92em; overflow-wrap: anywhere; }
 .empty { color: var(--muted); }
 
-.source { overflow-wrap: anywhere; }
+.source, .owner { overflow-wrap: anywhere; }
 .dump { font-family: var(--mono); font-size: 0.85em; background: var(--bg); border: 1px solid var(--border); border-radius: 4px; padding: 0.4rem; overflow-x: auto; white-space: pre; }
 .dump .row { display: flex; gap: 1rem; }
 .dump .off { color: var(--muted); }

@@ -1,10 +1,10 @@
 // Hex view: a virtual disk sector read through the chain, with the file it came from; or any
 // bytes of one of the files (where the findings point).
 import { h, fill } from '../dom.js';
-import { hex, hexRows } from '../../common/format.js';
+import { hex, hexRows, FS_WORDS } from '../../common/format.js';
 
 /**
- * @import { MissingExtent, Unreadable } from '../../common/types.js'
+ * @import { DiskOwner, MissingExtent, Unreadable } from '../../common/types.js'
  * @import { ViewContext } from '../types.js'
  */
 /** @typedef {MissingExtent & { why?: Unreadable | null }} ExplainedMissing */
@@ -100,4 +100,52 @@ export async function showFileBytes(ctx, layer, offset, sourceEl, dumpEl, markLe
   sourceEl.dataset.layer = String(layer);
   sourceEl.dataset.kind = 'file';
   dump(dumpEl, bytes, start, { markFrom: offset, markTo: offset + markLen });
+}
+
+/**
+ * The volume an owner lies in, in words: "the NTFS volume in partition 2", "the ext4 volume in
+ * logical volume vg/root (partition 3)".
+ * @param {DiskOwner} o
+ */
+function volumeWords(o) {
+  const fs = o.filesystem ? `${FS_WORDS[o.filesystem] ?? o.filesystem} volume` : 'volume';
+  return `the ${fs} in ${o.volume ? `logical volume ${o.volume} (partition ${o.partition})` : `partition ${o.partition}`}`;
+}
+
+/**
+ * Says in `el` who owns the sector shown, as `vhd-viewer owner --json` answers it (`o`): a file
+ * with the sector's bytes in it, a folder, a file-system structure, free space, or no partition;
+ * a file's or folder's path is a button that `open` opens in the files view (not in a logical
+ * volume: the files view opens partitions by number). The answer's fields are kept in `el.dataset`.
+ * @param {HTMLElement} el
+ * @param {DiskOwner} o
+ * @param {(o: DiskOwner) => void} open
+ */
+export function showOwner(el, o, open) {
+  const gone = o.deleted ? 'deleted ' : '';
+  const link = () => h('button', { type: 'button', class: 'link', 'data-action': 'open-owner', 'aria-label': `Open ${o.path} in the file browser`, onclick: () => open(o) }, o.path);
+  const bytes = o.file_offset === null ? '' : `, bytes ${o.file_offset}–${o.file_offset + o.sector_size - 1} of it`;
+  const lead = h('strong', {}, 'Owner: ');
+  switch (o.kind) {
+    case 'file':
+    case 'dir':
+      fill(el, lead, `the ${gone}${o.kind === 'dir' ? 'folder' : 'file'} `, o.path && o.partition !== null ? link() : o.what, `${bytes}, in ${volumeWords(o)}.`);
+      break;
+    case 'structure':
+      fill(el, lead, o.partition === null ? `${o.what} (outside any partition).` : `${o.what}${bytes}: a structure of ${volumeWords(o)}.`);
+      break;
+    case 'free':
+      fill(el, lead, `free space of ${volumeWords(o)} (${o.what}).`);
+      break;
+    case 'outside':
+      fill(el, lead, `none: ${o.what}.`);
+      break;
+    default:
+      fill(el, lead, `unknown: ${o.what}.`);
+  }
+  const n = (/** @type {number | null} */ v) => (v === null ? '' : String(v));
+  Object.assign(el.dataset, {
+    state: 'done', kind: o.kind, path: o.path ?? '', what: o.what, partition: n(o.partition), volume: o.volume ?? '',
+    filesystem: o.filesystem ?? '', fileOffset: n(o.file_offset), deleted: String(o.deleted), sector: String(o.sector),
+  });
 }
