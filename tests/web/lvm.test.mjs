@@ -207,3 +207,38 @@ test('rhel.vhd: a search hit in a logical volume names the volume, and opens its
   assert.deepEqual(page.errors, []);
   await page.close();
 });
+
+test('rhel.vhd: the Timeline reads the logical volumes: WasmVolumes.timeline is timeline --json (volume included) and its CSV --csv; a row of the striped volume opens its file there', async (t) => {
+  if (lvm.skipped) return t.skip(lvm.skipped);
+  const file = join(lvm.dir, 'rhel.vhd');
+  const KINDS = ['m', 'a', 'c', 'b'];
+  const b = await coreBindings();
+  const chain = openChain(b, [file]);
+  const vols = new b.WasmVolumes(chain.disk, chain.reader());
+  const theirs = lines(['timeline', file, '--json'], file).map(({ time: _, ...rest }) => rest);
+  try {
+    const tl = vols.timeline(false, () => true);
+    const mine = Array.from(tl.line, (i, r) => {
+      const row = { partition: tl.partition[i], ...(tl.volume[i] ? { volume: tl.volume[i] } : {}), unix: tl.unix[r], nanos: tl.nanos[r], kind: KINDS[tl.kind[r]], path: tl.path[i], inode: tl.inode[i], size: tl.size[i], deleted: tl.deleted[i] === 1, layer: tl.layer[i] < 0 ? null : tl.layer[i] };
+      return row;
+    });
+    // /boot's XFS holds no file: its root has no line, as fls gives none for a root.
+    assert.deepEqual(new Set(theirs.map((r) => r.volume)), new Set(['rhel/root', 'rhel/home']), 'both logical volumes');
+    assert.deepEqual(mine.map((r) => JSON.stringify(r, Object.keys(r).sort())), theirs.map((r) => JSON.stringify(r, Object.keys(r).sort())));
+    assert.equal(vols.timelineText(false, 'csv', () => true), cli(['timeline', file, '--csv'], file).toString('utf8'));
+  } finally {
+    vols.free();
+    chain.close();
+  }
+  const page = await pageWith(env, [file]);
+  await page.evaluate(() => document.getElementById('timeline').scrollIntoView());
+  await page.click('#timeline-run');
+  await page.waitForFunction(() => document.querySelectorAll('#timeline .tl-row').length > 0, null, { timeout: 120_000 });
+  await page.fill('#timeline input[type=search]', '/alice/big.bin');
+  await page.waitForFunction(() => [...document.querySelectorAll('#timeline .tl-row')].length > 0 && [...document.querySelectorAll('#timeline .tl-row')].every((r) => r.textContent.includes('/alice/big.bin')), null, { timeout: 30_000 });
+  assert.match(await page.textContent('#timeline .tl-row'), /volume rhel\/home/);
+  await page.click('#timeline .tl-row');
+  await page.waitForFunction(() => document.querySelector('#files-view [data-field="panel"]:not([hidden]) [data-field="path"]')?.textContent === '/alice/big.bin', null, { timeout: 60_000 });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
