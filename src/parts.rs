@@ -133,6 +133,40 @@ pub struct Partition {
 }
 
 impl Partition {
+    /// A partition of `sector_count` sectors of `sector_size` bytes from `start_sector`, of type
+    /// `type_code` (`type_name` in words), with nothing else known yet: `identify` looks at its
+    /// file system.
+    fn bare(
+        index: u32,
+        (start_sector, sector_count, sector_size): (u64, u64, u32),
+        type_code: String,
+        type_name: &'static str,
+        role: Role,
+    ) -> Partition {
+        Partition {
+            index,
+            start_sector,
+            sector_count,
+            sector_size,
+            type_code,
+            type_name,
+            name: None,
+            role,
+            entry_offset: None,
+            aligned_4k: aligned_4k(start_sector, sector_size),
+            filesystem: None,
+            label: None,
+            uuid: None,
+            partuuid: None,
+            cluster_size: None,
+            data_offset: None,
+            bitlocker: None,
+            unlock: None,
+            volume_group: None,
+            extents: None,
+        }
+    }
+
     /// Its file system, opened on `src` (the whole disk): the error says when what it holds turns
     /// out not to be one this viewer reads after all.
     pub fn open<R: ReadVirtual>(&self, src: R) -> Result<(Volume<R>, fs::FileSystem)> {
@@ -592,28 +626,7 @@ pub fn read<R: ReadVirtual>(src: &mut R) -> Result<Table> {
             ));
         }
         if whole_fs.is_some() {
-            t.partitions.push(Partition {
-                index: 0,
-                start_sector: 0,
-                sector_count: sectors,
-                sector_size: ss,
-                type_code: String::new(),
-                type_name: "whole disk",
-                name: None,
-                role: Role::Whole,
-                entry_offset: None,
-                aligned_4k: true,
-                filesystem: None,
-                label: None,
-                uuid: None,
-                partuuid: None,
-                cluster_size: None,
-                data_offset: None,
-                bitlocker: None,
-                unlock: None,
-                volume_group: None,
-                extents: None,
-            });
+            t.partitions.push(Partition::bare(0, (0, sectors, ss), String::new(), "whole disk", Role::Whole));
         }
         identify(src, &mut t);
         return Ok(t);
@@ -787,28 +800,7 @@ fn aligned_4k(start: u64, sector_size: u32) -> bool {
 }
 
 fn part(index: u32, (start, count, ss): (u64, u64, u32), ty: u8, role: Role, at: u64) -> Partition {
-    Partition {
-        index,
-        start_sector: start,
-        sector_count: count,
-        sector_size: ss,
-        type_code: format!("{ty:#04x}"),
-        type_name: mbr_type_name(ty),
-        name: None,
-        role,
-        entry_offset: Some(at),
-        aligned_4k: aligned_4k(start, ss),
-        filesystem: None,
-        label: None,
-        uuid: None,
-        partuuid: None,
-        cluster_size: None,
-        data_offset: None,
-        bitlocker: None,
-        unlock: None,
-        volume_group: None,
-        extents: None,
-    }
+    Partition { entry_offset: Some(at), ..Partition::bare(index, (start, count, ss), format!("{ty:#04x}"), mbr_type_name(ty), role) }
 }
 
 fn read_mbr_partitions<R: ReadVirtual>(src: &mut R, sectors: u64, entries: &[MbrEntry; 4], t: &mut Table) -> Result<()> {
@@ -1312,26 +1304,10 @@ fn read_gpt<R: ReadVirtual>(src: &mut R, sectors: u64, t: &mut Table) -> Result<
             ));
         }
         t.partitions.push(Partition {
-            index: i as u32 + 1,
-            start_sector: first,
-            sector_count: last - first + 1,
-            sector_size: t.sector_size,
-            type_name: gpt_type_name(&ty),
-            type_code: ty,
             name: Some(name),
-            role: Role::Gpt,
             entry_offset: Some(at),
-            aligned_4k: aligned_4k(first, t.sector_size),
-            filesystem: None,
-            label: None,
-            uuid: None,
             partuuid: Some(Guid::at(e, 16).to_string()),
-            cluster_size: None,
-            data_offset: None,
-            bitlocker: None,
-            unlock: None,
-            volume_group: None,
-            extents: None,
+            ..Partition::bare(i as u32 + 1, (first, last - first + 1, t.sector_size), ty.clone(), gpt_type_name(&ty), Role::Gpt)
         });
     }
     Ok(())
@@ -1457,28 +1433,9 @@ fn identify<R: ReadVirtual>(src: &mut R, t: &mut Table) {
 fn volume_partition(vol: &crate::lvm::LogicalVolume, map: std::sync::Arc<crate::lvm::Map>, sector_size: u32) -> Partition {
     let first = map.locate(0).map_or(0, |(d, _)| d);
     let ss = u64::from(sector_size);
-    Partition {
-        index: vol.segments.first().and_then(|s| s.pvs.first()).and_then(|p| p.partition).unwrap_or(0),
-        start_sector: first / ss,
-        sector_count: map.len() / ss,
-        sector_size,
-        type_code: vol.id.clone(),
-        type_name: "LVM2 logical volume",
-        name: Some(vol.name()),
-        role: Role::Volume,
-        entry_offset: None,
-        aligned_4k: first % 4096 == 0,
-        filesystem: None,
-        label: None,
-        uuid: None,
-        partuuid: None,
-        cluster_size: None,
-        data_offset: None,
-        bitlocker: None,
-        unlock: None,
-        volume_group: None,
-        extents: Some(map),
-    }
+    let (index, sectors) = (vol.segments.first().and_then(|s| s.pvs.first()).and_then(|p| p.partition).unwrap_or(0), map.len() / ss);
+    let bare = Partition::bare(index, (first / ss, sectors, sector_size), vol.id.clone(), "LVM2 logical volume", Role::Volume);
+    Partition { name: Some(vol.name()), extents: Some(map), ..bare }
 }
 
 /// The file system of partition (or logical volume) `p`: its kind, label, UUID, cluster size; a
