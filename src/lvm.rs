@@ -103,6 +103,20 @@ pub struct Segment {
     pub pvs: Vec<Stripe>,
 }
 
+impl Segment {
+    /// The segment in words: `linear on P`, `N stripes of SIZE on P,Q`, or its type; each stripe's
+    /// place as `place` names it (its partition, or `None` with the PV's name when the PV is
+    /// not on this disk), joined by `sep`.
+    pub fn words(&self, place: impl Fn(Option<u32>, &str) -> String, sep: &str) -> String {
+        let on = self.pvs.iter().map(|p| place(p.partition, &p.pv)).collect::<Vec<_>>().join(sep);
+        match (self.kind.as_str(), self.stripes) {
+            ("striped", 1) => format!("linear on {on}"),
+            ("striped", n) => format!("{n} stripes of {} on {on}", crate::values::human_size(self.stripe_size)),
+            (k, _) => k.to_string(),
+        }
+    }
+}
+
 /// One logical volume: `parts --json`'s `volumes` entries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LogicalVolume {

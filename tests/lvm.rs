@@ -489,6 +489,16 @@ fn a_red_hat_style_disk_reads_its_xfs_logical_volumes() {
         let (out, _) = vv_both(&["search", p(&d), "Red Hat Enterprise", "--json"], 0);
         let hit: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
         assert_eq!((&hit["volume"], &hit["owner"]["path"]), (&Value::from("rhel/root"), &Value::from("/etc/os-release")), "{out}");
+        // The partitions picture names each PV's volume group and draws the logical volumes in words.
+        let (svg, _) = vv_both(&["draw", p(&d), "partitions"], 0);
+        for words in [
+            "partition 2: LVM2 physical volume of volume group rhel",
+            "partition 3: LVM2 physical volume of volume group rhel",
+            "logical volume rhel/root: xfs “root”, 16 MiB, linear on partition 2",
+            "logical volume rhel/home: xfs “home”, 16 MiB, 2 stripes of 64 KiB on partition 2 and partition 3",
+        ] {
+            assert!(svg.contains(words), "{words} not in {svg}");
+        }
         // compact --trim gives back the XFS logical volumes' free space (their free-space
         // B+trees) and keeps every file; a VHDX copy passes qemu-img check.
         let out = scratch(&format!("lvm-rhel-trim-{disk}")).join(disk);

@@ -209,18 +209,8 @@ pub fn parts(c: &OpenChain, key: Option<&Key>, json: bool) -> Result<i32, Error>
         w(&mut out, format!("LVM2 logical volumes:\n  {:<24} {:>10}  {:<26} {:<6} {:<16}", "VG/LV", "Size", "Segments", "FS", "Label"))?;
     }
     for v in &table.volumes {
-        let segs: Vec<String> = v
-            .segments
-            .iter()
-            .map(|s| {
-                let on: Vec<String> = s.pvs.iter().map(|p| p.partition.map_or(format!("{} (absent)", p.pv), |i| format!("#{i}"))).collect();
-                match (s.kind.as_str(), s.stripes) {
-                    ("striped", 1) => format!("linear on {}", on.join(",")),
-                    ("striped", n) => format!("{n} stripes of {} on {}", human_size(s.stripe_size), on.join(",")),
-                    (k, _) => k.to_string(),
-                }
-            })
-            .collect();
+        let place = |i: Option<u32>, pv: &str| i.map_or(format!("{pv} (absent)"), |i| format!("#{i}"));
+        let segs: Vec<String> = v.segments.iter().map(|s| s.words(place, ",")).collect();
         w(
             &mut out,
             format!(

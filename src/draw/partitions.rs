@@ -68,7 +68,11 @@ pub(super) fn draw(disk: &Disk, sources: &[&dyn ReadAt], style: &Style) -> Resul
     let mut labels: Vec<(usize, String)> = Vec::new();
     let mut said = Vec::new();
     for (i, q) in shown.iter().enumerate() {
-        let fs = q.filesystem.map_or("no file system read".to_string(), |f| f.name().to_string());
+        let fs = match (q.filesystem, &q.volume_group) {
+            (Some(f), _) => f.name().to_string(),
+            (None, Some(vg)) => format!("LVM2 physical volume of volume group {vg}"),
+            (None, None) => "no file system read".to_string(),
+        };
         let label = q.label.as_deref().filter(|l| !l.is_empty()).map_or(String::new(), |l| format!(" “{l}”"));
         let text = format!(
             "partition {}: {fs}{label}, {} from byte {} ({}), {}",
@@ -81,6 +85,17 @@ pub(super) fn draw(disk: &Disk, sources: &[&dyn ReadAt], style: &Style) -> Resul
         said.push(text.clone());
         labels.push((i + 2, text));
     }
+    // LVM2 logical volumes: in words under the legend (their extents lie in the PVs' partitions).
+    let mut volumes = Vec::new();
+    for v in &table.volumes {
+        let place = |i: Option<u32>, pv: &str| i.map_or(format!("{pv} (not on this disk)"), |i| format!("partition {i}"));
+        let segs: Vec<String> = v.segments.iter().map(|s| s.words(place, " and ")).collect();
+        let fs = v.filesystem.map_or("no file system read".to_string(), |f| f.name().to_string());
+        let label = v.label.as_deref().filter(|l| !l.is_empty()).map_or(String::new(), |l| format!(" “{l}”"));
+        let (head, layout) = (format!("logical volume {}: {fs}{label}, {}", v.name(), human_size(v.size)), segs.join("; "));
+        said.push(format!("{head}, {layout}"));
+        volumes.push((head, layout));
+    }
     for q in table.partitions.iter().filter(|q| q.role == Role::Extended) {
         said.push(format!("extended partition {}: {} from byte {}", q.index, human_size(q.len()), super::count(q.offset())));
     }
@@ -89,6 +104,11 @@ pub(super) fn draw(disk: &Disk, sources: &[&dyn ReadAt], style: &Style) -> Resul
     }
     labels.push((0, "not in a partition".to_string()));
     svg.legend(&kinds, &labels);
+    for (head, layout) in &volumes {
+        svg.text(M, svg.y + 4 + BODY, BODY, false, p.fg, "start", head, inner);
+        svg.text(M + 22, svg.y + 22 + BODY, BODY, false, p.muted, "start", layout, inner - 22);
+        svg.y += 42;
+    }
     let desc = if said.is_empty() { format!("{title}: no partitions.") } else { format!("{title}. {}.", said.join("; ")) };
     Ok(svg.finish(&title, &desc))
 }
