@@ -387,7 +387,8 @@ impl Table {
         }
     }
 
-    /// Unlocks every BitLocker partition that `key` opens; the error of the first it does not.
+    /// Unlocks every BitLocker partition and LVM2 logical volume that `key` opens; the error of
+    /// the first it does not.
     /// The keys of volumes unlocked before ([`crate::bitlocker::Key::Unlocked`]) open theirs
     /// and leave the others locked.
     pub fn unlock_all<R: ReadVirtual>(
@@ -396,17 +397,19 @@ impl Table {
         key: &crate::bitlocker::Key,
         progress: &mut dyn FnMut(u64, u64) -> bool,
     ) -> Result<()> {
-        let mut locked: Vec<u32> =
-            self.partitions.iter().filter(|p| p.filesystem == Some(FsKind::BitLocker) && p.unlock.is_none()).map(|p| p.index).collect();
+        // The locked volumes: partitions, then LVM2 logical volumes.
+        let locked = |p: &&mut Partition| p.filesystem == Some(FsKind::BitLocker) && p.unlock.is_none();
+        let mut todo: Vec<&mut Partition> = self.partitions.iter_mut().chain(self.volume_partitions.iter_mut()).filter(locked).collect();
         if let crate::bitlocker::Key::Unlocked(keys) = key {
-            let ours = |p: &Partition| p.bitlocker.as_ref().is_some_and(|b| keys.iter().any(|k| k.volume_id() == b.volume_id));
-            locked.retain(|&i| self.partitions.iter().any(|p| p.index == i && ours(p)));
-            return locked.into_iter().try_for_each(|i| self.unlock(src, i, key, progress));
-        }
-        if locked.is_empty() {
+            todo.retain(|p| p.bitlocker.as_ref().is_some_and(|b| keys.iter().any(|k| k.volume_id() == b.volume_id)));
+        } else if todo.is_empty() {
             return Err(Error::Usage { message: "a key was given, but the disk has no BitLocker volume".into() });
         }
-        locked.into_iter().try_for_each(|i| self.unlock(src, i, key, progress))
+        todo.into_iter().try_for_each(|p| {
+            let unlock = crate::bitlocker::read(&mut p.volume(&mut *src))?.unlock(key, progress)?;
+            opened(src, p, unlock);
+            Ok(())
+        })
     }
 
     /// The table as `parts --json` writes it.
@@ -1369,7 +1372,8 @@ fn check_layout(sectors: u64, t: &mut Table) {
 
 /// Partition `p` unlocked by `unlock`: the file system inside, its label and cluster size.
 fn opened<R: ReadVirtual>(src: &mut R, p: &mut Partition, unlock: crate::bitlocker::Unlock) {
-    let mut vol = Volume::mapped(&mut *src, p.offset(), p.len(), unlock.decrypt());
+    p.unlock = Some(unlock);
+    let mut vol = p.volume(&mut *src);
     let inner = fs::probe(&mut vol);
     if let Ok(Some(mut f)) = fs::FileSystem::open(&mut vol) {
         p.cluster_size = Some(f.cluster_size());
@@ -1383,7 +1387,6 @@ fn opened<R: ReadVirtual>(src: &mut R, p: &mut Partition, unlock: crate::bitlock
     if let Some(b) = &mut p.bitlocker {
         b.unlocked = inner.map(FsKind::name);
     }
-    p.unlock = Some(unlock);
 }
 
 /// Finds each partition's file system, label and cluster size; a BitLocker volume with a clear

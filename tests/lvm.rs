@@ -706,12 +706,10 @@ fn copies_of_the_metadata_are_chosen_by_checksum_and_uuid() {
     assert_eq!(f.volumes.iter().map(|v| v.lv.as_str()).collect::<Vec<_>>(), ["a", "b"]);
 }
 
-#[test]
-fn a_bitlocker_volume_inside_a_logical_volume_reads_decrypted() {
-    // The suspended (clear key) case's volume as a linear LV of a whole-disk PV, its extents after
-    // the PV's first MiB: its BitLocker read through the extents, its NTFS inside decrypted.
-    let dir = common::bitlocker::bitlocker_vhds();
-    let vhd = dir.join("suspended.vhd");
+/// BitLocker case `name`'s volume as a linear LV `vg/lv` of a whole-disk PV, its extents after
+/// the PV's first MiB.
+fn bitlocker_in_a_logical_volume(name: &str) -> Vec<u8> {
+    let vhd = common::bitlocker::bitlocker_vhds().join(format!("{name}.vhd"));
     let vol = cli(&["cat", p(&vhd), "--partition", "1"]).stdout;
     let extents = vol.len().div_ceil(1 << 20) as u64;
     let mut img = vec![0u8; (2 + extents as usize) << 20];
@@ -724,10 +722,19 @@ fn a_bitlocker_volume_inside_a_logical_volume_reads_decrypted() {
         512,
     );
     img[1 << 20..(1 << 20) + vol.len()].copy_from_slice(&vol);
+    img
+}
+
+#[test]
+fn a_bitlocker_volume_inside_a_logical_volume_reads_decrypted() {
+    // The suspended (clear key) case: its BitLocker read through the extents, its NTFS inside
+    // decrypted at once.
+    let dir = common::bitlocker::bitlocker_vhds();
+    let plain = std::fs::read(dir.join("ntfs.img")).unwrap();
+    let mut img = bitlocker_in_a_logical_volume("suspended");
     let t = parts::read(&mut img).unwrap();
     let p = t.volume("vg/lv").unwrap();
     assert_eq!(p.bitlocker.as_ref().and_then(|b| b.unlocked), Some("ntfs"), "{:?}", t.findings);
-    let plain = std::fs::read(dir.join("ntfs.img")).unwrap();
     let mut v = p.volume(&mut img);
     assert!(v.read_vec(0, plain.len()).unwrap() == plain);
     drop(v);
@@ -735,6 +742,19 @@ fn a_bitlocker_volume_inside_a_logical_volume_reads_decrypted() {
     let root = fs.root();
     let names: Vec<String> = fs.list(&mut v, &root, false).unwrap().into_iter().map(|e| e.name).collect();
     assert!(names.iter().any(|n| n == "hello.txt"), "{names:?}");
+    // A password-protected volume (AES-XTS) in a logical volume: locked until the key flags'
+    // unlock_all is given its password; a wrong one is refused.
+    let man = common::bitlocker::bitlocker_manifest("xts128");
+    let password = man["protectors"].as_array().unwrap().iter().find(|k| k["kind"] == "password").unwrap()["password"].as_str().unwrap();
+    let mut img = bitlocker_in_a_logical_volume("xts128");
+    let mut t = parts::read(&mut img).unwrap();
+    assert!(t.readable_volume("vg/lv").is_err(), "locked, there is no file system to read");
+    let wrong = t.unlock_all(&mut img, &vhd_viewer::bitlocker::Key::Password("not it".into()), &mut |_, _| true).unwrap_err();
+    assert!(wrong.to_string().contains("does not unlock"), "{wrong}");
+    t.unlock_all(&mut img, &vhd_viewer::bitlocker::Key::Password(password.into()), &mut |_, _| true).unwrap();
+    let p = t.volume("vg/lv").unwrap();
+    assert_eq!(p.bitlocker.as_ref().and_then(|b| b.unlocked), Some("ntfs"));
+    assert!(p.volume(&mut img).read_vec(0, plain.len()).unwrap() == plain, "the plain volume, byte for byte");
 }
 
 #[test]
