@@ -562,8 +562,22 @@ class WebKitPage extends CommonPage {
     const id = await this.element(selector, nth);
     // The driver scrolls the element into view and clicks at once; the page scrolls smoothly
     // (scroll-behavior: smooth), so the element would not be there yet: scroll it there first.
-    await this.evaluate(([s, n]) => document.querySelectorAll(s)[n].scrollIntoView({ block: 'center', inline: 'center', behavior: 'instant' }), [selector, nth]);
-    await this.wd.call('POST', `${this.s}/element/${id}/click`, {});
+    // What the page adds above it meanwhile (an answer arriving: the hex view's owner line, a
+    // card) can move it from under the pointer ("element click intercepted"): scroll it back
+    // and click again, as Playwright waits for an element to be stable before clicking.
+    for (let attempt = 1; ; attempt++) {
+      await this.evaluate(async ([s, n]) => {
+        document.querySelectorAll(s)[n].scrollIntoView({ block: 'center', inline: 'center', behavior: 'instant' });
+        await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      }, [selector, nth]);
+      try {
+        await this.wd.call('POST', `${this.s}/element/${id}/click`, {});
+        return;
+      } catch (e) {
+        if (attempt >= 5 || !/click intercepted/.test(String(/** @type {Error} */ (e).message))) throw e;
+        await sleep(200);
+      }
+    }
   }
   async screenshot(path, { selector, fullPage = false } = {}) {
     let png;

@@ -115,8 +115,8 @@ function volumeWords(o) {
 /**
  * Says in `el` who owns the sector shown, as `vhd-viewer owner --json` answers it (`o`): a file
  * with the sector's bytes in it, a folder, a file-system structure, free space, or no partition;
- * a file's or folder's path is a button that `open` opens in the files view (not in a logical
- * volume: the files view opens partitions by number). The answer's fields are kept in `el.dataset`.
+ * a file's or folder's path is a button that `open` opens in the files view (in its partition or
+ * logical volume). The answer's fields are kept in `el.dataset`.
  * @param {HTMLElement} el
  * @param {DiskOwner} o
  * @param {(o: DiskOwner) => void} open
