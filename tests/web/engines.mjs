@@ -403,6 +403,15 @@ async function launchWebKit(viewport, downloadsDir) {
       if (current) current.closed = true;
       current = new WebKitPage(wd, session, downloadsDir);
       await wd.call('POST', `${session}/url`, { url: 'about:blank' });
+      // Each page starts with a viewport of the size asked: MiniBrowser gives part of its
+      // window to a bar per download, so after a dozen downloads the page had 93 px left and
+      // the sticky section links lay over every button ("element click intercepted"). The
+      // window is made taller by what the bars take.
+      await wd.call('POST', `${session}/window/rect`, { width: viewport.width, height: viewport.height });
+      const inner = await wd.call('POST', `${session}/execute/sync`, { script: 'return innerHeight', args: [] });
+      if (inner < viewport.height) {
+        await wd.call('POST', `${session}/window/rect`, { width: viewport.width, height: Math.min(8192, 2 * viewport.height - inner) });
+      }
       return current;
     },
     async close() {
@@ -558,25 +567,28 @@ class WebKitPage extends CommonPage {
     // A file input takes the paths as typed text, one a line.
     await this.wd.call('POST', `${this.s}/element/${await this.element(selector)}/value`, { text: paths.join('\n') });
   }
-  async click(selector, { nth = 0 } = {}) {
-    const id = await this.element(selector, nth);
-    // The driver scrolls the element into view and clicks at once; the page scrolls smoothly
-    // (scroll-behavior: smooth), so the element would not be there yet: scroll it there first.
-    // What the page adds above it meanwhile (an answer arriving: the hex view's owner line, a
-    // card) can move it from under the pointer ("element click intercepted"): scroll it back
-    // and click again, as Playwright waits for an element to be stable before clicking.
-    for (let attempt = 1; ; attempt++) {
-      await this.evaluate(async ([s, n]) => {
-        document.querySelectorAll(s)[n].scrollIntoView({ block: 'center', inline: 'center', behavior: 'instant' });
-        await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
-      }, [selector, nth]);
-      try {
-        await this.wd.call('POST', `${this.s}/element/${id}/click`, {});
-        return;
-      } catch (e) {
-        if (attempt >= 5 || !/click intercepted/.test(String(/** @type {Error} */ (e).message))) throw e;
-        await sleep(200);
+  async click(selector, { nth = 0 } = {}, again = 3) {
+    try {
+      const id = await this.element(selector, nth);
+      // The driver scrolls the element into view and clicks at once; the page scrolls smoothly
+      // (scroll-behavior: smooth), so the element would not be there yet: scroll it there first.
+      await this.evaluate(([s, n]) => document.querySelectorAll(s)[n].scrollIntoView({ block: 'center', inline: 'center', behavior: 'instant' }), [selector, nth]);
+      await this.wd.call('POST', `${this.s}/element/${id}/click`, {});
+    } catch (e) {
+      // An element the page drew again between finding and clicking it: found again, as
+      // Playwright's locators are.
+      if (again > 0 && /stale element/.test(String(/** @type {Error} */ (e).message))) {
+        await sleep(100);
+        return this.click(selector, { nth }, again - 1);
       }
+      if (!/click intercepted/.test(String(/** @type {Error} */ (e).message))) throw e;
+      // Say what lies on the element's middle, and the window's size.
+      const over = await this.evaluate(([s, n]) => {
+        const r = document.querySelectorAll(s)[n].getBoundingClientRect();
+        const o = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        return `${o ? `${o.tagName.toLowerCase()}#${o.id}.${[...o.classList].join('.')}` : 'nothing'} at ${Math.round(r.left + r.width / 2)},${Math.round(r.top + r.height / 2)} (window ${innerWidth}x${innerHeight})`;
+      }, [selector, nth]);
+      throw new Error(`${/** @type {Error} */ (e).message} ${selector} is under ${over}`);
     }
   }
   async screenshot(path, { selector, fullPage = false } = {}) {
